@@ -1,0 +1,75 @@
+// Package kjson encodes and decodes Skiff's protobuf API objects as
+// Kubernetes JSON: camelCase names (with the contracts' json_name
+// overrides), int64 as numbers, quantities and int-or-strings as bare
+// strings or numbers, metav1.Time and MicroTime, embedded raw JSON, and
+// inline sub-messages, with Kubernetes' strict-decoding errors.
+package kjson
+
+import (
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	schemav1 "skiff.dev/api/schema/v1"
+)
+
+// Full names of the messages with their own JSON shape.
+const (
+	nameTimestamp    protoreflect.FullName = "google.protobuf.Timestamp"
+	nameQuantity     protoreflect.FullName = "skiff.meta.v1.Quantity"
+	nameIntOrString  protoreflect.FullName = "skiff.meta.v1.IntOrString"
+	nameRawExtension protoreflect.FullName = "skiff.meta.v1.RawExtension"
+	nameFieldsV1     protoreflect.FullName = "skiff.meta.v1.FieldsV1"
+)
+
+// fieldPlan is what the codec needs to know about one field.
+type fieldPlan struct {
+	fd        protoreflect.FieldDescriptor
+	name      string // JSON key
+	inline    bool
+	microTime bool
+	emitEmpty bool
+}
+
+// messagePlan lists a message's fields in declaration order and indexes
+// every JSON key it accepts, including those of inline sub-messages.
+type messagePlan struct {
+	fields []fieldPlan
+	byKey  map[string][]fieldPlan // path through inline fields, last is the target
+}
+
+var plans sync.Map // protoreflect.FullName → *messagePlan
+
+func planOf(md protoreflect.MessageDescriptor) *messagePlan {
+	if p, ok := plans.Load(md.FullName()); ok {
+		return p.(*messagePlan)
+	}
+	p := &messagePlan{byKey: map[string][]fieldPlan{}}
+	fds := md.Fields()
+	for i := 0; i < fds.Len(); i++ {
+		fp := planField(fds.Get(i))
+		p.fields = append(p.fields, fp)
+		if fp.inline {
+			for key, chain := range planOf(fp.fd.Message()).byKey {
+				p.byKey[key] = append([]fieldPlan{fp}, chain...)
+			}
+			continue
+		}
+		p.byKey[fp.name] = []fieldPlan{fp}
+	}
+	plans.Store(md.FullName(), p)
+	return p
+}
+
+func planField(fd protoreflect.FieldDescriptor) fieldPlan {
+	fp := fieldPlan{fd: fd, name: fd.JSONName()}
+	if opts := fd.Options(); opts != nil {
+		if ext, ok := proto.GetExtension(opts, schemav1.E_K8S).(*schemav1.Field); ok && ext != nil {
+			fp.inline = ext.GetInline() && fd.Message() != nil
+			fp.microTime = ext.GetMicroTime()
+			fp.emitEmpty = ext.GetEmitEmpty()
+		}
+	}
+	return fp
+}

@@ -1,0 +1,159 @@
+// Package etcd gives the apiserver its etcd: an embedded single-member
+// server in the data directory (the default, enough for a laptop or a
+// test), or a client of an external cluster over TLS.
+package etcd
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/etcd/client/pkg/v3/transport"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+)
+
+// EmbedConfig configures the embedded server.
+type EmbedConfig struct {
+	Dir string
+	// CompactionRetention keeps this much history for watches that resume
+	// from an old revision; older revisions answer 410.
+	CompactionRetention time.Duration
+}
+
+// Embedded is a running embedded etcd and a client of it.
+type Embedded struct {
+	server *embed.Etcd
+	client *clientv3.Client
+}
+
+// ports are the loopback ports the member listens on; they are kept in the
+// data directory so a restart finds the member where it left it.
+type ports struct {
+	Client int `json:"client"`
+	Peer   int `json:"peer"`
+}
+
+// Start runs an embedded etcd with its data in cfg.Dir and waits until it
+// serves.
+func Start(ctx context.Context, cfg EmbedConfig) (*Embedded, error) {
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create etcd data directory: %w", err)
+	}
+	p, err := choosePorts(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	ec := embed.NewConfig()
+	ec.Name = "skiff"
+	ec.Dir = filepath.Join(cfg.Dir, "data")
+	clientURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", p.Client)}
+	peerURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", p.Peer)}
+	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{clientURL}
+	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peerURL}, []url.URL{peerURL}
+	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	ec.LogLevel = "error"
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
+	if cfg.CompactionRetention > 0 {
+		ec.AutoCompactionMode = "periodic"
+		ec.AutoCompactionRetention = cfg.CompactionRetention.String()
+	}
+	srv, err := embed.StartEtcd(ec)
+	if err != nil {
+		return nil, fmt.Errorf("start embedded etcd: %w", err)
+	}
+	select {
+	case <-srv.Server.ReadyNotify():
+	case err := <-srv.Err():
+		srv.Close()
+		return nil, fmt.Errorf("embedded etcd failed: %w", err)
+	case <-time.After(60 * time.Second):
+		srv.Close()
+		return nil, errors.New("embedded etcd was not ready within 60s")
+	case <-ctx.Done():
+		srv.Close()
+		return nil, ctx.Err()
+	}
+	client, err := clientv3.New(clientv3.Config{Endpoints: []string{clientURL.String()},
+		DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		srv.Close()
+		return nil, fmt.Errorf("connect to embedded etcd: %w", err)
+	}
+	return &Embedded{server: srv, client: client}, nil
+}
+
+// choosePorts reuses the ports of an earlier start or picks free ones.
+func choosePorts(dir string) (ports, error) {
+	path := filepath.Join(dir, "ports.json")
+	var p ports
+	if data, err := os.ReadFile(path); err == nil && json.Unmarshal(data, &p) == nil && p.Client > 0 && p.Peer > 0 {
+		return p, nil
+	}
+	var err error
+	if p.Client, err = freePort(); err != nil {
+		return p, err
+	}
+	if p.Peer, err = freePort(); err != nil {
+		return p, err
+	}
+	data, _ := json.Marshal(p)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return p, fmt.Errorf("record etcd ports: %w", err)
+	}
+	return p, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port for etcd: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Client is a client of the embedded server.
+func (e *Embedded) Client() *clientv3.Client { return e.client }
+
+// Close stops the client and the server.
+func (e *Embedded) Close() error {
+	err := e.client.Close()
+	e.server.Close()
+	return err
+}
+
+// ExternalConfig points at an external etcd cluster.
+type ExternalConfig struct {
+	Endpoints []string
+	CAFile    string
+	CertFile  string
+	KeyFile   string
+}
+
+// Connect returns a client of an external cluster, with TLS when files
+// are given.
+func Connect(ctx context.Context, cfg ExternalConfig) (*clientv3.Client, error) {
+	var tlsCfg *tls.Config
+	if cfg.CAFile != "" || cfg.CertFile != "" {
+		info := transport.TLSInfo{TrustedCAFile: cfg.CAFile, CertFile: cfg.CertFile, KeyFile: cfg.KeyFile}
+		var err error
+		if tlsCfg, err = info.ClientConfig(); err != nil {
+			return nil, fmt.Errorf("etcd TLS: %w", err)
+		}
+	}
+	client, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, TLS: tlsCfg,
+		DialTimeout: 5 * time.Second, Context: ctx, Logger: zap.NewNop()})
+	if err != nil {
+		return nil, fmt.Errorf("connect to etcd %v: %w", cfg.Endpoints, err)
+	}
+	return client, nil
+}

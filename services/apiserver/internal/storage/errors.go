@@ -1,0 +1,56 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrCode classifies a storage failure.
+type ErrCode int
+
+// The failures callers tell apart.
+const (
+	CodeNotFound ErrCode = iota + 1
+	CodeAlreadyExists
+	CodeConflict
+	CodeExpired
+	CodeTooLargeResourceVersion
+)
+
+// Error is a classified storage failure about one key.
+type Error struct {
+	Code    ErrCode
+	Key     string
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Message != "" {
+		return e.Message
+	}
+	return fmt.Sprintf("storage error %d on %s", e.Code, e.Key)
+}
+
+func hasCode(err error, code ErrCode) bool {
+	var se *Error
+	return errors.As(err, &se) && se.Code == code
+}
+
+// IsNotFound tells whether the key does not exist.
+func IsNotFound(err error) bool { return hasCode(err, CodeNotFound) }
+
+// IsAlreadyExists tells whether a create found the key taken.
+func IsAlreadyExists(err error) bool { return hasCode(err, CodeAlreadyExists) }
+
+// IsConflict tells whether a compare-and-swap lost.
+func IsConflict(err error) bool { return hasCode(err, CodeConflict) }
+
+// IsExpired tells whether a revision is no longer available (410).
+func IsExpired(err error) bool { return hasCode(err, CodeExpired) }
+
+// IsTooLargeResourceVersion tells whether a revision is in the future.
+func IsTooLargeResourceVersion(err error) bool { return hasCode(err, CodeTooLargeResourceVersion) }
+
+func expired(rv, oldest int64) *Error {
+	return &Error{Code: CodeExpired, Message: fmt.Sprintf("too old resource version: %d (%d)", rv, oldest)}
+}

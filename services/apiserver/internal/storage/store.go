@@ -1,0 +1,226 @@
+// Package storage keeps API objects in etcd: one key per object under
+// /registry/<group>/<resource>/[<namespace>/]<name>, values from a codec,
+// resourceVersion = the etcd revision that last wrote the key, updates as
+// compare-and-swap transactions, and a watch cache per resource so that
+// many watchers cost one etcd watch.
+package storage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strconv"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	metav1 "skiff.dev/api/meta/v1"
+)
+
+// Codec turns objects into stored bytes and back.
+type Codec interface {
+	Encode(obj proto.Message) ([]byte, error)
+	Decode(data []byte, into proto.Message) error
+}
+
+// Config describes one resource's storage.
+type Config struct {
+	Client     *clientv3.Client
+	Group      string // "core" for the core group
+	Resource   string
+	Namespaced bool
+	NewFunc    func() proto.Message
+	Codec      Codec
+	// WatchCacheSize is how many recent events the watch cache keeps for
+	// watches that resume from a resourceVersion.
+	WatchCacheSize int
+}
+
+// Store is one resource's storage.
+type Store struct {
+	cfg    Config
+	prefix string
+	cache  *cache
+}
+
+// New returns the store; Start must run before Watch is used.
+func New(cfg Config) *Store {
+	if cfg.WatchCacheSize <= 0 {
+		cfg.WatchCacheSize = 2000
+	}
+	s := &Store{cfg: cfg, prefix: "/registry/" + cfg.Group + "/" + cfg.Resource + "/"}
+	s.cache = newCache(s)
+	return s
+}
+
+// Start fills the watch cache and keeps it current until ctx ends.
+func (s *Store) Start(ctx context.Context) error { return s.cache.start(ctx) }
+
+// Done is closed when the watch cache has stopped.
+func (s *Store) Done() <-chan struct{} { return s.cache.done }
+
+func (s *Store) key(ns, name string) string {
+	if !s.cfg.Namespaced {
+		return s.prefix + name
+	}
+	return s.prefix + ns + "/" + name
+}
+
+// scopePrefix is the key prefix of one namespace, or of all.
+func (s *Store) scopePrefix(ns string) string {
+	if !s.cfg.Namespaced || ns == "" {
+		return s.prefix
+	}
+	return s.prefix + ns + "/"
+}
+
+// meta returns obj's metadata, creating it if unset.
+func meta(obj proto.Message) *metav1.ObjectMeta {
+	m := obj.ProtoReflect()
+	fd := m.Descriptor().Fields().ByName("metadata")
+	return m.Mutable(fd).Message().Interface().(*metav1.ObjectMeta)
+}
+
+func clearTypeFields(obj proto.Message) {
+	m := obj.ProtoReflect()
+	for _, name := range []protoreflect.Name{"kind", "api_version"} {
+		if fd := m.Descriptor().Fields().ByName(name); fd != nil {
+			m.Clear(fd)
+		}
+	}
+}
+
+// encode stores obj without its resourceVersion and type fields.
+func (s *Store) encode(obj proto.Message) ([]byte, error) {
+	c := proto.Clone(obj)
+	meta(c).ResourceVersion = ""
+	clearTypeFields(c)
+	data, err := s.cfg.Codec.Encode(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", s.cfg.Resource, err)
+	}
+	return data, nil
+}
+
+// decode reads a stored value and stamps its revision.
+func (s *Store) decode(data []byte, rev int64) (proto.Message, error) {
+	obj := s.cfg.NewFunc()
+	if err := s.cfg.Codec.Decode(data, obj); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", s.cfg.Resource, err)
+	}
+	meta(obj).ResourceVersion = strconv.FormatInt(rev, 10)
+	return obj, nil
+}
+
+// Create stores a new object; its key must be free.
+func (s *Store) Create(ctx context.Context, obj proto.Message) (proto.Message, error) {
+	m := meta(obj)
+	key := s.key(m.GetNamespace(), m.GetName())
+	data, err := s.encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.cfg.Client.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, string(data))).
+		Commit()
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", key, err)
+	}
+	if !resp.Succeeded {
+		return nil, &Error{Code: CodeAlreadyExists, Key: key}
+	}
+	return s.decode(data, resp.Header.Revision)
+}
+
+// Get reads one object.
+func (s *Store) Get(ctx context.Context, ns, name string) (proto.Message, error) {
+	key := s.key(ns, name)
+	resp, err := s.cfg.Client.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, &Error{Code: CodeNotFound, Key: key}
+	}
+	return s.decode(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+}
+
+// Update reads the object, lets tryUpdate compute the next version and
+// writes it if nobody wrote in between; a lost race reads and tries again.
+// A next version equal to the stored one is not written.
+func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate func(current proto.Message) (proto.Message, error)) (proto.Message, error) {
+	key := s.key(ns, name)
+	for {
+		resp, err := s.cfg.Client.Get(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("get %s: %w", key, err)
+		}
+		if len(resp.Kvs) == 0 {
+			return nil, &Error{Code: CodeNotFound, Key: key}
+		}
+		kv := resp.Kvs[0]
+		current, err := s.decode(kv.Value, kv.ModRevision)
+		if err != nil {
+			return nil, err
+		}
+		next, err := tryUpdate(proto.Clone(current))
+		if err != nil {
+			return nil, err
+		}
+		data, err := s.encode(next)
+		if err != nil {
+			return nil, err
+		}
+		if bytes.Equal(data, kv.Value) {
+			return current, nil
+		}
+		txn, err := s.cfg.Client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+			Then(clientv3.OpPut(key, string(data))).
+			Commit()
+		if err != nil {
+			return nil, fmt.Errorf("update %s: %w", key, err)
+		}
+		if txn.Succeeded {
+			return s.decode(data, txn.Header.Revision)
+		}
+	}
+}
+
+// Delete removes the object if precondition accepts its current state and
+// returns that state, stamped with the deletion's revision.
+func (s *Store) Delete(ctx context.Context, ns, name string, precondition func(current proto.Message) error) (proto.Message, error) {
+	key := s.key(ns, name)
+	for {
+		resp, err := s.cfg.Client.Get(ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("get %s: %w", key, err)
+		}
+		if len(resp.Kvs) == 0 {
+			return nil, &Error{Code: CodeNotFound, Key: key}
+		}
+		kv := resp.Kvs[0]
+		current, err := s.decode(kv.Value, kv.ModRevision)
+		if err != nil {
+			return nil, err
+		}
+		if precondition != nil {
+			if err := precondition(current); err != nil {
+				return nil, err
+			}
+		}
+		txn, err := s.cfg.Client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+			Then(clientv3.OpDelete(key)).
+			Commit()
+		if err != nil {
+			return nil, fmt.Errorf("delete %s: %w", key, err)
+		}
+		if txn.Succeeded {
+			meta(current).ResourceVersion = strconv.FormatInt(txn.Header.Revision, 10)
+			return current, nil
+		}
+	}
+}
