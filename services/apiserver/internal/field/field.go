@@ -180,6 +180,11 @@ func NotSupported(p *Path, value any, supported []string) *Error {
 	return &Error{Type: ErrorTypeNotSupported, Field: p.String(), BadValue: value, Detail: detail}
 }
 
+// NotFound reports a reference to something that does not exist.
+func NotFound(p *Path, value any) *Error {
+	return &Error{Type: ErrorTypeNotFound, Field: p.String(), BadValue: value}
+}
+
 // Forbidden reports a field that may not be set or changed.
 func Forbidden(p *Path, detail string) *Error {
 	return &Error{Type: ErrorTypeForbidden, Field: p.String(), Detail: detail}

@@ -1,0 +1,119 @@
+// Package api assembles the served API: every resource of the kinds table
+// gets an etcd store behind its registry backend, the namespace lifecycle
+// is wired in, and both faces (REST and gRPC) are built over the same
+// backends.
+package api
+
+import (
+	"context"
+	"fmt"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/protobuf/proto"
+
+	"skiff.dev/pkg/kprotobuf"
+	"skiff.dev/services/apiserver/internal/kinds"
+	"skiff.dev/services/apiserver/internal/namespaces"
+	"skiff.dev/services/apiserver/internal/object"
+	"skiff.dev/services/apiserver/internal/registry"
+	"skiff.dev/services/apiserver/internal/rest"
+	"skiff.dev/services/apiserver/internal/storage"
+)
+
+// API is the set of served resources and their backends.
+type API struct {
+	Resources []*registry.Resource
+	Backends  map[*registry.Resource]registry.Backend
+	Served    []rest.Served
+	caches    []*storage.Store
+	nsFinal   *namespaces.Finalizer
+}
+
+// Config is what the API needs.
+type Config struct {
+	Etcd           *clientv3.Client
+	WatchCacheSize int
+}
+
+// New builds the API over etcd. Start must run before it serves.
+func New(cfg Config) (*API, error) {
+	a := &API{Resources: kinds.All(), Backends: map[*registry.Resource]registry.Backend{}}
+	var nsStore *registry.Store
+	var content []registry.Backend
+	stores := map[*registry.Resource]*registry.Store{}
+	for _, res := range a.Resources {
+		st := storage.New(storage.Config{
+			Client: cfg.Etcd, Group: res.StorageGroup(), Resource: res.Plural, Namespaced: res.Namespaced,
+			NewFunc: res.New, Codec: envelopeCodec{res: res}, WatchCacheSize: cfg.WatchCacheSize,
+		})
+		a.caches = append(a.caches, st)
+		stores[res] = registry.NewStore(res, st, nil)
+		if res.Plural == "namespaces" && res.Group == "" {
+			nsStore = stores[res]
+		}
+	}
+	if nsStore == nil {
+		return nil, fmt.Errorf("the kinds table has no namespaces resource")
+	}
+	check := namespaces.Check(nsStore)
+	for _, res := range a.Resources {
+		st := stores[res]
+		if res.Namespaced {
+			st.SetNamespaceCheck(check)
+		}
+		var b registry.Backend = st
+		if res.Plural == "pods" && res.Group == "" {
+			b = kinds.PodStore{Store: st}
+		}
+		a.Backends[res] = b
+		a.Served = append(a.Served, rest.Served{Resource: res, Backend: b})
+		if res.Namespaced {
+			content = append(content, b)
+		}
+	}
+	a.nsFinal = namespaces.NewFinalizer(nsStore, func(ctx context.Context, obj proto.Message) error {
+		_, err := nsStore.Finalize(ctx, obj, registry.UpdateOptions{})
+		return err
+	}, content)
+	return a, nil
+}
+
+// Start fills the watch caches, creates the system namespaces and runs
+// the namespace finalizer until ctx ends.
+func (a *API) Start(ctx context.Context) error {
+	for _, st := range a.caches {
+		if err := st.Start(ctx); err != nil {
+			return err
+		}
+	}
+	ns := a.backend("", "namespaces")
+	if err := namespaces.EnsureSystem(ctx, ns); err != nil {
+		return err
+	}
+	go func() { _ = a.nsFinal.Start(ctx) }()
+	return nil
+}
+
+func (a *API) backend(group, plural string) registry.Backend {
+	for res, b := range a.Backends {
+		if res.Group == group && res.Plural == plural {
+			return b
+		}
+	}
+	return nil
+}
+
+// envelopeCodec stores objects as Kubernetes protobuf (k8s\0 + Unknown).
+type envelopeCodec struct{ res *registry.Resource }
+
+func (c envelopeCodec) Encode(obj proto.Message) ([]byte, error) {
+	return kprotobuf.Encode(obj, c.res.GroupVersion(), c.res.Kind)
+}
+
+func (c envelopeCodec) Decode(data []byte, into proto.Message) error {
+	if _, _, err := kprotobuf.Decode(data, into); err != nil {
+		return err
+	}
+	object.ClearTypeMeta(into)
+	return nil
+}

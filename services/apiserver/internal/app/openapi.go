@@ -1,0 +1,17 @@
+package app
+
+import (
+	"skiff.dev/services/apiserver/internal/api"
+	"skiff.dev/services/apiserver/internal/spec"
+)
+
+// newOpenAPI publishes the OpenAPI v3 documents of the served resources.
+func newOpenAPI(a *api.API) *spec.Handler {
+	var resources []spec.Resource
+	for _, r := range a.Resources {
+		sr := spec.Resource{Group: r.Group, Version: r.Version, Kind: r.Kind, Plural: r.Plural, Namespaced: r.Namespaced,
+			Subresources: r.Subresources, Object: r.New().ProtoReflect().Descriptor(), List: r.NewList().ProtoReflect().Descriptor()}
+		resources = append(resources, sr)
+	}
+	return spec.NewHandler(resources)
+}

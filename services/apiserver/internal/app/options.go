@@ -1,0 +1,117 @@
+// Package app is the apiserver process: its flags, and Run, which wires
+// etcd, storage, the API faces, TLS, authentication, health and metrics
+// together and serves until its context ends.
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Options are the apiserver's flags.
+type Options struct {
+	DataDir          string
+	BindAddress      string
+	SecurePort       int
+	AdvertiseAddress string
+	TLSCertFile      string
+	TLSKeyFile       string
+	TokenAuthFile    string
+
+	EtcdServers  []string
+	EtcdCAFile   string
+	EtcdCertFile string
+	EtcdKeyFile  string
+	// EtcdCompaction is how much history embedded etcd keeps.
+	EtcdCompaction time.Duration
+
+	WatchCacheSize      int
+	MaxRequestBodyBytes int64
+	ShutdownTimeout     time.Duration
+
+	LogLevel     string
+	OTLPEndpoint string
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	return &Options{
+		DataDir:             "/var/lib/skiff/apiserver",
+		BindAddress:         "0.0.0.0",
+		SecurePort:          6443,
+		EtcdCompaction:      5 * time.Minute,
+		WatchCacheSize:      2000,
+		MaxRequestBodyBytes: 3 << 20,
+		ShutdownTimeout:     20 * time.Second,
+		LogLevel:            "info",
+		OTLPEndpoint:        os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
+	}
+}
+
+// AddFlags registers the flags, Kubernetes' names where Kubernetes has one.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory for embedded etcd data, generated certificates, the token file and admin.kubeconfig.")
+	fs.StringVar(&o.BindAddress, "bind-address", o.BindAddress, "IP address to listen on.")
+	fs.IntVar(&o.SecurePort, "secure-port", o.SecurePort, "Port serving HTTPS (REST) and gRPC.")
+	fs.StringVar(&o.AdvertiseAddress, "advertise-address", o.AdvertiseAddress, "Address clients reach this server at; written into admin.kubeconfig and the serving certificate.")
+	fs.StringVar(&o.TLSCertFile, "tls-cert-file", o.TLSCertFile, "Serving certificate; generated into --data-dir when empty.")
+	fs.StringVar(&o.TLSKeyFile, "tls-private-key-file", o.TLSKeyFile, "Key of --tls-cert-file.")
+	fs.StringVar(&o.TokenAuthFile, "token-auth-file", o.TokenAuthFile, "Static bearer tokens (token,user,uid,\"groups\"); default <data-dir>/tokens.csv with a generated admin token.")
+	fs.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "External etcd endpoints; embedded etcd under --data-dir when empty.")
+	fs.StringVar(&o.EtcdCAFile, "etcd-cafile", o.EtcdCAFile, "CA bundle of the external etcd.")
+	fs.StringVar(&o.EtcdCertFile, "etcd-certfile", o.EtcdCertFile, "Client certificate for the external etcd.")
+	fs.StringVar(&o.EtcdKeyFile, "etcd-keyfile", o.EtcdKeyFile, "Client key for the external etcd.")
+	fs.DurationVar(&o.EtcdCompaction, "etcd-compaction-interval", o.EtcdCompaction, "History embedded etcd keeps before compacting; watches older than this get 410 Expired.")
+	fs.IntVar(&o.WatchCacheSize, "default-watch-cache-size", o.WatchCacheSize, "Changes each resource's watch cache keeps for watches that resume.")
+	fs.Int64Var(&o.MaxRequestBodyBytes, "max-request-body-bytes", o.MaxRequestBodyBytes, "Largest request body accepted; larger ones get 413.")
+	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "How long a stopping server waits for requests in flight.")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error.")
+	fs.StringVar(&o.OTLPEndpoint, "otlp-endpoint", o.OTLPEndpoint, "OTLP/gRPC endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT); none exports nothing.")
+}
+
+// Validate checks the flags together.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir is required"))
+	}
+	if o.SecurePort <= 0 || o.SecurePort > 65535 {
+		errs = append(errs, fmt.Errorf("--secure-port %d is not a port", o.SecurePort))
+	}
+	if net.ParseIP(o.BindAddress) == nil {
+		errs = append(errs, fmt.Errorf("--bind-address %q is not an IP address", o.BindAddress))
+	}
+	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file go together"))
+	}
+	if o.MaxRequestBodyBytes <= 0 {
+		errs = append(errs, errors.New("--max-request-body-bytes must be positive"))
+	}
+	if _, err := o.level(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (o *Options) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(o.LogLevel))); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.LogLevel)
+	}
+	return l, nil
+}
+
+func (o *Options) tokenFile() string {
+	if o.TokenAuthFile != "" {
+		return o.TokenAuthFile
+	}
+	return filepath.Join(o.DataDir, "tokens.csv")
+}

@@ -1,0 +1,265 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
+
+	"skiff.dev/pkg/telemetry"
+	"skiff.dev/services/apiserver/internal/api"
+	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/auth"
+	"skiff.dev/services/apiserver/internal/discovery"
+	"skiff.dev/services/apiserver/internal/etcd"
+	"skiff.dev/services/apiserver/internal/pki"
+	"skiff.dev/services/apiserver/internal/rest"
+)
+
+// Run serves until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, o *Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	level, _ := o.level()
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+
+	shutdownTracing, err := telemetry.Setup(ctx, "apiserver", o.OTLPEndpoint)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+
+	client, closeEtcd, err := o.etcd(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeEtcd()
+
+	served, err := api.New(api.Config{Etcd: client, WatchCacheSize: o.WatchCacheSize})
+	if err != nil {
+		return err
+	}
+	runCtx, stopAPI := context.WithCancel(ctx)
+	defer stopAPI()
+	if err := served.Start(runCtx); err != nil {
+		return fmt.Errorf("start the API: %w", err)
+	}
+
+	tlsConfig, caPEM, err := o.tls()
+	if err != nil {
+		return err
+	}
+	adminToken, err := auth.EnsureAdminToken(o.tokenFile())
+	if err != nil && o.TokenAuthFile == "" {
+		return fmt.Errorf("token file: %w", err)
+	}
+	tokens, err := auth.LoadFile(o.tokenFile())
+	if err != nil {
+		return fmt.Errorf("token file: %w", err)
+	}
+
+	handler := newHandler(handlerConfig{
+		api: served, tokens: tokens, maxBody: o.MaxRequestBodyBytes,
+		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
+	})
+	addr := net.JoinHostPort(o.BindAddress, strconv.Itoa(o.SecurePort))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler: handler, TLSConfig: tlsConfig, ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:    slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+		BaseContext: func(net.Listener) context.Context { return runCtx },
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		if err := o.writeKubeconfig(caPEM, adminToken); err != nil {
+			return err
+		}
+		slog.Info("apiserver ready", "address", addr, "kubeconfig", filepath.Join(o.DataDir, "admin.kubeconfig"))
+		<-gctx.Done()
+		slog.Info("apiserver stopping")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
+		defer cancel()
+		stopAPI() // ends watches so Shutdown does not wait for them
+		return srv.Shutdown(sctx)
+	})
+	return g.Wait()
+}
+
+// etcd starts embedded etcd or connects to the external cluster.
+func (o *Options) etcd(ctx context.Context) (*clientv3.Client, func(), error) {
+	if len(o.EtcdServers) > 0 {
+		c, err := etcd.Connect(ctx, etcd.ExternalConfig{Endpoints: o.EtcdServers, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile})
+		if err != nil {
+			return nil, nil, fmt.Errorf("connect to etcd: %w", err)
+		}
+		return c, func() { _ = c.Close() }, nil
+	}
+	e, err := etcd.Start(ctx, etcd.EmbedConfig{Dir: filepath.Join(o.DataDir, "etcd"), CompactionRetention: o.EtcdCompaction})
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedded etcd: %w", err)
+	}
+	return e.Client(), func() { _ = e.Close() }, nil
+}
+
+func etcdReady(ctx context.Context, c *clientv3.Client) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err := c.Get(ctx, "/skiff/health", clientv3.WithCountOnly())
+	return err
+}
+
+// tls loads the serving certificate or generates one (and its CA) into the
+// data directory. It returns the CA clients should trust.
+func (o *Options) tls() (*tls.Config, []byte, error) {
+	certFile, keyFile := o.TLSCertFile, o.TLSKeyFile
+	var caPEM []byte
+	if certFile == "" {
+		files, err := pki.Ensure(filepath.Join(o.DataDir, "pki"), o.hosts())
+		if err != nil {
+			return nil, nil, fmt.Errorf("generate certificates: %w", err)
+		}
+		certFile, keyFile = files.ServingCert, files.ServingKey
+		if caPEM, err = os.ReadFile(files.CACert); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		// A given certificate: clients trust its chain's last element.
+		chain, err := os.ReadFile(certFile)
+		if err != nil {
+			return nil, nil, err
+		}
+		caPEM = chain
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("serving certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}, caPEM, nil
+}
+
+// hosts are the names and addresses the generated certificate covers.
+func (o *Options) hosts() []string {
+	hosts := []string{"localhost", "127.0.0.1", "::1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "apiserver"}
+	if name, err := os.Hostname(); err == nil {
+		hosts = append(hosts, name)
+	}
+	for _, a := range []string{o.AdvertiseAddress, o.BindAddress} {
+		if a != "" && a != "0.0.0.0" && a != "::" {
+			hosts = append(hosts, a)
+		}
+	}
+	return hosts
+}
+
+// writeKubeconfig writes <data-dir>/admin.kubeconfig, atomically, once the
+// server accepts connections.
+func (o *Options) writeKubeconfig(caPEM []byte, token string) error {
+	host := o.AdvertiseAddress
+	if host == "" {
+		host = o.BindAddress
+		if host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+	}
+	server := "https://" + net.JoinHostPort(host, strconv.Itoa(o.SecurePort))
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: v1
+kind: Config
+clusters:
+- name: skiff
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: skiff-admin
+  user:
+    token: %s
+contexts:
+- name: skiff
+  context:
+    cluster: skiff
+    user: skiff-admin
+current-context: skiff
+`, server, base64.StdEncoding.EncodeToString(caPEM), token)
+	return pki.WriteFileAtomic(filepath.Join(o.DataDir, "admin.kubeconfig"), []byte(b.String()), 0o600)
+}
+
+// handlerConfig is what the HTTP handler chain needs.
+type handlerConfig struct {
+	api     *api.API
+	tokens  *auth.Tokens
+	maxBody int64
+	ready   func(context.Context) error
+}
+
+// newHandler builds the chain: tracing and metrics around authentication
+// around the body limit around the routes.
+func newHandler(c handlerConfig) http.Handler {
+	m := newMetrics()
+	disc := discovery.New(c.api.Resources)
+	openAPI := newOpenAPI(c.api)
+	resources := rest.New(rest.Config{Resources: c.api.Served, Observe: m.observe})
+	mux := http.NewServeMux()
+	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := c.ready(r.Context()); err != nil {
+			http.Error(w, "etcd: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	})
+	mux.Handle("/metrics", m.handler())
+	mux.Handle("/openapi/", openAPI)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if disc.Match(r.URL.Path) {
+			disc.ServeHTTP(w, r)
+			return
+		}
+		resources.ServeHTTP(w, r)
+	})
+	var h http.Handler = mux
+	h = limitBody(h, c.maxBody)
+	h = c.tokens.Middleware(h, rest.WriteError)
+	h = traced(h)
+	return h
+}
+
+// limitBody refuses bodies over max with 413, up front when the length is
+// declared and while reading otherwise.
+func limitBody(next http.Handler, max int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			rest.WriteError(w, r, apierrors.NewRequestEntityTooLarge(
+				fmt.Sprintf("the request body of %d bytes is larger than the limit of %d bytes", r.ContentLength, max)))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}

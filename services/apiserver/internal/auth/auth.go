@@ -1,0 +1,151 @@
+// Package auth authenticates requests by bearer token against a static
+// token file in Kubernetes' format (token,user,uid,"group1,group2"). On
+// first start an admin token is generated into the file.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+
+	"skiff.dev/services/apiserver/internal/apierrors"
+)
+
+// User is an authenticated identity.
+type User struct {
+	Name   string
+	UID    string
+	Groups []string
+}
+
+// Tokens is a set of static bearer tokens.
+type Tokens struct {
+	byToken map[string]User
+}
+
+// AdminUser is the identity of the generated admin token.
+var AdminUser = User{Name: "skiff-admin", UID: "skiff-admin", Groups: []string{"system:masters"}}
+
+// LoadFile reads a token file.
+func LoadFile(path string) (*Tokens, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	r.Comment = '#'
+	t := &Tokens{byToken: map[string]User{}}
+	for line := 1; ; line++ {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(rec) < 3 || rec[0] == "" || rec[1] == "" {
+			return nil, fmt.Errorf("%s:%d: want token,user,uid[,\"groups\"]", path, line)
+		}
+		u := User{Name: rec[1], UID: rec[2]}
+		if len(rec) > 3 && rec[3] != "" {
+			u.Groups = strings.Split(rec[3], ",")
+		}
+		t.byToken[rec[0]] = u
+	}
+	return t, nil
+}
+
+// EnsureAdminToken makes sure the token file exists and holds an admin
+// token, and returns that token.
+func EnsureAdminToken(path string) (string, error) {
+	if t, err := LoadFile(path); err == nil {
+		for token, u := range t.byToken {
+			if u.Name == AdminUser.Name {
+				return token, nil
+			}
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	token := hex.EncodeToString(buf)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", err
+	}
+	w := csv.NewWriter(f)
+	_ = w.Write([]string{token, AdminUser.Name, AdminUser.UID, strings.Join(AdminUser.Groups, ",")})
+	w.Flush()
+	if err := errors.Join(w.Error(), f.Close()); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+// Authenticate returns the user of a token.
+func (t *Tokens) Authenticate(token string) (User, bool) {
+	for known, u := range t.byToken {
+		if subtle.ConstantTimeCompare([]byte(known), []byte(token)) == 1 {
+			return u, true
+		}
+	}
+	return User{}, false
+}
+
+type userKey struct{}
+
+// WithUser returns a context that carries u.
+func WithUser(ctx context.Context, u User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// UserFrom returns the user a context carries.
+func UserFrom(ctx context.Context) (User, bool) {
+	u, ok := ctx.Value(userKey{}).(User)
+	return u, ok
+}
+
+// Public paths are served without authentication, as Kubernetes'
+// system:public-info-viewer role allows.
+var Public = map[string]bool{"/livez": true, "/readyz": true, "/healthz": true, "/version": true}
+
+// BearerToken extracts the token of an Authorization header value.
+func BearerToken(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// Middleware refuses requests without a valid token with a 401 Status,
+// written by writeError.
+func (t *Tokens) Middleware(next http.Handler, writeError func(http.ResponseWriter, *http.Request, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token, ok := BearerToken(r.Header.Get("Authorization")); ok {
+			if u, ok := t.Authenticate(token); ok {
+				next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u)))
+				return
+			}
+		}
+		if Public[r.URL.Path] || strings.HasPrefix(r.URL.Path, "/livez/") || strings.HasPrefix(r.URL.Path, "/readyz/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
+	})
+}

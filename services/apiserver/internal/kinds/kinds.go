@@ -1,0 +1,79 @@
+// Package kinds is the table of every resource the apiserver serves: names,
+// scope, message types and the strategy (defaults, validation, selectors)
+// that gives each kind its Kubernetes rules.
+package kinds
+
+import (
+	"google.golang.org/protobuf/proto"
+
+	appsv1 "skiff.dev/api/apps/v1"
+	coordinationv1 "skiff.dev/api/coordination/v1"
+	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/services/apiserver/internal/patchmeta"
+	"skiff.dev/services/apiserver/internal/registry"
+)
+
+func newOf[T any, P interface {
+	*T
+	proto.Message
+}]() func() proto.Message {
+	return func() proto.Message { return P(new(T)) }
+}
+
+// All returns the resources, in discovery order.
+func All() []*registry.Resource {
+	list := []*registry.Resource{
+		core("namespaces", "namespace", "Namespace", false, true, newOf[corev1.Namespace](), newOf[corev1.NamespaceList](), namespaceStrategy, "ns"),
+		core("pods", "pod", "Pod", true, true, newOf[corev1.Pod](), newOf[corev1.PodList](), podStrategy, "po"),
+		core("nodes", "node", "Node", false, true, newOf[corev1.Node](), newOf[corev1.NodeList](), nodeStrategy, "no"),
+		core("services", "service", "Service", true, true, newOf[corev1.Service](), newOf[corev1.ServiceList](), serviceStrategy, "svc"),
+		core("endpoints", "endpoints", "Endpoints", true, false, newOf[corev1.Endpoints](), newOf[corev1.EndpointsList](), endpointsStrategy, "ep"),
+		core("configmaps", "configmap", "ConfigMap", true, false, newOf[corev1.ConfigMap](), newOf[corev1.ConfigMapList](), configMapStrategy, "cm"),
+		core("secrets", "secret", "Secret", true, false, newOf[corev1.Secret](), newOf[corev1.SecretList](), secretStrategy),
+		core("serviceaccounts", "serviceaccount", "ServiceAccount", true, false, newOf[corev1.ServiceAccount](), newOf[corev1.ServiceAccountList](), serviceAccountStrategy, "sa"),
+		core("events", "event", "Event", true, false, newOf[corev1.Event](), newOf[corev1.EventList](), eventStrategy, "ev"),
+		apps("deployments", "deployment", "Deployment", newOf[appsv1.Deployment](), newOf[appsv1.DeploymentList](), deploymentStrategy, "deploy"),
+		apps("replicasets", "replicaset", "ReplicaSet", newOf[appsv1.ReplicaSet](), newOf[appsv1.ReplicaSetList](), replicaSetStrategy, "rs"),
+		{
+			Group: "coordination.k8s.io", Version: "v1", Plural: "leases", Singular: "lease", Kind: "Lease",
+			ListKind: "LeaseList", Namespaced: true,
+			New: newOf[coordinationv1.Lease](), NewList: newOf[coordinationv1.LeaseList](), Strategy: leaseStrategy,
+		},
+	}
+	extra := map[string]string{"apps/deployments": "scale", "apps/replicasets": "scale", "/pods": "binding", "/namespaces": "finalize"}
+	for _, r := range list {
+		r.PatchMeta = patchmeta.For(r.New())
+		if r.HasStatus {
+			r.Subresources = append(r.Subresources, "status")
+		}
+		if sub, ok := extra[r.Group+"/"+r.Plural]; ok {
+			r.Subresources = append(r.Subresources, sub)
+		}
+	}
+	setCategories(list, []string{"pods", "services", "deployments", "replicasets"}, "all")
+	return list
+}
+
+func core(plural, singular, kind string, namespaced, status bool, newObj, newList func() proto.Message, st registry.Strategy, short ...string) *registry.Resource {
+	return &registry.Resource{
+		Version: "v1", Plural: plural, Singular: singular, Kind: kind, ListKind: kind + "List",
+		ShortNames: short, Namespaced: namespaced, HasStatus: status,
+		New: newObj, NewList: newList, Strategy: st,
+	}
+}
+
+func apps(plural, singular, kind string, newObj, newList func() proto.Message, st registry.Strategy, short ...string) *registry.Resource {
+	r := core(plural, singular, kind, true, true, newObj, newList, st, short...)
+	r.Group = "apps"
+	return r
+}
+
+func setCategories(list []*registry.Resource, plurals []string, category string) {
+	for _, r := range list {
+		for _, p := range plurals {
+			if r.Plural == p {
+				r.Categories = append(r.Categories, category)
+			}
+		}
+	}
+}

@@ -1,0 +1,73 @@
+// Package namespaces holds the namespace lifecycle the apiserver enforces:
+// writes into a missing or terminating namespace are refused, the system
+// namespaces exist from the start, and a deleted namespace is emptied of
+// every namespaced object before it goes (the work Kubernetes' namespace
+// controller does; it moves to the controller-manager with that service).
+package namespaces
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"google.golang.org/protobuf/proto"
+
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/registry"
+)
+
+// FinalizerKubernetes is the spec finalizer that holds a namespace until
+// its content is gone.
+const FinalizerKubernetes = "kubernetes"
+
+// System are the namespaces that exist from the start.
+var System = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+
+// Check returns the registry's namespace check over the namespaces backend.
+func Check(nsBackend registry.Backend) registry.NamespaceCheck {
+	return func(ctx context.Context, namespace string) error {
+		obj, err := nsBackend.Get(ctx, "", namespace, registry.GetOptions{})
+		if err != nil {
+			return err
+		}
+		ns := obj.(*corev1.Namespace)
+		if ns.GetMetadata().GetDeletionTimestamp() != nil || ns.GetStatus().GetPhase() == "Terminating" {
+			return apierrors.NewForbidden(apierrors.Resource{Resource: "namespaces"}, namespace,
+				fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", namespace))
+		}
+		return nil
+	}
+}
+
+// EnsureSystem creates the system namespaces that do not exist yet.
+func EnsureSystem(ctx context.Context, nsBackend registry.Backend) error {
+	for _, name := range System {
+		_, err := nsBackend.Create(ctx, &corev1.Namespace{Metadata: &metav1.ObjectMeta{Name: name}}, registry.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("create namespace %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Strategy hooks of the Namespace kind.
+
+// PendingFinalizers are the namespace's spec.finalizers.
+func PendingFinalizers(obj proto.Message) []string {
+	return obj.(*corev1.Namespace).GetSpec().GetFinalizers()
+}
+
+// PrepareForDelete marks a namespace Terminating.
+func PrepareForDelete(obj proto.Message) {
+	ns := obj.(*corev1.Namespace)
+	if ns.Status == nil {
+		ns.Status = &corev1.NamespaceStatus{}
+	}
+	ns.Status.Phase = "Terminating"
+}
+
+func withoutFinalizer(list []string, f string) []string {
+	return slices.DeleteFunc(slices.Clone(list), func(s string) bool { return s == f })
+}

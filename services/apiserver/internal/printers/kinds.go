@@ -1,0 +1,451 @@
+package printers
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"k8s.io/apimachinery/pkg/util/duration"
+
+	appsv1 "skiff.dev/api/apps/v1"
+	coordinationv1 "skiff.dev/api/coordination/v1"
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+)
+
+func col(name, typ, desc string) *metav1.TableColumnDefinition {
+	return &metav1.TableColumnDefinition{Name: name, Type: typ, Description: desc}
+}
+
+func wide(c *metav1.TableColumnDefinition) *metav1.TableColumnDefinition {
+	c.Priority = 1
+	return c
+}
+
+func ageCol() *metav1.TableColumnDefinition {
+	return col("Age", "string", "CreationTimestamp is a timestamp representing the server time when this object was created.")
+}
+
+// typed adapts a typed cell function to the Printer signature.
+func typed[T proto.Message](f func(T, time.Time) []any) func(proto.Message, time.Time) []any {
+	return func(obj proto.Message, now time.Time) []any { return f(obj.(T), now) }
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
+}
+
+func init() {
+	register("", "Pod", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),
+			col("Status", "string", "The aggregate status of the containers in this pod."),
+			col("Restarts", "string", "The number of times the containers in this pod have been restarted and when the last container in this pod has restarted."),
+			ageCol(),
+			wide(col("IP", "string", "IP address allocated to the pod. Routable at least within the cluster.")),
+			wide(col("Node", "string", "Name of the node where the pod is scheduled.")),
+			wide(col("Nominated Node", "string", "Name of the node the scheduler nominated for the pod.")),
+			wide(col("Readiness Gates", "string", "Pod readiness gates met over the gates declared.")),
+		},
+		Cells: typed(podCells),
+	})
+	register("", "Namespace", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Status", "string", "The status of the namespace"), ageCol()},
+		Cells: typed(func(ns *corev1.Namespace, now time.Time) []any {
+			return []any{ns.GetMetadata().GetName(), ns.GetStatus().GetPhase(), Age(ns.GetMetadata(), now)}
+		}),
+	})
+	register("", "Node", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("Status", "string", "The status of the node"), col("Roles", "string", "The roles of the node"), ageCol(),
+			col("Version", "string", "Kubelet Version reported by the node."),
+			wide(col("Internal-IP", "string", "List of internal IPs.")), wide(col("External-IP", "string", "List of external IPs.")),
+			wide(col("OS-Image", "string", "OS Image reported by the node.")), wide(col("Kernel-Version", "string", "Kernel Version reported by the node.")),
+			wide(col("Container-Runtime", "string", "Container Runtime Version reported by the node.")),
+		},
+		Cells: typed(nodeCells),
+	})
+	register("", "Service", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("Type", "string", "The type of the service."), col("Cluster-IP", "string", "The cluster IP of the service."),
+			col("External-IP", "string", "The external IP of the service."), col("Port(s)", "string", "The ports of the service."),
+			ageCol(), wide(col("Selector", "string", "The selector of the service.")),
+		},
+		Cells: typed(serviceCells),
+	})
+	register("", "Endpoints", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Endpoints", "string", "Endpoints of the service."), ageCol()},
+		Cells: typed(func(e *corev1.Endpoints, now time.Time) []any {
+			return []any{e.GetMetadata().GetName(), formatEndpoints(e), Age(e.GetMetadata(), now)}
+		}),
+	})
+	register("", "ConfigMap", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Data", "integer", "Number of entries."), ageCol()},
+		Cells: typed(func(cm *corev1.ConfigMap, now time.Time) []any {
+			return []any{cm.GetMetadata().GetName(), int64(len(cm.GetData()) + len(cm.GetBinaryData())), Age(cm.GetMetadata(), now)}
+		}),
+	})
+	register("", "Secret", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Type", "string", "The type of the secret."),
+			col("Data", "integer", "The number of entries in the secret."), ageCol()},
+		Cells: typed(func(s *corev1.Secret, now time.Time) []any {
+			return []any{s.GetMetadata().GetName(), s.GetType(), int64(len(s.GetData())), Age(s.GetMetadata(), now)}
+		}),
+	})
+	register("", "ServiceAccount", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Secrets", "string", "Secrets is a list of the secrets used."), ageCol()},
+		Cells: typed(func(sa *corev1.ServiceAccount, now time.Time) []any {
+			return []any{sa.GetMetadata().GetName(), strconv.Itoa(len(sa.GetSecrets())), Age(sa.GetMetadata(), now)}
+		}),
+	})
+	register("", "Event", &Printer{
+		Columns: []*metav1.TableColumnDefinition{
+			col("Last Seen", "string", "Time when last event occurred."), col("Type", "string", "Type of this event."),
+			col("Reason", "string", "Short, machine understandable string that gives the reason for this event."),
+			col("Object", "string", "The object this Event is about."),
+			wide(col("Subobject", "string", "The subobject of the involved object.")),
+			wide(col("Source", "string", "The component reporting this event.")),
+			col("Message", "string", "A human-readable description of the status of this operation."),
+			wide(col("First Seen", "string", "The first time the event occurred.")),
+			wide(col("Count", "string", "The number of times this event has occurred.")),
+			wide(&metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name", Description: "Name of the event."}),
+		},
+		Cells: typed(eventCells),
+	})
+	register("apps", "Deployment", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("Ready", "string", "Number of the pod with ready state"),
+			col("Up-to-date", "integer", "Total number of non-terminated pods targeted by this deployment that have the desired template spec."),
+			col("Available", "integer", "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment."),
+			ageCol(),
+			wide(col("Containers", "string", "Names of each container in the template.")),
+			wide(col("Images", "string", "Images referenced by each container in the template.")),
+			wide(col("Selector", "string", "Label selector for pods.")),
+		},
+		Cells: typed(func(d *appsv1.Deployment, now time.Time) []any {
+			st := d.GetStatus()
+			names, images := containers(d.GetSpec().GetTemplate())
+			return []any{d.GetMetadata().GetName(), fmt.Sprintf("%d/%d", st.GetReadyReplicas(), d.GetSpec().GetReplicas()),
+				int64(st.GetUpdatedReplicas()), int64(st.GetAvailableReplicas()), Age(d.GetMetadata(), now),
+				names, images, FormatLabelSelector(d.GetSpec().GetSelector())}
+		}),
+	})
+	register("apps", "ReplicaSet", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("Desired", "integer", "Number of desired pods."), col("Current", "integer", "Number of actual pods."),
+			col("Ready", "integer", "Number of ready pods."), ageCol(),
+			wide(col("Containers", "string", "Names of each container in the template.")),
+			wide(col("Images", "string", "Images referenced by each container in the template.")),
+			wide(col("Selector", "string", "Label selector for pods.")),
+		},
+		Cells: typed(func(rs *appsv1.ReplicaSet, now time.Time) []any {
+			names, images := containers(rs.GetSpec().GetTemplate())
+			return []any{rs.GetMetadata().GetName(), int64(rs.GetSpec().GetReplicas()), int64(rs.GetStatus().GetReplicas()),
+				int64(rs.GetStatus().GetReadyReplicas()), Age(rs.GetMetadata(), now), names, images,
+				FormatLabelSelector(rs.GetSpec().GetSelector())}
+		}),
+	})
+	register("coordination.k8s.io", "Lease", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Holder", "string", "The holder of the lease."), ageCol()},
+		Cells: typed(func(l *coordinationv1.Lease, now time.Time) []any {
+			return []any{l.GetMetadata().GetName(), l.GetSpec().GetHolderIdentity(), Age(l.GetMetadata(), now)}
+		}),
+	})
+}
+
+// podCells follows kubectl's pod printing: the status is the most telling
+// of the pod's reason, its init containers' and its containers' states.
+func podCells(p *corev1.Pod, now time.Time) []any {
+	st := p.GetStatus()
+	reason := st.GetPhase()
+	if st.GetReason() != "" {
+		reason = st.GetReason()
+	}
+	restarts, lastRestart := 0, time.Time{}
+	noteRestart := func(cs *corev1.ContainerStatus) {
+		restarts += int(cs.GetRestartCount())
+		if t := cs.GetLastState().GetTerminated().GetFinishedAt(); t != nil && t.AsTime().After(lastRestart) {
+			lastRestart = t.AsTime()
+		}
+	}
+	initializing := false
+	inits := p.GetSpec().GetInitContainers()
+	for i, cs := range st.GetInitContainerStatuses() {
+		noteRestart(cs)
+		switch {
+		case cs.GetState().GetTerminated() != nil && cs.GetState().GetTerminated().GetExitCode() == 0:
+			continue
+		case cs.GetState().GetTerminated() != nil:
+			t := cs.GetState().GetTerminated()
+			if t.GetReason() != "" {
+				reason = "Init:" + t.GetReason()
+			} else if t.GetSignal() != 0 {
+				reason = fmt.Sprintf("Init:Signal:%d", t.GetSignal())
+			} else {
+				reason = fmt.Sprintf("Init:ExitCode:%d", t.GetExitCode())
+			}
+		case cs.GetState().GetWaiting() != nil && cs.GetState().GetWaiting().GetReason() != "" && cs.GetState().GetWaiting().GetReason() != "PodInitializing":
+			reason = "Init:" + cs.GetState().GetWaiting().GetReason()
+		default:
+			reason = fmt.Sprintf("Init:%d/%d", i, len(inits))
+		}
+		initializing = true
+		break
+	}
+	ready := 0
+	if !initializing {
+		restarts, lastRestart = 0, time.Time{}
+		running := false
+		statuses := st.GetContainerStatuses()
+		for i := len(statuses) - 1; i >= 0; i-- {
+			cs := statuses[i]
+			noteRestart(cs)
+			state := cs.GetState()
+			switch {
+			case state.GetWaiting() != nil && state.GetWaiting().GetReason() != "":
+				reason = state.GetWaiting().GetReason()
+			case state.GetTerminated() != nil && state.GetTerminated().GetReason() != "":
+				reason = state.GetTerminated().GetReason()
+			case state.GetTerminated() != nil && state.GetTerminated().GetSignal() != 0:
+				reason = fmt.Sprintf("Signal:%d", state.GetTerminated().GetSignal())
+			case state.GetTerminated() != nil:
+				reason = fmt.Sprintf("ExitCode:%d", state.GetTerminated().GetExitCode())
+			case cs.GetReady() && state.GetRunning() != nil:
+				running = true
+				ready++
+			}
+		}
+		if reason == "Completed" && running {
+			reason = "NotReady"
+			if podReady(p) {
+				reason = "Running"
+			}
+		}
+	}
+	if p.GetMetadata().GetDeletionTimestamp() != nil {
+		reason = "Terminating"
+		if st.GetReason() == "NodeLost" {
+			reason = "Unknown"
+		}
+	}
+	restartText := strconv.Itoa(restarts)
+	if !lastRestart.IsZero() {
+		restartText = fmt.Sprintf("%d (%s ago)", restarts, duration.HumanDuration(now.Sub(lastRestart)))
+	}
+	gates := "<none>"
+	if n := len(p.GetSpec().GetReadinessGates()); n > 0 {
+		met := 0
+		for _, g := range p.GetSpec().GetReadinessGates() {
+			for _, c := range st.GetConditions() {
+				if c.GetType() == g.GetConditionType() && c.GetStatus() == "True" {
+					met++
+				}
+			}
+		}
+		gates = fmt.Sprintf("%d/%d", met, n)
+	}
+	return []any{p.GetMetadata().GetName(), fmt.Sprintf("%d/%d", ready, len(p.GetSpec().GetContainers())), reason, restartText,
+		Age(p.GetMetadata(), now), orNone(st.GetPodIp()), orNone(p.GetSpec().GetNodeName()), orNone(st.GetNominatedNodeName()), gates}
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.GetStatus().GetConditions() {
+		if c.GetType() == "Ready" {
+			return c.GetStatus() == "True"
+		}
+	}
+	return false
+}
+
+func nodeCells(n *corev1.Node, now time.Time) []any {
+	status := "Unknown"
+	for _, c := range n.GetStatus().GetConditions() {
+		if c.GetType() == "Ready" {
+			switch c.GetStatus() {
+			case "True":
+				status = "Ready"
+			case "False":
+				status = "NotReady"
+			}
+		}
+	}
+	if n.GetSpec().GetUnschedulable() {
+		status += ",SchedulingDisabled"
+	}
+	var roles []string
+	for k := range n.GetMetadata().GetLabels() {
+		if r, ok := strings.CutPrefix(k, "node-role.kubernetes.io/"); ok && r != "" {
+			roles = append(roles, r)
+		}
+	}
+	slices.Sort(roles)
+	internal, external := "<none>", "<none>"
+	for _, a := range n.GetStatus().GetAddresses() {
+		switch {
+		case a.GetType() == "InternalIP" && internal == "<none>":
+			internal = a.GetAddress()
+		case a.GetType() == "ExternalIP" && external == "<none>":
+			external = a.GetAddress()
+		}
+	}
+	info := n.GetStatus().GetNodeInfo()
+	return []any{n.GetMetadata().GetName(), status, orNone(strings.Join(roles, ",")), Age(n.GetMetadata(), now),
+		info.GetKubeletVersion(), internal, external, orNone(info.GetOsImage()), orNone(info.GetKernelVersion()),
+		orNone(info.GetContainerRuntimeVersion())}
+}
+
+func serviceCells(s *corev1.Service, now time.Time) []any {
+	sp := s.GetSpec()
+	clusterIP := sp.GetClusterIp()
+	if clusterIP == "" {
+		clusterIP = "<none>"
+	}
+	external := "<none>"
+	var ingress []string
+	for _, in := range s.GetStatus().GetLoadBalancer().GetIngress() {
+		if in.GetIp() != "" {
+			ingress = append(ingress, in.GetIp())
+		} else if in.GetHostname() != "" {
+			ingress = append(ingress, in.GetHostname())
+		}
+	}
+	switch sp.GetType() {
+	case "ExternalName":
+		external = sp.GetExternalName()
+	case "LoadBalancer":
+		all := append(ingress, sp.GetExternalIps()...)
+		if len(all) == 0 {
+			external = "<pending>"
+		} else {
+			external = strings.Join(all, ",")
+		}
+	default:
+		if len(sp.GetExternalIps()) > 0 {
+			external = strings.Join(sp.GetExternalIps(), ",")
+		}
+	}
+	var ports []string
+	for _, p := range sp.GetPorts() {
+		if p.GetNodePort() != 0 {
+			ports = append(ports, fmt.Sprintf("%d:%d/%s", p.GetPort(), p.GetNodePort(), p.GetProtocol()))
+		} else {
+			ports = append(ports, fmt.Sprintf("%d/%s", p.GetPort(), p.GetProtocol()))
+		}
+	}
+	return []any{s.GetMetadata().GetName(), sp.GetType(), clusterIP, external, orNone(strings.Join(ports, ",")),
+		Age(s.GetMetadata(), now), orNone(formatLabels(sp.GetSelector()))}
+}
+
+func formatEndpoints(e *corev1.Endpoints) string {
+	var list []string
+	total := 0
+	for _, ss := range e.GetSubsets() {
+		for _, a := range ss.GetAddresses() {
+			if len(ss.GetPorts()) == 0 {
+				total++
+				if len(list) < 3 {
+					list = append(list, a.GetIp())
+				}
+				continue
+			}
+			for _, p := range ss.GetPorts() {
+				total++
+				if len(list) < 3 {
+					list = append(list, fmt.Sprintf("%s:%d", a.GetIp(), p.GetPort()))
+				}
+			}
+		}
+	}
+	if total == 0 {
+		return "<none>"
+	}
+	s := strings.Join(list, ",")
+	if total > len(list) {
+		s += fmt.Sprintf(" + %d more...", total-len(list))
+	}
+	return s
+}
+
+func eventCells(e *corev1.Event, now time.Time) []any {
+	first, last := e.GetFirstTimestamp(), e.GetLastTimestamp()
+	if last == nil {
+		last = e.GetEventTime()
+	}
+	if first == nil {
+		first = e.GetEventTime()
+	}
+	ago := func(t interface{ AsTime() time.Time }, present bool) string {
+		if !present {
+			return "<unknown>"
+		}
+		return duration.HumanDuration(now.Sub(t.AsTime()))
+	}
+	o := e.GetInvolvedObject()
+	source := e.GetSource().GetComponent()
+	if source == "" {
+		source = e.GetReportingComponent()
+	}
+	if h := e.GetSource().GetHost(); h != "" {
+		source += ", " + h
+	}
+	count := e.GetCount()
+	if count == 0 {
+		count = 1
+	}
+	return []any{ago(last, last != nil), e.GetType(), e.GetReason(), strings.ToLower(o.GetKind()) + "/" + o.GetName(),
+		o.GetFieldPath(), source, strings.TrimSpace(e.GetMessage()), ago(first, first != nil), strconv.Itoa(int(count)),
+		e.GetMetadata().GetName()}
+}
+
+func containers(t *corev1.PodTemplateSpec) (string, string) {
+	var names, images []string
+	for _, c := range t.GetSpec().GetContainers() {
+		names = append(names, c.GetName())
+		images = append(images, c.GetImage())
+	}
+	return strings.Join(names, ","), strings.Join(images, ",")
+}
+
+func formatLabels(m map[string]string) string {
+	parts := make([]string, 0, len(m))
+	for k, v := range m {
+		parts = append(parts, k+"="+v)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+// FormatLabelSelector renders a selector as kubectl does:
+// "app=web,tier in (a,b)", "<none>" when empty.
+func FormatLabelSelector(sel *metav1.LabelSelector) string {
+	if sel == nil {
+		return "<none>"
+	}
+	parts := []string{}
+	if l := formatLabels(sel.GetMatchLabels()); l != "" {
+		parts = append(parts, l)
+	}
+	for _, r := range sel.GetMatchExpressions() {
+		values := strings.Join(r.GetValues(), ",")
+		switch r.GetOperator() {
+		case "In":
+			parts = append(parts, fmt.Sprintf("%s in (%s)", r.GetKey(), values))
+		case "NotIn":
+			parts = append(parts, fmt.Sprintf("%s notin (%s)", r.GetKey(), values))
+		case "Exists":
+			parts = append(parts, r.GetKey())
+		case "DoesNotExist":
+			parts = append(parts, "!"+r.GetKey())
+		}
+	}
+	if len(parts) == 0 {
+		return "<none>"
+	}
+	return strings.Join(parts, ",")
+}

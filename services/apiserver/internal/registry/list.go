@@ -1,0 +1,123 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"google.golang.org/protobuf/proto"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/object"
+	"skiff.dev/services/apiserver/internal/storage"
+)
+
+// predicate compiles the label and field selectors of opts.
+func (s *Store) predicate(opts ListOptions) (func(proto.Message) bool, error) {
+	lsel, err := labels.Parse(opts.LabelSelector)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: %v", err))
+	}
+	fsel, err := fields.ParseSelector(opts.FieldSelector)
+	if err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid field selector: %v", err))
+	}
+	if err := s.checkFieldLabels(fsel); err != nil {
+		return nil, err
+	}
+	if lsel.Empty() && fsel.Empty() {
+		return nil, nil
+	}
+	return func(obj proto.Message) bool {
+		meta := object.Meta(obj)
+		if !lsel.Matches(labels.Set(meta.GetLabels())) {
+			return false
+		}
+		return fsel.Empty() || fsel.Matches(fields.Set(s.fieldSet(obj, meta)))
+	}, nil
+}
+
+func (s *Store) fieldSet(obj proto.Message, meta *metav1.ObjectMeta) map[string]string {
+	set := map[string]string{"metadata.name": meta.GetName()}
+	if s.res.Namespaced {
+		set["metadata.namespace"] = meta.GetNamespace()
+	}
+	if s.res.Strategy.FieldSet != nil {
+		for k, v := range s.res.Strategy.FieldSet(obj) {
+			set[k] = v
+		}
+	}
+	return set
+}
+
+// checkFieldLabels refuses field selectors on fields the kind does not
+// index, with Kubernetes' message.
+func (s *Store) checkFieldLabels(sel fields.Selector) error {
+	known := s.fieldSet(s.res.New(), object.Meta(s.res.New()))
+	for _, req := range sel.Requirements() {
+		if _, ok := known[req.Field]; !ok {
+			return apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", req.Field))
+		}
+	}
+	return nil
+}
+
+// List returns the matching objects as the kind's list message.
+func (s *Store) List(ctx context.Context, namespace string, opts ListOptions) (proto.Message, error) {
+	pred, err := s.predicate(opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := resourceVersion(opts.ResourceVersion); !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %q", opts.ResourceVersion))
+	}
+	res, err := s.storage.List(ctx, s.scope(namespace), storage.ListOptions{
+		ResourceVersion:      opts.ResourceVersion,
+		ResourceVersionMatch: opts.ResourceVersionMatch,
+		Limit:                opts.Limit,
+		Continue:             opts.Continue,
+		Predicate:            pred,
+	})
+	if err != nil {
+		return nil, s.storageError(err, "")
+	}
+	list := s.res.NewList()
+	object.SetTypeMeta(list, s.res.GroupVersion(), s.res.ListKind)
+	lm := object.ListMeta(list)
+	lm.ResourceVersion = strconv.FormatInt(res.ResourceVersion, 10)
+	lm.Continue = res.Continue
+	lm.RemainingItemCount = res.RemainingItemCount
+	object.SetItems(list, res.Items)
+	return list, nil
+}
+
+// scope is the namespace to read: "" for cluster-scoped kinds.
+func (s *Store) scope(namespace string) string {
+	if !s.res.Namespaced {
+		return ""
+	}
+	return namespace
+}
+
+// Watch streams changes to matching objects.
+func (s *Store) Watch(ctx context.Context, namespace string, opts ListOptions) (Watcher, error) {
+	pred, err := s.predicate(opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := resourceVersion(opts.ResourceVersion); !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %q", opts.ResourceVersion))
+	}
+	w, err := s.storage.Watch(ctx, s.scope(namespace), storage.WatchOptions{
+		ResourceVersion: opts.ResourceVersion,
+		Predicate:       pred,
+		AllowBookmarks:  opts.AllowWatchBookmarks,
+	})
+	if err != nil {
+		return nil, s.storageError(err, "")
+	}
+	return newWatcher(ctx, w, s), nil
+}

@@ -1,0 +1,131 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+
+	"skiff.dev/pkg/kjson"
+	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/object"
+	"skiff.dev/services/apiserver/internal/warning"
+)
+
+// Patch content types.
+const (
+	PatchJSON      = "application/json-patch+json"
+	PatchMerge     = "application/merge-patch+json"
+	PatchStrategic = "application/strategic-merge-patch+json"
+	PatchApply     = "application/apply-patch+yaml"
+)
+
+// maxPatchRetries bounds how often a patch is re-applied after losing a
+// race with another writer.
+const maxPatchRetries = 5
+
+// Patch applies a patch document to the stored object and updates it.
+func (s *Store) Patch(ctx context.Context, namespace, name string, p Patch, opts UpdateOptions) (proto.Message, error) {
+	if !s.res.Namespaced {
+		namespace = ""
+	}
+	for attempt := 0; ; attempt++ {
+		current, err := s.storage.Get(ctx, namespace, name)
+		if err != nil {
+			return nil, s.storageError(err, name)
+		}
+		s.finish(current)
+		obj, err := s.applyPatch(ctx, current, p, opts.FieldValidation)
+		if err != nil {
+			return nil, err
+		}
+		pinned := object.Meta(obj).GetResourceVersion() != object.Meta(current).GetResourceVersion()
+		if opts.Subresource == "status" {
+			obj, err = s.UpdateStatus(ctx, obj, opts)
+		} else {
+			obj, err = s.Update(ctx, obj, opts)
+		}
+		if apierrors.IsConflict(err) && !pinned && attempt < maxPatchRetries {
+			continue
+		}
+		return obj, err
+	}
+}
+
+// applyPatch returns current with the patch applied.
+func (s *Store) applyPatch(ctx context.Context, current proto.Message, p Patch, level string) (proto.Message, error) {
+	original, err := kjson.Marshal(current)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s for patching: %w", s.res.Kind, err)
+	}
+	patched, err := s.patchJSON(original, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.decodePatched(ctx, patched, level)
+}
+
+// decodePatched reads the patched JSON, reporting unknown fields as
+// fieldValidation asks: an error under Strict, warnings under Warn.
+func (s *Store) decodePatched(ctx context.Context, patched []byte, level string) (proto.Message, error) {
+	obj := s.res.New()
+	err := kjson.Unmarshal(patched, obj, kjson.Strict())
+	var strict *kjson.StrictError
+	if errors.As(err, &strict) {
+		if level == "Strict" {
+			return nil, apierrors.NewStrictDecoding(strict.Problems)
+		}
+		if level != "Ignore" {
+			for _, p := range strict.Problems {
+				warning.Add(ctx, p)
+			}
+		}
+		proto.Reset(obj)
+		err = kjson.Unmarshal(patched, obj)
+	}
+	if err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the patch produced an object that cannot be read: %v", err))
+	}
+	return obj, nil
+}
+
+func (s *Store) patchJSON(original []byte, p Patch) ([]byte, error) {
+	return ApplyPatchJSON(original, p, s.res.PatchMeta)
+}
+
+// ApplyPatchJSON applies a JSON, merge or (with meta) strategic merge patch
+// to a JSON document.
+func ApplyPatchJSON(original []byte, p Patch, meta strategicpatch.LookupPatchMeta) ([]byte, error) {
+	switch p.Type {
+	case PatchJSON:
+		ops, err := jsonpatch.DecodePatch(p.Data)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("the JSON patch cannot be read: %v", err))
+		}
+		out, err := ops.Apply(original)
+		if err != nil {
+			return nil, apierrors.NewInvalidPatch(err)
+		}
+		return out, nil
+	case PatchMerge:
+		out, err := jsonpatch.MergePatch(original, p.Data)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("the merge patch cannot be read: %v", err))
+		}
+		return out, nil
+	case PatchStrategic:
+		if meta == nil {
+			return nil, apierrors.NewUnsupportedMediaType(p.Type)
+		}
+		out, err := strategicpatch.StrategicMergePatchUsingLookupPatchMeta(original, p.Data, meta)
+		if err != nil {
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("the strategic merge patch cannot be applied: %v", err))
+		}
+		return out, nil
+	default:
+		return nil, apierrors.NewUnsupportedMediaType(p.Type)
+	}
+}

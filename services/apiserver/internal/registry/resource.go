@@ -1,0 +1,83 @@
+package registry
+
+import (
+	"google.golang.org/protobuf/proto"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+
+	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/field"
+)
+
+// Resource describes one kind the server serves: its names, scope, message
+// types and the strategy that gives it its rules.
+type Resource struct {
+	Group      string // "" for the core group
+	Version    string
+	Plural     string // pods
+	Singular   string // pod
+	Kind       string // Pod
+	ListKind   string // PodList
+	ShortNames []string
+	Categories []string
+	Namespaced bool
+	// HasStatus marks a status subresource: the main resource ignores
+	// status changes and /status ignores everything else.
+	HasStatus bool
+	// Subresources are the subresources served besides the object:
+	// "status", "scale", "binding", "finalize".
+	Subresources []string
+	New          func() proto.Message
+	NewList      func() proto.Message
+	Strategy     Strategy
+	// PatchMeta drives strategic merge patches (merge keys and strategies
+	// from the contracts); nil refuses them.
+	PatchMeta strategicpatch.LookupPatchMeta
+}
+
+// GroupVersion is "v1" for the core group, "apps/v1" otherwise.
+func (r *Resource) GroupVersion() string {
+	if r.Group == "" {
+		return r.Version
+	}
+	return r.Group + "/" + r.Version
+}
+
+// StorageGroup is the group as the etcd key layout writes it.
+func (r *Resource) StorageGroup() string {
+	if r.Group == "" {
+		return "core"
+	}
+	return r.Group
+}
+
+// ErrorResource names the resource in error messages.
+func (r *Resource) ErrorResource() apierrors.Resource {
+	return apierrors.Resource{Group: r.Group, Resource: r.Plural, Kind: r.Kind}
+}
+
+// Strategy holds a kind's rules. Every hook is optional.
+type Strategy struct {
+	// PrepareForCreate clears what a client may not set on create.
+	PrepareForCreate func(obj proto.Message)
+	// Default fills in defaults, as Kubernetes' defaulting does.
+	Default func(obj proto.Message)
+	// Validate checks a new object.
+	Validate func(obj proto.Message) field.ErrorList
+	// ValidateUpdate checks an update against the old object
+	// (immutable fields); Validate runs as well.
+	ValidateUpdate func(obj, old proto.Message) field.ErrorList
+	// NameValidation checks metadata.name; nil means DNS-1123 subdomain.
+	NameValidation func(name string) []string
+	// FieldSet returns the field-selector attributes of an object beyond
+	// metadata.name and metadata.namespace (spec.nodeName, status.phase).
+	FieldSet func(obj proto.Message) map[string]string
+	// PendingFinalizers are finalizers kept outside metadata (a
+	// namespace's spec.finalizers) that also hold an object being deleted.
+	PendingFinalizers func(obj proto.Message) []string
+	// PrepareForDelete changes an object that starts being deleted
+	// (a namespace's phase becomes Terminating).
+	PrepareForDelete func(obj proto.Message)
+	// GracePeriod returns the grace period for deleting obj when the
+	// client gave none, and whether the kind deletes gracefully at all.
+	GracePeriod func(obj proto.Message, requested *int64) (seconds int64, graceful bool)
+}

@@ -1,0 +1,155 @@
+package registry
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/protobuf/proto"
+
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/telemetry"
+	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/object"
+)
+
+// errDeleteNow tells the update loop that the object lost its last
+// finalizer while being deleted and must go now.
+var errDeleteNow = errors.New("finalizers done")
+
+// Update replaces the object's spec and metadata (not its status, when the
+// kind has a status subresource).
+func (s *Store) Update(ctx context.Context, obj proto.Message, opts UpdateOptions) (proto.Message, error) {
+	opts.Subresource = ""
+	return s.update(ctx, obj, opts)
+}
+
+// Finalize replaces only a namespace's spec.finalizers (namespaces/finalize).
+func (s *Store) Finalize(ctx context.Context, obj proto.Message, opts UpdateOptions) (proto.Message, error) {
+	opts.Subresource = "finalize"
+	return s.update(ctx, obj, opts)
+}
+
+// UpdateStatus replaces only the object's status.
+func (s *Store) UpdateStatus(ctx context.Context, obj proto.Message, opts UpdateOptions) (proto.Message, error) {
+	if !s.res.HasStatus {
+		return nil, apierrors.NewMethodNotSupported(s.res.ErrorResource(), "update status")
+	}
+	opts.Subresource = "status"
+	return s.update(ctx, obj, opts)
+}
+
+func (s *Store) update(ctx context.Context, obj proto.Message, opts UpdateOptions) (proto.Message, error) {
+	meta := object.Meta(obj)
+	name, ns := meta.GetName(), meta.GetNamespace()
+	if !s.res.Namespaced {
+		ns = ""
+	}
+	if name == "" {
+		return nil, apierrors.NewBadRequest("name is required in the object's metadata")
+	}
+	var result proto.Message
+	tryUpdate := func(current proto.Message) (proto.Message, error) {
+		next, err := s.nextVersion(ctx, obj, current, opts)
+		if err != nil {
+			return nil, err
+		}
+		result = next
+		nm := object.Meta(next)
+		if nm.GetDeletionTimestamp() != nil && len(nm.GetFinalizers()) == 0 && !s.pending(next) {
+			return nil, errDeleteNow
+		}
+		return next, nil
+	}
+	if opts.DryRun {
+		current, err := s.storage.Get(ctx, ns, name)
+		if err != nil {
+			return nil, s.storageError(err, name)
+		}
+		next, err := tryUpdate(current)
+		if err != nil && !errors.Is(err, errDeleteNow) {
+			return nil, err
+		}
+		return s.finish(next), nil
+	}
+	out, err := s.storage.Update(ctx, ns, name, tryUpdate)
+	if errors.Is(err, errDeleteNow) {
+		return s.deleteVersion(ctx, result, object.Meta(result).GetResourceVersion())
+	}
+	if err != nil {
+		return nil, s.storageError(err, name)
+	}
+	return s.finish(out), nil
+}
+
+// nextVersion computes the object to store from the client's obj and the
+// stored current version.
+func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opts UpdateOptions) (proto.Message, error) {
+	meta, cur := object.Meta(obj), object.Meta(current)
+	if rv := meta.GetResourceVersion(); rv != "" && rv != cur.GetResourceVersion() {
+		return nil, apierrors.NewConflict(s.res.ErrorResource(), meta.GetName(), apierrors.ConflictModified)
+	}
+	if errs := validateMetaUpdate(meta, cur); len(errs) > 0 {
+		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
+	}
+	var next proto.Message
+	switch opts.Subresource {
+	case "status":
+		next = proto.Clone(current)
+		object.CopyPart(next, obj, "status")
+	case "finalize":
+		next = proto.Clone(current)
+		object.CopyPart(next, obj, "spec")
+	default:
+		next = proto.Clone(obj)
+		if s.res.HasStatus {
+			object.CopyPart(next, current, "status")
+		}
+	}
+	nm := object.Meta(next)
+	if opts.Subresource == "" {
+		keepSystemMeta(nm, cur)
+	}
+	if s.res.Strategy.Default != nil {
+		s.res.Strategy.Default(next)
+	}
+	errs := s.res.validate(next, nm)
+	if s.res.Strategy.ValidateUpdate != nil {
+		errs = append(errs, s.res.Strategy.ValidateUpdate(next, current)...)
+	}
+	if len(errs) > 0 {
+		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
+	}
+	if object.HasPart(next, "spec") && !object.PartEqual(next, current, "spec") {
+		nm.Generation = cur.GetGeneration() + 1
+	}
+	if !proto.Equal(next, current) {
+		nm.Annotations = telemetry.InjectAnnotation(ctx, nm.GetAnnotations())
+	}
+	return next, nil
+}
+
+// keepSystemMeta carries the fields only the server sets from the stored
+// object into the new one.
+func keepSystemMeta(meta, cur *metav1.ObjectMeta) {
+	meta.Uid = cur.GetUid()
+	meta.CreationTimestamp = cur.GetCreationTimestamp()
+	meta.DeletionTimestamp = cur.GetDeletionTimestamp()
+	meta.DeletionGracePeriodSeconds = cur.DeletionGracePeriodSeconds
+	meta.Generation = cur.GetGeneration()
+	meta.ResourceVersion = cur.GetResourceVersion()
+	meta.SelfLink = ""
+}
+
+// Mutate applies f to the stored object and writes the result with no
+// validation beyond what f does: for subresources with their own rules
+// (pods/binding). f returns an *apierrors.StatusError to refuse.
+func (s *Store) Mutate(ctx context.Context, namespace, name string, f func(current proto.Message) (proto.Message, error)) (proto.Message, error) {
+	out, err := s.storage.Update(ctx, s.scope(namespace), name, func(current proto.Message) (proto.Message, error) {
+		next := proto.Clone(current)
+		return f(next)
+	})
+	if err != nil {
+		return nil, s.storageError(err, name)
+	}
+	return s.finish(out), nil
+}

@@ -1,0 +1,89 @@
+package rest
+
+import (
+	"mime"
+	"strings"
+)
+
+// Media types the face speaks.
+const (
+	mediaJSON     = "application/json"
+	mediaYAML     = "application/yaml"
+	mediaProtobuf = "application/vnd.kubernetes.protobuf"
+)
+
+// encoding is how an answer is written.
+type encoding struct {
+	mediaType string // mediaJSON, mediaYAML or mediaProtobuf
+	// as is "" for the object itself, "Table", "PartialObjectMetadata" or
+	// "PartialObjectMetadataList".
+	as string
+}
+
+// negotiate picks the first acceptable entry of an Accept header, the way
+// Kubernetes does: entries with as=Table or as=PartialObjectMetadata
+// (group meta.k8s.io, version v1) ask for a transformed answer.
+func negotiate(accept string) (encoding, bool) {
+	if strings.TrimSpace(accept) == "" {
+		return encoding{mediaType: mediaJSON}, true
+	}
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		if enc, ok := acceptable(mt, params); ok {
+			return enc, true
+		}
+	}
+	return encoding{}, false
+}
+
+func acceptable(mt string, params map[string]string) (encoding, bool) {
+	var enc encoding
+	switch mt {
+	case mediaJSON, "*/*", "application/*":
+		enc.mediaType = mediaJSON
+	case mediaYAML:
+		enc.mediaType = mediaYAML
+	case mediaProtobuf:
+		enc.mediaType = mediaProtobuf
+	default:
+		return enc, false
+	}
+	as := params["as"]
+	if as == "" {
+		return enc, true
+	}
+	if params["g"] != "meta.k8s.io" || params["v"] != "v1" {
+		return enc, false
+	}
+	switch as {
+	case "Table", "PartialObjectMetadata", "PartialObjectMetadataList":
+		if enc.mediaType == mediaProtobuf && as == "Table" {
+			// Tables are only served as JSON, as in Kubernetes.
+			return enc, false
+		}
+		enc.as = as
+		return enc, true
+	}
+	return enc, false
+}
+
+// contentFormat reads a request's Content-Type: json, yaml or protobuf.
+func contentFormat(contentType string) (string, bool) {
+	if contentType == "" {
+		return mediaJSON, true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return "", false
+	}
+	switch mt {
+	case mediaJSON, mediaYAML, mediaProtobuf:
+		return mt, true
+	case "application/x-yaml", "text/yaml":
+		return mediaYAML, true
+	}
+	return "", false
+}

@@ -1,0 +1,144 @@
+package rest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"google.golang.org/protobuf/proto"
+
+	autoscalingv1 "skiff.dev/api/autoscaling/v1"
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/kjson"
+	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/registry"
+)
+
+// scaler is a backend with the scale subresource.
+type scaler interface {
+	GetScale(ctx context.Context, namespace, name string) (*autoscalingv1.Scale, error)
+	UpdateScale(ctx context.Context, namespace, name string, scale *autoscalingv1.Scale) (*autoscalingv1.Scale, error)
+}
+
+// binder is a backend with the binding subresource (pods).
+type binder interface {
+	Bind(ctx context.Context, binding *corev1.Binding) error
+}
+
+var scaleResource = &registry.Resource{Group: "autoscaling", Version: "v1", Plural: "scale", Kind: "Scale",
+	New: func() proto.Message { return &autoscalingv1.Scale{} }}
+
+func (h *Handler) serveScale(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
+	sc, ok := s.Backend.(scaler)
+	if !ok {
+		writeError(w, r, apierrors.NewNotFound(s.Resource.ErrorResource(), info.Name+"/scale"))
+		return
+	}
+	ctx := r.Context()
+	var out *autoscalingv1.Scale
+	var err error
+	switch info.Verb {
+	case "get":
+		out, err = sc.GetScale(ctx, info.Namespace, info.Name)
+	case "update":
+		var in proto.Message
+		if in, err = decodeObject(w, r, scaleResource); err == nil {
+			out, err = sc.UpdateScale(ctx, info.Namespace, info.Name, in.(*autoscalingv1.Scale))
+		}
+	case "patch":
+		out, err = patchScale(r, sc, info)
+	default:
+		err = apierrors.NewMethodNotSupported(s.Resource.ErrorResource(), r.Method+" scale")
+	}
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	h.answer(w, r, scaleResource, http.StatusOK, out)
+}
+
+// patchScale applies a merge or JSON patch to the Scale (kubectl scale
+// sends a merge patch of spec.replicas).
+func patchScale(r *http.Request, sc scaler, info requestInfo) (*autoscalingv1.Scale, error) {
+	data, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	current, err := sc.GetScale(r.Context(), info.Namespace, info.Name)
+	if err != nil {
+		return nil, err
+	}
+	original, err := kjson.Marshal(current)
+	if err != nil {
+		return nil, fmt.Errorf("encode scale: %w", err)
+	}
+	patched, err := registry.ApplyPatchJSON(original, registry.Patch{Type: mediaTypeOnly(r.Header.Get("Content-Type")), Data: data}, nil)
+	if err != nil {
+		return nil, err
+	}
+	next := &autoscalingv1.Scale{}
+	if err := kjson.Unmarshal(patched, next); err != nil {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("the patch produced a Scale that cannot be read: %v", err))
+	}
+	return sc.UpdateScale(r.Context(), info.Namespace, info.Name, next)
+}
+
+func (h *Handler) serveBinding(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
+	b, ok := s.Backend.(binder)
+	if !ok || info.Verb != "create" {
+		writeError(w, r, apierrors.NewNotFound(s.Resource.ErrorResource(), info.Name+"/binding"))
+		return
+	}
+	bindingResource := &registry.Resource{Version: "v1", Plural: "bindings", Kind: "Binding",
+		New: func() proto.Message { return &corev1.Binding{} }}
+	in, err := decodeObject(w, r, bindingResource)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	binding := in.(*corev1.Binding)
+	if binding.Metadata == nil {
+		binding.Metadata = &metav1.ObjectMeta{}
+	}
+	if binding.Metadata.Name == "" {
+		binding.Metadata.Name = info.Name
+	}
+	if binding.Metadata.Namespace == "" {
+		binding.Metadata.Namespace = info.Namespace
+	}
+	if binding.Metadata.Name != info.Name || binding.Metadata.Namespace != info.Namespace {
+		writeError(w, r, apierrors.NewBadRequest("the name and namespace of the binding must match the pod's"))
+		return
+	}
+	if err := b.Bind(r.Context(), binding); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeObject(w, r, mediaJSON, http.StatusCreated, &metav1.Status{Kind: "Status", ApiVersion: "v1",
+		Metadata: &metav1.ListMeta{}, Status: "Success", Code: http.StatusCreated})
+}
+
+// finalizer is a backend with the finalize subresource (namespaces).
+type finalizer interface {
+	Finalize(ctx context.Context, obj proto.Message, opts registry.UpdateOptions) (proto.Message, error)
+}
+
+func (h *Handler) serveFinalize(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
+	f, ok := s.Backend.(finalizer)
+	if !ok || info.Verb != "update" {
+		writeError(w, r, apierrors.NewNotFound(s.Resource.ErrorResource(), info.Name+"/finalize"))
+		return
+	}
+	obj, err := decodeObject(w, r, s.Resource)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out, err := f.Finalize(r.Context(), obj, registry.UpdateOptions{})
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	h.answer(w, r, s.Resource, http.StatusOK, out)
+}
