@@ -11,6 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // APIServer is a running apiserver process with embedded etcd.
@@ -120,4 +123,15 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// RESTConfig is a client-go configuration for the server's admin
+// kubeconfig.
+func (s *APIServer) RESTConfig() *rest.Config {
+	s.t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", s.Kubeconfig())
+	if err != nil {
+		s.t.Fatalf("load %s: %v", s.Kubeconfig(), err)
+	}
+	return cfg
 }

@@ -111,6 +111,22 @@ func (s *Store) Watch(ctx context.Context, namespace string, opts ListOptions) (
 	if _, ok := resourceVersion(opts.ResourceVersion); !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %q", opts.ResourceVersion))
 	}
+	var initial []proto.Message
+	if opts.SendInitialEvents != nil && *opts.SendInitialEvents {
+		// A streaming list: the current state as ADDED events, then a
+		// bookmark that marks its end, then the changes after it.
+		if opts.ResourceVersionMatch != "NotOlderThan" {
+			return nil, apierrors.NewBadRequest("sendInitialEvents requires resourceVersionMatch=NotOlderThan")
+		}
+		res, err := s.storage.List(ctx, s.scope(namespace), storage.ListOptions{
+			ResourceVersion: opts.ResourceVersion, ResourceVersionMatch: opts.ResourceVersionMatch, Predicate: pred,
+		})
+		if err != nil {
+			return nil, s.storageError(err, "")
+		}
+		initial = res.Items
+		opts.ResourceVersion = strconv.FormatInt(res.ResourceVersion, 10)
+	}
 	w, err := s.storage.Watch(ctx, s.scope(namespace), storage.WatchOptions{
 		ResourceVersion: opts.ResourceVersion,
 		Predicate:       pred,
@@ -119,5 +135,16 @@ func (s *Store) Watch(ctx context.Context, namespace string, opts ListOptions) (
 	if err != nil {
 		return nil, s.storageError(err, "")
 	}
-	return newWatcher(ctx, w, s), nil
+	var end proto.Message
+	if opts.SendInitialEvents != nil && *opts.SendInitialEvents && opts.AllowWatchBookmarks {
+		end = s.res.New()
+		meta := object.Meta(end)
+		meta.ResourceVersion = opts.ResourceVersion
+		meta.Annotations = map[string]string{InitialEventsEndAnnotation: "true"}
+	}
+	return newWatcher(ctx, w, s, initial, end), nil
 }
+
+// InitialEventsEndAnnotation marks the bookmark that ends the initial
+// events of a streaming list.
+const InitialEventsEndAnnotation = "k8s.io/initial-events-end"

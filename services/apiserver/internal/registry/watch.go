@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 
+	"google.golang.org/protobuf/proto"
+
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/storage"
 )
@@ -18,17 +20,35 @@ type watcher struct {
 	once   sync.Once
 }
 
-func newWatcher(ctx context.Context, src storage.Watcher, s *Store) *watcher {
+// newWatcher forwards src; initial objects go first as ADDED events,
+// followed by the end bookmark when there is one.
+func newWatcher(ctx context.Context, src storage.Watcher, s *Store, initial []proto.Message, end proto.Message) *watcher {
 	ctx, cancel := context.WithCancel(ctx)
 	w := &watcher{src: src, out: make(chan Event), cancel: cancel, done: make(chan struct{})}
-	go w.run(ctx, s)
+	go w.run(ctx, s, initial, end)
 	return w
 }
 
-func (w *watcher) run(ctx context.Context, s *Store) {
+func (w *watcher) run(ctx context.Context, s *Store, initial []proto.Message, end proto.Message) {
 	defer close(w.done)
 	defer close(w.out)
 	defer w.src.Stop()
+	send := func(ev Event) bool {
+		select {
+		case w.out <- ev:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for _, obj := range initial {
+		if !send(Event{Type: Added, Object: s.finish(obj)}) {
+			return
+		}
+	}
+	if end != nil && !send(Event{Type: Bookmark, Object: s.finish(end)}) {
+		return
+	}
 	in := w.src.ResultChan()
 	for {
 		select {
