@@ -86,7 +86,7 @@ func (a *API) Start(ctx context.Context) error {
 			return err
 		}
 	}
-	ns := a.backend("", "namespaces")
+	ns := a.Backend("", "namespaces")
 	if err := namespaces.EnsureSystem(ctx, ns); err != nil {
 		return err
 	}
@@ -94,7 +94,8 @@ func (a *API) Start(ctx context.Context) error {
 	return nil
 }
 
-func (a *API) backend(group, plural string) registry.Backend {
+// Backend returns the backend of a resource, nil when it is not served.
+func (a *API) Backend(group, plural string) registry.Backend {
 	for res, b := range a.Backends {
 		if res.Group == group && res.Plural == plural {
 			return b

@@ -16,7 +16,9 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/apiserver/internal/api"
@@ -24,6 +26,7 @@ import (
 	"skiff.dev/services/apiserver/internal/auth"
 	"skiff.dev/services/apiserver/internal/discovery"
 	"skiff.dev/services/apiserver/internal/etcd"
+	"skiff.dev/services/apiserver/internal/grpcapi"
 	"skiff.dev/services/apiserver/internal/pki"
 	"skiff.dev/services/apiserver/internal/rest"
 )
@@ -74,10 +77,13 @@ func Run(ctx context.Context, o *Options) error {
 		return fmt.Errorf("token file: %w", err)
 	}
 
-	handler := newHandler(handlerConfig{
+	handler, err := newHandler(handlerConfig{
 		api: served, tokens: tokens, maxBody: o.MaxRequestBodyBytes,
 		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
 	})
+	if err != nil {
+		return err
+	}
 	addr := net.JoinHostPort(o.BindAddress, strconv.Itoa(o.SecurePort))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -219,7 +225,7 @@ type handlerConfig struct {
 
 // newHandler builds the chain: tracing and metrics around authentication
 // around the body limit around the routes.
-func newHandler(c handlerConfig) http.Handler {
+func newHandler(c handlerConfig) (http.Handler, error) {
 	m := newMetrics()
 	disc := discovery.New(c.api.Resources)
 	openAPI := newOpenAPI(c.api)
@@ -247,7 +253,22 @@ func newHandler(c handlerConfig) http.Handler {
 	h = limitBody(h, c.maxBody)
 	h = c.tokens.Middleware(h, rest.WriteError)
 	h = traced(h)
-	return h
+	grpcServer := grpc.NewServer(
+		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.ChainUnaryInterceptor(c.tokens.UnaryInterceptor),
+		grpc.ChainStreamInterceptor(c.tokens.StreamInterceptor),
+		grpc.MaxRecvMsgSize(int(c.maxBody)),
+	)
+	if err := grpcapi.Register(grpcServer, c.api.Backend); err != nil {
+		return nil, err
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			grpcServer.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}), nil
 }
 
 // limitBody refuses bodies over max with 413, up front when the length is

@@ -16,6 +16,11 @@ import (
 	"os"
 	"strings"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
 	"skiff.dev/services/apiserver/internal/apierrors"
 )
 
@@ -149,3 +154,41 @@ func (t *Tokens) Middleware(next http.Handler, writeError func(http.ResponseWrit
 		writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
 	})
 }
+
+// authenticateGRPC checks the bearer token in the call's metadata.
+func (t *Tokens) authenticateGRPC(ctx context.Context) (context.Context, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		if token, ok := BearerToken(v); ok {
+			if u, ok := t.Authenticate(token); ok {
+				return WithUser(ctx, u), nil
+			}
+		}
+	}
+	return nil, status.Error(codes.Unauthenticated, "Unauthorized")
+}
+
+// UnaryInterceptor refuses unary calls without a valid token.
+func (t *Tokens) UnaryInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	ctx, err := t.authenticateGRPC(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return next(ctx, req)
+}
+
+// StreamInterceptor refuses streams without a valid token.
+func (t *Tokens) StreamInterceptor(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+	ctx, err := t.authenticateGRPC(ss.Context())
+	if err != nil {
+		return err
+	}
+	return next(srv, &authedStream{ServerStream: ss, ctx: ctx})
+}
+
+type authedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *authedStream) Context() context.Context { return s.ctx }

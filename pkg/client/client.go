@@ -1,0 +1,177 @@
+// Package client is Skiff's typed Go client over the apiserver's gRPC
+// face: CRUD, status updates, patches and watches for every served kind,
+// with errors that carry the Kubernetes Status. Every Skiff component
+// talks to the apiserver through it.
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"sigs.k8s.io/yaml"
+)
+
+// Config says how to reach an apiserver.
+type Config struct {
+	// Address is host:port of the apiserver's secure port.
+	Address string
+	// Token is the bearer token sent with every call.
+	Token string
+	// CAData is the PEM bundle that signs the server's certificate; empty
+	// uses the system roots.
+	CAData []byte
+	// ServerName overrides the name checked in the server's certificate.
+	ServerName string
+}
+
+// kubeconfig is the part of a kubeconfig file the client reads.
+type kubeconfig struct {
+	CurrentContext string `json:"current-context"`
+	Clusters       []struct {
+		Name    string `json:"name"`
+		Cluster struct {
+			Server                   string `json:"server"`
+			CertificateAuthority     string `json:"certificate-authority"`
+			CertificateAuthorityData string `json:"certificate-authority-data"`
+			TLSServerName            string `json:"tls-server-name"`
+		} `json:"cluster"`
+	} `json:"clusters"`
+	Users []struct {
+		Name string `json:"name"`
+		User struct {
+			Token     string `json:"token"`
+			TokenFile string `json:"tokenFile"`
+		} `json:"user"`
+	} `json:"users"`
+	Contexts []struct {
+		Name    string `json:"name"`
+		Context struct {
+			Cluster string `json:"cluster"`
+			User    string `json:"user"`
+		} `json:"context"`
+	} `json:"contexts"`
+}
+
+// FromKubeconfig reads the current context of a kubeconfig file (token
+// authentication, as the apiserver's admin.kubeconfig uses).
+func FromKubeconfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, err
+	}
+	var kc kubeconfig
+	if err := yaml.Unmarshal(data, &kc); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	var clusterName, userName string
+	for _, c := range kc.Contexts {
+		if c.Name == kc.CurrentContext {
+			clusterName, userName = c.Context.Cluster, c.Context.User
+		}
+	}
+	var cfg Config
+	found := false
+	for _, c := range kc.Clusters {
+		if c.Name != clusterName {
+			continue
+		}
+		found = true
+		u, err := url.Parse(c.Cluster.Server)
+		if err != nil || u.Host == "" {
+			return Config{}, fmt.Errorf("%s: cluster %s: bad server %q", path, c.Name, c.Cluster.Server)
+		}
+		cfg.Address, cfg.ServerName = u.Host, c.Cluster.TLSServerName
+		switch {
+		case c.Cluster.CertificateAuthorityData != "":
+			if cfg.CAData, err = base64.StdEncoding.DecodeString(c.Cluster.CertificateAuthorityData); err != nil {
+				return Config{}, fmt.Errorf("%s: certificate-authority-data: %w", path, err)
+			}
+		case c.Cluster.CertificateAuthority != "":
+			if cfg.CAData, err = os.ReadFile(c.Cluster.CertificateAuthority); err != nil {
+				return Config{}, err
+			}
+		}
+	}
+	if !found {
+		return Config{}, fmt.Errorf("%s: no cluster for the current context %q", path, kc.CurrentContext)
+	}
+	for _, u := range kc.Users {
+		if u.Name != userName {
+			continue
+		}
+		cfg.Token = u.User.Token
+		if u.User.TokenFile != "" {
+			tok, err := os.ReadFile(u.User.TokenFile)
+			if err != nil {
+				return Config{}, err
+			}
+			cfg.Token = string(tok)
+		}
+	}
+	return cfg, nil
+}
+
+// tokenCredentials sends the bearer token, over TLS only.
+type tokenCredentials string
+
+func (t tokenCredentials) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(t)}, nil
+}
+
+func (tokenCredentials) RequireTransportSecurity() bool { return true }
+
+// Client is a connection to an apiserver.
+type Client struct {
+	conn *grpc.ClientConn
+}
+
+// New connects lazily: the first call dials.
+func New(cfg Config, opts ...grpc.DialOption) (*Client, error) {
+	if cfg.Address == "" {
+		return nil, errors.New("client: no apiserver address")
+	}
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: cfg.ServerName}
+	if len(cfg.CAData) > 0 {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(cfg.CAData) {
+			return nil, errors.New("client: the CA data holds no certificate")
+		}
+		tlsConfig.RootCAs = pool
+	}
+	all := []grpc.DialOption{
+		grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+	}
+	if cfg.Token != "" {
+		all = append(all, grpc.WithPerRPCCredentials(tokenCredentials(cfg.Token)))
+	}
+	conn, err := grpc.NewClient(cfg.Address, append(all, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{conn: conn}, nil
+}
+
+// Close ends the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Conn is the underlying connection, for services beyond the resources.
+func (c *Client) Conn() *grpc.ClientConn { return c.conn }
+
+// CoreV1 is the core group.
+func (c *Client) CoreV1() CoreV1 { return CoreV1{conn: c.conn} }
+
+// AppsV1 is the apps group.
+func (c *Client) AppsV1() AppsV1 { return AppsV1{conn: c.conn} }
+
+// CoordinationV1 is the coordination.k8s.io group.
+func (c *Client) CoordinationV1() CoordinationV1 { return CoordinationV1{conn: c.conn} }

@@ -1,0 +1,67 @@
+package client
+
+import (
+	"errors"
+
+	"google.golang.org/grpc/status"
+
+	metav1 "skiff.dev/api/meta/v1"
+)
+
+// StatusError is an error the apiserver answered with; Status is the
+// Kubernetes Status (reason, code, causes).
+type StatusError struct {
+	Status *metav1.Status
+}
+
+func (e *StatusError) Error() string { return e.Status.GetMessage() }
+
+// FromGRPC turns a gRPC error into a *StatusError when the server attached
+// a Status; other errors (transport, cancellation) pass through.
+func FromGRPC(err error) error {
+	if err == nil {
+		return nil
+	}
+	s, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	for _, d := range s.Details() {
+		if st, ok := d.(*metav1.Status); ok {
+			return &StatusError{Status: st}
+		}
+	}
+	return err
+}
+
+func statusOf(err error) *metav1.Status {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Status
+	}
+	return &metav1.Status{Kind: "Status", ApiVersion: "v1", Status: "Failure", Message: err.Error(), Reason: "InternalError", Code: 500}
+}
+
+// ReasonOf is the Status reason of err, "" when it has none.
+func ReasonOf(err error) string {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return se.Status.GetReason()
+	}
+	return ""
+}
+
+// IsNotFound reports a 404.
+func IsNotFound(err error) bool { return ReasonOf(err) == "NotFound" }
+
+// IsAlreadyExists reports a create of an existing name.
+func IsAlreadyExists(err error) bool { return ReasonOf(err) == "AlreadyExists" }
+
+// IsConflict reports a stale resourceVersion.
+func IsConflict(err error) bool { return ReasonOf(err) == "Conflict" }
+
+// IsInvalid reports a 422 with field causes.
+func IsInvalid(err error) bool { return ReasonOf(err) == "Invalid" }
+
+// IsExpired reports a 410: the resourceVersion is too old, list again.
+func IsExpired(err error) bool { return ReasonOf(err) == "Expired" || ReasonOf(err) == "Gone" }

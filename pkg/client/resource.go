@@ -1,0 +1,291 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	metav1 "skiff.dev/api/meta/v1"
+)
+
+// WriteOptions are the options of a create, update or patch.
+type WriteOptions struct {
+	DryRun       bool
+	FieldManager string
+	// FieldValidation (Strict, Warn, Ignore) applies to patches.
+	FieldValidation string
+}
+
+func (o WriteOptions) proto() *metav1.WriteOptions {
+	return &metav1.WriteOptions{DryRun: o.DryRun, FieldManager: o.FieldManager, FieldValidation: o.FieldValidation}
+}
+
+// ListOptions select what a list or watch returns.
+type ListOptions struct {
+	LabelSelector        string
+	FieldSelector        string
+	ResourceVersion      string
+	ResourceVersionMatch string
+	Limit                int64
+	Continue             string
+	AllowWatchBookmarks  bool
+	// SendInitialEvents starts a watch with the current objects, ended by
+	// a bookmark (needs ResourceVersionMatch "NotOlderThan").
+	SendInitialEvents *bool
+}
+
+// Event types of a watch.
+const (
+	Added    = "ADDED"
+	Modified = "MODIFIED"
+	Deleted  = "DELETED"
+	Bookmark = "BOOKMARK"
+	Error    = "ERROR"
+)
+
+// Event is one watch event. Status is set on ERROR events (a 410 Expired
+// tells the caller to list again).
+type Event[T proto.Message] struct {
+	Type   string
+	Object T
+	Status *metav1.Status
+}
+
+// Watcher is an open watch: ResultChan closes when the watch ends.
+type Watcher[T proto.Message] interface {
+	ResultChan() <-chan Event[T]
+	Stop()
+}
+
+// watchEvent is a generated <Kind>WatchEvent.
+type watchEvent[E any, T proto.Message] interface {
+	*E
+	GetType() string
+	GetObject() T
+	GetStatus() *metav1.Status
+}
+
+// service is the method set every generated <Kind>ServiceClient has.
+type service[T, L proto.Message, E, C, U any] interface {
+	Create(ctx context.Context, in C, opts ...grpc.CallOption) (T, error)
+	Get(ctx context.Context, in *metav1.GetRequest, opts ...grpc.CallOption) (T, error)
+	List(ctx context.Context, in *metav1.ListRequest, opts ...grpc.CallOption) (L, error)
+	Watch(ctx context.Context, in *metav1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[E], error)
+	Update(ctx context.Context, in U, opts ...grpc.CallOption) (T, error)
+	UpdateStatus(ctx context.Context, in U, opts ...grpc.CallOption) (T, error)
+	Patch(ctx context.Context, in *metav1.PatchRequest, opts ...grpc.CallOption) (T, error)
+	Delete(ctx context.Context, in *metav1.DeleteRequest, opts ...grpc.CallOption) (T, error)
+}
+
+// Resource is the typed client of one kind in one namespace ("" for
+// cluster-scoped kinds, or all namespaces in List and Watch).
+type Resource[T, L proto.Message] struct {
+	namespace string
+	create    func(context.Context, T, WriteOptions) (T, error)
+	get       func(context.Context, *metav1.GetRequest) (T, error)
+	list      func(context.Context, *metav1.ListRequest) (L, error)
+	watch     func(context.Context, *metav1.ListRequest) (func() (Event[T], error), error)
+	update    func(ctx context.Context, obj T, o WriteOptions, status bool) (T, error)
+	patch     func(context.Context, *metav1.PatchRequest) (T, error)
+	delete    func(context.Context, *metav1.DeleteRequest) (T, error)
+}
+
+// newResource adapts a generated service client.
+func newResource[T, L proto.Message, E any, PE watchEvent[E, T], C, U any](
+	svc service[T, L, E, C, U], namespace string,
+	newCreate func(T, *metav1.WriteOptions) C, newUpdate func(T, *metav1.WriteOptions) U,
+) *Resource[T, L] {
+	return &Resource[T, L]{
+		namespace: namespace,
+		create: func(ctx context.Context, obj T, o WriteOptions) (T, error) {
+			return svc.Create(ctx, newCreate(obj, o.proto()))
+		},
+		get:  func(ctx context.Context, r *metav1.GetRequest) (T, error) { return svc.Get(ctx, r) },
+		list: func(ctx context.Context, r *metav1.ListRequest) (L, error) { return svc.List(ctx, r) },
+		watch: func(ctx context.Context, r *metav1.ListRequest) (func() (Event[T], error), error) {
+			stream, err := svc.Watch(ctx, r)
+			if err != nil {
+				return nil, err
+			}
+			return func() (Event[T], error) {
+				ev, err := stream.Recv()
+				if err != nil {
+					return Event[T]{}, err
+				}
+				pe := PE(ev)
+				return Event[T]{Type: pe.GetType(), Object: pe.GetObject(), Status: pe.GetStatus()}, nil
+			}, nil
+		},
+		update: func(ctx context.Context, obj T, o WriteOptions, status bool) (T, error) {
+			if status {
+				return svc.UpdateStatus(ctx, newUpdate(obj, o.proto()))
+			}
+			return svc.Update(ctx, newUpdate(obj, o.proto()))
+		},
+		patch:  func(ctx context.Context, r *metav1.PatchRequest) (T, error) { return svc.Patch(ctx, r) },
+		delete: func(ctx context.Context, r *metav1.DeleteRequest) (T, error) { return svc.Delete(ctx, r) },
+	}
+}
+
+func fail[T any](err error) (T, error) {
+	var zero T
+	return zero, FromGRPC(err)
+}
+
+// Create stores a new object; its namespace is the resource's unless the
+// object names one.
+func (r *Resource[T, L]) Create(ctx context.Context, obj T, opts WriteOptions) (T, error) {
+	out, err := r.create(ctx, r.inNamespace(obj), opts)
+	if err != nil {
+		return fail[T](err)
+	}
+	return out, nil
+}
+
+// inNamespace sets the object's namespace when it has none.
+func (r *Resource[T, L]) inNamespace(obj T) T {
+	if r.namespace == "" {
+		return obj
+	}
+	m := obj.ProtoReflect()
+	fd := m.Descriptor().Fields().ByName("metadata")
+	if fd == nil {
+		return obj
+	}
+	meta, ok := m.Get(fd).Message().Interface().(*metav1.ObjectMeta)
+	if !ok || meta.GetNamespace() != "" {
+		return obj
+	}
+	obj = proto.Clone(obj).(T)
+	m = obj.ProtoReflect()
+	meta = m.Mutable(fd).Message().Interface().(*metav1.ObjectMeta)
+	meta.Namespace = r.namespace
+	return obj
+}
+
+// Get reads one object.
+func (r *Resource[T, L]) Get(ctx context.Context, name string) (T, error) {
+	out, err := r.get(ctx, &metav1.GetRequest{Namespace: r.namespace, Name: name})
+	if err != nil {
+		return fail[T](err)
+	}
+	return out, nil
+}
+
+func (o ListOptions) proto(namespace string) *metav1.ListRequest {
+	return &metav1.ListRequest{Namespace: namespace, LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector,
+		ResourceVersion: o.ResourceVersion, ResourceVersionMatch: o.ResourceVersionMatch, Limit: o.Limit,
+		Continue: o.Continue, AllowWatchBookmarks: o.AllowWatchBookmarks, SendInitialEvents: o.SendInitialEvents}
+}
+
+// List returns the matching objects.
+func (r *Resource[T, L]) List(ctx context.Context, opts ListOptions) (L, error) {
+	out, err := r.list(ctx, opts.proto(r.namespace))
+	if err != nil {
+		return fail[L](err)
+	}
+	return out, nil
+}
+
+// Update replaces an object; its resourceVersion must be current.
+func (r *Resource[T, L]) Update(ctx context.Context, obj T, opts WriteOptions) (T, error) {
+	out, err := r.update(ctx, r.inNamespace(obj), opts, false)
+	if err != nil {
+		return fail[T](err)
+	}
+	return out, nil
+}
+
+// UpdateStatus replaces an object's status only.
+func (r *Resource[T, L]) UpdateStatus(ctx context.Context, obj T, opts WriteOptions) (T, error) {
+	out, err := r.update(ctx, r.inNamespace(obj), opts, true)
+	if err != nil {
+		return fail[T](err)
+	}
+	return out, nil
+}
+
+// Patch types.
+const (
+	MergePatch     = "application/merge-patch+json"
+	JSONPatch      = "application/json-patch+json"
+	StrategicPatch = "application/strategic-merge-patch+json"
+)
+
+// Patch applies a patch of the given type; subresource is "" or "status".
+func (r *Resource[T, L]) Patch(ctx context.Context, name, patchType string, data []byte, opts WriteOptions, subresource string) (T, error) {
+	out, err := r.patch(ctx, &metav1.PatchRequest{Namespace: r.namespace, Name: name, Type: patchType, Data: data,
+		Options: opts.proto(), Subresource: subresource})
+	if err != nil {
+		return fail[T](err)
+	}
+	return out, nil
+}
+
+// Delete deletes an object and returns its last state.
+func (r *Resource[T, L]) Delete(ctx context.Context, name string, opts *metav1.DeleteOptions) (T, error) {
+	out, err := r.delete(ctx, &metav1.DeleteRequest{Namespace: r.namespace, Name: name, Options: opts})
+	if err != nil {
+		return fail[T](err)
+	}
+	return out, nil
+}
+
+// Watch streams changes until ctx ends, Stop is called or the server ends
+// the watch.
+func (r *Resource[T, L]) Watch(ctx context.Context, opts ListOptions) (Watcher[T], error) {
+	ctx, cancel := context.WithCancel(ctx)
+	recv, err := r.watch(ctx, opts.proto(r.namespace))
+	if err != nil {
+		cancel()
+		return nil, FromGRPC(err)
+	}
+	w := &watcher[T]{out: make(chan Event[T]), cancel: cancel, done: make(chan struct{})}
+	go w.run(ctx, recv)
+	return w, nil
+}
+
+type watcher[T proto.Message] struct {
+	out    chan Event[T]
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+func (w *watcher[T]) run(ctx context.Context, recv func() (Event[T], error)) {
+	defer close(w.done)
+	defer close(w.out)
+	for {
+		ev, err := recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) || status.Code(err) == codes.Canceled || ctx.Err() != nil {
+				return
+			}
+			ev = Event[T]{Type: Error, Status: statusOf(FromGRPC(err))}
+		}
+		select {
+		case w.out <- ev:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (w *watcher[T]) ResultChan() <-chan Event[T] { return w.out }
+
+// Stop ends the watch and waits until its goroutine is gone.
+func (w *watcher[T]) Stop() {
+	w.once.Do(func() {
+		w.cancel()
+		<-w.done
+	})
+}

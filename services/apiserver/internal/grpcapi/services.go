@@ -1,0 +1,267 @@
+package grpcapi
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	appsv1 "skiff.dev/api/apps/v1"
+	autoscalingv1 "skiff.dev/api/autoscaling/v1"
+	coordinationv1 "skiff.dev/api/coordination/v1"
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/services/apiserver/internal/registry"
+)
+
+// Backends finds the backend of a resource.
+type Backends func(group, plural string) registry.Backend
+
+// Register adds every resource service to s.
+func Register(s grpc.ServiceRegistrar, backends Backends) error {
+	get := func(group, plural string) (registry.Backend, error) {
+		if b := backends(group, plural); b != nil {
+			return b, nil
+		}
+		return nil, fmt.Errorf("no backend for %s/%s", group, plural)
+	}
+	var errs []error
+	must := func(group, plural string) registry.Backend {
+		b, err := get(group, plural)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return b
+	}
+	corev1.RegisterNamespaceServiceServer(s, &namespaceServer{crud: &crud[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.CreateNamespaceRequest, *corev1.UpdateNamespaceRequest]{
+		backend: must("", "namespaces"), event: func(t string, o *corev1.Namespace, st *metav1.Status) *corev1.NamespaceWatchEvent {
+			return &corev1.NamespaceWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	corev1.RegisterPodServiceServer(s, &podServer{crud: &crud[*corev1.Pod, *corev1.PodList, corev1.PodWatchEvent, *corev1.CreatePodRequest, *corev1.UpdatePodRequest]{
+		backend: must("", "pods"), event: func(t string, o *corev1.Pod, st *metav1.Status) *corev1.PodWatchEvent {
+			return &corev1.PodWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	corev1.RegisterNodeServiceServer(s, &nodeServer{crud: &crud[*corev1.Node, *corev1.NodeList, corev1.NodeWatchEvent, *corev1.CreateNodeRequest, *corev1.UpdateNodeRequest]{
+		backend: must("", "nodes"), event: func(t string, o *corev1.Node, st *metav1.Status) *corev1.NodeWatchEvent {
+			return &corev1.NodeWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	corev1.RegisterServiceServiceServer(s, &serviceServer{crud: &crud[*corev1.Service, *corev1.ServiceList, corev1.ServiceWatchEvent, *corev1.CreateServiceRequest, *corev1.UpdateServiceRequest]{
+		backend: must("", "services"), event: func(t string, o *corev1.Service, st *metav1.Status) *corev1.ServiceWatchEvent {
+			return &corev1.ServiceWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	corev1.RegisterEndpointsServiceServer(s, &endpointsServer{crud: &crud[*corev1.Endpoints, *corev1.EndpointsList, corev1.EndpointsWatchEvent, *corev1.CreateEndpointsRequest, *corev1.UpdateEndpointsRequest]{
+		backend: must("", "endpoints"), event: func(t string, o *corev1.Endpoints, st *metav1.Status) *corev1.EndpointsWatchEvent {
+			return &corev1.EndpointsWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	corev1.RegisterConfigMapServiceServer(s, &configMapServer{crud: &crud[*corev1.ConfigMap, *corev1.ConfigMapList, corev1.ConfigMapWatchEvent, *corev1.CreateConfigMapRequest, *corev1.UpdateConfigMapRequest]{
+		backend: must("", "configmaps"), event: func(t string, o *corev1.ConfigMap, st *metav1.Status) *corev1.ConfigMapWatchEvent {
+			return &corev1.ConfigMapWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	corev1.RegisterSecretServiceServer(s, &secretServer{crud: &crud[*corev1.Secret, *corev1.SecretList, corev1.SecretWatchEvent, *corev1.CreateSecretRequest, *corev1.UpdateSecretRequest]{
+		backend: must("", "secrets"), event: func(t string, o *corev1.Secret, st *metav1.Status) *corev1.SecretWatchEvent {
+			return &corev1.SecretWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	corev1.RegisterServiceAccountServiceServer(s, &serviceAccountServer{crud: &crud[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent, *corev1.CreateServiceAccountRequest, *corev1.UpdateServiceAccountRequest]{
+		backend: must("", "serviceaccounts"), event: func(t string, o *corev1.ServiceAccount, st *metav1.Status) *corev1.ServiceAccountWatchEvent {
+			return &corev1.ServiceAccountWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	corev1.RegisterEventServiceServer(s, &eventServer{crud: &crud[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest]{
+		backend: must("", "events"), event: func(t string, o *corev1.Event, st *metav1.Status) *corev1.EventWatchEvent {
+			return &corev1.EventWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	appsv1.RegisterDeploymentServiceServer(s, &deploymentServer{crud: &crud[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.CreateDeploymentRequest, *appsv1.UpdateDeploymentRequest]{
+		backend: must("apps", "deployments"), event: func(t string, o *appsv1.Deployment, st *metav1.Status) *appsv1.DeploymentWatchEvent {
+			return &appsv1.DeploymentWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	appsv1.RegisterReplicaSetServiceServer(s, &replicaSetServer{crud: &crud[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest]{
+		backend: must("apps", "replicasets"), event: func(t string, o *appsv1.ReplicaSet, st *metav1.Status) *appsv1.ReplicaSetWatchEvent {
+			return &appsv1.ReplicaSetWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	coordinationv1.RegisterLeaseServiceServer(s, &leaseServer{crud: &crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]{
+		backend: must("coordination.k8s.io", "leases"), event: func(t string, o *coordinationv1.Lease, st *metav1.Status) *coordinationv1.LeaseWatchEvent {
+			return &coordinationv1.LeaseWatchEvent{Type: t, Object: o, Status: st}
+		}}})
+	if len(errs) > 0 {
+		return fmt.Errorf("grpc services: %v", errs)
+	}
+	return nil
+}
+
+// Each server is the generic verbs plus the generated Unimplemented type,
+// nested one level deeper so the verbs win over its stubs.
+
+type (
+	unimplementedNamespace struct {
+		corev1.UnimplementedNamespaceServiceServer
+	}
+	unimplementedPod struct {
+		corev1.UnimplementedPodServiceServer
+	}
+	unimplementedNode struct {
+		corev1.UnimplementedNodeServiceServer
+	}
+	unimplementedService struct {
+		corev1.UnimplementedServiceServiceServer
+	}
+	unimplementedEndpoints struct {
+		corev1.UnimplementedEndpointsServiceServer
+	}
+	unimplementedConfigMap struct {
+		corev1.UnimplementedConfigMapServiceServer
+	}
+	unimplementedSecret struct {
+		corev1.UnimplementedSecretServiceServer
+	}
+	unimplementedServiceAccount struct {
+		corev1.UnimplementedServiceAccountServiceServer
+	}
+	unimplementedEvent struct {
+		corev1.UnimplementedEventServiceServer
+	}
+	unimplementedDeployment struct {
+		appsv1.UnimplementedDeploymentServiceServer
+	}
+	unimplementedReplicaSet struct {
+		appsv1.UnimplementedReplicaSetServiceServer
+	}
+	unimplementedLease struct {
+		coordinationv1.UnimplementedLeaseServiceServer
+	}
+)
+
+type namespaceServer struct {
+	*crud[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.CreateNamespaceRequest, *corev1.UpdateNamespaceRequest]
+	unimplementedNamespace
+}
+
+// Finalize writes the namespace's spec.finalizers.
+func (s *namespaceServer) Finalize(ctx context.Context, req *corev1.UpdateNamespaceRequest) (*corev1.Namespace, error) {
+	f, ok := s.backend.(interface {
+		Finalize(context.Context, proto.Message, registry.UpdateOptions) (proto.Message, error)
+	})
+	if !ok {
+		return nil, toStatus(fmt.Errorf("namespaces backend cannot finalize"))
+	}
+	return result[*corev1.Namespace](f.Finalize(ctx, req.GetObject(), updateOptions(req.GetOptions(), "finalize")))
+}
+
+type podServer struct {
+	*crud[*corev1.Pod, *corev1.PodList, corev1.PodWatchEvent, *corev1.CreatePodRequest, *corev1.UpdatePodRequest]
+	unimplementedPod
+}
+
+// Bind assigns a pod to a node.
+func (s *podServer) Bind(ctx context.Context, req *corev1.BindPodRequest) (*metav1.Status, error) {
+	b, ok := s.backend.(interface {
+		Bind(context.Context, *corev1.Binding) error
+	})
+	if !ok {
+		return nil, toStatus(fmt.Errorf("pods backend cannot bind"))
+	}
+	if err := b.Bind(ctx, req.GetBinding()); err != nil {
+		return nil, toStatus(err)
+	}
+	return statusOK(), nil
+}
+
+type nodeServer struct {
+	*crud[*corev1.Node, *corev1.NodeList, corev1.NodeWatchEvent, *corev1.CreateNodeRequest, *corev1.UpdateNodeRequest]
+	unimplementedNode
+}
+
+type serviceServer struct {
+	*crud[*corev1.Service, *corev1.ServiceList, corev1.ServiceWatchEvent, *corev1.CreateServiceRequest, *corev1.UpdateServiceRequest]
+	unimplementedService
+}
+
+type endpointsServer struct {
+	*crud[*corev1.Endpoints, *corev1.EndpointsList, corev1.EndpointsWatchEvent, *corev1.CreateEndpointsRequest, *corev1.UpdateEndpointsRequest]
+	unimplementedEndpoints
+}
+
+type configMapServer struct {
+	*crud[*corev1.ConfigMap, *corev1.ConfigMapList, corev1.ConfigMapWatchEvent, *corev1.CreateConfigMapRequest, *corev1.UpdateConfigMapRequest]
+	unimplementedConfigMap
+}
+
+type secretServer struct {
+	*crud[*corev1.Secret, *corev1.SecretList, corev1.SecretWatchEvent, *corev1.CreateSecretRequest, *corev1.UpdateSecretRequest]
+	unimplementedSecret
+}
+
+type serviceAccountServer struct {
+	*crud[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent, *corev1.CreateServiceAccountRequest, *corev1.UpdateServiceAccountRequest]
+	unimplementedServiceAccount
+}
+
+type eventServer struct {
+	*crud[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest]
+	unimplementedEvent
+}
+
+// scaler is a backend with the scale subresource.
+type scaler interface {
+	GetScale(ctx context.Context, namespace, name string) (*autoscalingv1.Scale, error)
+	UpdateScale(ctx context.Context, namespace, name string, scale *autoscalingv1.Scale) (*autoscalingv1.Scale, error)
+}
+
+func getScale(ctx context.Context, b registry.Backend, req *metav1.GetRequest) (*autoscalingv1.Scale, error) {
+	sc, ok := b.(scaler)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("backend has no scale subresource"))
+	}
+	out, err := sc.GetScale(ctx, req.GetNamespace(), req.GetName())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return out, nil
+}
+
+func updateScale(ctx context.Context, b registry.Backend, scale *autoscalingv1.Scale) (*autoscalingv1.Scale, error) {
+	sc, ok := b.(scaler)
+	if !ok {
+		return nil, toStatus(fmt.Errorf("backend has no scale subresource"))
+	}
+	m := scale.GetMetadata()
+	out, err := sc.UpdateScale(ctx, m.GetNamespace(), m.GetName(), scale)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return out, nil
+}
+
+type deploymentServer struct {
+	*crud[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.CreateDeploymentRequest, *appsv1.UpdateDeploymentRequest]
+	unimplementedDeployment
+}
+
+// GetScale reads the deployment's scale subresource.
+func (s *deploymentServer) GetScale(ctx context.Context, req *metav1.GetRequest) (*autoscalingv1.Scale, error) {
+	return getScale(ctx, s.backend, req)
+}
+
+// UpdateScale sets the deployment's replicas.
+func (s *deploymentServer) UpdateScale(ctx context.Context, req *appsv1.UpdateDeploymentScaleRequest) (*autoscalingv1.Scale, error) {
+	return updateScale(ctx, s.backend, req.GetScale())
+}
+
+type replicaSetServer struct {
+	*crud[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest]
+	unimplementedReplicaSet
+}
+
+// GetScale reads the replica set's scale subresource.
+func (s *replicaSetServer) GetScale(ctx context.Context, req *metav1.GetRequest) (*autoscalingv1.Scale, error) {
+	return getScale(ctx, s.backend, req)
+}
+
+// UpdateScale sets the replica set's replicas.
+func (s *replicaSetServer) UpdateScale(ctx context.Context, req *appsv1.UpdateReplicaSetScaleRequest) (*autoscalingv1.Scale, error) {
+	return updateScale(ctx, s.backend, req.GetScale())
+}
+
+type leaseServer struct {
+	*crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]
+	unimplementedLease
+}
