@@ -18,138 +18,48 @@ type CoreV1 struct{ conn *grpc.ClientConn }
 // Namespaces are the Namespace objects (cluster-scoped).
 func (g CoreV1) Namespaces() *NamespaceClient {
 	svc := corev1.NewNamespaceServiceClient(g.conn)
-	return &NamespaceClient{Resource: newNamespace(svc, ""), svc: svc, namespace: ""}
-}
-
-func newNamespace(svc corev1.NamespaceServiceClient, namespace string) *Resource[*corev1.Namespace, *corev1.NamespaceList] {
-	return newResource[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent](svc, namespace,
-		func(o *corev1.Namespace, w *metav1.WriteOptions) *corev1.CreateNamespaceRequest {
-			return &corev1.CreateNamespaceRequest{Object: o, Options: w}
-		},
-		func(o *corev1.Namespace, w *metav1.WriteOptions) *corev1.UpdateNamespaceRequest {
-			return &corev1.UpdateNamespaceRequest{Object: o, Options: w}
-		})
+	return &NamespaceClient{Resource: newResource[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.NamespaceWatchEvent, *corev1.CreateNamespaceRequest, *corev1.UpdateNamespaceRequest](svc, ""), svc: svc, namespace: ""}
 }
 
 // Pods are the Pod objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) Pods(namespace string) *PodClient {
 	svc := corev1.NewPodServiceClient(g.conn)
-	return &PodClient{Resource: newPod(svc, namespace), svc: svc, namespace: namespace}
-}
-
-func newPod(svc corev1.PodServiceClient, namespace string) *Resource[*corev1.Pod, *corev1.PodList] {
-	return newResource[*corev1.Pod, *corev1.PodList, corev1.PodWatchEvent](svc, namespace,
-		func(o *corev1.Pod, w *metav1.WriteOptions) *corev1.CreatePodRequest {
-			return &corev1.CreatePodRequest{Object: o, Options: w}
-		},
-		func(o *corev1.Pod, w *metav1.WriteOptions) *corev1.UpdatePodRequest {
-			return &corev1.UpdatePodRequest{Object: o, Options: w}
-		})
+	return &PodClient{Resource: newResource[*corev1.Pod, *corev1.PodList, corev1.PodWatchEvent, *corev1.PodWatchEvent, *corev1.CreatePodRequest, *corev1.UpdatePodRequest](svc, namespace), svc: svc, namespace: namespace}
 }
 
 // Nodes are the Node objects (cluster-scoped).
 func (g CoreV1) Nodes() *Resource[*corev1.Node, *corev1.NodeList] {
-	return newNode(corev1.NewNodeServiceClient(g.conn), "")
-}
-
-func newNode(svc corev1.NodeServiceClient, namespace string) *Resource[*corev1.Node, *corev1.NodeList] {
-	return newResource[*corev1.Node, *corev1.NodeList, corev1.NodeWatchEvent](svc, namespace,
-		func(o *corev1.Node, w *metav1.WriteOptions) *corev1.CreateNodeRequest {
-			return &corev1.CreateNodeRequest{Object: o, Options: w}
-		},
-		func(o *corev1.Node, w *metav1.WriteOptions) *corev1.UpdateNodeRequest {
-			return &corev1.UpdateNodeRequest{Object: o, Options: w}
-		})
+	return newResource[*corev1.Node, *corev1.NodeList, corev1.NodeWatchEvent, *corev1.NodeWatchEvent, *corev1.CreateNodeRequest, *corev1.UpdateNodeRequest](corev1.NewNodeServiceClient(g.conn), "")
 }
 
 // Services are the Service objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) Services(namespace string) *Resource[*corev1.Service, *corev1.ServiceList] {
-	return newService(corev1.NewServiceServiceClient(g.conn), namespace)
-}
-
-func newService(svc corev1.ServiceServiceClient, namespace string) *Resource[*corev1.Service, *corev1.ServiceList] {
-	return newResource[*corev1.Service, *corev1.ServiceList, corev1.ServiceWatchEvent](svc, namespace,
-		func(o *corev1.Service, w *metav1.WriteOptions) *corev1.CreateServiceRequest {
-			return &corev1.CreateServiceRequest{Object: o, Options: w}
-		},
-		func(o *corev1.Service, w *metav1.WriteOptions) *corev1.UpdateServiceRequest {
-			return &corev1.UpdateServiceRequest{Object: o, Options: w}
-		})
+	return newResource[*corev1.Service, *corev1.ServiceList, corev1.ServiceWatchEvent, *corev1.ServiceWatchEvent, *corev1.CreateServiceRequest, *corev1.UpdateServiceRequest](corev1.NewServiceServiceClient(g.conn), namespace)
 }
 
 // Endpoints are the Endpoints objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) Endpoints(namespace string) *Resource[*corev1.Endpoints, *corev1.EndpointsList] {
-	return newEndpoints(corev1.NewEndpointsServiceClient(g.conn), namespace)
-}
-
-func newEndpoints(svc corev1.EndpointsServiceClient, namespace string) *Resource[*corev1.Endpoints, *corev1.EndpointsList] {
-	return newResource[*corev1.Endpoints, *corev1.EndpointsList, corev1.EndpointsWatchEvent](svc, namespace,
-		func(o *corev1.Endpoints, w *metav1.WriteOptions) *corev1.CreateEndpointsRequest {
-			return &corev1.CreateEndpointsRequest{Object: o, Options: w}
-		},
-		func(o *corev1.Endpoints, w *metav1.WriteOptions) *corev1.UpdateEndpointsRequest {
-			return &corev1.UpdateEndpointsRequest{Object: o, Options: w}
-		})
+	return newResource[*corev1.Endpoints, *corev1.EndpointsList, corev1.EndpointsWatchEvent, *corev1.EndpointsWatchEvent, *corev1.CreateEndpointsRequest, *corev1.UpdateEndpointsRequest](corev1.NewEndpointsServiceClient(g.conn), namespace)
 }
 
 // ConfigMaps are the ConfigMap objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) ConfigMaps(namespace string) *Resource[*corev1.ConfigMap, *corev1.ConfigMapList] {
-	return newConfigMap(corev1.NewConfigMapServiceClient(g.conn), namespace)
-}
-
-func newConfigMap(svc corev1.ConfigMapServiceClient, namespace string) *Resource[*corev1.ConfigMap, *corev1.ConfigMapList] {
-	return newResource[*corev1.ConfigMap, *corev1.ConfigMapList, corev1.ConfigMapWatchEvent](svc, namespace,
-		func(o *corev1.ConfigMap, w *metav1.WriteOptions) *corev1.CreateConfigMapRequest {
-			return &corev1.CreateConfigMapRequest{Object: o, Options: w}
-		},
-		func(o *corev1.ConfigMap, w *metav1.WriteOptions) *corev1.UpdateConfigMapRequest {
-			return &corev1.UpdateConfigMapRequest{Object: o, Options: w}
-		})
+	return newResource[*corev1.ConfigMap, *corev1.ConfigMapList, corev1.ConfigMapWatchEvent, *corev1.ConfigMapWatchEvent, *corev1.CreateConfigMapRequest, *corev1.UpdateConfigMapRequest](corev1.NewConfigMapServiceClient(g.conn), namespace)
 }
 
 // Secrets are the Secret objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) Secrets(namespace string) *Resource[*corev1.Secret, *corev1.SecretList] {
-	return newSecret(corev1.NewSecretServiceClient(g.conn), namespace)
-}
-
-func newSecret(svc corev1.SecretServiceClient, namespace string) *Resource[*corev1.Secret, *corev1.SecretList] {
-	return newResource[*corev1.Secret, *corev1.SecretList, corev1.SecretWatchEvent](svc, namespace,
-		func(o *corev1.Secret, w *metav1.WriteOptions) *corev1.CreateSecretRequest {
-			return &corev1.CreateSecretRequest{Object: o, Options: w}
-		},
-		func(o *corev1.Secret, w *metav1.WriteOptions) *corev1.UpdateSecretRequest {
-			return &corev1.UpdateSecretRequest{Object: o, Options: w}
-		})
+	return newResource[*corev1.Secret, *corev1.SecretList, corev1.SecretWatchEvent, *corev1.SecretWatchEvent, *corev1.CreateSecretRequest, *corev1.UpdateSecretRequest](corev1.NewSecretServiceClient(g.conn), namespace)
 }
 
 // ServiceAccounts are the ServiceAccount objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) ServiceAccounts(namespace string) *Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
-	return newServiceAccount(corev1.NewServiceAccountServiceClient(g.conn), namespace)
-}
-
-func newServiceAccount(svc corev1.ServiceAccountServiceClient, namespace string) *Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
-	return newResource[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent](svc, namespace,
-		func(o *corev1.ServiceAccount, w *metav1.WriteOptions) *corev1.CreateServiceAccountRequest {
-			return &corev1.CreateServiceAccountRequest{Object: o, Options: w}
-		},
-		func(o *corev1.ServiceAccount, w *metav1.WriteOptions) *corev1.UpdateServiceAccountRequest {
-			return &corev1.UpdateServiceAccountRequest{Object: o, Options: w}
-		})
+	return newResource[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent, *corev1.ServiceAccountWatchEvent, *corev1.CreateServiceAccountRequest, *corev1.UpdateServiceAccountRequest](corev1.NewServiceAccountServiceClient(g.conn), namespace)
 }
 
 // Events are the Event objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) Events(namespace string) *Resource[*corev1.Event, *corev1.EventList] {
-	return newEvent(corev1.NewEventServiceClient(g.conn), namespace)
-}
-
-func newEvent(svc corev1.EventServiceClient, namespace string) *Resource[*corev1.Event, *corev1.EventList] {
-	return newResource[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent](svc, namespace,
-		func(o *corev1.Event, w *metav1.WriteOptions) *corev1.CreateEventRequest {
-			return &corev1.CreateEventRequest{Object: o, Options: w}
-		},
-		func(o *corev1.Event, w *metav1.WriteOptions) *corev1.UpdateEventRequest {
-			return &corev1.UpdateEventRequest{Object: o, Options: w}
-		})
+	return newResource[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest](corev1.NewEventServiceClient(g.conn), namespace)
 }
 
 // AppsV1 is the appsv1 API group.
@@ -158,33 +68,13 @@ type AppsV1 struct{ conn *grpc.ClientConn }
 // Deployments are the Deployment objects in a namespace ("" lists and watches every namespace).
 func (g AppsV1) Deployments(namespace string) *DeploymentClient {
 	svc := appsv1.NewDeploymentServiceClient(g.conn)
-	return &DeploymentClient{Resource: newDeployment(svc, namespace), svc: svc, namespace: namespace}
-}
-
-func newDeployment(svc appsv1.DeploymentServiceClient, namespace string) *Resource[*appsv1.Deployment, *appsv1.DeploymentList] {
-	return newResource[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent](svc, namespace,
-		func(o *appsv1.Deployment, w *metav1.WriteOptions) *appsv1.CreateDeploymentRequest {
-			return &appsv1.CreateDeploymentRequest{Object: o, Options: w}
-		},
-		func(o *appsv1.Deployment, w *metav1.WriteOptions) *appsv1.UpdateDeploymentRequest {
-			return &appsv1.UpdateDeploymentRequest{Object: o, Options: w}
-		})
+	return &DeploymentClient{Resource: newResource[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.DeploymentWatchEvent, *appsv1.CreateDeploymentRequest, *appsv1.UpdateDeploymentRequest](svc, namespace), svc: svc, namespace: namespace}
 }
 
 // ReplicaSets are the ReplicaSet objects in a namespace ("" lists and watches every namespace).
 func (g AppsV1) ReplicaSets(namespace string) *ReplicaSetClient {
 	svc := appsv1.NewReplicaSetServiceClient(g.conn)
-	return &ReplicaSetClient{Resource: newReplicaSet(svc, namespace), svc: svc, namespace: namespace}
-}
-
-func newReplicaSet(svc appsv1.ReplicaSetServiceClient, namespace string) *Resource[*appsv1.ReplicaSet, *appsv1.ReplicaSetList] {
-	return newResource[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent](svc, namespace,
-		func(o *appsv1.ReplicaSet, w *metav1.WriteOptions) *appsv1.CreateReplicaSetRequest {
-			return &appsv1.CreateReplicaSetRequest{Object: o, Options: w}
-		},
-		func(o *appsv1.ReplicaSet, w *metav1.WriteOptions) *appsv1.UpdateReplicaSetRequest {
-			return &appsv1.UpdateReplicaSetRequest{Object: o, Options: w}
-		})
+	return &ReplicaSetClient{Resource: newResource[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest](svc, namespace), svc: svc, namespace: namespace}
 }
 
 // CoordinationV1 is the coordinationv1 API group.
@@ -192,17 +82,7 @@ type CoordinationV1 struct{ conn *grpc.ClientConn }
 
 // Leases are the Lease objects in a namespace ("" lists and watches every namespace).
 func (g CoordinationV1) Leases(namespace string) *Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
-	return newLease(coordinationv1.NewLeaseServiceClient(g.conn), namespace)
-}
-
-func newLease(svc coordinationv1.LeaseServiceClient, namespace string) *Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
-	return newResource[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent](svc, namespace,
-		func(o *coordinationv1.Lease, w *metav1.WriteOptions) *coordinationv1.CreateLeaseRequest {
-			return &coordinationv1.CreateLeaseRequest{Object: o, Options: w}
-		},
-		func(o *coordinationv1.Lease, w *metav1.WriteOptions) *coordinationv1.UpdateLeaseRequest {
-			return &coordinationv1.UpdateLeaseRequest{Object: o, Options: w}
-		})
+	return newResource[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest](coordinationv1.NewLeaseServiceClient(g.conn), namespace)
 }
 
 // PodClient is the pods client with the binding subresource.

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	metav1 "skiff.dev/api/meta/v1"
 )
@@ -96,15 +97,15 @@ type Resource[T, L proto.Message] struct {
 	delete    func(context.Context, *metav1.DeleteRequest) (T, error)
 }
 
-// newResource adapts a generated service client.
-func newResource[T, L proto.Message, E any, PE watchEvent[E, T], C, U any](
+// newResource adapts a generated service client. C and U are its create
+// and update requests, built here from the object and the options.
+func newResource[T, L proto.Message, E any, PE watchEvent[E, T], C, U proto.Message](
 	svc service[T, L, E, C, U], namespace string,
-	newCreate func(T, *metav1.WriteOptions) C, newUpdate func(T, *metav1.WriteOptions) U,
 ) *Resource[T, L] {
 	return &Resource[T, L]{
 		namespace: namespace,
 		create: func(ctx context.Context, obj T, o WriteOptions) (T, error) {
-			return svc.Create(ctx, newCreate(obj, o.proto()))
+			return svc.Create(ctx, writeRequest[C](obj, o))
 		},
 		get:  func(ctx context.Context, r *metav1.GetRequest) (T, error) { return svc.Get(ctx, r) },
 		list: func(ctx context.Context, r *metav1.ListRequest) (L, error) { return svc.List(ctx, r) },
@@ -124,13 +125,24 @@ func newResource[T, L proto.Message, E any, PE watchEvent[E, T], C, U any](
 		},
 		update: func(ctx context.Context, obj T, o WriteOptions, status bool) (T, error) {
 			if status {
-				return svc.UpdateStatus(ctx, newUpdate(obj, o.proto()))
+				return svc.UpdateStatus(ctx, writeRequest[U](obj, o))
 			}
-			return svc.Update(ctx, newUpdate(obj, o.proto()))
+			return svc.Update(ctx, writeRequest[U](obj, o))
 		},
 		patch:  func(ctx context.Context, r *metav1.PatchRequest) (T, error) { return svc.Patch(ctx, r) },
 		delete: func(ctx context.Context, r *metav1.DeleteRequest) (T, error) { return svc.Delete(ctx, r) },
 	}
+}
+
+// writeRequest builds a Create<Kind>Request or Update<Kind>Request: every
+// one is {object = 1; options = 2}.
+func writeRequest[R proto.Message](obj proto.Message, o WriteOptions) R {
+	var zero R
+	m := zero.ProtoReflect().New()
+	fields := m.Descriptor().Fields()
+	m.Set(fields.ByName("object"), protoreflect.ValueOfMessage(obj.ProtoReflect()))
+	m.Set(fields.ByName("options"), protoreflect.ValueOfMessage(o.proto().ProtoReflect()))
+	return m.Interface().(R)
 }
 
 func fail[T any](err error) (T, error) {

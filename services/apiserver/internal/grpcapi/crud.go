@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -25,7 +26,22 @@ type writeRequest[T proto.Message] interface {
 // method set matches the generated service interfaces.
 type crud[T, L proto.Message, E any, C writeRequest[T], U writeRequest[T]] struct {
 	backend registry.Backend
-	event   func(typ string, obj T, st *metav1.Status) *E
+}
+
+// event builds a <Kind>WatchEvent: every one is {type = 1; object = 2;
+// status = 3}.
+func (c *crud[T, L, E, C, U]) event(typ string, obj proto.Message, st *metav1.Status) *E {
+	out := new(E)
+	m := any(out).(proto.Message).ProtoReflect()
+	fields := m.Descriptor().Fields()
+	m.Set(fields.ByName("type"), protoreflect.ValueOfString(typ))
+	if obj != nil {
+		m.Set(fields.ByName("object"), protoreflect.ValueOfMessage(obj.ProtoReflect()))
+	}
+	if st != nil {
+		m.Set(fields.ByName("status"), protoreflect.ValueOfMessage(st.ProtoReflect()))
+	}
+	return out
 }
 
 func updateOptions(o *metav1.WriteOptions, subresource string) registry.UpdateOptions {
@@ -83,10 +99,9 @@ func (c *crud[T, L, E, C, U]) Watch(req *metav1.ListRequest, stream grpc.ServerS
 			var out *E
 			if ev.Type == registry.Error {
 				st, _ := ev.Object.(*metav1.Status)
-				var zero T
-				out = c.event(ev.Type, zero, st)
+				out = c.event(ev.Type, nil, st)
 			} else {
-				out = c.event(ev.Type, ev.Object.(T), nil)
+				out = c.event(ev.Type, ev.Object, nil)
 			}
 			if err := stream.Send(out); err != nil {
 				return err

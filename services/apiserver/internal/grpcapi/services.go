@@ -34,54 +34,18 @@ func Register(s grpc.ServiceRegistrar, backends Backends) error {
 		}
 		return b
 	}
-	corev1.RegisterNamespaceServiceServer(s, &namespaceServer{crud: &crud[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.CreateNamespaceRequest, *corev1.UpdateNamespaceRequest]{
-		backend: must("", "namespaces"), event: func(t string, o *corev1.Namespace, st *metav1.Status) *corev1.NamespaceWatchEvent {
-			return &corev1.NamespaceWatchEvent{Type: t, Object: o, Status: st}
-		}}})
-	corev1.RegisterPodServiceServer(s, &podServer{crud: &crud[*corev1.Pod, *corev1.PodList, corev1.PodWatchEvent, *corev1.CreatePodRequest, *corev1.UpdatePodRequest]{
-		backend: must("", "pods"), event: func(t string, o *corev1.Pod, st *metav1.Status) *corev1.PodWatchEvent {
-			return &corev1.PodWatchEvent{Type: t, Object: o, Status: st}
-		}}})
-	corev1.RegisterNodeServiceServer(s, &nodeServer{crud: &crud[*corev1.Node, *corev1.NodeList, corev1.NodeWatchEvent, *corev1.CreateNodeRequest, *corev1.UpdateNodeRequest]{
-		backend: must("", "nodes"), event: func(t string, o *corev1.Node, st *metav1.Status) *corev1.NodeWatchEvent {
-			return &corev1.NodeWatchEvent{Type: t, Object: o, Status: st}
-		}}})
-	corev1.RegisterServiceServiceServer(s, &serviceServer{crud: &crud[*corev1.Service, *corev1.ServiceList, corev1.ServiceWatchEvent, *corev1.CreateServiceRequest, *corev1.UpdateServiceRequest]{
-		backend: must("", "services"), event: func(t string, o *corev1.Service, st *metav1.Status) *corev1.ServiceWatchEvent {
-			return &corev1.ServiceWatchEvent{Type: t, Object: o, Status: st}
-		}}})
-	corev1.RegisterEndpointsServiceServer(s, &endpointsServer{crud: &crud[*corev1.Endpoints, *corev1.EndpointsList, corev1.EndpointsWatchEvent, *corev1.CreateEndpointsRequest, *corev1.UpdateEndpointsRequest]{
-		backend: must("", "endpoints"), event: func(t string, o *corev1.Endpoints, st *metav1.Status) *corev1.EndpointsWatchEvent {
-			return &corev1.EndpointsWatchEvent{Type: t, Object: o, Status: st}
-		}}})
-	corev1.RegisterConfigMapServiceServer(s, &configMapServer{crud: &crud[*corev1.ConfigMap, *corev1.ConfigMapList, corev1.ConfigMapWatchEvent, *corev1.CreateConfigMapRequest, *corev1.UpdateConfigMapRequest]{
-		backend: must("", "configmaps"), event: func(t string, o *corev1.ConfigMap, st *metav1.Status) *corev1.ConfigMapWatchEvent {
-			return &corev1.ConfigMapWatchEvent{Type: t, Object: o, Status: st}
-		}}})
-	corev1.RegisterSecretServiceServer(s, &secretServer{crud: &crud[*corev1.Secret, *corev1.SecretList, corev1.SecretWatchEvent, *corev1.CreateSecretRequest, *corev1.UpdateSecretRequest]{
-		backend: must("", "secrets"), event: func(t string, o *corev1.Secret, st *metav1.Status) *corev1.SecretWatchEvent {
-			return &corev1.SecretWatchEvent{Type: t, Object: o, Status: st}
-		}}})
-	corev1.RegisterServiceAccountServiceServer(s, &serviceAccountServer{crud: &crud[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent, *corev1.CreateServiceAccountRequest, *corev1.UpdateServiceAccountRequest]{
-		backend: must("", "serviceaccounts"), event: func(t string, o *corev1.ServiceAccount, st *metav1.Status) *corev1.ServiceAccountWatchEvent {
-			return &corev1.ServiceAccountWatchEvent{Type: t, Object: o, Status: st}
-		}}})
-	corev1.RegisterEventServiceServer(s, &eventServer{crud: &crud[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest]{
-		backend: must("", "events"), event: func(t string, o *corev1.Event, st *metav1.Status) *corev1.EventWatchEvent {
-			return &corev1.EventWatchEvent{Type: t, Object: o, Status: st}
-		}}})
-	appsv1.RegisterDeploymentServiceServer(s, &deploymentServer{crud: &crud[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.CreateDeploymentRequest, *appsv1.UpdateDeploymentRequest]{
-		backend: must("apps", "deployments"), event: func(t string, o *appsv1.Deployment, st *metav1.Status) *appsv1.DeploymentWatchEvent {
-			return &appsv1.DeploymentWatchEvent{Type: t, Object: o, Status: st}
-		}}})
-	appsv1.RegisterReplicaSetServiceServer(s, &replicaSetServer{crud: &crud[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest]{
-		backend: must("apps", "replicasets"), event: func(t string, o *appsv1.ReplicaSet, st *metav1.Status) *appsv1.ReplicaSetWatchEvent {
-			return &appsv1.ReplicaSetWatchEvent{Type: t, Object: o, Status: st}
-		}}})
-	coordinationv1.RegisterLeaseServiceServer(s, &leaseServer{crud: &crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]{
-		backend: must("coordination.k8s.io", "leases"), event: func(t string, o *coordinationv1.Lease, st *metav1.Status) *coordinationv1.LeaseWatchEvent {
-			return &coordinationv1.LeaseWatchEvent{Type: t, Object: o, Status: st}
-		}}})
+	corev1.RegisterNamespaceServiceServer(s, &namespaceServer{crud: &crud[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.CreateNamespaceRequest, *corev1.UpdateNamespaceRequest]{backend: must("", "namespaces")}})
+	corev1.RegisterPodServiceServer(s, &podServer{crud: &crud[*corev1.Pod, *corev1.PodList, corev1.PodWatchEvent, *corev1.CreatePodRequest, *corev1.UpdatePodRequest]{backend: must("", "pods")}})
+	corev1.RegisterNodeServiceServer(s, &nodeServer{crud: &crud[*corev1.Node, *corev1.NodeList, corev1.NodeWatchEvent, *corev1.CreateNodeRequest, *corev1.UpdateNodeRequest]{backend: must("", "nodes")}})
+	corev1.RegisterServiceServiceServer(s, &serviceServer{crud: &crud[*corev1.Service, *corev1.ServiceList, corev1.ServiceWatchEvent, *corev1.CreateServiceRequest, *corev1.UpdateServiceRequest]{backend: must("", "services")}})
+	corev1.RegisterEndpointsServiceServer(s, &endpointsServer{crud: &crud[*corev1.Endpoints, *corev1.EndpointsList, corev1.EndpointsWatchEvent, *corev1.CreateEndpointsRequest, *corev1.UpdateEndpointsRequest]{backend: must("", "endpoints")}})
+	corev1.RegisterConfigMapServiceServer(s, &configMapServer{crud: &crud[*corev1.ConfigMap, *corev1.ConfigMapList, corev1.ConfigMapWatchEvent, *corev1.CreateConfigMapRequest, *corev1.UpdateConfigMapRequest]{backend: must("", "configmaps")}})
+	corev1.RegisterSecretServiceServer(s, &secretServer{crud: &crud[*corev1.Secret, *corev1.SecretList, corev1.SecretWatchEvent, *corev1.CreateSecretRequest, *corev1.UpdateSecretRequest]{backend: must("", "secrets")}})
+	corev1.RegisterServiceAccountServiceServer(s, &serviceAccountServer{crud: &crud[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent, *corev1.CreateServiceAccountRequest, *corev1.UpdateServiceAccountRequest]{backend: must("", "serviceaccounts")}})
+	corev1.RegisterEventServiceServer(s, &eventServer{crud: &crud[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest]{backend: must("", "events")}})
+	appsv1.RegisterDeploymentServiceServer(s, &deploymentServer{crud: &crud[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.CreateDeploymentRequest, *appsv1.UpdateDeploymentRequest]{backend: must("apps", "deployments")}})
+	appsv1.RegisterReplicaSetServiceServer(s, &replicaSetServer{crud: &crud[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest]{backend: must("apps", "replicasets")}})
+	coordinationv1.RegisterLeaseServiceServer(s, &leaseServer{crud: &crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]{backend: must("coordination.k8s.io", "leases")}})
 	if len(errs) > 0 {
 		return fmt.Errorf("grpc services: %v", errs)
 	}
