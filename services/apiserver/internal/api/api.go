@@ -7,6 +7,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
@@ -27,6 +28,7 @@ type API struct {
 	Served    []rest.Served
 	caches    []*storage.Store
 	nsFinal   *namespaces.Finalizer
+	done      chan struct{}
 }
 
 // Config is what the API needs.
@@ -37,7 +39,7 @@ type Config struct {
 
 // New builds the API over etcd. Start must run before it serves.
 func New(cfg Config) (*API, error) {
-	a := &API{Resources: kinds.All(), Backends: map[*registry.Resource]registry.Backend{}}
+	a := &API{Resources: kinds.All(), Backends: map[*registry.Resource]registry.Backend{}, done: make(chan struct{})}
 	var nsStore *registry.Store
 	var content []registry.Backend
 	stores := map[*registry.Resource]*registry.Store{}
@@ -90,9 +92,21 @@ func (a *API) Start(ctx context.Context) error {
 	if err := namespaces.EnsureSystem(ctx, ns); err != nil {
 		return err
 	}
-	go func() { _ = a.nsFinal.Start(ctx) }()
+	go func() {
+		defer close(a.done)
+		if err := a.nsFinal.Start(ctx); err != nil && ctx.Err() == nil {
+			slog.ErrorContext(ctx, "namespace finalizer stopped", "err", err)
+		}
+		<-ctx.Done()
+		for _, st := range a.caches {
+			<-st.Done()
+		}
+	}()
 	return nil
 }
+
+// Done is closed when everything Start began has stopped, after ctx ended.
+func (a *API) Done() <-chan struct{} { return a.done }
 
 // Backend returns the backend of a resource, nil when it is not served.
 func (a *API) Backend(group, plural string) registry.Backend {

@@ -59,10 +59,11 @@ func Run(ctx context.Context, o *Options) error {
 		return err
 	}
 	runCtx, stopAPI := context.WithCancel(ctx)
-	defer stopAPI()
 	if err := served.Start(runCtx); err != nil {
+		stopAPI()
 		return fmt.Errorf("start the API: %w", err)
 	}
+	defer func() { stopAPI(); <-served.Done() }()
 
 	tlsConfig, caPEM, err := o.tls()
 	if err != nil {
