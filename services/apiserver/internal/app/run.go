@@ -25,6 +25,7 @@ import (
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/auth"
 	"skiff.dev/services/apiserver/internal/discovery"
+	"skiff.dev/services/apiserver/internal/election"
 	"skiff.dev/services/apiserver/internal/etcd"
 	"skiff.dev/services/apiserver/internal/grpcapi"
 	"skiff.dev/services/apiserver/internal/pki"
@@ -79,7 +80,7 @@ func Run(ctx context.Context, o *Options) error {
 	}
 
 	handler, err := newHandler(handlerConfig{
-		api: served, tokens: tokens, maxBody: o.MaxRequestBodyBytes,
+		api: served, etcd: client, tokens: tokens, maxBody: o.MaxRequestBodyBytes,
 		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
 	})
 	if err != nil {
@@ -219,6 +220,7 @@ current-context: skiff
 // handlerConfig is what the HTTP handler chain needs.
 type handlerConfig struct {
 	api     *api.API
+	etcd    *clientv3.Client
 	tokens  *auth.Tokens
 	maxBody int64
 	ready   func(context.Context) error
@@ -263,6 +265,7 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 	if err := grpcapi.Register(grpcServer, c.api.Backend); err != nil {
 		return nil, err
 	}
+	election.New(c.etcd, c.api.Backend("coordination.k8s.io", "leases")).Register(grpcServer)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			grpcServer.ServeHTTP(w, r)

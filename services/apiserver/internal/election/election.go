@@ -1,0 +1,301 @@
+// Package election is the apiserver's election service: leader election
+// for the replicas of a component on etcd leases. Candidates keep their
+// leases alive through any apiserver replica; the leader is the candidate
+// whose key in the election was created first; the holder is mirrored
+// into a coordination.k8s.io/v1 Lease in kube-system.
+package election
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	coordinationv1 "skiff.dev/api/coordination/v1"
+	electionv1 "skiff.dev/api/election/v1"
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/registry"
+)
+
+// Namespace holds the mirrored Leases.
+const Namespace = "kube-system"
+
+// Server implements the election service.
+type Server struct {
+	electionv1.UnimplementedElectionServiceServer
+	etcd   *clientv3.Client
+	leases registry.Backend
+	now    func() time.Time
+}
+
+// New serves elections over etcd, mirroring holders into leases.
+func New(etcd *clientv3.Client, leases registry.Backend) *Server {
+	return &Server{etcd: etcd, leases: leases, now: time.Now}
+}
+
+// Register adds the service to a gRPC server.
+func (s *Server) Register(g grpc.ServiceRegistrar) { electionv1.RegisterElectionServiceServer(g, s) }
+
+func prefix(election string) string { return "/skiff/election/" + election + "/" }
+
+func keyOf(election string, lease int64) string {
+	return fmt.Sprintf("%s%016x", prefix(election), lease)
+}
+
+func checkElection(name string) error {
+	if name == "" || len(name) > 253 {
+		return status.Error(codes.InvalidArgument, "election must be a Lease name of 1 to 253 characters")
+	}
+	return nil
+}
+
+// Grant creates a lease.
+func (s *Server) Grant(ctx context.Context, req *electionv1.GrantRequest) (*electionv1.GrantResponse, error) {
+	if req.GetLeaseSeconds() < 1 {
+		return nil, status.Error(codes.InvalidArgument, "lease_seconds must be at least 1")
+	}
+	resp, err := s.etcd.Grant(ctx, req.GetLeaseSeconds())
+	if err != nil {
+		return nil, etcdError("grant lease", err)
+	}
+	return &electionv1.GrantResponse{LeaseId: int64(resp.ID), TtlSeconds: resp.TTL}, nil
+}
+
+// KeepAlive renews a lease and, for the current leader, the mirrored
+// Lease's renewTime.
+func (s *Server) KeepAlive(ctx context.Context, req *electionv1.KeepAliveRequest) (*electionv1.KeepAliveResponse, error) {
+	resp, err := s.etcd.KeepAliveOnce(ctx, clientv3.LeaseID(req.GetLeaseId()))
+	if err != nil {
+		return nil, etcdError("keep lease alive", err)
+	}
+	if req.GetElection() != "" && req.GetIdentity() != "" {
+		leader, _, err := s.leader(ctx, req.GetElection())
+		if err == nil && leader == req.GetIdentity() {
+			s.mirror(ctx, req.GetElection(), req.GetIdentity(), resp.TTL, false)
+		}
+	}
+	return &electionv1.KeepAliveResponse{TtlSeconds: resp.TTL}, nil
+}
+
+// Campaign waits until the candidate leads.
+func (s *Server) Campaign(ctx context.Context, req *electionv1.CampaignRequest) (*electionv1.CampaignResponse, error) {
+	if err := checkElection(req.GetElection()); err != nil {
+		return nil, err
+	}
+	lease := clientv3.LeaseID(req.GetLeaseId())
+	key := keyOf(req.GetElection(), req.GetLeaseId())
+	txn, err := s.etcd.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, req.GetIdentity(), clientv3.WithLease(lease))).
+		Else(clientv3.OpGet(key)).Commit()
+	if err != nil {
+		return nil, etcdError("enter election", err)
+	}
+	myRev := txn.Header.Revision
+	if !txn.Succeeded {
+		myRev = txn.Responses[0].GetResponseRange().Kvs[0].CreateRevision
+	}
+	if err := s.waitForTurn(ctx, req.GetElection(), key, myRev); err != nil {
+		if ctx.Err() != nil {
+			// The candidate went away: leave, so it never leads unseen.
+			_, _ = s.etcd.Delete(context.WithoutCancel(ctx), key)
+		}
+		return nil, err
+	}
+	ttl, err := s.etcd.TimeToLive(ctx, lease)
+	if err != nil {
+		return nil, etcdError("read lease", err)
+	}
+	s.mirror(ctx, req.GetElection(), req.GetIdentity(), ttl.GrantedTTL, true)
+	return &electionv1.CampaignResponse{Revision: myRev}, nil
+}
+
+// waitForTurn returns once no key older than ours is left.
+func (s *Server) waitForTurn(ctx context.Context, election, key string, myRev int64) error {
+	for {
+		opts := append([]clientv3.OpOption{clientv3.WithMaxCreateRev(myRev - 1)}, clientv3.WithLastCreate()...)
+		resp, err := s.etcd.Get(ctx, prefix(election), opts...)
+		if err != nil {
+			return etcdError("read election", err)
+		}
+		if len(resp.Kvs) == 0 {
+			mine, err := s.etcd.Get(ctx, key)
+			if err != nil {
+				return etcdError("read candidacy", err)
+			}
+			if len(mine.Kvs) == 0 {
+				return status.Error(codes.FailedPrecondition, "the lease expired before the candidate could lead")
+			}
+			return nil
+		}
+		ahead := string(resp.Kvs[0].Key)
+		wctx, cancel := context.WithCancel(ctx)
+		wch := s.etcd.Watch(wctx, ahead, clientv3.WithRev(resp.Header.Revision+1))
+		deleted := false
+		for wr := range wch {
+			if err := wr.Err(); err != nil {
+				cancel()
+				return etcdError("watch election", err)
+			}
+			for _, ev := range wr.Events {
+				if ev.Type == clientv3.EventTypeDelete {
+					deleted = true
+				}
+			}
+			if deleted {
+				break
+			}
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return status.FromContextError(ctx.Err()).Err()
+		}
+	}
+}
+
+// Resign leaves the election and revokes the lease.
+func (s *Server) Resign(ctx context.Context, req *electionv1.ResignRequest) (*electionv1.ResignResponse, error) {
+	if err := checkElection(req.GetElection()); err != nil {
+		return nil, err
+	}
+	key := keyOf(req.GetElection(), req.GetLeaseId())
+	leader, _, _ := s.leader(ctx, req.GetElection())
+	mine, err := s.etcd.Get(ctx, key)
+	if err != nil {
+		return nil, etcdError("read candidacy", err)
+	}
+	if _, err := s.etcd.Revoke(ctx, clientv3.LeaseID(req.GetLeaseId())); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return nil, etcdError("revoke lease", err)
+	}
+	if len(mine.Kvs) > 0 && string(mine.Kvs[0].Value) == leader && leader != "" {
+		s.release(ctx, req.GetElection(), leader)
+	}
+	return &electionv1.ResignResponse{}, nil
+}
+
+// leader is the identity whose key was created first.
+func (s *Server) leader(ctx context.Context, election string) (string, int64, error) {
+	resp, err := s.etcd.Get(ctx, prefix(election), clientv3.WithFirstCreate()...)
+	if err != nil {
+		return "", 0, err
+	}
+	if len(resp.Kvs) == 0 {
+		return "", resp.Header.Revision, nil
+	}
+	return string(resp.Kvs[0].Value), resp.Kvs[0].CreateRevision, nil
+}
+
+// Observe streams the leader whenever it changes.
+func (s *Server) Observe(req *electionv1.ObserveRequest, stream grpc.ServerStreamingServer[electionv1.ObserveResponse]) error {
+	if err := checkElection(req.GetElection()); err != nil {
+		return err
+	}
+	ctx := stream.Context()
+	last := "\x00"
+	wch := s.etcd.Watch(ctx, prefix(req.GetElection()), clientv3.WithPrefix())
+	for {
+		leader, rev, err := s.leader(ctx, req.GetElection())
+		if err != nil {
+			return etcdError("read election", err)
+		}
+		if leader != last {
+			last = leader
+			if err := stream.Send(&electionv1.ObserveResponse{Identity: leader, Revision: rev}); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case wr, ok := <-wch:
+			if !ok || wr.Err() != nil {
+				return status.Error(codes.Unavailable, "election watch ended")
+			}
+		}
+	}
+}
+
+// mirror writes the holder into kube-system/<election>; acquired marks a
+// new term.
+func (s *Server) mirror(ctx context.Context, election, identity string, ttl int64, acquired bool) {
+	now := timestamppb.New(s.now())
+	for attempt := 0; attempt < 3; attempt++ {
+		obj, err := s.leases.Get(ctx, Namespace, election, registry.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			l := &coordinationv1.Lease{Metadata: &metav1.ObjectMeta{Name: election, Namespace: Namespace},
+				Spec: &coordinationv1.LeaseSpec{HolderIdentity: proto.String(identity), LeaseDurationSeconds: proto.Int32(int32(ttl)),
+					AcquireTime: now, RenewTime: now, LeaseTransitions: proto.Int32(0)}}
+			if _, err = s.leases.Create(ctx, l, registry.CreateOptions{}); !apierrors.IsAlreadyExists(err) {
+				s.logMirror(ctx, election, err)
+				return
+			}
+			continue
+		}
+		if err != nil {
+			s.logMirror(ctx, election, err)
+			return
+		}
+		l := proto.Clone(obj).(*coordinationv1.Lease)
+		if l.Spec == nil {
+			l.Spec = &coordinationv1.LeaseSpec{}
+		}
+		if acquired && l.GetSpec().GetHolderIdentity() != identity {
+			l.Spec.LeaseTransitions = proto.Int32(l.GetSpec().GetLeaseTransitions() + 1)
+		}
+		if acquired {
+			l.Spec.AcquireTime = now
+		}
+		l.Spec.HolderIdentity = proto.String(identity)
+		l.Spec.LeaseDurationSeconds = proto.Int32(int32(ttl))
+		l.Spec.RenewTime = now
+		_, err = s.leases.Update(ctx, l, registry.UpdateOptions{})
+		if !apierrors.IsConflict(err) {
+			s.logMirror(ctx, election, err)
+			return
+		}
+	}
+}
+
+// release clears the holder of the mirrored Lease, as Kubernetes' leader
+// election does when a leader steps down.
+func (s *Server) release(ctx context.Context, election, identity string) {
+	obj, err := s.leases.Get(ctx, Namespace, election, registry.GetOptions{})
+	if err != nil {
+		return
+	}
+	l := proto.Clone(obj).(*coordinationv1.Lease)
+	if l.GetSpec().GetHolderIdentity() != identity {
+		return
+	}
+	l.Spec.HolderIdentity = proto.String("")
+	l.Spec.LeaseDurationSeconds = proto.Int32(1)
+	_, err = s.leases.Update(ctx, l, registry.UpdateOptions{})
+	s.logMirror(ctx, election, err)
+}
+
+func (s *Server) logMirror(ctx context.Context, election string, err error) {
+	if err != nil {
+		slog.WarnContext(ctx, "mirror election into lease failed", "election", election, "err", err)
+	}
+}
+
+// etcdError turns an etcd error into a gRPC status.
+func etcdError(what string, err error) error {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return status.FromContextError(err).Err()
+	case errors.Is(err, rpctypes.ErrLeaseNotFound):
+		return status.Errorf(codes.NotFound, "%s: the lease has expired", what)
+	}
+	return status.Errorf(codes.Unavailable, "%s: %v", what, err)
+}
