@@ -7,10 +7,10 @@ TOOLS        := $(BIN)/tools
 export PATH  := $(TOOLS):$(PATH)
 
 # Modules of the workspace, as go.work lists them.
-MODULES      := api pkg services/apiserver e2e
+MODULES      := api pkg services/apiserver services/scheduler e2e
 # Packages every module builds and tests (go.work root cannot use ./...).
 PKGS         := $(foreach m,$(MODULES),./$(m)/...)
-SERVICES     := apiserver
+SERVICES     := apiserver scheduler
 TEST_FLAGS   ?= -race -count=1 -timeout 20m
 
 .PHONY: help build test test-short bench verify proto tools lint fmt work-sync tidy clean

@@ -17,6 +17,9 @@ import (
 	"time"
 )
 
+// services are the binaries the tests run.
+var services = []string{"apiserver", "scheduler"}
+
 var (
 	buildOnce sync.Once
 	binDir    string
@@ -31,7 +34,11 @@ func Binary(t testing.TB, service string) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", binDir+"/", "skiff.dev/services/apiserver/cmd/apiserver")
+		args := []string{"build", "-o", binDir + "/"}
+		for _, s := range services {
+			args = append(args, "skiff.dev/services/"+s+"/cmd/"+s)
+		}
+		cmd := exec.Command("go", args...)
 		cmd.Dir = moduleDir()
 		out, err := cmd.CombinedOutput()
 		if err != nil {

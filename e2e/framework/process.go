@@ -1,0 +1,74 @@
+package framework
+
+import (
+	"fmt"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Process is a running Skiff service other than the apiserver.
+type Process struct {
+	t    testing.TB
+	cmd  *exec.Cmd
+	logs *SyncBuffer
+	done chan struct{}
+}
+
+// StartScheduler runs a scheduler against srv with extra flags; it stops
+// with the test.
+func StartScheduler(t testing.TB, srv *APIServer, flags ...string) *Process {
+	t.Helper()
+	args := append([]string{"--kubeconfig", srv.Kubeconfig(), "--healthz-bind-address", "", "--log-level", "warn"}, flags...)
+	return startProcess(t, "scheduler", args...)
+}
+
+func startProcess(t testing.TB, service string, args ...string) *Process {
+	t.Helper()
+	p := &Process{t: t, logs: &SyncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(Binary(t, service), args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", service, err)
+	}
+	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			t.Logf("%s logs:\n%s", service, p.logs.String())
+		}
+	})
+	return p
+}
+
+// Stop ends the process gracefully (SIGTERM, then SIGKILL).
+func (p *Process) Stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// Kill ends the process at once, as a crash would.
+func (p *Process) Kill() {
+	_ = p.cmd.Process.Kill()
+	<-p.done
+}
+
+// Logs returns what the process printed.
+func (p *Process) Logs() string { return p.logs.String() }
+
+// Exited reports whether the process has ended, and how.
+func (p *Process) Exited() error {
+	select {
+	case <-p.done:
+		return fmt.Errorf("exited: %v", p.cmd.ProcessState)
+	default:
+		return nil
+	}
+}

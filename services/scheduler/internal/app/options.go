@@ -1,0 +1,82 @@
+// Package app is the scheduler process: flags, informers feeding the cache
+// and queue, leader election, and the health and metrics endpoints.
+package app
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Options are the scheduler's flags.
+type Options struct {
+	Kubeconfig         string
+	LeaderElect        bool
+	LeaseDuration      time.Duration
+	Identity           string
+	HealthzBindAddress string
+	LogLevel           string
+	OTLPEndpoint       string
+	BindTimeout        time.Duration
+	AssumedPodTTL      time.Duration
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	host, _ := os.Hostname()
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	return &Options{
+		LeaderElect:        true,
+		LeaseDuration:      5 * time.Second,
+		Identity:           host + "_" + hex.EncodeToString(suffix),
+		HealthzBindAddress: "0.0.0.0:10259",
+		LogLevel:           "info",
+		OTLPEndpoint:       os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
+		BindTimeout:        30 * time.Second,
+		AssumedPodTTL:      30 * time.Second,
+	}
+}
+
+// AddFlags registers the flags.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver (token authentication).")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Schedule only while leading the kube-scheduler election, so replicas can stand by.")
+	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a silent leader keeps the lead.")
+	fs.StringVar(&o.Identity, "leader-elect-identity", o.Identity, "This replica's name in the election.")
+	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /metrics over HTTP; empty disables it.")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error.")
+	fs.StringVar(&o.OTLPEndpoint, "otlp-endpoint", o.OTLPEndpoint, "OTLP/gRPC endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT).")
+	fs.DurationVar(&o.BindTimeout, "bind-timeout", o.BindTimeout, "How long a binding may take.")
+	fs.DurationVar(&o.AssumedPodTTL, "assumed-pod-ttl", o.AssumedPodTTL, "How long a bound pod counts on its node before the binding is seen.")
+}
+
+// Validate checks the flags.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Kubeconfig == "" {
+		errs = append(errs, errors.New("--kubeconfig is required"))
+	}
+	if o.LeaderElect && o.LeaseDuration < 2*time.Second {
+		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration %v: must be at least 2s", o.LeaseDuration))
+	}
+	if _, err := o.level(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func (o *Options) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(o.LogLevel))); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.LogLevel)
+	}
+	return l, nil
+}

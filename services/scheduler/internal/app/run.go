@@ -1,0 +1,194 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/informer"
+	"skiff.dev/pkg/leaderelection"
+	"skiff.dev/pkg/telemetry"
+	"skiff.dev/services/scheduler/internal/cache"
+	"skiff.dev/services/scheduler/internal/queue"
+	"skiff.dev/services/scheduler/internal/scheduler"
+)
+
+// Run schedules until ctx ends.
+func Run(ctx context.Context, o *Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	level, _ := o.level()
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	shutdownTracing, err := telemetry.Setup(ctx, "scheduler", o.OTLPEndpoint)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+
+	cfg, err := client.FromKubeconfig(o.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	m := newMetrics()
+	profiles := map[string]*scheduler.Profile{}
+	for _, p := range []*scheduler.Profile{scheduler.DefaultProfile()} {
+		profiles[p.SchedulerName] = p
+	}
+	cch := cache.New(nil, o.AssumedPodTTL)
+	q := queue.New(queue.Options{})
+	b := newBinder(c, o.Identity, o.BindTimeout)
+	s := &scheduler.Scheduler{Cache: cch, Queue: q, Profiles: profiles, Binder: b, Observe: m.observe}
+
+	pods := informer.New[*corev1.Pod](informer.FromResource(c.CoreV1().Pods("").Resource), informer.Options[*corev1.Pod]{})
+	nodes := informer.New[*corev1.Node](informer.FromResource(c.CoreV1().Nodes()), informer.Options[*corev1.Node]{})
+	wire(pods, nodes, cch, q, b, profiles)
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return pods.Start(gctx) })
+	g.Go(func() error { return nodes.Start(gctx) })
+	g.Go(func() error { q.Run(gctx); return nil })
+	g.Go(func() error { m.watchQueue(gctx, q); return nil })
+	if o.HealthzBindAddress != "" {
+		ln, err := net.Listen("tcp", o.HealthzBindAddress)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", o.HealthzBindAddress, err)
+		}
+		srv := &http.Server{Handler: m.mux(), ReadHeaderTimeout: 10 * time.Second}
+		g.Go(func() error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			return srv.Shutdown(context.WithoutCancel(gctx))
+		})
+	}
+	g.Go(func() error {
+		if !pods.WaitForSync(gctx) || !nodes.WaitForSync(gctx) {
+			return nil
+		}
+		slog.InfoContext(gctx, "caches synced", "identity", o.Identity)
+		if !o.LeaderElect {
+			s.Run(gctx)
+			return nil
+		}
+		return leaderelection.Run(gctx, leaderelection.Config{
+			Conn: c.Conn(), Election: "kube-scheduler", Identity: o.Identity, LeaseDuration: o.LeaseDuration,
+			OnStartedLeading: s.Run,
+		})
+	})
+	return g.Wait()
+}
+
+// wire routes informer events: pending pods of our profiles to the queue,
+// bound pods and nodes to the cache, and changes that free room or add
+// nodes to the queue's unschedulable pods.
+func wire(pods *informer.Informer[*corev1.Pod], nodes *informer.Informer[*corev1.Node], cch *cache.Cache, q *queue.Queue, b *binder, profiles map[string]*scheduler.Profile) {
+	ours := func(p *corev1.Pod) bool {
+		_, ok := profiles[p.GetSpec().GetSchedulerName()]
+		return ok
+	}
+	pending := func(p *corev1.Pod) bool {
+		phase := p.GetStatus().GetPhase()
+		return p.GetSpec().GetNodeName() == "" && p.GetMetadata().GetDeletionTimestamp() == nil &&
+			phase != "Succeeded" && phase != "Failed"
+	}
+	onPod := func(p *corev1.Pod) {
+		switch {
+		case pending(p) && ours(p):
+			q.Add(p)
+		case p.GetSpec().GetNodeName() != "":
+			q.Delete(p)
+			cch.SetPod(p)
+		default:
+			q.Delete(p)
+		}
+	}
+	pods.AddHandler(informer.Handler[*corev1.Pod]{
+		OnAdd:    onPod,
+		OnUpdate: func(_, p *corev1.Pod) { onPod(p) },
+		OnDelete: func(p *corev1.Pod) {
+			q.Delete(p)
+			b.forget(p.GetMetadata().GetUid())
+			if p.GetSpec().GetNodeName() != "" {
+				cch.RemovePod(p)
+				q.MoveAll()
+			}
+		},
+	})
+	nodes.AddHandler(informer.Handler[*corev1.Node]{
+		OnAdd:    func(n *corev1.Node) { cch.SetNode(n); q.MoveAll() },
+		OnUpdate: func(_, n *corev1.Node) { cch.SetNode(n); q.MoveAll() },
+		OnDelete: func(n *corev1.Node) { cch.RemoveNode(n.GetMetadata().GetName()) },
+	})
+}
+
+// metrics are the scheduler's Prometheus series.
+type metrics struct {
+	registry *prometheus.Registry
+	attempts *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	pending  *prometheus.GaugeVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scheduler_schedule_attempts_total",
+			Help: "Scheduling attempts by result: scheduled, unschedulable, error."}, []string{"result"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "scheduler_scheduling_attempt_duration_seconds",
+			Help: "Scheduling attempt latency (filter, score, assume).", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"result"}),
+		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "scheduler_pending_pods",
+			Help: "Pending pods by queue: active, backoff, unschedulable."}, []string{"queue"}),
+	}
+	m.registry.MustRegister(m.attempts, m.latency, m.pending)
+	return m
+}
+
+func (m *metrics) observe(result string, d time.Duration) {
+	m.attempts.WithLabelValues(result).Inc()
+	m.latency.WithLabelValues(result).Observe(d.Seconds())
+}
+
+func (m *metrics) watchQueue(ctx context.Context, q *queue.Queue) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a, b, u := q.Len()
+		m.pending.WithLabelValues("active").Set(float64(a))
+		m.pending.WithLabelValues("backoff").Set(float64(b))
+		m.pending.WithLabelValues("unschedulable").Set(float64(u))
+	}
+}
+
+func (m *metrics) mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	return mux
+}

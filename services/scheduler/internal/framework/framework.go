@@ -1,0 +1,123 @@
+// Package framework is the scheduler's plugin model, after Kubernetes'
+// scheduling framework: a pod is filtered against every node, the nodes
+// that pass are scored, and the best one is reserved and bound. Plugins
+// implement the extension points they need.
+package framework
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "skiff.dev/api/core/v1"
+)
+
+// Code is the outcome of a plugin call.
+type Code int
+
+// The outcomes.
+const (
+	// Success: the node fits, or the step succeeded.
+	Success Code = iota
+	// Unschedulable: the node does not fit now; a change in the cluster
+	// (a pod leaving) may make it fit.
+	Unschedulable
+	// UnschedulableAndUnresolvable: the node cannot fit this pod however
+	// the cluster changes (node selector, taints without toleration).
+	UnschedulableAndUnresolvable
+	// Error: the plugin failed; the pod is retried with back-off.
+	Error
+)
+
+// Status is a plugin's verdict and the reasons for it, written for users:
+// they end up in the FailedScheduling event.
+type Status struct {
+	Code    Code
+	Reasons []string
+	Err     error
+	Plugin  string
+}
+
+// NewStatus builds a status.
+func NewStatus(code Code, reasons ...string) *Status { return &Status{Code: code, Reasons: reasons} }
+
+// AsStatus wraps an error.
+func AsStatus(err error) *Status {
+	return &Status{Code: Error, Err: err, Reasons: []string{err.Error()}}
+}
+
+// IsSuccess reports a nil or successful status.
+func (s *Status) IsSuccess() bool { return s == nil || s.Code == Success }
+
+// Message joins the reasons.
+func (s *Status) Message() string {
+	if s == nil {
+		return ""
+	}
+	return strings.Join(s.Reasons, ", ")
+}
+
+func (s *Status) String() string {
+	if s == nil {
+		return "Success"
+	}
+	return fmt.Sprintf("%s: %s", s.Plugin, s.Message())
+}
+
+// Plugin is anything with a name.
+type Plugin interface {
+	Name() string
+}
+
+// PreFilterPlugin runs once per pod before filtering; it may compute state
+// the filter reads, or reject the pod outright.
+type PreFilterPlugin interface {
+	Plugin
+	PreFilter(ctx context.Context, state *CycleState, pod *corev1.Pod) *Status
+}
+
+// FilterPlugin decides whether a pod fits a node.
+type FilterPlugin interface {
+	Plugin
+	Filter(ctx context.Context, state *CycleState, pod *corev1.Pod, node *NodeInfo) *Status
+}
+
+// PreScorePlugin runs once per pod before scoring, with the feasible nodes.
+type PreScorePlugin interface {
+	Plugin
+	PreScore(ctx context.Context, state *CycleState, pod *corev1.Pod, nodes []*NodeInfo) *Status
+}
+
+// ScorePlugin ranks a feasible node; scores are normalized to 0..MaxNodeScore.
+type ScorePlugin interface {
+	Plugin
+	Score(ctx context.Context, state *CycleState, pod *corev1.Pod, node *NodeInfo) (int64, *Status)
+}
+
+// NormalizeScorePlugin rescales a score plugin's raw scores over all nodes.
+type NormalizeScorePlugin interface {
+	ScorePlugin
+	NormalizeScore(ctx context.Context, state *CycleState, pod *corev1.Pod, scores map[string]int64) *Status
+}
+
+// MaxNodeScore is the highest score a plugin gives a node.
+const MaxNodeScore int64 = 100
+
+// CycleState carries data between the extension points of one pod's
+// scheduling cycle. It is read concurrently by filters: write it only in
+// PreFilter and PreScore.
+type CycleState struct {
+	data map[string]any
+}
+
+// NewCycleState starts an empty state.
+func NewCycleState() *CycleState { return &CycleState{data: map[string]any{}} }
+
+// Write stores a value under key.
+func (c *CycleState) Write(key string, v any) { c.data[key] = v }
+
+// Read returns the value under key.
+func (c *CycleState) Read(key string) (any, bool) {
+	v, ok := c.data[key]
+	return v, ok
+}
