@@ -43,6 +43,10 @@ func setup(t *testing.T) *env {
 	return &env{t: t, ctx: ctx, c: c}
 }
 
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
+
 func q(s string) *metav1.Quantity { return &metav1.Quantity{String_: s} }
 
 func (e *env) node(name, cpu string, labels map[string]string, taints ...*corev1.Taint) {
