@@ -1,16 +1,9 @@
-// Package validation checks objects the way Kubernetes validation does and
-// reports what is wrong as field errors with Kubernetes' paths and
-// messages. Metadata is checked by the registry; these functions check the
-// rest of each kind.
 package validation
 
 import (
-	"fmt"
-	"slices"
-	"strings"
+	"math"
+	"net"
 
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
@@ -19,313 +12,226 @@ import (
 	"skiff.dev/services/apiserver/internal/field"
 )
 
+// Supported values, listed as Kubernetes lists them in its messages.
 var (
-	restartPolicies = []string{"Always", "OnFailure", "Never"}
-	dnsPolicies     = []string{"ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"}
-	pullPolicies    = []string{"Always", "IfNotPresent", "Never"}
-	protocols       = []string{"SCTP", "TCP", "UDP"}
+	restartPolicies        = []string{"Always", "OnFailure", "Never"}
+	dnsPolicies            = []string{"ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"}
+	preemptionPolicies     = []string{"Never", "PreemptLowerPriority"}
+	fsGroupChangePolicies  = []string{"OnRootMismatch", "Always"}
+	unsatisfiableActions   = []string{"DoNotSchedule", "ScheduleAnyway"}
+	maxDNSNameservers      = 3
+	maxDNSSearchPaths      = 32
+	taintEffects           = []string{"NoSchedule", "PreferNoSchedule", "NoExecute"}
+	tolerationOperators    = []string{"Equal", "Exists"}
+	podIDRangeErrorMessage = validation.InclusiveRangeError(0, math.MaxInt32)
 )
 
-func invalid(p *field.Path, value any, msgs []string) field.ErrorList {
-	var errs field.ErrorList
-	for _, m := range msgs {
-		errs = append(errs, field.Invalid(p, value, m))
-	}
-	return errs
-}
-
-// ValidatePod checks a pod.
+// ValidatePod checks a pod's spec.
 func ValidatePod(p *corev1.Pod) field.ErrorList {
 	return ValidatePodSpec(p.GetSpec(), field.NewPath("spec"))
 }
 
-// ValidatePodSpec checks a pod spec at path.
+// ValidatePodTemplateSpec checks a pod template at path: its labels and
+// its spec.
+func ValidatePodTemplateSpec(t *corev1.PodTemplateSpec, path *field.Path) field.ErrorList {
+	if t == nil {
+		return field.ErrorList{field.Required(path, "")}
+	}
+	errs := labels(t.GetMetadata().GetLabels(), path.Child("labels"))
+	return append(errs, ValidatePodSpec(t.GetSpec(), path.Child("spec"))...)
+}
+
+// ValidatePodSpec checks a defaulted pod spec at path.
 func ValidatePodSpec(s *corev1.PodSpec, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	volumes, verrs := validateVolumes(s.GetVolumes(), path.Child("volumes"))
-	errs = append(errs, verrs...)
-	if len(s.GetContainers()) == 0 {
-		errs = append(errs, field.Required(path.Child("containers"), "must have at least one container"))
+	if s == nil {
+		return field.ErrorList{field.Required(path, "")}
 	}
-	names := map[string]bool{}
-	errs = append(errs, validateContainers(s.GetInitContainers(), path.Child("initContainers"), names, volumes)...)
-	errs = append(errs, validateContainers(s.GetContainers(), path.Child("containers"), names, volumes)...)
-	if s.RestartPolicy != nil && !slices.Contains(restartPolicies, s.GetRestartPolicy()) {
-		errs = append(errs, field.NotSupported(path.Child("restartPolicy"), s.GetRestartPolicy(), restartPolicies))
-	}
-	if s.DnsPolicy != nil && !slices.Contains(dnsPolicies, s.GetDnsPolicy()) {
-		errs = append(errs, field.NotSupported(path.Child("dnsPolicy"), s.GetDnsPolicy(), dnsPolicies))
-	}
-	if s.TerminationGracePeriodSeconds != nil && s.GetTerminationGracePeriodSeconds() < 0 {
-		errs = append(errs, field.Invalid(path.Child("terminationGracePeriodSeconds"), s.GetTerminationGracePeriodSeconds(), "must be greater than or equal to 0"))
-	}
-	if s.ActiveDeadlineSeconds != nil && s.GetActiveDeadlineSeconds() <= 0 {
-		errs = append(errs, field.Invalid(path.Child("activeDeadlineSeconds"), s.GetActiveDeadlineSeconds(), "must be between 1 and 2147483647, inclusive"))
-	}
-	if n := s.GetNodeName(); n != "" {
-		errs = append(errs, invalid(path.Child("nodeName"), n, validation.IsDNS1123Subdomain(n))...)
-	}
-	if n := s.GetServiceAccountName(); n != "" {
-		errs = append(errs, invalid(path.Child("serviceAccountName"), n, validation.IsDNS1123Subdomain(n))...)
-	}
-	for k, v := range s.GetNodeSelector() {
-		errs = append(errs, invalid(path.Child("nodeSelector"), k, validation.IsQualifiedName(k))...)
-		errs = append(errs, invalid(path.Child("nodeSelector").Key(k), v, validation.IsValidLabelValue(v))...)
-	}
-	for i, t := range s.GetTolerations() {
-		errs = append(errs, validateToleration(t, path.Child("tolerations").Index(i))...)
-	}
-	return errs
-}
-
-func validateToleration(t *corev1.Toleration, p *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	if t.GetKey() != "" {
-		errs = append(errs, invalid(p.Child("key"), t.GetKey(), validation.IsQualifiedName(t.GetKey()))...)
-	}
-	switch t.GetOperator() {
-	case "", "Equal":
-	case "Exists":
-		if t.GetValue() != "" {
-			errs = append(errs, field.Invalid(p.Child("operator"), t.GetValue(), "value must be empty when `operator` is 'Exists'"))
+	volumes, errs := validateVolumes(s.GetVolumes(), path.Child("volumes"))
+	errs = append(errs, validateContainers(s, path, volumes)...)
+	errs = append(errs, oneOf(s.GetRestartPolicy(), restartPolicies, path.Child("restartPolicy"))...)
+	errs = append(errs, validateDNS(s, path)...)
+	errs = append(errs, labels(s.GetNodeSelector(), path.Child("nodeSelector"))...)
+	for _, f := range []struct {
+		name, value string
+		check       func(string) []string
+	}{
+		{"serviceAccountName", s.GetServiceAccountName(), validation.IsDNS1123Subdomain},
+		{"nodeName", s.GetNodeName(), validation.IsDNS1123Subdomain},
+		{"hostname", s.GetHostname(), validation.IsDNS1123Label},
+		{"subdomain", s.GetSubdomain(), validation.IsDNS1123Label},
+		{"priorityClassName", s.GetPriorityClassName(), validation.IsDNS1123Subdomain},
+		{"runtimeClassName", s.GetRuntimeClassName(), validation.IsDNS1123Subdomain},
+	} {
+		if f.value != "" {
+			errs = append(errs, invalid(path.Child(f.name), f.value, f.check(f.value))...)
 		}
-	default:
-		errs = append(errs, field.NotSupported(p.Child("operator"), t.GetOperator(), []string{"Equal", "Exists"}))
 	}
-	if t.GetKey() == "" && t.GetOperator() != "Exists" {
-		errs = append(errs, field.Invalid(p.Child("operator"), t.GetOperator(), "operator must be Exists when `key` is empty, which means \"match all values and all keys\""))
+	if s.TerminationGracePeriodSeconds != nil {
+		errs = append(errs, nonNegative(s.GetTerminationGracePeriodSeconds(), path.Child("terminationGracePeriodSeconds"))...)
 	}
-	if e := t.GetEffect(); e != "" && !slices.Contains(taintEffects, e) {
-		errs = append(errs, field.NotSupported(p.Child("effect"), e, taintEffects))
+	if s.ActiveDeadlineSeconds != nil {
+		if v := s.GetActiveDeadlineSeconds(); v < 1 || v > math.MaxInt32 {
+			errs = append(errs, field.Invalid(path.Child("activeDeadlineSeconds"), v, validation.InclusiveRangeError(1, math.MaxInt32)))
+		}
+	}
+	if s.PreemptionPolicy != nil {
+		errs = append(errs, oneOf(s.GetPreemptionPolicy(), preemptionPolicies, path.Child("preemptionPolicy"))...)
+	}
+	errs = append(errs, validateTolerations(s.GetTolerations(), path.Child("tolerations"))...)
+	errs = append(errs, validatePodSecurityContext(s.GetSecurityContext(), path.Child("securityContext"))...)
+	errs = append(errs, validateQuantities(s.GetOverhead(), path.Child("overhead"))...)
+	errs = append(errs, validateTopologySpread(s.GetTopologySpreadConstraints(), path.Child("topologySpreadConstraints"))...)
+	for i, h := range s.GetHostAliases() {
+		if net.ParseIP(h.GetIp()) == nil {
+			errs = append(errs, field.Invalid(path.Child("hostAliases").Index(i).Child("ip"), h.GetIp(), "must be valid IP address"))
+		}
+		for j, name := range h.GetHostnames() {
+			errs = append(errs, invalid(path.Child("hostAliases").Index(i).Child("hostnames").Index(j), name, validation.IsDNS1123Subdomain(name))...)
+		}
 	}
 	return errs
 }
 
-func validateVolumes(vols []*corev1.Volume, path *field.Path) (map[string]bool, field.ErrorList) {
+// validateDNS checks the DNS policy and config: policy None needs a config
+// with at least one nameserver.
+func validateDNS(s *corev1.PodSpec, path *field.Path) field.ErrorList {
+	errs := oneOf(s.GetDnsPolicy(), dnsPolicies, path.Child("dnsPolicy"))
+	cfg, p := s.GetDnsConfig(), path.Child("dnsConfig")
+	if s.GetDnsPolicy() == "None" {
+		if cfg == nil {
+			return append(errs, field.Required(p, "must provide `dnsConfig` when `dnsPolicy` is None"))
+		}
+		if len(cfg.GetNameservers()) == 0 {
+			errs = append(errs, field.Required(p.Child("nameservers"), "must provide at least one DNS nameserver when `dnsPolicy` is None"))
+		}
+	}
+	if cfg == nil {
+		return errs
+	}
+	if n := len(cfg.GetNameservers()); n > maxDNSNameservers {
+		errs = append(errs, field.Invalid(p.Child("nameservers"), cfg.GetNameservers(), "must not have more than 3 nameservers"))
+	}
+	for i, ns := range cfg.GetNameservers() {
+		if net.ParseIP(ns) == nil {
+			errs = append(errs, field.Invalid(p.Child("nameservers").Index(i), ns, "must be valid IP address"))
+		}
+	}
+	if len(cfg.GetSearches()) > maxDNSSearchPaths {
+		errs = append(errs, field.Invalid(p.Child("searches"), cfg.GetSearches(), "must not have more than 32 search paths"))
+	}
+	for i, o := range cfg.GetOptions() {
+		if o.GetName() == "" {
+			errs = append(errs, field.Required(p.Child("options").Index(i), "Option.Name must not be empty"))
+		}
+	}
+	return errs
+}
+
+func validateTolerations(ts []*corev1.Toleration, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	names := map[string]bool{}
-	for i, v := range vols {
+	for i, t := range ts {
 		p := path.Index(i)
-		switch {
-		case v.GetName() == "":
-			errs = append(errs, field.Required(p.Child("name"), ""))
-		case names[v.GetName()]:
-			errs = append(errs, field.Duplicate(p.Child("name"), v.GetName()))
+		if t.GetKey() != "" {
+			errs = append(errs, labelName(t.GetKey(), p.Child("key"))...)
+		}
+		if t.GetKey() == "" && t.GetOperator() != "Exists" {
+			errs = append(errs, field.Invalid(p.Child("operator"), t.GetOperator(),
+				"operator must be Exists when `key` is empty, which means \"match all values and all keys\""))
+		}
+		if t.TolerationSeconds != nil && t.GetEffect() != "NoExecute" {
+			errs = append(errs, field.Invalid(p.Child("effect"), t.GetEffect(), "effect must be 'NoExecute' when `tolerationSeconds` is set"))
+		}
+		switch t.GetOperator() {
+		case "", "Equal":
+			errs = append(errs, invalid(p.Child("operator"), t.GetValue(), validation.IsValidLabelValue(t.GetValue()))...)
+		case "Exists":
+			if t.GetValue() != "" {
+				errs = append(errs, field.Invalid(p.Child("operator"), t.GetValue(), "value must be empty when `operator` is 'Exists'"))
+			}
 		default:
-			errs = append(errs, invalid(p.Child("name"), v.GetName(), validation.IsDNS1123Label(v.GetName()))...)
+			errs = append(errs, field.NotSupported(p.Child("operator"), t.GetOperator(), tolerationOperators))
 		}
-		names[v.GetName()] = true
-		n := 0
-		src := v.GetVolumeSource()
-		if src != nil {
-			m := src.ProtoReflect()
-			m.Range(func(_ protoreflect.FieldDescriptor, _ protoreflect.Value) bool { n++; return true })
-		}
-		switch {
-		case n == 0:
-			errs = append(errs, field.Required(p, "must specify a volume type"))
-		case n > 1:
-			errs = append(errs, field.Forbidden(p, "may not specify more than 1 volume type"))
-		}
-		if hp := src.GetHostPath(); hp != nil && hp.GetPath() == "" {
-			errs = append(errs, field.Required(p.Child("hostPath", "path"), ""))
-		}
-		if s := src.GetSecret(); s != nil && s.GetSecretName() == "" {
-			errs = append(errs, field.Required(p.Child("secret", "secretName"), ""))
-		}
-		if cm := src.GetConfigMap(); cm != nil && cm.GetLocalObjectReference().GetName() == "" {
-			errs = append(errs, field.Required(p.Child("configMap", "name"), ""))
+		if t.GetEffect() != "" {
+			errs = append(errs, taintEffect(t.GetEffect(), p.Child("effect"))...)
 		}
 	}
-	return names, errs
+	return errs
 }
 
-func validateContainers(cs []*corev1.Container, path *field.Path, names, volumes map[string]bool) field.ErrorList {
+func taintEffect(e string, p *field.Path) field.ErrorList {
+	return oneOf(e, taintEffects, p)
+}
+
+func validatePodSecurityContext(sc *corev1.PodSecurityContext, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, validateIDs(sc.RunAsUser, sc.RunAsGroup, path)...)
+	if sc.FsGroup != nil && !validID(sc.GetFsGroup()) {
+		errs = append(errs, field.Invalid(path.Child("fsGroup"), sc.GetFsGroup(), podIDRangeErrorMessage))
+	}
+	for i, g := range sc.GetSupplementalGroups() {
+		if !validID(g) {
+			errs = append(errs, field.Invalid(path.Child("supplementalGroups").Index(i), g, podIDRangeErrorMessage))
+		}
+	}
+	if sc.FsGroupChangePolicy != nil {
+		errs = append(errs, oneOf(sc.GetFsGroupChangePolicy(), fsGroupChangePolicies, path.Child("fsGroupChangePolicy"))...)
+	}
+	return errs
+}
+
+func validateTopologySpread(cs []*corev1.TopologySpreadConstraint, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i, c := range cs {
 		p := path.Index(i)
-		switch {
-		case c.GetName() == "":
-			errs = append(errs, field.Required(p.Child("name"), ""))
-		case names[c.GetName()]:
-			errs = append(errs, field.Duplicate(p.Child("name"), c.GetName()))
-		default:
-			errs = append(errs, invalid(p.Child("name"), c.GetName(), validation.IsDNS1123Label(c.GetName()))...)
+		if c.GetMaxSkew() <= 0 {
+			errs = append(errs, field.Invalid(p.Child("maxSkew"), c.GetMaxSkew(), "must be greater than zero"))
 		}
-		names[c.GetName()] = true
-		if strings.TrimSpace(c.GetImage()) == "" {
-			errs = append(errs, field.Required(p.Child("image"), ""))
-		}
-		if c.GetImagePullPolicy() != "" && !slices.Contains(pullPolicies, c.GetImagePullPolicy()) {
-			errs = append(errs, field.NotSupported(p.Child("imagePullPolicy"), c.GetImagePullPolicy(), pullPolicies))
-		}
-		errs = append(errs, validateContainerPorts(c.GetPorts(), p.Child("ports"))...)
-		for j, e := range c.GetEnv() {
-			ep := p.Child("env").Index(j)
-			if e.GetName() == "" {
-				errs = append(errs, field.Required(ep.Child("name"), ""))
-			} else {
-				errs = append(errs, invalid(ep.Child("name"), e.GetName(), validation.IsEnvVarName(e.GetName()))...)
-			}
-			if e.GetValue() != "" && e.GetValueFrom() != nil {
-				errs = append(errs, field.Invalid(ep.Child("valueFrom"), "", "may not be specified when `value` is not empty"))
-			}
-		}
-		errs = append(errs, validateResources(c.GetResources(), p.Child("resources"))...)
-		for j, m := range c.GetVolumeMounts() {
-			mp := p.Child("volumeMounts").Index(j)
-			if m.GetName() == "" {
-				errs = append(errs, field.Required(mp.Child("name"), ""))
-			} else if !volumes[m.GetName()] {
-				errs = append(errs, field.NotFound(mp.Child("name"), m.GetName()))
-			}
-			if m.GetMountPath() == "" {
-				errs = append(errs, field.Required(mp.Child("mountPath"), ""))
-			}
-		}
-		for name, probe := range map[string]*corev1.Probe{"livenessProbe": c.GetLivenessProbe(), "readinessProbe": c.GetReadinessProbe(), "startupProbe": c.GetStartupProbe()} {
-			errs = append(errs, validateProbe(probe, p.Child(name))...)
-		}
-	}
-	return errs
-}
-
-func validateContainerPorts(ports []*corev1.ContainerPort, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	names := map[string]bool{}
-	for i, port := range ports {
-		p := path.Index(i)
-		if port.GetName() != "" {
-			errs = append(errs, invalid(p.Child("name"), port.GetName(), validation.IsValidPortName(port.GetName()))...)
-			if names[port.GetName()] {
-				errs = append(errs, field.Duplicate(p.Child("name"), port.GetName()))
-			}
-			names[port.GetName()] = true
-		}
-		if port.GetContainerPort() == 0 {
-			errs = append(errs, field.Required(p.Child("containerPort"), ""))
+		if c.GetTopologyKey() == "" {
+			errs = append(errs, field.Required(p.Child("topologyKey"), "can not be empty"))
 		} else {
-			errs = append(errs, invalid(p.Child("containerPort"), port.GetContainerPort(), validation.IsValidPortNum(int(port.GetContainerPort())))...)
+			errs = append(errs, labelName(c.GetTopologyKey(), p.Child("topologyKey"))...)
 		}
-		if port.GetHostPort() != 0 {
-			errs = append(errs, invalid(p.Child("hostPort"), port.GetHostPort(), validation.IsValidPortNum(int(port.GetHostPort())))...)
-		}
-		if port.GetProtocol() == "" {
-			errs = append(errs, field.Required(p.Child("protocol"), ""))
-		} else if !slices.Contains(protocols, port.GetProtocol()) {
-			errs = append(errs, field.NotSupported(p.Child("protocol"), port.GetProtocol(), protocols))
-		}
+		errs = append(errs, oneOf(c.GetWhenUnsatisfiable(), unsatisfiableActions, p.Child("whenUnsatisfiable"))...)
+		errs = append(errs, validateLabelSelector(c.GetLabelSelector(), p.Child("labelSelector"))...)
 	}
 	return errs
 }
 
-func validateResources(r *corev1.ResourceRequirements, path *field.Path) field.ErrorList {
+// validateQuantities checks that every quantity of a resource list parses
+// and is not negative.
+func validateQuantities(list map[string]*metav1.Quantity, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	parsed := map[string]map[string]resource.Quantity{}
-	for kind, list := range map[string]map[string]*metav1.Quantity{"limits": r.GetLimits(), "requests": r.GetRequests()} {
-		parsed[kind] = map[string]resource.Quantity{}
-		for name, q := range list {
-			p := path.Child(kind).Key(name)
-			errs = append(errs, invalid(p, name, validation.IsQualifiedName(name))...)
-			v, err := resource.ParseQuantity(q.GetString_())
-			if err != nil {
-				errs = append(errs, field.Invalid(p, q.GetString_(), err.Error()))
-				continue
-			}
-			if v.Sign() < 0 {
-				errs = append(errs, field.Invalid(p, q.GetString_(), "must be greater than or equal to 0"))
-			}
-			parsed[kind][name] = v
-		}
-	}
-	for name, req := range parsed["requests"] {
-		if lim, ok := parsed["limits"][name]; ok && req.Cmp(lim) > 0 {
-			errs = append(errs, field.Invalid(path.Child("requests").Key(name), req.String(),
-				fmt.Sprintf("must be less than or equal to %s limit of %s", name, lim.String())))
+	for _, name := range sortedKeys(list) {
+		if _, err := quantity(list[name], path.Key(name)); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errs
 }
 
-func validateProbe(pr *corev1.Probe, p *field.Path) field.ErrorList {
-	if pr == nil {
-		return nil
+// quantity parses q, reporting a value that does not parse or is
+// negative.
+func quantity(q *metav1.Quantity, p *field.Path) (resource.Quantity, *field.Error) {
+	v, err := resource.ParseQuantity(q.GetString_())
+	if err != nil {
+		return v, field.Invalid(p, q.GetString_(), err.Error())
 	}
+	if v.Sign() < 0 {
+		return v, field.Invalid(p, v.String(), "must be greater than or equal to 0")
+	}
+	return v, nil
+}
+
+func validID(id int64) bool { return id >= 0 && id <= math.MaxInt32 }
+
+// validateIDs checks the user and group a pod or container runs as.
+func validateIDs(user, group *int64, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	n := 0
-	if pr.GetHandler() != nil {
-		pr.GetHandler().ProtoReflect().Range(func(protoreflect.FieldDescriptor, protoreflect.Value) bool { n++; return true })
+	if user != nil && !validID(*user) {
+		errs = append(errs, field.Invalid(path.Child("runAsUser"), *user, podIDRangeErrorMessage))
 	}
-	switch {
-	case n == 0:
-		errs = append(errs, field.Required(p, "must specify a handler type"))
-	case n > 1:
-		errs = append(errs, field.Forbidden(p, "may not specify more than 1 handler type"))
-	}
-	for name, v := range map[string]int32{"initialDelaySeconds": pr.GetInitialDelaySeconds(), "timeoutSeconds": pr.GetTimeoutSeconds(),
-		"periodSeconds": pr.GetPeriodSeconds(), "successThreshold": pr.GetSuccessThreshold(), "failureThreshold": pr.GetFailureThreshold()} {
-		if v < 0 {
-			errs = append(errs, field.Invalid(p.Child(name), v, "must be greater than or equal to 0"))
-		}
+	if group != nil && !validID(*group) {
+		errs = append(errs, field.Invalid(path.Child("runAsGroup"), *group, podIDRangeErrorMessage))
 	}
 	return errs
-}
-
-// podUpdateForbidden is Kubernetes' message for a pod spec change it does
-// not allow.
-const podUpdateForbidden = "pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)"
-
-// ValidatePodUpdate allows only the spec changes Kubernetes allows: images,
-// activeDeadlineSeconds, added tolerations.
-func ValidatePodUpdate(p, old *corev1.Pod) field.ErrorList {
-	path := field.NewPath("spec")
-	var errs field.ErrorList
-	if old.GetSpec().GetNodeName() != "" && p.GetSpec().GetNodeName() != old.GetSpec().GetNodeName() {
-		errs = append(errs, field.Invalid(path.Child("nodeName"), p.GetSpec().GetNodeName(), "field is immutable"))
-	}
-	if len(p.GetSpec().GetContainers()) != len(old.GetSpec().GetContainers()) {
-		return append(errs, field.Forbidden(path.Child("containers"), "pod updates may not add or remove containers"))
-	}
-	// Copy what may change from the new spec onto the old one: if the
-	// specs still differ, something else changed.
-	mixed := proto.Clone(old.GetSpec()).(*corev1.PodSpec)
-	if mixed == nil {
-		mixed = &corev1.PodSpec{}
-	}
-	for i, c := range p.GetSpec().GetContainers() {
-		mixed.Containers[i].Image = c.GetImage()
-	}
-	if len(p.GetSpec().GetInitContainers()) == len(mixed.InitContainers) {
-		for i, c := range p.GetSpec().GetInitContainers() {
-			mixed.InitContainers[i].Image = c.GetImage()
-		}
-	}
-	mixed.ActiveDeadlineSeconds = p.GetSpec().ActiveDeadlineSeconds
-	if hasAll(p.GetSpec().GetTolerations(), old.GetSpec().GetTolerations()) {
-		mixed.Tolerations = p.GetSpec().GetTolerations()
-	}
-	if old.GetSpec().GetTerminationGracePeriodSeconds() < 0 && p.GetSpec().GetTerminationGracePeriodSeconds() == 1 {
-		mixed.TerminationGracePeriodSeconds = p.GetSpec().TerminationGracePeriodSeconds
-	}
-	if old.GetSpec().GetNodeName() == "" {
-		mixed.NodeName = p.GetSpec().NodeName // binding sets it once
-	}
-	if !proto.Equal(mixed, p.GetSpec()) {
-		for i, c := range p.GetSpec().GetContainers() {
-			if c.GetName() != old.GetSpec().GetContainers()[i].GetName() {
-				errs = append(errs, field.Invalid(path.Child("containers").Index(i).Child("name"), c.GetName(), "field is immutable"))
-			}
-		}
-		errs = append(errs, field.Forbidden(path, podUpdateForbidden))
-	}
-	return errs
-}
-
-func hasAll(list, subset []*corev1.Toleration) bool {
-	for _, t := range subset {
-		if !slices.ContainsFunc(list, func(u *corev1.Toleration) bool { return proto.Equal(t, u) }) {
-			return false
-		}
-	}
-	return true
 }

@@ -1,156 +1,197 @@
 package validation
 
 import (
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
 
-	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/services/apiserver/internal/defaults"
 	"skiff.dev/services/apiserver/internal/field"
 )
 
+// want is one error a test expects: its type and path.
+type want struct {
+	typ  field.ErrorType
+	path string
+}
+
+// expect checks that errs holds every wanted error, or none when w is
+// empty.
+func expect(t *testing.T, errs field.ErrorList, w ...want) {
+	t.Helper()
+	if len(w) == 0 && len(errs) > 0 {
+		t.Errorf("got %v, want no errors", errs)
+	}
+	for _, x := range w {
+		found := false
+		for _, e := range errs {
+			found = found || e.Type == x.typ && e.Field == x.path
+		}
+		if !found {
+			t.Errorf("got %v, want %s at %s", errs, x.typ, x.path)
+		}
+	}
+}
+
+func quantities(kv ...string) map[string]*metav1.Quantity {
+	m := map[string]*metav1.Quantity{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = &metav1.Quantity{String_: kv[i+1]}
+	}
+	return m
+}
+
 func validPod() *corev1.Pod {
 	p := &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "p", Namespace: "default"}, Spec: &corev1.PodSpec{
-		Volumes:    []*corev1.Volume{{Name: "data", VolumeSource: &corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
-		Containers: []*corev1.Container{{Name: "c", Image: "busybox:1.36", VolumeMounts: []*corev1.VolumeMount{{Name: "data", MountPath: "/data"}}}},
+		Volumes: []*corev1.Volume{{Name: "data", VolumeSource: &corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+		Containers: []*corev1.Container{{Name: "c", Image: "busybox:1.36",
+			Ports:        []*corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+			Env:          []*corev1.EnvVar{{Name: "NODE", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}},
+			VolumeMounts: []*corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+			LivenessProbe: &corev1.Probe{Handler: &corev1.ProbeHandler{HttpGet: &corev1.HTTPGetAction{
+				Port: &metav1.IntOrString{Type: 1, StrVal: "http"}}}},
+			Resources: &corev1.ResourceRequirements{Limits: quantities("cpu", "1", "memory", "64Mi")}}},
 	}}
 	defaults.Pod(p)
 	return p
 }
 
-// has reports whether errs holds an error of the type at the path.
-func has(errs field.ErrorList, typ field.ErrorType, path string) bool {
-	for _, e := range errs {
-		if e.Type == typ && e.Field == path {
-			return true
-		}
+func TestValidatePod(t *testing.T) {
+	expect(t, ValidatePod(validPod()))
+	c0 := "spec.containers[0]"
+	tests := []struct {
+		name   string
+		change func(*corev1.Pod)
+		want   want
+	}{
+		{"no containers", func(p *corev1.Pod) { p.Spec.Containers = nil }, want{field.ErrorTypeRequired, "spec.containers"}},
+		{"container name", func(p *corev1.Pod) { p.Spec.Containers[0].Name = "Bad_Name" }, want{field.ErrorTypeInvalid, c0 + ".name"}},
+		{"no image", func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" }, want{field.ErrorTypeRequired, c0 + ".image"}},
+		{"duplicate container", func(p *corev1.Pod) {
+			p.Spec.Containers = append(p.Spec.Containers, proto.Clone(p.Spec.Containers[0]).(*corev1.Container))
+		}, want{field.ErrorTypeDuplicate, "spec.containers[1].name"}},
+		{"init container named like a container", func(p *corev1.Pod) {
+			p.Spec.InitContainers = []*corev1.Container{{Name: "c", Image: "busybox", ImagePullPolicy: "Always", TerminationMessagePolicy: "File"}}
+		}, want{field.ErrorTypeDuplicate, "spec.initContainers[0].name"}},
+		{"restart policy", func(p *corev1.Pod) { p.Spec.RestartPolicy = proto.String("Sometimes") },
+			want{field.ErrorTypeNotSupported, "spec.restartPolicy"}},
+		{"dns policy", func(p *corev1.Pod) { p.Spec.DnsPolicy = proto.String("Google") }, want{field.ErrorTypeNotSupported, "spec.dnsPolicy"}},
+		{"dns none without config", func(p *corev1.Pod) { p.Spec.DnsPolicy = proto.String("None") }, want{field.ErrorTypeRequired, "spec.dnsConfig"}},
+		{"pull policy", func(p *corev1.Pod) { p.Spec.Containers[0].ImagePullPolicy = "Sometimes" },
+			want{field.ErrorTypeNotSupported, c0 + ".imagePullPolicy"}},
+		{"port number", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].ContainerPort = 70000 },
+			want{field.ErrorTypeInvalid, c0 + ".ports[0].containerPort"}},
+		{"port protocol", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Protocol = "HTTP" },
+			want{field.ErrorTypeNotSupported, c0 + ".ports[0].protocol"}},
+		{"port name", func(p *corev1.Pod) { p.Spec.Containers[0].Ports[0].Name = "way-too-long-port-name" },
+			want{field.ErrorTypeInvalid, c0 + ".ports[0].name"}},
+		{"duplicate port name", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Ports = append(p.Spec.Containers[0].Ports, &corev1.ContainerPort{Name: "http", ContainerPort: 9090, Protocol: "TCP"})
+		}, want{field.ErrorTypeDuplicate, c0 + ".ports[1].name"}},
+		{"env name", func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Name = "A=B" }, want{field.ErrorTypeInvalid, c0 + ".env[0].name"}},
+		{"env value and source", func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].Value = "x" },
+			want{field.ErrorTypeInvalid, c0 + ".env[0].valueFrom"}},
+		{"env field path", func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].ValueFrom.FieldRef.FieldPath = "spec.hostname" },
+			want{field.ErrorTypeNotSupported, c0 + ".env[0].valueFrom.fieldRef.fieldPath"}},
+		{"mount of a missing volume", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].Name = "nope" },
+			want{field.ErrorTypeNotFound, c0 + ".volumeMounts[0].name"}},
+		{"mount without path", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].MountPath = "" },
+			want{field.ErrorTypeRequired, c0 + ".volumeMounts[0].mountPath"}},
+		{"requests over limits", func(p *corev1.Pod) { p.Spec.Containers[0].Resources.Requests["cpu"].String_ = "2" },
+			want{field.ErrorTypeInvalid, c0 + ".resources.requests"}},
+		{"bad quantity", func(p *corev1.Pod) { p.Spec.Containers[0].Resources.Limits["memory"].String_ = "lots" },
+			want{field.ErrorTypeInvalid, c0 + ".resources.limits[memory]"}},
+		{"unknown resource", func(p *corev1.Pod) { p.Spec.Containers[0].Resources.Limits["gpu"] = &metav1.Quantity{String_: "1"} },
+			want{field.ErrorTypeInvalid, c0 + ".resources.limits[gpu]"}},
+		{"probe without handler", func(p *corev1.Pod) { p.Spec.Containers[0].LivenessProbe.Handler = nil },
+			want{field.ErrorTypeRequired, c0 + ".livenessProbe"}},
+		{"probe with two handlers", func(p *corev1.Pod) {
+			p.Spec.Containers[0].LivenessProbe.Handler.Exec = &corev1.ExecAction{Command: []string{"true"}}
+		}, want{field.ErrorTypeForbidden, c0 + ".livenessProbe.httpGet"}},
+		{"liveness success threshold", func(p *corev1.Pod) { p.Spec.Containers[0].LivenessProbe.SuccessThreshold = 2 },
+			want{field.ErrorTypeInvalid, c0 + ".livenessProbe.successThreshold"}},
+		{"volume name", func(p *corev1.Pod) { p.Spec.Volumes[0].Name = "Data" }, want{field.ErrorTypeInvalid, "spec.volumes[0].name"}},
+		{"duplicate volume", func(p *corev1.Pod) { p.Spec.Volumes = append(p.Spec.Volumes, p.Spec.Volumes[0]) },
+			want{field.ErrorTypeDuplicate, "spec.volumes[1].name"}},
+		{"volume with two sources", func(p *corev1.Pod) {
+			p.Spec.Volumes[0].VolumeSource.HostPath = &corev1.HostPathVolumeSource{Path: "/tmp"}
+		}, want{field.ErrorTypeForbidden, "spec.volumes[0].emptyDir"}},
+		{"secret volume without name", func(p *corev1.Pod) {
+			p.Spec.Volumes[0].VolumeSource = &corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{DefaultMode: proto.Int32(0o644)}}
+		}, want{field.ErrorTypeRequired, "spec.volumes[0].secret.secretName"}},
+		{"negative grace period", func(p *corev1.Pod) { p.Spec.TerminationGracePeriodSeconds = proto.Int64(-1) },
+			want{field.ErrorTypeInvalid, "spec.terminationGracePeriodSeconds"}},
+		{"node selector", func(p *corev1.Pod) { p.Spec.NodeSelector = map[string]string{"a b": "c"} },
+			want{field.ErrorTypeInvalid, "spec.nodeSelector"}},
+		{"toleration effect", func(p *corev1.Pod) { p.Spec.Tolerations[0].Effect = "Sometimes" },
+			want{field.ErrorTypeNotSupported, "spec.tolerations[0].effect"}},
+		{"init container probe", func(p *corev1.Pod) {
+			p.Spec.InitContainers = []*corev1.Container{{Name: "i", Image: "busybox", ImagePullPolicy: "Always",
+				TerminationMessagePolicy: "File", ReadinessProbe: p.Spec.Containers[0].LivenessProbe}}
+		}, want{field.ErrorTypeForbidden, "spec.initContainers[0].readinessProbe"}},
 	}
-	return false
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := validPod()
+			tt.change(p)
+			expect(t, ValidatePod(p), tt.want)
+		})
+	}
 }
 
-func TestValidatePod(t *testing.T) {
-	if errs := ValidatePod(validPod()); len(errs) > 0 {
-		t.Fatalf("valid pod: %v", errs)
-	}
-	for _, tc := range []struct {
-		name   string
-		break_ func(*corev1.Pod)
-		typ    field.ErrorType
-		path   string
-	}{
-		{"no containers", func(p *corev1.Pod) { p.Spec.Containers = nil }, field.ErrorTypeRequired, "spec.containers"},
-		{"bad name", func(p *corev1.Pod) { p.Spec.Containers[0].Name = "Bad_Name" }, field.ErrorTypeInvalid, "spec.containers[0].name"},
-		{"no image", func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" }, field.ErrorTypeRequired, "spec.containers[0].image"},
-		{"duplicate name", func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, p.Spec.Containers[0]) }, field.ErrorTypeDuplicate, "spec.containers[1].name"},
-		{"restart policy", func(p *corev1.Pod) { p.Spec.RestartPolicy = proto.String("Sometimes") }, field.ErrorTypeNotSupported, "spec.restartPolicy"},
-		{"port", func(p *corev1.Pod) {
-			p.Spec.Containers[0].Ports = []*corev1.ContainerPort{{ContainerPort: 70000, Protocol: "TCP"}}
-		}, field.ErrorTypeInvalid, "spec.containers[0].ports[0].containerPort"},
-		{"protocol", func(p *corev1.Pod) {
-			p.Spec.Containers[0].Ports = []*corev1.ContainerPort{{ContainerPort: 80, Protocol: "HTTP"}}
-		}, field.ErrorTypeNotSupported, "spec.containers[0].ports[0].protocol"},
-		{"mount of a missing volume", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].Name = "nope" }, field.ErrorTypeNotFound, "spec.containers[0].volumeMounts[0].name"},
-		{"requests over limits", func(p *corev1.Pod) {
-			p.Spec.Containers[0].Resources = &corev1.ResourceRequirements{
-				Limits:   map[string]*metav1.Quantity{"cpu": {String_: "1"}},
-				Requests: map[string]*metav1.Quantity{"cpu": {String_: "2"}}}
-		}, field.ErrorTypeInvalid, "spec.containers[0].resources.requests[cpu]"},
-		{"bad quantity", func(p *corev1.Pod) {
-			p.Spec.Containers[0].Resources = &corev1.ResourceRequirements{Limits: map[string]*metav1.Quantity{"memory": {String_: "lots"}}}
-		}, field.ErrorTypeInvalid, "spec.containers[0].resources.limits[memory]"},
-	} {
-		p := validPod()
-		tc.break_(p)
-		if errs := ValidatePod(p); !has(errs, tc.typ, tc.path) {
-			t.Errorf("%s: got %v, want %s at %s", tc.name, errs, tc.typ, tc.path)
-		}
+func TestRequestOverLimitMessage(t *testing.T) {
+	p := validPod()
+	p.Spec.Containers[0].Resources.Requests["cpu"].String_ = "2"
+	got := ValidatePod(p).Error()
+	wantMsg := `spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1`
+	if got != wantMsg {
+		t.Errorf("got %q, want %q", got, wantMsg)
 	}
 }
 
 func TestValidatePodUpdate(t *testing.T) {
-	old := validPod()
-	old.Spec.NodeName = proto.String("node-1")
-
-	image := proto.Clone(old).(*corev1.Pod)
-	image.Spec.Containers[0].Image = "busybox:1.37"
-	if errs := ValidatePodUpdate(image, old); len(errs) > 0 {
-		t.Fatalf("image change refused: %v", errs)
-	}
-	node := proto.Clone(old).(*corev1.Pod)
-	node.Spec.NodeName = proto.String("node-2")
-	if errs := ValidatePodUpdate(node, old); !has(errs, field.ErrorTypeInvalid, "spec.nodeName") {
-		t.Fatalf("nodeName change: %v", errs)
-	}
-	renamed := proto.Clone(old).(*corev1.Pod)
-	renamed.Spec.Containers[0].Name = "other"
-	if errs := ValidatePodUpdate(renamed, old); !has(errs, field.ErrorTypeInvalid, "spec.containers[0].name") ||
-		!has(errs, field.ErrorTypeForbidden, "spec") {
-		t.Fatalf("container rename: %v", errs)
-	}
-	unbound := validPod()
-	bound := proto.Clone(unbound).(*corev1.Pod)
+	bound := validPod()
 	bound.Spec.NodeName = proto.String("node-1")
-	if errs := ValidatePodUpdate(bound, unbound); len(errs) > 0 {
-		t.Fatalf("first binding refused: %v", errs)
+	tests := []struct {
+		name   string
+		old    *corev1.Pod
+		change func(*corev1.Pod)
+		want   []want
+	}{
+		{"image", bound, func(p *corev1.Pod) { p.Spec.Containers[0].Image = "busybox:1.37" }, nil},
+		{"shorter deadline", bound, func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = proto.Int64(60) }, nil},
+		{"added toleration", bound, func(p *corev1.Pod) {
+			p.Spec.Tolerations = append(p.Spec.Tolerations, &corev1.Toleration{Key: "k", Operator: "Exists"})
+		}, nil},
+		{"first binding", validPod(), func(p *corev1.Pod) { p.Spec.NodeName = proto.String("node-1") }, nil},
+		{"stored before newer defaults", &corev1.Pod{Spec: &corev1.PodSpec{Containers: []*corev1.Container{{Name: "c", Image: "busybox"}}}},
+			func(p *corev1.Pod) { defaults.Pod(p) }, nil},
+		{"node name", bound, func(p *corev1.Pod) { p.Spec.NodeName = proto.String("node-2") },
+			[]want{{field.ErrorTypeForbidden, "spec"}}},
+		{"container name", bound, func(p *corev1.Pod) { p.Spec.Containers[0].Name = "other" },
+			[]want{{field.ErrorTypeForbidden, "spec"}}},
+		{"container added", bound, func(p *corev1.Pod) {
+			p.Spec.Containers = append(p.Spec.Containers, &corev1.Container{Name: "d", Image: "busybox"})
+		}, []want{{field.ErrorTypeForbidden, "spec.containers"}}},
+		{"removed toleration", bound, func(p *corev1.Pod) { p.Spec.Tolerations = p.Spec.Tolerations[1:] },
+			[]want{{field.ErrorTypeForbidden, "spec.tolerations"}}},
+		{"image removed", bound, func(p *corev1.Pod) { p.Spec.Containers[0].Image = "" },
+			[]want{{field.ErrorTypeRequired, "spec.containers[0].image"}}},
 	}
-}
-
-func TestValidateDeployment(t *testing.T) {
-	labels := map[string]string{"app": "web"}
-	valid := func() *appsv1.Deployment {
-		d := &appsv1.Deployment{Spec: &appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: &corev1.PodTemplateSpec{Metadata: &metav1.ObjectMeta{Labels: labels},
-				Spec: &corev1.PodSpec{Containers: []*corev1.Container{{Name: "web", Image: "nginx:1.27"}}}}}}
-		defaults.Deployment(d)
-		return d
-	}
-	if errs := ValidateDeployment(valid()); len(errs) > 0 {
-		t.Fatalf("valid deployment: %v", errs)
-	}
-	d := valid()
-	d.Spec.Template.Metadata.Labels = map[string]string{"app": "other"}
-	if errs := ValidateDeployment(d); !has(errs, field.ErrorTypeInvalid, "spec.template.metadata.labels") {
-		t.Fatalf("selector mismatch: %v", errs)
-	}
-	d = valid()
-	d.Spec.Strategy.RollingUpdate.MaxSurge = &metav1.IntOrString{IntVal: 0}
-	d.Spec.Strategy.RollingUpdate.MaxUnavailable = &metav1.IntOrString{IntVal: 0}
-	if errs := ValidateDeployment(d); !has(errs, field.ErrorTypeInvalid, "spec.strategy.rollingUpdate.maxUnavailable") {
-		t.Fatalf("0/0 rolling update: %v", errs)
-	}
-	d = valid()
-	d.Spec.Template.Spec.RestartPolicy = proto.String("Never")
-	if errs := ValidateDeployment(d); !has(errs, field.ErrorTypeNotSupported, "spec.template.spec.restartPolicy") {
-		t.Fatalf("restartPolicy Never: %v", errs)
-	}
-	changed := valid()
-	changed.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "new"}}
-	if errs := ValidateDeploymentUpdate(changed, valid()); !has(errs, field.ErrorTypeInvalid, "spec.selector") {
-		t.Fatalf("selector change: %v", errs)
-	}
-}
-
-func TestValidateServiceAndConfigMap(t *testing.T) {
-	s := &corev1.Service{Spec: &corev1.ServiceSpec{Type: "ClusterIP", SessionAffinity: "None",
-		Ports: []*corev1.ServicePort{{Port: 80, Protocol: "TCP"}, {Port: 443, Protocol: "TCP"}}}}
-	if errs := ValidateService(s); !has(errs, field.ErrorTypeRequired, "spec.ports[0].name") {
-		t.Fatalf("unnamed ports: %v", errs)
-	}
-	old := &corev1.Service{Spec: &corev1.ServiceSpec{ClusterIp: "10.0.0.1"}}
-	upd := &corev1.Service{Spec: &corev1.ServiceSpec{ClusterIp: "10.0.0.2"}}
-	if errs := ValidateServiceUpdate(upd, old); !has(errs, field.ErrorTypeInvalid, "spec.clusterIP") {
-		t.Fatalf("clusterIP change: %v", errs)
-	}
-	cm := &corev1.ConfigMap{Data: map[string]string{"bad key": "x"}}
-	if errs := ValidateConfigMap(cm); !has(errs, field.ErrorTypeInvalid, "data[bad key]") {
-		t.Fatalf("bad key: %v", errs)
-	}
-	immutable := &corev1.ConfigMap{Immutable: proto.Bool(true), Data: map[string]string{"a": "1"}}
-	edited := &corev1.ConfigMap{Immutable: proto.Bool(true), Data: map[string]string{"a": "2"}}
-	if errs := ValidateConfigMapUpdate(edited, immutable); !has(errs, field.ErrorTypeForbidden, "data") {
-		t.Fatalf("immutable edit: %v", errs)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := proto.Clone(tt.old).(*corev1.Pod)
+			tt.change(p)
+			errs := ValidatePodUpdate(p, tt.old)
+			expect(t, errs, tt.want...)
+			for _, e := range errs {
+				if e.Field == "spec" && !strings.HasPrefix(e.Detail, "pod updates may not change fields other than `spec.containers[*].image`") {
+					t.Errorf("got detail %q, want Kubernetes' message", e.Detail)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,130 @@
+package validation
+
+import (
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	coordinationv1 "skiff.dev/api/coordination/v1"
+	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/services/apiserver/internal/field"
+)
+
+// Length limits of an event's fields.
+const (
+	eventReasonLimit   = 128
+	eventActionLimit   = 128
+	eventInstanceLimit = 128
+	eventNoteLimit     = 1024
+)
+
+// standardFinalizers are the finalizer names Kubernetes allows without a
+// domain.
+var standardFinalizers = []string{"kubernetes", "orphan", "foregroundDeletion"}
+
+// ValidateNamespace checks that each finalizer is a qualified name, and
+// either a standard one or domain-qualified.
+func ValidateNamespace(ns *corev1.Namespace) field.ErrorList {
+	var errs field.ErrorList
+	p := field.NewPath("spec", "finalizers")
+	for _, f := range ns.GetSpec().GetFinalizers() {
+		errs = append(errs, invalid(p, f, validation.IsQualifiedName(f))...)
+		if !strings.Contains(f, "/") && !slices.Contains(standardFinalizers, f) {
+			errs = append(errs, field.Invalid(p, f, "name is neither a standard finalizer name nor is it fully qualified"))
+		}
+	}
+	return errs
+}
+
+// ValidateNode checks a node's pod CIDRs and taints: qualified keys, label
+// values, a known effect, and one taint per key and effect.
+func ValidateNode(n *corev1.Node) field.ErrorList {
+	var errs field.ErrorList
+	sp := n.GetSpec()
+	for i, cidr := range sp.GetPodCidrs() {
+		errs = append(errs, fromK8s(validation.IsValidCIDRForLegacyField(k8sPath(field.NewPath("spec", "podCIDRs").Index(i)), cidr, true, nil))...)
+	}
+	seen := map[string]bool{}
+	for i, t := range sp.GetTaints() {
+		p := field.NewPath("spec", "taints").Index(i)
+		errs = append(errs, labelName(t.GetKey(), p.Child("key"))...)
+		if msgs := validation.IsValidLabelValue(t.GetValue()); len(msgs) > 0 {
+			errs = append(errs, field.Invalid(p.Child("value"), t.GetValue(), strings.Join(msgs, ";")))
+		}
+		errs = append(errs, taintEffect(t.GetEffect(), p.Child("effect"))...)
+		key := t.GetEffect() + "\x00" + t.GetKey()
+		if seen[key] {
+			d := field.Duplicate(p, t.GetKey()+":"+t.GetEffect())
+			d.Detail = "taints must be unique by key and effect pair"
+			errs = append(errs, d)
+			continue
+		}
+		seen[key] = true
+	}
+	return errs
+}
+
+// ValidateEvent checks a core/v1 event as Kubernetes does for that API
+// version: its namespace must match its object's, and an event with an
+// eventTime (a "new" event) needs its reporting fields.
+func ValidateEvent(e *corev1.Event) field.ErrorList {
+	var errs field.ErrorList
+	ns, objNS := e.GetMetadata().GetNamespace(), e.GetInvolvedObject().GetNamespace()
+	mismatch := field.Invalid(field.NewPath("involvedObject", "namespace"), objNS, "does not match event.namespace")
+	if e.GetEventTime() == nil {
+		if objNS == "" && ns != "" && ns != "default" || objNS != "" && ns != objNS {
+			errs = append(errs, mismatch)
+		}
+	} else {
+		if objNS == "" && ns != "default" && ns != "kube-system" {
+			errs = append(errs, mismatch)
+		}
+		errs = append(errs, newEventFields(e)...)
+	}
+	for _, msg := range validation.IsDNS1123Subdomain(ns) {
+		errs = append(errs, field.Invalid(field.NewPath("namespace"), ns, msg))
+	}
+	return errs
+}
+
+func newEventFields(e *corev1.Event) field.ErrorList {
+	var errs field.ErrorList
+	rc := field.NewPath("reportingComponent")
+	if e.GetReportingComponent() == "" {
+		errs = append(errs, field.Required(rc, ""))
+	}
+	errs = append(errs, invalid(rc, e.GetReportingComponent(), validation.IsQualifiedName(e.GetReportingComponent()))...)
+	for _, f := range []struct {
+		name, value string
+		limit       int
+		required    bool
+	}{
+		{"reportingInstance", e.GetReportingInstance(), eventInstanceLimit, true},
+		{"action", e.GetAction(), eventActionLimit, true},
+		{"reason", e.GetReason(), eventReasonLimit, true},
+		{"message", e.GetMessage(), eventNoteLimit, false},
+	} {
+		p := field.NewPath(f.name)
+		if f.required && f.value == "" {
+			errs = append(errs, field.Required(p, ""))
+		}
+		if len(f.value) > f.limit {
+			errs = append(errs, tooLongChars(p, f.limit))
+		}
+	}
+	return errs
+}
+
+// ValidateLease checks durations and counters.
+func ValidateLease(l *coordinationv1.Lease) field.ErrorList {
+	var errs field.ErrorList
+	sp, p := l.GetSpec(), field.NewPath("spec")
+	if sp.LeaseDurationSeconds != nil && sp.GetLeaseDurationSeconds() <= 0 {
+		errs = append(errs, field.Invalid(p.Child("leaseDurationSeconds"), sp.GetLeaseDurationSeconds(), "must be greater than 0"))
+	}
+	if sp.LeaseTransitions != nil && sp.GetLeaseTransitions() < 0 {
+		errs = append(errs, field.Invalid(p.Child("leaseTransitions"), sp.GetLeaseTransitions(), "must be greater than or equal to 0"))
+	}
+	return errs
+}
