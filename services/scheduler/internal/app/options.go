@@ -18,6 +18,7 @@ import (
 // Options are the scheduler's flags.
 type Options struct {
 	Kubeconfig         string
+	Config             string
 	LeaderElect        bool
 	LeaseDuration      time.Duration
 	Identity           string
@@ -48,6 +49,7 @@ func NewOptions() *Options {
 // AddFlags registers the flags.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver (token authentication).")
+	fs.StringVar(&o.Config, "config", o.Config, "Scheduler configuration file (profiles and their plugins); the default profile when empty.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Schedule only while leading the kube-scheduler election, so replicas can stand by.")
 	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a silent leader keeps the lead.")
 	fs.StringVar(&o.Identity, "leader-elect-identity", o.Identity, "This replica's name in the election.")

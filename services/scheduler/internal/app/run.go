@@ -20,6 +20,7 @@ import (
 	"skiff.dev/pkg/leaderelection"
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/scheduler/internal/cache"
+	"skiff.dev/services/scheduler/internal/config"
 	"skiff.dev/services/scheduler/internal/queue"
 	"skiff.dev/services/scheduler/internal/scheduler"
 )
@@ -48,8 +49,12 @@ func Run(ctx context.Context, o *Options) error {
 	defer c.Close()
 
 	m := newMetrics()
+	loaded, err := config.Load(o.Config, scheduler.Registry())
+	if err != nil {
+		return fmt.Errorf("scheduler configuration: %w", err)
+	}
 	profiles := map[string]*scheduler.Profile{}
-	for _, p := range []*scheduler.Profile{scheduler.DefaultProfile()} {
+	for _, p := range loaded {
 		profiles[p.SchedulerName] = p
 	}
 	cch := cache.New(nil, o.AssumedPodTTL)

@@ -108,10 +108,15 @@ const MaxNodeScore int64 = 100
 // PreFilter and PreScore.
 type CycleState struct {
 	data map[string]any
+	// Nodes is the snapshot this cycle schedules against: plugins that
+	// count pods across the cluster (topology spread, pod affinity) read it.
+	Nodes []*NodeInfo
 }
 
-// NewCycleState starts an empty state.
-func NewCycleState() *CycleState { return &CycleState{data: map[string]any{}} }
+// NewCycleState starts an empty state over a snapshot.
+func NewCycleState(nodes []*NodeInfo) *CycleState {
+	return &CycleState{data: map[string]any{}, Nodes: nodes}
+}
 
 // Write stores a value under key.
 func (c *CycleState) Write(key string, v any) { c.data[key] = v }

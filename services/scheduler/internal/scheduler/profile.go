@@ -1,6 +1,9 @@
 package scheduler
 
 import (
+	"fmt"
+	"slices"
+
 	"skiff.dev/services/scheduler/internal/framework"
 	"skiff.dev/services/scheduler/internal/plugins"
 )
@@ -20,20 +23,74 @@ type WeightedScore struct {
 	Weight int64
 }
 
-// DefaultProfile is Kubernetes' default-scheduler with the plugins Skiff
-// has.
-func DefaultProfile() *Profile {
-	fit := plugins.NodeResourcesFit{}
-	return &Profile{
-		SchedulerName: "default-scheduler",
-		PreFilter:     []framework.PreFilterPlugin{fit},
-		Filter: []framework.FilterPlugin{
-			plugins.NodeName{}, plugins.NodeUnschedulable{}, plugins.NodeAffinity{},
-			plugins.TaintToleration{}, plugins.NodePorts{}, fit,
-		},
-		Score: []WeightedScore{
-			{plugins.TaintToleration{}, 3}, {plugins.NodeAffinity{}, 2},
-			{fit, 1}, {plugins.BalancedAllocation{}, 1},
-		},
+// Registry is every plugin the scheduler knows, by name.
+func Registry() map[string]framework.Plugin {
+	list := []framework.Plugin{
+		plugins.NodeName{}, plugins.NodeUnschedulable{}, plugins.NodeAffinity{}, plugins.TaintToleration{},
+		plugins.NodePorts{}, plugins.NodeResourcesFit{}, plugins.BalancedAllocation{},
+		plugins.PodTopologySpread{}, plugins.InterPodAffinity{}, plugins.ImageLocality{},
 	}
+	out := map[string]framework.Plugin{}
+	for _, p := range list {
+		out[p.Name()] = p
+	}
+	return out
+}
+
+// DefaultPlugins are Kubernetes' default-scheduler plugins, in its order,
+// with its score weights.
+var DefaultPlugins = []PluginRef{
+	{Name: plugins.NameNodeName}, {Name: plugins.NameNodeUnschedulable}, {Name: plugins.NameNodeAffinity, Weight: 2},
+	{Name: plugins.NameTaintToleration, Weight: 3}, {Name: plugins.NameNodePorts}, {Name: plugins.NameNodeResourcesFit, Weight: 1},
+	{Name: plugins.NamePodTopologySpread, Weight: 2}, {Name: plugins.NameInterPodAffinity, Weight: 2},
+	{Name: plugins.NameBalanced, Weight: 1}, {Name: plugins.NameImageLocality, Weight: 1},
+}
+
+// PluginRef names a plugin in a configuration, with its score weight.
+type PluginRef struct {
+	Name   string `json:"name"`
+	Weight int64  `json:"weight,omitempty"`
+}
+
+// BuildProfile wires the named plugins into the extension points each
+// implements. A score weight of 0 means 1.
+func BuildProfile(schedulerName string, refs []PluginRef, registry map[string]framework.Plugin) (*Profile, error) {
+	p := &Profile{SchedulerName: schedulerName}
+	for _, ref := range refs {
+		pl, ok := registry[ref.Name]
+		if !ok {
+			names := make([]string, 0, len(registry))
+			for n := range registry {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			return nil, fmt.Errorf("profile %s: unknown plugin %q (known: %v)", schedulerName, ref.Name, names)
+		}
+		if x, ok := pl.(framework.PreFilterPlugin); ok {
+			p.PreFilter = append(p.PreFilter, x)
+		}
+		if x, ok := pl.(framework.FilterPlugin); ok {
+			p.Filter = append(p.Filter, x)
+		}
+		if x, ok := pl.(framework.PreScorePlugin); ok {
+			p.PreScore = append(p.PreScore, x)
+		}
+		if x, ok := pl.(framework.ScorePlugin); ok {
+			w := ref.Weight
+			if w == 0 {
+				w = 1
+			}
+			p.Score = append(p.Score, WeightedScore{Plugin: x, Weight: w})
+		}
+	}
+	return p, nil
+}
+
+// DefaultProfile is the default-scheduler with every default plugin.
+func DefaultProfile() *Profile {
+	p, err := BuildProfile("default-scheduler", DefaultPlugins, Registry())
+	if err != nil {
+		panic(err) // the defaults name only registered plugins
+	}
+	return p
 }

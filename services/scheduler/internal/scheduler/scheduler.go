@@ -112,14 +112,14 @@ func key(p *corev1.Pod) string {
 
 // place picks a node, or says why there is none.
 func (s *Scheduler) place(ctx context.Context, p *Profile, pod *corev1.Pod) (string, *framework.Status) {
-	state := framework.NewCycleState()
+	nodes := s.Cache.Snapshot()
+	state := framework.NewCycleState(nodes)
 	for _, pl := range p.PreFilter {
 		if st := pl.PreFilter(ctx, state, pod); !st.IsSuccess() {
 			st.Plugin = pl.Name()
 			return "", st
 		}
 	}
-	nodes := s.Cache.Snapshot()
 	if len(nodes) == 0 {
 		return "", framework.NewStatus(framework.Unschedulable, "0/0 nodes are available: no nodes available to schedule pods.")
 	}

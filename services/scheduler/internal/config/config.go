@@ -1,0 +1,98 @@
+// Package config reads the scheduler's configuration file: profiles, each
+// a schedulerName and the plugins it enables or disables, with score
+// weights, in the shape of Kubernetes' KubeSchedulerConfiguration.
+package config
+
+import (
+	"fmt"
+	"os"
+	"slices"
+
+	"sigs.k8s.io/yaml"
+
+	"skiff.dev/services/scheduler/internal/framework"
+	"skiff.dev/services/scheduler/internal/scheduler"
+)
+
+// File is the configuration file.
+type File struct {
+	APIVersion string    `json:"apiVersion"`
+	Kind       string    `json:"kind"`
+	Profiles   []Profile `json:"profiles"`
+}
+
+// Profile configures one scheduler name.
+type Profile struct {
+	SchedulerName string  `json:"schedulerName"`
+	Plugins       Plugins `json:"plugins"`
+}
+
+// Plugins changes the default plugin set: disabled names ("*" for all)
+// are removed first, then enabled ones added or re-weighted.
+type Plugins struct {
+	MultiPoint PluginSet `json:"multiPoint"`
+	Filter     PluginSet `json:"filter"`
+	Score      PluginSet `json:"score"`
+}
+
+// PluginSet enables and disables plugins.
+type PluginSet struct {
+	Enabled  []scheduler.PluginRef `json:"enabled"`
+	Disabled []scheduler.PluginRef `json:"disabled"`
+}
+
+// Load reads a file; an empty path is the default configuration.
+func Load(path string, registry map[string]framework.Plugin) ([]*scheduler.Profile, error) {
+	if path == "" {
+		return []*scheduler.Profile{scheduler.DefaultProfile()}, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f File
+	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(f.Profiles) == 0 {
+		f.Profiles = []Profile{{SchedulerName: "default-scheduler"}}
+	}
+	var out []*scheduler.Profile
+	seen := map[string]bool{}
+	for _, p := range f.Profiles {
+		if p.SchedulerName == "" {
+			p.SchedulerName = "default-scheduler"
+		}
+		if seen[p.SchedulerName] {
+			return nil, fmt.Errorf("%s: profile %s appears twice", path, p.SchedulerName)
+		}
+		seen[p.SchedulerName] = true
+		refs := apply(scheduler.DefaultPlugins, p.Plugins.MultiPoint)
+		refs = apply(refs, p.Plugins.Filter)
+		refs = apply(refs, p.Plugins.Score)
+		profile, err := scheduler.BuildProfile(p.SchedulerName, refs, registry)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		out = append(out, profile)
+	}
+	return out, nil
+}
+
+// apply removes the disabled plugins, then adds or re-weights the enabled.
+func apply(refs []scheduler.PluginRef, set PluginSet) []scheduler.PluginRef {
+	out := slices.Clone(refs)
+	for _, d := range set.Disabled {
+		out = slices.DeleteFunc(out, func(r scheduler.PluginRef) bool { return d.Name == "*" || d.Name == r.Name })
+	}
+	for _, e := range set.Enabled {
+		if i := slices.IndexFunc(out, func(r scheduler.PluginRef) bool { return r.Name == e.Name }); i >= 0 {
+			if e.Weight != 0 {
+				out[i].Weight = e.Weight
+			}
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}

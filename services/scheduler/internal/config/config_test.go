@@ -1,0 +1,63 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"skiff.dev/services/scheduler/internal/scheduler"
+)
+
+func TestLoadProfiles(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	data := `apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+profiles:
+- schedulerName: default-scheduler
+- schedulerName: packer
+  plugins:
+    score:
+      disabled: [{name: "*"}]
+      enabled: [{name: NodeResourcesBalancedAllocation, weight: 5}]
+    filter:
+      disabled: [{name: NodePorts}]
+`
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	profiles, err := Load(path, scheduler.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(profiles) != 2 || profiles[1].SchedulerName != "packer" {
+		t.Fatalf("profiles: %v", profiles)
+	}
+	packer := profiles[1]
+	if len(packer.Score) != 1 || packer.Score[0].Plugin.Name() != "NodeResourcesBalancedAllocation" || packer.Score[0].Weight != 5 {
+		t.Fatalf("packer scores: %+v", packer.Score)
+	}
+	for _, f := range packer.Filter {
+		if f.Name() == "NodePorts" {
+			t.Fatal("NodePorts still filters")
+		}
+	}
+	if len(profiles[0].Score) != len(scheduler.DefaultProfile().Score) {
+		t.Fatal("the default profile changed")
+	}
+}
+
+func TestBadConfigurations(t *testing.T) {
+	for name, data := range map[string]string{
+		"unknown plugin": "profiles: [{schedulerName: a, plugins: {score: {enabled: [{name: Nope}]}}}]",
+		"unknown field":  "profiles: [{schedulerName: a, plugin: {}}]",
+		"duplicate":      "profiles: [{schedulerName: a}, {schedulerName: a}]",
+	} {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path, scheduler.Registry()); err == nil {
+			t.Errorf("%s: loaded", name)
+		}
+	}
+}
