@@ -51,7 +51,11 @@ func q(s string) *metav1.Quantity { return &metav1.Quantity{String_: s} }
 
 func (e *env) node(name, cpu string, labels map[string]string, taints ...*corev1.Taint) {
 	e.t.Helper()
-	n := &corev1.Node{Metadata: &metav1.ObjectMeta{Name: name, Labels: labels}, Spec: &corev1.NodeSpec{Taints: taints},
+	all := map[string]string{"kubernetes.io/hostname": name} // as the kubelet labels its node
+	for k, v := range labels {
+		all[k] = v
+	}
+	n := &corev1.Node{Metadata: &metav1.ObjectMeta{Name: name, Labels: all}, Spec: &corev1.NodeSpec{Taints: taints},
 		Status: &corev1.NodeStatus{
 			Allocatable: map[string]*metav1.Quantity{"cpu": q(cpu), "memory": q("8Gi"), "pods": q("110")},
 			Capacity:    map[string]*metav1.Quantity{"cpu": q(cpu), "memory": q("8Gi"), "pods": q("110")},
@@ -162,15 +166,15 @@ func TestUnschedulablePodIsReportedThenScheduled(t *testing.T) {
 
 func TestNoNodeIsOvercommitted(t *testing.T) {
 	e := setup(t)
-	const nodes, perNode, pods = 5, 10, 80
+	const nodes, perNode, pods = 10, 40, 500
 	for i := 0; i < nodes; i++ {
 		e.node(fmt.Sprintf("n%d", i), fmt.Sprint(perNode), nil)
 	}
 	for i := 0; i < pods; i++ {
 		e.pod(fmt.Sprintf("p%d", i), cpu("1"))
 	}
-	// 50 fit; the other 30 must stay pending.
-	framework.Eventually(t, 120*time.Second, "50 pods are bound and 30 reported unschedulable", func() error {
+	// 400 fit; the other 100 must stay pending.
+	framework.Eventually(t, 120*time.Second, "400 pods are bound and 100 reported unschedulable", func() error {
 		list, err := e.c.CoreV1().Pods("default").List(e.ctx, client.ListOptions{})
 		if err != nil {
 			return err
@@ -199,4 +203,71 @@ func TestNoNodeIsOvercommitted(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestAffinityAndSpread(t *testing.T) {
+	e := setup(t)
+	for i, zone := range []string{"a", "a", "b", "b"} {
+		e.node(fmt.Sprintf("n%d", i), "8", map[string]string{"topology.kubernetes.io/zone": zone})
+	}
+	web := map[string]string{"app": "web"}
+	spreadOver := func(p *corev1.Pod) {
+		p.Metadata.Labels = web
+		p.Spec.TopologySpreadConstraints = []*corev1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone",
+			WhenUnsatisfiable: "DoNotSchedule", LabelSelector: &metav1.LabelSelector{MatchLabels: web}}}
+	}
+	zones := map[string]int{}
+	webNodes := map[string]bool{}
+	for i := 0; i < 6; i++ {
+		name := fmt.Sprintf("web-%d", i)
+		e.pod(name, spreadOver)
+		n := e.nodeOf(name)
+		webNodes[n] = true
+		zones[map[string]string{"n0": "a", "n1": "a", "n2": "b", "n3": "b"}[n]]++
+	}
+	if zones["a"] != 3 || zones["b"] != 3 {
+		t.Fatalf("spread over zones: %v", zones)
+	}
+	// A cache pod must share a node with a web pod and never a zone with
+	// another cache pod.
+	cacheOpts := func(p *corev1.Pod) {
+		p.Metadata.Labels = map[string]string{"app": "cache"}
+		p.Spec.Affinity = &corev1.Affinity{
+			PodAffinity: &corev1.PodAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []*corev1.PodAffinityTerm{{
+				TopologyKey: "kubernetes.io/hostname", LabelSelector: &metav1.LabelSelector{MatchLabels: web}}}},
+			PodAntiAffinity: &corev1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []*corev1.PodAffinityTerm{{
+				TopologyKey: "topology.kubernetes.io/zone", LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "cache"}}}}},
+		}
+	}
+	e.pod("cache-0", cacheOpts)
+	e.pod("cache-1", cacheOpts)
+	n0, n1 := e.nodeOf("cache-0"), e.nodeOf("cache-1")
+	if !webNodes[n0] || !webNodes[n1] {
+		t.Fatalf("cache pods on %s and %s, want nodes running web pods %v", n0, n1, webNodes)
+	}
+	z0, z1 := zoneOf(e, n0), zoneOf(e, n1)
+	if z0 == z1 {
+		t.Fatalf("both cache pods in zone %s despite anti-affinity", z0)
+	}
+	e.pod("cache-2", cacheOpts) // both zones have a cache pod: no room
+	framework.Eventually(t, 60*time.Second, "the third cache pod is unschedulable", func() error {
+		p, err := e.c.CoreV1().Pods("default").Get(e.ctx, "cache-2")
+		if err != nil {
+			return err
+		}
+		for _, c := range p.GetStatus().GetConditions() {
+			if c.GetType() == "PodScheduled" && c.GetReason() == "Unschedulable" && strings.Contains(c.GetMessage(), "anti-affinity") {
+				return nil
+			}
+		}
+		return fmt.Errorf("conditions %v", p.GetStatus().GetConditions())
+	})
+}
+
+func zoneOf(e *env, node string) string {
+	n, err := e.c.CoreV1().Nodes().Get(e.ctx, node)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n.GetMetadata().GetLabels()["topology.kubernetes.io/zone"]
 }

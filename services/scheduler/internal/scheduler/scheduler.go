@@ -15,9 +15,13 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/scheduler/internal/cache"
 	"skiff.dev/services/scheduler/internal/framework"
 	"skiff.dev/services/scheduler/internal/queue"
@@ -66,7 +70,13 @@ func (s *Scheduler) ScheduleOne(ctx context.Context, qp *queue.QueuedPod) {
 		s.Queue.Done(qp) // another scheduler's pod
 		return
 	}
+	// The attempt is a span in the trace that created the pod.
+	ctx = telemetry.ContextFromAnnotations(ctx, pod.GetMetadata().GetAnnotations())
+	ctx, span := tracer.Start(ctx, "schedule pod", trace.WithAttributes(
+		attribute.String("pod", key(pod)), attribute.Int("attempt", qp.Attempts)))
+	defer span.End()
 	host, status := s.place(ctx, profile, pod)
+	span.SetAttributes(attribute.String("node", host), attribute.String("status", status.Message()))
 	switch {
 	case status.IsSuccess():
 	case status.Code == framework.Error:
@@ -87,8 +97,11 @@ func (s *Scheduler) ScheduleOne(ctx context.Context, qp *queue.QueuedPod) {
 	s.Cache.Assume(assumed)
 	s.observe("scheduled", start)
 	s.binds.Add(1)
+	bindCtx := ctx // a leader that loses the lead stops binding too
 	go func() {
 		defer s.binds.Done()
+		ctx, span := tracer.Start(bindCtx, "bind pod", trace.WithAttributes(attribute.String("node", host)))
+		defer span.End()
 		if err := s.Binder.Bind(ctx, pod, host); err != nil {
 			slog.WarnContext(ctx, "bind failed", "pod", key(pod), "node", host, "err", err)
 			s.Cache.Forget(assumed)
@@ -105,6 +118,8 @@ func (s *Scheduler) observe(result string, start time.Time) {
 		s.Observe(result, time.Since(start))
 	}
 }
+
+var tracer = otel.Tracer("skiff.dev/services/scheduler")
 
 func key(p *corev1.Pod) string {
 	return p.GetMetadata().GetNamespace() + "/" + p.GetMetadata().GetName()
