@@ -33,6 +33,10 @@ type Cache struct {
 	assumed  map[string]*assumed
 	orphaned map[string]map[string]*corev1.Pod // pods on nodes not seen yet
 	gen      int64
+	// snap is the last snapshot: a node is copied again only when its
+	// generation moved, so a cycle costs little more than the nodes that
+	// changed.
+	snap map[string]*framework.NodeInfo
 }
 
 // New builds an empty cache; an assumed pod whose bind finished but was
@@ -42,7 +46,7 @@ func New(c clock.Clock, ttl time.Duration) *Cache {
 		c = clock.Real{}
 	}
 	return &Cache{clock: c, ttl: ttl, nodes: map[string]*framework.NodeInfo{}, podNode: map[string]string{},
-		assumed: map[string]*assumed{}, orphaned: map[string]map[string]*corev1.Pod{}}
+		assumed: map[string]*assumed{}, orphaned: map[string]map[string]*corev1.Pod{}, snap: map[string]*framework.NodeInfo{}}
 }
 
 func uid(p *corev1.Pod) string { return p.GetMetadata().GetUid() }
@@ -191,8 +195,20 @@ func (c *Cache) Snapshot() []*framework.NodeInfo {
 		}
 	}
 	out := make([]*framework.NodeInfo, 0, len(c.nodes))
-	for _, n := range c.nodes {
-		out = append(out, n.Clone())
+	for name, n := range c.nodes {
+		s, ok := c.snap[name]
+		if !ok || s.Generation != n.Generation || s.Node != n.Node {
+			s = n.Clone()
+			c.snap[name] = s
+		}
+		out = append(out, s)
+	}
+	if len(c.snap) > len(c.nodes) {
+		for name := range c.snap {
+			if _, ok := c.nodes[name]; !ok {
+				delete(c.snap, name)
+			}
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
 	return out

@@ -127,8 +127,15 @@ type NodeInfo struct {
 	Requested   Resource
 	Allocatable Resource
 	UsedPorts   []HostPort
+	// PodsWithRequiredAntiAffinity are the pods whose required
+	// anti-affinity every newcomer must respect.
+	PodsWithRequiredAntiAffinity []*corev1.Pod
 	// Generation changes whenever the node or its pods change.
 	Generation int64
+}
+
+func hasRequiredAntiAffinity(p *corev1.Pod) bool {
+	return len(p.GetSpec().GetAffinity().GetPodAntiAffinity().GetRequiredDuringSchedulingIgnoredDuringExecution()) > 0
 }
 
 // NewNodeInfo describes a node with no pods.
@@ -144,6 +151,9 @@ func (n *NodeInfo) AddPod(pod *corev1.Pod) {
 	n.Pods = append(n.Pods, pod)
 	n.Requested.Add(PodRequests(pod))
 	n.UsedPorts = append(n.UsedPorts, HostPorts(pod)...)
+	if hasRequiredAntiAffinity(pod) {
+		n.PodsWithRequiredAntiAffinity = append(n.PodsWithRequiredAntiAffinity, pod)
+	}
 }
 
 // RemovePod stops counting a pod; it reports whether the pod was there.
@@ -155,8 +165,12 @@ func (n *NodeInfo) RemovePod(uid string) bool {
 		n.Pods = append(n.Pods[:i], n.Pods[i+1:]...)
 		n.Requested.Sub(PodRequests(p))
 		n.UsedPorts = nil
+		n.PodsWithRequiredAntiAffinity = nil
 		for _, q := range n.Pods {
 			n.UsedPorts = append(n.UsedPorts, HostPorts(q)...)
+			if hasRequiredAntiAffinity(q) {
+				n.PodsWithRequiredAntiAffinity = append(n.PodsWithRequiredAntiAffinity, q)
+			}
 		}
 		return true
 	}
@@ -168,6 +182,7 @@ func (n *NodeInfo) Clone() *NodeInfo {
 	c := *n
 	c.Pods = append([]*corev1.Pod(nil), n.Pods...)
 	c.UsedPorts = append([]HostPort(nil), n.UsedPorts...)
+	c.PodsWithRequiredAntiAffinity = append([]*corev1.Pod(nil), n.PodsWithRequiredAntiAffinity...)
 	c.Requested.Scalar = cloneMap(n.Requested.Scalar)
 	c.Allocatable.Scalar = cloneMap(n.Allocatable.Scalar)
 	return &c

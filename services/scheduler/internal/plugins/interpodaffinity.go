@@ -58,8 +58,21 @@ func (InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleState
 	for i := range anti {
 		st.antiAffinity[i] = map[domain]int{}
 	}
+	needsPods := len(req) > 0 || len(anti) > 0 ||
+		len(aff.GetPodAffinity().GetPreferredDuringSchedulingIgnoredDuringExecution()) > 0 ||
+		len(aff.GetPodAntiAffinity().GetPreferredDuringSchedulingIgnoredDuringExecution()) > 0
 	for _, n := range state.Nodes {
 		labels := n.Node.GetMetadata().GetLabels()
+		for _, p := range n.PodsWithRequiredAntiAffinity {
+			for _, t := range p.GetSpec().GetAffinity().GetPodAntiAffinity().GetRequiredDuringSchedulingIgnoredDuringExecution() {
+				if v, ok := labels[t.GetTopologyKey()]; ok && matchesTerm(t, p, pod) {
+					st.forbidden[domain{t.GetTopologyKey(), v}] = true
+				}
+			}
+		}
+		if !needsPods {
+			continue
+		}
 		for _, p := range n.Pods {
 			for i, t := range req {
 				if v, ok := labels[t.GetTopologyKey()]; ok && matchesTerm(t, pod, p) {
@@ -70,11 +83,6 @@ func (InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleState
 			for i, t := range anti {
 				if v, ok := labels[t.GetTopologyKey()]; ok && matchesTerm(t, pod, p) {
 					st.antiAffinity[i][domain{t.GetTopologyKey(), v}]++
-				}
-			}
-			for _, t := range p.GetSpec().GetAffinity().GetPodAntiAffinity().GetRequiredDuringSchedulingIgnoredDuringExecution() {
-				if v, ok := labels[t.GetTopologyKey()]; ok && matchesTerm(t, p, pod) {
-					st.forbidden[domain{t.GetTopologyKey(), v}] = true
 				}
 			}
 			for _, w := range aff.GetPodAffinity().GetPreferredDuringSchedulingIgnoredDuringExecution() {
