@@ -7,10 +7,12 @@ TOOLS        := $(BIN)/tools
 export PATH  := $(TOOLS):$(PATH)
 
 # Modules of the workspace, as go.work lists them.
-MODULES      := api pkg services/apiserver services/scheduler e2e
+MODULES      := api pkg services/apiserver services/scheduler plugins/maintenance e2e
 # Packages every module builds and tests (go.work root cannot use ./...).
 PKGS         := $(foreach m,$(MODULES),./$(m)/...)
 SERVICES     := apiserver scheduler
+# Example out-of-process plugins, built as bin/scheduler-plugin-<name>.
+PLUGINS      := maintenance
 TEST_FLAGS   ?= -race -count=1 -timeout 20m
 
 .PHONY: help build test test-short bench verify proto tools lint fmt work-sync tidy clean
@@ -18,11 +20,15 @@ TEST_FLAGS   ?= -race -count=1 -timeout 20m
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-build: ## static binaries of every service into bin/
+build: ## static binaries of every service and example plugin into bin/
 	@mkdir -p $(BIN)
 	@for s in $(SERVICES); do \
 		echo "build $$s"; \
 		CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/$$s ./services/$$s/cmd/$$s || exit 1; \
+	done
+	@for p in $(PLUGINS); do \
+		echo "build scheduler-plugin-$$p"; \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/scheduler-plugin-$$p ./plugins/$$p || exit 1; \
 	done
 
 test: ## every test tier: unit, integration (embedded etcd) and e2e (real kubectl)

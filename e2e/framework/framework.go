@@ -17,8 +17,12 @@ import (
 	"time"
 )
 
-// services are the binaries the tests run.
-var services = []string{"apiserver", "scheduler"}
+// services are the binaries the tests run; plugins are the example
+// plugins, built under their directory's name.
+var (
+	services = []string{"apiserver", "scheduler"}
+	plugins  = []string{"maintenance"}
+)
 
 var (
 	buildOnce sync.Once
@@ -26,7 +30,8 @@ var (
 	buildErr  error
 )
 
-// Binary returns the path of a service binary built from this checkout.
+// Binary returns the path of a service binary, or of an example plugin,
+// built from this checkout.
 func Binary(t testing.TB, service string) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -37,6 +42,9 @@ func Binary(t testing.TB, service string) string {
 		args := []string{"build", "-o", binDir + "/"}
 		for _, s := range services {
 			args = append(args, "skiff.dev/services/"+s+"/cmd/"+s)
+		}
+		for _, p := range plugins {
+			args = append(args, "skiff.dev/plugins/"+p)
 		}
 		cmd := exec.Command("go", args...)
 		cmd.Dir = moduleDir()

@@ -60,6 +60,9 @@ func (p *Process) Kill() {
 	<-p.done
 }
 
+// Pid is the process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
 // Logs returns what the process printed.
 func (p *Process) Logs() string { return p.logs.String() }
 

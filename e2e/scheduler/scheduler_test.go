@@ -22,13 +22,20 @@ type env struct {
 	c   *client.Client
 }
 
-func setup(t *testing.T) *env {
+// setup starts an apiserver and a scheduler with extra flags.
+func setup(t *testing.T, flags ...string) *env {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
 	srv := framework.StartAPIServer(t)
-	framework.StartScheduler(t, srv, "--leader-elect=false")
+	framework.StartScheduler(t, srv, append([]string{"--leader-elect=false"}, flags...)...)
+	return connect(t, srv)
+}
+
+// connect makes a client of srv for the test.
+func connect(t *testing.T, srv *framework.APIServer) *env {
+	t.Helper()
 	cfg, err := client.FromKubeconfig(srv.Kubeconfig())
 	if err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/scheduler/internal/cache"
 	"skiff.dev/services/scheduler/internal/config"
+	"skiff.dev/services/scheduler/internal/external"
 	"skiff.dev/services/scheduler/internal/queue"
 	"skiff.dev/services/scheduler/internal/scheduler"
 )
@@ -49,7 +50,32 @@ func Run(ctx context.Context, o *Options) error {
 	defer c.Close()
 
 	m := newMetrics()
-	loaded, err := config.Load(o.Config, scheduler.Registry())
+	file, err := config.Read(o.Config)
+	if err != nil {
+		return fmt.Errorf("scheduler configuration: %w", err)
+	}
+	q := queue.New(queue.Options{})
+	registry := scheduler.Registry()
+	var plugins []*external.Plugin
+	defer func() {
+		for _, p := range plugins {
+			p.Stop()
+		}
+	}()
+	hooks := external.Hooks{
+		Restarted: func(name string) { m.pluginRestarts.WithLabelValues(name).Inc() },
+		Failed:    func(name, point string) { m.pluginFailures.WithLabelValues(name, point).Inc() },
+		Ready:     func(string) { q.MoveAll() }, // pods that failed on it may fit now
+	}
+	for _, cfg := range file.ExternalPlugins {
+		p, err := external.Start(ctx, cfg, level, hooks)
+		if err != nil {
+			return err
+		}
+		plugins = append(plugins, p)
+		registry[p.Name()] = p
+	}
+	loaded, err := file.Build(registry)
 	if err != nil {
 		return fmt.Errorf("scheduler configuration: %w", err)
 	}
@@ -58,7 +84,6 @@ func Run(ctx context.Context, o *Options) error {
 		profiles[p.SchedulerName] = p
 	}
 	cch := cache.New(nil, o.AssumedPodTTL)
-	q := queue.New(queue.Options{})
 	b := newBinder(c, o.Identity, o.BindTimeout)
 	s := &scheduler.Scheduler{Cache: cch, Queue: q, Profiles: profiles, Binder: b, Observe: m.observe}
 
@@ -70,6 +95,9 @@ func Run(ctx context.Context, o *Options) error {
 	g.Go(func() error { return pods.Start(gctx) })
 	g.Go(func() error { return nodes.Start(gctx) })
 	g.Go(func() error { q.Run(gctx); return nil })
+	for _, p := range plugins {
+		g.Go(func() error { p.Run(gctx); return nil })
+	}
 	g.Go(func() error { m.watchQueue(gctx, q); return nil })
 	if o.HealthzBindAddress != "" {
 		ln, err := net.Listen("tcp", o.HealthzBindAddress)
@@ -154,6 +182,9 @@ type metrics struct {
 	attempts *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	pending  *prometheus.GaugeVec
+
+	pluginRestarts *prometheus.CounterVec
+	pluginFailures *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -162,11 +193,15 @@ func newMetrics() *metrics {
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scheduler_schedule_attempts_total",
 			Help: "Scheduling attempts by result: scheduled, unschedulable, error."}, []string{"result"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "scheduler_scheduling_attempt_duration_seconds",
-			Help: "Scheduling attempt latency (filter, score, assume).", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"result"}),
+			Help: "Scheduling attempt latency (filter, score, assume).", Buckets: prometheus.ExponentialBuckets(0.00005, 1.25, 60)}, []string{"result"}),
 		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "scheduler_pending_pods",
 			Help: "Pending pods by queue: active, backoff, unschedulable."}, []string{"queue"}),
 	}
-	m.registry.MustRegister(m.attempts, m.latency, m.pending)
+	m.pluginRestarts = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scheduler_plugin_restarts_total",
+		Help: "Restarts of out-of-process plugins after a crash or hang."}, []string{"plugin"})
+	m.pluginFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "scheduler_plugin_call_failures_total",
+		Help: "Failed calls to out-of-process plugins by extension point."}, []string{"plugin", "extension_point"})
+	m.registry.MustRegister(m.attempts, m.latency, m.pending, m.pluginRestarts, m.pluginFailures)
 	return m
 }
 

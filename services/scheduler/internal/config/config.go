@@ -10,6 +10,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"skiff.dev/services/scheduler/internal/external"
 	"skiff.dev/services/scheduler/internal/framework"
 	"skiff.dev/services/scheduler/internal/scheduler"
 )
@@ -19,6 +20,12 @@ type File struct {
 	APIVersion string    `json:"apiVersion"`
 	Kind       string    `json:"kind"`
 	Profiles   []Profile `json:"profiles"`
+	// ExternalPlugins are out-of-process plugins: programs the scheduler
+	// starts and keeps running. A profile enables one by name like any
+	// built-in plugin.
+	ExternalPlugins []external.Config `json:"externalPlugins"`
+
+	path string
 }
 
 // Profile configures one scheduler name.
@@ -33,6 +40,7 @@ type Plugins struct {
 	MultiPoint PluginSet `json:"multiPoint"`
 	Filter     PluginSet `json:"filter"`
 	Score      PluginSet `json:"score"`
+	Permit     PluginSet `json:"permit"`
 }
 
 // PluginSet enables and disables plugins.
@@ -41,18 +49,50 @@ type PluginSet struct {
 	Disabled []scheduler.PluginRef `json:"disabled"`
 }
 
-// Load reads a file; an empty path is the default configuration.
+// Load reads a file and builds its profiles from registry; an empty path
+// is the default configuration.
 func Load(path string, registry map[string]framework.Plugin) ([]*scheduler.Profile, error) {
+	f, err := Read(path)
+	if err != nil {
+		return nil, err
+	}
+	return f.Build(registry)
+}
+
+// Read parses and checks a file; an empty path is the default
+// configuration.
+func Read(path string) (*File, error) {
+	f := &File{path: path}
 	if path == "" {
-		return []*scheduler.Profile{scheduler.DefaultProfile()}, nil
+		return f, nil
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var f File
-	if err := yaml.UnmarshalStrict(data, &f); err != nil {
+	if err := yaml.UnmarshalStrict(data, f); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	builtin := scheduler.Registry()
+	seen := map[string]bool{}
+	for i := range f.ExternalPlugins {
+		e := &f.ExternalPlugins[i]
+		if err := e.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: externalPlugins[%d]: %w", path, i, err)
+		}
+		if _, ok := builtin[e.Name]; ok || seen[e.Name] {
+			return nil, fmt.Errorf("%s: externalPlugins[%d]: the name %s is taken", path, i, e.Name)
+		}
+		seen[e.Name] = true
+	}
+	return f, nil
+}
+
+// Build wires the profiles from the plugins in registry.
+func (f *File) Build(registry map[string]framework.Plugin) ([]*scheduler.Profile, error) {
+	path := f.path
+	if path == "" {
+		return []*scheduler.Profile{scheduler.DefaultProfile()}, nil
 	}
 	if len(f.Profiles) == 0 {
 		f.Profiles = []Profile{{SchedulerName: "default-scheduler"}}
@@ -70,6 +110,7 @@ func Load(path string, registry map[string]framework.Plugin) ([]*scheduler.Profi
 		refs := apply(scheduler.DefaultPlugins, p.Plugins.MultiPoint)
 		refs = apply(refs, p.Plugins.Filter)
 		refs = apply(refs, p.Plugins.Score)
+		refs = apply(refs, p.Plugins.Permit)
 		profile, err := scheduler.BuildProfile(p.SchedulerName, refs, registry)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)

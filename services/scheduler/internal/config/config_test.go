@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"skiff.dev/services/scheduler/internal/scheduler"
 )
@@ -51,6 +52,13 @@ func TestBadConfigurations(t *testing.T) {
 		"unknown plugin": "profiles: [{schedulerName: a, plugins: {score: {enabled: [{name: Nope}]}}}]",
 		"unknown field":  "profiles: [{schedulerName: a, plugin: {}}]",
 		"duplicate":      "profiles: [{schedulerName: a}, {schedulerName: a}]",
+		"plugin policy":  "externalPlugins: [{name: X, path: /bin/x, failurePolicy: Maybe}]",
+		"plugin no path": "externalPlugins: [{name: X}]",
+		"plugin point":   "externalPlugins: [{name: X, path: /bin/x, extensionPoints: [bind]}]",
+		"plugin timeout": "externalPlugins: [{name: X, path: /bin/x, timeout: 5}]",
+		"plugin builtin": "externalPlugins: [{name: NodePorts, path: /bin/x}]",
+		"plugin twice":   "externalPlugins: [{name: X, path: /bin/x}, {name: X, path: /bin/y}]",
+		"plugin unknown": "externalPlugins: [{name: X, path: /bin/x, weight: 3}]",
 	} {
 		path := filepath.Join(t.TempDir(), "c.yaml")
 		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
@@ -59,5 +67,31 @@ func TestBadConfigurations(t *testing.T) {
 		if _, err := Load(path, scheduler.Registry()); err == nil {
 			t.Errorf("%s: loaded", name)
 		}
+	}
+}
+
+func TestExternalPlugins(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	data := `externalPlugins:
+- name: Maintenance
+  path: /usr/local/bin/scheduler-plugin-maintenance
+  args: [--annotation=example.com/maintenance]
+  extensionPoints: [filter]
+  timeout: 250ms
+  failurePolicy: Fail
+`
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.ExternalPlugins) != 1 {
+		t.Fatalf("plugins: %+v", f.ExternalPlugins)
+	}
+	p := f.ExternalPlugins[0]
+	if p.Timeout.Duration != 250*time.Millisecond || p.FailurePolicy != "Fail" || p.Args[0] != "--annotation=example.com/maintenance" {
+		t.Fatalf("plugin: %+v", p)
 	}
 }

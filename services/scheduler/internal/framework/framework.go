@@ -126,3 +126,39 @@ func (c *CycleState) Read(key string) (any, bool) {
 	v, ok := c.data[key]
 	return v, ok
 }
+
+// BatchFilterPlugin decides for all candidate nodes in one call: the
+// scheduler runs it after the per-node filters, on the nodes that passed
+// them. It returns the rejected nodes' statuses by node name; a non-nil
+// second result fails the whole call.
+type BatchFilterPlugin interface {
+	Plugin
+	FilterNodes(ctx context.Context, state *CycleState, pod *corev1.Pod, nodes []*NodeInfo) (map[string]*Status, *Status)
+}
+
+// BatchScorePlugin scores all feasible nodes in one call, 0..MaxNodeScore.
+type BatchScorePlugin interface {
+	Plugin
+	ScoreNodes(ctx context.Context, state *CycleState, pod *corev1.Pod, nodes []*NodeInfo) (map[string]int64, *Status)
+}
+
+// PermitPlugin approves the node chosen for a pod before it is assumed and
+// bound; an unsuccessful status makes the cycle fail with it.
+type PermitPlugin interface {
+	Plugin
+	Permit(ctx context.Context, state *CycleState, pod *corev1.Pod, node string) *Status
+}
+
+// Extension points, as configurations name them.
+const (
+	PointFilter = "filter"
+	PointScore  = "score"
+	PointPermit = "permit"
+)
+
+// PointSelector is a plugin whose extension points are chosen when it is
+// configured rather than by the methods it has: a profile wires it only
+// into the points for which Serves is true.
+type PointSelector interface {
+	Serves(point string) bool
+}

@@ -15,6 +15,17 @@ type Profile struct {
 	Filter        []framework.FilterPlugin
 	PreScore      []framework.PreScorePlugin
 	Score         []WeightedScore
+	// BatchFilter and BatchScore see all candidate nodes at once
+	// (out-of-process plugins); they run after the per-node plugins.
+	BatchFilter []framework.BatchFilterPlugin
+	BatchScore  []WeightedBatchScore
+	Permit      []framework.PermitPlugin
+}
+
+// WeightedBatchScore is a batch score plugin and its weight.
+type WeightedBatchScore struct {
+	Plugin framework.BatchScorePlugin
+	Weight int64
 }
 
 // WeightedScore is a score plugin and its weight.
@@ -66,21 +77,34 @@ func BuildProfile(schedulerName string, refs []PluginRef, registry map[string]fr
 			slices.Sort(names)
 			return nil, fmt.Errorf("profile %s: unknown plugin %q (known: %v)", schedulerName, ref.Name, names)
 		}
+		serves := func(point string) bool {
+			sel, ok := pl.(framework.PointSelector)
+			return !ok || sel.Serves(point)
+		}
+		w := ref.Weight
+		if w == 0 {
+			w = 1
+		}
 		if x, ok := pl.(framework.PreFilterPlugin); ok {
 			p.PreFilter = append(p.PreFilter, x)
 		}
-		if x, ok := pl.(framework.FilterPlugin); ok {
+		if x, ok := pl.(framework.FilterPlugin); ok && serves(framework.PointFilter) {
 			p.Filter = append(p.Filter, x)
+		}
+		if x, ok := pl.(framework.BatchFilterPlugin); ok && serves(framework.PointFilter) {
+			p.BatchFilter = append(p.BatchFilter, x)
 		}
 		if x, ok := pl.(framework.PreScorePlugin); ok {
 			p.PreScore = append(p.PreScore, x)
 		}
-		if x, ok := pl.(framework.ScorePlugin); ok {
-			w := ref.Weight
-			if w == 0 {
-				w = 1
-			}
+		if x, ok := pl.(framework.ScorePlugin); ok && serves(framework.PointScore) {
 			p.Score = append(p.Score, WeightedScore{Plugin: x, Weight: w})
+		}
+		if x, ok := pl.(framework.BatchScorePlugin); ok && serves(framework.PointScore) {
+			p.BatchScore = append(p.BatchScore, WeightedBatchScore{Plugin: x, Weight: w})
+		}
+		if x, ok := pl.(framework.PermitPlugin); ok && serves(framework.PointPermit) {
+			p.Permit = append(p.Permit, x)
 		}
 	}
 	return p, nil

@@ -139,6 +139,26 @@ func (s *Scheduler) place(ctx context.Context, p *Profile, pod *corev1.Pod) (str
 		return "", framework.NewStatus(framework.Unschedulable, "0/0 nodes are available: no nodes available to schedule pods.")
 	}
 	feasible, failures := filter(ctx, p, state, pod, nodes)
+	for _, pl := range p.BatchFilter {
+		if len(feasible) == 0 {
+			break
+		}
+		rejected, st := pl.FilterNodes(ctx, state, pod, feasible)
+		if !st.IsSuccess() {
+			st.Plugin = pl.Name()
+			return "", st
+		}
+		kept := feasible[:0:0]
+		for _, n := range feasible {
+			if r, ok := rejected[n.Name()]; ok && !r.IsSuccess() {
+				r.Plugin = pl.Name()
+				failures = append(failures, r)
+				continue
+			}
+			kept = append(kept, n)
+		}
+		feasible = kept
+	}
 	if len(feasible) == 0 {
 		for _, st := range failures {
 			if st.Code == framework.Error {
@@ -148,7 +168,7 @@ func (s *Scheduler) place(ctx context.Context, p *Profile, pod *corev1.Pod) (str
 		return "", framework.NewStatus(framework.Unschedulable, failureMessage(len(nodes), failures))
 	}
 	if len(feasible) == 1 {
-		return feasible[0].Name(), nil
+		return permit(ctx, p, state, pod, feasible[0].Name())
 	}
 	for _, pl := range p.PreScore {
 		if st := pl.PreScore(ctx, state, pod, feasible); !st.IsSuccess() {
@@ -160,7 +180,18 @@ func (s *Scheduler) place(ctx context.Context, p *Profile, pod *corev1.Pod) (str
 	if !st.IsSuccess() {
 		return "", st
 	}
-	return best(feasible, scores), nil
+	return permit(ctx, p, state, pod, best(feasible, scores))
+}
+
+// permit asks the permit plugins about the node chosen.
+func permit(ctx context.Context, p *Profile, state *framework.CycleState, pod *corev1.Pod, host string) (string, *framework.Status) {
+	for _, pl := range p.Permit {
+		if st := pl.Permit(ctx, state, pod, host); !st.IsSuccess() {
+			st.Plugin = pl.Name()
+			return "", st
+		}
+	}
+	return host, nil
 }
 
 // filter runs the filters over every node in parallel.
@@ -245,6 +276,16 @@ func score(ctx context.Context, p *Profile, state *framework.CycleState, pod *co
 		}
 		for name, v := range scores {
 			total[name] += v * ws.Weight
+		}
+	}
+	for _, ws := range p.BatchScore {
+		scores, st := ws.Plugin.ScoreNodes(ctx, state, pod, nodes)
+		if !st.IsSuccess() {
+			st.Plugin = ws.Plugin.Name()
+			return nil, st
+		}
+		for name, v := range scores {
+			total[name] += min(max(v, 0), framework.MaxNodeScore) * ws.Weight
 		}
 	}
 	return total, nil

@@ -1,0 +1,263 @@
+// Package schedulerplugin writes out-of-process scheduler plugins: a
+// plugin is a program whose main hands an implementation of Filter, Score
+// and/or Permit to Serve. The scheduler starts the program, talks to it
+// over gRPC through hashicorp/go-plugin, keeps the plugin's view of the
+// Nodes current, and asks once per pod about all candidate nodes.
+//
+//	func main() {
+//		schedulerplugin.Serve("maintenance", &plugin{})
+//	}
+//
+// The package holds both ends of the protocol: Serve for plugins, and
+// PluginSet and Handshake for the scheduler that runs them.
+package schedulerplugin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	corev1 "skiff.dev/api/core/v1"
+	pluginv1 "skiff.dev/api/schedulerplugin/v1"
+)
+
+// Rejection says why a pod must not run on a node.
+type Rejection struct {
+	Node string
+	// Reason is shown to users, counted per distinct reason:
+	// "0/5 nodes are available: 2 node(s) are under maintenance, ...".
+	Reason string
+	// Unresolvable marks a node no change to other pods can make fit.
+	Unresolvable bool
+}
+
+// Filterer rejects nodes for a pod. nodes are the candidates that passed
+// the scheduler's own filters; the nodes not rejected fit.
+type Filterer interface {
+	Filter(ctx context.Context, pod *corev1.Pod, nodes []*corev1.Node) ([]Rejection, error)
+}
+
+// Scorer ranks the feasible nodes for a pod from 0 to 100; nodes missing
+// from the map score 0. The scheduler multiplies by the plugin's weight
+// and adds the built-in plugins' scores.
+type Scorer interface {
+	Score(ctx context.Context, pod *corev1.Pod, nodes []*corev1.Node) (map[string]int64, error)
+}
+
+// Permitter approves or refuses the node chosen for a pod, just before it
+// is bound. A refusal makes the pod unschedulable with the reason given.
+type Permitter interface {
+	Permit(ctx context.Context, pod *corev1.Pod, node *corev1.Node) (allow bool, reason string, err error)
+}
+
+// Handshake is what the scheduler and a plugin agree on before talking;
+// a plugin run by hand (without the cookie) says so and exits.
+var Handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  1,
+	MagicCookieKey:   "SKIFF_SCHEDULER_PLUGIN",
+	MagicCookieValue: "f1c2b8f4-4a55-4d6e-9a51-7d3c0b1e6a42",
+}
+
+// Dispense is the name the plugin is served under.
+const Dispense = "scheduler"
+
+// PluginSet is the go-plugin set a scheduler passes to plugin.ClientConfig;
+// dispensing Dispense yields a pluginv1.SchedulerPluginServiceClient.
+func PluginSet() plugin.PluginSet {
+	return plugin.PluginSet{Dispense: &grpcPlugin{}}
+}
+
+// Serve runs impl as a plugin until the scheduler stops it. impl
+// implements at least one of Filterer, Scorer and Permitter.
+func Serve(name string, impl any) {
+	srv, err := newServer(name, impl)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: Handshake,
+		Plugins:         plugin.PluginSet{Dispense: &grpcPlugin{server: srv}},
+		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
+			return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(64<<20))...)
+		},
+	})
+}
+
+// Logger writes JSON lines the scheduler's plugin runner understands: they
+// appear in the scheduler's log at their own level, named after the plugin.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) > 0 {
+				return a
+			}
+			switch a.Key {
+			case slog.TimeKey:
+				return slog.String("@timestamp", a.Value.Time().Format("2006-01-02T15:04:05.000000Z07:00"))
+			case slog.LevelKey:
+				return slog.String("@level", levelName(a.Value.Any()))
+			case slog.MessageKey:
+				return slog.String("@message", a.Value.String())
+			}
+			return a
+		},
+	}))
+}
+
+func levelName(v any) string {
+	l, _ := v.(slog.Level)
+	switch {
+	case l >= slog.LevelError:
+		return "error"
+	case l >= slog.LevelWarn:
+		return "warn"
+	case l >= slog.LevelInfo:
+		return "info"
+	default:
+		return "debug"
+	}
+}
+
+// grpcPlugin is go-plugin's view of the service: the server side in the
+// plugin process, the client side in the scheduler.
+type grpcPlugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	server *server
+}
+
+func (p *grpcPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
+	pluginv1.RegisterSchedulerPluginServiceServer(s, p.server)
+	return nil
+}
+
+func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	return pluginv1.NewSchedulerPluginServiceClient(conn), nil
+}
+
+// server serves one implementation and its copy of the nodes.
+type server struct {
+	pluginv1.UnimplementedSchedulerPluginServiceServer
+	name   string
+	filter Filterer
+	score  Scorer
+	permit Permitter
+
+	mu    sync.RWMutex
+	nodes map[string]*corev1.Node
+}
+
+func newServer(name string, impl any) (*server, error) {
+	s := &server{name: name, nodes: map[string]*corev1.Node{}}
+	s.filter, _ = impl.(Filterer)
+	s.score, _ = impl.(Scorer)
+	s.permit, _ = impl.(Permitter)
+	if s.filter == nil && s.score == nil && s.permit == nil {
+		return nil, fmt.Errorf("scheduler plugin %s implements none of Filter, Score and Permit", name)
+	}
+	return s, nil
+}
+
+func (s *server) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1.DescribeResponse, error) {
+	out := &pluginv1.DescribeResponse{Name: s.name}
+	if s.filter != nil {
+		out.ExtensionPoints = append(out.ExtensionPoints, pluginv1.ExtensionPoint_EXTENSION_POINT_FILTER)
+	}
+	if s.score != nil {
+		out.ExtensionPoints = append(out.ExtensionPoints, pluginv1.ExtensionPoint_EXTENSION_POINT_SCORE)
+	}
+	if s.permit != nil {
+		out.ExtensionPoints = append(out.ExtensionPoints, pluginv1.ExtensionPoint_EXTENSION_POINT_PERMIT)
+	}
+	return out, nil
+}
+
+func (s *server) SyncNodes(_ context.Context, req *pluginv1.SyncNodesRequest) (*pluginv1.SyncNodesResponse, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if req.GetReset_() {
+		s.nodes = make(map[string]*corev1.Node, len(req.GetUpserts()))
+	}
+	for _, n := range req.GetUpserts() {
+		s.nodes[n.GetMetadata().GetName()] = n
+	}
+	for _, name := range req.GetDeletes() {
+		delete(s.nodes, name)
+	}
+	return &pluginv1.SyncNodesResponse{}, nil
+}
+
+// resolve turns names into the cached nodes.
+func (s *server) resolve(names []string) ([]*corev1.Node, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*corev1.Node, 0, len(names))
+	for _, name := range names {
+		n, ok := s.nodes[name]
+		if !ok {
+			return nil, status.Errorf(codes.FailedPrecondition, "node %q was never synced to plugin %s", name, s.name)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func (s *server) Filter(ctx context.Context, req *pluginv1.FilterRequest) (*pluginv1.FilterResponse, error) {
+	if s.filter == nil {
+		return nil, status.Errorf(codes.Unimplemented, "plugin %s does not filter", s.name)
+	}
+	nodes, err := s.resolve(req.GetNodes())
+	if err != nil {
+		return nil, err
+	}
+	rejected, err := s.filter.Filter(ctx, req.GetPod(), nodes)
+	if err != nil {
+		return nil, status.Errorf(codes.Unknown, "%s", err)
+	}
+	out := &pluginv1.FilterResponse{Rejections: make([]*pluginv1.Rejection, 0, len(rejected))}
+	for _, r := range rejected {
+		out.Rejections = append(out.Rejections, &pluginv1.Rejection{Node: r.Node, Reason: r.Reason, Unresolvable: r.Unresolvable})
+	}
+	return out, nil
+}
+
+func (s *server) Score(ctx context.Context, req *pluginv1.ScoreRequest) (*pluginv1.ScoreResponse, error) {
+	if s.score == nil {
+		return nil, status.Errorf(codes.Unimplemented, "plugin %s does not score", s.name)
+	}
+	nodes, err := s.resolve(req.GetNodes())
+	if err != nil {
+		return nil, err
+	}
+	scores, err := s.score.Score(ctx, req.GetPod(), nodes)
+	if err != nil {
+		return nil, status.Errorf(codes.Unknown, "%s", err)
+	}
+	out := &pluginv1.ScoreResponse{Scores: make([]*pluginv1.NodeScore, 0, len(scores))}
+	for name, v := range scores {
+		out.Scores = append(out.Scores, &pluginv1.NodeScore{Node: name, Score: v})
+	}
+	return out, nil
+}
+
+func (s *server) Permit(ctx context.Context, req *pluginv1.PermitRequest) (*pluginv1.PermitResponse, error) {
+	if s.permit == nil {
+		return nil, status.Errorf(codes.Unimplemented, "plugin %s does not permit", s.name)
+	}
+	nodes, err := s.resolve([]string{req.GetNode()})
+	if err != nil {
+		return nil, err
+	}
+	allow, reason, err := s.permit.Permit(ctx, req.GetPod(), nodes[0])
+	if err != nil {
+		return nil, status.Errorf(codes.Unknown, "%s", err)
+	}
+	return &pluginv1.PermitResponse{Allow: allow, Reason: reason}, nil
+}
