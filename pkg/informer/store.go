@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 )
 
@@ -156,7 +157,8 @@ func (s *Store[T]) keys() map[string]string {
 // The indexes every controller wants.
 const (
 	IndexNamespace = "namespace"
-	IndexOwner     = "owner" // the uid of the controlling owner
+	IndexOwner     = "owner"         // the uid of the controlling owner
+	IndexNodeName  = "spec.nodeName" // the node a pod is bound to
 )
 
 // NamespaceIndex indexes objects by namespace.
@@ -173,6 +175,15 @@ func OwnerIndex[T proto.Message](obj T) []string {
 		if ref.GetController() {
 			return []string{ref.GetUid()}
 		}
+	}
+	return nil
+}
+
+// NodeNameIndex indexes pods by the node they are bound to; pending pods
+// are not in it.
+func NodeNameIndex(pod *corev1.Pod) []string {
+	if n := pod.GetSpec().GetNodeName(); n != "" {
+		return []string{n}
 	}
 	return nil
 }
