@@ -15,7 +15,7 @@ SERVICES     := apiserver scheduler
 PLUGINS      := maintenance
 TEST_FLAGS   ?= -race -count=1 -timeout 20m
 
-.PHONY: help build test test-short bench verify proto tools lint fmt work-sync tidy clean
+.PHONY: help build run test test-short bench verify proto tools lint fmt work-sync tidy clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,17 @@ build: ## static binaries of every service and example plugin into bin/
 		echo "build scheduler-plugin-$$p"; \
 		CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/scheduler-plugin-$$p ./plugins/$$p || exit 1; \
 	done
+
+RUN_DIR      ?= /tmp/skiff
+
+run: build ## start the system in the foreground: apiserver (data in RUN_DIR) and scheduler
+	@mkdir -p $(RUN_DIR)
+	@$(BIN)/apiserver --data-dir $(RUN_DIR) --secure-port 6443 & api=$$!; \
+	trap 'kill $$api 2>/dev/null; wait $$api' EXIT INT TERM; \
+	until [ -f $(RUN_DIR)/admin.kubeconfig ] && curl -sfk https://127.0.0.1:6443/readyz >/dev/null; do \
+		kill -0 $$api 2>/dev/null || exit 1; sleep 0.2; done; \
+	echo "apiserver ready: export KUBECONFIG=$(RUN_DIR)/admin.kubeconfig"; \
+	$(BIN)/scheduler --kubeconfig $(RUN_DIR)/admin.kubeconfig --healthz-bind-address 127.0.0.1:10259
 
 test: ## every test tier: unit, integration (embedded etcd) and e2e (real kubectl)
 	$(GO) test $(TEST_FLAGS) $(PKGS)
