@@ -27,6 +27,7 @@ type Options struct {
 	OTLPEndpoint       string
 	BindTimeout        time.Duration
 	AssumedPodTTL      time.Duration
+	Profiling          bool
 }
 
 // NewOptions returns the defaults.
@@ -43,6 +44,7 @@ func NewOptions() *Options {
 		OTLPEndpoint:       os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
 		BindTimeout:        30 * time.Second,
 		AssumedPodTTL:      30 * time.Second,
+		Profiling:          true,
 	}
 }
 
@@ -57,6 +59,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error.")
 	fs.StringVar(&o.OTLPEndpoint, "otlp-endpoint", o.OTLPEndpoint, "OTLP/gRPC endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT).")
 	fs.DurationVar(&o.BindTimeout, "bind-timeout", o.BindTimeout, "How long a binding may take.")
+	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the healthz address.")
 	fs.DurationVar(&o.AssumedPodTTL, "assumed-pod-ttl", o.AssumedPodTTL, "How long a bound pod counts on its node before the binding is seen.")
 }
 

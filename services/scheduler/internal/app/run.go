@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"time"
 
@@ -85,7 +86,8 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	cch := cache.New(nil, o.AssumedPodTTL)
 	b := newBinder(c, o.Identity, o.BindTimeout)
-	s := &scheduler.Scheduler{Cache: cch, Queue: q, Profiles: profiles, Binder: b, Observe: m.observe}
+	s := &scheduler.Scheduler{Cache: cch, Queue: q, Profiles: profiles, Binder: b, Observe: m.observe,
+		PercentageOfNodesToScore: file.PercentageOfNodesToScore}
 
 	pods := informer.New[*corev1.Pod](informer.FromResource(c.CoreV1().Pods("").Resource), informer.Options[*corev1.Pod]{})
 	nodes := informer.New[*corev1.Node](informer.FromResource(c.CoreV1().Nodes()), informer.Options[*corev1.Node]{})
@@ -104,7 +106,7 @@ func Run(ctx context.Context, o *Options) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", o.HealthzBindAddress, err)
 		}
-		srv := &http.Server{Handler: m.mux(), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: m.mux(o.Profiling), ReadHeaderTimeout: 10 * time.Second}
 		g.Go(func() error {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				return err
@@ -226,9 +228,15 @@ func (m *metrics) watchQueue(ctx context.Context, q *queue.Queue) {
 	}
 }
 
-func (m *metrics) mux() *http.ServeMux {
+func (m *metrics) mux(profiling bool) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	}
 	return mux
 }

@@ -33,10 +33,17 @@ type Cache struct {
 	assumed  map[string]*assumed
 	orphaned map[string]map[string]*corev1.Pod // pods on nodes not seen yet
 	gen      int64
-	// snap is the last snapshot: a node is copied again only when its
-	// generation moved, so a cycle costs little more than the nodes that
-	// changed.
-	snap map[string]*framework.NodeInfo
+	// snap is the last snapshot, sorted by name, and where each node sits
+	// in it. A node is copied again only when it changed (dirty), and the
+	// list rebuilt only when nodes come or go, so taking a snapshot costs
+	// what changed since the last one.
+	snap      []*framework.NodeInfo
+	snapIndex map[string]int
+	dirty     map[string]struct{}
+	rebuild   bool
+	// nodeVersion moves whenever a Node object is added, replaced or
+	// removed (not when pods come and go).
+	nodeVersion int64
 }
 
 // New builds an empty cache; an assumed pod whose bind finished but was
@@ -46,7 +53,7 @@ func New(c clock.Clock, ttl time.Duration) *Cache {
 		c = clock.Real{}
 	}
 	return &Cache{clock: c, ttl: ttl, nodes: map[string]*framework.NodeInfo{}, podNode: map[string]string{},
-		assumed: map[string]*assumed{}, orphaned: map[string]map[string]*corev1.Pod{}, snap: map[string]*framework.NodeInfo{}}
+		assumed: map[string]*assumed{}, orphaned: map[string]map[string]*corev1.Pod{}, dirty: map[string]struct{}{}}
 }
 
 func uid(p *corev1.Pod) string { return p.GetMetadata().GetUid() }
@@ -54,6 +61,7 @@ func uid(p *corev1.Pod) string { return p.GetMetadata().GetUid() }
 func (c *Cache) touch(n *framework.NodeInfo) {
 	c.gen++
 	n.Generation = c.gen
+	c.dirty[n.Name()] = struct{}{}
 }
 
 // SetNode adds or updates a node.
@@ -65,12 +73,15 @@ func (c *Cache) SetNode(node *corev1.Node) {
 	if !ok {
 		n = framework.NewNodeInfo(node)
 		c.nodes[name] = n
+		c.rebuild = true
+		c.nodeVersion++
 		for _, p := range c.orphaned[name] {
 			n.AddPod(p)
 		}
 		delete(c.orphaned, name)
 	} else {
 		n.Node = node
+		c.nodeVersion++
 		n.Allocatable = framework.ResourceList(node.GetStatus().GetAllocatable())
 	}
 	c.touch(n)
@@ -88,6 +99,8 @@ func (c *Cache) RemoveNode(name string) {
 			}
 		}
 		delete(c.nodes, name)
+		c.rebuild = true
+		c.nodeVersion++
 	}
 }
 
@@ -182,9 +195,17 @@ func (c *Cache) IsAssumed(pod *corev1.Pod) bool {
 	return ok
 }
 
-// Snapshot copies every node for one scheduling cycle, sorted by name, and
-// drops expired assumptions first.
+// Snapshot returns every node for one scheduling cycle, sorted by name,
+// after dropping expired assumptions. The nodes are copies the cache does
+// not change; the slice is valid until the next call.
 func (c *Cache) Snapshot() []*framework.NodeInfo {
+	nodes, _ := c.SnapshotVersion()
+	return nodes
+}
+
+// SnapshotVersion is Snapshot with the version of the Node objects in it:
+// equal versions mean the same Node objects, whatever pods moved.
+func (c *Cache) SnapshotVersion() ([]*framework.NodeInfo, int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.clock.Now()
@@ -194,24 +215,27 @@ func (c *Cache) Snapshot() []*framework.NodeInfo {
 			c.removeLocked(id)
 		}
 	}
-	out := make([]*framework.NodeInfo, 0, len(c.nodes))
-	for name, n := range c.nodes {
-		s, ok := c.snap[name]
-		if !ok || s.Generation != n.Generation || s.Node != n.Node {
-			s = n.Clone()
-			c.snap[name] = s
+	if c.rebuild {
+		c.snap = make([]*framework.NodeInfo, 0, len(c.nodes))
+		for _, n := range c.nodes {
+			c.snap = append(c.snap, n.Clone())
 		}
-		out = append(out, s)
+		sort.Slice(c.snap, func(i, j int) bool { return c.snap[i].Name() < c.snap[j].Name() })
+		c.snapIndex = make(map[string]int, len(c.snap))
+		for i, n := range c.snap {
+			c.snapIndex[n.Name()] = i
+		}
+		c.rebuild = false
+		clear(c.dirty)
+		return c.snap, c.nodeVersion
 	}
-	if len(c.snap) > len(c.nodes) {
-		for name := range c.snap {
-			if _, ok := c.nodes[name]; !ok {
-				delete(c.snap, name)
-			}
+	for name := range c.dirty {
+		if i, ok := c.snapIndex[name]; ok {
+			c.snap[i] = c.nodes[name].Clone()
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
-	return out
+	clear(c.dirty)
+	return c.snap, c.nodeVersion
 }
 
 // NodeCount is the number of known nodes.

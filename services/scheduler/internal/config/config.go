@@ -24,6 +24,10 @@ type File struct {
 	// starts and keeps running. A profile enables one by name like any
 	// built-in plugin.
 	ExternalPlugins []external.Config `json:"externalPlugins"`
+	// PercentageOfNodesToScore is the share of nodes a cycle looks for
+	// fitting ones in before it stops filtering; 0 (the default) adapts to
+	// the cluster's size as Kubernetes does, 100 filters every node.
+	PercentageOfNodesToScore int32 `json:"percentageOfNodesToScore"`
 
 	path string
 }
@@ -72,6 +76,9 @@ func Read(path string) (*File, error) {
 	}
 	if err := yaml.UnmarshalStrict(data, f); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if f.PercentageOfNodesToScore < 0 || f.PercentageOfNodesToScore > 100 {
+		return nil, fmt.Errorf("%s: percentageOfNodesToScore %d is not between 0 and 100", path, f.PercentageOfNodesToScore)
 	}
 	builtin := scheduler.Registry()
 	seen := map[string]bool{}

@@ -57,6 +57,7 @@ func TestBadConfigurations(t *testing.T) {
 		"plugin point":   "externalPlugins: [{name: X, path: /bin/x, extensionPoints: [bind]}]",
 		"plugin timeout": "externalPlugins: [{name: X, path: /bin/x, timeout: 5}]",
 		"plugin builtin": "externalPlugins: [{name: NodePorts, path: /bin/x}]",
+		"percentage":     "percentageOfNodesToScore: 120",
 		"plugin twice":   "externalPlugins: [{name: X, path: /bin/x}, {name: X, path: /bin/y}]",
 		"plugin unknown": "externalPlugins: [{name: X, path: /bin/x, weight: 3}]",
 	} {

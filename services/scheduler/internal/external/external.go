@@ -141,6 +141,7 @@ type Plugin struct {
 	rpc     pluginv1.SchedulerPluginServiceClient
 	points  []string
 	sent    map[string]*corev1.Node // the plugin's copy of each node
+	synced  int64                   // the NodesVersion sent last
 	started time.Time
 	down    error // why the plugin cannot take calls now
 	// broken is signalled when a call finds the plugin dead or hung.
@@ -330,12 +331,12 @@ func (p *Plugin) Serves(point string) bool { return slices.Contains(p.cfg.Extens
 // call runs one RPC under the per-call timeout after bringing the plugin's
 // nodes up to date. A plugin that is down, hung or dead fails the call at
 // once; a hung or dead one is handed to Run for a restart.
-func (p *Plugin) call(ctx context.Context, point string, nodes []*framework.NodeInfo, rpc func(context.Context, pluginv1.SchedulerPluginServiceClient) error) error {
+func (p *Plugin) call(ctx context.Context, point string, state *framework.CycleState, rpc func(context.Context, pluginv1.SchedulerPluginServiceClient) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	err := p.down
 	if err == nil {
-		err = p.sync(ctx, nodes)
+		err = p.sync(ctx, state)
 	}
 	if err == nil {
 		cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.Duration)
@@ -368,8 +369,12 @@ func (p *Plugin) markBroken(err error) {
 
 // sync sends the plugin the nodes that changed since the last call: all of
 // them to a fresh plugin. Called with p.mu held.
-func (p *Plugin) sync(ctx context.Context, nodes []*framework.NodeInfo) error {
+func (p *Plugin) sync(ctx context.Context, state *framework.CycleState) error {
 	reset := p.sent == nil
+	if !reset && state.NodesVersion != 0 && state.NodesVersion == p.synced {
+		return nil // the same Node objects as last time
+	}
+	nodes := state.Nodes
 	if reset {
 		p.sent = make(map[string]*corev1.Node, len(nodes))
 	}
@@ -392,6 +397,7 @@ func (p *Plugin) sync(ctx context.Context, nodes []*framework.NodeInfo) error {
 		}
 	}
 	if !reset && len(upserts) == 0 && len(deletes) == 0 {
+		p.synced = state.NodesVersion
 		return nil
 	}
 	sctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.Duration*syncTimeoutFactor)
@@ -417,6 +423,7 @@ func (p *Plugin) sync(ctx context.Context, nodes []*framework.NodeInfo) error {
 	for _, name := range deletes {
 		delete(p.sent, name)
 	}
+	p.synced = state.NodesVersion
 	return nil
 }
 
@@ -450,7 +457,7 @@ func (p *Plugin) failed(ctx context.Context, err error) *framework.Status {
 // FilterNodes asks the plugin which candidates to reject.
 func (p *Plugin) FilterNodes(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) (map[string]*framework.Status, *framework.Status) {
 	var resp *pluginv1.FilterResponse
-	err := p.call(ctx, framework.PointFilter, state.Nodes, func(ctx context.Context, c pluginv1.SchedulerPluginServiceClient) error {
+	err := p.call(ctx, framework.PointFilter, state, func(ctx context.Context, c pluginv1.SchedulerPluginServiceClient) error {
 		var err error
 		resp, err = c.Filter(ctx, &pluginv1.FilterRequest{Pod: pod, Nodes: names(nodes)})
 		return err
@@ -476,7 +483,7 @@ func (p *Plugin) FilterNodes(ctx context.Context, state *framework.CycleState, p
 // ScoreNodes asks the plugin to rank the feasible nodes.
 func (p *Plugin) ScoreNodes(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) (map[string]int64, *framework.Status) {
 	var resp *pluginv1.ScoreResponse
-	err := p.call(ctx, framework.PointScore, state.Nodes, func(ctx context.Context, c pluginv1.SchedulerPluginServiceClient) error {
+	err := p.call(ctx, framework.PointScore, state, func(ctx context.Context, c pluginv1.SchedulerPluginServiceClient) error {
 		var err error
 		resp, err = c.Score(ctx, &pluginv1.ScoreRequest{Pod: pod, Nodes: names(nodes)})
 		return err
@@ -494,7 +501,7 @@ func (p *Plugin) ScoreNodes(ctx context.Context, state *framework.CycleState, po
 // Permit asks the plugin whether the pod may go to node.
 func (p *Plugin) Permit(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, node string) *framework.Status {
 	var resp *pluginv1.PermitResponse
-	err := p.call(ctx, framework.PointPermit, state.Nodes, func(ctx context.Context, c pluginv1.SchedulerPluginServiceClient) error {
+	err := p.call(ctx, framework.PointPermit, state, func(ctx context.Context, c pluginv1.SchedulerPluginServiceClient) error {
 		var err error
 		resp, err = c.Permit(ctx, &pluginv1.PermitRequest{Pod: pod, Node: node})
 		return err

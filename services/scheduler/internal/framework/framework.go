@@ -94,10 +94,11 @@ type ScorePlugin interface {
 	Score(ctx context.Context, state *CycleState, pod *corev1.Pod, node *NodeInfo) (int64, *Status)
 }
 
-// NormalizeScorePlugin rescales a score plugin's raw scores over all nodes.
+// NormalizeScorePlugin rescales a score plugin's raw scores over all
+// nodes; scores[i] belongs to the i-th node passed to Score.
 type NormalizeScorePlugin interface {
 	ScorePlugin
-	NormalizeScore(ctx context.Context, state *CycleState, pod *corev1.Pod, scores map[string]int64) *Status
+	NormalizeScore(ctx context.Context, state *CycleState, pod *corev1.Pod, scores []int64) *Status
 }
 
 // MaxNodeScore is the highest score a plugin gives a node.
@@ -111,6 +112,9 @@ type CycleState struct {
 	// Nodes is the snapshot this cycle schedules against: plugins that
 	// count pods across the cluster (topology spread, pod affinity) read it.
 	Nodes []*NodeInfo
+	// NodesVersion changes whenever a Node object in Nodes differs from
+	// the last cycle's (0: unknown).
+	NodesVersion int64
 }
 
 // NewCycleState starts an empty state over a snapshot.

@@ -164,7 +164,7 @@ func (InterPodAffinity) Score(_ context.Context, state *framework.CycleState, _ 
 }
 
 // NormalizeScore maps the lowest sum to 0 and the highest to 100.
-func (InterPodAffinity) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores map[string]int64) *framework.Status {
+func (InterPodAffinity) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores []int64) *framework.Status {
 	first := true
 	var lo, hi int64
 	for _, s := range scores {
@@ -176,12 +176,12 @@ func (InterPodAffinity) NormalizeScore(_ context.Context, _ *framework.CycleStat
 		}
 		first = false
 	}
-	for name, s := range scores {
+	for i, s := range scores {
 		if hi == lo {
-			scores[name] = 0
+			scores[i] = 0
 			continue
 		}
-		scores[name] = (s - lo) * framework.MaxNodeScore / (hi - lo)
+		scores[i] = (s - lo) * framework.MaxNodeScore / (hi - lo)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func (NodeAffinity) Score(_ context.Context, _ *framework.CycleState, pod *corev
 }
 
 // NormalizeScore scales the sums to 0..100.
-func (NodeAffinity) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores map[string]int64) *framework.Status {
+func (NodeAffinity) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores []int64) *framework.Status {
 	normalize(scores, false)
 	return nil
 }

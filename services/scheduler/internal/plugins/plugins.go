@@ -146,28 +146,28 @@ func (TaintToleration) Score(_ context.Context, _ *framework.CycleState, pod *co
 }
 
 // NormalizeScore maps the most tainted node to 0 and untainted ones to 100.
-func (TaintToleration) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores map[string]int64) *framework.Status {
+func (TaintToleration) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores []int64) *framework.Status {
 	normalize(scores, true)
 	return nil
 }
 
 // normalize rescales scores to 0..MaxNodeScore; reverse makes the lowest
 // raw score the best.
-func normalize(scores map[string]int64, reverse bool) {
+func normalize(scores []int64, reverse bool) {
 	var highest int64
 	for _, s := range scores {
 		highest = max(highest, s)
 	}
-	for name, s := range scores {
+	for i, s := range scores {
 		switch {
 		case highest == 0 && reverse:
-			scores[name] = framework.MaxNodeScore
+			scores[i] = framework.MaxNodeScore
 		case highest == 0:
-			scores[name] = 0
+			scores[i] = 0
 		case reverse:
-			scores[name] = framework.MaxNodeScore - s*framework.MaxNodeScore/highest
+			scores[i] = framework.MaxNodeScore - s*framework.MaxNodeScore/highest
 		default:
-			scores[name] = s * framework.MaxNodeScore / highest
+			scores[i] = s * framework.MaxNodeScore / highest
 		}
 	}
 }

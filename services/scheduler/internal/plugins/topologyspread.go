@@ -111,7 +111,7 @@ func (PodTopologySpread) Score(_ context.Context, state *framework.CycleState, _
 }
 
 // NormalizeScore makes the least crowded domains score highest.
-func (PodTopologySpread) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores map[string]int64) *framework.Status {
+func (PodTopologySpread) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores []int64) *framework.Status {
 	normalize(scores, true)
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -45,6 +46,11 @@ type Scheduler struct {
 	Profiles map[string]*Profile
 	Binder   Binder
 	Observe  Observer
+	// PercentageOfNodesToScore bounds how many fitting nodes a cycle looks
+	// for, as a share of all nodes; 0 is Kubernetes' adaptive default.
+	PercentageOfNodesToScore int32
+
+	nextStart int // where the next cycle starts filtering
 
 	binds sync.WaitGroup
 }
@@ -127,8 +133,9 @@ func key(p *corev1.Pod) string {
 
 // place picks a node, or says why there is none.
 func (s *Scheduler) place(ctx context.Context, p *Profile, pod *corev1.Pod) (string, *framework.Status) {
-	nodes := s.Cache.Snapshot()
+	nodes, version := s.Cache.SnapshotVersion()
 	state := framework.NewCycleState(nodes)
+	state.NodesVersion = version
 	for _, pl := range p.PreFilter {
 		if st := pl.PreFilter(ctx, state, pod); !st.IsSuccess() {
 			st.Plugin = pl.Name()
@@ -138,7 +145,7 @@ func (s *Scheduler) place(ctx context.Context, p *Profile, pod *corev1.Pod) (str
 	if len(nodes) == 0 {
 		return "", framework.NewStatus(framework.Unschedulable, "0/0 nodes are available: no nodes available to schedule pods.")
 	}
-	feasible, failures := filter(ctx, p, state, pod, nodes)
+	feasible, failures := s.filter(ctx, p, state, pod, nodes)
 	for _, pl := range p.BatchFilter {
 		if len(feasible) == 0 {
 			break
@@ -194,35 +201,69 @@ func permit(ctx context.Context, p *Profile, state *framework.CycleState, pod *c
 	return host, nil
 }
 
-// filter runs the filters over every node in parallel.
-func filter(ctx context.Context, p *Profile, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) ([]*framework.NodeInfo, []*framework.Status) {
-	fits := make([]bool, len(nodes))
-	statuses := make([]*framework.Status, len(nodes))
-	workers := min(runtime.GOMAXPROCS(0)*2, len(nodes))
-	chunk := (len(nodes) + workers - 1) / workers
+// numFeasibleNodesToFind is how many fitting nodes a cycle looks for
+// before it stops filtering, as Kubernetes' percentageOfNodesToScore: all
+// of a small cluster, and for a large one a share that shrinks from 50%
+// by one point per 125 nodes down to 5% (adaptive, when percentage is 0),
+// never fewer than 100.
+func numFeasibleNodesToFind(nodes int, percentage int32) int {
+	const minFeasible = 100
+	if nodes < minFeasible || percentage >= 100 {
+		return nodes
+	}
+	p := int(percentage)
+	if p <= 0 {
+		p = max(50-nodes/125, 5)
+	}
+	return max(nodes*p/100, minFeasible)
+}
+
+// filter runs the filters over the nodes in parallel, starting where the
+// last cycle stopped so every node gets its turn, until enough fitting
+// nodes are found.
+func (s *Scheduler) filter(ctx context.Context, p *Profile, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) ([]*framework.NodeInfo, []*framework.Status) {
+	n := len(nodes)
+	want := numFeasibleNodesToFind(n, s.PercentageOfNodesToScore)
+	start := s.nextStart % n
+	statuses := make([]*framework.Status, n)
+	fits := make([]bool, n)
+	var next, found, processed atomic.Int64
+	const chunk = 16
+	workers := min(runtime.GOMAXPROCS(0)*2, (n+chunk-1)/chunk)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, len(nodes))
-		if lo >= hi {
-			break
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				statuses[i] = filterNode(ctx, p, state, pod, nodes[i])
-				fits[i] = statuses[i].IsSuccess()
+			for found.Load() < int64(want) {
+				lo := int(next.Add(chunk)) - chunk
+				if lo >= n {
+					return
+				}
+				for i := lo; i < min(lo+chunk, n) && found.Load() < int64(want); i++ {
+					j := (start + i) % n
+					statuses[j] = filterNode(ctx, p, state, pod, nodes[j])
+					if fits[j] = statuses[j].IsSuccess(); fits[j] {
+						found.Add(1)
+					}
+					processed.Add(1)
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	s.nextStart = (start + int(processed.Load())) % n
 	var feasible []*framework.NodeInfo
 	var failures []*framework.Status
-	for i, ok := range fits {
-		if ok {
-			feasible = append(feasible, nodes[i])
-		} else {
-			failures = append(failures, statuses[i])
+	for i := 0; i < n; i++ {
+		j := (start + i) % n
+		switch {
+		case fits[j]:
+			if len(feasible) < want {
+				feasible = append(feasible, nodes[j])
+			}
+		case statuses[j] != nil:
+			failures = append(failures, statuses[j])
 		}
 	}
 	return feasible, failures
@@ -255,27 +296,41 @@ func failureMessage(total int, failures []*framework.Status) string {
 	return fmt.Sprintf("0/%d nodes are available: %s.", total, strings.Join(parts, ", "))
 }
 
-// score sums each plugin's normalized, weighted scores per node.
-func score(ctx context.Context, p *Profile, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) (map[string]int64, *framework.Status) {
-	total := make(map[string]int64, len(nodes))
-	for _, ws := range p.Score {
-		scores := make(map[string]int64, len(nodes))
-		for _, n := range nodes {
-			v, st := ws.Plugin.Score(ctx, state, pod, n)
-			if !st.IsSuccess() {
-				st.Plugin = ws.Plugin.Name()
-				return nil, st
+// score sums each plugin's normalized, weighted scores per node: the
+// built-in plugins score the nodes in parallel, batch plugins take them
+// all in one call. total[i] is nodes[i]'s score.
+func score(ctx context.Context, p *Profile, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) ([]int64, *framework.Status) {
+	raw := make([][]int64, len(p.Score))
+	for i := range raw {
+		raw[i] = make([]int64, len(nodes))
+	}
+	var failed atomic.Pointer[framework.Status]
+	parallel(len(nodes), func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			for i, ws := range p.Score {
+				v, st := ws.Plugin.Score(ctx, state, pod, nodes[j])
+				if !st.IsSuccess() {
+					st.Plugin = ws.Plugin.Name()
+					failed.CompareAndSwap(nil, st)
+					return
+				}
+				raw[i][j] = v
 			}
-			scores[n.Name()] = v
 		}
+	})
+	if st := failed.Load(); st != nil {
+		return nil, st
+	}
+	total := make([]int64, len(nodes))
+	for i, ws := range p.Score {
 		if norm, ok := ws.Plugin.(framework.NormalizeScorePlugin); ok {
-			if st := norm.NormalizeScore(ctx, state, pod, scores); !st.IsSuccess() {
+			if st := norm.NormalizeScore(ctx, state, pod, raw[i]); !st.IsSuccess() {
 				st.Plugin = ws.Plugin.Name()
 				return nil, st
 			}
 		}
-		for name, v := range scores {
-			total[name] += v * ws.Weight
+		for j, v := range raw[i] {
+			total[j] += v * ws.Weight
 		}
 	}
 	for _, ws := range p.BatchScore {
@@ -284,25 +339,47 @@ func score(ctx context.Context, p *Profile, state *framework.CycleState, pod *co
 			st.Plugin = ws.Plugin.Name()
 			return nil, st
 		}
-		for name, v := range scores {
-			total[name] += min(max(v, 0), framework.MaxNodeScore) * ws.Weight
+		for j, n := range nodes {
+			total[j] += min(max(scores[n.Name()], 0), framework.MaxNodeScore) * ws.Weight
 		}
 	}
 	return total, nil
 }
 
+// parallel splits [0,n) into chunks run on every CPU.
+func parallel(n int, work func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if workers <= 1 {
+		work(0, n)
+		return
+	}
+	chunk := (n + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += chunk {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(lo, min(lo+chunk, n))
+		}()
+	}
+	wg.Wait()
+}
+
 // best picks the highest score, at random among ties so equal nodes share
 // the load.
-func best(nodes []*framework.NodeInfo, scores map[string]int64) string {
-	var top []string
+func best(nodes []*framework.NodeInfo, scores []int64) string {
+	pick, ties := 0, 0
 	var high int64 = -1
-	for _, n := range nodes {
-		switch v := scores[n.Name()]; {
+	for i, v := range scores {
+		switch {
 		case v > high:
-			high, top = v, []string{n.Name()}
+			high, pick, ties = v, i, 1
 		case v == high:
-			top = append(top, n.Name())
+			ties++
+			if rand.IntN(ties) == 0 { // each tie is kept with chance 1/ties
+				pick = i
+			}
 		}
 	}
-	return top[rand.IntN(len(top))]
+	return nodes[pick].Name()
 }
