@@ -30,6 +30,18 @@ var (
 	buildErr  error
 )
 
+// Main runs a package's tests and then removes the binaries they built.
+// Every e2e package calls it from TestMain:
+//
+//	func TestMain(m *testing.M) { framework.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
 // Binary returns the path of a service binary, or of an example plugin,
 // built from this checkout.
 func Binary(t testing.TB, service string) string {

@@ -142,7 +142,8 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *g
 	return pluginv1.NewSchedulerPluginServiceClient(conn), nil
 }
 
-// server serves one implementation and its copy of the nodes.
+// server serves one implementation and its copy of the nodes, indexed by
+// the numbers the scheduler gave them.
 type server struct {
 	pluginv1.UnimplementedSchedulerPluginServiceServer
 	name   string
@@ -151,11 +152,11 @@ type server struct {
 	permit Permitter
 
 	mu    sync.RWMutex
-	nodes map[string]*corev1.Node
+	nodes []*corev1.Node
 }
 
 func newServer(name string, impl any) (*server, error) {
-	s := &server{name: name, nodes: map[string]*corev1.Node{}}
+	s := &server{name: name}
 	s.filter, _ = impl.(Filterer)
 	s.score, _ = impl.(Scorer)
 	s.permit, _ = impl.(Permitter)
@@ -179,32 +180,44 @@ func (s *server) Describe(context.Context, *pluginv1.DescribeRequest) (*pluginv1
 	return out, nil
 }
 
+// maxNodes bounds node numbers, so a bad number cannot make the cache
+// allocate without limit.
+const maxNodes = 1 << 22
+
 func (s *server) SyncNodes(_ context.Context, req *pluginv1.SyncNodesRequest) (*pluginv1.SyncNodesResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if req.GetReset_() {
-		s.nodes = make(map[string]*corev1.Node, len(req.GetUpserts()))
+		s.nodes = nil
 	}
-	for _, n := range req.GetUpserts() {
-		s.nodes[n.GetMetadata().GetName()] = n
+	for _, e := range req.GetUpserts() {
+		id := int(e.GetId())
+		if id >= maxNodes {
+			return nil, status.Errorf(codes.InvalidArgument, "node number %d is too large", id)
+		}
+		if id >= len(s.nodes) {
+			s.nodes = append(s.nodes, make([]*corev1.Node, id+1-len(s.nodes))...)
+		}
+		s.nodes[id] = e.GetNode()
 	}
-	for _, name := range req.GetDeletes() {
-		delete(s.nodes, name)
+	for _, id := range req.GetDeletes() {
+		if int(id) < len(s.nodes) {
+			s.nodes[id] = nil
+		}
 	}
 	return &pluginv1.SyncNodesResponse{}, nil
 }
 
-// resolve turns names into the cached nodes.
-func (s *server) resolve(names []string) ([]*corev1.Node, error) {
+// resolve turns numbers into the cached nodes.
+func (s *server) resolve(ids []uint32) ([]*corev1.Node, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]*corev1.Node, 0, len(names))
-	for _, name := range names {
-		n, ok := s.nodes[name]
-		if !ok {
-			return nil, status.Errorf(codes.FailedPrecondition, "node %q was never synced to plugin %s", name, s.name)
+	out := make([]*corev1.Node, len(ids))
+	for i, id := range ids {
+		if int(id) >= len(s.nodes) || s.nodes[id] == nil {
+			return nil, status.Errorf(codes.FailedPrecondition, "node %d was never synced to plugin %s", id, s.name)
 		}
-		out = append(out, n)
+		out[i] = s.nodes[id]
 	}
 	return out, nil
 }
@@ -221,9 +234,20 @@ func (s *server) Filter(ctx context.Context, req *pluginv1.FilterRequest) (*plug
 	if err != nil {
 		return nil, status.Errorf(codes.Unknown, "%s", err)
 	}
-	out := &pluginv1.FilterResponse{Rejections: make([]*pluginv1.Rejection, 0, len(rejected))}
+	out := &pluginv1.FilterResponse{}
+	if len(rejected) == 0 {
+		return out, nil
+	}
+	ids := make(map[string]uint32, len(nodes))
+	for i, n := range nodes {
+		ids[n.GetMetadata().GetName()] = req.GetNodes()[i]
+	}
 	for _, r := range rejected {
-		out.Rejections = append(out.Rejections, &pluginv1.Rejection{Node: r.Node, Reason: r.Reason, Unresolvable: r.Unresolvable})
+		id, ok := ids[r.Node]
+		if !ok {
+			return nil, status.Errorf(codes.Internal, "plugin %s rejected %q, which is not a candidate", s.name, r.Node)
+		}
+		out.Rejections = append(out.Rejections, &pluginv1.Rejection{Node: id, Reason: r.Reason, Unresolvable: r.Unresolvable})
 	}
 	return out, nil
 }
@@ -240,9 +264,9 @@ func (s *server) Score(ctx context.Context, req *pluginv1.ScoreRequest) (*plugin
 	if err != nil {
 		return nil, status.Errorf(codes.Unknown, "%s", err)
 	}
-	out := &pluginv1.ScoreResponse{Scores: make([]*pluginv1.NodeScore, 0, len(scores))}
-	for name, v := range scores {
-		out.Scores = append(out.Scores, &pluginv1.NodeScore{Node: name, Score: v})
+	out := &pluginv1.ScoreResponse{Scores: make([]int64, len(nodes))}
+	for i, n := range nodes {
+		out.Scores[i] = scores[n.GetMetadata().GetName()]
 	}
 	return out, nil
 }
@@ -251,7 +275,7 @@ func (s *server) Permit(ctx context.Context, req *pluginv1.PermitRequest) (*plug
 	if s.permit == nil {
 		return nil, status.Errorf(codes.Unimplemented, "plugin %s does not permit", s.name)
 	}
-	nodes, err := s.resolve([]string{req.GetNode()})
+	nodes, err := s.resolve([]uint32{req.GetNode()})
 	if err != nil {
 		return nil, err
 	}

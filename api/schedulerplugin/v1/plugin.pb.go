@@ -168,15 +168,18 @@ func (x *DescribeResponse) GetExtensionPoints() []ExtensionPoint {
 	return nil
 }
 
-// SyncNodesRequest changes the plugin's node cache.
+// SyncNodesRequest changes the plugin's node cache. The scheduler numbers
+// the nodes it sends; later calls name nodes by these numbers, which keeps
+// a call about thousands of nodes small. A number is never reused for
+// another node until the next reset.
 type SyncNodesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// reset empties the cache before the rest is applied.
 	Reset_ bool `protobuf:"varint,1,opt,name=reset,proto3" json:"reset,omitempty"`
-	// upserts are nodes added or changed, stored by metadata.name.
-	Upserts []*v1.Node `protobuf:"bytes,2,rep,name=upserts,proto3" json:"upserts,omitempty"`
-	// deletes are names of nodes that are gone.
-	Deletes       []string `protobuf:"bytes,3,rep,name=deletes,proto3" json:"deletes,omitempty"`
+	// upserts are nodes added or changed.
+	Upserts []*NodeEntry `protobuf:"bytes,2,rep,name=upserts,proto3" json:"upserts,omitempty"`
+	// deletes are the numbers of nodes that are gone.
+	Deletes       []uint32 `protobuf:"varint,3,rep,packed,name=deletes,proto3" json:"deletes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -218,16 +221,69 @@ func (x *SyncNodesRequest) GetReset_() bool {
 	return false
 }
 
-func (x *SyncNodesRequest) GetUpserts() []*v1.Node {
+func (x *SyncNodesRequest) GetUpserts() []*NodeEntry {
 	if x != nil {
 		return x.Upserts
 	}
 	return nil
 }
 
-func (x *SyncNodesRequest) GetDeletes() []string {
+func (x *SyncNodesRequest) GetDeletes() []uint32 {
 	if x != nil {
 		return x.Deletes
+	}
+	return nil
+}
+
+// NodeEntry is a node and its number.
+type NodeEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint32                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Node          *v1.Node               `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeEntry) Reset() {
+	*x = NodeEntry{}
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeEntry) ProtoMessage() {}
+
+func (x *NodeEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeEntry.ProtoReflect.Descriptor instead.
+func (*NodeEntry) Descriptor() ([]byte, []int) {
+	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *NodeEntry) GetId() uint32 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *NodeEntry) GetNode() *v1.Node {
+	if x != nil {
+		return x.Node
 	}
 	return nil
 }
@@ -241,7 +297,7 @@ type SyncNodesResponse struct {
 
 func (x *SyncNodesResponse) Reset() {
 	*x = SyncNodesResponse{}
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[3]
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -253,7 +309,7 @@ func (x *SyncNodesResponse) String() string {
 func (*SyncNodesResponse) ProtoMessage() {}
 
 func (x *SyncNodesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[3]
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -266,23 +322,23 @@ func (x *SyncNodesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncNodesResponse.ProtoReflect.Descriptor instead.
 func (*SyncNodesResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{3}
+	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 // FilterRequest asks which of the candidate nodes a pod must not run on.
 type FilterRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Pod   *v1.Pod                `protobuf:"bytes,1,opt,name=pod,proto3" json:"pod,omitempty"`
-	// nodes are the names of the candidates: nodes that passed every
-	// built-in filter, all present in the plugin's node cache.
-	Nodes         []string `protobuf:"bytes,2,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	// nodes are the numbers of the candidates: nodes that passed every
+	// built-in filter, all in the plugin's node cache.
+	Nodes         []uint32 `protobuf:"varint,2,rep,packed,name=nodes,proto3" json:"nodes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FilterRequest) Reset() {
 	*x = FilterRequest{}
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -294,7 +350,7 @@ func (x *FilterRequest) String() string {
 func (*FilterRequest) ProtoMessage() {}
 
 func (x *FilterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -307,7 +363,7 @@ func (x *FilterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterRequest.ProtoReflect.Descriptor instead.
 func (*FilterRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *FilterRequest) GetPod() *v1.Pod {
@@ -317,7 +373,7 @@ func (x *FilterRequest) GetPod() *v1.Pod {
 	return nil
 }
 
-func (x *FilterRequest) GetNodes() []string {
+func (x *FilterRequest) GetNodes() []uint32 {
 	if x != nil {
 		return x.Nodes
 	}
@@ -327,9 +383,10 @@ func (x *FilterRequest) GetNodes() []string {
 // Rejection says why a pod does not fit a node.
 type Rejection struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Node  string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
+	// node is the rejected node's number.
+	Node uint32 `protobuf:"varint,1,opt,name=node,proto3" json:"node,omitempty"`
 	// reason is written for users; equal reasons are counted together in
-	// the FailedScheduling event ("3 node(s) are under maintenance").
+	// the FailedScheduling event ("3 node(s) were under maintenance").
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	// unresolvable marks a node that no change to other pods can make fit
 	// (preemption would not help).
@@ -340,7 +397,7 @@ type Rejection struct {
 
 func (x *Rejection) Reset() {
 	*x = Rejection{}
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -352,7 +409,7 @@ func (x *Rejection) String() string {
 func (*Rejection) ProtoMessage() {}
 
 func (x *Rejection) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -365,14 +422,14 @@ func (x *Rejection) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Rejection.ProtoReflect.Descriptor instead.
 func (*Rejection) Descriptor() ([]byte, []int) {
-	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{5}
+	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{6}
 }
 
-func (x *Rejection) GetNode() string {
+func (x *Rejection) GetNode() uint32 {
 	if x != nil {
 		return x.Node
 	}
-	return ""
+	return 0
 }
 
 func (x *Rejection) GetReason() string {
@@ -399,7 +456,7 @@ type FilterResponse struct {
 
 func (x *FilterResponse) Reset() {
 	*x = FilterResponse{}
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -411,7 +468,7 @@ func (x *FilterResponse) String() string {
 func (*FilterResponse) ProtoMessage() {}
 
 func (x *FilterResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -424,7 +481,7 @@ func (x *FilterResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FilterResponse.ProtoReflect.Descriptor instead.
 func (*FilterResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *FilterResponse) GetRejections() []*Rejection {
@@ -436,16 +493,17 @@ func (x *FilterResponse) GetRejections() []*Rejection {
 
 // ScoreRequest asks to rank the feasible nodes for a pod.
 type ScoreRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Pod           *v1.Pod                `protobuf:"bytes,1,opt,name=pod,proto3" json:"pod,omitempty"`
-	Nodes         []string               `protobuf:"bytes,2,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Pod   *v1.Pod                `protobuf:"bytes,1,opt,name=pod,proto3" json:"pod,omitempty"`
+	// nodes are the numbers of the feasible nodes.
+	Nodes         []uint32 `protobuf:"varint,2,rep,packed,name=nodes,proto3" json:"nodes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ScoreRequest) Reset() {
 	*x = ScoreRequest{}
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +515,7 @@ func (x *ScoreRequest) String() string {
 func (*ScoreRequest) ProtoMessage() {}
 
 func (x *ScoreRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +528,7 @@ func (x *ScoreRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScoreRequest.ProtoReflect.Descriptor instead.
 func (*ScoreRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ScoreRequest) GetPod() *v1.Pod {
@@ -480,72 +538,19 @@ func (x *ScoreRequest) GetPod() *v1.Pod {
 	return nil
 }
 
-func (x *ScoreRequest) GetNodes() []string {
+func (x *ScoreRequest) GetNodes() []uint32 {
 	if x != nil {
 		return x.Nodes
 	}
 	return nil
 }
 
-// NodeScore is one node's score.
-type NodeScore struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	Node  string                 `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`
-	// score is between 0 and 100; values outside are clamped. Nodes not
-	// listed score 0.
-	Score         int64 `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *NodeScore) Reset() {
-	*x = NodeScore{}
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[8]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *NodeScore) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*NodeScore) ProtoMessage() {}
-
-func (x *NodeScore) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_schedulerplugin_v1_plugin_proto_msgTypes[8]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use NodeScore.ProtoReflect.Descriptor instead.
-func (*NodeScore) Descriptor() ([]byte, []int) {
-	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{8}
-}
-
-func (x *NodeScore) GetNode() string {
-	if x != nil {
-		return x.Node
-	}
-	return ""
-}
-
-func (x *NodeScore) GetScore() int64 {
-	if x != nil {
-		return x.Score
-	}
-	return 0
-}
-
 // ScoreResponse scores the nodes.
 type ScoreResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Scores        []*NodeScore           `protobuf:"bytes,1,rep,name=scores,proto3" json:"scores,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// scores[i] is the score of the request's nodes[i], between 0 and 100;
+	// values outside are clamped, missing ones are 0.
+	Scores        []int64 `protobuf:"varint,1,rep,packed,name=scores,proto3" json:"scores,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -580,7 +585,7 @@ func (*ScoreResponse) Descriptor() ([]byte, []int) {
 	return file_skiff_schedulerplugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
-func (x *ScoreResponse) GetScores() []*NodeScore {
+func (x *ScoreResponse) GetScores() []int64 {
 	if x != nil {
 		return x.Scores
 	}
@@ -589,9 +594,10 @@ func (x *ScoreResponse) GetScores() []*NodeScore {
 
 // PermitRequest asks whether a pod may be bound to the node chosen.
 type PermitRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Pod           *v1.Pod                `protobuf:"bytes,1,opt,name=pod,proto3" json:"pod,omitempty"`
-	Node          string                 `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Pod   *v1.Pod                `protobuf:"bytes,1,opt,name=pod,proto3" json:"pod,omitempty"`
+	// node is the chosen node's number.
+	Node          uint32 `protobuf:"varint,2,opt,name=node,proto3" json:"node,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -633,11 +639,11 @@ func (x *PermitRequest) GetPod() *v1.Pod {
 	return nil
 }
 
-func (x *PermitRequest) GetNode() string {
+func (x *PermitRequest) GetNode() uint32 {
 	if x != nil {
 		return x.Node
 	}
-	return ""
+	return 0
 }
 
 // PermitResponse allows or refuses the binding.
@@ -702,17 +708,20 @@ const file_skiff_schedulerplugin_v1_plugin_proto_rawDesc = "" +
 	"\x0fDescribeRequest\"{\n" +
 	"\x10DescribeResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12S\n" +
-	"\x10extension_points\x18\x02 \x03(\x0e2(.skiff.schedulerplugin.v1.ExtensionPointR\x0fextensionPoints\"q\n" +
+	"\x10extension_points\x18\x02 \x03(\x0e2(.skiff.schedulerplugin.v1.ExtensionPointR\x0fextensionPoints\"\x81\x01\n" +
 	"\x10SyncNodesRequest\x12\x14\n" +
-	"\x05reset\x18\x01 \x01(\bR\x05reset\x12-\n" +
-	"\aupserts\x18\x02 \x03(\v2\x13.skiff.core.v1.NodeR\aupserts\x12\x18\n" +
-	"\adeletes\x18\x03 \x03(\tR\adeletes\"\x13\n" +
+	"\x05reset\x18\x01 \x01(\bR\x05reset\x12=\n" +
+	"\aupserts\x18\x02 \x03(\v2#.skiff.schedulerplugin.v1.NodeEntryR\aupserts\x12\x18\n" +
+	"\adeletes\x18\x03 \x03(\rR\adeletes\"D\n" +
+	"\tNodeEntry\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\rR\x02id\x12'\n" +
+	"\x04node\x18\x02 \x01(\v2\x13.skiff.core.v1.NodeR\x04node\"\x13\n" +
 	"\x11SyncNodesResponse\"K\n" +
 	"\rFilterRequest\x12$\n" +
 	"\x03pod\x18\x01 \x01(\v2\x12.skiff.core.v1.PodR\x03pod\x12\x14\n" +
-	"\x05nodes\x18\x02 \x03(\tR\x05nodes\"[\n" +
+	"\x05nodes\x18\x02 \x03(\rR\x05nodes\"[\n" +
 	"\tRejection\x12\x12\n" +
-	"\x04node\x18\x01 \x01(\tR\x04node\x12\x16\n" +
+	"\x04node\x18\x01 \x01(\rR\x04node\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\"\n" +
 	"\funresolvable\x18\x03 \x01(\bR\funresolvable\"U\n" +
 	"\x0eFilterResponse\x12C\n" +
@@ -721,15 +730,12 @@ const file_skiff_schedulerplugin_v1_plugin_proto_rawDesc = "" +
 	"rejections\"J\n" +
 	"\fScoreRequest\x12$\n" +
 	"\x03pod\x18\x01 \x01(\v2\x12.skiff.core.v1.PodR\x03pod\x12\x14\n" +
-	"\x05nodes\x18\x02 \x03(\tR\x05nodes\"5\n" +
-	"\tNodeScore\x12\x12\n" +
-	"\x04node\x18\x01 \x01(\tR\x04node\x12\x14\n" +
-	"\x05score\x18\x02 \x01(\x03R\x05score\"L\n" +
-	"\rScoreResponse\x12;\n" +
-	"\x06scores\x18\x01 \x03(\v2#.skiff.schedulerplugin.v1.NodeScoreR\x06scores\"I\n" +
+	"\x05nodes\x18\x02 \x03(\rR\x05nodes\"'\n" +
+	"\rScoreResponse\x12\x16\n" +
+	"\x06scores\x18\x01 \x03(\x03R\x06scores\"I\n" +
 	"\rPermitRequest\x12$\n" +
 	"\x03pod\x18\x01 \x01(\v2\x12.skiff.core.v1.PodR\x03pod\x12\x12\n" +
-	"\x04node\x18\x02 \x01(\tR\x04node\">\n" +
+	"\x04node\x18\x02 \x01(\rR\x04node\">\n" +
 	"\x0ePermitResponse\x12\x14\n" +
 	"\x05allow\x18\x01 \x01(\bR\x05allow\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason*\x84\x01\n" +
@@ -764,12 +770,12 @@ var file_skiff_schedulerplugin_v1_plugin_proto_goTypes = []any{
 	(*DescribeRequest)(nil),   // 1: skiff.schedulerplugin.v1.DescribeRequest
 	(*DescribeResponse)(nil),  // 2: skiff.schedulerplugin.v1.DescribeResponse
 	(*SyncNodesRequest)(nil),  // 3: skiff.schedulerplugin.v1.SyncNodesRequest
-	(*SyncNodesResponse)(nil), // 4: skiff.schedulerplugin.v1.SyncNodesResponse
-	(*FilterRequest)(nil),     // 5: skiff.schedulerplugin.v1.FilterRequest
-	(*Rejection)(nil),         // 6: skiff.schedulerplugin.v1.Rejection
-	(*FilterResponse)(nil),    // 7: skiff.schedulerplugin.v1.FilterResponse
-	(*ScoreRequest)(nil),      // 8: skiff.schedulerplugin.v1.ScoreRequest
-	(*NodeScore)(nil),         // 9: skiff.schedulerplugin.v1.NodeScore
+	(*NodeEntry)(nil),         // 4: skiff.schedulerplugin.v1.NodeEntry
+	(*SyncNodesResponse)(nil), // 5: skiff.schedulerplugin.v1.SyncNodesResponse
+	(*FilterRequest)(nil),     // 6: skiff.schedulerplugin.v1.FilterRequest
+	(*Rejection)(nil),         // 7: skiff.schedulerplugin.v1.Rejection
+	(*FilterResponse)(nil),    // 8: skiff.schedulerplugin.v1.FilterResponse
+	(*ScoreRequest)(nil),      // 9: skiff.schedulerplugin.v1.ScoreRequest
 	(*ScoreResponse)(nil),     // 10: skiff.schedulerplugin.v1.ScoreResponse
 	(*PermitRequest)(nil),     // 11: skiff.schedulerplugin.v1.PermitRequest
 	(*PermitResponse)(nil),    // 12: skiff.schedulerplugin.v1.PermitResponse
@@ -778,20 +784,20 @@ var file_skiff_schedulerplugin_v1_plugin_proto_goTypes = []any{
 }
 var file_skiff_schedulerplugin_v1_plugin_proto_depIdxs = []int32{
 	0,  // 0: skiff.schedulerplugin.v1.DescribeResponse.extension_points:type_name -> skiff.schedulerplugin.v1.ExtensionPoint
-	13, // 1: skiff.schedulerplugin.v1.SyncNodesRequest.upserts:type_name -> skiff.core.v1.Node
-	14, // 2: skiff.schedulerplugin.v1.FilterRequest.pod:type_name -> skiff.core.v1.Pod
-	6,  // 3: skiff.schedulerplugin.v1.FilterResponse.rejections:type_name -> skiff.schedulerplugin.v1.Rejection
-	14, // 4: skiff.schedulerplugin.v1.ScoreRequest.pod:type_name -> skiff.core.v1.Pod
-	9,  // 5: skiff.schedulerplugin.v1.ScoreResponse.scores:type_name -> skiff.schedulerplugin.v1.NodeScore
+	4,  // 1: skiff.schedulerplugin.v1.SyncNodesRequest.upserts:type_name -> skiff.schedulerplugin.v1.NodeEntry
+	13, // 2: skiff.schedulerplugin.v1.NodeEntry.node:type_name -> skiff.core.v1.Node
+	14, // 3: skiff.schedulerplugin.v1.FilterRequest.pod:type_name -> skiff.core.v1.Pod
+	7,  // 4: skiff.schedulerplugin.v1.FilterResponse.rejections:type_name -> skiff.schedulerplugin.v1.Rejection
+	14, // 5: skiff.schedulerplugin.v1.ScoreRequest.pod:type_name -> skiff.core.v1.Pod
 	14, // 6: skiff.schedulerplugin.v1.PermitRequest.pod:type_name -> skiff.core.v1.Pod
 	1,  // 7: skiff.schedulerplugin.v1.SchedulerPluginService.Describe:input_type -> skiff.schedulerplugin.v1.DescribeRequest
 	3,  // 8: skiff.schedulerplugin.v1.SchedulerPluginService.SyncNodes:input_type -> skiff.schedulerplugin.v1.SyncNodesRequest
-	5,  // 9: skiff.schedulerplugin.v1.SchedulerPluginService.Filter:input_type -> skiff.schedulerplugin.v1.FilterRequest
-	8,  // 10: skiff.schedulerplugin.v1.SchedulerPluginService.Score:input_type -> skiff.schedulerplugin.v1.ScoreRequest
+	6,  // 9: skiff.schedulerplugin.v1.SchedulerPluginService.Filter:input_type -> skiff.schedulerplugin.v1.FilterRequest
+	9,  // 10: skiff.schedulerplugin.v1.SchedulerPluginService.Score:input_type -> skiff.schedulerplugin.v1.ScoreRequest
 	11, // 11: skiff.schedulerplugin.v1.SchedulerPluginService.Permit:input_type -> skiff.schedulerplugin.v1.PermitRequest
 	2,  // 12: skiff.schedulerplugin.v1.SchedulerPluginService.Describe:output_type -> skiff.schedulerplugin.v1.DescribeResponse
-	4,  // 13: skiff.schedulerplugin.v1.SchedulerPluginService.SyncNodes:output_type -> skiff.schedulerplugin.v1.SyncNodesResponse
-	7,  // 14: skiff.schedulerplugin.v1.SchedulerPluginService.Filter:output_type -> skiff.schedulerplugin.v1.FilterResponse
+	5,  // 13: skiff.schedulerplugin.v1.SchedulerPluginService.SyncNodes:output_type -> skiff.schedulerplugin.v1.SyncNodesResponse
+	8,  // 14: skiff.schedulerplugin.v1.SchedulerPluginService.Filter:output_type -> skiff.schedulerplugin.v1.FilterResponse
 	10, // 15: skiff.schedulerplugin.v1.SchedulerPluginService.Score:output_type -> skiff.schedulerplugin.v1.ScoreResponse
 	12, // 16: skiff.schedulerplugin.v1.SchedulerPluginService.Permit:output_type -> skiff.schedulerplugin.v1.PermitResponse
 	12, // [12:17] is the sub-list for method output_type

@@ -34,12 +34,12 @@ const (
 // a program the scheduler starts and talks to through
 // hashicorp/go-plugin. The scheduler keeps the plugin's copy of the Nodes
 // current with SyncNodes, then asks once per pod about all the candidate
-// nodes at a time, naming them: a call never carries one node per RPC.
+// nodes at a time, by number: a call never carries one node per RPC.
 type SchedulerPluginServiceClient interface {
 	// Describe names the plugin and the extension points it implements.
 	Describe(ctx context.Context, in *DescribeRequest, opts ...grpc.CallOption) (*DescribeResponse, error)
 	// SyncNodes brings the plugin's node cache up to date: a reset empties
-	// it first, then nodes are stored by name and removed ones dropped. A
+	// it first, then nodes are stored by number and removed ones dropped. A
 	// restarted plugin is sent every node again with reset set.
 	SyncNodes(ctx context.Context, in *SyncNodesRequest, opts ...grpc.CallOption) (*SyncNodesResponse, error)
 	// Filter rejects the candidate nodes the pod must not run on; nodes it
@@ -118,12 +118,12 @@ func (c *schedulerPluginServiceClient) Permit(ctx context.Context, in *PermitReq
 // a program the scheduler starts and talks to through
 // hashicorp/go-plugin. The scheduler keeps the plugin's copy of the Nodes
 // current with SyncNodes, then asks once per pod about all the candidate
-// nodes at a time, naming them: a call never carries one node per RPC.
+// nodes at a time, by number: a call never carries one node per RPC.
 type SchedulerPluginServiceServer interface {
 	// Describe names the plugin and the extension points it implements.
 	Describe(context.Context, *DescribeRequest) (*DescribeResponse, error)
 	// SyncNodes brings the plugin's node cache up to date: a reset empties
-	// it first, then nodes are stored by name and removed ones dropped. A
+	// it first, then nodes are stored by number and removed ones dropped. A
 	// restarted plugin is sent every node again with reset set.
 	SyncNodes(context.Context, *SyncNodesRequest) (*SyncNodesResponse, error)
 	// Filter rejects the candidate nodes the pod must not run on; nodes it

@@ -140,9 +140,11 @@ type Plugin struct {
 	client  *plugin.Client
 	rpc     pluginv1.SchedulerPluginServiceClient
 	points  []string
-	sent    map[string]*corev1.Node // the plugin's copy of each node
-	synced  int64                   // the NodesVersion sent last
+	sent    map[string]sentNode // what the plugin holds, by node name
+	nextID  uint32              // the number the next new node gets
+	synced  int64               // the NodesVersion sent last
 	started time.Time
+	dir     string // the socket's directory
 	down    error // why the plugin cannot take calls now
 	// broken is signalled when a call finds the plugin dead or hung.
 	broken chan struct{}
@@ -187,8 +189,14 @@ func hclogLevel(l slog.Level) hclog.Level {
 // launch starts the process and asks what it implements. It holds no lock:
 // callers serialize it.
 func (p *Plugin) launch(ctx context.Context) error {
+	// The plugin's socket lives in a private directory removed with it,
+	// also when the plugin was killed and could not clean up.
+	dir, err := os.MkdirTemp("", "skiff-plugin-")
+	if err != nil {
+		return err
+	}
 	cmd := exec.Command(p.cfg.Path, p.cfg.Args...)
-	cmd.Env = append(os.Environ(), p.cfg.Env...)
+	cmd.Env = append(append(os.Environ(), p.cfg.Env...), plugin.EnvUnixSocketDir+"="+dir)
 	// The plugin dies with the scheduler, even when the scheduler is killed.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	client := plugin.NewClient(&plugin.ClientConfig{
@@ -200,23 +208,25 @@ func (p *Plugin) launch(ctx context.Context) error {
 		AutoMTLS:         true,
 		StartTimeout:     10 * time.Second,
 	})
+	fail := func(err error) error {
+		client.Kill()
+		_ = os.RemoveAll(dir)
+		return err
+	}
 	proto, err := client.Client()
 	if err != nil {
-		client.Kill()
-		return err
+		return fail(err)
 	}
 	raw, err := proto.Dispense(schedulerplugin.Dispense)
 	if err != nil {
-		client.Kill()
-		return err
+		return fail(err)
 	}
 	rpc := raw.(pluginv1.SchedulerPluginServiceClient)
 	dctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.Duration*syncTimeoutFactor)
 	defer cancel()
 	desc, err := rpc.Describe(dctx, &pluginv1.DescribeRequest{})
 	if err != nil {
-		client.Kill()
-		return fmt.Errorf("describe: %w", err)
+		return fail(fmt.Errorf("describe: %w", err))
 	}
 	var points []string
 	for _, e := range desc.GetExtensionPoints() {
@@ -230,7 +240,7 @@ func (p *Plugin) launch(ctx context.Context) error {
 		}
 	}
 	p.mu.Lock()
-	p.client, p.rpc, p.points, p.sent, p.started, p.down = client, rpc, points, nil, time.Now(), nil
+	p.client, p.rpc, p.points, p.sent, p.started, p.down, p.dir = client, rpc, points, nil, time.Now(), nil, dir
 	p.mu.Unlock()
 	return nil
 }
@@ -311,14 +321,17 @@ func (p *Plugin) exited() bool {
 // stop kills the process, if any.
 func (p *Plugin) stop() {
 	p.mu.Lock()
-	client := p.client
-	p.client, p.rpc = nil, nil
+	client, dir := p.client, p.dir
+	p.client, p.rpc, p.dir = nil, nil, ""
 	if p.down == nil {
 		p.down = errors.New("plugin stopped")
 	}
 	p.mu.Unlock()
 	if client != nil {
 		client.Kill()
+	}
+	if dir != "" {
+		_ = os.RemoveAll(dir)
 	}
 }
 
@@ -367,6 +380,12 @@ func (p *Plugin) markBroken(err error) {
 	}
 }
 
+// sentNode is a node as the plugin has it, and its number there.
+type sentNode struct {
+	node *corev1.Node
+	id   uint32
+}
+
 // sync sends the plugin the nodes that changed since the last call: all of
 // them to a fresh plugin. Called with p.mu held.
 func (p *Plugin) sync(ctx context.Context, state *framework.CycleState) error {
@@ -376,23 +395,33 @@ func (p *Plugin) sync(ctx context.Context, state *framework.CycleState) error {
 	}
 	nodes := state.Nodes
 	if reset {
-		p.sent = make(map[string]*corev1.Node, len(nodes))
+		p.sent = make(map[string]sentNode, len(nodes))
+		p.nextID = 0
 	}
-	var upserts []*corev1.Node
+	var upserts []*pluginv1.NodeEntry
+	added := 0
 	for _, n := range nodes {
-		if p.sent[n.Name()] != n.Node {
-			upserts = append(upserts, n.Node)
+		had, ok := p.sent[n.Name()]
+		if ok && had.node == n.Node {
+			continue
 		}
+		if !ok {
+			had.id = p.nextID + uint32(added)
+			added++
+		}
+		upserts = append(upserts, &pluginv1.NodeEntry{Id: had.id, Node: n.Node})
 	}
-	var deletes []string
-	if len(p.sent)+countNew(p.sent, upserts) > len(nodes) {
+	var deletes []uint32
+	var gone []string
+	if len(p.sent)+added > len(nodes) {
 		present := make(map[string]bool, len(nodes))
 		for _, n := range nodes {
 			present[n.Name()] = true
 		}
-		for name := range p.sent {
+		for name, had := range p.sent {
 			if !present[name] {
-				deletes = append(deletes, name)
+				deletes = append(deletes, had.id)
+				gone = append(gone, name)
 			}
 		}
 	}
@@ -416,33 +445,30 @@ func (p *Plugin) sync(ctx context.Context, state *framework.CycleState) error {
 			}
 			return err
 		}
-		for _, n := range batch {
-			p.sent[n.GetMetadata().GetName()] = n
+		for _, e := range batch {
+			p.sent[e.GetNode().GetMetadata().GetName()] = sentNode{node: e.GetNode(), id: e.GetId()}
 		}
 	}
-	for _, name := range deletes {
+	for _, name := range gone {
 		delete(p.sent, name)
 	}
+	p.nextID += uint32(added)
 	p.synced = state.NodesVersion
 	return nil
 }
 
-func countNew(sent map[string]*corev1.Node, upserts []*corev1.Node) int {
-	n := 0
-	for _, u := range upserts {
-		if _, ok := sent[u.GetMetadata().GetName()]; !ok {
-			n++
-		}
-	}
-	return n
-}
-
-func names(nodes []*framework.NodeInfo) []string {
-	out := make([]string, len(nodes))
+// ids are the plugin's numbers of nodes; a node that is not in the
+// cycle's snapshot was never sent.
+func (p *Plugin) ids(nodes []*framework.NodeInfo) ([]uint32, error) {
+	out := make([]uint32, len(nodes))
 	for i, n := range nodes {
-		out[i] = n.Name()
+		sent, ok := p.sent[n.Name()]
+		if !ok {
+			return nil, fmt.Errorf("node %s is not in the cycle's snapshot", n.Name())
+		}
+		out[i] = sent.id
 	}
-	return out
+	return out, nil
 }
 
 // failed turns a failed call into the configured outcome.
@@ -458,15 +484,29 @@ func (p *Plugin) failed(ctx context.Context, err error) *framework.Status {
 func (p *Plugin) FilterNodes(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) (map[string]*framework.Status, *framework.Status) {
 	var resp *pluginv1.FilterResponse
 	err := p.call(ctx, framework.PointFilter, state, func(ctx context.Context, c pluginv1.SchedulerPluginServiceClient) error {
-		var err error
-		resp, err = c.Filter(ctx, &pluginv1.FilterRequest{Pod: pod, Nodes: names(nodes)})
+		ids, err := p.ids(nodes)
+		if err != nil {
+			return err
+		}
+		resp, err = c.Filter(ctx, &pluginv1.FilterRequest{Pod: pod, Nodes: ids})
 		return err
 	})
 	if err != nil {
 		return nil, p.failed(ctx, err)
 	}
 	out := make(map[string]*framework.Status, len(resp.GetRejections()))
+	var byID map[uint32]string
+	if len(resp.GetRejections()) > 0 {
+		byID = make(map[uint32]string, len(nodes))
+		for _, n := range nodes {
+			byID[p.sent[n.Name()].id] = n.Name()
+		}
+	}
 	for _, r := range resp.GetRejections() {
+		name, ok := byID[r.GetNode()]
+		if !ok {
+			return nil, p.failed(ctx, fmt.Errorf("scheduler plugin %s: filter: rejected node %d, which is not a candidate", p.cfg.Name, r.GetNode()))
+		}
 		code := framework.Unschedulable
 		if r.GetUnresolvable() {
 			code = framework.UnschedulableAndUnresolvable
@@ -475,26 +515,27 @@ func (p *Plugin) FilterNodes(ctx context.Context, state *framework.CycleState, p
 		if reason == "" {
 			reason = "node(s) were rejected by plugin " + p.cfg.Name
 		}
-		out[r.GetNode()] = framework.NewStatus(code, reason)
+		out[name] = framework.NewStatus(code, reason)
 	}
 	return out, nil
 }
 
 // ScoreNodes asks the plugin to rank the feasible nodes.
-func (p *Plugin) ScoreNodes(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) (map[string]int64, *framework.Status) {
+func (p *Plugin) ScoreNodes(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) ([]int64, *framework.Status) {
 	var resp *pluginv1.ScoreResponse
 	err := p.call(ctx, framework.PointScore, state, func(ctx context.Context, c pluginv1.SchedulerPluginServiceClient) error {
-		var err error
-		resp, err = c.Score(ctx, &pluginv1.ScoreRequest{Pod: pod, Nodes: names(nodes)})
+		ids, err := p.ids(nodes)
+		if err != nil {
+			return err
+		}
+		resp, err = c.Score(ctx, &pluginv1.ScoreRequest{Pod: pod, Nodes: ids})
 		return err
 	})
 	if err != nil {
 		return nil, p.failed(ctx, err)
 	}
-	out := make(map[string]int64, len(resp.GetScores()))
-	for _, s := range resp.GetScores() {
-		out[s.GetNode()] = s.GetScore()
-	}
+	out := make([]int64, len(nodes))
+	copy(out, resp.GetScores())
 	return out, nil
 }
 
@@ -503,7 +544,11 @@ func (p *Plugin) Permit(ctx context.Context, state *framework.CycleState, pod *c
 	var resp *pluginv1.PermitResponse
 	err := p.call(ctx, framework.PointPermit, state, func(ctx context.Context, c pluginv1.SchedulerPluginServiceClient) error {
 		var err error
-		resp, err = c.Permit(ctx, &pluginv1.PermitRequest{Pod: pod, Node: node})
+		sent, ok := p.sent[node]
+		if !ok {
+			return fmt.Errorf("node %s was never synced", node)
+		}
+		resp, err = c.Permit(ctx, &pluginv1.PermitRequest{Pod: pod, Node: sent.id})
 		return err
 	})
 	if err != nil {

@@ -89,7 +89,7 @@ func TestCallsAndNodeSync(t *testing.T) {
 		t.Fatalf("filter: %v %v", rejected, st)
 	}
 	scores, st := p.ScoreNodes(ctx, state, pod("p"), []*framework.NodeInfo{nodes[0], nodes[2]})
-	if !st.IsSuccess() || scores["a"] != 10 || scores["c"] != 70 {
+	if !st.IsSuccess() || scores[0] != 10 || scores[1] != 70 {
 		t.Fatalf("score: %v %v", scores, st)
 	}
 	if st := p.Permit(ctx, state, pod("p"), "c"); st.IsSuccess() || st.Message() != "not permitted" {

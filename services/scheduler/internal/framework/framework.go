@@ -140,10 +140,11 @@ type BatchFilterPlugin interface {
 	FilterNodes(ctx context.Context, state *CycleState, pod *corev1.Pod, nodes []*NodeInfo) (map[string]*Status, *Status)
 }
 
-// BatchScorePlugin scores all feasible nodes in one call, 0..MaxNodeScore.
+// BatchScorePlugin scores all feasible nodes in one call, 0..MaxNodeScore;
+// scores[i] is nodes[i]'s.
 type BatchScorePlugin interface {
 	Plugin
-	ScoreNodes(ctx context.Context, state *CycleState, pod *corev1.Pod, nodes []*NodeInfo) (map[string]int64, *Status)
+	ScoreNodes(ctx context.Context, state *CycleState, pod *corev1.Pod, nodes []*NodeInfo) ([]int64, *Status)
 }
 
 // PermitPlugin approves the node chosen for a pod before it is assumed and

@@ -339,8 +339,8 @@ func score(ctx context.Context, p *Profile, state *framework.CycleState, pod *co
 			st.Plugin = ws.Plugin.Name()
 			return nil, st
 		}
-		for j, n := range nodes {
-			total[j] += min(max(scores[n.Name()], 0), framework.MaxNodeScore) * ws.Weight
+		for j, v := range scores[:min(len(scores), len(nodes))] {
+			total[j] += min(max(v, 0), framework.MaxNodeScore) * ws.Weight
 		}
 	}
 	return total, nil
