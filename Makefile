@@ -48,8 +48,9 @@ test: ## every test tier: unit, integration (embedded etcd) and e2e (real kubect
 test-short: ## unit tests only
 	$(GO) test -short -count=1 $(PKGS)
 
-bench: ## apiserver benchmarks against embedded etcd
+bench: ## apiserver benchmarks against embedded etcd; scheduler throughput through the real apiserver
 	$(GO) test -run '^$$' -bench . -benchmem ./services/apiserver/...
+	$(GO) test -run '^$$' -bench BenchmarkScheduling -benchtime=1x -timeout 40m -v ./e2e/scheduler/
 
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## build the pinned code generators
 
