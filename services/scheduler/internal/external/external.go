@@ -145,7 +145,7 @@ type Plugin struct {
 	synced  int64               // the NodesVersion sent last
 	started time.Time
 	dir     string // the socket's directory
-	down    error // why the plugin cannot take calls now
+	down    error  // why the plugin cannot take calls now
 	// broken is signalled when a call finds the plugin dead or hung.
 	broken chan struct{}
 }
