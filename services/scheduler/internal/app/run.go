@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/proto"
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
@@ -173,7 +175,12 @@ func wire(pods *informer.Informer[*corev1.Pod], nodes *informer.Informer[*corev1
 	})
 	nodes.AddHandler(informer.Handler[*corev1.Node]{
 		OnAdd:    func(n *corev1.Node) { cch.SetNode(n); q.MoveAll() },
-		OnUpdate: func(_, n *corev1.Node) { cch.SetNode(n); q.MoveAll() },
+		OnUpdate: func(old, n *corev1.Node) {
+			cch.SetNode(n)
+			if nodeChangeMayHelp(old, n) {
+				q.MoveAll()
+			}
+		},
 		OnDelete: func(n *corev1.Node) { cch.RemoveNode(n.GetMetadata().GetName()) },
 	})
 }
@@ -239,4 +246,33 @@ func (m *metrics) mux(profiling bool) *http.ServeMux {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	}
 	return mux
+}
+
+// nodeChangeMayHelp reports whether a node update could make a waiting pod
+// fit: its spec (taints, unschedulable), labels, annotations (plugins read
+// them), allocatable resources or condition statuses changed. Heartbeats
+// that only move timestamps do not.
+func nodeChangeMayHelp(old, n *corev1.Node) bool {
+	if !proto.Equal(old.GetSpec(), n.GetSpec()) ||
+		!maps.Equal(old.GetMetadata().GetLabels(), n.GetMetadata().GetLabels()) ||
+		!maps.Equal(old.GetMetadata().GetAnnotations(), n.GetMetadata().GetAnnotations()) {
+		return true
+	}
+	oa, na := old.GetStatus().GetAllocatable(), n.GetStatus().GetAllocatable()
+	if len(oa) != len(na) {
+		return true
+	}
+	for k, v := range na {
+		if oa[k].GetString_() != v.GetString_() {
+			return true
+		}
+	}
+	conditions := func(n *corev1.Node) map[string]string {
+		out := map[string]string{}
+		for _, c := range n.GetStatus().GetConditions() {
+			out[c.GetType()] = c.GetStatus()
+		}
+		return out
+	}
+	return !maps.Equal(conditions(old), conditions(n))
 }
