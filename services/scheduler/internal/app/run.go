@@ -174,7 +174,7 @@ func wire(pods *informer.Informer[*corev1.Pod], nodes *informer.Informer[*corev1
 		},
 	})
 	nodes.AddHandler(informer.Handler[*corev1.Node]{
-		OnAdd:    func(n *corev1.Node) { cch.SetNode(n); q.MoveAll() },
+		OnAdd: func(n *corev1.Node) { cch.SetNode(n); q.MoveAll() },
 		OnUpdate: func(old, n *corev1.Node) {
 			cch.SetNode(n)
 			if nodeChangeMayHelp(old, n) {

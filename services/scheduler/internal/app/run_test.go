@@ -23,16 +23,18 @@ func TestNodeChangeMayHelp(t *testing.T) {
 		change func(n *corev1.Node)
 		helps  bool
 	}{
-		"heartbeat only":      {func(n *corev1.Node) { n.Status.Conditions[0].LastHeartbeatTime = timestamppb.Now() }, false},
-		"resource version":    {func(n *corev1.Node) { n.Metadata.ResourceVersion = "9" }, false},
-		"uncordoned":          {func(n *corev1.Node) { n.Spec.Unschedulable = true }, true},
-		"taint removed":       {func(n *corev1.Node) { n.Spec.Taints = []*corev1.Taint{{Key: "k", Effect: "NoSchedule"}} }, true},
-		"label":               {func(n *corev1.Node) { n.Metadata.Labels["disk"] = "ssd" }, true},
-		"annotation":          {func(n *corev1.Node) { n.Metadata.Annotations = map[string]string{"m": "x"} }, true},
-		"allocatable":         {func(n *corev1.Node) { n.Status.Allocatable["cpu"] = &metav1.Quantity{String_: "8"} }, true},
-		"new resource":        {func(n *corev1.Node) { n.Status.Allocatable["pods"] = &metav1.Quantity{String_: "110"} }, true},
-		"condition turned":    {func(n *corev1.Node) { n.Status.Conditions[0].Status = "False" }, true},
-		"condition appearing": {func(n *corev1.Node) { n.Status.Conditions = append(n.Status.Conditions, &corev1.NodeCondition{Type: "DiskPressure", Status: "False"}) }, true},
+		"heartbeat only":   {func(n *corev1.Node) { n.Status.Conditions[0].LastHeartbeatTime = timestamppb.Now() }, false},
+		"resource version": {func(n *corev1.Node) { n.Metadata.ResourceVersion = "9" }, false},
+		"uncordoned":       {func(n *corev1.Node) { n.Spec.Unschedulable = true }, true},
+		"taint removed":    {func(n *corev1.Node) { n.Spec.Taints = []*corev1.Taint{{Key: "k", Effect: "NoSchedule"}} }, true},
+		"label":            {func(n *corev1.Node) { n.Metadata.Labels["disk"] = "ssd" }, true},
+		"annotation":       {func(n *corev1.Node) { n.Metadata.Annotations = map[string]string{"m": "x"} }, true},
+		"allocatable":      {func(n *corev1.Node) { n.Status.Allocatable["cpu"] = &metav1.Quantity{String_: "8"} }, true},
+		"new resource":     {func(n *corev1.Node) { n.Status.Allocatable["pods"] = &metav1.Quantity{String_: "110"} }, true},
+		"condition turned": {func(n *corev1.Node) { n.Status.Conditions[0].Status = "False" }, true},
+		"condition appearing": {func(n *corev1.Node) {
+			n.Status.Conditions = append(n.Status.Conditions, &corev1.NodeCondition{Type: "DiskPressure", Status: "False"})
+		}, true},
 	} {
 		updated := proto.Clone(base).(*corev1.Node)
 		c.change(updated)
