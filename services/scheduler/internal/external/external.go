@@ -126,6 +126,13 @@ const (
 	syncBatch         = 500
 )
 
+var (
+	_ framework.BatchFilterPlugin = (*Plugin)(nil)
+	_ framework.BatchScorePlugin  = (*Plugin)(nil)
+	_ framework.PermitPlugin      = (*Plugin)(nil)
+	_ framework.PointSelector     = (*Plugin)(nil)
+)
+
 // Plugin is a running out-of-process plugin, seen by the scheduler as a
 // batch filter, batch score and permit plugin.
 type Plugin struct {
