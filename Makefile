@@ -7,10 +7,10 @@ TOOLS        := $(BIN)/tools
 export PATH  := $(TOOLS):$(PATH)
 
 # Modules of the workspace, as go.work lists them.
-MODULES      := api pkg services/apiserver services/scheduler plugins/maintenance e2e
+MODULES      := api pkg services/apiserver services/scheduler services/controller-manager plugins/maintenance e2e
 # Packages every module builds and tests (go.work root cannot use ./...).
 PKGS         := $(foreach m,$(MODULES),./$(m)/...)
-SERVICES     := apiserver scheduler
+SERVICES     := apiserver scheduler controller-manager
 # Example out-of-process plugins, built as bin/scheduler-plugin-<name>.
 PLUGINS      := maintenance
 TEST_FLAGS   ?= -race -count=1 -timeout 20m
@@ -33,13 +33,15 @@ build: ## static binaries of every service and example plugin into bin/
 
 RUN_DIR      ?= /tmp/skiff
 
-run: build ## start the system in the foreground: apiserver (data in RUN_DIR) and scheduler
+run: build ## start the system in the foreground: apiserver (data in RUN_DIR), controller-manager and scheduler
 	@mkdir -p $(RUN_DIR)
 	@$(BIN)/apiserver --data-dir $(RUN_DIR) --secure-port 6443 & api=$$!; \
 	trap 'kill $$api 2>/dev/null; wait $$api' EXIT INT TERM; \
 	until [ -f $(RUN_DIR)/admin.kubeconfig ] && curl -sfk https://127.0.0.1:6443/readyz >/dev/null; do \
 		kill -0 $$api 2>/dev/null || exit 1; sleep 0.2; done; \
 	echo "apiserver ready: export KUBECONFIG=$(RUN_DIR)/admin.kubeconfig"; \
+	$(BIN)/controller-manager --kubeconfig $(RUN_DIR)/admin.kubeconfig --healthz-bind-address 127.0.0.1:10257 & cm=$$!; \
+	trap 'kill $$cm $$api 2>/dev/null; wait $$cm $$api' EXIT INT TERM; \
 	$(BIN)/scheduler --kubeconfig $(RUN_DIR)/admin.kubeconfig --healthz-bind-address 127.0.0.1:10259
 
 test: ## every test tier: unit, integration (embedded etcd) and e2e (real kubectl)

@@ -24,6 +24,14 @@ func StartScheduler(t testing.TB, srv *APIServer, flags ...string) *Process {
 	return startProcess(t, "scheduler", args...)
 }
 
+// StartControllerManager runs a controller-manager against srv with extra
+// flags; it stops with the test.
+func StartControllerManager(t testing.TB, srv *APIServer, flags ...string) *Process {
+	t.Helper()
+	args := append([]string{"--kubeconfig", srv.Kubeconfig(), "--healthz-bind-address", "", "--log-level", "warn"}, flags...)
+	return startProcess(t, "controller-manager", args...)
+}
+
 func startProcess(t testing.TB, service string, args ...string) *Process {
 	t.Helper()
 	p := &Process{t: t, logs: &SyncBuffer{}, done: make(chan struct{})}

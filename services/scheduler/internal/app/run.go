@@ -2,23 +2,19 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/leaderelection"
 	"skiff.dev/pkg/telemetry"
@@ -104,21 +100,9 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	g.Go(func() error { m.watchQueue(gctx, q); return nil })
 	if o.HealthzBindAddress != "" {
-		ln, err := net.Listen("tcp", o.HealthzBindAddress)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", o.HealthzBindAddress, err)
+		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(m.registry, o.Profiling)); err != nil {
+			return err
 		}
-		srv := &http.Server{Handler: m.mux(o.Profiling), ReadHeaderTimeout: 10 * time.Second}
-		g.Go(func() error {
-			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				return err
-			}
-			return nil
-		})
-		g.Go(func() error {
-			<-gctx.Done()
-			return srv.Shutdown(context.WithoutCancel(gctx))
-		})
 	}
 	g.Go(func() error {
 		if !pods.WaitForSync(gctx) || !nodes.WaitForSync(gctx) {
@@ -233,19 +217,6 @@ func (m *metrics) watchQueue(ctx context.Context, q *queue.Queue) {
 		m.pending.WithLabelValues("backoff").Set(float64(b))
 		m.pending.WithLabelValues("unschedulable").Set(float64(u))
 	}
-}
-
-func (m *metrics) mux(profiling bool) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
-	mux.Handle("/metrics", promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{}))
-	if profiling {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	}
-	return mux
 }
 
 // nodeChangeMayHelp reports whether a node update could make a waiting pod

@@ -1,0 +1,44 @@
+package app
+
+import (
+	"context"
+
+	"skiff.dev/pkg/client"
+	"skiff.dev/services/controller-manager/internal/controller"
+	"skiff.dev/services/controller-manager/internal/informers"
+	"skiff.dev/services/controller-manager/internal/replicaset"
+	"skiff.dev/services/controller-manager/internal/serviceaccount"
+)
+
+// runner is a controller the manager starts while it leads.
+type runner interface {
+	Run(ctx context.Context) error
+}
+
+// known lists the controllers, their worker flags (Kubernetes' names) and
+// how to build them.
+var known = []struct {
+	name        string
+	workersFlag string
+	workers     int
+	build       func(c *client.Client, f *informers.Factory, workers int, observe controller.Observer) runner
+}{
+	{replicaset.Name, "concurrent-replicaset-syncs", 5, func(c *client.Client, f *informers.Factory, w int, obs controller.Observer) runner {
+		rc := replicaset.New(c, f, w)
+		rc.Observe = obs
+		return rc
+	}},
+	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(c *client.Client, f *informers.Factory, w int, obs controller.Observer) runner {
+		sc := serviceaccount.New(c, f, w)
+		sc.Observe = obs
+		return sc
+	}},
+}
+
+func names() []string {
+	out := make([]string, len(known))
+	for i, c := range known {
+		out[i] = c.name
+	}
+	return out
+}

@@ -1,0 +1,123 @@
+// Package app is the controller-manager process: flags, the shared
+// informers, the controllers chosen with --controllers, leader election,
+// and the health and metrics endpoints.
+package app
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Options are the controller-manager's flags.
+type Options struct {
+	Kubeconfig         string
+	Controllers        []string
+	LeaderElect        bool
+	LeaseDuration      time.Duration
+	Identity           string
+	HealthzBindAddress string
+	LogLevel           string
+	OTLPEndpoint       string
+	Profiling          bool
+	// Workers per controller, by controller name.
+	Workers map[string]*int
+}
+
+// NewOptions returns the defaults.
+func NewOptions() *Options {
+	host, _ := os.Hostname()
+	suffix := make([]byte, 4)
+	_, _ = rand.Read(suffix)
+	o := &Options{
+		Controllers:        []string{"*"},
+		LeaderElect:        true,
+		LeaseDuration:      5 * time.Second,
+		Identity:           host + "_" + hex.EncodeToString(suffix),
+		HealthzBindAddress: "0.0.0.0:10257",
+		LogLevel:           "info",
+		OTLPEndpoint:       os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
+		Profiling:          true,
+		Workers:            map[string]*int{},
+	}
+	for _, c := range known {
+		w := c.workers
+		o.Workers[c.name] = &w
+	}
+	return o
+}
+
+// AddFlags registers the flags.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver (token authentication).")
+	fs.StringSliceVar(&o.Controllers, "controllers", o.Controllers, fmt.Sprintf(
+		"Controllers to run: '*' for all, 'foo' to add one, '-foo' to leave one out. Known: %s.", strings.Join(names(), ", ")))
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Run the controllers only while leading the kube-controller-manager election, so replicas can stand by.")
+	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a silent leader keeps the lead.")
+	fs.StringVar(&o.Identity, "leader-elect-identity", o.Identity, "This replica's name in the election.")
+	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /metrics over HTTP; empty disables it.")
+	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error.")
+	fs.StringVar(&o.OTLPEndpoint, "otlp-endpoint", o.OTLPEndpoint, "OTLP/gRPC endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT).")
+	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the healthz address.")
+	for _, c := range known {
+		fs.IntVar(o.Workers[c.name], c.workersFlag, *o.Workers[c.name], fmt.Sprintf("Workers of the %s controller.", c.name))
+	}
+}
+
+// Validate checks the flags.
+func (o *Options) Validate() error {
+	var errs []error
+	if o.Kubeconfig == "" {
+		errs = append(errs, errors.New("--kubeconfig is required"))
+	}
+	if o.LeaderElect && o.LeaseDuration < 2*time.Second {
+		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration %v: must be at least 2s", o.LeaseDuration))
+	}
+	for _, c := range o.Controllers {
+		name := strings.TrimPrefix(c, "-")
+		if name != "*" && !slices.Contains(names(), name) {
+			errs = append(errs, fmt.Errorf("--controllers: unknown controller %q (known: %s)", name, strings.Join(names(), ", ")))
+		}
+	}
+	for name, w := range o.Workers {
+		if *w < 1 {
+			errs = append(errs, fmt.Errorf("workers of the %s controller: %d, must be at least 1", name, *w))
+		}
+	}
+	if _, err := o.level(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Enabled reports whether --controllers selects a controller.
+func (o *Options) Enabled(name string) bool {
+	on := false
+	for _, c := range o.Controllers {
+		switch c {
+		case "*":
+			on = true
+		case name:
+			return true
+		case "-" + name:
+			return false
+		}
+	}
+	return on
+}
+
+func (o *Options) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(strings.ToUpper(o.LogLevel))); err != nil {
+		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.LogLevel)
+	}
+	return l, nil
+}

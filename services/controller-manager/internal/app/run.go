@@ -1,0 +1,111 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/healthz"
+	"skiff.dev/pkg/leaderelection"
+	"skiff.dev/pkg/telemetry"
+	"skiff.dev/services/controller-manager/internal/informers"
+)
+
+// Run runs the enabled controllers until ctx ends: informers start at
+// once, so a standby replica has warm caches, and the controllers work
+// only while this replica leads.
+func Run(ctx context.Context, o *Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	level, _ := o.level()
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	shutdownTracing, err := telemetry.Setup(ctx, "controller-manager", o.OTLPEndpoint)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+
+	cfg, err := client.FromKubeconfig(o.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	m := newMetrics()
+	f := informers.New(c)
+	var runners []runner
+	for _, k := range known {
+		if o.Enabled(k.name) {
+			runners = append(runners, k.build(c, f, *o.Workers[k.name], m.observe))
+		}
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return f.Start(gctx) })
+	if o.HealthzBindAddress != "" {
+		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(m.registry, o.Profiling)); err != nil {
+			return err
+		}
+	}
+	g.Go(func() error {
+		if !f.WaitForSync(gctx) {
+			return nil
+		}
+		slog.InfoContext(gctx, "caches synced", "identity", o.Identity, "controllers", len(runners))
+		run := func(ctx context.Context) {
+			rg, rctx := errgroup.WithContext(ctx)
+			for _, r := range runners {
+				rg.Go(func() error { return r.Run(rctx) })
+			}
+			_ = rg.Wait()
+		}
+		if !o.LeaderElect {
+			run(gctx)
+			return nil
+		}
+		return leaderelection.Run(gctx, leaderelection.Config{
+			Conn: c.Conn(), Election: "kube-controller-manager", Identity: o.Identity, LeaseDuration: o.LeaseDuration,
+			OnStartedLeading: run,
+		})
+	})
+	return g.Wait()
+}
+
+// metrics are the controller-manager's Prometheus series.
+type metrics struct {
+	registry   *prometheus.Registry
+	reconciles *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "controller_reconcile_total",
+			Help: "Reconciles by controller and result (success, error)."}, []string{"controller", "result"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "controller_reconcile_duration_seconds",
+			Help: "Reconcile latency by controller.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"controller"}),
+	}
+	m.registry.MustRegister(m.reconciles, m.latency)
+	return m
+}
+
+func (m *metrics) observe(controller string, d time.Duration, err error) {
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	m.reconciles.WithLabelValues(controller, result).Inc()
+	m.latency.WithLabelValues(controller).Observe(d.Seconds())
+}

@@ -1,0 +1,118 @@
+package replicaset
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	appsv1 "skiff.dev/api/apps/v1"
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/informer"
+	"skiff.dev/pkg/labels"
+)
+
+// readySince is when the pod turned Ready, or nil if it is not.
+func readySince(p *corev1.Pod) *timestamppb.Timestamp {
+	for _, c := range p.GetStatus().GetConditions() {
+		if c.GetType() == "Ready" {
+			if c.GetStatus() != "True" {
+				return nil
+			}
+			if t := c.GetLastTransitionTime(); t != nil {
+				return t
+			}
+			return timestamppb.New(time.Time{})
+		}
+	}
+	return nil
+}
+
+// IsAvailable reports whether a pod has been ready for minReady at now,
+// and if it is ready but not yet available, how long until it is.
+func IsAvailable(p *corev1.Pod, minReady time.Duration, now time.Time) (bool, time.Duration) {
+	since := readySince(p)
+	if since == nil {
+		return false, 0
+	}
+	if minReady <= 0 {
+		return true, 0
+	}
+	left := since.AsTime().Add(minReady).Sub(now)
+	if left <= 0 {
+		return true, 0
+	}
+	return false, left
+}
+
+// computeStatus counts the pods, and says when to look again for pods
+// that will become available.
+func computeStatus(rs *appsv1.ReplicaSet, active []*corev1.Pod, manageErr error, now time.Time) (*appsv1.ReplicaSetStatus, time.Duration) {
+	st := &appsv1.ReplicaSetStatus{Replicas: int32(len(active)), ObservedGeneration: rs.GetMetadata().GetGeneration()}
+	minReady := time.Duration(rs.GetSpec().GetMinReadySeconds()) * time.Second
+	tmplLabels := rs.GetSpec().GetTemplate().GetMetadata().GetLabels()
+	var next time.Duration
+	for _, p := range active {
+		if labels.Matches(&metav1.LabelSelector{MatchLabels: tmplLabels}, p.GetMetadata().GetLabels()) {
+			st.FullyLabeledReplicas++
+		}
+		if readySince(p) != nil {
+			st.ReadyReplicas++
+		}
+		ok, left := IsAvailable(p, minReady, now)
+		if ok {
+			st.AvailableReplicas++
+		} else if left > 0 && (next == 0 || left < next) {
+			next = left
+		}
+	}
+	st.Conditions = failureCondition(rs.GetStatus().GetConditions(), manageErr, now)
+	if next > 0 {
+		next += 100 * time.Millisecond
+	}
+	return st, next
+}
+
+// failureCondition keeps ReplicaFailure set while creating or deleting
+// pods fails, as kubectl describe shows it.
+func failureCondition(old []*appsv1.ReplicaSetCondition, err error, now time.Time) []*appsv1.ReplicaSetCondition {
+	var out []*appsv1.ReplicaSetCondition
+	var prev *appsv1.ReplicaSetCondition
+	for _, c := range old {
+		if c.GetType() == "ReplicaFailure" {
+			prev = c
+			continue
+		}
+		out = append(out, c)
+	}
+	if err == nil {
+		return out
+	}
+	c := &appsv1.ReplicaSetCondition{Type: "ReplicaFailure", Status: "True", Reason: "FailedCreate",
+		Message: err.Error(), LastTransitionTime: timestamppb.New(now)}
+	if prev != nil && prev.GetStatus() == "True" {
+		c.LastTransitionTime = prev.GetLastTransitionTime()
+	}
+	return append(out, c)
+}
+
+// writeStatus updates the status when it changed.
+func (rc *Controller) writeStatus(ctx context.Context, rs *appsv1.ReplicaSet, st *appsv1.ReplicaSetStatus) error {
+	if proto.Equal(rs.GetStatus(), st) {
+		return nil
+	}
+	updated := proto.Clone(rs).(*appsv1.ReplicaSet)
+	updated.Status = st
+	_, err := rc.c.AppsV1().ReplicaSets(rs.GetMetadata().GetNamespace()).UpdateStatus(ctx, updated, client.WriteOptions{})
+	switch {
+	case client.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("update status of replicaset %s: %w", informer.KeyOf(rs), err)
+	}
+	return nil
+}
