@@ -46,6 +46,11 @@ type cache struct {
 
 	mu       sync.Mutex
 	caughtUp *sync.Cond
+	// progress asks the etcd watch for a progress notification, which
+	// moves rev to etcd's current revision when no change of ours is
+	// pending: a watch from a revision newer than our last change waits
+	// for it.
+	progress chan struct{}
 	rev      int64                    // latest revision applied
 	oldest   int64                    // changes after this revision are all in ring
 	objects  map[string]proto.Message // current state by key
@@ -59,6 +64,7 @@ func newCache(s *Store) *cache {
 	c := &cache{store: s, done: make(chan struct{}), objects: map[string]proto.Message{},
 		watchers: map[*watcher]struct{}{}, bookmarkInterval: time.Minute}
 	c.caughtUp = sync.NewCond(&c.mu)
+	c.progress = make(chan struct{}, 1)
 	return c
 }
 
@@ -118,7 +124,7 @@ func (c *cache) run(ctx context.Context, rev int64) {
 		wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 		wch := c.store.cfg.Client.Watch(wctx, c.store.prefix, clientv3.WithPrefix(),
 			clientv3.WithRev(rev+1), clientv3.WithPrevKV(), clientv3.WithProgressNotify())
-		rev = c.follow(ctx, wch, bookmarks.C, rev)
+		rev = c.follow(ctx, wctx, wch, bookmarks.C, rev)
 		cancel()
 		if ctx.Err() != nil {
 			return
@@ -136,13 +142,17 @@ func (c *cache) run(ctx context.Context, rev int64) {
 
 // follow applies etcd watch responses until the watch breaks; it returns
 // the last revision applied.
-func (c *cache) follow(ctx context.Context, wch clientv3.WatchChan, bookmarks <-chan time.Time, rev int64) int64 {
+func (c *cache) follow(ctx, wctx context.Context, wch clientv3.WatchChan, bookmarks <-chan time.Time, rev int64) int64 {
 	for {
 		select {
 		case <-ctx.Done():
 			return rev
 		case <-bookmarks:
 			c.bookmarkAll()
+		case <-c.progress:
+			if err := c.store.cfg.Client.RequestProgress(wctx); err != nil {
+				slog.InfoContext(ctx, "watch cache could not ask etcd for progress", "prefix", c.store.prefix, "err", err)
+			}
 		case resp, ok := <-wch:
 			if !ok || resp.Err() != nil {
 				if ok {

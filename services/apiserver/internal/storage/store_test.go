@@ -293,3 +293,33 @@ func TestRestartKeepsData(t *testing.T) {
 		}
 	}
 }
+
+func TestWatchFromARevisionOfAnotherResource(t *testing.T) {
+	s, e := newStore(t)
+	ctx := context.Background()
+	if _, err := s.Create(ctx, obj("a", "x")); err != nil {
+		t.Fatal(err)
+	}
+	// Writes outside this store move etcd's revision past the cache's last
+	// change; a client that listed elsewhere may watch from there (kubectl
+	// rollout status does). The cache asks etcd for progress and serves it.
+	var rev int64
+	for i := 0; i < 5; i++ {
+		resp, err := e.Client().Put(ctx, fmt.Sprintf("/registry/other/thing-%d", i), "v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev = resp.Header.Revision
+	}
+	w, err := s.Watch(ctx, "a", WatchOptions{ResourceVersion: strconv.FormatInt(rev, 10)})
+	if err != nil {
+		t.Fatalf("watch from revision %d: %v", rev, err)
+	}
+	defer w.Stop()
+	if _, err := s.Create(ctx, obj("a", "y")); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, w); ev.Type != EventAdded || meta(ev.Object).GetName() != "y" {
+		t.Fatalf("got %s %s, want ADDED y", ev.Type, meta(ev.Object).GetName())
+	}
+}

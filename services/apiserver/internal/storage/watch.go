@@ -133,6 +133,10 @@ func (c *cache) waitFor(rev int64) bool {
 		c.mu.Unlock()
 	})
 	defer timer.Stop()
+	select {
+	case c.progress <- struct{}{}:
+	default: // a request is pending already
+	}
 	deadline := time.Now().Add(waitForRevision)
 	for c.rev < rev && time.Now().Before(deadline) {
 		c.caughtUp.Wait()

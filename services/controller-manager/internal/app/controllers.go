@@ -5,6 +5,7 @@ import (
 
 	"skiff.dev/pkg/client"
 	"skiff.dev/services/controller-manager/internal/controller"
+	"skiff.dev/services/controller-manager/internal/deployment"
 	"skiff.dev/services/controller-manager/internal/informers"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
@@ -27,6 +28,11 @@ var known = []struct {
 		rc := replicaset.New(c, f, w)
 		rc.Observe = obs
 		return rc
+	}},
+	{deployment.Name, "concurrent-deployment-syncs", 5, func(c *client.Client, f *informers.Factory, w int, obs controller.Observer) runner {
+		dc := deployment.New(c, f, w)
+		dc.Observe = obs
+		return dc
 	}},
 	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(c *client.Client, f *informers.Factory, w int, obs controller.Observer) runner {
 		sc := serviceaccount.New(c, f, w)

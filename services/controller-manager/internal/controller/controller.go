@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/workqueue"
 )
 
@@ -108,7 +109,7 @@ func (c *Controller) next(ctx context.Context, q *workqueue.Queue[string]) bool 
 	switch {
 	case ctx.Err() != nil:
 	case err != nil:
-		if !errors.Is(err, ErrRetry) {
+		if !errors.Is(err, ErrRetry) && !client.IsConflict(err) { // a conflict: the cache was behind
 			slog.WarnContext(ctx, "reconcile failed", "controller", c.Name, "key", key, "err", err, "retries", q.NumRequeues(key))
 		}
 		q.AddRateLimited(key)
