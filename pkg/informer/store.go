@@ -159,6 +159,8 @@ const (
 	IndexNamespace = "namespace"
 	IndexOwner     = "owner"         // the uid of the controlling owner
 	IndexNodeName  = "spec.nodeName" // the node a pod is bound to
+	IndexOwners    = "owners"        // the uids of every owner
+	IndexUID       = "uid"
 )
 
 // NamespaceIndex indexes objects by namespace.
@@ -175,6 +177,24 @@ func OwnerIndex[T proto.Message](obj T) []string {
 		if ref.GetController() {
 			return []string{ref.GetUid()}
 		}
+	}
+	return nil
+}
+
+// OwnersIndex indexes objects by the uid of each of their owners.
+func OwnersIndex[T proto.Message](obj T) []string {
+	refs := Meta(obj).GetOwnerReferences()
+	out := make([]string, 0, len(refs))
+	for _, ref := range refs {
+		out = append(out, ref.GetUid())
+	}
+	return out
+}
+
+// UIDIndex indexes objects by their uid.
+func UIDIndex[T proto.Message](obj T) []string {
+	if uid := Meta(obj).GetUid(); uid != "" {
+		return []string{uid}
 	}
 	return nil
 }

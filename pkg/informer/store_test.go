@@ -29,6 +29,7 @@ func TestStoreIndexes(t *testing.T) {
 		IndexNamespace: NamespaceIndex[*corev1.Pod],
 		IndexOwner:     OwnerIndex[*corev1.Pod],
 		IndexNodeName:  NodeNameIndex,
+		IndexOwners:    OwnersIndex[*corev1.Pod],
 	})
 	s.set(pod("a", "p1", "n1", "rs1"))
 	s.set(pod("a", "p2", "", "rs1"))
@@ -49,6 +50,7 @@ func TestStoreIndexes(t *testing.T) {
 	check(IndexNamespace, "a", "a/p1", "a/p2")
 	check(IndexOwner, "rs1", "a/p1", "a/p2")
 	check(IndexNodeName, "n1", "a/p1", "b/p3")
+	check(IndexOwners, "rs1", "a/p1", "a/p2")
 	check(IndexNodeName, "" /* pending pods are not indexed */)
 
 	// Binding p2 moves it into the node's index; deleting p1 drops it

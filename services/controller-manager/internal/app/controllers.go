@@ -6,6 +6,7 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/deployment"
+	"skiff.dev/services/controller-manager/internal/garbagecollector"
 	"skiff.dev/services/controller-manager/internal/informers"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
@@ -33,6 +34,11 @@ var known = []struct {
 		dc := deployment.New(c, f, w)
 		dc.Observe = obs
 		return dc
+	}},
+	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(c *client.Client, f *informers.Factory, w int, obs controller.Observer) runner {
+		gc := garbagecollector.New(c, f, w)
+		gc.Observe = obs
+		return gc
 	}},
 	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(c *client.Client, f *informers.Factory, w int, obs controller.Observer) runner {
 		sc := serviceaccount.New(c, f, w)

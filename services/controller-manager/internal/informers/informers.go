@@ -28,6 +28,10 @@ type Factory struct {
 	nodes           *informer.Informer[*corev1.Node]
 	namespaces      *informer.Informer[*corev1.Namespace]
 	serviceAccounts *informer.Informer[*corev1.ServiceAccount]
+	configMaps      *informer.Informer[*corev1.ConfigMap]
+	secrets         *informer.Informer[*corev1.Secret]
+	services        *informer.Informer[*corev1.Service]
+	endpoints       *informer.Informer[*corev1.Endpoints]
 	replicaSets     *informer.Informer[*appsv1.ReplicaSet]
 	deployments     *informer.Informer[*appsv1.Deployment]
 }
@@ -53,10 +57,14 @@ func shared[T proto.Message](f *Factory, slot **informer.Informer[T], src inform
 	return *slot
 }
 
+// byNamespaceAndOwner are the indexes every informer keeps: namespace,
+// controlling owner, every owner and uid (the garbage collector's graph).
 func byNamespaceAndOwner[T proto.Message]() map[string]informer.IndexFunc[T] {
 	return map[string]informer.IndexFunc[T]{
 		informer.IndexNamespace: informer.NamespaceIndex[T],
 		informer.IndexOwner:     informer.OwnerIndex[T],
+		informer.IndexOwners:    informer.OwnersIndex[T],
+		informer.IndexUID:       informer.UIDIndex[T],
 	}
 }
 
@@ -69,17 +77,37 @@ func (f *Factory) Pods() *informer.Informer[*corev1.Pod] {
 
 // Nodes.
 func (f *Factory) Nodes() *informer.Informer[*corev1.Node] {
-	return shared(f, &f.nodes, informer.FromResource(f.c.CoreV1().Nodes()), nil)
+	return shared(f, &f.nodes, informer.FromResource(f.c.CoreV1().Nodes()), byNamespaceAndOwner[*corev1.Node]())
 }
 
 // Namespaces.
 func (f *Factory) Namespaces() *informer.Informer[*corev1.Namespace] {
-	return shared(f, &f.namespaces, informer.FromResource(f.c.CoreV1().Namespaces().Resource), nil)
+	return shared(f, &f.namespaces, informer.FromResource(f.c.CoreV1().Namespaces().Resource), byNamespaceAndOwner[*corev1.Namespace]())
 }
 
 // ServiceAccounts indexed by namespace.
 func (f *Factory) ServiceAccounts() *informer.Informer[*corev1.ServiceAccount] {
 	return shared(f, &f.serviceAccounts, informer.FromResource(f.c.CoreV1().ServiceAccounts("")), byNamespaceAndOwner[*corev1.ServiceAccount]())
+}
+
+// ConfigMaps.
+func (f *Factory) ConfigMaps() *informer.Informer[*corev1.ConfigMap] {
+	return shared(f, &f.configMaps, informer.FromResource(f.c.CoreV1().ConfigMaps("")), byNamespaceAndOwner[*corev1.ConfigMap]())
+}
+
+// Secrets.
+func (f *Factory) Secrets() *informer.Informer[*corev1.Secret] {
+	return shared(f, &f.secrets, informer.FromResource(f.c.CoreV1().Secrets("")), byNamespaceAndOwner[*corev1.Secret]())
+}
+
+// Services.
+func (f *Factory) Services() *informer.Informer[*corev1.Service] {
+	return shared(f, &f.services, informer.FromResource(f.c.CoreV1().Services("")), byNamespaceAndOwner[*corev1.Service]())
+}
+
+// Endpoints.
+func (f *Factory) Endpoints() *informer.Informer[*corev1.Endpoints] {
+	return shared(f, &f.endpoints, informer.FromResource(f.c.CoreV1().Endpoints("")), byNamespaceAndOwner[*corev1.Endpoints]())
 }
 
 // ReplicaSets indexed by namespace and owner.

@@ -2,6 +2,7 @@ package replicaset
 
 import (
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -103,15 +104,15 @@ func TestComputeStatus(t *testing.T) {
 }
 
 func TestSlowStart(t *testing.T) {
-	calls := 0
-	done, err := slowStart(10, func() error { calls++; return nil })
-	if done != 10 || err != nil || calls != 10 {
-		t.Fatalf("done %d, err %v, calls %d", done, err, calls)
+	var calls atomic.Int32
+	done, err := slowStart(10, func() error { calls.Add(1); return nil })
+	if done != 10 || err != nil || calls.Load() != 10 {
+		t.Fatalf("done %d, err %v, calls %d", done, err, calls.Load())
 	}
-	calls = 0
-	done, err = slowStart(100, func() error { calls++; return errors.New("forbidden") })
-	if done != 0 || err == nil || calls != 1 {
-		t.Fatalf("failing: done %d, err %v, calls %d; want one call", done, err, calls)
+	calls.Store(0)
+	done, err = slowStart(100, func() error { calls.Add(1); return errors.New("forbidden") })
+	if done != 0 || err == nil || calls.Load() != 1 {
+		t.Fatalf("failing: done %d, err %v, calls %d; want one call", done, err, calls.Load())
 	}
 }
 

@@ -1,0 +1,110 @@
+package controllermanager
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/e2e/framework"
+	"skiff.dev/pkg/client"
+)
+
+func (c *cluster) count(kind string, selector string) int {
+	c.t.Helper()
+	out := c.kubectl("", "get", kind, "-l", selector, "-o", "jsonpath={.items[*].metadata.name}")
+	return len(strings.Fields(out))
+}
+
+func (c *cluster) waitCount(kind, selector string, want int) {
+	c.t.Helper()
+	framework.Eventually(c.t, 60*time.Second, fmt.Sprintf("%d %s", want, kind), func() error {
+		if got := c.count(kind, selector); got != want {
+			return fmt.Errorf("%d %s", got, kind)
+		}
+		return nil
+	})
+}
+
+func TestDeletingADeploymentCascades(t *testing.T) {
+	c := startCluster(t)
+	c.kubectl(webDeployment, "apply", "-f", "-")
+	c.kubectl("", "rollout", "status", "deployment/web", "--timeout=90s")
+
+	// --cascade=orphan leaves the replica set and pods, without owners.
+	c.kubectl("", "delete", "deployment", "web", "--cascade=orphan")
+	c.waitCount("deployments", "app=web", 0)
+	if got := c.count("rs", "app=web"); got != 1 {
+		t.Fatalf("%d replica sets after an orphaning delete, want 1", got)
+	}
+	framework.Eventually(t, 30*time.Second, "the replica set is orphaned", func() error {
+		rs := c.kubectl("", "get", "rs", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.ownerReferences}")
+		if rs != "" {
+			return fmt.Errorf("owner references %s", rs)
+		}
+		return nil
+	})
+	if got := c.count("pods", "app=web"); got != 4 {
+		t.Fatalf("%d pods after an orphaning delete, want 4", got)
+	}
+
+	// Applied again, the deployment adopts the replica set; a plain delete
+	// (background) removes everything.
+	c.kubectl(webDeployment, "apply", "-f", "-")
+	c.kubectl("", "rollout", "status", "deployment/web", "--timeout=90s")
+	if got := c.count("rs", "app=web"); got != 1 {
+		t.Fatalf("%d replica sets after re-applying, want the orphan adopted", got)
+	}
+	c.kubectl("", "delete", "deployment", "web")
+	c.waitCount("rs", "app=web", 0)
+	c.waitCount("pods", "app=web", 0)
+}
+
+func TestForegroundDeletionWaitsForDependents(t *testing.T) {
+	c := startCluster(t)
+	c.kubectl(webDeployment, "apply", "-f", "-")
+	c.kubectl("", "rollout", "status", "deployment/web", "--timeout=90s")
+	c.kubectl("", "delete", "deployment", "web", "--cascade=foreground", "--wait=true", "--timeout=60s")
+	if got := c.count("rs", "app=web") + c.count("pods", "app=web"); got != 0 {
+		t.Fatalf("%d dependents left after a foreground delete returned", got)
+	}
+}
+
+func TestObjectsWithGoneOwnersAreCollected(t *testing.T) {
+	e := setup(t)
+	owner, err := e.c.CoreV1().ConfigMaps("default").Create(e.ctx, &corev1.ConfigMap{Metadata: &metav1.ObjectMeta{Name: "owner", Namespace: "default"}}, client.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.c.CoreV1().ConfigMaps("default").Create(e.ctx, &corev1.ConfigMap{Metadata: &metav1.ObjectMeta{Name: "other", Namespace: "default"}}, client.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := func(cm *corev1.ConfigMap) *metav1.OwnerReference {
+		return &metav1.OwnerReference{ApiVersion: "v1", Kind: "ConfigMap", Name: cm.GetMetadata().GetName(), Uid: cm.GetMetadata().GetUid()}
+	}
+	for name, refs := range map[string][]*metav1.OwnerReference{"only-owner": {ref(owner)}, "two-owners": {ref(owner), ref(other)}} {
+		s := &corev1.Secret{Metadata: &metav1.ObjectMeta{Name: name, Namespace: "default", OwnerReferences: refs}}
+		if _, err := e.c.CoreV1().Secrets("default").Create(e.ctx, s, client.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.c.CoreV1().ConfigMaps("default").Delete(e.ctx, "owner", nil); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 30*time.Second, "only-owner is collected and two-owners keeps its other owner", func() error {
+		if _, err := e.c.CoreV1().Secrets("default").Get(e.ctx, "only-owner"); !client.IsNotFound(err) {
+			return fmt.Errorf("only-owner: %v", err)
+		}
+		s, err := e.c.CoreV1().Secrets("default").Get(e.ctx, "two-owners")
+		if err != nil {
+			return err
+		}
+		if refs := s.GetMetadata().GetOwnerReferences(); len(refs) != 1 || refs[0].GetName() != "other" {
+			return fmt.Errorf("two-owners refs %v", refs)
+		}
+		return nil
+	})
+}
