@@ -18,14 +18,16 @@ import (
 // kubelet with two nodes, driven with kubectl.
 type cluster struct {
 	*env
+	kubelet *framework.StandInKubelet
 }
 
-func startCluster(t *testing.T) *cluster {
+// startCluster starts the cluster; flags go to the controller-manager.
+func startCluster(t *testing.T, flags ...string) *cluster {
 	t.Helper()
-	e := setup(t)
+	e := setup(t, flags...)
 	framework.StartScheduler(t, e.srv, "--leader-elect=false")
-	framework.StartStandInKubelet(t, e.c, "node-a", "node-b")
-	return &cluster{env: e}
+	k := framework.StartStandInKubelet(t, e.c, "node-a", "node-b")
+	return &cluster{env: e, kubelet: k}
 }
 
 func (c *cluster) kubectl(stdin string, args ...string) string {

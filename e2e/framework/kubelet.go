@@ -63,6 +63,23 @@ func (k *StandInKubelet) StopRenewing(node string) {
 	k.stalled[node] = true
 }
 
+// Resume renews a node's Lease again and reports it Ready, as a kubelet
+// that comes back does.
+func (k *StandInKubelet) Resume(ctx context.Context, node string) error {
+	k.mu.Lock()
+	delete(k.stalled, node)
+	k.mu.Unlock()
+	n, err := k.c.CoreV1().Nodes().Get(ctx, node)
+	if err != nil {
+		return err
+	}
+	now := timestamppb.Now()
+	n.Status.Conditions = []*corev1.NodeCondition{{Type: "Ready", Status: "True", Reason: "KubeletReady",
+		LastHeartbeatTime: now, LastTransitionTime: now}}
+	_, err = k.c.CoreV1().Nodes().UpdateStatus(ctx, n, client.WriteOptions{})
+	return err
+}
+
 func (k *StandInKubelet) register(ctx context.Context, name string) error {
 	q := func(s string) *metav1.Quantity { return &metav1.Quantity{String_: s} }
 	res := map[string]*metav1.Quantity{"cpu": q("4"), "memory": q("16Gi"), "pods": q("110")}

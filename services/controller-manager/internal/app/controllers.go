@@ -8,6 +8,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/deployment"
 	"skiff.dev/services/controller-manager/internal/garbagecollector"
 	"skiff.dev/services/controller-manager/internal/informers"
+	"skiff.dev/services/controller-manager/internal/nodelifecycle"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
 )
@@ -17,30 +18,34 @@ type runner interface {
 	Run(ctx context.Context) error
 }
 
-// known lists the controllers, their worker flags (Kubernetes' names) and
-// how to build them.
+// known lists the controllers, their worker flags (Kubernetes' names; none
+// for controllers without workers) and how to build them.
 var known = []struct {
 	name        string
 	workersFlag string
 	workers     int
-	build       func(c *client.Client, f *informers.Factory, workers int, observe controller.Observer) runner
+	build       func(c *client.Client, f *informers.Factory, o *Options, workers int, observe controller.Observer) runner
 }{
-	{replicaset.Name, "concurrent-replicaset-syncs", 5, func(c *client.Client, f *informers.Factory, w int, obs controller.Observer) runner {
+	{replicaset.Name, "concurrent-replicaset-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
 		rc := replicaset.New(c, f, w)
 		rc.Observe = obs
 		return rc
 	}},
-	{deployment.Name, "concurrent-deployment-syncs", 5, func(c *client.Client, f *informers.Factory, w int, obs controller.Observer) runner {
+	{deployment.Name, "concurrent-deployment-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
 		dc := deployment.New(c, f, w)
 		dc.Observe = obs
 		return dc
 	}},
-	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(c *client.Client, f *informers.Factory, w int, obs controller.Observer) runner {
+	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
 		gc := garbagecollector.New(c, f, w)
 		gc.Observe = obs
 		return gc
 	}},
-	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(c *client.Client, f *informers.Factory, w int, obs controller.Observer) runner {
+	{nodelifecycle.Name, "", 1, func(c *client.Client, f *informers.Factory, o *Options, _ int, _ controller.Observer) runner {
+		return nodelifecycle.New(c, f, nodelifecycle.Config{MonitorPeriod: o.NodeMonitorPeriod,
+			GracePeriod: o.NodeMonitorGracePeriod, EvictionRate: o.NodeEvictionRate})
+	}},
+	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
 		sc := serviceaccount.New(c, f, w)
 		sc.Observe = obs
 		return sc

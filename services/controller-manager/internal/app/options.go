@@ -28,6 +28,10 @@ type Options struct {
 	LogLevel           string
 	OTLPEndpoint       string
 	Profiling          bool
+	// Node lifecycle.
+	NodeMonitorPeriod      time.Duration
+	NodeMonitorGracePeriod time.Duration
+	NodeEvictionRate       float64
 	// Workers per controller, by controller name.
 	Workers map[string]*int
 }
@@ -47,6 +51,10 @@ func NewOptions() *Options {
 		OTLPEndpoint:       os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
 		Profiling:          true,
 		Workers:            map[string]*int{},
+
+		NodeMonitorPeriod:      5 * time.Second,
+		NodeMonitorGracePeriod: 40 * time.Second,
+		NodeEvictionRate:       0.1,
 	}
 	for _, c := range known {
 		w := c.workers
@@ -67,7 +75,13 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error.")
 	fs.StringVar(&o.OTLPEndpoint, "otlp-endpoint", o.OTLPEndpoint, "OTLP/gRPC endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT).")
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the healthz address.")
+	fs.DurationVar(&o.NodeMonitorPeriod, "node-monitor-period", o.NodeMonitorPeriod, "How often the node lifecycle controller checks the nodes' heartbeats.")
+	fs.DurationVar(&o.NodeMonitorGracePeriod, "node-monitor-grace-period", o.NodeMonitorGracePeriod, "How long a node may go without a heartbeat before it turns Unknown and is tainted unreachable.")
+	fs.Float64Var(&o.NodeEvictionRate, "node-eviction-rate", o.NodeEvictionRate, "Nodes per second whose pods may start being evicted.")
 	for _, c := range known {
+		if c.workersFlag == "" {
+			continue
+		}
 		fs.IntVar(o.Workers[c.name], c.workersFlag, *o.Workers[c.name], fmt.Sprintf("Workers of the %s controller.", c.name))
 	}
 }
@@ -91,6 +105,12 @@ func (o *Options) Validate() error {
 		if *w < 1 {
 			errs = append(errs, fmt.Errorf("workers of the %s controller: %d, must be at least 1", name, *w))
 		}
+	}
+	if o.NodeMonitorPeriod <= 0 || o.NodeMonitorGracePeriod <= 0 {
+		errs = append(errs, fmt.Errorf("--node-monitor-period %v and --node-monitor-grace-period %v must be positive", o.NodeMonitorPeriod, o.NodeMonitorGracePeriod))
+	}
+	if o.NodeEvictionRate <= 0 {
+		errs = append(errs, fmt.Errorf("--node-eviction-rate %v: must be positive", o.NodeEvictionRate))
 	}
 	if _, err := o.level(); err != nil {
 		errs = append(errs, err)

@@ -47,7 +47,7 @@ func Run(ctx context.Context, o *Options) error {
 	var runners []runner
 	for _, k := range known {
 		if o.Enabled(k.name) {
-			runners = append(runners, k.build(c, f, *o.Workers[k.name], m.observe))
+			runners = append(runners, k.build(c, f, o, *o.Workers[k.name], m.observe))
 		}
 	}
 

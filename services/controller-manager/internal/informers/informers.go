@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	appsv1 "skiff.dev/api/apps/v1"
+	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
@@ -32,6 +33,7 @@ type Factory struct {
 	secrets         *informer.Informer[*corev1.Secret]
 	services        *informer.Informer[*corev1.Service]
 	endpoints       *informer.Informer[*corev1.Endpoints]
+	nodeLeases      *informer.Informer[*coordinationv1.Lease]
 	replicaSets     *informer.Informer[*appsv1.ReplicaSet]
 	deployments     *informer.Informer[*appsv1.Deployment]
 }
@@ -88,6 +90,11 @@ func (f *Factory) Namespaces() *informer.Informer[*corev1.Namespace] {
 // ServiceAccounts indexed by namespace.
 func (f *Factory) ServiceAccounts() *informer.Informer[*corev1.ServiceAccount] {
 	return shared(f, &f.serviceAccounts, informer.FromResource(f.c.CoreV1().ServiceAccounts("")), byNamespaceAndOwner[*corev1.ServiceAccount]())
+}
+
+// NodeLeases are the kubelets' heartbeats in kube-node-lease.
+func (f *Factory) NodeLeases() *informer.Informer[*coordinationv1.Lease] {
+	return shared(f, &f.nodeLeases, informer.FromResource(f.c.CoordinationV1().Leases("kube-node-lease")), byNamespaceAndOwner[*coordinationv1.Lease]())
 }
 
 // ConfigMaps.

@@ -90,6 +90,30 @@ func PodRequests(pod *corev1.Pod) Resource {
 	return sum
 }
 
+// Requests a container without any counts for when scoring, as in
+// Kubernetes, so pods without requests still spread.
+const (
+	DefaultMilliCPURequest int64 = 100
+	DefaultMemoryRequest   int64 = 200 << 20
+)
+
+// NonZeroRequests are a pod's cpu and memory requests for scoring: each
+// container without a cpu or memory request counts the defaults.
+func NonZeroRequests(pod *corev1.Pod) (milliCPU, memory int64) {
+	for _, c := range pod.GetSpec().GetContainers() {
+		r := ResourceList(c.GetResources().GetRequests())
+		if r.MilliCPU == 0 {
+			r.MilliCPU = DefaultMilliCPURequest
+		}
+		if r.Memory == 0 {
+			r.Memory = DefaultMemoryRequest
+		}
+		milliCPU += r.MilliCPU
+		memory += r.Memory
+	}
+	return milliCPU, memory
+}
+
 // HostPort is a port a pod takes on its node.
 type HostPort struct {
 	IP       string
@@ -122,11 +146,13 @@ func HostPorts(pod *corev1.Pod) []HostPort {
 // NodeInfo is a node and what is running on it, as the scheduler sees it
 // (including pods it assumed but has not bound yet).
 type NodeInfo struct {
-	Node        *corev1.Node
-	Pods        []*corev1.Pod
-	Requested   Resource
-	Allocatable Resource
-	UsedPorts   []HostPort
+	Node      *corev1.Node
+	Pods      []*corev1.Pod
+	Requested Resource
+	// NonZeroCPU and NonZeroMemory sum the pods' NonZeroRequests.
+	NonZeroCPU, NonZeroMemory int64
+	Allocatable               Resource
+	UsedPorts                 []HostPort
 	// PodsWithRequiredAntiAffinity are the pods whose required
 	// anti-affinity every newcomer must respect.
 	PodsWithRequiredAntiAffinity []*corev1.Pod
@@ -150,6 +176,9 @@ func (n *NodeInfo) Name() string { return n.Node.GetMetadata().GetName() }
 func (n *NodeInfo) AddPod(pod *corev1.Pod) {
 	n.Pods = append(n.Pods, pod)
 	n.Requested.Add(PodRequests(pod))
+	cpu, mem := NonZeroRequests(pod)
+	n.NonZeroCPU += cpu
+	n.NonZeroMemory += mem
 	n.UsedPorts = append(n.UsedPorts, HostPorts(pod)...)
 	if hasRequiredAntiAffinity(pod) {
 		n.PodsWithRequiredAntiAffinity = append(n.PodsWithRequiredAntiAffinity, pod)
@@ -164,6 +193,9 @@ func (n *NodeInfo) RemovePod(uid string) bool {
 		}
 		n.Pods = append(n.Pods[:i], n.Pods[i+1:]...)
 		n.Requested.Sub(PodRequests(p))
+		cpu, mem := NonZeroRequests(p)
+		n.NonZeroCPU -= cpu
+		n.NonZeroMemory -= mem
 		n.UsedPorts = nil
 		n.PodsWithRequiredAntiAffinity = nil
 		for _, q := range n.Pods {

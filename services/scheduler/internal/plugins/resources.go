@@ -9,7 +9,19 @@ import (
 	"skiff.dev/services/scheduler/internal/framework"
 )
 
-const requestsKey = "NodeResourcesFit/requests"
+const (
+	requestsKey = "NodeResourcesFit/requests"
+	nonZeroKey  = "NodeResourcesFit/nonZero"
+)
+
+// nonZeroOf is the pod's cpu and memory requests for scoring.
+func nonZeroOf(state *framework.CycleState, pod *corev1.Pod) [2]int64 {
+	if v, ok := state.Read(nonZeroKey); ok {
+		return v.([2]int64)
+	}
+	cpu, mem := framework.NonZeroRequests(pod)
+	return [2]int64{cpu, mem}
+}
 
 func requestsOf(state *framework.CycleState, pod *corev1.Pod) framework.Resource {
 	if v, ok := state.Read(requestsKey); ok {
@@ -34,6 +46,8 @@ func (NodeResourcesFit) Name() string { return NameNodeResourcesFit }
 // PreFilter computes the pod's requests once.
 func (NodeResourcesFit) PreFilter(_ context.Context, state *framework.CycleState, pod *corev1.Pod) *framework.Status {
 	state.Write(requestsKey, framework.PodRequests(pod))
+	cpu, mem := framework.NonZeroRequests(pod)
+	state.Write(nonZeroKey, [2]int64{cpu, mem})
 	return nil
 }
 
@@ -67,17 +81,18 @@ func (NodeResourcesFit) Filter(_ context.Context, state *framework.CycleState, p
 }
 
 // Score prefers the node with the most free cpu and memory after placing
-// the pod (LeastAllocated).
+// the pod (LeastAllocated), counting containers without requests at the
+// defaults as Kubernetes does.
 func (NodeResourcesFit) Score(_ context.Context, state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
-	req := requestsOf(state, pod)
+	req := nonZeroOf(state, pod)
 	free := func(requested, allocatable int64) int64 {
 		if allocatable == 0 || requested > allocatable {
 			return 0
 		}
 		return (allocatable - requested) * framework.MaxNodeScore / allocatable
 	}
-	cpu := free(n.Requested.MilliCPU+req.MilliCPU, n.Allocatable.MilliCPU)
-	mem := free(n.Requested.Memory+req.Memory, n.Allocatable.Memory)
+	cpu := free(n.NonZeroCPU+req[0], n.Allocatable.MilliCPU)
+	mem := free(n.NonZeroMemory+req[1], n.Allocatable.Memory)
 	return (cpu + mem) / 2, nil
 }
 
