@@ -33,6 +33,12 @@ func setup(t *testing.T, flags ...string) *env {
 	}
 	srv := framework.StartAPIServer(t)
 	framework.StartControllerManager(t, srv, append([]string{"--leader-elect=false"}, flags...)...)
+	return setupClient(t, srv)
+}
+
+// setupClient connects a client to srv for the test.
+func setupClient(t *testing.T, srv *framework.APIServer) *env {
+	t.Helper()
 	cfg, err := client.FromKubeconfig(srv.Kubeconfig())
 	if err != nil {
 		t.Fatal(err)
