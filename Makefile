@@ -53,6 +53,7 @@ test-short: ## unit tests only
 bench: ## apiserver benchmarks against embedded etcd; scheduler throughput through the real apiserver
 	$(GO) test -run '^$$' -bench . -benchmem ./services/apiserver/...
 	$(GO) test -run '^$$' -bench BenchmarkScheduling -benchtime=1x -timeout 40m -v ./e2e/scheduler/
+	$(GO) test -run '^$$' -bench BenchmarkDeployment1000 -benchtime=1x -v ./e2e/controllermanager/
 
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## build the pinned code generators
 
