@@ -6,6 +6,7 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/deployment"
+	"skiff.dev/services/controller-manager/internal/endpoints"
 	"skiff.dev/services/controller-manager/internal/garbagecollector"
 	"skiff.dev/services/controller-manager/internal/informers"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
@@ -35,6 +36,11 @@ var known = []struct {
 		dc := deployment.New(c, f, w)
 		dc.Observe = obs
 		return dc
+	}},
+	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
+		ec := endpoints.New(c, f, w)
+		ec.Observe = obs
+		return ec
 	}},
 	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
 		gc := garbagecollector.New(c, f, w)
