@@ -173,5 +173,8 @@ func (c *Client) CoreV1() CoreV1 { return CoreV1{conn: c.conn} }
 // AppsV1 is the apps group.
 func (c *Client) AppsV1() AppsV1 { return AppsV1{conn: c.conn} }
 
+// DiscoveryV1 is the discovery.k8s.io group.
+func (c *Client) DiscoveryV1() DiscoveryV1 { return DiscoveryV1{conn: c.conn} }
+
 // CoordinationV1 is the coordination.k8s.io group.
 func (c *Client) CoordinationV1() CoordinationV1 { return CoordinationV1{conn: c.conn} }

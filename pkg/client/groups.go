@@ -9,6 +9,7 @@ import (
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
+	discoveryv1 "skiff.dev/api/discovery/v1"
 	metav1 "skiff.dev/api/meta/v1"
 )
 
@@ -75,6 +76,14 @@ func (g AppsV1) Deployments(namespace string) *DeploymentClient {
 func (g AppsV1) ReplicaSets(namespace string) *ReplicaSetClient {
 	svc := appsv1.NewReplicaSetServiceClient(g.conn)
 	return &ReplicaSetClient{Resource: newResource[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest](svc, namespace), svc: svc, namespace: namespace}
+}
+
+// DiscoveryV1 is the discovery.k8s.io/v1 API group.
+type DiscoveryV1 struct{ conn *grpc.ClientConn }
+
+// EndpointSlices are the EndpointSlice objects in a namespace ("" lists and watches every namespace).
+func (g DiscoveryV1) EndpointSlices(namespace string) *Resource[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList] {
+	return newResource[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList, discoveryv1.EndpointSliceWatchEvent, *discoveryv1.EndpointSliceWatchEvent, *discoveryv1.CreateEndpointSliceRequest, *discoveryv1.UpdateEndpointSliceRequest](discoveryv1.NewEndpointSliceServiceClient(g.conn), namespace)
 }
 
 // CoordinationV1 is the coordinationv1 API group.

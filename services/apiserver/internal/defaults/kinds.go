@@ -6,6 +6,7 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
+	discoveryv1 "skiff.dev/api/discovery/v1"
 	metav1 "skiff.dev/api/meta/v1"
 )
 
@@ -149,4 +150,17 @@ func template(t **corev1.PodTemplateSpec) {
 		(*t).Spec = &corev1.PodSpec{}
 	}
 	PodSpec((*t).Spec)
+}
+
+// EndpointSlice gives ports the TCP protocol and an empty name, as
+// Kubernetes does.
+func EndpointSlice(s *discoveryv1.EndpointSlice) {
+	for _, p := range s.Ports {
+		if p.Protocol == nil {
+			p.Protocol = proto.String("TCP")
+		}
+		if p.Name == nil {
+			p.Name = proto.String("")
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
+	discoveryv1 "skiff.dev/api/discovery/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -45,6 +46,7 @@ func Register(s grpc.ServiceRegistrar, backends Backends) error {
 	corev1.RegisterEventServiceServer(s, &eventServer{crud: &crud[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest]{backend: must("", "events")}})
 	appsv1.RegisterDeploymentServiceServer(s, &deploymentServer{crud: &crud[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.CreateDeploymentRequest, *appsv1.UpdateDeploymentRequest]{backend: must("apps", "deployments")}})
 	appsv1.RegisterReplicaSetServiceServer(s, &replicaSetServer{crud: &crud[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest]{backend: must("apps", "replicasets")}})
+	discoveryv1.RegisterEndpointSliceServiceServer(s, &endpointSliceServer{crud: &crud[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList, discoveryv1.EndpointSliceWatchEvent, *discoveryv1.CreateEndpointSliceRequest, *discoveryv1.UpdateEndpointSliceRequest]{backend: must("discovery.k8s.io", "endpointslices")}})
 	coordinationv1.RegisterLeaseServiceServer(s, &leaseServer{crud: &crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]{backend: must("coordination.k8s.io", "leases")}})
 	if len(errs) > 0 {
 		return fmt.Errorf("grpc services: %v", errs)
@@ -91,6 +93,9 @@ type (
 	}
 	unimplementedLease struct {
 		coordinationv1.UnimplementedLeaseServiceServer
+	}
+	unimplementedEndpointSlice struct {
+		discoveryv1.UnimplementedEndpointSliceServiceServer
 	}
 )
 
@@ -223,6 +228,11 @@ func (s *replicaSetServer) GetScale(ctx context.Context, req *metav1.GetRequest)
 // UpdateScale sets the replica set's replicas.
 func (s *replicaSetServer) UpdateScale(ctx context.Context, req *appsv1.UpdateReplicaSetScaleRequest) (*autoscalingv1.Scale, error) {
 	return updateScale(ctx, s.backend, req.GetScale())
+}
+
+type endpointSliceServer struct {
+	*crud[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList, discoveryv1.EndpointSliceWatchEvent, *discoveryv1.CreateEndpointSliceRequest, *discoveryv1.UpdateEndpointSliceRequest]
+	unimplementedEndpointSlice
 }
 
 type leaseServer struct {

@@ -9,6 +9,7 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
+	discoveryv1 "skiff.dev/api/discovery/v1"
 	"skiff.dev/services/apiserver/internal/patchmeta"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -34,6 +35,11 @@ func All() []*registry.Resource {
 		core("events", "event", "Event", true, false, newOf[corev1.Event](), newOf[corev1.EventList](), eventStrategy, "ev"),
 		apps("deployments", "deployment", "Deployment", newOf[appsv1.Deployment](), newOf[appsv1.DeploymentList](), deploymentStrategy, "deploy"),
 		apps("replicasets", "replicaset", "ReplicaSet", newOf[appsv1.ReplicaSet](), newOf[appsv1.ReplicaSetList](), replicaSetStrategy, "rs"),
+		{
+			Group: "discovery.k8s.io", Version: "v1", Plural: "endpointslices", Singular: "endpointslice", Kind: "EndpointSlice",
+			ListKind: "EndpointSliceList", Namespaced: true,
+			New: newOf[discoveryv1.EndpointSlice](), NewList: newOf[discoveryv1.EndpointSliceList](), Strategy: endpointSliceStrategy,
+		},
 		{
 			Group: "coordination.k8s.io", Version: "v1", Plural: "leases", Singular: "lease", Kind: "Lease",
 			ListKind: "LeaseList", Namespaced: true,

@@ -148,6 +148,12 @@ var replicaSetStrategy = registry.Strategy{
 	}),
 }
 
+var endpointSliceStrategy = registry.Strategy{
+	Default:        mutate(defaults.EndpointSlice),
+	Validate:       check(validate.ValidateEndpointSlice),
+	ValidateUpdate: checkUpdate(validate.ValidateEndpointSliceUpdate),
+}
+
 var leaseStrategy = registry.Strategy{
 	Default:  mutate(defaults.Lease),
 	Validate: check(validate.ValidateLease),

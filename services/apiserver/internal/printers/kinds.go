@@ -13,6 +13,7 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
+	discoveryv1 "skiff.dev/api/discovery/v1"
 	metav1 "skiff.dev/api/meta/v1"
 )
 
@@ -149,6 +150,13 @@ func init() {
 			return []any{rs.GetMetadata().GetName(), int64(rs.GetSpec().GetReplicas()), int64(rs.GetStatus().GetReplicas()),
 				int64(rs.GetStatus().GetReadyReplicas()), Age(rs.GetMetadata(), now), names, images,
 				FormatLabelSelector(rs.GetSpec().GetSelector())}
+		}),
+	})
+	register("discovery.k8s.io", "EndpointSlice", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("AddressType", "string", "The type of address carried by the slice."),
+			col("Ports", "string", "The ports the endpoints serve."), col("Endpoints", "string", "The endpoints' addresses."), ageCol()},
+		Cells: typed(func(s *discoveryv1.EndpointSlice, now time.Time) []any {
+			return []any{s.GetMetadata().GetName(), s.GetAddressType(), formatSlicePorts(s), formatSliceEndpoints(s), Age(s.GetMetadata(), now)}
 		}),
 	})
 	register("coordination.k8s.io", "Lease", &Printer{
@@ -448,4 +456,36 @@ func FormatLabelSelector(sel *metav1.LabelSelector) string {
 		return "<none>"
 	}
 	return strings.Join(parts, ",")
+}
+
+// formatSlicePorts lists ports as kubectl does: "80,443", "<unset>" for a
+// port without number, "<unset>" when there are none.
+func formatSlicePorts(s *discoveryv1.EndpointSlice) string {
+	if len(s.GetPorts()) == 0 {
+		return "<unset>"
+	}
+	parts := make([]string, 0, len(s.GetPorts()))
+	for _, p := range s.GetPorts() {
+		if p.Port == nil {
+			parts = append(parts, "<unset>")
+			continue
+		}
+		parts = append(parts, strconv.Itoa(int(p.GetPort())))
+	}
+	return strings.Join(parts, ",")
+}
+
+// formatSliceEndpoints lists up to three addresses and how many more.
+func formatSliceEndpoints(s *discoveryv1.EndpointSlice) string {
+	var all []string
+	for _, e := range s.GetEndpoints() {
+		all = append(all, e.GetAddresses()...)
+	}
+	if len(all) == 0 {
+		return "<none>"
+	}
+	if len(all) > 3 {
+		return strings.Join(all[:3], ",") + fmt.Sprintf(" + %d more...", len(all)-3)
+	}
+	return strings.Join(all, ",")
 }

@@ -48,6 +48,7 @@ var packages = map[protoreflect.FullName]string{
 	"skiff.core.v1":         "io.k8s.api.core.v1",
 	"skiff.apps.v1":         "io.k8s.api.apps.v1",
 	"skiff.coordination.v1": "io.k8s.api.coordination.v1",
+	"skiff.discovery.v1":    "io.k8s.api.discovery.v1",
 	"skiff.autoscaling.v1":  "io.k8s.api.autoscaling.v1",
 	"skiff.meta.v1":         "io.k8s.apimachinery.pkg.apis.meta.v1",
 }

@@ -151,8 +151,9 @@ type Plugin struct {
 	nextID  uint32              // the number the next new node gets
 	synced  int64               // the NodesVersion sent last
 	started time.Time
-	dir     string // the socket's directory
-	down    error  // why the plugin cannot take calls now
+	dir     string    // the socket's directory
+	cmd     *exec.Cmd // the process, to kill one that will not stop
+	down    error     // why the plugin cannot take calls now
 	// broken is signalled when a call finds the plugin dead or hung.
 	broken chan struct{}
 }
@@ -247,7 +248,7 @@ func (p *Plugin) launch(ctx context.Context) error {
 		}
 	}
 	p.mu.Lock()
-	p.client, p.rpc, p.points, p.sent, p.started, p.down, p.dir = client, rpc, points, nil, time.Now(), nil, dir
+	p.client, p.rpc, p.points, p.sent, p.started, p.down, p.dir, p.cmd = client, rpc, points, nil, time.Now(), nil, dir, cmd
 	p.mu.Unlock()
 	return nil
 }
@@ -325,17 +326,30 @@ func (p *Plugin) exited() bool {
 	return p.client == nil || p.client.Exited()
 }
 
-// stop kills the process, if any.
+// killGrace bounds go-plugin's graceful shutdown of a plugin; a plugin
+// that does not exit by then (it hangs) is killed.
+const killGrace = 2 * time.Second
+
+// stop kills the process, if any: gracefully, then with SIGKILL.
 func (p *Plugin) stop() {
 	p.mu.Lock()
-	client, dir := p.client, p.dir
-	p.client, p.rpc, p.dir = nil, nil, ""
+	client, cmd, dir := p.client, p.cmd, p.dir
+	p.client, p.rpc, p.cmd, p.dir = nil, nil, nil, ""
 	if p.down == nil {
 		p.down = errors.New("plugin stopped")
 	}
 	p.mu.Unlock()
 	if client != nil {
-		client.Kill()
+		done := make(chan struct{})
+		go func() { client.Kill(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(killGrace):
+			if cmd != nil && cmd.Process != nil {
+				_ = cmd.Process.Kill()
+			}
+			<-done
+		}
 	}
 	if dir != "" {
 		_ = os.RemoveAll(dir)
