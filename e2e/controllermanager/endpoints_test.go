@@ -57,6 +57,35 @@ func TestEndpointsFollowTheService(t *testing.T) {
 	if out := c.kubectl("", "get", "endpoints", "web"); !strings.Contains(out, ":8080") {
 		t.Fatalf("kubectl get endpoints: %s", out)
 	}
+	sliceEndpoints := func() (ready, notReady int, slices int, err error) {
+		list, err := c.c.DiscoveryV1().EndpointSlices("default").List(c.ctx, client.ListOptions{LabelSelector: "kubernetes.io/service-name=web"})
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		for _, s := range list.GetItems() {
+			if len(s.GetEndpoints()) > 100 {
+				return 0, 0, 0, fmt.Errorf("slice %s has %d endpoints", s.GetMetadata().GetName(), len(s.GetEndpoints()))
+			}
+			for _, e := range s.GetEndpoints() {
+				if e.GetConditions().GetReady() {
+					ready++
+				} else {
+					notReady++
+				}
+			}
+		}
+		return ready, notReady, len(list.GetItems()), nil
+	}
+	framework.Eventually(t, 30*time.Second, "one slice with 4 ready endpoints", func() error {
+		ready, notReady, slices, err := sliceEndpoints()
+		if err != nil || ready != 4 || notReady != 0 || slices != 1 {
+			return fmt.Errorf("ready %d, not ready %d, slices %d, err %v", ready, notReady, slices, err)
+		}
+		return nil
+	})
+	if out := c.kubectl("", "get", "endpointslices", "-l", "kubernetes.io/service-name=web"); !strings.Contains(out, "IPv4") || !strings.Contains(out, "8080") {
+		t.Fatalf("kubectl get endpointslices: %s", out)
+	}
 
 	// A pod that turns unready moves to notReadyAddresses.
 	pods, err := c.c.CoreV1().Pods("default").List(c.ctx, client.ListOptions{LabelSelector: "app=web"})
@@ -80,11 +109,24 @@ func TestEndpointsFollowTheService(t *testing.T) {
 		return nil
 	})
 
-	// Deleting the service deletes its endpoints.
+	// Slices hold at most 100 endpoints.
+	c.kubectl("", "scale", "deployment/web", "--replicas=150")
+	framework.Eventually(t, 90*time.Second, "150 endpoints over two slices", func() error {
+		ready, notReady, slices, err := sliceEndpoints()
+		if err != nil || ready+notReady != 150 || slices != 2 {
+			return fmt.Errorf("ready %d, not ready %d, slices %d, err %v", ready, notReady, slices, err)
+		}
+		return nil
+	})
+
+	// Deleting the service deletes its endpoints and slices.
 	c.kubectl("", "delete", "service", "web")
 	framework.Eventually(t, 30*time.Second, "the endpoints are gone", func() error {
 		if _, err := c.c.CoreV1().Endpoints("default").Get(c.ctx, "web"); !client.IsNotFound(err) {
 			return fmt.Errorf("endpoints: %v", err)
+		}
+		if _, _, slices, _ := sliceEndpoints(); slices != 0 {
+			return fmt.Errorf("%d slices left", slices)
 		}
 		return nil
 	})

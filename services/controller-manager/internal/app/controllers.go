@@ -7,6 +7,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/deployment"
 	"skiff.dev/services/controller-manager/internal/endpoints"
+	"skiff.dev/services/controller-manager/internal/endpointslice"
 	"skiff.dev/services/controller-manager/internal/garbagecollector"
 	"skiff.dev/services/controller-manager/internal/informers"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
@@ -39,6 +40,11 @@ var known = []struct {
 	}},
 	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
 		ec := endpoints.New(c, f, w)
+		ec.Observe = obs
+		return ec
+	}},
+	{endpointslice.Name, "concurrent-service-endpoint-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
+		ec := endpointslice.New(c, f, w)
 		ec.Observe = obs
 		return ec
 	}},

@@ -140,7 +140,8 @@ func endpointsLabels(svc *corev1.Service) map[string]string {
 	return out
 }
 
-func podReady(p *corev1.Pod) bool {
+// PodReady reports the pod's Ready condition.
+func PodReady(p *corev1.Pod) bool {
 	for _, c := range p.GetStatus().GetConditions() {
 		if c.GetType() == "Ready" {
 			return c.GetStatus() == "True"
@@ -149,9 +150,9 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// resolvePort finds the pod's port for a Service port: a number is used
+// ResolvePort finds the pod's port for a Service port: a number is used
 // as it is, a name is looked up among the containers' ports.
-func resolvePort(sp *corev1.ServicePort, p *corev1.Pod) (int32, bool) {
+func ResolvePort(sp *corev1.ServicePort, p *corev1.Pod) (int32, bool) {
 	tp := sp.GetTargetPort()
 	switch {
 	case tp == nil:
@@ -167,7 +168,7 @@ func resolvePort(sp *corev1.ServicePort, p *corev1.Pod) (int32, bool) {
 			if prot == "" {
 				prot = "TCP"
 			}
-			if cp.GetName() == tp.GetStrVal() && prot == protocol(sp) {
+			if cp.GetName() == tp.GetStrVal() && prot == Protocol(sp) {
 				return cp.GetContainerPort(), true
 			}
 		}
@@ -175,7 +176,8 @@ func resolvePort(sp *corev1.ServicePort, p *corev1.Pod) (int32, bool) {
 	return 0, false
 }
 
-func protocol(sp *corev1.ServicePort) string {
+// Protocol is a Service port's protocol, TCP when unset.
+func Protocol(sp *corev1.ServicePort) string {
 	if sp.GetProtocol() == "" {
 		return "TCP"
 	}
@@ -198,12 +200,12 @@ func Subsets(svc *corev1.Service, pods []*corev1.Pod) []*corev1.EndpointSubset {
 		var ports []*corev1.EndpointPort
 		var sig []string
 		for _, sp := range svc.GetSpec().GetPorts() {
-			port, ok := resolvePort(sp, p)
+			port, ok := ResolvePort(sp, p)
 			if !ok {
 				continue
 			}
-			ports = append(ports, &corev1.EndpointPort{Name: sp.GetName(), Port: port, Protocol: protocol(sp), AppProtocol: sp.AppProtocol})
-			sig = append(sig, fmt.Sprintf("%s/%d/%s", sp.GetName(), port, protocol(sp)))
+			ports = append(ports, &corev1.EndpointPort{Name: sp.GetName(), Port: port, Protocol: Protocol(sp), AppProtocol: sp.AppProtocol})
+			sig = append(sig, fmt.Sprintf("%s/%d/%s", sp.GetName(), port, Protocol(sp)))
 		}
 		if len(ports) == 0 && len(svc.GetSpec().GetPorts()) > 0 {
 			continue
@@ -221,7 +223,7 @@ func Subsets(svc *corev1.Service, pods []*corev1.Pod) []*corev1.EndpointSubset {
 			g = &group{ports: ports}
 			groups[key] = g
 		}
-		if podReady(p) || svc.GetSpec().GetPublishNotReadyAddresses() {
+		if PodReady(p) || svc.GetSpec().GetPublishNotReadyAddresses() {
 			g.ready = append(g.ready, addr)
 		} else {
 			g.notReady = append(g.notReady, addr)

@@ -7,6 +7,7 @@ import (
 
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
+	discoveryv1 "skiff.dev/api/discovery/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
@@ -93,5 +94,6 @@ func kinds(c *client.Client, f *informers.Factory) []kind {
 		&typed[*corev1.Service, *corev1.ServiceList]{"Service", "v1", f.Services(), c.CoreV1().Services},
 		&typed[*corev1.Endpoints, *corev1.EndpointsList]{"Endpoints", "v1", f.Endpoints(), c.CoreV1().Endpoints},
 		&typed[*corev1.ServiceAccount, *corev1.ServiceAccountList]{"ServiceAccount", "v1", f.ServiceAccounts(), c.CoreV1().ServiceAccounts},
+		&typed[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList]{"EndpointSlice", "discovery.k8s.io/v1", f.EndpointSlices(), c.DiscoveryV1().EndpointSlices},
 	}
 }

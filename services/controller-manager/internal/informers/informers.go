@@ -13,6 +13,7 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
+	discoveryv1 "skiff.dev/api/discovery/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
 )
@@ -34,6 +35,7 @@ type Factory struct {
 	services        *informer.Informer[*corev1.Service]
 	endpoints       *informer.Informer[*corev1.Endpoints]
 	nodeLeases      *informer.Informer[*coordinationv1.Lease]
+	endpointSlices  *informer.Informer[*discoveryv1.EndpointSlice]
 	replicaSets     *informer.Informer[*appsv1.ReplicaSet]
 	deployments     *informer.Informer[*appsv1.Deployment]
 }
@@ -95,6 +97,11 @@ func (f *Factory) ServiceAccounts() *informer.Informer[*corev1.ServiceAccount] {
 // NodeLeases are the kubelets' heartbeats in kube-node-lease.
 func (f *Factory) NodeLeases() *informer.Informer[*coordinationv1.Lease] {
 	return shared(f, &f.nodeLeases, informer.FromResource(f.c.CoordinationV1().Leases("kube-node-lease")), byNamespaceAndOwner[*coordinationv1.Lease]())
+}
+
+// EndpointSlices.
+func (f *Factory) EndpointSlices() *informer.Informer[*discoveryv1.EndpointSlice] {
+	return shared(f, &f.endpointSlices, informer.FromResource(f.c.DiscoveryV1().EndpointSlices("")), byNamespaceAndOwner[*discoveryv1.EndpointSlice]())
 }
 
 // ConfigMaps.
