@@ -30,6 +30,8 @@ func newKube(t *testing.T) (*kube, *framework.APIServer) {
 		t.Skip("kubectl is not on this machine")
 	}
 	srv := framework.StartAPIServer(t)
+	// Deleting a namespace needs the namespace controller.
+	framework.StartControllerManager(t, srv, "--leader-elect=false", "--controllers=namespace")
 	return &kube{t: t, kubeconfig: srv.Kubeconfig()}, srv
 }
 

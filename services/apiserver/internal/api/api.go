@@ -7,7 +7,6 @@ package api
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
@@ -27,7 +26,6 @@ type API struct {
 	Backends  map[*registry.Resource]registry.Backend
 	Served    []rest.Served
 	caches    []*storage.Store
-	nsFinal   *namespaces.Finalizer
 	done      chan struct{}
 }
 
@@ -41,7 +39,6 @@ type Config struct {
 func New(cfg Config) (*API, error) {
 	a := &API{Resources: kinds.All(), Backends: map[*registry.Resource]registry.Backend{}, done: make(chan struct{})}
 	var nsStore *registry.Store
-	var content []registry.Backend
 	stores := map[*registry.Resource]*registry.Store{}
 	for _, res := range a.Resources {
 		st := storage.New(storage.Config{
@@ -69,19 +66,13 @@ func New(cfg Config) (*API, error) {
 		}
 		a.Backends[res] = b
 		a.Served = append(a.Served, rest.Served{Resource: res, Backend: b})
-		if res.Namespaced {
-			content = append(content, b)
-		}
 	}
-	a.nsFinal = namespaces.NewFinalizer(nsStore, func(ctx context.Context, obj proto.Message) error {
-		_, err := nsStore.Finalize(ctx, obj, registry.UpdateOptions{})
-		return err
-	}, content)
 	return a, nil
 }
 
-// Start fills the watch caches, creates the system namespaces and runs
-// the namespace finalizer until ctx ends.
+// Start fills the watch caches and creates the system namespaces. A
+// deleted namespace is emptied and finalized by the controller-manager's
+// namespace controller.
 func (a *API) Start(ctx context.Context) error {
 	for _, st := range a.caches {
 		if err := st.Start(ctx); err != nil {
@@ -94,9 +85,6 @@ func (a *API) Start(ctx context.Context) error {
 	}
 	go func() {
 		defer close(a.done)
-		if err := a.nsFinal.Start(ctx); err != nil && ctx.Err() == nil {
-			slog.ErrorContext(ctx, "namespace finalizer stopped", "err", err)
-		}
 		<-ctx.Done()
 		for _, st := range a.caches {
 			<-st.Done()

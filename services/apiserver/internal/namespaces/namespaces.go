@@ -1,8 +1,8 @@
 // Package namespaces holds the namespace lifecycle the apiserver enforces:
-// writes into a missing or terminating namespace are refused, the system
-// namespaces exist from the start, and a deleted namespace is emptied of
-// every namespaced object before it goes (the work Kubernetes' namespace
-// controller does; it moves to the controller-manager with that service).
+// writes into a missing or terminating namespace are refused and the
+// system namespaces exist from the start. A deleted namespace stays
+// Terminating, held by its kubernetes finalizer, until the
+// controller-manager's namespace controller has emptied and finalized it.
 package namespaces
 
 import (

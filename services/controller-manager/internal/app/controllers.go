@@ -10,6 +10,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/endpointslice"
 	"skiff.dev/services/controller-manager/internal/garbagecollector"
 	"skiff.dev/services/controller-manager/internal/informers"
+	"skiff.dev/services/controller-manager/internal/namespace"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
@@ -52,6 +53,11 @@ var known = []struct {
 		gc := garbagecollector.New(c, f, w)
 		gc.Observe = obs
 		return gc
+	}},
+	{namespace.Name, "concurrent-namespace-syncs", 10, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
+		nc := namespace.New(c, f, w)
+		nc.Observe = obs
+		return nc
 	}},
 	{nodelifecycle.Name, "", 1, func(c *client.Client, f *informers.Factory, o *Options, _ int, _ controller.Observer) runner {
 		return nodelifecycle.New(c, f, nodelifecycle.Config{MonitorPeriod: o.NodeMonitorPeriod,
