@@ -84,3 +84,60 @@ func TestPodsLeaveANodeThatStopsRenewingItsLease(t *testing.T) {
 		return nil
 	})
 }
+
+func TestANotReadyNodeIsTaintedAndDrained(t *testing.T) {
+	c := startCluster(t, "--node-monitor-period=500ms", "--node-monitor-grace-period=30s", "--node-eviction-rate=100")
+	tolerating := strings.Replace(webDeployment, "      containers:\n", `      tolerations:
+      - {key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute, tolerationSeconds: 1}
+      containers:
+`, 1)
+	c.kubectl(tolerating, "apply", "-f", "-")
+	c.kubectl("", "rollout", "status", "deployment/web", "--timeout=90s")
+	if err := c.kubelet.ReportNotReady(c.ctx, "node-a"); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 60*time.Second, "node-a is tainted not-ready and its pods move to node-b", func() error {
+		n, err := c.c.CoreV1().Nodes().Get(c.ctx, "node-a")
+		if err != nil {
+			return err
+		}
+		var taints []string
+		for _, t := range n.GetSpec().GetTaints() {
+			taints = append(taints, t.GetKey()+":"+t.GetEffect())
+		}
+		if !slices.Contains(taints, "node.kubernetes.io/not-ready:NoExecute") {
+			return fmt.Errorf("taints %v", taints)
+		}
+		list, err := c.c.CoreV1().Pods("default").List(c.ctx, client.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			return err
+		}
+		live := 0
+		for _, p := range list.GetItems() {
+			if p.GetMetadata().GetDeletionTimestamp() != nil {
+				continue
+			}
+			if p.GetSpec().GetNodeName() == "node-a" {
+				return fmt.Errorf("pod %s still on node-a", p.GetMetadata().GetName())
+			}
+			live++
+		}
+		if live != 4 {
+			return fmt.Errorf("%d live pods", live)
+		}
+		return nil
+	})
+	if err := c.kubelet.Resume(c.ctx, "node-a"); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 30*time.Second, "node-a is untainted", func() error {
+		n, err := c.c.CoreV1().Nodes().Get(c.ctx, "node-a")
+		if err != nil {
+			return err
+		}
+		if len(n.GetSpec().GetTaints()) > 0 {
+			return fmt.Errorf("taints %v", n.GetSpec().GetTaints())
+		}
+		return nil
+	})
+}

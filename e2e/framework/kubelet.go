@@ -63,6 +63,20 @@ func (k *StandInKubelet) StopRenewing(node string) {
 	k.stalled[node] = true
 }
 
+// ReportNotReady reports a node Ready=False while its Lease stays fresh,
+// as a kubelet whose runtime is down does.
+func (k *StandInKubelet) ReportNotReady(ctx context.Context, node string) error {
+	n, err := k.c.CoreV1().Nodes().Get(ctx, node)
+	if err != nil {
+		return err
+	}
+	now := timestamppb.Now()
+	n.Status.Conditions = []*corev1.NodeCondition{{Type: "Ready", Status: "False", Reason: "KubeletNotReady",
+		Message: "container runtime is down", LastHeartbeatTime: now, LastTransitionTime: now}}
+	_, err = k.c.CoreV1().Nodes().UpdateStatus(ctx, n, client.WriteOptions{})
+	return err
+}
+
 // Resume renews a node's Lease again and reports it Ready, as a kubelet
 // that comes back does.
 func (k *StandInKubelet) Resume(ctx context.Context, node string) error {

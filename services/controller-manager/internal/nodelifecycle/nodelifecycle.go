@@ -1,9 +1,10 @@
 // Package nodelifecycle watches the kubelets' heartbeats: a node whose
 // Lease in kube-node-lease is not renewed within the grace period turns
 // Ready=Unknown and is tainted node.kubernetes.io/unreachable (NoSchedule
-// and NoExecute); its pods turn not ready and are evicted once their
-// toleration of the taint runs out, so their controllers replace them
-// elsewhere. Tainting is rate-limited, so a network blip does not empty a
+// and NoExecute); one whose kubelet reports Ready=False is tainted
+// node.kubernetes.io/not-ready. Pods are evicted once their toleration of
+// the taint runs out, so their controllers replace them elsewhere.
+// NoExecute tainting is rate-limited, so a network blip does not empty a
 // cluster. A node that reports Ready again is untainted.
 package nodelifecycle
 
@@ -27,8 +28,12 @@ import (
 // Name is the controller's name in --controllers.
 const Name = "nodelifecycle"
 
-// TaintUnreachable is the taint a silent node gets.
-const TaintUnreachable = "node.kubernetes.io/unreachable"
+// The taints of nodes in trouble: a silent node is unreachable, one whose
+// kubelet reports Ready=False is not-ready.
+const (
+	TaintUnreachable = "node.kubernetes.io/unreachable"
+	TaintNotReady    = "node.kubernetes.io/not-ready"
+)
 
 // Config tunes the controller.
 type Config struct {
@@ -111,10 +116,15 @@ func (nc *Controller) check(ctx context.Context, n *corev1.Node) error {
 		}
 		return nc.markPodsNotReady(ctx, n.GetMetadata().GetName(), now)
 	case silent:
-		if err := nc.taint(ctx, n, now); err != nil {
+		if err := nc.taint(ctx, n, TaintUnreachable, now); err != nil {
 			return err
 		}
-		return nc.evict(ctx, n, now)
+		return nc.evict(ctx, n, TaintUnreachable, now)
+	case ready.GetStatus() == "False":
+		if err := nc.taint(ctx, n, TaintNotReady, now); err != nil {
+			return err
+		}
+		return nc.evict(ctx, n, TaintNotReady, now)
 	case ready.GetStatus() == "True":
 		return nc.untaint(ctx, n)
 	}
@@ -162,28 +172,32 @@ func (nc *Controller) markPodsNotReady(ctx context.Context, node string, now tim
 	return nil
 }
 
-func hasTaint(n *corev1.Node, effect string) bool {
+func hasTaint(n *corev1.Node, key, effect string) bool {
 	return slices.ContainsFunc(n.GetSpec().GetTaints(), func(t *corev1.Taint) bool {
-		return t.GetKey() == TaintUnreachable && t.GetEffect() == effect
+		return t.GetKey() == key && t.GetEffect() == effect
 	})
 }
 
-// taint adds the unreachable taints, NoExecute no faster than the
-// eviction rate allows.
-func (nc *Controller) taint(ctx context.Context, n *corev1.Node, now time.Time) error {
-	if hasTaint(n, "NoSchedule") && hasTaint(n, "NoExecute") {
+func ours(t *corev1.Taint) bool { return t.GetKey() == TaintUnreachable || t.GetKey() == TaintNotReady }
+
+// taint gives a node the taints of its trouble (key) instead of any other
+// trouble's, NoExecute no faster than the eviction rate allows.
+func (nc *Controller) taint(ctx context.Context, n *corev1.Node, key string, now time.Time) error {
+	stale := slices.ContainsFunc(n.GetSpec().GetTaints(), func(t *corev1.Taint) bool { return ours(t) && t.GetKey() != key })
+	if !stale && hasTaint(n, key, "NoSchedule") && hasTaint(n, key, "NoExecute") {
 		return nil
 	}
 	updated := proto.Clone(n).(*corev1.Node)
 	if updated.Spec == nil {
 		updated.Spec = &corev1.NodeSpec{}
 	}
-	if !hasTaint(n, "NoSchedule") {
-		updated.Spec.Taints = append(updated.Spec.Taints, &corev1.Taint{Key: TaintUnreachable, Effect: "NoSchedule", TimeAdded: timestamppb.New(now)})
+	updated.Spec.Taints = slices.DeleteFunc(updated.Spec.Taints, func(t *corev1.Taint) bool { return ours(t) && t.GetKey() != key })
+	if !hasTaint(n, key, "NoSchedule") {
+		updated.Spec.Taints = append(updated.Spec.Taints, &corev1.Taint{Key: key, Effect: "NoSchedule", TimeAdded: timestamppb.New(now)})
 	}
 	evicting := false
-	if !hasTaint(n, "NoExecute") && !now.Before(nc.nextTaint) {
-		updated.Spec.Taints = append(updated.Spec.Taints, &corev1.Taint{Key: TaintUnreachable, Effect: "NoExecute", TimeAdded: timestamppb.New(now)})
+	if !hasTaint(n, key, "NoExecute") && !now.Before(nc.nextTaint) {
+		updated.Spec.Taints = append(updated.Spec.Taints, &corev1.Taint{Key: key, Effect: "NoExecute", TimeAdded: timestamppb.New(now)})
 		evicting = true
 	}
 	if _, err := nc.c.CoreV1().Nodes().Update(ctx, updated, client.WriteOptions{}); err != nil {
@@ -196,11 +210,11 @@ func (nc *Controller) taint(ctx context.Context, n *corev1.Node, now time.Time) 
 }
 
 func (nc *Controller) untaint(ctx context.Context, n *corev1.Node) error {
-	if !hasTaint(n, "NoSchedule") && !hasTaint(n, "NoExecute") {
+	if !slices.ContainsFunc(n.GetSpec().GetTaints(), ours) {
 		return nil
 	}
 	updated := proto.Clone(n).(*corev1.Node)
-	updated.Spec.Taints = slices.DeleteFunc(updated.Spec.Taints, func(t *corev1.Taint) bool { return t.GetKey() == TaintUnreachable })
+	updated.Spec.Taints = slices.DeleteFunc(updated.Spec.Taints, ours)
 	if _, err := nc.c.CoreV1().Nodes().Update(ctx, updated, client.WriteOptions{}); err != nil {
 		return fmt.Errorf("untaint node: %w", err)
 	}
@@ -208,11 +222,11 @@ func (nc *Controller) untaint(ctx context.Context, n *corev1.Node) error {
 	return nil
 }
 
-// Tolerates says whether a pod tolerates the unreachable NoExecute taint
-// at now, given when it was added.
-func Tolerates(p *corev1.Pod, added, now time.Time) bool {
+// Tolerates says whether a pod tolerates a NoExecute taint at now, given
+// when it was added.
+func Tolerates(p *corev1.Pod, key string, added, now time.Time) bool {
 	for _, t := range p.GetSpec().GetTolerations() {
-		keyOK := t.GetKey() == TaintUnreachable || (t.GetKey() == "" && t.GetOperator() == "Exists")
+		keyOK := t.GetKey() == key || (t.GetKey() == "" && t.GetOperator() == "Exists")
 		effectOK := t.GetEffect() == "" || t.GetEffect() == "NoExecute"
 		if !keyOK || !effectOK {
 			continue
@@ -225,12 +239,12 @@ func Tolerates(p *corev1.Pod, added, now time.Time) bool {
 	return false
 }
 
-// evict deletes the pods on a NoExecute-tainted node whose toleration ran
-// out.
-func (nc *Controller) evict(ctx context.Context, n *corev1.Node, now time.Time) error {
+// evict deletes the pods on a node tainted key:NoExecute whose toleration
+// ran out.
+func (nc *Controller) evict(ctx context.Context, n *corev1.Node, key string, now time.Time) error {
 	var added time.Time
 	for _, t := range n.GetSpec().GetTaints() {
-		if t.GetKey() == TaintUnreachable && t.GetEffect() == "NoExecute" {
+		if t.GetKey() == key && t.GetEffect() == "NoExecute" {
 			added = t.GetTimeAdded().AsTime()
 		}
 	}
@@ -238,13 +252,13 @@ func (nc *Controller) evict(ctx context.Context, n *corev1.Node, now time.Time) 
 		return nil
 	}
 	for _, p := range nc.pods.Store().ByIndex(informer.IndexNodeName, n.GetMetadata().GetName()) {
-		if p.GetMetadata().GetDeletionTimestamp() != nil || Tolerates(p, added, now) {
+		if p.GetMetadata().GetDeletionTimestamp() != nil || Tolerates(p, key, added, now) {
 			continue
 		}
 		if _, err := nc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Delete(ctx, p.GetMetadata().GetName(), nil); err != nil && !client.IsNotFound(err) {
 			return fmt.Errorf("evict pod %s: %w", informer.KeyOf(p), err)
 		}
-		slog.InfoContext(ctx, "evicted pod from unreachable node", "pod", informer.KeyOf(p), "node", n.GetMetadata().GetName())
+		slog.InfoContext(ctx, "evicted pod", "pod", informer.KeyOf(p), "node", n.GetMetadata().GetName(), "taint", key)
 	}
 	return nil
 }
