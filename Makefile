@@ -7,7 +7,7 @@ TOOLS        := $(BIN)/tools
 export PATH  := $(TOOLS):$(PATH)
 
 # Modules of the workspace, as go.work lists them.
-MODULES      := api pkg services/apiserver services/scheduler services/controller-manager plugins/maintenance e2e
+MODULES      := api pkg services/apiserver services/scheduler services/controller-manager plugins/maintenance images e2e
 # Packages every module builds and tests (go.work root cannot use ./...).
 PKGS         := $(foreach m,$(MODULES),./$(m)/...)
 SERVICES     := apiserver scheduler controller-manager
@@ -15,7 +15,7 @@ SERVICES     := apiserver scheduler controller-manager
 PLUGINS      := maintenance
 TEST_FLAGS   ?= -race -count=1 -timeout 20m
 
-.PHONY: help build run test test-short bench verify proto tools lint fmt work-sync tidy clean
+.PHONY: help build run images test test-short bench verify proto tools lint fmt work-sync tidy clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,10 @@ build: ## static binaries of every service and example plugin into bin/
 	done
 
 RUN_DIR      ?= /tmp/skiff
+
+images: ## the pause and test images as docker-archive tarballs in bin/images (no Docker, no registry)
+	$(GO) run ./images/cmd/build-images -out $(BIN)/images -module images
+
 
 run: build ## start the system in the foreground: apiserver (data in RUN_DIR), controller-manager and scheduler
 	@mkdir -p $(RUN_DIR)
