@@ -64,9 +64,14 @@ func (c *Controller) EnqueueAfter(key string, d time.Duration) { c.q().AddAfter(
 // Len is the number of keys waiting.
 func (c *Controller) Len() int { return c.q().Len() }
 
-// ErrRetry asks for a retry with back-off without logging an error: the
-// reconciler is waiting for something it expects to happen.
+// ErrRetry asks to look again soon (RetrySoon) without logging an error:
+// the reconciler waits for its cache to catch up with its own writes. A
+// conflict on a write is handled the same way.
 var ErrRetry = errors.New("retry")
+
+// RetrySoon is when a key that returned ErrRetry or a conflict is looked
+// at again.
+const RetrySoon = 100 * time.Millisecond
 
 // Run works the queue with Workers goroutines until ctx ends, then waits
 // for the reconciles in flight. A later Run starts over with a new queue.
@@ -108,10 +113,13 @@ func (c *Controller) next(ctx context.Context, q *workqueue.Queue[string]) bool 
 	}
 	switch {
 	case ctx.Err() != nil:
+	case errors.Is(err, ErrRetry) || client.IsConflict(err):
+		// Waiting for the cache to catch up is not a failure: look again
+		// soon, without growing the key's back-off.
+		q.Forget(key)
+		q.AddAfter(key, RetrySoon)
 	case err != nil:
-		if !errors.Is(err, ErrRetry) && !client.IsConflict(err) { // a conflict: the cache was behind
-			slog.WarnContext(ctx, "reconcile failed", "controller", c.Name, "key", key, "err", err, "retries", q.NumRequeues(key))
-		}
+		slog.WarnContext(ctx, "reconcile failed", "controller", c.Name, "key", key, "err", err, "retries", q.NumRequeues(key))
 		q.AddRateLimited(key)
 	default:
 		q.Forget(key)

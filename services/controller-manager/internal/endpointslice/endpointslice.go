@@ -77,6 +77,7 @@ func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 		OnAdd: func(s *discoveryv1.EndpointSlice) {
 			if svc := s.GetMetadata().GetLabels()[LabelServiceName]; svc != "" {
 				ec.exp.CreationObserved(s.GetMetadata().GetNamespace() + "/" + svc)
+				ec.Enqueue(s.GetMetadata().GetNamespace() + "/" + svc)
 			}
 		},
 		OnUpdate: func(_, s *discoveryv1.EndpointSlice) { onSlice(s) }, OnDelete: onSlice})

@@ -326,11 +326,13 @@ func (p *Plugin) exited() bool {
 	return p.client == nil || p.client.Exited()
 }
 
-// killGrace bounds go-plugin's graceful shutdown of a plugin; a plugin
-// that does not exit by then (it hangs) is killed.
-const killGrace = 2 * time.Second
+// killWait bounds how long go-plugin may take to clean up after a plugin
+// was killed.
+const killWait = 2 * time.Second
 
-// stop kills the process, if any: gracefully, then with SIGKILL.
+// stop kills the process, if any. Plugins hold no state worth a graceful
+// exit, and a hung one may not take part in one: it gets SIGKILL, then
+// go-plugin cleans up its side.
 func (p *Plugin) stop() {
 	p.mu.Lock()
 	client, cmd, dir := p.client, p.cmd, p.dir
@@ -339,16 +341,16 @@ func (p *Plugin) stop() {
 		p.down = errors.New("plugin stopped")
 	}
 	p.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Kill()
+	}
 	if client != nil {
 		done := make(chan struct{})
 		go func() { client.Kill(); close(done) }()
 		select {
 		case <-done:
-		case <-time.After(killGrace):
-			if cmd != nil && cmd.Process != nil {
-				_ = cmd.Process.Kill()
-			}
-			<-done
+		case <-time.After(killWait):
+			slog.Warn("scheduler plugin clean-up is slow; going on", "plugin", p.cfg.Name)
 		}
 	}
 	if dir != "" {
