@@ -3,10 +3,6 @@ package controllermanager
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,24 +14,6 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
 )
-
-// metricSum adds up the samples of a metric on a component's /metrics.
-func metricSum(addr, name string) float64 {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var sum float64
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
-			v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-			sum += v
-		}
-	}
-	return sum
-}
 
 // BenchmarkDeployment1000 times a 1,000-replica Deployment from its
 // creation until every pod exists and until every pod is bound, with the
@@ -52,14 +30,7 @@ func BenchmarkDeployment1000(b *testing.B) {
 		cmAddr := fmt.Sprintf("127.0.0.1:%d", framework.FreePort(b))
 		cm := framework.StartControllerManager(b, srv, "--leader-elect=false", "--healthz-bind-address", cmAddr)
 		sched := framework.StartScheduler(b, srv, "--leader-elect=false")
-		cfg, err := client.FromKubeconfig(srv.Kubeconfig())
-		if err != nil {
-			b.Fatal(err)
-		}
-		c, err := client.New(cfg)
-		if err != nil {
-			b.Fatal(err)
-		}
+		c := srv.Client()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		q := func(s string) *metav1.Quantity { return &metav1.Quantity{String_: s} }
 		res := map[string]*metav1.Quantity{"cpu": q("32"), "memory": q("128Gi"), "pods": q("110")}
@@ -114,7 +85,7 @@ func BenchmarkDeployment1000(b *testing.B) {
 			b.Fatalf("not all pods bound: %d created, %d bound", len(created), len(bound))
 		}
 		b.StopTimer()
-		reconciles := metricSum(cmAddr, "controller_reconcile_total")
+		reconciles := framework.MetricSum(cmAddr, "controller_reconcile_total")
 		mu.Lock()
 		createdAfter, boundAfter := allCreated.Sub(start), allBound.Sub(start)
 		mu.Unlock()
@@ -123,9 +94,8 @@ func BenchmarkDeployment1000(b *testing.B) {
 		b.ReportMetric(float64(replicas)/boundAfter.Seconds(), "pods/s")
 		b.ReportMetric(reconciles/boundAfter.Seconds(), "reconciles/s")
 		b.Logf("%.0f reconciles, mean %.2f ms", reconciles,
-			1000*metricSum(cmAddr, "controller_reconcile_duration_seconds_sum")/metricSum(cmAddr, "controller_reconcile_duration_seconds_count"))
+			1000*framework.MetricSum(cmAddr, "controller_reconcile_duration_seconds_sum")/framework.MetricSum(cmAddr, "controller_reconcile_duration_seconds_count"))
 		cancel()
-		_ = c.Close()
 		sched.Stop()
 		cm.Stop()
 		srv.Stop()

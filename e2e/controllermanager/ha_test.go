@@ -2,9 +2,6 @@ package controllermanager
 
 import (
 	"fmt"
-	"io"
-	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,25 +9,6 @@ import (
 	"skiff.dev/e2e/framework"
 	"skiff.dev/pkg/client"
 )
-
-// reconciles sums controller_reconcile_total on a replica's metrics.
-func reconciles(t *testing.T, addr string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var sum float64
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, "controller_reconcile_total{") {
-			v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-			sum += v
-		}
-	}
-	return sum
-}
 
 func TestTwoReplicasOneActsAndHandOver(t *testing.T) {
 	if testing.Short() {
@@ -66,10 +44,10 @@ func TestTwoReplicasOneActsAndHandOver(t *testing.T) {
 	}
 	c.kubectl(webDeployment, "apply", "-f", "-")
 	c.kubectl("", "rollout", "status", "deployment/web", "--timeout=90s")
-	if n := reconciles(t, addrs[leader]); n <= 0 {
+	if n := framework.MetricSum(addrs[leader], "controller_reconcile_total"); n <= 0 {
 		t.Fatalf("the leader %s reconciled %v times", leader, n)
 	}
-	if n := reconciles(t, addrs[standby]); n != 0 {
+	if n := framework.MetricSum(addrs[standby], "controller_reconcile_total"); n != 0 {
 		t.Fatalf("the standby %s reconciled %v times", standby, n)
 	}
 
@@ -77,7 +55,7 @@ func TestTwoReplicasOneActsAndHandOver(t *testing.T) {
 	replicas[leader].Kill()
 	c.kubectl(strings.ReplaceAll(webDeployment, "web", "api"), "apply", "-f", "-")
 	c.kubectl("", "rollout", "status", "deployment/api", "--timeout=90s")
-	if n := reconciles(t, addrs[standby]); n <= 0 {
+	if n := framework.MetricSum(addrs[standby], "controller_reconcile_total"); n <= 0 {
 		t.Fatalf("the new leader %s reconciled %v times", standby, n)
 	}
 	list, err := e.c.CoreV1().Pods("default").List(e.ctx, client.ListOptions{LabelSelector: "app=api"})

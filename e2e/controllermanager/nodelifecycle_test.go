@@ -11,6 +11,19 @@ import (
 	"skiff.dev/pkg/client"
 )
 
+// taints lists a node's taints as key:effect.
+func (c *cluster) taints(node string) ([]string, error) {
+	n, err := c.c.CoreV1().Nodes().Get(c.ctx, node)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, t := range n.GetSpec().GetTaints() {
+		out = append(out, t.GetKey()+":"+t.GetEffect())
+	}
+	return out, nil
+}
+
 func TestPodsLeaveANodeThatStopsRenewingItsLease(t *testing.T) {
 	c := startCluster(t, "--node-monitor-period=500ms", "--node-monitor-grace-period=3s", "--node-eviction-rate=100")
 	tolerating := strings.Replace(webDeployment, "      containers:\n", `      tolerations:
@@ -74,14 +87,11 @@ func TestPodsLeaveANodeThatStopsRenewingItsLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	framework.Eventually(t, 30*time.Second, "node-a is untainted", func() error {
-		n, err := c.c.CoreV1().Nodes().Get(c.ctx, "node-a")
-		if err != nil {
-			return err
+		taints, err := c.taints("node-a")
+		if err == nil && len(taints) > 0 {
+			err = fmt.Errorf("taints %v", taints)
 		}
-		if len(n.GetSpec().GetTaints()) > 0 {
-			return fmt.Errorf("taints %v", n.GetSpec().GetTaints())
-		}
-		return nil
+		return err
 	})
 }
 
@@ -97,13 +107,9 @@ func TestANotReadyNodeIsTaintedAndDrained(t *testing.T) {
 		t.Fatal(err)
 	}
 	framework.Eventually(t, 60*time.Second, "node-a is tainted not-ready and its pods move to node-b", func() error {
-		n, err := c.c.CoreV1().Nodes().Get(c.ctx, "node-a")
+		taints, err := c.taints("node-a")
 		if err != nil {
 			return err
-		}
-		var taints []string
-		for _, t := range n.GetSpec().GetTaints() {
-			taints = append(taints, t.GetKey()+":"+t.GetEffect())
 		}
 		if !slices.Contains(taints, "node.kubernetes.io/not-ready:NoExecute") {
 			return fmt.Errorf("taints %v", taints)
@@ -131,13 +137,10 @@ func TestANotReadyNodeIsTaintedAndDrained(t *testing.T) {
 		t.Fatal(err)
 	}
 	framework.Eventually(t, 30*time.Second, "node-a is untainted", func() error {
-		n, err := c.c.CoreV1().Nodes().Get(c.ctx, "node-a")
-		if err != nil {
-			return err
+		taints, err := c.taints("node-a")
+		if err == nil && len(taints) > 0 {
+			err = fmt.Errorf("taints %v", taints)
 		}
-		if len(n.GetSpec().GetTaints()) > 0 {
-			return fmt.Errorf("taints %v", n.GetSpec().GetTaints())
-		}
-		return nil
+		return err
 	})
 }

@@ -39,18 +39,9 @@ func setup(t *testing.T, flags ...string) *env {
 // setupClient connects a client to srv for the test.
 func setupClient(t *testing.T, srv *framework.APIServer) *env {
 	t.Helper()
-	cfg, err := client.FromKubeconfig(srv.Kubeconfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	return &env{t: t, ctx: ctx, c: c, srv: srv}
+	return &env{t: t, ctx: ctx, c: srv.Client(), srv: srv}
 }
 
 func replicaSet(name string, replicas int32, app string) *appsv1.ReplicaSet {

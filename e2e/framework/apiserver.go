@@ -14,6 +14,8 @@ import (
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"skiff.dev/pkg/client"
 )
 
 // APIServer is a running apiserver process with embedded etcd.
@@ -134,4 +136,20 @@ func (s *APIServer) RESTConfig() *rest.Config {
 		s.t.Fatalf("load %s: %v", s.Kubeconfig(), err)
 	}
 	return cfg
+}
+
+// Client is a Skiff gRPC client of the server as admin, closed with the
+// test.
+func (s *APIServer) Client() *client.Client {
+	s.t.Helper()
+	cfg, err := client.FromKubeconfig(s.Kubeconfig())
+	if err != nil {
+		s.t.Fatalf("load %s: %v", s.Kubeconfig(), err)
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		s.t.Fatalf("connect to the apiserver: %v", err)
+	}
+	s.t.Cleanup(func() { _ = c.Close() })
+	return c
 }

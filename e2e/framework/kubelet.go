@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +29,7 @@ type StandInKubelet struct {
 
 	mu      sync.Mutex
 	stalled map[string]bool // nodes whose lease is no longer renewed
+	nextIP  atomic.Uint32   // pod IPs are handed out in order, never twice
 }
 
 // StartStandInKubelet registers nodes (4 cpu, 16Gi, 110 pods each) and
@@ -172,7 +174,8 @@ func (k *StandInKubelet) sync(ctx context.Context, p *corev1.Pod) {
 	running := proto.Clone(p).(*corev1.Pod)
 	running.Status.Phase = "Running"
 	running.Status.HostIp = "10.0.0.1"
-	running.Status.PodIp = fmt.Sprintf("10.244.%d.%d", len(p.GetMetadata().GetName())%250, time.Now().Nanosecond()%250+1)
+	n := k.nextIP.Add(1)
+	running.Status.PodIp = fmt.Sprintf("10.244.%d.%d", n/250, n%250+1)
 	running.Status.StartTime = now
 	for _, typ := range []string{"PodScheduled", "Initialized", "ContainersReady", "Ready"} {
 		running.Status.Conditions = setPodCondition(running.Status.Conditions, typ, now)

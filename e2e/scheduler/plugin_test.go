@@ -2,8 +2,6 @@ package scheduler
 
 import (
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -88,23 +86,6 @@ func pluginPid(t *testing.T, scheduler int) int {
 	return pid
 }
 
-func metric(t *testing.T, addr, name string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return -1
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{") {
-			v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-			return v
-		}
-	}
-	return 0
-}
-
 func TestExamplePluginChangesDecisions(t *testing.T) {
 	e := setup(t, "--config", pluginConfig(t, "Ignore"))
 	e.node("busy", "4", nil)
@@ -173,7 +154,7 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 	e.nodeOf("during")
 
 	framework.Eventually(t, 30*time.Second, "the plugin is restarted", func() error {
-		if v := metric(t, addr, "scheduler_plugin_restarts_total"); v < 1 {
+		if v := framework.MetricSum(addr, "scheduler_plugin_restarts_total"); v < 1 {
 			return fmt.Errorf("restarts %v", v)
 		}
 		return nil

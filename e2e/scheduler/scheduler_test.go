@@ -36,18 +36,9 @@ func setup(t *testing.T, flags ...string) *env {
 // connect makes a client of srv for the test.
 func connect(t *testing.T, srv *framework.APIServer) *env {
 	t.Helper()
-	cfg, err := client.FromKubeconfig(srv.Kubeconfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	return &env{t: t, ctx: ctx, c: c}
+	return &env{t: t, ctx: ctx, c: srv.Client()}
 }
 
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {

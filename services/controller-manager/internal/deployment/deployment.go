@@ -8,6 +8,7 @@ package deployment
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -17,6 +18,7 @@ import (
 
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/labels"
@@ -139,13 +141,8 @@ func (dc *Controller) claim(ctx context.Context, d *appsv1.Deployment) ([]*appsv
 			out = append(out, rs)
 		case ref != nil && ref.GetUid() == uid:
 			updated := proto.Clone(rs).(*appsv1.ReplicaSet)
-			var refs = updated.Metadata.OwnerReferences[:0]
-			for _, r := range updated.GetMetadata().GetOwnerReferences() {
-				if r.GetUid() != uid {
-					refs = append(refs, r)
-				}
-			}
-			updated.Metadata.OwnerReferences = refs
+			updated.Metadata.OwnerReferences = slices.DeleteFunc(updated.Metadata.OwnerReferences,
+				func(r *metav1.OwnerReference) bool { return r.GetUid() == uid })
 			if _, err := dc.c.AppsV1().ReplicaSets(rs.GetMetadata().GetNamespace()).Update(ctx, updated, client.WriteOptions{}); err != nil && !client.IsNotFound(err) {
 				return nil, fmt.Errorf("release replicaset %s: %w", informer.KeyOf(rs), err)
 			}

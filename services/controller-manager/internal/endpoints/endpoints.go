@@ -63,9 +63,9 @@ func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 	return ec
 }
 
-// selects reports whether a Service's selector (matchLabels semantics)
+// Selects reports whether a Service's selector (matchLabels semantics)
 // picks a pod; a Service without a selector picks none.
-func selects(s *corev1.Service, labels map[string]string) bool {
+func Selects(s *corev1.Service, labels map[string]string) bool {
 	sel := s.GetSpec().GetSelector()
 	if len(sel) == 0 {
 		return false
@@ -80,7 +80,7 @@ func selects(s *corev1.Service, labels map[string]string) bool {
 
 func (ec *Controller) enqueueFor(p *corev1.Pod) {
 	for _, s := range ec.svcs.Store().ByIndex(informer.IndexNamespace, p.GetMetadata().GetNamespace()) {
-		if selects(s, p.GetMetadata().GetLabels()) {
+		if Selects(s, p.GetMetadata().GetLabels()) {
 			ec.Enqueue(informer.KeyOf(s))
 		}
 	}
@@ -193,7 +193,7 @@ func Subsets(svc *corev1.Service, pods []*corev1.Pod) []*corev1.EndpointSubset {
 	groups := map[string]*group{}
 	for _, p := range pods {
 		phase := p.GetStatus().GetPhase()
-		if !selects(svc, p.GetMetadata().GetLabels()) || p.GetStatus().GetPodIp() == "" ||
+		if !Selects(svc, p.GetMetadata().GetLabels()) || p.GetStatus().GetPodIp() == "" ||
 			phase == "Succeeded" || phase == "Failed" || p.GetMetadata().GetDeletionTimestamp() != nil {
 			continue
 		}

@@ -89,22 +89,9 @@ func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 	return ec
 }
 
-func selects(s *corev1.Service, labels map[string]string) bool {
-	sel := s.GetSpec().GetSelector()
-	if len(sel) == 0 {
-		return false
-	}
-	for k, v := range sel {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
-}
-
 func (ec *Controller) enqueueFor(p *corev1.Pod) {
 	for _, s := range ec.svcs.Store().ByIndex(informer.IndexNamespace, p.GetMetadata().GetNamespace()) {
-		if selects(s, p.GetMetadata().GetLabels()) {
+		if endpoints.Selects(s, p.GetMetadata().GetLabels()) {
 			ec.Enqueue(informer.KeyOf(s))
 		}
 	}
@@ -124,7 +111,7 @@ func Desired(svc *corev1.Service, pods []*corev1.Pod, zoneOf func(node string) s
 	for _, p := range pods {
 		phase := p.GetStatus().GetPhase()
 		ip := p.GetStatus().GetPodIp()
-		if !selects(svc, p.GetMetadata().GetLabels()) || ip == "" || strings.Contains(ip, ":") || phase == "Succeeded" || phase == "Failed" {
+		if !endpoints.Selects(svc, p.GetMetadata().GetLabels()) || ip == "" || strings.Contains(ip, ":") || phase == "Succeeded" || phase == "Failed" {
 			continue
 		}
 		var ports []*discoveryv1.EndpointPort

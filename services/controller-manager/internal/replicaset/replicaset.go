@@ -7,6 +7,7 @@ package replicaset
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -217,13 +218,8 @@ func (rc *Controller) adopt(ctx context.Context, rs *appsv1.ReplicaSet, pod *cor
 
 func (rc *Controller) release(ctx context.Context, pod *corev1.Pod, uid string) error {
 	p := clonePod(pod)
-	var refs []*metav1.OwnerReference
-	for _, ref := range p.GetMetadata().GetOwnerReferences() {
-		if ref.GetUid() != uid {
-			refs = append(refs, ref)
-		}
-	}
-	p.Metadata.OwnerReferences = refs
+	p.Metadata.OwnerReferences = slices.DeleteFunc(p.Metadata.OwnerReferences,
+		func(ref *metav1.OwnerReference) bool { return ref.GetUid() == uid })
 	_, err := rc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Update(ctx, p, client.WriteOptions{})
 	if err != nil && !client.IsNotFound(err) {
 		return fmt.Errorf("release pod %s: %w", informer.KeyOf(pod), err)

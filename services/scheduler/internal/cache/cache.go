@@ -32,7 +32,6 @@ type Cache struct {
 	podNode  map[string]string // pod uid -> node name
 	assumed  map[string]*assumed
 	orphaned map[string]map[string]*corev1.Pod // pods on nodes not seen yet
-	gen      int64
 	// snap is the last snapshot, sorted by name, and where each node sits
 	// in it. A node is copied again only when it changed (dirty), and the
 	// list rebuilt only when nodes come or go, so taking a snapshot costs
@@ -58,9 +57,8 @@ func New(c clock.Clock, ttl time.Duration) *Cache {
 
 func uid(p *corev1.Pod) string { return p.GetMetadata().GetUid() }
 
+// touch marks a node for copying into the next snapshot.
 func (c *Cache) touch(n *framework.NodeInfo) {
-	c.gen++
-	n.Generation = c.gen
 	c.dirty[n.Name()] = struct{}{}
 }
 

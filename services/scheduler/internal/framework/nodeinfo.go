@@ -156,8 +156,6 @@ type NodeInfo struct {
 	// PodsWithRequiredAntiAffinity are the pods whose required
 	// anti-affinity every newcomer must respect.
 	PodsWithRequiredAntiAffinity []*corev1.Pod
-	// Generation changes whenever the node or its pods change.
-	Generation int64
 }
 
 func hasRequiredAntiAffinity(p *corev1.Pod) bool {

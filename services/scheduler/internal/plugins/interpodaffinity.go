@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/labels"
 	"skiff.dev/services/scheduler/internal/framework"
 )
 
@@ -42,7 +43,7 @@ type affinityState struct {
 
 func matchesTerm(t *corev1.PodAffinityTerm, owner, candidate *corev1.Pod) bool {
 	return inNamespaces(candidate, t.GetNamespaces(), owner.GetMetadata().GetNamespace()) &&
-		selects(t.GetLabelSelector(), candidate.GetMetadata().GetLabels())
+		labels.Matches(t.GetLabelSelector(), candidate.GetMetadata().GetLabels())
 }
 
 // PreFilter counts the pods each term matches per domain.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/labels"
 	"skiff.dev/services/scheduler/internal/framework"
 )
 
@@ -39,7 +40,7 @@ func (PodTopologySpread) PreFilter(ctx context.Context, state *framework.CycleSt
 	var spreads []*spread
 	for _, c := range pod.GetSpec().GetTopologySpreadConstraints() {
 		s := &spread{c: c, counts: map[string]int64{}}
-		if selects(c.GetLabelSelector(), pod.GetMetadata().GetLabels()) {
+		if labels.Matches(c.GetLabelSelector(), pod.GetMetadata().GetLabels()) {
 			s.self = 1
 		}
 		for _, n := range state.Nodes {
@@ -51,7 +52,7 @@ func (PodTopologySpread) PreFilter(ctx context.Context, state *framework.CycleSt
 				s.counts[value] = 0
 			}
 			for _, p := range n.Pods {
-				if p.GetMetadata().GetNamespace() == pod.GetMetadata().GetNamespace() && selects(c.GetLabelSelector(), p.GetMetadata().GetLabels()) {
+				if p.GetMetadata().GetNamespace() == pod.GetMetadata().GetNamespace() && labels.Matches(c.GetLabelSelector(), p.GetMetadata().GetLabels()) {
 					s.counts[value]++
 				}
 			}
