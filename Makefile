@@ -7,10 +7,10 @@ TOOLS        := $(BIN)/tools
 export PATH  := $(TOOLS):$(PATH)
 
 # Modules of the workspace, as go.work lists them.
-MODULES      := api pkg services/apiserver services/scheduler services/controller-manager plugins/maintenance images e2e
+MODULES      := api pkg services/apiserver services/scheduler services/controller-manager services/kubelet plugins/maintenance images e2e
 # Packages every module builds and tests (go.work root cannot use ./...).
 PKGS         := $(foreach m,$(MODULES),./$(m)/...)
-SERVICES     := apiserver scheduler controller-manager
+SERVICES     := apiserver scheduler controller-manager kubelet
 # Example out-of-process plugins, built as bin/scheduler-plugin-<name>.
 PLUGINS      := maintenance
 TEST_FLAGS   ?= -race -count=1 -timeout 20m

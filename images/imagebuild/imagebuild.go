@@ -1,23 +1,19 @@
 // Package imagebuild turns Skiff's small programs into container images
 // without Docker or a registry: each program is compiled as a static
-// binary and written, as the single layer of an image whose entrypoint it
-// is, into a docker-archive tarball that containerd can import.
+// binary and written, with any tools the image carries and links to them,
+// as the single layer of an image whose entrypoint it is, into a
+// docker-archive tarball that containerd can import.
 package imagebuild
 
 import (
-	"archive/tar"
-	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -29,34 +25,63 @@ type Image struct {
 	Ref string
 	// Binary is the program's path inside the image, e.g. "/pause".
 	Binary string
+	// Tools are further programs in the image.
+	Tools []Tool
+	// Dirs are empty directories anyone may write to, e.g. "/tmp".
+	Dirs []string
+	// Env is the image's environment, e.g. "PATH=/bin:/".
+	Env []string
+}
+
+// Tool is a program an image carries besides its entrypoint.
+type Tool struct {
+	// Package is the Go package of the program, e.g. "./toolbox".
+	Package string
+	// Path is the program's path inside the image, e.g. "/bin/toolbox".
+	Path string
+	// Links are paths of symbolic links to Path, e.g. "/bin/cat".
+	Links []string
 }
 
 // Images are the images `make images` builds.
 var Images = []Image{
 	{Package: "./pause", Ref: "registry.skiff.local/pause:3.10", Binary: "/pause"},
-	{Package: "./testserver", Ref: "registry.skiff.local/testserver:1.0", Binary: "/testserver"},
+	{
+		Package: "./testserver", Ref: "registry.skiff.local/testserver:1.0", Binary: "/testserver",
+		Tools: []Tool{{Package: "./toolbox", Path: "/bin/toolbox", Links: inDir("/bin",
+			"cat", "echo", "env", "exit", "false", "hostname", "ls", "rm", "sleep", "stderr", "touch", "true")}},
+		Dirs: []string{"/tmp"},
+		Env:  []string{"PATH=/bin:/"},
+	},
 }
 
-// Build compiles img's program in moduleDir for this machine's
+// Build compiles img's programs in moduleDir for this machine's
 // architecture and writes the image to out as a docker-archive tarball.
 func Build(moduleDir string, img Image, out string) error {
-	bin, err := os.MkdirTemp("", "skiff-image-")
+	dir, err := os.MkdirTemp("", "skiff-image-")
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(bin)
-	exe := filepath.Join(bin, filepath.Base(img.Binary))
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", exe, img.Package)
-	cmd.Dir = moduleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build %s: %v\n%s", img.Package, err, msg)
-	}
-	data, err := os.ReadFile(exe)
+	defer os.RemoveAll(dir)
+	data, err := compile(moduleDir, img.Package, dir)
 	if err != nil {
 		return err
 	}
-	image, err := FromBinary(data, img.Binary)
+	files := []File{{Path: img.Binary, Data: data}}
+	for _, dir := range img.Dirs {
+		files = append(files, File{Path: dir, Dir: true})
+	}
+	for _, tool := range img.Tools {
+		data, err := compile(moduleDir, tool.Package, dir)
+		if err != nil {
+			return err
+		}
+		files = append(files, File{Path: tool.Path, Data: data})
+		for _, link := range tool.Links {
+			files = append(files, File{Path: link, Link: tool.Path})
+		}
+	}
+	image, err := New(files, img.Binary, img.Env)
 	if err != nil {
 		return fmt.Errorf("image %s: %w", img.Ref, err)
 	}
@@ -67,34 +92,24 @@ func Build(moduleDir string, img Image, out string) error {
 	return tarball.WriteToFile(out, ref, image)
 }
 
-// FromBinary is an image of one layer holding an executable at path,
-// which is also its entrypoint.
-func FromBinary(data []byte, path string) (v1.Image, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: path[1:], Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
-		return nil, err
+// compile builds the static Linux program pkg of moduleDir in dir and
+// returns it.
+func compile(moduleDir, pkg, dir string) ([]byte, error) {
+	exe := filepath.Join(dir, path.Base(pkg))
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", exe, pkg)
+	cmd.Dir = moduleDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build %s: %v\n%s", pkg, err, msg)
 	}
-	if _, err := tw.Write(data); err != nil {
-		return nil, err
+	return os.ReadFile(exe)
+}
+
+// inDir is the paths of names in dir.
+func inDir(dir string, names ...string) []string {
+	paths := make([]string, len(names))
+	for i, n := range names {
+		paths[i] = path.Join(dir, n)
 	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
-	if err != nil {
-		return nil, err
-	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg = cfg.DeepCopy()
-	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
-	cfg.Config.Entrypoint = []string{path}
-	return mutate.ConfigFile(img, cfg)
+	return paths
 }

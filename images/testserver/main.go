@@ -1,57 +1,67 @@
 // Command testserver is the workload of Skiff's end-to-end tests: an HTTP
 // server that answers with its hostname, serves /healthz (failing once
-// -unhealthy-after has passed, for probe tests), echoes its environment
-// under /env, and can instead exit at once with a chosen code (crash-loop
-// tests).
+// -unhealthy-after has passed, for probe tests) and /ready (failing while
+// -ready-file is missing, so a test can flip it with kubectl exec touch or
+// rm), echoes its environment under /env, logs a numbered line every
+// -log-every, and either exits at once with a chosen code (crash-loop
+// tests) or after -exit-after. On SIGTERM it prints "terminating" and
+// serves on for -term-delay before exiting (graceful termination tests).
 package main
 
 import (
 	"flag"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
-	"sort"
-	"strings"
 	"syscall"
 	"time"
 )
 
+// options are the command's flags.
+type options struct {
+	listen         string
+	exit           int
+	exitAfter      time.Duration
+	unhealthyAfter time.Duration
+	readyFile      string
+	logEvery       time.Duration
+	termDelay      time.Duration
+}
+
 func main() {
-	addr := flag.String("listen", ":8080", "Address to serve on.")
-	exit := flag.Int("exit", -1, "Exit at once with this code instead of serving.")
-	unhealthyAfter := flag.Duration("unhealthy-after", 0, "Fail /healthz after this long (0: never).")
+	var o options
+	flag.StringVar(&o.listen, "listen", ":8080", "Address to serve on.")
+	flag.IntVar(&o.exit, "exit", -1, "Exit with this code: at once, or after -exit-after.")
+	flag.DurationVar(&o.exitAfter, "exit-after", 0, "Serve this long, then exit with the -exit code or 0 (0: serve until signalled).")
+	flag.DurationVar(&o.unhealthyAfter, "unhealthy-after", 0, "Fail /healthz after this long (0: never).")
+	flag.StringVar(&o.readyFile, "ready-file", "", "Answer /ready with 503 while this file is missing (empty: always ready).")
+	flag.DurationVar(&o.logEvery, "log-every", 0, "Print a numbered line to stdout this often (0: never).")
+	flag.DurationVar(&o.termDelay, "term-delay", 0, "On SIGTERM or SIGINT, serve this long before exiting.")
 	flag.Parse()
-	if *exit >= 0 {
-		fmt.Fprintf(os.Stderr, "exiting with %d as asked\n", *exit)
-		os.Exit(*exit)
+	os.Exit(run(o))
+}
+
+// run serves as o asks and returns the exit code.
+func run(o options) int {
+	if o.exit >= 0 && o.exitAfter == 0 {
+		fmt.Fprintf(os.Stderr, "exiting with %d as asked\n", o.exit)
+		return o.exit
 	}
-	host, _ := os.Hostname()
-	start := time.Now()
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, host) })
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if *unhealthyAfter > 0 && time.Since(start) > *unhealthyAfter {
-			http.Error(w, "unhealthy", http.StatusInternalServerError)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("/env", func(w http.ResponseWriter, _ *http.Request) {
-		env := os.Environ()
-		sort.Strings(env)
-		fmt.Fprintln(w, strings.Join(env, "\n"))
-	})
-	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		sigs := make(chan os.Signal, 1)
-		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-		<-sigs
-		_ = srv.Close()
-	}()
-	fmt.Printf("serving on %s\n", *addr)
-	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
+	srv := &http.Server{Handler: newHandler(o, time.Now()), ReadHeaderTimeout: 5 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln); close(served) }()
+	fmt.Printf("serving on %s\n", o.listen)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	code := wait(o, os.Stdout, os.Stderr, sigs, served)
+	_ = srv.Close()
+	<-served
+	return code
 }

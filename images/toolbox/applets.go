@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"time"
+)
+
+// cat copies each file, or stdin when none is named, to stdout.
+func cat(std stdio, files []string) error {
+	if len(files) == 0 {
+		_, err := io.Copy(std.out, std.in)
+		return err
+	}
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(std.out, f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exit exits with its argument, or 0.
+func exit(_ stdio, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	code, err := strconv.Atoi(args[0])
+	if err != nil || code < 0 || code > 255 {
+		return fmt.Errorf("exit code %q: want 0 to 255", args[0])
+	}
+	return exitStatus(code)
+}
+
+func hostname(std stdio, _ []string) error {
+	name, err := os.Hostname()
+	if err != nil {
+		return err
+	}
+	return say(std.out, name)
+}
+
+// ls lists the entries of a directory (default "."), one a line, with a
+// "/" after directories; given a file, it prints the file's name.
+func ls(std stdio, args []string) error {
+	dir := "."
+	if len(args) > 0 {
+		dir = args[0]
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return say(std.out, dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() {
+			name += "/"
+		}
+		if err := say(std.out, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sleep sleeps for its argument in seconds, which may be a fraction or
+// "infinity".
+func sleep(_ stdio, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: sleep SECONDS")
+	}
+	s, err := strconv.ParseFloat(args[0], 64)
+	if err != nil || s < 0 || math.IsNaN(s) {
+		return fmt.Errorf("%q is not a number of seconds", args[0])
+	}
+	d := time.Duration(math.MaxInt64) // "infinity": 292 years
+	if s < float64(d)/float64(time.Second) {
+		d = time.Duration(s * float64(time.Second))
+	}
+	time.Sleep(d)
+	return nil
+}
+
+// touch creates the file name if it is missing and sets its times to now.
+func touch(name string) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	now := time.Now()
+	return os.Chtimes(name, now, now)
+}
+
+// eachFile is an applet applying do to each of at least one file.
+func eachFile(do func(name string) error) applet {
+	return func(_ stdio, files []string) error {
+		if len(files) == 0 {
+			return errors.New("no file named")
+		}
+		for _, name := range files {
+			if err := do(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}

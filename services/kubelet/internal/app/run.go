@@ -1,0 +1,227 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/healthz"
+	"skiff.dev/pkg/informer"
+	"skiff.dev/pkg/telemetry"
+	"skiff.dev/services/kubelet/internal/cri"
+	"skiff.dev/services/kubelet/internal/images"
+	"skiff.dev/services/kubelet/internal/node"
+	"skiff.dev/services/kubelet/internal/pods"
+	"skiff.dev/services/kubelet/internal/status"
+	"skiff.dev/services/kubelet/internal/volumes"
+)
+
+// Run runs the kubelet until ctx ends: it connects to the runtime,
+// preloads images, registers the node, and then runs the node's
+// heartbeats, its pods and its servers.
+func Run(ctx context.Context, o *Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	level, _ := o.level()
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	shutdownTracing, err := telemetry.Setup(ctx, "kubelet", o.OTLPEndpoint)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+
+	name := o.nodeName()
+	if err := os.MkdirAll(o.RootDir, 0o750); err != nil {
+		return fmt.Errorf("--root-dir: %w", err)
+	}
+	rt, closeRT, err := connect(ctx, o, name)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = closeRT() }()
+	if o.ImagePreloadDir != "" {
+		if err := images.Preload(ctx, rt, o.ContainerRuntimeEndpoint, o.ImagePreloadDir); err != nil {
+			return err
+		}
+	}
+	ip := o.NodeIP
+	if ip == "" {
+		if ip, err = defaultIP(); err != nil {
+			return err
+		}
+	}
+
+	cfg, err := client.FromKubeconfig(o.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	capacity, allocatable, err := node.Resources(o.RootDir, o.MaxPods, o.SystemReserved)
+	if err != nil {
+		return err
+	}
+	labels := map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": runtime.GOARCH}
+	for k, v := range o.NodeLabels {
+		labels[k] = v
+	}
+	agent := node.NewAgent(node.Config{
+		Name: name, IP: ip, Labels: labels, Capacity: capacity, Allocatable: allocatable,
+		KubeletPort: int32(o.Port), LeaseDurationSeconds: int32(o.NodeLeaseDurationSeconds),
+		StatusFrequency: o.NodeStatusUpdateFrequency, Info: node.SystemInfo(ctx, rt),
+	}, c, &node.RuntimeProbe{RT: rt, RootDir: o.RootDir})
+	if err := agent.Register(ctx); err != nil {
+		return err
+	}
+
+	podInformer := informer.New(informer.FromResource(c.CoreV1().Pods("").Resource), informer.Options[*corev1.Pod]{
+		FieldSelector: "spec.nodeName=" + name,
+		Indexers:      map[string]informer.IndexFunc[*corev1.Pod]{"uid": informer.UIDIndex[*corev1.Pod]},
+	})
+	lookup := func(ns, n string) (*corev1.Pod, bool) { return podInformer.Store().Get(ns + "/" + n) }
+	statuses := status.New(c, lookup)
+	objects := apiObjects{c: c}
+	vols := &volumes.Manager{Root: o.RootDir, Objects: objects, NodeIP: ip}
+	alloc := pods.Config{
+		NodeName: name, NodeIP: ip, RootDir: o.RootDir, CgroupRoot: o.CgroupRoot,
+		RestartBackoff: o.RestartBackoff, MaxRestartBackoff: o.MaxRestartBackoff,
+		RelistPeriod: relistPeriod, ResyncPeriod: o.SyncFrequency,
+	}
+	cpu, mem := resource.MustParse(allocatable["cpu"]), resource.MustParse(allocatable["memory"])
+	alloc.NodeMilliCPU, alloc.NodeMemory = cpu.MilliValue(), mem.Value()
+	source := informerSource{pods: podInformer}
+	manager := pods.New(alloc, rt, source, objects, vols, statuses, deletePod(c))
+	podInformer.AddHandler(manager.PodHandler())
+
+	reg := prometheus.NewRegistry()
+	g, gctx := errgroup.WithContext(ctx)
+	if o.HealthzBindAddress != "" {
+		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(reg, o.Profiling)); err != nil {
+			return err
+		}
+	}
+	g.Go(func() error { return agent.Run(gctx) })
+	g.Go(func() error { return podInformer.Start(gctx) })
+	g.Go(func() error { return statuses.Run(gctx) })
+	g.Go(func() error {
+		if !podInformer.WaitForSync(gctx) {
+			return nil
+		}
+		slog.InfoContext(gctx, "kubelet running", "node", name, "ip", ip, "runtime", o.Runtime)
+		return manager.Run(gctx)
+	})
+	if o.Runtime == "remote" {
+		g.Go(func() error {
+			images.GarbageCollect(gctx, rt, o.ImageGCHighThreshold, o.ImageGCLowThreshold)
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// relistPeriod is how often the runtime is listed for changes (Kubernetes'
+// PLEG relists every second).
+const relistPeriod = time.Second
+
+// connect dials the CRI runtime, or makes the fake one.
+func connect(ctx context.Context, o *Options, node string) (cri.Runtime, func() error, error) {
+	if o.Runtime == "fake" {
+		slog.WarnContext(ctx, "runtime=fake: pods get no containers; for benchmarks with hollow nodes only")
+		return cri.NewFake(), func() error { return nil }, nil
+	}
+	return cri.Dial(ctx, o.ContainerRuntimeEndpoint)
+}
+
+// informerSource serves the desired pods from the pod informer.
+type informerSource struct {
+	pods *informer.Informer[*corev1.Pod]
+}
+
+func (s informerSource) Pod(uid string) (*corev1.Pod, bool) {
+	found := s.pods.Store().ByIndex("uid", uid)
+	if len(found) == 0 {
+		return nil, false
+	}
+	return found[0], true
+}
+
+// apiObjects reads ConfigMaps and Secrets from the apiserver.
+type apiObjects struct{ c *client.Client }
+
+func (a apiObjects) ConfigMap(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
+	return a.c.CoreV1().ConfigMaps(ns).Get(ctx, name)
+}
+
+func (a apiObjects) Secret(ctx context.Context, ns, name string) (*corev1.Secret, error) {
+	return a.c.CoreV1().Secrets(ns).Get(ctx, name)
+}
+
+// deletePod finishes a pod's graceful deletion once its containers have
+// stopped: delete now, and only this very pod.
+func deletePod(c *client.Client) pods.Deleter {
+	return func(ctx context.Context, pod *corev1.Pod) error {
+		zero := int64(0)
+		uid := pod.GetMetadata().GetUid()
+		_, err := c.CoreV1().Pods(pod.GetMetadata().GetNamespace()).Delete(ctx, pod.GetMetadata().GetName(),
+			&metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{Uid: &uid}})
+		if client.IsNotFound(err) || client.IsConflict(err) {
+			return nil
+		}
+		return err
+	}
+}
+
+// defaultIP is the first IPv4 address of the interface of the default
+// route, or of any interface that is up and not loopback.
+func defaultIP() (string, error) {
+	if data, err := os.ReadFile("/proc/net/route"); err == nil {
+		for _, line := range strings.Split(string(data), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) > 2 && f[1] == "00000000" {
+				if ip := ifaceIP(f[0]); ip != "" {
+					return ip, nil
+				}
+			}
+		}
+	}
+	ifs, _ := net.Interfaces()
+	for _, i := range ifs {
+		if i.Flags&net.FlagUp != 0 && i.Flags&net.FlagLoopback == 0 {
+			if ip := ifaceIP(i.Name); ip != "" {
+				return ip, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no node IP found: give --node-ip")
+}
+
+func ifaceIP(name string) string {
+	i, err := net.InterfaceByName(name)
+	if err != nil {
+		return ""
+	}
+	addrs, _ := i.Addrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+			return n.IP.String()
+		}
+	}
+	return ""
+}

@@ -1,0 +1,143 @@
+package pods
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+)
+
+// containerConfig is the CRI description of one instance of a container:
+// its command with $(VAR) references expanded, environment, mounts,
+// resource limits and log file.
+func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, st *syncState, imageRef string, attempt uint32, init bool) (*runtimeapi.ContainerConfig, error) {
+	env, err := m.environment(ctx, pod, spec, st.sandbox.ip)
+	if err != nil {
+		return nil, err
+	}
+	lookup := map[string]string{}
+	for _, kv := range env {
+		lookup[kv.GetKey()] = string(kv.GetValue())
+	}
+	mounts, err := m.mounts(pod, spec)
+	if err != nil {
+		return nil, err
+	}
+	annotations := map[string]string{}
+	if init {
+		annotations[annotationInit] = "true"
+	}
+	logPath := filepath.Join(spec.GetName(), strconv.Itoa(int(attempt))+".log")
+	if err := os.MkdirAll(filepath.Join(st.sandbox.config.GetLogDirectory(), spec.GetName()), 0o755); err != nil {
+		return nil, fmt.Errorf("make the container's log directory: %w", err)
+	}
+	return &runtimeapi.ContainerConfig{
+		Metadata:    &runtimeapi.ContainerMetadata{Name: spec.GetName(), Attempt: attempt},
+		Image:       &runtimeapi.ImageSpec{Image: imageRef, UserSpecifiedImage: spec.GetImage()},
+		Command:     expandAll(spec.GetCommand(), lookup),
+		Args:        expandAll(spec.GetArgs(), lookup),
+		WorkingDir:  spec.GetWorkingDir(),
+		Envs:        env,
+		Mounts:      mounts,
+		Labels:      m.labels(pod, spec.GetName()),
+		Annotations: annotations,
+		LogPath:     logPath,
+		Stdin:       spec.GetStdin(),
+		StdinOnce:   spec.GetStdinOnce(),
+		Tty:         spec.GetTty(),
+		Linux:       linuxConfig(spec),
+	}, nil
+}
+
+// linuxConfig turns requests and limits into cgroup settings as the
+// kubelet does (shares from the cpu request, quota from the cpu limit,
+// memory limit) and applies the container's security context.
+func linuxConfig(spec *corev1.Container) *runtimeapi.LinuxContainerConfig {
+	res := &runtimeapi.LinuxContainerResources{CpuShares: 2, CpuPeriod: 100000}
+	if q, ok := quantity(spec.GetResources().GetRequests()["cpu"]); ok {
+		res.CpuShares = max(2, q.MilliValue()*1024/1000)
+	}
+	if q, ok := quantity(spec.GetResources().GetLimits()["cpu"]); ok {
+		res.CpuQuota = max(1000, q.MilliValue()*res.CpuPeriod/1000)
+		if _, requested := spec.GetResources().GetRequests()["cpu"]; !requested {
+			res.CpuShares = max(2, q.MilliValue()*1024/1000)
+		}
+	}
+	if q, ok := quantity(spec.GetResources().GetLimits()["memory"]); ok {
+		res.MemoryLimitInBytes = q.Value()
+	}
+	sc := &runtimeapi.LinuxContainerSecurityContext{}
+	if s := spec.GetSecurityContext(); s != nil {
+		if s.RunAsUser != nil {
+			sc.RunAsUser = &runtimeapi.Int64Value{Value: s.GetRunAsUser()}
+		}
+		if s.RunAsGroup != nil {
+			sc.RunAsGroup = &runtimeapi.Int64Value{Value: s.GetRunAsGroup()}
+		}
+		sc.ReadonlyRootfs = s.GetReadOnlyRootFilesystem()
+		sc.NoNewPrivs = s.AllowPrivilegeEscalation != nil && !s.GetAllowPrivilegeEscalation()
+		sc.Privileged = s.GetPrivileged()
+		if c := s.GetCapabilities(); c != nil {
+			sc.Capabilities = &runtimeapi.Capability{AddCapabilities: c.GetAdd(), DropCapabilities: c.GetDrop()}
+		}
+	}
+	return &runtimeapi.LinuxContainerConfig{Resources: res, SecurityContext: sc}
+}
+
+func quantity(q *metav1.Quantity) (resource.Quantity, bool) {
+	if q == nil {
+		return resource.Quantity{}, false
+	}
+	v, err := resource.ParseQuantity(q.GetString_())
+	return v, err == nil
+}
+
+// mounts are the container's volume mounts on the host paths the pod's
+// volumes were set up at, plus the kubelet's /etc/hosts and termination
+// message file.
+func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container) ([]*runtimeapi.Mount, error) {
+	uid := pod.GetMetadata().GetUid()
+	var out []*runtimeapi.Mount
+	hasHosts := false
+	for _, vm := range spec.GetVolumeMounts() {
+		host, ok := m.volumePath(pod, vm.GetName())
+		if !ok {
+			return nil, fmt.Errorf("volume %q of volumeMount %q is not defined in the pod", vm.GetName(), vm.GetMountPath())
+		}
+		if sub := vm.GetSubPath(); sub != "" {
+			host = filepath.Join(host, filepath.Clean("/"+sub))
+			if _, err := os.Stat(host); os.IsNotExist(err) {
+				if err := os.MkdirAll(host, 0o755); err != nil {
+					return nil, fmt.Errorf("subPath %q of volume %q: %w", sub, vm.GetName(), err)
+				}
+			}
+		}
+		if vm.GetMountPath() == "/etc/hosts" {
+			hasHosts = true
+		}
+		out = append(out, &runtimeapi.Mount{ContainerPath: vm.GetMountPath(), HostPath: host, Readonly: vm.GetReadOnly()})
+	}
+	if !hasHosts && !pod.GetSpec().GetHostNetwork() {
+		out = append(out, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: m.hostsFile(uid)})
+	}
+	if path := spec.GetTerminationMessagePath(); path != "" {
+		file := filepath.Join(m.podDir(uid), "containers", spec.GetName(), "termination-log")
+		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(file); os.IsNotExist(err) {
+			if err := os.WriteFile(file, nil, 0o666); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, &runtimeapi.Mount{ContainerPath: path, HostPath: file})
+	}
+	return out, nil
+}

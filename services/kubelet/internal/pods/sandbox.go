@@ -1,0 +1,237 @@
+package pods
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	corev1 "skiff.dev/api/core/v1"
+)
+
+// sandbox is the pod's ready sandbox.
+type sandbox struct {
+	id     string
+	ip     string
+	config *runtimeapi.PodSandboxConfig
+}
+
+// ensureSandbox returns the pod's ready sandbox, making a new one (and
+// stopping what ran in the old one) when there is none.
+func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncState) (*sandbox, error) {
+	if s := st.ps.readySandbox(); s != nil {
+		cfg, err := m.sandboxConfig(pod, s.GetMetadata().GetAttempt())
+		if err != nil {
+			return nil, err
+		}
+		ip, err := m.sandboxIP(ctx, s.GetId())
+		if err != nil {
+			return nil, err
+		}
+		return &sandbox{id: s.GetId(), ip: ip, config: cfg}, nil
+	}
+	attempt := uint32(0)
+	if len(st.ps.sandboxes) > 0 {
+		attempt = st.ps.sandboxes[0].GetMetadata().GetAttempt() + 1
+		// The old sandbox died: what ran in it goes with it.
+		if err := m.teardown(ctx, pod, st.ps, podGrace(pod)); err != nil {
+			return nil, err
+		}
+	}
+	cfg, err := m.sandboxConfig(pod, attempt)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.GetLogDirectory(), 0o755); err != nil {
+		return nil, fmt.Errorf("make the pod's log directory: %w", err)
+	}
+	resp, err := m.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
+	if err != nil {
+		st.waiting[""] = &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: "Failed to create the pod sandbox: " + err.Error()}
+		return nil, fmt.Errorf("run pod sandbox: %w", err)
+	}
+	ip, err := m.sandboxIP(ctx, resp.GetPodSandboxId())
+	if err != nil {
+		return nil, err
+	}
+	if err := m.writeHosts(pod, ip); err != nil {
+		return nil, err
+	}
+	fresh, err := listPod(ctx, m.rt, m.cfg.NodeName, pod.GetMetadata().GetUid())
+	if err != nil {
+		return nil, err
+	}
+	st.ps = fresh
+	return &sandbox{id: resp.GetPodSandboxId(), ip: ip, config: cfg}, nil
+}
+
+// sandboxIP is the sandbox's pod IP ("" on the host network).
+func (m *Manager) sandboxIP(ctx context.Context, id string) (string, error) {
+	if ip, ok := m.sandboxIPs.Load(id); ok {
+		return ip.(string), nil
+	}
+	resp, err := m.rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: id})
+	if err != nil {
+		return "", fmt.Errorf("pod sandbox status: %w", err)
+	}
+	ip := resp.GetStatus().GetNetwork().GetIp()
+	m.sandboxIPs.Store(id, ip)
+	return ip, nil
+}
+
+// sandboxConfig is the CRI description of the pod's sandbox; containers
+// are created with it too.
+func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.PodSandboxConfig, error) {
+	meta, spec := pod.GetMetadata(), pod.GetSpec()
+	hostname := spec.GetHostname()
+	if hostname == "" {
+		hostname = meta.GetName()
+		if len(hostname) > 63 {
+			hostname = strings.TrimRight(hostname[:63], "-.")
+		}
+	}
+	ns := &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_POD, Pid: runtimeapi.NamespaceMode_CONTAINER, Ipc: runtimeapi.NamespaceMode_POD}
+	if spec.GetHostNetwork() {
+		ns.Network = runtimeapi.NamespaceMode_NODE
+		hostname, _ = os.Hostname()
+	}
+	if spec.GetHostPid() {
+		ns.Pid = runtimeapi.NamespaceMode_NODE
+	} else if spec.GetShareProcessNamespace() {
+		ns.Pid = runtimeapi.NamespaceMode_POD
+	}
+	if spec.GetHostIpc() {
+		ns.Ipc = runtimeapi.NamespaceMode_NODE
+	}
+	dns, err := m.dnsConfig(pod)
+	if err != nil {
+		return nil, err
+	}
+	var ports []*runtimeapi.PortMapping
+	for _, c := range spec.GetContainers() {
+		for _, p := range c.GetPorts() {
+			if p.GetHostPort() == 0 {
+				continue
+			}
+			ports = append(ports, &runtimeapi.PortMapping{Protocol: protocol(p.GetProtocol()),
+				ContainerPort: p.GetContainerPort(), HostPort: p.GetHostPort(), HostIp: p.GetHostIp()})
+		}
+	}
+	return &runtimeapi.PodSandboxConfig{
+		Metadata:     &runtimeapi.PodSandboxMetadata{Name: meta.GetName(), Namespace: meta.GetNamespace(), Uid: meta.GetUid(), Attempt: attempt},
+		Hostname:     hostname,
+		LogDirectory: m.logDir(pod),
+		DnsConfig:    dns,
+		PortMappings: ports,
+		Labels:       m.labels(pod, ""),
+		Annotations:  map[string]string{annotationGrace: strconv.FormatInt(podGrace(pod), 10)},
+		Linux: &runtimeapi.LinuxPodSandboxConfig{
+			CgroupParent:    m.cgroupParent(pod),
+			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: ns},
+		},
+	}, nil
+}
+
+func (m *Manager) labels(pod *corev1.Pod, container string) map[string]string {
+	l := map[string]string{
+		labelPodName: pod.GetMetadata().GetName(), labelPodNamespace: pod.GetMetadata().GetNamespace(),
+		labelPodUID: pod.GetMetadata().GetUid(), labelNode: m.cfg.NodeName,
+	}
+	if container != "" {
+		l[labelContainerName] = container
+	}
+	return l
+}
+
+func protocol(p string) runtimeapi.Protocol {
+	switch p {
+	case "UDP":
+		return runtimeapi.Protocol_UDP
+	case "SCTP":
+		return runtimeapi.Protocol_SCTP
+	}
+	return runtimeapi.Protocol_TCP
+}
+
+// dnsConfig gives pods the node's resolver configuration. (Cluster DNS
+// comes later; ClusterFirst falls back to it as Kubernetes does without
+// --cluster-dns.) A pod's dnsConfig adds to it.
+func (m *Manager) dnsConfig(pod *corev1.Pod) (*runtimeapi.DNSConfig, error) {
+	cfg := &runtimeapi.DNSConfig{}
+	if pod.GetSpec().GetDnsPolicy() != "None" {
+		data, err := os.ReadFile("/etc/resolv.conf")
+		if err == nil {
+			for _, line := range strings.Split(string(data), "\n") {
+				f := strings.Fields(line)
+				if len(f) < 2 {
+					continue
+				}
+				switch f[0] {
+				case "nameserver":
+					cfg.Servers = append(cfg.Servers, f[1])
+				case "search":
+					cfg.Searches = append(cfg.Searches, f[1:]...)
+				case "options":
+					cfg.Options = append(cfg.Options, f[1:]...)
+				}
+			}
+		}
+	}
+	if c := pod.GetSpec().GetDnsConfig(); c != nil {
+		cfg.Servers = append(cfg.Servers, c.GetNameservers()...)
+		cfg.Searches = append(cfg.Searches, c.GetSearches()...)
+		for _, o := range c.GetOptions() {
+			opt := o.GetName()
+			if o.Value != nil {
+				opt += ":" + o.GetValue()
+			}
+			cfg.Options = append(cfg.Options, opt)
+		}
+	}
+	return cfg, nil
+}
+
+// writeHosts writes the pod's /etc/hosts: localhost, the pod's own name on
+// its IP, and the spec's hostAliases.
+func (m *Manager) writeHosts(pod *corev1.Pod, ip string) error {
+	var b strings.Builder
+	b.WriteString("# Kubernetes-managed hosts file (Skiff).\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	if ip != "" {
+		fmt.Fprintf(&b, "%s\t%s\n", ip, pod.GetMetadata().GetName())
+	}
+	for _, a := range pod.GetSpec().GetHostAliases() {
+		fmt.Fprintf(&b, "%s\t%s\n", a.GetIp(), strings.Join(a.GetHostnames(), "\t"))
+	}
+	path := m.hostsFile(pod.GetMetadata().GetUid())
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write the pod's hosts file: %w", err)
+	}
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+func (m *Manager) podDir(uid string) string    { return filepath.Join(m.cfg.RootDir, "pods", uid) }
+func (m *Manager) hostsFile(uid string) string { return filepath.Join(m.podDir(uid), "etc-hosts") }
+
+// logDir is where the runtime writes the pod's container logs.
+func (m *Manager) logDir(pod *corev1.Pod) string {
+	meta := pod.GetMetadata()
+	return filepath.Join(m.cfg.RootDir, "logs", meta.GetNamespace()+"_"+meta.GetName()+"_"+meta.GetUid())
+}
+
+// stopSandboxes stops the pod's sandboxes, which releases their network;
+// ended containers stay for their logs.
+func (m *Manager) stopSandboxes(ctx context.Context, ps *podState) error {
+	for _, s := range ps.sandboxes {
+		if s.GetState() != runtimeapi.PodSandboxState_SANDBOX_READY {
+			continue
+		}
+		if _, err := m.rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: s.GetId()}); err != nil {
+			return fmt.Errorf("stop pod sandbox: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,210 @@
+// Package volumes sets up a pod's volumes on the node: emptyDir
+// directories (tmpfs for medium Memory), hostPath checks, and the files of
+// configMap, secret, downwardAPI and projected volumes, written atomically
+// so a container never sees half an update.
+package volumes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/client"
+)
+
+// Objects reads the ConfigMaps and Secrets volumes refer to.
+type Objects interface {
+	ConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error)
+	Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error)
+}
+
+// Tokens issues service-account tokens for projected volumes.
+type Tokens interface {
+	Token(ctx context.Context, pod *corev1.Pod, audience string, expirationSeconds int64) (string, error)
+}
+
+// Manager sets up volumes under <root>/pods/<uid>/volumes.
+type Manager struct {
+	Root    string
+	Objects Objects
+	// Tokens may be nil: pods with service-account token projections then
+	// fail to start with a clear message.
+	Tokens Tokens
+	// NodeIP is status.hostIP for downward API files.
+	NodeIP string
+}
+
+// Dir is where a pod volume lives on the node, unless it is a hostPath.
+func (m *Manager) Dir(uid, name string) string {
+	return filepath.Join(m.Root, "pods", uid, "volumes", name)
+}
+
+// Path returns the host path a volume is mounted from.
+func (m *Manager) Path(pod *corev1.Pod, name string) (string, bool) {
+	for _, v := range pod.GetSpec().GetVolumes() {
+		if v.GetName() != name {
+			continue
+		}
+		if hp := v.GetVolumeSource().GetHostPath(); hp != nil {
+			return hp.GetPath(), true
+		}
+		return m.Dir(pod.GetMetadata().GetUid(), name), true
+	}
+	return "", false
+}
+
+// SetUp makes every volume of the pod ready, refreshing the contents of
+// configMap, secret, downwardAPI and projected volumes. podIP is for the
+// downward API.
+func (m *Manager) SetUp(ctx context.Context, pod *corev1.Pod, podIP string) error {
+	var errs []error
+	for _, v := range pod.GetSpec().GetVolumes() {
+		if err := m.setUp(ctx, pod, v, podIP); err != nil {
+			errs = append(errs, fmt.Errorf("volume %q: %w", v.GetName(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, podIP string) error {
+	src := v.GetVolumeSource()
+	dir := m.Dir(pod.GetMetadata().GetUid(), v.GetName())
+	switch {
+	case src.GetHostPath() != nil:
+		return checkHostPath(src.GetHostPath())
+	case src.GetEmptyDir() != nil:
+		return emptyDir(dir, src.GetEmptyDir())
+	case src.GetPersistentVolumeClaim() != nil:
+		return fmt.Errorf("persistentVolumeClaim volumes are not supported by this kubelet")
+	}
+	files, err := m.files(ctx, pod, src, podIP)
+	if err != nil {
+		return err
+	}
+	if files == nil {
+		return fmt.Errorf("unsupported volume source")
+	}
+	return writeAtomic(dir, files)
+}
+
+// emptyDir makes the volume's directory, on tmpfs for medium Memory.
+func emptyDir(dir string, src *corev1.EmptyDirVolumeSource) error {
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o777); err != nil {
+		return err
+	}
+	if src.GetMedium() != "Memory" {
+		return nil
+	}
+	if mounted, err := isMountPoint(dir); err != nil || mounted {
+		return err
+	}
+	opts := ""
+	if q := src.GetSizeLimit().GetString_(); q != "" {
+		opts = "size=" + q
+	}
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
+		return fmt.Errorf("mount tmpfs on %s: %w", dir, err)
+	}
+	return nil
+}
+
+// checkHostPath checks a hostPath against its type, creating it for the
+// OrCreate types.
+func checkHostPath(hp *corev1.HostPathVolumeSource) error {
+	path := hp.GetPath()
+	fi, err := os.Stat(path)
+	switch hp.GetType() {
+	case "", "Unset":
+		return nil
+	case "DirectoryOrCreate":
+		if os.IsNotExist(err) {
+			return os.MkdirAll(path, 0o755)
+		}
+		if err == nil && !fi.IsDir() {
+			return fmt.Errorf("hostPath %s exists and is not a directory", path)
+		}
+		return err
+	case "FileOrCreate":
+		if os.IsNotExist(err) {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			return f.Close()
+		}
+		if err == nil && fi.IsDir() {
+			return fmt.Errorf("hostPath %s exists and is a directory, not a file", path)
+		}
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("hostPath type check failed: %s is not a %s", path, hp.GetType())
+	}
+	ok := map[string]bool{
+		"Directory":   fi.IsDir(),
+		"File":        fi.Mode().IsRegular(),
+		"Socket":      fi.Mode()&os.ModeSocket != 0,
+		"CharDevice":  fi.Mode()&os.ModeCharDevice != 0,
+		"BlockDevice": fi.Mode()&os.ModeDevice != 0 && fi.Mode()&os.ModeCharDevice == 0,
+	}[hp.GetType()]
+	if !ok {
+		return fmt.Errorf("hostPath type check failed: %s is not a %s", path, hp.GetType())
+	}
+	return nil
+}
+
+// TearDown removes the pod's volume directories (never a hostPath),
+// unmounting memory-backed ones first.
+func (m *Manager) TearDown(uid string) error {
+	dir := filepath.Join(m.Root, "pods", uid, "volumes")
+	entries, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if mounted, _ := isMountPoint(p); mounted {
+			if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil {
+				return fmt.Errorf("unmount %s: %w", p, err)
+			}
+		}
+	}
+	return os.RemoveAll(dir)
+}
+
+// isMountPoint reports whether dir is on another device than its parent.
+func isMountPoint(dir string) (bool, error) {
+	var st, parent syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil {
+		return false, err
+	}
+	if err := syscall.Stat(filepath.Dir(dir), &parent); err != nil {
+		return false, err
+	}
+	return st.Dev != parent.Dev, nil
+}
+
+// notFound reports a missing object as Kubernetes does, or nothing when
+// the reference is optional.
+func notFound(err error, optional bool, kind, name string) error {
+	if client.IsNotFound(err) {
+		if optional {
+			return nil
+		}
+		return fmt.Errorf("%s %q not found", kind, name)
+	}
+	return err
+}
