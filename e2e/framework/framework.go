@@ -20,7 +20,7 @@ import (
 // services are the binaries the tests run; plugins are the example
 // plugins, built under their directory's name.
 var (
-	services = []string{"apiserver", "scheduler", "controller-manager"}
+	services = []string{"apiserver", "scheduler", "controller-manager", "kubelet"}
 	plugins  = []string{"maintenance"}
 )
 
@@ -28,9 +28,14 @@ var (
 	buildOnce sync.Once
 	binDir    string
 	buildErr  error
+
+	imagesOnce sync.Once
+	imagesDir  string
+	imagesErr  error
 )
 
-// Main runs a package's tests and then removes the binaries they built.
+// Main runs a package's tests and then removes the binaries and images
+// they built.
 // Every e2e package calls it from TestMain:
 //
 //	func TestMain(m *testing.M) { framework.Main(m) }
@@ -38,6 +43,9 @@ func Main(m *testing.M) {
 	code := m.Run()
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)
+	}
+	if imagesDir != "" {
+		_ = os.RemoveAll(imagesDir)
 	}
 	os.Exit(code)
 }
@@ -69,6 +77,29 @@ func Binary(t testing.TB, service string) string {
 		t.Fatalf("build binaries: %v", buildErr)
 	}
 	return filepath.Join(binDir, service)
+}
+
+// Images builds the repository's container images (images/imagebuild)
+// once per test binary and returns the directory holding their
+// docker-archive tarballs, one per image.
+func Images(t testing.TB) string {
+	t.Helper()
+	imagesOnce.Do(func() {
+		imagesDir, imagesErr = os.MkdirTemp("", "skiff-e2e-images-")
+		if imagesErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "run", "./images/cmd/build-images", "-out", imagesDir, "-module", "images")
+		cmd.Dir = filepath.Dir(moduleDir())
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			imagesErr = fmt.Errorf("go run ./images/cmd/build-images: %v\n%s", err, out)
+		}
+	})
+	if imagesErr != nil {
+		t.Fatalf("build images: %v", imagesErr)
+	}
+	return imagesDir
 }
 
 // moduleDir is the e2e module's directory, whatever the test's cwd.

@@ -1,0 +1,54 @@
+package framework
+
+import (
+	"net"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// Kubelet is a kubelet process on a private containerd.
+type Kubelet struct {
+	*Process
+	Name    string
+	RootDir string
+	Port    int
+	args    []string
+	t       testing.TB
+}
+
+// StartKubelet runs a kubelet named name against srv, with its pods in ctd
+// under the harness's cgroup parent and its state in ctd's directory (so
+// the harness removes whatever it leaves). Extra flags come last.
+func StartKubelet(t testing.TB, srv *APIServer, ctd *Containerd, name string, flags ...string) *Kubelet {
+	t.Helper()
+	k := &Kubelet{Name: name, RootDir: filepath.Join(ctd.Dir(), "kubelet-"+name), Port: FreePort(t), t: t}
+	k.args = append([]string{
+		"--kubeconfig", srv.Kubeconfig(),
+		"--container-runtime-endpoint", ctd.Endpoint(),
+		"--hostname-override", name,
+		"--node-ip", NodeIP(ctd),
+		"--root-dir", k.RootDir,
+		"--cgroup-root", ctd.CgroupParent(),
+		"--port", strconv.Itoa(k.Port),
+		"--address", "127.0.0.1",
+		"--healthz-bind-address", "",
+		"--node-status-update-frequency", "2s",
+		"--log-level", "debug",
+	}, flags...)
+	k.Process = startProcess(t, "kubelet", k.args...)
+	return k
+}
+
+// Restart starts the kubelet again with the same flags after Stop or Kill.
+func (k *Kubelet) Restart() {
+	k.t.Helper()
+	k.Process = startProcess(k.t, "kubelet", k.args...)
+}
+
+// NodeIP is the host's address on the harness's pod bridge: the node IP
+// kubelets on ctd report, reachable from pods and from the host.
+func NodeIP(ctd *Containerd) string {
+	ip := ctd.Subnet().IP.To4()
+	return net.IPv4(ip[0], ip[1], ip[2], ip[3]+1).String()
+}
