@@ -109,6 +109,16 @@ func TestEndpointsFollowTheService(t *testing.T) {
 		return nil
 	})
 
+	// Slices hold at most 100 endpoints.
+	c.kubectl("", "scale", "deployment/web", "--replicas=150")
+	framework.Eventually(t, 90*time.Second, "150 endpoints over two slices", func() error {
+		ready, notReady, slices, err := sliceEndpoints()
+		if err != nil || ready+notReady != 150 || slices != 2 {
+			return fmt.Errorf("ready %d, not ready %d, slices %d, err %v", ready, notReady, slices, err)
+		}
+		return nil
+	})
+
 	// Deleting the service deletes its endpoints and slices.
 	c.kubectl("", "delete", "service", "web")
 	framework.Eventually(t, 30*time.Second, "the endpoints are gone", func() error {

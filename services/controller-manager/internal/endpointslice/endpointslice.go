@@ -213,6 +213,15 @@ func (ec *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 		creates += max(0, len(chunk(g.endpoints))-len(existing[g.signature]))
 	}
 	ec.exp.ExpectCreates(key, creates)
+	// Creates that will not happen (an earlier write failed, or the
+	// create itself) must not be waited for: that would stall the Service
+	// until the expectations expire.
+	made := 0
+	defer func() {
+		for ; made < creates; made++ {
+			ec.exp.CreationObserved(key)
+		}
+	}()
 	for _, g := range desired {
 		have := existing[g.signature]
 		delete(existing, g.signature)
@@ -233,9 +242,9 @@ func (ec *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 				continue
 			}
 			if _, err := slices.Create(ctx, want, client.WriteOptions{}); err != nil {
-				ec.exp.Forget(key)
 				return 0, fmt.Errorf("create an endpointslice for service %s: %w", key, err)
 			}
+			made++
 		}
 		for _, extra := range have[min(len(chunks), len(have)):] {
 			existing["~"+extra.GetMetadata().GetName()] = []*discoveryv1.EndpointSlice{extra}
