@@ -126,20 +126,23 @@ func (s *Store) Watch(ctx context.Context, ns string, opts WatchOptions) (Watche
 }
 
 // waitFor waits (c.mu held) until the cache has seen rev; false on timeout.
+// It asks etcd for a progress notification, and again every 200ms while it
+// waits: a request made while the cache's etcd watch is being set up is
+// not answered.
 func (c *cache) waitFor(rev int64) bool {
-	timer := time.AfterFunc(waitForRevision, func() {
-		c.mu.Lock()
-		c.caughtUp.Broadcast()
-		c.mu.Unlock()
-	})
-	defer timer.Stop()
-	select {
-	case c.progress <- struct{}{}:
-	default: // a request is pending already
-	}
 	deadline := time.Now().Add(waitForRevision)
 	for c.rev < rev && time.Now().Before(deadline) {
+		select {
+		case c.progress <- struct{}{}:
+		default: // a request is pending already
+		}
+		wake := time.AfterFunc(200*time.Millisecond, func() {
+			c.mu.Lock()
+			c.caughtUp.Broadcast()
+			c.mu.Unlock()
+		})
 		c.caughtUp.Wait()
+		wake.Stop()
 	}
 	return c.rev >= rev
 }
