@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -91,12 +92,20 @@ func TestDeploymentRuns(t *testing.T) {
 		t.Fatalf("pod %s has %d sandboxes, want 1", victim.GetMetadata().GetName(), len(sandboxes))
 	}
 	netns := sandboxNetNS(t, cl.ctd, sandboxes[0])
+	// host-local keeps one file per allocated address.
+	lease := filepath.Join(cl.ctd.Dir(), "cni", "ipam", cl.ctd.Network(), victim.GetStatus().GetPodIp())
+	if _, err := os.Stat(lease); err != nil {
+		t.Fatalf("no IP allocation for %s: %v", victim.GetStatus().GetPodIp(), err)
+	}
 	if out, err := framework.Kubectl(t, cl.srv.Kubeconfig(), "", "delete", "pod", victim.GetMetadata().GetName(), "--wait=true"); err != nil {
 		t.Fatalf("kubectl delete pod: %v\n%s", err, out)
 	}
-	framework.Eventually(t, 30*time.Second, "sandbox and netns removed", func() error {
+	framework.Eventually(t, 30*time.Second, "sandbox, netns and IP removed", func() error {
 		if n := len(sandboxesOf(t, cl.ctd, victim.GetMetadata().GetUid())); n != 0 {
 			return fmt.Errorf("%d sandboxes left", n)
+		}
+		if _, err := os.Stat(lease); err == nil {
+			return fmt.Errorf("IP %s still allocated", victim.GetStatus().GetPodIp())
 		}
 		if netns != "" {
 			if _, err := os.Stat(netns); err == nil {

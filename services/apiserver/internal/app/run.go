@@ -79,8 +79,12 @@ func Run(ctx context.Context, o *Options) error {
 		return fmt.Errorf("token file: %w", err)
 	}
 
+	kubelets, err := o.kubeletClient()
+	if err != nil {
+		return err
+	}
 	handler, err := newHandler(handlerConfig{
-		api: served, etcd: client, tokens: tokens, maxBody: o.MaxRequestBodyBytes,
+		api: served, etcd: client, tokens: tokens, maxBody: o.MaxRequestBodyBytes, kubelets: kubelets,
 		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
 	})
 	if err != nil {
@@ -224,6 +228,8 @@ type handlerConfig struct {
 	tokens  *auth.Tokens
 	maxBody int64
 	ready   func(context.Context) error
+	// kubelets reaches the nodes' kubelets (pods/log, exec, ...).
+	kubelets rest.KubeletConnector
 }
 
 // newHandler builds the chain: tracing and metrics around authentication
@@ -232,7 +238,7 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 	m := newMetrics()
 	disc := discovery.New(c.api.Resources)
 	openAPI := newOpenAPI(c.api)
-	resources := rest.New(rest.Config{Resources: c.api.Served, Observe: m.observe})
+	resources := rest.New(rest.Config{Resources: c.api.Served, Observe: m.observe, Kubelets: c.kubelets})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })

@@ -1,6 +1,7 @@
-// Package pki gives an apiserver without certificates its own: a CA and a
-// serving certificate signed by it, generated once into the data directory
-// and reused on every later start.
+// Package pki gives an apiserver without certificates its own: a CA, a
+// serving certificate and a client certificate for reaching the kubelets,
+// both signed by the CA, generated once into the data directory and
+// reused on every later start.
 package pki
 
 import (
@@ -24,19 +25,32 @@ import (
 // Files are the paths of the generated material.
 type Files struct {
 	CACert, CAKey, ServingCert, ServingKey string
+	// KubeletClientCert and KubeletClientKey authenticate the apiserver
+	// to kubelets that trust CACert (their --client-ca-file).
+	KubeletClientCert, KubeletClientKey string
 }
+
+// Subject of the kubelet client certificate, as Kubernetes' kubeadm names it.
+const (
+	KubeletClientCommonName   = "skiff-apiserver-kubelet-client"
+	KubeletClientOrganization = "system:masters"
+)
 
 // FilesIn names the files under dir.
 func FilesIn(dir string) Files {
 	return Files{
 		CACert: filepath.Join(dir, "ca.crt"), CAKey: filepath.Join(dir, "ca.key"),
 		ServingCert: filepath.Join(dir, "apiserver.crt"), ServingKey: filepath.Join(dir, "apiserver.key"),
+		KubeletClientCert: filepath.Join(dir, "apiserver-kubelet-client.crt"),
+		KubeletClientKey:  filepath.Join(dir, "apiserver-kubelet-client.key"),
 	}
 }
 
-// Ensure makes sure dir holds a CA and a serving certificate valid for the
-// given hosts (names and IPs). An existing serving certificate that does
-// not cover every host is replaced; the CA is kept.
+// Ensure makes sure dir holds a CA, a serving certificate valid for the
+// given hosts (names and IPs) and a kubelet client certificate. An
+// existing serving certificate that does not cover every host is
+// replaced, and either certificate when it expires within a day; the CA
+// is kept.
 func Ensure(dir string, hosts []string) (Files, error) {
 	f := FilesIn(dir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -50,13 +64,28 @@ func Ensure(dir string, hosts []string) (Files, error) {
 		return f, fmt.Errorf("certificate authority: %w", err)
 	}
 	cert, _, err := loadPair(f.ServingCert, f.ServingKey)
-	if err == nil && covers(cert, hosts) && cert.NotAfter.After(time.Now().Add(24*time.Hour)) {
-		return f, nil
-	}
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return f, fmt.Errorf("serving certificate: %w", err)
 	}
-	return f, newServing(f, ca, caKey, hosts)
+	if err != nil || !covers(cert, hosts) || expiring(cert) {
+		if err := newServing(f, ca, caKey, hosts); err != nil {
+			return f, fmt.Errorf("serving certificate: %w", err)
+		}
+	}
+	client, _, err := loadPair(f.KubeletClientCert, f.KubeletClientKey)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return f, fmt.Errorf("kubelet client certificate: %w", err)
+	}
+	if err != nil || expiring(client) {
+		if err := newKubeletClient(f, ca, caKey); err != nil {
+			return f, fmt.Errorf("kubelet client certificate: %w", err)
+		}
+	}
+	return f, nil
+}
+
+func expiring(cert *x509.Certificate) bool {
+	return !cert.NotAfter.After(time.Now().Add(24 * time.Hour))
 }
 
 func covers(cert *x509.Certificate, hosts []string) bool {
@@ -118,20 +147,8 @@ func newCA(f Files) (*x509.Certificate, *ecdsa.PrivateKey, error) {
 }
 
 func newServing(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey, hosts []string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	sn, err := serial()
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: sn, Subject: pkix.Name{CommonName: "skiff-apiserver"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
+	tmpl := &x509.Certificate{Subject: pkix.Name{CommonName: "skiff-apiserver"},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
@@ -139,11 +156,34 @@ func newServing(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey, hosts []
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
+	return issue(f.ServingCert, f.ServingKey, tmpl, ca, caKey)
+}
+
+func newKubeletClient(f Files, ca *x509.Certificate, caKey *ecdsa.PrivateKey) error {
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: KubeletClientCommonName, Organization: []string{KubeletClientOrganization}},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	return issue(f.KubeletClientCert, f.KubeletClientKey, tmpl, ca, caKey)
+}
+
+// issue signs a new key's certificate, valid for a year, from tmpl's
+// subject, names and extended key usages.
+func issue(certFile, keyFile string, tmpl *x509.Certificate, ca *x509.Certificate, caKey *ecdsa.PrivateKey) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	if tmpl.SerialNumber, err = serial(); err != nil {
+		return err
+	}
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0)
+	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
 	if err != nil {
 		return err
 	}
-	return write(f.ServingCert, f.ServingKey, der, key)
+	return write(certFile, keyFile, der, key)
 }
 
 // write stores a certificate and its key, each through a temporary file so

@@ -37,3 +37,34 @@ func TestEnsureGeneratesOnceAndCoversHosts(t *testing.T) {
 		}
 	}
 }
+
+func TestEnsureIssuesKubeletClientCertificate(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Ensure(dir, []string{"localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := os.ReadFile(f.KubeletClientCert)
+	if _, err := Ensure(dir, []string{"localhost"}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(f.KubeletClientCert); string(first) != string(again) {
+		t.Fatal("kubelet client certificate regenerated although it is valid")
+	}
+	pair, err := tls.LoadX509KeyPair(f.KubeletClientCert, f.KubeletClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pair.Leaf.Subject.CommonName; got != KubeletClientCommonName {
+		t.Errorf("got common name %q, want %q", got, KubeletClientCommonName)
+	}
+	if got := pair.Leaf.Subject.Organization; len(got) != 1 || got[0] != KubeletClientOrganization {
+		t.Errorf("got organization %v, want [%s]", got, KubeletClientOrganization)
+	}
+	caPEM, _ := os.ReadFile(f.CACert)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	if _, err := pair.Leaf.Verify(x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("client certificate does not verify against the CA for client auth: %v", err)
+	}
+}

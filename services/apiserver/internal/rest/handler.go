@@ -25,6 +25,9 @@ type Config struct {
 	Observe func(verb, resource string, code int, d time.Duration)
 	// MaxWatchTimeout bounds a watch that gives no timeoutSeconds.
 	MaxWatchTimeout time.Duration
+	// Kubelets reaches the nodes' kubelets for pods/log, exec, attach and
+	// portforward; without it they answer 503.
+	Kubelets KubeletConnector
 }
 
 // Handler is the REST face.
@@ -61,6 +64,10 @@ func (s *statusRecorder) WriteHeader(code int) {
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection, so proxied
+// upgrades (pods/exec) can hijack it.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
@@ -122,6 +129,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, info requestInfo
 		h.serveBinding(w, r, info, s)
 	case "finalize":
 		h.serveFinalize(w, r, info, s)
+	case "log", "exec", "attach", "portforward":
+		h.servePodStream(w, r, info, s)
 	default:
 		writeError(w, r, apierrors.NewNotFound(res.ErrorResource(), info.Name+"/"+info.Subresource))
 	}

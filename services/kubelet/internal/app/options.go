@@ -25,6 +25,7 @@ type Options struct {
 	NodeIP                    string
 	RootDir                   string
 	PodManifestPath           string
+	FileCheckFrequency        time.Duration
 	ImagePreloadDir           string
 	CgroupRoot                string
 	NodeLabels                map[string]string
@@ -54,6 +55,7 @@ func NewOptions() *Options {
 		ContainerRuntimeEndpoint:  "unix:///run/containerd/containerd.sock",
 		Runtime:                   "remote",
 		RootDir:                   "/var/lib/kubelet",
+		FileCheckFrequency:        20 * time.Second,
 		NodeLabels:                map[string]string{},
 		MaxPods:                   110,
 		SystemReserved:            map[string]string{},
@@ -82,6 +84,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.NodeIP, "node-ip", o.NodeIP, "IP address of the node (default: the address of the interface of the default route).")
 	fs.StringVar(&o.RootDir, "root-dir", o.RootDir, "Directory for pod volumes, container logs and the kubelet's state.")
 	fs.StringVar(&o.PodManifestPath, "pod-manifest-path", o.PodManifestPath, "Directory of static pod manifests (YAML or JSON); empty disables static pods.")
+	fs.DurationVar(&o.FileCheckFrequency, "file-check-frequency", o.FileCheckFrequency, "How often the static pod manifests are read again.")
 	fs.StringVar(&o.ImagePreloadDir, "image-preload-dir", o.ImagePreloadDir, "Directory of OCI or docker-archive image tarballs imported into the runtime at start.")
 	fs.StringVar(&o.CgroupRoot, "cgroup-root", o.CgroupRoot, "Cgroup under which the kubepods hierarchy is made (cgroupfs driver).")
 	fs.StringToStringVar(&o.NodeLabels, "node-labels", o.NodeLabels, "Labels added to the Node when it registers (key=value,...).")
@@ -130,6 +133,9 @@ func (o *Options) Validate() error {
 	}
 	if o.NodeLeaseDurationSeconds < 4 {
 		errs = append(errs, fmt.Errorf("--node-lease-duration-seconds %d: must be at least 4", o.NodeLeaseDurationSeconds))
+	}
+	if o.FileCheckFrequency <= 0 {
+		errs = append(errs, fmt.Errorf("--file-check-frequency %v: must be positive", o.FileCheckFrequency))
 	}
 	if o.NodeStatusUpdateFrequency <= 0 || o.SyncFrequency <= 0 {
 		errs = append(errs, fmt.Errorf("--node-status-update-frequency %v and --sync-frequency %v must be positive", o.NodeStatusUpdateFrequency, o.SyncFrequency))

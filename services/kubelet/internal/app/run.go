@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/proto"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	corev1 "skiff.dev/api/core/v1"
@@ -24,6 +25,7 @@ import (
 	"skiff.dev/services/kubelet/internal/images"
 	"skiff.dev/services/kubelet/internal/node"
 	"skiff.dev/services/kubelet/internal/pods"
+	"skiff.dev/services/kubelet/internal/staticpods"
 	"skiff.dev/services/kubelet/internal/status"
 	"skiff.dev/services/kubelet/internal/volumes"
 )
@@ -106,10 +108,22 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	cpu, mem := resource.MustParse(allocatable["cpu"]), resource.MustParse(allocatable["memory"])
 	alloc.NodeMilliCPU, alloc.NodeMemory = cpu.MilliValue(), mem.Value()
-	source := informerSource{pods: podInformer}
+	source := &podSource{pods: podInformer}
 	manager := pods.New(alloc, rt, source, objects, vols, statuses, deletePod(c))
+	if o.PodManifestPath != "" {
+		source.static = staticpods.New(o.PodManifestPath, name, c, lookup, manager.Kick)
+	}
 	podInformer.AddHandler(manager.PodHandler())
+	// Services, for the environment variables containers get.
+	svcInformer := informer.New(informer.FromResource(c.CoreV1().Services("")), informer.Options[*corev1.Service]{
+		Indexers: map[string]informer.IndexFunc[*corev1.Service]{informer.IndexNamespace: informer.NamespaceIndex[*corev1.Service]},
+	})
+	manager.SetServices(serviceLister{svcInformer})
 
+	srv, err := newServer(o, name, ip, rt)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	g, gctx := errgroup.WithContext(ctx)
 	if o.HealthzBindAddress != "" {
@@ -117,11 +131,23 @@ func Run(ctx context.Context, o *Options) error {
 			return err
 		}
 	}
+	if srv != nil {
+		g.Go(func() error { return srv.Start(gctx) })
+	}
 	g.Go(func() error { return agent.Run(gctx) })
 	g.Go(func() error { return podInformer.Start(gctx) })
+	g.Go(func() error { return svcInformer.Start(gctx) })
 	g.Go(func() error { return statuses.Run(gctx) })
+	if source.static != nil {
+		g.Go(func() error {
+			if !podInformer.WaitForSync(gctx) {
+				return nil
+			}
+			return source.static.Run(gctx, o.FileCheckFrequency)
+		})
+	}
 	g.Go(func() error {
-		if !podInformer.WaitForSync(gctx) {
+		if !podInformer.WaitForSync(gctx) || !svcInformer.WaitForSync(gctx) {
 			return nil
 		}
 		slog.InfoContext(gctx, "kubelet running", "node", name, "ip", ip, "runtime", o.Runtime)
@@ -149,17 +175,39 @@ func connect(ctx context.Context, o *Options, node string) (cri.Runtime, func() 
 	return cri.Dial(ctx, o.ContainerRuntimeEndpoint)
 }
 
-// informerSource serves the desired pods from the pod informer.
-type informerSource struct {
-	pods *informer.Informer[*corev1.Pod]
+// podSource serves the desired pods: static pods from their manifests
+// (with their mirror's status, so conditions keep their transition times),
+// and the API's pods bound to this node except mirror pods.
+type podSource struct {
+	pods   *informer.Informer[*corev1.Pod]
+	static *staticpods.Manager
 }
 
-func (s informerSource) Pod(uid string) (*corev1.Pod, bool) {
+func (s *podSource) Pod(uid string) (*corev1.Pod, bool) {
+	if s.static != nil {
+		if p, ok := s.static.Pod(uid); ok {
+			p = proto.Clone(p).(*corev1.Pod)
+			if m, ok := s.pods.Store().Get(p.GetMetadata().GetNamespace() + "/" + p.GetMetadata().GetName()); ok &&
+				m.GetMetadata().GetAnnotations()[staticpods.AnnotationMirror] == uid {
+				p.Status = m.GetStatus()
+			}
+			return p, true
+		}
+	}
 	found := s.pods.Store().ByIndex("uid", uid)
-	if len(found) == 0 {
+	if len(found) == 0 || staticpods.IsMirror(found[0]) {
 		return nil, false
 	}
 	return found[0], true
+}
+
+// serviceLister serves Services from their informer.
+type serviceLister struct {
+	svcs *informer.Informer[*corev1.Service]
+}
+
+func (l serviceLister) Services(namespace string) []*corev1.Service {
+	return l.svcs.Store().ByIndex(informer.IndexNamespace, namespace)
 }
 
 // apiObjects reads ConfigMaps and Secrets from the apiserver.

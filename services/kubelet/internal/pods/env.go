@@ -33,6 +33,9 @@ func (m *Manager) environment(ctx context.Context, pod *corev1.Pod, spec *corev1
 		}
 		vals[k] = v
 	}
+	for _, kv := range serviceEnv(pod, m.services) {
+		set(kv[0], kv[1])
+	}
 	for _, from := range spec.GetEnvFrom() {
 		data, err := m.envFromData(ctx, ns, from)
 		if err != nil {

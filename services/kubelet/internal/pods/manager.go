@@ -15,6 +15,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/kubelet/internal/cri"
+	"skiff.dev/services/kubelet/internal/staticpods"
 	"skiff.dev/services/kubelet/internal/volumes"
 )
 
@@ -51,11 +52,14 @@ type Manager struct {
 	rt      cri.Runtime
 	source  Source
 	objects Objects
-	status  StatusSink
-	deleter Deleter
-	volumes *volumes.Manager
-	probes  *prober
-	backoff *backoff
+	// services feeds the Service environment variables; nil leaves them
+	// out.
+	services Services
+	status   StatusSink
+	deleter  Deleter
+	volumes  *volumes.Manager
+	probes   *prober
+	backoff  *backoff
 
 	sandboxIPs sync.Map // sandbox id → pod IP
 	exited     sync.Map // container id → final *runtimeapi.ContainerStatus
@@ -114,6 +118,10 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 }
 
+// SetServices gives the manager the Services for container environments;
+// call it before Run.
+func (m *Manager) SetServices(s Services) { m.services = s }
+
 // Kick asks the pod's worker to sync, starting one if needed.
 func (m *Manager) Kick(uid string) {
 	m.mu.Lock()
@@ -148,7 +156,13 @@ func (m *Manager) kickAll() {
 
 // PodHandler feeds pod objects' changes to the workers.
 func (m *Manager) PodHandler() informer.Handler[*corev1.Pod] {
-	kick := func(p *corev1.Pod) { m.Kick(p.GetMetadata().GetUid()) }
+	kick := func(p *corev1.Pod) {
+		if hash, ok := p.GetMetadata().GetAnnotations()[staticpods.AnnotationMirror]; ok {
+			m.Kick(hash) // a mirror pod: its static pod reports on it
+			return
+		}
+		m.Kick(p.GetMetadata().GetUid())
+	}
 	return informer.Handler[*corev1.Pod]{
 		OnAdd:    kick,
 		OnUpdate: func(_, p *corev1.Pod) { kick(p) },

@@ -16,6 +16,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/services/kubelet/internal/staticpods"
 )
 
 // Lookup returns the newest cached copy of a pod object.
@@ -35,8 +36,19 @@ type Manager struct {
 }
 
 type entry struct {
-	namespace, name string
-	status          *corev1.PodStatus
+	uid, namespace, name string
+	// static is the config hash of a static pod, which reports on its
+	// mirror pod (a different uid).
+	static string
+	status *corev1.PodStatus
+}
+
+// owns reports whether an API object is where the entry's status goes.
+func (e *entry) owns(p *corev1.Pod) bool {
+	if e.static != "" {
+		return p.GetMetadata().GetAnnotations()[staticpods.AnnotationMirror] == e.static
+	}
+	return p.GetMetadata().GetUid() == e.uid
 }
 
 // New returns a status manager; Run starts its writers.
@@ -50,7 +62,11 @@ func New(c *client.Client, lookup Lookup) *Manager {
 func (m *Manager) Set(pod *corev1.Pod, st *corev1.PodStatus) {
 	st = Normalize(st)
 	meta := pod.GetMetadata()
-	if cur, ok := m.lookup(meta.GetNamespace(), meta.GetName()); ok && cur.GetMetadata().GetUid() == meta.GetUid() &&
+	e := &entry{uid: meta.GetUid(), namespace: meta.GetNamespace(), name: meta.GetName(), status: st}
+	if staticpods.IsStatic(pod) {
+		e.static = meta.GetUid()
+	}
+	if cur, ok := m.lookup(meta.GetNamespace(), meta.GetName()); ok && e.owns(cur) &&
 		proto.Equal(Normalize(cur.GetStatus()), st) {
 		m.mu.Lock()
 		delete(m.pending, meta.GetUid())
@@ -58,7 +74,7 @@ func (m *Manager) Set(pod *corev1.Pod, st *corev1.PodStatus) {
 		return
 	}
 	m.mu.Lock()
-	m.pending[meta.GetUid()] = &entry{namespace: meta.GetNamespace(), name: meta.GetName(), status: st}
+	m.pending[meta.GetUid()] = e
 	m.mu.Unlock()
 	select {
 	case m.wake <- struct{}{}:
@@ -134,7 +150,7 @@ func (m *Manager) retry(uid string, e *entry) {
 func (m *Manager) write(ctx context.Context, uid string, e *entry) error {
 	pods := m.c.CoreV1().Pods(e.namespace)
 	cur, ok := m.lookup(e.namespace, e.name)
-	if !ok || cur.GetMetadata().GetUid() != uid {
+	if !ok || !e.owns(cur) {
 		var err error
 		if cur, err = pods.Get(ctx, e.name); err != nil {
 			if client.IsNotFound(err) {
@@ -142,8 +158,8 @@ func (m *Manager) write(ctx context.Context, uid string, e *entry) error {
 			}
 			return err
 		}
-		if cur.GetMetadata().GetUid() != uid {
-			return nil // another pod of the same name
+		if !e.owns(cur) {
+			return nil // another pod of the same name, or no mirror yet
 		}
 	}
 	if proto.Equal(Normalize(cur.GetStatus()), e.status) {
@@ -155,7 +171,7 @@ func (m *Manager) write(ctx context.Context, uid string, e *entry) error {
 	if client.IsConflict(err) {
 		// The cache is behind: read the object and try once more.
 		fresh, gerr := pods.Get(ctx, e.name)
-		if gerr != nil || fresh.GetMetadata().GetUid() != uid {
+		if gerr != nil || !e.owns(fresh) {
 			return err
 		}
 		fresh.Status = e.status

@@ -1,0 +1,134 @@
+// Package server is the kubelet's HTTPS server, which the apiserver
+// proxies `kubectl logs`, `exec`, `attach` and `port-forward` to: it
+// serves the Kubernetes kubelet paths (/containerLogs, /exec, /attach,
+// /portForward) from the container runtime over CRI, to clients that
+// present a certificate signed by --client-ca-file.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"skiff.dev/services/kubelet/internal/cri"
+)
+
+// Config is what the server needs.
+type Config struct {
+	// Address and Port to listen on.
+	Address string
+	Port    int
+	// NodeName selects this node's containers (the skiff.dev/node label)
+	// and names the generated serving certificate, with NodeIP.
+	NodeName string
+	NodeIP   string
+	// CertFile and KeyFile are the serving certificate; when empty a
+	// self-signed one is generated into PKIDir.
+	CertFile, KeyFile string
+	PKIDir            string
+	// ClientCAFile verifies client certificates; without it every request
+	// is refused.
+	ClientCAFile string
+	Runtime      cri.Runtime
+}
+
+// Server is the kubelet's HTTPS server.
+type Server struct {
+	cfg     Config
+	tls     *tls.Config
+	handler http.Handler
+}
+
+// New loads or generates the certificates and builds the routes.
+func New(cfg Config) (*Server, error) {
+	cert, err := servingCertificate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, tls: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
+		NextProtos: []string{"http/1.1"}}}
+	if cfg.ClientCAFile != "" {
+		pem, err := os.ReadFile(cfg.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--client-ca-file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--client-ca-file %s: no PEM certificates in it", cfg.ClientCAFile)
+		}
+		// Verified if given; a request without one gets a 401 Status
+		// rather than a failed handshake.
+		s.tls.ClientAuth, s.tls.ClientCAs = tls.VerifyClientCertIfGiven, pool
+	}
+	s.handler = s.authenticate(s.routes())
+	return s, nil
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /containerLogs/{namespace}/{pod}/{container}", s.containerLogs)
+	for _, m := range []string{"GET", "POST"} {
+		mux.HandleFunc(m+" /exec/{namespace}/{pod}/{container}", s.exec)
+		mux.HandleFunc(m+" /attach/{namespace}/{pod}/{container}", s.attach)
+		mux.HandleFunc(m+" /portForward/{namespace}/{pod}", s.portForward)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, r, notFound(fmt.Sprintf("the kubelet serves no %s %s", r.Method, r.URL.Path)))
+	})
+	return mux
+}
+
+// authenticate lets through requests with a verified client certificate.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case s.tls.ClientCAs == nil:
+			writeError(w, r, forbidden("the kubelet has no --client-ca-file and serves nobody"))
+		case r.TLS == nil || len(r.TLS.VerifiedChains) == 0:
+			writeError(w, r, unauthorized("a client certificate signed by the kubelet's --client-ca-file is required"))
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// Start serves until ctx ends.
+func (s *Server) Start(ctx context.Context) error {
+	addr := net.JoinHostPort(s.cfg.Address, strconv.Itoa(s.cfg.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("kubelet server: listen on %s: %w", addr, err)
+	}
+	if s.tls.ClientCAs == nil {
+		slog.WarnContext(ctx, "kubelet server has no --client-ca-file: it refuses every request (logs, exec, attach, port-forward)", "address", addr)
+	} else {
+		slog.InfoContext(ctx, "kubelet server listening", "address", addr)
+	}
+	srv := &http.Server{
+		Handler: s.handler, TLSConfig: s.tls, ReadHeaderTimeout: 30 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx },
+		ErrorLog:    slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.ServeTLS(ln, "", "") }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("kubelet server: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("kubelet server: %w", err)
+	}
+	return nil
+}
