@@ -23,6 +23,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	corev1 "skiff.dev/api/core/v1"
 	pluginv1 "skiff.dev/api/schedulerplugin/v1"
@@ -377,7 +379,11 @@ func (p *Plugin) call(ctx context.Context, point string, state *framework.CycleS
 	if err == nil {
 		cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.Duration)
 		err = rpc(cctx, p.rpc)
-		if err != nil && ctx.Err() == nil && (cctx.Err() != nil || p.client.Exited()) {
+		// A hang shows as our deadline passing, or as the plugin's side
+		// answering DeadlineExceeded (its copy of the deadline can fire
+		// first).
+		hung := cctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded
+		if err != nil && ctx.Err() == nil && (hung || p.client.Exited()) {
 			p.markBroken(err)
 		}
 		cancel()
