@@ -6,6 +6,7 @@ import (
 	"google.golang.org/grpc"
 
 	appsv1 "skiff.dev/api/apps/v1"
+	authenticationv1 "skiff.dev/api/authentication/v1"
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
@@ -54,8 +55,9 @@ func (g CoreV1) Secrets(namespace string) *Resource[*corev1.Secret, *corev1.Secr
 }
 
 // ServiceAccounts are the ServiceAccount objects in a namespace ("" lists and watches every namespace).
-func (g CoreV1) ServiceAccounts(namespace string) *Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
-	return newResource[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent, *corev1.ServiceAccountWatchEvent, *corev1.CreateServiceAccountRequest, *corev1.UpdateServiceAccountRequest](corev1.NewServiceAccountServiceClient(g.conn), namespace)
+func (g CoreV1) ServiceAccounts(namespace string) *ServiceAccountClient {
+	svc := corev1.NewServiceAccountServiceClient(g.conn)
+	return &ServiceAccountClient{Resource: newResource[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent, *corev1.ServiceAccountWatchEvent, *corev1.CreateServiceAccountRequest, *corev1.UpdateServiceAccountRequest](svc, namespace), svc: svc, namespace: namespace}
 }
 
 // Events are the Event objects in a namespace ("" lists and watches every namespace).
@@ -108,6 +110,22 @@ func (c *PodClient) Bind(ctx context.Context, pod, node string, opts WriteOption
 		Target:   &corev1.ObjectReference{Kind: "Node", Name: node},
 	}})
 	return FromGRPC(err)
+}
+
+// ServiceAccountClient is the service accounts client with the token
+// subresource.
+type ServiceAccountClient struct {
+	*Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList]
+	svc       corev1.ServiceAccountServiceClient
+	namespace string
+}
+
+// CreateToken asks for a token of the named service account (a nil
+// request takes the defaults: the apiserver's audiences, an hour, bound
+// to nothing); the answer's status holds the token and its expiry.
+func (c *ServiceAccountClient) CreateToken(ctx context.Context, name string, req *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error) {
+	out, err := c.svc.CreateToken(ctx, &corev1.CreateServiceAccountTokenRequest{Namespace: c.namespace, Name: name, TokenRequest: req})
+	return out, FromGRPC(err)
 }
 
 // NamespaceClient is the namespaces client with the finalize subresource.

@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
+	v11 "skiff.dev/api/authentication/v1"
 	v1 "skiff.dev/api/meta/v1"
 	sync "sync"
 	unsafe "unsafe"
@@ -1357,6 +1358,76 @@ func (x *UpdateServiceAccountRequest) GetOptions() *v1.WriteOptions {
 	return nil
 }
 
+// CreateServiceAccountTokenRequest asks for a token of the named service
+// account; token_request.metadata may be empty.
+type CreateServiceAccountTokenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	TokenRequest  *v11.TokenRequest      `protobuf:"bytes,3,opt,name=token_request,json=tokenRequest,proto3" json:"token_request,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateServiceAccountTokenRequest) Reset() {
+	*x = CreateServiceAccountTokenRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateServiceAccountTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateServiceAccountTokenRequest) ProtoMessage() {}
+
+func (x *CreateServiceAccountTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateServiceAccountTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateServiceAccountTokenRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CreateServiceAccountTokenRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *CreateServiceAccountTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CreateServiceAccountTokenRequest) GetTokenRequest() *v11.TokenRequest {
+	if x != nil {
+		return x.TokenRequest
+	}
+	return nil
+}
+
+func (x *CreateServiceAccountTokenRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
 // ServiceAccountWatchEvent is one change: type ADDED, MODIFIED, DELETED, BOOKMARK
 // (object carries only the resourceVersion) or ERROR (status says why).
 type ServiceAccountWatchEvent struct {
@@ -1370,7 +1441,7 @@ type ServiceAccountWatchEvent struct {
 
 func (x *ServiceAccountWatchEvent) Reset() {
 	*x = ServiceAccountWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[24]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1453,7 @@ func (x *ServiceAccountWatchEvent) String() string {
 func (*ServiceAccountWatchEvent) ProtoMessage() {}
 
 func (x *ServiceAccountWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[24]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1466,7 @@ func (x *ServiceAccountWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAccountWatchEvent.ProtoReflect.Descriptor instead.
 func (*ServiceAccountWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{24}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ServiceAccountWatchEvent) GetType() string {
@@ -1430,7 +1501,7 @@ type CreateEventRequest struct {
 
 func (x *CreateEventRequest) Reset() {
 	*x = CreateEventRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[25]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1442,7 +1513,7 @@ func (x *CreateEventRequest) String() string {
 func (*CreateEventRequest) ProtoMessage() {}
 
 func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[25]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1455,7 +1526,7 @@ func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{25}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateEventRequest) GetObject() *Event {
@@ -1483,7 +1554,7 @@ type UpdateEventRequest struct {
 
 func (x *UpdateEventRequest) Reset() {
 	*x = UpdateEventRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[26]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1566,7 @@ func (x *UpdateEventRequest) String() string {
 func (*UpdateEventRequest) ProtoMessage() {}
 
 func (x *UpdateEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[26]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1579,7 @@ func (x *UpdateEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEventRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEventRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{26}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateEventRequest) GetObject() *Event {
@@ -1538,7 +1609,7 @@ type EventWatchEvent struct {
 
 func (x *EventWatchEvent) Reset() {
 	*x = EventWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[27]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1550,7 +1621,7 @@ func (x *EventWatchEvent) String() string {
 func (*EventWatchEvent) ProtoMessage() {}
 
 func (x *EventWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[27]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1563,7 +1634,7 @@ func (x *EventWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventWatchEvent.ProtoReflect.Descriptor instead.
 func (*EventWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{27}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *EventWatchEvent) GetType() string {
@@ -1591,7 +1662,7 @@ var File_skiff_core_v1_services_proto protoreflect.FileDescriptor
 
 const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x81\x01\n" +
+	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a*skiff/authentication/v1/tokenrequest.proto\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x81\x01\n" +
 	"\x16CreateNamespaceRequest\x120\n" +
 	"\x06object\x18\x01 \x01(\v2\x18.skiff.core.v1.NamespaceR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x81\x01\n" +
@@ -1670,7 +1741,12 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x8b\x01\n" +
 	"\x1bUpdateServiceAccountRequest\x125\n" +
 	"\x06object\x18\x01 \x01(\v2\x1d.skiff.core.v1.ServiceAccountR\x06object\x125\n" +
-	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x94\x01\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\xd7\x01\n" +
+	" CreateServiceAccountTokenRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12J\n" +
+	"\rtoken_request\x18\x03 \x01(\v2%.skiff.authentication.v1.TokenRequestR\ftokenRequest\x125\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x94\x01\n" +
 	"\x18ServiceAccountWatchEvent\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x125\n" +
 	"\x06object\x18\x02 \x01(\v2\x1d.skiff.core.v1.ServiceAccountR\x06object\x12-\n" +
@@ -1750,7 +1826,7 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\x06Update\x12\".skiff.core.v1.UpdateSecretRequest\x1a\x15.skiff.core.v1.Secret\x12I\n" +
 	"\fUpdateStatus\x12\".skiff.core.v1.UpdateSecretRequest\x1a\x15.skiff.core.v1.Secret\x12;\n" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x15.skiff.core.v1.Secret\x12=\n" +
-	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x15.skiff.core.v1.Secret2\x80\x05\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x15.skiff.core.v1.Secret2\xe7\x05\n" +
 	"\x15ServiceAccountService\x12S\n" +
 	"\x06Create\x12*.skiff.core.v1.CreateServiceAccountRequest\x1a\x1d.skiff.core.v1.ServiceAccount\x12?\n" +
 	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x1d.skiff.core.v1.ServiceAccount\x12E\n" +
@@ -1759,7 +1835,8 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\x06Update\x12*.skiff.core.v1.UpdateServiceAccountRequest\x1a\x1d.skiff.core.v1.ServiceAccount\x12Y\n" +
 	"\fUpdateStatus\x12*.skiff.core.v1.UpdateServiceAccountRequest\x1a\x1d.skiff.core.v1.ServiceAccount\x12C\n" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x1d.skiff.core.v1.ServiceAccount\x12E\n" +
-	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1d.skiff.core.v1.ServiceAccount2\x94\x04\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1d.skiff.core.v1.ServiceAccount\x12e\n" +
+	"\vCreateToken\x12/.skiff.core.v1.CreateServiceAccountTokenRequest\x1a%.skiff.authentication.v1.TokenRequest2\x94\x04\n" +
 	"\fEventService\x12A\n" +
 	"\x06Create\x12!.skiff.core.v1.CreateEventRequest\x1a\x14.skiff.core.v1.Event\x126\n" +
 	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x14.skiff.core.v1.Event\x12<\n" +
@@ -1782,272 +1859,278 @@ func file_skiff_core_v1_services_proto_rawDescGZIP() []byte {
 	return file_skiff_core_v1_services_proto_rawDescData
 }
 
-var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_skiff_core_v1_services_proto_goTypes = []any{
-	(*CreateNamespaceRequest)(nil),      // 0: skiff.core.v1.CreateNamespaceRequest
-	(*UpdateNamespaceRequest)(nil),      // 1: skiff.core.v1.UpdateNamespaceRequest
-	(*NamespaceWatchEvent)(nil),         // 2: skiff.core.v1.NamespaceWatchEvent
-	(*CreatePodRequest)(nil),            // 3: skiff.core.v1.CreatePodRequest
-	(*UpdatePodRequest)(nil),            // 4: skiff.core.v1.UpdatePodRequest
-	(*PodWatchEvent)(nil),               // 5: skiff.core.v1.PodWatchEvent
-	(*BindPodRequest)(nil),              // 6: skiff.core.v1.BindPodRequest
-	(*CreateNodeRequest)(nil),           // 7: skiff.core.v1.CreateNodeRequest
-	(*UpdateNodeRequest)(nil),           // 8: skiff.core.v1.UpdateNodeRequest
-	(*NodeWatchEvent)(nil),              // 9: skiff.core.v1.NodeWatchEvent
-	(*CreateServiceRequest)(nil),        // 10: skiff.core.v1.CreateServiceRequest
-	(*UpdateServiceRequest)(nil),        // 11: skiff.core.v1.UpdateServiceRequest
-	(*ServiceWatchEvent)(nil),           // 12: skiff.core.v1.ServiceWatchEvent
-	(*CreateEndpointsRequest)(nil),      // 13: skiff.core.v1.CreateEndpointsRequest
-	(*UpdateEndpointsRequest)(nil),      // 14: skiff.core.v1.UpdateEndpointsRequest
-	(*EndpointsWatchEvent)(nil),         // 15: skiff.core.v1.EndpointsWatchEvent
-	(*CreateConfigMapRequest)(nil),      // 16: skiff.core.v1.CreateConfigMapRequest
-	(*UpdateConfigMapRequest)(nil),      // 17: skiff.core.v1.UpdateConfigMapRequest
-	(*ConfigMapWatchEvent)(nil),         // 18: skiff.core.v1.ConfigMapWatchEvent
-	(*CreateSecretRequest)(nil),         // 19: skiff.core.v1.CreateSecretRequest
-	(*UpdateSecretRequest)(nil),         // 20: skiff.core.v1.UpdateSecretRequest
-	(*SecretWatchEvent)(nil),            // 21: skiff.core.v1.SecretWatchEvent
-	(*CreateServiceAccountRequest)(nil), // 22: skiff.core.v1.CreateServiceAccountRequest
-	(*UpdateServiceAccountRequest)(nil), // 23: skiff.core.v1.UpdateServiceAccountRequest
-	(*ServiceAccountWatchEvent)(nil),    // 24: skiff.core.v1.ServiceAccountWatchEvent
-	(*CreateEventRequest)(nil),          // 25: skiff.core.v1.CreateEventRequest
-	(*UpdateEventRequest)(nil),          // 26: skiff.core.v1.UpdateEventRequest
-	(*EventWatchEvent)(nil),             // 27: skiff.core.v1.EventWatchEvent
-	(*Namespace)(nil),                   // 28: skiff.core.v1.Namespace
-	(*v1.WriteOptions)(nil),             // 29: skiff.meta.v1.WriteOptions
-	(*v1.Status)(nil),                   // 30: skiff.meta.v1.Status
-	(*Pod)(nil),                         // 31: skiff.core.v1.Pod
-	(*Binding)(nil),                     // 32: skiff.core.v1.Binding
-	(*Node)(nil),                        // 33: skiff.core.v1.Node
-	(*Service)(nil),                     // 34: skiff.core.v1.Service
-	(*Endpoints)(nil),                   // 35: skiff.core.v1.Endpoints
-	(*ConfigMap)(nil),                   // 36: skiff.core.v1.ConfigMap
-	(*Secret)(nil),                      // 37: skiff.core.v1.Secret
-	(*ServiceAccount)(nil),              // 38: skiff.core.v1.ServiceAccount
-	(*Event)(nil),                       // 39: skiff.core.v1.Event
-	(*v1.GetRequest)(nil),               // 40: skiff.meta.v1.GetRequest
-	(*v1.ListRequest)(nil),              // 41: skiff.meta.v1.ListRequest
-	(*v1.PatchRequest)(nil),             // 42: skiff.meta.v1.PatchRequest
-	(*v1.DeleteRequest)(nil),            // 43: skiff.meta.v1.DeleteRequest
-	(*NamespaceList)(nil),               // 44: skiff.core.v1.NamespaceList
-	(*PodList)(nil),                     // 45: skiff.core.v1.PodList
-	(*NodeList)(nil),                    // 46: skiff.core.v1.NodeList
-	(*ServiceList)(nil),                 // 47: skiff.core.v1.ServiceList
-	(*EndpointsList)(nil),               // 48: skiff.core.v1.EndpointsList
-	(*ConfigMapList)(nil),               // 49: skiff.core.v1.ConfigMapList
-	(*SecretList)(nil),                  // 50: skiff.core.v1.SecretList
-	(*ServiceAccountList)(nil),          // 51: skiff.core.v1.ServiceAccountList
-	(*EventList)(nil),                   // 52: skiff.core.v1.EventList
+	(*CreateNamespaceRequest)(nil),           // 0: skiff.core.v1.CreateNamespaceRequest
+	(*UpdateNamespaceRequest)(nil),           // 1: skiff.core.v1.UpdateNamespaceRequest
+	(*NamespaceWatchEvent)(nil),              // 2: skiff.core.v1.NamespaceWatchEvent
+	(*CreatePodRequest)(nil),                 // 3: skiff.core.v1.CreatePodRequest
+	(*UpdatePodRequest)(nil),                 // 4: skiff.core.v1.UpdatePodRequest
+	(*PodWatchEvent)(nil),                    // 5: skiff.core.v1.PodWatchEvent
+	(*BindPodRequest)(nil),                   // 6: skiff.core.v1.BindPodRequest
+	(*CreateNodeRequest)(nil),                // 7: skiff.core.v1.CreateNodeRequest
+	(*UpdateNodeRequest)(nil),                // 8: skiff.core.v1.UpdateNodeRequest
+	(*NodeWatchEvent)(nil),                   // 9: skiff.core.v1.NodeWatchEvent
+	(*CreateServiceRequest)(nil),             // 10: skiff.core.v1.CreateServiceRequest
+	(*UpdateServiceRequest)(nil),             // 11: skiff.core.v1.UpdateServiceRequest
+	(*ServiceWatchEvent)(nil),                // 12: skiff.core.v1.ServiceWatchEvent
+	(*CreateEndpointsRequest)(nil),           // 13: skiff.core.v1.CreateEndpointsRequest
+	(*UpdateEndpointsRequest)(nil),           // 14: skiff.core.v1.UpdateEndpointsRequest
+	(*EndpointsWatchEvent)(nil),              // 15: skiff.core.v1.EndpointsWatchEvent
+	(*CreateConfigMapRequest)(nil),           // 16: skiff.core.v1.CreateConfigMapRequest
+	(*UpdateConfigMapRequest)(nil),           // 17: skiff.core.v1.UpdateConfigMapRequest
+	(*ConfigMapWatchEvent)(nil),              // 18: skiff.core.v1.ConfigMapWatchEvent
+	(*CreateSecretRequest)(nil),              // 19: skiff.core.v1.CreateSecretRequest
+	(*UpdateSecretRequest)(nil),              // 20: skiff.core.v1.UpdateSecretRequest
+	(*SecretWatchEvent)(nil),                 // 21: skiff.core.v1.SecretWatchEvent
+	(*CreateServiceAccountRequest)(nil),      // 22: skiff.core.v1.CreateServiceAccountRequest
+	(*UpdateServiceAccountRequest)(nil),      // 23: skiff.core.v1.UpdateServiceAccountRequest
+	(*CreateServiceAccountTokenRequest)(nil), // 24: skiff.core.v1.CreateServiceAccountTokenRequest
+	(*ServiceAccountWatchEvent)(nil),         // 25: skiff.core.v1.ServiceAccountWatchEvent
+	(*CreateEventRequest)(nil),               // 26: skiff.core.v1.CreateEventRequest
+	(*UpdateEventRequest)(nil),               // 27: skiff.core.v1.UpdateEventRequest
+	(*EventWatchEvent)(nil),                  // 28: skiff.core.v1.EventWatchEvent
+	(*Namespace)(nil),                        // 29: skiff.core.v1.Namespace
+	(*v1.WriteOptions)(nil),                  // 30: skiff.meta.v1.WriteOptions
+	(*v1.Status)(nil),                        // 31: skiff.meta.v1.Status
+	(*Pod)(nil),                              // 32: skiff.core.v1.Pod
+	(*Binding)(nil),                          // 33: skiff.core.v1.Binding
+	(*Node)(nil),                             // 34: skiff.core.v1.Node
+	(*Service)(nil),                          // 35: skiff.core.v1.Service
+	(*Endpoints)(nil),                        // 36: skiff.core.v1.Endpoints
+	(*ConfigMap)(nil),                        // 37: skiff.core.v1.ConfigMap
+	(*Secret)(nil),                           // 38: skiff.core.v1.Secret
+	(*ServiceAccount)(nil),                   // 39: skiff.core.v1.ServiceAccount
+	(*v11.TokenRequest)(nil),                 // 40: skiff.authentication.v1.TokenRequest
+	(*Event)(nil),                            // 41: skiff.core.v1.Event
+	(*v1.GetRequest)(nil),                    // 42: skiff.meta.v1.GetRequest
+	(*v1.ListRequest)(nil),                   // 43: skiff.meta.v1.ListRequest
+	(*v1.PatchRequest)(nil),                  // 44: skiff.meta.v1.PatchRequest
+	(*v1.DeleteRequest)(nil),                 // 45: skiff.meta.v1.DeleteRequest
+	(*NamespaceList)(nil),                    // 46: skiff.core.v1.NamespaceList
+	(*PodList)(nil),                          // 47: skiff.core.v1.PodList
+	(*NodeList)(nil),                         // 48: skiff.core.v1.NodeList
+	(*ServiceList)(nil),                      // 49: skiff.core.v1.ServiceList
+	(*EndpointsList)(nil),                    // 50: skiff.core.v1.EndpointsList
+	(*ConfigMapList)(nil),                    // 51: skiff.core.v1.ConfigMapList
+	(*SecretList)(nil),                       // 52: skiff.core.v1.SecretList
+	(*ServiceAccountList)(nil),               // 53: skiff.core.v1.ServiceAccountList
+	(*EventList)(nil),                        // 54: skiff.core.v1.EventList
 }
 var file_skiff_core_v1_services_proto_depIdxs = []int32{
-	28,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	29,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	28,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	29,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	28,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
-	30,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	31,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
-	29,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	31,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
-	29,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	31,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
-	30,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
-	32,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
-	29,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	33,  // 14: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
-	29,  // 15: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	33,  // 16: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
-	29,  // 17: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	33,  // 18: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
-	30,  // 19: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
-	34,  // 20: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
-	29,  // 21: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	34,  // 22: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
-	29,  // 23: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	34,  // 24: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
-	30,  // 25: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	35,  // 26: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	29,  // 27: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	35,  // 28: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	29,  // 29: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	35,  // 30: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
-	30,  // 31: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
-	36,  // 32: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	29,  // 33: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	36,  // 34: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	29,  // 35: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	36,  // 36: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
-	30,  // 37: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
-	37,  // 38: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	29,  // 39: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	37,  // 40: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	29,  // 41: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	37,  // 42: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
-	30,  // 43: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
-	38,  // 44: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	29,  // 45: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	38,  // 46: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	29,  // 47: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	38,  // 48: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
-	30,  // 49: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
-	39,  // 50: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
-	29,  // 51: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	39,  // 52: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
-	29,  // 53: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	39,  // 54: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
-	30,  // 55: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
-	0,   // 56: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
-	40,  // 57: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
-	41,  // 58: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
-	41,  // 59: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	1,   // 60: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	1,   // 61: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	42,  // 62: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	43,  // 63: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	1,   // 64: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	3,   // 65: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
-	40,  // 66: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
-	41,  // 67: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
-	41,  // 68: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
-	4,   // 69: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
-	4,   // 70: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
-	42,  // 71: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	43,  // 72: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	6,   // 73: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
-	7,   // 74: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
-	40,  // 75: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
-	41,  // 76: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
-	41,  // 77: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
-	8,   // 78: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
-	8,   // 79: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
-	42,  // 80: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	43,  // 81: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	10,  // 82: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
-	40,  // 83: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
-	41,  // 84: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
-	41,  // 85: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	11,  // 86: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
-	11,  // 87: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
-	42,  // 88: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	43,  // 89: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	13,  // 90: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
-	40,  // 91: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
-	41,  // 92: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
-	41,  // 93: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
-	14,  // 94: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	14,  // 95: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	42,  // 96: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	43,  // 97: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	16,  // 98: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
-	40,  // 99: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
-	41,  // 100: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
-	41,  // 101: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
-	17,  // 102: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	17,  // 103: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	42,  // 104: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	43,  // 105: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	19,  // 106: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
-	40,  // 107: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
-	41,  // 108: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
-	41,  // 109: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
-	20,  // 110: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
-	20,  // 111: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
-	42,  // 112: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	43,  // 113: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	22,  // 114: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
-	40,  // 115: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
-	41,  // 116: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
-	41,  // 117: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
-	23,  // 118: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	23,  // 119: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	42,  // 120: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	43,  // 121: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	25,  // 122: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
-	40,  // 123: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
-	41,  // 124: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
-	41,  // 125: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
-	26,  // 126: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
-	26,  // 127: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
-	42,  // 128: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	43,  // 129: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	28,  // 130: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
-	28,  // 131: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
-	44,  // 132: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
-	2,   // 133: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
-	28,  // 134: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
-	28,  // 135: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
-	28,  // 136: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
-	28,  // 137: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
-	28,  // 138: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
-	31,  // 139: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
-	31,  // 140: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
-	45,  // 141: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
-	5,   // 142: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
-	31,  // 143: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
-	31,  // 144: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
-	31,  // 145: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
-	31,  // 146: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
-	30,  // 147: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
-	33,  // 148: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
-	33,  // 149: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
-	46,  // 150: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
-	9,   // 151: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
-	33,  // 152: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
-	33,  // 153: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
-	33,  // 154: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
-	33,  // 155: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
-	34,  // 156: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
-	34,  // 157: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
-	47,  // 158: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
-	12,  // 159: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
-	34,  // 160: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
-	34,  // 161: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
-	34,  // 162: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
-	34,  // 163: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
-	35,  // 164: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
-	35,  // 165: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
-	48,  // 166: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
-	15,  // 167: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
-	35,  // 168: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
-	35,  // 169: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
-	35,  // 170: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
-	35,  // 171: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
-	36,  // 172: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
-	36,  // 173: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
-	49,  // 174: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
-	18,  // 175: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
-	36,  // 176: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
-	36,  // 177: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
-	36,  // 178: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
-	36,  // 179: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
-	37,  // 180: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
-	37,  // 181: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
-	50,  // 182: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
-	21,  // 183: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
-	37,  // 184: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
-	37,  // 185: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
-	37,  // 186: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
-	37,  // 187: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
-	38,  // 188: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
-	38,  // 189: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
-	51,  // 190: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
-	24,  // 191: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
-	38,  // 192: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
-	38,  // 193: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
-	38,  // 194: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
-	38,  // 195: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
-	39,  // 196: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
-	39,  // 197: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
-	52,  // 198: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
-	27,  // 199: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
-	39,  // 200: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
-	39,  // 201: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
-	39,  // 202: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
-	39,  // 203: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
-	130, // [130:204] is the sub-list for method output_type
-	56,  // [56:130] is the sub-list for method input_type
-	56,  // [56:56] is the sub-list for extension type_name
-	56,  // [56:56] is the sub-list for extension extendee
-	0,   // [0:56] is the sub-list for field type_name
+	29,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	30,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	29,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	30,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	29,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
+	31,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	32,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
+	30,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	32,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
+	30,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	32,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
+	31,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
+	33,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
+	30,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	34,  // 14: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
+	30,  // 15: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	34,  // 16: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
+	30,  // 17: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	34,  // 18: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
+	31,  // 19: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
+	35,  // 20: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
+	30,  // 21: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	35,  // 22: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
+	30,  // 23: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	35,  // 24: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
+	31,  // 25: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	36,  // 26: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	30,  // 27: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	36,  // 28: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	30,  // 29: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	36,  // 30: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
+	31,  // 31: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
+	37,  // 32: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	30,  // 33: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	37,  // 34: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	30,  // 35: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	37,  // 36: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
+	31,  // 37: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
+	38,  // 38: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	30,  // 39: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	38,  // 40: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	30,  // 41: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	38,  // 42: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
+	31,  // 43: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
+	39,  // 44: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	30,  // 45: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	39,  // 46: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	30,  // 47: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	40,  // 48: skiff.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> skiff.authentication.v1.TokenRequest
+	30,  // 49: skiff.core.v1.CreateServiceAccountTokenRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	39,  // 50: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
+	31,  // 51: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
+	41,  // 52: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
+	30,  // 53: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	41,  // 54: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
+	30,  // 55: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	41,  // 56: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
+	31,  // 57: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
+	0,   // 58: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
+	42,  // 59: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
+	43,  // 60: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
+	43,  // 61: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	1,   // 62: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	1,   // 63: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	44,  // 64: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	45,  // 65: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	1,   // 66: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	3,   // 67: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
+	42,  // 68: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
+	43,  // 69: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
+	43,  // 70: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
+	4,   // 71: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
+	4,   // 72: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
+	44,  // 73: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	45,  // 74: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	6,   // 75: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
+	7,   // 76: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
+	42,  // 77: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
+	43,  // 78: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
+	43,  // 79: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
+	8,   // 80: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
+	8,   // 81: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
+	44,  // 82: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	45,  // 83: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	10,  // 84: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
+	42,  // 85: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
+	43,  // 86: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
+	43,  // 87: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	11,  // 88: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
+	11,  // 89: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
+	44,  // 90: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	45,  // 91: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	13,  // 92: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
+	42,  // 93: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
+	43,  // 94: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
+	43,  // 95: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
+	14,  // 96: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	14,  // 97: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	44,  // 98: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	45,  // 99: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	16,  // 100: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
+	42,  // 101: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
+	43,  // 102: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
+	43,  // 103: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
+	17,  // 104: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	17,  // 105: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	44,  // 106: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	45,  // 107: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	19,  // 108: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
+	42,  // 109: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
+	43,  // 110: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
+	43,  // 111: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
+	20,  // 112: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
+	20,  // 113: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
+	44,  // 114: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	45,  // 115: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	22,  // 116: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
+	42,  // 117: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
+	43,  // 118: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
+	43,  // 119: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
+	23,  // 120: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	23,  // 121: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	44,  // 122: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	45,  // 123: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	24,  // 124: skiff.core.v1.ServiceAccountService.CreateToken:input_type -> skiff.core.v1.CreateServiceAccountTokenRequest
+	26,  // 125: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
+	42,  // 126: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
+	43,  // 127: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
+	43,  // 128: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
+	27,  // 129: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
+	27,  // 130: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
+	44,  // 131: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	45,  // 132: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	29,  // 133: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
+	29,  // 134: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
+	46,  // 135: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
+	2,   // 136: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
+	29,  // 137: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
+	29,  // 138: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
+	29,  // 139: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
+	29,  // 140: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
+	29,  // 141: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
+	32,  // 142: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
+	32,  // 143: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
+	47,  // 144: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
+	5,   // 145: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
+	32,  // 146: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
+	32,  // 147: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
+	32,  // 148: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
+	32,  // 149: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
+	31,  // 150: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
+	34,  // 151: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
+	34,  // 152: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
+	48,  // 153: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
+	9,   // 154: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
+	34,  // 155: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
+	34,  // 156: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
+	34,  // 157: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
+	34,  // 158: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
+	35,  // 159: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
+	35,  // 160: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
+	49,  // 161: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
+	12,  // 162: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
+	35,  // 163: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
+	35,  // 164: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
+	35,  // 165: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
+	35,  // 166: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
+	36,  // 167: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
+	36,  // 168: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
+	50,  // 169: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
+	15,  // 170: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
+	36,  // 171: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
+	36,  // 172: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
+	36,  // 173: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
+	36,  // 174: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
+	37,  // 175: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
+	37,  // 176: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
+	51,  // 177: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
+	18,  // 178: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
+	37,  // 179: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
+	37,  // 180: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
+	37,  // 181: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
+	37,  // 182: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
+	38,  // 183: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
+	38,  // 184: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
+	52,  // 185: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
+	21,  // 186: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
+	38,  // 187: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
+	38,  // 188: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
+	38,  // 189: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
+	38,  // 190: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
+	39,  // 191: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
+	39,  // 192: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
+	53,  // 193: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
+	25,  // 194: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
+	39,  // 195: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
+	39,  // 196: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
+	39,  // 197: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
+	39,  // 198: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
+	40,  // 199: skiff.core.v1.ServiceAccountService.CreateToken:output_type -> skiff.authentication.v1.TokenRequest
+	41,  // 200: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
+	41,  // 201: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
+	54,  // 202: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
+	28,  // 203: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
+	41,  // 204: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
+	41,  // 205: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
+	41,  // 206: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
+	41,  // 207: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
+	133, // [133:208] is the sub-list for method output_type
+	58,  // [58:133] is the sub-list for method input_type
+	58,  // [58:58] is the sub-list for extension type_name
+	58,  // [58:58] is the sub-list for extension extendee
+	0,   // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_services_proto_init() }
@@ -2067,7 +2150,7 @@ func file_skiff_core_v1_services_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_core_v1_services_proto_rawDesc), len(file_skiff_core_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   9,
 		},

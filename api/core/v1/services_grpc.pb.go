@@ -11,6 +11,7 @@ import (
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
+	v11 "skiff.dev/api/authentication/v1"
 	v1 "skiff.dev/api/meta/v1"
 )
 
@@ -2796,6 +2797,7 @@ const (
 	ServiceAccountService_UpdateStatus_FullMethodName = "/skiff.core.v1.ServiceAccountService/UpdateStatus"
 	ServiceAccountService_Patch_FullMethodName        = "/skiff.core.v1.ServiceAccountService/Patch"
 	ServiceAccountService_Delete_FullMethodName       = "/skiff.core.v1.ServiceAccountService/Delete"
+	ServiceAccountService_CreateToken_FullMethodName  = "/skiff.core.v1.ServiceAccountService/CreateToken"
 )
 
 // ServiceAccountServiceClient is the client API for ServiceAccountService service.
@@ -2816,6 +2818,9 @@ type ServiceAccountServiceClient interface {
 	// Delete returns the object as it was, or as it is while it lingers
 	// with a deletionTimestamp (finalizers, grace period).
 	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*ServiceAccount, error)
+	// CreateToken issues a token of the service account
+	// (serviceaccounts/token).
+	CreateToken(ctx context.Context, in *CreateServiceAccountTokenRequest, opts ...grpc.CallOption) (*v11.TokenRequest, error)
 }
 
 type serviceAccountServiceClient struct {
@@ -2915,6 +2920,16 @@ func (c *serviceAccountServiceClient) Delete(ctx context.Context, in *v1.DeleteR
 	return out, nil
 }
 
+func (c *serviceAccountServiceClient) CreateToken(ctx context.Context, in *CreateServiceAccountTokenRequest, opts ...grpc.CallOption) (*v11.TokenRequest, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v11.TokenRequest)
+	err := c.cc.Invoke(ctx, ServiceAccountService_CreateToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ServiceAccountServiceServer is the server API for ServiceAccountService service.
 // All implementations must embed UnimplementedServiceAccountServiceServer
 // for forward compatibility.
@@ -2933,6 +2948,9 @@ type ServiceAccountServiceServer interface {
 	// Delete returns the object as it was, or as it is while it lingers
 	// with a deletionTimestamp (finalizers, grace period).
 	Delete(context.Context, *v1.DeleteRequest) (*ServiceAccount, error)
+	// CreateToken issues a token of the service account
+	// (serviceaccounts/token).
+	CreateToken(context.Context, *CreateServiceAccountTokenRequest) (*v11.TokenRequest, error)
 	mustEmbedUnimplementedServiceAccountServiceServer()
 }
 
@@ -2966,6 +2984,9 @@ func (UnimplementedServiceAccountServiceServer) Patch(context.Context, *v1.Patch
 }
 func (UnimplementedServiceAccountServiceServer) Delete(context.Context, *v1.DeleteRequest) (*ServiceAccount, error) {
 	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedServiceAccountServiceServer) CreateToken(context.Context, *CreateServiceAccountTokenRequest) (*v11.TokenRequest, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateToken not implemented")
 }
 func (UnimplementedServiceAccountServiceServer) mustEmbedUnimplementedServiceAccountServiceServer() {}
 func (UnimplementedServiceAccountServiceServer) testEmbeddedByValue()                               {}
@@ -3125,6 +3146,24 @@ func _ServiceAccountService_Delete_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ServiceAccountService_CreateToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateServiceAccountTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ServiceAccountServiceServer).CreateToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ServiceAccountService_CreateToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ServiceAccountServiceServer).CreateToken(ctx, req.(*CreateServiceAccountTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ServiceAccountService_ServiceDesc is the grpc.ServiceDesc for ServiceAccountService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -3159,6 +3198,10 @@ var ServiceAccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Delete",
 			Handler:    _ServiceAccountService_Delete_Handler,
+		},
+		{
+			MethodName: "CreateToken",
+			Handler:    _ServiceAccountService_CreateToken_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -1,7 +1,7 @@
-// Package api assembles the served API: every resource of the kinds table
-// gets an etcd store behind its registry backend, the namespace lifecycle
-// is wired in, and both faces (REST and gRPC) are built over the same
-// backends.
+// Package api assembles the served API: every stored resource of the
+// kinds table gets an etcd store behind its registry backend, reviews get
+// the backend that answers them, the namespace lifecycle is wired in, and
+// both faces (REST and gRPC) are built over the same backends.
 package api
 
 import (
@@ -67,6 +67,12 @@ func New(cfg Config) (*API, error) {
 		a.Backends[res] = b
 		a.Served = append(a.Served, rest.Served{Resource: res, Backend: b})
 	}
+	// Reviews are answered, never stored.
+	for _, r := range kinds.Reviews() {
+		a.Resources = append(a.Resources, r.Resource)
+		a.Backends[r.Resource] = r.Backend
+		a.Served = append(a.Served, rest.Served{Resource: r.Resource, Backend: r.Backend})
+	}
 	return a, nil
 }
 
@@ -95,6 +101,25 @@ func (a *API) Start(ctx context.Context) error {
 
 // Done is closed when everything Start began has stopped, after ctx ended.
 func (a *API) Done() <-chan struct{} { return a.done }
+
+// Wrap replaces the backend of a resource with wrap(backend), on both
+// faces: how a backend gains subresources that need more than storage
+// (serviceaccounts/token).
+func (a *API) Wrap(group, plural string, wrap func(registry.Backend) registry.Backend) error {
+	for res, b := range a.Backends {
+		if res.Group != group || res.Plural != plural {
+			continue
+		}
+		a.Backends[res] = wrap(b)
+		for i := range a.Served {
+			if a.Served[i].Resource == res {
+				a.Served[i].Backend = a.Backends[res]
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("no %s resource in group %q to wrap", plural, group)
+}
 
 // Backend returns the backend of a resource, nil when it is not served.
 func (a *API) Backend(group, plural string) registry.Backend {

@@ -10,7 +10,10 @@ func newOpenAPI(a *api.API) *spec.Handler {
 	var resources []spec.Resource
 	for _, r := range a.Resources {
 		sr := spec.Resource{Group: r.Group, Version: r.Version, Kind: r.Kind, Plural: r.Plural, Namespaced: r.Namespaced,
-			Subresources: r.Subresources, Object: r.New().ProtoReflect().Descriptor(), List: r.NewList().ProtoReflect().Descriptor()}
+			Subresources: r.Subresources, Verbs: r.Verbs, Object: r.New().ProtoReflect().Descriptor()}
+		if r.NewList != nil {
+			sr.List = r.NewList().ProtoReflect().Descriptor()
+		}
 		resources = append(resources, sr)
 	}
 	return spec.NewHandler(resources)

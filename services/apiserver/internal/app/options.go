@@ -30,6 +30,18 @@ type Options struct {
 	KubeletClientKey            string
 	KubeletCertificateAuthority string
 
+	// ServiceAccountIssuers: the first is the iss of new tokens; tokens of
+	// any of them are accepted.
+	ServiceAccountIssuers          []string
+	ServiceAccountSigningKeyFile   string
+	ServiceAccountKeyFiles         []string
+	ServiceAccountJWKSURI          string
+	ServiceAccountMaxExpiration    time.Duration
+	ServiceAccountExtendExpiration bool
+	// APIAudiences: a token must name one to authenticate here; default
+	// the first issuer.
+	APIAudiences []string
+
 	EtcdServers  []string
 	EtcdCAFile   string
 	EtcdCertFile string
@@ -57,6 +69,9 @@ func NewOptions() *Options {
 		ShutdownTimeout:     20 * time.Second,
 		LogLevel:            "info",
 		OTLPEndpoint:        os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
+
+		ServiceAccountIssuers:          []string{"https://kubernetes.default.svc.cluster.local"},
+		ServiceAccountExtendExpiration: true,
 	}
 }
 
@@ -72,6 +87,13 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.KubeletClientCertificate, "kubelet-client-certificate", o.KubeletClientCertificate, "Client certificate for the kubelets' HTTPS servers (logs, exec); generated into --data-dir, signed by its CA, when empty and the serving certificate is generated.")
 	fs.StringVar(&o.KubeletClientKey, "kubelet-client-key", o.KubeletClientKey, "Key of --kubelet-client-certificate.")
 	fs.StringVar(&o.KubeletCertificateAuthority, "kubelet-certificate-authority", o.KubeletCertificateAuthority, "CA bundle that verifies the kubelets' serving certificates; when empty they are not verified.")
+	fs.StringArrayVar(&o.ServiceAccountIssuers, "service-account-issuer", o.ServiceAccountIssuers, "Issuer (iss) of service-account tokens; repeat it to also accept tokens of earlier issuers (the first one issues).")
+	fs.StringVar(&o.ServiceAccountSigningKeyFile, "service-account-signing-key-file", o.ServiceAccountSigningKeyFile, "PEM private key (ECDSA or RSA) that signs service-account tokens; generated as <data-dir>/pki/sa.key (ECDSA P-256) when empty. Servers behind one address must share it.")
+	fs.StringArrayVar(&o.ServiceAccountKeyFiles, "service-account-key-file", o.ServiceAccountKeyFiles, "PEM public keys, certificates or private keys that verify service-account tokens, besides the signing key; may repeat.")
+	fs.StringVar(&o.ServiceAccountJWKSURI, "service-account-jwks-uri", o.ServiceAccountJWKSURI, "jwks_uri of /.well-known/openid-configuration; default <issuer>/openid/v1/jwks.")
+	fs.DurationVar(&o.ServiceAccountMaxExpiration, "service-account-max-token-expiration", o.ServiceAccountMaxExpiration, "Longest lifetime a TokenRequest gets (at least 1h); 0 grants what is asked.")
+	fs.BoolVar(&o.ServiceAccountExtendExpiration, "service-account-extend-token-expiration", o.ServiceAccountExtendExpiration, "Give pod-bound tokens of the kubelet's lifetime (3607s) a year, warning after the requested lifetime, as Kubernetes does.")
+	fs.StringSliceVar(&o.APIAudiences, "api-audiences", o.APIAudiences, "Audiences of this API: service-account tokens must name one, and requests for tokens that name none get these; default the first --service-account-issuer.")
 	fs.StringSliceVar(&o.EtcdServers, "etcd-servers", o.EtcdServers, "External etcd endpoints; embedded etcd under --data-dir when empty.")
 	fs.StringVar(&o.EtcdCAFile, "etcd-cafile", o.EtcdCAFile, "CA bundle of the external etcd.")
 	fs.StringVar(&o.EtcdCertFile, "etcd-certfile", o.EtcdCertFile, "Client certificate for the external etcd.")
@@ -102,6 +124,7 @@ func (o *Options) Validate() error {
 	if (o.KubeletClientCertificate == "") != (o.KubeletClientKey == "") {
 		errs = append(errs, errors.New("--kubelet-client-certificate and --kubelet-client-key go together"))
 	}
+	errs = append(errs, o.validateServiceAccounts()...)
 	if o.MaxRequestBodyBytes <= 0 {
 		errs = append(errs, errors.New("--max-request-body-bytes must be positive"))
 	}

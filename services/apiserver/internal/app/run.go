@@ -30,6 +30,7 @@ import (
 	"skiff.dev/services/apiserver/internal/grpcapi"
 	"skiff.dev/services/apiserver/internal/pki"
 	"skiff.dev/services/apiserver/internal/rest"
+	"skiff.dev/services/apiserver/internal/serviceaccount"
 )
 
 // Run serves until ctx ends, then shuts down gracefully.
@@ -79,12 +80,17 @@ func Run(ctx context.Context, o *Options) error {
 		return fmt.Errorf("token file: %w", err)
 	}
 
+	sa, err := o.serviceAccounts(served)
+	if err != nil {
+		return err
+	}
 	kubelets, err := o.kubeletClient()
 	if err != nil {
 		return err
 	}
 	handler, err := newHandler(handlerConfig{
-		api: served, etcd: client, tokens: tokens, maxBody: o.MaxRequestBodyBytes, kubelets: kubelets,
+		api: served, etcd: client, authn: auth.Chain{tokens, sa.authenticator}, oidc: sa.oidc,
+		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets,
 		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
 	})
 	if err != nil {
@@ -225,9 +231,11 @@ current-context: skiff
 type handlerConfig struct {
 	api     *api.API
 	etcd    *clientv3.Client
-	tokens  *auth.Tokens
+	authn   auth.Chain
 	maxBody int64
-	ready   func(context.Context) error
+	// oidc serves the service-account issuer's discovery document and keys.
+	oidc  http.Handler
+	ready func(context.Context) error
 	// kubelets reaches the nodes' kubelets (pods/log, exec, ...).
 	kubelets rest.KubeletConnector
 }
@@ -251,6 +259,10 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 	})
 	mux.Handle("/metrics", m.handler())
 	mux.Handle("/openapi/", openAPI)
+	if c.oidc != nil {
+		mux.Handle(serviceaccount.DiscoveryPath, c.oidc)
+		mux.Handle(serviceaccount.JWKSPath, c.oidc)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if disc.Match(r.URL.Path) {
 			disc.ServeHTTP(w, r)
@@ -260,12 +272,12 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 	})
 	var h http.Handler = mux
 	h = limitBody(h, c.maxBody)
-	h = c.tokens.Middleware(h, rest.WriteError)
+	h = c.authn.Middleware(h, rest.WriteError)
 	h = traced(h)
 	grpcServer := grpc.NewServer(
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(c.tokens.UnaryInterceptor),
-		grpc.ChainStreamInterceptor(c.tokens.StreamInterceptor),
+		grpc.ChainUnaryInterceptor(c.authn.UnaryInterceptor),
+		grpc.ChainStreamInterceptor(c.authn.StreamInterceptor),
 		grpc.MaxRecvMsgSize(int(c.maxBody)),
 	)
 	if err := grpcapi.Register(grpcServer, c.api.Backend); err != nil {

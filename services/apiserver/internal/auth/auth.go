@@ -1,6 +1,8 @@
-// Package auth authenticates requests by bearer token against a static
-// token file in Kubernetes' format (token,user,uid,"group1,group2"). On
-// first start an admin token is generated into the file.
+// Package auth authenticates requests by bearer token on both API faces:
+// a chain of token authenticators (the static token file in Kubernetes'
+// format token,user,uid,"group1,group2", service-account JWTs), the
+// first that accepts a token naming the user. On first start an admin
+// token is generated into the token file.
 package auth
 
 import (
@@ -12,8 +14,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc"
@@ -110,6 +114,56 @@ func (t *Tokens) Authenticate(token string) (User, bool) {
 	return User{}, false
 }
 
+// AuthenticateToken makes the token file a TokenAuthenticator.
+func (t *Tokens) AuthenticateToken(_ context.Context, token string) (User, bool, error) {
+	u, ok := t.Authenticate(token)
+	return u, ok, nil
+}
+
+// TokenAuthenticator turns a bearer token into a user. ok is false when it
+// does not accept the token; err says why it refused a token that looked
+// like its own (for the logs: clients only see 401).
+type TokenAuthenticator interface {
+	AuthenticateToken(ctx context.Context, token string) (u User, ok bool, err error)
+}
+
+var _ TokenAuthenticator = (*Tokens)(nil)
+
+// AuthenticatedGroup is the group of every authenticated user.
+const AuthenticatedGroup = "system:authenticated"
+
+// Chain tries its authenticators in order; the first that accepts a
+// token names the user, who also joins system:authenticated.
+type Chain []TokenAuthenticator
+
+// AuthenticateToken runs the chain.
+func (c Chain) AuthenticateToken(ctx context.Context, token string) (User, bool, error) {
+	var errs []error
+	for _, a := range c {
+		u, ok, err := a.AuthenticateToken(ctx, token)
+		if ok {
+			if !slices.Contains(u.Groups, AuthenticatedGroup) {
+				u.Groups = append(slices.Clip(u.Groups), AuthenticatedGroup)
+			}
+			return u, true, nil
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return User{}, false, errors.Join(errs...)
+}
+
+// authenticate checks one bearer token; why a token was refused goes to
+// the debug log.
+func (c Chain) authenticate(ctx context.Context, token string) (User, bool) {
+	u, ok, err := c.AuthenticateToken(ctx, token)
+	if err != nil {
+		slog.DebugContext(ctx, "bearer token refused", "err", err)
+	}
+	return u, ok
+}
+
 type userKey struct{}
 
 // WithUser returns a context that carries u.
@@ -139,10 +193,10 @@ func BearerToken(header string) (string, bool) {
 
 // Middleware refuses requests without a valid token with a 401 Status,
 // written by writeError.
-func (t *Tokens) Middleware(next http.Handler, writeError func(http.ResponseWriter, *http.Request, error)) http.Handler {
+func (c Chain) Middleware(next http.Handler, writeError func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if token, ok := BearerToken(r.Header.Get("Authorization")); ok {
-			if u, ok := t.Authenticate(token); ok {
+			if u, ok := c.authenticate(r.Context(), token); ok {
 				next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u)))
 				return
 			}
@@ -156,11 +210,11 @@ func (t *Tokens) Middleware(next http.Handler, writeError func(http.ResponseWrit
 }
 
 // authenticateGRPC checks the bearer token in the call's metadata.
-func (t *Tokens) authenticateGRPC(ctx context.Context) (context.Context, error) {
+func (c Chain) authenticateGRPC(ctx context.Context) (context.Context, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
 	for _, v := range md.Get("authorization") {
 		if token, ok := BearerToken(v); ok {
-			if u, ok := t.Authenticate(token); ok {
+			if u, ok := c.authenticate(ctx, token); ok {
 				return WithUser(ctx, u), nil
 			}
 		}
@@ -169,8 +223,8 @@ func (t *Tokens) authenticateGRPC(ctx context.Context) (context.Context, error) 
 }
 
 // UnaryInterceptor refuses unary calls without a valid token.
-func (t *Tokens) UnaryInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	ctx, err := t.authenticateGRPC(ctx)
+func (c Chain) UnaryInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	ctx, err := c.authenticateGRPC(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -178,8 +232,8 @@ func (t *Tokens) UnaryInterceptor(ctx context.Context, req any, _ *grpc.UnarySer
 }
 
 // StreamInterceptor refuses streams without a valid token.
-func (t *Tokens) StreamInterceptor(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
-	ctx, err := t.authenticateGRPC(ss.Context())
+func (c Chain) StreamInterceptor(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+	ctx, err := c.authenticateGRPC(ss.Context())
 	if err != nil {
 		return err
 	}

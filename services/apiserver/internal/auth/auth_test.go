@@ -1,9 +1,12 @@
 package auth
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -34,7 +37,7 @@ func TestMiddleware(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tokens.csv")
 	token, _ := EnsureAdminToken(path)
 	tokens, _ := LoadFile(path)
-	h := tokens.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Chain{tokens}.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := UserFrom(r.Context()); !ok && r.URL.Path != "/livez" {
 			t.Errorf("%s reached the handler without a user", r.URL.Path)
 		}
@@ -57,6 +60,43 @@ func TestMiddleware(t *testing.T) {
 		h.ServeHTTP(rec, req)
 		if rec.Code != tc.want {
 			t.Errorf("%s %q: got %d want %d", tc.path, tc.header, rec.Code, tc.want)
+		}
+	}
+}
+
+// authFunc adapts a function to TokenAuthenticator.
+type authFunc func(token string) (User, bool, error)
+
+func (f authFunc) AuthenticateToken(_ context.Context, token string) (User, bool, error) {
+	return f(token)
+}
+
+func TestChainTriesInOrderAndAddsAuthenticated(t *testing.T) {
+	static := authFunc(func(tok string) (User, bool, error) {
+		return User{Name: "alice", Groups: []string{"dev"}}, tok == "alice", nil
+	})
+	jwt := authFunc(func(tok string) (User, bool, error) {
+		if tok == "expired.jwt.token" {
+			return User{}, false, errors.New("expired")
+		}
+		return User{Name: "system:serviceaccount:default:default"}, tok == "good.jwt.token", nil
+	})
+	chain := Chain{static, jwt}
+	for _, tc := range []struct {
+		token, user string
+		err         bool
+	}{
+		{"alice", "alice", false},
+		{"good.jwt.token", "system:serviceaccount:default:default", false},
+		{"expired.jwt.token", "", true},
+		{"nope", "", false},
+	} {
+		u, ok, err := chain.AuthenticateToken(context.Background(), tc.token)
+		if ok != (tc.user != "") || u.Name != tc.user || (err != nil) != tc.err {
+			t.Errorf("%s: got %+v %v %v, want user %q, error %v", tc.token, u, ok, err, tc.user, tc.err)
+		}
+		if ok && !slices.Contains(u.Groups, AuthenticatedGroup) {
+			t.Errorf("%s: groups %v lack %s", tc.token, u.Groups, AuthenticatedGroup)
 		}
 	}
 }

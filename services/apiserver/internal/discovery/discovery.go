@@ -41,6 +41,14 @@ const aggregatedV2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDis
 
 var allVerbs = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 
+// verbsOf are the verbs a resource serves.
+func verbsOf(r *registry.Resource) []string {
+	if r.Verbs != nil {
+		return r.Verbs
+	}
+	return allVerbs
+}
+
 // subresource is one served subresource of a resource.
 type subresource struct {
 	name                 string
@@ -60,6 +68,8 @@ func subresourcesOf(r *registry.Resource) []subresource {
 			out = append(out, subresource{name, "", "v1", "Binding", []string{"create"}})
 		case "finalize":
 			out = append(out, subresource{name, r.Group, r.Version, r.Kind, []string{"update"}})
+		case "token":
+			out = append(out, subresource{name, "authentication.k8s.io", "v1", "TokenRequest", []string{"create"}})
 		}
 	}
 	return out
@@ -132,10 +142,13 @@ func pathOf(gv groupVersion) string {
 func resourceList(gv groupVersion) map[string]any {
 	var list []map[string]any
 	for _, r := range gv.resources {
-		sum := sha256.Sum256([]byte(r.GroupVersion() + "/" + r.Plural))
 		entry := map[string]any{
 			"name": r.Plural, "singularName": r.Singular, "namespaced": r.Namespaced, "kind": r.Kind,
-			"verbs": allVerbs, "storageVersionHash": hex.EncodeToString(sum[:6]),
+			"verbs": verbsOf(r),
+		}
+		if r.Verbs == nil { // stored
+			sum := sha256.Sum256([]byte(r.GroupVersion() + "/" + r.Plural))
+			entry["storageVersionHash"] = hex.EncodeToString(sum[:6])
 		}
 		if len(r.ShortNames) > 0 {
 			entry["shortNames"] = r.ShortNames
@@ -169,7 +182,7 @@ func aggregated(gvs []groupVersion, core bool) map[string]any {
 				scope = "Namespaced"
 			}
 			entry := map[string]any{
-				"resource": r.Plural, "singularResource": r.Singular, "scope": scope, "verbs": allVerbs,
+				"resource": r.Plural, "singularResource": r.Singular, "scope": scope, "verbs": verbsOf(r),
 				"responseKind": map[string]string{"group": r.Group, "version": r.Version, "kind": r.Kind},
 			}
 			if len(r.ShortNames) > 0 {

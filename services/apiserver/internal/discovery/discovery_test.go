@@ -2,6 +2,7 @@ package discovery
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 
@@ -44,5 +45,34 @@ func TestDiscovery(t *testing.T) {
 	_, body = get("/version", "application/json")
 	if body["minor"] != "32" || body["major"] != "1" {
 		t.Fatalf("/version: %v", body)
+	}
+}
+
+func TestTokenSubresourceAndReviews(t *testing.T) {
+	h := New([]*registry.Resource{
+		{Version: "v1", Plural: "serviceaccounts", Singular: "serviceaccount", Kind: "ServiceAccount", Namespaced: true, Subresources: []string{"token"}},
+		{Group: "authentication.k8s.io", Version: "v1", Plural: "selfsubjectreviews", Singular: "selfsubjectreview", Kind: "SelfSubjectReview", Verbs: []string{"create"}},
+	})
+	get := func(path string) []map[string]any {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		var body struct{ Resources []map[string]any }
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		return body.Resources
+	}
+	var token map[string]any
+	for _, r := range get("/api/v1") {
+		if r["name"] == "serviceaccounts/token" {
+			token = r
+		}
+	}
+	if token == nil || token["group"] != "authentication.k8s.io" || token["kind"] != "TokenRequest" || fmt.Sprint(token["verbs"]) != "[create]" {
+		t.Fatalf("serviceaccounts/token: %v", token)
+	}
+	reviews := get("/apis/authentication.k8s.io/v1")
+	if len(reviews) != 1 || fmt.Sprint(reviews[0]["verbs"]) != "[create]" || reviews[0]["storageVersionHash"] != nil {
+		t.Fatalf("selfsubjectreviews: %v", reviews)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	appsv1 "skiff.dev/api/apps/v1"
+	authenticationv1 "skiff.dev/api/authentication/v1"
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
@@ -162,6 +163,21 @@ type secretServer struct {
 type serviceAccountServer struct {
 	*crud[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent, *corev1.CreateServiceAccountRequest, *corev1.UpdateServiceAccountRequest]
 	unimplementedServiceAccount
+}
+
+// CreateToken issues a token of the service account.
+func (s *serviceAccountServer) CreateToken(ctx context.Context, req *corev1.CreateServiceAccountTokenRequest) (*authenticationv1.TokenRequest, error) {
+	tc, ok := s.backend.(interface {
+		CreateToken(context.Context, string, string, *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error)
+	})
+	if !ok {
+		return nil, toStatus(fmt.Errorf("serviceaccounts backend cannot issue tokens"))
+	}
+	out, err := tc.CreateToken(ctx, req.GetNamespace(), req.GetName(), req.GetTokenRequest())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return out, nil
 }
 
 type eventServer struct {

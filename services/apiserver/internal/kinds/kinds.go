@@ -46,7 +46,7 @@ func All() []*registry.Resource {
 			New: newOf[coordinationv1.Lease](), NewList: newOf[coordinationv1.LeaseList](), Strategy: leaseStrategy,
 		},
 	}
-	extra := map[string]string{"apps/deployments": "scale", "apps/replicasets": "scale", "/pods": "binding", "/namespaces": "finalize"}
+	extra := map[string]string{"apps/deployments": "scale", "apps/replicasets": "scale", "/pods": "binding", "/namespaces": "finalize", "/serviceaccounts": "token"}
 	for _, r := range list {
 		r.PatchMeta = patchmeta.For(r.New())
 		if r.HasStatus {

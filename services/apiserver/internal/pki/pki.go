@@ -1,7 +1,7 @@
 // Package pki gives an apiserver without certificates its own: a CA, a
 // serving certificate and a client certificate for reaching the kubelets,
-// both signed by the CA, generated once into the data directory and
-// reused on every later start.
+// both signed by the CA, and a key that signs service-account tokens,
+// generated once into the data directory and reused on every later start.
 package pki
 
 import (

@@ -24,11 +24,14 @@ type Resource struct {
 	// status changes and /status ignores everything else.
 	HasStatus bool
 	// Subresources are the subresources served besides the object:
-	// "status", "scale", "binding", "finalize".
+	// "status", "scale", "binding", "finalize", "token".
 	Subresources []string
-	New          func() proto.Message
-	NewList      func() proto.Message
-	Strategy     Strategy
+	// Verbs are the verbs served when not all are: a review, answered and
+	// never stored, serves only "create". Nil means every verb.
+	Verbs    []string
+	New      func() proto.Message
+	NewList  func() proto.Message
+	Strategy Strategy
 	// PatchMeta drives strategic merge patches (merge keys and strategies
 	// from the contracts); nil refuses them.
 	PatchMeta strategicpatch.LookupPatchMeta

@@ -3,6 +3,7 @@ package spec
 import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	authenticationv1 "skiff.dev/api/authentication/v1"
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
@@ -21,4 +22,8 @@ func scaleDescriptor() protoreflect.MessageDescriptor {
 
 func bindingDescriptor() protoreflect.MessageDescriptor {
 	return (&corev1.Binding{}).ProtoReflect().Descriptor()
+}
+
+func tokenRequestDescriptor() protoreflect.MessageDescriptor {
+	return (&authenticationv1.TokenRequest{}).ProtoReflect().Descriptor()
 }

@@ -23,8 +23,11 @@ import (
 type Resource struct {
 	Group, Version, Kind, Plural string
 	Namespaced                   bool
-	// Subresources served: "status", "scale", "binding", "finalize".
+	// Subresources served: "status", "scale", "binding", "finalize", "token".
 	Subresources []string
+	// Verbs are the verbs served when not all are ("create" for a
+	// review, which has no List); nil means every verb.
+	Verbs        []string
 	Object, List protoreflect.MessageDescriptor
 }
 
@@ -45,12 +48,13 @@ func docPath(group, version string) string {
 
 // Schema names: the Go packages Kubernetes generates them from.
 var packages = map[protoreflect.FullName]string{
-	"skiff.core.v1":         "io.k8s.api.core.v1",
-	"skiff.apps.v1":         "io.k8s.api.apps.v1",
-	"skiff.coordination.v1": "io.k8s.api.coordination.v1",
-	"skiff.discovery.v1":    "io.k8s.api.discovery.v1",
-	"skiff.autoscaling.v1":  "io.k8s.api.autoscaling.v1",
-	"skiff.meta.v1":         "io.k8s.apimachinery.pkg.apis.meta.v1",
+	"skiff.core.v1":           "io.k8s.api.core.v1",
+	"skiff.apps.v1":           "io.k8s.api.apps.v1",
+	"skiff.coordination.v1":   "io.k8s.api.coordination.v1",
+	"skiff.discovery.v1":      "io.k8s.api.discovery.v1",
+	"skiff.autoscaling.v1":    "io.k8s.api.autoscaling.v1",
+	"skiff.authentication.v1": "io.k8s.api.authentication.v1",
+	"skiff.meta.v1":           "io.k8s.apimachinery.pkg.apis.meta.v1",
 }
 
 // Messages that are scalars (or opaque) in JSON, with their Kubernetes
@@ -269,15 +273,21 @@ func Document(group, version string, resources []Resource) map[string]any {
 			continue
 		}
 		objName := s.add(r.Object)
-		listName := s.add(r.List)
 		obj := s[objName].(map[string]any)
 		obj["x-kubernetes-group-version-kind"] = gvk(r.Group, r.Version, r.Kind)
-		s[listName].(map[string]any)["x-kubernetes-group-version-kind"] = gvk(r.Group, r.Version, r.Kind+"List")
 		kind := gvk(r.Group, r.Version, r.Kind)
 		id := strings.ReplaceAll(strings.Title(strings.ReplaceAll(r.Group, ".", " ")), " ", "") + strings.Title(r.Version) + r.Kind //nolint:staticcheck // ASCII names
 
 		prefix := "/" + docPath(r.Group, r.Version)
 		collection := prefix + "/" + r.Plural
+		if r.Verbs != nil { // a review: create only
+			paths[collection] = map[string]any{
+				"post": op("create"+id, "post", kind, writeParams, map[string]any{"requestBody": body(objName), "responses": responses(objName, "200", "201", "202")}),
+			}
+			continue
+		}
+		listName := s.add(r.List)
+		s[listName].(map[string]any)["x-kubernetes-group-version-kind"] = gvk(r.Group, r.Version, r.Kind+"List")
 		var pathParams []any
 		if r.Namespaced {
 			collection = prefix + "/namespaces/{namespace}/" + r.Plural
@@ -317,6 +327,12 @@ func Document(group, version string, resources []Resource) map[string]any {
 			case "finalize":
 				paths[item+"/finalize"] = map[string]any{"parameters": itemParams,
 					"put": op("replace"+id+"Finalize", "put", subKind, writeParams, map[string]any{"requestBody": body(subName), "responses": responses(subName, "200", "201")})}
+				continue
+			case "token":
+				subKind = gvk("authentication.k8s.io", "v1", "TokenRequest")
+				subName = s.add(tokenRequestDescriptor())
+				paths[item+"/token"] = map[string]any{"parameters": itemParams,
+					"post": op("create"+id+"Token", "post", subKind, writeParams, map[string]any{"requestBody": body(subName), "responses": responses(subName, "200", "201", "202")})}
 				continue
 			}
 			title := strings.ToUpper(sub[:1]) + sub[1:]

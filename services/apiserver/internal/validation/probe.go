@@ -69,10 +69,14 @@ func validateProbe(pr *corev1.Probe, p *field.Path) field.ErrorList {
 func validateHandler(h protoreflect.ProtoMessage, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	var set []string
-	h.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
-		set = append(set, fd.JSONName())
-		return true
-	})
+	// In field order (exec, httpGet, tcpSocket, grpc), as Kubernetes
+	// checks them: Range's order is unspecified.
+	m := h.ProtoReflect()
+	for i, fields := 0, m.Descriptor().Fields(); i < fields.Len(); i++ {
+		if fd := fields.Get(i); m.Has(fd) {
+			set = append(set, fd.JSONName())
+		}
+	}
 	switch {
 	case len(set) == 0:
 		return field.ErrorList{field.Required(p, "must specify a handler type")}

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"strings"
 
-	"google.golang.org/protobuf/reflect/protoreflect"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	corev1 "skiff.dev/api/core/v1"
@@ -45,10 +44,13 @@ func validateVolumeSource(src *corev1.VolumeSource, p *field.Path) field.ErrorLi
 	var errs field.ErrorList
 	var set []string
 	if src != nil {
-		src.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
-			set = append(set, fd.JSONName())
-			return true
-		})
+		// In field order: Range's order is unspecified.
+		m := src.ProtoReflect()
+		for i, fields := 0, m.Descriptor().Fields(); i < fields.Len(); i++ {
+			if fd := fields.Get(i); m.Has(fd) {
+				set = append(set, fd.JSONName())
+			}
+		}
 	}
 	switch {
 	case len(set) == 0:

@@ -93,7 +93,10 @@ func kinds(c *client.Client, f *informers.Factory) []kind {
 		&typed[*corev1.Secret, *corev1.SecretList]{"Secret", "v1", f.Secrets(), c.CoreV1().Secrets},
 		&typed[*corev1.Service, *corev1.ServiceList]{"Service", "v1", f.Services(), c.CoreV1().Services},
 		&typed[*corev1.Endpoints, *corev1.EndpointsList]{"Endpoints", "v1", f.Endpoints(), c.CoreV1().Endpoints},
-		&typed[*corev1.ServiceAccount, *corev1.ServiceAccountList]{"ServiceAccount", "v1", f.ServiceAccounts(), c.CoreV1().ServiceAccounts},
+		&typed[*corev1.ServiceAccount, *corev1.ServiceAccountList]{"ServiceAccount", "v1", f.ServiceAccounts(),
+			func(ns string) *client.Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
+				return c.CoreV1().ServiceAccounts(ns).Resource
+			}},
 		&typed[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList]{"EndpointSlice", "discovery.k8s.io/v1", f.EndpointSlices(), c.DiscoveryV1().EndpointSlices},
 	}
 }

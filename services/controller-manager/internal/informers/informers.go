@@ -91,7 +91,7 @@ func (f *Factory) Namespaces() *informer.Informer[*corev1.Namespace] {
 
 // ServiceAccounts indexed by namespace.
 func (f *Factory) ServiceAccounts() *informer.Informer[*corev1.ServiceAccount] {
-	return shared(f, &f.serviceAccounts, informer.FromResource(f.c.CoreV1().ServiceAccounts("")), byNamespaceAndOwner[*corev1.ServiceAccount]())
+	return shared(f, &f.serviceAccounts, informer.FromResource(f.c.CoreV1().ServiceAccounts("").Resource), byNamespaceAndOwner[*corev1.ServiceAccount]())
 }
 
 // NodeLeases are the kubelets' heartbeats in kube-node-lease.

@@ -82,7 +82,9 @@ func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 		of("endpointslices", c.DiscoveryV1().EndpointSlices),
 		of("configmaps", c.CoreV1().ConfigMaps),
 		of("secrets", c.CoreV1().Secrets),
-		of("serviceaccounts", c.CoreV1().ServiceAccounts),
+		of("serviceaccounts", func(ns string) *client.Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
+			return c.CoreV1().ServiceAccounts(ns).Resource
+		}),
 		of("events", c.CoreV1().Events),
 		of("leases", c.CoordinationV1().Leases),
 	}}
