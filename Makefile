@@ -58,7 +58,7 @@ bench: ## apiserver benchmarks against embedded etcd; scheduler throughput throu
 	$(GO) test -run '^$$' -bench . -benchmem ./services/apiserver/...
 	$(GO) test -run '^$$' -bench BenchmarkScheduling -benchtime=1x -timeout 40m -v ./e2e/scheduler/
 	$(GO) test -run '^$$' -bench BenchmarkDeployment1000 -benchtime=1x -v ./e2e/controllermanager/
-	$(GO) test -run '^$$' -bench BenchmarkPodStartup -benchtime=1x -v ./e2e/kubelet/
+	$(GO) test -run '^$$' -bench 'BenchmarkPodStartup|BenchmarkHollowNodes' -benchtime=1x -timeout 30m -v ./e2e/kubelet/
 
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## build the pinned code generators
 

@@ -53,3 +53,20 @@ func NodeIP(ctd *Containerd) string {
 	ip := ctd.Subnet().IP.To4()
 	return net.IPv4(ip[0], ip[1], ip[2], ip[3]+1).String()
 }
+
+// StartHollowKubelets runs one kubelet process that simulates n nodes
+// (hollow-0 ... hollow-<n-1>) on the fake runtime, for benchmarks.
+func StartHollowKubelets(t testing.TB, srv *APIServer, n int, flags ...string) *Process {
+	t.Helper()
+	args := append([]string{
+		"--kubeconfig", srv.Kubeconfig(),
+		"--runtime", "fake", "--hollow-nodes", strconv.Itoa(n),
+		"--hostname-override", "hollow",
+		"--node-ip", "10.0.0.1",
+		"--root-dir", t.TempDir(),
+		"--port", "0",
+		"--healthz-bind-address", "",
+		"--log-level", "warn",
+	}, flags...)
+	return startProcess(t, "kubelet", args...)
+}

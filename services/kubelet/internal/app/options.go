@@ -21,6 +21,7 @@ type Options struct {
 	Kubeconfig                string
 	ContainerRuntimeEndpoint  string
 	Runtime                   string
+	HollowNodes               int
 	HostnameOverride          string
 	NodeIP                    string
 	RootDir                   string
@@ -80,6 +81,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver (token authentication).")
 	fs.StringVar(&o.ContainerRuntimeEndpoint, "container-runtime-endpoint", o.ContainerRuntimeEndpoint, "CRI endpoint of the container runtime (unix://).")
 	fs.StringVar(&o.Runtime, "runtime", o.Runtime, "Container runtime backend: remote (CRI at --container-runtime-endpoint) or fake (no containers: hollow nodes for benchmarks only).")
+	fs.IntVar(&o.HollowNodes, "hollow-nodes", o.HollowNodes, "With --runtime=fake: simulate this many nodes in this process, named <node name>-<i> (benchmarks only).")
 	fs.StringVar(&o.HostnameOverride, "hostname-override", o.HostnameOverride, "Node name instead of the host name.")
 	fs.StringVar(&o.NodeIP, "node-ip", o.NodeIP, "IP address of the node (default: the address of the interface of the default route).")
 	fs.StringVar(&o.RootDir, "root-dir", o.RootDir, "Directory for pod volumes, container logs and the kubelet's state.")
@@ -116,6 +118,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Runtime != "remote" && o.Runtime != "fake" {
 		errs = append(errs, fmt.Errorf("--runtime %q: want remote or fake", o.Runtime))
+	}
+	if o.HollowNodes < 0 || (o.HollowNodes > 0 && o.Runtime != "fake") {
+		errs = append(errs, fmt.Errorf("--hollow-nodes %d: needs --runtime=fake and must not be negative", o.HollowNodes))
 	}
 	if o.NodeIP != "" && net.ParseIP(o.NodeIP) == nil {
 		errs = append(errs, fmt.Errorf("--node-ip %q: not an IP address", o.NodeIP))

@@ -6,14 +6,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
-	"k8s.io/apimachinery/pkg/api/resource"
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
@@ -26,13 +24,12 @@ import (
 	"skiff.dev/services/kubelet/internal/node"
 	"skiff.dev/services/kubelet/internal/pods"
 	"skiff.dev/services/kubelet/internal/staticpods"
-	"skiff.dev/services/kubelet/internal/status"
-	"skiff.dev/services/kubelet/internal/volumes"
 )
 
 // Run runs the kubelet until ctx ends: it connects to the runtime,
 // preloads images, registers the node, and then runs the node's
-// heartbeats, its pods and its servers.
+// heartbeats, its pods and its servers. With --runtime=fake and
+// --hollow-nodes it runs that many simulated nodes instead.
 func Run(ctx context.Context, o *Options) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -44,20 +41,8 @@ func Run(ctx context.Context, o *Options) error {
 		return fmt.Errorf("tracing: %w", err)
 	}
 	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
-
-	name := o.nodeName()
 	if err := os.MkdirAll(o.RootDir, 0o750); err != nil {
 		return fmt.Errorf("--root-dir: %w", err)
-	}
-	rt, closeRT, err := connect(ctx, o, name)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = closeRT() }()
-	if o.ImagePreloadDir != "" {
-		if err := images.Preload(ctx, rt, o.ContainerRuntimeEndpoint, o.ImagePreloadDir); err != nil {
-			return err
-		}
 	}
 	ip := o.NodeIP
 	if ip == "" {
@@ -65,7 +50,6 @@ func Run(ctx context.Context, o *Options) error {
 			return err
 		}
 	}
-
 	cfg, err := client.FromKubeconfig(o.Kubeconfig)
 	if err != nil {
 		return err
@@ -75,91 +59,78 @@ func Run(ctx context.Context, o *Options) error {
 		return err
 	}
 	defer c.Close()
-
 	capacity, allocatable, err := node.Resources(o.RootDir, o.MaxPods, o.SystemReserved)
 	if err != nil {
 		return err
 	}
-	labels := map[string]string{"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": runtime.GOARCH}
-	for k, v := range o.NodeLabels {
-		labels[k] = v
-	}
-	agent := node.NewAgent(node.Config{
-		Name: name, IP: ip, Labels: labels, Capacity: capacity, Allocatable: allocatable,
-		KubeletPort: int32(o.Port), LeaseDurationSeconds: int32(o.NodeLeaseDurationSeconds),
-		StatusFrequency: o.NodeStatusUpdateFrequency, Info: node.SystemInfo(ctx, rt),
-	}, c, &node.RuntimeProbe{RT: rt, RootDir: o.RootDir})
-	if err := agent.Register(ctx); err != nil {
-		return err
-	}
-
-	podInformer := informer.New(informer.FromResource(c.CoreV1().Pods("").Resource), informer.Options[*corev1.Pod]{
-		FieldSelector: "spec.nodeName=" + name,
-		Indexers:      map[string]informer.IndexFunc[*corev1.Pod]{"uid": informer.UIDIndex[*corev1.Pod]},
-	})
-	lookup := func(ns, n string) (*corev1.Pod, bool) { return podInformer.Store().Get(ns + "/" + n) }
-	statuses := status.New(c, lookup)
-	objects := apiObjects{c: c}
-	vols := &volumes.Manager{Root: o.RootDir, Objects: objects, NodeIP: ip}
-	alloc := pods.Config{
-		NodeName: name, NodeIP: ip, RootDir: o.RootDir, CgroupRoot: o.CgroupRoot,
-		RestartBackoff: o.RestartBackoff, MaxRestartBackoff: o.MaxRestartBackoff,
-		RelistPeriod: relistPeriod, ResyncPeriod: o.SyncFrequency,
-	}
-	cpu, mem := resource.MustParse(allocatable["cpu"]), resource.MustParse(allocatable["memory"])
-	alloc.NodeMilliCPU, alloc.NodeMemory = cpu.MilliValue(), mem.Value()
-	source := &podSource{pods: podInformer}
-	manager := pods.New(alloc, rt, source, objects, vols, statuses, deletePod(c))
-	if o.PodManifestPath != "" {
-		source.static = staticpods.New(o.PodManifestPath, name, c, lookup, manager.Kick)
-	}
-	podInformer.AddHandler(manager.PodHandler())
-	// Services, for the environment variables containers get.
-	svcInformer := informer.New(informer.FromResource(c.CoreV1().Services("")), informer.Options[*corev1.Service]{
+	// Services, for the environment variables containers get; one
+	// informer serves every node of the process.
+	svcs := informer.New(informer.FromResource(c.CoreV1().Services("")), informer.Options[*corev1.Service]{
 		Indexers: map[string]informer.IndexFunc[*corev1.Service]{informer.IndexNamespace: informer.NamespaceIndex[*corev1.Service]},
 	})
-	manager.SetServices(serviceLister{svcInformer})
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return svcs.Start(gctx) })
+	if o.HealthzBindAddress != "" {
+		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(prometheus.NewRegistry(), o.Profiling)); err != nil {
+			return err
+		}
+	}
+	res := nodeResources{capacity: capacity, allocatable: allocatable}
+	if o.HollowNodes > 0 {
+		if err := runHollow(gctx, g, o, cfg, svcs, ip, res); err != nil {
+			return err
+		}
+		return g.Wait()
+	}
+	if err := runReal(gctx, g, o, c, svcs, ip, res); err != nil {
+		return err
+	}
+	return g.Wait()
+}
 
+// runReal starts the one node of a kubelet on a real runtime: with image
+// preloading and garbage collection, static pods and the HTTPS server.
+func runReal(ctx context.Context, g *errgroup.Group, o *Options, c *client.Client, svcs *informer.Informer[*corev1.Service], ip string, res nodeResources) error {
+	name := o.nodeName()
+	rt, closeRT, err := connect(ctx, o)
+	if err != nil {
+		return err
+	}
+	g.Go(func() error { <-ctx.Done(); return closeRT() })
+	if o.ImagePreloadDir != "" {
+		if err := images.Preload(ctx, rt, o.ContainerRuntimeEndpoint, o.ImagePreloadDir); err != nil {
+			return err
+		}
+	}
+	n, err := newNode(ctx, o, c, svcs, nodeConfig{name: name, ip: ip, res: res, rt: rt,
+		probe: &node.RuntimeProbe{RT: rt, RootDir: o.RootDir}, info: node.SystemInfo(ctx, rt)})
+	if err != nil {
+		return err
+	}
+	if o.PodManifestPath != "" {
+		n.source.static = staticpods.New(o.PodManifestPath, name, c, n.lookup, n.manager.Kick)
+		g.Go(func() error {
+			if !n.pods.WaitForSync(ctx) {
+				return nil
+			}
+			return n.source.static.Run(ctx, o.FileCheckFrequency)
+		})
+	}
 	srv, err := newServer(o, name, ip, rt)
 	if err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	g, gctx := errgroup.WithContext(ctx)
-	if o.HealthzBindAddress != "" {
-		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(reg, o.Profiling)); err != nil {
-			return err
-		}
-	}
 	if srv != nil {
-		g.Go(func() error { return srv.Start(gctx) })
+		g.Go(func() error { return srv.Start(ctx) })
 	}
-	g.Go(func() error { return agent.Run(gctx) })
-	g.Go(func() error { return podInformer.Start(gctx) })
-	g.Go(func() error { return svcInformer.Start(gctx) })
-	g.Go(func() error { return statuses.Run(gctx) })
-	if source.static != nil {
-		g.Go(func() error {
-			if !podInformer.WaitForSync(gctx) {
-				return nil
-			}
-			return source.static.Run(gctx, o.FileCheckFrequency)
-		})
-	}
-	g.Go(func() error {
-		if !podInformer.WaitForSync(gctx) || !svcInformer.WaitForSync(gctx) {
-			return nil
-		}
-		slog.InfoContext(gctx, "kubelet running", "node", name, "ip", ip, "runtime", o.Runtime)
-		return manager.Run(gctx)
-	})
+	n.start(ctx, g, svcs)
 	if o.Runtime == "remote" {
 		g.Go(func() error {
-			images.GarbageCollect(gctx, rt, o.ImageGCHighThreshold, o.ImageGCLowThreshold)
+			images.GarbageCollect(ctx, rt, o.ImageGCHighThreshold, o.ImageGCLowThreshold)
 			return nil
 		})
 	}
-	return g.Wait()
+	return nil
 }
 
 // relistPeriod is how often the runtime is listed for changes (Kubernetes'
@@ -167,7 +138,7 @@ func Run(ctx context.Context, o *Options) error {
 const relistPeriod = time.Second
 
 // connect dials the CRI runtime, or makes the fake one.
-func connect(ctx context.Context, o *Options, node string) (cri.Runtime, func() error, error) {
+func connect(ctx context.Context, o *Options) (cri.Runtime, func() error, error) {
 	if o.Runtime == "fake" {
 		slog.WarnContext(ctx, "runtime=fake: pods get no containers; for benchmarks with hollow nodes only")
 		return cri.NewFake(), func() error { return nil }, nil

@@ -131,7 +131,6 @@ func (m *Manager) syncInitContainers(ctx context.Context, pod *corev1.Pod, st *s
 // that ended or failed their liveness probe as the restart policy says.
 func (m *Manager) syncContainers(ctx context.Context, pod *corev1.Pod, st *syncState) time.Duration {
 	var requeue time.Duration
-	uid := pod.GetMetadata().GetUid()
 	for _, spec := range pod.GetSpec().GetContainers() {
 		inst := st.ps.containersOf(st.sandbox.id, spec.GetName())
 		if len(inst) == 0 {
@@ -161,7 +160,6 @@ func (m *Manager) syncContainers(ctx context.Context, pod *corev1.Pod, st *syncS
 			requeue = minRequeue(requeue, retryAfter)
 		}
 	}
-	_ = uid
 	return requeue
 }
 

@@ -1,0 +1,96 @@
+package app
+
+import (
+	"context"
+	"maps"
+	"runtime"
+
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/informer"
+	"skiff.dev/services/kubelet/internal/cri"
+	"skiff.dev/services/kubelet/internal/node"
+	"skiff.dev/services/kubelet/internal/pods"
+	"skiff.dev/services/kubelet/internal/status"
+	"skiff.dev/services/kubelet/internal/volumes"
+)
+
+// nodeResources are a node's capacity and allocatable amounts.
+type nodeResources struct {
+	capacity, allocatable map[string]string
+}
+
+// nodeConfig is what differs between the nodes of one process.
+type nodeConfig struct {
+	name, ip string
+	res      nodeResources
+	rt       cri.Runtime
+	probe    node.Probe
+	info     *corev1.NodeSystemInfo
+}
+
+// kubeletNode is one node's agent: its Node and Lease, the informer of
+// its pods, the pod manager and the status writer.
+type kubeletNode struct {
+	agent    *node.Agent
+	pods     *informer.Informer[*corev1.Pod]
+	statuses *status.Manager
+	manager  *pods.Manager
+	source   *podSource
+}
+
+// newNode registers a node and builds its components; start runs them.
+func newNode(ctx context.Context, o *Options, c *client.Client, svcs *informer.Informer[*corev1.Service], nc nodeConfig) (*kubeletNode, error) {
+	labels := map[string]string{"kubernetes.io/hostname": nc.name, "kubernetes.io/os": "linux", "kubernetes.io/arch": runtime.GOARCH}
+	maps.Copy(labels, o.NodeLabels)
+	agent := node.NewAgent(node.Config{
+		Name: nc.name, IP: nc.ip, Labels: labels, Capacity: nc.res.capacity, Allocatable: nc.res.allocatable,
+		KubeletPort: int32(o.Port), LeaseDurationSeconds: int32(o.NodeLeaseDurationSeconds),
+		StatusFrequency: o.NodeStatusUpdateFrequency, Info: nc.info,
+	}, c, nc.probe)
+	if err := agent.Register(ctx); err != nil {
+		return nil, err
+	}
+	n := &kubeletNode{agent: agent}
+	n.pods = informer.New(informer.FromResource(c.CoreV1().Pods("").Resource), informer.Options[*corev1.Pod]{
+		FieldSelector: "spec.nodeName=" + nc.name,
+		Indexers:      map[string]informer.IndexFunc[*corev1.Pod]{"uid": informer.UIDIndex[*corev1.Pod]},
+	})
+	n.statuses = status.New(c, n.lookup)
+	objects := apiObjects{c: c}
+	vols := &volumes.Manager{Root: o.RootDir, Objects: objects, Tokens: newTokens(c), NodeIP: nc.ip}
+	cfg := pods.Config{
+		NodeName: nc.name, NodeIP: nc.ip, RootDir: o.RootDir, CgroupRoot: o.CgroupRoot,
+		RestartBackoff: o.RestartBackoff, MaxRestartBackoff: o.MaxRestartBackoff,
+		RelistPeriod: relistPeriod, ResyncPeriod: o.SyncFrequency,
+	}
+	cpu, mem := resource.MustParse(nc.res.allocatable["cpu"]), resource.MustParse(nc.res.allocatable["memory"])
+	cfg.NodeMilliCPU, cfg.NodeMemory = cpu.MilliValue(), mem.Value()
+	n.source = &podSource{pods: n.pods}
+	n.manager = pods.New(cfg, nc.rt, n.source, objects, vols, n.statuses, deletePod(c))
+	n.manager.SetServices(serviceLister{svcs})
+	n.pods.AddHandler(n.manager.PodHandler())
+	return n, nil
+}
+
+// lookup finds one of the node's pods in its informer.
+func (n *kubeletNode) lookup(ns, name string) (*corev1.Pod, bool) {
+	return n.pods.Store().Get(ns + "/" + name)
+}
+
+// start runs the node's components in g; pods are synced once the pod
+// and Service caches are.
+func (n *kubeletNode) start(ctx context.Context, g *errgroup.Group, svcs *informer.Informer[*corev1.Service]) {
+	g.Go(func() error { return n.agent.Run(ctx) })
+	g.Go(func() error { return n.pods.Start(ctx) })
+	g.Go(func() error { return n.statuses.Run(ctx) })
+	g.Go(func() error {
+		if !n.pods.WaitForSync(ctx) || !svcs.WaitForSync(ctx) {
+			return nil
+		}
+		return n.manager.Run(ctx)
+	})
+}
