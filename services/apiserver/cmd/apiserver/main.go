@@ -4,30 +4,12 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/spf13/pflag"
-
+	"skiff.dev/pkg/component"
 	"skiff.dev/services/apiserver/internal/app"
 )
 
 func main() {
 	opts := app.NewOptions()
-	fs := pflag.NewFlagSet("apiserver", pflag.ContinueOnError)
-	opts.AddFlags(fs)
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if err == pflag.ErrHelp {
-			return
-		}
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := app.Run(ctx, opts); err != nil {
-		fmt.Fprintln(os.Stderr, "apiserver:", err)
-		os.Exit(1)
-	}
+	component.Main("apiserver", opts, func(ctx context.Context) error { return app.Run(ctx, opts) })
 }

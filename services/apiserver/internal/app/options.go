@@ -6,18 +6,18 @@ package app
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"skiff.dev/pkg/component"
 )
 
 // Options are the apiserver's flags.
 type Options struct {
+	component.Observability
 	DataDir          string
 	BindAddress      string
 	SecurePort       int
@@ -52,14 +52,12 @@ type Options struct {
 	WatchCacheSize      int
 	MaxRequestBodyBytes int64
 	ShutdownTimeout     time.Duration
-
-	LogLevel     string
-	OTLPEndpoint string
 }
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
+		Observability:       component.DefaultObservability(),
 		DataDir:             "/var/lib/skiff/apiserver",
 		BindAddress:         "0.0.0.0",
 		SecurePort:          6443,
@@ -67,8 +65,6 @@ func NewOptions() *Options {
 		WatchCacheSize:      2000,
 		MaxRequestBodyBytes: 3 << 20,
 		ShutdownTimeout:     20 * time.Second,
-		LogLevel:            "info",
-		OTLPEndpoint:        os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
 
 		ServiceAccountIssuers:          []string{"https://kubernetes.default.svc.cluster.local"},
 		ServiceAccountExtendExpiration: true,
@@ -102,8 +98,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.WatchCacheSize, "default-watch-cache-size", o.WatchCacheSize, "Changes each resource's watch cache keeps for watches that resume.")
 	fs.Int64Var(&o.MaxRequestBodyBytes, "max-request-body-bytes", o.MaxRequestBodyBytes, "Largest request body accepted; larger ones get 413.")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "How long a stopping server waits for requests in flight.")
-	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error.")
-	fs.StringVar(&o.OTLPEndpoint, "otlp-endpoint", o.OTLPEndpoint, "OTLP/gRPC endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT); none exports nothing.")
+	o.Observability.AddFlags(fs)
 }
 
 // Validate checks the flags together.
@@ -128,18 +123,10 @@ func (o *Options) Validate() error {
 	if o.MaxRequestBodyBytes <= 0 {
 		errs = append(errs, errors.New("--max-request-body-bytes must be positive"))
 	}
-	if _, err := o.level(); err != nil {
+	if err := o.Observability.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-func (o *Options) level() (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(o.LogLevel))); err != nil {
-		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.LogLevel)
-	}
-	return l, nil
 }
 
 func (o *Options) tokenFile() string {

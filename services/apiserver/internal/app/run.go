@@ -20,7 +20,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
-	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/apiserver/internal/api"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/auth"
@@ -38,17 +37,14 @@ func Run(ctx context.Context, o *Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	level, _ := o.level()
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	flush, err := o.Observability.Setup(ctx, "apiserver")
+	if err != nil {
+		return err
+	}
+	defer flush()
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-
-	shutdownTracing, err := telemetry.Setup(ctx, "apiserver", o.OTLPEndpoint)
-	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
-	}
-	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
 
 	client, closeEtcd, err := o.etcd(ctx)
 	if err != nil {

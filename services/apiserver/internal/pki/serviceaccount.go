@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"skiff.dev/pkg/atomicfile"
 )
 
 // ServiceAccountKeyFiles are the generated service-account signing key
@@ -46,10 +48,10 @@ func EnsureServiceAccountKey(dir string) (string, error) {
 	}
 	// The public half first: a crash in between leaves no key, so the
 	// next start generates both again.
-	if err := writeAtomic(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
+	if err := atomicfile.Write(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
 		return "", fmt.Errorf("service account public key: %w", err)
 	}
-	if err := writeAtomic(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := atomicfile.Write(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return "", fmt.Errorf("service account key: %w", err)
 	}
 	return keyFile, nil

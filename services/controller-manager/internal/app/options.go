@@ -8,25 +8,25 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"skiff.dev/pkg/component"
 )
 
 // Options are the controller-manager's flags.
 type Options struct {
+	component.Observability
 	Kubeconfig         string
 	Controllers        []string
 	LeaderElect        bool
 	LeaseDuration      time.Duration
 	Identity           string
 	HealthzBindAddress string
-	LogLevel           string
-	OTLPEndpoint       string
 	Profiling          bool
 	// Node lifecycle.
 	NodeMonitorPeriod      time.Duration
@@ -42,13 +42,12 @@ func NewOptions() *Options {
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	o := &Options{
+		Observability:      component.DefaultObservability(),
 		Controllers:        []string{"*"},
 		LeaderElect:        true,
 		LeaseDuration:      5 * time.Second,
 		Identity:           host + "_" + hex.EncodeToString(suffix),
 		HealthzBindAddress: "0.0.0.0:10257",
-		LogLevel:           "info",
-		OTLPEndpoint:       os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
 		Profiling:          true,
 		Workers:            map[string]*int{},
 
@@ -72,8 +71,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a silent leader keeps the lead.")
 	fs.StringVar(&o.Identity, "leader-elect-identity", o.Identity, "This replica's name in the election.")
 	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /metrics over HTTP; empty disables it.")
-	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error.")
-	fs.StringVar(&o.OTLPEndpoint, "otlp-endpoint", o.OTLPEndpoint, "OTLP/gRPC endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT).")
+	o.Observability.AddFlags(fs)
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the healthz address.")
 	fs.DurationVar(&o.NodeMonitorPeriod, "node-monitor-period", o.NodeMonitorPeriod, "How often the node lifecycle controller checks the nodes' heartbeats.")
 	fs.DurationVar(&o.NodeMonitorGracePeriod, "node-monitor-grace-period", o.NodeMonitorGracePeriod, "How long a node may go without a heartbeat before it turns Unknown and is tainted unreachable.")
@@ -112,7 +110,7 @@ func (o *Options) Validate() error {
 	if o.NodeEvictionRate <= 0 {
 		errs = append(errs, fmt.Errorf("--node-eviction-rate %v: must be positive", o.NodeEvictionRate))
 	}
-	if _, err := o.level(); err != nil {
+	if err := o.Observability.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -132,12 +130,4 @@ func (o *Options) Enabled(name string) bool {
 		}
 	}
 	return on
-}
-
-func (o *Options) level() (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(o.LogLevel))); err != nil {
-		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.LogLevel)
-	}
-	return l, nil
 }

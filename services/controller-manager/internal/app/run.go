@@ -2,9 +2,7 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,7 +11,6 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/leaderelection"
-	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/controller-manager/internal/informers"
 )
 
@@ -24,13 +21,11 @@ func Run(ctx context.Context, o *Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	level, _ := o.level()
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	shutdownTracing, err := telemetry.Setup(ctx, "controller-manager", o.OTLPEndpoint)
+	flush, err := o.Observability.Setup(ctx, "controller-manager")
 	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
+		return err
 	}
-	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+	defer flush()
 
 	cfg, err := client.FromKubeconfig(o.Kubeconfig)
 	if err != nil {

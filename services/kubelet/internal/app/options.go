@@ -6,18 +6,20 @@ package app
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"skiff.dev/pkg/component"
 )
 
 // Options are the kubelet's flags, named as Kubernetes' kubelet names them
 // where the concept is the same.
 type Options struct {
+	component.Observability
 	Kubeconfig                string
 	ContainerRuntimeEndpoint  string
 	Runtime                   string
@@ -45,14 +47,13 @@ type Options struct {
 	TLSPrivateKeyFile         string
 	ClientCAFile              string
 	HealthzBindAddress        string
-	LogLevel                  string
-	OTLPEndpoint              string
 	Profiling                 bool
 }
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
+		Observability:             component.DefaultObservability(),
 		ContainerRuntimeEndpoint:  "unix:///run/containerd/containerd.sock",
 		Runtime:                   "remote",
 		RootDir:                   "/var/lib/kubelet",
@@ -70,8 +71,6 @@ func NewOptions() *Options {
 		Address:                   "0.0.0.0",
 		Port:                      10250,
 		HealthzBindAddress:        "127.0.0.1:10248",
-		LogLevel:                  "info",
-		OTLPEndpoint:              os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
 		Profiling:                 true,
 	}
 }
@@ -105,8 +104,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TLSPrivateKeyFile, "tls-private-key-file", o.TLSPrivateKeyFile, "Key of --tls-cert-file.")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "CA whose client certificates may use the HTTPS server (the apiserver's); without it the server refuses every request.")
 	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /metrics over HTTP; empty disables it.")
-	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error.")
-	fs.StringVar(&o.OTLPEndpoint, "otlp-endpoint", o.OTLPEndpoint, "OTLP/gRPC endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT).")
+	o.Observability.AddFlags(fs)
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the healthz address.")
 }
 
@@ -154,7 +152,7 @@ func (o *Options) Validate() error {
 	if (o.TLSCertFile == "") != (o.TLSPrivateKeyFile == "") {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file go together"))
 	}
-	if _, err := o.level(); err != nil {
+	if err := o.Observability.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -168,12 +166,4 @@ func (o *Options) nodeName() string {
 	}
 	h, _ := os.Hostname()
 	return strings.ToLower(h)
-}
-
-func (o *Options) level() (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(o.LogLevel))); err != nil {
-		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.LogLevel)
-	}
-	return l, nil
 }

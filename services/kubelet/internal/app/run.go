@@ -18,7 +18,6 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
-	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/kubelet/internal/cri"
 	"skiff.dev/services/kubelet/internal/images"
 	"skiff.dev/services/kubelet/internal/node"
@@ -34,13 +33,11 @@ func Run(ctx context.Context, o *Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	level, _ := o.level()
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	shutdownTracing, err := telemetry.Setup(ctx, "kubelet", o.OTLPEndpoint)
+	flush, err := o.Observability.Setup(ctx, "kubelet")
 	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
+		return err
 	}
-	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+	defer flush()
 	if err := os.MkdirAll(o.RootDir, 0o750); err != nil {
 		return fmt.Errorf("--root-dir: %w", err)
 	}

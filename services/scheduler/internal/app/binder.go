@@ -14,8 +14,8 @@ import (
 	"skiff.dev/pkg/client"
 )
 
-// component names the scheduler in events, as Kubernetes does.
-const component = "default-scheduler"
+// eventSource names the scheduler in events, as Kubernetes does.
+const eventSource = "default-scheduler"
 
 // binder writes bindings, conditions and events through pkg/client.
 type binder struct {
@@ -123,9 +123,9 @@ func (b *binder) event(ctx context.Context, pod *corev1.Pod, typ, reason, messag
 		InvolvedObject: &corev1.ObjectReference{Kind: "Pod", ApiVersion: "v1", Namespace: m.GetNamespace(), Name: m.GetName(),
 			Uid: m.GetUid(), ResourceVersion: m.GetResourceVersion()},
 		Reason: reason, Message: message, Type: typ, Count: 1,
-		Source:         &corev1.EventSource{Component: component},
+		Source:         &corev1.EventSource{Component: eventSource},
 		FirstTimestamp: now, LastTimestamp: now,
-		ReportingComponent: component, ReportingInstance: b.identity,
+		ReportingComponent: eventSource, ReportingInstance: b.identity,
 	}
 	out, err := events.Create(ctx, ev, client.WriteOptions{})
 	if err == nil && reason == "FailedScheduling" {

@@ -7,24 +7,23 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"skiff.dev/pkg/component"
 )
 
 // Options are the scheduler's flags.
 type Options struct {
+	component.Observability
 	Kubeconfig         string
 	Config             string
 	LeaderElect        bool
 	LeaseDuration      time.Duration
 	Identity           string
 	HealthzBindAddress string
-	LogLevel           string
-	OTLPEndpoint       string
 	BindTimeout        time.Duration
 	AssumedPodTTL      time.Duration
 	Profiling          bool
@@ -36,12 +35,11 @@ func NewOptions() *Options {
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	return &Options{
+		Observability:      component.DefaultObservability(),
 		LeaderElect:        true,
 		LeaseDuration:      5 * time.Second,
 		Identity:           host + "_" + hex.EncodeToString(suffix),
 		HealthzBindAddress: "0.0.0.0:10259",
-		LogLevel:           "info",
-		OTLPEndpoint:       os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
 		BindTimeout:        30 * time.Second,
 		AssumedPodTTL:      30 * time.Second,
 		Profiling:          true,
@@ -56,8 +54,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a silent leader keeps the lead.")
 	fs.StringVar(&o.Identity, "leader-elect-identity", o.Identity, "This replica's name in the election.")
 	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /metrics over HTTP; empty disables it.")
-	fs.StringVar(&o.LogLevel, "log-level", o.LogLevel, "debug, info, warn or error.")
-	fs.StringVar(&o.OTLPEndpoint, "otlp-endpoint", o.OTLPEndpoint, "OTLP/gRPC endpoint for traces (default $OTEL_EXPORTER_OTLP_ENDPOINT).")
+	o.Observability.AddFlags(fs)
 	fs.DurationVar(&o.BindTimeout, "bind-timeout", o.BindTimeout, "How long a binding may take.")
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the healthz address.")
 	fs.DurationVar(&o.AssumedPodTTL, "assumed-pod-ttl", o.AssumedPodTTL, "How long a bound pod counts on its node before the binding is seen.")
@@ -72,16 +69,8 @@ func (o *Options) Validate() error {
 	if o.LeaderElect && o.LeaseDuration < 2*time.Second {
 		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration %v: must be at least 2s", o.LeaseDuration))
 	}
-	if _, err := o.level(); err != nil {
+	if err := o.Observability.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-func (o *Options) level() (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(strings.ToUpper(o.LogLevel))); err != nil {
-		return 0, fmt.Errorf("--log-level %q: want debug, info, warn or error", o.LogLevel)
-	}
-	return l, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,7 +16,6 @@ import (
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/leaderelection"
-	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/scheduler/internal/cache"
 	"skiff.dev/services/scheduler/internal/config"
 	"skiff.dev/services/scheduler/internal/external"
@@ -30,13 +28,11 @@ func Run(ctx context.Context, o *Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	level, _ := o.level()
-	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	shutdownTracing, err := telemetry.Setup(ctx, "scheduler", o.OTLPEndpoint)
+	flush, err := o.Observability.Setup(ctx, "scheduler")
 	if err != nil {
-		return fmt.Errorf("tracing: %w", err)
+		return err
 	}
-	defer func() { _ = shutdownTracing(context.WithoutCancel(ctx)) }()
+	defer flush()
 
 	cfg, err := client.FromKubeconfig(o.Kubeconfig)
 	if err != nil {
@@ -67,7 +63,7 @@ func Run(ctx context.Context, o *Options) error {
 		Ready:     func(string) { q.MoveAll() }, // pods that failed on it may fit now
 	}
 	for _, cfg := range file.ExternalPlugins {
-		p, err := external.Start(ctx, cfg, level, hooks)
+		p, err := external.Start(ctx, cfg, o.Level(), hooks)
 		if err != nil {
 			return err
 		}
