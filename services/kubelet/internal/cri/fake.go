@@ -30,6 +30,7 @@ type Fake struct {
 	sandboxes  map[string]*runtimeapi.PodSandbox
 	ips        map[string]string
 	containers map[string]*fakeContainer
+	images     map[string]*runtimeapi.Image // what ListImages shows, by id
 	nextIP     atomic.Uint32
 }
 
@@ -42,7 +43,8 @@ var _ Runtime = (*Fake)(nil)
 
 // NewFake returns an empty fake runtime.
 func NewFake() *Fake {
-	return &Fake{sandboxes: map[string]*runtimeapi.PodSandbox{}, ips: map[string]string{}, containers: map[string]*fakeContainer{}}
+	return &Fake{sandboxes: map[string]*runtimeapi.PodSandbox{}, ips: map[string]string{}, containers: map[string]*fakeContainer{},
+		images: map[string]*runtimeapi.Image{}}
 }
 
 func newID() string {
@@ -207,8 +209,33 @@ func (f *Fake) PullImage(_ context.Context, r *runtimeapi.PullImageRequest, _ ..
 	return &runtimeapi.PullImageResponse{ImageRef: "sha256:fake"}, nil
 }
 
+// AddImage makes an image show in ListImages (every image counts as
+// present for ImageStatus anyway).
+func (f *Fake) AddImage(id, tag string, size uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.images[id] = &runtimeapi.Image{Id: id, RepoTags: []string{tag}, Size: size}
+}
+
 func (f *Fake) ListImages(context.Context, *runtimeapi.ListImagesRequest, ...grpc.CallOption) (*runtimeapi.ListImagesResponse, error) {
-	return &runtimeapi.ListImagesResponse{}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := &runtimeapi.ListImagesResponse{}
+	for _, img := range f.images {
+		out.Images = append(out.Images, img)
+	}
+	return out, nil
+}
+
+func (f *Fake) RemoveImage(_ context.Context, r *runtimeapi.RemoveImageRequest, _ ...grpc.CallOption) (*runtimeapi.RemoveImageResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.images, r.GetImage().GetImage())
+	return &runtimeapi.RemoveImageResponse{}, nil
+}
+
+func (f *Fake) ImageFsInfo(context.Context, *runtimeapi.ImageFsInfoRequest, ...grpc.CallOption) (*runtimeapi.ImageFsInfoResponse, error) {
+	return &runtimeapi.ImageFsInfoResponse{ImageFilesystems: []*runtimeapi.FilesystemUsage{{FsId: &runtimeapi.FilesystemIdentifier{Mountpoint: "/fake/images"}}}}, nil
 }
 
 func matches(labels, selector map[string]string) bool {

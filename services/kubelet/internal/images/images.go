@@ -48,13 +48,13 @@ func Preload(ctx context.Context, rt cri.Runtime, endpoint, dir string) error {
 }
 
 // GarbageCollect checks the image filesystem every five minutes and, above
-// high percent used, removes images no container uses, least recently
-// created first, until usage is at low percent.
+// high percent used, removes images no container uses, biggest first,
+// until usage is at low percent.
 func GarbageCollect(ctx context.Context, rt cri.Runtime, high, low int) {
 	tick := time.NewTicker(5 * time.Minute)
 	defer tick.Stop()
 	for {
-		if err := collect(ctx, rt, high, low); err != nil && ctx.Err() == nil {
+		if err := collect(ctx, rt, high, low, usage); err != nil && ctx.Err() == nil {
 			slog.WarnContext(ctx, "image garbage collection", "err", err)
 		}
 		select {
@@ -65,7 +65,10 @@ func GarbageCollect(ctx context.Context, rt cri.Runtime, high, low int) {
 	}
 }
 
-func collect(ctx context.Context, rt cri.Runtime, high, low int) error {
+// collect removes unused images, biggest first, when the image filesystem
+// is used above high percent, until it is at low percent; diskUsage
+// measures a filesystem.
+func collect(ctx context.Context, rt cri.Runtime, high, low int, diskUsage func(path string) (used, total uint64, err error)) error {
 	fs, err := rt.ImageFsInfo(ctx, &runtimeapi.ImageFsInfoRequest{})
 	if err != nil {
 		return fmt.Errorf("image filesystem info: %w", err)
@@ -74,7 +77,7 @@ func collect(ctx context.Context, rt cri.Runtime, high, low int) error {
 		return nil
 	}
 	mount := fs.GetImageFilesystems()[0].GetFsId().GetMountpoint()
-	used, total, err := usage(mount)
+	used, total, err := diskUsage(mount)
 	if err != nil || total == 0 || used*100 < uint64(high)*total {
 		return err
 	}
