@@ -51,6 +51,7 @@ type Options struct {
 
 	WatchCacheSize      int
 	MaxRequestBodyBytes int64
+	Profiling           bool
 	ShutdownTimeout     time.Duration
 }
 
@@ -64,6 +65,7 @@ func NewOptions() *Options {
 		EtcdCompaction:      5 * time.Minute,
 		WatchCacheSize:      2000,
 		MaxRequestBodyBytes: 3 << 20,
+		Profiling:           true,
 		ShutdownTimeout:     20 * time.Second,
 
 		ServiceAccountIssuers:          []string{"https://kubernetes.default.svc.cluster.local"},
@@ -96,6 +98,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EtcdKeyFile, "etcd-keyfile", o.EtcdKeyFile, "Client key for the external etcd.")
 	fs.DurationVar(&o.EtcdCompaction, "etcd-compaction-interval", o.EtcdCompaction, "History embedded etcd keeps before compacting; watches older than this get 410 Expired.")
 	fs.IntVar(&o.WatchCacheSize, "default-watch-cache-size", o.WatchCacheSize, "Changes each resource's watch cache keeps for watches that resume.")
+	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ to authenticated users.")
 	fs.Int64Var(&o.MaxRequestBodyBytes, "max-request-body-bytes", o.MaxRequestBodyBytes, "Largest request body accepted; larger ones get 413.")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "How long a stopping server waits for requests in flight.")
 	o.Observability.AddFlags(fs)

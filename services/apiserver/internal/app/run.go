@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -86,7 +87,7 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	handler, err := newHandler(handlerConfig{
 		api: served, etcd: client, authn: auth.Chain{tokens, sa.authenticator}, oidc: sa.oidc,
-		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets,
+		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets, profiling: o.Profiling,
 		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
 	})
 	if err != nil {
@@ -225,10 +226,11 @@ current-context: skiff
 
 // handlerConfig is what the HTTP handler chain needs.
 type handlerConfig struct {
-	api     *api.API
-	etcd    *clientv3.Client
-	authn   auth.Chain
-	maxBody int64
+	profiling bool
+	api       *api.API
+	etcd      *clientv3.Client
+	authn     auth.Chain
+	maxBody   int64
 	// oidc serves the service-account issuer's discovery document and keys.
 	oidc  http.Handler
 	ready func(context.Context) error
@@ -255,6 +257,13 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 	})
 	mux.Handle("/metrics", m.handler())
 	mux.Handle("/openapi/", openAPI)
+	if c.profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	if c.oidc != nil {
 		mux.Handle(serviceaccount.DiscoveryPath, c.oidc)
 		mux.Handle(serviceaccount.JWKSPath, c.oidc)

@@ -36,7 +36,7 @@ func (s *Store) predicate(opts ListOptions) (func(proto.Message) bool, error) {
 		if !lsel.Matches(labels.Set(meta.GetLabels())) {
 			return false
 		}
-		return fsel.Empty() || fsel.Matches(fields.Set(s.fieldSet(obj, meta)))
+		return fsel.Empty() || fsel.Matches(s.fields.get(obj, func() fields.Set { return s.fieldSet(obj, meta) }))
 	}, nil
 }
 

@@ -26,6 +26,9 @@ type Store struct {
 	storage *storage.Store
 	nsCheck NamespaceCheck
 	now     func() time.Time
+	// fields remembers the field sets of the objects matched last: a
+	// change is matched against every watcher's selector in turn.
+	fields fieldMemo
 }
 
 var _ Backend = (*Store)(nil)
