@@ -11,6 +11,9 @@ import (
 	"testing"
 	"time"
 
+	k8scorev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	corev1 "skiff.dev/api/core/v1"
@@ -41,9 +44,10 @@ spec:
           periodSeconds: 1
 `
 
-// TestDeploymentRuns: a Deployment applied with kubectl runs on the node:
-// pods Running and Ready with IPs that answer HTTP from the host; deleting
-// a pod removes its sandbox and network namespace.
+// TestDeploymentRuns: a Deployment applied with kubectl runs on the node,
+// its pods Running and Ready (as client-go sees them too) with IPs that
+// answer HTTP from the host; deleting a pod removes its sandbox, network
+// namespace and IP.
 func TestDeploymentRuns(t *testing.T) {
 	cl := startCluster(t)
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a")
@@ -82,6 +86,23 @@ func TestDeploymentRuns(t *testing.T) {
 		}
 		if p.GetStatus().GetHostIp() != framework.NodeIP(cl.ctd) {
 			t.Errorf("pod %s hostIP %q, want %q", p.GetMetadata().GetName(), p.GetStatus().GetHostIp(), framework.NodeIP(cl.ctd))
+		}
+	}
+
+	// client-go sees the same: typed Kubernetes pods, running and ready on
+	// node-a, with their containers' state.
+	cs, err := kubernetes.NewForConfig(cl.srv.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kpods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+	if err != nil {
+		t.Fatalf("client-go list pods: %v", err)
+	}
+	for _, p := range kpods.Items {
+		if p.Status.Phase != k8scorev1.PodRunning || p.Spec.NodeName != "node-a" || p.Status.PodIP == "" ||
+			len(p.Status.ContainerStatuses) != 1 || !p.Status.ContainerStatuses[0].Ready || p.Status.ContainerStatuses[0].State.Running == nil {
+			t.Errorf("client-go pod %s: phase %s node %s ip %q statuses %+v", p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.PodIP, p.Status.ContainerStatuses)
 		}
 	}
 
