@@ -130,6 +130,12 @@ func (m *Manager) forget(ctx context.Context, uid string) {
 	m.mu.Lock()
 	delete(m.started, uid)
 	m.mu.Unlock()
+	if err := m.volumes.TearDown(uid); err != nil {
+		slog.WarnContext(ctx, "tear down the pod's volumes", "uid", uid, "err", err)
+	}
+	m.mu.Lock()
+	delete(m.volumesAt, uid)
+	m.mu.Unlock()
 	if err := removeAll(m.podDir(uid)); err != nil {
 		slog.WarnContext(ctx, "remove the pod's directory", "uid", uid, "err", err)
 	}

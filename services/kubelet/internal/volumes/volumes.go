@@ -166,6 +166,9 @@ func checkHostPath(hp *corev1.HostPathVolumeSource) error {
 // TearDown removes the pod's volume directories (never a hostPath),
 // unmounting memory-backed ones first.
 func (m *Manager) TearDown(uid string) error {
+	if f, ok := m.Tokens.(interface{ Forget(podUID string) }); ok {
+		f.Forget(uid) // the pod's tokens are no longer needed
+	}
 	dir := filepath.Join(m.Root, "pods", uid, "volumes")
 	entries, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
