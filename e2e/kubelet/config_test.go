@@ -13,6 +13,13 @@ import (
 )
 
 const configPod = `apiVersion: v1
+kind: Service
+metadata: {name: my-db}
+spec:
+  selector: {app: nothing}
+  ports: [{port: 5432}]
+---
+apiVersion: v1
 kind: ConfigMap
 metadata: {name: settings}
 data: {greeting: hello, colour: blue}
@@ -56,7 +63,8 @@ spec:
 
 // TestConfigReachesContainers: ConfigMap and Secret values reach the
 // container as environment variables (valueFrom, envFrom, $(VAR)
-// expansion) and as files in volumes; an emptyDir is writable.
+// expansion) and as files in volumes; an emptyDir is writable; Services
+// show as environment variables.
 func TestConfigReachesContainers(t *testing.T) {
 	cl := startCluster(t)
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a")
@@ -72,7 +80,8 @@ func TestConfigReachesContainers(t *testing.T) {
 	p := getPod(t, c, "configured")
 	env := httpGet(t, "http://"+p.GetStatus().GetPodIp()+":8080/env")
 	for _, want := range []string{"GREETING=hello", "PASSWORD=s3cret", "POD_NAME=configured", "MESSAGE=hello from configured",
-		"CFG_greeting=hello", "CFG_colour=blue"} {
+		"CFG_greeting=hello", "CFG_colour=blue", "MY_DB_SERVICE_PORT=5432", "MY_DB_PORT_5432_TCP_PROTO=tcp",
+		"KUBERNETES_SERVICE_PORT=443", "KUBERNETES_SERVICE_HOST=10.96.0.1"} {
 		if !strings.Contains(env, want+"\n") {
 			t.Errorf("environment lacks %s:\n%s", want, env)
 		}

@@ -49,6 +49,11 @@ type Options struct {
 	// EtcdCompaction is how much history embedded etcd keeps.
 	EtcdCompaction time.Duration
 
+	// ServiceClusterIPRange is the IPv4 CIDR cluster IPs come from;
+	// ServiceNodePortRange the ports node ports come from (first-last).
+	ServiceClusterIPRange string
+	ServiceNodePortRange  string
+
 	WatchCacheSize      int
 	MaxRequestBodyBytes int64
 	Profiling           bool
@@ -58,15 +63,17 @@ type Options struct {
 // NewOptions returns the defaults.
 func NewOptions() *Options {
 	return &Options{
-		Observability:       component.DefaultObservability(),
-		DataDir:             "/var/lib/skiff/apiserver",
-		BindAddress:         "0.0.0.0",
-		SecurePort:          6443,
-		EtcdCompaction:      5 * time.Minute,
-		WatchCacheSize:      2000,
-		MaxRequestBodyBytes: 3 << 20,
-		Profiling:           true,
-		ShutdownTimeout:     20 * time.Second,
+		Observability:         component.DefaultObservability(),
+		DataDir:               "/var/lib/skiff/apiserver",
+		BindAddress:           "0.0.0.0",
+		SecurePort:            6443,
+		EtcdCompaction:        5 * time.Minute,
+		ServiceClusterIPRange: "10.96.0.0/12",
+		ServiceNodePortRange:  "30000-32767",
+		WatchCacheSize:        2000,
+		MaxRequestBodyBytes:   3 << 20,
+		Profiling:             true,
+		ShutdownTimeout:       20 * time.Second,
 
 		ServiceAccountIssuers:          []string{"https://kubernetes.default.svc.cluster.local"},
 		ServiceAccountExtendExpiration: true,
@@ -97,6 +104,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EtcdCertFile, "etcd-certfile", o.EtcdCertFile, "Client certificate for the external etcd.")
 	fs.StringVar(&o.EtcdKeyFile, "etcd-keyfile", o.EtcdKeyFile, "Client key for the external etcd.")
 	fs.DurationVar(&o.EtcdCompaction, "etcd-compaction-interval", o.EtcdCompaction, "History embedded etcd keeps before compacting; watches older than this get 410 Expired.")
+	fs.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", o.ServiceClusterIPRange, "IPv4 CIDR Services' cluster IPs are allocated from (between /12 and /29); its first address is the kubernetes Service's.")
+	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "Ports (first-last, inclusive) NodePort and LoadBalancer Services' node ports are allocated from.")
 	fs.IntVar(&o.WatchCacheSize, "default-watch-cache-size", o.WatchCacheSize, "Changes each resource's watch cache keeps for watches that resume.")
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ to authenticated users.")
 	fs.Int64Var(&o.MaxRequestBodyBytes, "max-request-body-bytes", o.MaxRequestBodyBytes, "Largest request body accepted; larger ones get 413.")
@@ -123,6 +132,7 @@ func (o *Options) Validate() error {
 		errs = append(errs, errors.New("--kubelet-client-certificate and --kubelet-client-key go together"))
 	}
 	errs = append(errs, o.validateServiceAccounts()...)
+	errs = append(errs, o.validateServiceRanges()...)
 	if o.MaxRequestBodyBytes <= 0 {
 		errs = append(errs, errors.New("--max-request-body-bytes must be positive"))
 	}

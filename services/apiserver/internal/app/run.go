@@ -81,6 +81,15 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	svcs, err := o.services(served, client)
+	if err != nil {
+		return err
+	}
+	svcDone, err := svcs.start(runCtx)
+	if err != nil {
+		return fmt.Errorf("repair service allocations: %w", err)
+	}
+	defer func() { stopAPI(); <-svcDone }()
 	kubelets, err := o.kubeletClient()
 	if err != nil {
 		return err

@@ -1,0 +1,29 @@
+package app
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidateServiceRanges(t *testing.T) {
+	for _, tc := range []struct {
+		ipRange, portRange, want string
+	}{
+		{"10.96.0.0/12", "30000-32767", ""},
+		{"10.96.0.0/8", "30000-32767", "--service-cluster-ip-range: \"10.96.0.0/8\" is too large"},
+		{"10.96.0.0/30", "30000-32767", "--service-cluster-ip-range: \"10.96.0.0/30\" is too small"},
+		{"fd00::/112", "30000-32767", "not an IPv4 range"},
+		{"10.96.0.0", "30000-32767", "is not a CIDR"},
+		{"10.96.0.0/12", "32767-30000", "--service-node-port-range: \"32767-30000\" is not a port range"},
+	} {
+		o := NewOptions()
+		o.ServiceClusterIPRange, o.ServiceNodePortRange = tc.ipRange, tc.portRange
+		got := ""
+		if err := o.Validate(); err != nil {
+			got = err.Error()
+		}
+		if (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s %s: got %q, want %q", tc.ipRange, tc.portRange, got, tc.want)
+		}
+	}
+}
