@@ -137,6 +137,27 @@ func TestServiceAllocation(t *testing.T) {
 		t.Errorf("create with the freed IP %s: %d %v", webIP, code, dig(body, "message"))
 	}
 
+	// A Service held by a finalizer keeps its address until the finalizer
+	// goes.
+	held := `{"apiVersion":"v1","kind":"Service","metadata":{"name":"held","finalizers":["example.com/hold"]},"spec":{"ports":[{"port":80}]}}`
+	code, body = s.do("POST", base, s.adminToken, held)
+	heldIP, _ := dig(body, "spec", "clusterIP").(string)
+	if code != 201 || heldIP == "" {
+		t.Fatalf("create held: %d %v", code, dig(body, "message"))
+	}
+	if code, _ := s.do("DELETE", base+"/held", s.adminToken, ""); code != 200 {
+		t.Fatalf("delete held: %d", code)
+	}
+	if code, _ := s.do("POST", base, s.adminToken, svcJSON("too-early", "ClusterIP", heldIP, 0)); code != 422 {
+		t.Errorf("the address of a Service held by a finalizer was handed out again: %d", code)
+	}
+	if code, body := s.patch(base+"/held", `{"metadata":{"finalizers":null}}`); code != 200 {
+		t.Fatalf("remove the finalizer: %d %v", code, dig(body, "message"))
+	}
+	if code, body := s.do("POST", base, s.adminToken, svcJSON("after-finalizer", "ClusterIP", heldIP, 0)); code != 201 {
+		t.Errorf("create with the address freed by the last finalizer %s: %d %v", heldIP, code, dig(body, "message"))
+	}
+
 	// NodePort -> ClusterIP frees the port; ExternalName -> ClusterIP allocates.
 	code, body = s.patch(base+"/np", `{"spec":{"type":"ClusterIP"}}`)
 	if code != 200 || dig(body, "spec", "externalTrafficPolicy") != nil {

@@ -113,7 +113,8 @@ func (b Backend) Patch(ctx context.Context, namespace, name string, p registry.P
 }
 
 // Delete releases the Service's cluster IP and node ports once it is gone;
-// one kept by finalizers keeps them until the repair loop finds it gone.
+// one kept by finalizers keeps them until the update that removes its last
+// finalizer.
 func (b Backend) Delete(ctx context.Context, namespace, name string, opts *metav1.DeleteOptions) (proto.Message, error) {
 	out, err := b.Backend.Delete(ctx, namespace, name, opts)
 	if err != nil || slices.Contains(opts.GetDryRun(), "All") {
@@ -123,6 +124,16 @@ func (b Backend) Delete(ctx context.Context, namespace, name string, opts *metav
 		b.release(ctx, taken{ip: clusterIP(svc), ports: nodePorts(svc)})
 	}
 	return out, err
+}
+
+// goneWith reports whether an update of old, a Service being deleted,
+// removed it (its last finalizer went).
+func (b Backend) goneWith(ctx context.Context, old *corev1.Service) bool {
+	if old.GetMetadata().GetDeletionTimestamp() == nil {
+		return false
+	}
+	_, err := b.Backend.Get(ctx, old.GetMetadata().GetNamespace(), old.GetMetadata().GetName(), registry.GetOptions{})
+	return apierrors.IsNotFound(err)
 }
 
 func (b Backend) current(ctx context.Context, namespace, name string) (*corev1.Service, error) {
@@ -163,7 +174,12 @@ func (b Backend) update(ctx context.Context, svc, old *corev1.Service, opts regi
 	}
 	if !opts.DryRun {
 		stored, _ := out.(*corev1.Service)
-		b.release(ctx, dropped(old, stored))
+		if b.goneWith(ctx, old) {
+			// The last finalizer went: the Service is gone with this update.
+			b.release(ctx, taken{ip: clusterIP(old), ports: nodePorts(old)})
+		} else {
+			b.release(ctx, dropped(old, stored))
+		}
 	}
 	return out, nil
 }
