@@ -7,7 +7,7 @@ TOOLS        := $(BIN)/tools
 export PATH  := $(TOOLS):$(PATH)
 
 # Modules of the workspace, as go.work lists them.
-MODULES      := api pkg services/apiserver services/scheduler services/controller-manager services/kubelet plugins/maintenance images e2e
+MODULES      := api pkg services/apiserver services/scheduler services/controller-manager services/kubelet services/proxy plugins/maintenance images e2e
 # Packages every module builds and tests (go.work root cannot use ./...).
 PKGS         := $(foreach m,$(MODULES),./$(m)/...)
 SERVICES     := apiserver scheduler controller-manager kubelet
