@@ -63,13 +63,10 @@ func TestServiceAllocation(t *testing.T) {
 
 	// The kubernetes Service.
 	var k8s *corev1.Service
-	deadline := time.Now().Add(30 * time.Second)
-	for k8s == nil {
-		if k8s, err = svcs.Get(ctx, "kubernetes", metav1.GetOptions{}); err != nil && time.Now().After(deadline) {
-			t.Fatalf("the kubernetes service: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	framework.Eventually(t, 30*time.Second, "the kubernetes service", func() error {
+		k8s, err = svcs.Get(ctx, "kubernetes", metav1.GetOptions{})
+		return err
+	})
 	if k8s.Spec.ClusterIP != "10.96.0.1" || len(k8s.Spec.Ports) != 1 || k8s.Spec.Ports[0].Port != 443 || k8s.Spec.Ports[0].TargetPort.IntValue() != srv.Port {
 		t.Errorf("kubernetes service: clusterIP %s ports %v, want 10.96.0.1 443 -> %d", k8s.Spec.ClusterIP, k8s.Spec.Ports, srv.Port)
 	}

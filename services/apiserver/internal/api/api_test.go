@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -36,22 +35,6 @@ func newTestAPI(t *testing.T) (*API, context.Context) {
 	t.Cleanup(func() { cancel(); _ = e.Close() })
 	return a, ctx
 }
-
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func deployment(name string) *appsv1.Deployment {
 	labels := map[string]string{"app": name}
 	return &appsv1.Deployment{Metadata: &metav1.ObjectMeta{Name: name, Namespace: "default"}, Spec: &appsv1.DeploymentSpec{

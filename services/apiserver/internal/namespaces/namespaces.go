@@ -8,7 +8,6 @@ package namespaces
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"google.golang.org/protobuf/proto"
 
@@ -66,8 +65,4 @@ func PrepareForDelete(obj proto.Message) {
 		ns.Status = &corev1.NamespaceStatus{}
 	}
 	ns.Status.Phase = "Terminating"
-}
-
-func withoutFinalizer(list []string, f string) []string {
-	return slices.DeleteFunc(slices.Clone(list), func(s string) bool { return s == f })
 }

@@ -31,13 +31,6 @@ type Resource struct {
 	Object, List protoreflect.MessageDescriptor
 }
 
-func (r Resource) groupVersion() string {
-	if r.Group == "" {
-		return r.Version
-	}
-	return r.Group + "/" + r.Version
-}
-
 // docPath is the index key of a group/version: api/v1, apis/apps/v1.
 func docPath(group, version string) string {
 	if group == "" {

@@ -95,7 +95,7 @@ func runReal(ctx context.Context, g *errgroup.Group, o *Options, c *client.Clien
 	}
 	g.Go(func() error { <-ctx.Done(); return closeRT() })
 	if o.ImagePreloadDir != "" {
-		if err := images.Preload(ctx, rt, o.ContainerRuntimeEndpoint, o.ImagePreloadDir); err != nil {
+		if err := images.Preload(ctx, o.ContainerRuntimeEndpoint, o.ImagePreloadDir); err != nil {
 			return err
 		}
 	}
@@ -105,7 +105,7 @@ func runReal(ctx context.Context, g *errgroup.Group, o *Options, c *client.Clien
 		return err
 	}
 	if o.PodManifestPath != "" {
-		n.source.static = staticpods.New(o.PodManifestPath, name, c, n.lookup, n.manager.Kick)
+		n.source.static = staticpods.New(o.PodManifestPath, name, c, n.pods.Store(), n.manager.Kick)
 		g.Go(func() error {
 			if !n.pods.WaitForSync(ctx) {
 				return nil

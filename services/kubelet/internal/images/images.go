@@ -22,7 +22,7 @@ import (
 // Preload imports every OCI or docker-archive tarball (*.tar) of dir into
 // the runtime's k8s.io namespace. CRI has no import call, so this uses
 // containerd's own client, ctr, on the socket of the CRI endpoint.
-func Preload(ctx context.Context, rt cri.Runtime, endpoint, dir string) error {
+func Preload(ctx context.Context, endpoint, dir string) error {
 	files, err := filepath.Glob(filepath.Join(dir, "*.tar"))
 	if err != nil {
 		return err

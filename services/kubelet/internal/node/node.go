@@ -82,7 +82,7 @@ func (a *Agent) Register(ctx context.Context) error {
 			}
 		}
 	}
-	return a.updateStatus(ctx, n)
+	return a.updateStatus(ctx, n, a.conditions(ctx))
 }
 
 func (a *Agent) labels(existing map[string]string) map[string]string {
@@ -118,7 +118,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			n, err := a.c.CoreV1().Nodes().Get(ctx, a.cfg.Name)
 			if err == nil {
-				err = a.updateStatus(ctx, n)
+				err = a.updateStatus(ctx, n, now)
 			}
 			if err != nil {
 				slog.WarnContext(ctx, "update node status", "node", a.cfg.Name, "err", err)
@@ -129,8 +129,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 }
 
-// updateStatus writes the node's status.
-func (a *Agent) updateStatus(ctx context.Context, n *corev1.Node) error {
+// updateStatus writes the node's status with the conditions just observed.
+func (a *Agent) updateStatus(ctx context.Context, n *corev1.Node, conds []*corev1.NodeCondition) error {
 	n = proto.Clone(n).(*corev1.Node)
 	old := n.GetStatus()
 	st := &corev1.NodeStatus{
@@ -141,7 +141,8 @@ func (a *Agent) updateStatus(ctx context.Context, n *corev1.Node) error {
 		NodeInfo:        a.cfg.Info,
 	}
 	now := timestamppb.Now()
-	for _, c := range a.conditions(ctx) {
+	for _, c := range conds {
+		c = proto.Clone(c).(*corev1.NodeCondition)
 		c.LastHeartbeatTime, c.LastTransitionTime = now, now
 		for _, o := range old.GetConditions() {
 			if o.GetType() == c.GetType() && o.GetStatus() == c.GetStatus() {

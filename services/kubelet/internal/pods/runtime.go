@@ -144,6 +144,3 @@ func (ps *podState) latest(name string) *runtimeapi.Container {
 	}
 	return nil
 }
-
-// empty reports whether the runtime holds nothing of the pod.
-func (ps *podState) empty() bool { return len(ps.sandboxes) == 0 && len(ps.containers) == 0 }

@@ -24,10 +24,7 @@ type sandbox struct {
 // stopping what ran in the old one) when there is none.
 func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncState) (*sandbox, error) {
 	if s := st.ps.readySandbox(); s != nil {
-		cfg, err := m.sandboxConfig(pod, s.GetMetadata().GetAttempt())
-		if err != nil {
-			return nil, err
-		}
+		cfg := m.sandboxConfig(pod, s.GetMetadata().GetAttempt())
 		ip, err := m.sandboxIP(ctx, s.GetId())
 		if err != nil {
 			return nil, err
@@ -42,10 +39,7 @@ func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncSt
 			return nil, err
 		}
 	}
-	cfg, err := m.sandboxConfig(pod, attempt)
-	if err != nil {
-		return nil, err
-	}
+	cfg := m.sandboxConfig(pod, attempt)
 	if err := os.MkdirAll(cfg.GetLogDirectory(), 0o755); err != nil {
 		return nil, fmt.Errorf("make the pod's log directory: %w", err)
 	}
@@ -85,7 +79,7 @@ func (m *Manager) sandboxIP(ctx context.Context, id string) (string, error) {
 
 // sandboxConfig is the CRI description of the pod's sandbox; containers
 // are created with it too.
-func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.PodSandboxConfig, error) {
+func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.PodSandboxConfig {
 	meta, spec := pod.GetMetadata(), pod.GetSpec()
 	hostname := spec.GetHostname()
 	if hostname == "" {
@@ -107,10 +101,7 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.Po
 	if spec.GetHostIpc() {
 		ns.Ipc = runtimeapi.NamespaceMode_NODE
 	}
-	dns, err := m.dnsConfig(pod)
-	if err != nil {
-		return nil, err
-	}
+	dns := dnsConfig(pod)
 	var ports []*runtimeapi.PortMapping
 	for _, c := range spec.GetContainers() {
 		for _, p := range c.GetPorts() {
@@ -133,7 +124,7 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.Po
 			CgroupParent:    m.cgroupParent(pod),
 			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: ns},
 		},
-	}, nil
+	}
 }
 
 func (m *Manager) labels(pod *corev1.Pod, container string) map[string]string {
@@ -160,7 +151,7 @@ func protocol(p string) runtimeapi.Protocol {
 // dnsConfig gives pods the node's resolver configuration. (Cluster DNS
 // comes later; ClusterFirst falls back to it as Kubernetes does without
 // --cluster-dns.) A pod's dnsConfig adds to it.
-func (m *Manager) dnsConfig(pod *corev1.Pod) (*runtimeapi.DNSConfig, error) {
+func dnsConfig(pod *corev1.Pod) *runtimeapi.DNSConfig {
 	cfg := &runtimeapi.DNSConfig{}
 	if pod.GetSpec().GetDnsPolicy() != "None" {
 		data, err := os.ReadFile("/etc/resolv.conf")
@@ -192,7 +183,7 @@ func (m *Manager) dnsConfig(pod *corev1.Pod) (*runtimeapi.DNSConfig, error) {
 			cfg.Options = append(cfg.Options, opt)
 		}
 	}
-	return cfg, nil
+	return cfg
 }
 
 // writeHosts writes the pod's /etc/hosts: localhost, the pod's own name on

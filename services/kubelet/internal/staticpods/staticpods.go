@@ -43,8 +43,12 @@ func IsStatic(pod *corev1.Pod) bool {
 	return pod.GetMetadata().GetAnnotations()[AnnotationSource] == "file"
 }
 
-// Mirrors looks up the API pods of this node by namespace/name.
-type Mirrors func(namespace, name string) (*corev1.Pod, bool)
+// Mirrors is the cache of this node's API pods, keyed namespace/name (the
+// kubelet's pod informer store).
+type Mirrors interface {
+	Get(key string) (*corev1.Pod, bool)
+	List() []*corev1.Pod
+}
 
 // Manager reads the manifests and keeps their mirror pods.
 type Manager struct {
@@ -175,7 +179,7 @@ func (m *Manager) syncMirrors(ctx context.Context) {
 	for _, p := range pods {
 		key := p.GetMetadata().GetNamespace() + "/" + p.GetMetadata().GetName()
 		wanted[key] = true
-		cur, ok := m.mirrors(p.GetMetadata().GetNamespace(), p.GetMetadata().GetName())
+		cur, ok := m.mirrors.Get(key)
 		if ok && cur.GetMetadata().GetAnnotations()[AnnotationMirror] == p.GetMetadata().GetUid() && cur.GetMetadata().GetDeletionTimestamp() == nil {
 			continue
 		}
@@ -216,11 +220,7 @@ func (m *Manager) deleteMirror(ctx context.Context, pod *corev1.Pod) {
 // deleteStaleMirrors removes this node's mirror pods whose manifest is
 // gone.
 func (m *Manager) deleteStaleMirrors(ctx context.Context, wanted map[string]bool) {
-	list, err := m.c.CoreV1().Pods("").List(ctx, client.ListOptions{FieldSelector: "spec.nodeName=" + m.node})
-	if err != nil {
-		return
-	}
-	for _, p := range list.GetItems() {
+	for _, p := range m.mirrors.List() {
 		if IsMirror(p) && !wanted[p.GetMetadata().GetNamespace()+"/"+p.GetMetadata().GetName()] {
 			m.deleteMirror(ctx, p)
 		}

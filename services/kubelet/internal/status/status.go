@@ -118,7 +118,7 @@ func (m *Manager) writeAll(ctx context.Context, batch map[string]*entry) {
 		go func() {
 			defer wg.Done()
 			for uid := range work {
-				if err := m.write(ctx, uid, batch[uid]); err != nil && ctx.Err() == nil {
+				if err := m.write(ctx, batch[uid]); err != nil && ctx.Err() == nil {
 					slog.DebugContext(ctx, "write pod status, will retry", "pod", batch[uid].namespace+"/"+batch[uid].name, "err", err)
 					m.retry(uid, batch[uid])
 				}
@@ -147,7 +147,7 @@ func (m *Manager) retry(uid string, e *entry) {
 	})
 }
 
-func (m *Manager) write(ctx context.Context, uid string, e *entry) error {
+func (m *Manager) write(ctx context.Context, e *entry) error {
 	pods := m.c.CoreV1().Pods(e.namespace)
 	cur, ok := m.lookup(e.namespace, e.name)
 	if !ok || !e.owns(cur) {
