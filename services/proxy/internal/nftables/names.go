@@ -4,6 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"strconv"
+	"time"
+
+	"skiff.dev/services/proxy/internal/model"
 )
 
 // Table is the nftables table the proxy owns, in the ip family.
@@ -39,7 +42,12 @@ const maxNameLen = 200
 // objectName builds "prefix-HASH-readable": the hash of the readable part makes
 // the name unique and stable, the readable part is truncated if too long.
 func objectName(prefix, readable string) string {
-	sum := sha256.Sum256([]byte(readable))
+	return hashedName(prefix, readable, readable)
+}
+
+// hashedName is objectName with the hash taken over unique.
+func hashedName(prefix, unique, readable string) string {
+	sum := sha256.Sum256([]byte(unique))
 	hash := base32.StdEncoding.EncodeToString(sum[:])[:8]
 	name := prefix + "-" + hash + "-" + readable
 	if len(name) > maxNameLen {
@@ -48,18 +56,20 @@ func objectName(prefix, readable string) string {
 	return name
 }
 
-func serviceChain(n ServicePortName) string  { return objectName("service", n.String()) }
-func externalChain(n ServicePortName) string { return objectName("external", n.String()) }
-func localChain(n ServicePortName) string    { return objectName("local", n.String()) }
+func serviceChain(n model.ServicePortName) string  { return objectName("service", n.String()) }
+func externalChain(n model.ServicePortName) string { return objectName("external", n.String()) }
+func localChain(n model.ServicePortName) string    { return objectName("local", n.String()) }
 
-func endpointKey(n ServicePortName, ep Endpoint) string {
+func endpointKey(n model.ServicePortName, ep model.Endpoint) string {
 	return n.String() + "__" + ep.IP + "/" + strconv.Itoa(ep.Port)
 }
 
-func endpointChain(n ServicePortName, ep Endpoint) string {
+func endpointChain(n model.ServicePortName, ep model.Endpoint) string {
 	return objectName("endpoint", endpointKey(n, ep))
 }
 
-func affinitySet(n ServicePortName, ep Endpoint) string {
-	return objectName("affinity", endpointKey(n, ep))
+// affinitySet's hash covers the timeout too: a set's timeout cannot change,
+// so a new timeout makes a new set.
+func affinitySet(n model.ServicePortName, ep model.Endpoint, timeout time.Duration) string {
+	return hashedName("affinity", endpointKey(n, ep)+"/"+timeout.String(), endpointKey(n, ep))
 }

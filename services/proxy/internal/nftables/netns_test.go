@@ -3,11 +3,13 @@
 package nftables
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -19,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"skiff.dev/services/proxy/internal/model"
 )
 
 // netns is a network namespace made for one test and deleted at its end.
@@ -87,44 +91,104 @@ func (ns *netns) do(fn func() error) error {
 	return <-errc
 }
 
-func render(t *testing.T, fixture string) string {
-	t.Helper()
-	f := fixtures[fixture]
-	script, err := Render(testOptions, f.services, f.endpoints)
-	if err != nil {
-		t.Fatalf("Render %s: %v", fixture, err)
+// backend returns a Backend whose nft commands run in the namespace.
+func (ns *netns) backend() *Backend {
+	ns.t.Helper()
+	var b *Backend
+	if err := ns.do(func() (err error) {
+		b, err = New(testOptions)
+		return err
+	}); err != nil {
+		ns.t.Fatalf("New: %v", err)
 	}
-	return script
+	return b
 }
 
-// TestRealNftAcceptsScripts loads every fixture, one after the other, into
-// the same namespace, so each load also replaces the previous table.
-func TestRealNftAcceptsScripts(t *testing.T) {
-	ns := newNetns(t)
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for k := range fixtures {
-			if !yield(k) {
-				return
+// sync runs one sync of a fixture (or any state) inside the namespace.
+func (ns *netns) sync(b *Backend, st model.State, full bool) model.SyncStats {
+	ns.t.Helper()
+	var stats model.SyncStats
+	if err := ns.do(func() (err error) {
+		stats, err = b.Sync(context.Background(), st, full)
+		return err
+	}); err != nil {
+		ns.t.Fatalf("Sync(full=%v): %v", full, err)
+	}
+	return stats
+}
+
+func fixtureState(name string) model.State {
+	f := fixtures[name]
+	return model.State{Services: f.services, Endpoints: f.endpoints}
+}
+
+// listing is the table as nft prints it, its chains, sets and maps sorted
+// (nft prints them in creation order) and without affinity set contents
+// (the kernel fills those as clients connect).
+func (ns *netns) listing() string {
+	out := strings.TrimSpace(ns.run("", "nft", "list", "table", Family, Table))
+	out = strings.TrimSuffix(out, "}") // the table's own braces
+	_, out, _ = strings.Cut(out, "{\n")
+	var blocks []string
+	for _, b := range strings.Split(out, "\n\n") {
+		var keep []string
+		for _, l := range strings.Split(strings.TrimSpace(b), "\n") {
+			if !strings.Contains(l, "expires") {
+				keep = append(keep, l)
 			}
 		}
-	}) {
-		t.Run(name, func(t *testing.T) {
-			ns.t = t
-			script := render(t, name)
-			ns.run(script, "nft", "-f", "-")
-			listed := ns.run("", "nft", "list", "table", Family, Table)
-			for _, line := range strings.Split(script, "\n") {
-				if c, ok := strings.CutPrefix(line, "add chain ip skiff-proxy "); ok {
-					c, _, _ = strings.Cut(c, " ")
-					if !strings.Contains(listed, "chain "+c+" {") {
-						t.Errorf("got no chain %s in nft list table:\n%s", c, listed)
-					}
+		blocks = append(blocks, strings.Join(keep, "\n"))
+	}
+	slices.Sort(blocks)
+	return strings.Join(blocks, "\n\n")
+}
+
+// TestSyncs moves the table from every fixture to every other one, each
+// time incrementally in one namespace and with a full sync into a fresh
+// table in another, and checks both kernels hold the same table: the
+// incremental transaction writes exactly the difference, leftovers included.
+func TestSyncs(t *testing.T) {
+	inc, fresh := newNetns(t), newNetns(t)
+	names := slices.Sorted(maps.Keys(fixtures))
+	bi := inc.backend()
+	for _, from := range names {
+		for _, to := range names {
+			if from == to {
+				continue
+			}
+			t.Run(from+" to "+to, func(t *testing.T) {
+				inc.t, fresh.t = t, t
+				inc.sync(bi, fixtureState(from), false)
+				stats := inc.sync(bi, fixtureState(to), false)
+				bf := fresh.backend()
+				fresh.sync(bf, fixtureState(to), true)
+				if got, want := inc.listing(), fresh.listing(); got != want {
+					t.Errorf("incremental sync gave\n%s\nwant, as a full sync gives,\n%s", got, want)
 				}
-			}
-			if strings.Contains(name, "two") && strings.Contains(listed, "local-") {
-				t.Errorf("got a chain of the previous table after replacing it:\n%s", listed)
-			}
-		})
+				if stats.Written == 0 {
+					t.Errorf("got an empty incremental transaction between different states")
+				}
+				if again := inc.sync(bi, fixtureState(to), false); again.Written != 0 {
+					t.Errorf("got %d operations syncing the same state again, want none", again.Written)
+				}
+				if err := fresh.do(func() error { return bf.Cleanup(context.Background()) }); err != nil {
+					t.Fatalf("Cleanup: %v", err)
+				}
+			})
+		}
+	}
+	inc.t = t
+	// A full sync over a table holding another state removes its leftovers.
+	inc.sync(bi, fixtureState("nodeport local"), false)
+	inc.sync(bi, fixtureState("two endpoints"), true)
+	if l := inc.listing(); strings.Contains(l, "local-") || strings.Contains(l, "external-") {
+		t.Errorf("got chains of the previous state after a full sync:\n%s", l)
+	}
+	if err := inc.do(func() error { return bi.Cleanup(context.Background()) }); err != nil {
+		t.Fatalf("Cleanup: %v", err)
+	}
+	if out := inc.run("", "nft", "list", "tables"); strings.Contains(out, Table) {
+		t.Errorf("got table %s after Cleanup:\n%s", Table, out)
 	}
 }
 
@@ -162,11 +226,9 @@ func TestTraffic(t *testing.T) {
 	sp := web()
 	sp.NodePort = 30080
 	eps := fixtures["two endpoints"].endpoints
-	script, err := Render(testOptions, []ServicePort{sp}, eps)
-	if err != nil {
-		t.Fatalf("Render: %v", err)
-	}
-	ns.run(script, "nft", "-f", "-")
+	b := ns.backend()
+	t.Cleanup(func() { _ = ns.do(func() error { return b.Cleanup(context.Background()) }) })
+	ns.sync(b, model.State{Services: []model.ServicePort{sp}, Endpoints: eps}, true)
 	for _, addr := range []string{"10.96.0.10:80", "192.168.50.2:30080"} {
 		seen := map[string]int{}
 		for range 40 {
@@ -181,7 +243,7 @@ func TestTraffic(t *testing.T) {
 		}
 	}
 
-	ns.run(render(t, "affinity"), "nft", "-f", "-")
+	ns.sync(b, fixtureState("affinity"), false)
 	pinned := map[string]int{}
 	for range 20 {
 		got, err := ns.dial("10.96.0.10:80")
@@ -194,8 +256,8 @@ func TestTraffic(t *testing.T) {
 		t.Errorf("dial with session affinity: got answers %v, want one endpoint", pinned)
 	}
 
-	ns.run(render(t, "no endpoints"), "nft", "-f", "-")
-	_, err = ns.dial("10.96.0.10:80")
+	ns.sync(b, fixtureState("no endpoints"), false)
+	_, err := ns.dial("10.96.0.10:80")
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("dial a Service without endpoints: got %v, want connection refused", err)
 	}

@@ -1,63 +1,55 @@
 package nftables
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"sigs.k8s.io/knftables"
+
+	"skiff.dev/services/proxy/internal/model"
 )
 
-// Render returns the nft script (for `nft -f -`) that atomically replaces the
-// proxy's table with one serving the given Service ports and endpoints on
-// this node. Output is deterministic: the same state gives the same text.
-func Render(opts Options, services []ServicePort, endpoints map[ServicePortName][]Endpoint) (string, error) {
-	if err := opts.validate(); err != nil {
-		return "", err
+// Render returns the table that serves the state's Service ports and
+// endpoints on this node. The same state gives the same ruleset.
+func Render(opts model.Options, st model.State) (*Ruleset, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
-	sorted := slices.Clone(services)
-	slices.SortFunc(sorted, func(a, b ServicePort) int { return cmp.Compare(a.String(), b.String()) })
-	for i, sp := range sorted {
-		if err := sp.validate(); err != nil {
-			return "", err
-		}
-		if i > 0 && sorted[i-1].ServicePortName == sp.ServicePortName {
-			return "", fmt.Errorf("service %s: listed twice", sp)
-		}
-		for _, ep := range endpoints[sp.ServicePortName] {
-			if err := ep.validate(); err != nil {
-				return "", fmt.Errorf("service %s: endpoint: %w", sp, err)
-			}
-		}
+	sorted, err := st.Sorted()
+	if err != nil {
+		return nil, err
 	}
-	s := &script{}
-	s.skeleton(opts)
+	r := newRuleset()
+	r.skeleton(opts)
 	for _, sp := range sorted {
-		s.service(opts, sp, endpoints[sp.ServicePortName])
+		r.service(opts, sp, st.Endpoints[sp.ServicePortName])
 	}
-	return s.String(), nil
+	return r, nil
 }
 
 // skeleton adds the hooks, dispatch maps and shared chains every table has.
-func (s *script) skeleton(opts Options) {
-	s.baseChain(chainNatPrerouting, "nat", "prerouting", "-100")
-	s.baseChain(chainNatOutput, "nat", "output", "-100")
-	s.baseChain(chainNatPostrouting, "nat", "postrouting", "100")
+func (r *Ruleset) skeleton(opts model.Options) {
+	r.baseChain(chainNatPrerouting, knftables.NATType, knftables.PreroutingHook, "-100")
+	r.baseChain(chainNatOutput, knftables.NATType, knftables.OutputHook, "-100")
+	r.baseChain(chainNatPostrouting, knftables.NATType, knftables.PostroutingHook, "100")
 	// Numeric priorities: nft 1.0.6 accepts "dstnat" only on prerouting.
 	// dstnat is -100, srcnat 100; filter chains run at filter-10 (-110),
 	// before DNAT on output, like kube-proxy.
-	s.baseChain(chainFilterInput, "filter", "input", "-110")
-	s.baseChain(chainFilterForward, "filter", "forward", "-110")
-	s.baseChain(chainFilterOutput, "filter", "output", "-110")
+	r.baseChain(chainFilterInput, knftables.FilterType, knftables.InputHook, "-110")
+	r.baseChain(chainFilterForward, knftables.FilterType, knftables.ForwardHook, "-110")
+	r.baseChain(chainFilterOutput, knftables.FilterType, knftables.OutputHook, "-110")
 	for _, c := range []string{chainServices, chainMasquerading, chainMarkMasq, chainEndpointsCheck, chainNodePortsCheck, chainReject} {
-		s.chain(c)
+		r.chain(c)
 	}
-	ipMapType := "type ipv4_addr . inet_proto . inet_service : verdict ;"
-	portKey := "type inet_proto . inet_service : verdict ;"
-	s.set("map", mapServiceIPs, ipMapType)
-	s.set("map", mapServiceNodePorts, portKey)
-	s.set("map", mapNoEndpointIPs, ipMapType)
-	s.set("map", mapNoEndpointNodePts, portKey)
+	ipKey := "ipv4_addr . inet_proto . inet_service : verdict"
+	portKey := "inet_proto . inet_service : verdict"
+	r.addMap(mapServiceIPs, ipKey)
+	r.addMap(mapServiceNodePorts, portKey)
+	r.addMap(mapNoEndpointIPs, ipKey)
+	r.addMap(mapNoEndpointNodePts, portKey)
 
 	mark := fmt.Sprintf("0x%x", opts.MasqueradeMark)
 	nodeDst := "fib daddr type local ip daddr != 127.0.0.0/8"
@@ -65,72 +57,71 @@ func (s *script) skeleton(opts Options) {
 		ips := slices.Sorted(slices.Values(opts.NodeIPs))
 		nodeDst = "ip daddr { " + strings.Join(slices.Compact(ips), ", ") + " }"
 	}
-	s.rule(chainNatPrerouting, "jump", chainServices)
-	s.rule(chainNatOutput, "jump", chainServices)
-	s.rule(chainNatPostrouting, "jump", chainMasquerading)
-	s.rule(chainFilterInput, "ct state new jump", chainNodePortsCheck)
-	s.rule(chainFilterInput, "ct state new jump", chainEndpointsCheck)
-	s.rule(chainFilterForward, "ct state new jump", chainEndpointsCheck)
-	s.rule(chainFilterOutput, "ct state new jump", chainEndpointsCheck)
-	s.rule(chainServices, "ip daddr . meta l4proto . th dport vmap @"+mapServiceIPs)
-	s.rule(chainServices, nodeDst, "meta l4proto . th dport vmap @"+mapServiceNodePorts)
-	s.rule(chainEndpointsCheck, "ip daddr . meta l4proto . th dport vmap @"+mapNoEndpointIPs)
-	s.rule(chainNodePortsCheck, nodeDst, "meta l4proto . th dport vmap @"+mapNoEndpointNodePts)
-	s.rule(chainMarkMasq, "meta mark set meta mark or", mark)
-	s.rule(chainMasquerading, "meta mark and", mark, "== 0 return")
-	s.rule(chainMasquerading, "meta mark set meta mark xor", mark)
-	s.rule(chainMasquerading, "masquerade fully-random")
-	s.rule(chainReject, "meta l4proto tcp reject with tcp reset")
-	s.rule(chainReject, "reject with icmp type port-unreachable")
+	r.rule(chainNatPrerouting, "jump", chainServices)
+	r.rule(chainNatOutput, "jump", chainServices)
+	r.rule(chainNatPostrouting, "jump", chainMasquerading)
+	r.rule(chainFilterInput, "ct state new jump", chainNodePortsCheck)
+	r.rule(chainFilterInput, "ct state new jump", chainEndpointsCheck)
+	r.rule(chainFilterForward, "ct state new jump", chainEndpointsCheck)
+	r.rule(chainFilterOutput, "ct state new jump", chainEndpointsCheck)
+	r.rule(chainServices, "ip daddr . meta l4proto . th dport vmap @"+mapServiceIPs)
+	r.rule(chainServices, nodeDst, "meta l4proto . th dport vmap @"+mapServiceNodePorts)
+	r.rule(chainEndpointsCheck, "ip daddr . meta l4proto . th dport vmap @"+mapNoEndpointIPs)
+	r.rule(chainNodePortsCheck, nodeDst, "meta l4proto . th dport vmap @"+mapNoEndpointNodePts)
+	r.rule(chainMarkMasq, "meta mark set meta mark or", mark)
+	r.rule(chainMasquerading, "meta mark and", mark, "== 0 return")
+	r.rule(chainMasquerading, "meta mark set meta mark xor", mark)
+	r.rule(chainMasquerading, "masquerade fully-random")
+	r.rule(chainReject, "meta l4proto tcp reject with tcp reset")
+	r.rule(chainReject, "reject with icmp type port-unreachable")
 }
 
 // service adds one Service port: its dispatch-map elements, its chains and
 // one chain per endpoint it may pick.
-func (s *script) service(opts Options, sp ServicePort, eps []Endpoint) {
+func (r *Ruleset) service(opts model.Options, sp model.ServicePort, eps []model.Endpoint) {
 	n := sp.ServicePortName
 	proto := string(sp.Protocol)
-	clusterEps := usable(eps)
+	clusterEps := model.Usable(eps)
 	externalEps := clusterEps
 	if sp.ExternalTrafficPolicyLocal {
-		externalEps = usable(onNode(eps, opts.NodeName))
+		externalEps = model.Usable(model.OnNode(eps, opts.NodeName))
 	}
-	affinity := sp.SessionAffinityTimeout > 0
 
 	if len(clusterEps) > 0 {
 		svc := serviceChain(n)
-		s.chain(svc)
+		r.chain(svc)
 		if sp.ClusterIP != "" && opts.ClusterCIDR != "" {
-			s.rule(svc, "ip daddr", sp.ClusterIP, "ip saddr !=", opts.ClusterCIDR, "jump", chainMarkMasq)
+			r.rule(svc, "ip daddr", sp.ClusterIP, "ip saddr !=", opts.ClusterCIDR, "jump", chainMarkMasq)
 		}
-		s.balance(svc, n, clusterEps, affinity)
-		for _, ep := range union(clusterEps, externalEps) {
-			s.endpoint(sp, ep)
+		r.balance(svc, n, clusterEps, sp.SessionAffinityTimeout)
+		for _, ep := range model.Union(clusterEps, externalEps) {
+			r.endpoint(sp, ep)
 		}
 	}
 	if sp.ClusterIP != "" {
-		key := fmt.Sprintf("%s . %s . %d", sp.ClusterIP, proto, sp.Port)
+		key := []string{sp.ClusterIP, proto, strconv.Itoa(sp.Port)}
 		if len(clusterEps) > 0 {
-			s.element(mapServiceIPs, key+" : goto "+serviceChain(n))
+			r.element(mapServiceIPs, key, "goto "+serviceChain(n))
 		} else {
-			s.element(mapNoEndpointIPs, key+" : goto "+chainReject)
+			r.element(mapNoEndpointIPs, key, "goto "+chainReject)
 		}
 	}
-	s.external(opts, sp, len(clusterEps) > 0, externalEps)
+	r.external(opts, sp, len(clusterEps) > 0, externalEps)
 }
 
 // external adds the NodePort and load-balancer entry points of a Service port.
-func (s *script) external(opts Options, sp ServicePort, hasCluster bool, eps []Endpoint) {
+func (r *Ruleset) external(opts model.Options, sp model.ServicePort, hasCluster bool, eps []model.Endpoint) {
 	n := sp.ServicePortName
 	proto := string(sp.Protocol)
-	var nodePort string
+	var nodePort []string
 	if sp.NodePort != 0 {
-		nodePort = fmt.Sprintf("%s . %d", proto, sp.NodePort)
+		nodePort = []string{proto, strconv.Itoa(sp.NodePort)}
 	}
-	var lbKeys []string
+	var lbKeys [][]string
 	for _, ip := range slices.Compact(slices.Sorted(slices.Values(sp.LoadBalancerIPs))) {
-		lbKeys = append(lbKeys, fmt.Sprintf("%s . %s . %d", ip, proto, sp.Port))
+		lbKeys = append(lbKeys, []string{ip, proto, strconv.Itoa(sp.Port)})
 	}
-	if nodePort == "" && len(lbKeys) == 0 {
+	if nodePort == nil && len(lbKeys) == 0 {
 		return
 	}
 	verdict := "goto " + externalChain(n)
@@ -144,64 +135,64 @@ func (s *script) external(opts Options, sp ServicePort, hasCluster bool, eps []E
 		}
 		ipMap, portMap = mapNoEndpointIPs, mapNoEndpointNodePts
 	} else {
-		s.externalChain(opts, sp, eps)
+		r.externalChain(opts, sp, eps)
 	}
-	if nodePort != "" {
-		s.element(portMap, nodePort+" : "+verdict)
+	if nodePort != nil {
+		r.element(portMap, nodePort, verdict)
 	}
 	for _, k := range lbKeys {
-		s.element(ipMap, k+" : "+verdict)
+		r.element(ipMap, k, verdict)
 	}
 }
 
 // externalChain: policy Cluster masquerades everything and balances over all
 // endpoints; policy Local keeps the client address and balances over local
 // endpoints, except for pods and the node itself, which use the cluster path.
-func (s *script) externalChain(opts Options, sp ServicePort, eps []Endpoint) {
+func (r *Ruleset) externalChain(opts model.Options, sp model.ServicePort, eps []model.Endpoint) {
 	n := sp.ServicePortName
 	ext := externalChain(n)
-	s.chain(ext)
+	r.chain(ext)
 	if !sp.ExternalTrafficPolicyLocal {
-		s.rule(ext, "jump", chainMarkMasq)
-		s.rule(ext, "goto", serviceChain(n))
+		r.rule(ext, "jump", chainMarkMasq)
+		r.rule(ext, "goto", serviceChain(n))
 		return
 	}
 	if opts.ClusterCIDR != "" {
-		s.rule(ext, "ip saddr", opts.ClusterCIDR, "goto", serviceChain(n))
+		r.rule(ext, "ip saddr", opts.ClusterCIDR, "goto", serviceChain(n))
 	}
-	s.rule(ext, "fib saddr type local jump", chainMarkMasq)
-	s.rule(ext, "fib saddr type local goto", serviceChain(n))
-	s.rule(ext, "goto", localChain(n))
-	s.chain(localChain(n))
-	s.balance(localChain(n), n, eps, sp.SessionAffinityTimeout > 0)
+	r.rule(ext, "fib saddr type local jump", chainMarkMasq)
+	r.rule(ext, "fib saddr type local goto", serviceChain(n))
+	r.rule(ext, "goto", localChain(n))
+	r.chain(localChain(n))
+	r.balance(localChain(n), n, eps, sp.SessionAffinityTimeout)
 }
 
 // balance sends a new connection to a random endpoint, or with session
 // affinity first to the endpoint the client used before.
-func (s *script) balance(chain string, n ServicePortName, eps []Endpoint, affinity bool) {
-	if affinity {
+func (r *Ruleset) balance(chain string, n model.ServicePortName, eps []model.Endpoint, affinity time.Duration) {
+	if affinity > 0 {
 		for _, ep := range eps {
-			s.rule(chain, "ip saddr @"+affinitySet(n, ep), "goto", endpointChain(n, ep))
+			r.rule(chain, "ip saddr @"+affinitySet(n, ep, affinity), "goto", endpointChain(n, ep))
 		}
 	}
 	targets := make([]string, len(eps))
 	for i, ep := range eps {
 		targets[i] = fmt.Sprintf("%d : goto %s", i, endpointChain(n, ep))
 	}
-	s.rule(chain, "numgen random mod", strconv.Itoa(len(eps)), "vmap {", strings.Join(targets, " , "), "}")
+	r.rule(chain, "numgen random mod", strconv.Itoa(len(eps)), "vmap {", strings.Join(targets, " , "), "}")
 }
 
 // endpoint adds the chain that DNATs to one endpoint, masquerading hairpin
 // traffic (an endpoint reaching itself through its Service).
-func (s *script) endpoint(sp ServicePort, ep Endpoint) {
+func (r *Ruleset) endpoint(sp model.ServicePort, ep model.Endpoint) {
 	c := endpointChain(sp.ServicePortName, ep)
-	s.chain(c)
-	s.rule(c, "ip saddr", ep.IP, "jump", chainMarkMasq)
+	r.chain(c)
+	r.rule(c, "ip saddr", ep.IP, "jump", chainMarkMasq)
 	if sp.SessionAffinityTimeout > 0 {
-		set := affinitySet(sp.ServicePortName, ep)
-		secs := int64(sp.SessionAffinityTimeout.Seconds())
-		s.set("set", set, fmt.Sprintf("type ipv4_addr ; flags dynamic,timeout ; timeout %ds ;", max(secs, 1)))
-		s.rule(c, "update @"+set, "{ ip saddr }")
+		set := affinitySet(sp.ServicePortName, ep, sp.SessionAffinityTimeout)
+		timeout := max(sp.SessionAffinityTimeout.Truncate(time.Second), time.Second)
+		r.addSet(&knftables.Set{Name: set, Type: "ipv4_addr", Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag}, Timeout: &timeout})
+		r.rule(c, "update @"+set, "{ ip saddr }")
 	}
-	s.rule(c, "meta l4proto", string(sp.Protocol), "dnat to", fmt.Sprintf("%s:%d", ep.IP, ep.Port))
+	r.rule(c, "meta l4proto", string(sp.Protocol), "dnat to", fmt.Sprintf("%s:%d", ep.IP, ep.Port))
 }

@@ -3,6 +3,9 @@ package nftables
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"skiff.dev/services/proxy/internal/model"
 )
 
 const (
@@ -49,10 +52,10 @@ func TestRender(t *testing.T) {
 	}, {
 		fixture: "affinity",
 		want: []string{
-			"add set ip skiff-proxy affinity-HGNPOIJ5-default/web/tcp/http__10.244.1.5/8080 { type ipv4_addr ; flags dynamic,timeout ; timeout 10800s ; }",
-			prefix + svcChain + " ip saddr @affinity-HGNPOIJ5-default/web/tcp/http__10.244.1.5/8080 goto " + ep1Chain,
-			prefix + svcChain + " ip saddr @affinity-BZGFZVVG-default/web/tcp/http__10.244.2.7/8080 goto " + ep2Chain,
-			prefix + ep1Chain + " update @affinity-HGNPOIJ5-default/web/tcp/http__10.244.1.5/8080 { ip saddr }",
+			"add set ip skiff-proxy affinity-E6O7MYIN-default/web/tcp/http__10.244.1.5/8080 { type ipv4_addr ; flags dynamic,timeout ; timeout 10800s ; }",
+			prefix + svcChain + " ip saddr @affinity-E6O7MYIN-default/web/tcp/http__10.244.1.5/8080 goto " + ep1Chain,
+			prefix + svcChain + " ip saddr @affinity-5FXTL3A4-default/web/tcp/http__10.244.2.7/8080 goto " + ep2Chain,
+			prefix + ep1Chain + " update @affinity-E6O7MYIN-default/web/tcp/http__10.244.1.5/8080 { ip saddr }",
 		},
 	}, {
 		fixture: "nodeport local",
@@ -71,7 +74,7 @@ func TestRender(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
 			f := fixtures[tt.fixture]
-			got, err := Render(testOptions, f.services, f.endpoints)
+			got, err := renderText(testOptions, f.services, f.endpoints)
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -96,13 +99,13 @@ func TestRender(t *testing.T) {
 func TestRenderExternalPolicies(t *testing.T) {
 	sp := web()
 	sp.NodePort = 30080
-	eps := map[ServicePortName][]Endpoint{sp.ServicePortName: {
+	eps := map[model.ServicePortName][]model.Endpoint{sp.ServicePortName: {
 		{IP: "10.244.2.7", Port: 8080, Ready: true, NodeName: "node-b"},
 	}}
 	tests := []struct {
 		name  string
 		local bool
-		eps   map[ServicePortName][]Endpoint
+		eps   map[model.ServicePortName][]model.Endpoint
 		want  string
 	}{
 		{"cluster masquerades", false, eps, prefix + extChain + " jump mark-for-masquerade"},
@@ -112,7 +115,7 @@ func TestRenderExternalPolicies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sp.ExternalTrafficPolicyLocal = tt.local
-			got, err := Render(testOptions, []ServicePort{sp}, tt.eps)
+			got, err := renderText(testOptions, []model.ServicePort{sp}, tt.eps)
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -126,31 +129,32 @@ func TestRenderExternalPolicies(t *testing.T) {
 func TestRenderDeterministic(t *testing.T) {
 	a, b := web(), web()
 	b.Name = "api"
-	eps := map[ServicePortName][]Endpoint{
+	eps := map[model.ServicePortName][]model.Endpoint{
 		a.ServicePortName: {{IP: "10.244.1.10", Port: 80, Ready: true}, {IP: "10.244.1.9", Port: 80, Ready: true}},
 	}
-	first, err := Render(testOptions, []ServicePort{a, b}, eps)
+	first, err := renderText(testOptions, []model.ServicePort{a, b}, eps)
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
 	eps[a.ServicePortName][0], eps[a.ServicePortName][1] = eps[a.ServicePortName][1], eps[a.ServicePortName][0]
-	second, err := Render(testOptions, []ServicePort{b, a}, eps)
+	second, err := renderText(testOptions, []model.ServicePort{b, a}, eps)
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
 	if first != second {
 		t.Errorf("got different scripts for the same state:\n%s\n---\n%s", first, second)
 	}
-	if i, j := strings.Index(first, "10.244.1.9/80"), strings.Index(first, "10.244.1.10/80"); i > j {
+	_, balance, _ := strings.Cut(first, "numgen random mod 2")
+	if i, j := strings.Index(balance, "10.244.1.9/80"), strings.Index(balance, "10.244.1.10/80"); i > j {
 		t.Errorf("got 10.244.1.10 before 10.244.1.9, want numeric order")
 	}
 }
 
 func TestNameLength(t *testing.T) {
 	long := strings.Repeat("a", 63)
-	n := ServicePortName{Namespace: long, Name: long, PortName: long, Protocol: SCTP}
-	ep := Endpoint{IP: "255.255.255.255", Port: 65535}
-	for _, name := range []string{serviceChain(n), endpointChain(n, ep), affinitySet(n, ep)} {
+	n := model.ServicePortName{Namespace: long, Name: long, PortName: long, Protocol: model.SCTP}
+	ep := model.Endpoint{IP: "255.255.255.255", Port: 65535}
+	for _, name := range []string{serviceChain(n), endpointChain(n, ep), affinitySet(n, ep, time.Hour)} {
 		if len(name) > maxNameLen {
 			t.Errorf("got name of %d bytes, want at most %d: %s", len(name), maxNameLen, name)
 		}
@@ -163,29 +167,29 @@ func TestNameLength(t *testing.T) {
 }
 
 func TestRenderRejectsBadInput(t *testing.T) {
-	bad := func(mut func(*ServicePort)) []ServicePort {
+	bad := func(mut func(*model.ServicePort)) []model.ServicePort {
 		sp := web()
 		mut(&sp)
-		return []ServicePort{sp}
+		return []model.ServicePort{sp}
 	}
 	tests := []struct {
 		name     string
-		opts     Options
-		services []ServicePort
-		eps      map[ServicePortName][]Endpoint
+		opts     model.Options
+		services []model.ServicePort
+		eps      map[model.ServicePortName][]model.Endpoint
 	}{
-		{"no mark", Options{}, nil, nil},
-		{"bad cidr", Options{MasqueradeMark: 1, ClusterCIDR: "10.0.0.0"}, nil, nil},
-		{"ipv6 cluster IP", testOptions, bad(func(sp *ServicePort) { sp.ClusterIP = "fd00::1" }), nil},
-		{"name with space", testOptions, bad(func(sp *ServicePort) { sp.Name = "a b" }), nil},
-		{"bad protocol", testOptions, bad(func(sp *ServicePort) { sp.Protocol = "icmp" }), nil},
-		{"port zero", testOptions, bad(func(sp *ServicePort) { sp.Port = 0 }), nil},
-		{"duplicate", testOptions, []ServicePort{web(), web()}, nil},
-		{"bad endpoint", testOptions, []ServicePort{web()}, map[ServicePortName][]Endpoint{web().ServicePortName: {{IP: "x", Port: 1}}}},
+		{"no mark", model.Options{}, nil, nil},
+		{"bad cidr", model.Options{MasqueradeMark: 1, ClusterCIDR: "10.0.0.0"}, nil, nil},
+		{"ipv6 cluster IP", testOptions, bad(func(sp *model.ServicePort) { sp.ClusterIP = "fd00::1" }), nil},
+		{"name with space", testOptions, bad(func(sp *model.ServicePort) { sp.Name = "a b" }), nil},
+		{"bad protocol", testOptions, bad(func(sp *model.ServicePort) { sp.Protocol = "icmp" }), nil},
+		{"port zero", testOptions, bad(func(sp *model.ServicePort) { sp.Port = 0 }), nil},
+		{"duplicate", testOptions, []model.ServicePort{web(), web()}, nil},
+		{"bad endpoint", testOptions, []model.ServicePort{web()}, map[model.ServicePortName][]model.Endpoint{web().ServicePortName: {{IP: "x", Port: 1}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := Render(tt.opts, tt.services, tt.eps); err == nil {
+			if _, err := renderText(tt.opts, tt.services, tt.eps); err == nil {
 				t.Errorf("got no error, want one")
 			}
 		})

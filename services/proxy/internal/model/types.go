@@ -1,9 +1,14 @@
-package nftables
+// Package model is what the proxy knows of the cluster, reduced to what
+// packet rules need: the ports of Services and their endpoints, and the
+// node-wide options. The rule backends (nftables, iptables) render it.
+package model
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -72,7 +77,8 @@ type Options struct {
 // all that may reach a chain name.
 var dnsName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
 
-func (o Options) validate() error {
+// Validate checks the options.
+func (o Options) Validate() error {
 	if o.MasqueradeMark == 0 {
 		return fmt.Errorf("options: MasqueradeMark must be a non-zero bit")
 	}
@@ -90,7 +96,8 @@ func (o Options) validate() error {
 	return nil
 }
 
-func (sp ServicePort) validate() error {
+// Validate checks one Service port.
+func (sp ServicePort) Validate() error {
 	for _, s := range []string{sp.Namespace, sp.Name} {
 		if !dnsName.MatchString(s) {
 			return fmt.Errorf("service %s: name %q is not a DNS label", sp, s)
@@ -128,7 +135,8 @@ func (sp ServicePort) validate() error {
 	return nil
 }
 
-func (ep Endpoint) validate() error {
+// Validate checks one endpoint.
+func (ep Endpoint) Validate() error {
 	if err := checkIPv4(ep.IP); err != nil {
 		return err
 	}
@@ -148,4 +156,32 @@ func checkPort(p int) error {
 		return fmt.Errorf("%d is not in 1-65535", p)
 	}
 	return nil
+}
+
+// State is the whole input of a sync: the Service ports the node serves and
+// the endpoints of each.
+type State struct {
+	Services  []ServicePort
+	Endpoints map[ServicePortName][]Endpoint
+}
+
+// Sorted validates the state and returns its Service ports in name order,
+// refusing duplicates, so renderers produce the same rules for the same state.
+func (st State) Sorted() ([]ServicePort, error) {
+	sorted := slices.Clone(st.Services)
+	slices.SortFunc(sorted, func(a, b ServicePort) int { return cmp.Compare(a.String(), b.String()) })
+	for i, sp := range sorted {
+		if err := sp.Validate(); err != nil {
+			return nil, err
+		}
+		if i > 0 && sorted[i-1].ServicePortName == sp.ServicePortName {
+			return nil, fmt.Errorf("service %s: listed twice", sp)
+		}
+		for _, ep := range st.Endpoints[sp.ServicePortName] {
+			if err := ep.Validate(); err != nil {
+				return nil, fmt.Errorf("service %s: endpoint: %w", sp, err)
+			}
+		}
+	}
+	return sorted, nil
 }

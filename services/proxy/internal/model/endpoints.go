@@ -1,4 +1,4 @@
-package nftables
+package model
 
 import (
 	"cmp"
@@ -6,10 +6,10 @@ import (
 	"slices"
 )
 
-// usable picks the endpoints that may receive new connections, as Kubernetes
+// Usable picks the endpoints that may receive new connections, as Kubernetes
 // does: the ready ones, or when none is ready the serving terminating ones.
 // The result is sorted by address and free of duplicates.
-func usable(eps []Endpoint) []Endpoint {
+func Usable(eps []Endpoint) []Endpoint {
 	var ready, terminating []Endpoint
 	for _, ep := range eps {
 		switch {
@@ -22,10 +22,11 @@ func usable(eps []Endpoint) []Endpoint {
 	if len(ready) == 0 {
 		ready = terminating
 	}
-	return sortEndpoints(ready)
+	return SortEndpoints(ready)
 }
 
-func onNode(eps []Endpoint, node string) []Endpoint {
+// OnNode keeps the endpoints on the named node.
+func OnNode(eps []Endpoint, node string) []Endpoint {
 	var local []Endpoint
 	for _, ep := range eps {
 		if node != "" && ep.NodeName == node {
@@ -35,12 +36,13 @@ func onNode(eps []Endpoint, node string) []Endpoint {
 	return local
 }
 
-// union is a and b merged, sorted and without duplicate addresses.
-func union(a, b []Endpoint) []Endpoint {
-	return sortEndpoints(append(slices.Clone(a), b...))
+// Union is a and b merged, sorted and without duplicate addresses.
+func Union(a, b []Endpoint) []Endpoint {
+	return SortEndpoints(append(slices.Clone(a), b...))
 }
 
-func sortEndpoints(eps []Endpoint) []Endpoint {
+// SortEndpoints sorts by address and port and drops duplicates.
+func SortEndpoints(eps []Endpoint) []Endpoint {
 	eps = slices.Clone(eps)
 	slices.SortFunc(eps, compareEndpoints)
 	return slices.CompactFunc(eps, func(a, b Endpoint) bool { return compareEndpoints(a, b) == 0 })
