@@ -1,0 +1,140 @@
+package cloudprovider
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+)
+
+func buildEcho(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs a plugin process")
+	}
+	bin := filepath.Join(t.TempDir(), "echo")
+	out, err := exec.Command("go", "build", "-o", bin, "./testdata/echo").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build the test plugin: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func node(name string) *corev1.Node {
+	return &corev1.Node{Metadata: &metav1.ObjectMeta{Name: name}}
+}
+
+func eventually(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestPluginCallsAndRestart(t *testing.T) {
+	bin := buildEcho(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var starts, restarts atomic.Int32
+	p, err := StartPlugin(ctx, PluginConfig{Path: bin, Config: []byte("cfg"), ClusterName: "c1", Level: slog.LevelWarn,
+		Timeout: 5 * time.Second,
+		OnStart: func(ctx context.Context, c Cloud) error {
+			starts.Add(1)
+			_, err := c.LoadBalancer.EnsureLoadBalancer(ctx, "c1", &corev1.Service{Metadata: &metav1.ObjectMeta{Name: "first"}}, nil)
+			return err
+		},
+		Restarted: func() { restarts.Add(1) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	c := p.Cloud()
+	want := Capabilities{Name: "echo", Instances: true, LoadBalancers: true, Routes: true, Zones: true}
+	if c.Capabilities != want {
+		t.Fatalf("capabilities: got %+v, want %+v", c.Capabilities, want)
+	}
+	md, err := c.Instances.InstanceMetadata(ctx, node("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md.ProviderID != "echo://a" || md.InstanceType != "c1:cfg" || md.Zone != "z" || len(md.Addresses) != 1 {
+		t.Fatalf("metadata: got %+v", md)
+	}
+	if ok, err := c.Instances.InstanceExists(ctx, node("gone")); err != nil || ok {
+		t.Fatalf("InstanceExists(gone): got %v, %v, want false, nil", ok, err)
+	}
+	if _, err := c.Instances.InstanceExists(ctx, node("fail")); err == nil || err.Error() != "node fail: no such luck" {
+		t.Fatalf("InstanceExists(fail): got %v, want the provider's message", err)
+	}
+	st, err := c.LoadBalancer.EnsureLoadBalancer(ctx, "c1", &corev1.Service{Metadata: &metav1.ObjectMeta{Name: "second"}}, nil)
+	if err != nil || st.GetIngress()[0].GetIp() != "192.0.2.2" {
+		t.Fatalf("EnsureLoadBalancer(second): got %v, %v, want 192.0.2.2 (OnStart ensured first)", st, err)
+	}
+	if err := c.Routes.CreateRoute(ctx, "c1", "uid-a", Route{TargetNode: "a", DestinationCIDR: "10.1.0.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	routes, err := c.Routes.ListRoutes(ctx, "c1")
+	if err != nil || len(routes) != 1 || routes[0].Name != "uid-a" || routes[0].DestinationCIDR != "10.1.0.0/24" {
+		t.Fatalf("ListRoutes: got %+v, %v", routes, err)
+	}
+
+	pid := p.Pid()
+	if _, err := c.Instances.InstanceExists(ctx, node("crash")); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("a call that crashed the plugin: got %v, want ErrUnavailable", err)
+	}
+	eventually(t, "the plugin is restarted", func() error {
+		if restarts.Load() != 1 {
+			return errors.New("not restarted")
+		}
+		_, err := c.Instances.InstanceExists(ctx, node("a"))
+		return err
+	})
+	if p.Pid() == pid || p.Pid() == 0 {
+		t.Fatalf("pid after restart: got %d, before %d", p.Pid(), pid)
+	}
+	if starts.Load() != 2 {
+		t.Fatalf("OnStart ran %d times, want 2", starts.Load())
+	}
+	md, err = c.Instances.InstanceMetadata(ctx, node("a"))
+	if err != nil || md.InstanceType != "c1:cfg" {
+		t.Fatalf("the restarted plugin was not initialized again: got %+v, %v", md, err)
+	}
+}
+
+func TestStartFailsOnABadProgram(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a process")
+	}
+	_, err := StartPlugin(context.Background(), PluginConfig{Path: "/bin/true", Timeout: time.Second})
+	if err == nil {
+		t.Fatal("a program that is no plugin started")
+	}
+}
+
+func TestServeNeedsAPart(t *testing.T) {
+	if _, err := newServer("none", struct{}{}); err == nil {
+		t.Fatal("a provider without parts was accepted")
+	}
+	c := FromImpl("x", &struct{ Routes }{})
+	if !c.Capabilities.Routes || c.Capabilities.Instances || c.LoadBalancers {
+		t.Fatalf("capabilities: got %+v, want routes only", c.Capabilities)
+	}
+}
