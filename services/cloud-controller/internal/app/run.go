@@ -1,0 +1,146 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/healthz"
+	"skiff.dev/pkg/informer"
+	"skiff.dev/pkg/leaderelection"
+	"skiff.dev/services/cloud-controller/internal/events"
+	"skiff.dev/services/cloud-controller/internal/node"
+	"skiff.dev/services/cloud-controller/internal/route"
+	"skiff.dev/services/cloud-controller/internal/service"
+)
+
+// Run runs the cloud-controller until ctx ends: the informers start at
+// once, so a standby replica has warm caches; the cloud provider and the
+// controllers run only while this replica leads.
+func Run(ctx context.Context, o *Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	flush, err := o.Observability.Setup(ctx, "cloud-controller")
+	if err != nil {
+		return err
+	}
+	defer flush()
+	var config []byte
+	if o.CloudConfig != "" {
+		if config, err = os.ReadFile(o.CloudConfig); err != nil {
+			return err
+		}
+	}
+	cfg, err := client.FromKubeconfig(o.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	a := newApp(o, c, config)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.services.Start(gctx) })
+	g.Go(func() error { return a.nodes.Start(gctx) })
+	if o.HealthzBindAddress != "" {
+		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(a.metrics.registry, o.Profiling)); err != nil {
+			return err
+		}
+	}
+	g.Go(func() error {
+		if !a.services.WaitForSync(gctx) || !a.nodes.WaitForSync(gctx) {
+			return nil
+		}
+		slog.InfoContext(gctx, "caches synced", "identity", o.Identity, "provider", o.CloudProvider)
+		if !o.LeaderElect {
+			a.lead(gctx)
+			return nil
+		}
+		return leaderelection.Run(gctx, leaderelection.Config{
+			Conn: c.Conn(), Election: Election, Identity: o.Identity, LeaseDuration: o.LeaseDuration,
+			OnStartedLeading: a.lead,
+		})
+	})
+	return g.Wait()
+}
+
+// app is the process's parts.
+type app struct {
+	o        *Options
+	c        *client.Client
+	config   []byte
+	metrics  *metrics
+	services *informer.Informer[*corev1.Service]
+	nodes    *informer.Informer[*corev1.Node]
+
+	service *service.Controller // nil when not enabled
+	node    *node.Controller
+	route   *route.Controller
+}
+
+func newApp(o *Options, c *client.Client, config []byte) *app {
+	a := &app{o: o, c: c, config: config, metrics: newMetrics(),
+		services: informer.New(informer.FromResource(c.CoreV1().Services("")), informer.Options[*corev1.Service]{}),
+		nodes:    informer.New(informer.FromResource(c.CoreV1().Nodes()), informer.Options[*corev1.Node]{}),
+	}
+	rec := &events.Recorder{C: c, Instance: o.Identity}
+	if o.Enabled(service.Name) {
+		a.service = service.New(service.Config{Client: c, Services: a.services, Nodes: a.nodes, ClusterName: o.ClusterName,
+			Workers: o.ConcurrentServiceSyncs, Events: rec, Observe: a.metrics.observe})
+	}
+	if o.Enabled(node.Name) {
+		a.node = node.New(node.Config{Client: c, Nodes: a.nodes, Workers: o.ConcurrentNodeSyncs, Events: rec,
+			Observe: a.metrics.observe, StatusUpdateFrequency: o.NodeStatusUpdateFrequency, MonitorPeriod: o.NodeMonitorPeriod})
+	}
+	if o.Enabled(route.Name) && o.ConfigureCloudRoutes {
+		var cidr netip.Prefix
+		if o.ClusterCIDR != "" {
+			cidr = netip.MustParsePrefix(o.ClusterCIDR)
+		}
+		a.route = route.New(route.Config{Client: c, Nodes: a.nodes, ClusterName: o.ClusterName, ClusterCIDR: cidr,
+			Period: o.RouteReconciliationPeriod, Observe: a.metrics.observe})
+	}
+	return a
+}
+
+// metrics are the cloud-controller's Prometheus series.
+type metrics struct {
+	registry       *prometheus.Registry
+	reconciles     *prometheus.CounterVec
+	latency        *prometheus.HistogramVec
+	pluginRestarts prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "controller_reconcile_total",
+			Help: "Reconciles by controller and result (success, error)."}, []string{"controller", "result"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "controller_reconcile_duration_seconds",
+			Help: "Reconcile latency by controller.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"controller"}),
+		pluginRestarts: prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudprovider_plugin_restarts_total",
+			Help: "Times the cloud provider plugin was started again after it died or hung."}),
+	}
+	m.registry.MustRegister(m.reconciles, m.latency, m.pluginRestarts)
+	return m
+}
+
+func (m *metrics) observe(controller string, d time.Duration, err error) {
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	m.reconciles.WithLabelValues(controller, result).Inc()
+	m.latency.WithLabelValues(controller).Observe(d.Seconds())
+}
