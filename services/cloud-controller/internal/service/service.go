@@ -229,6 +229,7 @@ func (c *Controller) vanished(ctx context.Context, lb cloudprovider.LoadBalancer
 		return fmt.Errorf("delete the load balancer of vanished service %s: %w", key, err)
 	}
 	c.forget(key)
+	c.retryPending()
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/cloudprovider"
+	"skiff.dev/pkg/informer"
 	"skiff.dev/services/cloud-controller/internal/events"
 )
 
@@ -105,5 +106,16 @@ func (c *Controller) cleanup(ctx context.Context, lb cloudprovider.LoadBalancer,
 		return fmt.Errorf("remove the finalizer of service %s: %w", key, err)
 	}
 	c.forget(key)
+	c.retryPending()
 	return nil
+}
+
+// retryPending requeues the Services still waiting for an address: one
+// was just released, and their back-off may have grown long.
+func (c *Controller) retryPending() {
+	for _, s := range c.cfg.Services.Store().List() {
+		if wantsLoadBalancer(s) && len(s.GetStatus().GetLoadBalancer().GetIngress()) == 0 {
+			c.ctrl.Enqueue(informer.KeyOf(s))
+		}
+	}
 }
