@@ -34,15 +34,27 @@ func (c *Controller) ensure(ctx context.Context, lb cloudprovider.LoadBalancer, 
 	case same && !nodesChanged:
 		return nil
 	case same:
-		if err := lb.UpdateLoadBalancer(ctx, c.cfg.ClusterName, svc, nodes); err != nil {
-			c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Warning, "UpdateLoadBalancerFailed",
-				fmt.Sprintf("Error updating load balancer with new hosts %s: %v", names, err))
-			return fmt.Errorf("update the load balancer of service %s: %w", key, err)
-		}
-		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Normal, "UpdatedLoadBalancer", "Updated load balancer with new hosts")
-		c.remember(key, svc, names)
-		return nil
+		return c.updateHosts(ctx, lb, key, svc, nodes)
 	}
+	return c.ensureAddresses(ctx, lb, key, svc, nodes)
+}
+
+// updateHosts points an unchanged Service's load balancer at the nodes.
+func (c *Controller) updateHosts(ctx context.Context, lb cloudprovider.LoadBalancer, key string, svc *corev1.Service, nodes []*corev1.Node) error {
+	names := nodeNames(nodes)
+	if err := lb.UpdateLoadBalancer(ctx, c.cfg.ClusterName, svc, nodes); err != nil {
+		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Warning, "UpdateLoadBalancerFailed",
+			fmt.Sprintf("Error updating load balancer with new hosts %s: %v", names, err))
+		return fmt.Errorf("update the load balancer of service %s: %w", key, err)
+	}
+	c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Normal, "UpdatedLoadBalancer", "Updated load balancer with new hosts")
+	c.remember(key, svc, names)
+	return nil
+}
+
+// ensureAddresses ensures the load balancer and writes its addresses to
+// the Service's status when they changed.
+func (c *Controller) ensureAddresses(ctx context.Context, lb cloudprovider.LoadBalancer, key string, svc *corev1.Service, nodes []*corev1.Node) error {
 	first := len(svc.GetStatus().GetLoadBalancer().GetIngress()) == 0
 	if first {
 		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Normal, "EnsuringLoadBalancer", "Ensuring load balancer")
@@ -62,7 +74,7 @@ func (c *Controller) ensure(ctx context.Context, lb cloudprovider.LoadBalancer, 
 		slog.InfoContext(ctx, "load balancer ensured", "service", key, "ingress", ingressIPs(status))
 		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Normal, "EnsuredLoadBalancer", "Ensured load balancer")
 	}
-	c.remember(key, svc, names)
+	c.remember(key, svc, nodeNames(nodes))
 	return nil
 }
 
