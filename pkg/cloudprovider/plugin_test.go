@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -137,4 +138,30 @@ func TestServeNeedsAPart(t *testing.T) {
 	if !c.Capabilities.Routes || c.Capabilities.Instances || c.LoadBalancers {
 		t.Fatalf("capabilities: got %+v, want routes only", c.Capabilities)
 	}
+}
+
+func TestHungPluginIsRestarted(t *testing.T) {
+	bin := buildEcho(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var restarts atomic.Int32
+	p, err := StartPlugin(ctx, PluginConfig{Path: bin, Level: slog.LevelError, Timeout: 300 * time.Millisecond,
+		Restarted: func() { restarts.Add(1) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	c := p.Cloud()
+	_, err = c.Instances.InstanceExists(ctx, node("hang"))
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "DeadlineExceeded") {
+		t.Fatalf("a call the plugin never answers: got %v, want ErrUnavailable after the deadline", err)
+	}
+	eventually(t, "the hung plugin is restarted", func() error {
+		if restarts.Load() != 1 {
+			return errors.New("not restarted")
+		}
+		_, err := c.Instances.InstanceExists(ctx, node("a"))
+		return err
+	})
 }

@@ -1,7 +1,8 @@
 // Command echo is a cloud provider plugin for tests: instances exist
 // unless their node is named "gone", the instance type is the
 // configuration it was given, load balancers get 192.0.2.<n>, routes are
-// kept in memory, and a node named "crash" makes it exit.
+// kept in memory, and a node named "crash" makes it exit, "hang" never
+// answer.
 package main
 
 import (
@@ -33,6 +34,8 @@ func (e *echo) InstanceExists(_ context.Context, n *corev1.Node) (bool, error) {
 	switch n.GetMetadata().GetName() {
 	case "crash":
 		os.Exit(3)
+	case "hang":
+		select {}
 	case "fail":
 		return false, fmt.Errorf("node %s: no such luck", n.GetMetadata().GetName())
 	}
