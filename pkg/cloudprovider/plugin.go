@@ -83,17 +83,15 @@ func (p *Plugin) launch(ctx context.Context) (Capabilities, error) {
 		return Capabilities{}, err
 	}
 	conn := raw.(grpc.ClientConnInterface)
-	r := remote{invoke: direct(conn)}
+	r := remote{invoke: direct(conn, p.cfg.Timeout)}
 	fail := func(what string, err error) (Capabilities, error) {
 		proc.Kill()
-		return Capabilities{}, fmt.Errorf("cloud provider plugin %s: %s: %w", p.cfg.Path, what, fromStatus(err))
+		return Capabilities{}, fmt.Errorf("cloud provider plugin %s: %s: %w", p.cfg.Path, what, err)
 	}
-	cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
-	defer cancel()
-	if err := r.initialize(cctx, p.cfg.Config, p.cfg.ClusterName); err != nil {
+	if err := r.initialize(ctx, p.cfg.Config, p.cfg.ClusterName); err != nil {
 		return fail("initialize", err)
 	}
-	caps, err := r.capabilities(cctx)
+	caps, err := r.capabilities(ctx)
 	if err != nil {
 		return fail("capabilities", err)
 	}

@@ -2,6 +2,7 @@ package cloudprovider
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -22,10 +23,12 @@ var (
 	_ Routes       = remote{}
 )
 
-// direct invokes calls straight on conn.
-func direct(conn grpc.ClientConnInterface) invoker {
+// direct invokes calls straight on conn, each bounded by timeout.
+func direct(conn grpc.ClientConnInterface, timeout time.Duration) invoker {
 	return func(ctx context.Context, call func(context.Context, grpc.ClientConnInterface) error) error {
-		return call(ctx, conn)
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return fromStatus(call(ctx, conn))
 	}
 }
 
