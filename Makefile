@@ -7,10 +7,10 @@ TOOLS        := $(BIN)/tools
 export PATH  := $(TOOLS):$(PATH)
 
 # Modules of the workspace, as go.work lists them.
-MODULES      := api pkg services/apiserver services/scheduler services/controller-manager services/kubelet services/proxy plugins/maintenance images e2e
+MODULES      := api pkg services/apiserver services/scheduler services/controller-manager services/kubelet services/proxy services/cloud-controller plugins/maintenance images e2e
 # Packages every module builds and tests (go.work root cannot use ./...).
 PKGS         := $(foreach m,$(MODULES),./$(m)/...)
-SERVICES     := apiserver scheduler controller-manager kubelet
+SERVICES     := apiserver scheduler controller-manager kubelet proxy cloud-controller
 # Example out-of-process plugins, built as bin/scheduler-plugin-<name>.
 PLUGINS      := maintenance
 TEST_FLAGS   ?= -race -count=1 -timeout 20m
@@ -30,6 +30,8 @@ build: ## static binaries of every service and example plugin into bin/
 		echo "build scheduler-plugin-$$p"; \
 		CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/scheduler-plugin-$$p ./plugins/$$p || exit 1; \
 	done
+	@echo "build cloud-provider-local"
+	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/cloud-provider-local ./services/cloud-controller/cmd/cloud-provider-local
 
 RUN_DIR      ?= /tmp/skiff
 
@@ -54,11 +56,13 @@ test: ## every test tier: unit, integration (embedded etcd) and e2e (real kubect
 test-short: ## unit tests only
 	$(GO) test -short -count=1 $(PKGS)
 
-bench: ## apiserver benchmarks against embedded etcd; scheduler throughput through the real apiserver
+bench: ## apiserver, scheduler, controller-manager, kubelet and proxy benchmarks (see docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./services/apiserver/...
 	$(GO) test -run '^$$' -bench BenchmarkScheduling -benchtime=1x -timeout 40m -v ./e2e/scheduler/
 	$(GO) test -run '^$$' -bench BenchmarkDeployment1000 -benchtime=1x -v ./e2e/controllermanager/
 	$(GO) test -run '^$$' -bench 'BenchmarkPodStartup|BenchmarkHollowNodes' -benchtime=1x -timeout 30m -v ./e2e/kubelet/
+	$(GO) test -run '^$$' -bench BenchmarkSync -benchtime=1x -timeout 30m ./services/proxy/internal/nftables/ ./services/proxy/internal/iptables/
+	$(GO) test -run '^$$' -bench BenchmarkNetworkProgramming -benchtime=20x -timeout 30m ./e2e/proxy/
 
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## build the pinned code generators
 

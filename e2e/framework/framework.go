@@ -20,7 +20,7 @@ import (
 // services are the binaries the tests run; plugins are the example
 // plugins, built under their directory's name.
 var (
-	services = []string{"apiserver", "scheduler", "controller-manager", "kubelet"}
+	services = []string{"apiserver", "scheduler", "controller-manager", "kubelet", "proxy"}
 	plugins  = []string{"maintenance"}
 )
 

@@ -32,10 +32,23 @@ func StartControllerManager(t testing.TB, srv *APIServer, flags ...string) *Proc
 	return startProcess(t, "controller-manager", args...)
 }
 
+// StartProxy runs a proxy inside ns (where it programs the rules) with
+// kubeconfig (one from ForwardAPIServer reaches the apiserver from there)
+// and extra flags; it stops with the test.
+func StartProxy(t testing.TB, ns *Netns, kubeconfig string, flags ...string) *Process {
+	t.Helper()
+	args := append([]string{Binary(t, "proxy"), "--kubeconfig", kubeconfig, "--log-level", "warn"}, flags...)
+	return startCommand(t, "proxy", ns.Command(args[0], args[1:]...))
+}
+
 func startProcess(t testing.TB, service string, args ...string) *Process {
 	t.Helper()
-	p := &Process{t: t, logs: &SyncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(Binary(t, service), args...)
+	return startCommand(t, service, exec.Command(Binary(t, service), args...))
+}
+
+func startCommand(t testing.TB, service string, cmd *exec.Cmd) *Process {
+	t.Helper()
+	p := &Process{t: t, logs: &SyncBuffer{}, done: make(chan struct{}), cmd: cmd}
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {

@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"fmt"
 	"time"
 
 	"sigs.k8s.io/knftables"
@@ -34,6 +35,16 @@ var fixtures = map[string]struct {
 			{IP: "10.244.2.7", Port: 8080, Ready: true, Serving: true, NodeName: "node-b"},
 			{IP: "10.244.1.5", Port: 8080, Ready: true, Serving: true, NodeName: "node-a"},
 		}},
+	},
+	"many endpoints": {
+		services: []model.ServicePort{web()},
+		endpoints: map[model.ServicePortName][]model.Endpoint{web().ServicePortName: func() []model.Endpoint {
+			var eps []model.Endpoint
+			for i := range cascadeMax + 2 {
+				eps = append(eps, model.Endpoint{IP: fmt.Sprintf("10.244.3.%d", i+1), Port: 8080, Ready: true, Serving: true})
+			}
+			return eps
+		}()},
 	},
 	"no endpoints": {
 		services: []model.ServicePort{web()},

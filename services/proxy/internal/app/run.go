@@ -1,0 +1,158 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	corev1 "skiff.dev/api/core/v1"
+	discoveryv1 "skiff.dev/api/discovery/v1"
+	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/healthz"
+	"skiff.dev/pkg/informer"
+	"skiff.dev/services/proxy/internal/iptables"
+	"skiff.dev/services/proxy/internal/model"
+	"skiff.dev/services/proxy/internal/nftables"
+)
+
+// Run programs the node's rules until ctx ends; with --cleanup it removes
+// them instead and returns.
+func Run(ctx context.Context, o *Options) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	flush, err := o.Observability.Setup(ctx, "proxy")
+	if err != nil {
+		return err
+	}
+	defer flush()
+	log := slog.Default().With("mode", o.ProxyMode, "node", o.HostnameOverride)
+	bopts := model.Options{
+		NodeName:       o.HostnameOverride,
+		NodeIPs:        o.NodePortAddresses,
+		ClusterCIDR:    o.ClusterCIDR,
+		MasqueradeMark: 1 << o.MasqueradeBit,
+	}
+	if o.Cleanup {
+		return cleanup(ctx, bopts, "")
+	}
+	backend, err := newBackend(o.ProxyMode, bopts)
+	if err != nil {
+		return err
+	}
+	// Rules of the other mode, left by an earlier run, would handle the
+	// same addresses first; remove them, as kube-proxy does.
+	if err := cleanup(ctx, bopts, o.ProxyMode); err != nil {
+		log.Warn("removing the other mode's rules", "err", err)
+	}
+
+	cfg, err := client.FromKubeconfig(o.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	services := informer.New(informer.FromResource(c.CoreV1().Services("")), informer.Options[*corev1.Service]{})
+	slices := informer.New(informer.FromResource(c.DiscoveryV1().EndpointSlices("")), informer.Options[*discoveryv1.EndpointSlice]{})
+	m := newMetrics(o.ProxyMode)
+	loop := newSyncLoop(backend, func() model.State {
+		return buildState(log, services.Store().List(), slices.Store().List())
+	}, o.MinSyncPeriod, o.SyncPeriod, m, log)
+	services.AddHandler(informer.Handler[*corev1.Service]{
+		OnAdd:    func(*corev1.Service) { loop.changed(time.Time{}) },
+		OnUpdate: func(_, _ *corev1.Service) { loop.changed(time.Time{}) },
+		OnDelete: func(*corev1.Service) { loop.changed(time.Time{}) },
+	})
+	slices.AddHandler(informer.Handler[*discoveryv1.EndpointSlice]{
+		OnAdd:    func(es *discoveryv1.EndpointSlice) { loop.changed(triggerTime(es)) },
+		OnUpdate: func(_, es *discoveryv1.EndpointSlice) { loop.changed(triggerTime(es)) },
+		OnDelete: func(*discoveryv1.EndpointSlice) { loop.changed(time.Time{}) },
+	})
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return services.Start(gctx) })
+	g.Go(func() error { return slices.Start(gctx) })
+	if o.HealthzBindAddress != "" {
+		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthHandler(loop)); err != nil {
+			return err
+		}
+	}
+	if o.MetricsBindAddress != "" {
+		if err := healthz.Serve(gctx, g, o.MetricsBindAddress, healthz.Handler(m.registry, o.Profiling)); err != nil {
+			return err
+		}
+	}
+	g.Go(func() error {
+		// An empty cache would program an empty table and cut every
+		// Service off until the lists arrive.
+		if !services.WaitForSync(gctx) || !slices.WaitForSync(gctx) {
+			return nil
+		}
+		log.Info("caches synced; programming rules", "services", services.Store().Len(), "endpointslices", slices.Store().Len())
+		loop.run(gctx)
+		return nil
+	})
+	return g.Wait()
+}
+
+func newBackend(mode string, opts model.Options) (model.Backend, error) {
+	if mode == ModeIptables {
+		return iptables.New(opts)
+	}
+	return nftables.New(opts)
+}
+
+// cleanup removes the rules of every mode but keep ("" removes all).
+// A mode whose tool is missing has nothing to remove.
+func cleanup(ctx context.Context, opts model.Options, keep string) error {
+	var errs []error
+	for _, mode := range []string{ModeNftables, ModeIptables} {
+		if mode == keep {
+			continue
+		}
+		b, err := newBackend(mode, opts)
+		if err != nil {
+			slog.Debug("cleanup: mode unavailable", "mode", mode, "err", err)
+			continue
+		}
+		if err := b.Cleanup(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", mode, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func triggerTime(es *discoveryv1.EndpointSlice) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, es.GetMetadata().GetAnnotations()[annotationTriggerTime])
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// healthHandler serves /healthz and /livez from the sync loop's state, as
+// kube-proxy's health server does: 503 until the first sync, and when
+// changes wait too long.
+func healthHandler(loop *syncLoop) http.Handler {
+	mux := http.NewServeMux()
+	h := func(w http.ResponseWriter, _ *http.Request) {
+		ok, why := loop.healthy()
+		if !ok {
+			http.Error(w, why, http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}
+	mux.HandleFunc("/healthz", h)
+	mux.HandleFunc("/livez", h)
+	return mux
+}

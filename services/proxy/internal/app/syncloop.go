@@ -1,0 +1,153 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"skiff.dev/services/proxy/internal/model"
+)
+
+// syncLoop runs the backend: a sync soon after a change, never two closer
+// than minSync (changes arriving meanwhile are applied together), a full
+// resync every fullEvery, and after a failure a full retry with back-off.
+type syncLoop struct {
+	backend   model.Backend
+	state     func() model.State
+	minSync   time.Duration
+	fullEvery time.Duration
+	metrics   *metrics
+	log       *slog.Logger
+
+	kick chan struct{}
+
+	mu sync.Mutex
+	// pending is when the oldest change not yet synced arrived; trigger is
+	// the oldest change time the EndpointSlices report for it.
+	pending, trigger time.Time
+	lastOK           time.Time
+}
+
+func newSyncLoop(b model.Backend, state func() model.State, minSync, fullEvery time.Duration, m *metrics, log *slog.Logger) *syncLoop {
+	return &syncLoop{backend: b, state: state, minSync: minSync, fullEvery: fullEvery, metrics: m, log: log, kick: make(chan struct{}, 1)}
+}
+
+// changed asks for a sync. trigger, if not zero, is when the change was
+// made (an EndpointSlice's last-change-trigger-time).
+func (l *syncLoop) changed(trigger time.Time) {
+	now := time.Now()
+	l.mu.Lock()
+	if l.pending.IsZero() {
+		l.pending = now
+		l.metrics.lastQueued.Set(float64(now.UnixNano()) / 1e9)
+	}
+	if trigger.IsZero() || trigger.After(now) {
+		trigger = now
+	}
+	if l.trigger.IsZero() || trigger.Before(l.trigger) {
+		l.trigger = trigger
+	}
+	l.mu.Unlock()
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+}
+
+// healthy is what /healthz reports: a sync has succeeded, and no change
+// has waited much longer than a full resync period.
+func (l *syncLoop) healthy() (bool, string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	limit := 2*l.fullEvery + l.minSync
+	switch {
+	case l.lastOK.IsZero():
+		return false, "rules not synced yet"
+	case !l.pending.IsZero() && time.Since(l.pending) > limit:
+		return false, "a change has waited " + time.Since(l.pending).Round(time.Second).String() + " for a sync"
+	case time.Since(l.lastOK) > limit:
+		return false, "last successful sync " + time.Since(l.lastOK).Round(time.Second).String() + " ago"
+	}
+	return true, "ok"
+}
+
+// run syncs until ctx ends. The first sync is a full one.
+func (l *syncLoop) run(ctx context.Context) {
+	full, failures := true, 0
+	var last time.Time
+	fullTimer := time.NewTimer(l.fullEvery)
+	defer fullTimer.Stop()
+	var retry <-chan time.Time
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-l.kick:
+			case <-fullTimer.C:
+				full = true
+			case <-retry:
+			}
+		}
+		if wait := l.minSync - time.Since(last); !last.IsZero() && wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		select {
+		case <-l.kick: // covered by this sync
+		default:
+		}
+		l.mu.Lock()
+		pending, trigger := l.pending, l.trigger
+		l.pending, l.trigger = time.Time{}, time.Time{}
+		l.mu.Unlock()
+
+		start := time.Now()
+		stats, err := l.backend.Sync(ctx, l.state(), full)
+		last = time.Now()
+		l.metrics.observeSync(full, last.Sub(start), stats, err)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			failures++
+			backoff := min(l.minSync<<min(failures, 6), 30*time.Second)
+			backoff = max(backoff, 100*time.Millisecond)
+			l.log.Error("sync failed; retrying with a full sync", "full", full, "failures", failures, "retry_in", backoff, "err", err)
+			l.mu.Lock()
+			if !pending.IsZero() && (l.pending.IsZero() || pending.Before(l.pending)) {
+				l.pending, l.trigger = pending, trigger
+			}
+			l.mu.Unlock()
+			full, retry = true, time.After(backoff)
+			continue
+		}
+		if failures > 0 {
+			l.log.Info("sync succeeded again", "after_failures", failures)
+		}
+		failures, retry = 0, nil
+		if full {
+			if !fullTimer.Stop() {
+				select {
+				case <-fullTimer.C:
+				default:
+				}
+			}
+			fullTimer.Reset(l.fullEvery)
+		}
+		l.log.Debug("synced", "full", full, "rules", stats.Rules, "written", stats.Written, "took", last.Sub(start))
+		full = false
+		l.mu.Lock()
+		l.lastOK = last
+		l.mu.Unlock()
+		if !pending.IsZero() {
+			l.metrics.programming.Observe(last.Sub(trigger).Seconds())
+		}
+	}
+}
