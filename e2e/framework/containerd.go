@@ -45,6 +45,7 @@ type Containerd struct {
 	subnet *net.IPNet
 	conn   *grpc.ClientConn
 	logs   *SyncBuffer
+	netns  *Netns // where containerd runs; nil for the host's namespace
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -59,12 +60,26 @@ type Containerd struct {
 // imports the images into it.
 func StartContainerd(t testing.TB) *Containerd {
 	t.Helper()
+	return startContainerd(t, nil)
+}
+
+// StartContainerdIn is StartContainerd with containerd running in ns, so
+// its pod bridge and the pods' host-side links live there: ns is the node
+// whose packet rules a proxy in ns programs. ns must outlive it (create ns
+// first; cleanups run last-first).
+func StartContainerdIn(t testing.TB, ns *Netns) *Containerd {
+	t.Helper()
+	return startContainerd(t, ns)
+}
+
+func startContainerd(t testing.TB, ns *Netns) *Containerd {
+	t.Helper()
 	images := Images(t)
 	dir, err := os.MkdirTemp("/tmp", "ctd-") // short: socket paths stay far below 108 bytes
 	if err != nil {
 		t.Fatalf("containerd directory: %v", err)
 	}
-	c := &Containerd{t: t, dir: dir, id: fmt.Sprintf("%06x", rand.Uint32()&0xffffff), logs: &SyncBuffer{}}
+	c := &Containerd{t: t, dir: dir, id: fmt.Sprintf("%06x", rand.Uint32()&0xffffff), logs: &SyncBuffer{}, netns: ns}
 	t.Cleanup(func() {
 		first := false
 		c.closeOnce.Do(func() { first, c.closeErr = true, c.close() })
@@ -81,8 +96,10 @@ func StartContainerd(t testing.TB) *Containerd {
 	if err := c.writeConfig(); err != nil {
 		t.Fatalf("containerd configuration: %v", err)
 	}
-	if err := c.allowForwarding(); err != nil {
-		t.Fatalf("let pods reach each other: %v", err)
+	if ns == nil { // a new namespace forwards everything
+		if err := c.allowForwarding(); err != nil {
+			t.Fatalf("let pods reach each other: %v", err)
+		}
 	}
 	c.conn, err = grpc.NewClient("unix://"+c.Address(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
@@ -160,6 +177,9 @@ func (c *Containerd) start() error {
 		}
 	}
 	cmd := exec.Command(containerdBin, "--config", c.configPath(), "--log-level", "info")
+	if c.netns != nil {
+		cmd = c.netns.EnterCommand(containerdBin, "--config", c.configPath(), "--log-level", "info")
+	}
 	cmd.Stdout, cmd.Stderr = c.logs, c.logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

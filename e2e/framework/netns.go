@@ -81,6 +81,13 @@ func (ns *Netns) Command(name string, args ...string) *exec.Cmd {
 	return exec.Command("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
 }
 
+// EnterCommand is a command that runs in the namespace's network but,
+// unlike Command (ip netns exec remounts /sys for the namespace), sees the
+// host's mounts, cgroups included: for containerd and runc.
+func (ns *Netns) EnterCommand(name string, args ...string) *exec.Cmd {
+	return exec.Command("nsenter", append([]string{"--net=/run/netns/" + ns.Name, "--", name}, args...)...)
+}
+
 // Do runs fn on an OS thread moved into the namespace: sockets fn opens
 // stay in it. The thread returns to its own namespace afterwards; were it
 // left to die instead, children started from it (whose parent-death signal

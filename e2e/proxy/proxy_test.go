@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -34,12 +35,27 @@ func testMode(t *testing.T, mode string) {
 	c := newCluster(t, mode)
 	ctx := context.Background()
 
+	// The cloud-controller's local provider gives LoadBalancer Services
+	// addresses from its pool; the external host routes the pool to the node.
+	pool := t.TempDir() + "/cloud.yaml"
+	if err := os.WriteFile(pool, []byte("loadBalancerPool: ['203.0.113.10-203.0.113.20']\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	framework.StartCloudController(t, c.srv, "--cloud-config", pool, "--leader-elect=false")
 	web := c.service("web", corev1.ServiceTypeLoadBalancer, nil)
 	c.endpoints("web", backendIPs, nil)
-	web.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: "203.0.113.10"}}
-	if _, err := c.cs.CoreV1().Services("default").UpdateStatus(ctx, web, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("set load-balancer status: %v", err)
-	}
+	var lbIP string
+	framework.Eventually(t, waitRules, "web gets a load-balancer address", func() error {
+		got, err := c.cs.CoreV1().Services("default").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if ing := got.Status.LoadBalancer.Ingress; len(ing) == 1 && strings.HasPrefix(ing[0].IP, "203.0.113.") {
+			lbIP = ing[0].IP
+			return nil
+		}
+		return fmt.Errorf("got status %+v", got.Status.LoadBalancer)
+	})
 	empty := c.service("empty", corev1.ServiceTypeClusterIP, nil)
 	sticky := c.service("sticky", corev1.ServiceTypeClusterIP, func(s *corev1.Service) {
 		s.Spec.SessionAffinity = corev1.ServiceAffinityClientIP
@@ -55,8 +71,8 @@ func testMode(t *testing.T, mode string) {
 	t.Run("NodePort answers on the node address", func(t *testing.T) {
 		waitSpread(t, c.external, externalIP, addr(nodeIP, int(web.Spec.Ports[0].NodePort)), backendIPs)
 	})
-	t.Run("load-balancer address answers", func(t *testing.T) {
-		waitSpread(t, c.external, externalIP, addr("203.0.113.10", 80), backendIPs)
+	t.Run("load-balancer address from the pool answers", func(t *testing.T) {
+		waitSpread(t, c.external, externalIP, addr(lbIP, 80), backendIPs)
 	})
 	t.Run("no endpoints rejects at once", func(t *testing.T) {
 		framework.Eventually(t, waitRules, "connection refused by the Service without endpoints", func() error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"strconv"
 	"time"
@@ -124,4 +125,28 @@ func eachFile(do func(name string) error) applet {
 		}
 		return nil
 	}
+}
+
+// get fetches each URL over HTTP and copies the body to stdout; an error
+// or a status other than 2xx fails it (a pod's curl, for network tests).
+func get(std stdio, urls []string) error {
+	if len(urls) == 0 {
+		return errors.New("get: no URL")
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	for _, u := range urls {
+		resp, err := c.Get(u)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(std.out, resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("get %s: %s", u, resp.Status)
+		}
+	}
+	return nil
 }

@@ -37,6 +37,7 @@ var applets = map[string]applet{
 	"env":      func(std stdio, _ []string) error { return say(std.out, os.Environ()...) },
 	"exit":     exit,
 	"false":    func(stdio, []string) error { return exitStatus(1) },
+	"get":      get,
 	"hostname": hostname,
 	"ls":       ls,
 	"rm":       eachFile(os.Remove),

@@ -66,6 +66,7 @@ type Manager struct {
 
 	mu        sync.Mutex
 	workers   map[string]*worker // by pod uid
+	early     map[string]bool    // pods kicked before Run, by uid
 	wg        sync.WaitGroup
 	ctx       context.Context
 	seen      map[string]string // pod uid → fingerprint of its runtime state at the last relist
@@ -98,7 +99,14 @@ func New(cfg Config, rt cri.Runtime, source Source, objects Objects, vols *volum
 func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Lock()
 	m.ctx = ctx
+	early := m.early
+	m.early = nil
 	m.mu.Unlock()
+	// Pods the informer delivered before Run (its first list: pods bound
+	// while the kubelet was down) get their workers now.
+	for uid := range early {
+		m.Kick(uid)
+	}
 	m.probes.start(ctx)
 	relist := time.NewTicker(m.cfg.RelistPeriod)
 	defer relist.Stop()
@@ -126,7 +134,14 @@ func (m *Manager) SetServices(s Services) { m.services = s }
 func (m *Manager) Kick(uid string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ctx == nil || m.ctx.Err() != nil {
+	if m.ctx == nil {
+		if m.early == nil {
+			m.early = map[string]bool{}
+		}
+		m.early[uid] = true
+		return
+	}
+	if m.ctx.Err() != nil {
 		return
 	}
 	w, ok := m.workers[uid]
