@@ -78,7 +78,7 @@ func TestServiceAllocation(t *testing.T) {
 	}
 
 	// Concurrent creates.
-	const n = 200
+	const n = 500
 	var mu sync.Mutex
 	ips, ports := map[string]string{}, map[int32]string{}
 	var wg sync.WaitGroup

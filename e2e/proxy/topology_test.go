@@ -124,9 +124,14 @@ type conn struct {
 // connect dials addr from ns, from source address src, and reads the
 // backend's greeting.
 func connect(ns *framework.Netns, src, addr string) (*conn, string, error) {
+	return connectWithin(ns, src, addr, 3*time.Second)
+}
+
+// connectWithin is connect with a dial timeout.
+func connectWithin(ns *framework.Netns, src, addr string, timeout time.Duration) (*conn, string, error) {
 	var nc net.Conn
 	err := ns.Do(func() (err error) {
-		d := net.Dialer{Timeout: 3 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
+		d := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
 		nc, err = d.Dial("tcp", addr)
 		return err
 	})
