@@ -26,6 +26,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	pluginv1 "skiff.dev/api/schedulerplugin/v1"
+	"skiff.dev/pkg/pluginproc"
 )
 
 // Rejection says why a pod must not run on a node.
@@ -93,38 +94,7 @@ func Serve(name string, impl any) {
 
 // Logger writes JSON lines the scheduler's plugin runner understands: they
 // appear in the scheduler's log at their own level, named after the plugin.
-func Logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{
-		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			if len(groups) > 0 {
-				return a
-			}
-			switch a.Key {
-			case slog.TimeKey:
-				return slog.String("@timestamp", a.Value.Time().Format("2006-01-02T15:04:05.000000Z07:00"))
-			case slog.LevelKey:
-				return slog.String("@level", levelName(a.Value.Any()))
-			case slog.MessageKey:
-				return slog.String("@message", a.Value.String())
-			}
-			return a
-		},
-	}))
-}
-
-func levelName(v any) string {
-	l, _ := v.(slog.Level)
-	switch {
-	case l >= slog.LevelError:
-		return "error"
-	case l >= slog.LevelWarn:
-		return "warn"
-	case l >= slog.LevelInfo:
-		return "info"
-	default:
-		return "debug"
-	}
-}
+func Logger() *slog.Logger { return pluginproc.Logger() }
 
 // grpcPlugin is go-plugin's view of the service: the server side in the
 // plugin process, the client side in the scheduler.

@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,30 +20,8 @@ import (
 // Service without endpoints refuses at once. Cleanup then leaves no rule.
 func TestTraffic(t *testing.T) {
 	ns := newNetns(t)
-	for _, args := range [][]string{
-		{"ip", "link", "set", "lo", "up"},
-		{"ip", "link", "add", "skd0", "type", "veth", "peer", "name", "skd1"},
-		{"ip", "link", "set", "skd0", "up"},
-		{"ip", "link", "set", "skd1", "up"},
-		{"ip", "addr", "add", "10.244.1.5/32", "dev", "skd0"},
-		{"ip", "addr", "add", "10.244.2.7/32", "dev", "skd0"},
-		{"ip", "addr", "add", "10.244.9.9/32", "dev", "skd0"},
-		{"ip", "addr", "add", "192.168.50.2/24", "dev", "skd0"},
-		{"ip", "route", "add", "10.96.0.0/16", "dev", "skd0"},
-	} {
-		ns.run(t, "", args...)
-	}
-	for _, ip := range []string{"10.244.1.5", "10.244.2.7"} {
-		var ln net.Listener
-		if err := ns.do(func() (err error) {
-			ln, err = net.Listen("tcp", ip+":8080")
-			return err
-		}); err != nil {
-			t.Fatalf("listen on %s: %v", ip, err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go serveName(ln, ip)
-	}
+	ns.Topology(t, "192.168.50.2", "10.244.1.5", "10.244.2.7")
+	ns.ServeNames(t, 8080, "10.244.1.5", "10.244.2.7")
 	ctx := context.Background()
 	b := ns.backend(t)
 	sync := func(st model.State) {

@@ -4,92 +4,38 @@ package nftables
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
-	"io"
 	"maps"
-	"net"
-	"os"
-	"os/exec"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"skiff.dev/services/proxy/internal/model"
+	"skiff.dev/services/proxy/internal/netnstest"
 )
 
-// netns is a network namespace made for one test and deleted at its end.
+// netns is a test namespace whose nftables the backend under test writes.
 type netns struct {
+	*netnstest.Netns
 	t    testing.TB
 	name string
 }
 
 func newNetns(t testing.TB) *netns {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("network namespace test skipped in -short mode")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces")
-	}
-	for _, bin := range []string{"ip", "nft"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s not installed", bin)
-		}
-	}
-	b := make([]byte, 4)
-	rand.Read(b)
-	ns := &netns{t: t, name: "skiff-nft-" + hex.EncodeToString(b)}
-	if out, err := exec.Command("ip", "netns", "add", ns.name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v: %s", ns.name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns.name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", ns.name, err, out)
-		}
-	})
-	return ns
+	ns := netnstest.New(t, "skiff-nft", "nft")
+	return &netns{Netns: ns, t: t, name: ns.Name}
 }
 
 // run runs a command inside the namespace, with stdin, and returns its output.
 func (ns *netns) run(stdin string, args ...string) string {
 	ns.t.Helper()
-	cmd := exec.Command("ip", append([]string{"netns", "exec", ns.name}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		ns.t.Fatalf("%s in %s: %v: %s", strings.Join(args, " "), ns.name, err, out)
-	}
-	return string(out)
+	return ns.Run(ns.t, stdin, args...)
 }
 
-// do runs fn on an OS thread moved into the namespace; sockets fn opens stay
-// there. The thread is never unlocked, so the runtime discards it afterwards.
-func (ns *netns) do(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		f, err := os.Open("/run/netns/" + ns.name)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns.name, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
+// do runs fn on a thread in the namespace (the backend's nft runs there).
+func (ns *netns) do(fn func() error) error { return ns.Do(fn) }
 
 // backend returns a Backend whose nft commands run in the namespace.
 func (ns *netns) backend() *Backend {
@@ -198,30 +144,8 @@ func TestSyncs(t *testing.T) {
 // client, and that a Service without endpoints refuses at once.
 func TestTraffic(t *testing.T) {
 	ns := newNetns(t)
-	for _, args := range [][]string{
-		{"ip", "link", "set", "lo", "up"},
-		{"ip", "link", "add", "skd0", "type", "veth", "peer", "name", "skd1"},
-		{"ip", "link", "set", "skd0", "up"},
-		{"ip", "link", "set", "skd1", "up"},
-		{"ip", "addr", "add", "10.244.1.5/32", "dev", "skd0"},
-		{"ip", "addr", "add", "10.244.2.7/32", "dev", "skd0"},
-		{"ip", "addr", "add", "10.244.9.9/32", "dev", "skd0"},
-		{"ip", "addr", "add", "192.168.50.2/24", "dev", "skd0"},
-		{"ip", "route", "add", "10.96.0.0/16", "dev", "skd0"},
-	} {
-		ns.run("", args...)
-	}
-	for _, ip := range []string{"10.244.1.5", "10.244.2.7"} {
-		var ln net.Listener
-		if err := ns.do(func() (err error) {
-			ln, err = net.Listen("tcp", ip+":8080")
-			return err
-		}); err != nil {
-			t.Fatalf("listen on %s: %v", ip, err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go serveName(ln, ip)
-	}
+	ns.Topology(t, "192.168.50.2", "10.244.1.5", "10.244.2.7")
+	ns.ServeNames(t, 8080, "10.244.1.5", "10.244.2.7")
 
 	sp := web()
 	sp.NodePort = 30080
@@ -263,32 +187,4 @@ func TestTraffic(t *testing.T) {
 	}
 }
 
-// dial connects from a pod-network address that is no endpoint, so neither
-// masquerade path applies, and returns what the server wrote.
-func (ns *netns) dial(addr string) (string, error) {
-	var conn net.Conn
-	err := ns.do(func() (err error) {
-		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP("10.244.9.9")}}
-		conn, err = d.Dial("tcp", addr)
-		return err
-	})
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	b, err := io.ReadAll(conn)
-	return string(b), err
-}
-
-// serveName answers every connection with name, until ln is closed.
-func serveName(ln net.Listener, name string) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		io.WriteString(c, name)
-		c.Close()
-	}
-}
+func (ns *netns) dial(addr string) (string, error) { return ns.Dial(addr) }
