@@ -156,11 +156,10 @@ func Veth(t testing.TB, a *Netns, aName string, aAddrs []string, b *Netns, bName
 	}
 }
 
-// ForwardAPIServer makes srv reachable inside ns at 127.0.0.1 (which its
-// certificate names) and returns a kubeconfig for that address: a listener
-// in the namespace relays each connection to the server's port on the
-// host. It stops with the test.
-func ForwardAPIServer(t testing.TB, srv *APIServer, ns *Netns) string {
+// ForwardTCP makes the host's TCP address to reachable from inside ns
+// and returns the namespace-side address (on its loopback): a listener in
+// the namespace relays each connection. It stops with the test.
+func ForwardTCP(t testing.TB, ns *Netns, to string) string {
 	t.Helper()
 	ln := ns.Listen("127.0.0.1:0")
 	go func() {
@@ -169,15 +168,22 @@ func ForwardAPIServer(t testing.TB, srv *APIServer, ns *Netns) string {
 			if err != nil {
 				return
 			}
-			go relay(in, "127.0.0.1:"+strconv.Itoa(srv.Port))
+			go relay(in, to)
 		}
 	}()
+	return ln.Addr().String()
+}
+
+// ForwardAPIServer makes srv reachable inside ns at 127.0.0.1 (which its
+// certificate names) and returns a kubeconfig for that address.
+func ForwardAPIServer(t testing.TB, srv *APIServer, ns *Netns) string {
+	t.Helper()
+	addr := ForwardTCP(t, ns, "127.0.0.1:"+strconv.Itoa(srv.Port))
 	kc, err := os.ReadFile(srv.Kubeconfig())
 	if err != nil {
 		t.Fatalf("read kubeconfig: %v", err)
 	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	out := strings.ReplaceAll(string(kc), srv.URL(), "https://127.0.0.1:"+port)
+	out := strings.ReplaceAll(string(kc), srv.URL(), "https://"+addr)
 	path := t.TempDir() + "/" + ns.Name + ".kubeconfig"
 	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
 		t.Fatalf("write kubeconfig: %v", err)

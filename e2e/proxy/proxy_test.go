@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes"
 
 	"skiff.dev/e2e/framework"
 )
@@ -104,6 +106,35 @@ func testMode(t *testing.T, mode string) {
 	t.Run("an unready endpoint stops receiving", func(t *testing.T) {
 		c.endpoints("web", backendIPs, map[string]bool{backendIPs[2]: false})
 		waitSpread(t, c.client, clientIP, webAddr, backendIPs[:2])
+	})
+	t.Run("the sync joins the trace of the write", func(t *testing.T) {
+		// A client whose requests carry a W3C trace context: the apiserver
+		// stores it on the EndpointSlice, and the proxy's sync that
+		// programs the change is a span of that trace.
+		const traceID = "5c1ff0000000000000000000000c0ffe"
+		cfg := c.srv.RESTConfig()
+		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+			return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				r = r.Clone(r.Context())
+				r.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+				return rt.RoundTrip(r)
+			})
+		}
+		traced, err := kubernetes.NewForConfig(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc := *c
+		tc.cs = traced
+		tc.endpoints("self", backendIPs[:2], map[string]bool{backendIPs[1]: false})
+		framework.Eventually(t, waitRules, "a proxy span in trace "+traceID, func() error {
+			for _, s := range c.traces.Spans(traceID) {
+				if s.Service == "proxy" && s.Name == "proxy.SyncRules" {
+					return nil
+				}
+			}
+			return fmt.Errorf("spans so far: %v", c.traces.Spans(traceID))
+		})
 	})
 	t.Run("health and metrics", func(t *testing.T) {
 		framework.Eventually(t, waitRules, "/healthz says ok", func() error {
@@ -246,6 +277,10 @@ func waitSpread(t testing.TB, ns *framework.Netns, src, to string, want []string
 		return nil
 	})
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func addr(ip string, port int) string { return ip + ":" + strconv.Itoa(port) }
 

@@ -45,6 +45,7 @@ type cluster struct {
 	node, client, backends, external *framework.Netns
 	kubeconfig                       string
 	proxy                            *framework.Process
+	traces                           *framework.TraceCollector
 }
 
 // newCluster builds the topology and starts the proxy with extra flags.
@@ -81,6 +82,8 @@ func newCluster(t testing.TB, mode string, flags ...string) *cluster {
 		go serve(c.backends.Listen(fmt.Sprintf("%s:%d", ip, backendPort)), ip)
 	}
 	c.kubeconfig = framework.ForwardAPIServer(t, c.srv, c.node)
+	c.traces = framework.StartTraceCollector(t)
+	c.flags = append(c.flags, "--otlp-endpoint", framework.ForwardTCP(t, c.node, c.traces.Addr()))
 	c.startProxy()
 	return c
 }

@@ -15,6 +15,7 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
+	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/proxy/internal/iptables"
 	"skiff.dev/services/proxy/internal/model"
 	"skiff.dev/services/proxy/internal/nftables"
@@ -67,15 +68,22 @@ func Run(ctx context.Context, o *Options) error {
 	loop := newSyncLoop(backend, func() model.State {
 		return buildState(log, services.Store().List(), slices.Store().List())
 	}, o.MinSyncPeriod, o.SyncPeriod, m, log)
+	// Each change continues the trace of the write that made it.
+	svcChanged := func(s *corev1.Service) {
+		loop.changed(telemetry.ContextFromAnnotations(ctx, s.GetMetadata().GetAnnotations()), time.Time{}, "Service "+informer.KeyOf(s))
+	}
+	sliceChanged := func(es *discoveryv1.EndpointSlice) {
+		loop.changed(telemetry.ContextFromAnnotations(ctx, es.GetMetadata().GetAnnotations()), triggerTime(es), "EndpointSlice "+informer.KeyOf(es))
+	}
 	services.AddHandler(informer.Handler[*corev1.Service]{
-		OnAdd:    func(*corev1.Service) { loop.changed(time.Time{}) },
-		OnUpdate: func(_, _ *corev1.Service) { loop.changed(time.Time{}) },
-		OnDelete: func(*corev1.Service) { loop.changed(time.Time{}) },
+		OnAdd:    svcChanged,
+		OnUpdate: func(_, s *corev1.Service) { svcChanged(s) },
+		OnDelete: func(*corev1.Service) { loop.changed(ctx, time.Time{}, "") },
 	})
 	slices.AddHandler(informer.Handler[*discoveryv1.EndpointSlice]{
-		OnAdd:    func(es *discoveryv1.EndpointSlice) { loop.changed(triggerTime(es)) },
-		OnUpdate: func(_, es *discoveryv1.EndpointSlice) { loop.changed(triggerTime(es)) },
-		OnDelete: func(*discoveryv1.EndpointSlice) { loop.changed(time.Time{}) },
+		OnAdd:    sliceChanged,
+		OnUpdate: func(_, es *discoveryv1.EndpointSlice) { sliceChanged(es) },
+		OnDelete: func(*discoveryv1.EndpointSlice) { loop.changed(ctx, time.Time{}, "") },
 	})
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -6,8 +6,26 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"skiff.dev/services/proxy/internal/model"
 )
+
+var tracer = otel.Tracer("skiff.dev/services/proxy")
+
+// maxTraced bounds the traces one sync continues (a burst of traced
+// changes yields that many spans, not thousands).
+const maxTraced = 64
+
+// traced is a change that carried a trace: the sync that programs it is a
+// span of that trace, from the change's arrival to the rules being in.
+type traced struct {
+	parent  trace.SpanContext
+	arrived time.Time
+	what    string
+}
 
 // syncLoop runs the backend: a sync soon after a change, never two closer
 // than minSync (changes arriving meanwhile are applied together), a full
@@ -27,6 +45,7 @@ type syncLoop struct {
 	// the oldest change time the EndpointSlices report for it.
 	pending, trigger time.Time
 	lastOK           time.Time
+	traces           []traced
 }
 
 func newSyncLoop(b model.Backend, state func() model.State, minSync, fullEvery time.Duration, m *metrics, log *slog.Logger) *syncLoop {
@@ -34,10 +53,14 @@ func newSyncLoop(b model.Backend, state func() model.State, minSync, fullEvery t
 }
 
 // changed asks for a sync. trigger, if not zero, is when the change was
-// made (an EndpointSlice's last-change-trigger-time).
-func (l *syncLoop) changed(trigger time.Time) {
+// made (an EndpointSlice's last-change-trigger-time); ctx carries the
+// trace of the write that made it, if any; what names the object.
+func (l *syncLoop) changed(ctx context.Context, trigger time.Time, what string) {
 	now := time.Now()
 	l.mu.Lock()
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() && len(l.traces) < maxTraced {
+		l.traces = append(l.traces, traced{parent: sc, arrived: now, what: what})
+	}
 	if l.pending.IsZero() {
 		l.pending = now
 		l.metrics.lastQueued.Set(float64(now.UnixNano()) / 1e9)
@@ -104,8 +127,8 @@ func (l *syncLoop) run(ctx context.Context) {
 		default:
 		}
 		l.mu.Lock()
-		pending, trigger := l.pending, l.trigger
-		l.pending, l.trigger = time.Time{}, time.Time{}
+		pending, trigger, traces := l.pending, l.trigger, l.traces
+		l.pending, l.trigger, l.traces = time.Time{}, time.Time{}, nil
 		l.mu.Unlock()
 
 		start := time.Now()
@@ -124,6 +147,7 @@ func (l *syncLoop) run(ctx context.Context) {
 			if !pending.IsZero() && (l.pending.IsZero() || pending.Before(l.pending)) {
 				l.pending, l.trigger = pending, trigger
 			}
+			l.traces = append(traces, l.traces...)
 			l.mu.Unlock()
 			full, retry = true, time.After(backoff)
 			continue
@@ -142,12 +166,19 @@ func (l *syncLoop) run(ctx context.Context) {
 			fullTimer.Reset(l.fullEvery)
 		}
 		l.log.Debug("synced", "full", full, "rules", stats.Rules, "written", stats.Written, "took", last.Sub(start))
-		full = false
 		l.mu.Lock()
 		l.lastOK = last
 		l.mu.Unlock()
 		if !pending.IsZero() {
 			l.metrics.programming.Observe(last.Sub(trigger).Seconds())
 		}
+		for _, t := range traces {
+			_, span := tracer.Start(trace.ContextWithRemoteSpanContext(ctx, t.parent), "proxy.SyncRules",
+				trace.WithTimestamp(t.arrived), trace.WithAttributes(
+					attribute.String("skiff.object", t.what), attribute.Bool("skiff.full_sync", full),
+					attribute.Int("skiff.rules", stats.Rules), attribute.Int("skiff.written", stats.Written)))
+			span.End(trace.WithTimestamp(last))
+		}
+		full = false
 	}
 }

@@ -68,7 +68,7 @@ func TestSyncLoopFullThenPartialAndCoalesced(t *testing.T) {
 	}
 	waitFor(t, "healthy after the first sync", func() bool { ok, _ := l.healthy(); return ok })
 	for range 20 {
-		l.changed(time.Time{})
+		l.changed(context.Background(), time.Time{}, "")
 	}
 	waitFor(t, "a sync for the changes", func() bool { return len(b.get()) >= 2 })
 	waitFor(t, "no pending change", func() bool {
@@ -94,7 +94,7 @@ func TestSyncLoopRetriesFullAfterFailure(t *testing.T) {
 	b.mu.Lock()
 	b.fail = 2
 	b.mu.Unlock()
-	l.changed(time.Time{})
+	l.changed(context.Background(), time.Time{}, "")
 	// No further change: the loop retries by itself until one succeeds.
 	waitFor(t, "two failures and a success", func() bool { return len(b.get()) == 4 })
 	if got := b.get(); got[1] || !got[2] || !got[3] {
