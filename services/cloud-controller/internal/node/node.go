@@ -21,10 +21,15 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/cloudprovider"
+	"skiff.dev/pkg/controller"
 	"skiff.dev/pkg/informer"
-	"skiff.dev/services/cloud-controller/internal/controller"
+	"skiff.dev/pkg/workqueue"
 	"skiff.dev/services/cloud-controller/internal/events"
 )
+
+// queueOptions back off failing keys from 200 ms to 5 min: each retry
+// calls the cloud provider.
+var queueOptions = workqueue.Options{BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Minute}
 
 // Name is the controller's name in --controllers.
 const Name = "node"
@@ -63,7 +68,7 @@ type Controller struct {
 // New builds the controller and registers its informer handlers.
 func New(cfg Config) *Controller {
 	c := &Controller{cfg: cfg}
-	c.ctrl = &controller.Controller{Name: Name, Workers: cfg.Workers, Observe: cfg.Observe, Reconcile: c.reconcile,
+	c.ctrl = &controller.Controller{Name: Name, Workers: cfg.Workers, Observe: cfg.Observe, Reconciler: controller.ReconcileFunc(c.reconcile), Queue: queueOptions,
 		Keys: func() []string {
 			var keys []string
 			for _, n := range cfg.Nodes.Store().List() {

@@ -19,8 +19,8 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/cloudprovider"
+	"skiff.dev/pkg/controller"
 	"skiff.dev/pkg/informer"
-	"skiff.dev/services/cloud-controller/internal/controller"
 )
 
 // Name is the controller's name in --controllers.
