@@ -8,12 +8,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"skiff.dev/pkg/netns"
 )
 
 // Netns is a network namespace made for one test; it is deleted, with
@@ -88,41 +87,8 @@ func (ns *Netns) EnterCommand(name string, args ...string) *exec.Cmd {
 	return exec.Command("nsenter", append([]string{"--net=/run/netns/" + ns.Name, "--", name}, args...)...)
 }
 
-// Do runs fn on an OS thread moved into the namespace: sockets fn opens
-// stay in it. The thread returns to its own namespace afterwards; were it
-// left to die instead, children started from it (whose parent-death signal
-// follows the thread) would be killed.
-func (ns *Netns) Do(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		home, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer home.Close()
-		f, err := os.Open("/run/netns/" + ns.Name)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns %s: %w", ns.Name, err)
-			return
-		}
-		err = fn()
-		if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		} // else the thread stays locked and the runtime drops it
-		errc <- err
-	}()
-	return <-errc
-}
+// Do runs fn on a thread inside the namespace (pkg/netns.Do).
+func (ns *Netns) Do(fn func() error) error { return netns.Do(ns.Name, fn) }
 
 // Listen opens a TCP listener in the namespace; it closes with the test.
 func (ns *Netns) Listen(addr string) net.Listener {

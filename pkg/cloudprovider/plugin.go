@@ -199,14 +199,7 @@ func (p *Plugin) exited() bool {
 }
 
 // Stop kills the plugin process.
-func (p *Plugin) Stop() {
-	p.mu.Lock()
-	if p.down == nil {
-		p.down = errors.New("plugin stopped")
-	}
-	p.mu.Unlock()
-	p.kill()
-}
+func (p *Plugin) Stop() { p.takeDown(errors.New("plugin stopped")) }
 
 func (p *Plugin) kill() {
 	p.mu.Lock()

@@ -3,10 +3,13 @@ package cloudprovider
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,15 +18,39 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 )
 
+// echoDir holds the test plugin, built once for the package's tests and
+// removed by TestMain.
+var echoDir string
+
+var echoBuild = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "skiff-cloudprovider-test-")
+	if err != nil {
+		return "", err
+	}
+	echoDir = dir
+	bin := filepath.Join(dir, "echo")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/echo").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if echoDir != "" {
+		_ = os.RemoveAll(echoDir)
+	}
+	os.Exit(code)
+}
+
 func buildEcho(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs a plugin process")
 	}
-	bin := filepath.Join(t.TempDir(), "echo")
-	out, err := exec.Command("go", "build", "-o", bin, "./testdata/echo").CombinedOutput()
+	bin, err := echoBuild()
 	if err != nil {
-		t.Fatalf("build the test plugin: %v\n%s", err, out)
+		t.Fatalf("build the test plugin: %v", err)
 	}
 	return bin
 }

@@ -50,9 +50,8 @@ func (p *grpcPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, conn *g
 
 // server serves one implementation on the four services.
 type server struct {
-	name string
-	impl any
-	caps Capabilities
+	impl  any // for Initializer
+	cloud Cloud
 }
 
 func newServer(name string, impl any) (*server, error) {
@@ -60,19 +59,19 @@ func newServer(name string, impl any) (*server, error) {
 	if !c.Capabilities.Instances && !c.LoadBalancers && !c.Capabilities.Routes {
 		return nil, fmt.Errorf("cloud provider %s implements none of Instances, LoadBalancer and Routes", name)
 	}
-	return &server{name: name, impl: impl, caps: c.Capabilities}, nil
+	return &server{impl: impl, cloud: c}, nil
 }
 
 func (s *server) register(g *grpc.Server) {
 	cloudv1.RegisterCloudProviderServiceServer(g, providerServer{s: s})
-	if i, ok := s.impl.(Instances); ok {
-		cloudv1.RegisterInstancesServiceServer(g, instancesServer{i: i})
+	if s.cloud.Instances != nil {
+		cloudv1.RegisterInstancesServiceServer(g, instancesServer{i: s.cloud.Instances})
 	}
-	if lb, ok := s.impl.(LoadBalancer); ok {
-		cloudv1.RegisterLoadBalancerServiceServer(g, loadBalancerServer{lb: lb})
+	if s.cloud.LoadBalancer != nil {
+		cloudv1.RegisterLoadBalancerServiceServer(g, loadBalancerServer{lb: s.cloud.LoadBalancer})
 	}
-	if r, ok := s.impl.(Routes); ok {
-		cloudv1.RegisterRoutesServiceServer(g, routesServer{r: r})
+	if s.cloud.Routes != nil {
+		cloudv1.RegisterRoutesServiceServer(g, routesServer{r: s.cloud.Routes})
 	}
 }
 
@@ -106,7 +105,7 @@ func (p providerServer) Initialize(ctx context.Context, req *cloudv1.InitializeR
 }
 
 func (p providerServer) GetCapabilities(context.Context, *cloudv1.GetCapabilitiesRequest) (*cloudv1.GetCapabilitiesResponse, error) {
-	c := p.s.caps
+	c := p.s.cloud.Capabilities
 	return &cloudv1.GetCapabilitiesResponse{Name: c.Name, Instances: c.Instances, LoadBalancers: c.LoadBalancers,
 		Routes: c.Routes, Zones: c.Zones}, nil
 }

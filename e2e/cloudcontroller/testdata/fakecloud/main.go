@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 
+	"skiff.dev/pkg/atomicfile"
+
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/cloudprovider"
 )
@@ -76,11 +78,7 @@ func (f *fake) save(routes []cloudprovider.Route) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(f.dir, "routes.json.tmp")
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(f.dir, "routes.json"))
+	return atomicfile.Write(filepath.Join(f.dir, "routes.json"), data, 0o644)
 }
 
 func (f *fake) ListRoutes(context.Context, string) ([]cloudprovider.Route, error) {

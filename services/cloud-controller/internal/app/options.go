@@ -37,8 +37,10 @@ type Options struct {
 	// CloudProvider is "local" or the path of a provider plugin program.
 	CloudProvider string
 	CloudConfig   string
-	ClusterName   string
-	Controllers   []string
+	// cloudConfig is CloudConfig's content, read by Validate.
+	cloudConfig []byte
+	ClusterName string
+	Controllers []string
 
 	LeaderElect        bool
 	LeaseDuration      time.Duration
@@ -145,6 +147,8 @@ func (o *Options) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validateProvider checks --cloud-provider and reads --cloud-config once,
+// keeping its bytes for Run.
 func (o *Options) validateProvider() error {
 	var config []byte
 	if o.CloudConfig != "" {
@@ -153,6 +157,7 @@ func (o *Options) validateProvider() error {
 			return fmt.Errorf("--cloud-config: %w", err)
 		}
 	}
+	o.cloudConfig = config
 	if o.CloudProvider == local.Name {
 		if _, _, err := local.ParseConfig(config); err != nil {
 			return fmt.Errorf("--cloud-config %s: %w", o.CloudConfig, err)

@@ -4,14 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"net/netip"
-	"os"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/controller"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/leaderelection"
@@ -33,12 +32,6 @@ func Run(ctx context.Context, o *Options) error {
 		return err
 	}
 	defer flush()
-	var config []byte
-	if o.CloudConfig != "" {
-		if config, err = os.ReadFile(o.CloudConfig); err != nil {
-			return err
-		}
-	}
 	cfg, err := client.FromKubeconfig(o.Kubeconfig)
 	if err != nil {
 		return err
@@ -49,7 +42,7 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	defer c.Close()
 
-	a := newApp(o, c, config)
+	a := newApp(o, c, o.cloudConfig)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.services.Start(gctx) })
 	g.Go(func() error { return a.nodes.Start(gctx) })
@@ -114,33 +107,21 @@ func newApp(o *Options, c *client.Client, config []byte) *app {
 	return a
 }
 
-// metrics are the cloud-controller's Prometheus series.
+// metrics are the cloud-controller's Prometheus series: the controllers'
+// reconciles and the plugin's restarts.
 type metrics struct {
 	registry       *prometheus.Registry
-	reconciles     *prometheus.CounterVec
-	latency        *prometheus.HistogramVec
+	observe        controller.Observer
 	pluginRestarts prometheus.Counter
 }
 
 func newMetrics() *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
-		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "controller_reconcile_total",
-			Help: "Reconciles by controller and result (success, error)."}, []string{"controller", "result"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "controller_reconcile_duration_seconds",
-			Help: "Reconcile latency by controller.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"controller"}),
 		pluginRestarts: prometheus.NewCounter(prometheus.CounterOpts{Name: "cloudprovider_plugin_restarts_total",
 			Help: "Times the cloud provider plugin was started again after it died or hung."}),
 	}
-	m.registry.MustRegister(m.reconciles, m.latency, m.pluginRestarts)
+	m.observe = controller.NewMetrics(m.registry).Observe
+	m.registry.MustRegister(m.pluginRestarts)
 	return m
-}
-
-func (m *metrics) observe(controller string, d time.Duration, err error) {
-	result := "success"
-	if err != nil {
-		result = "error"
-	}
-	m.reconciles.WithLabelValues(controller, result).Inc()
-	m.latency.WithLabelValues(controller).Observe(d.Seconds())
 }

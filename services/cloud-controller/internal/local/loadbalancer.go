@@ -6,11 +6,11 @@ import (
 	"net/netip"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/informer"
 )
 
-func key(svc *corev1.Service) string {
-	return svc.GetMetadata().GetNamespace() + "/" + svc.GetMetadata().GetName()
-}
+// key names a Service in the provider's memory.
+func key(svc *corev1.Service) string { return informer.KeyOf(svc) }
 
 func ingress(a netip.Addr) *corev1.LoadBalancerStatus {
 	return &corev1.LoadBalancerStatus{Ingress: []*corev1.LoadBalancerIngress{{Ip: a.String()}}}

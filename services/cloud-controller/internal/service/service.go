@@ -9,6 +9,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -139,7 +140,6 @@ func (c *Controller) Replay(ctx context.Context, lb cloudprovider.LoadBalancer) 
 				return ctx.Err()
 			}
 			// The Service's own reconcile reports and retries it.
-			continue
 		}
 	}
 	c.mu.Lock()
@@ -252,22 +252,10 @@ func (c *Controller) unchanged(key string, svc *corev1.Service, nodes string) (s
 	last := c.applied[key]
 	if last == nil || !proto.Equal(last.svc.GetSpec(), svc.GetSpec()) ||
 		!proto.Equal(last.svc.GetStatus().GetLoadBalancer(), svc.GetStatus().GetLoadBalancer()) ||
-		!mapsEqual(last.svc.GetMetadata().GetAnnotations(), svc.GetMetadata().GetAnnotations()) {
+		!maps.Equal(last.svc.GetMetadata().GetAnnotations(), svc.GetMetadata().GetAnnotations()) {
 		return false, false
 	}
 	return true, last.nodes != nodes
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 func (c *Controller) remember(key string, svc *corev1.Service, nodes string) {

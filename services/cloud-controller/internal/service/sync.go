@@ -34,14 +34,14 @@ func (c *Controller) ensure(ctx context.Context, lb cloudprovider.LoadBalancer, 
 	case same && !nodesChanged:
 		return nil
 	case same:
-		return c.updateHosts(ctx, lb, key, svc, nodes)
+		return c.updateHosts(ctx, lb, key, svc, nodes, names)
 	}
-	return c.ensureAddresses(ctx, lb, key, svc, nodes)
+	return c.ensureAddresses(ctx, lb, key, svc, nodes, names)
 }
 
 // updateHosts points an unchanged Service's load balancer at the nodes.
-func (c *Controller) updateHosts(ctx context.Context, lb cloudprovider.LoadBalancer, key string, svc *corev1.Service, nodes []*corev1.Node) error {
-	names := nodeNames(nodes)
+// names is nodeNames(nodes).
+func (c *Controller) updateHosts(ctx context.Context, lb cloudprovider.LoadBalancer, key string, svc *corev1.Service, nodes []*corev1.Node, names string) error {
 	if err := lb.UpdateLoadBalancer(ctx, c.cfg.ClusterName, svc, nodes); err != nil {
 		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Warning, "UpdateLoadBalancerFailed",
 			fmt.Sprintf("Error updating load balancer with new hosts %s: %v", names, err))
@@ -54,7 +54,7 @@ func (c *Controller) updateHosts(ctx context.Context, lb cloudprovider.LoadBalan
 
 // ensureAddresses ensures the load balancer and writes its addresses to
 // the Service's status when they changed.
-func (c *Controller) ensureAddresses(ctx context.Context, lb cloudprovider.LoadBalancer, key string, svc *corev1.Service, nodes []*corev1.Node) error {
+func (c *Controller) ensureAddresses(ctx context.Context, lb cloudprovider.LoadBalancer, key string, svc *corev1.Service, nodes []*corev1.Node, names string) error {
 	first := len(svc.GetStatus().GetLoadBalancer().GetIngress()) == 0
 	if first {
 		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Normal, "EnsuringLoadBalancer", "Ensuring load balancer")
@@ -74,7 +74,7 @@ func (c *Controller) ensureAddresses(ctx context.Context, lb cloudprovider.LoadB
 		slog.InfoContext(ctx, "load balancer ensured", "service", key, "ingress", ingressIPs(status))
 		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Normal, "EnsuredLoadBalancer", "Ensured load balancer")
 	}
-	c.remember(key, svc, nodeNames(nodes))
+	c.remember(key, svc, names)
 	return nil
 }
 

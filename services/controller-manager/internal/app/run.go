@@ -3,12 +3,12 @@ package app
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/controller"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/leaderelection"
 	"skiff.dev/services/controller-manager/internal/informers"
@@ -37,19 +37,20 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	defer c.Close()
 
-	m := newMetrics()
+	registry := prometheus.NewRegistry()
+	observe := controller.NewMetrics(registry).Observe
 	f := informers.New(c)
 	var runners []runner
 	for _, k := range known {
 		if o.Enabled(k.name) {
-			runners = append(runners, k.build(c, f, o, *o.Workers[k.name], m.observe))
+			runners = append(runners, k.build(c, f, o, *o.Workers[k.name], observe))
 		}
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return f.Start(gctx) })
 	if o.HealthzBindAddress != "" {
-		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(m.registry, o.Profiling)); err != nil {
+		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(registry, o.Profiling)); err != nil {
 			return err
 		}
 	}
@@ -75,32 +76,4 @@ func Run(ctx context.Context, o *Options) error {
 		})
 	})
 	return g.Wait()
-}
-
-// metrics are the controller-manager's Prometheus series.
-type metrics struct {
-	registry   *prometheus.Registry
-	reconciles *prometheus.CounterVec
-	latency    *prometheus.HistogramVec
-}
-
-func newMetrics() *metrics {
-	m := &metrics{
-		registry: prometheus.NewRegistry(),
-		reconciles: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "controller_reconcile_total",
-			Help: "Reconciles by controller and result (success, error)."}, []string{"controller", "result"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "controller_reconcile_duration_seconds",
-			Help: "Reconcile latency by controller.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"controller"}),
-	}
-	m.registry.MustRegister(m.reconciles, m.latency)
-	return m
-}
-
-func (m *metrics) observe(controller string, d time.Duration, err error) {
-	result := "success"
-	if err != nil {
-		result = "error"
-	}
-	m.reconciles.WithLabelValues(controller, result).Inc()
-	m.latency.WithLabelValues(controller).Observe(d.Seconds())
 }

@@ -12,12 +12,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"skiff.dev/pkg/netns"
 )
 
 // ClientIP is the pod-network address Dial connects from: no endpoint, so
@@ -76,40 +75,8 @@ func (ns *Netns) Run(tb testing.TB, stdin string, args ...string) string {
 	return string(out)
 }
 
-// Do runs fn on an OS thread moved into the namespace: sockets fn opens
-// stay there, commands it starts run there. The thread returns home
-// afterwards (or, failing that, stays locked and is discarded).
-func (ns *Netns) Do(fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		home, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer home.Close()
-		f, err := os.Open("/run/netns/" + ns.Name)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns %s: %w", ns.Name, err)
-			return
-		}
-		err = fn()
-		if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
+// Do runs fn on a thread inside the namespace (pkg/netns.Do).
+func (ns *Netns) Do(fn func() error) error { return netns.Do(ns.Name, fn) }
 
 // Topology gives the namespace a veth whose end holds the endpoints' and
 // the client's addresses and nodeIP/24, with the service range routed to

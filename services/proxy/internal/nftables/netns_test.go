@@ -63,11 +63,6 @@ func (ns *netns) sync(b *Backend, st model.State, full bool) model.SyncStats {
 	return stats
 }
 
-func fixtureState(name string) model.State {
-	f := fixtures[name]
-	return model.State{Services: f.services, Endpoints: f.endpoints}
-}
-
 // listing is the table as nft prints it, its chains, sets and maps sorted
 // (nft prints them in creation order) and without affinity set contents
 // (the kernel fills those as clients connect).
@@ -104,17 +99,17 @@ func TestSyncs(t *testing.T) {
 			}
 			t.Run(from+" to "+to, func(t *testing.T) {
 				inc.t, fresh.t = t, t
-				inc.sync(bi, fixtureState(from), false)
-				stats := inc.sync(bi, fixtureState(to), false)
+				inc.sync(bi, fixtures[from], false)
+				stats := inc.sync(bi, fixtures[to], false)
 				bf := fresh.backend()
-				fresh.sync(bf, fixtureState(to), true)
+				fresh.sync(bf, fixtures[to], true)
 				if got, want := inc.listing(), fresh.listing(); got != want {
 					t.Errorf("incremental sync gave\n%s\nwant, as a full sync gives,\n%s", got, want)
 				}
 				if stats.Written == 0 {
 					t.Errorf("got an empty incremental transaction between different states")
 				}
-				if again := inc.sync(bi, fixtureState(to), false); again.Written != 0 {
+				if again := inc.sync(bi, fixtures[to], false); again.Written != 0 {
 					t.Errorf("got %d operations syncing the same state again, want none", again.Written)
 				}
 				if err := fresh.do(func() error { return bf.Cleanup(context.Background()) }); err != nil {
@@ -125,8 +120,8 @@ func TestSyncs(t *testing.T) {
 	}
 	inc.t = t
 	// A full sync over a table holding another state removes its leftovers.
-	inc.sync(bi, fixtureState("nodeport local"), false)
-	inc.sync(bi, fixtureState("two endpoints"), true)
+	inc.sync(bi, fixtures["nodeport local"], false)
+	inc.sync(bi, fixtures["two endpoints"], true)
 	if l := inc.listing(); strings.Contains(l, "local-") || strings.Contains(l, "external-") {
 		t.Errorf("got chains of the previous state after a full sync:\n%s", l)
 	}
@@ -149,7 +144,7 @@ func TestTraffic(t *testing.T) {
 
 	sp := web()
 	sp.NodePort = 30080
-	eps := fixtures["two endpoints"].endpoints
+	eps := fixtures["two endpoints"].Endpoints
 	b := ns.backend()
 	t.Cleanup(func() { _ = ns.do(func() error { return b.Cleanup(context.Background()) }) })
 	ns.sync(b, model.State{Services: []model.ServicePort{sp}, Endpoints: eps}, true)
@@ -167,7 +162,7 @@ func TestTraffic(t *testing.T) {
 		}
 	}
 
-	ns.sync(b, fixtureState("affinity"), false)
+	ns.sync(b, fixtures["affinity"], false)
 	pinned := map[string]int{}
 	for range 20 {
 		got, err := ns.dial("10.96.0.10:80")
@@ -180,7 +175,7 @@ func TestTraffic(t *testing.T) {
 		t.Errorf("dial with session affinity: got answers %v, want one endpoint", pinned)
 	}
 
-	ns.sync(b, fixtureState("no endpoints"), false)
+	ns.sync(b, fixtures["no endpoints"], false)
 	_, err := ns.dial("10.96.0.10:80")
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("dial a Service without endpoints: got %v, want connection refused", err)

@@ -76,7 +76,7 @@ func TestRender(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
 			f := fixtures[tt.fixture]
-			got, err := renderText(testOptions, f.services, f.endpoints)
+			got, err := renderText(testOptions, f.Services, f.Endpoints)
 			if err != nil {
 				t.Fatalf("Render: %v", err)
 			}
@@ -201,14 +201,14 @@ func TestRenderRejectsBadInput(t *testing.T) {
 // TestBalanceForms: a cascade of rules up to cascadeMax endpoints, one
 // verdict map beyond.
 func TestBalanceForms(t *testing.T) {
-	got, err := renderText(testOptions, fixtures["many endpoints"].services, fixtures["many endpoints"].endpoints)
+	got, err := renderText(testOptions, fixtures["many endpoints"].Services, fixtures["many endpoints"].Endpoints)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := fmt.Sprintf("numgen random mod %d vmap { 0 : goto ", cascadeMax+2); !strings.Contains(got, want) {
 		t.Errorf("got no verdict map for %d endpoints:\n%s", cascadeMax+2, got)
 	}
-	got, err = renderText(testOptions, fixtures["two endpoints"].services, fixtures["two endpoints"].endpoints)
+	got, err = renderText(testOptions, fixtures["two endpoints"].Services, fixtures["two endpoints"].Endpoints)
 	if err != nil {
 		t.Fatal(err)
 	}
