@@ -11,6 +11,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/garbagecollector"
 	"skiff.dev/services/controller-manager/internal/informers"
 	"skiff.dev/services/controller-manager/internal/namespace"
+	"skiff.dev/services/controller-manager/internal/nodeipam"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
@@ -62,6 +63,12 @@ var known = []struct {
 	{nodelifecycle.Name, "", 1, func(c *client.Client, f *informers.Factory, o *Options, _ int, _ controller.Observer) runner {
 		return nodelifecycle.New(c, f, nodelifecycle.Config{MonitorPeriod: o.NodeMonitorPeriod,
 			GracePeriod: o.NodeMonitorGracePeriod, EvictionRate: o.NodeEvictionRate})
+	}},
+	// Kubernetes has no flag for the node IPAM controller's workers either.
+	{nodeipam.Name, "", 5, func(c *client.Client, f *informers.Factory, o *Options, w int, obs controller.Observer) runner {
+		ic := nodeipam.New(c, f, nodeipam.Config{ClusterCIDR: o.clusterCIDR(), NodeMaskSize: o.NodeCIDRMaskSize, Workers: w})
+		ic.Observe = obs
+		return ic
 	}},
 	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
 		sc := serviceaccount.New(c, f, w)

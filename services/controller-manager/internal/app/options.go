@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"skiff.dev/pkg/component"
+	"skiff.dev/services/controller-manager/internal/nodeipam"
 )
 
 // Options are the controller-manager's flags.
@@ -32,6 +34,10 @@ type Options struct {
 	NodeMonitorPeriod      time.Duration
 	NodeMonitorGracePeriod time.Duration
 	NodeEvictionRate       float64
+	// Node IPAM.
+	AllocateNodeCIDRs bool
+	ClusterCIDR       string
+	NodeCIDRMaskSize  int
 	// Workers per controller, by controller name.
 	Workers map[string]*int
 }
@@ -54,6 +60,8 @@ func NewOptions() *Options {
 		NodeMonitorPeriod:      5 * time.Second,
 		NodeMonitorGracePeriod: 40 * time.Second,
 		NodeEvictionRate:       0.1,
+
+		NodeCIDRMaskSize: 24,
 	}
 	for _, c := range known {
 		w := c.workers
@@ -76,6 +84,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.NodeMonitorPeriod, "node-monitor-period", o.NodeMonitorPeriod, "How often the node lifecycle controller checks the nodes' heartbeats.")
 	fs.DurationVar(&o.NodeMonitorGracePeriod, "node-monitor-grace-period", o.NodeMonitorGracePeriod, "How long a node may go without a heartbeat before it turns Unknown and is tainted unreachable.")
 	fs.Float64Var(&o.NodeEvictionRate, "node-eviction-rate", o.NodeEvictionRate, "Nodes per second whose pods may start being evicted.")
+	fs.BoolVar(&o.AllocateNodeCIDRs, "allocate-node-cidrs", o.AllocateNodeCIDRs, "Give every Node a pod subnet of --cluster-cidr in spec.podCIDR (the nodeipam controller runs only with it).")
+	fs.StringVar(&o.ClusterCIDR, "cluster-cidr", o.ClusterCIDR, "IPv4 range of the pods' addresses, e.g. 10.244.0.0/16, from which Nodes get their subnets.")
+	fs.IntVar(&o.NodeCIDRMaskSize, "node-cidr-mask-size", o.NodeCIDRMaskSize, "Prefix length of each Node's pod subnet.")
 	for _, c := range known {
 		if c.workersFlag == "" {
 			continue
@@ -110,14 +121,46 @@ func (o *Options) Validate() error {
 	if o.NodeEvictionRate <= 0 {
 		errs = append(errs, fmt.Errorf("--node-eviction-rate %v: must be positive", o.NodeEvictionRate))
 	}
+	if err := o.validateNodeCIDRs(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := o.Observability.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
-// Enabled reports whether --controllers selects a controller.
+// validateNodeCIDRs checks --cluster-cidr and --node-cidr-mask-size when
+// they are used.
+func (o *Options) validateNodeCIDRs() error {
+	if o.ClusterCIDR == "" {
+		if o.AllocateNodeCIDRs {
+			return errors.New("--allocate-node-cidrs needs --cluster-cidr, the IPv4 range the Nodes' pod subnets come from (e.g. 10.244.0.0/16)")
+		}
+		return nil
+	}
+	cidr, err := netip.ParsePrefix(o.ClusterCIDR)
+	if err != nil {
+		return fmt.Errorf("--cluster-cidr %q: not a CIDR (e.g. 10.244.0.0/16)", o.ClusterCIDR)
+	}
+	if _, err := nodeipam.NewCIDRSet(cidr, o.NodeCIDRMaskSize); err != nil {
+		return fmt.Errorf("--cluster-cidr %s, --node-cidr-mask-size %d: %w", o.ClusterCIDR, o.NodeCIDRMaskSize, err)
+	}
+	return nil
+}
+
+// clusterCIDR is --cluster-cidr, parsed (Validate checked it).
+func (o *Options) clusterCIDR() netip.Prefix {
+	cidr, _ := netip.ParsePrefix(o.ClusterCIDR)
+	return cidr
+}
+
+// Enabled reports whether --controllers selects a controller; nodeipam
+// also needs --allocate-node-cidrs, as in Kubernetes.
 func (o *Options) Enabled(name string) bool {
+	if name == nodeipam.Name && !o.AllocateNodeCIDRs {
+		return false
+	}
 	on := false
 	for _, c := range o.Controllers {
 		switch c {
