@@ -12,6 +12,8 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
@@ -19,8 +21,12 @@ import (
 
 // Image is one image to build.
 type Image struct {
-	// Package is the Go package of the program, e.g. "./pause".
+	// Package is the Go package of the program, e.g. "./pause" or
+	// "skiff.dev/services/apiserver/cmd/apiserver".
 	Package string
+	// Prebuilt, instead of Package, is a program already built, relative
+	// to the module directory (a third-party program with its own build).
+	Prebuilt string
 	// Ref is the image's name, e.g. "registry.skiff.local/pause:3.10".
 	Ref string
 	// Binary is the program's path inside the image, e.g. "/pause".
@@ -31,7 +37,16 @@ type Image struct {
 	Dirs []string
 	// Env is the image's environment, e.g. "PATH=/bin:/".
 	Env []string
+	// Host are programs of this machine the image carries at the same
+	// paths, with the shared libraries they load (as ldd lists them).
+	Host []string
+	// Preload are refs of Images written into the image as docker-archive
+	// tarballs under PreloadDir, for the kubelet to import.
+	Preload []string
 }
+
+// PreloadDir is where an image's Preload tarballs go.
+const PreloadDir = "/usr/share/skiff/images"
 
 // Tool is a program an image carries besides its entrypoint.
 type Tool struct {
@@ -63,11 +78,23 @@ func Build(moduleDir string, img Image, out string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	data, err := compile(moduleDir, img.Package, dir)
+	data, err := program(moduleDir, img, dir)
 	if err != nil {
 		return err
 	}
 	files := []File{{Path: img.Binary, Data: data}}
+	host, err := hostFiles(img.Host)
+	if err != nil {
+		return fmt.Errorf("image %s: %w", img.Ref, err)
+	}
+	files = append(files, host...)
+	for _, ref := range img.Preload {
+		f, err := preload(moduleDir, ref, dir)
+		if err != nil {
+			return fmt.Errorf("image %s: %w", img.Ref, err)
+		}
+		files = append(files, f)
+	}
 	for _, dir := range img.Dirs {
 		files = append(files, File{Path: dir, Dir: true})
 	}
@@ -90,6 +117,43 @@ func Build(moduleDir string, img Image, out string) error {
 		return err
 	}
 	return tarball.WriteToFile(out, ref, image)
+}
+
+// program is the entrypoint of img: compiled, or read from Prebuilt.
+func program(moduleDir string, img Image, dir string) ([]byte, error) {
+	if img.Prebuilt == "" {
+		return compile(moduleDir, img.Package, dir)
+	}
+	data, err := os.ReadFile(filepath.Join(moduleDir, img.Prebuilt))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", img.Ref, err)
+	}
+	return data, nil
+}
+
+// preload builds the image ref of Images as a tarball file under
+// PreloadDir.
+func preload(moduleDir, ref, dir string) (File, error) {
+	i := slices.IndexFunc(Images, func(img Image) bool { return img.Ref == ref })
+	if i < 0 {
+		return File{}, fmt.Errorf("preload %s: not one of Images", ref)
+	}
+	out := filepath.Join(dir, "preload.tar")
+	if err := Build(moduleDir, Images[i], out); err != nil {
+		return File{}, err
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		return File{}, err
+	}
+	return File{Path: path.Join(PreloadDir, FileName(Images[i])), Data: data}, nil
+}
+
+// FileName is the name of img's tarball: the last part of its repository
+// and ".tar" ("registry.skiff.local/pause:3.10" → "pause.tar").
+func FileName(img Image) string {
+	repo, _, _ := strings.Cut(path.Base(img.Ref), ":")
+	return repo + ".tar"
 }
 
 // compile builds the static Linux program pkg of moduleDir in dir and

@@ -1,6 +1,7 @@
 // Command build-images builds Skiff's pause and test images into a
 // directory of docker-archive tarballs (one per image), for the kubelet's
-// image preload directory or `ctr images import`.
+// image preload directory or `ctr images import`; with -stack, the images
+// of docker-compose.yaml instead, for `docker load`.
 package main
 
 import (
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"skiff.dev/images/imagebuild"
@@ -16,13 +18,22 @@ import (
 func main() {
 	out := flag.String("out", "bin/images", "Directory to write the image tarballs to.")
 	module := flag.String("module", "images", "Directory of the images module.")
+	stack := flag.Bool("stack", false, "Build the images of docker-compose.yaml (imagebuild.Stack) instead of the pause and test images.")
+	only := flag.String("only", "", "Comma-separated names of the images to build (e.g. apiserver,node); all when empty.")
 	flag.Parse()
+	images := imagebuild.Images
+	if *stack {
+		images = imagebuild.Stack
+	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	for _, img := range imagebuild.Images {
-		file := filepath.Join(*out, strings.TrimPrefix(filepath.Base(img.Package), ".")+".tar")
+	for _, img := range images {
+		file := filepath.Join(*out, imagebuild.FileName(img))
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), strings.TrimSuffix(imagebuild.FileName(img), ".tar")) {
+			continue
+		}
 		if err := imagebuild.Build(*module, img, file); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -1,0 +1,52 @@
+package imagebuild
+
+// StackTag is the tag of the stack's images, as docker-compose.yaml names
+// them.
+const StackTag = "dev"
+
+// probe is the health check every stack image carries (images have no
+// shell; compose runs it in exec form).
+var probe = Tool{Package: "./probe", Path: "/usr/local/bin/probe"}
+
+// service is the image of a Skiff service, whose binary is the
+// entrypoint.
+func service(name string) Image {
+	return Image{
+		Package: "skiff.dev/services/" + name + "/cmd/" + name,
+		Ref:     "skiff/" + name + ":" + StackTag,
+		Binary:  "/usr/local/bin/" + name,
+		Tools:   []Tool{probe},
+		Dirs:    []string{"/tmp"},
+	}
+}
+
+// Stack are the images of docker-compose.yaml (`make stack-images`): the
+// services, the third-party parts built from their Go modules (etcd, the
+// registry, the Jaeger collector) and the node.
+var Stack = []Image{
+	service("apiserver"),
+	service("scheduler"),
+	service("controller-manager"),
+	service("cloud-controller"),
+	{Package: "./etcd", Ref: "skiff/etcd:" + StackTag, Binary: "/usr/local/bin/etcd", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
+	{Package: "./registry", Ref: "skiff/registry:" + StackTag, Binary: "/usr/local/bin/registry", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
+	{Prebuilt: "../bin/jaeger", Ref: "skiff/jaeger:" + StackTag, Binary: "/usr/local/bin/jaeger", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
+	{
+		Package: "./node", Ref: "skiff/node:" + StackTag, Binary: "/usr/local/bin/skiff-node",
+		Tools: []Tool{
+			{Package: "skiff.dev/services/kubelet/cmd/kubelet", Path: "/usr/local/bin/kubelet"},
+			{Package: "skiff.dev/services/proxy/cmd/proxy", Path: "/usr/local/bin/proxy"},
+			probe,
+		},
+		// containerd and runc, CNI plugins and nft come from this machine's
+		// Debian packages, with their libraries.
+		Host: []string{
+			"/usr/bin/containerd", "/usr/bin/containerd-shim-runc-v2", "/usr/bin/ctr", "/usr/sbin/runc",
+			"/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback",
+			"/usr/sbin/nft",
+		},
+		Preload: []string{"registry.skiff.local/pause:3.10"},
+		Dirs:    []string{"/tmp", "/run", "/var/lib"},
+		Env:     []string{"PATH=/usr/local/bin:/usr/bin:/usr/sbin:/bin:/sbin"},
+	},
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"skiff.dev/pkg/component"
+)
+
+// options configure the node.
+type options struct {
+	component.Observability
+	Kubeconfig      string
+	NodeName        string
+	ClusterCIDR     string
+	DataDir         string
+	SandboxImage    string
+	ImagePreloadDir string
+	RegistryMirrors map[string]string
+	LBInterface     string
+	KubeletArgs     []string
+	ProxyArgs       []string
+}
+
+func defaultOptions() *options {
+	host, _ := os.Hostname()
+	return &options{
+		Observability:   component.DefaultObservability(),
+		NodeName:        host,
+		ClusterCIDR:     "10.244.0.0/16",
+		DataDir:         "/var/lib/skiff-node",
+		SandboxImage:    "registry.skiff.local/pause:3.10",
+		ImagePreloadDir: "/usr/share/skiff/images",
+		LBInterface:     "lo",
+	}
+}
+
+func (o *options) AddFlags(fs *pflag.FlagSet) {
+	o.Observability.AddFlags(fs)
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver, for the kubelet, the proxy and the node's own watch of Nodes and Services.")
+	fs.StringVar(&o.NodeName, "hostname-override", o.NodeName, "Node name (default: the host name).")
+	fs.StringVar(&o.ClusterCIDR, "cluster-cidr", o.ClusterCIDR, "CIDR of all pods; traffic from pods to elsewhere is masqueraded.")
+	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory of containerd's images and containers, the kubelet's state and the CNI address store (mount a volume here).")
+	fs.StringVar(&o.SandboxImage, "sandbox-image", o.SandboxImage, "Pause image of pod sandboxes.")
+	fs.StringVar(&o.ImagePreloadDir, "image-preload-dir", o.ImagePreloadDir, "Image tarballs the kubelet imports at start (the pause image).")
+	fs.StringToStringVar(&o.RegistryMirrors, "registry-mirror", o.RegistryMirrors, "Registries containerd reaches elsewhere, host=endpoint (localhost:5000=http://registry:5000).")
+	fs.StringVar(&o.LBInterface, "lb-interface", o.LBInterface, "Interface holding the LoadBalancer ingress IPs as local /32 addresses (labelled <interface>:lb), so the node answers ARP for them; empty disables announcing them.")
+	fs.StringArrayVar(&o.KubeletArgs, "kubelet-arg", o.KubeletArgs, "Further flag for the kubelet (repeatable), e.g. --kubelet-arg=--client-ca-file=/ca.crt.")
+	fs.StringArrayVar(&o.ProxyArgs, "proxy-arg", o.ProxyArgs, "Further flag for the proxy (repeatable).")
+}
+
+func (o *options) validate() error {
+	var errs []error
+	if o.Kubeconfig == "" {
+		errs = append(errs, errors.New("--kubeconfig is required"))
+	}
+	if o.NodeName == "" {
+		errs = append(errs, errors.New("--hostname-override is required when the host has no name"))
+	}
+	if p, err := netip.ParsePrefix(o.ClusterCIDR); err != nil || !p.Addr().Is4() {
+		errs = append(errs, fmt.Errorf("--cluster-cidr %q: want an IPv4 CIDR", o.ClusterCIDR))
+	}
+	for host, ep := range o.RegistryMirrors {
+		if host == "" || !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") {
+			errs = append(errs, fmt.Errorf("--registry-mirror %s=%s: want host=http(s)://endpoint", host, ep))
+		}
+	}
+	return errors.Join(append(errs, o.Observability.Validate())...)
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+const containerdSocket = "/run/containerd/containerd.sock"
+
+func run(ctx context.Context, o *options) error {
+	if err := o.validate(); err != nil {
+		return err
+	}
+	flush, err := o.Setup(ctx, "skiff-node")
+	if err != nil {
+		return err
+	}
+	defer flush()
+	cgroup, err := ownCgroup("/proc/self/cgroup")
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{o.containerdRoot(), o.kubeletRoot(), o.cniDataDir(), cniConfDir, "/run/containerd"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := writeContainerdConfig(o); err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	start := func(name string, args ...string) {
+		cmd := command(gctx, name, args...)
+		g.Go(func() error {
+			if err := cmd.Run(); err != nil && gctx.Err() == nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if gctx.Err() == nil {
+				return fmt.Errorf("%s exited", name)
+			}
+			return nil
+		})
+	}
+	start("containerd", "--config", containerdConfigPath)
+	if err := waitForSocket(gctx, containerdSocket); err != nil {
+		return errors.Join(err, g.Wait())
+	}
+	slog.Info("containerd is up; starting the kubelet and the proxy", "node", o.NodeName, "cgroup-root", cgroup)
+	start("kubelet", append([]string{
+		"--kubeconfig", o.Kubeconfig,
+		"--hostname-override", o.NodeName,
+		"--container-runtime-endpoint", "unix://" + containerdSocket,
+		"--root-dir", o.kubeletRoot(),
+		"--cgroup-root", filepath.Join(cgroup, "skiff"),
+		"--image-preload-dir", o.ImagePreloadDir,
+		"--address", "0.0.0.0",
+		"--log-level", o.LogLevel,
+		"--otlp-endpoint", o.OTLPEndpoint,
+	}, o.KubeletArgs...)...)
+	start("proxy", append([]string{
+		"--kubeconfig", o.Kubeconfig,
+		"--hostname-override", o.NodeName,
+		"--cluster-cidr", o.ClusterCIDR,
+		"--log-level", o.LogLevel,
+		"--otlp-endpoint", o.OTLPEndpoint,
+	}, o.ProxyArgs...)...)
+	g.Go(func() error { return runNetwork(gctx, o) })
+	return g.Wait()
+}
+
+func (o *options) containerdRoot() string { return filepath.Join(o.DataDir, "containerd") }
+func (o *options) kubeletRoot() string    { return filepath.Join(o.DataDir, "kubelet") }
+func (o *options) cniDataDir() string     { return filepath.Join(o.DataDir, "cni") }
+
+// command runs name with its output, line by line, prefixed with its
+// name; the context's end asks it to stop with SIGTERM.
+func command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout = prefixed(name, os.Stdout)
+	cmd.Stderr = prefixed(name, os.Stderr)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 15 * time.Second
+	return cmd
+}
+
+// prefixed is a writer that copies lines to w, each behind "name| ".
+func prefixed(name string, w io.Writer) io.Writer {
+	r, pw := io.Pipe()
+	go func() {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			fmt.Fprintf(w, "%s| %s\n", name, sc.Text())
+		}
+		_, _ = io.Copy(io.Discard, r)
+	}()
+	return pw
+}
+
+func waitForSocket(ctx context.Context, path string) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if c, err := net.Dial("unix", path); err == nil {
+			return c.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s: %w", path, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// ownCgroup is this process's cgroup (the container's), read from a
+// /proc/<pid>/cgroup file: the cpu controller's path on cgroup v1, the
+// unified path on v2. Pods go beneath it, so they count against the
+// container and go with it.
+func ownCgroup(file string) (string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	unified := ""
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			unified = parts[2]
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			if c == "cpu" {
+				return parts[2], nil
+			}
+		}
+	}
+	if unified != "" {
+		return unified, nil
+	}
+	return "", fmt.Errorf("%s: no cpu or unified cgroup in %q", file, data)
+}
