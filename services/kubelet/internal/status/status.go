@@ -16,6 +16,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/kubelet/internal/staticpods"
 )
 
@@ -165,6 +166,9 @@ func (m *Manager) write(ctx context.Context, e *entry) error {
 	if proto.Equal(Normalize(cur.GetStatus()), e.status) {
 		return nil
 	}
+	// The write continues the pod's trace: a write in a trace of its own
+	// would replace the pod's trace annotation with one that holds only it.
+	ctx = telemetry.ContextFromAnnotations(ctx, cur.GetMetadata().GetAnnotations())
 	upd := proto.Clone(cur).(*corev1.Pod)
 	upd.Status = e.status
 	_, err := pods.UpdateStatus(ctx, upd, client.WriteOptions{FieldManager: "kubelet"})
