@@ -73,6 +73,12 @@ $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc: tools/protoc/go.mod
 	GOWORK=off $(GO) build -C tools/protoc -o $(TOOLS)/ \
 		google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
 
+.PHONY: jaeger
+jaeger: $(BIN)/jaeger ## the Jaeger v2 all-in-one (OTLP ingest, JSON query API; config in deploy/jaeger)
+
+$(BIN)/jaeger: tools/jaeger/go.mod
+	GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/jaeger -trimpath -ldflags='-s -w' -o $(BIN)/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
+
 proto: tools ## regenerate api/ from proto/
 	buf lint
 	find api -name '*.pb.go' -delete
