@@ -7,7 +7,7 @@ TOOLS        := $(BIN)/tools
 export PATH  := $(TOOLS):$(PATH)
 
 # Modules of the workspace, as go.work lists them.
-MODULES      := api pkg services/apiserver services/scheduler services/controller-manager services/kubelet services/proxy services/cloud-controller plugins/maintenance images e2e
+MODULES      := api pkg cmd services/apiserver services/scheduler services/controller-manager services/kubelet services/proxy services/cloud-controller plugins/maintenance images e2e
 # Packages every module builds and tests (go.work root cannot use ./...).
 PKGS         := $(foreach m,$(MODULES),./$(m)/...)
 SERVICES     := apiserver scheduler controller-manager kubelet proxy cloud-controller
@@ -32,6 +32,8 @@ build: ## static binaries of every service and example plugin into bin/
 	done
 	@echo "build cloud-provider-local"
 	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/cloud-provider-local ./services/cloud-controller/cmd/cloud-provider-local
+	@echo "build kubectl-skiff"
+	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/kubectl-skiff ./cmd/kubectl-skiff
 
 RUN_DIR      ?= /tmp/skiff
 
