@@ -15,7 +15,7 @@ SERVICES     := apiserver scheduler controller-manager kubelet proxy cloud-contr
 PLUGINS      := maintenance
 TEST_FLAGS   ?= -race -count=1 -timeout 20m
 
-.PHONY: help build run images test test-short bench verify proto tools lint fmt work-sync tidy clean
+.PHONY: help build run images stack-images up down down-volumes test test-short bench verify proto tools lint fmt work-sync tidy clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,9 +36,25 @@ build: ## static binaries of every service and example plugin into bin/
 	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/kubectl-skiff ./cmd/kubectl-skiff
 
 RUN_DIR      ?= /tmp/skiff
+COMPOSE      ?= docker-compose
+export COMPOSE
 
 images: ## the pause and test images as docker-archive tarballs in bin/images (no Docker, no registry)
 	$(GO) run ./images/cmd/build-images -out $(BIN)/images -module images
+
+stack-images: $(BIN)/jaeger ## the docker-compose stack's images, built from this repository and loaded into Docker
+	$(GO) run ./images/cmd/build-images -stack -out $(BIN)/stack -module images
+	@for f in $(BIN)/stack/*.tar; do docker load -q -i $$f >/dev/null || exit 1; done
+	@echo "loaded $$(ls $(BIN)/stack/*.tar | wc -l) images into Docker"
+
+up: stack-images build images ## start the docker-compose dev stack, wait until its nodes are Ready, print how to use it
+	@deploy/compose/up.sh
+
+down: ## stop the dev stack (the cluster's state stays in its volumes)
+	$(COMPOSE) down
+
+down-volumes: ## stop the dev stack and forget it (volumes removed)
+	$(COMPOSE) down --volumes
 
 
 run: build ## start the system in the foreground: apiserver (data in RUN_DIR), controller-manager and scheduler
