@@ -201,6 +201,32 @@ func TestStack(t *testing.T) {
 		})
 	})
 	t.Run("scheduler failover", func(t *testing.T) { s.checkFailover(t) })
+	t.Run("down and up keep the cluster", func(t *testing.T) { s.checkRestart(t) })
+}
+
+// checkRestart: `make down` then the stack up again keeps the objects
+// (etcd's volume), the credentials (the apiserver's) and the pushed image
+// (the registry's); the pods run again.
+func (s *stack) checkRestart(t *testing.T) {
+	before := s.mustKubectl("", "get", "deployment", "hello", "-o", "jsonpath={.metadata.uid}")
+	if out, err := s.run(5*time.Minute, "make", "down"); err != nil {
+		t.Fatalf("make down: %v\n%s", err, out)
+	}
+	if out, err := s.run(10*time.Minute, "deploy/compose/up.sh"); err != nil {
+		t.Fatalf("up again: %v\n%s", err, tail(out, 60))
+	}
+	if after := s.mustKubectl("", "get", "deployment", "hello", "-o", "jsonpath={.metadata.uid}"); after != before {
+		t.Errorf("deployment uid %q after down/up, was %q", after, before)
+	}
+	s.runningPods(4)
+	resp, err := http.Get("http://" + s.port("registry", "5000") + "/v2/e2e/hello/manifests/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the pushed image after down/up: %s", resp.Status)
+	}
 }
 
 // manifest is the walkthrough's Deployment (one pod per node) and its
