@@ -82,8 +82,21 @@ func (a *Agent) Register(ctx context.Context) error {
 			}
 		}
 	}
-	return a.updateStatus(ctx, n, a.conditions(ctx))
+	// Others write the new Node too (the controller-manager gives it a
+	// podCIDR): a conflict reads it again and retries.
+	for attempt := 1; ; attempt++ {
+		err := a.updateStatus(ctx, n, a.conditions(ctx))
+		if err == nil || !client.IsConflict(err) || attempt == registerAttempts {
+			return err
+		}
+		if n, err = nodes.Get(ctx, a.cfg.Name); err != nil {
+			return fmt.Errorf("get node %s: %w", a.cfg.Name, err)
+		}
+	}
 }
+
+// registerAttempts bounds Register's status writes that meet a conflict.
+const registerAttempts = 5
 
 func (a *Agent) labels(existing map[string]string) map[string]string {
 	out := maps.Clone(existing)
