@@ -47,7 +47,7 @@ func needRuntime(t *testing.T) {
 func startCluster(t *testing.T, otlpEndpoint string) *cluster {
 	t.Helper()
 	needRuntime(t)
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlpEndpoint)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+otlpEndpoint) // the URL form OpenTelemetry reads too
 	ctd := framework.StartContainerd(t)
 	srv := framework.StartAPIServer(t)
 	framework.StartScheduler(t, srv)

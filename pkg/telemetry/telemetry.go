@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/url"
+	"sync"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -23,14 +25,25 @@ const TraceAnnotation = "trace.skiff.dev/traceparent"
 
 var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 
-// Setup installs the global tracer provider and propagator. With an empty
-// endpoint spans are not exported, but context still propagates.
+// Setup installs the global tracer provider and propagator. endpoint is
+// host:port (plaintext) or a URL, http://host:port or https://host:port.
+// With an empty endpoint spans are not exported, but context still
+// propagates.
 func Setup(ctx context.Context, service, endpoint string) (shutdown func(context.Context) error, err error) {
 	otel.SetTextMapPropagator(propagator)
 	if endpoint == "" {
 		return func(context.Context) error { return nil }, nil
 	}
-	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure())
+	opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure()}
+	if u, err := url.Parse(endpoint); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+		// The URL form, as OpenTelemetry's own $OTEL_EXPORTER_OTLP_ENDPOINT
+		// has it: https means TLS.
+		opts = []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(u.Host)}
+		if u.Scheme == "http" {
+			opts = append(opts, otlptracegrpc.WithInsecure())
+		}
+	}
+	exp, err := otlptracegrpc.New(ctx, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("create OTLP exporter for %s: %w", endpoint, err)
 	}
@@ -69,4 +82,40 @@ func ContextFromAnnotations(ctx context.Context, annotations map[string]string) 
 		return ctx
 	}
 	return propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": tp})
+}
+
+// Continuer joins work on an object to the trace of the write stored on
+// it only the first time it meets that write: a controller whose
+// reconciles of an object are set off by other objects too (an Endpoints
+// controller and the pods behind a Service) would otherwise add every one
+// of them to a trace that ended long ago. The zero value is ready.
+type Continuer struct {
+	mu   sync.Mutex
+	seen map[string]string // key → the traceparent last continued
+}
+
+// Context is ContextFromAnnotations the first time key comes with its
+// current trace annotation, and ctx unchanged after that.
+func (c *Continuer) Context(ctx context.Context, key string, annotations map[string]string) context.Context {
+	tp := annotations[TraceAnnotation]
+	if tp == "" {
+		return ctx
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen[key] == tp {
+		return ctx
+	}
+	if c.seen == nil {
+		c.seen = map[string]string{}
+	}
+	c.seen[key] = tp
+	return ContextFromAnnotations(ctx, annotations)
+}
+
+// Forget drops what Context remembers of key (the object is gone).
+func (c *Continuer) Forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.seen, key)
 }

@@ -2,7 +2,13 @@ package telemetry
 
 import (
 	"context"
+	"net"
+	"sync/atomic"
 	"testing"
+
+	"go.opentelemetry.io/otel"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/grpc"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -27,5 +33,77 @@ func TestAnnotationRoundTrip(t *testing.T) {
 	back := trace.SpanContextFromContext(ContextFromAnnotations(context.Background(), got))
 	if back.TraceID() != tid || !back.IsRemote() {
 		t.Errorf("got %v, want remote span context of trace %s", back, tid)
+	}
+}
+
+func TestContinuerJoinsEachWriteOnce(t *testing.T) {
+	var c Continuer
+	ann := func(tp string) map[string]string { return map[string]string{TraceAnnotation: tp} }
+	first := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	second := "00-4bf92f3577b34da6a3ce929d0e0e4736-1111111111111111-01"
+	traced := func(ctx context.Context) bool { return trace.SpanContextFromContext(ctx).IsValid() }
+	ctx := context.Background()
+	if !traced(c.Context(ctx, "a", ann(first))) {
+		t.Fatal("the first meeting with a write is not traced")
+	}
+	if traced(c.Context(ctx, "a", ann(first))) {
+		t.Error("the same write joined twice")
+	}
+	if !traced(c.Context(ctx, "b", ann(first))) {
+		t.Error("another key with the same write is not traced")
+	}
+	if !traced(c.Context(ctx, "a", ann(second))) {
+		t.Error("a new write to the object is not traced")
+	}
+	c.Forget("a")
+	if !traced(c.Context(ctx, "a", ann(second))) {
+		t.Error("after Forget the write is not traced again")
+	}
+	if traced(c.Context(ctx, "c", nil)) {
+		t.Error("an object without a trace got one")
+	}
+}
+
+// receiver is an OTLP/gRPC trace receiver that counts the spans it gets.
+type receiver struct {
+	coltracepb.UnimplementedTraceServiceServer
+	spans atomic.Int64
+}
+
+func (r *receiver) Export(_ context.Context, req *coltracepb.ExportTraceServiceRequest) (*coltracepb.ExportTraceServiceResponse, error) {
+	for _, rs := range req.GetResourceSpans() {
+		for _, ss := range rs.GetScopeSpans() {
+			r.spans.Add(int64(len(ss.GetSpans())))
+		}
+	}
+	return &coltracepb.ExportTraceServiceResponse{}, nil
+}
+
+// TestSetupTakesBothEndpointForms: spans reach the receiver named as
+// host:port, and in the URL form that OpenTelemetry's own
+// $OTEL_EXPORTER_OTLP_ENDPOINT has.
+func TestSetupTakesBothEndpointForms(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &receiver{}
+	srv := grpc.NewServer()
+	coltracepb.RegisterTraceServiceServer(srv, r)
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Stop()
+	for i, ep := range []string{l.Addr().String(), "http://" + l.Addr().String()} {
+		shutdown, err := Setup(context.Background(), "test", ep)
+		if err != nil {
+			t.Fatalf("Setup(%q): %v", ep, err)
+		}
+		_, span := otel.Tracer("test").Start(context.Background(), "op")
+		span.End()
+		if err := shutdown(context.Background()); err != nil {
+			t.Errorf("Setup(%q): flush: %v", ep, err)
+		}
+		if got := r.spans.Load(); got != int64(i+1) {
+			t.Errorf("Setup(%q): the receiver has %d spans, want %d", ep, got, i+1)
+		}
 	}
 }

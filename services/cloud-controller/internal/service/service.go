@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
 	corev1 "skiff.dev/api/core/v1"
@@ -22,6 +25,7 @@ import (
 	"skiff.dev/pkg/cloudprovider"
 	"skiff.dev/pkg/controller"
 	"skiff.dev/pkg/informer"
+	"skiff.dev/pkg/telemetry"
 	"skiff.dev/pkg/workqueue"
 	"skiff.dev/services/cloud-controller/internal/events"
 )
@@ -60,7 +64,12 @@ type Controller struct {
 	// applied is what the provider was last given per Service, so node
 	// changes become UpdateLoadBalancer and unchanged Services no call.
 	applied map[string]*applied
+	// traces joins the first reconcile after each write of a Service to
+	// that write's trace (node changes reconcile every Service again).
+	traces telemetry.Continuer
 }
+
+var tracer = otel.Tracer("skiff.dev/services/cloud-controller/service")
 
 // applied is a Service as the provider last ensured it.
 type applied struct {
@@ -210,9 +219,14 @@ func nodeNames(nodes []*corev1.Node) string {
 func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
 	lb := c.provider()
 	svc, ok := c.cfg.Services.Store().Get(key)
-	switch {
-	case !ok:
+	if !ok {
+		c.traces.Forget(key)
 		return 0, c.vanished(ctx, lb, key)
+	}
+	ctx = c.traces.Context(ctx, key, svc.GetMetadata().GetAnnotations())
+	ctx, span := tracer.Start(ctx, "reconcile load balancer", trace.WithAttributes(attribute.String("service", key)))
+	defer span.End()
+	switch {
 	case wantsLoadBalancer(svc):
 		return 0, c.ensure(ctx, lb, key, svc)
 	case hasFinalizer(svc):

@@ -37,6 +37,10 @@ type Controller struct {
 	svcs *informer.Informer[*corev1.Service]
 	eps  *informer.Informer[*corev1.Endpoints]
 	pods *informer.Informer[*corev1.Pod]
+	// traces joins a reconcile to the Service's trace only for the
+	// first reconcile after each write of the Service; the reconciles its
+	// pods set off later are not part of that write.
+	traces telemetry.Continuer
 }
 
 var tracer = otel.Tracer("skiff.dev/services/controller-manager/endpoints")
@@ -90,6 +94,7 @@ func (ec *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 	ns, name, _ := strings.Cut(key, "/")
 	svc, ok := ec.svcs.Store().Get(key)
 	if !ok {
+		ec.traces.Forget(key)
 		_, err := ec.c.CoreV1().Endpoints(ns).Delete(ctx, name, nil)
 		if err != nil && !client.IsNotFound(err) {
 			return 0, fmt.Errorf("delete the endpoints of deleted service %s: %w", key, err)
@@ -99,7 +104,7 @@ func (ec *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 	if len(svc.GetSpec().GetSelector()) == 0 {
 		return 0, nil // endpoints of a service without selector are the user's
 	}
-	ctx = telemetry.ContextFromAnnotations(ctx, svc.GetMetadata().GetAnnotations())
+	ctx = ec.traces.Context(ctx, key, svc.GetMetadata().GetAnnotations())
 	ctx, span := tracer.Start(ctx, "reconcile endpoints", trace.WithAttributes(attribute.String("service", key)))
 	defer span.End()
 

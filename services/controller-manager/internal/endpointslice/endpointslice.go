@@ -51,6 +51,10 @@ type Controller struct {
 	// exp counts slices created and not yet seen, so a stale cache does
 	// not make a Service's slices twice.
 	exp *controller.Expectations
+	// traces joins a reconcile to the Service's trace only for the
+	// first reconcile after each write of the Service; the reconciles its
+	// pods set off later are not part of that write.
+	traces telemetry.Continuer
 }
 
 var tracer = otel.Tracer("skiff.dev/services/controller-manager/endpointslice")
@@ -183,12 +187,13 @@ func (ec *Controller) zoneOf(node string) string {
 func (ec *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
 	svc, ok := ec.svcs.Store().Get(key)
 	if !ok || len(svc.GetSpec().GetSelector()) == 0 || svc.GetMetadata().GetDeletionTimestamp() != nil {
+		ec.traces.Forget(key)
 		return 0, nil // the garbage collector removes a deleted Service's slices
 	}
 	if !ec.exp.Satisfied(key) {
 		return 0, controller.ErrRetry // slices we created are not in the cache yet
 	}
-	ctx = telemetry.ContextFromAnnotations(ctx, svc.GetMetadata().GetAnnotations())
+	ctx = ec.traces.Context(ctx, key, svc.GetMetadata().GetAnnotations())
 	ctx, span := tracer.Start(ctx, "reconcile endpointslices", trace.WithAttributes(attribute.String("service", key)))
 	defer span.End()
 	ns := svc.GetMetadata().GetNamespace()

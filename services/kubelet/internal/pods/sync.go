@@ -34,7 +34,9 @@ func (m *Manager) sync(ctx context.Context, uid string) (requeue time.Duration, 
 		m.forget(ctx, uid)
 		return 0, true
 	}
-	ctx = telemetry.ContextFromAnnotations(ctx, pod.GetMetadata().GetAnnotations())
+	if continuesTrace(pod) {
+		ctx = telemetry.ContextFromAnnotations(ctx, pod.GetMetadata().GetAnnotations())
+	}
 	log := slog.With("pod", podKey(pod))
 	if pod.GetMetadata().GetDeletionTimestamp() != nil {
 		if err := m.teardown(ctx, pod, ps, deletionGrace(pod)); err != nil {
@@ -254,4 +256,26 @@ func graceOf(ps *podState) int64 {
 		}
 	}
 	return 2
+}
+
+// continuesTrace reports whether a sync of pod joins the trace of the
+// write stored on it: while the pod starts (until it runs with every
+// container ready) and while it is deleted. The periodic syncs of a
+// settled pod are not part of the write that made it; joining them would
+// stretch that trace for as long as the pod lives.
+func continuesTrace(pod *corev1.Pod) bool {
+	if pod.GetMetadata().GetDeletionTimestamp() != nil {
+		return true
+	}
+	switch pod.GetStatus().GetPhase() {
+	case "Succeeded", "Failed":
+		return false
+	case "Running":
+		for _, c := range pod.GetStatus().GetConditions() {
+			if c.GetType() == "Ready" {
+				return c.GetStatus() != "True"
+			}
+		}
+	}
+	return true
 }
