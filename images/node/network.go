@@ -38,11 +38,7 @@ const (
 // configuration, pod routes, masquerade rule and LoadBalancer addresses
 // in line with them.
 func runNetwork(ctx context.Context, o *options) error {
-	cfg, err := client.FromKubeconfig(o.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	c, err := client.New(cfg)
+	c, err := client.NewFromKubeconfig(o.Kubeconfig)
 	if err != nil {
 		return err
 	}

@@ -161,6 +161,16 @@ func New(cfg Config, opts ...grpc.DialOption) (*Client, error) {
 	return &Client{conn: conn}, nil
 }
 
+// NewFromKubeconfig is New with the Config of a kubeconfig file, as every
+// component starts.
+func NewFromKubeconfig(path string, opts ...grpc.DialOption) (*Client, error) {
+	cfg, err := FromKubeconfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, opts...)
+}
+
 // Close ends the connection.
 func (c *Client) Close() error { return c.conn.Close() }
 

@@ -52,11 +52,7 @@ func Run(ctx context.Context, o *Options) error {
 		log.Warn("removing the other mode's rules", "err", err)
 	}
 
-	cfg, err := client.FromKubeconfig(o.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	c, err := client.New(cfg)
+	c, err := client.NewFromKubeconfig(o.Kubeconfig)
 	if err != nil {
 		return err
 	}

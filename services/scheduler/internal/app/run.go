@@ -34,11 +34,7 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	defer flush()
 
-	cfg, err := client.FromKubeconfig(o.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	c, err := client.New(cfg)
+	c, err := client.NewFromKubeconfig(o.Kubeconfig)
 	if err != nil {
 		return err
 	}
