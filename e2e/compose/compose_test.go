@@ -169,6 +169,24 @@ func TestStack(t *testing.T) {
 	}
 	t.Cleanup(func() { _, _ = s.run(time.Minute, "docker", "rmi", pushed) })
 
+	// The kubelets register with --cloud-provider=external; the
+	// cloud-controller's local provider initializes their Nodes.
+	framework.Eventually(t, 2*time.Minute, "nodes initialized by the cloud-controller", func() error {
+		out, err := s.kubectl("get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.labels.topology\.kubernetes\.io/zone} {.spec.providerID} {.spec.taints}{"\n"}{end}`)
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		for _, l := range lines {
+			if f := strings.Fields(l); len(f) != 2 || f[0] != "e2e" || !strings.HasPrefix(f[1], "local://") {
+				return fmt.Errorf("nodes: %q, want zone e2e, a local:// providerID and no taint", out)
+			}
+		}
+		if len(lines) != 2 {
+			return fmt.Errorf("nodes: %q", out)
+		}
+		return nil
+	})
 	s.mustKubectl(manifest, "apply", "-f", "-")
 	pods := s.runningPods(2)
 

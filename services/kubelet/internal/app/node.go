@@ -50,6 +50,7 @@ func newNode(ctx context.Context, o *Options, c *client.Client, svcs *informer.I
 		Name: nc.name, IP: nc.ip, Labels: labels, Capacity: nc.res.capacity, Allocatable: nc.res.allocatable,
 		KubeletPort: int32(o.Port), LeaseDurationSeconds: int32(o.NodeLeaseDurationSeconds),
 		StatusFrequency: o.NodeStatusUpdateFrequency, Info: nc.info,
+		ExternalCloudProvider: o.CloudProvider == "external",
 	}, c, nc.probe)
 	if err := agent.Register(ctx); err != nil {
 		return nil, err

@@ -31,6 +31,7 @@ type Options struct {
 	FileCheckFrequency        time.Duration
 	ImagePreloadDir           string
 	CgroupRoot                string
+	CloudProvider             string
 	NodeLabels                map[string]string
 	MaxPods                   int
 	SystemReserved            map[string]string
@@ -88,6 +89,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.FileCheckFrequency, "file-check-frequency", o.FileCheckFrequency, "How often the static pod manifests are read again.")
 	fs.StringVar(&o.ImagePreloadDir, "image-preload-dir", o.ImagePreloadDir, "Directory of OCI or docker-archive image tarballs imported into the runtime at start.")
 	fs.StringVar(&o.CgroupRoot, "cgroup-root", o.CgroupRoot, "Cgroup under which the kubepods hierarchy is made (cgroupfs driver).")
+	fs.StringVar(&o.CloudProvider, "cloud-provider", o.CloudProvider, "external: a cloud-controller initializes the Node, which registers with the node.cloudprovider.kubernetes.io/uninitialized taint until then; empty: none.")
 	fs.StringToStringVar(&o.NodeLabels, "node-labels", o.NodeLabels, "Labels added to the Node when it registers (key=value,...).")
 	fs.IntVar(&o.MaxPods, "max-pods", o.MaxPods, "Pods this node can run.")
 	fs.StringToStringVar(&o.SystemReserved, "system-reserved", o.SystemReserved, "Resources held back from pods (cpu=500m,memory=1Gi,ephemeral-storage=1Gi).")
@@ -125,6 +127,9 @@ func (o *Options) Validate() error {
 	}
 	if o.RootDir == "" {
 		errs = append(errs, errors.New("--root-dir must not be empty"))
+	}
+	if o.CloudProvider != "" && o.CloudProvider != "external" {
+		errs = append(errs, fmt.Errorf("--cloud-provider %q: want external or nothing (in-tree providers do not exist)", o.CloudProvider))
 	}
 	if o.MaxPods < 1 {
 		errs = append(errs, fmt.Errorf("--max-pods %d: must be at least 1", o.MaxPods))

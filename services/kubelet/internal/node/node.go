@@ -32,7 +32,15 @@ type Config struct {
 	LeaseDurationSeconds  int32
 	StatusFrequency       time.Duration
 	Info                  *corev1.NodeSystemInfo
+	// ExternalCloudProvider registers a new Node with the uninitialized
+	// taint, which the cloud-controller removes once it has filled in
+	// the Node (--cloud-provider=external).
+	ExternalCloudProvider bool
 }
+
+// UninitializedTaint keeps pods off a Node a cloud-controller has not
+// initialized yet.
+const UninitializedTaint = "node.cloudprovider.kubernetes.io/uninitialized"
 
 // Probe reports the node's health and images.
 type Probe interface {
@@ -67,6 +75,9 @@ func (a *Agent) Register(ctx context.Context) error {
 	switch {
 	case client.IsNotFound(err):
 		n = &corev1.Node{Metadata: &metav1.ObjectMeta{Name: a.cfg.Name, Labels: a.labels(nil)}, Spec: &corev1.NodeSpec{}}
+		if a.cfg.ExternalCloudProvider {
+			n.Spec.Taints = []*corev1.Taint{{Key: UninitializedTaint, Value: "true", Effect: "NoSchedule"}}
+		}
 		if n, err = nodes.Create(ctx, n, client.WriteOptions{FieldManager: "kubelet"}); err != nil {
 			return fmt.Errorf("register node %s: %w", a.cfg.Name, err)
 		}

@@ -32,7 +32,26 @@ func (s *nodeService) Get(_ context.Context, _ *metav1.GetRequest) (*corev1.Node
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gets++
+	if s.node == nil {
+		return nil, statusError(&metav1.Status{Status: "Failure", Reason: "NotFound", Code: 404, Message: "not found"})
+	}
 	return proto.Clone(s.node).(*corev1.Node), nil
+}
+
+func (s *nodeService) Create(_ context.Context, req *corev1.CreateNodeRequest) (*corev1.Node, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.node = req.GetObject()
+	return s.node, nil
+}
+
+// statusError is an error as the apiserver's gRPC face sends it.
+func statusError(st *metav1.Status) error {
+	se, err := status.New(codes.Unknown, st.GetMessage()).WithDetails(st)
+	if err != nil {
+		return err
+	}
+	return se.Err()
 }
 
 func (s *nodeService) UpdateStatus(_ context.Context, req *corev1.UpdateNodeRequest) (*corev1.Node, error) {
@@ -40,12 +59,7 @@ func (s *nodeService) UpdateStatus(_ context.Context, req *corev1.UpdateNodeRequ
 	defer s.mu.Unlock()
 	if s.conflicts > 0 {
 		s.conflicts--
-		st := &metav1.Status{Status: "Failure", Reason: "Conflict", Code: 409, Message: "the object has been modified"}
-		se, err := status.New(codes.Aborted, st.Message).WithDetails(st)
-		if err != nil {
-			return nil, err
-		}
-		return nil, se.Err()
+		return nil, statusError(&metav1.Status{Status: "Failure", Reason: "Conflict", Code: 409, Message: "the object has been modified"})
 	}
 	s.node = req.GetObject()
 	return s.node, nil
@@ -101,6 +115,21 @@ func TestRegisterRetriesAConflictingStatusWrite(t *testing.T) {
 		}
 		if svc.gets != 1+tc.conflicts {
 			t.Errorf("%d reads, want one per conflict after the first", svc.gets)
+		}
+	}
+}
+
+func TestRegisterWithAnExternalCloudProviderTaintsTheNewNode(t *testing.T) {
+	for _, external := range []bool{false, true} {
+		svc := &nodeService{}
+		a := NewAgent(Config{Name: "node-a", IP: "10.0.0.2", ExternalCloudProvider: external}, serve(t, svc), readyProbe{})
+		if err := a.Register(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		taints := svc.node.GetSpec().GetTaints()
+		tainted := len(taints) == 1 && taints[0].GetKey() == UninitializedTaint && taints[0].GetEffect() == "NoSchedule"
+		if tainted != external || (!external && len(taints) > 0) {
+			t.Errorf("external cloud provider %v: taints %v", external, taints)
 		}
 	}
 }
