@@ -2,18 +2,19 @@ package framework
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
+
+	"skiff.dev/pkg/containerdconf"
 )
 
 // writeConfig writes containerd's configuration and the CNI conflist.
@@ -22,93 +23,31 @@ func (c *Containerd) writeConfig() error {
 	if err := os.MkdirAll(cniConf, 0o755); err != nil {
 		return err
 	}
-	conflist, err := json.MarshalIndent(map[string]any{
-		"cniVersion": "1.0.0",
-		"name":       c.Network(),
-		"plugins": []any{map[string]any{
-			"type":        "bridge",
-			"bridge":      c.Bridge(),
-			"isGateway":   true,
-			"ipMasq":      false,
-			"hairpinMode": true,
-			"ipam": map[string]any{
-				"type":    "host-local",
-				"ranges":  [][]map[string]string{{{"subnet": c.subnet.String()}}},
-				"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
-				"dataDir": filepath.Join(c.dir, "cni", "ipam"),
-			},
-		}},
-	}, "", "  ")
+	subnet, ok := netip.AddrFromSlice(c.subnet.IP.To4())
+	if !ok {
+		return fmt.Errorf("subnet %v is not IPv4", c.subnet)
+	}
+	ones, _ := c.subnet.Mask.Size()
+	conflist, err := containerdconf.Bridge{Name: c.Network(), Bridge: c.Bridge(),
+		Subnet: netip.PrefixFrom(subnet, ones), DataDir: filepath.Join(c.dir, "cni", "ipam")}.Conflist()
 	if err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(cniConf, "10-skiff.conflist"), conflist, 0o644); err != nil {
 		return err
 	}
-	f, err := os.Create(c.configPath())
-	if err != nil {
-		return err
-	}
-	err = containerdConfig.Execute(f, map[string]string{
-		"Root":         filepath.Join(c.dir, "root"),
-		"State":        c.stateDir(),
-		"Address":      c.Address(),
-		"TTRPCAddress": c.Address() + ".ttrpc",
-		"Opt":          filepath.Join(c.dir, "opt"),
-		"SandboxImage": PauseImage,
-		"CNIBinDir":    cniBinDir,
-		"CNIConfDir":   cniConf,
-		"RuncRoot":     c.runcRoot(),
+	// Everything under the private directory; no image pulls.
+	return containerdconf.Write(c.configPath(), containerdconf.Config{
+		Root:         filepath.Join(c.dir, "root"),
+		State:        c.stateDir(),
+		Address:      c.Address(),
+		Opt:          filepath.Join(c.dir, "opt"),
+		SandboxImage: PauseImage,
+		CNIBinDir:    cniBinDir,
+		CNIConfDir:   cniConf,
+		RuncRoot:     c.runcRoot(),
 	})
-	return errors.Join(err, f.Close())
 }
-
-// containerdConfig is containerd's configuration (version 2, for
-// containerd 1.6): everything under the private directory, CRI set up for
-// these machines (no CAP_SYS_RESOURCE, cgroupfs, no image pulls).
-var containerdConfig = template.Must(template.New("containerd.toml").Parse(`version = 2
-root = {{printf "%q" .Root}}
-state = {{printf "%q" .State}}
-disabled_plugins = [
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-]
-
-[grpc]
-  address = {{printf "%q" .Address}}
-
-[ttrpc]
-  address = {{printf "%q" .TTRPCAddress}}
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = {{printf "%q" .Opt}}
-
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = {{printf "%q" .SandboxImage}}
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  enable_selinux = false
-
-[plugins."io.containerd.grpc.v1.cri".cni]
-  bin_dir = {{printf "%q" .CNIBinDir}}
-  conf_dir = {{printf "%q" .CNIConfDir}}
-  max_conf_num = 1
-
-[plugins."io.containerd.grpc.v1.cri".containerd]
-  default_runtime_name = "runc"
-  snapshotter = "overlayfs"
-
-[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-  runtime_type = "io.containerd.runc.v2"
-
-[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-  SystemdCgroup = false
-  Root = {{printf "%q" .RuncRoot}}
-`))
 
 // freeSubnet picks a random 10.100-250.x.0/24 that no route of this
 // machine overlaps.

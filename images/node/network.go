@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/containerdconf"
 	"skiff.dev/pkg/informer"
 )
 
@@ -162,26 +162,9 @@ func loadBalancerIPs(services []*corev1.Service) []netip.Addr {
 }
 
 // cniConfig is the bridge network of the node's pods: addresses from
-// podCIDR, the bridge as their gateway, hairpin so a pod reaches itself
-// through a Service.
+// podCIDR, the bridge cni0 as their gateway.
 func cniConfig(podCIDR netip.Prefix, dataDir string) ([]byte, error) {
-	return json.MarshalIndent(map[string]any{
-		"cniVersion": "1.0.0",
-		"name":       "skiff",
-		"plugins": []any{map[string]any{
-			"type":        "bridge",
-			"bridge":      "cni0",
-			"isGateway":   true,
-			"ipMasq":      false,
-			"hairpinMode": true,
-			"ipam": map[string]any{
-				"type":    "host-local",
-				"ranges":  [][]map[string]string{{{"subnet": podCIDR.Masked().String()}}},
-				"routes":  []map[string]string{{"dst": "0.0.0.0/0"}},
-				"dataDir": dataDir,
-			},
-		}},
-	}, "", "  ")
+	return containerdconf.Bridge{Name: "skiff", Bridge: "cni0", Subnet: podCIDR, DataDir: dataDir}.Conflist()
 }
 
 func (n *network) writeCNI(cidr netip.Prefix) error {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -64,37 +63,6 @@ func TestLoadBalancerIPs(t *testing.T) {
 	want := []netip.Addr{netip.MustParseAddr("10.89.0.200"), netip.MustParseAddr("10.89.0.201")}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("loadBalancerIPs = %v, want %v", got, want)
-	}
-}
-
-func TestCNIConfig(t *testing.T) {
-	data, err := cniConfig(netip.MustParsePrefix("10.244.3.1/24"), "/var/lib/skiff-node/cni")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conf struct {
-		Name    string `json:"name"`
-		Plugins []struct {
-			Type, Bridge string
-			IsGateway    bool `json:"isGateway"`
-			HairpinMode  bool `json:"hairpinMode"`
-			IPAM         struct {
-				Type    string
-				Ranges  [][]map[string]string
-				DataDir string `json:"dataDir"`
-			}
-		}
-	}
-	if err := json.Unmarshal(data, &conf); err != nil {
-		t.Fatal(err)
-	}
-	if len(conf.Plugins) != 1 {
-		t.Fatalf("plugins: %s", data)
-	}
-	p := conf.Plugins[0]
-	if p.Type != "bridge" || !p.IsGateway || !p.HairpinMode || p.IPAM.Type != "host-local" ||
-		p.IPAM.Ranges[0][0]["subnet"] != "10.244.3.0/24" || p.IPAM.DataDir != "/var/lib/skiff-node/cni" {
-		t.Errorf("conflist: %s", data)
 	}
 }
 
