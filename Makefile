@@ -42,7 +42,11 @@ export COMPOSE
 images: ## the pause and test images as docker-archive tarballs in bin/images (no Docker, no registry)
 	$(GO) run ./images/cmd/build-images -out $(BIN)/images -module images
 
+# The node image carries this machine's containerd, runc, CNI plugins and nft.
+NODE_PACKAGES := containerd runc containernetworking-plugins nftables
+
 stack-images: $(BIN)/jaeger ## the docker-compose stack's images, built from this repository and loaded into Docker
+	@scripts/host-packages.sh $(NODE_PACKAGES)
 	$(GO) run ./images/cmd/build-images -stack -out $(BIN)/stack -module images
 	@for f in $(BIN)/stack/*.tar; do docker load -q -i $$f >/dev/null || exit 1; done
 	@echo "loaded $$(ls $(BIN)/stack/*.tar | wc -l) images into Docker"
@@ -68,7 +72,14 @@ run: build ## start the system in the foreground: apiserver (data in RUN_DIR), c
 	trap 'kill $$cm $$api 2>/dev/null; wait $$cm $$api' EXIT INT TERM; \
 	$(BIN)/scheduler --kubeconfig $(RUN_DIR)/admin.kubeconfig --healthz-bind-address 127.0.0.1:10259
 
-test: ## every test tier: unit, integration (embedded etcd) and e2e (real kubectl)
+# What the tests need of the machine: containerd, runc and the CNI plugins
+# (the CRI e2e tests run a private containerd of their own); ip, iptables
+# and nft (network namespaces, bridges and rules of the harness and the
+# proxy's tests); sysctl and nsenter (the proxy tests' node namespace).
+TEST_PACKAGES := containerd runc containernetworking-plugins iproute2 iptables nftables procps util-linux
+
+test: ## every test tier: unit, integration (embedded etcd) and e2e (real kubectl); installs the Debian packages they need
+	@scripts/host-packages.sh $(TEST_PACKAGES)
 	$(GO) test $(TEST_FLAGS) $(PKGS)
 
 test-short: ## unit tests only
