@@ -88,13 +88,14 @@ func (o *Observability) level() (slog.Level, error) {
 
 // Setup makes slog log text to stderr at the chosen level and starts
 // tracing as service; the returned func flushes the traces at exit.
-func (o *Observability) Setup(ctx context.Context, service string) (flush func(), err error) {
+// opts go to telemetry.Setup (the apiserver's telemetry.StartTraces).
+func (o *Observability) Setup(ctx context.Context, service string, opts ...telemetry.Option) (flush func(), err error) {
 	level, err := o.level()
 	if err != nil {
 		return nil, err
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
-	shutdown, err := telemetry.Setup(ctx, service, o.OTLPEndpoint)
+	shutdown, err := telemetry.Setup(ctx, service, o.OTLPEndpoint, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: %w", err)
 	}

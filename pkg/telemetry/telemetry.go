@@ -29,31 +29,66 @@ var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceCont
 // host:port (plaintext) or a URL, http://host:port or https://host:port.
 // With an empty endpoint spans are not exported, but context still
 // propagates.
-func Setup(ctx context.Context, service, endpoint string) (shutdown func(context.Context) error, err error) {
+func Setup(ctx context.Context, service, endpoint string, opts ...Option) (shutdown func(context.Context) error, err error) {
 	otel.SetTextMapPropagator(propagator)
 	if endpoint == "" {
 		return func(context.Context) error { return nil }, nil
 	}
-	opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure()}
+	var set settings
+	for _, o := range opts {
+		o(&set)
+	}
+	dial := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure()}
 	if u, err := url.Parse(endpoint); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
 		// The URL form, as OpenTelemetry's own $OTEL_EXPORTER_OTLP_ENDPOINT
 		// has it: https means TLS.
-		opts = []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(u.Host)}
+		dial = []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(u.Host)}
 		if u.Scheme == "http" {
-			opts = append(opts, otlptracegrpc.WithInsecure())
+			dial = append(dial, otlptracegrpc.WithInsecure())
 		}
 	}
-	exp, err := otlptracegrpc.New(ctx, opts...)
+	exp, err := otlptracegrpc.New(ctx, dial...)
 	if err != nil {
 		return nil, fmt.Errorf("create OTLP exporter for %s: %w", endpoint, err)
 	}
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithBatcher(exp),
+		sdktrace.WithSampler(sdktrace.ParentBased(rootSampler{set.roots})),
 		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName(service))),
 	)
 	otel.SetTracerProvider(tp)
 	return tp.Shutdown, nil
 }
+
+// Option tunes Setup.
+type Option func(*settings)
+
+type settings struct {
+	roots func(name string) bool
+}
+
+// StartTraces makes a span without a parent start a trace when roots says
+// so of its name: the apiserver starts the trace of a client's write.
+// Without it a process records spans only inside a trace someone else
+// started, so its own background work (lists and watches, lease renewals,
+// resyncs) exports nothing.
+func StartTraces(roots func(name string) bool) Option {
+	return func(s *settings) { s.roots = roots }
+}
+
+// rootSampler decides for spans without a parent: sampled when roots
+// says so.
+type rootSampler struct{ roots func(name string) bool }
+
+func (r rootSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	d := sdktrace.Drop
+	if r.roots != nil && r.roots(p.Name) {
+		d = sdktrace.RecordAndSample
+	}
+	return sdktrace.SamplingResult{Decision: d, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+}
+
+func (r rootSampler) Description() string { return "skiff roots" }
 
 // InjectAnnotation records the current span's context in annotations and
 // returns them; without a recording span they are returned unchanged.

@@ -79,10 +79,9 @@ func (r *receiver) Export(_ context.Context, req *coltracepb.ExportTraceServiceR
 	return &coltracepb.ExportTraceServiceResponse{}, nil
 }
 
-// TestSetupTakesBothEndpointForms: spans reach the receiver named as
-// host:port, and in the URL form that OpenTelemetry's own
-// $OTEL_EXPORTER_OTLP_ENDPOINT has.
-func TestSetupTakesBothEndpointForms(t *testing.T) {
+// startReceiver serves a receiver on a free loopback port.
+func startReceiver(t *testing.T) (string, *receiver) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -91,9 +90,53 @@ func TestSetupTakesBothEndpointForms(t *testing.T) {
 	srv := grpc.NewServer()
 	coltracepb.RegisterTraceServiceServer(srv, r)
 	go func() { _ = srv.Serve(l) }()
-	defer srv.Stop()
-	for i, ep := range []string{l.Addr().String(), "http://" + l.Addr().String()} {
-		shutdown, err := Setup(context.Background(), "test", ep)
+	t.Cleanup(srv.Stop)
+	return l.Addr().String(), r
+}
+
+// TestOnlyChosenRootsStartTraces: a span without a parent is exported
+// only when StartTraces says so of its name; a span in a sampled trace
+// someone else started always is.
+func TestOnlyChosenRootsStartTraces(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want int64 // of the three spans: root "write", root "read", child of a sampled remote parent
+	}{
+		{"a component", nil, 1},
+		{"the apiserver", []Option{StartTraces(func(n string) bool { return n == "write" })}, 2},
+	} {
+		addr, r := startReceiver(t)
+		shutdown, err := Setup(context.Background(), "test", addr, tc.opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr := otel.Tracer("test")
+		_, s1 := tr.Start(context.Background(), "write")
+		s1.End()
+		_, s2 := tr.Start(context.Background(), "read")
+		s2.End()
+		remote := trace.ContextWithRemoteSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled, Remote: true}))
+		_, s3 := tr.Start(remote, "continued")
+		s3.End()
+		if err := shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := r.spans.Load(); got != tc.want {
+			t.Errorf("%s: %d spans exported, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestSetupTakesBothEndpointForms: spans reach the receiver named as
+// host:port, and in the URL form that OpenTelemetry's own
+// $OTEL_EXPORTER_OTLP_ENDPOINT has.
+func TestSetupTakesBothEndpointForms(t *testing.T) {
+	addr, r := startReceiver(t)
+	all := StartTraces(func(string) bool { return true })
+	for i, ep := range []string{addr, "http://" + addr} {
+		shutdown, err := Setup(context.Background(), "test", ep, all)
 		if err != nil {
 			t.Fatalf("Setup(%q): %v", ep, err)
 		}

@@ -34,7 +34,7 @@ func Render(w io.Writer, traceID string, spans []Span, width int) error {
 		return err
 	}
 	for _, r := range rows {
-		op := truncate(strings.Repeat("  ", r.depth)+r.Operation, c.operation)
+		op := truncate(indent(r.depth)+displayName(r.Operation), c.operation)
 		line := pad(r.Service, c.service) + gap + pad(op, c.operation) + gap +
 			padLeft("+"+FormatDuration(r.offset), timeColumn) + gap + padLeft(FormatDuration(r.Duration), timeColumn) + gap +
 			bar(r.offset, r.Duration, length, c.bar)
@@ -55,7 +55,7 @@ func columns(rows []row, width int) widths {
 	c := widths{service: len("COMPONENT"), operation: len("OPERATION")}
 	for _, r := range rows {
 		c.service = max(c.service, utf8.RuneCountInString(r.Service))
-		c.operation = max(c.operation, 2*r.depth+utf8.RuneCountInString(r.Operation))
+		c.operation = max(c.operation, len(indent(r.depth))+utf8.RuneCountInString(displayName(r.Operation)))
 	}
 	fixed := c.service + 2*timeColumn + 4*len(gap)
 	c.bar = width - fixed - c.operation
@@ -64,6 +64,24 @@ func columns(rows []row, width int) widths {
 		c.bar = max(minBar, width-fixed-c.operation)
 	}
 	return c
+}
+
+// maxIndent bounds the indentation of deep spans, so the operation
+// column goes to names, not to leading blanks.
+const maxIndent = 8
+
+// indent is the operation's indentation at depth: a column per level.
+func indent(depth int) string { return strings.Repeat(" ", min(depth, maxIndent)) }
+
+// displayName shortens a gRPC method's span name to its service and
+// method ("skiff.core.v1.PodService/Create" → "PodService/Create");
+// other names are shown as they are.
+func displayName(op string) string {
+	svc, method, ok := strings.Cut(op, "/")
+	if !ok || method == "" || strings.ContainsAny(svc, " ") || !strings.Contains(svc, ".") {
+		return op
+	}
+	return svc[strings.LastIndex(svc, ".")+1:] + "/" + method
 }
 
 // bar draws a span from offset for d on a line of cells columns standing

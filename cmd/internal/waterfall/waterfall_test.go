@@ -97,8 +97,8 @@ func TestRender(t *testing.T) {
 
 COMPONENT           OPERATION                                              START   DURATION  0           100ms
 apiserver           POST /apis/apps/v1/namespaces/default/deployments       +0µs       10ms  ██
-controller-manager    reconcile deployment                                 +20ms       50ms     █████████
-controller-manager      create replicaset                                  +30ms       20ms       ████
+controller-manager   reconcile deployment                                  +20ms       50ms     █████████
+controller-manager    create replicaset                                    +30ms       20ms       ████
 kubelet             StartContainer                                         +80ms       20ms               ████
 `
 	if got := b.String(); got != want {
@@ -118,5 +118,22 @@ func TestRenderNarrowTerminalShortensOperations(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "POST /apis/apps/v1/namesp…") {
 		t.Errorf("want the long operation cut with an ellipsis, got:\n%s", b.String())
+	}
+}
+
+func TestDisplayName(t *testing.T) {
+	for op, want := range map[string]string{
+		"skiff.core.v1.PodService/Create":                   "PodService/Create",
+		"runtime.v1.RuntimeService/RunPodSandbox":           "RuntimeService/RunPodSandbox",
+		"POST /apis/apps/v1/namespaces/default/deployments": "POST /apis/apps/v1/namespaces/default/deployments",
+		"reconcile deployment":                              "reconcile deployment",
+		"proxy.SyncRules":                                   "proxy.SyncRules",
+	} {
+		if got := displayName(op); got != want {
+			t.Errorf("displayName(%q) = %q, want %q", op, got, want)
+		}
+	}
+	if got := indent(30); len(got) != maxIndent {
+		t.Errorf("indent(30) is %d columns, want %d", len(got), maxIndent)
 	}
 }

@@ -3,6 +3,7 @@ package app
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,6 +47,19 @@ func (m *metrics) observe(verb, resource string, code int, d time.Duration) {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// restWrite reports whether a span without a parent starts a trace: a
+// write through the REST face (kubectl, client-go, helm). Reads, watches
+// and the components' own gRPC calls outside a trace (lease renewals,
+// lists) start none, so the collector holds the traces of changes.
+func restWrite(spanName string) bool {
+	method, _, _ := strings.Cut(spanName, " ")
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 // traced continues the caller's trace (W3C traceparent) and opens a

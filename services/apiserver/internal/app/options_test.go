@@ -27,3 +27,19 @@ func TestValidateServiceRanges(t *testing.T) {
 		}
 	}
 }
+
+func TestRESTWritesStartTraces(t *testing.T) {
+	for name, want := range map[string]bool{
+		"POST /apis/apps/v1/namespaces/default/deployments": true,
+		"PATCH /api/v1/namespaces/default/services/web":     true,
+		"PUT /api/v1/namespaces/default/configmaps/c":       true,
+		"DELETE /api/v1/namespaces/default/pods/p":          true,
+		"GET /api/v1/pods":                          false,
+		"skiff.coordination.v1.LeaseService/Update": false,
+		"skiff.core.v1.PodService/Create":           false,
+	} {
+		if got := restWrite(name); got != want {
+			t.Errorf("restWrite(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
+	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/apiserver/internal/api"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/auth"
@@ -38,7 +39,7 @@ func Run(ctx context.Context, o *Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	flush, err := o.Observability.Setup(ctx, "apiserver")
+	flush, err := o.Observability.Setup(ctx, "apiserver", telemetry.StartTraces(restWrite))
 	if err != nil {
 		return err
 	}
