@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/knftables"
 
 	corev1 "skiff.dev/api/core/v1"
@@ -54,27 +55,41 @@ func runNetwork(ctx context.Context, o *options) error {
 	}
 	nodes.AddHandler(informer.Handler[*corev1.Node]{OnAdd: func(*corev1.Node) { poke() }, OnUpdate: func(_, _ *corev1.Node) { poke() }, OnDelete: func(*corev1.Node) { poke() }})
 	services.AddHandler(informer.Handler[*corev1.Service]{OnAdd: func(*corev1.Service) { poke() }, OnUpdate: func(_, _ *corev1.Service) { poke() }, OnDelete: func(*corev1.Service) { poke() }})
-	go func() { _ = nodes.Start(ctx) }()
-	go func() { _ = services.Start(ctx) }()
-	if !nodes.WaitForSync(ctx) || !services.WaitForSync(ctx) {
-		return nil
-	}
 	nft, err := knftables.New(knftables.IPv4Family, natTable)
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
 	}
 	n := &network{o: o, nft: nft, log: slog.With("component", "network")}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return nodes.Start(gctx) })
+	g.Go(func() error { return services.Start(gctx) })
+	g.Go(func() error {
+		if !nodes.WaitForSync(gctx) || !services.WaitForSync(gctx) {
+			return nil
+		}
+		n.loop(gctx, kick, func() ([]*corev1.Node, []*corev1.Service) {
+			return nodes.Store().List(), services.Store().List()
+		})
+		return nil
+	})
+	return g.Wait()
+}
+
+// loop syncs at once, on every kick, every resync period, and two
+// seconds after a failed sync, until ctx ends.
+func (n *network) loop(ctx context.Context, kick <-chan struct{}, state func() ([]*corev1.Node, []*corev1.Service)) {
 	tick := time.NewTicker(resync)
 	defer tick.Stop()
 	for {
 		var retry <-chan time.Time
-		if err := n.sync(ctx, nodes.Store().List(), services.Store().List()); err != nil {
+		nodes, services := state()
+		if err := n.sync(ctx, nodes, services); err != nil {
 			n.log.Warn("network sync failed; retrying", "err", err)
 			retry = time.After(2 * time.Second)
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-kick:
 		case <-tick.C:
 		case <-retry:
@@ -83,10 +98,9 @@ func runNetwork(ctx context.Context, o *options) error {
 }
 
 type network struct {
-	o       *options
-	nft     knftables.Interface
-	log     *slog.Logger
-	podCIDR netip.Prefix // the CIDR the CNI configuration was written for
+	o   *options
+	nft knftables.Interface
+	log *slog.Logger
 }
 
 func (n *network) sync(ctx context.Context, nodes []*corev1.Node, services []*corev1.Service) error {
@@ -167,10 +181,9 @@ func cniConfig(podCIDR netip.Prefix, dataDir string) ([]byte, error) {
 	return containerdconf.Bridge{Name: "skiff", Bridge: "cni0", Subnet: podCIDR, DataDir: dataDir}.Conflist()
 }
 
+// writeCNI writes the CNI configuration for cidr unless the file already
+// holds it.
 func (n *network) writeCNI(cidr netip.Prefix) error {
-	if cidr == n.podCIDR {
-		return nil
-	}
 	data, err := cniConfig(cidr, n.o.cniDataDir())
 	if err != nil {
 		return err
@@ -186,7 +199,6 @@ func (n *network) writeCNI(cidr netip.Prefix) error {
 		}
 		n.log.Info("wrote the CNI configuration", "podCIDR", cidr)
 	}
-	n.podCIDR = cidr
 	return nil
 }
 

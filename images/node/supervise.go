@@ -33,6 +33,12 @@ func run(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	if cgroup == "/" {
+		// A private cgroup namespace (Docker's default on cgroup v2): the
+		// host tree mounted at /sys/fs/cgroup is not this namespace's, and
+		// pods would land at its top, shared with every other node.
+		return errors.New("the node container sees its cgroup as /: it needs cgroup v1 or the host's cgroup namespace (see docs/compose.md)")
+	}
 	for _, d := range []string{o.containerdRoot(), o.kubeletRoot(), o.cniDataDir(), cniConfDir, "/run/containerd"} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
@@ -44,8 +50,9 @@ func run(ctx context.Context, o *options) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	start := func(name string, args ...string) {
-		cmd := command(gctx, name, args...)
+		cmd, closeOutput := command(gctx, name, args...)
 		g.Go(func() error {
+			defer closeOutput()
 			if err := cmd.Run(); err != nil && gctx.Err() == nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -87,18 +94,20 @@ func (o *options) kubeletRoot() string    { return filepath.Join(o.DataDir, "kub
 func (o *options) cniDataDir() string     { return filepath.Join(o.DataDir, "cni") }
 
 // command runs name with its output, line by line, prefixed with its
-// name; the context's end asks it to stop with SIGTERM.
-func command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdout = prefixed(name, os.Stdout)
-	cmd.Stderr = prefixed(name, os.Stderr)
+// name; the context's end asks it to stop with SIGTERM. closeOutput,
+// once the command has ended, ends the goroutines copying its output.
+func command(ctx context.Context, name string, args ...string) (cmd *exec.Cmd, closeOutput func()) {
+	cmd = exec.CommandContext(ctx, name, args...)
+	stdout, stderr := prefixed(name, os.Stdout), prefixed(name, os.Stderr)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 15 * time.Second
-	return cmd
+	return cmd, func() { stdout.Close(); stderr.Close() }
 }
 
-// prefixed is a writer that copies lines to w, each behind "name| ".
-func prefixed(name string, w io.Writer) io.Writer {
+// prefixed is a writer that copies lines to w, each behind "name| ",
+// until it is closed.
+func prefixed(name string, w io.Writer) io.WriteCloser {
 	r, pw := io.Pipe()
 	go func() {
 		sc := bufio.NewScanner(r)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -47,21 +46,24 @@ func newPersistent(next http.Handler, path string) (*persistent, error) {
 
 // replay sends the log's requests to the registry, in order, so an index
 // finds the manifests it lists. A torn last line (a crash mid-write) is
-// skipped.
+// cut off the file, so the next entry starts on a line of its own.
 func (p *persistent) replay(path string) error {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
+	complete := bytes.LastIndexByte(data, '\n') + 1
+	if complete < len(data) {
+		if err := os.Truncate(path, int64(complete)); err != nil {
+			return fmt.Errorf("cut the torn end off %s: %w", path, err)
+		}
+	}
+	for _, line := range bytes.Split(data[:complete], []byte("\n")) {
 		var e entry
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+		if len(line) == 0 || json.Unmarshal(line, &e) != nil {
 			continue
 		}
 		req := httptest.NewRequest(e.Method, e.Path, bytes.NewReader(e.Body))
@@ -75,7 +77,7 @@ func (p *persistent) replay(path string) error {
 		}
 		p.replayed++
 	}
-	return sc.Err()
+	return nil
 }
 
 // isManifest reports whether path names a manifest: /v2/<name>/manifests/<ref>.

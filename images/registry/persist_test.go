@@ -84,6 +84,50 @@ func TestImagesOutliveARestart(t *testing.T) {
 	}
 }
 
+// TestATornLogEndIsCut: a crash mid-append leaves half a line; the next
+// start cuts it off, so what is pushed after that survives the next one.
+func TestATornLogEndIsCut(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "blobs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv, p := start(t, dir)
+	ref := func(srv *httptest.Server, r string) name.Reference {
+		n, err := name.ParseReference(srv.Listener.Addr().String() + "/" + r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	img, _ := random.Image(512, 1)
+	if err := remote.Write(ref(srv, "a:v1"), img); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	p.Close()
+	f, err := os.OpenFile(filepath.Join(dir, "manifests.log"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"method":"PUT","path":"/v2/torn/manif`); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	srv2, p2 := start(t, dir)
+	if err := remote.Write(ref(srv2, "b:v1"), img); err != nil {
+		t.Fatal(err)
+	}
+	srv2.Close()
+	p2.Close()
+	srv3, _ := start(t, dir)
+	for _, r := range []string{"a:v1", "b:v1"} {
+		if _, err := remote.Image(ref(srv3, r)); err != nil {
+			t.Errorf("%s after a torn log and two restarts: %v", r, err)
+		}
+	}
+}
+
 func TestIsManifest(t *testing.T) {
 	for path, want := range map[string]bool{
 		"/v2/app/manifests/v1":            true,
