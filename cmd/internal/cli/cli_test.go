@@ -42,6 +42,19 @@ func TestMainHelpAndUsageErrors(t *testing.T) {
 	}
 }
 
+func TestSampled(t *testing.T) {
+	for tp, want := range map[string]bool{
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01": true,
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03": true,
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00": false,
+		"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7":    false,
+	} {
+		if got := sampled(tp); got != want {
+			t.Errorf("sampled(%q) = %v, want %v", tp, got, want)
+		}
+	}
+}
+
 func TestTraceIDOf(t *testing.T) {
 	for _, tc := range []struct {
 		in, want string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -123,7 +124,20 @@ func objectTrace(ctx context.Context, cfg kubeobject.Config, typ, name string) (
 	if err != nil {
 		return "", fmt.Errorf("%s: annotation %s: %w", ref, telemetry.TraceAnnotation, err)
 	}
+	if !sampled(tp) {
+		return "", fmt.Errorf("the last write to %s was not traced (trace %s is unsampled): only writes through the REST face (kubectl, client-go) start traces, and the work they set off continues them; a component's own write outside such a trace is not recorded", ref, id)
+	}
 	return id, nil
+}
+
+// sampled reports whether a traceparent's flags mark its trace recorded.
+func sampled(traceparent string) bool {
+	parts := strings.Split(traceparent, "-")
+	if len(parts) < 4 {
+		return false
+	}
+	flags, err := strconv.ParseUint(parts[3], 16, 8)
+	return err == nil && flags&1 == 1
 }
 
 // traceIDOf is the trace id of a W3C traceparent

@@ -224,12 +224,14 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		return 0, c.vanished(ctx, lb, key)
 	}
 	ctx = c.traces.Context(ctx, key, svc.GetMetadata().GetAnnotations())
-	ctx, span := tracer.Start(ctx, "reconcile load balancer", trace.WithAttributes(attribute.String("service", key)))
-	defer span.End()
 	switch {
 	case wantsLoadBalancer(svc):
+		ctx, span := tracer.Start(ctx, "ensure load balancer", trace.WithAttributes(attribute.String("service", key)))
+		defer span.End()
 		return 0, c.ensure(ctx, lb, key, svc)
 	case hasFinalizer(svc):
+		ctx, span := tracer.Start(ctx, "delete load balancer", trace.WithAttributes(attribute.String("service", key)))
+		defer span.End()
 		return 0, c.cleanup(ctx, lb, key, svc)
 	}
 	return 0, nil

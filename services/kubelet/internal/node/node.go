@@ -68,8 +68,22 @@ func NewAgent(cfg Config, c *client.Client, probe Probe) *Agent {
 }
 
 // Register creates the Node, or takes over an existing one of the same
-// name (a restarted kubelet), and reports its status once.
+// name (a restarted kubelet), and reports its status once. Others write
+// the Node too (the controller-manager gives a new one its podCIDR): a
+// conflict starts over from a fresh read.
 func (a *Agent) Register(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		err := a.register(ctx)
+		if err == nil || !client.IsConflict(err) || attempt == registerAttempts {
+			return err
+		}
+	}
+}
+
+// registerAttempts bounds Register's attempts that meet a conflict.
+const registerAttempts = 5
+
+func (a *Agent) register(ctx context.Context) error {
 	nodes := a.c.CoreV1().Nodes()
 	n, err := nodes.Get(ctx, a.cfg.Name)
 	switch {
@@ -93,21 +107,8 @@ func (a *Agent) Register(ctx context.Context) error {
 			}
 		}
 	}
-	// Others write the new Node too (the controller-manager gives it a
-	// podCIDR): a conflict reads it again and retries.
-	for attempt := 1; ; attempt++ {
-		err := a.updateStatus(ctx, n, a.conditions(ctx))
-		if err == nil || !client.IsConflict(err) || attempt == registerAttempts {
-			return err
-		}
-		if n, err = nodes.Get(ctx, a.cfg.Name); err != nil {
-			return fmt.Errorf("get node %s: %w", a.cfg.Name, err)
-		}
-	}
+	return a.updateStatus(ctx, n, a.conditions(ctx))
 }
-
-// registerAttempts bounds Register's status writes that meet a conflict.
-const registerAttempts = 5
 
 func (a *Agent) labels(existing map[string]string) map[string]string {
 	out := maps.Clone(existing)

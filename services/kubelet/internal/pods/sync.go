@@ -10,6 +10,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/telemetry"
+	"skiff.dev/services/kubelet/internal/status"
 )
 
 // retryAfter is how soon a sync that failed on the runtime is retried.
@@ -34,7 +35,7 @@ func (m *Manager) sync(ctx context.Context, uid string) (requeue time.Duration, 
 		m.forget(ctx, uid)
 		return 0, true
 	}
-	if continuesTrace(pod) {
+	if status.ContinuesTrace(pod) {
 		ctx = telemetry.ContextFromAnnotations(ctx, pod.GetMetadata().GetAnnotations())
 	}
 	log := slog.With("pod", podKey(pod))
@@ -256,26 +257,4 @@ func graceOf(ps *podState) int64 {
 		}
 	}
 	return 2
-}
-
-// continuesTrace reports whether a sync of pod joins the trace of the
-// write stored on it: while the pod starts (until it runs with every
-// container ready) and while it is deleted. The periodic syncs of a
-// settled pod are not part of the write that made it; joining them would
-// stretch that trace for as long as the pod lives.
-func continuesTrace(pod *corev1.Pod) bool {
-	if pod.GetMetadata().GetDeletionTimestamp() != nil {
-		return true
-	}
-	switch pod.GetStatus().GetPhase() {
-	case "Succeeded", "Failed":
-		return false
-	case "Running":
-		for _, c := range pod.GetStatus().GetConditions() {
-			if c.GetType() == "Ready" {
-				return c.GetStatus() != "True"
-			}
-		}
-	}
-	return true
 }

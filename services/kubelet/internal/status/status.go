@@ -166,9 +166,13 @@ func (m *Manager) write(ctx context.Context, e *entry) error {
 	if proto.Equal(Normalize(cur.GetStatus()), e.status) {
 		return nil
 	}
-	// The write continues the pod's trace: a write in a trace of its own
-	// would replace the pod's trace annotation with one that holds only it.
-	ctx = telemetry.ContextFromAnnotations(ctx, cur.GetMetadata().GetAnnotations())
+	// While the pod starts or is deleted the write continues its trace (a
+	// write in a trace of its own would replace the pod's annotation with
+	// one that holds only it); a settled pod's later changes are not part
+	// of the write that made it.
+	if ContinuesTrace(cur) {
+		ctx = telemetry.ContextFromAnnotations(ctx, cur.GetMetadata().GetAnnotations())
+	}
 	upd := proto.Clone(cur).(*corev1.Pod)
 	upd.Status = e.status
 	_, err := pods.UpdateStatus(ctx, upd, client.WriteOptions{FieldManager: "kubelet"})
@@ -216,4 +220,27 @@ func truncate(m protoreflect.Message) {
 		}
 		return true
 	})
+}
+
+// ContinuesTrace reports whether the kubelet's work on pod (its syncs
+// and status writes) joins the trace of the write stored on it: while the
+// pod starts (until it runs with every container ready) and while it is
+// deleted. The periodic syncs of a
+// settled pod are not part of the write that made it; joining them would
+// stretch that trace for as long as the pod lives.
+func ContinuesTrace(pod *corev1.Pod) bool {
+	if pod.GetMetadata().GetDeletionTimestamp() != nil {
+		return true
+	}
+	switch pod.GetStatus().GetPhase() {
+	case "Succeeded", "Failed":
+		return false
+	case "Running":
+		for _, c := range pod.GetStatus().GetConditions() {
+			if c.GetType() == "Ready" {
+				return c.GetStatus() != "True"
+			}
+		}
+	}
+	return true
 }

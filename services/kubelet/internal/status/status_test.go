@@ -73,3 +73,45 @@ func TestStatusWriteContinuesThePodsTrace(t *testing.T) {
 		t.Fatal("no status write within 10s")
 	}
 }
+
+// TestASettledPodsStatusWriteLeavesItsTrace: once the pod runs ready, a
+// later status change is not part of the write that made the pod.
+func TestASettledPodsStatusWriteLeavesItsTrace(t *testing.T) {
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	svc := &podService{traceparents: make(chan string, 1)}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	corev1.RegisterPodServiceServer(srv, svc)
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	c, err := client.New(client.Config{Address: l.Addr().String()}, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	pod := &corev1.Pod{
+		Metadata: &metav1.ObjectMeta{Name: "web", Namespace: "default", Uid: "u1",
+			Annotations: map[string]string{telemetry.TraceAnnotation: "00-" + traceID + "-00f067aa0ba902b7-01"}},
+		Status: &corev1.PodStatus{Phase: "Running", Conditions: []*corev1.PodCondition{{Type: "Ready", Status: "True"}}},
+	}
+	m := New(c, func(string, string) (*corev1.Pod, bool) { return pod, true })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	m.Set(pod, &corev1.PodStatus{Phase: "Running", Conditions: []*corev1.PodCondition{{Type: "Ready", Status: "False"}}})
+	select {
+	case got := <-svc.traceparents:
+		if strings.Contains(got, traceID) {
+			t.Errorf("a settled pod's status write carries traceparent %q of its creation trace", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no status write within 10s")
+	}
+}

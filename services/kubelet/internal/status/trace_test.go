@@ -1,4 +1,4 @@
-package pods
+package status
 
 import (
 	"testing"
@@ -33,8 +33,8 @@ func TestContinuesTrace(t *testing.T) {
 		{"succeeded", pod("Succeeded", "False", false), false},
 		{"failed", pod("Failed", "False", false), false},
 	} {
-		if got := continuesTrace(tc.pod); got != tc.want {
-			t.Errorf("%s: continuesTrace = %v, want %v", tc.name, got, tc.want)
+		if got := ContinuesTrace(tc.pod); got != tc.want {
+			t.Errorf("%s: ContinuesTrace = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }
