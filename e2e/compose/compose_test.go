@@ -18,6 +18,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,7 +35,30 @@ type stack struct {
 	project    string
 	net        string // first three octets of the stack's /24
 	kubeconfig string
-	bin        string // the repository's bin/, for kubectl-skiff
+	bin        string    // the repository's bin/, for kubectl-skiff
+	deadline   time.Time // commands other than the cleanup end by then
+}
+
+// downBudget is the time kept for removing the stack.
+const downBudget = 4 * time.Minute
+
+// freeNet picks the first three octets of a 10.89.x.0/24 that no route of
+// this machine (a stack already up, a Docker network) covers.
+func freeNet(t *testing.T) string {
+	t.Helper()
+	routes, err := os.ReadFile("/proc/net/route")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		x := 1 + rand.IntN(254)
+		// /proc/net/route has destinations in little-endian hex.
+		if !strings.Contains(string(routes), fmt.Sprintf("\t%02X%02X%02X%02X\t", 0, x, 89, 10)) {
+			return fmt.Sprintf("10.89.%d", x)
+		}
+	}
+	t.Fatal("no free 10.89.x.0/24")
+	return ""
 }
 
 func repoRoot() string {
@@ -65,8 +89,14 @@ func up(t *testing.T) *stack {
 		t:          t,
 		root:       repoRoot(),
 		project:    fmt.Sprintf("skiffe2e%06d", rand.IntN(1_000_000)),
-		net:        fmt.Sprintf("10.89.%d", 1+rand.IntN(254)),
+		net:        freeNet(t),
 		kubeconfig: filepath.Join(dir, "kubeconfig"),
+	}
+	// Commands end in time for the cleanup to run before the test binary's
+	// deadline; a timed-out test would leave the stack behind.
+	s.deadline = time.Now().Add(time.Hour)
+	if d, ok := t.Deadline(); ok {
+		s.deadline = d.Add(-downBudget)
 	}
 	s.bin = filepath.Join(s.root, "bin")
 	cloudConfig := filepath.Join(dir, "cloud-config.yaml")
@@ -97,7 +127,8 @@ func (s *stack) down() {
 		logs, _ := s.run(time.Minute, "docker-compose", "logs", "--no-color", "--tail", "60")
 		t.Logf("stack logs:\n%s", logs)
 	}
-	if out, err := s.run(5*time.Minute, "docker-compose", "down", "--volumes", "--remove-orphans", "--timeout", "20"); err != nil {
+	s.deadline = time.Time{} // the cleanup has its own budget
+	if out, err := s.run(downBudget-time.Minute, "docker-compose", "down", "--volumes", "--remove-orphans", "--timeout", "20"); err != nil {
 		t.Errorf("docker-compose down: %v\n%s", err, out)
 	}
 	label := "label=com.docker.compose.project=" + s.project
@@ -109,36 +140,48 @@ func (s *stack) down() {
 	}
 }
 
-// run runs a command in the repository with the project's environment.
+// run runs a command in the repository with the project's environment,
+// for at most timeout and not past the stack's deadline; a command that
+// runs out of time is killed with everything it started (make runs
+// docker-compose).
 func (s *stack) run(timeout time.Duration, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	return s.runUntil(time.Now().Add(timeout), name, args...)
+}
+
+func (s *stack) runUntil(end time.Time, name string, args ...string) (string, error) {
+	if !s.deadline.IsZero() && end.After(s.deadline) {
+		end = s.deadline
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), end)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir, cmd.Env = s.root, s.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
 
-func (s *stack) kubectl(args ...string) (string, error) {
-	s.t.Helper()
-	return framework.Kubectl(s.t, s.kubeconfig, "", args...)
+func (s *stack) kubectl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	return framework.Kubectl(t, s.kubeconfig, "", args...)
 }
 
-func (s *stack) mustKubectl(stdin string, args ...string) string {
-	s.t.Helper()
-	out, err := framework.Kubectl(s.t, s.kubeconfig, stdin, args...)
+func (s *stack) mustKubectl(t *testing.T, stdin string, args ...string) string {
+	t.Helper()
+	out, err := framework.Kubectl(t, s.kubeconfig, stdin, args...)
 	if err != nil {
-		s.t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return out
 }
 
 // port is the host address of a service's published port.
-func (s *stack) port(service, port string) string {
-	s.t.Helper()
+func (s *stack) port(t *testing.T, service, port string) string {
+	t.Helper()
 	out, err := s.run(time.Minute, "docker-compose", "port", service, port)
 	if err != nil {
-		s.t.Fatalf("docker-compose port %s %s: %v\n%s", service, port, err, out)
+		t.Fatalf("docker-compose port %s %s: %v\n%s", service, port, err, out)
 	}
 	return strings.TrimSpace(out)
 }
@@ -156,7 +199,7 @@ func TestStack(t *testing.T) {
 
 	// The user's image: loaded and pushed with docker, as the README says;
 	// pods name it localhost:5000/..., which the nodes map to the registry.
-	registry := s.port("registry", "5000")
+	registry := s.port(t, "registry", "5000")
 	pushed := registry + "/e2e/hello:1"
 	for _, args := range [][]string{
 		{"docker", "load", "-q", "-i", filepath.Join(s.bin, "images", "testserver.tar")},
@@ -172,7 +215,7 @@ func TestStack(t *testing.T) {
 	// The kubelets register with --cloud-provider=external; the
 	// cloud-controller's local provider initializes their Nodes.
 	framework.Eventually(t, 2*time.Minute, "nodes initialized by the cloud-controller", func() error {
-		out, err := s.kubectl("get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.labels.topology\.kubernetes\.io/zone} {.spec.providerID} {.spec.taints}{"\n"}{end}`)
+		out, err := s.kubectl(t, "get", "nodes", "-o", `jsonpath={range .items[*]}{.metadata.labels.topology\.kubernetes\.io/zone} {.spec.providerID} {.spec.taints}{"\n"}{end}`)
 		if err != nil {
 			return fmt.Errorf("%v: %s", err, out)
 		}
@@ -187,20 +230,24 @@ func TestStack(t *testing.T) {
 		}
 		return nil
 	})
-	s.mustKubectl(manifest, "apply", "-f", "-")
-	pods := s.runningPods(2)
+	s.mustKubectl(t, manifest, "apply", "-f", "-")
+	pods := s.runningPods(t, 2)
 
 	t.Run("trace", func(t *testing.T) { s.checkTrace(t) })
 	t.Run("ClusterIP from a pod", func(t *testing.T) {
-		ip := strings.TrimSpace(s.mustKubectl("", "get", "service", "hello", "-o", "jsonpath={.spec.clusterIP}"))
+		ip := strings.TrimSpace(s.mustKubectl(t, "", "get", "service", "hello", "-o", "jsonpath={.spec.clusterIP}"))
 		s.answeredBy(t, pods, func() (string, error) {
-			return s.kubectl("exec", pods[0], "--", "get", "http://"+ip+"/hostname")
+			return s.kubectl(t, "exec", pods[0], "--", "get", "http://"+ip+"/hostname")
 		})
 	})
 	t.Run("LoadBalancer from the host", func(t *testing.T) {
 		var lb string
 		framework.Eventually(t, 2*time.Minute, "a LoadBalancer address", func() error {
-			lb = strings.TrimSpace(s.mustKubectl("", "get", "service", "hello", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}"))
+			out, err := s.kubectl(t, "get", "service", "hello", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+			if err != nil {
+				return fmt.Errorf("%v: %s", err, out)
+			}
+			lb = strings.TrimSpace(out)
 			if !strings.HasPrefix(lb, s.net+".") {
 				return fmt.Errorf("ingress %q, want one in %s.0/24", lb, s.net)
 			}
@@ -226,18 +273,18 @@ func TestStack(t *testing.T) {
 // (etcd's volume), the credentials (the apiserver's) and the pushed image
 // (the registry's); the pods run again.
 func (s *stack) checkRestart(t *testing.T) {
-	before := s.mustKubectl("", "get", "deployment", "hello", "-o", "jsonpath={.metadata.uid}")
+	before := s.mustKubectl(t, "", "get", "deployment", "hello", "-o", "jsonpath={.metadata.uid}")
 	if out, err := s.run(5*time.Minute, "make", "down"); err != nil {
 		t.Fatalf("make down: %v\n%s", err, out)
 	}
 	if out, err := s.run(10*time.Minute, "deploy/compose/up.sh"); err != nil {
 		t.Fatalf("up again: %v\n%s", err, tail(out, 60))
 	}
-	if after := s.mustKubectl("", "get", "deployment", "hello", "-o", "jsonpath={.metadata.uid}"); after != before {
+	if after := s.mustKubectl(t, "", "get", "deployment", "hello", "-o", "jsonpath={.metadata.uid}"); after != before {
 		t.Errorf("deployment uid %q after down/up, was %q", after, before)
 	}
-	s.runningPods(4)
-	resp, err := http.Get("http://" + s.port("registry", "5000") + "/v2/e2e/hello/manifests/1")
+	s.runningPods(t, 4)
+	resp, err := http.Get("http://" + s.port(t, "registry", "5000") + "/v2/e2e/hello/manifests/1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,11 +323,11 @@ spec:
 
 // runningPods waits until n pods of the Deployment run and returns their
 // names.
-func (s *stack) runningPods(n int) []string {
-	s.t.Helper()
+func (s *stack) runningPods(t *testing.T, n int) []string {
+	t.Helper()
 	var names []string
-	framework.Eventually(s.t, 3*time.Minute, fmt.Sprintf("%d running hello pods", n), func() error {
-		out, err := s.kubectl("get", "pods", "-l", "app=hello", "--field-selector", "status.phase=Running",
+	framework.Eventually(t, 3*time.Minute, fmt.Sprintf("%d running hello pods", n), func() error {
+		out, err := s.kubectl(t, "get", "pods", "-l", "app=hello", "--field-selector", "status.phase=Running",
 			"-o", "jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName}{\"\\n\"}{end}")
 		if err != nil {
 			return fmt.Errorf("%v: %s", err, out)
@@ -324,8 +371,8 @@ func (s *stack) answeredBy(t *testing.T, pods []string, ask func() (string, erro
 // checkTrace: the Deployment's write is one trace through every
 // component, in the collector and in `kubectl skiff trace`.
 func (s *stack) checkTrace(t *testing.T) {
-	traces := s.port("collector", "16686")
-	tp := s.mustKubectl("", "get", "deployment", "hello", "-o", `jsonpath={.metadata.annotations.trace\.skiff\.dev/traceparent}`)
+	traces := s.port(t, "collector", "16686")
+	tp := s.mustKubectl(t, "", "get", "deployment", "hello", "-o", `jsonpath={.metadata.annotations.trace\.skiff\.dev/traceparent}`)
 	parts := strings.Split(strings.TrimSpace(tp), "-")
 	if len(parts) != 4 {
 		t.Fatalf("traceparent annotation %q", tp)
@@ -419,7 +466,7 @@ func spans(base, traceID string) (map[string]map[string]bool, error) {
 // the lease, and new pods are still scheduled.
 func (s *stack) checkFailover(t *testing.T) {
 	holder := func() string {
-		out, _ := s.kubectl("get", "lease", "-n", "kube-system", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}")
+		out, _ := s.kubectl(t, "get", "lease", "-n", "kube-system", "kube-scheduler", "-o", "jsonpath={.spec.holderIdentity}")
 		name, _, _ := strings.Cut(strings.TrimSpace(out), "_")
 		return name
 	}
@@ -439,7 +486,7 @@ func (s *stack) checkFailover(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("%s stopped; %s leads:\n%s", leader, holder(), s.mustKubectl("", "get", "lease", "-n", "kube-system"))
-	s.mustKubectl("", "scale", "deployment", "hello", "--replicas=4")
-	s.runningPods(4)
+	t.Logf("%s stopped; %s leads:\n%s", leader, holder(), s.mustKubectl(t, "", "get", "lease", "-n", "kube-system"))
+	s.mustKubectl(t, "", "scale", "deployment", "hello", "--replicas=4")
+	s.runningPods(t, 4)
 }

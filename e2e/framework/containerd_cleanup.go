@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -71,15 +73,34 @@ func (c *Containerd) removePods() error {
 	}
 	var errs []error
 	for _, p := range pods.Items {
-		if _, err := rc.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: p.Id}); err != nil {
-			errs = append(errs, fmt.Errorf("stop pod sandbox %s: %w", p.Id, err))
-			continue
-		}
-		if _, err := rc.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: p.Id}); err != nil {
-			errs = append(errs, fmt.Errorf("remove pod sandbox %s: %w", p.Id, err))
-		}
+		errs = append(errs, removePod(ctx, rc, p.Id))
 	}
 	return errors.Join(errs...)
+}
+
+// removePod stops and removes one sandbox. A container whose start was
+// still in flight when the kubelet stopped can come up after the stop;
+// removing then fails on its running task, and the pod is stopped again.
+func removePod(ctx context.Context, rc runtimeapi.RuntimeServiceClient, id string) error {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for attempt := 1; ; attempt++ {
+		if _, err := rc.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
+			return fmt.Errorf("stop pod sandbox %s: %w", id, err)
+		}
+		_, err := rc.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id})
+		if err == nil || status.Code(err) != codes.FailedPrecondition || attempt == 5 {
+			if err != nil {
+				return fmt.Errorf("remove pod sandbox %s: %w", id, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("remove pod sandbox %s: %w", id, err)
+		case <-tick.C:
+		}
+	}
 }
 
 // sandboxIDs are the pod sandboxes containerd still has directories for.
