@@ -2,19 +2,18 @@ package node
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/services/kubelet/internal/grpctest"
 )
 
 // nodeService holds one Node; its first status writes fail with a
@@ -73,20 +72,7 @@ func (readyProbe) Images(context.Context) ([]*corev1.ContainerImage, error) { re
 
 func serve(t *testing.T, svc *nodeService) *client.Client {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	corev1.RegisterNodeServiceServer(srv, svc)
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(srv.Stop)
-	c, err := client.New(client.Config{Address: l.Addr().String()}, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
+	return grpctest.Serve(t, func(s *grpc.Server) { corev1.RegisterNodeServiceServer(s, svc) })
 }
 
 func TestRegisterRetriesAConflictingStatusWrite(t *testing.T) {
