@@ -198,6 +198,34 @@ func TestDeploymentRollsOutWithKubectl(t *testing.T) {
 	}
 }
 
+// TestUndoFindsTheOldReplicaSet: kubectl's typed create sends protobuf,
+// in which every non-pointer field is written, zero or not, while `rollout
+// undo` patches the template back as JSON without them; the controller
+// still recognizes the old ReplicaSet and scales it up again instead of
+// making a third one, so history reads 2, 3 as in Kubernetes.
+func TestUndoFindsTheOldReplicaSet(t *testing.T) {
+	c := startCluster(t)
+	c.kubectl("", "create", "deployment", "api", "--image=registry.local/web:v1", "--replicas=1")
+	c.kubectl("", "rollout", "status", "deployment/api", "--timeout=90s")
+	c.kubectl("", "set", "image", "deployment/api", "web=registry.local/web:v2")
+	c.kubectl("", "rollout", "status", "deployment/api", "--timeout=90s")
+	c.kubectl("", "rollout", "undo", "deployment/api")
+	c.kubectl("", "rollout", "status", "deployment/api", "--timeout=90s")
+	if rs := strings.Fields(c.kubectl("", "get", "rs", "-l", "app=api", "-o", "name")); len(rs) != 2 {
+		t.Fatalf("replica sets after undo: %v, want the two of revisions 1 and 2", rs)
+	}
+	history := c.kubectl("", "rollout", "history", "deployment/api")
+	var revisions []string
+	for _, line := range strings.Split(history, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] != "REVISION" && !strings.HasPrefix(f[0], "deployment") {
+			revisions = append(revisions, f[0])
+		}
+	}
+	if strings.Join(revisions, ",") != "2,3" {
+		t.Fatalf("rollout history after undo lists %v, want 2,3:\n%s", revisions, history)
+	}
+}
+
 func TestRecreateAndPause(t *testing.T) {
 	c := startCluster(t)
 	recreate := strings.Replace(webDeployment, "type: RollingUpdate\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 1}", "type: Recreate", 1)

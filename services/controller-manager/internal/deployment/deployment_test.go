@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
@@ -134,5 +136,36 @@ func TestStatusAndConditions(t *testing.T) {
 	r.progress(st)
 	if c := condition(st, "Progressing"); c.GetReason() != ReasonNewRSAvailable {
 		t.Fatalf("complete: %v", c)
+	}
+}
+
+// TestTemplatesCompareSemantically: a template that came through
+// Kubernetes' protobuf (every non-pointer field written, zero or not)
+// matches the same template sent as JSON, as `kubectl rollout undo` needs
+// to find the ReplicaSet it rolls back to; a real difference still counts.
+func TestTemplatesCompareSemantically(t *testing.T) {
+	d := deployment(1, nil, nil)
+	rs := newReplicaSet(d, 1)
+	tm := rs.Spec.Template
+	tm.Metadata.CreationTimestamp = &timestamppb.Timestamp{}
+	tm.Spec.HostIpc, tm.Spec.HostNetwork, tm.Spec.Hostname = proto.Bool(false), proto.Bool(false), proto.String("")
+	tm.Spec.SecurityContext = &corev1.PodSecurityContext{}
+	for _, c := range tm.Spec.Containers {
+		c.Resources = &corev1.ResourceRequirements{}
+	}
+	if !sameTemplate(rs, d) {
+		t.Fatal("zero values written out make the template differ")
+	}
+	if rs.Spec.Template.Spec.HostIpc == nil {
+		t.Fatal("comparing changed the replica set")
+	}
+	tm.Spec.HostIpc = proto.Bool(true)
+	if sameTemplate(rs, d) {
+		t.Error("hostIPC true matches a template without it")
+	}
+	tm.Spec.HostIpc = nil
+	tm.Spec.Containers[0].Image = "other"
+	if sameTemplate(rs, d) {
+		t.Error("another image matches")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
@@ -54,9 +55,60 @@ func withoutHash(tmpl *corev1.PodTemplateSpec) *corev1.PodTemplateSpec {
 	return t
 }
 
-// sameTemplate reports whether a ReplicaSet runs the Deployment's template.
+// sameTemplate reports whether a ReplicaSet runs the Deployment's
+// template, compared as Kubernetes compares them (semantically).
 func sameTemplate(rs *appsv1.ReplicaSet, d *appsv1.Deployment) bool {
-	return proto.Equal(withoutHash(rs.GetSpec().GetTemplate()), withoutHash(d.GetSpec().GetTemplate()))
+	return proto.Equal(semantic(withoutHash(rs.GetSpec().GetTemplate())), semantic(withoutHash(d.GetSpec().GetTemplate())))
+}
+
+// semantic is tmpl with every field that holds its zero value, and every
+// message left empty, cleared. Kubernetes' protobuf writes each
+// non-pointer field, so a template that came through it (kubectl's typed
+// requests) holds "hostIPC": false and a zero creationTimestamp where the
+// same template sent as JSON (kubectl rollout undo's patch) holds nothing;
+// Kubernetes compares the two as Go structs, where they are equal.
+func semantic(tmpl *corev1.PodTemplateSpec) *corev1.PodTemplateSpec {
+	clearZeros(tmpl.ProtoReflect())
+	return tmpl
+}
+
+// clearZeros clears m's zero-valued and empty fields, depth first; it
+// reports whether m is left empty.
+func clearZeros(m protoreflect.Message) bool {
+	var zero []protoreflect.FieldDescriptor
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsList():
+			if fd.Message() != nil {
+				for i := range v.List().Len() {
+					clearZeros(v.List().Get(i).Message())
+				}
+			}
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					clearZeros(mv.Message())
+					return true
+				})
+			}
+		case fd.Message() != nil:
+			if clearZeros(v.Message()) {
+				zero = append(zero, fd)
+			}
+		case v.Equal(fd.Default()):
+			zero = append(zero, fd)
+		}
+		return true
+	})
+	for _, fd := range zero {
+		m.Clear(fd)
+	}
+	empty := true
+	m.Range(func(protoreflect.FieldDescriptor, protoreflect.Value) bool {
+		empty = false
+		return false
+	})
+	return empty
 }
 
 func ownerReference(d *appsv1.Deployment) *metav1.OwnerReference {
