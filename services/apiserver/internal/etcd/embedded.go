@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -48,10 +49,25 @@ func Start(ctx context.Context, cfg EmbedConfig) (*Embedded, error) {
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create etcd data directory: %w", err)
 	}
-	p, err := choosePorts(cfg.Dir)
-	if err != nil {
-		return nil, err
+	// Ports picked free can be taken by someone else before etcd binds
+	// them; a first start then picks again. A member that has run keeps
+	// its ports, which its data records.
+	for attempt := 1; ; attempt++ {
+		p, fresh, err := choosePorts(cfg.Dir)
+		if err != nil {
+			return nil, err
+		}
+		e, err := start(ctx, cfg, p)
+		if err == nil || !fresh || !errors.Is(err, syscall.EADDRINUSE) || attempt == 5 {
+			return e, err
+		}
+		if err := os.Remove(filepath.Join(cfg.Dir, portsFile)); err != nil {
+			return nil, err
+		}
 	}
+}
+
+func start(ctx context.Context, cfg EmbedConfig, p ports) (*Embedded, error) {
 	ec := embed.NewConfig()
 	ec.Name = "skiff"
 	ec.Dir = filepath.Join(cfg.Dir, "data")
@@ -91,25 +107,27 @@ func Start(ctx context.Context, cfg EmbedConfig) (*Embedded, error) {
 	return &Embedded{server: srv, client: client}, nil
 }
 
-// choosePorts reuses the ports of an earlier start or picks free ones.
-func choosePorts(dir string) (ports, error) {
-	path := filepath.Join(dir, "ports.json")
-	var p ports
+// portsFile records the member's ports in the data directory.
+const portsFile = "ports.json"
+
+// choosePorts reuses the ports of an earlier start or picks free ones
+// (fresh).
+func choosePorts(dir string) (p ports, fresh bool, err error) {
+	path := filepath.Join(dir, portsFile)
 	if data, err := os.ReadFile(path); err == nil && json.Unmarshal(data, &p) == nil && p.Client > 0 && p.Peer > 0 {
-		return p, nil
+		return p, false, nil
 	}
-	var err error
 	if p.Client, err = freePort(); err != nil {
-		return p, err
+		return p, true, err
 	}
 	if p.Peer, err = freePort(); err != nil {
-		return p, err
+		return p, true, err
 	}
 	data, _ := json.Marshal(p)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
-		return p, fmt.Errorf("record etcd ports: %w", err)
+		return p, true, fmt.Errorf("record etcd ports: %w", err)
 	}
-	return p, nil
+	return p, true, nil
 }
 
 func freePort() (int, error) {
