@@ -49,6 +49,7 @@ stack-images: $(BIN)/jaeger ## the docker-compose stack's images, built from thi
 	@scripts/host-packages.sh $(NODE_PACKAGES)
 	$(GO) run ./images/cmd/build-images -stack -out $(BIN)/stack -module images
 	@for f in $(BIN)/stack/*.tar; do docker load -q -i $$f >/dev/null || exit 1; done
+	@docker image prune -f --filter label=dev.skiff.image >/dev/null # what the reload left untagged
 	@echo "loaded $$(ls $(BIN)/stack/*.tar | wc -l) images into Docker"
 
 up: stack-images build images ## start the docker-compose dev stack, wait until its nodes are Ready, print how to use it

@@ -45,6 +45,10 @@ type Image struct {
 	Preload []string
 }
 
+// Label marks every image built here, so `make stack-images` can prune
+// the ones a rebuild left without a tag.
+const Label = "dev.skiff.image"
+
 // PreloadDir is where an image's Preload tarballs go.
 const PreloadDir = "/usr/share/skiff/images"
 

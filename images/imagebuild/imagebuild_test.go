@@ -48,6 +48,9 @@ func TestBuild(t *testing.T) {
 			if !slices.Equal(cfg.Config.Entrypoint, []string{tc.img.Binary}) || cfg.OS != "linux" || !slices.Equal(cfg.Config.Env, tc.env) {
 				t.Fatalf("got entrypoint %q, env %q, os %q; want [%s], %q, linux", cfg.Config.Entrypoint, cfg.Config.Env, cfg.OS, tc.img.Binary, tc.env)
 			}
+			if cfg.Config.Labels[Label] != "true" {
+				t.Errorf("labels %v lack %s", cfg.Config.Labels, Label)
+			}
 			entries := layerEntries(t, img)
 			for _, dir := range tc.img.Dirs {
 				if hdr := entries[dir[1:]+"/"]; hdr == nil || hdr.Typeflag != tar.TypeDir || hdr.Mode != 0o1777 {

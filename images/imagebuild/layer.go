@@ -47,6 +47,7 @@ func New(files []File, entrypoint string, env []string) (v1.Image, error) {
 	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
 	cfg.Config.Entrypoint = []string{entrypoint}
 	cfg.Config.Env = env
+	cfg.Config.Labels = map[string]string{Label: "true"}
 	return mutate.ConfigFile(img, cfg)
 }
 
