@@ -145,10 +145,7 @@ func (s *stack) down() {
 // runs out of time is killed with everything it started (make runs
 // docker-compose).
 func (s *stack) run(timeout time.Duration, name string, args ...string) (string, error) {
-	return s.runUntil(time.Now().Add(timeout), name, args...)
-}
-
-func (s *stack) runUntil(end time.Time, name string, args ...string) (string, error) {
+	end := time.Now().Add(timeout)
 	if !s.deadline.IsZero() && end.After(s.deadline) {
 		end = s.deadline
 	}

@@ -30,24 +30,8 @@ func TestMain(m *testing.M) { framework.Main(m) }
 
 const testserverImage = "registry.skiff.local/testserver:1.0"
 
-// requireContainerd skips tests on machines that cannot run the harness.
-func requireContainerd(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("e2e: runs containerd")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to run containerd")
-	}
-	for _, f := range []string{"/usr/bin/containerd", "/usr/bin/ctr", "/usr/bin/runc", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local"} {
-		if _, err := os.Stat(f); err != nil {
-			t.Skipf("containerd, runc and the CNI plugins are not installed: %v", err)
-		}
-	}
-}
-
 func TestPodServesHTTPAndLeavesNothing(t *testing.T) {
-	requireContainerd(t)
+	framework.NeedRuntime(t)
 	c := framework.StartContainerd(t)
 	rc := c.RuntimeClient()
 	ctx := t.Context()
@@ -101,7 +85,7 @@ func TestPodServesHTTPAndLeavesNothing(t *testing.T) {
 // TestCleanupWithoutContainerd checks the cleanup that does not rely on
 // CRI: containerd crashed and cannot start again, its pod still runs.
 func TestCleanupWithoutContainerd(t *testing.T) {
-	requireContainerd(t)
+	framework.NeedRuntime(t)
 	c := framework.StartContainerd(t)
 	pod := runPod(t, c, "orphan")
 	pid := containerPid(t, c, pod.container)

@@ -69,7 +69,7 @@ func TestConfigReachesContainers(t *testing.T) {
 	cl := startCluster(t)
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a")
 	c := cl.srv.Client()
-	waitNodeReady(t, c, "node-a")
+	framework.WaitNodeReady(t, c, "node-a")
 	cl.apply(t, configPod)
 	framework.Eventually(t, 60*time.Second, "configured running", func() error {
 		if p := getPod(t, c, "configured"); p.GetStatus().GetPhase() != "Running" || p.GetStatus().GetPodIp() == "" {

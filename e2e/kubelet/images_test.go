@@ -53,7 +53,7 @@ func TestImagePullPolicies(t *testing.T) {
 
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a", "--container-restart-backoff", "1s", "--image-preload-dir", preload)
 	c := cl.srv.Client()
-	waitNodeReady(t, c, "node-a")
+	framework.WaitNodeReady(t, c, "node-a")
 	pod := func(podName, image, policy string) string {
 		return fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec:\n  containers:\n  - {name: c, image: %q, imagePullPolicy: %s}\n---\n", podName, image, policy)
 	}

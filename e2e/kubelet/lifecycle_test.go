@@ -65,7 +65,7 @@ func TestProbesAndRestarts(t *testing.T) {
 	cl := startCluster(t)
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a", "--container-restart-backoff", "1s", "--container-restart-backoff-max", "8s")
 	c := cl.srv.Client()
-	waitNodeReady(t, c, "node-a")
+	framework.WaitNodeReady(t, c, "node-a")
 	cl.apply(t, probePods)
 
 	// readiness: ready while its probe passes (25s).

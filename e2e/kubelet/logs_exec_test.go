@@ -65,7 +65,7 @@ func TestLogsAndExec(t *testing.T) {
 	// pods' bridge: listen on every address.
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a", "--container-restart-backoff", "1s")
 	c := cl.srv.Client()
-	waitNodeReady(t, c, "node-a")
+	framework.WaitNodeReady(t, c, "node-a")
 	cl.apply(t, logPods)
 	framework.Eventually(t, 90*time.Second, "pod talker running", func() error {
 		p, err := c.CoreV1().Pods("default").Get(context.Background(), "talker")

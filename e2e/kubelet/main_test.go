@@ -4,8 +4,6 @@
 package kubelet
 
 import (
-	"os"
-	"os/exec"
 	"testing"
 
 	"skiff.dev/e2e/framework"
@@ -19,31 +17,11 @@ type cluster struct {
 	ctd *framework.Containerd
 }
 
-// needRuntime skips the test where containerd, runc or the CNI plugins are
-// missing, or without root.
-func needRuntime(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("e2e: needs containerd")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for containerd")
-	}
-	for _, p := range []string{"/usr/bin/containerd", "/usr/lib/cni/bridge"} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("needs %s (apt install containerd runc containernetworking-plugins)", p)
-		}
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("needs runc")
-	}
-}
-
 // startCluster starts containerd and the control plane; cmFlags go to the
 // controller-manager.
 func startCluster(t *testing.T, cmFlags ...string) *cluster {
 	t.Helper()
-	needRuntime(t)
+	framework.NeedRuntime(t)
 	ctd := framework.StartContainerd(t)
 	srv := framework.StartAPIServer(t)
 	framework.StartScheduler(t, srv)

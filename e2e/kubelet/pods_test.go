@@ -53,7 +53,7 @@ func TestDeploymentRuns(t *testing.T) {
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a")
 	c := cl.srv.Client()
 	ctx := context.Background()
-	waitNodeReady(t, c, "node-a")
+	framework.WaitNodeReady(t, c, "node-a")
 
 	if out, err := framework.Kubectl(t, cl.srv.Kubeconfig(), deployment, "apply", "-f", "-"); err != nil {
 		t.Fatalf("kubectl apply: %v\n%s", err, out)
@@ -134,22 +134,6 @@ func TestDeploymentRuns(t *testing.T) {
 			}
 		}
 		return nil
-	})
-}
-
-func waitNodeReady(t *testing.T, c *client.Client, name string) {
-	t.Helper()
-	framework.Eventually(t, 30*time.Second, "node "+name+" Ready", func() error {
-		n, err := c.CoreV1().Nodes().Get(context.Background(), name)
-		if err != nil {
-			return err
-		}
-		for _, cond := range n.GetStatus().GetConditions() {
-			if cond.GetType() == "Ready" && cond.GetStatus() == "True" {
-				return nil
-			}
-		}
-		return fmt.Errorf("conditions %v", n.GetStatus().GetConditions())
 	})
 }
 

@@ -44,7 +44,7 @@ func TestKubeletRestart(t *testing.T) {
 	k := framework.StartKubelet(t, cl.srv, cl.ctd, "node-a")
 	c := cl.srv.Client()
 	ctx := context.Background()
-	waitNodeReady(t, c, "node-a")
+	framework.WaitNodeReady(t, c, "node-a")
 	cl.apply(t, steadyPods)
 	for _, name := range []string{"steady", "orphan"} {
 		framework.Eventually(t, 60*time.Second, name+" running and ready", func() error {
@@ -102,8 +102,8 @@ func TestNodeFailover(t *testing.T) {
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-b", "--node-lease-duration-seconds", "4")
 	c := cl.srv.Client()
 	ctx := context.Background()
-	waitNodeReady(t, c, "node-a")
-	waitNodeReady(t, c, "node-b")
+	framework.WaitNodeReady(t, c, "node-a")
+	framework.WaitNodeReady(t, c, "node-b")
 	cl.apply(t, strings.Replace(deployment, "      terminationGracePeriodSeconds: 5\n", `      terminationGracePeriodSeconds: 5
       tolerations:
       - {key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 1}

@@ -19,7 +19,7 @@ func TestGracefulDeletion(t *testing.T) {
 	cl := startCluster(t)
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a")
 	c := cl.srv.Client()
-	waitNodeReady(t, c, "node-a")
+	framework.WaitNodeReady(t, c, "node-a")
 	shared := t.TempDir()
 	cl.apply(t, fmt.Sprintf(`apiVersion: v1
 kind: Pod

@@ -52,7 +52,7 @@ func TestServiceAccountTokens(t *testing.T) {
 	cl := startCluster(t)
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a")
 	c := cl.srv.Client()
-	waitNodeReady(t, c, "node-a")
+	framework.WaitNodeReady(t, c, "node-a")
 	framework.Eventually(t, 30*time.Second, "the default service account exists", func() error {
 		_, err := c.CoreV1().ServiceAccounts("default").Get(context.Background(), "default")
 		return err

@@ -23,7 +23,7 @@ func TestCRICallsJoinThePodsTrace(t *testing.T) {
 	col := framework.StartTraceCollector(t)
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a", "--otlp-endpoint", col.Addr())
 	c := cl.srv.Client()
-	waitNodeReady(t, c, "node-a")
+	framework.WaitNodeReady(t, c, "node-a")
 
 	otel.SetTextMapPropagator(propagation.TraceContext{})
 	traceID := trace.TraceID{0xc0, 0xff, 0xee, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}

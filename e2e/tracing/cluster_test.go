@@ -3,8 +3,6 @@ package tracing
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -20,33 +18,13 @@ type cluster struct {
 	c   *client.Client
 }
 
-// needRuntime skips the test where containerd, runc or the CNI plugins are
-// missing, or without root.
-func needRuntime(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("e2e: needs containerd")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root for containerd")
-	}
-	for _, p := range []string{"/usr/bin/containerd", "/usr/lib/cni/bridge"} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("needs %s (apt install containerd runc containernetworking-plugins)", p)
-		}
-	}
-	if _, err := exec.LookPath("runc"); err != nil {
-		t.Skip("needs runc")
-	}
-}
-
 // startCluster runs the apiserver, controller-manager, scheduler and a
 // kubelet (node-a) exporting to otlpEndpoint. The services take the
 // endpoint from $OTEL_EXPORTER_OTLP_ENDPOINT (pkg/component), which the
 // framework's processes inherit.
 func startCluster(t *testing.T, otlpEndpoint string) *cluster {
 	t.Helper()
-	needRuntime(t)
+	framework.NeedRuntime(t)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+otlpEndpoint) // the URL form OpenTelemetry reads too
 	ctd := framework.StartContainerd(t)
 	srv := framework.StartAPIServer(t)
@@ -54,24 +32,8 @@ func startCluster(t *testing.T, otlpEndpoint string) *cluster {
 	framework.StartControllerManager(t, srv)
 	framework.StartKubelet(t, srv, ctd, "node-a")
 	cl := &cluster{srv: srv, c: srv.Client()}
-	cl.waitNodeReady(t, "node-a")
+	framework.WaitNodeReady(t, cl.c, "node-a")
 	return cl
-}
-
-func (cl *cluster) waitNodeReady(t *testing.T, name string) {
-	t.Helper()
-	framework.Eventually(t, 60*time.Second, "node "+name+" Ready", func() error {
-		n, err := cl.c.CoreV1().Nodes().Get(context.Background(), name)
-		if err != nil {
-			return err
-		}
-		for _, cond := range n.GetStatus().GetConditions() {
-			if cond.GetType() == "Ready" && cond.GetStatus() == "True" {
-				return nil
-			}
-		}
-		return fmt.Errorf("conditions %v", n.GetStatus().GetConditions())
-	})
 }
 
 // apply runs kubectl apply -f - with a manifest.

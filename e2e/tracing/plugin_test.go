@@ -27,7 +27,7 @@ import (
 func TestKubectlSkiffTrace(t *testing.T) {
 	otlp, tracesURL := os.Getenv("SKIFF_E2E_OTLP_ENDPOINT"), os.Getenv("SKIFF_TRACES_URL")
 	if otlp == "" || tracesURL == "" {
-		needRuntime(t)
+		framework.NeedRuntime(t)
 		otlp, tracesURL = startJaeger(t)
 	}
 	cl := startCluster(t, otlp)
