@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -24,16 +25,12 @@ type Flags interface {
 }
 
 // Main parses the command line into opts and calls run until SIGINT or
-// SIGTERM. --help exits 0, bad flags 2, and an error from run prints
-// "name: error" and exits 1.
+// SIGTERM. --help prints the usage and exits 0; a bad flag prints what is
+// wrong and the usage and exits 2; an error from run prints "name: error"
+// and exits 1.
 func Main(name string, opts Flags, run func(ctx context.Context) error) {
-	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
-	opts.AddFlags(fs)
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		if errors.Is(err, pflag.ErrHelp) {
-			return
-		}
-		os.Exit(2)
+	if code, stop := parseFlags(name, opts, os.Args[1:], os.Stderr); stop {
+		os.Exit(code)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx)
@@ -42,6 +39,27 @@ func Main(name string, opts Flags, run func(ctx context.Context) error) {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}
+}
+
+// parseFlags parses args into opts; stop tells main to exit with code
+// (0 after --help, 2 after a bad flag) instead of running.
+func parseFlags(name string, opts Flags, args []string, stderr io.Writer) (code int, stop bool) {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opts.AddFlags(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage of %s:\n%s", name, fs.FlagUsages())
+	}
+	err := fs.Parse(args)
+	switch {
+	case err == nil:
+		return 0, false
+	case errors.Is(err, pflag.ErrHelp):
+		return 0, true // pflag printed the usage
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	fs.Usage()
+	return 2, true
 }
 
 // Observability holds the flags every service has for its logs and

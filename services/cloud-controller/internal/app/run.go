@@ -14,7 +14,7 @@ import (
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/leaderelection"
-	"skiff.dev/services/cloud-controller/internal/events"
+	"skiff.dev/pkg/events"
 	"skiff.dev/services/cloud-controller/internal/node"
 	"skiff.dev/services/cloud-controller/internal/route"
 	"skiff.dev/services/cloud-controller/internal/service"
@@ -40,6 +40,7 @@ func Run(ctx context.Context, o *Options) error {
 
 	a := newApp(o, c, o.cloudConfig)
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.events.Run(gctx) })
 	g.Go(func() error { return a.services.Start(gctx) })
 	g.Go(func() error { return a.nodes.Start(gctx) })
 	if o.HealthzBindAddress != "" {
@@ -72,6 +73,7 @@ type app struct {
 	metrics  *metrics
 	services *informer.Informer[*corev1.Service]
 	nodes    *informer.Informer[*corev1.Node]
+	events   *events.Broadcaster
 
 	service *service.Controller // nil when not enabled
 	node    *node.Controller
@@ -83,13 +85,13 @@ func newApp(o *Options, c *client.Client, config []byte) *app {
 		services: informer.New(informer.FromResource(c.CoreV1().Services("")), informer.Options[*corev1.Service]{}),
 		nodes:    informer.New(informer.FromResource(c.CoreV1().Nodes()), informer.Options[*corev1.Node]{}),
 	}
-	rec := &events.Recorder{C: c, Instance: o.Identity}
+	a.events = events.NewBroadcaster(events.ClientSink{C: c})
 	if o.Enabled(service.Name) {
 		a.service = service.New(service.Config{Client: c, Services: a.services, Nodes: a.nodes, ClusterName: o.ClusterName,
-			Workers: o.ConcurrentServiceSyncs, Events: rec, Observe: a.metrics.observe})
+			Workers: o.ConcurrentServiceSyncs, Events: a.events.Recorder("service-controller", ""), Observe: a.metrics.observe})
 	}
 	if o.Enabled(node.Name) {
-		a.node = node.New(node.Config{Client: c, Nodes: a.nodes, Workers: o.ConcurrentNodeSyncs, Events: rec,
+		a.node = node.New(node.Config{Client: c, Nodes: a.nodes, Workers: o.ConcurrentNodeSyncs, Events: a.events.Recorder("cloud-node-controller", ""),
 			Observe: a.metrics.observe, StatusUpdateFrequency: o.NodeStatusUpdateFrequency, MonitorPeriod: o.NodeMonitorPeriod})
 	}
 	if o.Enabled(route.Name) && o.ConfigureCloudRoutes {

@@ -24,7 +24,7 @@ import (
 	"skiff.dev/pkg/controller"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/workqueue"
-	"skiff.dev/services/cloud-controller/internal/events"
+	"skiff.dev/pkg/events"
 )
 
 // queueOptions back off failing keys from 200 ms to 5 min: each retry
@@ -122,8 +122,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (time.Duration,
 	md, err := c.inst.InstanceMetadata(ctx, n)
 	if err != nil {
 		if hasTaint(n, UninitializedTaint) {
-			c.cfg.Events.Record(ctx, "Node", n.GetMetadata(), events.Warning, "FailedToInitializeNode",
-				fmt.Sprintf("Error getting the instance metadata of node %s from the cloud provider: %v", name, err))
+			c.cfg.Events.Eventf(n, events.Warning, "FailedToInitializeNode", "Error getting the instance metadata of node %s from the cloud provider: %v", name, err)
 		}
 		return 0, fmt.Errorf("instance metadata of node %s: %w", name, err)
 	}
@@ -250,8 +249,7 @@ func (c *Controller) checkInstance(ctx context.Context, n *corev1.Node) error {
 		return nil
 	}
 	slog.InfoContext(ctx, "deleting node: its instance is gone", "node", name)
-	c.cfg.Events.Record(ctx, "Node", n.GetMetadata(), events.Normal, "DeletingNode",
-		fmt.Sprintf("Deleting node %s because its instance does not exist in the cloud provider", name))
+	c.cfg.Events.Eventf(n, events.Normal, "DeletingNode", "Deleting node %s because its instance does not exist in the cloud provider", name)
 	if _, err := c.cfg.Client.CoreV1().Nodes().Delete(ctx, name, nil); err != nil && !client.IsNotFound(err) {
 		return fmt.Errorf("delete node %s: %w", name, err)
 	}

@@ -27,7 +27,7 @@ import (
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/pkg/workqueue"
-	"skiff.dev/services/cloud-controller/internal/events"
+	"skiff.dev/pkg/events"
 )
 
 // queueOptions back off failing keys from 200 ms to 5 min: each retry

@@ -12,7 +12,7 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/cloudprovider"
 	"skiff.dev/pkg/informer"
-	"skiff.dev/services/cloud-controller/internal/events"
+	"skiff.dev/pkg/events"
 )
 
 // ensure gives a LoadBalancer Service its finalizer, its load balancer
@@ -43,11 +43,10 @@ func (c *Controller) ensure(ctx context.Context, lb cloudprovider.LoadBalancer, 
 // names is nodeNames(nodes).
 func (c *Controller) updateHosts(ctx context.Context, lb cloudprovider.LoadBalancer, key string, svc *corev1.Service, nodes []*corev1.Node, names string) error {
 	if err := lb.UpdateLoadBalancer(ctx, c.cfg.ClusterName, svc, nodes); err != nil {
-		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Warning, "UpdateLoadBalancerFailed",
-			fmt.Sprintf("Error updating load balancer with new hosts %s: %v", names, err))
+		c.cfg.Events.Eventf(svc, events.Warning, "UpdateLoadBalancerFailed", "Error updating load balancer with new hosts %s: %v", names, err)
 		return fmt.Errorf("update the load balancer of service %s: %w", key, err)
 	}
-	c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Normal, "UpdatedLoadBalancer", "Updated load balancer with new hosts")
+	c.cfg.Events.Eventf(svc, events.Normal, "UpdatedLoadBalancer", "Updated load balancer with new hosts")
 	c.remember(key, svc, names)
 	return nil
 }
@@ -57,12 +56,11 @@ func (c *Controller) updateHosts(ctx context.Context, lb cloudprovider.LoadBalan
 func (c *Controller) ensureAddresses(ctx context.Context, lb cloudprovider.LoadBalancer, key string, svc *corev1.Service, nodes []*corev1.Node, names string) error {
 	first := len(svc.GetStatus().GetLoadBalancer().GetIngress()) == 0
 	if first {
-		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Normal, "EnsuringLoadBalancer", "Ensuring load balancer")
+		c.cfg.Events.Eventf(svc, events.Normal, "EnsuringLoadBalancer", "Ensuring load balancer")
 	}
 	status, err := lb.EnsureLoadBalancer(ctx, c.cfg.ClusterName, svc, nodes)
 	if err != nil {
-		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Warning, "SyncLoadBalancerFailed",
-			fmt.Sprintf("Error syncing load balancer: %v", err))
+		c.cfg.Events.Eventf(svc, events.Warning, "SyncLoadBalancerFailed", "Error syncing load balancer: %v", err)
 		return fmt.Errorf("ensure the load balancer of service %s: %w", key, err)
 	}
 	if !proto.Equal(status, svc.GetStatus().GetLoadBalancer()) {
@@ -72,7 +70,7 @@ func (c *Controller) ensureAddresses(ctx context.Context, lb cloudprovider.LoadB
 		}
 		svc = out
 		slog.InfoContext(ctx, "load balancer ensured", "service", key, "ingress", ingressIPs(status))
-		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Normal, "EnsuredLoadBalancer", "Ensured load balancer")
+		c.cfg.Events.Eventf(svc, events.Normal, "EnsuredLoadBalancer", "Ensured load balancer")
 	}
 	c.remember(key, svc, names)
 	return nil
@@ -98,13 +96,12 @@ func (c *Controller) writeStatus(ctx context.Context, svc *corev1.Service, st *c
 // cleanup deletes the load balancer of a Service that is being deleted or
 // is no LoadBalancer any more, clears its addresses and lets it go.
 func (c *Controller) cleanup(ctx context.Context, lb cloudprovider.LoadBalancer, key string, svc *corev1.Service) error {
-	c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Normal, "DeletingLoadBalancer", "Deleting load balancer")
+	c.cfg.Events.Eventf(svc, events.Normal, "DeletingLoadBalancer", "Deleting load balancer")
 	if err := lb.EnsureLoadBalancerDeleted(ctx, c.cfg.ClusterName, svc); err != nil {
-		c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Warning, "SyncLoadBalancerFailed",
-			fmt.Sprintf("Error deleting load balancer: %v", err))
+		c.cfg.Events.Eventf(svc, events.Warning, "SyncLoadBalancerFailed", "Error deleting load balancer: %v", err)
 		return fmt.Errorf("delete the load balancer of service %s: %w", key, err)
 	}
-	c.cfg.Events.Record(ctx, "Service", svc.GetMetadata(), events.Normal, "DeletedLoadBalancer", "Deleted load balancer")
+	c.cfg.Events.Eventf(svc, events.Normal, "DeletedLoadBalancer", "Deleted load balancer")
 	if svc.GetMetadata().GetDeletionTimestamp() == nil && len(svc.GetStatus().GetLoadBalancer().GetIngress()) > 0 {
 		out, err := c.writeStatus(ctx, svc, &corev1.LoadBalancerStatus{})
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/deployment"
 	"skiff.dev/services/controller-manager/internal/endpoints"
@@ -17,6 +18,16 @@ import (
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
 )
 
+// deps is what a controller is built from.
+type deps struct {
+	c       *client.Client
+	f       *informers.Factory
+	o       *Options
+	workers int
+	observe controller.Observer
+	events  *events.Broadcaster
+}
+
 // runner is a controller the manager starts while it leads.
 type runner interface {
 	Run(ctx context.Context) error
@@ -28,51 +39,57 @@ var known = []struct {
 	name        string
 	workersFlag string
 	workers     int
-	build       func(c *client.Client, f *informers.Factory, o *Options, workers int, observe controller.Observer) runner
+	build       func(d deps) runner
 }{
-	{replicaset.Name, "concurrent-replicaset-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
-		rc := replicaset.New(c, f, w)
-		rc.Observe = obs
+	{replicaset.Name, "concurrent-replicaset-syncs", 5, func(d deps) runner {
+		rc := replicaset.New(d.c, d.f, d.workers)
+		rc.Observe = d.observe
+		rc.Events = d.events.Recorder("replicaset-controller", "")
 		return rc
 	}},
-	{deployment.Name, "concurrent-deployment-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
-		dc := deployment.New(c, f, w)
-		dc.Observe = obs
+	{deployment.Name, "concurrent-deployment-syncs", 5, func(d deps) runner {
+		dc := deployment.New(d.c, d.f, d.workers)
+		dc.Observe = d.observe
+		dc.Events = d.events.Recorder("deployment-controller", "")
 		return dc
 	}},
-	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
-		ec := endpoints.New(c, f, w)
-		ec.Observe = obs
+	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(d deps) runner {
+		ec := endpoints.New(d.c, d.f, d.workers)
+		ec.Observe = d.observe
 		return ec
 	}},
-	{endpointslice.Name, "concurrent-service-endpoint-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
-		ec := endpointslice.New(c, f, w)
-		ec.Observe = obs
+	{endpointslice.Name, "concurrent-service-endpoint-syncs", 5, func(d deps) runner {
+		ec := endpointslice.New(d.c, d.f, d.workers)
+		ec.Observe = d.observe
 		return ec
 	}},
-	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
-		gc := garbagecollector.New(c, f, w)
-		gc.Observe = obs
+	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(d deps) runner {
+		gc := garbagecollector.New(d.c, d.f, d.workers)
+		gc.Observe = d.observe
 		return gc
 	}},
-	{namespace.Name, "concurrent-namespace-syncs", 10, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
-		nc := namespace.New(c, f, w)
-		nc.Observe = obs
+	{namespace.Name, "concurrent-namespace-syncs", 10, func(d deps) runner {
+		nc := namespace.New(d.c, d.f, d.workers)
+		nc.Observe = d.observe
 		return nc
 	}},
-	{nodelifecycle.Name, "", 1, func(c *client.Client, f *informers.Factory, o *Options, _ int, _ controller.Observer) runner {
-		return nodelifecycle.New(c, f, nodelifecycle.Config{MonitorPeriod: o.NodeMonitorPeriod,
-			GracePeriod: o.NodeMonitorGracePeriod, EvictionRate: o.NodeEvictionRate})
+	{nodelifecycle.Name, "", 1, func(d deps) runner {
+		nc := nodelifecycle.New(d.c, d.f, nodelifecycle.Config{MonitorPeriod: d.o.NodeMonitorPeriod,
+			GracePeriod: d.o.NodeMonitorGracePeriod, EvictionRate: d.o.NodeEvictionRate})
+		nc.Events = d.events.Recorder("node-controller", "")
+		nc.Evictions = d.events.Recorder("taint-eviction-controller", "")
+		return nc
 	}},
 	// Kubernetes has no flag for the node IPAM controller's workers either.
-	{nodeipam.Name, "", 5, func(c *client.Client, f *informers.Factory, o *Options, w int, obs controller.Observer) runner {
-		ic := nodeipam.New(c, f, nodeipam.Config{ClusterCIDR: o.clusterCIDR(), NodeMaskSize: o.NodeCIDRMaskSize, Workers: w})
-		ic.Observe = obs
+	{nodeipam.Name, "", 5, func(d deps) runner {
+		ic := nodeipam.New(d.c, d.f, nodeipam.Config{ClusterCIDR: d.o.clusterCIDR(), NodeMaskSize: d.o.NodeCIDRMaskSize, Workers: d.workers})
+		ic.Observe = d.observe
+		ic.Events = d.events.Recorder(nodeipam.Component, "")
 		return ic
 	}},
-	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
-		sc := serviceaccount.New(c, f, w)
-		sc.Observe = obs
+	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(d deps) runner {
+		sc := serviceaccount.New(d.c, d.f, d.workers)
+		sc.Observe = d.observe
 		return sc
 	}},
 }

@@ -9,6 +9,7 @@ import (
 
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/controller"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/leaderelection"
 	"skiff.dev/services/controller-manager/internal/informers"
@@ -36,14 +37,16 @@ func Run(ctx context.Context, o *Options) error {
 	registry := prometheus.NewRegistry()
 	observe := controller.NewMetrics(registry).Observe
 	f := informers.New(c)
+	eb := events.NewBroadcaster(events.ClientSink{C: c})
 	var runners []runner
 	for _, k := range known {
 		if o.Enabled(k.name) {
-			runners = append(runners, k.build(c, f, o, *o.Workers[k.name], observe))
+			runners = append(runners, k.build(deps{c: c, f: f, o: o, workers: *o.Workers[k.name], observe: observe, events: eb}))
 		}
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return eb.Run(gctx) })
 	g.Go(func() error { return f.Start(gctx) })
 	if o.HealthzBindAddress != "" {
 		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(registry, o.Profiling)); err != nil {

@@ -20,6 +20,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/labels"
 	"skiff.dev/pkg/telemetry"
@@ -39,6 +40,8 @@ type Controller struct {
 	rss   *informer.Informer[*appsv1.ReplicaSet]
 	pods  *informer.Informer[*corev1.Pod]
 	clock func() time.Time
+	// Events records how it scales ReplicaSets (nil records nothing).
+	Events *events.Recorder
 }
 
 var tracer = otel.Tracer("skiff.dev/services/controller-manager/deployment")

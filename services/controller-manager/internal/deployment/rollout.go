@@ -14,6 +14,7 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 )
 
@@ -235,7 +236,22 @@ func (r *rollout) scale(ctx context.Context, rs *appsv1.ReplicaSet, n int32) (*a
 	if err != nil {
 		return nil, fmt.Errorf("scale replicaset %s to %d: %w", informer.KeyOf(rs), n, err)
 	}
+	if was := rs.GetSpec().GetReplicas(); was != n {
+		r.dc.Events.Eventf(r.d, events.Normal, "ScalingReplicaSet", "%s", scalingMessage(rs.GetMetadata().GetName(), was, n))
+	}
 	return out, nil
+}
+
+// scalingMessage says how a ReplicaSet was scaled, as Kubernetes words it.
+func scalingMessage(rs string, from, to int32) string {
+	dir := "up"
+	if to < from {
+		dir = "down"
+	}
+	if from == 0 {
+		return fmt.Sprintf("Scaled %s replica set %s to %d", dir, rs, to)
+	}
+	return fmt.Sprintf("Scaled %s replica set %s to %d from %d", dir, rs, to, from)
 }
 
 func specReplicas(rss []*appsv1.ReplicaSet) int32 {

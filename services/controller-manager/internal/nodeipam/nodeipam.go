@@ -20,6 +20,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/informers"
@@ -53,6 +54,8 @@ type Controller struct {
 	cfg   Config
 	c     *client.Client
 	nodes *informer.Informer[*corev1.Node]
+	// Events warns Nodes that wait for a subnet (nil records nothing).
+	Events *events.Recorder
 
 	mu      sync.Mutex
 	set     *CIDRSet

@@ -21,6 +21,7 @@ import (
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/controller-manager/internal/informers"
 )
@@ -53,8 +54,13 @@ type Controller struct {
 	leases *informer.Informer[*coordinationv1.Lease]
 	pods   *informer.Informer[*corev1.Pod]
 	now    func() time.Time
+	// Events tells of nodes registered and not ready and of the pods that
+	// go not ready with them (nil records nothing); Evictions of the pods
+	// it evicts.
+	Events, Evictions *events.Recorder
 
-	nextTaint time.Time // the rate limiter: when the next node may be tainted
+	nextTaint time.Time       // the rate limiter: when the next node may be tainted
+	known     map[string]bool // the nodes seen, for RegisteredNode
 }
 
 // New wires the controller to the shared informers.
@@ -66,8 +72,10 @@ func New(c *client.Client, f *informers.Factory, cfg Config) *Controller {
 func (nc *Controller) Run(ctx context.Context) error {
 	tick := time.NewTicker(nc.cfg.MonitorPeriod)
 	defer tick.Stop()
+	nc.known = map[string]bool{} // a new term registers every node again
 	for {
 		for _, n := range nc.nodes.Store().List() {
+			nc.register(n)
 			if err := nc.check(ctx, n); err != nil && ctx.Err() == nil {
 				slog.WarnContext(ctx, "node lifecycle", "node", n.GetMetadata().GetName(), "err", err)
 			}
@@ -78,6 +86,17 @@ func (nc *Controller) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// register tells of a node this controller has not seen before, as
+// Kubernetes' does each time a controller-manager starts leading.
+func (nc *Controller) register(n *corev1.Node) {
+	name := n.GetMetadata().GetName()
+	if nc.known[name] {
+		return
+	}
+	nc.known[name] = true
+	nc.Events.Eventf(n, events.Normal, "RegisteredNode", "Node %s event: Registered Node %s in Controller", name, name)
 }
 
 // lastHeartbeat is the latest of the Lease's renewal and the Ready
@@ -149,6 +168,9 @@ func (nc *Controller) markUnknown(ctx context.Context, n *corev1.Node, now time.
 		return fmt.Errorf("mark node unknown: %w", err)
 	}
 	slog.InfoContext(ctx, "node stopped posting status", "node", n.GetMetadata().GetName())
+	if readyCondition(n).GetStatus() == "True" {
+		nc.Events.Eventf(n, events.Normal, "NodeNotReady", "Node %s status is now: NodeNotReady", n.GetMetadata().GetName())
+	}
 	return nil
 }
 
@@ -168,6 +190,7 @@ func (nc *Controller) markPodsNotReady(ctx context.Context, node string, now tim
 		if _, err := nc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).UpdateStatus(ctx, updated, client.WriteOptions{}); err != nil && !client.IsNotFound(err) {
 			return fmt.Errorf("mark pod %s not ready: %w", informer.KeyOf(p), err)
 		}
+		nc.Events.Eventf(p, events.Warning, "NodeNotReady", "Node is not ready")
 	}
 	return nil
 }
@@ -258,6 +281,7 @@ func (nc *Controller) evict(ctx context.Context, n *corev1.Node, key string, now
 		if _, err := nc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Delete(ctx, p.GetMetadata().GetName(), nil); err != nil && !client.IsNotFound(err) {
 			return fmt.Errorf("evict pod %s: %w", informer.KeyOf(p), err)
 		}
+		nc.Evictions.Eventf(p, events.Normal, "TaintManagerEviction", "Marking for deletion Pod %s", informer.KeyOf(p))
 		slog.InfoContext(ctx, "evicted pod", "pod", informer.KeyOf(p), "node", n.GetMetadata().GetName(), "taint", key)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 )
 
@@ -37,7 +38,7 @@ func (rc *Controller) manage(ctx context.Context, key string, rs *appsv1.Replica
 			names[i] = informer.KeyOf(p)
 		}
 		rc.exp.ExpectDeletes(key, names)
-		return rc.deletePods(ctx, key, victims)
+		return rc.deletePods(ctx, key, rs, victims)
 	}
 	return nil
 }
@@ -89,14 +90,18 @@ func NewPod(rs *appsv1.ReplicaSet) *corev1.Pod {
 }
 
 func (rc *Controller) createPod(ctx context.Context, rs *appsv1.ReplicaSet) error {
-	_, err := rc.c.CoreV1().Pods(rs.GetMetadata().GetNamespace()).Create(ctx, NewPod(rs), client.WriteOptions{})
+	pod, err := rc.c.CoreV1().Pods(rs.GetMetadata().GetNamespace()).Create(ctx, NewPod(rs), client.WriteOptions{})
 	if err != nil {
+		if ctx.Err() == nil {
+			rc.Events.Eventf(rs, events.Warning, "FailedCreate", "Error creating: %v", err)
+		}
 		return fmt.Errorf("create pod for replicaset %s: %w", informer.KeyOf(rs), err)
 	}
+	rc.Events.Eventf(rs, events.Normal, "SuccessfulCreate", "Created pod: %s", pod.GetMetadata().GetName())
 	return nil
 }
 
-func (rc *Controller) deletePods(ctx context.Context, key string, pods []*corev1.Pod) error {
+func (rc *Controller) deletePods(ctx context.Context, key string, rs *appsv1.ReplicaSet, pods []*corev1.Pod) error {
 	errs := make([]error, len(pods))
 	var wg sync.WaitGroup
 	for i, p := range pods {
@@ -104,11 +109,17 @@ func (rc *Controller) deletePods(ctx context.Context, key string, pods []*corev1
 		go func() {
 			defer wg.Done()
 			_, err := rc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Delete(ctx, p.GetMetadata().GetName(), nil)
-			if err != nil {
-				rc.exp.DeletionObserved(key, informer.KeyOf(p)) // never coming, or already gone
-				if !client.IsNotFound(err) {
-					errs[i] = fmt.Errorf("delete pod %s: %w", informer.KeyOf(p), err)
+			switch {
+			case err == nil:
+				rc.Events.Eventf(rs, events.Normal, "SuccessfulDelete", "Deleted pod: %s", p.GetMetadata().GetName())
+			case client.IsNotFound(err):
+				rc.exp.DeletionObserved(key, informer.KeyOf(p)) // already gone
+			default:
+				rc.exp.DeletionObserved(key, informer.KeyOf(p)) // never coming
+				if ctx.Err() == nil {
+					rc.Events.Eventf(rs, events.Warning, "FailedDelete", "Error deleting: %v", err)
 				}
+				errs[i] = fmt.Errorf("delete pod %s: %w", informer.KeyOf(p), err)
 			}
 		}()
 	}

@@ -18,6 +18,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/labels"
 	"skiff.dev/pkg/telemetry"
@@ -38,6 +39,8 @@ type Controller struct {
 	rss  *informer.Informer[*appsv1.ReplicaSet]
 	pods *informer.Informer[*corev1.Pod]
 	exp  *controller.Expectations
+	// Events records the pods it creates and deletes (nil records nothing).
+	Events *events.Recorder
 }
 
 var tracer = otel.Tracer("skiff.dev/services/controller-manager/replicaset")

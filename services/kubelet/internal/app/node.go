@@ -10,6 +10,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/kubelet/internal/cri"
 	"skiff.dev/services/kubelet/internal/node"
@@ -30,6 +31,9 @@ type nodeConfig struct {
 	rt       cri.Runtime
 	probe    node.Probe
 	info     *corev1.NodeSystemInfo
+	// events records what happens to the node and its pods (hollow nodes
+	// record nothing).
+	events *events.Recorder
 }
 
 // kubeletNode is one node's agent: its Node and Lease, the informer of
@@ -52,6 +56,7 @@ func newNode(ctx context.Context, o *Options, c *client.Client, svcs *informer.I
 		StatusFrequency: o.NodeStatusUpdateFrequency, Info: nc.info,
 		ExternalCloudProvider: o.CloudProvider == "external",
 	}, c, nc.probe)
+	agent.Events = nc.events
 	if err := agent.Register(ctx); err != nil {
 		return nil, err
 	}
@@ -73,6 +78,7 @@ func newNode(ctx context.Context, o *Options, c *client.Client, svcs *informer.I
 	n.source = &podSource{pods: n.pods}
 	n.manager = pods.New(cfg, nc.rt, n.source, objects, vols, n.statuses, deletePod(c))
 	n.manager.SetServices(serviceLister{svcs})
+	n.manager.SetRecorder(nc.events)
 	n.pods.AddHandler(n.manager.PodHandler())
 	return n, nil
 }

@@ -16,6 +16,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/kubelet/internal/cri"
@@ -99,8 +100,11 @@ func runReal(ctx context.Context, g *errgroup.Group, o *Options, c *client.Clien
 			return err
 		}
 	}
+	eb := events.NewBroadcaster(events.ClientSink{C: c})
+	g.Go(func() error { return eb.Run(ctx) })
 	n, err := newNode(ctx, o, c, svcs, nodeConfig{name: name, ip: ip, res: res, rt: rt,
-		probe: &node.RuntimeProbe{RT: rt, RootDir: o.RootDir}, info: node.SystemInfo(ctx, rt)})
+		probe: &node.RuntimeProbe{RT: rt, RootDir: o.RootDir}, info: node.SystemInfo(ctx, rt),
+		events: eb.Recorder("kubelet", name)})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -18,6 +20,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
 )
 
 // Config describes the node.
@@ -60,6 +63,9 @@ type Agent struct {
 	cfg   Config
 	c     *client.Client
 	probe Probe
+	// Events tells of the kubelet starting and of the node's conditions
+	// changing (nil records nothing).
+	Events *events.Recorder
 }
 
 // NewAgent returns an agent; Register, then Run.
@@ -130,6 +136,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	lastReport := time.Now()
 	last := a.conditions(ctx)
 	a.renewLease(ctx)
+	if n, err := a.c.CoreV1().Nodes().Get(ctx, a.cfg.Name); err == nil {
+		a.Events.Eventf(n, events.Normal, "Starting", "Starting kubelet.")
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -183,7 +192,22 @@ func (a *Agent) updateStatus(ctx context.Context, n *corev1.Node, conds []*corev
 	if _, err := a.c.CoreV1().Nodes().UpdateStatus(ctx, n, client.WriteOptions{FieldManager: "kubelet"}); err != nil {
 		return fmt.Errorf("update node %s status: %w", a.cfg.Name, err)
 	}
+	a.recordChanges(n, old.GetConditions(), st.Conditions)
 	return nil
+}
+
+// recordChanges tells of each condition that is new or changed status, as
+// Kubernetes' kubelet does: NodeHasSufficientMemory, NodeReady, ...
+func (a *Agent) recordChanges(n *corev1.Node, old, now []*corev1.NodeCondition) {
+	for _, c := range now {
+		if slices.ContainsFunc(old, func(o *corev1.NodeCondition) bool {
+			return o.GetType() == c.GetType() && o.GetStatus() == c.GetStatus()
+		}) {
+			continue
+		}
+		reason := "Node" + strings.TrimPrefix(c.GetReason(), "Kubelet")
+		a.Events.Eventf(n, events.Normal, reason, "Node %s status is now: %s", a.cfg.Name, reason)
+	}
 }
 
 // conditions are Ready (the runtime answers) and the three pressures.

@@ -9,6 +9,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/events"
 )
 
 // setUpVolumes prepares the pod's volumes on the first sync and refreshes
@@ -27,6 +28,7 @@ func (m *Manager) setUpVolumes(ctx context.Context, pod *corev1.Pod, st *syncSta
 	}
 	if err := m.volumes.SetUp(ctx, pod, ip); err != nil {
 		st.volumeErr = err
+		m.mountFailed(pod, err)
 		slog.InfoContext(ctx, "set up volumes", "pod", podKey(pod), "err", err)
 		return err
 	}
@@ -74,7 +76,7 @@ func (m *Manager) containerStatus(ctx context.Context, id string) *runtimeapi.Co
 // pulls. A failed pull is retried with back-off (ErrImagePull, then
 // ImagePullBackOff).
 func (m *Manager) ensureImage(ctx context.Context, pod *corev1.Pod, spec *corev1.Container) (string, *corev1.ContainerStateWaiting, time.Duration) {
-	image := spec.GetImage()
+	image, name := spec.GetImage(), spec.GetName()
 	policy := spec.GetImagePullPolicy()
 	if policy != "Always" {
 		st, err := m.rt.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: image}})
@@ -82,24 +84,43 @@ func (m *Manager) ensureImage(ctx context.Context, pod *corev1.Pod, spec *corev1
 			return "", &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: err.Error()}, retryAfter * 5
 		}
 		if st.GetImage() != nil {
+			m.containerEvent(pod, name, events.Normal, "Pulled", "Container image %q already present on machine", image)
 			return st.GetImage().GetId(), nil, 0
 		}
 		if policy == "Never" {
-			return "", &corev1.ContainerStateWaiting{Reason: "ErrImageNeverPull",
-				Message: fmt.Sprintf("Container image %q is not present with pull policy of Never", image)}, retryAfter * 10
+			msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", image)
+			m.containerEvent(pod, name, events.Warning, "ErrImageNeverPull", "%s", msg)
+			return "", &corev1.ContainerStateWaiting{Reason: "ErrImageNeverPull", Message: msg}, retryAfter * 10
 		}
 	}
-	key := "pull/" + pod.GetMetadata().GetUid() + "/" + spec.GetName()
+	key := "pull/" + pod.GetMetadata().GetUid() + "/" + name
 	if wait := m.backoff.waitSinceLast(key, time.Now()); wait > 0 {
-		return "", &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff",
-			Message: fmt.Sprintf("Back-off pulling image %q", image)}, wait
+		msg := fmt.Sprintf("Back-off pulling image %q", image)
+		m.containerEvent(pod, name, events.Normal, "BackOff", "%s", msg)
+		return "", &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: msg}, wait
 	}
+	m.containerEvent(pod, name, events.Normal, "Pulling", "Pulling image %q", image)
+	began := time.Now()
 	resp, err := m.rt.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: image}})
 	if err != nil {
 		m.backoff.next(key, time.Now())
-		return "", &corev1.ContainerStateWaiting{Reason: "ErrImagePull",
-			Message: fmt.Sprintf("Failed to pull image %q: %v", image, err)}, m.backoff.waitSinceLast(key, time.Now())
+		msg := fmt.Sprintf("Failed to pull image %q: %v", image, err)
+		m.containerEvent(pod, name, events.Warning, "Failed", "%s", msg)
+		return "", &corev1.ContainerStateWaiting{Reason: "ErrImagePull", Message: msg}, m.backoff.waitSinceLast(key, time.Now())
 	}
 	m.backoff.forget(key)
+	m.pulled(ctx, pod, name, image, time.Since(began))
 	return resp.GetImageRef(), nil, 0
+}
+
+// pulled records the Pulled event of an image just pulled, with its size
+// as the runtime reports it.
+func (m *Manager) pulled(ctx context.Context, pod *corev1.Pod, container, image string, took time.Duration) {
+	var size uint64
+	if st, err := m.rt.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: image}}); err == nil {
+		size = st.GetImage().GetSize()
+	}
+	took = took.Round(time.Millisecond)
+	m.containerEvent(pod, container, events.Normal, "Pulled",
+		"Successfully pulled image %q in %v (%v including waiting). Image size: %d bytes.", image, took, took, size)
 }

@@ -14,6 +14,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/events"
 )
 
 // start creates and starts a container in the pod's sandbox. It returns
@@ -23,6 +24,7 @@ func (m *Manager) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Conta
 	imageRef, waiting, requeue := m.ensureImage(ctx, pod, spec)
 	if waiting != nil {
 		st.waiting[name] = waiting
+		m.containerEvent(pod, name, events.Warning, "Failed", "Error: %s", waiting.Reason)
 		return requeue
 	}
 	attempt := uint32(0)
@@ -32,23 +34,31 @@ func (m *Manager) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Conta
 	cfg, err := m.containerConfig(ctx, pod, spec, st, imageRef, attempt, init)
 	if err != nil {
 		st.waiting[name] = &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: err.Error()}
+		m.containerEvent(pod, name, events.Warning, "Failed", "Error: %v", err)
 		return retryAfter * 5
 	}
 	created, err := m.rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
 		PodSandboxId: st.sandbox.id, Config: cfg, SandboxConfig: st.sandbox.config})
 	if err != nil {
 		st.waiting[name] = &corev1.ContainerStateWaiting{Reason: "CreateContainerError", Message: err.Error()}
+		m.containerEvent(pod, name, events.Warning, "Failed", "Error: %v", err)
 		return retryAfter * 5
 	}
+	m.containerEvent(pod, name, events.Normal, "Created", "Created container: %s", name)
 	if _, err := m.rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: created.GetContainerId()}); err != nil {
 		st.waiting[name] = &corev1.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}
+		m.containerEvent(pod, name, events.Warning, "Failed", "Error: %v", err)
 		return retryAfter * 5
 	}
+	m.containerEvent(pod, name, events.Normal, "Started", "Started container %s", name)
 	slog.DebugContext(ctx, "started container", "pod", podKey(pod), "container", name, "attempt", attempt)
 	if h := spec.GetLifecycle().GetPostStart(); h != nil {
 		if err := m.runHook(ctx, h, spec, created.GetContainerId(), st.sandbox.ip, podGrace(pod)); err != nil {
 			// Kubernetes kills a container whose postStart hook fails.
 			slog.InfoContext(ctx, "postStart hook failed, killing the container", "pod", podKey(pod), "container", name, "err", err)
+			// The hook's output stays out of the event: it may hold secrets.
+			m.containerEvent(pod, name, events.Warning, "FailedPostStartHook", "PostStartHook failed")
+			m.containerEvent(pod, name, events.Normal, "Killing", "FailedPostStartHook")
 			c := &runtimeapi.Container{Id: created.GetContainerId(), Metadata: cfg.GetMetadata()}
 			_ = m.killContainer(ctx, pod, c, podGrace(pod))
 		}
@@ -97,6 +107,10 @@ func (m *Manager) teardown(ctx context.Context, pod *corev1.Pod, ps *podState, g
 			continue
 		}
 		wg.Add(1)
+		if pod != nil {
+			name := c.GetMetadata().GetName()
+			m.containerEvent(pod, name, events.Normal, "Killing", "Stopping container %s", name)
+		}
 		go func() {
 			defer wg.Done()
 			errs[i] = m.killContainer(ctx, pod, c, grace)

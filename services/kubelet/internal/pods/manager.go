@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/kubelet/internal/cri"
 	"skiff.dev/services/kubelet/internal/staticpods"
@@ -60,6 +61,7 @@ type Manager struct {
 	volumes  *volumes.Manager
 	probes   *prober
 	backoff  *backoff
+	events   *events.Recorder
 
 	sandboxIPs sync.Map // sandbox id → pod IP
 	exited     sync.Map // container id → final *runtimeapi.ContainerStatus
@@ -90,6 +92,7 @@ func New(cfg Config, rt cri.Runtime, source Source, objects Objects, vols *volum
 		workers: map[string]*worker{}, seen: map[string]string{}, started: map[string]time.Time{}, volumesAt: map[string]time.Time{},
 		backoff: newBackoff(cfg.RestartBackoff, cfg.MaxRestartBackoff)}
 	m.probes = newProber(rt, m.Kick)
+	m.probes.failed = m.probeFailed
 	return m
 }
 

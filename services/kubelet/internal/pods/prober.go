@@ -24,6 +24,8 @@ const (
 type prober struct {
 	rt   runtimeapi.RuntimeServiceClient
 	kick func(uid string)
+	// failed hears of every failed probe run (nil: nobody listens).
+	failed func(pod *corev1.Pod, container, kind string, err error)
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -71,7 +73,7 @@ func (p *prober) ensure(pod *corev1.Pod, spec *corev1.Container, containerID, po
 			p.pods[uid] = map[string]bool{}
 		}
 		p.pods[uid][containerID] = true
-		w := &probeWorker{p: p, uid: uid, key: key, kind: kind, probe: probe, spec: spec, containerID: containerID, podIP: podIP,
+		w := &probeWorker{p: p, pod: pod, uid: uid, key: key, kind: kind, probe: probe, spec: spec, containerID: containerID, podIP: podIP,
 			hasStartup: spec.GetStartupProbe() != nil}
 		p.wg.Add(1)
 		go func() {
@@ -156,6 +158,7 @@ func (p *prober) set(key string, r probeResult) bool {
 // probeWorker runs one probe of one container every period.
 type probeWorker struct {
 	p                   *prober
+	pod                 *corev1.Pod
 	uid, key, kind      string
 	probe               *corev1.Probe
 	spec                *corev1.Container
@@ -183,6 +186,9 @@ func (w *probeWorker) run(ctx context.Context) {
 			w.spec, w.containerID, w.podIP, timeout)
 		if ctx.Err() != nil {
 			return
+		}
+		if err != nil && w.p.failed != nil {
+			w.p.failed(w.pod, w.spec.GetName(), w.kind, err)
 		}
 		if w.observe(err) {
 			w.p.kick(w.uid)

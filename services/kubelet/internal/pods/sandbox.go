@@ -11,6 +11,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/events"
 )
 
 // sandbox is the pod's ready sandbox.
@@ -34,6 +35,7 @@ func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncSt
 	attempt := uint32(0)
 	if len(st.ps.sandboxes) > 0 {
 		attempt = st.ps.sandboxes[0].GetMetadata().GetAttempt() + 1
+		m.podEvent(pod, events.Normal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
 		// The old sandbox died: what ran in it goes with it.
 		if err := m.teardown(ctx, pod, st.ps, podGrace(pod)); err != nil {
 			return nil, err
@@ -46,6 +48,7 @@ func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncSt
 	resp, err := m.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
 	if err != nil {
 		st.waiting[""] = &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: "Failed to create the pod sandbox: " + err.Error()}
+		m.podEvent(pod, events.Warning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
 		return nil, fmt.Errorf("run pod sandbox: %w", err)
 	}
 	ip, err := m.sandboxIP(ctx, resp.GetPodSandboxId())

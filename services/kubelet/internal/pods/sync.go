@@ -4,11 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/kubelet/internal/status"
 )
@@ -146,6 +148,7 @@ func (m *Manager) syncContainers(ctx context.Context, pod *corev1.Pod, st *syncS
 			m.probes.ensure(pod, spec, c.GetId(), st.sandbox.ip)
 			if reason := m.probes.killReason(c.GetId()); reason != "" {
 				slog.InfoContext(ctx, "kill container", "pod", podKey(pod), "container", spec.GetName(), "reason", reason)
+				m.containerEvent(pod, spec.GetName(), events.Normal, "Killing", "Container %s %s, will be restarted", spec.GetName(), strings.SplitN(reason, ":", 2)[0])
 				if err := m.killContainer(ctx, pod, c, podGrace(pod)); err != nil {
 					slog.WarnContext(ctx, "kill container", "pod", podKey(pod), "container", spec.GetName(), "err", err)
 				}
@@ -174,6 +177,7 @@ func (m *Manager) restart(ctx context.Context, pod *corev1.Pod, spec *corev1.Con
 	if wait := m.backoff.wait(key, finishedAt, time.Now()); wait > 0 {
 		st.waiting[spec.GetName()] = &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff",
 			Message: "back-off " + m.backoff.delay(key).String() + " restarting failed container=" + spec.GetName() + " pod=" + podKey(pod)}
+		m.containerEvent(pod, spec.GetName(), events.Warning, "BackOff", "Back-off restarting failed container %s in pod %s", spec.GetName(), podDescription(pod))
 		return wait
 	}
 	m.backoff.next(key, time.Now())

@@ -64,11 +64,22 @@ func (m *Manager) SetUp(ctx context.Context, pod *corev1.Pod, podIP string) erro
 	var errs []error
 	for _, v := range pod.GetSpec().GetVolumes() {
 		if err := m.setUp(ctx, pod, v, podIP); err != nil {
-			errs = append(errs, fmt.Errorf("volume %q: %w", v.GetName(), err))
+			errs = append(errs, &Error{Volume: v.GetName(), Err: err})
 		}
 	}
 	return errors.Join(errs...)
 }
+
+// Error is why one volume could not be set up; SetUp joins one per
+// volume that failed.
+type Error struct {
+	Volume string
+	Err    error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("volume %q: %v", e.Volume, e.Err) }
+
+func (e *Error) Unwrap() error { return e.Err }
 
 func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, podIP string) error {
 	src := v.GetVolumeSource()

@@ -13,6 +13,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/leaderelection"
@@ -75,15 +76,17 @@ func Run(ctx context.Context, o *Options) error {
 		profiles[p.SchedulerName] = p
 	}
 	cch := cache.New(nil, o.AssumedPodTTL)
-	b := newBinder(c, o.Identity, o.BindTimeout)
+	eb := events.NewBroadcaster(events.ClientSink{C: c})
+	b := newBinder(c, eb.Recorder(eventSource, ""), o.BindTimeout)
 	s := &scheduler.Scheduler{Cache: cch, Queue: q, Profiles: profiles, Binder: b, Observe: m.observe,
 		PercentageOfNodesToScore: file.PercentageOfNodesToScore}
 
 	pods := informer.New[*corev1.Pod](informer.FromResource(c.CoreV1().Pods("").Resource), informer.Options[*corev1.Pod]{})
 	nodes := informer.New[*corev1.Node](informer.FromResource(c.CoreV1().Nodes()), informer.Options[*corev1.Node]{})
-	wire(pods, nodes, cch, q, b, profiles)
+	wire(pods, nodes, cch, q, profiles)
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return eb.Run(gctx) })
 	g.Go(func() error { return pods.Start(gctx) })
 	g.Go(func() error { return nodes.Start(gctx) })
 	g.Go(func() error { q.Run(gctx); return nil })
@@ -116,7 +119,7 @@ func Run(ctx context.Context, o *Options) error {
 // wire routes informer events: pending pods of our profiles to the queue,
 // bound pods and nodes to the cache, and changes that free room or add
 // nodes to the queue's unschedulable pods.
-func wire(pods *informer.Informer[*corev1.Pod], nodes *informer.Informer[*corev1.Node], cch *cache.Cache, q *queue.Queue, b *binder, profiles map[string]*scheduler.Profile) {
+func wire(pods *informer.Informer[*corev1.Pod], nodes *informer.Informer[*corev1.Node], cch *cache.Cache, q *queue.Queue, profiles map[string]*scheduler.Profile) {
 	ours := func(p *corev1.Pod) bool {
 		_, ok := profiles[p.GetSpec().GetSchedulerName()]
 		return ok
@@ -142,7 +145,6 @@ func wire(pods *informer.Informer[*corev1.Pod], nodes *informer.Informer[*corev1
 		OnUpdate: func(_, p *corev1.Pod) { onPod(p) },
 		OnDelete: func(p *corev1.Pod) {
 			q.Delete(p)
-			b.forget(p.GetMetadata().GetUid())
 			if p.GetSpec().GetNodeName() != "" {
 				cch.RemovePod(p)
 				q.MoveAll()
