@@ -148,13 +148,17 @@ func TestUnschedulablePodIsReportedThenScheduled(t *testing.T) {
 		}
 		return fmt.Errorf("conditions %v", p.GetStatus().GetConditions())
 	})
-	events, err := e.c.CoreV1().Events("default").List(e.ctx, client.ListOptions{FieldSelector: "involvedObject.name=huge,reason=FailedScheduling"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(events.GetItems()) == 0 || events.GetItems()[0].GetMessage() != want || events.GetItems()[0].GetType() != "Warning" {
-		t.Fatalf("FailedScheduling events: %v", events.GetItems())
-	}
+	// Events are written asynchronously, after the condition.
+	framework.Eventually(t, 10*time.Second, "a FailedScheduling event", func() error {
+		events, err := e.c.CoreV1().Events("default").List(e.ctx, client.ListOptions{FieldSelector: "involvedObject.name=huge,reason=FailedScheduling"})
+		if err != nil {
+			return err
+		}
+		if len(events.GetItems()) == 0 || events.GetItems()[0].GetMessage() != want || events.GetItems()[0].GetType() != "Warning" {
+			return fmt.Errorf("FailedScheduling events: %v", events.GetItems())
+		}
+		return nil
+	})
 
 	e.node("n3", "4", nil)
 	if got := e.nodeOf("huge"); got != "n3" {
