@@ -28,52 +28,52 @@ var known = []struct {
 	name        string
 	workersFlag string
 	workers     int
-	build       func(c *client.Client, f *informers.Factory, o *Options, workers int, observe controller.Observer) runner
+	build       func(c *client.Client, f *informers.Factory, o *Options, workers int, observe controller.Observer) (runner, error)
 }{
-	{replicaset.Name, "concurrent-replicaset-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
+	{replicaset.Name, "concurrent-replicaset-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) (runner, error) {
 		rc := replicaset.New(c, f, w)
 		rc.Observe = obs
-		return rc
+		return rc, nil
 	}},
-	{deployment.Name, "concurrent-deployment-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
+	{deployment.Name, "concurrent-deployment-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) (runner, error) {
 		dc := deployment.New(c, f, w)
 		dc.Observe = obs
-		return dc
+		return dc, nil
 	}},
-	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
+	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) (runner, error) {
 		ec := endpoints.New(c, f, w)
 		ec.Observe = obs
-		return ec
+		return ec, nil
 	}},
-	{endpointslice.Name, "concurrent-service-endpoint-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
+	{endpointslice.Name, "concurrent-service-endpoint-syncs", 5, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) (runner, error) {
 		ec := endpointslice.New(c, f, w)
 		ec.Observe = obs
-		return ec
+		return ec, nil
 	}},
-	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
+	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) (runner, error) {
 		gc := garbagecollector.New(c, f, w)
 		gc.Observe = obs
-		return gc
+		return gc, nil
 	}},
-	{namespace.Name, "concurrent-namespace-syncs", 10, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
+	{namespace.Name, "concurrent-namespace-syncs", 10, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) (runner, error) {
 		nc := namespace.New(c, f, w)
 		nc.Observe = obs
-		return nc
+		return nc, nil
 	}},
-	{nodelifecycle.Name, "", 1, func(c *client.Client, f *informers.Factory, o *Options, _ int, _ controller.Observer) runner {
+	{nodelifecycle.Name, "", 1, func(c *client.Client, f *informers.Factory, o *Options, _ int, _ controller.Observer) (runner, error) {
 		return nodelifecycle.New(c, f, nodelifecycle.Config{MonitorPeriod: o.NodeMonitorPeriod,
-			GracePeriod: o.NodeMonitorGracePeriod, EvictionRate: o.NodeEvictionRate})
+			GracePeriod: o.NodeMonitorGracePeriod, EvictionRate: o.NodeEvictionRate}), nil
 	}},
 	// Kubernetes has no flag for the node IPAM controller's workers either.
-	{nodeipam.Name, "", 5, func(c *client.Client, f *informers.Factory, o *Options, w int, obs controller.Observer) runner {
+	{nodeipam.Name, "", 5, func(c *client.Client, f *informers.Factory, o *Options, w int, obs controller.Observer) (runner, error) {
 		ic := nodeipam.New(c, f, nodeipam.Config{ClusterCIDR: o.clusterCIDR(), NodeMaskSize: o.NodeCIDRMaskSize, Workers: w})
 		ic.Observe = obs
-		return ic
+		return ic, nil
 	}},
-	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) runner {
+	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(c *client.Client, f *informers.Factory, _ *Options, w int, obs controller.Observer) (runner, error) {
 		sc := serviceaccount.New(c, f, w)
 		sc.Observe = obs
-		return sc
+		return sc, nil
 	}},
 }
 

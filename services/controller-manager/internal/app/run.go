@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,9 +39,14 @@ func Run(ctx context.Context, o *Options) error {
 	f := informers.New(c)
 	var runners []runner
 	for _, k := range known {
-		if o.Enabled(k.name) {
-			runners = append(runners, k.build(c, f, o, *o.Workers[k.name], observe))
+		if !o.Enabled(k.name) {
+			continue
 		}
+		r, err := k.build(c, f, o, *o.Workers[k.name], observe)
+		if err != nil {
+			return fmt.Errorf("start the %s controller: %w", k.name, err)
+		}
+		runners = append(runners, r)
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
