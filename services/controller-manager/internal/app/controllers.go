@@ -14,6 +14,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/nodeipam"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
 	"skiff.dev/services/controller-manager/internal/replicaset"
+	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
 )
 
@@ -74,6 +75,15 @@ var known = []struct {
 		sc := serviceaccount.New(c, f, w)
 		sc.Observe = obs
 		return sc, nil
+	}},
+	// Kubernetes runs the publisher with one worker and no flag for more.
+	{rootcacertpublisher.Name, "", 1, func(c *client.Client, f *informers.Factory, o *Options, w int, obs controller.Observer) (runner, error) {
+		pc, err := rootcacertpublisher.New(c, f, rootcacertpublisher.Config{CA: o.rootCA(), Workers: w})
+		if err != nil {
+			return nil, err
+		}
+		pc.Observe = obs
+		return pc, nil
 	}},
 }
 
