@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -165,8 +166,13 @@ func TestNamespaceDeletionWaitsForItsFinalizer(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := cms.Create(ctx, &corev1.ConfigMap{Metadata: &metav1.ObjectMeta{Name: "late", Namespace: "doomed"}}, registry.CreateOptions{})
-	if apierrors.ReasonOf(err) != "Forbidden" && !apierrors.IsNotFound(err) {
-		t.Fatalf("create in a terminating namespace: %v", err)
+	if apierrors.ReasonOf(err) != "Forbidden" {
+		t.Fatalf("create in a terminating namespace: got %v, want Forbidden", err)
+	}
+	var se *apierrors.StatusError
+	errors.As(err, &se)
+	if causes := se.Status.GetDetails().GetCauses(); len(causes) != 1 || causes[0].GetReason() != "NamespaceTerminating" {
+		t.Fatalf("create in a terminating namespace: got causes %v, want one NamespaceTerminating", causes)
 	}
 	// The namespace waits, Terminating, for the namespace controller; play
 	// its part: empty it, then remove the kubernetes finalizer.

@@ -21,6 +21,10 @@ import (
 // its content is gone.
 const FinalizerKubernetes = "kubernetes"
 
+// CauseNamespaceTerminating is the cause (details.causes[].reason) of the
+// Forbidden that refuses a create in a terminating namespace.
+const CauseNamespaceTerminating = "NamespaceTerminating"
+
 // System are the namespaces that exist from the start.
 var System = []string{"default", "kube-system", "kube-public", "kube-node-lease"}
 
@@ -33,8 +37,14 @@ func Check(nsBackend registry.Backend) registry.NamespaceCheck {
 		}
 		ns := obj.(*corev1.Namespace)
 		if ns.GetMetadata().GetDeletionTimestamp() != nil || ns.GetStatus().GetPhase() == "Terminating" {
-			return apierrors.NewForbidden(apierrors.Resource{Resource: "namespaces"}, namespace,
+			err := apierrors.NewForbidden(apierrors.Resource{Resource: "namespaces"}, namespace,
 				fmt.Sprintf("unable to create new content in namespace %s because it is being terminated", namespace))
+			// Clients tell this refusal from others by the cause, as
+			// Kubernetes' NamespaceLifecycle admission marks it.
+			err.Status.Details.Causes = append(err.Status.Details.Causes, &metav1.StatusCause{
+				Reason: CauseNamespaceTerminating, Message: fmt.Sprintf("namespace %s is being terminated", namespace),
+				Field: "metadata.namespace"})
+			return err
 		}
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/nodeipam"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
 	"skiff.dev/services/controller-manager/internal/replicaset"
+	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
 )
 
@@ -39,58 +40,67 @@ var known = []struct {
 	name        string
 	workersFlag string
 	workers     int
-	build       func(d deps) runner
+	build       func(d deps) (runner, error)
 }{
-	{replicaset.Name, "concurrent-replicaset-syncs", 5, func(d deps) runner {
+	{replicaset.Name, "concurrent-replicaset-syncs", 5, func(d deps) (runner, error) {
 		rc := replicaset.New(d.c, d.f, d.workers)
 		rc.Observe = d.observe
 		rc.Events = d.events.Recorder("replicaset-controller", "")
-		return rc
+		return rc, nil
 	}},
-	{deployment.Name, "concurrent-deployment-syncs", 5, func(d deps) runner {
+	{deployment.Name, "concurrent-deployment-syncs", 5, func(d deps) (runner, error) {
 		dc := deployment.New(d.c, d.f, d.workers)
 		dc.Observe = d.observe
 		dc.Events = d.events.Recorder("deployment-controller", "")
-		return dc
+		return dc, nil
 	}},
-	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(d deps) runner {
+	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(d deps) (runner, error) {
 		ec := endpoints.New(d.c, d.f, d.workers)
 		ec.Observe = d.observe
-		return ec
+		return ec, nil
 	}},
-	{endpointslice.Name, "concurrent-service-endpoint-syncs", 5, func(d deps) runner {
+	{endpointslice.Name, "concurrent-service-endpoint-syncs", 5, func(d deps) (runner, error) {
 		ec := endpointslice.New(d.c, d.f, d.workers)
 		ec.Observe = d.observe
-		return ec
+		return ec, nil
 	}},
-	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(d deps) runner {
+	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(d deps) (runner, error) {
 		gc := garbagecollector.New(d.c, d.f, d.workers)
 		gc.Observe = d.observe
-		return gc
+		return gc, nil
 	}},
-	{namespace.Name, "concurrent-namespace-syncs", 10, func(d deps) runner {
+	{namespace.Name, "concurrent-namespace-syncs", 10, func(d deps) (runner, error) {
 		nc := namespace.New(d.c, d.f, d.workers)
 		nc.Observe = d.observe
-		return nc
+		return nc, nil
 	}},
-	{nodelifecycle.Name, "", 1, func(d deps) runner {
+	{nodelifecycle.Name, "", 1, func(d deps) (runner, error) {
 		nc := nodelifecycle.New(d.c, d.f, nodelifecycle.Config{MonitorPeriod: d.o.NodeMonitorPeriod,
 			GracePeriod: d.o.NodeMonitorGracePeriod, EvictionRate: d.o.NodeEvictionRate})
 		nc.Events = d.events.Recorder("node-controller", "")
 		nc.Evictions = d.events.Recorder("taint-eviction-controller", "")
-		return nc
+		return nc, nil
 	}},
 	// Kubernetes has no flag for the node IPAM controller's workers either.
-	{nodeipam.Name, "", 5, func(d deps) runner {
+	{nodeipam.Name, "", 5, func(d deps) (runner, error) {
 		ic := nodeipam.New(d.c, d.f, nodeipam.Config{ClusterCIDR: d.o.clusterCIDR(), NodeMaskSize: d.o.NodeCIDRMaskSize, Workers: d.workers})
 		ic.Observe = d.observe
 		ic.Events = d.events.Recorder(nodeipam.Component, "")
-		return ic
+		return ic, nil
 	}},
-	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(d deps) runner {
+	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(d deps) (runner, error) {
 		sc := serviceaccount.New(d.c, d.f, d.workers)
 		sc.Observe = d.observe
-		return sc
+		return sc, nil
+	}},
+	// Kubernetes runs the publisher with one worker and no flag for more.
+	{rootcacertpublisher.Name, "", 1, func(d deps) (runner, error) {
+		pc, err := rootcacertpublisher.New(d.c, d.f, rootcacertpublisher.Config{CA: d.o.rootCA(), Workers: d.workers})
+		if err != nil {
+			return nil, err
+		}
+		pc.Observe = d.observe
+		return pc, nil
 	}},
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"skiff.dev/pkg/component"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
+	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 )
 
 // Options are the controller-manager's flags.
@@ -38,6 +39,9 @@ type Options struct {
 	AllocateNodeCIDRs bool
 	ClusterCIDR       string
 	NodeCIDRMaskSize  int
+	// RootCAFile is the CA bundle the root CA publisher publishes; empty
+	// for the one the kubeconfig trusts.
+	RootCAFile string
 	// Workers per controller, by controller name.
 	Workers map[string]*int
 }
@@ -87,6 +91,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.AllocateNodeCIDRs, "allocate-node-cidrs", o.AllocateNodeCIDRs, "Give every Node a pod subnet of --cluster-cidr in spec.podCIDR (the nodeipam controller runs only with it).")
 	fs.StringVar(&o.ClusterCIDR, "cluster-cidr", o.ClusterCIDR, "IPv4 range of the pods' addresses, e.g. 10.244.0.0/16, from which Nodes get their subnets.")
 	fs.IntVar(&o.NodeCIDRMaskSize, "node-cidr-mask-size", o.NodeCIDRMaskSize, "Prefix length of each Node's pod subnet.")
+	fs.StringVar(&o.RootCAFile, "root-ca-file", o.RootCAFile, fmt.Sprintf(
+		"PEM bundle of the CA that verifies the apiserver, published as ca.crt of the %s ConfigMap in every namespace and read again every %v; empty: the CA --kubeconfig trusts.",
+		rootcacertpublisher.ConfigMapName, rootcacertpublisher.DefaultPollPeriod))
 	for _, c := range known {
 		if c.workersFlag == "" {
 			continue
@@ -153,6 +160,15 @@ func (o *Options) validateNodeCIDRs() error {
 func (o *Options) clusterCIDR() netip.Prefix {
 	cidr, _ := netip.ParsePrefix(o.ClusterCIDR)
 	return cidr
+}
+
+// rootCA is where the root CA publisher reads its bundle: --root-ca-file,
+// or else the CA of --kubeconfig, as kube-controller-manager falls back.
+func (o *Options) rootCA() rootcacertpublisher.Source {
+	if o.RootCAFile != "" {
+		return rootcacertpublisher.FileSource(o.RootCAFile)
+	}
+	return rootcacertpublisher.KubeconfigSource(o.Kubeconfig)
 }
 
 // Enabled reports whether --controllers selects a controller; nodeipam

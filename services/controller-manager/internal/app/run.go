@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,9 +41,14 @@ func Run(ctx context.Context, o *Options) error {
 	eb := events.NewBroadcaster(events.ClientSink{C: c})
 	var runners []runner
 	for _, k := range known {
-		if o.Enabled(k.name) {
-			runners = append(runners, k.build(deps{c: c, f: f, o: o, workers: *o.Workers[k.name], observe: observe, events: eb}))
+		if !o.Enabled(k.name) {
+			continue
 		}
+		r, err := k.build(deps{c: c, f: f, o: o, workers: *o.Workers[k.name], observe: observe, events: eb})
+		if err != nil {
+			return fmt.Errorf("start the %s controller: %w", k.name, err)
+		}
+		runners = append(runners, r)
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
