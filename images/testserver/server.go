@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// newHandler serves /, /healthz, /ready and /env for a server started at
-// start.
+// newHandler serves /, /healthz, /ready, /env and /echo/ for a server
+// started at start.
 func newHandler(o options, start time.Time) http.Handler {
 	host, _ := os.Hostname()
 	mux := http.NewServeMux()
@@ -32,6 +32,16 @@ func newHandler(o options, start time.Time) http.Handler {
 			}
 		}
 		fmt.Fprintln(w, "ready")
+	})
+	// /echo/ answers with the request's method, escaped path and query,
+	// then its body: what a proxy in front of it passed on.
+	mux.HandleFunc("/echo/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", r.Method, r.URL.EscapedPath())
+		if r.URL.RawQuery != "" {
+			fmt.Fprintf(w, "?%s", r.URL.RawQuery)
+		}
+		fmt.Fprintln(w)
+		_, _ = io.Copy(w, r.Body)
 	})
 	mux.HandleFunc("/env", func(w http.ResponseWriter, _ *http.Request) {
 		env := os.Environ()

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	metav1 "skiff.dev/api/meta/v1"
@@ -116,6 +117,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, info requestInfo
 	res := s.Resource
 	if res.Namespaced && info.Namespace == "" && info.Name != "" {
 		writeError(w, r, apierrors.NewNotFound(res.ErrorResource(), info.Name))
+		return
+	}
+	if info.Subresource == "proxy" || strings.HasPrefix(info.Subresource, "proxy/") {
+		h.serveProxy(w, r, info, s)
 		return
 	}
 	switch info.Subresource {

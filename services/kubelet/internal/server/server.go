@@ -1,8 +1,9 @@
 // Package server is the kubelet's HTTPS server, which the apiserver
 // proxies `kubectl logs`, `exec`, `attach` and `port-forward` to: it
 // serves the Kubernetes kubelet paths (/containerLogs, /exec, /attach,
-// /portForward) from the container runtime over CRI, to clients that
-// present a certificate signed by --client-ca-file.
+// /portForward) from the container runtime over CRI, and passes requests
+// on to its pods (/podProxy, for pods/proxy and services/proxy), to
+// clients that present a certificate signed by --client-ca-file.
 package server
 
 import (
@@ -80,6 +81,7 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc(m+" /attach/{namespace}/{pod}/{container}", s.attach)
 		mux.HandleFunc(m+" /portForward/{namespace}/{pod}", s.portForward)
 	}
+	mux.HandleFunc("/podProxy/{scheme}/{namespace}/{pod}/{port}/", s.podProxy)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, notFound(fmt.Sprintf("the kubelet serves no %s %s", r.Method, r.URL.Path)))
 	})
