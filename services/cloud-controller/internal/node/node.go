@@ -22,9 +22,9 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/cloudprovider"
 	"skiff.dev/pkg/controller"
+	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/workqueue"
-	"skiff.dev/pkg/events"
 )
 
 // queueOptions back off failing keys from 200 ms to 5 min: each retry

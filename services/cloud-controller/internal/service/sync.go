@@ -11,8 +11,8 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/cloudprovider"
-	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/events"
+	"skiff.dev/pkg/informer"
 )
 
 // ensure gives a LoadBalancer Service its finalizer, its load balancer
