@@ -172,6 +172,7 @@ func TestLogsAndExec(t *testing.T) {
 		}
 	})
 	t.Run("ExecTerminal", func(t *testing.T) { testTerminal(t, cl) })
+	t.Run("WebSockets", func(t *testing.T) { testWebSockets(t, cl) })
 	t.Run("Attach", func(t *testing.T) {
 		lines := streamLines(t, k, "attach", "talker", "-c", "server")
 		if len(lines) < 2 {

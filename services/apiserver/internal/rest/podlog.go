@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,14 +16,15 @@ import (
 
 // podLog serves GET pods/{name}/log by streaming the kubelet's
 // /containerLogs answer, flushed as it comes so `kubectl logs -f` sees
-// every line at once.
+// every line at once, or over a WebSocket when the client asks for one.
 func (h *Handler) podLog(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
 	query, err := logQuery(r.URL.Query())
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	ctx := r.Context()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
 	pod, err := getPod(ctx, s, info)
 	if err != nil {
 		writeError(w, r, err)
@@ -55,19 +57,17 @@ func (h *Handler) podLog(w http.ResponseWriter, r *http.Request, info requestInf
 		writeError(w, r, kubeletFailure(node, resp))
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(http.StatusOK)
-	flusher, _ := w.(http.Flusher)
+	out, done, err := logOutput(w, r, cancel)
+	if err != nil {
+		return // the WebSocket upgrader has answered
+	}
+	defer done()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := resp.Body.Read(buf)
 		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
+			if _, werr := out.Write(buf[:n]); werr != nil {
 				return
-			}
-			if flusher != nil {
-				flusher.Flush()
 			}
 		}
 		if err != nil {

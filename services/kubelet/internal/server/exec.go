@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,7 +54,7 @@ func (s *Server) remoteCommand(w http.ResponseWriter, r *http.Request, attach bo
 		err = badRequest("no command to run: give it as command=...")
 	}
 	if err == nil && !wschannel.Supported(r) {
-		err = badRequest(fmt.Sprintf("the kubelet streams over WebSocket only (%s or %s); SPDY is not served: use kubectl 1.30 or later",
+		err = badRequest(fmt.Sprintf("the kubelet streams over WebSocket only (%s, %s or their predecessors); SPDY is not served: use kubectl 1.30 or later",
 			wschannel.ProtocolV5, wschannel.ProtocolV4))
 	}
 	if err != nil {
@@ -90,7 +91,7 @@ func (s *Server) remoteCommand(w http.ResponseWriter, r *http.Request, attach bo
 		_ = conn.Close(nil)
 		return
 	}
-	if err := conn.Close(exitStatus(err)); err != nil {
+	if err := conn.Close(execStatus{exitStatus(err)}); err != nil {
 		slog.DebugContext(ctx, "close the exec stream", "pod", ns+"/"+pod, "container", container, "err", err)
 	}
 }
@@ -169,6 +170,15 @@ func (q sizeQueue) Next() *remotecommand.TerminalSize {
 
 // exitStatus is the Status that ends a stream: kubectl turns a
 // NonZeroExitCode failure into its own exit code.
+// execStatus is a command's end as the WebSocket's error channel tells it.
+type execStatus struct{ st *metav1.Status }
+
+var _ wschannel.Status = execStatus{}
+
+func (s execStatus) Failed() bool                 { return s.st.Status == metav1.StatusFailure }
+func (s execStatus) Message() string              { return s.st.Message }
+func (s execStatus) MarshalJSON() ([]byte, error) { return json.Marshal(s.st) }
+
 func exitStatus(err error) *metav1.Status {
 	st := &metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess}
 	var exit exec.ExitError

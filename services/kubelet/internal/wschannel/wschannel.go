@@ -1,11 +1,16 @@
 // Package wschannel is the server side of Kubernetes' remote command
-// protocol over WebSocket (v5.channel.k8s.io and v4.channel.k8s.io), as
-// kubectl exec and attach speak it: binary messages whose first byte names
-// the channel (0 stdin, 1 stdout, 2 stderr, 3 status, 4 terminal size);
-// in v5 a message [255, channel] closes that channel, so stdin can end.
+// protocol over WebSocket, as kubectl exec and attach speak it: binary
+// messages whose first byte names the channel (0 stdin, 1 stdout, 2
+// stderr, 3 status, 4 terminal size). In v5.channel.k8s.io a message
+// [255, channel] closes that channel, so stdin can end; v4 writes the
+// final status as a JSON Status; the older channel.k8s.io (also offered
+// as no sub-protocol at all) writes only a failure's message. The base64
+// variants send text messages: the channel as an ASCII digit, then the
+// data in base64.
 package wschannel
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,9 +24,14 @@ import (
 
 // The sub-protocols served, most preferred first.
 const (
-	ProtocolV5 = "v5.channel.k8s.io"
-	ProtocolV4 = "v4.channel.k8s.io"
+	ProtocolV5       = "v5.channel.k8s.io"
+	ProtocolV4       = "v4.channel.k8s.io"
+	ProtocolV4Base64 = "v4.base64.channel.k8s.io"
+	ProtocolV1       = "channel.k8s.io"
+	ProtocolV1Base64 = "base64.channel.k8s.io"
 )
+
+var protocols = []string{ProtocolV5, ProtocolV4, ProtocolV4Base64, ProtocolV1, ProtocolV1Base64}
 
 // Channels of the protocol.
 const (
@@ -45,12 +55,13 @@ type Size struct {
 }
 
 // Supported reports whether the request is a WebSocket upgrade offering
-// a protocol this package serves.
+// a protocol this package serves, or none (channel.k8s.io then).
 func Supported(r *http.Request) bool {
 	if !websocket.IsWebSocketUpgrade(r) {
 		return false
 	}
-	return slices.ContainsFunc(websocket.Subprotocols(r), func(p string) bool { return p == ProtocolV5 || p == ProtocolV4 })
+	offered := websocket.Subprotocols(r)
+	return len(offered) == 0 || slices.ContainsFunc(offered, func(p string) bool { return slices.Contains(protocols, p) })
 }
 
 // Conn is one upgraded connection.
@@ -67,7 +78,7 @@ type Conn struct {
 }
 
 var upgrader = websocket.Upgrader{
-	Subprotocols: []string{ProtocolV5, ProtocolV4},
+	Subprotocols: protocols,
 	// Clients are authenticated by their certificate, not by origin.
 	CheckOrigin: func(*http.Request) bool { return true },
 }
@@ -79,11 +90,18 @@ func Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{ws: ws, protocol: ws.Subprotocol(), resizes: make(chan Size, 4), readerDone: make(chan struct{})}
+	protocol := ws.Subprotocol()
+	if protocol == "" {
+		protocol = ProtocolV1
+	}
+	c := &Conn{ws: ws, protocol: protocol, resizes: make(chan Size, 4), readerDone: make(chan struct{})}
 	c.stdin, c.stdinW = io.Pipe()
 	go c.readLoop()
 	return c, nil
 }
+
+// base64 tells whether the protocol sends text messages in base64.
+func (c *Conn) base64() bool { return c.protocol == ProtocolV4Base64 || c.protocol == ProtocolV1Base64 }
 
 // Protocol is the negotiated sub-protocol.
 func (c *Conn) Protocol() string { return c.protocol }
@@ -114,7 +132,7 @@ func (c *Conn) readLoop() {
 			_ = c.stdinW.CloseWithError(io.EOF)
 			return
 		}
-		if kind != websocket.BinaryMessage || len(data) == 0 {
+		if data = c.decode(kind, data); len(data) == 0 {
 			continue
 		}
 		switch data[0] {
@@ -139,6 +157,25 @@ func (c *Conn) readLoop() {
 	}
 }
 
+// decode returns a message as [channel, data...], or nil when it is not
+// one of the protocol's.
+func (c *Conn) decode(kind int, data []byte) []byte {
+	if !c.base64() {
+		if kind != websocket.BinaryMessage {
+			return nil
+		}
+		return data
+	}
+	if kind != websocket.TextMessage || len(data) == 0 || data[0] < '0' || data[0] > '9' {
+		return nil
+	}
+	payload, err := base64.StdEncoding.DecodeString(string(data[1:]))
+	if err != nil {
+		return nil
+	}
+	return append([]byte{data[0] - '0'}, payload...)
+}
+
 // Writer writes to one channel of the client; each Write is one message.
 func (c *Conn) Writer(channel byte) io.Writer {
 	return channelWriter{c: c, channel: channel}
@@ -160,6 +197,9 @@ func (c *Conn) write(channel byte, p []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+	if c.base64() {
+		return c.ws.WriteMessage(websocket.TextMessage, append([]byte{'0' + channel}, base64.StdEncoding.EncodeToString(p)...))
+	}
 	mw, err := c.ws.NextWriter(websocket.BinaryMessage)
 	if err != nil {
 		return err
@@ -180,17 +220,29 @@ func (c *Conn) Ready(channel byte) error { return c.write(channel, nil) }
 // closeWait is how long Close waits for the client to answer its close.
 const closeWait = 5 * time.Second
 
+// Status is the end of a command as the error channel reports it.
+type Status interface {
+	// Failed tells whether the command failed, and Message why.
+	Failed() bool
+	Message() string
+}
+
 // Close writes the command's status on the error channel (status may be
-// nil when there is nothing to report), closes the WebSocket normally and
-// waits briefly for the client to do the same.
-func (c *Conn) Close(status any) error {
+// nil when there is nothing to report): v4 and v5 write it as JSON, the
+// older protocols only a failure's message. Then it closes the WebSocket
+// normally and waits briefly for the client to do the same.
+func (c *Conn) Close(status Status) error {
 	var errs []error
-	if status != nil {
+	switch {
+	case status == nil:
+	case c.protocol == ProtocolV5 || c.protocol == ProtocolV4 || c.protocol == ProtocolV4Base64:
 		data, err := json.Marshal(status)
 		if err == nil {
 			err = c.write(Error, data)
 		}
 		errs = append(errs, err)
+	case status.Failed():
+		errs = append(errs, c.write(Error, []byte(status.Message())))
 	}
 	c.wmu.Lock()
 	errs = append(errs, c.ws.WriteControl(websocket.CloseMessage,

@@ -1,6 +1,7 @@
 package wschannel
 
 import (
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -31,9 +32,16 @@ func echo(t *testing.T) *httptest.Server {
 		size := <-c.Resizes()
 		fmt.Fprintf(c.Writer(Stderr), "%dx%d", size.Width, size.Height)
 		_, _ = io.Copy(c.Writer(Stdout), c.Stdin())
-		_ = c.Close(map[string]string{"status": "Success"})
+		_ = c.Close(testStatus{})
 	}))
 }
+
+// testStatus is a command that succeeded.
+type testStatus struct{}
+
+func (testStatus) Failed() bool                 { return false }
+func (testStatus) Message() string              { return "" }
+func (testStatus) MarshalJSON() ([]byte, error) { return []byte(`{"status":"Success"}`), nil }
 
 func dial(t *testing.T, url string, protocols ...string) (*websocket.Conn, *http.Response, error) {
 	t.Helper()
@@ -88,8 +96,88 @@ func TestV5Session(t *testing.T) {
 func TestRefusesOtherProtocols(t *testing.T) {
 	srv := echo(t)
 	defer srv.Close()
-	_, resp, err := dial(t, srv.URL, "channel.k8s.io")
+	_, resp, err := dial(t, srv.URL, "v9.channel.k8s.io")
 	if err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("got %v, want a refused handshake", err)
+	}
+}
+
+// failedStatus is a command that failed.
+type failedStatus struct{}
+
+func (failedStatus) Failed() bool                 { return true }
+func (failedStatus) Message() string              { return "command terminated with non-zero exit code: exit code 3" }
+func (failedStatus) MarshalJSON() ([]byte, error) { return []byte(`{"status":"Failure"}`), nil }
+
+// TestOlderProtocols: what each sub-protocol's client reads of a command
+// that printed "out" (after echoing its first stdin message on stderr) and
+// ended with status.
+func TestOlderProtocols(t *testing.T) {
+	for _, tc := range []struct {
+		offered   []string
+		status    Status
+		base64    bool
+		wantError string
+	}{
+		{[]string{"channel.k8s.io"}, failedStatus{}, false, "command terminated with non-zero exit code: exit code 3"},
+		{[]string{"channel.k8s.io"}, testStatus{}, false, ""},
+		{nil, failedStatus{}, false, "command terminated with non-zero exit code: exit code 3"},
+		{[]string{"base64.channel.k8s.io"}, testStatus{}, true, ""},
+		{[]string{"v4.base64.channel.k8s.io"}, failedStatus{}, true, `{"status":"Failure"}`},
+	} {
+		t.Run(fmt.Sprint(tc.offered, tc.status.Failed()), func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !Supported(r) {
+					http.Error(w, "unsupported", http.StatusBadRequest)
+					return
+				}
+				c, err := Upgrade(w, r)
+				if err != nil {
+					t.Errorf("upgrade: %v", err)
+					return
+				}
+				buf := make([]byte, 64)
+				n, _ := c.Stdin().Read(buf)
+				fmt.Fprint(c.Writer(Stderr), string(buf[:n]))
+				fmt.Fprint(c.Writer(Stdout), "out")
+				_ = c.Close(tc.status)
+			}))
+			defer srv.Close()
+			ws, _, err := dial(t, srv.URL, tc.offered...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.Close()
+			kind, in := websocket.BinaryMessage, []byte{Stdin, 'h', 'i'}
+			if tc.base64 {
+				kind, in = websocket.TextMessage, []byte("0"+base64.StdEncoding.EncodeToString([]byte("hi")))
+			}
+			if err := ws.WriteMessage(kind, in); err != nil {
+				t.Fatal(err)
+			}
+			got := map[byte]string{}
+			_ = ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+			for {
+				k, data, err := ws.ReadMessage()
+				if err != nil {
+					break
+				}
+				if tc.base64 {
+					payload, err := base64.StdEncoding.DecodeString(string(data[1:]))
+					if k != websocket.TextMessage || err != nil {
+						t.Fatalf("got message kind %d %q, want base64 text", k, data)
+					}
+					got[data[0]-'0'] += string(payload)
+					continue
+				}
+				got[data[0]] += string(data[1:])
+			}
+			want := map[byte]string{Stdout: "out", Stderr: "hi", Error: tc.wantError}
+			for ch, w := range want {
+				if got[ch] != w {
+					t.Errorf("channel %d: got %q, want %q", ch, got[ch], w)
+				}
+			}
+		})
 	}
 }
