@@ -105,8 +105,10 @@ func TestRefusesOtherProtocols(t *testing.T) {
 // failedStatus is a command that failed.
 type failedStatus struct{}
 
-func (failedStatus) Failed() bool                 { return true }
-func (failedStatus) Message() string              { return "command terminated with non-zero exit code: exit code 3" }
+func (failedStatus) Failed() bool { return true }
+func (failedStatus) Message() string {
+	return "command terminated with non-zero exit code: exit code 3"
+}
 func (failedStatus) MarshalJSON() ([]byte, error) { return []byte(`{"status":"Failure"}`), nil }
 
 // TestOlderProtocols: what each sub-protocol's client reads of a command
