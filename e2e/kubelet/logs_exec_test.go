@@ -173,6 +173,7 @@ func TestLogsAndExec(t *testing.T) {
 	})
 	t.Run("ExecTerminal", func(t *testing.T) { testTerminal(t, cl) })
 	t.Run("WebSockets", func(t *testing.T) { testWebSockets(t, cl) })
+	t.Run("Debug", func(t *testing.T) { testDebug(t, cl, k) })
 	t.Run("Attach", func(t *testing.T) {
 		lines := streamLines(t, k, "attach", "talker", "-c", "server")
 		if len(lines) < 2 {
@@ -359,4 +360,59 @@ func (k kubectlRunner) mustRun(t *testing.T, stdin string, args ...string) strin
 		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, stderr)
 	}
 	return stdout
+}
+
+// testDebug adds an ephemeral container to a running pod with kubectl
+// debug -it, as a user does, and talks to it through the attach stream;
+// the container shows in the pod's status and can be neither changed nor
+// removed.
+func testDebug(t *testing.T, cl *cluster, k kubectlRunner) {
+	// Stdin stays open until the answer came, as a user's terminal does:
+	// an attach ends when its stdin does.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "kubectl", "debug", "-it", "talker", "--image=registry.skiff.local/testserver:1.0",
+		"--image-pull-policy=Never", "--container=debugger", "--target=server", "--", "head", "-n", "1")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+k.kubeconfig)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr framework.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = io.WriteString(stdin, "hello debugger\n") }()
+	framework.Eventually(t, 30*time.Second, "the debugger's answer through kubectl debug -it", func() error {
+		if !strings.Contains(stdout.String(), "hello debugger") {
+			return fmt.Errorf("stdout %q, stderr %q", stdout.String(), stderr.String())
+		}
+		return nil
+	})
+	_ = stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("kubectl debug -it: %v\n%s", err, stderr.String())
+	}
+	c := cl.srv.Client()
+	framework.Eventually(t, 30*time.Second, "the debugger's status", func() error {
+		p, err := c.CoreV1().Pods("default").Get(context.Background(), "talker")
+		if err != nil {
+			return err
+		}
+		for _, s := range p.GetStatus().GetEphemeralContainerStatuses() {
+			if s.GetName() == "debugger" && s.GetState().GetTerminated() != nil {
+				return nil
+			}
+		}
+		return fmt.Errorf("ephemeral container statuses: %v", p.GetStatus().GetEphemeralContainerStatuses())
+	})
+	patch := `{"spec":{"ephemeralContainers":[]}}`
+	_, patchErr, err := k.run(t, "", "patch", "pod", "talker", "--subresource=ephemeralcontainers", "--type=merge", "-p", patch)
+	if err == nil || !strings.Contains(patchErr, `existing ephemeral containers "debugger" may not be removed`) {
+		t.Errorf("removing an ephemeral container: got %v %q, want it refused", err, patchErr)
+	}
+	if out := k.mustRun(t, "", "get", "pod", "talker", "-o", "jsonpath={.spec.ephemeralContainers[0].targetContainerName}"); out != "server" {
+		t.Errorf("targetContainerName: got %q, want server", out)
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,35 @@ func cat(std stdio, files []string) error {
 		}
 		_, err = io.Copy(std.out, f)
 		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// head copies the first lines of its input (10, or -n N) to its output
+// and stops reading there.
+func head(std stdio, args []string) error {
+	n := 10
+	if len(args) == 2 && args[0] == "-n" {
+		v, err := strconv.Atoi(args[1])
+		if err != nil || v < 0 {
+			return fmt.Errorf("head: invalid number of lines %q", args[1])
+		}
+		n = v
+	} else if len(args) > 0 {
+		return fmt.Errorf("usage: head [-n LINES]")
+	}
+	r := bufio.NewReader(std.in)
+	for ; n > 0; n-- {
+		line, err := r.ReadString('\n')
+		if _, werr := io.WriteString(std.out, line); werr != nil {
+			return werr
+		}
+		if err == io.EOF {
+			return nil
+		}
 		if err != nil {
 			return err
 		}

@@ -38,6 +38,7 @@ var applets = map[string]applet{
 	"exit":     exit,
 	"false":    func(stdio, []string) error { return exitStatus(1) },
 	"get":      get,
+	"head":     head,
 	"hostname": hostname,
 	"ls":       ls,
 	"rm":       eachFile(os.Remove),

@@ -236,6 +236,63 @@ func (x *Container) GetRestartPolicy() string {
 	return ""
 }
 
+// EphemeralContainer is a container added to a running pod to look into
+// it (kubectl debug). Kubernetes' EphemeralContainerCommon has the fields
+// and field numbers of Container, so Container stands in for it.
+type EphemeralContainer struct {
+	state                    protoimpl.MessageState `protogen:"open.v1"`
+	EphemeralContainerCommon *Container             `protobuf:"bytes,1,opt,name=ephemeral_container_common,json=ephemeralContainerCommon,proto3" json:"ephemeral_container_common,omitempty"`
+	// target_container_name is the container whose process namespace it
+	// joins.
+	TargetContainerName string `protobuf:"bytes,2,opt,name=target_container_name,json=targetContainerName,proto3" json:"target_container_name,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *EphemeralContainer) Reset() {
+	*x = EphemeralContainer{}
+	mi := &file_skiff_core_v1_container_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EphemeralContainer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EphemeralContainer) ProtoMessage() {}
+
+func (x *EphemeralContainer) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_container_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EphemeralContainer.ProtoReflect.Descriptor instead.
+func (*EphemeralContainer) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *EphemeralContainer) GetEphemeralContainerCommon() *Container {
+	if x != nil {
+		return x.EphemeralContainerCommon
+	}
+	return nil
+}
+
+func (x *EphemeralContainer) GetTargetContainerName() string {
+	if x != nil {
+		return x.TargetContainerName
+	}
+	return ""
+}
+
 // ContainerPort is a port a container listens on.
 type ContainerPort struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -250,7 +307,7 @@ type ContainerPort struct {
 
 func (x *ContainerPort) Reset() {
 	*x = ContainerPort{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[1]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -262,7 +319,7 @@ func (x *ContainerPort) String() string {
 func (*ContainerPort) ProtoMessage() {}
 
 func (x *ContainerPort) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[1]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -275,7 +332,7 @@ func (x *ContainerPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerPort.ProtoReflect.Descriptor instead.
 func (*ContainerPort) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{1}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ContainerPort) GetName() string {
@@ -325,7 +382,7 @@ type EnvVar struct {
 
 func (x *EnvVar) Reset() {
 	*x = EnvVar{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[2]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -337,7 +394,7 @@ func (x *EnvVar) String() string {
 func (*EnvVar) ProtoMessage() {}
 
 func (x *EnvVar) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[2]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -350,7 +407,7 @@ func (x *EnvVar) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvVar.ProtoReflect.Descriptor instead.
 func (*EnvVar) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{2}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *EnvVar) GetName() string {
@@ -387,7 +444,7 @@ type EnvVarSource struct {
 
 func (x *EnvVarSource) Reset() {
 	*x = EnvVarSource{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[3]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +456,7 @@ func (x *EnvVarSource) String() string {
 func (*EnvVarSource) ProtoMessage() {}
 
 func (x *EnvVarSource) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[3]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +469,7 @@ func (x *EnvVarSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvVarSource.ProtoReflect.Descriptor instead.
 func (*EnvVarSource) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{3}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *EnvVarSource) GetFieldRef() *ObjectFieldSelector {
@@ -454,7 +511,7 @@ type ObjectFieldSelector struct {
 
 func (x *ObjectFieldSelector) Reset() {
 	*x = ObjectFieldSelector{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[4]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -466,7 +523,7 @@ func (x *ObjectFieldSelector) String() string {
 func (*ObjectFieldSelector) ProtoMessage() {}
 
 func (x *ObjectFieldSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[4]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -479,7 +536,7 @@ func (x *ObjectFieldSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObjectFieldSelector.ProtoReflect.Descriptor instead.
 func (*ObjectFieldSelector) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{4}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ObjectFieldSelector) GetApiVersion() string {
@@ -508,7 +565,7 @@ type ResourceFieldSelector struct {
 
 func (x *ResourceFieldSelector) Reset() {
 	*x = ResourceFieldSelector{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[5]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +577,7 @@ func (x *ResourceFieldSelector) String() string {
 func (*ResourceFieldSelector) ProtoMessage() {}
 
 func (x *ResourceFieldSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[5]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +590,7 @@ func (x *ResourceFieldSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceFieldSelector.ProtoReflect.Descriptor instead.
 func (*ResourceFieldSelector) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{5}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ResourceFieldSelector) GetContainerName() string {
@@ -569,7 +626,7 @@ type ConfigMapKeySelector struct {
 
 func (x *ConfigMapKeySelector) Reset() {
 	*x = ConfigMapKeySelector{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[6]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -581,7 +638,7 @@ func (x *ConfigMapKeySelector) String() string {
 func (*ConfigMapKeySelector) ProtoMessage() {}
 
 func (x *ConfigMapKeySelector) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[6]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -594,7 +651,7 @@ func (x *ConfigMapKeySelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapKeySelector.ProtoReflect.Descriptor instead.
 func (*ConfigMapKeySelector) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{6}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ConfigMapKeySelector) GetLocalObjectReference() *LocalObjectReference {
@@ -630,7 +687,7 @@ type SecretKeySelector struct {
 
 func (x *SecretKeySelector) Reset() {
 	*x = SecretKeySelector{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[7]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -642,7 +699,7 @@ func (x *SecretKeySelector) String() string {
 func (*SecretKeySelector) ProtoMessage() {}
 
 func (x *SecretKeySelector) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[7]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -655,7 +712,7 @@ func (x *SecretKeySelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretKeySelector.ProtoReflect.Descriptor instead.
 func (*SecretKeySelector) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{7}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SecretKeySelector) GetLocalObjectReference() *LocalObjectReference {
@@ -691,7 +748,7 @@ type EnvFromSource struct {
 
 func (x *EnvFromSource) Reset() {
 	*x = EnvFromSource{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[8]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -703,7 +760,7 @@ func (x *EnvFromSource) String() string {
 func (*EnvFromSource) ProtoMessage() {}
 
 func (x *EnvFromSource) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[8]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -716,7 +773,7 @@ func (x *EnvFromSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnvFromSource.ProtoReflect.Descriptor instead.
 func (*EnvFromSource) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{8}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *EnvFromSource) GetPrefix() string {
@@ -751,7 +808,7 @@ type ConfigMapEnvSource struct {
 
 func (x *ConfigMapEnvSource) Reset() {
 	*x = ConfigMapEnvSource{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[9]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -763,7 +820,7 @@ func (x *ConfigMapEnvSource) String() string {
 func (*ConfigMapEnvSource) ProtoMessage() {}
 
 func (x *ConfigMapEnvSource) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[9]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -776,7 +833,7 @@ func (x *ConfigMapEnvSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapEnvSource.ProtoReflect.Descriptor instead.
 func (*ConfigMapEnvSource) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{9}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ConfigMapEnvSource) GetLocalObjectReference() *LocalObjectReference {
@@ -804,7 +861,7 @@ type SecretEnvSource struct {
 
 func (x *SecretEnvSource) Reset() {
 	*x = SecretEnvSource{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[10]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +873,7 @@ func (x *SecretEnvSource) String() string {
 func (*SecretEnvSource) ProtoMessage() {}
 
 func (x *SecretEnvSource) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[10]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +886,7 @@ func (x *SecretEnvSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretEnvSource.ProtoReflect.Descriptor instead.
 func (*SecretEnvSource) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{10}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SecretEnvSource) GetLocalObjectReference() *LocalObjectReference {
@@ -857,7 +914,7 @@ type ResourceRequirements struct {
 
 func (x *ResourceRequirements) Reset() {
 	*x = ResourceRequirements{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[11]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +926,7 @@ func (x *ResourceRequirements) String() string {
 func (*ResourceRequirements) ProtoMessage() {}
 
 func (x *ResourceRequirements) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[11]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +939,7 @@ func (x *ResourceRequirements) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceRequirements.ProtoReflect.Descriptor instead.
 func (*ResourceRequirements) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{11}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResourceRequirements) GetLimits() map[string]*v1.Quantity {
@@ -914,7 +971,7 @@ type VolumeMount struct {
 
 func (x *VolumeMount) Reset() {
 	*x = VolumeMount{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[12]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -926,7 +983,7 @@ func (x *VolumeMount) String() string {
 func (*VolumeMount) ProtoMessage() {}
 
 func (x *VolumeMount) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[12]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -939,7 +996,7 @@ func (x *VolumeMount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VolumeMount.ProtoReflect.Descriptor instead.
 func (*VolumeMount) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{12}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *VolumeMount) GetName() string {
@@ -1000,7 +1057,7 @@ type Probe struct {
 
 func (x *Probe) Reset() {
 	*x = Probe{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[13]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1012,7 +1069,7 @@ func (x *Probe) String() string {
 func (*Probe) ProtoMessage() {}
 
 func (x *Probe) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[13]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1025,7 +1082,7 @@ func (x *Probe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Probe.ProtoReflect.Descriptor instead.
 func (*Probe) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{13}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Probe) GetHandler() *ProbeHandler {
@@ -1090,7 +1147,7 @@ type ProbeHandler struct {
 
 func (x *ProbeHandler) Reset() {
 	*x = ProbeHandler{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[14]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1102,7 +1159,7 @@ func (x *ProbeHandler) String() string {
 func (*ProbeHandler) ProtoMessage() {}
 
 func (x *ProbeHandler) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[14]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1115,7 +1172,7 @@ func (x *ProbeHandler) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProbeHandler.ProtoReflect.Descriptor instead.
 func (*ProbeHandler) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{14}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ProbeHandler) GetExec() *ExecAction {
@@ -1156,7 +1213,7 @@ type ExecAction struct {
 
 func (x *ExecAction) Reset() {
 	*x = ExecAction{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[15]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1168,7 +1225,7 @@ func (x *ExecAction) String() string {
 func (*ExecAction) ProtoMessage() {}
 
 func (x *ExecAction) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[15]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1181,7 +1238,7 @@ func (x *ExecAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecAction.ProtoReflect.Descriptor instead.
 func (*ExecAction) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{15}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ExecAction) GetCommand() []string {
@@ -1205,7 +1262,7 @@ type HTTPGetAction struct {
 
 func (x *HTTPGetAction) Reset() {
 	*x = HTTPGetAction{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[16]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1217,7 +1274,7 @@ func (x *HTTPGetAction) String() string {
 func (*HTTPGetAction) ProtoMessage() {}
 
 func (x *HTTPGetAction) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[16]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1230,7 +1287,7 @@ func (x *HTTPGetAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPGetAction.ProtoReflect.Descriptor instead.
 func (*HTTPGetAction) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{16}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *HTTPGetAction) GetPath() string {
@@ -1279,7 +1336,7 @@ type HTTPHeader struct {
 
 func (x *HTTPHeader) Reset() {
 	*x = HTTPHeader{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[17]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1348,7 @@ func (x *HTTPHeader) String() string {
 func (*HTTPHeader) ProtoMessage() {}
 
 func (x *HTTPHeader) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[17]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1361,7 @@ func (x *HTTPHeader) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPHeader.ProtoReflect.Descriptor instead.
 func (*HTTPHeader) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{17}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *HTTPHeader) GetName() string {
@@ -1332,7 +1389,7 @@ type TCPSocketAction struct {
 
 func (x *TCPSocketAction) Reset() {
 	*x = TCPSocketAction{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[18]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1401,7 @@ func (x *TCPSocketAction) String() string {
 func (*TCPSocketAction) ProtoMessage() {}
 
 func (x *TCPSocketAction) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[18]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1414,7 @@ func (x *TCPSocketAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TCPSocketAction.ProtoReflect.Descriptor instead.
 func (*TCPSocketAction) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{18}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TCPSocketAction) GetPort() *v1.IntOrString {
@@ -1385,7 +1442,7 @@ type GRPCAction struct {
 
 func (x *GRPCAction) Reset() {
 	*x = GRPCAction{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[19]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1454,7 @@ func (x *GRPCAction) String() string {
 func (*GRPCAction) ProtoMessage() {}
 
 func (x *GRPCAction) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[19]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1467,7 @@ func (x *GRPCAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GRPCAction.ProtoReflect.Descriptor instead.
 func (*GRPCAction) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{19}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GRPCAction) GetPort() int32 {
@@ -1437,7 +1494,7 @@ type SleepAction struct {
 
 func (x *SleepAction) Reset() {
 	*x = SleepAction{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[20]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1449,7 +1506,7 @@ func (x *SleepAction) String() string {
 func (*SleepAction) ProtoMessage() {}
 
 func (x *SleepAction) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[20]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1462,7 +1519,7 @@ func (x *SleepAction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SleepAction.ProtoReflect.Descriptor instead.
 func (*SleepAction) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{20}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SleepAction) GetSeconds() int64 {
@@ -1483,7 +1540,7 @@ type Lifecycle struct {
 
 func (x *Lifecycle) Reset() {
 	*x = Lifecycle{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[21]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1495,7 +1552,7 @@ func (x *Lifecycle) String() string {
 func (*Lifecycle) ProtoMessage() {}
 
 func (x *Lifecycle) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[21]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1508,7 +1565,7 @@ func (x *Lifecycle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lifecycle.ProtoReflect.Descriptor instead.
 func (*Lifecycle) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{21}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Lifecycle) GetPostStart() *LifecycleHandler {
@@ -1538,7 +1595,7 @@ type LifecycleHandler struct {
 
 func (x *LifecycleHandler) Reset() {
 	*x = LifecycleHandler{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[22]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1550,7 +1607,7 @@ func (x *LifecycleHandler) String() string {
 func (*LifecycleHandler) ProtoMessage() {}
 
 func (x *LifecycleHandler) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[22]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1563,7 +1620,7 @@ func (x *LifecycleHandler) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleHandler.ProtoReflect.Descriptor instead.
 func (*LifecycleHandler) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{22}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *LifecycleHandler) GetExec() *ExecAction {
@@ -1610,7 +1667,7 @@ type SecurityContext struct {
 
 func (x *SecurityContext) Reset() {
 	*x = SecurityContext{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[23]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1622,7 +1679,7 @@ func (x *SecurityContext) String() string {
 func (*SecurityContext) ProtoMessage() {}
 
 func (x *SecurityContext) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[23]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1635,7 +1692,7 @@ func (x *SecurityContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityContext.ProtoReflect.Descriptor instead.
 func (*SecurityContext) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{23}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SecurityContext) GetCapabilities() *Capabilities {
@@ -1698,7 +1755,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[24]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1710,7 +1767,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[24]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1723,7 +1780,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{24}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -1771,7 +1828,10 @@ const file_skiff_core_v1_container_proto_rawDesc = "" +
 	"\x1atermination_message_policy\x18\x14 \x01(\tR\x18terminationMessagePolicy\x129\n" +
 	"\rstartup_probe\x18\x16 \x01(\v2\x14.skiff.core.v1.ProbeR\fstartupProbe\x12*\n" +
 	"\x0erestart_policy\x18\x18 \x01(\tH\x00R\rrestartPolicy\x88\x01\x01B\x11\n" +
-	"\x0f_restart_policy\"\xa4\x01\n" +
+	"\x0f_restart_policy\"\xa8\x01\n" +
+	"\x12EphemeralContainer\x12^\n" +
+	"\x1aephemeral_container_common\x18\x01 \x01(\v2\x18.skiff.core.v1.ContainerB\x06\xa2\x86\x19\x02\b\x01R\x18ephemeralContainerCommon\x122\n" +
+	"\x15target_container_name\x18\x02 \x01(\tR\x13targetContainerName\"\xa4\x01\n" +
 	"\rContainerPort\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1b\n" +
 	"\thost_port\x18\x02 \x01(\x05R\bhostPort\x12-\n" +
@@ -1920,86 +1980,88 @@ func file_skiff_core_v1_container_proto_rawDescGZIP() []byte {
 	return file_skiff_core_v1_container_proto_rawDescData
 }
 
-var file_skiff_core_v1_container_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_skiff_core_v1_container_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_skiff_core_v1_container_proto_goTypes = []any{
 	(*Container)(nil),             // 0: skiff.core.v1.Container
-	(*ContainerPort)(nil),         // 1: skiff.core.v1.ContainerPort
-	(*EnvVar)(nil),                // 2: skiff.core.v1.EnvVar
-	(*EnvVarSource)(nil),          // 3: skiff.core.v1.EnvVarSource
-	(*ObjectFieldSelector)(nil),   // 4: skiff.core.v1.ObjectFieldSelector
-	(*ResourceFieldSelector)(nil), // 5: skiff.core.v1.ResourceFieldSelector
-	(*ConfigMapKeySelector)(nil),  // 6: skiff.core.v1.ConfigMapKeySelector
-	(*SecretKeySelector)(nil),     // 7: skiff.core.v1.SecretKeySelector
-	(*EnvFromSource)(nil),         // 8: skiff.core.v1.EnvFromSource
-	(*ConfigMapEnvSource)(nil),    // 9: skiff.core.v1.ConfigMapEnvSource
-	(*SecretEnvSource)(nil),       // 10: skiff.core.v1.SecretEnvSource
-	(*ResourceRequirements)(nil),  // 11: skiff.core.v1.ResourceRequirements
-	(*VolumeMount)(nil),           // 12: skiff.core.v1.VolumeMount
-	(*Probe)(nil),                 // 13: skiff.core.v1.Probe
-	(*ProbeHandler)(nil),          // 14: skiff.core.v1.ProbeHandler
-	(*ExecAction)(nil),            // 15: skiff.core.v1.ExecAction
-	(*HTTPGetAction)(nil),         // 16: skiff.core.v1.HTTPGetAction
-	(*HTTPHeader)(nil),            // 17: skiff.core.v1.HTTPHeader
-	(*TCPSocketAction)(nil),       // 18: skiff.core.v1.TCPSocketAction
-	(*GRPCAction)(nil),            // 19: skiff.core.v1.GRPCAction
-	(*SleepAction)(nil),           // 20: skiff.core.v1.SleepAction
-	(*Lifecycle)(nil),             // 21: skiff.core.v1.Lifecycle
-	(*LifecycleHandler)(nil),      // 22: skiff.core.v1.LifecycleHandler
-	(*SecurityContext)(nil),       // 23: skiff.core.v1.SecurityContext
-	(*Capabilities)(nil),          // 24: skiff.core.v1.Capabilities
-	nil,                           // 25: skiff.core.v1.ResourceRequirements.LimitsEntry
-	nil,                           // 26: skiff.core.v1.ResourceRequirements.RequestsEntry
-	(*v1.Quantity)(nil),           // 27: skiff.meta.v1.Quantity
-	(*LocalObjectReference)(nil),  // 28: skiff.core.v1.LocalObjectReference
-	(*v1.IntOrString)(nil),        // 29: skiff.meta.v1.IntOrString
+	(*EphemeralContainer)(nil),    // 1: skiff.core.v1.EphemeralContainer
+	(*ContainerPort)(nil),         // 2: skiff.core.v1.ContainerPort
+	(*EnvVar)(nil),                // 3: skiff.core.v1.EnvVar
+	(*EnvVarSource)(nil),          // 4: skiff.core.v1.EnvVarSource
+	(*ObjectFieldSelector)(nil),   // 5: skiff.core.v1.ObjectFieldSelector
+	(*ResourceFieldSelector)(nil), // 6: skiff.core.v1.ResourceFieldSelector
+	(*ConfigMapKeySelector)(nil),  // 7: skiff.core.v1.ConfigMapKeySelector
+	(*SecretKeySelector)(nil),     // 8: skiff.core.v1.SecretKeySelector
+	(*EnvFromSource)(nil),         // 9: skiff.core.v1.EnvFromSource
+	(*ConfigMapEnvSource)(nil),    // 10: skiff.core.v1.ConfigMapEnvSource
+	(*SecretEnvSource)(nil),       // 11: skiff.core.v1.SecretEnvSource
+	(*ResourceRequirements)(nil),  // 12: skiff.core.v1.ResourceRequirements
+	(*VolumeMount)(nil),           // 13: skiff.core.v1.VolumeMount
+	(*Probe)(nil),                 // 14: skiff.core.v1.Probe
+	(*ProbeHandler)(nil),          // 15: skiff.core.v1.ProbeHandler
+	(*ExecAction)(nil),            // 16: skiff.core.v1.ExecAction
+	(*HTTPGetAction)(nil),         // 17: skiff.core.v1.HTTPGetAction
+	(*HTTPHeader)(nil),            // 18: skiff.core.v1.HTTPHeader
+	(*TCPSocketAction)(nil),       // 19: skiff.core.v1.TCPSocketAction
+	(*GRPCAction)(nil),            // 20: skiff.core.v1.GRPCAction
+	(*SleepAction)(nil),           // 21: skiff.core.v1.SleepAction
+	(*Lifecycle)(nil),             // 22: skiff.core.v1.Lifecycle
+	(*LifecycleHandler)(nil),      // 23: skiff.core.v1.LifecycleHandler
+	(*SecurityContext)(nil),       // 24: skiff.core.v1.SecurityContext
+	(*Capabilities)(nil),          // 25: skiff.core.v1.Capabilities
+	nil,                           // 26: skiff.core.v1.ResourceRequirements.LimitsEntry
+	nil,                           // 27: skiff.core.v1.ResourceRequirements.RequestsEntry
+	(*v1.Quantity)(nil),           // 28: skiff.meta.v1.Quantity
+	(*LocalObjectReference)(nil),  // 29: skiff.core.v1.LocalObjectReference
+	(*v1.IntOrString)(nil),        // 30: skiff.meta.v1.IntOrString
 }
 var file_skiff_core_v1_container_proto_depIdxs = []int32{
-	1,  // 0: skiff.core.v1.Container.ports:type_name -> skiff.core.v1.ContainerPort
-	2,  // 1: skiff.core.v1.Container.env:type_name -> skiff.core.v1.EnvVar
-	11, // 2: skiff.core.v1.Container.resources:type_name -> skiff.core.v1.ResourceRequirements
-	12, // 3: skiff.core.v1.Container.volume_mounts:type_name -> skiff.core.v1.VolumeMount
-	13, // 4: skiff.core.v1.Container.liveness_probe:type_name -> skiff.core.v1.Probe
-	13, // 5: skiff.core.v1.Container.readiness_probe:type_name -> skiff.core.v1.Probe
-	21, // 6: skiff.core.v1.Container.lifecycle:type_name -> skiff.core.v1.Lifecycle
-	23, // 7: skiff.core.v1.Container.security_context:type_name -> skiff.core.v1.SecurityContext
-	8,  // 8: skiff.core.v1.Container.env_from:type_name -> skiff.core.v1.EnvFromSource
-	13, // 9: skiff.core.v1.Container.startup_probe:type_name -> skiff.core.v1.Probe
-	3,  // 10: skiff.core.v1.EnvVar.value_from:type_name -> skiff.core.v1.EnvVarSource
-	4,  // 11: skiff.core.v1.EnvVarSource.field_ref:type_name -> skiff.core.v1.ObjectFieldSelector
-	5,  // 12: skiff.core.v1.EnvVarSource.resource_field_ref:type_name -> skiff.core.v1.ResourceFieldSelector
-	6,  // 13: skiff.core.v1.EnvVarSource.config_map_key_ref:type_name -> skiff.core.v1.ConfigMapKeySelector
-	7,  // 14: skiff.core.v1.EnvVarSource.secret_key_ref:type_name -> skiff.core.v1.SecretKeySelector
-	27, // 15: skiff.core.v1.ResourceFieldSelector.divisor:type_name -> skiff.meta.v1.Quantity
-	28, // 16: skiff.core.v1.ConfigMapKeySelector.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
-	28, // 17: skiff.core.v1.SecretKeySelector.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
-	9,  // 18: skiff.core.v1.EnvFromSource.config_map_ref:type_name -> skiff.core.v1.ConfigMapEnvSource
-	10, // 19: skiff.core.v1.EnvFromSource.secret_ref:type_name -> skiff.core.v1.SecretEnvSource
-	28, // 20: skiff.core.v1.ConfigMapEnvSource.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
-	28, // 21: skiff.core.v1.SecretEnvSource.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
-	25, // 22: skiff.core.v1.ResourceRequirements.limits:type_name -> skiff.core.v1.ResourceRequirements.LimitsEntry
-	26, // 23: skiff.core.v1.ResourceRequirements.requests:type_name -> skiff.core.v1.ResourceRequirements.RequestsEntry
-	14, // 24: skiff.core.v1.Probe.handler:type_name -> skiff.core.v1.ProbeHandler
-	15, // 25: skiff.core.v1.ProbeHandler.exec:type_name -> skiff.core.v1.ExecAction
-	16, // 26: skiff.core.v1.ProbeHandler.http_get:type_name -> skiff.core.v1.HTTPGetAction
-	18, // 27: skiff.core.v1.ProbeHandler.tcp_socket:type_name -> skiff.core.v1.TCPSocketAction
-	19, // 28: skiff.core.v1.ProbeHandler.grpc:type_name -> skiff.core.v1.GRPCAction
-	29, // 29: skiff.core.v1.HTTPGetAction.port:type_name -> skiff.meta.v1.IntOrString
-	17, // 30: skiff.core.v1.HTTPGetAction.http_headers:type_name -> skiff.core.v1.HTTPHeader
-	29, // 31: skiff.core.v1.TCPSocketAction.port:type_name -> skiff.meta.v1.IntOrString
-	22, // 32: skiff.core.v1.Lifecycle.post_start:type_name -> skiff.core.v1.LifecycleHandler
-	22, // 33: skiff.core.v1.Lifecycle.pre_stop:type_name -> skiff.core.v1.LifecycleHandler
-	15, // 34: skiff.core.v1.LifecycleHandler.exec:type_name -> skiff.core.v1.ExecAction
-	16, // 35: skiff.core.v1.LifecycleHandler.http_get:type_name -> skiff.core.v1.HTTPGetAction
-	18, // 36: skiff.core.v1.LifecycleHandler.tcp_socket:type_name -> skiff.core.v1.TCPSocketAction
-	20, // 37: skiff.core.v1.LifecycleHandler.sleep:type_name -> skiff.core.v1.SleepAction
-	24, // 38: skiff.core.v1.SecurityContext.capabilities:type_name -> skiff.core.v1.Capabilities
-	27, // 39: skiff.core.v1.ResourceRequirements.LimitsEntry.value:type_name -> skiff.meta.v1.Quantity
-	27, // 40: skiff.core.v1.ResourceRequirements.RequestsEntry.value:type_name -> skiff.meta.v1.Quantity
-	41, // [41:41] is the sub-list for method output_type
-	41, // [41:41] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	2,  // 0: skiff.core.v1.Container.ports:type_name -> skiff.core.v1.ContainerPort
+	3,  // 1: skiff.core.v1.Container.env:type_name -> skiff.core.v1.EnvVar
+	12, // 2: skiff.core.v1.Container.resources:type_name -> skiff.core.v1.ResourceRequirements
+	13, // 3: skiff.core.v1.Container.volume_mounts:type_name -> skiff.core.v1.VolumeMount
+	14, // 4: skiff.core.v1.Container.liveness_probe:type_name -> skiff.core.v1.Probe
+	14, // 5: skiff.core.v1.Container.readiness_probe:type_name -> skiff.core.v1.Probe
+	22, // 6: skiff.core.v1.Container.lifecycle:type_name -> skiff.core.v1.Lifecycle
+	24, // 7: skiff.core.v1.Container.security_context:type_name -> skiff.core.v1.SecurityContext
+	9,  // 8: skiff.core.v1.Container.env_from:type_name -> skiff.core.v1.EnvFromSource
+	14, // 9: skiff.core.v1.Container.startup_probe:type_name -> skiff.core.v1.Probe
+	0,  // 10: skiff.core.v1.EphemeralContainer.ephemeral_container_common:type_name -> skiff.core.v1.Container
+	4,  // 11: skiff.core.v1.EnvVar.value_from:type_name -> skiff.core.v1.EnvVarSource
+	5,  // 12: skiff.core.v1.EnvVarSource.field_ref:type_name -> skiff.core.v1.ObjectFieldSelector
+	6,  // 13: skiff.core.v1.EnvVarSource.resource_field_ref:type_name -> skiff.core.v1.ResourceFieldSelector
+	7,  // 14: skiff.core.v1.EnvVarSource.config_map_key_ref:type_name -> skiff.core.v1.ConfigMapKeySelector
+	8,  // 15: skiff.core.v1.EnvVarSource.secret_key_ref:type_name -> skiff.core.v1.SecretKeySelector
+	28, // 16: skiff.core.v1.ResourceFieldSelector.divisor:type_name -> skiff.meta.v1.Quantity
+	29, // 17: skiff.core.v1.ConfigMapKeySelector.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
+	29, // 18: skiff.core.v1.SecretKeySelector.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
+	10, // 19: skiff.core.v1.EnvFromSource.config_map_ref:type_name -> skiff.core.v1.ConfigMapEnvSource
+	11, // 20: skiff.core.v1.EnvFromSource.secret_ref:type_name -> skiff.core.v1.SecretEnvSource
+	29, // 21: skiff.core.v1.ConfigMapEnvSource.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
+	29, // 22: skiff.core.v1.SecretEnvSource.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
+	26, // 23: skiff.core.v1.ResourceRequirements.limits:type_name -> skiff.core.v1.ResourceRequirements.LimitsEntry
+	27, // 24: skiff.core.v1.ResourceRequirements.requests:type_name -> skiff.core.v1.ResourceRequirements.RequestsEntry
+	15, // 25: skiff.core.v1.Probe.handler:type_name -> skiff.core.v1.ProbeHandler
+	16, // 26: skiff.core.v1.ProbeHandler.exec:type_name -> skiff.core.v1.ExecAction
+	17, // 27: skiff.core.v1.ProbeHandler.http_get:type_name -> skiff.core.v1.HTTPGetAction
+	19, // 28: skiff.core.v1.ProbeHandler.tcp_socket:type_name -> skiff.core.v1.TCPSocketAction
+	20, // 29: skiff.core.v1.ProbeHandler.grpc:type_name -> skiff.core.v1.GRPCAction
+	30, // 30: skiff.core.v1.HTTPGetAction.port:type_name -> skiff.meta.v1.IntOrString
+	18, // 31: skiff.core.v1.HTTPGetAction.http_headers:type_name -> skiff.core.v1.HTTPHeader
+	30, // 32: skiff.core.v1.TCPSocketAction.port:type_name -> skiff.meta.v1.IntOrString
+	23, // 33: skiff.core.v1.Lifecycle.post_start:type_name -> skiff.core.v1.LifecycleHandler
+	23, // 34: skiff.core.v1.Lifecycle.pre_stop:type_name -> skiff.core.v1.LifecycleHandler
+	16, // 35: skiff.core.v1.LifecycleHandler.exec:type_name -> skiff.core.v1.ExecAction
+	17, // 36: skiff.core.v1.LifecycleHandler.http_get:type_name -> skiff.core.v1.HTTPGetAction
+	19, // 37: skiff.core.v1.LifecycleHandler.tcp_socket:type_name -> skiff.core.v1.TCPSocketAction
+	21, // 38: skiff.core.v1.LifecycleHandler.sleep:type_name -> skiff.core.v1.SleepAction
+	25, // 39: skiff.core.v1.SecurityContext.capabilities:type_name -> skiff.core.v1.Capabilities
+	28, // 40: skiff.core.v1.ResourceRequirements.LimitsEntry.value:type_name -> skiff.meta.v1.Quantity
+	28, // 41: skiff.core.v1.ResourceRequirements.RequestsEntry.value:type_name -> skiff.meta.v1.Quantity
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_container_proto_init() }
@@ -2009,21 +2071,21 @@ func file_skiff_core_v1_container_proto_init() {
 	}
 	file_skiff_core_v1_reference_proto_init()
 	file_skiff_core_v1_container_proto_msgTypes[0].OneofWrappers = []any{}
-	file_skiff_core_v1_container_proto_msgTypes[6].OneofWrappers = []any{}
 	file_skiff_core_v1_container_proto_msgTypes[7].OneofWrappers = []any{}
-	file_skiff_core_v1_container_proto_msgTypes[9].OneofWrappers = []any{}
+	file_skiff_core_v1_container_proto_msgTypes[8].OneofWrappers = []any{}
 	file_skiff_core_v1_container_proto_msgTypes[10].OneofWrappers = []any{}
-	file_skiff_core_v1_container_proto_msgTypes[12].OneofWrappers = []any{}
+	file_skiff_core_v1_container_proto_msgTypes[11].OneofWrappers = []any{}
 	file_skiff_core_v1_container_proto_msgTypes[13].OneofWrappers = []any{}
-	file_skiff_core_v1_container_proto_msgTypes[19].OneofWrappers = []any{}
-	file_skiff_core_v1_container_proto_msgTypes[23].OneofWrappers = []any{}
+	file_skiff_core_v1_container_proto_msgTypes[14].OneofWrappers = []any{}
+	file_skiff_core_v1_container_proto_msgTypes[20].OneofWrappers = []any{}
+	file_skiff_core_v1_container_proto_msgTypes[24].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_core_v1_container_proto_rawDesc), len(file_skiff_core_v1_container_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -263,6 +263,7 @@ type PodSpec struct {
 	PreemptionPolicy              *string                     `protobuf:"bytes,31,opt,name=preemption_policy,json=preemptionPolicy,proto3,oneof" json:"preemption_policy,omitempty"`
 	Overhead                      map[string]*v1.Quantity     `protobuf:"bytes,32,rep,name=overhead,proto3" json:"overhead,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	TopologySpreadConstraints     []*TopologySpreadConstraint `protobuf:"bytes,33,rep,name=topology_spread_constraints,json=topologySpreadConstraints,proto3" json:"topology_spread_constraints,omitempty"`
+	EphemeralContainers           []*EphemeralContainer       `protobuf:"bytes,34,rep,name=ephemeral_containers,json=ephemeralContainers,proto3" json:"ephemeral_containers,omitempty"`
 	SetHostnameAsFqdn             *bool                       `protobuf:"varint,35,opt,name=set_hostname_as_fqdn,json=setHostnameAsFQDN,proto3,oneof" json:"set_hostname_as_fqdn,omitempty"`
 	HostUsers                     *bool                       `protobuf:"varint,37,opt,name=host_users,json=hostUsers,proto3,oneof" json:"host_users,omitempty"`
 	unknownFields                 protoimpl.UnknownFields
@@ -526,6 +527,13 @@ func (x *PodSpec) GetOverhead() map[string]*v1.Quantity {
 func (x *PodSpec) GetTopologySpreadConstraints() []*TopologySpreadConstraint {
 	if x != nil {
 		return x.TopologySpreadConstraints
+	}
+	return nil
+}
+
+func (x *PodSpec) GetEphemeralContainers() []*EphemeralContainer {
+	if x != nil {
+		return x.EphemeralContainers
 	}
 	return nil
 }
@@ -843,23 +851,24 @@ func (x *PodReadinessGate) GetConditionType() string {
 
 // PodStatus is what the node last observed of a pod.
 type PodStatus struct {
-	state                 protoimpl.MessageState `protogen:"open.v1"`
-	Phase                 string                 `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
-	Conditions            []*PodCondition        `protobuf:"bytes,2,rep,name=conditions,proto3" json:"conditions,omitempty"`
-	Message               string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
-	Reason                string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
-	HostIp                string                 `protobuf:"bytes,5,opt,name=host_ip,json=hostIP,proto3" json:"host_ip,omitempty"`
-	PodIp                 string                 `protobuf:"bytes,6,opt,name=pod_ip,json=podIP,proto3" json:"pod_ip,omitempty"`
-	StartTime             *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
-	ContainerStatuses     []*ContainerStatus     `protobuf:"bytes,8,rep,name=container_statuses,json=containerStatuses,proto3" json:"container_statuses,omitempty"`
-	QosClass              string                 `protobuf:"bytes,9,opt,name=qos_class,json=qosClass,proto3" json:"qos_class,omitempty"`
-	InitContainerStatuses []*ContainerStatus     `protobuf:"bytes,10,rep,name=init_container_statuses,json=initContainerStatuses,proto3" json:"init_container_statuses,omitempty"`
-	NominatedNodeName     string                 `protobuf:"bytes,11,opt,name=nominated_node_name,json=nominatedNodeName,proto3" json:"nominated_node_name,omitempty"`
-	PodIps                []*PodIP               `protobuf:"bytes,12,rep,name=pod_ips,json=podIPs,proto3" json:"pod_ips,omitempty"`
-	HostIps               []*HostIP              `protobuf:"bytes,16,rep,name=host_ips,json=hostIPs,proto3" json:"host_ips,omitempty"`
-	ObservedGeneration    int64                  `protobuf:"varint,17,opt,name=observed_generation,json=observedGeneration,proto3" json:"observed_generation,omitempty"`
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	state                      protoimpl.MessageState `protogen:"open.v1"`
+	Phase                      string                 `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
+	Conditions                 []*PodCondition        `protobuf:"bytes,2,rep,name=conditions,proto3" json:"conditions,omitempty"`
+	Message                    string                 `protobuf:"bytes,3,opt,name=message,proto3" json:"message,omitempty"`
+	Reason                     string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	HostIp                     string                 `protobuf:"bytes,5,opt,name=host_ip,json=hostIP,proto3" json:"host_ip,omitempty"`
+	PodIp                      string                 `protobuf:"bytes,6,opt,name=pod_ip,json=podIP,proto3" json:"pod_ip,omitempty"`
+	StartTime                  *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`
+	ContainerStatuses          []*ContainerStatus     `protobuf:"bytes,8,rep,name=container_statuses,json=containerStatuses,proto3" json:"container_statuses,omitempty"`
+	QosClass                   string                 `protobuf:"bytes,9,opt,name=qos_class,json=qosClass,proto3" json:"qos_class,omitempty"`
+	InitContainerStatuses      []*ContainerStatus     `protobuf:"bytes,10,rep,name=init_container_statuses,json=initContainerStatuses,proto3" json:"init_container_statuses,omitempty"`
+	NominatedNodeName          string                 `protobuf:"bytes,11,opt,name=nominated_node_name,json=nominatedNodeName,proto3" json:"nominated_node_name,omitempty"`
+	EphemeralContainerStatuses []*ContainerStatus     `protobuf:"bytes,13,rep,name=ephemeral_container_statuses,json=ephemeralContainerStatuses,proto3" json:"ephemeral_container_statuses,omitempty"`
+	PodIps                     []*PodIP               `protobuf:"bytes,12,rep,name=pod_ips,json=podIPs,proto3" json:"pod_ips,omitempty"`
+	HostIps                    []*HostIP              `protobuf:"bytes,16,rep,name=host_ips,json=hostIPs,proto3" json:"host_ips,omitempty"`
+	ObservedGeneration         int64                  `protobuf:"varint,17,opt,name=observed_generation,json=observedGeneration,proto3" json:"observed_generation,omitempty"`
+	unknownFields              protoimpl.UnknownFields
+	sizeCache                  protoimpl.SizeCache
 }
 
 func (x *PodStatus) Reset() {
@@ -967,6 +976,13 @@ func (x *PodStatus) GetNominatedNodeName() string {
 		return x.NominatedNodeName
 	}
 	return ""
+}
+
+func (x *PodStatus) GetEphemeralContainerStatuses() []*ContainerStatus {
+	if x != nil {
+		return x.EphemeralContainerStatuses
+	}
+	return nil
 }
 
 func (x *PodStatus) GetPodIps() []*PodIP {
@@ -1623,7 +1639,7 @@ const file_skiff_core_v1_pod_proto_rawDesc = "" +
 	"\x05items\x18\x02 \x03(\v2\x12.skiff.core.v1.PodR\x05items\"t\n" +
 	"\x0fPodTemplateSpec\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.skiff.meta.v1.ObjectMetaR\bmetadata\x12*\n" +
-	"\x04spec\x18\x02 \x01(\v2\x16.skiff.core.v1.PodSpecR\x04spec\"\xe4\x15\n" +
+	"\x04spec\x18\x02 \x01(\v2\x16.skiff.core.v1.PodSpecR\x04spec\"\xd8\x16\n" +
 	"\aPodSpec\x12X\n" +
 	"\avolumes\x18\x01 \x03(\v2\x15.skiff.core.v1.VolumeB'\xa2\x86\x19#\x12\x04name\x1a\x10merge,retainKeys\"\x03map*\x04nameR\avolumes\x12X\n" +
 	"\n" +
@@ -1663,7 +1679,8 @@ const file_skiff_core_v1_pod_proto_rawDesc = "" +
 	"\x14enable_service_links\x18\x1e \x01(\bH\x12R\x12enableServiceLinks\x88\x01\x01\x120\n" +
 	"\x11preemption_policy\x18\x1f \x01(\tH\x13R\x10preemptionPolicy\x88\x01\x01\x12@\n" +
 	"\boverhead\x18  \x03(\v2$.skiff.core.v1.PodSpec.OverheadEntryR\boverhead\x12\xa6\x01\n" +
-	"\x1btopology_spread_constraints\x18! \x03(\v2'.skiff.core.v1.TopologySpreadConstraintB=\xa2\x86\x199\x12\vtopologyKey\x1a\x05merge\"\x03map*\vtopologyKey*\x11whenUnsatisfiableR\x19topologySpreadConstraints\x124\n" +
+	"\x1btopology_spread_constraints\x18! \x03(\v2'.skiff.core.v1.TopologySpreadConstraintB=\xa2\x86\x199\x12\vtopologyKey\x1a\x05merge\"\x03map*\vtopologyKey*\x11whenUnsatisfiableR\x19topologySpreadConstraints\x12r\n" +
+	"\x14ephemeral_containers\x18\" \x03(\v2!.skiff.core.v1.EphemeralContainerB\x1c\xa2\x86\x19\x18\x12\x04name\x1a\x05merge\"\x03map*\x04nameR\x13ephemeralContainers\x124\n" +
 	"\x14set_hostname_as_fqdn\x18# \x01(\bH\x14R\x11setHostnameAsFQDN\x88\x01\x01\x12\"\n" +
 	"\n" +
 	"host_users\x18% \x01(\bH\x15R\thostUsers\x88\x01\x01\x1a?\n" +
@@ -1722,7 +1739,7 @@ const file_skiff_core_v1_pod_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tH\x00R\x05value\x88\x01\x01B\b\n" +
 	"\x06_value\"9\n" +
 	"\x10PodReadinessGate\x12%\n" +
-	"\x0econdition_type\x18\x01 \x01(\tR\rconditionType\"\xee\x05\n" +
+	"\x0econdition_type\x18\x01 \x01(\tR\rconditionType\"\xde\x06\n" +
 	"\tPodStatus\x12\x14\n" +
 	"\x05phase\x18\x01 \x01(\tR\x05phase\x12Y\n" +
 	"\n" +
@@ -1738,7 +1755,8 @@ const file_skiff_core_v1_pod_proto_rawDesc = "" +
 	"\tqos_class\x18\t \x01(\tR\bqosClass\x12d\n" +
 	"\x17init_container_statuses\x18\n" +
 	" \x03(\v2\x1e.skiff.core.v1.ContainerStatusB\f\xa2\x86\x19\b\"\x06atomicR\x15initContainerStatuses\x12.\n" +
-	"\x13nominated_node_name\x18\v \x01(\tR\x11nominatedNodeName\x12G\n" +
+	"\x13nominated_node_name\x18\v \x01(\tR\x11nominatedNodeName\x12n\n" +
+	"\x1cephemeral_container_statuses\x18\r \x03(\v2\x1e.skiff.core.v1.ContainerStatusB\f\xa2\x86\x19\b\"\x06atomicR\x1aephemeralContainerStatuses\x12G\n" +
 	"\apod_ips\x18\f \x03(\v2\x14.skiff.core.v1.PodIPB\x18\xa2\x86\x19\x14\x12\x02ip\x1a\x05merge\"\x03map*\x02ipR\x06podIPs\x12I\n" +
 	"\bhost_ips\x18\x10 \x03(\v2\x15.skiff.core.v1.HostIPB\x17\xa2\x86\x19\x13\x12\x02ip\x1a\x05merge\"\x06atomicR\ahostIPs\x12/\n" +
 	"\x13observed_generation\x18\x11 \x01(\x03R\x12observedGeneration\"\xaf\x02\n" +
@@ -1839,9 +1857,10 @@ var file_skiff_core_v1_pod_proto_goTypes = []any{
 	(*Affinity)(nil),                 // 26: skiff.core.v1.Affinity
 	(*Toleration)(nil),               // 27: skiff.core.v1.Toleration
 	(*TopologySpreadConstraint)(nil), // 28: skiff.core.v1.TopologySpreadConstraint
-	(*timestamppb.Timestamp)(nil),    // 29: google.protobuf.Timestamp
-	(*ObjectReference)(nil),          // 30: skiff.core.v1.ObjectReference
-	(*v1.Quantity)(nil),              // 31: skiff.meta.v1.Quantity
+	(*EphemeralContainer)(nil),       // 29: skiff.core.v1.EphemeralContainer
+	(*timestamppb.Timestamp)(nil),    // 30: google.protobuf.Timestamp
+	(*ObjectReference)(nil),          // 31: skiff.core.v1.ObjectReference
+	(*v1.Quantity)(nil),              // 32: skiff.meta.v1.Quantity
 }
 var file_skiff_core_v1_pod_proto_depIdxs = []int32{
 	21, // 0: skiff.core.v1.Pod.metadata:type_name -> skiff.meta.v1.ObjectMeta
@@ -1864,31 +1883,33 @@ var file_skiff_core_v1_pod_proto_depIdxs = []int32{
 	8,  // 17: skiff.core.v1.PodSpec.readiness_gates:type_name -> skiff.core.v1.PodReadinessGate
 	20, // 18: skiff.core.v1.PodSpec.overhead:type_name -> skiff.core.v1.PodSpec.OverheadEntry
 	28, // 19: skiff.core.v1.PodSpec.topology_spread_constraints:type_name -> skiff.core.v1.TopologySpreadConstraint
-	7,  // 20: skiff.core.v1.PodDNSConfig.options:type_name -> skiff.core.v1.PodDNSConfigOption
-	10, // 21: skiff.core.v1.PodStatus.conditions:type_name -> skiff.core.v1.PodCondition
-	29, // 22: skiff.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
-	13, // 23: skiff.core.v1.PodStatus.container_statuses:type_name -> skiff.core.v1.ContainerStatus
-	13, // 24: skiff.core.v1.PodStatus.init_container_statuses:type_name -> skiff.core.v1.ContainerStatus
-	11, // 25: skiff.core.v1.PodStatus.pod_ips:type_name -> skiff.core.v1.PodIP
-	12, // 26: skiff.core.v1.PodStatus.host_ips:type_name -> skiff.core.v1.HostIP
-	29, // 27: skiff.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
-	29, // 28: skiff.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	14, // 29: skiff.core.v1.ContainerStatus.state:type_name -> skiff.core.v1.ContainerState
-	14, // 30: skiff.core.v1.ContainerStatus.last_state:type_name -> skiff.core.v1.ContainerState
-	15, // 31: skiff.core.v1.ContainerState.waiting:type_name -> skiff.core.v1.ContainerStateWaiting
-	16, // 32: skiff.core.v1.ContainerState.running:type_name -> skiff.core.v1.ContainerStateRunning
-	17, // 33: skiff.core.v1.ContainerState.terminated:type_name -> skiff.core.v1.ContainerStateTerminated
-	29, // 34: skiff.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
-	29, // 35: skiff.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
-	29, // 36: skiff.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
-	21, // 37: skiff.core.v1.Binding.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	30, // 38: skiff.core.v1.Binding.target:type_name -> skiff.core.v1.ObjectReference
-	31, // 39: skiff.core.v1.PodSpec.OverheadEntry.value:type_name -> skiff.meta.v1.Quantity
-	40, // [40:40] is the sub-list for method output_type
-	40, // [40:40] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	29, // 20: skiff.core.v1.PodSpec.ephemeral_containers:type_name -> skiff.core.v1.EphemeralContainer
+	7,  // 21: skiff.core.v1.PodDNSConfig.options:type_name -> skiff.core.v1.PodDNSConfigOption
+	10, // 22: skiff.core.v1.PodStatus.conditions:type_name -> skiff.core.v1.PodCondition
+	30, // 23: skiff.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
+	13, // 24: skiff.core.v1.PodStatus.container_statuses:type_name -> skiff.core.v1.ContainerStatus
+	13, // 25: skiff.core.v1.PodStatus.init_container_statuses:type_name -> skiff.core.v1.ContainerStatus
+	13, // 26: skiff.core.v1.PodStatus.ephemeral_container_statuses:type_name -> skiff.core.v1.ContainerStatus
+	11, // 27: skiff.core.v1.PodStatus.pod_ips:type_name -> skiff.core.v1.PodIP
+	12, // 28: skiff.core.v1.PodStatus.host_ips:type_name -> skiff.core.v1.HostIP
+	30, // 29: skiff.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
+	30, // 30: skiff.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	14, // 31: skiff.core.v1.ContainerStatus.state:type_name -> skiff.core.v1.ContainerState
+	14, // 32: skiff.core.v1.ContainerStatus.last_state:type_name -> skiff.core.v1.ContainerState
+	15, // 33: skiff.core.v1.ContainerState.waiting:type_name -> skiff.core.v1.ContainerStateWaiting
+	16, // 34: skiff.core.v1.ContainerState.running:type_name -> skiff.core.v1.ContainerStateRunning
+	17, // 35: skiff.core.v1.ContainerState.terminated:type_name -> skiff.core.v1.ContainerStateTerminated
+	30, // 36: skiff.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
+	30, // 37: skiff.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
+	30, // 38: skiff.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
+	21, // 39: skiff.core.v1.Binding.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	31, // 40: skiff.core.v1.Binding.target:type_name -> skiff.core.v1.ObjectReference
+	32, // 41: skiff.core.v1.PodSpec.OverheadEntry.value:type_name -> skiff.meta.v1.Quantity
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_pod_proto_init() }

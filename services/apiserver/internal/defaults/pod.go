@@ -102,6 +102,11 @@ func PodSpec(s *corev1.PodSpec) {
 	for _, c := range allContainers(s) {
 		container(c)
 	}
+	for _, ec := range s.GetEphemeralContainers() {
+		if c := ec.GetEphemeralContainerCommon(); c != nil {
+			container(c)
+		}
+	}
 	for _, v := range s.Volumes {
 		volume(v)
 	}

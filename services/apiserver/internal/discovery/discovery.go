@@ -70,6 +70,8 @@ func subresourcesOf(r *registry.Resource) []subresource {
 			out = append(out, subresource{name, r.Group, r.Version, r.Kind, []string{"update"}})
 		case "token":
 			out = append(out, subresource{name, "authentication.k8s.io", "v1", "TokenRequest", []string{"create"}})
+		default: // a part of the object (pods/ephemeralcontainers)
+			out = append(out, subresource{name, r.Group, r.Version, r.Kind, []string{"get", "patch", "update"}})
 		}
 	}
 	return out

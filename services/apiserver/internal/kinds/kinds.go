@@ -4,6 +4,9 @@
 package kinds
 
 import (
+	"maps"
+	"slices"
+
 	"google.golang.org/protobuf/proto"
 
 	appsv1 "skiff.dev/api/apps/v1"
@@ -46,14 +49,20 @@ func All() []*registry.Resource {
 			New: newOf[coordinationv1.Lease](), NewList: newOf[coordinationv1.LeaseList](), Strategy: leaseStrategy,
 		},
 	}
-	extra := map[string]string{"apps/deployments": "scale", "apps/replicasets": "scale", "/pods": "binding", "/namespaces": "finalize", "/serviceaccounts": "token"}
+	extra := map[string][]string{"apps/deployments": {"scale"}, "apps/replicasets": {"scale"}, "/pods": {"binding"}, "/serviceaccounts": {"token"}}
+	parts := map[string]map[string][]string{
+		"/namespaces": {"finalize": {"spec"}},
+		"/pods":       {"ephemeralcontainers": {"spec", "ephemeral_containers"}},
+	}
 	for _, r := range list {
 		r.PatchMeta = patchmeta.For(r.New())
 		if r.HasStatus {
 			r.Subresources = append(r.Subresources, "status")
 		}
-		if sub, ok := extra[r.Group+"/"+r.Plural]; ok {
-			r.Subresources = append(r.Subresources, sub)
+		r.Subresources = append(r.Subresources, extra[r.Group+"/"+r.Plural]...)
+		r.Parts = parts[r.Group+"/"+r.Plural]
+		for _, name := range slices.Sorted(maps.Keys(r.Parts)) {
+			r.Subresources = append(r.Subresources, name)
 		}
 	}
 	setCategories(list, []string{"pods", "services", "deployments", "replicasets"}, "all")

@@ -17,6 +17,7 @@ import (
 var podStrategy = registry.Strategy{
 	Default:        mutate(defaults.Pod),
 	Validate:       check(validate.ValidatePod),
+	ValidateCreate: check(validate.ValidatePodCreate),
 	ValidateUpdate: checkUpdate(validate.ValidatePodUpdate),
 	FieldSet: fields(func(p *corev1.Pod) map[string]string {
 		return map[string]string{

@@ -103,10 +103,55 @@ func CopyPart(dst, src proto.Message, name protoreflect.Name) {
 		return
 	}
 	v := sm.Get(fd)
-	if fd.Message() != nil {
-		v = protoreflect.ValueOfMessage(proto.Clone(v.Message().Interface()).ProtoReflect())
+	switch {
+	case fd.IsList():
+		list := dm.NewField(fd).List()
+		for i := 0; i < v.List().Len(); i++ {
+			list.Append(cloneValue(fd, v.List().Get(i)))
+		}
+		v = protoreflect.ValueOfList(list)
+	case fd.IsMap():
+		m := dm.NewField(fd).Map()
+		v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+			m.Set(k, cloneValue(fd.MapValue(), mv))
+			return true
+		})
+		v = protoreflect.ValueOfMap(m)
+	default:
+		v = cloneValue(fd, v)
 	}
 	dm.Set(fd, v)
+}
+
+// cloneValue deep-copies a message value; scalars are values already.
+func cloneValue(fd protoreflect.FieldDescriptor, v protoreflect.Value) protoreflect.Value {
+	if fd.Message() == nil {
+		return v
+	}
+	return protoreflect.ValueOfMessage(proto.Clone(v.Message().Interface()).ProtoReflect())
+}
+
+// CopyPath copies the field at a path of field names (each but the last a
+// message) from src to dst, making dst's parents as needed; a part src
+// lacks is cleared in dst.
+func CopyPath(dst, src proto.Message, path ...string) {
+	dm, sm := dst.ProtoReflect(), src.ProtoReflect()
+	for i, name := range path {
+		fd := dm.Descriptor().Fields().ByName(protoreflect.Name(name))
+		if fd == nil {
+			return
+		}
+		if i == len(path)-1 {
+			CopyPart(dm.Interface(), sm.Interface(), fd.Name())
+			return
+		}
+		if fd.Message() == nil || (!sm.Has(fd) && !dm.Has(fd)) {
+			return
+		}
+		// An unset parent in src reads as an empty message: its part is
+		// cleared in dst.
+		dm, sm = dm.Mutable(fd).Message(), sm.Get(fd).Message()
+	}
 }
 
 // ClearPart unsets the named field.

@@ -43,9 +43,12 @@ func (s *Store) Patch(ctx context.Context, namespace, name string, p Patch, opts
 			return nil, err
 		}
 		pinned := object.Meta(obj).GetResourceVersion() != object.Meta(current).GetResourceVersion()
-		if opts.Subresource == "status" {
+		switch _, isPart := s.res.Parts[opts.Subresource]; {
+		case opts.Subresource == "status":
 			obj, err = s.UpdateStatus(ctx, obj, opts)
-		} else {
+		case isPart:
+			obj, err = s.UpdatePart(ctx, obj, opts)
+		default:
 			obj, err = s.Update(ctx, obj, opts)
 		}
 		if apierrors.IsConflict(err) && !pinned && attempt < maxPatchRetries {

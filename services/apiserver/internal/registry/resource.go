@@ -24,8 +24,15 @@ type Resource struct {
 	// status changes and /status ignores everything else.
 	HasStatus bool
 	// Subresources are the subresources served besides the object:
-	// "status", "scale", "binding", "finalize", "token".
+	// "status", "scale", "binding", "finalize", "token",
+	// "ephemeralcontainers".
 	Subresources []string
+	// Parts are the subresources that write one part of the object and
+	// nothing else, by the path of proto field names to that part
+	// (namespaces/finalize: spec; pods/ephemeralcontainers:
+	// spec.ephemeral_containers). Updates of the main resource keep those
+	// parts as stored, as they keep the status.
+	Parts map[string][]string
 	// Verbs are the verbs served when not all are: a review, answered and
 	// never stored, serves only "create". Nil means every verb.
 	Verbs    []string
@@ -66,6 +73,9 @@ type Strategy struct {
 	Default func(obj proto.Message)
 	// Validate checks a new object.
 	Validate func(obj proto.Message) field.ErrorList
+	// ValidateCreate checks what only a new object must (not) have;
+	// Validate runs as well.
+	ValidateCreate func(obj proto.Message) field.ErrorList
 	// ValidateUpdate checks an update against the old object
 	// (immutable fields); Validate runs as well.
 	ValidateUpdate func(obj, old proto.Message) field.ErrorList

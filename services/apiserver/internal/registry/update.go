@@ -26,6 +26,15 @@ func (s *Store) Update(ctx context.Context, obj proto.Message, opts UpdateOption
 // Finalize replaces only a namespace's spec.finalizers (namespaces/finalize).
 func (s *Store) Finalize(ctx context.Context, obj proto.Message, opts UpdateOptions) (proto.Message, error) {
 	opts.Subresource = "finalize"
+	return s.UpdatePart(ctx, obj, opts)
+}
+
+// UpdatePart replaces only the part of the object that the subresource
+// opts.Subresource writes (one of the resource's Parts).
+func (s *Store) UpdatePart(ctx context.Context, obj proto.Message, opts UpdateOptions) (proto.Message, error) {
+	if _, ok := s.res.Parts[opts.Subresource]; !ok {
+		return nil, apierrors.NewNotFound(s.res.ErrorResource(), object.Meta(obj).GetName()+"/"+opts.Subresource)
+	}
 	return s.update(ctx, obj, opts)
 }
 
@@ -92,17 +101,21 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
 	}
 	var next proto.Message
-	switch opts.Subresource {
-	case "status":
+	part, isPart := s.res.Parts[opts.Subresource]
+	switch {
+	case opts.Subresource == "status":
 		next = proto.Clone(current)
 		object.CopyPart(next, obj, "status")
-	case "finalize":
+	case isPart:
 		next = proto.Clone(current)
-		object.CopyPart(next, obj, "spec")
+		object.CopyPath(next, obj, part...)
 	default:
 		next = proto.Clone(obj)
 		if s.res.HasStatus {
 			object.CopyPart(next, current, "status")
+		}
+		for _, path := range s.res.Parts {
+			object.CopyPath(next, current, path...)
 		}
 	}
 	nm := object.Meta(next)

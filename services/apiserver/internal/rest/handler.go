@@ -136,6 +136,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, info requestInfo
 		h.serveFinalize(w, r, info, s)
 	case "token":
 		h.serveToken(w, r, info, s)
+	case "ephemeralcontainers":
+		h.servePart(w, r, info, s)
 	case "log", "exec", "attach", "portforward":
 		h.servePodStream(w, r, info, s)
 	default:

@@ -63,6 +63,10 @@ func podContainer(pod *corev1.Pod, name string) (string, error) {
 		return out
 	}
 	containers, inits := names(spec.GetContainers()), names(spec.GetInitContainers())
+	var ephemeral []*corev1.Container
+	for _, ec := range spec.GetEphemeralContainers() {
+		ephemeral = append(ephemeral, ec.GetEphemeralContainerCommon())
+	}
 	podName := pod.GetMetadata().GetName()
 	if name == "" {
 		if len(containers) == 1 {
@@ -74,7 +78,7 @@ func podContainer(pod *corev1.Pod, name string) (string, error) {
 		}
 		return "", apierrors.NewBadRequest(msg)
 	}
-	if !slices.Contains(containers, name) && !slices.Contains(inits, name) {
+	if !slices.Contains(containers, name) && !slices.Contains(inits, name) && !slices.Contains(names(ephemeral), name) {
 		return "", apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", name, podName))
 	}
 	return name, nil

@@ -119,6 +119,30 @@ func (h *Handler) serveBinding(w http.ResponseWriter, r *http.Request, info requ
 		Metadata: &metav1.ListMeta{}, Status: "Success", Code: http.StatusCreated})
 }
 
+// partUpdater is a backend whose subresources write a part of the object.
+type partUpdater interface {
+	UpdatePart(ctx context.Context, obj proto.Message, opts registry.UpdateOptions) (proto.Message, error)
+}
+
+// servePart serves a subresource that reads the whole object and writes
+// one part of it (pods/ephemeralcontainers).
+func (h *Handler) servePart(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
+	if _, ok := s.Resource.Parts[info.Subresource]; !ok {
+		writeError(w, r, apierrors.NewNotFound(s.Resource.ErrorResource(), info.Name+"/"+info.Subresource))
+		return
+	}
+	switch info.Verb {
+	case "get":
+		h.get(w, r, info, s)
+	case "update":
+		h.update(w, r, info, s, info.Subresource)
+	case "patch":
+		h.patch(w, r, info, s, info.Subresource)
+	default:
+		writeError(w, r, apierrors.NewMethodNotSupported(s.Resource.ErrorResource(), r.Method+" "+info.Subresource))
+	}
+}
+
 // finalizer is a backend with the finalize subresource (namespaces).
 type finalizer interface {
 	Finalize(ctx context.Context, obj proto.Message, opts registry.UpdateOptions) (proto.Message, error)

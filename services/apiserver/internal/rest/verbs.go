@@ -138,9 +138,13 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, info requestInf
 	}
 	opts := registry.UpdateOptions{DryRun: len(r.URL.Query()["dryRun"]) > 0, FieldManager: r.URL.Query().Get("fieldManager")}
 	var out proto.Message
-	if sub == "status" {
+	switch pu, isPart := s.Backend.(partUpdater); {
+	case sub == "status":
 		out, err = s.Backend.UpdateStatus(r.Context(), obj, opts)
-	} else {
+	case sub != "" && isPart:
+		opts.Subresource = sub
+		out, err = pu.UpdatePart(r.Context(), obj, opts)
+	default:
 		out, err = s.Backend.Update(r.Context(), obj, opts)
 	}
 	if err != nil {

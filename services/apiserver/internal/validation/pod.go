@@ -38,6 +38,9 @@ func ValidatePodTemplateSpec(t *corev1.PodTemplateSpec, path *field.Path) field.
 		return field.ErrorList{field.Required(path, "")}
 	}
 	errs := labels(t.GetMetadata().GetLabels(), path.Child("labels"))
+	if len(t.GetSpec().GetEphemeralContainers()) > 0 {
+		errs = append(errs, field.Forbidden(path.Child("spec", "ephemeralContainers"), "ephemeral containers not allowed in pod template"))
+	}
 	return append(errs, ValidatePodSpec(t.GetSpec(), path.Child("spec"))...)
 }
 
@@ -48,6 +51,7 @@ func ValidatePodSpec(s *corev1.PodSpec, path *field.Path) field.ErrorList {
 	}
 	volumes, errs := validateVolumes(s.GetVolumes(), path.Child("volumes"))
 	errs = append(errs, validateContainers(s, path, volumes)...)
+	errs = append(errs, validateEphemeralContainers(s, path)...)
 	errs = append(errs, oneOf(s.GetRestartPolicy(), restartPolicies, path.Child("restartPolicy"))...)
 	errs = append(errs, validateDNS(s, path)...)
 	errs = append(errs, labels(s.GetNodeSelector(), path.Child("nodeSelector"))...)

@@ -58,6 +58,8 @@ func ValidatePodUpdate(p, old *corev1.Pod) field.ErrorList {
 		c.Image = oldSpec.GetInitContainers()[i].GetImage()
 	}
 	munged.ActiveDeadlineSeconds = oldSpec.ActiveDeadlineSeconds
+	munged.EphemeralContainers = oldSpec.GetEphemeralContainers()
+	errs = append(errs, ephemeralKept(spec.GetEphemeralContainers(), oldSpec.GetEphemeralContainers(), path.Child("ephemeralContainers"))...)
 	munged.Tolerations = oldSpec.GetTolerations()
 	if oldSpec.TerminationGracePeriodSeconds != nil && oldSpec.GetTerminationGracePeriodSeconds() < 0 && munged.GetTerminationGracePeriodSeconds() == 1 {
 		munged.TerminationGracePeriodSeconds = oldSpec.TerminationGracePeriodSeconds

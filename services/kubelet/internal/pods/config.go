@@ -38,7 +38,7 @@ func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, spec *co
 	if err := os.MkdirAll(filepath.Join(st.sandbox.config.GetLogDirectory(), spec.GetName()), 0o755); err != nil {
 		return nil, fmt.Errorf("make the container's log directory: %w", err)
 	}
-	return &runtimeapi.ContainerConfig{
+	cfg := &runtimeapi.ContainerConfig{
 		Metadata:    &runtimeapi.ContainerMetadata{Name: spec.GetName(), Attempt: attempt},
 		Image:       &runtimeapi.ImageSpec{Image: imageRef, UserSpecifiedImage: spec.GetImage()},
 		Command:     expandAll(spec.GetCommand(), lookup),
@@ -53,7 +53,9 @@ func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, spec *co
 		StdinOnce:   spec.GetStdinOnce(),
 		Tty:         spec.GetTty(),
 		Linux:       linuxConfig(spec),
-	}, nil
+	}
+	targetNamespace(cfg, pod, st)
+	return cfg, nil
 }
 
 // linuxConfig turns requests and limits into cgroup settings as the

@@ -49,6 +49,10 @@ func (m *Manager) podStatus(ctx context.Context, pod *corev1.Pod, st *syncState)
 	for _, c := range pod.GetSpec().GetContainers() {
 		out.ContainerStatuses = append(out.ContainerStatuses, m.containerStatusOf(ctx, c, ps, sbID, st, false))
 	}
+	for _, ec := range pod.GetSpec().GetEphemeralContainers() {
+		out.EphemeralContainerStatuses = append(out.EphemeralContainerStatuses,
+			m.containerStatusOf(ctx, ec.GetEphemeralContainerCommon(), ps, sbID, st, false))
+	}
 	out.Phase = phase(pod, out)
 	if phaseDone(pod) {
 		out.Phase = old.GetPhase() // a terminal phase is never left

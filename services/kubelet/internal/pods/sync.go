@@ -87,6 +87,7 @@ func (m *Manager) syncRunning(ctx context.Context, pod *corev1.Pod, ps *podState
 	requeue, initDone := m.syncInitContainers(ctx, pod, st)
 	if initDone {
 		requeue = minRequeue(requeue, m.syncContainers(ctx, pod, st))
+		requeue = minRequeue(requeue, m.syncEphemeralContainers(ctx, pod, st))
 	}
 	// The status shows what was started just now.
 	if fresh, err := listPod(ctx, m.rt, m.cfg.NodeName, pod.GetMetadata().GetUid()); err == nil {

@@ -168,8 +168,6 @@ func (q sizeQueue) Next() *remotecommand.TerminalSize {
 	}
 }
 
-// exitStatus is the Status that ends a stream: kubectl turns a
-// NonZeroExitCode failure into its own exit code.
 // execStatus is a command's end as the WebSocket's error channel tells it.
 type execStatus struct{ st *metav1.Status }
 
@@ -179,6 +177,8 @@ func (s execStatus) Failed() bool                 { return s.st.Status == metav1
 func (s execStatus) Message() string              { return s.st.Message }
 func (s execStatus) MarshalJSON() ([]byte, error) { return json.Marshal(s.st) }
 
+// exitStatus is the Status that ends a stream: kubectl turns a
+// NonZeroExitCode failure into its own exit code.
 func exitStatus(err error) *metav1.Status {
 	st := &metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess}
 	var exit exec.ExitError
