@@ -24,7 +24,7 @@ spec:
 
 // TestSubresourcePatches sends every patch type kubectl has to the scale
 // and status subresources, as kubectl patch --subresource does (its default
-// type is a strategic merge patch).
+// type is a strategic merge patch); metadata patched through status stays.
 func TestSubresourcePatches(t *testing.T) {
 	k, _ := newKube(t)
 	k.run("create", "deployment", "web", "--image=nginx:1.27", "--replicas=1")
@@ -42,6 +42,7 @@ func TestSubresourcePatches(t *testing.T) {
 		{"deployments/status strategic", "deployment/web", "status", "strategic", `{"status":{"collisionCount":1}}`, "{.status.collisionCount}", "1"},
 		{"deployments/status merge", "deployment/web", "status", "merge", `{"status":{"collisionCount":2}}`, "{.status.collisionCount}", "2"},
 		{"deployments/status json", "deployment/web", "status", "json", `[{"op":"add","path":"/status/collisionCount","value":3}]`, "{.status.collisionCount}", "3"},
+		{"deployments/status keeps an annotation", "deployment/web", "status", "merge", `{"metadata":{"annotations":{"patchedstatus":"true"}},"status":{"collisionCount":4}}`, "{.metadata.annotations.patchedstatus}", "true"},
 		{"replicasets/status strategic", "replicaset/cache", "status", "strategic", `{"status":{"fullyLabeledReplicas":1,"replicas":1}}`, "{.status.fullyLabeledReplicas}", "1"},
 	}
 	for _, c := range cases {

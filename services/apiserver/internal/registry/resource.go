@@ -64,6 +64,10 @@ type Strategy struct {
 	PrepareForCreate func(obj proto.Message)
 	// Default fills in defaults, as Kubernetes' defaulting does.
 	Default func(obj proto.Message)
+	// PrepareForStatusUpdate resets, in a write through */status, the
+	// metadata the kind keeps from the stored object old (a Deployment's
+	// labels, a Pod's ownerReferences); the spec is always old's.
+	PrepareForStatusUpdate func(obj, old proto.Message)
 	// Validate checks a new object.
 	Validate func(obj proto.Message) field.ErrorList
 	// ValidateUpdate checks an update against the old object

@@ -29,7 +29,7 @@ func (s *Store) Finalize(ctx context.Context, obj proto.Message, opts UpdateOpti
 	return s.update(ctx, obj, opts)
 }
 
-// UpdateStatus replaces only the object's status.
+// UpdateStatus replaces the object's status and metadata, never its spec.
 func (s *Store) UpdateStatus(ctx context.Context, obj proto.Message, opts UpdateOptions) (proto.Message, error) {
 	if !s.res.HasStatus {
 		return nil, apierrors.NewMethodNotSupported(s.res.ErrorResource(), "update status")
@@ -94,8 +94,14 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	var next proto.Message
 	switch opts.Subresource {
 	case "status":
-		next = proto.Clone(current)
-		object.CopyPart(next, obj, "status")
+		// As Kubernetes' status strategies: only the spec is the stored
+		// one, so metadata changed through status (annotations, labels)
+		// stays, save what the kind's status strategy resets.
+		next = proto.Clone(obj)
+		object.CopyPart(next, current, "spec")
+		if s.res.Strategy.PrepareForStatusUpdate != nil {
+			s.res.Strategy.PrepareForStatusUpdate(next, current)
+		}
 	case "finalize":
 		next = proto.Clone(current)
 		object.CopyPart(next, obj, "spec")
@@ -106,7 +112,7 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 		}
 	}
 	nm := object.Meta(next)
-	if opts.Subresource == "" {
+	if opts.Subresource != "finalize" {
 		keepSystemMeta(nm, cur)
 	}
 	if s.res.Strategy.Default != nil {
