@@ -28,7 +28,11 @@ type Resource struct {
 	Subresources []string
 	// Verbs are the verbs served when not all are: a review, answered and
 	// never stored, serves only "create". Nil means every verb.
-	Verbs    []string
+	Verbs []string
+	// NoTable marks a resource whose answers are not printed as a Table
+	// (a review: Kubernetes gives its storage no table convertor), so a
+	// request that accepts only a Table answers 406.
+	NoTable  bool
 	New      func() proto.Message
 	NewList  func() proto.Message
 	Strategy Strategy

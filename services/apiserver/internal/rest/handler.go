@@ -118,6 +118,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, info requestInfo
 		writeError(w, r, apierrors.NewNotFound(res.ErrorResource(), info.Name))
 		return
 	}
+	if !acceptsAnswer(r.Header.Get("Accept"), res, info.Subresource) {
+		writeError(w, r, apierrors.NewNotAcceptable(r.Header.Get("Accept")))
+		return
+	}
 	switch info.Subresource {
 	case "":
 		h.serveMain(w, r, info, s)
