@@ -46,6 +46,12 @@ func All() []*registry.Resource {
 			New: newOf[coordinationv1.Lease](), NewList: newOf[coordinationv1.LeaseList](), Strategy: leaseStrategy,
 		},
 	}
+	for _, r := range list {
+		if r.Group == "" && r.Plural == "events" {
+			list = append(list, eventsV1(r))
+			break
+		}
+	}
 	extra := map[string]string{"apps/deployments": "scale", "apps/replicasets": "scale", "/pods": "binding", "/namespaces": "finalize", "/serviceaccounts": "token"}
 	for _, r := range list {
 		r.PatchMeta = patchmeta.For(r.New())

@@ -39,6 +39,27 @@ type Resource struct {
 	// PatchMeta drives strategic merge patches (merge keys and strategies
 	// from the contracts); nil refuses them.
 	PatchMeta strategicpatch.LookupPatchMeta
+	// StoredAs is set for a resource whose objects are another resource's,
+	// kept under its keys and in its encoding (events.k8s.io/v1 Events are
+	// core/v1 Events); nil stores the resource's own objects.
+	StoredAs *StoredAs
+}
+
+// StoredAs says which resource holds another's objects and how an object
+// turns from one shape into the other.
+type StoredAs struct {
+	Resource   *Resource
+	ToStored   func(proto.Message) proto.Message
+	FromStored func(proto.Message) proto.Message
+}
+
+// Stored is the resource whose keys and encoding hold r's objects: r
+// itself unless it is stored as another.
+func (r *Resource) Stored() *Resource {
+	if r.StoredAs != nil {
+		return r.StoredAs.Resource
+	}
+	return r
 }
 
 // GroupVersion is "v1" for the core group, "apps/v1" otherwise.
@@ -74,6 +95,9 @@ type Strategy struct {
 	PrepareForStatusUpdate func(obj, old proto.Message)
 	// Validate checks a new object.
 	Validate func(obj proto.Message) field.ErrorList
+	// ValidateCreate checks what only a created object must be, besides
+	// Validate (an events.k8s.io/v1 Event needs an eventTime).
+	ValidateCreate func(obj proto.Message) field.ErrorList
 	// ValidateUpdate checks an update against the old object
 	// (immutable fields); Validate runs as well.
 	ValidateUpdate func(obj, old proto.Message) field.ErrorList

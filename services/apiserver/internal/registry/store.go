@@ -60,7 +60,11 @@ func (s *Store) Create(ctx context.Context, obj proto.Message, opts CreateOption
 		}
 	}
 	s.prepareCreate(ctx, obj, meta)
-	if errs := s.res.validate(obj, meta); len(errs) > 0 {
+	errs := s.res.validate(obj, meta)
+	if s.res.Strategy.ValidateCreate != nil {
+		errs = append(errs, s.res.Strategy.ValidateCreate(obj)...)
+	}
+	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
 	}
 	if opts.DryRun {
