@@ -9,6 +9,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -86,5 +87,24 @@ func TestStatusWritesKeepMetadata(t *testing.T) {
 				t.Errorf("stored annotations: got %v, want patchedstatus among them", keys)
 			}
 		})
+	}
+}
+
+// TestUnsupportedPatchTypeIsRefusedFirst: a patch type the server cannot
+// apply answers 415 whether or not the object exists, as Kubernetes checks
+// the type before anything else.
+func TestUnsupportedPatchTypeIsRefusedFirst(t *testing.T) {
+	a, ctx := newTestAPI(t)
+	cms := a.Backend("", "configmaps")
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{Metadata: &metav1.ObjectMeta{Name: "there", Namespace: "default"}}, registry.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"there", "missing"} {
+		for _, typ := range []string{registry.PatchApply, "application/x-unknown"} {
+			_, err := cms.Patch(ctx, "default", name, registry.Patch{Type: typ, Data: []byte(`{}`)}, registry.UpdateOptions{})
+			if got := apierrors.ReasonOf(err); got != apierrors.ReasonUnsupportedMediaType {
+				t.Errorf("%s patch of %s: got %v, want UnsupportedMediaType", typ, name, err)
+			}
+		}
 	}
 }

@@ -66,6 +66,10 @@ func (h *Handler) serveScale(w http.ResponseWriter, r *http.Request, info reques
 // (kubectl scale sends a merge patch of spec.replicas, kubectl patch
 // --subresource=scale a strategic one).
 func patchScale(r *http.Request, sc scaler, info requestInfo) (*autoscalingv1.Scale, error) {
+	patchType := mediaTypeOnly(r.Header.Get("Content-Type"))
+	if err := registry.CheckPatchType(patchType, scaleResource.PatchMeta); err != nil {
+		return nil, err
+	}
 	data, err := readBody(r)
 	if err != nil {
 		return nil, err
@@ -78,7 +82,7 @@ func patchScale(r *http.Request, sc scaler, info requestInfo) (*autoscalingv1.Sc
 	if err != nil {
 		return nil, fmt.Errorf("encode scale: %w", err)
 	}
-	patched, err := registry.ApplyPatchJSON(original, registry.Patch{Type: mediaTypeOnly(r.Header.Get("Content-Type")), Data: data}, scaleResource.PatchMeta)
+	patched, err := registry.ApplyPatchJSON(original, registry.Patch{Type: patchType, Data: data}, scaleResource.PatchMeta)
 	if err != nil {
 		return nil, err
 	}
