@@ -56,6 +56,12 @@ type status struct {
 
 func (c *client) do(hc *http.Client, method, path, contentType string, body []byte) (int, []byte) {
 	c.t.Helper()
+	return c.doAccept(hc, method, path, contentType, "application/json", body)
+}
+
+// doAccept sends a request with the given Accept header.
+func (c *client) doAccept(hc *http.Client, method, path, contentType, accept string, body []byte) (int, []byte) {
+	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
@@ -65,7 +71,7 @@ func (c *client) do(hc *http.Client, method, path, contentType string, body []by
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	resp, err := hc.Do(req)
 	if err != nil {
 		c.t.Fatalf("%s %s: %v", method, path, err)

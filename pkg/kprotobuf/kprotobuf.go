@@ -83,5 +83,50 @@ func Decode(data []byte, m proto.Message) (apiVersion, kind string, err error) {
 	if err := (proto.UnmarshalOptions{DiscardUnknown: true}).Unmarshal(env.GetRaw(), m); err != nil {
 		return "", "", fmt.Errorf("decode %s: %w", env.GetTypeMeta().GetKind(), err)
 	}
+	clearZeroTimes(m.ProtoReflect())
 	return env.GetTypeMeta().GetApiVersion(), env.GetTypeMeta().GetKind(), nil
+}
+
+// timestamp is the message Time and MicroTime are written as.
+const timestamp protoreflect.FullName = "google.protobuf.Timestamp"
+
+// clearZeroTimes unsets every Time and MicroTime that is empty on the wire.
+// Kubernetes writes its zero time (an unset non-pointer field such as an
+// Event's eventTime or a template's creationTimestamp) as an empty message
+// and reads an empty message back as the zero time, that is unset; read
+// as a Timestamp it would be the epoch, set, and an Event a client never
+// gave an eventTime would be validated as a new-style one.
+func clearZeroTimes(m protoreflect.Message) {
+	var zero []protoreflect.FieldDescriptor
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.IsMap():
+			if fd.MapValue().Message() != nil {
+				v.Map().Range(func(_ protoreflect.MapKey, e protoreflect.Value) bool {
+					clearZeroTimes(e.Message())
+					return true
+				})
+			}
+		case fd.Message() == nil:
+		case fd.IsList():
+			for i, l := 0, v.List(); i < l.Len(); i++ {
+				clearZeroTimes(l.Get(i).Message())
+			}
+		case fd.Message().FullName() == timestamp:
+			if isEpoch(v.Message()) {
+				zero = append(zero, fd)
+			}
+		default:
+			clearZeroTimes(v.Message())
+		}
+		return true
+	})
+	for _, fd := range zero {
+		m.Clear(fd)
+	}
+}
+
+func isEpoch(ts protoreflect.Message) bool {
+	fields := ts.Descriptor().Fields()
+	return ts.Get(fields.ByName("seconds")).Int() == 0 && ts.Get(fields.ByName("nanos")).Int() == 0
 }

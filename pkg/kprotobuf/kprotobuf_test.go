@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
@@ -48,5 +50,40 @@ func TestDecodeRefusesOtherData(t *testing.T) {
 	}
 	if _, _, err := Decode(append(append([]byte{}, Magic...), 0xff, 0xff), &corev1.Pod{}); err == nil {
 		t.Error("got nil for a broken envelope, want an error")
+	}
+}
+
+// TestDecodeReadsEmptyTimesAsUnset: Kubernetes writes a zero Time or
+// MicroTime as an empty message; it must read back unset, wherever it is.
+func TestDecodeReadsEmptyTimesAsUnset(t *testing.T) {
+	set := timestamppb.New(time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC))
+	ev := &corev1.Event{Metadata: &metav1.ObjectMeta{Name: "e", CreationTimestamp: set},
+		EventTime: &timestamppb.Timestamp{}, FirstTimestamp: &timestamppb.Timestamp{}, LastTimestamp: set,
+		Series: &corev1.EventSeries{LastObservedTime: &timestamppb.Timestamp{}}}
+	pod := &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "p"}, Status: &corev1.PodStatus{
+		Conditions: []*corev1.PodCondition{{Type: "Ready", LastProbeTime: &timestamppb.Timestamp{}, LastTransitionTime: set}}}}
+	cases := []struct {
+		name      string
+		in, wantM proto.Message
+	}{
+		{"event", ev, &corev1.Event{Metadata: &metav1.ObjectMeta{Name: "e", CreationTimestamp: set}, LastTimestamp: set,
+			Series: &corev1.EventSeries{}}},
+		{"list element", pod, &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "p"}, Status: &corev1.PodStatus{
+			Conditions: []*corev1.PodCondition{{Type: "Ready", LastTransitionTime: set}}}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			data, err := Encode(c.in, "v1", "X")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := c.in.ProtoReflect().New().Interface()
+			if _, _, err := Decode(data, got); err != nil {
+				t.Fatal(err)
+			}
+			if !proto.Equal(got, c.wantM) {
+				t.Errorf("got %v, want %v", got, c.wantM)
+			}
+		})
 	}
 }

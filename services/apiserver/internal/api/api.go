@@ -41,9 +41,14 @@ func New(cfg Config) (*API, error) {
 	var nsStore *registry.Store
 	stores := map[*registry.Resource]*registry.Store{}
 	for _, res := range a.Resources {
+		stored := res.Stored()
+		var codec storage.Codec = envelopeCodec{res: stored}
+		if res.StoredAs != nil {
+			codec = convertingCodec{stored: codec, as: res.StoredAs}
+		}
 		st := storage.New(storage.Config{
-			Client: cfg.Etcd, Group: res.StorageGroup(), Resource: res.Plural, Namespaced: res.Namespaced,
-			NewFunc: res.New, Codec: envelopeCodec{res: res}, WatchCacheSize: cfg.WatchCacheSize,
+			Client: cfg.Etcd, Group: stored.StorageGroup(), Resource: stored.Plural, Namespaced: res.Namespaced,
+			NewFunc: res.New, Codec: codec, WatchCacheSize: cfg.WatchCacheSize,
 		})
 		a.caches = append(a.caches, st)
 		stores[res] = registry.NewStore(res, st, nil)
@@ -143,5 +148,27 @@ func (c envelopeCodec) Decode(data []byte, into proto.Message) error {
 		return err
 	}
 	object.ClearTypeMeta(into)
+	return nil
+}
+
+// convertingCodec stores a resource's objects as another resource's
+// (events.k8s.io/v1 Events as core/v1 Events): both read and write the
+// same keys and bytes.
+type convertingCodec struct {
+	stored storage.Codec
+	as     *registry.StoredAs
+}
+
+func (c convertingCodec) Encode(obj proto.Message) ([]byte, error) {
+	return c.stored.Encode(c.as.ToStored(obj))
+}
+
+func (c convertingCodec) Decode(data []byte, into proto.Message) error {
+	stored := c.as.Resource.New()
+	if err := c.stored.Decode(data, stored); err != nil {
+		return err
+	}
+	proto.Reset(into)
+	proto.Merge(into, c.as.FromStored(stored))
 	return nil
 }

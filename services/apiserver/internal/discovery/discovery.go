@@ -148,8 +148,9 @@ func resourceList(gv groupVersion) map[string]any {
 			"name": r.Plural, "singularName": r.Singular, "namespaced": r.Namespaced, "kind": r.Kind,
 			"verbs": verbsOf(r),
 		}
-		if r.Verbs == nil { // stored
-			sum := sha256.Sum256([]byte(r.GroupVersion() + "/" + r.Plural))
+		if r.Verbs == nil { // stored; the same hash where two resources share their objects
+			stored := r.Stored()
+			sum := sha256.Sum256([]byte(stored.GroupVersion() + "/" + stored.Plural))
 			entry["storageVersionHash"] = hex.EncodeToString(sum[:6])
 		}
 		if len(r.ShortNames) > 0 {

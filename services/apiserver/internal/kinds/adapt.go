@@ -3,7 +3,9 @@ package kinds
 import (
 	"google.golang.org/protobuf/proto"
 
+	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/services/apiserver/internal/field"
+	"skiff.dev/services/apiserver/internal/object"
 )
 
 // The typed defaulting and validation functions are adapted to the
@@ -23,4 +25,9 @@ func checkUpdate[T proto.Message](f func(T, T) field.ErrorList) func(proto.Messa
 
 func fields[T proto.Message](f func(T) map[string]string) func(proto.Message) map[string]string {
 	return func(obj proto.Message) map[string]string { return f(obj.(T)) }
+}
+
+// keepMeta adapts a rule that takes metadata from the stored object.
+func keepMeta(f func(meta, old *metav1.ObjectMeta)) func(proto.Message, proto.Message) {
+	return func(obj, old proto.Message) { f(object.Meta(obj), object.Meta(old)) }
 }

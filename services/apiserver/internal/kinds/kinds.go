@@ -49,6 +49,12 @@ func All() []*registry.Resource {
 			New: newOf[coordinationv1.Lease](), NewList: newOf[coordinationv1.LeaseList](), Strategy: leaseStrategy,
 		},
 	}
+	for _, r := range list {
+		if r.Group == "" && r.Plural == "events" {
+			list = append(list, eventsV1(r))
+			break
+		}
+	}
 	extra := map[string][]string{"apps/deployments": {"scale"}, "apps/replicasets": {"scale"}, "/pods": {"binding"}, "/serviceaccounts": {"token"}}
 	parts := map[string]map[string][]string{
 		"/namespaces": {"finalize": {"spec"}},

@@ -25,7 +25,7 @@ type Review struct {
 func Reviews() []Review {
 	ssr := &registry.Resource{
 		Group: "authentication.k8s.io", Version: "v1", Plural: "selfsubjectreviews", Singular: "selfsubjectreview",
-		Kind: "SelfSubjectReview", Verbs: []string{"create"}, New: newOf[authenticationv1.SelfSubjectReview](),
+		Kind: "SelfSubjectReview", Verbs: []string{"create"}, NoTable: true, New: newOf[authenticationv1.SelfSubjectReview](),
 	}
 	return []Review{{Resource: ssr, Backend: selfSubjectReviews{createOnly{ssr}}}}
 }

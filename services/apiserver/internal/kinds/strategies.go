@@ -8,6 +8,7 @@ import (
 
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/services/apiserver/internal/defaults"
 	"skiff.dev/services/apiserver/internal/namespaces"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -32,6 +33,9 @@ var podStrategy = registry.Strategy{
 		}
 	}),
 	GracePeriod: podGracePeriod,
+	// Old kubelets corrupted ownerReferences through pods/status, so
+	// Kubernetes keeps the stored ones.
+	PrepareForStatusUpdate: keepMeta(func(m, old *metav1.ObjectMeta) { m.OwnerReferences = old.GetOwnerReferences() }),
 }
 
 // podGracePeriod: a pod that never reached a node, or has finished, goes at
@@ -135,9 +139,10 @@ var eventStrategy = registry.Strategy{
 }
 
 var deploymentStrategy = registry.Strategy{
-	Default:        mutate(defaults.Deployment),
-	Validate:       check(validate.ValidateDeployment),
-	ValidateUpdate: checkUpdate(validate.ValidateDeploymentUpdate),
+	Default:                mutate(defaults.Deployment),
+	PrepareForStatusUpdate: keepMeta(func(m, old *metav1.ObjectMeta) { m.Labels = old.GetLabels() }),
+	Validate:               check(validate.ValidateDeployment),
+	ValidateUpdate:         checkUpdate(validate.ValidateDeploymentUpdate),
 }
 
 var replicaSetStrategy = registry.Strategy{

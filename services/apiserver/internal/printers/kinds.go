@@ -14,7 +14,9 @@ import (
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
+	eventsv1 "skiff.dev/api/events/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/services/apiserver/internal/convert"
 )
 
 func col(name, typ, desc string) *metav1.TableColumnDefinition {
@@ -105,19 +107,14 @@ func init() {
 			return []any{sa.GetMetadata().GetName(), strconv.Itoa(len(sa.GetSecrets())), Age(sa.GetMetadata(), now)}
 		}),
 	})
-	register("", "Event", &Printer{
-		Columns: []*metav1.TableColumnDefinition{
-			col("Last Seen", "string", "Time when last event occurred."), col("Type", "string", "Type of this event."),
-			col("Reason", "string", "Short, machine understandable string that gives the reason for this event."),
-			col("Object", "string", "The object this Event is about."),
-			wide(col("Subobject", "string", "The subobject of the involved object.")),
-			wide(col("Source", "string", "The component reporting this event.")),
-			col("Message", "string", "A human-readable description of the status of this operation."),
-			wide(col("First Seen", "string", "The first time the event occurred.")),
-			wide(col("Count", "string", "The number of times this event has occurred.")),
-			wide(&metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name", Description: "Name of the event."}),
-		},
-		Cells: typed(eventCells),
+	register("", "Event", eventPrinter)
+	// events.k8s.io/v1 prints its Events as core/v1 does, as Kubernetes'
+	// one printer of the internal Event does.
+	register("events.k8s.io", "Event", &Printer{
+		Columns: eventPrinter.Columns,
+		Cells: typed(func(e *eventsv1.Event, now time.Time) []any {
+			return eventCells(convert.EventToCore(e), now)
+		}),
 	})
 	register("apps", "Deployment", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(),
@@ -488,4 +485,20 @@ func formatSliceEndpoints(s *discoveryv1.EndpointSlice) string {
 		return strings.Join(all[:3], ",") + fmt.Sprintf(" + %d more...", len(all)-3)
 	}
 	return strings.Join(all, ",")
+}
+
+// eventPrinter prints core/v1 Events.
+var eventPrinter = &Printer{
+	Columns: []*metav1.TableColumnDefinition{
+		col("Last Seen", "string", "Time when last event occurred."), col("Type", "string", "Type of this event."),
+		col("Reason", "string", "Short, machine understandable string that gives the reason for this event."),
+		col("Object", "string", "The object this Event is about."),
+		wide(col("Subobject", "string", "The subobject of the involved object.")),
+		wide(col("Source", "string", "The component reporting this event.")),
+		col("Message", "string", "A human-readable description of the status of this operation."),
+		wide(col("First Seen", "string", "The first time the event occurred.")),
+		wide(col("Count", "string", "The number of times this event has occurred.")),
+		wide(&metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name", Description: "Name of the event."}),
+	},
+	Cells: typed(eventCells),
 }

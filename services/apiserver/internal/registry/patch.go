@@ -32,6 +32,9 @@ func (s *Store) Patch(ctx context.Context, namespace, name string, p Patch, opts
 	if !s.res.Namespaced {
 		namespace = ""
 	}
+	if err := CheckPatchType(p.Type, s.res.PatchMeta); err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		current, err := s.storage.Get(ctx, namespace, name)
 		if err != nil {
@@ -97,6 +100,21 @@ func (s *Store) decodePatched(ctx context.Context, patched []byte, level string)
 
 func (s *Store) patchJSON(original []byte, p Patch) ([]byte, error) {
 	return ApplyPatchJSON(original, p, s.res.PatchMeta)
+}
+
+// CheckPatchType refuses, with 415, a patch type the server cannot apply
+// (server-side apply; strategic merge without patch metadata) before the
+// object is looked up, as Kubernetes checks it first.
+func CheckPatchType(patchType string, meta strategicpatch.LookupPatchMeta) error {
+	switch patchType {
+	case PatchJSON, PatchMerge:
+		return nil
+	case PatchStrategic:
+		if meta != nil {
+			return nil
+		}
+	}
+	return apierrors.NewUnsupportedMediaType(patchType)
 }
 
 // ApplyPatchJSON applies a JSON, merge or (with meta) strategic merge patch

@@ -35,13 +35,38 @@ type Resource struct {
 	Parts map[string][]string
 	// Verbs are the verbs served when not all are: a review, answered and
 	// never stored, serves only "create". Nil means every verb.
-	Verbs    []string
+	Verbs []string
+	// NoTable marks a resource whose answers are not printed as a Table
+	// (a review: Kubernetes gives its storage no table convertor), so a
+	// request that accepts only a Table answers 406.
+	NoTable  bool
 	New      func() proto.Message
 	NewList  func() proto.Message
 	Strategy Strategy
 	// PatchMeta drives strategic merge patches (merge keys and strategies
 	// from the contracts); nil refuses them.
 	PatchMeta strategicpatch.LookupPatchMeta
+	// StoredAs is set for a resource whose objects are another resource's,
+	// kept under its keys and in its encoding (events.k8s.io/v1 Events are
+	// core/v1 Events); nil stores the resource's own objects.
+	StoredAs *StoredAs
+}
+
+// StoredAs says which resource holds another's objects and how an object
+// turns from one shape into the other.
+type StoredAs struct {
+	Resource   *Resource
+	ToStored   func(proto.Message) proto.Message
+	FromStored func(proto.Message) proto.Message
+}
+
+// Stored is the resource whose keys and encoding hold r's objects: r
+// itself unless it is stored as another.
+func (r *Resource) Stored() *Resource {
+	if r.StoredAs != nil {
+		return r.StoredAs.Resource
+	}
+	return r
 }
 
 // GroupVersion is "v1" for the core group, "apps/v1" otherwise.
@@ -71,10 +96,15 @@ type Strategy struct {
 	PrepareForCreate func(obj proto.Message)
 	// Default fills in defaults, as Kubernetes' defaulting does.
 	Default func(obj proto.Message)
+	// PrepareForStatusUpdate resets, in a write through */status, the
+	// metadata the kind keeps from the stored object old (a Deployment's
+	// labels, a Pod's ownerReferences); the spec is always old's.
+	PrepareForStatusUpdate func(obj, old proto.Message)
 	// Validate checks a new object.
 	Validate func(obj proto.Message) field.ErrorList
-	// ValidateCreate checks what only a new object must (not) have;
-	// Validate runs as well.
+	// ValidateCreate checks what only a created object must (not) be,
+	// besides Validate (an events.k8s.io/v1 Event needs an eventTime, a
+	// pod has no ephemeral containers yet).
 	ValidateCreate func(obj proto.Message) field.ErrorList
 	// ValidateUpdate checks an update against the old object
 	// (immutable fields); Validate runs as well.

@@ -38,7 +38,7 @@ func (s *Store) UpdatePart(ctx context.Context, obj proto.Message, opts UpdateOp
 	return s.update(ctx, obj, opts)
 }
 
-// UpdateStatus replaces only the object's status.
+// UpdateStatus replaces the object's status and metadata, never its spec.
 func (s *Store) UpdateStatus(ctx context.Context, obj proto.Message, opts UpdateOptions) (proto.Message, error) {
 	if !s.res.HasStatus {
 		return nil, apierrors.NewMethodNotSupported(s.res.ErrorResource(), "update status")
@@ -104,8 +104,14 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	part, isPart := s.res.Parts[opts.Subresource]
 	switch {
 	case opts.Subresource == "status":
-		next = proto.Clone(current)
-		object.CopyPart(next, obj, "status")
+		// As Kubernetes' status strategies: only the spec is the stored
+		// one, so metadata changed through status (annotations, labels)
+		// stays, save what the kind's status strategy resets.
+		next = proto.Clone(obj)
+		object.CopyPart(next, current, "spec")
+		if s.res.Strategy.PrepareForStatusUpdate != nil {
+			s.res.Strategy.PrepareForStatusUpdate(next, current)
+		}
 	case isPart:
 		next = proto.Clone(current)
 		object.CopyPath(next, obj, part...)
@@ -119,7 +125,7 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 		}
 	}
 	nm := object.Meta(next)
-	if opts.Subresource == "" {
+	if !isPart {
 		keepSystemMeta(nm, cur)
 	}
 	if s.res.Strategy.Default != nil {

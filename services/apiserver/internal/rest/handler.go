@@ -123,6 +123,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, info requestInfo
 		h.serveProxy(w, r, info, s)
 		return
 	}
+	if !acceptsAnswer(r.Header.Get("Accept"), res, info.Subresource) {
+		writeError(w, r, apierrors.NewNotAcceptable(r.Header.Get("Accept")))
+		return
+	}
 	switch info.Subresource {
 	case "":
 		h.serveMain(w, r, info, s)

@@ -3,6 +3,8 @@ package rest
 import (
 	"mime"
 	"strings"
+
+	"skiff.dev/services/apiserver/internal/registry"
 )
 
 // Media types the face speaks.
@@ -22,8 +24,9 @@ type encoding struct {
 
 // negotiate picks the first acceptable entry of an Accept header, the way
 // Kubernetes does: entries with as=Table or as=PartialObjectMetadata
-// (group meta.k8s.io, version v1) ask for a transformed answer.
-func negotiate(accept string) (encoding, bool) {
+// (group meta.k8s.io, version v1) ask for a transformed answer; as=Table
+// entries are passed over when the answer cannot be a Table.
+func negotiate(accept string, table bool) (encoding, bool) {
 	if strings.TrimSpace(accept) == "" {
 		return encoding{mediaType: mediaJSON}, true
 	}
@@ -32,7 +35,7 @@ func negotiate(accept string) (encoding, bool) {
 		if err != nil {
 			continue
 		}
-		if enc, ok := acceptable(mt, params); ok {
+		if enc, ok := acceptable(mt, params); ok && (table || enc.as != "Table") {
 			return enc, true
 		}
 	}
@@ -68,6 +71,37 @@ func acceptable(mt string, params map[string]string) (encoding, bool) {
 		return enc, true
 	}
 	return enc, false
+}
+
+// printable tells whether the answer to a request for the subresource
+// sub of res can be a Table. Kubernetes gives reviews and the binding, log
+// and token subresources no table convertor, so a client that accepts only
+// a Table is refused before anything is done.
+func printable(res *registry.Resource, sub string) bool {
+	switch sub {
+	case "binding", "log", "token":
+		return false
+	}
+	return !res.NoTable
+}
+
+// acceptsAnswer tells, before anything is done, whether the client accepts
+// an answer the request can have, as Kubernetes negotiates first. Upgraded
+// streams are not negotiated; a log streams text, so only an Accept that
+// asks for nothing but a Table is refused there.
+func acceptsAnswer(accept string, res *registry.Resource, sub string) bool {
+	switch sub {
+	case "exec", "attach", "portforward":
+		return true
+	case "log":
+		if enc, ok := negotiate(accept, true); ok && enc.as == "Table" {
+			_, ok = negotiate(accept, false)
+			return ok
+		}
+		return true
+	}
+	_, ok := negotiate(accept, printable(res, sub))
+	return ok
 }
 
 // contentFormat reads a request's Content-Type: json, yaml or protobuf.

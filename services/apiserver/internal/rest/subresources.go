@@ -12,6 +12,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/kjson"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/patchmeta"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
@@ -26,8 +27,11 @@ type binder interface {
 	Bind(ctx context.Context, binding *corev1.Binding) error
 }
 
+// scaleResource is autoscaling/v1 Scale, the shape of every scale
+// subresource; its patch metadata lets strategic merge patches (kubectl
+// patch --subresource=scale) apply as they do in Kubernetes.
 var scaleResource = &registry.Resource{Group: "autoscaling", Version: "v1", Plural: "scale", Kind: "Scale",
-	New: func() proto.Message { return &autoscalingv1.Scale{} }}
+	New: func() proto.Message { return &autoscalingv1.Scale{} }, PatchMeta: patchmeta.For(&autoscalingv1.Scale{})}
 
 func (h *Handler) serveScale(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
 	sc, ok := s.Backend.(scaler)
@@ -58,9 +62,14 @@ func (h *Handler) serveScale(w http.ResponseWriter, r *http.Request, info reques
 	h.answer(w, r, scaleResource, http.StatusOK, out)
 }
 
-// patchScale applies a merge or JSON patch to the Scale (kubectl scale
-// sends a merge patch of spec.replicas).
+// patchScale applies a JSON, merge or strategic merge patch to the Scale
+// (kubectl scale sends a merge patch of spec.replicas, kubectl patch
+// --subresource=scale a strategic one).
 func patchScale(r *http.Request, sc scaler, info requestInfo) (*autoscalingv1.Scale, error) {
+	patchType := mediaTypeOnly(r.Header.Get("Content-Type"))
+	if err := registry.CheckPatchType(patchType, scaleResource.PatchMeta); err != nil {
+		return nil, err
+	}
 	data, err := readBody(r)
 	if err != nil {
 		return nil, err
@@ -73,7 +82,7 @@ func patchScale(r *http.Request, sc scaler, info requestInfo) (*autoscalingv1.Sc
 	if err != nil {
 		return nil, fmt.Errorf("encode scale: %w", err)
 	}
-	patched, err := registry.ApplyPatchJSON(original, registry.Patch{Type: mediaTypeOnly(r.Header.Get("Content-Type")), Data: data}, nil)
+	patched, err := registry.ApplyPatchJSON(original, registry.Patch{Type: patchType, Data: data}, scaleResource.PatchMeta)
 	if err != nil {
 		return nil, err
 	}

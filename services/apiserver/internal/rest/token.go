@@ -19,7 +19,7 @@ type tokenCreator interface {
 }
 
 var tokenRequestResource = &registry.Resource{Group: "authentication.k8s.io", Version: "v1", Plural: "tokenrequests", Kind: "TokenRequest",
-	New: func() proto.Message { return &authenticationv1.TokenRequest{} }}
+	NoTable: true, New: func() proto.Message { return &authenticationv1.TokenRequest{} }}
 
 // serveToken answers POST serviceaccounts/NAME/token with the TokenRequest
 // and the issued token in its status (kubectl create token).

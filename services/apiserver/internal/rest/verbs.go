@@ -17,7 +17,7 @@ import (
 // answer writes obj in the negotiated encoding, transformed to a Table or
 // partial metadata when asked.
 func (h *Handler) answer(w http.ResponseWriter, r *http.Request, res *registry.Resource, code int, obj proto.Message) {
-	enc, ok := negotiate(r.Header.Get("Accept"))
+	enc, ok := negotiate(r.Header.Get("Accept"), !res.NoTable)
 	if !ok {
 		writeError(w, r, apierrors.NewNotAcceptable(r.Header.Get("Accept")))
 		return

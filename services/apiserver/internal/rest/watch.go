@@ -24,7 +24,7 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request, info requestInfo
 		writeError(w, r, err)
 		return
 	}
-	enc, ok := negotiate(r.Header.Get("Accept"))
+	enc, ok := negotiate(r.Header.Get("Accept"), !s.Resource.NoTable)
 	if !ok {
 		writeError(w, r, apierrors.NewNotAcceptable(r.Header.Get("Accept")))
 		return

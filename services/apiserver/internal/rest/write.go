@@ -58,7 +58,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func writeStatus(w http.ResponseWriter, r *http.Request, st *metav1.Status) {
 	mediaType := mediaJSON
-	if enc, ok := negotiate(r.Header.Get("Accept")); ok && enc.mediaType == mediaProtobuf {
+	if enc, ok := negotiate(r.Header.Get("Accept"), false); ok && enc.mediaType == mediaProtobuf {
 		mediaType = mediaProtobuf
 	}
 	data, err := encode(mediaType, st)

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -45,6 +46,7 @@ var packages = map[protoreflect.FullName]string{
 	"skiff.apps.v1":           "io.k8s.api.apps.v1",
 	"skiff.coordination.v1":   "io.k8s.api.coordination.v1",
 	"skiff.discovery.v1":      "io.k8s.api.discovery.v1",
+	"skiff.events.v1":         "io.k8s.api.events.v1",
 	"skiff.autoscaling.v1":    "io.k8s.api.autoscaling.v1",
 	"skiff.authentication.v1": "io.k8s.api.authentication.v1",
 	"skiff.meta.v1":           "io.k8s.apimachinery.pkg.apis.meta.v1",
@@ -353,16 +355,20 @@ func Document(group, version string, resources []Resource) map[string]any {
 }
 
 // Handler serves /openapi/v3 (the index) and one document per
-// group/version.
+// group/version, and /openapi/v2.
 type Handler struct {
 	index []byte
 	docs  map[string][]byte // by docPath
 	hash  map[string]string
+	// v2 is made at its first request: kubectl asks for it only when it
+	// validates a kind the server does not serve.
+	v2 func() (*swagger, error)
 }
 
-// NewHandler generates every document once.
+// NewHandler generates every v3 document once.
 func NewHandler(resources []Resource) *Handler {
-	h := &Handler{docs: map[string][]byte{}, hash: map[string]string{}}
+	h := &Handler{docs: map[string][]byte{}, hash: map[string]string{},
+		v2: sync.OnceValues(func() (*swagger, error) { return newSwagger(resources) })}
 	index := map[string]any{}
 	seen := map[string]bool{}
 	for _, r := range resources {
@@ -384,9 +390,14 @@ func NewHandler(resources []Resource) *Handler {
 	return h
 }
 
-// ServeHTTP answers GET /openapi/v3 and /openapi/v3/<api/v1|apis/G/V>.
+// ServeHTTP answers GET /openapi/v3, /openapi/v3/<api/v1|apis/G/V> and
+// /openapi/v2.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
+	if path == "/openapi/v2" {
+		h.serveV2(w, r)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	if path == "/openapi/v3" {
 		w.Header().Set("Cache-Control", "no-cache, private")

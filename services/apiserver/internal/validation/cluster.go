@@ -11,14 +11,6 @@ import (
 	"skiff.dev/services/apiserver/internal/field"
 )
 
-// Length limits of an event's fields.
-const (
-	eventReasonLimit   = 128
-	eventActionLimit   = 128
-	eventInstanceLimit = 128
-	eventNoteLimit     = 1024
-)
-
 // standardFinalizers are the finalizer names Kubernetes allows without a
 // domain.
 var standardFinalizers = []string{"kubernetes", "orphan", "foregroundDeletion"}
@@ -61,57 +53,6 @@ func ValidateNode(n *corev1.Node) field.ErrorList {
 			continue
 		}
 		seen[key] = true
-	}
-	return errs
-}
-
-// ValidateEvent checks a core/v1 event as Kubernetes does for that API
-// version: its namespace must match its object's, and an event with an
-// eventTime (a "new" event) needs its reporting fields.
-func ValidateEvent(e *corev1.Event) field.ErrorList {
-	var errs field.ErrorList
-	ns, objNS := e.GetMetadata().GetNamespace(), e.GetInvolvedObject().GetNamespace()
-	mismatch := field.Invalid(field.NewPath("involvedObject", "namespace"), objNS, "does not match event.namespace")
-	if e.GetEventTime() == nil {
-		if objNS == "" && ns != "" && ns != "default" || objNS != "" && ns != objNS {
-			errs = append(errs, mismatch)
-		}
-	} else {
-		if objNS == "" && ns != "default" && ns != "kube-system" {
-			errs = append(errs, mismatch)
-		}
-		errs = append(errs, newEventFields(e)...)
-	}
-	for _, msg := range validation.IsDNS1123Subdomain(ns) {
-		errs = append(errs, field.Invalid(field.NewPath("namespace"), ns, msg))
-	}
-	return errs
-}
-
-func newEventFields(e *corev1.Event) field.ErrorList {
-	var errs field.ErrorList
-	rc := field.NewPath("reportingComponent")
-	if e.GetReportingComponent() == "" {
-		errs = append(errs, field.Required(rc, ""))
-	}
-	errs = append(errs, invalid(rc, e.GetReportingComponent(), validation.IsQualifiedName(e.GetReportingComponent()))...)
-	for _, f := range []struct {
-		name, value string
-		limit       int
-		required    bool
-	}{
-		{"reportingInstance", e.GetReportingInstance(), eventInstanceLimit, true},
-		{"action", e.GetAction(), eventActionLimit, true},
-		{"reason", e.GetReason(), eventReasonLimit, true},
-		{"message", e.GetMessage(), eventNoteLimit, false},
-	} {
-		p := field.NewPath(f.name)
-		if f.required && f.value == "" {
-			errs = append(errs, field.Required(p, ""))
-		}
-		if len(f.value) > f.limit {
-			errs = append(errs, tooLongChars(p, f.limit))
-		}
 	}
 	return errs
 }
