@@ -59,17 +59,21 @@ func validateContainers(s *corev1.PodSpec, path *field.Path, volumes map[string]
 	return errs
 }
 
-func validateContainer(c *corev1.Container, p *field.Path, names, volumes map[string]bool) field.ErrorList {
-	var errs field.ErrorList
-	switch name := c.GetName(); {
+// uniqueContainerName checks a container's name: a DNS label no other
+// container of the pod (in names, which it adds to) has.
+func uniqueContainerName(name string, p *field.Path, names map[string]bool) field.ErrorList {
+	defer func() { names[name] = true }()
+	switch {
 	case name == "":
-		errs = append(errs, field.Required(p.Child("name"), ""))
+		return field.ErrorList{field.Required(p, "")}
 	case names[name]:
-		errs = append(errs, field.Duplicate(p.Child("name"), name))
-	default:
-		errs = append(errs, invalid(p.Child("name"), name, validation.IsDNS1123Label(name))...)
+		return field.ErrorList{field.Duplicate(p, name)}
 	}
-	names[c.GetName()] = true
+	return invalid(p, name, validation.IsDNS1123Label(name))
+}
+
+func validateContainer(c *corev1.Container, p *field.Path, names, volumes map[string]bool) field.ErrorList {
+	errs := uniqueContainerName(c.GetName(), p.Child("name"), names)
 	if c.GetImage() == "" {
 		errs = append(errs, field.Required(p.Child("image"), ""))
 	} else if c.GetImage() != strings.TrimSpace(c.GetImage()) {

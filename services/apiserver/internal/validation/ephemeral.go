@@ -2,7 +2,6 @@ package validation
 
 import (
 	"google.golang.org/protobuf/proto"
-	"k8s.io/apimachinery/pkg/util/validation"
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/services/apiserver/internal/field"
@@ -30,15 +29,7 @@ func validateEphemeralContainers(s *corev1.PodSpec, path *field.Path) field.Erro
 	for i, ec := range s.GetEphemeralContainers() {
 		p := path.Child("ephemeralContainers").Index(i)
 		c := ec.GetEphemeralContainerCommon()
-		switch name := c.GetName(); {
-		case name == "":
-			errs = append(errs, field.Required(p.Child("name"), ""))
-		case names[name]:
-			errs = append(errs, field.Duplicate(p.Child("name"), name))
-		default:
-			errs = append(errs, invalid(p.Child("name"), name, validation.IsDNS1123Label(name))...)
-		}
-		names[c.GetName()] = true
+		errs = append(errs, uniqueContainerName(c.GetName(), p.Child("name"), names)...)
 		if c.GetImage() == "" {
 			errs = append(errs, field.Required(p.Child("image"), ""))
 		}
