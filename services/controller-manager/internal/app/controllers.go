@@ -14,6 +14,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/namespace"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
+	"skiff.dev/services/controller-manager/internal/podgc"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
@@ -73,6 +74,12 @@ var known = []struct {
 		nc := namespace.New(d.c, d.f, d.workers)
 		nc.Observe = d.observe
 		return nc, nil
+	}},
+	// Kubernetes' pod garbage collector has no workers flag either.
+	{podgc.Name, "", 1, func(d deps) (runner, error) {
+		gc := podgc.New(d.c, d.f)
+		gc.Observe = d.observe
+		return gc, nil
 	}},
 	{nodelifecycle.Name, "", 1, func(d deps) (runner, error) {
 		nc := nodelifecycle.New(d.c, d.f, nodelifecycle.Config{MonitorPeriod: d.o.NodeMonitorPeriod,
