@@ -9,6 +9,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/deployment"
 	"skiff.dev/services/controller-manager/internal/endpoints"
 	"skiff.dev/services/controller-manager/internal/endpointslice"
+	"skiff.dev/services/controller-manager/internal/endpointslicemirroring"
 	"skiff.dev/services/controller-manager/internal/garbagecollector"
 	"skiff.dev/services/controller-manager/internal/informers"
 	"skiff.dev/services/controller-manager/internal/namespace"
@@ -64,6 +65,13 @@ var known = []struct {
 		ec := endpointslice.New(d.c, d.f, d.workers)
 		ec.Observe = d.observe
 		return ec, nil
+	}},
+	{endpointslicemirroring.Name, "mirroring-concurrent-service-endpoint-syncs", 5, func(d deps) (runner, error) {
+		mc := endpointslicemirroring.New(d.c, d.f, endpointslicemirroring.Config{Workers: d.workers,
+			MaxEndpointsPerSubset: d.o.MirroringMaxEndpointsPerSubset})
+		mc.Observe = d.observe
+		mc.Events = d.events.Recorder(endpointslicemirroring.Component, "")
+		return mc, nil
 	}},
 	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(d deps) (runner, error) {
 		gc := garbagecollector.New(d.c, d.f, d.workers)
