@@ -3,6 +3,10 @@
 // the Node has stayed missing for a quarantine period they are marked
 // Failed (with a DisruptionTarget condition) and deleted at once. Without
 // it such pods stay forever, and so does a namespace that holds them.
+// Pods being deleted on a Node that is not Ready and that an administrator
+// tainted node.kubernetes.io/out-of-service (the node is known to be down)
+// are deleted at once too. Pods on a Node that is merely down are left to
+// the node lifecycle controller, as in Kubernetes.
 package podgc
 
 import (
@@ -52,12 +56,15 @@ func New(c *client.Client, f *informers.Factory) *Controller {
 		OnUpdate: func(_, p *corev1.Pod) { gc.podChanged(p) },
 	})
 	gc.nodes.AddHandler(informer.Handler[*corev1.Node]{
+		OnAdd:    gc.nodeChanged,
+		OnUpdate: func(_, n *corev1.Node) { gc.nodeChanged(n) },
 		OnDelete: func(n *corev1.Node) { gc.Enqueue(nodeKey + n.GetMetadata().GetName()) },
 	})
 	return gc
 }
 
-// keys are the nodes that pods are bound to but the cache does not hold.
+// keys are the nodes that pods are bound to but the cache does not hold,
+// and those out of service.
 func (gc *Controller) keys() []string {
 	var out []string
 	for _, p := range gc.pods.Store().List() {
@@ -65,7 +72,18 @@ func (gc *Controller) keys() []string {
 			out = append(out, nodeKey+n)
 		}
 	}
+	for _, n := range gc.nodes.Store().List() {
+		if outOfService(n) {
+			out = append(out, nodeKey+n.GetMetadata().GetName())
+		}
+	}
 	return out
+}
+
+func (gc *Controller) nodeChanged(n *corev1.Node) {
+	if outOfService(n) {
+		gc.Enqueue(nodeKey + n.GetMetadata().GetName())
+	}
 }
 
 func (gc *Controller) nodeKnown(name string) bool {
@@ -74,7 +92,12 @@ func (gc *Controller) nodeKnown(name string) bool {
 }
 
 func (gc *Controller) podChanged(p *corev1.Pod) {
-	if n := p.GetSpec().GetNodeName(); n != "" && !gc.nodeKnown(n) {
+	n := p.GetSpec().GetNodeName()
+	if n == "" {
+		return
+	}
+	node, known := gc.nodes.Store().Get(n)
+	if !known || (p.GetMetadata().GetDeletionTimestamp() != nil && outOfService(node)) {
 		gc.Enqueue(nodeKey + n)
 	}
 }
@@ -84,7 +107,29 @@ func (gc *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 	if !ok {
 		return 0, nil
 	}
+	if n, known := gc.nodes.Store().Get(node); known {
+		gc.q.release(node)
+		if outOfService(n) {
+			return 0, gc.outOfService(ctx, node)
+		}
+		return 0, nil
+	}
 	return gc.orphans(ctx, node)
+}
+
+// outOfService deletes the pods being deleted on a node that is out of
+// service: no kubelet will finish them.
+func (gc *Controller) outOfService(ctx context.Context, node string) error {
+	for _, p := range gc.pods.Store().ByIndex(informer.IndexNodeName, node) {
+		if p.GetMetadata().GetDeletionTimestamp() == nil {
+			continue
+		}
+		if err := gc.forceDelete(ctx, p, ""); err != nil {
+			return err
+		}
+		slog.InfoContext(ctx, "deleted a terminating pod of a node out of service", "pod", informer.KeyOf(p), "node", node)
+	}
+	return nil
 }
 
 // orphans deletes the pods bound to node once the node has been missing
@@ -116,9 +161,10 @@ func (gc *Controller) orphans(ctx context.Context, node string) (time.Duration, 
 	return 0, nil
 }
 
-// forceDelete marks a pod that has not finished Failed, with a
-// DisruptionTarget condition saying why (nothing else would: no kubelet
-// reports on it), then deletes it without a grace period.
+// forceDelete marks a pod that has not finished Failed (nothing else
+// would: no kubelet reports on it), with a DisruptionTarget condition
+// saying why when there is a message, then deletes it without a grace
+// period.
 func (gc *Controller) forceDelete(ctx context.Context, p *corev1.Pod, message string) error {
 	m := p.GetMetadata()
 	pods := gc.c.CoreV1().Pods(m.GetNamespace())
@@ -128,8 +174,10 @@ func (gc *Controller) forceDelete(ctx context.Context, p *corev1.Pod, message st
 			failed.Status = &corev1.PodStatus{}
 		}
 		failed.Status.Phase = "Failed"
-		failed.Status.Conditions = setCondition(failed.Status.Conditions, &corev1.PodCondition{Type: "DisruptionTarget",
-			Status: "True", Reason: "DeletionByPodGC", Message: message, LastTransitionTime: timestamppb.Now()})
+		if message != "" {
+			failed.Status.Conditions = setCondition(failed.Status.Conditions, &corev1.PodCondition{Type: "DisruptionTarget",
+				Status: "True", Reason: "DeletionByPodGC", Message: message, LastTransitionTime: timestamppb.Now()})
+		}
 		_, err := pods.UpdateStatus(ctx, failed, client.WriteOptions{})
 		switch {
 		case client.IsNotFound(err):
