@@ -108,3 +108,67 @@ func TestObjectsWithGoneOwnersAreCollected(t *testing.T) {
 		return nil
 	})
 }
+
+// TestForegroundDeletionBreaksAnOwnerCycle is the upstream conformance
+// spec "Garbage collector should not be blocked by dependency circle":
+// pod1 is owned by pod3, pod2 by pod1 and pod3 by pod2, every reference
+// blocking; a foreground delete of pod1 must take all three.
+func TestForegroundDeletionBreaksAnOwnerCycle(t *testing.T) {
+	c := startCluster(t)
+	pods := c.c.CoreV1().Pods("default")
+	names := []string{"pod1", "pod2", "pod3"}
+	created := map[string]*corev1.Pod{}
+	for _, name := range names {
+		zero := int64(0)
+		p, err := pods.Create(c.ctx, &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: &corev1.PodSpec{TerminationGracePeriodSeconds: &zero,
+				Containers: []*corev1.Container{{Name: "nginx", Image: "registry.local/nginx:1"}}}}, client.WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		created[name] = p
+	}
+	// Each pod is owned by the one before it, pod1 by pod3, as the spec
+	// patches them.
+	for i, name := range names {
+		owner := created[names[(i+2)%3]].GetMetadata()
+		patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"apiVersion":"v1","kind":"Pod","name":%q,"uid":%q,"controller":true,"blockOwnerDeletion":true}]}}`,
+			owner.GetName(), owner.GetUid())
+		if _, err := pods.Patch(c.ctx, name, "application/strategic-merge-patch+json", []byte(patch), client.WriteOptions{}, ""); err != nil {
+			t.Fatalf("patch %s: %v", name, err)
+		}
+	}
+	for _, name := range names {
+		framework.Eventually(t, 30*time.Second, name+" runs", func() error {
+			p, err := pods.Get(c.ctx, name)
+			if err != nil {
+				return err
+			}
+			if p.GetStatus().GetPhase() != "Running" {
+				return fmt.Errorf("phase %q", p.GetStatus().GetPhase())
+			}
+			return nil
+		})
+	}
+
+	policy, uid := "Foreground", created["pod1"].GetMetadata().GetUid()
+	if _, err := pods.Delete(c.ctx, "pod1", &metav1.DeleteOptions{PropagationPolicy: &policy,
+		Preconditions: &metav1.Preconditions{Uid: &uid}}); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 30*time.Second, "all three pods are gone", func() error {
+		list, err := pods.List(c.ctx, client.ListOptions{})
+		if err != nil {
+			return err
+		}
+		var left []string
+		for _, p := range list.GetItems() {
+			left = append(left, fmt.Sprintf("%s (finalizers %v, owners %d)", p.GetMetadata().GetName(),
+				p.GetMetadata().GetFinalizers(), len(p.GetMetadata().GetOwnerReferences())))
+		}
+		if len(left) > 0 {
+			return fmt.Errorf("left: %v", left)
+		}
+		return nil
+	})
+}

@@ -60,3 +60,29 @@ func TestDeletingANamespaceLeavesNothing(t *testing.T) {
 		t.Fatalf("left in the deleted namespace: %s", left)
 	}
 }
+
+// TestDeletingANamespaceWhosePodsLostTheirNode: pods bound to a Node that
+// is gone have no kubelet to finish their graceful deletion; the pod
+// garbage collector force-deletes them after its quarantine, so the
+// namespace still goes away.
+func TestDeletingANamespaceWhosePodsLostTheirNode(t *testing.T) {
+	c := startCluster(t)
+	c.kubectl("", "create", "namespace", "stranded")
+	onA := strings.Replace(strings.ReplaceAll(webDeployment, "namespace: default", "namespace: stranded"),
+		"      containers:\n", "      nodeSelector: {kubernetes.io/hostname: node-a}\n      containers:\n", 1)
+	c.kubectl(onA, "apply", "-f", "-")
+	c.kubectl("", "rollout", "status", "deployment/web", "-n", "stranded", "--timeout=90s")
+
+	// node-a's kubelet dies and its Node is deleted (as a cloud
+	// controller deletes the Node of an instance that is gone).
+	c.kubelet.StopRenewing("node-a")
+	c.kubectl("", "delete", "node", "node-a")
+	c.kubectl("", "delete", "namespace", "stranded", "--wait=false")
+	framework.Eventually(t, 90*time.Second, "the namespace is gone", func() error {
+		if _, err := c.c.CoreV1().Namespaces().Get(c.ctx, "stranded"); !client.IsNotFound(err) {
+			pods, _ := c.c.CoreV1().Pods("stranded").List(c.ctx, client.ListOptions{})
+			return fmt.Errorf("namespace: %v; %d pods left", err, len(pods.GetItems()))
+		}
+		return nil
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -161,6 +162,57 @@ func testMode(t *testing.T, mode string) {
 			t.Errorf("got kubeproxy_sync_proxy_rules_rules %v, want the rules of four Services", rules)
 		}
 	})
+	t.Run("one port number over TCP and UDP", func(t *testing.T) {
+		for _, ip := range backendIPs {
+			serveUDP(t, c.backends, fmt.Sprintf("%s:%d", ip, backendPort), ip)
+		}
+		dns := c.service("dns", corev1.ServiceTypeNodePort, func(s *corev1.Service) {
+			s.Spec.Ports = []corev1.ServicePort{
+				{Name: "dns", Port: 53, TargetPort: intstr.FromInt32(backendPort), Protocol: corev1.ProtocolUDP},
+				{Name: "dns-tcp", Port: 53, TargetPort: intstr.FromInt32(backendPort), Protocol: corev1.ProtocolTCP},
+			}
+		})
+		c.endpoints("dns", backendIPs, nil, discoveryv1.EndpointPort{Name: ptr("dns"), Port: ptr(int32(backendPort)), Protocol: ptr(corev1.ProtocolUDP)},
+			discoveryv1.EndpointPort{Name: ptr("dns-tcp"), Port: ptr(int32(backendPort)), Protocol: ptr(corev1.ProtocolTCP)})
+		clusterAddr := addr(dns.Spec.ClusterIP, 53)
+		waitSpread(t, c.client, clientIP, clusterAddr, backendIPs)
+		waitSpreadUDP(t, c.client, clientIP, clusterAddr, backendIPs)
+		for _, p := range dns.Spec.Ports {
+			nodePort := addr(nodeIP, int(p.NodePort))
+			if p.Protocol == corev1.ProtocolUDP {
+				waitSpreadUDP(t, c.external, externalIP, nodePort, backendIPs)
+			} else {
+				waitSpread(t, c.external, externalIP, nodePort, backendIPs)
+			}
+		}
+		// As the conformance spec "should serve endpoints on same port and
+		// different protocols" goes on: one protocol at a time, the other
+		// stops answering.
+		for _, keep := range []corev1.Protocol{corev1.ProtocolTCP, corev1.ProtocolUDP} {
+			svc, err := c.cs.CoreV1().Services("default").Get(ctx, "dns", metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc.Spec.Ports = slices.DeleteFunc(slices.Clone(dns.Spec.Ports), func(p corev1.ServicePort) bool { return p.Protocol != keep })
+			if _, err := c.cs.CoreV1().Services("default").Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			tcpUp, udpUp := func() error { _, err := dial(c.client, clientIP, clusterAddr); return err },
+				func() error { _, err := dialUDP(c.client, clientIP, clusterAddr); return err }
+			if keep == corev1.ProtocolUDP {
+				tcpUp, udpUp = udpUp, tcpUp
+			}
+			framework.Eventually(t, waitRules, "only "+string(keep)+" answers", func() error {
+				if err := tcpUp(); err != nil {
+					return fmt.Errorf("%s: %v", keep, err)
+				}
+				if udpUp() == nil {
+					return fmt.Errorf("the other protocol still answers")
+				}
+				return nil
+			})
+		}
+	})
 	t.Run("restart keeps established traffic and converges", func(t *testing.T) {
 		held, first, err := connect(c.client, clientIP, webAddr)
 		if err != nil {
@@ -224,13 +276,17 @@ func (c *cluster) service(name string, typ corev1.ServiceType, mutate func(*core
 }
 
 // endpoints creates or replaces the Service's one EndpointSlice; ready
-// overrides the readiness of some addresses (others are ready).
-func (c *cluster) endpoints(service string, ips []string, ready map[string]bool) {
+// overrides the readiness of some addresses (others are ready). The slice's
+// ports are ports, or the backends' http port.
+func (c *cluster) endpoints(service string, ips []string, ready map[string]bool, ports ...discoveryv1.EndpointPort) {
 	c.t.Helper()
+	if len(ports) == 0 {
+		ports = []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(backendPort)), Protocol: ptr(corev1.ProtocolTCP)}}
+	}
 	slice := &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: service + "-1", Labels: map[string]string{discoveryv1.LabelServiceName: service}},
 		AddressType: discoveryv1.AddressTypeIPv4,
-		Ports:       []discoveryv1.EndpointPort{{Name: ptr("http"), Port: ptr(int32(backendPort)), Protocol: ptr(corev1.ProtocolTCP)}},
+		Ports:       ports,
 	}
 	for _, ip := range ips {
 		r, ok := ready[ip]

@@ -9,11 +9,13 @@ import (
 	"skiff.dev/services/controller-manager/internal/deployment"
 	"skiff.dev/services/controller-manager/internal/endpoints"
 	"skiff.dev/services/controller-manager/internal/endpointslice"
+	"skiff.dev/services/controller-manager/internal/endpointslicemirroring"
 	"skiff.dev/services/controller-manager/internal/garbagecollector"
 	"skiff.dev/services/controller-manager/internal/informers"
 	"skiff.dev/services/controller-manager/internal/namespace"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
+	"skiff.dev/services/controller-manager/internal/podgc"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
@@ -64,6 +66,13 @@ var known = []struct {
 		ec.Observe = d.observe
 		return ec, nil
 	}},
+	{endpointslicemirroring.Name, "mirroring-concurrent-service-endpoint-syncs", 5, func(d deps) (runner, error) {
+		mc := endpointslicemirroring.New(d.c, d.f, endpointslicemirroring.Config{Workers: d.workers,
+			MaxEndpointsPerSubset: d.o.MirroringMaxEndpointsPerSubset})
+		mc.Observe = d.observe
+		mc.Events = d.events.Recorder(endpointslicemirroring.Component, "")
+		return mc, nil
+	}},
 	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(d deps) (runner, error) {
 		gc := garbagecollector.New(d.c, d.f, d.workers)
 		gc.Observe = d.observe
@@ -73,6 +82,12 @@ var known = []struct {
 		nc := namespace.New(d.c, d.f, d.workers)
 		nc.Observe = d.observe
 		return nc, nil
+	}},
+	// Kubernetes' pod garbage collector has no workers flag either.
+	{podgc.Name, "", 1, func(d deps) (runner, error) {
+		gc := podgc.New(d.c, d.f)
+		gc.Observe = d.observe
+		return gc, nil
 	}},
 	{nodelifecycle.Name, "", 1, func(d deps) (runner, error) {
 		nc := nodelifecycle.New(d.c, d.f, nodelifecycle.Config{MonitorPeriod: d.o.NodeMonitorPeriod,

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"skiff.dev/pkg/component"
+	"skiff.dev/services/controller-manager/internal/endpointslicemirroring"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 )
@@ -39,6 +40,9 @@ type Options struct {
 	AllocateNodeCIDRs bool
 	ClusterCIDR       string
 	NodeCIDRMaskSize  int
+	// MirroringMaxEndpointsPerSubset is how many addresses of an
+	// Endpoints subset the mirroring controller mirrors.
+	MirroringMaxEndpointsPerSubset int
 	// RootCAFile is the CA bundle the root CA publisher publishes; empty
 	// for the one the kubeconfig trusts.
 	RootCAFile string
@@ -66,6 +70,8 @@ func NewOptions() *Options {
 		NodeEvictionRate:       0.1,
 
 		NodeCIDRMaskSize: 24,
+
+		MirroringMaxEndpointsPerSubset: endpointslicemirroring.DefaultMaxEndpointsPerSubset,
 	}
 	for _, c := range known {
 		w := c.workers
@@ -91,6 +97,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.AllocateNodeCIDRs, "allocate-node-cidrs", o.AllocateNodeCIDRs, "Give every Node a pod subnet of --cluster-cidr in spec.podCIDR (the nodeipam controller runs only with it).")
 	fs.StringVar(&o.ClusterCIDR, "cluster-cidr", o.ClusterCIDR, "IPv4 range of the pods' addresses, e.g. 10.244.0.0/16, from which Nodes get their subnets.")
 	fs.IntVar(&o.NodeCIDRMaskSize, "node-cidr-mask-size", o.NodeCIDRMaskSize, "Prefix length of each Node's pod subnet.")
+	fs.IntVar(&o.MirroringMaxEndpointsPerSubset, "mirroring-max-endpoints-per-subset", o.MirroringMaxEndpointsPerSubset,
+		"How many addresses of each subset of an Endpoints object the endpointslicemirroring controller mirrors into EndpointSlices; the rest are left out, with a warning event.")
 	fs.StringVar(&o.RootCAFile, "root-ca-file", o.RootCAFile, fmt.Sprintf(
 		"PEM bundle of the CA that verifies the apiserver, published as ca.crt of the %s ConfigMap in every namespace and read again every %v; empty: the CA --kubeconfig trusts.",
 		rootcacertpublisher.ConfigMapName, rootcacertpublisher.DefaultPollPeriod))
@@ -127,6 +135,9 @@ func (o *Options) Validate() error {
 	}
 	if o.NodeEvictionRate <= 0 {
 		errs = append(errs, fmt.Errorf("--node-eviction-rate %v: must be positive", o.NodeEvictionRate))
+	}
+	if m := o.MirroringMaxEndpointsPerSubset; m < 1 || m > endpointslicemirroring.MaxMaxEndpointsPerSubset {
+		errs = append(errs, fmt.Errorf("--mirroring-max-endpoints-per-subset %d: must be from 1 to %d", m, endpointslicemirroring.MaxMaxEndpointsPerSubset))
 	}
 	if err := o.validateNodeCIDRs(); err != nil {
 		errs = append(errs, err)

@@ -98,3 +98,17 @@ func TestNodeIPAMNeedsAllocateNodeCIDRs(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateMirroringMaxEndpointsPerSubset(t *testing.T) {
+	for _, c := range []struct {
+		max     int
+		wantErr bool
+	}{{1, false}, {1000, false}, {0, true}, {1001, true}} {
+		o := NewOptions()
+		o.Kubeconfig = "k"
+		o.MirroringMaxEndpointsPerSubset = c.max
+		if err := o.Validate(); (err != nil) != c.wantErr {
+			t.Errorf("--mirroring-max-endpoints-per-subset=%d: got %v, want an error: %v", c.max, err, c.wantErr)
+		}
+	}
+}

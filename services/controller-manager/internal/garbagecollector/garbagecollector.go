@@ -1,7 +1,8 @@
 // Package garbagecollector deletes objects whose owners are gone and
 // carries out the propagation policies of deletes: Background (dependents
 // go after their owner), Foreground (the owner waits, with its
-// foregroundDeletion finalizer, until its blocking dependents are gone)
+// foregroundDeletion finalizer, until its blocking dependents are gone;
+// owners that form a cycle are unblocked as Kubernetes does, see decide)
 // and Orphan (dependents lose their reference to the owner, which the
 // orphan finalizer holds until they have).
 package garbagecollector
@@ -70,8 +71,8 @@ func (gc *Collector) keys() []string {
 }
 
 // changed queues what an event may concern: the object itself, its
-// dependents when it goes away, and its owners when it does (an owner may
-// be waiting for it).
+// dependents when it goes away, and its owners when it goes or stops
+// blocking them (an owner may be waiting for it).
 func (gc *Collector) changed(k kind, old, obj proto.Message, deleted bool) {
 	m := informer.Meta(obj)
 	if interesting(m) && !deleted {
@@ -79,6 +80,9 @@ func (gc *Collector) changed(k kind, old, obj proto.Message, deleted bool) {
 	}
 	going := deleted || (m.GetDeletionTimestamp() != nil && (old == nil || informer.Meta(old).GetDeletionTimestamp() == nil))
 	if !going {
+		if old != nil && !refsEqual(informer.Meta(old).GetOwnerReferences(), m.GetOwnerReferences()) {
+			gc.enqueueOwners(m.GetNamespace(), informer.Meta(old).GetOwnerReferences())
+		}
 		return
 	}
 	for _, dk := range gc.kinds {
@@ -86,11 +90,19 @@ func (gc *Collector) changed(k kind, old, obj proto.Message, deleted bool) {
 			gc.Enqueue(key(dk, dep))
 		}
 	}
-	for _, ref := range m.GetOwnerReferences() {
+	gc.enqueueOwners(m.GetNamespace(), m.GetOwnerReferences())
+}
+
+func (gc *Collector) enqueueOwners(ns string, refs []*metav1.OwnerReference) {
+	for _, ref := range refs {
 		if _, found := gc.kinds[ref.GetKind()]; found {
-			gc.Enqueue(ref.GetKind() + "/" + m.GetNamespace() + "/" + ref.GetName())
+			gc.Enqueue(ref.GetKind() + "/" + ns + "/" + ref.GetName())
 		}
 	}
+}
+
+func refsEqual(a, b []*metav1.OwnerReference) bool {
+	return slices.EqualFunc(a, b, func(x, y *metav1.OwnerReference) bool { return proto.Equal(x, y) })
 }
 
 // dependents are the objects that name uid among their owners.
@@ -122,7 +134,7 @@ func (gc *Collector) reconcile(ctx context.Context, key string) (time.Duration, 
 		case slices.Contains(m.GetFinalizers(), FinalizerForeground):
 			return 0, gc.foreground(ctx, k, obj)
 		}
-		return 0, nil
+		return 0, nil // being deleted: its dependents are looked at once it is gone
 	}
 	return 0, gc.checkOwners(ctx, k, obj)
 }
@@ -140,8 +152,10 @@ func (gc *Collector) orphan(ctx context.Context, k kind, owner proto.Message) er
 	return gc.removeFinalizer(ctx, k, owner, FinalizerOrphan)
 }
 
-// foreground deletes the dependents (in the foreground too) and releases
-// the owner once no dependent that blocks it is left.
+// foreground releases an owner deleted in the foreground once none of its
+// dependents blocks it; until then it has each dependent that is not
+// being deleted yet looked at (checkOwners deletes it, or drops the
+// reference when it has another owner).
 func (gc *Collector) foreground(ctx context.Context, k kind, owner proto.Message) error {
 	uid := informer.Meta(owner).GetUid()
 	blocked := false
@@ -153,71 +167,106 @@ func (gc *Collector) foreground(ctx context.Context, k kind, owner proto.Message
 					blocked = true
 				}
 			}
-			if dm.GetDeletionTimestamp() != nil {
-				continue
-			}
-			if err := dk.remove(ctx, dm.GetNamespace(), dm.GetName(), "Foreground"); err != nil && !client.IsNotFound(err) {
-				return fmt.Errorf("delete %s %s, a dependent of %s: %w", dk.name(), informer.KeyOf(dep), informer.KeyOf(owner), err)
+			if dm.GetDeletionTimestamp() == nil {
+				gc.Enqueue(key(dk, dep))
 			}
 		}
 	}
 	if blocked {
-		return nil // each dependent's deletion brings the owner back here
+		return nil // each dependent's deletion or unblocking brings the owner back here
 	}
 	return gc.removeFinalizer(ctx, k, owner, FinalizerForeground)
 }
 
-// checkOwners deletes an object all of whose owners are gone, and drops
-// references to owners that are gone when others remain.
+// deletingDependents reports whether an object is being deleted in the
+// foreground and waits for its dependents.
+func deletingDependents(m *metav1.ObjectMeta) bool {
+	return m.GetDeletionTimestamp() != nil && slices.Contains(m.GetFinalizers(), FinalizerForeground)
+}
+
+// checkOwners looks at an object that is not being deleted, by the state
+// of its owners (see decide): it deletes an object whose owners are all
+// going, and drops references to owners that are gone or waiting for
+// their dependents when others remain.
 func (gc *Collector) checkOwners(ctx context.Context, k kind, obj proto.Message) error {
 	m := informer.Meta(obj)
 	refs := m.GetOwnerReferences()
 	if len(refs) == 0 {
 		return nil
 	}
-	gone := map[string]bool{}
+	states := map[string]ownerState{}
 	for _, ref := range refs {
-		absent, err := gc.ownerAbsent(ctx, m.GetNamespace(), ref)
+		state, err := gc.ownerState(ctx, m.GetNamespace(), ref)
 		if err != nil {
 			return err
 		}
-		if absent {
-			gone[ref.GetUid()] = true
+		states[ref.GetUid()] = state
+	}
+	dependents, dependentWaiting := 0, false
+	for _, deps := range gc.dependents(m.GetUid()) {
+		for _, dep := range deps {
+			dependents++
+			dependentWaiting = dependentWaiting || deletingDependents(informer.Meta(dep))
 		}
 	}
-	switch {
-	case len(gone) == 0:
-		return nil
-	case len(gone) == len(refs):
-		err := k.remove(ctx, m.GetNamespace(), m.GetName(), "Background")
-		if err != nil && !client.IsNotFound(err) {
-			return fmt.Errorf("delete %s %s, whose owners are gone: %w", k.name(), informer.KeyOf(obj), err)
-		}
-		return nil
-	default:
-		return gc.dropRefs(ctx, k, obj, func(ref *metav1.OwnerReference) bool { return gone[ref.GetUid()] })
+	s := decide(refs, states, dependents, dependentWaiting, m.GetFinalizers())
+	if len(s.drop) > 0 {
+		return gc.dropRefs(ctx, k, obj, func(ref *metav1.OwnerReference) bool { return slices.Contains(s.drop, ref.GetUid()) })
 	}
+	if s.unblock {
+		if err := gc.unblock(ctx, k, obj); err != nil {
+			return err
+		}
+	}
+	if s.policy == "" {
+		return nil
+	}
+	if err := k.remove(ctx, m.GetNamespace(), m.GetName(), s.policy); err != nil && !client.IsNotFound(err) {
+		return fmt.Errorf("delete %s %s, whose owners are going: %w", k.name(), informer.KeyOf(obj), err)
+	}
+	return nil
 }
 
-// ownerAbsent asks the cache, then the apiserver (the cache may not have
-// seen a new owner yet), whether an owner exists under its uid. Owners of
+// ownerState asks the cache, then the apiserver (the cache may not have
+// seen a new owner yet), what an owner reference points at. Owners of
 // kinds the collector does not follow are taken to exist.
-func (gc *Collector) ownerAbsent(ctx context.Context, ns string, ref *metav1.OwnerReference) (bool, error) {
+func (gc *Collector) ownerState(ctx context.Context, ns string, ref *metav1.OwnerReference) (ownerState, error) {
 	k, ok := gc.kinds[ref.GetKind()]
 	if !ok {
-		return false, nil
+		return solid, nil
 	}
-	if len(k.byIndex(informer.IndexUID, ref.GetUid())) > 0 {
-		return false, nil
+	owner := k.byIndex(informer.IndexUID, ref.GetUid())
+	if len(owner) == 0 {
+		live, err := k.live(ctx, ns, ref.GetName())
+		switch {
+		case client.IsNotFound(err):
+			return dangling, nil
+		case err != nil:
+			return solid, fmt.Errorf("look up owner %s %s/%s: %w", ref.GetKind(), ns, ref.GetName(), err)
+		}
+		if informer.Meta(live).GetUid() != ref.GetUid() {
+			return dangling, nil
+		}
+		owner = []proto.Message{live}
 	}
-	live, err := k.live(ctx, ns, ref.GetName())
-	switch {
-	case client.IsNotFound(err):
-		return true, nil
-	case err != nil:
-		return false, fmt.Errorf("look up owner %s %s/%s: %w", ref.GetKind(), ns, ref.GetName(), err)
+	if deletingDependents(informer.Meta(owner[0])) {
+		return waiting, nil
 	}
-	return informer.Meta(live).GetUid() != ref.GetUid(), nil
+	return solid, nil
+}
+
+// unblock clears blockOwnerDeletion on every reference of obj.
+func (gc *Collector) unblock(ctx context.Context, k kind, obj proto.Message) error {
+	updated := proto.Clone(obj)
+	for _, ref := range informer.Meta(updated).GetOwnerReferences() {
+		if ref.GetBlockOwnerDeletion() {
+			ref.BlockOwnerDeletion = proto.Bool(false)
+		}
+	}
+	if err := k.update(ctx, updated); err != nil {
+		return fmt.Errorf("stop %s %s from blocking its owners: %w", k.name(), informer.KeyOf(obj), err)
+	}
+	return nil
 }
 
 func (gc *Collector) dropRefs(ctx context.Context, k kind, obj proto.Message, drop func(*metav1.OwnerReference) bool) error {

@@ -1,7 +1,6 @@
 package rootcacertpublisher
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 
@@ -55,25 +54,10 @@ func active(ns *corev1.Namespace) bool {
 // again once the cache shows it.
 func createResult(ns string, err error) error {
 	switch {
-	case err == nil, client.IsNotFound(err), namespaceTerminating(err):
+	case err == nil, client.IsNotFound(err), controller.NamespaceTerminating(err):
 		return nil
 	case client.IsAlreadyExists(err):
 		return controller.ErrRetry
 	}
 	return fmt.Errorf("create the root CA ConfigMap of namespace %s: %w", ns, err)
-}
-
-// namespaceTerminating reports the apiserver's refusal to create in a
-// terminating namespace.
-func namespaceTerminating(err error) bool {
-	var se *client.StatusError
-	if !errors.As(err, &se) || se.Status.GetReason() != "Forbidden" {
-		return false
-	}
-	for _, c := range se.Status.GetDetails().GetCauses() {
-		if c.GetReason() == "NamespaceTerminating" {
-			return true
-		}
-	}
-	return false
 }

@@ -356,3 +356,22 @@ func TestRestoreInputListsLargeTables(t *testing.T) {
 		t.Errorf("got -S in the input for %d chains, want it only above %d", listAbove, listAbove)
 	}
 }
+
+// TestRenderTCPAndUDPOnOnePort: one port number over both protocols (as
+// cluster DNS has it) gets a dispatch rule, a chain and a DNAT per
+// protocol, on the ClusterIP and on the NodePort both share.
+func TestRenderTCPAndUDPOnOnePort(t *testing.T) {
+	st := fixtures["tcp and udp on one port"]
+	var want []string
+	for _, sp := range st.Services {
+		n, proto := sp.ServicePortName, string(sp.Protocol)
+		note := `-m comment --comment "` + portComment(n)
+		ep := st.Endpoints[n][0]
+		want = append(want,
+			`-A SKIFF-SERVICES `+note+` cluster IP" -d 10.96.0.10/32 -p `+proto+` -m `+proto+` --dport 53 -j `+serviceChain(n),
+			`-A SKIFF-NODEPORTS `+note+`" -p `+proto+` -m `+proto+` --dport 30053 -j `+externalChain(n),
+			`-A `+endpointChain(n, ep)+" "+note+`" -p `+proto+` -m `+proto+` -j DNAT --to-destination `+ep.IP+":"+strconv.Itoa(ep.Port),
+		)
+	}
+	checkLines(t, lines(t, testOptions, st), want, nil)
+}

@@ -22,6 +22,7 @@ func TestTraffic(t *testing.T) {
 	ns := newNetns(t)
 	ns.Topology(t, "192.168.50.2", "10.244.1.5", "10.244.2.7")
 	ns.ServeNames(t, 8080, "10.244.1.5", "10.244.2.7")
+	ns.ServeNamesUDP(t, 8080, "10.244.1.5", "10.244.2.7")
 	ctx := context.Background()
 	b := ns.backend(t)
 	sync := func(st model.State) {
@@ -52,6 +53,25 @@ func TestTraffic(t *testing.T) {
 	for _, addr := range []string{"10.96.0.10:80", "192.168.50.2:30080"} {
 		if seen := dialMany(t, ns, addr, 20); len(seen) != 1 || seen["10.244.1.5"] != 20 {
 			t.Errorf("dial %s with 10.244.2.7 unready: got answers %v, want 10.244.1.5 only", addr, seen)
+		}
+	}
+
+	// One port number over UDP and TCP: each protocol reaches the
+	// endpoints, on the ClusterIP and on the shared NodePort.
+	sync(fixtures["tcp and udp on one port"])
+	for _, addr := range []string{"10.96.0.10:53", "192.168.50.2:30053"} {
+		for proto, dial := range map[string]func(string) (string, error){"tcp": ns.Dial, "udp": ns.DialUDP} {
+			seen := map[string]int{}
+			for range 20 {
+				got, err := dial(addr)
+				if err != nil {
+					t.Fatalf("%s to %s: %v", proto, addr, err)
+				}
+				seen[got]++
+			}
+			if len(seen) != 2 {
+				t.Errorf("%s to %s: got answers %v, want both endpoints", proto, addr, seen)
+			}
 		}
 	}
 

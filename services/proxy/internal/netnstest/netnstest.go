@@ -126,6 +126,54 @@ func (ns *Netns) ServeNames(tb testing.TB, port int, ips ...string) {
 	}
 }
 
+// ServeNamesUDP answers every datagram sent to each address:port in the
+// namespace with the address, until the test ends.
+func (ns *Netns) ServeNamesUDP(tb testing.TB, port int, ips ...string) {
+	tb.Helper()
+	for _, ip := range ips {
+		var pc net.PacketConn
+		if err := ns.Do(func() (err error) {
+			pc, err = net.ListenPacket("udp", fmt.Sprintf("%s:%d", ip, port))
+			return err
+		}); err != nil {
+			tb.Fatalf("listen on udp %s: %v", ip, err)
+		}
+		tb.Cleanup(func() { pc.Close() })
+		go func() {
+			buf := make([]byte, 512)
+			for {
+				_, from, err := pc.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				_, _ = pc.WriteTo([]byte(ip), from)
+			}
+		}()
+	}
+}
+
+// DialUDP sends a datagram to addr from ClientIP (a new source port each
+// time, so each is a new flow) and returns the answer.
+func (ns *Netns) DialUDP(addr string) (string, error) {
+	var conn net.Conn
+	err := ns.Do(func() (err error) {
+		d := net.Dialer{LocalAddr: &net.UDPAddr{IP: net.ParseIP(ClientIP)}}
+		conn, err = d.Dial("udp", addr)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Second))
+	if _, err := conn.Write([]byte("who?")); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 512)
+	n, err := conn.Read(buf)
+	return string(buf[:n]), err
+}
+
 // Dial connects to addr from ClientIP and returns what the server wrote.
 func (ns *Netns) Dial(addr string) (string, error) {
 	var conn net.Conn

@@ -141,6 +141,7 @@ func TestTraffic(t *testing.T) {
 	ns := newNetns(t)
 	ns.Topology(t, "192.168.50.2", "10.244.1.5", "10.244.2.7")
 	ns.ServeNames(t, 8080, "10.244.1.5", "10.244.2.7")
+	ns.ServeNamesUDP(t, 8080, "10.244.1.5", "10.244.2.7")
 
 	sp := web()
 	sp.NodePort = 30080
@@ -173,6 +174,25 @@ func TestTraffic(t *testing.T) {
 	}
 	if len(pinned) != 1 {
 		t.Errorf("dial with session affinity: got answers %v, want one endpoint", pinned)
+	}
+
+	// One port number over UDP and TCP: each protocol reaches the
+	// endpoints, on the ClusterIP and on the shared NodePort.
+	ns.sync(b, fixtures["tcp and udp on one port"], false)
+	for _, addr := range []string{"10.96.0.10:53", "192.168.50.2:30053"} {
+		for proto, dial := range map[string]func(string) (string, error){"tcp": ns.Dial, "udp": ns.DialUDP} {
+			seen := map[string]int{}
+			for range 20 {
+				got, err := dial(addr)
+				if err != nil {
+					t.Fatalf("%s to %s: %v", proto, addr, err)
+				}
+				seen[got]++
+			}
+			if len(seen) != 2 {
+				t.Errorf("%s to %s: got answers %v, want both endpoints", proto, addr, seen)
+			}
+		}
 	}
 
 	ns.sync(b, fixtures["no endpoints"], false)

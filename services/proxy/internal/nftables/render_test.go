@@ -216,3 +216,31 @@ func TestBalanceForms(t *testing.T) {
 		t.Errorf("got an anonymous verdict map for two endpoints, want a cascade:\n%s", got)
 	}
 }
+
+// TestRenderTCPAndUDPOnOnePort: one port number over both protocols (as
+// cluster DNS has it) gets a dispatch element, a chain and a DNAT per
+// protocol, on the ClusterIP and on the NodePort both share.
+func TestRenderTCPAndUDPOnOnePort(t *testing.T) {
+	f := fixtures["tcp and udp on one port"]
+	got, err := renderText(testOptions, f.Services, f.Endpoints)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	lines := map[string]bool{}
+	for _, l := range strings.Split(got, "\n") {
+		lines[l] = true
+	}
+	for _, sp := range f.Services {
+		n, proto := sp.ServicePortName, string(sp.Protocol)
+		ep := f.Endpoints[n][0]
+		for _, want := range []string{
+			"add element ip skiff-proxy service-ips { 10.96.0.10 . " + proto + " . 53 : goto " + serviceChain(n) + " }",
+			"add element ip skiff-proxy service-nodeports { " + proto + " . 30053 : goto " + externalChain(n) + " }",
+			prefix + endpointChain(n, ep) + " meta l4proto " + proto + " dnat to " + fmt.Sprintf("%s:%d", ep.IP, ep.Port),
+		} {
+			if !lines[want] {
+				t.Errorf("%s: missing line\n  %s\nin\n%s", proto, want, got)
+			}
+		}
+	}
+}

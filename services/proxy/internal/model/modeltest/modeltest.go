@@ -26,6 +26,19 @@ func Web() model.ServicePort {
 	}
 }
 
+// DNS is a Service's two ports on one number, as cluster DNS has them:
+// 10.96.0.10:53 over UDP (dns) and TCP (dns-tcp).
+func DNS() (udp, tcp model.ServicePort) {
+	udp = model.ServicePort{
+		ServicePortName: model.ServicePortName{Namespace: "kube-system", Name: "kube-dns", PortName: "dns", Protocol: model.UDP},
+		ClusterIP:       "10.96.0.10",
+		Port:            53,
+	}
+	tcp = udp
+	tcp.PortName, tcp.Protocol = "dns-tcp", model.TCP
+	return udp, tcp
+}
+
 // Endpoint is a backend on port 8080, ready (and serving) or not.
 func Endpoint(ip string, ready bool, node string) model.Endpoint {
 	return model.Endpoint{IP: ip, Port: 8080, Ready: ready, Serving: ready, NodeName: node}
@@ -42,6 +55,13 @@ func Fixtures() map[string]model.State {
 				Endpoint("10.244.1.5", true, "node-a"),
 			}},
 		},
+		"tcp and udp on one port": func() model.State {
+			udp, tcp := DNS()
+			udp.NodePort, tcp.NodePort = 30053, 30053
+			eps := []model.Endpoint{Endpoint("10.244.1.5", true, "node-a"), Endpoint("10.244.2.7", true, "node-b")}
+			return model.State{Services: []model.ServicePort{udp, tcp},
+				Endpoints: map[model.ServicePortName][]model.Endpoint{udp.ServicePortName: eps, tcp.ServicePortName: eps}}
+		}(),
 		"no endpoints": {
 			Services: []model.ServicePort{web},
 		},
