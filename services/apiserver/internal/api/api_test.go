@@ -138,9 +138,18 @@ func TestGracefulPodDeletion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta := obj.(*corev1.Pod).GetMetadata()
+	terminating := obj.(*corev1.Pod)
+	meta := terminating.GetMetadata()
 	if meta.GetDeletionTimestamp() == nil || meta.GetDeletionGracePeriodSeconds() != 30 {
 		t.Fatalf("a running pod was not deleted gracefully: %v", meta)
+	}
+	// Status writes while its containers stop leave it there.
+	terminating.Status = &corev1.PodStatus{Phase: "Running", Message: "stopping"}
+	if _, err := pods.UpdateStatus(ctx, terminating, registry.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pods.Get(ctx, "default", "p", registry.GetOptions{}); err != nil {
+		t.Fatalf("a status write removed a pod in its grace period: %v", err)
 	}
 	// The kubelet confirms with a zero grace period.
 	if _, err := pods.Delete(ctx, "default", "p", &metav1.DeleteOptions{GracePeriodSeconds: proto.Int64(0)}); err != nil {

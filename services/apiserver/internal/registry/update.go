@@ -63,8 +63,7 @@ func (s *Store) update(ctx context.Context, obj proto.Message, opts UpdateOption
 			return nil, err
 		}
 		result = next
-		nm := object.Meta(next)
-		if nm.GetDeletionTimestamp() != nil && len(nm.GetFinalizers()) == 0 && !s.pending(next) {
+		if s.finalized(next, current) {
 			return nil, errDeleteNow
 		}
 		return next, nil
@@ -88,6 +87,18 @@ func (s *Store) update(ctx context.Context, obj proto.Message, opts UpdateOption
 		return nil, s.storageError(err, name)
 	}
 	return s.finish(out), nil
+}
+
+// finalized tells whether an update took the last finalizer off an object
+// whose deletion is due, which then goes, as Kubernetes decides it: the
+// stored object had finalizers, the new one has none, and its deletion
+// grace period is 0 (an object still in a graceful deletion, such as a
+// terminating pod, stays until whoever deletes it confirms with 0).
+func (s *Store) finalized(next, current proto.Message) bool {
+	nm, cm := object.Meta(next), object.Meta(current)
+	return nm.GetDeletionTimestamp() != nil && nm.DeletionGracePeriodSeconds != nil && nm.GetDeletionGracePeriodSeconds() == 0 &&
+		len(nm.GetFinalizers()) == 0 && !s.pending(next) &&
+		(len(cm.GetFinalizers()) > 0 || s.pending(current))
 }
 
 // nextVersion computes the object to store from the client's obj and the
