@@ -65,6 +65,11 @@ func (g CoreV1) Events(namespace string) *Resource[*corev1.Event, *corev1.EventL
 	return newResource[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest](corev1.NewEventServiceClient(g.conn), namespace)
 }
 
+// PodTemplates are the PodTemplate objects in a namespace ("" lists and watches every namespace).
+func (g CoreV1) PodTemplates(namespace string) *Resource[*corev1.PodTemplate, *corev1.PodTemplateList] {
+	return newResource[*corev1.PodTemplate, *corev1.PodTemplateList, corev1.PodTemplateWatchEvent, *corev1.PodTemplateWatchEvent, *corev1.CreatePodTemplateRequest, *corev1.UpdatePodTemplateRequest](corev1.NewPodTemplateServiceClient(g.conn), namespace)
+}
+
 // AppsV1 is the appsv1 API group.
 type AppsV1 struct{ conn *grpc.ClientConn }
 

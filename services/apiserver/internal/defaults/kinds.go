@@ -142,6 +142,12 @@ func ReplicaSet(rs *appsv1.ReplicaSet) {
 	template(&rs.Spec.Template)
 }
 
+// PodTemplate: the pod template's defaults, as a ReplicaSet's template
+// gets.
+func PodTemplate(pt *corev1.PodTemplate) {
+	template(&pt.Template)
+}
+
 func template(t **corev1.PodTemplateSpec) {
 	if *t == nil {
 		*t = &corev1.PodTemplateSpec{}

@@ -45,6 +45,7 @@ func Register(s grpc.ServiceRegistrar, backends Backends) error {
 	corev1.RegisterSecretServiceServer(s, &secretServer{crud: &crud[*corev1.Secret, *corev1.SecretList, corev1.SecretWatchEvent, *corev1.CreateSecretRequest, *corev1.UpdateSecretRequest]{backend: must("", "secrets")}})
 	corev1.RegisterServiceAccountServiceServer(s, &serviceAccountServer{crud: &crud[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent, *corev1.CreateServiceAccountRequest, *corev1.UpdateServiceAccountRequest]{backend: must("", "serviceaccounts")}})
 	corev1.RegisterEventServiceServer(s, &eventServer{crud: &crud[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest]{backend: must("", "events")}})
+	corev1.RegisterPodTemplateServiceServer(s, &podTemplateServer{crud: &crud[*corev1.PodTemplate, *corev1.PodTemplateList, corev1.PodTemplateWatchEvent, *corev1.CreatePodTemplateRequest, *corev1.UpdatePodTemplateRequest]{backend: must("", "podtemplates")}})
 	appsv1.RegisterDeploymentServiceServer(s, &deploymentServer{crud: &crud[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.CreateDeploymentRequest, *appsv1.UpdateDeploymentRequest]{backend: must("apps", "deployments")}})
 	appsv1.RegisterReplicaSetServiceServer(s, &replicaSetServer{crud: &crud[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest]{backend: must("apps", "replicasets")}})
 	discoveryv1.RegisterEndpointSliceServiceServer(s, &endpointSliceServer{crud: &crud[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList, discoveryv1.EndpointSliceWatchEvent, *discoveryv1.CreateEndpointSliceRequest, *discoveryv1.UpdateEndpointSliceRequest]{backend: must("discovery.k8s.io", "endpointslices")}})
@@ -85,6 +86,9 @@ type (
 	}
 	unimplementedEvent struct {
 		corev1.UnimplementedEventServiceServer
+	}
+	unimplementedPodTemplate struct {
+		corev1.UnimplementedPodTemplateServiceServer
 	}
 	unimplementedDeployment struct {
 		appsv1.UnimplementedDeploymentServiceServer
@@ -183,6 +187,11 @@ func (s *serviceAccountServer) CreateToken(ctx context.Context, req *corev1.Crea
 type eventServer struct {
 	*crud[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest]
 	unimplementedEvent
+}
+
+type podTemplateServer struct {
+	*crud[*corev1.PodTemplate, *corev1.PodTemplateList, corev1.PodTemplateWatchEvent, *corev1.CreatePodTemplateRequest, *corev1.UpdatePodTemplateRequest]
+	unimplementedPodTemplate
 }
 
 // scaler is a backend with the scale subresource.

@@ -36,6 +36,7 @@ func All() []*registry.Resource {
 		core("secrets", "secret", "Secret", true, false, newOf[corev1.Secret](), newOf[corev1.SecretList](), secretStrategy),
 		core("serviceaccounts", "serviceaccount", "ServiceAccount", true, false, newOf[corev1.ServiceAccount](), newOf[corev1.ServiceAccountList](), serviceAccountStrategy, "sa"),
 		core("events", "event", "Event", true, false, newOf[corev1.Event](), newOf[corev1.EventList](), eventStrategy, "ev"),
+		podTemplates(),
 		apps("deployments", "deployment", "Deployment", newOf[appsv1.Deployment](), newOf[appsv1.DeploymentList](), deploymentStrategy, "deploy"),
 		apps("replicasets", "replicaset", "ReplicaSet", newOf[appsv1.ReplicaSet](), newOf[appsv1.ReplicaSetList](), replicaSetStrategy, "rs"),
 		{
@@ -81,6 +82,14 @@ func core(plural, singular, kind string, namespaced, status bool, newObj, newLis
 		ShortNames: short, Namespaced: namespaced, HasStatus: status,
 		New: newObj, NewList: newList, Strategy: st,
 	}
+}
+
+// podTemplates has no short name; its template is what bumps the
+// generation, as Kubernetes' strategy does.
+func podTemplates() *registry.Resource {
+	r := core("podtemplates", "podtemplate", "PodTemplate", true, false, newOf[corev1.PodTemplate](), newOf[corev1.PodTemplateList](), podTemplateStrategy)
+	r.SpecPart = "template"
+	return r
 }
 
 func apps(plural, singular, kind string, newObj, newList func() proto.Message, st registry.Strategy, short ...string) *registry.Resource {

@@ -138,6 +138,11 @@ var eventStrategy = registry.Strategy{
 	}),
 }
 
+var podTemplateStrategy = registry.Strategy{
+	Default:  mutate(defaults.PodTemplate),
+	Validate: check(validate.ValidatePodTemplate),
+}
+
 var deploymentStrategy = registry.Strategy{
 	Default:                mutate(defaults.Deployment),
 	PrepareForStatusUpdate: keepMeta(func(m, old *metav1.ObjectMeta) { m.Labels = old.GetLabels() }),

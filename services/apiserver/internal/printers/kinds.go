@@ -116,6 +116,18 @@ func init() {
 			return eventCells(convert.EventToCore(e), now)
 		}),
 	})
+	// No age column: Kubernetes prints none for pod templates.
+	register("", "PodTemplate", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("Containers", "string", "Names of each container in the template."),
+			col("Images", "string", "Images referenced by each container in the template."),
+			col("Pod Labels", "string", "The labels for the pod template."),
+		},
+		Cells: typed(func(pt *corev1.PodTemplate, _ time.Time) []any {
+			names, images := containers(pt.GetTemplate())
+			return []any{pt.GetMetadata().GetName(), names, images, orNone(formatLabels(pt.GetTemplate().GetMetadata().GetLabels()))}
+		}),
+	})
 	register("apps", "Deployment", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(),
 			col("Ready", "string", "Number of the pod with ready state"),
