@@ -12,6 +12,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	nodev1 "skiff.dev/api/node/v1"
 )
 
 // CoreV1 is the corev1 API group.
@@ -99,6 +100,14 @@ type CoordinationV1 struct{ conn *grpc.ClientConn }
 // Leases are the Lease objects in a namespace ("" lists and watches every namespace).
 func (g CoordinationV1) Leases(namespace string) *Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
 	return newResource[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest](coordinationv1.NewLeaseServiceClient(g.conn), namespace)
+}
+
+// NodeV1 is the node.k8s.io/v1 API group.
+type NodeV1 struct{ conn *grpc.ClientConn }
+
+// RuntimeClasses are the RuntimeClass objects (cluster-scoped).
+func (g NodeV1) RuntimeClasses() *Resource[*nodev1.RuntimeClass, *nodev1.RuntimeClassList] {
+	return newResource[*nodev1.RuntimeClass, *nodev1.RuntimeClassList, nodev1.RuntimeClassWatchEvent, *nodev1.RuntimeClassWatchEvent, *nodev1.CreateRuntimeClassRequest, *nodev1.UpdateRuntimeClassRequest](nodev1.NewRuntimeClassServiceClient(g.conn), "")
 }
 
 // PodClient is the pods client with the binding subresource.

@@ -8,6 +8,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	nodev1 "skiff.dev/api/node/v1"
 )
 
 // Namespace: phase Active, the kubernetes finalizer while the namespace
@@ -89,6 +90,12 @@ func ServiceAccount(*corev1.ServiceAccount) {}
 
 // Event has no defaults in core/v1.
 func Event(*corev1.Event) {}
+
+// RuntimeClass: canonical overhead quantities (node.k8s.io has no
+// defaults of its own).
+func RuntimeClass(rc *nodev1.RuntimeClass) {
+	Canonical(rc.GetOverhead().GetPodFixed())
+}
 
 // Lease has no defaults.
 func Lease(*coordinationv1.Lease) {}

@@ -14,6 +14,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
@@ -50,6 +51,7 @@ func Register(s grpc.ServiceRegistrar, backends Backends) error {
 	appsv1.RegisterReplicaSetServiceServer(s, &replicaSetServer{crud: &crud[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest]{backend: must("apps", "replicasets")}})
 	discoveryv1.RegisterEndpointSliceServiceServer(s, &endpointSliceServer{crud: &crud[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList, discoveryv1.EndpointSliceWatchEvent, *discoveryv1.CreateEndpointSliceRequest, *discoveryv1.UpdateEndpointSliceRequest]{backend: must("discovery.k8s.io", "endpointslices")}})
 	coordinationv1.RegisterLeaseServiceServer(s, &leaseServer{crud: &crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]{backend: must("coordination.k8s.io", "leases")}})
+	nodev1.RegisterRuntimeClassServiceServer(s, &runtimeClassServer{crud: &crud[*nodev1.RuntimeClass, *nodev1.RuntimeClassList, nodev1.RuntimeClassWatchEvent, *nodev1.CreateRuntimeClassRequest, *nodev1.UpdateRuntimeClassRequest]{backend: must("node.k8s.io", "runtimeclasses")}})
 	if len(errs) > 0 {
 		return fmt.Errorf("grpc services: %v", errs)
 	}
@@ -98,6 +100,9 @@ type (
 	}
 	unimplementedLease struct {
 		coordinationv1.UnimplementedLeaseServiceServer
+	}
+	unimplementedRuntimeClass struct {
+		nodev1.UnimplementedRuntimeClassServiceServer
 	}
 	unimplementedEndpointSlice struct {
 		discoveryv1.UnimplementedEndpointSliceServiceServer
@@ -263,4 +268,9 @@ type endpointSliceServer struct {
 type leaseServer struct {
 	*crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]
 	unimplementedLease
+}
+
+type runtimeClassServer struct {
+	*crud[*nodev1.RuntimeClass, *nodev1.RuntimeClassList, nodev1.RuntimeClassWatchEvent, *nodev1.CreateRuntimeClassRequest, *nodev1.UpdateRuntimeClassRequest]
+	unimplementedRuntimeClass
 }

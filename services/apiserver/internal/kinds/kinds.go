@@ -13,6 +13,7 @@ import (
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
+	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/services/apiserver/internal/patchmeta"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -48,6 +49,11 @@ func All() []*registry.Resource {
 			Group: "coordination.k8s.io", Version: "v1", Plural: "leases", Singular: "lease", Kind: "Lease",
 			ListKind: "LeaseList", Namespaced: true,
 			New: newOf[coordinationv1.Lease](), NewList: newOf[coordinationv1.LeaseList](), Strategy: leaseStrategy,
+		},
+		{
+			Group: "node.k8s.io", Version: "v1", Plural: "runtimeclasses", Singular: "runtimeclass", Kind: "RuntimeClass",
+			ListKind: "RuntimeClassList",
+			New:      newOf[nodev1.RuntimeClass](), NewList: newOf[nodev1.RuntimeClassList](), Strategy: runtimeClassStrategy,
 		},
 	}
 	for _, r := range list {

@@ -165,6 +165,12 @@ var endpointSliceStrategy = registry.Strategy{
 	ValidateUpdate: checkUpdate(validate.ValidateEndpointSliceUpdate),
 }
 
+var runtimeClassStrategy = registry.Strategy{
+	Default:        mutate(defaults.RuntimeClass),
+	Validate:       check(validate.ValidateRuntimeClass),
+	ValidateUpdate: checkUpdate(validate.ValidateRuntimeClassUpdate),
+}
+
 var leaseStrategy = registry.Strategy{
 	Default:  mutate(defaults.Lease),
 	Validate: check(validate.ValidateLease),

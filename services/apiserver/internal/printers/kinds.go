@@ -16,6 +16,7 @@ import (
 	discoveryv1 "skiff.dev/api/discovery/v1"
 	eventsv1 "skiff.dev/api/events/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/services/apiserver/internal/convert"
 )
 
@@ -166,6 +167,14 @@ func init() {
 			col("Ports", "string", "The ports the endpoints serve."), col("Endpoints", "string", "The endpoints' addresses."), ageCol()},
 		Cells: typed(func(s *discoveryv1.EndpointSlice, now time.Time) []any {
 			return []any{s.GetMetadata().GetName(), s.GetAddressType(), formatSlicePorts(s), formatSliceEndpoints(s), Age(s.GetMetadata(), now)}
+		}),
+	})
+	// Kubernetes describes the handler column with ObjectMeta's doc of
+	// a "handler" field, which has none.
+	register("node.k8s.io", "RuntimeClass", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Handler", "string", ""), ageCol()},
+		Cells: typed(func(rc *nodev1.RuntimeClass, now time.Time) []any {
+			return []any{rc.GetMetadata().GetName(), rc.GetHandler(), Age(rc.GetMetadata(), now)}
 		}),
 	})
 	register("coordination.k8s.io", "Lease", &Printer{
