@@ -17,6 +17,7 @@ import (
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/rest"
+	"skiff.dev/services/apiserver/internal/runtimeclass"
 	"skiff.dev/services/apiserver/internal/storage"
 )
 
@@ -60,6 +61,9 @@ func New(cfg Config) (*API, error) {
 		return nil, fmt.Errorf("the kinds table has no namespaces resource")
 	}
 	check := namespaces.Check(nsStore)
+	if err := admitPods(stores); err != nil {
+		return nil, err
+	}
 	for _, res := range a.Resources {
 		st := stores[res]
 		if res.Namespaced {
@@ -170,5 +174,24 @@ func (c convertingCodec) Decode(data []byte, into proto.Message) error {
 	}
 	proto.Reset(into)
 	proto.Merge(into, c.as.FromStored(stored))
+	return nil
+}
+
+// admitPods installs the admission of new pods: Kubernetes' RuntimeClass
+// plugin over the runtimeclasses store.
+func admitPods(stores map[*registry.Resource]*registry.Store) error {
+	var pods, runtimeClasses *registry.Store
+	for res, st := range stores {
+		switch {
+		case res.Group == "" && res.Plural == "pods":
+			pods = st
+		case res.Group == "node.k8s.io" && res.Plural == "runtimeclasses":
+			runtimeClasses = st
+		}
+	}
+	if pods == nil || runtimeClasses == nil {
+		return fmt.Errorf("the kinds table lacks pods or runtimeclasses for pod admission")
+	}
+	pods.SetAdmit(runtimeclass.Admit(runtimeClasses))
 	return nil
 }
