@@ -31,11 +31,6 @@ type typedClient[T, L runtime.Object] interface {
 	DeleteCollection(ctx context.Context, opts metav1.DeleteOptions, listOpts metav1.ListOptions) error
 }
 
-// statusClient is the status subresource of a typed client.
-type statusClient[T runtime.Object] interface {
-	UpdateStatus(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error)
-}
-
 // clientsets runs f with a clientset speaking JSON and one speaking
 // Kubernetes protobuf, as kubectl and the conformance suite do.
 func clientsets(t *testing.T, f func(t *testing.T, cs *kubernetes.Clientset)) {
@@ -156,60 +151,6 @@ func lifecycle[T, L runtime.Object](ctx context.Context, t *testing.T, c typedCl
 	}
 	if n := count(t, c, ctx, sel); n != 0 {
 		t.Errorf("list after deletecollection: got %d items, want 0", n)
-	}
-}
-
-// statusLifecycle patches and updates the status subresource of an
-// object made from fresh, as the conformance suite does for kinds with a
-// status: set writes a condition with a reason into the object, reason
-// reads it back.
-func statusLifecycle[T, L runtime.Object](ctx context.Context, t *testing.T, c typedClient[T, L], sc statusClient[T], fresh T, set func(T, string), reason func(T) string) {
-	t.Helper()
-	made, err := c.Create(ctx, fresh, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create: %v", err)
-	}
-	name := accessor(t, made).GetName()
-	defer func() { _ = c.Delete(context.Background(), name, metav1.DeleteOptions{}) }()
-	if _, err := c.Get(ctx, name, metav1.GetOptions{}); err != nil {
-		t.Fatalf("get: %v", err)
-	}
-	// The conformance suite reads status through the subresource path.
-	if _, err := c.Patch(ctx, name, types.MergePatchType, []byte(`{"metadata":{"annotations":{"patchedstatus":"true"}}}`), metav1.PatchOptions{}, "status"); err != nil {
-		t.Fatalf("patch status: %v", err)
-	}
-	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := c.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		set(cur, "StatusUpdate")
-		_, err = sc.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil {
-		t.Fatalf("update status: %v", err)
-	}
-	got, err := c.Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if accessor(t, got).GetAnnotations()["patchedstatus"] != "true" || reason(got) != "StatusUpdate" {
-		t.Errorf("after status patch and update: got annotations %v, condition reason %q; want patchedstatus=true, StatusUpdate",
-			accessor(t, got).GetAnnotations(), reason(got))
-	}
-	// A status written through the main resource is ignored.
-	cur := got.DeepCopyObject().(T)
-	set(cur, "MainUpdate")
-	if _, err := c.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
-		t.Fatalf("update: %v", err)
-	}
-	after, err := c.Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r := reason(after); r != "StatusUpdate" {
-		t.Errorf("a status written through the main resource: condition reason %q, want it ignored (StatusUpdate)", r)
 	}
 }
 

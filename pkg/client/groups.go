@@ -11,6 +11,7 @@ import (
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
+	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	nodev1 "skiff.dev/api/node/v1"
 )
@@ -108,6 +109,19 @@ type NodeV1 struct{ conn *grpc.ClientConn }
 // RuntimeClasses are the RuntimeClass objects (cluster-scoped).
 func (g NodeV1) RuntimeClasses() *Resource[*nodev1.RuntimeClass, *nodev1.RuntimeClassList] {
 	return newResource[*nodev1.RuntimeClass, *nodev1.RuntimeClassList, nodev1.RuntimeClassWatchEvent, *nodev1.RuntimeClassWatchEvent, *nodev1.CreateRuntimeClassRequest, *nodev1.UpdateRuntimeClassRequest](nodev1.NewRuntimeClassServiceClient(g.conn), "")
+}
+
+// FlowcontrolV1 is the flowcontrol.apiserver.k8s.io/v1 API group.
+type FlowcontrolV1 struct{ conn *grpc.ClientConn }
+
+// FlowSchemas are the FlowSchema objects (cluster-scoped).
+func (g FlowcontrolV1) FlowSchemas() *Resource[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList] {
+	return newResource[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList, flowcontrolv1.FlowSchemaWatchEvent, *flowcontrolv1.FlowSchemaWatchEvent, *flowcontrolv1.CreateFlowSchemaRequest, *flowcontrolv1.UpdateFlowSchemaRequest](flowcontrolv1.NewFlowSchemaServiceClient(g.conn), "")
+}
+
+// PriorityLevelConfigurations are the PriorityLevelConfiguration objects (cluster-scoped).
+func (g FlowcontrolV1) PriorityLevelConfigurations() *Resource[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList] {
+	return newResource[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList, flowcontrolv1.PriorityLevelConfigurationWatchEvent, *flowcontrolv1.PriorityLevelConfigurationWatchEvent, *flowcontrolv1.CreatePriorityLevelConfigurationRequest, *flowcontrolv1.UpdatePriorityLevelConfigurationRequest](flowcontrolv1.NewPriorityLevelConfigurationServiceClient(g.conn), "")
 }
 
 // PodClient is the pods client with the binding subresource.

@@ -13,6 +13,7 @@ import (
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
+	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -52,6 +53,8 @@ func Register(s grpc.ServiceRegistrar, backends Backends) error {
 	discoveryv1.RegisterEndpointSliceServiceServer(s, &endpointSliceServer{crud: &crud[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList, discoveryv1.EndpointSliceWatchEvent, *discoveryv1.CreateEndpointSliceRequest, *discoveryv1.UpdateEndpointSliceRequest]{backend: must("discovery.k8s.io", "endpointslices")}})
 	coordinationv1.RegisterLeaseServiceServer(s, &leaseServer{crud: &crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]{backend: must("coordination.k8s.io", "leases")}})
 	nodev1.RegisterRuntimeClassServiceServer(s, &runtimeClassServer{crud: &crud[*nodev1.RuntimeClass, *nodev1.RuntimeClassList, nodev1.RuntimeClassWatchEvent, *nodev1.CreateRuntimeClassRequest, *nodev1.UpdateRuntimeClassRequest]{backend: must("node.k8s.io", "runtimeclasses")}})
+	flowcontrolv1.RegisterFlowSchemaServiceServer(s, &flowSchemaServer{crud: &crud[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList, flowcontrolv1.FlowSchemaWatchEvent, *flowcontrolv1.CreateFlowSchemaRequest, *flowcontrolv1.UpdateFlowSchemaRequest]{backend: must("flowcontrol.apiserver.k8s.io", "flowschemas")}})
+	flowcontrolv1.RegisterPriorityLevelConfigurationServiceServer(s, &priorityLevelServer{crud: &crud[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList, flowcontrolv1.PriorityLevelConfigurationWatchEvent, *flowcontrolv1.CreatePriorityLevelConfigurationRequest, *flowcontrolv1.UpdatePriorityLevelConfigurationRequest]{backend: must("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations")}})
 	if len(errs) > 0 {
 		return fmt.Errorf("grpc services: %v", errs)
 	}
@@ -103,6 +106,12 @@ type (
 	}
 	unimplementedRuntimeClass struct {
 		nodev1.UnimplementedRuntimeClassServiceServer
+	}
+	unimplementedFlowSchema struct {
+		flowcontrolv1.UnimplementedFlowSchemaServiceServer
+	}
+	unimplementedPriorityLevel struct {
+		flowcontrolv1.UnimplementedPriorityLevelConfigurationServiceServer
 	}
 	unimplementedEndpointSlice struct {
 		discoveryv1.UnimplementedEndpointSliceServiceServer
@@ -273,4 +282,14 @@ type leaseServer struct {
 type runtimeClassServer struct {
 	*crud[*nodev1.RuntimeClass, *nodev1.RuntimeClassList, nodev1.RuntimeClassWatchEvent, *nodev1.CreateRuntimeClassRequest, *nodev1.UpdateRuntimeClassRequest]
 	unimplementedRuntimeClass
+}
+
+type flowSchemaServer struct {
+	*crud[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList, flowcontrolv1.FlowSchemaWatchEvent, *flowcontrolv1.CreateFlowSchemaRequest, *flowcontrolv1.UpdateFlowSchemaRequest]
+	unimplementedFlowSchema
+}
+
+type priorityLevelServer struct {
+	*crud[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList, flowcontrolv1.PriorityLevelConfigurationWatchEvent, *flowcontrolv1.CreatePriorityLevelConfigurationRequest, *flowcontrolv1.UpdatePriorityLevelConfigurationRequest]
+	unimplementedPriorityLevel
 }

@@ -13,6 +13,7 @@ import (
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
+	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
 	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/services/apiserver/internal/patchmeta"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -54,6 +55,17 @@ func All() []*registry.Resource {
 			Group: "node.k8s.io", Version: "v1", Plural: "runtimeclasses", Singular: "runtimeclass", Kind: "RuntimeClass",
 			ListKind: "RuntimeClassList",
 			New:      newOf[nodev1.RuntimeClass](), NewList: newOf[nodev1.RuntimeClassList](), Strategy: runtimeClassStrategy,
+		},
+		{
+			Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Plural: "flowschemas", Singular: "flowschema", Kind: "FlowSchema",
+			ListKind: "FlowSchemaList", HasStatus: true,
+			New: newOf[flowcontrolv1.FlowSchema](), NewList: newOf[flowcontrolv1.FlowSchemaList](), Strategy: flowSchemaStrategy,
+		},
+		{
+			Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Plural: "prioritylevelconfigurations", Singular: "prioritylevelconfiguration",
+			Kind: "PriorityLevelConfiguration", ListKind: "PriorityLevelConfigurationList", HasStatus: true,
+			New: newOf[flowcontrolv1.PriorityLevelConfiguration](), NewList: newOf[flowcontrolv1.PriorityLevelConfigurationList](),
+			Strategy: priorityLevelStrategy,
 		},
 	}
 	for _, r := range list {

@@ -171,6 +171,26 @@ var runtimeClassStrategy = registry.Strategy{
 	ValidateUpdate: checkUpdate(validate.ValidateRuntimeClassUpdate),
 }
 
+// The flowcontrol kinds' status writes keep all of the stored metadata,
+// as Kubernetes' status strategies of that group do.
+var (
+	flowSchemaStrategy = registry.Strategy{
+		Default:                mutate(defaults.FlowSchema),
+		Validate:               check(validate.ValidateFlowSchema),
+		PrepareForStatusUpdate: keepMeta(keepAllMeta),
+	}
+	priorityLevelStrategy = registry.Strategy{
+		Default:                mutate(defaults.PriorityLevelConfiguration),
+		Validate:               check(validate.ValidatePriorityLevelConfiguration),
+		PrepareForStatusUpdate: keepMeta(keepAllMeta),
+	}
+)
+
+func keepAllMeta(m, old *metav1.ObjectMeta) {
+	proto.Reset(m)
+	proto.Merge(m, old)
+}
+
 var leaseStrategy = registry.Strategy{
 	Default:  mutate(defaults.Lease),
 	Validate: check(validate.ValidateLease),
