@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/pkg/kprotobuf"
+	"skiff.dev/services/apiserver/internal/apf"
 	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/namespaces"
 	"skiff.dev/services/apiserver/internal/object"
@@ -85,7 +86,8 @@ func New(cfg Config) (*API, error) {
 	return a, nil
 }
 
-// Start fills the watch caches and creates the system namespaces. A
+// Start fills the watch caches and creates the system namespaces and the
+// mandatory API priority and fairness objects. A
 // deleted namespace is emptied and finalized by the controller-manager's
 // namespace controller.
 func (a *API) Start(ctx context.Context) error {
@@ -96,6 +98,10 @@ func (a *API) Start(ctx context.Context) error {
 	}
 	ns := a.Backend("", "namespaces")
 	if err := namespaces.EnsureSystem(ctx, ns); err != nil {
+		return err
+	}
+	const fc = "flowcontrol.apiserver.k8s.io"
+	if err := apf.EnsureMandatory(ctx, a.Backend(fc, "flowschemas"), a.Backend(fc, "prioritylevelconfigurations")); err != nil {
 		return err
 	}
 	go func() {
