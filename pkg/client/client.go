@@ -188,3 +188,9 @@ func (c *Client) DiscoveryV1() DiscoveryV1 { return DiscoveryV1{conn: c.conn} }
 
 // CoordinationV1 is the coordination.k8s.io group.
 func (c *Client) CoordinationV1() CoordinationV1 { return CoordinationV1{conn: c.conn} }
+
+// FlowcontrolV1 is the flowcontrol.apiserver.k8s.io group.
+func (c *Client) FlowcontrolV1() FlowcontrolV1 { return FlowcontrolV1{conn: c.conn} }
+
+// NodeV1 is the node.k8s.io group.
+func (c *Client) NodeV1() NodeV1 { return NodeV1{conn: c.conn} }

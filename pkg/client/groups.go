@@ -11,7 +11,9 @@ import (
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
+	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	nodev1 "skiff.dev/api/node/v1"
 )
 
 // CoreV1 is the corev1 API group.
@@ -65,6 +67,11 @@ func (g CoreV1) Events(namespace string) *Resource[*corev1.Event, *corev1.EventL
 	return newResource[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest](corev1.NewEventServiceClient(g.conn), namespace)
 }
 
+// PodTemplates are the PodTemplate objects in a namespace ("" lists and watches every namespace).
+func (g CoreV1) PodTemplates(namespace string) *Resource[*corev1.PodTemplate, *corev1.PodTemplateList] {
+	return newResource[*corev1.PodTemplate, *corev1.PodTemplateList, corev1.PodTemplateWatchEvent, *corev1.PodTemplateWatchEvent, *corev1.CreatePodTemplateRequest, *corev1.UpdatePodTemplateRequest](corev1.NewPodTemplateServiceClient(g.conn), namespace)
+}
+
 // AppsV1 is the appsv1 API group.
 type AppsV1 struct{ conn *grpc.ClientConn }
 
@@ -94,6 +101,27 @@ type CoordinationV1 struct{ conn *grpc.ClientConn }
 // Leases are the Lease objects in a namespace ("" lists and watches every namespace).
 func (g CoordinationV1) Leases(namespace string) *Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
 	return newResource[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest](coordinationv1.NewLeaseServiceClient(g.conn), namespace)
+}
+
+// NodeV1 is the node.k8s.io/v1 API group.
+type NodeV1 struct{ conn *grpc.ClientConn }
+
+// RuntimeClasses are the RuntimeClass objects (cluster-scoped).
+func (g NodeV1) RuntimeClasses() *Resource[*nodev1.RuntimeClass, *nodev1.RuntimeClassList] {
+	return newResource[*nodev1.RuntimeClass, *nodev1.RuntimeClassList, nodev1.RuntimeClassWatchEvent, *nodev1.RuntimeClassWatchEvent, *nodev1.CreateRuntimeClassRequest, *nodev1.UpdateRuntimeClassRequest](nodev1.NewRuntimeClassServiceClient(g.conn), "")
+}
+
+// FlowcontrolV1 is the flowcontrol.apiserver.k8s.io/v1 API group.
+type FlowcontrolV1 struct{ conn *grpc.ClientConn }
+
+// FlowSchemas are the FlowSchema objects (cluster-scoped).
+func (g FlowcontrolV1) FlowSchemas() *Resource[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList] {
+	return newResource[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList, flowcontrolv1.FlowSchemaWatchEvent, *flowcontrolv1.FlowSchemaWatchEvent, *flowcontrolv1.CreateFlowSchemaRequest, *flowcontrolv1.UpdateFlowSchemaRequest](flowcontrolv1.NewFlowSchemaServiceClient(g.conn), "")
+}
+
+// PriorityLevelConfigurations are the PriorityLevelConfiguration objects (cluster-scoped).
+func (g FlowcontrolV1) PriorityLevelConfigurations() *Resource[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList] {
+	return newResource[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList, flowcontrolv1.PriorityLevelConfigurationWatchEvent, *flowcontrolv1.PriorityLevelConfigurationWatchEvent, *flowcontrolv1.CreatePriorityLevelConfigurationRequest, *flowcontrolv1.UpdatePriorityLevelConfigurationRequest](flowcontrolv1.NewPriorityLevelConfigurationServiceClient(g.conn), "")
 }
 
 // PodClient is the pods client with the binding subresource.

@@ -14,6 +14,15 @@ import (
 	"text/template"
 )
 
+// TestHandler is the runtime handler the Kubernetes conformance suite
+// expects every node to have ("preconfigured"): the config registers runc
+// under it as well as under runc, so pods of a RuntimeClass with that
+// handler run.
+const TestHandler = "test-handler"
+
+// handlers are the CRI runtime handlers the config registers, all runc.
+var handlers = []string{"runc", TestHandler}
+
 // Config is one containerd's configuration.
 type Config struct {
 	// Root and State are containerd's persistent and runtime directories.
@@ -46,8 +55,9 @@ func Write(path string, c Config) error {
 	}
 	err = config.Execute(f, struct {
 		Config
-		Mirrors []mirror
-	}{c, mirrors})
+		Mirrors  []mirror
+		Handlers []string
+	}{c, mirrors, handlers})
 	return errors.Join(err, f.Close())
 }
 
@@ -86,16 +96,16 @@ disabled_plugins = [
 [plugins."io.containerd.grpc.v1.cri".containerd]
   default_runtime_name = "runc"
   snapshotter = "overlayfs"
-
-[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+{{range .Handlers}}
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{{.}}]
   runtime_type = "io.containerd.runc.v2"
 
-[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{{.}}.options]
   SystemdCgroup = false
-{{- if .RuncRoot}}
-  Root = {{printf "%q" .RuncRoot}}
+{{- if $.RuncRoot}}
+  Root = {{printf "%q" $.RuncRoot}}
 {{- end}}
-{{range .Mirrors}}
+{{end}}{{range .Mirrors}}
 [plugins."io.containerd.grpc.v1.cri".registry.mirrors.{{printf "%q" .Host}}]
   endpoint = [{{printf "%q" .Endpoint}}]
 {{end}}`))

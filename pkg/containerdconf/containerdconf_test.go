@@ -55,6 +55,8 @@ func TestWrite(t *testing.T) {
 		`sandbox_image = "pause:1"`, `restrict_oom_score_adj = true`, `SystemdCgroup = false`,
 		`bin_dir = "/bin/cni"`, `conf_dir = "/etc/cni"`,
 		"[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"localhost:5000\"]\n  endpoint = [\"http://registry:5000\"]",
+		// The conformance suite's preconfigured handler, runc as well.
+		"[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.test-handler]\n  runtime_type = \"io.containerd.runc.v2\"",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("config lacks %q:\n%s", want, got)
@@ -73,7 +75,7 @@ func TestWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	data, _ = os.ReadFile(path)
-	if !strings.Contains(string(data), `path = "/opt"`) || !strings.Contains(string(data), `Root = "/runc"`) {
+	if !strings.Contains(string(data), `path = "/opt"`) || strings.Count(string(data), `Root = "/runc"`) != 2 {
 		t.Errorf("Opt and RuncRoot not written:\n%s", data)
 	}
 }

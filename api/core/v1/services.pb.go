@@ -1658,11 +1658,180 @@ func (x *EventWatchEvent) GetStatus() *v1.Status {
 	return nil
 }
 
+// CreatePodTemplateRequest writes a PodTemplate.
+type CreatePodTemplateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *PodTemplate           `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePodTemplateRequest) Reset() {
+	*x = CreatePodTemplateRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePodTemplateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePodTemplateRequest) ProtoMessage() {}
+
+func (x *CreatePodTemplateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePodTemplateRequest.ProtoReflect.Descriptor instead.
+func (*CreatePodTemplateRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CreatePodTemplateRequest) GetObject() *PodTemplate {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreatePodTemplateRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdatePodTemplateRequest writes a PodTemplate.
+type UpdatePodTemplateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *PodTemplate           `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePodTemplateRequest) Reset() {
+	*x = UpdatePodTemplateRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePodTemplateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePodTemplateRequest) ProtoMessage() {}
+
+func (x *UpdatePodTemplateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePodTemplateRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePodTemplateRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *UpdatePodTemplateRequest) GetObject() *PodTemplate {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdatePodTemplateRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// PodTemplateWatchEvent is one change: type ADDED, MODIFIED, DELETED,
+// BOOKMARK (object carries only the resourceVersion) or ERROR (status says
+// why).
+type PodTemplateWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *PodTemplate           `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PodTemplateWatchEvent) Reset() {
+	*x = PodTemplateWatchEvent{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PodTemplateWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PodTemplateWatchEvent) ProtoMessage() {}
+
+func (x *PodTemplateWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PodTemplateWatchEvent.ProtoReflect.Descriptor instead.
+func (*PodTemplateWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *PodTemplateWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *PodTemplateWatchEvent) GetObject() *PodTemplate {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *PodTemplateWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 var File_skiff_core_v1_services_proto protoreflect.FileDescriptor
 
 const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a*skiff/authentication/v1/tokenrequest.proto\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x81\x01\n" +
+	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a*skiff/authentication/v1/tokenrequest.proto\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1fskiff/core/v1/podtemplate.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x81\x01\n" +
 	"\x16CreateNamespaceRequest\x120\n" +
 	"\x06object\x18\x01 \x01(\v2\x18.skiff.core.v1.NamespaceR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x81\x01\n" +
@@ -1760,6 +1929,16 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\x0fEventWatchEvent\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12,\n" +
 	"\x06object\x18\x02 \x01(\v2\x14.skiff.core.v1.EventR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x85\x01\n" +
+	"\x18CreatePodTemplateRequest\x122\n" +
+	"\x06object\x18\x01 \x01(\v2\x1a.skiff.core.v1.PodTemplateR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x85\x01\n" +
+	"\x18UpdatePodTemplateRequest\x122\n" +
+	"\x06object\x18\x01 \x01(\v2\x1a.skiff.core.v1.PodTemplateR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x8e\x01\n" +
+	"\x15PodTemplateWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x122\n" +
+	"\x06object\x18\x02 \x01(\v2\x1a.skiff.core.v1.PodTemplateR\x06object\x12-\n" +
 	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status2\x91\x05\n" +
 	"\x10NamespaceService\x12I\n" +
 	"\x06Create\x12%.skiff.core.v1.CreateNamespaceRequest\x1a\x18.skiff.core.v1.Namespace\x12:\n" +
@@ -1845,7 +2024,16 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\x06Update\x12!.skiff.core.v1.UpdateEventRequest\x1a\x14.skiff.core.v1.Event\x12G\n" +
 	"\fUpdateStatus\x12!.skiff.core.v1.UpdateEventRequest\x1a\x14.skiff.core.v1.Event\x12:\n" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x14.skiff.core.v1.Event\x12<\n" +
-	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x14.skiff.core.v1.EventB\x1eZ\x1cskiff.dev/api/core/v1;corev1b\x06proto3"
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x14.skiff.core.v1.Event2\xdc\x04\n" +
+	"\x12PodTemplateService\x12M\n" +
+	"\x06Create\x12'.skiff.core.v1.CreatePodTemplateRequest\x1a\x1a.skiff.core.v1.PodTemplate\x12<\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x1a.skiff.core.v1.PodTemplate\x12B\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a\x1e.skiff.core.v1.PodTemplateList\x12K\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a$.skiff.core.v1.PodTemplateWatchEvent0\x01\x12M\n" +
+	"\x06Update\x12'.skiff.core.v1.UpdatePodTemplateRequest\x1a\x1a.skiff.core.v1.PodTemplate\x12S\n" +
+	"\fUpdateStatus\x12'.skiff.core.v1.UpdatePodTemplateRequest\x1a\x1a.skiff.core.v1.PodTemplate\x12@\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x1a.skiff.core.v1.PodTemplate\x12B\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1a.skiff.core.v1.PodTemplateB\x1eZ\x1cskiff.dev/api/core/v1;corev1b\x06proto3"
 
 var (
 	file_skiff_core_v1_services_proto_rawDescOnce sync.Once
@@ -1859,7 +2047,7 @@ func file_skiff_core_v1_services_proto_rawDescGZIP() []byte {
 	return file_skiff_core_v1_services_proto_rawDescData
 }
 
-var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_skiff_core_v1_services_proto_goTypes = []any{
 	(*CreateNamespaceRequest)(nil),           // 0: skiff.core.v1.CreateNamespaceRequest
 	(*UpdateNamespaceRequest)(nil),           // 1: skiff.core.v1.UpdateNamespaceRequest
@@ -1890,247 +2078,274 @@ var file_skiff_core_v1_services_proto_goTypes = []any{
 	(*CreateEventRequest)(nil),               // 26: skiff.core.v1.CreateEventRequest
 	(*UpdateEventRequest)(nil),               // 27: skiff.core.v1.UpdateEventRequest
 	(*EventWatchEvent)(nil),                  // 28: skiff.core.v1.EventWatchEvent
-	(*Namespace)(nil),                        // 29: skiff.core.v1.Namespace
-	(*v1.WriteOptions)(nil),                  // 30: skiff.meta.v1.WriteOptions
-	(*v1.Status)(nil),                        // 31: skiff.meta.v1.Status
-	(*Pod)(nil),                              // 32: skiff.core.v1.Pod
-	(*Binding)(nil),                          // 33: skiff.core.v1.Binding
-	(*Node)(nil),                             // 34: skiff.core.v1.Node
-	(*Service)(nil),                          // 35: skiff.core.v1.Service
-	(*Endpoints)(nil),                        // 36: skiff.core.v1.Endpoints
-	(*ConfigMap)(nil),                        // 37: skiff.core.v1.ConfigMap
-	(*Secret)(nil),                           // 38: skiff.core.v1.Secret
-	(*ServiceAccount)(nil),                   // 39: skiff.core.v1.ServiceAccount
-	(*v11.TokenRequest)(nil),                 // 40: skiff.authentication.v1.TokenRequest
-	(*Event)(nil),                            // 41: skiff.core.v1.Event
-	(*v1.GetRequest)(nil),                    // 42: skiff.meta.v1.GetRequest
-	(*v1.ListRequest)(nil),                   // 43: skiff.meta.v1.ListRequest
-	(*v1.PatchRequest)(nil),                  // 44: skiff.meta.v1.PatchRequest
-	(*v1.DeleteRequest)(nil),                 // 45: skiff.meta.v1.DeleteRequest
-	(*NamespaceList)(nil),                    // 46: skiff.core.v1.NamespaceList
-	(*PodList)(nil),                          // 47: skiff.core.v1.PodList
-	(*NodeList)(nil),                         // 48: skiff.core.v1.NodeList
-	(*ServiceList)(nil),                      // 49: skiff.core.v1.ServiceList
-	(*EndpointsList)(nil),                    // 50: skiff.core.v1.EndpointsList
-	(*ConfigMapList)(nil),                    // 51: skiff.core.v1.ConfigMapList
-	(*SecretList)(nil),                       // 52: skiff.core.v1.SecretList
-	(*ServiceAccountList)(nil),               // 53: skiff.core.v1.ServiceAccountList
-	(*EventList)(nil),                        // 54: skiff.core.v1.EventList
+	(*CreatePodTemplateRequest)(nil),         // 29: skiff.core.v1.CreatePodTemplateRequest
+	(*UpdatePodTemplateRequest)(nil),         // 30: skiff.core.v1.UpdatePodTemplateRequest
+	(*PodTemplateWatchEvent)(nil),            // 31: skiff.core.v1.PodTemplateWatchEvent
+	(*Namespace)(nil),                        // 32: skiff.core.v1.Namespace
+	(*v1.WriteOptions)(nil),                  // 33: skiff.meta.v1.WriteOptions
+	(*v1.Status)(nil),                        // 34: skiff.meta.v1.Status
+	(*Pod)(nil),                              // 35: skiff.core.v1.Pod
+	(*Binding)(nil),                          // 36: skiff.core.v1.Binding
+	(*Node)(nil),                             // 37: skiff.core.v1.Node
+	(*Service)(nil),                          // 38: skiff.core.v1.Service
+	(*Endpoints)(nil),                        // 39: skiff.core.v1.Endpoints
+	(*ConfigMap)(nil),                        // 40: skiff.core.v1.ConfigMap
+	(*Secret)(nil),                           // 41: skiff.core.v1.Secret
+	(*ServiceAccount)(nil),                   // 42: skiff.core.v1.ServiceAccount
+	(*v11.TokenRequest)(nil),                 // 43: skiff.authentication.v1.TokenRequest
+	(*Event)(nil),                            // 44: skiff.core.v1.Event
+	(*PodTemplate)(nil),                      // 45: skiff.core.v1.PodTemplate
+	(*v1.GetRequest)(nil),                    // 46: skiff.meta.v1.GetRequest
+	(*v1.ListRequest)(nil),                   // 47: skiff.meta.v1.ListRequest
+	(*v1.PatchRequest)(nil),                  // 48: skiff.meta.v1.PatchRequest
+	(*v1.DeleteRequest)(nil),                 // 49: skiff.meta.v1.DeleteRequest
+	(*NamespaceList)(nil),                    // 50: skiff.core.v1.NamespaceList
+	(*PodList)(nil),                          // 51: skiff.core.v1.PodList
+	(*NodeList)(nil),                         // 52: skiff.core.v1.NodeList
+	(*ServiceList)(nil),                      // 53: skiff.core.v1.ServiceList
+	(*EndpointsList)(nil),                    // 54: skiff.core.v1.EndpointsList
+	(*ConfigMapList)(nil),                    // 55: skiff.core.v1.ConfigMapList
+	(*SecretList)(nil),                       // 56: skiff.core.v1.SecretList
+	(*ServiceAccountList)(nil),               // 57: skiff.core.v1.ServiceAccountList
+	(*EventList)(nil),                        // 58: skiff.core.v1.EventList
+	(*PodTemplateList)(nil),                  // 59: skiff.core.v1.PodTemplateList
 }
 var file_skiff_core_v1_services_proto_depIdxs = []int32{
-	29,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	30,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	29,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	30,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	29,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
-	31,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	32,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
-	30,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	32,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
-	30,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	32,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
-	31,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
-	33,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
-	30,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	34,  // 14: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
-	30,  // 15: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	34,  // 16: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
-	30,  // 17: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	34,  // 18: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
-	31,  // 19: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
-	35,  // 20: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
-	30,  // 21: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	35,  // 22: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
-	30,  // 23: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	35,  // 24: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
-	31,  // 25: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	36,  // 26: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	30,  // 27: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	36,  // 28: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	30,  // 29: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	36,  // 30: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
-	31,  // 31: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
-	37,  // 32: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	30,  // 33: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	37,  // 34: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	30,  // 35: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	37,  // 36: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
-	31,  // 37: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
-	38,  // 38: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	30,  // 39: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	38,  // 40: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	30,  // 41: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	38,  // 42: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
-	31,  // 43: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
-	39,  // 44: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	30,  // 45: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	39,  // 46: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	30,  // 47: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	40,  // 48: skiff.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> skiff.authentication.v1.TokenRequest
-	30,  // 49: skiff.core.v1.CreateServiceAccountTokenRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	39,  // 50: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
-	31,  // 51: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
-	41,  // 52: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
-	30,  // 53: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	41,  // 54: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
-	30,  // 55: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	41,  // 56: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
-	31,  // 57: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
-	0,   // 58: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
-	42,  // 59: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
-	43,  // 60: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
-	43,  // 61: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	1,   // 62: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	1,   // 63: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	44,  // 64: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	45,  // 65: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	1,   // 66: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	3,   // 67: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
-	42,  // 68: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
-	43,  // 69: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
-	43,  // 70: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
-	4,   // 71: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
-	4,   // 72: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
-	44,  // 73: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	45,  // 74: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	6,   // 75: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
-	7,   // 76: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
-	42,  // 77: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
-	43,  // 78: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
-	43,  // 79: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
-	8,   // 80: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
-	8,   // 81: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
-	44,  // 82: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	45,  // 83: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	10,  // 84: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
-	42,  // 85: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
-	43,  // 86: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
-	43,  // 87: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	11,  // 88: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
-	11,  // 89: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
-	44,  // 90: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	45,  // 91: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	13,  // 92: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
-	42,  // 93: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
-	43,  // 94: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
-	43,  // 95: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
-	14,  // 96: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	14,  // 97: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	44,  // 98: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	45,  // 99: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	16,  // 100: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
-	42,  // 101: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
-	43,  // 102: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
-	43,  // 103: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
-	17,  // 104: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	17,  // 105: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	44,  // 106: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	45,  // 107: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	19,  // 108: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
-	42,  // 109: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
-	43,  // 110: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
-	43,  // 111: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
-	20,  // 112: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
-	20,  // 113: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
-	44,  // 114: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	45,  // 115: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	22,  // 116: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
-	42,  // 117: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
-	43,  // 118: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
-	43,  // 119: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
-	23,  // 120: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	23,  // 121: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	44,  // 122: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	45,  // 123: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	24,  // 124: skiff.core.v1.ServiceAccountService.CreateToken:input_type -> skiff.core.v1.CreateServiceAccountTokenRequest
-	26,  // 125: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
-	42,  // 126: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
-	43,  // 127: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
-	43,  // 128: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
-	27,  // 129: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
-	27,  // 130: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
-	44,  // 131: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	45,  // 132: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	29,  // 133: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
-	29,  // 134: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
-	46,  // 135: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
-	2,   // 136: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
-	29,  // 137: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
-	29,  // 138: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
-	29,  // 139: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
-	29,  // 140: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
-	29,  // 141: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
-	32,  // 142: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
-	32,  // 143: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
-	47,  // 144: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
-	5,   // 145: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
-	32,  // 146: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
-	32,  // 147: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
-	32,  // 148: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
-	32,  // 149: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
-	31,  // 150: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
-	34,  // 151: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
-	34,  // 152: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
-	48,  // 153: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
-	9,   // 154: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
-	34,  // 155: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
-	34,  // 156: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
-	34,  // 157: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
-	34,  // 158: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
-	35,  // 159: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
-	35,  // 160: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
-	49,  // 161: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
-	12,  // 162: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
-	35,  // 163: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
-	35,  // 164: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
-	35,  // 165: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
-	35,  // 166: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
-	36,  // 167: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
-	36,  // 168: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
-	50,  // 169: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
-	15,  // 170: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
-	36,  // 171: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
-	36,  // 172: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
-	36,  // 173: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
-	36,  // 174: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
-	37,  // 175: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
-	37,  // 176: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
-	51,  // 177: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
-	18,  // 178: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
-	37,  // 179: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
-	37,  // 180: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
-	37,  // 181: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
-	37,  // 182: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
-	38,  // 183: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
-	38,  // 184: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
-	52,  // 185: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
-	21,  // 186: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
-	38,  // 187: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
-	38,  // 188: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
-	38,  // 189: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
-	38,  // 190: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
-	39,  // 191: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
-	39,  // 192: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
-	53,  // 193: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
-	25,  // 194: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
-	39,  // 195: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
-	39,  // 196: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
-	39,  // 197: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
-	39,  // 198: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
-	40,  // 199: skiff.core.v1.ServiceAccountService.CreateToken:output_type -> skiff.authentication.v1.TokenRequest
-	41,  // 200: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
-	41,  // 201: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
-	54,  // 202: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
-	28,  // 203: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
-	41,  // 204: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
-	41,  // 205: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
-	41,  // 206: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
-	41,  // 207: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
-	133, // [133:208] is the sub-list for method output_type
-	58,  // [58:133] is the sub-list for method input_type
-	58,  // [58:58] is the sub-list for extension type_name
-	58,  // [58:58] is the sub-list for extension extendee
-	0,   // [0:58] is the sub-list for field type_name
+	32,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	33,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	32,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	33,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	32,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
+	34,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	35,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
+	33,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	35,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
+	33,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	35,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
+	34,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
+	36,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
+	33,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	37,  // 14: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
+	33,  // 15: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	37,  // 16: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
+	33,  // 17: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	37,  // 18: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
+	34,  // 19: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
+	38,  // 20: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
+	33,  // 21: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	38,  // 22: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
+	33,  // 23: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	38,  // 24: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
+	34,  // 25: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	39,  // 26: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	33,  // 27: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	39,  // 28: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	33,  // 29: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	39,  // 30: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
+	34,  // 31: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
+	40,  // 32: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	33,  // 33: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	40,  // 34: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	33,  // 35: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	40,  // 36: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
+	34,  // 37: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
+	41,  // 38: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	33,  // 39: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	41,  // 40: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	33,  // 41: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	41,  // 42: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
+	34,  // 43: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
+	42,  // 44: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	33,  // 45: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	42,  // 46: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	33,  // 47: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	43,  // 48: skiff.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> skiff.authentication.v1.TokenRequest
+	33,  // 49: skiff.core.v1.CreateServiceAccountTokenRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	42,  // 50: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
+	34,  // 51: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
+	44,  // 52: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
+	33,  // 53: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	44,  // 54: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
+	33,  // 55: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	44,  // 56: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
+	34,  // 57: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
+	45,  // 58: skiff.core.v1.CreatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
+	33,  // 59: skiff.core.v1.CreatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	45,  // 60: skiff.core.v1.UpdatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
+	33,  // 61: skiff.core.v1.UpdatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	45,  // 62: skiff.core.v1.PodTemplateWatchEvent.object:type_name -> skiff.core.v1.PodTemplate
+	34,  // 63: skiff.core.v1.PodTemplateWatchEvent.status:type_name -> skiff.meta.v1.Status
+	0,   // 64: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
+	46,  // 65: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
+	47,  // 66: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
+	47,  // 67: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	1,   // 68: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	1,   // 69: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	48,  // 70: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	49,  // 71: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	1,   // 72: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	3,   // 73: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
+	46,  // 74: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
+	47,  // 75: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
+	47,  // 76: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
+	4,   // 77: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
+	4,   // 78: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
+	48,  // 79: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	49,  // 80: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	6,   // 81: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
+	7,   // 82: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
+	46,  // 83: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
+	47,  // 84: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
+	47,  // 85: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
+	8,   // 86: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
+	8,   // 87: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
+	48,  // 88: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	49,  // 89: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	10,  // 90: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
+	46,  // 91: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
+	47,  // 92: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
+	47,  // 93: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	11,  // 94: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
+	11,  // 95: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
+	48,  // 96: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	49,  // 97: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	13,  // 98: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
+	46,  // 99: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
+	47,  // 100: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
+	47,  // 101: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
+	14,  // 102: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	14,  // 103: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	48,  // 104: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	49,  // 105: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	16,  // 106: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
+	46,  // 107: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
+	47,  // 108: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
+	47,  // 109: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
+	17,  // 110: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	17,  // 111: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	48,  // 112: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	49,  // 113: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	19,  // 114: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
+	46,  // 115: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
+	47,  // 116: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
+	47,  // 117: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
+	20,  // 118: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
+	20,  // 119: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
+	48,  // 120: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	49,  // 121: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	22,  // 122: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
+	46,  // 123: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
+	47,  // 124: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
+	47,  // 125: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
+	23,  // 126: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	23,  // 127: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	48,  // 128: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	49,  // 129: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	24,  // 130: skiff.core.v1.ServiceAccountService.CreateToken:input_type -> skiff.core.v1.CreateServiceAccountTokenRequest
+	26,  // 131: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
+	46,  // 132: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
+	47,  // 133: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
+	47,  // 134: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
+	27,  // 135: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
+	27,  // 136: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
+	48,  // 137: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	49,  // 138: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	29,  // 139: skiff.core.v1.PodTemplateService.Create:input_type -> skiff.core.v1.CreatePodTemplateRequest
+	46,  // 140: skiff.core.v1.PodTemplateService.Get:input_type -> skiff.meta.v1.GetRequest
+	47,  // 141: skiff.core.v1.PodTemplateService.List:input_type -> skiff.meta.v1.ListRequest
+	47,  // 142: skiff.core.v1.PodTemplateService.Watch:input_type -> skiff.meta.v1.ListRequest
+	30,  // 143: skiff.core.v1.PodTemplateService.Update:input_type -> skiff.core.v1.UpdatePodTemplateRequest
+	30,  // 144: skiff.core.v1.PodTemplateService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodTemplateRequest
+	48,  // 145: skiff.core.v1.PodTemplateService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	49,  // 146: skiff.core.v1.PodTemplateService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	32,  // 147: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
+	32,  // 148: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
+	50,  // 149: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
+	2,   // 150: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
+	32,  // 151: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
+	32,  // 152: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
+	32,  // 153: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
+	32,  // 154: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
+	32,  // 155: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
+	35,  // 156: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
+	35,  // 157: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
+	51,  // 158: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
+	5,   // 159: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
+	35,  // 160: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
+	35,  // 161: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
+	35,  // 162: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
+	35,  // 163: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
+	34,  // 164: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
+	37,  // 165: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
+	37,  // 166: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
+	52,  // 167: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
+	9,   // 168: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
+	37,  // 169: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
+	37,  // 170: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
+	37,  // 171: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
+	37,  // 172: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
+	38,  // 173: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
+	38,  // 174: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
+	53,  // 175: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
+	12,  // 176: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
+	38,  // 177: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
+	38,  // 178: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
+	38,  // 179: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
+	38,  // 180: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
+	39,  // 181: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
+	39,  // 182: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
+	54,  // 183: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
+	15,  // 184: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
+	39,  // 185: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
+	39,  // 186: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
+	39,  // 187: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
+	39,  // 188: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
+	40,  // 189: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
+	40,  // 190: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
+	55,  // 191: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
+	18,  // 192: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
+	40,  // 193: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
+	40,  // 194: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
+	40,  // 195: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
+	40,  // 196: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
+	41,  // 197: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
+	41,  // 198: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
+	56,  // 199: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
+	21,  // 200: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
+	41,  // 201: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
+	41,  // 202: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
+	41,  // 203: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
+	41,  // 204: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
+	42,  // 205: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
+	42,  // 206: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
+	57,  // 207: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
+	25,  // 208: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
+	42,  // 209: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
+	42,  // 210: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
+	42,  // 211: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
+	42,  // 212: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
+	43,  // 213: skiff.core.v1.ServiceAccountService.CreateToken:output_type -> skiff.authentication.v1.TokenRequest
+	44,  // 214: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
+	44,  // 215: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
+	58,  // 216: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
+	28,  // 217: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
+	44,  // 218: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
+	44,  // 219: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
+	44,  // 220: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
+	44,  // 221: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
+	45,  // 222: skiff.core.v1.PodTemplateService.Create:output_type -> skiff.core.v1.PodTemplate
+	45,  // 223: skiff.core.v1.PodTemplateService.Get:output_type -> skiff.core.v1.PodTemplate
+	59,  // 224: skiff.core.v1.PodTemplateService.List:output_type -> skiff.core.v1.PodTemplateList
+	31,  // 225: skiff.core.v1.PodTemplateService.Watch:output_type -> skiff.core.v1.PodTemplateWatchEvent
+	45,  // 226: skiff.core.v1.PodTemplateService.Update:output_type -> skiff.core.v1.PodTemplate
+	45,  // 227: skiff.core.v1.PodTemplateService.UpdateStatus:output_type -> skiff.core.v1.PodTemplate
+	45,  // 228: skiff.core.v1.PodTemplateService.Patch:output_type -> skiff.core.v1.PodTemplate
+	45,  // 229: skiff.core.v1.PodTemplateService.Delete:output_type -> skiff.core.v1.PodTemplate
+	147, // [147:230] is the sub-list for method output_type
+	64,  // [64:147] is the sub-list for method input_type
+	64,  // [64:64] is the sub-list for extension type_name
+	64,  // [64:64] is the sub-list for extension extendee
+	0,   // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_services_proto_init() }
@@ -2143,6 +2358,7 @@ func file_skiff_core_v1_services_proto_init() {
 	file_skiff_core_v1_namespace_proto_init()
 	file_skiff_core_v1_node_proto_init()
 	file_skiff_core_v1_pod_proto_init()
+	file_skiff_core_v1_podtemplate_proto_init()
 	file_skiff_core_v1_service_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -2150,9 +2366,9 @@ func file_skiff_core_v1_services_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_core_v1_services_proto_rawDesc), len(file_skiff_core_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   32,
 			NumExtensions: 0,
-			NumServices:   9,
+			NumServices:   10,
 		},
 		GoTypes:           file_skiff_core_v1_services_proto_goTypes,
 		DependencyIndexes: file_skiff_core_v1_services_proto_depIdxs,

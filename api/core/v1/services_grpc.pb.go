@@ -3597,3 +3597,387 @@ var EventService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "skiff/core/v1/services.proto",
 }
+
+const (
+	PodTemplateService_Create_FullMethodName       = "/skiff.core.v1.PodTemplateService/Create"
+	PodTemplateService_Get_FullMethodName          = "/skiff.core.v1.PodTemplateService/Get"
+	PodTemplateService_List_FullMethodName         = "/skiff.core.v1.PodTemplateService/List"
+	PodTemplateService_Watch_FullMethodName        = "/skiff.core.v1.PodTemplateService/Watch"
+	PodTemplateService_Update_FullMethodName       = "/skiff.core.v1.PodTemplateService/Update"
+	PodTemplateService_UpdateStatus_FullMethodName = "/skiff.core.v1.PodTemplateService/UpdateStatus"
+	PodTemplateService_Patch_FullMethodName        = "/skiff.core.v1.PodTemplateService/Patch"
+	PodTemplateService_Delete_FullMethodName       = "/skiff.core.v1.PodTemplateService/Delete"
+)
+
+// PodTemplateServiceClient is the client API for PodTemplateService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// PodTemplateService serves PodTemplate objects.
+type PodTemplateServiceClient interface {
+	Create(ctx context.Context, in *CreatePodTemplateRequest, opts ...grpc.CallOption) (*PodTemplate, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*PodTemplate, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*PodTemplateList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PodTemplateWatchEvent], error)
+	Update(ctx context.Context, in *UpdatePodTemplateRequest, opts ...grpc.CallOption) (*PodTemplate, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(ctx context.Context, in *UpdatePodTemplateRequest, opts ...grpc.CallOption) (*PodTemplate, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*PodTemplate, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*PodTemplate, error)
+}
+
+type podTemplateServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewPodTemplateServiceClient(cc grpc.ClientConnInterface) PodTemplateServiceClient {
+	return &podTemplateServiceClient{cc}
+}
+
+func (c *podTemplateServiceClient) Create(ctx context.Context, in *CreatePodTemplateRequest, opts ...grpc.CallOption) (*PodTemplate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PodTemplate)
+	err := c.cc.Invoke(ctx, PodTemplateService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*PodTemplate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PodTemplate)
+	err := c.cc.Invoke(ctx, PodTemplateService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*PodTemplateList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PodTemplateList)
+	err := c.cc.Invoke(ctx, PodTemplateService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PodTemplateWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &PodTemplateService_ServiceDesc.Streams[0], PodTemplateService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, PodTemplateWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PodTemplateService_WatchClient = grpc.ServerStreamingClient[PodTemplateWatchEvent]
+
+func (c *podTemplateServiceClient) Update(ctx context.Context, in *UpdatePodTemplateRequest, opts ...grpc.CallOption) (*PodTemplate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PodTemplate)
+	err := c.cc.Invoke(ctx, PodTemplateService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) UpdateStatus(ctx context.Context, in *UpdatePodTemplateRequest, opts ...grpc.CallOption) (*PodTemplate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PodTemplate)
+	err := c.cc.Invoke(ctx, PodTemplateService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*PodTemplate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PodTemplate)
+	err := c.cc.Invoke(ctx, PodTemplateService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podTemplateServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*PodTemplate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PodTemplate)
+	err := c.cc.Invoke(ctx, PodTemplateService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PodTemplateServiceServer is the server API for PodTemplateService service.
+// All implementations must embed UnimplementedPodTemplateServiceServer
+// for forward compatibility.
+//
+// PodTemplateService serves PodTemplate objects.
+type PodTemplateServiceServer interface {
+	Create(context.Context, *CreatePodTemplateRequest) (*PodTemplate, error)
+	Get(context.Context, *v1.GetRequest) (*PodTemplate, error)
+	List(context.Context, *v1.ListRequest) (*PodTemplateList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[PodTemplateWatchEvent]) error
+	Update(context.Context, *UpdatePodTemplateRequest) (*PodTemplate, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(context.Context, *UpdatePodTemplateRequest) (*PodTemplate, error)
+	Patch(context.Context, *v1.PatchRequest) (*PodTemplate, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*PodTemplate, error)
+	mustEmbedUnimplementedPodTemplateServiceServer()
+}
+
+// UnimplementedPodTemplateServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedPodTemplateServiceServer struct{}
+
+func (UnimplementedPodTemplateServiceServer) Create(context.Context, *CreatePodTemplateRequest) (*PodTemplate, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) Get(context.Context, *v1.GetRequest) (*PodTemplate, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) List(context.Context, *v1.ListRequest) (*PodTemplateList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[PodTemplateWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) Update(context.Context, *UpdatePodTemplateRequest) (*PodTemplate, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) UpdateStatus(context.Context, *UpdatePodTemplateRequest) (*PodTemplate, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) Patch(context.Context, *v1.PatchRequest) (*PodTemplate, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) Delete(context.Context, *v1.DeleteRequest) (*PodTemplate, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedPodTemplateServiceServer) mustEmbedUnimplementedPodTemplateServiceServer() {}
+func (UnimplementedPodTemplateServiceServer) testEmbeddedByValue()                            {}
+
+// UnsafePodTemplateServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to PodTemplateServiceServer will
+// result in compilation errors.
+type UnsafePodTemplateServiceServer interface {
+	mustEmbedUnimplementedPodTemplateServiceServer()
+}
+
+func RegisterPodTemplateServiceServer(s grpc.ServiceRegistrar, srv PodTemplateServiceServer) {
+	// If the following call panics, it indicates UnimplementedPodTemplateServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&PodTemplateService_ServiceDesc, srv)
+}
+
+func _PodTemplateService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePodTemplateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).Create(ctx, req.(*CreatePodTemplateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PodTemplateServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, PodTemplateWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PodTemplateService_WatchServer = grpc.ServerStreamingServer[PodTemplateWatchEvent]
+
+func _PodTemplateService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePodTemplateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).Update(ctx, req.(*UpdatePodTemplateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePodTemplateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).UpdateStatus(ctx, req.(*UpdatePodTemplateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodTemplateService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodTemplateServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodTemplateService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodTemplateServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// PodTemplateService_ServiceDesc is the grpc.ServiceDesc for PodTemplateService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var PodTemplateService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.core.v1.PodTemplateService",
+	HandlerType: (*PodTemplateServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _PodTemplateService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _PodTemplateService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _PodTemplateService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _PodTemplateService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _PodTemplateService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _PodTemplateService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _PodTemplateService_Delete_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _PodTemplateService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/core/v1/services.proto",
+}

@@ -12,11 +12,13 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"skiff.dev/pkg/kprotobuf"
+	"skiff.dev/services/apiserver/internal/apf"
 	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/namespaces"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/rest"
+	"skiff.dev/services/apiserver/internal/runtimeclass"
 	"skiff.dev/services/apiserver/internal/storage"
 )
 
@@ -60,6 +62,9 @@ func New(cfg Config) (*API, error) {
 		return nil, fmt.Errorf("the kinds table has no namespaces resource")
 	}
 	check := namespaces.Check(nsStore)
+	if err := admitPods(stores); err != nil {
+		return nil, err
+	}
 	for _, res := range a.Resources {
 		st := stores[res]
 		if res.Namespaced {
@@ -81,7 +86,8 @@ func New(cfg Config) (*API, error) {
 	return a, nil
 }
 
-// Start fills the watch caches and creates the system namespaces. A
+// Start fills the watch caches and creates the system namespaces and the
+// mandatory API priority and fairness objects. A
 // deleted namespace is emptied and finalized by the controller-manager's
 // namespace controller.
 func (a *API) Start(ctx context.Context) error {
@@ -92,6 +98,10 @@ func (a *API) Start(ctx context.Context) error {
 	}
 	ns := a.Backend("", "namespaces")
 	if err := namespaces.EnsureSystem(ctx, ns); err != nil {
+		return err
+	}
+	const fc = "flowcontrol.apiserver.k8s.io"
+	if err := apf.EnsureMandatory(ctx, a.Backend(fc, "flowschemas"), a.Backend(fc, "prioritylevelconfigurations")); err != nil {
 		return err
 	}
 	go func() {
@@ -170,5 +180,24 @@ func (c convertingCodec) Decode(data []byte, into proto.Message) error {
 	}
 	proto.Reset(into)
 	proto.Merge(into, c.as.FromStored(stored))
+	return nil
+}
+
+// admitPods installs the admission of new pods: Kubernetes' RuntimeClass
+// plugin over the runtimeclasses store.
+func admitPods(stores map[*registry.Resource]*registry.Store) error {
+	var pods, runtimeClasses *registry.Store
+	for res, st := range stores {
+		switch {
+		case res.Group == "" && res.Plural == "pods":
+			pods = st
+		case res.Group == "node.k8s.io" && res.Plural == "runtimeclasses":
+			runtimeClasses = st
+		}
+	}
+	if pods == nil || runtimeClasses == nil {
+		return fmt.Errorf("the kinds table lacks pods or runtimeclasses for pod admission")
+	}
+	pods.SetAdmit(runtimeclass.Admit(runtimeClasses))
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	nodev1 "skiff.dev/api/node/v1"
 )
 
 // Namespace: phase Active, the kubernetes finalizer while the namespace
@@ -90,6 +91,12 @@ func ServiceAccount(*corev1.ServiceAccount) {}
 // Event has no defaults in core/v1.
 func Event(*corev1.Event) {}
 
+// RuntimeClass: canonical overhead quantities (node.k8s.io has no
+// defaults of its own).
+func RuntimeClass(rc *nodev1.RuntimeClass) {
+	Canonical(rc.GetOverhead().GetPodFixed())
+}
+
 // Lease has no defaults.
 func Lease(*coordinationv1.Lease) {}
 
@@ -140,6 +147,12 @@ func ReplicaSet(rs *appsv1.ReplicaSet) {
 		rs.Spec.Replicas = proto.Int32(1)
 	}
 	template(&rs.Spec.Template)
+}
+
+// PodTemplate: the pod template's defaults, as a ReplicaSet's template
+// gets.
+func PodTemplate(pt *corev1.PodTemplate) {
+	template(&pt.Template)
 }
 
 func template(t **corev1.PodTemplateSpec) {

@@ -13,7 +13,9 @@ import (
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
+	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
@@ -45,10 +47,14 @@ func Register(s grpc.ServiceRegistrar, backends Backends) error {
 	corev1.RegisterSecretServiceServer(s, &secretServer{crud: &crud[*corev1.Secret, *corev1.SecretList, corev1.SecretWatchEvent, *corev1.CreateSecretRequest, *corev1.UpdateSecretRequest]{backend: must("", "secrets")}})
 	corev1.RegisterServiceAccountServiceServer(s, &serviceAccountServer{crud: &crud[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent, *corev1.CreateServiceAccountRequest, *corev1.UpdateServiceAccountRequest]{backend: must("", "serviceaccounts")}})
 	corev1.RegisterEventServiceServer(s, &eventServer{crud: &crud[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest]{backend: must("", "events")}})
+	corev1.RegisterPodTemplateServiceServer(s, &podTemplateServer{crud: &crud[*corev1.PodTemplate, *corev1.PodTemplateList, corev1.PodTemplateWatchEvent, *corev1.CreatePodTemplateRequest, *corev1.UpdatePodTemplateRequest]{backend: must("", "podtemplates")}})
 	appsv1.RegisterDeploymentServiceServer(s, &deploymentServer{crud: &crud[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.CreateDeploymentRequest, *appsv1.UpdateDeploymentRequest]{backend: must("apps", "deployments")}})
 	appsv1.RegisterReplicaSetServiceServer(s, &replicaSetServer{crud: &crud[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest]{backend: must("apps", "replicasets")}})
 	discoveryv1.RegisterEndpointSliceServiceServer(s, &endpointSliceServer{crud: &crud[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList, discoveryv1.EndpointSliceWatchEvent, *discoveryv1.CreateEndpointSliceRequest, *discoveryv1.UpdateEndpointSliceRequest]{backend: must("discovery.k8s.io", "endpointslices")}})
 	coordinationv1.RegisterLeaseServiceServer(s, &leaseServer{crud: &crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]{backend: must("coordination.k8s.io", "leases")}})
+	nodev1.RegisterRuntimeClassServiceServer(s, &runtimeClassServer{crud: &crud[*nodev1.RuntimeClass, *nodev1.RuntimeClassList, nodev1.RuntimeClassWatchEvent, *nodev1.CreateRuntimeClassRequest, *nodev1.UpdateRuntimeClassRequest]{backend: must("node.k8s.io", "runtimeclasses")}})
+	flowcontrolv1.RegisterFlowSchemaServiceServer(s, &flowSchemaServer{crud: &crud[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList, flowcontrolv1.FlowSchemaWatchEvent, *flowcontrolv1.CreateFlowSchemaRequest, *flowcontrolv1.UpdateFlowSchemaRequest]{backend: must("flowcontrol.apiserver.k8s.io", "flowschemas")}})
+	flowcontrolv1.RegisterPriorityLevelConfigurationServiceServer(s, &priorityLevelServer{crud: &crud[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList, flowcontrolv1.PriorityLevelConfigurationWatchEvent, *flowcontrolv1.CreatePriorityLevelConfigurationRequest, *flowcontrolv1.UpdatePriorityLevelConfigurationRequest]{backend: must("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations")}})
 	if len(errs) > 0 {
 		return fmt.Errorf("grpc services: %v", errs)
 	}
@@ -86,6 +92,9 @@ type (
 	unimplementedEvent struct {
 		corev1.UnimplementedEventServiceServer
 	}
+	unimplementedPodTemplate struct {
+		corev1.UnimplementedPodTemplateServiceServer
+	}
 	unimplementedDeployment struct {
 		appsv1.UnimplementedDeploymentServiceServer
 	}
@@ -94,6 +103,15 @@ type (
 	}
 	unimplementedLease struct {
 		coordinationv1.UnimplementedLeaseServiceServer
+	}
+	unimplementedRuntimeClass struct {
+		nodev1.UnimplementedRuntimeClassServiceServer
+	}
+	unimplementedFlowSchema struct {
+		flowcontrolv1.UnimplementedFlowSchemaServiceServer
+	}
+	unimplementedPriorityLevel struct {
+		flowcontrolv1.UnimplementedPriorityLevelConfigurationServiceServer
 	}
 	unimplementedEndpointSlice struct {
 		discoveryv1.UnimplementedEndpointSliceServiceServer
@@ -185,6 +203,11 @@ type eventServer struct {
 	unimplementedEvent
 }
 
+type podTemplateServer struct {
+	*crud[*corev1.PodTemplate, *corev1.PodTemplateList, corev1.PodTemplateWatchEvent, *corev1.CreatePodTemplateRequest, *corev1.UpdatePodTemplateRequest]
+	unimplementedPodTemplate
+}
+
 // scaler is a backend with the scale subresource.
 type scaler interface {
 	GetScale(ctx context.Context, namespace, name string) (*autoscalingv1.Scale, error)
@@ -254,4 +277,19 @@ type endpointSliceServer struct {
 type leaseServer struct {
 	*crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]
 	unimplementedLease
+}
+
+type runtimeClassServer struct {
+	*crud[*nodev1.RuntimeClass, *nodev1.RuntimeClassList, nodev1.RuntimeClassWatchEvent, *nodev1.CreateRuntimeClassRequest, *nodev1.UpdateRuntimeClassRequest]
+	unimplementedRuntimeClass
+}
+
+type flowSchemaServer struct {
+	*crud[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList, flowcontrolv1.FlowSchemaWatchEvent, *flowcontrolv1.CreateFlowSchemaRequest, *flowcontrolv1.UpdateFlowSchemaRequest]
+	unimplementedFlowSchema
+}
+
+type priorityLevelServer struct {
+	*crud[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList, flowcontrolv1.PriorityLevelConfigurationWatchEvent, *flowcontrolv1.CreatePriorityLevelConfigurationRequest, *flowcontrolv1.UpdatePriorityLevelConfigurationRequest]
+	unimplementedPriorityLevel
 }

@@ -13,6 +13,8 @@ import (
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
+	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
+	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/services/apiserver/internal/patchmeta"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -36,6 +38,7 @@ func All() []*registry.Resource {
 		core("secrets", "secret", "Secret", true, false, newOf[corev1.Secret](), newOf[corev1.SecretList](), secretStrategy),
 		core("serviceaccounts", "serviceaccount", "ServiceAccount", true, false, newOf[corev1.ServiceAccount](), newOf[corev1.ServiceAccountList](), serviceAccountStrategy, "sa"),
 		core("events", "event", "Event", true, false, newOf[corev1.Event](), newOf[corev1.EventList](), eventStrategy, "ev"),
+		podTemplates(),
 		apps("deployments", "deployment", "Deployment", newOf[appsv1.Deployment](), newOf[appsv1.DeploymentList](), deploymentStrategy, "deploy"),
 		apps("replicasets", "replicaset", "ReplicaSet", newOf[appsv1.ReplicaSet](), newOf[appsv1.ReplicaSetList](), replicaSetStrategy, "rs"),
 		{
@@ -47,6 +50,22 @@ func All() []*registry.Resource {
 			Group: "coordination.k8s.io", Version: "v1", Plural: "leases", Singular: "lease", Kind: "Lease",
 			ListKind: "LeaseList", Namespaced: true,
 			New: newOf[coordinationv1.Lease](), NewList: newOf[coordinationv1.LeaseList](), Strategy: leaseStrategy,
+		},
+		{
+			Group: "node.k8s.io", Version: "v1", Plural: "runtimeclasses", Singular: "runtimeclass", Kind: "RuntimeClass",
+			ListKind: "RuntimeClassList",
+			New:      newOf[nodev1.RuntimeClass](), NewList: newOf[nodev1.RuntimeClassList](), Strategy: runtimeClassStrategy,
+		},
+		{
+			Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Plural: "flowschemas", Singular: "flowschema", Kind: "FlowSchema",
+			ListKind: "FlowSchemaList", HasStatus: true,
+			New: newOf[flowcontrolv1.FlowSchema](), NewList: newOf[flowcontrolv1.FlowSchemaList](), Strategy: flowSchemaStrategy,
+		},
+		{
+			Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Plural: "prioritylevelconfigurations", Singular: "prioritylevelconfiguration",
+			Kind: "PriorityLevelConfiguration", ListKind: "PriorityLevelConfigurationList", HasStatus: true,
+			New: newOf[flowcontrolv1.PriorityLevelConfiguration](), NewList: newOf[flowcontrolv1.PriorityLevelConfigurationList](),
+			Strategy: priorityLevelStrategy,
 		},
 	}
 	for _, r := range list {
@@ -81,6 +100,14 @@ func core(plural, singular, kind string, namespaced, status bool, newObj, newLis
 		ShortNames: short, Namespaced: namespaced, HasStatus: status,
 		New: newObj, NewList: newList, Strategy: st,
 	}
+}
+
+// podTemplates has no short name; its template is what bumps the
+// generation, as Kubernetes' strategy does.
+func podTemplates() *registry.Resource {
+	r := core("podtemplates", "podtemplate", "PodTemplate", true, false, newOf[corev1.PodTemplate](), newOf[corev1.PodTemplateList](), podTemplateStrategy)
+	r.SpecPart = "template"
+	return r
 }
 
 func apps(plural, singular, kind string, newObj, newList func() proto.Message, st registry.Strategy, short ...string) *registry.Resource {

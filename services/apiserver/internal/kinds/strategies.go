@@ -138,6 +138,11 @@ var eventStrategy = registry.Strategy{
 	}),
 }
 
+var podTemplateStrategy = registry.Strategy{
+	Default:  mutate(defaults.PodTemplate),
+	Validate: check(validate.ValidatePodTemplate),
+}
+
 var deploymentStrategy = registry.Strategy{
 	Default:                mutate(defaults.Deployment),
 	PrepareForStatusUpdate: keepMeta(func(m, old *metav1.ObjectMeta) { m.Labels = old.GetLabels() }),
@@ -158,6 +163,32 @@ var endpointSliceStrategy = registry.Strategy{
 	Default:        mutate(defaults.EndpointSlice),
 	Validate:       check(validate.ValidateEndpointSlice),
 	ValidateUpdate: checkUpdate(validate.ValidateEndpointSliceUpdate),
+}
+
+var runtimeClassStrategy = registry.Strategy{
+	Default:        mutate(defaults.RuntimeClass),
+	Validate:       check(validate.ValidateRuntimeClass),
+	ValidateUpdate: checkUpdate(validate.ValidateRuntimeClassUpdate),
+}
+
+// The flowcontrol kinds' status writes keep all of the stored metadata,
+// as Kubernetes' status strategies of that group do.
+var (
+	flowSchemaStrategy = registry.Strategy{
+		Default:                mutate(defaults.FlowSchema),
+		Validate:               check(validate.ValidateFlowSchema),
+		PrepareForStatusUpdate: keepMeta(keepAllMeta),
+	}
+	priorityLevelStrategy = registry.Strategy{
+		Default:                mutate(defaults.PriorityLevelConfiguration),
+		Validate:               check(validate.ValidatePriorityLevelConfiguration),
+		PrepareForStatusUpdate: keepMeta(keepAllMeta),
+	}
+)
+
+func keepAllMeta(m, old *metav1.ObjectMeta) {
+	proto.Reset(m)
+	proto.Merge(m, old)
 }
 
 var leaseStrategy = registry.Strategy{

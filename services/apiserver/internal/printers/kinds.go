@@ -15,7 +15,9 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
 	eventsv1 "skiff.dev/api/events/v1"
+	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/services/apiserver/internal/convert"
 )
 
@@ -116,6 +118,18 @@ func init() {
 			return eventCells(convert.EventToCore(e), now)
 		}),
 	})
+	// No age column: Kubernetes prints none for pod templates.
+	register("", "PodTemplate", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("Containers", "string", "Names of each container in the template."),
+			col("Images", "string", "Images referenced by each container in the template."),
+			col("Pod Labels", "string", "The labels for the pod template."),
+		},
+		Cells: typed(func(pt *corev1.PodTemplate, _ time.Time) []any {
+			names, images := containers(pt.GetTemplate())
+			return []any{pt.GetMetadata().GetName(), names, images, orNone(formatLabels(pt.GetTemplate().GetMetadata().GetLabels()))}
+		}),
+	})
 	register("apps", "Deployment", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(),
 			col("Ready", "string", "Number of the pod with ready state"),
@@ -155,6 +169,42 @@ func init() {
 		Cells: typed(func(s *discoveryv1.EndpointSlice, now time.Time) []any {
 			return []any{s.GetMetadata().GetName(), s.GetAddressType(), formatSlicePorts(s), formatSliceEndpoints(s), Age(s.GetMetadata(), now)}
 		}),
+	})
+	// Kubernetes describes the handler column with ObjectMeta's doc of
+	// a "handler" field, which has none.
+	register("node.k8s.io", "RuntimeClass", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Handler", "string", ""), ageCol()},
+		Cells: typed(func(rc *nodev1.RuntimeClass, now time.Time) []any {
+			return []any{rc.GetMetadata().GetName(), rc.GetHandler(), Age(rc.GetMetadata(), now)}
+		}),
+	})
+	register("flowcontrol.apiserver.k8s.io", "FlowSchema", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("PriorityLevel", "string", "`name` is the name of the priority level configuration being referenced Required."),
+			col("MatchingPrecedence", "string", "`matchingPrecedence` is used to choose among the FlowSchemas that match a given request. The chosen FlowSchema is among those with the numerically lowest (which we take to be logically highest) MatchingPrecedence.  Each MatchingPrecedence value must be ranged in [1,10000]. Note that if the precedence is not specified, it will be set to 1000 as default."),
+			col("DistinguisherMethod", "string", "`distinguisherMethod` defines how to compute the flow distinguisher for requests that match this schema. `nil` specifies that the distinguisher is disabled and thus will always be the empty string."),
+			ageCol(),
+			col("MissingPL", "string", "references a broken or non-existent PriorityLevelConfiguration"),
+		},
+		Cells: typed(flowSchemaCells),
+		// Kubernetes lists schemas in the order they match requests.
+		Order: typedOrder(func(a, b *flowcontrolv1.FlowSchema) int {
+			if d := a.GetSpec().GetMatchingPrecedence() - b.GetSpec().GetMatchingPrecedence(); d != 0 {
+				return int(d)
+			}
+			return strings.Compare(a.GetMetadata().GetName(), b.GetMetadata().GetName())
+		}),
+	})
+	register("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("Type", "string", "`type` indicates whether this priority level is subject to limitation on request execution."),
+			col("NominalConcurrencyShares", "string", "`nominalConcurrencyShares` (NCS) contributes to the computation of the NominalConcurrencyLimit (NominalCL) of this level."),
+			col("Queues", "string", "`queues` is the number of queues for this priority level."),
+			col("HandSize", "string", "`handSize` is a small positive number that configures the shuffle sharding of requests into queues."),
+			col("QueueLengthLimit", "string", "`queueLengthLimit` is the maximum number of requests allowed to be waiting in a given queue of this priority level at a time."),
+			ageCol(),
+		},
+		Cells: typed(priorityLevelCells),
 	})
 	register("coordination.k8s.io", "Lease", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Holder", "string", "The holder of the lease."), ageCol()},
@@ -501,4 +551,37 @@ var eventPrinter = &Printer{
 		wide(&metav1.TableColumnDefinition{Name: "Name", Type: "string", Format: "name", Description: "Name of the event."}),
 	},
 	Cells: typed(eventCells),
+}
+
+// flowSchemaCells: the matching precedence as a number, "<none>" for no
+// distinguisher, and MissingPL from the Dangling condition ("?" without
+// one: nothing in Skiff maintains it yet).
+func flowSchemaCells(fs *flowcontrolv1.FlowSchema, now time.Time) []any {
+	sp := fs.GetSpec()
+	method := "<none>"
+	if sp.GetDistinguisherMethod() != nil {
+		method = sp.GetDistinguisherMethod().GetType()
+	}
+	missing := "?"
+	for _, c := range fs.GetStatus().GetConditions() {
+		if c.GetType() == "Dangling" {
+			missing = c.GetStatus()
+			break
+		}
+	}
+	return []any{fs.GetMetadata().GetName(), sp.GetPriorityLevelConfiguration().GetName(), int64(sp.GetMatchingPrecedence()),
+		method, Age(fs.GetMetadata(), now), missing}
+}
+
+// priorityLevelCells: the limited level's shares and queuing, "<none>"
+// where the level has none.
+func priorityLevelCells(pl *flowcontrolv1.PriorityLevelConfiguration, now time.Time) []any {
+	shares, queues, hand, length := any("<none>"), any("<none>"), any("<none>"), any("<none>")
+	if l := pl.GetSpec().GetLimited(); l != nil {
+		shares = int64(l.GetNominalConcurrencyShares())
+		if q := l.GetLimitResponse().GetQueuing(); q != nil {
+			queues, hand, length = int64(q.GetQueues()), int64(q.GetHandSize()), int64(q.GetQueueLengthLimit())
+		}
+	}
+	return []any{pl.GetMetadata().GetName(), pl.GetSpec().GetType(), shares, queues, hand, length, Age(pl.GetMetadata(), now)}
 }

@@ -18,6 +18,14 @@ type Printer struct {
 	// Cells returns one value per column: string, int64, int32, bool or
 	// float64, ready for JSON.
 	Cells func(obj proto.Message, now time.Time) []any
+	// Order sorts a list's rows as Kubernetes prints them; nil keeps the
+	// list's order.
+	Order func(a, b proto.Message) int
+}
+
+// typedOrder adapts a typed comparison to the Printer signature.
+func typedOrder[T proto.Message](f func(a, b T) int) func(a, b proto.Message) int {
+	return func(a, b proto.Message) int { return f(a.(T), b.(T)) }
 }
 
 var printers = map[string]*Printer{}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
 
 	"skiff.dev/services/apiserver/internal/apierrors"
@@ -46,6 +47,10 @@ type Resource struct {
 	// PatchMeta drives strategic merge patches (merge keys and strategies
 	// from the contracts); nil refuses them.
 	PatchMeta strategicpatch.LookupPatchMeta
+	// SpecPart is the top-level field whose change bumps
+	// metadata.generation: "spec" when empty (a PodTemplate's is
+	// "template").
+	SpecPart protoreflect.Name
 	// StoredAs is set for a resource whose objects are another resource's,
 	// kept under its keys and in its encoding (events.k8s.io/v1 Events are
 	// core/v1 Events); nil stores the resource's own objects.
@@ -67,6 +72,14 @@ func (r *Resource) Stored() *Resource {
 		return r.StoredAs.Resource
 	}
 	return r
+}
+
+// specPart is the field whose change bumps the generation.
+func (r *Resource) specPart() protoreflect.Name {
+	if r.SpecPart != "" {
+		return r.SpecPart
+	}
+	return "spec"
 }
 
 // GroupVersion is "v1" for the core group, "apps/v1" otherwise.

@@ -20,11 +20,19 @@ import (
 // terminating. It returns an *apierrors.StatusError.
 type NamespaceCheck func(ctx context.Context, namespace string) error
 
+// Admit is the admission of a create, after defaulting and before
+// validation, as Kubernetes' admission plugins see it: it may change the
+// object or refuse it with an *apierrors.StatusError (Forbidden). name is
+// the object's name as the request gave it, its generateName if it gave
+// none (names are generated after admission in Kubernetes).
+type Admit func(ctx context.Context, obj proto.Message, name string) error
+
 // Store is the Backend of one resource over storage.
 type Store struct {
 	res     *Resource
 	storage *storage.Store
 	nsCheck NamespaceCheck
+	admit   Admit
 	now     func() time.Time
 	// fields remembers the field sets of the objects matched last: a
 	// change is matched against every watcher's selector in turn.
@@ -44,6 +52,10 @@ func NewStore(res *Resource, st *storage.Store, nsCheck NamespaceCheck) *Store {
 // itself reads the namespaces store.
 func (s *Store) SetNamespaceCheck(check NamespaceCheck) { s.nsCheck = check }
 
+// SetAdmit installs the admission of creates; it is set after
+// construction because it may read other resources' stores.
+func (s *Store) SetAdmit(admit Admit) { s.admit = admit }
+
 // Resource is the resource this store serves.
 func (s *Store) Resource() *Resource { return s.res }
 
@@ -51,6 +63,10 @@ func (s *Store) Resource() *Resource { return s.res }
 func (s *Store) Create(ctx context.Context, obj proto.Message, opts CreateOptions) (proto.Message, error) {
 	obj = proto.Clone(obj)
 	meta := object.Meta(obj)
+	requested := meta.GetName()
+	if requested == "" {
+		requested = meta.GetGenerateName()
+	}
 	if meta.GetName() == "" && meta.GetGenerateName() != "" {
 		meta.Name = generateName(meta.GetGenerateName())
 	}
@@ -60,6 +76,11 @@ func (s *Store) Create(ctx context.Context, obj proto.Message, opts CreateOption
 		}
 	}
 	s.prepareCreate(ctx, obj, meta)
+	if s.admit != nil {
+		if err := s.admit(ctx, obj, requested); err != nil {
+			return nil, err
+		}
+	}
 	errs := s.res.validate(obj, meta)
 	if s.res.Strategy.ValidateCreate != nil {
 		errs = append(errs, s.res.Strategy.ValidateCreate(obj)...)

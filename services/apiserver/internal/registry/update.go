@@ -149,7 +149,7 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
 	}
-	if object.HasPart(next, "spec") && !object.PartEqual(next, current, "spec") {
+	if spec := s.res.specPart(); object.HasPart(next, spec) && !object.PartEqual(next, current, spec) {
 		nm.Generation = cur.GetGeneration() + 1
 	}
 	if !proto.Equal(next, current) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -56,6 +57,10 @@ func (h *Handler) table(r *http.Request, res *registry.Resource, obj proto.Messa
 			RemainingItemCount: lm.RemainingItemCount}
 	} else {
 		t.Metadata.ResourceVersion = object.Meta(obj).GetResourceVersion()
+	}
+	if p.Order != nil {
+		items = slices.Clone(items)
+		slices.SortStableFunc(items, p.Order)
 	}
 	now := time.Now()
 	for _, item := range items {

@@ -47,6 +47,8 @@ var packages = map[protoreflect.FullName]string{
 	"skiff.coordination.v1":   "io.k8s.api.coordination.v1",
 	"skiff.discovery.v1":      "io.k8s.api.discovery.v1",
 	"skiff.events.v1":         "io.k8s.api.events.v1",
+	"skiff.node.v1":           "io.k8s.api.node.v1",
+	"skiff.flowcontrol.v1":    "io.k8s.api.flowcontrol.v1",
 	"skiff.autoscaling.v1":    "io.k8s.api.autoscaling.v1",
 	"skiff.authentication.v1": "io.k8s.api.authentication.v1",
 	"skiff.meta.v1":           "io.k8s.apimachinery.pkg.apis.meta.v1",

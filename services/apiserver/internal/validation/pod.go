@@ -31,6 +31,13 @@ func ValidatePod(p *corev1.Pod) field.ErrorList {
 	return ValidatePodSpec(p.GetSpec(), field.NewPath("spec"))
 }
 
+// ValidatePodTemplate checks a PodTemplate's template as a ReplicaSet's
+// is checked, without a workload's own rules (any restart policy, an
+// active deadline).
+func ValidatePodTemplate(pt *corev1.PodTemplate) field.ErrorList {
+	return ValidatePodTemplateSpec(pt.GetTemplate(), field.NewPath("template"))
+}
+
 // ValidatePodTemplateSpec checks a pod template at path: its labels and
 // its spec.
 func ValidatePodTemplateSpec(t *corev1.PodTemplateSpec, path *field.Path) field.ErrorList {

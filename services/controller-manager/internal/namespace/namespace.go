@@ -80,6 +80,7 @@ func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 		of("services", c.CoreV1().Services),
 		of("endpoints", c.CoreV1().Endpoints),
 		of("endpointslices", c.DiscoveryV1().EndpointSlices),
+		of("podtemplates", c.CoreV1().PodTemplates),
 		of("configmaps", c.CoreV1().ConfigMaps),
 		of("secrets", c.CoreV1().Secrets),
 		of("serviceaccounts", func(ns string) *client.Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList] {

@@ -78,6 +78,7 @@ func newNode(ctx context.Context, o *Options, c *client.Client, svcs *informer.I
 	n.source = &podSource{pods: n.pods}
 	n.manager = pods.New(cfg, nc.rt, n.source, objects, vols, n.statuses, deletePod(c))
 	n.manager.SetServices(serviceLister{svcs})
+	n.manager.SetRuntimeHandlers(runtimeHandlers(c))
 	n.manager.SetRecorder(nc.events)
 	n.pods.AddHandler(n.manager.PodHandler())
 	return n, nil

@@ -193,6 +193,22 @@ func (a apiObjects) Secret(ctx context.Context, ns, name string) (*corev1.Secret
 	return a.c.CoreV1().Secrets(ns).Get(ctx, name)
 }
 
+// runtimeHandlers reads a RuntimeClass's handler from the apiserver each
+// time a sandbox is made (rarely: once per pod, and again only when its
+// sandbox died), so a class deleted or made since is seen at once.
+func runtimeHandlers(c *client.Client) pods.RuntimeHandlers {
+	return func(ctx context.Context, name string) (string, error) {
+		rc, err := c.NodeV1().RuntimeClasses().Get(ctx, name)
+		if client.IsNotFound(err) {
+			return "", err
+		}
+		if err != nil {
+			return "", fmt.Errorf("failed to lookup RuntimeClass %s: %w", name, err)
+		}
+		return rc.GetHandler(), nil
+	}
+}
+
 // deletePod finishes a pod's graceful deletion once its containers have
 // stopped: delete now, and only this very pod.
 func deletePod(c *client.Client) pods.Deleter {

@@ -68,7 +68,8 @@ func (f *Fake) RunPodSandbox(_ context.Context, r *runtimeapi.RunPodSandboxReque
 	id := newID()
 	n := f.nextIP.Add(1)
 	f.sandboxes[id] = &runtimeapi.PodSandbox{Id: id, Metadata: r.GetConfig().GetMetadata(), State: runtimeapi.PodSandboxState_SANDBOX_READY,
-		CreatedAt: time.Now().UnixNano(), Labels: maps.Clone(r.GetConfig().GetLabels()), Annotations: maps.Clone(r.GetConfig().GetAnnotations())}
+		CreatedAt: time.Now().UnixNano(), Labels: maps.Clone(r.GetConfig().GetLabels()), Annotations: maps.Clone(r.GetConfig().GetAnnotations()),
+		RuntimeHandler: r.GetRuntimeHandler()}
 	f.ips[id] = fmt.Sprintf("10.%d.%d.%d", 128+n>>16&63, n>>8&255, n&255)
 	return &runtimeapi.RunPodSandboxResponse{PodSandboxId: id}, nil
 }

@@ -56,6 +56,9 @@ type Manager struct {
 	// services feeds the Service environment variables; nil leaves them
 	// out.
 	services Services
+	// handlers maps RuntimeClasses to CRI handlers; nil uses the
+	// runtime's default for every pod.
+	handlers RuntimeHandlers
 	status   StatusSink
 	deleter  Deleter
 	volumes  *volumes.Manager

@@ -45,13 +45,26 @@ func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncSt
 	if err := os.MkdirAll(cfg.GetLogDirectory(), 0o755); err != nil {
 		return nil, fmt.Errorf("make the pod's log directory: %w", err)
 	}
-	resp, err := m.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
-	if err != nil {
-		st.waiting[""] = &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: "Failed to create the pod sandbox: " + err.Error()}
-		m.podEvent(pod, events.Warning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
-		return nil, fmt.Errorf("run pod sandbox: %w", err)
+	// The RuntimeClass is read when the sandbox is made, as Kubernetes'
+	// kubelet does: a class that is gone fails the sandbox like a handler
+	// the runtime does not know.
+	handler, err := m.runtimeHandler(ctx, pod)
+	if err == nil {
+		var resp *runtimeapi.RunPodSandboxResponse
+		resp, err = m.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: handler})
+		if err == nil {
+			return m.sandboxStarted(ctx, pod, st, resp.GetPodSandboxId(), cfg)
+		}
 	}
-	ip, err := m.sandboxIP(ctx, resp.GetPodSandboxId())
+	st.waiting[""] = &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: "Failed to create the pod sandbox: " + err.Error()}
+	m.podEvent(pod, events.Warning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
+	return nil, fmt.Errorf("run pod sandbox: %w", err)
+}
+
+// sandboxStarted finishes a sandbox the runtime has just made: its IP,
+// its hosts file and the pod's runtime state anew.
+func (m *Manager) sandboxStarted(ctx context.Context, pod *corev1.Pod, st *syncState, id string, cfg *runtimeapi.PodSandboxConfig) (*sandbox, error) {
+	ip, err := m.sandboxIP(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +76,7 @@ func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncSt
 		return nil, err
 	}
 	st.ps = fresh
-	return &sandbox{id: resp.GetPodSandboxId(), ip: ip, config: cfg}, nil
+	return &sandbox{id: id, ip: ip, config: cfg}, nil
 }
 
 // sandboxIP is the sandbox's pod IP ("" on the host network).
