@@ -15,6 +15,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/kubelet/internal/cri"
+	"skiff.dev/services/kubelet/internal/downward"
 	"skiff.dev/services/kubelet/internal/staticpods"
 	"skiff.dev/services/kubelet/internal/volumes"
 )
@@ -28,9 +29,10 @@ type Config struct {
 	// CgroupRoot is the cgroup under which pod cgroups are made
 	// (<root>/kubepods/<qos>/pod<uid>), cgroupfs driver.
 	CgroupRoot string
-	// NodeMilliCPU and NodeMemory are the node's allocatable amounts, the
-	// value of resourceFieldRef limits a container does not set.
-	NodeMilliCPU, NodeMemory int64
+	// Allocatable is the node's allocatable cpu, memory and
+	// ephemeral-storage, the value of resourceFieldRef limits a container
+	// does not set.
+	Allocatable downward.Allocatable
 	// RestartBackoff and MaxRestartBackoff bound CrashLoopBackOff.
 	RestartBackoff, MaxRestartBackoff time.Duration
 	// RelistPeriod is how often the runtime is listed for changes.

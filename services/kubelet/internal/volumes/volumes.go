@@ -14,6 +14,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/services/kubelet/internal/downward"
 )
 
 // Objects reads the ConfigMaps and Secrets volumes refer to.
@@ -36,6 +37,9 @@ type Manager struct {
 	Tokens Tokens
 	// NodeIP is status.hostIP for downward API files.
 	NodeIP string
+	// Allocatable is the node's allocatable resources, the value of
+	// resourceFieldRef limits a container does not set.
+	Allocatable downward.Allocatable
 }
 
 // Dir is where a pod volume lives on the node, unless it is a hostPath.
