@@ -52,14 +52,15 @@ func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, spec *co
 		Stdin:       spec.GetStdin(),
 		StdinOnce:   spec.GetStdinOnce(),
 		Tty:         spec.GetTty(),
-		Linux:       linuxConfig(spec),
+		Linux:       linuxConfig(pod, spec),
 	}, nil
 }
 
 // linuxConfig turns requests and limits into cgroup settings as the
 // kubelet does (shares from the cpu request, quota from the cpu limit,
-// memory limit) and applies the container's security context.
-func linuxConfig(spec *corev1.Container) *runtimeapi.LinuxContainerConfig {
+// memory limit) and applies the pod's and the container's security
+// contexts.
+func linuxConfig(pod *corev1.Pod, spec *corev1.Container) *runtimeapi.LinuxContainerConfig {
 	res := &runtimeapi.LinuxContainerResources{CpuShares: 2, CpuPeriod: 100000}
 	if q, ok := quantity(spec.GetResources().GetRequests()["cpu"]); ok {
 		res.CpuShares = max(2, q.MilliValue()*1024/1000)
@@ -73,22 +74,7 @@ func linuxConfig(spec *corev1.Container) *runtimeapi.LinuxContainerConfig {
 	if q, ok := quantity(spec.GetResources().GetLimits()["memory"]); ok {
 		res.MemoryLimitInBytes = q.Value()
 	}
-	sc := &runtimeapi.LinuxContainerSecurityContext{}
-	if s := spec.GetSecurityContext(); s != nil {
-		if s.RunAsUser != nil {
-			sc.RunAsUser = &runtimeapi.Int64Value{Value: s.GetRunAsUser()}
-		}
-		if s.RunAsGroup != nil {
-			sc.RunAsGroup = &runtimeapi.Int64Value{Value: s.GetRunAsGroup()}
-		}
-		sc.ReadonlyRootfs = s.GetReadOnlyRootFilesystem()
-		sc.NoNewPrivs = s.AllowPrivilegeEscalation != nil && !s.GetAllowPrivilegeEscalation()
-		sc.Privileged = s.GetPrivileged()
-		if c := s.GetCapabilities(); c != nil {
-			sc.Capabilities = &runtimeapi.Capability{AddCapabilities: c.GetAdd(), DropCapabilities: c.GetDrop()}
-		}
-	}
-	return &runtimeapi.LinuxContainerConfig{Resources: res, SecurityContext: sc}
+	return &runtimeapi.LinuxContainerConfig{Resources: res, SecurityContext: containerSecurity(pod, spec)}
 }
 
 func quantity(q *metav1.Quantity) (resource.Quantity, bool) {

@@ -88,18 +88,8 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 			hostname = strings.TrimRight(hostname[:63], "-.")
 		}
 	}
-	ns := &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_POD, Pid: runtimeapi.NamespaceMode_CONTAINER, Ipc: runtimeapi.NamespaceMode_POD}
 	if spec.GetHostNetwork() {
-		ns.Network = runtimeapi.NamespaceMode_NODE
 		hostname, _ = os.Hostname()
-	}
-	if spec.GetHostPid() {
-		ns.Pid = runtimeapi.NamespaceMode_NODE
-	} else if spec.GetShareProcessNamespace() {
-		ns.Pid = runtimeapi.NamespaceMode_POD
-	}
-	if spec.GetHostIpc() {
-		ns.Ipc = runtimeapi.NamespaceMode_NODE
 	}
 	dns := dnsConfig(pod)
 	var ports []*runtimeapi.PortMapping
@@ -122,7 +112,7 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 		Annotations:  map[string]string{annotationGrace: strconv.FormatInt(podGrace(pod), 10)},
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
 			CgroupParent:    m.cgroupParent(pod),
-			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: ns},
+			SecurityContext: sandboxSecurity(pod),
 		},
 	}
 }
