@@ -110,7 +110,7 @@ func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container) ([]*runtimeapi
 		}
 		out = append(out, &runtimeapi.Mount{ContainerPath: vm.GetMountPath(), HostPath: host, Readonly: vm.GetReadOnly()})
 	}
-	if !hasHosts && !pod.GetSpec().GetHostNetwork() {
+	if !hasHosts {
 		out = append(out, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: m.hostsFile(uid)})
 	}
 	if path := spec.GetTerminationMessagePath(); path != "" {
