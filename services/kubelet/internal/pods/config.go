@@ -34,6 +34,7 @@ func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, spec *co
 	if init {
 		annotations[annotationInit] = "true"
 	}
+	terminationAnnotations(spec, annotations)
 	logPath := filepath.Join(spec.GetName(), strconv.Itoa(int(attempt))+".log")
 	if err := os.MkdirAll(filepath.Join(st.sandbox.config.GetLogDirectory(), spec.GetName()), 0o755); err != nil {
 		return nil, fmt.Errorf("make the container's log directory: %w", err)
@@ -114,14 +115,9 @@ func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container) ([]*runtimeapi
 		out = append(out, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: m.hostsFile(uid)})
 	}
 	if path := spec.GetTerminationMessagePath(); path != "" {
-		file := filepath.Join(m.podDir(uid), "containers", spec.GetName(), "termination-log")
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		file, err := m.terminationFile(uid, spec.GetName())
+		if err != nil {
 			return nil, err
-		}
-		if _, err := os.Stat(file); os.IsNotExist(err) {
-			if err := os.WriteFile(file, nil, 0o666); err != nil {
-				return nil, err
-			}
 		}
 		out = append(out, &runtimeapi.Mount{ContainerPath: path, HostPath: file})
 	}

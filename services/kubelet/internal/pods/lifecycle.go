@@ -81,7 +81,9 @@ func (m *Manager) killContainer(ctx context.Context, pod *corev1.Pod, c *runtime
 }
 
 func (m *Manager) removeContainer(ctx context.Context, id string) error {
-	m.exited.Delete(id)
+	if cs, ok := m.exited.LoadAndDelete(id); ok {
+		removeTerminationFile(cs.(*runtimeapi.ContainerStatus))
+	}
 	_, err := m.rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id})
 	return err
 }
