@@ -44,10 +44,10 @@ func (m *Manager) podStatus(ctx context.Context, pod *corev1.Pod, st *syncState)
 		out.PodIp, out.PodIps = m.cfg.NodeIP, []*corev1.PodIP{{Ip: m.cfg.NodeIP}}
 	}
 	for _, c := range pod.GetSpec().GetInitContainers() {
-		out.InitContainerStatuses = append(out.InitContainerStatuses, m.containerStatusOf(ctx, c, ps, sbID, st, true))
+		out.InitContainerStatuses = append(out.InitContainerStatuses, m.containerStatusOf(ctx, pod, c, ps, sbID, st, true))
 	}
 	for _, c := range pod.GetSpec().GetContainers() {
-		out.ContainerStatuses = append(out.ContainerStatuses, m.containerStatusOf(ctx, c, ps, sbID, st, false))
+		out.ContainerStatuses = append(out.ContainerStatuses, m.containerStatusOf(ctx, pod, c, ps, sbID, st, false))
 	}
 	out.Phase = phase(pod, out)
 	if phaseDone(pod) {
@@ -62,12 +62,9 @@ func (m *Manager) podStatus(ctx context.Context, pod *corev1.Pod, st *syncState)
 
 // containerStatusOf describes a container: its newest instance's state,
 // the one before as lastState, readiness from its probes.
-func (m *Manager) containerStatusOf(ctx context.Context, spec *corev1.Container, ps *podState, sbID string, st *syncState, init bool) *corev1.ContainerStatus {
+func (m *Manager) containerStatusOf(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, ps *podState, sbID string, st *syncState, init bool) *corev1.ContainerStatus {
 	out := &corev1.ContainerStatus{Name: spec.GetName(), Image: spec.GetImage(), Started: proto.Bool(false),
-		State: &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}
-	if init {
-		out.State.Waiting.Reason = "PodInitializing"
-	}
+		State: &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: defaultWaitingReason(pod)}}}
 	var inst []*runtimeapi.Container
 	for _, c := range ps.containers {
 		if c.GetMetadata().GetName() == spec.GetName() {
@@ -102,6 +99,16 @@ func (m *Manager) containerStatusOf(ctx context.Context, spec *corev1.Container,
 		out.State = &corev1.ContainerState{Waiting: w}
 	}
 	return out
+}
+
+// defaultWaitingReason is why a container that has no instance yet waits,
+// as Kubernetes words it: every container of a pod with init containers
+// (theirs included) is PodInitializing, else ContainerCreating.
+func defaultWaitingReason(pod *corev1.Pod) string {
+	if len(pod.GetSpec().GetInitContainers()) > 0 {
+		return "PodInitializing"
+	}
+	return "ContainerCreating"
 }
 
 // containerState turns a CRI container status into Kubernetes' state.
