@@ -92,20 +92,7 @@ func (m *Manager) removeContainer(ctx context.Context, id string) error {
 // preStop hook and the grace period) and then removes the sandboxes with
 // their network namespaces, IPs and containers.
 func (m *Manager) teardown(ctx context.Context, pod *corev1.Pod, ps *podState, grace int64) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(ps.containers))
-	for i, c := range ps.containers {
-		if c.GetState() != runtimeapi.ContainerState_CONTAINER_RUNNING {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = m.killContainer(ctx, pod, c, grace)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := m.stopContainers(ctx, pod, ps, grace); err != nil {
 		return err
 	}
 	for _, s := range ps.sandboxes {
@@ -121,6 +108,25 @@ func (m *Manager) teardown(ctx context.Context, pod *corev1.Pod, ps *podState, g
 		m.exited.Delete(c.GetId())
 	}
 	return nil
+}
+
+// stopContainers stops every running container of the pod at once, each
+// with its preStop hook and the grace period.
+func (m *Manager) stopContainers(ctx context.Context, pod *corev1.Pod, ps *podState, grace int64) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(ps.containers))
+	for i, c := range ps.containers {
+		if c.GetState() != runtimeapi.ContainerState_CONTAINER_RUNNING {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.killContainer(ctx, pod, c, grace)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // forget removes everything left of a pod whose object is gone: volumes,

@@ -50,11 +50,15 @@ func (m *Manager) podStatus(ctx context.Context, pod *corev1.Pod, st *syncState)
 		out.ContainerStatuses = append(out.ContainerStatuses, m.containerStatusOf(ctx, pod, c, ps, sbID, st, false))
 	}
 	out.Phase = phase(pod, out)
-	if phaseDone(pod) {
-		out.Phase = old.GetPhase() // a terminal phase is never left
+	switch {
+	case st.failure != nil:
+		out.Phase, out.Reason, out.Message = "Failed", st.failure.reason, st.failure.message
+	case phaseDone(pod):
+		// A terminal phase is never left, nor why it was reached.
+		out.Phase, out.Reason, out.Message = old.GetPhase(), old.GetReason(), old.GetMessage()
 	}
 	out.Conditions = m.conditions(pod, out, st)
-	if st.volumeErr != nil {
+	if st.volumeErr != nil && out.Message == "" {
 		out.Message = st.volumeErr.Error()
 	}
 	return out
