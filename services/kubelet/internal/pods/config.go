@@ -30,7 +30,7 @@ func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, spec *co
 	if err != nil {
 		return nil, err
 	}
-	annotations := map[string]string{}
+	annotations := map[string]string{annotationRestartCount: strconv.Itoa(int(attempt))}
 	if init {
 		annotations[annotationInit] = "true"
 	}

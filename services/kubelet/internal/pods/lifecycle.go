@@ -25,10 +25,7 @@ func (m *Manager) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Conta
 		st.waiting[name] = waiting
 		return requeue
 	}
-	attempt := uint32(0)
-	if prev := st.ps.latest(name); prev != nil {
-		attempt = prev.GetMetadata().GetAttempt() + 1
-	}
+	attempt := m.nextRestartCount(pod, st.ps, name)
 	cfg, err := m.containerConfig(ctx, pod, spec, st, imageRef, attempt, init)
 	if err != nil {
 		st.waiting[name] = &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: err.Error()}

@@ -78,7 +78,7 @@ func (m *Manager) containerStatusOf(ctx context.Context, pod *corev1.Pod, spec *
 	if len(inst) > 0 {
 		cur := m.containerStatus(ctx, inst[0].GetId())
 		out.State = containerState(cur)
-		out.RestartCount = int32(inst[0].GetMetadata().GetAttempt())
+		out.RestartCount = restartCountOf(inst[0])
 		out.ContainerId = "containerd://" + cur.GetId()
 		out.ImageId = cur.GetImageRef()
 		if cur.GetImage().GetUserSpecifiedImage() != "" {
