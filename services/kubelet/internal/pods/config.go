@@ -26,7 +26,7 @@ func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, spec *co
 	for _, kv := range env {
 		lookup[kv.GetKey()] = string(kv.GetValue())
 	}
-	mounts, err := m.mounts(pod, spec)
+	mounts, err := m.mounts(pod, spec, lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -87,9 +87,10 @@ func quantity(q *metav1.Quantity) (resource.Quantity, bool) {
 }
 
 // mounts are the container's volume mounts on the host paths the pod's
-// volumes were set up at, plus the kubelet's /etc/hosts and termination
+// volumes were set up at (their subPath, or subPathExpr expanded from
+// env, inside them), plus the kubelet's /etc/hosts and termination
 // message file.
-func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container) ([]*runtimeapi.Mount, error) {
+func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container, env map[string]string) ([]*runtimeapi.Mount, error) {
 	uid := pod.GetMetadata().GetUid()
 	var out []*runtimeapi.Mount
 	hasHosts := false
@@ -98,13 +99,9 @@ func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container) ([]*runtimeapi
 		if !ok {
 			return nil, fmt.Errorf("volume %q of volumeMount %q is not defined in the pod", vm.GetName(), vm.GetMountPath())
 		}
-		if sub := vm.GetSubPath(); sub != "" {
-			host = filepath.Join(host, filepath.Clean("/"+sub))
-			if _, err := os.Stat(host); os.IsNotExist(err) {
-				if err := os.MkdirAll(host, 0o755); err != nil {
-					return nil, fmt.Errorf("subPath %q of volume %q: %w", sub, vm.GetName(), err)
-				}
-			}
+		host, err := subPathHost(vm, host, spec.GetName(), env)
+		if err != nil {
+			return nil, err
 		}
 		if vm.GetMountPath() == "/etc/hosts" {
 			hasHosts = true

@@ -145,6 +145,15 @@ func (m *Manager) envValueFrom(ctx context.Context, pod *corev1.Pod, spec *corev
 // expand replaces $(VAR) with VAR's value where it is defined; $$ is a
 // literal $.
 func expand(s string, vars map[string]string) string {
+	return expandFunc(s, func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	})
+}
+
+// expandFunc replaces $(VAR) with what lookup gives for VAR, leaving the
+// reference as it is where lookup knows none; $$ is a literal $.
+func expandFunc(s string, lookup func(name string) (string, bool)) string {
 	if !strings.Contains(s, "$") {
 		return s
 	}
@@ -165,7 +174,7 @@ func expand(s string, vars map[string]string) string {
 				return b.String()
 			}
 			name := s[i+2 : i+2+end]
-			if v, ok := vars[name]; ok {
+			if v, ok := lookup(name); ok {
 				b.WriteString(v)
 			} else {
 				b.WriteString(s[i : i+3+end])
