@@ -111,6 +111,23 @@ func TestValidatePod(t *testing.T) {
 			p.Spec.Volumes[0].VolumeSource = &corev1.VolumeSource{DownwardApi: &corev1.DownwardAPIVolumeSource{DefaultMode: proto.Int32(0o644),
 				Items: []*corev1.DownwardAPIVolumeFile{{Path: "cpu", ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.cpu"}}}}}
 		}, want{field.ErrorTypeRequired, "spec.volumes[0].downwardAPI.items[0].resourceFieldRef.containerName"}},
+		{"sysctl name", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{{Name: "Net.IPv4", Value: "1"}}}
+		}, want{field.ErrorTypeInvalid, "spec.securityContext.sysctls[0].name"}},
+		{"sysctl without name", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{{Value: "1"}}}
+		}, want{field.ErrorTypeRequired, "spec.securityContext.sysctls[0].name"}},
+		{"duplicate sysctl", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{{Name: "kernel.shm_rmid_forced", Value: "1"}, {Name: "kernel.shm_rmid_forced", Value: "0"}}}
+		}, want{field.ErrorTypeDuplicate, "spec.securityContext.sysctls[1].name"}},
+		{"net sysctl on the host network", func(p *corev1.Pod) {
+			p.Spec.HostNetwork = proto.Bool(true)
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{{Name: "net.ipv4.tcp_syncookies", Value: "1"}}}
+		}, want{field.ErrorTypeInvalid, "spec.securityContext.sysctls[0].name"}},
+		{"ipc sysctl with host IPC", func(p *corev1.Pod) {
+			p.Spec.HostIpc = proto.Bool(true)
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{{Name: "kernel.msgmax", Value: "1"}}}
+		}, want{field.ErrorTypeInvalid, "spec.securityContext.sysctls[0].name"}},
 		{"mount of a missing volume", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].Name = "nope" },
 			want{field.ErrorTypeNotFound, c0 + ".volumeMounts[0].name"}},
 		{"mount without path", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].MountPath = "" },
@@ -237,4 +254,15 @@ func TestResourceFieldRefsAccepted(t *testing.T) {
 			expect(t, ValidatePod(p))
 		})
 	}
+}
+
+// TestSysctlsAccepted: namespaced and unknown sysctls with valid names pass
+// (the kubelet decides which it allows), in dotted and slashed form.
+func TestSysctlsAccepted(t *testing.T) {
+	p := validPod()
+	p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{
+		{Name: "kernel.shm_rmid_forced", Value: "0"}, {Name: "net.ipv4.ip_local_port_range", Value: "1024 65535"},
+		{Name: "net/ipv4/conf/eth0.100/rp_filter", Value: "1"}, {Name: "kernel.msgmax", Value: "10000"}, {Name: "vm.swappiness", Value: "1"},
+	}}
+	expect(t, ValidatePod(p))
 }

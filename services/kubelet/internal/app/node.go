@@ -17,6 +17,7 @@ import (
 	"skiff.dev/services/kubelet/internal/node"
 	"skiff.dev/services/kubelet/internal/pods"
 	"skiff.dev/services/kubelet/internal/status"
+	"skiff.dev/services/kubelet/internal/sysctls"
 	"skiff.dev/services/kubelet/internal/volumes"
 )
 
@@ -69,10 +70,15 @@ func newNode(ctx context.Context, o *Options, c *client.Client, svcs *informer.I
 		return nil, err
 	}
 	vols := &volumes.Manager{Root: o.RootDir, Objects: objects, Tokens: newTokens(c), NodeIP: nc.ip, Allocatable: allocatable}
+	allowed, err := sysctls.New(sysctls.KernelVersion(), o.AllowedUnsafeSysctls)
+	if err != nil {
+		return nil, fmt.Errorf("--allowed-unsafe-sysctls: %w", err)
+	}
 	cfg := pods.Config{
 		NodeName: nc.name, NodeIP: nc.ip, RootDir: o.RootDir, CgroupRoot: o.CgroupRoot,
 		RestartBackoff: o.RestartBackoff, MaxRestartBackoff: o.MaxRestartBackoff,
 		RelistPeriod: relistPeriod, ResyncPeriod: o.SyncFrequency, Allocatable: allocatable,
+		Sysctls: allowed,
 	}
 	n.source = &podSource{pods: n.pods}
 	n.manager = pods.New(cfg, nc.rt, n.source, objects, vols, n.statuses, deletePod(c))

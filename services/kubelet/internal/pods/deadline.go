@@ -14,7 +14,8 @@ const (
 	messageDeadlineExceeded = "Pod was active on the node longer than the specified deadline"
 )
 
-// failure is why the kubelet ended a pod for good (phase Failed).
+// failure is why the kubelet ended a pod for good (phase Failed): its
+// deadline passed, or it was rejected.
 type failure struct {
 	reason, message string
 }

@@ -17,6 +17,7 @@ import (
 	"skiff.dev/services/kubelet/internal/cri"
 	"skiff.dev/services/kubelet/internal/downward"
 	"skiff.dev/services/kubelet/internal/staticpods"
+	"skiff.dev/services/kubelet/internal/sysctls"
 	"skiff.dev/services/kubelet/internal/volumes"
 )
 
@@ -33,6 +34,9 @@ type Config struct {
 	// ephemeral-storage, the value of resourceFieldRef limits a container
 	// does not set.
 	Allocatable downward.Allocatable
+	// Sysctls are the sysctls pods may set; a pod that sets another is
+	// rejected with SysctlForbidden. Nil admits every pod.
+	Sysctls *sysctls.Allowlist
 	// RestartBackoff and MaxRestartBackoff bound CrashLoopBackOff.
 	RestartBackoff, MaxRestartBackoff time.Duration
 	// RelistPeriod is how often the runtime is listed for changes.

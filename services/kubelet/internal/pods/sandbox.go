@@ -112,6 +112,7 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
 			CgroupParent:    m.cgroupParent(pod),
 			SecurityContext: sandboxSecurity(pod),
+			Sysctls:         podSysctls(pod),
 		},
 	}
 }

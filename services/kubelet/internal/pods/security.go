@@ -4,6 +4,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/sysctl"
 )
 
 // containerSecurity is the container's CRI security context as Kubernetes
@@ -90,4 +91,15 @@ func namespaceOptions(pod *corev1.Pod) *runtimeapi.NamespaceOption {
 		ns.Ipc = runtimeapi.NamespaceMode_NODE
 	}
 	return ns
+}
+
+// podSysctls are the sysctls the sandbox sets, named with dots (a name
+// written with slashes is converted, as Kubernetes does before the
+// runtime sees it).
+func podSysctls(pod *corev1.Pod) map[string]string {
+	out := map[string]string{}
+	for _, s := range podSecurityContext(pod).GetSysctls() {
+		out[sysctl.NormalizeName(s.GetName())] = s.GetValue()
+	}
+	return out
 }

@@ -70,6 +70,9 @@ func (m *Manager) syncRunning(ctx context.Context, pod *corev1.Pod, ps *podState
 	defer func() { m.reportStatus(ctx, pod, st) }()
 	st.ps = ps
 	failed, untilDeadline := m.checkDeadline(pod, time.Now())
+	if failed == nil && !phaseDone(pod) {
+		failed = m.admit(pod, ps)
+	}
 	st.failure = failed
 	if failed != nil || phaseDone(pod) {
 		// Nothing will run again: stop what still runs and release the
