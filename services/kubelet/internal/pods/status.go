@@ -30,6 +30,7 @@ func (m *Manager) podStatus(ctx context.Context, pod *corev1.Pod, st *syncState)
 		out.StartTime = timestamppb.New(m.startedAt(pod.GetMetadata().GetUid()))
 	}
 	ps := st.ps
+	st.defaultWaiting = defaultWaitingReason(pod)
 	var sbID string
 	if s := ps.readySandbox(); s != nil {
 		sbID = s.GetId()
@@ -44,10 +45,10 @@ func (m *Manager) podStatus(ctx context.Context, pod *corev1.Pod, st *syncState)
 		out.PodIp, out.PodIps = m.cfg.NodeIP, []*corev1.PodIP{{Ip: m.cfg.NodeIP}}
 	}
 	for _, c := range pod.GetSpec().GetInitContainers() {
-		out.InitContainerStatuses = append(out.InitContainerStatuses, m.containerStatusOf(ctx, pod, c, ps, sbID, st, true))
+		out.InitContainerStatuses = append(out.InitContainerStatuses, m.containerStatusOf(ctx, c, ps, sbID, st, true))
 	}
 	for _, c := range pod.GetSpec().GetContainers() {
-		out.ContainerStatuses = append(out.ContainerStatuses, m.containerStatusOf(ctx, pod, c, ps, sbID, st, false))
+		out.ContainerStatuses = append(out.ContainerStatuses, m.containerStatusOf(ctx, c, ps, sbID, st, false))
 	}
 	out.Phase = phase(pod, out)
 	switch {
@@ -66,9 +67,9 @@ func (m *Manager) podStatus(ctx context.Context, pod *corev1.Pod, st *syncState)
 
 // containerStatusOf describes a container: its newest instance's state,
 // the one before as lastState, readiness from its probes.
-func (m *Manager) containerStatusOf(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, ps *podState, sbID string, st *syncState, init bool) *corev1.ContainerStatus {
+func (m *Manager) containerStatusOf(ctx context.Context, spec *corev1.Container, ps *podState, sbID string, st *syncState, init bool) *corev1.ContainerStatus {
 	out := &corev1.ContainerStatus{Name: spec.GetName(), Image: spec.GetImage(), Started: proto.Bool(false),
-		State: &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: defaultWaitingReason(pod)}}}
+		State: &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: st.defaultWaiting}}}
 	var inst []*runtimeapi.Container
 	for _, c := range ps.containers {
 		if c.GetMetadata().GetName() == spec.GetName() {

@@ -116,6 +116,8 @@ type syncState struct {
 	volumeErr error
 	// failure is why the kubelet ended the pod for good (phase Failed).
 	failure *failure
+	// defaultWaiting is why a container without an instance waits.
+	defaultWaiting string
 }
 
 // syncInitContainers runs init containers one at a time, each after the
