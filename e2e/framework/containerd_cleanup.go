@@ -78,18 +78,28 @@ func (c *Containerd) removePods() error {
 	return errors.Join(errs...)
 }
 
+// startRace reports an error of removing a sandbox whose container was
+// starting or started after it was stopped.
+func startRace(err error) bool {
+	return status.Code(err) == codes.FailedPrecondition || strings.Contains(err.Error(), "container is in starting state")
+}
+
 // removePod stops and removes one sandbox. A container whose start was
 // still in flight when the kubelet stopped can come up after the stop;
-// removing then fails on its running task, and the pod is stopped again.
+// removing then fails on its running task (FailedPrecondition), or while
+// it is still starting (containerd says so with code Unknown), and the pod
+// is stopped again.
 func removePod(ctx context.Context, rc runtimeapi.RuntimeServiceClient, id string) error {
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
-	for attempt := 1; ; attempt++ {
+	// A start in flight can take seconds on a loaded machine.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		if _, err := rc.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: id}); err != nil {
 			return fmt.Errorf("stop pod sandbox %s: %w", id, err)
 		}
 		_, err := rc.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: id})
-		if err == nil || status.Code(err) != codes.FailedPrecondition || attempt == 5 {
+		if err == nil || !startRace(err) || time.Now().After(deadline) {
 			if err != nil {
 				return fmt.Errorf("remove pod sandbox %s: %w", id, err)
 			}

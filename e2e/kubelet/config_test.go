@@ -78,7 +78,13 @@ func TestConfigReachesContainers(t *testing.T) {
 		return nil
 	})
 	p := getPod(t, c, "configured")
-	env := httpGet(t, "http://"+p.GetStatus().GetPodIp()+":8080/env")
+	// Running is reported as the process starts, before it listens.
+	var env string
+	framework.Eventually(t, 20*time.Second, "configured serving", func() error {
+		var err error
+		env, err = tryGet("http://" + p.GetStatus().GetPodIp() + ":8080/env")
+		return err
+	})
 	for _, want := range []string{"GREETING=hello", "PASSWORD=s3cret", "POD_NAME=configured", "MESSAGE=hello from configured",
 		"CFG_greeting=hello", "CFG_colour=blue", "MY_DB_SERVICE_PORT=5432", "MY_DB_PORT_5432_TCP_PROTO=tcp",
 		"KUBERNETES_SERVICE_PORT=443", "KUBERNETES_SERVICE_HOST=10.96.0.1"} {

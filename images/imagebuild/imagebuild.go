@@ -68,7 +68,7 @@ var Images = []Image{
 	{
 		Package: "./testserver", Ref: "registry.skiff.local/testserver:1.0", Binary: "/testserver",
 		Tools: []Tool{{Package: "./toolbox", Path: "/bin/toolbox", Links: inDir("/bin",
-			"cat", "echo", "env", "exit", "false", "get", "head", "hostname", "ls", "rm", "sleep", "stderr", "touch", "true")}},
+			"cat", "echo", "env", "exit", "false", "get", "head", "hostname", "id", "ls", "rm", "sleep", "stderr", "touch", "true", "write")}},
 		Dirs: []string{"/tmp"},
 		Env:  []string{"PATH=/bin:/"},
 	},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -71,6 +72,29 @@ func exit(_ stdio, args []string) error {
 		return fmt.Errorf("exit code %q: want 0 to 255", args[0])
 	}
 	return exitStatus(code)
+}
+
+// id prints the process's user, group and supplementary groups as
+// busybox's id does: uid=N gid=N groups=N,N.
+func id(std stdio, _ []string) error {
+	groups, err := os.Getgroups()
+	if err != nil {
+		return err
+	}
+	list := make([]string, len(groups))
+	for i, g := range groups {
+		list[i] = strconv.Itoa(g)
+	}
+	return say(std.out, fmt.Sprintf("uid=%d gid=%d groups=%s", os.Getuid(), os.Getgid(), strings.Join(list, ",")))
+}
+
+// write replaces a file's contents with its other arguments, joined by
+// spaces, without a newline (a shell's echo -n TEXT > FILE).
+func write(_ stdio, args []string) error {
+	if len(args) < 1 {
+		return errors.New("usage: write FILE [TEXT...]")
+	}
+	return os.WriteFile(args[0], []byte(strings.Join(args[1:], " ")), 0o644)
 }
 
 func hostname(std stdio, _ []string) error {

@@ -40,12 +40,14 @@ var applets = map[string]applet{
 	"get":      get,
 	"head":     head,
 	"hostname": hostname,
+	"id":       id,
 	"ls":       ls,
 	"rm":       eachFile(os.Remove),
 	"sleep":    sleep,
 	"stderr":   func(std stdio, args []string) error { return say(std.err, strings.Join(args, " ")) },
 	"touch":    eachFile(touch),
 	"true":     func(stdio, []string) error { return nil },
+	"write":    write,
 }
 
 func main() {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +55,10 @@ func TestApplets(t *testing.T) {
 		{argv: []string{"sleep", "soon"}, code: 1, err: "not a number"},
 		{argv: []string{"stderr", "to", "stderr"}, err: "to stderr\n"},
 		{argv: []string{"touch"}, code: 1, err: "no file named"},
+		{argv: []string{"id"}, out: fmt.Sprintf("uid=%d gid=%d groups=", os.Getuid(), os.Getgid()), outSubstr: true},
+		{argv: []string{"write", filepath.Join(dir, "written"), "all", "done"}},
+		{argv: []string{"cat", filepath.Join(dir, "written")}, out: "all done"},
+		{argv: []string{"write"}, code: 1, err: "usage: write FILE"},
 		{argv: []string{"sh", "-c", "true"}, code: 127, err: `no applet "sh"`},
 		{argv: []string{"toolbox"}, code: 127, err: "have: cat echo"},
 	} {

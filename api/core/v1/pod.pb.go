@@ -554,13 +554,15 @@ func (x *PodSpec) GetHostUsers() bool {
 
 // PodSecurityContext holds the security settings of every container of a pod.
 type PodSecurityContext struct {
-	state               protoimpl.MessageState `protogen:"open.v1"`
-	RunAsUser           *int64                 `protobuf:"varint,2,opt,name=run_as_user,json=runAsUser,proto3,oneof" json:"run_as_user,omitempty"`
-	RunAsNonRoot        *bool                  `protobuf:"varint,3,opt,name=run_as_non_root,json=runAsNonRoot,proto3,oneof" json:"run_as_non_root,omitempty"`
-	SupplementalGroups  []int64                `protobuf:"varint,4,rep,name=supplemental_groups,json=supplementalGroups,proto3" json:"supplemental_groups,omitempty"`
-	FsGroup             *int64                 `protobuf:"varint,5,opt,name=fs_group,json=fsGroup,proto3,oneof" json:"fs_group,omitempty"`
-	RunAsGroup          *int64                 `protobuf:"varint,6,opt,name=run_as_group,json=runAsGroup,proto3,oneof" json:"run_as_group,omitempty"`
-	FsGroupChangePolicy *string                `protobuf:"bytes,9,opt,name=fs_group_change_policy,json=fsGroupChangePolicy,proto3,oneof" json:"fs_group_change_policy,omitempty"`
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	RunAsUser          *int64                 `protobuf:"varint,2,opt,name=run_as_user,json=runAsUser,proto3,oneof" json:"run_as_user,omitempty"`
+	RunAsNonRoot       *bool                  `protobuf:"varint,3,opt,name=run_as_non_root,json=runAsNonRoot,proto3,oneof" json:"run_as_non_root,omitempty"`
+	SupplementalGroups []int64                `protobuf:"varint,4,rep,name=supplemental_groups,json=supplementalGroups,proto3" json:"supplemental_groups,omitempty"`
+	FsGroup            *int64                 `protobuf:"varint,5,opt,name=fs_group,json=fsGroup,proto3,oneof" json:"fs_group,omitempty"`
+	RunAsGroup         *int64                 `protobuf:"varint,6,opt,name=run_as_group,json=runAsGroup,proto3,oneof" json:"run_as_group,omitempty"`
+	// sysctls are namespaced kernel parameters set in the pod's sandbox.
+	Sysctls             []*Sysctl `protobuf:"bytes,7,rep,name=sysctls,proto3" json:"sysctls,omitempty"`
+	FsGroupChangePolicy *string   `protobuf:"bytes,9,opt,name=fs_group_change_policy,json=fsGroupChangePolicy,proto3,oneof" json:"fs_group_change_policy,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
 }
@@ -630,9 +632,69 @@ func (x *PodSecurityContext) GetRunAsGroup() int64 {
 	return 0
 }
 
+func (x *PodSecurityContext) GetSysctls() []*Sysctl {
+	if x != nil {
+		return x.Sysctls
+	}
+	return nil
+}
+
 func (x *PodSecurityContext) GetFsGroupChangePolicy() string {
 	if x != nil && x.FsGroupChangePolicy != nil {
 		return *x.FsGroupChangePolicy
+	}
+	return ""
+}
+
+// Sysctl is one kernel parameter and its value.
+type Sysctl struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Sysctl) Reset() {
+	*x = Sysctl{}
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Sysctl) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Sysctl) ProtoMessage() {}
+
+func (x *Sysctl) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Sysctl.ProtoReflect.Descriptor instead.
+func (*Sysctl) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Sysctl) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Sysctl) GetValue() string {
+	if x != nil {
+		return x.Value
 	}
 	return ""
 }
@@ -648,7 +710,7 @@ type HostAlias struct {
 
 func (x *HostAlias) Reset() {
 	*x = HostAlias{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[5]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -660,7 +722,7 @@ func (x *HostAlias) String() string {
 func (*HostAlias) ProtoMessage() {}
 
 func (x *HostAlias) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[5]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -673,7 +735,7 @@ func (x *HostAlias) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostAlias.ProtoReflect.Descriptor instead.
 func (*HostAlias) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{5}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HostAlias) GetIp() string {
@@ -702,7 +764,7 @@ type PodDNSConfig struct {
 
 func (x *PodDNSConfig) Reset() {
 	*x = PodDNSConfig{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[6]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +776,7 @@ func (x *PodDNSConfig) String() string {
 func (*PodDNSConfig) ProtoMessage() {}
 
 func (x *PodDNSConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[6]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +789,7 @@ func (x *PodDNSConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodDNSConfig.ProtoReflect.Descriptor instead.
 func (*PodDNSConfig) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{6}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PodDNSConfig) GetNameservers() []string {
@@ -762,7 +824,7 @@ type PodDNSConfigOption struct {
 
 func (x *PodDNSConfigOption) Reset() {
 	*x = PodDNSConfigOption{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[7]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +836,7 @@ func (x *PodDNSConfigOption) String() string {
 func (*PodDNSConfigOption) ProtoMessage() {}
 
 func (x *PodDNSConfigOption) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[7]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +849,7 @@ func (x *PodDNSConfigOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodDNSConfigOption.ProtoReflect.Descriptor instead.
 func (*PodDNSConfigOption) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{7}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PodDNSConfigOption) GetName() string {
@@ -814,7 +876,7 @@ type PodReadinessGate struct {
 
 func (x *PodReadinessGate) Reset() {
 	*x = PodReadinessGate{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[8]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +888,7 @@ func (x *PodReadinessGate) String() string {
 func (*PodReadinessGate) ProtoMessage() {}
 
 func (x *PodReadinessGate) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[8]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +901,7 @@ func (x *PodReadinessGate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodReadinessGate.ProtoReflect.Descriptor instead.
 func (*PodReadinessGate) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{8}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PodReadinessGate) GetConditionType() string {
@@ -873,7 +935,7 @@ type PodStatus struct {
 
 func (x *PodStatus) Reset() {
 	*x = PodStatus{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[9]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -885,7 +947,7 @@ func (x *PodStatus) String() string {
 func (*PodStatus) ProtoMessage() {}
 
 func (x *PodStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[9]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -898,7 +960,7 @@ func (x *PodStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodStatus.ProtoReflect.Descriptor instead.
 func (*PodStatus) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{9}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PodStatus) GetPhase() string {
@@ -1022,7 +1084,7 @@ type PodCondition struct {
 
 func (x *PodCondition) Reset() {
 	*x = PodCondition{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[10]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1096,7 @@ func (x *PodCondition) String() string {
 func (*PodCondition) ProtoMessage() {}
 
 func (x *PodCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[10]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +1109,7 @@ func (x *PodCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodCondition.ProtoReflect.Descriptor instead.
 func (*PodCondition) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{10}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PodCondition) GetType() string {
@@ -1109,7 +1171,7 @@ type PodIP struct {
 
 func (x *PodIP) Reset() {
 	*x = PodIP{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[11]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1121,7 +1183,7 @@ func (x *PodIP) String() string {
 func (*PodIP) ProtoMessage() {}
 
 func (x *PodIP) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[11]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1134,7 +1196,7 @@ func (x *PodIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodIP.ProtoReflect.Descriptor instead.
 func (*PodIP) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{11}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PodIP) GetIp() string {
@@ -1154,7 +1216,7 @@ type HostIP struct {
 
 func (x *HostIP) Reset() {
 	*x = HostIP{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[12]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1166,7 +1228,7 @@ func (x *HostIP) String() string {
 func (*HostIP) ProtoMessage() {}
 
 func (x *HostIP) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[12]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1179,7 +1241,7 @@ func (x *HostIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostIP.ProtoReflect.Descriptor instead.
 func (*HostIP) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{12}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HostIP) GetIp() string {
@@ -1207,7 +1269,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[13]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1281,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[13]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1294,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{13}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -1310,7 +1372,7 @@ type ContainerState struct {
 
 func (x *ContainerState) Reset() {
 	*x = ContainerState{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[14]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1322,7 +1384,7 @@ func (x *ContainerState) String() string {
 func (*ContainerState) ProtoMessage() {}
 
 func (x *ContainerState) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[14]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1335,7 +1397,7 @@ func (x *ContainerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerState.ProtoReflect.Descriptor instead.
 func (*ContainerState) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{14}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ContainerState) GetWaiting() *ContainerStateWaiting {
@@ -1370,7 +1432,7 @@ type ContainerStateWaiting struct {
 
 func (x *ContainerStateWaiting) Reset() {
 	*x = ContainerStateWaiting{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[15]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1382,7 +1444,7 @@ func (x *ContainerStateWaiting) String() string {
 func (*ContainerStateWaiting) ProtoMessage() {}
 
 func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[15]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1395,7 +1457,7 @@ func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateWaiting.ProtoReflect.Descriptor instead.
 func (*ContainerStateWaiting) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{15}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ContainerStateWaiting) GetReason() string {
@@ -1422,7 +1484,7 @@ type ContainerStateRunning struct {
 
 func (x *ContainerStateRunning) Reset() {
 	*x = ContainerStateRunning{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[16]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1434,7 +1496,7 @@ func (x *ContainerStateRunning) String() string {
 func (*ContainerStateRunning) ProtoMessage() {}
 
 func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[16]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1447,7 +1509,7 @@ func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateRunning.ProtoReflect.Descriptor instead.
 func (*ContainerStateRunning) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{16}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ContainerStateRunning) GetStartedAt() *timestamppb.Timestamp {
@@ -1473,7 +1535,7 @@ type ContainerStateTerminated struct {
 
 func (x *ContainerStateTerminated) Reset() {
 	*x = ContainerStateTerminated{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[17]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1485,7 +1547,7 @@ func (x *ContainerStateTerminated) String() string {
 func (*ContainerStateTerminated) ProtoMessage() {}
 
 func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[17]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1498,7 +1560,7 @@ func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateTerminated.ProtoReflect.Descriptor instead.
 func (*ContainerStateTerminated) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{17}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ContainerStateTerminated) GetExitCode() int32 {
@@ -1563,7 +1625,7 @@ type Binding struct {
 
 func (x *Binding) Reset() {
 	*x = Binding{}
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[18]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1575,7 +1637,7 @@ func (x *Binding) String() string {
 func (*Binding) ProtoMessage() {}
 
 func (x *Binding) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_pod_proto_msgTypes[18]
+	mi := &file_skiff_core_v1_pod_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1588,7 +1650,7 @@ func (x *Binding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Binding.ProtoReflect.Descriptor instead.
 func (*Binding) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{18}
+	return file_skiff_core_v1_pod_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Binding) GetKind() string {
@@ -1713,20 +1775,24 @@ const file_skiff_core_v1_pod_proto_rawDesc = "" +
 	"\x15_enable_service_linksB\x14\n" +
 	"\x12_preemption_policyB\x17\n" +
 	"\x15_set_hostname_as_fqdnB\r\n" +
-	"\v_host_users\"\xf8\x02\n" +
+	"\v_host_users\"\xb7\x03\n" +
 	"\x12PodSecurityContext\x12#\n" +
 	"\vrun_as_user\x18\x02 \x01(\x03H\x00R\trunAsUser\x88\x01\x01\x12*\n" +
 	"\x0frun_as_non_root\x18\x03 \x01(\bH\x01R\frunAsNonRoot\x88\x01\x01\x123\n" +
 	"\x13supplemental_groups\x18\x04 \x03(\x03B\x02\x10\x00R\x12supplementalGroups\x12\x1e\n" +
 	"\bfs_group\x18\x05 \x01(\x03H\x02R\afsGroup\x88\x01\x01\x12%\n" +
 	"\frun_as_group\x18\x06 \x01(\x03H\x03R\n" +
-	"runAsGroup\x88\x01\x01\x128\n" +
+	"runAsGroup\x88\x01\x01\x12=\n" +
+	"\asysctls\x18\a \x03(\v2\x15.skiff.core.v1.SysctlB\f\xa2\x86\x19\b\"\x06atomicR\asysctls\x128\n" +
 	"\x16fs_group_change_policy\x18\t \x01(\tH\x04R\x13fsGroupChangePolicy\x88\x01\x01B\x0e\n" +
 	"\f_run_as_userB\x12\n" +
 	"\x10_run_as_non_rootB\v\n" +
 	"\t_fs_groupB\x0f\n" +
 	"\r_run_as_groupB\x19\n" +
-	"\x17_fs_group_change_policy\"9\n" +
+	"\x17_fs_group_change_policy\"2\n" +
+	"\x06Sysctl\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"9\n" +
 	"\tHostAlias\x12\x0e\n" +
 	"\x02ip\x18\x01 \x01(\tR\x02ip\x12\x1c\n" +
 	"\thostnames\x18\x02 \x03(\tR\thostnames\"\x89\x01\n" +
@@ -1826,90 +1892,92 @@ func file_skiff_core_v1_pod_proto_rawDescGZIP() []byte {
 	return file_skiff_core_v1_pod_proto_rawDescData
 }
 
-var file_skiff_core_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_skiff_core_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_skiff_core_v1_pod_proto_goTypes = []any{
 	(*Pod)(nil),                      // 0: skiff.core.v1.Pod
 	(*PodList)(nil),                  // 1: skiff.core.v1.PodList
 	(*PodTemplateSpec)(nil),          // 2: skiff.core.v1.PodTemplateSpec
 	(*PodSpec)(nil),                  // 3: skiff.core.v1.PodSpec
 	(*PodSecurityContext)(nil),       // 4: skiff.core.v1.PodSecurityContext
-	(*HostAlias)(nil),                // 5: skiff.core.v1.HostAlias
-	(*PodDNSConfig)(nil),             // 6: skiff.core.v1.PodDNSConfig
-	(*PodDNSConfigOption)(nil),       // 7: skiff.core.v1.PodDNSConfigOption
-	(*PodReadinessGate)(nil),         // 8: skiff.core.v1.PodReadinessGate
-	(*PodStatus)(nil),                // 9: skiff.core.v1.PodStatus
-	(*PodCondition)(nil),             // 10: skiff.core.v1.PodCondition
-	(*PodIP)(nil),                    // 11: skiff.core.v1.PodIP
-	(*HostIP)(nil),                   // 12: skiff.core.v1.HostIP
-	(*ContainerStatus)(nil),          // 13: skiff.core.v1.ContainerStatus
-	(*ContainerState)(nil),           // 14: skiff.core.v1.ContainerState
-	(*ContainerStateWaiting)(nil),    // 15: skiff.core.v1.ContainerStateWaiting
-	(*ContainerStateRunning)(nil),    // 16: skiff.core.v1.ContainerStateRunning
-	(*ContainerStateTerminated)(nil), // 17: skiff.core.v1.ContainerStateTerminated
-	(*Binding)(nil),                  // 18: skiff.core.v1.Binding
-	nil,                              // 19: skiff.core.v1.PodSpec.NodeSelectorEntry
-	nil,                              // 20: skiff.core.v1.PodSpec.OverheadEntry
-	(*v1.ObjectMeta)(nil),            // 21: skiff.meta.v1.ObjectMeta
-	(*v1.ListMeta)(nil),              // 22: skiff.meta.v1.ListMeta
-	(*Volume)(nil),                   // 23: skiff.core.v1.Volume
-	(*Container)(nil),                // 24: skiff.core.v1.Container
-	(*LocalObjectReference)(nil),     // 25: skiff.core.v1.LocalObjectReference
-	(*Affinity)(nil),                 // 26: skiff.core.v1.Affinity
-	(*Toleration)(nil),               // 27: skiff.core.v1.Toleration
-	(*TopologySpreadConstraint)(nil), // 28: skiff.core.v1.TopologySpreadConstraint
-	(*EphemeralContainer)(nil),       // 29: skiff.core.v1.EphemeralContainer
-	(*timestamppb.Timestamp)(nil),    // 30: google.protobuf.Timestamp
-	(*ObjectReference)(nil),          // 31: skiff.core.v1.ObjectReference
-	(*v1.Quantity)(nil),              // 32: skiff.meta.v1.Quantity
+	(*Sysctl)(nil),                   // 5: skiff.core.v1.Sysctl
+	(*HostAlias)(nil),                // 6: skiff.core.v1.HostAlias
+	(*PodDNSConfig)(nil),             // 7: skiff.core.v1.PodDNSConfig
+	(*PodDNSConfigOption)(nil),       // 8: skiff.core.v1.PodDNSConfigOption
+	(*PodReadinessGate)(nil),         // 9: skiff.core.v1.PodReadinessGate
+	(*PodStatus)(nil),                // 10: skiff.core.v1.PodStatus
+	(*PodCondition)(nil),             // 11: skiff.core.v1.PodCondition
+	(*PodIP)(nil),                    // 12: skiff.core.v1.PodIP
+	(*HostIP)(nil),                   // 13: skiff.core.v1.HostIP
+	(*ContainerStatus)(nil),          // 14: skiff.core.v1.ContainerStatus
+	(*ContainerState)(nil),           // 15: skiff.core.v1.ContainerState
+	(*ContainerStateWaiting)(nil),    // 16: skiff.core.v1.ContainerStateWaiting
+	(*ContainerStateRunning)(nil),    // 17: skiff.core.v1.ContainerStateRunning
+	(*ContainerStateTerminated)(nil), // 18: skiff.core.v1.ContainerStateTerminated
+	(*Binding)(nil),                  // 19: skiff.core.v1.Binding
+	nil,                              // 20: skiff.core.v1.PodSpec.NodeSelectorEntry
+	nil,                              // 21: skiff.core.v1.PodSpec.OverheadEntry
+	(*v1.ObjectMeta)(nil),            // 22: skiff.meta.v1.ObjectMeta
+	(*v1.ListMeta)(nil),              // 23: skiff.meta.v1.ListMeta
+	(*Volume)(nil),                   // 24: skiff.core.v1.Volume
+	(*Container)(nil),                // 25: skiff.core.v1.Container
+	(*LocalObjectReference)(nil),     // 26: skiff.core.v1.LocalObjectReference
+	(*Affinity)(nil),                 // 27: skiff.core.v1.Affinity
+	(*Toleration)(nil),               // 28: skiff.core.v1.Toleration
+	(*TopologySpreadConstraint)(nil), // 29: skiff.core.v1.TopologySpreadConstraint
+	(*EphemeralContainer)(nil),       // 30: skiff.core.v1.EphemeralContainer
+	(*timestamppb.Timestamp)(nil),    // 31: google.protobuf.Timestamp
+	(*ObjectReference)(nil),          // 32: skiff.core.v1.ObjectReference
+	(*v1.Quantity)(nil),              // 33: skiff.meta.v1.Quantity
 }
 var file_skiff_core_v1_pod_proto_depIdxs = []int32{
-	21, // 0: skiff.core.v1.Pod.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	22, // 0: skiff.core.v1.Pod.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	3,  // 1: skiff.core.v1.Pod.spec:type_name -> skiff.core.v1.PodSpec
-	9,  // 2: skiff.core.v1.Pod.status:type_name -> skiff.core.v1.PodStatus
-	22, // 3: skiff.core.v1.PodList.metadata:type_name -> skiff.meta.v1.ListMeta
+	10, // 2: skiff.core.v1.Pod.status:type_name -> skiff.core.v1.PodStatus
+	23, // 3: skiff.core.v1.PodList.metadata:type_name -> skiff.meta.v1.ListMeta
 	0,  // 4: skiff.core.v1.PodList.items:type_name -> skiff.core.v1.Pod
-	21, // 5: skiff.core.v1.PodTemplateSpec.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	22, // 5: skiff.core.v1.PodTemplateSpec.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	3,  // 6: skiff.core.v1.PodTemplateSpec.spec:type_name -> skiff.core.v1.PodSpec
-	23, // 7: skiff.core.v1.PodSpec.volumes:type_name -> skiff.core.v1.Volume
-	24, // 8: skiff.core.v1.PodSpec.containers:type_name -> skiff.core.v1.Container
-	19, // 9: skiff.core.v1.PodSpec.node_selector:type_name -> skiff.core.v1.PodSpec.NodeSelectorEntry
+	24, // 7: skiff.core.v1.PodSpec.volumes:type_name -> skiff.core.v1.Volume
+	25, // 8: skiff.core.v1.PodSpec.containers:type_name -> skiff.core.v1.Container
+	20, // 9: skiff.core.v1.PodSpec.node_selector:type_name -> skiff.core.v1.PodSpec.NodeSelectorEntry
 	4,  // 10: skiff.core.v1.PodSpec.security_context:type_name -> skiff.core.v1.PodSecurityContext
-	25, // 11: skiff.core.v1.PodSpec.image_pull_secrets:type_name -> skiff.core.v1.LocalObjectReference
-	26, // 12: skiff.core.v1.PodSpec.affinity:type_name -> skiff.core.v1.Affinity
-	24, // 13: skiff.core.v1.PodSpec.init_containers:type_name -> skiff.core.v1.Container
-	27, // 14: skiff.core.v1.PodSpec.tolerations:type_name -> skiff.core.v1.Toleration
-	5,  // 15: skiff.core.v1.PodSpec.host_aliases:type_name -> skiff.core.v1.HostAlias
-	6,  // 16: skiff.core.v1.PodSpec.dns_config:type_name -> skiff.core.v1.PodDNSConfig
-	8,  // 17: skiff.core.v1.PodSpec.readiness_gates:type_name -> skiff.core.v1.PodReadinessGate
-	20, // 18: skiff.core.v1.PodSpec.overhead:type_name -> skiff.core.v1.PodSpec.OverheadEntry
-	28, // 19: skiff.core.v1.PodSpec.topology_spread_constraints:type_name -> skiff.core.v1.TopologySpreadConstraint
-	29, // 20: skiff.core.v1.PodSpec.ephemeral_containers:type_name -> skiff.core.v1.EphemeralContainer
-	7,  // 21: skiff.core.v1.PodDNSConfig.options:type_name -> skiff.core.v1.PodDNSConfigOption
-	10, // 22: skiff.core.v1.PodStatus.conditions:type_name -> skiff.core.v1.PodCondition
-	30, // 23: skiff.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
-	13, // 24: skiff.core.v1.PodStatus.container_statuses:type_name -> skiff.core.v1.ContainerStatus
-	13, // 25: skiff.core.v1.PodStatus.init_container_statuses:type_name -> skiff.core.v1.ContainerStatus
-	13, // 26: skiff.core.v1.PodStatus.ephemeral_container_statuses:type_name -> skiff.core.v1.ContainerStatus
-	11, // 27: skiff.core.v1.PodStatus.pod_ips:type_name -> skiff.core.v1.PodIP
-	12, // 28: skiff.core.v1.PodStatus.host_ips:type_name -> skiff.core.v1.HostIP
-	30, // 29: skiff.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
-	30, // 30: skiff.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	14, // 31: skiff.core.v1.ContainerStatus.state:type_name -> skiff.core.v1.ContainerState
-	14, // 32: skiff.core.v1.ContainerStatus.last_state:type_name -> skiff.core.v1.ContainerState
-	15, // 33: skiff.core.v1.ContainerState.waiting:type_name -> skiff.core.v1.ContainerStateWaiting
-	16, // 34: skiff.core.v1.ContainerState.running:type_name -> skiff.core.v1.ContainerStateRunning
-	17, // 35: skiff.core.v1.ContainerState.terminated:type_name -> skiff.core.v1.ContainerStateTerminated
-	30, // 36: skiff.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
-	30, // 37: skiff.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
-	30, // 38: skiff.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
-	21, // 39: skiff.core.v1.Binding.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	31, // 40: skiff.core.v1.Binding.target:type_name -> skiff.core.v1.ObjectReference
-	32, // 41: skiff.core.v1.PodSpec.OverheadEntry.value:type_name -> skiff.meta.v1.Quantity
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	26, // 11: skiff.core.v1.PodSpec.image_pull_secrets:type_name -> skiff.core.v1.LocalObjectReference
+	27, // 12: skiff.core.v1.PodSpec.affinity:type_name -> skiff.core.v1.Affinity
+	25, // 13: skiff.core.v1.PodSpec.init_containers:type_name -> skiff.core.v1.Container
+	28, // 14: skiff.core.v1.PodSpec.tolerations:type_name -> skiff.core.v1.Toleration
+	6,  // 15: skiff.core.v1.PodSpec.host_aliases:type_name -> skiff.core.v1.HostAlias
+	7,  // 16: skiff.core.v1.PodSpec.dns_config:type_name -> skiff.core.v1.PodDNSConfig
+	9,  // 17: skiff.core.v1.PodSpec.readiness_gates:type_name -> skiff.core.v1.PodReadinessGate
+	21, // 18: skiff.core.v1.PodSpec.overhead:type_name -> skiff.core.v1.PodSpec.OverheadEntry
+	29, // 19: skiff.core.v1.PodSpec.topology_spread_constraints:type_name -> skiff.core.v1.TopologySpreadConstraint
+	30, // 20: skiff.core.v1.PodSpec.ephemeral_containers:type_name -> skiff.core.v1.EphemeralContainer
+	5,  // 21: skiff.core.v1.PodSecurityContext.sysctls:type_name -> skiff.core.v1.Sysctl
+	8,  // 22: skiff.core.v1.PodDNSConfig.options:type_name -> skiff.core.v1.PodDNSConfigOption
+	11, // 23: skiff.core.v1.PodStatus.conditions:type_name -> skiff.core.v1.PodCondition
+	31, // 24: skiff.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
+	14, // 25: skiff.core.v1.PodStatus.container_statuses:type_name -> skiff.core.v1.ContainerStatus
+	14, // 26: skiff.core.v1.PodStatus.init_container_statuses:type_name -> skiff.core.v1.ContainerStatus
+	14, // 27: skiff.core.v1.PodStatus.ephemeral_container_statuses:type_name -> skiff.core.v1.ContainerStatus
+	12, // 28: skiff.core.v1.PodStatus.pod_ips:type_name -> skiff.core.v1.PodIP
+	13, // 29: skiff.core.v1.PodStatus.host_ips:type_name -> skiff.core.v1.HostIP
+	31, // 30: skiff.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
+	31, // 31: skiff.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	15, // 32: skiff.core.v1.ContainerStatus.state:type_name -> skiff.core.v1.ContainerState
+	15, // 33: skiff.core.v1.ContainerStatus.last_state:type_name -> skiff.core.v1.ContainerState
+	16, // 34: skiff.core.v1.ContainerState.waiting:type_name -> skiff.core.v1.ContainerStateWaiting
+	17, // 35: skiff.core.v1.ContainerState.running:type_name -> skiff.core.v1.ContainerStateRunning
+	18, // 36: skiff.core.v1.ContainerState.terminated:type_name -> skiff.core.v1.ContainerStateTerminated
+	31, // 37: skiff.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
+	31, // 38: skiff.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
+	31, // 39: skiff.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
+	22, // 40: skiff.core.v1.Binding.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	32, // 41: skiff.core.v1.Binding.target:type_name -> skiff.core.v1.ObjectReference
+	33, // 42: skiff.core.v1.PodSpec.OverheadEntry.value:type_name -> skiff.meta.v1.Quantity
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_pod_proto_init() }
@@ -1923,15 +1991,15 @@ func file_skiff_core_v1_pod_proto_init() {
 	file_skiff_core_v1_volume_proto_init()
 	file_skiff_core_v1_pod_proto_msgTypes[3].OneofWrappers = []any{}
 	file_skiff_core_v1_pod_proto_msgTypes[4].OneofWrappers = []any{}
-	file_skiff_core_v1_pod_proto_msgTypes[7].OneofWrappers = []any{}
-	file_skiff_core_v1_pod_proto_msgTypes[13].OneofWrappers = []any{}
+	file_skiff_core_v1_pod_proto_msgTypes[8].OneofWrappers = []any{}
+	file_skiff_core_v1_pod_proto_msgTypes[14].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_core_v1_pod_proto_rawDesc), len(file_skiff_core_v1_pod_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	corev1 "skiff.dev/api/core/v1"
@@ -49,7 +50,7 @@ func validateEnvSource(e *corev1.EnvVar, p *field.Path) field.ErrorList {
 	}
 	if r := src.GetResourceFieldRef(); r != nil {
 		n++
-		errs = append(errs, validateResourceFieldRef(r, p.Child("resourceFieldRef"))...)
+		errs = append(errs, validateResourceFieldRef(r, p.Child("resourceFieldRef"), false)...)
 	}
 	if r := src.GetConfigMapKeyRef(); r != nil {
 		n++
@@ -96,21 +97,60 @@ func validateFieldRef(f *corev1.ObjectFieldSelector, supported []string, p *fiel
 	return errs
 }
 
-func validateResourceFieldRef(r *corev1.ResourceFieldSelector, p *field.Path) field.ErrorList {
+// validateResourceFieldRef checks a downward API reference to a
+// container's request or limit. A volume file must name its container; an
+// environment variable reads its own container by default.
+func validateResourceFieldRef(r *corev1.ResourceFieldSelector, p *field.Path, volume bool) field.ErrorList {
 	res := r.GetResource()
 	switch {
+	case volume && r.GetContainerName() == "":
+		return field.ErrorList{field.Required(p.Child("containerName"), "")}
 	case res == "":
 		return field.ErrorList{field.Required(p.Child("resource"), "")}
 	case slices.Contains(resourceFields, res), strings.HasPrefix(res, "limits.hugepages-"), strings.HasPrefix(res, "requests.hugepages-"):
 	default:
 		return field.ErrorList{field.NotSupported(p.Child("resource"), res, resourceFields)}
 	}
-	if r.Divisor != nil {
-		if _, err := quantity(r.GetDivisor(), p.Child("divisor")); err != nil {
-			return field.ErrorList{err}
-		}
+	if r.Divisor == nil {
+		return nil
 	}
-	return nil
+	d, err := quantity(r.GetDivisor(), p.Child("divisor"))
+	if err != nil {
+		return field.ErrorList{err}
+	}
+	return validateDivisor(res, d, p.Child("divisor"))
+}
+
+// Divisors Kubernetes accepts: whole cores or millicores for cpu, one byte
+// or one of each unit for the other resources.
+var (
+	cpuDivisors  = []string{"1m", "1"}
+	byteDivisors = []string{"1", "1k", "1M", "1G", "1T", "1P", "1E", "1Ki", "1Mi", "1Gi", "1Ti", "1Pi", "1Ei"}
+)
+
+// validateDivisor checks a set divisor (zero means unset, that is 1)
+// against the resource it divides, with Kubernetes' messages.
+func validateDivisor(res string, d resource.Quantity, p *field.Path) field.ErrorList {
+	if d.IsZero() {
+		return nil
+	}
+	allowed, name := byteDivisors, "hugepages"
+	switch res {
+	case "limits.cpu", "requests.cpu":
+		allowed, name = cpuDivisors, "cpu"
+	case "limits.memory", "requests.memory":
+		name = "memory"
+	case "limits.ephemeral-storage", "requests.ephemeral-storage":
+		name = "local ephemeral storage"
+	}
+	if slices.Contains(allowed, d.String()) {
+		return nil
+	}
+	values := strings.Join(allowed, ", ")
+	if len(allowed) == 2 {
+		values = allowed[0] + " and " + allowed[1]
+	}
+	return field.ErrorList{field.Invalid(p, res, "only divisor's values "+values+" are supported with the "+name+" resource")}
 }
 
 // keySelector checks a reference to one key of a ConfigMap or Secret.

@@ -90,6 +90,7 @@ func ValidatePodSpec(s *corev1.PodSpec, path *field.Path) field.ErrorList {
 	}
 	errs = append(errs, validateTolerations(s.GetTolerations(), path.Child("tolerations"))...)
 	errs = append(errs, validatePodSecurityContext(s.GetSecurityContext(), path.Child("securityContext"))...)
+	errs = append(errs, validateSysctls(s, path.Child("securityContext", "sysctls"))...)
 	errs = append(errs, validateQuantities(s.GetOverhead(), path.Child("overhead"))...)
 	errs = append(errs, validateTopologySpread(s.GetTopologySpreadConstraints(), path.Child("topologySpreadConstraints"))...)
 	for i, h := range s.GetHostAliases() {

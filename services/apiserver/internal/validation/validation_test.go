@@ -96,6 +96,38 @@ func TestValidatePod(t *testing.T) {
 			want{field.ErrorTypeInvalid, c0 + ".env[0].valueFrom"}},
 		{"env field path", func(p *corev1.Pod) { p.Spec.Containers[0].Env[0].ValueFrom.FieldRef.FieldPath = "spec.hostname" },
 			want{field.ErrorTypeNotSupported, c0 + ".env[0].valueFrom.fieldRef.fieldPath"}},
+		{"env resource field", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Env[0].ValueFrom = &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.gpu"}}
+		}, want{field.ErrorTypeNotSupported, c0 + ".env[0].valueFrom.resourceFieldRef.resource"}},
+		{"cpu divisor", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Env[0].ValueFrom = &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{
+				Resource: "limits.cpu", Divisor: &metav1.Quantity{String_: "1Mi"}}}
+		}, want{field.ErrorTypeInvalid, c0 + ".env[0].valueFrom.resourceFieldRef.divisor"}},
+		{"memory divisor", func(p *corev1.Pod) {
+			p.Spec.Containers[0].Env[0].ValueFrom = &corev1.EnvVarSource{ResourceFieldRef: &corev1.ResourceFieldSelector{
+				Resource: "requests.memory", Divisor: &metav1.Quantity{String_: "3Mi"}}}
+		}, want{field.ErrorTypeInvalid, c0 + ".env[0].valueFrom.resourceFieldRef.divisor"}},
+		{"volume resource field without container", func(p *corev1.Pod) {
+			p.Spec.Volumes[0].VolumeSource = &corev1.VolumeSource{DownwardApi: &corev1.DownwardAPIVolumeSource{DefaultMode: proto.Int32(0o644),
+				Items: []*corev1.DownwardAPIVolumeFile{{Path: "cpu", ResourceFieldRef: &corev1.ResourceFieldSelector{Resource: "limits.cpu"}}}}}
+		}, want{field.ErrorTypeRequired, "spec.volumes[0].downwardAPI.items[0].resourceFieldRef.containerName"}},
+		{"sysctl name", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{{Name: "Net.IPv4", Value: "1"}}}
+		}, want{field.ErrorTypeInvalid, "spec.securityContext.sysctls[0].name"}},
+		{"sysctl without name", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{{Value: "1"}}}
+		}, want{field.ErrorTypeRequired, "spec.securityContext.sysctls[0].name"}},
+		{"duplicate sysctl", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{{Name: "kernel.shm_rmid_forced", Value: "1"}, {Name: "kernel.shm_rmid_forced", Value: "0"}}}
+		}, want{field.ErrorTypeDuplicate, "spec.securityContext.sysctls[1].name"}},
+		{"net sysctl on the host network", func(p *corev1.Pod) {
+			p.Spec.HostNetwork = proto.Bool(true)
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{{Name: "net.ipv4.tcp_syncookies", Value: "1"}}}
+		}, want{field.ErrorTypeInvalid, "spec.securityContext.sysctls[0].name"}},
+		{"ipc sysctl with host IPC", func(p *corev1.Pod) {
+			p.Spec.HostIpc = proto.Bool(true)
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{{Name: "kernel.msgmax", Value: "1"}}}
+		}, want{field.ErrorTypeInvalid, "spec.securityContext.sysctls[0].name"}},
 		{"mount of a missing volume", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].Name = "nope" },
 			want{field.ErrorTypeNotFound, c0 + ".volumeMounts[0].name"}},
 		{"mount without path", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].MountPath = "" },
@@ -194,4 +226,43 @@ func TestValidatePodUpdate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestResourceFieldRefsAccepted: the downward API's requests and limits
+// with Kubernetes' divisors pass, in the environment without a container
+// name and in volumes with one.
+func TestResourceFieldRefsAccepted(t *testing.T) {
+	tests := []struct{ resource, divisor string }{
+		{"limits.cpu", ""}, {"requests.cpu", "1m"}, {"limits.cpu", "1"}, {"limits.memory", "1Mi"},
+		{"requests.memory", "1k"}, {"limits.ephemeral-storage", "1Gi"}, {"requests.ephemeral-storage", "1"},
+		{"limits.cpu", "0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.resource+"/"+tt.divisor, func(t *testing.T) {
+			ref := func(container string) *corev1.ResourceFieldSelector {
+				r := &corev1.ResourceFieldSelector{ContainerName: container, Resource: tt.resource}
+				if tt.divisor != "" {
+					r.Divisor = &metav1.Quantity{String_: tt.divisor}
+				}
+				return r
+			}
+			p := validPod()
+			p.Spec.Containers[0].Env[0].ValueFrom = &corev1.EnvVarSource{ResourceFieldRef: ref("")}
+			p.Spec.Volumes = append(p.Spec.Volumes, &corev1.Volume{Name: "info", VolumeSource: &corev1.VolumeSource{
+				DownwardApi: &corev1.DownwardAPIVolumeSource{DefaultMode: proto.Int32(0o644),
+					Items: []*corev1.DownwardAPIVolumeFile{{Path: "value", ResourceFieldRef: ref("c")}}}}})
+			expect(t, ValidatePod(p))
+		})
+	}
+}
+
+// TestSysctlsAccepted: namespaced and unknown sysctls with valid names pass
+// (the kubelet decides which it allows), in dotted and slashed form.
+func TestSysctlsAccepted(t *testing.T) {
+	p := validPod()
+	p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{
+		{Name: "kernel.shm_rmid_forced", Value: "0"}, {Name: "net.ipv4.ip_local_port_range", Value: "1024 65535"},
+		{Name: "net/ipv4/conf/eth0.100/rp_filter", Value: "1"}, {Name: "kernel.msgmax", Value: "10000"}, {Name: "vm.swappiness", Value: "1"},
+	}}
+	expect(t, ValidatePod(p))
 }

@@ -150,7 +150,7 @@ func downwardAPIFiles(items []*corev1.DownwardAPIVolumeFile, path *field.Path) f
 		case it.FieldRef != nil:
 			errs = append(errs, validateFieldRef(it.GetFieldRef(), volumeFieldPaths, p.Child("fieldRef"))...)
 		case it.ResourceFieldRef != nil:
-			errs = append(errs, validateResourceFieldRef(it.GetResourceFieldRef(), p.Child("resourceFieldRef"))...)
+			errs = append(errs, validateResourceFieldRef(it.GetResourceFieldRef(), p.Child("resourceFieldRef"), true)...)
 		default:
 			errs = append(errs, field.Required(p, "one of fieldRef and resourceFieldRef is required"))
 		}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"runtime"
 
@@ -13,9 +14,11 @@ import (
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/kubelet/internal/cri"
+	"skiff.dev/services/kubelet/internal/downward"
 	"skiff.dev/services/kubelet/internal/node"
 	"skiff.dev/services/kubelet/internal/pods"
 	"skiff.dev/services/kubelet/internal/status"
+	"skiff.dev/services/kubelet/internal/sysctls"
 	"skiff.dev/services/kubelet/internal/volumes"
 )
 
@@ -67,14 +70,21 @@ func newNode(ctx context.Context, o *Options, c *client.Client, svcs *informer.I
 	})
 	n.statuses = status.New(c, n.lookup)
 	objects := apiObjects{c: c}
-	vols := &volumes.Manager{Root: o.RootDir, Objects: objects, Tokens: newTokens(c), NodeIP: nc.ip}
+	allocatable, err := downwardAllocatable(nc.res.allocatable)
+	if err != nil {
+		return nil, err
+	}
+	vols := &volumes.Manager{Root: o.RootDir, Objects: objects, Tokens: newTokens(c), NodeIP: nc.ip, Allocatable: allocatable}
+	allowed, err := sysctls.New(sysctls.KernelVersion(), o.AllowedUnsafeSysctls)
+	if err != nil {
+		return nil, fmt.Errorf("--allowed-unsafe-sysctls: %w", err)
+	}
 	cfg := pods.Config{
 		NodeName: nc.name, NodeIP: nc.ip, RootDir: o.RootDir, CgroupRoot: o.CgroupRoot,
 		RestartBackoff: o.RestartBackoff, MaxRestartBackoff: o.MaxRestartBackoff,
-		RelistPeriod: relistPeriod, ResyncPeriod: o.SyncFrequency,
+		RelistPeriod: relistPeriod, ResyncPeriod: o.SyncFrequency, Allocatable: allocatable,
+		Sysctls: allowed,
 	}
-	cpu, mem := resource.MustParse(nc.res.allocatable["cpu"]), resource.MustParse(nc.res.allocatable["memory"])
-	cfg.NodeMilliCPU, cfg.NodeMemory = cpu.MilliValue(), mem.Value()
 	n.source = &podSource{pods: n.pods}
 	n.manager = pods.New(cfg, nc.rt, n.source, objects, vols, n.statuses, deletePod(c))
 	n.manager.SetServices(serviceLister{svcs})
@@ -101,4 +111,18 @@ func (n *kubeletNode) start(ctx context.Context, g *errgroup.Group, svcs *inform
 		}
 		return n.manager.Run(ctx)
 	})
+}
+
+// downwardAllocatable reads the node's allocatable cpu, memory and
+// ephemeral-storage for the downward API.
+func downwardAllocatable(allocatable map[string]string) (downward.Allocatable, error) {
+	out := downward.Allocatable{}
+	for _, name := range []string{"cpu", "memory", "ephemeral-storage"} {
+		q, err := resource.ParseQuantity(allocatable[name])
+		if err != nil {
+			return nil, fmt.Errorf("node allocatable %s %q: %w", name, allocatable[name], err)
+		}
+		out[name] = q
+	}
+	return out, nil
 }

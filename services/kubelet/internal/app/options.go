@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"skiff.dev/pkg/component"
+	"skiff.dev/services/kubelet/internal/sysctls"
 )
 
 // Options are the kubelet's flags, named as Kubernetes' kubelet names them
@@ -49,6 +50,7 @@ type Options struct {
 	ClientCAFile              string
 	HealthzBindAddress        string
 	Profiling                 bool
+	AllowedUnsafeSysctls      []string
 }
 
 // NewOptions returns the defaults.
@@ -108,6 +110,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /metrics over HTTP; empty disables it.")
 	o.Observability.AddFlags(fs)
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the healthz address.")
+	fs.StringSliceVar(&o.AllowedUnsafeSysctls, "allowed-unsafe-sysctls", o.AllowedUnsafeSysctls, "Namespaced sysctls (or prefixes ending in *) pods may set beyond the safe ones, e.g. 'kernel.msg*,net.core.somaxconn'; others are rejected with SysctlForbidden.")
 }
 
 // Validate checks the flags.
@@ -153,6 +156,9 @@ func (o *Options) Validate() error {
 	}
 	if o.ImageGCLowThreshold < 0 || o.ImageGCHighThreshold > 100 || o.ImageGCLowThreshold >= o.ImageGCHighThreshold {
 		errs = append(errs, fmt.Errorf("--image-gc-low-threshold %d must be below --image-gc-high-threshold %d, both within 0-100", o.ImageGCLowThreshold, o.ImageGCHighThreshold))
+	}
+	if _, err := sysctls.New(sysctls.KernelVersion(), o.AllowedUnsafeSysctls); err != nil {
+		errs = append(errs, fmt.Errorf("--allowed-unsafe-sysctls: %w", err))
 	}
 	if (o.TLSCertFile == "") != (o.TLSPrivateKeyFile == "") {
 		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file go together"))

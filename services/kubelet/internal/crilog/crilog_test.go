@@ -102,8 +102,8 @@ func TestReadFile(t *testing.T) {
 		{name: "limit bytes", content: testLog, opts: Options{TailLines: -1, LimitBytes: 6}, want: "one\ntw"},
 		{name: "limit at a line end", content: testLog, opts: Options{TailLines: -1, LimitBytes: 4}, want: "one\n"},
 		{name: "streams joined apart", content: at(0) + " stdout P a\n" + at(1) + " stderr F b\n" + at(2) + " stdout F c\n", opts: Options{TailLines: -1}, want: "b\nac\n"},
-		{name: "unfinished last line", content: at(0) + " stdout F a\n" + at(1) + " stdout P b", opts: Options{TailLines: -1}, want: "a\nb\n"},
-		{name: "tail 1 of an unfinished last line", content: at(0) + " stdout F a\n" + at(1) + " stdout P b\n", opts: Options{TailLines: 1}, want: "b\n"},
+		{name: "unfinished last line", content: at(0) + " stdout F a\n" + at(1) + " stdout P b", opts: Options{TailLines: -1}, want: "a\nb"},
+		{name: "tail 1 of an unfinished last line", content: at(0) + " stdout F a\n" + at(1) + " stdout P b\n", opts: Options{TailLines: 1}, want: "b"},
 		{name: "empty file", content: "", opts: Options{TailLines: 5}, want: ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

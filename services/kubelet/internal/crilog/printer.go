@@ -50,12 +50,13 @@ func (p *printer) entry(e Entry) error {
 	return p.line(pl.time, append(pl.text, e.Text...))
 }
 
-// finish prints the lines whose end never came.
+// finish prints the lines whose end never came, without a newline, as
+// Kubernetes does (a container's last `echo -n` stays as it wrote it).
 func (p *printer) finish() error {
 	for _, stream := range []string{"stdout", "stderr"} {
 		if pl := p.partial[stream]; pl != nil {
 			delete(p.partial, stream)
-			if err := p.line(pl.time, pl.text); err != nil {
+			if err := p.write(pl.time, pl.text, false); err != nil {
 				return err
 			}
 		}
@@ -63,7 +64,9 @@ func (p *printer) finish() error {
 	return nil
 }
 
-func (p *printer) line(t time.Time, text []byte) error {
+func (p *printer) line(t time.Time, text []byte) error { return p.write(t, text, true) }
+
+func (p *printer) write(t time.Time, text []byte, newline bool) error {
 	if !p.opts.Since.IsZero() && t.Before(p.opts.Since) {
 		return nil
 	}
@@ -71,7 +74,10 @@ func (p *printer) line(t time.Time, text []byte) error {
 	if p.opts.Timestamps {
 		b = append(t.AppendFormat(b, TimeFormat), ' ')
 	}
-	b = append(append(b, text...), '\n')
+	b = append(b, text...)
+	if newline {
+		b = append(b, '\n')
+	}
 	limited := false
 	if p.opts.LimitBytes > 0 && p.written+int64(len(b)) >= p.opts.LimitBytes {
 		b, limited = b[:p.opts.LimitBytes-p.written], true

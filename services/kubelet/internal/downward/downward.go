@@ -1,5 +1,6 @@
-// Package downward reads the downward API fields of a pod that
-// environment variables and volume files may refer to.
+// Package downward reads the downward API fields of a pod, and the
+// requests and limits of its containers, that environment variables and
+// volume files may refer to.
 package downward
 
 import (

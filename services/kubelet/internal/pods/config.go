@@ -26,14 +26,15 @@ func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, spec *co
 	for _, kv := range env {
 		lookup[kv.GetKey()] = string(kv.GetValue())
 	}
-	mounts, err := m.mounts(pod, spec)
+	mounts, err := m.mounts(pod, spec, lookup)
 	if err != nil {
 		return nil, err
 	}
-	annotations := map[string]string{}
+	annotations := map[string]string{annotationRestartCount: strconv.Itoa(int(attempt))}
 	if init {
 		annotations[annotationInit] = "true"
 	}
+	terminationAnnotations(spec, annotations)
 	logPath := filepath.Join(spec.GetName(), strconv.Itoa(int(attempt))+".log")
 	if err := os.MkdirAll(filepath.Join(st.sandbox.config.GetLogDirectory(), spec.GetName()), 0o755); err != nil {
 		return nil, fmt.Errorf("make the container's log directory: %w", err)
@@ -52,7 +53,7 @@ func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, spec *co
 		Stdin:       spec.GetStdin(),
 		StdinOnce:   spec.GetStdinOnce(),
 		Tty:         spec.GetTty(),
-		Linux:       linuxConfig(spec),
+		Linux:       linuxConfig(pod, spec),
 	}
 	targetNamespace(cfg, pod, st)
 	return cfg, nil
@@ -60,8 +61,9 @@ func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, spec *co
 
 // linuxConfig turns requests and limits into cgroup settings as the
 // kubelet does (shares from the cpu request, quota from the cpu limit,
-// memory limit) and applies the container's security context.
-func linuxConfig(spec *corev1.Container) *runtimeapi.LinuxContainerConfig {
+// memory limit) and applies the pod's and the container's security
+// contexts.
+func linuxConfig(pod *corev1.Pod, spec *corev1.Container) *runtimeapi.LinuxContainerConfig {
 	res := &runtimeapi.LinuxContainerResources{CpuShares: 2, CpuPeriod: 100000}
 	if q, ok := quantity(spec.GetResources().GetRequests()["cpu"]); ok {
 		res.CpuShares = max(2, q.MilliValue()*1024/1000)
@@ -75,22 +77,7 @@ func linuxConfig(spec *corev1.Container) *runtimeapi.LinuxContainerConfig {
 	if q, ok := quantity(spec.GetResources().GetLimits()["memory"]); ok {
 		res.MemoryLimitInBytes = q.Value()
 	}
-	sc := &runtimeapi.LinuxContainerSecurityContext{}
-	if s := spec.GetSecurityContext(); s != nil {
-		if s.RunAsUser != nil {
-			sc.RunAsUser = &runtimeapi.Int64Value{Value: s.GetRunAsUser()}
-		}
-		if s.RunAsGroup != nil {
-			sc.RunAsGroup = &runtimeapi.Int64Value{Value: s.GetRunAsGroup()}
-		}
-		sc.ReadonlyRootfs = s.GetReadOnlyRootFilesystem()
-		sc.NoNewPrivs = s.AllowPrivilegeEscalation != nil && !s.GetAllowPrivilegeEscalation()
-		sc.Privileged = s.GetPrivileged()
-		if c := s.GetCapabilities(); c != nil {
-			sc.Capabilities = &runtimeapi.Capability{AddCapabilities: c.GetAdd(), DropCapabilities: c.GetDrop()}
-		}
-	}
-	return &runtimeapi.LinuxContainerConfig{Resources: res, SecurityContext: sc}
+	return &runtimeapi.LinuxContainerConfig{Resources: res, SecurityContext: containerSecurity(pod, spec)}
 }
 
 func quantity(q *metav1.Quantity) (resource.Quantity, bool) {
@@ -102,9 +89,10 @@ func quantity(q *metav1.Quantity) (resource.Quantity, bool) {
 }
 
 // mounts are the container's volume mounts on the host paths the pod's
-// volumes were set up at, plus the kubelet's /etc/hosts and termination
+// volumes were set up at (their subPath, or subPathExpr expanded from
+// env, inside them), plus the kubelet's /etc/hosts and termination
 // message file.
-func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container) ([]*runtimeapi.Mount, error) {
+func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container, env map[string]string) ([]*runtimeapi.Mount, error) {
 	uid := pod.GetMetadata().GetUid()
 	var out []*runtimeapi.Mount
 	hasHosts := false
@@ -113,31 +101,22 @@ func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container) ([]*runtimeapi
 		if !ok {
 			return nil, fmt.Errorf("volume %q of volumeMount %q is not defined in the pod", vm.GetName(), vm.GetMountPath())
 		}
-		if sub := vm.GetSubPath(); sub != "" {
-			host = filepath.Join(host, filepath.Clean("/"+sub))
-			if _, err := os.Stat(host); os.IsNotExist(err) {
-				if err := os.MkdirAll(host, 0o755); err != nil {
-					return nil, fmt.Errorf("subPath %q of volume %q: %w", sub, vm.GetName(), err)
-				}
-			}
+		host, err := subPathHost(vm, host, spec.GetName(), env)
+		if err != nil {
+			return nil, err
 		}
 		if vm.GetMountPath() == "/etc/hosts" {
 			hasHosts = true
 		}
 		out = append(out, &runtimeapi.Mount{ContainerPath: vm.GetMountPath(), HostPath: host, Readonly: vm.GetReadOnly()})
 	}
-	if !hasHosts && !pod.GetSpec().GetHostNetwork() {
+	if !hasHosts {
 		out = append(out, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: m.hostsFile(uid)})
 	}
 	if path := spec.GetTerminationMessagePath(); path != "" {
-		file := filepath.Join(m.podDir(uid), "containers", spec.GetName(), "termination-log")
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+		file, err := m.terminationFile(uid, spec.GetName())
+		if err != nil {
 			return nil, err
-		}
-		if _, err := os.Stat(file); os.IsNotExist(err) {
-			if err := os.WriteFile(file, nil, 0o666); err != nil {
-				return nil, err
-			}
 		}
 		out = append(out, &runtimeapi.Mount{ContainerPath: path, HostPath: file})
 	}

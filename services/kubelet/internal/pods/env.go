@@ -3,8 +3,6 @@ package pods
 import (
 	"context"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -110,7 +108,7 @@ func (m *Manager) envValueFrom(ctx context.Context, pod *corev1.Pod, spec *corev
 		v, err := downward.Field(pod, src.GetFieldRef().GetFieldPath(), podIP, m.cfg.NodeIP)
 		return v, err == nil, err
 	case src.GetResourceFieldRef() != nil:
-		v, err := m.resourceValue(pod, spec, src.GetResourceFieldRef())
+		v, err := downward.Resource(pod, spec, src.GetResourceFieldRef(), m.cfg.Allocatable)
 		return v, err == nil, err
 	case src.GetConfigMapKeyRef() != nil:
 		ref := src.GetConfigMapKeyRef()
@@ -144,44 +142,18 @@ func (m *Manager) envValueFrom(ctx context.Context, pod *corev1.Pod, spec *corev
 	return "", false, nil
 }
 
-// resourceValue reads a container's request or limit, in units of the
-// divisor, rounded up; an unset limit is the node's allocatable amount.
-func (m *Manager) resourceValue(pod *corev1.Pod, spec *corev1.Container, ref *corev1.ResourceFieldSelector) (string, error) {
-	c := spec
-	if name := ref.GetContainerName(); name != "" {
-		if c = findContainer(pod, name); c == nil {
-			return "", fmt.Errorf("resourceFieldRef: no container %q", name)
-		}
-	}
-	kind, res, ok := strings.Cut(ref.GetResource(), ".")
-	if !ok || (kind != "limits" && kind != "requests") {
-		return "", fmt.Errorf("unsupported resourceFieldRef resource %q", ref.GetResource())
-	}
-	list := c.GetResources().GetLimits()
-	if kind == "requests" {
-		list = c.GetResources().GetRequests()
-	}
-	divisor := 1.0
-	if d, ok := quantity(ref.GetDivisor()); ok && d.AsApproximateFloat64() > 0 {
-		divisor = d.AsApproximateFloat64()
-	}
-	var amount float64
-	if q, ok := quantity(list[res]); ok {
-		amount = q.AsApproximateFloat64()
-	} else if kind == "limits" {
-		switch res {
-		case "cpu":
-			amount = float64(m.cfg.NodeMilliCPU) / 1000
-		case "memory":
-			amount = float64(m.cfg.NodeMemory)
-		}
-	}
-	return strconv.FormatInt(int64(math.Ceil(amount/divisor)), 10), nil
-}
-
 // expand replaces $(VAR) with VAR's value where it is defined; $$ is a
 // literal $.
 func expand(s string, vars map[string]string) string {
+	return expandFunc(s, func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	})
+}
+
+// expandFunc replaces $(VAR) with what lookup gives for VAR, leaving the
+// reference as it is where lookup knows none; $$ is a literal $.
+func expandFunc(s string, lookup func(name string) (string, bool)) string {
 	if !strings.Contains(s, "$") {
 		return s
 	}
@@ -202,7 +174,7 @@ func expand(s string, vars map[string]string) string {
 				return b.String()
 			}
 			name := s[i+2 : i+2+end]
-			if v, ok := vars[name]; ok {
+			if v, ok := lookup(name); ok {
 				b.WriteString(v)
 			} else {
 				b.WriteString(s[i : i+3+end])

@@ -66,6 +66,7 @@ func (m *Manager) containerStatus(ctx context.Context, id string) *runtimeapi.Co
 	}
 	cs := resp.GetStatus()
 	if cs.GetState() == runtimeapi.ContainerState_CONTAINER_EXITED {
+		withTerminationMessage(cs)
 		m.exited.Store(id, cs)
 	}
 	return cs

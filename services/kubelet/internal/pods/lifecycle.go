@@ -27,10 +27,7 @@ func (m *Manager) start(ctx context.Context, pod *corev1.Pod, spec *corev1.Conta
 		m.containerEvent(pod, name, events.Warning, "Failed", "Error: %s", waiting.Reason)
 		return requeue
 	}
-	attempt := uint32(0)
-	if prev := st.ps.latest(name); prev != nil {
-		attempt = prev.GetMetadata().GetAttempt() + 1
-	}
+	attempt := m.nextRestartCount(pod, st.ps, name)
 	cfg, err := m.containerConfig(ctx, pod, spec, st, imageRef, attempt, init)
 	if err != nil {
 		st.waiting[name] = &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError", Message: err.Error()}
@@ -91,7 +88,9 @@ func (m *Manager) killContainer(ctx context.Context, pod *corev1.Pod, c *runtime
 }
 
 func (m *Manager) removeContainer(ctx context.Context, id string) error {
-	m.exited.Delete(id)
+	if cs, ok := m.exited.LoadAndDelete(id); ok {
+		removeTerminationFile(cs.(*runtimeapi.ContainerStatus))
+	}
 	_, err := m.rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id})
 	return err
 }
@@ -100,24 +99,7 @@ func (m *Manager) removeContainer(ctx context.Context, id string) error {
 // preStop hook and the grace period) and then removes the sandboxes with
 // their network namespaces, IPs and containers.
 func (m *Manager) teardown(ctx context.Context, pod *corev1.Pod, ps *podState, grace int64) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(ps.containers))
-	for i, c := range ps.containers {
-		if c.GetState() != runtimeapi.ContainerState_CONTAINER_RUNNING {
-			continue
-		}
-		wg.Add(1)
-		if pod != nil {
-			name := c.GetMetadata().GetName()
-			m.containerEvent(pod, name, events.Normal, "Killing", "Stopping container %s", name)
-		}
-		go func() {
-			defer wg.Done()
-			errs[i] = m.killContainer(ctx, pod, c, grace)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := m.stopContainers(ctx, pod, ps, grace); err != nil {
 		return err
 	}
 	for _, s := range ps.sandboxes {
@@ -133,6 +115,29 @@ func (m *Manager) teardown(ctx context.Context, pod *corev1.Pod, ps *podState, g
 		m.exited.Delete(c.GetId())
 	}
 	return nil
+}
+
+// stopContainers stops every running container of the pod at once, each
+// with its preStop hook and the grace period.
+func (m *Manager) stopContainers(ctx context.Context, pod *corev1.Pod, ps *podState, grace int64) error {
+	var wg sync.WaitGroup
+	errs := make([]error, len(ps.containers))
+	for i, c := range ps.containers {
+		if c.GetState() != runtimeapi.ContainerState_CONTAINER_RUNNING {
+			continue
+		}
+		if pod != nil {
+			name := c.GetMetadata().GetName()
+			m.containerEvent(pod, name, events.Normal, "Killing", "Stopping container %s", name)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = m.killContainer(ctx, pod, c, grace)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // forget removes everything left of a pod whose object is gone: volumes,

@@ -16,7 +16,9 @@ import (
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/kubelet/internal/cri"
+	"skiff.dev/services/kubelet/internal/downward"
 	"skiff.dev/services/kubelet/internal/staticpods"
+	"skiff.dev/services/kubelet/internal/sysctls"
 	"skiff.dev/services/kubelet/internal/volumes"
 )
 
@@ -29,9 +31,13 @@ type Config struct {
 	// CgroupRoot is the cgroup under which pod cgroups are made
 	// (<root>/kubepods/<qos>/pod<uid>), cgroupfs driver.
 	CgroupRoot string
-	// NodeMilliCPU and NodeMemory are the node's allocatable amounts, the
-	// value of resourceFieldRef limits a container does not set.
-	NodeMilliCPU, NodeMemory int64
+	// Allocatable is the node's allocatable cpu, memory and
+	// ephemeral-storage, the value of resourceFieldRef limits a container
+	// does not set.
+	Allocatable downward.Allocatable
+	// Sysctls are the sysctls pods may set; a pod that sets another is
+	// rejected with SysctlForbidden. Nil admits every pod.
+	Sysctls *sysctls.Allowlist
 	// RestartBackoff and MaxRestartBackoff bound CrashLoopBackOff.
 	RestartBackoff, MaxRestartBackoff time.Duration
 	// RelistPeriod is how often the runtime is listed for changes.

@@ -79,7 +79,7 @@ func (m *Manager) sandboxStarted(ctx context.Context, pod *corev1.Pod, st *syncS
 	return &sandbox{id: id, ip: ip, config: cfg}, nil
 }
 
-// sandboxIP is the sandbox's pod IP ("" on the host network).
+// sandboxIP is the sandbox's pod IP: the node's on the host network.
 func (m *Manager) sandboxIP(ctx context.Context, id string) (string, error) {
 	if ip, ok := m.sandboxIPs.Load(id); ok {
 		return ip.(string), nil
@@ -89,6 +89,9 @@ func (m *Manager) sandboxIP(ctx context.Context, id string) (string, error) {
 		return "", fmt.Errorf("pod sandbox status: %w", err)
 	}
 	ip := resp.GetStatus().GetNetwork().GetIp()
+	if resp.GetStatus().GetLinux().GetNamespaces().GetOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE {
+		ip = m.cfg.NodeIP
+	}
 	m.sandboxIPs.Store(id, ip)
 	return ip, nil
 }
@@ -97,25 +100,11 @@ func (m *Manager) sandboxIP(ctx context.Context, id string) (string, error) {
 // are created with it too.
 func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.PodSandboxConfig {
 	meta, spec := pod.GetMetadata(), pod.GetSpec()
-	hostname := spec.GetHostname()
-	if hostname == "" {
-		hostname = meta.GetName()
-		if len(hostname) > 63 {
-			hostname = strings.TrimRight(hostname[:63], "-.")
-		}
-	}
-	ns := &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_POD, Pid: runtimeapi.NamespaceMode_CONTAINER, Ipc: runtimeapi.NamespaceMode_POD}
-	if spec.GetHostNetwork() {
-		ns.Network = runtimeapi.NamespaceMode_NODE
-		hostname, _ = os.Hostname()
-	}
-	if spec.GetHostPid() {
-		ns.Pid = runtimeapi.NamespaceMode_NODE
-	} else if spec.GetShareProcessNamespace() {
-		ns.Pid = runtimeapi.NamespaceMode_POD
-	}
-	if spec.GetHostIpc() {
-		ns.Ipc = runtimeapi.NamespaceMode_NODE
+	// On the host network the sandbox shares the node's UTS namespace
+	// too: it gets no hostname of its own (the runtime would refuse one).
+	hostname := ""
+	if !spec.GetHostNetwork() {
+		hostname = podHostname(pod)
 	}
 	dns := dnsConfig(pod)
 	var ports []*runtimeapi.PortMapping
@@ -138,7 +127,8 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 		Annotations:  map[string]string{annotationGrace: strconv.FormatInt(podGrace(pod), 10)},
 		Linux: &runtimeapi.LinuxPodSandboxConfig{
 			CgroupParent:    m.cgroupParent(pod),
-			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: ns},
+			SecurityContext: sandboxSecurity(pod),
+			Sysctls:         podSysctls(pod),
 		},
 	}
 }
@@ -200,24 +190,6 @@ func dnsConfig(pod *corev1.Pod) *runtimeapi.DNSConfig {
 		}
 	}
 	return cfg
-}
-
-// writeHosts writes the pod's /etc/hosts: localhost, the pod's own name on
-// its IP, and the spec's hostAliases.
-func (m *Manager) writeHosts(pod *corev1.Pod, ip string) error {
-	var b strings.Builder
-	b.WriteString("# Kubernetes-managed hosts file (Skiff).\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-	if ip != "" {
-		fmt.Fprintf(&b, "%s\t%s\n", ip, pod.GetMetadata().GetName())
-	}
-	for _, a := range pod.GetSpec().GetHostAliases() {
-		fmt.Fprintf(&b, "%s\t%s\n", a.GetIp(), strings.Join(a.GetHostnames(), "\t"))
-	}
-	path := m.hostsFile(pod.GetMetadata().GetUid())
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write the pod's hosts file: %w", err)
-	}
-	return os.WriteFile(path, []byte(b.String()), 0o644)
 }
 
 func (m *Manager) podDir(uid string) string    { return filepath.Join(m.cfg.RootDir, "pods", uid) }

@@ -30,6 +30,7 @@ func (m *Manager) podStatus(ctx context.Context, pod *corev1.Pod, st *syncState)
 		out.StartTime = timestamppb.New(m.startedAt(pod.GetMetadata().GetUid()))
 	}
 	ps := st.ps
+	st.defaultWaiting = defaultWaitingReason(pod)
 	var sbID string
 	if s := ps.readySandbox(); s != nil {
 		sbID = s.GetId()
@@ -54,11 +55,15 @@ func (m *Manager) podStatus(ctx context.Context, pod *corev1.Pod, st *syncState)
 			m.containerStatusOf(ctx, ec.GetEphemeralContainerCommon(), ps, sbID, st, false))
 	}
 	out.Phase = phase(pod, out)
-	if phaseDone(pod) {
-		out.Phase = old.GetPhase() // a terminal phase is never left
+	switch {
+	case st.failure != nil:
+		out.Phase, out.Reason, out.Message = "Failed", st.failure.reason, st.failure.message
+	case phaseDone(pod):
+		// A terminal phase is never left, nor why it was reached.
+		out.Phase, out.Reason, out.Message = old.GetPhase(), old.GetReason(), old.GetMessage()
 	}
 	out.Conditions = m.conditions(pod, out, st)
-	if st.volumeErr != nil {
+	if st.volumeErr != nil && out.Message == "" {
 		out.Message = st.volumeErr.Error()
 	}
 	return out
@@ -68,10 +73,7 @@ func (m *Manager) podStatus(ctx context.Context, pod *corev1.Pod, st *syncState)
 // the one before as lastState, readiness from its probes.
 func (m *Manager) containerStatusOf(ctx context.Context, spec *corev1.Container, ps *podState, sbID string, st *syncState, init bool) *corev1.ContainerStatus {
 	out := &corev1.ContainerStatus{Name: spec.GetName(), Image: spec.GetImage(), Started: proto.Bool(false),
-		State: &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}}
-	if init {
-		out.State.Waiting.Reason = "PodInitializing"
-	}
+		State: &corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: st.defaultWaiting}}}
 	var inst []*runtimeapi.Container
 	for _, c := range ps.containers {
 		if c.GetMetadata().GetName() == spec.GetName() {
@@ -81,7 +83,7 @@ func (m *Manager) containerStatusOf(ctx context.Context, spec *corev1.Container,
 	if len(inst) > 0 {
 		cur := m.containerStatus(ctx, inst[0].GetId())
 		out.State = containerState(cur)
-		out.RestartCount = int32(inst[0].GetMetadata().GetAttempt())
+		out.RestartCount = restartCountOf(inst[0])
 		out.ContainerId = "containerd://" + cur.GetId()
 		out.ImageId = cur.GetImageRef()
 		if cur.GetImage().GetUserSpecifiedImage() != "" {
@@ -106,6 +108,16 @@ func (m *Manager) containerStatusOf(ctx context.Context, spec *corev1.Container,
 		out.State = &corev1.ContainerState{Waiting: w}
 	}
 	return out
+}
+
+// defaultWaitingReason is why a container that has no instance yet waits,
+// as Kubernetes words it: every container of a pod with init containers
+// (theirs included) is PodInitializing, else ContainerCreating.
+func defaultWaitingReason(pod *corev1.Pod) string {
+	if len(pod.GetSpec().GetInitContainers()) > 0 {
+		return "PodInitializing"
+	}
+	return "ContainerCreating"
 }
 
 // containerState turns a CRI container status into Kubernetes' state.

@@ -71,10 +71,21 @@ func (m *Manager) syncRunning(ctx context.Context, pod *corev1.Pod, ps *podState
 	st := &syncState{waiting: map[string]*corev1.ContainerStateWaiting{}}
 	defer func() { m.reportStatus(ctx, pod, st) }()
 	st.ps = ps
-	if finished(pod, ps) {
-		// Nothing will run again: release the sandbox's network, keep the
-		// containers for their logs.
-		return 0, m.stopSandboxes(ctx, ps)
+	failed, untilDeadline := m.checkDeadline(pod, time.Now())
+	if failed == nil && !phaseDone(pod) {
+		failed = m.admit(pod, ps)
+	}
+	st.failure = failed
+	if failed != nil || phaseDone(pod) {
+		// Nothing will run again: stop what still runs and release the
+		// sandbox's network, keep the containers for their status and logs.
+		if err := m.killPod(ctx, pod, ps); err != nil {
+			return retryAfter, err
+		}
+		if fresh, err := listPod(ctx, m.rt, m.cfg.NodeName, pod.GetMetadata().GetUid()); err == nil {
+			st.ps = fresh
+		}
+		return 0, nil
 	}
 	if err := m.setUpVolumes(ctx, pod, st); err != nil {
 		return retryAfter * 2, nil
@@ -89,6 +100,7 @@ func (m *Manager) syncRunning(ctx context.Context, pod *corev1.Pod, ps *podState
 		requeue = minRequeue(requeue, m.syncContainers(ctx, pod, st))
 		requeue = minRequeue(requeue, m.syncEphemeralContainers(ctx, pod, st))
 	}
+	requeue = minRequeue(requeue, untilDeadline)
 	// The status shows what was started just now.
 	if fresh, err := listPod(ctx, m.rt, m.cfg.NodeName, pod.GetMetadata().GetUid()); err == nil {
 		st.ps = fresh
@@ -105,6 +117,10 @@ type syncState struct {
 	waiting map[string]*corev1.ContainerStateWaiting
 	// volumeErr is why the pod's volumes could not be set up.
 	volumeErr error
+	// failure is why the kubelet ended the pod for good (phase Failed).
+	failure *failure
+	// defaultWaiting is why a container without an instance waits.
+	defaultWaiting string
 }
 
 // syncInitContainers runs init containers one at a time, each after the
@@ -200,22 +216,6 @@ func shouldRestart(pod *corev1.Pod, cs *runtimeapi.ContainerStatus) bool {
 		return cs.GetExitCode() != 0
 	}
 	return true
-}
-
-// finished reports whether nothing of the pod will run again: every
-// container ended and the restart policy restarts none of them.
-func finished(pod *corev1.Pod, ps *podState) bool {
-	if len(ps.sandboxes) == 0 || pod.GetSpec().GetRestartPolicy() == "Always" {
-		return false
-	}
-	sbID := ps.sandboxes[0].GetId()
-	for _, spec := range pod.GetSpec().GetContainers() {
-		inst := ps.containersOf(sbID, spec.GetName())
-		if len(inst) == 0 || inst[0].GetState() != runtimeapi.ContainerState_CONTAINER_EXITED {
-			return false
-		}
-	}
-	return phaseDone(pod)
 }
 
 // phaseDone reports whether the pod's reported phase is terminal.

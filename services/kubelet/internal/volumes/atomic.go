@@ -15,13 +15,15 @@ import (
 // watch ConfigMap volumes expect).
 const dataLink = "..data"
 
-// writeAtomic makes dir hold exactly files. Nothing is written when the
-// contents are already current.
-func writeAtomic(dir string, files map[string]file) error {
+// writeAtomic makes dir hold exactly files, owned by group (the pod's
+// fsGroup) unless it is noGroup. Nothing is written when the contents are
+// already current.
+func writeAtomic(dir string, files map[string]file, group int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if current(dir, files) {
+	files = groupReadable(files, group)
+	if current(dir, files, group) {
 		return nil
 	}
 	gen := filepath.Join(dir, ".."+time.Now().UTC().Format("2006_01_02_15_04_05.000000000"))
@@ -41,6 +43,9 @@ func writeAtomic(dir string, files map[string]file) error {
 		}
 	}
 	if err := os.MkdirAll(gen, 0o755); err != nil {
+		return err
+	}
+	if err := chownTree(dir, group); err != nil {
 		return err
 	}
 	old, _ := os.Readlink(filepath.Join(dir, dataLink))
@@ -92,8 +97,9 @@ func linkTopLevel(dir string, files map[string]file) error {
 	return nil
 }
 
-// current reports whether the current generation holds exactly files.
-func current(dir string, files map[string]file) bool {
+// current reports whether the current generation holds exactly files,
+// owned by group.
+func current(dir string, files map[string]file, group int) bool {
 	gen := filepath.Join(dir, dataLink)
 	n := 0
 	err := filepath.WalkDir(gen+"/", func(p string, d os.DirEntry, err error) error {
@@ -110,7 +116,7 @@ func current(dir string, files map[string]file) bool {
 		if err != nil || !bytes.Equal(data, f.data) {
 			return fmt.Errorf("changed")
 		}
-		if info, err := d.Info(); err != nil || info.Mode().Perm() != f.mode.Perm() {
+		if info, err := d.Info(); err != nil || info.Mode().Perm() != f.mode.Perm() || !ownedBy(info, group) {
 			return fmt.Errorf("mode")
 		}
 		return nil

@@ -130,7 +130,10 @@ func (m *Manager) downwardFiles(out map[string]file, pod *corev1.Pod, items []*c
 				return err
 			}
 		case it.GetResourceFieldRef() != nil:
-			return fmt.Errorf("downwardAPI resourceFieldRef files are not supported by this kubelet")
+			var err error
+			if v, err = downward.Resource(pod, nil, it.GetResourceFieldRef(), m.Allocatable); err != nil {
+				return fmt.Errorf("file %s: %w", it.GetPath(), err)
+			}
 		}
 		md := def
 		if it.Mode != nil {

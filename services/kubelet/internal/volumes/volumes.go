@@ -14,6 +14,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/services/kubelet/internal/downward"
 )
 
 // Objects reads the ConfigMaps and Secrets volumes refer to.
@@ -36,6 +37,9 @@ type Manager struct {
 	Tokens Tokens
 	// NodeIP is status.hostIP for downward API files.
 	NodeIP string
+	// Allocatable is the node's allocatable resources, the value of
+	// resourceFieldRef limits a container does not set.
+	Allocatable downward.Allocatable
 }
 
 // Dir is where a pod volume lives on the node, unless it is a hostPath.
@@ -88,7 +92,7 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, 
 	case src.GetHostPath() != nil:
 		return checkHostPath(src.GetHostPath())
 	case src.GetEmptyDir() != nil:
-		return emptyDir(dir, src.GetEmptyDir())
+		return emptyDir(dir, src.GetEmptyDir(), fsGroup(pod))
 	case src.GetPersistentVolumeClaim() != nil:
 		return fmt.Errorf("persistentVolumeClaim volumes are not supported by this kubelet")
 	}
@@ -99,20 +103,33 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, 
 	if files == nil {
 		return fmt.Errorf("unsupported volume source")
 	}
-	return writeAtomic(dir, files)
+	return writeAtomic(dir, files, fsGroup(pod))
 }
 
-// emptyDir makes the volume's directory, on tmpfs for medium Memory.
-func emptyDir(dir string, src *corev1.EmptyDirVolumeSource) error {
+// emptyDir makes the volume's directory, on tmpfs for medium Memory,
+// world-writable and, for a pod with an fsGroup, owned by that group and
+// setgid.
+func emptyDir(dir string, src *corev1.EmptyDirVolumeSource, group int) error {
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return err
 	}
-	if err := os.Chmod(dir, 0o777); err != nil {
-		return err
+	if src.GetMedium() == "Memory" {
+		if err := mountTmpfs(dir, src); err != nil {
+			return err
+		}
 	}
-	if src.GetMedium() != "Memory" {
-		return nil
+	mode := os.FileMode(0o777)
+	if group != noGroup {
+		if err := os.Lchown(dir, -1, group); err != nil {
+			return fmt.Errorf("give %s to fsGroup %d: %w", dir, group, err)
+		}
+		mode |= os.ModeSetgid
 	}
+	return os.Chmod(dir, mode)
+}
+
+// mountTmpfs mounts a tmpfs on dir unless one is there.
+func mountTmpfs(dir string, src *corev1.EmptyDirVolumeSource) error {
 	if mounted, err := isMountPoint(dir); err != nil || mounted {
 		return err
 	}
