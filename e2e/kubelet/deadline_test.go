@@ -63,6 +63,8 @@ func TestActiveDeadline(t *testing.T) {
 			return nil
 		})
 	}
+	// kubectl describe tells why, as Kubernetes' kubelet does.
+	waitEvents(t, c, "involvedObject.name=short-lived", "DeadlineExceeded", "Killing")
 	// Nothing comes back: the relist would see a restarted container
 	// within a second.
 	consistently(t, 3*time.Second, "short-lived stays ended", func() error {

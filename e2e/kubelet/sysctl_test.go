@@ -77,6 +77,7 @@ func TestSysctls(t *testing.T) {
 	if n := len(sandboxesOf(t, cl.ctd, getPod(t, c, "sysctl-forbidden").GetMetadata().GetUid())); n != 0 {
 		t.Errorf("the rejected pod has %d sandboxes, want none", n)
 	}
+	waitEvents(t, cl.srv.Client(), "involvedObject.name=sysctl-forbidden", "SysctlForbidden")
 
 	invalid := sysctlPod("sysctl-invalid", map[string]string{"foo-": "bar", "kernel.shmmax": "100000000", "safe-and-unsafe": "100000000", "bar..": "42"})
 	_, err = pods.Create(ctx, invalid, metav1.CreateOptions{})

@@ -83,3 +83,13 @@ func probeName(kind string) string {
 func (m *Manager) probeFailed(pod *corev1.Pod, container, kind string, err error) {
 	m.containerEvent(pod, container, events.Warning, "Unhealthy", "%s probe failed: %v", probeName(kind), err)
 }
+
+// failureEvent tells why the kubelet ends a pod for good, as Kubernetes'
+// does: a passed deadline is Normal, a rejection a Warning.
+func (m *Manager) failureEvent(pod *corev1.Pod, f *failure) {
+	typ := events.Warning
+	if f.reason == reasonDeadlineExceeded {
+		typ = events.Normal
+	}
+	m.podEvent(pod, typ, f.reason, "%s", f.message)
+}

@@ -76,6 +76,9 @@ func (m *Manager) syncRunning(ctx context.Context, pod *corev1.Pod, ps *podState
 		failed = m.admit(pod, ps)
 	}
 	st.failure = failed
+	if failed != nil && !phaseDone(pod) {
+		m.failureEvent(pod, failed)
+	}
 	if failed != nil || phaseDone(pod) {
 		// Nothing will run again: stop what still runs and release the
 		// sandbox's network, keep the containers for their status and logs.
