@@ -40,14 +40,14 @@ COMPOSE      ?= docker-compose
 export COMPOSE
 
 images: ## the pause and test images as docker-archive tarballs in bin/images (no Docker, no registry)
-	$(GO) run ./images/cmd/build-images -out $(BIN)/images -module images
+	$(GO) run ./images/cmd/build-images -out $(BIN)/images -module images -programs $(BIN)/programs
 
 # The node image carries this machine's containerd, runc, CNI plugins and nft.
 NODE_PACKAGES := containerd runc containernetworking-plugins nftables
 
 stack-images: $(BIN)/jaeger ## the docker-compose stack's images, built from this repository and loaded into Docker
 	@scripts/host-packages.sh $(NODE_PACKAGES)
-	$(GO) run ./images/cmd/build-images -stack -out $(BIN)/stack -module images
+	$(GO) run ./images/cmd/build-images -stack -out $(BIN)/stack -module images -programs $(BIN)/programs
 	@for f in $(BIN)/stack/*.tar; do docker load -q -i $$f >/dev/null || exit 1; done
 	@docker image prune -f --filter label=dev.skiff.image >/dev/null # what the reload left untagged
 	@echo "loaded $$(ls $(BIN)/stack/*.tar | wc -l) images into Docker"
