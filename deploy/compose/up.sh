@@ -21,8 +21,8 @@ cd "$(dirname "$0")/../.."
 
 # How long make up takes on the project's machines (2 cores), measured:
 # docs/compose.md has the details. Say so when they change.
-first_run="about 11 minutes"
-later_run="about a minute"
+first_run="10 to 20 minutes"
+later_run="about half a minute"
 
 compose=${COMPOSE:-docker-compose}
 make=${MAKE:-make}
@@ -80,8 +80,8 @@ if $build; then
 		echo "make up: builds the stack's images from this checkout, starts it and waits for its nodes; $later_run here."
 	else
 		echo "make up: builds the stack's images from this checkout, starts it and waits for its nodes."
-		echo "This first run takes $first_run here, most of it building the trace collector, which"
-		echo "happens once; later runs take $later_run."
+		echo "This first run takes $first_run here (the more, the busier the machine), most of it"
+		echo "building the trace collector, which happens once; later runs take $later_run."
 	fi
 	echo
 
@@ -93,7 +93,7 @@ if $build; then
 	if "$make" -q "$PWD/bin/jaeger" 2>/dev/null; then
 		done_step "built already"
 	else
-		"$make" --no-print-directory "$PWD/bin/jaeger" 2>&1 | sed 's/^/      /'
+		"$make" --no-print-directory "$PWD/bin/jaeger" 2>&1 | sed -u 's/^/      /'
 		done_step "built"
 	fi
 
