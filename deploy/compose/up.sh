@@ -44,8 +44,8 @@ fail() {
 	exit 1
 }
 
-# step N TEXT starts a step and remembers when; done ends it with how long
-# it took.
+# step TEXT starts the next step and remembers when; done_step TEXT says
+# how it ended and how long it took.
 steps=2
 $build && steps=5
 step_no=0
