@@ -15,12 +15,12 @@ SERVICES     := apiserver scheduler controller-manager kubelet proxy cloud-contr
 PLUGINS      := maintenance
 TEST_FLAGS   ?= -race -count=1 -timeout 20m
 
-.PHONY: help build run images stack-images up down down-volumes test test-short bench verify proto tools lint fmt work-sync tidy clean
+.PHONY: help build kubectl-skiff run images node-packages stack-images up down down-volumes test test-short bench verify proto tools lint fmt work-sync tidy clean
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-build: ## static binaries of every service and example plugin into bin/
+build: kubectl-skiff ## static binaries of every service and example plugin into bin/
 	@mkdir -p $(BIN)
 	@for s in $(SERVICES); do \
 		echo "build $$s"; \
@@ -32,6 +32,9 @@ build: ## static binaries of every service and example plugin into bin/
 	done
 	@echo "build cloud-provider-local"
 	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/cloud-provider-local ./services/cloud-controller/cmd/cloud-provider-local
+
+kubectl-skiff: ## bin/kubectl-skiff only, the kubectl plugin (kubectl skiff trace)
+	@mkdir -p $(BIN)
 	@echo "build kubectl-skiff"
 	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/kubectl-skiff ./cmd/kubectl-skiff
 
@@ -40,20 +43,24 @@ COMPOSE      ?= docker-compose
 export COMPOSE
 
 images: ## the pause and test images as docker-archive tarballs in bin/images (no Docker, no registry)
-	$(GO) run ./images/cmd/build-images -out $(BIN)/images -module images
+	$(GO) run ./images/cmd/build-images -out $(BIN)/images -module images -programs $(BIN)/programs
 
 # The node image carries this machine's containerd, runc, CNI plugins and nft.
 NODE_PACKAGES := containerd runc containernetworking-plugins nftables
 
-stack-images: $(BIN)/jaeger ## the docker-compose stack's images, built from this repository and loaded into Docker
+node-packages: ## install the Debian packages the node image copies (containerd, runc, CNI plugins, nft) where missing
 	@scripts/host-packages.sh $(NODE_PACKAGES)
-	$(GO) run ./images/cmd/build-images -stack -out $(BIN)/stack -module images
+
+stack-images: node-packages $(BIN)/jaeger ## the docker-compose stack's images, built from this repository and loaded into Docker
+	$(GO) run ./images/cmd/build-images -stack -out $(BIN)/stack -module images -programs $(BIN)/programs
 	@for f in $(BIN)/stack/*.tar; do docker load -q -i $$f >/dev/null || exit 1; done
 	@docker image prune -f --filter label=dev.skiff.image >/dev/null # what the reload left untagged
 	@echo "loaded $$(ls $(BIN)/stack/*.tar | wc -l) images into Docker"
 
-up: stack-images build images ## start the docker-compose dev stack, wait until its nodes are Ready, print how to use it
-	@deploy/compose/up.sh
+# make up says what it does, step by step, and sends the compilers' output
+# to bin/up.log (and Jaeger's to bin/jaeger.log), printing it on failure.
+up: ## build the stack's images, kubectl-skiff and the test image, start the dev stack, wait until its nodes are Ready, print how to use it
+	@deploy/compose/up.sh --build
 
 down: ## stop the dev stack (the cluster's state stays in its volumes)
 	$(COMPOSE) down
@@ -103,11 +110,19 @@ $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc: tools/protoc/go.mod
 	GOWORK=off $(GO) build -C tools/protoc -o $(TOOLS)/ \
 		google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
 
+# How long Jaeger's first build takes on the project's machines (2 cores;
+# the more, the busier the machine).
+JAEGER_MINUTES := 6-14
 .PHONY: jaeger
 jaeger: $(BIN)/jaeger ## the Jaeger v2 all-in-one (OTLP ingest, JSON query API; config in deploy/jaeger)
 
+# Its first build downloads some 300 modules and compiles for minutes; the
+# go command's output goes to bin/jaeger.log, shown when the build fails.
 $(BIN)/jaeger: tools/jaeger/go.mod
-	GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/jaeger -trimpath -ldflags='-s -w' -o $(BIN)/jaeger github.com/jaegertracing/jaeger/cmd/jaeger
+	@mkdir -p $(BIN)
+	@echo "build bin/jaeger: Jaeger v2 from its Go module, once (about $(JAEGER_MINUTES) min and 2 GB of memory on 2 cores); output in bin/jaeger.log"
+	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/jaeger -trimpath -ldflags='-s -w' -o $(BIN)/jaeger github.com/jaegertracing/jaeger/cmd/jaeger >$(BIN)/jaeger.log 2>&1 || \
+		{ tail -n 30 $(BIN)/jaeger.log; echo "building bin/jaeger failed; its whole output is in bin/jaeger.log" >&2; exit 1; }
 
 proto: tools ## regenerate api/ from proto/
 	buf lint

@@ -1,29 +1,123 @@
 #!/usr/bin/env bash
-# Starts the docker-compose stack (its images already loaded: make
-# stack-images), waits until every node is Ready, writes a kubeconfig for
-# the host and prints how to use the stack. `make up` runs it.
+# Starts the docker-compose stack, waits until every node is Ready, writes
+# a kubeconfig for the host and prints how to use the stack, saying what
+# it does step by step.
 #
-# Environment: COMPOSE (docker-compose), SKIFF_KUBECONFIG (where the
-# kubeconfig goes; .skiff/kubeconfig), SKIFF_UP_TIMEOUT (seconds; 300),
-# and docker-compose.yaml's own SKIFF_* and COMPOSE_PROJECT_NAME.
+#   deploy/compose/up.sh [--build]
+#
+# With --build (what `make up` runs) it first builds what the stack needs:
+# the Debian packages the node image copies, the trace collector
+# (bin/jaeger, once), the images (loaded into Docker), kubectl-skiff and
+# the test image. The compilers' output goes to bin/up.log (Jaeger's to
+# bin/jaeger.log) and is shown only when a step fails. Without it the
+# images must be loaded already (make stack-images).
+#
+# Environment: COMPOSE (docker-compose), MAKE (make), SKIFF_KUBECONFIG
+# (where the kubeconfig goes; .skiff/kubeconfig), SKIFF_UP_TIMEOUT
+# (seconds to wait for the stack; 300), and docker-compose.yaml's own
+# SKIFF_* and COMPOSE_PROJECT_NAME.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-umask 077 # the kubeconfig holds the admin token
+
+# How long make up takes on the project's machines (2 cores), measured:
+# docs/compose.md has the details. Say so when they change.
+first_run="10 to 20 minutes"
+later_run="about half a minute"
 
 compose=${COMPOSE:-docker-compose}
+make=${MAKE:-make}
 kubeconfig=${SKIFF_KUBECONFIG:-.skiff/kubeconfig}
-deadline=$((SECONDS + ${SKIFF_UP_TIMEOUT:-300}))
+log=bin/up.log
+build=false
+case ${1-} in
+--build) build=true ;;
+"") ;;
+*)
+	echo "usage: $0 [--build]" >&2
+	exit 2
+	;;
+esac
 
 fail() {
 	echo "make up: $*" >&2
 	$compose ps >&2 || true
 	exit 1
 }
-waiting() { ((SECONDS < deadline)) || fail "gave up waiting for $1 (see: $compose logs)"; sleep 1; }
+
+# step TEXT starts the next step and remembers when; done_step TEXT says
+# how it ended and how long it took.
+steps=2
+$build && steps=5
+step_no=0
+step() {
+	step_no=$((step_no + 1))
+	step_start=$SECONDS
+	printf '[%d/%d] %s\n' "$step_no" "$steps" "$*"
+}
+took() {
+	local s=$((SECONDS - step_start))
+	if ((s >= 60)); then printf '%dm%02ds' $((s / 60)) $((s % 60)); else printf '%ds' "$s"; fi
+}
+done_step() { printf '      %s (%s)\n' "$*" "$(took)"; }
+
+# logged runs a command with its output appended to the log; when it fails
+# it shows the end of the log and stops.
+logged() {
+	if ! "$@" >>"$log" 2>&1; then
+		echo "----- last lines of $log -----" >&2
+		tail -n 40 "$log" >&2
+		echo "make up: '$*' failed; its whole output is in $log" >&2
+		exit 1
+	fi
+}
 
 command -v kubectl >/dev/null || fail "kubectl is not on PATH (it waits for the nodes and drives the stack)"
-$compose up -d
 
+if $build; then
+	mkdir -p bin
+	: >"$log"
+	if [[ -x bin/jaeger ]]; then
+		echo "make up: builds the stack's images from this checkout, starts it and waits for its nodes; $later_run here."
+	else
+		echo "make up: builds the stack's images from this checkout, starts it and waits for its nodes."
+		echo "This first run takes $first_run here (the more, the busier the machine), most of it"
+		echo "building the trace collector, which happens once; later runs take $later_run."
+	fi
+	echo
+
+	step "Debian packages the node image copies (containerd, runc, CNI plugins, nft)"
+	logged "$make" --no-print-directory node-packages
+	done_step "in place"
+
+	step "Trace collector bin/jaeger"
+	if "$make" -q "$PWD/bin/jaeger" 2>/dev/null; then
+		done_step "built already"
+	else
+		"$make" --no-print-directory "$PWD/bin/jaeger" 2>&1 | sed -u 's/^/      /'
+		done_step "built"
+	fi
+
+	step "Images: the stack's images into Docker, kubectl-skiff and the test image into bin/ (output in $log)"
+	logged "$make" --no-print-directory kubectl-skiff images stack-images
+	done_step "$(tail -n 1 "$log")"
+fi
+
+# Absolute, so the printed export works from anywhere.
+case $kubeconfig in
+/*) ;;
+*) kubeconfig=$PWD/$kubeconfig ;;
+esac
+deadline=$((SECONDS + ${SKIFF_UP_TIMEOUT:-300}))
+waiting() { ((SECONDS < deadline)) || fail "gave up waiting for $1 (see: $compose logs)"; sleep 1; }
+
+umask 077 # the kubeconfig holds the admin token
+project=${COMPOSE_PROJECT_NAME:-$(sed -n 's/^COMPOSE_PROJECT_NAME=//p' .env 2>/dev/null || true)}
+step "Starting the stack: $compose up -d (project $project)"
+logged $compose up -d
+done_step "started"
+
+want=$($compose config --services | grep -c '^node-')
+step "Waiting for the apiserver and $want Ready nodes"
 # The apiserver writes its admin kubeconfig into its volume once it serves;
 # the host reaches it through the published port, which the serving
 # certificate covers (127.0.0.1).
@@ -34,32 +128,30 @@ api=$($compose port apiserver 6443)
 api=${api/#0.0.0.0:/127.0.0.1:} # published on every address: the certificate names 127.0.0.1
 sed "s#^\( *server:\).*#\1 https://$api#" "$kubeconfig.tmp" >"$kubeconfig"
 rm -f "$kubeconfig.tmp"
-
-want=$($compose config --services | grep -c '^node-')
 ready() { kubectl --kubeconfig "$kubeconfig" get nodes --no-headers 2>/dev/null | awk '$2 == "Ready"' | wc -l; }
 until (($(ready) >= want)); do waiting "$want Ready nodes"; done
+done_step "ready"
 
 registry=$($compose port registry 5000)
 registry=${registry/#0.0.0.0:/127.0.0.1:}
 traces=$($compose port collector 16686)
 traces=${traces/#0.0.0.0:/127.0.0.1:}
-case $kubeconfig in
-/*) ;;
-*) kubeconfig=$PWD/$kubeconfig ;;
-esac
 cat <<MSG
 
-Skiff is up: $want nodes Ready.
+Skiff is up: $want nodes Ready. Point your shell at it (the README's walkthrough starts here):
 
   export KUBECONFIG=$kubeconfig
+  export PATH=$PWD/bin:\$PATH
+  export SKIFF_REGISTRY=$registry
+  export SKIFF_TRACES_URL=http://$traces
   kubectl get nodes -o wide
 
-Images: push to the stack's registry at $registry and name them
-localhost:5000/NAME in pods (the nodes pull that from the registry):
-  docker tag IMAGE ${registry/127.0.0.1/localhost}/hello:1 && docker push ${registry/127.0.0.1/localhost}/hello:1
+Images: push to \$SKIFF_REGISTRY and name them localhost:5000/NAME in pods (the nodes
+pull that from the stack's registry):
+  docker tag IMAGE \$SKIFF_REGISTRY/hello:1 && docker push \$SKIFF_REGISTRY/hello:1
 
-Traces: the Jaeger query API at http://$traces (no web UI);
-  PATH=\$PWD/bin:\$PATH kubectl skiff trace deployment/NAME --traces-url http://$traces
+Traces: the Jaeger query API at \$SKIFF_TRACES_URL (no web UI); with bin/ on PATH:
+  kubectl skiff trace deployment/NAME
 
 Stop: make down (keeps the cluster) · forget everything: make down-volumes
 MSG

@@ -90,7 +90,7 @@ func up(t *testing.T) *stack {
 		root:       repoRoot(),
 		project:    fmt.Sprintf("skiffe2e%06d", rand.IntN(1_000_000)),
 		net:        freeNet(t),
-		kubeconfig: filepath.Join(dir, "kubeconfig"),
+		kubeconfig: filepath.Join(dir, ".skiff", "kubeconfig"), // where a checkout has it (checkoutView)
 	}
 	// Commands end in time for the cleanup to run before the test binary's
 	// deadline; a timed-out test would leave the stack behind.
@@ -263,6 +263,7 @@ func TestStack(t *testing.T) {
 		})
 	})
 	t.Run("scheduler failover", func(t *testing.T) { s.checkFailover(t) })
+	t.Run("README walkthrough", func(t *testing.T) { s.checkWalkthrough(t) })
 	t.Run("down and up keep the cluster", func(t *testing.T) { s.checkRestart(t) })
 }
 
@@ -477,6 +478,12 @@ func (s *stack) checkFailover(t *testing.T) {
 	if out, err := s.run(2*time.Minute, "docker-compose", "stop", leader); err != nil {
 		t.Fatalf("docker-compose stop %s: %v\n%s", leader, err, out)
 	}
+	// Back as the stand-by, so the walkthrough finds two schedulers.
+	t.Cleanup(func() {
+		if out, err := s.run(2*time.Minute, "docker-compose", "start", leader); err != nil {
+			t.Errorf("docker-compose start %s: %v\n%s", leader, err, out)
+		}
+	})
 	framework.Eventually(t, 2*time.Minute, "the other scheduler leading", func() error {
 		if h := holder(); h == leader || h == "" {
 			return fmt.Errorf("kube-scheduler lease held by %q", h)

@@ -6,7 +6,9 @@
 package imagebuild
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -76,13 +78,108 @@ var Images = []Image{
 
 // Build compiles img's programs in moduleDir for this machine's
 // architecture and writes the image to out as a docker-archive tarball.
+// To build several images, a Builder compiles their programs once.
 func Build(moduleDir string, img Image, out string) error {
-	dir, err := os.MkdirTemp("", "skiff-image-")
+	dir, err := os.MkdirTemp("", "skiff-programs-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	data, err := program(moduleDir, img, dir)
+	b := Builder{ModuleDir: moduleDir, Dir: dir}
+	if err := b.Compile([]Image{img}); err != nil {
+		return err
+	}
+	return b.Build(img, out)
+}
+
+// Builder builds images out of programs compiled beforehand, all with one
+// go build (Compile), into Dir. The go command leaves a program there that
+// is already up to date, so with a Dir that is kept, building the images
+// again after a small change relinks only the programs it touched.
+type Builder struct {
+	ModuleDir string // the images module, where "./pause" and the like are
+	Dir       string // the compiled programs, each named after its package's last element
+}
+
+// Compile builds the Go programs of imgs, of their tools and of the images
+// they preload, as static Linux programs for this machine's architecture.
+func (b Builder) Compile(imgs []Image) error {
+	pkgs, err := packages(imgs)
+	if err != nil {
+		return err
+	}
+	if len(pkgs) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(b.Dir, 0o755); err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(b.Dir)
+	if err != nil {
+		return err
+	}
+	args := append([]string{"build", "-trimpath", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}, pkgs...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = b.ModuleDir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %v\n%s", strings.Join(pkgs, " "), err, msg)
+	}
+	return nil
+}
+
+// packages are the Go packages Compile builds for imgs, each once. Their
+// last elements name the programs in Dir, so they must differ.
+func packages(imgs []Image) ([]string, error) {
+	var pkgs []string
+	byName := map[string]string{}
+	add := func(pkg string) error {
+		name := path.Base(pkg)
+		switch byName[name] {
+		case pkg:
+			return nil
+		case "":
+			byName[name] = pkg
+			pkgs = append(pkgs, pkg)
+			return nil
+		}
+		return fmt.Errorf("programs %s and %s would both be %s", byName[name], pkg, name)
+	}
+	var visit func(img Image) error
+	visit = func(img Image) error {
+		if img.Prebuilt == "" {
+			if err := add(img.Package); err != nil {
+				return err
+			}
+		}
+		for _, tool := range img.Tools {
+			if err := add(tool.Package); err != nil {
+				return err
+			}
+		}
+		for _, ref := range img.Preload {
+			i := slices.IndexFunc(Images, func(img Image) bool { return img.Ref == ref })
+			if i < 0 {
+				return fmt.Errorf("image %s: preload %s: not one of Images", img.Ref, ref)
+			}
+			if err := visit(Images[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, img := range imgs {
+		if err := visit(img); err != nil {
+			return nil, err
+		}
+	}
+	return pkgs, nil
+}
+
+// Build writes img, whose programs Compile built, to out as a
+// docker-archive tarball.
+func (b Builder) Build(img Image, out string) error {
+	data, err := b.entrypoint(img)
 	if err != nil {
 		return err
 	}
@@ -93,7 +190,7 @@ func Build(moduleDir string, img Image, out string) error {
 	}
 	files = append(files, host...)
 	for _, ref := range img.Preload {
-		f, err := preload(moduleDir, ref, dir)
+		f, err := b.preload(ref)
 		if err != nil {
 			return fmt.Errorf("image %s: %w", img.Ref, err)
 		}
@@ -103,9 +200,9 @@ func Build(moduleDir string, img Image, out string) error {
 		files = append(files, File{Path: dir, Dir: true})
 	}
 	for _, tool := range img.Tools {
-		data, err := compile(moduleDir, tool.Package, dir)
+		data, err := b.program(tool.Package)
 		if err != nil {
-			return err
+			return fmt.Errorf("image %s: %w", img.Ref, err)
 		}
 		files = append(files, File{Path: tool.Path, Data: data})
 		for _, link := range tool.Links {
@@ -123,27 +220,45 @@ func Build(moduleDir string, img Image, out string) error {
 	return tarball.WriteToFile(out, ref, image)
 }
 
-// program is the entrypoint of img: compiled, or read from Prebuilt.
-func program(moduleDir string, img Image, dir string) ([]byte, error) {
+// entrypoint is img's program: compiled, or read from Prebuilt.
+func (b Builder) entrypoint(img Image) ([]byte, error) {
 	if img.Prebuilt == "" {
-		return compile(moduleDir, img.Package, dir)
+		data, err := b.program(img.Package)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", img.Ref, err)
+		}
+		return data, nil
 	}
-	data, err := os.ReadFile(filepath.Join(moduleDir, img.Prebuilt))
+	data, err := os.ReadFile(filepath.Join(b.ModuleDir, img.Prebuilt))
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", img.Ref, err)
 	}
 	return data, nil
 }
 
+// program is the compiled program of pkg.
+func (b Builder) program(pkg string) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(b.Dir, path.Base(pkg)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("program %s is not compiled (Builder.Compile first)", pkg)
+	}
+	return data, err
+}
+
 // preload builds the image ref of Images as a tarball file under
 // PreloadDir.
-func preload(moduleDir, ref, dir string) (File, error) {
+func (b Builder) preload(ref string) (File, error) {
 	i := slices.IndexFunc(Images, func(img Image) bool { return img.Ref == ref })
 	if i < 0 {
 		return File{}, fmt.Errorf("preload %s: not one of Images", ref)
 	}
-	out := filepath.Join(dir, "preload.tar")
-	if err := Build(moduleDir, Images[i], out); err != nil {
+	tmp, err := os.MkdirTemp("", "skiff-preload-")
+	if err != nil {
+		return File{}, err
+	}
+	defer os.RemoveAll(tmp)
+	out := filepath.Join(tmp, "preload.tar")
+	if err := b.Build(Images[i], out); err != nil {
 		return File{}, err
 	}
 	data, err := os.ReadFile(out)
@@ -158,19 +273,6 @@ func preload(moduleDir, ref, dir string) (File, error) {
 func FileName(img Image) string {
 	repo, _, _ := strings.Cut(path.Base(img.Ref), ":")
 	return repo + ".tar"
-}
-
-// compile builds the static Linux program pkg of moduleDir in dir and
-// returns it.
-func compile(moduleDir, pkg, dir string) ([]byte, error) {
-	exe := filepath.Join(dir, path.Base(pkg))
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", exe, pkg)
-	cmd.Dir = moduleDir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build %s: %v\n%s", pkg, err, msg)
-	}
-	return os.ReadFile(exe)
 }
 
 // inDir is the paths of names in dir.

@@ -155,3 +155,28 @@ func layerEntryList(t *testing.T, img v1.Image) []*tar.Header {
 		list = append(list, hdr)
 	}
 }
+
+func TestPackages(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		imgs []Image
+		want []string
+		err  bool
+	}{
+		{"the stack: each program once, the preloaded pause among them", Stack, []string{
+			"skiff.dev/services/apiserver/cmd/apiserver", "./probe", "skiff.dev/services/scheduler/cmd/scheduler",
+			"skiff.dev/services/controller-manager/cmd/controller-manager", "skiff.dev/services/cloud-controller/cmd/cloud-controller",
+			"./etcd", "./registry", "./node", "skiff.dev/services/kubelet/cmd/kubelet", "skiff.dev/services/proxy/cmd/proxy", "./pause",
+		}, false},
+		{"the test images", Images, []string{"./pause", "./testserver", "./toolbox"}, false},
+		{"two programs of one name", []Image{{Package: "./a/probe"}, {Package: "./b/probe"}}, nil, true},
+		{"a preload that is not one of Images", []Image{{Package: "./x", Preload: []string{"nope:1"}}}, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := packages(tc.imgs)
+			if (err != nil) != tc.err || !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, %v; want %q, error %v", got, err, tc.want, tc.err)
+			}
+		})
+	}
+}

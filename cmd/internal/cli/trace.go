@@ -31,6 +31,11 @@ command reads the annotation and fetches the trace from a Jaeger query API
 operation indented under its parent, its start from the trace's start, its
 duration and a bar on the trace's time line.
 
+Components send their spans to the collector in batches, every 5s. When the
+newest span of the trace ended less than %s ago, the trace is probably still
+growing, and the command says so after the waterfall; --wait waits until it
+has stopped (at most --request-timeout).
+
 Usage:
   kubectl skiff trace TYPE/NAME [flags]
   kubectl skiff trace TYPE NAME [flags]
@@ -39,6 +44,7 @@ Examples:
   kubectl skiff trace deployment/web
   kubectl skiff trace pod web-7c9d5-x2x4q -n shop
   kubectl skiff trace deploy/web --traces-url http://127.0.0.1:16686
+  kubectl scale deployment/web --replicas=3 && kubectl skiff trace deployment/web --wait
 
 Flags:
 `
@@ -49,6 +55,7 @@ type traceOptions struct {
 	tracesURL string
 	width     int
 	timeout   time.Duration
+	wait      bool
 }
 
 func traceFlags(env Env) (*traceOptions, *pflag.FlagSet) {
@@ -64,13 +71,14 @@ func traceFlags(env Env) (*traceOptions, *pflag.FlagSet) {
 	fs.StringVar(&o.tracesURL, "traces-url", o.tracesURL, "base URL of the Jaeger query API; $SKIFF_TRACES_URL sets the default")
 	fs.IntVar(&o.width, "width", 0, "columns of the waterfall (default: the terminal's, else $COLUMNS, else 80)")
 	fs.DurationVar(&o.timeout, "request-timeout", o.timeout, "how long to wait for the apiserver and the trace collector")
+	fs.BoolVar(&o.wait, "wait", false, "wait until the trace has stopped growing (no span ended in the last "+waterfall.FormatDuration(settleDelay)+"), at most --request-timeout")
 	return o, fs
 }
 
 func runTrace(ctx context.Context, args []string, env Env) error {
 	o, fs := traceFlags(env)
 	fs.Usage = func() {
-		fmt.Fprintf(env.Stdout, traceUsage, telemetry.TraceAnnotation)
+		fmt.Fprintf(env.Stdout, traceUsage, telemetry.TraceAnnotation, waterfall.FormatDuration(settleDelay))
 		fs.SetOutput(env.Stdout)
 		fs.PrintDefaults()
 	}
@@ -91,11 +99,23 @@ func runTrace(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	jc := &jaegerapi.Client{BaseURL: o.tracesURL, HTTP: &http.Client{}}
-	spans, err := jc.Trace(ctx, traceID)
+	fetch := func(ctx context.Context) ([]waterfall.Span, error) { return jc.Trace(ctx, traceID) }
+	var spans []waterfall.Span
+	if o.wait {
+		spans, err = settled(ctx, fetch, time.Now, sleep)
+	} else {
+		spans, err = fetch(ctx)
+	}
 	if err != nil {
 		return collectorError(err, traceID, o.tracesURL)
 	}
-	return waterfall.Render(env.Stdout, traceID, spans, env.width(o.width))
+	if err := waterfall.Render(env.Stdout, traceID, spans, env.width(o.width)); err != nil {
+		return err
+	}
+	if grow, age := growing(spans, time.Now()); grow {
+		growingNote(env.Stderr, age)
+	}
+	return nil
 }
 
 // objectTrace reads the trace id an object's annotation names.
@@ -155,7 +175,7 @@ func collectorError(err error, traceID, url string) error {
 	var unreachable *jaegerapi.UnreachableError
 	switch {
 	case errors.Is(err, jaegerapi.ErrNotFound):
-		return fmt.Errorf("trace %s is not (yet) in the collector at %s: spans arrive in batches a few seconds after the work; if it never shows, check that the services export to it (--otlp-endpoint)", traceID, url)
+		return fmt.Errorf("trace %s is not (yet) in the collector at %s: spans arrive in batches a few seconds after the work (--wait waits for them); if it never shows, check that the services export to it (--otlp-endpoint)", traceID, url)
 	case errors.As(err, &unreachable):
 		return fmt.Errorf("cannot reach the trace collector at %s (%v): start one (make jaeger; bin/jaeger --config deploy/jaeger/config.yaml) or point --traces-url / $SKIFF_TRACES_URL at yours", url, unreachable.Err)
 	case errors.Is(err, context.DeadlineExceeded):
