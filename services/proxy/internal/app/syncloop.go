@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	"skiff.dev/services/proxy/internal/conntrack"
 	"skiff.dev/services/proxy/internal/model"
 )
 
@@ -37,6 +38,10 @@ type syncLoop struct {
 	fullEvery time.Duration
 	metrics   *metrics
 	log       *slog.Logger
+	// clear removes stale conntrack entries after a sync (conntrack.Clear).
+	clear func([]conntrack.Flow) (uint, error)
+	// synced is the state the rules last took.
+	synced model.State
 
 	kick chan struct{}
 
@@ -49,7 +54,8 @@ type syncLoop struct {
 }
 
 func newSyncLoop(b model.Backend, state func() model.State, minSync, fullEvery time.Duration, m *metrics, log *slog.Logger) *syncLoop {
-	return &syncLoop{backend: b, state: state, minSync: minSync, fullEvery: fullEvery, metrics: m, log: log, kick: make(chan struct{}, 1)}
+	return &syncLoop{backend: b, state: state, minSync: minSync, fullEvery: fullEvery, metrics: m, log: log,
+		clear: conntrack.Clear, kick: make(chan struct{}, 1)}
 }
 
 // changed asks for a sync. trigger, if not zero, is when the change was
@@ -76,6 +82,22 @@ func (l *syncLoop) changed(ctx context.Context, trigger time.Time, what string) 
 	case l.kick <- struct{}{}:
 	default:
 	}
+}
+
+// clearStale removes the UDP conntrack entries the rules just made wrong;
+// a failure is logged (the entries time out on their own eventually).
+func (l *syncLoop) clearStale(st model.State) {
+	flows := conntrack.Stale(l.synced, st)
+	l.synced = st
+	if len(flows) == 0 {
+		return
+	}
+	n, err := l.clear(flows)
+	if err != nil {
+		l.log.Warn("clear stale conntrack entries", "flows", len(flows), "err", err)
+		return
+	}
+	l.log.Debug("cleared stale conntrack entries", "flows", len(flows), "entries", n)
 }
 
 // healthy is what /healthz reports: a sync has succeeded, and no change
@@ -132,7 +154,8 @@ func (l *syncLoop) run(ctx context.Context) {
 		l.mu.Unlock()
 
 		start := time.Now()
-		stats, err := l.backend.Sync(ctx, l.state(), full)
+		st := l.state()
+		stats, err := l.backend.Sync(ctx, st, full)
 		last = time.Now()
 		l.metrics.observeSync(full, last.Sub(start), stats, err)
 		if err != nil {
@@ -156,6 +179,7 @@ func (l *syncLoop) run(ctx context.Context) {
 			l.log.Info("sync succeeded again", "after_failures", failures)
 		}
 		failures, retry = 0, nil
+		l.clearStale(st)
 		if full {
 			if !fullTimer.Stop() {
 				select {
