@@ -70,6 +70,9 @@ func TestProxySubresources(t *testing.T) {
 		{svcs + "echo:web/proxy/", "echo\n"},
 		{svcs + "echo:80/proxy/echo/y", "GET /echo/y\n"},
 		{svcs + "http:echo:web/proxy/echo/z?q=3", "GET /echo/z?q=3\n"},
+		// Pages link back through the proxy, as Kubernetes rewrites them.
+		{pods + "echo:8080/proxy/link", `<a href="/api/v1/namespaces/default/pods/echo:8080/proxy/rewriteme">test</a>`},
+		{svcs + "echo:web/proxy/link", `<a href="/api/v1/namespaces/default/services/echo:web/proxy/rewriteme">test</a>`},
 	} {
 		if got := raw(tc.path); got != tc.want {
 			t.Errorf("GET %s: got %q, want %q", tc.path, got, tc.want)

@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// newHandler serves /, /healthz, /ready, /env and /echo/ for a server
-// started at start.
+// newHandler serves /, /healthz, /ready, /env, /echo/ and /link for a
+// server started at start.
 func newHandler(o options, start time.Time) http.Handler {
 	host, _ := os.Hostname()
 	mux := http.NewServeMux()
@@ -42,6 +42,12 @@ func newHandler(o options, start time.Time) http.Handler {
 		}
 		fmt.Fprintln(w)
 		_, _ = io.Copy(w, r.Body)
+	})
+	// /link is a page with an absolute link, which a proxy in front of
+	// the server rewrites to pass through it.
+	mux.HandleFunc("/link", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<a href="/rewriteme">test</a>`)
 	})
 	mux.HandleFunc("/env", func(w http.ResponseWriter, _ *http.Request) {
 		env := os.Environ()

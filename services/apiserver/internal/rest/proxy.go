@@ -27,7 +27,7 @@ func (h *Handler) serveProxy(w http.ResponseWriter, r *http.Request, info reques
 		writeError(w, r, apierrors.NewNotFound(res.ErrorResource(), info.Name+"/"+info.Subresource))
 		return
 	}
-	path, raw := proxyPath(r.URL, info)
+	prefix, path, raw := proxyPath(r.URL, info)
 	if path == "" {
 		// As Kubernetes: .../proxy answers with a redirect to .../proxy/.
 		target := r.URL.EscapedPath() + "/"
@@ -61,11 +61,11 @@ func (h *Handler) serveProxy(w http.ResponseWriter, r *http.Request, info reques
 	if raw != "" {
 		dest.RawPath = baseRaw + raw
 	}
-	h.proxy(w, r, dest, rt, name)
+	h.proxy(w, r, dest, rt, name, linkRewriter{prefix: prefix})
 }
 
 // proxy passes the request on to dest and the answer back.
-func (h *Handler) proxy(w http.ResponseWriter, r *http.Request, dest *url.URL, rt http.RoundTripper, what string) {
+func (h *Handler) proxy(w http.ResponseWriter, r *http.Request, dest *url.URL, rt http.RoundTripper, what string, links linkRewriter) {
 	p := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			q := pr.In.URL.RawQuery
@@ -74,8 +74,9 @@ func (h *Handler) proxy(w http.ResponseWriter, r *http.Request, dest *url.URL, r
 			// The user's credentials are for the apiserver, not what is behind it.
 			pr.Out.Header.Del("Authorization")
 		},
-		Transport:     rt,
-		FlushInterval: -1,
+		Transport:      rt,
+		FlushInterval:  -1,
+		ModifyResponse: links.response,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			writeError(w, r, apierrors.NewServiceUnavailable(fmt.Sprintf("error trying to reach %s: %v", what, err)))
 		},
@@ -83,22 +84,22 @@ func (h *Handler) proxy(w http.ResponseWriter, r *http.Request, dest *url.URL, r
 	p.ServeHTTP(w, r)
 }
 
-// proxyPath is what follows .../proxy in the request's path ("" when
-// nothing does, "/" for a bare slash), and its escaped form when that
-// differs.
-func proxyPath(u *url.URL, info requestInfo) (path, raw string) {
+// proxyPath splits the request's path at .../proxy: prefix is what comes
+// up to it (escaped), path what follows ("" when nothing does, "/" for a
+// bare slash), and raw its escaped form when that differs.
+func proxyPath(u *url.URL, info requestInfo) (prefix, path, raw string) {
 	escaped := u.EscapedPath()
 	marker := "/" + url.PathEscape(info.Name) + "/proxy"
 	i := strings.Index(escaped, marker)
 	if i < 0 {
-		return "", ""
+		return "", "", ""
 	}
-	raw = escaped[i+len(marker):]
+	prefix, raw = escaped[:i+len(marker)], escaped[i+len(marker):]
 	path, err := url.PathUnescape(raw)
 	if err != nil || path == raw {
-		return path, ""
+		return prefix, path, ""
 	}
-	return path, raw
+	return prefix, path, raw
 }
 
 // splitSchemeNamePort reads [scheme:]name[:port], as Kubernetes does.
