@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -159,6 +160,30 @@ func exerciseEventsV1(ctx context.Context, t *testing.T, cs *kubernetes.Clientse
 	list, err := v1Events.List(ctx, metav1.ListOptions{FieldSelector: "regarding.kind=Deployment,reportingController=example.com/scaler"})
 	if err != nil || len(list.Items) != 1 || list.Items[0].Name != "scaled" {
 		t.Errorf("field selector on regarding.kind and reportingController: got %v (%v), want scaled", names(list), err)
+	}
+	// core/v1's source is the reporting controller of an events.k8s.io/v1
+	// Event, which has no source.
+	bySource, err := coreEvents.List(ctx, metav1.ListOptions{FieldSelector: "source=example.com/scaler"})
+	if err != nil || len(bySource.Items) != 1 || bySource.Items[0].Name != "scaled" {
+		t.Errorf("core/v1 field selector source: got %v (%v), want scaled", bySource, err)
+	}
+	// What a client writes it reads back as written (no annotation added).
+	sent, err := coreEvents.Get(ctx, "pulled", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent.Series = &corev1.EventSeries{Count: 100, LastObservedTime: metav1.MicroTime{Time: time.Unix(1505828956, 0)}}
+	sent.ResourceVersion, sent.ManagedFields = "", nil
+	if _, err := coreEvents.Update(ctx, sent, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := coreEvents.Get(ctx, "pulled", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back.ResourceVersion, back.ManagedFields = "", nil
+	if !equality.Semantic.DeepEqual(sent, back) {
+		t.Errorf("an updated Event reads back changed: sent %+v, got %+v", sent, back)
 	}
 	if _, err := v1Events.List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.kind=Pod"}); !apierrors.IsBadRequest(err) {
 		t.Errorf("a core/v1 field label through events.k8s.io/v1: got %v, want BadRequest", err)

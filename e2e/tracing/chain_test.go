@@ -63,6 +63,17 @@ func TestDeploymentTraceCoversEveryComponent(t *testing.T) {
 			t.Errorf("%s carries trace %s (%v), want the deployment's %s", m.GetName(), got, err, first)
 		}
 	}
+	// Kinds nobody continues a trace of are stored as written: a client
+	// reads back what it wrote.
+	events, err := cl.c.CoreV1().Events("default").List(context.Background(), client.ListOptions{})
+	if err != nil || len(events.GetItems()) == 0 {
+		t.Fatalf("events: %v (%v)", events, err)
+	}
+	for _, ev := range events.GetItems() {
+		if tp, ok := ev.GetMetadata().GetAnnotations()[telemetry.TraceAnnotation]; ok {
+			t.Errorf("event %s carries the trace annotation %q, want none", ev.GetMetadata().GetName(), tp)
+		}
+	}
 }
 
 // ownedObjects are the metadata of the ReplicaSets and pods labelled

@@ -79,7 +79,9 @@ func All() []*registry.Resource {
 		"/namespaces": {"finalize": {"spec"}},
 		"/pods":       {"ephemeralcontainers": {"spec", "ephemeral_containers"}},
 	}
+	traced := []string{"/pods", "/services", "/endpoints", "apps/deployments", "apps/replicasets", "discovery.k8s.io/endpointslices"}
 	for _, r := range list {
+		r.Traced = slices.Contains(traced, r.Group+"/"+r.Plural)
 		r.PatchMeta = patchmeta.For(r.New())
 		if r.HasStatus {
 			r.Subresources = append(r.Subresources, "status")

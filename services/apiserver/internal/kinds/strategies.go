@@ -122,6 +122,12 @@ var eventStrategy = registry.Strategy{
 	Validate: check(validate.ValidateEvent),
 	FieldSet: fields(func(e *corev1.Event) map[string]string {
 		o := e.GetInvolvedObject()
+		// As Kubernetes: an event written through events.k8s.io/v1 has
+		// no source; its reporting controller stands in.
+		source := e.GetSource().GetComponent()
+		if source == "" {
+			source = e.GetReportingComponent()
+		}
 		return map[string]string{
 			"involvedObject.kind":            o.GetKind(),
 			"involvedObject.namespace":       o.GetNamespace(),
@@ -132,7 +138,7 @@ var eventStrategy = registry.Strategy{
 			"involvedObject.fieldPath":       o.GetFieldPath(),
 			"reason":                         e.GetReason(),
 			"reportingComponent":             e.GetReportingComponent(),
-			"source":                         e.GetSource().GetComponent(),
+			"source":                         source,
 			"type":                           e.GetType(),
 		}
 	}),

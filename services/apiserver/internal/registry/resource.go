@@ -47,6 +47,13 @@ type Resource struct {
 	// PatchMeta drives strategic merge patches (merge keys and strategies
 	// from the contracts); nil refuses them.
 	PatchMeta strategicpatch.LookupPatchMeta
+	// Traced kinds carry the trace context of the write that created or
+	// changed them in the trace.skiff.dev/traceparent annotation, for the
+	// components that act on them to continue (pods, Services, workloads,
+	// EndpointSlices). Other kinds (Events, ConfigMaps, Leases, ...) are
+	// stored as written: nobody continues their traces, and Kubernetes
+	// clients expect to read back what they wrote.
+	Traced bool
 	// SpecPart is the top-level field whose change bumps
 	// metadata.generation: "spec" when empty (a PodTemplate's is
 	// "template").

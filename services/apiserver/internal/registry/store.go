@@ -119,7 +119,9 @@ func (s *Store) prepareCreate(ctx context.Context, obj proto.Message, meta *meta
 	if s.res.Strategy.Default != nil {
 		s.res.Strategy.Default(obj)
 	}
-	meta.Annotations = telemetry.InjectAnnotation(ctx, meta.GetAnnotations())
+	if s.res.Traced {
+		meta.Annotations = telemetry.InjectAnnotation(ctx, meta.GetAnnotations())
+	}
 }
 
 // Get reads one object.

@@ -152,7 +152,7 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	if spec := s.res.specPart(); object.HasPart(next, spec) && !object.PartEqual(next, current, spec) {
 		nm.Generation = cur.GetGeneration() + 1
 	}
-	if !proto.Equal(next, current) {
+	if s.res.Traced && !proto.Equal(next, current) {
 		nm.Annotations = telemetry.InjectAnnotation(ctx, nm.GetAnnotations())
 	}
 	return next, nil
