@@ -9,8 +9,9 @@ import (
 )
 
 // hostFiles are programs of this machine and the shared libraries they
-// load, each at its own path (symbolic links followed).
-func hostFiles(programs []string) ([]File, error) {
+// load, each at its own path (symbolic links followed); packages are the
+// Debian packages they come from, for the message when one is missing.
+func hostFiles(programs, packages []string) ([]File, error) {
 	var files []File
 	var seen []string
 	add := func(p string) error {
@@ -27,7 +28,7 @@ func hostFiles(programs []string) ([]File, error) {
 	}
 	for _, prog := range programs {
 		if err := add(prog); err != nil {
-			return nil, fmt.Errorf("host program %s: %w (the node image carries this machine's containerd, runc, CNI plugins and nft: apt-get install containerd runc containernetworking-plugins nftables)", prog, err)
+			return nil, fmt.Errorf("host program %s: %w (the image carries it from this machine's Debian packages: apt-get install %s)", prog, err, strings.Join(packages, " "))
 		}
 		libs, err := sharedLibraries(prog)
 		if err != nil {

@@ -22,7 +22,7 @@ func TestParseLdd(t *testing.T) {
 }
 
 func TestHostFilesCarryLibraries(t *testing.T) {
-	files, err := hostFiles([]string{"/bin/sh", "/bin/sh"})
+	files, err := hostFiles([]string{"/bin/sh", "/bin/sh"}, nil)
 	if err != nil {
 		t.Skip("no dynamic /bin/sh:", err)
 	}
@@ -39,7 +39,7 @@ func TestHostFilesCarryLibraries(t *testing.T) {
 	if len(files) < 2 {
 		t.Errorf("no libraries with /bin/sh: %v", paths)
 	}
-	if _, err := hostFiles([]string{"/nonexistent/prog"}); err == nil {
+	if _, err := hostFiles([]string{"/nonexistent/prog"}, []string{"prog"}); err == nil {
 		t.Error("a missing program: no error")
 	}
 }

@@ -2,7 +2,9 @@
 // without Docker or a registry: each program is compiled as a static
 // binary and written, with any tools the image carries and links to them,
 // as the single layer of an image whose entrypoint it is, into a
-// docker-archive tarball that containerd can import.
+// docker-archive tarball that containerd can import, or pushed into a
+// registry. Programs that are not Go (containerd, busybox, curl) come from
+// this machine's Debian packages with the libraries they load.
 package imagebuild
 
 import (
@@ -18,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
@@ -31,8 +34,14 @@ type Image struct {
 	Prebuilt string
 	// Ref is the image's name, e.g. "registry.skiff.local/pause:3.10".
 	Ref string
-	// Binary is the program's path inside the image, e.g. "/pause".
+	// Binary is the program's path inside the image, e.g. "/pause", and
+	// the image's entrypoint. Empty when the image has no program of its
+	// own (neither Package nor Prebuilt) and no entrypoint: Cmd then says
+	// what runs.
 	Binary string
+	// Cmd are the image's default arguments (Docker's CMD): what runs
+	// without an entrypoint, or the entrypoint's arguments.
+	Cmd []string
 	// Tools are further programs in the image.
 	Tools []Tool
 	// Dirs are empty directories anyone may write to, e.g. "/tmp".
@@ -42,6 +51,16 @@ type Image struct {
 	// Host are programs of this machine the image carries at the same
 	// paths, with the shared libraries they load (as ldd lists them).
 	Host []string
+	// Packages are the Debian packages that Host and Multicall come from.
+	Packages []string
+	// Multicall are programs of this machine that act as the name they
+	// are called by (busybox): the image carries each as a Host program,
+	// with a link at every path its --list-full option lists, except
+	// where the image has a program of that name already (a real curl or
+	// sh beats busybox's applet).
+	Multicall []string
+	// Files are further files, links and directories, e.g. /etc/passwd.
+	Files []File
 	// Preload are refs of Images written into the image as docker-archive
 	// tarballs under PreloadDir, for the kubelet to import.
 	Preload []string
@@ -147,7 +166,7 @@ func packages(imgs []Image) ([]string, error) {
 	}
 	var visit func(img Image) error
 	visit = func(img Image) error {
-		if img.Prebuilt == "" {
+		if img.Package != "" && img.Prebuilt == "" {
 			if err := add(img.Package); err != nil {
 				return err
 			}
@@ -179,45 +198,87 @@ func packages(imgs []Image) ([]string, error) {
 // Build writes img, whose programs Compile built, to out as a
 // docker-archive tarball.
 func (b Builder) Build(img Image, out string) error {
-	data, err := b.entrypoint(img)
+	image, err := b.Assemble(img)
 	if err != nil {
 		return err
-	}
-	files := []File{{Path: img.Binary, Data: data}}
-	host, err := hostFiles(img.Host)
-	if err != nil {
-		return fmt.Errorf("image %s: %w", img.Ref, err)
-	}
-	files = append(files, host...)
-	for _, ref := range img.Preload {
-		f, err := b.preload(ref)
-		if err != nil {
-			return fmt.Errorf("image %s: %w", img.Ref, err)
-		}
-		files = append(files, f)
-	}
-	for _, dir := range img.Dirs {
-		files = append(files, File{Path: dir, Dir: true})
-	}
-	for _, tool := range img.Tools {
-		data, err := b.program(tool.Package)
-		if err != nil {
-			return fmt.Errorf("image %s: %w", img.Ref, err)
-		}
-		files = append(files, File{Path: tool.Path, Data: data})
-		for _, link := range tool.Links {
-			files = append(files, File{Path: link, Link: tool.Path})
-		}
-	}
-	image, err := New(files, img.Binary, img.Env)
-	if err != nil {
-		return fmt.Errorf("image %s: %w", img.Ref, err)
 	}
 	ref, err := name.NewTag(img.Ref)
 	if err != nil {
 		return err
 	}
 	return tarball.WriteToFile(out, ref, image)
+}
+
+// Assemble gathers the files of img, whose programs Compile built, into
+// an image.
+func (b Builder) Assemble(img Image) (v1.Image, error) {
+	files, err := b.programFiles(img)
+	if err != nil {
+		return nil, err
+	}
+	host, err := hostFiles(append(slices.Clone(img.Host), img.Multicall...), img.Packages)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", img.Ref, err)
+	}
+	files = append(files, host...)
+	for _, ref := range img.Preload {
+		f, err := b.preload(ref)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", img.Ref, err)
+		}
+		files = append(files, f)
+	}
+	for _, dir := range img.Dirs {
+		files = append(files, File{Path: dir, Dir: true})
+	}
+	for _, f := range img.Files {
+		if f.Src != "" {
+			data, err := os.ReadFile(filepath.Join(b.ModuleDir, f.Src))
+			if err != nil {
+				return nil, fmt.Errorf("image %s: %w", img.Ref, err)
+			}
+			f.Data, f.Src = data, ""
+		}
+		files = append(files, f)
+	}
+	links, err := multicallLinks(img.Multicall, files)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", img.Ref, err)
+	}
+	files = append(files, links...)
+	var entrypoint []string
+	if img.Binary != "" {
+		entrypoint = []string{img.Binary}
+	}
+	image, err := New(files, Config{Entrypoint: entrypoint, Cmd: img.Cmd, Env: img.Env})
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", img.Ref, err)
+	}
+	return image, nil
+}
+
+// programFiles are img's entrypoint program, when it has one, and its
+// Tools with their links.
+func (b Builder) programFiles(img Image) ([]File, error) {
+	var files []File
+	if img.Package != "" || img.Prebuilt != "" {
+		data, err := b.entrypoint(img)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, File{Path: img.Binary, Data: data})
+	}
+	for _, tool := range img.Tools {
+		data, err := b.program(tool.Package)
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", img.Ref, err)
+		}
+		files = append(files, File{Path: tool.Path, Data: data})
+		for _, link := range tool.Links {
+			files = append(files, File{Path: link, Link: tool.Path})
+		}
+	}
+	return files, nil
 }
 
 // entrypoint is img's program: compiled, or read from Prebuilt.

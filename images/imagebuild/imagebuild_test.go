@@ -77,7 +77,7 @@ func TestNew(t *testing.T) {
 		{Path: "/usr/bin/y", Link: "/usr/bin/x"},
 		{Path: "/bin/z", Link: "/usr/bin/x"},
 		{Path: "/tmp", Dir: true},
-	}, "/usr/bin/x", []string{"A=b"})
+	}, Config{Entrypoint: []string{"/usr/bin/x"}, Env: []string{"A=b"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,13 +93,13 @@ func TestNew(t *testing.T) {
 	if !slices.Equal(cfg.Config.Env, []string{"A=b"}) || !slices.Equal(cfg.Config.Entrypoint, []string{"/usr/bin/x"}) {
 		t.Fatalf("got config %+v, want env A=b and entrypoint /usr/bin/x", cfg.Config)
 	}
-	if _, err := New([]File{{Path: "x"}}, "/x", nil); err == nil {
+	if _, err := New([]File{{Path: "x"}}, Config{}); err == nil {
 		t.Fatal("got no error for a relative path, want one")
 	}
 }
 
 func TestNewContent(t *testing.T) {
-	img, err := New([]File{{Path: "/bin/x", Data: []byte("#!/bin/true\n")}}, "/bin/x", nil)
+	img, err := New([]File{{Path: "/bin/x", Data: []byte("#!/bin/true\n")}}, Config{Entrypoint: []string{"/bin/x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

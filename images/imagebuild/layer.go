@@ -14,19 +14,32 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 )
 
-// File is one absolute path in an image: an executable holding Data;
-// when Link is set, a symbolic link to the path Link; when Dir is set, an
-// empty directory that anyone may write to, like /tmp.
+// File is one absolute path in an image: a file holding Data, an
+// executable unless Mode says otherwise; when Link is set, a symbolic link
+// to the path Link; when Dir is set, an empty directory that anyone may
+// write to, like /tmp.
 type File struct {
 	Path string
 	Data []byte
+	// Mode is a regular file's permission bits; zero means 0755.
+	Mode int64
+	// Src, in an Image's Files, is read into Data when the image is built:
+	// a path relative to the module directory.
+	Src  string
 	Link string
 	Dir  bool
 }
 
+// Config is how an image runs: Docker's ENTRYPOINT, CMD and ENV.
+type Config struct {
+	Entrypoint []string
+	Cmd        []string
+	Env        []string
+}
+
 // New is a Linux image for this machine's architecture with one layer
-// holding files (and their directories), which runs entrypoint with env.
-func New(files []File, entrypoint string, env []string) (v1.Image, error) {
+// holding files (and their directories), which runs as cfg says.
+func New(files []File, run Config) (v1.Image, error) {
 	data, err := layerTar(files)
 	if err != nil {
 		return nil, err
@@ -46,8 +59,9 @@ func New(files []File, entrypoint string, env []string) (v1.Image, error) {
 	}
 	cfg = cfg.DeepCopy()
 	cfg.OS, cfg.Architecture = "linux", runtime.GOARCH
-	cfg.Config.Entrypoint = []string{entrypoint}
-	cfg.Config.Env = env
+	cfg.Config.Entrypoint = run.Entrypoint
+	cfg.Config.Cmd = run.Cmd
+	cfg.Config.Env = run.Env
 	cfg.Config.Labels = map[string]string{Label: "true"}
 	return mutate.ConfigFile(img, cfg)
 }
@@ -65,7 +79,11 @@ func layerTar(files []File) ([]byte, error) {
 		if err := writeDirs(tw, dirs, path.Dir(f.Path)); err != nil {
 			return nil, err
 		}
-		hdr := &tar.Header{Name: f.Path[1:], Mode: 0o755, Size: int64(len(f.Data)), Typeflag: tar.TypeReg}
+		mode := f.Mode
+		if mode == 0 {
+			mode = 0o755
+		}
+		hdr := &tar.Header{Name: f.Path[1:], Mode: mode, Size: int64(len(f.Data)), Typeflag: tar.TypeReg}
 		switch {
 		case f.Link != "":
 			hdr = &tar.Header{Name: f.Path[1:], Mode: 0o777, Typeflag: tar.TypeSymlink, Linkname: relative(path.Dir(f.Path), f.Link)}

@@ -45,8 +45,9 @@ var Stack = []Image{
 			"/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback",
 			"/usr/sbin/nft",
 		},
-		Preload: []string{"registry.skiff.local/pause:3.10"},
-		Dirs:    []string{"/tmp", "/run", "/var/lib"},
-		Env:     []string{"PATH=/usr/local/bin:/usr/bin:/usr/sbin:/bin:/sbin"},
+		Packages: []string{"containerd", "runc", "containernetworking-plugins", "nftables"},
+		Preload:  []string{"registry.skiff.local/pause:3.10"},
+		Dirs:     []string{"/tmp", "/run", "/var/lib"},
+		Env:      []string{"PATH=/usr/local/bin:/usr/bin:/usr/sbin:/bin:/sbin"},
 	},
 }
