@@ -15,7 +15,7 @@ SERVICES     := apiserver scheduler controller-manager kubelet proxy cloud-contr
 PLUGINS      := maintenance
 TEST_FLAGS   ?= -race -count=1 -timeout 20m
 
-.PHONY: help build kubectl-skiff run images node-packages stack-images up down down-volumes test test-short bench verify proto tools lint fmt work-sync tidy clean
+.PHONY: help build kubectl-skiff run images node-packages stack-images up down down-volumes conformance test test-short bench verify proto tools lint fmt work-sync tidy clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,11 @@ down: ## stop the dev stack (the cluster's state stays in its volumes)
 
 down-volumes: ## stop the dev stack and forget it (volumes removed)
 	$(COMPOSE) down --volumes
+
+# FOCUS, SKIP, PROCS, TIMEOUT and E2E_ARGS reach the script from the
+# command line or the environment (make conformance FOCUS='\[sig-node\] Pods ').
+conformance: ## upstream Kubernetes conformance specs against the running stack: builds e2e.test and the test images, runs FOCUS (docs/conformance.md)
+	@scripts/conformance.sh all
 
 
 run: build ## start the system in the foreground: apiserver (data in RUN_DIR), controller-manager and scheduler
