@@ -73,14 +73,18 @@ func agnhost() Image {
 }
 
 // busybox is upstream's busybox image: busybox --install -s, no
-// entrypoint, sh by default.
+// entrypoint, sh by default. Its sh is bash: Debian's busybox 1.35 ash
+// drops environment variables whose names are not shell names (data-1,
+// 1-data) from what it passes on, where the suite's busybox 1.37 keeps
+// them, and the envFrom specs read them with `sh -c env`.
 func busybox(ref string) Image {
 	return Image{
 		Ref:       ref,
 		Cmd:       []string{"sh"},
+		Host:      []string{"/bin/bash"},
 		Multicall: []string{busyboxBin},
 		Packages:  conformancePackages,
-		Files:     accounts(),
+		Files:     append(accounts(), File{Path: "/bin/sh", Link: "/bin/bash"}),
 		Dirs:      []string{"/tmp"},
 		Env:       []string{imagePath},
 	}

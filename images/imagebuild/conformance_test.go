@@ -47,8 +47,8 @@ func TestConformanceRepoList(t *testing.T) {
 }
 
 // TestBuildBusybox builds the conformance busybox image from this
-// machine's busybox-static: no entrypoint, sh by default, a link per
-// applet, and the accounts.
+// machine's busybox-static: no entrypoint, sh by default (bash), a link
+// per other applet, and the accounts.
 func TestBuildBusybox(t *testing.T) {
 	if _, err := os.Stat(busyboxBin); err != nil {
 		t.Skip("no busybox-static on this machine:", err)
@@ -66,7 +66,10 @@ func TestBuildBusybox(t *testing.T) {
 		t.Errorf("got entrypoint %q and cmd %q, want none and [sh]", cfg.Config.Entrypoint, cfg.Config.Cmd)
 	}
 	entries := layerEntries(t, img)
-	for _, link := range []string{"bin/sh", "bin/cat", "usr/bin/wget", "usr/sbin/httpd"} {
+	if hdr := entries["bin/sh"]; hdr == nil || hdr.Linkname != "bash" {
+		t.Errorf("got entry bin/sh %+v, want a link to bash", hdr)
+	}
+	for _, link := range []string{"bin/cat", "usr/bin/wget", "usr/sbin/httpd"} {
 		if hdr := entries[link]; hdr == nil || hdr.Linkname != "busybox" && hdr.Linkname != busyboxBin {
 			t.Errorf("got entry %s %+v, want a link to busybox", link, hdr)
 		}
