@@ -12,7 +12,7 @@
 #         current.
 # images  the images the specs run (images/imagebuild Conformance), pushed
 #         into the stack's registry where deploy/conformance/repo-list.yaml
-#         sends the suite.
+#         sends the suite; nodes holding an older build of one forget it.
 # run     e2e.test against the stack, then a summary per area.
 #
 # Environment:
@@ -101,13 +101,36 @@ registry() {
 	echo "${addr/#0.0.0.0:/127.0.0.1:}"
 }
 
-# images builds the conformance images and pushes them into the stack.
+# images builds the conformance images, pushes them into the stack and
+# has the nodes forget older copies.
 images() {
 	[[ -x $dir/agnhost ]] || fail "no $dir/agnhost: run $0 build first"
 	local builder=(go run ./images/cmd/build-images -conformance -module images -programs "$root/bin/programs")
 	# shellcheck disable=SC2046 # one package a word
 	scripts/host-packages.sh $("${builder[@]}" -packages)
-	"${builder[@]}" -push "$(registry)"
+	local pushed
+	pushed=$("${builder[@]}" -push "$(registry)")
+	echo "$pushed"
+	forget_stale "$pushed"
+}
+
+# forget_stale removes from each node's containerd the images of pushed
+# (lines "REF DIGEST → ...") that it holds at another digest: pods pull
+# with IfNotPresent, so a node would go on running the image it pulled
+# before a rebuild under the same tag.
+forget_stale() {
+	local node have stale ref digest held
+	for node in $($compose config --services | grep '^node-'); do
+		have=$($compose exec -T "$node" ctr -n k8s.io images ls 2>/dev/null | awk 'NR > 1 {print $1, $3}') || continue
+		stale=()
+		while read -r ref digest _; do
+			held=$(awk -v ref="$ref" '$1 == ref {print $2}' <<<"$have")
+			[[ -z $held || $held == "$digest" ]] || stale+=("$ref")
+		done <<<"$1"
+		((${#stale[@]})) || continue
+		$compose exec -T "$node" ctr -n k8s.io images rm "${stale[@]}" >/dev/null
+		echo "conformance: $node forgot its older ${stale[*]}"
+	done
 }
 
 # run runs the focused specs against the stack and summarises them.

@@ -32,7 +32,7 @@ func main() {
 	flag.BoolVar(&o.conformance, "conformance", false, "Build the images of the upstream conformance suite (imagebuild.Conformance) instead of the pause and test images.")
 	flag.StringVar(&o.only, "only", "", "Comma-separated names of the images to build (e.g. apiserver,node); all when empty.")
 	flag.StringVar(&o.programs, "programs", "", "Directory to keep the compiled programs in, so that building again relinks only what changed; a temporary one when empty.")
-	flag.StringVar(&o.push, "push", "", "Push the images to the plain-HTTP registry at this host:port (their repository and tag, whatever registry they name) instead of writing tarballs.")
+	flag.StringVar(&o.push, "push", "", "Push the images to the plain-HTTP registry at this host:port (their repository and tag, whatever registry they name) instead of writing tarballs; prints REF DIGEST → PUSHED-TAG for each.")
 	flag.BoolVar(&o.packages, "packages", false, "Print the Debian packages the images carry programs of, one a line, and build nothing.")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -108,7 +108,11 @@ func push(b imagebuild.Builder, img imagebuild.Image, addr string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s → %s\n", img.Ref, to)
+	digest, err := image.Digest()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s %s → %s\n", img.Ref, digest, to)
 	return nil
 }
 
