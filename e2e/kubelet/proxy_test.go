@@ -83,6 +83,17 @@ func TestProxySubresources(t *testing.T) {
 	}
 
 	base := kubectlProxy(t, cl.srv.Kubeconfig())
+	// Only reads of .../proxy are redirected; a POST goes on to the root.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	root, err := noFollow.Post(base+pods+"echo/proxy", "text/plain", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootBody, _ := io.ReadAll(root.Body)
+	root.Body.Close()
+	if root.StatusCode != http.StatusOK || string(rootBody) != "echo\n" {
+		t.Errorf("POST .../proxy: got %d %q, want the backend's root", root.StatusCode, rootBody)
+	}
 	post, err := http.Post(base+svcs+"echo:web/proxy/echo/form?v=1", "text/plain", strings.NewReader("hello"))
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +103,6 @@ func TestProxySubresources(t *testing.T) {
 	if want := "POST /echo/form?v=1\nhello"; string(body) != want {
 		t.Errorf("POST through kubectl proxy: got %q, want %q", body, want)
 	}
-	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.Get(base + svcs + "echo:web/proxy")
 	if err != nil {
 		t.Fatal(err)

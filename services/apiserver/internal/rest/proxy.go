@@ -28,14 +28,18 @@ func (h *Handler) serveProxy(w http.ResponseWriter, r *http.Request, info reques
 		return
 	}
 	prefix, path, raw := proxyPath(r.URL, info)
-	if path == "" {
-		// As Kubernetes: .../proxy answers with a redirect to .../proxy/.
+	if path == "" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		// As Kubernetes: .../proxy answers a read with a redirect to
+		// .../proxy/; other methods go on to the backend's root.
 		target := r.URL.EscapedPath() + "/"
 		if r.URL.RawQuery != "" {
 			target += "?" + r.URL.RawQuery
 		}
 		http.Redirect(w, r, target, http.StatusMovedPermanently)
 		return
+	}
+	if path == "" {
+		path = "/"
 	}
 	scheme, name, port, err := splitSchemeNamePort(info.Name)
 	if err != nil {
