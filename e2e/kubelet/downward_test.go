@@ -156,3 +156,51 @@ spec:
 		t.Errorf("kubectl apply of a volume resourceFieldRef without containerName: %v\n%s\nwant the apiserver's Required value", err, out)
 	}
 }
+
+const annotatedPod = `apiVersion: v1
+kind: Pod
+metadata: {name: annotated, labels: {tier: web}, annotations: {build: "1"}}
+spec:
+  containers:
+  - name: app
+    image: registry.skiff.local/testserver:1.0
+    command: [sleep, infinity]
+    volumeMounts: [{name: podinfo, mountPath: /etc/podinfo}]
+  volumes:
+  - name: podinfo
+    downwardAPI:
+      items:
+      - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+      - {path: annotations, fieldRef: {fieldPath: metadata.annotations}}
+`
+
+// TestDownwardAPIVolumeFollowsMetadata: a pod's labels and annotations
+// changed while it runs show in its downward API files within seconds,
+// not at the next resync, as Kubernetes' kubelet updates them.
+func TestDownwardAPIVolumeFollowsMetadata(t *testing.T) {
+	cl := startCluster(t)
+	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a", "--sync-frequency", "10m")
+	c := cl.srv.Client()
+	framework.WaitNodeReady(t, c, "node-a")
+	cl.apply(t, annotatedPod)
+	k := kubectlRunner{kubeconfig: cl.srv.Kubeconfig()}
+	framework.Eventually(t, 60*time.Second, "annotated running", func() error {
+		if p := getPod(t, c, "annotated"); p.GetStatus().GetPhase() != "Running" {
+			return fmt.Errorf("phase %s", p.GetStatus().GetPhase())
+		}
+		return nil
+	})
+	k.mustRun(t, "", "annotate", "pod", "annotated", "build=2", "--overwrite")
+	k.mustRun(t, "", "label", "pod", "annotated", "tier=api", "--overwrite")
+	framework.Eventually(t, 30*time.Second, "the new metadata in the pod's files", func() error {
+		ann, _, err := k.run(t, "", "exec", "annotated", "--", "cat", "/etc/podinfo/annotations")
+		if err != nil || !strings.Contains(ann, `build="2"`) {
+			return fmt.Errorf("annotations file %q (%v)", ann, err)
+		}
+		labels, _, err := k.run(t, "", "exec", "annotated", "--", "cat", "/etc/podinfo/labels")
+		if err != nil || !strings.Contains(labels, `tier="api"`) {
+			return fmt.Errorf("labels file %q (%v)", labels, err)
+		}
+		return nil
+	})
+}

@@ -4,22 +4,27 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/events"
+	"skiff.dev/pkg/telemetry"
 )
 
 // setUpVolumes prepares the pod's volumes on the first sync and refreshes
-// them (ConfigMap and Secret contents) once per resync period.
+// them (ConfigMap and Secret contents) once per resync period, and at once
+// when the pod's labels or annotations change (the downward API's files).
 func (m *Manager) setUpVolumes(ctx context.Context, pod *corev1.Pod, st *syncState) error {
-	uid := pod.GetMetadata().GetUid()
+	uid, meta := pod.GetMetadata().GetUid(), metadataOf(pod)
 	m.mu.Lock()
 	last, done := m.volumesAt[uid]
 	m.mu.Unlock()
-	if done && time.Since(last) < m.cfg.ResyncPeriod {
+	if done && time.Since(last.at) < m.cfg.ResyncPeriod && last.meta == meta {
 		return nil
 	}
 	ip := ""
@@ -33,9 +38,32 @@ func (m *Manager) setUpVolumes(ctx context.Context, pod *corev1.Pod, st *syncSta
 		return err
 	}
 	m.mu.Lock()
-	m.volumesAt[uid] = time.Now()
+	m.volumesAt[uid] = volumesSetUp{at: time.Now(), meta: meta}
 	m.mu.Unlock()
 	return nil
+}
+
+// volumesSetUp is when a pod's volumes were last set up, and from what
+// labels and annotations.
+type volumesSetUp struct {
+	at   time.Time
+	meta string
+}
+
+// metadataOf is the pod's labels and annotations as the downward API
+// shows them, in a form that changes when they do — save the trace
+// annotation, which the apiserver renews on every write.
+func metadataOf(pod *corev1.Pod) string {
+	var b strings.Builder
+	for _, m := range []map[string]string{pod.GetMetadata().GetLabels(), pod.GetMetadata().GetAnnotations()} {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if k != telemetry.TraceAnnotation {
+				fmt.Fprintf(&b, "%q=%q,", k, m[k])
+			}
+		}
+		b.WriteString(";")
+	}
+	return b.String()
 }
 
 // removeVolumes takes down the pod's volumes once its containers stopped.

@@ -82,7 +82,7 @@ type Manager struct {
 	ctx       context.Context
 	seen      map[string]string // pod uid → fingerprint of its runtime state at the last relist
 	started   map[string]time.Time
-	volumesAt map[string]time.Time // when each pod's volumes were last set up
+	volumesAt map[string]volumesSetUp // when each pod's volumes were last set up
 }
 
 // StatusSink receives the status the kubelet computed for a pod.
@@ -98,7 +98,7 @@ type Deleter func(ctx context.Context, pod *corev1.Pod) error
 // New returns a pod manager; Run starts it.
 func New(cfg Config, rt cri.Runtime, source Source, objects Objects, vols *volumes.Manager, status StatusSink, deleter Deleter) *Manager {
 	m := &Manager{cfg: cfg, rt: rt, source: source, objects: objects, volumes: vols, status: status, deleter: deleter,
-		workers: map[string]*worker{}, seen: map[string]string{}, started: map[string]time.Time{}, volumesAt: map[string]time.Time{},
+		workers: map[string]*worker{}, seen: map[string]string{}, started: map[string]time.Time{}, volumesAt: map[string]volumesSetUp{},
 		backoff: newBackoff(cfg.RestartBackoff, cfg.MaxRestartBackoff)}
 	m.probes = newProber(rt, m.Kick)
 	m.probes.failed = m.probeFailed
