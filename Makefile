@@ -88,8 +88,9 @@ run: build ## start the system in the foreground: apiserver (data in RUN_DIR), c
 # What the tests need of the machine: containerd, runc and the CNI plugins
 # (the CRI e2e tests run a private containerd of their own); ip, iptables
 # and nft (network namespaces, bridges and rules of the harness and the
-# proxy's tests); sysctl and nsenter (the proxy tests' node namespace).
-TEST_PACKAGES := containerd runc containernetworking-plugins iproute2 iptables nftables procps util-linux
+# proxy's tests); sysctl and nsenter (the proxy tests' node namespace);
+# busybox-static (the conformance busybox image's build test).
+TEST_PACKAGES := containerd runc containernetworking-plugins iproute2 iptables nftables procps util-linux busybox-static
 
 test: ## every test tier: unit, integration (embedded etcd) and e2e (real kubectl); installs the Debian packages they need
 	@scripts/host-packages.sh --or-warn $(TEST_PACKAGES)

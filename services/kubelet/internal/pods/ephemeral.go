@@ -24,22 +24,21 @@ func (m *Manager) syncEphemeralContainers(ctx context.Context, pod *corev1.Pod, 
 	return requeue
 }
 
-// ephemeralTarget is the container whose processes the named ephemeral
-// container is to see ("" when it names none, or is not ephemeral).
-func ephemeralTarget(pod *corev1.Pod, name string) string {
+// ephemeral is the pod's ephemeral container of that name, if any.
+func ephemeral(pod *corev1.Pod, name string) *corev1.EphemeralContainer {
 	for _, ec := range pod.GetSpec().GetEphemeralContainers() {
 		if ec.GetEphemeralContainerCommon().GetName() == name {
-			return ec.GetTargetContainerName()
+			return ec
 		}
 	}
-	return ""
+	return nil
 }
 
 // targetNamespace puts an ephemeral container that names a target into
 // the process namespace of the target's running instance, as Kubernetes
 // does with the CRI's TARGET namespace mode.
 func targetNamespace(cfg *runtimeapi.ContainerConfig, pod *corev1.Pod, st *syncState) {
-	target := ephemeralTarget(pod, cfg.GetMetadata().GetName())
+	target := ephemeral(pod, cfg.GetMetadata().GetName()).GetTargetContainerName()
 	if target == "" {
 		return
 	}
@@ -57,14 +56,4 @@ func targetNamespace(cfg *runtimeapi.ContainerConfig, pod *corev1.Pod, st *syncS
 		sc.NamespaceOptions.Pid, sc.NamespaceOptions.TargetId = runtimeapi.NamespaceMode_TARGET, c.GetId()
 		return
 	}
-}
-
-// isEphemeral tells whether name is one of the pod's ephemeral containers.
-func isEphemeral(pod *corev1.Pod, name string) bool {
-	for _, ec := range pod.GetSpec().GetEphemeralContainers() {
-		if ec.GetEphemeralContainerCommon().GetName() == name {
-			return true
-		}
-	}
-	return false
 }

@@ -34,7 +34,7 @@ func (m *Manager) containerEvent(pod *corev1.Pod, container, typ, reason, format
 			ref.FieldPath = fmt.Sprintf("spec.initContainers{%s}", container)
 		}
 	}
-	if isEphemeral(pod, container) {
+	if ephemeral(pod, container) != nil {
 		ref.FieldPath = fmt.Sprintf("spec.ephemeralContainers{%s}", container)
 	}
 	m.events.RefEventf(ref, typ, reason, format, args...)
