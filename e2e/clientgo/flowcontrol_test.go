@@ -26,7 +26,7 @@ func TestFlowSchemas(t *testing.T) {
 	clientsets(t, func(t *testing.T, cs *kubernetes.Clientset) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		discovered(t, cs, "flowschemas")
+		discovered(t, cs, "flowcontrol.apiserver.k8s.io/v1", "flowschemas", "flowschemas/status")
 		fss := cs.FlowcontrolV1().FlowSchemas()
 		fresh := func(name string) *flowcontrolv1.FlowSchema {
 			return &flowcontrolv1.FlowSchema{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"e2e": "flowschemas"}},
@@ -98,7 +98,7 @@ func TestPriorityLevelConfigurations(t *testing.T) {
 	clientsets(t, func(t *testing.T, cs *kubernetes.Clientset) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		discovered(t, cs, "prioritylevelconfigurations")
+		discovered(t, cs, "flowcontrol.apiserver.k8s.io/v1", "prioritylevelconfigurations", "prioritylevelconfigurations/status")
 		pls := cs.FlowcontrolV1().PriorityLevelConfigurations()
 		fresh := func(name string) *flowcontrolv1.PriorityLevelConfiguration {
 			return &flowcontrolv1.PriorityLevelConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"e2e": "levels"}},
@@ -147,20 +147,22 @@ func TestPriorityLevelConfigurations(t *testing.T) {
 	})
 }
 
-// discovered checks that flowcontrol.apiserver.k8s.io/v1 lists the
-// resource and its status subresource.
-func discovered(t *testing.T, cs *kubernetes.Clientset, resource string) {
+// discovered checks that groupVersion lists the resources (such as
+// "flowschemas" and "flowschemas/status").
+func discovered(t *testing.T, cs *kubernetes.Clientset, groupVersion string, resources ...string) {
 	t.Helper()
-	list, err := cs.Discovery().ServerResourcesForGroupVersion("flowcontrol.apiserver.k8s.io/v1")
+	list, err := cs.Discovery().ServerResourcesForGroupVersion(groupVersion)
 	if err != nil {
-		t.Fatalf("discovery of flowcontrol.apiserver.k8s.io/v1: %v", err)
+		t.Fatalf("discovery of %s: %v", groupVersion, err)
 	}
 	var names []string
 	for _, r := range list.APIResources {
 		names = append(names, r.Name)
 	}
-	if !slices.Contains(names, resource) || !slices.Contains(names, resource+"/status") {
-		t.Errorf("flowcontrol.apiserver.k8s.io/v1 resources: got %v, want %s and %s/status", names, resource, resource)
+	for _, want := range resources {
+		if !slices.Contains(names, want) {
+			t.Errorf("%s resources: got %v, want %s", groupVersion, names, want)
+		}
 	}
 }
 

@@ -192,5 +192,8 @@ func (c *Client) CoordinationV1() CoordinationV1 { return CoordinationV1{conn: c
 // FlowcontrolV1 is the flowcontrol.apiserver.k8s.io group.
 func (c *Client) FlowcontrolV1() FlowcontrolV1 { return FlowcontrolV1{conn: c.conn} }
 
+// NetworkingV1 is the networking.k8s.io group.
+func (c *Client) NetworkingV1() NetworkingV1 { return NetworkingV1{conn: c.conn} }
+
 // NodeV1 is the node.k8s.io group.
 func (c *Client) NodeV1() NodeV1 { return NodeV1{conn: c.conn} }

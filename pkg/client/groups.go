@@ -13,6 +13,7 @@ import (
 	discoveryv1 "skiff.dev/api/discovery/v1"
 	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	networkingv1 "skiff.dev/api/networking/v1"
 	nodev1 "skiff.dev/api/node/v1"
 )
 
@@ -101,6 +102,21 @@ type CoordinationV1 struct{ conn *grpc.ClientConn }
 // Leases are the Lease objects in a namespace ("" lists and watches every namespace).
 func (g CoordinationV1) Leases(namespace string) *Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
 	return newResource[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest](coordinationv1.NewLeaseServiceClient(g.conn), namespace)
+}
+
+// NetworkingV1 is the networking.k8s.io/v1 API group.
+type NetworkingV1 struct{ conn *grpc.ClientConn }
+
+// IPAddresses are the IPAddress objects (cluster-scoped), one per
+// allocated cluster IP.
+func (g NetworkingV1) IPAddresses() *Resource[*networkingv1.IPAddress, *networkingv1.IPAddressList] {
+	return newResource[*networkingv1.IPAddress, *networkingv1.IPAddressList, networkingv1.IPAddressWatchEvent, *networkingv1.IPAddressWatchEvent, *networkingv1.CreateIPAddressRequest, *networkingv1.UpdateIPAddressRequest](networkingv1.NewIPAddressServiceClient(g.conn), "")
+}
+
+// ServiceCIDRs are the ServiceCIDR objects (cluster-scoped), the ranges
+// of cluster IPs.
+func (g NetworkingV1) ServiceCIDRs() *Resource[*networkingv1.ServiceCIDR, *networkingv1.ServiceCIDRList] {
+	return newResource[*networkingv1.ServiceCIDR, *networkingv1.ServiceCIDRList, networkingv1.ServiceCIDRWatchEvent, *networkingv1.ServiceCIDRWatchEvent, *networkingv1.CreateServiceCIDRRequest, *networkingv1.UpdateServiceCIDRRequest](networkingv1.NewServiceCIDRServiceClient(g.conn), "")
 }
 
 // NodeV1 is the node.k8s.io/v1 API group.

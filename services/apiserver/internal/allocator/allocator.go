@@ -18,11 +18,6 @@ var (
 // allocator hands out offsets of [0, size) kept in one etcd key.
 type allocator struct {
 	store *store
-	// dynamicSkip refuses offsets AllocateNext must not pick (the network,
-	// broadcast and kubernetes Service addresses); nil refuses none.
-	dynamicSkip func(int) bool
-	// valid says an offset can be allocated at all.
-	valid func(int) bool
 }
 
 func newAllocator(client *clientv3.Client, key, spec string, size int) allocator {
@@ -30,7 +25,7 @@ func newAllocator(client *clientv3.Client, key, spec string, size int) allocator
 }
 
 func (a *allocator) allocate(ctx context.Context, off int) error {
-	if off < 0 || off >= a.store.size || (a.valid != nil && !a.valid(off)) {
+	if off < 0 || off >= a.store.size {
 		return ErrNotInRange
 	}
 	return a.store.update(ctx, func(b *Bitmap) error {
@@ -45,7 +40,7 @@ func (a *allocator) allocate(ctx context.Context, off int) error {
 func (a *allocator) allocateNext(ctx context.Context) (int, error) {
 	var got int
 	err := a.store.update(ctx, func(b *Bitmap) error {
-		off, ok := b.FreeFrom(rand.IntN(b.Size()), a.dynamicSkip)
+		off, ok := b.FreeFrom(rand.IntN(b.Size()))
 		if !ok {
 			return ErrFull
 		}

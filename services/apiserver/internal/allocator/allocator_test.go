@@ -2,7 +2,6 @@ package allocator
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync"
 	"testing"
@@ -62,94 +61,37 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestIPs(t *testing.T) {
-	c := startEtcd(t)
-	ctx := context.Background()
-	r := NewIPs(c, ServiceIPsKey, mustCIDR(t, "10.0.0.0/29"))
-	for _, tc := range []struct {
-		ip   string
-		want error
-	}{
-		{"10.0.0.0", ErrNotInRange}, {"10.0.0.7", ErrNotInRange}, {"10.0.1.1", ErrNotInRange},
-		{"10.0.0.1", nil}, {"10.0.0.1", ErrAllocated}, {"10.0.0.4", nil},
-	} {
-		if err := r.Allocate(ctx, net.ParseIP(tc.ip)); !errors.Is(err, tc.want) {
-			t.Errorf("Allocate(%s): got %v, want %v", tc.ip, err, tc.want)
-		}
-	}
-	// .2 .3 .5 .6 are left; dynamic allocation never gives .0 .1 .7.
-	got := map[string]bool{}
-	for range 4 {
-		ip, err := r.AllocateNext(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got[ip.String()] = true
-	}
-	if len(got) != 4 || !got["10.0.0.2"] || !got["10.0.0.3"] || !got["10.0.0.5"] || !got["10.0.0.6"] {
-		t.Errorf("AllocateNext gave %v, want .2 .3 .5 .6", got)
-	}
-	if _, err := r.AllocateNext(ctx); !errors.Is(err, ErrFull) {
-		t.Errorf("AllocateNext on a full range: got %v, want ErrFull", err)
-	}
-	if err := r.Release(ctx, net.ParseIP("10.0.0.5")); err != nil {
-		t.Fatal(err)
-	}
-	// Another server's allocator sees the change.
-	other := NewIPs(c, ServiceIPsKey, mustCIDR(t, "10.0.0.0/29"))
-	if has, err := other.Has(ctx, net.ParseIP("10.0.0.5")); err != nil || has {
-		t.Errorf("Has(released): got %v %v, want false", has, err)
-	}
-	if has, _ := other.Has(ctx, net.ParseIP("10.0.0.6")); !has {
-		t.Error("Has(allocated): got false, want true")
-	}
-	if ip, err := other.AllocateNext(ctx); err != nil || ip.String() != "10.0.0.5" {
-		t.Errorf("AllocateNext after release: got %v %v, want 10.0.0.5", ip, err)
-	}
-	if err := r.Allocate(ctx, net.ParseIP("10.0.0.5")); !errors.Is(err, ErrAllocated) {
-		t.Errorf("Allocate of what another server took: got %v, want ErrAllocated", err)
-	}
-}
-
 // TestConcurrent: 500 allocations over five allocators of one key (five
-// apiservers) never hand out a value twice.
+// apiservers) never hand out a port twice.
 func TestConcurrent(t *testing.T) {
 	c := startEtcd(t)
 	ctx := context.Background()
-	var ips []*IPs
 	var ports []*Ports
 	for range 5 {
-		ips = append(ips, NewIPs(c, ServiceIPsKey, mustCIDR(t, "10.96.0.0/12")))
 		ports = append(ports, NewPorts(c, ServiceNodePortsKey, PortRange{Base: 30000, Size: 2768}))
 	}
 	var mu sync.Mutex
-	seenIP, seenPort := map[string]int{}, map[int]int{}
+	seenPort := map[int]int{}
 	var wg sync.WaitGroup
 	for i := range 500 {
 		wg.Go(func() {
-			ip, err := ips[i%5].AllocateNext(ctx)
-			if err != nil {
-				t.Error(err)
-				return
-			}
 			port, err := ports[i%5].AllocateNext(ctx)
 			if err != nil {
 				t.Error(err)
 				return
 			}
 			mu.Lock()
-			seenIP[ip.String()]++
 			seenPort[port]++
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	if len(seenIP) != 500 || len(seenPort) != 500 {
-		t.Errorf("got %d distinct IPs and %d distinct ports of 500 allocations, want 500 each", len(seenIP), len(seenPort))
+	if len(seenPort) != 500 {
+		t.Errorf("got %d distinct ports of 500 allocations, want 500", len(seenPort))
 	}
-	b, err := ips[0].store.snapshot(ctx)
+	b, err := ports[0].store.snapshot(ctx)
 	if err != nil || b.Count() != 500 {
-		t.Errorf("bitmap holds %d addresses (%v), want 500", b.Count(), err)
+		t.Errorf("bitmap holds %d ports (%v), want 500", b.Count(), err)
 	}
 }
 

@@ -1,7 +1,8 @@
-// Package allocator hands out integers of a fixed range (cluster IPs,
-// node ports) from a bitmap kept in one etcd key. Every change is a
-// compare-and-swap on the key's mod revision, so several apiservers
-// sharing the key never hand out the same value.
+// Package allocator hands out integers of a fixed range (node ports;
+// cluster IPs are IPAddress objects, see ipalloc) from a bitmap kept in
+// one etcd key. Every change is a compare-and-swap on the key's mod
+// revision, so several apiservers sharing the key never hand out the same
+// value.
 package allocator
 
 import (
@@ -58,8 +59,8 @@ func (b *Bitmap) Each(fn func(int)) {
 }
 
 // FreeFrom returns the first clear offset at or after start, wrapping
-// around, that skip does not refuse; false when there is none.
-func (b *Bitmap) FreeFrom(start int, skip func(int) bool) (int, bool) {
+// around; false when there is none.
+func (b *Bitmap) FreeFrom(start int) (int, bool) {
 	for n := 0; n < b.size; n++ {
 		i := (start + n) % b.size
 		if b.words[i/64] == ^uint64(0) {
@@ -68,7 +69,7 @@ func (b *Bitmap) FreeFrom(start int, skip func(int) bool) (int, bool) {
 			n += next - i - 1
 			continue
 		}
-		if !b.Has(i) && (skip == nil || !skip(i)) {
+		if !b.Has(i) {
 			return i, true
 		}
 	}

@@ -2,7 +2,6 @@ package allocator
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"net"
 	"strconv"
@@ -11,11 +10,9 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
-// Keys of the ranges in etcd, where Kubernetes keeps them.
-const (
-	ServiceIPsKey       = "/registry/ranges/serviceips"
-	ServiceNodePortsKey = "/registry/ranges/servicenodeports"
-)
+// ServiceNodePortsKey is the etcd key of the node port range, where
+// Kubernetes keeps it.
+const ServiceNodePortsKey = "/registry/ranges/servicenodeports"
 
 // Limits of a service IP range: at least 8 addresses, at most 2^20 (a
 // /12, Kubernetes' limit for its bitmap).
@@ -24,7 +21,8 @@ const (
 	MaxIPRangeBits = 20
 )
 
-// ParseCIDR reads an IPv4 service range and checks its size.
+// ParseCIDR reads an IPv4 service range (--service-cluster-ip-range) and
+// checks its size.
 func ParseCIDR(s string) (*net.IPNet, error) {
 	ip, n, err := net.ParseCIDR(s)
 	if err != nil {
@@ -41,88 +39,6 @@ func ParseCIDR(s string) (*net.IPNet, error) {
 		return nil, fmt.Errorf("%q is too small: the prefix must be /%d or shorter", s, total-MinIPRangeBits)
 	}
 	return n, nil
-}
-
-// IPs allocates the addresses of an IPv4 CIDR. Its network and broadcast
-// addresses are never allocated; its first address (the kubernetes
-// Service's) only when asked for by name.
-type IPs struct {
-	allocator
-	cidr *net.IPNet
-	base uint32
-}
-
-// NewIPs is the allocator of cidr, kept under key.
-func NewIPs(client *clientv3.Client, key string, cidr *net.IPNet) *IPs {
-	ones, total := cidr.Mask.Size()
-	size := 1 << (total - ones)
-	r := &IPs{allocator: newAllocator(client, key, cidr.String(), size), cidr: cidr,
-		base: binary.BigEndian.Uint32(cidr.IP.To4())}
-	r.valid = func(off int) bool { return off != 0 && off != size-1 }
-	r.dynamicSkip = func(off int) bool { return off <= 1 || off == size-1 }
-	return r
-}
-
-// CIDR is the range.
-func (r *IPs) CIDR() *net.IPNet { return r.cidr }
-
-// First is the first usable address, the kubernetes Service's.
-func (r *IPs) First() net.IP { return r.ip(1) }
-
-// Allocate takes ip: ErrAllocated when it is taken, ErrNotInRange when the
-// range does not hold it.
-func (r *IPs) Allocate(ctx context.Context, ip net.IP) error {
-	off, ok := r.offset(ip)
-	if !ok {
-		return ErrNotInRange
-	}
-	return r.allocate(ctx, off)
-}
-
-// AllocateNext takes a free address at random.
-func (r *IPs) AllocateNext(ctx context.Context) (net.IP, error) {
-	off, err := r.allocateNext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return r.ip(off), nil
-}
-
-// Release frees ip; an address outside the range is ignored.
-func (r *IPs) Release(ctx context.Context, ip net.IP) error {
-	if off, ok := r.offset(ip); ok {
-		return r.release(ctx, off)
-	}
-	return nil
-}
-
-// Has reports whether ip is allocated.
-func (r *IPs) Has(ctx context.Context, ip net.IP) (bool, error) {
-	off, ok := r.offset(ip)
-	if !ok {
-		return false, nil
-	}
-	return r.has(ctx, off)
-}
-
-// Contains reports whether ip is an allocatable address of the range.
-func (r *IPs) Contains(ip net.IP) bool {
-	off, ok := r.offset(ip)
-	return ok && r.valid(off)
-}
-
-func (r *IPs) offset(ip net.IP) (int, bool) {
-	v4 := ip.To4()
-	if v4 == nil || !r.cidr.Contains(v4) {
-		return 0, false
-	}
-	return int(binary.BigEndian.Uint32(v4) - r.base), true
-}
-
-func (r *IPs) ip(off int) net.IP {
-	ip := make(net.IP, 4)
-	binary.BigEndian.PutUint32(ip, r.base+uint32(off))
-	return ip
 }
 
 // PortRange is an inclusive range of ports.

@@ -2,7 +2,6 @@ package allocator
 
 import (
 	"context"
-	"net"
 	"time"
 )
 
@@ -56,26 +55,6 @@ func (a *allocator) repair(ctx context.Context, used map[int]bool, leaks Leaks, 
 		return nil
 	})
 	return out, err
-}
-
-// Repair makes the allocated addresses those in used (addresses outside
-// the range are ignored), freeing unused ones after grace.
-func (r *IPs) Repair(ctx context.Context, used []net.IP, leaks Leaks, now time.Time, grace time.Duration) ([]net.IP, []net.IP, error) {
-	offs := map[int]bool{}
-	for _, ip := range used {
-		if off, ok := r.offset(ip); ok && r.valid(off) {
-			offs[off] = true
-		}
-	}
-	res, err := r.repair(ctx, offs, leaks, now, grace)
-	toIPs := func(offs []int) []net.IP {
-		var out []net.IP
-		for _, o := range offs {
-			out = append(out, r.ip(o))
-		}
-		return out
-	}
-	return toIPs(res.Marked), toIPs(res.Freed), err
 }
 
 // Repair makes the allocated ports those in used (ports outside the range

@@ -3,24 +3,29 @@ package app
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"skiff.dev/services/apiserver/internal/allocator"
 	"skiff.dev/services/apiserver/internal/api"
+	"skiff.dev/services/apiserver/internal/ipalloc"
 	"skiff.dev/services/apiserver/internal/kubernetesservice"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/servicealloc"
 )
 
 // How often the service allocations are repaired and the kubernetes
-// Service is checked, and how long an allocated value must be unused
-// before a repair frees it.
+// Service and the default ServiceCIDR are checked, and how long an
+// allocated value must be unused before a repair frees it.
 const (
 	serviceRepairInterval = 3 * time.Minute
 	serviceRepairGrace    = time.Minute
 	kubernetesSvcInterval = 10 * time.Second
+	defaultCIDRInterval   = 10 * time.Second
 )
 
 // validateServiceRanges checks --service-cluster-ip-range and
@@ -37,10 +42,12 @@ func (o *Options) validateServiceRanges() []error {
 }
 
 // serviceAllocation is the Services' allocators and the loops that keep
-// them and the kubernetes Service right.
+// them, the default ServiceCIDR and the kubernetes Service right.
 type serviceAllocation struct {
-	repair     *servicealloc.Repairer
-	kubernetes *kubernetesservice.Controller
+	ips         *ipalloc.Allocator
+	defaultCIDR *ipalloc.DefaultCIDR
+	repair      *servicealloc.Repairer
+	kubernetes  *kubernetesservice.Controller
 }
 
 // services wraps the services backend of a with cluster IP and node port
@@ -54,7 +61,13 @@ func (o *Options) services(a *api.API, client *clientv3.Client) (*serviceAllocat
 	if err != nil {
 		return nil, err
 	}
-	ips := allocator.NewIPs(client, allocator.ServiceIPsKey, cidr)
+	prefix, err := netip.ParsePrefix(cidr.String())
+	if err != nil {
+		return nil, err
+	}
+	const networking = "networking.k8s.io"
+	ipAddresses, cidrs := a.Backend(networking, "ipaddresses"), a.Backend(networking, "servicecidrs")
+	ips := ipalloc.New(ipAddresses, cidrs)
 	ports := allocator.NewPorts(client, allocator.ServiceNodePortsKey, pr)
 	var res *registry.Resource
 	for _, r := range a.Resources {
@@ -69,28 +82,51 @@ func (o *Options) services(a *api.API, client *clientv3.Client) (*serviceAllocat
 		return nil, err
 	}
 	return &serviceAllocation{
-		repair: &servicealloc.Repairer{Services: inner, IPs: ips, Ports: ports, Grace: serviceRepairGrace},
+		ips:         ips,
+		defaultCIDR: &ipalloc.DefaultCIDR{CIDRs: cidrs, Range: prefix},
+		repair:      &servicealloc.Repairer{Services: inner, IPAddresses: ipAddresses, IPs: ips, Ports: ports, Grace: serviceRepairGrace},
 		kubernetes: &kubernetesservice.Controller{
 			Services: a.Backend("", "services"), Endpoints: a.Backend("", "endpoints"),
-			Slices: a.Backend("discovery.k8s.io", "endpointslices"), ClusterIP: ips.First(), SecurePort: o.SecurePort,
+			Slices: a.Backend("discovery.k8s.io", "endpointslices"), ClusterIP: net.IP(ipalloc.First(prefix).AsSlice()), SecurePort: o.SecurePort,
 			Address: kubernetesservice.AdvertisedAddress(o.AdvertiseAddress, o.BindAddress),
 		},
 	}, nil
 }
 
-// start repairs the allocations once, then keeps repairing them and the
-// kubernetes Service until ctx ends; done is closed when both loops have.
+// start makes the default ServiceCIDR, starts the allocator's mirror and
+// repairs the allocations once, then keeps repairing them, the default
+// ServiceCIDR and the kubernetes Service until ctx ends; done is closed
+// when every loop has.
 func (s *serviceAllocation) start(ctx context.Context) (done <-chan struct{}, err error) {
-	if err := s.repair.RunOnce(ctx); err != nil {
+	if err := s.defaultCIDR.Ensure(ctx); err != nil {
 		return nil, err
+	}
+	mirrorCtx, stopMirror := context.WithCancel(ctx)
+	mirrorDone := make(chan struct{})
+	go func() { defer close(mirrorDone); s.ips.Run(mirrorCtx) }()
+	fail := func(err error) (<-chan struct{}, error) {
+		stopMirror()
+		<-mirrorDone
+		return nil, err
+	}
+	select {
+	case <-s.ips.Synced():
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	if err := s.repair.RunOnce(ctx); err != nil {
+		return fail(err)
 	}
 	ch := make(chan struct{})
 	go func() {
 		defer close(ch)
-		finished := make(chan struct{})
-		go func() { defer close(finished); s.kubernetes.Run(ctx, kubernetesSvcInterval) }()
-		s.repair.Run(ctx, serviceRepairInterval)
-		<-finished
+		var wg sync.WaitGroup
+		wg.Go(func() { s.kubernetes.Run(ctx, kubernetesSvcInterval) })
+		wg.Go(func() { s.repair.Run(ctx, serviceRepairInterval) })
+		wg.Go(func() { s.defaultCIDR.Run(ctx, defaultCIDRInterval) })
+		wg.Wait()
+		stopMirror()
+		<-mirrorDone
 	}()
 	return ch, nil
 }

@@ -15,6 +15,7 @@ import (
 	discoveryv1 "skiff.dev/api/discovery/v1"
 	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	networkingv1 "skiff.dev/api/networking/v1"
 	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -52,6 +53,8 @@ func Register(s grpc.ServiceRegistrar, backends Backends) error {
 	appsv1.RegisterReplicaSetServiceServer(s, &replicaSetServer{crud: &crud[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest]{backend: must("apps", "replicasets")}})
 	discoveryv1.RegisterEndpointSliceServiceServer(s, &endpointSliceServer{crud: &crud[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList, discoveryv1.EndpointSliceWatchEvent, *discoveryv1.CreateEndpointSliceRequest, *discoveryv1.UpdateEndpointSliceRequest]{backend: must("discovery.k8s.io", "endpointslices")}})
 	coordinationv1.RegisterLeaseServiceServer(s, &leaseServer{crud: &crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]{backend: must("coordination.k8s.io", "leases")}})
+	networkingv1.RegisterIPAddressServiceServer(s, &ipAddressServer{crud: &crud[*networkingv1.IPAddress, *networkingv1.IPAddressList, networkingv1.IPAddressWatchEvent, *networkingv1.CreateIPAddressRequest, *networkingv1.UpdateIPAddressRequest]{backend: must("networking.k8s.io", "ipaddresses")}})
+	networkingv1.RegisterServiceCIDRServiceServer(s, &serviceCIDRServer{crud: &crud[*networkingv1.ServiceCIDR, *networkingv1.ServiceCIDRList, networkingv1.ServiceCIDRWatchEvent, *networkingv1.CreateServiceCIDRRequest, *networkingv1.UpdateServiceCIDRRequest]{backend: must("networking.k8s.io", "servicecidrs")}})
 	nodev1.RegisterRuntimeClassServiceServer(s, &runtimeClassServer{crud: &crud[*nodev1.RuntimeClass, *nodev1.RuntimeClassList, nodev1.RuntimeClassWatchEvent, *nodev1.CreateRuntimeClassRequest, *nodev1.UpdateRuntimeClassRequest]{backend: must("node.k8s.io", "runtimeclasses")}})
 	flowcontrolv1.RegisterFlowSchemaServiceServer(s, &flowSchemaServer{crud: &crud[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList, flowcontrolv1.FlowSchemaWatchEvent, *flowcontrolv1.CreateFlowSchemaRequest, *flowcontrolv1.UpdateFlowSchemaRequest]{backend: must("flowcontrol.apiserver.k8s.io", "flowschemas")}})
 	flowcontrolv1.RegisterPriorityLevelConfigurationServiceServer(s, &priorityLevelServer{crud: &crud[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList, flowcontrolv1.PriorityLevelConfigurationWatchEvent, *flowcontrolv1.CreatePriorityLevelConfigurationRequest, *flowcontrolv1.UpdatePriorityLevelConfigurationRequest]{backend: must("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations")}})
@@ -103,6 +106,12 @@ type (
 	}
 	unimplementedLease struct {
 		coordinationv1.UnimplementedLeaseServiceServer
+	}
+	unimplementedIPAddress struct {
+		networkingv1.UnimplementedIPAddressServiceServer
+	}
+	unimplementedServiceCIDR struct {
+		networkingv1.UnimplementedServiceCIDRServiceServer
 	}
 	unimplementedRuntimeClass struct {
 		nodev1.UnimplementedRuntimeClassServiceServer
@@ -277,6 +286,16 @@ type endpointSliceServer struct {
 type leaseServer struct {
 	*crud[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest]
 	unimplementedLease
+}
+
+type ipAddressServer struct {
+	*crud[*networkingv1.IPAddress, *networkingv1.IPAddressList, networkingv1.IPAddressWatchEvent, *networkingv1.CreateIPAddressRequest, *networkingv1.UpdateIPAddressRequest]
+	unimplementedIPAddress
+}
+
+type serviceCIDRServer struct {
+	*crud[*networkingv1.ServiceCIDR, *networkingv1.ServiceCIDRList, networkingv1.ServiceCIDRWatchEvent, *networkingv1.CreateServiceCIDRRequest, *networkingv1.UpdateServiceCIDRRequest]
+	unimplementedServiceCIDR
 }
 
 type runtimeClassServer struct {

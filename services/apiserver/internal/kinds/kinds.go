@@ -14,6 +14,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
 	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
+	networkingv1 "skiff.dev/api/networking/v1"
 	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/services/apiserver/internal/patchmeta"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -55,6 +56,16 @@ func All() []*registry.Resource {
 			Group: "node.k8s.io", Version: "v1", Plural: "runtimeclasses", Singular: "runtimeclass", Kind: "RuntimeClass",
 			ListKind: "RuntimeClassList",
 			New:      newOf[nodev1.RuntimeClass](), NewList: newOf[nodev1.RuntimeClassList](), Strategy: runtimeClassStrategy,
+		},
+		{
+			Group: "networking.k8s.io", Version: "v1", Plural: "ipaddresses", Singular: "ipaddress", Kind: "IPAddress",
+			ListKind: "IPAddressList", ShortNames: []string{"ip"},
+			New: newOf[networkingv1.IPAddress](), NewList: newOf[networkingv1.IPAddressList](), Strategy: ipAddressStrategy,
+		},
+		{
+			Group: "networking.k8s.io", Version: "v1", Plural: "servicecidrs", Singular: "servicecidr", Kind: "ServiceCIDR",
+			ListKind: "ServiceCIDRList", HasStatus: true,
+			New: newOf[networkingv1.ServiceCIDR](), NewList: newOf[networkingv1.ServiceCIDRList](), Strategy: serviceCIDRStrategy,
 		},
 		{
 			Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Plural: "flowschemas", Singular: "flowschema", Kind: "FlowSchema",

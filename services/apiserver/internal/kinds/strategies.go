@@ -197,6 +197,28 @@ func keepAllMeta(m, old *metav1.ObjectMeta) {
 	proto.Merge(m, old)
 }
 
+var (
+	ipAddressStrategy = registry.Strategy{
+		Validate:       check(validate.ValidateIPAddress),
+		ValidateUpdate: checkUpdate(validate.ValidateIPAddressUpdate),
+		NameValidation: validate.IPAddressName,
+	}
+	serviceCIDRStrategy = registry.Strategy{
+		Validate:               check(validate.ValidateServiceCIDR),
+		ValidateUpdate:         checkUpdate(validate.ValidateServiceCIDRUpdate),
+		PrepareForStatusUpdate: keepMeta(keepMetaForStatus),
+	}
+)
+
+// keepMetaForStatus keeps what a status write may not change, as
+// Kubernetes' ResetObjectMetaForStatus does: labels, annotations,
+// finalizers, owners, generation and the deletion timestamp.
+func keepMetaForStatus(m, old *metav1.ObjectMeta) {
+	m.Labels, m.Annotations = old.GetLabels(), old.GetAnnotations()
+	m.Finalizers, m.OwnerReferences = old.GetFinalizers(), old.GetOwnerReferences()
+	m.Generation, m.DeletionTimestamp = old.GetGeneration(), old.GetDeletionTimestamp()
+}
+
 var leaseStrategy = registry.Strategy{
 	Default:  mutate(defaults.Lease),
 	Validate: check(validate.ValidateLease),

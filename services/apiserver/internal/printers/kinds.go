@@ -17,6 +17,7 @@ import (
 	eventsv1 "skiff.dev/api/events/v1"
 	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	networkingv1 "skiff.dev/api/networking/v1"
 	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/services/apiserver/internal/convert"
 )
@@ -205,6 +206,21 @@ func init() {
 			ageCol(),
 		},
 		Cells: typed(priorityLevelCells),
+	})
+	register("networking.k8s.io", "ServiceCIDR", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("CIDRs", "string", "The ranges, in CIDR notation, that Services' cluster IPs are allocated from: one per IP family."),
+			ageCol()},
+		Cells: typed(func(sc *networkingv1.ServiceCIDR, now time.Time) []any {
+			return []any{sc.GetMetadata().GetName(), strings.Join(sc.GetSpec().GetCidrs(), ","), Age(sc.GetMetadata(), now)}
+		}),
+	})
+	register("networking.k8s.io", "IPAddress", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("ParentRef", "string", "The object the address is allocated to.")},
+		Cells: typed(func(ip *networkingv1.IPAddress, now time.Time) []any {
+			return []any{ip.GetMetadata().GetName(), formatParentRef(ip.GetSpec().GetParentRef())}
+		}),
 	})
 	register("coordination.k8s.io", "Lease", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Holder", "string", "The holder of the lease."), ageCol()},
@@ -584,4 +600,21 @@ func priorityLevelCells(pl *flowcontrolv1.PriorityLevelConfiguration, now time.T
 		}
 	}
 	return []any{pl.GetMetadata().GetName(), pl.GetSpec().GetType(), shares, queues, hand, length, Age(pl.GetMetadata(), now)}
+}
+
+// formatParentRef is an IPAddress's holder as kubectl shows it:
+// resource.group/namespace/name, lower case.
+func formatParentRef(ref *networkingv1.ParentReference) string {
+	if ref == nil {
+		return "<none>"
+	}
+	s := ref.GetResource()
+	if ref.GetGroup() != "" {
+		s += "." + ref.GetGroup()
+	}
+	s = strings.ToLower(s)
+	if ref.GetNamespace() != "" {
+		s += "/" + ref.GetNamespace()
+	}
+	return s + "/" + ref.GetName()
 }

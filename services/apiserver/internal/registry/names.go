@@ -12,9 +12,9 @@ import (
 // look-alikes, so no words are formed by accident.
 const suffixAlphabet = "bcdfghjklmnpqrstvwxz2456789"
 
-// generateName appends a random 5-character suffix to the prefix, keeping
+// GenerateName appends a random 5-character suffix to the prefix, keeping
 // the result within 63 characters as Kubernetes does.
-func generateName(prefix string) string {
+func GenerateName(prefix string) string {
 	const maxPrefix = 63 - 5
 	if len(prefix) > maxPrefix {
 		prefix = prefix[:maxPrefix]

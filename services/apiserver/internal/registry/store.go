@@ -68,7 +68,7 @@ func (s *Store) Create(ctx context.Context, obj proto.Message, opts CreateOption
 		requested = meta.GetGenerateName()
 	}
 	if meta.GetName() == "" && meta.GetGenerateName() != "" {
-		meta.Name = generateName(meta.GetGenerateName())
+		meta.Name = GenerateName(meta.GetGenerateName())
 	}
 	if s.res.Namespaced && s.nsCheck != nil && meta.GetNamespace() != "" {
 		if err := s.nsCheck(ctx, meta.GetNamespace()); err != nil {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"net/netip"
 	"slices"
 
 	"google.golang.org/protobuf/proto"
@@ -15,13 +15,14 @@ import (
 	"skiff.dev/services/apiserver/internal/allocator"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/field"
+	"skiff.dev/services/apiserver/internal/ipalloc"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
 // Backend is the services backend with allocation around it.
 type Backend struct {
 	registry.Backend
-	IPs   *allocator.IPs
+	IPs   *ipalloc.Allocator
 	Ports *allocator.Ports
 	// Resource is the services resource: its patch metadata.
 	Resource *registry.Resource
@@ -37,8 +38,14 @@ const maxUpdateRetries = 5
 
 // taken is what one request allocated, to release when it fails.
 type taken struct {
-	ip    net.IP
+	owner ipalloc.Owner
+	ip    netip.Addr // invalid when none
 	ports []int
+}
+
+// ownerOf is the IPAddress holder that svc is.
+func ownerOf(svc *corev1.Service) ipalloc.Owner {
+	return ipalloc.Owner{Namespace: svc.GetMetadata().GetNamespace(), Name: svc.GetMetadata().GetName()}
 }
 
 // Create allocates the cluster IP and node ports, then stores the Service;
@@ -54,6 +61,11 @@ func (b Backend) Create(ctx context.Context, obj proto.Message, opts registry.Cr
 	}
 	if svc.Spec.Type == "" {
 		svc.Spec.Type = "ClusterIP"
+	}
+	// The cluster IP's IPAddress names its Service, so a generated name
+	// is chosen before allocating.
+	if m := svc.GetMetadata(); m != nil && m.GetName() == "" && m.GetGenerateName() != "" {
+		m.Name = registry.GenerateName(m.GetGenerateName())
 	}
 	t, err := b.allocate(ctx, svc, nil, opts.DryRun)
 	if err != nil {
@@ -121,7 +133,7 @@ func (b Backend) Delete(ctx context.Context, namespace, name string, opts *metav
 		return out, err
 	}
 	if svc, ok := out.(*corev1.Service); ok && len(svc.GetMetadata().GetFinalizers()) == 0 {
-		b.release(ctx, taken{ip: clusterIP(svc), ports: nodePorts(svc)})
+		b.release(ctx, taken{owner: ownerOf(svc), ip: clusterIP(svc), ports: nodePorts(svc)})
 	}
 	return out, err
 }
@@ -176,7 +188,7 @@ func (b Backend) update(ctx context.Context, svc, old *corev1.Service, opts regi
 		stored, _ := out.(*corev1.Service)
 		if b.goneWith(ctx, old) {
 			// The last finalizer went: the Service is gone with this update.
-			b.release(ctx, taken{ip: clusterIP(old), ports: nodePorts(old)})
+			b.release(ctx, taken{owner: ownerOf(old), ip: clusterIP(old), ports: nodePorts(old)})
 		} else {
 			b.release(ctx, dropped(old, stored))
 		}
@@ -186,8 +198,8 @@ func (b Backend) update(ctx context.Context, svc, old *corev1.Service, opts regi
 
 // dropped is what old held that now does not.
 func dropped(old, now *corev1.Service) taken {
-	var t taken
-	if ip := clusterIP(old); ip != nil && !ip.Equal(clusterIP(now)) {
+	t := taken{owner: ownerOf(old)}
+	if ip := clusterIP(old); ip.IsValid() && ip != clusterIP(now) {
 		t.ip = ip
 	}
 	keep := nodePorts(now)
@@ -203,11 +215,11 @@ func dropped(old, now *corev1.Service) taken {
 // the requested values when free, otherwise free ones. On a dry run it
 // only checks requested values. On error it has released what it took.
 func (b Backend) allocate(ctx context.Context, svc, old *corev1.Service, dryRun bool) (taken, error) {
-	var t taken
+	t := taken{owner: ownerOf(svc)}
 	var errs field.ErrorList
 	sp := svc.Spec
-	if needsClusterIP(svc) && clusterIP(old) == nil {
-		ip, ferr, err := b.allocateIP(ctx, sp, dryRun)
+	if needsClusterIP(svc) && !clusterIP(old).IsValid() {
+		ip, ferr, err := b.allocateIP(ctx, sp, t.owner, dryRun)
 		if err != nil {
 			return t, err
 		}
@@ -232,27 +244,28 @@ func (b Backend) allocate(ctx context.Context, svc, old *corev1.Service, dryRun 
 	return t, nil
 }
 
-// allocateIP takes the requested cluster IP or a free one. A value that is
-// not an address is left to validation.
-func (b Backend) allocateIP(ctx context.Context, sp *corev1.ServiceSpec, dryRun bool) (net.IP, *field.Error, error) {
+// allocateIP takes the requested cluster IP or a free one for owner. A
+// value that is not an IPv4 address is left to validation.
+func (b Backend) allocateIP(ctx context.Context, sp *corev1.ServiceSpec, owner ipalloc.Owner, dryRun bool) (netip.Addr, *field.Error, error) {
 	path := field.NewPath("spec", "clusterIP")
+	none := netip.Addr{}
 	if sp.ClusterIp == "" {
 		if dryRun {
-			return nil, nil, nil
+			return none, nil, nil
 		}
-		ip, err := b.IPs.AllocateNext(ctx)
-		if errors.Is(err, allocator.ErrFull) {
-			return nil, field.Invalid(path, "", fmt.Sprintf("failed to allocate a cluster IP: the range %s is full", b.IPs.CIDR())), nil
+		ip, err := b.IPs.AllocateNext(ctx, owner)
+		if errors.Is(err, ipalloc.ErrFull) {
+			return none, field.Invalid(path, "", fmt.Sprintf("failed to allocate a cluster IP: the range %s is full", b.IPs.Ranges())), nil
 		}
 		if err != nil {
-			return nil, nil, apierrors.NewInternalError(fmt.Errorf("allocate a cluster IP: %w", err))
+			return none, nil, internal(fmt.Errorf("allocate a cluster IP: %w", err))
 		}
 		sp.ClusterIp, sp.ClusterIps = ip.String(), []string{ip.String()}
 		return ip, nil, nil
 	}
-	ip := net.ParseIP(sp.ClusterIp).To4()
-	if ip == nil {
-		return nil, nil, nil
+	ip, perr := netip.ParseAddr(sp.ClusterIp)
+	if perr != nil || !ip.Is4() {
+		return none, nil, nil
 	}
 	if len(sp.ClusterIps) == 0 {
 		sp.ClusterIps = []string{sp.ClusterIp}
@@ -260,29 +273,39 @@ func (b Backend) allocateIP(ctx context.Context, sp *corev1.ServiceSpec, dryRun 
 	var err error
 	switch {
 	case !b.IPs.Contains(ip):
-		err = allocator.ErrNotInRange
+		err = ipalloc.ErrNotInRange
 	case dryRun:
 		if has, herr := b.IPs.Has(ctx, ip); herr != nil {
 			err = herr
 		} else if has {
-			err = allocator.ErrAllocated
+			err = ipalloc.ErrAllocated
 		}
 	default:
-		err = b.IPs.Allocate(ctx, ip)
+		err = b.IPs.Allocate(ctx, ip, owner)
 	}
 	switch {
 	case err == nil:
 		if dryRun {
-			return nil, nil, nil
+			return none, nil, nil
 		}
 		return ip, nil, nil
-	case errors.Is(err, allocator.ErrAllocated):
-		return nil, field.Invalid(path, sp.ClusterIp, "provided IP is already allocated"), nil
-	case errors.Is(err, allocator.ErrNotInRange):
-		return nil, field.Invalid(path, sp.ClusterIp, fmt.Sprintf("provided IP is not in the valid range. The range of valid IPs is %s", b.IPs.CIDR())), nil
+	case errors.Is(err, ipalloc.ErrAllocated):
+		return none, field.Invalid(path, sp.ClusterIp, "provided IP is already allocated"), nil
+	case errors.Is(err, ipalloc.ErrNotInRange):
+		return none, field.Invalid(path, sp.ClusterIp, fmt.Sprintf("provided IP is not in the valid range. The range of valid IPs is %s", b.IPs.Ranges())), nil
 	default:
-		return nil, nil, apierrors.NewInternalError(fmt.Errorf("allocate cluster IP %s: %w", sp.ClusterIp, err))
+		return none, nil, internal(fmt.Errorf("allocate cluster IP %s: %w", sp.ClusterIp, err))
 	}
+}
+
+// internal passes API errors (the allocator not ready yet) through and
+// makes others an internal error.
+func internal(err error) error {
+	var se *apierrors.StatusError
+	if errors.As(err, &se) {
+		return se
+	}
+	return apierrors.NewInternalError(err)
 }
 
 // allocatePorts takes the requested node ports not already held and free
@@ -349,8 +372,8 @@ func (b Backend) allocatePorts(ctx context.Context, sp *corev1.ServiceSpec, held
 // loop frees the value later.
 func (b Backend) release(ctx context.Context, t taken) {
 	ctx = context.WithoutCancel(ctx)
-	if t.ip != nil {
-		if err := b.IPs.Release(ctx, t.ip); err != nil {
+	if t.ip.IsValid() {
+		if err := b.IPs.Release(ctx, t.ip, t.owner); err != nil {
 			slog.WarnContext(ctx, "release cluster IP", "ip", t.ip, "err", err)
 		}
 	}

@@ -5,7 +5,7 @@
 package servicealloc
 
 import (
-	"net"
+	"net/netip"
 	"slices"
 
 	corev1 "skiff.dev/api/core/v1"
@@ -28,12 +28,17 @@ func needsNodePorts(s *corev1.Service) bool {
 	return false
 }
 
-// clusterIP is the allocated address of s, nil when it has none.
-func clusterIP(s *corev1.Service) net.IP {
+// clusterIP is the allocated IPv4 address of s, the zero Addr when it has
+// none.
+func clusterIP(s *corev1.Service) netip.Addr {
 	if s == nil || !needsClusterIP(s) {
-		return nil
+		return netip.Addr{}
 	}
-	return net.ParseIP(s.GetSpec().GetClusterIp()).To4()
+	ip, err := netip.ParseAddr(s.GetSpec().GetClusterIp())
+	if err != nil || !ip.Is4() {
+		return netip.Addr{}
+	}
+	return ip
 }
 
 // nodePorts are the node ports s holds (a port number appears once even

@@ -81,7 +81,7 @@ func TestPatchAllocatedValues(t *testing.T) {
 func TestDropped(t *testing.T) {
 	old := svc("NodePort", "10.96.0.5", 30001, 30002)
 	now := svc("NodePort", "10.96.0.5", 30001)
-	if d := dropped(old, now); d.ip != nil || len(d.ports) != 1 || d.ports[0] != 30002 {
+	if d := dropped(old, now); d.ip.IsValid() || len(d.ports) != 1 || d.ports[0] != 30002 {
 		t.Errorf("port removed: got %+v, want port 30002", d)
 	}
 	if d := dropped(old, svc("ExternalName", "")); d.ip.String() != "10.96.0.5" || len(d.ports) != 2 {

@@ -48,6 +48,7 @@ var packages = map[protoreflect.FullName]string{
 	"skiff.discovery.v1":      "io.k8s.api.discovery.v1",
 	"skiff.events.v1":         "io.k8s.api.events.v1",
 	"skiff.node.v1":           "io.k8s.api.node.v1",
+	"skiff.networking.v1":     "io.k8s.api.networking.v1",
 	"skiff.flowcontrol.v1":    "io.k8s.api.flowcontrol.v1",
 	"skiff.autoscaling.v1":    "io.k8s.api.autoscaling.v1",
 	"skiff.authentication.v1": "io.k8s.api.authentication.v1",

@@ -19,6 +19,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/replicaset"
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
+	"skiff.dev/services/controller-manager/internal/servicecidrs"
 )
 
 // deps is what a controller is built from.
@@ -105,6 +106,12 @@ var known = []struct {
 	}},
 	{serviceaccount.Name, "concurrent-serviceaccount-syncs", 2, func(d deps) (runner, error) {
 		sc := serviceaccount.New(d.c, d.f, d.workers)
+		sc.Observe = d.observe
+		return sc, nil
+	}},
+	// Kubernetes runs it with five workers and no flag for more.
+	{servicecidrs.Name, "", 5, func(d deps) (runner, error) {
+		sc := servicecidrs.New(d.c, d.f, d.workers)
 		sc.Observe = d.observe
 		return sc, nil
 	}},

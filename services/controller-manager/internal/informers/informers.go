@@ -14,6 +14,7 @@ import (
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
+	networkingv1 "skiff.dev/api/networking/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
 )
@@ -38,6 +39,8 @@ type Factory struct {
 	endpointSlices  *informer.Informer[*discoveryv1.EndpointSlice]
 	replicaSets     *informer.Informer[*appsv1.ReplicaSet]
 	deployments     *informer.Informer[*appsv1.Deployment]
+	serviceCIDRs    *informer.Informer[*networkingv1.ServiceCIDR]
+	ipAddresses     *informer.Informer[*networkingv1.IPAddress]
 }
 
 type runnable interface {
@@ -82,6 +85,16 @@ func (f *Factory) Pods() *informer.Informer[*corev1.Pod] {
 // Nodes.
 func (f *Factory) Nodes() *informer.Informer[*corev1.Node] {
 	return shared(f, &f.nodes, informer.FromResource(f.c.CoreV1().Nodes()), byNamespaceAndOwner[*corev1.Node]())
+}
+
+// ServiceCIDRs, the ranges of cluster IPs.
+func (f *Factory) ServiceCIDRs() *informer.Informer[*networkingv1.ServiceCIDR] {
+	return shared(f, &f.serviceCIDRs, informer.FromResource(f.c.NetworkingV1().ServiceCIDRs()), byNamespaceAndOwner[*networkingv1.ServiceCIDR]())
+}
+
+// IPAddresses, one per allocated cluster IP.
+func (f *Factory) IPAddresses() *informer.Informer[*networkingv1.IPAddress] {
+	return shared(f, &f.ipAddresses, informer.FromResource(f.c.NetworkingV1().IPAddresses()), byNamespaceAndOwner[*networkingv1.IPAddress]())
 }
 
 // Namespaces.
