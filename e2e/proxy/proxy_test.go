@@ -186,8 +186,9 @@ func testMode(t *testing.T, mode string) {
 			}
 		}
 		// As the conformance spec "should serve endpoints on same port and
-		// different protocols" goes on: one protocol at a time, the other
-		// stops answering.
+		// different protocols" goes on: one protocol at a time (the
+		// EndpointSlice following, as the controller writes it), the
+		// other stops answering to new connections from the pod.
 		for _, keep := range []corev1.Protocol{corev1.ProtocolTCP, corev1.ProtocolUDP} {
 			svc, err := c.cs.CoreV1().Services("default").Get(ctx, "dns", metav1.GetOptions{})
 			if err != nil {
@@ -197,19 +198,17 @@ func testMode(t *testing.T, mode string) {
 			if _, err := c.cs.CoreV1().Services("default").Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			tcpUp, udpUp := func() error { _, err := dial(c.client, clientIP, clusterAddr); return err },
-				func() error { _, err := dialUDP(c.client, clientIP, clusterAddr); return err }
+			c.endpoints("dns", backendIPs, nil, discoveryv1.EndpointPort{Name: ptr(svc.Spec.Ports[0].Name), Port: ptr(int32(backendPort)), Protocol: ptr(keep)})
+			kept, removed := func() (string, error) { return dial(c.client, clientIP, clusterAddr) },
+				func() (string, error) { return dialUDP(c.client, clientIP, clusterAddr) }
 			if keep == corev1.ProtocolUDP {
-				tcpUp, udpUp = udpUp, tcpUp
+				kept, removed = removed, kept
 			}
 			framework.Eventually(t, waitRules, "only "+string(keep)+" answers", func() error {
-				if err := tcpUp(); err != nil {
-					return fmt.Errorf("%s: %v", keep, err)
+				if name, err := kept(); err != nil || !slices.Contains(backendIPs, name) {
+					return fmt.Errorf("%s: got %q, %v; want a backend's answer", keep, name, err)
 				}
-				if udpUp() == nil {
-					return fmt.Errorf("the other protocol still answers")
-				}
-				return nil
+				return removedPort(mode, removed)
 			})
 		}
 	})
@@ -253,6 +252,21 @@ func testMode(t *testing.T, mode string) {
 			}
 		}
 	})
+}
+
+// removedPort checks a new connection to a ClusterIP's port that no Service
+// serves any more. nftables mode refuses it on the node, as kube-proxy's
+// cluster-ips check does; iptables mode, like kube-proxy's, routes it on as
+// any other address, so the network beyond may answer, but no backend.
+func removedPort(mode string, dial func() (string, error)) error {
+	name, err := dial()
+	switch {
+	case slices.Contains(backendIPs, name):
+		return fmt.Errorf("the port removed still reaches backend %s", name)
+	case mode == "nftables" && !errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("the port removed: got %q, %v; want the node to refuse it", name, err)
+	}
+	return nil
 }
 
 // service creates a Service with one TCP port, 80 to the backends' port.

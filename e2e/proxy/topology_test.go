@@ -26,6 +26,9 @@ const (
 	nodeIP      = "192.168.50.2"
 	externalIP  = "192.168.50.9"
 	lbPool      = "203.0.113.0/24"
+	serviceCIDR = "10.96.0.0/12" // the apiserver's default
+	// outside is how the network beyond the node answers a connection.
+	outside     = "outside"
 	backendPort = 8080
 	healthzAddr = "127.0.0.1:10256"
 	metricsAddr = "127.0.0.1:10249"
@@ -77,6 +80,15 @@ func newCluster(t testing.TB, mode string, flags ...string) *cluster {
 	// A node has a default route; without one, packets to a Service with no
 	// endpoints (never DNATed) find no route before the reject rules.
 	c.node.Run("ip", "route", "add", "default", "via", externalIP)
+	// And the network beyond it answers any TCP connection to the Service
+	// range, as a transparent proxy does (the compose stack's host here
+	// answers every address): a packet to a ClusterIP that the rules left
+	// alone must not leave the node for it. Its answers route back to pods.
+	c.external.Run("ip", "route", "add", "local", serviceCIDR, "dev", "lo")
+	c.external.Run("ip", "route", "add", clusterCIDR, "via", nodeIP)
+	for _, port := range []int{53, 80} {
+		go serve(c.external.Listen(fmt.Sprintf("0.0.0.0:%d", port)), outside)
+	}
 	c.node.Run("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
 	for _, ip := range backendIPs {
 		go serve(c.backends.Listen(fmt.Sprintf("%s:%d", ip, backendPort)), ip)

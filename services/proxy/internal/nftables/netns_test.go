@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"skiff.dev/services/proxy/internal/model"
+	"skiff.dev/services/proxy/internal/model/modeltest"
 	"skiff.dev/services/proxy/internal/netnstest"
 )
 
@@ -195,6 +196,31 @@ func TestTraffic(t *testing.T) {
 		}
 	}
 
+	// Then one protocol at a time, as the conformance spec "should serve
+	// endpoints on same port and different protocols" goes on: the port
+	// left answers, and a new connection to the one removed is refused by
+	// the node at once (kube-proxy's cluster-ips check), not routed on.
+	_, tcp := modeltest.DNS()
+	both := fixtures["tcp and udp on one port"]
+	tcpOnly := model.State{Services: []model.ServicePort{tcp}, Endpoints: both.Endpoints}
+	for _, step := range []struct {
+		st         model.State
+		keep, gone func(string) (string, error)
+		name       string
+	}{
+		{fixtures["udp alone on the port"], ns.DialUDP, ns.Dial, "udp alone"},
+		{tcpOnly, ns.Dial, ns.DialUDP, "tcp alone"},
+		{fixtures["udp alone on the port"], ns.DialUDP, ns.Dial, "udp alone again"},
+	} {
+		ns.sync(b, step.st, false)
+		if got, err := step.keep("10.96.0.10:53"); err != nil {
+			t.Errorf("%s: the port left: got %q, %v; want an endpoint's answer", step.name, got, err)
+		}
+		if got, err := step.gone("10.96.0.10:53"); !refused(err) {
+			t.Errorf("%s: the port removed: got %q, %v; want it refused", step.name, got, err)
+		}
+	}
+
 	ns.sync(b, fixtures["no endpoints"], false)
 	_, err := ns.dial("10.96.0.10:80")
 	if !errors.Is(err, syscall.ECONNREFUSED) {
@@ -203,3 +229,10 @@ func TestTraffic(t *testing.T) {
 }
 
 func (ns *netns) dial(addr string) (string, error) { return ns.Dial(addr) }
+
+// refused tells a rejected packet from one lost on its way: a TCP reset or
+// an ICMP port unreachable refuses the connection; a datagram the node's
+// own socket sent and the output hook rejected fails to send (EPERM).
+func refused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPERM)
+}

@@ -41,9 +41,13 @@ func (r *Ruleset) skeleton(opts model.Options) {
 	r.baseChain(chainFilterInput, knftables.FilterType, knftables.InputHook, "-110")
 	r.baseChain(chainFilterForward, knftables.FilterType, knftables.ForwardHook, "-110")
 	r.baseChain(chainFilterOutput, knftables.FilterType, knftables.OutputHook, "-110")
-	for _, c := range []string{chainServices, chainMasquerading, chainMarkMasq, chainEndpointsCheck, chainNodePortsCheck, chainReject} {
+	// The cluster-IP check must see the node's own packets after DNAT, as
+	// forwarded ones are: at the filter priority (0), like kube-proxy's.
+	r.baseChain(chainOutputPostDNAT, knftables.FilterType, knftables.OutputHook, "0")
+	for _, c := range []string{chainServices, chainMasquerading, chainMarkMasq, chainEndpointsCheck, chainNodePortsCheck, chainReject, chainClusterIPsCheck} {
 		r.chain(c)
 	}
+	r.addSet(&knftables.Set{Name: setClusterIPs, Type: "ipv4_addr"}, true)
 	ipKey := "ipv4_addr . inet_proto . inet_service : verdict"
 	portKey := "inet_proto . inet_service : verdict"
 	r.addMap(mapServiceIPs, ipKey)
@@ -63,7 +67,9 @@ func (r *Ruleset) skeleton(opts model.Options) {
 	r.rule(chainFilterInput, "ct state new jump", chainNodePortsCheck)
 	r.rule(chainFilterInput, "ct state new jump", chainEndpointsCheck)
 	r.rule(chainFilterForward, "ct state new jump", chainEndpointsCheck)
+	r.rule(chainFilterForward, "ct state new jump", chainClusterIPsCheck)
 	r.rule(chainFilterOutput, "ct state new jump", chainEndpointsCheck)
+	r.rule(chainOutputPostDNAT, "ct state new jump", chainClusterIPsCheck)
 	r.rule(chainServices, "ip daddr . meta l4proto . th dport vmap @"+mapServiceIPs)
 	r.rule(chainServices, nodeDst, "meta l4proto . th dport vmap @"+mapServiceNodePorts)
 	r.rule(chainEndpointsCheck, "ip daddr . meta l4proto . th dport vmap @"+mapNoEndpointIPs)
@@ -72,6 +78,11 @@ func (r *Ruleset) skeleton(opts model.Options) {
 	r.rule(chainMasquerading, "meta mark and", mark, "== 0 return")
 	r.rule(chainMasquerading, "meta mark set meta mark xor", mark)
 	r.rule(chainMasquerading, "masquerade fully-random")
+	// A packet still addressed to a ClusterIP after DNAT asked for a port
+	// no Service serves there: refuse it on the node, as kube-proxy does,
+	// rather than route it on (a network that answers any address would
+	// answer it, as if the port were still served).
+	r.rule(chainClusterIPsCheck, "ip daddr @"+setClusterIPs, "goto", chainReject)
 	r.rule(chainReject, "meta l4proto tcp reject with tcp reset")
 	r.rule(chainReject, "reject with icmp type port-unreachable")
 }
@@ -99,6 +110,7 @@ func (r *Ruleset) service(opts model.Options, sp model.ServicePort, eps []model.
 		}
 	}
 	if sp.ClusterIP != "" {
+		r.member(setClusterIPs, sp.ClusterIP)
 		key := []string{sp.ClusterIP, proto, strconv.Itoa(sp.Port)}
 		if len(clusterEps) > 0 {
 			r.element(mapServiceIPs, key, "goto "+serviceChain(n))
@@ -207,7 +219,7 @@ func (r *Ruleset) endpoint(sp model.ServicePort, ep model.Endpoint) {
 	if sp.SessionAffinityTimeout > 0 {
 		set := affinitySet(sp.ServicePortName, ep, sp.SessionAffinityTimeout)
 		timeout := max(sp.SessionAffinityTimeout.Truncate(time.Second), time.Second)
-		r.addSet(&knftables.Set{Name: set, Type: "ipv4_addr", Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag}, Timeout: &timeout})
+		r.addSet(&knftables.Set{Name: set, Type: "ipv4_addr", Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag}, Timeout: &timeout}, false)
 		r.rule(c, "update @"+set, "{ ip saddr }")
 	}
 	r.rule(c, "meta l4proto", string(sp.Protocol), "dnat to", fmt.Sprintf("%s:%d", ep.IP, ep.Port))

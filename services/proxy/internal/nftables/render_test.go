@@ -33,6 +33,10 @@ func TestRender(t *testing.T) {
 			prefix + ep1Chain + " ip saddr 10.244.1.5 jump mark-for-masquerade",
 			prefix + ep1Chain + " meta l4proto tcp dnat to 10.244.1.5:8080",
 			prefix + ep2Chain + " meta l4proto tcp dnat to 10.244.2.7:8080",
+			"add element ip skiff-proxy cluster-ips { 10.96.0.10 }",
+			prefix + "filter-forward ct state new jump cluster-ips-check",
+			prefix + "filter-output-post-dnat ct state new jump cluster-ips-check",
+			prefix + "cluster-ips-check ip daddr @cluster-ips goto reject-chain",
 		},
 		notWant: []string{"add element ip skiff-proxy no-endpoint-services", "affinity-", "external-"},
 	}, {
@@ -42,6 +46,7 @@ func TestRender(t *testing.T) {
 			prefix + "reject-chain meta l4proto tcp reject with tcp reset",
 			prefix + "reject-chain reject with icmp type port-unreachable",
 			prefix + "filter-output ct state new jump service-endpoints-check",
+			"add element ip skiff-proxy cluster-ips { 10.96.0.10 }",
 		},
 		notWant: []string{"add element ip skiff-proxy service-ips", svcChain, "endpoint-HGNPOIJ5"},
 	}, {

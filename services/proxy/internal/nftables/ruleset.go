@@ -25,9 +25,10 @@ type chain struct {
 
 type set struct {
 	spec knftables.Object // *knftables.Set or *knftables.Map
-	// dispatch marks the maps whose whole content the proxy writes (a full
-	// sync flushes them); affinity sets are filled by the kernel and kept.
-	dispatch bool
+	// written marks the sets and maps whose whole content the proxy writes
+	// (a full sync flushes them): the dispatch maps and cluster-ips.
+	// Affinity sets are filled by the kernel and kept.
+	written bool
 }
 
 type element struct {
@@ -60,11 +61,12 @@ func (r *Ruleset) baseChain(name string, kind knftables.BaseChainType, hook knft
 }
 
 func (r *Ruleset) addMap(name, typ string) {
-	r.sets[name] = &set{spec: &knftables.Map{Name: name, Type: typ}, dispatch: true}
+	r.sets[name] = &set{spec: &knftables.Map{Name: name, Type: typ}, written: true}
 }
 
-func (r *Ruleset) addSet(spec *knftables.Set) {
-	r.sets[spec.Name] = &set{spec: spec}
+// addSet adds a set; written says the proxy writes all of its elements.
+func (r *Ruleset) addSet(spec *knftables.Set, written bool) {
+	r.sets[spec.Name] = &set{spec: spec, written: written}
 }
 
 func (r *Ruleset) rule(chain string, parts ...string) {
@@ -76,6 +78,14 @@ func (r *Ruleset) element(m string, key []string, value string) {
 		r.elements[m] = map[string]element{}
 	}
 	r.elements[m][strings.Join(key, " . ")] = element{key: key, value: []string{value}}
+}
+
+// member adds key to set s.
+func (r *Ruleset) member(s string, key ...string) {
+	if r.elements[s] == nil {
+		r.elements[s] = map[string]element{}
+	}
+	r.elements[s][strings.Join(key, " . ")] = element{key: key}
 }
 
 func (c *chain) object(name string) *knftables.Chain {
@@ -93,9 +103,10 @@ func (r *Ruleset) elementObject(m string, e element) *knftables.Element {
 }
 
 // Full writes the whole table into tx: every chain is created if missing and
-// rewritten, the dispatch maps refilled, and the chains and sets named in
-// existing (what the kernel holds now) that the ruleset no longer wants are
-// deleted. Affinity sets that stay are left alone, so clients stay pinned.
+// rewritten, the dispatch maps and cluster-ips refilled, and the chains and
+// sets named in existing (what the kernel holds now) that the ruleset no
+// longer wants are deleted. Affinity sets that stay are left alone, so
+// clients stay pinned.
 // existing maps "chain", "set" and "map" to names, as knftables' ListAll.
 func (r *Ruleset) Full(tx *knftables.Transaction, existing map[string][]string) {
 	tx.Add(&knftables.Table{})
@@ -113,7 +124,7 @@ func (r *Ruleset) Full(tx *knftables.Transaction, existing map[string][]string) 
 	}
 	for _, name := range sortedKeys(r.sets) {
 		tx.Add(r.sets[name].spec)
-		if r.sets[name].dispatch {
+		if r.sets[name].written {
 			tx.Flush(r.sets[name].spec)
 		}
 	}

@@ -62,6 +62,16 @@ func Fixtures() map[string]model.State {
 			return model.State{Services: []model.ServicePort{udp, tcp},
 				Endpoints: map[model.ServicePortName][]model.Endpoint{udp.ServicePortName: eps, tcp.ServicePortName: eps}}
 		}(),
+		// The same Service with its TCP port removed, as the conformance
+		// spec "should serve endpoints on same port and different
+		// protocols" ends: the ClusterIP stays, serving UDP only.
+		"udp alone on the port": func() model.State {
+			udp, _ := DNS()
+			udp.NodePort = 30053
+			eps := []model.Endpoint{Endpoint("10.244.1.5", true, "node-a"), Endpoint("10.244.2.7", true, "node-b")}
+			return model.State{Services: []model.ServicePort{udp},
+				Endpoints: map[model.ServicePortName][]model.Endpoint{udp.ServicePortName: eps}}
+		}(),
 		"no endpoints": {
 			Services: []model.ServicePort{web},
 		},
