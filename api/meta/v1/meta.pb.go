@@ -591,7 +591,8 @@ func (x *LabelSelectorRequirement) GetValues() []string {
 	return nil
 }
 
-// Condition is the standard condition shape of newer kinds.
+// Condition is the standard condition shape of newer kinds. Its reason
+// and message are always rendered, empty or not, as Kubernetes' are.
 type Condition struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	Type               string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
@@ -1886,14 +1887,14 @@ const file_skiff_meta_v1_meta_proto_rawDesc = "" +
 	"\x18LabelSelectorRequirement\x12\"\n" +
 	"\x03key\x18\x01 \x01(\tB\x10\xa2\x86\x19\f\x12\x03key\x1a\x05mergeR\x03key\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\x12\x16\n" +
-	"\x06values\x18\x03 \x03(\tR\x06values\"\xe8\x01\n" +
-	"\tCondition\x12\x12\n" +
-	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
-	"\x06status\x18\x02 \x01(\tR\x06status\x12/\n" +
-	"\x13observed_generation\x18\x03 \x01(\x03R\x12observedGeneration\x12L\n" +
-	"\x14last_transition_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12lastTransitionTime\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage\"\x8a\x02\n" +
+	"\x06values\x18\x03 \x03(\tR\x06values\"\x94\x02\n" +
+	"\tCondition\x12\x1a\n" +
+	"\x04type\x18\x01 \x01(\tB\x06\xa2\x86\x19\x028\x01R\x04type\x12\x1e\n" +
+	"\x06status\x18\x02 \x01(\tB\x06\xa2\x86\x19\x028\x01R\x06status\x12/\n" +
+	"\x13observed_generation\x18\x03 \x01(\x03R\x12observedGeneration\x12T\n" +
+	"\x14last_transition_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x06\xa2\x86\x19\x028\x01R\x12lastTransitionTime\x12 \n" +
+	"\x06reason\x18\x05 \x01(\tB\b\xa2\x86\x19\x048\x01@\x01R\x06reason\x12\"\n" +
+	"\amessage\x18\x06 \x01(\tB\b\xa2\x86\x19\x048\x01@\x01R\amessage\"\x8a\x02\n" +
 	"\x06Status\x12\x13\n" +
 	"\x04kind\x18\xe8\a \x01(\tR\x04kind\x12 \n" +
 	"\vapi_version\x18\xe9\a \x01(\tR\n" +
