@@ -30,6 +30,7 @@ import (
 	"skiff.dev/services/apiserver/internal/etcd"
 	"skiff.dev/services/apiserver/internal/grpcapi"
 	"skiff.dev/services/apiserver/internal/pki"
+	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/rest"
 	"skiff.dev/services/apiserver/internal/serviceaccount"
 )
@@ -295,7 +296,7 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 		grpc.ChainStreamInterceptor(c.authn.StreamInterceptor),
 		grpc.MaxRecvMsgSize(int(c.maxBody)),
 	)
-	if err := grpcapi.Register(grpcServer, c.api.Backend); err != nil {
+	if err := grpcapi.Register(grpcServer, c.api.Resources, func(r *registry.Resource) registry.Backend { return c.api.Backends[r] }); err != nil {
 		return nil, err
 	}
 	election.New(c.etcd, c.api.Backend("coordination.k8s.io", "leases")).Register(grpcServer)
