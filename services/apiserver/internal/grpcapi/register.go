@@ -9,7 +9,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	authenticationv1 "skiff.dev/api/authentication/v1"
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
@@ -87,23 +86,6 @@ func object(req proto.Message) proto.Message {
 	return m.Get(m.Descriptor().Fields().ByName("object")).Message().Interface()
 }
 
-// The backends' subresources, as both faces use them.
-type (
-	scaler interface {
-		GetScale(ctx context.Context, namespace, name string) (*autoscalingv1.Scale, error)
-		UpdateScale(ctx context.Context, namespace, name string, scale *autoscalingv1.Scale) (*autoscalingv1.Scale, error)
-	}
-	binder interface {
-		Bind(ctx context.Context, binding *corev1.Binding) error
-	}
-	finalizer interface {
-		Finalize(ctx context.Context, obj proto.Message, opts registry.UpdateOptions) (proto.Message, error)
-	}
-	tokenIssuer interface {
-		CreateToken(ctx context.Context, namespace, name string, req *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error)
-	}
-)
-
 // unaryCall is the backend call of a unary method, by the method's name.
 func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, error) {
 	missing := func(what string) error {
@@ -146,7 +128,7 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 			return b.Delete(ctx, r.GetNamespace(), r.GetName(), r.GetOptions())
 		}, nil
 	case "GetScale", "UpdateScale":
-		sc, ok := b.(scaler)
+		sc, ok := b.(registry.Scaler)
 		if !ok {
 			return nil, missing("the scale subresource")
 		}
@@ -161,7 +143,7 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 			return sc.UpdateScale(ctx, scale.GetMetadata().GetNamespace(), scale.GetMetadata().GetName(), scale)
 		}, nil
 	case "Bind":
-		bd, ok := b.(binder)
+		bd, ok := b.(registry.Binder)
 		if !ok {
 			return nil, missing("the binding subresource")
 		}
@@ -172,7 +154,7 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 			return statusOK(), nil
 		}, nil
 	case "Finalize":
-		f, ok := b.(finalizer)
+		f, ok := b.(registry.Finalizer)
 		if !ok {
 			return nil, missing("the finalize subresource")
 		}
@@ -180,7 +162,7 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 			return f.Finalize(ctx, object(req), updateOptions(req.(writeRequest).GetOptions(), "finalize"))
 		}, nil
 	case "CreateToken":
-		t, ok := b.(tokenIssuer)
+		t, ok := b.(registry.TokenIssuer)
 		if !ok {
 			return nil, missing("the token subresource")
 		}

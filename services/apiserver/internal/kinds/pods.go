@@ -19,6 +19,8 @@ type PodStore struct {
 	*registry.Store
 }
 
+var _ registry.Binder = PodStore{}
+
 // Bind assigns a pod to a node (what the scheduler does): spec.nodeName is
 // set once, and the PodScheduled condition turns True.
 func (p PodStore) Bind(ctx context.Context, b *corev1.Binding) error {

@@ -39,7 +39,14 @@ type Store struct {
 	fields fieldMemo
 }
 
-var _ Backend = (*Store)(nil)
+// The generic store serves every kind's scale, finalize and part
+// subresources (each only where the kind declares it).
+var (
+	_ Backend     = (*Store)(nil)
+	_ Scaler      = (*Store)(nil)
+	_ Finalizer   = (*Store)(nil)
+	_ PartUpdater = (*Store)(nil)
+)
 
 // NewStore gives res its Kubernetes semantics over st. nsCheck may be nil
 // (cluster-scoped kinds, or the Namespace kind itself).

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
@@ -16,17 +15,6 @@ import (
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
-// scaler is a backend with the scale subresource.
-type scaler interface {
-	GetScale(ctx context.Context, namespace, name string) (*autoscalingv1.Scale, error)
-	UpdateScale(ctx context.Context, namespace, name string, scale *autoscalingv1.Scale) (*autoscalingv1.Scale, error)
-}
-
-// binder is a backend with the binding subresource (pods).
-type binder interface {
-	Bind(ctx context.Context, binding *corev1.Binding) error
-}
-
 // scaleResource is autoscaling/v1 Scale, the shape of every scale
 // subresource; its patch metadata lets strategic merge patches (kubectl
 // patch --subresource=scale) apply as they do in Kubernetes.
@@ -34,7 +22,7 @@ var scaleResource = &registry.Resource{Group: "autoscaling", Version: "v1", Plur
 	New: func() proto.Message { return &autoscalingv1.Scale{} }, PatchMeta: patchmeta.For(&autoscalingv1.Scale{})}
 
 func (h *Handler) serveScale(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
-	sc, ok := s.Backend.(scaler)
+	sc, ok := s.Backend.(registry.Scaler)
 	if !ok {
 		writeError(w, r, apierrors.NewNotFound(s.Resource.ErrorResource(), info.Name+"/scale"))
 		return
@@ -65,7 +53,7 @@ func (h *Handler) serveScale(w http.ResponseWriter, r *http.Request, info reques
 // patchScale applies a JSON, merge or strategic merge patch to the Scale
 // (kubectl scale sends a merge patch of spec.replicas, kubectl patch
 // --subresource=scale a strategic one).
-func patchScale(r *http.Request, sc scaler, info requestInfo) (*autoscalingv1.Scale, error) {
+func patchScale(r *http.Request, sc registry.Scaler, info requestInfo) (*autoscalingv1.Scale, error) {
 	patchType := mediaTypeOnly(r.Header.Get("Content-Type"))
 	if err := registry.CheckPatchType(patchType, scaleResource.PatchMeta); err != nil {
 		return nil, err
@@ -94,7 +82,7 @@ func patchScale(r *http.Request, sc scaler, info requestInfo) (*autoscalingv1.Sc
 }
 
 func (h *Handler) serveBinding(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
-	b, ok := s.Backend.(binder)
+	b, ok := s.Backend.(registry.Binder)
 	if !ok || info.Verb != "create" {
 		writeError(w, r, apierrors.NewNotFound(s.Resource.ErrorResource(), info.Name+"/binding"))
 		return
@@ -128,11 +116,6 @@ func (h *Handler) serveBinding(w http.ResponseWriter, r *http.Request, info requ
 		Metadata: &metav1.ListMeta{}, Status: "Success", Code: http.StatusCreated})
 }
 
-// partUpdater is a backend whose subresources write a part of the object.
-type partUpdater interface {
-	UpdatePart(ctx context.Context, obj proto.Message, opts registry.UpdateOptions) (proto.Message, error)
-}
-
 // servePart serves a subresource that reads the whole object and writes
 // one part of it (pods/ephemeralcontainers).
 func (h *Handler) servePart(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
@@ -152,13 +135,8 @@ func (h *Handler) servePart(w http.ResponseWriter, r *http.Request, info request
 	}
 }
 
-// finalizer is a backend with the finalize subresource (namespaces).
-type finalizer interface {
-	Finalize(ctx context.Context, obj proto.Message, opts registry.UpdateOptions) (proto.Message, error)
-}
-
 func (h *Handler) serveFinalize(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
-	f, ok := s.Backend.(finalizer)
+	f, ok := s.Backend.(registry.Finalizer)
 	if !ok || info.Verb != "update" {
 		writeError(w, r, apierrors.NewNotFound(s.Resource.ErrorResource(), info.Name+"/finalize"))
 		return

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -13,18 +12,13 @@ import (
 	"skiff.dev/services/apiserver/internal/warning"
 )
 
-// tokenCreator is a backend with the token subresource (serviceaccounts).
-type tokenCreator interface {
-	CreateToken(ctx context.Context, namespace, name string, req *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error)
-}
-
 var tokenRequestResource = &registry.Resource{Group: "authentication.k8s.io", Version: "v1", Plural: "tokenrequests", Kind: "TokenRequest",
 	NoTable: true, New: func() proto.Message { return &authenticationv1.TokenRequest{} }}
 
 // serveToken answers POST serviceaccounts/NAME/token with the TokenRequest
 // and the issued token in its status (kubectl create token).
 func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
-	tc, ok := s.Backend.(tokenCreator)
+	tc, ok := s.Backend.(registry.TokenIssuer)
 	if !ok {
 		writeError(w, r, apierrors.NewNotFound(s.Resource.ErrorResource(), info.Name+"/token"))
 		return

@@ -138,7 +138,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, info requestInf
 	}
 	opts := registry.UpdateOptions{DryRun: len(r.URL.Query()["dryRun"]) > 0, FieldManager: r.URL.Query().Get("fieldManager")}
 	var out proto.Message
-	switch pu, isPart := s.Backend.(partUpdater); {
+	switch pu, isPart := s.Backend.(registry.PartUpdater); {
 	case sub == "status":
 		out, err = s.Backend.UpdateStatus(r.Context(), obj, opts)
 	case sub != "" && isPart:

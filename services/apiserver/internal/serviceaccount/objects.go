@@ -63,6 +63,8 @@ type Backend struct {
 	Tokens *TokenRequests
 }
 
+var _ registry.TokenIssuer = Backend{}
+
 // CreateToken issues a token of the named service account.
 func (b Backend) CreateToken(ctx context.Context, namespace, name string, req *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error) {
 	return b.Tokens.Create(ctx, namespace, name, req)
