@@ -1,3 +1,9 @@
+// Package grpcapi is the gRPC face: one typed service per resource
+// (proto/skiff/<group>/v1/services.proto) over the same registry backends
+// as the REST face, registered from the kinds table: a resource's service
+// is found among the compiled-in descriptors by its name and its methods
+// are bound to the backend by verb. Errors become gRPC statuses that
+// carry the Kubernetes Status as a detail.
 package grpcapi
 
 import (
