@@ -23,54 +23,54 @@ type CoreV1 struct{ conn *grpc.ClientConn }
 // Namespaces are the Namespace objects (cluster-scoped).
 func (g CoreV1) Namespaces() *NamespaceClient {
 	svc := corev1.NewNamespaceServiceClient(g.conn)
-	return &NamespaceClient{Resource: newResource[*corev1.Namespace, *corev1.NamespaceList, corev1.NamespaceWatchEvent, *corev1.NamespaceWatchEvent, *corev1.CreateNamespaceRequest, *corev1.UpdateNamespaceRequest](svc, ""), svc: svc, namespace: ""}
+	return &NamespaceClient{Resource: forConn[*corev1.Namespace, *corev1.NamespaceList](g.conn, ""), svc: svc, namespace: ""}
 }
 
 // Pods are the Pod objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) Pods(namespace string) *PodClient {
 	svc := corev1.NewPodServiceClient(g.conn)
-	return &PodClient{Resource: newResource[*corev1.Pod, *corev1.PodList, corev1.PodWatchEvent, *corev1.PodWatchEvent, *corev1.CreatePodRequest, *corev1.UpdatePodRequest](svc, namespace), svc: svc, namespace: namespace}
+	return &PodClient{Resource: forConn[*corev1.Pod, *corev1.PodList](g.conn, namespace), svc: svc, namespace: namespace}
 }
 
 // Nodes are the Node objects (cluster-scoped).
 func (g CoreV1) Nodes() *Resource[*corev1.Node, *corev1.NodeList] {
-	return newResource[*corev1.Node, *corev1.NodeList, corev1.NodeWatchEvent, *corev1.NodeWatchEvent, *corev1.CreateNodeRequest, *corev1.UpdateNodeRequest](corev1.NewNodeServiceClient(g.conn), "")
+	return forConn[*corev1.Node, *corev1.NodeList](g.conn, "")
 }
 
 // Services are the Service objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) Services(namespace string) *Resource[*corev1.Service, *corev1.ServiceList] {
-	return newResource[*corev1.Service, *corev1.ServiceList, corev1.ServiceWatchEvent, *corev1.ServiceWatchEvent, *corev1.CreateServiceRequest, *corev1.UpdateServiceRequest](corev1.NewServiceServiceClient(g.conn), namespace)
+	return forConn[*corev1.Service, *corev1.ServiceList](g.conn, namespace)
 }
 
 // Endpoints are the Endpoints objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) Endpoints(namespace string) *Resource[*corev1.Endpoints, *corev1.EndpointsList] {
-	return newResource[*corev1.Endpoints, *corev1.EndpointsList, corev1.EndpointsWatchEvent, *corev1.EndpointsWatchEvent, *corev1.CreateEndpointsRequest, *corev1.UpdateEndpointsRequest](corev1.NewEndpointsServiceClient(g.conn), namespace)
+	return forConn[*corev1.Endpoints, *corev1.EndpointsList](g.conn, namespace)
 }
 
 // ConfigMaps are the ConfigMap objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) ConfigMaps(namespace string) *Resource[*corev1.ConfigMap, *corev1.ConfigMapList] {
-	return newResource[*corev1.ConfigMap, *corev1.ConfigMapList, corev1.ConfigMapWatchEvent, *corev1.ConfigMapWatchEvent, *corev1.CreateConfigMapRequest, *corev1.UpdateConfigMapRequest](corev1.NewConfigMapServiceClient(g.conn), namespace)
+	return forConn[*corev1.ConfigMap, *corev1.ConfigMapList](g.conn, namespace)
 }
 
 // Secrets are the Secret objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) Secrets(namespace string) *Resource[*corev1.Secret, *corev1.SecretList] {
-	return newResource[*corev1.Secret, *corev1.SecretList, corev1.SecretWatchEvent, *corev1.SecretWatchEvent, *corev1.CreateSecretRequest, *corev1.UpdateSecretRequest](corev1.NewSecretServiceClient(g.conn), namespace)
+	return forConn[*corev1.Secret, *corev1.SecretList](g.conn, namespace)
 }
 
 // ServiceAccounts are the ServiceAccount objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) ServiceAccounts(namespace string) *ServiceAccountClient {
 	svc := corev1.NewServiceAccountServiceClient(g.conn)
-	return &ServiceAccountClient{Resource: newResource[*corev1.ServiceAccount, *corev1.ServiceAccountList, corev1.ServiceAccountWatchEvent, *corev1.ServiceAccountWatchEvent, *corev1.CreateServiceAccountRequest, *corev1.UpdateServiceAccountRequest](svc, namespace), svc: svc, namespace: namespace}
+	return &ServiceAccountClient{Resource: forConn[*corev1.ServiceAccount, *corev1.ServiceAccountList](g.conn, namespace), svc: svc, namespace: namespace}
 }
 
 // Events are the Event objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) Events(namespace string) *Resource[*corev1.Event, *corev1.EventList] {
-	return newResource[*corev1.Event, *corev1.EventList, corev1.EventWatchEvent, *corev1.EventWatchEvent, *corev1.CreateEventRequest, *corev1.UpdateEventRequest](corev1.NewEventServiceClient(g.conn), namespace)
+	return forConn[*corev1.Event, *corev1.EventList](g.conn, namespace)
 }
 
 // PodTemplates are the PodTemplate objects in a namespace ("" lists and watches every namespace).
 func (g CoreV1) PodTemplates(namespace string) *Resource[*corev1.PodTemplate, *corev1.PodTemplateList] {
-	return newResource[*corev1.PodTemplate, *corev1.PodTemplateList, corev1.PodTemplateWatchEvent, *corev1.PodTemplateWatchEvent, *corev1.CreatePodTemplateRequest, *corev1.UpdatePodTemplateRequest](corev1.NewPodTemplateServiceClient(g.conn), namespace)
+	return forConn[*corev1.PodTemplate, *corev1.PodTemplateList](g.conn, namespace)
 }
 
 // AppsV1 is the appsv1 API group.
@@ -79,13 +79,13 @@ type AppsV1 struct{ conn *grpc.ClientConn }
 // Deployments are the Deployment objects in a namespace ("" lists and watches every namespace).
 func (g AppsV1) Deployments(namespace string) *DeploymentClient {
 	svc := appsv1.NewDeploymentServiceClient(g.conn)
-	return &DeploymentClient{Resource: newResource[*appsv1.Deployment, *appsv1.DeploymentList, appsv1.DeploymentWatchEvent, *appsv1.DeploymentWatchEvent, *appsv1.CreateDeploymentRequest, *appsv1.UpdateDeploymentRequest](svc, namespace), svc: svc, namespace: namespace}
+	return &DeploymentClient{Resource: forConn[*appsv1.Deployment, *appsv1.DeploymentList](g.conn, namespace), svc: svc, namespace: namespace}
 }
 
 // ReplicaSets are the ReplicaSet objects in a namespace ("" lists and watches every namespace).
 func (g AppsV1) ReplicaSets(namespace string) *ReplicaSetClient {
 	svc := appsv1.NewReplicaSetServiceClient(g.conn)
-	return &ReplicaSetClient{Resource: newResource[*appsv1.ReplicaSet, *appsv1.ReplicaSetList, appsv1.ReplicaSetWatchEvent, *appsv1.ReplicaSetWatchEvent, *appsv1.CreateReplicaSetRequest, *appsv1.UpdateReplicaSetRequest](svc, namespace), svc: svc, namespace: namespace}
+	return &ReplicaSetClient{Resource: forConn[*appsv1.ReplicaSet, *appsv1.ReplicaSetList](g.conn, namespace), svc: svc, namespace: namespace}
 }
 
 // DiscoveryV1 is the discovery.k8s.io/v1 API group.
@@ -93,7 +93,7 @@ type DiscoveryV1 struct{ conn *grpc.ClientConn }
 
 // EndpointSlices are the EndpointSlice objects in a namespace ("" lists and watches every namespace).
 func (g DiscoveryV1) EndpointSlices(namespace string) *Resource[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList] {
-	return newResource[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList, discoveryv1.EndpointSliceWatchEvent, *discoveryv1.EndpointSliceWatchEvent, *discoveryv1.CreateEndpointSliceRequest, *discoveryv1.UpdateEndpointSliceRequest](discoveryv1.NewEndpointSliceServiceClient(g.conn), namespace)
+	return forConn[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList](g.conn, namespace)
 }
 
 // CoordinationV1 is the coordinationv1 API group.
@@ -101,7 +101,7 @@ type CoordinationV1 struct{ conn *grpc.ClientConn }
 
 // Leases are the Lease objects in a namespace ("" lists and watches every namespace).
 func (g CoordinationV1) Leases(namespace string) *Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
-	return newResource[*coordinationv1.Lease, *coordinationv1.LeaseList, coordinationv1.LeaseWatchEvent, *coordinationv1.LeaseWatchEvent, *coordinationv1.CreateLeaseRequest, *coordinationv1.UpdateLeaseRequest](coordinationv1.NewLeaseServiceClient(g.conn), namespace)
+	return forConn[*coordinationv1.Lease, *coordinationv1.LeaseList](g.conn, namespace)
 }
 
 // NetworkingV1 is the networking.k8s.io/v1 API group.
@@ -110,13 +110,13 @@ type NetworkingV1 struct{ conn *grpc.ClientConn }
 // IPAddresses are the IPAddress objects (cluster-scoped), one per
 // allocated cluster IP.
 func (g NetworkingV1) IPAddresses() *Resource[*networkingv1.IPAddress, *networkingv1.IPAddressList] {
-	return newResource[*networkingv1.IPAddress, *networkingv1.IPAddressList, networkingv1.IPAddressWatchEvent, *networkingv1.IPAddressWatchEvent, *networkingv1.CreateIPAddressRequest, *networkingv1.UpdateIPAddressRequest](networkingv1.NewIPAddressServiceClient(g.conn), "")
+	return forConn[*networkingv1.IPAddress, *networkingv1.IPAddressList](g.conn, "")
 }
 
 // ServiceCIDRs are the ServiceCIDR objects (cluster-scoped), the ranges
 // of cluster IPs.
 func (g NetworkingV1) ServiceCIDRs() *Resource[*networkingv1.ServiceCIDR, *networkingv1.ServiceCIDRList] {
-	return newResource[*networkingv1.ServiceCIDR, *networkingv1.ServiceCIDRList, networkingv1.ServiceCIDRWatchEvent, *networkingv1.ServiceCIDRWatchEvent, *networkingv1.CreateServiceCIDRRequest, *networkingv1.UpdateServiceCIDRRequest](networkingv1.NewServiceCIDRServiceClient(g.conn), "")
+	return forConn[*networkingv1.ServiceCIDR, *networkingv1.ServiceCIDRList](g.conn, "")
 }
 
 // NodeV1 is the node.k8s.io/v1 API group.
@@ -124,7 +124,7 @@ type NodeV1 struct{ conn *grpc.ClientConn }
 
 // RuntimeClasses are the RuntimeClass objects (cluster-scoped).
 func (g NodeV1) RuntimeClasses() *Resource[*nodev1.RuntimeClass, *nodev1.RuntimeClassList] {
-	return newResource[*nodev1.RuntimeClass, *nodev1.RuntimeClassList, nodev1.RuntimeClassWatchEvent, *nodev1.RuntimeClassWatchEvent, *nodev1.CreateRuntimeClassRequest, *nodev1.UpdateRuntimeClassRequest](nodev1.NewRuntimeClassServiceClient(g.conn), "")
+	return forConn[*nodev1.RuntimeClass, *nodev1.RuntimeClassList](g.conn, "")
 }
 
 // FlowcontrolV1 is the flowcontrol.apiserver.k8s.io/v1 API group.
@@ -132,12 +132,12 @@ type FlowcontrolV1 struct{ conn *grpc.ClientConn }
 
 // FlowSchemas are the FlowSchema objects (cluster-scoped).
 func (g FlowcontrolV1) FlowSchemas() *Resource[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList] {
-	return newResource[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList, flowcontrolv1.FlowSchemaWatchEvent, *flowcontrolv1.FlowSchemaWatchEvent, *flowcontrolv1.CreateFlowSchemaRequest, *flowcontrolv1.UpdateFlowSchemaRequest](flowcontrolv1.NewFlowSchemaServiceClient(g.conn), "")
+	return forConn[*flowcontrolv1.FlowSchema, *flowcontrolv1.FlowSchemaList](g.conn, "")
 }
 
 // PriorityLevelConfigurations are the PriorityLevelConfiguration objects (cluster-scoped).
 func (g FlowcontrolV1) PriorityLevelConfigurations() *Resource[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList] {
-	return newResource[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList, flowcontrolv1.PriorityLevelConfigurationWatchEvent, *flowcontrolv1.PriorityLevelConfigurationWatchEvent, *flowcontrolv1.CreatePriorityLevelConfigurationRequest, *flowcontrolv1.UpdatePriorityLevelConfigurationRequest](flowcontrolv1.NewPriorityLevelConfigurationServiceClient(g.conn), "")
+	return forConn[*flowcontrolv1.PriorityLevelConfiguration, *flowcontrolv1.PriorityLevelConfigurationList](g.conn, "")
 }
 
 // PodClient is the pods client with the binding subresource.

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
 
 	metav1 "skiff.dev/api/meta/v1"
 )
@@ -64,26 +66,6 @@ type Watcher[T proto.Message] interface {
 	Stop()
 }
 
-// watchEvent is a generated <Kind>WatchEvent.
-type watchEvent[E any, T proto.Message] interface {
-	*E
-	GetType() string
-	GetObject() T
-	GetStatus() *metav1.Status
-}
-
-// service is the method set every generated <Kind>ServiceClient has.
-type service[T, L proto.Message, E, C, U any] interface {
-	Create(ctx context.Context, in C, opts ...grpc.CallOption) (T, error)
-	Get(ctx context.Context, in *metav1.GetRequest, opts ...grpc.CallOption) (T, error)
-	List(ctx context.Context, in *metav1.ListRequest, opts ...grpc.CallOption) (L, error)
-	Watch(ctx context.Context, in *metav1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[E], error)
-	Update(ctx context.Context, in U, opts ...grpc.CallOption) (T, error)
-	UpdateStatus(ctx context.Context, in U, opts ...grpc.CallOption) (T, error)
-	Patch(ctx context.Context, in *metav1.PatchRequest, opts ...grpc.CallOption) (T, error)
-	Delete(ctx context.Context, in *metav1.DeleteRequest, opts ...grpc.CallOption) (T, error)
-}
-
 // Resource is the typed client of one kind in one namespace ("" for
 // cluster-scoped kinds, or all namespaces in List and Watch).
 type Resource[T, L proto.Message] struct {
@@ -97,52 +79,108 @@ type Resource[T, L proto.Message] struct {
 	delete    func(context.Context, *metav1.DeleteRequest) (T, error)
 }
 
-// newResource adapts a generated service client. C and U are its create
-// and update requests, built here from the object and the options.
-func newResource[T, L proto.Message, E any, PE watchEvent[E, T], C, U proto.Message](
-	svc service[T, L, E, C, U], namespace string,
-) *Resource[T, L] {
+// For is the typed client of the kind whose object is T and list L, in a
+// namespace ("" for cluster-scoped kinds, or every namespace in List and
+// Watch). It speaks the kind's gRPC service, <Kind>Service in the protobuf
+// package of T, so every served kind has one without code of its own.
+func For[T, L proto.Message](c *Client, namespace string) *Resource[T, L] {
+	return forConn[T, L](c.conn, namespace)
+}
+
+// forConn builds the client from the descriptors of T's package: the
+// service's methods by name, its Create<Kind>Request,
+// Update<Kind>Request and <Kind>WatchEvent messages. A kind whose
+// package lacks them is a programming error and panics.
+func forConn[T, L proto.Message](conn grpc.ClientConnInterface, namespace string) *Resource[T, L] {
+	var zeroT T
+	var zeroL L
+	desc := zeroT.ProtoReflect().Descriptor()
+	pkg, kind := desc.ParentFile().Package(), string(desc.Name())
+	method := func(name string) string { return "/" + string(pkg) + "." + kind + "Service/" + name }
+	createReq := messageType(pkg.Append(protoreflect.Name("Create" + kind + "Request")))
+	updateReq := messageType(pkg.Append(protoreflect.Name("Update" + kind + "Request")))
+	eventType := messageType(pkg.Append(protoreflect.Name(kind + "WatchEvent")))
+	newT := func() T { return zeroT.ProtoReflect().New().Interface().(T) }
+	one := func(ctx context.Context, name string, req proto.Message) (T, error) {
+		out := newT()
+		if err := conn.Invoke(ctx, method(name), req, out); err != nil {
+			var zero T
+			return zero, err
+		}
+		return out, nil
+	}
 	return &Resource[T, L]{
 		namespace: namespace,
 		create: func(ctx context.Context, obj T, o WriteOptions) (T, error) {
-			return svc.Create(ctx, writeRequest[C](obj, o))
+			return one(ctx, "Create", writeRequest(createReq, obj, o))
 		},
-		get:  func(ctx context.Context, r *metav1.GetRequest) (T, error) { return svc.Get(ctx, r) },
-		list: func(ctx context.Context, r *metav1.ListRequest) (L, error) { return svc.List(ctx, r) },
+		get: func(ctx context.Context, r *metav1.GetRequest) (T, error) { return one(ctx, "Get", r) },
+		list: func(ctx context.Context, r *metav1.ListRequest) (L, error) {
+			out := zeroL.ProtoReflect().New().Interface().(L)
+			if err := conn.Invoke(ctx, method("List"), r, out); err != nil {
+				return zeroL, err
+			}
+			return out, nil
+		},
 		watch: func(ctx context.Context, r *metav1.ListRequest) (func() (Event[T], error), error) {
-			stream, err := svc.Watch(ctx, r)
+			stream, err := conn.NewStream(ctx, &grpc.StreamDesc{StreamName: "Watch", ServerStreams: true}, method("Watch"))
 			if err != nil {
 				return nil, err
 			}
+			if err := stream.SendMsg(r); err != nil {
+				return nil, err
+			}
+			if err := stream.CloseSend(); err != nil {
+				return nil, err
+			}
 			return func() (Event[T], error) {
-				ev, err := stream.Recv()
-				if err != nil {
+				ev := eventType.New()
+				if err := stream.RecvMsg(ev.Interface()); err != nil {
 					return Event[T]{}, err
 				}
-				pe := PE(ev)
-				return Event[T]{Type: pe.GetType(), Object: pe.GetObject(), Status: pe.GetStatus()}, nil
+				return eventOf[T](ev), nil
 			}, nil
 		},
 		update: func(ctx context.Context, obj T, o WriteOptions, status bool) (T, error) {
 			if status {
-				return svc.UpdateStatus(ctx, writeRequest[U](obj, o))
+				return one(ctx, "UpdateStatus", writeRequest(updateReq, obj, o))
 			}
-			return svc.Update(ctx, writeRequest[U](obj, o))
+			return one(ctx, "Update", writeRequest(updateReq, obj, o))
 		},
-		patch:  func(ctx context.Context, r *metav1.PatchRequest) (T, error) { return svc.Patch(ctx, r) },
-		delete: func(ctx context.Context, r *metav1.DeleteRequest) (T, error) { return svc.Delete(ctx, r) },
+		patch:  func(ctx context.Context, r *metav1.PatchRequest) (T, error) { return one(ctx, "Patch", r) },
+		delete: func(ctx context.Context, r *metav1.DeleteRequest) (T, error) { return one(ctx, "Delete", r) },
 	}
+}
+
+func messageType(name protoreflect.FullName) protoreflect.MessageType {
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(name)
+	if err != nil {
+		panic(fmt.Sprintf("client: the kind has no %s message: %v", name, err))
+	}
+	return mt
+}
+
+// eventOf reads a <Kind>WatchEvent: {type = 1; object = 2; status = 3}.
+func eventOf[T proto.Message](m protoreflect.Message) Event[T] {
+	fields := m.Descriptor().Fields()
+	ev := Event[T]{Type: m.Get(fields.ByName("type")).String()}
+	if fd := fields.ByName("object"); m.Has(fd) {
+		ev.Object = m.Get(fd).Message().Interface().(T)
+	}
+	if fd := fields.ByName("status"); m.Has(fd) {
+		ev.Status = m.Get(fd).Message().Interface().(*metav1.Status)
+	}
+	return ev
 }
 
 // writeRequest builds a Create<Kind>Request or Update<Kind>Request: every
 // one is {object = 1; options = 2}.
-func writeRequest[R proto.Message](obj proto.Message, o WriteOptions) R {
-	var zero R
-	m := zero.ProtoReflect().New()
+func writeRequest(mt protoreflect.MessageType, obj proto.Message, o WriteOptions) proto.Message {
+	m := mt.New()
 	fields := m.Descriptor().Fields()
 	m.Set(fields.ByName("object"), protoreflect.ValueOfMessage(obj.ProtoReflect()))
 	m.Set(fields.ByName("options"), protoreflect.ValueOfMessage(o.proto().ProtoReflect()))
-	return m.Interface().(R)
+	return m.Interface()
 }
 
 func fail[T any](err error) (T, error) {
