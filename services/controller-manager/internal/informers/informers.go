@@ -5,10 +5,12 @@ package informers
 
 import (
 	"context"
+	"maps"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	appsv1 "skiff.dev/api/apps/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
@@ -26,21 +28,7 @@ type Factory struct {
 	mu      sync.Mutex
 	started bool
 	all     []runnable
-
-	pods            *informer.Informer[*corev1.Pod]
-	nodes           *informer.Informer[*corev1.Node]
-	namespaces      *informer.Informer[*corev1.Namespace]
-	serviceAccounts *informer.Informer[*corev1.ServiceAccount]
-	configMaps      *informer.Informer[*corev1.ConfigMap]
-	secrets         *informer.Informer[*corev1.Secret]
-	services        *informer.Informer[*corev1.Service]
-	endpoints       *informer.Informer[*corev1.Endpoints]
-	nodeLeases      *informer.Informer[*coordinationv1.Lease]
-	endpointSlices  *informer.Informer[*discoveryv1.EndpointSlice]
-	replicaSets     *informer.Informer[*appsv1.ReplicaSet]
-	deployments     *informer.Informer[*appsv1.Deployment]
-	serviceCIDRs    *informer.Informer[*networkingv1.ServiceCIDR]
-	ipAddresses     *informer.Informer[*networkingv1.IPAddress]
+	byKey   map[string]runnable // by kind and namespace
 }
 
 type runnable interface {
@@ -49,19 +37,43 @@ type runnable interface {
 }
 
 // New makes a factory over a client.
-func New(c *client.Client) *Factory { return &Factory{c: c} }
+func New(c *client.Client) *Factory { return &Factory{c: c, byKey: map[string]runnable{}} }
 
-func shared[T proto.Message](f *Factory, slot **informer.Informer[T], src informer.Source[T], indexers map[string]informer.IndexFunc[T]) *informer.Informer[T] {
+// For is the shared informer of the kind whose object is T and list L, in
+// every namespace: any served kind, with no code of its own here.
+func For[T, L proto.Message](f *Factory) *informer.Informer[T] {
+	return inNamespace[T, L](f, "")
+}
+
+// inNamespace is the shared informer of a kind in one namespace ("" for
+// all), indexed by namespace, owners and uid, and by what extraIndexers
+// adds for the kind.
+func inNamespace[T, L proto.Message](f *Factory, namespace string) *informer.Informer[T] {
+	var zero T
+	kind := zero.ProtoReflect().Descriptor().FullName()
+	key := string(kind) + "/" + namespace
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if *slot == nil {
-		if f.started {
-			panic("informers: asked for a new informer after Start")
-		}
-		*slot = informer.New(src, informer.Options[T]{Indexers: indexers})
-		f.all = append(f.all, *slot)
+	if inf, ok := f.byKey[key]; ok {
+		return inf.(*informer.Informer[T])
 	}
-	return *slot
+	if f.started {
+		panic("informers: asked for a new informer after Start")
+	}
+	idx := byNamespaceAndOwner[T]()
+	if extra, ok := extraIndexers[kind].(map[string]informer.IndexFunc[T]); ok {
+		maps.Copy(idx, extra)
+	}
+	inf := informer.New(informer.FromResource(client.For[T, L](f.c, namespace)), informer.Options[T]{Indexers: idx})
+	f.byKey[key] = inf
+	f.all = append(f.all, inf)
+	return inf
+}
+
+// extraIndexers are the indexes some kinds keep besides the common ones,
+// by the full name of the kind's message: pods by node.
+var extraIndexers = map[protoreflect.FullName]any{
+	"skiff.core.v1.Pod": map[string]informer.IndexFunc[*corev1.Pod]{informer.IndexNodeName: informer.NodeNameIndex},
 }
 
 // byNamespaceAndOwner are the indexes every informer keeps: namespace,
@@ -76,75 +88,71 @@ func byNamespaceAndOwner[T proto.Message]() map[string]informer.IndexFunc[T] {
 }
 
 // Pods indexed by namespace, owner and node.
-func (f *Factory) Pods() *informer.Informer[*corev1.Pod] {
-	idx := byNamespaceAndOwner[*corev1.Pod]()
-	idx[informer.IndexNodeName] = informer.NodeNameIndex
-	return shared(f, &f.pods, informer.FromResource(f.c.CoreV1().Pods("").Resource), idx)
-}
+func (f *Factory) Pods() *informer.Informer[*corev1.Pod] { return For[*corev1.Pod, *corev1.PodList](f) }
 
 // Nodes.
 func (f *Factory) Nodes() *informer.Informer[*corev1.Node] {
-	return shared(f, &f.nodes, informer.FromResource(f.c.CoreV1().Nodes()), byNamespaceAndOwner[*corev1.Node]())
+	return For[*corev1.Node, *corev1.NodeList](f)
 }
 
 // ServiceCIDRs, the ranges of cluster IPs.
 func (f *Factory) ServiceCIDRs() *informer.Informer[*networkingv1.ServiceCIDR] {
-	return shared(f, &f.serviceCIDRs, informer.FromResource(f.c.NetworkingV1().ServiceCIDRs()), byNamespaceAndOwner[*networkingv1.ServiceCIDR]())
+	return For[*networkingv1.ServiceCIDR, *networkingv1.ServiceCIDRList](f)
 }
 
 // IPAddresses, one per allocated cluster IP.
 func (f *Factory) IPAddresses() *informer.Informer[*networkingv1.IPAddress] {
-	return shared(f, &f.ipAddresses, informer.FromResource(f.c.NetworkingV1().IPAddresses()), byNamespaceAndOwner[*networkingv1.IPAddress]())
+	return For[*networkingv1.IPAddress, *networkingv1.IPAddressList](f)
 }
 
 // Namespaces.
 func (f *Factory) Namespaces() *informer.Informer[*corev1.Namespace] {
-	return shared(f, &f.namespaces, informer.FromResource(f.c.CoreV1().Namespaces().Resource), byNamespaceAndOwner[*corev1.Namespace]())
+	return For[*corev1.Namespace, *corev1.NamespaceList](f)
 }
 
-// ServiceAccounts indexed by namespace.
+// ServiceAccounts.
 func (f *Factory) ServiceAccounts() *informer.Informer[*corev1.ServiceAccount] {
-	return shared(f, &f.serviceAccounts, informer.FromResource(f.c.CoreV1().ServiceAccounts("").Resource), byNamespaceAndOwner[*corev1.ServiceAccount]())
+	return For[*corev1.ServiceAccount, *corev1.ServiceAccountList](f)
 }
 
 // NodeLeases are the kubelets' heartbeats in kube-node-lease.
 func (f *Factory) NodeLeases() *informer.Informer[*coordinationv1.Lease] {
-	return shared(f, &f.nodeLeases, informer.FromResource(f.c.CoordinationV1().Leases("kube-node-lease")), byNamespaceAndOwner[*coordinationv1.Lease]())
+	return inNamespace[*coordinationv1.Lease, *coordinationv1.LeaseList](f, "kube-node-lease")
 }
 
 // EndpointSlices.
 func (f *Factory) EndpointSlices() *informer.Informer[*discoveryv1.EndpointSlice] {
-	return shared(f, &f.endpointSlices, informer.FromResource(f.c.DiscoveryV1().EndpointSlices("")), byNamespaceAndOwner[*discoveryv1.EndpointSlice]())
+	return For[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList](f)
 }
 
 // ConfigMaps.
 func (f *Factory) ConfigMaps() *informer.Informer[*corev1.ConfigMap] {
-	return shared(f, &f.configMaps, informer.FromResource(f.c.CoreV1().ConfigMaps("")), byNamespaceAndOwner[*corev1.ConfigMap]())
+	return For[*corev1.ConfigMap, *corev1.ConfigMapList](f)
 }
 
 // Secrets.
 func (f *Factory) Secrets() *informer.Informer[*corev1.Secret] {
-	return shared(f, &f.secrets, informer.FromResource(f.c.CoreV1().Secrets("")), byNamespaceAndOwner[*corev1.Secret]())
+	return For[*corev1.Secret, *corev1.SecretList](f)
 }
 
 // Services.
 func (f *Factory) Services() *informer.Informer[*corev1.Service] {
-	return shared(f, &f.services, informer.FromResource(f.c.CoreV1().Services("")), byNamespaceAndOwner[*corev1.Service]())
+	return For[*corev1.Service, *corev1.ServiceList](f)
 }
 
 // Endpoints.
 func (f *Factory) Endpoints() *informer.Informer[*corev1.Endpoints] {
-	return shared(f, &f.endpoints, informer.FromResource(f.c.CoreV1().Endpoints("")), byNamespaceAndOwner[*corev1.Endpoints]())
+	return For[*corev1.Endpoints, *corev1.EndpointsList](f)
 }
 
-// ReplicaSets indexed by namespace and owner.
+// ReplicaSets.
 func (f *Factory) ReplicaSets() *informer.Informer[*appsv1.ReplicaSet] {
-	return shared(f, &f.replicaSets, informer.FromResource(f.c.AppsV1().ReplicaSets("").Resource), byNamespaceAndOwner[*appsv1.ReplicaSet]())
+	return For[*appsv1.ReplicaSet, *appsv1.ReplicaSetList](f)
 }
 
-// Deployments indexed by namespace.
+// Deployments.
 func (f *Factory) Deployments() *informer.Informer[*appsv1.Deployment] {
-	return shared(f, &f.deployments, informer.FromResource(f.c.AppsV1().Deployments("").Resource), byNamespaceAndOwner[*appsv1.Deployment]())
+	return For[*appsv1.Deployment, *appsv1.DeploymentList](f)
 }
 
 // Start runs every informer handed out until ctx ends.
