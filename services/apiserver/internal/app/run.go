@@ -296,9 +296,11 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 		grpc.ChainStreamInterceptor(c.authn.StreamInterceptor),
 		grpc.MaxRecvMsgSize(int(c.maxBody)),
 	)
-	if err := grpcapi.Register(grpcServer, c.api.Resources, func(r *registry.Resource) registry.Backend { return c.api.Backends[r] }); err != nil {
+	backendOf := func(r *registry.Resource) registry.Backend { return c.api.Backends[r] }
+	if err := grpcapi.Register(grpcServer, c.api.Resources, backendOf); err != nil {
 		return nil, err
 	}
+	grpcapi.RegisterKindless(grpcServer, c.api.Resources, backendOf)
 	election.New(c.etcd, c.api.Backend("coordination.k8s.io", "leases")).Register(grpcServer)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {

@@ -86,8 +86,8 @@ type writeRequest interface {
 	GetOptions() *metav1.WriteOptions
 }
 
-// object is the object field of a write request.
-func object(req proto.Message) proto.Message {
+// objectOf is the object field of a write request.
+func objectOf(req proto.Message) proto.Message {
 	m := req.ProtoReflect()
 	return m.Get(m.Descriptor().Fields().ByName("object")).Message().Interface()
 }
@@ -101,7 +101,7 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 	case "Create":
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
 			o := req.(writeRequest).GetOptions()
-			return b.Create(ctx, object(req), registry.CreateOptions{
+			return b.Create(ctx, objectOf(req), registry.CreateOptions{
 				DryRun: o.GetDryRun(), FieldManager: o.GetFieldManager(), FieldValidation: o.GetFieldValidation()})
 		}, nil
 	case "Get":
@@ -116,11 +116,11 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 		}, nil
 	case "Update":
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
-			return b.Update(ctx, object(req), updateOptions(req.(writeRequest).GetOptions(), ""))
+			return b.Update(ctx, objectOf(req), updateOptions(req.(writeRequest).GetOptions(), ""))
 		}, nil
 	case "UpdateStatus":
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
-			return b.UpdateStatus(ctx, object(req), updateOptions(req.(writeRequest).GetOptions(), "status"))
+			return b.UpdateStatus(ctx, objectOf(req), updateOptions(req.(writeRequest).GetOptions(), "status"))
 		}, nil
 	case "Patch":
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
@@ -165,7 +165,7 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 			return nil, missing("the finalize subresource")
 		}
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
-			return f.Finalize(ctx, object(req), updateOptions(req.(writeRequest).GetOptions(), "finalize"))
+			return f.Finalize(ctx, objectOf(req), updateOptions(req.(writeRequest).GetOptions(), "finalize"))
 		}, nil
 	case "CreateToken":
 		t, ok := b.(registry.TokenIssuer)
