@@ -8,6 +8,8 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	networkingv1 "skiff.dev/api/networking/v1"
+	nodev1 "skiff.dev/api/node/v1"
 	"skiff.dev/e2e/framework"
 	"skiff.dev/pkg/client"
 )
@@ -168,6 +170,61 @@ func TestForegroundDeletionBreaksAnOwnerCycle(t *testing.T) {
 		}
 		if len(left) > 0 {
 			return fmt.Errorf("left: %v", left)
+		}
+		return nil
+	})
+}
+
+// TestEveryKindIsCollected: the collector follows every served kind it
+// finds through discovery, with no list of its own: a PodTemplate owned by
+// a ConfigMap and a cluster-scoped RuntimeClass owned by a cluster-scoped
+// ServiceCIDR go with their owners, and an owner of a group other than
+// the core one (a Deployment of apps/v1) is told apart by its group.
+func TestEveryKindIsCollected(t *testing.T) {
+	e := setup(t, "--controllers=garbagecollector")
+	cm, err := e.c.CoreV1().ConfigMaps("default").Create(e.ctx, &corev1.ConfigMap{Metadata: &metav1.ObjectMeta{Name: "template-owner"}}, client.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &corev1.PodTemplate{Metadata: &metav1.ObjectMeta{Name: "owned", OwnerReferences: []*metav1.OwnerReference{
+		{ApiVersion: "v1", Kind: "ConfigMap", Name: cm.GetMetadata().GetName(), Uid: cm.GetMetadata().GetUid()}}},
+		Template: &corev1.PodTemplateSpec{Spec: &corev1.PodSpec{Containers: []*corev1.Container{{Name: "c", Image: "registry.local/app:1"}}}}}
+	if _, err := e.c.CoreV1().PodTemplates("default").Create(e.ctx, tmpl, client.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cidr, err := e.c.NetworkingV1().ServiceCIDRs().Create(e.ctx, &networkingv1.ServiceCIDR{Metadata: &metav1.ObjectMeta{Name: "owner-range"},
+		Spec: &networkingv1.ServiceCIDRSpec{Cidrs: []string{"192.0.2.0/28"}}}, client.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := &nodev1.RuntimeClass{Metadata: &metav1.ObjectMeta{Name: "owned-class", OwnerReferences: []*metav1.OwnerReference{
+		{ApiVersion: "networking.k8s.io/v1", Kind: "ServiceCIDR", Name: cidr.GetMetadata().GetName(), Uid: cidr.GetMetadata().GetUid()}}}, Handler: "runc"}
+	if _, err := e.c.NodeV1().RuntimeClasses().Create(e.ctx, rc, client.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Owned by a Deployment that never existed, named like the ConfigMap
+	// that does: the reference is dangling, whatever a ConfigMap of that
+	// name is.
+	dangling := &corev1.Secret{Metadata: &metav1.ObjectMeta{Name: "dangling", OwnerReferences: []*metav1.OwnerReference{
+		{ApiVersion: "apps/v1", Kind: "Deployment", Name: "template-owner", Uid: "00000000-0000-0000-0000-000000000001"}}}}
+	if _, err := e.c.CoreV1().Secrets("default").Create(e.ctx, dangling, client.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.CoreV1().ConfigMaps("default").Delete(e.ctx, "template-owner", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.NetworkingV1().ServiceCIDRs().Delete(e.ctx, "owner-range", nil); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, time.Minute, "the dependents of every kind are collected", func() error {
+		if _, err := e.c.CoreV1().PodTemplates("default").Get(e.ctx, "owned"); !client.IsNotFound(err) {
+			return fmt.Errorf("the PodTemplate: %v", err)
+		}
+		if _, err := e.c.NodeV1().RuntimeClasses().Get(e.ctx, "owned-class"); !client.IsNotFound(err) {
+			return fmt.Errorf("the RuntimeClass: %v", err)
+		}
+		if _, err := e.c.CoreV1().Secrets("default").Get(e.ctx, "dangling"); !client.IsNotFound(err) {
+			return fmt.Errorf("the Secret of a Deployment that never was: %v", err)
 		}
 		return nil
 	})

@@ -75,7 +75,7 @@ var known = []struct {
 		return mc, nil
 	}},
 	{garbagecollector.Name, "concurrent-gc-syncs", 20, func(d deps) (runner, error) {
-		gc := garbagecollector.New(d.c, d.f, d.workers)
+		gc := garbagecollector.New(d.c, d.workers)
 		gc.Observe = d.observe
 		return gc, nil
 	}},

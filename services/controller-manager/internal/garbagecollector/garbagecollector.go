@@ -4,14 +4,19 @@
 // foregroundDeletion finalizer, until its blocking dependents are gone;
 // owners that form a cycle are unblocked as Kubernetes does, see decide)
 // and Orphan (dependents lose their reference to the owner, which the
-// orphan finalizer holds until they have).
+// orphan finalizer holds until they have). It follows every served kind
+// that can be listed, watched and deleted, found through discovery (again
+// every 30 seconds, so kinds served later are followed too) and watched
+// as metadata alone.
 package garbagecollector
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -20,7 +25,6 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/controller-manager/internal/controller"
-	"skiff.dev/services/controller-manager/internal/informers"
 )
 
 // Name is the controller's name in --controllers.
@@ -32,22 +36,168 @@ const (
 	FinalizerForeground = "foregroundDeletion"
 )
 
-// Collector is the garbage collector. Its keys are "Kind/namespace/name".
+// Rediscovery is how often the collector looks for kinds it does not
+// follow yet (Kubernetes' collector resyncs its monitors every 30 s).
+const Rediscovery = 30 * time.Second
+
+// Collector is the garbage collector. Its keys are
+// "Kind.group/namespace/name".
 type Collector struct {
 	*controller.Controller
-	kinds map[string]kind
+	c *client.Client
+
+	mu       sync.RWMutex
+	kinds    map[string]kind     // by groupKind
+	monitors map[string]*running // by group/version/resource
 }
 
-// New wires the collector to the shared informers of every kind it follows.
-func New(c *client.Client, f *informers.Factory, workers int) *Collector {
-	gc := &Collector{kinds: map[string]kind{}}
+// running is a monitor and how to stop it.
+type running struct {
+	m    *monitor
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// New makes the collector; it finds the kinds to follow when it runs.
+func New(c *client.Client, workers int) *Collector {
+	gc := &Collector{c: c, kinds: map[string]kind{}, monitors: map[string]*running{}}
 	gc.Controller = &controller.Controller{Name: Name, Workers: workers, Reconciler: controller.ReconcileFunc(gc.reconcile),
 		Keys: gc.keys}
-	for _, k := range kinds(c, f) {
-		gc.kinds[k.name()] = k
-		k.onChange(func(old, obj proto.Message, deleted bool) { gc.changed(k, old, obj, deleted) })
-	}
 	return gc
+}
+
+// Run follows every kind discovery lists, and those served later, and
+// collects until ctx ends.
+func (gc *Collector) Run(ctx context.Context) error {
+	for {
+		err := gc.discover(ctx)
+		if err == nil {
+			break
+		}
+		slog.WarnContext(ctx, "garbage collector: discover the kinds to follow", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(Rediscovery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := gc.discover(ctx); err != nil && ctx.Err() == nil {
+				slog.WarnContext(ctx, "garbage collector: discover the kinds to follow", "err", err)
+			}
+		}
+	}()
+	err := gc.Controller.Run(ctx)
+	<-done
+	gc.mu.Lock()
+	all := gc.monitors
+	gc.monitors, gc.kinds = map[string]*running{}, map[string]kind{}
+	gc.mu.Unlock()
+	for _, r := range all {
+		r.stop()
+		<-r.done
+	}
+	return err
+}
+
+// discover starts a monitor for every followed resource without one (one
+// version of each group and resource) and stops those no longer served.
+func (gc *Collector) discover(ctx context.Context) error {
+	served, err := gc.c.ServedResources(ctx)
+	if err != nil {
+		return err
+	}
+	want := map[string]client.ServedResource{}
+	seen := map[string]bool{} // group/resource
+	for _, r := range served {
+		gr := r.Group + "/" + r.Resource
+		if !followed(r) || seen[gr] {
+			continue
+		}
+		seen[gr] = true
+		want[r.String()] = r
+	}
+	gc.mu.RLock()
+	var gone []string
+	for gvr := range gc.monitors {
+		if _, ok := want[gvr]; !ok {
+			gone = append(gone, gvr)
+		}
+	}
+	var added []client.ServedResource
+	for gvr, r := range want {
+		if _, ok := gc.monitors[gvr]; !ok {
+			added = append(added, r)
+		}
+	}
+	gc.mu.RUnlock()
+	for _, gvr := range gone {
+		gc.mu.Lock()
+		r := gc.monitors[gvr]
+		delete(gc.monitors, gvr)
+		delete(gc.kinds, r.m.name())
+		gc.mu.Unlock()
+		r.stop()
+		<-r.done
+	}
+	for _, res := range added {
+		m := newMonitor(gc.c, res)
+		m.onChange(func(old, obj proto.Message, deleted bool) { gc.changed(m, old, obj, deleted) })
+		mctx, stop := context.WithCancel(ctx)
+		r := &running{m: m, stop: stop, done: make(chan struct{})}
+		go func() { defer close(r.done); _ = m.inf.Start(mctx) }()
+		syncCtx, cancel := context.WithTimeout(ctx, Rediscovery)
+		synced := m.inf.WaitForSync(syncCtx)
+		cancel()
+		if !synced {
+			stop()
+			<-r.done
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			slog.WarnContext(ctx, "garbage collector: a kind's objects could not be listed; trying again at the next discovery", "resource", res.String())
+			continue
+		}
+		gc.mu.Lock()
+		gc.monitors[res.String()] = r
+		gc.kinds[m.name()] = m
+		gc.mu.Unlock()
+		for _, obj := range m.list() {
+			if interesting(informer.Meta(obj)) {
+				gc.Enqueue(key(m, obj))
+			}
+		}
+	}
+	return nil
+}
+
+// kind is the followed kind of a groupKind.
+func (gc *Collector) kind(name string) (kind, bool) {
+	gc.mu.RLock()
+	defer gc.mu.RUnlock()
+	k, ok := gc.kinds[name]
+	return k, ok
+}
+
+// all are the followed kinds.
+func (gc *Collector) all() []kind {
+	gc.mu.RLock()
+	defer gc.mu.RUnlock()
+	out := make([]kind, 0, len(gc.kinds))
+	for _, k := range gc.kinds {
+		out = append(out, k)
+	}
+	return out
 }
 
 func key(k kind, obj proto.Message) string { return k.name() + "/" + informer.KeyOf(obj) }
@@ -60,7 +210,7 @@ func interesting(m *metav1.ObjectMeta) bool {
 
 func (gc *Collector) keys() []string {
 	var out []string
-	for _, k := range gc.kinds {
+	for _, k := range gc.all() {
 		for _, obj := range k.list() {
 			if interesting(informer.Meta(obj)) {
 				out = append(out, key(k, obj))
@@ -85,7 +235,7 @@ func (gc *Collector) changed(k kind, old, obj proto.Message, deleted bool) {
 		}
 		return
 	}
-	for _, dk := range gc.kinds {
+	for _, dk := range gc.all() {
 		for _, dep := range dk.byIndex(informer.IndexOwners, m.GetUid()) {
 			gc.Enqueue(key(dk, dep))
 		}
@@ -95,9 +245,15 @@ func (gc *Collector) changed(k kind, old, obj proto.Message, deleted bool) {
 
 func (gc *Collector) enqueueOwners(ns string, refs []*metav1.OwnerReference) {
 	for _, ref := range refs {
-		if _, found := gc.kinds[ref.GetKind()]; found {
-			gc.Enqueue(ref.GetKind() + "/" + ns + "/" + ref.GetName())
+		k, found := gc.kind(refKind(ref))
+		if !found {
+			continue
 		}
+		if m, ok := k.(*monitor); ok && !m.res.Namespaced {
+			gc.Enqueue(k.name() + "/" + ref.GetName())
+			continue
+		}
+		gc.Enqueue(k.name() + "/" + ns + "/" + ref.GetName())
 	}
 }
 
@@ -108,7 +264,7 @@ func refsEqual(a, b []*metav1.OwnerReference) bool {
 // dependents are the objects that name uid among their owners.
 func (gc *Collector) dependents(uid string) map[kind][]proto.Message {
 	out := map[kind][]proto.Message{}
-	for _, k := range gc.kinds {
+	for _, k := range gc.all() {
 		if deps := k.byIndex(informer.IndexOwners, uid); len(deps) > 0 {
 			out[k] = deps
 		}
@@ -118,7 +274,7 @@ func (gc *Collector) dependents(uid string) map[kind][]proto.Message {
 
 func (gc *Collector) reconcile(ctx context.Context, key string) (time.Duration, error) {
 	kindName, nsName, _ := strings.Cut(key, "/")
-	k, ok := gc.kinds[kindName]
+	k, ok := gc.kind(kindName)
 	if !ok {
 		return 0, nil
 	}
@@ -231,7 +387,7 @@ func (gc *Collector) checkOwners(ctx context.Context, k kind, obj proto.Message)
 // seen a new owner yet), what an owner reference points at. Owners of
 // kinds the collector does not follow are taken to exist.
 func (gc *Collector) ownerState(ctx context.Context, ns string, ref *metav1.OwnerReference) (ownerState, error) {
-	k, ok := gc.kinds[ref.GetKind()]
+	k, ok := gc.kind(refKind(ref))
 	if !ok {
 		return solid, nil
 	}

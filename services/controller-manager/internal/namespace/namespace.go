@@ -1,7 +1,7 @@
 // Package namespace empties deleted namespaces: while a namespace is
-// Terminating it deletes every namespaced object in it, and once nothing
-// is left it removes the namespace's kubernetes finalizer, which lets the
-// apiserver remove the namespace.
+// Terminating it deletes every namespaced object in it, of every kind
+// discovery lists, and once nothing is left it removes the namespace's
+// kubernetes finalizer, which lets the apiserver remove the namespace.
 package namespace
 
 import (
@@ -12,7 +12,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
@@ -30,65 +29,23 @@ const FinalizerKubernetes = "kubernetes"
 // (pods terminating gracefully) is looked at again.
 const recheck = time.Second
 
-// content deletes one namespaced resource's objects in a namespace and
-// says how many are left.
-type content struct {
-	resource string
-	purge    func(ctx context.Context, ns string) (left int, err error)
-}
-
-func of[T, L proto.Message](resource string, res func(ns string) *client.Resource[T, L]) content {
-	return content{resource: resource, purge: func(ctx context.Context, ns string) (int, error) {
-		items, _, err := informer.FromResource(res(ns)).List(ctx, client.ListOptions{})
-		if err != nil {
-			return 0, err
-		}
-		for _, obj := range items {
-			m := informer.Meta(obj)
-			if m.GetDeletionTimestamp() != nil {
-				continue
-			}
-			if _, err := res(ns).Delete(ctx, m.GetName(), nil); err != nil && !client.IsNotFound(err) {
-				return 0, err
-			}
-		}
-		return len(items), nil
-	}}
-}
+// first are the resources emptied before the others, as Kubernetes'
+// namespace controller orders them: workloads, so their controllers stop
+// making pods, then pods.
+var first = []string{"apps/v1/deployments", "apps/v1/replicasets", "v1/pods"}
 
 // Controller is the namespace controller; its keys are namespace names.
 type Controller struct {
 	*controller.Controller
-	c       *client.Client
-	nss     *informer.Informer[*corev1.Namespace]
-	content []content
+	c   *client.Client
+	nss *informer.Informer[*corev1.Namespace]
 }
 
-// New wires the controller to the namespace informer. Every namespaced
-// resource the apiserver serves is emptied; keep the list in step with
-// the apiserver's kinds.
+// New wires the controller to the namespace informer. What it empties is
+// every namespaced resource discovery lists at the time, built-in or
+// custom.
 func New(c *client.Client, f *informers.Factory, workers int) *Controller {
-	nc := &Controller{c: c, nss: f.Namespaces(), content: []content{
-		// Workloads first, so their controllers stop making pods.
-		of("deployments", func(ns string) *client.Resource[*appsv1.Deployment, *appsv1.DeploymentList] {
-			return c.AppsV1().Deployments(ns).Resource
-		}),
-		of("replicasets", func(ns string) *client.Resource[*appsv1.ReplicaSet, *appsv1.ReplicaSetList] {
-			return c.AppsV1().ReplicaSets(ns).Resource
-		}),
-		of("pods", func(ns string) *client.Resource[*corev1.Pod, *corev1.PodList] { return c.CoreV1().Pods(ns).Resource }),
-		of("services", c.CoreV1().Services),
-		of("endpoints", c.CoreV1().Endpoints),
-		of("endpointslices", c.DiscoveryV1().EndpointSlices),
-		of("podtemplates", c.CoreV1().PodTemplates),
-		of("configmaps", c.CoreV1().ConfigMaps),
-		of("secrets", c.CoreV1().Secrets),
-		of("serviceaccounts", func(ns string) *client.Resource[*corev1.ServiceAccount, *corev1.ServiceAccountList] {
-			return c.CoreV1().ServiceAccounts(ns).Resource
-		}),
-		of("events", c.CoreV1().Events),
-		of("leases", c.CoordinationV1().Leases),
-	}}
+	nc := &Controller{c: c, nss: f.Namespaces()}
 	nc.Controller = &controller.Controller{Name: Name, Workers: workers, Reconciler: controller.ReconcileFunc(nc.reconcile),
 		Keys: func() []string {
 			var out []string
@@ -108,6 +65,54 @@ func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 	return nc
 }
 
+// contents are the namespaced resources whose objects are deleted with a
+// namespace: those that can be listed and deleted, one version of each
+// group and resource, the workloads first.
+func (nc *Controller) contents(ctx context.Context) ([]client.ServedResource, error) {
+	served, err := nc.c.ServedResources(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("discover the namespaced resources: %w", err)
+	}
+	var out []client.ServedResource
+	seen := map[string]bool{}
+	for _, r := range served {
+		gr := r.Group + "/" + r.Resource
+		if !r.Namespaced || !r.Has("list") || !r.Has("delete") || seen[gr] {
+			continue
+		}
+		seen[gr] = true
+		out = append(out, r)
+	}
+	rank := func(r client.ServedResource) int {
+		if i := slices.Index(first, r.String()); i >= 0 {
+			return i
+		}
+		return len(first)
+	}
+	slices.SortStableFunc(out, func(a, b client.ServedResource) int { return rank(a) - rank(b) })
+	return out, nil
+}
+
+// purge deletes a resource's objects in a namespace and says how many
+// are left (being deleted, or just asked to be).
+func (nc *Controller) purge(ctx context.Context, r client.ServedResource, ns string) (int, error) {
+	md := nc.c.Metadata(r.GroupVersionResource, ns)
+	list, err := md.List(ctx, client.ListOptions{})
+	if err != nil {
+		return 0, err
+	}
+	for _, obj := range list.GetItems() {
+		m := obj.GetMetadata()
+		if m.GetDeletionTimestamp() != nil {
+			continue
+		}
+		if _, err := md.Delete(ctx, m.GetName(), nil); err != nil && !client.IsNotFound(err) {
+			return 0, err
+		}
+	}
+	return len(list.GetItems()), nil
+}
+
 func terminating(ns *corev1.Namespace) bool {
 	return ns.GetMetadata().GetDeletionTimestamp() != nil || ns.GetStatus().GetPhase() == "Terminating"
 }
@@ -117,11 +122,15 @@ func (nc *Controller) reconcile(ctx context.Context, name string) (time.Duration
 	if !ok || !terminating(ns) || !slices.Contains(ns.GetSpec().GetFinalizers(), FinalizerKubernetes) {
 		return 0, nil
 	}
+	contents, err := nc.contents(ctx)
+	if err != nil {
+		return 0, err
+	}
 	left := 0
-	for _, c := range nc.content {
-		n, err := c.purge(ctx, name)
+	for _, r := range contents {
+		n, err := nc.purge(ctx, r, name)
 		if err != nil {
-			return 0, fmt.Errorf("empty %s of namespace %s: %w", c.resource, name, err)
+			return 0, fmt.Errorf("empty %s of namespace %s: %w", r.String(), name, err)
 		}
 		left += n
 	}
