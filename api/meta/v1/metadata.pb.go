@@ -520,6 +520,238 @@ func (x *MetadataWatchEvent) GetStatus() *Status {
 	return nil
 }
 
+// DynamicObject is one object as Kubernetes JSON, with its apiVersion and
+// kind.
+type DynamicObject struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Json          []byte                 `protobuf:"bytes,1,opt,name=json,proto3" json:"json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DynamicObject) Reset() {
+	*x = DynamicObject{}
+	mi := &file_skiff_meta_v1_metadata_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DynamicObject) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DynamicObject) ProtoMessage() {}
+
+func (x *DynamicObject) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_meta_v1_metadata_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DynamicObject.ProtoReflect.Descriptor instead.
+func (*DynamicObject) Descriptor() ([]byte, []int) {
+	return file_skiff_meta_v1_metadata_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DynamicObject) GetJson() []byte {
+	if x != nil {
+		return x.Json
+	}
+	return nil
+}
+
+// DynamicList is a list's items as Kubernetes JSON, and where the list
+// was read (resourceVersion, continue).
+type DynamicList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Metadata      *ListMeta              `protobuf:"bytes,1,opt,name=metadata,proto3" json:"metadata,omitempty"`
+	Items         []*DynamicObject       `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DynamicList) Reset() {
+	*x = DynamicList{}
+	mi := &file_skiff_meta_v1_metadata_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DynamicList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DynamicList) ProtoMessage() {}
+
+func (x *DynamicList) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_meta_v1_metadata_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DynamicList.ProtoReflect.Descriptor instead.
+func (*DynamicList) Descriptor() ([]byte, []int) {
+	return file_skiff_meta_v1_metadata_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DynamicList) GetMetadata() *ListMeta {
+	if x != nil {
+		return x.Metadata
+	}
+	return nil
+}
+
+func (x *DynamicList) GetItems() []*DynamicObject {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// DynamicWriteRequest creates or updates an object given as Kubernetes
+// JSON; namespace is where a namespaced object goes when it names none.
+type DynamicWriteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Resource      *GroupVersionResource  `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Namespace     string                 `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Object        *DynamicObject         `protobuf:"bytes,3,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *WriteOptions          `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DynamicWriteRequest) Reset() {
+	*x = DynamicWriteRequest{}
+	mi := &file_skiff_meta_v1_metadata_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DynamicWriteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DynamicWriteRequest) ProtoMessage() {}
+
+func (x *DynamicWriteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_meta_v1_metadata_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DynamicWriteRequest.ProtoReflect.Descriptor instead.
+func (*DynamicWriteRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_meta_v1_metadata_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DynamicWriteRequest) GetResource() *GroupVersionResource {
+	if x != nil {
+		return x.Resource
+	}
+	return nil
+}
+
+func (x *DynamicWriteRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DynamicWriteRequest) GetObject() *DynamicObject {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *DynamicWriteRequest) GetOptions() *WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// DynamicWatchEvent is one change: type ADDED, MODIFIED, DELETED,
+// BOOKMARK or ERROR (status says why).
+type DynamicWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *DynamicObject         `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *Status                `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DynamicWatchEvent) Reset() {
+	*x = DynamicWatchEvent{}
+	mi := &file_skiff_meta_v1_metadata_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DynamicWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DynamicWatchEvent) ProtoMessage() {}
+
+func (x *DynamicWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_meta_v1_metadata_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DynamicWatchEvent.ProtoReflect.Descriptor instead.
+func (*DynamicWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_meta_v1_metadata_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DynamicWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *DynamicWatchEvent) GetObject() *DynamicObject {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *DynamicWatchEvent) GetStatus() *Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 var File_skiff_meta_v1_metadata_proto protoreflect.FileDescriptor
 
 const file_skiff_meta_v1_metadata_proto_rawDesc = "" +
@@ -555,6 +787,20 @@ const file_skiff_meta_v1_metadata_proto_rawDesc = "" +
 	"\x12MetadataWatchEvent\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12<\n" +
 	"\x06object\x18\x02 \x01(\v2$.skiff.meta.v1.PartialObjectMetadataR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"#\n" +
+	"\rDynamicObject\x12\x12\n" +
+	"\x04json\x18\x01 \x01(\fR\x04json\"v\n" +
+	"\vDynamicList\x123\n" +
+	"\bmetadata\x18\x01 \x01(\v2\x17.skiff.meta.v1.ListMetaR\bmetadata\x122\n" +
+	"\x05items\x18\x02 \x03(\v2\x1c.skiff.meta.v1.DynamicObjectR\x05items\"\xe1\x01\n" +
+	"\x13DynamicWriteRequest\x12?\n" +
+	"\bresource\x18\x01 \x01(\v2#.skiff.meta.v1.GroupVersionResourceR\bresource\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x124\n" +
+	"\x06object\x18\x03 \x01(\v2\x1c.skiff.meta.v1.DynamicObjectR\x06object\x125\n" +
+	"\aoptions\x18\x04 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x8c\x01\n" +
+	"\x11DynamicWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x124\n" +
+	"\x06object\x18\x02 \x01(\v2\x1c.skiff.meta.v1.DynamicObjectR\x06object\x12-\n" +
 	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status2b\n" +
 	"\x10DiscoveryService\x12N\n" +
 	"\tResources\x12\x1f.skiff.meta.v1.ResourcesRequest\x1a .skiff.meta.v1.ResourcesResponse2\xb3\x03\n" +
@@ -563,7 +809,16 @@ const file_skiff_meta_v1_metadata_proto_rawDesc = "" +
 	"\x04List\x12\".skiff.meta.v1.MetadataListRequest\x1a(.skiff.meta.v1.PartialObjectMetadataList\x12P\n" +
 	"\x05Watch\x12\".skiff.meta.v1.MetadataListRequest\x1a!.skiff.meta.v1.MetadataWatchEvent0\x01\x12R\n" +
 	"\x05Patch\x12#.skiff.meta.v1.MetadataPatchRequest\x1a$.skiff.meta.v1.PartialObjectMetadata\x12T\n" +
-	"\x06Delete\x12$.skiff.meta.v1.MetadataDeleteRequest\x1a$.skiff.meta.v1.PartialObjectMetadataB\x1eZ\x1cskiff.dev/api/meta/v1;metav1b\x06proto3"
+	"\x06Delete\x12$.skiff.meta.v1.MetadataDeleteRequest\x1a$.skiff.meta.v1.PartialObjectMetadata2\xf5\x04\n" +
+	"\x0eDynamicService\x12J\n" +
+	"\x06Create\x12\".skiff.meta.v1.DynamicWriteRequest\x1a\x1c.skiff.meta.v1.DynamicObject\x12F\n" +
+	"\x03Get\x12!.skiff.meta.v1.MetadataGetRequest\x1a\x1c.skiff.meta.v1.DynamicObject\x12F\n" +
+	"\x04List\x12\".skiff.meta.v1.MetadataListRequest\x1a\x1a.skiff.meta.v1.DynamicList\x12O\n" +
+	"\x05Watch\x12\".skiff.meta.v1.MetadataListRequest\x1a .skiff.meta.v1.DynamicWatchEvent0\x01\x12J\n" +
+	"\x06Update\x12\".skiff.meta.v1.DynamicWriteRequest\x1a\x1c.skiff.meta.v1.DynamicObject\x12P\n" +
+	"\fUpdateStatus\x12\".skiff.meta.v1.DynamicWriteRequest\x1a\x1c.skiff.meta.v1.DynamicObject\x12J\n" +
+	"\x05Patch\x12#.skiff.meta.v1.MetadataPatchRequest\x1a\x1c.skiff.meta.v1.DynamicObject\x12L\n" +
+	"\x06Delete\x12$.skiff.meta.v1.MetadataDeleteRequest\x1a\x1c.skiff.meta.v1.DynamicObjectB\x1eZ\x1cskiff.dev/api/meta/v1;metav1b\x06proto3"
 
 var (
 	file_skiff_meta_v1_metadata_proto_rawDescOnce sync.Once
@@ -577,7 +832,7 @@ func file_skiff_meta_v1_metadata_proto_rawDescGZIP() []byte {
 	return file_skiff_meta_v1_metadata_proto_rawDescData
 }
 
-var file_skiff_meta_v1_metadata_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_skiff_meta_v1_metadata_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_skiff_meta_v1_metadata_proto_goTypes = []any{
 	(*GroupVersionResource)(nil),      // 0: skiff.meta.v1.GroupVersionResource
 	(*ServedResource)(nil),            // 1: skiff.meta.v1.ServedResource
@@ -588,44 +843,73 @@ var file_skiff_meta_v1_metadata_proto_goTypes = []any{
 	(*MetadataPatchRequest)(nil),      // 6: skiff.meta.v1.MetadataPatchRequest
 	(*MetadataDeleteRequest)(nil),     // 7: skiff.meta.v1.MetadataDeleteRequest
 	(*MetadataWatchEvent)(nil),        // 8: skiff.meta.v1.MetadataWatchEvent
-	(*GetRequest)(nil),                // 9: skiff.meta.v1.GetRequest
-	(*ListRequest)(nil),               // 10: skiff.meta.v1.ListRequest
-	(*PatchRequest)(nil),              // 11: skiff.meta.v1.PatchRequest
-	(*DeleteRequest)(nil),             // 12: skiff.meta.v1.DeleteRequest
-	(*PartialObjectMetadata)(nil),     // 13: skiff.meta.v1.PartialObjectMetadata
-	(*Status)(nil),                    // 14: skiff.meta.v1.Status
-	(*PartialObjectMetadataList)(nil), // 15: skiff.meta.v1.PartialObjectMetadataList
+	(*DynamicObject)(nil),             // 9: skiff.meta.v1.DynamicObject
+	(*DynamicList)(nil),               // 10: skiff.meta.v1.DynamicList
+	(*DynamicWriteRequest)(nil),       // 11: skiff.meta.v1.DynamicWriteRequest
+	(*DynamicWatchEvent)(nil),         // 12: skiff.meta.v1.DynamicWatchEvent
+	(*GetRequest)(nil),                // 13: skiff.meta.v1.GetRequest
+	(*ListRequest)(nil),               // 14: skiff.meta.v1.ListRequest
+	(*PatchRequest)(nil),              // 15: skiff.meta.v1.PatchRequest
+	(*DeleteRequest)(nil),             // 16: skiff.meta.v1.DeleteRequest
+	(*PartialObjectMetadata)(nil),     // 17: skiff.meta.v1.PartialObjectMetadata
+	(*Status)(nil),                    // 18: skiff.meta.v1.Status
+	(*ListMeta)(nil),                  // 19: skiff.meta.v1.ListMeta
+	(*WriteOptions)(nil),              // 20: skiff.meta.v1.WriteOptions
+	(*PartialObjectMetadataList)(nil), // 21: skiff.meta.v1.PartialObjectMetadataList
 }
 var file_skiff_meta_v1_metadata_proto_depIdxs = []int32{
 	0,  // 0: skiff.meta.v1.ServedResource.resource:type_name -> skiff.meta.v1.GroupVersionResource
 	1,  // 1: skiff.meta.v1.ResourcesResponse.resources:type_name -> skiff.meta.v1.ServedResource
 	0,  // 2: skiff.meta.v1.MetadataGetRequest.resource:type_name -> skiff.meta.v1.GroupVersionResource
-	9,  // 3: skiff.meta.v1.MetadataGetRequest.request:type_name -> skiff.meta.v1.GetRequest
+	13, // 3: skiff.meta.v1.MetadataGetRequest.request:type_name -> skiff.meta.v1.GetRequest
 	0,  // 4: skiff.meta.v1.MetadataListRequest.resource:type_name -> skiff.meta.v1.GroupVersionResource
-	10, // 5: skiff.meta.v1.MetadataListRequest.request:type_name -> skiff.meta.v1.ListRequest
+	14, // 5: skiff.meta.v1.MetadataListRequest.request:type_name -> skiff.meta.v1.ListRequest
 	0,  // 6: skiff.meta.v1.MetadataPatchRequest.resource:type_name -> skiff.meta.v1.GroupVersionResource
-	11, // 7: skiff.meta.v1.MetadataPatchRequest.request:type_name -> skiff.meta.v1.PatchRequest
+	15, // 7: skiff.meta.v1.MetadataPatchRequest.request:type_name -> skiff.meta.v1.PatchRequest
 	0,  // 8: skiff.meta.v1.MetadataDeleteRequest.resource:type_name -> skiff.meta.v1.GroupVersionResource
-	12, // 9: skiff.meta.v1.MetadataDeleteRequest.request:type_name -> skiff.meta.v1.DeleteRequest
-	13, // 10: skiff.meta.v1.MetadataWatchEvent.object:type_name -> skiff.meta.v1.PartialObjectMetadata
-	14, // 11: skiff.meta.v1.MetadataWatchEvent.status:type_name -> skiff.meta.v1.Status
-	2,  // 12: skiff.meta.v1.DiscoveryService.Resources:input_type -> skiff.meta.v1.ResourcesRequest
-	4,  // 13: skiff.meta.v1.MetadataService.Get:input_type -> skiff.meta.v1.MetadataGetRequest
-	5,  // 14: skiff.meta.v1.MetadataService.List:input_type -> skiff.meta.v1.MetadataListRequest
-	5,  // 15: skiff.meta.v1.MetadataService.Watch:input_type -> skiff.meta.v1.MetadataListRequest
-	6,  // 16: skiff.meta.v1.MetadataService.Patch:input_type -> skiff.meta.v1.MetadataPatchRequest
-	7,  // 17: skiff.meta.v1.MetadataService.Delete:input_type -> skiff.meta.v1.MetadataDeleteRequest
-	3,  // 18: skiff.meta.v1.DiscoveryService.Resources:output_type -> skiff.meta.v1.ResourcesResponse
-	13, // 19: skiff.meta.v1.MetadataService.Get:output_type -> skiff.meta.v1.PartialObjectMetadata
-	15, // 20: skiff.meta.v1.MetadataService.List:output_type -> skiff.meta.v1.PartialObjectMetadataList
-	8,  // 21: skiff.meta.v1.MetadataService.Watch:output_type -> skiff.meta.v1.MetadataWatchEvent
-	13, // 22: skiff.meta.v1.MetadataService.Patch:output_type -> skiff.meta.v1.PartialObjectMetadata
-	13, // 23: skiff.meta.v1.MetadataService.Delete:output_type -> skiff.meta.v1.PartialObjectMetadata
-	18, // [18:24] is the sub-list for method output_type
-	12, // [12:18] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	16, // 9: skiff.meta.v1.MetadataDeleteRequest.request:type_name -> skiff.meta.v1.DeleteRequest
+	17, // 10: skiff.meta.v1.MetadataWatchEvent.object:type_name -> skiff.meta.v1.PartialObjectMetadata
+	18, // 11: skiff.meta.v1.MetadataWatchEvent.status:type_name -> skiff.meta.v1.Status
+	19, // 12: skiff.meta.v1.DynamicList.metadata:type_name -> skiff.meta.v1.ListMeta
+	9,  // 13: skiff.meta.v1.DynamicList.items:type_name -> skiff.meta.v1.DynamicObject
+	0,  // 14: skiff.meta.v1.DynamicWriteRequest.resource:type_name -> skiff.meta.v1.GroupVersionResource
+	9,  // 15: skiff.meta.v1.DynamicWriteRequest.object:type_name -> skiff.meta.v1.DynamicObject
+	20, // 16: skiff.meta.v1.DynamicWriteRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	9,  // 17: skiff.meta.v1.DynamicWatchEvent.object:type_name -> skiff.meta.v1.DynamicObject
+	18, // 18: skiff.meta.v1.DynamicWatchEvent.status:type_name -> skiff.meta.v1.Status
+	2,  // 19: skiff.meta.v1.DiscoveryService.Resources:input_type -> skiff.meta.v1.ResourcesRequest
+	4,  // 20: skiff.meta.v1.MetadataService.Get:input_type -> skiff.meta.v1.MetadataGetRequest
+	5,  // 21: skiff.meta.v1.MetadataService.List:input_type -> skiff.meta.v1.MetadataListRequest
+	5,  // 22: skiff.meta.v1.MetadataService.Watch:input_type -> skiff.meta.v1.MetadataListRequest
+	6,  // 23: skiff.meta.v1.MetadataService.Patch:input_type -> skiff.meta.v1.MetadataPatchRequest
+	7,  // 24: skiff.meta.v1.MetadataService.Delete:input_type -> skiff.meta.v1.MetadataDeleteRequest
+	11, // 25: skiff.meta.v1.DynamicService.Create:input_type -> skiff.meta.v1.DynamicWriteRequest
+	4,  // 26: skiff.meta.v1.DynamicService.Get:input_type -> skiff.meta.v1.MetadataGetRequest
+	5,  // 27: skiff.meta.v1.DynamicService.List:input_type -> skiff.meta.v1.MetadataListRequest
+	5,  // 28: skiff.meta.v1.DynamicService.Watch:input_type -> skiff.meta.v1.MetadataListRequest
+	11, // 29: skiff.meta.v1.DynamicService.Update:input_type -> skiff.meta.v1.DynamicWriteRequest
+	11, // 30: skiff.meta.v1.DynamicService.UpdateStatus:input_type -> skiff.meta.v1.DynamicWriteRequest
+	6,  // 31: skiff.meta.v1.DynamicService.Patch:input_type -> skiff.meta.v1.MetadataPatchRequest
+	7,  // 32: skiff.meta.v1.DynamicService.Delete:input_type -> skiff.meta.v1.MetadataDeleteRequest
+	3,  // 33: skiff.meta.v1.DiscoveryService.Resources:output_type -> skiff.meta.v1.ResourcesResponse
+	17, // 34: skiff.meta.v1.MetadataService.Get:output_type -> skiff.meta.v1.PartialObjectMetadata
+	21, // 35: skiff.meta.v1.MetadataService.List:output_type -> skiff.meta.v1.PartialObjectMetadataList
+	8,  // 36: skiff.meta.v1.MetadataService.Watch:output_type -> skiff.meta.v1.MetadataWatchEvent
+	17, // 37: skiff.meta.v1.MetadataService.Patch:output_type -> skiff.meta.v1.PartialObjectMetadata
+	17, // 38: skiff.meta.v1.MetadataService.Delete:output_type -> skiff.meta.v1.PartialObjectMetadata
+	9,  // 39: skiff.meta.v1.DynamicService.Create:output_type -> skiff.meta.v1.DynamicObject
+	9,  // 40: skiff.meta.v1.DynamicService.Get:output_type -> skiff.meta.v1.DynamicObject
+	10, // 41: skiff.meta.v1.DynamicService.List:output_type -> skiff.meta.v1.DynamicList
+	12, // 42: skiff.meta.v1.DynamicService.Watch:output_type -> skiff.meta.v1.DynamicWatchEvent
+	9,  // 43: skiff.meta.v1.DynamicService.Update:output_type -> skiff.meta.v1.DynamicObject
+	9,  // 44: skiff.meta.v1.DynamicService.UpdateStatus:output_type -> skiff.meta.v1.DynamicObject
+	9,  // 45: skiff.meta.v1.DynamicService.Patch:output_type -> skiff.meta.v1.DynamicObject
+	9,  // 46: skiff.meta.v1.DynamicService.Delete:output_type -> skiff.meta.v1.DynamicObject
+	33, // [33:47] is the sub-list for method output_type
+	19, // [19:33] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_skiff_meta_v1_metadata_proto_init() }
@@ -641,9 +925,9 @@ func file_skiff_meta_v1_metadata_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_meta_v1_metadata_proto_rawDesc), len(file_skiff_meta_v1_metadata_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_skiff_meta_v1_metadata_proto_goTypes,
 		DependencyIndexes: file_skiff_meta_v1_metadata_proto_depIdxs,

@@ -399,3 +399,389 @@ var MetadataService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "skiff/meta/v1/metadata.proto",
 }
+
+const (
+	DynamicService_Create_FullMethodName       = "/skiff.meta.v1.DynamicService/Create"
+	DynamicService_Get_FullMethodName          = "/skiff.meta.v1.DynamicService/Get"
+	DynamicService_List_FullMethodName         = "/skiff.meta.v1.DynamicService/List"
+	DynamicService_Watch_FullMethodName        = "/skiff.meta.v1.DynamicService/Watch"
+	DynamicService_Update_FullMethodName       = "/skiff.meta.v1.DynamicService/Update"
+	DynamicService_UpdateStatus_FullMethodName = "/skiff.meta.v1.DynamicService/UpdateStatus"
+	DynamicService_Patch_FullMethodName        = "/skiff.meta.v1.DynamicService/Patch"
+	DynamicService_Delete_FullMethodName       = "/skiff.meta.v1.DynamicService/Delete"
+)
+
+// DynamicServiceClient is the client API for DynamicService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// DynamicService reads and writes any resource's objects as Kubernetes
+// JSON, whatever their kind: the unstructured face, for clients that know
+// a kind only by its resource name. It takes the same requests as
+// MetadataService, and writes with DynamicWriteRequest.
+type DynamicServiceClient interface {
+	Create(ctx context.Context, in *DynamicWriteRequest, opts ...grpc.CallOption) (*DynamicObject, error)
+	Get(ctx context.Context, in *MetadataGetRequest, opts ...grpc.CallOption) (*DynamicObject, error)
+	List(ctx context.Context, in *MetadataListRequest, opts ...grpc.CallOption) (*DynamicList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *MetadataListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DynamicWatchEvent], error)
+	Update(ctx context.Context, in *DynamicWriteRequest, opts ...grpc.CallOption) (*DynamicObject, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(ctx context.Context, in *DynamicWriteRequest, opts ...grpc.CallOption) (*DynamicObject, error)
+	Patch(ctx context.Context, in *MetadataPatchRequest, opts ...grpc.CallOption) (*DynamicObject, error)
+	Delete(ctx context.Context, in *MetadataDeleteRequest, opts ...grpc.CallOption) (*DynamicObject, error)
+}
+
+type dynamicServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewDynamicServiceClient(cc grpc.ClientConnInterface) DynamicServiceClient {
+	return &dynamicServiceClient{cc}
+}
+
+func (c *dynamicServiceClient) Create(ctx context.Context, in *DynamicWriteRequest, opts ...grpc.CallOption) (*DynamicObject, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DynamicObject)
+	err := c.cc.Invoke(ctx, DynamicService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dynamicServiceClient) Get(ctx context.Context, in *MetadataGetRequest, opts ...grpc.CallOption) (*DynamicObject, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DynamicObject)
+	err := c.cc.Invoke(ctx, DynamicService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dynamicServiceClient) List(ctx context.Context, in *MetadataListRequest, opts ...grpc.CallOption) (*DynamicList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DynamicList)
+	err := c.cc.Invoke(ctx, DynamicService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dynamicServiceClient) Watch(ctx context.Context, in *MetadataListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DynamicWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &DynamicService_ServiceDesc.Streams[0], DynamicService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[MetadataListRequest, DynamicWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DynamicService_WatchClient = grpc.ServerStreamingClient[DynamicWatchEvent]
+
+func (c *dynamicServiceClient) Update(ctx context.Context, in *DynamicWriteRequest, opts ...grpc.CallOption) (*DynamicObject, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DynamicObject)
+	err := c.cc.Invoke(ctx, DynamicService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dynamicServiceClient) UpdateStatus(ctx context.Context, in *DynamicWriteRequest, opts ...grpc.CallOption) (*DynamicObject, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DynamicObject)
+	err := c.cc.Invoke(ctx, DynamicService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dynamicServiceClient) Patch(ctx context.Context, in *MetadataPatchRequest, opts ...grpc.CallOption) (*DynamicObject, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DynamicObject)
+	err := c.cc.Invoke(ctx, DynamicService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dynamicServiceClient) Delete(ctx context.Context, in *MetadataDeleteRequest, opts ...grpc.CallOption) (*DynamicObject, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DynamicObject)
+	err := c.cc.Invoke(ctx, DynamicService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DynamicServiceServer is the server API for DynamicService service.
+// All implementations must embed UnimplementedDynamicServiceServer
+// for forward compatibility.
+//
+// DynamicService reads and writes any resource's objects as Kubernetes
+// JSON, whatever their kind: the unstructured face, for clients that know
+// a kind only by its resource name. It takes the same requests as
+// MetadataService, and writes with DynamicWriteRequest.
+type DynamicServiceServer interface {
+	Create(context.Context, *DynamicWriteRequest) (*DynamicObject, error)
+	Get(context.Context, *MetadataGetRequest) (*DynamicObject, error)
+	List(context.Context, *MetadataListRequest) (*DynamicList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*MetadataListRequest, grpc.ServerStreamingServer[DynamicWatchEvent]) error
+	Update(context.Context, *DynamicWriteRequest) (*DynamicObject, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(context.Context, *DynamicWriteRequest) (*DynamicObject, error)
+	Patch(context.Context, *MetadataPatchRequest) (*DynamicObject, error)
+	Delete(context.Context, *MetadataDeleteRequest) (*DynamicObject, error)
+	mustEmbedUnimplementedDynamicServiceServer()
+}
+
+// UnimplementedDynamicServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedDynamicServiceServer struct{}
+
+func (UnimplementedDynamicServiceServer) Create(context.Context, *DynamicWriteRequest) (*DynamicObject, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedDynamicServiceServer) Get(context.Context, *MetadataGetRequest) (*DynamicObject, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedDynamicServiceServer) List(context.Context, *MetadataListRequest) (*DynamicList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedDynamicServiceServer) Watch(*MetadataListRequest, grpc.ServerStreamingServer[DynamicWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedDynamicServiceServer) Update(context.Context, *DynamicWriteRequest) (*DynamicObject, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedDynamicServiceServer) UpdateStatus(context.Context, *DynamicWriteRequest) (*DynamicObject, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedDynamicServiceServer) Patch(context.Context, *MetadataPatchRequest) (*DynamicObject, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedDynamicServiceServer) Delete(context.Context, *MetadataDeleteRequest) (*DynamicObject, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedDynamicServiceServer) mustEmbedUnimplementedDynamicServiceServer() {}
+func (UnimplementedDynamicServiceServer) testEmbeddedByValue()                        {}
+
+// UnsafeDynamicServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to DynamicServiceServer will
+// result in compilation errors.
+type UnsafeDynamicServiceServer interface {
+	mustEmbedUnimplementedDynamicServiceServer()
+}
+
+func RegisterDynamicServiceServer(s grpc.ServiceRegistrar, srv DynamicServiceServer) {
+	// If the following call panics, it indicates UnimplementedDynamicServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&DynamicService_ServiceDesc, srv)
+}
+
+func _DynamicService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DynamicWriteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DynamicServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DynamicService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DynamicServiceServer).Create(ctx, req.(*DynamicWriteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DynamicService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MetadataGetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DynamicServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DynamicService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DynamicServiceServer).Get(ctx, req.(*MetadataGetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DynamicService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MetadataListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DynamicServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DynamicService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DynamicServiceServer).List(ctx, req.(*MetadataListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DynamicService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(MetadataListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(DynamicServiceServer).Watch(m, &grpc.GenericServerStream[MetadataListRequest, DynamicWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DynamicService_WatchServer = grpc.ServerStreamingServer[DynamicWatchEvent]
+
+func _DynamicService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DynamicWriteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DynamicServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DynamicService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DynamicServiceServer).Update(ctx, req.(*DynamicWriteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DynamicService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DynamicWriteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DynamicServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DynamicService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DynamicServiceServer).UpdateStatus(ctx, req.(*DynamicWriteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DynamicService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MetadataPatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DynamicServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DynamicService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DynamicServiceServer).Patch(ctx, req.(*MetadataPatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DynamicService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MetadataDeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DynamicServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DynamicService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DynamicServiceServer).Delete(ctx, req.(*MetadataDeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// DynamicService_ServiceDesc is the grpc.ServiceDesc for DynamicService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var DynamicService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.meta.v1.DynamicService",
+	HandlerType: (*DynamicServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _DynamicService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _DynamicService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _DynamicService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _DynamicService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _DynamicService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _DynamicService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _DynamicService_Delete_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _DynamicService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/meta/v1/metadata.proto",
+}

@@ -7,7 +7,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	metav1 "skiff.dev/api/meta/v1"
-	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -21,8 +20,8 @@ type served struct {
 	backend registry.Backend
 }
 
-// kindless serves the DiscoveryService and the MetadataService over every
-// resource.
+// kindless serves the DiscoveryService and the MetadataService (and,
+// through dynamic, the DynamicService) over every resource.
 type kindless struct {
 	metav1.UnimplementedDiscoveryServiceServer
 	metav1.UnimplementedMetadataServiceServer
@@ -30,8 +29,8 @@ type kindless struct {
 	byGVR     map[string]served
 }
 
-// RegisterKindless serves the resources' discovery and their objects'
-// metadata, whatever their kind.
+// RegisterKindless serves the resources' discovery, and their objects as
+// metadata and as JSON, whatever their kind.
 func RegisterKindless(s grpc.ServiceRegistrar, resources []*registry.Resource, backend func(*registry.Resource) registry.Backend) {
 	k := &kindless{byGVR: map[string]served{}}
 	for _, res := range resources {
@@ -41,6 +40,7 @@ func RegisterKindless(s grpc.ServiceRegistrar, resources []*registry.Resource, b
 	}
 	metav1.RegisterDiscoveryServiceServer(s, k)
 	metav1.RegisterMetadataServiceServer(s, k)
+	metav1.RegisterDynamicServiceServer(s, &dynamic{k: k})
 }
 
 func gvrKey(group, version, resource string) string { return group + "/" + version + "/" + resource }
@@ -64,11 +64,8 @@ func (k *kindless) Resources(context.Context, *metav1.ResourcesRequest) (*metav1
 
 // find is the backend of a resource; NotFound when it is not served.
 func (k *kindless) find(gvr *metav1.GroupVersionResource) (registry.Backend, error) {
-	sv, ok := k.byGVR[gvrKey(gvr.GetGroup(), gvr.GetVersion(), gvr.GetResource())]
-	if !ok || sv.backend == nil {
-		return nil, toStatus(apierrors.NewNotFound(apierrors.Resource{Group: gvr.GetGroup(), Resource: gvr.GetResource()}, ""))
-	}
-	return sv.backend, nil
+	sv, err := k.findServed(gvr)
+	return sv.backend, err
 }
 
 // partial is an object's metadata alone.
