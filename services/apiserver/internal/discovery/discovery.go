@@ -39,15 +39,6 @@ type Info struct {
 // aggregatedV2 is the media type of aggregated discovery.
 const aggregatedV2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
-var allVerbs = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
-
-// verbsOf are the verbs a resource serves.
-func verbsOf(r *registry.Resource) []string {
-	if r.Verbs != nil {
-		return r.Verbs
-	}
-	return allVerbs
-}
 
 // subresource is one served subresource of a resource.
 type subresource struct {
@@ -146,7 +137,7 @@ func resourceList(gv groupVersion) map[string]any {
 	for _, r := range gv.resources {
 		entry := map[string]any{
 			"name": r.Plural, "singularName": r.Singular, "namespaced": r.Namespaced, "kind": r.Kind,
-			"verbs": verbsOf(r),
+			"verbs": r.ServedVerbs(),
 		}
 		if r.Verbs == nil { // stored; the same hash where two resources share their objects
 			stored := r.Stored()
@@ -185,7 +176,7 @@ func aggregated(gvs []groupVersion, core bool) map[string]any {
 				scope = "Namespaced"
 			}
 			entry := map[string]any{
-				"resource": r.Plural, "singularResource": r.Singular, "scope": scope, "verbs": verbsOf(r),
+				"resource": r.Plural, "singularResource": r.Singular, "scope": scope, "verbs": r.ServedVerbs(),
 				"responseKind": map[string]string{"group": r.Group, "version": r.Version, "kind": r.Kind},
 			}
 			if len(r.ShortNames) > 0 {

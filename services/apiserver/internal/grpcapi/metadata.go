@@ -11,10 +11,6 @@ import (
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
-// allVerbs are the verbs of a resource that serves every one, in
-// Kubernetes' discovery order.
-var allVerbs = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
-
 type served struct {
 	res     *registry.Resource
 	backend registry.Backend
@@ -50,13 +46,9 @@ func (k *kindless) Resources(context.Context, *metav1.ResourcesRequest) (*metav1
 	out := &metav1.ResourcesResponse{}
 	for _, sv := range k.resources {
 		r := sv.res
-		verbs := r.Verbs
-		if verbs == nil {
-			verbs = allVerbs
-		}
 		out.Resources = append(out.Resources, &metav1.ServedResource{
 			Resource: &metav1.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Plural},
-			Kind:     r.Kind, Namespaced: r.Namespaced, Verbs: verbs, Subresources: r.Subresources,
+			Kind:     r.Kind, Namespaced: r.Namespaced, Verbs: r.ServedVerbs(), Subresources: r.Subresources,
 		})
 	}
 	return out, nil

@@ -89,6 +89,18 @@ func (r *Resource) specPart() protoreflect.Name {
 	return "spec"
 }
 
+// allVerbs are the verbs of a resource that serves every one, in the
+// order Kubernetes' discovery lists them.
+var allVerbs = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
+
+// ServedVerbs are the verbs the resource serves: Verbs, or every verb.
+func (r *Resource) ServedVerbs() []string {
+	if r.Verbs != nil {
+		return r.Verbs
+	}
+	return allVerbs
+}
+
 // GroupVersion is "v1" for the core group, "apps/v1" otherwise.
 func (r *Resource) GroupVersion() string {
 	if r.Group == "" {
