@@ -39,7 +39,6 @@ type Info struct {
 // aggregatedV2 is the media type of aggregated discovery.
 const aggregatedV2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
-
 // subresource is one served subresource of a resource.
 type subresource struct {
 	name                 string
