@@ -88,7 +88,11 @@ func (d *decoder) message(raw []byte, m protoreflect.Message, path string, micro
 		return d.quantity(raw, m, path)
 	case nameIntOrString:
 		return d.intOrString(raw, m, path)
-	case nameRawExtension, nameFieldsV1:
+	case nameSchemaOrBool:
+		return d.schemaOrBool(raw, m, path)
+	case nameSchemaOrArray, nameSchemaOrStringArray:
+		return d.schemaOrList(raw, m, path)
+	case nameRawExtension, nameFieldsV1, nameJSON:
 		var buf bytes.Buffer
 		if err := json.Compact(&buf, raw); err != nil {
 			return &FieldError{Path: path, Msg: "invalid JSON: " + err.Error()}

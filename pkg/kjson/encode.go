@@ -1,6 +1,7 @@
 package kjson
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"math"
@@ -38,6 +39,12 @@ func appendMessage(b []byte, m protoreflect.Message, micro bool) ([]byte, error)
 			return append(b, "null"...), nil
 		}
 		return append(b, raw...), nil
+	case nameJSON:
+		return appendJSONValue(b, m.Get(m.Descriptor().Fields().ByNumber(1)).Bytes())
+	case nameSchemaOrBool:
+		return appendSchemaOrBool(b, m)
+	case nameSchemaOrArray, nameSchemaOrStringArray:
+		return appendSchemaOrList(b, m)
 	}
 	b = append(b, '{')
 	first := true
@@ -153,12 +160,10 @@ func appendSingular(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Va
 		return strconv.AppendInt(b, v.Int(), 10), nil
 	case protoreflect.Uint32Kind, protoreflect.Fixed32Kind, protoreflect.Uint64Kind, protoreflect.Fixed64Kind:
 		return strconv.AppendUint(b, v.Uint(), 10), nil
-	case protoreflect.FloatKind, protoreflect.DoubleKind:
-		f := v.Float()
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return nil, fmt.Errorf("cannot encode %v as JSON", f)
-		}
-		return strconv.AppendFloat(b, f, 'g', -1, 64), nil
+	case protoreflect.FloatKind:
+		return appendFloat(b, v.Float(), 32)
+	case protoreflect.DoubleKind:
+		return appendFloat(b, v.Float(), 64)
 	case protoreflect.StringKind:
 		return appendString(b, v.String()), nil
 	case protoreflect.BytesKind:
@@ -171,6 +176,38 @@ func appendSingular(b []byte, fd protoreflect.FieldDescriptor, v protoreflect.Va
 		return appendMessage(b, v.Message(), micro)
 	}
 	return nil, fmt.Errorf("unsupported field kind %v", fd.Kind())
+}
+
+// appendFloat writes f as encoding/json does (and so Kubernetes): the
+// shortest decimal that reads back as f, in exponent form only below 1e-6
+// or from 1e21 up (1e-7, 1e+21), with at least one exponent digit.
+func appendFloat(b []byte, f float64, bits int) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("cannot encode %v as JSON", f)
+	}
+	format := byte('f')
+	if a := math.Abs(f); a != 0 {
+		small, large := a < 1e-6, a >= 1e21
+		if bits == 32 {
+			small, large = float32(a) < 1e-6, float32(a) >= 1e21
+		}
+		if small || large {
+			format = 'e'
+		}
+	}
+	start := len(b)
+	b = strconv.AppendFloat(b, f, format, -1, bits)
+	if format == 'e' {
+		// strconv pads the exponent to two digits (1e-07); JSON does not.
+		if e := bytes.LastIndexByte(b[start:], 'e'); e >= 0 {
+			exp := b[start+e+2:]
+			if len(exp) == 2 && exp[0] == '0' {
+				exp[0] = exp[1]
+				b = b[:len(b)-1]
+			}
+		}
+	}
+	return b, nil
 }
 
 func appendTimestamp(b []byte, m protoreflect.Message, micro bool) []byte {

@@ -1,8 +1,10 @@
 // Package kjson encodes and decodes Skiff's protobuf API objects as
 // Kubernetes JSON: camelCase names (with the contracts' json_name
 // overrides), int64 as numbers, quantities and int-or-strings as bare
-// strings or numbers, metav1.Time and MicroTime, embedded raw JSON, and
-// inline sub-messages, with Kubernetes' strict-decoding errors.
+// strings or numbers, metav1.Time and MicroTime, embedded raw JSON, the
+// schema values of CustomResourceDefinitions (any JSON value, a schema or
+// a boolean, a schema or a list), and inline sub-messages, with
+// Kubernetes' strict-decoding errors.
 package kjson
 
 import (
