@@ -20,11 +20,12 @@ func For(m proto.Message) strategicpatch.LookupPatchMeta {
 	return node{md: m.ProtoReflect().Descriptor()}
 }
 
-// node is one JSON value's type: a message, a map of values, or a leaf
-// (scalars and the messages that are scalars in JSON).
+// node is one JSON value's type: a message, a map of values, any JSON
+// value, or a leaf (scalars and the messages that are scalars in JSON).
 type node struct {
 	md    protoreflect.MessageDescriptor // set for messages
 	value *node                          // set for maps: the value type
+	any   bool                           // set for any JSON value
 	name  string
 }
 
@@ -37,7 +38,21 @@ var leaves = map[protoreflect.FullName]bool{
 	"skiff.meta.v1.FieldsV1":     true,
 }
 
+// Messages whose JSON may be a value of more than one type (a schema or a
+// boolean, a schema or a list): Kubernetes publishes them without a type,
+// and a patch computed from that schema merges their objects key by key,
+// without merge keys, and replaces everything else.
+var anyValues = map[protoreflect.FullName]bool{
+	"skiff.apiextensions.v1.JSON":                         true,
+	"skiff.apiextensions.v1.JSONSchemaPropsOrArray":       true,
+	"skiff.apiextensions.v1.JSONSchemaPropsOrBool":        true,
+	"skiff.apiextensions.v1.JSONSchemaPropsOrStringArray": true,
+}
+
 func typeOf(fd protoreflect.FieldDescriptor) node {
+	if md := fd.Message(); md != nil && anyValues[md.FullName()] {
+		return node{any: true, name: string(md.FullName())}
+	}
 	if fd.IsMap() {
 		v := typeOf(fd.MapValue())
 		return node{value: &v, name: "map"}
@@ -51,6 +66,9 @@ func typeOf(fd protoreflect.FieldDescriptor) node {
 // LookupPatchMetadataForStruct finds the field named key (its JSON name).
 func (n node) LookupPatchMetadataForStruct(key string) (strategicpatch.LookupPatchMeta, strategicpatch.PatchMeta, error) {
 	var pm strategicpatch.PatchMeta
+	if n.any {
+		return n, pm, nil
+	}
 	if n.value != nil {
 		return *n.value, pm, nil
 	}

@@ -53,6 +53,7 @@ var packages = map[protoreflect.FullName]string{
 	"skiff.autoscaling.v1":    "io.k8s.api.autoscaling.v1",
 	"skiff.authentication.v1": "io.k8s.api.authentication.v1",
 	"skiff.meta.v1":           "io.k8s.apimachinery.pkg.apis.meta.v1",
+	"skiff.apiextensions.v1":  "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1",
 }
 
 // Messages that are scalars (or opaque) in JSON, with their Kubernetes
@@ -72,7 +73,19 @@ var special = map[protoreflect.FullName]struct {
 		map[string]any{"type": "object", "description": "RawExtension holds an embedded object."}},
 	"skiff.meta.v1.FieldsV1": {"io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1",
 		map[string]any{"type": "object", "description": "FieldsV1 stores a set of fields in a trie-like data structure."}},
+	// The apiextensions values of more than one JSON type: Kubernetes
+	// publishes them without a type, so that any value validates.
+	"skiff.apiextensions.v1.JSON": {apiextensions + "JSON",
+		map[string]any{"description": "JSON is any JSON value: an object, an array, a string, a number, a boolean or null."}},
+	"skiff.apiextensions.v1.JSONSchemaPropsOrArray": {apiextensions + "JSONSchemaPropsOrArray",
+		map[string]any{"description": "JSONSchemaPropsOrArray is a schema, or an array of schemas."}},
+	"skiff.apiextensions.v1.JSONSchemaPropsOrBool": {apiextensions + "JSONSchemaPropsOrBool",
+		map[string]any{"description": "JSONSchemaPropsOrBool is a schema, or a boolean that allows (true) or forbids (false) any value."}},
+	"skiff.apiextensions.v1.JSONSchemaPropsOrStringArray": {apiextensions + "JSONSchemaPropsOrStringArray",
+		map[string]any{"description": "JSONSchemaPropsOrStringArray is a schema, or an array of property names."}},
 }
+
+const apiextensions = "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1."
 
 func schemaName(md protoreflect.MessageDescriptor) string {
 	if s, ok := special[md.FullName()]; ok {
