@@ -94,12 +94,8 @@ func For[T, L proto.Message](c *Client, namespace string) *Resource[T, L] {
 func forConn[T, L proto.Message](conn grpc.ClientConnInterface, namespace string) *Resource[T, L] {
 	var zeroT T
 	var zeroL L
-	desc := zeroT.ProtoReflect().Descriptor()
-	pkg, kind := desc.ParentFile().Package(), string(desc.Name())
-	method := func(name string) string { return "/" + string(pkg) + "." + kind + "Service/" + name }
-	createReq := messageType(pkg.Append(protoreflect.Name("Create" + kind + "Request")))
-	updateReq := messageType(pkg.Append(protoreflect.Name("Update" + kind + "Request")))
-	eventType := messageType(pkg.Append(protoreflect.Name(kind + "WatchEvent")))
+	svc := serviceOf(zeroT.ProtoReflect().Descriptor())
+	method, createReq, updateReq, eventType := svc.method, svc.createReq, svc.updateReq, svc.event
 	newT := func() T { return zeroT.ProtoReflect().New().Interface().(T) }
 	one := func(ctx context.Context, name string, req proto.Message) (T, error) {
 		out := newT()
@@ -150,6 +146,34 @@ func forConn[T, L proto.Message](conn grpc.ClientConnInterface, namespace string
 		patch:  func(ctx context.Context, r *metav1.PatchRequest) (T, error) { return one(ctx, "Patch", r) },
 		delete: func(ctx context.Context, r *metav1.DeleteRequest) (T, error) { return one(ctx, "Delete", r) },
 	}
+}
+
+// kindService is what a kind's client needs of its package: the
+// service's method names and its request and watch event messages.
+type kindService struct {
+	prefix                      string // "/skiff.core.v1.PodService/"
+	createReq, updateReq, event protoreflect.MessageType
+}
+
+func (k *kindService) method(name string) string { return k.prefix + name }
+
+// services caches kindService by the kind's message name: clients are
+// made per call (c.CoreV1().Pods(ns)), the lookups once.
+var services sync.Map
+
+func serviceOf(desc protoreflect.MessageDescriptor) *kindService {
+	if k, ok := services.Load(desc.FullName()); ok {
+		return k.(*kindService)
+	}
+	pkg, kind := desc.ParentFile().Package(), string(desc.Name())
+	k := &kindService{
+		prefix:    "/" + string(pkg) + "." + kind + "Service/",
+		createReq: messageType(pkg.Append(protoreflect.Name("Create" + kind + "Request"))),
+		updateReq: messageType(pkg.Append(protoreflect.Name("Update" + kind + "Request"))),
+		event:     messageType(pkg.Append(protoreflect.Name(kind + "WatchEvent"))),
+	}
+	services.Store(desc.FullName(), k)
+	return k
 }
 
 func messageType(name protoreflect.FullName) protoreflect.MessageType {

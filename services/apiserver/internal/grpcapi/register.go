@@ -67,14 +67,22 @@ func bind(sd protoreflect.ServiceDescriptor, b registry.Backend) (*grpc.ServiceD
 			if md.Name() != "Watch" {
 				return nil, fmt.Errorf("%s: no handler for the stream %s", sd.FullName(), md.Name())
 			}
-			out.Streams = append(out.Streams, watchStream(md, b))
+			stream, err := watchStream(md, b)
+			if err != nil {
+				return nil, err
+			}
+			out.Streams = append(out.Streams, stream)
 			continue
 		}
 		call, err := unaryCall(md, b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sd.FullName(), err)
 		}
-		out.Methods = append(out.Methods, unary(md, call))
+		method, err := unary(md, call)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sd.FullName(), err)
+		}
+		out.Methods = append(out.Methods, method)
 	}
 	return out, nil
 }
@@ -182,16 +190,16 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 
 // unary is the grpc description of a unary method: the request decoded
 // into its message type, the interceptors run, errors made statuses.
-func unary(md protoreflect.MethodDescriptor, c call) grpc.MethodDesc {
+func unary(md protoreflect.MethodDescriptor, c call) (grpc.MethodDesc, error) {
 	full := "/" + string(md.Parent().FullName()) + "/" + string(md.Name())
-	input := md.Input()
+	input, err := messageType(md.Input())
+	if err != nil {
+		return grpc.MethodDesc{}, err
+	}
 	return grpc.MethodDesc{
 		MethodName: string(md.Name()),
 		Handler: func(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
-			req, err := newMessage(input)
-			if err != nil {
-				return nil, err
-			}
+			req := input.New().Interface()
 			if err := dec(req); err != nil {
 				return nil, err
 			}
@@ -207,23 +215,26 @@ func unary(md protoreflect.MethodDescriptor, c call) grpc.MethodDesc {
 			}
 			return interceptor(ctx, req, &grpc.UnaryServerInfo{FullMethod: full}, handle)
 		},
-	}
+	}, nil
 }
 
-// newMessage is an empty message of the compiled-in Go type of md.
-func newMessage(md protoreflect.MessageDescriptor) (proto.Message, error) {
+// messageType is the compiled-in Go type of md.
+func messageType(md protoreflect.MessageDescriptor) (protoreflect.MessageType, error) {
 	mt, err := protoregistry.GlobalTypes.FindMessageByName(md.FullName())
 	if err != nil {
 		return nil, fmt.Errorf("message type %s: %w", md.FullName(), err)
 	}
-	return mt.New().Interface(), nil
+	return mt, nil
 }
 
 // watchStream serves Watch: the backend's events as <Kind>WatchEvent
 // messages ({type = 1; object = 2; status = 3}) until the client goes
 // away or the watch ends.
-func watchStream(md protoreflect.MethodDescriptor, b registry.Backend) grpc.StreamDesc {
-	output := md.Output()
+func watchStream(md protoreflect.MethodDescriptor, b registry.Backend) (grpc.StreamDesc, error) {
+	output, err := messageType(md.Output())
+	if err != nil {
+		return grpc.StreamDesc{}, err
+	}
 	return grpc.StreamDesc{
 		StreamName:    string(md.Name()),
 		ServerStreams: true,
@@ -246,10 +257,7 @@ func watchStream(md protoreflect.MethodDescriptor, b registry.Backend) grpc.Stre
 					if !ok {
 						return nil
 					}
-					out, err := newMessage(output)
-					if err != nil {
-						return err
-					}
+					out := output.New().Interface()
 					setEvent(out, ev)
 					if err := stream.SendMsg(out); err != nil {
 						return err
@@ -257,7 +265,7 @@ func watchStream(md protoreflect.MethodDescriptor, b registry.Backend) grpc.Stre
 				}
 			}
 		},
-	}
+	}, nil
 }
 
 // setEvent fills a watch event message from a backend event; an ERROR
