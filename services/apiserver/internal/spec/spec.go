@@ -40,20 +40,27 @@ func docPath(group, version string) string {
 	return "apis/" + group + "/" + version
 }
 
-// Schema names: the Go packages Kubernetes generates them from.
+// Schema names: the Go packages Kubernetes generates them from. A
+// contract package skiff.<group>.<version> is Kubernetes' k8s.io/api
+// package io.k8s.api.<group>.<version> unless it is one of these.
+// (Skiff's own packages, such as skiff.election.v1, are never reachable
+// from a served kind, so they never appear in a document.)
 var packages = map[protoreflect.FullName]string{
-	"skiff.core.v1":           "io.k8s.api.core.v1",
-	"skiff.apps.v1":           "io.k8s.api.apps.v1",
-	"skiff.coordination.v1":   "io.k8s.api.coordination.v1",
-	"skiff.discovery.v1":      "io.k8s.api.discovery.v1",
-	"skiff.events.v1":         "io.k8s.api.events.v1",
-	"skiff.node.v1":           "io.k8s.api.node.v1",
-	"skiff.networking.v1":     "io.k8s.api.networking.v1",
-	"skiff.flowcontrol.v1":    "io.k8s.api.flowcontrol.v1",
-	"skiff.autoscaling.v1":    "io.k8s.api.autoscaling.v1",
-	"skiff.authentication.v1": "io.k8s.api.authentication.v1",
-	"skiff.meta.v1":           "io.k8s.apimachinery.pkg.apis.meta.v1",
-	"skiff.apiextensions.v1":  "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1",
+	"skiff.meta.v1":          "io.k8s.apimachinery.pkg.apis.meta.v1",
+	"skiff.apiextensions.v1": "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1",
+}
+
+// kubernetesPackage is the Kubernetes schema package of a contract
+// package; false for a package that is not skiff.<group>.<version>.
+func kubernetesPackage(pkg protoreflect.FullName) (string, bool) {
+	if name, ok := packages[pkg]; ok {
+		return name, true
+	}
+	parts := strings.Split(string(pkg), ".")
+	if len(parts) != 3 || parts[0] != "skiff" || !strings.HasPrefix(parts[2], "v") {
+		return "", false
+	}
+	return "io.k8s.api." + parts[1] + "." + parts[2], true
 }
 
 // Messages that are scalars (or opaque) in JSON, with their Kubernetes
@@ -91,7 +98,7 @@ func schemaName(md protoreflect.MessageDescriptor) string {
 	if s, ok := special[md.FullName()]; ok {
 		return s.name
 	}
-	if pkg, ok := packages[md.ParentFile().Package()]; ok {
+	if pkg, ok := kubernetesPackage(md.ParentFile().Package()); ok {
 		return pkg + "." + string(md.Name())
 	}
 	return strings.ReplaceAll(string(md.FullName()), "skiff.", "dev.skiff.")
