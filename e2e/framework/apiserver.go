@@ -2,11 +2,14 @@ package framework
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -30,14 +33,27 @@ type APIServer struct {
 }
 
 // StartAPIServer runs bin/apiserver on a free port with a fresh data
-// directory and waits for its admin kubeconfig.
+// directory and waits for its admin kubeconfig. A port that another test
+// took between FreePort and the bind is replaced by a new one.
 func StartAPIServer(t testing.TB) *APIServer {
 	t.Helper()
-	s := &APIServer{t: t, DataDir: t.TempDir(), Port: FreePort(t)}
-	s.Start()
+	s := &APIServer{t: t, DataDir: t.TempDir()}
 	t.Cleanup(s.Stop)
-	return s
+	for attempt := 1; ; attempt++ {
+		s.Port = FreePort(t)
+		err := s.start()
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, errPortTaken) || attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("apiserver: port %d was taken meanwhile; trying another", s.Port)
+	}
 }
+
+// errPortTaken: the server could not bind its port.
+var errPortTaken = errors.New("the port is taken")
 
 // Kubeconfig is the admin kubeconfig the server wrote.
 func (s *APIServer) Kubeconfig() string { return filepath.Join(s.DataDir, "admin.kubeconfig") }
@@ -48,6 +64,14 @@ func (s *APIServer) URL() string { return "https://127.0.0.1:" + strconv.Itoa(s.
 // Start starts the process (again) and waits until it is ready.
 func (s *APIServer) Start() {
 	s.t.Helper()
+	if err := s.start(); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// start starts the process and waits for its admin kubeconfig; an exit
+// before that is an error (errPortTaken when it could not bind).
+func (s *APIServer) start() error {
 	_ = os.Remove(s.Kubeconfig())
 	s.mu.Lock()
 	s.logs = &SyncBuffer{}
@@ -61,21 +85,31 @@ func (s *APIServer) Start() {
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		s.mu.Unlock()
-		s.t.Fatalf("start apiserver: %v", err)
+		return fmt.Errorf("start apiserver: %w", err)
 	}
 	s.done = make(chan struct{})
 	cmd, done := s.cmd, s.done
 	go func() { _ = cmd.Wait(); close(done) }()
 	s.mu.Unlock()
-	Eventually(s.t, 60*time.Second, "apiserver writes its admin kubeconfig", func() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if _, err := os.Stat(s.Kubeconfig()); err == nil {
+			return nil
+		}
 		select {
 		case <-done:
-			return fmt.Errorf("apiserver exited: %s", s.Logs())
-		default:
+			if strings.Contains(s.Logs(), "address already in use") {
+				return fmt.Errorf("%w: %s", errPortTaken, s.Logs())
+			}
+			return fmt.Errorf("apiserver exited before writing its admin kubeconfig: %s", s.Logs())
+		case <-ctx.Done():
+			return fmt.Errorf("apiserver wrote no admin kubeconfig within 60s: %s", s.Logs())
+		case <-tick.C:
 		}
-		_, err := os.Stat(s.Kubeconfig())
-		return err
-	})
+	}
 }
 
 // Stop ends the process gracefully (SIGTERM, then SIGKILL).
