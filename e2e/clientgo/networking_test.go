@@ -77,19 +77,18 @@ func TestIPAddresses(t *testing.T) {
 		if _, err := ips.Update(ctx, got, metav1.UpdateOptions{}); !hasCause(err, "spec.parentRef") {
 			t.Errorf("change the parent: got %v, want Invalid on spec.parentRef (immutable)", err)
 		}
-		for name, bad := range map[string]*networkingv1.IPAddress{
-			"metadata.name":               {ObjectMeta: metav1.ObjectMeta{Name: "10.000.0.1"}, Spec: networkingv1.IPAddressSpec{ParentRef: ref}},
-			"spec.parentRef":              {ObjectMeta: metav1.ObjectMeta{Name: "10.0.0.1"}},
-			"spec.parentRef.resource":     {ObjectMeta: metav1.ObjectMeta{Name: "10.0.0.2"}, Spec: networkingv1.IPAddressSpec{ParentRef: &networkingv1.ParentReference{Name: "x"}}},
-			"spec.parentRef.name":         {ObjectMeta: metav1.ObjectMeta{Name: "10.0.0.3"}, Spec: networkingv1.IPAddressSpec{ParentRef: &networkingv1.ParentReference{Resource: "services", Name: "a/b"}}},
-			"metadata.name (not canonic)": {ObjectMeta: metav1.ObjectMeta{Name: "FE80::1"}, Spec: networkingv1.IPAddressSpec{ParentRef: ref}},
+		for _, c := range []struct {
+			what, field string
+			bad         *networkingv1.IPAddress
+		}{
+			{"leading zeros", "metadata.name", &networkingv1.IPAddress{ObjectMeta: metav1.ObjectMeta{Name: "10.000.0.1"}, Spec: networkingv1.IPAddressSpec{ParentRef: ref}}},
+			{"not canonical", "metadata.name", &networkingv1.IPAddress{ObjectMeta: metav1.ObjectMeta{Name: "FE80::1"}, Spec: networkingv1.IPAddressSpec{ParentRef: ref}}},
+			{"no parent", "spec.parentRef", &networkingv1.IPAddress{ObjectMeta: metav1.ObjectMeta{Name: "10.0.0.1"}}},
+			{"no resource", "spec.parentRef.resource", &networkingv1.IPAddress{ObjectMeta: metav1.ObjectMeta{Name: "10.0.0.2"}, Spec: networkingv1.IPAddressSpec{ParentRef: &networkingv1.ParentReference{Name: "x"}}}},
+			{"a name with a slash", "spec.parentRef.name", &networkingv1.IPAddress{ObjectMeta: metav1.ObjectMeta{Name: "10.0.0.3"}, Spec: networkingv1.IPAddressSpec{ParentRef: &networkingv1.ParentReference{Resource: "services", Name: "a/b"}}}},
 		} {
-			field := name
-			if i := len("metadata.name"); len(name) > i && name[:i] == "metadata.name" {
-				field = "metadata.name"
-			}
-			if _, err := ips.Create(ctx, bad, metav1.CreateOptions{}); !hasCause(err, field) {
-				t.Errorf("%s: got %v, want Invalid on %s", name, err, field)
+			if _, err := ips.Create(ctx, c.bad, metav1.CreateOptions{}); !hasCause(err, c.field) {
+				t.Errorf("%s: got %v, want Invalid on %s", c.what, err, c.field)
 			}
 		}
 

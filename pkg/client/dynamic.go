@@ -81,20 +81,18 @@ func (d *DynamicResource) Delete(ctx context.Context, name string, opts *metav1.
 // Watch streams changes until ctx ends, Stop is called or the server ends
 // the watch; each event's Object carries the object's JSON.
 func (d *DynamicResource) Watch(ctx context.Context, opts ListOptions) (Watcher[*metav1.DynamicObject], error) {
-	ctx, cancel := context.WithCancel(ctx)
-	stream, err := d.svc.Watch(ctx, &metav1.MetadataListRequest{Resource: d.gvr, Request: opts.proto(d.namespace)})
-	if err != nil {
-		cancel()
-		return nil, FromGRPC(err)
-	}
-	recv := func() (Event[*metav1.DynamicObject], error) {
-		ev, err := stream.Recv()
+	req := &metav1.MetadataListRequest{Resource: d.gvr, Request: opts.proto(d.namespace)}
+	return startWatch(ctx, func(ctx context.Context) (func() (Event[*metav1.DynamicObject], error), error) {
+		stream, err := d.svc.Watch(ctx, req)
 		if err != nil {
-			return Event[*metav1.DynamicObject]{}, err
+			return nil, err
 		}
-		return Event[*metav1.DynamicObject]{Type: ev.GetType(), Object: ev.GetObject(), Status: ev.GetStatus()}, nil
-	}
-	w := &watcher[*metav1.DynamicObject]{out: make(chan Event[*metav1.DynamicObject]), cancel: cancel, done: make(chan struct{})}
-	go w.run(ctx, recv)
-	return w, nil
+		return func() (Event[*metav1.DynamicObject], error) {
+			ev, err := stream.Recv()
+			if err != nil {
+				return Event[*metav1.DynamicObject]{}, err
+			}
+			return Event[*metav1.DynamicObject]{Type: ev.GetType(), Object: ev.GetObject(), Status: ev.GetStatus()}, nil
+		}, nil
+	})
 }

@@ -314,8 +314,15 @@ func (r *Resource[T, L]) Delete(ctx context.Context, name string, opts *metav1.D
 // Watch streams changes until ctx ends, Stop is called or the server ends
 // the watch.
 func (r *Resource[T, L]) Watch(ctx context.Context, opts ListOptions) (Watcher[T], error) {
+	req := opts.proto(r.namespace)
+	return startWatch(ctx, func(ctx context.Context) (func() (Event[T], error), error) { return r.watch(ctx, req) })
+}
+
+// startWatch opens a stream with open, under a context the returned
+// watcher's Stop cancels, and relays its events.
+func startWatch[T proto.Message](ctx context.Context, open func(context.Context) (func() (Event[T], error), error)) (Watcher[T], error) {
 	ctx, cancel := context.WithCancel(ctx)
-	recv, err := r.watch(ctx, opts.proto(r.namespace))
+	recv, err := open(ctx)
 	if err != nil {
 		cancel()
 		return nil, FromGRPC(err)

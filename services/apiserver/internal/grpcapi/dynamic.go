@@ -156,33 +156,18 @@ func (d *dynamic) Watch(req *metav1.MetadataListRequest, stream grpc.ServerStrea
 	if err != nil {
 		return err
 	}
-	ctx := stream.Context()
-	w, err := sv.backend.Watch(ctx, req.GetRequest().GetNamespace(), listOptions(req.GetRequest()))
-	if err != nil {
-		return toStatus(err)
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return nil
-			}
-			out := &metav1.DynamicWatchEvent{Type: ev.Type}
-			if st, isStatus := ev.Object.(*metav1.Status); ev.Type == registry.Error && isStatus {
-				out.Status = st
-			} else if ev.Object != nil {
-				if out.Object, err = encode(sv.res, ev.Object); err != nil {
-					return err
-				}
-			}
-			if err := stream.Send(out); err != nil {
+	return pump(stream.Context(), sv.backend, req.GetRequest(), func(ev registry.Event) error {
+		out := &metav1.DynamicWatchEvent{Type: ev.Type}
+		if st, isError := errorStatus(ev); isError {
+			out.Status = st
+		} else if ev.Object != nil {
+			var err error
+			if out.Object, err = encode(sv.res, ev.Object); err != nil {
 				return err
 			}
 		}
-	}
+		return stream.Send(out)
+	})
 }
 
 // Patch patches an object.

@@ -105,31 +105,15 @@ func (k *kindless) Watch(req *metav1.MetadataListRequest, stream grpc.ServerStre
 	if err != nil {
 		return err
 	}
-	ctx := stream.Context()
-	w, err := b.Watch(ctx, req.GetRequest().GetNamespace(), listOptions(req.GetRequest()))
-	if err != nil {
-		return toStatus(err)
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return nil
-			}
-			out := &metav1.MetadataWatchEvent{Type: ev.Type}
-			if st, isStatus := ev.Object.(*metav1.Status); ev.Type == registry.Error && isStatus {
-				out.Status = st
-			} else if ev.Object != nil {
-				out.Object = partial(ev.Object)
-			}
-			if err := stream.Send(out); err != nil {
-				return err
-			}
+	return pump(stream.Context(), b, req.GetRequest(), func(ev registry.Event) error {
+		out := &metav1.MetadataWatchEvent{Type: ev.Type}
+		if st, isError := errorStatus(ev); isError {
+			out.Status = st
+		} else if ev.Object != nil {
+			out.Object = partial(ev.Object)
 		}
-	}
+		return stream.Send(out)
+	})
 }
 
 // Patch patches an object and answers its metadata.

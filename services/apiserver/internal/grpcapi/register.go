@@ -243,27 +243,11 @@ func watchStream(md protoreflect.MethodDescriptor, b registry.Backend) (grpc.Str
 			if err := stream.RecvMsg(req); err != nil {
 				return err
 			}
-			ctx := stream.Context()
-			w, err := b.Watch(ctx, req.GetNamespace(), listOptions(req))
-			if err != nil {
-				return toStatus(err)
-			}
-			defer w.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case ev, ok := <-w.ResultChan():
-					if !ok {
-						return nil
-					}
-					out := output.New().Interface()
-					setEvent(out, ev)
-					if err := stream.SendMsg(out); err != nil {
-						return err
-					}
-				}
-			}
+			return pump(stream.Context(), b, req, func(ev registry.Event) error {
+				out := output.New().Interface()
+				setEvent(out, ev)
+				return stream.SendMsg(out)
+			})
 		},
 	}, nil
 }
@@ -274,14 +258,47 @@ func setEvent(out proto.Message, ev registry.Event) {
 	m := out.ProtoReflect()
 	fields := m.Descriptor().Fields()
 	m.Set(fields.ByName("type"), protoreflect.ValueOfString(ev.Type))
-	if ev.Type == registry.Error {
-		if st, ok := ev.Object.(*metav1.Status); ok {
+	if st, isError := errorStatus(ev); isError {
+		if st != nil {
 			m.Set(fields.ByName("status"), protoreflect.ValueOfMessage(st.ProtoReflect()))
 		}
 		return
 	}
 	if ev.Object != nil {
 		m.Set(fields.ByName("object"), protoreflect.ValueOfMessage(ev.Object.ProtoReflect()))
+	}
+}
+
+// errorStatus is the Status of an ERROR event; isError is false for the
+// events that carry an object.
+func errorStatus(ev registry.Event) (st *metav1.Status, isError bool) {
+	if ev.Type != registry.Error {
+		return nil, false
+	}
+	st, _ = ev.Object.(*metav1.Status)
+	return st, true
+}
+
+// pump watches b as req asks and hands every event to send, until the
+// client goes away, the watch ends or send fails.
+func pump(ctx context.Context, b registry.Backend, req *metav1.ListRequest, send func(registry.Event) error) error {
+	w, err := b.Watch(ctx, req.GetNamespace(), listOptions(req))
+	if err != nil {
+		return toStatus(err)
+	}
+	defer w.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				return nil
+			}
+			if err := send(ev); err != nil {
+				return err
+			}
+		}
 	}
 }
 

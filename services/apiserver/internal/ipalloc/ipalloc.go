@@ -314,16 +314,18 @@ func offset(p netip.Prefix, ip netip.Addr) (off, size uint64, ok bool) {
 	if !p.Addr().Is4() || !ip.Is4() || !p.Contains(ip) {
 		return 0, 0, false
 	}
-	base, v := p.Masked().Addr().As4(), ip.As4()
-	b := uint64(base[0])<<24 | uint64(base[1])<<16 | uint64(base[2])<<8 | uint64(base[3])
-	x := uint64(v[0])<<24 | uint64(v[1])<<16 | uint64(v[2])<<8 | uint64(v[3])
-	return x - b, uint64(1) << (32 - p.Bits()), true
+	return number(ip) - number(p.Masked().Addr()), uint64(1) << (32 - p.Bits()), true
 }
 
 func addrAt(p netip.Prefix, off uint64) netip.Addr {
-	base := p.Masked().Addr().As4()
-	x := uint64(base[0])<<24 | uint64(base[1])<<16 | uint64(base[2])<<8 | uint64(base[3]) + off
+	x := number(p.Masked().Addr()) + off
 	return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
+}
+
+// number is an IPv4 address as an integer.
+func number(ip netip.Addr) uint64 {
+	v := ip.As4()
+	return uint64(v[0])<<24 | uint64(v[1])<<16 | uint64(v[2])<<8 | uint64(v[3])
 }
 
 // First is the first address of p after its network address: the

@@ -59,21 +59,7 @@ func TestTraffic(t *testing.T) {
 	// One port number over UDP and TCP: each protocol reaches the
 	// endpoints, on the ClusterIP and on the shared NodePort.
 	sync(fixtures["tcp and udp on one port"])
-	for _, addr := range []string{"10.96.0.10:53", "192.168.50.2:30053"} {
-		for proto, dial := range map[string]func(string) (string, error){"tcp": ns.Dial, "udp": ns.DialUDP} {
-			seen := map[string]int{}
-			for range 20 {
-				got, err := dial(addr)
-				if err != nil {
-					t.Fatalf("%s to %s: %v", proto, addr, err)
-				}
-				seen[got]++
-			}
-			if len(seen) != 2 {
-				t.Errorf("%s to %s: got answers %v, want both endpoints", proto, addr, seen)
-			}
-		}
-	}
+	ns.ExpectBothEndpoints(t, "10.96.0.10:53", "192.168.50.2:30053")
 
 	sync(model.State{Services: []model.ServicePort{sp}})
 	for _, addr := range []string{"10.96.0.10:80", "192.168.50.2:30080"} {

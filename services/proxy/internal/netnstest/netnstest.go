@@ -190,3 +190,25 @@ func (ns *Netns) Dial(addr string) (string, error) {
 	b, err := io.ReadAll(conn)
 	return string(b), err
 }
+
+// ExpectBothEndpoints checks that TCP and UDP to each address reach two
+// different endpoints over 20 tries: one port number served over both
+// protocols, spread over two backends.
+func (ns *Netns) ExpectBothEndpoints(tb testing.TB, addrs ...string) {
+	tb.Helper()
+	for _, addr := range addrs {
+		for proto, dial := range map[string]func(string) (string, error){"tcp": ns.Dial, "udp": ns.DialUDP} {
+			seen := map[string]int{}
+			for range 20 {
+				got, err := dial(addr)
+				if err != nil {
+					tb.Fatalf("%s to %s: %v", proto, addr, err)
+				}
+				seen[got]++
+			}
+			if len(seen) != 2 {
+				tb.Errorf("%s to %s: got answers %v, want both endpoints", proto, addr, seen)
+			}
+		}
+	}
+}
