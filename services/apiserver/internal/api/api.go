@@ -13,22 +13,22 @@ import (
 
 	"skiff.dev/pkg/kprotobuf"
 	"skiff.dev/services/apiserver/internal/apf"
+	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/namespaces"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
-	"skiff.dev/services/apiserver/internal/rest"
 	"skiff.dev/services/apiserver/internal/runtimeclass"
 	"skiff.dev/services/apiserver/internal/storage"
 )
 
 // API is the set of served resources and their backends.
 type API struct {
-	Resources []*registry.Resource
-	Backends  map[*registry.Resource]registry.Backend
-	Served    []rest.Served
-	caches    []*storage.Store
-	done      chan struct{}
+	// Catalog is what is served now: the built-in kinds, and the custom
+	// resources added while the server runs.
+	Catalog *catalog.Catalog
+	caches  []*storage.Store
+	done    chan struct{}
 }
 
 // Config is what the API needs.
@@ -39,10 +39,11 @@ type Config struct {
 
 // New builds the API over etcd. Start must run before it serves.
 func New(cfg Config) (*API, error) {
-	a := &API{Resources: kinds.All(), Backends: map[*registry.Resource]registry.Backend{}, done: make(chan struct{})}
+	a := &API{done: make(chan struct{})}
+	builtin := kinds.All()
 	var nsStore *registry.Store
 	stores := map[*registry.Resource]*registry.Store{}
-	for _, res := range a.Resources {
+	for _, res := range builtin {
 		stored := res.Stored()
 		var codec storage.Codec = envelopeCodec{res: stored}
 		if res.StoredAs != nil {
@@ -65,7 +66,8 @@ func New(cfg Config) (*API, error) {
 	if err := admitPods(stores); err != nil {
 		return nil, err
 	}
-	for _, res := range a.Resources {
+	var entries []catalog.Entry
+	for _, res := range builtin {
 		st := stores[res]
 		if res.Namespaced {
 			st.SetNamespaceCheck(check)
@@ -74,15 +76,13 @@ func New(cfg Config) (*API, error) {
 		if res.Plural == "pods" && res.Group == "" {
 			b = kinds.PodStore{Store: st}
 		}
-		a.Backends[res] = b
-		a.Served = append(a.Served, rest.Served{Resource: res, Backend: b})
+		entries = append(entries, catalog.Entry{Resource: res, Backend: b})
 	}
 	// Reviews are answered, never stored.
 	for _, r := range kinds.Reviews() {
-		a.Resources = append(a.Resources, r.Resource)
-		a.Backends[r.Resource] = r.Backend
-		a.Served = append(a.Served, rest.Served{Resource: r.Resource, Backend: r.Backend})
+		entries = append(entries, catalog.Entry{Resource: r.Resource, Backend: r.Backend})
 	}
+	a.Catalog = catalog.New(entries)
 	return a, nil
 }
 
@@ -121,26 +121,18 @@ func (a *API) Done() <-chan struct{} { return a.done }
 // faces: how a backend gains subresources that need more than storage
 // (serviceaccounts/token).
 func (a *API) Wrap(group, plural string, wrap func(registry.Backend) registry.Backend) error {
-	for res, b := range a.Backends {
-		if res.Group != group || res.Plural != plural {
-			continue
-		}
-		a.Backends[res] = wrap(b)
-		for i := range a.Served {
-			if a.Served[i].Resource == res {
-				a.Served[i].Backend = a.Backends[res]
-			}
-		}
-		return nil
+	if !a.Catalog.Wrap(group, plural, wrap) {
+		return fmt.Errorf("no %s resource in group %q to wrap", plural, group)
 	}
-	return fmt.Errorf("no %s resource in group %q to wrap", plural, group)
+	return nil
 }
 
-// Backend returns the backend of a resource, nil when it is not served.
+// Backend returns the backend of a resource (its first served version),
+// nil when it is not served.
 func (a *API) Backend(group, plural string) registry.Backend {
-	for res, b := range a.Backends {
-		if res.Group == group && res.Plural == plural {
-			return b
+	for _, e := range a.Catalog.Snapshot().Entries {
+		if e.Resource.Group == group && e.Resource.Plural == plural {
+			return e.Backend
 		}
 	}
 	return nil

@@ -1,14 +1,14 @@
 package app
 
 import (
-	"skiff.dev/services/apiserver/internal/api"
+	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/spec"
 )
 
 // newOpenAPI publishes the OpenAPI v3 documents of the served resources.
-func newOpenAPI(a *api.API) *spec.Handler {
+func newOpenAPI(s *catalog.Snapshot) *spec.Handler {
 	var resources []spec.Resource
-	for _, r := range a.Resources {
+	for _, r := range s.Resources() {
 		sr := spec.Resource{Group: r.Group, Version: r.Version, Kind: r.Kind, Plural: r.Plural, Namespaced: r.Namespaced,
 			Subresources: r.Subresources, Verbs: r.Verbs, Object: r.New().ProtoReflect().Descriptor()}
 		if r.NewList != nil {

@@ -25,6 +25,7 @@ import (
 	"skiff.dev/services/apiserver/internal/api"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/auth"
+	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/discovery"
 	"skiff.dev/services/apiserver/internal/election"
 	"skiff.dev/services/apiserver/internal/etcd"
@@ -253,9 +254,9 @@ type handlerConfig struct {
 // around the body limit around the routes.
 func newHandler(c handlerConfig) (http.Handler, error) {
 	m := newMetrics()
-	disc := discovery.New(c.api.Resources)
-	openAPI := newOpenAPI(c.api)
-	resources := rest.New(rest.Config{Resources: c.api.Served, Observe: m.observe, Kubelets: c.kubelets})
+	disc := newDerived(c.api.Catalog, func(s *catalog.Snapshot) *discovery.Handler { return discovery.New(s.Resources()) })
+	openAPI := newDerived(c.api.Catalog, newOpenAPI)
+	resources := rest.New(rest.Config{Catalog: c.api.Catalog, Observe: m.observe, Kubelets: c.kubelets})
 	mux := http.NewServeMux()
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
@@ -267,7 +268,7 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 		_, _ = w.Write([]byte("ok"))
 	})
 	mux.Handle("/metrics", m.handler())
-	mux.Handle("/openapi/", openAPI)
+	mux.Handle("/openapi/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { openAPI.get().ServeHTTP(w, r) }))
 	if c.profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -280,8 +281,8 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 		mux.Handle(serviceaccount.JWKSPath, c.oidc)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if disc.Match(r.URL.Path) {
-			disc.ServeHTTP(w, r)
+		if d := disc.get(); d.Match(r.URL.Path) {
+			d.ServeHTTP(w, r)
 			return
 		}
 		resources.ServeHTTP(w, r)
@@ -296,11 +297,15 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 		grpc.ChainStreamInterceptor(c.authn.StreamInterceptor),
 		grpc.MaxRecvMsgSize(int(c.maxBody)),
 	)
-	backendOf := func(r *registry.Resource) registry.Backend { return c.api.Backends[r] }
-	if err := grpcapi.Register(grpcServer, c.api.Resources, backendOf); err != nil {
+	builtin := c.api.Catalog.Snapshot()
+	backendOf := func(r *registry.Resource) registry.Backend {
+		e, _ := builtin.Lookup(r.Group, r.Version, r.Plural)
+		return e.Backend
+	}
+	if err := grpcapi.Register(grpcServer, builtin.Resources(), backendOf); err != nil {
 		return nil, err
 	}
-	grpcapi.RegisterKindless(grpcServer, c.api.Resources, backendOf)
+	grpcapi.RegisterKindless(grpcServer, c.api.Catalog)
 	election.New(c.etcd, c.api.Backend("coordination.k8s.io", "leases")).Register(grpcServer)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {

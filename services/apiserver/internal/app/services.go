@@ -69,12 +69,8 @@ func (o *Options) services(a *api.API, client *clientv3.Client) (*serviceAllocat
 	ipAddresses, cidrs := a.Backend(networking, "ipaddresses"), a.Backend(networking, "servicecidrs")
 	ips := ipalloc.New(ipAddresses, cidrs)
 	ports := allocator.NewPorts(client, allocator.ServiceNodePortsKey, pr)
-	var res *registry.Resource
-	for _, r := range a.Resources {
-		if r.Group == "" && r.Plural == "services" {
-			res = r
-		}
-	}
+	svc, _ := a.Catalog.Snapshot().Lookup("", "v1", "services")
+	res := svc.Resource
 	inner := a.Backend("", "services")
 	if err := a.Wrap("", "services", func(b registry.Backend) registry.Backend {
 		return servicealloc.Backend{Backend: b, IPs: ips, Ports: ports, Resource: res}

@@ -25,7 +25,8 @@ type dynamic struct {
 // findServed is a served resource and its backend; NotFound when it is
 // not served.
 func (k *kindless) findServed(gvr *metav1.GroupVersionResource) (served, error) {
-	sv, ok := k.byGVR[gvrKey(gvr.GetGroup(), gvr.GetVersion(), gvr.GetResource())]
+	e, ok := k.catalog.Snapshot().Lookup(gvr.GetGroup(), gvr.GetVersion(), gvr.GetResource())
+	sv := served{res: e.Resource, backend: e.Backend}
 	if !ok || sv.backend == nil {
 		return served{}, toStatus(apierrors.NewNotFound(apierrors.Resource{Group: gvr.GetGroup(), Resource: gvr.GetResource()}, ""))
 	}

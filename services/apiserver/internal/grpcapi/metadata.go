@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -16,36 +17,32 @@ type served struct {
 	backend registry.Backend
 }
 
+// Catalog gives the resources served at the moment of a call.
+type Catalog interface {
+	Snapshot() *catalog.Snapshot
+}
+
 // kindless serves the DiscoveryService and the MetadataService (and,
 // through dynamic, the DynamicService) over every resource.
 type kindless struct {
 	metav1.UnimplementedDiscoveryServiceServer
 	metav1.UnimplementedMetadataServiceServer
-	resources []served
-	byGVR     map[string]served
+	catalog Catalog
 }
 
 // RegisterKindless serves the resources' discovery, and their objects as
 // metadata and as JSON, whatever their kind.
-func RegisterKindless(s grpc.ServiceRegistrar, resources []*registry.Resource, backend func(*registry.Resource) registry.Backend) {
-	k := &kindless{byGVR: map[string]served{}}
-	for _, res := range resources {
-		sv := served{res: res, backend: backend(res)}
-		k.resources = append(k.resources, sv)
-		k.byGVR[gvrKey(res.Group, res.Version, res.Plural)] = sv
-	}
+func RegisterKindless(s grpc.ServiceRegistrar, c Catalog) {
+	k := &kindless{catalog: c}
 	metav1.RegisterDiscoveryServiceServer(s, k)
 	metav1.RegisterMetadataServiceServer(s, k)
 	metav1.RegisterDynamicServiceServer(s, &dynamic{k: k})
 }
 
-func gvrKey(group, version, resource string) string { return group + "/" + version + "/" + resource }
-
 // Resources lists every served resource.
 func (k *kindless) Resources(context.Context, *metav1.ResourcesRequest) (*metav1.ResourcesResponse, error) {
 	out := &metav1.ResourcesResponse{}
-	for _, sv := range k.resources {
-		r := sv.res
+	for _, r := range k.catalog.Snapshot().Resources() {
 		out.Resources = append(out.Resources, &metav1.ServedResource{
 			Resource: &metav1.GroupVersionResource{Group: r.Group, Version: r.Version, Resource: r.Plural},
 			Kind:     r.Kind, Namespaced: r.Namespaced, Verbs: r.ServedVerbs(), Subresources: r.Subresources,

@@ -7,18 +7,20 @@ import (
 
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/services/apiserver/internal/apierrors"
-	"skiff.dev/services/apiserver/internal/registry"
+	"skiff.dev/services/apiserver/internal/catalog"
 )
 
 // Served is one resource and the backend that serves it.
-type Served struct {
-	Resource *registry.Resource
-	Backend  registry.Backend
+type Served = catalog.Entry
+
+// Catalog gives the resources served at the moment of a request.
+type Catalog interface {
+	Snapshot() *catalog.Snapshot
 }
 
 // Config assembles the REST face.
 type Config struct {
-	Resources []Served
+	Catalog Catalog
 	// NotResource serves every path that is not a resource request
 	// (discovery, OpenAPI, /version).
 	NotResource http.Handler
@@ -33,8 +35,7 @@ type Config struct {
 
 // Handler is the REST face.
 type Handler struct {
-	cfg       Config
-	resources map[string]Served // by group/version/resource
+	cfg Config
 }
 
 // New builds the REST face from its configuration.
@@ -42,15 +43,12 @@ func New(cfg Config) *Handler {
 	if cfg.MaxWatchTimeout == 0 {
 		cfg.MaxWatchTimeout = 30 * time.Minute
 	}
-	h := &Handler{cfg: cfg, resources: map[string]Served{}}
-	for _, s := range cfg.Resources {
-		h.resources[resourceKey(s.Resource.Group, s.Resource.Version, s.Resource.Plural)] = s
-	}
-	return h
+	return &Handler{cfg: cfg}
 }
 
-func resourceKey(group, version, resource string) string {
-	return group + "/" + version + "/" + resource
+// lookup finds a served resource.
+func (h *Handler) lookup(group, version, resource string) (Served, bool) {
+	return h.cfg.Catalog.Snapshot().Lookup(group, version, resource)
 }
 
 // statusRecorder remembers the status code for metrics.
@@ -98,7 +96,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.cfg.Observe(info.Verb, info.Resource, code, time.Since(start))
 		}
 	}()
-	served, found := h.resources[resourceKey(info.Group, info.Version, info.Resource)]
+	served, found := h.lookup(info.Group, info.Version, info.Resource)
 	if !found {
 		writeError(rec, r, notFoundPath(r))
 		return

@@ -93,7 +93,7 @@ func (h *Handler) podKubelet(ctx context.Context, pod *corev1.Pod) (*url.URL, ht
 	if h.cfg.Kubelets == nil {
 		return nil, nil, apierrors.NewServiceUnavailable("this apiserver has no client for kubelets")
 	}
-	nodes, ok := h.resources[resourceKey("", "v1", "nodes")]
+	nodes, ok := h.lookup("", "v1", "nodes")
 	if !ok {
 		return nil, nil, apierrors.NewServiceUnavailable("this apiserver serves no nodes")
 	}

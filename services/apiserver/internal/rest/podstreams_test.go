@@ -19,6 +19,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
@@ -103,7 +104,7 @@ func podStreamServer(t *testing.T) (*httptest.Server, *fakeKubelet) {
 	ku, _ := url.Parse(ks.URL)
 	podsRes := &registry.Resource{Version: "v1", Plural: "pods", Kind: "Pod", Namespaced: true}
 	nodesRes := &registry.Resource{Version: "v1", Plural: "nodes", Kind: "Node"}
-	h := New(Config{Kubelets: kubelets{ku}, Resources: []Served{
+	h := New(Config{Kubelets: kubelets{ku}, Catalog: catalog.New([]Served{
 		{Resource: podsRes, Backend: objects{plural: "pods", items: map[string]proto.Message{
 			"default/web":     pod("web", "n1", "Running", "app", "waiting", "refused"),
 			"default/solo":    pod("solo", "n1", "Running", "app"),
@@ -114,7 +115,7 @@ func podStreamServer(t *testing.T) (*httptest.Server, *fakeKubelet) {
 		{Resource: nodesRes, Backend: objects{plural: "nodes", items: map[string]proto.Message{
 			"/n1": &corev1.Node{Metadata: &metav1.ObjectMeta{Name: "n1"}},
 		}}},
-	}})
+	})})
 	s := httptest.NewServer(h)
 	t.Cleanup(s.Close)
 	return s, fk

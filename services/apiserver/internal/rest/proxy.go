@@ -187,7 +187,7 @@ func (h *Handler) serviceProxyLocation(ctx context.Context, s Served, ns, scheme
 			return nil, nil, apierrors.NewServiceUnavailable(fmt.Sprintf("no service port %d found for service %q", n, name))
 		}
 	}
-	eps, ok := h.resources[resourceKey("", "v1", "endpoints")]
+	eps, ok := h.lookup("", "v1", "endpoints")
 	if !ok {
 		return nil, nil, apierrors.NewServiceUnavailable("this apiserver serves no endpoints")
 	}
@@ -195,8 +195,9 @@ func (h *Handler) serviceProxyLocation(ctx context.Context, s Served, ns, scheme
 	if err != nil {
 		return nil, nil, apierrors.NewServiceUnavailable(fmt.Sprintf("no endpoints available for service %q", name))
 	}
+	pods, _ := h.lookup("", "v1", "pods")
 	for _, cand := range endpointCandidates(obj.(*corev1.Endpoints), port) {
-		pod, err := getPod(ctx, h.resources[resourceKey("", "v1", "pods")], requestInfo{Namespace: ns, Name: cand.pod})
+		pod, err := getPod(ctx, pods, requestInfo{Namespace: ns, Name: cand.pod})
 		if err != nil || pod.GetStatus().GetPodIp() != cand.ip {
 			continue // as Kubernetes, only endpoints that are the pods they name
 		}
@@ -233,7 +234,7 @@ func endpointCandidates(eps *corev1.Endpoints, portName string) []endpoint {
 
 // nodeProxyLocation is the node's kubelet server.
 func (h *Handler) nodeProxyLocation(ctx context.Context, name, port string) (*url.URL, http.RoundTripper, error) {
-	nodes, ok := h.resources[resourceKey("", "v1", "nodes")]
+	nodes, ok := h.lookup("", "v1", "nodes")
 	if !ok || h.cfg.Kubelets == nil {
 		return nil, nil, apierrors.NewServiceUnavailable("this apiserver has no client for kubelets")
 	}
