@@ -102,12 +102,17 @@ func (d *decoder) message(raw []byte, m protoreflect.Message, path string, micro
 	}
 	plan := planOf(m.Descriptor())
 	seen := map[string]bool{}
-	return eachMember(raw, path, func(key string, val []byte) error {
+	var rest []byte
+	err := eachMember(raw, path, func(key string, val []byte) error {
 		if seen[key] {
 			d.problems = append(d.problems, fmt.Sprintf("duplicate field %q", join(path, key)))
 		}
 		seen[key] = true
 		chain, ok := plan.byKey[key]
+		if !ok && plan.rest != nil {
+			rest = appendMember(rest, key, val)
+			return nil
+		}
 		if !ok {
 			d.problems = append(d.problems, fmt.Sprintf("unknown field %q", join(path, key)))
 			return nil
@@ -121,6 +126,22 @@ func (d *decoder) message(raw []byte, m protoreflect.Message, path string, micro
 		}
 		return d.field(val, target, chain[len(chain)-1], join(path, key))
 	})
+	if err != nil || rest == nil {
+		return err
+	}
+	return d.message(append(rest, '}'), m.Mutable(plan.rest.fd).Message(), path, false)
+}
+
+// appendMember adds "key":val to an object being built (opening it first).
+func appendMember(obj []byte, key string, val []byte) []byte {
+	if obj == nil {
+		obj = append(obj, '{')
+	} else {
+		obj = append(obj, ',')
+	}
+	obj = appendString(obj, key)
+	obj = append(obj, ':')
+	return append(obj, val...)
 }
 
 // eachMember calls f for every member of a JSON object, in order.

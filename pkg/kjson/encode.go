@@ -58,6 +58,12 @@ func appendMessage(b []byte, m protoreflect.Message, micro bool) ([]byte, error)
 func appendFields(b []byte, m protoreflect.Message, first *bool) ([]byte, error) {
 	var err error
 	for _, fp := range planOf(m.Descriptor()).fields {
+		if fp.rest {
+			if b, err = appendMembers(b, m.Get(fp.fd).Message(), first); err != nil {
+				return nil, fmt.Errorf("%s: %w", fp.name, err)
+			}
+			continue
+		}
 		if fp.inline {
 			if m.Has(fp.fd) {
 				if b, err = appendFields(b, m.Get(fp.fd).Message(), first); err != nil {
@@ -80,6 +86,30 @@ func appendFields(b []byte, m protoreflect.Message, first *bool) ([]byte, error)
 		}
 	}
 	return b, nil
+}
+
+// appendMembers writes the members of an inline JSON object.
+func appendMembers(b []byte, m protoreflect.Message, first *bool) ([]byte, error) {
+	raw := m.Get(m.Descriptor().Fields().ByNumber(1)).Bytes()
+	if len(raw) == 0 {
+		return b, nil
+	}
+	obj, err := appendJSONValue(nil, raw)
+	if err != nil {
+		return nil, err
+	}
+	if len(obj) < 2 || obj[0] != '{' {
+		return nil, fmt.Errorf("inline JSON is not an object")
+	}
+	inner := obj[1 : len(obj)-1]
+	if len(inner) == 0 {
+		return b, nil
+	}
+	if !*first {
+		b = append(b, ',')
+	}
+	*first = false
+	return append(b, inner...), nil
 }
 
 // emits tells whether a field is written: set (or present, for optional

@@ -3,7 +3,9 @@
 // overrides), int64 as numbers, quantities and int-or-strings as bare
 // strings or numbers, metav1.Time and MicroTime, embedded raw JSON, the
 // schema values of CustomResourceDefinitions (any JSON value, a schema or
-// a boolean, a schema or a list), and inline sub-messages, with
+// a boolean, a schema or a list), inline sub-messages, and an inline JSON
+// object that takes every member no other field takes (a custom object's
+// content), with
 // Kubernetes' strict-decoding errors.
 package kjson
 
@@ -30,6 +32,9 @@ type fieldPlan struct {
 	fd        protoreflect.FieldDescriptor
 	name      string // JSON key
 	inline    bool
+	// rest is an inline JSON field: the object's members that no other
+	// field takes (a custom object's content).
+	rest      bool
 	microTime bool
 	emitEmpty bool
 }
@@ -39,6 +44,7 @@ type fieldPlan struct {
 type messagePlan struct {
 	fields []fieldPlan
 	byKey  map[string][]fieldPlan // path through inline fields, last is the target
+	rest   *fieldPlan             // the field that takes every other member
 }
 
 var plans sync.Map // protoreflect.FullName → *messagePlan
@@ -52,6 +58,10 @@ func planOf(md protoreflect.MessageDescriptor) *messagePlan {
 	for i := 0; i < fds.Len(); i++ {
 		fp := planField(fds.Get(i))
 		p.fields = append(p.fields, fp)
+		if fp.rest {
+			p.rest = &p.fields[len(p.fields)-1]
+			continue
+		}
 		if fp.inline {
 			for key, chain := range planOf(fp.fd.Message()).byKey {
 				p.byKey[key] = append([]fieldPlan{fp}, chain...)
@@ -69,6 +79,9 @@ func planField(fd protoreflect.FieldDescriptor) fieldPlan {
 	if opts := fd.Options(); opts != nil {
 		if ext, ok := proto.GetExtension(opts, schemav1.E_K8S).(*schemav1.Field); ok && ext != nil {
 			fp.inline = ext.GetInline() && fd.Message() != nil
+			if fp.inline && fd.Message().FullName() == nameJSON {
+				fp.inline, fp.rest = false, true
+			}
 			fp.microTime = ext.GetMicroTime()
 			fp.emitEmpty = ext.GetEmitEmpty()
 		}
