@@ -5,8 +5,7 @@
 // schema values of CustomResourceDefinitions (any JSON value, a schema or
 // a boolean, a schema or a list), inline sub-messages, and an inline JSON
 // object that takes every member no other field takes (a custom object's
-// content), with
-// Kubernetes' strict-decoding errors.
+// content), with Kubernetes' strict-decoding errors.
 package kjson
 
 import (
@@ -29,9 +28,9 @@ const (
 
 // fieldPlan is what the codec needs to know about one field.
 type fieldPlan struct {
-	fd        protoreflect.FieldDescriptor
-	name      string // JSON key
-	inline    bool
+	fd     protoreflect.FieldDescriptor
+	name   string // JSON key
+	inline bool
 	// rest is an inline JSON field: the object's members that no other
 	// field takes (a custom object's content).
 	rest      bool
