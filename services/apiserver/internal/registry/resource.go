@@ -7,6 +7,7 @@ import (
 
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/field"
+	"skiff.dev/services/apiserver/internal/printers"
 )
 
 // Resource describes one kind the server serves: its names, scope, message
@@ -44,6 +45,14 @@ type Resource struct {
 	New      func() proto.Message
 	NewList  func() proto.Message
 	Strategy Strategy
+	// NoProtobuf marks a kind without protobuf messages on the wire (a
+	// custom resource): it is read and written as JSON and YAML only, and
+	// asked for in protobuf it answers 406, as Kubernetes does.
+	NoProtobuf bool
+	// Printer gives the Table columns of a kind known only at run time
+	// (a custom resource's additionalPrinterColumns); nil uses the
+	// printer registered for the kind.
+	Printer *printers.Printer
 	// PatchMeta drives strategic merge patches (merge keys and strategies
 	// from the contracts); nil refuses them.
 	PatchMeta strategicpatch.LookupPatchMeta
@@ -124,6 +133,11 @@ func (r *Resource) ErrorResource() apierrors.Resource {
 
 // Strategy holds a kind's rules. Every hook is optional.
 type Strategy struct {
+	// Prune removes from obj the fields its kind does not declare and
+	// returns their paths ("spec.foo"): a custom resource's schema. Under
+	// fieldValidation=Strict they refuse the write, under Warn they are
+	// warnings.
+	Prune func(obj proto.Message) []string
 	// PrepareForCreate clears what a client may not set on create.
 	PrepareForCreate func(obj proto.Message)
 	// Default fills in defaults, as Kubernetes' defaulting does.

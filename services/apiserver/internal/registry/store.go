@@ -82,6 +82,9 @@ func (s *Store) Create(ctx context.Context, obj proto.Message, opts CreateOption
 			return nil, err
 		}
 	}
+	if err := s.prune(ctx, obj, opts.FieldValidation); err != nil {
+		return nil, err
+	}
 	s.prepareCreate(ctx, obj, meta)
 	if s.admit != nil {
 		if err := s.admit(ctx, obj, requested); err != nil {

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"google.golang.org/protobuf/proto"
 
@@ -10,6 +11,7 @@ import (
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/object"
+	"skiff.dev/services/apiserver/internal/warning"
 )
 
 // errDeleteNow tells the update loop that the object lost its last
@@ -119,7 +121,7 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 		// one, so metadata changed through status (annotations, labels)
 		// stays, save what the kind's status strategy resets.
 		next = proto.Clone(obj)
-		object.CopyPart(next, current, "spec")
+		object.CopyPart(next, current, s.res.specPart())
 		if s.res.Strategy.PrepareForStatusUpdate != nil {
 			s.res.Strategy.PrepareForStatusUpdate(next, current)
 		}
@@ -139,6 +141,9 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	if !isPart {
 		keepSystemMeta(nm, cur)
 	}
+	if err := s.prune(ctx, next, opts.FieldValidation); err != nil {
+		return nil, err
+	}
 	if s.res.Strategy.Default != nil {
 		s.res.Strategy.Default(next)
 	}
@@ -156,6 +161,32 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 		nm.Annotations = telemetry.InjectAnnotation(ctx, nm.GetAnnotations())
 	}
 	return next, nil
+}
+
+// prune drops the fields the kind does not declare: an error under
+// fieldValidation=Strict, warnings under Warn (the default).
+func (s *Store) prune(ctx context.Context, obj proto.Message, level string) error {
+	if s.res.Strategy.Prune == nil {
+		return nil
+	}
+	unknown := s.res.Strategy.Prune(obj)
+	if len(unknown) == 0 {
+		return nil
+	}
+	problems := make([]string, len(unknown))
+	for i, path := range unknown {
+		problems[i] = fmt.Sprintf("unknown field %q", path)
+	}
+	switch level {
+	case "Strict":
+		return apierrors.NewStrictDecoding(problems)
+	case "Ignore":
+	default:
+		for _, p := range problems {
+			warning.Add(ctx, p)
+		}
+	}
+	return nil
 }
 
 // keepSystemMeta carries the fields only the server sets from the stored

@@ -117,6 +117,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, info requestInfo
 		writeError(w, r, apierrors.NewNotFound(res.ErrorResource(), info.Name))
 		return
 	}
+	if res.NoProtobuf {
+		var err error
+		if r, err = withoutProtobuf(r); err != nil {
+			writeError(w, r, err)
+			return
+		}
+	}
 	if info.Subresource == "proxy" || strings.HasPrefix(info.Subresource, "proxy/") {
 		h.serveProxy(w, r, info, s)
 		return

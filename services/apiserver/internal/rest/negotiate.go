@@ -2,8 +2,10 @@ package rest
 
 import (
 	"mime"
+	"net/http"
 	"strings"
 
+	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
@@ -120,4 +122,31 @@ func contentFormat(contentType string) (string, bool) {
 		return mediaYAML, true
 	}
 	return "", false
+}
+
+// withoutProtobuf drops plain protobuf from a request's Accept header, for
+// a kind that has no protobuf form (metadata-only answers keep it: their
+// messages are built in); a protobuf body is refused with 415.
+func withoutProtobuf(r *http.Request) (*http.Request, error) {
+	if ct, ok := contentFormat(r.Header.Get("Content-Type")); ok && ct == mediaProtobuf && r.ContentLength != 0 {
+		return nil, apierrors.NewUnsupportedMediaType(r.Header.Get("Content-Type"))
+	}
+	accept := r.Header.Get("Accept")
+	if !strings.Contains(accept, mediaProtobuf) {
+		return r, nil
+	}
+	var kept []string
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err == nil && mt == mediaProtobuf && !strings.HasPrefix(params["as"], "PartialObjectMetadata") {
+			continue
+		}
+		kept = append(kept, part)
+	}
+	r = r.Clone(r.Context())
+	if len(kept) == 0 {
+		kept = []string{"application/none"} // nothing acceptable: 406
+	}
+	r.Header.Set("Accept", strings.Join(kept, ","))
+	return r, nil
 }

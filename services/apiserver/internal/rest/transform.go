@@ -44,7 +44,10 @@ func (h *Handler) table(r *http.Request, res *registry.Resource, obj proto.Messa
 	default:
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("includeObject must be None, Metadata or Object, got %q", include))
 	}
-	p := printers.For(res.Group, res.Kind)
+	p := res.Printer
+	if p == nil {
+		p = printers.For(res.Group, res.Kind)
+	}
 	t := &metav1.Table{Kind: "Table", ApiVersion: "meta.k8s.io/v1", Metadata: &metav1.ListMeta{}}
 	if withColumns {
 		t.ColumnDefinitions = p.Columns

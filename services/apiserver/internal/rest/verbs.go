@@ -94,14 +94,18 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, info requestInf
 		writeError(w, r, err)
 		return
 	}
-	out, err := s.Backend.Create(r.Context(), obj, registry.CreateOptions{
-		DryRun:       len(r.URL.Query()["dryRun"]) > 0,
-		FieldManager: r.URL.Query().Get("fieldManager"),
+	level, _ := fieldValidation(r) // checked when the body was decoded
+	ctx, warnings := warning.NewContext(r.Context())
+	out, err := s.Backend.Create(ctx, obj, registry.CreateOptions{
+		DryRun:          len(r.URL.Query()["dryRun"]) > 0,
+		FieldManager:    r.URL.Query().Get("fieldManager"),
+		FieldValidation: level,
 	})
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	addWarnings(w, warnings)
 	h.answer(w, r, s.Resource, http.StatusCreated, out)
 }
 
@@ -136,21 +140,25 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, info requestInf
 		writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", meta.GetName(), info.Name)))
 		return
 	}
-	opts := registry.UpdateOptions{DryRun: len(r.URL.Query()["dryRun"]) > 0, FieldManager: r.URL.Query().Get("fieldManager")}
+	level, _ := fieldValidation(r) // checked when the body was decoded
+	opts := registry.UpdateOptions{DryRun: len(r.URL.Query()["dryRun"]) > 0, FieldManager: r.URL.Query().Get("fieldManager"),
+		FieldValidation: level}
+	ctx, warnings := warning.NewContext(r.Context())
 	var out proto.Message
 	switch pu, isPart := s.Backend.(registry.PartUpdater); {
 	case sub == "status":
-		out, err = s.Backend.UpdateStatus(r.Context(), obj, opts)
+		out, err = s.Backend.UpdateStatus(ctx, obj, opts)
 	case sub != "" && isPart:
 		opts.Subresource = sub
-		out, err = pu.UpdatePart(r.Context(), obj, opts)
+		out, err = pu.UpdatePart(ctx, obj, opts)
 	default:
-		out, err = s.Backend.Update(r.Context(), obj, opts)
+		out, err = s.Backend.Update(ctx, obj, opts)
 	}
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
+	addWarnings(w, warnings)
 	h.answer(w, r, s.Resource, http.StatusOK, out)
 }
 
@@ -177,10 +185,15 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, info requestInfo
 		writeError(w, r, err)
 		return
 	}
-	for _, msg := range warnings.Warnings() {
+	addWarnings(w, warnings)
+	h.answer(w, r, s.Resource, http.StatusOK, out)
+}
+
+// addWarnings sends what the request recorded as Warning headers.
+func addWarnings(w http.ResponseWriter, rec *warning.Recorder) {
+	for _, msg := range rec.Warnings() {
 		w.Header().Add("Warning", "299 - "+strconv.Quote(msg))
 	}
-	h.answer(w, r, s.Resource, http.StatusOK, out)
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
