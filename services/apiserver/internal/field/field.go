@@ -81,6 +81,7 @@ const (
 	ErrorTypeForbidden    ErrorType = "FieldValueForbidden"
 	ErrorTypeTooLong      ErrorType = "FieldValueTooLong"
 	ErrorTypeNotFound     ErrorType = "FieldValueNotFound"
+	ErrorTypeTooMany      ErrorType = "FieldValueTooMany"
 )
 
 func (t ErrorType) phrase() string {
@@ -97,6 +98,8 @@ func (t ErrorType) phrase() string {
 		return "Too long"
 	case ErrorTypeNotFound:
 		return "Not found"
+	case ErrorTypeTooMany:
+		return "Too many"
 	default:
 		return "Invalid value"
 	}
@@ -194,6 +197,16 @@ func Forbidden(p *Path, detail string) *Error {
 func TooLong(p *Path, max int) *Error {
 	return &Error{Type: ErrorTypeTooLong, Field: p.String(),
 		Detail: fmt.Sprintf("may not be more than %d bytes", max)}
+}
+
+// TooMany reports a list with more items than allowed.
+func TooMany(p *Path, actual, max int) *Error {
+	item := "items"
+	if max == 1 {
+		item = "item"
+	}
+	return &Error{Type: ErrorTypeTooMany, Field: p.String(), BadValue: actual,
+		Detail: fmt.Sprintf("must have at most %d %s", max, item)}
 }
 
 // ErrorList collects the errors of one validation.

@@ -20,6 +20,8 @@ func TestPathAndMessages(t *testing.T) {
 			"spec: Forbidden: pod updates may not change fields"},
 		{"int value", Invalid(NewPath("spec", "replicas"), int32(-1), "must be greater than or equal to 0"),
 			"spec.replicas: Invalid value: -1: must be greater than or equal to 0"},
+		{"too many", TooMany(NewPath("spec", "selectableFields"), 9, 8),
+			"spec.selectableFields: Too many: 9: must have at most 8 items"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
