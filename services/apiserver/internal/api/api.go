@@ -11,9 +11,13 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
 
+	apiextensionsv1 "skiff.dev/api/apiextensions/v1"
 	"skiff.dev/pkg/kprotobuf"
 	"skiff.dev/services/apiserver/internal/apf"
 	"skiff.dev/services/apiserver/internal/catalog"
+	"skiff.dev/services/apiserver/internal/crdnames"
+	"skiff.dev/services/apiserver/internal/crdschema"
+	"skiff.dev/services/apiserver/internal/customresource"
 	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/namespaces"
 	"skiff.dev/services/apiserver/internal/object"
@@ -28,6 +32,7 @@ type API struct {
 	// resources added while the server runs.
 	Catalog *catalog.Catalog
 	caches  []*storage.Store
+	crds    *customresource.Controller
 	done    chan struct{}
 }
 
@@ -35,6 +40,12 @@ type API struct {
 type Config struct {
 	Etcd           *clientv3.Client
 	WatchCacheSize int
+}
+
+// newSchema gives a CustomResourceDefinition version's objects the rules
+// of its schema.
+func newSchema(props *apiextensionsv1.JSONSchemaProps) (customresource.Schema, error) {
+	return crdschema.New(props)
 }
 
 // New builds the API over etcd. Start must run before it serves.
@@ -83,6 +94,14 @@ func New(cfg Config) (*API, error) {
 		entries = append(entries, catalog.Entry{Resource: r.Resource, Backend: r.Backend})
 	}
 	a.Catalog = catalog.New(entries)
+	a.crds = &customresource.Controller{
+		CRDs: a.Backend("apiextensions.k8s.io", "customresourcedefinitions"), Catalog: a.Catalog,
+		Etcd: cfg.Etcd, WatchCacheSize: cfg.WatchCacheSize, NamespaceCheck: check,
+		NewSchema: newSchema, Builtin: builtinNames(builtin),
+	}
+	if a.crds.CRDs == nil {
+		return nil, fmt.Errorf("the kinds table has no customresourcedefinitions resource")
+	}
 	return a, nil
 }
 
@@ -104,9 +123,15 @@ func (a *API) Start(ctx context.Context) error {
 	if err := apf.EnsureMandatory(ctx, a.Backend(fc, "flowschemas"), a.Backend(fc, "prioritylevelconfigurations")); err != nil {
 		return err
 	}
+	crdsDone := make(chan struct{})
+	go func() {
+		defer close(crdsDone)
+		a.crds.Run(ctx)
+	}()
 	go func() {
 		defer close(a.done)
 		<-ctx.Done()
+		<-crdsDone
 		for _, st := range a.caches {
 			<-st.Done()
 		}
@@ -116,6 +141,17 @@ func (a *API) Start(ctx context.Context) error {
 
 // Done is closed when everything Start began has stopped, after ctx ended.
 func (a *API) Done() <-chan struct{} { return a.done }
+
+// builtinNames are the names the built-in kinds hold in their groups,
+// which no CustomResourceDefinition may take.
+func builtinNames(resources []*registry.Resource) []crdnames.Names {
+	out := make([]crdnames.Names, len(resources))
+	for i, r := range resources {
+		out[i] = crdnames.Names{Group: r.Group, Plural: r.Plural, Singular: r.Singular, Kind: r.Kind,
+			ListKind: r.ListKind, ShortNames: r.ShortNames}
+	}
+	return out
+}
 
 // Wrap replaces the backend of a resource with wrap(backend), on both
 // faces: how a backend gains subresources that need more than storage

@@ -69,7 +69,11 @@ func snapshot(gen uint64, entries []Entry) *Snapshot {
 	s := &Snapshot{Generation: gen, Entries: entries, byKey: make(map[string]Entry, len(entries))}
 	for _, e := range entries {
 		r := e.Resource
-		s.byKey[Key(r.Group, r.Version, r.Plural)] = e
+		// The first entry of a key wins: a built-in resource shadows a
+		// custom one of the same name, as in Kubernetes.
+		if _, taken := s.byKey[Key(r.Group, r.Version, r.Plural)]; !taken {
+			s.byKey[Key(r.Group, r.Version, r.Plural)] = e
+		}
 	}
 	return s
 }

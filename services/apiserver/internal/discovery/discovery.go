@@ -100,7 +100,21 @@ func New(resources []*registry.Resource) *Handler {
 		}
 		h.gvs[i].resources = append(h.gvs[i].resources, r)
 	}
-	sort.SliceStable(h.gvs, func(i, j int) bool { return h.gvs[i].group == "" && h.gvs[j].group != "" })
+	// The core group first, then groups in order of appearance; within a
+	// group, versions in Kubernetes' order of preference.
+	groupOrder := map[string]int{"": -1}
+	for _, gv := range h.gvs {
+		if _, ok := groupOrder[gv.group]; !ok {
+			groupOrder[gv.group] = len(groupOrder)
+		}
+	}
+	sort.SliceStable(h.gvs, func(i, j int) bool {
+		a, b := h.gvs[i], h.gvs[j]
+		if a.group != b.group {
+			return groupOrder[a.group] < groupOrder[b.group]
+		}
+		return versionLess(a.version, b.version)
+	})
 	version, _ := json.Marshal(Version)
 	h.documents["/version"] = version
 	h.documents["/api"] = mustJSON(map[string]any{
@@ -108,15 +122,22 @@ func New(resources []*registry.Resource) *Handler {
 		"serverAddressByClientCIDRs": []map[string]string{{"clientCIDR": "0.0.0.0/0", "serverAddress": ""}},
 	})
 	var groups []map[string]any
-	for _, gv := range h.gvs {
-		h.documents[pathOf(gv)] = mustJSON(resourceList(gv))
-		if gv.group != "" {
-			v := map[string]string{"groupVersion": gv.String(), "version": gv.version}
-			groups = append(groups, map[string]any{"name": gv.group, "versions": []any{v}, "preferredVersion": v})
-			h.documents["/apis/"+gv.group] = mustJSON(map[string]any{
-				"kind": "APIGroup", "apiVersion": "v1", "name": gv.group, "versions": []any{v}, "preferredVersion": v,
-			})
+	for _, g := range byGroup(h.gvs) {
+		for _, gv := range g {
+			h.documents[pathOf(gv)] = mustJSON(resourceList(gv))
 		}
+		if g[0].group == "" {
+			continue
+		}
+		var versions []any
+		for _, gv := range g {
+			versions = append(versions, map[string]string{"groupVersion": gv.String(), "version": gv.version})
+		}
+		group := map[string]any{"name": g[0].group, "versions": versions, "preferredVersion": versions[0]}
+		groups = append(groups, group)
+		h.documents["/apis/"+g[0].group] = mustJSON(map[string]any{
+			"kind": "APIGroup", "apiVersion": "v1", "name": g[0].group, "versions": versions, "preferredVersion": versions[0],
+		})
 	}
 	h.documents["/apis"] = mustJSON(map[string]any{"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 	h.documents["aggregated:/api"] = mustJSON(aggregated(h.gvs, true))
@@ -162,12 +183,41 @@ func resourceList(gv groupVersion) map[string]any {
 	return map[string]any{"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv.String(), "resources": list}
 }
 
-func aggregated(gvs []groupVersion, core bool) map[string]any {
-	items := []any{}
+// byGroup splits the group/versions, in order, into runs of one group.
+func byGroup(gvs []groupVersion) [][]groupVersion {
+	var out [][]groupVersion
 	for _, gv := range gvs {
-		if (gv.group == "") != core {
+		if n := len(out); n > 0 && out[n-1][0].group == gv.group {
+			out[n-1] = append(out[n-1], gv)
 			continue
 		}
+		out = append(out, []groupVersion{gv})
+	}
+	return out
+}
+
+func aggregated(gvs []groupVersion, core bool) map[string]any {
+	items := []any{}
+	for _, g := range byGroup(gvs) {
+		if (g[0].group == "") != core {
+			continue
+		}
+		var versions []any
+		for _, gv := range g {
+			versions = append(versions, aggregatedVersion(gv))
+		}
+		meta := map[string]any{}
+		if g[0].group != "" {
+			meta["name"] = g[0].group
+		}
+		items = append(items, map[string]any{"metadata": meta, "versions": versions})
+	}
+	return map[string]any{"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": map[string]any{}, "items": items}
+}
+
+// aggregatedVersion is one version's entry in aggregated discovery.
+func aggregatedVersion(gv groupVersion) map[string]any {
+	{
 		var resources []any
 		for _, r := range gv.resources {
 			scope := "Cluster"
@@ -196,16 +246,8 @@ func aggregated(gvs []groupVersion, core bool) map[string]any {
 			}
 			resources = append(resources, entry)
 		}
-		meta := map[string]any{}
-		if gv.group != "" {
-			meta["name"] = gv.group
-		}
-		items = append(items, map[string]any{
-			"metadata": meta,
-			"versions": []any{map[string]any{"version": gv.version, "resources": resources, "freshness": "Current"}},
-		})
+		return map[string]any{"version": gv.version, "resources": resources, "freshness": "Current"}
 	}
-	return map[string]any{"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": map[string]any{}, "items": items}
 }
 
 func mustJSON(v any) []byte {

@@ -82,6 +82,8 @@ const (
 	ErrorTypeTooLong      ErrorType = "FieldValueTooLong"
 	ErrorTypeNotFound     ErrorType = "FieldValueNotFound"
 	ErrorTypeTooMany      ErrorType = "FieldValueTooMany"
+	ErrorTypeTypeInvalid  ErrorType = "FieldValueTypeInvalid"
+	ErrorTypeInternal     ErrorType = "InternalError"
 )
 
 func (t ErrorType) phrase() string {
@@ -100,6 +102,8 @@ func (t ErrorType) phrase() string {
 		return "Not found"
 	case ErrorTypeTooMany:
 		return "Too many"
+	case ErrorTypeInternal:
+		return "Internal error"
 	default:
 		return "Invalid value"
 	}
@@ -135,7 +139,7 @@ func (e *Error) Message() string {
 
 func (e *Error) showsValue() bool {
 	switch e.Type {
-	case ErrorTypeRequired, ErrorTypeForbidden, ErrorTypeTooLong:
+	case ErrorTypeRequired, ErrorTypeForbidden, ErrorTypeTooLong, ErrorTypeInternal:
 		return false
 	}
 	return e.BadValue != nil
@@ -195,18 +199,37 @@ func Forbidden(p *Path, detail string) *Error {
 
 // TooLong reports a value over its length limit.
 func TooLong(p *Path, max int) *Error {
+	unit := "bytes"
+	if max == 1 {
+		unit = "byte"
+	}
 	return &Error{Type: ErrorTypeTooLong, Field: p.String(),
-		Detail: fmt.Sprintf("may not be more than %d bytes", max)}
+		Detail: fmt.Sprintf("may not be more than %d %s", max, unit)}
 }
 
-// TooMany reports a list with more items than allowed.
+// TooMany reports a list or map with more entries than allowed; a
+// negative actual is left out of the message.
 func TooMany(p *Path, actual, max int) *Error {
-	item := "items"
+	unit := "items"
 	if max == 1 {
-		item = "item"
+		unit = "item"
 	}
-	return &Error{Type: ErrorTypeTooMany, Field: p.String(), BadValue: actual,
-		Detail: fmt.Sprintf("must have at most %d %s", max, item)}
+	var value any
+	if actual >= 0 {
+		value = actual
+	}
+	return &Error{Type: ErrorTypeTooMany, Field: p.String(), BadValue: value,
+		Detail: fmt.Sprintf("must have at most %d %s", max, unit)}
+}
+
+// TypeInvalid reports a value of the wrong type.
+func TypeInvalid(p *Path, value any, detail string) *Error {
+	return &Error{Type: ErrorTypeTypeInvalid, Field: p.String(), BadValue: value, Detail: detail}
+}
+
+// InternalError reports a failure of the server rather than of the request.
+func InternalError(p *Path, err error) *Error {
+	return &Error{Type: ErrorTypeInternal, Field: p.String(), Detail: err.Error()}
 }
 
 // ErrorList collects the errors of one validation.

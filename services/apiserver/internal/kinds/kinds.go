@@ -67,6 +67,7 @@ func All() []*registry.Resource {
 			ListKind: "ServiceCIDRList", HasStatus: true,
 			New: newOf[networkingv1.ServiceCIDR](), NewList: newOf[networkingv1.ServiceCIDRList](), Strategy: serviceCIDRStrategy,
 		},
+		customResourceDefinitions(),
 		{
 			Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Plural: "flowschemas", Singular: "flowschema", Kind: "FlowSchema",
 			ListKind: "FlowSchemaList", HasStatus: true,

@@ -48,6 +48,14 @@ func orNone(s string) string {
 }
 
 func init() {
+	register("apiextensions.k8s.io", "CustomResourceDefinition", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(), {Name: "Created At", Type: "date",
+			Description: "CreationTimestamp is a timestamp representing the server time when this object was created."}},
+		Cells: func(obj proto.Message, now time.Time) []any {
+			meta := metaOf(obj)
+			return []any{meta.GetName(), meta.GetCreationTimestamp().AsTime().UTC().Format(time.RFC3339)}
+		},
+	})
 	register("", "Pod", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(),
 			col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),

@@ -39,7 +39,7 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 	if s.res.Strategy.GracePeriod != nil {
 		grace, graceful = s.res.Strategy.GracePeriod(current, opts.GracePeriodSeconds)
 	}
-	finalizers := s.finalizersFor(object.Meta(current), opts)
+	finalizers := s.finalizersFor(current, opts)
 	if len(finalizers) == 0 && !s.pending(current) && (!graceful || grace == 0) {
 		if len(opts.GetDryRun()) > 0 {
 			return s.finish(current), nil
@@ -51,8 +51,14 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 
 // finalizersFor is the finalizer list the object will carry while it is
 // being deleted with these options.
-func (s *Store) finalizersFor(meta *metav1.ObjectMeta, opts *metav1.DeleteOptions) []string {
+func (s *Store) finalizersFor(obj proto.Message, opts *metav1.DeleteOptions) []string {
+	meta := object.Meta(obj)
 	fins := slices.Clone(meta.GetFinalizers())
+	if s.res.Strategy.DeleteFinalizers != nil && meta.GetDeletionTimestamp() == nil {
+		for _, f := range s.res.Strategy.DeleteFinalizers(obj) {
+			fins = addString(fins, f)
+		}
+	}
 	policy := opts.GetPropagationPolicy()
 	if opts.OrphanDependents != nil && opts.GetOrphanDependents() {
 		policy = "Orphan"
@@ -100,7 +106,7 @@ func (s *Store) markDeleting(ctx context.Context, ns, name string, opts *metav1.
 		}
 		next := proto.Clone(current)
 		meta := object.Meta(next)
-		meta.Finalizers = s.finalizersFor(meta, opts)
+		meta.Finalizers = s.finalizersFor(next, opts)
 		if s.res.Strategy.PrepareForDelete != nil {
 			s.res.Strategy.PrepareForDelete(next)
 		}

@@ -155,6 +155,10 @@ type Strategy struct {
 	// ValidateUpdate checks an update against the old object
 	// (immutable fields); Validate runs as well.
 	ValidateUpdate func(obj, old proto.Message) field.ErrorList
+	// ValidateStatusUpdate, when set, replaces ValidateUpdate for writes
+	// through */status (a CustomResourceDefinition's status is checked
+	// alone).
+	ValidateStatusUpdate func(obj, old proto.Message) field.ErrorList
 	// NameValidation checks metadata.name; nil means DNS-1123 subdomain.
 	NameValidation func(name string) []string
 	// FieldSet returns the field-selector attributes of an object beyond
@@ -163,6 +167,10 @@ type Strategy struct {
 	// PendingFinalizers are finalizers kept outside metadata (a
 	// namespace's spec.finalizers) that also hold an object being deleted.
 	PendingFinalizers func(obj proto.Message) []string
+	// DeleteFinalizers are finalizers the delete of obj adds (a
+	// CustomResourceDefinition's customresourcecleanup, which holds it
+	// until its objects are gone).
+	DeleteFinalizers func(obj proto.Message) []string
 	// PrepareForDelete changes an object that starts being deleted
 	// (a namespace's phase becomes Terminating).
 	PrepareForDelete func(obj proto.Message)

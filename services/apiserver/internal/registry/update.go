@@ -148,8 +148,11 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 		s.res.Strategy.Default(next)
 	}
 	errs := s.res.validate(next, nm)
-	if s.res.Strategy.ValidateUpdate != nil {
-		errs = append(errs, s.res.Strategy.ValidateUpdate(next, current)...)
+	switch validateUpdate := s.res.Strategy.ValidateUpdate; {
+	case opts.Subresource == "status" && s.res.Strategy.ValidateStatusUpdate != nil:
+		errs = append(errs, s.res.Strategy.ValidateStatusUpdate(next, current)...)
+	case validateUpdate != nil:
+		errs = append(errs, validateUpdate(next, current)...)
 	}
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)

@@ -30,6 +30,10 @@ type Resource struct {
 	// review, which has no List); nil means every verb.
 	Verbs        []string
 	Object, List protoreflect.MessageDescriptor
+	// Schema is the object schema of a resource without messages (a
+	// custom resource's version), in JSON shape; Object and List are nil
+	// then.
+	Schema map[string]any
 }
 
 // docPath is the index key of a group/version: api/v1, apis/apps/v1.
@@ -290,9 +294,13 @@ func Document(group, version string, resources []Resource) map[string]any {
 		if r.Group != group || r.Version != version {
 			continue
 		}
-		objName := s.add(r.Object)
-		obj := s[objName].(map[string]any)
-		obj["x-kubernetes-group-version-kind"] = gvk(r.Group, r.Version, r.Kind)
+		var objName, listName string
+		if r.Schema != nil {
+			objName, listName = s.addCustom(r)
+		} else {
+			objName = s.add(r.Object)
+			s[objName].(map[string]any)["x-kubernetes-group-version-kind"] = gvk(r.Group, r.Version, r.Kind)
+		}
 		kind := gvk(r.Group, r.Version, r.Kind)
 		id := strings.ReplaceAll(strings.Title(strings.ReplaceAll(r.Group, ".", " ")), " ", "") + strings.Title(r.Version) + r.Kind //nolint:staticcheck // ASCII names
 
@@ -304,8 +312,10 @@ func Document(group, version string, resources []Resource) map[string]any {
 			}
 			continue
 		}
-		listName := s.add(r.List)
-		s[listName].(map[string]any)["x-kubernetes-group-version-kind"] = gvk(r.Group, r.Version, r.Kind+"List")
+		if r.Schema == nil {
+			listName = s.add(r.List)
+			s[listName].(map[string]any)["x-kubernetes-group-version-kind"] = gvk(r.Group, r.Version, r.Kind+"List")
+		}
 		var pathParams []any
 		if r.Namespaced {
 			collection = prefix + "/namespaces/{namespace}/" + r.Plural
