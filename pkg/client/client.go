@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
@@ -150,6 +151,9 @@ func New(cfg Config, opts ...grpc.DialOption) (*Client, error) {
 	all := []grpc.DialOption{
 		grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler()),
+		// The program's name leads the User-Agent: the apiserver names
+		// the field manager of writes that give none after it.
+		grpc.WithUserAgent(filepath.Base(os.Args[0])),
 	}
 	if cfg.Token != "" {
 		all = append(all, grpc.WithPerRPCCredentials(tokenCredentials(cfg.Token)))

@@ -93,6 +93,9 @@ func New(cfg Config) (*API, error) {
 	for _, r := range kinds.Reviews() {
 		entries = append(entries, catalog.Entry{Resource: r.Resource, Backend: r.Backend})
 	}
+	if err := trackFields(entries); err != nil {
+		return nil, err
+	}
 	a.Catalog = catalog.New(entries)
 	a.crds = &customresource.Controller{
 		CRDs: a.Backend("apiextensions.k8s.io", "customresourcedefinitions"), Catalog: a.Catalog,

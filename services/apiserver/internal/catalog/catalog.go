@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"skiff.dev/services/apiserver/internal/registry"
+	"skiff.dev/services/apiserver/internal/spec"
 )
 
 // Entry is one served resource and the backend that serves it.
@@ -131,4 +132,19 @@ func (c *Catalog) publish(old *Snapshot, entries []Entry) {
 	close(c.changed)
 	c.changed = make(chan struct{})
 	c.changeMu.Unlock()
+}
+
+// SpecResource is the entry as the OpenAPI documents describe it: by its
+// messages, or by its schema when it has no messages.
+func (e Entry) SpecResource() spec.Resource {
+	r := e.Resource
+	sr := spec.Resource{Group: r.Group, Version: r.Version, Kind: r.Kind, Plural: r.Plural, Namespaced: r.Namespaced,
+		Subresources: r.Subresources, Verbs: r.Verbs, Schema: e.Schema}
+	if e.Schema == nil {
+		sr.Object = r.New().ProtoReflect().Descriptor()
+		if r.NewList != nil {
+			sr.List = r.NewList().ProtoReflect().Descriptor()
+		}
+	}
+	return sr
 }

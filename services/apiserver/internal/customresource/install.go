@@ -11,7 +11,9 @@ import (
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/crdnames"
+	"skiff.dev/services/apiserver/internal/fieldmanager"
 	"skiff.dev/services/apiserver/internal/registry"
+	"skiff.dev/services/apiserver/internal/spec"
 	"skiff.dev/services/apiserver/internal/storage"
 )
 
@@ -74,8 +76,12 @@ func (c *Controller) install(ctx context.Context, crd *apiextensionsv1.CustomRes
 		if sc := v.GetSubresources().GetScale(); sc != nil {
 			b = scaled{Store: st, res: res, paths: sc, split: res.HasStatus}
 		}
+		e := catalog.Entry{Resource: res, Backend: b, Schema: schema.OpenAPI()}
+		if err := trackFields(e); err != nil {
+			slog.Warn("server-side apply is not served for a CustomResourceDefinition version", "crd", name, "version", v.GetName(), "err", err)
+		}
 		backends[v.GetName()] = b
-		entries = append(entries, catalog.Entry{Resource: res, Backend: b, Schema: schema.OpenAPI()})
+		entries = append(entries, e)
 	}
 	old := in.resources
 	in.resources = map[*registry.Resource]bool{}
@@ -84,6 +90,17 @@ func (c *Controller) install(ctx context.Context, crd *apiextensionsv1.CustomRes
 	}
 	in.backends, in.resourceVersion, in.terminating = backends, crd.GetMetadata().GetResourceVersion(), false
 	c.Catalog.Update(func(e catalog.Entry) bool { return old[e.Resource] }, entries...)
+	return nil
+}
+
+// trackFields gives a version its field manager, typed by its schema.
+func trackFields(e catalog.Entry) error {
+	tc, err := fieldmanager.NewTypeConverter(spec.Schemas([]spec.Resource{e.SpecResource()}), false)
+	if err != nil {
+		return err
+	}
+	r := e.Resource
+	r.FieldManager = fieldmanager.New(tc, r.GroupVersion(), r.Kind, r.ResetFields())
 	return nil
 }
 

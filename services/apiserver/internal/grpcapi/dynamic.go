@@ -101,21 +101,21 @@ func (d *dynamic) write(ctx context.Context, req *metav1.DynamicWriteRequest,
 // Create stores a new object.
 func (d *dynamic) Create(ctx context.Context, req *metav1.DynamicWriteRequest) (*metav1.DynamicObject, error) {
 	return d.write(ctx, req, func(b registry.Backend, obj proto.Message, o *metav1.WriteOptions) (proto.Message, error) {
-		return b.Create(ctx, obj, registry.CreateOptions{DryRun: o.GetDryRun(), FieldManager: o.GetFieldManager(), FieldValidation: o.GetFieldValidation()})
+		return b.Create(ctx, obj, registry.CreateOptions{DryRun: o.GetDryRun(), FieldManager: fieldManager(ctx, o), FieldValidation: o.GetFieldValidation()})
 	})
 }
 
 // Update replaces an object.
 func (d *dynamic) Update(ctx context.Context, req *metav1.DynamicWriteRequest) (*metav1.DynamicObject, error) {
 	return d.write(ctx, req, func(b registry.Backend, obj proto.Message, o *metav1.WriteOptions) (proto.Message, error) {
-		return b.Update(ctx, obj, updateOptions(o, ""))
+		return b.Update(ctx, obj, updateOptions(ctx, o, ""))
 	})
 }
 
 // UpdateStatus replaces an object's status.
 func (d *dynamic) UpdateStatus(ctx context.Context, req *metav1.DynamicWriteRequest) (*metav1.DynamicObject, error) {
 	return d.write(ctx, req, func(b registry.Backend, obj proto.Message, o *metav1.WriteOptions) (proto.Message, error) {
-		return b.UpdateStatus(ctx, obj, updateOptions(o, "status"))
+		return b.UpdateStatus(ctx, obj, updateOptions(ctx, o, "status"))
 	})
 }
 
@@ -179,7 +179,7 @@ func (d *dynamic) Patch(ctx context.Context, req *metav1.MetadataPatchRequest) (
 	}
 	r := req.GetRequest()
 	out, err := sv.backend.Patch(ctx, r.GetNamespace(), r.GetName(), registry.Patch{Type: r.GetType(), Data: r.GetData()},
-		updateOptions(r.GetOptions(), r.GetSubresource()))
+		updateOptions(ctx, r.GetOptions(), r.GetSubresource()))
 	return encodeResult(sv.res, out, err)
 }
 

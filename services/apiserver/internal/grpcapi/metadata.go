@@ -121,7 +121,7 @@ func (k *kindless) Patch(ctx context.Context, req *metav1.MetadataPatchRequest) 
 	}
 	r := req.GetRequest()
 	return partialResult(b.Patch(ctx, r.GetNamespace(), r.GetName(), registry.Patch{Type: r.GetType(), Data: r.GetData()},
-		updateOptions(r.GetOptions(), r.GetSubresource())))
+		updateOptions(ctx, r.GetOptions(), r.GetSubresource())))
 }
 
 // Delete deletes an object and answers its metadata.

@@ -9,6 +9,8 @@ package grpcapi
 import (
 	"context"
 	"fmt"
+	"google.golang.org/grpc/metadata"
+	"strings"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -110,7 +112,7 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
 			o := req.(writeRequest).GetOptions()
 			return b.Create(ctx, objectOf(req), registry.CreateOptions{
-				DryRun: o.GetDryRun(), FieldManager: o.GetFieldManager(), FieldValidation: o.GetFieldValidation()})
+				DryRun: o.GetDryRun(), FieldManager: fieldManager(ctx, o), FieldValidation: o.GetFieldValidation()})
 		}, nil
 	case "Get":
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
@@ -124,17 +126,17 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 		}, nil
 	case "Update":
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
-			return b.Update(ctx, objectOf(req), updateOptions(req.(writeRequest).GetOptions(), ""))
+			return b.Update(ctx, objectOf(req), updateOptions(ctx, req.(writeRequest).GetOptions(), ""))
 		}, nil
 	case "UpdateStatus":
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
-			return b.UpdateStatus(ctx, objectOf(req), updateOptions(req.(writeRequest).GetOptions(), "status"))
+			return b.UpdateStatus(ctx, objectOf(req), updateOptions(ctx, req.(writeRequest).GetOptions(), "status"))
 		}, nil
 	case "Patch":
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
 			r := req.(*metav1.PatchRequest)
 			return b.Patch(ctx, r.GetNamespace(), r.GetName(), registry.Patch{Type: r.GetType(), Data: r.GetData()},
-				updateOptions(r.GetOptions(), r.GetSubresource()))
+				updateOptions(ctx, r.GetOptions(), r.GetSubresource()))
 		}, nil
 	case "Delete":
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
@@ -173,7 +175,7 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 			return nil, missing("the finalize subresource")
 		}
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
-			return f.Finalize(ctx, objectOf(req), updateOptions(req.(writeRequest).GetOptions(), "finalize"))
+			return f.Finalize(ctx, objectOf(req), updateOptions(ctx, req.(writeRequest).GetOptions(), "finalize"))
 		}, nil
 	case "CreateToken":
 		t, ok := b.(registry.TokenIssuer)
@@ -311,12 +313,31 @@ func listOptions(req *metav1.ListRequest) registry.ListOptions {
 	}
 }
 
-func updateOptions(o *metav1.WriteOptions, subresource string) registry.UpdateOptions {
-	return registry.UpdateOptions{DryRun: o.GetDryRun(), FieldManager: o.GetFieldManager(),
+func updateOptions(ctx context.Context, o *metav1.WriteOptions, subresource string) registry.UpdateOptions {
+	return registry.UpdateOptions{DryRun: o.GetDryRun(), FieldManager: fieldManager(ctx, o),
 		FieldValidation: o.GetFieldValidation(), Subresource: subresource}
 }
 
 // statusOK is the Status of a successful call that returns no object.
 func statusOK() *metav1.Status {
 	return &metav1.Status{Kind: "Status", ApiVersion: "v1", Status: "Success", Code: 201}
+}
+
+// fieldManager is the write's field manager or, as Kubernetes defaults it
+// from the User-Agent, the caller's user agent before the first "/"
+// (skiff-scheduler/... is skiff-scheduler).
+func fieldManager(ctx context.Context, o *metav1.WriteOptions) string {
+	if m := o.GetFieldManager(); m != "" {
+		return m
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, ua := range md.Get("user-agent") {
+		name, _, _ := strings.Cut(ua, "/")
+		name, _, _ = strings.Cut(name, " ")
+		if len(name) > 128 {
+			name = name[:128]
+		}
+		return name
+	}
+	return ""
 }

@@ -32,6 +32,9 @@ func (s *Store) Patch(ctx context.Context, namespace, name string, p Patch, opts
 	if !s.res.Namespaced {
 		namespace = ""
 	}
+	if p.Type == PatchApply && s.res.FieldManager != nil {
+		return s.apply(ctx, namespace, name, p, opts)
+	}
 	if err := CheckPatchType(p.Type, s.res.PatchMeta); err != nil {
 		return nil, err
 	}
@@ -103,8 +106,9 @@ func (s *Store) patchJSON(original []byte, p Patch) ([]byte, error) {
 }
 
 // CheckPatchType refuses, with 415, a patch type the server cannot apply
-// (server-side apply; strategic merge without patch metadata) before the
-// object is looked up, as Kubernetes checks it first.
+// (server-side apply where no field manager is, strategic merge without
+// patch metadata) before the object is looked up, as Kubernetes checks
+// it first.
 func CheckPatchType(patchType string, meta strategicpatch.LookupPatchMeta) error {
 	switch patchType {
 	case PatchJSON, PatchMerge:

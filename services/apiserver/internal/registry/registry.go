@@ -32,6 +32,9 @@ type CreateOptions struct {
 	DryRun          bool
 	FieldManager    string
 	FieldValidation string // Strict, Warn or Ignore (decoding is done by the caller)
+	// applied: the object comes from a server-side apply, its
+	// managedFields already computed.
+	applied bool
 }
 
 // UpdateOptions are the query parameters of an update or patch.
@@ -44,6 +47,7 @@ type UpdateOptions struct {
 	FieldValidation string
 	// Subresource is "" for the main resource or "status".
 	Subresource string
+	applied     bool // as in CreateOptions
 }
 
 // GetOptions are the query parameters of a get.

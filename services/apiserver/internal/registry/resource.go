@@ -7,6 +7,7 @@ import (
 
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/field"
+	"skiff.dev/services/apiserver/internal/fieldmanager"
 	"skiff.dev/services/apiserver/internal/printers"
 )
 
@@ -45,6 +46,10 @@ type Resource struct {
 	New      func() proto.Message
 	NewList  func() proto.Message
 	Strategy Strategy
+	// FieldManager tracks field ownership (metadata.managedFields) and
+	// serves server-side apply; nil leaves managedFields as clients write
+	// them and refuses apply patches.
+	FieldManager *fieldmanager.Manager
 	// NoProtobuf marks a kind without protobuf messages on the wire (a
 	// custom resource): it is read and written as JSON and YAML only, and
 	// asked for in protobuf it answers 406, as Kubernetes does.
@@ -108,6 +113,16 @@ func (r *Resource) ServedVerbs() []string {
 		return r.Verbs
 	}
 	return allVerbs
+}
+
+// ResetFields are the fields a write through each subresource does not
+// own (server-side apply), as Kubernetes' strategies declare them: the
+// main resource leaves the status alone, the status subresource the spec.
+func (r *Resource) ResetFields() map[string][]string {
+	if !r.HasStatus {
+		return nil
+	}
+	return map[string][]string{"": {"status"}, "status": {"spec"}}
 }
 
 // GroupVersion is "v1" for the core group, "apps/v1" otherwise.

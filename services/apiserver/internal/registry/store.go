@@ -98,6 +98,9 @@ func (s *Store) Create(ctx context.Context, obj proto.Message, opts CreateOption
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
 	}
+	if !opts.applied {
+		s.track(nil, obj, opts.FieldManager, "")
+	}
 	if opts.DryRun {
 		return s.finish(obj), nil
 	}

@@ -160,6 +160,9 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	if spec := s.res.specPart(); object.HasPart(next, spec) && !object.PartEqual(next, current, spec) {
 		nm.Generation = cur.GetGeneration() + 1
 	}
+	if !opts.applied {
+		s.track(current, next, opts.FieldManager, opts.Subresource)
+	}
 	if s.res.Traced && !proto.Equal(next, current) {
 		nm.Annotations = telemetry.InjectAnnotation(ctx, nm.GetAnnotations())
 	}

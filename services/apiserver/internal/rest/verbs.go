@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -98,7 +99,7 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, info requestInf
 	ctx, warnings := warning.NewContext(r.Context())
 	out, err := s.Backend.Create(ctx, obj, registry.CreateOptions{
 		DryRun:          len(r.URL.Query()["dryRun"]) > 0,
-		FieldManager:    r.URL.Query().Get("fieldManager"),
+		FieldManager:    fieldManager(r),
 		FieldValidation: level,
 	})
 	if err != nil {
@@ -141,7 +142,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, info requestInf
 		return
 	}
 	level, _ := fieldValidation(r) // checked when the body was decoded
-	opts := registry.UpdateOptions{DryRun: len(r.URL.Query()["dryRun"]) > 0, FieldManager: r.URL.Query().Get("fieldManager"),
+	opts := registry.UpdateOptions{DryRun: len(r.URL.Query()["dryRun"]) > 0, FieldManager: fieldManager(r),
 		FieldValidation: level}
 	ctx, warnings := warning.NewContext(r.Context())
 	var out proto.Message
@@ -174,11 +175,15 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, info requestInfo
 		return
 	}
 	q := r.URL.Query()
+	if mediaTypeOnly(r.Header.Get("Content-Type")) == registry.PatchApply && q.Get("fieldManager") == "" {
+		writeError(w, r, apierrors.NewBadRequest("PATCH with apply content type requires the fieldManager parameter"))
+		return
+	}
 	ctx, warnings := warning.NewContext(r.Context())
 	out, err := s.Backend.Patch(ctx, info.Namespace, info.Name,
 		registry.Patch{Type: mediaTypeOnly(r.Header.Get("Content-Type")), Data: data},
 		registry.UpdateOptions{
-			DryRun: len(q["dryRun"]) > 0, FieldManager: q.Get("fieldManager"),
+			DryRun: len(q["dryRun"]) > 0, FieldManager: fieldManager(r),
 			Force: queryBool(r, "force"), Subresource: sub, FieldValidation: level,
 		})
 	if err != nil {
@@ -281,4 +286,18 @@ func mediaTypeOnly(ct string) string {
 		}
 	}
 	return ct
+}
+
+// fieldManager is the request's fieldManager parameter or, as in
+// Kubernetes, what its User-Agent gives before the first "/"
+// (kubectl/v1.32.0 ... is kubectl), at most 128 characters.
+func fieldManager(r *http.Request) string {
+	if m := r.URL.Query().Get("fieldManager"); m != "" {
+		return m
+	}
+	ua, _, _ := strings.Cut(r.Header.Get("User-Agent"), "/")
+	if len(ua) > 128 {
+		ua = ua[:128]
+	}
+	return ua
 }

@@ -53,3 +53,20 @@ const (
 	apiVersionDescription = "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources"
 	kindDescription       = "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"
 )
+
+// Schemas are the component schemas of every group/version the resources
+// are in, in one map: what a type converter for server-side apply needs.
+func Schemas(resources []Resource) map[string]any {
+	out := map[string]any{}
+	seen := map[string]bool{}
+	for _, r := range resources {
+		p := docPath(r.Group, r.Version)
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		doc := Document(r.Group, r.Version, resources)
+		maps.Copy(out, doc["components"].(map[string]any)["schemas"].(map[string]any))
+	}
+	return out
+}
