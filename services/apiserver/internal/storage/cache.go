@@ -131,6 +131,9 @@ func (c *cache) run(ctx context.Context, rev int64) {
 		}
 		var err error
 		if rev, err = c.relist(ctx); err != nil {
+			if ctx.Err() != nil {
+				return // stopping: not a failure
+			}
 			slog.WarnContext(ctx, "watch cache relist failed", "prefix", c.store.prefix, "err", err)
 			select {
 			case <-ctx.Done():
