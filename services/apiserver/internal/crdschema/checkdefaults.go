@@ -2,6 +2,7 @@ package crdschema
 
 import (
 	"reflect"
+	"skiff.dev/services/apiserver/internal/jsonvalue"
 
 	"k8s.io/kube-openapi/pkg/validation/strfmt"
 	"k8s.io/kube-openapi/pkg/validation/validate"
@@ -43,7 +44,7 @@ func defaultErrors(path *field.Path, n *node, inMeta bool) field.ErrorList {
 func checkDefault(p *field.Path, n *node, inMeta bool) field.ErrorList {
 	def := n.def
 	if !inMeta {
-		pruned := deepCopy(def)
+		pruned := jsonvalue.Copy(def)
 		(&pruner{}).prune(pruned, n)
 		if !reflect.DeepEqual(pruned, def) {
 			return field.ErrorList{field.Invalid(p, badValue(def), "must not have unknown fields")}

@@ -1,5 +1,7 @@
 package crdschema
 
+import "skiff.dev/services/apiserver/internal/jsonvalue"
+
 // Default fills in obj's missing fields from the schema's defaults, as
 // Kubernetes does: walking only objects and lists that are present, a
 // property with a default that is absent, or null while not nullable,
@@ -21,7 +23,7 @@ func applyDefaults(x any, n *node) {
 				continue
 			}
 			if v, found := x[k]; !found || (v == nil && !prop.nullable) {
-				x[k] = deepCopy(prop.def)
+				x[k] = jsonvalue.Copy(prop.def)
 			}
 		}
 		for k, v := range x {
@@ -29,7 +31,7 @@ func applyDefaults(x any, n *node) {
 				applyDefaults(v, prop)
 			} else if n.hasAdditional && n.additional != nil {
 				if v == nil && !n.additional.nullable {
-					x[k] = deepCopy(n.additional.def)
+					x[k] = jsonvalue.Copy(n.additional.def)
 				}
 				applyDefaults(x[k], n.additional)
 			}
@@ -40,7 +42,7 @@ func applyDefaults(x any, n *node) {
 		}
 		for i := range x {
 			if x[i] == nil && !n.items.nullable {
-				x[i] = deepCopy(n.items.def)
+				x[i] = jsonvalue.Copy(n.items.def)
 			}
 			applyDefaults(x[i], n.items)
 		}

@@ -23,24 +23,3 @@ func badValue(v any) any {
 	}
 	return rawJSON(b)
 }
-
-// deepCopy copies a JSON value so that a default placed into an object
-// is never shared with the schema or another object.
-func deepCopy(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = deepCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = deepCopy(e)
-		}
-		return out
-	default:
-		return v
-	}
-}

@@ -2,6 +2,7 @@ package fieldmanager
 
 import (
 	"fmt"
+	"skiff.dev/services/apiserver/internal/jsonvalue"
 	"strings"
 	"time"
 
@@ -129,30 +130,9 @@ func stamp(now time.Time) *metav1.Time {
 	return &metav1.Time{Time: now.UTC().Truncate(time.Second)}
 }
 
-// deepCopy copies JSON-shaped values: maps and lists are copied, scalars
-// shared.
-func deepCopy(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, e := range v {
-			out[k] = deepCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = deepCopy(e)
-		}
-		return out
-	default:
-		return v
-	}
-}
-
 func copyObject(obj map[string]any) map[string]any {
 	if obj == nil {
 		return nil
 	}
-	return deepCopy(obj).(map[string]any)
+	return jsonvalue.Copy(obj).(map[string]any)
 }

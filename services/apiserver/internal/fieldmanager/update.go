@@ -2,6 +2,7 @@ package fieldmanager
 
 import (
 	"fmt"
+	"skiff.dev/services/apiserver/internal/jsonvalue"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -69,7 +70,7 @@ func keepLiveEntries(out, live map[string]any) {
 		meta = map[string]any{}
 		out["metadata"] = meta
 	}
-	meta["managedFields"] = deepCopy(entries)
+	meta["managedFields"] = jsonvalue.Copy(entries)
 }
 
 // startingFields picks the managed fields an update starts from.

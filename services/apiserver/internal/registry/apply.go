@@ -66,15 +66,7 @@ func (s *Store) apply(ctx context.Context, namespace, name string, p Patch, opts
 		}
 		meta.ResourceVersion = object.Meta(current).GetResourceVersion()
 		opts.applied = true
-		var out proto.Message
-		switch _, isPart := s.res.Parts[opts.Subresource]; {
-		case opts.Subresource == "status":
-			out, err = s.UpdateStatus(ctx, obj, opts)
-		case isPart:
-			out, err = s.UpdatePart(ctx, obj, opts)
-		default:
-			out, err = s.Update(ctx, obj, opts)
-		}
+		out, err := s.updateThrough(ctx, obj, opts)
 		if apierrors.IsConflict(err) && attempt < maxPatchRetries {
 			continue
 		}

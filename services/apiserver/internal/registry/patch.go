@@ -49,19 +49,24 @@ func (s *Store) Patch(ctx context.Context, namespace, name string, p Patch, opts
 			return nil, err
 		}
 		pinned := object.Meta(obj).GetResourceVersion() != object.Meta(current).GetResourceVersion()
-		switch _, isPart := s.res.Parts[opts.Subresource]; {
-		case opts.Subresource == "status":
-			obj, err = s.UpdateStatus(ctx, obj, opts)
-		case isPart:
-			obj, err = s.UpdatePart(ctx, obj, opts)
-		default:
-			obj, err = s.Update(ctx, obj, opts)
-		}
+		obj, err = s.updateThrough(ctx, obj, opts)
 		if apierrors.IsConflict(err) && !pinned && attempt < maxPatchRetries {
 			continue
 		}
 		return obj, err
 	}
+}
+
+// updateThrough writes obj through the subresource the options name.
+func (s *Store) updateThrough(ctx context.Context, obj proto.Message, opts UpdateOptions) (proto.Message, error) {
+	_, isPart := s.res.Parts[opts.Subresource]
+	switch {
+	case opts.Subresource == "status":
+		return s.UpdateStatus(ctx, obj, opts)
+	case isPart:
+		return s.UpdatePart(ctx, obj, opts)
+	}
+	return s.Update(ctx, obj, opts)
 }
 
 // applyPatch returns current with the patch applied.

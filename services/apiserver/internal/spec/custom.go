@@ -58,15 +58,21 @@ const (
 // are in, in one map: what a type converter for server-side apply needs.
 func Schemas(resources []Resource) map[string]any {
 	out := map[string]any{}
+	eachDocument(resources, func(_ string, doc map[string]any) {
+		maps.Copy(out, doc["components"].(map[string]any)["schemas"].(map[string]any))
+	})
+	return out
+}
+
+// eachDocument calls f with the document of each group/version the
+// resources are in, and its path, in order of first appearance.
+func eachDocument(resources []Resource, f func(path string, doc map[string]any)) {
 	seen := map[string]bool{}
 	for _, r := range resources {
 		p := docPath(r.Group, r.Version)
-		if seen[p] {
-			continue
+		if !seen[p] {
+			seen[p] = true
+			f(p, Document(r.Group, r.Version, resources))
 		}
-		seen[p] = true
-		doc := Document(r.Group, r.Version, resources)
-		maps.Copy(out, doc["components"].(map[string]any)["schemas"].(map[string]any))
 	}
-	return out
 }

@@ -403,14 +403,8 @@ func NewHandler(resources []Resource) *Handler {
 	h := &Handler{docs: map[string][]byte{}, hash: map[string]string{},
 		v2: sync.OnceValues(func() (*swagger, error) { return newSwagger(resources) })}
 	index := map[string]any{}
-	seen := map[string]bool{}
-	for _, r := range resources {
-		p := docPath(r.Group, r.Version)
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		data, err := json.Marshal(Document(r.Group, r.Version, resources))
+	eachDocument(resources, func(p string, doc map[string]any) {
+		data, err := json.Marshal(doc)
 		if err != nil {
 			panic(err) // maps of strings, slices and bools only
 		}
@@ -418,7 +412,7 @@ func NewHandler(resources []Resource) *Handler {
 		h.hash[p] = strings.ToUpper(hex.EncodeToString(sum[:]))
 		h.docs[p] = data
 		index[p] = map[string]any{"serverRelativeURL": "/openapi/v3/" + p + "?hash=" + h.hash[p]}
-	}
+	})
 	h.index, _ = json.Marshal(map[string]any{"paths": index})
 	return h
 }

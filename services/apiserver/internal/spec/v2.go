@@ -30,20 +30,14 @@ const (
 // group/version.
 func SwaggerDocument(resources []Resource) map[string]any {
 	paths, definitions := map[string]any{}, map[string]any{}
-	seen := map[string]bool{}
-	for _, r := range resources {
-		if seen[docPath(r.Group, r.Version)] {
-			continue
-		}
-		seen[docPath(r.Group, r.Version)] = true
-		doc := Document(r.Group, r.Version, resources)
+	eachDocument(resources, func(_ string, doc map[string]any) {
 		for p, item := range doc["paths"].(map[string]any) {
 			paths[p] = v2PathItem(item.(map[string]any))
 		}
 		for name, s := range doc["components"].(map[string]any)["schemas"].(map[string]any) {
 			definitions[name] = v2Schema(s)
 		}
-	}
+	})
 	return map[string]any{
 		"swagger":     "2.0",
 		"info":        map[string]any{"title": "Kubernetes", "version": "v1.32.0-skiff"},
