@@ -1,5 +1,6 @@
-// Package apiserver tests the apiserver process from outside: bad input
-// is refused with the right Status and leaves storage untouched, and a
+// Package apiserver tests the apiserver process from outside: bad input,
+// built-in or custom resources', is refused with the right Status and
+// leaves storage untouched, CRDs whose names clash are not served, and a
 // restart keeps every object.
 package apiserver
 

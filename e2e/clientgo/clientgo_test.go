@@ -1,6 +1,7 @@
 // Package clientgo checks that Kubernetes' own Go client works against
 // Skiff: a typed clientset in JSON and in protobuf, watches, conflict
-// retries and a shared informer.
+// retries and a shared informer, and the dynamic client and a dynamic
+// shared informer on custom resources.
 package clientgo
 
 import (

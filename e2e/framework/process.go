@@ -41,6 +41,14 @@ func StartProxy(t testing.TB, ns *Netns, kubeconfig string, flags ...string) *Pr
 	return startCommand(t, "proxy", ns.Command(args[0], args[1:]...))
 }
 
+// StartBinary runs a program that is not built from this checkout (one
+// the test built itself, such as Kubernetes' sample-controller) under
+// name; it stops with the test.
+func StartBinary(t testing.TB, name, path string, args ...string) *Process {
+	t.Helper()
+	return startCommand(t, name, exec.Command(path, args...))
+}
+
 func startProcess(t testing.TB, service string, args ...string) *Process {
 	t.Helper()
 	return startCommand(t, service, exec.Command(Binary(t, service), args...))
