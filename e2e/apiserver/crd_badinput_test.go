@@ -76,7 +76,7 @@ func TestCustomResourceBadInput(t *testing.T) {
 			c := newClient(t, srv)
 			code, data := c.do(c.http, "POST", crdsPath, "application/json", []byte(tc.crd))
 			st := c.expectStatus(422, data, code, "Invalid")
-			want := fmt.Sprintf(`%q is invalid: %s: Required value: must not be empty for specified object fields`, tc.name, tc.field)
+			want := fmt.Sprintf(`CustomResourceDefinition.apiextensions.k8s.io %q is invalid: %s: Required value: must not be empty for specified object fields`, tc.name, tc.field)
 			if !strings.Contains(st.Message, want) {
 				t.Errorf("message: got %q, want it to contain %q", st.Message, want)
 			}

@@ -56,6 +56,15 @@ func (r Resource) qualified() string {
 	return r.Resource + "." + r.Group
 }
 
+// qualifiedKind is the kind with its group, as Kubernetes names it in
+// messages: Deployment.apps, Pod.
+func (r Resource) qualifiedKind() string {
+	if r.Group == "" {
+		return r.Kind
+	}
+	return r.Kind + "." + r.Group
+}
+
 func newStatus(code int32, reason, msg string, details *metav1.StatusDetails) *StatusError {
 	return &StatusError{Status: &metav1.Status{
 		Kind: "Status", ApiVersion: "v1", Metadata: &metav1.ListMeta{},
@@ -87,14 +96,15 @@ func NewConflict(r Resource, name, why string) *StatusError {
 // ConflictModified is the reason of a stale resourceVersion.
 const ConflictModified = "the object has been modified; please apply your changes to the latest version and try again"
 
-// NewInvalid: Pod "web" is invalid: <field errors>, with one cause per field.
+// NewInvalid: Pod "web" is invalid: <field errors> (Deployment.apps "web"
+// outside the core group), with one cause per field.
 func NewInvalid(r Resource, name string, errs field.ErrorList) *StatusError {
 	causes := make([]*metav1.StatusCause, len(errs))
 	for i, e := range errs {
 		causes[i] = &metav1.StatusCause{Reason: string(e.Type), Message: e.Error(), Field: e.Field}
 	}
 	return newStatus(http.StatusUnprocessableEntity, ReasonInvalid,
-		fmt.Sprintf("%s %q is invalid: %s", r.Kind, name, errs.Error()),
+		fmt.Sprintf("%s %q is invalid: %s", r.qualifiedKind(), name, errs.Error()),
 		&metav1.StatusDetails{Name: name, Group: r.Group, Kind: r.Kind, Causes: causes})
 }
 

@@ -26,6 +26,8 @@ func TestStatusShapes(t *testing.T) {
 			`Operation cannot be fulfilled on pods "web": ` + ConflictModified},
 		{"invalid", NewInvalid(pods, "web", field.ErrorList{field.Required(field.NewPath("spec", "containers"), "")}),
 			422, ReasonInvalid, `Pod "web" is invalid: spec.containers: Required value`},
+		{"invalid in a group", NewInvalid(deploy, "web", field.ErrorList{field.Required(field.NewPath("spec", "selector"), "")}),
+			422, ReasonInvalid, `Deployment.apps "web" is invalid: spec.selector: Required value`},
 		{"wrapped", fmt.Errorf("create: %w", NewBadRequest("bad")), 400, ReasonBadRequest, "bad"},
 		{"deadline", context.DeadlineExceeded, 504, ReasonTimeout, "the request did not complete in time"},
 		{"other", errors.New("boom"), 500, ReasonInternalError, "Internal error occurred: boom"},

@@ -126,7 +126,8 @@ func contentFormat(contentType string) (string, bool) {
 
 // withoutProtobuf drops plain protobuf from a request's Accept header, for
 // a kind that has no protobuf form (metadata-only answers keep it: their
-// messages are built in); a protobuf body is refused with 415.
+// messages are built in); a protobuf body is refused with 415, and a
+// request that accepts nothing else with 406.
 func withoutProtobuf(r *http.Request) (*http.Request, error) {
 	if ct, ok := contentFormat(r.Header.Get("Content-Type")); ok && ct == mediaProtobuf && r.ContentLength != 0 {
 		return nil, apierrors.NewUnsupportedMediaType(r.Header.Get("Content-Type"))
@@ -143,10 +144,10 @@ func withoutProtobuf(r *http.Request) (*http.Request, error) {
 		}
 		kept = append(kept, part)
 	}
-	r = r.Clone(r.Context())
 	if len(kept) == 0 {
-		kept = []string{"application/none"} // nothing acceptable: 406
+		return nil, apierrors.NewNotAcceptable(accept)
 	}
+	r = r.Clone(r.Context())
 	r.Header.Set("Accept", strings.Join(kept, ","))
 	return r, nil
 }
