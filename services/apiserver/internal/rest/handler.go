@@ -118,11 +118,12 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, info requestInfo
 		return
 	}
 	if res.NoProtobuf {
-		var err error
-		if r, err = withoutProtobuf(r); err != nil {
+		jsonOnly, err := withoutProtobuf(r)
+		if err != nil {
 			writeError(w, r, err)
 			return
 		}
+		r = jsonOnly
 	}
 	if info.Subresource == "proxy" || strings.HasPrefix(info.Subresource, "proxy/") {
 		h.serveProxy(w, r, info, s)
