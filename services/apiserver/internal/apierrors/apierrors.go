@@ -101,7 +101,7 @@ const ConflictModified = "the object has been modified; please apply your change
 func NewInvalid(r Resource, name string, errs field.ErrorList) *StatusError {
 	causes := make([]*metav1.StatusCause, len(errs))
 	for i, e := range errs {
-		causes[i] = &metav1.StatusCause{Reason: string(e.Type), Message: e.Error(), Field: e.Field}
+		causes[i] = &metav1.StatusCause{Reason: string(e.Type), Message: e.Message(), Field: e.Field}
 	}
 	return newStatus(http.StatusUnprocessableEntity, ReasonInvalid,
 		fmt.Sprintf("%s %q is invalid: %s", r.qualifiedKind(), name, errs.Error()),

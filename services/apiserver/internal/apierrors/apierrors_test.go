@@ -58,6 +58,11 @@ func TestInvalidCarriesCauses(t *testing.T) {
 	if c.Field != "spec.containers[0].image" || c.Reason != "FieldValueRequired" {
 		t.Errorf("got cause %s/%s, want spec.containers[0].image/FieldValueRequired", c.Field, c.Reason)
 	}
+	// The message leaves the field out, as Kubernetes' does: kubectl
+	// prints each cause as "field: message".
+	if c := st.Details.Causes[1]; c.Message != `Invalid value: "Web": must be lowercase` {
+		t.Errorf("got cause message %q, want %q", c.Message, `Invalid value: "Web": must be lowercase`)
+	}
 	if st.Details.Kind != "Pod" || st.Details.Name != "Web" {
 		t.Errorf("got details %s/%s, want Pod/Web", st.Details.Kind, st.Details.Name)
 	}

@@ -5,6 +5,7 @@ package field
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -145,6 +146,9 @@ func (e *Error) showsValue() bool {
 	return e.BadValue != nil
 }
 
+// renderValue shows a bad value as Kubernetes does: strings quoted,
+// including those of a named string type (a selector's operator), which
+// Kubernetes renders as JSON.
 func renderValue(v any) string {
 	switch v := v.(type) {
 	case string:
@@ -154,9 +158,13 @@ func renderValue(v any) string {
 			return "null"
 		}
 		return strconv.Quote(*v)
-	default:
-		return fmt.Sprintf("%v", v)
+	case fmt.Stringer:
+		return v.String()
 	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
+		return strconv.Quote(rv.String())
+	}
+	return fmt.Sprintf("%v", v)
 }
 
 // Required reports a missing value.

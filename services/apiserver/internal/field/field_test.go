@@ -2,6 +2,9 @@ package field
 
 import "testing"
 
+// operator is a named string type, as apimachinery's selector operator.
+type operator string
+
 func TestPathAndMessages(t *testing.T) {
 	p := NewPath("spec").Child("containers").Index(0).Child("name")
 	tests := []struct {
@@ -22,6 +25,8 @@ func TestPathAndMessages(t *testing.T) {
 			"spec.replicas: Invalid value: -1: must be greater than or equal to 0"},
 		{"too many", TooMany(NewPath("spec", "selectableFields"), 9, 8),
 			"spec.selectableFields: Too many: 9: must have at most 8 items"},
+		{"named string", Invalid(NewPath("operator"), operator("Near"), "not a valid selector operator"),
+			`operator: Invalid value: "Near": not a valid selector operator`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 	flowcontrolv1 "skiff.dev/api/flowcontrol/v1"
 	networkingv1 "skiff.dev/api/networking/v1"
 	nodev1 "skiff.dev/api/node/v1"
+	rbacv1 "skiff.dev/api/rbac/v1"
 	"skiff.dev/services/apiserver/internal/patchmeta"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -66,6 +67,26 @@ func All() []*registry.Resource {
 			Group: "networking.k8s.io", Version: "v1", Plural: "servicecidrs", Singular: "servicecidr", Kind: "ServiceCIDR",
 			ListKind: "ServiceCIDRList", HasStatus: true,
 			New: newOf[networkingv1.ServiceCIDR](), NewList: newOf[networkingv1.ServiceCIDRList](), Strategy: serviceCIDRStrategy,
+		},
+		{
+			Group: "rbac.authorization.k8s.io", Version: "v1", Plural: "roles", Singular: "role", Kind: "Role",
+			ListKind: "RoleList", Namespaced: true,
+			New: newOf[rbacv1.Role](), NewList: newOf[rbacv1.RoleList](), Strategy: roleStrategy,
+		},
+		{
+			Group: "rbac.authorization.k8s.io", Version: "v1", Plural: "clusterroles", Singular: "clusterrole", Kind: "ClusterRole",
+			ListKind: "ClusterRoleList",
+			New:      newOf[rbacv1.ClusterRole](), NewList: newOf[rbacv1.ClusterRoleList](), Strategy: clusterRoleStrategy,
+		},
+		{
+			Group: "rbac.authorization.k8s.io", Version: "v1", Plural: "rolebindings", Singular: "rolebinding", Kind: "RoleBinding",
+			ListKind: "RoleBindingList", Namespaced: true,
+			New: newOf[rbacv1.RoleBinding](), NewList: newOf[rbacv1.RoleBindingList](), Strategy: roleBindingStrategy,
+		},
+		{
+			Group: "rbac.authorization.k8s.io", Version: "v1", Plural: "clusterrolebindings", Singular: "clusterrolebinding",
+			Kind: "ClusterRoleBinding", ListKind: "ClusterRoleBindingList",
+			New: newOf[rbacv1.ClusterRoleBinding](), NewList: newOf[rbacv1.ClusterRoleBindingList](), Strategy: clusterRoleBindingStrategy,
 		},
 		customResourceDefinitions(),
 		{

@@ -19,6 +19,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	networkingv1 "skiff.dev/api/networking/v1"
 	nodev1 "skiff.dev/api/node/v1"
+	rbacv1 "skiff.dev/api/rbac/v1"
 	"skiff.dev/services/apiserver/internal/convert"
 )
 
@@ -48,14 +49,7 @@ func orNone(s string) string {
 }
 
 func init() {
-	register("apiextensions.k8s.io", "CustomResourceDefinition", &Printer{
-		Columns: []*metav1.TableColumnDefinition{nameColumn(), {Name: "Created At", Type: "date",
-			Description: "CreationTimestamp is a timestamp representing the server time when this object was created."}},
-		Cells: func(obj proto.Message, now time.Time) []any {
-			meta := metaOf(obj)
-			return []any{meta.GetName(), meta.GetCreationTimestamp().AsTime().UTC().Format(time.RFC3339)}
-		},
-	})
+	register("apiextensions.k8s.io", "CustomResourceDefinition", createdAtPrinter)
 	register("", "Pod", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(),
 			col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic."),
@@ -230,6 +224,18 @@ func init() {
 			return []any{ip.GetMetadata().GetName(), formatParentRef(ip.GetSpec().GetParentRef())}
 		}),
 	})
+	register("rbac.authorization.k8s.io", "Role", createdAtPrinter)
+	register("rbac.authorization.k8s.io", "ClusterRole", createdAtPrinter)
+	register("rbac.authorization.k8s.io", "RoleBinding", bindingPrinter("roleBinding",
+		"RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error.",
+		typed(func(rb *rbacv1.RoleBinding, now time.Time) []any {
+			return bindingCells(rb.GetMetadata(), rb.GetRoleRef(), rb.GetSubjects(), now)
+		})))
+	register("rbac.authorization.k8s.io", "ClusterRoleBinding", bindingPrinter("clusterRoleBinding",
+		"RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, the Authorizer must return an error.",
+		typed(func(crb *rbacv1.ClusterRoleBinding, now time.Time) []any {
+			return bindingCells(crb.GetMetadata(), crb.GetRoleRef(), crb.GetSubjects(), now)
+		})))
 	register("coordination.k8s.io", "Lease", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Holder", "string", "The holder of the lease."), ageCol()},
 		Cells: typed(func(l *coordinationv1.Lease, now time.Time) []any {
@@ -625,4 +631,51 @@ func formatParentRef(ref *networkingv1.ParentReference) string {
 		s += "/" + ref.GetNamespace()
 	}
 	return s + "/" + ref.GetName()
+}
+
+// createdAtPrinter is Kubernetes' default table of a kind without
+// printers of its own (CustomResourceDefinitions, Roles, ClusterRoles):
+// the name and the creation time as an RFC 3339 date.
+var createdAtPrinter = &Printer{
+	Columns: []*metav1.TableColumnDefinition{nameColumn(), {Name: "Created At", Type: "date",
+		Description: "CreationTimestamp is a timestamp representing the server time when this object was created."}},
+	Cells: func(obj proto.Message, now time.Time) []any {
+		meta := metaOf(obj)
+		return []any{meta.GetName(), meta.GetCreationTimestamp().AsTime().UTC().Format(time.RFC3339)}
+	},
+}
+
+// bindingPrinter is the table of a RoleBinding or ClusterRoleBinding
+// (what names the kind in the wide columns' descriptions, role describes
+// its role reference): the role as Kind/name, and, wide, the subjects by
+// kind.
+func bindingPrinter(what, role string, cells func(proto.Message, time.Time) []any) *Printer {
+	return &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("Role", "string", role),
+			ageCol(),
+			wide(col("Users", "string", "Users in the "+what)),
+			wide(col("Groups", "string", "Groups in the "+what)),
+			wide(col("ServiceAccounts", "string", "ServiceAccounts in the "+what)),
+		},
+		Cells: cells,
+	}
+}
+
+// bindingCells: service accounts as namespace/name, each list joined
+// with ", " as kubectl shows them; subjects of other kinds are not shown.
+func bindingCells(meta *metav1.ObjectMeta, ref *rbacv1.RoleRef, subjects []*rbacv1.Subject, now time.Time) []any {
+	var users, groups, sas []string
+	for _, s := range subjects {
+		switch s.GetKind() {
+		case "User":
+			users = append(users, s.GetName())
+		case "Group":
+			groups = append(groups, s.GetName())
+		case "ServiceAccount":
+			sas = append(sas, s.GetNamespace()+"/"+s.GetName())
+		}
+	}
+	return []any{meta.GetName(), ref.GetKind() + "/" + ref.GetName(), Age(meta, now),
+		strings.Join(users, ", "), strings.Join(groups, ", "), strings.Join(sas, ", ")}
 }

@@ -11,6 +11,7 @@ import (
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	rbacv1 "skiff.dev/api/rbac/v1"
 )
 
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
@@ -36,6 +37,10 @@ func TestEveryKindHasOneCellPerColumn(t *testing.T) {
 		{"apps", "Deployment", &appsv1.Deployment{Metadata: meta("d")}},
 		{"apps", "ReplicaSet", &appsv1.ReplicaSet{Metadata: meta("r")}},
 		{"coordination.k8s.io", "Lease", &coordinationv1.Lease{Metadata: meta("l")}},
+		{"rbac.authorization.k8s.io", "Role", &rbacv1.Role{Metadata: meta("r")}},
+		{"rbac.authorization.k8s.io", "ClusterRole", &rbacv1.ClusterRole{Metadata: meta("c")}},
+		{"rbac.authorization.k8s.io", "RoleBinding", &rbacv1.RoleBinding{Metadata: meta("r")}},
+		{"rbac.authorization.k8s.io", "ClusterRoleBinding", &rbacv1.ClusterRoleBinding{Metadata: meta("c")}},
 	} {
 		p := For(tc.group, tc.kind)
 		if p == defaultPrinter {
@@ -110,5 +115,37 @@ func TestNodeAndDeploymentColumns(t *testing.T) {
 	cells = For("apps", "Deployment").Cells(d, now)
 	if cells[1] != "2/3" || cells[2] != int64(3) || cells[3] != int64(2) || cells[7] != "app=web,tier in (a,b)" {
 		t.Errorf("deployment: %v", cells)
+	}
+}
+
+func TestRBACColumns(t *testing.T) {
+	subjects := []*rbacv1.Subject{
+		{Kind: "User", Name: "alice"}, {Kind: "Group", Name: "devs"}, {Kind: "User", Name: "bob"},
+		{Kind: "ServiceAccount", Namespace: "kube-system", Name: "ci"}, {Kind: "Robot", Name: "r2"},
+	}
+	for _, tc := range []struct {
+		kind string
+		obj  proto.Message
+		want []any
+	}{
+		{"Role", &rbacv1.Role{Metadata: meta("reader")}, []any{"reader", "2026-11-22T11:55:00Z"}},
+		{"ClusterRole", &rbacv1.ClusterRole{Metadata: meta("system:reader")}, []any{"system:reader", "2026-11-22T11:55:00Z"}},
+		{"RoleBinding", &rbacv1.RoleBinding{Metadata: meta("read"), RoleRef: &rbacv1.RoleRef{Kind: "Role", Name: "reader"}, Subjects: subjects},
+			[]any{"read", "Role/reader", "5m", "alice, bob", "devs", "kube-system/ci"}},
+		{"ClusterRoleBinding", &rbacv1.ClusterRoleBinding{Metadata: meta("read"), RoleRef: &rbacv1.RoleRef{Kind: "ClusterRole", Name: "view"}},
+			[]any{"read", "ClusterRole/view", "5m", "", "", ""}},
+	} {
+		p := For("rbac.authorization.k8s.io", tc.kind)
+		got := p.Cells(tc.obj, now)
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: got %q, want %q", tc.kind, got, tc.want)
+			continue
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("%s: got %q, want %q", tc.kind, got, tc.want)
+				break
+			}
+		}
 	}
 }
