@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,6 +56,10 @@ func installCRD(tb testing.TB, a *API, group string) (registry.Backend, time.Dur
 	}
 }
 
+// runs numbers the runs of a benchmark, so names stay unique when the
+// benchmark runs again (-count, b.N probing).
+var runs atomic.Int64
+
 func widget(name string) *apiextensionsv1.CustomObject {
 	return &apiextensionsv1.CustomObject{Metadata: &metav1.ObjectMeta{Name: name, Namespace: "default", Labels: map[string]string{"app": "bench"}},
 		Content: &apiextensionsv1.JSON{Raw: []byte(`{"spec":{"size":3,"colour":"red"}}`)}}
@@ -68,9 +73,10 @@ func BenchmarkCreateCustomVsConfigMap(b *testing.B) {
 	cms := a.Backend("", "configmaps")
 	ctx := context.Background()
 	b.Run("configmap", func(b *testing.B) {
+		run := runs.Add(1)
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			cm := &corev1.ConfigMap{Metadata: &metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d-%d", b.N, i), Namespace: "default",
+			cm := &corev1.ConfigMap{Metadata: &metav1.ObjectMeta{Name: fmt.Sprintf("cm-%d-%d", run, i), Namespace: "default",
 				Labels: map[string]string{"app": "bench"}}, Data: map[string]string{"size": "3", "colour": "red"}}
 			if _, err := cms.Create(ctx, cm, registry.CreateOptions{}); err != nil {
 				b.Fatal(err)
@@ -78,9 +84,10 @@ func BenchmarkCreateCustomVsConfigMap(b *testing.B) {
 		}
 	})
 	b.Run("custom", func(b *testing.B) {
+		run := runs.Add(1)
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			if _, err := widgets.Create(ctx, widget(fmt.Sprintf("w-%d-%d", b.N, i)), registry.CreateOptions{}); err != nil {
+			if _, err := widgets.Create(ctx, widget(fmt.Sprintf("w-%d-%d", run, i)), registry.CreateOptions{}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -95,7 +102,7 @@ func BenchmarkApplyVsUpdateDeployment(b *testing.B) {
 	deps := a.Backend("apps", "deployments")
 	ctx := context.Background()
 	b.Run("update", func(b *testing.B) {
-		obj, err := deps.Create(ctx, deployment(fmt.Sprintf("updated-%d", b.N)), registry.CreateOptions{FieldManager: "bench"})
+		obj, err := deps.Create(ctx, deployment(fmt.Sprintf("updated-%d", runs.Add(1))), registry.CreateOptions{FieldManager: "bench"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -146,7 +153,7 @@ func BenchmarkCRDServed(b *testing.B) {
 	a := newBenchAPI(b)
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
-		_, took := installCRD(b, a, fmt.Sprintf("g%d-%d.example.com", b.N, i))
+		_, took := installCRD(b, a, fmt.Sprintf("g%d-%d.example.com", runs.Add(1), i))
 		total += took
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-to-served")
