@@ -34,20 +34,8 @@ const currentOperation = "current-operation"
 // managed fields and lets the write go on: the result is then obj with
 // live's managedFields, returned with the error for the caller to log.
 func (m *Manager) Update(live, obj map[string]any, manager, subresource string, now time.Time) (map[string]any, error) {
-	creating := live == nil || (&unstructured.Unstructured{Object: live}).GetUID() == ""
-	if live == nil {
-		live = m.emptyObject()
-	}
-	start := m.startingFields(live, obj, subresource != "")
-	out := copyObject(obj)
-	liveBare := copyObject(live)
-	dropEntries(out)
-	dropEntries(liveBare)
-	if len(start.fields) == 0 && !creating {
-		return out, nil
-	}
-	mf, err := m.trackUpdate(liveBare, out, start, manager, subresource, now)
-	if err == nil {
+	out, mf, tracked, err := m.update(live, obj, manager, subresource, now)
+	if err == nil && tracked {
 		err = m.writeManaged(out, mf)
 	}
 	if err != nil {
@@ -55,6 +43,41 @@ func (m *Manager) Update(live, obj map[string]any, manager, subresource string, 
 		return out, fmt.Errorf("record update of %s by %q: %w", describe(obj), manager, err)
 	}
 	return out, nil
+}
+
+// UpdateEntries is Update for a caller that keeps the object typed: it
+// returns the new managedFields entries alone (live's on failure, with
+// the error; obj's own, whatever they are, when the object stays
+// untracked), saving the result's conversion.
+func (m *Manager) UpdateEntries(live, obj map[string]any, manager, subresource string, now time.Time) ([]metav1.ManagedFieldsEntry, error) {
+	_, mf, tracked, err := m.update(live, obj, manager, subresource, now)
+	if err != nil {
+		entries, _ := readEntries(live)
+		return entries, fmt.Errorf("record update of %s by %q: %w", describe(obj), manager, err)
+	}
+	if !tracked {
+		return nil, nil
+	}
+	return encode(mf)
+}
+
+// update computes an Update's managed fields; tracked is false for an
+// existing object that no manager tracks, which stays so.
+func (m *Manager) update(live, obj map[string]any, manager, subresource string, now time.Time) (out map[string]any, mf managed, tracked bool, err error) {
+	creating := live == nil || (&unstructured.Unstructured{Object: live}).GetUID() == ""
+	if live == nil {
+		live = m.emptyObject()
+	}
+	start := m.startingFields(live, obj, subresource != "")
+	out = copyObject(obj)
+	liveBare := copyObject(live)
+	dropEntries(out)
+	dropEntries(liveBare)
+	if len(start.fields) == 0 && !creating {
+		return out, managed{}, false, nil
+	}
+	mf, err = m.trackUpdate(liveBare, out, start, manager, subresource, now)
+	return out, mf, err == nil, err
 }
 
 // keepLiveEntries gives out live's metadata.managedFields as they are.

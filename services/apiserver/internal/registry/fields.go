@@ -1,16 +1,16 @@
 package registry
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+	k8smetav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjsonutil "k8s.io/apimachinery/pkg/util/json"
 
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/kjson"
-	"skiff.dev/services/apiserver/internal/fieldmanager"
 	"skiff.dev/services/apiserver/internal/object"
 )
 
@@ -18,8 +18,8 @@ import (
 // metadata.managedFields, as Kubernetes' field manager does on every
 // create, update and patch: the fields the write changed belong to its
 // manager from now on. live is nil on a create. A kind without a field
-// manager, or a write that cannot be tracked, keeps what it has (the
-// write goes on, as in Kubernetes).
+// manager keeps what it has; a write that cannot be tracked keeps live's
+// entries and goes on, as in Kubernetes.
 func (s *Store) track(live, obj proto.Message, manager, subresource string) {
 	fm := s.res.FieldManager
 	if fm == nil {
@@ -38,18 +38,13 @@ func (s *Store) track(live, obj proto.Message, manager, subresource string) {
 		slog.Warn("managed fields not tracked", "kind", s.res.Kind, "err", err)
 		return
 	}
-	out, err := fm.Update(liveMap, objMap, manager, subresource, s.now())
+	entries, err := fm.UpdateEntries(liveMap, objMap, manager, subresource, s.now())
 	if err != nil {
 		slog.Debug("managed fields of a write not tracked", "kind", s.res.Kind, "err", err)
 	}
-	if out == nil {
-		return
-	}
-	if liveMap != nil {
-		out = fieldmanager.IgnoreTimestampOnlyChanges(liveMap, out)
-	}
-	if err := setManagedFields(obj, out); err != nil {
-		slog.Warn("managed fields not tracked", "kind", s.res.Kind, "err", err)
+	object.Meta(obj).ManagedFields = fromEntries(entries)
+	if live != nil {
+		keepTimesOfNoOp(obj, live)
 	}
 }
 
@@ -68,19 +63,47 @@ func (s *Store) unstructured(obj proto.Message) (map[string]any, error) {
 	return m, nil
 }
 
-// setManagedFields copies metadata.managedFields from the field manager's
-// result into obj.
-func setManagedFields(obj proto.Message, out map[string]any) error {
-	meta, _ := out["metadata"].(map[string]any)
-	entries := meta["managedFields"]
-	data, err := json.Marshal(map[string]any{"managedFields": entries})
-	if err != nil {
-		return err
+// fromEntries converts the field manager's entries to the contract's.
+func fromEntries(entries []k8smetav1.ManagedFieldsEntry) []*metav1.ManagedFieldsEntry {
+	if len(entries) == 0 {
+		return nil
 	}
-	var m metav1.ObjectMeta
-	if err := kjson.Unmarshal(data, &m); err != nil {
-		return fmt.Errorf("read managed fields: %w", err)
+	out := make([]*metav1.ManagedFieldsEntry, len(entries))
+	for i, e := range entries {
+		pe := &metav1.ManagedFieldsEntry{Manager: e.Manager, Operation: string(e.Operation), ApiVersion: e.APIVersion,
+			FieldsType: e.FieldsType, Subresource: e.Subresource}
+		if e.Time != nil {
+			pe.Time = timestamppb.New(e.Time.Time)
+		}
+		if e.FieldsV1 != nil {
+			pe.FieldsV1 = &metav1.FieldsV1{Raw: e.FieldsV1.Raw}
+		}
+		out[i] = pe
 	}
-	object.Meta(obj).ManagedFields = m.GetManagedFields()
-	return nil
+	return out
+}
+
+// keepTimesOfNoOp gives obj's entries live's times back when the write
+// changes nothing else (a change the strategy reset, say), so it changes
+// nothing in storage either, as Kubernetes' registry does.
+func keepTimesOfNoOp(obj, live proto.Message) {
+	om, lm := object.Meta(obj), object.Meta(live)
+	if len(om.GetManagedFields()) == 0 || len(om.GetManagedFields()) != len(lm.GetManagedFields()) {
+		return
+	}
+	for i, e := range om.GetManagedFields() {
+		a, b := proto.Clone(e).(*metav1.ManagedFieldsEntry), proto.Clone(lm.GetManagedFields()[i]).(*metav1.ManagedFieldsEntry)
+		a.Time, b.Time = nil, nil
+		if !proto.Equal(a, b) {
+			return
+		}
+	}
+	a, b := proto.Clone(obj), proto.Clone(live)
+	object.Meta(a).ManagedFields, object.Meta(b).ManagedFields = nil, nil
+	if !proto.Equal(a, b) {
+		return
+	}
+	for i, e := range om.GetManagedFields() {
+		e.Time = lm.GetManagedFields()[i].GetTime()
+	}
 }
