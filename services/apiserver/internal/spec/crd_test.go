@@ -130,4 +130,21 @@ func TestCustomResourceDefinitionSwagger(t *testing.T) {
 	if typeName(props.Fields["enum"]) != "array" || typeName(props.Fields["dependencies"]) != "map" {
 		t.Errorf("enum, dependencies: got %s, %s, want array, map", typeName(props.Fields["enum"]), typeName(props.Fields["dependencies"]))
 	}
+	// Properties named like schema keywords are properties: oneOf is a
+	// list of schemas, and type a string, not what v2 makes of a oneOf.
+	var raw struct {
+		Definitions map[string]struct {
+			Properties map[string]any `json:"properties"`
+		} `json:"definitions"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	got := raw.Definitions[apiextensionsPrefix+"JSONSchemaProps"].Properties
+	if _, ok := got["type"].(map[string]any); !ok {
+		t.Errorf("JSONSchemaProps.properties.type: got %v, want a schema", got["type"])
+	}
+	if oneOf, _ := got["oneOf"].(map[string]any); oneOf["type"] != "array" {
+		t.Errorf("JSONSchemaProps.properties.oneOf: got %v, want an array schema", got["oneOf"])
+	}
 }

@@ -54,32 +54,50 @@ func SwaggerDocument(resources []Resource) map[string]any {
 // becomes the reference itself, and a oneOf of scalars (Quantity) a
 // string, as Kubernetes' v2 document writes them.
 func v2Schema(v any) any {
-	switch v := v.(type) {
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = v2Schema(e)
-		}
-		return out
-	case map[string]any:
-		out := map[string]any{}
-		for k, e := range v {
-			out[k] = v2Schema(e)
-		}
-		if ref, ok := out["$ref"].(string); ok {
-			out["$ref"] = v2Refs + strings.TrimPrefix(ref, v3Refs)
-		}
-		if all, ok := out["allOf"].([]any); ok && len(all) == 1 {
-			delete(out, "allOf")
-			maps.Copy(out, all[0].(map[string]any))
-		}
-		if _, ok := out["oneOf"]; ok {
-			delete(out, "oneOf")
-			out["type"] = "string"
-		}
-		return out
+	s, ok := v.(map[string]any)
+	if !ok {
+		return v
 	}
-	return v
+	out := make(map[string]any, len(s))
+	for k, e := range s {
+		switch k {
+		case "properties", "patternProperties", "definitions":
+			// maps of schemas by name: a property may be called
+			// "oneOf" or "$ref" without being one
+			if named, ok := e.(map[string]any); ok {
+				schemas := make(map[string]any, len(named))
+				for name, sub := range named {
+					schemas[name] = v2Schema(sub)
+				}
+				out[k] = schemas
+				continue
+			}
+		case "items", "additionalProperties", "additionalItems", "not", "allOf", "anyOf", "oneOf":
+			if list, ok := e.([]any); ok {
+				subs := make([]any, len(list))
+				for i, sub := range list {
+					subs[i] = v2Schema(sub)
+				}
+				out[k] = subs
+				continue
+			}
+			out[k] = v2Schema(e)
+			continue
+		}
+		out[k] = e // values (default, enum, example) and extensions as they are
+	}
+	if ref, ok := out["$ref"].(string); ok {
+		out["$ref"] = v2Refs + strings.TrimPrefix(ref, v3Refs)
+	}
+	if all, ok := out["allOf"].([]any); ok && len(all) == 1 {
+		delete(out, "allOf")
+		maps.Copy(out, all[0].(map[string]any))
+	}
+	if _, ok := out["oneOf"]; ok {
+		delete(out, "oneOf")
+		out["type"] = "string"
+	}
+	return out
 }
 
 // v2PathItem rewrites a v3 path item: parameters carry their type
