@@ -24,6 +24,9 @@ type liveSettings struct {
 	// splitStatus: the resource has the status subresource, so status is
 	// kept apart from content.
 	splitStatus atomic.Bool
+	// defaults are the storage version's, applied to every object read
+	// (fixed for the store's life: a changed CRD gets a new store).
+	defaults func(map[string]any)
 }
 
 func (c codec) Encode(obj proto.Message) ([]byte, error) {
@@ -42,12 +45,15 @@ func (c codec) Decode(data []byte, into proto.Message) error {
 	}
 	object.ClearTypeMeta(into)
 	co, ok := into.(*apiextensionsv1.CustomObject)
-	if !ok || co.Status == nil || c.live.splitStatus.Load() {
+	if !ok || (c.live.defaults == nil && (co.Status == nil || c.live.splitStatus.Load())) {
 		return nil
 	}
 	m, err := unstructured(co)
 	if err != nil {
 		return err
 	}
-	return store(co, m, false)
+	if c.live.defaults != nil {
+		c.live.defaults(m)
+	}
+	return store(co, m, c.live.splitStatus.Load())
 }

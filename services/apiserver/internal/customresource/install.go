@@ -22,6 +22,7 @@ import (
 // versions.
 type installed struct {
 	uid, resourceVersion string
+	generation           int64
 	store                *storage.Store
 	live                 *liveSettings
 	stop                 context.CancelFunc
@@ -43,6 +44,13 @@ func (c *Controller) install(ctx context.Context, crd *apiextensionsv1.CustomRes
 	if in != nil && in.resourceVersion == crd.GetMetadata().GetResourceVersion() && !in.terminating {
 		return nil
 	}
+	// A changed spec gets a new store, as Kubernetes rebuilds a CRD's
+	// storage: objects are read anew, with the new schema's defaults.
+	// The old store stops once the new one serves.
+	var retired *installed
+	if in != nil && in.generation != crd.GetMetadata().GetGeneration() {
+		retired, in = in, nil
+	}
 	if in == nil {
 		var err error
 		if in, err = c.newInstalled(ctx, crd); err != nil {
@@ -50,8 +58,6 @@ func (c *Controller) install(ctx context.Context, crd *apiextensionsv1.CustomRes
 		}
 		c.installed[name] = in
 	}
-	storageVersion := crd.GetSpec().GetGroup() + "/" + crdnames.StorageVersion(crd)
-	in.live.storageVersion.Store(&storageVersion)
 	var entries []catalog.Entry
 	backends := map[string]registry.Backend{}
 	for _, v := range crd.GetSpec().GetVersions() {
@@ -64,9 +70,6 @@ func (c *Controller) install(ctx context.Context, crd *apiextensionsv1.CustomRes
 			continue
 		}
 		res := resourceFor(crd, v, schema)
-		if res.HasStatus {
-			in.live.splitStatus.Store(true)
-		}
 		var nsCheck registry.NamespaceCheck
 		if res.Namespaced {
 			nsCheck = c.NamespaceCheck
@@ -84,12 +87,19 @@ func (c *Controller) install(ctx context.Context, crd *apiextensionsv1.CustomRes
 		entries = append(entries, e)
 	}
 	old := in.resources
+	if retired != nil {
+		old = retired.resources
+	}
 	in.resources = map[*registry.Resource]bool{}
 	for _, e := range entries {
 		in.resources[e.Resource] = true
 	}
 	in.backends, in.resourceVersion, in.terminating = backends, crd.GetMetadata().GetResourceVersion(), false
 	c.Catalog.Update(func(e catalog.Entry) bool { return old[e.Resource] }, entries...)
+	if retired != nil {
+		retired.stop()
+		<-retired.store.Done()
+	}
 	return nil
 }
 
@@ -104,21 +114,32 @@ func trackFields(e catalog.Entry) error {
 	return nil
 }
 
-// newInstalled starts the store of crd's objects.
+// newInstalled starts the store of crd's objects, which are read with the
+// storage version's defaults.
 func (c *Controller) newInstalled(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition) (*installed, error) {
 	live := &liveSettings{}
-	kind := crd.GetSpec().GetNames().GetKind()
+	storageVersion := crd.GetSpec().GetGroup() + "/" + crdnames.StorageVersion(crd)
+	live.storageVersion.Store(&storageVersion)
+	for _, v := range crd.GetSpec().GetVersions() {
+		if v.GetStorage() {
+			live.splitStatus.Store(v.GetSubresources().GetStatus() != nil)
+			if schema, err := c.NewSchema(v.GetSchema().GetOpenApiV3Schema()); err == nil {
+				live.defaults = schema.Default
+			}
+		}
+	}
 	st := storage.New(storage.Config{
 		Client: c.Etcd, Group: crd.GetSpec().GetGroup(), Resource: crd.GetSpec().GetNames().GetPlural(),
 		Namespaced: crd.GetSpec().GetScope() == "Namespaced", NewFunc: newObject,
-		Codec: codec{kind: kind, live: live}, WatchCacheSize: c.WatchCacheSize,
+		Codec: codec{kind: crd.GetSpec().GetNames().GetKind(), live: live}, WatchCacheSize: c.WatchCacheSize,
 	})
 	storeCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	if err := st.Start(storeCtx); err != nil {
 		stop()
 		return nil, fmt.Errorf("start the store of %s: %w", crd.GetMetadata().GetName(), err)
 	}
-	return &installed{uid: crd.GetMetadata().GetUid(), store: st, live: live, stop: stop}, nil
+	return &installed{uid: crd.GetMetadata().GetUid(), generation: crd.GetMetadata().GetGeneration(),
+		store: st, live: live, stop: stop}, nil
 }
 
 // uninstall stops serving a definition's versions and its store.
