@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "skiff.dev/api/core/v1"
@@ -85,5 +86,22 @@ func TestServerSideApply(t *testing.T) {
 	}
 	if ops["bob"] != "Apply" || ops["carol"] != "Update" {
 		t.Errorf("managers after carol's update: %v, want bob Apply and carol Update", ops)
+	}
+}
+
+// TestApplyWithADuplicateKey: a key given twice in an apply body is
+// refused under fieldValidation=Strict, naming the line, as Kubernetes
+// does.
+func TestApplyWithADuplicateKey(t *testing.T) {
+	a, ctx := newTestAPI(t)
+	cms := a.Backend("", "configmaps")
+	body := "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: dup\ndata:\n  k: a\n  k: b\n"
+	_, err := cms.Patch(ctx, "default", "dup", registry.Patch{Type: registry.PatchApply, Data: []byte(body)},
+		registry.UpdateOptions{FieldManager: "m", FieldValidation: "Strict"})
+	if apierrors.ReasonOf(err) != apierrors.ReasonBadRequest || !strings.Contains(err.Error(), `line 7: key "k" already set in map`) {
+		t.Fatalf("a duplicate key under Strict: got %v, want 400 naming line 7", err)
+	}
+	if _, err := cms.Get(ctx, "default", "dup", registry.GetOptions{}); apierrors.ReasonOf(err) != apierrors.ReasonNotFound {
+		t.Errorf("the refused apply stored the object: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	kjsonutil "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/yaml"
 
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/kjson"
@@ -15,6 +16,7 @@ import (
 	"skiff.dev/services/apiserver/internal/fieldmanager"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/storage"
+	"skiff.dev/services/apiserver/internal/warning"
 )
 
 // apply is a server-side apply (application/apply-patch+yaml): the body
@@ -23,7 +25,7 @@ import (
 // ownership, and the result goes through the kind's usual create or
 // update rules. A write that lost a race is applied again.
 func (s *Store) apply(ctx context.Context, namespace, name string, p Patch, opts UpdateOptions) (proto.Message, error) {
-	cfg, err := applyConfig(p.Data)
+	cfg, err := applyConfig(ctx, p.Data, opts.FieldValidation)
 	if err != nil {
 		return nil, err
 	}
@@ -74,8 +76,18 @@ func (s *Store) apply(ctx context.Context, namespace, name string, p Patch, opts
 	}
 }
 
-// applyConfig reads an apply body (YAML or JSON) as an object.
-func applyConfig(data []byte) (map[string]any, error) {
+// applyConfig reads an apply body (YAML or JSON) as an object. A key given
+// twice in one map refuses it under fieldValidation=Strict and is a
+// warning under Warn (the default), as in Kubernetes; the last one counts.
+func applyConfig(ctx context.Context, data []byte, level string) (map[string]any, error) {
+	if level != "Ignore" {
+		if _, err := yaml.YAMLToJSONStrict(data); err != nil {
+			if level == "Strict" {
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("error strict decoding YAML: %v", err))
+			}
+			warning.Add(ctx, err.Error())
+		}
+	}
 	js, err := kjson.YAMLToJSON(data)
 	if err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("the apply body cannot be read: %v", err))
