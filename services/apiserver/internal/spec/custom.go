@@ -23,14 +23,20 @@ func (s schemas) addCustom(r Resource) (objName, listName string) {
 	objName = customSchemaName(r.Group, r.Version, r.Kind)
 	listName = objName + "List"
 	obj := maps.Clone(r.Schema)
-	props := map[string]any{}
-	if p, ok := obj["properties"].(map[string]any); ok {
-		props = maps.Clone(p)
+	if r.bare {
+		obj = map[string]any{}
 	}
-	props["apiVersion"] = map[string]any{"type": "string", "description": apiVersionDescription}
-	props["kind"] = map[string]any{"type": "string", "description": kindDescription}
-	props["metadata"] = ref(s.add((&metav1.ObjectMeta{}).ProtoReflect().Descriptor()))
-	obj["properties"] = props
+	if !r.bare {
+		props := map[string]any{}
+		if p, ok := obj["properties"].(map[string]any); ok {
+			props = maps.Clone(p)
+		}
+		props["apiVersion"] = map[string]any{"type": "string", "description": apiVersionDescription}
+		props["kind"] = map[string]any{"type": "string", "description": kindDescription}
+		props["metadata"] = map[string]any{"allOf": []any{ref(s.add((&metav1.ObjectMeta{}).ProtoReflect().Descriptor()))},
+			"description": metadataDescription}
+		obj["properties"] = props
+	}
 	obj["type"] = "object"
 	obj["x-kubernetes-group-version-kind"] = gvk(r.Group, r.Version, r.Kind)
 	s[objName] = obj
@@ -50,6 +56,7 @@ func (s schemas) addCustom(r Resource) (objName, listName string) {
 }
 
 const (
+	metadataDescription   = "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
 	apiVersionDescription = "APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources"
 	kindDescription       = "Kind is a string value representing the REST resource this object represents. Servers may infer this from the endpoint the client submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds"
 )

@@ -34,6 +34,9 @@ type Resource struct {
 	// custom resource's version), in JSON shape; Object and List are nil
 	// then.
 	Schema map[string]any
+	// bare publishes Schema as an object with nothing declared (OpenAPI v2
+	// of a custom resource whose root keeps unknown fields).
+	bare bool
 }
 
 // docPath is the index key of a group/version: api/v1, apis/apps/v1.

@@ -30,7 +30,7 @@ const (
 // group/version.
 func SwaggerDocument(resources []Resource) map[string]any {
 	paths, definitions := map[string]any{}, map[string]any{}
-	eachDocument(resources, func(_ string, doc map[string]any) {
+	eachDocument(forV2(resources), func(_ string, doc map[string]any) {
 		for p, item := range doc["paths"].(map[string]any) {
 			paths[p] = v2PathItem(item.(map[string]any))
 		}
