@@ -36,6 +36,11 @@ func TestServerSideApply(t *testing.T) {
 			path:     ".spec.image",
 		},
 	}
+	// A Service made by apply gets its cluster IP, as one made otherwise.
+	k.runIn("apiVersion: v1\nkind: Service\nmetadata: {name: applied}\nspec: {ports: [{port: 80}]}\n", "apply", "--server-side", "-f", "-")
+	if ip := k.run("get", "service", "applied", "-o", "jsonpath={.spec.clusterIP}"); ip == "" {
+		t.Errorf("a Service created by server-side apply has no cluster IP")
+	}
 	for _, c := range cases {
 		t.Run(strings.Split(c.name, "/")[0], func(t *testing.T) {
 			mustContain(t, "the first apply", k.runIn(c.manifest, "apply", "--server-side", "-f", "-"), "serverside-applied")

@@ -182,6 +182,17 @@ type terminating struct {
 	res *registry.Resource
 }
 
+// Patch refuses a server-side apply's create as well: it is written
+// through Create here.
+func (t terminating) Patch(ctx context.Context, namespace, name string, p registry.Patch, opts registry.UpdateOptions) (proto.Message, error) {
+	if st, ok := t.Backend.(interface {
+		ApplyThrough(context.Context, string, string, registry.Patch, registry.UpdateOptions, registry.Backend) (proto.Message, error)
+	}); ok && p.Type == registry.PatchApply {
+		return st.ApplyThrough(ctx, namespace, name, p, opts, t)
+	}
+	return t.Backend.Patch(ctx, namespace, name, p, opts)
+}
+
 func (t terminating) Create(context.Context, proto.Message, registry.CreateOptions) (proto.Message, error) {
 	err := apierrors.NewMethodNotSupported(t.res.ErrorResource(), "create")
 	err.Status.Message = "create not allowed while custom resource definition is terminating"

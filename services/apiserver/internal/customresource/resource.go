@@ -4,6 +4,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	apiextensionsv1 "skiff.dev/api/apiextensions/v1"
+	"skiff.dev/services/apiserver/internal/crdnames"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
@@ -26,7 +27,7 @@ func resourceFor(crd *apiextensionsv1.CustomResourceDefinition, v *apiextensions
 		selectable = append(selectable, f.GetJsonPath())
 	}
 	return &registry.Resource{
-		Group: crd.GetSpec().GetGroup(), Version: v.GetName(),
+		Group: crd.GetSpec().GetGroup(), Version: v.GetName(), StorageVersion: crdnames.StorageVersion(crd),
 		Plural: names.GetPlural(), Singular: names.GetSingular(), Kind: names.GetKind(), ListKind: names.GetListKind(),
 		ShortNames: names.GetShortNames(), Categories: names.GetCategories(),
 		Namespaced: crd.GetSpec().GetScope() == "Namespaced",

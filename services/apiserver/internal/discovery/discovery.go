@@ -160,9 +160,7 @@ func resourceList(gv groupVersion) map[string]any {
 			"verbs": r.ServedVerbs(),
 		}
 		if r.Verbs == nil { // stored; the same hash where two resources share their objects
-			stored := r.Stored()
-			sum := sha256.Sum256([]byte(stored.GroupVersion() + "/" + stored.Plural))
-			entry["storageVersionHash"] = hex.EncodeToString(sum[:6])
+			entry["storageVersionHash"] = r.StorageVersionHash()
 		}
 		if len(r.ShortNames) > 0 {
 			entry["shortNames"] = r.ShortNames

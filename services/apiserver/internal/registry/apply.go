@@ -19,12 +19,13 @@ import (
 	"skiff.dev/services/apiserver/internal/warning"
 )
 
-// apply is a server-side apply (application/apply-patch+yaml): the body
-// is the manager's whole intent for the fields it names; the field
+// ApplyThrough is a server-side apply (application/apply-patch+yaml): the
+// body is the manager's whole intent for the fields it names; the field
 // manager merges it into the stored object (or a new one) and records
-// ownership, and the result goes through the kind's usual create or
-// update rules. A write that lost a race is applied again.
-func (s *Store) apply(ctx context.Context, namespace, name string, p Patch, opts UpdateOptions) (proto.Message, error) {
+// ownership, and the result is created or updated through `through`: the
+// store itself, or a backend wrapping it whose writes do more (a
+// Service's allocations). A write that lost a race is applied again.
+func (s *Store) ApplyThrough(ctx context.Context, namespace, name string, p Patch, opts UpdateOptions, through Backend) (proto.Message, error) {
 	cfg, err := applyConfig(ctx, p.Data, opts.FieldValidation)
 	if err != nil {
 		return nil, err
@@ -59,7 +60,7 @@ func (s *Store) apply(ctx context.Context, namespace, name string, p Patch, opts
 			if opts.Subresource != "" {
 				return nil, apierrors.NewNotFound(s.res.ErrorResource(), name)
 			}
-			out, err := s.Create(ctx, obj, CreateOptions{DryRun: opts.DryRun, FieldManager: opts.FieldManager,
+			out, err := through.Create(ctx, obj, CreateOptions{DryRun: opts.DryRun, FieldManager: opts.FieldManager,
 				FieldValidation: opts.FieldValidation, applied: true})
 			if apierrors.ReasonOf(err) == apierrors.ReasonAlreadyExists && attempt < maxPatchRetries {
 				continue
@@ -68,7 +69,7 @@ func (s *Store) apply(ctx context.Context, namespace, name string, p Patch, opts
 		}
 		meta.ResourceVersion = object.Meta(current).GetResourceVersion()
 		opts.applied = true
-		out, err := s.updateThrough(ctx, obj, opts)
+		out, err := updateThrough(ctx, through, obj, opts, s.res)
 		if apierrors.IsConflict(err) && attempt < maxPatchRetries {
 			continue
 		}

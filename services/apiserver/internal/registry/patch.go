@@ -33,7 +33,7 @@ func (s *Store) Patch(ctx context.Context, namespace, name string, p Patch, opts
 		namespace = ""
 	}
 	if p.Type == PatchApply && s.res.FieldManager != nil {
-		return s.apply(ctx, namespace, name, p, opts)
+		return s.ApplyThrough(ctx, namespace, name, p, opts, s)
 	}
 	if err := CheckPatchType(p.Type, s.res.PatchMeta); err != nil {
 		return nil, err
@@ -49,7 +49,7 @@ func (s *Store) Patch(ctx context.Context, namespace, name string, p Patch, opts
 			return nil, err
 		}
 		pinned := object.Meta(obj).GetResourceVersion() != object.Meta(current).GetResourceVersion()
-		obj, err = s.updateThrough(ctx, obj, opts)
+		obj, err = updateThrough(ctx, s, obj, opts, s.res)
 		if apierrors.IsConflict(err) && !pinned && attempt < maxPatchRetries {
 			continue
 		}
@@ -57,16 +57,18 @@ func (s *Store) Patch(ctx context.Context, namespace, name string, p Patch, opts
 	}
 }
 
-// updateThrough writes obj through the subresource the options name.
-func (s *Store) updateThrough(ctx context.Context, obj proto.Message, opts UpdateOptions) (proto.Message, error) {
-	_, isPart := s.res.Parts[opts.Subresource]
+// updateThrough writes obj through b by the subresource the options name
+// (one of res's parts, or status, or the object).
+func updateThrough(ctx context.Context, b Backend, obj proto.Message, opts UpdateOptions, res *Resource) (proto.Message, error) {
+	_, isPart := res.Parts[opts.Subresource]
+	pu, partUpdater := b.(PartUpdater)
 	switch {
 	case opts.Subresource == "status":
-		return s.UpdateStatus(ctx, obj, opts)
-	case isPart:
-		return s.UpdatePart(ctx, obj, opts)
+		return b.UpdateStatus(ctx, obj, opts)
+	case isPart && partUpdater:
+		return pu.UpdatePart(ctx, obj, opts)
 	}
-	return s.Update(ctx, obj, opts)
+	return b.Update(ctx, obj, opts)
 }
 
 // applyPatch returns current with the patch applied.

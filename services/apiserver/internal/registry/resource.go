@@ -1,6 +1,9 @@
 package registry
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
@@ -72,6 +75,9 @@ type Resource struct {
 	// metadata.generation: "spec" when empty (a PodTemplate's is
 	// "template").
 	SpecPart protoreflect.Name
+	// StorageVersion is the version objects are kept in when it is not
+	// Version (a CustomResourceDefinition's storage version).
+	StorageVersion string
 	// StoredAs is set for a resource whose objects are another resource's,
 	// kept under its keys and in its encoding (events.k8s.io/v1 Events are
 	// core/v1 Events); nil stores the resource's own objects.
@@ -93,6 +99,19 @@ func (r *Resource) Stored() *Resource {
 		return r.StoredAs.Resource
 	}
 	return r
+}
+
+// StorageVersionHash is the discovery document's storageVersionHash, as
+// Kubernetes computes it: the first 8 bytes of the SHA-256 of the storage
+// group/version/kind, in base64. Resources sharing objects share it.
+func (r *Resource) StorageVersionHash() string {
+	stored := r.Stored()
+	version := stored.Version
+	if stored.StorageVersion != "" {
+		version = stored.StorageVersion
+	}
+	sum := sha256.Sum256([]byte(stored.Group + "/" + version + "/" + stored.Kind))
+	return base64.StdEncoding.EncodeToString(sum[:8])
 }
 
 // specPart is the field whose change bumps the generation.

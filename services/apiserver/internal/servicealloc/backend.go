@@ -106,6 +106,9 @@ func (b Backend) Patch(ctx context.Context, namespace, name string, p registry.P
 	if opts.Subresource != "" {
 		return b.Backend.Patch(ctx, namespace, name, p, opts)
 	}
+	if st, ok := b.Backend.(applier); ok && p.Type == registry.PatchApply {
+		return st.ApplyThrough(ctx, namespace, name, p, opts, b)
+	}
 	for attempt := 0; ; attempt++ {
 		old, err := b.current(ctx, namespace, name)
 		if err != nil {
@@ -122,6 +125,12 @@ func (b Backend) Patch(ctx context.Context, namespace, name string, p registry.P
 		}
 		return out, err
 	}
+}
+
+// applier is the store under the wrapper: a server-side apply is merged by
+// it and written through the wrapper, so allocations follow.
+type applier interface {
+	ApplyThrough(ctx context.Context, namespace, name string, p registry.Patch, opts registry.UpdateOptions, through registry.Backend) (proto.Message, error)
 }
 
 // Delete releases the Service's cluster IP and node ports once it is gone;
