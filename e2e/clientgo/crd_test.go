@@ -23,7 +23,6 @@ import (
 )
 
 var (
-	crdGVR    = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	widgetGVR = schema.GroupVersionResource{Group: "e2e.skiff.dev", Version: "v1", Resource: "widgets"}
 )
 
@@ -183,22 +182,7 @@ func createCRD(ctx context.Context, t *testing.T, dyn dynamic.Interface, crdJSON
 	if err := json.Unmarshal([]byte(crdJSON), &crd.Object); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dyn.Resource(crdGVR).Create(ctx, &crd, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create the CRD %s: %v", crd.GetName(), err)
-	}
-	framework.Eventually(t, 30*time.Second, crd.GetName()+" is Established", func() error {
-		got, err := dyn.Resource(crdGVR).Get(ctx, crd.GetName(), metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-		for _, c := range conds {
-			if c, ok := c.(map[string]any); ok && c["type"] == "Established" && c["status"] == "True" {
-				return nil
-			}
-		}
-		return fmt.Errorf("conditions %v", conds)
-	})
+	framework.CreateCRD(ctx, t, dyn, &crd)
 }
 
 // listsResources is whether discovery lists every named resource of a

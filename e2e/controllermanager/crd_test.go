@@ -22,7 +22,6 @@ import (
 )
 
 var (
-	crdGVR    = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	gadgetGVR = schema.GroupVersionResource{Group: "e2e.skiff.dev", Version: "v1", Resource: "gadgets"}
 )
 
@@ -60,22 +59,7 @@ func setupCRD(t *testing.T) *crdEnv {
 	if err := json.Unmarshal([]byte(gadgetCRD), &crd.Object); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ce.dyn.Resource(crdGVR).Create(ce.ctx, &crd, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create the Gadget CRD: %v", err)
-	}
-	framework.Eventually(t, 30*time.Second, "the Gadget CRD is Established", func() error {
-		got, err := ce.dyn.Resource(crdGVR).Get(ce.ctx, crd.GetName(), metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")
-		for _, c := range conds {
-			if c, ok := c.(map[string]any); ok && c["type"] == "Established" && c["status"] == "True" {
-				return nil
-			}
-		}
-		return fmt.Errorf("conditions %v", conds)
-	})
+	framework.CreateCRD(ce.ctx, t, ce.dyn, &crd)
 	return ce
 }
 

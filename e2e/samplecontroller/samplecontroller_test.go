@@ -22,7 +22,6 @@ import (
 )
 
 var (
-	crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 	fooGVR = schema.GroupVersionResource{Group: "samplecontroller.k8s.io", Version: "v1alpha1", Resource: "foos"}
 )
 
@@ -45,12 +44,7 @@ func TestSampleController(t *testing.T) {
 	dyn := dynamic.NewForConfigOrDie(cfg)
 
 	crd := manifest(t, sc, "crd-status-subresource.yaml")
-	if _, err := dyn.Resource(crdGVR).Create(ctx, crd, metav1.CreateOptions{}); err != nil {
-		t.Fatalf("create sample-controller's CRD: %v", err)
-	}
-	framework.Eventually(t, 30*time.Second, crd.GetName()+" is Established", func() error {
-		return established(ctx, dyn, crd.GetName())
-	})
+	framework.CreateCRD(ctx, t, dyn, crd)
 
 	framework.StartScheduler(t, srv, "--leader-elect=false")
 	framework.StartControllerManager(t, srv, "--leader-elect=false")
@@ -135,20 +129,6 @@ func manifest(t *testing.T, sc sampleController, name string) *unstructured.Unst
 		t.Fatalf("read %s: %v", name, err)
 	}
 	return obj
-}
-
-func established(ctx context.Context, dyn dynamic.Interface, name string) error {
-	crd, err := dyn.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-	for _, c := range conds {
-		if c, ok := c.(map[string]any); ok && c["type"] == "Established" && c["status"] == "True" {
-			return nil
-		}
-	}
-	return fmt.Errorf("conditions %v", conds)
 }
 
 func nodeReady(ctx context.Context, cs kubernetes.Interface, name string) error {
