@@ -24,6 +24,7 @@ package rbac
 
 import (
 	"fmt"
+	"strings"
 
 	rbacv1 "skiff.dev/api/rbac/v1"
 )
@@ -205,12 +206,5 @@ func joinErrors(errs []error) string {
 	if len(msgs) == 1 {
 		return msgs[0]
 	}
-	out := "["
-	for i, m := range msgs {
-		if i > 0 {
-			out += ", "
-		}
-		out += m
-	}
-	return out + "]"
+	return "[" + strings.Join(msgs, ", ") + "]"
 }
