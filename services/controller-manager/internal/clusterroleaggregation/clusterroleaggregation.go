@@ -3,7 +3,8 @@
 // ClusterRoles its selectors pick, as Kubernetes' clusterrole-aggregation
 // controller does: selectors in order, the selected roles by name, each
 // rule once, the aggregated role itself never among them. The rules are
-// written only when they differ from the union.
+// written only when they differ from the union; an empty union clears
+// only rules the controller wrote itself, as Kubernetes' apply does.
 //
 // Which role a change matters to is not tracked: any ClusterRole added,
 // changed or deleted puts every aggregated role on the queue, as in
@@ -74,7 +75,7 @@ func (ac *Controller) reconcile(ctx context.Context, name string) (time.Duration
 		return 0, nil
 	}
 	rules, ok := aggregate(role, ac.roles.Store().List())
-	if !ok || sameRules(rules, role.GetRules()) {
+	if !ok || sameRules(rules, role.GetRules()) || len(rules) == 0 && !ownsRules(role) {
 		return 0, nil
 	}
 	// An update of the cached role: a newer one fails with a conflict,
