@@ -5,6 +5,7 @@ import (
 
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
+	"skiff.dev/services/controller-manager/internal/clusterroleaggregation"
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/deployment"
 	"skiff.dev/services/controller-manager/internal/endpoints"
@@ -123,6 +124,12 @@ var known = []struct {
 		}
 		pc.Observe = d.observe
 		return pc, nil
+	}},
+	// Kubernetes runs it with five workers and no flag for more.
+	{clusterroleaggregation.Name, "", 5, func(d deps) (runner, error) {
+		ac := clusterroleaggregation.New(d.c, d.f, d.workers)
+		ac.Observe = d.observe
+		return ac, nil
 	}},
 }
 
