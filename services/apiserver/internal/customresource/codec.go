@@ -2,7 +2,6 @@ package customresource
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"google.golang.org/protobuf/proto"
 
@@ -12,20 +11,15 @@ import (
 )
 
 // codec keeps custom objects in etcd as Kubernetes does: the object's JSON,
-// apiVersion being the CRD's storage version at the time of the write.
+// apiVersion being the CRD's storage version. Its settings are fixed for
+// the store's life: a CRD whose spec changes gets a new store.
 type codec struct {
-	kind string
-	live *liveSettings
-}
-
-// liveSettings are what a CRD update may change under a running store.
-type liveSettings struct {
-	storageVersion atomic.Pointer[string] // group/version
-	// splitStatus: the resource has the status subresource, so status is
-	// kept apart from content.
-	splitStatus atomic.Bool
-	// defaults are the storage version's, applied to every object read
-	// (fixed for the store's life: a changed CRD gets a new store).
+	kind           string
+	storageVersion string // group/version
+	// splitStatus: the storage version has the status subresource, so
+	// status is kept apart from content.
+	splitStatus bool
+	// defaults are the storage version's, applied to every object read.
 	defaults func(map[string]any)
 }
 
@@ -35,7 +29,7 @@ func (c codec) Encode(obj proto.Message) ([]byte, error) {
 		return nil, fmt.Errorf("a %T is not a custom object", obj)
 	}
 	co = proto.Clone(co).(*apiextensionsv1.CustomObject)
-	co.ApiVersion, co.Kind = *c.live.storageVersion.Load(), c.kind
+	co.ApiVersion, co.Kind = c.storageVersion, c.kind
 	return kjson.Marshal(co)
 }
 
@@ -45,15 +39,15 @@ func (c codec) Decode(data []byte, into proto.Message) error {
 	}
 	object.ClearTypeMeta(into)
 	co, ok := into.(*apiextensionsv1.CustomObject)
-	if !ok || (c.live.defaults == nil && (co.Status == nil || c.live.splitStatus.Load())) {
+	if !ok || (c.defaults == nil && (co.Status == nil || c.splitStatus)) {
 		return nil
 	}
 	m, err := unstructured(co)
 	if err != nil {
 		return err
 	}
-	if c.live.defaults != nil {
-		c.live.defaults(m)
+	if c.defaults != nil {
+		c.defaults(m)
 	}
-	return store(co, m, c.live.splitStatus.Load())
+	return store(co, m, c.splitStatus)
 }

@@ -17,14 +17,13 @@ import (
 	"skiff.dev/services/apiserver/internal/storage"
 )
 
-// installed is a definition being served: its store, kept across changes
-// of the definition so watches go on, and the catalog entries of its
-// versions.
+// installed is a definition being served: its store (kept while only the
+// definition's status changes, replaced when its spec does) and the
+// catalog entries of its versions.
 type installed struct {
 	uid, resourceVersion string
 	generation           int64
 	store                *storage.Store
-	live                 *liveSettings
 	stop                 context.CancelFunc
 	resources            map[*registry.Resource]bool
 	// backends are the served versions' backends, by version.
@@ -117,21 +116,19 @@ func trackFields(e catalog.Entry) error {
 // newInstalled starts the store of crd's objects, which are read with the
 // storage version's defaults.
 func (c *Controller) newInstalled(ctx context.Context, crd *apiextensionsv1.CustomResourceDefinition) (*installed, error) {
-	live := &liveSettings{}
-	storageVersion := crd.GetSpec().GetGroup() + "/" + crdnames.StorageVersion(crd)
-	live.storageVersion.Store(&storageVersion)
+	cd := codec{kind: crd.GetSpec().GetNames().GetKind(), storageVersion: crd.GetSpec().GetGroup() + "/" + crdnames.StorageVersion(crd)}
 	for _, v := range crd.GetSpec().GetVersions() {
 		if v.GetStorage() {
-			live.splitStatus.Store(v.GetSubresources().GetStatus() != nil)
+			cd.splitStatus = v.GetSubresources().GetStatus() != nil
 			if schema, err := c.NewSchema(v.GetSchema().GetOpenApiV3Schema()); err == nil {
-				live.defaults = schema.Default
+				cd.defaults = schema.Default
 			}
 		}
 	}
 	st := storage.New(storage.Config{
 		Client: c.Etcd, Group: crd.GetSpec().GetGroup(), Resource: crd.GetSpec().GetNames().GetPlural(),
 		Namespaced: crd.GetSpec().GetScope() == "Namespaced", NewFunc: newObject,
-		Codec: codec{kind: crd.GetSpec().GetNames().GetKind(), live: live}, WatchCacheSize: c.WatchCacheSize,
+		Codec: cd, WatchCacheSize: c.WatchCacheSize,
 	})
 	storeCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	if err := st.Start(storeCtx); err != nil {
@@ -139,7 +136,7 @@ func (c *Controller) newInstalled(ctx context.Context, crd *apiextensionsv1.Cust
 		return nil, fmt.Errorf("start the store of %s: %w", crd.GetMetadata().GetName(), err)
 	}
 	return &installed{uid: crd.GetMetadata().GetUid(), generation: crd.GetMetadata().GetGeneration(),
-		store: st, live: live, stop: stop}, nil
+		store: st, stop: stop}, nil
 }
 
 // uninstall stops serving a definition's versions and its store.

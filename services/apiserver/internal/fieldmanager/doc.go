@@ -25,7 +25,8 @@
 //
 // What stays with the caller: defaulting the result of Apply, the
 // strategy's resets (status through the main resource and the other way
-// round), IgnoreTimestampOnlyChanges after them, and turning
+// round), keeping live's entry times when a write changes nothing else
+// (IgnoreTimestampOnlyChanges for objects held as maps), and turning
 // *ConflictError (409) and *BadRequestError (400) into a Status; any
 // other error of Apply is an internal error, as in Kubernetes.
 package fieldmanager

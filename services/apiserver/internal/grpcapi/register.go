@@ -332,11 +332,8 @@ func fieldManager(ctx context.Context, o *metav1.WriteOptions) string {
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
 	for _, ua := range md.Get("user-agent") {
-		name, _, _ := strings.Cut(ua, "/")
-		name, _, _ = strings.Cut(name, " ")
-		if len(name) > 128 {
-			name = name[:128]
-		}
+		// grpc-go appends its own name: "controller-manager grpc-go/1.85.0"
+		name, _, _ := strings.Cut(registry.ManagerFromUserAgent(ua), " ")
 		return name
 	}
 	return ""

@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -46,6 +47,17 @@ func (s *Store) track(live, obj proto.Message, manager, subresource string) {
 	if live != nil {
 		keepTimesOfNoOp(obj, live)
 	}
+}
+
+// ManagerFromUserAgent is the field manager of a write that names none,
+// as Kubernetes derives it: the User-Agent before its first "/"
+// (kubectl/v1.32.0 ... is kubectl), at most 128 characters.
+func ManagerFromUserAgent(userAgent string) string {
+	name, _, _ := strings.Cut(userAgent, "/")
+	if len(name) > 128 {
+		name = name[:128]
+	}
+	return name
 }
 
 // unstructured is obj as Kubernetes JSON in a map, with its apiVersion and

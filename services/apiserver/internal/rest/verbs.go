@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -295,9 +294,5 @@ func fieldManager(r *http.Request) string {
 	if m := r.URL.Query().Get("fieldManager"); m != "" {
 		return m
 	}
-	ua, _, _ := strings.Cut(r.Header.Get("User-Agent"), "/")
-	if len(ua) > 128 {
-		ua = ua[:128]
-	}
-	return ua
+	return registry.ManagerFromUserAgent(r.Header.Get("User-Agent"))
 }
