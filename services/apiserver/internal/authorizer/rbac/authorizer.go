@@ -23,42 +23,12 @@
 package rbac
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	rbacv1 "skiff.dev/api/rbac/v1"
-)
-
-// Attributes describe one request to authorize.
-type Attributes struct {
-	User   string
-	Groups []string
-	// Verb is get, list, watch, create, update, patch, delete or
-	// deletecollection for resource requests, and the lower-case HTTP
-	// method (get, post, ...) for non-resource requests.
-	Verb            string
-	ResourceRequest bool
-	Namespace       string
-	APIGroup        string
-	APIVersion      string
-	Resource        string
-	Subresource     string
-	Name            string
-	// Path is the URL path of a non-resource request.
-	Path string
-}
-
-// Decision is an authorizer's answer, numbered as Kubernetes numbers it.
-type Decision int
-
-const (
-	// DecisionDeny refuses the request outright; this authorizer never
-	// returns it, since RBAC rules only grant.
-	DecisionDeny Decision = iota
-	// DecisionAllow allows the request.
-	DecisionAllow
-	// DecisionNoOpinion leaves the request to the next authorizer.
-	DecisionNoOpinion
+	"skiff.dev/services/apiserver/internal/authorizer"
 )
 
 // Source is what the authorizer reads: the current roles and bindings,
@@ -69,6 +39,8 @@ type Source interface {
 	ClusterRole(name string) (*rbacv1.ClusterRole, bool)
 	Role(namespace, name string) (*rbacv1.Role, bool)
 }
+
+var _ authorizer.Authorizer = (*Authorizer)(nil)
 
 // Authorizer authorizes requests by RBAC. It keeps no state of its own, so
 // it is safe for concurrent use when its Source is.
@@ -85,7 +57,7 @@ func New(src Source) *Authorizer {
 // the reason naming the binding, as in `RBAC: allowed by ClusterRoleBinding
 // "x" of ClusterRole "y" to User "z"`. Otherwise it has no opinion, and the
 // reason lists the bindings that could not be resolved, if any.
-func (a *Authorizer) Authorize(attrs Attributes) (Decision, string) {
+func (a *Authorizer) Authorize(_ context.Context, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
 	var errs []error
 	var reason string
 	a.visit(attrs.User, attrs.Groups, attrs.Namespace, func(g grant, rule *rbacv1.PolicyRule, err error) bool {
@@ -100,12 +72,12 @@ func (a *Authorizer) Authorize(attrs Attributes) (Decision, string) {
 		return false
 	})
 	if reason != "" {
-		return DecisionAllow, reason
+		return authorizer.DecisionAllow, reason, nil
 	}
 	if len(errs) > 0 {
-		return DecisionNoOpinion, "RBAC: " + joinErrors(errs)
+		return authorizer.DecisionNoOpinion, "RBAC: " + joinErrors(errs), nil
 	}
-	return DecisionNoOpinion, ""
+	return authorizer.DecisionNoOpinion, "", nil
 }
 
 // Rules lists the rules that apply to a user in a namespace (only those of

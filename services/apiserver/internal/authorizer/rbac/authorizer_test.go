@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"errors"
+	"skiff.dev/services/apiserver/internal/authorizer"
 	"slices"
 	"testing"
 
@@ -39,61 +40,61 @@ func testSource() *staticSource {
 }
 
 func TestAuthorize(t *testing.T) {
-	res := func(u string, groups []string, verb, ns, group, resource, sub, name string) Attributes {
-		return Attributes{User: u, Groups: groups, Verb: verb, ResourceRequest: true, Namespace: ns, APIGroup: group, Resource: resource, Subresource: sub, Name: name}
+	res := func(u string, groups []string, verb, ns, group, resource, sub, name string) authorizer.Attributes {
+		return authorizer.Attributes{User: u, Groups: groups, Verb: verb, ResourceRequest: true, Namespace: ns, APIGroup: group, Resource: resource, Subresource: sub, Name: name}
 	}
 	tests := []struct {
 		name       string
-		attrs      Attributes
-		want       Decision
+		attrs      authorizer.Attributes
+		want       authorizer.Decision
 		wantReason string
 	}{
 		{"cluster binding to user", res("alice", nil, "list", "", "", "nodes", "", ""),
-			DecisionAllow, `RBAC: allowed by ClusterRoleBinding "readers" of ClusterRole "node-reader" to User "alice"`},
+			authorizer.DecisionAllow, `RBAC: allowed by ClusterRoleBinding "readers" of ClusterRole "node-reader" to User "alice"`},
 		{"cluster binding applies in namespaces", res("alice", nil, "get", "dev", "", "nodes", "", "n1"),
-			DecisionAllow, `RBAC: allowed by ClusterRoleBinding "readers" of ClusterRole "node-reader" to User "alice"`},
+			authorizer.DecisionAllow, `RBAC: allowed by ClusterRoleBinding "readers" of ClusterRole "node-reader" to User "alice"`},
 		{"cluster binding to group", res("eve", l("ops"), "get", "", "", "nodes", "", "n1"),
-			DecisionAllow, `RBAC: allowed by ClusterRoleBinding "readers" of ClusterRole "node-reader" to Group "ops"`},
-		{"verb not granted", res("alice", nil, "delete", "", "", "nodes", "", "n1"), DecisionNoOpinion, ""},
-		{"unknown user", res("mallory", l("system:authenticated"), "get", "", "", "nodes", "", ""), DecisionNoOpinion, ""},
-		{"system:masters is not special", res("root", l("system:masters"), "delete", "", "", "nodes", "", ""), DecisionNoOpinion, ""},
-		{"non-resource", Attributes{User: "x", Groups: l("system:authenticated"), Verb: "get", Path: "/healthz"},
-			DecisionAllow, `RBAC: allowed by ClusterRoleBinding "health" of ClusterRole "healthz" to Group "system:authenticated"`},
-		{"non-resource prefix", Attributes{User: "x", Groups: l("system:authenticated"), Verb: "get", Path: "/metrics/cadvisor"},
-			DecisionAllow, `RBAC: allowed by ClusterRoleBinding "health" of ClusterRole "healthz" to Group "system:authenticated"`},
-		{"non-resource other verb", Attributes{User: "x", Groups: l("system:authenticated"), Verb: "post", Path: "/healthz"}, DecisionNoOpinion, ""},
+			authorizer.DecisionAllow, `RBAC: allowed by ClusterRoleBinding "readers" of ClusterRole "node-reader" to Group "ops"`},
+		{"verb not granted", res("alice", nil, "delete", "", "", "nodes", "", "n1"), authorizer.DecisionNoOpinion, ""},
+		{"unknown user", res("mallory", l("system:authenticated"), "get", "", "", "nodes", "", ""), authorizer.DecisionNoOpinion, ""},
+		{"system:masters is not special", res("root", l("system:masters"), "delete", "", "", "nodes", "", ""), authorizer.DecisionNoOpinion, ""},
+		{"non-resource", authorizer.Attributes{User: "x", Groups: l("system:authenticated"), Verb: "get", Path: "/healthz"},
+			authorizer.DecisionAllow, `RBAC: allowed by ClusterRoleBinding "health" of ClusterRole "healthz" to Group "system:authenticated"`},
+		{"non-resource prefix", authorizer.Attributes{User: "x", Groups: l("system:authenticated"), Verb: "get", Path: "/metrics/cadvisor"},
+			authorizer.DecisionAllow, `RBAC: allowed by ClusterRoleBinding "health" of ClusterRole "healthz" to Group "system:authenticated"`},
+		{"non-resource other verb", authorizer.Attributes{User: "x", Groups: l("system:authenticated"), Verb: "post", Path: "/healthz"}, authorizer.DecisionNoOpinion, ""},
 		{"service account in cluster binding", res("system:serviceaccount:kube-system:ctrl", nil, "get", "dev", "", "pods", "", "p"),
-			DecisionAllow, `RBAC: allowed by ClusterRoleBinding "sa-cluster" of ClusterRole "pod-reader" to ServiceAccount "ctrl/kube-system"`},
-		{"service account of another namespace", res("system:serviceaccount:dev:ctrl", nil, "get", "dev", "", "pods", "", "p"), DecisionNoOpinion, ""},
-		{"service account without namespace in cluster binding matches no one", res("system:serviceaccount::nons", nil, "get", "", "", "pods", "", ""), DecisionNoOpinion, ""},
-		{"service account name is not a user name", res("ctrl", nil, "get", "", "", "pods", "", ""), DecisionNoOpinion, ""},
+			authorizer.DecisionAllow, `RBAC: allowed by ClusterRoleBinding "sa-cluster" of ClusterRole "pod-reader" to ServiceAccount "ctrl/kube-system"`},
+		{"service account of another namespace", res("system:serviceaccount:dev:ctrl", nil, "get", "dev", "", "pods", "", "p"), authorizer.DecisionNoOpinion, ""},
+		{"service account without namespace in cluster binding matches no one", res("system:serviceaccount::nons", nil, "get", "", "", "pods", "", ""), authorizer.DecisionNoOpinion, ""},
+		{"service account name is not a user name", res("ctrl", nil, "get", "", "", "pods", "", ""), authorizer.DecisionNoOpinion, ""},
 		{"role binding to user", res("bob", nil, "create", "dev", "apps", "deployments", "", ""),
-			DecisionAllow, `RBAC: allowed by RoleBinding "deployers/dev" of Role "deployer" to User "bob"`},
-		{"role binding only in its namespace", res("bob", nil, "create", "prod", "apps", "deployments", "", ""), DecisionNoOpinion, ""},
-		{"role binding not at cluster scope", res("bob", nil, "create", "", "apps", "deployments", "", ""), DecisionNoOpinion, ""},
+			authorizer.DecisionAllow, `RBAC: allowed by RoleBinding "deployers/dev" of Role "deployer" to User "bob"`},
+		{"role binding only in its namespace", res("bob", nil, "create", "prod", "apps", "deployments", "", ""), authorizer.DecisionNoOpinion, ""},
+		{"role binding not at cluster scope", res("bob", nil, "create", "", "apps", "deployments", "", ""), authorizer.DecisionNoOpinion, ""},
 		{"service account defaults to binding namespace", res("system:serviceaccount:dev:builder", nil, "update", "dev", "apps", "deployments", "", "web"),
-			DecisionAllow, `RBAC: allowed by RoleBinding "deployers/dev" of Role "deployer" to ServiceAccount "builder/dev"`},
-		{"service account of the binding namespace only", res("system:serviceaccount:prod:builder", nil, "update", "dev", "apps", "deployments", "", "web"), DecisionNoOpinion, ""},
+			authorizer.DecisionAllow, `RBAC: allowed by RoleBinding "deployers/dev" of Role "deployer" to ServiceAccount "builder/dev"`},
+		{"service account of the binding namespace only", res("system:serviceaccount:prod:builder", nil, "update", "dev", "apps", "deployments", "", "web"), authorizer.DecisionNoOpinion, ""},
 		{"service account of another namespace in role binding", res("system:serviceaccount:other:app", nil, "get", "dev", "", "configmaps", "", "settings"),
-			DecisionAllow, `RBAC: allowed by RoleBinding "settings/dev" of Role "config" to ServiceAccount "app/other"`},
-		{"resource name not granted", res("system:serviceaccount:other:app", nil, "get", "dev", "", "configmaps", "", "other"), DecisionNoOpinion, ""},
+			authorizer.DecisionAllow, `RBAC: allowed by RoleBinding "settings/dev" of Role "config" to ServiceAccount "app/other"`},
+		{"resource name not granted", res("system:serviceaccount:other:app", nil, "get", "dev", "", "configmaps", "", "other"), authorizer.DecisionNoOpinion, ""},
 		{"role binding to cluster role", res("gina", l("devs"), "list", "dev", "", "pods", "", ""),
-			DecisionAllow, `RBAC: allowed by RoleBinding "pods/dev" of ClusterRole "pod-reader" to Group "devs"`},
-		{"cluster role through role binding stays in its namespace", res("dave", nil, "get", "dev", "", "secrets", "", "s"), DecisionNoOpinion, ""},
-		{"cluster role through role binding not cluster-wide", res("dave", nil, "get", "", "", "secrets", "", "s"), DecisionNoOpinion, ""},
+			authorizer.DecisionAllow, `RBAC: allowed by RoleBinding "pods/dev" of ClusterRole "pod-reader" to Group "devs"`},
+		{"cluster role through role binding stays in its namespace", res("dave", nil, "get", "dev", "", "secrets", "", "s"), authorizer.DecisionNoOpinion, ""},
+		{"cluster role through role binding not cluster-wide", res("dave", nil, "get", "", "", "secrets", "", "s"), authorizer.DecisionNoOpinion, ""},
 		{"cluster role through role binding in its namespace", res("dave", nil, "get", "prod", "", "secrets", "", "s"),
-			DecisionAllow, `RBAC: allowed by RoleBinding "secrets/prod" of ClusterRole "secret-reader" to User "dave"`},
+			authorizer.DecisionAllow, `RBAC: allowed by RoleBinding "secrets/prod" of ClusterRole "secret-reader" to User "dave"`},
 		{"missing cluster role", res("carol", nil, "get", "", "", "pods", "", ""),
-			DecisionNoOpinion, `RBAC: clusterrole.rbac.authorization.k8s.io "gone" not found`},
+			authorizer.DecisionNoOpinion, `RBAC: clusterrole.rbac.authorization.k8s.io "gone" not found`},
 		{"missing roles and bad kind", res("carol", nil, "get", "dev", "", "pods", "", ""),
-			DecisionNoOpinion, `RBAC: [clusterrole.rbac.authorization.k8s.io "gone" not found, role.rbac.authorization.k8s.io "nope" not found, unsupported role reference kind: "Thing"]`},
+			authorizer.DecisionNoOpinion, `RBAC: [clusterrole.rbac.authorization.k8s.io "gone" not found, role.rbac.authorization.k8s.io "nope" not found, unsupported role reference kind: "Thing"]`},
 		{"missing role does not stop another grant", res("carol", l("devs"), "get", "dev", "", "pods", "", ""),
-			DecisionAllow, `RBAC: allowed by RoleBinding "pods/dev" of ClusterRole "pod-reader" to Group "devs"`},
+			authorizer.DecisionAllow, `RBAC: allowed by RoleBinding "pods/dev" of ClusterRole "pod-reader" to Group "devs"`},
 	}
 	a := New(testSource())
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, reason := a.Authorize(tt.attrs)
+			got, reason, _ := a.Authorize(t.Context(), tt.attrs)
 			if got != tt.want || reason != tt.wantReason {
 				t.Errorf("Authorize(%+v) = %v, %q; want %v, %q", tt.attrs, got, reason, tt.want, tt.wantReason)
 			}
@@ -106,7 +107,7 @@ func TestAuthorizeNamesFirstMatchingSubject(t *testing.T) {
 		clusterRoles:        []*rbacv1.ClusterRole{clusterRole("all", rule(l("*"), l("*"), l("*")))},
 		clusterRoleBindings: []*rbacv1.ClusterRoleBinding{clusterRoleBinding("b", "all", group("g"), user("u"))},
 	}
-	_, reason := New(src).Authorize(Attributes{User: "u", Groups: l("g"), Verb: "get", ResourceRequest: true, Resource: "pods"})
+	_, reason, _ := New(src).Authorize(t.Context(), authorizer.Attributes{User: "u", Groups: l("g"), Verb: "get", ResourceRequest: true, Resource: "pods"})
 	if want := `RBAC: allowed by ClusterRoleBinding "b" of ClusterRole "all" to Group "g"`; reason != want {
 		t.Errorf("got reason %q, want %q", reason, want)
 	}
@@ -117,7 +118,7 @@ func TestAuthorizeRepeatedErrorIsGivenOnce(t *testing.T) {
 		clusterRoleBinding("a", "gone", user("u")),
 		clusterRoleBinding("b", "gone", user("u")),
 	}}
-	_, reason := New(src).Authorize(Attributes{User: "u", Verb: "get", ResourceRequest: true, Resource: "pods"})
+	_, reason, _ := New(src).Authorize(t.Context(), authorizer.Attributes{User: "u", Verb: "get", ResourceRequest: true, Resource: "pods"})
 	if want := `RBAC: clusterrole.rbac.authorization.k8s.io "gone" not found`; reason != want {
 		t.Errorf("got reason %q, want %q", reason, want)
 	}

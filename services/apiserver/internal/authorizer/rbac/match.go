@@ -1,6 +1,7 @@
 package rbac
 
 import (
+	"skiff.dev/services/apiserver/internal/authorizer"
 	"slices"
 	"strings"
 
@@ -13,7 +14,7 @@ const all = "*"
 // ruleAllows reports whether rule allows the request: every verb, group,
 // resource and name it asks for must be listed by the rule or covered by a
 // wildcard.
-func ruleAllows(attrs Attributes, rule *rbacv1.PolicyRule) bool {
+func ruleAllows(attrs authorizer.Attributes, rule *rbacv1.PolicyRule) bool {
 	if !hasOrAll(rule.GetVerbs(), attrs.Verb) {
 		return false
 	}

@@ -1,23 +1,24 @@
 package rbac
 
 import (
+	"skiff.dev/services/apiserver/internal/authorizer"
 	"testing"
 
 	rbacv1 "skiff.dev/api/rbac/v1"
 )
 
 func TestRuleAllows(t *testing.T) {
-	get := func(group, resource, sub, name string) Attributes {
-		return Attributes{Verb: "get", ResourceRequest: true, Namespace: "ns", APIGroup: group, Resource: resource, Subresource: sub, Name: name}
+	get := func(group, resource, sub, name string) authorizer.Attributes {
+		return authorizer.Attributes{Verb: "get", ResourceRequest: true, Namespace: "ns", APIGroup: group, Resource: resource, Subresource: sub, Name: name}
 	}
-	withVerb := func(a Attributes, verb string) Attributes { a.Verb = verb; return a }
-	path := func(verb, p string) Attributes { return Attributes{Verb: verb, Path: p} }
+	withVerb := func(a authorizer.Attributes, verb string) authorizer.Attributes { a.Verb = verb; return a }
+	path := func(verb, p string) authorizer.Attributes { return authorizer.Attributes{Verb: verb, Path: p} }
 	pods := get("", "pods", "", "web")
 
 	tests := []struct {
 		name  string
 		rule  *rbacv1.PolicyRule
-		attrs Attributes
+		attrs authorizer.Attributes
 		want  bool
 	}{
 		{"exact", rule(l("get"), l(""), l("pods")), pods, true},
