@@ -14,6 +14,8 @@ import (
 	apiextensionsv1 "skiff.dev/api/apiextensions/v1"
 	"skiff.dev/pkg/kprotobuf"
 	"skiff.dev/services/apiserver/internal/apf"
+	"skiff.dev/services/apiserver/internal/authorizer"
+	"skiff.dev/services/apiserver/internal/authorizer/rbacindex"
 	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/crdnames"
 	"skiff.dev/services/apiserver/internal/crdschema"
@@ -33,6 +35,8 @@ type API struct {
 	Catalog *catalog.Catalog
 	caches  []*storage.Store
 	crds    *customresource.Controller
+	rbac    *rbacindex.Index
+	authz   authorizer.Authorizer
 	done    chan struct{}
 }
 
@@ -40,6 +44,9 @@ type API struct {
 type Config struct {
 	Etcd           *clientv3.Client
 	WatchCacheSize int
+	// AuthorizationModes are the authorizers after system:masters' (RBAC,
+	// AlwaysAllow, AlwaysDeny); none leaves only system:masters allowed.
+	AuthorizationModes []string
 }
 
 // newSchema gives a CustomResourceDefinition version's objects the rules
@@ -50,7 +57,11 @@ func newSchema(props *apiextensionsv1.JSONSchemaProps) (customresource.Schema, e
 
 // New builds the API over etcd. Start must run before it serves.
 func New(cfg Config) (*API, error) {
-	a := &API{done: make(chan struct{})}
+	a := &API{done: make(chan struct{}), rbac: rbacindex.New()}
+	var err error
+	if a.authz, err = newAuthorizer(cfg.AuthorizationModes, a.rbac); err != nil {
+		return nil, err
+	}
 	builtin := kinds.All()
 	var nsStore *registry.Store
 	stores := map[*registry.Resource]*registry.Store{}
@@ -75,6 +86,9 @@ func New(cfg Config) (*API, error) {
 	}
 	check := namespaces.Check(nsStore)
 	if err := admitPods(stores); err != nil {
+		return nil, err
+	}
+	if err := guardRBAC(stores, a.rbac, a.authz); err != nil {
 		return nil, err
 	}
 	var entries []catalog.Entry
@@ -126,6 +140,9 @@ func (a *API) Start(ctx context.Context) error {
 	if err := apf.EnsureMandatory(ctx, a.Backend(fc, "flowschemas"), a.Backend(fc, "prioritylevelconfigurations")); err != nil {
 		return err
 	}
+	if err := a.startRBAC(ctx); err != nil {
+		return fmt.Errorf("read roles and bindings: %w", err)
+	}
 	crdsDone := make(chan struct{})
 	go func() {
 		defer close(crdsDone)
@@ -135,6 +152,7 @@ func (a *API) Start(ctx context.Context) error {
 		defer close(a.done)
 		<-ctx.Done()
 		<-crdsDone
+		<-a.rbac.Done()
 		for _, st := range a.caches {
 			<-st.Done()
 		}

@@ -135,9 +135,14 @@ func NewUnauthorized(msg string) *StatusError {
 
 // NewForbidden: the user may not do this.
 func NewForbidden(r Resource, name, why string) *StatusError {
-	msg := fmt.Sprintf("%s %q is forbidden: %s", r.qualified(), name, why)
-	if name == "" {
+	var msg string
+	switch {
+	case r.Resource == "":
+		msg = "forbidden: " + why // a non-resource request
+	case name == "":
 		msg = fmt.Sprintf("%s is forbidden: %s", r.qualified(), why)
+	default:
+		msg = fmt.Sprintf("%s %q is forbidden: %s", r.qualified(), name, why)
 	}
 	return newStatus(http.StatusForbidden, ReasonForbidden, msg,
 		&metav1.StatusDetails{Name: name, Group: r.Group, Kind: r.Resource})

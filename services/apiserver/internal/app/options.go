@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -25,6 +27,12 @@ type Options struct {
 	TLSCertFile      string
 	TLSKeyFile       string
 	TokenAuthFile    string
+	// AnonymousAuth lets requests without credentials through as
+	// system:anonymous, for authorization to decide.
+	AnonymousAuth bool
+	// AuthorizationMode lists the authorizers after the system:masters
+	// one, in order: RBAC, AlwaysAllow, AlwaysDeny.
+	AuthorizationMode []string
 
 	KubeletClientCertificate    string
 	KubeletClientKey            string
@@ -73,6 +81,8 @@ func NewOptions() *Options {
 		WatchCacheSize:        2000,
 		MaxRequestBodyBytes:   3 << 20,
 		Profiling:             true,
+		AnonymousAuth:         true,
+		AuthorizationMode:     []string{"RBAC"},
 		ShutdownTimeout:       20 * time.Second,
 
 		ServiceAccountIssuers:          []string{"https://kubernetes.default.svc.cluster.local"},
@@ -89,6 +99,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TLSCertFile, "tls-cert-file", o.TLSCertFile, "Serving certificate; generated into --data-dir when empty.")
 	fs.StringVar(&o.TLSKeyFile, "tls-private-key-file", o.TLSKeyFile, "Key of --tls-cert-file.")
 	fs.StringVar(&o.TokenAuthFile, "token-auth-file", o.TokenAuthFile, "Static bearer tokens (token,user,uid,\"groups\"); default <data-dir>/tokens.csv with a generated admin token.")
+	fs.BoolVar(&o.AnonymousAuth, "anonymous-auth", o.AnonymousAuth, "Serve requests without credentials as user system:anonymous (group system:unauthenticated), allowed what authorization grants them; when false they get 401.")
+	fs.StringSliceVar(&o.AuthorizationMode, "authorization-mode", o.AuthorizationMode, "Authorizers to ask in order after the one that allows group system:masters everything: RBAC, AlwaysAllow, AlwaysDeny.")
 	fs.StringVar(&o.KubeletClientCertificate, "kubelet-client-certificate", o.KubeletClientCertificate, "Client certificate for the kubelets' HTTPS servers (logs, exec); generated into --data-dir, signed by its CA, when empty and the serving certificate is generated.")
 	fs.StringVar(&o.KubeletClientKey, "kubelet-client-key", o.KubeletClientKey, "Key of --kubelet-client-certificate.")
 	fs.StringVar(&o.KubeletCertificateAuthority, "kubelet-certificate-authority", o.KubeletCertificateAuthority, "CA bundle that verifies the kubelets' serving certificates; when empty they are not verified.")
@@ -131,6 +143,7 @@ func (o *Options) Validate() error {
 	if (o.KubeletClientCertificate == "") != (o.KubeletClientKey == "") {
 		errs = append(errs, errors.New("--kubelet-client-certificate and --kubelet-client-key go together"))
 	}
+	errs = append(errs, validateAuthorizationModes(o.AuthorizationMode)...)
 	errs = append(errs, o.validateServiceAccounts()...)
 	errs = append(errs, o.validateServiceRanges()...)
 	if o.MaxRequestBodyBytes <= 0 {
@@ -147,4 +160,25 @@ func (o *Options) tokenFile() string {
 		return o.TokenAuthFile
 	}
 	return filepath.Join(o.DataDir, "tokens.csv")
+}
+
+// authorizationModes are the --authorization-mode values understood.
+var authorizationModes = []string{"RBAC", "AlwaysAllow", "AlwaysDeny"}
+
+func validateAuthorizationModes(modes []string) []error {
+	var errs []error
+	if len(modes) == 0 {
+		errs = append(errs, fmt.Errorf("--authorization-mode must name at least one of %s", strings.Join(authorizationModes, ", ")))
+	}
+	seen := map[string]bool{}
+	for _, m := range modes {
+		switch {
+		case !slices.Contains(authorizationModes, m):
+			errs = append(errs, fmt.Errorf("--authorization-mode: unknown mode %q (known: %s)", m, strings.Join(authorizationModes, ", ")))
+		case seen[m]:
+			errs = append(errs, fmt.Errorf("--authorization-mode: %q is listed twice", m))
+		}
+		seen[m] = true
+	}
+	return errs
 }

@@ -30,6 +30,7 @@ import (
 	"skiff.dev/services/apiserver/internal/election"
 	"skiff.dev/services/apiserver/internal/etcd"
 	"skiff.dev/services/apiserver/internal/grpcapi"
+	"skiff.dev/services/apiserver/internal/impersonation"
 	"skiff.dev/services/apiserver/internal/pki"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/rest"
@@ -56,7 +57,7 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	defer closeEtcd()
 
-	served, err := api.New(api.Config{Etcd: client, WatchCacheSize: o.WatchCacheSize})
+	served, err := api.New(api.Config{Etcd: client, WatchCacheSize: o.WatchCacheSize, AuthorizationModes: o.AuthorizationMode})
 	if err != nil {
 		return err
 	}
@@ -98,7 +99,7 @@ func Run(ctx context.Context, o *Options) error {
 		return err
 	}
 	handler, err := newHandler(handlerConfig{
-		api: served, etcd: client, authn: auth.Chain{tokens, sa.authenticator}, oidc: sa.oidc,
+		api: served, etcd: client, authn: auth.Authenticator{Tokens: auth.Chain{tokens, sa.authenticator}, Anonymous: o.AnonymousAuth}, oidc: sa.oidc,
 		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets, profiling: o.Profiling,
 		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
 	})
@@ -241,7 +242,7 @@ type handlerConfig struct {
 	profiling bool
 	api       *api.API
 	etcd      *clientv3.Client
-	authn     auth.Chain
+	authn     auth.Authenticator
 	maxBody   int64
 	// oidc serves the service-account issuer's discovery document and keys.
 	oidc  http.Handler
@@ -251,7 +252,8 @@ type handlerConfig struct {
 }
 
 // newHandler builds the chain: tracing and metrics around authentication
-// around the body limit around the routes.
+// around impersonation around authorization around the body limit around
+// the routes.
 func newHandler(c handlerConfig) (http.Handler, error) {
 	m := newMetrics()
 	disc := newDerived(c.api.Catalog, func(s *catalog.Snapshot) *discovery.Handler { return discovery.New(s.Resources()) })
@@ -289,6 +291,8 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 	})
 	var h http.Handler = mux
 	h = limitBody(h, c.maxBody)
+	h = rest.Authorize(h, c.api.Authorizer())
+	h = impersonation.Middleware(h, c.api.Authorizer(), rest.WriteError)
 	h = c.authn.Middleware(h, rest.WriteError)
 	h = traced(h)
 	grpcServer := grpc.NewServer(
@@ -302,11 +306,11 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 		e, _ := builtin.Lookup(r.Group, r.Version, r.Plural)
 		return e.Backend
 	}
-	if err := grpcapi.Register(grpcServer, builtin.Resources(), backendOf); err != nil {
+	if err := grpcapi.Register(grpcServer, builtin.Resources(), backendOf, c.api.Authorizer()); err != nil {
 		return nil, err
 	}
-	grpcapi.RegisterKindless(grpcServer, c.api.Catalog)
-	election.New(c.etcd, c.api.Backend("coordination.k8s.io", "leases")).Register(grpcServer)
+	grpcapi.RegisterKindless(grpcServer, c.api.Catalog, c.api.Authorizer())
+	election.New(c.etcd, c.api.Backend("coordination.k8s.io", "leases"), c.api.Authorizer()).Register(grpcServer)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			grpcServer.ServeHTTP(w, r)

@@ -33,6 +33,9 @@ type User struct {
 	Name   string
 	UID    string
 	Groups []string
+	// Extra is what an authenticator knows besides (a service account
+	// token's pod and node, an impersonator's Impersonate-Extra-*).
+	Extra map[string][]string
 }
 
 // Tokens is a set of static bearer tokens.
@@ -177,9 +180,22 @@ func UserFrom(ctx context.Context) (User, bool) {
 	return u, ok
 }
 
-// Public paths are served without authentication, as Kubernetes'
-// system:public-info-viewer role allows.
-var Public = map[string]bool{"/livez": true, "/readyz": true, "/healthz": true, "/version": true}
+// Anonymous is the user of a request without credentials when anonymous
+// requests are enabled: authorization decides what it may do (Kubernetes'
+// bootstrap policy lets it read /healthz, /livez, /readyz and /version).
+var Anonymous = User{Name: "system:anonymous", Groups: []string{UnauthenticatedGroup}}
+
+// UnauthenticatedGroup is the group of the anonymous user.
+const UnauthenticatedGroup = "system:unauthenticated"
+
+// Authenticator authenticates requests on both faces: a request with a
+// bearer token is the token's user or refused with 401; one without
+// credentials is the anonymous user when Anonymous is set and refused
+// otherwise.
+type Authenticator struct {
+	Tokens    Chain
+	Anonymous bool
+}
 
 // BearerToken extracts the token of an Authorization header value.
 func BearerToken(header string) (string, bool) {
@@ -191,49 +207,64 @@ func BearerToken(header string) (string, bool) {
 	return token, token != ""
 }
 
-// Middleware refuses requests without a valid token with a 401 Status,
-// written by writeError.
-func (c Chain) Middleware(next http.Handler, writeError func(http.ResponseWriter, *http.Request, error)) http.Handler {
+// Middleware puts the request's user into its context, or refuses the
+// request with a 401 Status, written by writeError.
+func (a Authenticator) Middleware(next http.Handler, writeError func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if token, ok := BearerToken(r.Header.Get("Authorization")); ok {
-			if u, ok := c.authenticate(r.Context(), token); ok {
-				next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u)))
-				return
-			}
-		}
-		if Public[r.URL.Path] || strings.HasPrefix(r.URL.Path, "/livez/") || strings.HasPrefix(r.URL.Path, "/readyz/") {
-			next.ServeHTTP(w, r)
+		u, err := a.authenticate(r.Context(), r.Header.Values("Authorization"))
+		if err != nil {
+			writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
 			return
 		}
-		writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
+		next.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u)))
 	})
 }
 
-// authenticateGRPC checks the bearer token in the call's metadata.
-func (c Chain) authenticateGRPC(ctx context.Context) (context.Context, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
-		if token, ok := BearerToken(v); ok {
-			if u, ok := c.authenticate(ctx, token); ok {
-				return WithUser(ctx, u), nil
-			}
+// errUnauthorized refuses a request's credentials, or its lack of them.
+var errUnauthorized = errors.New("unauthorized")
+
+// authenticate finds the user of a request's Authorization values.
+func (a Authenticator) authenticate(ctx context.Context, authorization []string) (User, error) {
+	credentials := false
+	for _, v := range authorization {
+		token, ok := BearerToken(v)
+		if !ok {
+			credentials = credentials || strings.TrimSpace(v) != ""
+			continue
+		}
+		credentials = true
+		if u, ok := a.Tokens.authenticate(ctx, token); ok {
+			return u, nil
 		}
 	}
-	return nil, status.Error(codes.Unauthenticated, "Unauthorized")
+	if credentials || !a.Anonymous {
+		return User{}, errUnauthorized
+	}
+	return Anonymous, nil
 }
 
-// UnaryInterceptor refuses unary calls without a valid token.
-func (c Chain) UnaryInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
-	ctx, err := c.authenticateGRPC(ctx)
+// authenticateGRPC finds the user of a call by its metadata.
+func (a Authenticator) authenticateGRPC(ctx context.Context) (context.Context, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	u, err := a.authenticate(ctx, md.Get("authorization"))
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, "Unauthorized")
+	}
+	return WithUser(ctx, u), nil
+}
+
+// UnaryInterceptor authenticates unary calls.
+func (a Authenticator) UnaryInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, next grpc.UnaryHandler) (any, error) {
+	ctx, err := a.authenticateGRPC(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return next(ctx, req)
 }
 
-// StreamInterceptor refuses streams without a valid token.
-func (c Chain) StreamInterceptor(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
-	ctx, err := c.authenticateGRPC(ss.Context())
+// StreamInterceptor authenticates streams.
+func (a Authenticator) StreamInterceptor(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, next grpc.StreamHandler) error {
+	ctx, err := a.authenticateGRPC(ss.Context())
 	if err != nil {
 		return err
 	}

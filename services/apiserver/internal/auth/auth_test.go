@@ -37,29 +37,39 @@ func TestMiddleware(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tokens.csv")
 	token, _ := EnsureAdminToken(path)
 	tokens, _ := LoadFile(path)
-	h := Chain{tokens}.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := UserFrom(r.Context()); !ok && r.URL.Path != "/livez" {
+	var seen string
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, ok := UserFrom(r.Context())
+		if !ok {
 			t.Errorf("%s reached the handler without a user", r.URL.Path)
 		}
-	}), func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(http.StatusUnauthorized) })
+		seen = u.Name
+	})
+	refuse := func(w http.ResponseWriter, r *http.Request, err error) { w.WriteHeader(http.StatusUnauthorized) }
+	withAnonymous := Authenticator{Tokens: Chain{tokens}, Anonymous: true}.Middleware(handler, refuse)
+	withoutAnonymous := Authenticator{Tokens: Chain{tokens}}.Middleware(handler, refuse)
 	for _, tc := range []struct {
+		h            http.Handler
 		path, header string
 		want         int
+		user         string
 	}{
-		{"/api/v1/pods", "", 401},
-		{"/api/v1/pods", "Bearer nope", 401},
-		{"/api/v1/pods", "Basic " + token, 401},
-		{"/api/v1/pods", "Bearer " + token, 200},
-		{"/livez", "", 200},
+		{withAnonymous, "/api/v1/pods", "", 200, "system:anonymous"},
+		{withAnonymous, "/api/v1/pods", "Bearer nope", 401, ""},
+		{withAnonymous, "/api/v1/pods", "Basic " + token, 401, ""},
+		{withAnonymous, "/api/v1/pods", "Bearer " + token, 200, AdminUser.Name},
+		{withoutAnonymous, "/livez", "", 401, ""},
+		{withoutAnonymous, "/api/v1/pods", "Bearer " + token, 200, AdminUser.Name},
 	} {
+		seen = ""
 		req := httptest.NewRequest("GET", tc.path, nil)
 		if tc.header != "" {
 			req.Header.Set("Authorization", tc.header)
 		}
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != tc.want {
-			t.Errorf("%s %q: got %d want %d", tc.path, tc.header, rec.Code, tc.want)
+		tc.h.ServeHTTP(rec, req)
+		if rec.Code != tc.want || seen != tc.user {
+			t.Errorf("%s %q: got %d as %q, want %d as %q", tc.path, tc.header, rec.Code, seen, tc.want, tc.user)
 		}
 	}
 }

@@ -24,6 +24,7 @@ import (
 	electionv1 "skiff.dev/api/election/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
@@ -35,12 +36,25 @@ type Server struct {
 	electionv1.UnimplementedElectionServiceServer
 	etcd   *clientv3.Client
 	leases registry.Backend
+	az     authorizer.Authorizer
 	now    func() time.Time
 }
 
-// New serves elections over etcd, mirroring holders into leases.
-func New(etcd *clientv3.Client, leases registry.Backend) *Server {
-	return &Server{etcd: etcd, leases: leases, now: time.Now}
+// New serves elections over etcd, mirroring holders into leases. Calls are
+// authorized by az as the same acts on the mirrored Lease: granting a
+// lease is creating one in kube-system; campaigning, keeping alive and
+// resigning are updating the election's Lease; observing is watching it.
+func New(etcd *clientv3.Client, leases registry.Backend, az authorizer.Authorizer) *Server {
+	return &Server{etcd: etcd, leases: leases, az: az, now: time.Now}
+}
+
+// allowed checks the caller may act on the election's Lease.
+func (s *Server) allowed(ctx context.Context, verb, election string) error {
+	attrs := authorizer.ResourceRequest(verb, "coordination.k8s.io", "v1", "leases", "", Namespace, election)
+	if err := authorizer.Check(ctx, s.az, attrs); err != nil {
+		return status.Error(codes.PermissionDenied, apierrors.ToStatus(err).GetMessage())
+	}
+	return nil
 }
 
 // Register adds the service to a gRPC server.
@@ -61,6 +75,9 @@ func checkElection(name string) error {
 
 // Grant creates a lease.
 func (s *Server) Grant(ctx context.Context, req *electionv1.GrantRequest) (*electionv1.GrantResponse, error) {
+	if err := s.allowed(ctx, "create", ""); err != nil {
+		return nil, err
+	}
 	if req.GetLeaseSeconds() < 1 {
 		return nil, status.Error(codes.InvalidArgument, "lease_seconds must be at least 1")
 	}
@@ -74,6 +91,9 @@ func (s *Server) Grant(ctx context.Context, req *electionv1.GrantRequest) (*elec
 // KeepAlive renews a lease and, for the current leader, the mirrored
 // Lease's renewTime.
 func (s *Server) KeepAlive(ctx context.Context, req *electionv1.KeepAliveRequest) (*electionv1.KeepAliveResponse, error) {
+	if err := s.allowed(ctx, "update", req.GetElection()); err != nil {
+		return nil, err
+	}
 	resp, err := s.etcd.KeepAliveOnce(ctx, clientv3.LeaseID(req.GetLeaseId()))
 	if err != nil {
 		return nil, etcdError("keep lease alive", err)
@@ -90,6 +110,9 @@ func (s *Server) KeepAlive(ctx context.Context, req *electionv1.KeepAliveRequest
 // Campaign waits until the candidate leads.
 func (s *Server) Campaign(ctx context.Context, req *electionv1.CampaignRequest) (*electionv1.CampaignResponse, error) {
 	if err := checkElection(req.GetElection()); err != nil {
+		return nil, err
+	}
+	if err := s.allowed(ctx, "update", req.GetElection()); err != nil {
 		return nil, err
 	}
 	lease := clientv3.LeaseID(req.GetLeaseId())
@@ -168,6 +191,9 @@ func (s *Server) Resign(ctx context.Context, req *electionv1.ResignRequest) (*el
 	if err := checkElection(req.GetElection()); err != nil {
 		return nil, err
 	}
+	if err := s.allowed(ctx, "update", req.GetElection()); err != nil {
+		return nil, err
+	}
 	key := keyOf(req.GetElection(), req.GetLeaseId())
 	leader, _, _ := s.leader(ctx, req.GetElection())
 	mine, err := s.etcd.Get(ctx, key)
@@ -198,6 +224,9 @@ func (s *Server) leader(ctx context.Context, election string) (string, int64, er
 // Observe streams the leader whenever it changes.
 func (s *Server) Observe(req *electionv1.ObserveRequest, stream grpc.ServerStreamingServer[electionv1.ObserveResponse]) error {
 	if err := checkElection(req.GetElection()); err != nil {
+		return err
+	}
+	if err := s.allowed(stream.Context(), "watch", req.GetElection()); err != nil {
 		return err
 	}
 	ctx := stream.Context()

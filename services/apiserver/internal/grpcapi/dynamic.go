@@ -11,6 +11,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/kjson"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -31,6 +32,14 @@ func (k *kindless) findServed(gvr *metav1.GroupVersionResource) (served, error) 
 		return served{}, toStatus(apierrors.NewNotFound(apierrors.Resource{Group: gvr.GetGroup(), Resource: gvr.GetResource()}, ""))
 	}
 	return sv, nil
+}
+
+// findAllowed is findServed once the caller is allowed the verb.
+func (k *kindless) findAllowed(ctx context.Context, gvr *metav1.GroupVersionResource, verb, subresource, namespace, name string) (served, error) {
+	if err := authorizeKindless(ctx, k.az, gvr, verb, subresource, namespace, name); err != nil {
+		return served{}, err
+	}
+	return k.findServed(gvr)
 }
 
 // encode is obj as Kubernetes JSON with its apiVersion and kind.
@@ -84,7 +93,7 @@ func decode(res *registry.Resource, req *metav1.DynamicWriteRequest) (proto.Mess
 	return obj, nil
 }
 
-func (d *dynamic) write(ctx context.Context, req *metav1.DynamicWriteRequest,
+func (d *dynamic) write(ctx context.Context, verb, subresource string, req *metav1.DynamicWriteRequest,
 	do func(registry.Backend, proto.Message, *metav1.WriteOptions) (proto.Message, error)) (*metav1.DynamicObject, error) {
 	sv, err := d.k.findServed(req.GetResource())
 	if err != nil {
@@ -94,45 +103,54 @@ func (d *dynamic) write(ctx context.Context, req *metav1.DynamicWriteRequest,
 	if err != nil {
 		return nil, toStatus(err)
 	}
+	meta := object.Meta(obj)
+	name := meta.GetName()
+	if verb == "create" {
+		name = ""
+	}
+	if err := authorizeKindless(ctx, d.k.az, req.GetResource(), verb, subresource, meta.GetNamespace(), name); err != nil {
+		return nil, err
+	}
 	out, err := do(sv.backend, obj, req.GetOptions())
 	return encodeResult(sv.res, out, err)
 }
 
 // Create stores a new object.
 func (d *dynamic) Create(ctx context.Context, req *metav1.DynamicWriteRequest) (*metav1.DynamicObject, error) {
-	return d.write(ctx, req, func(b registry.Backend, obj proto.Message, o *metav1.WriteOptions) (proto.Message, error) {
+	return d.write(ctx, "create", "", req, func(b registry.Backend, obj proto.Message, o *metav1.WriteOptions) (proto.Message, error) {
 		return b.Create(ctx, obj, registry.CreateOptions{DryRun: o.GetDryRun(), FieldManager: fieldManager(ctx, o), FieldValidation: o.GetFieldValidation()})
 	})
 }
 
 // Update replaces an object.
 func (d *dynamic) Update(ctx context.Context, req *metav1.DynamicWriteRequest) (*metav1.DynamicObject, error) {
-	return d.write(ctx, req, func(b registry.Backend, obj proto.Message, o *metav1.WriteOptions) (proto.Message, error) {
+	return d.write(ctx, "update", "", req, func(b registry.Backend, obj proto.Message, o *metav1.WriteOptions) (proto.Message, error) {
 		return b.Update(ctx, obj, updateOptions(ctx, o, ""))
 	})
 }
 
 // UpdateStatus replaces an object's status.
 func (d *dynamic) UpdateStatus(ctx context.Context, req *metav1.DynamicWriteRequest) (*metav1.DynamicObject, error) {
-	return d.write(ctx, req, func(b registry.Backend, obj proto.Message, o *metav1.WriteOptions) (proto.Message, error) {
+	return d.write(ctx, "update", "status", req, func(b registry.Backend, obj proto.Message, o *metav1.WriteOptions) (proto.Message, error) {
 		return b.UpdateStatus(ctx, obj, updateOptions(ctx, o, "status"))
 	})
 }
 
 // Get reads one object.
 func (d *dynamic) Get(ctx context.Context, req *metav1.MetadataGetRequest) (*metav1.DynamicObject, error) {
-	sv, err := d.k.findServed(req.GetResource())
+	r := req.GetRequest()
+	sv, err := d.k.findAllowed(ctx, req.GetResource(), "get", "", r.GetNamespace(), r.GetName())
 	if err != nil {
 		return nil, err
 	}
-	r := req.GetRequest()
 	out, err := sv.backend.Get(ctx, r.GetNamespace(), r.GetName(), registry.GetOptions{ResourceVersion: r.GetResourceVersion()})
 	return encodeResult(sv.res, out, err)
 }
 
 // List lists objects.
 func (d *dynamic) List(ctx context.Context, req *metav1.MetadataListRequest) (*metav1.DynamicList, error) {
-	sv, err := d.k.findServed(req.GetResource())
+	r := req.GetRequest()
+	sv, err := d.k.findAllowed(ctx, req.GetResource(), "list", "", r.GetNamespace(), authorizer.SelectedName(r.GetFieldSelector()))
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +171,8 @@ func (d *dynamic) List(ctx context.Context, req *metav1.MetadataListRequest) (*m
 
 // Watch streams changes as JSON objects.
 func (d *dynamic) Watch(req *metav1.MetadataListRequest, stream grpc.ServerStreamingServer[metav1.DynamicWatchEvent]) error {
-	sv, err := d.k.findServed(req.GetResource())
+	r := req.GetRequest()
+	sv, err := d.k.findAllowed(stream.Context(), req.GetResource(), "watch", "", r.GetNamespace(), authorizer.SelectedName(r.GetFieldSelector()))
 	if err != nil {
 		return err
 	}
@@ -173,11 +192,11 @@ func (d *dynamic) Watch(req *metav1.MetadataListRequest, stream grpc.ServerStrea
 
 // Patch patches an object.
 func (d *dynamic) Patch(ctx context.Context, req *metav1.MetadataPatchRequest) (*metav1.DynamicObject, error) {
-	sv, err := d.k.findServed(req.GetResource())
+	r := req.GetRequest()
+	sv, err := d.k.findAllowed(ctx, req.GetResource(), "patch", r.GetSubresource(), r.GetNamespace(), r.GetName())
 	if err != nil {
 		return nil, err
 	}
-	r := req.GetRequest()
 	out, err := sv.backend.Patch(ctx, r.GetNamespace(), r.GetName(), registry.Patch{Type: r.GetType(), Data: r.GetData()},
 		updateOptions(ctx, r.GetOptions(), r.GetSubresource()))
 	return encodeResult(sv.res, out, err)
@@ -185,11 +204,11 @@ func (d *dynamic) Patch(ctx context.Context, req *metav1.MetadataPatchRequest) (
 
 // Delete deletes an object and answers it as it was, or as it lingers.
 func (d *dynamic) Delete(ctx context.Context, req *metav1.MetadataDeleteRequest) (*metav1.DynamicObject, error) {
-	sv, err := d.k.findServed(req.GetResource())
+	r := req.GetRequest()
+	sv, err := d.k.findAllowed(ctx, req.GetResource(), "delete", "", r.GetNamespace(), r.GetName())
 	if err != nil {
 		return nil, err
 	}
-	r := req.GetRequest()
 	out, err := sv.backend.Delete(ctx, r.GetNamespace(), r.GetName(), r.GetOptions())
 	return encodeResult(sv.res, out, err)
 }

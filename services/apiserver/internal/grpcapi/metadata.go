@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -28,12 +29,14 @@ type kindless struct {
 	metav1.UnimplementedDiscoveryServiceServer
 	metav1.UnimplementedMetadataServiceServer
 	catalog Catalog
+	az      authorizer.Authorizer
 }
 
 // RegisterKindless serves the resources' discovery, and their objects as
 // metadata and as JSON, whatever their kind.
-func RegisterKindless(s grpc.ServiceRegistrar, c Catalog) {
-	k := &kindless{catalog: c}
+// Calls are authorized by az as the same requests on the REST face are.
+func RegisterKindless(s grpc.ServiceRegistrar, c Catalog, az authorizer.Authorizer) {
+	k := &kindless{catalog: c, az: az}
 	metav1.RegisterDiscoveryServiceServer(s, k)
 	metav1.RegisterMetadataServiceServer(s, k)
 	metav1.RegisterDynamicServiceServer(s, &dynamic{k: k})
@@ -51,8 +54,12 @@ func (k *kindless) Resources(context.Context, *metav1.ResourcesRequest) (*metav1
 	return out, nil
 }
 
-// find is the backend of a resource; NotFound when it is not served.
-func (k *kindless) find(gvr *metav1.GroupVersionResource) (registry.Backend, error) {
+// find is the backend of a resource, once the caller is allowed the verb;
+// NotFound when it is not served.
+func (k *kindless) find(ctx context.Context, gvr *metav1.GroupVersionResource, verb, subresource, namespace, name string) (registry.Backend, error) {
+	if err := authorizeKindless(ctx, k.az, gvr, verb, subresource, namespace, name); err != nil {
+		return nil, err
+	}
 	sv, err := k.findServed(gvr)
 	return sv.backend, err
 }
@@ -71,17 +78,18 @@ func partialResult(obj proto.Message, err error) (*metav1.PartialObjectMetadata,
 
 // Get reads one object's metadata.
 func (k *kindless) Get(ctx context.Context, req *metav1.MetadataGetRequest) (*metav1.PartialObjectMetadata, error) {
-	b, err := k.find(req.GetResource())
+	r := req.GetRequest()
+	b, err := k.find(ctx, req.GetResource(), "get", "", r.GetNamespace(), r.GetName())
 	if err != nil {
 		return nil, err
 	}
-	r := req.GetRequest()
 	return partialResult(b.Get(ctx, r.GetNamespace(), r.GetName(), registry.GetOptions{ResourceVersion: r.GetResourceVersion()}))
 }
 
 // List lists the objects' metadata.
 func (k *kindless) List(ctx context.Context, req *metav1.MetadataListRequest) (*metav1.PartialObjectMetadataList, error) {
-	b, err := k.find(req.GetResource())
+	r := req.GetRequest()
+	b, err := k.find(ctx, req.GetResource(), "list", "", r.GetNamespace(), authorizer.SelectedName(r.GetFieldSelector()))
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +106,8 @@ func (k *kindless) List(ctx context.Context, req *metav1.MetadataListRequest) (*
 
 // Watch streams the objects' changes as metadata.
 func (k *kindless) Watch(req *metav1.MetadataListRequest, stream grpc.ServerStreamingServer[metav1.MetadataWatchEvent]) error {
-	b, err := k.find(req.GetResource())
+	r := req.GetRequest()
+	b, err := k.find(stream.Context(), req.GetResource(), "watch", "", r.GetNamespace(), authorizer.SelectedName(r.GetFieldSelector()))
 	if err != nil {
 		return err
 	}
@@ -115,21 +124,21 @@ func (k *kindless) Watch(req *metav1.MetadataListRequest, stream grpc.ServerStre
 
 // Patch patches an object and answers its metadata.
 func (k *kindless) Patch(ctx context.Context, req *metav1.MetadataPatchRequest) (*metav1.PartialObjectMetadata, error) {
-	b, err := k.find(req.GetResource())
+	r := req.GetRequest()
+	b, err := k.find(ctx, req.GetResource(), "patch", r.GetSubresource(), r.GetNamespace(), r.GetName())
 	if err != nil {
 		return nil, err
 	}
-	r := req.GetRequest()
 	return partialResult(b.Patch(ctx, r.GetNamespace(), r.GetName(), registry.Patch{Type: r.GetType(), Data: r.GetData()},
 		updateOptions(ctx, r.GetOptions(), r.GetSubresource())))
 }
 
 // Delete deletes an object and answers its metadata.
 func (k *kindless) Delete(ctx context.Context, req *metav1.MetadataDeleteRequest) (*metav1.PartialObjectMetadata, error) {
-	b, err := k.find(req.GetResource())
+	r := req.GetRequest()
+	b, err := k.find(ctx, req.GetResource(), "delete", "", r.GetNamespace(), r.GetName())
 	if err != nil {
 		return nil, err
 	}
-	r := req.GetRequest()
 	return partialResult(b.Delete(ctx, r.GetNamespace(), r.GetName(), r.GetOptions()))
 }

@@ -20,6 +20,7 @@ import (
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
@@ -35,7 +36,10 @@ func ServiceName(res *registry.Resource) protoreflect.FullName {
 // one (served on REST only) are skipped; a service with a method this
 // package cannot bind, or whose backend lacks what the method needs, is an
 // error.
-func Register(s grpc.ServiceRegistrar, resources []*registry.Resource, backend func(*registry.Resource) registry.Backend) error {
+//
+// Every call is authorized by az before the backend sees it, as the same
+// request on the REST face is.
+func Register(s grpc.ServiceRegistrar, resources []*registry.Resource, backend func(*registry.Resource) registry.Backend, az authorizer.Authorizer) error {
 	for _, res := range resources {
 		desc, err := protoregistry.GlobalFiles.FindDescriptorByName(ServiceName(res))
 		if err != nil {
@@ -49,7 +53,7 @@ func Register(s grpc.ServiceRegistrar, resources []*registry.Resource, backend f
 		if b == nil {
 			return fmt.Errorf("no backend for %s", res.GroupVersion()+"/"+res.Plural)
 		}
-		svc, err := bind(sd, b)
+		svc, err := bind(sd, res, b, az)
 		if err != nil {
 			return err
 		}
@@ -59,8 +63,8 @@ func Register(s grpc.ServiceRegistrar, resources []*registry.Resource, backend f
 }
 
 // bind builds the service description: every method of sd bound to b by
-// its name.
-func bind(sd protoreflect.ServiceDescriptor, b registry.Backend) (*grpc.ServiceDesc, error) {
+// its name, behind az.
+func bind(sd protoreflect.ServiceDescriptor, res *registry.Resource, b registry.Backend, az authorizer.Authorizer) (*grpc.ServiceDesc, error) {
 	out := &grpc.ServiceDesc{ServiceName: string(sd.FullName()), HandlerType: (*any)(nil), Metadata: sd.ParentFile().Path()}
 	methods := sd.Methods()
 	for i := range methods.Len() {
@@ -69,7 +73,7 @@ func bind(sd protoreflect.ServiceDescriptor, b registry.Backend) (*grpc.ServiceD
 			if md.Name() != "Watch" {
 				return nil, fmt.Errorf("%s: no handler for the stream %s", sd.FullName(), md.Name())
 			}
-			stream, err := watchStream(md, b)
+			stream, err := watchStream(md, res, b, az)
 			if err != nil {
 				return nil, err
 			}
@@ -80,7 +84,7 @@ func bind(sd protoreflect.ServiceDescriptor, b registry.Backend) (*grpc.ServiceD
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sd.FullName(), err)
 		}
-		method, err := unary(md, call)
+		method, err := unary(md, guard(az, res, string(md.Name()), call))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sd.FullName(), err)
 		}
@@ -90,6 +94,16 @@ func bind(sd protoreflect.ServiceDescriptor, b registry.Backend) (*grpc.ServiceD
 }
 
 type call func(ctx context.Context, req proto.Message) (proto.Message, error)
+
+// guard authorizes a call before making it.
+func guard(az authorizer.Authorizer, res *registry.Resource, method string, c call) call {
+	return func(ctx context.Context, req proto.Message) (proto.Message, error) {
+		if err := authorize(ctx, az, res, method, req); err != nil {
+			return nil, err
+		}
+		return c(ctx, req)
+	}
+}
 
 // writeRequest is a Create or Update request: {object = 1; options = 2}.
 type writeRequest interface {
@@ -232,7 +246,7 @@ func messageType(md protoreflect.MessageDescriptor) (protoreflect.MessageType, e
 // watchStream serves Watch: the backend's events as <Kind>WatchEvent
 // messages ({type = 1; object = 2; status = 3}) until the client goes
 // away or the watch ends.
-func watchStream(md protoreflect.MethodDescriptor, b registry.Backend) (grpc.StreamDesc, error) {
+func watchStream(md protoreflect.MethodDescriptor, res *registry.Resource, b registry.Backend, az authorizer.Authorizer) (grpc.StreamDesc, error) {
 	output, err := messageType(md.Output())
 	if err != nil {
 		return grpc.StreamDesc{}, err
@@ -244,6 +258,9 @@ func watchStream(md protoreflect.MethodDescriptor, b registry.Backend) (grpc.Str
 			req := &metav1.ListRequest{}
 			if err := stream.RecvMsg(req); err != nil {
 				return err
+			}
+			if err := authorize(stream.Context(), az, res, "Watch", req); err != nil {
+				return toStatus(err)
 			}
 			return pump(stream.Context(), b, req, func(ev registry.Event) error {
 				out := output.New().Interface()

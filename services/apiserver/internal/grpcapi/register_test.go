@@ -12,6 +12,7 @@ import (
 	authenticationv1 "skiff.dev/api/authentication/v1"
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -52,7 +53,7 @@ func TestEveryServiceBinds(t *testing.T) {
 			restOnly = append(restOnly, res.GroupVersion()+"/"+res.Plural)
 			continue
 		}
-		sd, err := bind(desc.(protoreflect.ServiceDescriptor), anyBackend{})
+		sd, err := bind(desc.(protoreflect.ServiceDescriptor), res, anyBackend{}, authorizer.AlwaysAllow)
 		if err != nil {
 			t.Errorf("%s: %v", ServiceName(res), err)
 			continue
@@ -75,7 +76,7 @@ func TestMissingSubresource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bind(desc.(protoreflect.ServiceDescriptor), struct{ registry.Backend }{}); err == nil {
+	if _, err := bind(desc.(protoreflect.ServiceDescriptor), nil, struct{ registry.Backend }{}, authorizer.AlwaysAllow); err == nil {
 		t.Error("a Deployment service over a backend without scale bound, want an error")
 	}
 }

@@ -27,12 +27,31 @@ type NamespaceCheck func(ctx context.Context, namespace string) error
 // none (names are generated after admission in Kubernetes).
 type Admit func(ctx context.Context, obj proto.Message, name string) error
 
+// Write is a create or update as the checks that admit it see it, after
+// defaulting and validation: the object to store and, on update, the
+// stored one.
+type Write struct {
+	Object proto.Message
+	// Old is nil on create.
+	Old proto.Message
+	// Subresource is "" for the object itself, or status, finalize, ...
+	Subresource string
+	DryRun      bool
+}
+
+// WriteCheck refuses a write the request's user may not make, or that
+// breaks a rule spanning objects (an *apierrors.StatusError, usually
+// Forbidden): RBAC's escalation checks, validating admission. It reads the
+// user from ctx; an in-process write carries none.
+type WriteCheck func(ctx context.Context, w Write) error
+
 // Store is the Backend of one resource over storage.
 type Store struct {
 	res     *Resource
 	storage *storage.Store
 	nsCheck NamespaceCheck
 	admit   Admit
+	checks  []WriteCheck
 	now     func() time.Time
 	// fields remembers the field sets of the objects matched last: a
 	// change is matched against every watcher's selector in turn.
@@ -62,6 +81,20 @@ func (s *Store) SetNamespaceCheck(check NamespaceCheck) { s.nsCheck = check }
 // SetAdmit installs the admission of creates; it is set after
 // construction because it may read other resources' stores.
 func (s *Store) SetAdmit(admit Admit) { s.admit = admit }
+
+// AddWriteCheck adds a check every create and update must pass, after
+// validation and before the write.
+func (s *Store) AddWriteCheck(c WriteCheck) { s.checks = append(s.checks, c) }
+
+// checkWrite runs the write checks in order; the first refusal wins.
+func (s *Store) checkWrite(ctx context.Context, w Write) error {
+	for _, c := range s.checks {
+		if err := c(ctx, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Resource is the resource this store serves.
 func (s *Store) Resource() *Resource { return s.res }
@@ -97,6 +130,9 @@ func (s *Store) Create(ctx context.Context, obj proto.Message, opts CreateOption
 	}
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
+	}
+	if err := s.checkWrite(ctx, Write{Object: obj, DryRun: opts.DryRun}); err != nil {
+		return nil, err
 	}
 	if !opts.applied {
 		s.track(nil, obj, opts.FieldManager, "")

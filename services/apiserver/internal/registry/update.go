@@ -157,6 +157,9 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
 	}
+	if err := s.checkWrite(ctx, Write{Object: next, Old: current, Subresource: opts.Subresource, DryRun: opts.DryRun}); err != nil {
+		return nil, err
+	}
 	if spec := s.res.specPart(); object.HasPart(next, spec) && !object.PartEqual(next, current, spec) {
 		nm.Generation = cur.GetGeneration() + 1
 	}
