@@ -51,6 +51,9 @@ func ReasonOf(err error) string {
 	return ""
 }
 
+// IsForbidden reports a 403: the user may not do this.
+func IsForbidden(err error) bool { return ReasonOf(err) == "Forbidden" }
+
 // IsNotFound reports a 404.
 func IsNotFound(err error) bool { return ReasonOf(err) == "NotFound" }
 

@@ -32,7 +32,9 @@ type server struct {
 	http       *http.Client
 }
 
-func startServer(t *testing.T) *server {
+// startServer runs an apiserver; tokens are extra lines of its token file
+// (token,user,uid,"groups").
+func startServer(t *testing.T, tokens ...string) *server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration: runs the apiserver on embedded etcd")
@@ -45,6 +47,11 @@ func startServer(t *testing.T) *server {
 	_ = ln.Close()
 	o := NewOptions()
 	o.DataDir, o.BindAddress, o.SecurePort, o.LogLevel, o.OTLPEndpoint = t.TempDir(), "127.0.0.1", port, "error", ""
+	if len(tokens) > 0 {
+		if err := os.WriteFile(filepath.Join(o.DataDir, "tokens.csv"), []byte(strings.Join(tokens, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, o) }()
