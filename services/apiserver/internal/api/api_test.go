@@ -26,7 +26,7 @@ func newTestAPI(t *testing.T) (*API, context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Config{Etcd: e.Client(), WatchCacheSize: 100})
+	a, err := New(Config{Etcd: e.Client(), WatchCacheSize: 100, AuthorizationModes: []string{"RBAC"}})
 	if err != nil {
 		t.Fatal(err)
 	}

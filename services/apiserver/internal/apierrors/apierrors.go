@@ -219,6 +219,9 @@ func ReasonOf(err error) string {
 // IsNotFound tells whether err answers 404.
 func IsNotFound(err error) bool { return ReasonOf(err) == ReasonNotFound }
 
+// IsForbidden tells whether err refuses a request the user may not make.
+func IsForbidden(err error) bool { return ReasonOf(err) == ReasonForbidden }
+
 // IsAlreadyExists tells whether err is a create of an existing name.
 func IsAlreadyExists(err error) bool { return ReasonOf(err) == ReasonAlreadyExists }
 
