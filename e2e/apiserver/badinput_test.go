@@ -166,11 +166,25 @@ func TestBadInputChangesNothing(t *testing.T) {
 		code, data := c.do(c.http, "POST", cms, "application/json", []byte(big))
 		c.expectStatus(413, data, code, "RequestEntityTooLarge")
 	})
-	t.Run("no token is a 401", func(t *testing.T) {
+	t.Run("no token is system:anonymous, refused with a 403", func(t *testing.T) {
 		code, data := c.do(c.anonymus, "DELETE", cms+"/keep", "", nil)
-		c.expectStatus(401, data, code, "Unauthorized")
+		c.expectStatus(403, data, code, "Forbidden")
 		code, data = c.do(c.anonymus, "GET", cms, "", nil)
-		c.expectStatus(401, data, code, "Unauthorized")
+		c.expectStatus(403, data, code, "Forbidden")
+	})
+	t.Run("a forged token is a 401", func(t *testing.T) {
+		req, err := http.NewRequest("DELETE", c.base+cms+"/keep", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer forged")
+		resp, err := c.anonymus.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		data, _ := io.ReadAll(resp.Body)
+		c.expectStatus(401, data, resp.StatusCode, "Unauthorized")
 	})
 
 	if after := c.get(cms + "/keep"); !bytes.Equal(before, after) {

@@ -69,9 +69,21 @@ func TestServiceAccountTokens(t *testing.T) {
 	if who := whoami(t, cl, tok); who != "system:serviceaccount:default:default" {
 		t.Fatalf("kubectl create token: the token authenticates as %q", who)
 	}
-	if out, err := asToken(t, cl, tok, "get", "pods"); err != nil {
-		t.Fatalf("kubectl get pods with the token: %v\n%s", err, out)
+	// RBAC: the account may do nothing until it is bound to a role.
+	const forbidden = `pods is forbidden: User "system:serviceaccount:default:default" cannot list resource "pods" in API group "" in the namespace "default"`
+	if out, err := asToken(t, cl, tok, "get", "pods"); err == nil || !strings.Contains(out, forbidden) {
+		t.Fatalf("kubectl get pods with an unbound account's token: %v\n%s", err, out)
 	}
+	if out, err := framework.Kubectl(t, cl.srv.Kubeconfig(), "", "create", "rolebinding", "default-view", "--clusterrole=view", "--serviceaccount=default:default"); err != nil {
+		t.Fatalf("kubectl create rolebinding: %v\n%s", err, out)
+	}
+	framework.Eventually(t, 30*time.Second, "the token lists pods once bound to view", func() error {
+		out, err := asToken(t, cl, tok, "get", "pods")
+		if err != nil {
+			return fmt.Errorf("%v: %s", err, out)
+		}
+		return nil
+	})
 
 	cl.apply(t, tokenPod)
 	framework.Eventually(t, 60*time.Second, "token-reader running", func() error {
