@@ -32,6 +32,13 @@ type Config struct {
 	CAData []byte
 	// ServerName overrides the name checked in the server's certificate.
 	ServerName string
+	// CertData and KeyData are a client certificate and its key (PEM),
+	// which authenticate the client as the certificate's common name.
+	CertData, KeyData []byte
+	// CertFile and KeyFile name them on disk instead; they are read at
+	// every new connection, so a renewed certificate is used without a
+	// restart.
+	CertFile, KeyFile string
 }
 
 // kubeconfig is the part of a kubeconfig file the client reads.
@@ -49,8 +56,12 @@ type kubeconfig struct {
 	Users []struct {
 		Name string `json:"name"`
 		User struct {
-			Token     string `json:"token"`
-			TokenFile string `json:"tokenFile"`
+			Token                 string `json:"token"`
+			TokenFile             string `json:"tokenFile"`
+			ClientCertificate     string `json:"client-certificate"`
+			ClientCertificateData string `json:"client-certificate-data"`
+			ClientKey             string `json:"client-key"`
+			ClientKeyData         string `json:"client-key-data"`
 		} `json:"user"`
 	} `json:"users"`
 	Contexts []struct {
@@ -62,8 +73,9 @@ type kubeconfig struct {
 	} `json:"contexts"`
 }
 
-// FromKubeconfig reads the current context of a kubeconfig file (token
-// authentication, as the apiserver's admin.kubeconfig uses).
+// FromKubeconfig reads the current context of a kubeconfig file: the
+// cluster, and the user's token or client certificate. Relative file
+// names are relative to the kubeconfig's directory, as kubectl reads them.
 func FromKubeconfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -117,8 +129,59 @@ func FromKubeconfig(path string) (Config, error) {
 			}
 			cfg.Token = string(tok)
 		}
+		if err := readClientCertificate(&cfg, path, u.User.ClientCertificate, u.User.ClientCertificateData, u.User.ClientKey, u.User.ClientKeyData); err != nil {
+			return Config{}, err
+		}
 	}
 	return cfg, nil
+}
+
+// readClientCertificate fills a kubeconfig user's client certificate into
+// cfg: data inline, or the names of files.
+func readClientCertificate(cfg *Config, path, certFile, certData, keyFile, keyData string) error {
+	var err error
+	if certData != "" {
+		if cfg.CertData, err = base64.StdEncoding.DecodeString(certData); err != nil {
+			return fmt.Errorf("%s: client-certificate-data: %w", path, err)
+		}
+	}
+	if keyData != "" {
+		if cfg.KeyData, err = base64.StdEncoding.DecodeString(keyData); err != nil {
+			return fmt.Errorf("%s: client-key-data: %w", path, err)
+		}
+	}
+	rel := func(f string) string {
+		if f == "" || filepath.IsAbs(f) {
+			return f
+		}
+		return filepath.Join(filepath.Dir(path), f)
+	}
+	cfg.CertFile, cfg.KeyFile = rel(certFile), rel(keyFile)
+	return nil
+}
+
+// clientCertificate sets up the client certificate of cfg, if any.
+func clientCertificate(cfg Config, tlsConfig *tls.Config) error {
+	switch {
+	case len(cfg.CertData) > 0 || len(cfg.KeyData) > 0:
+		pair, err := tls.X509KeyPair(cfg.CertData, cfg.KeyData)
+		if err != nil {
+			return fmt.Errorf("client: client certificate: %w", err)
+		}
+		tlsConfig.Certificates = []tls.Certificate{pair}
+	case cfg.CertFile != "" || cfg.KeyFile != "":
+		if _, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile); err != nil {
+			return fmt.Errorf("client: client certificate: %w", err)
+		}
+		tlsConfig.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			pair, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("client certificate: %w", err)
+			}
+			return &pair, nil
+		}
+	}
+	return nil
 }
 
 // tokenCredentials sends the bearer token, over TLS only.
@@ -147,6 +210,9 @@ func New(cfg Config, opts ...grpc.DialOption) (*Client, error) {
 			return nil, errors.New("client: the CA data holds no certificate")
 		}
 		tlsConfig.RootCAs = pool
+	}
+	if err := clientCertificate(cfg, tlsConfig); err != nil {
+		return nil, err
 	}
 	all := []grpc.DialOption{
 		grpc.WithTransportCredentials(credentials.NewTLS(tlsConfig)),

@@ -27,6 +27,9 @@ type Options struct {
 	TLSCertFile      string
 	TLSKeyFile       string
 	TokenAuthFile    string
+	// ClientCAFile verifies client certificates; empty uses the generated
+	// CA when the serving certificate is generated.
+	ClientCAFile string
 	// AnonymousAuth lets requests without credentials through as
 	// system:anonymous, for authorization to decide.
 	AnonymousAuth bool
@@ -99,6 +102,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TLSCertFile, "tls-cert-file", o.TLSCertFile, "Serving certificate; generated into --data-dir when empty.")
 	fs.StringVar(&o.TLSKeyFile, "tls-private-key-file", o.TLSKeyFile, "Key of --tls-cert-file.")
 	fs.StringVar(&o.TokenAuthFile, "token-auth-file", o.TokenAuthFile, "Static bearer tokens (token,user,uid,\"groups\"); default <data-dir>/tokens.csv with a generated admin token.")
+	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "CA bundle that verifies client certificates (common name = user, organizations = groups); default: the generated CA when --tls-cert-file is not given, else no client certificates.")
 	fs.BoolVar(&o.AnonymousAuth, "anonymous-auth", o.AnonymousAuth, "Serve requests without credentials as user system:anonymous (group system:unauthenticated), allowed what authorization grants them; when false they get 401.")
 	fs.StringSliceVar(&o.AuthorizationMode, "authorization-mode", o.AuthorizationMode, "Authorizers to ask in order after the one that allows group system:masters everything: RBAC, AlwaysAllow, AlwaysDeny.")
 	fs.StringVar(&o.KubeletClientCertificate, "kubelet-client-certificate", o.KubeletClientCertificate, "Client certificate for the kubelets' HTTPS servers (logs, exec); generated into --data-dir, signed by its CA, when empty and the serving certificate is generated.")

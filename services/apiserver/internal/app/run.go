@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -72,6 +73,10 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	certs, err := o.clientCertificates(tlsConfig)
+	if err != nil {
+		return err
+	}
 	adminToken, err := auth.EnsureAdminToken(o.tokenFile())
 	if err != nil && o.TokenAuthFile == "" {
 		return fmt.Errorf("token file: %w", err)
@@ -99,7 +104,7 @@ func Run(ctx context.Context, o *Options) error {
 		return err
 	}
 	handler, err := newHandler(handlerConfig{
-		api: served, etcd: client, authn: auth.Authenticator{Tokens: auth.Chain{tokens, sa.authenticator}, Anonymous: o.AnonymousAuth}, oidc: sa.oidc,
+		api: served, etcd: client, authn: auth.Authenticator{Certificates: certs, Tokens: auth.Chain{tokens, sa.authenticator}, Anonymous: o.AnonymousAuth}, oidc: sa.oidc,
 		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets, profiling: o.Profiling,
 		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
 	})
@@ -188,6 +193,30 @@ func (o *Options) tls() (*tls.Config, []byte, error) {
 		return nil, nil, fmt.Errorf("serving certificate: %w", err)
 	}
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}, caPEM, nil
+}
+
+// clientCertificates reads the client CAs (--client-ca-file, or the
+// generated CA) and has the TLS server ask clients for a certificate,
+// which the authenticator verifies, so a bad one is a 401 rather than a
+// failed handshake. Without client CAs no certificate is asked for.
+func (o *Options) clientCertificates(tlsConfig *tls.Config) (*auth.Certificates, error) {
+	file := o.ClientCAFile
+	if file == "" && o.TLSCertFile == "" {
+		file = pki.FilesIn(filepath.Join(o.DataDir, "pki")).CACert
+	}
+	if file == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("client CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("client CA %s: no PEM certificate in it", file)
+	}
+	tlsConfig.ClientAuth, tlsConfig.ClientCAs = tls.RequestClientCert, pool
+	return &auth.Certificates{Roots: pool}, nil
 }
 
 // hosts are the names and addresses the generated certificate covers.

@@ -29,6 +29,7 @@ type server struct {
 	addr       string
 	adminToken string
 	ca         []byte
+	dataDir    string
 	http       *http.Client
 }
 
@@ -84,7 +85,7 @@ func startServer(t *testing.T, tokens ...string) *server {
 	pool.AppendCertsFromPEM(cfg.CAData)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &server{t: t, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), adminToken: cfg.Token, ca: cfg.CAData,
+	return &server{t: t, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), adminToken: cfg.Token, ca: cfg.CAData, dataDir: o.DataDir,
 		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
 }
 

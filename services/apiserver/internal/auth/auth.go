@@ -1,14 +1,17 @@
-// Package auth authenticates requests by bearer token on both API faces:
-// a chain of token authenticators (the static token file in Kubernetes'
-// format token,user,uid,"group1,group2", service-account JWTs), the
-// first that accepts a token naming the user. On first start an admin
-// token is generated into the token file.
+// Package auth authenticates requests on both API faces: by client
+// certificate (signed by a client CA; common name = user, organizations =
+// groups), else by bearer token through a chain of token authenticators
+// (the static token file in Kubernetes' format token,user,uid,"group1,
+// group2", service-account JWTs), the first that accepts a token naming
+// the user; requests without credentials are system:anonymous when that is
+// enabled. On first start an admin token is generated into the token file.
 package auth
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/x509"
 	"encoding/csv"
 	"encoding/hex"
 	"errors"
@@ -22,7 +25,9 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
 
 	"skiff.dev/services/apiserver/internal/apierrors"
@@ -145,16 +150,22 @@ func (c Chain) AuthenticateToken(ctx context.Context, token string) (User, bool,
 	for _, a := range c {
 		u, ok, err := a.AuthenticateToken(ctx, token)
 		if ok {
-			if !slices.Contains(u.Groups, AuthenticatedGroup) {
-				u.Groups = append(slices.Clip(u.Groups), AuthenticatedGroup)
-			}
-			return u, true, nil
+			return withAuthenticated(u), true, nil
 		}
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return User{}, false, errors.Join(errs...)
+}
+
+// withAuthenticated adds system:authenticated to an authenticated user's
+// groups.
+func withAuthenticated(u User) User {
+	if !slices.Contains(u.Groups, AuthenticatedGroup) {
+		u.Groups = append(slices.Clip(u.Groups), AuthenticatedGroup)
+	}
+	return u
 }
 
 // authenticate checks one bearer token; why a token was refused goes to
@@ -188,13 +199,17 @@ var Anonymous = User{Name: "system:anonymous", Groups: []string{UnauthenticatedG
 // UnauthenticatedGroup is the group of the anonymous user.
 const UnauthenticatedGroup = "system:unauthenticated"
 
-// Authenticator authenticates requests on both faces: a request with a
-// bearer token is the token's user or refused with 401; one without
-// credentials is the anonymous user when Anonymous is set and refused
-// otherwise.
+// Authenticator authenticates requests on both faces, as Kubernetes'
+// authenticators do in turn: a verified client certificate names the
+// user, else a valid bearer token does; a request that presented a
+// certificate or token and was accepted by neither is refused with 401;
+// one without credentials is the anonymous user when Anonymous is set and
+// refused otherwise.
 type Authenticator struct {
-	Tokens    Chain
-	Anonymous bool
+	// Certificates authenticates client certificates; nil takes none.
+	Certificates *Certificates
+	Tokens       Chain
+	Anonymous    bool
 }
 
 // BearerToken extracts the token of an Authorization header value.
@@ -211,7 +226,11 @@ func BearerToken(header string) (string, bool) {
 // request with a 401 Status, written by writeError.
 func (a Authenticator) Middleware(next http.Handler, writeError func(http.ResponseWriter, *http.Request, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := a.authenticate(r.Context(), r.Header.Values("Authorization"))
+		var chain []*x509.Certificate
+		if r.TLS != nil {
+			chain = r.TLS.PeerCertificates
+		}
+		u, err := a.authenticate(r.Context(), chain, r.Header.Values("Authorization"))
 		if err != nil {
 			writeError(w, r, apierrors.NewUnauthorized("Unauthorized"))
 			return
@@ -223,9 +242,15 @@ func (a Authenticator) Middleware(next http.Handler, writeError func(http.Respon
 // errUnauthorized refuses a request's credentials, or its lack of them.
 var errUnauthorized = errors.New("unauthorized")
 
-// authenticate finds the user of a request's Authorization values.
-func (a Authenticator) authenticate(ctx context.Context, authorization []string) (User, error) {
-	credentials := false
+// authenticate finds the user of a request's client certificates and
+// Authorization values.
+func (a Authenticator) authenticate(ctx context.Context, chain []*x509.Certificate, authorization []string) (User, error) {
+	credentials := len(chain) > 0
+	if u, ok, err := a.Certificates.AuthenticateCertificates(chain); ok {
+		return withAuthenticated(u), nil
+	} else if err != nil {
+		slog.DebugContext(ctx, "client certificate refused", "err", err)
+	}
 	for _, v := range authorization {
 		token, ok := BearerToken(v)
 		if !ok {
@@ -246,7 +271,13 @@ func (a Authenticator) authenticate(ctx context.Context, authorization []string)
 // authenticateGRPC finds the user of a call by its metadata.
 func (a Authenticator) authenticateGRPC(ctx context.Context) (context.Context, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
-	u, err := a.authenticate(ctx, md.Get("authorization"))
+	var chain []*x509.Certificate
+	if p, ok := peer.FromContext(ctx); ok {
+		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok {
+			chain = info.State.PeerCertificates
+		}
+	}
+	u, err := a.authenticate(ctx, chain, md.Get("authorization"))
 	if err != nil {
 		return nil, status.Error(codes.Unauthenticated, "Unauthorized")
 	}
