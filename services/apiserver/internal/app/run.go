@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -129,6 +128,9 @@ func Run(ctx context.Context, o *Options) error {
 		return nil
 	})
 	g.Go(func() error {
+		if err := o.writeComponentKubeconfigs(caPEM); err != nil {
+			return fmt.Errorf("component kubeconfigs: %w", err)
+		}
 		if err := o.writeKubeconfig(caPEM, adminToken); err != nil {
 			return err
 		}
@@ -231,39 +233,6 @@ func (o *Options) hosts() []string {
 		}
 	}
 	return hosts
-}
-
-// writeKubeconfig writes <data-dir>/admin.kubeconfig, atomically, once the
-// server accepts connections.
-func (o *Options) writeKubeconfig(caPEM []byte, token string) error {
-	host := o.AdvertiseAddress
-	if host == "" {
-		host = o.BindAddress
-		if host == "0.0.0.0" || host == "::" {
-			host = "127.0.0.1"
-		}
-	}
-	server := "https://" + net.JoinHostPort(host, strconv.Itoa(o.SecurePort))
-	var b strings.Builder
-	fmt.Fprintf(&b, `apiVersion: v1
-kind: Config
-clusters:
-- name: skiff
-  cluster:
-    server: %s
-    certificate-authority-data: %s
-users:
-- name: skiff-admin
-  user:
-    token: %s
-contexts:
-- name: skiff
-  context:
-    cluster: skiff
-    user: skiff-admin
-current-context: skiff
-`, server, base64.StdEncoding.EncodeToString(caPEM), token)
-	return pki.WriteFileAtomic(filepath.Join(o.DataDir, "admin.kubeconfig"), []byte(b.String()), 0o600)
 }
 
 // handlerConfig is what the HTTP handler chain needs.

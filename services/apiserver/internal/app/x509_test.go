@@ -136,3 +136,29 @@ func TestClientCertificates(t *testing.T) {
 		t.Errorf("another CA's certificate over gRPC: got %v, want Unauthenticated", err)
 	}
 }
+
+// TestComponentKubeconfigs: the apiserver writes a kubeconfig per
+// component whose certificate names that component's user.
+func TestComponentKubeconfigs(t *testing.T) {
+	s := startServer(t)
+	for _, comp := range Components {
+		c, err := client.NewFromKubeconfig(filepath.Join(s.dataDir, "kubeconfigs", comp.Name+".kubeconfig"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.CoreV1().Secrets("nowhere").Get(context.Background(), "none")
+		want := `secrets "none" is forbidden: User "` + comp.CommonName + `" cannot get resource "secrets" in API group "" in the namespace "nowhere"`
+		if comp.Name == "controller-manager" {
+			// Kubernetes' controller-manager role reads secrets.
+			want = `secrets "none" not found`
+		}
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: got %v, want %q", comp.Name, err, want)
+		}
+		_ = c.Close()
+		info, err := os.Stat(filepath.Join(s.dataDir, "kubeconfigs", comp.Name+".kubeconfig"))
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("%s kubeconfig: %v, mode %v; want 0600", comp.Name, err, info.Mode())
+		}
+	}
+}

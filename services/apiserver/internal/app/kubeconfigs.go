@@ -1,0 +1,108 @@
+package app
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"skiff.dev/services/apiserver/internal/pki"
+)
+
+// Components are the identities the apiserver issues kubeconfigs for when
+// it keeps its own CA: each component's client certificate names the user
+// Kubernetes' bootstrap policy grants that component's permissions to.
+var Components = []pki.Client{
+	{Name: "scheduler", CommonName: "system:kube-scheduler"},
+	{Name: "controller-manager", CommonName: "system:kube-controller-manager"},
+	{Name: "cloud-controller", CommonName: "system:cloud-controller-manager"},
+	{Name: "proxy", CommonName: "system:kube-proxy"},
+}
+
+// server is the URL the kubeconfigs name.
+func (o *Options) server() string {
+	host := o.AdvertiseAddress
+	if host == "" {
+		host = o.BindAddress
+		if host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(o.SecurePort))
+}
+
+// kubeconfig renders a kubeconfig for one user, whose credentials are the
+// YAML lines of its user entry.
+func kubeconfig(server string, caPEM []byte, user string, credentials ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: v1
+kind: Config
+clusters:
+- name: skiff
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: %s
+  user:
+`, server, base64.StdEncoding.EncodeToString(caPEM), user)
+	for _, c := range credentials {
+		fmt.Fprintf(&b, "    %s\n", c)
+	}
+	fmt.Fprintf(&b, `contexts:
+- name: skiff
+  context:
+    cluster: skiff
+    user: %s
+current-context: skiff
+`, user)
+	return b.String()
+}
+
+// writeKubeconfig writes <data-dir>/admin.kubeconfig, atomically, once the
+// server accepts connections.
+func (o *Options) writeKubeconfig(caPEM []byte, token string) error {
+	return pki.WriteFileAtomic(filepath.Join(o.DataDir, "admin.kubeconfig"),
+		[]byte(kubeconfig(o.server(), caPEM, "skiff-admin", "token: "+token)), 0o600)
+}
+
+// componentKubeconfigDir holds the components' kubeconfigs.
+func (o *Options) componentKubeconfigDir() string { return filepath.Join(o.DataDir, "kubeconfigs") }
+
+// writeComponentKubeconfigs writes <data-dir>/kubeconfigs/<component>.kubeconfig
+// for every component, each with its own client certificate, when the
+// apiserver keeps its own CA; with a given serving certificate it writes
+// none (whoever made that certificate makes the components' too).
+func (o *Options) writeComponentKubeconfigs(caPEM []byte) error {
+	if o.TLSCertFile != "" {
+		return nil
+	}
+	dir := filepath.Join(o.DataDir, "pki")
+	if err := os.MkdirAll(o.componentKubeconfigDir(), 0o700); err != nil {
+		return err
+	}
+	for _, c := range Components {
+		certFile, keyFile, err := pki.EnsureClient(dir, c)
+		if err != nil {
+			return err
+		}
+		cert, err := os.ReadFile(certFile)
+		if err != nil {
+			return err
+		}
+		key, err := os.ReadFile(keyFile)
+		if err != nil {
+			return err
+		}
+		data := kubeconfig(o.server(), caPEM, c.CommonName,
+			"client-certificate-data: "+base64.StdEncoding.EncodeToString(cert),
+			"client-key-data: "+base64.StdEncoding.EncodeToString(key))
+		if err := pki.WriteFileAtomic(filepath.Join(o.componentKubeconfigDir(), c.Name+".kubeconfig"), []byte(data), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
