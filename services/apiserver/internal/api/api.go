@@ -14,6 +14,7 @@ import (
 	apiextensionsv1 "skiff.dev/api/apiextensions/v1"
 	"skiff.dev/pkg/kprotobuf"
 	"skiff.dev/services/apiserver/internal/apf"
+	"skiff.dev/services/apiserver/internal/bootstrappolicy"
 	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/crdnames"
 	"skiff.dev/services/apiserver/internal/crdschema"
@@ -108,8 +109,9 @@ func New(cfg Config) (*API, error) {
 	return a, nil
 }
 
-// Start fills the watch caches and creates the system namespaces and the
-// mandatory API priority and fairness objects. A
+// Start fills the watch caches and creates the system namespaces, the
+// mandatory API priority and fairness objects and the bootstrap RBAC
+// policy (bootstrappolicy). A
 // deleted namespace is emptied and finalized by the controller-manager's
 // namespace controller.
 func (a *API) Start(ctx context.Context) error {
@@ -125,6 +127,12 @@ func (a *API) Start(ctx context.Context) error {
 	const fc = "flowcontrol.apiserver.k8s.io"
 	if err := apf.EnsureMandatory(ctx, a.Backend(fc, "flowschemas"), a.Backend(fc, "prioritylevelconfigurations")); err != nil {
 		return err
+	}
+	const rbac = "rbac.authorization.k8s.io"
+	if _, err := bootstrappolicy.Reconcile(ctx, bootstrappolicy.Default(), bootstrappolicy.Backends{
+		ClusterRoles: a.Backend(rbac, "clusterroles"), ClusterRoleBindings: a.Backend(rbac, "clusterrolebindings"),
+		Roles: a.Backend(rbac, "roles"), RoleBindings: a.Backend(rbac, "rolebindings")}); err != nil {
+		return fmt.Errorf("bootstrap RBAC policy: %w", err)
 	}
 	crdsDone := make(chan struct{})
 	go func() {
