@@ -74,10 +74,15 @@ func TestServiceAccountTokens(t *testing.T) {
 	if out, err := asToken(t, cl, tok, "get", "pods"); err == nil || !strings.Contains(out, forbidden) {
 		t.Fatalf("kubectl get pods with an unbound account's token: %v\n%s", err, out)
 	}
-	if out, err := framework.Kubectl(t, cl.srv.Kubeconfig(), "", "create", "rolebinding", "default-view", "--clusterrole=view", "--serviceaccount=default:default"); err != nil {
-		t.Fatalf("kubectl create rolebinding: %v\n%s", err, out)
+	for _, args := range [][]string{
+		{"create", "role", "pod-reader", "--verb=get,list", "--resource=pods"},
+		{"create", "rolebinding", "default-reads-pods", "--role=pod-reader", "--serviceaccount=default:default"},
+	} {
+		if out, err := framework.Kubectl(t, cl.srv.Kubeconfig(), "", args...); err != nil {
+			t.Fatalf("kubectl %v: %v\n%s", args, err, out)
+		}
 	}
-	framework.Eventually(t, 30*time.Second, "the token lists pods once bound to view", func() error {
+	framework.Eventually(t, 30*time.Second, "the token lists pods once bound to a role that allows it", func() error {
 		out, err := asToken(t, cl, tok, "get", "pods")
 		if err != nil {
 			return fmt.Errorf("%v: %s", err, out)

@@ -16,6 +16,7 @@ import (
 	"skiff.dev/services/apiserver/internal/apf"
 	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/authorizer/rbacindex"
+	"skiff.dev/services/apiserver/internal/bootstrappolicy"
 	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/crdnames"
 	"skiff.dev/services/apiserver/internal/crdschema"
@@ -122,8 +123,9 @@ func New(cfg Config) (*API, error) {
 	return a, nil
 }
 
-// Start fills the watch caches and creates the system namespaces and the
-// mandatory API priority and fairness objects. A
+// Start fills the watch caches and creates the system namespaces, the
+// mandatory API priority and fairness objects and the bootstrap RBAC
+// policy (bootstrappolicy). A
 // deleted namespace is emptied and finalized by the controller-manager's
 // namespace controller.
 func (a *API) Start(ctx context.Context) error {
@@ -139,6 +141,12 @@ func (a *API) Start(ctx context.Context) error {
 	const fc = "flowcontrol.apiserver.k8s.io"
 	if err := apf.EnsureMandatory(ctx, a.Backend(fc, "flowschemas"), a.Backend(fc, "prioritylevelconfigurations")); err != nil {
 		return err
+	}
+	const rbac = "rbac.authorization.k8s.io"
+	if _, err := bootstrappolicy.Reconcile(ctx, bootstrappolicy.Default(), bootstrappolicy.Backends{
+		ClusterRoles: a.Backend(rbac, "clusterroles"), ClusterRoleBindings: a.Backend(rbac, "clusterrolebindings"),
+		Roles: a.Backend(rbac, "roles"), RoleBindings: a.Backend(rbac, "rolebindings")}); err != nil {
+		return fmt.Errorf("bootstrap RBAC policy: %w", err)
 	}
 	if err := a.startRBAC(ctx); err != nil {
 		return fmt.Errorf("read roles and bindings: %w", err)

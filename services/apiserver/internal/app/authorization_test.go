@@ -139,6 +139,10 @@ func TestEscalationImpersonationAnonymous(t *testing.T) {
 		`{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]}]}`)
 	create(rbacAPI+"/namespaces/team/rolebindings", `{"metadata":{"name":"alice-leads"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"lead"},"subjects":[{"kind":"User","name":"alice"}]}`)
 
+	pollUntil(t, func() bool {
+		code, _ := s.doAs("GET", rbacAPI+"/namespaces/team/rolebindings/none", alice, "", nil)
+		return code == 404
+	}, "alice leads team")
 	const bindSecrets = `{"metadata":{"name":"bob-secrets"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"secret-reader"},"subjects":[{"kind":"User","name":"bob"}]}`
 	s.expect("POST", rbacAPI+"/namespaces/team/rolebindings", alice, bindSecrets, nil, 403,
 		`rolebindings.rbac.authorization.k8s.io "bob-secrets" is forbidden: user "alice" (groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:`+"\n"+

@@ -144,6 +144,15 @@ func TestServiceAccountTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The account may read pods in default.
+	if code, body := s.do("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles", s.adminToken,
+		`{"metadata":{"name":"pod-reader"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]}]}`); code != http.StatusCreated {
+		t.Fatalf("create role pod-reader: %d %v", code, body)
+	}
+	if code, body := s.do("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings", s.adminToken,
+		`{"metadata":{"name":"robot-reads-pods"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"pod-reader"},"subjects":[{"kind":"ServiceAccount","name":"robot","namespace":"default"}]}`); code != http.StatusCreated {
+		t.Fatalf("bind robot to pod-reader: %d %v", code, body)
+	}
 	pod, err := admin.CoreV1().Pods("default").Create(ctx, &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "web"}, Spec: &corev1.PodSpec{
 		ServiceAccountName: proto.String("robot"), Containers: []*corev1.Container{{Name: "c", Image: "registry.skiff.local/testserver:1.0"}}}}, client.WriteOptions{})
 	if err != nil {
@@ -178,9 +187,11 @@ func TestServiceAccountTokens(t *testing.T) {
 		if groups != "[system:serviceaccounts system:serviceaccounts:default system:authenticated]" {
 			t.Errorf("%s token: groups %s", name, groups)
 		}
-		if _, err := s.client(tok).CoreV1().Pods("default").List(ctx, client.ListOptions{}); err != nil {
-			t.Errorf("%s token over gRPC: %v", name, err)
-		}
+		c := s.client(tok)
+		pollUntil(t, func() bool {
+			_, err := c.CoreV1().Pods("default").List(ctx, client.ListOptions{})
+			return err == nil
+		}, name+" token lists pods over gRPC")
 	}
 
 	// Kubernetes' validation and lookups.
