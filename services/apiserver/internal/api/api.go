@@ -14,6 +14,7 @@ import (
 	apiextensionsv1 "skiff.dev/api/apiextensions/v1"
 	"skiff.dev/pkg/kprotobuf"
 	"skiff.dev/services/apiserver/internal/apf"
+	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/crdnames"
 	"skiff.dev/services/apiserver/internal/crdschema"
@@ -40,6 +41,10 @@ type API struct {
 type Config struct {
 	Etcd           *clientv3.Client
 	WatchCacheSize int
+	// Authorizer answers the access reviews and Rules the rules review;
+	// nil means none is configured (see kinds.AccessReviews).
+	Authorizer authorizer.Authorizer
+	Rules      authorizer.RuleResolver
 }
 
 // newSchema gives a CustomResourceDefinition version's objects the rules
@@ -90,7 +95,7 @@ func New(cfg Config) (*API, error) {
 		entries = append(entries, catalog.Entry{Resource: res, Backend: b})
 	}
 	// Reviews are answered, never stored.
-	for _, r := range kinds.Reviews() {
+	for _, r := range append(kinds.Reviews(), kinds.AccessReviews(cfg.Authorizer, cfg.Rules)...) {
 		entries = append(entries, catalog.Entry{Resource: r.Resource, Backend: r.Backend})
 	}
 	if err := trackFields(entries); err != nil {
