@@ -92,6 +92,9 @@ spec:
 	}
 	mustContain(t, "localsubjectaccessreview without namespace", out, `spec.resourceAttributes.namespace: Invalid value: "": must match metadata.namespace`)
 
+	// OpenAPI: extra is a map of string lists, as in Kubernetes.
+	mustContain(t, "kubectl explain", k.run("explain", "subjectaccessreviews.spec.extra"), "extra <map[string][]string>")
+
 	// Discovery: the four reviews, create only, one namespaced.
 	resources := k.run("api-resources", "--api-group=authorization.k8s.io", "-o", "wide", "--no-headers")
 	for _, want := range []string{"localsubjectaccessreviews true", "selfsubjectaccessreviews false", "selfsubjectrulesreviews false", "subjectaccessreviews false"} {
