@@ -170,7 +170,7 @@ func (s selfSubjectAccessReviews) Create(ctx context.Context, obj proto.Message,
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("not a SelfSubjectAccessReview: %T", obj))
 	}
 	spec := ssar.GetSpec()
-	errs := validateAttributes(spec.GetResourceAttributes(), spec.GetNonResourceAttributes())
+	errs := validateSelfSubjectAccessReviewSpec(spec)
 	errs = append(errs, metadataEmpty(ssar.GetMetadata(), false)...)
 	if len(errs) > 0 {
 		return nil, invalidReview(errs)

@@ -197,6 +197,11 @@ func TestSubjectAccessReviewValidation(t *testing.T) {
 				`spec.resourceAttributes.labelSelector.requirements[0].values: Required value: must be specified when ` + "`operator`" + ` is 'In' or 'NotIn']`,
 			[]string{"spec.resourceAttributes.fieldSelector.requirements[0].key", "spec.resourceAttributes.fieldSelector.requirements[0].values",
 				"spec.resourceAttributes.labelSelector.rawSelector", "spec.resourceAttributes.labelSelector.requirements[0].values"}},
+		{"no user, and a selector", &authorizationv1.SubjectAccessReview{Spec: &authorizationv1.SubjectAccessReviewSpec{
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "pods", LabelSelector: &authorizationv1.LabelSelectorAttributes{}}}},
+			`.authorization.k8s.io "" is invalid: [spec.user: Invalid value: "": at least one of user or group must be specified, ` +
+				`spec.resourceAttributes.labelSelector.requirements: Required value: when spec.resourceAttributes.labelSelector is specified, requirements or rawSelector is required]`,
+			[]string{"spec.user", "spec.resourceAttributes.labelSelector.requirements"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := b.Create(asBob, c.sar, registry.CreateOptions{})

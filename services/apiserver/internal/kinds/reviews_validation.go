@@ -44,9 +44,26 @@ func showMeta(m *metav1.ObjectMeta) shown {
 	return shown(b)
 }
 
-// validateAttributes: exactly one of the two attribute sets, and
-// selectors that say what they select.
-func validateAttributes(ra *authorizationv1.ResourceAttributes, nra *authorizationv1.NonResourceAttributes) field.ErrorList {
+// validateSelfSubjectAccessReviewSpec: the attribute sets and the
+// selectors.
+func validateSelfSubjectAccessReviewSpec(spec *authorizationv1.SelfSubjectAccessReviewSpec) field.ErrorList {
+	errs := exactlyOne(spec.GetResourceAttributes(), spec.GetNonResourceAttributes())
+	return append(errs, validateSelectors(spec.GetResourceAttributes())...)
+}
+
+// validateSubjectAccessReviewSpec: the attribute sets, someone to ask
+// about, and the selectors, in Kubernetes' order.
+func validateSubjectAccessReviewSpec(spec *authorizationv1.SubjectAccessReviewSpec) field.ErrorList {
+	errs := exactlyOne(spec.GetResourceAttributes(), spec.GetNonResourceAttributes())
+	if spec.GetUser() == "" && len(spec.GetGroups()) == 0 {
+		errs = append(errs, field.Invalid(field.NewPath("spec", "user"), spec.GetUser(), "at least one of user or group must be specified"))
+	}
+	return append(errs, validateSelectors(spec.GetResourceAttributes())...)
+}
+
+// exactlyOne: a review asks about a resource request or a non-resource
+// one.
+func exactlyOne(ra *authorizationv1.ResourceAttributes, nra *authorizationv1.NonResourceAttributes) field.ErrorList {
 	spec := field.NewPath("spec")
 	var errs field.ErrorList
 	if ra != nil && nra != nil {
@@ -55,10 +72,16 @@ func validateAttributes(ra *authorizationv1.ResourceAttributes, nra *authorizati
 	if ra == nil && nra == nil {
 		errs = append(errs, field.Invalid(spec.Child("resourceAttributes"), absent, "exactly one of nonResourceAttributes or resourceAttributes must be specified"))
 	}
+	return errs
+}
+
+// validateSelectors: selectors that say what they select.
+func validateSelectors(ra *authorizationv1.ResourceAttributes) field.ErrorList {
 	if ra == nil {
-		return errs
+		return nil
 	}
-	p := spec.Child("resourceAttributes")
+	var errs field.ErrorList
+	p := field.NewPath("spec", "resourceAttributes")
 	if sel := ra.GetFieldSelector(); sel != nil {
 		sp := p.Child("fieldSelector")
 		errs = append(errs, selectorShape(sel.GetRawSelector(), len(sel.GetRequirements()), sp)...)
@@ -101,16 +124,6 @@ func fromApimachinery(list k8sfield.ErrorList) field.ErrorList {
 			value = s.String()
 		}
 		errs = append(errs, &field.Error{Type: field.ErrorType(e.Type), Field: e.Field, BadValue: value, Detail: e.Detail})
-	}
-	return errs
-}
-
-// validateSubjectAccessReviewSpec: the attributes, and someone to ask
-// about.
-func validateSubjectAccessReviewSpec(spec *authorizationv1.SubjectAccessReviewSpec) field.ErrorList {
-	errs := validateAttributes(spec.GetResourceAttributes(), spec.GetNonResourceAttributes())
-	if spec.GetUser() == "" && len(spec.GetGroups()) == 0 {
-		errs = append(errs, field.Invalid(field.NewPath("spec", "user"), spec.GetUser(), "at least one of user or group must be specified"))
 	}
 	return errs
 }
