@@ -101,6 +101,9 @@ func (d *decoder) message(raw []byte, m protoreflect.Message, path string, micro
 		return nil
 	}
 	plan := planOf(m.Descriptor())
+	if plan.list != nil {
+		return d.field(raw, m, *plan.list, path)
+	}
 	seen := map[string]bool{}
 	var rest []byte
 	err := eachMember(raw, path, func(key string, val []byte) error {

@@ -46,6 +46,10 @@ func appendMessage(b []byte, m protoreflect.Message, micro bool) ([]byte, error)
 	case nameSchemaOrArray, nameSchemaOrStringArray:
 		return appendSchemaOrList(b, m)
 	}
+	plan := planOf(m.Descriptor())
+	if plan.list != nil {
+		return appendField(b, *plan.list, m.Get(plan.list.fd))
+	}
 	b = append(b, '{')
 	first := true
 	b, err := appendFields(b, m, &first)

@@ -1,7 +1,8 @@
 // Package kjson encodes and decodes Skiff's protobuf API objects as
 // Kubernetes JSON: camelCase names (with the contracts' json_name
 // overrides), int64 as numbers, quantities and int-or-strings as bare
-// strings or numbers, metav1.Time and MicroTime, embedded raw JSON, the
+// strings or numbers, messages marked bare_list as the bare list of their
+// one field (an ExtraValue), metav1.Time and MicroTime, embedded raw JSON, the
 // schema values of CustomResourceDefinitions (any JSON value, a schema or
 // a boolean, a schema or a list), inline sub-messages, and an inline JSON
 // object that takes every member no other field takes (a custom object's
@@ -44,6 +45,9 @@ type messagePlan struct {
 	fields []fieldPlan
 	byKey  map[string][]fieldPlan // path through inline fields, last is the target
 	rest   *fieldPlan             // the field that takes every other member
+	// list is the repeated field a bare_list message is written as: the
+	// message is that JSON array, not an object.
+	list *fieldPlan
 }
 
 var plans sync.Map // protoreflect.FullName → *messagePlan
@@ -69,8 +73,22 @@ func planOf(md protoreflect.MessageDescriptor) *messagePlan {
 		}
 		p.byKey[fp.name] = []fieldPlan{fp}
 	}
+	if bareList(md) && len(p.fields) == 1 && p.fields[0].fd.IsList() {
+		p.list = &p.fields[0]
+	}
 	plans.Store(md.FullName(), p)
 	return p
+}
+
+// bareList tells whether a message is marked to be written as the list of
+// its one repeated field.
+func bareList(md protoreflect.MessageDescriptor) bool {
+	opts := md.Options()
+	if opts == nil {
+		return false
+	}
+	ext, ok := proto.GetExtension(opts, schemav1.E_K8SMessage).(*schemav1.Message)
+	return ok && ext.GetBareList()
 }
 
 func planField(fd protoreflect.FieldDescriptor) fieldPlan {

@@ -591,6 +591,69 @@ func (x *LabelSelectorRequirement) GetValues() []string {
 	return nil
 }
 
+// FieldSelectorRequirement is one `key operator values` term of a field
+// selector, in its parsed form (an access review's fieldSelector).
+type FieldSelectorRequirement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// operator is In, NotIn, Exists or DoesNotExist; more may come.
+	Operator      string   `protobuf:"bytes,2,opt,name=operator,proto3" json:"operator,omitempty"`
+	Values        []string `protobuf:"bytes,3,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldSelectorRequirement) Reset() {
+	*x = FieldSelectorRequirement{}
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldSelectorRequirement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldSelectorRequirement) ProtoMessage() {}
+
+func (x *FieldSelectorRequirement) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldSelectorRequirement.ProtoReflect.Descriptor instead.
+func (*FieldSelectorRequirement) Descriptor() ([]byte, []int) {
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *FieldSelectorRequirement) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *FieldSelectorRequirement) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *FieldSelectorRequirement) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 // Condition is the standard condition shape of newer kinds. Its reason
 // and message are always rendered, empty or not, as Kubernetes' are.
 type Condition struct {
@@ -607,7 +670,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[7]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +682,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[7]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +695,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{7}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Condition) GetType() string {
@@ -694,7 +757,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[8]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +769,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[8]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +782,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{8}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Status) GetKind() string {
@@ -793,7 +856,7 @@ type StatusDetails struct {
 
 func (x *StatusDetails) Reset() {
 	*x = StatusDetails{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[9]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -805,7 +868,7 @@ func (x *StatusDetails) String() string {
 func (*StatusDetails) ProtoMessage() {}
 
 func (x *StatusDetails) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[9]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -818,7 +881,7 @@ func (x *StatusDetails) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusDetails.ProtoReflect.Descriptor instead.
 func (*StatusDetails) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{9}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *StatusDetails) GetName() string {
@@ -875,7 +938,7 @@ type StatusCause struct {
 
 func (x *StatusCause) Reset() {
 	*x = StatusCause{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[10]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +950,7 @@ func (x *StatusCause) String() string {
 func (*StatusCause) ProtoMessage() {}
 
 func (x *StatusCause) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[10]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +963,7 @@ func (x *StatusCause) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatusCause.ProtoReflect.Descriptor instead.
 func (*StatusCause) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{10}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StatusCause) GetReason() string {
@@ -940,7 +1003,7 @@ type DeleteOptions struct {
 
 func (x *DeleteOptions) Reset() {
 	*x = DeleteOptions{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[11]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -952,7 +1015,7 @@ func (x *DeleteOptions) String() string {
 func (*DeleteOptions) ProtoMessage() {}
 
 func (x *DeleteOptions) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[11]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -965,7 +1028,7 @@ func (x *DeleteOptions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteOptions.ProtoReflect.Descriptor instead.
 func (*DeleteOptions) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{11}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DeleteOptions) GetKind() string {
@@ -1028,7 +1091,7 @@ type Preconditions struct {
 
 func (x *Preconditions) Reset() {
 	*x = Preconditions{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[12]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1040,7 +1103,7 @@ func (x *Preconditions) String() string {
 func (*Preconditions) ProtoMessage() {}
 
 func (x *Preconditions) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[12]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1053,7 +1116,7 @@ func (x *Preconditions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Preconditions.ProtoReflect.Descriptor instead.
 func (*Preconditions) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{12}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Preconditions) GetUid() string {
@@ -1081,7 +1144,7 @@ type WatchEvent struct {
 
 func (x *WatchEvent) Reset() {
 	*x = WatchEvent{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[13]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1156,7 @@ func (x *WatchEvent) String() string {
 func (*WatchEvent) ProtoMessage() {}
 
 func (x *WatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[13]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1169,7 @@ func (x *WatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchEvent.ProtoReflect.Descriptor instead.
 func (*WatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{13}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchEvent) GetType() string {
@@ -1134,7 +1197,7 @@ type RawExtension struct {
 
 func (x *RawExtension) Reset() {
 	*x = RawExtension{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[14]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1146,7 +1209,7 @@ func (x *RawExtension) String() string {
 func (*RawExtension) ProtoMessage() {}
 
 func (x *RawExtension) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[14]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1159,7 +1222,7 @@ func (x *RawExtension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RawExtension.ProtoReflect.Descriptor instead.
 func (*RawExtension) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{14}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RawExtension) GetRaw() []byte {
@@ -1180,7 +1243,7 @@ type TypeMeta struct {
 
 func (x *TypeMeta) Reset() {
 	*x = TypeMeta{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[15]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1255,7 @@ func (x *TypeMeta) String() string {
 func (*TypeMeta) ProtoMessage() {}
 
 func (x *TypeMeta) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[15]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1268,7 @@ func (x *TypeMeta) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypeMeta.ProtoReflect.Descriptor instead.
 func (*TypeMeta) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{15}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TypeMeta) GetApiVersion() string {
@@ -1236,7 +1299,7 @@ type Unknown struct {
 
 func (x *Unknown) Reset() {
 	*x = Unknown{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[16]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1311,7 @@ func (x *Unknown) String() string {
 func (*Unknown) ProtoMessage() {}
 
 func (x *Unknown) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[16]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1324,7 @@ func (x *Unknown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Unknown.ProtoReflect.Descriptor instead.
 func (*Unknown) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{16}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Unknown) GetTypeMeta() *TypeMeta {
@@ -1303,7 +1366,7 @@ type Quantity struct {
 
 func (x *Quantity) Reset() {
 	*x = Quantity{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[17]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1315,7 +1378,7 @@ func (x *Quantity) String() string {
 func (*Quantity) ProtoMessage() {}
 
 func (x *Quantity) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[17]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1328,7 +1391,7 @@ func (x *Quantity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Quantity.ProtoReflect.Descriptor instead.
 func (*Quantity) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{17}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Quantity) GetString_() string {
@@ -1351,7 +1414,7 @@ type IntOrString struct {
 
 func (x *IntOrString) Reset() {
 	*x = IntOrString{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[18]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1426,7 @@ func (x *IntOrString) String() string {
 func (*IntOrString) ProtoMessage() {}
 
 func (x *IntOrString) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[18]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1439,7 @@ func (x *IntOrString) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IntOrString.ProtoReflect.Descriptor instead.
 func (*IntOrString) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{18}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *IntOrString) GetType() int64 {
@@ -1414,7 +1477,7 @@ type Table struct {
 
 func (x *Table) Reset() {
 	*x = Table{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[19]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1489,7 @@ func (x *Table) String() string {
 func (*Table) ProtoMessage() {}
 
 func (x *Table) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[19]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1502,7 @@ func (x *Table) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Table.ProtoReflect.Descriptor instead.
 func (*Table) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{19}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Table) GetKind() string {
@@ -1491,7 +1554,7 @@ type TableColumnDefinition struct {
 
 func (x *TableColumnDefinition) Reset() {
 	*x = TableColumnDefinition{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[20]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1503,7 +1566,7 @@ func (x *TableColumnDefinition) String() string {
 func (*TableColumnDefinition) ProtoMessage() {}
 
 func (x *TableColumnDefinition) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[20]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1516,7 +1579,7 @@ func (x *TableColumnDefinition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableColumnDefinition.ProtoReflect.Descriptor instead.
 func (*TableColumnDefinition) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{20}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *TableColumnDefinition) GetName() string {
@@ -1566,7 +1629,7 @@ type TableRow struct {
 
 func (x *TableRow) Reset() {
 	*x = TableRow{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[21]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1641,7 @@ func (x *TableRow) String() string {
 func (*TableRow) ProtoMessage() {}
 
 func (x *TableRow) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[21]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1654,7 @@ func (x *TableRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableRow.ProtoReflect.Descriptor instead.
 func (*TableRow) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{21}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TableRow) GetCells() []*RawExtension {
@@ -1628,7 +1691,7 @@ type TableRowCondition struct {
 
 func (x *TableRowCondition) Reset() {
 	*x = TableRowCondition{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[22]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +1703,7 @@ func (x *TableRowCondition) String() string {
 func (*TableRowCondition) ProtoMessage() {}
 
 func (x *TableRowCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[22]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +1716,7 @@ func (x *TableRowCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TableRowCondition.ProtoReflect.Descriptor instead.
 func (*TableRowCondition) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{22}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TableRowCondition) GetType() string {
@@ -1696,7 +1759,7 @@ type PartialObjectMetadata struct {
 
 func (x *PartialObjectMetadata) Reset() {
 	*x = PartialObjectMetadata{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[23]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1771,7 @@ func (x *PartialObjectMetadata) String() string {
 func (*PartialObjectMetadata) ProtoMessage() {}
 
 func (x *PartialObjectMetadata) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[23]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1784,7 @@ func (x *PartialObjectMetadata) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartialObjectMetadata.ProtoReflect.Descriptor instead.
 func (*PartialObjectMetadata) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{23}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PartialObjectMetadata) GetKind() string {
@@ -1758,7 +1821,7 @@ type PartialObjectMetadataList struct {
 
 func (x *PartialObjectMetadataList) Reset() {
 	*x = PartialObjectMetadataList{}
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[24]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1770,7 +1833,7 @@ func (x *PartialObjectMetadataList) String() string {
 func (*PartialObjectMetadataList) ProtoMessage() {}
 
 func (x *PartialObjectMetadataList) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_meta_v1_meta_proto_msgTypes[24]
+	mi := &file_skiff_meta_v1_meta_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1783,7 +1846,7 @@ func (x *PartialObjectMetadataList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartialObjectMetadataList.ProtoReflect.Descriptor instead.
 func (*PartialObjectMetadataList) Descriptor() ([]byte, []int) {
-	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{24}
+	return file_skiff_meta_v1_meta_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *PartialObjectMetadataList) GetKind() string {
@@ -1887,7 +1950,11 @@ const file_skiff_meta_v1_meta_proto_rawDesc = "" +
 	"\x18LabelSelectorRequirement\x12\"\n" +
 	"\x03key\x18\x01 \x01(\tB\x10\xa2\x86\x19\f\x12\x03key\x1a\x05mergeR\x03key\x12\x1a\n" +
 	"\boperator\x18\x02 \x01(\tR\boperator\x12\x16\n" +
-	"\x06values\x18\x03 \x03(\tR\x06values\"\x94\x02\n" +
+	"\x06values\x18\x03 \x03(\tR\x06values\"~\n" +
+	"\x18FieldSelectorRequirement\x12\x18\n" +
+	"\x03key\x18\x01 \x01(\tB\x06\xa2\x86\x19\x028\x01R\x03key\x12\"\n" +
+	"\boperator\x18\x02 \x01(\tB\x06\xa2\x86\x19\x028\x01R\boperator\x12$\n" +
+	"\x06values\x18\x03 \x03(\tB\f\xa2\x86\x19\b\"\x06atomicR\x06values\"\x94\x02\n" +
 	"\tCondition\x12\x1a\n" +
 	"\x04type\x18\x01 \x01(\tB\x06\xa2\x86\x19\x028\x01R\x04type\x12\x1e\n" +
 	"\x06status\x18\x02 \x01(\tB\x06\xa2\x86\x19\x028\x01R\x06status\x12/\n" +
@@ -2002,7 +2069,7 @@ func file_skiff_meta_v1_meta_proto_rawDescGZIP() []byte {
 	return file_skiff_meta_v1_meta_proto_rawDescData
 }
 
-var file_skiff_meta_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_skiff_meta_v1_meta_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_skiff_meta_v1_meta_proto_goTypes = []any{
 	(*ObjectMeta)(nil),                // 0: skiff.meta.v1.ObjectMeta
 	(*OwnerReference)(nil),            // 1: skiff.meta.v1.OwnerReference
@@ -2011,56 +2078,57 @@ var file_skiff_meta_v1_meta_proto_goTypes = []any{
 	(*ListMeta)(nil),                  // 4: skiff.meta.v1.ListMeta
 	(*LabelSelector)(nil),             // 5: skiff.meta.v1.LabelSelector
 	(*LabelSelectorRequirement)(nil),  // 6: skiff.meta.v1.LabelSelectorRequirement
-	(*Condition)(nil),                 // 7: skiff.meta.v1.Condition
-	(*Status)(nil),                    // 8: skiff.meta.v1.Status
-	(*StatusDetails)(nil),             // 9: skiff.meta.v1.StatusDetails
-	(*StatusCause)(nil),               // 10: skiff.meta.v1.StatusCause
-	(*DeleteOptions)(nil),             // 11: skiff.meta.v1.DeleteOptions
-	(*Preconditions)(nil),             // 12: skiff.meta.v1.Preconditions
-	(*WatchEvent)(nil),                // 13: skiff.meta.v1.WatchEvent
-	(*RawExtension)(nil),              // 14: skiff.meta.v1.RawExtension
-	(*TypeMeta)(nil),                  // 15: skiff.meta.v1.TypeMeta
-	(*Unknown)(nil),                   // 16: skiff.meta.v1.Unknown
-	(*Quantity)(nil),                  // 17: skiff.meta.v1.Quantity
-	(*IntOrString)(nil),               // 18: skiff.meta.v1.IntOrString
-	(*Table)(nil),                     // 19: skiff.meta.v1.Table
-	(*TableColumnDefinition)(nil),     // 20: skiff.meta.v1.TableColumnDefinition
-	(*TableRow)(nil),                  // 21: skiff.meta.v1.TableRow
-	(*TableRowCondition)(nil),         // 22: skiff.meta.v1.TableRowCondition
-	(*PartialObjectMetadata)(nil),     // 23: skiff.meta.v1.PartialObjectMetadata
-	(*PartialObjectMetadataList)(nil), // 24: skiff.meta.v1.PartialObjectMetadataList
-	nil,                               // 25: skiff.meta.v1.ObjectMeta.LabelsEntry
-	nil,                               // 26: skiff.meta.v1.ObjectMeta.AnnotationsEntry
-	nil,                               // 27: skiff.meta.v1.LabelSelector.MatchLabelsEntry
-	(*timestamppb.Timestamp)(nil),     // 28: google.protobuf.Timestamp
+	(*FieldSelectorRequirement)(nil),  // 7: skiff.meta.v1.FieldSelectorRequirement
+	(*Condition)(nil),                 // 8: skiff.meta.v1.Condition
+	(*Status)(nil),                    // 9: skiff.meta.v1.Status
+	(*StatusDetails)(nil),             // 10: skiff.meta.v1.StatusDetails
+	(*StatusCause)(nil),               // 11: skiff.meta.v1.StatusCause
+	(*DeleteOptions)(nil),             // 12: skiff.meta.v1.DeleteOptions
+	(*Preconditions)(nil),             // 13: skiff.meta.v1.Preconditions
+	(*WatchEvent)(nil),                // 14: skiff.meta.v1.WatchEvent
+	(*RawExtension)(nil),              // 15: skiff.meta.v1.RawExtension
+	(*TypeMeta)(nil),                  // 16: skiff.meta.v1.TypeMeta
+	(*Unknown)(nil),                   // 17: skiff.meta.v1.Unknown
+	(*Quantity)(nil),                  // 18: skiff.meta.v1.Quantity
+	(*IntOrString)(nil),               // 19: skiff.meta.v1.IntOrString
+	(*Table)(nil),                     // 20: skiff.meta.v1.Table
+	(*TableColumnDefinition)(nil),     // 21: skiff.meta.v1.TableColumnDefinition
+	(*TableRow)(nil),                  // 22: skiff.meta.v1.TableRow
+	(*TableRowCondition)(nil),         // 23: skiff.meta.v1.TableRowCondition
+	(*PartialObjectMetadata)(nil),     // 24: skiff.meta.v1.PartialObjectMetadata
+	(*PartialObjectMetadataList)(nil), // 25: skiff.meta.v1.PartialObjectMetadataList
+	nil,                               // 26: skiff.meta.v1.ObjectMeta.LabelsEntry
+	nil,                               // 27: skiff.meta.v1.ObjectMeta.AnnotationsEntry
+	nil,                               // 28: skiff.meta.v1.LabelSelector.MatchLabelsEntry
+	(*timestamppb.Timestamp)(nil),     // 29: google.protobuf.Timestamp
 }
 var file_skiff_meta_v1_meta_proto_depIdxs = []int32{
-	28, // 0: skiff.meta.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
-	28, // 1: skiff.meta.v1.ObjectMeta.deletion_timestamp:type_name -> google.protobuf.Timestamp
-	25, // 2: skiff.meta.v1.ObjectMeta.labels:type_name -> skiff.meta.v1.ObjectMeta.LabelsEntry
-	26, // 3: skiff.meta.v1.ObjectMeta.annotations:type_name -> skiff.meta.v1.ObjectMeta.AnnotationsEntry
+	29, // 0: skiff.meta.v1.ObjectMeta.creation_timestamp:type_name -> google.protobuf.Timestamp
+	29, // 1: skiff.meta.v1.ObjectMeta.deletion_timestamp:type_name -> google.protobuf.Timestamp
+	26, // 2: skiff.meta.v1.ObjectMeta.labels:type_name -> skiff.meta.v1.ObjectMeta.LabelsEntry
+	27, // 3: skiff.meta.v1.ObjectMeta.annotations:type_name -> skiff.meta.v1.ObjectMeta.AnnotationsEntry
 	1,  // 4: skiff.meta.v1.ObjectMeta.owner_references:type_name -> skiff.meta.v1.OwnerReference
 	2,  // 5: skiff.meta.v1.ObjectMeta.managed_fields:type_name -> skiff.meta.v1.ManagedFieldsEntry
-	28, // 6: skiff.meta.v1.ManagedFieldsEntry.time:type_name -> google.protobuf.Timestamp
+	29, // 6: skiff.meta.v1.ManagedFieldsEntry.time:type_name -> google.protobuf.Timestamp
 	3,  // 7: skiff.meta.v1.ManagedFieldsEntry.fields_v1:type_name -> skiff.meta.v1.FieldsV1
-	27, // 8: skiff.meta.v1.LabelSelector.match_labels:type_name -> skiff.meta.v1.LabelSelector.MatchLabelsEntry
+	28, // 8: skiff.meta.v1.LabelSelector.match_labels:type_name -> skiff.meta.v1.LabelSelector.MatchLabelsEntry
 	6,  // 9: skiff.meta.v1.LabelSelector.match_expressions:type_name -> skiff.meta.v1.LabelSelectorRequirement
-	28, // 10: skiff.meta.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
+	29, // 10: skiff.meta.v1.Condition.last_transition_time:type_name -> google.protobuf.Timestamp
 	4,  // 11: skiff.meta.v1.Status.metadata:type_name -> skiff.meta.v1.ListMeta
-	9,  // 12: skiff.meta.v1.Status.details:type_name -> skiff.meta.v1.StatusDetails
-	10, // 13: skiff.meta.v1.StatusDetails.causes:type_name -> skiff.meta.v1.StatusCause
-	12, // 14: skiff.meta.v1.DeleteOptions.preconditions:type_name -> skiff.meta.v1.Preconditions
-	14, // 15: skiff.meta.v1.WatchEvent.object:type_name -> skiff.meta.v1.RawExtension
-	15, // 16: skiff.meta.v1.Unknown.type_meta:type_name -> skiff.meta.v1.TypeMeta
+	10, // 12: skiff.meta.v1.Status.details:type_name -> skiff.meta.v1.StatusDetails
+	11, // 13: skiff.meta.v1.StatusDetails.causes:type_name -> skiff.meta.v1.StatusCause
+	13, // 14: skiff.meta.v1.DeleteOptions.preconditions:type_name -> skiff.meta.v1.Preconditions
+	15, // 15: skiff.meta.v1.WatchEvent.object:type_name -> skiff.meta.v1.RawExtension
+	16, // 16: skiff.meta.v1.Unknown.type_meta:type_name -> skiff.meta.v1.TypeMeta
 	4,  // 17: skiff.meta.v1.Table.metadata:type_name -> skiff.meta.v1.ListMeta
-	20, // 18: skiff.meta.v1.Table.column_definitions:type_name -> skiff.meta.v1.TableColumnDefinition
-	21, // 19: skiff.meta.v1.Table.rows:type_name -> skiff.meta.v1.TableRow
-	14, // 20: skiff.meta.v1.TableRow.cells:type_name -> skiff.meta.v1.RawExtension
-	22, // 21: skiff.meta.v1.TableRow.conditions:type_name -> skiff.meta.v1.TableRowCondition
-	14, // 22: skiff.meta.v1.TableRow.object:type_name -> skiff.meta.v1.RawExtension
+	21, // 18: skiff.meta.v1.Table.column_definitions:type_name -> skiff.meta.v1.TableColumnDefinition
+	22, // 19: skiff.meta.v1.Table.rows:type_name -> skiff.meta.v1.TableRow
+	15, // 20: skiff.meta.v1.TableRow.cells:type_name -> skiff.meta.v1.RawExtension
+	23, // 21: skiff.meta.v1.TableRow.conditions:type_name -> skiff.meta.v1.TableRowCondition
+	15, // 22: skiff.meta.v1.TableRow.object:type_name -> skiff.meta.v1.RawExtension
 	0,  // 23: skiff.meta.v1.PartialObjectMetadata.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	4,  // 24: skiff.meta.v1.PartialObjectMetadataList.metadata:type_name -> skiff.meta.v1.ListMeta
-	23, // 25: skiff.meta.v1.PartialObjectMetadataList.items:type_name -> skiff.meta.v1.PartialObjectMetadata
+	24, // 25: skiff.meta.v1.PartialObjectMetadataList.items:type_name -> skiff.meta.v1.PartialObjectMetadata
 	26, // [26:26] is the sub-list for method output_type
 	26, // [26:26] is the sub-list for method input_type
 	26, // [26:26] is the sub-list for extension type_name
@@ -2076,15 +2144,15 @@ func file_skiff_meta_v1_meta_proto_init() {
 	file_skiff_meta_v1_meta_proto_msgTypes[0].OneofWrappers = []any{}
 	file_skiff_meta_v1_meta_proto_msgTypes[1].OneofWrappers = []any{}
 	file_skiff_meta_v1_meta_proto_msgTypes[4].OneofWrappers = []any{}
-	file_skiff_meta_v1_meta_proto_msgTypes[11].OneofWrappers = []any{}
 	file_skiff_meta_v1_meta_proto_msgTypes[12].OneofWrappers = []any{}
+	file_skiff_meta_v1_meta_proto_msgTypes[13].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_meta_v1_meta_proto_rawDesc), len(file_skiff_meta_v1_meta_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

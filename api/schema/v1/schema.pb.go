@@ -141,6 +141,55 @@ func (x *Field) GetEmitEmpty() bool {
 	return false
 }
 
+// Message describes a message whose JSON is not an object of its fields,
+// as a Kubernetes Go type that is a named slice is not.
+type Message struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// bare_list: the message's one field is a repeated field, and the
+	// message is written as that list alone (Kubernetes' ExtraValue, a
+	// named []string, is ["a","b"], not {"items":["a","b"]}).
+	BareList      bool `protobuf:"varint,1,opt,name=bare_list,json=bareList,proto3" json:"bare_list,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Message) Reset() {
+	*x = Message{}
+	mi := &file_skiff_schema_v1_schema_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Message) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Message) ProtoMessage() {}
+
+func (x *Message) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_schema_v1_schema_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Message.ProtoReflect.Descriptor instead.
+func (*Message) Descriptor() ([]byte, []int) {
+	return file_skiff_schema_v1_schema_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Message) GetBareList() bool {
+	if x != nil {
+		return x.BareList
+	}
+	return false
+}
+
 var file_skiff_schema_v1_schema_proto_extTypes = []protoimpl.ExtensionInfo{
 	{
 		ExtendedType:  (*descriptorpb.FieldOptions)(nil),
@@ -148,6 +197,14 @@ var file_skiff_schema_v1_schema_proto_extTypes = []protoimpl.ExtensionInfo{
 		Field:         51300,
 		Name:          "skiff.schema.v1.k8s",
 		Tag:           "bytes,51300,opt,name=k8s",
+		Filename:      "skiff/schema/v1/schema.proto",
+	},
+	{
+		ExtendedType:  (*descriptorpb.MessageOptions)(nil),
+		ExtensionType: (*Message)(nil),
+		Field:         51300,
+		Name:          "skiff.schema.v1.k8s_message",
+		Tag:           "bytes,51300,opt,name=k8s_message",
 		Filename:      "skiff/schema/v1/schema.proto",
 	},
 }
@@ -158,6 +215,14 @@ var (
 	//
 	// optional skiff.schema.v1.Field k8s = 51300;
 	E_K8S = &file_skiff_schema_v1_schema_proto_extTypes[0]
+)
+
+// Extension fields to descriptorpb.MessageOptions.
+var (
+	// k8s_message describes the message; absent means a JSON object.
+	//
+	// optional skiff.schema.v1.Message k8s_message = 51300;
+	E_K8SMessage = &file_skiff_schema_v1_schema_proto_extTypes[1]
 )
 
 var File_skiff_schema_v1_schema_proto protoreflect.FileDescriptor
@@ -175,8 +240,12 @@ const file_skiff_schema_v1_schema_proto_rawDesc = "" +
 	"micro_time\x18\x06 \x01(\bR\tmicroTime\x12\x1a\n" +
 	"\brequired\x18\a \x01(\bR\brequired\x12\x1d\n" +
 	"\n" +
-	"emit_empty\x18\b \x01(\bR\temitEmpty:I\n" +
-	"\x03k8s\x12\x1d.google.protobuf.FieldOptions\x18\xe4\x90\x03 \x01(\v2\x16.skiff.schema.v1.FieldR\x03k8sB\"Z skiff.dev/api/schema/v1;schemav1b\x06proto3"
+	"emit_empty\x18\b \x01(\bR\temitEmpty\"&\n" +
+	"\aMessage\x12\x1b\n" +
+	"\tbare_list\x18\x01 \x01(\bR\bbareList:I\n" +
+	"\x03k8s\x12\x1d.google.protobuf.FieldOptions\x18\xe4\x90\x03 \x01(\v2\x16.skiff.schema.v1.FieldR\x03k8s:\\\n" +
+	"\vk8s_message\x12\x1f.google.protobuf.MessageOptions\x18\xe4\x90\x03 \x01(\v2\x18.skiff.schema.v1.MessageR\n" +
+	"k8sMessageB\"Z skiff.dev/api/schema/v1;schemav1b\x06proto3"
 
 var (
 	file_skiff_schema_v1_schema_proto_rawDescOnce sync.Once
@@ -190,18 +259,22 @@ func file_skiff_schema_v1_schema_proto_rawDescGZIP() []byte {
 	return file_skiff_schema_v1_schema_proto_rawDescData
 }
 
-var file_skiff_schema_v1_schema_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_skiff_schema_v1_schema_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_skiff_schema_v1_schema_proto_goTypes = []any{
-	(*Field)(nil),                     // 0: skiff.schema.v1.Field
-	(*descriptorpb.FieldOptions)(nil), // 1: google.protobuf.FieldOptions
+	(*Field)(nil),                       // 0: skiff.schema.v1.Field
+	(*Message)(nil),                     // 1: skiff.schema.v1.Message
+	(*descriptorpb.FieldOptions)(nil),   // 2: google.protobuf.FieldOptions
+	(*descriptorpb.MessageOptions)(nil), // 3: google.protobuf.MessageOptions
 }
 var file_skiff_schema_v1_schema_proto_depIdxs = []int32{
-	1, // 0: skiff.schema.v1.k8s:extendee -> google.protobuf.FieldOptions
-	0, // 1: skiff.schema.v1.k8s:type_name -> skiff.schema.v1.Field
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	1, // [1:2] is the sub-list for extension type_name
-	0, // [0:1] is the sub-list for extension extendee
+	2, // 0: skiff.schema.v1.k8s:extendee -> google.protobuf.FieldOptions
+	3, // 1: skiff.schema.v1.k8s_message:extendee -> google.protobuf.MessageOptions
+	0, // 2: skiff.schema.v1.k8s:type_name -> skiff.schema.v1.Field
+	1, // 3: skiff.schema.v1.k8s_message:type_name -> skiff.schema.v1.Message
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	2, // [2:4] is the sub-list for extension type_name
+	0, // [0:2] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
 }
 
@@ -216,8 +289,8 @@ func file_skiff_schema_v1_schema_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_schema_v1_schema_proto_rawDesc), len(file_skiff_schema_v1_schema_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
-			NumExtensions: 1,
+			NumMessages:   2,
+			NumExtensions: 2,
 			NumServices:   0,
 		},
 		GoTypes:           file_skiff_schema_v1_schema_proto_goTypes,

@@ -60,7 +60,8 @@ func newSchema(props *apiextensionsv1.JSONSchemaProps) (customresource.Schema, e
 func New(cfg Config) (*API, error) {
 	a := &API{done: make(chan struct{}), rbac: rbacindex.New()}
 	var err error
-	if a.authz, err = newAuthorizer(cfg.AuthorizationModes, a.rbac); err != nil {
+	var rules authorizer.RuleResolver
+	if a.authz, rules, err = newAuthorizer(cfg.AuthorizationModes, a.rbac); err != nil {
 		return nil, err
 	}
 	builtin := kinds.All()
@@ -105,7 +106,7 @@ func New(cfg Config) (*API, error) {
 		entries = append(entries, catalog.Entry{Resource: res, Backend: b})
 	}
 	// Reviews are answered, never stored.
-	for _, r := range kinds.Reviews() {
+	for _, r := range append(kinds.Reviews(), kinds.AccessReviews(a.authz, rules)...) {
 		entries = append(entries, catalog.Entry{Resource: r.Resource, Backend: r.Backend})
 	}
 	if err := trackFields(entries); err != nil {

@@ -16,25 +16,39 @@ import (
 const PrivilegedGroup = "system:masters"
 
 // newAuthorizer builds the chain the modes name (Kubernetes'
-// --authorization-mode values), after the system:masters authorizer.
-func newAuthorizer(modes []string, index *rbacindex.Index) (authorizer.Authorizer, error) {
+// --authorization-mode values), after the system:masters authorizer, and
+// the rule resolvers that list what each mode allows (the rules review):
+// RBAC lists its bound rules, AlwaysAllow everything, AlwaysDeny nothing.
+// As in Kubernetes, system:masters' own rules come from the bootstrap
+// policy's cluster-admin binding, not from the privileged authorizer.
+func newAuthorizer(modes []string, index *rbacindex.Index) (authorizer.Authorizer, authorizer.RuleResolver, error) {
 	chain := authorizer.Union{authorizer.Privileged{PrivilegedGroup}}
+	var rules authorizer.RuleResolvers
 	for _, m := range modes {
 		switch m {
 		case "RBAC":
-			chain = append(chain, rbac.New(index))
+			r := rbac.New(index)
+			chain = append(chain, r)
+			rules = append(rules, authorizer.PolicyRules(r))
 		case "AlwaysAllow":
 			chain = append(chain, authorizer.AlwaysAllow)
+			rules = append(rules, allowsEverything)
 		case "AlwaysDeny":
 			chain = append(chain, authorizer.Func(func(context.Context, authorizer.Attributes) (authorizer.Decision, string, error) {
 				return authorizer.DecisionNoOpinion, "Everything is forbidden.", nil
 			}))
 		default:
-			return nil, fmt.Errorf("unknown authorization mode %q", m)
+			return nil, nil, fmt.Errorf("unknown authorization mode %q", m)
 		}
 	}
-	return chain, nil
+	return chain, rules, nil
 }
+
+// allowsEverything lists AlwaysAllow's rules: every verb on everything.
+var allowsEverything = authorizer.RulesFunc(func(context.Context, authorizer.UserInfo, string) ([]authorizer.ResourceRule, []authorizer.NonResourceRule, bool, error) {
+	return []authorizer.ResourceRule{{Verbs: []string{"*"}, APIGroups: []string{"*"}, Resources: []string{"*"}}},
+		[]authorizer.NonResourceRule{{Verbs: []string{"*"}, NonResourceURLs: []string{"*"}}}, false, nil
+})
 
 // guardRBAC installs the escalation checks on the four RBAC kinds' stores.
 func guardRBAC(stores map[*registry.Resource]*registry.Store, index *rbacindex.Index, az authorizer.Authorizer) error {

@@ -44,7 +44,7 @@ func (anyBackend) CreateToken(context.Context, string, string, *authenticationv1
 func TestEveryServiceBinds(t *testing.T) {
 	var restOnly []string
 	resources := kinds.All()
-	for _, r := range kinds.Reviews() {
+	for _, r := range append(kinds.Reviews(), kinds.AccessReviews(nil, nil)...) {
 		resources = append(resources, r.Resource)
 	}
 	for _, res := range resources {
@@ -63,7 +63,9 @@ func TestEveryServiceBinds(t *testing.T) {
 		}
 	}
 	slices.Sort(restOnly)
-	want := []string{"authentication.k8s.io/v1/selfsubjectreviews", "events.k8s.io/v1/events"}
+	want := []string{"authentication.k8s.io/v1/selfsubjectreviews", "authorization.k8s.io/v1/localsubjectaccessreviews",
+		"authorization.k8s.io/v1/selfsubjectaccessreviews", "authorization.k8s.io/v1/selfsubjectrulesreviews",
+		"authorization.k8s.io/v1/subjectaccessreviews", "events.k8s.io/v1/events"}
 	if !slices.Equal(restOnly, want) {
 		t.Errorf("kinds without a gRPC service: got %v, want %v", restOnly, want)
 	}

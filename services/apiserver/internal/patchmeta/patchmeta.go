@@ -49,6 +49,17 @@ var anyValues = map[protoreflect.FullName]bool{
 	"skiff.apiextensions.v1.JSONSchemaPropsOrStringArray": true,
 }
 
+// isBareList tells a message written as a bare list of scalars (an
+// ExtraValue): a patch replaces it, as it does any list of scalars without
+// a patch strategy.
+func isBareList(md protoreflect.MessageDescriptor) bool {
+	opts := md.Options()
+	if opts == nil || !proto.HasExtension(opts, schemav1.E_K8SMessage) {
+		return false
+	}
+	return proto.GetExtension(opts, schemav1.E_K8SMessage).(*schemav1.Message).GetBareList()
+}
+
 func typeOf(fd protoreflect.FieldDescriptor) node {
 	if md := fd.Message(); md != nil && anyValues[md.FullName()] {
 		return node{any: true, name: string(md.FullName())}
@@ -57,7 +68,7 @@ func typeOf(fd protoreflect.FieldDescriptor) node {
 		v := typeOf(fd.MapValue())
 		return node{value: &v, name: "map"}
 	}
-	if md := fd.Message(); md != nil && !leaves[md.FullName()] {
+	if md := fd.Message(); md != nil && !leaves[md.FullName()] && !isBareList(md) {
 		return node{md: md, name: string(md.FullName())}
 	}
 	return node{name: fd.Kind().String()}

@@ -115,6 +115,19 @@ func ref(name string) map[string]any {
 	return map[string]any{"$ref": "#/components/schemas/" + name}
 }
 
+// bareList is the repeated field of a message written as that list alone
+// (the bare_list message option), nil for other messages.
+func bareList(md protoreflect.MessageDescriptor) protoreflect.FieldDescriptor {
+	opts := md.Options()
+	if opts == nil || !proto.HasExtension(opts, schemav1.E_K8SMessage) {
+		return nil
+	}
+	if !proto.GetExtension(opts, schemav1.E_K8SMessage).(*schemav1.Message).GetBareList() || md.Fields().Len() != 1 || !md.Fields().Get(0).IsList() {
+		return nil
+	}
+	return md.Fields().Get(0)
+}
+
 // schemas collects the component schemas a document needs.
 type schemas map[string]any
 
@@ -205,6 +218,11 @@ func (s schemas) value(fd protoreflect.FieldDescriptor) map[string]any {
 			s["io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime"] = map[string]any{"type": "string", "format": "date-time",
 				"description": "MicroTime is version of Time with microsecond level precision."}
 			return ref("io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime")
+		}
+		if list := bareList(fd.Message()); list != nil {
+			// a named list (ExtraValue): Kubernetes publishes it in
+			// place, as the list, under no schema name of its own
+			return map[string]any{"type": "array", "items": s.value(list)}
 		}
 		return ref(s.add(fd.Message()))
 	case protoreflect.BoolKind:
@@ -310,9 +328,14 @@ func Document(group, version string, resources []Resource) map[string]any {
 		prefix := "/" + docPath(r.Group, r.Version)
 		collection := prefix + "/" + r.Plural
 		if r.Verbs != nil { // a review: create only
-			paths[collection] = map[string]any{
+			item := map[string]any{
 				"post": op("create"+id, "post", kind, writeParams, map[string]any{"requestBody": body(objName), "responses": responses(objName, "200", "201", "202")}),
 			}
+			if r.Namespaced { // a LocalSubjectAccessReview
+				collection = prefix + "/namespaces/{namespace}/" + r.Plural
+				item["parameters"] = []any{param("namespace", "path", "string", "object name and auth scope, such as for teams and projects")}
+			}
+			paths[collection] = item
 			continue
 		}
 		if r.Schema == nil {
