@@ -58,6 +58,14 @@ var errPortTaken = errors.New("the port is taken")
 // Kubeconfig is the admin kubeconfig the server wrote.
 func (s *APIServer) Kubeconfig() string { return filepath.Join(s.DataDir, "admin.kubeconfig") }
 
+// ComponentKubeconfig is the kubeconfig the apiserver issued a component
+// (scheduler, controller-manager, cloud-controller, proxy): its own client
+// certificate, with only the permissions Kubernetes' bootstrap policy
+// grants that component.
+func (s *APIServer) ComponentKubeconfig(component string) string {
+	return filepath.Join(s.DataDir, "kubeconfigs", component+".kubeconfig")
+}
+
 // URL is the server's HTTPS address.
 func (s *APIServer) URL() string { return "https://127.0.0.1:" + strconv.Itoa(s.Port) }
 

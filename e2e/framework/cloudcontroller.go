@@ -47,7 +47,7 @@ func CloudProviderLocal(t testing.TB) string {
 func StartCloudController(t testing.TB, srv *APIServer, flags ...string) *Process {
 	t.Helper()
 	cloudBinaries(t)
-	args := append([]string{"--kubeconfig", srv.Kubeconfig(), "--healthz-bind-address", "", "--log-level", "warn"}, flags...)
+	args := append([]string{"--kubeconfig", srv.ComponentKubeconfig("cloud-controller"), "--healthz-bind-address", "", "--log-level", "warn"}, flags...)
 	return startProcess(t, "cloud-controller", args...)
 }
 

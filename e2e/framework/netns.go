@@ -141,16 +141,17 @@ func ForwardTCP(t testing.TB, ns *Netns, to string) string {
 }
 
 // ForwardAPIServer makes srv reachable inside ns at 127.0.0.1 (which its
-// certificate names) and returns a kubeconfig for that address.
-func ForwardAPIServer(t testing.TB, srv *APIServer, ns *Netns) string {
+// certificate names) and returns a kubeconfig for that address, with the
+// component's identity (see APIServer.ComponentKubeconfig).
+func ForwardAPIServer(t testing.TB, srv *APIServer, ns *Netns, component string) string {
 	t.Helper()
 	addr := ForwardTCP(t, ns, "127.0.0.1:"+strconv.Itoa(srv.Port))
-	kc, err := os.ReadFile(srv.Kubeconfig())
+	kc, err := os.ReadFile(srv.ComponentKubeconfig(component))
 	if err != nil {
 		t.Fatalf("read kubeconfig: %v", err)
 	}
 	out := strings.ReplaceAll(string(kc), srv.URL(), "https://"+addr)
-	path := t.TempDir() + "/" + ns.Name + ".kubeconfig"
+	path := t.TempDir() + "/" + ns.Name + "-" + component + ".kubeconfig"
 	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
 		t.Fatalf("write kubeconfig: %v", err)
 	}

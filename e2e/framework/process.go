@@ -3,6 +3,7 @@ package framework
 import (
 	"fmt"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,19 +17,21 @@ type Process struct {
 	done chan struct{}
 }
 
-// StartScheduler runs a scheduler against srv with extra flags; it stops
-// with the test.
+// StartScheduler runs a scheduler against srv with extra flags, as
+// system:kube-scheduler; it stops with the test.
 func StartScheduler(t testing.TB, srv *APIServer, flags ...string) *Process {
 	t.Helper()
-	args := append([]string{"--kubeconfig", srv.Kubeconfig(), "--healthz-bind-address", "", "--log-level", "warn"}, flags...)
+	args := append([]string{"--kubeconfig", srv.ComponentKubeconfig("scheduler"), "--healthz-bind-address", "", "--log-level", "warn"}, flags...)
 	return startProcess(t, "scheduler", args...)
 }
 
 // StartControllerManager runs a controller-manager against srv with extra
-// flags; it stops with the test.
+// flags, as system:kube-controller-manager with each controller under its
+// own service account; it stops with the test.
 func StartControllerManager(t testing.TB, srv *APIServer, flags ...string) *Process {
 	t.Helper()
-	args := append([]string{"--kubeconfig", srv.Kubeconfig(), "--healthz-bind-address", "", "--log-level", "warn"}, flags...)
+	args := append([]string{"--kubeconfig", srv.ComponentKubeconfig("controller-manager"), "--use-service-account-credentials",
+		"--healthz-bind-address", "", "--log-level", "warn"}, flags...)
 	return startProcess(t, "controller-manager", args...)
 }
 
@@ -38,6 +41,7 @@ func StartControllerManager(t testing.TB, srv *APIServer, flags ...string) *Proc
 func StartProxy(t testing.TB, ns *Netns, kubeconfig string, flags ...string) *Process {
 	t.Helper()
 	args := append([]string{Binary(t, "proxy"), "--kubeconfig", kubeconfig, "--log-level", "warn"}, flags...)
+	ownIdentity(t, "proxy", args)
 	return startCommand(t, "proxy", ns.Command(args[0], args[1:]...))
 }
 
@@ -51,7 +55,21 @@ func StartBinary(t testing.TB, name, path string, args ...string) *Process {
 
 func startProcess(t testing.TB, service string, args ...string) *Process {
 	t.Helper()
+	ownIdentity(t, service, args)
 	return startCommand(t, service, exec.Command(Binary(t, service), args...))
+}
+
+// adminOnly are the services that may still run with the admin
+// credentials: the kubelet, until nodes get their own identities.
+var adminOnly = map[string]bool{"kubelet": true}
+
+// ownIdentity fails the test when one of Skiff's components would run with
+// the admin kubeconfig instead of its own.
+func ownIdentity(t testing.TB, service string, args []string) {
+	t.Helper()
+	if !adminOnly[service] && usesAdmin(args) {
+		t.Fatalf("%s must run with its own identity, not the admin kubeconfig: %v", service, args)
+	}
 }
 
 func startCommand(t testing.TB, service string, cmd *exec.Cmd) *Process {
@@ -70,6 +88,16 @@ func startCommand(t testing.TB, service string, cmd *exec.Cmd) *Process {
 		}
 	})
 	return p
+}
+
+// usesAdmin tells whether a command line names an admin kubeconfig.
+func usesAdmin(args []string) bool {
+	for _, a := range args {
+		if strings.HasSuffix(a, "admin.kubeconfig") {
+			return true
+		}
+	}
+	return false
 }
 
 // Stop ends the process gracefully (SIGTERM, then SIGKILL).

@@ -41,7 +41,7 @@ func testPods(t *testing.T, mode string) {
 	ctd := framework.StartContainerdIn(t, node)
 	framework.StartControllerManager(t, srv)
 	const nodeName = "pod-node"
-	framework.StartProxy(t, node, framework.ForwardAPIServer(t, srv, node),
+	framework.StartProxy(t, node, framework.ForwardAPIServer(t, srv, node, "proxy"),
 		"--proxy-mode", mode, "--hostname-override", nodeName, "--cluster-cidr", ctd.Subnet().String(),
 		"--min-sync-period", "100ms", "--healthz-bind-address", "", "--metrics-bind-address", "")
 

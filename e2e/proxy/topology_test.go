@@ -93,7 +93,7 @@ func newCluster(t testing.TB, mode string, flags ...string) *cluster {
 	for _, ip := range backendIPs {
 		go serve(c.backends.Listen(fmt.Sprintf("%s:%d", ip, backendPort)), ip)
 	}
-	c.kubeconfig = framework.ForwardAPIServer(t, c.srv, c.node)
+	c.kubeconfig = framework.ForwardAPIServer(t, c.srv, c.node, "proxy")
 	c.traces = framework.StartTraceCollector(t)
 	c.flags = append(c.flags, "--otlp-endpoint", framework.ForwardTCP(t, c.node, c.traces.Addr()))
 	c.startProxy()

@@ -39,7 +39,7 @@ const (
 // configuration, pod routes, masquerade rule and LoadBalancer addresses
 // in line with them.
 func runNetwork(ctx context.Context, o *options) error {
-	c, err := client.NewFromKubeconfig(o.Kubeconfig)
+	c, err := client.NewFromKubeconfig(o.proxyKubeconfig())
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 type options struct {
 	component.Observability
 	Kubeconfig      string
+	ProxyKubeconfig string
 	NodeName        string
 	ClusterCIDR     string
 	DataDir         string
@@ -42,7 +43,8 @@ func defaultOptions() *options {
 
 func (o *options) AddFlags(fs *pflag.FlagSet) {
 	o.Observability.AddFlags(fs)
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver, for the kubelet, the proxy and the node's own watch of Nodes and Services.")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver, for the kubelet (and for the proxy when --proxy-kubeconfig is not given).")
+	fs.StringVar(&o.ProxyKubeconfig, "proxy-kubeconfig", o.ProxyKubeconfig, "Kubeconfig of the proxy and of the node's own watch of Nodes and Services, with the proxy's identity (system:kube-proxy); default --kubeconfig.")
 	fs.StringVar(&o.NodeName, "hostname-override", o.NodeName, "Node name (default: the host name).")
 	fs.StringVar(&o.ClusterCIDR, "cluster-cidr", o.ClusterCIDR, "CIDR of all pods; traffic from pods to elsewhere is masqueraded.")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory of containerd's images and containers, the kubelet's state and the CNI address store (mount a volume here).")

@@ -79,7 +79,7 @@ func run(ctx context.Context, o *options) error {
 		"--otlp-endpoint", o.OTLPEndpoint,
 	}, o.KubeletArgs...)...)
 	start("proxy", append([]string{
-		"--kubeconfig", o.Kubeconfig,
+		"--kubeconfig", o.proxyKubeconfig(),
 		"--hostname-override", o.NodeName,
 		"--cluster-cidr", o.ClusterCIDR,
 		"--log-level", o.LogLevel,
@@ -87,6 +87,14 @@ func run(ctx context.Context, o *options) error {
 	}, o.ProxyArgs...)...)
 	g.Go(func() error { return runNetwork(gctx, o) })
 	return g.Wait()
+}
+
+// proxyKubeconfig is the proxy's kubeconfig.
+func (o *options) proxyKubeconfig() string {
+	if o.ProxyKubeconfig != "" {
+		return o.ProxyKubeconfig
+	}
+	return o.Kubeconfig
 }
 
 func (o *options) containerdRoot() string { return filepath.Join(o.DataDir, "containerd") }

@@ -39,6 +39,14 @@ type Config struct {
 	// every new connection, so a renewed certificate is used without a
 	// restart.
 	CertFile, KeyFile string
+	// TokenSource gives the bearer token of each call when set (a token
+	// that expires and is renewed); it takes precedence over Token.
+	TokenSource TokenSource
+}
+
+// TokenSource gives a current bearer token.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
 }
 
 // kubeconfig is the part of a kubeconfig file the client reads.
@@ -193,6 +201,19 @@ func (t tokenCredentials) GetRequestMetadata(context.Context, ...string) (map[st
 
 func (tokenCredentials) RequireTransportSecurity() bool { return true }
 
+// sourceCredentials sends the token source's current token, over TLS only.
+type sourceCredentials struct{ src TokenSource }
+
+func (s sourceCredentials) GetRequestMetadata(ctx context.Context, _ ...string) (map[string]string, error) {
+	tok, err := s.src.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"authorization": "Bearer " + tok}, nil
+}
+
+func (sourceCredentials) RequireTransportSecurity() bool { return true }
+
 // Client is a connection to an apiserver.
 type Client struct {
 	conn *grpc.ClientConn
@@ -221,7 +242,10 @@ func New(cfg Config, opts ...grpc.DialOption) (*Client, error) {
 		// the field manager of writes that give none after it.
 		grpc.WithUserAgent(filepath.Base(os.Args[0])),
 	}
-	if cfg.Token != "" {
+	switch {
+	case cfg.TokenSource != nil:
+		all = append(all, grpc.WithPerRPCCredentials(sourceCredentials{cfg.TokenSource}))
+	case cfg.Token != "":
 		all = append(all, grpc.WithPerRPCCredentials(tokenCredentials(cfg.Token)))
 	}
 	conn, err := grpc.NewClient(cfg.Address, append(all, opts...)...)

@@ -133,6 +133,19 @@ var known = []struct {
 	}},
 }
 
+// accounts are the controllers' service accounts in kube-system, whose
+// system:controller:<account> roles Kubernetes' bootstrap policy grants:
+// with --use-service-account-credentials each controller acts as its own.
+var accounts = map[string]string{
+	replicaset.Name: "replicaset-controller", deployment.Name: "deployment-controller",
+	endpoints.Name: "endpoint-controller", endpointslice.Name: "endpointslice-controller",
+	endpointslicemirroring.Name: "endpointslicemirroring-controller", garbagecollector.Name: "generic-garbage-collector",
+	namespace.Name: "namespace-controller", podgc.Name: "pod-garbage-collector",
+	nodelifecycle.Name: "node-controller", nodeipam.Name: "node-controller",
+	serviceaccount.Name: "service-account-controller", servicecidrs.Name: "service-cidrs-controller",
+	rootcacertpublisher.Name: "root-ca-cert-publisher", clusterroleaggregation.Name: "clusterrole-aggregation-controller",
+}
+
 func names() []string {
 	out := make([]string, len(known))
 	for i, c := range known {

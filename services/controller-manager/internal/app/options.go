@@ -25,13 +25,16 @@ import (
 // Options are the controller-manager's flags.
 type Options struct {
 	component.Observability
-	Kubeconfig         string
-	Controllers        []string
-	LeaderElect        bool
-	LeaseDuration      time.Duration
-	Identity           string
-	HealthzBindAddress string
-	Profiling          bool
+	Kubeconfig  string
+	Controllers []string
+	LeaderElect bool
+	// UseServiceAccountCredentials runs each controller as its own
+	// service account in kube-system instead of the manager's identity.
+	UseServiceAccountCredentials bool
+	LeaseDuration                time.Duration
+	Identity                     string
+	HealthzBindAddress           string
+	Profiling                    bool
 	// Node lifecycle.
 	NodeMonitorPeriod      time.Duration
 	NodeMonitorGracePeriod time.Duration
@@ -85,6 +88,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver (token authentication).")
 	fs.StringSliceVar(&o.Controllers, "controllers", o.Controllers, fmt.Sprintf(
 		"Controllers to run: '*' for all, 'foo' to add one, '-foo' to leave one out. Known: %s.", strings.Join(names(), ", ")))
+	fs.BoolVar(&o.UseServiceAccountCredentials, "use-service-account-credentials", o.UseServiceAccountCredentials, "Run each controller with its own service account's credentials (kube-system/<controller>-controller, bound by the bootstrap policy to system:controller:<account>); the --kubeconfig identity then needs only Kubernetes' system:kube-controller-manager role.")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Run the controllers only while leading the kube-controller-manager election, so replicas can stand by.")
 	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a silent leader keeps the lead.")
 	fs.StringVar(&o.Identity, "leader-elect-identity", o.Identity, "This replica's name in the election.")

@@ -13,6 +13,7 @@ import (
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/leaderelection"
+	"skiff.dev/services/controller-manager/internal/clientbuilder"
 	"skiff.dev/services/controller-manager/internal/informers"
 )
 
@@ -29,11 +30,37 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	defer flush()
 
-	c, err := client.NewFromKubeconfig(o.Kubeconfig)
+	cfg, err := client.FromKubeconfig(o.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	// Each controller's client: the manager's own, or with
+	// --use-service-account-credentials one per controller account.
+	clientFor := func(string) (*client.Client, error) { return c, nil }
+	if o.UseServiceAccountCredentials {
+		b := &clientbuilder.Builder{Root: c, Config: cfg}
+		byAccount := map[string]*client.Client{}
+		defer func() {
+			for _, cc := range byAccount {
+				_ = cc.Close()
+			}
+		}()
+		clientFor = func(account string) (*client.Client, error) {
+			if cc, ok := byAccount[account]; ok {
+				return cc, nil
+			}
+			cc, err := b.ClientFor(account)
+			if err == nil {
+				byAccount[account] = cc
+			}
+			return cc, err
+		}
+	}
 
 	registry := prometheus.NewRegistry()
 	observe := controller.NewMetrics(registry).Observe
@@ -44,7 +71,11 @@ func Run(ctx context.Context, o *Options) error {
 		if !o.Enabled(k.name) {
 			continue
 		}
-		r, err := k.build(deps{c: c, f: f, o: o, workers: *o.Workers[k.name], observe: observe, events: eb})
+		kc, err := clientFor(accounts[k.name])
+		if err != nil {
+			return fmt.Errorf("client of the %s controller: %w", k.name, err)
+		}
+		r, err := k.build(deps{c: kc, f: f, o: o, workers: *o.Workers[k.name], observe: observe, events: eb})
 		if err != nil {
 			return fmt.Errorf("start the %s controller: %w", k.name, err)
 		}
