@@ -15,6 +15,7 @@ import (
 	"skiff.dev/pkg/kprotobuf"
 	"skiff.dev/services/apiserver/internal/apf"
 	"skiff.dev/services/apiserver/internal/authorizer"
+	"skiff.dev/services/apiserver/internal/authorizer/node"
 	"skiff.dev/services/apiserver/internal/authorizer/rbacindex"
 	"skiff.dev/services/apiserver/internal/bootstrappolicy"
 	"skiff.dev/services/apiserver/internal/catalog"
@@ -25,7 +26,6 @@ import (
 	"skiff.dev/services/apiserver/internal/namespaces"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
-	"skiff.dev/services/apiserver/internal/runtimeclass"
 	"skiff.dev/services/apiserver/internal/storage"
 )
 
@@ -37,6 +37,7 @@ type API struct {
 	caches  []*storage.Store
 	crds    *customresource.Controller
 	rbac    *rbacindex.Index
+	nodes   *node.Authorizer
 	authz   authorizer.Authorizer
 	done    chan struct{}
 }
@@ -45,9 +46,13 @@ type API struct {
 type Config struct {
 	Etcd           *clientv3.Client
 	WatchCacheSize int
-	// AuthorizationModes are the authorizers after system:masters' (RBAC,
-	// AlwaysAllow, AlwaysDeny); none leaves only system:masters allowed.
+	// AuthorizationModes are the authorizers after system:masters' (Node,
+	// RBAC, AlwaysAllow, AlwaysDeny); none leaves only system:masters
+	// allowed.
 	AuthorizationModes []string
+	// EnableAdmissionPlugins and DisableAdmissionPlugins change the
+	// default admission chain (package admission).
+	EnableAdmissionPlugins, DisableAdmissionPlugins []string
 }
 
 // newSchema gives a CustomResourceDefinition version's objects the rules
@@ -58,10 +63,10 @@ func newSchema(props *apiextensionsv1.JSONSchemaProps) (customresource.Schema, e
 
 // New builds the API over etcd. Start must run before it serves.
 func New(cfg Config) (*API, error) {
-	a := &API{done: make(chan struct{}), rbac: rbacindex.New()}
+	a := &API{done: make(chan struct{}), rbac: rbacindex.New(), nodes: node.New(bootstrappolicy.NodeRules())}
 	var err error
 	var rules authorizer.RuleResolver
-	if a.authz, rules, err = newAuthorizer(cfg.AuthorizationModes, a.rbac); err != nil {
+	if a.authz, rules, err = newAuthorizer(cfg.AuthorizationModes, a.rbac, a.nodes); err != nil {
 		return nil, err
 	}
 	builtin := kinds.All()
@@ -87,8 +92,12 @@ func New(cfg Config) (*API, error) {
 		return nil, fmt.Errorf("the kinds table has no namespaces resource")
 	}
 	check := namespaces.Check(nsStore)
-	if err := admitPods(stores); err != nil {
+	chain, err := buildAdmission(cfg, stores)
+	if err != nil {
 		return nil, err
+	}
+	for _, st := range stores {
+		st.SetAdmission(chain)
 	}
 	if err := guardRBAC(stores, a.rbac, a.authz); err != nil {
 		return nil, err
@@ -149,8 +158,8 @@ func (a *API) Start(ctx context.Context) error {
 		Roles: a.Backend(rbac, "roles"), RoleBindings: a.Backend(rbac, "rolebindings")}); err != nil {
 		return fmt.Errorf("bootstrap RBAC policy: %w", err)
 	}
-	if err := a.startRBAC(ctx); err != nil {
-		return fmt.Errorf("read roles and bindings: %w", err)
+	if err := a.startAuthorizers(ctx); err != nil {
+		return err
 	}
 	crdsDone := make(chan struct{})
 	go func() {
@@ -162,6 +171,7 @@ func (a *API) Start(ctx context.Context) error {
 		<-ctx.Done()
 		<-crdsDone
 		<-a.rbac.Done()
+		<-a.nodes.Done()
 		for _, st := range a.caches {
 			<-st.Done()
 		}
@@ -238,24 +248,5 @@ func (c convertingCodec) Decode(data []byte, into proto.Message) error {
 	}
 	proto.Reset(into)
 	proto.Merge(into, c.as.FromStored(stored))
-	return nil
-}
-
-// admitPods installs the admission of new pods: Kubernetes' RuntimeClass
-// plugin over the runtimeclasses store.
-func admitPods(stores map[*registry.Resource]*registry.Store) error {
-	var pods, runtimeClasses *registry.Store
-	for res, st := range stores {
-		switch {
-		case res.Group == "" && res.Plural == "pods":
-			pods = st
-		case res.Group == "node.k8s.io" && res.Plural == "runtimeclasses":
-			runtimeClasses = st
-		}
-	}
-	if pods == nil || runtimeClasses == nil {
-		return fmt.Errorf("the kinds table lacks pods or runtimeclasses for pod admission")
-	}
-	pods.SetAdmit(runtimeclass.Admit(runtimeClasses))
 	return nil
 }

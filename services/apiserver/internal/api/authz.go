@@ -6,6 +6,7 @@ import (
 
 	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/authorizer/escalation"
+	"skiff.dev/services/apiserver/internal/authorizer/node"
 	"skiff.dev/services/apiserver/internal/authorizer/rbac"
 	"skiff.dev/services/apiserver/internal/authorizer/rbacindex"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -21,11 +22,14 @@ const PrivilegedGroup = "system:masters"
 // RBAC lists its bound rules, AlwaysAllow everything, AlwaysDeny nothing.
 // As in Kubernetes, system:masters' own rules come from the bootstrap
 // policy's cluster-admin binding, not from the privileged authorizer.
-func newAuthorizer(modes []string, index *rbacindex.Index) (authorizer.Authorizer, authorizer.RuleResolver, error) {
+func newAuthorizer(modes []string, index *rbacindex.Index, nodes *node.Authorizer) (authorizer.Authorizer, authorizer.RuleResolver, error) {
 	chain := authorizer.Union{authorizer.Privileged{PrivilegedGroup}}
 	var rules authorizer.RuleResolvers
 	for _, m := range modes {
 		switch m {
+		case "Node":
+			chain = append(chain, nodes)
+			rules = append(rules, nodes)
 		case "RBAC":
 			r := rbac.New(index)
 			chain = append(chain, r)
@@ -71,11 +75,18 @@ func guardRBAC(stores map[*registry.Resource]*registry.Store, index *rbacindex.I
 // Authorizer decides the requests of both faces.
 func (a *API) Authorizer() authorizer.Authorizer { return a.authz }
 
-// startRBAC fills the roles-and-bindings index the RBAC authorizer reads.
-func (a *API) startRBAC(ctx context.Context) error {
+// startAuthorizers fills the roles-and-bindings index the RBAC authorizer
+// reads and the pods-by-node index of the Node authorizer.
+func (a *API) startAuthorizers(ctx context.Context) error {
 	const g = "rbac.authorization.k8s.io"
-	return a.rbac.Start(ctx, rbacindex.Backends{
+	if err := a.rbac.Start(ctx, rbacindex.Backends{
 		Roles: a.Backend(g, "roles"), ClusterRoles: a.Backend(g, "clusterroles"),
 		RoleBindings: a.Backend(g, "rolebindings"), ClusterRoleBindings: a.Backend(g, "clusterrolebindings"),
-	})
+	}); err != nil {
+		return fmt.Errorf("read roles and bindings: %w", err)
+	}
+	if err := a.nodes.Start(ctx, a.Backend("", "pods")); err != nil {
+		return fmt.Errorf("read pods for the Node authorizer: %w", err)
+	}
+	return nil
 }

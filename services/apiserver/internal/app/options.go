@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"skiff.dev/pkg/component"
+	"skiff.dev/services/apiserver/internal/admission"
 )
 
 // Options are the apiserver's flags.
@@ -34,8 +35,11 @@ type Options struct {
 	// system:anonymous, for authorization to decide.
 	AnonymousAuth bool
 	// AuthorizationMode lists the authorizers after the system:masters
-	// one, in order: RBAC, AlwaysAllow, AlwaysDeny.
+	// one, in order: Node, RBAC, AlwaysAllow, AlwaysDeny.
 	AuthorizationMode []string
+	// EnableAdmissionPlugins and DisableAdmissionPlugins change the
+	// default admission chain.
+	EnableAdmissionPlugins, DisableAdmissionPlugins []string
 
 	KubeletClientCertificate    string
 	KubeletClientKey            string
@@ -85,7 +89,7 @@ func NewOptions() *Options {
 		MaxRequestBodyBytes:   3 << 20,
 		Profiling:             true,
 		AnonymousAuth:         true,
-		AuthorizationMode:     []string{"RBAC"},
+		AuthorizationMode:     []string{"Node", "RBAC"},
 		ShutdownTimeout:       20 * time.Second,
 
 		ServiceAccountIssuers:          []string{"https://kubernetes.default.svc.cluster.local"},
@@ -104,7 +108,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TokenAuthFile, "token-auth-file", o.TokenAuthFile, "Static bearer tokens (token,user,uid,\"groups\"); default <data-dir>/tokens.csv with a generated admin token.")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "CA bundle that verifies client certificates (common name = user, organizations = groups); default: the generated CA when --tls-cert-file is not given, else no client certificates.")
 	fs.BoolVar(&o.AnonymousAuth, "anonymous-auth", o.AnonymousAuth, "Serve requests without credentials as user system:anonymous (group system:unauthenticated), allowed what authorization grants them; when false they get 401.")
-	fs.StringSliceVar(&o.AuthorizationMode, "authorization-mode", o.AuthorizationMode, "Authorizers to ask in order after the one that allows group system:masters everything: RBAC, AlwaysAllow, AlwaysDeny.")
+	fs.StringSliceVar(&o.AuthorizationMode, "authorization-mode", o.AuthorizationMode, "Authorizers to ask in order after the one that allows group system:masters everything: Node, RBAC, AlwaysAllow, AlwaysDeny.")
+	fs.StringSliceVar(&o.EnableAdmissionPlugins, "enable-admission-plugins", o.EnableAdmissionPlugins, "Admission plugins to run besides the default ones ("+strings.Join(admission.DefaultEnabled, ", ")+"); known: "+strings.Join(admission.Order, ", ")+". They run in Kubernetes' order whatever the order given.")
+	fs.StringSliceVar(&o.DisableAdmissionPlugins, "disable-admission-plugins", o.DisableAdmissionPlugins, "Default admission plugins not to run.")
 	fs.StringVar(&o.KubeletClientCertificate, "kubelet-client-certificate", o.KubeletClientCertificate, "Client certificate for the kubelets' HTTPS servers (logs, exec); generated into --data-dir, signed by its CA, when empty and the serving certificate is generated.")
 	fs.StringVar(&o.KubeletClientKey, "kubelet-client-key", o.KubeletClientKey, "Key of --kubelet-client-certificate.")
 	fs.StringVar(&o.KubeletCertificateAuthority, "kubelet-certificate-authority", o.KubeletCertificateAuthority, "CA bundle that verifies the kubelets' serving certificates; when empty they are not verified.")
@@ -148,6 +154,9 @@ func (o *Options) Validate() error {
 		errs = append(errs, errors.New("--kubelet-client-certificate and --kubelet-client-key go together"))
 	}
 	errs = append(errs, validateAuthorizationModes(o.AuthorizationMode)...)
+	if _, err := admission.Build(nil, o.EnableAdmissionPlugins, o.DisableAdmissionPlugins); err != nil {
+		errs = append(errs, fmt.Errorf("--enable-admission-plugins/--disable-admission-plugins: %w", err))
+	}
 	errs = append(errs, o.validateServiceAccounts()...)
 	errs = append(errs, o.validateServiceRanges()...)
 	if o.MaxRequestBodyBytes <= 0 {
@@ -167,7 +176,7 @@ func (o *Options) tokenFile() string {
 }
 
 // authorizationModes are the --authorization-mode values understood.
-var authorizationModes = []string{"RBAC", "AlwaysAllow", "AlwaysDeny"}
+var authorizationModes = []string{"Node", "RBAC", "AlwaysAllow", "AlwaysDeny"}
 
 func validateAuthorizationModes(modes []string) []error {
 	var errs []error

@@ -57,7 +57,8 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	defer closeEtcd()
 
-	served, err := api.New(api.Config{Etcd: client, WatchCacheSize: o.WatchCacheSize, AuthorizationModes: o.AuthorizationMode})
+	served, err := api.New(api.Config{Etcd: client, WatchCacheSize: o.WatchCacheSize, AuthorizationModes: o.AuthorizationMode,
+		EnableAdmissionPlugins: o.EnableAdmissionPlugins, DisableAdmissionPlugins: o.DisableAdmissionPlugins})
 	if err != nil {
 		return err
 	}

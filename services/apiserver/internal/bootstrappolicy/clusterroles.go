@@ -296,3 +296,8 @@ func cloudControllerRole() *rbacv1.ClusterRole {
 		rule("update", "patch").groups(core).resources("services/status"),
 	)
 }
+
+// NodeRules are the rules of the system:node role, which the Node
+// authorizer grants every kubelet (narrowed to its own objects for the
+// kinds it tracks, and by NodeRestriction admission for writes).
+func NodeRules() []*rbacv1.PolicyRule { return rules(nodeRules()...) }

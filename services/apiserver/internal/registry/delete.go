@@ -35,6 +35,10 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 	if err := s.checkPreconditions(current, opts.GetPreconditions()); err != nil {
 		return nil, err
 	}
+	if err := s.validateAdmission(ctx, &Write{Operation: OpDelete, Resource: s.res, Namespace: namespace, Name: name,
+		Old: current, DryRun: len(opts.GetDryRun()) > 0}); err != nil {
+		return nil, err
+	}
 	grace, graceful := int64(0), false
 	if s.res.Strategy.GracePeriod != nil {
 		grace, graceful = s.res.Strategy.GracePeriod(current, opts.GracePeriodSeconds)

@@ -20,19 +20,30 @@ import (
 // terminating. It returns an *apierrors.StatusError.
 type NamespaceCheck func(ctx context.Context, namespace string) error
 
-// Admit is the admission of a create, after defaulting and before
-// validation, as Kubernetes' admission plugins see it: it may change the
-// object or refuse it with an *apierrors.StatusError (Forbidden). name is
-// the object's name as the request gave it, its generateName if it gave
-// none (names are generated after admission in Kubernetes).
-type Admit func(ctx context.Context, obj proto.Message, name string) error
+// Operation is what a write does, as admission names it.
+type Operation string
 
-// Write is a create or update as the checks that admit it see it, after
-// defaulting and validation: the object to store and, on update, the
-// stored one.
+// The operations admission sees.
+const (
+	OpCreate Operation = "CREATE"
+	OpUpdate Operation = "UPDATE"
+	OpDelete Operation = "DELETE"
+)
+
+// Write is a create, update or delete as admission and the write checks
+// see it: on create and update after defaulting (mutating admission may
+// still change Object) and, for the checks and validating admission,
+// after validation.
 type Write struct {
+	Operation Operation
+	Resource  *Resource
+	// Namespace and Name of the object; on create the name the request
+	// gave, or its generateName when it gave none (Kubernetes generates
+	// names after admission).
+	Namespace, Name string
+	// Object is the object to store; nil on delete.
 	Object proto.Message
-	// Old is nil on create.
+	// Old is the stored object; nil on create.
 	Old proto.Message
 	// Subresource is "" for the object itself, or status, finalize, ...
 	Subresource string
@@ -41,17 +52,27 @@ type Write struct {
 
 // WriteCheck refuses a write the request's user may not make, or that
 // breaks a rule spanning objects (an *apierrors.StatusError, usually
-// Forbidden): RBAC's escalation checks, validating admission. It reads the
-// user from ctx; an in-process write carries none.
+// Forbidden): RBAC's escalation checks. It reads the user from ctx; an
+// in-process write carries none. Unlike admission it cannot be switched
+// off. Write checks see creates and updates.
 type WriteCheck func(ctx context.Context, w Write) error
+
+// Admission is the admission chain a store runs on every write: Mutate
+// may change w.Object (creates and updates, after defaulting and before
+// validation); Validate may refuse (creates and updates after validation,
+// deletes before anything is deleted).
+type Admission interface {
+	Mutate(ctx context.Context, w *Write) error
+	Validate(ctx context.Context, w *Write) error
+}
 
 // Store is the Backend of one resource over storage.
 type Store struct {
 	res     *Resource
 	storage *storage.Store
 	nsCheck NamespaceCheck
-	admit   Admit
-	checks  []WriteCheck
+	admission Admission
+	checks    []WriteCheck
 	now     func() time.Time
 	// fields remembers the field sets of the objects matched last: a
 	// change is matched against every watcher's selector in turn.
@@ -78,9 +99,25 @@ func NewStore(res *Resource, st *storage.Store, nsCheck NamespaceCheck) *Store {
 // itself reads the namespaces store.
 func (s *Store) SetNamespaceCheck(check NamespaceCheck) { s.nsCheck = check }
 
-// SetAdmit installs the admission of creates; it is set after
-// construction because it may read other resources' stores.
-func (s *Store) SetAdmit(admit Admit) { s.admit = admit }
+// SetAdmission installs the admission chain; it is set after construction
+// because its plugins may read other resources' stores.
+func (s *Store) SetAdmission(a Admission) { s.admission = a }
+
+// mutate runs mutating admission, if any.
+func (s *Store) mutate(ctx context.Context, w *Write) error {
+	if s.admission == nil {
+		return nil
+	}
+	return s.admission.Mutate(ctx, w)
+}
+
+// validateAdmission runs validating admission, if any.
+func (s *Store) validateAdmission(ctx context.Context, w *Write) error {
+	if s.admission == nil {
+		return nil
+	}
+	return s.admission.Validate(ctx, w)
+}
 
 // AddWriteCheck adds a check every create and update must pass, after
 // validation and before the write.
@@ -119,11 +156,11 @@ func (s *Store) Create(ctx context.Context, obj proto.Message, opts CreateOption
 		return nil, err
 	}
 	s.prepareCreate(ctx, obj, meta)
-	if s.admit != nil {
-		if err := s.admit(ctx, obj, requested); err != nil {
-			return nil, err
-		}
+	w := &Write{Operation: OpCreate, Resource: s.res, Namespace: meta.GetNamespace(), Name: requested, Object: obj, DryRun: opts.DryRun}
+	if err := s.mutate(ctx, w); err != nil {
+		return nil, err
 	}
+	obj, meta = w.Object, object.Meta(w.Object)
 	errs := s.res.validate(obj, meta)
 	if s.res.Strategy.ValidateCreate != nil {
 		errs = append(errs, s.res.Strategy.ValidateCreate(obj)...)
@@ -131,7 +168,10 @@ func (s *Store) Create(ctx context.Context, obj proto.Message, opts CreateOption
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
 	}
-	if err := s.checkWrite(ctx, Write{Object: obj, DryRun: opts.DryRun}); err != nil {
+	if err := s.checkWrite(ctx, *w); err != nil {
+		return nil, err
+	}
+	if err := s.validateAdmission(ctx, w); err != nil {
 		return nil, err
 	}
 	if !opts.applied {

@@ -147,6 +147,12 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	if s.res.Strategy.Default != nil {
 		s.res.Strategy.Default(next)
 	}
+	w := &Write{Operation: OpUpdate, Resource: s.res, Namespace: nm.GetNamespace(), Name: nm.GetName(),
+		Object: next, Old: current, Subresource: opts.Subresource, DryRun: opts.DryRun}
+	if err := s.mutate(ctx, w); err != nil {
+		return nil, err
+	}
+	next, nm = w.Object, object.Meta(w.Object)
 	errs := s.res.validate(next, nm)
 	switch validateUpdate := s.res.Strategy.ValidateUpdate; {
 	case opts.Subresource == "status" && s.res.Strategy.ValidateStatusUpdate != nil:
@@ -157,7 +163,10 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
 	}
-	if err := s.checkWrite(ctx, Write{Object: next, Old: current, Subresource: opts.Subresource, DryRun: opts.DryRun}); err != nil {
+	if err := s.checkWrite(ctx, *w); err != nil {
+		return nil, err
+	}
+	if err := s.validateAdmission(ctx, w); err != nil {
 		return nil, err
 	}
 	if spec := s.res.specPart(); object.HasPart(next, spec) && !object.PartEqual(next, current, spec) {

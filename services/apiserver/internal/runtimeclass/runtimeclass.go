@@ -25,13 +25,15 @@ var pods = apierrors.Resource{Resource: "pods"}
 
 // Admit returns the admission of pod creates, reading RuntimeClasses from
 // their backend on every create (Kubernetes reads its informer first and
-// the API when the informer lacks the class; a live read is both).
-func Admit(runtimeClasses registry.Backend) registry.Admit {
-	return func(ctx context.Context, obj proto.Message, name string) error {
-		pod, ok := obj.(*corev1.Pod)
-		if !ok {
-			return fmt.Errorf("runtimeclass admission: got a %T, want a Pod", obj)
+// the API when the informer lacks the class; a live read is both). Other
+// writes pass.
+func Admit(runtimeClasses registry.Backend) func(ctx context.Context, w *registry.Write) error {
+	return func(ctx context.Context, w *registry.Write) error {
+		pod, ok := w.Object.(*corev1.Pod)
+		if !ok || w.Operation != registry.OpCreate || w.Subresource != "" {
+			return nil
 		}
+		name := w.Name
 		rc, err := lookup(ctx, runtimeClasses, pod, name)
 		if err != nil {
 			return err

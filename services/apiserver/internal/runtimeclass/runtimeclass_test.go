@@ -94,7 +94,7 @@ func TestAdmit(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := admit(context.Background(), tt.pod, "p")
+			err := admit(context.Background(), &registry.Write{Operation: registry.OpCreate, Name: "p", Object: tt.pod})
 			if tt.refused != "" {
 				if apierrors.ReasonOf(err) != apierrors.ReasonForbidden || err.Error() != tt.refused {
 					t.Fatalf("got %v, want Forbidden %q", err, tt.refused)

@@ -76,3 +76,9 @@ func urlCovers(pattern, path string) bool {
 	}
 	return strings.HasSuffix(pattern, all) && strings.HasPrefix(path, strings.TrimRight(pattern, all))
 }
+
+// RulesAllow reports whether one of the rules allows the request, as RBAC
+// matches them: what the Node authorizer asks of the kubelets' rules.
+func RulesAllow(attrs authorizer.Attributes, rules []*rbacv1.PolicyRule) bool {
+	return slices.ContainsFunc(rules, func(r *rbacv1.PolicyRule) bool { return r != nil && ruleAllows(attrs, r) })
+}

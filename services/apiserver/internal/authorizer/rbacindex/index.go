@@ -1,7 +1,6 @@
 // Package rbacindex keeps the cluster's roles and bindings in memory, as the
-// RBAC authorizer's Source: it lists the four rbac.authorization.k8s.io
-// kinds through their registry backends, follows their watches, and lists
-// again whenever a watch ends. Readers get slices that are never changed
+// RBAC authorizer's Source: it follows the four rbac.authorization.k8s.io
+// kinds through their registry backends (package follow). Readers get slices that are never changed
 // after they are handed out (a change replaces them), so an authorization
 // costs no copy and no lock held across the rules' evaluation.
 //
@@ -11,16 +10,11 @@ package rbacindex
 
 import (
 	"context"
-	"log/slog"
-	"strings"
 	"sync"
-	"time"
-
-	"google.golang.org/protobuf/proto"
 
 	rbacv1 "skiff.dev/api/rbac/v1"
 	"skiff.dev/services/apiserver/internal/authorizer/rbac"
-	"skiff.dev/services/apiserver/internal/object"
+	"skiff.dev/services/apiserver/internal/follow"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
@@ -60,15 +54,15 @@ func New() *Index {
 // Start lists the four kinds, then follows them until ctx ends. It returns
 // once the first lists are in, or with the error of a list that failed.
 func (x *Index) Start(ctx context.Context, b Backends) error {
-	kinds := []*follower{
-		{backend: b.Roles, set: x.setRole, remove: x.removeRole},
-		{backend: b.ClusterRoles, set: x.setClusterRole, remove: x.removeClusterRole},
-		{backend: b.RoleBindings, set: x.setRoleBinding, remove: x.removeRoleBinding},
-		{backend: b.ClusterRoleBindings, set: x.setClusterRoleBinding, remove: x.removeClusterRoleBinding},
+	kinds := []*follow.Follower{
+		{Backend: b.Roles, Set: x.setRole, Remove: x.removeRole},
+		{Backend: b.ClusterRoles, Set: x.setClusterRole, Remove: x.removeClusterRole},
+		{Backend: b.RoleBindings, Set: x.setRoleBinding, Remove: x.removeRoleBinding},
+		{Backend: b.ClusterRoleBindings, Set: x.setClusterRoleBinding, Remove: x.removeClusterRoleBinding},
 	}
 	revs := make([]string, len(kinds))
 	for i, f := range kinds {
-		rev, err := f.list(ctx)
+		rev, err := f.List(ctx)
 		if err != nil {
 			return err
 		}
@@ -76,7 +70,7 @@ func (x *Index) Start(ctx context.Context, b Backends) error {
 	}
 	var wg sync.WaitGroup
 	for i, f := range kinds {
-		wg.Go(func() { f.run(ctx, revs[i]) })
+		wg.Go(func() { f.Run(ctx, revs[i]) })
 	}
 	go func() {
 		wg.Wait()
@@ -116,93 +110,4 @@ func (x *Index) Role(namespace, name string) (*rbacv1.Role, bool) {
 	defer x.mu.RUnlock()
 	r, ok := x.roles[namespace][name]
 	return r, ok
-}
-
-// follower keeps one kind's objects in the index.
-type follower struct {
-	backend registry.Backend
-	// set stores an object; remove forgets one.
-	set    func(obj proto.Message)
-	remove func(namespace, name string)
-	// names are the keys listed last, so a relist can remove the objects
-	// deleted while no watch was open.
-	names map[string]bool
-}
-
-// list replaces the kind's objects with a fresh list and returns its
-// resourceVersion.
-func (f *follower) list(ctx context.Context) (string, error) {
-	list, err := f.backend.List(ctx, "", registry.ListOptions{})
-	if err != nil {
-		return "", err
-	}
-	seen := map[string]bool{}
-	for _, obj := range object.Items(list) {
-		seen[key(obj)] = true
-		f.set(obj)
-	}
-	for k := range f.names {
-		if !seen[k] {
-			ns, name, _ := strings.Cut(k, "/")
-			f.remove(ns, name)
-		}
-	}
-	f.names = seen
-	return object.ListMeta(list).GetResourceVersion(), nil
-}
-
-// run follows the kind's watch from rev, listing again when it ends.
-func (f *follower) run(ctx context.Context, rev string) {
-	for ctx.Err() == nil {
-		if err := f.watch(ctx, rev); err != nil && ctx.Err() == nil {
-			slog.Warn("following RBAC objects; listing again", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-		}
-		var err error
-		for rev, err = f.list(ctx); err != nil && ctx.Err() == nil; rev, err = f.list(ctx) {
-			slog.Warn("listing RBAC objects", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-		}
-	}
-}
-
-// watch applies the events of one watch until it ends.
-func (f *follower) watch(ctx context.Context, rev string) error {
-	w, err := f.backend.Watch(ctx, "", registry.ListOptions{ResourceVersion: rev})
-	if err != nil {
-		return err
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-w.ResultChan():
-			if !ok || ev.Type == registry.Error {
-				return nil
-			}
-			switch ev.Type {
-			case registry.Added, registry.Modified:
-				f.names[key(ev.Object)] = true
-				f.set(ev.Object)
-			case registry.Deleted:
-				delete(f.names, key(ev.Object))
-				m := object.Meta(ev.Object)
-				f.remove(m.GetNamespace(), m.GetName())
-			}
-		}
-	}
-}
-
-func key(obj proto.Message) string {
-	m := object.Meta(obj)
-	return m.GetNamespace() + "/" + m.GetName()
 }
