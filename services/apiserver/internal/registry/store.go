@@ -68,12 +68,12 @@ type Admission interface {
 
 // Store is the Backend of one resource over storage.
 type Store struct {
-	res     *Resource
-	storage *storage.Store
-	nsCheck NamespaceCheck
+	res       *Resource
+	storage   *storage.Store
+	nsCheck   NamespaceCheck
 	admission Admission
 	checks    []WriteCheck
-	now     func() time.Time
+	now       func() time.Time
 	// fields remembers the field sets of the objects matched last: a
 	// change is matched against every watcher's selector in turn.
 	fields fieldMemo

@@ -30,7 +30,9 @@ func TestAuthorize(t *testing.T) {
 	}})
 	a.setPod(&corev1.Pod{Metadata: &metav1.ObjectMeta{Namespace: "ns", Name: "pending"}, Spec: &corev1.PodSpec{
 		Volumes: []*corev1.Volume{{Name: "a", VolumeSource: &corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "unbound"}}}}}})
-	nodeUser := func(node string) (string, []string) { return "system:node:" + node, []string{"system:nodes", "system:authenticated"} }
+	nodeUser := func(node string) (string, []string) {
+		return "system:node:" + node, []string{"system:nodes", "system:authenticated"}
+	}
 	ask := func(node, verb, resource, sub, ns, name string) authorizer.Attributes {
 		u, g := nodeUser(node)
 		a := authorizer.ResourceRequest(verb, "", "v1", resource, sub, ns, name)
