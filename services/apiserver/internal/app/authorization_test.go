@@ -70,8 +70,11 @@ func TestServiceAccountRBAC(t *testing.T) {
 	token := tr.GetStatus().GetToken()
 	const user = "system:serviceaccount:team:robot"
 
-	// REST.
-	s.expect("GET", "/api/v1/namespaces/team/pods", token, "", nil, 200, "")
+	// REST. The binding reaches the authorizer a moment after it is written.
+	pollUntil(t, func() bool {
+		code, _ := s.doAs("GET", "/api/v1/namespaces/team/pods", token, "", nil)
+		return code == 200
+	}, "robot lists pods in team")
 	s.expect("GET", "/api/v1/namespaces/team/secrets", token, "", nil, 403,
 		`secrets is forbidden: User "`+user+`" cannot list resource "secrets" in API group "" in the namespace "team"`)
 	s.expect("GET", "/api/v1/namespaces/default/pods", token, "", nil, 403,
