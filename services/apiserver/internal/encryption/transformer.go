@@ -7,15 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"skiff.dev/services/apiserver/internal/storage"
 )
 
 // Transformer transforms one resource's values between the codec and
-// etcd (the storage package's Transformer); the etcd key is the
-// authenticated data of the ciphers that take some.
-type Transformer interface {
-	TransformToStorage(ctx context.Context, data []byte, key string) ([]byte, error)
-	TransformFromStorage(ctx context.Context, data []byte, key string) (out []byte, stale bool, err error)
-}
+// etcd; the etcd key is the authenticated data of the ciphers that take
+// some.
+type Transformer = storage.Transformer
 
 // encryptedPrefix starts every encrypted value; identity never reads one.
 const encryptedPrefix = "k8s:enc:"
