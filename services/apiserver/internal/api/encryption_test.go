@@ -52,20 +52,23 @@ func newEncryptedEtcd(t testing.TB) *encryptedEtcd {
 	return ee
 }
 
-// serve stops the running API and starts one with config (YAML).
+// serve stops the running API and starts one with config (YAML; none
+// when empty).
 func (ee *encryptedEtcd) serve(config string) *API {
 	ee.t.Helper()
 	if ee.stop != nil {
 		ee.stop()
 	}
 	ctx, cancel := context.WithCancel(ee.ctx)
-	c, err := encryption.Parse([]byte(config))
-	if err != nil {
-		ee.t.Fatal(err)
-	}
-	set, err := encryption.New(ctx, c)
-	if err != nil {
-		ee.t.Fatal(err)
+	var set *encryption.Set
+	if config != "" {
+		c, err := encryption.Parse([]byte(config))
+		if err != nil {
+			ee.t.Fatal(err)
+		}
+		if set, err = encryption.New(ctx, c); err != nil {
+			ee.t.Fatal(err)
+		}
 	}
 	a, err := New(Config{Etcd: ee.etcd.Client(), WatchCacheSize: 100, Encryption: set})
 	if err != nil {
