@@ -30,6 +30,9 @@ type APIServer struct {
 	cmd     *exec.Cmd
 	logs    *SyncBuffer
 	done    chan struct{}
+
+	// Flags are more apiserver flags, given on every start.
+	Flags []string
 }
 
 // StartAPIServer runs bin/apiserver on a free port with a fresh data
@@ -37,7 +40,13 @@ type APIServer struct {
 // took between FreePort and the bind is replaced by a new one.
 func StartAPIServer(t testing.TB) *APIServer {
 	t.Helper()
-	s := &APIServer{t: t, DataDir: t.TempDir()}
+	return StartAPIServerWithFlags(t)
+}
+
+// StartAPIServerWithFlags is StartAPIServer with more flags.
+func StartAPIServerWithFlags(t testing.TB, flags ...string) *APIServer {
+	t.Helper()
+	s := &APIServer{t: t, DataDir: t.TempDir(), Flags: flags}
 	t.Cleanup(s.Stop)
 	for attempt := 1; ; attempt++ {
 		s.Port = FreePort(t)
@@ -83,11 +92,11 @@ func (s *APIServer) start() error {
 	_ = os.Remove(s.Kubeconfig())
 	s.mu.Lock()
 	s.logs = &SyncBuffer{}
-	s.cmd = exec.Command(Binary(s.t, "apiserver"),
+	s.cmd = exec.Command(Binary(s.t, "apiserver"), append([]string{
 		"--data-dir", s.DataDir,
 		"--secure-port", strconv.Itoa(s.Port),
 		"--bind-address", "127.0.0.1",
-		"--log-level", "warn")
+		"--log-level", "warn"}, s.Flags...)...)
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

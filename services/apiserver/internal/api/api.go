@@ -22,6 +22,7 @@ import (
 	"skiff.dev/services/apiserver/internal/crdnames"
 	"skiff.dev/services/apiserver/internal/crdschema"
 	"skiff.dev/services/apiserver/internal/customresource"
+	"skiff.dev/services/apiserver/internal/encryption"
 	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/namespaces"
 	"skiff.dev/services/apiserver/internal/object"
@@ -53,6 +54,9 @@ type Config struct {
 	// EnableAdmissionPlugins and DisableAdmissionPlugins change the
 	// default admission chain (package admission).
 	EnableAdmissionPlugins, DisableAdmissionPlugins []string
+	// Encryption, when set, encrypts the values of the resources its
+	// configuration names, custom resources included.
+	Encryption *encryption.Set
 }
 
 // newSchema gives a CustomResourceDefinition version's objects the rules
@@ -81,6 +85,7 @@ func New(cfg Config) (*API, error) {
 		st := storage.New(storage.Config{
 			Client: cfg.Etcd, Group: stored.StorageGroup(), Resource: stored.Plural, Namespaced: res.Namespaced,
 			NewFunc: res.New, Codec: codec, WatchCacheSize: cfg.WatchCacheSize,
+			Transformer: cfg.Encryption.For(stored.Group, stored.Plural),
 		})
 		a.caches = append(a.caches, st)
 		stores[res] = registry.NewStore(res, st, nil)
@@ -125,7 +130,7 @@ func New(cfg Config) (*API, error) {
 	a.crds = &customresource.Controller{
 		CRDs: a.Backend("apiextensions.k8s.io", "customresourcedefinitions"), Catalog: a.Catalog,
 		Etcd: cfg.Etcd, WatchCacheSize: cfg.WatchCacheSize, NamespaceCheck: check,
-		NewSchema: newSchema, Builtin: builtinNames(builtin),
+		NewSchema: newSchema, Builtin: builtinNames(builtin), Transformer: cfg.Encryption.For,
 	}
 	if a.crds.CRDs == nil {
 		return nil, fmt.Errorf("the kinds table has no customresourcedefinitions resource")

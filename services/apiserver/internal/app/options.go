@@ -16,6 +16,7 @@ import (
 
 	"skiff.dev/pkg/component"
 	"skiff.dev/services/apiserver/internal/admission"
+	"skiff.dev/services/apiserver/internal/encryption"
 )
 
 // Options are the apiserver's flags.
@@ -68,6 +69,10 @@ type Options struct {
 	// ServiceNodePortRange the ports node ports come from (first-last).
 	ServiceClusterIPRange string
 	ServiceNodePortRange  string
+
+	// EncryptionProviderConfig is an EncryptionConfiguration file: which
+	// resources are encrypted at rest, and how.
+	EncryptionProviderConfig string
 
 	WatchCacheSize      int
 	MaxRequestBodyBytes int64
@@ -128,6 +133,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.EtcdCompaction, "etcd-compaction-interval", o.EtcdCompaction, "History embedded etcd keeps before compacting; watches older than this get 410 Expired.")
 	fs.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", o.ServiceClusterIPRange, "IPv4 CIDR Services' cluster IPs are allocated from (between /12 and /29); its first address is the kubernetes Service's.")
 	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "Ports (first-last, inclusive) NodePort and LoadBalancer Services' node ports are allocated from.")
+	fs.StringVar(&o.EncryptionProviderConfig, "encryption-provider-config", o.EncryptionProviderConfig, "EncryptionConfiguration file (apiserver.config.k8s.io/v1): the providers that encrypt resources in etcd (aescbc, aesgcm, secretbox, identity, kms v2); none stores values as they are.")
 	fs.IntVar(&o.WatchCacheSize, "default-watch-cache-size", o.WatchCacheSize, "Changes each resource's watch cache keeps for watches that resume.")
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ to authenticated users.")
 	fs.Int64Var(&o.MaxRequestBodyBytes, "max-request-body-bytes", o.MaxRequestBodyBytes, "Largest request body accepted; larger ones get 413.")
@@ -159,6 +165,11 @@ func (o *Options) Validate() error {
 	}
 	errs = append(errs, o.validateServiceAccounts()...)
 	errs = append(errs, o.validateServiceRanges()...)
+	if o.EncryptionProviderConfig != "" {
+		if _, err := encryption.ReadFile(o.EncryptionProviderConfig); err != nil {
+			errs = append(errs, fmt.Errorf("--encryption-provider-config: %w", err))
+		}
+	}
 	if o.MaxRequestBodyBytes <= 0 {
 		errs = append(errs, errors.New("--max-request-body-bytes must be positive"))
 	}

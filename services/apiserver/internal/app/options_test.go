@@ -1,9 +1,30 @@
 package app
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
+
+func TestValidateEncryptionProviderConfig(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	_ = os.WriteFile(good, []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\n"+
+		"resources:\n- resources: [secrets]\n  providers: [{identity: {}}]\n"), 0o600)
+	_ = os.WriteFile(bad, []byte("apiVersion: apiserver.config.k8s.io/v1\nkind: EncryptionConfiguration\nresources: []\n"), 0o600)
+	o := NewOptions()
+	o.EncryptionProviderConfig = good
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	o.EncryptionProviderConfig = bad
+	want := "--encryption-provider-config: encryption provider configuration " + bad + ": resources: at least one resource list is required"
+	if err := o.Validate(); err == nil || err.Error() != want {
+		t.Fatalf("got %v, want %s", err, want)
+	}
+}
 
 func TestValidateServiceRanges(t *testing.T) {
 	for _, tc := range []struct {

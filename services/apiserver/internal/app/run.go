@@ -28,6 +28,7 @@ import (
 	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/discovery"
 	"skiff.dev/services/apiserver/internal/election"
+	"skiff.dev/services/apiserver/internal/encryption"
 	"skiff.dev/services/apiserver/internal/etcd"
 	"skiff.dev/services/apiserver/internal/grpcapi"
 	"skiff.dev/services/apiserver/internal/impersonation"
@@ -57,8 +58,14 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	defer closeEtcd()
 
+	var enc *encryption.Set
+	if o.EncryptionProviderConfig != "" {
+		if enc, err = encryption.Load(ctx, o.EncryptionProviderConfig); err != nil {
+			return err
+		}
+	}
 	served, err := api.New(api.Config{Etcd: client, WatchCacheSize: o.WatchCacheSize, AuthorizationModes: o.AuthorizationMode,
-		EnableAdmissionPlugins: o.EnableAdmissionPlugins, DisableAdmissionPlugins: o.DisableAdmissionPlugins})
+		EnableAdmissionPlugins: o.EnableAdmissionPlugins, DisableAdmissionPlugins: o.DisableAdmissionPlugins, Encryption: enc})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ import (
 	"skiff.dev/services/apiserver/internal/crdnames"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
+	"skiff.dev/services/apiserver/internal/storage"
 )
 
 // Controller serves the custom resources of the definitions it follows.
@@ -34,6 +35,9 @@ type Controller struct {
 	// Builtin are the built-in resources' names, which no definition may
 	// take in their groups.
 	Builtin []crdnames.Names
+	// Transformer, when set, gives a custom resource's values their
+	// encryption at rest (by group and plural).
+	Transformer func(group, resource string) storage.Transformer
 	// Retry is how soon a definition whose objects are not all gone is
 	// looked at again; a second when zero.
 	Retry time.Duration

@@ -125,11 +125,15 @@ func (c *Controller) newInstalled(ctx context.Context, crd *apiextensionsv1.Cust
 			}
 		}
 	}
-	st := storage.New(storage.Config{
+	cfg := storage.Config{
 		Client: c.Etcd, Group: crd.GetSpec().GetGroup(), Resource: crd.GetSpec().GetNames().GetPlural(),
 		Namespaced: crd.GetSpec().GetScope() == "Namespaced", NewFunc: newObject,
 		Codec: cd, WatchCacheSize: c.WatchCacheSize,
-	})
+	}
+	if c.Transformer != nil {
+		cfg.Transformer = c.Transformer(cfg.Group, cfg.Resource)
+	}
+	st := storage.New(cfg)
 	storeCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	if err := st.Start(storeCtx); err != nil {
 		stop()

@@ -88,7 +88,7 @@ func (c *cache) relist(ctx context.Context) (int64, error) {
 	}
 	fresh := make(map[string]proto.Message, len(resp.Kvs))
 	for _, kv := range resp.Kvs {
-		obj, err := c.store.decode(kv.Value, kv.ModRevision)
+		obj, err := c.store.decode(ctx, string(kv.Key), kv.Value, kv.ModRevision)
 		if err != nil {
 			return 0, err
 		}
@@ -191,7 +191,7 @@ func (c *cache) changeOf(ev *clientv3.Event) (change, error) {
 	key := string(ev.Kv.Key)
 	ch := change{key: key, rev: ev.Kv.ModRevision, prev: c.objects[key]}
 	if ev.Type == mvccpb.PUT {
-		obj, err := c.store.decode(ev.Kv.Value, ev.Kv.ModRevision)
+		obj, err := c.store.decode(context.Background(), key, ev.Kv.Value, ev.Kv.ModRevision)
 		if err != nil {
 			return ch, err
 		}
@@ -199,7 +199,7 @@ func (c *cache) changeOf(ev *clientv3.Event) (change, error) {
 		return ch, nil
 	}
 	if ev.PrevKv != nil {
-		prev, err := c.store.decode(ev.PrevKv.Value, ev.Kv.ModRevision)
+		prev, err := c.store.decode(context.Background(), key, ev.PrevKv.Value, ev.Kv.ModRevision)
 		if err != nil {
 			return ch, err
 		}

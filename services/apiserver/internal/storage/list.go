@@ -118,7 +118,7 @@ func (s *Store) listRange(ctx context.Context, prefix, start string, rev int64, 
 				}
 				return res, nil
 			}
-			obj, err := s.decode(kv.Value, kv.ModRevision)
+			obj, err := s.decode(ctx, string(kv.Key), kv.Value, kv.ModRevision)
 			if err != nil {
 				return nil, err
 			}

@@ -2,7 +2,8 @@
 // /registry/<group>/<resource>/[<namespace>/]<name>, values from a codec,
 // resourceVersion = the etcd revision that last wrote the key, updates as
 // compare-and-swap transactions, and a watch cache per resource so that
-// many watchers cost one etcd watch.
+// many watchers cost one etcd watch. A Transformer, when set, sits
+// between the codec and etcd: encryption at rest.
 package storage
 
 import (
@@ -24,6 +25,18 @@ type Codec interface {
 	Decode(data []byte, into proto.Message) error
 }
 
+// Transformer turns a codec's bytes into the bytes stored under an etcd
+// key and back: encryption at rest. The key is the value's authenticated
+// data where the transformation authenticates, so a value copied to
+// another key does not read.
+type Transformer interface {
+	TransformToStorage(ctx context.Context, data []byte, key string) ([]byte, error)
+	// TransformFromStorage reports a value as stale when it was not
+	// written the way TransformToStorage writes now (an older key, another
+	// provider): an update then writes it even if the object is unchanged.
+	TransformFromStorage(ctx context.Context, data []byte, key string) (out []byte, stale bool, err error)
+}
+
 // Config describes one resource's storage.
 type Config struct {
 	Client     *clientv3.Client
@@ -32,6 +45,9 @@ type Config struct {
 	Namespaced bool
 	NewFunc    func() proto.Message
 	Codec      Codec
+	// Transformer, when set, transforms every value between Codec and
+	// etcd.
+	Transformer Transformer
 	// WatchCacheSize is how many recent events the watch cache keeps for
 	// watches that resume from a resourceVersion.
 	WatchCacheSize int
@@ -91,22 +107,49 @@ func clearTypeFields(obj proto.Message) {
 	}
 }
 
-// encode stores obj without its resourceVersion and type fields.
-func (s *Store) encode(obj proto.Message) ([]byte, error) {
+// encode stores obj without its resourceVersion and type fields: plain is
+// the codec's bytes, stored what goes to key in etcd.
+func (s *Store) encode(ctx context.Context, key string, obj proto.Message) (plain, stored []byte, err error) {
 	c := proto.Clone(obj)
 	meta(c).ResourceVersion = ""
 	clearTypeFields(c)
-	data, err := s.cfg.Codec.Encode(c)
+	plain, err = s.cfg.Codec.Encode(c)
 	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", s.cfg.Resource, err)
+		return nil, nil, fmt.Errorf("encode %s: %w", s.cfg.Resource, err)
 	}
-	return data, nil
+	if s.cfg.Transformer == nil {
+		return plain, plain, nil
+	}
+	stored, err = s.cfg.Transformer.TransformToStorage(ctx, plain, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("transform %s for storage: %w", key, err)
+	}
+	return plain, stored, nil
 }
 
-// decode reads a stored value and stamps its revision.
-func (s *Store) decode(data []byte, rev int64) (proto.Message, error) {
+// decode reads the value stored under key and stamps its revision.
+func (s *Store) decode(ctx context.Context, key string, data []byte, rev int64) (proto.Message, error) {
+	obj, _, _, err := s.read(ctx, key, data, rev)
+	return obj, err
+}
+
+// read is decode that also returns the codec's bytes and whether the
+// transformer calls the value stale.
+func (s *Store) read(ctx context.Context, key string, data []byte, rev int64) (obj proto.Message, plain []byte, stale bool, err error) {
+	plain = data
+	if s.cfg.Transformer != nil {
+		if plain, stale, err = s.cfg.Transformer.TransformFromStorage(ctx, data, key); err != nil {
+			return nil, nil, false, fmt.Errorf("transform %s from storage: %w", key, err)
+		}
+	}
+	obj, err = s.decodePlain(plain, rev)
+	return obj, plain, stale, err
+}
+
+// decodePlain decodes the codec's bytes and stamps the revision.
+func (s *Store) decodePlain(plain []byte, rev int64) (proto.Message, error) {
 	obj := s.cfg.NewFunc()
-	if err := s.cfg.Codec.Decode(data, obj); err != nil {
+	if err := s.cfg.Codec.Decode(plain, obj); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", s.cfg.Resource, err)
 	}
 	meta(obj).ResourceVersion = strconv.FormatInt(rev, 10)
@@ -117,7 +160,7 @@ func (s *Store) decode(data []byte, rev int64) (proto.Message, error) {
 func (s *Store) Create(ctx context.Context, obj proto.Message) (proto.Message, error) {
 	m := meta(obj)
 	key := s.key(m.GetNamespace(), m.GetName())
-	data, err := s.encode(obj)
+	plain, data, err := s.encode(ctx, key, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +174,7 @@ func (s *Store) Create(ctx context.Context, obj proto.Message) (proto.Message, e
 	if !resp.Succeeded {
 		return nil, &Error{Code: CodeAlreadyExists, Key: key}
 	}
-	return s.decode(data, resp.Header.Revision)
+	return s.decodePlain(plain, resp.Header.Revision)
 }
 
 // Get reads one object.
@@ -144,12 +187,14 @@ func (s *Store) Get(ctx context.Context, ns, name string) (proto.Message, error)
 	if len(resp.Kvs) == 0 {
 		return nil, &Error{Code: CodeNotFound, Key: key}
 	}
-	return s.decode(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+	return s.decode(ctx, key, resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
 }
 
 // Update reads the object, lets tryUpdate compute the next version and
 // writes it if nobody wrote in between; a lost race reads and tries again.
-// A next version equal to the stored one is not written.
+// A next version equal to the stored one is not written, unless the
+// transformer calls the stored value stale: rewriting an unchanged object
+// re-encrypts it with the current key.
 func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate func(current proto.Message) (proto.Message, error)) (proto.Message, error) {
 	key := s.key(ns, name)
 	for {
@@ -161,7 +206,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate func(curr
 			return nil, &Error{Code: CodeNotFound, Key: key}
 		}
 		kv := resp.Kvs[0]
-		current, err := s.decode(kv.Value, kv.ModRevision)
+		current, currentPlain, stale, err := s.read(ctx, key, kv.Value, kv.ModRevision)
 		if err != nil {
 			return nil, err
 		}
@@ -169,11 +214,11 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate func(curr
 		if err != nil {
 			return nil, err
 		}
-		data, err := s.encode(next)
+		plain, data, err := s.encode(ctx, key, next)
 		if err != nil {
 			return nil, err
 		}
-		if bytes.Equal(data, kv.Value) {
+		if !stale && bytes.Equal(plain, currentPlain) {
 			return current, nil
 		}
 		txn, err := s.cfg.Client.Txn(ctx).
@@ -184,7 +229,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate func(curr
 			return nil, fmt.Errorf("update %s: %w", key, err)
 		}
 		if txn.Succeeded {
-			return s.decode(data, txn.Header.Revision)
+			return s.decodePlain(plain, txn.Header.Revision)
 		}
 	}
 }
@@ -202,7 +247,7 @@ func (s *Store) Delete(ctx context.Context, ns, name string, precondition func(c
 			return nil, &Error{Code: CodeNotFound, Key: key}
 		}
 		kv := resp.Kvs[0]
-		current, err := s.decode(kv.Value, kv.ModRevision)
+		current, err := s.decode(ctx, key, kv.Value, kv.ModRevision)
 		if err != nil {
 			return nil, err
 		}
