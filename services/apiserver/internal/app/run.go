@@ -118,6 +118,11 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	// The components' kubeconfigs are in place before anyone can see the
+	// server ready.
+	if err := o.writeComponentKubeconfigs(caPEM); err != nil {
+		return fmt.Errorf("component kubeconfigs: %w", err)
+	}
 	addr := net.JoinHostPort(o.BindAddress, strconv.Itoa(o.SecurePort))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -136,9 +141,6 @@ func Run(ctx context.Context, o *Options) error {
 		return nil
 	})
 	g.Go(func() error {
-		if err := o.writeComponentKubeconfigs(caPEM); err != nil {
-			return fmt.Errorf("component kubeconfigs: %w", err)
-		}
 		if err := o.writeKubeconfig(caPEM, adminToken); err != nil {
 			return err
 		}
