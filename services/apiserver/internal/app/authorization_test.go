@@ -195,7 +195,7 @@ func TestEscalationImpersonationAnonymous(t *testing.T) {
 
 // pollUntil waits for cond, which the RBAC index reaches a moment after a
 // write.
-func pollUntil(t *testing.T, cond func() bool, what string) {
+func pollUntil(t testing.TB, cond func() bool, what string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

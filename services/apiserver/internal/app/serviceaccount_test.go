@@ -25,7 +25,7 @@ import (
 
 // server is an apiserver running in-process on embedded etcd.
 type server struct {
-	t          *testing.T
+	t          testing.TB
 	addr       string
 	adminToken string
 	ca         []byte
@@ -35,7 +35,13 @@ type server struct {
 
 // startServer runs an apiserver; tokens are extra lines of its token file
 // (token,user,uid,"groups").
-func startServer(t *testing.T, tokens ...string) *server {
+func startServer(t testing.TB, tokens ...string) *server {
+	t.Helper()
+	return startServerWith(t, nil, tokens...)
+}
+
+// startServerWith runs an apiserver whose options configure changes.
+func startServerWith(t testing.TB, configure func(*Options), tokens ...string) *server {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration: runs the apiserver on embedded etcd")
@@ -48,6 +54,9 @@ func startServer(t *testing.T, tokens ...string) *server {
 	_ = ln.Close()
 	o := NewOptions()
 	o.DataDir, o.BindAddress, o.SecurePort, o.LogLevel, o.OTLPEndpoint = t.TempDir(), "127.0.0.1", port, "error", ""
+	if configure != nil {
+		configure(o)
+	}
 	if len(tokens) > 0 {
 		if err := os.WriteFile(filepath.Join(o.DataDir, "tokens.csv"), []byte(strings.Join(tokens, "\n")+"\n"), 0o600); err != nil {
 			t.Fatal(err)
