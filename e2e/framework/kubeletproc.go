@@ -2,6 +2,7 @@ package framework
 
 import (
 	"net"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -17,14 +18,15 @@ type Kubelet struct {
 	t       testing.TB
 }
 
-// StartKubelet runs a kubelet named name against srv, with its pods in ctd
-// under the harness's cgroup parent and its state in ctd's directory (so
-// the harness removes whatever it leaves). Extra flags come last.
+// StartKubelet runs a kubelet named name against srv, as system:node:<name>
+// (APIServer.NodeKubeconfig), with its pods in ctd under the harness's
+// cgroup parent and its state in ctd's directory (so the harness removes
+// whatever it leaves). Extra flags come last.
 func StartKubelet(t testing.TB, srv *APIServer, ctd *Containerd, name string, flags ...string) *Kubelet {
 	t.Helper()
 	k := &Kubelet{Name: name, RootDir: filepath.Join(ctd.Dir(), "kubelet-"+name), Port: FreePort(t), t: t}
 	k.args = append([]string{
-		"--kubeconfig", srv.Kubeconfig(),
+		"--kubeconfig", srv.NodeKubeconfig(t, name),
 		"--container-runtime-endpoint", ctd.Endpoint(),
 		"--hostname-override", name,
 		"--node-ip", NodeIP(ctd),
@@ -55,7 +57,9 @@ func NodeIP(ctd *Containerd) string {
 }
 
 // StartHollowKubelets runs one kubelet process that simulates n nodes
-// (hollow-0 ... hollow-<n-1>) on the fake runtime, for benchmarks.
+// (hollow-0 ... hollow-<n-1>) on the fake runtime, for benchmarks. Being
+// many nodes at once, it is the one component that runs with the admin
+// credentials.
 func StartHollowKubelets(t testing.TB, srv *APIServer, n int, flags ...string) *Process {
 	t.Helper()
 	args := append([]string{
@@ -68,5 +72,5 @@ func StartHollowKubelets(t testing.TB, srv *APIServer, n int, flags ...string) *
 		"--healthz-bind-address", "",
 		"--log-level", "warn",
 	}, flags...)
-	return startProcess(t, "kubelet", args...)
+	return startCommand(t, "kubelet", exec.Command(Binary(t, "kubelet"), args...))
 }

@@ -59,15 +59,12 @@ func startProcess(t testing.TB, service string, args ...string) *Process {
 	return startCommand(t, service, exec.Command(Binary(t, service), args...))
 }
 
-// adminOnly are the services that may still run with the admin
-// credentials: the kubelet, until nodes get their own identities.
-var adminOnly = map[string]bool{"kubelet": true}
-
 // ownIdentity fails the test when one of Skiff's components would run with
-// the admin kubeconfig instead of its own.
+// the admin kubeconfig instead of its own (hollow kubelets, many nodes in
+// one process for benchmarks, are started around it).
 func ownIdentity(t testing.TB, service string, args []string) {
 	t.Helper()
-	if !adminOnly[service] && usesAdmin(args) {
+	if usesAdmin(args) {
 		t.Fatalf("%s must run with its own identity, not the admin kubeconfig: %v", service, args)
 	}
 }
