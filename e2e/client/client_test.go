@@ -154,6 +154,9 @@ func TestTypedClient(t *testing.T) {
 	}
 }
 
+// TestClientWithoutTokenIsRefused: a call without credentials is
+// system:anonymous, whom RBAC allows nothing on the gRPC face; one with a
+// forged token is Unauthenticated.
 func TestClientWithoutTokenIsRefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
@@ -163,7 +166,21 @@ func TestClientWithoutTokenIsRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_, err := c.CoreV1().Namespaces().List(ctx, client.ListOptions{})
-	if status.Code(err) != codes.Unauthenticated {
-		t.Fatalf("got %v, want Unauthenticated", err)
+	const want = `namespaces is forbidden: User "system:anonymous" cannot list resource "namespaces" in API group "" at the cluster scope`
+	if !client.IsForbidden(err) || err.Error() != want {
+		t.Fatalf("without a token: got %v, want Forbidden %q", err, want)
+	}
+	cfg, err := client.FromKubeconfig(srv.Kubeconfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Token = "forged"
+	forged, err := client.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer forged.Close()
+	if _, err := forged.CoreV1().Namespaces().List(ctx, client.ListOptions{}); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("with a forged token: got %v, want Unauthenticated", err)
 	}
 }
