@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"skiff.dev/pkg/component"
+	"skiff.dev/services/apiserver/internal/audit"
 )
 
 // Options are the apiserver's flags.
@@ -66,6 +67,9 @@ type Options struct {
 	MaxRequestBodyBytes int64
 	Profiling           bool
 	ShutdownTimeout     time.Duration
+
+	// Audit is the --audit-* flags.
+	Audit audit.Options
 }
 
 // NewOptions returns the defaults.
@@ -84,6 +88,7 @@ func NewOptions() *Options {
 		AnonymousAuth:         true,
 		AuthorizationMode:     []string{"RBAC"},
 		ShutdownTimeout:       20 * time.Second,
+		Audit:                 audit.NewOptions(),
 
 		ServiceAccountIssuers:          []string{"https://kubernetes.default.svc.cluster.local"},
 		ServiceAccountExtendExpiration: true,
@@ -122,6 +127,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ to authenticated users.")
 	fs.Int64Var(&o.MaxRequestBodyBytes, "max-request-body-bytes", o.MaxRequestBodyBytes, "Largest request body accepted; larger ones get 413.")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "How long a stopping server waits for requests in flight.")
+	o.Audit.AddFlags(fs)
 	o.Observability.AddFlags(fs)
 }
 
@@ -146,6 +152,7 @@ func (o *Options) Validate() error {
 	errs = append(errs, validateAuthorizationModes(o.AuthorizationMode)...)
 	errs = append(errs, o.validateServiceAccounts()...)
 	errs = append(errs, o.validateServiceRanges()...)
+	errs = append(errs, o.Audit.Validate()...)
 	if o.MaxRequestBodyBytes <= 0 {
 		errs = append(errs, errors.New("--max-request-body-bytes must be positive"))
 	}

@@ -36,6 +36,13 @@ type server struct {
 // (token,user,uid,"groups").
 func startServer(t *testing.T, tokens ...string) *server {
 	t.Helper()
+	return startServerWith(t, nil, tokens...)
+}
+
+// startServerWith runs an apiserver whose options configure changes
+// (given the data directory already chosen).
+func startServerWith(t *testing.T, configure func(*Options), tokens ...string) *server {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration: runs the apiserver on embedded etcd")
 	}
@@ -51,6 +58,9 @@ func startServer(t *testing.T, tokens ...string) *server {
 		if err := os.WriteFile(filepath.Join(o.DataDir, "tokens.csv"), []byte(strings.Join(tokens, "\n")+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if configure != nil {
+		configure(o)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -69,6 +79,7 @@ func startServer(t *testing.T, tokens ...string) *server {
 		}
 		select {
 		case err := <-done:
+			done <- err // for the cleanup
 			t.Fatalf("apiserver stopped: %v", err)
 		case <-time.After(50 * time.Millisecond):
 		}
