@@ -54,6 +54,18 @@ func TestLogWritesLinesAndRotates(t *testing.T) {
 	if len(files) != 3 {
 		t.Errorf("%d files, want the log and 2 backups", len(files))
 	}
+	// Rotation splits no line: every file holds whole events.
+	for _, fe := range files {
+		data, err := os.ReadFile(filepath.Join(filepath.Dir(path), fe.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range strings.SplitSeq(strings.TrimSuffix(string(data), "\n"), "\n") {
+			if !json.Valid([]byte(line)) {
+				t.Fatalf("%s: a line is not an event: %.60q", fe.Name(), line)
+			}
+		}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)

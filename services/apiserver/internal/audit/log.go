@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -138,26 +137,32 @@ func (l *Log) Process(event []byte) bool {
 	}
 }
 
-// run writes the events, flushing whenever the buffer runs empty.
+// run writes the events. Each write to the file holds whole lines (the
+// rotation happens between writes, so no line is split between files):
+// up to 64 KiB of them, or fewer when no more are waiting.
 func (l *Log) run() {
 	defer close(l.done)
-	w := bufio.NewWriterSize(l.out, 64<<10)
-	write := func(ev []byte) {
-		_, _ = w.Write(ev)
-		if err := w.WriteByte('\n'); err != nil {
-			slog.Error("writing the audit log", "err", err)
-		}
-	}
+	const chunk = 64 << 10
+	buf := make([]byte, 0, chunk)
 	flush := func() {
-		if err := w.Flush(); err != nil {
-			slog.Error("writing the audit log", "err", err)
-			w.Reset(l.out)
+		if len(buf) == 0 {
+			return
 		}
+		if _, err := l.out.Write(buf); err != nil {
+			slog.Error("writing the audit log", "err", err)
+		}
+		buf = buf[:0]
+	}
+	add := func(ev []byte) {
+		if len(buf) > 0 && len(buf)+len(ev)+1 > chunk {
+			flush()
+		}
+		buf = append(append(buf, ev...), '\n')
 	}
 	for {
 		select {
 		case ev := <-l.events:
-			write(ev)
+			add(ev)
 			if len(l.events) == 0 {
 				flush()
 			}
@@ -165,7 +170,7 @@ func (l *Log) run() {
 			for {
 				select {
 				case ev := <-l.events:
-					write(ev)
+					add(ev)
 				default:
 					flush()
 					return
