@@ -96,6 +96,24 @@ func auditEvents(t *testing.T, path, id string, done func([]audit.Event) bool) [
 	}
 }
 
+// eventsOf waits for n events of requests to uri and returns those there
+// are then.
+func eventsOf(t *testing.T, path, uri string, n int) []audit.Event {
+	t.Helper()
+	var out []audit.Event
+	for deadline := time.Now().Add(10 * time.Second); len(out) < n && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		out = out[:0]
+		data, _ := os.ReadFile(path)
+		for line := range bytes.SplitSeq(data, []byte("\n")) {
+			var ev audit.Event
+			if json.Unmarshal(line, &ev) == nil && ev.RequestURI == uri {
+				out = append(out, ev)
+			}
+		}
+	}
+	return out
+}
+
 func stagesOf(events []audit.Event) []audit.Stage {
 	var out []audit.Stage
 	for _, ev := range events {
@@ -221,18 +239,7 @@ func TestAuditLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var grpcEvents []audit.Event
-	auditEvents(t, logPath, "", func([]audit.Event) bool {
-		grpcEvents = grpcEvents[:0]
-		data, _ := os.ReadFile(logPath)
-		for line := range bytes.SplitSeq(data, []byte("\n")) {
-			var ev audit.Event
-			if json.Unmarshal(line, &ev) == nil && ev.RequestURI == "/skiff.core.v1.ConfigMapService/Create" {
-				grpcEvents = append(grpcEvents, ev)
-			}
-		}
-		return len(grpcEvents) >= 2
-	})
+	grpcEvents := eventsOf(t, logPath, "/skiff.core.v1.ConfigMapService/Create", 2)
 	if !slices.Equal(stagesOf(grpcEvents), complete) || grpcEvents[0].AuditID != grpcEvents[1].AuditID {
 		t.Fatalf("gRPC create: %v", stagesOf(grpcEvents))
 	}
@@ -240,6 +247,34 @@ func TestAuditLog(t *testing.T) {
 	if done.Verb != "create" || done.Level != audit.LevelRequest || done.User.Username != "alice" || done.ObjectRef.Name != "over-grpc" ||
 		done.ResponseStatus.Code != 201 || !strings.Contains(string(done.RequestObject), `"k":"grpc"`) || cm.GetMetadata().GetName() != "over-grpc" {
 		t.Errorf("gRPC create event: %+v %+v %s", done, done.ObjectRef, done.RequestObject)
+	}
+
+	// A gRPC watch starts its response with its first event.
+	w, err := s.client("alice-token").CoreV1().ConfigMaps("default").Watch(ctx, client.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := s.send("POST", "/api/v1/namespaces/default/configmaps", "alice-token", `{"metadata":{"name":"cm2"}}`); code != 201 {
+		t.Fatalf("create cm2: %d", code)
+	}
+	select {
+	case <-w.ResultChan():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no watch event")
+	}
+	w.Stop()
+	watchEvents := eventsOf(t, logPath, "/skiff.core.v1.ConfigMapService/Watch", 3)
+	if !slices.Equal(stagesOf(watchEvents), want) || watchEvents[1].Verb != "watch" || watchEvents[1].ResponseStatus.Code != 200 {
+		t.Errorf("gRPC watch: %v %+v", stagesOf(watchEvents), watchEvents)
+	}
+	// A refused call has its Kubernetes Status.
+	if _, err := s.client("bob-token").CoreV1().Pods("default").List(ctx, client.ListOptions{}); err == nil {
+		t.Fatal("bob listed pods")
+	}
+	refused := eventsOf(t, logPath, "/skiff.core.v1.PodService/List", 2)
+	if !slices.Equal(stagesOf(refused), complete) || refused[1].ResponseStatus.Code != 403 || refused[1].ResponseStatus.Reason != "Forbidden" ||
+		refused[1].User.Username != "bob" || refused[1].Annotations["authorization.k8s.io/decision"] != "forbid" {
+		t.Errorf("refused gRPC list: %+v", refused)
 	}
 
 	// Nothing was recorded of the None request.
