@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-func TestLogWritesLinesAndRotates(t *testing.T) {
+func TestAuditLogWritesLinesAndRotates(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "audit", "audit.log")
 	opts := NewOptions().Log
@@ -89,7 +89,7 @@ func TestLogWritesLinesAndRotates(t *testing.T) {
 	}
 }
 
-func TestLogBatchModeDropsInsteadOfWaiting(t *testing.T) {
+func TestAuditLogBatchModeDropsInsteadOfWaiting(t *testing.T) {
 	opts := NewOptions().Log
 	opts.Path, opts.Mode, opts.BufferSize = filepath.Join(t.TempDir(), "a.log"), ModeBatch, 1
 	l, err := NewLog(opts)
@@ -111,7 +111,7 @@ func TestLogBatchModeDropsInsteadOfWaiting(t *testing.T) {
 	}
 }
 
-func TestOptionsValidate(t *testing.T) {
+func TestAuditOptionsValidate(t *testing.T) {
 	o := NewOptions()
 	o.Log.Path, o.Log.Format, o.Log.MaxAge, o.Log.Mode = "/tmp/x", "legacy", -1, "blocking-strict"
 	o.PolicyFile = "/nonexistent/policy.yaml"
@@ -126,7 +126,7 @@ func TestOptionsValidate(t *testing.T) {
 	}
 }
 
-func TestWebhookPostsEventLists(t *testing.T) {
+func TestAuditWebhookPostsEventLists(t *testing.T) {
 	var mu sync.Mutex
 	var lists []EventList
 	fails := 1

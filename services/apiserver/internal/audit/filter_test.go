@@ -92,7 +92,7 @@ func policyOf(t *testing.T, y string) *Policy {
 	return p
 }
 
-func TestEventsOfACreate(t *testing.T) {
+func TestAuditEventsOfACreate(t *testing.T) {
 	sink := &memory{}
 	a := New(policyOf(t, "rules: [{level: Request}]"), sink, testDescribe)
 	h := chain(a, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +149,7 @@ func TestEventsOfACreate(t *testing.T) {
 	}
 }
 
-func TestEventLevels(t *testing.T) {
+func TestAuditEventLevels(t *testing.T) {
 	pod := &corev1.Pod{ApiVersion: "v1", Kind: "Pod", Metadata: &metav1.ObjectMeta{Name: "web",
 		ManagedFields: []*metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}}
 	serve := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +194,7 @@ func TestEventLevels(t *testing.T) {
 	}
 }
 
-func TestNoneAndOmittedStages(t *testing.T) {
+func TestAuditNoneAndOmittedStages(t *testing.T) {
 	sink := &memory{}
 	a := New(policyOf(t, `omitStages: [RequestReceived]
 rules:
@@ -215,7 +215,7 @@ rules:
 	}
 }
 
-func TestLongRunningAndErrors(t *testing.T) {
+func TestAuditLongRunningAndErrors(t *testing.T) {
 	sink := &memory{}
 	a := New(policyOf(t, "rules: [{level: Metadata}]"), sink, testDescribe)
 	started := make(chan struct{})
@@ -271,7 +271,7 @@ func TestLongRunningAndErrors(t *testing.T) {
 	}
 }
 
-func TestFailedAuthentication(t *testing.T) {
+func TestAuditFailedAuthentication(t *testing.T) {
 	sink := &memory{}
 	a := New(policyOf(t, "rules: [{level: None, users: [alice]}, {level: Metadata}]"), sink, testDescribe)
 	h := chain(a, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("served an unauthenticated request") }))
@@ -289,7 +289,7 @@ func TestFailedAuthentication(t *testing.T) {
 	}
 }
 
-func TestImpersonatedUserAndAnnotations(t *testing.T) {
+func TestAuditImpersonatedUserAndAnnotations(t *testing.T) {
 	sink := &memory{}
 	a := New(policyOf(t, "rules: [{level: Metadata}]"), sink, testDescribe)
 	az := a.Authorizer(authorizer.Func(func(_ context.Context, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
@@ -318,7 +318,7 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-func TestMicroTime(t *testing.T) {
+func TestAuditMicroTime(t *testing.T) {
 	at := time.Date(2025, 3, 4, 5, 6, 7, 123456789, time.FixedZone("x", 3600))
 	b, _ := json.Marshal(NewMicroTime(at))
 	if string(b) != `"2025-03-04T04:06:07.123456Z"` {

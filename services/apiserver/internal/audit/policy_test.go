@@ -46,7 +46,7 @@ func res(verb, group, resource, sub, ns, name string) authorizer.Attributes {
 		APIGroup: group, APIVersion: "v1", Resource: resource, Subresource: sub, Namespace: ns, Name: name}
 }
 
-func TestPolicyFirstMatchingRule(t *testing.T) {
+func TestAuditPolicyFirstMatchingRule(t *testing.T) {
 	p, err := ParsePolicy([]byte(testPolicy))
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func TestPolicyFirstMatchingRule(t *testing.T) {
 	}
 }
 
-func TestPolicyMatchesAll(t *testing.T) {
+func TestAuditPolicyMatchesAll(t *testing.T) {
 	p, err := ParsePolicy([]byte(`{"apiVersion":"audit.k8s.io/v1","kind":"Policy","rules":[{"level":"Metadata"}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func TestPolicyMatchesAll(t *testing.T) {
 	}
 }
 
-func TestPolicyValidation(t *testing.T) {
+func TestAuditPolicyValidation(t *testing.T) {
 	for _, tc := range []struct{ policy, want string }{
 		{"apiVersion: audit.k8s.io/v1beta1\nkind: Policy\nrules: [{level: None}]", "want apiVersion audit.k8s.io/v1"},
 		{"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: []", "no rules"},
