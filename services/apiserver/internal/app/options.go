@@ -16,6 +16,7 @@ import (
 
 	"skiff.dev/pkg/component"
 	"skiff.dev/services/apiserver/internal/admission"
+	"skiff.dev/services/apiserver/internal/audit"
 	"skiff.dev/services/apiserver/internal/encryption"
 )
 
@@ -78,6 +79,9 @@ type Options struct {
 	MaxRequestBodyBytes int64
 	Profiling           bool
 	ShutdownTimeout     time.Duration
+
+	// Audit is the --audit-* flags.
+	Audit audit.Options
 }
 
 // NewOptions returns the defaults.
@@ -96,6 +100,7 @@ func NewOptions() *Options {
 		AnonymousAuth:         true,
 		AuthorizationMode:     []string{"Node", "RBAC"},
 		ShutdownTimeout:       20 * time.Second,
+		Audit:                 audit.NewOptions(),
 
 		ServiceAccountIssuers:          []string{"https://kubernetes.default.svc.cluster.local"},
 		ServiceAccountExtendExpiration: true,
@@ -138,6 +143,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ to authenticated users.")
 	fs.Int64Var(&o.MaxRequestBodyBytes, "max-request-body-bytes", o.MaxRequestBodyBytes, "Largest request body accepted; larger ones get 413.")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "How long a stopping server waits for requests in flight.")
+	o.Audit.AddFlags(fs)
 	o.Observability.AddFlags(fs)
 }
 
@@ -170,6 +176,7 @@ func (o *Options) Validate() error {
 			errs = append(errs, fmt.Errorf("--encryption-provider-config: %w", err))
 		}
 	}
+	errs = append(errs, o.Audit.Validate()...)
 	if o.MaxRequestBodyBytes <= 0 {
 		errs = append(errs, errors.New("--max-request-body-bytes must be positive"))
 	}

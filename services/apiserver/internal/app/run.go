@@ -24,6 +24,7 @@ import (
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/apiserver/internal/api"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/audit"
 	"skiff.dev/services/apiserver/internal/auth"
 	"skiff.dev/services/apiserver/internal/catalog"
 	"skiff.dev/services/apiserver/internal/discovery"
@@ -110,9 +111,20 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	auditor, stopAudit, err := o.Audit.Build(auditAttributes)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	defer func() { // after the server stopped: what its last requests recorded is written out
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
+		defer cancel()
+		if err := stopAudit(sctx); err != nil {
+			slog.Error("audit backends", "err", err)
+		}
+	}()
 	handler, err := newHandler(handlerConfig{
 		api: served, etcd: client, authn: auth.Authenticator{Certificates: certs, Tokens: auth.Chain{tokens, sa.authenticator}, Anonymous: o.AnonymousAuth}, oidc: sa.oidc,
-		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets, profiling: o.Profiling,
+		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets, profiling: o.Profiling, audit: auditor,
 		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
 	})
 	if err != nil {
@@ -257,11 +269,13 @@ type handlerConfig struct {
 	ready func(context.Context) error
 	// kubelets reaches the nodes' kubelets (pods/log, exec, ...).
 	kubelets rest.KubeletConnector
+	// audit records requests on both faces; nil records none.
+	audit *audit.Auditor
 }
 
-// newHandler builds the chain: tracing and metrics around authentication
-// around impersonation around authorization around the body limit around
-// the routes.
+// newHandler builds the chain: tracing and metrics around the audit ID
+// around authentication around auditing around impersonation around
+// authorization around the body limit around the routes.
 func newHandler(c handlerConfig) (http.Handler, error) {
 	m := newMetrics()
 	disc := newDerived(c.api.Catalog, func(s *catalog.Snapshot) *discovery.Handler { return discovery.New(s.Resources()) })
@@ -297,16 +311,20 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 		}
 		resources.ServeHTTP(w, r)
 	})
+	// authz is the requests' own authorization, which the audit records.
+	authz := c.audit.Authorizer(c.api.Authorizer())
 	var h http.Handler = mux
 	h = limitBody(h, c.maxBody)
-	h = rest.Authorize(h, c.api.Authorizer())
+	h = rest.Authorize(h, authz)
 	h = impersonation.Middleware(h, c.api.Authorizer(), rest.WriteError)
-	h = c.authn.Middleware(h, rest.WriteError)
+	h = c.audit.Handler(h)
+	h = c.authn.Middleware(h, c.audit.FailedAuthentication(rest.WriteError))
+	h = audit.WithAuditID(h)
 	h = traced(h)
 	grpcServer := grpc.NewServer(
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(c.authn.UnaryInterceptor),
-		grpc.ChainStreamInterceptor(c.authn.StreamInterceptor),
+		grpc.ChainUnaryInterceptor(c.authn.UnaryInterceptor, c.audit.UnaryInterceptor),
+		grpc.ChainStreamInterceptor(c.authn.StreamInterceptor, c.audit.StreamInterceptor),
 		grpc.MaxRecvMsgSize(int(c.maxBody)),
 	)
 	builtin := c.api.Catalog.Snapshot()
@@ -314,11 +332,11 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 		e, _ := builtin.Lookup(r.Group, r.Version, r.Plural)
 		return e.Backend
 	}
-	if err := grpcapi.Register(grpcServer, builtin.Resources(), backendOf, c.api.Authorizer()); err != nil {
+	if err := grpcapi.Register(grpcServer, builtin.Resources(), backendOf, authz); err != nil {
 		return nil, err
 	}
-	grpcapi.RegisterKindless(grpcServer, c.api.Catalog, c.api.Authorizer())
-	election.New(c.etcd, c.api.Backend("coordination.k8s.io", "leases"), c.api.Authorizer()).Register(grpcServer)
+	grpcapi.RegisterKindless(grpcServer, c.api.Catalog, authz)
+	election.New(c.etcd, c.api.Backend("coordination.k8s.io", "leases"), authz).Register(grpcServer)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			grpcServer.ServeHTTP(w, r)

@@ -40,7 +40,8 @@ func startServer(t testing.TB, tokens ...string) *server {
 	return startServerWith(t, nil, tokens...)
 }
 
-// startServerWith runs an apiserver whose options configure changes.
+// startServerWith runs an apiserver whose options configure changes
+// (given the data directory already chosen).
 func startServerWith(t testing.TB, configure func(*Options), tokens ...string) *server {
 	t.Helper()
 	if testing.Short() {
@@ -54,13 +55,13 @@ func startServerWith(t testing.TB, configure func(*Options), tokens ...string) *
 	_ = ln.Close()
 	o := NewOptions()
 	o.DataDir, o.BindAddress, o.SecurePort, o.LogLevel, o.OTLPEndpoint = t.TempDir(), "127.0.0.1", port, "error", ""
-	if configure != nil {
-		configure(o)
-	}
 	if len(tokens) > 0 {
 		if err := os.WriteFile(filepath.Join(o.DataDir, "tokens.csv"), []byte(strings.Join(tokens, "\n")+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if configure != nil {
+		configure(o)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -79,6 +80,7 @@ func startServerWith(t testing.TB, configure func(*Options), tokens ...string) *
 		}
 		select {
 		case err := <-done:
+			done <- err // for the cleanup
 			t.Fatalf("apiserver stopped: %v", err)
 		case <-time.After(50 * time.Millisecond):
 		}

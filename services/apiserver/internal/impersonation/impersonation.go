@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/audit"
 	"skiff.dev/services/apiserver/internal/auth"
 	"skiff.dev/services/apiserver/internal/authorizer"
 )
@@ -49,6 +50,7 @@ func Middleware(next http.Handler, a authorizer.Authorizer, writeError func(http
 				return
 			}
 		}
+		audit.LogImpersonatedUser(r.Context(), as)
 		r = r.WithContext(auth.WithUser(r.Context(), as))
 		r.Header.Del(UserHeader)
 		r.Header.Del(GroupHeader)

@@ -13,6 +13,7 @@ import (
 	"skiff.dev/pkg/kjson"
 	"skiff.dev/pkg/kprotobuf"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/audit"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -73,6 +74,7 @@ func decodeObject(w http.ResponseWriter, r *http.Request, res *registry.Resource
 	if err := checkTypeMeta(res, obj); err != nil {
 		return nil, err
 	}
+	audit.LogRequestObject(r.Context(), obj)
 	return obj, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/kjson"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/audit"
 	"skiff.dev/services/apiserver/internal/patchmeta"
 	"skiff.dev/services/apiserver/internal/registry"
 )
@@ -62,6 +63,7 @@ func patchScale(r *http.Request, sc registry.Scaler, info requestInfo) (*autosca
 	if err != nil {
 		return nil, err
 	}
+	audit.LogRequestPatch(r.Context(), data)
 	current, err := sc.GetScale(r.Context(), info.Namespace, info.Name)
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/audit"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/warning"
@@ -173,6 +174,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, info requestInfo
 		writeError(w, r, err)
 		return
 	}
+	audit.LogRequestPatch(r.Context(), data)
 	q := r.URL.Query()
 	if mediaTypeOnly(r.Header.Get("Content-Type")) == registry.PatchApply && q.Get("fieldManager") == "" {
 		writeError(w, r, apierrors.NewBadRequest("PATCH with apply content type requires the fieldManager parameter"))
@@ -230,6 +232,7 @@ func deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.DeleteOption
 		if err := decodeAs(format, data, opts, validationIgnore, w); err != nil {
 			return nil, err
 		}
+		audit.LogRequestObject(r.Context(), opts)
 	}
 	q := r.URL.Query()
 	if v := q.Get("gracePeriodSeconds"); v != "" {

@@ -12,6 +12,7 @@ import (
 	"skiff.dev/pkg/kjson"
 	"skiff.dev/pkg/kprotobuf"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/audit"
 	"skiff.dev/services/apiserver/internal/object"
 )
 
@@ -39,6 +40,11 @@ func writeObject(w http.ResponseWriter, r *http.Request, mediaType string, code 
 		writeError(w, r, fmt.Errorf("encode answer: %w", err))
 		return
 	}
+	var asJSON []byte
+	if mediaType == mediaJSON {
+		asJSON = data
+	}
+	audit.LogResponseObject(r.Context(), obj, asJSON)
 	w.Header().Set("Content-Type", mediaType)
 	w.WriteHeader(code)
 	if _, err := w.Write(data); err != nil {
@@ -57,6 +63,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeStatus(w http.ResponseWriter, r *http.Request, st *metav1.Status) {
+	audit.LogResponseStatus(r.Context(), st)
 	mediaType := mediaJSON
 	if enc, ok := negotiate(r.Header.Get("Accept"), false); ok && enc.mediaType == mediaProtobuf {
 		mediaType = mediaProtobuf
