@@ -42,7 +42,11 @@ type watcher struct {
 	bookmarks bool
 	ch        chan Event
 	stopOnce  sync.Once
-	stopCtx   func() bool
+	// stopCtx unhooks Stop from the watch's context; stopMu guards it, as
+	// a context that has already ended runs Stop at once, perhaps before
+	// Watch has stored it.
+	stopMu  sync.Mutex
+	stopCtx func() bool
 }
 
 func (w *watcher) ResultChan() <-chan Event { return w.ch }
@@ -50,8 +54,11 @@ func (w *watcher) ResultChan() <-chan Event { return w.ch }
 // Stop ends the watch.
 func (w *watcher) Stop() {
 	w.stopOnce.Do(func() {
-		if w.stopCtx != nil {
-			w.stopCtx()
+		w.stopMu.Lock()
+		unhook := w.stopCtx
+		w.stopMu.Unlock()
+		if unhook != nil {
+			unhook()
 		}
 		w.cache.mu.Lock()
 		w.cache.dropLocked(w)
@@ -121,7 +128,10 @@ func (s *Store) Watch(ctx context.Context, ns string, opts WatchOptions) (Watche
 		w.ch <- ev
 	}
 	c.watchers[w] = struct{}{}
-	w.stopCtx = context.AfterFunc(ctx, w.Stop)
+	unhook := context.AfterFunc(ctx, w.Stop)
+	w.stopMu.Lock()
+	w.stopCtx = unhook
+	w.stopMu.Unlock()
 	return w, nil
 }
 
