@@ -33,6 +33,10 @@ type Options struct {
 	// AnonymousAuth lets requests without credentials through as
 	// system:anonymous, for authorization to decide.
 	AnonymousAuth bool
+	// EnableBootstrapTokenAuth accepts bootstrap tokens, backed by
+	// bootstrap.kubernetes.io/token Secrets in kube-system, as bearer
+	// tokens (nodes joining the cluster).
+	EnableBootstrapTokenAuth bool
 	// AuthorizationMode lists the authorizers after the system:masters
 	// one, in order: RBAC, AlwaysAllow, AlwaysDeny.
 	AuthorizationMode []string
@@ -85,8 +89,12 @@ func NewOptions() *Options {
 		MaxRequestBodyBytes:   3 << 20,
 		Profiling:             true,
 		AnonymousAuth:         true,
-		AuthorizationMode:     []string{"RBAC"},
-		ShutdownTimeout:       20 * time.Second,
+		// On, as kubeadm runs kube-apiserver (whose own default is off):
+		// a token authenticates only once an administrator has made its
+		// Secret in kube-system.
+		EnableBootstrapTokenAuth: true,
+		AuthorizationMode:        []string{"RBAC"},
+		ShutdownTimeout:          20 * time.Second,
 
 		ServiceAccountIssuers:          []string{"https://kubernetes.default.svc.cluster.local"},
 		ServiceAccountExtendExpiration: true,
@@ -104,6 +112,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TokenAuthFile, "token-auth-file", o.TokenAuthFile, "Static bearer tokens (token,user,uid,\"groups\"); default <data-dir>/tokens.csv with a generated admin token.")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "CA bundle that verifies client certificates (common name = user, organizations = groups); default: the generated CA when --tls-cert-file is not given, else no client certificates.")
 	fs.BoolVar(&o.AnonymousAuth, "anonymous-auth", o.AnonymousAuth, "Serve requests without credentials as user system:anonymous (group system:unauthenticated), allowed what authorization grants them; when false they get 401.")
+	fs.BoolVar(&o.EnableBootstrapTokenAuth, "enable-bootstrap-token-auth", o.EnableBootstrapTokenAuth, "Accept bootstrap tokens (<id>.<secret>, backed by bootstrap.kubernetes.io/token Secrets named bootstrap-token-<id> in kube-system) as bearer tokens of user system:bootstrap:<id> in group system:bootstrappers, for TLS bootstrapping of kubelets.")
 	fs.StringSliceVar(&o.AuthorizationMode, "authorization-mode", o.AuthorizationMode, "Authorizers to ask in order after the one that allows group system:masters everything: RBAC, AlwaysAllow, AlwaysDeny.")
 	fs.StringVar(&o.KubeletClientCertificate, "kubelet-client-certificate", o.KubeletClientCertificate, "Client certificate for the kubelets' HTTPS servers (logs, exec); generated into --data-dir, signed by its CA, when empty and the serving certificate is generated.")
 	fs.StringVar(&o.KubeletClientKey, "kubelet-client-key", o.KubeletClientKey, "Key of --kubelet-client-certificate.")
