@@ -60,7 +60,8 @@ func startProcess(t testing.TB, service string, args ...string) *Process {
 }
 
 // adminOnly are the services that may still run with the admin
-// credentials: the kubelet, until nodes get their own identities.
+// credentials: the kubelet, whose own identity (StartBootstrapKubelet)
+// has no permissions until the Node authorizer gives it its node's.
 var adminOnly = map[string]bool{"kubelet": true}
 
 // ownIdentity fails the test when one of Skiff's components would run with

@@ -216,9 +216,20 @@ func requestClientCertificate(ctx context.Context, requests csr.Requests, key cr
 			return nil, err
 		}
 	}
-	reqName, uid, err := csr.Request(ctx, requests, request, name, csr.KubeAPIServerClientKubelet, 0, usages)
-	if err != nil {
-		return nil, err
+	// The apiserver may not be up yet: ask for a minute, as Kubernetes'
+	// kubelet waits for it.
+	var reqName, uid string
+	for deadline := time.Now().Add(time.Minute); ; {
+		if reqName, uid, err = csr.Request(ctx, requests, request, name, csr.KubeAPIServerClientKubelet, 0, usages); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, err
+		}
+		slog.WarnContext(ctx, "asking for a client certificate; trying again", "err", err)
+		if !sleepCtx(ctx, 2*time.Second) {
+			return nil, ctx.Err()
+		}
 	}
 	slog.InfoContext(ctx, "waiting for the client certificate", "csr", reqName)
 	wctx, cancel := context.WithTimeout(ctx, wait)
