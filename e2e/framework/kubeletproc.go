@@ -1,7 +1,9 @@
 package framework
 
 import (
+	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -14,8 +16,12 @@ type Kubelet struct {
 	Name    string
 	RootDir string
 	Port    int
-	args    []string
-	t       testing.TB
+	// Kubeconfig is the kubeconfig the kubelet uses: one with its node's
+	// certificate, or for a bootstrapping kubelet the one it writes once it
+	// has its certificate.
+	Kubeconfig string
+	args       []string
+	t          testing.TB
 }
 
 // StartKubelet runs a kubelet named name against srv, as system:node:<name>
@@ -24,9 +30,48 @@ type Kubelet struct {
 // whatever it leaves). Extra flags come last.
 func StartKubelet(t testing.TB, srv *APIServer, ctd *Containerd, name string, flags ...string) *Kubelet {
 	t.Helper()
-	k := &Kubelet{Name: name, RootDir: filepath.Join(ctd.Dir(), "kubelet-"+name), Port: FreePort(t), t: t}
+	return startKubelet(t, srv, ctd, name, srv.NodeKubeconfig(t, name), flags...)
+}
+
+// StartBootstrapKubelet runs a kubelet as StartKubelet does, but with no
+// credentials of its own: only bootstrapKubeconfig (a bootstrap token, see
+// BootstrapKubeconfig), with which it asks for its client certificate
+// (kept in <root dir>/pki) and then writes and uses <root dir>/kubelet.kubeconfig.
+func StartBootstrapKubelet(t testing.TB, srv *APIServer, ctd *Containerd, name, bootstrapKubeconfig string, flags ...string) *Kubelet {
+	t.Helper()
+	kubeconfig := filepath.Join(ctd.Dir(), "kubelet-"+name, "kubelet.kubeconfig")
+	return startKubelet(t, srv, ctd, name, kubeconfig, append([]string{"--bootstrap-kubeconfig", bootstrapKubeconfig}, flags...)...)
+}
+
+// BootstrapKubeconfig writes a kubeconfig for srv whose user is a
+// bootstrap token ("<id>.<secret>"), as a node joining the cluster gets.
+func BootstrapKubeconfig(t testing.TB, srv *APIServer, token string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bootstrap.kubeconfig")
+	data := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: skiff
+  cluster: {server: %q, certificate-authority: %q}
+users:
+- name: bootstrap
+  user: {token: %q}
+contexts:
+- name: bootstrap
+  context: {cluster: skiff, user: bootstrap}
+current-context: bootstrap
+`, srv.URL(), filepath.Join(srv.DataDir, "pki", "ca.crt"), token)
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func startKubelet(t testing.TB, srv *APIServer, ctd *Containerd, name, kubeconfig string, flags ...string) *Kubelet {
+	t.Helper()
+	k := &Kubelet{Name: name, RootDir: filepath.Join(ctd.Dir(), "kubelet-"+name), Port: FreePort(t), Kubeconfig: kubeconfig, t: t}
 	k.args = append([]string{
-		"--kubeconfig", srv.NodeKubeconfig(t, name),
+		"--kubeconfig", kubeconfig,
 		"--container-runtime-endpoint", ctd.Endpoint(),
 		"--hostname-override", name,
 		"--node-ip", NodeIP(ctd),

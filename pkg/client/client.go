@@ -289,5 +289,8 @@ func (c *Client) FlowcontrolV1() FlowcontrolV1 { return FlowcontrolV1{conn: c.co
 // NetworkingV1 is the networking.k8s.io group.
 func (c *Client) NetworkingV1() NetworkingV1 { return NetworkingV1{conn: c.conn} }
 
+// CertificatesV1 is the certificates.k8s.io group.
+func (c *Client) CertificatesV1() CertificatesV1 { return CertificatesV1{conn: c.conn} }
+
 // NodeV1 is the node.k8s.io group.
 func (c *Client) NodeV1() NodeV1 { return NodeV1{conn: c.conn} }

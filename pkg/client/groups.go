@@ -8,6 +8,7 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	authenticationv1 "skiff.dev/api/authentication/v1"
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
+	certificatesv1 "skiff.dev/api/certificates/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
@@ -229,5 +230,31 @@ func (c *ReplicaSetClient) GetScale(ctx context.Context, name string) (*autoscal
 // UpdateScale sets the replicas through the scale subresource.
 func (c *ReplicaSetClient) UpdateScale(ctx context.Context, scale *autoscalingv1.Scale, opts WriteOptions) (*autoscalingv1.Scale, error) {
 	out, err := c.svc.UpdateScale(ctx, &appsv1.UpdateReplicaSetScaleRequest{Scale: scale, Options: opts.proto()})
+	return out, FromGRPC(err)
+}
+
+// CertificatesV1 is the certificates.k8s.io/v1 API group.
+type CertificatesV1 struct{ conn *grpc.ClientConn }
+
+// CertificateSigningRequests are the CertificateSigningRequest objects
+// (cluster-scoped).
+func (g CertificatesV1) CertificateSigningRequests() *CertificateSigningRequestClient {
+	return &CertificateSigningRequestClient{
+		Resource: forConn[*certificatesv1.CertificateSigningRequest, *certificatesv1.CertificateSigningRequestList](g.conn, ""),
+		svc:      certificatesv1.NewCertificateSigningRequestServiceClient(g.conn),
+	}
+}
+
+// CertificateSigningRequestClient is the certificate signing requests
+// client with the approval subresource.
+type CertificateSigningRequestClient struct {
+	*Resource[*certificatesv1.CertificateSigningRequest, *certificatesv1.CertificateSigningRequestList]
+	svc certificatesv1.CertificateSigningRequestServiceClient
+}
+
+// UpdateApproval writes a request's conditions through the approval
+// subresource: an Approved or Denied condition added by an approver.
+func (c *CertificateSigningRequestClient) UpdateApproval(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, opts WriteOptions) (*certificatesv1.CertificateSigningRequest, error) {
+	out, err := c.svc.UpdateApproval(ctx, &certificatesv1.UpdateCertificateSigningRequestRequest{Object: csr, Options: opts.proto()})
 	return out, FromGRPC(err)
 }

@@ -107,6 +107,9 @@ func New(cfg Config) (*API, error) {
 	if err := guardRBAC(stores, a.rbac, a.authz); err != nil {
 		return nil, err
 	}
+	if err := guardCSRs(stores, a.authz); err != nil {
+		return nil, err
+	}
 	var entries []catalog.Entry
 	for _, res := range builtin {
 		st := stores[res]

@@ -9,6 +9,7 @@ import (
 	"skiff.dev/services/apiserver/internal/authorizer/node"
 	"skiff.dev/services/apiserver/internal/authorizer/rbac"
 	"skiff.dev/services/apiserver/internal/authorizer/rbacindex"
+	"skiff.dev/services/apiserver/internal/csradmission"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
@@ -70,6 +71,19 @@ func guardRBAC(stores map[*registry.Resource]*registry.Store, index *rbacindex.I
 		return fmt.Errorf("the kinds table lacks RBAC kinds for the escalation checks")
 	}
 	return nil
+}
+
+// guardCSRs installs Kubernetes' certificates admission checks on the
+// certificatesigningrequests store: approve and sign on the signer, and no
+// system:masters through kube-apiserver-client.
+func guardCSRs(stores map[*registry.Resource]*registry.Store, az authorizer.Authorizer) error {
+	for res, st := range stores {
+		if res.Group == csradmission.Group && res.Plural == "certificatesigningrequests" {
+			st.AddWriteCheck((&csradmission.Checker{Authorizer: az}).Check)
+			return nil
+		}
+	}
+	return fmt.Errorf("the kinds table lacks certificatesigningrequests for the certificates admission checks")
 }
 
 // Authorizer decides the requests of both faces.

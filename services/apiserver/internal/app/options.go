@@ -36,6 +36,10 @@ type Options struct {
 	// AnonymousAuth lets requests without credentials through as
 	// system:anonymous, for authorization to decide.
 	AnonymousAuth bool
+	// EnableBootstrapTokenAuth accepts bootstrap tokens, backed by
+	// bootstrap.kubernetes.io/token Secrets in kube-system, as bearer
+	// tokens (nodes joining the cluster).
+	EnableBootstrapTokenAuth bool
 	// AuthorizationMode lists the authorizers after the system:masters
 	// one, in order: Node, RBAC, AlwaysAllow, AlwaysDeny.
 	AuthorizationMode []string
@@ -98,9 +102,13 @@ func NewOptions() *Options {
 		MaxRequestBodyBytes:   3 << 20,
 		Profiling:             true,
 		AnonymousAuth:         true,
-		AuthorizationMode:     []string{"Node", "RBAC"},
-		ShutdownTimeout:       20 * time.Second,
-		Audit:                 audit.NewOptions(),
+		// On, as kubeadm runs kube-apiserver (whose own default is off):
+		// a token authenticates only once an administrator has made its
+		// Secret in kube-system.
+		EnableBootstrapTokenAuth: true,
+		AuthorizationMode:        []string{"Node", "RBAC"},
+		ShutdownTimeout:          20 * time.Second,
+		Audit:                    audit.NewOptions(),
 
 		ServiceAccountIssuers:          []string{"https://kubernetes.default.svc.cluster.local"},
 		ServiceAccountExtendExpiration: true,
@@ -118,6 +126,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TokenAuthFile, "token-auth-file", o.TokenAuthFile, "Static bearer tokens (token,user,uid,\"groups\"); default <data-dir>/tokens.csv with a generated admin token.")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "CA bundle that verifies client certificates (common name = user, organizations = groups); default: the generated CA when --tls-cert-file is not given, else no client certificates.")
 	fs.BoolVar(&o.AnonymousAuth, "anonymous-auth", o.AnonymousAuth, "Serve requests without credentials as user system:anonymous (group system:unauthenticated), allowed what authorization grants them; when false they get 401.")
+	fs.BoolVar(&o.EnableBootstrapTokenAuth, "enable-bootstrap-token-auth", o.EnableBootstrapTokenAuth, "Accept bootstrap tokens (<id>.<secret>, backed by bootstrap.kubernetes.io/token Secrets named bootstrap-token-<id> in kube-system) as bearer tokens of user system:bootstrap:<id> in group system:bootstrappers, for TLS bootstrapping of kubelets.")
 	fs.StringSliceVar(&o.AuthorizationMode, "authorization-mode", o.AuthorizationMode, "Authorizers to ask in order after the one that allows group system:masters everything: Node, RBAC, AlwaysAllow, AlwaysDeny.")
 	fs.StringSliceVar(&o.EnableAdmissionPlugins, "enable-admission-plugins", o.EnableAdmissionPlugins, "Admission plugins to run besides the default ones ("+strings.Join(admission.DefaultEnabled, ", ")+"); known: "+strings.Join(admission.Order, ", ")+". They run in Kubernetes' order whatever the order given.")
 	fs.StringSliceVar(&o.DisableAdmissionPlugins, "disable-admission-plugins", o.DisableAdmissionPlugins, "Default admission plugins not to run.")

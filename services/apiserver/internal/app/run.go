@@ -98,6 +98,10 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
+	bootstrapTokens, err := o.bootstrapTokens(runCtx, served)
+	if err != nil {
+		return err
+	}
 	svcs, err := o.services(served, client)
 	if err != nil {
 		return err
@@ -123,7 +127,7 @@ func Run(ctx context.Context, o *Options) error {
 		}
 	}()
 	handler, err := newHandler(handlerConfig{
-		api: served, etcd: client, authn: auth.Authenticator{Certificates: certs, Tokens: auth.Chain{tokens, sa.authenticator}, Anonymous: o.AnonymousAuth}, oidc: sa.oidc,
+		api: served, etcd: client, authn: auth.Authenticator{Certificates: certs, Tokens: auth.Chain{tokens, sa.authenticator, bootstrapTokens}, Anonymous: o.AnonymousAuth}, oidc: sa.oidc,
 		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets, profiling: o.Profiling, audit: auditor,
 		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
 	})

@@ -20,6 +20,7 @@ var methodVerbs = map[string]struct{ verb, subresource string }{
 	"Update": {"update", ""}, "UpdateStatus": {"update", "status"}, "Patch": {"patch", ""},
 	"Delete": {"delete", ""}, "GetScale": {"get", "scale"}, "UpdateScale": {"update", "scale"},
 	"Bind": {"create", "binding"}, "Finalize": {"update", "finalize"}, "CreateToken": {"create", "token"},
+	"UpdateApproval": {"update", "approval"},
 }
 
 // target is the namespace, name and subresource a request addresses. A

@@ -191,6 +191,14 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
 			return f.Finalize(ctx, objectOf(req), updateOptions(ctx, req.(writeRequest).GetOptions(), "finalize"))
 		}, nil
+	case "UpdateApproval":
+		pu, ok := b.(registry.PartUpdater)
+		if !ok {
+			return nil, missing("the approval subresource")
+		}
+		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
+			return pu.UpdatePart(ctx, objectOf(req), updateOptions(ctx, req.(writeRequest).GetOptions(), "approval"))
+		}, nil
 	case "CreateToken":
 		t, ok := b.(registry.TokenIssuer)
 		if !ok {

@@ -34,6 +34,10 @@ func (anyBackend) Finalize(context.Context, proto.Message, registry.UpdateOption
 	return nil, nil
 }
 
+func (anyBackend) UpdatePart(context.Context, proto.Message, registry.UpdateOptions) (proto.Message, error) {
+	return nil, nil
+}
+
 func (anyBackend) CreateToken(context.Context, string, string, *authenticationv1.TokenRequest) (*authenticationv1.TokenRequest, error) {
 	return nil, nil
 }

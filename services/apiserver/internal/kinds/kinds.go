@@ -58,6 +58,7 @@ func All() []*registry.Resource {
 			ListKind: "RuntimeClassList",
 			New:      newOf[nodev1.RuntimeClass](), NewList: newOf[nodev1.RuntimeClassList](), Strategy: runtimeClassStrategy,
 		},
+		certificateSigningRequests(),
 		{
 			Group: "networking.k8s.io", Version: "v1", Plural: "ipaddresses", Singular: "ipaddress", Kind: "IPAddress",
 			ListKind: "IPAddressList", ShortNames: []string{"ip"},
@@ -111,6 +112,7 @@ func All() []*registry.Resource {
 	parts := map[string]map[string][]string{
 		"/namespaces": {"finalize": {"spec"}},
 		"/pods":       {"ephemeralcontainers": {"spec", "ephemeral_containers"}},
+		"certificates.k8s.io/certificatesigningrequests": {"approval": {"status", "conditions"}},
 	}
 	traced := []string{"/pods", "/services", "/endpoints", "apps/deployments", "apps/replicasets", "discovery.k8s.io/endpointslices"}
 	for _, r := range list {

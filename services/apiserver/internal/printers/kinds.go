@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/duration"
 
 	appsv1 "skiff.dev/api/apps/v1"
+	certificatesv1 "skiff.dev/api/certificates/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
@@ -236,6 +237,15 @@ func init() {
 		typed(func(crb *rbacv1.ClusterRoleBinding, now time.Time) []any {
 			return bindingCells(crb.GetMetadata(), crb.GetRoleRef(), crb.GetSubjects(), now)
 		})))
+	register("certificates.k8s.io", "CertificateSigningRequest", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(), ageCol(),
+			col("SignerName", "string", "The signer the request asks for a certificate."),
+			col("Requestor", "string", "The user who created the request."),
+			col("RequestedDuration", "string", "The lifetime the request asks for, if any."),
+			col("Condition", "string", "Approved, Denied or Pending, then Failed and Issued when they apply."),
+		},
+		Cells: typed(csrCells),
+	})
 	register("coordination.k8s.io", "Lease", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Holder", "string", "The holder of the lease."), ageCol()},
 		Cells: typed(func(l *coordinationv1.Lease, now time.Time) []any {
@@ -678,4 +688,40 @@ func bindingCells(meta *metav1.ObjectMeta, ref *rbacv1.RoleRef, subjects []*rbac
 	}
 	return []any{meta.GetName(), ref.GetKind() + "/" + ref.GetName(), Age(meta, now),
 		strings.Join(users, ", "), strings.Join(groups, ", "), strings.Join(sas, ", ")}
+}
+
+// csrCells: the requested duration as a human duration, and the
+// condition as kubectl shows it: Denied before Approved before Pending,
+// then ",Failed" and ",Issued".
+func csrCells(csr *certificatesv1.CertificateSigningRequest, now time.Time) []any {
+	requested := "<none>"
+	if s := csr.GetSpec().ExpirationSeconds; s != nil {
+		requested = duration.HumanDuration(time.Duration(*s) * time.Second)
+	}
+	var approved, denied, failed bool
+	for _, c := range csr.GetStatus().GetConditions() {
+		switch c.GetType() {
+		case "Approved":
+			approved = true
+		case "Denied":
+			denied = true
+		case "Failed":
+			failed = true
+		}
+	}
+	condition := "Pending"
+	switch {
+	case denied:
+		condition = "Denied"
+	case approved:
+		condition = "Approved"
+	}
+	if failed {
+		condition += ",Failed"
+	}
+	if len(csr.GetStatus().GetCertificate()) > 0 {
+		condition += ",Issued"
+	}
+	return []any{csr.GetMetadata().GetName(), Age(csr.GetMetadata(), now), orNone(csr.GetSpec().GetSignerName()),
+		csr.GetSpec().GetUsername(), requested, condition}
 }

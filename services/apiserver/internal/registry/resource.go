@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 
@@ -78,6 +79,11 @@ type Resource struct {
 	// StorageVersion is the version objects are kept in when it is not
 	// Version (a CustomResourceDefinition's storage version).
 	StorageVersion string
+	// Resets, when set, replaces the reset fields ResetFields derives from
+	// HasStatus, for a kind whose strategies reset more (a
+	// CertificateSigningRequest's spec never changes, and its approval
+	// subresource writes only the conditions).
+	Resets map[string][]string
 	// StoredAs is set for a resource whose objects are another resource's,
 	// kept under its keys and in its encoding (events.k8s.io/v1 Events are
 	// core/v1 Events); nil stores the resource's own objects.
@@ -138,6 +144,9 @@ func (r *Resource) ServedVerbs() []string {
 // own (server-side apply), as Kubernetes' strategies declare them: the
 // main resource leaves the status alone, the status subresource the spec.
 func (r *Resource) ResetFields() map[string][]string {
+	if r.Resets != nil {
+		return r.Resets
+	}
 	if !r.HasStatus {
 		return nil
 	}
@@ -172,14 +181,24 @@ type Strategy struct {
 	// fieldValidation=Strict they refuse the write, under Warn they are
 	// warnings.
 	Prune func(obj proto.Message) []string
-	// PrepareForCreate clears what a client may not set on create.
-	PrepareForCreate func(obj proto.Message)
+	// PrepareForCreate clears what a client may not set on create, or
+	// sets it from the request (the user in ctx: a
+	// CertificateSigningRequest's requestor).
+	PrepareForCreate func(ctx context.Context, obj proto.Message)
 	// Default fills in defaults, as Kubernetes' defaulting does.
 	Default func(obj proto.Message)
 	// PrepareForStatusUpdate resets, in a write through */status, the
 	// metadata the kind keeps from the stored object old (a Deployment's
 	// labels, a Pod's ownerReferences); the spec is always old's.
 	PrepareForStatusUpdate func(obj, old proto.Message)
+	// PrepareForUpdate changes the object an update stores, after the
+	// registry has taken from the stored object old what the write may
+	// not change (the status of a write of the object, the spec of one
+	// through status, all but the part of one through a part):
+	// subresource is "", "status" or the part's name. A
+	// CertificateSigningRequest keeps its spec and approval conditions
+	// and stamps its conditions' times here.
+	PrepareForUpdate func(subresource string, obj, old proto.Message)
 	// Validate checks a new object.
 	Validate func(obj proto.Message) field.ErrorList
 	// ValidateCreate checks what only a created object must (not) be,
@@ -193,6 +212,10 @@ type Strategy struct {
 	// through */status (a CustomResourceDefinition's status is checked
 	// alone).
 	ValidateStatusUpdate func(obj, old proto.Message) field.ErrorList
+	// ValidatePartUpdate, when set, replaces ValidateUpdate for writes
+	// through one of the resource's Parts, by the part's name (a
+	// CertificateSigningRequest's approval may add Approved or Denied).
+	ValidatePartUpdate func(part string, obj, old proto.Message) field.ErrorList
 	// NameValidation checks metadata.name; nil means DNS-1123 subdomain.
 	NameValidation func(name string) []string
 	// FieldSet returns the field-selector attributes of an object beyond

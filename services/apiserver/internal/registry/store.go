@@ -203,7 +203,7 @@ func (s *Store) prepareCreate(ctx context.Context, obj proto.Message, meta *meta
 		object.ClearPart(obj, "status")
 	}
 	if s.res.Strategy.PrepareForCreate != nil {
-		s.res.Strategy.PrepareForCreate(obj)
+		s.res.Strategy.PrepareForCreate(ctx, obj)
 	}
 	if s.res.Strategy.Default != nil {
 		s.res.Strategy.Default(obj)

@@ -137,6 +137,9 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 			object.CopyPath(next, current, path...)
 		}
 	}
+	if s.res.Strategy.PrepareForUpdate != nil {
+		s.res.Strategy.PrepareForUpdate(opts.Subresource, next, current)
+	}
 	nm := object.Meta(next)
 	if !isPart {
 		keepSystemMeta(nm, cur)
@@ -157,6 +160,8 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	switch validateUpdate := s.res.Strategy.ValidateUpdate; {
 	case opts.Subresource == "status" && s.res.Strategy.ValidateStatusUpdate != nil:
 		errs = append(errs, s.res.Strategy.ValidateStatusUpdate(next, current)...)
+	case isPart && s.res.Strategy.ValidatePartUpdate != nil:
+		errs = append(errs, s.res.Strategy.ValidatePartUpdate(opts.Subresource, next, current)...)
 	case validateUpdate != nil:
 		errs = append(errs, validateUpdate(next, current)...)
 	}

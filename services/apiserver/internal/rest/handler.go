@@ -146,7 +146,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, info requestInfo
 		h.serveFinalize(w, r, info, s)
 	case "token":
 		h.serveToken(w, r, info, s)
-	case "ephemeralcontainers":
+	case "ephemeralcontainers", "approval":
 		h.servePart(w, r, info, s)
 	case "log", "exec", "attach", "portforward":
 		h.servePodStream(w, r, info, s)

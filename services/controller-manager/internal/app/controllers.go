@@ -7,6 +7,8 @@ import (
 	"skiff.dev/pkg/events"
 	"skiff.dev/services/controller-manager/internal/clusterroleaggregation"
 	"skiff.dev/services/controller-manager/internal/controller"
+	"skiff.dev/services/controller-manager/internal/csrapproving"
+	"skiff.dev/services/controller-manager/internal/csrsigning"
 	"skiff.dev/services/controller-manager/internal/deployment"
 	"skiff.dev/services/controller-manager/internal/endpoints"
 	"skiff.dev/services/controller-manager/internal/endpointslice"
@@ -21,6 +23,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
 	"skiff.dev/services/controller-manager/internal/servicecidrs"
+	"skiff.dev/services/controller-manager/internal/tokencleaner"
 )
 
 // deps is what a controller is built from.
@@ -131,6 +134,31 @@ var known = []struct {
 		ac.Observe = d.observe
 		return ac, nil
 	}},
+	// Kubernetes runs the certificate controllers with five workers and no
+	// flag for more.
+	{csrapproving.Name, "", 5, func(d deps) (runner, error) {
+		ac := csrapproving.New(d.c, d.f, d.workers)
+		ac.Observe = d.observe
+		return ac, nil
+	}},
+	// Runs only with --cluster-signing-cert-file and --cluster-signing-key-file,
+	// as in Kubernetes.
+	{csrsigning.Name, "", 5, func(d deps) (runner, error) {
+		sc, err := csrsigning.New(d.c, d.f, csrsigning.Config{CertFile: d.o.ClusterSigningCertFile,
+			KeyFile: d.o.ClusterSigningKeyFile, Duration: d.o.ClusterSigningDuration, Workers: d.workers})
+		if err != nil {
+			return nil, err
+		}
+		sc.Observe = d.observe
+		return sc, nil
+	}},
+	// On with "*", unlike in Kubernetes, where kubeadm turns it on: Skiff's
+	// apiserver accepts bootstrap tokens by default.
+	{tokencleaner.Name, "", 1, func(d deps) (runner, error) {
+		tc := tokencleaner.New(d.c, d.f)
+		tc.Observe = d.observe
+		return tc, nil
+	}},
 }
 
 // accounts are the controllers' service accounts in kube-system, whose
@@ -144,6 +172,7 @@ var accounts = map[string]string{
 	nodelifecycle.Name: "node-controller", nodeipam.Name: "node-controller",
 	serviceaccount.Name: "service-account-controller", servicecidrs.Name: "service-cidrs-controller",
 	rootcacertpublisher.Name: "root-ca-cert-publisher", clusterroleaggregation.Name: "clusterrole-aggregation-controller",
+	csrapproving.Name: "certificate-controller", csrsigning.Name: "certificate-controller", tokencleaner.Name: "token-cleaner",
 }
 
 func names() []string {

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"skiff.dev/pkg/component"
+	"skiff.dev/services/controller-manager/internal/csrsigning"
 	"skiff.dev/services/controller-manager/internal/endpointslicemirroring"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
@@ -49,6 +50,13 @@ type Options struct {
 	// RootCAFile is the CA bundle the root CA publisher publishes; empty
 	// for the one the kubeconfig trusts.
 	RootCAFile string
+	// ClusterSigningCertFile and ClusterSigningKeyFile are the CA the
+	// csrsigning controller signs approved requests with; it runs only
+	// with both.
+	ClusterSigningCertFile, ClusterSigningKeyFile string
+	// ClusterSigningDuration is the longest lifetime a signed certificate
+	// gets.
+	ClusterSigningDuration time.Duration
 	// Workers per controller, by controller name.
 	Workers map[string]*int
 }
@@ -75,6 +83,8 @@ func NewOptions() *Options {
 		NodeCIDRMaskSize: 24,
 
 		MirroringMaxEndpointsPerSubset: endpointslicemirroring.DefaultMaxEndpointsPerSubset,
+
+		ClusterSigningDuration: csrsigning.DefaultDuration,
 	}
 	for _, c := range known {
 		w := c.workers
@@ -106,6 +116,11 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.RootCAFile, "root-ca-file", o.RootCAFile, fmt.Sprintf(
 		"PEM bundle of the CA that verifies the apiserver, published as ca.crt of the %s ConfigMap in every namespace and read again every %v; empty: the CA --kubeconfig trusts.",
 		rootcacertpublisher.ConfigMapName, rootcacertpublisher.DefaultPollPeriod))
+	fs.StringVar(&o.ClusterSigningCertFile, "cluster-signing-cert-file", o.ClusterSigningCertFile,
+		"PEM CA certificate the csrsigning controller signs approved certificate requests with (kubelets' client and serving certificates, API clients); the controller runs only with it and --cluster-signing-key-file.")
+	fs.StringVar(&o.ClusterSigningKeyFile, "cluster-signing-key-file", o.ClusterSigningKeyFile, "PEM private key of --cluster-signing-cert-file.")
+	fs.DurationVar(&o.ClusterSigningDuration, "cluster-signing-duration", o.ClusterSigningDuration,
+		"Longest lifetime of a signed certificate; a request may ask for less with spec.expirationSeconds (at least 10 minutes).")
 	for _, c := range known {
 		if c.workersFlag == "" {
 			continue
@@ -142,6 +157,12 @@ func (o *Options) Validate() error {
 	}
 	if m := o.MirroringMaxEndpointsPerSubset; m < 1 || m > endpointslicemirroring.MaxMaxEndpointsPerSubset {
 		errs = append(errs, fmt.Errorf("--mirroring-max-endpoints-per-subset %d: must be from 1 to %d", m, endpointslicemirroring.MaxMaxEndpointsPerSubset))
+	}
+	if (o.ClusterSigningCertFile == "") != (o.ClusterSigningKeyFile == "") {
+		errs = append(errs, errors.New("--cluster-signing-cert-file and --cluster-signing-key-file go together"))
+	}
+	if o.ClusterSigningDuration <= 0 {
+		errs = append(errs, fmt.Errorf("--cluster-signing-duration %v: must be positive", o.ClusterSigningDuration))
 	}
 	if err := o.validateNodeCIDRs(); err != nil {
 		errs = append(errs, err)
@@ -187,9 +208,10 @@ func (o *Options) rootCA() rootcacertpublisher.Source {
 }
 
 // Enabled reports whether --controllers selects a controller; nodeipam
-// also needs --allocate-node-cidrs, as in Kubernetes.
+// also needs --allocate-node-cidrs and csrsigning the signing CA's files,
+// as in Kubernetes.
 func (o *Options) Enabled(name string) bool {
-	if name == nodeipam.Name && !o.AllocateNodeCIDRs {
+	if name == nodeipam.Name && !o.AllocateNodeCIDRs || name == csrsigning.Name && o.ClusterSigningCertFile == "" {
 		return false
 	}
 	on := false

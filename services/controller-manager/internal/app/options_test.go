@@ -18,6 +18,10 @@ func TestEnabledControllers(t *testing.T) {
 		{[]string{"-replicaset", "*"}, "replicaset", false},
 		{[]string{"serviceaccount"}, "replicaset", false},
 		{[]string{"serviceaccount"}, "serviceaccount", true},
+		{[]string{"*"}, "csrapproving", true},
+		{[]string{"*"}, "tokencleaner", true},
+		{[]string{"*"}, "csrsigning", false}, // no signing CA
+		{[]string{"csrsigning"}, "csrsigning", false},
 	} {
 		o := NewOptions()
 		o.Controllers = c.flags
@@ -40,6 +44,27 @@ func TestValidate(t *testing.T) {
 	o = NewOptions()
 	if err := o.Validate(); err == nil {
 		t.Fatal("no kubeconfig was accepted")
+	}
+}
+
+// TestSigning: csrsigning runs when given both of the CA's files.
+func TestSigning(t *testing.T) {
+	o := NewOptions()
+	o.Kubeconfig = "k"
+	o.ClusterSigningCertFile = "ca.crt"
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), "go together") {
+		t.Fatalf("a certificate without its key: %v", err)
+	}
+	o.ClusterSigningKeyFile = "ca.key"
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !o.Enabled("csrsigning") {
+		t.Error("csrsigning is off with a signing CA")
+	}
+	o.ClusterSigningDuration = 0
+	if err := o.Validate(); err == nil {
+		t.Error("a zero --cluster-signing-duration was accepted")
 	}
 }
 

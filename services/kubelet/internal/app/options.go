@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,6 +23,9 @@ import (
 type Options struct {
 	component.Observability
 	Kubeconfig                string
+	BootstrapKubeconfig       string
+	CertDir                   string
+	RotateCertificates        bool
 	ContainerRuntimeEndpoint  string
 	Runtime                   string
 	HollowNodes               int
@@ -59,6 +63,7 @@ func NewOptions() *Options {
 		Observability:             component.DefaultObservability(),
 		ContainerRuntimeEndpoint:  "unix:///run/containerd/containerd.sock",
 		Runtime:                   "remote",
+		RotateCertificates:        true,
 		RootDir:                   "/var/lib/kubelet",
 		FileCheckFrequency:        20 * time.Second,
 		NodeLabels:                map[string]string{},
@@ -80,7 +85,10 @@ func NewOptions() *Options {
 
 // AddFlags registers the flags.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver (token authentication).")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver and the kubelet's credentials; with --bootstrap-kubeconfig, written by the kubelet when missing.")
+	fs.StringVar(&o.BootstrapKubeconfig, "bootstrap-kubeconfig", o.BootstrapKubeconfig, "Kubeconfig with a bootstrap token: when --kubeconfig is missing or its client certificate has expired, the kubelet asks with it for a client certificate of system:node:<node name> (a CertificateSigningRequest to kubernetes.io/kube-apiserver-client-kubelet), keeps it in --cert-dir and writes --kubeconfig pointing at it.")
+	fs.StringVar(&o.CertDir, "cert-dir", o.CertDir, "Directory of the kubelet's client certificates (kubelet-client-current.pem); default <root-dir>/pki.")
+	fs.BoolVar(&o.RotateCertificates, "rotate-certificates", o.RotateCertificates, "With --bootstrap-kubeconfig: renew the client certificate in --cert-dir when 70-90% of its lifetime has passed, as the node's own identity.")
 	fs.StringVar(&o.ContainerRuntimeEndpoint, "container-runtime-endpoint", o.ContainerRuntimeEndpoint, "CRI endpoint of the container runtime (unix://).")
 	fs.StringVar(&o.Runtime, "runtime", o.Runtime, "Container runtime backend: remote (CRI at --container-runtime-endpoint) or fake (no containers: hollow nodes for benchmarks only).")
 	fs.IntVar(&o.HollowNodes, "hollow-nodes", o.HollowNodes, "With --runtime=fake: simulate this many nodes in this process, named <node name>-<i> (benchmarks only).")
@@ -118,6 +126,9 @@ func (o *Options) Validate() error {
 	var errs []error
 	if o.Kubeconfig == "" {
 		errs = append(errs, errors.New("--kubeconfig is required"))
+	}
+	if o.BootstrapKubeconfig != "" && o.HollowNodes > 0 {
+		errs = append(errs, errors.New("--bootstrap-kubeconfig: hollow nodes share one identity and cannot bootstrap"))
 	}
 	if o.Runtime != "remote" && o.Runtime != "fake" {
 		errs = append(errs, fmt.Errorf("--runtime %q: want remote or fake", o.Runtime))
@@ -167,6 +178,14 @@ func (o *Options) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// certDir is --cert-dir, or <root-dir>/pki.
+func (o *Options) certDir() string {
+	if o.CertDir != "" {
+		return o.CertDir
+	}
+	return filepath.Join(o.RootDir, "pki")
 }
 
 // nodeName is --hostname-override or the host name, lower-cased as

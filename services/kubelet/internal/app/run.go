@@ -48,11 +48,7 @@ func Run(ctx context.Context, o *Options) error {
 			return err
 		}
 	}
-	cfg, err := client.FromKubeconfig(o.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	c, err := client.New(cfg)
+	c, cfg, rotator, err := o.connect(ctx)
 	if err != nil {
 		return err
 	}
@@ -68,6 +64,9 @@ func Run(ctx context.Context, o *Options) error {
 	})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return svcs.Start(gctx) })
+	if rotator != nil {
+		g.Go(func() error { rotator.Run(gctx); return nil })
+	}
 	if o.HealthzBindAddress != "" {
 		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(prometheus.NewRegistry(), o.Profiling)); err != nil {
 			return err
