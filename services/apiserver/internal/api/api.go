@@ -124,7 +124,7 @@ func New(cfg Config) (*API, error) {
 	a.Catalog = catalog.New(entries)
 	a.crds = &customresource.Controller{
 		CRDs: a.Backend("apiextensions.k8s.io", "customresourcedefinitions"), Catalog: a.Catalog,
-		Etcd: cfg.Etcd, WatchCacheSize: cfg.WatchCacheSize, NamespaceCheck: check,
+		Etcd: cfg.Etcd, WatchCacheSize: cfg.WatchCacheSize, NamespaceCheck: check, Admission: chain,
 		NewSchema: newSchema, Builtin: builtinNames(builtin),
 	}
 	if a.crds.CRDs == nil {
