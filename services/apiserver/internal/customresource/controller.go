@@ -33,7 +33,7 @@ type Controller struct {
 	// Admission is the admission chain the custom resources' writes go
 	// through, as the built-in kinds' do; nil admits every write.
 	Admission registry.Admission
-	NewSchema      NewSchema
+	NewSchema NewSchema
 	// Builtin are the built-in resources' names, which no definition may
 	// take in their groups.
 	Builtin []crdnames.Names

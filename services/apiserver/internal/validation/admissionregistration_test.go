@@ -47,7 +47,9 @@ func TestValidateValidatingWebhookConfiguration(t *testing.T) {
 		{"url and service", func(w *admissionregistrationv1.ValidatingWebhook) {
 			w.ClientConfig.Service = &admissionregistrationv1.ServiceReference{Namespace: "ns", Name: "hook"}
 		}, []string{`webhooks[0].clientConfig: Required value: exactly one of url or service is required`}},
-		{"an http url", func(w *admissionregistrationv1.ValidatingWebhook) { w.ClientConfig.Url = proto.String("http://hooks.example.com?x=1") },
+		{"an http url", func(w *admissionregistrationv1.ValidatingWebhook) {
+			w.ClientConfig.Url = proto.String("http://hooks.example.com?x=1")
+		},
 			[]string{`webhooks[0].clientConfig.url: Invalid value: "http": 'https' is the only allowed URL scheme; desired format: https://host[/path]`,
 				`webhooks[0].clientConfig.url: Invalid value: "x=1": query parameters are not permitted in the URL`}},
 		{"a bad service", func(w *admissionregistrationv1.ValidatingWebhook) {
