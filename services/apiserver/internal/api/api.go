@@ -13,6 +13,7 @@ import (
 
 	apiextensionsv1 "skiff.dev/api/apiextensions/v1"
 	"skiff.dev/pkg/kprotobuf"
+	"skiff.dev/services/apiserver/internal/admission/webhook"
 	"skiff.dev/services/apiserver/internal/apf"
 	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/authorizer/node"
@@ -38,8 +39,11 @@ type API struct {
 	crds    *customresource.Controller
 	rbac    *rbacindex.Index
 	nodes   *node.Authorizer
-	authz   authorizer.Authorizer
-	done    chan struct{}
+	// webhooks are the admission webhooks, following their
+	// configurations once started.
+	webhooks *webhook.Webhooks
+	authz    authorizer.Authorizer
+	done     chan struct{}
 }
 
 // Config is what the API needs.
@@ -92,7 +96,10 @@ func New(cfg Config) (*API, error) {
 		return nil, fmt.Errorf("the kinds table has no namespaces resource")
 	}
 	check := namespaces.Check(nsStore)
-	chain, err := buildAdmission(cfg, stores)
+	if a.webhooks, err = newWebhooks(stores, a.servedVersions); err != nil {
+		return nil, err
+	}
+	chain, err := buildAdmission(cfg, stores, a.webhooks)
 	if err != nil {
 		return nil, err
 	}
@@ -161,6 +168,9 @@ func (a *API) Start(ctx context.Context) error {
 	if err := a.startAuthorizers(ctx); err != nil {
 		return err
 	}
+	if err := a.webhooks.Start(ctx); err != nil {
+		return err
+	}
 	crdsDone := make(chan struct{})
 	go func() {
 		defer close(crdsDone)
@@ -172,6 +182,7 @@ func (a *API) Start(ctx context.Context) error {
 		<-crdsDone
 		<-a.rbac.Done()
 		<-a.nodes.Done()
+		<-a.webhooks.Done()
 		for _, st := range a.caches {
 			<-st.Done()
 		}
