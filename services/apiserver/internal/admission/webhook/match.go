@@ -47,6 +47,11 @@ func newAttributes(ctx context.Context, w *registry.Write) *attributes {
 	if a.isNamespace() && w.Operation != registry.OpCreate {
 		a.namespace = w.Name
 	}
+	// A create that asked for a generated name names nothing yet, as in
+	// Kubernetes, where the name is generated after admission.
+	if w.Operation == registry.OpCreate && w.Object != nil && object.Meta(w.Object).GetName() != w.Name {
+		a.name = ""
+	}
 	a.user, a.hasUser = auth.UserFrom(ctx)
 	return a
 }

@@ -334,7 +334,8 @@ func TestValidatingWebhookRequestAndRefusal(t *testing.T) {
 			return map[string]any{"allowed": false, "status": map[string]any{"message": "bad is a bad name", "code": 403, "reason": "Forbidden"},
 				"warnings": []string{"think again"}}
 		}
-		return map[string]any{"allowed": true, "warnings": []string{"looked at " + req["name"].(string)}}
+		name := req["object"].(map[string]any)["metadata"].(map[string]any)["name"]
+		return map[string]any{"allowed": true, "warnings": []string{fmt.Sprint("looked at ", name)}}
 	})
 	x := New(Config{})
 	x.setValidating(validatingConfig("names", &admissionregistrationv1.ValidatingWebhook{
@@ -370,13 +371,23 @@ func TestValidatingWebhookRequestAndRefusal(t *testing.T) {
 		t.Error("the request has no uid")
 	}
 
+	// A generated name is no name yet.
+	gen := configMap("a", "good-x7k2q", nil)
+	gen.Metadata.GenerateName = "good-"
+	if err := x.validate(ctx, &registry.Write{Operation: registry.OpCreate, Resource: configMaps, Namespace: "a", Name: "good-", Object: gen}); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.requests()[1]["name"]; got != nil {
+		t.Errorf("a generated name's request names %v", got)
+	}
+
 	w.Name, w.Object = "bad", configMap("a", "bad", nil)
 	err := x.validate(ctx, w)
 	st := apierrors.ToStatus(err)
 	if st.GetMessage() != `admission webhook "names.example.com" denied the request: bad is a bad name` || st.GetCode() != 403 || st.GetReason() != "Forbidden" {
 		t.Errorf("refusal: %v", st)
 	}
-	if got := rec.Warnings(); !slices.Equal(got, []string{"looked at good", "think again"}) {
+	if got := rec.Warnings(); !slices.Equal(got, []string{"looked at good", "looked at good-x7k2q", "think again"}) {
 		t.Errorf("warnings %q", got)
 	}
 
