@@ -65,9 +65,11 @@ type Webhooks struct {
 	cfg     Config
 	clients *clients
 
+	// validating and mutating are each configuration's webhooks, ready
+	// to call, by configuration name.
 	mu         sync.Mutex
-	validating map[string]*admissionregistrationv1.ValidatingWebhookConfiguration
-	mutating   map[string]*admissionregistrationv1.MutatingWebhookConfiguration
+	validating map[string][]*hook
+	mutating   map[string][]*hook
 	// validatingHooks and mutatingHooks are the webhooks to call, in
 	// Kubernetes' order: configurations by name, webhooks in their order.
 	validatingHooks, mutatingHooks atomic.Pointer[[]*hook]
@@ -79,8 +81,8 @@ type Webhooks struct {
 func New(cfg Config) *Webhooks {
 	x := &Webhooks{
 		cfg: cfg, clients: newClients(cfg.Services),
-		validating: map[string]*admissionregistrationv1.ValidatingWebhookConfiguration{},
-		mutating:   map[string]*admissionregistrationv1.MutatingWebhookConfiguration{},
+		validating: map[string][]*hook{},
+		mutating:   map[string][]*hook{},
 		done:       make(chan struct{}),
 	}
 	x.validatingHooks.Store(&[]*hook{})
@@ -125,78 +127,74 @@ func (x *Webhooks) Start(ctx context.Context) error {
 // Done is closed when the followers have stopped, after ctx ended.
 func (x *Webhooks) Done() <-chan struct{} { return x.done }
 
+// setValidating compiles a validating configuration's webhooks (only
+// that configuration's: a change costs what the changed configuration
+// holds) and publishes the new list.
 func (x *Webhooks) setValidating(obj proto.Message) {
 	c := obj.(*admissionregistrationv1.ValidatingWebhookConfiguration)
+	name := c.GetMetadata().GetName()
+	var hooks []*hook
+	for i, w := range c.GetWebhooks() {
+		hooks = append(hooks, newHook(name, i, hookSpec{
+			name: w.GetName(), clientConfig: w.GetClientConfig(), rules: w.GetRules(),
+			failurePolicy: w.GetFailurePolicy(), matchPolicy: w.GetMatchPolicy(), sideEffects: w.SideEffects,
+			namespaceSelector: w.GetNamespaceSelector(), objectSelector: w.GetObjectSelector(),
+			timeoutSeconds: w.TimeoutSeconds, reviewVersions: w.GetAdmissionReviewVersions(), matchConditions: w.GetMatchConditions(),
+		}))
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.validating[c.GetMetadata().GetName()] = c
-	x.rebuildValidating()
+	x.validating[name] = hooks
+	x.validatingHooks.Store(ordered(x.validating))
 }
 
 func (x *Webhooks) removeValidating(_, name string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	delete(x.validating, name)
-	x.rebuildValidating()
+	x.validatingHooks.Store(ordered(x.validating))
 }
 
+// setMutating: as setValidating, for a mutating configuration.
 func (x *Webhooks) setMutating(obj proto.Message) {
 	c := obj.(*admissionregistrationv1.MutatingWebhookConfiguration)
+	name := c.GetMetadata().GetName()
+	var hooks []*hook
+	for i, w := range c.GetWebhooks() {
+		hooks = append(hooks, newHook(name, i, hookSpec{
+			name: w.GetName(), clientConfig: w.GetClientConfig(), rules: w.GetRules(),
+			failurePolicy: w.GetFailurePolicy(), matchPolicy: w.GetMatchPolicy(), sideEffects: w.SideEffects,
+			namespaceSelector: w.GetNamespaceSelector(), objectSelector: w.GetObjectSelector(),
+			timeoutSeconds: w.TimeoutSeconds, reviewVersions: w.GetAdmissionReviewVersions(), matchConditions: w.GetMatchConditions(),
+			mutating: true, reinvokeIfNeeded: w.GetReinvocationPolicy() == "IfNeeded",
+		}))
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.mutating[c.GetMetadata().GetName()] = c
-	x.rebuildMutating()
+	x.mutating[name] = hooks
+	x.mutatingHooks.Store(ordered(x.mutating))
 }
 
 func (x *Webhooks) removeMutating(_, name string) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	delete(x.mutating, name)
-	x.rebuildMutating()
+	x.mutatingHooks.Store(ordered(x.mutating))
 }
 
-func (x *Webhooks) rebuildValidating() {
-	var hooks []*hook
-	for _, c := range sortedByName(x.validating) {
-		for i, w := range c.GetWebhooks() {
-			hooks = append(hooks, newHook(c.GetMetadata().GetName(), i, hookSpec{
-				name: w.GetName(), clientConfig: w.GetClientConfig(), rules: w.GetRules(),
-				failurePolicy: w.GetFailurePolicy(), matchPolicy: w.GetMatchPolicy(), sideEffects: w.SideEffects,
-				namespaceSelector: w.GetNamespaceSelector(), objectSelector: w.GetObjectSelector(),
-				timeoutSeconds: w.TimeoutSeconds, reviewVersions: w.GetAdmissionReviewVersions(), matchConditions: w.GetMatchConditions(),
-			}))
-		}
-	}
-	x.validatingHooks.Store(&hooks)
-}
-
-func (x *Webhooks) rebuildMutating() {
-	var hooks []*hook
-	for _, c := range sortedByName(x.mutating) {
-		for i, w := range c.GetWebhooks() {
-			hooks = append(hooks, newHook(c.GetMetadata().GetName(), i, hookSpec{
-				name: w.GetName(), clientConfig: w.GetClientConfig(), rules: w.GetRules(),
-				failurePolicy: w.GetFailurePolicy(), matchPolicy: w.GetMatchPolicy(), sideEffects: w.SideEffects,
-				namespaceSelector: w.GetNamespaceSelector(), objectSelector: w.GetObjectSelector(),
-				timeoutSeconds: w.TimeoutSeconds, reviewVersions: w.GetAdmissionReviewVersions(), matchConditions: w.GetMatchConditions(),
-				mutating: true, reinvokeIfNeeded: w.GetReinvocationPolicy() == "IfNeeded",
-			}))
-		}
-	}
-	x.mutatingHooks.Store(&hooks)
-}
-
-func sortedByName[T proto.Message](m map[string]T) []T {
-	names := make([]string, 0, len(m))
-	for n := range m {
+// ordered lists the webhooks in Kubernetes' order: configurations by
+// name, each configuration's webhooks in their order.
+func ordered(byConfiguration map[string][]*hook) *[]*hook {
+	names := make([]string, 0, len(byConfiguration))
+	for n := range byConfiguration {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	out := make([]T, len(names))
-	for i, n := range names {
-		out[i] = m[n]
+	var out []*hook
+	for _, n := range names {
+		out = append(out, byConfiguration[n]...)
 	}
-	return out
+	return &out
 }
 
 // hookSpec is what a validating and a mutating webhook share, and what
