@@ -107,12 +107,16 @@ func (x *Webhooks) call(ctx context.Context, inv *invocation, a *attributes, obj
 // validate sends the write to every validating webhook it matches, all at
 // once; the first refusal, in the webhooks' order, refuses it.
 func (x *Webhooks) validate(ctx context.Context, w *registry.Write) error {
+	hooks := *x.validatingHooks.Load()
+	if len(hooks) == 0 {
+		return nil
+	}
 	a := newAttributes(ctx, w)
 	if a.exempt() {
 		return nil
 	}
 	var invs []*invocation
-	for _, h := range *x.validatingHooks.Load() {
+	for _, h := range hooks {
 		inv, err := x.matches(ctx, h, a)
 		if err != nil {
 			return err
@@ -167,11 +171,14 @@ func (x *Webhooks) validate(ctx context.Context, w *registry.Write) error {
 // webhook whose reinvocationPolicy is IfNeeded is called once more, after
 // the others, when a webhook after it changed the object.
 func (x *Webhooks) admit(ctx context.Context, w *registry.Write) error {
+	hooks := *x.mutatingHooks.Load()
+	if len(hooks) == 0 {
+		return nil
+	}
 	a := newAttributes(ctx, w)
 	if a.exempt() {
 		return nil
 	}
-	hooks := *x.mutatingHooks.Load()
 	// invoked are the IfNeeded webhooks called since the last change;
 	// reinvoke those a later change asks to call again.
 	var invoked []string
