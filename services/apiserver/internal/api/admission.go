@@ -7,6 +7,7 @@ import (
 
 	"skiff.dev/services/apiserver/internal/admission"
 	"skiff.dev/services/apiserver/internal/admission/noderestriction"
+	"skiff.dev/services/apiserver/internal/admission/webhook"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/runtimeclass"
@@ -14,7 +15,7 @@ import (
 
 // buildAdmission makes the admission chain the configuration asks for,
 // from the plugins built so far, over the stores they read.
-func buildAdmission(cfg Config, stores map[*registry.Resource]*registry.Store) (admission.Chain, error) {
+func buildAdmission(cfg Config, stores map[*registry.Resource]*registry.Store, webhooks *webhook.Webhooks) (admission.Chain, error) {
 	var runtimeClasses *registry.Store
 	for res, st := range stores {
 		if res.Group == "node.k8s.io" && res.Plural == "runtimeclasses" {
@@ -29,6 +30,7 @@ func buildAdmission(cfg Config, stores map[*registry.Resource]*registry.Store) (
 		noderestriction.Plugin(),
 		{Name: "RuntimeClass", Mutate: runtimeclass.Admit(runtimeClasses)},
 	}
+	available = append(available, webhooks.Plugins()...)
 	return admission.Build(available, cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins)
 }
 
@@ -43,4 +45,47 @@ func protectSystemNamespaces(_ context.Context, w *registry.Write) error {
 		return nil
 	}
 	return apierrors.NewForbidden(w.Resource.ErrorResource(), w.Name, "this namespace may not be deleted")
+}
+
+// newWebhooks makes the admission webhooks over the stores they read:
+// their configurations, namespaces, and the Services and EndpointSlices
+// that say where a webhook given by a service is served.
+func newWebhooks(stores map[*registry.Resource]*registry.Store, versions func(group, resource string) []string) (*webhook.Webhooks, error) {
+	find := func(group, plural string) registry.Backend {
+		for res, st := range stores {
+			if res.Group == group && res.Plural == plural {
+				return st
+			}
+		}
+		return nil
+	}
+	const ar = "admissionregistration.k8s.io"
+	cfg := webhook.Config{
+		ValidatingConfigurations: find(ar, "validatingwebhookconfigurations"),
+		MutatingConfigurations:   find(ar, "mutatingwebhookconfigurations"),
+		Namespaces:               find("", "namespaces"),
+		Services: webhook.ServiceEndpoints{
+			Services: find("", "services"), EndpointSlices: find("discovery.k8s.io", "endpointslices")},
+		Versions: versions,
+	}
+	se := cfg.Services.(webhook.ServiceEndpoints)
+	if cfg.ValidatingConfigurations == nil || cfg.MutatingConfigurations == nil || cfg.Namespaces == nil || se.Services == nil || se.EndpointSlices == nil {
+		return nil, fmt.Errorf("the kinds table lacks what the admission webhooks read")
+	}
+	return webhook.New(cfg), nil
+}
+
+// servedVersions lists the versions of a resource the catalog serves now,
+// for the webhooks' matchPolicy Equivalent.
+func (a *API) servedVersions(group, resource string) []string {
+	if a.Catalog == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range a.Catalog.Snapshot().Entries {
+		if e.Resource.Group == group && e.Resource.Plural == resource {
+			out = append(out, e.Resource.Version)
+		}
+	}
+	return out
 }

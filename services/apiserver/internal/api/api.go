@@ -13,6 +13,7 @@ import (
 
 	apiextensionsv1 "skiff.dev/api/apiextensions/v1"
 	"skiff.dev/pkg/kprotobuf"
+	"skiff.dev/services/apiserver/internal/admission/webhook"
 	"skiff.dev/services/apiserver/internal/apf"
 	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/authorizer/node"
@@ -39,8 +40,11 @@ type API struct {
 	crds    *customresource.Controller
 	rbac    *rbacindex.Index
 	nodes   *node.Authorizer
-	authz   authorizer.Authorizer
-	done    chan struct{}
+	// webhooks are the admission webhooks, following their
+	// configurations once started.
+	webhooks *webhook.Webhooks
+	authz    authorizer.Authorizer
+	done     chan struct{}
 }
 
 // Config is what the API needs.
@@ -97,7 +101,10 @@ func New(cfg Config) (*API, error) {
 		return nil, fmt.Errorf("the kinds table has no namespaces resource")
 	}
 	check := namespaces.Check(nsStore)
-	chain, err := buildAdmission(cfg, stores)
+	if a.webhooks, err = newWebhooks(stores, a.servedVersions); err != nil {
+		return nil, err
+	}
+	chain, err := buildAdmission(cfg, stores, a.webhooks)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +139,7 @@ func New(cfg Config) (*API, error) {
 	a.Catalog = catalog.New(entries)
 	a.crds = &customresource.Controller{
 		CRDs: a.Backend("apiextensions.k8s.io", "customresourcedefinitions"), Catalog: a.Catalog,
-		Etcd: cfg.Etcd, WatchCacheSize: cfg.WatchCacheSize, NamespaceCheck: check,
+		Etcd: cfg.Etcd, WatchCacheSize: cfg.WatchCacheSize, NamespaceCheck: check, Admission: chain,
 		NewSchema: newSchema, Builtin: builtinNames(builtin), Transformer: cfg.Encryption.For,
 	}
 	if a.crds.CRDs == nil {
@@ -169,6 +176,9 @@ func (a *API) Start(ctx context.Context) error {
 	if err := a.startAuthorizers(ctx); err != nil {
 		return err
 	}
+	if err := a.webhooks.Start(ctx); err != nil {
+		return err
+	}
 	crdsDone := make(chan struct{})
 	go func() {
 		defer close(crdsDone)
@@ -180,6 +190,7 @@ func (a *API) Start(ctx context.Context) error {
 		<-crdsDone
 		<-a.rbac.Done()
 		<-a.nodes.Done()
+		<-a.webhooks.Done()
 		for _, st := range a.caches {
 			<-st.Done()
 		}

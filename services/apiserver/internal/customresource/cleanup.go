@@ -83,7 +83,9 @@ func (c *Controller) deleteObjects(ctx context.Context, in *installed) (*apiexte
 		if m.GetDeletionTimestamp() != nil {
 			continue
 		}
-		if _, err := b.Delete(ctx, m.GetNamespace(), m.GetName(), nil); err != nil && !apierrors.IsNotFound(err) {
+		// As Kubernetes' finalizer, without admission: no webhook may
+		// keep a deleted definition's objects.
+		if _, err := b.Delete(registry.WithoutAdmission(ctx), m.GetNamespace(), m.GetName(), nil); err != nil && !apierrors.IsNotFound(err) {
 			errs = append(errs, fmt.Errorf("%s/%s: %w", m.GetNamespace(), m.GetName(), err))
 		}
 	}

@@ -31,7 +31,10 @@ type Controller struct {
 	WatchCacheSize int
 	// NamespaceCheck refuses objects in missing or terminating namespaces.
 	NamespaceCheck registry.NamespaceCheck
-	NewSchema      NewSchema
+	// Admission is the admission chain the custom resources' writes go
+	// through, as the built-in kinds' do; nil admits every write.
+	Admission registry.Admission
+	NewSchema NewSchema
 	// Builtin are the built-in resources' names, which no definition may
 	// take in their groups.
 	Builtin []crdnames.Names

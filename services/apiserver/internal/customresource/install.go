@@ -74,6 +74,9 @@ func (c *Controller) install(ctx context.Context, crd *apiextensionsv1.CustomRes
 			nsCheck = c.NamespaceCheck
 		}
 		st := registry.NewStore(res, in.store, nsCheck)
+		if c.Admission != nil {
+			st.SetAdmission(c.Admission)
+		}
 		var b registry.Backend = st
 		if sc := v.GetSubresources().GetScale(); sc != nil {
 			b = scaled{Store: st, res: res, paths: sc, split: res.HasStatus}

@@ -89,6 +89,8 @@ func All() []*registry.Resource {
 			Kind: "ClusterRoleBinding", ListKind: "ClusterRoleBindingList",
 			New: newOf[rbacv1.ClusterRoleBinding](), NewList: newOf[rbacv1.ClusterRoleBindingList](), Strategy: clusterRoleBindingStrategy,
 		},
+		validatingWebhookConfigurations(),
+		mutatingWebhookConfigurations(),
 		customResourceDefinitions(),
 		{
 			Group: "flowcontrol.apiserver.k8s.io", Version: "v1", Plural: "flowschemas", Singular: "flowschema", Kind: "FlowSchema",

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"k8s.io/apimachinery/pkg/util/duration"
 
+	admissionregistrationv1 "skiff.dev/api/admissionregistration/v1"
 	appsv1 "skiff.dev/api/apps/v1"
 	certificatesv1 "skiff.dev/api/certificates/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
@@ -245,6 +246,20 @@ func init() {
 			col("Condition", "string", "Approved, Denied or Pending, then Failed and Issued when they apply."),
 		},
 		Cells: typed(csrCells),
+	})
+	webhooks := []*metav1.TableColumnDefinition{nameColumn(),
+		col("Webhooks", "integer", "Webhooks indicates the number of webhooks registered in this configuration"), ageCol()}
+	register("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", &Printer{
+		Columns: webhooks,
+		Cells: typed(func(c *admissionregistrationv1.ValidatingWebhookConfiguration, now time.Time) []any {
+			return []any{c.GetMetadata().GetName(), int64(len(c.GetWebhooks())), Age(c.GetMetadata(), now)}
+		}),
+	})
+	register("admissionregistration.k8s.io", "MutatingWebhookConfiguration", &Printer{
+		Columns: webhooks,
+		Cells: typed(func(c *admissionregistrationv1.MutatingWebhookConfiguration, now time.Time) []any {
+			return []any{c.GetMetadata().GetName(), int64(len(c.GetWebhooks())), Age(c.GetMetadata(), now)}
+		}),
 	})
 	register("coordination.k8s.io", "Lease", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("Holder", "string", "The holder of the lease."), ageCol()},

@@ -36,7 +36,7 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 		return nil, err
 	}
 	if err := s.validateAdmission(ctx, &Write{Operation: OpDelete, Resource: s.res, Namespace: namespace, Name: name,
-		Old: current, DryRun: len(opts.GetDryRun()) > 0}); err != nil {
+		Old: current, DryRun: len(opts.GetDryRun()) > 0, DeleteOptions: opts}); err != nil {
 		return nil, err
 	}
 	grace, graceful := int64(0), false

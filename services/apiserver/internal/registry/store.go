@@ -48,6 +48,11 @@ type Write struct {
 	// Subresource is "" for the object itself, or status, finalize, ...
 	Subresource string
 	DryRun      bool
+	// FieldManager is the field manager a create or update names;
+	// DeleteOptions are a delete's options (nil for the defaults). Both
+	// are for admission webhooks, which are sent the write's options.
+	FieldManager  string
+	DeleteOptions *metav1.DeleteOptions
 }
 
 // WriteCheck refuses a write the request's user may not make, or that
@@ -103,9 +108,23 @@ func (s *Store) SetNamespaceCheck(check NamespaceCheck) { s.nsCheck = check }
 // because its plugins may read other resources' stores.
 func (s *Store) SetAdmission(a Admission) { s.admission = a }
 
+type withoutAdmissionKey struct{}
+
+// WithoutAdmission marks the writes made with the returned context as the
+// server's own housekeeping, which admission does not see: the deletion of
+// a deleted CustomResourceDefinition's objects, which Kubernetes' finalizer
+// makes without admission, so that no webhook can hold it up.
+func WithoutAdmission(ctx context.Context) context.Context {
+	return context.WithValue(ctx, withoutAdmissionKey{}, true)
+}
+
+func (s *Store) admits(ctx context.Context) bool {
+	return s.admission != nil && ctx.Value(withoutAdmissionKey{}) == nil
+}
+
 // mutate runs mutating admission, if any.
 func (s *Store) mutate(ctx context.Context, w *Write) error {
-	if s.admission == nil {
+	if !s.admits(ctx) {
 		return nil
 	}
 	return s.admission.Mutate(ctx, w)
@@ -113,7 +132,7 @@ func (s *Store) mutate(ctx context.Context, w *Write) error {
 
 // validateAdmission runs validating admission, if any.
 func (s *Store) validateAdmission(ctx context.Context, w *Write) error {
-	if s.admission == nil {
+	if !s.admits(ctx) {
 		return nil
 	}
 	return s.admission.Validate(ctx, w)
@@ -156,7 +175,8 @@ func (s *Store) Create(ctx context.Context, obj proto.Message, opts CreateOption
 		return nil, err
 	}
 	s.prepareCreate(ctx, obj, meta)
-	w := &Write{Operation: OpCreate, Resource: s.res, Namespace: meta.GetNamespace(), Name: requested, Object: obj, DryRun: opts.DryRun}
+	w := &Write{Operation: OpCreate, Resource: s.res, Namespace: meta.GetNamespace(), Name: requested, Object: obj, DryRun: opts.DryRun,
+		FieldManager: opts.FieldManager}
 	if err := s.mutate(ctx, w); err != nil {
 		return nil, err
 	}

@@ -151,7 +151,7 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 		s.res.Strategy.Default(next)
 	}
 	w := &Write{Operation: OpUpdate, Resource: s.res, Namespace: nm.GetNamespace(), Name: nm.GetName(),
-		Object: next, Old: current, Subresource: opts.Subresource, DryRun: opts.DryRun}
+		Object: next, Old: current, Subresource: opts.Subresource, DryRun: opts.DryRun, FieldManager: opts.FieldManager}
 	if err := s.mutate(ctx, w); err != nil {
 		return nil, err
 	}

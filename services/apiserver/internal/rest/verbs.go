@@ -102,11 +102,12 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, info requestInf
 		FieldManager:    fieldManager(r),
 		FieldValidation: level,
 	})
+	// Warnings go with refusals too (an admission webhook's).
+	addWarnings(w, warnings)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	addWarnings(w, warnings)
 	h.answer(w, r, s.Resource, http.StatusCreated, out)
 }
 
@@ -155,11 +156,12 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, info requestInf
 	default:
 		out, err = s.Backend.Update(ctx, obj, opts)
 	}
+	// Warnings go with refusals too (an admission webhook's).
+	addWarnings(w, warnings)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	addWarnings(w, warnings)
 	h.answer(w, r, s.Resource, http.StatusOK, out)
 }
 
@@ -187,11 +189,12 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, info requestInfo
 			DryRun: len(q["dryRun"]) > 0, FieldManager: fieldManager(r),
 			Force: queryBool(r, "force"), Subresource: sub, FieldValidation: level,
 		})
+	// Warnings go with refusals too (an admission webhook's).
+	addWarnings(w, warnings)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
-	addWarnings(w, warnings)
 	h.answer(w, r, s.Resource, http.StatusOK, out)
 }
 
@@ -208,7 +211,9 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, info requestInf
 		writeError(w, r, err)
 		return
 	}
-	out, err := s.Backend.Delete(r.Context(), info.Namespace, info.Name, opts)
+	ctx, warnings := warning.NewContext(r.Context())
+	out, err := s.Backend.Delete(ctx, info.Namespace, info.Name, opts)
+	addWarnings(w, warnings)
 	if err != nil {
 		writeError(w, r, err)
 		return

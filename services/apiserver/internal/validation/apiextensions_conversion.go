@@ -45,7 +45,8 @@ func conversion(c *apiextensionsv1.CustomResourceConversion, rules crdRules, p *
 	case cc.Url != nil:
 		errs = append(errs, webhookURL(cc.GetUrl(), ccp.Child("url"))...)
 	default:
-		errs = append(errs, webhookService(cc.GetService(), ccp.Child("service"))...)
+		svc := cc.GetService()
+		errs = append(errs, webhookService(svc.GetNamespace(), svc.GetName(), svc.Path, svc.GetPort(), ccp.Child("service"))...)
 	}
 	if ca := cc.GetCaBundle(); len(ca) > 0 && rules.checkCABundle {
 		if err := crdnames.CABundleError(ca); err != nil {
@@ -108,21 +109,21 @@ func webhookURL(s string, p *field.Path) field.ErrorList {
 // webhookService: a named service, a valid port (an unset one, which
 // defaulting makes 443, counts as 0), and a path of DNS subdomain
 // segments.
-func webhookService(svc *apiextensionsv1.ServiceReference, p *field.Path) field.ErrorList {
+func webhookService(namespace, name string, path *string, port int32, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if svc.GetName() == "" {
+	if name == "" {
 		errs = append(errs, field.Required(p.Child("name"), ""))
 	}
-	if svc.GetNamespace() == "" {
+	if namespace == "" {
 		errs = append(errs, field.Required(p.Child("namespace"), ""))
 	}
-	if msgs := validation.IsValidPortNum(int(svc.GetPort())); len(msgs) > 0 {
-		errs = append(errs, field.Invalid(p.Child("port"), svc.GetPort(), "port is not valid: "+strings.Join(msgs, ", ")))
+	if msgs := validation.IsValidPortNum(int(port)); len(msgs) > 0 {
+		errs = append(errs, field.Invalid(p.Child("port"), port, "port is not valid: "+strings.Join(msgs, ", ")))
 	}
-	if svc.Path == nil {
+	if path == nil {
 		return errs
 	}
-	return append(errs, webhookPath(svc.GetPath(), p.Child("path"))...)
+	return append(errs, webhookPath(*path, p.Child("path"))...)
 }
 
 func webhookPath(path string, p *field.Path) field.ErrorList {
