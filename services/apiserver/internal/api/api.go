@@ -13,6 +13,7 @@ import (
 
 	apiextensionsv1 "skiff.dev/api/apiextensions/v1"
 	"skiff.dev/pkg/kprotobuf"
+	"skiff.dev/services/apiserver/internal/admission"
 	"skiff.dev/services/apiserver/internal/apf"
 	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/authorizer/node"
@@ -39,7 +40,10 @@ type API struct {
 	rbac    *rbacindex.Index
 	nodes   *node.Authorizer
 	authz   authorizer.Authorizer
-	done    chan struct{}
+	// admission is the chain every store runs; some of its plugins read
+	// other resources and start with the API.
+	admission admission.Chain
+	done      chan struct{}
 }
 
 // Config is what the API needs.
@@ -96,6 +100,7 @@ func New(cfg Config) (*API, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.admission = chain
 	for _, st := range stores {
 		st.SetAdmission(chain)
 	}
@@ -161,6 +166,10 @@ func (a *API) Start(ctx context.Context) error {
 	if err := a.startAuthorizers(ctx); err != nil {
 		return err
 	}
+	admissionDone, err := a.admission.Start(ctx)
+	if err != nil {
+		return err
+	}
 	crdsDone := make(chan struct{})
 	go func() {
 		defer close(crdsDone)
@@ -172,6 +181,7 @@ func (a *API) Start(ctx context.Context) error {
 		<-crdsDone
 		<-a.rbac.Done()
 		<-a.nodes.Done()
+		<-admissionDone
 		for _, st := range a.caches {
 			<-st.Done()
 		}
