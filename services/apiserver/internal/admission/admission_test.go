@@ -17,15 +17,15 @@ func TestBuild(t *testing.T) {
 			return nil
 		}}
 	}
-	available := []Plugin{plugin("RuntimeClass"), plugin("NodeRestriction"), plugin("NamespaceLifecycle")}
+	available := []Plugin{plugin("ResourceQuota"), plugin("RuntimeClass"), plugin("NodeRestriction"), plugin("LimitRanger"), plugin("NamespaceLifecycle")}
 	tests := []struct {
 		name            string
 		enable, disable []string
 		want            []string
 		wantErr         string
 	}{
-		{name: "defaults, in Kubernetes' order", want: []string{"NamespaceLifecycle", "NodeRestriction", "RuntimeClass"}},
-		{name: "disable one", disable: []string{"NodeRestriction"}, want: []string{"NamespaceLifecycle", "RuntimeClass"}},
+		{name: "defaults, in Kubernetes' order", want: []string{"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "RuntimeClass", "ResourceQuota"}},
+		{name: "disable some", disable: []string{"NodeRestriction", "ResourceQuota"}, want: []string{"NamespaceLifecycle", "LimitRanger", "RuntimeClass"}},
 		{name: "unknown", enable: []string{"AlwaysPullImages"}, wantErr: `unknown admission plugin "AlwaysPullImages" (known: NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, Priority, DefaultTolerationSeconds, RuntimeClass, PodSecurity, MutatingAdmissionWebhook, ValidatingAdmissionWebhook, ResourceQuota)`},
 		{name: "both", enable: []string{"RuntimeClass"}, disable: []string{"RuntimeClass"}, wantErr: `admission plugin "RuntimeClass" is both enabled and disabled`},
 		{name: "not built", enable: []string{"PodSecurity"}, wantErr: `admission plugin "PodSecurity" is not built yet`},

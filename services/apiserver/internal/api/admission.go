@@ -8,6 +8,7 @@ import (
 	"skiff.dev/services/apiserver/internal/admission"
 	"skiff.dev/services/apiserver/internal/admission/limitranger"
 	"skiff.dev/services/apiserver/internal/admission/noderestriction"
+	"skiff.dev/services/apiserver/internal/admission/resourcequota"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/runtimeclass"
@@ -16,23 +17,26 @@ import (
 // buildAdmission makes the admission chain the configuration asks for,
 // from the plugins built so far, over the stores they read.
 func buildAdmission(cfg Config, stores map[*registry.Resource]*registry.Store) (admission.Chain, error) {
-	var runtimeClasses, limitRanges *registry.Store
+	var runtimeClasses, limitRanges, quotas *registry.Store
 	for res, st := range stores {
 		switch res.Group + "/" + res.Plural {
 		case "node.k8s.io/runtimeclasses":
 			runtimeClasses = st
 		case "/limitranges":
 			limitRanges = st
+		case "/resourcequotas":
+			quotas = st
 		}
 	}
-	if runtimeClasses == nil || limitRanges == nil {
-		return nil, fmt.Errorf("the kinds table lacks runtimeclasses or limitranges for admission")
+	if runtimeClasses == nil || limitRanges == nil || quotas == nil {
+		return nil, fmt.Errorf("the kinds table lacks runtimeclasses, limitranges or resourcequotas for admission")
 	}
 	available := []admission.Plugin{
 		{Name: "NamespaceLifecycle", Validate: protectSystemNamespaces},
 		limitranger.New(limitRanges).Plugin(),
 		noderestriction.Plugin(),
 		{Name: "RuntimeClass", Mutate: runtimeclass.Admit(runtimeClasses)},
+		resourcequota.New(quotas).Plugin(),
 	}
 	return admission.Build(available, cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins)
 }

@@ -29,7 +29,7 @@ func NewNamespaced[T proto.Message]() *Namespaced[T] {
 // Start lists the resource through b and follows it until ctx ends; the
 // channel closes when following has stopped.
 func (n *Namespaced[T]) Start(ctx context.Context, b registry.Backend) (<-chan struct{}, error) {
-	f := &Follower{Backend: b, Set: n.set, Remove: n.remove}
+	f := &Follower{Backend: b, Set: n.Set, Remove: n.Remove}
 	rev, err := f.List(ctx)
 	if err != nil {
 		return nil, err
@@ -54,7 +54,8 @@ func (n *Namespaced[T]) List(namespace string) []T {
 	return out
 }
 
-func (n *Namespaced[T]) set(obj proto.Message) {
+// Set adds or replaces an object.
+func (n *Namespaced[T]) Set(obj proto.Message) {
 	ns, name, _ := strings.Cut(key(obj), "/")
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -64,7 +65,8 @@ func (n *Namespaced[T]) set(obj proto.Message) {
 	n.byNS[ns][name] = obj.(T)
 }
 
-func (n *Namespaced[T]) remove(namespace, name string) {
+// Remove forgets an object.
+func (n *Namespaced[T]) Remove(namespace, name string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.byNS[namespace], name)
