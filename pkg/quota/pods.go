@@ -187,20 +187,19 @@ func computeUsage(requests, limits List) List {
 	return out
 }
 
-// PodRequests is what a pod requests, as Kubernetes sums it: its
-// containers, plus its sidecars (init containers that keep running),
-// or, if more, what the largest init container needs while it runs with
-// the sidecars started before it; plus the pod's overhead.
+// PodRequests is what a pod requests, as Kubernetes sums it: what its
+// containers request (ContainerRequests) plus the pod's overhead.
 func PodRequests(spec *corev1.PodSpec) List {
-	out := aggregate(spec, func(c *corev1.Container) map[string]*metav1.Quantity { return c.GetResources().GetRequests() })
+	out := ContainerRequests(spec)
 	addTo(out, FromProto(spec.GetOverhead()))
 	return out
 }
 
-// PodLimits is what a pod limits, summed as PodRequests sums requests;
-// the overhead is added only to the resources that have a limit.
+// PodLimits is what a pod limits: what its containers limit
+// (ContainerLimits), plus the overhead on the resources that have a
+// limit.
 func PodLimits(spec *corev1.PodSpec) List {
-	out := aggregate(spec, func(c *corev1.Container) map[string]*metav1.Quantity { return c.GetResources().GetLimits() })
+	out := ContainerLimits(spec)
 	for name, q := range FromProto(spec.GetOverhead()) {
 		if have, ok := out[name]; ok && !have.IsZero() {
 			have.Add(q)
@@ -208,6 +207,20 @@ func PodLimits(spec *corev1.PodSpec) List {
 		}
 	}
 	return out
+}
+
+// ContainerRequests sums what a pod's containers request: the containers
+// and the sidecars (init containers that keep running), or, if more,
+// what the largest init container needs while it runs beside the
+// sidecars started before it.
+func ContainerRequests(spec *corev1.PodSpec) List {
+	return aggregate(spec, func(c *corev1.Container) map[string]*metav1.Quantity { return c.GetResources().GetRequests() })
+}
+
+// ContainerLimits sums what a pod's containers limit, as
+// ContainerRequests sums requests.
+func ContainerLimits(spec *corev1.PodSpec) List {
+	return aggregate(spec, func(c *corev1.Container) map[string]*metav1.Quantity { return c.GetResources().GetLimits() })
 }
 
 func aggregate(spec *corev1.PodSpec, of func(*corev1.Container) map[string]*metav1.Quantity) List {

@@ -87,6 +87,9 @@ func (a *Admission) validate(ctx context.Context, w *registry.Write) error {
 	if !e.Handles(quota.Operation(w.Operation), w.Subresource, w.Object, w.Old) {
 		return nil
 	}
+	if len(a.cache.List(w.Namespace)) == 0 {
+		return nil // most namespaces have no quota: no lock to take
+	}
 	unlock := a.lock(w.Namespace)
 	defer unlock()
 	quotas := a.quotasOf(w.Namespace)
