@@ -19,6 +19,7 @@ import (
 	"skiff.dev/pkg/component"
 	"skiff.dev/services/controller-manager/internal/endpointslicemirroring"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
+	"skiff.dev/services/controller-manager/internal/resourcequota"
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 )
 
@@ -49,6 +50,9 @@ type Options struct {
 	// RootCAFile is the CA bundle the root CA publisher publishes; empty
 	// for the one the kubeconfig trusts.
 	RootCAFile string
+	// ResourceQuotaSyncPeriod is how often every quota's use is
+	// recounted; 0 recounts only on changes.
+	ResourceQuotaSyncPeriod time.Duration
 	// Workers per controller, by controller name.
 	Workers map[string]*int
 }
@@ -75,6 +79,8 @@ func NewOptions() *Options {
 		NodeCIDRMaskSize: 24,
 
 		MirroringMaxEndpointsPerSubset: endpointslicemirroring.DefaultMaxEndpointsPerSubset,
+
+		ResourceQuotaSyncPeriod: resourcequota.DefaultResyncPeriod,
 	}
 	for _, c := range known {
 		w := c.workers
@@ -106,6 +112,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.RootCAFile, "root-ca-file", o.RootCAFile, fmt.Sprintf(
 		"PEM bundle of the CA that verifies the apiserver, published as ca.crt of the %s ConfigMap in every namespace and read again every %v; empty: the CA --kubeconfig trusts.",
 		rootcacertpublisher.ConfigMapName, rootcacertpublisher.DefaultPollPeriod))
+	fs.DurationVar(&o.ResourceQuotaSyncPeriod, "resource-quota-sync-period", o.ResourceQuotaSyncPeriod,
+		"How often the resourcequota controller recounts every quota's use, besides recounting on changes; 0 recounts only on changes.")
 	for _, c := range known {
 		if c.workersFlag == "" {
 			continue
@@ -136,6 +144,9 @@ func (o *Options) Validate() error {
 	}
 	if o.NodeMonitorPeriod <= 0 || o.NodeMonitorGracePeriod <= 0 {
 		errs = append(errs, fmt.Errorf("--node-monitor-period %v and --node-monitor-grace-period %v must be positive", o.NodeMonitorPeriod, o.NodeMonitorGracePeriod))
+	}
+	if o.ResourceQuotaSyncPeriod < 0 {
+		errs = append(errs, fmt.Errorf("--resource-quota-sync-period %v: must not be negative", o.ResourceQuotaSyncPeriod))
 	}
 	if o.NodeEvictionRate <= 0 {
 		errs = append(errs, fmt.Errorf("--node-eviction-rate %v: must be positive", o.NodeEvictionRate))
