@@ -254,18 +254,10 @@ func (rc *Controller) monitor(ctx context.Context, group, resource string) (*mon
 			slog.WarnContext(runCtx, "quota monitor stopped", "resource", key, "err", err)
 		}
 	}()
-	// Once it has listed, the quotas that wait for it are counted.
-	rc.wg.Add(1)
-	go func() {
-		defer rc.wg.Done()
-		if m.inf.WaitForSync(runCtx) {
-			for _, q := range rc.quotas.Store().List() {
-				if len(quota.For(group, resource).MatchingResources(quota.FromProto(q.GetSpec().GetHard()).Names())) > 0 {
-					rc.Enqueue(informer.KeyOf(q))
-				}
-			}
-		}
-	}()
+	// The quotas that wait for it to list look again soon (ErrRetry). No
+	// more is done when it has listed: a second count right after the
+	// first could undo a charge that admission made in between for an
+	// object the informers have not seen yet.
 	return m, nil
 }
 
