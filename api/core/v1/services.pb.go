@@ -1827,11 +1827,347 @@ func (x *PodTemplateWatchEvent) GetStatus() *v1.Status {
 	return nil
 }
 
+// CreateLimitRangeRequest writes a LimitRange.
+type CreateLimitRangeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *LimitRange            `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateLimitRangeRequest) Reset() {
+	*x = CreateLimitRangeRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateLimitRangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateLimitRangeRequest) ProtoMessage() {}
+
+func (x *CreateLimitRangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateLimitRangeRequest.ProtoReflect.Descriptor instead.
+func (*CreateLimitRangeRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *CreateLimitRangeRequest) GetObject() *LimitRange {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreateLimitRangeRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdateLimitRangeRequest writes a LimitRange.
+type UpdateLimitRangeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *LimitRange            `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateLimitRangeRequest) Reset() {
+	*x = UpdateLimitRangeRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateLimitRangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateLimitRangeRequest) ProtoMessage() {}
+
+func (x *UpdateLimitRangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateLimitRangeRequest.ProtoReflect.Descriptor instead.
+func (*UpdateLimitRangeRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *UpdateLimitRangeRequest) GetObject() *LimitRange {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdateLimitRangeRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// LimitRangeWatchEvent is one change: type ADDED, MODIFIED, DELETED, BOOKMARK
+// (object carries only the resourceVersion) or ERROR (status says why).
+type LimitRangeWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *LimitRange            `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LimitRangeWatchEvent) Reset() {
+	*x = LimitRangeWatchEvent{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LimitRangeWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LimitRangeWatchEvent) ProtoMessage() {}
+
+func (x *LimitRangeWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LimitRangeWatchEvent.ProtoReflect.Descriptor instead.
+func (*LimitRangeWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *LimitRangeWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *LimitRangeWatchEvent) GetObject() *LimitRange {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *LimitRangeWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// CreateResourceQuotaRequest writes a ResourceQuota.
+type CreateResourceQuotaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *ResourceQuota         `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateResourceQuotaRequest) Reset() {
+	*x = CreateResourceQuotaRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateResourceQuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateResourceQuotaRequest) ProtoMessage() {}
+
+func (x *CreateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateResourceQuotaRequest.ProtoReflect.Descriptor instead.
+func (*CreateResourceQuotaRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *CreateResourceQuotaRequest) GetObject() *ResourceQuota {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreateResourceQuotaRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdateResourceQuotaRequest writes a ResourceQuota.
+type UpdateResourceQuotaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *ResourceQuota         `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateResourceQuotaRequest) Reset() {
+	*x = UpdateResourceQuotaRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResourceQuotaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResourceQuotaRequest) ProtoMessage() {}
+
+func (x *UpdateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResourceQuotaRequest.ProtoReflect.Descriptor instead.
+func (*UpdateResourceQuotaRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *UpdateResourceQuotaRequest) GetObject() *ResourceQuota {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdateResourceQuotaRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// ResourceQuotaWatchEvent is one change: type ADDED, MODIFIED, DELETED, BOOKMARK
+// (object carries only the resourceVersion) or ERROR (status says why).
+type ResourceQuotaWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *ResourceQuota         `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResourceQuotaWatchEvent) Reset() {
+	*x = ResourceQuotaWatchEvent{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResourceQuotaWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResourceQuotaWatchEvent) ProtoMessage() {}
+
+func (x *ResourceQuotaWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResourceQuotaWatchEvent.ProtoReflect.Descriptor instead.
+func (*ResourceQuotaWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ResourceQuotaWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ResourceQuotaWatchEvent) GetObject() *ResourceQuota {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *ResourceQuotaWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 var File_skiff_core_v1_services_proto protoreflect.FileDescriptor
 
 const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a*skiff/authentication/v1/tokenrequest.proto\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1fskiff/core/v1/podtemplate.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x81\x01\n" +
+	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a*skiff/authentication/v1/tokenrequest.proto\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1askiff/core/v1/policy.proto\x1a\x1fskiff/core/v1/podtemplate.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x81\x01\n" +
 	"\x16CreateNamespaceRequest\x120\n" +
 	"\x06object\x18\x01 \x01(\v2\x18.skiff.core.v1.NamespaceR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x81\x01\n" +
@@ -1939,6 +2275,26 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\x15PodTemplateWatchEvent\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x122\n" +
 	"\x06object\x18\x02 \x01(\v2\x1a.skiff.core.v1.PodTemplateR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x83\x01\n" +
+	"\x17CreateLimitRangeRequest\x121\n" +
+	"\x06object\x18\x01 \x01(\v2\x19.skiff.core.v1.LimitRangeR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x83\x01\n" +
+	"\x17UpdateLimitRangeRequest\x121\n" +
+	"\x06object\x18\x01 \x01(\v2\x19.skiff.core.v1.LimitRangeR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x8c\x01\n" +
+	"\x14LimitRangeWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x121\n" +
+	"\x06object\x18\x02 \x01(\v2\x19.skiff.core.v1.LimitRangeR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x89\x01\n" +
+	"\x1aCreateResourceQuotaRequest\x124\n" +
+	"\x06object\x18\x01 \x01(\v2\x1c.skiff.core.v1.ResourceQuotaR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x89\x01\n" +
+	"\x1aUpdateResourceQuotaRequest\x124\n" +
+	"\x06object\x18\x01 \x01(\v2\x1c.skiff.core.v1.ResourceQuotaR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x92\x01\n" +
+	"\x17ResourceQuotaWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x124\n" +
+	"\x06object\x18\x02 \x01(\v2\x1c.skiff.core.v1.ResourceQuotaR\x06object\x12-\n" +
 	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status2\x91\x05\n" +
 	"\x10NamespaceService\x12I\n" +
 	"\x06Create\x12%.skiff.core.v1.CreateNamespaceRequest\x1a\x18.skiff.core.v1.Namespace\x12:\n" +
@@ -2033,7 +2389,25 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\x06Update\x12'.skiff.core.v1.UpdatePodTemplateRequest\x1a\x1a.skiff.core.v1.PodTemplate\x12S\n" +
 	"\fUpdateStatus\x12'.skiff.core.v1.UpdatePodTemplateRequest\x1a\x1a.skiff.core.v1.PodTemplate\x12@\n" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x1a.skiff.core.v1.PodTemplate\x12B\n" +
-	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1a.skiff.core.v1.PodTemplateB\x1eZ\x1cskiff.dev/api/core/v1;corev1b\x06proto3"
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1a.skiff.core.v1.PodTemplate2\xd0\x04\n" +
+	"\x11LimitRangeService\x12K\n" +
+	"\x06Create\x12&.skiff.core.v1.CreateLimitRangeRequest\x1a\x19.skiff.core.v1.LimitRange\x12;\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x19.skiff.core.v1.LimitRange\x12A\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a\x1d.skiff.core.v1.LimitRangeList\x12J\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a#.skiff.core.v1.LimitRangeWatchEvent0\x01\x12K\n" +
+	"\x06Update\x12&.skiff.core.v1.UpdateLimitRangeRequest\x1a\x19.skiff.core.v1.LimitRange\x12Q\n" +
+	"\fUpdateStatus\x12&.skiff.core.v1.UpdateLimitRangeRequest\x1a\x19.skiff.core.v1.LimitRange\x12?\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x19.skiff.core.v1.LimitRange\x12A\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x19.skiff.core.v1.LimitRange2\xf4\x04\n" +
+	"\x14ResourceQuotaService\x12Q\n" +
+	"\x06Create\x12).skiff.core.v1.CreateResourceQuotaRequest\x1a\x1c.skiff.core.v1.ResourceQuota\x12>\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x1c.skiff.core.v1.ResourceQuota\x12D\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a .skiff.core.v1.ResourceQuotaList\x12M\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a&.skiff.core.v1.ResourceQuotaWatchEvent0\x01\x12Q\n" +
+	"\x06Update\x12).skiff.core.v1.UpdateResourceQuotaRequest\x1a\x1c.skiff.core.v1.ResourceQuota\x12W\n" +
+	"\fUpdateStatus\x12).skiff.core.v1.UpdateResourceQuotaRequest\x1a\x1c.skiff.core.v1.ResourceQuota\x12B\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x1c.skiff.core.v1.ResourceQuota\x12D\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1c.skiff.core.v1.ResourceQuotaB\x1eZ\x1cskiff.dev/api/core/v1;corev1b\x06proto3"
 
 var (
 	file_skiff_core_v1_services_proto_rawDescOnce sync.Once
@@ -2047,7 +2421,7 @@ func file_skiff_core_v1_services_proto_rawDescGZIP() []byte {
 	return file_skiff_core_v1_services_proto_rawDescData
 }
 
-var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_skiff_core_v1_services_proto_goTypes = []any{
 	(*CreateNamespaceRequest)(nil),           // 0: skiff.core.v1.CreateNamespaceRequest
 	(*UpdateNamespaceRequest)(nil),           // 1: skiff.core.v1.UpdateNamespaceRequest
@@ -2081,271 +2455,325 @@ var file_skiff_core_v1_services_proto_goTypes = []any{
 	(*CreatePodTemplateRequest)(nil),         // 29: skiff.core.v1.CreatePodTemplateRequest
 	(*UpdatePodTemplateRequest)(nil),         // 30: skiff.core.v1.UpdatePodTemplateRequest
 	(*PodTemplateWatchEvent)(nil),            // 31: skiff.core.v1.PodTemplateWatchEvent
-	(*Namespace)(nil),                        // 32: skiff.core.v1.Namespace
-	(*v1.WriteOptions)(nil),                  // 33: skiff.meta.v1.WriteOptions
-	(*v1.Status)(nil),                        // 34: skiff.meta.v1.Status
-	(*Pod)(nil),                              // 35: skiff.core.v1.Pod
-	(*Binding)(nil),                          // 36: skiff.core.v1.Binding
-	(*Node)(nil),                             // 37: skiff.core.v1.Node
-	(*Service)(nil),                          // 38: skiff.core.v1.Service
-	(*Endpoints)(nil),                        // 39: skiff.core.v1.Endpoints
-	(*ConfigMap)(nil),                        // 40: skiff.core.v1.ConfigMap
-	(*Secret)(nil),                           // 41: skiff.core.v1.Secret
-	(*ServiceAccount)(nil),                   // 42: skiff.core.v1.ServiceAccount
-	(*v11.TokenRequest)(nil),                 // 43: skiff.authentication.v1.TokenRequest
-	(*Event)(nil),                            // 44: skiff.core.v1.Event
-	(*PodTemplate)(nil),                      // 45: skiff.core.v1.PodTemplate
-	(*v1.GetRequest)(nil),                    // 46: skiff.meta.v1.GetRequest
-	(*v1.ListRequest)(nil),                   // 47: skiff.meta.v1.ListRequest
-	(*v1.PatchRequest)(nil),                  // 48: skiff.meta.v1.PatchRequest
-	(*v1.DeleteRequest)(nil),                 // 49: skiff.meta.v1.DeleteRequest
-	(*NamespaceList)(nil),                    // 50: skiff.core.v1.NamespaceList
-	(*PodList)(nil),                          // 51: skiff.core.v1.PodList
-	(*NodeList)(nil),                         // 52: skiff.core.v1.NodeList
-	(*ServiceList)(nil),                      // 53: skiff.core.v1.ServiceList
-	(*EndpointsList)(nil),                    // 54: skiff.core.v1.EndpointsList
-	(*ConfigMapList)(nil),                    // 55: skiff.core.v1.ConfigMapList
-	(*SecretList)(nil),                       // 56: skiff.core.v1.SecretList
-	(*ServiceAccountList)(nil),               // 57: skiff.core.v1.ServiceAccountList
-	(*EventList)(nil),                        // 58: skiff.core.v1.EventList
-	(*PodTemplateList)(nil),                  // 59: skiff.core.v1.PodTemplateList
+	(*CreateLimitRangeRequest)(nil),          // 32: skiff.core.v1.CreateLimitRangeRequest
+	(*UpdateLimitRangeRequest)(nil),          // 33: skiff.core.v1.UpdateLimitRangeRequest
+	(*LimitRangeWatchEvent)(nil),             // 34: skiff.core.v1.LimitRangeWatchEvent
+	(*CreateResourceQuotaRequest)(nil),       // 35: skiff.core.v1.CreateResourceQuotaRequest
+	(*UpdateResourceQuotaRequest)(nil),       // 36: skiff.core.v1.UpdateResourceQuotaRequest
+	(*ResourceQuotaWatchEvent)(nil),          // 37: skiff.core.v1.ResourceQuotaWatchEvent
+	(*Namespace)(nil),                        // 38: skiff.core.v1.Namespace
+	(*v1.WriteOptions)(nil),                  // 39: skiff.meta.v1.WriteOptions
+	(*v1.Status)(nil),                        // 40: skiff.meta.v1.Status
+	(*Pod)(nil),                              // 41: skiff.core.v1.Pod
+	(*Binding)(nil),                          // 42: skiff.core.v1.Binding
+	(*Node)(nil),                             // 43: skiff.core.v1.Node
+	(*Service)(nil),                          // 44: skiff.core.v1.Service
+	(*Endpoints)(nil),                        // 45: skiff.core.v1.Endpoints
+	(*ConfigMap)(nil),                        // 46: skiff.core.v1.ConfigMap
+	(*Secret)(nil),                           // 47: skiff.core.v1.Secret
+	(*ServiceAccount)(nil),                   // 48: skiff.core.v1.ServiceAccount
+	(*v11.TokenRequest)(nil),                 // 49: skiff.authentication.v1.TokenRequest
+	(*Event)(nil),                            // 50: skiff.core.v1.Event
+	(*PodTemplate)(nil),                      // 51: skiff.core.v1.PodTemplate
+	(*LimitRange)(nil),                       // 52: skiff.core.v1.LimitRange
+	(*ResourceQuota)(nil),                    // 53: skiff.core.v1.ResourceQuota
+	(*v1.GetRequest)(nil),                    // 54: skiff.meta.v1.GetRequest
+	(*v1.ListRequest)(nil),                   // 55: skiff.meta.v1.ListRequest
+	(*v1.PatchRequest)(nil),                  // 56: skiff.meta.v1.PatchRequest
+	(*v1.DeleteRequest)(nil),                 // 57: skiff.meta.v1.DeleteRequest
+	(*NamespaceList)(nil),                    // 58: skiff.core.v1.NamespaceList
+	(*PodList)(nil),                          // 59: skiff.core.v1.PodList
+	(*NodeList)(nil),                         // 60: skiff.core.v1.NodeList
+	(*ServiceList)(nil),                      // 61: skiff.core.v1.ServiceList
+	(*EndpointsList)(nil),                    // 62: skiff.core.v1.EndpointsList
+	(*ConfigMapList)(nil),                    // 63: skiff.core.v1.ConfigMapList
+	(*SecretList)(nil),                       // 64: skiff.core.v1.SecretList
+	(*ServiceAccountList)(nil),               // 65: skiff.core.v1.ServiceAccountList
+	(*EventList)(nil),                        // 66: skiff.core.v1.EventList
+	(*PodTemplateList)(nil),                  // 67: skiff.core.v1.PodTemplateList
+	(*LimitRangeList)(nil),                   // 68: skiff.core.v1.LimitRangeList
+	(*ResourceQuotaList)(nil),                // 69: skiff.core.v1.ResourceQuotaList
 }
 var file_skiff_core_v1_services_proto_depIdxs = []int32{
-	32,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	33,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	32,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	33,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	32,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
-	34,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	35,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
-	33,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	35,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
-	33,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	35,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
-	34,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
-	36,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
-	33,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	37,  // 14: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
-	33,  // 15: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	37,  // 16: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
-	33,  // 17: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	37,  // 18: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
-	34,  // 19: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
-	38,  // 20: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
-	33,  // 21: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	38,  // 22: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
-	33,  // 23: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	38,  // 24: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
-	34,  // 25: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	39,  // 26: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	33,  // 27: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	39,  // 28: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	33,  // 29: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	39,  // 30: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
-	34,  // 31: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
-	40,  // 32: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	33,  // 33: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	40,  // 34: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	33,  // 35: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	40,  // 36: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
-	34,  // 37: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
-	41,  // 38: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	33,  // 39: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	41,  // 40: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	33,  // 41: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	41,  // 42: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
-	34,  // 43: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
-	42,  // 44: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	33,  // 45: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	42,  // 46: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	33,  // 47: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	43,  // 48: skiff.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> skiff.authentication.v1.TokenRequest
-	33,  // 49: skiff.core.v1.CreateServiceAccountTokenRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	42,  // 50: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
-	34,  // 51: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
-	44,  // 52: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
-	33,  // 53: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	44,  // 54: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
-	33,  // 55: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	44,  // 56: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
-	34,  // 57: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
-	45,  // 58: skiff.core.v1.CreatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
-	33,  // 59: skiff.core.v1.CreatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	45,  // 60: skiff.core.v1.UpdatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
-	33,  // 61: skiff.core.v1.UpdatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	45,  // 62: skiff.core.v1.PodTemplateWatchEvent.object:type_name -> skiff.core.v1.PodTemplate
-	34,  // 63: skiff.core.v1.PodTemplateWatchEvent.status:type_name -> skiff.meta.v1.Status
-	0,   // 64: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
-	46,  // 65: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
-	47,  // 66: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
-	47,  // 67: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	1,   // 68: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	1,   // 69: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	48,  // 70: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	49,  // 71: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	1,   // 72: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	3,   // 73: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
-	46,  // 74: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
-	47,  // 75: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
-	47,  // 76: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
-	4,   // 77: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
-	4,   // 78: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
-	48,  // 79: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	49,  // 80: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	6,   // 81: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
-	7,   // 82: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
-	46,  // 83: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
-	47,  // 84: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
-	47,  // 85: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
-	8,   // 86: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
-	8,   // 87: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
-	48,  // 88: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	49,  // 89: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	10,  // 90: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
-	46,  // 91: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
-	47,  // 92: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
-	47,  // 93: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	11,  // 94: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
-	11,  // 95: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
-	48,  // 96: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	49,  // 97: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	13,  // 98: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
-	46,  // 99: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
-	47,  // 100: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
-	47,  // 101: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
-	14,  // 102: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	14,  // 103: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	48,  // 104: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	49,  // 105: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	16,  // 106: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
-	46,  // 107: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
-	47,  // 108: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
-	47,  // 109: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
-	17,  // 110: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	17,  // 111: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	48,  // 112: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	49,  // 113: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	19,  // 114: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
-	46,  // 115: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
-	47,  // 116: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
-	47,  // 117: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
-	20,  // 118: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
-	20,  // 119: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
-	48,  // 120: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	49,  // 121: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	22,  // 122: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
-	46,  // 123: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
-	47,  // 124: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
-	47,  // 125: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
-	23,  // 126: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	23,  // 127: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	48,  // 128: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	49,  // 129: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	24,  // 130: skiff.core.v1.ServiceAccountService.CreateToken:input_type -> skiff.core.v1.CreateServiceAccountTokenRequest
-	26,  // 131: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
-	46,  // 132: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
-	47,  // 133: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
-	47,  // 134: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
-	27,  // 135: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
-	27,  // 136: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
-	48,  // 137: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	49,  // 138: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	29,  // 139: skiff.core.v1.PodTemplateService.Create:input_type -> skiff.core.v1.CreatePodTemplateRequest
-	46,  // 140: skiff.core.v1.PodTemplateService.Get:input_type -> skiff.meta.v1.GetRequest
-	47,  // 141: skiff.core.v1.PodTemplateService.List:input_type -> skiff.meta.v1.ListRequest
-	47,  // 142: skiff.core.v1.PodTemplateService.Watch:input_type -> skiff.meta.v1.ListRequest
-	30,  // 143: skiff.core.v1.PodTemplateService.Update:input_type -> skiff.core.v1.UpdatePodTemplateRequest
-	30,  // 144: skiff.core.v1.PodTemplateService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodTemplateRequest
-	48,  // 145: skiff.core.v1.PodTemplateService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	49,  // 146: skiff.core.v1.PodTemplateService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	32,  // 147: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
-	32,  // 148: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
-	50,  // 149: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
-	2,   // 150: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
-	32,  // 151: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
-	32,  // 152: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
-	32,  // 153: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
-	32,  // 154: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
-	32,  // 155: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
-	35,  // 156: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
-	35,  // 157: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
-	51,  // 158: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
-	5,   // 159: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
-	35,  // 160: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
-	35,  // 161: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
-	35,  // 162: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
-	35,  // 163: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
-	34,  // 164: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
-	37,  // 165: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
-	37,  // 166: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
-	52,  // 167: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
-	9,   // 168: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
-	37,  // 169: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
-	37,  // 170: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
-	37,  // 171: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
-	37,  // 172: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
-	38,  // 173: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
-	38,  // 174: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
-	53,  // 175: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
-	12,  // 176: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
-	38,  // 177: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
-	38,  // 178: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
-	38,  // 179: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
-	38,  // 180: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
-	39,  // 181: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
-	39,  // 182: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
-	54,  // 183: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
-	15,  // 184: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
-	39,  // 185: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
-	39,  // 186: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
-	39,  // 187: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
-	39,  // 188: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
-	40,  // 189: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
-	40,  // 190: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
-	55,  // 191: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
-	18,  // 192: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
-	40,  // 193: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
-	40,  // 194: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
-	40,  // 195: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
-	40,  // 196: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
-	41,  // 197: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
-	41,  // 198: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
-	56,  // 199: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
-	21,  // 200: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
-	41,  // 201: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
-	41,  // 202: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
-	41,  // 203: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
-	41,  // 204: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
-	42,  // 205: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
-	42,  // 206: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
-	57,  // 207: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
-	25,  // 208: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
-	42,  // 209: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
-	42,  // 210: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
-	42,  // 211: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
-	42,  // 212: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
-	43,  // 213: skiff.core.v1.ServiceAccountService.CreateToken:output_type -> skiff.authentication.v1.TokenRequest
-	44,  // 214: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
-	44,  // 215: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
-	58,  // 216: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
-	28,  // 217: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
-	44,  // 218: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
-	44,  // 219: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
-	44,  // 220: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
-	44,  // 221: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
-	45,  // 222: skiff.core.v1.PodTemplateService.Create:output_type -> skiff.core.v1.PodTemplate
-	45,  // 223: skiff.core.v1.PodTemplateService.Get:output_type -> skiff.core.v1.PodTemplate
-	59,  // 224: skiff.core.v1.PodTemplateService.List:output_type -> skiff.core.v1.PodTemplateList
-	31,  // 225: skiff.core.v1.PodTemplateService.Watch:output_type -> skiff.core.v1.PodTemplateWatchEvent
-	45,  // 226: skiff.core.v1.PodTemplateService.Update:output_type -> skiff.core.v1.PodTemplate
-	45,  // 227: skiff.core.v1.PodTemplateService.UpdateStatus:output_type -> skiff.core.v1.PodTemplate
-	45,  // 228: skiff.core.v1.PodTemplateService.Patch:output_type -> skiff.core.v1.PodTemplate
-	45,  // 229: skiff.core.v1.PodTemplateService.Delete:output_type -> skiff.core.v1.PodTemplate
-	147, // [147:230] is the sub-list for method output_type
-	64,  // [64:147] is the sub-list for method input_type
-	64,  // [64:64] is the sub-list for extension type_name
-	64,  // [64:64] is the sub-list for extension extendee
-	0,   // [0:64] is the sub-list for field type_name
+	38,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	39,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	38,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	39,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	38,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
+	40,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	41,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
+	39,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	41,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
+	39,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	41,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
+	40,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
+	42,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
+	39,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	43,  // 14: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
+	39,  // 15: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	43,  // 16: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
+	39,  // 17: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	43,  // 18: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
+	40,  // 19: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
+	44,  // 20: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
+	39,  // 21: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	44,  // 22: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
+	39,  // 23: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	44,  // 24: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
+	40,  // 25: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	45,  // 26: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	39,  // 27: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	45,  // 28: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	39,  // 29: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	45,  // 30: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
+	40,  // 31: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
+	46,  // 32: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	39,  // 33: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	46,  // 34: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	39,  // 35: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	46,  // 36: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
+	40,  // 37: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
+	47,  // 38: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	39,  // 39: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	47,  // 40: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	39,  // 41: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	47,  // 42: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
+	40,  // 43: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
+	48,  // 44: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	39,  // 45: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	48,  // 46: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	39,  // 47: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	49,  // 48: skiff.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> skiff.authentication.v1.TokenRequest
+	39,  // 49: skiff.core.v1.CreateServiceAccountTokenRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	48,  // 50: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
+	40,  // 51: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
+	50,  // 52: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
+	39,  // 53: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	50,  // 54: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
+	39,  // 55: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	50,  // 56: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
+	40,  // 57: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
+	51,  // 58: skiff.core.v1.CreatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
+	39,  // 59: skiff.core.v1.CreatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	51,  // 60: skiff.core.v1.UpdatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
+	39,  // 61: skiff.core.v1.UpdatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	51,  // 62: skiff.core.v1.PodTemplateWatchEvent.object:type_name -> skiff.core.v1.PodTemplate
+	40,  // 63: skiff.core.v1.PodTemplateWatchEvent.status:type_name -> skiff.meta.v1.Status
+	52,  // 64: skiff.core.v1.CreateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
+	39,  // 65: skiff.core.v1.CreateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	52,  // 66: skiff.core.v1.UpdateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
+	39,  // 67: skiff.core.v1.UpdateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	52,  // 68: skiff.core.v1.LimitRangeWatchEvent.object:type_name -> skiff.core.v1.LimitRange
+	40,  // 69: skiff.core.v1.LimitRangeWatchEvent.status:type_name -> skiff.meta.v1.Status
+	53,  // 70: skiff.core.v1.CreateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
+	39,  // 71: skiff.core.v1.CreateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	53,  // 72: skiff.core.v1.UpdateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
+	39,  // 73: skiff.core.v1.UpdateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	53,  // 74: skiff.core.v1.ResourceQuotaWatchEvent.object:type_name -> skiff.core.v1.ResourceQuota
+	40,  // 75: skiff.core.v1.ResourceQuotaWatchEvent.status:type_name -> skiff.meta.v1.Status
+	0,   // 76: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
+	54,  // 77: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 78: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 79: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	1,   // 80: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	1,   // 81: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	56,  // 82: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 83: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	1,   // 84: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	3,   // 85: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
+	54,  // 86: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 87: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 88: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
+	4,   // 89: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
+	4,   // 90: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
+	56,  // 91: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 92: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	6,   // 93: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
+	7,   // 94: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
+	54,  // 95: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 96: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 97: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
+	8,   // 98: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
+	8,   // 99: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
+	56,  // 100: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 101: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	10,  // 102: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
+	54,  // 103: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 104: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 105: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	11,  // 106: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
+	11,  // 107: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
+	56,  // 108: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 109: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	13,  // 110: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
+	54,  // 111: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 112: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 113: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
+	14,  // 114: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	14,  // 115: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	56,  // 116: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 117: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	16,  // 118: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
+	54,  // 119: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 120: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 121: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
+	17,  // 122: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	17,  // 123: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	56,  // 124: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 125: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	19,  // 126: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
+	54,  // 127: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 128: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 129: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
+	20,  // 130: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
+	20,  // 131: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
+	56,  // 132: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 133: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	22,  // 134: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
+	54,  // 135: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 136: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 137: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
+	23,  // 138: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	23,  // 139: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	56,  // 140: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 141: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	24,  // 142: skiff.core.v1.ServiceAccountService.CreateToken:input_type -> skiff.core.v1.CreateServiceAccountTokenRequest
+	26,  // 143: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
+	54,  // 144: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 145: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 146: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
+	27,  // 147: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
+	27,  // 148: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
+	56,  // 149: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 150: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	29,  // 151: skiff.core.v1.PodTemplateService.Create:input_type -> skiff.core.v1.CreatePodTemplateRequest
+	54,  // 152: skiff.core.v1.PodTemplateService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 153: skiff.core.v1.PodTemplateService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 154: skiff.core.v1.PodTemplateService.Watch:input_type -> skiff.meta.v1.ListRequest
+	30,  // 155: skiff.core.v1.PodTemplateService.Update:input_type -> skiff.core.v1.UpdatePodTemplateRequest
+	30,  // 156: skiff.core.v1.PodTemplateService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodTemplateRequest
+	56,  // 157: skiff.core.v1.PodTemplateService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 158: skiff.core.v1.PodTemplateService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	32,  // 159: skiff.core.v1.LimitRangeService.Create:input_type -> skiff.core.v1.CreateLimitRangeRequest
+	54,  // 160: skiff.core.v1.LimitRangeService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 161: skiff.core.v1.LimitRangeService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 162: skiff.core.v1.LimitRangeService.Watch:input_type -> skiff.meta.v1.ListRequest
+	33,  // 163: skiff.core.v1.LimitRangeService.Update:input_type -> skiff.core.v1.UpdateLimitRangeRequest
+	33,  // 164: skiff.core.v1.LimitRangeService.UpdateStatus:input_type -> skiff.core.v1.UpdateLimitRangeRequest
+	56,  // 165: skiff.core.v1.LimitRangeService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 166: skiff.core.v1.LimitRangeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	35,  // 167: skiff.core.v1.ResourceQuotaService.Create:input_type -> skiff.core.v1.CreateResourceQuotaRequest
+	54,  // 168: skiff.core.v1.ResourceQuotaService.Get:input_type -> skiff.meta.v1.GetRequest
+	55,  // 169: skiff.core.v1.ResourceQuotaService.List:input_type -> skiff.meta.v1.ListRequest
+	55,  // 170: skiff.core.v1.ResourceQuotaService.Watch:input_type -> skiff.meta.v1.ListRequest
+	36,  // 171: skiff.core.v1.ResourceQuotaService.Update:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
+	36,  // 172: skiff.core.v1.ResourceQuotaService.UpdateStatus:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
+	56,  // 173: skiff.core.v1.ResourceQuotaService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	57,  // 174: skiff.core.v1.ResourceQuotaService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	38,  // 175: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
+	38,  // 176: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
+	58,  // 177: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
+	2,   // 178: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
+	38,  // 179: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
+	38,  // 180: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
+	38,  // 181: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
+	38,  // 182: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
+	38,  // 183: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
+	41,  // 184: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
+	41,  // 185: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
+	59,  // 186: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
+	5,   // 187: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
+	41,  // 188: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
+	41,  // 189: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
+	41,  // 190: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
+	41,  // 191: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
+	40,  // 192: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
+	43,  // 193: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
+	43,  // 194: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
+	60,  // 195: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
+	9,   // 196: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
+	43,  // 197: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
+	43,  // 198: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
+	43,  // 199: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
+	43,  // 200: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
+	44,  // 201: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
+	44,  // 202: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
+	61,  // 203: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
+	12,  // 204: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
+	44,  // 205: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
+	44,  // 206: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
+	44,  // 207: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
+	44,  // 208: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
+	45,  // 209: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
+	45,  // 210: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
+	62,  // 211: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
+	15,  // 212: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
+	45,  // 213: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
+	45,  // 214: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
+	45,  // 215: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
+	45,  // 216: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
+	46,  // 217: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
+	46,  // 218: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
+	63,  // 219: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
+	18,  // 220: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
+	46,  // 221: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
+	46,  // 222: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
+	46,  // 223: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
+	46,  // 224: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
+	47,  // 225: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
+	47,  // 226: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
+	64,  // 227: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
+	21,  // 228: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
+	47,  // 229: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
+	47,  // 230: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
+	47,  // 231: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
+	47,  // 232: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
+	48,  // 233: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
+	48,  // 234: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
+	65,  // 235: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
+	25,  // 236: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
+	48,  // 237: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
+	48,  // 238: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
+	48,  // 239: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
+	48,  // 240: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
+	49,  // 241: skiff.core.v1.ServiceAccountService.CreateToken:output_type -> skiff.authentication.v1.TokenRequest
+	50,  // 242: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
+	50,  // 243: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
+	66,  // 244: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
+	28,  // 245: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
+	50,  // 246: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
+	50,  // 247: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
+	50,  // 248: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
+	50,  // 249: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
+	51,  // 250: skiff.core.v1.PodTemplateService.Create:output_type -> skiff.core.v1.PodTemplate
+	51,  // 251: skiff.core.v1.PodTemplateService.Get:output_type -> skiff.core.v1.PodTemplate
+	67,  // 252: skiff.core.v1.PodTemplateService.List:output_type -> skiff.core.v1.PodTemplateList
+	31,  // 253: skiff.core.v1.PodTemplateService.Watch:output_type -> skiff.core.v1.PodTemplateWatchEvent
+	51,  // 254: skiff.core.v1.PodTemplateService.Update:output_type -> skiff.core.v1.PodTemplate
+	51,  // 255: skiff.core.v1.PodTemplateService.UpdateStatus:output_type -> skiff.core.v1.PodTemplate
+	51,  // 256: skiff.core.v1.PodTemplateService.Patch:output_type -> skiff.core.v1.PodTemplate
+	51,  // 257: skiff.core.v1.PodTemplateService.Delete:output_type -> skiff.core.v1.PodTemplate
+	52,  // 258: skiff.core.v1.LimitRangeService.Create:output_type -> skiff.core.v1.LimitRange
+	52,  // 259: skiff.core.v1.LimitRangeService.Get:output_type -> skiff.core.v1.LimitRange
+	68,  // 260: skiff.core.v1.LimitRangeService.List:output_type -> skiff.core.v1.LimitRangeList
+	34,  // 261: skiff.core.v1.LimitRangeService.Watch:output_type -> skiff.core.v1.LimitRangeWatchEvent
+	52,  // 262: skiff.core.v1.LimitRangeService.Update:output_type -> skiff.core.v1.LimitRange
+	52,  // 263: skiff.core.v1.LimitRangeService.UpdateStatus:output_type -> skiff.core.v1.LimitRange
+	52,  // 264: skiff.core.v1.LimitRangeService.Patch:output_type -> skiff.core.v1.LimitRange
+	52,  // 265: skiff.core.v1.LimitRangeService.Delete:output_type -> skiff.core.v1.LimitRange
+	53,  // 266: skiff.core.v1.ResourceQuotaService.Create:output_type -> skiff.core.v1.ResourceQuota
+	53,  // 267: skiff.core.v1.ResourceQuotaService.Get:output_type -> skiff.core.v1.ResourceQuota
+	69,  // 268: skiff.core.v1.ResourceQuotaService.List:output_type -> skiff.core.v1.ResourceQuotaList
+	37,  // 269: skiff.core.v1.ResourceQuotaService.Watch:output_type -> skiff.core.v1.ResourceQuotaWatchEvent
+	53,  // 270: skiff.core.v1.ResourceQuotaService.Update:output_type -> skiff.core.v1.ResourceQuota
+	53,  // 271: skiff.core.v1.ResourceQuotaService.UpdateStatus:output_type -> skiff.core.v1.ResourceQuota
+	53,  // 272: skiff.core.v1.ResourceQuotaService.Patch:output_type -> skiff.core.v1.ResourceQuota
+	53,  // 273: skiff.core.v1.ResourceQuotaService.Delete:output_type -> skiff.core.v1.ResourceQuota
+	175, // [175:274] is the sub-list for method output_type
+	76,  // [76:175] is the sub-list for method input_type
+	76,  // [76:76] is the sub-list for extension type_name
+	76,  // [76:76] is the sub-list for extension extendee
+	0,   // [0:76] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_services_proto_init() }
@@ -2358,6 +2786,7 @@ func file_skiff_core_v1_services_proto_init() {
 	file_skiff_core_v1_namespace_proto_init()
 	file_skiff_core_v1_node_proto_init()
 	file_skiff_core_v1_pod_proto_init()
+	file_skiff_core_v1_policy_proto_init()
 	file_skiff_core_v1_podtemplate_proto_init()
 	file_skiff_core_v1_service_proto_init()
 	type x struct{}
@@ -2366,9 +2795,9 @@ func file_skiff_core_v1_services_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_core_v1_services_proto_rawDesc), len(file_skiff_core_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   38,
 			NumExtensions: 0,
-			NumServices:   10,
+			NumServices:   12,
 		},
 		GoTypes:           file_skiff_core_v1_services_proto_goTypes,
 		DependencyIndexes: file_skiff_core_v1_services_proto_depIdxs,

@@ -3981,3 +3981,773 @@ var PodTemplateService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "skiff/core/v1/services.proto",
 }
+
+const (
+	LimitRangeService_Create_FullMethodName       = "/skiff.core.v1.LimitRangeService/Create"
+	LimitRangeService_Get_FullMethodName          = "/skiff.core.v1.LimitRangeService/Get"
+	LimitRangeService_List_FullMethodName         = "/skiff.core.v1.LimitRangeService/List"
+	LimitRangeService_Watch_FullMethodName        = "/skiff.core.v1.LimitRangeService/Watch"
+	LimitRangeService_Update_FullMethodName       = "/skiff.core.v1.LimitRangeService/Update"
+	LimitRangeService_UpdateStatus_FullMethodName = "/skiff.core.v1.LimitRangeService/UpdateStatus"
+	LimitRangeService_Patch_FullMethodName        = "/skiff.core.v1.LimitRangeService/Patch"
+	LimitRangeService_Delete_FullMethodName       = "/skiff.core.v1.LimitRangeService/Delete"
+)
+
+// LimitRangeServiceClient is the client API for LimitRangeService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// LimitRangeService serves LimitRange objects.
+type LimitRangeServiceClient interface {
+	Create(ctx context.Context, in *CreateLimitRangeRequest, opts ...grpc.CallOption) (*LimitRange, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*LimitRange, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*LimitRangeList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LimitRangeWatchEvent], error)
+	Update(ctx context.Context, in *UpdateLimitRangeRequest, opts ...grpc.CallOption) (*LimitRange, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(ctx context.Context, in *UpdateLimitRangeRequest, opts ...grpc.CallOption) (*LimitRange, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*LimitRange, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*LimitRange, error)
+}
+
+type limitRangeServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewLimitRangeServiceClient(cc grpc.ClientConnInterface) LimitRangeServiceClient {
+	return &limitRangeServiceClient{cc}
+}
+
+func (c *limitRangeServiceClient) Create(ctx context.Context, in *CreateLimitRangeRequest, opts ...grpc.CallOption) (*LimitRange, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LimitRange)
+	err := c.cc.Invoke(ctx, LimitRangeService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*LimitRange, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LimitRange)
+	err := c.cc.Invoke(ctx, LimitRangeService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*LimitRangeList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LimitRangeList)
+	err := c.cc.Invoke(ctx, LimitRangeService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LimitRangeWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &LimitRangeService_ServiceDesc.Streams[0], LimitRangeService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, LimitRangeWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LimitRangeService_WatchClient = grpc.ServerStreamingClient[LimitRangeWatchEvent]
+
+func (c *limitRangeServiceClient) Update(ctx context.Context, in *UpdateLimitRangeRequest, opts ...grpc.CallOption) (*LimitRange, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LimitRange)
+	err := c.cc.Invoke(ctx, LimitRangeService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) UpdateStatus(ctx context.Context, in *UpdateLimitRangeRequest, opts ...grpc.CallOption) (*LimitRange, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LimitRange)
+	err := c.cc.Invoke(ctx, LimitRangeService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*LimitRange, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LimitRange)
+	err := c.cc.Invoke(ctx, LimitRangeService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *limitRangeServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*LimitRange, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LimitRange)
+	err := c.cc.Invoke(ctx, LimitRangeService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LimitRangeServiceServer is the server API for LimitRangeService service.
+// All implementations must embed UnimplementedLimitRangeServiceServer
+// for forward compatibility.
+//
+// LimitRangeService serves LimitRange objects.
+type LimitRangeServiceServer interface {
+	Create(context.Context, *CreateLimitRangeRequest) (*LimitRange, error)
+	Get(context.Context, *v1.GetRequest) (*LimitRange, error)
+	List(context.Context, *v1.ListRequest) (*LimitRangeList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[LimitRangeWatchEvent]) error
+	Update(context.Context, *UpdateLimitRangeRequest) (*LimitRange, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(context.Context, *UpdateLimitRangeRequest) (*LimitRange, error)
+	Patch(context.Context, *v1.PatchRequest) (*LimitRange, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*LimitRange, error)
+	mustEmbedUnimplementedLimitRangeServiceServer()
+}
+
+// UnimplementedLimitRangeServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedLimitRangeServiceServer struct{}
+
+func (UnimplementedLimitRangeServiceServer) Create(context.Context, *CreateLimitRangeRequest) (*LimitRange, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) Get(context.Context, *v1.GetRequest) (*LimitRange, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) List(context.Context, *v1.ListRequest) (*LimitRangeList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[LimitRangeWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) Update(context.Context, *UpdateLimitRangeRequest) (*LimitRange, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) UpdateStatus(context.Context, *UpdateLimitRangeRequest) (*LimitRange, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) Patch(context.Context, *v1.PatchRequest) (*LimitRange, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) Delete(context.Context, *v1.DeleteRequest) (*LimitRange, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedLimitRangeServiceServer) mustEmbedUnimplementedLimitRangeServiceServer() {}
+func (UnimplementedLimitRangeServiceServer) testEmbeddedByValue()                           {}
+
+// UnsafeLimitRangeServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to LimitRangeServiceServer will
+// result in compilation errors.
+type UnsafeLimitRangeServiceServer interface {
+	mustEmbedUnimplementedLimitRangeServiceServer()
+}
+
+func RegisterLimitRangeServiceServer(s grpc.ServiceRegistrar, srv LimitRangeServiceServer) {
+	// If the following call panics, it indicates UnimplementedLimitRangeServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&LimitRangeService_ServiceDesc, srv)
+}
+
+func _LimitRangeService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateLimitRangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).Create(ctx, req.(*CreateLimitRangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(LimitRangeServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, LimitRangeWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type LimitRangeService_WatchServer = grpc.ServerStreamingServer[LimitRangeWatchEvent]
+
+func _LimitRangeService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateLimitRangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).Update(ctx, req.(*UpdateLimitRangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateLimitRangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).UpdateStatus(ctx, req.(*UpdateLimitRangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _LimitRangeService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(LimitRangeServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: LimitRangeService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(LimitRangeServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// LimitRangeService_ServiceDesc is the grpc.ServiceDesc for LimitRangeService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var LimitRangeService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.core.v1.LimitRangeService",
+	HandlerType: (*LimitRangeServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _LimitRangeService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _LimitRangeService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _LimitRangeService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _LimitRangeService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _LimitRangeService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _LimitRangeService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _LimitRangeService_Delete_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _LimitRangeService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/core/v1/services.proto",
+}
+
+const (
+	ResourceQuotaService_Create_FullMethodName       = "/skiff.core.v1.ResourceQuotaService/Create"
+	ResourceQuotaService_Get_FullMethodName          = "/skiff.core.v1.ResourceQuotaService/Get"
+	ResourceQuotaService_List_FullMethodName         = "/skiff.core.v1.ResourceQuotaService/List"
+	ResourceQuotaService_Watch_FullMethodName        = "/skiff.core.v1.ResourceQuotaService/Watch"
+	ResourceQuotaService_Update_FullMethodName       = "/skiff.core.v1.ResourceQuotaService/Update"
+	ResourceQuotaService_UpdateStatus_FullMethodName = "/skiff.core.v1.ResourceQuotaService/UpdateStatus"
+	ResourceQuotaService_Patch_FullMethodName        = "/skiff.core.v1.ResourceQuotaService/Patch"
+	ResourceQuotaService_Delete_FullMethodName       = "/skiff.core.v1.ResourceQuotaService/Delete"
+)
+
+// ResourceQuotaServiceClient is the client API for ResourceQuotaService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// ResourceQuotaService serves ResourceQuota objects.
+type ResourceQuotaServiceClient interface {
+	Create(ctx context.Context, in *CreateResourceQuotaRequest, opts ...grpc.CallOption) (*ResourceQuota, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*ResourceQuota, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*ResourceQuotaList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ResourceQuotaWatchEvent], error)
+	Update(ctx context.Context, in *UpdateResourceQuotaRequest, opts ...grpc.CallOption) (*ResourceQuota, error)
+	// UpdateStatus changes only the status (the */status subresource): what the
+	// quota admission and the resourcequota controller write as used.
+	UpdateStatus(ctx context.Context, in *UpdateResourceQuotaRequest, opts ...grpc.CallOption) (*ResourceQuota, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*ResourceQuota, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*ResourceQuota, error)
+}
+
+type resourceQuotaServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewResourceQuotaServiceClient(cc grpc.ClientConnInterface) ResourceQuotaServiceClient {
+	return &resourceQuotaServiceClient{cc}
+}
+
+func (c *resourceQuotaServiceClient) Create(ctx context.Context, in *CreateResourceQuotaRequest, opts ...grpc.CallOption) (*ResourceQuota, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResourceQuota)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*ResourceQuota, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResourceQuota)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*ResourceQuotaList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResourceQuotaList)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ResourceQuotaWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ResourceQuotaService_ServiceDesc.Streams[0], ResourceQuotaService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, ResourceQuotaWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ResourceQuotaService_WatchClient = grpc.ServerStreamingClient[ResourceQuotaWatchEvent]
+
+func (c *resourceQuotaServiceClient) Update(ctx context.Context, in *UpdateResourceQuotaRequest, opts ...grpc.CallOption) (*ResourceQuota, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResourceQuota)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) UpdateStatus(ctx context.Context, in *UpdateResourceQuotaRequest, opts ...grpc.CallOption) (*ResourceQuota, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResourceQuota)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*ResourceQuota, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResourceQuota)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *resourceQuotaServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*ResourceQuota, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResourceQuota)
+	err := c.cc.Invoke(ctx, ResourceQuotaService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ResourceQuotaServiceServer is the server API for ResourceQuotaService service.
+// All implementations must embed UnimplementedResourceQuotaServiceServer
+// for forward compatibility.
+//
+// ResourceQuotaService serves ResourceQuota objects.
+type ResourceQuotaServiceServer interface {
+	Create(context.Context, *CreateResourceQuotaRequest) (*ResourceQuota, error)
+	Get(context.Context, *v1.GetRequest) (*ResourceQuota, error)
+	List(context.Context, *v1.ListRequest) (*ResourceQuotaList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[ResourceQuotaWatchEvent]) error
+	Update(context.Context, *UpdateResourceQuotaRequest) (*ResourceQuota, error)
+	// UpdateStatus changes only the status (the */status subresource): what the
+	// quota admission and the resourcequota controller write as used.
+	UpdateStatus(context.Context, *UpdateResourceQuotaRequest) (*ResourceQuota, error)
+	Patch(context.Context, *v1.PatchRequest) (*ResourceQuota, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*ResourceQuota, error)
+	mustEmbedUnimplementedResourceQuotaServiceServer()
+}
+
+// UnimplementedResourceQuotaServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedResourceQuotaServiceServer struct{}
+
+func (UnimplementedResourceQuotaServiceServer) Create(context.Context, *CreateResourceQuotaRequest) (*ResourceQuota, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) Get(context.Context, *v1.GetRequest) (*ResourceQuota, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) List(context.Context, *v1.ListRequest) (*ResourceQuotaList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[ResourceQuotaWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) Update(context.Context, *UpdateResourceQuotaRequest) (*ResourceQuota, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) UpdateStatus(context.Context, *UpdateResourceQuotaRequest) (*ResourceQuota, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) Patch(context.Context, *v1.PatchRequest) (*ResourceQuota, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) Delete(context.Context, *v1.DeleteRequest) (*ResourceQuota, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedResourceQuotaServiceServer) mustEmbedUnimplementedResourceQuotaServiceServer() {}
+func (UnimplementedResourceQuotaServiceServer) testEmbeddedByValue()                              {}
+
+// UnsafeResourceQuotaServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ResourceQuotaServiceServer will
+// result in compilation errors.
+type UnsafeResourceQuotaServiceServer interface {
+	mustEmbedUnimplementedResourceQuotaServiceServer()
+}
+
+func RegisterResourceQuotaServiceServer(s grpc.ServiceRegistrar, srv ResourceQuotaServiceServer) {
+	// If the following call panics, it indicates UnimplementedResourceQuotaServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ResourceQuotaService_ServiceDesc, srv)
+}
+
+func _ResourceQuotaService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateResourceQuotaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).Create(ctx, req.(*CreateResourceQuotaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ResourceQuotaServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, ResourceQuotaWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ResourceQuotaService_WatchServer = grpc.ServerStreamingServer[ResourceQuotaWatchEvent]
+
+func _ResourceQuotaService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateResourceQuotaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).Update(ctx, req.(*UpdateResourceQuotaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateResourceQuotaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).UpdateStatus(ctx, req.(*UpdateResourceQuotaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ResourceQuotaService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ResourceQuotaServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ResourceQuotaService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ResourceQuotaServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// ResourceQuotaService_ServiceDesc is the grpc.ServiceDesc for ResourceQuotaService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ResourceQuotaService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.core.v1.ResourceQuotaService",
+	HandlerType: (*ResourceQuotaServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _ResourceQuotaService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _ResourceQuotaService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _ResourceQuotaService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _ResourceQuotaService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _ResourceQuotaService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _ResourceQuotaService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _ResourceQuotaService_Delete_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _ResourceQuotaService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/core/v1/services.proto",
+}

@@ -23,6 +23,11 @@ type Plugin struct {
 	Name     string
 	Mutate   func(ctx context.Context, w *registry.Write) error
 	Validate func(ctx context.Context, w *registry.Write) error
+	// Start, when set, fills what the plugin reads of other resources
+	// (LimitRanges, ResourceQuotas) before the server serves, and keeps it
+	// current until ctx ends; the channel it returns closes once that has
+	// stopped.
+	Start func(ctx context.Context) (<-chan struct{}, error)
 }
 
 // Order is Kubernetes' order of the admission plugins Skiff knows; the
@@ -37,8 +42,8 @@ var Order = []string{
 // default set, plus NodeRestriction, which Kubernetes leaves to the
 // cluster's installer and Skiff turns on so a kubelet can change only its
 // own Node and pods.
-var DefaultEnabled = []string{"NamespaceLifecycle", "NodeRestriction", "RuntimeClass",
-	"MutatingAdmissionWebhook", "ValidatingAdmissionWebhook"}
+var DefaultEnabled = []string{"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "RuntimeClass",
+	"MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}
 
 // Chain runs plugins in order.
 type Chain []Plugin
@@ -67,6 +72,30 @@ func (c Chain) Validate(ctx context.Context, w *registry.Write) error {
 		}
 	}
 	return nil
+}
+
+// Start starts the plugins of the chain that read other resources; the
+// channel closes when all of them have stopped, after ctx ended.
+func (c Chain) Start(ctx context.Context) (<-chan struct{}, error) {
+	var started []<-chan struct{}
+	for _, p := range c {
+		if p.Start == nil {
+			continue
+		}
+		done, err := p.Start(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("start admission plugin %s: %w", p.Name, err)
+		}
+		started = append(started, done)
+	}
+	all := make(chan struct{})
+	go func() {
+		defer close(all)
+		for _, done := range started {
+			<-done
+		}
+	}()
+	return all, nil
 }
 
 // Names lists the chain's plugins, in order.

@@ -17,18 +17,18 @@ func TestBuild(t *testing.T) {
 			return nil
 		}}
 	}
-	available := []Plugin{plugin("ValidatingAdmissionWebhook"), plugin("RuntimeClass"), plugin("NodeRestriction"),
-		plugin("MutatingAdmissionWebhook"), plugin("NamespaceLifecycle")}
+	available := []Plugin{plugin("ValidatingAdmissionWebhook"), plugin("ResourceQuota"), plugin("RuntimeClass"), plugin("NodeRestriction"),
+		plugin("MutatingAdmissionWebhook"), plugin("LimitRanger"), plugin("NamespaceLifecycle")}
 	tests := []struct {
 		name            string
 		enable, disable []string
 		want            []string
 		wantErr         string
 	}{
-		{name: "defaults, in Kubernetes' order", want: []string{"NamespaceLifecycle", "NodeRestriction", "RuntimeClass",
-			"MutatingAdmissionWebhook", "ValidatingAdmissionWebhook"}},
-		{name: "disable some", disable: []string{"NodeRestriction", "MutatingAdmissionWebhook"},
-			want: []string{"NamespaceLifecycle", "RuntimeClass", "ValidatingAdmissionWebhook"}},
+		{name: "defaults, in Kubernetes' order", want: []string{"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "RuntimeClass",
+			"MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}},
+		{name: "disable some", disable: []string{"NodeRestriction", "MutatingAdmissionWebhook", "ResourceQuota"},
+			want: []string{"NamespaceLifecycle", "LimitRanger", "RuntimeClass", "ValidatingAdmissionWebhook"}},
 		{name: "unknown", enable: []string{"AlwaysPullImages"}, wantErr: `unknown admission plugin "AlwaysPullImages" (known: NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, Priority, DefaultTolerationSeconds, RuntimeClass, PodSecurity, MutatingAdmissionWebhook, ValidatingAdmissionWebhook, ResourceQuota)`},
 		{name: "both", enable: []string{"RuntimeClass"}, disable: []string{"RuntimeClass"}, wantErr: `admission plugin "RuntimeClass" is both enabled and disabled`},
 		{name: "not built", enable: []string{"PodSecurity"}, wantErr: `admission plugin "PodSecurity" is not built yet`},

@@ -6,7 +6,9 @@ import (
 	"slices"
 
 	"skiff.dev/services/apiserver/internal/admission"
+	"skiff.dev/services/apiserver/internal/admission/limitranger"
 	"skiff.dev/services/apiserver/internal/admission/noderestriction"
+	"skiff.dev/services/apiserver/internal/admission/resourcequota"
 	"skiff.dev/services/apiserver/internal/admission/webhook"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -16,19 +18,26 @@ import (
 // buildAdmission makes the admission chain the configuration asks for,
 // from the plugins built so far, over the stores they read.
 func buildAdmission(cfg Config, stores map[*registry.Resource]*registry.Store, webhooks *webhook.Webhooks) (admission.Chain, error) {
-	var runtimeClasses *registry.Store
+	var runtimeClasses, limitRanges, quotas *registry.Store
 	for res, st := range stores {
-		if res.Group == "node.k8s.io" && res.Plural == "runtimeclasses" {
+		switch res.Group + "/" + res.Plural {
+		case "node.k8s.io/runtimeclasses":
 			runtimeClasses = st
+		case "/limitranges":
+			limitRanges = st
+		case "/resourcequotas":
+			quotas = st
 		}
 	}
-	if runtimeClasses == nil {
-		return nil, fmt.Errorf("the kinds table lacks runtimeclasses for RuntimeClass admission")
+	if runtimeClasses == nil || limitRanges == nil || quotas == nil {
+		return nil, fmt.Errorf("the kinds table lacks runtimeclasses, limitranges or resourcequotas for admission")
 	}
 	available := []admission.Plugin{
 		{Name: "NamespaceLifecycle", Validate: protectSystemNamespaces},
+		limitranger.New(limitRanges).Plugin(),
 		noderestriction.Plugin(),
 		{Name: "RuntimeClass", Mutate: runtimeclass.Admit(runtimeClasses)},
+		resourcequota.New(quotas).Plugin(),
 	}
 	available = append(available, webhooks.Plugins()...)
 	return admission.Build(available, cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins)

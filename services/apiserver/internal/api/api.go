@@ -13,6 +13,7 @@ import (
 
 	apiextensionsv1 "skiff.dev/api/apiextensions/v1"
 	"skiff.dev/pkg/kprotobuf"
+	"skiff.dev/services/apiserver/internal/admission"
 	"skiff.dev/services/apiserver/internal/admission/webhook"
 	"skiff.dev/services/apiserver/internal/apf"
 	"skiff.dev/services/apiserver/internal/authorizer"
@@ -44,7 +45,10 @@ type API struct {
 	// configurations once started.
 	webhooks *webhook.Webhooks
 	authz    authorizer.Authorizer
-	done     chan struct{}
+	// admission is the chain every store runs; some of its plugins read
+	// other resources and start with the API.
+	admission admission.Chain
+	done      chan struct{}
 }
 
 // Config is what the API needs.
@@ -108,6 +112,7 @@ func New(cfg Config) (*API, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.admission = chain
 	for _, st := range stores {
 		st.SetAdmission(chain)
 	}
@@ -179,6 +184,10 @@ func (a *API) Start(ctx context.Context) error {
 	if err := a.webhooks.Start(ctx); err != nil {
 		return err
 	}
+	admissionDone, err := a.admission.Start(ctx)
+	if err != nil {
+		return err
+	}
 	crdsDone := make(chan struct{})
 	go func() {
 		defer close(crdsDone)
@@ -191,6 +200,7 @@ func (a *API) Start(ctx context.Context) error {
 		<-a.rbac.Done()
 		<-a.nodes.Done()
 		<-a.webhooks.Done()
+		<-admissionDone
 		for _, st := range a.caches {
 			<-st.Done()
 		}

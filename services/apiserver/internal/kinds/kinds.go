@@ -41,6 +41,8 @@ func All() []*registry.Resource {
 		core("serviceaccounts", "serviceaccount", "ServiceAccount", true, false, newOf[corev1.ServiceAccount](), newOf[corev1.ServiceAccountList](), serviceAccountStrategy, "sa"),
 		core("events", "event", "Event", true, false, newOf[corev1.Event](), newOf[corev1.EventList](), eventStrategy, "ev"),
 		podTemplates(),
+		core("limitranges", "limitrange", "LimitRange", true, false, newOf[corev1.LimitRange](), newOf[corev1.LimitRangeList](), limitRangeStrategy, "limits"),
+		core("resourcequotas", "resourcequota", "ResourceQuota", true, true, newOf[corev1.ResourceQuota](), newOf[corev1.ResourceQuotaList](), resourceQuotaStrategy, "quota"),
 		apps("deployments", "deployment", "Deployment", newOf[appsv1.Deployment](), newOf[appsv1.DeploymentList](), deploymentStrategy, "deploy"),
 		apps("replicasets", "replicaset", "ReplicaSet", newOf[appsv1.ReplicaSet](), newOf[appsv1.ReplicaSetList](), replicaSetStrategy, "rs"),
 		{

@@ -20,6 +20,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
 	"skiff.dev/services/controller-manager/internal/podgc"
 	"skiff.dev/services/controller-manager/internal/replicaset"
+	"skiff.dev/services/controller-manager/internal/resourcequota"
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
 	"skiff.dev/services/controller-manager/internal/servicecidrs"
@@ -128,6 +129,11 @@ var known = []struct {
 		pc.Observe = d.observe
 		return pc, nil
 	}},
+	{resourcequota.Name, "concurrent-resource-quota-syncs", 5, func(d deps) (runner, error) {
+		rc := resourcequota.New(d.c, d.f, d.workers, d.o.ResourceQuotaSyncPeriod)
+		rc.Observe = d.observe
+		return rc, nil
+	}},
 	// Kubernetes runs it with five workers and no flag for more.
 	{clusterroleaggregation.Name, "", 5, func(d deps) (runner, error) {
 		ac := clusterroleaggregation.New(d.c, d.f, d.workers)
@@ -173,6 +179,7 @@ var accounts = map[string]string{
 	serviceaccount.Name: "service-account-controller", servicecidrs.Name: "service-cidrs-controller",
 	rootcacertpublisher.Name: "root-ca-cert-publisher", clusterroleaggregation.Name: "clusterrole-aggregation-controller",
 	csrapproving.Name: "certificate-controller", csrsigning.Name: "certificate-controller", tokencleaner.Name: "token-cleaner",
+	resourcequota.Name: "resourcequota-controller",
 }
 
 func names() []string {

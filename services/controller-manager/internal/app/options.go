@@ -20,6 +20,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/csrsigning"
 	"skiff.dev/services/controller-manager/internal/endpointslicemirroring"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
+	"skiff.dev/services/controller-manager/internal/resourcequota"
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 )
 
@@ -57,6 +58,9 @@ type Options struct {
 	// ClusterSigningDuration is the longest lifetime a signed certificate
 	// gets.
 	ClusterSigningDuration time.Duration
+	// ResourceQuotaSyncPeriod is how often every quota's use is
+	// recounted; 0 recounts only on changes.
+	ResourceQuotaSyncPeriod time.Duration
 	// Workers per controller, by controller name.
 	Workers map[string]*int
 }
@@ -84,7 +88,8 @@ func NewOptions() *Options {
 
 		MirroringMaxEndpointsPerSubset: endpointslicemirroring.DefaultMaxEndpointsPerSubset,
 
-		ClusterSigningDuration: csrsigning.DefaultDuration,
+		ClusterSigningDuration:  csrsigning.DefaultDuration,
+		ResourceQuotaSyncPeriod: resourcequota.DefaultResyncPeriod,
 	}
 	for _, c := range known {
 		w := c.workers
@@ -121,6 +126,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClusterSigningKeyFile, "cluster-signing-key-file", o.ClusterSigningKeyFile, "PEM private key of --cluster-signing-cert-file.")
 	fs.DurationVar(&o.ClusterSigningDuration, "cluster-signing-duration", o.ClusterSigningDuration,
 		"Longest lifetime of a signed certificate; a request may ask for less with spec.expirationSeconds (at least 10 minutes).")
+	fs.DurationVar(&o.ResourceQuotaSyncPeriod, "resource-quota-sync-period", o.ResourceQuotaSyncPeriod,
+		"How often the resourcequota controller recounts every quota's use, besides recounting on changes; 0 recounts only on changes.")
 	for _, c := range known {
 		if c.workersFlag == "" {
 			continue
@@ -151,6 +158,9 @@ func (o *Options) Validate() error {
 	}
 	if o.NodeMonitorPeriod <= 0 || o.NodeMonitorGracePeriod <= 0 {
 		errs = append(errs, fmt.Errorf("--node-monitor-period %v and --node-monitor-grace-period %v must be positive", o.NodeMonitorPeriod, o.NodeMonitorGracePeriod))
+	}
+	if o.ResourceQuotaSyncPeriod < 0 {
+		errs = append(errs, fmt.Errorf("--resource-quota-sync-period %v: must not be negative", o.ResourceQuotaSyncPeriod))
 	}
 	if o.NodeEvictionRate <= 0 {
 		errs = append(errs, fmt.Errorf("--node-eviction-rate %v: must be positive", o.NodeEvictionRate))
