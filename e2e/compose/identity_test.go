@@ -9,9 +9,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// TestComponentsHaveOwnIdentities: in docker-compose.yaml, every component
-// names its own kubeconfig; only the kubelet (the node's --kubeconfig)
-// still uses the admin credentials, until nodes get their own.
+// TestComponentsHaveOwnIdentities: in docker-compose.yaml no component
+// runs with the admin credentials: each names its own kubeconfig, and the
+// kubelets join with the node bootstrap token.
 func TestComponentsHaveOwnIdentities(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "..", "docker-compose.yaml"))
 	if err != nil {
@@ -34,9 +34,7 @@ func TestComponentsHaveOwnIdentities(t *testing.T) {
 				continue
 			}
 			clients++
-			admin := strings.HasSuffix(value, "admin.kubeconfig")
-			kubelet := svc.Image == "skiff/node:dev" && flag == "--kubeconfig"
-			if admin && !kubelet {
+			if strings.HasSuffix(value, "admin.kubeconfig") {
 				t.Errorf("%s: %s uses the admin credentials", name, arg)
 			}
 		}

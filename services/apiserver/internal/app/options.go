@@ -33,6 +33,9 @@ type Options struct {
 	// ClientCAFile verifies client certificates; empty uses the generated
 	// CA when the serving certificate is generated.
 	ClientCAFile string
+	// WriteNodeBootstrapKubeconfig has the apiserver make a node bootstrap
+	// token and write a kubeconfig with it, as kubeadm init does.
+	WriteNodeBootstrapKubeconfig bool
 	// AnonymousAuth lets requests without credentials through as
 	// system:anonymous, for authorization to decide.
 	AnonymousAuth bool
@@ -125,6 +128,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TLSKeyFile, "tls-private-key-file", o.TLSKeyFile, "Key of --tls-cert-file.")
 	fs.StringVar(&o.TokenAuthFile, "token-auth-file", o.TokenAuthFile, "Static bearer tokens (token,user,uid,\"groups\"); default <data-dir>/tokens.csv with a generated admin token.")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "CA bundle that verifies client certificates (common name = user, organizations = groups); default: the generated CA when --tls-cert-file is not given, else no client certificates.")
+	fs.BoolVar(&o.WriteNodeBootstrapKubeconfig, "write-node-bootstrap-kubeconfig", o.WriteNodeBootstrapKubeconfig, "Make a bootstrap token for nodes (and kubeadm's bindings that let its holders join), and write a kubeconfig with it to <data-dir>/kubeconfigs/node-bootstrap.kubeconfig, for kubelets' --bootstrap-kubeconfig, as kubeadm init does; needs the generated CA and --enable-bootstrap-token-auth.")
 	fs.BoolVar(&o.AnonymousAuth, "anonymous-auth", o.AnonymousAuth, "Serve requests without credentials as user system:anonymous (group system:unauthenticated), allowed what authorization grants them; when false they get 401.")
 	fs.BoolVar(&o.EnableBootstrapTokenAuth, "enable-bootstrap-token-auth", o.EnableBootstrapTokenAuth, "Accept bootstrap tokens (<id>.<secret>, backed by bootstrap.kubernetes.io/token Secrets named bootstrap-token-<id> in kube-system) as bearer tokens of user system:bootstrap:<id> in group system:bootstrappers, for TLS bootstrapping of kubelets.")
 	fs.StringSliceVar(&o.AuthorizationMode, "authorization-mode", o.AuthorizationMode, "Authorizers to ask in order after the one that allows group system:masters everything: Node, RBAC, AlwaysAllow, AlwaysDeny.")
@@ -175,6 +179,9 @@ func (o *Options) Validate() error {
 		errs = append(errs, errors.New("--kubelet-client-certificate and --kubelet-client-key go together"))
 	}
 	errs = append(errs, validateAuthorizationModes(o.AuthorizationMode)...)
+	if o.WriteNodeBootstrapKubeconfig && (!o.EnableBootstrapTokenAuth || o.TLSCertFile != "") {
+		errs = append(errs, errors.New("--write-node-bootstrap-kubeconfig needs --enable-bootstrap-token-auth and the generated CA (no --tls-cert-file)"))
+	}
 	if _, err := admission.Build(nil, o.EnableAdmissionPlugins, o.DisableAdmissionPlugins); err != nil {
 		errs = append(errs, fmt.Errorf("--enable-admission-plugins/--disable-admission-plugins: %w", err))
 	}

@@ -139,6 +139,11 @@ func Run(ctx context.Context, o *Options) error {
 	if err := o.writeComponentKubeconfigs(caPEM); err != nil {
 		return fmt.Errorf("component kubeconfigs: %w", err)
 	}
+	if o.WriteNodeBootstrapKubeconfig {
+		if err := o.writeNodeBootstrap(runCtx, served, caPEM); err != nil {
+			return err
+		}
+	}
 	addr := net.JoinHostPort(o.BindAddress, strconv.Itoa(o.SecurePort))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
