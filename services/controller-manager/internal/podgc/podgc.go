@@ -17,13 +17,13 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
+	"skiff.dev/pkg/kjson"
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/informers"
 )
@@ -169,16 +169,20 @@ func (gc *Controller) forceDelete(ctx context.Context, p *corev1.Pod, message st
 	m := p.GetMetadata()
 	pods := gc.c.CoreV1().Pods(m.GetNamespace())
 	if phase := p.GetStatus().GetPhase(); phase != "Succeeded" && phase != "Failed" {
-		failed := proto.Clone(p).(*corev1.Pod)
-		if failed.Status == nil {
-			failed.Status = &corev1.PodStatus{}
-		}
-		failed.Status.Phase = "Failed"
+		// A strategic merge patch of the status (conditions merge by
+		// type), as Kubernetes' collector writes it: its role may patch
+		// pods/status, not update it.
+		status := &corev1.PodStatus{Phase: "Failed"}
 		if message != "" {
-			failed.Status.Conditions = setCondition(failed.Status.Conditions, &corev1.PodCondition{Type: "DisruptionTarget",
-				Status: "True", Reason: "DeletionByPodGC", Message: message, LastTransitionTime: timestamppb.Now()})
+			status.Conditions = []*corev1.PodCondition{{Type: "DisruptionTarget",
+				Status: "True", Reason: "DeletionByPodGC", Message: message, LastTransitionTime: timestamppb.Now()}}
 		}
-		_, err := pods.UpdateStatus(ctx, failed, client.WriteOptions{})
+		data, err := kjson.Marshal(status)
+		if err != nil {
+			return err
+		}
+		patch := fmt.Sprintf(`{"metadata":{"uid":%q},"status":%s}`, m.GetUid(), data)
+		_, err = pods.Patch(ctx, m.GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "status")
 		switch {
 		case client.IsNotFound(err):
 			return nil
@@ -192,15 +196,4 @@ func (gc *Controller) forceDelete(ctx context.Context, p *corev1.Pod, message st
 		return fmt.Errorf("delete pod %s: %w", informer.KeyOf(p), err)
 	}
 	return nil
-}
-
-// setCondition replaces the condition of c's type, or adds it.
-func setCondition(conds []*corev1.PodCondition, c *corev1.PodCondition) []*corev1.PodCondition {
-	for i, old := range conds {
-		if old.GetType() == c.GetType() {
-			conds[i] = c
-			return conds
-		}
-	}
-	return append(conds, c)
 }

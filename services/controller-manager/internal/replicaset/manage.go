@@ -17,8 +17,6 @@ import (
 	"skiff.dev/pkg/informer"
 )
 
-func clonePod(p *corev1.Pod) *corev1.Pod { return proto.Clone(p).(*corev1.Pod) }
-
 // manage creates or deletes pods so the active ones match the replicas.
 func (rc *Controller) manage(ctx context.Context, key string, rs *appsv1.ReplicaSet, active []*corev1.Pod) error {
 	want := int(rs.GetSpec().GetReplicas())

@@ -7,7 +7,6 @@ package replicaset
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -20,6 +19,7 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
+	"skiff.dev/pkg/kjson"
 	"skiff.dev/pkg/labels"
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/controller-manager/internal/controller"
@@ -206,10 +206,17 @@ func OwnerReference(rs *appsv1.ReplicaSet) *metav1.OwnerReference {
 		Uid: rs.GetMetadata().GetUid(), Controller: &yes, BlockOwnerDeletion: &yes}
 }
 
+// adopt makes rs the pod's controller with a strategic merge patch of its
+// owner references (merged by uid), pinned to the pod's uid, as
+// Kubernetes' controllers adopt: their role may patch pods, not update
+// them.
 func (rc *Controller) adopt(ctx context.Context, rs *appsv1.ReplicaSet, pod *corev1.Pod) (*corev1.Pod, error) {
-	p := clonePod(pod)
-	p.Metadata.OwnerReferences = append(p.Metadata.OwnerReferences, OwnerReference(rs))
-	out, err := rc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Update(ctx, p, client.WriteOptions{})
+	ref, err := kjson.Marshal(OwnerReference(rs))
+	if err != nil {
+		return nil, err
+	}
+	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[%s],"uid":%q}}`, ref, pod.GetMetadata().GetUid())
+	out, err := rc.c.CoreV1().Pods(pod.GetMetadata().GetNamespace()).Patch(ctx, pod.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
 	switch {
 	case client.IsNotFound(err):
 		return nil, nil
@@ -219,11 +226,10 @@ func (rc *Controller) adopt(ctx context.Context, rs *appsv1.ReplicaSet, pod *cor
 	return out, nil
 }
 
+// release drops the owner reference of uid from the pod, by patch.
 func (rc *Controller) release(ctx context.Context, pod *corev1.Pod, uid string) error {
-	p := clonePod(pod)
-	p.Metadata.OwnerReferences = slices.DeleteFunc(p.Metadata.OwnerReferences,
-		func(ref *metav1.OwnerReference) bool { return ref.GetUid() == uid })
-	_, err := rc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Update(ctx, p, client.WriteOptions{})
+	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"$patch":"delete","uid":%q}],"uid":%q}}`, uid, pod.GetMetadata().GetUid())
+	_, err := rc.c.CoreV1().Pods(pod.GetMetadata().GetNamespace()).Patch(ctx, pod.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
 	if err != nil && !client.IsNotFound(err) {
 		return fmt.Errorf("release pod %s: %w", informer.KeyOf(pod), err)
 	}

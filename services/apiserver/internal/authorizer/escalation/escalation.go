@@ -63,24 +63,33 @@ func (c *Checker) Role(ctx context.Context, w registry.Write) error {
 	return c.checkRules(ctx, "roles", m.GetNamespace(), m.GetName(), role.GetRules())
 }
 
-// ClusterRole checks a write of a ClusterRole.
+// ClusterRole checks a write of a ClusterRole. As in Kubernetes, a user
+// allowed to escalate on it may write anything; anyone else may write an
+// aggregationRule only when holding every permission, and rules only
+// when holding them.
 func (c *Checker) ClusterRole(ctx context.Context, w registry.Write) error {
 	role := w.Object.(*rbacv1.ClusterRole)
 	if onlyGCFields(w) {
 		return nil
 	}
+	u, ok := auth.UserFrom(ctx)
+	if !ok || isPrivileged(u) {
+		return nil
+	}
 	name := role.GetMetadata().GetName()
+	if c.allowed(ctx, u, authorizer.ResourceRequest("escalate", Group, "v1", "clusterroles", "", "", name)) {
+		return nil
+	}
 	if role.GetAggregationRule() != nil {
-		u, ok := auth.UserFrom(ctx)
-		if !ok || isPrivileged(u) {
-			return nil
-		}
 		if held, _ := c.holds(u, "", everything); !held {
 			return forbidden("clusterroles", name, "must have cluster-admin privileges to use the aggregationRule")
 		}
 		return nil
 	}
-	return c.checkRules(ctx, "clusterroles", "", name, role.GetRules())
+	if err := c.confirm(u, "", role.GetRules()); err != nil {
+		return forbidden("clusterroles", name, err.Error())
+	}
+	return nil
 }
 
 // RoleBinding checks a write of a RoleBinding.

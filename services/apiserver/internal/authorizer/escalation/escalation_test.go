@@ -42,7 +42,7 @@ func TestChecks(t *testing.T) {
 			if a.User == "binder" && a.Verb == "bind" && a.Resource == "clusterroles" && a.Name == "secret-reader" {
 				return authorizer.DecisionAllow, "", nil
 			}
-			if a.User == "escalator" && a.Verb == "escalate" && a.Resource == "roles" {
+			if a.User == "escalator" && a.Verb == "escalate" && (a.Resource == "roles" || a.Resource == "clusterroles") {
 				return authorizer.DecisionAllow, "", nil
 			}
 			return authorizer.DecisionNoOpinion, "", nil
@@ -81,6 +81,7 @@ func TestChecks(t *testing.T) {
 		{"rules update", as("u"), c.Role, registry.Write{Object: role(secretsRead), Old: role(podsRead)}, "attempting to grant"},
 		{"aggregation rule", as("u"), c.ClusterRole, registry.Write{Object: aggregated},
 			`clusterroles.rbac.authorization.k8s.io "agg" is forbidden: must have cluster-admin privileges to use the aggregationRule`},
+		{"aggregation rule by an escalator", as("escalator"), c.ClusterRole, registry.Write{Object: aggregated}, ""},
 		{"binding of a role held", as("u"), c.RoleBinding, registry.Write{Object: binding("ClusterRole", "secret-reader")}, "attempting to grant"},
 		{"bind verb", as("binder"), c.RoleBinding, registry.Write{Object: binding("ClusterRole", "secret-reader")}, ""},
 		{"missing role", as("u"), c.RoleBinding, registry.Write{Object: binding("ClusterRole", "gone")},
