@@ -7,6 +7,7 @@ import (
 
 	"skiff.dev/services/apiserver/internal/admission"
 	"skiff.dev/services/apiserver/internal/admission/noderestriction"
+	"skiff.dev/services/apiserver/internal/admission/podsecurity"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/runtimeclass"
@@ -24,12 +25,27 @@ func buildAdmission(cfg Config, stores map[*registry.Resource]*registry.Store) (
 	if runtimeClasses == nil {
 		return nil, fmt.Errorf("the kinds table lacks runtimeclasses for RuntimeClass admission")
 	}
+	podSecurity, err := podsecurity.Plugin(storeOf(stores, "", "namespaces"), storeOf(stores, "", "pods"))
+	if err != nil {
+		return nil, err
+	}
 	available := []admission.Plugin{
 		{Name: "NamespaceLifecycle", Validate: protectSystemNamespaces},
 		noderestriction.Plugin(),
 		{Name: "RuntimeClass", Mutate: runtimeclass.Admit(runtimeClasses)},
+		podSecurity,
 	}
 	return admission.Build(available, cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins)
+}
+
+// storeOf is the store of a resource; every built-in kind has one.
+func storeOf(stores map[*registry.Resource]*registry.Store, group, plural string) *registry.Store {
+	for res, st := range stores {
+		if res.Group == group && res.Plural == plural {
+			return st
+		}
+	}
+	panic(fmt.Sprintf("the kinds table lacks %s.%s", plural, group))
 }
 
 // immortalNamespaces may not be deleted, as Kubernetes' NamespaceLifecycle
