@@ -37,7 +37,7 @@ var Order = []string{
 // default set, plus NodeRestriction, which Kubernetes leaves to the
 // cluster's installer and Skiff turns on so a kubelet can change only its
 // own Node and pods.
-var DefaultEnabled = []string{"NamespaceLifecycle", "NodeRestriction", "RuntimeClass", "PodSecurity"}
+var DefaultEnabled = []string{"NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "RuntimeClass", "PodSecurity"}
 
 // Chain runs plugins in order.
 type Chain []Plugin

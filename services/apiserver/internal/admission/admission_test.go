@@ -17,15 +17,15 @@ func TestBuild(t *testing.T) {
 			return nil
 		}}
 	}
-	available := []Plugin{plugin("PodSecurity"), plugin("RuntimeClass"), plugin("NodeRestriction"), plugin("NamespaceLifecycle")}
+	available := []Plugin{plugin("PodSecurity"), plugin("RuntimeClass"), plugin("NodeRestriction"), plugin("ServiceAccount"), plugin("NamespaceLifecycle")}
 	tests := []struct {
 		name            string
 		enable, disable []string
 		want            []string
 		wantErr         string
 	}{
-		{name: "defaults, in Kubernetes' order", want: []string{"NamespaceLifecycle", "NodeRestriction", "RuntimeClass", "PodSecurity"}},
-		{name: "disable some", disable: []string{"NodeRestriction"}, want: []string{"NamespaceLifecycle", "RuntimeClass", "PodSecurity"}},
+		{name: "defaults, in Kubernetes' order", want: []string{"NamespaceLifecycle", "ServiceAccount", "NodeRestriction", "RuntimeClass", "PodSecurity"}},
+		{name: "disable some", disable: []string{"NodeRestriction", "ServiceAccount"}, want: []string{"NamespaceLifecycle", "RuntimeClass", "PodSecurity"}},
 		{name: "unknown", enable: []string{"AlwaysPullImages"}, wantErr: `unknown admission plugin "AlwaysPullImages" (known: NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, Priority, DefaultTolerationSeconds, RuntimeClass, PodSecurity, MutatingAdmissionWebhook, ValidatingAdmissionWebhook, ResourceQuota)`},
 		{name: "both", enable: []string{"RuntimeClass"}, disable: []string{"RuntimeClass"}, wantErr: `admission plugin "RuntimeClass" is both enabled and disabled`},
 		{name: "not built", enable: []string{"LimitRanger"}, wantErr: `admission plugin "LimitRanger" is not built yet`},

@@ -8,6 +8,7 @@ import (
 	"skiff.dev/services/apiserver/internal/admission"
 	"skiff.dev/services/apiserver/internal/admission/noderestriction"
 	"skiff.dev/services/apiserver/internal/admission/podsecurity"
+	saadmission "skiff.dev/services/apiserver/internal/admission/serviceaccount"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/runtimeclass"
@@ -31,6 +32,7 @@ func buildAdmission(cfg Config, stores map[*registry.Resource]*registry.Store) (
 	}
 	available := []admission.Plugin{
 		{Name: "NamespaceLifecycle", Validate: protectSystemNamespaces},
+		saadmission.Plugin(storeOf(stores, "", "serviceaccounts")),
 		noderestriction.Plugin(),
 		{Name: "RuntimeClass", Mutate: runtimeclass.Admit(runtimeClasses)},
 		podSecurity,
