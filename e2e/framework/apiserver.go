@@ -26,18 +26,26 @@ type APIServer struct {
 	t       testing.TB
 	DataDir string
 	Port    int
+	flags   []string
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	logs    *SyncBuffer
 	done    chan struct{}
 }
 
+// NoServiceAccounts turns ServiceAccount admission off, for a cluster
+// without the controller-manager's serviceaccount controller: that
+// controller makes each namespace's "default" account, without which the
+// plugin refuses pods. Kubernetes' integration tests do the same.
+const NoServiceAccounts = "--disable-admission-plugins=ServiceAccount"
+
 // StartAPIServer runs bin/apiserver on a free port with a fresh data
-// directory and waits for its admin kubeconfig. A port that another test
-// took between FreePort and the bind is replaced by a new one.
-func StartAPIServer(t testing.TB) *APIServer {
+// directory and extra flags, and waits for its admin kubeconfig. A port
+// that another test took between FreePort and the bind is replaced by a
+// new one.
+func StartAPIServer(t testing.TB, flags ...string) *APIServer {
 	t.Helper()
-	s := &APIServer{t: t, DataDir: t.TempDir()}
+	s := &APIServer{t: t, DataDir: t.TempDir(), flags: flags}
 	t.Cleanup(s.Stop)
 	for attempt := 1; ; attempt++ {
 		s.Port = FreePort(t)
@@ -83,11 +91,11 @@ func (s *APIServer) start() error {
 	_ = os.Remove(s.Kubeconfig())
 	s.mu.Lock()
 	s.logs = &SyncBuffer{}
-	s.cmd = exec.Command(Binary(s.t, "apiserver"),
+	s.cmd = exec.Command(Binary(s.t, "apiserver"), append([]string{
 		"--data-dir", s.DataDir,
 		"--secure-port", strconv.Itoa(s.Port),
 		"--bind-address", "127.0.0.1",
-		"--log-level", "warn")
+		"--log-level", "warn"}, s.flags...)...)
 	s.cmd.Stdout = s.logs
 	s.cmd.Stderr = s.logs
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
