@@ -112,7 +112,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	srv := framework.StartAPIServer(t)
+	srv := framework.StartAPIServer(t, framework.NoServiceAccounts) // no controller-manager
 	c := newClient(t, srv)
 	const cms = "/api/v1/namespaces/default/configmaps"
 	code, data := c.do(c.http, "POST", cms, "application/json", []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"keep"},"data":{"a":"1"}}`))

@@ -29,7 +29,7 @@ func TestTableNotAcceptable(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	srv := framework.StartAPIServer(t)
+	srv := framework.StartAPIServer(t, framework.NoServiceAccounts) // no controller-manager
 	c := newClient(t, srv)
 	for path, body := range map[string]string{podsPath: podBody, accountsPath: accountBody} {
 		if code, data := c.do(c.http, "POST", path, "application/json", []byte(body)); code != http.StatusCreated {

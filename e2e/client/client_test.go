@@ -39,7 +39,7 @@ func TestTypedClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	srv := framework.StartAPIServer(t)
+	srv := framework.StartAPIServer(t, framework.NoServiceAccounts) // no controller-manager
 	c := dial(t, srv, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -38,7 +38,7 @@ func clientsets(t *testing.T, f func(t *testing.T, cs *kubernetes.Clientset)) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	srv := framework.StartAPIServer(t)
+	srv := framework.StartAPIServer(t, framework.NoServiceAccounts) // no controller-manager
 	for _, contentType := range []string{"application/json", "application/vnd.kubernetes.protobuf"} {
 		t.Run(contentType, func(t *testing.T) {
 			cfg := srv.RESTConfig()

@@ -132,7 +132,7 @@ func TestRuntimeClassAdmissionKubectl(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	srv := framework.StartAPIServer(t)
+	srv := framework.StartAPIServer(t, framework.NoServiceAccounts) // no controller-manager
 	out, err := framework.Kubectl(t, srv.Kubeconfig(), `apiVersion: v1
 kind: Pod
 metadata: {name: sandboxed}

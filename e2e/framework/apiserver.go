@@ -35,12 +35,19 @@ type APIServer struct {
 	Flags []string
 }
 
+// NoServiceAccounts turns ServiceAccount admission off, for a cluster
+// without the controller-manager's serviceaccount controller: that
+// controller makes each namespace's "default" account, without which the
+// plugin refuses pods. Kubernetes' integration tests do the same.
+const NoServiceAccounts = "--disable-admission-plugins=ServiceAccount"
+
 // StartAPIServer runs bin/apiserver on a free port with a fresh data
-// directory and waits for its admin kubeconfig. A port that another test
-// took between FreePort and the bind is replaced by a new one.
-func StartAPIServer(t testing.TB) *APIServer {
+// directory and extra flags, and waits for its admin kubeconfig. A port
+// that another test took between FreePort and the bind is replaced by a
+// new one.
+func StartAPIServer(t testing.TB, flags ...string) *APIServer {
 	t.Helper()
-	return StartAPIServerWithFlags(t)
+	return StartAPIServerWithFlags(t, flags...)
 }
 
 // StartAPIServerWithFlags is StartAPIServer with more flags.

@@ -1,8 +1,10 @@
 package framework
 
 import (
+	"context"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,12 +29,43 @@ func StartScheduler(t testing.TB, srv *APIServer, flags ...string) *Process {
 
 // StartControllerManager runs a controller-manager against srv with extra
 // flags, as system:kube-controller-manager with each controller under its
-// own service account; it stops with the test.
+// own service account; it stops with the test. When it runs the
+// serviceaccount controller, it returns once the default namespace has
+// its default account, so that pods can be created there at once.
 func StartControllerManager(t testing.TB, srv *APIServer, flags ...string) *Process {
 	t.Helper()
 	args := append([]string{"--kubeconfig", srv.ComponentKubeconfig("controller-manager"), "--use-service-account-credentials",
 		"--healthz-bind-address", "", "--log-level", "warn"}, flags...)
-	return startProcess(t, "controller-manager", args...)
+	p := startProcess(t, "controller-manager", args...)
+	if runsController(flags, "serviceaccount") {
+		c := srv.Client()
+		Eventually(t, 60*time.Second, "the controller-manager made default/default", func() error {
+			if err := p.Exited(); err != nil {
+				return fmt.Errorf("controller-manager %w: %s", err, p.Logs())
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := c.CoreV1().ServiceAccounts("default").Get(ctx, "default")
+			return err
+		})
+	}
+	return p
+}
+
+// runsController tells whether a controller-manager with these flags runs
+// the named controller: --controllers lists names, "*" for the default
+// ones (every one here) and "-name" to leave one out.
+func runsController(flags []string, name string) bool {
+	list := "*"
+	for i, f := range flags {
+		if v, ok := strings.CutPrefix(f, "--controllers="); ok {
+			list = v
+		} else if f == "--controllers" && i+1 < len(flags) {
+			list = flags[i+1]
+		}
+	}
+	names := strings.Split(list, ",")
+	return !slices.Contains(names, "-"+name) && (slices.Contains(names, name) || slices.Contains(names, "*"))
 }
 
 // StartProxy runs a proxy inside ns (where it programs the rules) with

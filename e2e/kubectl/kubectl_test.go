@@ -30,8 +30,9 @@ func newKube(t *testing.T) (*kube, *framework.APIServer) {
 		t.Skip("kubectl is not on this machine")
 	}
 	srv := framework.StartAPIServer(t)
-	// Deleting a namespace needs the namespace controller.
-	framework.StartControllerManager(t, srv, "--leader-elect=false", "--controllers=namespace")
+	// Deleting a namespace needs the namespace controller; creating pods,
+	// the serviceaccount controller's default accounts.
+	framework.StartControllerManager(t, srv, "--leader-elect=false", "--controllers=namespace,serviceaccount")
 	return &kube{t: t, kubeconfig: srv.Kubeconfig()}, srv
 }
 

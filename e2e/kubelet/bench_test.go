@@ -41,7 +41,7 @@ func BenchmarkPodStartup(b *testing.B) {
 
 func startupLatencies(b *testing.B) []time.Duration {
 	ctd := framework.StartContainerd(b)
-	srv := framework.StartAPIServer(b)
+	srv := framework.StartAPIServer(b, framework.NoServiceAccounts) // no controller-manager
 	framework.StartScheduler(b, srv)
 	framework.StartKubelet(b, srv, ctd, "node-a", "--log-level", "warn")
 	c := srv.Client()

@@ -99,7 +99,7 @@ func runScheduling(b *testing.B, tc schedulingCase) schedulingResult {
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	srv := framework.StartAPIServer(b)
+	srv := framework.StartAPIServer(b, framework.NoServiceAccounts) // no controller-manager
 	defer srv.Stop()
 	c := benchClient(b, srv)
 	defer c.Close()

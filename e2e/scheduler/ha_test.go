@@ -22,7 +22,7 @@ func TestTwoReplicasHandOver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	srv := framework.StartAPIServer(t)
+	srv := framework.StartAPIServer(t, framework.NoServiceAccounts) // no controller-manager
 	replicas := map[string]*framework.Process{}
 	for _, id := range []string{"sched-a", "sched-b"} {
 		replicas[id] = framework.StartScheduler(t, srv, "--leader-elect-identity", id, "--leader-elect-lease-duration", "3s")

@@ -133,7 +133,7 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	srv := framework.StartAPIServer(t)
+	srv := framework.StartAPIServer(t, framework.NoServiceAccounts) // no controller-manager
 	addr := fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t))
 	sched := framework.StartScheduler(t, srv, "--leader-elect=false", "--healthz-bind-address", addr, "--config", pluginConfig(t, "Ignore"))
 	e := connect(t, srv)

@@ -28,7 +28,7 @@ func setup(t *testing.T, flags ...string) *env {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	srv := framework.StartAPIServer(t)
+	srv := framework.StartAPIServer(t, framework.NoServiceAccounts) // no controller-manager
 	framework.StartScheduler(t, srv, append([]string{"--leader-elect=false"}, flags...)...)
 	return connect(t, srv)
 }

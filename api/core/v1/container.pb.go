@@ -1661,8 +1661,10 @@ type SecurityContext struct {
 	ReadOnlyRootFilesystem   *bool                  `protobuf:"varint,6,opt,name=read_only_root_filesystem,json=readOnlyRootFilesystem,proto3,oneof" json:"read_only_root_filesystem,omitempty"`
 	AllowPrivilegeEscalation *bool                  `protobuf:"varint,7,opt,name=allow_privilege_escalation,json=allowPrivilegeEscalation,proto3,oneof" json:"allow_privilege_escalation,omitempty"`
 	RunAsGroup               *int64                 `protobuf:"varint,8,opt,name=run_as_group,json=runAsGroup,proto3,oneof" json:"run_as_group,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// seccomp_profile overrides the pod's.
+	SeccompProfile *SeccompProfile `protobuf:"bytes,11,opt,name=seccomp_profile,json=seccompProfile,proto3" json:"seccomp_profile,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SecurityContext) Reset() {
@@ -1744,6 +1746,69 @@ func (x *SecurityContext) GetRunAsGroup() int64 {
 	return 0
 }
 
+func (x *SecurityContext) GetSeccompProfile() *SeccompProfile {
+	if x != nil {
+		return x.SeccompProfile
+	}
+	return nil
+}
+
+// SeccompProfile is the seccomp filter a container runs under.
+type SeccompProfile struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// type is RuntimeDefault (the container runtime's profile), Unconfined
+	// (no filter) or Localhost (the file localhost_profile names, relative
+	// to the kubelet's seccomp directory).
+	Type             string  `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	LocalhostProfile *string `protobuf:"bytes,2,opt,name=localhost_profile,json=localhostProfile,proto3,oneof" json:"localhost_profile,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *SeccompProfile) Reset() {
+	*x = SeccompProfile{}
+	mi := &file_skiff_core_v1_container_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SeccompProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SeccompProfile) ProtoMessage() {}
+
+func (x *SeccompProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_container_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SeccompProfile.ProtoReflect.Descriptor instead.
+func (*SeccompProfile) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SeccompProfile) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *SeccompProfile) GetLocalhostProfile() string {
+	if x != nil && x.LocalhostProfile != nil {
+		return *x.LocalhostProfile
+	}
+	return ""
+}
+
 // Capabilities adds and drops Linux capabilities.
 type Capabilities struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1755,7 +1820,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_skiff_core_v1_container_proto_msgTypes[25]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +1832,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_container_proto_msgTypes[25]
+	mi := &file_skiff_core_v1_container_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +1845,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{25}
+	return file_skiff_core_v1_container_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -1946,7 +2011,7 @@ const file_skiff_core_v1_container_proto_rawDesc = "" +
 	"\bhttp_get\x18\x02 \x01(\v2\x1c.skiff.core.v1.HTTPGetActionR\ahttpGet\x12=\n" +
 	"\n" +
 	"tcp_socket\x18\x03 \x01(\v2\x1e.skiff.core.v1.TCPSocketActionR\ttcpSocket\x120\n" +
-	"\x05sleep\x18\x04 \x01(\v2\x1a.skiff.core.v1.SleepActionR\x05sleep\"\xf3\x03\n" +
+	"\x05sleep\x18\x04 \x01(\v2\x1a.skiff.core.v1.SleepActionR\x05sleep\"\xbb\x04\n" +
 	"\x0fSecurityContext\x12?\n" +
 	"\fcapabilities\x18\x01 \x01(\v2\x1b.skiff.core.v1.CapabilitiesR\fcapabilities\x12#\n" +
 	"\n" +
@@ -1957,13 +2022,18 @@ const file_skiff_core_v1_container_proto_rawDesc = "" +
 	"\x19read_only_root_filesystem\x18\x06 \x01(\bH\x03R\x16readOnlyRootFilesystem\x88\x01\x01\x12A\n" +
 	"\x1aallow_privilege_escalation\x18\a \x01(\bH\x04R\x18allowPrivilegeEscalation\x88\x01\x01\x12%\n" +
 	"\frun_as_group\x18\b \x01(\x03H\x05R\n" +
-	"runAsGroup\x88\x01\x01B\r\n" +
+	"runAsGroup\x88\x01\x01\x12F\n" +
+	"\x0fseccomp_profile\x18\v \x01(\v2\x1d.skiff.core.v1.SeccompProfileR\x0eseccompProfileB\r\n" +
 	"\v_privilegedB\x0e\n" +
 	"\f_run_as_userB\x12\n" +
 	"\x10_run_as_non_rootB\x1c\n" +
 	"\x1a_read_only_root_filesystemB\x1d\n" +
 	"\x1b_allow_privilege_escalationB\x0f\n" +
-	"\r_run_as_group\"4\n" +
+	"\r_run_as_group\"t\n" +
+	"\x0eSeccompProfile\x12\x1a\n" +
+	"\x04type\x18\x01 \x01(\tB\x06\xa2\x86\x19\x028\x01R\x04type\x120\n" +
+	"\x11localhost_profile\x18\x02 \x01(\tH\x00R\x10localhostProfile\x88\x01\x01B\x14\n" +
+	"\x12_localhost_profile\"4\n" +
 	"\fCapabilities\x12\x10\n" +
 	"\x03add\x18\x01 \x03(\tR\x03add\x12\x12\n" +
 	"\x04drop\x18\x02 \x03(\tR\x04dropB\x1eZ\x1cskiff.dev/api/core/v1;corev1b\x06proto3"
@@ -1980,7 +2050,7 @@ func file_skiff_core_v1_container_proto_rawDescGZIP() []byte {
 	return file_skiff_core_v1_container_proto_rawDescData
 }
 
-var file_skiff_core_v1_container_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_skiff_core_v1_container_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_skiff_core_v1_container_proto_goTypes = []any{
 	(*Container)(nil),             // 0: skiff.core.v1.Container
 	(*EphemeralContainer)(nil),    // 1: skiff.core.v1.EphemeralContainer
@@ -2007,12 +2077,13 @@ var file_skiff_core_v1_container_proto_goTypes = []any{
 	(*Lifecycle)(nil),             // 22: skiff.core.v1.Lifecycle
 	(*LifecycleHandler)(nil),      // 23: skiff.core.v1.LifecycleHandler
 	(*SecurityContext)(nil),       // 24: skiff.core.v1.SecurityContext
-	(*Capabilities)(nil),          // 25: skiff.core.v1.Capabilities
-	nil,                           // 26: skiff.core.v1.ResourceRequirements.LimitsEntry
-	nil,                           // 27: skiff.core.v1.ResourceRequirements.RequestsEntry
-	(*v1.Quantity)(nil),           // 28: skiff.meta.v1.Quantity
-	(*LocalObjectReference)(nil),  // 29: skiff.core.v1.LocalObjectReference
-	(*v1.IntOrString)(nil),        // 30: skiff.meta.v1.IntOrString
+	(*SeccompProfile)(nil),        // 25: skiff.core.v1.SeccompProfile
+	(*Capabilities)(nil),          // 26: skiff.core.v1.Capabilities
+	nil,                           // 27: skiff.core.v1.ResourceRequirements.LimitsEntry
+	nil,                           // 28: skiff.core.v1.ResourceRequirements.RequestsEntry
+	(*v1.Quantity)(nil),           // 29: skiff.meta.v1.Quantity
+	(*LocalObjectReference)(nil),  // 30: skiff.core.v1.LocalObjectReference
+	(*v1.IntOrString)(nil),        // 31: skiff.meta.v1.IntOrString
 }
 var file_skiff_core_v1_container_proto_depIdxs = []int32{
 	2,  // 0: skiff.core.v1.Container.ports:type_name -> skiff.core.v1.ContainerPort
@@ -2031,37 +2102,38 @@ var file_skiff_core_v1_container_proto_depIdxs = []int32{
 	6,  // 13: skiff.core.v1.EnvVarSource.resource_field_ref:type_name -> skiff.core.v1.ResourceFieldSelector
 	7,  // 14: skiff.core.v1.EnvVarSource.config_map_key_ref:type_name -> skiff.core.v1.ConfigMapKeySelector
 	8,  // 15: skiff.core.v1.EnvVarSource.secret_key_ref:type_name -> skiff.core.v1.SecretKeySelector
-	28, // 16: skiff.core.v1.ResourceFieldSelector.divisor:type_name -> skiff.meta.v1.Quantity
-	29, // 17: skiff.core.v1.ConfigMapKeySelector.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
-	29, // 18: skiff.core.v1.SecretKeySelector.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
+	29, // 16: skiff.core.v1.ResourceFieldSelector.divisor:type_name -> skiff.meta.v1.Quantity
+	30, // 17: skiff.core.v1.ConfigMapKeySelector.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
+	30, // 18: skiff.core.v1.SecretKeySelector.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
 	10, // 19: skiff.core.v1.EnvFromSource.config_map_ref:type_name -> skiff.core.v1.ConfigMapEnvSource
 	11, // 20: skiff.core.v1.EnvFromSource.secret_ref:type_name -> skiff.core.v1.SecretEnvSource
-	29, // 21: skiff.core.v1.ConfigMapEnvSource.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
-	29, // 22: skiff.core.v1.SecretEnvSource.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
-	26, // 23: skiff.core.v1.ResourceRequirements.limits:type_name -> skiff.core.v1.ResourceRequirements.LimitsEntry
-	27, // 24: skiff.core.v1.ResourceRequirements.requests:type_name -> skiff.core.v1.ResourceRequirements.RequestsEntry
+	30, // 21: skiff.core.v1.ConfigMapEnvSource.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
+	30, // 22: skiff.core.v1.SecretEnvSource.local_object_reference:type_name -> skiff.core.v1.LocalObjectReference
+	27, // 23: skiff.core.v1.ResourceRequirements.limits:type_name -> skiff.core.v1.ResourceRequirements.LimitsEntry
+	28, // 24: skiff.core.v1.ResourceRequirements.requests:type_name -> skiff.core.v1.ResourceRequirements.RequestsEntry
 	15, // 25: skiff.core.v1.Probe.handler:type_name -> skiff.core.v1.ProbeHandler
 	16, // 26: skiff.core.v1.ProbeHandler.exec:type_name -> skiff.core.v1.ExecAction
 	17, // 27: skiff.core.v1.ProbeHandler.http_get:type_name -> skiff.core.v1.HTTPGetAction
 	19, // 28: skiff.core.v1.ProbeHandler.tcp_socket:type_name -> skiff.core.v1.TCPSocketAction
 	20, // 29: skiff.core.v1.ProbeHandler.grpc:type_name -> skiff.core.v1.GRPCAction
-	30, // 30: skiff.core.v1.HTTPGetAction.port:type_name -> skiff.meta.v1.IntOrString
+	31, // 30: skiff.core.v1.HTTPGetAction.port:type_name -> skiff.meta.v1.IntOrString
 	18, // 31: skiff.core.v1.HTTPGetAction.http_headers:type_name -> skiff.core.v1.HTTPHeader
-	30, // 32: skiff.core.v1.TCPSocketAction.port:type_name -> skiff.meta.v1.IntOrString
+	31, // 32: skiff.core.v1.TCPSocketAction.port:type_name -> skiff.meta.v1.IntOrString
 	23, // 33: skiff.core.v1.Lifecycle.post_start:type_name -> skiff.core.v1.LifecycleHandler
 	23, // 34: skiff.core.v1.Lifecycle.pre_stop:type_name -> skiff.core.v1.LifecycleHandler
 	16, // 35: skiff.core.v1.LifecycleHandler.exec:type_name -> skiff.core.v1.ExecAction
 	17, // 36: skiff.core.v1.LifecycleHandler.http_get:type_name -> skiff.core.v1.HTTPGetAction
 	19, // 37: skiff.core.v1.LifecycleHandler.tcp_socket:type_name -> skiff.core.v1.TCPSocketAction
 	21, // 38: skiff.core.v1.LifecycleHandler.sleep:type_name -> skiff.core.v1.SleepAction
-	25, // 39: skiff.core.v1.SecurityContext.capabilities:type_name -> skiff.core.v1.Capabilities
-	28, // 40: skiff.core.v1.ResourceRequirements.LimitsEntry.value:type_name -> skiff.meta.v1.Quantity
-	28, // 41: skiff.core.v1.ResourceRequirements.RequestsEntry.value:type_name -> skiff.meta.v1.Quantity
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	26, // 39: skiff.core.v1.SecurityContext.capabilities:type_name -> skiff.core.v1.Capabilities
+	25, // 40: skiff.core.v1.SecurityContext.seccomp_profile:type_name -> skiff.core.v1.SeccompProfile
+	29, // 41: skiff.core.v1.ResourceRequirements.LimitsEntry.value:type_name -> skiff.meta.v1.Quantity
+	29, // 42: skiff.core.v1.ResourceRequirements.RequestsEntry.value:type_name -> skiff.meta.v1.Quantity
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_container_proto_init() }
@@ -2079,13 +2151,14 @@ func file_skiff_core_v1_container_proto_init() {
 	file_skiff_core_v1_container_proto_msgTypes[14].OneofWrappers = []any{}
 	file_skiff_core_v1_container_proto_msgTypes[20].OneofWrappers = []any{}
 	file_skiff_core_v1_container_proto_msgTypes[24].OneofWrappers = []any{}
+	file_skiff_core_v1_container_proto_msgTypes[25].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_core_v1_container_proto_rawDesc), len(file_skiff_core_v1_container_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

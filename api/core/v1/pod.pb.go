@@ -563,8 +563,11 @@ type PodSecurityContext struct {
 	// sysctls are namespaced kernel parameters set in the pod's sandbox.
 	Sysctls             []*Sysctl `protobuf:"bytes,7,rep,name=sysctls,proto3" json:"sysctls,omitempty"`
 	FsGroupChangePolicy *string   `protobuf:"bytes,9,opt,name=fs_group_change_policy,json=fsGroupChangePolicy,proto3,oneof" json:"fs_group_change_policy,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// seccomp_profile is the seccomp filter of the pod's containers that
+	// set none themselves.
+	SeccompProfile *SeccompProfile `protobuf:"bytes,10,opt,name=seccomp_profile,json=seccompProfile,proto3" json:"seccomp_profile,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *PodSecurityContext) Reset() {
@@ -644,6 +647,13 @@ func (x *PodSecurityContext) GetFsGroupChangePolicy() string {
 		return *x.FsGroupChangePolicy
 	}
 	return ""
+}
+
+func (x *PodSecurityContext) GetSeccompProfile() *SeccompProfile {
+	if x != nil {
+		return x.SeccompProfile
+	}
+	return nil
 }
 
 // Sysctl is one kernel parameter and its value.
@@ -1775,7 +1785,7 @@ const file_skiff_core_v1_pod_proto_rawDesc = "" +
 	"\x15_enable_service_linksB\x14\n" +
 	"\x12_preemption_policyB\x17\n" +
 	"\x15_set_hostname_as_fqdnB\r\n" +
-	"\v_host_users\"\xb7\x03\n" +
+	"\v_host_users\"\xff\x03\n" +
 	"\x12PodSecurityContext\x12#\n" +
 	"\vrun_as_user\x18\x02 \x01(\x03H\x00R\trunAsUser\x88\x01\x01\x12*\n" +
 	"\x0frun_as_non_root\x18\x03 \x01(\bH\x01R\frunAsNonRoot\x88\x01\x01\x123\n" +
@@ -1784,7 +1794,9 @@ const file_skiff_core_v1_pod_proto_rawDesc = "" +
 	"\frun_as_group\x18\x06 \x01(\x03H\x03R\n" +
 	"runAsGroup\x88\x01\x01\x12=\n" +
 	"\asysctls\x18\a \x03(\v2\x15.skiff.core.v1.SysctlB\f\xa2\x86\x19\b\"\x06atomicR\asysctls\x128\n" +
-	"\x16fs_group_change_policy\x18\t \x01(\tH\x04R\x13fsGroupChangePolicy\x88\x01\x01B\x0e\n" +
+	"\x16fs_group_change_policy\x18\t \x01(\tH\x04R\x13fsGroupChangePolicy\x88\x01\x01\x12F\n" +
+	"\x0fseccomp_profile\x18\n" +
+	" \x01(\v2\x1d.skiff.core.v1.SeccompProfileR\x0eseccompProfileB\x0e\n" +
 	"\f_run_as_userB\x12\n" +
 	"\x10_run_as_non_rootB\v\n" +
 	"\t_fs_groupB\x0f\n" +
@@ -1925,9 +1937,10 @@ var file_skiff_core_v1_pod_proto_goTypes = []any{
 	(*Toleration)(nil),               // 28: skiff.core.v1.Toleration
 	(*TopologySpreadConstraint)(nil), // 29: skiff.core.v1.TopologySpreadConstraint
 	(*EphemeralContainer)(nil),       // 30: skiff.core.v1.EphemeralContainer
-	(*timestamppb.Timestamp)(nil),    // 31: google.protobuf.Timestamp
-	(*ObjectReference)(nil),          // 32: skiff.core.v1.ObjectReference
-	(*v1.Quantity)(nil),              // 33: skiff.meta.v1.Quantity
+	(*SeccompProfile)(nil),           // 31: skiff.core.v1.SeccompProfile
+	(*timestamppb.Timestamp)(nil),    // 32: google.protobuf.Timestamp
+	(*ObjectReference)(nil),          // 33: skiff.core.v1.ObjectReference
+	(*v1.Quantity)(nil),              // 34: skiff.meta.v1.Quantity
 }
 var file_skiff_core_v1_pod_proto_depIdxs = []int32{
 	22, // 0: skiff.core.v1.Pod.metadata:type_name -> skiff.meta.v1.ObjectMeta
@@ -1952,32 +1965,33 @@ var file_skiff_core_v1_pod_proto_depIdxs = []int32{
 	29, // 19: skiff.core.v1.PodSpec.topology_spread_constraints:type_name -> skiff.core.v1.TopologySpreadConstraint
 	30, // 20: skiff.core.v1.PodSpec.ephemeral_containers:type_name -> skiff.core.v1.EphemeralContainer
 	5,  // 21: skiff.core.v1.PodSecurityContext.sysctls:type_name -> skiff.core.v1.Sysctl
-	8,  // 22: skiff.core.v1.PodDNSConfig.options:type_name -> skiff.core.v1.PodDNSConfigOption
-	11, // 23: skiff.core.v1.PodStatus.conditions:type_name -> skiff.core.v1.PodCondition
-	31, // 24: skiff.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
-	14, // 25: skiff.core.v1.PodStatus.container_statuses:type_name -> skiff.core.v1.ContainerStatus
-	14, // 26: skiff.core.v1.PodStatus.init_container_statuses:type_name -> skiff.core.v1.ContainerStatus
-	14, // 27: skiff.core.v1.PodStatus.ephemeral_container_statuses:type_name -> skiff.core.v1.ContainerStatus
-	12, // 28: skiff.core.v1.PodStatus.pod_ips:type_name -> skiff.core.v1.PodIP
-	13, // 29: skiff.core.v1.PodStatus.host_ips:type_name -> skiff.core.v1.HostIP
-	31, // 30: skiff.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
-	31, // 31: skiff.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	15, // 32: skiff.core.v1.ContainerStatus.state:type_name -> skiff.core.v1.ContainerState
-	15, // 33: skiff.core.v1.ContainerStatus.last_state:type_name -> skiff.core.v1.ContainerState
-	16, // 34: skiff.core.v1.ContainerState.waiting:type_name -> skiff.core.v1.ContainerStateWaiting
-	17, // 35: skiff.core.v1.ContainerState.running:type_name -> skiff.core.v1.ContainerStateRunning
-	18, // 36: skiff.core.v1.ContainerState.terminated:type_name -> skiff.core.v1.ContainerStateTerminated
-	31, // 37: skiff.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
-	31, // 38: skiff.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
-	31, // 39: skiff.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
-	22, // 40: skiff.core.v1.Binding.metadata:type_name -> skiff.meta.v1.ObjectMeta
-	32, // 41: skiff.core.v1.Binding.target:type_name -> skiff.core.v1.ObjectReference
-	33, // 42: skiff.core.v1.PodSpec.OverheadEntry.value:type_name -> skiff.meta.v1.Quantity
-	43, // [43:43] is the sub-list for method output_type
-	43, // [43:43] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	31, // 22: skiff.core.v1.PodSecurityContext.seccomp_profile:type_name -> skiff.core.v1.SeccompProfile
+	8,  // 23: skiff.core.v1.PodDNSConfig.options:type_name -> skiff.core.v1.PodDNSConfigOption
+	11, // 24: skiff.core.v1.PodStatus.conditions:type_name -> skiff.core.v1.PodCondition
+	32, // 25: skiff.core.v1.PodStatus.start_time:type_name -> google.protobuf.Timestamp
+	14, // 26: skiff.core.v1.PodStatus.container_statuses:type_name -> skiff.core.v1.ContainerStatus
+	14, // 27: skiff.core.v1.PodStatus.init_container_statuses:type_name -> skiff.core.v1.ContainerStatus
+	14, // 28: skiff.core.v1.PodStatus.ephemeral_container_statuses:type_name -> skiff.core.v1.ContainerStatus
+	12, // 29: skiff.core.v1.PodStatus.pod_ips:type_name -> skiff.core.v1.PodIP
+	13, // 30: skiff.core.v1.PodStatus.host_ips:type_name -> skiff.core.v1.HostIP
+	32, // 31: skiff.core.v1.PodCondition.last_probe_time:type_name -> google.protobuf.Timestamp
+	32, // 32: skiff.core.v1.PodCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	15, // 33: skiff.core.v1.ContainerStatus.state:type_name -> skiff.core.v1.ContainerState
+	15, // 34: skiff.core.v1.ContainerStatus.last_state:type_name -> skiff.core.v1.ContainerState
+	16, // 35: skiff.core.v1.ContainerState.waiting:type_name -> skiff.core.v1.ContainerStateWaiting
+	17, // 36: skiff.core.v1.ContainerState.running:type_name -> skiff.core.v1.ContainerStateRunning
+	18, // 37: skiff.core.v1.ContainerState.terminated:type_name -> skiff.core.v1.ContainerStateTerminated
+	32, // 38: skiff.core.v1.ContainerStateRunning.started_at:type_name -> google.protobuf.Timestamp
+	32, // 39: skiff.core.v1.ContainerStateTerminated.started_at:type_name -> google.protobuf.Timestamp
+	32, // 40: skiff.core.v1.ContainerStateTerminated.finished_at:type_name -> google.protobuf.Timestamp
+	22, // 41: skiff.core.v1.Binding.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	33, // 42: skiff.core.v1.Binding.target:type_name -> skiff.core.v1.ObjectReference
+	34, // 43: skiff.core.v1.PodSpec.OverheadEntry.value:type_name -> skiff.meta.v1.Quantity
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_pod_proto_init() }

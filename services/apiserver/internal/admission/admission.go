@@ -42,8 +42,8 @@ var Order = []string{
 // default set, plus NodeRestriction, which Kubernetes leaves to the
 // cluster's installer and Skiff turns on so a kubelet can change only its
 // own Node and pods.
-var DefaultEnabled = []string{"NamespaceLifecycle", "LimitRanger", "NodeRestriction", "RuntimeClass",
-	"MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}
+var DefaultEnabled = []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "RuntimeClass",
+	"PodSecurity", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}
 
 // Chain runs plugins in order.
 type Chain []Plugin

@@ -10,6 +10,8 @@ import (
 	"skiff.dev/services/apiserver/internal/admission/noderestriction"
 	"skiff.dev/services/apiserver/internal/admission/resourcequota"
 	"skiff.dev/services/apiserver/internal/admission/webhook"
+	"skiff.dev/services/apiserver/internal/admission/podsecurity"
+	saadmission "skiff.dev/services/apiserver/internal/admission/serviceaccount"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/runtimeclass"
@@ -32,15 +34,31 @@ func buildAdmission(cfg Config, stores map[*registry.Resource]*registry.Store, w
 	if runtimeClasses == nil || limitRanges == nil || quotas == nil {
 		return nil, fmt.Errorf("the kinds table lacks runtimeclasses, limitranges or resourcequotas for admission")
 	}
+	podSecurity, err := podsecurity.Plugin(storeOf(stores, "", "namespaces"), storeOf(stores, "", "pods"))
+	if err != nil {
+		return nil, err
+	}
 	available := []admission.Plugin{
 		{Name: "NamespaceLifecycle", Validate: protectSystemNamespaces},
 		limitranger.New(limitRanges).Plugin(),
+		saadmission.Plugin(storeOf(stores, "", "serviceaccounts")),
 		noderestriction.Plugin(),
 		{Name: "RuntimeClass", Mutate: runtimeclass.Admit(runtimeClasses)},
+		podSecurity,
 		resourcequota.New(quotas).Plugin(),
 	}
 	available = append(available, webhooks.Plugins()...)
 	return admission.Build(available, cfg.EnableAdmissionPlugins, cfg.DisableAdmissionPlugins)
+}
+
+// storeOf is the store of a resource; every built-in kind has one.
+func storeOf(stores map[*registry.Resource]*registry.Store, group, plural string) *registry.Store {
+	for res, st := range stores {
+		if res.Group == group && res.Plural == plural {
+			return st
+		}
+	}
+	panic(fmt.Sprintf("the kinds table lacks %s.%s", plural, group))
 }
 
 // immortalNamespaces may not be deleted, as Kubernetes' NamespaceLifecycle

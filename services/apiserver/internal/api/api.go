@@ -116,7 +116,7 @@ func New(cfg Config) (*API, error) {
 	for _, st := range stores {
 		st.SetAdmission(chain)
 	}
-	if err := guardRBAC(stores, a.rbac, a.authz); err != nil {
+	if err := guardRBAC(stores, a.authz); err != nil {
 		return nil, err
 	}
 	if err := guardCSRs(stores, a.authz); err != nil {

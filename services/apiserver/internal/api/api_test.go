@@ -26,7 +26,10 @@ func newTestAPI(t *testing.T) (*API, context.Context) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(Config{Etcd: e.Client(), WatchCacheSize: 100, AuthorizationModes: []string{"RBAC"}})
+	// No serviceaccount controller makes the default accounts here, so
+	// ServiceAccount admission is off, as in Kubernetes' integration tests.
+	a, err := New(Config{Etcd: e.Client(), WatchCacheSize: 100, AuthorizationModes: []string{"RBAC"},
+		DisableAdmissionPlugins: []string{"ServiceAccount"}})
 	if err != nil {
 		t.Fatal(err)
 	}

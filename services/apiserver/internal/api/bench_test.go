@@ -26,7 +26,7 @@ func newBenchAPI(b *testing.B) *API {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := New(Config{Etcd: e.Client(), WatchCacheSize: 2000})
+	a, err := New(Config{Etcd: e.Client(), WatchCacheSize: 2000, DisableAdmissionPlugins: []string{"ServiceAccount"}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -55,6 +55,9 @@ func startServerWith(t testing.TB, configure func(*Options), tokens ...string) *
 	_ = ln.Close()
 	o := NewOptions()
 	o.DataDir, o.BindAddress, o.SecurePort, o.LogLevel, o.OTLPEndpoint = t.TempDir(), "127.0.0.1", port, "error", ""
+	// No serviceaccount controller makes the default accounts here, so
+	// ServiceAccount admission is off, as in Kubernetes' integration tests.
+	o.DisableAdmissionPlugins = []string{"ServiceAccount"}
 	if len(tokens) > 0 {
 		if err := os.WriteFile(filepath.Join(o.DataDir, "tokens.csv"), []byte(strings.Join(tokens, "\n")+"\n"), 0o600); err != nil {
 			t.Fatal(err)

@@ -41,8 +41,6 @@ func TestMinimalPod(t *testing.T) {
 		TerminationGracePeriodSeconds: proto.Int64(30),
 		SecurityContext:               &corev1.PodSecurityContext{},
 		EnableServiceLinks:            proto.Bool(true),
-		ServiceAccountName:            proto.String("default"),
-		ServiceAccount:                proto.String("default"),
 		Priority:                      proto.Int32(0),
 		PreemptionPolicy:              proto.String("PreemptLowerPriority"),
 		Tolerations: []*corev1.Toleration{

@@ -21,9 +21,11 @@ func setString(p **string, v string) {
 
 // Pod defaults a pod: its spec, what Kubernetes does only for pods and not
 // for templates (requests from limits, service links, host ports on the
-// host network), what admission adds (the default service account,
-// priority 0, the not-ready and unreachable tolerations), and the Pending
-// phase and QoS class a new pod reports.
+// host network), what admission adds (priority 0, the not-ready and
+// unreachable tolerations), and the Pending phase and QoS class a new pod
+// reports. The default service account is the ServiceAccount admission
+// plugin's (admission/serviceaccount), as in Kubernetes: mirror pods, and
+// every pod when the plugin is off, have none.
 func Pod(p *corev1.Pod) {
 	if p.Spec == nil {
 		p.Spec = &corev1.PodSpec{}
@@ -42,10 +44,6 @@ func Pod(p *corev1.Pod) {
 	}
 	if s.EnableServiceLinks == nil {
 		s.EnableServiceLinks = proto.Bool(true)
-	}
-	if s.GetServiceAccountName() == "" {
-		s.ServiceAccountName = proto.String("default")
-		s.ServiceAccount = proto.String("default")
 	}
 	if s.Priority == nil {
 		s.Priority = proto.Int32(0)

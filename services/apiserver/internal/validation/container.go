@@ -97,6 +97,7 @@ func validateContainer(c *corev1.Container, p *field.Path, names, volumes map[st
 		if sc.GetPrivileged() && sc.AllowPrivilegeEscalation != nil && !sc.GetAllowPrivilegeEscalation() {
 			errs = append(errs, field.Invalid(p.Child("securityContext"), "", "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"))
 		}
+		errs = append(errs, validateSeccompProfile(sc.GetSeccompProfile(), p.Child("securityContext", "seccompProfile"))...)
 	}
 	return errs
 }

@@ -3,6 +3,7 @@ package validation
 import (
 	"math"
 	"net"
+	"slices"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -187,6 +188,34 @@ func validatePodSecurityContext(sc *corev1.PodSecurityContext, path *field.Path)
 	}
 	if sc.FsGroupChangePolicy != nil {
 		errs = append(errs, oneOf(sc.GetFsGroupChangePolicy(), fsGroupChangePolicies, path.Child("fsGroupChangePolicy"))...)
+	}
+	errs = append(errs, validateSeccompProfile(sc.GetSeccompProfile(), path.Child("seccompProfile"))...)
+	return errs
+}
+
+var seccompProfileTypes = []string{"Localhost", "RuntimeDefault", "Unconfined"}
+
+// validateSeccompProfile checks a pod's or container's seccomp profile: a
+// known type, and a profile file, below the kubelet's directory, exactly
+// when the type is Localhost.
+func validateSeccompProfile(sp *corev1.SeccompProfile, path *field.Path) field.ErrorList {
+	if sp == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	switch {
+	case sp.GetType() == "":
+		errs = append(errs, field.Required(path.Child("type"), "type is required when seccompProfile is set"))
+	case !slices.Contains(seccompProfileTypes, sp.GetType()):
+		errs = append(errs, field.NotSupported(path.Child("type"), sp.GetType(), seccompProfileTypes))
+	}
+	switch {
+	case sp.GetType() == "Localhost" && sp.LocalhostProfile == nil:
+		errs = append(errs, field.Required(path.Child("localhostProfile"), "must be set when seccomp type is Localhost"))
+	case sp.GetType() == "Localhost":
+		errs = append(errs, localDescendingPath(sp.GetLocalhostProfile(), path.Child("localhostProfile"))...)
+	case sp.LocalhostProfile != nil:
+		errs = append(errs, field.Invalid(path.Child("localhostProfile"), sp.GetLocalhostProfile(), "can only be set when seccomp type is Localhost"))
 	}
 	return errs
 }

@@ -128,6 +128,21 @@ func TestValidatePod(t *testing.T) {
 			p.Spec.HostIpc = proto.Bool(true)
 			p.Spec.SecurityContext = &corev1.PodSecurityContext{Sysctls: []*corev1.Sysctl{{Name: "kernel.msgmax", Value: "1"}}}
 		}, want{field.ErrorTypeInvalid, "spec.securityContext.sysctls[0].name"}},
+		{"seccomp type", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: "Default"}}
+		}, want{field.ErrorTypeNotSupported, "spec.securityContext.seccompProfile.type"}},
+		{"seccomp without type", func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{}}
+		}, want{field.ErrorTypeRequired, c0 + ".securityContext.seccompProfile.type"}},
+		{"localhost seccomp without profile", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: "Localhost"}}
+		}, want{field.ErrorTypeRequired, "spec.securityContext.seccompProfile.localhostProfile"}},
+		{"localhost seccomp outside the directory", func(p *corev1.Pod) {
+			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: "Localhost", LocalhostProfile: proto.String("../etc/x.json")}}
+		}, want{field.ErrorTypeInvalid, c0 + ".securityContext.seccompProfile.localhostProfile"}},
+		{"seccomp profile of another type", func(p *corev1.Pod) {
+			p.Spec.SecurityContext = &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: "RuntimeDefault", LocalhostProfile: proto.String("x.json")}}
+		}, want{field.ErrorTypeInvalid, "spec.securityContext.seccompProfile.localhostProfile"}},
 		{"mount of a missing volume", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].Name = "nope" },
 			want{field.ErrorTypeNotFound, c0 + ".volumeMounts[0].name"}},
 		{"mount without path", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].MountPath = "" },

@@ -55,6 +55,7 @@ func (m *Manager) containerConfig(ctx context.Context, pod *corev1.Pod, spec *co
 		Tty:         spec.GetTty(),
 		Linux:       linuxConfig(pod, spec),
 	}
+	cfg.Linux.SecurityContext.Seccomp = seccompProfile(pod, spec, filepath.Join(m.cfg.RootDir, "seccomp"))
 	targetNamespace(cfg, pod, st)
 	return cfg, nil
 }

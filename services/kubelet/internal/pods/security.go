@@ -1,6 +1,8 @@
 package pods
 
 import (
+	"path/filepath"
+
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	corev1 "skiff.dev/api/core/v1"
@@ -30,6 +32,25 @@ func containerSecurity(pod *corev1.Pod, spec *corev1.Container) *runtimeapi.Linu
 		sc.Capabilities = &runtimeapi.Capability{AddCapabilities: c.GetAdd(), DropCapabilities: c.GetDrop()}
 	}
 	return sc
+}
+
+// seccompProfile is the container's seccomp profile for the runtime: the
+// container's, else the pod's, else none (Unconfined, the kubelet's
+// default without --seccomp-default). A Localhost profile is a file under
+// root, the kubelet's seccomp directory.
+func seccompProfile(pod *corev1.Pod, spec *corev1.Container, root string) *runtimeapi.SecurityProfile {
+	sp := spec.GetSecurityContext().GetSeccompProfile()
+	if sp == nil {
+		sp = pod.GetSpec().GetSecurityContext().GetSeccompProfile()
+	}
+	switch sp.GetType() {
+	case "RuntimeDefault":
+		return &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_RuntimeDefault}
+	case "Localhost":
+		return &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Localhost,
+			LocalhostRef: filepath.Join(root, sp.GetLocalhostProfile())}
+	}
+	return &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Unconfined}
 }
 
 // sandboxSecurity is the sandbox's CRI security context: the pod's user,

@@ -71,3 +71,36 @@ func TestContainerSecurity(t *testing.T) {
 		})
 	}
 }
+
+func TestSeccompProfile(t *testing.T) {
+	profile := func(typ, file string) *corev1.SeccompProfile {
+		sp := &corev1.SeccompProfile{Type: typ}
+		if file != "" {
+			sp.LocalhostProfile = proto.String(file)
+		}
+		return sp
+	}
+	tests := []struct {
+		name           string
+		pod, container *corev1.SeccompProfile
+		want           runtimeapi.SecurityProfile_ProfileType
+		ref            string
+	}{
+		{name: "none: unconfined", want: runtimeapi.SecurityProfile_Unconfined},
+		{name: "the pod's", pod: profile("RuntimeDefault", ""), want: runtimeapi.SecurityProfile_RuntimeDefault},
+		{name: "the container's over the pod's", pod: profile("RuntimeDefault", ""), container: profile("Unconfined", ""),
+			want: runtimeapi.SecurityProfile_Unconfined},
+		{name: "a file of the node", container: profile("Localhost", "audit.json"),
+			want: runtimeapi.SecurityProfile_Localhost, ref: "/var/lib/kubelet/seccomp/audit.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pod := &corev1.Pod{Spec: &corev1.PodSpec{SecurityContext: &corev1.PodSecurityContext{SeccompProfile: tt.pod}}}
+			c := &corev1.Container{Name: "c", SecurityContext: &corev1.SecurityContext{SeccompProfile: tt.container}}
+			got := seccompProfile(pod, c, "/var/lib/kubelet/seccomp")
+			if got.GetProfileType() != tt.want || got.GetLocalhostRef() != tt.ref {
+				t.Errorf("got %v, want %v %q", got, tt.want, tt.ref)
+			}
+		})
+	}
+}
