@@ -48,9 +48,9 @@ import (
 	"skiff.dev/pkg/kjson"
 	"skiff.dev/services/apiserver/internal/admission"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/audit"
 	"skiff.dev/services/apiserver/internal/field"
 	"skiff.dev/services/apiserver/internal/registry"
-	"skiff.dev/services/apiserver/internal/audit"
 	"skiff.dev/services/apiserver/internal/warning"
 )
 
