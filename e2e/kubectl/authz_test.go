@@ -167,6 +167,34 @@ func TestAuthorization(t *testing.T) {
 		t.Errorf("alice binding node-reader: %q (%v), want the escalation error", out, err)
 	}
 	k.run("create", "rolebinding", "share", "--role=dev", "--user=carol", "-n", "team", "--as", "alice")
+
+	// kubectl auth reconcile creates what is missing and adds rules to
+	// what exists, leaving what it did not write.
+	const reconciled = `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: dev, namespace: team}
+rules:
+- apiGroups: [""]
+  resources: [services]
+  verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: dave-dev, namespace: team}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: dev}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: dave}
+`
+	out = k.runIn(reconciled, "auth", "reconcile", "-f", "-")
+	if !strings.Contains(out, "role.rbac.authorization.k8s.io/dev reconciled") || !strings.Contains(out, "rolebinding.rbac.authorization.k8s.io/dave-dev reconciled") {
+		t.Errorf("kubectl auth reconcile: %s", out)
+	}
+	framework.Eventually(t, 30*time.Second, "dave may get services and pods in team", func() error {
+		if err := canI(k, []string{"--as", "dave"}, []string{"get", "services", "-n", "team"}, "yes"); err != nil {
+			return err
+		}
+		return canI(k, []string{"--as", "dave"}, []string{"get", "pods", "-n", "team"}, "yes")
+	})
 }
 
 // canI asks kubectl auth can-i and compares the last line of its answer
