@@ -126,7 +126,8 @@ apiserver=$($compose ps -q apiserver)
 until docker cp "$apiserver:/var/lib/skiff/apiserver/admin.kubeconfig" "$kubeconfig.tmp" 2>/dev/null; do waiting "the apiserver's kubeconfig"; done
 api=$($compose port apiserver 6443)
 api=${api/#0.0.0.0:/127.0.0.1:} # published on every address: the certificate names 127.0.0.1
-sed "s#^\( *server:\).*#\1 https://$api#" "$kubeconfig.tmp" >"$kubeconfig"
+# The admin's credentials: readable by the owner only, as in the volume.
+(umask 077 && sed "s#^\( *server:\).*#\1 https://$api#" "$kubeconfig.tmp" >"$kubeconfig.new") && chmod 600 "$kubeconfig.new" && mv "$kubeconfig.new" "$kubeconfig"
 rm -f "$kubeconfig.tmp"
 ready() { kubectl --kubeconfig "$kubeconfig" get nodes --no-headers 2>/dev/null | awk '$2 == "Ready"' | wc -l; }
 until (($(ready) >= want)); do waiting "$want Ready nodes"; done

@@ -16,9 +16,10 @@ func TestTwoReplicasHandOver(t *testing.T) {
 	replicas := map[string]*framework.Process{}
 	metrics := map[string]string{}
 	for _, id := range []string{"cc-a", "cc-b"} {
-		metrics[id] = fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t))
-		replicas[id] = framework.StartCloudController(t, e.srv, "--cloud-config", cfg, "--leader-elect-identity", id,
-			"--leader-elect-lease-duration", "3s", "--healthz-bind-address", metrics[id])
+		var serve []string
+		metrics[id], serve = framework.SecurePort(t)
+		replicas[id] = framework.StartCloudController(t, e.srv, append(serve, "--cloud-config", cfg, "--leader-elect-identity", id,
+			"--leader-elect-lease-duration", "3s")...)
 	}
 	holder := func() (string, error) {
 		l, err := e.c.CoordinationV1().Leases("kube-system").Get(e.ctx, "cloud-controller-manager")
@@ -42,7 +43,7 @@ func TestTwoReplicasHandOver(t *testing.T) {
 	if a == b {
 		t.Fatalf("a and b share %s", a)
 	}
-	if n := framework.MetricSum(metrics[standby], "controller_reconcile_total"); n != 0 {
+	if n := framework.MetricSum(e.srv, metrics[standby], "controller_reconcile_total"); n != 0 {
 		t.Fatalf("the standby %s reconciled %v times", standby, n)
 	}
 
@@ -65,7 +66,7 @@ func TestTwoReplicasHandOver(t *testing.T) {
 	// The new leader releases too.
 	e.kubectl("", "delete", "service", "a", "--wait=false")
 	e.waitGone("a")
-	if n := framework.MetricSum(metrics[standby], "controller_reconcile_total"); n <= 0 {
+	if n := framework.MetricSum(e.srv, metrics[standby], "controller_reconcile_total"); n <= 0 {
 		t.Fatalf("the new leader %s reconciled %v times", standby, n)
 	}
 }

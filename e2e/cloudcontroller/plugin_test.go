@@ -76,10 +76,10 @@ func TestPluginProvider(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cloud, "routes.json"), []byte(stale), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	metrics := fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t))
-	cc := framework.StartCloudController(t, e.srv, "--cloud-provider", plugin, "--cloud-config", e.file("cloud.conf", cloud),
+	metrics, serve := framework.SecurePort(t)
+	cc := framework.StartCloudController(t, e.srv, append(serve, "--cloud-provider", plugin, "--cloud-config", e.file("cloud.conf", cloud),
 		"--leader-elect=false", "--cluster-cidr", "10.244.0.0/16", "--node-monitor-period", "500ms",
-		"--route-reconciliation-period", "1s", "--healthz-bind-address", metrics)
+		"--route-reconciliation-period", "1s")...)
 
 	e.createNode("n1", "10.244.1.0/24", true, nil)
 	e.createNode("n2", "10.244.2.0/24", false, nil)
@@ -135,7 +135,7 @@ func TestPluginProvider(t *testing.T) {
 		}
 		pluginPid(t, cc, pid)
 		framework.Eventually(t, wait, "the restart is counted", func() error {
-			if n := framework.MetricSum(metrics, "cloudprovider_plugin_restarts_total"); n < 1 {
+			if n := framework.MetricSum(e.srv, metrics, "cloudprovider_plugin_restarts_total"); n < 1 {
 				return fmt.Errorf("restarts %v", n)
 			}
 			return nil

@@ -27,8 +27,8 @@ func BenchmarkDeployment1000(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		srv := framework.StartAPIServer(b)
-		cmAddr := fmt.Sprintf("127.0.0.1:%d", framework.FreePort(b))
-		cm := framework.StartControllerManager(b, srv, "--leader-elect=false", "--healthz-bind-address", cmAddr)
+		cmAddr, serve := framework.SecurePort(b)
+		cm := framework.StartControllerManager(b, srv, append(serve, "--leader-elect=false")...)
 		sched := framework.StartScheduler(b, srv, "--leader-elect=false")
 		c := srv.Client()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -85,7 +85,7 @@ func BenchmarkDeployment1000(b *testing.B) {
 			b.Fatalf("not all pods bound: %d created, %d bound", len(created), len(bound))
 		}
 		b.StopTimer()
-		reconciles := framework.MetricSum(cmAddr, "controller_reconcile_total")
+		reconciles := framework.MetricSum(srv, cmAddr, "controller_reconcile_total")
 		mu.Lock()
 		createdAfter, boundAfter := allCreated.Sub(start), allBound.Sub(start)
 		mu.Unlock()
@@ -94,7 +94,7 @@ func BenchmarkDeployment1000(b *testing.B) {
 		b.ReportMetric(float64(replicas)/boundAfter.Seconds(), "pods/s")
 		b.ReportMetric(reconciles/boundAfter.Seconds(), "reconciles/s")
 		b.Logf("%.0f reconciles, mean %.2f ms", reconciles,
-			1000*framework.MetricSum(cmAddr, "controller_reconcile_duration_seconds_sum")/framework.MetricSum(cmAddr, "controller_reconcile_duration_seconds_count"))
+			1000*framework.MetricSum(srv, cmAddr, "controller_reconcile_duration_seconds_sum")/framework.MetricSum(srv, cmAddr, "controller_reconcile_duration_seconds_count"))
 		cancel()
 		sched.Stop()
 		cm.Stop()

@@ -18,9 +18,10 @@ func TestTwoReplicasOneActsAndHandOver(t *testing.T) {
 	replicas := map[string]*framework.Process{}
 	addrs := map[string]string{}
 	for _, id := range []string{"cm-a", "cm-b"} {
-		addrs[id] = fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t))
-		replicas[id] = framework.StartControllerManager(t, srv, "--leader-elect-identity", id,
-			"--leader-elect-lease-duration", "3s", "--healthz-bind-address", addrs[id])
+		var serve []string
+		addrs[id], serve = framework.SecurePort(t)
+		replicas[id] = framework.StartControllerManager(t, srv, append(serve, "--leader-elect-identity", id,
+			"--leader-elect-lease-duration", "3s")...)
 	}
 	e := setupClient(t, srv)
 	framework.StartScheduler(t, srv, "--leader-elect=false")
@@ -44,10 +45,10 @@ func TestTwoReplicasOneActsAndHandOver(t *testing.T) {
 	}
 	c.kubectl(webDeployment, "apply", "-f", "-")
 	c.kubectl("", "rollout", "status", "deployment/web", "--timeout=90s")
-	if n := framework.MetricSum(addrs[leader], "controller_reconcile_total"); n <= 0 {
+	if n := framework.MetricSum(srv, addrs[leader], "controller_reconcile_total"); n <= 0 {
 		t.Fatalf("the leader %s reconciled %v times", leader, n)
 	}
-	if n := framework.MetricSum(addrs[standby], "controller_reconcile_total"); n != 0 {
+	if n := framework.MetricSum(srv, addrs[standby], "controller_reconcile_total"); n != 0 {
 		t.Fatalf("the standby %s reconciled %v times", standby, n)
 	}
 
@@ -55,7 +56,7 @@ func TestTwoReplicasOneActsAndHandOver(t *testing.T) {
 	replicas[leader].Kill()
 	c.kubectl(strings.ReplaceAll(webDeployment, "web", "api"), "apply", "-f", "-")
 	c.kubectl("", "rollout", "status", "deployment/api", "--timeout=90s")
-	if n := framework.MetricSum(addrs[standby], "controller_reconcile_total"); n <= 0 {
+	if n := framework.MetricSum(srv, addrs[standby], "controller_reconcile_total"); n <= 0 {
 		t.Fatalf("the new leader %s reconciled %v times", standby, n)
 	}
 	list, err := e.c.CoreV1().Pods("default").List(e.ctx, client.ListOptions{LabelSelector: "app=api"})

@@ -196,6 +196,16 @@ func (s *APIServer) RESTConfig() *rest.Config {
 	return cfg
 }
 
+// AdminToken is the bearer token of the admin kubeconfig (system:masters).
+func (s *APIServer) AdminToken() string {
+	s.t.Helper()
+	cfg, err := client.FromKubeconfig(s.Kubeconfig())
+	if err != nil {
+		s.t.Fatalf("load %s: %v", s.Kubeconfig(), err)
+	}
+	return cfg.Token
+}
+
 // Client is a Skiff gRPC client of the server as admin, closed with the
 // test.
 func (s *APIServer) Client() *client.Client {

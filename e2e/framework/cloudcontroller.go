@@ -43,11 +43,12 @@ func CloudProviderLocal(t testing.TB) string {
 }
 
 // StartCloudController runs a cloud-controller against srv with extra
-// flags; it stops with the test.
+// flags, without its secure port unless the flags give one; it stops with
+// the test.
 func StartCloudController(t testing.TB, srv *APIServer, flags ...string) *Process {
 	t.Helper()
 	cloudBinaries(t)
-	args := append([]string{"--kubeconfig", srv.ComponentKubeconfig("cloud-controller"), "--healthz-bind-address", "", "--log-level", "warn"}, flags...)
+	args := append([]string{"--kubeconfig", srv.ComponentKubeconfig("cloud-controller"), "--secure-port", "0", "--log-level", "warn"}, flags...)
 	return startProcess(t, "cloud-controller", args...)
 }
 

@@ -20,22 +20,24 @@ type Process struct {
 }
 
 // StartScheduler runs a scheduler against srv with extra flags, as
-// system:kube-scheduler; it stops with the test.
+// system:kube-scheduler, without its secure port unless the flags give one
+// (SecurePort); it stops with the test.
 func StartScheduler(t testing.TB, srv *APIServer, flags ...string) *Process {
 	t.Helper()
-	args := append([]string{"--kubeconfig", srv.ComponentKubeconfig("scheduler"), "--healthz-bind-address", "", "--log-level", "warn"}, flags...)
+	args := append([]string{"--kubeconfig", srv.ComponentKubeconfig("scheduler"), "--secure-port", "0", "--log-level", "warn"}, flags...)
 	return startProcess(t, "scheduler", args...)
 }
 
 // StartControllerManager runs a controller-manager against srv with extra
 // flags, as system:kube-controller-manager with each controller under its
-// own service account; it stops with the test. When it runs the
+// own service account, without its secure port unless the flags give one;
+// it stops with the test. When it runs the
 // serviceaccount controller, it returns once the default namespace has
 // its default account, so that pods can be created there at once.
 func StartControllerManager(t testing.TB, srv *APIServer, flags ...string) *Process {
 	t.Helper()
 	args := append([]string{"--kubeconfig", srv.ComponentKubeconfig("controller-manager"), "--use-service-account-credentials",
-		"--healthz-bind-address", "", "--log-level", "warn"}, flags...)
+		"--secure-port", "0", "--log-level", "warn"}, flags...)
 	p := startProcess(t, "controller-manager", args...)
 	if runsController(flags, "serviceaccount") {
 		c := srv.Client()

@@ -76,7 +76,7 @@ func benchProgramming(b *testing.B, mode string) {
 	b.ReportMetric(pct(0.5), "p50-s")
 	b.ReportMetric(pct(0.99), "p99-s")
 	b.ReportMetric(0, "ns/op")
-	if _, metrics, err := c.get(metricsAddr, "/metrics"); err == nil {
+	if _, metrics, err := c.metrics(); err == nil {
 		var keep []string
 		for _, l := range strings.Split(metrics, "\n") {
 			if strings.HasPrefix(l, "kubeproxy_") && (strings.Contains(l, "_sum") || strings.Contains(l, "_count") || strings.HasPrefix(l, "kubeproxy_sync_proxy_rules_rules")) {

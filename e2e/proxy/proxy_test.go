@@ -145,9 +145,12 @@ func testMode(t *testing.T, mode string) {
 			}
 			return nil
 		})
-		_, metrics, err := c.get(metricsAddr, "/metrics")
-		if err != nil {
-			t.Fatalf("GET /metrics: %v", err)
+		code, metrics, err := c.metrics()
+		if err != nil || code != 200 {
+			t.Fatalf("GET /metrics: %d %v", code, err)
+		}
+		if code, body, err := c.fetch("https", metricsAddr, "/metrics", ""); err != nil || code != 403 {
+			t.Errorf("GET /metrics without credentials: %d %s %v", code, body, err)
 		}
 		for _, want := range []string{
 			`kubeproxy_sync_proxy_rules_duration_seconds_count{kind="partial",mode="` + mode + `"}`,

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -196,10 +197,22 @@ func spread(ns *framework.Netns, src, addr string, n int) (map[string]int, error
 	return seen, nil
 }
 
-// get fetches http://addr/path from inside the node namespace. The
-// connection is made on the namespace's thread; the HTTP client, whose
-// dials run on other goroutines, is handed it.
+// get fetches http://addr/path from inside the node namespace.
 func (c *cluster) get(addr, path string) (int, string, error) {
+	return c.fetch("http", addr, path, "")
+}
+
+// metrics fetches the proxy's /metrics, over HTTPS (its certificate is
+// self-signed) as the admin.
+func (c *cluster) metrics() (int, string, error) {
+	return c.fetch("https", metricsAddr, "/metrics", c.srv.AdminToken())
+}
+
+// fetch gets scheme://addr/path from inside the node namespace, with a
+// bearer token unless it is empty. The connection is made on the
+// namespace's thread; the HTTP client, whose dials run on other
+// goroutines, is handed it.
+func (c *cluster) fetch(scheme, addr, path, token string) (int, string, error) {
 	var nc net.Conn
 	if err := c.node.Do(func() (err error) {
 		nc, err = net.DialTimeout("tcp", addr, 3*time.Second)
@@ -207,11 +220,15 @@ func (c *cluster) get(addr, path string) (int, string, error) {
 	}); err != nil {
 		return 0, "", err
 	}
-	tr := &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) { return nc, nil }}
+	tr := &http.Transport{DialContext: func(context.Context, string, string) (net.Conn, error) { return nc, nil },
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}} //nolint:gosec // the proxy's self-signed port
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+addr+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := (&http.Client{Transport: tr}).Do(req)
 	if err != nil {
 		return 0, "", err

@@ -124,8 +124,8 @@ func runScheduling(b *testing.B, tc schedulingCase) schedulingResult {
 		b.Fatal(err)
 	}
 	defer w.stop()
-	port := framework.FreePort(b)
-	flags := []string{"--leader-elect=false", "--healthz-bind-address", fmt.Sprintf("127.0.0.1:%d", port)}
+	addr, flags := framework.SecurePort(b)
+	flags = append(flags, "--leader-elect=false")
 	if config != "" {
 		flags = append(flags, "--config", config)
 	}
@@ -138,7 +138,7 @@ func runScheduling(b *testing.B, tc schedulingCase) schedulingResult {
 	b.StopTimer()
 
 	first, last, relists := w.span()
-	samples, err := scrapeMetrics(ctx, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	samples, err := scrapeMetrics(srv, addr)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -510,20 +510,15 @@ type sample struct {
 	value  float64
 }
 
-func scrapeMetrics(ctx context.Context, url string) ([]sample, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+func scrapeMetrics(srv *framework.APIServer, addr string) ([]sample, error) {
+	code, body, err := framework.GetSecure(addr, "/metrics", srv.AdminToken())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scrape %s: %w", addr, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("scrape %s: %w", url, err)
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("scrape %s: %d %s", addr, code, body)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("scrape %s: %s", url, resp.Status)
-	}
-	return parseSamples(resp.Body)
+	return parseSamples(strings.NewReader(body))
 }
 
 // parseSamples reads the Prometheus text format: comments are skipped, a

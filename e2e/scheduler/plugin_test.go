@@ -134,8 +134,8 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 		t.Skip("e2e: skipped with -short")
 	}
 	srv := framework.StartAPIServer(t, framework.NoServiceAccounts) // no controller-manager
-	addr := fmt.Sprintf("127.0.0.1:%d", framework.FreePort(t))
-	sched := framework.StartScheduler(t, srv, "--leader-elect=false", "--healthz-bind-address", addr, "--config", pluginConfig(t, "Ignore"))
+	addr, serve := framework.SecurePort(t)
+	sched := framework.StartScheduler(t, srv, append(serve, "--leader-elect=false", "--config", pluginConfig(t, "Ignore"))...)
 	e := connect(t, srv)
 	e.node("busy", "8", nil)
 	e.node("free", "8", nil)
@@ -154,7 +154,7 @@ func TestKilledPluginIsRestarted(t *testing.T) {
 	e.nodeOf("during")
 
 	framework.Eventually(t, 30*time.Second, "the plugin is restarted", func() error {
-		if v := framework.MetricSum(addr, "scheduler_plugin_restarts_total"); v < 1 {
+		if v := framework.MetricSum(srv, addr, "scheduler_plugin_restarts_total"); v < 1 {
 			return fmt.Errorf("restarts %v", v)
 		}
 		return nil

@@ -3,7 +3,7 @@
 // answers 2xx. HTTPS certificates are not verified (the probe runs inside
 // the container it checks, against loopback).
 //
-//	probe https://127.0.0.1:6443/readyz http://127.0.0.1:10259/healthz
+//	probe https://127.0.0.1:6443/readyz https://127.0.0.1:10259/healthz
 package main
 
 import (

@@ -1,11 +1,17 @@
-// Package healthz serves a component's plain-HTTP side: /healthz,
-// Prometheus /metrics and, if asked, Go profiles under /debug/pprof/.
+// Package healthz serves a component's health, metrics and profiling
+// endpoints, as Kubernetes' components serve them: /healthz, /livez and
+// /readyz to anyone; /metrics and /debug/pprof/ only on an HTTPS port
+// (SecureServing), to users the apiserver authenticates and authorizes
+// (Delegation). A plain-HTTP port serves the health endpoints only, so
+// that no credentials travel over it.
 package healthz
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -16,14 +22,33 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Handler serves /healthz, the registry's metrics and, with profiling,
-// /debug/pprof/.
+// HealthPaths are the paths every port serves to anyone.
+var HealthPaths = []string{"/healthz", "/livez", "/readyz"}
+
+// HealthHandler serves the health paths only: "ok" while the process
+// serves.
+func HealthHandler() http.Handler {
+	mux := http.NewServeMux()
+	addHealth(mux)
+	return mux
+}
+
+func addHealth(mux *http.ServeMux) {
+	for _, p := range HealthPaths {
+		mux.HandleFunc(p, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	}
+}
+
+// Handler serves the health paths, the registry's metrics at /metrics
+// and, with profiling, Go profiles under /debug/pprof/. Serve it behind a
+// Delegation, which lets anyone read the health paths only.
 func Handler(registry *prometheus.Registry, profiling bool) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
+	addHealth(mux)
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	if profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
@@ -32,15 +57,31 @@ func Handler(registry *prometheus.Registry, profiling bool) http.Handler {
 }
 
 // Serve listens on addr at once (so a taken port fails the start) and
-// serves h in g until ctx ends.
+// serves h over plain HTTP in g until ctx ends.
 func Serve(ctx context.Context, g *errgroup.Group, addr string, h http.Handler) error {
+	return serve(ctx, g, addr, h, nil)
+}
+
+// ServeTLS is Serve over TLS.
+func ServeTLS(ctx context.Context, g *errgroup.Group, addr string, h http.Handler, cfg *tls.Config) error {
+	return serve(ctx, g, addr, h, cfg)
+}
+
+func serve(ctx context.Context, g *errgroup.Group, addr string, h http.Handler, cfg *tls.Config) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, TLSConfig: cfg,
+		ErrorLog: slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug)}
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if cfg != nil {
+			err = srv.ServeTLS(ln, "", "")
+		} else {
+			err = srv.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			return err
 		}
 		return nil

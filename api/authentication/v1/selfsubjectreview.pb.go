@@ -140,10 +140,12 @@ func (x *SelfSubjectReviewStatus) GetUserInfo() *UserInfo {
 
 // UserInfo is an authenticated user.
 type UserInfo struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Username      string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
-	Uid           string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
-	Groups        []string               `protobuf:"bytes,3,rep,name=groups,proto3" json:"groups,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Username string                 `protobuf:"bytes,1,opt,name=username,proto3" json:"username,omitempty"`
+	Uid      string                 `protobuf:"bytes,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	Groups   []string               `protobuf:"bytes,3,rep,name=groups,proto3" json:"groups,omitempty"`
+	// extra is what the authenticator knows besides.
+	Extra         map[string]*ExtraValue `protobuf:"bytes,4,rep,name=extra,proto3" json:"extra,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -199,6 +201,58 @@ func (x *UserInfo) GetGroups() []string {
 	return nil
 }
 
+func (x *UserInfo) GetExtra() map[string]*ExtraValue {
+	if x != nil {
+		return x.Extra
+	}
+	return nil
+}
+
+// ExtraValue is the values of one extra key; in JSON it is the bare list.
+type ExtraValue struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []string               `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExtraValue) Reset() {
+	*x = ExtraValue{}
+	mi := &file_skiff_authentication_v1_selfsubjectreview_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExtraValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExtraValue) ProtoMessage() {}
+
+func (x *ExtraValue) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_authentication_v1_selfsubjectreview_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExtraValue.ProtoReflect.Descriptor instead.
+func (*ExtraValue) Descriptor() ([]byte, []int) {
+	return file_skiff_authentication_v1_selfsubjectreview_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ExtraValue) GetItems() []string {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
 var File_skiff_authentication_v1_selfsubjectreview_proto protoreflect.FileDescriptor
 
 const file_skiff_authentication_v1_selfsubjectreview_proto_rawDesc = "" +
@@ -211,11 +265,19 @@ const file_skiff_authentication_v1_selfsubjectreview_proto_rawDesc = "" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.skiff.meta.v1.ObjectMetaR\bmetadata\x12H\n" +
 	"\x06status\x18\x02 \x01(\v20.skiff.authentication.v1.SelfSubjectReviewStatusR\x06status\"Y\n" +
 	"\x17SelfSubjectReviewStatus\x12>\n" +
-	"\tuser_info\x18\x01 \x01(\v2!.skiff.authentication.v1.UserInfoR\buserInfo\"^\n" +
+	"\tuser_info\x18\x01 \x01(\v2!.skiff.authentication.v1.UserInfoR\buserInfo\"\x81\x02\n" +
 	"\bUserInfo\x12\x1a\n" +
 	"\busername\x18\x01 \x01(\tR\busername\x12\x10\n" +
 	"\x03uid\x18\x02 \x01(\tR\x03uid\x12$\n" +
-	"\x06groups\x18\x03 \x03(\tB\f\xa2\x86\x19\b\"\x06atomicR\x06groupsB2Z0skiff.dev/api/authentication/v1;authenticationv1b\x06proto3"
+	"\x06groups\x18\x03 \x03(\tB\f\xa2\x86\x19\b\"\x06atomicR\x06groups\x12B\n" +
+	"\x05extra\x18\x04 \x03(\v2,.skiff.authentication.v1.UserInfo.ExtraEntryR\x05extra\x1a]\n" +
+	"\n" +
+	"ExtraEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x129\n" +
+	"\x05value\x18\x02 \x01(\v2#.skiff.authentication.v1.ExtraValueR\x05value:\x028\x01\"*\n" +
+	"\n" +
+	"ExtraValue\x12\x14\n" +
+	"\x05items\x18\x01 \x03(\tR\x05items:\x06\xa2\x86\x19\x02\b\x01B2Z0skiff.dev/api/authentication/v1;authenticationv1b\x06proto3"
 
 var (
 	file_skiff_authentication_v1_selfsubjectreview_proto_rawDescOnce sync.Once
@@ -229,22 +291,26 @@ func file_skiff_authentication_v1_selfsubjectreview_proto_rawDescGZIP() []byte {
 	return file_skiff_authentication_v1_selfsubjectreview_proto_rawDescData
 }
 
-var file_skiff_authentication_v1_selfsubjectreview_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_skiff_authentication_v1_selfsubjectreview_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_skiff_authentication_v1_selfsubjectreview_proto_goTypes = []any{
 	(*SelfSubjectReview)(nil),       // 0: skiff.authentication.v1.SelfSubjectReview
 	(*SelfSubjectReviewStatus)(nil), // 1: skiff.authentication.v1.SelfSubjectReviewStatus
 	(*UserInfo)(nil),                // 2: skiff.authentication.v1.UserInfo
-	(*v1.ObjectMeta)(nil),           // 3: skiff.meta.v1.ObjectMeta
+	(*ExtraValue)(nil),              // 3: skiff.authentication.v1.ExtraValue
+	nil,                             // 4: skiff.authentication.v1.UserInfo.ExtraEntry
+	(*v1.ObjectMeta)(nil),           // 5: skiff.meta.v1.ObjectMeta
 }
 var file_skiff_authentication_v1_selfsubjectreview_proto_depIdxs = []int32{
-	3, // 0: skiff.authentication.v1.SelfSubjectReview.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	5, // 0: skiff.authentication.v1.SelfSubjectReview.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	1, // 1: skiff.authentication.v1.SelfSubjectReview.status:type_name -> skiff.authentication.v1.SelfSubjectReviewStatus
 	2, // 2: skiff.authentication.v1.SelfSubjectReviewStatus.user_info:type_name -> skiff.authentication.v1.UserInfo
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	4, // 3: skiff.authentication.v1.UserInfo.extra:type_name -> skiff.authentication.v1.UserInfo.ExtraEntry
+	3, // 4: skiff.authentication.v1.UserInfo.ExtraEntry.value:type_name -> skiff.authentication.v1.ExtraValue
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_skiff_authentication_v1_selfsubjectreview_proto_init() }
@@ -258,7 +324,7 @@ func file_skiff_authentication_v1_selfsubjectreview_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_authentication_v1_selfsubjectreview_proto_rawDesc), len(file_skiff_authentication_v1_selfsubjectreview_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -5,8 +5,9 @@
 // source: skiff/authentication/v1/tokenrequest.proto
 
 // Package skiff.authentication.v1 is the authentication.k8s.io/v1 API group:
-// TokenRequest, the body of the serviceaccounts/token subresource, and
-// SelfSubjectReview, which tells a caller who the server thinks it is.
+// TokenRequest, the body of the serviceaccounts/token subresource,
+// SelfSubjectReview, which tells a caller who the server thinks it is, and
+// TokenReview, which tells a server whose a token is.
 // Field numbers are Kubernetes' own, so Kubernetes protobuf decodes into
 // these messages.
 

@@ -33,6 +33,7 @@ import (
 	"skiff.dev/services/apiserver/internal/etcd"
 	"skiff.dev/services/apiserver/internal/grpcapi"
 	"skiff.dev/services/apiserver/internal/impersonation"
+	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/pki"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/rest"
@@ -126,8 +127,13 @@ func Run(ctx context.Context, o *Options) error {
 			slog.Error("audit backends", "err", err)
 		}
 	}()
+	tokenChain := auth.Chain{tokens, sa.authenticator, bootstrapTokens}
+	// TokenReviews are answered by the same authenticators.
+	if err := served.Wrap("authentication.k8s.io", "tokenreviews", kinds.AnswerTokenReviews(kinds.ChainReviewer{Tokens: tokenChain, APIAudiences: o.apiAudiences()})); err != nil {
+		return err
+	}
 	handler, err := newHandler(handlerConfig{
-		api: served, etcd: client, authn: auth.Authenticator{Certificates: certs, Tokens: auth.Chain{tokens, sa.authenticator, bootstrapTokens}, Anonymous: o.AnonymousAuth}, oidc: sa.oidc,
+		api: served, etcd: client, authn: auth.Authenticator{Certificates: certs, Tokens: tokenChain, Anonymous: o.AnonymousAuth}, oidc: sa.oidc,
 		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets, profiling: o.Profiling, audit: auditor,
 		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
 	})

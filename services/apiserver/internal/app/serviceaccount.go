@@ -42,6 +42,15 @@ func (o *Options) validateServiceAccounts() []error {
 	return errs
 }
 
+// apiAudiences are the audiences of the apiserver's own tokens:
+// --api-audiences, by default the first --service-account-issuer.
+func (o *Options) apiAudiences() []string {
+	if len(o.APIAudiences) > 0 {
+		return o.APIAudiences
+	}
+	return o.ServiceAccountIssuers[:1]
+}
+
 // serviceAccounts is what service-account tokens add to the server.
 type serviceAccounts struct {
 	tokens        *serviceaccount.TokenRequests
@@ -68,12 +77,8 @@ func (o *Options) serviceAccounts(a *api.API) (*serviceAccounts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--service-account-key-file: %w", err)
 	}
-	audiences := o.APIAudiences
-	if len(audiences) == 0 {
-		audiences = o.ServiceAccountIssuers[:1]
-	}
 	cfg := serviceaccount.Config{
-		Issuers: o.ServiceAccountIssuers, APIAudiences: audiences,
+		Issuers: o.ServiceAccountIssuers, APIAudiences: o.apiAudiences(),
 		SigningKey: key, VerifyKeys: verify,
 		MaxExpiration: o.ServiceAccountMaxExpiration, ExtendExpiration: o.ServiceAccountExtendExpiration,
 		Objects: serviceaccount.BackendObjects(a.Backend),

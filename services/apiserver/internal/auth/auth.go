@@ -159,6 +159,49 @@ func (c Chain) AuthenticateToken(ctx context.Context, token string) (User, bool,
 	return User{}, false, errors.Join(errs...)
 }
 
+// AudienceAuthenticator is a TokenAuthenticator whose tokens name the
+// audiences they are for (service-account JWTs): it accepts a token only
+// for one of audiences, and says which of them the token names.
+type AudienceAuthenticator interface {
+	AuthenticateTokenFor(ctx context.Context, token string, audiences []string) (u User, matched []string, ok bool, err error)
+}
+
+// Review authenticates a token for audiences, as a TokenReview asks: an
+// AudienceAuthenticator checks the token's own audiences; the others' tokens
+// (static, bootstrap) are good for the apiserver's own audiences only, so
+// they answer when audiences names one of apiAudiences, and are good for
+// those. matched are the audiences the token was accepted for.
+func (c Chain) Review(ctx context.Context, token string, audiences, apiAudiences []string) (u User, matched []string, ok bool, err error) {
+	var errs []error
+	for _, a := range c {
+		if aa, isAA := a.(AudienceAuthenticator); isAA {
+			u, matched, ok, err = aa.AuthenticateTokenFor(ctx, token, audiences)
+		} else if matched = Intersect(apiAudiences, audiences); len(matched) > 0 {
+			u, ok, err = a.AuthenticateToken(ctx, token)
+		} else {
+			continue
+		}
+		if ok {
+			return withAuthenticated(u), matched, true, nil
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return User{}, nil, false, errors.Join(errs...)
+}
+
+// Intersect returns the audiences of a that b names too, in a's order.
+func Intersect(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if slices.Contains(b, x) && !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // withAuthenticated adds system:authenticated to an authenticated user's
 // groups.
 func withAuthenticated(u User) User {

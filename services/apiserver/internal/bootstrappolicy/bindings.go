@@ -47,3 +47,18 @@ func clusterRoleBindings() []*rbacv1.ClusterRoleBinding {
 func cloudControllerBinding() *rbacv1.ClusterRoleBinding {
 	return clusterBinding(cloudControllerManager, user(cloudControllerManager))
 }
+
+// AuthDelegatorBinding names Skiff's binding of system:auth-delegator.
+const AuthDelegatorBinding = "skiff:auth-delegator"
+
+// authDelegatorBinding lets the components whose Kubernetes roles lack
+// them create the TokenReviews and SubjectAccessReviews their metrics
+// ports ask (Skiff's: kube-proxy serves its metrics without
+// authentication, and a cloud-controller-manager's installer binds the
+// role itself). kube-scheduler's and kube-controller-manager's roles, and
+// the kubelets' system:node, have both already.
+func authDelegatorBinding() *rbacv1.ClusterRoleBinding {
+	b := clusterBinding("system:auth-delegator", user(userKubeProxy), user(cloudControllerManager))
+	b.Metadata.Name = AuthDelegatorBinding
+	return b
+}

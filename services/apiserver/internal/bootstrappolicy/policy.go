@@ -7,9 +7,10 @@
 // admin, edit and view), the system: roles of the control plane's
 // components, the system:controller: roles of kube-controller-manager's
 // controllers, the Roles of kube-system and kube-public, and the bindings
-// that grant them; plus a role for Skiff's cloud-controller. Every object
-// carries the label kubernetes.io/bootstrapping=rbac-defaults and the
-// annotation rbac.authorization.kubernetes.io/autoupdate=true.
+// that grant them; plus a role for Skiff's cloud-controller and a binding
+// of system:auth-delegator for the components whose roles lack it. Every
+// object carries the label kubernetes.io/bootstrapping=rbac-defaults and
+// the annotation rbac.authorization.kubernetes.io/autoupdate=true.
 //
 // Reconcile writes it through the registry backends when the apiserver
 // starts: a missing object is created; an existing one gets what it lacks
@@ -48,7 +49,7 @@ type Policy struct {
 func Default() Policy {
 	p := Policy{
 		ClusterRoles:        append(clusterRoles(), cloudControllerRole()),
-		ClusterRoleBindings: append(clusterRoleBindings(), cloudControllerBinding()),
+		ClusterRoleBindings: append(clusterRoleBindings(), cloudControllerBinding(), authDelegatorBinding()),
 		Roles:               namespacedRoles(),
 		RoleBindings:        namespacedRoleBindings(),
 	}

@@ -67,7 +67,7 @@ func TestEveryServiceBinds(t *testing.T) {
 		}
 	}
 	slices.Sort(restOnly)
-	want := []string{"authentication.k8s.io/v1/selfsubjectreviews", "authorization.k8s.io/v1/localsubjectaccessreviews",
+	want := []string{"authentication.k8s.io/v1/selfsubjectreviews", "authentication.k8s.io/v1/tokenreviews", "authorization.k8s.io/v1/localsubjectaccessreviews",
 		"authorization.k8s.io/v1/selfsubjectaccessreviews", "authorization.k8s.io/v1/selfsubjectrulesreviews",
 		"authorization.k8s.io/v1/subjectaccessreviews", "events.k8s.io/v1/events"}
 	if !slices.Equal(restOnly, want) {

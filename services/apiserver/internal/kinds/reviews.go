@@ -27,7 +27,14 @@ func Reviews() []Review {
 		Group: "authentication.k8s.io", Version: "v1", Plural: "selfsubjectreviews", Singular: "selfsubjectreview",
 		Kind: "SelfSubjectReview", Verbs: []string{"create"}, NoTable: true, New: newOf[authenticationv1.SelfSubjectReview](),
 	}
-	return []Review{{Resource: ssr, Backend: selfSubjectReviews{createOnly{ssr}}}}
+	tr := &registry.Resource{
+		Group: "authentication.k8s.io", Version: "v1", Plural: "tokenreviews", Singular: "tokenreview",
+		Kind: "TokenReview", Verbs: []string{"create"}, NoTable: true, New: newOf[authenticationv1.TokenReview](),
+	}
+	return []Review{
+		{Resource: ssr, Backend: selfSubjectReviews{createOnly{ssr}}},
+		{Resource: tr, Backend: tokenReviews{createOnly: createOnly{tr}}},
+	}
 }
 
 // selfSubjectReviews tells the caller who it was authenticated as
@@ -39,9 +46,7 @@ func (selfSubjectReviews) Create(ctx context.Context, _ proto.Message, _ registr
 	return &authenticationv1.SelfSubjectReview{
 		Kind: "SelfSubjectReview", ApiVersion: "authentication.k8s.io/v1",
 		Metadata: &metav1.ObjectMeta{CreationTimestamp: timestamppb.New(time.Now().Truncate(time.Second))},
-		Status: &authenticationv1.SelfSubjectReviewStatus{UserInfo: &authenticationv1.UserInfo{
-			Username: u.Name, Uid: u.UID, Groups: u.Groups,
-		}},
+		Status:   &authenticationv1.SelfSubjectReviewStatus{UserInfo: userInfo(u)},
 	}, nil
 }
 

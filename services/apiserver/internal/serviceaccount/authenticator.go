@@ -65,36 +65,47 @@ func NewAuthenticator(cfg Config) (*Authenticator, error) {
 // token that is not a JWT of one of the configured issuers is not ours
 // (ok false, no error); one that is but fails a check returns the reason.
 func (a *Authenticator) AuthenticateToken(ctx context.Context, token string) (auth.User, bool, error) {
+	u, _, ok, err := a.AuthenticateTokenFor(ctx, token, a.cfg.APIAudiences)
+	return u, ok, err
+}
+
+var _ auth.AudienceAuthenticator = (*Authenticator)(nil)
+
+// AuthenticateTokenFor is AuthenticateToken for other audiences than the
+// apiserver's (a TokenReview's): the token must name one of them, and
+// matched are those it names.
+func (a *Authenticator) AuthenticateTokenFor(ctx context.Context, token string, audiences []string) (_ auth.User, matched []string, _ bool, _ error) {
 	t, err := parseJWS(token)
 	if errors.Is(err, errNotJWT) {
-		return auth.User{}, false, nil
+		return auth.User{}, nil, false, nil
 	}
 	var c Claims
 	if err == nil {
 		err = json.Unmarshal(t.payload, &c)
 	}
 	if err != nil || !slices.Contains(a.cfg.Issuers, c.Issuer) {
-		return auth.User{}, false, nil
+		return auth.User{}, nil, false, nil
 	}
 	if err := t.verify(a.keys); err != nil {
-		return auth.User{}, false, fmt.Errorf("service account token: %w", err)
+		return auth.User{}, nil, false, fmt.Errorf("service account token: %w", err)
 	}
 	now := a.cfg.now()
-	if err := a.checkClaims(&c, now); err != nil {
-		return auth.User{}, false, fmt.Errorf("service account token: %w", err)
+	if err := checkClaims(&c, now, audiences); err != nil {
+		return auth.User{}, nil, false, fmt.Errorf("service account token: %w", err)
 	}
 	u, err := a.checkObjects(ctx, c.Kubernetes, now)
 	if err != nil {
-		return auth.User{}, false, fmt.Errorf("service account token: %w", err)
+		return auth.User{}, nil, false, fmt.Errorf("service account token: %w", err)
 	}
 	if w := c.Kubernetes.WarnAfter; w != 0 && now.Unix() > int64(w) {
 		slog.DebugContext(ctx, "stale service account token used", "user", u.Name, "warnafter", time.Unix(int64(w), 0))
 	}
-	return u, true, nil
+	return u, auth.Intersect(audiences, c.Audience), true, nil
 }
 
-// checkClaims checks the lifetime, the audience and the subject.
-func (a *Authenticator) checkClaims(c *Claims, now time.Time) error {
+// checkClaims checks the lifetime, the audience (one of audiences) and the
+// subject.
+func checkClaims(c *Claims, now time.Time, audiences []string) error {
 	if c.Expiry == 0 {
 		return errors.New("no expiry")
 	}
@@ -104,8 +115,8 @@ func (a *Authenticator) checkClaims(c *Claims, now time.Time) error {
 	if c.NotBefore != 0 && now.Add(leeway).Unix() < int64(c.NotBefore) {
 		return errors.New("not valid yet")
 	}
-	if !c.Audience.Intersects(a.cfg.APIAudiences) {
-		return fmt.Errorf("audiences %q are not among this server's %q", c.Audience, a.cfg.APIAudiences)
+	if !c.Audience.Intersects(audiences) {
+		return fmt.Errorf("token audiences %q is invalid for the target audiences %q", []string(c.Audience), audiences)
 	}
 	p := c.Kubernetes
 	if p == nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"skiff.dev/pkg/component"
+	"skiff.dev/pkg/healthz"
 	"skiff.dev/services/cloud-controller/internal/local"
 	"skiff.dev/services/cloud-controller/internal/node"
 	"skiff.dev/services/cloud-controller/internal/route"
@@ -42,11 +43,13 @@ type Options struct {
 	ClusterName string
 	Controllers []string
 
-	LeaderElect        bool
-	LeaseDuration      time.Duration
-	Identity           string
-	HealthzBindAddress string
-	Profiling          bool
+	LeaderElect   bool
+	LeaseDuration time.Duration
+	Identity      string
+	// Serving is the secure port (10258): health to anyone, metrics and
+	// profiles to users the apiserver authorizes.
+	Serving   healthz.SecureServing
+	Profiling bool
 
 	ClusterCIDR               string
 	ConfigureCloudRoutes      bool
@@ -72,7 +75,7 @@ func NewOptions() *Options {
 		LeaderElect:               true,
 		LeaseDuration:             5 * time.Second,
 		Identity:                  host + "_" + hex.EncodeToString(suffix),
-		HealthzBindAddress:        "0.0.0.0:10258",
+		Serving:                   healthz.NewSecureServing(10258),
 		Profiling:                 true,
 		ConfigureCloudRoutes:      true,
 		RouteReconciliationPeriod: 10 * time.Second,
@@ -95,8 +98,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Run the controllers only while leading the cloud-controller-manager election, so replicas can stand by.")
 	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a silent leader keeps the lead.")
 	fs.StringVar(&o.Identity, "leader-elect-identity", o.Identity, "This replica's name in the election.")
-	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /metrics over HTTP; empty disables it.")
-	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the healthz address.")
+	o.Serving.AddFlags(fs)
+	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the secure port.")
 	fs.StringVar(&o.ClusterCIDR, "cluster-cidr", o.ClusterCIDR, "CIDR of the pods; the route controller deletes only routes inside it (empty: any route whose node is gone).")
 	fs.BoolVar(&o.ConfigureCloudRoutes, "configure-cloud-routes", o.ConfigureCloudRoutes, "Create cloud routes for the nodes' pod CIDRs (when the provider supports routes).")
 	fs.DurationVar(&o.RouteReconciliationPeriod, "route-reconciliation-period", o.RouteReconciliationPeriod, "How often the routes are reconciled even without node changes.")
@@ -142,6 +145,9 @@ func (o *Options) Validate() error {
 			o.ConcurrentServiceSyncs, o.ConcurrentNodeSyncs))
 	}
 	if err := o.Observability.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.Serving.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -43,10 +43,8 @@ func Run(ctx context.Context, o *Options) error {
 	g.Go(func() error { return a.events.Run(gctx) })
 	g.Go(func() error { return a.services.Start(gctx) })
 	g.Go(func() error { return a.nodes.Start(gctx) })
-	if o.HealthzBindAddress != "" {
-		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(a.metrics.registry, o.Profiling)); err != nil {
-			return err
-		}
+	if err := o.Serving.Serve(gctx, g, healthz.Handler(a.metrics.registry, o.Profiling), healthz.ClientReviewer(c)); err != nil {
+		return err
 	}
 	g.Go(func() error {
 		if !a.services.WaitForSync(gctx) || !a.nodes.WaitForSync(gctx) {

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"skiff.dev/pkg/component"
+	"skiff.dev/pkg/healthz"
 	"skiff.dev/services/controller-manager/internal/csrsigning"
 	"skiff.dev/services/controller-manager/internal/endpointslicemirroring"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
@@ -35,8 +36,10 @@ type Options struct {
 	UseServiceAccountCredentials bool
 	LeaseDuration                time.Duration
 	Identity                     string
-	HealthzBindAddress           string
-	Profiling                    bool
+	// Serving is the secure port (10257): health to anyone, metrics and
+	// profiles to users the apiserver authorizes.
+	Serving   healthz.SecureServing
+	Profiling bool
 	// Node lifecycle.
 	NodeMonitorPeriod      time.Duration
 	NodeMonitorGracePeriod time.Duration
@@ -71,14 +74,14 @@ func NewOptions() *Options {
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	o := &Options{
-		Observability:      component.DefaultObservability(),
-		Controllers:        []string{"*"},
-		LeaderElect:        true,
-		LeaseDuration:      5 * time.Second,
-		Identity:           host + "_" + hex.EncodeToString(suffix),
-		HealthzBindAddress: "0.0.0.0:10257",
-		Profiling:          true,
-		Workers:            map[string]*int{},
+		Observability: component.DefaultObservability(),
+		Controllers:   []string{"*"},
+		LeaderElect:   true,
+		LeaseDuration: 5 * time.Second,
+		Identity:      host + "_" + hex.EncodeToString(suffix),
+		Serving:       healthz.NewSecureServing(10257),
+		Profiling:     true,
+		Workers:       map[string]*int{},
 
 		NodeMonitorPeriod:      5 * time.Second,
 		NodeMonitorGracePeriod: 40 * time.Second,
@@ -107,9 +110,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Run the controllers only while leading the kube-controller-manager election, so replicas can stand by.")
 	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a silent leader keeps the lead.")
 	fs.StringVar(&o.Identity, "leader-elect-identity", o.Identity, "This replica's name in the election.")
-	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /metrics over HTTP; empty disables it.")
+	o.Serving.AddFlags(fs)
 	o.Observability.AddFlags(fs)
-	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the healthz address.")
+	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the secure port.")
 	fs.DurationVar(&o.NodeMonitorPeriod, "node-monitor-period", o.NodeMonitorPeriod, "How often the node lifecycle controller checks the nodes' heartbeats.")
 	fs.DurationVar(&o.NodeMonitorGracePeriod, "node-monitor-grace-period", o.NodeMonitorGracePeriod, "How long a node may go without a heartbeat before it turns Unknown and is tainted unreachable.")
 	fs.Float64Var(&o.NodeEvictionRate, "node-eviction-rate", o.NodeEvictionRate, "Nodes per second whose pods may start being evicted.")
@@ -178,6 +181,9 @@ func (o *Options) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := o.Observability.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.Serving.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -85,10 +85,10 @@ func Run(ctx context.Context, o *Options) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return eb.Run(gctx) })
 	g.Go(func() error { return f.Start(gctx) })
-	if o.HealthzBindAddress != "" {
-		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(registry, o.Profiling)); err != nil {
-			return err
-		}
+	// The manager's own identity asks the reviews, whatever the
+	// controllers' clients.
+	if err := o.Serving.Serve(gctx, g, healthz.Handler(registry, o.Profiling), healthz.ClientReviewer(c)); err != nil {
+		return err
 	}
 	g.Go(func() error {
 		if !f.WaitForSync(gctx) {

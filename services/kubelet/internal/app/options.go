@@ -115,9 +115,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TLSCertFile, "tls-cert-file", o.TLSCertFile, "Serving certificate (default: self-signed, generated into --root-dir/pki).")
 	fs.StringVar(&o.TLSPrivateKeyFile, "tls-private-key-file", o.TLSPrivateKeyFile, "Key of --tls-cert-file.")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "CA whose client certificates may use the HTTPS server (the apiserver's); without it the server refuses every request.")
-	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /metrics over HTTP; empty disables it.")
+	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz, /livez and /readyz over HTTP, to anyone; empty disables it.")
 	o.Observability.AddFlags(fs)
-	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the healthz address.")
+	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the HTTPS server (--port), to users the apiserver authorizes for nodes/proxy.")
 	fs.StringSliceVar(&o.AllowedUnsafeSysctls, "allowed-unsafe-sysctls", o.AllowedUnsafeSysctls, "Namespaced sysctls (or prefixes ending in *) pods may set beyond the safe ones, e.g. 'kernel.msg*,net.core.somaxconn'; others are rejected with SysctlForbidden.")
 }
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
@@ -67,8 +66,10 @@ func Run(ctx context.Context, o *Options) error {
 	if rotator != nil {
 		g.Go(func() error { rotator.Run(gctx); return nil })
 	}
+	// Health only, over plain HTTP, as Kubernetes' kubelet: metrics and
+	// profiles are on the HTTPS server, to authorized users.
 	if o.HealthzBindAddress != "" {
-		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(prometheus.NewRegistry(), o.Profiling)); err != nil {
+		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.HealthHandler()); err != nil {
 			return err
 		}
 	}
@@ -116,7 +117,7 @@ func runReal(ctx context.Context, g *errgroup.Group, o *Options, c *client.Clien
 			return n.source.static.Run(ctx, o.FileCheckFrequency)
 		})
 	}
-	srv, err := newServer(o, name, ip, rt)
+	srv, err := newServer(o, name, ip, rt, c)
 	if err != nil {
 		return err
 	}

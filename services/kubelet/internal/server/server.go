@@ -3,7 +3,10 @@
 // serves the Kubernetes kubelet paths (/containerLogs, /exec, /attach,
 // /portForward) from the container runtime over CRI, and passes requests
 // on to its pods (/podProxy, for pods/proxy and services/proxy), to
-// clients that present a certificate signed by --client-ca-file.
+// clients that present a certificate signed by --client-ca-file. It also
+// serves the kubelet's /metrics and /debug/pprof/ to the users the
+// apiserver authorizes for nodes/metrics and nodes/proxy, as Kubernetes'
+// kubelet does with webhook authentication and authorization.
 package server
 
 import (
@@ -17,8 +20,10 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
+	"skiff.dev/pkg/healthz"
 	"skiff.dev/services/kubelet/internal/cri"
 )
 
@@ -39,6 +44,11 @@ type Config struct {
 	// is refused.
 	ClientCAFile string
 	Runtime      cri.Runtime
+	// Metrics serves /metrics and /debug/pprof/ to the users Reviewer
+	// authenticates (a client certificate, else a bearer token) and
+	// authorizes; nil serves neither.
+	Metrics  http.Handler
+	Reviewer healthz.Reviewer
 }
 
 // Server is the kubelet's HTTPS server.
@@ -70,7 +80,41 @@ func New(cfg Config) (*Server, error) {
 		s.tls.ClientAuth, s.tls.ClientCAs = tls.VerifyClientCertIfGiven, pool
 	}
 	s.handler = s.authenticate(s.routes())
+	if cfg.Metrics != nil && cfg.Reviewer != nil {
+		mux := http.NewServeMux()
+		metrics := s.delegation().Wrap(cfg.Metrics)
+		mux.Handle("/metrics", metrics)
+		mux.Handle("/debug/pprof/", metrics)
+		mux.Handle("/", s.handler)
+		s.handler = mux
+	}
 	return s, nil
+}
+
+// delegation authenticates and authorizes the metrics and profiles
+// through the apiserver, with the kubelet's defaults for how long answers
+// are kept (--authentication-token-webhook-cache-ttl 2m,
+// --authorization-webhook-cache-authorized-ttl 5m and -unauthorized-ttl
+// 30s in Kubernetes).
+func (s *Server) delegation() *healthz.Delegation {
+	return &healthz.Delegation{
+		Reviewer: s.cfg.Reviewer, ClientCAs: s.tls.ClientCAs, AlwaysAllowGroups: []string{healthz.MastersGroup},
+		Attributes: s.attributes, TokenTTL: 2 * time.Minute, AllowTTL: 5 * time.Minute, DenyTTL: 30 * time.Second,
+	}
+}
+
+// attributes describe a request as Kubernetes' kubelet does: a request on
+// this node's nodes/metrics for /metrics, nodes/proxy for the rest, with
+// the verb of the method.
+func (s *Server) attributes(r *http.Request) healthz.Attributes {
+	verbs := map[string]string{http.MethodGet: "get", http.MethodPost: "create", http.MethodPut: "update",
+		http.MethodPatch: "patch", http.MethodDelete: "delete"}
+	sub := "proxy"
+	if r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/metrics/") {
+		sub = "metrics"
+	}
+	return healthz.Attributes{Verb: verbs[r.Method], Path: r.URL.Path, ResourceRequest: true,
+		APIVersion: "v1", Resource: "nodes", Subresource: sub, Name: s.cfg.NodeName}
 }
 
 func (s *Server) routes() http.Handler {

@@ -175,6 +175,9 @@ func TestSelfSignedCertificateCoversTheNode(t *testing.T) {
 			t.Errorf("certificate does not cover %s: %v", h, err)
 		}
 	}
+	if fi, err := os.Stat(filepath.Join(dir, "kubelet.key")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the serving key: %v %v, want mode 0600", fi, err)
+	}
 	again, err := servingCertificate(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -91,7 +91,10 @@ func Run(ctx context.Context, o *Options) error {
 		}
 	}
 	if o.MetricsBindAddress != "" {
-		if err := healthz.Serve(gctx, g, o.MetricsBindAddress, healthz.Handler(m.registry, o.Profiling)); err != nil {
+		// Unlike kube-proxy's, over HTTPS (self-signed) to users the
+		// apiserver authorizes, as the control plane's metrics.
+		secure := healthz.NewSecureServing(0)
+		if err := secure.ServeAt(gctx, g, o.MetricsBindAddress, healthz.Handler(m.registry, o.Profiling), healthz.ClientReviewer(c)); err != nil {
 			return err
 		}
 	}

@@ -94,10 +94,8 @@ func Run(ctx context.Context, o *Options) error {
 		g.Go(func() error { p.Run(gctx); return nil })
 	}
 	g.Go(func() error { m.watchQueue(gctx, q); return nil })
-	if o.HealthzBindAddress != "" {
-		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.Handler(m.registry, o.Profiling)); err != nil {
-			return err
-		}
+	if err := o.Serving.Serve(gctx, g, healthz.Handler(m.registry, o.Profiling), healthz.ClientReviewer(c)); err != nil {
+		return err
 	}
 	g.Go(func() error {
 		if !pods.WaitForSync(gctx) || !nodes.WaitForSync(gctx) {
