@@ -14,9 +14,7 @@ package bootstraptoken
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -25,7 +23,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/bootstraptoken"
 	"skiff.dev/services/apiserver/internal/auth"
-	"skiff.dev/services/apiserver/internal/object"
+	"skiff.dev/services/apiserver/internal/follow"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
@@ -84,87 +82,29 @@ func (a *Authenticator) AuthenticateToken(_ context.Context, token string) (auth
 // Start lists the tokens' Secrets from the secrets backend and follows
 // them until ctx ends. It returns once the first list is in.
 func (a *Authenticator) Start(ctx context.Context, secrets registry.Backend) error {
-	rev, err := a.list(ctx, secrets)
+	f := &follow.Follower{Backend: secrets, Namespace: bootstraptoken.Namespace,
+		Selection: registry.ListOptions{FieldSelector: "type=" + bootstraptoken.SecretType},
+		Set:       a.set, Remove: a.remove}
+	rev, err := f.List(ctx)
 	if err != nil {
 		return fmt.Errorf("list the bootstrap token secrets: %w", err)
 	}
-	go a.follow(ctx, secrets, rev)
+	go f.Run(ctx, rev)
 	return nil
 }
 
-// selection are the Secrets the index keeps.
-var selection = registry.ListOptions{FieldSelector: "type=" + bootstraptoken.SecretType}
-
-// list replaces the index with the current Secrets and returns the list's
-// resourceVersion.
-func (a *Authenticator) list(ctx context.Context, secrets registry.Backend) (string, error) {
-	list, err := secrets.List(ctx, bootstraptoken.Namespace, selection)
-	if err != nil {
-		return "", err
-	}
-	fresh := map[string]*corev1.Secret{}
-	for _, obj := range object.Items(list) {
-		if s, ok := obj.(*corev1.Secret); ok {
-			fresh[s.GetMetadata().GetName()] = s
-		}
+func (a *Authenticator) set(obj proto.Message) {
+	s, ok := obj.(*corev1.Secret)
+	if !ok {
+		return
 	}
 	a.mu.Lock()
-	a.secrets = fresh
-	a.mu.Unlock()
-	return object.ListMeta(list).GetResourceVersion(), nil
+	defer a.mu.Unlock()
+	a.secrets[s.GetMetadata().GetName()] = s
 }
 
-// follow applies the watch's events, and lists again when it ends.
-func (a *Authenticator) follow(ctx context.Context, secrets registry.Backend, rev string) {
-	for ctx.Err() == nil {
-		if err := a.watch(ctx, secrets, rev); err != nil && ctx.Err() == nil {
-			slog.Warn("following the bootstrap token secrets; listing again", "err", err)
-		}
-		for {
-			var err error
-			if rev, err = a.list(ctx, secrets); err == nil || ctx.Err() != nil {
-				break
-			}
-			slog.Warn("listing the bootstrap token secrets", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-		}
-	}
-}
-
-func (a *Authenticator) watch(ctx context.Context, secrets registry.Backend, rev string) error {
-	opts := selection
-	opts.ResourceVersion = rev
-	w, err := secrets.Watch(ctx, bootstraptoken.Namespace, opts)
-	if err != nil {
-		return err
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case ev, ok := <-w.ResultChan():
-			if !ok {
-				return nil
-			}
-			s, isSecret := ev.Object.(*corev1.Secret)
-			switch {
-			case ev.Type == registry.Error:
-				return errors.New("the watch failed")
-			case !isSecret:
-			case ev.Type == registry.Added || ev.Type == registry.Modified:
-				a.mu.Lock()
-				a.secrets[s.GetMetadata().GetName()] = proto.Clone(s).(*corev1.Secret)
-				a.mu.Unlock()
-			case ev.Type == registry.Deleted:
-				a.mu.Lock()
-				delete(a.secrets, s.GetMetadata().GetName())
-				a.mu.Unlock()
-			}
-		}
-	}
+func (a *Authenticator) remove(_, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.secrets, name)
 }

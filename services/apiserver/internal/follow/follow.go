@@ -4,8 +4,9 @@
 // list's resourceVersion, and lists again whenever the watch ends (telling
 // the callbacks about objects that went while no watch was open). It is
 // how parts of the apiserver that must answer at request speed (the RBAC
-// and Node authorizers) read other resources without an etcd read per
-// request.
+// and Node authorizers, bootstrap tokens, admission webhooks and quotas)
+// read other resources without an etcd read per request. A follower may be
+// narrowed to one namespace and by selectors.
 package follow
 
 import (
@@ -23,6 +24,10 @@ import (
 // Follower mirrors one resource into its callbacks.
 type Follower struct {
 	Backend registry.Backend
+	// Namespace narrows the objects followed to one namespace ("" is all),
+	// and Selection by label and field selectors.
+	Namespace string
+	Selection registry.ListOptions
 	// Set is told about an object that was added or changed.
 	Set func(obj proto.Message)
 	// Remove is told about an object that went.
@@ -36,7 +41,9 @@ type Follower struct {
 // List replaces what the callbacks know with a fresh list and returns its
 // resourceVersion, for Run to follow from.
 func (f *Follower) List(ctx context.Context) (string, error) {
-	list, err := f.Backend.List(ctx, "", registry.ListOptions{})
+	opts := f.Selection
+	opts.ResourceVersion = ""
+	list, err := f.Backend.List(ctx, f.Namespace, opts)
 	if err != nil {
 		return "", err
 	}
@@ -86,7 +93,9 @@ func sleep(ctx context.Context) bool {
 
 // watch applies the events of one watch until it ends.
 func (f *Follower) watch(ctx context.Context, rev string) error {
-	w, err := f.Backend.Watch(ctx, "", registry.ListOptions{ResourceVersion: rev})
+	opts := f.Selection
+	opts.ResourceVersion = rev
+	w, err := f.Backend.Watch(ctx, f.Namespace, opts)
 	if err != nil {
 		return err
 	}
