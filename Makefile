@@ -81,9 +81,10 @@ run: build ## start the system in the foreground: apiserver (data in RUN_DIR), c
 	until [ -f $(RUN_DIR)/admin.kubeconfig ] && curl -sfk https://127.0.0.1:6443/readyz >/dev/null; do \
 		kill -0 $$api 2>/dev/null || exit 1; sleep 0.2; done; \
 	echo "apiserver ready: export KUBECONFIG=$(RUN_DIR)/admin.kubeconfig"; \
-	$(BIN)/controller-manager --kubeconfig $(RUN_DIR)/admin.kubeconfig --root-ca-file $(RUN_DIR)/pki/ca.crt --bind-address 127.0.0.1 & cm=$$!; \
+	$(BIN)/controller-manager --kubeconfig $(RUN_DIR)/kubeconfigs/controller-manager.kubeconfig --use-service-account-credentials \
+		--root-ca-file $(RUN_DIR)/pki/ca.crt --bind-address 127.0.0.1 & cm=$$!; \
 	trap 'kill $$cm $$api 2>/dev/null; wait $$cm $$api' EXIT INT TERM; \
-	$(BIN)/scheduler --kubeconfig $(RUN_DIR)/admin.kubeconfig --bind-address 127.0.0.1
+	$(BIN)/scheduler --kubeconfig $(RUN_DIR)/kubeconfigs/scheduler.kubeconfig --bind-address 127.0.0.1
 
 # What the tests need of the machine: containerd, runc and the CNI plugins
 # (the CRI e2e tests run a private containerd of their own); ip, iptables
