@@ -1,6 +1,10 @@
 package kinds
 
 import (
+	"context"
+
+	"google.golang.org/protobuf/proto"
+
 	policyv1 "skiff.dev/api/policy/v1"
 	"skiff.dev/services/apiserver/internal/registry"
 	validate "skiff.dev/services/apiserver/internal/validation"
@@ -22,6 +26,11 @@ func podDisruptionBudgets() *registry.Resource {
 }
 
 var podDisruptionBudgetStrategy = registry.Strategy{
+	// Kubernetes' status is a struct, never absent: a new budget shows
+	// its zero counts.
+	PrepareForCreate: func(_ context.Context, obj proto.Message) {
+		obj.(*policyv1.PodDisruptionBudget).Status = &policyv1.PodDisruptionBudgetStatus{}
+	},
 	Validate:             check(validate.ValidatePodDisruptionBudget),
 	ValidateStatusUpdate: checkUpdate(validate.ValidatePodDisruptionBudgetStatusUpdate),
 }
