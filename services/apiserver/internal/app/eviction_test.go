@@ -350,3 +350,41 @@ func TestPodDisruptionBudgetValidation(t *testing.T) {
 		t.Errorf("patch the spec: %v, generation %d", err, patched.GetMetadata().GetGeneration())
 	}
 }
+
+// TestDynamicScale: DynamicService.Get reads the scale subresource of any
+// kind that has one (what the disruption controller uses for controllers
+// it has no informer for), custom resources included, and refuses kinds
+// without one.
+func TestDynamicScale(t *testing.T) {
+	s := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := s.client(s.adminToken)
+	s.expect("POST", "/apis/apps/v1/namespaces/default/replicasets", s.adminToken, `{"metadata":{"name":"rs"},"spec":{"replicas":3,
+		"selector":{"matchLabels":{"app":"rs"}},"template":{"metadata":{"labels":{"app":"rs"}},"spec":{"containers":[{"name":"c","image":"x"}]}}}}`, nil, 201, "")
+	rs := skclient.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}
+	sc, err := c.Dynamic(rs, "default").GetScale(ctx, "rs")
+	if err != nil || sc.GetSpec().GetReplicas() != 3 || sc.GetMetadata().GetUid() == "" {
+		t.Fatalf("the ReplicaSet's scale: %v, %v", sc, err)
+	}
+
+	s.expect("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", s.adminToken, `{"metadata":{"name":"pools.e2e.skiff.dev"},
+		"spec":{"group":"e2e.skiff.dev","scope":"Namespaced","names":{"plural":"pools","singular":"pool","kind":"Pool"},
+		"versions":[{"name":"v1","served":true,"storage":true,"subresources":{"scale":{"specReplicasPath":".spec.size","statusReplicasPath":".status.size"}},
+		"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}`, nil, 201, "")
+	pools := skclient.GroupVersionResource{Group: "e2e.skiff.dev", Version: "v1", Resource: "pools"}
+	pollUntil(t, func() bool {
+		_, err := c.Dynamic(pools, "default").Create(ctx, []byte(`{"apiVersion":"e2e.skiff.dev/v1","kind":"Pool","metadata":{"name":"p"},"spec":{"size":5}}`), skclient.WriteOptions{})
+		return err == nil
+	}, "the Pool kind is served")
+	sc, err = c.Dynamic(pools, "default").GetScale(ctx, "p")
+	if err != nil || sc.GetSpec().GetReplicas() != 5 {
+		t.Fatalf("the Pool's scale: %v, %v", sc, err)
+	}
+
+	cms := skclient.GroupVersionResource{Version: "v1", Resource: "configmaps"}
+	s.expect("POST", "/api/v1/namespaces/default/configmaps", s.adminToken, `{"metadata":{"name":"cm"}}`, nil, 201, "")
+	if _, err := c.Dynamic(cms, "default").GetScale(ctx, "cm"); !skclient.IsNotFound(err) {
+		t.Errorf("the scale of a ConfigMap: got %v, want NotFound", err)
+	}
+}
