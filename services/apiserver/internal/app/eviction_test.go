@@ -275,6 +275,63 @@ func TestEviction(t *testing.T) {
 		}
 	})
 
+	t.Run("unhealthy pods and unhealthyPodEvictionPolicy", func(t *testing.T) {
+		unready := func(name, app string) {
+			e.pod(name, map[string]string{"app": app})
+			p := e.getPod(name)
+			p.Status.Conditions = []*corev1.PodCondition{{Type: "Ready", Status: "False"}}
+			if _, err := e.c.CoreV1().Pods(e.ns).UpdateStatus(ctx, p, skclient.WriteOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// IfHealthyBudget (the default): a budget short of healthy pods
+		// protects even the unhealthy ones.
+		unready("sick-1", "short")
+		e.budget("short", "short", 0, 1, 2)
+		if code, st := e.evict("sick-1", "", "policy/v1"); code != http.StatusTooManyRequests {
+			t.Errorf("unready pod, budget short of healthy pods: got %d %+v, want 429", code, st)
+		}
+		// A budget with the healthy pods it wants lets an unready pod go
+		// without spending a disruption.
+		unready("sick-2", "full")
+		e.budget("full", "full", 0, 2, 2)
+		if code, st := e.evict("sick-2", "", "policy/v1"); code != http.StatusCreated {
+			t.Errorf("unready pod, healthy budget: got %d %+v, want 201", code, st)
+		}
+		if got := e.getBudget("full").GetStatus(); got.GetDisruptionsAllowed() != 0 || len(got.GetDisruptedPods()) != 0 {
+			t.Errorf("the budget was spent: %v", got)
+		}
+		// AlwaysAllow lets it go whatever the budget.
+		unready("sick-3", "always")
+		e.budget("always", "always", 0, 0, 2)
+		pdb := e.getBudget("always")
+		pdb.Spec.UnhealthyPodEvictionPolicy = proto.String("AlwaysAllow")
+		pdb, err := e.c.PolicyV1().PodDisruptionBudgets(e.ns).Update(ctx, pdb, skclient.WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pdb.Status.ObservedGeneration = pdb.GetMetadata().GetGeneration()
+		if _, err := e.c.PolicyV1().PodDisruptionBudgets(e.ns).UpdateStatus(ctx, pdb, skclient.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if code, st := e.evict("sick-3", "", "policy/v1"); code != http.StatusCreated {
+			t.Errorf("unready pod, AlwaysAllow: got %d %+v, want 201", code, st)
+		}
+	})
+
+	t.Run("a budget whose change the controller has not seen asks to retry", func(t *testing.T) {
+		pdb := e.getBudget("guarded")
+		pdb.Spec.MinAvailable = &metav1.IntOrString{IntVal: 1}
+		if _, err := e.c.PolicyV1().PodDisruptionBudgets(e.ns).Update(ctx, pdb, skclient.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		code, st := e.evict("guarded-2", "", "policy/v1")
+		if code != http.StatusTooManyRequests || st.Details.RetryAfterSeconds != 10 || len(st.Details.Causes) != 1 ||
+			st.Details.Causes[0].Message != "The disruption budget guarded is still being processed by the server." {
+			t.Errorf("got %d %+v, want 429 retrying after 10s", code, st)
+		}
+	})
+
 	t.Run("a name that is not the URL's is a 400", func(t *testing.T) {
 		code, data := e.post("/api/v1/namespaces/default/pods/guarded-1/eviction", `{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"other"}}`)
 		if code != http.StatusBadRequest || !strings.Contains(string(data), "name in URL does not match name in Eviction object") {
