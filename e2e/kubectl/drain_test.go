@@ -55,6 +55,23 @@ func readyWeb(pods []corev1.Pod) (total int, byNode map[string]int) {
 	return total, byNode
 }
 
+// describePods says where each pod is and how it is, for failures.
+func describePods(pods []corev1.Pod) string {
+	var b strings.Builder
+	for _, p := range pods {
+		fmt.Fprintf(&b, "\n  %s node=%q phase=%s deleting=%v", p.Name, p.Spec.NodeName, p.Status.Phase, p.DeletionTimestamp != nil)
+		for _, c := range p.Status.Conditions {
+			fmt.Fprintf(&b, " %s=%s(%s)", c.Type, c.Status, c.Reason)
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if w := cs.State.Waiting; w != nil {
+				fmt.Fprintf(&b, " waiting:%s:%s", w.Reason, w.Message)
+			}
+		}
+	}
+	return b.String()
+}
+
 // watchAvailability follows the web pods from the list's resourceVersion
 // on and records the fewest Ready pods it saw at any point.
 func watchAvailability(ctx context.Context, t *testing.T, cs kubernetes.Interface) (lowest func() int) {
@@ -118,8 +135,7 @@ func TestDrainWithinBudget(t *testing.T) {
 		t.Skip("e2e: skipped with -short")
 	}
 	srv := framework.StartAPIServer(t)
-	framework.StartControllerManager(t, srv, "--leader-elect=false",
-		"--controllers=serviceaccount,deployment,replicaset,disruption,namespace,garbagecollector")
+	framework.StartControllerManager(t, srv, "--leader-elect=false")
 	framework.StartScheduler(t, srv, "--leader-elect=false")
 	framework.StartHollowKubelets(t, srv, 2)
 	k := &kube{t: t, kubeconfig: srv.Kubeconfig()}
@@ -154,8 +170,9 @@ func TestDrainWithinBudget(t *testing.T) {
 		return list.Items
 	}
 	framework.Eventually(t, 90*time.Second, "4 web pods Ready on hollow-0", func() error {
-		if n, by := readyWeb(webPods()); n != 4 || by["hollow-0"] != 4 {
-			return fmt.Errorf("%d Ready, by node %v", n, by)
+		pods := webPods()
+		if n, by := readyWeb(pods); n != 4 || by["hollow-0"] != 4 {
+			return fmt.Errorf("%d Ready, by node %v: %s", n, by, describePods(pods))
 		}
 		return nil
 	})
@@ -207,8 +224,9 @@ func TestDrainWithinBudget(t *testing.T) {
 		t.Errorf("kubectl drain output:\n%s", drained)
 	}
 	framework.Eventually(t, 60*time.Second, "4 web pods Ready on hollow-1", func() error {
-		if n, by := readyWeb(webPods()); n != 4 || by["hollow-1"] != 4 {
-			return fmt.Errorf("%d Ready, by node %v", n, by)
+		pods := webPods()
+		if n, by := readyWeb(pods); n != 4 || by["hollow-1"] != 4 {
+			return fmt.Errorf("%d Ready, by node %v: %s", n, by, describePods(pods))
 		}
 		return nil
 	})
