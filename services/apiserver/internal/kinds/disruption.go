@@ -1,0 +1,36 @@
+package kinds
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/proto"
+
+	policyv1 "skiff.dev/api/policy/v1"
+	"skiff.dev/services/apiserver/internal/registry"
+	validate "skiff.dev/services/apiserver/internal/validation"
+)
+
+// podDisruptionBudgets is policy/v1 PodDisruptionBudget: namespaced,
+// short name pdb, with the status subresource the disruption controller
+// and the pods' eviction subresource write. Its spec may change (since
+// Kubernetes 1.15); a change bumps the generation, and evictions wait
+// until the controller has observed it.
+func podDisruptionBudgets() *registry.Resource {
+	return &registry.Resource{
+		Group: "policy", Version: "v1", Plural: "poddisruptionbudgets", Singular: "poddisruptionbudget",
+		Kind: "PodDisruptionBudget", ListKind: "PodDisruptionBudgetList", ShortNames: []string{"pdb"},
+		Namespaced: true, HasStatus: true,
+		New: newOf[policyv1.PodDisruptionBudget](), NewList: newOf[policyv1.PodDisruptionBudgetList](),
+		Strategy: podDisruptionBudgetStrategy,
+	}
+}
+
+var podDisruptionBudgetStrategy = registry.Strategy{
+	// Kubernetes' status is a struct, never absent: a new budget shows
+	// its zero counts.
+	PrepareForCreate: func(_ context.Context, obj proto.Message) {
+		obj.(*policyv1.PodDisruptionBudget).Status = &policyv1.PodDisruptionBudgetStatus{}
+	},
+	Validate:             check(validate.ValidatePodDisruptionBudget),
+	ValidateStatusUpdate: checkUpdate(validate.ValidatePodDisruptionBudgetStatusUpdate),
+}
