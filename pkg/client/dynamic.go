@@ -2,8 +2,11 @@ package client
 
 import (
 	"context"
+	"fmt"
 
+	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/kjson"
 )
 
 // DynamicResource is the client of any resource's objects as Kubernetes
@@ -95,4 +98,19 @@ func (d *DynamicResource) Watch(ctx context.Context, opts ListOptions) (Watcher[
 			return Event[*metav1.DynamicObject]{Type: ev.GetType(), Object: ev.GetObject(), Status: ev.GetStatus()}, nil
 		}, nil
 	})
+}
+
+// GetScale reads the object's scale subresource (autoscaling/v1 Scale),
+// for any resource that has one, custom resources included.
+func (d *DynamicResource) GetScale(ctx context.Context, name string) (*autoscalingv1.Scale, error) {
+	data, err := jsonOf(d.svc.Get(ctx, &metav1.MetadataGetRequest{Resource: d.gvr, Subresource: "scale",
+		Request: &metav1.GetRequest{Namespace: d.namespace, Name: name}}))
+	if err != nil {
+		return nil, err
+	}
+	out := &autoscalingv1.Scale{}
+	if err := kjson.Unmarshal(data, out); err != nil {
+		return nil, fmt.Errorf("decode the scale of %s %s: %w", d.gvr, name, err)
+	}
+	return out, nil
 }

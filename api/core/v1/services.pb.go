@@ -10,8 +10,9 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
-	v11 "skiff.dev/api/authentication/v1"
+	v12 "skiff.dev/api/authentication/v1"
 	v1 "skiff.dev/api/meta/v1"
+	v11 "skiff.dev/api/policy/v1"
 	sync "sync"
 	unsafe "unsafe"
 )
@@ -412,6 +413,59 @@ func (x *BindPodRequest) GetOptions() *v1.WriteOptions {
 	return nil
 }
 
+// EvictPodRequest evicts a pod; eviction.metadata names it.
+type EvictPodRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Eviction      *v11.Eviction          `protobuf:"bytes,1,opt,name=eviction,proto3" json:"eviction,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvictPodRequest) Reset() {
+	*x = EvictPodRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvictPodRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvictPodRequest) ProtoMessage() {}
+
+func (x *EvictPodRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvictPodRequest.ProtoReflect.Descriptor instead.
+func (*EvictPodRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *EvictPodRequest) GetEviction() *v11.Eviction {
+	if x != nil {
+		return x.Eviction
+	}
+	return nil
+}
+
+func (x *EvictPodRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
 // CreateNodeRequest writes a Node.
 type CreateNodeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -423,7 +477,7 @@ type CreateNodeRequest struct {
 
 func (x *CreateNodeRequest) Reset() {
 	*x = CreateNodeRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[7]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +489,7 @@ func (x *CreateNodeRequest) String() string {
 func (*CreateNodeRequest) ProtoMessage() {}
 
 func (x *CreateNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[7]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +502,7 @@ func (x *CreateNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateNodeRequest.ProtoReflect.Descriptor instead.
 func (*CreateNodeRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{7}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateNodeRequest) GetObject() *Node {
@@ -476,7 +530,7 @@ type UpdateNodeRequest struct {
 
 func (x *UpdateNodeRequest) Reset() {
 	*x = UpdateNodeRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[8]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -488,7 +542,7 @@ func (x *UpdateNodeRequest) String() string {
 func (*UpdateNodeRequest) ProtoMessage() {}
 
 func (x *UpdateNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[8]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -501,7 +555,7 @@ func (x *UpdateNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateNodeRequest.ProtoReflect.Descriptor instead.
 func (*UpdateNodeRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{8}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *UpdateNodeRequest) GetObject() *Node {
@@ -531,7 +585,7 @@ type NodeWatchEvent struct {
 
 func (x *NodeWatchEvent) Reset() {
 	*x = NodeWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[9]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -543,7 +597,7 @@ func (x *NodeWatchEvent) String() string {
 func (*NodeWatchEvent) ProtoMessage() {}
 
 func (x *NodeWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[9]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -556,7 +610,7 @@ func (x *NodeWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeWatchEvent.ProtoReflect.Descriptor instead.
 func (*NodeWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{9}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *NodeWatchEvent) GetType() string {
@@ -591,7 +645,7 @@ type CreateServiceRequest struct {
 
 func (x *CreateServiceRequest) Reset() {
 	*x = CreateServiceRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[10]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +657,7 @@ func (x *CreateServiceRequest) String() string {
 func (*CreateServiceRequest) ProtoMessage() {}
 
 func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[10]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +670,7 @@ func (x *CreateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{10}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateServiceRequest) GetObject() *Service {
@@ -644,7 +698,7 @@ type UpdateServiceRequest struct {
 
 func (x *UpdateServiceRequest) Reset() {
 	*x = UpdateServiceRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[11]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +710,7 @@ func (x *UpdateServiceRequest) String() string {
 func (*UpdateServiceRequest) ProtoMessage() {}
 
 func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[11]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +723,7 @@ func (x *UpdateServiceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceRequest.ProtoReflect.Descriptor instead.
 func (*UpdateServiceRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{11}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateServiceRequest) GetObject() *Service {
@@ -699,7 +753,7 @@ type ServiceWatchEvent struct {
 
 func (x *ServiceWatchEvent) Reset() {
 	*x = ServiceWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[12]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -711,7 +765,7 @@ func (x *ServiceWatchEvent) String() string {
 func (*ServiceWatchEvent) ProtoMessage() {}
 
 func (x *ServiceWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[12]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -724,7 +778,7 @@ func (x *ServiceWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceWatchEvent.ProtoReflect.Descriptor instead.
 func (*ServiceWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{12}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ServiceWatchEvent) GetType() string {
@@ -759,7 +813,7 @@ type CreateEndpointsRequest struct {
 
 func (x *CreateEndpointsRequest) Reset() {
 	*x = CreateEndpointsRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[13]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -771,7 +825,7 @@ func (x *CreateEndpointsRequest) String() string {
 func (*CreateEndpointsRequest) ProtoMessage() {}
 
 func (x *CreateEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[13]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -784,7 +838,7 @@ func (x *CreateEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*CreateEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{13}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateEndpointsRequest) GetObject() *Endpoints {
@@ -812,7 +866,7 @@ type UpdateEndpointsRequest struct {
 
 func (x *UpdateEndpointsRequest) Reset() {
 	*x = UpdateEndpointsRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[14]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +878,7 @@ func (x *UpdateEndpointsRequest) String() string {
 func (*UpdateEndpointsRequest) ProtoMessage() {}
 
 func (x *UpdateEndpointsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[14]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +891,7 @@ func (x *UpdateEndpointsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEndpointsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEndpointsRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{14}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *UpdateEndpointsRequest) GetObject() *Endpoints {
@@ -867,7 +921,7 @@ type EndpointsWatchEvent struct {
 
 func (x *EndpointsWatchEvent) Reset() {
 	*x = EndpointsWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[15]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -879,7 +933,7 @@ func (x *EndpointsWatchEvent) String() string {
 func (*EndpointsWatchEvent) ProtoMessage() {}
 
 func (x *EndpointsWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[15]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -892,7 +946,7 @@ func (x *EndpointsWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointsWatchEvent.ProtoReflect.Descriptor instead.
 func (*EndpointsWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{15}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EndpointsWatchEvent) GetType() string {
@@ -927,7 +981,7 @@ type CreateConfigMapRequest struct {
 
 func (x *CreateConfigMapRequest) Reset() {
 	*x = CreateConfigMapRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[16]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -939,7 +993,7 @@ func (x *CreateConfigMapRequest) String() string {
 func (*CreateConfigMapRequest) ProtoMessage() {}
 
 func (x *CreateConfigMapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[16]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -952,7 +1006,7 @@ func (x *CreateConfigMapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConfigMapRequest.ProtoReflect.Descriptor instead.
 func (*CreateConfigMapRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{16}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateConfigMapRequest) GetObject() *ConfigMap {
@@ -980,7 +1034,7 @@ type UpdateConfigMapRequest struct {
 
 func (x *UpdateConfigMapRequest) Reset() {
 	*x = UpdateConfigMapRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[17]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +1046,7 @@ func (x *UpdateConfigMapRequest) String() string {
 func (*UpdateConfigMapRequest) ProtoMessage() {}
 
 func (x *UpdateConfigMapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[17]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +1059,7 @@ func (x *UpdateConfigMapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateConfigMapRequest.ProtoReflect.Descriptor instead.
 func (*UpdateConfigMapRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{17}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *UpdateConfigMapRequest) GetObject() *ConfigMap {
@@ -1035,7 +1089,7 @@ type ConfigMapWatchEvent struct {
 
 func (x *ConfigMapWatchEvent) Reset() {
 	*x = ConfigMapWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[18]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1047,7 +1101,7 @@ func (x *ConfigMapWatchEvent) String() string {
 func (*ConfigMapWatchEvent) ProtoMessage() {}
 
 func (x *ConfigMapWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[18]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1060,7 +1114,7 @@ func (x *ConfigMapWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapWatchEvent.ProtoReflect.Descriptor instead.
 func (*ConfigMapWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{18}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ConfigMapWatchEvent) GetType() string {
@@ -1095,7 +1149,7 @@ type CreateSecretRequest struct {
 
 func (x *CreateSecretRequest) Reset() {
 	*x = CreateSecretRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[19]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1107,7 +1161,7 @@ func (x *CreateSecretRequest) String() string {
 func (*CreateSecretRequest) ProtoMessage() {}
 
 func (x *CreateSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[19]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1120,7 +1174,7 @@ func (x *CreateSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSecretRequest.ProtoReflect.Descriptor instead.
 func (*CreateSecretRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{19}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateSecretRequest) GetObject() *Secret {
@@ -1148,7 +1202,7 @@ type UpdateSecretRequest struct {
 
 func (x *UpdateSecretRequest) Reset() {
 	*x = UpdateSecretRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[20]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1214,7 @@ func (x *UpdateSecretRequest) String() string {
 func (*UpdateSecretRequest) ProtoMessage() {}
 
 func (x *UpdateSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[20]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1227,7 @@ func (x *UpdateSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSecretRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSecretRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{20}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdateSecretRequest) GetObject() *Secret {
@@ -1203,7 +1257,7 @@ type SecretWatchEvent struct {
 
 func (x *SecretWatchEvent) Reset() {
 	*x = SecretWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[21]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1215,7 +1269,7 @@ func (x *SecretWatchEvent) String() string {
 func (*SecretWatchEvent) ProtoMessage() {}
 
 func (x *SecretWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[21]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1282,7 @@ func (x *SecretWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretWatchEvent.ProtoReflect.Descriptor instead.
 func (*SecretWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{21}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SecretWatchEvent) GetType() string {
@@ -1263,7 +1317,7 @@ type CreateServiceAccountRequest struct {
 
 func (x *CreateServiceAccountRequest) Reset() {
 	*x = CreateServiceAccountRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[22]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1275,7 +1329,7 @@ func (x *CreateServiceAccountRequest) String() string {
 func (*CreateServiceAccountRequest) ProtoMessage() {}
 
 func (x *CreateServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[22]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1288,7 +1342,7 @@ func (x *CreateServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{22}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateServiceAccountRequest) GetObject() *ServiceAccount {
@@ -1316,7 +1370,7 @@ type UpdateServiceAccountRequest struct {
 
 func (x *UpdateServiceAccountRequest) Reset() {
 	*x = UpdateServiceAccountRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[23]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1328,7 +1382,7 @@ func (x *UpdateServiceAccountRequest) String() string {
 func (*UpdateServiceAccountRequest) ProtoMessage() {}
 
 func (x *UpdateServiceAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[23]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1341,7 +1395,7 @@ func (x *UpdateServiceAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateServiceAccountRequest.ProtoReflect.Descriptor instead.
 func (*UpdateServiceAccountRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{23}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateServiceAccountRequest) GetObject() *ServiceAccount {
@@ -1364,7 +1418,7 @@ type CreateServiceAccountTokenRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Namespace     string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	TokenRequest  *v11.TokenRequest      `protobuf:"bytes,3,opt,name=token_request,json=tokenRequest,proto3" json:"token_request,omitempty"`
+	TokenRequest  *v12.TokenRequest      `protobuf:"bytes,3,opt,name=token_request,json=tokenRequest,proto3" json:"token_request,omitempty"`
 	Options       *v1.WriteOptions       `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1372,7 +1426,7 @@ type CreateServiceAccountTokenRequest struct {
 
 func (x *CreateServiceAccountTokenRequest) Reset() {
 	*x = CreateServiceAccountTokenRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[24]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1384,7 +1438,7 @@ func (x *CreateServiceAccountTokenRequest) String() string {
 func (*CreateServiceAccountTokenRequest) ProtoMessage() {}
 
 func (x *CreateServiceAccountTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[24]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1397,7 +1451,7 @@ func (x *CreateServiceAccountTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateServiceAccountTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateServiceAccountTokenRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{24}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CreateServiceAccountTokenRequest) GetNamespace() string {
@@ -1414,7 +1468,7 @@ func (x *CreateServiceAccountTokenRequest) GetName() string {
 	return ""
 }
 
-func (x *CreateServiceAccountTokenRequest) GetTokenRequest() *v11.TokenRequest {
+func (x *CreateServiceAccountTokenRequest) GetTokenRequest() *v12.TokenRequest {
 	if x != nil {
 		return x.TokenRequest
 	}
@@ -1441,7 +1495,7 @@ type ServiceAccountWatchEvent struct {
 
 func (x *ServiceAccountWatchEvent) Reset() {
 	*x = ServiceAccountWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[25]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1453,7 +1507,7 @@ func (x *ServiceAccountWatchEvent) String() string {
 func (*ServiceAccountWatchEvent) ProtoMessage() {}
 
 func (x *ServiceAccountWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[25]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1466,7 +1520,7 @@ func (x *ServiceAccountWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAccountWatchEvent.ProtoReflect.Descriptor instead.
 func (*ServiceAccountWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{25}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ServiceAccountWatchEvent) GetType() string {
@@ -1501,7 +1555,7 @@ type CreateEventRequest struct {
 
 func (x *CreateEventRequest) Reset() {
 	*x = CreateEventRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[26]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1513,7 +1567,7 @@ func (x *CreateEventRequest) String() string {
 func (*CreateEventRequest) ProtoMessage() {}
 
 func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[26]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1526,7 +1580,7 @@ func (x *CreateEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEventRequest.ProtoReflect.Descriptor instead.
 func (*CreateEventRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{26}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CreateEventRequest) GetObject() *Event {
@@ -1554,7 +1608,7 @@ type UpdateEventRequest struct {
 
 func (x *UpdateEventRequest) Reset() {
 	*x = UpdateEventRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[27]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1620,7 @@ func (x *UpdateEventRequest) String() string {
 func (*UpdateEventRequest) ProtoMessage() {}
 
 func (x *UpdateEventRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[27]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1633,7 @@ func (x *UpdateEventRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateEventRequest.ProtoReflect.Descriptor instead.
 func (*UpdateEventRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{27}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateEventRequest) GetObject() *Event {
@@ -1609,7 +1663,7 @@ type EventWatchEvent struct {
 
 func (x *EventWatchEvent) Reset() {
 	*x = EventWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[28]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1621,7 +1675,7 @@ func (x *EventWatchEvent) String() string {
 func (*EventWatchEvent) ProtoMessage() {}
 
 func (x *EventWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[28]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1634,7 +1688,7 @@ func (x *EventWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventWatchEvent.ProtoReflect.Descriptor instead.
 func (*EventWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{28}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *EventWatchEvent) GetType() string {
@@ -1669,7 +1723,7 @@ type CreatePodTemplateRequest struct {
 
 func (x *CreatePodTemplateRequest) Reset() {
 	*x = CreatePodTemplateRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[29]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1681,7 +1735,7 @@ func (x *CreatePodTemplateRequest) String() string {
 func (*CreatePodTemplateRequest) ProtoMessage() {}
 
 func (x *CreatePodTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[29]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1694,7 +1748,7 @@ func (x *CreatePodTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePodTemplateRequest.ProtoReflect.Descriptor instead.
 func (*CreatePodTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{29}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CreatePodTemplateRequest) GetObject() *PodTemplate {
@@ -1722,7 +1776,7 @@ type UpdatePodTemplateRequest struct {
 
 func (x *UpdatePodTemplateRequest) Reset() {
 	*x = UpdatePodTemplateRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[30]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1788,7 @@ func (x *UpdatePodTemplateRequest) String() string {
 func (*UpdatePodTemplateRequest) ProtoMessage() {}
 
 func (x *UpdatePodTemplateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[30]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1801,7 @@ func (x *UpdatePodTemplateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePodTemplateRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePodTemplateRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{30}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdatePodTemplateRequest) GetObject() *PodTemplate {
@@ -1778,7 +1832,7 @@ type PodTemplateWatchEvent struct {
 
 func (x *PodTemplateWatchEvent) Reset() {
 	*x = PodTemplateWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[31]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +1844,7 @@ func (x *PodTemplateWatchEvent) String() string {
 func (*PodTemplateWatchEvent) ProtoMessage() {}
 
 func (x *PodTemplateWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[31]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +1857,7 @@ func (x *PodTemplateWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodTemplateWatchEvent.ProtoReflect.Descriptor instead.
 func (*PodTemplateWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{31}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PodTemplateWatchEvent) GetType() string {
@@ -1838,7 +1892,7 @@ type CreateLimitRangeRequest struct {
 
 func (x *CreateLimitRangeRequest) Reset() {
 	*x = CreateLimitRangeRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[32]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1850,7 +1904,7 @@ func (x *CreateLimitRangeRequest) String() string {
 func (*CreateLimitRangeRequest) ProtoMessage() {}
 
 func (x *CreateLimitRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[32]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1863,7 +1917,7 @@ func (x *CreateLimitRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateLimitRangeRequest.ProtoReflect.Descriptor instead.
 func (*CreateLimitRangeRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{32}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *CreateLimitRangeRequest) GetObject() *LimitRange {
@@ -1891,7 +1945,7 @@ type UpdateLimitRangeRequest struct {
 
 func (x *UpdateLimitRangeRequest) Reset() {
 	*x = UpdateLimitRangeRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[33]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1903,7 +1957,7 @@ func (x *UpdateLimitRangeRequest) String() string {
 func (*UpdateLimitRangeRequest) ProtoMessage() {}
 
 func (x *UpdateLimitRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[33]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1916,7 +1970,7 @@ func (x *UpdateLimitRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLimitRangeRequest.ProtoReflect.Descriptor instead.
 func (*UpdateLimitRangeRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{33}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UpdateLimitRangeRequest) GetObject() *LimitRange {
@@ -1946,7 +2000,7 @@ type LimitRangeWatchEvent struct {
 
 func (x *LimitRangeWatchEvent) Reset() {
 	*x = LimitRangeWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[34]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1958,7 +2012,7 @@ func (x *LimitRangeWatchEvent) String() string {
 func (*LimitRangeWatchEvent) ProtoMessage() {}
 
 func (x *LimitRangeWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[34]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1971,7 +2025,7 @@ func (x *LimitRangeWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LimitRangeWatchEvent.ProtoReflect.Descriptor instead.
 func (*LimitRangeWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{34}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *LimitRangeWatchEvent) GetType() string {
@@ -2006,7 +2060,7 @@ type CreateResourceQuotaRequest struct {
 
 func (x *CreateResourceQuotaRequest) Reset() {
 	*x = CreateResourceQuotaRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[35]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2018,7 +2072,7 @@ func (x *CreateResourceQuotaRequest) String() string {
 func (*CreateResourceQuotaRequest) ProtoMessage() {}
 
 func (x *CreateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[35]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2031,7 +2085,7 @@ func (x *CreateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResourceQuotaRequest.ProtoReflect.Descriptor instead.
 func (*CreateResourceQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{35}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CreateResourceQuotaRequest) GetObject() *ResourceQuota {
@@ -2059,7 +2113,7 @@ type UpdateResourceQuotaRequest struct {
 
 func (x *UpdateResourceQuotaRequest) Reset() {
 	*x = UpdateResourceQuotaRequest{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[36]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2071,7 +2125,7 @@ func (x *UpdateResourceQuotaRequest) String() string {
 func (*UpdateResourceQuotaRequest) ProtoMessage() {}
 
 func (x *UpdateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[36]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2084,7 +2138,7 @@ func (x *UpdateResourceQuotaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResourceQuotaRequest.ProtoReflect.Descriptor instead.
 func (*UpdateResourceQuotaRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{36}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *UpdateResourceQuotaRequest) GetObject() *ResourceQuota {
@@ -2114,7 +2168,7 @@ type ResourceQuotaWatchEvent struct {
 
 func (x *ResourceQuotaWatchEvent) Reset() {
 	*x = ResourceQuotaWatchEvent{}
-	mi := &file_skiff_core_v1_services_proto_msgTypes[37]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2126,7 +2180,7 @@ func (x *ResourceQuotaWatchEvent) String() string {
 func (*ResourceQuotaWatchEvent) ProtoMessage() {}
 
 func (x *ResourceQuotaWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_services_proto_msgTypes[37]
+	mi := &file_skiff_core_v1_services_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2139,7 +2193,7 @@ func (x *ResourceQuotaWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResourceQuotaWatchEvent.ProtoReflect.Descriptor instead.
 func (*ResourceQuotaWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{37}
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ResourceQuotaWatchEvent) GetType() string {
@@ -2167,7 +2221,7 @@ var File_skiff_core_v1_services_proto protoreflect.FileDescriptor
 
 const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a*skiff/authentication/v1/tokenrequest.proto\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1askiff/core/v1/policy.proto\x1a\x1fskiff/core/v1/podtemplate.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x81\x01\n" +
+	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a*skiff/authentication/v1/tokenrequest.proto\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1askiff/core/v1/policy.proto\x1a\x1fskiff/core/v1/podtemplate.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\x1a\x1cskiff/policy/v1/policy.proto\"\x81\x01\n" +
 	"\x16CreateNamespaceRequest\x120\n" +
 	"\x06object\x18\x01 \x01(\v2\x18.skiff.core.v1.NamespaceR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x81\x01\n" +
@@ -2190,6 +2244,9 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"y\n" +
 	"\x0eBindPodRequest\x120\n" +
 	"\abinding\x18\x01 \x01(\v2\x16.skiff.core.v1.BindingR\abinding\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x7f\n" +
+	"\x0fEvictPodRequest\x125\n" +
+	"\beviction\x18\x01 \x01(\v2\x19.skiff.policy.v1.EvictionR\beviction\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"w\n" +
 	"\x11CreateNodeRequest\x12+\n" +
 	"\x06object\x18\x01 \x01(\v2\x13.skiff.core.v1.NodeR\x06object\x125\n" +
@@ -2305,7 +2362,7 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\fUpdateStatus\x12%.skiff.core.v1.UpdateNamespaceRequest\x1a\x18.skiff.core.v1.Namespace\x12>\n" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x18.skiff.core.v1.Namespace\x12@\n" +
 	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x18.skiff.core.v1.Namespace\x12K\n" +
-	"\bFinalize\x12%.skiff.core.v1.UpdateNamespaceRequest\x1a\x18.skiff.core.v1.Namespace2\xba\x04\n" +
+	"\bFinalize\x12%.skiff.core.v1.UpdateNamespaceRequest\x1a\x18.skiff.core.v1.Namespace2\xfa\x04\n" +
 	"\n" +
 	"PodService\x12=\n" +
 	"\x06Create\x12\x1f.skiff.core.v1.CreatePodRequest\x1a\x12.skiff.core.v1.Pod\x124\n" +
@@ -2316,7 +2373,8 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\fUpdateStatus\x12\x1f.skiff.core.v1.UpdatePodRequest\x1a\x12.skiff.core.v1.Pod\x128\n" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x12.skiff.core.v1.Pod\x12:\n" +
 	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x12.skiff.core.v1.Pod\x12<\n" +
-	"\x04Bind\x12\x1d.skiff.core.v1.BindPodRequest\x1a\x15.skiff.meta.v1.Status2\x88\x04\n" +
+	"\x04Bind\x12\x1d.skiff.core.v1.BindPodRequest\x1a\x15.skiff.meta.v1.Status\x12>\n" +
+	"\x05Evict\x12\x1e.skiff.core.v1.EvictPodRequest\x1a\x15.skiff.meta.v1.Status2\x88\x04\n" +
 	"\vNodeService\x12?\n" +
 	"\x06Create\x12 .skiff.core.v1.CreateNodeRequest\x1a\x13.skiff.core.v1.Node\x125\n" +
 	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x13.skiff.core.v1.Node\x12;\n" +
@@ -2421,7 +2479,7 @@ func file_skiff_core_v1_services_proto_rawDescGZIP() []byte {
 	return file_skiff_core_v1_services_proto_rawDescData
 }
 
-var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_skiff_core_v1_services_proto_goTypes = []any{
 	(*CreateNamespaceRequest)(nil),           // 0: skiff.core.v1.CreateNamespaceRequest
 	(*UpdateNamespaceRequest)(nil),           // 1: skiff.core.v1.UpdateNamespaceRequest
@@ -2430,350 +2488,356 @@ var file_skiff_core_v1_services_proto_goTypes = []any{
 	(*UpdatePodRequest)(nil),                 // 4: skiff.core.v1.UpdatePodRequest
 	(*PodWatchEvent)(nil),                    // 5: skiff.core.v1.PodWatchEvent
 	(*BindPodRequest)(nil),                   // 6: skiff.core.v1.BindPodRequest
-	(*CreateNodeRequest)(nil),                // 7: skiff.core.v1.CreateNodeRequest
-	(*UpdateNodeRequest)(nil),                // 8: skiff.core.v1.UpdateNodeRequest
-	(*NodeWatchEvent)(nil),                   // 9: skiff.core.v1.NodeWatchEvent
-	(*CreateServiceRequest)(nil),             // 10: skiff.core.v1.CreateServiceRequest
-	(*UpdateServiceRequest)(nil),             // 11: skiff.core.v1.UpdateServiceRequest
-	(*ServiceWatchEvent)(nil),                // 12: skiff.core.v1.ServiceWatchEvent
-	(*CreateEndpointsRequest)(nil),           // 13: skiff.core.v1.CreateEndpointsRequest
-	(*UpdateEndpointsRequest)(nil),           // 14: skiff.core.v1.UpdateEndpointsRequest
-	(*EndpointsWatchEvent)(nil),              // 15: skiff.core.v1.EndpointsWatchEvent
-	(*CreateConfigMapRequest)(nil),           // 16: skiff.core.v1.CreateConfigMapRequest
-	(*UpdateConfigMapRequest)(nil),           // 17: skiff.core.v1.UpdateConfigMapRequest
-	(*ConfigMapWatchEvent)(nil),              // 18: skiff.core.v1.ConfigMapWatchEvent
-	(*CreateSecretRequest)(nil),              // 19: skiff.core.v1.CreateSecretRequest
-	(*UpdateSecretRequest)(nil),              // 20: skiff.core.v1.UpdateSecretRequest
-	(*SecretWatchEvent)(nil),                 // 21: skiff.core.v1.SecretWatchEvent
-	(*CreateServiceAccountRequest)(nil),      // 22: skiff.core.v1.CreateServiceAccountRequest
-	(*UpdateServiceAccountRequest)(nil),      // 23: skiff.core.v1.UpdateServiceAccountRequest
-	(*CreateServiceAccountTokenRequest)(nil), // 24: skiff.core.v1.CreateServiceAccountTokenRequest
-	(*ServiceAccountWatchEvent)(nil),         // 25: skiff.core.v1.ServiceAccountWatchEvent
-	(*CreateEventRequest)(nil),               // 26: skiff.core.v1.CreateEventRequest
-	(*UpdateEventRequest)(nil),               // 27: skiff.core.v1.UpdateEventRequest
-	(*EventWatchEvent)(nil),                  // 28: skiff.core.v1.EventWatchEvent
-	(*CreatePodTemplateRequest)(nil),         // 29: skiff.core.v1.CreatePodTemplateRequest
-	(*UpdatePodTemplateRequest)(nil),         // 30: skiff.core.v1.UpdatePodTemplateRequest
-	(*PodTemplateWatchEvent)(nil),            // 31: skiff.core.v1.PodTemplateWatchEvent
-	(*CreateLimitRangeRequest)(nil),          // 32: skiff.core.v1.CreateLimitRangeRequest
-	(*UpdateLimitRangeRequest)(nil),          // 33: skiff.core.v1.UpdateLimitRangeRequest
-	(*LimitRangeWatchEvent)(nil),             // 34: skiff.core.v1.LimitRangeWatchEvent
-	(*CreateResourceQuotaRequest)(nil),       // 35: skiff.core.v1.CreateResourceQuotaRequest
-	(*UpdateResourceQuotaRequest)(nil),       // 36: skiff.core.v1.UpdateResourceQuotaRequest
-	(*ResourceQuotaWatchEvent)(nil),          // 37: skiff.core.v1.ResourceQuotaWatchEvent
-	(*Namespace)(nil),                        // 38: skiff.core.v1.Namespace
-	(*v1.WriteOptions)(nil),                  // 39: skiff.meta.v1.WriteOptions
-	(*v1.Status)(nil),                        // 40: skiff.meta.v1.Status
-	(*Pod)(nil),                              // 41: skiff.core.v1.Pod
-	(*Binding)(nil),                          // 42: skiff.core.v1.Binding
-	(*Node)(nil),                             // 43: skiff.core.v1.Node
-	(*Service)(nil),                          // 44: skiff.core.v1.Service
-	(*Endpoints)(nil),                        // 45: skiff.core.v1.Endpoints
-	(*ConfigMap)(nil),                        // 46: skiff.core.v1.ConfigMap
-	(*Secret)(nil),                           // 47: skiff.core.v1.Secret
-	(*ServiceAccount)(nil),                   // 48: skiff.core.v1.ServiceAccount
-	(*v11.TokenRequest)(nil),                 // 49: skiff.authentication.v1.TokenRequest
-	(*Event)(nil),                            // 50: skiff.core.v1.Event
-	(*PodTemplate)(nil),                      // 51: skiff.core.v1.PodTemplate
-	(*LimitRange)(nil),                       // 52: skiff.core.v1.LimitRange
-	(*ResourceQuota)(nil),                    // 53: skiff.core.v1.ResourceQuota
-	(*v1.GetRequest)(nil),                    // 54: skiff.meta.v1.GetRequest
-	(*v1.ListRequest)(nil),                   // 55: skiff.meta.v1.ListRequest
-	(*v1.PatchRequest)(nil),                  // 56: skiff.meta.v1.PatchRequest
-	(*v1.DeleteRequest)(nil),                 // 57: skiff.meta.v1.DeleteRequest
-	(*NamespaceList)(nil),                    // 58: skiff.core.v1.NamespaceList
-	(*PodList)(nil),                          // 59: skiff.core.v1.PodList
-	(*NodeList)(nil),                         // 60: skiff.core.v1.NodeList
-	(*ServiceList)(nil),                      // 61: skiff.core.v1.ServiceList
-	(*EndpointsList)(nil),                    // 62: skiff.core.v1.EndpointsList
-	(*ConfigMapList)(nil),                    // 63: skiff.core.v1.ConfigMapList
-	(*SecretList)(nil),                       // 64: skiff.core.v1.SecretList
-	(*ServiceAccountList)(nil),               // 65: skiff.core.v1.ServiceAccountList
-	(*EventList)(nil),                        // 66: skiff.core.v1.EventList
-	(*PodTemplateList)(nil),                  // 67: skiff.core.v1.PodTemplateList
-	(*LimitRangeList)(nil),                   // 68: skiff.core.v1.LimitRangeList
-	(*ResourceQuotaList)(nil),                // 69: skiff.core.v1.ResourceQuotaList
+	(*EvictPodRequest)(nil),                  // 7: skiff.core.v1.EvictPodRequest
+	(*CreateNodeRequest)(nil),                // 8: skiff.core.v1.CreateNodeRequest
+	(*UpdateNodeRequest)(nil),                // 9: skiff.core.v1.UpdateNodeRequest
+	(*NodeWatchEvent)(nil),                   // 10: skiff.core.v1.NodeWatchEvent
+	(*CreateServiceRequest)(nil),             // 11: skiff.core.v1.CreateServiceRequest
+	(*UpdateServiceRequest)(nil),             // 12: skiff.core.v1.UpdateServiceRequest
+	(*ServiceWatchEvent)(nil),                // 13: skiff.core.v1.ServiceWatchEvent
+	(*CreateEndpointsRequest)(nil),           // 14: skiff.core.v1.CreateEndpointsRequest
+	(*UpdateEndpointsRequest)(nil),           // 15: skiff.core.v1.UpdateEndpointsRequest
+	(*EndpointsWatchEvent)(nil),              // 16: skiff.core.v1.EndpointsWatchEvent
+	(*CreateConfigMapRequest)(nil),           // 17: skiff.core.v1.CreateConfigMapRequest
+	(*UpdateConfigMapRequest)(nil),           // 18: skiff.core.v1.UpdateConfigMapRequest
+	(*ConfigMapWatchEvent)(nil),              // 19: skiff.core.v1.ConfigMapWatchEvent
+	(*CreateSecretRequest)(nil),              // 20: skiff.core.v1.CreateSecretRequest
+	(*UpdateSecretRequest)(nil),              // 21: skiff.core.v1.UpdateSecretRequest
+	(*SecretWatchEvent)(nil),                 // 22: skiff.core.v1.SecretWatchEvent
+	(*CreateServiceAccountRequest)(nil),      // 23: skiff.core.v1.CreateServiceAccountRequest
+	(*UpdateServiceAccountRequest)(nil),      // 24: skiff.core.v1.UpdateServiceAccountRequest
+	(*CreateServiceAccountTokenRequest)(nil), // 25: skiff.core.v1.CreateServiceAccountTokenRequest
+	(*ServiceAccountWatchEvent)(nil),         // 26: skiff.core.v1.ServiceAccountWatchEvent
+	(*CreateEventRequest)(nil),               // 27: skiff.core.v1.CreateEventRequest
+	(*UpdateEventRequest)(nil),               // 28: skiff.core.v1.UpdateEventRequest
+	(*EventWatchEvent)(nil),                  // 29: skiff.core.v1.EventWatchEvent
+	(*CreatePodTemplateRequest)(nil),         // 30: skiff.core.v1.CreatePodTemplateRequest
+	(*UpdatePodTemplateRequest)(nil),         // 31: skiff.core.v1.UpdatePodTemplateRequest
+	(*PodTemplateWatchEvent)(nil),            // 32: skiff.core.v1.PodTemplateWatchEvent
+	(*CreateLimitRangeRequest)(nil),          // 33: skiff.core.v1.CreateLimitRangeRequest
+	(*UpdateLimitRangeRequest)(nil),          // 34: skiff.core.v1.UpdateLimitRangeRequest
+	(*LimitRangeWatchEvent)(nil),             // 35: skiff.core.v1.LimitRangeWatchEvent
+	(*CreateResourceQuotaRequest)(nil),       // 36: skiff.core.v1.CreateResourceQuotaRequest
+	(*UpdateResourceQuotaRequest)(nil),       // 37: skiff.core.v1.UpdateResourceQuotaRequest
+	(*ResourceQuotaWatchEvent)(nil),          // 38: skiff.core.v1.ResourceQuotaWatchEvent
+	(*Namespace)(nil),                        // 39: skiff.core.v1.Namespace
+	(*v1.WriteOptions)(nil),                  // 40: skiff.meta.v1.WriteOptions
+	(*v1.Status)(nil),                        // 41: skiff.meta.v1.Status
+	(*Pod)(nil),                              // 42: skiff.core.v1.Pod
+	(*Binding)(nil),                          // 43: skiff.core.v1.Binding
+	(*v11.Eviction)(nil),                     // 44: skiff.policy.v1.Eviction
+	(*Node)(nil),                             // 45: skiff.core.v1.Node
+	(*Service)(nil),                          // 46: skiff.core.v1.Service
+	(*Endpoints)(nil),                        // 47: skiff.core.v1.Endpoints
+	(*ConfigMap)(nil),                        // 48: skiff.core.v1.ConfigMap
+	(*Secret)(nil),                           // 49: skiff.core.v1.Secret
+	(*ServiceAccount)(nil),                   // 50: skiff.core.v1.ServiceAccount
+	(*v12.TokenRequest)(nil),                 // 51: skiff.authentication.v1.TokenRequest
+	(*Event)(nil),                            // 52: skiff.core.v1.Event
+	(*PodTemplate)(nil),                      // 53: skiff.core.v1.PodTemplate
+	(*LimitRange)(nil),                       // 54: skiff.core.v1.LimitRange
+	(*ResourceQuota)(nil),                    // 55: skiff.core.v1.ResourceQuota
+	(*v1.GetRequest)(nil),                    // 56: skiff.meta.v1.GetRequest
+	(*v1.ListRequest)(nil),                   // 57: skiff.meta.v1.ListRequest
+	(*v1.PatchRequest)(nil),                  // 58: skiff.meta.v1.PatchRequest
+	(*v1.DeleteRequest)(nil),                 // 59: skiff.meta.v1.DeleteRequest
+	(*NamespaceList)(nil),                    // 60: skiff.core.v1.NamespaceList
+	(*PodList)(nil),                          // 61: skiff.core.v1.PodList
+	(*NodeList)(nil),                         // 62: skiff.core.v1.NodeList
+	(*ServiceList)(nil),                      // 63: skiff.core.v1.ServiceList
+	(*EndpointsList)(nil),                    // 64: skiff.core.v1.EndpointsList
+	(*ConfigMapList)(nil),                    // 65: skiff.core.v1.ConfigMapList
+	(*SecretList)(nil),                       // 66: skiff.core.v1.SecretList
+	(*ServiceAccountList)(nil),               // 67: skiff.core.v1.ServiceAccountList
+	(*EventList)(nil),                        // 68: skiff.core.v1.EventList
+	(*PodTemplateList)(nil),                  // 69: skiff.core.v1.PodTemplateList
+	(*LimitRangeList)(nil),                   // 70: skiff.core.v1.LimitRangeList
+	(*ResourceQuotaList)(nil),                // 71: skiff.core.v1.ResourceQuotaList
 }
 var file_skiff_core_v1_services_proto_depIdxs = []int32{
-	38,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	39,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	38,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	39,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	38,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
-	40,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	41,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
-	39,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	41,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
-	39,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	41,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
-	40,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
-	42,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
-	39,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	43,  // 14: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
-	39,  // 15: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	43,  // 16: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
-	39,  // 17: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	43,  // 18: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
-	40,  // 19: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
-	44,  // 20: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
-	39,  // 21: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	44,  // 22: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
-	39,  // 23: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	44,  // 24: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
-	40,  // 25: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	45,  // 26: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	39,  // 27: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	45,  // 28: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	39,  // 29: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	45,  // 30: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
-	40,  // 31: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
-	46,  // 32: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	39,  // 33: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	46,  // 34: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	39,  // 35: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	46,  // 36: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
-	40,  // 37: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
-	47,  // 38: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	39,  // 39: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	47,  // 40: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	39,  // 41: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	47,  // 42: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
-	40,  // 43: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
-	48,  // 44: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	39,  // 45: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	48,  // 46: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	39,  // 47: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	49,  // 48: skiff.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> skiff.authentication.v1.TokenRequest
-	39,  // 49: skiff.core.v1.CreateServiceAccountTokenRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	48,  // 50: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
-	40,  // 51: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
-	50,  // 52: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
-	39,  // 53: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	50,  // 54: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
-	39,  // 55: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	50,  // 56: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
-	40,  // 57: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
-	51,  // 58: skiff.core.v1.CreatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
-	39,  // 59: skiff.core.v1.CreatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	51,  // 60: skiff.core.v1.UpdatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
-	39,  // 61: skiff.core.v1.UpdatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	51,  // 62: skiff.core.v1.PodTemplateWatchEvent.object:type_name -> skiff.core.v1.PodTemplate
-	40,  // 63: skiff.core.v1.PodTemplateWatchEvent.status:type_name -> skiff.meta.v1.Status
-	52,  // 64: skiff.core.v1.CreateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
-	39,  // 65: skiff.core.v1.CreateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	52,  // 66: skiff.core.v1.UpdateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
-	39,  // 67: skiff.core.v1.UpdateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	52,  // 68: skiff.core.v1.LimitRangeWatchEvent.object:type_name -> skiff.core.v1.LimitRange
-	40,  // 69: skiff.core.v1.LimitRangeWatchEvent.status:type_name -> skiff.meta.v1.Status
-	53,  // 70: skiff.core.v1.CreateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
-	39,  // 71: skiff.core.v1.CreateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	53,  // 72: skiff.core.v1.UpdateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
-	39,  // 73: skiff.core.v1.UpdateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	53,  // 74: skiff.core.v1.ResourceQuotaWatchEvent.object:type_name -> skiff.core.v1.ResourceQuota
-	40,  // 75: skiff.core.v1.ResourceQuotaWatchEvent.status:type_name -> skiff.meta.v1.Status
-	0,   // 76: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
-	54,  // 77: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 78: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 79: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	1,   // 80: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	1,   // 81: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	56,  // 82: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 83: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	1,   // 84: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	3,   // 85: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
-	54,  // 86: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 87: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 88: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
-	4,   // 89: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
-	4,   // 90: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
-	56,  // 91: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 92: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	6,   // 93: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
-	7,   // 94: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
-	54,  // 95: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 96: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 97: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
-	8,   // 98: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
-	8,   // 99: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
-	56,  // 100: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 101: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	10,  // 102: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
-	54,  // 103: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 104: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 105: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	11,  // 106: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
-	11,  // 107: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
-	56,  // 108: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 109: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	13,  // 110: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
-	54,  // 111: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 112: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 113: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
-	14,  // 114: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	14,  // 115: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	56,  // 116: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 117: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	16,  // 118: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
-	54,  // 119: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 120: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 121: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
-	17,  // 122: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	17,  // 123: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	56,  // 124: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 125: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	19,  // 126: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
-	54,  // 127: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 128: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 129: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
-	20,  // 130: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
-	20,  // 131: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
-	56,  // 132: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 133: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	22,  // 134: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
-	54,  // 135: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 136: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 137: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
-	23,  // 138: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	23,  // 139: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	56,  // 140: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 141: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	24,  // 142: skiff.core.v1.ServiceAccountService.CreateToken:input_type -> skiff.core.v1.CreateServiceAccountTokenRequest
-	26,  // 143: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
-	54,  // 144: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 145: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 146: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
-	27,  // 147: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
-	27,  // 148: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
-	56,  // 149: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 150: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	29,  // 151: skiff.core.v1.PodTemplateService.Create:input_type -> skiff.core.v1.CreatePodTemplateRequest
-	54,  // 152: skiff.core.v1.PodTemplateService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 153: skiff.core.v1.PodTemplateService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 154: skiff.core.v1.PodTemplateService.Watch:input_type -> skiff.meta.v1.ListRequest
-	30,  // 155: skiff.core.v1.PodTemplateService.Update:input_type -> skiff.core.v1.UpdatePodTemplateRequest
-	30,  // 156: skiff.core.v1.PodTemplateService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodTemplateRequest
-	56,  // 157: skiff.core.v1.PodTemplateService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 158: skiff.core.v1.PodTemplateService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	32,  // 159: skiff.core.v1.LimitRangeService.Create:input_type -> skiff.core.v1.CreateLimitRangeRequest
-	54,  // 160: skiff.core.v1.LimitRangeService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 161: skiff.core.v1.LimitRangeService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 162: skiff.core.v1.LimitRangeService.Watch:input_type -> skiff.meta.v1.ListRequest
-	33,  // 163: skiff.core.v1.LimitRangeService.Update:input_type -> skiff.core.v1.UpdateLimitRangeRequest
-	33,  // 164: skiff.core.v1.LimitRangeService.UpdateStatus:input_type -> skiff.core.v1.UpdateLimitRangeRequest
-	56,  // 165: skiff.core.v1.LimitRangeService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 166: skiff.core.v1.LimitRangeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	35,  // 167: skiff.core.v1.ResourceQuotaService.Create:input_type -> skiff.core.v1.CreateResourceQuotaRequest
-	54,  // 168: skiff.core.v1.ResourceQuotaService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 169: skiff.core.v1.ResourceQuotaService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 170: skiff.core.v1.ResourceQuotaService.Watch:input_type -> skiff.meta.v1.ListRequest
-	36,  // 171: skiff.core.v1.ResourceQuotaService.Update:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
-	36,  // 172: skiff.core.v1.ResourceQuotaService.UpdateStatus:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
-	56,  // 173: skiff.core.v1.ResourceQuotaService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 174: skiff.core.v1.ResourceQuotaService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	38,  // 175: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
-	38,  // 176: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
-	58,  // 177: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
-	2,   // 178: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
-	38,  // 179: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
-	38,  // 180: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
-	38,  // 181: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
-	38,  // 182: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
-	38,  // 183: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
-	41,  // 184: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
-	41,  // 185: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
-	59,  // 186: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
-	5,   // 187: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
-	41,  // 188: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
-	41,  // 189: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
-	41,  // 190: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
-	41,  // 191: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
-	40,  // 192: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
-	43,  // 193: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
-	43,  // 194: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
-	60,  // 195: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
-	9,   // 196: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
-	43,  // 197: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
-	43,  // 198: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
-	43,  // 199: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
-	43,  // 200: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
-	44,  // 201: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
-	44,  // 202: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
-	61,  // 203: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
-	12,  // 204: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
-	44,  // 205: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
-	44,  // 206: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
-	44,  // 207: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
-	44,  // 208: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
-	45,  // 209: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
-	45,  // 210: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
-	62,  // 211: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
-	15,  // 212: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
-	45,  // 213: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
-	45,  // 214: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
-	45,  // 215: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
-	45,  // 216: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
-	46,  // 217: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
-	46,  // 218: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
-	63,  // 219: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
-	18,  // 220: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
-	46,  // 221: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
-	46,  // 222: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
-	46,  // 223: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
-	46,  // 224: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
-	47,  // 225: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
-	47,  // 226: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
-	64,  // 227: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
-	21,  // 228: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
-	47,  // 229: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
-	47,  // 230: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
-	47,  // 231: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
-	47,  // 232: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
-	48,  // 233: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
-	48,  // 234: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
-	65,  // 235: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
-	25,  // 236: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
-	48,  // 237: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
-	48,  // 238: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
-	48,  // 239: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
-	48,  // 240: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
-	49,  // 241: skiff.core.v1.ServiceAccountService.CreateToken:output_type -> skiff.authentication.v1.TokenRequest
-	50,  // 242: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
-	50,  // 243: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
-	66,  // 244: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
-	28,  // 245: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
-	50,  // 246: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
-	50,  // 247: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
-	50,  // 248: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
-	50,  // 249: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
-	51,  // 250: skiff.core.v1.PodTemplateService.Create:output_type -> skiff.core.v1.PodTemplate
-	51,  // 251: skiff.core.v1.PodTemplateService.Get:output_type -> skiff.core.v1.PodTemplate
-	67,  // 252: skiff.core.v1.PodTemplateService.List:output_type -> skiff.core.v1.PodTemplateList
-	31,  // 253: skiff.core.v1.PodTemplateService.Watch:output_type -> skiff.core.v1.PodTemplateWatchEvent
-	51,  // 254: skiff.core.v1.PodTemplateService.Update:output_type -> skiff.core.v1.PodTemplate
-	51,  // 255: skiff.core.v1.PodTemplateService.UpdateStatus:output_type -> skiff.core.v1.PodTemplate
-	51,  // 256: skiff.core.v1.PodTemplateService.Patch:output_type -> skiff.core.v1.PodTemplate
-	51,  // 257: skiff.core.v1.PodTemplateService.Delete:output_type -> skiff.core.v1.PodTemplate
-	52,  // 258: skiff.core.v1.LimitRangeService.Create:output_type -> skiff.core.v1.LimitRange
-	52,  // 259: skiff.core.v1.LimitRangeService.Get:output_type -> skiff.core.v1.LimitRange
-	68,  // 260: skiff.core.v1.LimitRangeService.List:output_type -> skiff.core.v1.LimitRangeList
-	34,  // 261: skiff.core.v1.LimitRangeService.Watch:output_type -> skiff.core.v1.LimitRangeWatchEvent
-	52,  // 262: skiff.core.v1.LimitRangeService.Update:output_type -> skiff.core.v1.LimitRange
-	52,  // 263: skiff.core.v1.LimitRangeService.UpdateStatus:output_type -> skiff.core.v1.LimitRange
-	52,  // 264: skiff.core.v1.LimitRangeService.Patch:output_type -> skiff.core.v1.LimitRange
-	52,  // 265: skiff.core.v1.LimitRangeService.Delete:output_type -> skiff.core.v1.LimitRange
-	53,  // 266: skiff.core.v1.ResourceQuotaService.Create:output_type -> skiff.core.v1.ResourceQuota
-	53,  // 267: skiff.core.v1.ResourceQuotaService.Get:output_type -> skiff.core.v1.ResourceQuota
-	69,  // 268: skiff.core.v1.ResourceQuotaService.List:output_type -> skiff.core.v1.ResourceQuotaList
-	37,  // 269: skiff.core.v1.ResourceQuotaService.Watch:output_type -> skiff.core.v1.ResourceQuotaWatchEvent
-	53,  // 270: skiff.core.v1.ResourceQuotaService.Update:output_type -> skiff.core.v1.ResourceQuota
-	53,  // 271: skiff.core.v1.ResourceQuotaService.UpdateStatus:output_type -> skiff.core.v1.ResourceQuota
-	53,  // 272: skiff.core.v1.ResourceQuotaService.Patch:output_type -> skiff.core.v1.ResourceQuota
-	53,  // 273: skiff.core.v1.ResourceQuotaService.Delete:output_type -> skiff.core.v1.ResourceQuota
-	175, // [175:274] is the sub-list for method output_type
-	76,  // [76:175] is the sub-list for method input_type
-	76,  // [76:76] is the sub-list for extension type_name
-	76,  // [76:76] is the sub-list for extension extendee
-	0,   // [0:76] is the sub-list for field type_name
+	39,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	40,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	39,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	40,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	39,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
+	41,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	42,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
+	40,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	42,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
+	40,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	42,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
+	41,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
+	43,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
+	40,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	44,  // 14: skiff.core.v1.EvictPodRequest.eviction:type_name -> skiff.policy.v1.Eviction
+	40,  // 15: skiff.core.v1.EvictPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	45,  // 16: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
+	40,  // 17: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	45,  // 18: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
+	40,  // 19: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	45,  // 20: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
+	41,  // 21: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
+	46,  // 22: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
+	40,  // 23: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	46,  // 24: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
+	40,  // 25: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	46,  // 26: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
+	41,  // 27: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	47,  // 28: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	40,  // 29: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	47,  // 30: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	40,  // 31: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	47,  // 32: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
+	41,  // 33: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
+	48,  // 34: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	40,  // 35: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	48,  // 36: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	40,  // 37: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	48,  // 38: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
+	41,  // 39: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
+	49,  // 40: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	40,  // 41: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	49,  // 42: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	40,  // 43: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	49,  // 44: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
+	41,  // 45: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
+	50,  // 46: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	40,  // 47: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	50,  // 48: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	40,  // 49: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	51,  // 50: skiff.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> skiff.authentication.v1.TokenRequest
+	40,  // 51: skiff.core.v1.CreateServiceAccountTokenRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	50,  // 52: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
+	41,  // 53: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
+	52,  // 54: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
+	40,  // 55: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	52,  // 56: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
+	40,  // 57: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	52,  // 58: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
+	41,  // 59: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
+	53,  // 60: skiff.core.v1.CreatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
+	40,  // 61: skiff.core.v1.CreatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	53,  // 62: skiff.core.v1.UpdatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
+	40,  // 63: skiff.core.v1.UpdatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	53,  // 64: skiff.core.v1.PodTemplateWatchEvent.object:type_name -> skiff.core.v1.PodTemplate
+	41,  // 65: skiff.core.v1.PodTemplateWatchEvent.status:type_name -> skiff.meta.v1.Status
+	54,  // 66: skiff.core.v1.CreateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
+	40,  // 67: skiff.core.v1.CreateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	54,  // 68: skiff.core.v1.UpdateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
+	40,  // 69: skiff.core.v1.UpdateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	54,  // 70: skiff.core.v1.LimitRangeWatchEvent.object:type_name -> skiff.core.v1.LimitRange
+	41,  // 71: skiff.core.v1.LimitRangeWatchEvent.status:type_name -> skiff.meta.v1.Status
+	55,  // 72: skiff.core.v1.CreateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
+	40,  // 73: skiff.core.v1.CreateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	55,  // 74: skiff.core.v1.UpdateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
+	40,  // 75: skiff.core.v1.UpdateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	55,  // 76: skiff.core.v1.ResourceQuotaWatchEvent.object:type_name -> skiff.core.v1.ResourceQuota
+	41,  // 77: skiff.core.v1.ResourceQuotaWatchEvent.status:type_name -> skiff.meta.v1.Status
+	0,   // 78: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
+	56,  // 79: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 80: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 81: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	1,   // 82: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	1,   // 83: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	58,  // 84: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 85: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	1,   // 86: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	3,   // 87: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
+	56,  // 88: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 89: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 90: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
+	4,   // 91: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
+	4,   // 92: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
+	58,  // 93: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 94: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	6,   // 95: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
+	7,   // 96: skiff.core.v1.PodService.Evict:input_type -> skiff.core.v1.EvictPodRequest
+	8,   // 97: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
+	56,  // 98: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 99: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 100: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
+	9,   // 101: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
+	9,   // 102: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
+	58,  // 103: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 104: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	11,  // 105: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
+	56,  // 106: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 107: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 108: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	12,  // 109: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
+	12,  // 110: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
+	58,  // 111: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 112: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	14,  // 113: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
+	56,  // 114: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 115: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 116: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
+	15,  // 117: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	15,  // 118: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	58,  // 119: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 120: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	17,  // 121: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
+	56,  // 122: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 123: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 124: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
+	18,  // 125: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	18,  // 126: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	58,  // 127: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 128: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	20,  // 129: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
+	56,  // 130: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 131: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 132: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
+	21,  // 133: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
+	21,  // 134: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
+	58,  // 135: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 136: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	23,  // 137: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
+	56,  // 138: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 139: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 140: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
+	24,  // 141: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	24,  // 142: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	58,  // 143: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 144: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	25,  // 145: skiff.core.v1.ServiceAccountService.CreateToken:input_type -> skiff.core.v1.CreateServiceAccountTokenRequest
+	27,  // 146: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
+	56,  // 147: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 148: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 149: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
+	28,  // 150: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
+	28,  // 151: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
+	58,  // 152: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 153: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	30,  // 154: skiff.core.v1.PodTemplateService.Create:input_type -> skiff.core.v1.CreatePodTemplateRequest
+	56,  // 155: skiff.core.v1.PodTemplateService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 156: skiff.core.v1.PodTemplateService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 157: skiff.core.v1.PodTemplateService.Watch:input_type -> skiff.meta.v1.ListRequest
+	31,  // 158: skiff.core.v1.PodTemplateService.Update:input_type -> skiff.core.v1.UpdatePodTemplateRequest
+	31,  // 159: skiff.core.v1.PodTemplateService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodTemplateRequest
+	58,  // 160: skiff.core.v1.PodTemplateService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 161: skiff.core.v1.PodTemplateService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	33,  // 162: skiff.core.v1.LimitRangeService.Create:input_type -> skiff.core.v1.CreateLimitRangeRequest
+	56,  // 163: skiff.core.v1.LimitRangeService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 164: skiff.core.v1.LimitRangeService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 165: skiff.core.v1.LimitRangeService.Watch:input_type -> skiff.meta.v1.ListRequest
+	34,  // 166: skiff.core.v1.LimitRangeService.Update:input_type -> skiff.core.v1.UpdateLimitRangeRequest
+	34,  // 167: skiff.core.v1.LimitRangeService.UpdateStatus:input_type -> skiff.core.v1.UpdateLimitRangeRequest
+	58,  // 168: skiff.core.v1.LimitRangeService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 169: skiff.core.v1.LimitRangeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	36,  // 170: skiff.core.v1.ResourceQuotaService.Create:input_type -> skiff.core.v1.CreateResourceQuotaRequest
+	56,  // 171: skiff.core.v1.ResourceQuotaService.Get:input_type -> skiff.meta.v1.GetRequest
+	57,  // 172: skiff.core.v1.ResourceQuotaService.List:input_type -> skiff.meta.v1.ListRequest
+	57,  // 173: skiff.core.v1.ResourceQuotaService.Watch:input_type -> skiff.meta.v1.ListRequest
+	37,  // 174: skiff.core.v1.ResourceQuotaService.Update:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
+	37,  // 175: skiff.core.v1.ResourceQuotaService.UpdateStatus:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
+	58,  // 176: skiff.core.v1.ResourceQuotaService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	59,  // 177: skiff.core.v1.ResourceQuotaService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	39,  // 178: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
+	39,  // 179: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
+	60,  // 180: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
+	2,   // 181: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
+	39,  // 182: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
+	39,  // 183: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
+	39,  // 184: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
+	39,  // 185: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
+	39,  // 186: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
+	42,  // 187: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
+	42,  // 188: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
+	61,  // 189: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
+	5,   // 190: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
+	42,  // 191: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
+	42,  // 192: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
+	42,  // 193: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
+	42,  // 194: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
+	41,  // 195: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
+	41,  // 196: skiff.core.v1.PodService.Evict:output_type -> skiff.meta.v1.Status
+	45,  // 197: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
+	45,  // 198: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
+	62,  // 199: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
+	10,  // 200: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
+	45,  // 201: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
+	45,  // 202: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
+	45,  // 203: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
+	45,  // 204: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
+	46,  // 205: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
+	46,  // 206: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
+	63,  // 207: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
+	13,  // 208: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
+	46,  // 209: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
+	46,  // 210: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
+	46,  // 211: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
+	46,  // 212: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
+	47,  // 213: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
+	47,  // 214: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
+	64,  // 215: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
+	16,  // 216: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
+	47,  // 217: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
+	47,  // 218: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
+	47,  // 219: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
+	47,  // 220: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
+	48,  // 221: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
+	48,  // 222: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
+	65,  // 223: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
+	19,  // 224: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
+	48,  // 225: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
+	48,  // 226: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
+	48,  // 227: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
+	48,  // 228: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
+	49,  // 229: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
+	49,  // 230: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
+	66,  // 231: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
+	22,  // 232: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
+	49,  // 233: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
+	49,  // 234: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
+	49,  // 235: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
+	49,  // 236: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
+	50,  // 237: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
+	50,  // 238: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
+	67,  // 239: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
+	26,  // 240: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
+	50,  // 241: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
+	50,  // 242: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
+	50,  // 243: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
+	50,  // 244: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
+	51,  // 245: skiff.core.v1.ServiceAccountService.CreateToken:output_type -> skiff.authentication.v1.TokenRequest
+	52,  // 246: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
+	52,  // 247: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
+	68,  // 248: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
+	29,  // 249: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
+	52,  // 250: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
+	52,  // 251: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
+	52,  // 252: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
+	52,  // 253: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
+	53,  // 254: skiff.core.v1.PodTemplateService.Create:output_type -> skiff.core.v1.PodTemplate
+	53,  // 255: skiff.core.v1.PodTemplateService.Get:output_type -> skiff.core.v1.PodTemplate
+	69,  // 256: skiff.core.v1.PodTemplateService.List:output_type -> skiff.core.v1.PodTemplateList
+	32,  // 257: skiff.core.v1.PodTemplateService.Watch:output_type -> skiff.core.v1.PodTemplateWatchEvent
+	53,  // 258: skiff.core.v1.PodTemplateService.Update:output_type -> skiff.core.v1.PodTemplate
+	53,  // 259: skiff.core.v1.PodTemplateService.UpdateStatus:output_type -> skiff.core.v1.PodTemplate
+	53,  // 260: skiff.core.v1.PodTemplateService.Patch:output_type -> skiff.core.v1.PodTemplate
+	53,  // 261: skiff.core.v1.PodTemplateService.Delete:output_type -> skiff.core.v1.PodTemplate
+	54,  // 262: skiff.core.v1.LimitRangeService.Create:output_type -> skiff.core.v1.LimitRange
+	54,  // 263: skiff.core.v1.LimitRangeService.Get:output_type -> skiff.core.v1.LimitRange
+	70,  // 264: skiff.core.v1.LimitRangeService.List:output_type -> skiff.core.v1.LimitRangeList
+	35,  // 265: skiff.core.v1.LimitRangeService.Watch:output_type -> skiff.core.v1.LimitRangeWatchEvent
+	54,  // 266: skiff.core.v1.LimitRangeService.Update:output_type -> skiff.core.v1.LimitRange
+	54,  // 267: skiff.core.v1.LimitRangeService.UpdateStatus:output_type -> skiff.core.v1.LimitRange
+	54,  // 268: skiff.core.v1.LimitRangeService.Patch:output_type -> skiff.core.v1.LimitRange
+	54,  // 269: skiff.core.v1.LimitRangeService.Delete:output_type -> skiff.core.v1.LimitRange
+	55,  // 270: skiff.core.v1.ResourceQuotaService.Create:output_type -> skiff.core.v1.ResourceQuota
+	55,  // 271: skiff.core.v1.ResourceQuotaService.Get:output_type -> skiff.core.v1.ResourceQuota
+	71,  // 272: skiff.core.v1.ResourceQuotaService.List:output_type -> skiff.core.v1.ResourceQuotaList
+	38,  // 273: skiff.core.v1.ResourceQuotaService.Watch:output_type -> skiff.core.v1.ResourceQuotaWatchEvent
+	55,  // 274: skiff.core.v1.ResourceQuotaService.Update:output_type -> skiff.core.v1.ResourceQuota
+	55,  // 275: skiff.core.v1.ResourceQuotaService.UpdateStatus:output_type -> skiff.core.v1.ResourceQuota
+	55,  // 276: skiff.core.v1.ResourceQuotaService.Patch:output_type -> skiff.core.v1.ResourceQuota
+	55,  // 277: skiff.core.v1.ResourceQuotaService.Delete:output_type -> skiff.core.v1.ResourceQuota
+	178, // [178:278] is the sub-list for method output_type
+	78,  // [78:178] is the sub-list for method input_type
+	78,  // [78:78] is the sub-list for extension type_name
+	78,  // [78:78] is the sub-list for extension extendee
+	0,   // [0:78] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_services_proto_init() }
@@ -2795,7 +2859,7 @@ func file_skiff_core_v1_services_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_core_v1_services_proto_rawDesc), len(file_skiff_core_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   12,
 		},

@@ -454,6 +454,7 @@ const (
 	PodService_Patch_FullMethodName        = "/skiff.core.v1.PodService/Patch"
 	PodService_Delete_FullMethodName       = "/skiff.core.v1.PodService/Delete"
 	PodService_Bind_FullMethodName         = "/skiff.core.v1.PodService/Bind"
+	PodService_Evict_FullMethodName        = "/skiff.core.v1.PodService/Evict"
 )
 
 // PodServiceClient is the client API for PodService service.
@@ -476,6 +477,9 @@ type PodServiceClient interface {
 	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*Pod, error)
 	// Bind assigns the pod to a node (pods/binding).
 	Bind(ctx context.Context, in *BindPodRequest, opts ...grpc.CallOption) (*v1.Status, error)
+	// Evict deletes the pod within its PodDisruptionBudget (pods/eviction):
+	// a refusal is ResourceExhausted carrying Kubernetes' 429 Status.
+	Evict(ctx context.Context, in *EvictPodRequest, opts ...grpc.CallOption) (*v1.Status, error)
 }
 
 type podServiceClient struct {
@@ -585,6 +589,16 @@ func (c *podServiceClient) Bind(ctx context.Context, in *BindPodRequest, opts ..
 	return out, nil
 }
 
+func (c *podServiceClient) Evict(ctx context.Context, in *EvictPodRequest, opts ...grpc.CallOption) (*v1.Status, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v1.Status)
+	err := c.cc.Invoke(ctx, PodService_Evict_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PodServiceServer is the server API for PodService service.
 // All implementations must embed UnimplementedPodServiceServer
 // for forward compatibility.
@@ -605,6 +619,9 @@ type PodServiceServer interface {
 	Delete(context.Context, *v1.DeleteRequest) (*Pod, error)
 	// Bind assigns the pod to a node (pods/binding).
 	Bind(context.Context, *BindPodRequest) (*v1.Status, error)
+	// Evict deletes the pod within its PodDisruptionBudget (pods/eviction):
+	// a refusal is ResourceExhausted carrying Kubernetes' 429 Status.
+	Evict(context.Context, *EvictPodRequest) (*v1.Status, error)
 	mustEmbedUnimplementedPodServiceServer()
 }
 
@@ -641,6 +658,9 @@ func (UnimplementedPodServiceServer) Delete(context.Context, *v1.DeleteRequest) 
 }
 func (UnimplementedPodServiceServer) Bind(context.Context, *BindPodRequest) (*v1.Status, error) {
 	return nil, status.Error(codes.Unimplemented, "method Bind not implemented")
+}
+func (UnimplementedPodServiceServer) Evict(context.Context, *EvictPodRequest) (*v1.Status, error) {
+	return nil, status.Error(codes.Unimplemented, "method Evict not implemented")
 }
 func (UnimplementedPodServiceServer) mustEmbedUnimplementedPodServiceServer() {}
 func (UnimplementedPodServiceServer) testEmbeddedByValue()                    {}
@@ -818,6 +838,24 @@ func _PodService_Bind_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PodService_Evict_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EvictPodRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodServiceServer).Evict(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodService_Evict_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodServiceServer).Evict(ctx, req.(*EvictPodRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PodService_ServiceDesc is the grpc.ServiceDesc for PodService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -856,6 +894,10 @@ var PodService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Bind",
 			Handler:    _PodService_Bind_Handler,
+		},
+		{
+			MethodName: "Evict",
+			Handler:    _PodService_Evict_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

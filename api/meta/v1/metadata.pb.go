@@ -248,9 +248,13 @@ func (x *ResourcesResponse) GetResources() []*ServedResource {
 
 // MetadataGetRequest reads one object of a resource.
 type MetadataGetRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Resource      *GroupVersionResource  `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
-	Request       *GetRequest            `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Resource *GroupVersionResource  `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Request  *GetRequest            `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	// subresource "scale" asks DynamicService.Get for the object's
+	// autoscaling/v1 Scale (any resource with the scale subresource,
+	// custom ones included); "" is the object itself.
+	Subresource   string `protobuf:"bytes,3,opt,name=subresource,proto3" json:"subresource,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -297,6 +301,13 @@ func (x *MetadataGetRequest) GetRequest() *GetRequest {
 		return x.Request
 	}
 	return nil
+}
+
+func (x *MetadataGetRequest) GetSubresource() string {
+	if x != nil {
+		return x.Subresource
+	}
+	return ""
 }
 
 // MetadataListRequest lists or watches a resource's objects.
@@ -771,10 +782,11 @@ const file_skiff_meta_v1_metadata_proto_rawDesc = "" +
 	"\fsubresources\x18\x05 \x03(\tR\fsubresources\"\x12\n" +
 	"\x10ResourcesRequest\"P\n" +
 	"\x11ResourcesResponse\x12;\n" +
-	"\tresources\x18\x01 \x03(\v2\x1d.skiff.meta.v1.ServedResourceR\tresources\"\x8a\x01\n" +
+	"\tresources\x18\x01 \x03(\v2\x1d.skiff.meta.v1.ServedResourceR\tresources\"\xac\x01\n" +
 	"\x12MetadataGetRequest\x12?\n" +
 	"\bresource\x18\x01 \x01(\v2#.skiff.meta.v1.GroupVersionResourceR\bresource\x123\n" +
-	"\arequest\x18\x02 \x01(\v2\x19.skiff.meta.v1.GetRequestR\arequest\"\x8c\x01\n" +
+	"\arequest\x18\x02 \x01(\v2\x19.skiff.meta.v1.GetRequestR\arequest\x12 \n" +
+	"\vsubresource\x18\x03 \x01(\tR\vsubresource\"\x8c\x01\n" +
 	"\x13MetadataListRequest\x12?\n" +
 	"\bresource\x18\x01 \x01(\v2#.skiff.meta.v1.GroupVersionResourceR\bresource\x124\n" +
 	"\arequest\x18\x02 \x01(\v2\x1a.skiff.meta.v1.ListRequestR\arequest\"\x8e\x01\n" +

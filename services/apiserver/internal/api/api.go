@@ -25,6 +25,7 @@ import (
 	"skiff.dev/services/apiserver/internal/crdschema"
 	"skiff.dev/services/apiserver/internal/customresource"
 	"skiff.dev/services/apiserver/internal/encryption"
+	"skiff.dev/services/apiserver/internal/eviction"
 	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/namespaces"
 	"skiff.dev/services/apiserver/internal/object"
@@ -131,7 +132,7 @@ func New(cfg Config) (*API, error) {
 		}
 		var b registry.Backend = st
 		if res.Plural == "pods" && res.Group == "" {
-			b = kinds.PodStore{Store: st}
+			b = kinds.PodStore{Store: st, Evictions: &eviction.Evictor{Pods: st, Budgets: storeOf(stores, "policy", "poddisruptionbudgets")}}
 		}
 		entries = append(entries, catalog.Entry{Resource: res, Backend: b})
 	}

@@ -58,6 +58,8 @@ func subresourcesOf(r *registry.Resource) []subresource {
 			out = append(out, subresource{name, "", "v1", "Binding", []string{"create"}})
 		case "finalize":
 			out = append(out, subresource{name, r.Group, r.Version, r.Kind, []string{"update"}})
+		case "eviction":
+			out = append(out, subresource{name, "policy", "v1", "Eviction", []string{"create"}})
 		case "token":
 			out = append(out, subresource{name, "authentication.k8s.io", "v1", "TokenRequest", []string{"create"}})
 		default: // a part of the object (pods/ephemeralcontainers)

@@ -20,7 +20,7 @@ var methodVerbs = map[string]struct{ verb, subresource string }{
 	"Update": {"update", ""}, "UpdateStatus": {"update", "status"}, "Patch": {"patch", ""},
 	"Delete": {"delete", ""}, "GetScale": {"get", "scale"}, "UpdateScale": {"update", "scale"},
 	"Bind": {"create", "binding"}, "Finalize": {"update", "finalize"}, "CreateToken": {"create", "token"},
-	"UpdateApproval": {"update", "approval"},
+	"UpdateApproval": {"update", "approval"}, "Evict": {"create", "eviction"},
 }
 
 // target is the namespace, name and subresource a request addresses. A
@@ -38,6 +38,9 @@ func target(method string, req proto.Message) (namespace, name, subresource stri
 		return r.GetNamespace(), r.GetName(), ""
 	case *corev1.BindPodRequest:
 		m := r.GetBinding().GetMetadata()
+		return m.GetNamespace(), m.GetName(), ""
+	case *corev1.EvictPodRequest:
+		m := r.GetEviction().GetMetadata()
 		return m.GetNamespace(), m.GetName(), ""
 	case *corev1.CreateServiceAccountTokenRequest:
 		return r.GetNamespace(), r.GetName(), ""

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -139,9 +140,12 @@ func (d *dynamic) UpdateStatus(ctx context.Context, req *metav1.DynamicWriteRequ
 // Get reads one object.
 func (d *dynamic) Get(ctx context.Context, req *metav1.MetadataGetRequest) (*metav1.DynamicObject, error) {
 	r := req.GetRequest()
-	sv, err := d.k.findAllowed(ctx, req.GetResource(), "get", "", r.GetNamespace(), r.GetName())
+	sv, err := d.k.findAllowed(ctx, req.GetResource(), "get", req.GetSubresource(), r.GetNamespace(), r.GetName())
 	if err != nil {
 		return nil, err
+	}
+	if req.GetSubresource() != "" {
+		return getSubresource(ctx, sv.res, sv.backend, req)
 	}
 	out, err := sv.backend.Get(ctx, r.GetNamespace(), r.GetName(), registry.GetOptions{ResourceVersion: r.GetResourceVersion()})
 	return encodeResult(sv.res, out, err)
@@ -211,4 +215,20 @@ func (d *dynamic) Delete(ctx context.Context, req *metav1.MetadataDeleteRequest)
 	}
 	out, err := sv.backend.Delete(ctx, r.GetNamespace(), r.GetName(), r.GetOptions())
 	return encodeResult(sv.res, out, err)
+}
+
+// scaleResource names autoscaling/v1 Scale, the shape of every scale
+// subresource.
+var scaleResource = &registry.Resource{Group: "autoscaling", Version: "v1", Kind: "Scale"}
+
+// getSubresource reads a subresource through DynamicService.Get: only
+// scale, for any resource whose backend serves it.
+func getSubresource(ctx context.Context, res *registry.Resource, b registry.Backend, req *metav1.MetadataGetRequest) (*metav1.DynamicObject, error) {
+	r := req.GetRequest()
+	sc, ok := b.(registry.Scaler)
+	if req.GetSubresource() != "scale" || !ok || !slices.Contains(res.Subresources, "scale") {
+		return nil, toStatus(apierrors.NewNotFound(res.ErrorResource(), r.GetName()+"/"+req.GetSubresource()))
+	}
+	out, err := sc.GetScale(ctx, r.GetNamespace(), r.GetName())
+	return encodeResult(scaleResource, out, err)
 }

@@ -183,6 +183,18 @@ func unaryCall(md protoreflect.MethodDescriptor, b registry.Backend) (call, erro
 			}
 			return statusOK(), nil
 		}, nil
+	case "Evict":
+		ev, ok := b.(registry.Evictor)
+		if !ok {
+			return nil, missing("the eviction subresource")
+		}
+		return func(ctx context.Context, req proto.Message) (proto.Message, error) {
+			r := req.(*corev1.EvictPodRequest)
+			if err := ev.Evict(ctx, r.GetEviction(), r.GetOptions().GetDryRun()); err != nil {
+				return nil, err
+			}
+			return statusOK(), nil
+		}, nil
 	case "Finalize":
 		f, ok := b.(registry.Finalizer)
 		if !ok {

@@ -12,6 +12,7 @@ import (
 	authenticationv1 "skiff.dev/api/authentication/v1"
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	corev1 "skiff.dev/api/core/v1"
+	policyv1 "skiff.dev/api/policy/v1"
 	"skiff.dev/services/apiserver/internal/authorizer"
 	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -29,6 +30,8 @@ func (anyBackend) UpdateScale(context.Context, string, string, *autoscalingv1.Sc
 }
 
 func (anyBackend) Bind(context.Context, *corev1.Binding) error { return nil }
+
+func (anyBackend) Evict(context.Context, *policyv1.Eviction, bool) error { return nil }
 
 func (anyBackend) Finalize(context.Context, proto.Message, registry.UpdateOptions) (proto.Message, error) {
 	return nil, nil

@@ -62,6 +62,7 @@ func All() []*registry.Resource {
 		},
 		certificateSigningRequests(),
 		priorityClasses(),
+		podDisruptionBudgets(),
 		{
 			Group: "networking.k8s.io", Version: "v1", Plural: "ipaddresses", Singular: "ipaddress", Kind: "IPAddress",
 			ListKind: "IPAddressList", ShortNames: []string{"ip"},
@@ -113,7 +114,7 @@ func All() []*registry.Resource {
 			break
 		}
 	}
-	extra := map[string][]string{"apps/deployments": {"scale"}, "apps/replicasets": {"scale"}, "/pods": {"binding"}, "/serviceaccounts": {"token"}}
+	extra := map[string][]string{"apps/deployments": {"scale"}, "apps/replicasets": {"scale"}, "/pods": {"binding", "eviction"}, "/serviceaccounts": {"token"}}
 	parts := map[string]map[string][]string{
 		"/namespaces": {"finalize": {"spec"}},
 		"/pods":       {"ephemeralcontainers": {"spec", "ephemeral_containers"}},

@@ -10,13 +10,17 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/eviction"
 	"skiff.dev/services/apiserver/internal/field"
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
-// PodStore is the pods backend: the generic store plus pods/binding.
+// PodStore is the pods backend: the generic store plus pods/binding and
+// pods/eviction.
 type PodStore struct {
 	*registry.Store
+	// Evictions evicts pods within their PodDisruptionBudgets.
+	Evictions *eviction.Evictor
 }
 
 var _ registry.Binder = PodStore{}

@@ -8,6 +8,7 @@ import (
 	authenticationv1 "skiff.dev/api/authentication/v1"
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	corev1 "skiff.dev/api/core/v1"
+	policyv1 "skiff.dev/api/policy/v1"
 )
 
 // The subresources that need more than the object's verbs: a backend
@@ -41,3 +42,10 @@ type (
 		UpdatePart(ctx context.Context, obj proto.Message, opts UpdateOptions) (proto.Message, error)
 	}
 )
+
+// Evictor serves eviction (policy/v1 Eviction): pods. The eviction's
+// metadata names the pod; dryRun comes from the request as well as from
+// the eviction's deleteOptions.
+type Evictor interface {
+	Evict(ctx context.Context, eviction *policyv1.Eviction, dryRun bool) error
+}

@@ -142,6 +142,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, info requestInfo
 		h.serveScale(w, r, info, s)
 	case "binding":
 		h.serveBinding(w, r, info, s)
+	case "eviction":
+		h.serveEviction(w, r, info, s)
 	case "finalize":
 		h.serveFinalize(w, r, info, s)
 	case "token":

@@ -76,12 +76,12 @@ func acceptable(mt string, params map[string]string) (encoding, bool) {
 }
 
 // printable tells whether the answer to a request for the subresource
-// sub of res can be a Table. Kubernetes gives reviews and the binding, log
+// sub of res can be a Table. Kubernetes gives reviews and the binding, eviction, log
 // and token subresources no table convertor, so a client that accepts only
 // a Table is refused before anything is done.
 func printable(res *registry.Resource, sub string) bool {
 	switch sub {
-	case "binding", "log", "token":
+	case "binding", "eviction", "log", "token":
 		return false
 	}
 	return !res.NoTable

@@ -9,6 +9,7 @@ import (
 	autoscalingv1 "skiff.dev/api/autoscaling/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	policyv1 "skiff.dev/api/policy/v1"
 	"skiff.dev/pkg/kjson"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/audit"
@@ -154,4 +155,73 @@ func (h *Handler) serveFinalize(w http.ResponseWriter, r *http.Request, info req
 		return
 	}
 	h.answer(w, r, s.Resource, http.StatusOK, out)
+}
+
+// evictionResource is policy/v1 Eviction, the body of pods/eviction.
+var evictionResource = &registry.Resource{Group: "policy", Version: "v1", Plural: "evictions", Kind: "Eviction",
+	New: func() proto.Message { return &policyv1.Eviction{} }}
+
+// serveEviction evicts a pod (what kubectl drain does): the body is a
+// policy/v1 (or v1beta1, the same shape) Eviction naming the pod; the
+// answer is a Success Status, or the Status of the refusal.
+func (h *Handler) serveEviction(w http.ResponseWriter, r *http.Request, info requestInfo, s Served) {
+	ev, ok := s.Backend.(registry.Evictor)
+	if !ok || info.Verb != "create" {
+		writeError(w, r, apierrors.NewNotFound(s.Resource.ErrorResource(), info.Name+"/eviction"))
+		return
+	}
+	eviction, err := decodeEviction(w, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if eviction.Metadata == nil {
+		eviction.Metadata = &metav1.ObjectMeta{}
+	}
+	if eviction.Metadata.Namespace == "" {
+		eviction.Metadata.Namespace = info.Namespace
+	}
+	if eviction.Metadata.Name != info.Name {
+		writeError(w, r, apierrors.NewBadRequest("name in URL does not match name in Eviction object"))
+		return
+	}
+	if eviction.Metadata.Namespace != info.Namespace {
+		writeError(w, r, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
+		return
+	}
+	if err := ev.Evict(r.Context(), eviction, len(r.URL.Query()["dryRun"]) > 0); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeObject(w, r, mediaJSON, http.StatusCreated, &metav1.Status{Kind: "Status", ApiVersion: "v1",
+		Metadata: &metav1.ListMeta{}, Status: "Success", Code: http.StatusCreated})
+}
+
+// decodeEviction reads an Eviction of policy/v1 or policy/v1beta1, which
+// Kubernetes both accepts.
+func decodeEviction(w http.ResponseWriter, r *http.Request) (*policyv1.Eviction, error) {
+	level, err := fieldValidation(r)
+	if err != nil {
+		return nil, err
+	}
+	format, ok := contentFormat(r.Header.Get("Content-Type"))
+	if !ok {
+		return nil, apierrors.NewUnsupportedMediaType(r.Header.Get("Content-Type"))
+	}
+	data, err := readBody(r)
+	if err != nil {
+		return nil, err
+	}
+	ev := &policyv1.Eviction{}
+	if err := decodeAs(format, data, ev, level, w); err != nil {
+		return nil, err
+	}
+	if ev.GetApiVersion() == "policy/v1beta1" {
+		ev.ApiVersion = "policy/v1"
+	}
+	if err := checkTypeMeta(evictionResource, ev); err != nil {
+		return nil, err
+	}
+	audit.LogRequestObject(r.Context(), ev)
+	return ev, nil
 }

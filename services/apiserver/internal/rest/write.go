@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"google.golang.org/protobuf/proto"
 	"sigs.k8s.io/yaml"
@@ -74,6 +75,9 @@ func writeStatus(w http.ResponseWriter, r *http.Request, st *metav1.Status) {
 		return
 	}
 	w.Header().Set("Content-Type", mediaType)
+	if after := st.GetDetails().GetRetryAfterSeconds(); after > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(after)))
+	}
 	w.WriteHeader(int(st.GetCode()))
 	_, _ = w.Write(data)
 }

@@ -10,6 +10,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/csrapproving"
 	"skiff.dev/services/controller-manager/internal/csrsigning"
 	"skiff.dev/services/controller-manager/internal/deployment"
+	"skiff.dev/services/controller-manager/internal/disruption"
 	"skiff.dev/services/controller-manager/internal/endpoints"
 	"skiff.dev/services/controller-manager/internal/endpointslice"
 	"skiff.dev/services/controller-manager/internal/endpointslicemirroring"
@@ -158,6 +159,13 @@ var known = []struct {
 		sc.Observe = d.observe
 		return sc, nil
 	}},
+	// Kubernetes runs it with one worker and no flag for more.
+	{disruption.Name, "", 1, func(d deps) (runner, error) {
+		dc := disruption.New(d.c, d.f, d.workers)
+		dc.Observe = d.observe
+		dc.Events = d.events.Recorder("controllermanager", "")
+		return dc, nil
+	}},
 	// On with "*", unlike in Kubernetes, where kubeadm turns it on: Skiff's
 	// apiserver accepts bootstrap tokens by default.
 	{tokencleaner.Name, "", 1, func(d deps) (runner, error) {
@@ -180,6 +188,7 @@ var accounts = map[string]string{
 	rootcacertpublisher.Name: "root-ca-cert-publisher", clusterroleaggregation.Name: "clusterrole-aggregation-controller",
 	csrapproving.Name: "certificate-controller", csrsigning.Name: "certificate-controller", tokencleaner.Name: "token-cleaner",
 	resourcequota.Name: "resourcequota-controller",
+	disruption.Name:    "disruption-controller",
 }
 
 func names() []string {
