@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	corev1 "skiff.dev/api/core/v1"
+	policyv1 "skiff.dev/api/policy/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/healthz"
@@ -21,6 +22,7 @@ import (
 	"skiff.dev/services/scheduler/internal/config"
 	"skiff.dev/services/scheduler/internal/external"
 	"skiff.dev/services/scheduler/internal/nominator"
+	"skiff.dev/services/scheduler/internal/preemption"
 	"skiff.dev/services/scheduler/internal/queue"
 	"skiff.dev/services/scheduler/internal/scheduler"
 )
@@ -80,10 +82,12 @@ func Run(ctx context.Context, o *Options) error {
 	eb := events.NewBroadcaster(events.ClientSink{C: c})
 	b := newBinder(c, eb.Recorder(eventSource, ""), o.BindTimeout)
 	nom := nominator.New()
-	// Preemption protects no pod under a PodDisruptionBudget yet:
-	// scheduler.Scheduler.Budgets is where a lister of budgets plugs in.
+	// Preemption spares the pods PodDisruptionBudgets protect where it can.
+	pdbs := informer.New[*policyv1.PodDisruptionBudget](informer.FromResource(c.PolicyV1().PodDisruptionBudgets("")),
+		informer.Options[*policyv1.PodDisruptionBudget]{})
 	s := &scheduler.Scheduler{Cache: cch, Queue: q, Profiles: profiles, Binder: b, Observe: m.observe,
-		PercentageOfNodesToScore: file.PercentageOfNodesToScore, Evictor: b, Nominator: nom}
+		PercentageOfNodesToScore: file.PercentageOfNodesToScore, Evictor: b, Nominator: nom,
+		Budgets: preemption.PDBs{List: pdbs.Store().List}}
 
 	pods := informer.New[*corev1.Pod](informer.FromResource(c.CoreV1().Pods("").Resource), informer.Options[*corev1.Pod]{})
 	nodes := informer.New[*corev1.Node](informer.FromResource(c.CoreV1().Nodes()), informer.Options[*corev1.Node]{})
@@ -93,6 +97,7 @@ func Run(ctx context.Context, o *Options) error {
 	g.Go(func() error { return eb.Run(gctx) })
 	g.Go(func() error { return pods.Start(gctx) })
 	g.Go(func() error { return nodes.Start(gctx) })
+	g.Go(func() error { return pdbs.Start(gctx) })
 	g.Go(func() error { q.Run(gctx); return nil })
 	for _, p := range plugins {
 		g.Go(func() error { p.Run(gctx); return nil })
@@ -102,7 +107,7 @@ func Run(ctx context.Context, o *Options) error {
 		return err
 	}
 	g.Go(func() error {
-		if !pods.WaitForSync(gctx) || !nodes.WaitForSync(gctx) {
+		if !pods.WaitForSync(gctx) || !nodes.WaitForSync(gctx) || !pdbs.WaitForSync(gctx) {
 			return nil
 		}
 		slog.InfoContext(gctx, "caches synced", "identity", o.Identity)
