@@ -188,4 +188,3 @@ func milliCPU(t *testing.T, q string) int64 {
 	}
 	return whole * 1000
 }
-
