@@ -135,7 +135,10 @@ func TestUnschedulablePodIsReportedThenScheduled(t *testing.T) {
 	e.node("n2", "1", nil, &corev1.Taint{Key: "dedicated", Value: "gpu", Effect: "NoSchedule"})
 	e.pod("huge", cpu("2"))
 
-	want := "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}."
+	// No pod of lower priority runs anywhere: preemption cannot help, and
+	// the message says so as Kubernetes' does.
+	want := "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: gpu}." +
+		" preemption: 0/2 nodes are available: 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
 	framework.Eventually(t, 60*time.Second, "the pod is reported unschedulable", func() error {
 		p, err := e.c.CoreV1().Pods("default").Get(e.ctx, "huge")
 		if err != nil {

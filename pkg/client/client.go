@@ -294,3 +294,6 @@ func (c *Client) CertificatesV1() CertificatesV1 { return CertificatesV1{conn: c
 
 // NodeV1 is the node.k8s.io group.
 func (c *Client) NodeV1() NodeV1 { return NodeV1{conn: c.conn} }
+
+// SchedulingV1 is the scheduling.k8s.io/v1 group.
+func (c *Client) SchedulingV1() SchedulingV1 { return SchedulingV1{conn: c.conn} }

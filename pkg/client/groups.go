@@ -16,6 +16,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	networkingv1 "skiff.dev/api/networking/v1"
 	nodev1 "skiff.dev/api/node/v1"
+	schedulingv1 "skiff.dev/api/scheduling/v1"
 )
 
 // CoreV1 is the corev1 API group.
@@ -131,6 +132,14 @@ type NodeV1 struct{ conn *grpc.ClientConn }
 // RuntimeClasses are the RuntimeClass objects (cluster-scoped).
 func (g NodeV1) RuntimeClasses() *Resource[*nodev1.RuntimeClass, *nodev1.RuntimeClassList] {
 	return forConn[*nodev1.RuntimeClass, *nodev1.RuntimeClassList](g.conn, "")
+}
+
+// SchedulingV1 is the scheduling.k8s.io/v1 API group.
+type SchedulingV1 struct{ conn *grpc.ClientConn }
+
+// PriorityClasses are the PriorityClass objects (cluster-scoped).
+func (g SchedulingV1) PriorityClasses() *Resource[*schedulingv1.PriorityClass, *schedulingv1.PriorityClassList] {
+	return forConn[*schedulingv1.PriorityClass, *schedulingv1.PriorityClassList](g.conn, "")
 }
 
 // FlowcontrolV1 is the flowcontrol.apiserver.k8s.io/v1 API group.

@@ -19,23 +19,39 @@ func FromResource[T, L proto.Message](r *client.Resource[T, L]) Source[T] {
 	return resourceSource[T, L]{r: r}
 }
 
+// listPageSize is how many objects one list call fetches, as client-go's
+// reflector pages its lists: a list of any size stays under the gRPC
+// message limit.
+const listPageSize = 500
+
+// List lists every object in pages of listPageSize, all at the
+// resourceVersion of the first page.
 func (s resourceSource[T, L]) List(ctx context.Context, opts client.ListOptions) ([]T, string, error) {
-	list, err := s.r.List(ctx, opts)
-	if err != nil {
-		return nil, "", err
+	if opts.Limit == 0 {
+		opts.Limit = listPageSize
 	}
-	m := list.ProtoReflect()
-	fields := m.Descriptor().Fields()
+	var items []T
 	var rv string
-	if meta, ok := m.Get(fields.ByName("metadata")).Message().Interface().(*metav1.ListMeta); ok {
-		rv = meta.GetResourceVersion()
+	for {
+		list, err := s.r.List(ctx, opts)
+		if err != nil {
+			return nil, "", err
+		}
+		m := list.ProtoReflect()
+		fields := m.Descriptor().Fields()
+		meta, _ := m.Get(fields.ByName("metadata")).Message().Interface().(*metav1.ListMeta)
+		if rv == "" {
+			rv = meta.GetResourceVersion()
+		}
+		raw := m.Get(fields.ByName("items")).List()
+		for i := 0; i < raw.Len(); i++ {
+			items = append(items, raw.Get(i).Message().Interface().(T))
+		}
+		if meta.GetContinue() == "" {
+			return items, rv, nil
+		}
+		opts.Continue = meta.GetContinue()
 	}
-	raw := m.Get(fields.ByName("items")).List()
-	items := make([]T, raw.Len())
-	for i := range items {
-		items[i] = raw.Get(i).Message().Interface().(T)
-	}
-	return items, rv, nil
 }
 
 func (s resourceSource[T, L]) Watch(ctx context.Context, opts client.ListOptions) (client.Watcher[T], error) {

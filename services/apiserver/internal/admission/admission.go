@@ -42,7 +42,7 @@ var Order = []string{
 // default set, plus NodeRestriction, which Kubernetes leaves to the
 // cluster's installer and Skiff turns on so a kubelet can change only its
 // own Node and pods.
-var DefaultEnabled = []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "RuntimeClass",
+var DefaultEnabled = []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "Priority", "RuntimeClass",
 	"PodSecurity", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}
 
 // Chain runs plugins in order.

@@ -18,20 +18,20 @@ func TestBuild(t *testing.T) {
 		}}
 	}
 	available := []Plugin{plugin("ValidatingAdmissionWebhook"), plugin("ResourceQuota"), plugin("RuntimeClass"), plugin("NodeRestriction"),
-		plugin("MutatingAdmissionWebhook"), plugin("LimitRanger"), plugin("NamespaceLifecycle"), plugin("PodSecurity"), plugin("ServiceAccount")}
+		plugin("MutatingAdmissionWebhook"), plugin("LimitRanger"), plugin("NamespaceLifecycle"), plugin("PodSecurity"), plugin("ServiceAccount"), plugin("Priority")}
 	tests := []struct {
 		name            string
 		enable, disable []string
 		want            []string
 		wantErr         string
 	}{
-		{name: "defaults, in Kubernetes' order", want: []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "RuntimeClass",
+		{name: "defaults, in Kubernetes' order", want: []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "Priority", "RuntimeClass",
 			"PodSecurity", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}},
-		{name: "disable some", disable: []string{"NodeRestriction", "MutatingAdmissionWebhook", "ResourceQuota", "ServiceAccount"},
+		{name: "disable some", disable: []string{"NodeRestriction", "MutatingAdmissionWebhook", "ResourceQuota", "ServiceAccount", "Priority"},
 			want: []string{"NamespaceLifecycle", "LimitRanger", "RuntimeClass", "PodSecurity", "ValidatingAdmissionWebhook"}},
 		{name: "unknown", enable: []string{"AlwaysPullImages"}, wantErr: `unknown admission plugin "AlwaysPullImages" (known: NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, Priority, DefaultTolerationSeconds, RuntimeClass, PodSecurity, MutatingAdmissionWebhook, ValidatingAdmissionWebhook, ResourceQuota)`},
 		{name: "both", enable: []string{"RuntimeClass"}, disable: []string{"RuntimeClass"}, wantErr: `admission plugin "RuntimeClass" is both enabled and disabled`},
-		{name: "not built", enable: []string{"Priority"}, wantErr: `admission plugin "Priority" is not built yet`},
+		{name: "not built", enable: []string{"DefaultTolerationSeconds"}, wantErr: `admission plugin "DefaultTolerationSeconds" is not built yet`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"skiff.dev/services/apiserver/internal/admission/limitranger"
 	"skiff.dev/services/apiserver/internal/admission/noderestriction"
 	"skiff.dev/services/apiserver/internal/admission/podsecurity"
+	"skiff.dev/services/apiserver/internal/admission/priority"
 	"skiff.dev/services/apiserver/internal/admission/resourcequota"
 	saadmission "skiff.dev/services/apiserver/internal/admission/serviceaccount"
 	"skiff.dev/services/apiserver/internal/admission/webhook"
@@ -43,6 +44,7 @@ func buildAdmission(cfg Config, stores map[*registry.Resource]*registry.Store, w
 		limitranger.New(limitRanges).Plugin(),
 		saadmission.Plugin(storeOf(stores, "", "serviceaccounts")),
 		noderestriction.Plugin(),
+		priority.New(storeOf(stores, "scheduling.k8s.io", "priorityclasses")).Plugin(),
 		{Name: "RuntimeClass", Mutate: runtimeclass.Admit(runtimeClasses)},
 		podSecurity,
 		resourcequota.New(quotas).Plugin(),

@@ -29,6 +29,7 @@ import (
 	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/namespaces"
 	"skiff.dev/services/apiserver/internal/object"
+	"skiff.dev/services/apiserver/internal/priorityclasses"
 	"skiff.dev/services/apiserver/internal/registry"
 	"skiff.dev/services/apiserver/internal/storage"
 )
@@ -155,8 +156,8 @@ func New(cfg Config) (*API, error) {
 }
 
 // Start fills the watch caches and creates the system namespaces, the
-// mandatory API priority and fairness objects and the bootstrap RBAC
-// policy (bootstrappolicy). A
+// mandatory API priority and fairness objects, the system PriorityClasses
+// (priorityclasses) and the bootstrap RBAC policy (bootstrappolicy). A
 // deleted namespace is emptied and finalized by the controller-manager's
 // namespace controller.
 func (a *API) Start(ctx context.Context) error {
@@ -172,6 +173,9 @@ func (a *API) Start(ctx context.Context) error {
 	const fc = "flowcontrol.apiserver.k8s.io"
 	if err := apf.EnsureMandatory(ctx, a.Backend(fc, "flowschemas"), a.Backend(fc, "prioritylevelconfigurations")); err != nil {
 		return err
+	}
+	if err := priorityclasses.EnsureSystem(ctx, a.Backend("scheduling.k8s.io", "priorityclasses")); err != nil {
+		return fmt.Errorf("system priority classes: %w", err)
 	}
 	const rbac = "rbac.authorization.k8s.io"
 	if _, err := bootstrappolicy.Reconcile(ctx, bootstrappolicy.Default(), bootstrappolicy.Backends{

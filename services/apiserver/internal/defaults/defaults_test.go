@@ -41,8 +41,6 @@ func TestMinimalPod(t *testing.T) {
 		TerminationGracePeriodSeconds: proto.Int64(30),
 		SecurityContext:               &corev1.PodSecurityContext{},
 		EnableServiceLinks:            proto.Bool(true),
-		Priority:                      proto.Int32(0),
-		PreemptionPolicy:              proto.String("PreemptLowerPriority"),
 		Tolerations: []*corev1.Toleration{
 			{Key: "node.kubernetes.io/not-ready", Operator: "Exists", Effect: "NoExecute", TolerationSeconds: proto.Int64(300)},
 			{Key: "node.kubernetes.io/unreachable", Operator: "Exists", Effect: "NoExecute", TolerationSeconds: proto.Int64(300)},

@@ -21,8 +21,8 @@ func setString(p **string, v string) {
 
 // Pod defaults a pod: its spec, what Kubernetes does only for pods and not
 // for templates (requests from limits, service links, host ports on the
-// host network), what admission adds (priority 0, the not-ready and
-// unreachable tolerations), and the Pending phase and QoS class a new pod
+// host network), what admission adds (the not-ready and unreachable
+// tolerations), and the Pending phase and QoS class a new pod
 // reports. The default service account is the ServiceAccount admission
 // plugin's (admission/serviceaccount), as in Kubernetes: mirror pods, and
 // every pod when the plugin is off, have none.
@@ -45,10 +45,8 @@ func Pod(p *corev1.Pod) {
 	if s.EnableServiceLinks == nil {
 		s.EnableServiceLinks = proto.Bool(true)
 	}
-	if s.Priority == nil {
-		s.Priority = proto.Int32(0)
-	}
-	setString(&s.PreemptionPolicy, "PreemptLowerPriority")
+	// spec.priority and spec.preemptionPolicy are the Priority admission
+	// plugin's, from the pod's PriorityClass, as in Kubernetes.
 	defaultTolerationSeconds(s)
 	if p.Status == nil {
 		p.Status = &corev1.PodStatus{}

@@ -66,6 +66,7 @@ func All() []*registry.Resource {
 			New:      newOf[nodev1.RuntimeClass](), NewList: newOf[nodev1.RuntimeClassList](), Strategy: runtimeClassStrategy,
 		},
 		certificateSigningRequests(),
+		priorityClasses(),
 		podDisruptionBudgets(),
 		{
 			Group: "networking.k8s.io", Version: "v1", Plural: "ipaddresses", Singular: "ipaddress", Kind: "IPAddress",

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	corev1 "skiff.dev/api/core/v1"
+	policyv1 "skiff.dev/api/policy/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/healthz"
@@ -20,6 +21,8 @@ import (
 	"skiff.dev/services/scheduler/internal/cache"
 	"skiff.dev/services/scheduler/internal/config"
 	"skiff.dev/services/scheduler/internal/external"
+	"skiff.dev/services/scheduler/internal/nominator"
+	"skiff.dev/services/scheduler/internal/preemption"
 	"skiff.dev/services/scheduler/internal/queue"
 	"skiff.dev/services/scheduler/internal/scheduler"
 )
@@ -78,17 +81,23 @@ func Run(ctx context.Context, o *Options) error {
 	cch := cache.New(nil, o.AssumedPodTTL)
 	eb := events.NewBroadcaster(events.ClientSink{C: c})
 	b := newBinder(c, eb.Recorder(eventSource, ""), o.BindTimeout)
+	nom := nominator.New()
+	// Preemption spares the pods PodDisruptionBudgets protect where it can.
+	pdbs := informer.New[*policyv1.PodDisruptionBudget](informer.FromResource(c.PolicyV1().PodDisruptionBudgets("")),
+		informer.Options[*policyv1.PodDisruptionBudget]{})
 	s := &scheduler.Scheduler{Cache: cch, Queue: q, Profiles: profiles, Binder: b, Observe: m.observe,
-		PercentageOfNodesToScore: file.PercentageOfNodesToScore}
+		PercentageOfNodesToScore: file.PercentageOfNodesToScore, Evictor: b, Nominator: nom,
+		Budgets: preemption.PDBs{List: pdbs.Store().List}}
 
 	pods := informer.New[*corev1.Pod](informer.FromResource(c.CoreV1().Pods("").Resource), informer.Options[*corev1.Pod]{})
 	nodes := informer.New[*corev1.Node](informer.FromResource(c.CoreV1().Nodes()), informer.Options[*corev1.Node]{})
-	wire(pods, nodes, cch, q, profiles)
+	wire(pods, nodes, cch, q, nom, profiles)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return eb.Run(gctx) })
 	g.Go(func() error { return pods.Start(gctx) })
 	g.Go(func() error { return nodes.Start(gctx) })
+	g.Go(func() error { return pdbs.Start(gctx) })
 	g.Go(func() error { q.Run(gctx); return nil })
 	for _, p := range plugins {
 		g.Go(func() error { p.Run(gctx); return nil })
@@ -98,7 +107,7 @@ func Run(ctx context.Context, o *Options) error {
 		return err
 	}
 	g.Go(func() error {
-		if !pods.WaitForSync(gctx) || !nodes.WaitForSync(gctx) {
+		if !pods.WaitForSync(gctx) || !nodes.WaitForSync(gctx) || !pdbs.WaitForSync(gctx) {
 			return nil
 		}
 		slog.InfoContext(gctx, "caches synced", "identity", o.Identity)
@@ -114,10 +123,11 @@ func Run(ctx context.Context, o *Options) error {
 	return g.Wait()
 }
 
-// wire routes informer events: pending pods of our profiles to the queue,
-// bound pods and nodes to the cache, and changes that free room or add
-// nodes to the queue's unschedulable pods.
-func wire(pods *informer.Informer[*corev1.Pod], nodes *informer.Informer[*corev1.Node], cch *cache.Cache, q *queue.Queue, profiles map[string]*scheduler.Profile) {
+// wire routes informer events: pending pods of our profiles to the queue
+// (and their nominated nodes to the nominator), bound pods and nodes to
+// the cache, and changes that free room or add nodes to the queue's
+// unschedulable pods.
+func wire(pods *informer.Informer[*corev1.Pod], nodes *informer.Informer[*corev1.Node], cch *cache.Cache, q *queue.Queue, nom *nominator.Nominator, profiles map[string]*scheduler.Profile) {
 	ours := func(p *corev1.Pod) bool {
 		_, ok := profiles[p.GetSpec().GetSchedulerName()]
 		return ok
@@ -131,11 +141,16 @@ func wire(pods *informer.Informer[*corev1.Pod], nodes *informer.Informer[*corev1
 		switch {
 		case pending(p) && ours(p):
 			q.Add(p)
+			if nn := p.GetStatus().GetNominatedNodeName(); nn != "" {
+				nom.Add(p, nn)
+			}
 		case p.GetSpec().GetNodeName() != "":
 			q.Delete(p)
+			nom.Delete(p)
 			cch.SetPod(p)
 		default:
 			q.Delete(p)
+			nom.Delete(p)
 		}
 	}
 	pods.AddHandler(informer.Handler[*corev1.Pod]{
@@ -143,6 +158,7 @@ func wire(pods *informer.Informer[*corev1.Pod], nodes *informer.Informer[*corev1
 		OnUpdate: func(_, p *corev1.Pod) { onPod(p) },
 		OnDelete: func(p *corev1.Pod) {
 			q.Delete(p)
+			nom.Delete(p)
 			if p.GetSpec().GetNodeName() != "" {
 				cch.RemovePod(p)
 				q.MoveAll()

@@ -24,6 +24,11 @@ type QueuedPod struct {
 	Attempts int
 	// Added is when the pod first entered the queue.
 	Added time.Time
+	// Timestamp orders pods of equal priority: when the pod entered the
+	// queue, or came back to it after a failed attempt, so a pod that
+	// failed waits behind those that have not been tried since (as
+	// Kubernetes' PrioritySort orders them).
+	Timestamp time.Time
 	// cycle is the move generation when the pod was popped.
 	cycle int64
 	index int
@@ -95,7 +100,8 @@ func (q *Queue) Add(pod *corev1.Pod) {
 		}
 		return
 	}
-	qp := &QueuedPod{Pod: pod, Added: q.opts.Clock.Now()}
+	now := q.opts.Clock.Now()
+	qp := &QueuedPod{Pod: pod, Added: now, Timestamp: now}
 	q.known[uid(pod)] = qp
 	q.pushLocked(qp)
 }
@@ -170,8 +176,9 @@ func (q *Queue) Unschedulable(qp *QueuedPod) {
 	if q.known[uid(qp.Pod)] != qp {
 		return // deleted meanwhile
 	}
+	qp.Timestamp = q.opts.Clock.Now()
 	if q.moves != qp.cycle {
-		q.backoff[uid(qp.Pod)] = &backoffEntry{qp: qp, until: q.opts.Clock.Now().Add(q.backoffOf(qp))}
+		q.backoff[uid(qp.Pod)] = &backoffEntry{qp: qp, until: qp.Timestamp.Add(q.backoffOf(qp))}
 		return
 	}
 	q.unschedulable[uid(qp.Pod)] = &backoffEntry{qp: qp, until: q.opts.Clock.Now().Add(q.opts.MaxUnschedulable)}
@@ -184,7 +191,8 @@ func (q *Queue) Backoff(qp *QueuedPod) {
 	if q.known[uid(qp.Pod)] != qp {
 		return
 	}
-	q.backoff[uid(qp.Pod)] = &backoffEntry{qp: qp, until: q.opts.Clock.Now().Add(q.backoffOf(qp))}
+	qp.Timestamp = q.opts.Clock.Now()
+	q.backoff[uid(qp.Pod)] = &backoffEntry{qp: qp, until: qp.Timestamp.Add(q.backoffOf(qp))}
 }
 
 func (q *Queue) backoffOf(qp *QueuedPod) time.Duration {
@@ -252,7 +260,7 @@ func (q *Queue) Len() (active, backoff, unschedulable int) {
 	return len(q.active), len(q.backoff), len(q.unschedulable)
 }
 
-// activeHeap orders pods by priority, then by when they were added.
+// activeHeap orders pods by priority, then by their Timestamp.
 type activeHeap []*QueuedPod
 
 func (h activeHeap) Len() int { return len(h) }
@@ -261,7 +269,7 @@ func (h activeHeap) Less(i, j int) bool {
 	if pi != pj {
 		return pi > pj
 	}
-	return h[i].Added.Before(h[j].Added)
+	return h[i].Timestamp.Before(h[j].Timestamp)
 }
 func (h activeHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]

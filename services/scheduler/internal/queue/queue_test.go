@@ -42,6 +42,24 @@ func TestPriorityThenAge(t *testing.T) {
 	}
 }
 
+func TestAFailedPodWaitsBehindItsPeers(t *testing.T) {
+	fake := clock.NewFake(time.Unix(0, 0))
+	q := New(Options{Clock: fake, InitialBackoff: time.Second})
+	q.Add(pod("first", 0))
+	fake.Step(time.Second)
+	q.Add(pod("second", 0))
+	failed := pop(t, q)
+	fake.Step(time.Second)
+	q.Unschedulable(failed)
+	q.MoveAll() // back to active at once, but stamped when it failed
+	q.Add(pod("high", 5))
+	for _, want := range []string{"high", "second", "first"} {
+		if got := pop(t, q).Pod.GetMetadata().GetName(); got != want {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+	}
+}
+
 func TestUnschedulablePodsWaitForAClusterChange(t *testing.T) {
 	fake := clock.NewFake(time.Unix(0, 0))
 	q := New(Options{Clock: fake})

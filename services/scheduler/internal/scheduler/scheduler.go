@@ -25,6 +25,8 @@ import (
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/scheduler/internal/cache"
 	"skiff.dev/services/scheduler/internal/framework"
+	"skiff.dev/services/scheduler/internal/nominator"
+	"skiff.dev/services/scheduler/internal/preemption"
 	"skiff.dev/services/scheduler/internal/queue"
 )
 
@@ -46,6 +48,15 @@ type Scheduler struct {
 	Profiles map[string]*Profile
 	Binder   Binder
 	Observe  Observer
+	// Evictor, when set, turns preemption on: a pod that fits no node
+	// may evict pods of lower priority (preempt.go).
+	Evictor Evictor
+	// Budgets protects pods under PodDisruptionBudgets from preemption
+	// where another choice exists; nil protects none.
+	Budgets preemption.Budgets
+	// Nominator holds the pods nominated to nodes by preemption; nil
+	// makes a private one.
+	Nominator *nominator.Nominator
 	// PercentageOfNodesToScore bounds how many fitting nodes a cycle looks
 	// for, as a share of all nodes; 0 is Kubernetes' adaptive default.
 	PercentageOfNodesToScore int32
@@ -81,7 +92,7 @@ func (s *Scheduler) ScheduleOne(ctx context.Context, qp *queue.QueuedPod) {
 	ctx, span := tracer.Start(ctx, "schedule pod", trace.WithAttributes(
 		attribute.String("pod", key(pod)), attribute.Int("attempt", qp.Attempts)))
 	defer span.End()
-	host, status := s.place(ctx, profile, pod)
+	host, status, diag := s.place(ctx, profile, pod)
 	span.SetAttributes(attribute.String("node", host), attribute.String("status", status.Message()))
 	switch {
 	case status.IsSuccess():
@@ -92,12 +103,19 @@ func (s *Scheduler) ScheduleOne(ctx context.Context, qp *queue.QueuedPod) {
 		return
 	default:
 		s.observe("unschedulable", start)
-		if err := s.Binder.Unschedulable(ctx, pod, status.Message()); err != nil {
+		message := status.Message()
+		if diag != nil {
+			if post := s.preempt(ctx, profile, pod, diag); post != "" {
+				message += " preemption: " + post
+			}
+		}
+		if err := s.Binder.Unschedulable(ctx, pod, message); err != nil {
 			slog.WarnContext(ctx, "record unschedulable pod", "pod", key(pod), "err", err)
 		}
 		s.Queue.Unschedulable(qp)
 		return
 	}
+	s.nominator().Delete(pod)
 	assumed := proto.Clone(pod).(*corev1.Pod)
 	assumed.Spec.NodeName = proto.String(host)
 	s.Cache.Assume(assumed)
@@ -131,21 +149,33 @@ func key(p *corev1.Pod) string {
 	return p.GetMetadata().GetNamespace() + "/" + p.GetMetadata().GetName()
 }
 
-// place picks a node, or says why there is none.
-func (s *Scheduler) place(ctx context.Context, p *Profile, pod *corev1.Pod) (string, *framework.Status) {
+// place picks a node, or says why there is none; when filtering found no
+// node, the diagnosis says how each node failed, for preemption.
+func (s *Scheduler) place(ctx context.Context, p *Profile, pod *corev1.Pod) (string, *framework.Status, *diagnosis) {
 	nodes, version := s.Cache.SnapshotVersion()
 	state := framework.NewCycleState(nodes)
 	state.NodesVersion = version
 	for _, pl := range p.PreFilter {
 		if st := pl.PreFilter(ctx, state, pod); !st.IsSuccess() {
 			st.Plugin = pl.Name()
-			return "", st
+			return "", st, nil
 		}
 	}
 	if len(nodes) == 0 {
-		return "", framework.NewStatus(framework.Unschedulable, "0/0 nodes are available: no nodes available to schedule pods.")
+		return "", framework.NewStatus(framework.Unschedulable, "0/0 nodes are available: no nodes available to schedule pods."), nil
 	}
-	feasible, failures := s.filter(ctx, p, state, pod, nodes)
+	nominated := s.nominator().Snapshot()
+	if host, ok := s.nominatedFits(ctx, p, state, pod, nodes, nominated); ok {
+		h, st := permit(ctx, p, state, pod, host)
+		return h, st, nil
+	}
+	feasible, statuses := s.filter(ctx, p, state, pod, nodes, nominated)
+	var failures []*framework.Status
+	for _, st := range statuses {
+		if st != nil {
+			failures = append(failures, st)
+		}
+	}
 	for _, pl := range p.BatchFilter {
 		if len(feasible) == 0 {
 			break
@@ -153,13 +183,16 @@ func (s *Scheduler) place(ctx context.Context, p *Profile, pod *corev1.Pod) (str
 		rejected, st := pl.FilterNodes(ctx, state, pod, feasible)
 		if !st.IsSuccess() {
 			st.Plugin = pl.Name()
-			return "", st
+			return "", st, nil
 		}
 		kept := feasible[:0:0]
 		for _, n := range feasible {
 			if r, ok := rejected[n.Name()]; ok && !r.IsSuccess() {
 				r.Plugin = pl.Name()
 				failures = append(failures, r)
+				if i, found := nodeIndex(nodes, n.Name()); found {
+					statuses[i] = r
+				}
 				continue
 			}
 			kept = append(kept, n)
@@ -169,25 +202,28 @@ func (s *Scheduler) place(ctx context.Context, p *Profile, pod *corev1.Pod) (str
 	if len(feasible) == 0 {
 		for _, st := range failures {
 			if st.Code == framework.Error {
-				return "", st
+				return "", st, nil
 			}
 		}
-		return "", framework.NewStatus(framework.Unschedulable, failureMessage(len(nodes), failures))
+		return "", framework.NewStatus(framework.Unschedulable, failureMessage(len(nodes), failures)),
+			&diagnosis{state: state, nodes: nodes, statuses: statuses, nominated: nominated}
 	}
 	if len(feasible) == 1 {
-		return permit(ctx, p, state, pod, feasible[0].Name())
+		h, st := permit(ctx, p, state, pod, feasible[0].Name())
+		return h, st, nil
 	}
 	for _, pl := range p.PreScore {
 		if st := pl.PreScore(ctx, state, pod, feasible); !st.IsSuccess() {
 			st.Plugin = pl.Name()
-			return "", st
+			return "", st, nil
 		}
 	}
 	scores, st := score(ctx, p, state, pod, feasible)
 	if !st.IsSuccess() {
-		return "", st
+		return "", st, nil
 	}
-	return permit(ctx, p, state, pod, best(feasible, scores))
+	h, st := permit(ctx, p, state, pod, best(feasible, scores))
+	return h, st, nil
 }
 
 // permit asks the permit plugins about the node chosen.
@@ -220,8 +256,9 @@ func numFeasibleNodesToFind(nodes int, percentage int32) int {
 
 // filter runs the filters over the nodes in parallel, starting where the
 // last cycle stopped so every node gets its turn, until enough fitting
-// nodes are found.
-func (s *Scheduler) filter(ctx context.Context, p *Profile, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) ([]*framework.NodeInfo, []*framework.Status) {
+// nodes are found. It returns the fitting nodes and each node's status
+// (nil for a node that fits or was not tried), indexed as nodes.
+func (s *Scheduler) filter(ctx context.Context, p *Profile, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo, nominated map[string][]*corev1.Pod) ([]*framework.NodeInfo, []*framework.Status) {
 	n := len(nodes)
 	want := numFeasibleNodesToFind(n, s.PercentageOfNodesToScore)
 	start := s.nextStart % n
@@ -242,7 +279,7 @@ func (s *Scheduler) filter(ctx context.Context, p *Profile, state *framework.Cyc
 				}
 				for i := lo; i < min(lo+chunk, n) && found.Load() < int64(want); i++ {
 					j := (start + i) % n
-					statuses[j] = filterNode(ctx, p, state, pod, nodes[j])
+					statuses[j] = filterWithNominated(ctx, p, state, pod, nodes[j], nominated)
 					if fits[j] = statuses[j].IsSuccess(); fits[j] {
 						found.Add(1)
 					}
@@ -254,19 +291,13 @@ func (s *Scheduler) filter(ctx context.Context, p *Profile, state *framework.Cyc
 	wg.Wait()
 	s.nextStart = (start + int(processed.Load())) % n
 	var feasible []*framework.NodeInfo
-	var failures []*framework.Status
 	for i := 0; i < n; i++ {
 		j := (start + i) % n
-		switch {
-		case fits[j]:
-			if len(feasible) < want {
-				feasible = append(feasible, nodes[j])
-			}
-		case statuses[j] != nil:
-			failures = append(failures, statuses[j])
+		if fits[j] && len(feasible) < want {
+			feasible = append(feasible, nodes[j])
 		}
 	}
-	return feasible, failures
+	return feasible, statuses
 }
 
 func filterNode(ctx context.Context, p *Profile, state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) *framework.Status {

@@ -52,7 +52,8 @@ func TestFilterStopsEarlyAndRotates(t *testing.T) {
 
 	seen := map[string]int{}
 	for cycle := 0; cycle < 5; cycle++ {
-		feasible, failures := s.filter(context.Background(), p, state, pod, all)
+		feasible, statuses := s.filter(context.Background(), p, state, pod, all, nil)
+		failures := failed(statuses)
 		if len(feasible) != 420 || len(failures) != 0 {
 			t.Fatalf("cycle %d: %d feasible, %d failures; want 420 and 0", cycle, len(feasible), len(failures))
 		}
@@ -71,16 +72,29 @@ func TestFilterReportsEveryNodeWhenNoneFits(t *testing.T) {
 	p := &Profile{Filter: []framework.FilterPlugin{plugins.NodeUnschedulable{}}}
 	all := nodes(300, func(i int) bool { return i != 299 })
 	pod := &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "p"}, Spec: &corev1.PodSpec{}}
-	feasible, failures := s.filter(context.Background(), p, framework.NewCycleState(all), pod, all)
+	feasible, statuses := s.filter(context.Background(), p, framework.NewCycleState(all), pod, all, nil)
+	failures := failed(statuses)
 	if len(feasible) != 1 || feasible[0].Name() != "n0299" || len(failures) != 299 {
 		t.Fatalf("%d feasible, %d failures", len(feasible), len(failures))
 	}
 	all = nodes(300, func(int) bool { return true })
-	feasible, failures = s.filter(context.Background(), p, framework.NewCycleState(all), pod, all)
+	feasible, statuses = s.filter(context.Background(), p, framework.NewCycleState(all), pod, all, nil)
+	failures = failed(statuses)
 	if len(feasible) != 0 || len(failures) != 300 {
 		t.Fatalf("%d feasible, %d failures", len(feasible), len(failures))
 	}
 	if got, want := failureMessage(300, failures), "0/300 nodes are available: 300 node(s) were unschedulable."; got != want {
 		t.Fatalf("message %q, want %q", got, want)
 	}
+}
+
+// failed keeps the statuses of the nodes that did not fit.
+func failed(statuses []*framework.Status) []*framework.Status {
+	var out []*framework.Status
+	for _, st := range statuses {
+		if st != nil {
+			out = append(out, st)
+		}
+	}
+	return out
 }
