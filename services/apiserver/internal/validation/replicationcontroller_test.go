@@ -60,7 +60,9 @@ func TestValidateReplicationController(t *testing.T) {
 		{"negative minReadySeconds", func(rc *corev1.ReplicationController) { rc.Spec.MinReadySeconds = -1 },
 			want{field.ErrorTypeInvalid, "spec.minReadySeconds"}},
 		{"no template", func(rc *corev1.ReplicationController) { rc.Spec.Template = nil }, want{field.ErrorTypeRequired, "spec.template"}},
-		{"restart policy", func(rc *corev1.ReplicationController) { rc.Spec.Template.Spec.RestartPolicy = proto.String("OnFailure") },
+		{"restart policy", func(rc *corev1.ReplicationController) {
+			rc.Spec.Template.Spec.RestartPolicy = proto.String("OnFailure")
+		},
 			want{field.ErrorTypeNotSupported, "spec.template.spec.restartPolicy"}},
 		{"active deadline", func(rc *corev1.ReplicationController) { rc.Spec.Template.Spec.ActiveDeadlineSeconds = proto.Int64(5) },
 			want{field.ErrorTypeForbidden, "spec.template.spec.activeDeadlineSeconds"}},
