@@ -101,18 +101,16 @@ func failureCondition(old []*appsv1.ReplicaSetCondition, err error, now time.Tim
 }
 
 // writeStatus updates the status when it changed.
-func (rc *Controller) writeStatus(ctx context.Context, rs *appsv1.ReplicaSet, st *appsv1.ReplicaSetStatus) error {
-	if proto.Equal(rs.GetStatus(), st) {
+func (rc *Controller[T]) writeStatus(ctx context.Context, obj T, old, st *appsv1.ReplicaSetStatus) error {
+	if proto.Equal(old, st) {
 		return nil
 	}
-	updated := proto.Clone(rs).(*appsv1.ReplicaSet)
-	updated.Status = st
-	_, err := rc.c.AppsV1().ReplicaSets(rs.GetMetadata().GetNamespace()).UpdateStatus(ctx, updated, client.WriteOptions{})
+	_, err := rc.kind.UpdateStatus(ctx, obj, st)
 	switch {
 	case client.IsNotFound(err):
 		return nil
 	case err != nil:
-		return fmt.Errorf("update status of replicaset %s: %w", informer.KeyOf(rs), err)
+		return fmt.Errorf("update status of %s %s: %w", rc.kind.Name, informer.KeyOf(obj), err)
 	}
 	return nil
 }
