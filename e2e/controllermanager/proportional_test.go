@@ -96,14 +96,15 @@ func TestDeploymentProportionalScaling(t *testing.T) {
 	c.waitSizes("the rollout stops at 8 old and 5 new", 8, 5, 10, 13)
 
 	// Scaled to 15: 18 = 13 + 5; old 8*18/13 = 11, new 5*18/13 = 7.
-	scale, err := deployments.GetScale(c.ctx, "prop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	scale.Spec.Replicas = 15
-	if _, err := deployments.UpdateScale(c.ctx, scale, client.WriteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	framework.Eventually(t, 30*time.Second, "the scale subresource takes 15", func() error {
+		scale, err := deployments.GetScale(c.ctx, "prop")
+		if err != nil {
+			return err
+		}
+		scale.Spec.Replicas = 15
+		_, err = deployments.UpdateScale(c.ctx, scale, client.WriteOptions{}) // a conflict with the controller's write is tried again
+		return err
+	})
 	c.waitSizes("scaled proportionally to 15", 11, 7, 15, 18)
 
 	// Paused, scaled to 20: 23 = 18 + 5; old 11*23/18 = 14, new 7*23/18 = 9.
