@@ -179,3 +179,87 @@ func TestReplicationControllerKeepsItsPods(t *testing.T) {
 		return nil
 	})
 }
+
+// TestReplicationControllerFailureAndOrphans: a pod creation that a quota
+// refuses sets ReplicaFailure (reason FailedCreate) and records a
+// FailedCreate event; once the quota is gone the condition goes. A core/v1
+// delete without a propagation policy orphans the pods, as in Kubernetes.
+func TestReplicationControllerFailureAndOrphans(t *testing.T) {
+	e := setup(t)
+	quota := &corev1.ResourceQuota{Metadata: &metav1.ObjectMeta{Name: "pods", Namespace: "default"},
+		Spec: &corev1.ResourceQuotaSpec{Hard: map[string]*metav1.Quantity{"pods": {String_: "2"}}}}
+	quotas := client.For[*corev1.ResourceQuota, *corev1.ResourceQuotaList](e.c, "default")
+	if _, err := quotas.Create(e.ctx, quota, client.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 60*time.Second, "the quota is counted", func() error {
+		q, err := quotas.Get(e.ctx, "pods")
+		if err != nil {
+			return err
+		}
+		if q.GetStatus().GetHard()["pods"] == nil {
+			return fmt.Errorf("status %v", q.GetStatus())
+		}
+		return nil
+	})
+	replicas := int32(3)
+	labels := map[string]string{"app": "capped"}
+	rc := &corev1.ReplicationController{Metadata: &metav1.ObjectMeta{Name: "capped", Namespace: "default"},
+		Spec: &corev1.ReplicationControllerSpec{Replicas: &replicas, Selector: labels,
+			Template: &corev1.PodTemplateSpec{Metadata: &metav1.ObjectMeta{Labels: labels},
+				Spec: &corev1.PodSpec{Containers: []*corev1.Container{{Name: "c", Image: "registry.local/app:1"}}}}}}
+	rcs := e.c.CoreV1().ReplicationControllers("default")
+	created, err := rcs.Create(e.ctx, rc, client.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := created.GetMetadata().GetUid()
+	e.waitOwned(uid, 2)
+	e.waitRCStatus("capped", func(s *corev1.ReplicationControllerStatus) bool {
+		for _, c := range s.GetConditions() {
+			if c.GetType() == "ReplicaFailure" && c.GetStatus() == "True" && c.GetReason() == "FailedCreate" &&
+				strings.Contains(c.GetMessage(), "exceeded quota") {
+				return s.GetReplicas() == 2
+			}
+		}
+		return false
+	})
+	framework.Eventually(t, 30*time.Second, "a FailedCreate event", func() error {
+		out := e.kubectl("", "get", "events", "--field-selector", "involvedObject.name=capped,reason=FailedCreate",
+			"-o", "jsonpath={.items[*].involvedObject.kind} {.items[*].source.component}")
+		if !strings.Contains(out, "ReplicationController") || !strings.Contains(out, "replication-controller") {
+			return fmt.Errorf("events: %q", out)
+		}
+		return nil
+	})
+
+	if _, err := quotas.Delete(e.ctx, "pods", nil); err != nil {
+		t.Fatal(err)
+	}
+	e.waitOwned(uid, 3)
+	e.waitRCStatus("capped", func(s *corev1.ReplicationControllerStatus) bool {
+		return s.GetReplicas() == 3 && len(s.GetConditions()) == 0
+	})
+
+	// Deleted with no propagation policy: the pods stay, released.
+	pods := e.owned(uid)
+	if _, err := rcs.Delete(e.ctx, "capped", nil); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, 60*time.Second, "the replication controller is gone and its pods orphaned", func() error {
+		if _, err := rcs.Get(e.ctx, "capped"); !client.IsNotFound(err) {
+			return fmt.Errorf("still there: %v", err)
+		}
+		for _, p := range pods {
+			got, err := e.c.CoreV1().Pods("default").Get(e.ctx, p.GetMetadata().GetName())
+			if err != nil {
+				return fmt.Errorf("pod %s: %w", p.GetMetadata().GetName(), err)
+			}
+			if len(got.GetMetadata().GetOwnerReferences()) != 0 || got.GetMetadata().GetDeletionTimestamp() != nil {
+				return fmt.Errorf("pod %s: owners %v, deletion %v", p.GetMetadata().GetName(),
+					got.GetMetadata().GetOwnerReferences(), got.GetMetadata().GetDeletionTimestamp())
+			}
+		}
+		return nil
+	})
+}

@@ -17,7 +17,10 @@ func replicationControllers() *registry.Resource {
 		newOf[corev1.ReplicationController](), newOf[corev1.ReplicationControllerList](), replicationControllerStrategy, "rc")
 }
 
+// A delete that names no propagation policy orphans an RC's pods, as
+// Kubernetes does for core/v1 requests.
 var replicationControllerStrategy = registry.Strategy{
+	OrphanByDefault:      true,
 	Default:              mutate(defaults.ReplicationController),
 	Validate:             check(validate.ValidateReplicationController),
 	ValidateStatusUpdate: checkUpdate(validate.ValidateReplicationControllerStatus),
