@@ -12,6 +12,7 @@ import (
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
 	v11 "skiff.dev/api/authentication/v1"
+	v12 "skiff.dev/api/autoscaling/v1"
 	v1 "skiff.dev/api/meta/v1"
 )
 
@@ -4788,6 +4789,467 @@ var ResourceQuotaService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Watch",
 			Handler:       _ResourceQuotaService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/core/v1/services.proto",
+}
+
+const (
+	ReplicationControllerService_Create_FullMethodName       = "/skiff.core.v1.ReplicationControllerService/Create"
+	ReplicationControllerService_Get_FullMethodName          = "/skiff.core.v1.ReplicationControllerService/Get"
+	ReplicationControllerService_List_FullMethodName         = "/skiff.core.v1.ReplicationControllerService/List"
+	ReplicationControllerService_Watch_FullMethodName        = "/skiff.core.v1.ReplicationControllerService/Watch"
+	ReplicationControllerService_Update_FullMethodName       = "/skiff.core.v1.ReplicationControllerService/Update"
+	ReplicationControllerService_UpdateStatus_FullMethodName = "/skiff.core.v1.ReplicationControllerService/UpdateStatus"
+	ReplicationControllerService_Patch_FullMethodName        = "/skiff.core.v1.ReplicationControllerService/Patch"
+	ReplicationControllerService_Delete_FullMethodName       = "/skiff.core.v1.ReplicationControllerService/Delete"
+	ReplicationControllerService_GetScale_FullMethodName     = "/skiff.core.v1.ReplicationControllerService/GetScale"
+	ReplicationControllerService_UpdateScale_FullMethodName  = "/skiff.core.v1.ReplicationControllerService/UpdateScale"
+)
+
+// ReplicationControllerServiceClient is the client API for ReplicationControllerService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// ReplicationControllerService serves ReplicationController objects.
+type ReplicationControllerServiceClient interface {
+	Create(ctx context.Context, in *CreateReplicationControllerRequest, opts ...grpc.CallOption) (*ReplicationController, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*ReplicationController, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*ReplicationControllerList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReplicationControllerWatchEvent], error)
+	Update(ctx context.Context, in *UpdateReplicationControllerRequest, opts ...grpc.CallOption) (*ReplicationController, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(ctx context.Context, in *UpdateReplicationControllerRequest, opts ...grpc.CallOption) (*ReplicationController, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*ReplicationController, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*ReplicationController, error)
+	GetScale(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*v12.Scale, error)
+	UpdateScale(ctx context.Context, in *UpdateReplicationControllerScaleRequest, opts ...grpc.CallOption) (*v12.Scale, error)
+}
+
+type replicationControllerServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewReplicationControllerServiceClient(cc grpc.ClientConnInterface) ReplicationControllerServiceClient {
+	return &replicationControllerServiceClient{cc}
+}
+
+func (c *replicationControllerServiceClient) Create(ctx context.Context, in *CreateReplicationControllerRequest, opts ...grpc.CallOption) (*ReplicationController, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplicationController)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*ReplicationController, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplicationController)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*ReplicationControllerList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplicationControllerList)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReplicationControllerWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ReplicationControllerService_ServiceDesc.Streams[0], ReplicationControllerService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, ReplicationControllerWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ReplicationControllerService_WatchClient = grpc.ServerStreamingClient[ReplicationControllerWatchEvent]
+
+func (c *replicationControllerServiceClient) Update(ctx context.Context, in *UpdateReplicationControllerRequest, opts ...grpc.CallOption) (*ReplicationController, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplicationController)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) UpdateStatus(ctx context.Context, in *UpdateReplicationControllerRequest, opts ...grpc.CallOption) (*ReplicationController, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplicationController)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*ReplicationController, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplicationController)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*ReplicationController, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReplicationController)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) GetScale(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*v12.Scale, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v12.Scale)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_GetScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *replicationControllerServiceClient) UpdateScale(ctx context.Context, in *UpdateReplicationControllerScaleRequest, opts ...grpc.CallOption) (*v12.Scale, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v12.Scale)
+	err := c.cc.Invoke(ctx, ReplicationControllerService_UpdateScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ReplicationControllerServiceServer is the server API for ReplicationControllerService service.
+// All implementations must embed UnimplementedReplicationControllerServiceServer
+// for forward compatibility.
+//
+// ReplicationControllerService serves ReplicationController objects.
+type ReplicationControllerServiceServer interface {
+	Create(context.Context, *CreateReplicationControllerRequest) (*ReplicationController, error)
+	Get(context.Context, *v1.GetRequest) (*ReplicationController, error)
+	List(context.Context, *v1.ListRequest) (*ReplicationControllerList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[ReplicationControllerWatchEvent]) error
+	Update(context.Context, *UpdateReplicationControllerRequest) (*ReplicationController, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(context.Context, *UpdateReplicationControllerRequest) (*ReplicationController, error)
+	Patch(context.Context, *v1.PatchRequest) (*ReplicationController, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*ReplicationController, error)
+	GetScale(context.Context, *v1.GetRequest) (*v12.Scale, error)
+	UpdateScale(context.Context, *UpdateReplicationControllerScaleRequest) (*v12.Scale, error)
+	mustEmbedUnimplementedReplicationControllerServiceServer()
+}
+
+// UnimplementedReplicationControllerServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedReplicationControllerServiceServer struct{}
+
+func (UnimplementedReplicationControllerServiceServer) Create(context.Context, *CreateReplicationControllerRequest) (*ReplicationController, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) Get(context.Context, *v1.GetRequest) (*ReplicationController, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) List(context.Context, *v1.ListRequest) (*ReplicationControllerList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[ReplicationControllerWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) Update(context.Context, *UpdateReplicationControllerRequest) (*ReplicationController, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) UpdateStatus(context.Context, *UpdateReplicationControllerRequest) (*ReplicationController, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) Patch(context.Context, *v1.PatchRequest) (*ReplicationController, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) Delete(context.Context, *v1.DeleteRequest) (*ReplicationController, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) GetScale(context.Context, *v1.GetRequest) (*v12.Scale, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetScale not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) UpdateScale(context.Context, *UpdateReplicationControllerScaleRequest) (*v12.Scale, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateScale not implemented")
+}
+func (UnimplementedReplicationControllerServiceServer) mustEmbedUnimplementedReplicationControllerServiceServer() {
+}
+func (UnimplementedReplicationControllerServiceServer) testEmbeddedByValue() {}
+
+// UnsafeReplicationControllerServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ReplicationControllerServiceServer will
+// result in compilation errors.
+type UnsafeReplicationControllerServiceServer interface {
+	mustEmbedUnimplementedReplicationControllerServiceServer()
+}
+
+func RegisterReplicationControllerServiceServer(s grpc.ServiceRegistrar, srv ReplicationControllerServiceServer) {
+	// If the following call panics, it indicates UnimplementedReplicationControllerServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ReplicationControllerService_ServiceDesc, srv)
+}
+
+func _ReplicationControllerService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateReplicationControllerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).Create(ctx, req.(*CreateReplicationControllerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ReplicationControllerServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, ReplicationControllerWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ReplicationControllerService_WatchServer = grpc.ServerStreamingServer[ReplicationControllerWatchEvent]
+
+func _ReplicationControllerService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateReplicationControllerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).Update(ctx, req.(*UpdateReplicationControllerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateReplicationControllerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).UpdateStatus(ctx, req.(*UpdateReplicationControllerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_GetScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).GetScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_GetScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).GetScale(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReplicationControllerService_UpdateScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateReplicationControllerScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReplicationControllerServiceServer).UpdateScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReplicationControllerService_UpdateScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReplicationControllerServiceServer).UpdateScale(ctx, req.(*UpdateReplicationControllerScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// ReplicationControllerService_ServiceDesc is the grpc.ServiceDesc for ReplicationControllerService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ReplicationControllerService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.core.v1.ReplicationControllerService",
+	HandlerType: (*ReplicationControllerServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _ReplicationControllerService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _ReplicationControllerService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _ReplicationControllerService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _ReplicationControllerService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _ReplicationControllerService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _ReplicationControllerService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _ReplicationControllerService_Delete_Handler,
+		},
+		{
+			MethodName: "GetScale",
+			Handler:    _ReplicationControllerService_GetScale_Handler,
+		},
+		{
+			MethodName: "UpdateScale",
+			Handler:    _ReplicationControllerService_UpdateScale_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _ReplicationControllerService_Watch_Handler,
 			ServerStreams: true,
 		},
 	},

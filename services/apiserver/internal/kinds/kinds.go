@@ -41,6 +41,7 @@ func All() []*registry.Resource {
 		core("serviceaccounts", "serviceaccount", "ServiceAccount", true, false, newOf[corev1.ServiceAccount](), newOf[corev1.ServiceAccountList](), serviceAccountStrategy, "sa"),
 		core("events", "event", "Event", true, false, newOf[corev1.Event](), newOf[corev1.EventList](), eventStrategy, "ev"),
 		podTemplates(),
+		replicationControllers(),
 		core("limitranges", "limitrange", "LimitRange", true, false, newOf[corev1.LimitRange](), newOf[corev1.LimitRangeList](), limitRangeStrategy, "limits"),
 		core("resourcequotas", "resourcequota", "ResourceQuota", true, true, newOf[corev1.ResourceQuota](), newOf[corev1.ResourceQuotaList](), resourceQuotaStrategy, "quota"),
 		apps("deployments", "deployment", "Deployment", newOf[appsv1.Deployment](), newOf[appsv1.DeploymentList](), deploymentStrategy, "deploy"),
@@ -119,13 +120,14 @@ func All() []*registry.Resource {
 			break
 		}
 	}
-	extra := map[string][]string{"apps/deployments": {"scale"}, "apps/replicasets": {"scale"}, "/pods": {"binding", "eviction"}, "/serviceaccounts": {"token"}}
+	extra := map[string][]string{"apps/deployments": {"scale"}, "apps/replicasets": {"scale"}, "/pods": {"binding", "eviction"}, "/serviceaccounts": {"token"},
+		"/replicationcontrollers": {"scale"}}
 	parts := map[string]map[string][]string{
 		"/namespaces": {"finalize": {"spec"}},
 		"/pods":       {"ephemeralcontainers": {"spec", "ephemeral_containers"}},
 		"certificates.k8s.io/certificatesigningrequests": {"approval": {"status", "conditions"}},
 	}
-	traced := []string{"/pods", "/services", "/endpoints", "apps/deployments", "apps/replicasets", "discovery.k8s.io/endpointslices"}
+	traced := []string{"/pods", "/replicationcontrollers", "/services", "/endpoints", "apps/deployments", "apps/replicasets", "discovery.k8s.io/endpointslices"}
 	for _, r := range list {
 		r.Traced = slices.Contains(traced, r.Group+"/"+r.Plural)
 		r.PatchMeta = patchmeta.For(r.New())
@@ -138,7 +140,7 @@ func All() []*registry.Resource {
 			r.Subresources = append(r.Subresources, name)
 		}
 	}
-	setCategories(list, []string{"pods", "services", "deployments", "replicasets"}, "all")
+	setCategories(list, []string{"pods", "replicationcontrollers", "services", "deployments", "replicasets"}, "all")
 	return list
 }
 

@@ -135,6 +135,21 @@ func init() {
 			return []any{pt.GetMetadata().GetName(), names, images, orNone(formatLabels(pt.GetTemplate().GetMetadata().GetLabels()))}
 		}),
 	})
+	register("", "ReplicationController", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("Desired", "integer", "Number of desired pods."), col("Current", "integer", "Number of actual pods."),
+			col("Ready", "integer", "Number of ready pods."), ageCol(),
+			wide(col("Containers", "string", "Names of each container in the template.")),
+			wide(col("Images", "string", "Images referenced by each container in the template.")),
+			wide(col("Selector", "string", "Label selector for pods.")),
+		},
+		Cells: typed(func(rc *corev1.ReplicationController, now time.Time) []any {
+			names, images := containers(rc.GetSpec().GetTemplate())
+			return []any{rc.GetMetadata().GetName(), int64(rc.GetSpec().GetReplicas()), int64(rc.GetStatus().GetReplicas()),
+				int64(rc.GetStatus().GetReadyReplicas()), Age(rc.GetMetadata(), now), names, images,
+				orNone(formatLabels(rc.GetSpec().GetSelector()))}
+		}),
+	})
 	register("apps", "Deployment", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(),
 			col("Ready", "string", "Number of the pod with ready state"),

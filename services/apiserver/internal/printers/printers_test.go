@@ -36,6 +36,7 @@ func TestEveryKindHasOneCellPerColumn(t *testing.T) {
 		{"", "Event", &corev1.Event{Metadata: meta("e")}},
 		{"apps", "Deployment", &appsv1.Deployment{Metadata: meta("d")}},
 		{"apps", "ReplicaSet", &appsv1.ReplicaSet{Metadata: meta("r")}},
+		{"", "ReplicationController", &corev1.ReplicationController{Metadata: meta("r")}},
 		{"coordination.k8s.io", "Lease", &coordinationv1.Lease{Metadata: meta("l")}},
 		{"rbac.authorization.k8s.io", "Role", &rbacv1.Role{Metadata: meta("r")}},
 		{"rbac.authorization.k8s.io", "ClusterRole", &rbacv1.ClusterRole{Metadata: meta("c")}},

@@ -231,6 +231,10 @@ type Strategy struct {
 	// PrepareForDelete changes an object that starts being deleted
 	// (a namespace's phase becomes Terminating).
 	PrepareForDelete func(obj proto.Message)
+	// OrphanByDefault makes a delete that names neither a propagation
+	// policy nor orphanDependents orphan the object's dependents, as
+	// Kubernetes keeps for core/v1 ReplicationControllers.
+	OrphanByDefault bool
 	// GracePeriod returns the grace period for deleting obj when the
 	// client gave none, and whether the kind deletes gracefully at all.
 	GracePeriod func(obj proto.Message, requested *int64) (seconds int64, graceful bool)

@@ -17,7 +17,8 @@ import (
 )
 
 // GetScale reads the scale subresource of a kind with spec.replicas,
-// status.replicas and spec.selector (Deployment, ReplicaSet).
+// status.replicas and spec.selector (Deployment, ReplicaSet, and
+// ReplicationController, whose selector is a map).
 func (s *Store) GetScale(ctx context.Context, namespace, name string) (*autoscalingv1.Scale, error) {
 	obj, err := s.Get(ctx, namespace, name, GetOptions{})
 	if err != nil {
@@ -69,6 +70,8 @@ func scaleOf(obj proto.Message) (*autoscalingv1.Scale, error) {
 				return nil, err
 			}
 			sc.Status.Selector = str
+		} else if set := mapField(spec, "selector"); set != nil {
+			sc.Status.Selector = labels.SelectorFromSet(set).String() // a ReplicationController's
 		}
 	}
 	if status != nil {
@@ -89,10 +92,26 @@ func int32Field(m proto.Message, name protoreflect.Name) int32 {
 func messageField(m proto.Message, name protoreflect.Name) proto.Message {
 	r := m.ProtoReflect()
 	fd := r.Descriptor().Fields().ByName(name)
-	if fd == nil || fd.Message() == nil || !r.Has(fd) {
+	if fd == nil || fd.IsMap() || fd.IsList() || fd.Message() == nil || !r.Has(fd) {
 		return nil
 	}
 	return r.Get(fd).Message().Interface()
+}
+
+// mapField is a map<string, string> field of m, nil when m has none or it
+// is empty.
+func mapField(m proto.Message, name protoreflect.Name) labels.Set {
+	r := m.ProtoReflect()
+	fd := r.Descriptor().Fields().ByName(name)
+	if fd == nil || !fd.IsMap() || fd.MapValue().Kind() != protoreflect.StringKind || r.Get(fd).Map().Len() == 0 {
+		return nil
+	}
+	set := labels.Set{}
+	r.Get(fd).Map().Range(func(k protoreflect.MapKey, v protoreflect.Value) bool {
+		set[k.String()] = v.String()
+		return true
+	})
+	return set
 }
 
 func setReplicas(obj proto.Message, n int32) {

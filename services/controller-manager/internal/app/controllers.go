@@ -21,6 +21,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
 	"skiff.dev/services/controller-manager/internal/podgc"
 	"skiff.dev/services/controller-manager/internal/replicaset"
+	"skiff.dev/services/controller-manager/internal/replication"
 	"skiff.dev/services/controller-manager/internal/resourcequota"
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
@@ -55,6 +56,15 @@ var known = []struct {
 		rc := replicaset.New(d.c, d.f, d.workers)
 		rc.Observe = d.observe
 		rc.Events = d.events.Recorder("replicaset-controller", "")
+		return rc, nil
+	}},
+	{replication.Name, "concurrent-rc-syncs", 5, func(d deps) (runner, error) {
+		rc, err := replication.New(d.c, d.f, d.workers)
+		if err != nil {
+			return nil, err
+		}
+		rc.Observe = d.observe
+		rc.Events = d.events.Recorder("replication-controller", "")
 		return rc, nil
 	}},
 	{deployment.Name, "concurrent-deployment-syncs", 5, func(d deps) (runner, error) {
@@ -187,8 +197,8 @@ var accounts = map[string]string{
 	serviceaccount.Name: "service-account-controller", servicecidrs.Name: "service-cidrs-controller",
 	rootcacertpublisher.Name: "root-ca-cert-publisher", clusterroleaggregation.Name: "clusterrole-aggregation-controller",
 	csrapproving.Name: "certificate-controller", csrsigning.Name: "certificate-controller", tokencleaner.Name: "token-cleaner",
-	resourcequota.Name: "resourcequota-controller",
-	disruption.Name:    "disruption-controller",
+	resourcequota.Name: "resourcequota-controller", disruption.Name: "disruption-controller",
+	replication.Name: "replication-controller",
 }
 
 func names() []string {

@@ -113,11 +113,23 @@ func (dc *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 	}
 	r := &rollout{dc: dc, d: d, now: dc.clock()}
 	r.split(rss)
-	if d.GetSpec().GetPaused() {
-		if err := r.scalePaused(ctx); err != nil {
+	switch {
+	case d.GetSpec().GetPaused():
+		// A paused rollout does not move, but follows changes of the replicas.
+		if err := r.scaleToReplicas(ctx); err != nil {
 			return 0, err
 		}
-	} else {
+	case r.isScalingEvent():
+		// The replicas changed: spread the change before rolling on.
+		if r.newRS != nil {
+			if err := r.ensureNewRS(ctx); err != nil {
+				return 0, err
+			}
+		}
+		if err := r.scaleToReplicas(ctx); err != nil {
+			return 0, err
+		}
+	default:
 		if err := r.ensureNewRS(ctx); err != nil {
 			return 0, err
 		}

@@ -388,32 +388,6 @@ func (r *rollout) scaleDownOld(ctx context.Context) error {
 	return nil
 }
 
-// scalePaused follows replica changes of a paused Deployment when a
-// single ReplicaSet runs; a paused rollout does not move.
-func (r *rollout) scalePaused(ctx context.Context) error {
-	var active []int
-	all := r.all()
-	for i, rs := range all {
-		if rs.GetSpec().GetReplicas() > 0 {
-			active = append(active, i)
-		}
-	}
-	if len(active) != 1 {
-		return nil
-	}
-	rs := all[active[0]]
-	scaled, err := r.scale(ctx, rs, r.replicas())
-	if err != nil {
-		return err
-	}
-	if rs == r.newRS {
-		r.newRS = scaled
-	} else {
-		r.old[active[0]] = scaled
-	}
-	return nil
-}
-
 // cleanup deletes the oldest empty ReplicaSets beyond revisionHistoryLimit.
 func (r *rollout) cleanup(ctx context.Context) error {
 	limit := int32(10)

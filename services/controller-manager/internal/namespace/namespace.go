@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/controller-manager/internal/controller"
@@ -106,7 +107,11 @@ func (nc *Controller) purge(ctx context.Context, r client.ServedResource, ns str
 		if m.GetDeletionTimestamp() != nil {
 			continue
 		}
-		if _, err := md.Delete(ctx, m.GetName(), nil); err != nil && !client.IsNotFound(err) {
+		// In the background, as Kubernetes' namespace controller deletes:
+		// a kind that orphans by default (ReplicationControllers) would
+		// otherwise wait for the garbage collector.
+		background := &metav1.DeleteOptions{PropagationPolicy: proto.String("Background")}
+		if _, err := md.Delete(ctx, m.GetName(), background); err != nil && !client.IsNotFound(err) {
 			return 0, err
 		}
 	}

@@ -18,13 +18,13 @@ import (
 )
 
 // manage creates or deletes pods so the active ones match the replicas.
-func (rc *Controller) manage(ctx context.Context, key string, rs *appsv1.ReplicaSet, active []*corev1.Pod) error {
+func (rc *Controller[T]) manage(ctx context.Context, key string, obj T, rs *appsv1.ReplicaSet, active []*corev1.Pod) error {
 	want := int(rs.GetSpec().GetReplicas())
 	switch diff := len(active) - want; {
 	case diff < 0:
 		n := min(-diff, BurstReplicas)
 		rc.exp.ExpectCreates(key, n)
-		created, err := slowStart(n, func() error { return rc.createPod(ctx, rs) })
+		created, err := slowStart(n, func() error { return rc.createPod(ctx, obj, rs) })
 		for i := created; i < n; i++ {
 			rc.exp.CreationObserved(key) // never coming
 		}
@@ -36,7 +36,7 @@ func (rc *Controller) manage(ctx context.Context, key string, rs *appsv1.Replica
 			names[i] = informer.KeyOf(p)
 		}
 		rc.exp.ExpectDeletes(key, names)
-		return rc.deletePods(ctx, key, rs, victims)
+		return rc.deletePods(ctx, key, obj, victims)
 	}
 	return nil
 }
@@ -73,7 +73,11 @@ func slowStart(n int, fn func() error) (int, error) {
 }
 
 // NewPod is the pod a ReplicaSet's template describes.
-func NewPod(rs *appsv1.ReplicaSet) *corev1.Pod {
+func NewPod(rs *appsv1.ReplicaSet) *corev1.Pod { return newPod(rs, OwnerReference(rs)) }
+
+// newPod is the pod the template of a ReplicaSet view describes,
+// controlled by ref.
+func newPod(rs *appsv1.ReplicaSet, ref *metav1.OwnerReference) *corev1.Pod {
 	tmpl := rs.GetSpec().GetTemplate()
 	meta := proto.Clone(tmpl.GetMetadata()).(*metav1.ObjectMeta)
 	if meta == nil {
@@ -82,24 +86,24 @@ func NewPod(rs *appsv1.ReplicaSet) *corev1.Pod {
 	meta.Name = ""
 	meta.GenerateName = rs.GetMetadata().GetName() + "-"
 	meta.Namespace = rs.GetMetadata().GetNamespace()
-	meta.OwnerReferences = []*metav1.OwnerReference{OwnerReference(rs)}
+	meta.OwnerReferences = []*metav1.OwnerReference{ref}
 	spec, _ := proto.Clone(tmpl.GetSpec()).(*corev1.PodSpec)
 	return &corev1.Pod{Metadata: meta, Spec: spec}
 }
 
-func (rc *Controller) createPod(ctx context.Context, rs *appsv1.ReplicaSet) error {
-	pod, err := rc.c.CoreV1().Pods(rs.GetMetadata().GetNamespace()).Create(ctx, NewPod(rs), client.WriteOptions{})
+func (rc *Controller[T]) createPod(ctx context.Context, obj T, rs *appsv1.ReplicaSet) error {
+	pod, err := rc.c.CoreV1().Pods(rs.GetMetadata().GetNamespace()).Create(ctx, newPod(rs, rc.ownerReference(obj)), client.WriteOptions{})
 	if err != nil {
 		if ctx.Err() == nil {
-			rc.Events.Eventf(rs, events.Warning, "FailedCreate", "Error creating: %v", err)
+			rc.Events.Eventf(obj, events.Warning, "FailedCreate", "Error creating: %v", err)
 		}
-		return fmt.Errorf("create pod for replicaset %s: %w", informer.KeyOf(rs), err)
+		return fmt.Errorf("create pod for %s %s: %w", rc.kind.Name, informer.KeyOf(rs), err)
 	}
-	rc.Events.Eventf(rs, events.Normal, "SuccessfulCreate", "Created pod: %s", pod.GetMetadata().GetName())
+	rc.Events.Eventf(obj, events.Normal, "SuccessfulCreate", "Created pod: %s", pod.GetMetadata().GetName())
 	return nil
 }
 
-func (rc *Controller) deletePods(ctx context.Context, key string, rs *appsv1.ReplicaSet, pods []*corev1.Pod) error {
+func (rc *Controller[T]) deletePods(ctx context.Context, key string, obj T, pods []*corev1.Pod) error {
 	errs := make([]error, len(pods))
 	var wg sync.WaitGroup
 	for i, p := range pods {
@@ -109,13 +113,13 @@ func (rc *Controller) deletePods(ctx context.Context, key string, rs *appsv1.Rep
 			_, err := rc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Delete(ctx, p.GetMetadata().GetName(), nil)
 			switch {
 			case err == nil:
-				rc.Events.Eventf(rs, events.Normal, "SuccessfulDelete", "Deleted pod: %s", p.GetMetadata().GetName())
+				rc.Events.Eventf(obj, events.Normal, "SuccessfulDelete", "Deleted pod: %s", p.GetMetadata().GetName())
 			case client.IsNotFound(err):
 				rc.exp.DeletionObserved(key, informer.KeyOf(p)) // already gone
 			default:
 				rc.exp.DeletionObserved(key, informer.KeyOf(p)) // never coming
 				if ctx.Err() == nil {
-					rc.Events.Eventf(rs, events.Warning, "FailedDelete", "Error deleting: %v", err)
+					rc.Events.Eventf(obj, events.Warning, "FailedDelete", "Error deleting: %v", err)
 				}
 				errs[i] = fmt.Errorf("delete pod %s: %w", informer.KeyOf(p), err)
 			}

@@ -1,7 +1,8 @@
 // Package replicaset keeps each ReplicaSet's pods at its replica count:
 // it adopts matching orphans, releases pods that stop matching, creates
 // and deletes pods in bounded bursts, and reports replicas, ready and
-// available pods in the status.
+// available pods in the status. The same reconcile serves core/v1
+// ReplicationControllers through a Kind that shows each as a ReplicaSet.
 package replicaset
 
 import (
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/proto"
 
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
@@ -32,37 +34,51 @@ const BurstReplicas = 500
 // Name is the controller's name in --controllers.
 const Name = "replicaset"
 
-// Controller is the ReplicaSet controller.
-type Controller struct {
+// Controller keeps the pods of the objects of one kind: ReplicaSets, or
+// ReplicationControllers through their ReplicaSet view.
+type Controller[T events.Object] struct {
 	*controller.Controller
 	c    *client.Client
-	rss  *informer.Informer[*appsv1.ReplicaSet]
+	kind Kind[T]
 	pods *informer.Informer[*corev1.Pod]
 	exp  *controller.Expectations
+	span string // the reconcile's span name
 	// Events records the pods it creates and deletes (nil records nothing).
 	Events *events.Recorder
 }
 
 var tracer = otel.Tracer("skiff.dev/services/controller-manager/replicaset")
 
-// New wires the controller to the shared informers.
-func New(c *client.Client, f *informers.Factory, workers int) *Controller {
-	rc := &Controller{c: c, rss: f.ReplicaSets(), pods: f.Pods(), exp: controller.NewExpectations()}
-	rc.Controller = &controller.Controller{Name: Name, Workers: workers, Reconciler: controller.ReconcileFunc(rc.reconcile),
-		Keys: func() []string { return keys(rc.rss.Store().List()) }}
-	rc.rss.AddHandler(informer.Handler[*appsv1.ReplicaSet]{
-		OnAdd:    func(rs *appsv1.ReplicaSet) { rc.Enqueue(informer.KeyOf(rs)) },
-		OnUpdate: func(_, rs *appsv1.ReplicaSet) { rc.Enqueue(informer.KeyOf(rs)) },
-		OnDelete: func(rs *appsv1.ReplicaSet) { rc.exp.Forget(informer.KeyOf(rs)); rc.Enqueue(informer.KeyOf(rs)) },
-	})
-	rc.pods.AddHandler(informer.Handler[*corev1.Pod]{OnAdd: rc.podAdded, OnUpdate: rc.podUpdated, OnDelete: rc.podDeleted})
+// New is the ReplicaSet controller, wired to the shared informers.
+func New(c *client.Client, f *informers.Factory, workers int) *Controller[*appsv1.ReplicaSet] {
+	rc, err := NewFor(c, f, workers, ReplicaSets(c, f))
+	if err != nil {
+		panic(err) // the ReplicaSet kind is complete
+	}
 	return rc
 }
 
-func keys(rss []*appsv1.ReplicaSet) []string {
-	out := make([]string, len(rss))
-	for i, rs := range rss {
-		out[i] = informer.KeyOf(rs)
+// NewFor is the controller of a kind that works as ReplicaSets do.
+func NewFor[T events.Object](c *client.Client, f *informers.Factory, workers int, k Kind[T]) (*Controller[T], error) {
+	if err := k.check(); err != nil {
+		return nil, err
+	}
+	rc := &Controller[T]{c: c, kind: k, pods: f.Pods(), exp: controller.NewExpectations(), span: "reconcile " + k.Name}
+	rc.Controller = &controller.Controller{Name: k.Name, Workers: workers, Reconciler: controller.ReconcileFunc(rc.reconcile),
+		Keys: func() []string { return keys(k.Objects.Store().List()) }}
+	k.Objects.AddHandler(informer.Handler[T]{
+		OnAdd:    func(obj T) { rc.Enqueue(informer.KeyOf(obj)) },
+		OnUpdate: func(_, obj T) { rc.Enqueue(informer.KeyOf(obj)) },
+		OnDelete: func(obj T) { rc.exp.Forget(informer.KeyOf(obj)); rc.Enqueue(informer.KeyOf(obj)) },
+	})
+	rc.pods.AddHandler(informer.Handler[*corev1.Pod]{OnAdd: rc.podAdded, OnUpdate: rc.podUpdated, OnDelete: rc.podDeleted})
+	return rc, nil
+}
+
+func keys[T proto.Message](objs []T) []string {
+	out := make([]string, len(objs))
+	for i, obj := range objs {
+		out[i] = informer.KeyOf(obj)
 	}
 	return out
 }
@@ -77,30 +93,30 @@ func ControllerOf(meta *metav1.ObjectMeta) *metav1.OwnerReference {
 	return nil
 }
 
-// owner is the key of the ReplicaSet controlling a pod, if it is one we know.
-func (rc *Controller) owner(pod *corev1.Pod) (string, bool) {
+// owner is the key of the object controlling a pod, if it is one we know.
+func (rc *Controller[T]) owner(pod *corev1.Pod) (string, bool) {
 	ref := ControllerOf(pod.GetMetadata())
-	if ref == nil || ref.GetKind() != "ReplicaSet" {
+	if ref == nil || ref.GetKind() != rc.kind.Kind {
 		return "", false
 	}
 	key := pod.GetMetadata().GetNamespace() + "/" + ref.GetName()
-	rs, ok := rc.rss.Store().Get(key)
-	if !ok || rs.GetMetadata().GetUid() != ref.GetUid() {
+	obj, ok := rc.kind.Objects.Store().Get(key)
+	if !ok || obj.GetMetadata().GetUid() != ref.GetUid() {
 		return "", false
 	}
 	return key, true
 }
 
-// enqueueMatching queues every ReplicaSet that could adopt an orphan.
-func (rc *Controller) enqueueMatching(pod *corev1.Pod) {
-	for _, rs := range rc.rss.Store().ByIndex(informer.IndexNamespace, pod.GetMetadata().GetNamespace()) {
-		if labels.Matches(rs.GetSpec().GetSelector(), pod.GetMetadata().GetLabels()) {
-			rc.Enqueue(informer.KeyOf(rs))
+// enqueueMatching queues every object that could adopt an orphan.
+func (rc *Controller[T]) enqueueMatching(pod *corev1.Pod) {
+	for _, obj := range rc.kind.Objects.Store().ByIndex(informer.IndexNamespace, pod.GetMetadata().GetNamespace()) {
+		if labels.Matches(rc.kind.View(obj).GetSpec().GetSelector(), pod.GetMetadata().GetLabels()) {
+			rc.Enqueue(informer.KeyOf(obj))
 		}
 	}
 }
 
-func (rc *Controller) podAdded(pod *corev1.Pod) {
+func (rc *Controller[T]) podAdded(pod *corev1.Pod) {
 	if pod.GetMetadata().GetDeletionTimestamp() != nil {
 		rc.podDeleted(pod) // seen for the first time while going away
 		return
@@ -115,7 +131,7 @@ func (rc *Controller) podAdded(pod *corev1.Pod) {
 	}
 }
 
-func (rc *Controller) podUpdated(old, pod *corev1.Pod) {
+func (rc *Controller[T]) podUpdated(old, pod *corev1.Pod) {
 	if pod.GetMetadata().GetDeletionTimestamp() != nil && old.GetMetadata().GetDeletionTimestamp() == nil {
 		rc.podDeleted(pod) // a pod being deleted no longer counts
 		return
@@ -132,35 +148,36 @@ func (rc *Controller) podUpdated(old, pod *corev1.Pod) {
 	}
 }
 
-func (rc *Controller) podDeleted(pod *corev1.Pod) {
+func (rc *Controller[T]) podDeleted(pod *corev1.Pod) {
 	if key, ok := rc.owner(pod); ok {
 		rc.exp.DeletionObserved(key, informer.KeyOf(pod))
 		rc.Enqueue(key)
 	}
 }
 
-// reconcile brings one ReplicaSet to its desired state.
-func (rc *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
-	rs, ok := rc.rss.Store().Get(key)
+// reconcile brings one object to its desired state.
+func (rc *Controller[T]) reconcile(ctx context.Context, key string) (time.Duration, error) {
+	obj, ok := rc.kind.Objects.Store().Get(key)
 	if !ok {
 		rc.exp.Forget(key)
 		return 0, nil // its pods are the garbage collector's
 	}
+	rs := rc.kind.View(obj)
 	ctx = telemetry.ContextFromAnnotations(ctx, rs.GetMetadata().GetAnnotations())
-	ctx, span := tracer.Start(ctx, "reconcile replicaset", trace.WithAttributes(attribute.String("replicaset", key)))
+	ctx, span := tracer.Start(ctx, rc.span, trace.WithAttributes(attribute.String(rc.kind.Name, key)))
 	defer span.End()
 
-	owned, err := rc.claim(ctx, rs)
+	owned, err := rc.claim(ctx, obj, rs)
 	if err != nil {
 		return 0, err
 	}
 	active := activePods(owned)
 	var manageErr error
 	if rc.exp.Satisfied(key) && rs.GetMetadata().GetDeletionTimestamp() == nil {
-		manageErr = rc.manage(ctx, key, rs, active)
+		manageErr = rc.manage(ctx, key, obj, rs, active)
 	}
 	status, after := computeStatus(rs, active, manageErr, time.Now())
-	if err := rc.writeStatus(ctx, rs, status); err != nil {
+	if err := rc.writeStatus(ctx, obj, rs.GetStatus(), status); err != nil {
 		return 0, err
 	}
 	if manageErr != nil {
@@ -169,9 +186,9 @@ func (rc *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 	return after, nil
 }
 
-// claim returns the pods the ReplicaSet controls after adopting matching
+// claim returns the pods the object controls after adopting matching
 // orphans and releasing pods it controls that no longer match.
-func (rc *Controller) claim(ctx context.Context, rs *appsv1.ReplicaSet) ([]*corev1.Pod, error) {
+func (rc *Controller[T]) claim(ctx context.Context, obj T, rs *appsv1.ReplicaSet) ([]*corev1.Pod, error) {
 	uid := rs.GetMetadata().GetUid()
 	sel := rs.GetSpec().GetSelector()
 	deleting := rs.GetMetadata().GetDeletionTimestamp() != nil
@@ -187,7 +204,7 @@ func (rc *Controller) claim(ctx context.Context, rs *appsv1.ReplicaSet) ([]*core
 				return nil, err
 			}
 		case ref == nil && matches && !deleting && pod.GetMetadata().GetDeletionTimestamp() == nil:
-			adopted, err := rc.adopt(ctx, rs, pod)
+			adopted, err := rc.adopt(ctx, obj, pod)
 			if err != nil {
 				return nil, err
 			}
@@ -201,17 +218,26 @@ func (rc *Controller) claim(ctx context.Context, rs *appsv1.ReplicaSet) ([]*core
 
 // OwnerReference is the controller reference a ReplicaSet puts on its pods.
 func OwnerReference(rs *appsv1.ReplicaSet) *metav1.OwnerReference {
-	yes := true
-	return &metav1.OwnerReference{ApiVersion: "apps/v1", Kind: "ReplicaSet", Name: rs.GetMetadata().GetName(),
-		Uid: rs.GetMetadata().GetUid(), Controller: &yes, BlockOwnerDeletion: &yes}
+	return ownerReference("apps/v1", "ReplicaSet", rs.GetMetadata())
 }
 
-// adopt makes rs the pod's controller with a strategic merge patch of its
+// ownerReference is the controller reference an object puts on its pods.
+func ownerReference(apiVersion, kind string, meta *metav1.ObjectMeta) *metav1.OwnerReference {
+	yes := true
+	return &metav1.OwnerReference{ApiVersion: apiVersion, Kind: kind, Name: meta.GetName(),
+		Uid: meta.GetUid(), Controller: &yes, BlockOwnerDeletion: &yes}
+}
+
+func (rc *Controller[T]) ownerReference(obj T) *metav1.OwnerReference {
+	return ownerReference(rc.kind.APIVersion, rc.kind.Kind, obj.GetMetadata())
+}
+
+// adopt makes obj the pod's controller with a strategic merge patch of its
 // owner references (merged by uid), pinned to the pod's uid, as
 // Kubernetes' controllers adopt: their role may patch pods, not update
 // them.
-func (rc *Controller) adopt(ctx context.Context, rs *appsv1.ReplicaSet, pod *corev1.Pod) (*corev1.Pod, error) {
-	ref, err := kjson.Marshal(OwnerReference(rs))
+func (rc *Controller[T]) adopt(ctx context.Context, obj T, pod *corev1.Pod) (*corev1.Pod, error) {
+	ref, err := kjson.Marshal(rc.ownerReference(obj))
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +253,7 @@ func (rc *Controller) adopt(ctx context.Context, rs *appsv1.ReplicaSet, pod *cor
 }
 
 // release drops the owner reference of uid from the pod, by patch.
-func (rc *Controller) release(ctx context.Context, pod *corev1.Pod, uid string) error {
+func (rc *Controller[T]) release(ctx context.Context, pod *corev1.Pod, uid string) error {
 	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"$patch":"delete","uid":%q}],"uid":%q}}`, uid, pod.GetMetadata().GetUid())
 	_, err := rc.c.CoreV1().Pods(pod.GetMetadata().GetNamespace()).Patch(ctx, pod.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
 	if err != nil && !client.IsNotFound(err) {

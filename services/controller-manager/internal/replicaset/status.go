@@ -2,6 +2,7 @@ package replicaset
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -70,16 +71,19 @@ func computeStatus(rs *appsv1.ReplicaSet, active []*corev1.Pod, manageErr error,
 			next = left
 		}
 	}
-	st.Conditions = failureCondition(rs.GetStatus().GetConditions(), manageErr, now)
+	st.Conditions = failureCondition(rs.GetStatus().GetConditions(), manageErr, len(active)-int(rs.GetSpec().GetReplicas()), now)
 	if next > 0 {
 		next += 100 * time.Millisecond
 	}
 	return st, next
 }
 
-// failureCondition keeps ReplicaFailure set while creating or deleting
-// pods fails, as kubectl describe shows it.
-func failureCondition(old []*appsv1.ReplicaSetCondition, err error, now time.Time) []*appsv1.ReplicaSetCondition {
+// failureCondition sets ReplicaFailure while creating or deleting pods
+// fails, as Kubernetes does: reason FailedCreate when pods are missing,
+// FailedDelete when there are too many, the message of the first error
+// the apiserver gave; a condition already set stays as it is until the
+// failures end, and then goes.
+func failureCondition(old []*appsv1.ReplicaSetCondition, err error, diff int, now time.Time) []*appsv1.ReplicaSetCondition {
 	var out []*appsv1.ReplicaSetCondition
 	var prev *appsv1.ReplicaSetCondition
 	for _, c := range old {
@@ -89,30 +93,38 @@ func failureCondition(old []*appsv1.ReplicaSetCondition, err error, now time.Tim
 		}
 		out = append(out, c)
 	}
-	if err == nil {
+	switch {
+	case err == nil:
 		return out
+	case prev != nil:
+		return append(out, prev)
 	}
-	c := &appsv1.ReplicaSetCondition{Type: "ReplicaFailure", Status: "True", Reason: "FailedCreate",
-		Message: err.Error(), LastTransitionTime: timestamppb.New(now)}
-	if prev != nil && prev.GetStatus() == "True" {
-		c.LastTransitionTime = prev.GetLastTransitionTime()
+	reason := ""
+	switch {
+	case diff < 0:
+		reason = "FailedCreate"
+	case diff > 0:
+		reason = "FailedDelete"
 	}
-	return append(out, c)
+	msg := err.Error()
+	if se := (*client.StatusError)(nil); errors.As(err, &se) {
+		msg = se.Error()
+	}
+	return append(out, &appsv1.ReplicaSetCondition{Type: "ReplicaFailure", Status: "True", Reason: reason,
+		Message: msg, LastTransitionTime: timestamppb.New(now)})
 }
 
 // writeStatus updates the status when it changed.
-func (rc *Controller) writeStatus(ctx context.Context, rs *appsv1.ReplicaSet, st *appsv1.ReplicaSetStatus) error {
-	if proto.Equal(rs.GetStatus(), st) {
+func (rc *Controller[T]) writeStatus(ctx context.Context, obj T, old, st *appsv1.ReplicaSetStatus) error {
+	if proto.Equal(old, st) {
 		return nil
 	}
-	updated := proto.Clone(rs).(*appsv1.ReplicaSet)
-	updated.Status = st
-	_, err := rc.c.AppsV1().ReplicaSets(rs.GetMetadata().GetNamespace()).UpdateStatus(ctx, updated, client.WriteOptions{})
+	_, err := rc.kind.UpdateStatus(ctx, obj, st)
 	switch {
 	case client.IsNotFound(err):
 		return nil
 	case err != nil:
-		return fmt.Errorf("update status of replicaset %s: %w", informer.KeyOf(rs), err)
+		return fmt.Errorf("update status of %s %s: %w", rc.kind.Name, informer.KeyOf(obj), err)
 	}
 	return nil
 }
