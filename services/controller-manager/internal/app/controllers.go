@@ -193,7 +193,7 @@ var accounts = map[string]string{
 	rootcacertpublisher.Name: "root-ca-cert-publisher", clusterroleaggregation.Name: "clusterrole-aggregation-controller",
 	csrapproving.Name: "certificate-controller", csrsigning.Name: "certificate-controller", tokencleaner.Name: "token-cleaner",
 	resourcequota.Name: "resourcequota-controller",
-	job.Name: "job-controller", ttlafterfinished.Name: "ttl-after-finished-controller",
+	job.Name:           "job-controller", ttlafterfinished.Name: "ttl-after-finished-controller",
 }
 
 func names() []string {
