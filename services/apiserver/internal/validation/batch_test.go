@@ -68,7 +68,10 @@ func TestValidateJob(t *testing.T) {
 			[]string{`spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"`}},
 		{"negative counts", func(j *batchv1.Job) { j.Spec.Parallelism, j.Spec.BackoffLimit = proto.Int32(-1), proto.Int32(-2) },
 			[]string{`spec.parallelism: Invalid value: -1: must be greater than or equal to 0`, `spec.backoffLimit: Invalid value: -2: must be greater than or equal to 0`}},
-		{"Indexed without completions", func(j *batchv1.Job) { j.Spec.CompletionMode = proto.String("Indexed"); j.Spec.Parallelism = proto.Int32(2) },
+		{"Indexed without completions", func(j *batchv1.Job) {
+			j.Spec.CompletionMode = proto.String("Indexed")
+			j.Spec.Parallelism = proto.Int32(2)
+		},
 			[]string{`spec.completions: Required value: when completion mode is Indexed`}},
 		{"unknown completion mode", func(j *batchv1.Job) { j.Spec.CompletionMode = proto.String("Sometimes") },
 			[]string{`spec.completionMode: Unsupported value: "Sometimes": supported values: "NonIndexed", "Indexed"`}},
