@@ -70,6 +70,32 @@ spec:
 ---
 apiVersion: batch/v1
 kind: Job
+metadata: {name: deadline}
+spec:
+  activeDeadlineSeconds: 2
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: c, image: "registry.skiff.local/testserver:1.0", command: [sleep, infinity]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: paused}
+spec:
+  suspend: true
+  parallelism: 2
+  completions: 4
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: c, image: "registry.skiff.local/testserver:1.0", command: [sleep, infinity]}
+---
+apiVersion: batch/v1
+kind: Job
 metadata: {name: shortlived}
 spec:
   ttlSecondsAfterFinished: 0
@@ -205,6 +231,55 @@ func TestJobs(t *testing.T) {
 		}
 		if j.GetStatus().GetFailed() != 1 {
 			t.Errorf("failed %d, want 1", j.GetStatus().GetFailed())
+		}
+	})
+
+	t.Run("activeDeadlineSeconds", func(t *testing.T) {
+		j := waitJob(t, c, "deadline", "Failed", nil)
+		if cond := condition(j, "Failed"); cond.GetReason() != "DeadlineExceeded" || cond.GetMessage() != "Job was active longer than specified deadline" {
+			t.Errorf("Failed condition: %v", cond)
+		}
+		if st := j.GetStatus(); st.GetActive() != 0 || st.GetFailed() != 1 || st.GetTerminating() != 0 {
+			t.Errorf("status: active %d failed %d terminating %d, want 0, 1, 0", st.GetActive(), st.GetFailed(), st.GetTerminating())
+		}
+	})
+
+	t.Run("suspend", func(t *testing.T) {
+		j := waitJob(t, c, "paused", "Suspended", nil)
+		if cond := condition(j, "Suspended"); cond.GetReason() != "JobSuspended" || cond.GetMessage() != "Job suspended" || j.GetStatus().GetStartTime() != nil {
+			t.Errorf("suspended: %v, startTime %v", cond, j.GetStatus().GetStartTime())
+		}
+		if pods := jobPods(t, c, "paused"); len(pods) != 0 {
+			t.Fatalf("%d pods of a suspended job", len(pods))
+		}
+		kubectl(t, kubeconfig, "patch", "job", "paused", "-p", `{"spec":{"suspend":false}}`)
+		framework.Eventually(t, 60*time.Second, "resumed job runs two pods", func() error {
+			j, err := c.BatchV1().Jobs("default").Get(context.Background(), "paused")
+			if err != nil {
+				return err
+			}
+			if cond := condition(j, "Suspended"); cond.GetStatus() != "False" || cond.GetReason() != "JobResumed" || j.GetStatus().GetReady() != 2 {
+				return fmt.Errorf("condition %v, ready %d", cond, j.GetStatus().GetReady())
+			}
+			return nil
+		})
+		kubectl(t, kubeconfig, "patch", "job", "paused", "-p", `{"spec":{"suspend":true}}`)
+		framework.Eventually(t, 60*time.Second, "suspended job's pods gone", func() error {
+			j, err := c.BatchV1().Jobs("default").Get(context.Background(), "paused")
+			if err != nil {
+				return err
+			}
+			if pods := jobPods(t, c, "paused"); len(pods) != 0 || j.GetStatus().GetActive() != 0 || condition(j, "Suspended").GetStatus() != "True" {
+				return fmt.Errorf("%d pods, active %d, %v", len(pods), j.GetStatus().GetActive(), condition(j, "Suspended"))
+			}
+			return nil
+		})
+		if j, _ := c.BatchV1().Jobs("default").Get(context.Background(), "paused"); j.GetStatus().GetFailed() != 0 {
+			t.Errorf("suspending counted %d failures", j.GetStatus().GetFailed())
+		}
+		out := kubectl(t, kubeconfig, "get", "job", "paused")
+		if !regexp.MustCompile(`(?m)^paused\s+Suspended\s+0/4\s+`).MatchString(out) {
+			t.Errorf("kubectl get job:\n%s", out)
 		}
 	})
 
