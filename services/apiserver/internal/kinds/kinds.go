@@ -46,6 +46,7 @@ func All() []*registry.Resource {
 		core("resourcequotas", "resourcequota", "ResourceQuota", true, true, newOf[corev1.ResourceQuota](), newOf[corev1.ResourceQuotaList](), resourceQuotaStrategy, "quota"),
 		apps("deployments", "deployment", "Deployment", newOf[appsv1.Deployment](), newOf[appsv1.DeploymentList](), deploymentStrategy, "deploy"),
 		apps("replicasets", "replicaset", "ReplicaSet", newOf[appsv1.ReplicaSet](), newOf[appsv1.ReplicaSetList](), replicaSetStrategy, "rs"),
+		jobs(),
 		{
 			Group: "apps", Version: "v1", Plural: "controllerrevisions", Singular: "controllerrevision", Kind: "ControllerRevision",
 			ListKind: "ControllerRevisionList", Namespaced: true,

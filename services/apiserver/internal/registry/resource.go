@@ -233,7 +233,7 @@ type Strategy struct {
 	PrepareForDelete func(obj proto.Message)
 	// OrphanByDefault makes a delete that names neither a propagation
 	// policy nor orphanDependents orphan the object's dependents, as
-	// Kubernetes keeps for core/v1 ReplicationControllers.
+	// Kubernetes keeps for core/v1 ReplicationControllers and batch/v1 Jobs.
 	OrphanByDefault bool
 	// GracePeriod returns the grace period for deleting obj when the
 	// client gave none, and whether the kind deletes gracefully at all.

@@ -16,6 +16,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/endpointslicemirroring"
 	"skiff.dev/services/controller-manager/internal/garbagecollector"
 	"skiff.dev/services/controller-manager/internal/informers"
+	"skiff.dev/services/controller-manager/internal/job"
 	"skiff.dev/services/controller-manager/internal/namespace"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
@@ -27,6 +28,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
 	"skiff.dev/services/controller-manager/internal/servicecidrs"
 	"skiff.dev/services/controller-manager/internal/tokencleaner"
+	"skiff.dev/services/controller-manager/internal/ttlafterfinished"
 )
 
 // deps is what a controller is built from.
@@ -72,6 +74,17 @@ var known = []struct {
 		dc.Observe = d.observe
 		dc.Events = d.events.Recorder("deployment-controller", "")
 		return dc, nil
+	}},
+	{job.Name, "concurrent-job-syncs", 5, func(d deps) (runner, error) {
+		jc := job.New(d.c, d.f, d.workers)
+		jc.Observe = d.observe
+		jc.Events = d.events.Recorder("job-controller", "")
+		return jc, nil
+	}},
+	{ttlafterfinished.Name, "concurrent-ttl-after-finished-syncs", 5, func(d deps) (runner, error) {
+		tc := ttlafterfinished.New(d.c, d.f, d.workers)
+		tc.Observe = d.observe
+		return tc, nil
 	}},
 	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(d deps) (runner, error) {
 		ec := endpoints.New(d.c, d.f, d.workers)
@@ -198,7 +211,8 @@ var accounts = map[string]string{
 	rootcacertpublisher.Name: "root-ca-cert-publisher", clusterroleaggregation.Name: "clusterrole-aggregation-controller",
 	csrapproving.Name: "certificate-controller", csrsigning.Name: "certificate-controller", tokencleaner.Name: "token-cleaner",
 	resourcequota.Name: "resourcequota-controller", disruption.Name: "disruption-controller",
-	replication.Name: "replication-controller",
+	replication.Name: "replication-controller", job.Name: "job-controller",
+	ttlafterfinished.Name: "ttl-after-finished-controller",
 }
 
 func names() []string {

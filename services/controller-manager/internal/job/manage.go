@@ -1,0 +1,373 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	batchv1 "skiff.dev/api/batch/v1"
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/events"
+	"skiff.dev/pkg/informer"
+	"skiff.dev/pkg/kjson"
+	"skiff.dev/pkg/labels"
+	"skiff.dev/services/controller-manager/internal/controller"
+)
+
+// maxGeneratedNameLength is how long a generateName prefix may be
+// (a name's 63 characters less the apiserver's 5 random ones).
+const maxGeneratedNameLength = 58
+
+// manage creates or deletes pods so parallelism of them run (fewer when
+// fewer completions remain), and deletes every pod of a suspended Job. It
+// returns the active count after its writes.
+func (jc *Controller) manage(ctx context.Context, key string, s *syncState, now time.Time) (int32, error) {
+	job := s.job
+	active := int32(len(s.active))
+	parallelism := job.GetSpec().GetParallelism()
+	if suspended(job) {
+		rmReady, rm, err := jc.deletePods(ctx, key, job, podsForRemoval(job, s.active, int(active)), true)
+		s.terminating += rm
+		s.ready -= rmReady
+		return active - rm, err
+	}
+	var want int32
+	if job.GetSpec().Completions == nil {
+		want = parallelism
+		if s.succeeded > 0 {
+			want = active // leave what runs running
+		}
+	} else {
+		want = max(min(job.GetSpec().GetCompletions()-s.succeeded, parallelism), 0)
+	}
+	victims := podsForRemoval(job, s.active, int(max(active-want, 0)))
+	if len(victims) > MaxPodCreateDeletePerSync {
+		victims = victims[:MaxPodCreateDeletePerSync]
+	}
+	if len(victims) > 0 {
+		rmReady, rm, err := jc.deletePods(ctx, key, job, victims, true)
+		s.terminating += rm
+		s.ready -= rmReady
+		return active - rm, err
+	}
+	var terminating int32
+	if onlyReplaceFailed(job) {
+		terminating = s.terminating
+	}
+	diff := want - terminating - active
+	if diff <= 0 {
+		return active, nil
+	}
+	if !hasBackoffLimitPerIndex(job) {
+		if left := s.newBackoff.remaining(now); left > 0 {
+			s.requeueAfter(left)
+			return active, nil
+		}
+	}
+	diff = min(diff, MaxPodCreateDeletePerSync)
+	var indexes []int
+	if isIndexed(job) {
+		indexes = s.firstPendingIndexes(int(diff), int(job.GetSpec().GetCompletions()))
+		if hasBackoffLimitPerIndex(job) {
+			var left time.Duration
+			if indexes, left = s.indexesReadyNow(indexes, now); left > 0 {
+				s.requeueAfter(left)
+				return active, nil
+			}
+		}
+		diff = int32(len(indexes))
+	}
+	created, err := jc.createPods(ctx, key, s, indexes, int(diff))
+	return active + int32(created), err
+}
+
+// indexesReadyNow keeps the indexes whose back-off has passed; when none
+// has, it says how long until the first does.
+func (s *syncState) indexesReadyNow(indexes []int, now time.Time) ([]int, time.Duration) {
+	var ready []int
+	var least time.Duration
+	for _, ix := range indexes {
+		last := s.delayedPerIndex[ix]
+		left := time.Duration(0)
+		if last != nil {
+			left = backoffRemaining(now, absoluteFailures(last)+1, finishedAt(last))
+		}
+		if left == 0 {
+			ready = append(ready, ix)
+		} else if least == 0 || left < least {
+			least = left
+		}
+	}
+	if len(ready) > 0 {
+		return ready, 0
+	}
+	return nil, least
+}
+
+// OwnerReference is the controller reference a Job puts on its pods.
+func OwnerReference(j *batchv1.Job) *metav1.OwnerReference {
+	return &metav1.OwnerReference{ApiVersion: "batch/v1", Kind: "Job", Name: j.GetMetadata().GetName(),
+		Uid: j.GetMetadata().GetUid(), Controller: proto.Bool(true), BlockOwnerDeletion: proto.Bool(true)}
+}
+
+// NewPod is the pod a Job creates for an index (noIndex for a NonIndexed
+// Job): its template, the tracking finalizer, and for an index the
+// completion-index annotation and label, JOB_COMPLETION_INDEX in every
+// container, the hostname <job>-<index> and the name prefix <job>-<index>-.
+func NewPod(j *batchv1.Job, index int, replaced *corev1.Pod) *corev1.Pod {
+	tmpl := j.GetSpec().GetTemplate()
+	meta, _ := proto.Clone(tmpl.GetMetadata()).(*metav1.ObjectMeta)
+	if meta == nil {
+		meta = &metav1.ObjectMeta{}
+	}
+	spec, _ := proto.Clone(tmpl.GetSpec()).(*corev1.PodSpec)
+	if spec == nil {
+		spec = &corev1.PodSpec{}
+	}
+	name := j.GetMetadata().GetName()
+	meta.Name, meta.Namespace = "", j.GetMetadata().GetNamespace()
+	meta.GenerateName = name + "-"
+	meta.OwnerReferences = []*metav1.OwnerReference{OwnerReference(j)}
+	meta.Finalizers = append(meta.Finalizers, TrackingFinalizer)
+	if index != noIndex {
+		ix := strconv.Itoa(index)
+		if meta.Annotations == nil {
+			meta.Annotations = map[string]string{}
+		}
+		if meta.Labels == nil {
+			meta.Labels = map[string]string{}
+		}
+		meta.Annotations[CompletionIndexAnnotation] = ix
+		meta.Labels[CompletionIndexAnnotation] = ix
+		if hasBackoffLimitPerIndex(j) {
+			counted, ignored := newIndexFailureCounts(j, replaced)
+			meta.Annotations[IndexFailureCountAnnotation] = strconv.Itoa(int(counted))
+			if ignored > 0 {
+				meta.Annotations[IndexIgnoredFailureCountAnnotation] = strconv.Itoa(int(ignored))
+			}
+		}
+		for _, c := range append(spec.InitContainers, spec.Containers...) {
+			addIndexEnv(c)
+		}
+		spec.Hostname = proto.String(name + "-" + ix)
+		suffix := "-" + ix + "-"
+		meta.GenerateName = name + suffix
+		if len(meta.GenerateName) > maxGeneratedNameLength {
+			meta.GenerateName = name[:maxGeneratedNameLength-len(suffix)] + suffix
+		}
+	}
+	return &corev1.Pod{Metadata: meta, Spec: spec}
+}
+
+// addIndexEnv gives a container JOB_COMPLETION_INDEX from the pod's
+// completion-index label, as Kubernetes 1.34 does, unless it sets it.
+func addIndexEnv(c *corev1.Container) {
+	for _, e := range c.GetEnv() {
+		if e.GetName() == completionIndexEnv {
+			return
+		}
+	}
+	c.Env = append(c.Env, &corev1.EnvVar{Name: completionIndexEnv, ValueFrom: &corev1.EnvVarSource{
+		FieldRef: &corev1.ObjectFieldSelector{ApiVersion: "v1", FieldPath: "metadata.labels['" + CompletionIndexAnnotation + "']"}}})
+}
+
+// createPods creates n pods (one per index for an Indexed Job) in
+// batches that double while they succeed, so a create that fails (quota,
+// a terminating namespace) costs one call rather than n. It returns how
+// many it created.
+func (jc *Controller) createPods(ctx context.Context, key string, s *syncState, indexes []int, n int) (int, error) {
+	job := s.job
+	jc.exp.ExpectCreates(key, n)
+	var created atomic.Int32
+	var errs []error
+	done := 0
+	for batch := 1; done < n; batch *= 2 {
+		size := min(batch, n-done)
+		batchErrs := make([]error, size)
+		var wg sync.WaitGroup
+		for i := range size {
+			ix := noIndex
+			if indexes != nil {
+				ix = indexes[done+i]
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := jc.createPod(ctx, job, NewPod(job, ix, s.delayedPerIndex[ix])); err != nil {
+					jc.exp.CreationObserved(key) // never coming
+					batchErrs[i] = err
+					return
+				}
+				created.Add(1)
+			}()
+		}
+		wg.Wait()
+		done += size
+		if err := errors.Join(batchErrs...); err != nil {
+			errs = append(errs, err)
+			for range n - done {
+				jc.exp.CreationObserved(key) // skipped
+			}
+			break
+		}
+	}
+	return int(created.Load()), errors.Join(errs...)
+}
+
+func (jc *Controller) createPod(ctx context.Context, job *batchv1.Job, pod *corev1.Pod) error {
+	out, err := jc.c.CoreV1().Pods(job.GetMetadata().GetNamespace()).Create(ctx, pod, client.WriteOptions{})
+	if err != nil {
+		if controller.NamespaceTerminating(err) {
+			return nil // every later create fails the same way
+		}
+		if ctx.Err() == nil {
+			jc.Events.Eventf(job, events.Warning, "FailedCreate", "Error creating: %v", err)
+		}
+		return fmt.Errorf("create pod for job %s: %w", informer.KeyOf(job), err)
+	}
+	jc.Events.Eventf(job, events.Normal, "SuccessfulCreate", "Created pod: %s", out.GetMetadata().GetName())
+	return nil
+}
+
+// deletePods deletes pods gracefully and returns how many it deleted and
+// how many of those were ready. Pods a finished Job deletes keep their
+// finalizers and are counted as they end; pods the Job no longer wants
+// (expect: too many, or suspended) lose it first, so they are not counted
+// as failures, and their deletions are expected.
+func (jc *Controller) deletePods(ctx context.Context, key string, job *batchv1.Job, pods []*corev1.Pod, expect bool) (int32, int32, error) {
+	if expect && len(pods) > 0 {
+		names := make([]string, len(pods))
+		for i, p := range pods {
+			names[i] = informer.KeyOf(p)
+		}
+		jc.exp.ExpectDeletes(key, names)
+	}
+	var ready, deleted atomic.Int32
+	errs := make([]error, len(pods))
+	var wg sync.WaitGroup
+	for i, p := range pods {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if expect {
+				err = jc.removeFinalizer(ctx, p)
+			}
+			if err == nil {
+				_, err = jc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Delete(ctx, p.GetMetadata().GetName(), nil)
+			}
+			if err != nil && !client.IsNotFound(err) {
+				if expect {
+					jc.exp.DeletionObserved(key, informer.KeyOf(p)) // never coming
+				}
+				if ctx.Err() == nil {
+					jc.Events.Eventf(job, events.Warning, "FailedDelete", "Error deleting: %v", err)
+				}
+				errs[i] = fmt.Errorf("delete pod %s: %w", informer.KeyOf(p), err)
+				return
+			}
+			if err == nil {
+				jc.Events.Eventf(job, events.Normal, "SuccessfulDelete", "Deleted pod: %s", p.GetMetadata().GetName())
+			}
+			deleted.Add(1)
+			if isReady(p) {
+				ready.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	return ready.Load(), deleted.Load(), errors.Join(errs...)
+}
+
+// claim returns the pods the Job controls, adopting matching orphans
+// (with the tracking finalizer) and releasing pods that stopped matching.
+func (jc *Controller) claim(ctx context.Context, job *batchv1.Job) ([]*corev1.Pod, error) {
+	uid := job.GetMetadata().GetUid()
+	sel := job.GetSpec().GetSelector()
+	canAdopt := job.GetMetadata().GetDeletionTimestamp() == nil
+	var owned []*corev1.Pod
+	for _, p := range jc.pods.Store().ByIndex(informer.IndexNamespace, job.GetMetadata().GetNamespace()) {
+		ref := controllerRef(p.GetMetadata())
+		matches := labels.Matches(sel, p.GetMetadata().GetLabels())
+		switch {
+		case ref != nil && ref.GetUid() == uid && matches:
+			owned = append(owned, p)
+		case ref != nil && ref.GetUid() == uid:
+			if err := jc.release(ctx, p, uid); err != nil {
+				return nil, err
+			}
+		case ref == nil && matches && canAdopt && !deleting(p):
+			adopted, err := jc.adopt(ctx, job, p)
+			if err != nil {
+				return nil, err
+			}
+			if adopted != nil {
+				owned = append(owned, adopted)
+			}
+		}
+	}
+	return owned, nil
+}
+
+// adopt makes the Job the pod's controller and adds the tracking
+// finalizer, by a strategic merge patch pinned to the pod's uid.
+func (jc *Controller) adopt(ctx context.Context, job *batchv1.Job, p *corev1.Pod) (*corev1.Pod, error) {
+	ref, err := kjson.Marshal(OwnerReference(job))
+	if err != nil {
+		return nil, err
+	}
+	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[%s],"finalizers":[%q],"uid":%q}}`, ref, TrackingFinalizer, p.GetMetadata().GetUid())
+	out, err := jc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Patch(ctx, p.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
+	switch {
+	case client.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("adopt pod %s: %w", informer.KeyOf(p), err)
+	}
+	return out, nil
+}
+
+// release drops the Job's owner reference and finalizer from the pod.
+func (jc *Controller) release(ctx context.Context, p *corev1.Pod, uid string) error {
+	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"$patch":"delete","uid":%q}],"$deleteFromPrimitiveList/finalizers":[%q],"uid":%q}}`,
+		uid, TrackingFinalizer, p.GetMetadata().GetUid())
+	_, err := jc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Patch(ctx, p.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
+	if err != nil && !client.IsNotFound(err) {
+		return fmt.Errorf("release pod %s: %w", informer.KeyOf(p), err)
+	}
+	return nil
+}
+
+// removeFinalizer drops the tracking finalizer from a pod; a pod that is
+// gone already counts as done.
+func (jc *Controller) removeFinalizer(ctx context.Context, p *corev1.Pod) error {
+	if !hasTrackingFinalizer(p) {
+		return nil
+	}
+	patch := fmt.Sprintf(`{"metadata":{"$deleteFromPrimitiveList/finalizers":[%q]}}`, TrackingFinalizer)
+	_, err := jc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Patch(ctx, p.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
+	if err != nil && !client.IsNotFound(err) {
+		return fmt.Errorf("remove tracking finalizer from pod %s: %w", informer.KeyOf(p), err)
+	}
+	return nil
+}
+
+// releaseAll frees the pods of a finished Job that still carry the
+// finalizer: the Job has counted everything it will.
+func (jc *Controller) releaseAll(ctx context.Context, job *batchv1.Job) error {
+	var errs []error
+	for _, p := range jc.pods.Store().ByIndex(informer.IndexOwner, job.GetMetadata().GetUid()) {
+		if err := jc.removeFinalizer(ctx, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
