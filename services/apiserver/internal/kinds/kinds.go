@@ -61,6 +61,7 @@ func All() []*registry.Resource {
 			New:      newOf[nodev1.RuntimeClass](), NewList: newOf[nodev1.RuntimeClassList](), Strategy: runtimeClassStrategy,
 		},
 		certificateSigningRequests(),
+		cronJobs(),
 		{
 			Group: "networking.k8s.io", Version: "v1", Plural: "ipaddresses", Singular: "ipaddress", Kind: "IPAddress",
 			ListKind: "IPAddressList", ShortNames: []string{"ip"},
