@@ -67,6 +67,9 @@ func (s *Store) finalizersFor(obj proto.Message, opts *metav1.DeleteOptions) []s
 	if opts.OrphanDependents != nil && opts.GetOrphanDependents() {
 		policy = "Orphan"
 	}
+	if policy == "" && opts.OrphanDependents == nil {
+		policy = s.res.DefaultPropagation
+	}
 	switch policy {
 	case "Orphan":
 		fins = addString(fins, FinalizerOrphan)

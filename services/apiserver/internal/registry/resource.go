@@ -76,6 +76,10 @@ type Resource struct {
 	// metadata.generation: "spec" when empty (a PodTemplate's is
 	// "template").
 	SpecPart protoreflect.Name
+	// DefaultPropagation is the propagation policy of a delete that names
+	// none: "" deletes dependents in the background; batch/v1 Jobs orphan
+	// their pods, as Kubernetes keeps for compatibility.
+	DefaultPropagation string
 	// StorageVersion is the version objects are kept in when it is not
 	// Version (a CustomResourceDefinition's storage version).
 	StorageVersion string
