@@ -7,6 +7,7 @@ import (
 	"skiff.dev/pkg/events"
 	"skiff.dev/services/controller-manager/internal/clusterroleaggregation"
 	"skiff.dev/services/controller-manager/internal/controller"
+	"skiff.dev/services/controller-manager/internal/cronjob"
 	"skiff.dev/services/controller-manager/internal/csrapproving"
 	"skiff.dev/services/controller-manager/internal/csrsigning"
 	"skiff.dev/services/controller-manager/internal/deployment"
@@ -61,6 +62,12 @@ var known = []struct {
 		dc.Observe = d.observe
 		dc.Events = d.events.Recorder("deployment-controller", "")
 		return dc, nil
+	}},
+	{cronjob.Name, "concurrent-cron-job-syncs", 5, func(d deps) (runner, error) {
+		cc := cronjob.New(d.c, d.f, cronjob.Config{Workers: d.workers})
+		cc.Observe = d.observe
+		cc.Events = d.events.Recorder(cronjob.Component, "")
+		return cc, nil
 	}},
 	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(d deps) (runner, error) {
 		ec := endpoints.New(d.c, d.f, d.workers)
@@ -179,7 +186,7 @@ var accounts = map[string]string{
 	serviceaccount.Name: "service-account-controller", servicecidrs.Name: "service-cidrs-controller",
 	rootcacertpublisher.Name: "root-ca-cert-publisher", clusterroleaggregation.Name: "clusterrole-aggregation-controller",
 	csrapproving.Name: "certificate-controller", csrsigning.Name: "certificate-controller", tokencleaner.Name: "token-cleaner",
-	resourcequota.Name: "resourcequota-controller",
+	resourcequota.Name: "resourcequota-controller", cronjob.Name: "cronjob-controller",
 }
 
 func names() []string {
