@@ -353,6 +353,38 @@ func TestCronJobController(t *testing.T) {
 		cl.waitActive(ns, "prompt", jobName("prompt", m2))
 	})
 
+	t.Run("a suspended CronJob starts nothing", func(t *testing.T) {
+		cl.t, cl.clk = t, clock.NewFake(time.Now())
+		cl.startController()
+		ns := cl.namespace("suspend")
+		_, m1 := cl.createCronJob(ns, "paused", func(s *batchv1.CronJobSpec) {
+			s.Suspend, s.StartingDeadlineSeconds = proto.Bool(true), proto.Int64(30)
+		})
+		if _, other := cl.createCronJob(ns, "running", nil); !other.Equal(m1) {
+			t.Skipf("the CronJobs were created in different minutes (%v, %v)", m1, other)
+		}
+		cl.stepTo(m1.Add(time.Second))
+		cl.waitJobs(ns, jobName("running", m1))
+		// Resumed within the deadline, the run that was due starts.
+		cj := cl.cronJob(ns, "paused")
+		cj.Spec.Suspend = proto.Bool(false)
+		if _, err := cl.c.BatchV1().CronJobs(ns).Update(context.Background(), cj, client.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		cl.waitJobs(ns, jobName("running", m1), jobName("paused", m1))
+	})
+
+	t.Run("more than 100 missed times start only the latest", func(t *testing.T) {
+		cl.t, cl.clk = t, clock.NewFake(time.Now())
+		cl.startController()
+		ns := cl.namespace("missed")
+		_, m1 := cl.createCronJob(ns, "sleepy", nil)
+		latest := m1.Add(3 * time.Hour)
+		cl.stepTo(latest.Add(time.Second))
+		cl.waitJobs(ns, jobName("sleepy", latest))
+		cl.waitEvent(ns, "sleepy", "TooManyMissedTimes")
+	})
+
 	t.Run("a failover never runs a schedule time twice", func(t *testing.T) {
 		cl.t, cl.clk = t, clock.NewFake(time.Now())
 		stop := cl.startController()
