@@ -7,6 +7,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	appsv1 "skiff.dev/api/apps/v1"
+	batchv1 "skiff.dev/api/batch/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 )
@@ -237,5 +238,25 @@ func TestOtherKinds(t *testing.T) {
 	Endpoints(ep)
 	if got := ep.Subsets[0].Ports[0].Protocol; got != "TCP" {
 		t.Errorf("endpoints port protocol: got %q, want TCP", got)
+	}
+}
+
+func TestCronJobDefaults(t *testing.T) {
+	cj := &batchv1.CronJob{Spec: &batchv1.CronJobSpec{Schedule: "@hourly"}}
+	CronJob(cj)
+	sp := cj.GetSpec()
+	if sp.GetConcurrencyPolicy() != "Allow" || sp.Suspend == nil || sp.GetSuspend() ||
+		sp.GetSuccessfulJobsHistoryLimit() != 3 || sp.GetFailedJobsHistoryLimit() != 1 {
+		t.Errorf("got concurrencyPolicy %q, suspend %v, history limits %d/%d; want Allow, false, 3/1",
+			sp.GetConcurrencyPolicy(), sp.Suspend, sp.GetSuccessfulJobsHistoryLimit(), sp.GetFailedJobsHistoryLimit())
+	}
+	if got := sp.GetJobTemplate().GetSpec().GetTemplate().GetSpec().GetDnsPolicy(); got != "ClusterFirst" {
+		t.Errorf("the job template's pod dnsPolicy = %q, want ClusterFirst", got)
+	}
+	kept := &batchv1.CronJob{Spec: &batchv1.CronJobSpec{ConcurrencyPolicy: "Forbid", Suspend: proto.Bool(true),
+		SuccessfulJobsHistoryLimit: proto.Int32(0), FailedJobsHistoryLimit: proto.Int32(5)}}
+	CronJob(kept)
+	if sp := kept.Spec; sp.GetConcurrencyPolicy() != "Forbid" || !sp.GetSuspend() || sp.GetSuccessfulJobsHistoryLimit() != 0 || sp.GetFailedJobsHistoryLimit() != 5 {
+		t.Errorf("values given were changed: %v", sp)
 	}
 }

@@ -70,6 +70,7 @@ func All() []*registry.Resource {
 		certificateSigningRequests(),
 		priorityClasses(),
 		podDisruptionBudgets(),
+		cronJobs(),
 		{
 			Group: "networking.k8s.io", Version: "v1", Plural: "ipaddresses", Singular: "ipaddress", Kind: "IPAddress",
 			ListKind: "IPAddressList", ShortNames: []string{"ip"},

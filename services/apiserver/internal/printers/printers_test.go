@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	appsv1 "skiff.dev/api/apps/v1"
+	batchv1 "skiff.dev/api/batch/v1"
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
@@ -37,6 +38,7 @@ func TestEveryKindHasOneCellPerColumn(t *testing.T) {
 		{"apps", "Deployment", &appsv1.Deployment{Metadata: meta("d")}},
 		{"apps", "ReplicaSet", &appsv1.ReplicaSet{Metadata: meta("r")}},
 		{"", "ReplicationController", &corev1.ReplicationController{Metadata: meta("r")}},
+		{"batch", "CronJob", &batchv1.CronJob{Metadata: meta("c")}},
 		{"coordination.k8s.io", "Lease", &coordinationv1.Lease{Metadata: meta("l")}},
 		{"rbac.authorization.k8s.io", "Role", &rbacv1.Role{Metadata: meta("r")}},
 		{"rbac.authorization.k8s.io", "ClusterRole", &rbacv1.ClusterRole{Metadata: meta("c")}},

@@ -7,6 +7,7 @@ import (
 	"skiff.dev/pkg/events"
 	"skiff.dev/services/controller-manager/internal/clusterroleaggregation"
 	"skiff.dev/services/controller-manager/internal/controller"
+	"skiff.dev/services/controller-manager/internal/cronjob"
 	"skiff.dev/services/controller-manager/internal/csrapproving"
 	"skiff.dev/services/controller-manager/internal/csrsigning"
 	"skiff.dev/services/controller-manager/internal/deployment"
@@ -85,6 +86,12 @@ var known = []struct {
 		tc := ttlafterfinished.New(d.c, d.f, d.workers)
 		tc.Observe = d.observe
 		return tc, nil
+	}},
+	{cronjob.Name, "concurrent-cron-job-syncs", 5, func(d deps) (runner, error) {
+		cc := cronjob.New(d.c, d.f, cronjob.Config{Workers: d.workers})
+		cc.Observe = d.observe
+		cc.Events = d.events.Recorder(cronjob.Component, "")
+		return cc, nil
 	}},
 	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(d deps) (runner, error) {
 		ec := endpoints.New(d.c, d.f, d.workers)
@@ -212,7 +219,7 @@ var accounts = map[string]string{
 	csrapproving.Name: "certificate-controller", csrsigning.Name: "certificate-controller", tokencleaner.Name: "token-cleaner",
 	resourcequota.Name: "resourcequota-controller", disruption.Name: "disruption-controller",
 	replication.Name: "replication-controller", job.Name: "job-controller",
-	ttlafterfinished.Name: "ttl-after-finished-controller",
+	ttlafterfinished.Name: "ttl-after-finished-controller", cronjob.Name: "cronjob-controller",
 }
 
 func names() []string {
