@@ -45,6 +45,7 @@ func All() []*registry.Resource {
 		core("resourcequotas", "resourcequota", "ResourceQuota", true, true, newOf[corev1.ResourceQuota](), newOf[corev1.ResourceQuotaList](), resourceQuotaStrategy, "quota"),
 		apps("deployments", "deployment", "Deployment", newOf[appsv1.Deployment](), newOf[appsv1.DeploymentList](), deploymentStrategy, "deploy"),
 		apps("replicasets", "replicaset", "ReplicaSet", newOf[appsv1.ReplicaSet](), newOf[appsv1.ReplicaSetList](), replicaSetStrategy, "rs"),
+		apps("daemonsets", "daemonset", "DaemonSet", newOf[appsv1.DaemonSet](), newOf[appsv1.DaemonSetList](), daemonSetStrategy, "ds"),
 		{
 			Group: "discovery.k8s.io", Version: "v1", Plural: "endpointslices", Singular: "endpointslice", Kind: "EndpointSlice",
 			ListKind: "EndpointSliceList", Namespaced: true,
@@ -131,7 +132,7 @@ func All() []*registry.Resource {
 			r.Subresources = append(r.Subresources, name)
 		}
 	}
-	setCategories(list, []string{"pods", "services", "deployments", "replicasets"}, "all")
+	setCategories(list, []string{"pods", "services", "deployments", "replicasets", "daemonsets"}, "all")
 	return list
 }
 
