@@ -9,6 +9,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/csrapproving"
 	"skiff.dev/services/controller-manager/internal/csrsigning"
+	"skiff.dev/services/controller-manager/internal/daemonset"
 	"skiff.dev/services/controller-manager/internal/deployment"
 	"skiff.dev/services/controller-manager/internal/endpoints"
 	"skiff.dev/services/controller-manager/internal/endpointslice"
@@ -60,6 +61,12 @@ var known = []struct {
 		dc := deployment.New(d.c, d.f, d.workers)
 		dc.Observe = d.observe
 		dc.Events = d.events.Recorder("deployment-controller", "")
+		return dc, nil
+	}},
+	{daemonset.Name, "concurrent-daemonset-syncs", 2, func(d deps) (runner, error) {
+		dc := daemonset.New(d.c, d.f, d.workers)
+		dc.Observe = d.observe
+		dc.Events = d.events.Recorder("daemonset-controller", "")
 		return dc, nil
 	}},
 	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(d deps) (runner, error) {
@@ -180,6 +187,7 @@ var accounts = map[string]string{
 	rootcacertpublisher.Name: "root-ca-cert-publisher", clusterroleaggregation.Name: "clusterrole-aggregation-controller",
 	csrapproving.Name: "certificate-controller", csrsigning.Name: "certificate-controller", tokencleaner.Name: "token-cleaner",
 	resourcequota.Name: "resourcequota-controller",
+	daemonset.Name:     "daemon-set-controller",
 }
 
 func names() []string {
