@@ -94,6 +94,11 @@ func (g AppsV1) DaemonSets(namespace string) *Resource[*appsv1.DaemonSet, *appsv
 	return forConn[*appsv1.DaemonSet, *appsv1.DaemonSetList](g.conn, namespace)
 }
 
+// ControllerRevisions are the ControllerRevision objects in a namespace ("" lists and watches every namespace).
+func (g AppsV1) ControllerRevisions(namespace string) *Resource[*appsv1.ControllerRevision, *appsv1.ControllerRevisionList] {
+	return forConn[*appsv1.ControllerRevision, *appsv1.ControllerRevisionList](g.conn, namespace)
+}
+
 // DiscoveryV1 is the discovery.k8s.io/v1 API group.
 type DiscoveryV1 struct{ conn *grpc.ClientConn }
 
