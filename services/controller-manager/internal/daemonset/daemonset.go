@@ -27,6 +27,7 @@ import (
 	"skiff.dev/pkg/labels"
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/controller-manager/internal/controller"
+	"skiff.dev/services/controller-manager/internal/history"
 	"skiff.dev/services/controller-manager/internal/informers"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 )
@@ -44,6 +45,7 @@ type Controller struct {
 	dss       *informer.Informer[*appsv1.DaemonSet]
 	pods      *informer.Informer[*corev1.Pod]
 	nodes     *informer.Informer[*corev1.Node]
+	history   *history.History
 	exp       *controller.Expectations
 	backoff   *backoff
 	// Events records the pods it creates and deletes (nil records nothing).
@@ -55,13 +57,18 @@ var tracer = otel.Tracer("skiff.dev/services/controller-manager/daemonset")
 // New wires the controller to the shared informers.
 func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 	dc := &Controller{c: c, dss: informers.For[*appsv1.DaemonSet, *appsv1.DaemonSetList](f), pods: f.Pods(), nodes: f.Nodes(),
-		exp:       controller.NewExpectations(), backoff: newBackoff(time.Second, 15*time.Minute)}
+		history: history.NewHistory(c, f), exp: controller.NewExpectations(), backoff: newBackoff(time.Second, 15*time.Minute)}
 	dc.Controller = &controller.Controller{Name: Name, Workers: workers, Reconciler: controller.ReconcileFunc(dc.reconcile),
 		Keys: func() []string { return keys(dc.dss.Store().List()) }}
 	dc.dss.AddHandler(informer.Handler[*appsv1.DaemonSet]{
 		OnAdd:    func(ds *appsv1.DaemonSet) { dc.Enqueue(informer.KeyOf(ds)) },
 		OnUpdate: func(_, ds *appsv1.DaemonSet) { dc.Enqueue(informer.KeyOf(ds)) },
 		OnDelete: func(ds *appsv1.DaemonSet) { dc.exp.Forget(informer.KeyOf(ds)); dc.Enqueue(informer.KeyOf(ds)) },
+	})
+	dc.history.Informer().AddHandler(informer.Handler[*appsv1.ControllerRevision]{
+		OnAdd:    dc.revisionChanged,
+		OnUpdate: func(_, r *appsv1.ControllerRevision) { dc.revisionChanged(r) },
+		OnDelete: dc.revisionChanged,
 	})
 	dc.pods.AddHandler(informer.Handler[*corev1.Pod]{OnAdd: dc.podAdded, OnUpdate: dc.podUpdated, OnDelete: dc.podDeleted})
 	dc.nodes.AddHandler(informer.Handler[*corev1.Node]{
@@ -113,6 +120,12 @@ func (dc *Controller) owner(obj proto.Message) (string, bool) {
 		return "", false
 	}
 	return key, true
+}
+
+func (dc *Controller) revisionChanged(r *appsv1.ControllerRevision) {
+	if key, ok := dc.owner(r); ok {
+		dc.Enqueue(key)
+	}
 }
 
 // enqueueMatching queues every DaemonSet that could adopt an orphan.
@@ -180,9 +193,9 @@ func (dc *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 	nodes := dc.nodes.Store().List()
 	if ds.GetMetadata().GetDeletionTimestamp() != nil || !dc.exp.Satisfied(key) {
 		// Only the status, until the caches show our last writes.
-		return dc.updateStatus(ctx, ds, nodes, byNode, dc.currentHash(ds))
+		return dc.updateStatus(ctx, ds, nodes, byNode, currentHash(ds), collisionCount(ds))
 	}
-	cur, old, err := dc.constructHistory(ctx, ds)
+	cur, old, collisions, err := dc.constructHistory(ctx, ds)
 	if err != nil {
 		return 0, fmt.Errorf("construct history of daemonset %s: %w", key, err)
 	}
@@ -199,7 +212,7 @@ func (dc *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 	if err := dc.cleanupHistory(ctx, ds, old, byNode); err != nil {
 		return 0, fmt.Errorf("clean up history of daemonset %s: %w", key, err)
 	}
-	statusAfter, err := dc.updateStatus(ctx, ds, nodes, byNode, hash)
+	statusAfter, err := dc.updateStatus(ctx, ds, nodes, byNode, hash, collisions)
 	if err != nil {
 		return 0, err
 	}

@@ -18,11 +18,9 @@ import (
 // one (each judged by the node's oldest pod), and the nodes that run it
 // but should not (misscheduled). It says when a ready pod turns
 // available.
-func computeStatus(ds *appsv1.DaemonSet, nodes []*corev1.Node, byNode map[string][]*corev1.Pod, hash string, now time.Time) (*appsv1.DaemonSetStatus, time.Duration) {
-	st := &appsv1.DaemonSetStatus{ObservedGeneration: ds.GetMetadata().GetGeneration(), Conditions: ds.GetStatus().GetConditions()}
-	if ds.GetStatus() != nil {
-		st.CollisionCount = ds.GetStatus().CollisionCount
-	}
+func computeStatus(ds *appsv1.DaemonSet, nodes []*corev1.Node, byNode map[string][]*corev1.Pod, hash string, collisions *int32, now time.Time) (*appsv1.DaemonSetStatus, time.Duration) {
+	st := &appsv1.DaemonSetStatus{ObservedGeneration: ds.GetMetadata().GetGeneration(), Conditions: ds.GetStatus().GetConditions(),
+		CollisionCount: collisions}
 	minReady := time.Duration(ds.GetSpec().GetMinReadySeconds()) * time.Second
 	var next time.Duration
 	for _, node := range nodes {
@@ -75,8 +73,8 @@ func readySince(p *corev1.Pod) *time.Time {
 
 // updateStatus writes the status when it changed, and returns when to
 // look again for pods that turn available.
-func (dc *Controller) updateStatus(ctx context.Context, ds *appsv1.DaemonSet, nodes []*corev1.Node, byNode map[string][]*corev1.Pod, hash string) (time.Duration, error) {
-	st, after := computeStatus(ds, nodes, byNode, hash, time.Now())
+func (dc *Controller) updateStatus(ctx context.Context, ds *appsv1.DaemonSet, nodes []*corev1.Node, byNode map[string][]*corev1.Pod, hash string, collisions *int32) (time.Duration, error) {
+	st, after := computeStatus(ds, nodes, byNode, hash, collisions, time.Now())
 	if proto.Equal(ds.GetStatus(), st) {
 		return after, nil
 	}
