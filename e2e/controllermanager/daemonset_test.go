@@ -263,11 +263,13 @@ func TestDaemonSetRollsOutWithKubectl(t *testing.T) {
 	if states < 9 {
 		t.Fatalf("only %d states observed during the rollout", states)
 	}
+	t.Logf("%d pod states observed during the rollout, none with more than one node unavailable", states)
 
 	history := c.kubectl("", "rollout", "history", "daemonset/agent")
 	if !strings.Contains(history, "REVISION") || !strings.Contains(history, "1 ") || !strings.Contains(history, "2 ") {
 		t.Fatalf("rollout history: %s", history)
 	}
+	t.Logf("kubectl rollout history daemonset/agent:\n%s", history)
 	c.kubectl("", "rollout", "undo", "daemonset/agent")
 	c.kubectl("", "rollout", "status", "daemonset/agent", "--timeout=90s")
 	c.onePerNode("registry.local/agent:v1", nodes...)
@@ -297,6 +299,7 @@ func TestDaemonSetRollsOutWithKubectl(t *testing.T) {
 	if !strings.Contains(wide, "CONTAINERS   IMAGES                    SELECTOR") || !strings.Contains(wide, "agent        registry.local/agent:v1   app=agent") {
 		t.Fatalf("kubectl get ds -o wide:\n%s", wide)
 	}
+	t.Logf("kubectl get ds -o wide:\n%s", wide)
 	describe := c.kubectl("", "describe", "ds", "agent")
 	for _, want := range []string{"Selector:       app=agent", "Desired Number of Nodes Scheduled: 3", "Current Number of Nodes Scheduled: 3",
 		"Number of Nodes Scheduled with Up-to-date Pods: 3", "Pods Status:  3 Running / 0 Waiting / 0 Succeeded / 0 Failed", "SuccessfulCreate"} {
