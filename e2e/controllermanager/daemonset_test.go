@@ -354,3 +354,102 @@ func TestDaemonSetReplacesFailedPods(t *testing.T) {
 		return nil
 	})
 }
+
+// surgeWatch checks every state of the agent pods during a rolling
+// update with maxSurge 1 and maxUnavailable 0: every node keeps a ready
+// pod, and at most one node has two.
+func watchSurge(ctx context.Context, c *client.Client, nodes []string) *daemonWatch {
+	w := &daemonWatch{}
+	w.pods = informer.New(informer.FromResource(c.CoreV1().Pods("default").Resource),
+		informer.Options[*corev1.Pod]{LabelSelector: "app=agent"})
+	check := func() {
+		if !w.pods.HasSynced() {
+			return
+		}
+		live := map[string]int{}
+		ready := map[string]bool{}
+		for _, p := range w.pods.Store().List() {
+			if p.GetMetadata().GetDeletionTimestamp() != nil {
+				continue
+			}
+			n := p.GetSpec().GetNodeName()
+			live[n]++
+			for _, cond := range p.GetStatus().GetConditions() {
+				if cond.GetType() == "Ready" && cond.GetStatus() == "True" {
+					ready[n] = true
+				}
+			}
+		}
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.states++
+		doubled := 0
+		for _, n := range nodes {
+			if !ready[n] {
+				w.violations = append(w.violations, fmt.Sprintf("node %s without a ready pod", n))
+			}
+			if live[n] > 1 {
+				doubled++
+			}
+		}
+		if doubled > 1 {
+			w.violations = append(w.violations, fmt.Sprintf("%d nodes with two pods: %v", doubled, live))
+		}
+	}
+	w.pods.AddHandler(informer.Handler[*corev1.Pod]{
+		OnAdd: func(*corev1.Pod) { check() }, OnUpdate: func(_, _ *corev1.Pod) { check() }, OnDelete: func(*corev1.Pod) { check() }})
+	go func() { _ = w.pods.Start(ctx) }()
+	w.pods.WaitForSync(ctx)
+	check()
+	return w
+}
+
+// TestDaemonSetSurgeAndOnDelete: with maxSurge 1 and maxUnavailable 0 no
+// node is ever without a ready pod; with OnDelete a template change waits
+// for the old pods to be deleted.
+func TestDaemonSetSurgeAndOnDelete(t *testing.T) {
+	c := startCluster(t)
+	framework.StartStandInKubelet(t, c.c, "node-c")
+	nodes := []string{"node-a", "node-b", "node-c"}
+	c.kubectl(strings.Replace(agentDaemonSet, "spec:\n  selector:", "spec:\n  updateStrategy:\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n  selector:", 1), "apply", "-f", "-")
+	c.onePerNode("registry.local/agent:v1", nodes...)
+	ctx, cancel := context.WithCancel(c.ctx)
+	w := watchSurge(ctx, c.c, nodes)
+	c.kubectl("", "set", "image", "daemonset/agent", "agent=registry.local/agent:v2")
+	c.kubectl("", "rollout", "status", "daemonset/agent", "--timeout=90s")
+	c.onePerNode("registry.local/agent:v2", nodes...)
+	cancel()
+	states, violations := w.result()
+	if len(violations) > 0 {
+		t.Fatalf("the surge broke its bounds in %d of %d observed states: %v", len(violations), states, violations)
+	}
+	t.Logf("%d pod states observed during the surge, every node always with a ready pod", states)
+
+	c.kubectl(`{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}`, "patch", "daemonset", "agent", "--type=merge", "--patch-file=/dev/stdin")
+	c.kubectl("", "set", "image", "daemonset/agent", "agent=registry.local/agent:v3")
+	framework.Eventually(t, 30*time.Second, "the status sees the new template", func() error {
+		ds, err := c.c.AppsV1().DaemonSets("default").Get(c.ctx, "agent")
+		if err != nil {
+			return err
+		}
+		if ds.GetStatus().GetObservedGeneration() != ds.GetMetadata().GetGeneration() || ds.GetStatus().GetUpdatedNumberScheduled() != 0 {
+			return fmt.Errorf("status %v", ds.GetStatus())
+		}
+		return nil
+	})
+	pods := c.onePerNode("registry.local/agent:v2", nodes...)
+	c.kubectl("", "delete", "pod", pods["node-b"].GetMetadata().GetName())
+	framework.Eventually(t, 60*time.Second, "node-b runs v3, the others v2", func() error {
+		byNode := c.agentPods()
+		for _, n := range nodes {
+			want := "registry.local/agent:v2"
+			if n == "node-b" {
+				want = "registry.local/agent:v3"
+			}
+			if len(byNode[n]) != 1 || byNode[n][0].GetSpec().GetContainers()[0].GetImage() != want || byNode[n][0].GetStatus().GetPhase() != "Running" {
+				return fmt.Errorf("pods on %s: %d", n, len(byNode[n]))
+			}
+		}
+		return nil
+	})
+}

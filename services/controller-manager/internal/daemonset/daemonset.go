@@ -41,13 +41,13 @@ const BurstReplicas = 250
 // Controller is the DaemonSet controller.
 type Controller struct {
 	*controller.Controller
-	c         *client.Client
-	dss       *informer.Informer[*appsv1.DaemonSet]
-	pods      *informer.Informer[*corev1.Pod]
-	nodes     *informer.Informer[*corev1.Node]
-	history   *history.History
-	exp       *controller.Expectations
-	backoff   *backoff
+	c       *client.Client
+	dss     *informer.Informer[*appsv1.DaemonSet]
+	pods    *informer.Informer[*corev1.Pod]
+	nodes   *informer.Informer[*corev1.Node]
+	history *history.History
+	exp     *controller.Expectations
+	backoff *backoff
 	// Events records the pods it creates and deletes (nil records nothing).
 	Events *events.Recorder
 }

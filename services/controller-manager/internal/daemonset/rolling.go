@@ -3,8 +3,8 @@ package daemonset
 import (
 	"context"
 	"maps"
-	"slices"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
