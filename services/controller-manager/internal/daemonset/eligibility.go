@@ -136,23 +136,25 @@ func targetNode(pod *corev1.Pod) string {
 // whether one already there may keep running (only untolerated NoExecute
 // taints evict it).
 func shouldRun(ds *appsv1.DaemonSet, node *corev1.Node) (run, keep bool) {
-	spec := proto.Clone(ds.GetSpec().GetTemplate().GetSpec()).(*corev1.PodSpec)
-	if spec == nil {
-		spec = &corev1.PodSpec{}
-	}
-	addTolerations(spec)
+	spec := ds.GetSpec().GetTemplate().GetSpec()
 	if n := spec.GetNodeName(); n != "" && n != node.GetMetadata().GetName() {
 		return false, false
 	}
 	if !selectsNode(spec, node) {
 		return false, false
 	}
+	// The automatic tolerations only add to what the pod tolerates, so
+	// the template's with them appended decide as the pod's would.
+	tolerations := append(slices.Clone(spec.GetTolerations()), automaticTolerations...)
+	if spec.GetHostNetwork() {
+		tolerations = append(tolerations, networkUnavailable)
+	}
 	noSchedule, noExecute := false, false
 	for _, taint := range node.GetSpec().GetTaints() {
 		if taint.GetEffect() != "NoSchedule" && taint.GetEffect() != "NoExecute" {
 			continue
 		}
-		if slices.ContainsFunc(spec.GetTolerations(), func(t *corev1.Toleration) bool { return tolerates(t, taint) }) {
+		if slices.ContainsFunc(tolerations, func(t *corev1.Toleration) bool { return tolerates(t, taint) }) {
 			continue
 		}
 		if taint.GetEffect() == "NoExecute" {
