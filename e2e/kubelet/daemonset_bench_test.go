@@ -64,18 +64,22 @@ func daemonSetRun(b *testing.B, nodes int) {
 			Template: &corev1.PodTemplateSpec{Metadata: &metav1.ObjectMeta{Labels: labels},
 				Spec: &corev1.PodSpec{Containers: []*corev1.Container{{Name: "c", Image: "registry.skiff.local/testserver:1.0"}}}}}}
 	start := time.Now()
-	created, err := c.AppsV1().DaemonSets("default").Create(ctx, ds, client.WriteOptions{})
-	if err != nil {
+	if _, err := c.AppsV1().DaemonSets("default").Create(ctx, ds, client.WriteOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	allRunning(b, c, nodes, "registry.skiff.local/testserver:1.0")
 	b.ReportMetric(time.Since(start).Seconds(), "s-all-running")
 
 	start = time.Now()
-	created.Spec.Template.Spec.Containers[0].Image = "registry.skiff.local/testserver:2.0"
-	if _, err := c.AppsV1().DaemonSets("default").Update(ctx, created, client.WriteOptions{}); err != nil {
-		b.Fatal(err)
-	}
+	framework.Eventually(b, time.Minute, "the image changed", func() error {
+		cur, err := c.AppsV1().DaemonSets("default").Get(ctx, "daemon")
+		if err != nil {
+			return err
+		}
+		cur.Spec.Template.Spec.Containers[0].Image = "registry.skiff.local/testserver:2.0"
+		_, err = c.AppsV1().DaemonSets("default").Update(ctx, cur, client.WriteOptions{}) // a status write may come between
+		return err
+	})
 	allRunning(b, c, nodes, "registry.skiff.local/testserver:2.0")
 	b.ReportMetric(time.Since(start).Seconds(), "s-new-image-running")
 }
