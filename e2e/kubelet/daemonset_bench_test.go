@@ -11,6 +11,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/e2e/framework"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/informer"
 )
 
 // BenchmarkDaemonSetHollowNodes measures a DaemonSet on many simulated
@@ -67,8 +68,7 @@ func daemonSetRun(b *testing.B, nodes int) {
 	if _, err := c.AppsV1().DaemonSets("default").Create(ctx, ds, client.WriteOptions{}); err != nil {
 		b.Fatal(err)
 	}
-	allRunning(b, c, nodes, "registry.skiff.local/testserver:1.0")
-	b.ReportMetric(time.Since(start).Seconds(), "s-all-running")
+	allRunning(b, c, nodes, "registry.skiff.local/testserver:1.0", "s-create", start)
 
 	start = time.Now()
 	framework.Eventually(b, time.Minute, "the image changed", func() error {
@@ -80,31 +80,51 @@ func daemonSetRun(b *testing.B, nodes int) {
 		_, err = c.AppsV1().DaemonSets("default").Update(ctx, cur, client.WriteOptions{}) // a status write may come between
 		return err
 	})
-	allRunning(b, c, nodes, "registry.skiff.local/testserver:2.0")
-	b.ReportMetric(time.Since(start).Seconds(), "s-new-image-running")
+	allRunning(b, c, nodes, "registry.skiff.local/testserver:2.0", "s-roll", start)
 }
 
-// allRunning waits until every node runs one Running daemon pod of image.
-func allRunning(b *testing.B, c *client.Client, nodes int, image string) {
-	ctx := context.Background()
+// allRunning waits until every node runs one Running daemon pod of image
+// and no other daemon pod is left, following the pods with a watch (a
+// list of every pod at each poll would load the apiserver it measures).
+// It reports when every node first had a pod of image created, bound and
+// running, in seconds after start, as <prefix>-created and so on.
+func allRunning(b *testing.B, c *client.Client, nodes int, image, prefix string, start time.Time) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pods := informer.New(informer.FromResource(c.CoreV1().Pods("default").Resource),
+		informer.Options[*corev1.Pod]{LabelSelector: "app=daemon"})
+	go func() { _ = pods.Start(ctx) }()
+	var created, bound time.Duration
 	framework.Eventually(b, 20*time.Minute, "a running "+image+" pod on every node", func() error {
-		list, err := c.CoreV1().Pods("default").List(ctx, client.ListOptions{LabelSelector: "app=daemon"})
-		if err != nil {
-			return err
+		if !pods.HasSynced() {
+			return fmt.Errorf("pods not listed yet")
 		}
-		onNode := map[string]bool{}
-		others := 0
-		for _, p := range list.GetItems() {
-			if p.GetStatus().GetPhase() == "Running" && p.GetMetadata().GetDeletionTimestamp() == nil &&
-				p.GetSpec().GetContainers()[0].GetImage() == image {
-				onNode[p.GetSpec().GetNodeName()] = true
-			} else {
+		var made, placed, running, others int
+		for _, p := range pods.Store().List() {
+			if p.GetMetadata().GetDeletionTimestamp() != nil || p.GetSpec().GetContainers()[0].GetImage() != image {
 				others++
+				continue
+			}
+			made++
+			if p.GetSpec().GetNodeName() != "" {
+				placed++
+			}
+			if p.GetStatus().GetPhase() == "Running" {
+				running++
 			}
 		}
-		if len(onNode) < nodes || others > 0 {
-			return fmt.Errorf("%d of %d nodes run %s, %d other pods", len(onNode), nodes, image, others)
+		if created == 0 && made >= nodes {
+			created = time.Since(start)
+		}
+		if bound == 0 && placed >= nodes {
+			bound = time.Since(start)
+		}
+		if running < nodes || others > 0 {
+			return fmt.Errorf("%d of %d nodes run %s, %d other pods", running, nodes, image, others)
 		}
 		return nil
 	})
+	b.ReportMetric(created.Seconds(), prefix+"-created")
+	b.ReportMetric(bound.Seconds(), prefix+"-bound")
+	b.ReportMetric(time.Since(start).Seconds(), prefix+"-running")
 }
