@@ -90,6 +90,11 @@ func (g AppsV1) ReplicaSets(namespace string) *ReplicaSetClient {
 	return &ReplicaSetClient{Resource: forConn[*appsv1.ReplicaSet, *appsv1.ReplicaSetList](g.conn, namespace), svc: svc, namespace: namespace}
 }
 
+// DaemonSets are the DaemonSet objects in a namespace ("" lists and watches every namespace).
+func (g AppsV1) DaemonSets(namespace string) *Resource[*appsv1.DaemonSet, *appsv1.DaemonSetList] {
+	return forConn[*appsv1.DaemonSet, *appsv1.DaemonSetList](g.conn, namespace)
+}
+
 // ControllerRevisions are the ControllerRevision objects in a namespace ("" lists and watches every namespace).
 func (g AppsV1) ControllerRevisions(namespace string) *Resource[*appsv1.ControllerRevision, *appsv1.ControllerRevisionList] {
 	return forConn[*appsv1.ControllerRevision, *appsv1.ControllerRevisionList](g.conn, namespace)

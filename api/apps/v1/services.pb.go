@@ -465,6 +465,174 @@ func (x *UpdateReplicaSetScaleRequest) GetOptions() *v1.WriteOptions {
 	return nil
 }
 
+// CreateDaemonSetRequest writes a DaemonSet.
+type CreateDaemonSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *DaemonSet             `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateDaemonSetRequest) Reset() {
+	*x = CreateDaemonSetRequest{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateDaemonSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateDaemonSetRequest) ProtoMessage() {}
+
+func (x *CreateDaemonSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateDaemonSetRequest.ProtoReflect.Descriptor instead.
+func (*CreateDaemonSetRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CreateDaemonSetRequest) GetObject() *DaemonSet {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreateDaemonSetRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdateDaemonSetRequest writes a DaemonSet.
+type UpdateDaemonSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *DaemonSet             `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateDaemonSetRequest) Reset() {
+	*x = UpdateDaemonSetRequest{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateDaemonSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateDaemonSetRequest) ProtoMessage() {}
+
+func (x *UpdateDaemonSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateDaemonSetRequest.ProtoReflect.Descriptor instead.
+func (*UpdateDaemonSetRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UpdateDaemonSetRequest) GetObject() *DaemonSet {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdateDaemonSetRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// DaemonSetWatchEvent is one change: type ADDED, MODIFIED, DELETED, BOOKMARK
+// (object carries only the resourceVersion) or ERROR (status says why).
+type DaemonSetWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *DaemonSet             `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DaemonSetWatchEvent) Reset() {
+	*x = DaemonSetWatchEvent{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DaemonSetWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DaemonSetWatchEvent) ProtoMessage() {}
+
+func (x *DaemonSetWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DaemonSetWatchEvent.ProtoReflect.Descriptor instead.
+func (*DaemonSetWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DaemonSetWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *DaemonSetWatchEvent) GetObject() *DaemonSet {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *DaemonSetWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 // CreateControllerRevisionRequest writes a ControllerRevision.
 type CreateControllerRevisionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -476,7 +644,7 @@ type CreateControllerRevisionRequest struct {
 
 func (x *CreateControllerRevisionRequest) Reset() {
 	*x = CreateControllerRevisionRequest{}
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[8]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -488,7 +656,7 @@ func (x *CreateControllerRevisionRequest) String() string {
 func (*CreateControllerRevisionRequest) ProtoMessage() {}
 
 func (x *CreateControllerRevisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[8]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -501,7 +669,7 @@ func (x *CreateControllerRevisionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateControllerRevisionRequest.ProtoReflect.Descriptor instead.
 func (*CreateControllerRevisionRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{8}
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateControllerRevisionRequest) GetObject() *ControllerRevision {
@@ -529,7 +697,7 @@ type UpdateControllerRevisionRequest struct {
 
 func (x *UpdateControllerRevisionRequest) Reset() {
 	*x = UpdateControllerRevisionRequest{}
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[9]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +709,7 @@ func (x *UpdateControllerRevisionRequest) String() string {
 func (*UpdateControllerRevisionRequest) ProtoMessage() {}
 
 func (x *UpdateControllerRevisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[9]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +722,7 @@ func (x *UpdateControllerRevisionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateControllerRevisionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateControllerRevisionRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{9}
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateControllerRevisionRequest) GetObject() *ControllerRevision {
@@ -584,7 +752,7 @@ type ControllerRevisionWatchEvent struct {
 
 func (x *ControllerRevisionWatchEvent) Reset() {
 	*x = ControllerRevisionWatchEvent{}
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[10]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -596,7 +764,7 @@ func (x *ControllerRevisionWatchEvent) String() string {
 func (*ControllerRevisionWatchEvent) ProtoMessage() {}
 
 func (x *ControllerRevisionWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[10]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -609,7 +777,7 @@ func (x *ControllerRevisionWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControllerRevisionWatchEvent.ProtoReflect.Descriptor instead.
 func (*ControllerRevisionWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{10}
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ControllerRevisionWatchEvent) GetType() string {
@@ -637,7 +805,7 @@ var File_skiff_apps_v1_services_proto protoreflect.FileDescriptor
 
 const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1cskiff/apps/v1/services.proto\x12\rskiff.apps.v1\x1a\x18skiff/apps/v1/apps.proto\x1a&skiff/apps/v1/controllerrevision.proto\x1a skiff/autoscaling/v1/scale.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x83\x01\n" +
+	"\x1cskiff/apps/v1/services.proto\x12\rskiff.apps.v1\x1a\x18skiff/apps/v1/apps.proto\x1a&skiff/apps/v1/controllerrevision.proto\x1a\x1dskiff/apps/v1/daemonset.proto\x1a skiff/autoscaling/v1/scale.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x83\x01\n" +
 	"\x17CreateDeploymentRequest\x121\n" +
 	"\x06object\x18\x01 \x01(\v2\x19.skiff.apps.v1.DeploymentR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x83\x01\n" +
@@ -663,7 +831,17 @@ const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x88\x01\n" +
 	"\x1cUpdateReplicaSetScaleRequest\x121\n" +
 	"\x05scale\x18\x01 \x01(\v2\x1b.skiff.autoscaling.v1.ScaleR\x05scale\x125\n" +
-	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x93\x01\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x81\x01\n" +
+	"\x16CreateDaemonSetRequest\x120\n" +
+	"\x06object\x18\x01 \x01(\v2\x18.skiff.apps.v1.DaemonSetR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x81\x01\n" +
+	"\x16UpdateDaemonSetRequest\x120\n" +
+	"\x06object\x18\x01 \x01(\v2\x18.skiff.apps.v1.DaemonSetR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x8a\x01\n" +
+	"\x13DaemonSetWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x120\n" +
+	"\x06object\x18\x02 \x01(\v2\x18.skiff.apps.v1.DaemonSetR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x93\x01\n" +
 	"\x1fCreateControllerRevisionRequest\x129\n" +
 	"\x06object\x18\x01 \x01(\v2!.skiff.apps.v1.ControllerRevisionR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x93\x01\n" +
@@ -695,7 +873,16 @@ const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x19.skiff.apps.v1.ReplicaSet\x12A\n" +
 	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x19.skiff.apps.v1.ReplicaSet\x12B\n" +
 	"\bGetScale\x12\x19.skiff.meta.v1.GetRequest\x1a\x1b.skiff.autoscaling.v1.Scale\x12W\n" +
-	"\vUpdateScale\x12+.skiff.apps.v1.UpdateReplicaSetScaleRequest\x1a\x1b.skiff.autoscaling.v1.Scale2\xcd\x04\n" +
+	"\vUpdateScale\x12+.skiff.apps.v1.UpdateReplicaSetScaleRequest\x1a\x1b.skiff.autoscaling.v1.Scale2\xc4\x04\n" +
+	"\x10DaemonSetService\x12I\n" +
+	"\x06Create\x12%.skiff.apps.v1.CreateDaemonSetRequest\x1a\x18.skiff.apps.v1.DaemonSet\x12:\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x18.skiff.apps.v1.DaemonSet\x12@\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a\x1c.skiff.apps.v1.DaemonSetList\x12I\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a\".skiff.apps.v1.DaemonSetWatchEvent0\x01\x12I\n" +
+	"\x06Update\x12%.skiff.apps.v1.UpdateDaemonSetRequest\x1a\x18.skiff.apps.v1.DaemonSet\x12O\n" +
+	"\fUpdateStatus\x12%.skiff.apps.v1.UpdateDaemonSetRequest\x1a\x18.skiff.apps.v1.DaemonSet\x12>\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x18.skiff.apps.v1.DaemonSet\x12@\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x18.skiff.apps.v1.DaemonSet2\xcd\x04\n" +
 	"\x19ControllerRevisionService\x12[\n" +
 	"\x06Create\x12..skiff.apps.v1.CreateControllerRevisionRequest\x1a!.skiff.apps.v1.ControllerRevision\x12C\n" +
 	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a!.skiff.apps.v1.ControllerRevision\x12I\n" +
@@ -717,7 +904,7 @@ func file_skiff_apps_v1_services_proto_rawDescGZIP() []byte {
 	return file_skiff_apps_v1_services_proto_rawDescData
 }
 
-var file_skiff_apps_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_skiff_apps_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_skiff_apps_v1_services_proto_goTypes = []any{
 	(*CreateDeploymentRequest)(nil),         // 0: skiff.apps.v1.CreateDeploymentRequest
 	(*UpdateDeploymentRequest)(nil),         // 1: skiff.apps.v1.UpdateDeploymentRequest
@@ -727,105 +914,132 @@ var file_skiff_apps_v1_services_proto_goTypes = []any{
 	(*UpdateReplicaSetRequest)(nil),         // 5: skiff.apps.v1.UpdateReplicaSetRequest
 	(*ReplicaSetWatchEvent)(nil),            // 6: skiff.apps.v1.ReplicaSetWatchEvent
 	(*UpdateReplicaSetScaleRequest)(nil),    // 7: skiff.apps.v1.UpdateReplicaSetScaleRequest
-	(*CreateControllerRevisionRequest)(nil), // 8: skiff.apps.v1.CreateControllerRevisionRequest
-	(*UpdateControllerRevisionRequest)(nil), // 9: skiff.apps.v1.UpdateControllerRevisionRequest
-	(*ControllerRevisionWatchEvent)(nil),    // 10: skiff.apps.v1.ControllerRevisionWatchEvent
-	(*Deployment)(nil),                      // 11: skiff.apps.v1.Deployment
-	(*v1.WriteOptions)(nil),                 // 12: skiff.meta.v1.WriteOptions
-	(*v1.Status)(nil),                       // 13: skiff.meta.v1.Status
-	(*v11.Scale)(nil),                       // 14: skiff.autoscaling.v1.Scale
-	(*ReplicaSet)(nil),                      // 15: skiff.apps.v1.ReplicaSet
-	(*ControllerRevision)(nil),              // 16: skiff.apps.v1.ControllerRevision
-	(*v1.GetRequest)(nil),                   // 17: skiff.meta.v1.GetRequest
-	(*v1.ListRequest)(nil),                  // 18: skiff.meta.v1.ListRequest
-	(*v1.PatchRequest)(nil),                 // 19: skiff.meta.v1.PatchRequest
-	(*v1.DeleteRequest)(nil),                // 20: skiff.meta.v1.DeleteRequest
-	(*DeploymentList)(nil),                  // 21: skiff.apps.v1.DeploymentList
-	(*ReplicaSetList)(nil),                  // 22: skiff.apps.v1.ReplicaSetList
-	(*ControllerRevisionList)(nil),          // 23: skiff.apps.v1.ControllerRevisionList
+	(*CreateDaemonSetRequest)(nil),          // 8: skiff.apps.v1.CreateDaemonSetRequest
+	(*UpdateDaemonSetRequest)(nil),          // 9: skiff.apps.v1.UpdateDaemonSetRequest
+	(*DaemonSetWatchEvent)(nil),             // 10: skiff.apps.v1.DaemonSetWatchEvent
+	(*CreateControllerRevisionRequest)(nil), // 11: skiff.apps.v1.CreateControllerRevisionRequest
+	(*UpdateControllerRevisionRequest)(nil), // 12: skiff.apps.v1.UpdateControllerRevisionRequest
+	(*ControllerRevisionWatchEvent)(nil),    // 13: skiff.apps.v1.ControllerRevisionWatchEvent
+	(*Deployment)(nil),                      // 14: skiff.apps.v1.Deployment
+	(*v1.WriteOptions)(nil),                 // 15: skiff.meta.v1.WriteOptions
+	(*v1.Status)(nil),                       // 16: skiff.meta.v1.Status
+	(*v11.Scale)(nil),                       // 17: skiff.autoscaling.v1.Scale
+	(*ReplicaSet)(nil),                      // 18: skiff.apps.v1.ReplicaSet
+	(*DaemonSet)(nil),                       // 19: skiff.apps.v1.DaemonSet
+	(*ControllerRevision)(nil),              // 20: skiff.apps.v1.ControllerRevision
+	(*v1.GetRequest)(nil),                   // 21: skiff.meta.v1.GetRequest
+	(*v1.ListRequest)(nil),                  // 22: skiff.meta.v1.ListRequest
+	(*v1.PatchRequest)(nil),                 // 23: skiff.meta.v1.PatchRequest
+	(*v1.DeleteRequest)(nil),                // 24: skiff.meta.v1.DeleteRequest
+	(*DeploymentList)(nil),                  // 25: skiff.apps.v1.DeploymentList
+	(*ReplicaSetList)(nil),                  // 26: skiff.apps.v1.ReplicaSetList
+	(*DaemonSetList)(nil),                   // 27: skiff.apps.v1.DaemonSetList
+	(*ControllerRevisionList)(nil),          // 28: skiff.apps.v1.ControllerRevisionList
 }
 var file_skiff_apps_v1_services_proto_depIdxs = []int32{
-	11, // 0: skiff.apps.v1.CreateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
-	12, // 1: skiff.apps.v1.CreateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	11, // 2: skiff.apps.v1.UpdateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
-	12, // 3: skiff.apps.v1.UpdateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	11, // 4: skiff.apps.v1.DeploymentWatchEvent.object:type_name -> skiff.apps.v1.Deployment
-	13, // 5: skiff.apps.v1.DeploymentWatchEvent.status:type_name -> skiff.meta.v1.Status
-	14, // 6: skiff.apps.v1.UpdateDeploymentScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
-	12, // 7: skiff.apps.v1.UpdateDeploymentScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	15, // 8: skiff.apps.v1.CreateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
-	12, // 9: skiff.apps.v1.CreateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	15, // 10: skiff.apps.v1.UpdateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
-	12, // 11: skiff.apps.v1.UpdateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	15, // 12: skiff.apps.v1.ReplicaSetWatchEvent.object:type_name -> skiff.apps.v1.ReplicaSet
-	13, // 13: skiff.apps.v1.ReplicaSetWatchEvent.status:type_name -> skiff.meta.v1.Status
-	14, // 14: skiff.apps.v1.UpdateReplicaSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
-	12, // 15: skiff.apps.v1.UpdateReplicaSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	16, // 16: skiff.apps.v1.CreateControllerRevisionRequest.object:type_name -> skiff.apps.v1.ControllerRevision
-	12, // 17: skiff.apps.v1.CreateControllerRevisionRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	16, // 18: skiff.apps.v1.UpdateControllerRevisionRequest.object:type_name -> skiff.apps.v1.ControllerRevision
-	12, // 19: skiff.apps.v1.UpdateControllerRevisionRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	16, // 20: skiff.apps.v1.ControllerRevisionWatchEvent.object:type_name -> skiff.apps.v1.ControllerRevision
-	13, // 21: skiff.apps.v1.ControllerRevisionWatchEvent.status:type_name -> skiff.meta.v1.Status
-	0,  // 22: skiff.apps.v1.DeploymentService.Create:input_type -> skiff.apps.v1.CreateDeploymentRequest
-	17, // 23: skiff.apps.v1.DeploymentService.Get:input_type -> skiff.meta.v1.GetRequest
-	18, // 24: skiff.apps.v1.DeploymentService.List:input_type -> skiff.meta.v1.ListRequest
-	18, // 25: skiff.apps.v1.DeploymentService.Watch:input_type -> skiff.meta.v1.ListRequest
-	1,  // 26: skiff.apps.v1.DeploymentService.Update:input_type -> skiff.apps.v1.UpdateDeploymentRequest
-	1,  // 27: skiff.apps.v1.DeploymentService.UpdateStatus:input_type -> skiff.apps.v1.UpdateDeploymentRequest
-	19, // 28: skiff.apps.v1.DeploymentService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	20, // 29: skiff.apps.v1.DeploymentService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	17, // 30: skiff.apps.v1.DeploymentService.GetScale:input_type -> skiff.meta.v1.GetRequest
-	3,  // 31: skiff.apps.v1.DeploymentService.UpdateScale:input_type -> skiff.apps.v1.UpdateDeploymentScaleRequest
-	4,  // 32: skiff.apps.v1.ReplicaSetService.Create:input_type -> skiff.apps.v1.CreateReplicaSetRequest
-	17, // 33: skiff.apps.v1.ReplicaSetService.Get:input_type -> skiff.meta.v1.GetRequest
-	18, // 34: skiff.apps.v1.ReplicaSetService.List:input_type -> skiff.meta.v1.ListRequest
-	18, // 35: skiff.apps.v1.ReplicaSetService.Watch:input_type -> skiff.meta.v1.ListRequest
-	5,  // 36: skiff.apps.v1.ReplicaSetService.Update:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
-	5,  // 37: skiff.apps.v1.ReplicaSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
-	19, // 38: skiff.apps.v1.ReplicaSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	20, // 39: skiff.apps.v1.ReplicaSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	17, // 40: skiff.apps.v1.ReplicaSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
-	7,  // 41: skiff.apps.v1.ReplicaSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateReplicaSetScaleRequest
-	8,  // 42: skiff.apps.v1.ControllerRevisionService.Create:input_type -> skiff.apps.v1.CreateControllerRevisionRequest
-	17, // 43: skiff.apps.v1.ControllerRevisionService.Get:input_type -> skiff.meta.v1.GetRequest
-	18, // 44: skiff.apps.v1.ControllerRevisionService.List:input_type -> skiff.meta.v1.ListRequest
-	18, // 45: skiff.apps.v1.ControllerRevisionService.Watch:input_type -> skiff.meta.v1.ListRequest
-	9,  // 46: skiff.apps.v1.ControllerRevisionService.Update:input_type -> skiff.apps.v1.UpdateControllerRevisionRequest
-	19, // 47: skiff.apps.v1.ControllerRevisionService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	20, // 48: skiff.apps.v1.ControllerRevisionService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	11, // 49: skiff.apps.v1.DeploymentService.Create:output_type -> skiff.apps.v1.Deployment
-	11, // 50: skiff.apps.v1.DeploymentService.Get:output_type -> skiff.apps.v1.Deployment
-	21, // 51: skiff.apps.v1.DeploymentService.List:output_type -> skiff.apps.v1.DeploymentList
-	2,  // 52: skiff.apps.v1.DeploymentService.Watch:output_type -> skiff.apps.v1.DeploymentWatchEvent
-	11, // 53: skiff.apps.v1.DeploymentService.Update:output_type -> skiff.apps.v1.Deployment
-	11, // 54: skiff.apps.v1.DeploymentService.UpdateStatus:output_type -> skiff.apps.v1.Deployment
-	11, // 55: skiff.apps.v1.DeploymentService.Patch:output_type -> skiff.apps.v1.Deployment
-	11, // 56: skiff.apps.v1.DeploymentService.Delete:output_type -> skiff.apps.v1.Deployment
-	14, // 57: skiff.apps.v1.DeploymentService.GetScale:output_type -> skiff.autoscaling.v1.Scale
-	14, // 58: skiff.apps.v1.DeploymentService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
-	15, // 59: skiff.apps.v1.ReplicaSetService.Create:output_type -> skiff.apps.v1.ReplicaSet
-	15, // 60: skiff.apps.v1.ReplicaSetService.Get:output_type -> skiff.apps.v1.ReplicaSet
-	22, // 61: skiff.apps.v1.ReplicaSetService.List:output_type -> skiff.apps.v1.ReplicaSetList
-	6,  // 62: skiff.apps.v1.ReplicaSetService.Watch:output_type -> skiff.apps.v1.ReplicaSetWatchEvent
-	15, // 63: skiff.apps.v1.ReplicaSetService.Update:output_type -> skiff.apps.v1.ReplicaSet
-	15, // 64: skiff.apps.v1.ReplicaSetService.UpdateStatus:output_type -> skiff.apps.v1.ReplicaSet
-	15, // 65: skiff.apps.v1.ReplicaSetService.Patch:output_type -> skiff.apps.v1.ReplicaSet
-	15, // 66: skiff.apps.v1.ReplicaSetService.Delete:output_type -> skiff.apps.v1.ReplicaSet
-	14, // 67: skiff.apps.v1.ReplicaSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
-	14, // 68: skiff.apps.v1.ReplicaSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
-	16, // 69: skiff.apps.v1.ControllerRevisionService.Create:output_type -> skiff.apps.v1.ControllerRevision
-	16, // 70: skiff.apps.v1.ControllerRevisionService.Get:output_type -> skiff.apps.v1.ControllerRevision
-	23, // 71: skiff.apps.v1.ControllerRevisionService.List:output_type -> skiff.apps.v1.ControllerRevisionList
-	10, // 72: skiff.apps.v1.ControllerRevisionService.Watch:output_type -> skiff.apps.v1.ControllerRevisionWatchEvent
-	16, // 73: skiff.apps.v1.ControllerRevisionService.Update:output_type -> skiff.apps.v1.ControllerRevision
-	16, // 74: skiff.apps.v1.ControllerRevisionService.Patch:output_type -> skiff.apps.v1.ControllerRevision
-	16, // 75: skiff.apps.v1.ControllerRevisionService.Delete:output_type -> skiff.apps.v1.ControllerRevision
-	49, // [49:76] is the sub-list for method output_type
-	22, // [22:49] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	14, // 0: skiff.apps.v1.CreateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
+	15, // 1: skiff.apps.v1.CreateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	14, // 2: skiff.apps.v1.UpdateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
+	15, // 3: skiff.apps.v1.UpdateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	14, // 4: skiff.apps.v1.DeploymentWatchEvent.object:type_name -> skiff.apps.v1.Deployment
+	16, // 5: skiff.apps.v1.DeploymentWatchEvent.status:type_name -> skiff.meta.v1.Status
+	17, // 6: skiff.apps.v1.UpdateDeploymentScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	15, // 7: skiff.apps.v1.UpdateDeploymentScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	18, // 8: skiff.apps.v1.CreateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
+	15, // 9: skiff.apps.v1.CreateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	18, // 10: skiff.apps.v1.UpdateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
+	15, // 11: skiff.apps.v1.UpdateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	18, // 12: skiff.apps.v1.ReplicaSetWatchEvent.object:type_name -> skiff.apps.v1.ReplicaSet
+	16, // 13: skiff.apps.v1.ReplicaSetWatchEvent.status:type_name -> skiff.meta.v1.Status
+	17, // 14: skiff.apps.v1.UpdateReplicaSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	15, // 15: skiff.apps.v1.UpdateReplicaSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	19, // 16: skiff.apps.v1.CreateDaemonSetRequest.object:type_name -> skiff.apps.v1.DaemonSet
+	15, // 17: skiff.apps.v1.CreateDaemonSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	19, // 18: skiff.apps.v1.UpdateDaemonSetRequest.object:type_name -> skiff.apps.v1.DaemonSet
+	15, // 19: skiff.apps.v1.UpdateDaemonSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	19, // 20: skiff.apps.v1.DaemonSetWatchEvent.object:type_name -> skiff.apps.v1.DaemonSet
+	16, // 21: skiff.apps.v1.DaemonSetWatchEvent.status:type_name -> skiff.meta.v1.Status
+	20, // 22: skiff.apps.v1.CreateControllerRevisionRequest.object:type_name -> skiff.apps.v1.ControllerRevision
+	15, // 23: skiff.apps.v1.CreateControllerRevisionRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	20, // 24: skiff.apps.v1.UpdateControllerRevisionRequest.object:type_name -> skiff.apps.v1.ControllerRevision
+	15, // 25: skiff.apps.v1.UpdateControllerRevisionRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	20, // 26: skiff.apps.v1.ControllerRevisionWatchEvent.object:type_name -> skiff.apps.v1.ControllerRevision
+	16, // 27: skiff.apps.v1.ControllerRevisionWatchEvent.status:type_name -> skiff.meta.v1.Status
+	0,  // 28: skiff.apps.v1.DeploymentService.Create:input_type -> skiff.apps.v1.CreateDeploymentRequest
+	21, // 29: skiff.apps.v1.DeploymentService.Get:input_type -> skiff.meta.v1.GetRequest
+	22, // 30: skiff.apps.v1.DeploymentService.List:input_type -> skiff.meta.v1.ListRequest
+	22, // 31: skiff.apps.v1.DeploymentService.Watch:input_type -> skiff.meta.v1.ListRequest
+	1,  // 32: skiff.apps.v1.DeploymentService.Update:input_type -> skiff.apps.v1.UpdateDeploymentRequest
+	1,  // 33: skiff.apps.v1.DeploymentService.UpdateStatus:input_type -> skiff.apps.v1.UpdateDeploymentRequest
+	23, // 34: skiff.apps.v1.DeploymentService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	24, // 35: skiff.apps.v1.DeploymentService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	21, // 36: skiff.apps.v1.DeploymentService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	3,  // 37: skiff.apps.v1.DeploymentService.UpdateScale:input_type -> skiff.apps.v1.UpdateDeploymentScaleRequest
+	4,  // 38: skiff.apps.v1.ReplicaSetService.Create:input_type -> skiff.apps.v1.CreateReplicaSetRequest
+	21, // 39: skiff.apps.v1.ReplicaSetService.Get:input_type -> skiff.meta.v1.GetRequest
+	22, // 40: skiff.apps.v1.ReplicaSetService.List:input_type -> skiff.meta.v1.ListRequest
+	22, // 41: skiff.apps.v1.ReplicaSetService.Watch:input_type -> skiff.meta.v1.ListRequest
+	5,  // 42: skiff.apps.v1.ReplicaSetService.Update:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
+	5,  // 43: skiff.apps.v1.ReplicaSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
+	23, // 44: skiff.apps.v1.ReplicaSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	24, // 45: skiff.apps.v1.ReplicaSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	21, // 46: skiff.apps.v1.ReplicaSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	7,  // 47: skiff.apps.v1.ReplicaSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateReplicaSetScaleRequest
+	8,  // 48: skiff.apps.v1.DaemonSetService.Create:input_type -> skiff.apps.v1.CreateDaemonSetRequest
+	21, // 49: skiff.apps.v1.DaemonSetService.Get:input_type -> skiff.meta.v1.GetRequest
+	22, // 50: skiff.apps.v1.DaemonSetService.List:input_type -> skiff.meta.v1.ListRequest
+	22, // 51: skiff.apps.v1.DaemonSetService.Watch:input_type -> skiff.meta.v1.ListRequest
+	9,  // 52: skiff.apps.v1.DaemonSetService.Update:input_type -> skiff.apps.v1.UpdateDaemonSetRequest
+	9,  // 53: skiff.apps.v1.DaemonSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateDaemonSetRequest
+	23, // 54: skiff.apps.v1.DaemonSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	24, // 55: skiff.apps.v1.DaemonSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	11, // 56: skiff.apps.v1.ControllerRevisionService.Create:input_type -> skiff.apps.v1.CreateControllerRevisionRequest
+	21, // 57: skiff.apps.v1.ControllerRevisionService.Get:input_type -> skiff.meta.v1.GetRequest
+	22, // 58: skiff.apps.v1.ControllerRevisionService.List:input_type -> skiff.meta.v1.ListRequest
+	22, // 59: skiff.apps.v1.ControllerRevisionService.Watch:input_type -> skiff.meta.v1.ListRequest
+	12, // 60: skiff.apps.v1.ControllerRevisionService.Update:input_type -> skiff.apps.v1.UpdateControllerRevisionRequest
+	23, // 61: skiff.apps.v1.ControllerRevisionService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	24, // 62: skiff.apps.v1.ControllerRevisionService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	14, // 63: skiff.apps.v1.DeploymentService.Create:output_type -> skiff.apps.v1.Deployment
+	14, // 64: skiff.apps.v1.DeploymentService.Get:output_type -> skiff.apps.v1.Deployment
+	25, // 65: skiff.apps.v1.DeploymentService.List:output_type -> skiff.apps.v1.DeploymentList
+	2,  // 66: skiff.apps.v1.DeploymentService.Watch:output_type -> skiff.apps.v1.DeploymentWatchEvent
+	14, // 67: skiff.apps.v1.DeploymentService.Update:output_type -> skiff.apps.v1.Deployment
+	14, // 68: skiff.apps.v1.DeploymentService.UpdateStatus:output_type -> skiff.apps.v1.Deployment
+	14, // 69: skiff.apps.v1.DeploymentService.Patch:output_type -> skiff.apps.v1.Deployment
+	14, // 70: skiff.apps.v1.DeploymentService.Delete:output_type -> skiff.apps.v1.Deployment
+	17, // 71: skiff.apps.v1.DeploymentService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	17, // 72: skiff.apps.v1.DeploymentService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	18, // 73: skiff.apps.v1.ReplicaSetService.Create:output_type -> skiff.apps.v1.ReplicaSet
+	18, // 74: skiff.apps.v1.ReplicaSetService.Get:output_type -> skiff.apps.v1.ReplicaSet
+	26, // 75: skiff.apps.v1.ReplicaSetService.List:output_type -> skiff.apps.v1.ReplicaSetList
+	6,  // 76: skiff.apps.v1.ReplicaSetService.Watch:output_type -> skiff.apps.v1.ReplicaSetWatchEvent
+	18, // 77: skiff.apps.v1.ReplicaSetService.Update:output_type -> skiff.apps.v1.ReplicaSet
+	18, // 78: skiff.apps.v1.ReplicaSetService.UpdateStatus:output_type -> skiff.apps.v1.ReplicaSet
+	18, // 79: skiff.apps.v1.ReplicaSetService.Patch:output_type -> skiff.apps.v1.ReplicaSet
+	18, // 80: skiff.apps.v1.ReplicaSetService.Delete:output_type -> skiff.apps.v1.ReplicaSet
+	17, // 81: skiff.apps.v1.ReplicaSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	17, // 82: skiff.apps.v1.ReplicaSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	19, // 83: skiff.apps.v1.DaemonSetService.Create:output_type -> skiff.apps.v1.DaemonSet
+	19, // 84: skiff.apps.v1.DaemonSetService.Get:output_type -> skiff.apps.v1.DaemonSet
+	27, // 85: skiff.apps.v1.DaemonSetService.List:output_type -> skiff.apps.v1.DaemonSetList
+	10, // 86: skiff.apps.v1.DaemonSetService.Watch:output_type -> skiff.apps.v1.DaemonSetWatchEvent
+	19, // 87: skiff.apps.v1.DaemonSetService.Update:output_type -> skiff.apps.v1.DaemonSet
+	19, // 88: skiff.apps.v1.DaemonSetService.UpdateStatus:output_type -> skiff.apps.v1.DaemonSet
+	19, // 89: skiff.apps.v1.DaemonSetService.Patch:output_type -> skiff.apps.v1.DaemonSet
+	19, // 90: skiff.apps.v1.DaemonSetService.Delete:output_type -> skiff.apps.v1.DaemonSet
+	20, // 91: skiff.apps.v1.ControllerRevisionService.Create:output_type -> skiff.apps.v1.ControllerRevision
+	20, // 92: skiff.apps.v1.ControllerRevisionService.Get:output_type -> skiff.apps.v1.ControllerRevision
+	28, // 93: skiff.apps.v1.ControllerRevisionService.List:output_type -> skiff.apps.v1.ControllerRevisionList
+	13, // 94: skiff.apps.v1.ControllerRevisionService.Watch:output_type -> skiff.apps.v1.ControllerRevisionWatchEvent
+	20, // 95: skiff.apps.v1.ControllerRevisionService.Update:output_type -> skiff.apps.v1.ControllerRevision
+	20, // 96: skiff.apps.v1.ControllerRevisionService.Patch:output_type -> skiff.apps.v1.ControllerRevision
+	20, // 97: skiff.apps.v1.ControllerRevisionService.Delete:output_type -> skiff.apps.v1.ControllerRevision
+	63, // [63:98] is the sub-list for method output_type
+	28, // [28:63] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_skiff_apps_v1_services_proto_init() }
@@ -835,15 +1049,16 @@ func file_skiff_apps_v1_services_proto_init() {
 	}
 	file_skiff_apps_v1_apps_proto_init()
 	file_skiff_apps_v1_controllerrevision_proto_init()
+	file_skiff_apps_v1_daemonset_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_apps_v1_services_proto_rawDesc), len(file_skiff_apps_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_skiff_apps_v1_services_proto_goTypes,
 		DependencyIndexes: file_skiff_apps_v1_services_proto_depIdxs,

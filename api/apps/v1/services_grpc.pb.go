@@ -941,6 +941,390 @@ var ReplicaSetService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	DaemonSetService_Create_FullMethodName       = "/skiff.apps.v1.DaemonSetService/Create"
+	DaemonSetService_Get_FullMethodName          = "/skiff.apps.v1.DaemonSetService/Get"
+	DaemonSetService_List_FullMethodName         = "/skiff.apps.v1.DaemonSetService/List"
+	DaemonSetService_Watch_FullMethodName        = "/skiff.apps.v1.DaemonSetService/Watch"
+	DaemonSetService_Update_FullMethodName       = "/skiff.apps.v1.DaemonSetService/Update"
+	DaemonSetService_UpdateStatus_FullMethodName = "/skiff.apps.v1.DaemonSetService/UpdateStatus"
+	DaemonSetService_Patch_FullMethodName        = "/skiff.apps.v1.DaemonSetService/Patch"
+	DaemonSetService_Delete_FullMethodName       = "/skiff.apps.v1.DaemonSetService/Delete"
+)
+
+// DaemonSetServiceClient is the client API for DaemonSetService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// DaemonSetService serves DaemonSet objects.
+type DaemonSetServiceClient interface {
+	Create(ctx context.Context, in *CreateDaemonSetRequest, opts ...grpc.CallOption) (*DaemonSet, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*DaemonSet, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*DaemonSetList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DaemonSetWatchEvent], error)
+	Update(ctx context.Context, in *UpdateDaemonSetRequest, opts ...grpc.CallOption) (*DaemonSet, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(ctx context.Context, in *UpdateDaemonSetRequest, opts ...grpc.CallOption) (*DaemonSet, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*DaemonSet, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*DaemonSet, error)
+}
+
+type daemonSetServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewDaemonSetServiceClient(cc grpc.ClientConnInterface) DaemonSetServiceClient {
+	return &daemonSetServiceClient{cc}
+}
+
+func (c *daemonSetServiceClient) Create(ctx context.Context, in *CreateDaemonSetRequest, opts ...grpc.CallOption) (*DaemonSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DaemonSet)
+	err := c.cc.Invoke(ctx, DaemonSetService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *daemonSetServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*DaemonSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DaemonSet)
+	err := c.cc.Invoke(ctx, DaemonSetService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *daemonSetServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*DaemonSetList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DaemonSetList)
+	err := c.cc.Invoke(ctx, DaemonSetService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *daemonSetServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[DaemonSetWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &DaemonSetService_ServiceDesc.Streams[0], DaemonSetService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, DaemonSetWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DaemonSetService_WatchClient = grpc.ServerStreamingClient[DaemonSetWatchEvent]
+
+func (c *daemonSetServiceClient) Update(ctx context.Context, in *UpdateDaemonSetRequest, opts ...grpc.CallOption) (*DaemonSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DaemonSet)
+	err := c.cc.Invoke(ctx, DaemonSetService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *daemonSetServiceClient) UpdateStatus(ctx context.Context, in *UpdateDaemonSetRequest, opts ...grpc.CallOption) (*DaemonSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DaemonSet)
+	err := c.cc.Invoke(ctx, DaemonSetService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *daemonSetServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*DaemonSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DaemonSet)
+	err := c.cc.Invoke(ctx, DaemonSetService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *daemonSetServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*DaemonSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DaemonSet)
+	err := c.cc.Invoke(ctx, DaemonSetService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DaemonSetServiceServer is the server API for DaemonSetService service.
+// All implementations must embed UnimplementedDaemonSetServiceServer
+// for forward compatibility.
+//
+// DaemonSetService serves DaemonSet objects.
+type DaemonSetServiceServer interface {
+	Create(context.Context, *CreateDaemonSetRequest) (*DaemonSet, error)
+	Get(context.Context, *v1.GetRequest) (*DaemonSet, error)
+	List(context.Context, *v1.ListRequest) (*DaemonSetList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[DaemonSetWatchEvent]) error
+	Update(context.Context, *UpdateDaemonSetRequest) (*DaemonSet, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(context.Context, *UpdateDaemonSetRequest) (*DaemonSet, error)
+	Patch(context.Context, *v1.PatchRequest) (*DaemonSet, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*DaemonSet, error)
+	mustEmbedUnimplementedDaemonSetServiceServer()
+}
+
+// UnimplementedDaemonSetServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedDaemonSetServiceServer struct{}
+
+func (UnimplementedDaemonSetServiceServer) Create(context.Context, *CreateDaemonSetRequest) (*DaemonSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedDaemonSetServiceServer) Get(context.Context, *v1.GetRequest) (*DaemonSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedDaemonSetServiceServer) List(context.Context, *v1.ListRequest) (*DaemonSetList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedDaemonSetServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[DaemonSetWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedDaemonSetServiceServer) Update(context.Context, *UpdateDaemonSetRequest) (*DaemonSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedDaemonSetServiceServer) UpdateStatus(context.Context, *UpdateDaemonSetRequest) (*DaemonSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedDaemonSetServiceServer) Patch(context.Context, *v1.PatchRequest) (*DaemonSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedDaemonSetServiceServer) Delete(context.Context, *v1.DeleteRequest) (*DaemonSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedDaemonSetServiceServer) mustEmbedUnimplementedDaemonSetServiceServer() {}
+func (UnimplementedDaemonSetServiceServer) testEmbeddedByValue()                          {}
+
+// UnsafeDaemonSetServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to DaemonSetServiceServer will
+// result in compilation errors.
+type UnsafeDaemonSetServiceServer interface {
+	mustEmbedUnimplementedDaemonSetServiceServer()
+}
+
+func RegisterDaemonSetServiceServer(s grpc.ServiceRegistrar, srv DaemonSetServiceServer) {
+	// If the following call panics, it indicates UnimplementedDaemonSetServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&DaemonSetService_ServiceDesc, srv)
+}
+
+func _DaemonSetService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateDaemonSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DaemonSetServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DaemonSetService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DaemonSetServiceServer).Create(ctx, req.(*CreateDaemonSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DaemonSetService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DaemonSetServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DaemonSetService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DaemonSetServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DaemonSetService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DaemonSetServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DaemonSetService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DaemonSetServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DaemonSetService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(DaemonSetServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, DaemonSetWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type DaemonSetService_WatchServer = grpc.ServerStreamingServer[DaemonSetWatchEvent]
+
+func _DaemonSetService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateDaemonSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DaemonSetServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DaemonSetService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DaemonSetServiceServer).Update(ctx, req.(*UpdateDaemonSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DaemonSetService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateDaemonSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DaemonSetServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DaemonSetService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DaemonSetServiceServer).UpdateStatus(ctx, req.(*UpdateDaemonSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DaemonSetService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DaemonSetServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DaemonSetService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DaemonSetServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DaemonSetService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DaemonSetServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DaemonSetService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DaemonSetServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// DaemonSetService_ServiceDesc is the grpc.ServiceDesc for DaemonSetService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var DaemonSetService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.apps.v1.DaemonSetService",
+	HandlerType: (*DaemonSetServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _DaemonSetService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _DaemonSetService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _DaemonSetService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _DaemonSetService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _DaemonSetService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _DaemonSetService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _DaemonSetService_Delete_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _DaemonSetService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/apps/v1/services.proto",
+}
+
+const (
 	ControllerRevisionService_Create_FullMethodName = "/skiff.apps.v1.ControllerRevisionService/Create"
 	ControllerRevisionService_Get_FullMethodName    = "/skiff.apps.v1.ControllerRevisionService/Get"
 	ControllerRevisionService_List_FullMethodName   = "/skiff.apps.v1.ControllerRevisionService/List"

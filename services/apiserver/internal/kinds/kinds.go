@@ -47,6 +47,7 @@ func All() []*registry.Resource {
 		apps("deployments", "deployment", "Deployment", newOf[appsv1.Deployment](), newOf[appsv1.DeploymentList](), deploymentStrategy, "deploy"),
 		apps("replicasets", "replicaset", "ReplicaSet", newOf[appsv1.ReplicaSet](), newOf[appsv1.ReplicaSetList](), replicaSetStrategy, "rs"),
 		jobs(),
+		apps("daemonsets", "daemonset", "DaemonSet", newOf[appsv1.DaemonSet](), newOf[appsv1.DaemonSetList](), daemonSetStrategy, "ds"),
 		{
 			Group: "apps", Version: "v1", Plural: "controllerrevisions", Singular: "controllerrevision", Kind: "ControllerRevision",
 			ListKind: "ControllerRevisionList", Namespaced: true,
@@ -142,7 +143,7 @@ func All() []*registry.Resource {
 			r.Subresources = append(r.Subresources, name)
 		}
 	}
-	setCategories(list, []string{"pods", "replicationcontrollers", "services", "deployments", "replicasets"}, "all")
+	setCategories(list, []string{"pods", "replicationcontrollers", "services", "daemonsets", "deployments", "replicasets"}, "all")
 	return list
 }
 

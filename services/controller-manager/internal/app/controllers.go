@@ -10,6 +10,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/cronjob"
 	"skiff.dev/services/controller-manager/internal/csrapproving"
 	"skiff.dev/services/controller-manager/internal/csrsigning"
+	"skiff.dev/services/controller-manager/internal/daemonset"
 	"skiff.dev/services/controller-manager/internal/deployment"
 	"skiff.dev/services/controller-manager/internal/disruption"
 	"skiff.dev/services/controller-manager/internal/endpoints"
@@ -92,6 +93,12 @@ var known = []struct {
 		cc.Observe = d.observe
 		cc.Events = d.events.Recorder(cronjob.Component, "")
 		return cc, nil
+	}},
+	{daemonset.Name, "concurrent-daemonset-syncs", 2, func(d deps) (runner, error) {
+		dc := daemonset.New(d.c, d.f, d.workers)
+		dc.Observe = d.observe
+		dc.Events = d.events.Recorder("daemonset-controller", "")
+		return dc, nil
 	}},
 	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(d deps) (runner, error) {
 		ec := endpoints.New(d.c, d.f, d.workers)
@@ -220,6 +227,7 @@ var accounts = map[string]string{
 	resourcequota.Name: "resourcequota-controller", disruption.Name: "disruption-controller",
 	replication.Name: "replication-controller", job.Name: "job-controller",
 	ttlafterfinished.Name: "ttl-after-finished-controller", cronjob.Name: "cronjob-controller",
+	daemonset.Name: "daemon-set-controller",
 }
 
 func names() []string {

@@ -44,6 +44,18 @@ func (e *Expectations) ExpectDeletes(key string, names []string) {
 	e.m[key] = x
 }
 
+// Expect records that key is about to create n objects and delete the
+// objects named, at once (a DaemonSet does both in one pass).
+func (e *Expectations) Expect(key string, n int, names []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	x := &expected{adds: n, deletes: make(map[string]struct{}, len(names)), at: time.Now()}
+	for _, name := range names {
+		x.deletes[name] = struct{}{}
+	}
+	e.m[key] = x
+}
+
 // CreationObserved counts one create as seen (or as never going to be).
 func (e *Expectations) CreationObserved(key string) {
 	e.mu.Lock()
