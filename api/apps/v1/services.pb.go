@@ -465,11 +465,232 @@ func (x *UpdateReplicaSetScaleRequest) GetOptions() *v1.WriteOptions {
 	return nil
 }
 
+// CreateStatefulSetRequest writes a StatefulSet.
+type CreateStatefulSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *StatefulSet           `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateStatefulSetRequest) Reset() {
+	*x = CreateStatefulSetRequest{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateStatefulSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateStatefulSetRequest) ProtoMessage() {}
+
+func (x *CreateStatefulSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateStatefulSetRequest.ProtoReflect.Descriptor instead.
+func (*CreateStatefulSetRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CreateStatefulSetRequest) GetObject() *StatefulSet {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreateStatefulSetRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdateStatefulSetRequest writes a StatefulSet.
+type UpdateStatefulSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *StatefulSet           `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateStatefulSetRequest) Reset() {
+	*x = UpdateStatefulSetRequest{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStatefulSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStatefulSetRequest) ProtoMessage() {}
+
+func (x *UpdateStatefulSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStatefulSetRequest.ProtoReflect.Descriptor instead.
+func (*UpdateStatefulSetRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *UpdateStatefulSetRequest) GetObject() *StatefulSet {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdateStatefulSetRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// StatefulSetWatchEvent is one change: type ADDED, MODIFIED, DELETED, BOOKMARK
+// (object carries only the resourceVersion) or ERROR (status says why).
+type StatefulSetWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *StatefulSet           `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatefulSetWatchEvent) Reset() {
+	*x = StatefulSetWatchEvent{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatefulSetWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatefulSetWatchEvent) ProtoMessage() {}
+
+func (x *StatefulSetWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatefulSetWatchEvent.ProtoReflect.Descriptor instead.
+func (*StatefulSetWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *StatefulSetWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *StatefulSetWatchEvent) GetObject() *StatefulSet {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *StatefulSetWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// UpdateStatefulSetScaleRequest sets the replicas of a StatefulSet.
+type UpdateStatefulSetScaleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *v11.Scale             `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateStatefulSetScaleRequest) Reset() {
+	*x = UpdateStatefulSetScaleRequest{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStatefulSetScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStatefulSetScaleRequest) ProtoMessage() {}
+
+func (x *UpdateStatefulSetScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStatefulSetScaleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateStatefulSetScaleRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UpdateStatefulSetScaleRequest) GetScale() *v11.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+func (x *UpdateStatefulSetScaleRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
 var File_skiff_apps_v1_services_proto protoreflect.FileDescriptor
 
 const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1cskiff/apps/v1/services.proto\x12\rskiff.apps.v1\x1a\x18skiff/apps/v1/apps.proto\x1a skiff/autoscaling/v1/scale.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x83\x01\n" +
+	"\x1cskiff/apps/v1/services.proto\x12\rskiff.apps.v1\x1a\x18skiff/apps/v1/apps.proto\x1a\x1fskiff/apps/v1/statefulset.proto\x1a skiff/autoscaling/v1/scale.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x83\x01\n" +
 	"\x17CreateDeploymentRequest\x121\n" +
 	"\x06object\x18\x01 \x01(\v2\x19.skiff.apps.v1.DeploymentR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x83\x01\n" +
@@ -495,6 +716,19 @@ const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x88\x01\n" +
 	"\x1cUpdateReplicaSetScaleRequest\x121\n" +
 	"\x05scale\x18\x01 \x01(\v2\x1b.skiff.autoscaling.v1.ScaleR\x05scale\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x85\x01\n" +
+	"\x18CreateStatefulSetRequest\x122\n" +
+	"\x06object\x18\x01 \x01(\v2\x1a.skiff.apps.v1.StatefulSetR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x85\x01\n" +
+	"\x18UpdateStatefulSetRequest\x122\n" +
+	"\x06object\x18\x01 \x01(\v2\x1a.skiff.apps.v1.StatefulSetR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x8e\x01\n" +
+	"\x15StatefulSetWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x122\n" +
+	"\x06object\x18\x02 \x01(\v2\x1a.skiff.apps.v1.StatefulSetR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x89\x01\n" +
+	"\x1dUpdateStatefulSetScaleRequest\x121\n" +
+	"\x05scale\x18\x01 \x01(\v2\x1b.skiff.autoscaling.v1.ScaleR\x05scale\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions2\xed\x05\n" +
 	"\x11DeploymentService\x12K\n" +
 	"\x06Create\x12&.skiff.apps.v1.CreateDeploymentRequest\x1a\x19.skiff.apps.v1.Deployment\x12;\n" +
@@ -517,7 +751,18 @@ const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x19.skiff.apps.v1.ReplicaSet\x12A\n" +
 	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x19.skiff.apps.v1.ReplicaSet\x12B\n" +
 	"\bGetScale\x12\x19.skiff.meta.v1.GetRequest\x1a\x1b.skiff.autoscaling.v1.Scale\x12W\n" +
-	"\vUpdateScale\x12+.skiff.apps.v1.UpdateReplicaSetScaleRequest\x1a\x1b.skiff.autoscaling.v1.ScaleB\x1eZ\x1cskiff.dev/api/apps/v1;appsv1b\x06proto3"
+	"\vUpdateScale\x12+.skiff.apps.v1.UpdateReplicaSetScaleRequest\x1a\x1b.skiff.autoscaling.v1.Scale2\xfa\x05\n" +
+	"\x12StatefulSetService\x12M\n" +
+	"\x06Create\x12'.skiff.apps.v1.CreateStatefulSetRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12<\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12B\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a\x1e.skiff.apps.v1.StatefulSetList\x12K\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a$.skiff.apps.v1.StatefulSetWatchEvent0\x01\x12M\n" +
+	"\x06Update\x12'.skiff.apps.v1.UpdateStatefulSetRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12S\n" +
+	"\fUpdateStatus\x12'.skiff.apps.v1.UpdateStatefulSetRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12@\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12B\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12B\n" +
+	"\bGetScale\x12\x19.skiff.meta.v1.GetRequest\x1a\x1b.skiff.autoscaling.v1.Scale\x12X\n" +
+	"\vUpdateScale\x12,.skiff.apps.v1.UpdateStatefulSetScaleRequest\x1a\x1b.skiff.autoscaling.v1.ScaleB\x1eZ\x1cskiff.dev/api/apps/v1;appsv1b\x06proto3"
 
 var (
 	file_skiff_apps_v1_services_proto_rawDescOnce sync.Once
@@ -531,90 +776,124 @@ func file_skiff_apps_v1_services_proto_rawDescGZIP() []byte {
 	return file_skiff_apps_v1_services_proto_rawDescData
 }
 
-var file_skiff_apps_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_skiff_apps_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_skiff_apps_v1_services_proto_goTypes = []any{
-	(*CreateDeploymentRequest)(nil),      // 0: skiff.apps.v1.CreateDeploymentRequest
-	(*UpdateDeploymentRequest)(nil),      // 1: skiff.apps.v1.UpdateDeploymentRequest
-	(*DeploymentWatchEvent)(nil),         // 2: skiff.apps.v1.DeploymentWatchEvent
-	(*UpdateDeploymentScaleRequest)(nil), // 3: skiff.apps.v1.UpdateDeploymentScaleRequest
-	(*CreateReplicaSetRequest)(nil),      // 4: skiff.apps.v1.CreateReplicaSetRequest
-	(*UpdateReplicaSetRequest)(nil),      // 5: skiff.apps.v1.UpdateReplicaSetRequest
-	(*ReplicaSetWatchEvent)(nil),         // 6: skiff.apps.v1.ReplicaSetWatchEvent
-	(*UpdateReplicaSetScaleRequest)(nil), // 7: skiff.apps.v1.UpdateReplicaSetScaleRequest
-	(*Deployment)(nil),                   // 8: skiff.apps.v1.Deployment
-	(*v1.WriteOptions)(nil),              // 9: skiff.meta.v1.WriteOptions
-	(*v1.Status)(nil),                    // 10: skiff.meta.v1.Status
-	(*v11.Scale)(nil),                    // 11: skiff.autoscaling.v1.Scale
-	(*ReplicaSet)(nil),                   // 12: skiff.apps.v1.ReplicaSet
-	(*v1.GetRequest)(nil),                // 13: skiff.meta.v1.GetRequest
-	(*v1.ListRequest)(nil),               // 14: skiff.meta.v1.ListRequest
-	(*v1.PatchRequest)(nil),              // 15: skiff.meta.v1.PatchRequest
-	(*v1.DeleteRequest)(nil),             // 16: skiff.meta.v1.DeleteRequest
-	(*DeploymentList)(nil),               // 17: skiff.apps.v1.DeploymentList
-	(*ReplicaSetList)(nil),               // 18: skiff.apps.v1.ReplicaSetList
+	(*CreateDeploymentRequest)(nil),       // 0: skiff.apps.v1.CreateDeploymentRequest
+	(*UpdateDeploymentRequest)(nil),       // 1: skiff.apps.v1.UpdateDeploymentRequest
+	(*DeploymentWatchEvent)(nil),          // 2: skiff.apps.v1.DeploymentWatchEvent
+	(*UpdateDeploymentScaleRequest)(nil),  // 3: skiff.apps.v1.UpdateDeploymentScaleRequest
+	(*CreateReplicaSetRequest)(nil),       // 4: skiff.apps.v1.CreateReplicaSetRequest
+	(*UpdateReplicaSetRequest)(nil),       // 5: skiff.apps.v1.UpdateReplicaSetRequest
+	(*ReplicaSetWatchEvent)(nil),          // 6: skiff.apps.v1.ReplicaSetWatchEvent
+	(*UpdateReplicaSetScaleRequest)(nil),  // 7: skiff.apps.v1.UpdateReplicaSetScaleRequest
+	(*CreateStatefulSetRequest)(nil),      // 8: skiff.apps.v1.CreateStatefulSetRequest
+	(*UpdateStatefulSetRequest)(nil),      // 9: skiff.apps.v1.UpdateStatefulSetRequest
+	(*StatefulSetWatchEvent)(nil),         // 10: skiff.apps.v1.StatefulSetWatchEvent
+	(*UpdateStatefulSetScaleRequest)(nil), // 11: skiff.apps.v1.UpdateStatefulSetScaleRequest
+	(*Deployment)(nil),                    // 12: skiff.apps.v1.Deployment
+	(*v1.WriteOptions)(nil),               // 13: skiff.meta.v1.WriteOptions
+	(*v1.Status)(nil),                     // 14: skiff.meta.v1.Status
+	(*v11.Scale)(nil),                     // 15: skiff.autoscaling.v1.Scale
+	(*ReplicaSet)(nil),                    // 16: skiff.apps.v1.ReplicaSet
+	(*StatefulSet)(nil),                   // 17: skiff.apps.v1.StatefulSet
+	(*v1.GetRequest)(nil),                 // 18: skiff.meta.v1.GetRequest
+	(*v1.ListRequest)(nil),                // 19: skiff.meta.v1.ListRequest
+	(*v1.PatchRequest)(nil),               // 20: skiff.meta.v1.PatchRequest
+	(*v1.DeleteRequest)(nil),              // 21: skiff.meta.v1.DeleteRequest
+	(*DeploymentList)(nil),                // 22: skiff.apps.v1.DeploymentList
+	(*ReplicaSetList)(nil),                // 23: skiff.apps.v1.ReplicaSetList
+	(*StatefulSetList)(nil),               // 24: skiff.apps.v1.StatefulSetList
 }
 var file_skiff_apps_v1_services_proto_depIdxs = []int32{
-	8,  // 0: skiff.apps.v1.CreateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
-	9,  // 1: skiff.apps.v1.CreateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	8,  // 2: skiff.apps.v1.UpdateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
-	9,  // 3: skiff.apps.v1.UpdateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	8,  // 4: skiff.apps.v1.DeploymentWatchEvent.object:type_name -> skiff.apps.v1.Deployment
-	10, // 5: skiff.apps.v1.DeploymentWatchEvent.status:type_name -> skiff.meta.v1.Status
-	11, // 6: skiff.apps.v1.UpdateDeploymentScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
-	9,  // 7: skiff.apps.v1.UpdateDeploymentScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	12, // 8: skiff.apps.v1.CreateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
-	9,  // 9: skiff.apps.v1.CreateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	12, // 10: skiff.apps.v1.UpdateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
-	9,  // 11: skiff.apps.v1.UpdateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	12, // 12: skiff.apps.v1.ReplicaSetWatchEvent.object:type_name -> skiff.apps.v1.ReplicaSet
-	10, // 13: skiff.apps.v1.ReplicaSetWatchEvent.status:type_name -> skiff.meta.v1.Status
-	11, // 14: skiff.apps.v1.UpdateReplicaSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
-	9,  // 15: skiff.apps.v1.UpdateReplicaSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	0,  // 16: skiff.apps.v1.DeploymentService.Create:input_type -> skiff.apps.v1.CreateDeploymentRequest
-	13, // 17: skiff.apps.v1.DeploymentService.Get:input_type -> skiff.meta.v1.GetRequest
-	14, // 18: skiff.apps.v1.DeploymentService.List:input_type -> skiff.meta.v1.ListRequest
-	14, // 19: skiff.apps.v1.DeploymentService.Watch:input_type -> skiff.meta.v1.ListRequest
-	1,  // 20: skiff.apps.v1.DeploymentService.Update:input_type -> skiff.apps.v1.UpdateDeploymentRequest
-	1,  // 21: skiff.apps.v1.DeploymentService.UpdateStatus:input_type -> skiff.apps.v1.UpdateDeploymentRequest
-	15, // 22: skiff.apps.v1.DeploymentService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	16, // 23: skiff.apps.v1.DeploymentService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	13, // 24: skiff.apps.v1.DeploymentService.GetScale:input_type -> skiff.meta.v1.GetRequest
-	3,  // 25: skiff.apps.v1.DeploymentService.UpdateScale:input_type -> skiff.apps.v1.UpdateDeploymentScaleRequest
-	4,  // 26: skiff.apps.v1.ReplicaSetService.Create:input_type -> skiff.apps.v1.CreateReplicaSetRequest
-	13, // 27: skiff.apps.v1.ReplicaSetService.Get:input_type -> skiff.meta.v1.GetRequest
-	14, // 28: skiff.apps.v1.ReplicaSetService.List:input_type -> skiff.meta.v1.ListRequest
-	14, // 29: skiff.apps.v1.ReplicaSetService.Watch:input_type -> skiff.meta.v1.ListRequest
-	5,  // 30: skiff.apps.v1.ReplicaSetService.Update:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
-	5,  // 31: skiff.apps.v1.ReplicaSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
-	15, // 32: skiff.apps.v1.ReplicaSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	16, // 33: skiff.apps.v1.ReplicaSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	13, // 34: skiff.apps.v1.ReplicaSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
-	7,  // 35: skiff.apps.v1.ReplicaSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateReplicaSetScaleRequest
-	8,  // 36: skiff.apps.v1.DeploymentService.Create:output_type -> skiff.apps.v1.Deployment
-	8,  // 37: skiff.apps.v1.DeploymentService.Get:output_type -> skiff.apps.v1.Deployment
-	17, // 38: skiff.apps.v1.DeploymentService.List:output_type -> skiff.apps.v1.DeploymentList
-	2,  // 39: skiff.apps.v1.DeploymentService.Watch:output_type -> skiff.apps.v1.DeploymentWatchEvent
-	8,  // 40: skiff.apps.v1.DeploymentService.Update:output_type -> skiff.apps.v1.Deployment
-	8,  // 41: skiff.apps.v1.DeploymentService.UpdateStatus:output_type -> skiff.apps.v1.Deployment
-	8,  // 42: skiff.apps.v1.DeploymentService.Patch:output_type -> skiff.apps.v1.Deployment
-	8,  // 43: skiff.apps.v1.DeploymentService.Delete:output_type -> skiff.apps.v1.Deployment
-	11, // 44: skiff.apps.v1.DeploymentService.GetScale:output_type -> skiff.autoscaling.v1.Scale
-	11, // 45: skiff.apps.v1.DeploymentService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
-	12, // 46: skiff.apps.v1.ReplicaSetService.Create:output_type -> skiff.apps.v1.ReplicaSet
-	12, // 47: skiff.apps.v1.ReplicaSetService.Get:output_type -> skiff.apps.v1.ReplicaSet
-	18, // 48: skiff.apps.v1.ReplicaSetService.List:output_type -> skiff.apps.v1.ReplicaSetList
-	6,  // 49: skiff.apps.v1.ReplicaSetService.Watch:output_type -> skiff.apps.v1.ReplicaSetWatchEvent
-	12, // 50: skiff.apps.v1.ReplicaSetService.Update:output_type -> skiff.apps.v1.ReplicaSet
-	12, // 51: skiff.apps.v1.ReplicaSetService.UpdateStatus:output_type -> skiff.apps.v1.ReplicaSet
-	12, // 52: skiff.apps.v1.ReplicaSetService.Patch:output_type -> skiff.apps.v1.ReplicaSet
-	12, // 53: skiff.apps.v1.ReplicaSetService.Delete:output_type -> skiff.apps.v1.ReplicaSet
-	11, // 54: skiff.apps.v1.ReplicaSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
-	11, // 55: skiff.apps.v1.ReplicaSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
-	36, // [36:56] is the sub-list for method output_type
-	16, // [16:36] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	12, // 0: skiff.apps.v1.CreateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
+	13, // 1: skiff.apps.v1.CreateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	12, // 2: skiff.apps.v1.UpdateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
+	13, // 3: skiff.apps.v1.UpdateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	12, // 4: skiff.apps.v1.DeploymentWatchEvent.object:type_name -> skiff.apps.v1.Deployment
+	14, // 5: skiff.apps.v1.DeploymentWatchEvent.status:type_name -> skiff.meta.v1.Status
+	15, // 6: skiff.apps.v1.UpdateDeploymentScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	13, // 7: skiff.apps.v1.UpdateDeploymentScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	16, // 8: skiff.apps.v1.CreateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
+	13, // 9: skiff.apps.v1.CreateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	16, // 10: skiff.apps.v1.UpdateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
+	13, // 11: skiff.apps.v1.UpdateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	16, // 12: skiff.apps.v1.ReplicaSetWatchEvent.object:type_name -> skiff.apps.v1.ReplicaSet
+	14, // 13: skiff.apps.v1.ReplicaSetWatchEvent.status:type_name -> skiff.meta.v1.Status
+	15, // 14: skiff.apps.v1.UpdateReplicaSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	13, // 15: skiff.apps.v1.UpdateReplicaSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	17, // 16: skiff.apps.v1.CreateStatefulSetRequest.object:type_name -> skiff.apps.v1.StatefulSet
+	13, // 17: skiff.apps.v1.CreateStatefulSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	17, // 18: skiff.apps.v1.UpdateStatefulSetRequest.object:type_name -> skiff.apps.v1.StatefulSet
+	13, // 19: skiff.apps.v1.UpdateStatefulSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	17, // 20: skiff.apps.v1.StatefulSetWatchEvent.object:type_name -> skiff.apps.v1.StatefulSet
+	14, // 21: skiff.apps.v1.StatefulSetWatchEvent.status:type_name -> skiff.meta.v1.Status
+	15, // 22: skiff.apps.v1.UpdateStatefulSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	13, // 23: skiff.apps.v1.UpdateStatefulSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	0,  // 24: skiff.apps.v1.DeploymentService.Create:input_type -> skiff.apps.v1.CreateDeploymentRequest
+	18, // 25: skiff.apps.v1.DeploymentService.Get:input_type -> skiff.meta.v1.GetRequest
+	19, // 26: skiff.apps.v1.DeploymentService.List:input_type -> skiff.meta.v1.ListRequest
+	19, // 27: skiff.apps.v1.DeploymentService.Watch:input_type -> skiff.meta.v1.ListRequest
+	1,  // 28: skiff.apps.v1.DeploymentService.Update:input_type -> skiff.apps.v1.UpdateDeploymentRequest
+	1,  // 29: skiff.apps.v1.DeploymentService.UpdateStatus:input_type -> skiff.apps.v1.UpdateDeploymentRequest
+	20, // 30: skiff.apps.v1.DeploymentService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	21, // 31: skiff.apps.v1.DeploymentService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	18, // 32: skiff.apps.v1.DeploymentService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	3,  // 33: skiff.apps.v1.DeploymentService.UpdateScale:input_type -> skiff.apps.v1.UpdateDeploymentScaleRequest
+	4,  // 34: skiff.apps.v1.ReplicaSetService.Create:input_type -> skiff.apps.v1.CreateReplicaSetRequest
+	18, // 35: skiff.apps.v1.ReplicaSetService.Get:input_type -> skiff.meta.v1.GetRequest
+	19, // 36: skiff.apps.v1.ReplicaSetService.List:input_type -> skiff.meta.v1.ListRequest
+	19, // 37: skiff.apps.v1.ReplicaSetService.Watch:input_type -> skiff.meta.v1.ListRequest
+	5,  // 38: skiff.apps.v1.ReplicaSetService.Update:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
+	5,  // 39: skiff.apps.v1.ReplicaSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
+	20, // 40: skiff.apps.v1.ReplicaSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	21, // 41: skiff.apps.v1.ReplicaSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	18, // 42: skiff.apps.v1.ReplicaSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	7,  // 43: skiff.apps.v1.ReplicaSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateReplicaSetScaleRequest
+	8,  // 44: skiff.apps.v1.StatefulSetService.Create:input_type -> skiff.apps.v1.CreateStatefulSetRequest
+	18, // 45: skiff.apps.v1.StatefulSetService.Get:input_type -> skiff.meta.v1.GetRequest
+	19, // 46: skiff.apps.v1.StatefulSetService.List:input_type -> skiff.meta.v1.ListRequest
+	19, // 47: skiff.apps.v1.StatefulSetService.Watch:input_type -> skiff.meta.v1.ListRequest
+	9,  // 48: skiff.apps.v1.StatefulSetService.Update:input_type -> skiff.apps.v1.UpdateStatefulSetRequest
+	9,  // 49: skiff.apps.v1.StatefulSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateStatefulSetRequest
+	20, // 50: skiff.apps.v1.StatefulSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	21, // 51: skiff.apps.v1.StatefulSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	18, // 52: skiff.apps.v1.StatefulSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	11, // 53: skiff.apps.v1.StatefulSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateStatefulSetScaleRequest
+	12, // 54: skiff.apps.v1.DeploymentService.Create:output_type -> skiff.apps.v1.Deployment
+	12, // 55: skiff.apps.v1.DeploymentService.Get:output_type -> skiff.apps.v1.Deployment
+	22, // 56: skiff.apps.v1.DeploymentService.List:output_type -> skiff.apps.v1.DeploymentList
+	2,  // 57: skiff.apps.v1.DeploymentService.Watch:output_type -> skiff.apps.v1.DeploymentWatchEvent
+	12, // 58: skiff.apps.v1.DeploymentService.Update:output_type -> skiff.apps.v1.Deployment
+	12, // 59: skiff.apps.v1.DeploymentService.UpdateStatus:output_type -> skiff.apps.v1.Deployment
+	12, // 60: skiff.apps.v1.DeploymentService.Patch:output_type -> skiff.apps.v1.Deployment
+	12, // 61: skiff.apps.v1.DeploymentService.Delete:output_type -> skiff.apps.v1.Deployment
+	15, // 62: skiff.apps.v1.DeploymentService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	15, // 63: skiff.apps.v1.DeploymentService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	16, // 64: skiff.apps.v1.ReplicaSetService.Create:output_type -> skiff.apps.v1.ReplicaSet
+	16, // 65: skiff.apps.v1.ReplicaSetService.Get:output_type -> skiff.apps.v1.ReplicaSet
+	23, // 66: skiff.apps.v1.ReplicaSetService.List:output_type -> skiff.apps.v1.ReplicaSetList
+	6,  // 67: skiff.apps.v1.ReplicaSetService.Watch:output_type -> skiff.apps.v1.ReplicaSetWatchEvent
+	16, // 68: skiff.apps.v1.ReplicaSetService.Update:output_type -> skiff.apps.v1.ReplicaSet
+	16, // 69: skiff.apps.v1.ReplicaSetService.UpdateStatus:output_type -> skiff.apps.v1.ReplicaSet
+	16, // 70: skiff.apps.v1.ReplicaSetService.Patch:output_type -> skiff.apps.v1.ReplicaSet
+	16, // 71: skiff.apps.v1.ReplicaSetService.Delete:output_type -> skiff.apps.v1.ReplicaSet
+	15, // 72: skiff.apps.v1.ReplicaSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	15, // 73: skiff.apps.v1.ReplicaSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	17, // 74: skiff.apps.v1.StatefulSetService.Create:output_type -> skiff.apps.v1.StatefulSet
+	17, // 75: skiff.apps.v1.StatefulSetService.Get:output_type -> skiff.apps.v1.StatefulSet
+	24, // 76: skiff.apps.v1.StatefulSetService.List:output_type -> skiff.apps.v1.StatefulSetList
+	10, // 77: skiff.apps.v1.StatefulSetService.Watch:output_type -> skiff.apps.v1.StatefulSetWatchEvent
+	17, // 78: skiff.apps.v1.StatefulSetService.Update:output_type -> skiff.apps.v1.StatefulSet
+	17, // 79: skiff.apps.v1.StatefulSetService.UpdateStatus:output_type -> skiff.apps.v1.StatefulSet
+	17, // 80: skiff.apps.v1.StatefulSetService.Patch:output_type -> skiff.apps.v1.StatefulSet
+	17, // 81: skiff.apps.v1.StatefulSetService.Delete:output_type -> skiff.apps.v1.StatefulSet
+	15, // 82: skiff.apps.v1.StatefulSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	15, // 83: skiff.apps.v1.StatefulSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	54, // [54:84] is the sub-list for method output_type
+	24, // [24:54] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_skiff_apps_v1_services_proto_init() }
@@ -623,15 +902,16 @@ func file_skiff_apps_v1_services_proto_init() {
 		return
 	}
 	file_skiff_apps_v1_apps_proto_init()
+	file_skiff_apps_v1_statefulset_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_apps_v1_services_proto_rawDesc), len(file_skiff_apps_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   12,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_skiff_apps_v1_services_proto_goTypes,
 		DependencyIndexes: file_skiff_apps_v1_services_proto_depIdxs,

@@ -2163,11 +2163,180 @@ func (x *ResourceQuotaWatchEvent) GetStatus() *v1.Status {
 	return nil
 }
 
+// CreatePersistentVolumeClaimRequest writes a PersistentVolumeClaim.
+type CreatePersistentVolumeClaimRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *PersistentVolumeClaim `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePersistentVolumeClaimRequest) Reset() {
+	*x = CreatePersistentVolumeClaimRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePersistentVolumeClaimRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePersistentVolumeClaimRequest) ProtoMessage() {}
+
+func (x *CreatePersistentVolumeClaimRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePersistentVolumeClaimRequest.ProtoReflect.Descriptor instead.
+func (*CreatePersistentVolumeClaimRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *CreatePersistentVolumeClaimRequest) GetObject() *PersistentVolumeClaim {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreatePersistentVolumeClaimRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdatePersistentVolumeClaimRequest writes a PersistentVolumeClaim.
+type UpdatePersistentVolumeClaimRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *PersistentVolumeClaim `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) Reset() {
+	*x = UpdatePersistentVolumeClaimRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePersistentVolumeClaimRequest) ProtoMessage() {}
+
+func (x *UpdatePersistentVolumeClaimRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePersistentVolumeClaimRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePersistentVolumeClaimRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) GetObject() *PersistentVolumeClaim {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdatePersistentVolumeClaimRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// PersistentVolumeClaimWatchEvent is one change: type ADDED, MODIFIED,
+// DELETED, BOOKMARK (object carries only the resourceVersion) or ERROR
+// (status says why).
+type PersistentVolumeClaimWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *PersistentVolumeClaim `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeClaimWatchEvent) Reset() {
+	*x = PersistentVolumeClaimWatchEvent{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeClaimWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeClaimWatchEvent) ProtoMessage() {}
+
+func (x *PersistentVolumeClaimWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeClaimWatchEvent.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeClaimWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *PersistentVolumeClaimWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *PersistentVolumeClaimWatchEvent) GetObject() *PersistentVolumeClaim {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *PersistentVolumeClaimWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 var File_skiff_core_v1_services_proto protoreflect.FileDescriptor
 
 const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a*skiff/authentication/v1/tokenrequest.proto\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1askiff/core/v1/policy.proto\x1a\x1fskiff/core/v1/podtemplate.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x81\x01\n" +
+	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a*skiff/authentication/v1/tokenrequest.proto\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a)skiff/core/v1/persistentvolumeclaim.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1askiff/core/v1/policy.proto\x1a\x1fskiff/core/v1/podtemplate.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x81\x01\n" +
 	"\x16CreateNamespaceRequest\x120\n" +
 	"\x06object\x18\x01 \x01(\v2\x18.skiff.core.v1.NamespaceR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x81\x01\n" +
@@ -2295,6 +2464,16 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\x17ResourceQuotaWatchEvent\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x124\n" +
 	"\x06object\x18\x02 \x01(\v2\x1c.skiff.core.v1.ResourceQuotaR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x99\x01\n" +
+	"\"CreatePersistentVolumeClaimRequest\x12<\n" +
+	"\x06object\x18\x01 \x01(\v2$.skiff.core.v1.PersistentVolumeClaimR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x99\x01\n" +
+	"\"UpdatePersistentVolumeClaimRequest\x12<\n" +
+	"\x06object\x18\x01 \x01(\v2$.skiff.core.v1.PersistentVolumeClaimR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\xa2\x01\n" +
+	"\x1fPersistentVolumeClaimWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12<\n" +
+	"\x06object\x18\x02 \x01(\v2$.skiff.core.v1.PersistentVolumeClaimR\x06object\x12-\n" +
 	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status2\x91\x05\n" +
 	"\x10NamespaceService\x12I\n" +
 	"\x06Create\x12%.skiff.core.v1.CreateNamespaceRequest\x1a\x18.skiff.core.v1.Namespace\x12:\n" +
@@ -2407,7 +2586,16 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\x06Update\x12).skiff.core.v1.UpdateResourceQuotaRequest\x1a\x1c.skiff.core.v1.ResourceQuota\x12W\n" +
 	"\fUpdateStatus\x12).skiff.core.v1.UpdateResourceQuotaRequest\x1a\x1c.skiff.core.v1.ResourceQuota\x12B\n" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x1c.skiff.core.v1.ResourceQuota\x12D\n" +
-	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1c.skiff.core.v1.ResourceQuotaB\x1eZ\x1cskiff.dev/api/core/v1;corev1b\x06proto3"
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1c.skiff.core.v1.ResourceQuota2\xd4\x05\n" +
+	"\x1cPersistentVolumeClaimService\x12a\n" +
+	"\x06Create\x121.skiff.core.v1.CreatePersistentVolumeClaimRequest\x1a$.skiff.core.v1.PersistentVolumeClaim\x12F\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a$.skiff.core.v1.PersistentVolumeClaim\x12L\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a(.skiff.core.v1.PersistentVolumeClaimList\x12U\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a..skiff.core.v1.PersistentVolumeClaimWatchEvent0\x01\x12a\n" +
+	"\x06Update\x121.skiff.core.v1.UpdatePersistentVolumeClaimRequest\x1a$.skiff.core.v1.PersistentVolumeClaim\x12g\n" +
+	"\fUpdateStatus\x121.skiff.core.v1.UpdatePersistentVolumeClaimRequest\x1a$.skiff.core.v1.PersistentVolumeClaim\x12J\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a$.skiff.core.v1.PersistentVolumeClaim\x12L\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a$.skiff.core.v1.PersistentVolumeClaimB\x1eZ\x1cskiff.dev/api/core/v1;corev1b\x06proto3"
 
 var (
 	file_skiff_core_v1_services_proto_rawDescOnce sync.Once
@@ -2421,359 +2609,386 @@ func file_skiff_core_v1_services_proto_rawDescGZIP() []byte {
 	return file_skiff_core_v1_services_proto_rawDescData
 }
 
-var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_skiff_core_v1_services_proto_goTypes = []any{
-	(*CreateNamespaceRequest)(nil),           // 0: skiff.core.v1.CreateNamespaceRequest
-	(*UpdateNamespaceRequest)(nil),           // 1: skiff.core.v1.UpdateNamespaceRequest
-	(*NamespaceWatchEvent)(nil),              // 2: skiff.core.v1.NamespaceWatchEvent
-	(*CreatePodRequest)(nil),                 // 3: skiff.core.v1.CreatePodRequest
-	(*UpdatePodRequest)(nil),                 // 4: skiff.core.v1.UpdatePodRequest
-	(*PodWatchEvent)(nil),                    // 5: skiff.core.v1.PodWatchEvent
-	(*BindPodRequest)(nil),                   // 6: skiff.core.v1.BindPodRequest
-	(*CreateNodeRequest)(nil),                // 7: skiff.core.v1.CreateNodeRequest
-	(*UpdateNodeRequest)(nil),                // 8: skiff.core.v1.UpdateNodeRequest
-	(*NodeWatchEvent)(nil),                   // 9: skiff.core.v1.NodeWatchEvent
-	(*CreateServiceRequest)(nil),             // 10: skiff.core.v1.CreateServiceRequest
-	(*UpdateServiceRequest)(nil),             // 11: skiff.core.v1.UpdateServiceRequest
-	(*ServiceWatchEvent)(nil),                // 12: skiff.core.v1.ServiceWatchEvent
-	(*CreateEndpointsRequest)(nil),           // 13: skiff.core.v1.CreateEndpointsRequest
-	(*UpdateEndpointsRequest)(nil),           // 14: skiff.core.v1.UpdateEndpointsRequest
-	(*EndpointsWatchEvent)(nil),              // 15: skiff.core.v1.EndpointsWatchEvent
-	(*CreateConfigMapRequest)(nil),           // 16: skiff.core.v1.CreateConfigMapRequest
-	(*UpdateConfigMapRequest)(nil),           // 17: skiff.core.v1.UpdateConfigMapRequest
-	(*ConfigMapWatchEvent)(nil),              // 18: skiff.core.v1.ConfigMapWatchEvent
-	(*CreateSecretRequest)(nil),              // 19: skiff.core.v1.CreateSecretRequest
-	(*UpdateSecretRequest)(nil),              // 20: skiff.core.v1.UpdateSecretRequest
-	(*SecretWatchEvent)(nil),                 // 21: skiff.core.v1.SecretWatchEvent
-	(*CreateServiceAccountRequest)(nil),      // 22: skiff.core.v1.CreateServiceAccountRequest
-	(*UpdateServiceAccountRequest)(nil),      // 23: skiff.core.v1.UpdateServiceAccountRequest
-	(*CreateServiceAccountTokenRequest)(nil), // 24: skiff.core.v1.CreateServiceAccountTokenRequest
-	(*ServiceAccountWatchEvent)(nil),         // 25: skiff.core.v1.ServiceAccountWatchEvent
-	(*CreateEventRequest)(nil),               // 26: skiff.core.v1.CreateEventRequest
-	(*UpdateEventRequest)(nil),               // 27: skiff.core.v1.UpdateEventRequest
-	(*EventWatchEvent)(nil),                  // 28: skiff.core.v1.EventWatchEvent
-	(*CreatePodTemplateRequest)(nil),         // 29: skiff.core.v1.CreatePodTemplateRequest
-	(*UpdatePodTemplateRequest)(nil),         // 30: skiff.core.v1.UpdatePodTemplateRequest
-	(*PodTemplateWatchEvent)(nil),            // 31: skiff.core.v1.PodTemplateWatchEvent
-	(*CreateLimitRangeRequest)(nil),          // 32: skiff.core.v1.CreateLimitRangeRequest
-	(*UpdateLimitRangeRequest)(nil),          // 33: skiff.core.v1.UpdateLimitRangeRequest
-	(*LimitRangeWatchEvent)(nil),             // 34: skiff.core.v1.LimitRangeWatchEvent
-	(*CreateResourceQuotaRequest)(nil),       // 35: skiff.core.v1.CreateResourceQuotaRequest
-	(*UpdateResourceQuotaRequest)(nil),       // 36: skiff.core.v1.UpdateResourceQuotaRequest
-	(*ResourceQuotaWatchEvent)(nil),          // 37: skiff.core.v1.ResourceQuotaWatchEvent
-	(*Namespace)(nil),                        // 38: skiff.core.v1.Namespace
-	(*v1.WriteOptions)(nil),                  // 39: skiff.meta.v1.WriteOptions
-	(*v1.Status)(nil),                        // 40: skiff.meta.v1.Status
-	(*Pod)(nil),                              // 41: skiff.core.v1.Pod
-	(*Binding)(nil),                          // 42: skiff.core.v1.Binding
-	(*Node)(nil),                             // 43: skiff.core.v1.Node
-	(*Service)(nil),                          // 44: skiff.core.v1.Service
-	(*Endpoints)(nil),                        // 45: skiff.core.v1.Endpoints
-	(*ConfigMap)(nil),                        // 46: skiff.core.v1.ConfigMap
-	(*Secret)(nil),                           // 47: skiff.core.v1.Secret
-	(*ServiceAccount)(nil),                   // 48: skiff.core.v1.ServiceAccount
-	(*v11.TokenRequest)(nil),                 // 49: skiff.authentication.v1.TokenRequest
-	(*Event)(nil),                            // 50: skiff.core.v1.Event
-	(*PodTemplate)(nil),                      // 51: skiff.core.v1.PodTemplate
-	(*LimitRange)(nil),                       // 52: skiff.core.v1.LimitRange
-	(*ResourceQuota)(nil),                    // 53: skiff.core.v1.ResourceQuota
-	(*v1.GetRequest)(nil),                    // 54: skiff.meta.v1.GetRequest
-	(*v1.ListRequest)(nil),                   // 55: skiff.meta.v1.ListRequest
-	(*v1.PatchRequest)(nil),                  // 56: skiff.meta.v1.PatchRequest
-	(*v1.DeleteRequest)(nil),                 // 57: skiff.meta.v1.DeleteRequest
-	(*NamespaceList)(nil),                    // 58: skiff.core.v1.NamespaceList
-	(*PodList)(nil),                          // 59: skiff.core.v1.PodList
-	(*NodeList)(nil),                         // 60: skiff.core.v1.NodeList
-	(*ServiceList)(nil),                      // 61: skiff.core.v1.ServiceList
-	(*EndpointsList)(nil),                    // 62: skiff.core.v1.EndpointsList
-	(*ConfigMapList)(nil),                    // 63: skiff.core.v1.ConfigMapList
-	(*SecretList)(nil),                       // 64: skiff.core.v1.SecretList
-	(*ServiceAccountList)(nil),               // 65: skiff.core.v1.ServiceAccountList
-	(*EventList)(nil),                        // 66: skiff.core.v1.EventList
-	(*PodTemplateList)(nil),                  // 67: skiff.core.v1.PodTemplateList
-	(*LimitRangeList)(nil),                   // 68: skiff.core.v1.LimitRangeList
-	(*ResourceQuotaList)(nil),                // 69: skiff.core.v1.ResourceQuotaList
+	(*CreateNamespaceRequest)(nil),             // 0: skiff.core.v1.CreateNamespaceRequest
+	(*UpdateNamespaceRequest)(nil),             // 1: skiff.core.v1.UpdateNamespaceRequest
+	(*NamespaceWatchEvent)(nil),                // 2: skiff.core.v1.NamespaceWatchEvent
+	(*CreatePodRequest)(nil),                   // 3: skiff.core.v1.CreatePodRequest
+	(*UpdatePodRequest)(nil),                   // 4: skiff.core.v1.UpdatePodRequest
+	(*PodWatchEvent)(nil),                      // 5: skiff.core.v1.PodWatchEvent
+	(*BindPodRequest)(nil),                     // 6: skiff.core.v1.BindPodRequest
+	(*CreateNodeRequest)(nil),                  // 7: skiff.core.v1.CreateNodeRequest
+	(*UpdateNodeRequest)(nil),                  // 8: skiff.core.v1.UpdateNodeRequest
+	(*NodeWatchEvent)(nil),                     // 9: skiff.core.v1.NodeWatchEvent
+	(*CreateServiceRequest)(nil),               // 10: skiff.core.v1.CreateServiceRequest
+	(*UpdateServiceRequest)(nil),               // 11: skiff.core.v1.UpdateServiceRequest
+	(*ServiceWatchEvent)(nil),                  // 12: skiff.core.v1.ServiceWatchEvent
+	(*CreateEndpointsRequest)(nil),             // 13: skiff.core.v1.CreateEndpointsRequest
+	(*UpdateEndpointsRequest)(nil),             // 14: skiff.core.v1.UpdateEndpointsRequest
+	(*EndpointsWatchEvent)(nil),                // 15: skiff.core.v1.EndpointsWatchEvent
+	(*CreateConfigMapRequest)(nil),             // 16: skiff.core.v1.CreateConfigMapRequest
+	(*UpdateConfigMapRequest)(nil),             // 17: skiff.core.v1.UpdateConfigMapRequest
+	(*ConfigMapWatchEvent)(nil),                // 18: skiff.core.v1.ConfigMapWatchEvent
+	(*CreateSecretRequest)(nil),                // 19: skiff.core.v1.CreateSecretRequest
+	(*UpdateSecretRequest)(nil),                // 20: skiff.core.v1.UpdateSecretRequest
+	(*SecretWatchEvent)(nil),                   // 21: skiff.core.v1.SecretWatchEvent
+	(*CreateServiceAccountRequest)(nil),        // 22: skiff.core.v1.CreateServiceAccountRequest
+	(*UpdateServiceAccountRequest)(nil),        // 23: skiff.core.v1.UpdateServiceAccountRequest
+	(*CreateServiceAccountTokenRequest)(nil),   // 24: skiff.core.v1.CreateServiceAccountTokenRequest
+	(*ServiceAccountWatchEvent)(nil),           // 25: skiff.core.v1.ServiceAccountWatchEvent
+	(*CreateEventRequest)(nil),                 // 26: skiff.core.v1.CreateEventRequest
+	(*UpdateEventRequest)(nil),                 // 27: skiff.core.v1.UpdateEventRequest
+	(*EventWatchEvent)(nil),                    // 28: skiff.core.v1.EventWatchEvent
+	(*CreatePodTemplateRequest)(nil),           // 29: skiff.core.v1.CreatePodTemplateRequest
+	(*UpdatePodTemplateRequest)(nil),           // 30: skiff.core.v1.UpdatePodTemplateRequest
+	(*PodTemplateWatchEvent)(nil),              // 31: skiff.core.v1.PodTemplateWatchEvent
+	(*CreateLimitRangeRequest)(nil),            // 32: skiff.core.v1.CreateLimitRangeRequest
+	(*UpdateLimitRangeRequest)(nil),            // 33: skiff.core.v1.UpdateLimitRangeRequest
+	(*LimitRangeWatchEvent)(nil),               // 34: skiff.core.v1.LimitRangeWatchEvent
+	(*CreateResourceQuotaRequest)(nil),         // 35: skiff.core.v1.CreateResourceQuotaRequest
+	(*UpdateResourceQuotaRequest)(nil),         // 36: skiff.core.v1.UpdateResourceQuotaRequest
+	(*ResourceQuotaWatchEvent)(nil),            // 37: skiff.core.v1.ResourceQuotaWatchEvent
+	(*CreatePersistentVolumeClaimRequest)(nil), // 38: skiff.core.v1.CreatePersistentVolumeClaimRequest
+	(*UpdatePersistentVolumeClaimRequest)(nil), // 39: skiff.core.v1.UpdatePersistentVolumeClaimRequest
+	(*PersistentVolumeClaimWatchEvent)(nil),    // 40: skiff.core.v1.PersistentVolumeClaimWatchEvent
+	(*Namespace)(nil),                          // 41: skiff.core.v1.Namespace
+	(*v1.WriteOptions)(nil),                    // 42: skiff.meta.v1.WriteOptions
+	(*v1.Status)(nil),                          // 43: skiff.meta.v1.Status
+	(*Pod)(nil),                                // 44: skiff.core.v1.Pod
+	(*Binding)(nil),                            // 45: skiff.core.v1.Binding
+	(*Node)(nil),                               // 46: skiff.core.v1.Node
+	(*Service)(nil),                            // 47: skiff.core.v1.Service
+	(*Endpoints)(nil),                          // 48: skiff.core.v1.Endpoints
+	(*ConfigMap)(nil),                          // 49: skiff.core.v1.ConfigMap
+	(*Secret)(nil),                             // 50: skiff.core.v1.Secret
+	(*ServiceAccount)(nil),                     // 51: skiff.core.v1.ServiceAccount
+	(*v11.TokenRequest)(nil),                   // 52: skiff.authentication.v1.TokenRequest
+	(*Event)(nil),                              // 53: skiff.core.v1.Event
+	(*PodTemplate)(nil),                        // 54: skiff.core.v1.PodTemplate
+	(*LimitRange)(nil),                         // 55: skiff.core.v1.LimitRange
+	(*ResourceQuota)(nil),                      // 56: skiff.core.v1.ResourceQuota
+	(*PersistentVolumeClaim)(nil),              // 57: skiff.core.v1.PersistentVolumeClaim
+	(*v1.GetRequest)(nil),                      // 58: skiff.meta.v1.GetRequest
+	(*v1.ListRequest)(nil),                     // 59: skiff.meta.v1.ListRequest
+	(*v1.PatchRequest)(nil),                    // 60: skiff.meta.v1.PatchRequest
+	(*v1.DeleteRequest)(nil),                   // 61: skiff.meta.v1.DeleteRequest
+	(*NamespaceList)(nil),                      // 62: skiff.core.v1.NamespaceList
+	(*PodList)(nil),                            // 63: skiff.core.v1.PodList
+	(*NodeList)(nil),                           // 64: skiff.core.v1.NodeList
+	(*ServiceList)(nil),                        // 65: skiff.core.v1.ServiceList
+	(*EndpointsList)(nil),                      // 66: skiff.core.v1.EndpointsList
+	(*ConfigMapList)(nil),                      // 67: skiff.core.v1.ConfigMapList
+	(*SecretList)(nil),                         // 68: skiff.core.v1.SecretList
+	(*ServiceAccountList)(nil),                 // 69: skiff.core.v1.ServiceAccountList
+	(*EventList)(nil),                          // 70: skiff.core.v1.EventList
+	(*PodTemplateList)(nil),                    // 71: skiff.core.v1.PodTemplateList
+	(*LimitRangeList)(nil),                     // 72: skiff.core.v1.LimitRangeList
+	(*ResourceQuotaList)(nil),                  // 73: skiff.core.v1.ResourceQuotaList
+	(*PersistentVolumeClaimList)(nil),          // 74: skiff.core.v1.PersistentVolumeClaimList
 }
 var file_skiff_core_v1_services_proto_depIdxs = []int32{
-	38,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	39,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	38,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	39,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	38,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
-	40,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	41,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
-	39,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	41,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
-	39,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	41,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
-	40,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
-	42,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
-	39,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	43,  // 14: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
-	39,  // 15: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	43,  // 16: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
-	39,  // 17: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	43,  // 18: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
-	40,  // 19: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
-	44,  // 20: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
-	39,  // 21: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	44,  // 22: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
-	39,  // 23: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	44,  // 24: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
-	40,  // 25: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	45,  // 26: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	39,  // 27: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	45,  // 28: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	39,  // 29: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	45,  // 30: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
-	40,  // 31: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
-	46,  // 32: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	39,  // 33: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	46,  // 34: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	39,  // 35: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	46,  // 36: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
-	40,  // 37: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
-	47,  // 38: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	39,  // 39: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	47,  // 40: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	39,  // 41: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	47,  // 42: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
-	40,  // 43: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
-	48,  // 44: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	39,  // 45: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	48,  // 46: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	39,  // 47: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	49,  // 48: skiff.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> skiff.authentication.v1.TokenRequest
-	39,  // 49: skiff.core.v1.CreateServiceAccountTokenRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	48,  // 50: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
-	40,  // 51: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
-	50,  // 52: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
-	39,  // 53: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	50,  // 54: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
-	39,  // 55: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	50,  // 56: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
-	40,  // 57: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
-	51,  // 58: skiff.core.v1.CreatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
-	39,  // 59: skiff.core.v1.CreatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	51,  // 60: skiff.core.v1.UpdatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
-	39,  // 61: skiff.core.v1.UpdatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	51,  // 62: skiff.core.v1.PodTemplateWatchEvent.object:type_name -> skiff.core.v1.PodTemplate
-	40,  // 63: skiff.core.v1.PodTemplateWatchEvent.status:type_name -> skiff.meta.v1.Status
-	52,  // 64: skiff.core.v1.CreateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
-	39,  // 65: skiff.core.v1.CreateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	52,  // 66: skiff.core.v1.UpdateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
-	39,  // 67: skiff.core.v1.UpdateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	52,  // 68: skiff.core.v1.LimitRangeWatchEvent.object:type_name -> skiff.core.v1.LimitRange
-	40,  // 69: skiff.core.v1.LimitRangeWatchEvent.status:type_name -> skiff.meta.v1.Status
-	53,  // 70: skiff.core.v1.CreateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
-	39,  // 71: skiff.core.v1.CreateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	53,  // 72: skiff.core.v1.UpdateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
-	39,  // 73: skiff.core.v1.UpdateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	53,  // 74: skiff.core.v1.ResourceQuotaWatchEvent.object:type_name -> skiff.core.v1.ResourceQuota
-	40,  // 75: skiff.core.v1.ResourceQuotaWatchEvent.status:type_name -> skiff.meta.v1.Status
-	0,   // 76: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
-	54,  // 77: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 78: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 79: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	1,   // 80: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	1,   // 81: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	56,  // 82: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 83: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	1,   // 84: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	3,   // 85: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
-	54,  // 86: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 87: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 88: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
-	4,   // 89: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
-	4,   // 90: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
-	56,  // 91: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 92: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	6,   // 93: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
-	7,   // 94: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
-	54,  // 95: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 96: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 97: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
-	8,   // 98: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
-	8,   // 99: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
-	56,  // 100: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 101: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	10,  // 102: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
-	54,  // 103: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 104: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 105: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	11,  // 106: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
-	11,  // 107: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
-	56,  // 108: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 109: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	13,  // 110: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
-	54,  // 111: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 112: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 113: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
-	14,  // 114: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	14,  // 115: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	56,  // 116: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 117: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	16,  // 118: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
-	54,  // 119: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 120: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 121: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
-	17,  // 122: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	17,  // 123: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	56,  // 124: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 125: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	19,  // 126: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
-	54,  // 127: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 128: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 129: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
-	20,  // 130: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
-	20,  // 131: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
-	56,  // 132: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 133: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	22,  // 134: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
-	54,  // 135: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 136: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 137: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
-	23,  // 138: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	23,  // 139: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	56,  // 140: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 141: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	24,  // 142: skiff.core.v1.ServiceAccountService.CreateToken:input_type -> skiff.core.v1.CreateServiceAccountTokenRequest
-	26,  // 143: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
-	54,  // 144: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 145: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 146: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
-	27,  // 147: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
-	27,  // 148: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
-	56,  // 149: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 150: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	29,  // 151: skiff.core.v1.PodTemplateService.Create:input_type -> skiff.core.v1.CreatePodTemplateRequest
-	54,  // 152: skiff.core.v1.PodTemplateService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 153: skiff.core.v1.PodTemplateService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 154: skiff.core.v1.PodTemplateService.Watch:input_type -> skiff.meta.v1.ListRequest
-	30,  // 155: skiff.core.v1.PodTemplateService.Update:input_type -> skiff.core.v1.UpdatePodTemplateRequest
-	30,  // 156: skiff.core.v1.PodTemplateService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodTemplateRequest
-	56,  // 157: skiff.core.v1.PodTemplateService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 158: skiff.core.v1.PodTemplateService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	32,  // 159: skiff.core.v1.LimitRangeService.Create:input_type -> skiff.core.v1.CreateLimitRangeRequest
-	54,  // 160: skiff.core.v1.LimitRangeService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 161: skiff.core.v1.LimitRangeService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 162: skiff.core.v1.LimitRangeService.Watch:input_type -> skiff.meta.v1.ListRequest
-	33,  // 163: skiff.core.v1.LimitRangeService.Update:input_type -> skiff.core.v1.UpdateLimitRangeRequest
-	33,  // 164: skiff.core.v1.LimitRangeService.UpdateStatus:input_type -> skiff.core.v1.UpdateLimitRangeRequest
-	56,  // 165: skiff.core.v1.LimitRangeService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 166: skiff.core.v1.LimitRangeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	35,  // 167: skiff.core.v1.ResourceQuotaService.Create:input_type -> skiff.core.v1.CreateResourceQuotaRequest
-	54,  // 168: skiff.core.v1.ResourceQuotaService.Get:input_type -> skiff.meta.v1.GetRequest
-	55,  // 169: skiff.core.v1.ResourceQuotaService.List:input_type -> skiff.meta.v1.ListRequest
-	55,  // 170: skiff.core.v1.ResourceQuotaService.Watch:input_type -> skiff.meta.v1.ListRequest
-	36,  // 171: skiff.core.v1.ResourceQuotaService.Update:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
-	36,  // 172: skiff.core.v1.ResourceQuotaService.UpdateStatus:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
-	56,  // 173: skiff.core.v1.ResourceQuotaService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	57,  // 174: skiff.core.v1.ResourceQuotaService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	38,  // 175: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
-	38,  // 176: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
-	58,  // 177: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
-	2,   // 178: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
-	38,  // 179: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
-	38,  // 180: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
-	38,  // 181: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
-	38,  // 182: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
-	38,  // 183: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
-	41,  // 184: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
-	41,  // 185: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
-	59,  // 186: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
-	5,   // 187: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
-	41,  // 188: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
-	41,  // 189: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
-	41,  // 190: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
-	41,  // 191: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
-	40,  // 192: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
-	43,  // 193: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
-	43,  // 194: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
-	60,  // 195: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
-	9,   // 196: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
-	43,  // 197: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
-	43,  // 198: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
-	43,  // 199: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
-	43,  // 200: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
-	44,  // 201: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
-	44,  // 202: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
-	61,  // 203: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
-	12,  // 204: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
-	44,  // 205: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
-	44,  // 206: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
-	44,  // 207: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
-	44,  // 208: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
-	45,  // 209: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
-	45,  // 210: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
-	62,  // 211: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
-	15,  // 212: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
-	45,  // 213: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
-	45,  // 214: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
-	45,  // 215: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
-	45,  // 216: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
-	46,  // 217: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
-	46,  // 218: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
-	63,  // 219: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
-	18,  // 220: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
-	46,  // 221: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
-	46,  // 222: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
-	46,  // 223: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
-	46,  // 224: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
-	47,  // 225: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
-	47,  // 226: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
-	64,  // 227: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
-	21,  // 228: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
-	47,  // 229: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
-	47,  // 230: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
-	47,  // 231: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
-	47,  // 232: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
-	48,  // 233: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
-	48,  // 234: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
-	65,  // 235: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
-	25,  // 236: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
-	48,  // 237: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
-	48,  // 238: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
-	48,  // 239: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
-	48,  // 240: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
-	49,  // 241: skiff.core.v1.ServiceAccountService.CreateToken:output_type -> skiff.authentication.v1.TokenRequest
-	50,  // 242: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
-	50,  // 243: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
-	66,  // 244: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
-	28,  // 245: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
-	50,  // 246: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
-	50,  // 247: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
-	50,  // 248: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
-	50,  // 249: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
-	51,  // 250: skiff.core.v1.PodTemplateService.Create:output_type -> skiff.core.v1.PodTemplate
-	51,  // 251: skiff.core.v1.PodTemplateService.Get:output_type -> skiff.core.v1.PodTemplate
-	67,  // 252: skiff.core.v1.PodTemplateService.List:output_type -> skiff.core.v1.PodTemplateList
-	31,  // 253: skiff.core.v1.PodTemplateService.Watch:output_type -> skiff.core.v1.PodTemplateWatchEvent
-	51,  // 254: skiff.core.v1.PodTemplateService.Update:output_type -> skiff.core.v1.PodTemplate
-	51,  // 255: skiff.core.v1.PodTemplateService.UpdateStatus:output_type -> skiff.core.v1.PodTemplate
-	51,  // 256: skiff.core.v1.PodTemplateService.Patch:output_type -> skiff.core.v1.PodTemplate
-	51,  // 257: skiff.core.v1.PodTemplateService.Delete:output_type -> skiff.core.v1.PodTemplate
-	52,  // 258: skiff.core.v1.LimitRangeService.Create:output_type -> skiff.core.v1.LimitRange
-	52,  // 259: skiff.core.v1.LimitRangeService.Get:output_type -> skiff.core.v1.LimitRange
-	68,  // 260: skiff.core.v1.LimitRangeService.List:output_type -> skiff.core.v1.LimitRangeList
-	34,  // 261: skiff.core.v1.LimitRangeService.Watch:output_type -> skiff.core.v1.LimitRangeWatchEvent
-	52,  // 262: skiff.core.v1.LimitRangeService.Update:output_type -> skiff.core.v1.LimitRange
-	52,  // 263: skiff.core.v1.LimitRangeService.UpdateStatus:output_type -> skiff.core.v1.LimitRange
-	52,  // 264: skiff.core.v1.LimitRangeService.Patch:output_type -> skiff.core.v1.LimitRange
-	52,  // 265: skiff.core.v1.LimitRangeService.Delete:output_type -> skiff.core.v1.LimitRange
-	53,  // 266: skiff.core.v1.ResourceQuotaService.Create:output_type -> skiff.core.v1.ResourceQuota
-	53,  // 267: skiff.core.v1.ResourceQuotaService.Get:output_type -> skiff.core.v1.ResourceQuota
-	69,  // 268: skiff.core.v1.ResourceQuotaService.List:output_type -> skiff.core.v1.ResourceQuotaList
-	37,  // 269: skiff.core.v1.ResourceQuotaService.Watch:output_type -> skiff.core.v1.ResourceQuotaWatchEvent
-	53,  // 270: skiff.core.v1.ResourceQuotaService.Update:output_type -> skiff.core.v1.ResourceQuota
-	53,  // 271: skiff.core.v1.ResourceQuotaService.UpdateStatus:output_type -> skiff.core.v1.ResourceQuota
-	53,  // 272: skiff.core.v1.ResourceQuotaService.Patch:output_type -> skiff.core.v1.ResourceQuota
-	53,  // 273: skiff.core.v1.ResourceQuotaService.Delete:output_type -> skiff.core.v1.ResourceQuota
-	175, // [175:274] is the sub-list for method output_type
-	76,  // [76:175] is the sub-list for method input_type
-	76,  // [76:76] is the sub-list for extension type_name
-	76,  // [76:76] is the sub-list for extension extendee
-	0,   // [0:76] is the sub-list for field type_name
+	41,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	42,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	41,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	42,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	41,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
+	43,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	44,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
+	42,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	44,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
+	42,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	44,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
+	43,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
+	45,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
+	42,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	46,  // 14: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
+	42,  // 15: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	46,  // 16: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
+	42,  // 17: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	46,  // 18: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
+	43,  // 19: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
+	47,  // 20: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
+	42,  // 21: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	47,  // 22: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
+	42,  // 23: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	47,  // 24: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
+	43,  // 25: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	48,  // 26: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	42,  // 27: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	48,  // 28: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	42,  // 29: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	48,  // 30: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
+	43,  // 31: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
+	49,  // 32: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	42,  // 33: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	49,  // 34: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	42,  // 35: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	49,  // 36: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
+	43,  // 37: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
+	50,  // 38: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	42,  // 39: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	50,  // 40: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	42,  // 41: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	50,  // 42: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
+	43,  // 43: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
+	51,  // 44: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	42,  // 45: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	51,  // 46: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	42,  // 47: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	52,  // 48: skiff.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> skiff.authentication.v1.TokenRequest
+	42,  // 49: skiff.core.v1.CreateServiceAccountTokenRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	51,  // 50: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
+	43,  // 51: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
+	53,  // 52: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
+	42,  // 53: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	53,  // 54: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
+	42,  // 55: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	53,  // 56: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
+	43,  // 57: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
+	54,  // 58: skiff.core.v1.CreatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
+	42,  // 59: skiff.core.v1.CreatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	54,  // 60: skiff.core.v1.UpdatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
+	42,  // 61: skiff.core.v1.UpdatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	54,  // 62: skiff.core.v1.PodTemplateWatchEvent.object:type_name -> skiff.core.v1.PodTemplate
+	43,  // 63: skiff.core.v1.PodTemplateWatchEvent.status:type_name -> skiff.meta.v1.Status
+	55,  // 64: skiff.core.v1.CreateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
+	42,  // 65: skiff.core.v1.CreateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	55,  // 66: skiff.core.v1.UpdateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
+	42,  // 67: skiff.core.v1.UpdateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	55,  // 68: skiff.core.v1.LimitRangeWatchEvent.object:type_name -> skiff.core.v1.LimitRange
+	43,  // 69: skiff.core.v1.LimitRangeWatchEvent.status:type_name -> skiff.meta.v1.Status
+	56,  // 70: skiff.core.v1.CreateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
+	42,  // 71: skiff.core.v1.CreateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	56,  // 72: skiff.core.v1.UpdateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
+	42,  // 73: skiff.core.v1.UpdateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	56,  // 74: skiff.core.v1.ResourceQuotaWatchEvent.object:type_name -> skiff.core.v1.ResourceQuota
+	43,  // 75: skiff.core.v1.ResourceQuotaWatchEvent.status:type_name -> skiff.meta.v1.Status
+	57,  // 76: skiff.core.v1.CreatePersistentVolumeClaimRequest.object:type_name -> skiff.core.v1.PersistentVolumeClaim
+	42,  // 77: skiff.core.v1.CreatePersistentVolumeClaimRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	57,  // 78: skiff.core.v1.UpdatePersistentVolumeClaimRequest.object:type_name -> skiff.core.v1.PersistentVolumeClaim
+	42,  // 79: skiff.core.v1.UpdatePersistentVolumeClaimRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	57,  // 80: skiff.core.v1.PersistentVolumeClaimWatchEvent.object:type_name -> skiff.core.v1.PersistentVolumeClaim
+	43,  // 81: skiff.core.v1.PersistentVolumeClaimWatchEvent.status:type_name -> skiff.meta.v1.Status
+	0,   // 82: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
+	58,  // 83: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 84: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 85: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	1,   // 86: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	1,   // 87: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	60,  // 88: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 89: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	1,   // 90: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	3,   // 91: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
+	58,  // 92: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 93: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 94: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
+	4,   // 95: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
+	4,   // 96: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
+	60,  // 97: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 98: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	6,   // 99: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
+	7,   // 100: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
+	58,  // 101: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 102: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 103: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
+	8,   // 104: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
+	8,   // 105: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
+	60,  // 106: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 107: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	10,  // 108: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
+	58,  // 109: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 110: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 111: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	11,  // 112: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
+	11,  // 113: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
+	60,  // 114: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 115: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	13,  // 116: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
+	58,  // 117: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 118: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 119: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
+	14,  // 120: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	14,  // 121: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	60,  // 122: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 123: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	16,  // 124: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
+	58,  // 125: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 126: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 127: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
+	17,  // 128: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	17,  // 129: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	60,  // 130: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 131: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	19,  // 132: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
+	58,  // 133: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 134: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 135: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
+	20,  // 136: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
+	20,  // 137: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
+	60,  // 138: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 139: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	22,  // 140: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
+	58,  // 141: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 142: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 143: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
+	23,  // 144: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	23,  // 145: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	60,  // 146: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 147: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	24,  // 148: skiff.core.v1.ServiceAccountService.CreateToken:input_type -> skiff.core.v1.CreateServiceAccountTokenRequest
+	26,  // 149: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
+	58,  // 150: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 151: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 152: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
+	27,  // 153: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
+	27,  // 154: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
+	60,  // 155: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 156: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	29,  // 157: skiff.core.v1.PodTemplateService.Create:input_type -> skiff.core.v1.CreatePodTemplateRequest
+	58,  // 158: skiff.core.v1.PodTemplateService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 159: skiff.core.v1.PodTemplateService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 160: skiff.core.v1.PodTemplateService.Watch:input_type -> skiff.meta.v1.ListRequest
+	30,  // 161: skiff.core.v1.PodTemplateService.Update:input_type -> skiff.core.v1.UpdatePodTemplateRequest
+	30,  // 162: skiff.core.v1.PodTemplateService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodTemplateRequest
+	60,  // 163: skiff.core.v1.PodTemplateService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 164: skiff.core.v1.PodTemplateService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	32,  // 165: skiff.core.v1.LimitRangeService.Create:input_type -> skiff.core.v1.CreateLimitRangeRequest
+	58,  // 166: skiff.core.v1.LimitRangeService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 167: skiff.core.v1.LimitRangeService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 168: skiff.core.v1.LimitRangeService.Watch:input_type -> skiff.meta.v1.ListRequest
+	33,  // 169: skiff.core.v1.LimitRangeService.Update:input_type -> skiff.core.v1.UpdateLimitRangeRequest
+	33,  // 170: skiff.core.v1.LimitRangeService.UpdateStatus:input_type -> skiff.core.v1.UpdateLimitRangeRequest
+	60,  // 171: skiff.core.v1.LimitRangeService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 172: skiff.core.v1.LimitRangeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	35,  // 173: skiff.core.v1.ResourceQuotaService.Create:input_type -> skiff.core.v1.CreateResourceQuotaRequest
+	58,  // 174: skiff.core.v1.ResourceQuotaService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 175: skiff.core.v1.ResourceQuotaService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 176: skiff.core.v1.ResourceQuotaService.Watch:input_type -> skiff.meta.v1.ListRequest
+	36,  // 177: skiff.core.v1.ResourceQuotaService.Update:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
+	36,  // 178: skiff.core.v1.ResourceQuotaService.UpdateStatus:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
+	60,  // 179: skiff.core.v1.ResourceQuotaService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 180: skiff.core.v1.ResourceQuotaService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	38,  // 181: skiff.core.v1.PersistentVolumeClaimService.Create:input_type -> skiff.core.v1.CreatePersistentVolumeClaimRequest
+	58,  // 182: skiff.core.v1.PersistentVolumeClaimService.Get:input_type -> skiff.meta.v1.GetRequest
+	59,  // 183: skiff.core.v1.PersistentVolumeClaimService.List:input_type -> skiff.meta.v1.ListRequest
+	59,  // 184: skiff.core.v1.PersistentVolumeClaimService.Watch:input_type -> skiff.meta.v1.ListRequest
+	39,  // 185: skiff.core.v1.PersistentVolumeClaimService.Update:input_type -> skiff.core.v1.UpdatePersistentVolumeClaimRequest
+	39,  // 186: skiff.core.v1.PersistentVolumeClaimService.UpdateStatus:input_type -> skiff.core.v1.UpdatePersistentVolumeClaimRequest
+	60,  // 187: skiff.core.v1.PersistentVolumeClaimService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	61,  // 188: skiff.core.v1.PersistentVolumeClaimService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	41,  // 189: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
+	41,  // 190: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
+	62,  // 191: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
+	2,   // 192: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
+	41,  // 193: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
+	41,  // 194: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
+	41,  // 195: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
+	41,  // 196: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
+	41,  // 197: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
+	44,  // 198: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
+	44,  // 199: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
+	63,  // 200: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
+	5,   // 201: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
+	44,  // 202: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
+	44,  // 203: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
+	44,  // 204: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
+	44,  // 205: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
+	43,  // 206: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
+	46,  // 207: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
+	46,  // 208: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
+	64,  // 209: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
+	9,   // 210: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
+	46,  // 211: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
+	46,  // 212: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
+	46,  // 213: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
+	46,  // 214: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
+	47,  // 215: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
+	47,  // 216: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
+	65,  // 217: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
+	12,  // 218: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
+	47,  // 219: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
+	47,  // 220: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
+	47,  // 221: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
+	47,  // 222: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
+	48,  // 223: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
+	48,  // 224: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
+	66,  // 225: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
+	15,  // 226: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
+	48,  // 227: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
+	48,  // 228: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
+	48,  // 229: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
+	48,  // 230: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
+	49,  // 231: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
+	49,  // 232: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
+	67,  // 233: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
+	18,  // 234: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
+	49,  // 235: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
+	49,  // 236: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
+	49,  // 237: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
+	49,  // 238: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
+	50,  // 239: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
+	50,  // 240: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
+	68,  // 241: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
+	21,  // 242: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
+	50,  // 243: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
+	50,  // 244: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
+	50,  // 245: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
+	50,  // 246: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
+	51,  // 247: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
+	51,  // 248: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
+	69,  // 249: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
+	25,  // 250: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
+	51,  // 251: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
+	51,  // 252: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
+	51,  // 253: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
+	51,  // 254: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
+	52,  // 255: skiff.core.v1.ServiceAccountService.CreateToken:output_type -> skiff.authentication.v1.TokenRequest
+	53,  // 256: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
+	53,  // 257: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
+	70,  // 258: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
+	28,  // 259: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
+	53,  // 260: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
+	53,  // 261: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
+	53,  // 262: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
+	53,  // 263: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
+	54,  // 264: skiff.core.v1.PodTemplateService.Create:output_type -> skiff.core.v1.PodTemplate
+	54,  // 265: skiff.core.v1.PodTemplateService.Get:output_type -> skiff.core.v1.PodTemplate
+	71,  // 266: skiff.core.v1.PodTemplateService.List:output_type -> skiff.core.v1.PodTemplateList
+	31,  // 267: skiff.core.v1.PodTemplateService.Watch:output_type -> skiff.core.v1.PodTemplateWatchEvent
+	54,  // 268: skiff.core.v1.PodTemplateService.Update:output_type -> skiff.core.v1.PodTemplate
+	54,  // 269: skiff.core.v1.PodTemplateService.UpdateStatus:output_type -> skiff.core.v1.PodTemplate
+	54,  // 270: skiff.core.v1.PodTemplateService.Patch:output_type -> skiff.core.v1.PodTemplate
+	54,  // 271: skiff.core.v1.PodTemplateService.Delete:output_type -> skiff.core.v1.PodTemplate
+	55,  // 272: skiff.core.v1.LimitRangeService.Create:output_type -> skiff.core.v1.LimitRange
+	55,  // 273: skiff.core.v1.LimitRangeService.Get:output_type -> skiff.core.v1.LimitRange
+	72,  // 274: skiff.core.v1.LimitRangeService.List:output_type -> skiff.core.v1.LimitRangeList
+	34,  // 275: skiff.core.v1.LimitRangeService.Watch:output_type -> skiff.core.v1.LimitRangeWatchEvent
+	55,  // 276: skiff.core.v1.LimitRangeService.Update:output_type -> skiff.core.v1.LimitRange
+	55,  // 277: skiff.core.v1.LimitRangeService.UpdateStatus:output_type -> skiff.core.v1.LimitRange
+	55,  // 278: skiff.core.v1.LimitRangeService.Patch:output_type -> skiff.core.v1.LimitRange
+	55,  // 279: skiff.core.v1.LimitRangeService.Delete:output_type -> skiff.core.v1.LimitRange
+	56,  // 280: skiff.core.v1.ResourceQuotaService.Create:output_type -> skiff.core.v1.ResourceQuota
+	56,  // 281: skiff.core.v1.ResourceQuotaService.Get:output_type -> skiff.core.v1.ResourceQuota
+	73,  // 282: skiff.core.v1.ResourceQuotaService.List:output_type -> skiff.core.v1.ResourceQuotaList
+	37,  // 283: skiff.core.v1.ResourceQuotaService.Watch:output_type -> skiff.core.v1.ResourceQuotaWatchEvent
+	56,  // 284: skiff.core.v1.ResourceQuotaService.Update:output_type -> skiff.core.v1.ResourceQuota
+	56,  // 285: skiff.core.v1.ResourceQuotaService.UpdateStatus:output_type -> skiff.core.v1.ResourceQuota
+	56,  // 286: skiff.core.v1.ResourceQuotaService.Patch:output_type -> skiff.core.v1.ResourceQuota
+	56,  // 287: skiff.core.v1.ResourceQuotaService.Delete:output_type -> skiff.core.v1.ResourceQuota
+	57,  // 288: skiff.core.v1.PersistentVolumeClaimService.Create:output_type -> skiff.core.v1.PersistentVolumeClaim
+	57,  // 289: skiff.core.v1.PersistentVolumeClaimService.Get:output_type -> skiff.core.v1.PersistentVolumeClaim
+	74,  // 290: skiff.core.v1.PersistentVolumeClaimService.List:output_type -> skiff.core.v1.PersistentVolumeClaimList
+	40,  // 291: skiff.core.v1.PersistentVolumeClaimService.Watch:output_type -> skiff.core.v1.PersistentVolumeClaimWatchEvent
+	57,  // 292: skiff.core.v1.PersistentVolumeClaimService.Update:output_type -> skiff.core.v1.PersistentVolumeClaim
+	57,  // 293: skiff.core.v1.PersistentVolumeClaimService.UpdateStatus:output_type -> skiff.core.v1.PersistentVolumeClaim
+	57,  // 294: skiff.core.v1.PersistentVolumeClaimService.Patch:output_type -> skiff.core.v1.PersistentVolumeClaim
+	57,  // 295: skiff.core.v1.PersistentVolumeClaimService.Delete:output_type -> skiff.core.v1.PersistentVolumeClaim
+	189, // [189:296] is the sub-list for method output_type
+	82,  // [82:189] is the sub-list for method input_type
+	82,  // [82:82] is the sub-list for extension type_name
+	82,  // [82:82] is the sub-list for extension extendee
+	0,   // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_services_proto_init() }
@@ -2785,6 +3000,7 @@ func file_skiff_core_v1_services_proto_init() {
 	file_skiff_core_v1_event_proto_init()
 	file_skiff_core_v1_namespace_proto_init()
 	file_skiff_core_v1_node_proto_init()
+	file_skiff_core_v1_persistentvolumeclaim_proto_init()
 	file_skiff_core_v1_pod_proto_init()
 	file_skiff_core_v1_policy_proto_init()
 	file_skiff_core_v1_podtemplate_proto_init()
@@ -2795,9 +3011,9 @@ func file_skiff_core_v1_services_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_core_v1_services_proto_rawDesc), len(file_skiff_core_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   41,
 			NumExtensions: 0,
-			NumServices:   12,
+			NumServices:   13,
 		},
 		GoTypes:           file_skiff_core_v1_services_proto_goTypes,
 		DependencyIndexes: file_skiff_core_v1_services_proto_depIdxs,

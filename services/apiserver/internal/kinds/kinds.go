@@ -45,6 +45,8 @@ func All() []*registry.Resource {
 		core("resourcequotas", "resourcequota", "ResourceQuota", true, true, newOf[corev1.ResourceQuota](), newOf[corev1.ResourceQuotaList](), resourceQuotaStrategy, "quota"),
 		apps("deployments", "deployment", "Deployment", newOf[appsv1.Deployment](), newOf[appsv1.DeploymentList](), deploymentStrategy, "deploy"),
 		apps("replicasets", "replicaset", "ReplicaSet", newOf[appsv1.ReplicaSet](), newOf[appsv1.ReplicaSetList](), replicaSetStrategy, "rs"),
+		statefulSets(),
+		persistentVolumeClaims(),
 		{
 			Group: "discovery.k8s.io", Version: "v1", Plural: "endpointslices", Singular: "endpointslice", Kind: "EndpointSlice",
 			ListKind: "EndpointSliceList", Namespaced: true,
@@ -112,7 +114,7 @@ func All() []*registry.Resource {
 			break
 		}
 	}
-	extra := map[string][]string{"apps/deployments": {"scale"}, "apps/replicasets": {"scale"}, "/pods": {"binding"}, "/serviceaccounts": {"token"}}
+	extra := map[string][]string{"apps/deployments": {"scale"}, "apps/replicasets": {"scale"}, "apps/statefulsets": {"scale"}, "/pods": {"binding"}, "/serviceaccounts": {"token"}}
 	parts := map[string]map[string][]string{
 		"/namespaces": {"finalize": {"spec"}},
 		"/pods":       {"ephemeralcontainers": {"spec", "ephemeral_containers"}},
@@ -131,7 +133,7 @@ func All() []*registry.Resource {
 			r.Subresources = append(r.Subresources, name)
 		}
 	}
-	setCategories(list, []string{"pods", "services", "deployments", "replicasets"}, "all")
+	setCategories(list, []string{"pods", "services", "deployments", "replicasets", "statefulsets"}, "all")
 	return list
 }
 
