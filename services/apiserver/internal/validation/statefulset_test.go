@@ -123,9 +123,13 @@ func TestValidatePersistentVolumeClaim(t *testing.T) {
 	}{
 		{"access mode", func(c *corev1.PersistentVolumeClaim) { c.Spec.AccessModes = []string{"ReadSometimes"} },
 			want{field.ErrorTypeNotSupported, "spec.accessModes"}},
-		{"once pod with others", func(c *corev1.PersistentVolumeClaim) { c.Spec.AccessModes = []string{"ReadWriteOncePod", "ReadOnlyMany"} },
+		{"once pod with others", func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.AccessModes = []string{"ReadWriteOncePod", "ReadOnlyMany"}
+		},
 			want{field.ErrorTypeForbidden, "spec.accessModes"}},
-		{"zero storage", func(c *corev1.PersistentVolumeClaim) { c.Spec.Resources.Requests["storage"] = &metav1.Quantity{String_: "0"} },
+		{"zero storage", func(c *corev1.PersistentVolumeClaim) {
+			c.Spec.Resources.Requests["storage"] = &metav1.Quantity{String_: "0"}
+		},
 			want{field.ErrorTypeInvalid, "spec.resources[storage]"}},
 		{"volume mode", func(c *corev1.PersistentVolumeClaim) { c.Spec.VolumeMode = proto.String("Raw") },
 			want{field.ErrorTypeNotSupported, "spec.volumeMode"}},
