@@ -189,7 +189,7 @@ func ValidateStatefulSetStatusUpdate(s, old *appsv1.StatefulSet) field.ErrorList
 	if st.GetAvailableReplicas() > st.GetReadyReplicas() {
 		errs = append(errs, field.Invalid(p.Child("availableReplicas"), st.GetAvailableReplicas(), "cannot be greater than status.readyReplicas"))
 	}
-	if old.GetStatus().CollisionCount != nil && (st.CollisionCount == nil || st.GetCollisionCount() < old.GetStatus().GetCollisionCount()) {
+	if prev := old.GetStatus(); prev != nil && prev.CollisionCount != nil && (st.CollisionCount == nil || st.GetCollisionCount() < prev.GetCollisionCount()) {
 		errs = append(errs, field.Invalid(p.Child("collisionCount"), st.GetCollisionCount(), "cannot be decremented"))
 	}
 	return errs

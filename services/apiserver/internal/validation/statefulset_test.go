@@ -101,6 +101,9 @@ func TestValidateStatefulSetUpdate(t *testing.T) {
 }
 
 func TestValidateStatefulSetStatusUpdate(t *testing.T) {
+	first := validStatefulSet()
+	first.Status = &appsv1.StatefulSetStatus{Replicas: 1, CollisionCount: proto.Int32(0)}
+	expect(t, ValidateStatefulSetStatusUpdate(first, validStatefulSet()))
 	old := validStatefulSet()
 	old.Status = &appsv1.StatefulSetStatus{Replicas: 3, CollisionCount: proto.Int32(2)}
 	s := proto.Clone(old).(*appsv1.StatefulSet)

@@ -24,6 +24,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
 	"skiff.dev/services/controller-manager/internal/servicecidrs"
+	"skiff.dev/services/controller-manager/internal/statefulset"
 	"skiff.dev/services/controller-manager/internal/tokencleaner"
 )
 
@@ -61,6 +62,12 @@ var known = []struct {
 		dc.Observe = d.observe
 		dc.Events = d.events.Recorder("deployment-controller", "")
 		return dc, nil
+	}},
+	{statefulset.Name, "concurrent-statefulset-syncs", 5, func(d deps) (runner, error) {
+		sc := statefulset.New(d.c, d.f, d.workers)
+		sc.Observe = d.observe
+		sc.Events = d.events.Recorder("statefulset-controller", "")
+		return sc, nil
 	}},
 	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(d deps) (runner, error) {
 		ec := endpoints.New(d.c, d.f, d.workers)
@@ -179,7 +186,7 @@ var accounts = map[string]string{
 	serviceaccount.Name: "service-account-controller", servicecidrs.Name: "service-cidrs-controller",
 	rootcacertpublisher.Name: "root-ca-cert-publisher", clusterroleaggregation.Name: "clusterrole-aggregation-controller",
 	csrapproving.Name: "certificate-controller", csrsigning.Name: "certificate-controller", tokencleaner.Name: "token-cleaner",
-	resourcequota.Name: "resourcequota-controller",
+	resourcequota.Name: "resourcequota-controller", statefulset.Name: "statefulset-controller",
 }
 
 func names() []string {
