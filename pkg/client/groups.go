@@ -89,6 +89,11 @@ func (g AppsV1) ReplicaSets(namespace string) *ReplicaSetClient {
 	return &ReplicaSetClient{Resource: forConn[*appsv1.ReplicaSet, *appsv1.ReplicaSetList](g.conn, namespace), svc: svc, namespace: namespace}
 }
 
+// ControllerRevisions are the ControllerRevision objects in a namespace ("" lists and watches every namespace).
+func (g AppsV1) ControllerRevisions(namespace string) *Resource[*appsv1.ControllerRevision, *appsv1.ControllerRevisionList] {
+	return forConn[*appsv1.ControllerRevision, *appsv1.ControllerRevisionList](g.conn, namespace)
+}
+
 // DiscoveryV1 is the discovery.k8s.io/v1 API group.
 type DiscoveryV1 struct{ conn *grpc.ClientConn }
 

@@ -686,11 +686,179 @@ func (x *UpdateStatefulSetScaleRequest) GetOptions() *v1.WriteOptions {
 	return nil
 }
 
+// CreateControllerRevisionRequest writes a ControllerRevision.
+type CreateControllerRevisionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *ControllerRevision    `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateControllerRevisionRequest) Reset() {
+	*x = CreateControllerRevisionRequest{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateControllerRevisionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateControllerRevisionRequest) ProtoMessage() {}
+
+func (x *CreateControllerRevisionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateControllerRevisionRequest.ProtoReflect.Descriptor instead.
+func (*CreateControllerRevisionRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CreateControllerRevisionRequest) GetObject() *ControllerRevision {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreateControllerRevisionRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdateControllerRevisionRequest writes a ControllerRevision.
+type UpdateControllerRevisionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *ControllerRevision    `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateControllerRevisionRequest) Reset() {
+	*x = UpdateControllerRevisionRequest{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateControllerRevisionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateControllerRevisionRequest) ProtoMessage() {}
+
+func (x *UpdateControllerRevisionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateControllerRevisionRequest.ProtoReflect.Descriptor instead.
+func (*UpdateControllerRevisionRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UpdateControllerRevisionRequest) GetObject() *ControllerRevision {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdateControllerRevisionRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// ControllerRevisionWatchEvent is one change: type ADDED, MODIFIED, DELETED,
+// BOOKMARK (object carries only the resourceVersion) or ERROR (status says why).
+type ControllerRevisionWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *ControllerRevision    `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ControllerRevisionWatchEvent) Reset() {
+	*x = ControllerRevisionWatchEvent{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ControllerRevisionWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ControllerRevisionWatchEvent) ProtoMessage() {}
+
+func (x *ControllerRevisionWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ControllerRevisionWatchEvent.ProtoReflect.Descriptor instead.
+func (*ControllerRevisionWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ControllerRevisionWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ControllerRevisionWatchEvent) GetObject() *ControllerRevision {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *ControllerRevisionWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 var File_skiff_apps_v1_services_proto protoreflect.FileDescriptor
 
 const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1cskiff/apps/v1/services.proto\x12\rskiff.apps.v1\x1a\x18skiff/apps/v1/apps.proto\x1a\x1fskiff/apps/v1/statefulset.proto\x1a skiff/autoscaling/v1/scale.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x83\x01\n" +
+	"\x1cskiff/apps/v1/services.proto\x12\rskiff.apps.v1\x1a\x18skiff/apps/v1/apps.proto\x1a&skiff/apps/v1/controllerrevision.proto\x1a\x1fskiff/apps/v1/statefulset.proto\x1a skiff/autoscaling/v1/scale.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x83\x01\n" +
 	"\x17CreateDeploymentRequest\x121\n" +
 	"\x06object\x18\x01 \x01(\v2\x19.skiff.apps.v1.DeploymentR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x83\x01\n" +
@@ -729,7 +897,17 @@ const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x89\x01\n" +
 	"\x1dUpdateStatefulSetScaleRequest\x121\n" +
 	"\x05scale\x18\x01 \x01(\v2\x1b.skiff.autoscaling.v1.ScaleR\x05scale\x125\n" +
-	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions2\xed\x05\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x93\x01\n" +
+	"\x1fCreateControllerRevisionRequest\x129\n" +
+	"\x06object\x18\x01 \x01(\v2!.skiff.apps.v1.ControllerRevisionR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x93\x01\n" +
+	"\x1fUpdateControllerRevisionRequest\x129\n" +
+	"\x06object\x18\x01 \x01(\v2!.skiff.apps.v1.ControllerRevisionR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x9c\x01\n" +
+	"\x1cControllerRevisionWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x129\n" +
+	"\x06object\x18\x02 \x01(\v2!.skiff.apps.v1.ControllerRevisionR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status2\xed\x05\n" +
 	"\x11DeploymentService\x12K\n" +
 	"\x06Create\x12&.skiff.apps.v1.CreateDeploymentRequest\x1a\x19.skiff.apps.v1.Deployment\x12;\n" +
 	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x19.skiff.apps.v1.Deployment\x12A\n" +
@@ -762,7 +940,15 @@ const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12B\n" +
 	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12B\n" +
 	"\bGetScale\x12\x19.skiff.meta.v1.GetRequest\x1a\x1b.skiff.autoscaling.v1.Scale\x12X\n" +
-	"\vUpdateScale\x12,.skiff.apps.v1.UpdateStatefulSetScaleRequest\x1a\x1b.skiff.autoscaling.v1.ScaleB\x1eZ\x1cskiff.dev/api/apps/v1;appsv1b\x06proto3"
+	"\vUpdateScale\x12,.skiff.apps.v1.UpdateStatefulSetScaleRequest\x1a\x1b.skiff.autoscaling.v1.Scale2\xcd\x04\n" +
+	"\x19ControllerRevisionService\x12[\n" +
+	"\x06Create\x12..skiff.apps.v1.CreateControllerRevisionRequest\x1a!.skiff.apps.v1.ControllerRevision\x12C\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a!.skiff.apps.v1.ControllerRevision\x12I\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a%.skiff.apps.v1.ControllerRevisionList\x12R\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a+.skiff.apps.v1.ControllerRevisionWatchEvent0\x01\x12[\n" +
+	"\x06Update\x12..skiff.apps.v1.UpdateControllerRevisionRequest\x1a!.skiff.apps.v1.ControllerRevision\x12G\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a!.skiff.apps.v1.ControllerRevision\x12I\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a!.skiff.apps.v1.ControllerRevisionB\x1eZ\x1cskiff.dev/api/apps/v1;appsv1b\x06proto3"
 
 var (
 	file_skiff_apps_v1_services_proto_rawDescOnce sync.Once
@@ -776,124 +962,149 @@ func file_skiff_apps_v1_services_proto_rawDescGZIP() []byte {
 	return file_skiff_apps_v1_services_proto_rawDescData
 }
 
-var file_skiff_apps_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_skiff_apps_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_skiff_apps_v1_services_proto_goTypes = []any{
-	(*CreateDeploymentRequest)(nil),       // 0: skiff.apps.v1.CreateDeploymentRequest
-	(*UpdateDeploymentRequest)(nil),       // 1: skiff.apps.v1.UpdateDeploymentRequest
-	(*DeploymentWatchEvent)(nil),          // 2: skiff.apps.v1.DeploymentWatchEvent
-	(*UpdateDeploymentScaleRequest)(nil),  // 3: skiff.apps.v1.UpdateDeploymentScaleRequest
-	(*CreateReplicaSetRequest)(nil),       // 4: skiff.apps.v1.CreateReplicaSetRequest
-	(*UpdateReplicaSetRequest)(nil),       // 5: skiff.apps.v1.UpdateReplicaSetRequest
-	(*ReplicaSetWatchEvent)(nil),          // 6: skiff.apps.v1.ReplicaSetWatchEvent
-	(*UpdateReplicaSetScaleRequest)(nil),  // 7: skiff.apps.v1.UpdateReplicaSetScaleRequest
-	(*CreateStatefulSetRequest)(nil),      // 8: skiff.apps.v1.CreateStatefulSetRequest
-	(*UpdateStatefulSetRequest)(nil),      // 9: skiff.apps.v1.UpdateStatefulSetRequest
-	(*StatefulSetWatchEvent)(nil),         // 10: skiff.apps.v1.StatefulSetWatchEvent
-	(*UpdateStatefulSetScaleRequest)(nil), // 11: skiff.apps.v1.UpdateStatefulSetScaleRequest
-	(*Deployment)(nil),                    // 12: skiff.apps.v1.Deployment
-	(*v1.WriteOptions)(nil),               // 13: skiff.meta.v1.WriteOptions
-	(*v1.Status)(nil),                     // 14: skiff.meta.v1.Status
-	(*v11.Scale)(nil),                     // 15: skiff.autoscaling.v1.Scale
-	(*ReplicaSet)(nil),                    // 16: skiff.apps.v1.ReplicaSet
-	(*StatefulSet)(nil),                   // 17: skiff.apps.v1.StatefulSet
-	(*v1.GetRequest)(nil),                 // 18: skiff.meta.v1.GetRequest
-	(*v1.ListRequest)(nil),                // 19: skiff.meta.v1.ListRequest
-	(*v1.PatchRequest)(nil),               // 20: skiff.meta.v1.PatchRequest
-	(*v1.DeleteRequest)(nil),              // 21: skiff.meta.v1.DeleteRequest
-	(*DeploymentList)(nil),                // 22: skiff.apps.v1.DeploymentList
-	(*ReplicaSetList)(nil),                // 23: skiff.apps.v1.ReplicaSetList
-	(*StatefulSetList)(nil),               // 24: skiff.apps.v1.StatefulSetList
+	(*CreateDeploymentRequest)(nil),         // 0: skiff.apps.v1.CreateDeploymentRequest
+	(*UpdateDeploymentRequest)(nil),         // 1: skiff.apps.v1.UpdateDeploymentRequest
+	(*DeploymentWatchEvent)(nil),            // 2: skiff.apps.v1.DeploymentWatchEvent
+	(*UpdateDeploymentScaleRequest)(nil),    // 3: skiff.apps.v1.UpdateDeploymentScaleRequest
+	(*CreateReplicaSetRequest)(nil),         // 4: skiff.apps.v1.CreateReplicaSetRequest
+	(*UpdateReplicaSetRequest)(nil),         // 5: skiff.apps.v1.UpdateReplicaSetRequest
+	(*ReplicaSetWatchEvent)(nil),            // 6: skiff.apps.v1.ReplicaSetWatchEvent
+	(*UpdateReplicaSetScaleRequest)(nil),    // 7: skiff.apps.v1.UpdateReplicaSetScaleRequest
+	(*CreateStatefulSetRequest)(nil),        // 8: skiff.apps.v1.CreateStatefulSetRequest
+	(*UpdateStatefulSetRequest)(nil),        // 9: skiff.apps.v1.UpdateStatefulSetRequest
+	(*StatefulSetWatchEvent)(nil),           // 10: skiff.apps.v1.StatefulSetWatchEvent
+	(*UpdateStatefulSetScaleRequest)(nil),   // 11: skiff.apps.v1.UpdateStatefulSetScaleRequest
+	(*CreateControllerRevisionRequest)(nil), // 12: skiff.apps.v1.CreateControllerRevisionRequest
+	(*UpdateControllerRevisionRequest)(nil), // 13: skiff.apps.v1.UpdateControllerRevisionRequest
+	(*ControllerRevisionWatchEvent)(nil),    // 14: skiff.apps.v1.ControllerRevisionWatchEvent
+	(*Deployment)(nil),                      // 15: skiff.apps.v1.Deployment
+	(*v1.WriteOptions)(nil),                 // 16: skiff.meta.v1.WriteOptions
+	(*v1.Status)(nil),                       // 17: skiff.meta.v1.Status
+	(*v11.Scale)(nil),                       // 18: skiff.autoscaling.v1.Scale
+	(*ReplicaSet)(nil),                      // 19: skiff.apps.v1.ReplicaSet
+	(*StatefulSet)(nil),                     // 20: skiff.apps.v1.StatefulSet
+	(*ControllerRevision)(nil),              // 21: skiff.apps.v1.ControllerRevision
+	(*v1.GetRequest)(nil),                   // 22: skiff.meta.v1.GetRequest
+	(*v1.ListRequest)(nil),                  // 23: skiff.meta.v1.ListRequest
+	(*v1.PatchRequest)(nil),                 // 24: skiff.meta.v1.PatchRequest
+	(*v1.DeleteRequest)(nil),                // 25: skiff.meta.v1.DeleteRequest
+	(*DeploymentList)(nil),                  // 26: skiff.apps.v1.DeploymentList
+	(*ReplicaSetList)(nil),                  // 27: skiff.apps.v1.ReplicaSetList
+	(*StatefulSetList)(nil),                 // 28: skiff.apps.v1.StatefulSetList
+	(*ControllerRevisionList)(nil),          // 29: skiff.apps.v1.ControllerRevisionList
 }
 var file_skiff_apps_v1_services_proto_depIdxs = []int32{
-	12, // 0: skiff.apps.v1.CreateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
-	13, // 1: skiff.apps.v1.CreateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	12, // 2: skiff.apps.v1.UpdateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
-	13, // 3: skiff.apps.v1.UpdateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	12, // 4: skiff.apps.v1.DeploymentWatchEvent.object:type_name -> skiff.apps.v1.Deployment
-	14, // 5: skiff.apps.v1.DeploymentWatchEvent.status:type_name -> skiff.meta.v1.Status
-	15, // 6: skiff.apps.v1.UpdateDeploymentScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
-	13, // 7: skiff.apps.v1.UpdateDeploymentScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	16, // 8: skiff.apps.v1.CreateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
-	13, // 9: skiff.apps.v1.CreateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	16, // 10: skiff.apps.v1.UpdateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
-	13, // 11: skiff.apps.v1.UpdateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	16, // 12: skiff.apps.v1.ReplicaSetWatchEvent.object:type_name -> skiff.apps.v1.ReplicaSet
-	14, // 13: skiff.apps.v1.ReplicaSetWatchEvent.status:type_name -> skiff.meta.v1.Status
-	15, // 14: skiff.apps.v1.UpdateReplicaSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
-	13, // 15: skiff.apps.v1.UpdateReplicaSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	17, // 16: skiff.apps.v1.CreateStatefulSetRequest.object:type_name -> skiff.apps.v1.StatefulSet
-	13, // 17: skiff.apps.v1.CreateStatefulSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	17, // 18: skiff.apps.v1.UpdateStatefulSetRequest.object:type_name -> skiff.apps.v1.StatefulSet
-	13, // 19: skiff.apps.v1.UpdateStatefulSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	17, // 20: skiff.apps.v1.StatefulSetWatchEvent.object:type_name -> skiff.apps.v1.StatefulSet
-	14, // 21: skiff.apps.v1.StatefulSetWatchEvent.status:type_name -> skiff.meta.v1.Status
-	15, // 22: skiff.apps.v1.UpdateStatefulSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
-	13, // 23: skiff.apps.v1.UpdateStatefulSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	0,  // 24: skiff.apps.v1.DeploymentService.Create:input_type -> skiff.apps.v1.CreateDeploymentRequest
-	18, // 25: skiff.apps.v1.DeploymentService.Get:input_type -> skiff.meta.v1.GetRequest
-	19, // 26: skiff.apps.v1.DeploymentService.List:input_type -> skiff.meta.v1.ListRequest
-	19, // 27: skiff.apps.v1.DeploymentService.Watch:input_type -> skiff.meta.v1.ListRequest
-	1,  // 28: skiff.apps.v1.DeploymentService.Update:input_type -> skiff.apps.v1.UpdateDeploymentRequest
-	1,  // 29: skiff.apps.v1.DeploymentService.UpdateStatus:input_type -> skiff.apps.v1.UpdateDeploymentRequest
-	20, // 30: skiff.apps.v1.DeploymentService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	21, // 31: skiff.apps.v1.DeploymentService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	18, // 32: skiff.apps.v1.DeploymentService.GetScale:input_type -> skiff.meta.v1.GetRequest
-	3,  // 33: skiff.apps.v1.DeploymentService.UpdateScale:input_type -> skiff.apps.v1.UpdateDeploymentScaleRequest
-	4,  // 34: skiff.apps.v1.ReplicaSetService.Create:input_type -> skiff.apps.v1.CreateReplicaSetRequest
-	18, // 35: skiff.apps.v1.ReplicaSetService.Get:input_type -> skiff.meta.v1.GetRequest
-	19, // 36: skiff.apps.v1.ReplicaSetService.List:input_type -> skiff.meta.v1.ListRequest
-	19, // 37: skiff.apps.v1.ReplicaSetService.Watch:input_type -> skiff.meta.v1.ListRequest
-	5,  // 38: skiff.apps.v1.ReplicaSetService.Update:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
-	5,  // 39: skiff.apps.v1.ReplicaSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
-	20, // 40: skiff.apps.v1.ReplicaSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	21, // 41: skiff.apps.v1.ReplicaSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	18, // 42: skiff.apps.v1.ReplicaSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
-	7,  // 43: skiff.apps.v1.ReplicaSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateReplicaSetScaleRequest
-	8,  // 44: skiff.apps.v1.StatefulSetService.Create:input_type -> skiff.apps.v1.CreateStatefulSetRequest
-	18, // 45: skiff.apps.v1.StatefulSetService.Get:input_type -> skiff.meta.v1.GetRequest
-	19, // 46: skiff.apps.v1.StatefulSetService.List:input_type -> skiff.meta.v1.ListRequest
-	19, // 47: skiff.apps.v1.StatefulSetService.Watch:input_type -> skiff.meta.v1.ListRequest
-	9,  // 48: skiff.apps.v1.StatefulSetService.Update:input_type -> skiff.apps.v1.UpdateStatefulSetRequest
-	9,  // 49: skiff.apps.v1.StatefulSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateStatefulSetRequest
-	20, // 50: skiff.apps.v1.StatefulSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	21, // 51: skiff.apps.v1.StatefulSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	18, // 52: skiff.apps.v1.StatefulSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
-	11, // 53: skiff.apps.v1.StatefulSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateStatefulSetScaleRequest
-	12, // 54: skiff.apps.v1.DeploymentService.Create:output_type -> skiff.apps.v1.Deployment
-	12, // 55: skiff.apps.v1.DeploymentService.Get:output_type -> skiff.apps.v1.Deployment
-	22, // 56: skiff.apps.v1.DeploymentService.List:output_type -> skiff.apps.v1.DeploymentList
-	2,  // 57: skiff.apps.v1.DeploymentService.Watch:output_type -> skiff.apps.v1.DeploymentWatchEvent
-	12, // 58: skiff.apps.v1.DeploymentService.Update:output_type -> skiff.apps.v1.Deployment
-	12, // 59: skiff.apps.v1.DeploymentService.UpdateStatus:output_type -> skiff.apps.v1.Deployment
-	12, // 60: skiff.apps.v1.DeploymentService.Patch:output_type -> skiff.apps.v1.Deployment
-	12, // 61: skiff.apps.v1.DeploymentService.Delete:output_type -> skiff.apps.v1.Deployment
-	15, // 62: skiff.apps.v1.DeploymentService.GetScale:output_type -> skiff.autoscaling.v1.Scale
-	15, // 63: skiff.apps.v1.DeploymentService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
-	16, // 64: skiff.apps.v1.ReplicaSetService.Create:output_type -> skiff.apps.v1.ReplicaSet
-	16, // 65: skiff.apps.v1.ReplicaSetService.Get:output_type -> skiff.apps.v1.ReplicaSet
-	23, // 66: skiff.apps.v1.ReplicaSetService.List:output_type -> skiff.apps.v1.ReplicaSetList
-	6,  // 67: skiff.apps.v1.ReplicaSetService.Watch:output_type -> skiff.apps.v1.ReplicaSetWatchEvent
-	16, // 68: skiff.apps.v1.ReplicaSetService.Update:output_type -> skiff.apps.v1.ReplicaSet
-	16, // 69: skiff.apps.v1.ReplicaSetService.UpdateStatus:output_type -> skiff.apps.v1.ReplicaSet
-	16, // 70: skiff.apps.v1.ReplicaSetService.Patch:output_type -> skiff.apps.v1.ReplicaSet
-	16, // 71: skiff.apps.v1.ReplicaSetService.Delete:output_type -> skiff.apps.v1.ReplicaSet
-	15, // 72: skiff.apps.v1.ReplicaSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
-	15, // 73: skiff.apps.v1.ReplicaSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
-	17, // 74: skiff.apps.v1.StatefulSetService.Create:output_type -> skiff.apps.v1.StatefulSet
-	17, // 75: skiff.apps.v1.StatefulSetService.Get:output_type -> skiff.apps.v1.StatefulSet
-	24, // 76: skiff.apps.v1.StatefulSetService.List:output_type -> skiff.apps.v1.StatefulSetList
-	10, // 77: skiff.apps.v1.StatefulSetService.Watch:output_type -> skiff.apps.v1.StatefulSetWatchEvent
-	17, // 78: skiff.apps.v1.StatefulSetService.Update:output_type -> skiff.apps.v1.StatefulSet
-	17, // 79: skiff.apps.v1.StatefulSetService.UpdateStatus:output_type -> skiff.apps.v1.StatefulSet
-	17, // 80: skiff.apps.v1.StatefulSetService.Patch:output_type -> skiff.apps.v1.StatefulSet
-	17, // 81: skiff.apps.v1.StatefulSetService.Delete:output_type -> skiff.apps.v1.StatefulSet
-	15, // 82: skiff.apps.v1.StatefulSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
-	15, // 83: skiff.apps.v1.StatefulSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
-	54, // [54:84] is the sub-list for method output_type
-	24, // [24:54] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	15, // 0: skiff.apps.v1.CreateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
+	16, // 1: skiff.apps.v1.CreateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	15, // 2: skiff.apps.v1.UpdateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
+	16, // 3: skiff.apps.v1.UpdateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	15, // 4: skiff.apps.v1.DeploymentWatchEvent.object:type_name -> skiff.apps.v1.Deployment
+	17, // 5: skiff.apps.v1.DeploymentWatchEvent.status:type_name -> skiff.meta.v1.Status
+	18, // 6: skiff.apps.v1.UpdateDeploymentScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	16, // 7: skiff.apps.v1.UpdateDeploymentScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	19, // 8: skiff.apps.v1.CreateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
+	16, // 9: skiff.apps.v1.CreateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	19, // 10: skiff.apps.v1.UpdateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
+	16, // 11: skiff.apps.v1.UpdateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	19, // 12: skiff.apps.v1.ReplicaSetWatchEvent.object:type_name -> skiff.apps.v1.ReplicaSet
+	17, // 13: skiff.apps.v1.ReplicaSetWatchEvent.status:type_name -> skiff.meta.v1.Status
+	18, // 14: skiff.apps.v1.UpdateReplicaSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	16, // 15: skiff.apps.v1.UpdateReplicaSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	20, // 16: skiff.apps.v1.CreateStatefulSetRequest.object:type_name -> skiff.apps.v1.StatefulSet
+	16, // 17: skiff.apps.v1.CreateStatefulSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	20, // 18: skiff.apps.v1.UpdateStatefulSetRequest.object:type_name -> skiff.apps.v1.StatefulSet
+	16, // 19: skiff.apps.v1.UpdateStatefulSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	20, // 20: skiff.apps.v1.StatefulSetWatchEvent.object:type_name -> skiff.apps.v1.StatefulSet
+	17, // 21: skiff.apps.v1.StatefulSetWatchEvent.status:type_name -> skiff.meta.v1.Status
+	18, // 22: skiff.apps.v1.UpdateStatefulSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	16, // 23: skiff.apps.v1.UpdateStatefulSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	21, // 24: skiff.apps.v1.CreateControllerRevisionRequest.object:type_name -> skiff.apps.v1.ControllerRevision
+	16, // 25: skiff.apps.v1.CreateControllerRevisionRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	21, // 26: skiff.apps.v1.UpdateControllerRevisionRequest.object:type_name -> skiff.apps.v1.ControllerRevision
+	16, // 27: skiff.apps.v1.UpdateControllerRevisionRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	21, // 28: skiff.apps.v1.ControllerRevisionWatchEvent.object:type_name -> skiff.apps.v1.ControllerRevision
+	17, // 29: skiff.apps.v1.ControllerRevisionWatchEvent.status:type_name -> skiff.meta.v1.Status
+	0,  // 30: skiff.apps.v1.DeploymentService.Create:input_type -> skiff.apps.v1.CreateDeploymentRequest
+	22, // 31: skiff.apps.v1.DeploymentService.Get:input_type -> skiff.meta.v1.GetRequest
+	23, // 32: skiff.apps.v1.DeploymentService.List:input_type -> skiff.meta.v1.ListRequest
+	23, // 33: skiff.apps.v1.DeploymentService.Watch:input_type -> skiff.meta.v1.ListRequest
+	1,  // 34: skiff.apps.v1.DeploymentService.Update:input_type -> skiff.apps.v1.UpdateDeploymentRequest
+	1,  // 35: skiff.apps.v1.DeploymentService.UpdateStatus:input_type -> skiff.apps.v1.UpdateDeploymentRequest
+	24, // 36: skiff.apps.v1.DeploymentService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	25, // 37: skiff.apps.v1.DeploymentService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	22, // 38: skiff.apps.v1.DeploymentService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	3,  // 39: skiff.apps.v1.DeploymentService.UpdateScale:input_type -> skiff.apps.v1.UpdateDeploymentScaleRequest
+	4,  // 40: skiff.apps.v1.ReplicaSetService.Create:input_type -> skiff.apps.v1.CreateReplicaSetRequest
+	22, // 41: skiff.apps.v1.ReplicaSetService.Get:input_type -> skiff.meta.v1.GetRequest
+	23, // 42: skiff.apps.v1.ReplicaSetService.List:input_type -> skiff.meta.v1.ListRequest
+	23, // 43: skiff.apps.v1.ReplicaSetService.Watch:input_type -> skiff.meta.v1.ListRequest
+	5,  // 44: skiff.apps.v1.ReplicaSetService.Update:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
+	5,  // 45: skiff.apps.v1.ReplicaSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
+	24, // 46: skiff.apps.v1.ReplicaSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	25, // 47: skiff.apps.v1.ReplicaSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	22, // 48: skiff.apps.v1.ReplicaSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	7,  // 49: skiff.apps.v1.ReplicaSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateReplicaSetScaleRequest
+	8,  // 50: skiff.apps.v1.StatefulSetService.Create:input_type -> skiff.apps.v1.CreateStatefulSetRequest
+	22, // 51: skiff.apps.v1.StatefulSetService.Get:input_type -> skiff.meta.v1.GetRequest
+	23, // 52: skiff.apps.v1.StatefulSetService.List:input_type -> skiff.meta.v1.ListRequest
+	23, // 53: skiff.apps.v1.StatefulSetService.Watch:input_type -> skiff.meta.v1.ListRequest
+	9,  // 54: skiff.apps.v1.StatefulSetService.Update:input_type -> skiff.apps.v1.UpdateStatefulSetRequest
+	9,  // 55: skiff.apps.v1.StatefulSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateStatefulSetRequest
+	24, // 56: skiff.apps.v1.StatefulSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	25, // 57: skiff.apps.v1.StatefulSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	22, // 58: skiff.apps.v1.StatefulSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	11, // 59: skiff.apps.v1.StatefulSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateStatefulSetScaleRequest
+	12, // 60: skiff.apps.v1.ControllerRevisionService.Create:input_type -> skiff.apps.v1.CreateControllerRevisionRequest
+	22, // 61: skiff.apps.v1.ControllerRevisionService.Get:input_type -> skiff.meta.v1.GetRequest
+	23, // 62: skiff.apps.v1.ControllerRevisionService.List:input_type -> skiff.meta.v1.ListRequest
+	23, // 63: skiff.apps.v1.ControllerRevisionService.Watch:input_type -> skiff.meta.v1.ListRequest
+	13, // 64: skiff.apps.v1.ControllerRevisionService.Update:input_type -> skiff.apps.v1.UpdateControllerRevisionRequest
+	24, // 65: skiff.apps.v1.ControllerRevisionService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	25, // 66: skiff.apps.v1.ControllerRevisionService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	15, // 67: skiff.apps.v1.DeploymentService.Create:output_type -> skiff.apps.v1.Deployment
+	15, // 68: skiff.apps.v1.DeploymentService.Get:output_type -> skiff.apps.v1.Deployment
+	26, // 69: skiff.apps.v1.DeploymentService.List:output_type -> skiff.apps.v1.DeploymentList
+	2,  // 70: skiff.apps.v1.DeploymentService.Watch:output_type -> skiff.apps.v1.DeploymentWatchEvent
+	15, // 71: skiff.apps.v1.DeploymentService.Update:output_type -> skiff.apps.v1.Deployment
+	15, // 72: skiff.apps.v1.DeploymentService.UpdateStatus:output_type -> skiff.apps.v1.Deployment
+	15, // 73: skiff.apps.v1.DeploymentService.Patch:output_type -> skiff.apps.v1.Deployment
+	15, // 74: skiff.apps.v1.DeploymentService.Delete:output_type -> skiff.apps.v1.Deployment
+	18, // 75: skiff.apps.v1.DeploymentService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	18, // 76: skiff.apps.v1.DeploymentService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	19, // 77: skiff.apps.v1.ReplicaSetService.Create:output_type -> skiff.apps.v1.ReplicaSet
+	19, // 78: skiff.apps.v1.ReplicaSetService.Get:output_type -> skiff.apps.v1.ReplicaSet
+	27, // 79: skiff.apps.v1.ReplicaSetService.List:output_type -> skiff.apps.v1.ReplicaSetList
+	6,  // 80: skiff.apps.v1.ReplicaSetService.Watch:output_type -> skiff.apps.v1.ReplicaSetWatchEvent
+	19, // 81: skiff.apps.v1.ReplicaSetService.Update:output_type -> skiff.apps.v1.ReplicaSet
+	19, // 82: skiff.apps.v1.ReplicaSetService.UpdateStatus:output_type -> skiff.apps.v1.ReplicaSet
+	19, // 83: skiff.apps.v1.ReplicaSetService.Patch:output_type -> skiff.apps.v1.ReplicaSet
+	19, // 84: skiff.apps.v1.ReplicaSetService.Delete:output_type -> skiff.apps.v1.ReplicaSet
+	18, // 85: skiff.apps.v1.ReplicaSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	18, // 86: skiff.apps.v1.ReplicaSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	20, // 87: skiff.apps.v1.StatefulSetService.Create:output_type -> skiff.apps.v1.StatefulSet
+	20, // 88: skiff.apps.v1.StatefulSetService.Get:output_type -> skiff.apps.v1.StatefulSet
+	28, // 89: skiff.apps.v1.StatefulSetService.List:output_type -> skiff.apps.v1.StatefulSetList
+	10, // 90: skiff.apps.v1.StatefulSetService.Watch:output_type -> skiff.apps.v1.StatefulSetWatchEvent
+	20, // 91: skiff.apps.v1.StatefulSetService.Update:output_type -> skiff.apps.v1.StatefulSet
+	20, // 92: skiff.apps.v1.StatefulSetService.UpdateStatus:output_type -> skiff.apps.v1.StatefulSet
+	20, // 93: skiff.apps.v1.StatefulSetService.Patch:output_type -> skiff.apps.v1.StatefulSet
+	20, // 94: skiff.apps.v1.StatefulSetService.Delete:output_type -> skiff.apps.v1.StatefulSet
+	18, // 95: skiff.apps.v1.StatefulSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	18, // 96: skiff.apps.v1.StatefulSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	21, // 97: skiff.apps.v1.ControllerRevisionService.Create:output_type -> skiff.apps.v1.ControllerRevision
+	21, // 98: skiff.apps.v1.ControllerRevisionService.Get:output_type -> skiff.apps.v1.ControllerRevision
+	29, // 99: skiff.apps.v1.ControllerRevisionService.List:output_type -> skiff.apps.v1.ControllerRevisionList
+	14, // 100: skiff.apps.v1.ControllerRevisionService.Watch:output_type -> skiff.apps.v1.ControllerRevisionWatchEvent
+	21, // 101: skiff.apps.v1.ControllerRevisionService.Update:output_type -> skiff.apps.v1.ControllerRevision
+	21, // 102: skiff.apps.v1.ControllerRevisionService.Patch:output_type -> skiff.apps.v1.ControllerRevision
+	21, // 103: skiff.apps.v1.ControllerRevisionService.Delete:output_type -> skiff.apps.v1.ControllerRevision
+	67, // [67:104] is the sub-list for method output_type
+	30, // [30:67] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_skiff_apps_v1_services_proto_init() }
@@ -902,6 +1113,7 @@ func file_skiff_apps_v1_services_proto_init() {
 		return
 	}
 	file_skiff_apps_v1_apps_proto_init()
+	file_skiff_apps_v1_controllerrevision_proto_init()
 	file_skiff_apps_v1_statefulset_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -909,9 +1121,9 @@ func file_skiff_apps_v1_services_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_apps_v1_services_proto_rawDesc), len(file_skiff_apps_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   15,
 			NumExtensions: 0,
-			NumServices:   3,
+			NumServices:   4,
 		},
 		GoTypes:           file_skiff_apps_v1_services_proto_goTypes,
 		DependencyIndexes: file_skiff_apps_v1_services_proto_depIdxs,

@@ -1399,3 +1399,348 @@ var StatefulSetService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "skiff/apps/v1/services.proto",
 }
+
+const (
+	ControllerRevisionService_Create_FullMethodName = "/skiff.apps.v1.ControllerRevisionService/Create"
+	ControllerRevisionService_Get_FullMethodName    = "/skiff.apps.v1.ControllerRevisionService/Get"
+	ControllerRevisionService_List_FullMethodName   = "/skiff.apps.v1.ControllerRevisionService/List"
+	ControllerRevisionService_Watch_FullMethodName  = "/skiff.apps.v1.ControllerRevisionService/Watch"
+	ControllerRevisionService_Update_FullMethodName = "/skiff.apps.v1.ControllerRevisionService/Update"
+	ControllerRevisionService_Patch_FullMethodName  = "/skiff.apps.v1.ControllerRevisionService/Patch"
+	ControllerRevisionService_Delete_FullMethodName = "/skiff.apps.v1.ControllerRevisionService/Delete"
+)
+
+// ControllerRevisionServiceClient is the client API for ControllerRevisionService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// ControllerRevisionService serves ControllerRevision objects.
+type ControllerRevisionServiceClient interface {
+	Create(ctx context.Context, in *CreateControllerRevisionRequest, opts ...grpc.CallOption) (*ControllerRevision, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*ControllerRevision, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*ControllerRevisionList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ControllerRevisionWatchEvent], error)
+	Update(ctx context.Context, in *UpdateControllerRevisionRequest, opts ...grpc.CallOption) (*ControllerRevision, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*ControllerRevision, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*ControllerRevision, error)
+}
+
+type controllerRevisionServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewControllerRevisionServiceClient(cc grpc.ClientConnInterface) ControllerRevisionServiceClient {
+	return &controllerRevisionServiceClient{cc}
+}
+
+func (c *controllerRevisionServiceClient) Create(ctx context.Context, in *CreateControllerRevisionRequest, opts ...grpc.CallOption) (*ControllerRevision, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ControllerRevision)
+	err := c.cc.Invoke(ctx, ControllerRevisionService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controllerRevisionServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*ControllerRevision, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ControllerRevision)
+	err := c.cc.Invoke(ctx, ControllerRevisionService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controllerRevisionServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*ControllerRevisionList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ControllerRevisionList)
+	err := c.cc.Invoke(ctx, ControllerRevisionService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controllerRevisionServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ControllerRevisionWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ControllerRevisionService_ServiceDesc.Streams[0], ControllerRevisionService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, ControllerRevisionWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ControllerRevisionService_WatchClient = grpc.ServerStreamingClient[ControllerRevisionWatchEvent]
+
+func (c *controllerRevisionServiceClient) Update(ctx context.Context, in *UpdateControllerRevisionRequest, opts ...grpc.CallOption) (*ControllerRevision, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ControllerRevision)
+	err := c.cc.Invoke(ctx, ControllerRevisionService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controllerRevisionServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*ControllerRevision, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ControllerRevision)
+	err := c.cc.Invoke(ctx, ControllerRevisionService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *controllerRevisionServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*ControllerRevision, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ControllerRevision)
+	err := c.cc.Invoke(ctx, ControllerRevisionService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ControllerRevisionServiceServer is the server API for ControllerRevisionService service.
+// All implementations must embed UnimplementedControllerRevisionServiceServer
+// for forward compatibility.
+//
+// ControllerRevisionService serves ControllerRevision objects.
+type ControllerRevisionServiceServer interface {
+	Create(context.Context, *CreateControllerRevisionRequest) (*ControllerRevision, error)
+	Get(context.Context, *v1.GetRequest) (*ControllerRevision, error)
+	List(context.Context, *v1.ListRequest) (*ControllerRevisionList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[ControllerRevisionWatchEvent]) error
+	Update(context.Context, *UpdateControllerRevisionRequest) (*ControllerRevision, error)
+	Patch(context.Context, *v1.PatchRequest) (*ControllerRevision, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*ControllerRevision, error)
+	mustEmbedUnimplementedControllerRevisionServiceServer()
+}
+
+// UnimplementedControllerRevisionServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedControllerRevisionServiceServer struct{}
+
+func (UnimplementedControllerRevisionServiceServer) Create(context.Context, *CreateControllerRevisionRequest) (*ControllerRevision, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedControllerRevisionServiceServer) Get(context.Context, *v1.GetRequest) (*ControllerRevision, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedControllerRevisionServiceServer) List(context.Context, *v1.ListRequest) (*ControllerRevisionList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedControllerRevisionServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[ControllerRevisionWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedControllerRevisionServiceServer) Update(context.Context, *UpdateControllerRevisionRequest) (*ControllerRevision, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedControllerRevisionServiceServer) Patch(context.Context, *v1.PatchRequest) (*ControllerRevision, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedControllerRevisionServiceServer) Delete(context.Context, *v1.DeleteRequest) (*ControllerRevision, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedControllerRevisionServiceServer) mustEmbedUnimplementedControllerRevisionServiceServer() {
+}
+func (UnimplementedControllerRevisionServiceServer) testEmbeddedByValue() {}
+
+// UnsafeControllerRevisionServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to ControllerRevisionServiceServer will
+// result in compilation errors.
+type UnsafeControllerRevisionServiceServer interface {
+	mustEmbedUnimplementedControllerRevisionServiceServer()
+}
+
+func RegisterControllerRevisionServiceServer(s grpc.ServiceRegistrar, srv ControllerRevisionServiceServer) {
+	// If the following call panics, it indicates UnimplementedControllerRevisionServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&ControllerRevisionService_ServiceDesc, srv)
+}
+
+func _ControllerRevisionService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateControllerRevisionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControllerRevisionServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ControllerRevisionService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControllerRevisionServiceServer).Create(ctx, req.(*CreateControllerRevisionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ControllerRevisionService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControllerRevisionServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ControllerRevisionService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControllerRevisionServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ControllerRevisionService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControllerRevisionServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ControllerRevisionService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControllerRevisionServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ControllerRevisionService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ControllerRevisionServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, ControllerRevisionWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ControllerRevisionService_WatchServer = grpc.ServerStreamingServer[ControllerRevisionWatchEvent]
+
+func _ControllerRevisionService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateControllerRevisionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControllerRevisionServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ControllerRevisionService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControllerRevisionServiceServer).Update(ctx, req.(*UpdateControllerRevisionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ControllerRevisionService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControllerRevisionServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ControllerRevisionService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControllerRevisionServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ControllerRevisionService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ControllerRevisionServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ControllerRevisionService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ControllerRevisionServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// ControllerRevisionService_ServiceDesc is the grpc.ServiceDesc for ControllerRevisionService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var ControllerRevisionService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.apps.v1.ControllerRevisionService",
+	HandlerType: (*ControllerRevisionServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _ControllerRevisionService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _ControllerRevisionService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _ControllerRevisionService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _ControllerRevisionService_Update_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _ControllerRevisionService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _ControllerRevisionService_Delete_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _ControllerRevisionService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/apps/v1/services.proto",
+}

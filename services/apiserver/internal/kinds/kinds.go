@@ -48,6 +48,11 @@ func All() []*registry.Resource {
 		statefulSets(),
 		persistentVolumeClaims(),
 		{
+			Group: "apps", Version: "v1", Plural: "controllerrevisions", Singular: "controllerrevision", Kind: "ControllerRevision",
+			ListKind: "ControllerRevisionList", Namespaced: true,
+			New: newOf[appsv1.ControllerRevision](), NewList: newOf[appsv1.ControllerRevisionList](), Strategy: controllerRevisionStrategy,
+		},
+		{
 			Group: "discovery.k8s.io", Version: "v1", Plural: "endpointslices", Singular: "endpointslice", Kind: "EndpointSlice",
 			ListKind: "EndpointSliceList", Namespaced: true,
 			New: newOf[discoveryv1.EndpointSlice](), NewList: newOf[discoveryv1.EndpointSliceList](), Strategy: endpointSliceStrategy,

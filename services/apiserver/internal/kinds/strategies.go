@@ -165,6 +165,13 @@ var replicaSetStrategy = registry.Strategy{
 	}),
 }
 
+// controllerRevisionStrategy keeps a revision's data as it was written:
+// only its metadata may change.
+var controllerRevisionStrategy = registry.Strategy{
+	Validate:       check(validate.ValidateControllerRevision),
+	ValidateUpdate: checkUpdate(validate.ValidateControllerRevisionUpdate),
+}
+
 var endpointSliceStrategy = registry.Strategy{
 	Default:        mutate(defaults.EndpointSlice),
 	Validate:       check(validate.ValidateEndpointSlice),

@@ -168,6 +168,15 @@ func init() {
 				FormatLabelSelector(rs.GetSpec().GetSelector())}
 		}),
 	})
+	register("apps", "ControllerRevision", &Printer{
+		Columns: []*metav1.TableColumnDefinition{nameColumn(),
+			col("Controller", "string", "Controller of the object"),
+			col("Revision", "string", "Revision indicates the revision of the state represented by Data."), ageCol(),
+		},
+		Cells: typed(func(cr *appsv1.ControllerRevision, now time.Time) []any {
+			return []any{cr.GetMetadata().GetName(), revisionController(cr.GetMetadata()), cr.GetRevision(), Age(cr.GetMetadata(), now)}
+		}),
+	})
 	register("discovery.k8s.io", "EndpointSlice", &Printer{
 		Columns: []*metav1.TableColumnDefinition{nameColumn(), col("AddressType", "string", "The type of address carried by the slice."),
 			col("Ports", "string", "The ports the endpoints serve."), col("Endpoints", "string", "The endpoints' addresses."), ageCol()},
@@ -739,4 +748,20 @@ func csrCells(csr *certificatesv1.CertificateSigningRequest, now time.Time) []an
 	}
 	return []any{csr.GetMetadata().GetName(), Age(csr.GetMetadata(), now), orNone(csr.GetSpec().GetSignerName()),
 		csr.GetSpec().GetUsername(), requested, condition}
+}
+
+// revisionController names a revision's controller as kind.group/name in
+// lower case (daemonset.apps/web), or <none>.
+func revisionController(meta *metav1.ObjectMeta) string {
+	for _, ref := range meta.GetOwnerReferences() {
+		if !ref.GetController() {
+			continue
+		}
+		kind := ref.GetKind()
+		if group, _, ok := strings.Cut(ref.GetApiVersion(), "/"); ok {
+			kind += "." + group
+		}
+		return strings.ToLower(kind) + "/" + ref.GetName()
+	}
+	return "<none>"
 }

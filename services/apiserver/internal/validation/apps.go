@@ -1,6 +1,9 @@
 package validation
 
 import (
+	"bytes"
+	"encoding/json"
+
 	"google.golang.org/protobuf/proto"
 	k8smeta "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metavalidation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
@@ -188,4 +191,37 @@ func selectorUnchanged(sel, old *metav1.LabelSelector) field.ErrorList {
 		return nil
 	}
 	return field.ErrorList{immutable(field.NewPath("spec", "selector"), selectorString(sel))}
+}
+
+// ValidateControllerRevision checks a new revision: a non-negative
+// revision number and data that is a JSON object.
+func ValidateControllerRevision(cr *appsv1.ControllerRevision) field.ErrorList {
+	errs := nonNegative(cr.GetRevision(), field.NewPath("revision"))
+	p := field.NewPath("data")
+	raw := cr.GetData().GetRaw()
+	if raw == nil {
+		return append(errs, field.Required(p, "data is mandatory"))
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return append(errs, field.Invalid(p, "<value omitted>", "error parsing data: "+err.Error()))
+	}
+	switch v.(type) {
+	case nil:
+		errs = append(errs, field.Required(p, "data is mandatory"))
+	case map[string]any:
+	default:
+		errs = append(errs, field.Required(p, "data must be a valid JSON object"))
+	}
+	return errs
+}
+
+// ValidateControllerRevisionUpdate checks an update: the data never
+// changes.
+func ValidateControllerRevisionUpdate(cr, old *appsv1.ControllerRevision) field.ErrorList {
+	errs := nonNegative(cr.GetRevision(), field.NewPath("revision"))
+	if !bytes.Equal(cr.GetData().GetRaw(), old.GetData().GetRaw()) {
+		errs = append(errs, immutable(field.NewPath("data"), "<value omitted>"))
+	}
+	return errs
 }
