@@ -65,7 +65,7 @@ spec:
 // pod of a higher ordinal is left.
 type orderWatch struct {
 	mu         sync.Mutex
-	scaling    bool // down
+	scaling    bool         // down
 	ready      map[int]bool // live pods by ordinal: Ready or not
 	created    []int
 	terminated []int
