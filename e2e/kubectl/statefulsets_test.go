@@ -72,6 +72,8 @@ spec:
 		"{.spec.persistentVolumeClaimRetentionPolicy.whenDeleted}": "Retain",
 		"{.spec.persistentVolumeClaimRetentionPolicy.whenScaled}":  "Retain",
 		"{.spec.volumeClaimTemplates[0].spec.volumeMode}":          "Filesystem",
+		"{.spec.volumeClaimTemplates[0].kind}":                     "PersistentVolumeClaim",
+		"{.spec.volumeClaimTemplates[0].status.phase}":             "Pending",
 	} {
 		if got := k.run("get", "sts", "web", "-o", "jsonpath="+jsonpath); got != want {
 			t.Errorf("%s: got %q, want %q", jsonpath, got, want)

@@ -48,8 +48,11 @@ func StatefulSet(s *appsv1.StatefulSet) {
 		sp.RevisionHistoryLimit = proto.Int32(10)
 	}
 	template(&sp.Template)
+	// Kubernetes shows each claim template with its apiVersion, kind and
+	// the Pending phase of a new claim.
 	for _, c := range sp.VolumeClaimTemplates {
-		PersistentVolumeClaim(c) // the Pending phase too, as Kubernetes shows it
+		c.ApiVersion, c.Kind = "v1", "PersistentVolumeClaim"
+		PersistentVolumeClaim(c)
 	}
 }
 
