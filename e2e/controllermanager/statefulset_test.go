@@ -434,3 +434,114 @@ func TestStatefulSetClaimRetention(t *testing.T) {
 		return nil
 	})
 }
+
+const apiStatefulSet = `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: api
+  namespace: default
+spec:
+  serviceName: api
+  replicas: 4
+  podManagementPolicy: Parallel
+  updateStrategy:
+    type: RollingUpdate
+    rollingUpdate: {maxUnavailable: 2}
+  selector:
+    matchLabels: {app: api}
+  template:
+    metadata:
+      labels: {app: api}
+    spec:
+      containers:
+      - name: api
+        image: registry.local/api:v1
+`
+
+// apiImages maps each live api pod's name to its image.
+func (c *cluster) apiImages() map[string]string {
+	c.t.Helper()
+	list, err := c.c.CoreV1().Pods("default").List(c.ctx, client.ListOptions{LabelSelector: "app=api"})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, p := range list.GetItems() {
+		if p.GetMetadata().GetDeletionTimestamp() == nil {
+			out[p.GetMetadata().GetName()] = p.GetSpec().GetContainers()[0].GetImage()
+		}
+	}
+	return out
+}
+
+func TestStatefulSetMaxUnavailableAndOnDelete(t *testing.T) {
+	c := startCluster(t)
+	c.kubectl(apiStatefulSet, "apply", "-f", "-")
+	c.kubectl("", "rollout", "status", "statefulset/api", "--timeout=90s")
+
+	// maxUnavailable 2: never fewer than 2 of the 4 pods ready.
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	var mu sync.Mutex
+	minReady := 4
+	pods := informer.New(informer.FromResource(c.c.CoreV1().Pods("default").Resource), informer.Options[*corev1.Pod]{LabelSelector: "app=api"})
+	check := func() {
+		if !pods.HasSynced() {
+			return
+		}
+		ready := 0
+		for _, p := range pods.Store().List() {
+			if p.GetMetadata().GetDeletionTimestamp() == nil && podReady(p) {
+				ready++
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		minReady = min(minReady, ready)
+	}
+	pods.AddHandler(informer.Handler[*corev1.Pod]{OnAdd: func(*corev1.Pod) { check() },
+		OnUpdate: func(_, _ *corev1.Pod) { check() }, OnDelete: func(*corev1.Pod) { check() }})
+	go func() { _ = pods.Start(ctx) }()
+	pods.WaitForSync(ctx)
+	c.kubectl("", "set", "image", "sts/api", "api=registry.local/api:v2")
+	framework.Eventually(t, 60*time.Second, "all pods on v2", func() error {
+		got := c.apiImages()
+		for _, n := range []string{"api-0", "api-1", "api-2", "api-3"} {
+			if got[n] != "registry.local/api:v2" {
+				return fmt.Errorf("images %v", got)
+			}
+		}
+		if st := c.statefulSet("api").GetStatus(); st.GetCurrentRevision() != st.GetUpdateRevision() || st.GetReadyReplicas() != 4 {
+			return fmt.Errorf("status %v", st)
+		}
+		return nil
+	})
+	mu.Lock()
+	if minReady < 2 {
+		t.Errorf("during the update: as few as %d of 4 pods ready, with maxUnavailable 2", minReady)
+	}
+	mu.Unlock()
+
+	// OnDelete: a new template reaches only the pods deleted by hand.
+	c.kubectl("", "patch", "sts", "api", "-p", `{"spec":{"updateStrategy":{"type":"OnDelete","rollingUpdate":null}}}`)
+	c.kubectl("", "set", "image", "sts/api", "api=registry.local/api:v3")
+	framework.Eventually(t, 30*time.Second, "the v3 revision is the update revision", func() error {
+		s := c.statefulSet("api")
+		if st := s.GetStatus(); st.GetObservedGeneration() != s.GetMetadata().GetGeneration() || st.GetUpdatedReplicas() != 0 {
+			return fmt.Errorf("status %v", st)
+		}
+		return nil
+	})
+	c.kubectl("", "delete", "pod", "api-1")
+	framework.Eventually(t, 60*time.Second, "api-1 back on v3", func() error {
+		got := c.apiImages()
+		want := map[string]string{"api-0": "registry.local/api:v2", "api-1": "registry.local/api:v3", "api-2": "registry.local/api:v2", "api-3": "registry.local/api:v2"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("images %v, want %v", got, want)
+		}
+		if st := c.statefulSet("api").GetStatus(); st.GetUpdatedReplicas() != 1 || st.GetCurrentReplicas() != 3 {
+			return fmt.Errorf("status %v", st)
+		}
+		return nil
+	})
+}
