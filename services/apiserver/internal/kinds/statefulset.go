@@ -24,6 +24,7 @@ var statefulSetStrategy = registry.Strategy{
 	Default:                mutate(defaults.StatefulSet),
 	PrepareForStatusUpdate: keepMeta(func(m, old *metav1.ObjectMeta) { m.Labels = old.GetLabels() }),
 	Validate:               check(validate.ValidateStatefulSet),
+	ValidateCreate:         check(validate.ValidateStatefulSetCreate),
 	ValidateUpdate:         checkUpdate(validate.ValidateStatefulSetUpdate),
 	ValidateStatusUpdate:   checkUpdate(validate.ValidateStatefulSetStatusUpdate),
 	NameValidation:         validation.IsDNS1123Label,

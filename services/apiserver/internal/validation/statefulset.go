@@ -13,8 +13,22 @@ import (
 
 var claimRetentionPolicies = []string{"Retain", "Delete"}
 
-// ValidateStatefulSet checks a new StatefulSet's spec, volume claim
-// templates included.
+// ValidateStatefulSetCreate checks what Kubernetes checks only when a
+// StatefulSet is created, as both never change: the service name and the
+// volume claim templates.
+func ValidateStatefulSetCreate(s *appsv1.StatefulSet) field.ErrorList {
+	sp, p := s.GetSpec(), field.NewPath("spec")
+	var errs field.ErrorList
+	for i, c := range sp.GetVolumeClaimTemplates() {
+		errs = append(errs, ValidatePersistentVolumeClaimSpec(c.GetSpec(), p.Child("volumeClaimTemplates").Index(i).Child("spec"))...)
+	}
+	if sp.GetServiceName() != "" {
+		errs = append(errs, invalid(p.Child("serviceName"), sp.GetServiceName(), validation.IsDNS1123Label(sp.GetServiceName()))...)
+	}
+	return errs
+}
+
+// ValidateStatefulSet checks a StatefulSet's spec, on create and update.
 func ValidateStatefulSet(s *appsv1.StatefulSet) field.ErrorList {
 	sp, p := s.GetSpec(), field.NewPath("spec")
 	var errs field.ErrorList
@@ -31,16 +45,10 @@ func ValidateStatefulSet(s *appsv1.StatefulSet) field.ErrorList {
 		errs = append(errs, retentionPolicy(rp.GetWhenDeleted(), rpp.Child("whenDeleted"))...)
 		errs = append(errs, retentionPolicy(rp.GetWhenScaled(), rpp.Child("whenScaled"))...)
 	}
-	for i, c := range sp.GetVolumeClaimTemplates() {
-		errs = append(errs, ValidatePersistentVolumeClaimSpec(c.GetSpec(), p.Child("volumeClaimTemplates").Index(i).Child("spec"))...)
-	}
 	errs = append(errs, nonNegative(int64(sp.GetReplicas()), p.Child("replicas"))...)
 	errs = append(errs, nonNegative(int64(sp.GetMinReadySeconds()), p.Child("minReadySeconds"))...)
 	if sp.GetOrdinals() != nil {
 		errs = append(errs, nonNegative(int64(sp.GetOrdinals().GetStart()), p.Child("ordinals.start"))...)
-	}
-	if sp.GetServiceName() != "" {
-		errs = append(errs, invalid(p.Child("serviceName"), sp.GetServiceName(), validation.IsDNS1123Label(sp.GetServiceName()))...)
 	}
 	sel := sp.GetSelector()
 	if sel == nil {

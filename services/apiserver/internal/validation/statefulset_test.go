@@ -33,6 +33,7 @@ func TestValidateStatefulSet(t *testing.T) {
 	// The claim template's volume is the controller's: the mount of
 	// "data" needs no volume in the template.
 	expect(t, ValidateStatefulSet(validStatefulSet()))
+	expect(t, ValidateStatefulSetCreate(validStatefulSet()))
 	tests := []struct {
 		name   string
 		change func(*appsv1.StatefulSet)
@@ -72,7 +73,7 @@ func TestValidateStatefulSet(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := validStatefulSet()
 			tt.change(s)
-			expect(t, ValidateStatefulSet(s), tt.want)
+			expect(t, append(ValidateStatefulSet(s), ValidateStatefulSetCreate(s)...), tt.want)
 		})
 	}
 }
