@@ -421,6 +421,28 @@ func TestStatefulSetClaimRetention(t *testing.T) {
 		}
 		return nil
 	})
+	// Scaled down and at once up again: the new db-6 waits, if it must,
+	// for its predecessor's claim to go, then gets a claim of its own.
+	c.kubectl("", "scale", "sts", "db", "--replicas=2")
+	c.kubectl("", "scale", "sts", "db", "--replicas=1")
+	c.kubectl("", "scale", "sts", "db", "--replicas=2")
+	framework.Eventually(t, 60*time.Second, "db back at 2 with both claims", func() error {
+		if got := c.claims(); fmt.Sprint(got) != "[data-cache-0 data-db-5 data-db-6]" {
+			return fmt.Errorf("claims %v", got)
+		}
+		s := c.statefulSet("db")
+		if st := s.GetStatus(); st.GetReadyReplicas() != 2 || st.GetObservedGeneration() != s.GetMetadata().GetGeneration() {
+			return fmt.Errorf("status %v", st)
+		}
+		claim, err := client.For[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList](c.c, "default").Get(c.ctx, "data-db-6")
+		if err != nil {
+			return err
+		}
+		if refs := claim.GetMetadata().GetOwnerReferences(); len(refs) != 1 || refs[0].GetKind() != "StatefulSet" {
+			return fmt.Errorf("data-db-6 owners %v", refs)
+		}
+		return nil
+	})
 	// whenDeleted: Delete: the claims go with the set; Retain keeps them.
 	c.kubectl("", "delete", "sts", "db", "cache")
 	framework.Eventually(t, 60*time.Second, "db's claims deleted, cache's kept", func() error {

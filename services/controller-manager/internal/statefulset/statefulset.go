@@ -14,6 +14,7 @@ package statefulset
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -74,6 +75,9 @@ func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 		OnUpdate: func(old, p *corev1.Pod) { sc.podChanged(old, p) },
 		OnDelete: func(p *corev1.Pod) { sc.podChanged(nil, p) },
 	})
+	// A claim that goes away may be what a new pod waits for (a claim
+	// still owned by a scaled-down pod of the same name).
+	sc.claims.AddHandler(informer.Handler[*corev1.PersistentVolumeClaim]{OnDelete: sc.claimDeleted})
 	sc.hist.Informer().AddHandler(informer.Handler[*appsv1.ControllerRevision]{
 		OnAdd:    func(r *appsv1.ControllerRevision) { sc.enqueueOwner(r.GetMetadata()) },
 		OnUpdate: func(_, r *appsv1.ControllerRevision) { sc.enqueueOwner(r.GetMetadata()) },
@@ -108,6 +112,20 @@ func (sc *Controller) podChanged(old, pod *corev1.Pod) {
 	for _, s := range sc.sets.Store().ByIndex(informer.IndexNamespace, pod.GetMetadata().GetNamespace()) {
 		if labels.Matches(s.GetSpec().GetSelector(), pod.GetMetadata().GetLabels()) {
 			sc.Enqueue(informer.KeyOf(s))
+		}
+	}
+}
+
+// claimDeleted queues the sets whose claims are named like this one
+// (<template>-<set>-<ordinal>).
+func (sc *Controller) claimDeleted(c *corev1.PersistentVolumeClaim) {
+	name := c.GetMetadata().GetName()
+	for _, s := range sc.sets.Store().ByIndex(informer.IndexNamespace, c.GetMetadata().GetNamespace()) {
+		for _, t := range s.GetSpec().GetVolumeClaimTemplates() {
+			if strings.HasPrefix(name, t.GetMetadata().GetName()+"-"+s.GetMetadata().GetName()+"-") {
+				sc.Enqueue(informer.KeyOf(s))
+				break
+			}
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/services/controller-manager/internal/controller"
 )
 
 // maxBatch bounds the pods a Parallel set creates or deletes at once.
@@ -160,7 +161,9 @@ func (s *pass) processReplica(ctx context.Context, ordered bool, replicas []*cor
 	}
 	if !isCreated(pod) {
 		if s.sc.claimIsStale(s.set, pod) {
-			return true, nil // wait for the claim of the pod scaled down before
+			// Wait for the garbage collector to delete the claim of the
+			// pod scaled down before.
+			return true, controller.ErrRetry
 		}
 		if err := s.sc.createPod(ctx, s.set, pod); err != nil {
 			return true, err
