@@ -633,6 +633,227 @@ func (x *DaemonSetWatchEvent) GetStatus() *v1.Status {
 	return nil
 }
 
+// CreateStatefulSetRequest writes a StatefulSet.
+type CreateStatefulSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *StatefulSet           `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateStatefulSetRequest) Reset() {
+	*x = CreateStatefulSetRequest{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateStatefulSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateStatefulSetRequest) ProtoMessage() {}
+
+func (x *CreateStatefulSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateStatefulSetRequest.ProtoReflect.Descriptor instead.
+func (*CreateStatefulSetRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CreateStatefulSetRequest) GetObject() *StatefulSet {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreateStatefulSetRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdateStatefulSetRequest writes a StatefulSet.
+type UpdateStatefulSetRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *StatefulSet           `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateStatefulSetRequest) Reset() {
+	*x = UpdateStatefulSetRequest{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStatefulSetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStatefulSetRequest) ProtoMessage() {}
+
+func (x *UpdateStatefulSetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStatefulSetRequest.ProtoReflect.Descriptor instead.
+func (*UpdateStatefulSetRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UpdateStatefulSetRequest) GetObject() *StatefulSet {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdateStatefulSetRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// StatefulSetWatchEvent is one change: type ADDED, MODIFIED, DELETED, BOOKMARK
+// (object carries only the resourceVersion) or ERROR (status says why).
+type StatefulSetWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *StatefulSet           `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StatefulSetWatchEvent) Reset() {
+	*x = StatefulSetWatchEvent{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StatefulSetWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StatefulSetWatchEvent) ProtoMessage() {}
+
+func (x *StatefulSetWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StatefulSetWatchEvent.ProtoReflect.Descriptor instead.
+func (*StatefulSetWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *StatefulSetWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *StatefulSetWatchEvent) GetObject() *StatefulSet {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *StatefulSetWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// UpdateStatefulSetScaleRequest sets the replicas of a StatefulSet.
+type UpdateStatefulSetScaleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scale         *v11.Scale             `protobuf:"bytes,1,opt,name=scale,proto3" json:"scale,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateStatefulSetScaleRequest) Reset() {
+	*x = UpdateStatefulSetScaleRequest{}
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateStatefulSetScaleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateStatefulSetScaleRequest) ProtoMessage() {}
+
+func (x *UpdateStatefulSetScaleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateStatefulSetScaleRequest.ProtoReflect.Descriptor instead.
+func (*UpdateStatefulSetScaleRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *UpdateStatefulSetScaleRequest) GetScale() *v11.Scale {
+	if x != nil {
+		return x.Scale
+	}
+	return nil
+}
+
+func (x *UpdateStatefulSetScaleRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
 // CreateControllerRevisionRequest writes a ControllerRevision.
 type CreateControllerRevisionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -644,7 +865,7 @@ type CreateControllerRevisionRequest struct {
 
 func (x *CreateControllerRevisionRequest) Reset() {
 	*x = CreateControllerRevisionRequest{}
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[11]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +877,7 @@ func (x *CreateControllerRevisionRequest) String() string {
 func (*CreateControllerRevisionRequest) ProtoMessage() {}
 
 func (x *CreateControllerRevisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[11]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +890,7 @@ func (x *CreateControllerRevisionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateControllerRevisionRequest.ProtoReflect.Descriptor instead.
 func (*CreateControllerRevisionRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{11}
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateControllerRevisionRequest) GetObject() *ControllerRevision {
@@ -697,7 +918,7 @@ type UpdateControllerRevisionRequest struct {
 
 func (x *UpdateControllerRevisionRequest) Reset() {
 	*x = UpdateControllerRevisionRequest{}
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[12]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +930,7 @@ func (x *UpdateControllerRevisionRequest) String() string {
 func (*UpdateControllerRevisionRequest) ProtoMessage() {}
 
 func (x *UpdateControllerRevisionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[12]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +943,7 @@ func (x *UpdateControllerRevisionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateControllerRevisionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateControllerRevisionRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{12}
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateControllerRevisionRequest) GetObject() *ControllerRevision {
@@ -752,7 +973,7 @@ type ControllerRevisionWatchEvent struct {
 
 func (x *ControllerRevisionWatchEvent) Reset() {
 	*x = ControllerRevisionWatchEvent{}
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[13]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +985,7 @@ func (x *ControllerRevisionWatchEvent) String() string {
 func (*ControllerRevisionWatchEvent) ProtoMessage() {}
 
 func (x *ControllerRevisionWatchEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_apps_v1_services_proto_msgTypes[13]
+	mi := &file_skiff_apps_v1_services_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +998,7 @@ func (x *ControllerRevisionWatchEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ControllerRevisionWatchEvent.ProtoReflect.Descriptor instead.
 func (*ControllerRevisionWatchEvent) Descriptor() ([]byte, []int) {
-	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{13}
+	return file_skiff_apps_v1_services_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ControllerRevisionWatchEvent) GetType() string {
@@ -805,7 +1026,7 @@ var File_skiff_apps_v1_services_proto protoreflect.FileDescriptor
 
 const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1cskiff/apps/v1/services.proto\x12\rskiff.apps.v1\x1a\x18skiff/apps/v1/apps.proto\x1a&skiff/apps/v1/controllerrevision.proto\x1a\x1dskiff/apps/v1/daemonset.proto\x1a skiff/autoscaling/v1/scale.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x83\x01\n" +
+	"\x1cskiff/apps/v1/services.proto\x12\rskiff.apps.v1\x1a\x18skiff/apps/v1/apps.proto\x1a&skiff/apps/v1/controllerrevision.proto\x1a\x1dskiff/apps/v1/daemonset.proto\x1a\x1fskiff/apps/v1/statefulset.proto\x1a skiff/autoscaling/v1/scale.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\"\x83\x01\n" +
 	"\x17CreateDeploymentRequest\x121\n" +
 	"\x06object\x18\x01 \x01(\v2\x19.skiff.apps.v1.DeploymentR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x83\x01\n" +
@@ -841,7 +1062,20 @@ const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\x13DaemonSetWatchEvent\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x120\n" +
 	"\x06object\x18\x02 \x01(\v2\x18.skiff.apps.v1.DaemonSetR\x06object\x12-\n" +
-	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x93\x01\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x85\x01\n" +
+	"\x18CreateStatefulSetRequest\x122\n" +
+	"\x06object\x18\x01 \x01(\v2\x1a.skiff.apps.v1.StatefulSetR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x85\x01\n" +
+	"\x18UpdateStatefulSetRequest\x122\n" +
+	"\x06object\x18\x01 \x01(\v2\x1a.skiff.apps.v1.StatefulSetR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x8e\x01\n" +
+	"\x15StatefulSetWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x122\n" +
+	"\x06object\x18\x02 \x01(\v2\x1a.skiff.apps.v1.StatefulSetR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x89\x01\n" +
+	"\x1dUpdateStatefulSetScaleRequest\x121\n" +
+	"\x05scale\x18\x01 \x01(\v2\x1b.skiff.autoscaling.v1.ScaleR\x05scale\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x93\x01\n" +
 	"\x1fCreateControllerRevisionRequest\x129\n" +
 	"\x06object\x18\x01 \x01(\v2!.skiff.apps.v1.ControllerRevisionR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x93\x01\n" +
@@ -882,7 +1116,18 @@ const file_skiff_apps_v1_services_proto_rawDesc = "" +
 	"\x06Update\x12%.skiff.apps.v1.UpdateDaemonSetRequest\x1a\x18.skiff.apps.v1.DaemonSet\x12O\n" +
 	"\fUpdateStatus\x12%.skiff.apps.v1.UpdateDaemonSetRequest\x1a\x18.skiff.apps.v1.DaemonSet\x12>\n" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x18.skiff.apps.v1.DaemonSet\x12@\n" +
-	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x18.skiff.apps.v1.DaemonSet2\xcd\x04\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x18.skiff.apps.v1.DaemonSet2\xfa\x05\n" +
+	"\x12StatefulSetService\x12M\n" +
+	"\x06Create\x12'.skiff.apps.v1.CreateStatefulSetRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12<\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12B\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a\x1e.skiff.apps.v1.StatefulSetList\x12K\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a$.skiff.apps.v1.StatefulSetWatchEvent0\x01\x12M\n" +
+	"\x06Update\x12'.skiff.apps.v1.UpdateStatefulSetRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12S\n" +
+	"\fUpdateStatus\x12'.skiff.apps.v1.UpdateStatefulSetRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12@\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12B\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1a.skiff.apps.v1.StatefulSet\x12B\n" +
+	"\bGetScale\x12\x19.skiff.meta.v1.GetRequest\x1a\x1b.skiff.autoscaling.v1.Scale\x12X\n" +
+	"\vUpdateScale\x12,.skiff.apps.v1.UpdateStatefulSetScaleRequest\x1a\x1b.skiff.autoscaling.v1.Scale2\xcd\x04\n" +
 	"\x19ControllerRevisionService\x12[\n" +
 	"\x06Create\x12..skiff.apps.v1.CreateControllerRevisionRequest\x1a!.skiff.apps.v1.ControllerRevision\x12C\n" +
 	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a!.skiff.apps.v1.ControllerRevision\x12I\n" +
@@ -904,7 +1149,7 @@ func file_skiff_apps_v1_services_proto_rawDescGZIP() []byte {
 	return file_skiff_apps_v1_services_proto_rawDescData
 }
 
-var file_skiff_apps_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_skiff_apps_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_skiff_apps_v1_services_proto_goTypes = []any{
 	(*CreateDeploymentRequest)(nil),         // 0: skiff.apps.v1.CreateDeploymentRequest
 	(*UpdateDeploymentRequest)(nil),         // 1: skiff.apps.v1.UpdateDeploymentRequest
@@ -917,129 +1162,163 @@ var file_skiff_apps_v1_services_proto_goTypes = []any{
 	(*CreateDaemonSetRequest)(nil),          // 8: skiff.apps.v1.CreateDaemonSetRequest
 	(*UpdateDaemonSetRequest)(nil),          // 9: skiff.apps.v1.UpdateDaemonSetRequest
 	(*DaemonSetWatchEvent)(nil),             // 10: skiff.apps.v1.DaemonSetWatchEvent
-	(*CreateControllerRevisionRequest)(nil), // 11: skiff.apps.v1.CreateControllerRevisionRequest
-	(*UpdateControllerRevisionRequest)(nil), // 12: skiff.apps.v1.UpdateControllerRevisionRequest
-	(*ControllerRevisionWatchEvent)(nil),    // 13: skiff.apps.v1.ControllerRevisionWatchEvent
-	(*Deployment)(nil),                      // 14: skiff.apps.v1.Deployment
-	(*v1.WriteOptions)(nil),                 // 15: skiff.meta.v1.WriteOptions
-	(*v1.Status)(nil),                       // 16: skiff.meta.v1.Status
-	(*v11.Scale)(nil),                       // 17: skiff.autoscaling.v1.Scale
-	(*ReplicaSet)(nil),                      // 18: skiff.apps.v1.ReplicaSet
-	(*DaemonSet)(nil),                       // 19: skiff.apps.v1.DaemonSet
-	(*ControllerRevision)(nil),              // 20: skiff.apps.v1.ControllerRevision
-	(*v1.GetRequest)(nil),                   // 21: skiff.meta.v1.GetRequest
-	(*v1.ListRequest)(nil),                  // 22: skiff.meta.v1.ListRequest
-	(*v1.PatchRequest)(nil),                 // 23: skiff.meta.v1.PatchRequest
-	(*v1.DeleteRequest)(nil),                // 24: skiff.meta.v1.DeleteRequest
-	(*DeploymentList)(nil),                  // 25: skiff.apps.v1.DeploymentList
-	(*ReplicaSetList)(nil),                  // 26: skiff.apps.v1.ReplicaSetList
-	(*DaemonSetList)(nil),                   // 27: skiff.apps.v1.DaemonSetList
-	(*ControllerRevisionList)(nil),          // 28: skiff.apps.v1.ControllerRevisionList
+	(*CreateStatefulSetRequest)(nil),        // 11: skiff.apps.v1.CreateStatefulSetRequest
+	(*UpdateStatefulSetRequest)(nil),        // 12: skiff.apps.v1.UpdateStatefulSetRequest
+	(*StatefulSetWatchEvent)(nil),           // 13: skiff.apps.v1.StatefulSetWatchEvent
+	(*UpdateStatefulSetScaleRequest)(nil),   // 14: skiff.apps.v1.UpdateStatefulSetScaleRequest
+	(*CreateControllerRevisionRequest)(nil), // 15: skiff.apps.v1.CreateControllerRevisionRequest
+	(*UpdateControllerRevisionRequest)(nil), // 16: skiff.apps.v1.UpdateControllerRevisionRequest
+	(*ControllerRevisionWatchEvent)(nil),    // 17: skiff.apps.v1.ControllerRevisionWatchEvent
+	(*Deployment)(nil),                      // 18: skiff.apps.v1.Deployment
+	(*v1.WriteOptions)(nil),                 // 19: skiff.meta.v1.WriteOptions
+	(*v1.Status)(nil),                       // 20: skiff.meta.v1.Status
+	(*v11.Scale)(nil),                       // 21: skiff.autoscaling.v1.Scale
+	(*ReplicaSet)(nil),                      // 22: skiff.apps.v1.ReplicaSet
+	(*DaemonSet)(nil),                       // 23: skiff.apps.v1.DaemonSet
+	(*StatefulSet)(nil),                     // 24: skiff.apps.v1.StatefulSet
+	(*ControllerRevision)(nil),              // 25: skiff.apps.v1.ControllerRevision
+	(*v1.GetRequest)(nil),                   // 26: skiff.meta.v1.GetRequest
+	(*v1.ListRequest)(nil),                  // 27: skiff.meta.v1.ListRequest
+	(*v1.PatchRequest)(nil),                 // 28: skiff.meta.v1.PatchRequest
+	(*v1.DeleteRequest)(nil),                // 29: skiff.meta.v1.DeleteRequest
+	(*DeploymentList)(nil),                  // 30: skiff.apps.v1.DeploymentList
+	(*ReplicaSetList)(nil),                  // 31: skiff.apps.v1.ReplicaSetList
+	(*DaemonSetList)(nil),                   // 32: skiff.apps.v1.DaemonSetList
+	(*StatefulSetList)(nil),                 // 33: skiff.apps.v1.StatefulSetList
+	(*ControllerRevisionList)(nil),          // 34: skiff.apps.v1.ControllerRevisionList
 }
 var file_skiff_apps_v1_services_proto_depIdxs = []int32{
-	14, // 0: skiff.apps.v1.CreateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
-	15, // 1: skiff.apps.v1.CreateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	14, // 2: skiff.apps.v1.UpdateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
-	15, // 3: skiff.apps.v1.UpdateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	14, // 4: skiff.apps.v1.DeploymentWatchEvent.object:type_name -> skiff.apps.v1.Deployment
-	16, // 5: skiff.apps.v1.DeploymentWatchEvent.status:type_name -> skiff.meta.v1.Status
-	17, // 6: skiff.apps.v1.UpdateDeploymentScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
-	15, // 7: skiff.apps.v1.UpdateDeploymentScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	18, // 8: skiff.apps.v1.CreateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
-	15, // 9: skiff.apps.v1.CreateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	18, // 10: skiff.apps.v1.UpdateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
-	15, // 11: skiff.apps.v1.UpdateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	18, // 12: skiff.apps.v1.ReplicaSetWatchEvent.object:type_name -> skiff.apps.v1.ReplicaSet
-	16, // 13: skiff.apps.v1.ReplicaSetWatchEvent.status:type_name -> skiff.meta.v1.Status
-	17, // 14: skiff.apps.v1.UpdateReplicaSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
-	15, // 15: skiff.apps.v1.UpdateReplicaSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	19, // 16: skiff.apps.v1.CreateDaemonSetRequest.object:type_name -> skiff.apps.v1.DaemonSet
-	15, // 17: skiff.apps.v1.CreateDaemonSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	19, // 18: skiff.apps.v1.UpdateDaemonSetRequest.object:type_name -> skiff.apps.v1.DaemonSet
-	15, // 19: skiff.apps.v1.UpdateDaemonSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	19, // 20: skiff.apps.v1.DaemonSetWatchEvent.object:type_name -> skiff.apps.v1.DaemonSet
-	16, // 21: skiff.apps.v1.DaemonSetWatchEvent.status:type_name -> skiff.meta.v1.Status
-	20, // 22: skiff.apps.v1.CreateControllerRevisionRequest.object:type_name -> skiff.apps.v1.ControllerRevision
-	15, // 23: skiff.apps.v1.CreateControllerRevisionRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	20, // 24: skiff.apps.v1.UpdateControllerRevisionRequest.object:type_name -> skiff.apps.v1.ControllerRevision
-	15, // 25: skiff.apps.v1.UpdateControllerRevisionRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	20, // 26: skiff.apps.v1.ControllerRevisionWatchEvent.object:type_name -> skiff.apps.v1.ControllerRevision
-	16, // 27: skiff.apps.v1.ControllerRevisionWatchEvent.status:type_name -> skiff.meta.v1.Status
-	0,  // 28: skiff.apps.v1.DeploymentService.Create:input_type -> skiff.apps.v1.CreateDeploymentRequest
-	21, // 29: skiff.apps.v1.DeploymentService.Get:input_type -> skiff.meta.v1.GetRequest
-	22, // 30: skiff.apps.v1.DeploymentService.List:input_type -> skiff.meta.v1.ListRequest
-	22, // 31: skiff.apps.v1.DeploymentService.Watch:input_type -> skiff.meta.v1.ListRequest
-	1,  // 32: skiff.apps.v1.DeploymentService.Update:input_type -> skiff.apps.v1.UpdateDeploymentRequest
-	1,  // 33: skiff.apps.v1.DeploymentService.UpdateStatus:input_type -> skiff.apps.v1.UpdateDeploymentRequest
-	23, // 34: skiff.apps.v1.DeploymentService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	24, // 35: skiff.apps.v1.DeploymentService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	21, // 36: skiff.apps.v1.DeploymentService.GetScale:input_type -> skiff.meta.v1.GetRequest
-	3,  // 37: skiff.apps.v1.DeploymentService.UpdateScale:input_type -> skiff.apps.v1.UpdateDeploymentScaleRequest
-	4,  // 38: skiff.apps.v1.ReplicaSetService.Create:input_type -> skiff.apps.v1.CreateReplicaSetRequest
-	21, // 39: skiff.apps.v1.ReplicaSetService.Get:input_type -> skiff.meta.v1.GetRequest
-	22, // 40: skiff.apps.v1.ReplicaSetService.List:input_type -> skiff.meta.v1.ListRequest
-	22, // 41: skiff.apps.v1.ReplicaSetService.Watch:input_type -> skiff.meta.v1.ListRequest
-	5,  // 42: skiff.apps.v1.ReplicaSetService.Update:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
-	5,  // 43: skiff.apps.v1.ReplicaSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
-	23, // 44: skiff.apps.v1.ReplicaSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	24, // 45: skiff.apps.v1.ReplicaSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	21, // 46: skiff.apps.v1.ReplicaSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
-	7,  // 47: skiff.apps.v1.ReplicaSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateReplicaSetScaleRequest
-	8,  // 48: skiff.apps.v1.DaemonSetService.Create:input_type -> skiff.apps.v1.CreateDaemonSetRequest
-	21, // 49: skiff.apps.v1.DaemonSetService.Get:input_type -> skiff.meta.v1.GetRequest
-	22, // 50: skiff.apps.v1.DaemonSetService.List:input_type -> skiff.meta.v1.ListRequest
-	22, // 51: skiff.apps.v1.DaemonSetService.Watch:input_type -> skiff.meta.v1.ListRequest
-	9,  // 52: skiff.apps.v1.DaemonSetService.Update:input_type -> skiff.apps.v1.UpdateDaemonSetRequest
-	9,  // 53: skiff.apps.v1.DaemonSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateDaemonSetRequest
-	23, // 54: skiff.apps.v1.DaemonSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	24, // 55: skiff.apps.v1.DaemonSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	11, // 56: skiff.apps.v1.ControllerRevisionService.Create:input_type -> skiff.apps.v1.CreateControllerRevisionRequest
-	21, // 57: skiff.apps.v1.ControllerRevisionService.Get:input_type -> skiff.meta.v1.GetRequest
-	22, // 58: skiff.apps.v1.ControllerRevisionService.List:input_type -> skiff.meta.v1.ListRequest
-	22, // 59: skiff.apps.v1.ControllerRevisionService.Watch:input_type -> skiff.meta.v1.ListRequest
-	12, // 60: skiff.apps.v1.ControllerRevisionService.Update:input_type -> skiff.apps.v1.UpdateControllerRevisionRequest
-	23, // 61: skiff.apps.v1.ControllerRevisionService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	24, // 62: skiff.apps.v1.ControllerRevisionService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	14, // 63: skiff.apps.v1.DeploymentService.Create:output_type -> skiff.apps.v1.Deployment
-	14, // 64: skiff.apps.v1.DeploymentService.Get:output_type -> skiff.apps.v1.Deployment
-	25, // 65: skiff.apps.v1.DeploymentService.List:output_type -> skiff.apps.v1.DeploymentList
-	2,  // 66: skiff.apps.v1.DeploymentService.Watch:output_type -> skiff.apps.v1.DeploymentWatchEvent
-	14, // 67: skiff.apps.v1.DeploymentService.Update:output_type -> skiff.apps.v1.Deployment
-	14, // 68: skiff.apps.v1.DeploymentService.UpdateStatus:output_type -> skiff.apps.v1.Deployment
-	14, // 69: skiff.apps.v1.DeploymentService.Patch:output_type -> skiff.apps.v1.Deployment
-	14, // 70: skiff.apps.v1.DeploymentService.Delete:output_type -> skiff.apps.v1.Deployment
-	17, // 71: skiff.apps.v1.DeploymentService.GetScale:output_type -> skiff.autoscaling.v1.Scale
-	17, // 72: skiff.apps.v1.DeploymentService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
-	18, // 73: skiff.apps.v1.ReplicaSetService.Create:output_type -> skiff.apps.v1.ReplicaSet
-	18, // 74: skiff.apps.v1.ReplicaSetService.Get:output_type -> skiff.apps.v1.ReplicaSet
-	26, // 75: skiff.apps.v1.ReplicaSetService.List:output_type -> skiff.apps.v1.ReplicaSetList
-	6,  // 76: skiff.apps.v1.ReplicaSetService.Watch:output_type -> skiff.apps.v1.ReplicaSetWatchEvent
-	18, // 77: skiff.apps.v1.ReplicaSetService.Update:output_type -> skiff.apps.v1.ReplicaSet
-	18, // 78: skiff.apps.v1.ReplicaSetService.UpdateStatus:output_type -> skiff.apps.v1.ReplicaSet
-	18, // 79: skiff.apps.v1.ReplicaSetService.Patch:output_type -> skiff.apps.v1.ReplicaSet
-	18, // 80: skiff.apps.v1.ReplicaSetService.Delete:output_type -> skiff.apps.v1.ReplicaSet
-	17, // 81: skiff.apps.v1.ReplicaSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
-	17, // 82: skiff.apps.v1.ReplicaSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
-	19, // 83: skiff.apps.v1.DaemonSetService.Create:output_type -> skiff.apps.v1.DaemonSet
-	19, // 84: skiff.apps.v1.DaemonSetService.Get:output_type -> skiff.apps.v1.DaemonSet
-	27, // 85: skiff.apps.v1.DaemonSetService.List:output_type -> skiff.apps.v1.DaemonSetList
-	10, // 86: skiff.apps.v1.DaemonSetService.Watch:output_type -> skiff.apps.v1.DaemonSetWatchEvent
-	19, // 87: skiff.apps.v1.DaemonSetService.Update:output_type -> skiff.apps.v1.DaemonSet
-	19, // 88: skiff.apps.v1.DaemonSetService.UpdateStatus:output_type -> skiff.apps.v1.DaemonSet
-	19, // 89: skiff.apps.v1.DaemonSetService.Patch:output_type -> skiff.apps.v1.DaemonSet
-	19, // 90: skiff.apps.v1.DaemonSetService.Delete:output_type -> skiff.apps.v1.DaemonSet
-	20, // 91: skiff.apps.v1.ControllerRevisionService.Create:output_type -> skiff.apps.v1.ControllerRevision
-	20, // 92: skiff.apps.v1.ControllerRevisionService.Get:output_type -> skiff.apps.v1.ControllerRevision
-	28, // 93: skiff.apps.v1.ControllerRevisionService.List:output_type -> skiff.apps.v1.ControllerRevisionList
-	13, // 94: skiff.apps.v1.ControllerRevisionService.Watch:output_type -> skiff.apps.v1.ControllerRevisionWatchEvent
-	20, // 95: skiff.apps.v1.ControllerRevisionService.Update:output_type -> skiff.apps.v1.ControllerRevision
-	20, // 96: skiff.apps.v1.ControllerRevisionService.Patch:output_type -> skiff.apps.v1.ControllerRevision
-	20, // 97: skiff.apps.v1.ControllerRevisionService.Delete:output_type -> skiff.apps.v1.ControllerRevision
-	63, // [63:98] is the sub-list for method output_type
-	28, // [28:63] is the sub-list for method input_type
-	28, // [28:28] is the sub-list for extension type_name
-	28, // [28:28] is the sub-list for extension extendee
-	0,  // [0:28] is the sub-list for field type_name
+	18, // 0: skiff.apps.v1.CreateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
+	19, // 1: skiff.apps.v1.CreateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	18, // 2: skiff.apps.v1.UpdateDeploymentRequest.object:type_name -> skiff.apps.v1.Deployment
+	19, // 3: skiff.apps.v1.UpdateDeploymentRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	18, // 4: skiff.apps.v1.DeploymentWatchEvent.object:type_name -> skiff.apps.v1.Deployment
+	20, // 5: skiff.apps.v1.DeploymentWatchEvent.status:type_name -> skiff.meta.v1.Status
+	21, // 6: skiff.apps.v1.UpdateDeploymentScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	19, // 7: skiff.apps.v1.UpdateDeploymentScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	22, // 8: skiff.apps.v1.CreateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
+	19, // 9: skiff.apps.v1.CreateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	22, // 10: skiff.apps.v1.UpdateReplicaSetRequest.object:type_name -> skiff.apps.v1.ReplicaSet
+	19, // 11: skiff.apps.v1.UpdateReplicaSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	22, // 12: skiff.apps.v1.ReplicaSetWatchEvent.object:type_name -> skiff.apps.v1.ReplicaSet
+	20, // 13: skiff.apps.v1.ReplicaSetWatchEvent.status:type_name -> skiff.meta.v1.Status
+	21, // 14: skiff.apps.v1.UpdateReplicaSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	19, // 15: skiff.apps.v1.UpdateReplicaSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	23, // 16: skiff.apps.v1.CreateDaemonSetRequest.object:type_name -> skiff.apps.v1.DaemonSet
+	19, // 17: skiff.apps.v1.CreateDaemonSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	23, // 18: skiff.apps.v1.UpdateDaemonSetRequest.object:type_name -> skiff.apps.v1.DaemonSet
+	19, // 19: skiff.apps.v1.UpdateDaemonSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	23, // 20: skiff.apps.v1.DaemonSetWatchEvent.object:type_name -> skiff.apps.v1.DaemonSet
+	20, // 21: skiff.apps.v1.DaemonSetWatchEvent.status:type_name -> skiff.meta.v1.Status
+	24, // 22: skiff.apps.v1.CreateStatefulSetRequest.object:type_name -> skiff.apps.v1.StatefulSet
+	19, // 23: skiff.apps.v1.CreateStatefulSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	24, // 24: skiff.apps.v1.UpdateStatefulSetRequest.object:type_name -> skiff.apps.v1.StatefulSet
+	19, // 25: skiff.apps.v1.UpdateStatefulSetRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	24, // 26: skiff.apps.v1.StatefulSetWatchEvent.object:type_name -> skiff.apps.v1.StatefulSet
+	20, // 27: skiff.apps.v1.StatefulSetWatchEvent.status:type_name -> skiff.meta.v1.Status
+	21, // 28: skiff.apps.v1.UpdateStatefulSetScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	19, // 29: skiff.apps.v1.UpdateStatefulSetScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	25, // 30: skiff.apps.v1.CreateControllerRevisionRequest.object:type_name -> skiff.apps.v1.ControllerRevision
+	19, // 31: skiff.apps.v1.CreateControllerRevisionRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	25, // 32: skiff.apps.v1.UpdateControllerRevisionRequest.object:type_name -> skiff.apps.v1.ControllerRevision
+	19, // 33: skiff.apps.v1.UpdateControllerRevisionRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	25, // 34: skiff.apps.v1.ControllerRevisionWatchEvent.object:type_name -> skiff.apps.v1.ControllerRevision
+	20, // 35: skiff.apps.v1.ControllerRevisionWatchEvent.status:type_name -> skiff.meta.v1.Status
+	0,  // 36: skiff.apps.v1.DeploymentService.Create:input_type -> skiff.apps.v1.CreateDeploymentRequest
+	26, // 37: skiff.apps.v1.DeploymentService.Get:input_type -> skiff.meta.v1.GetRequest
+	27, // 38: skiff.apps.v1.DeploymentService.List:input_type -> skiff.meta.v1.ListRequest
+	27, // 39: skiff.apps.v1.DeploymentService.Watch:input_type -> skiff.meta.v1.ListRequest
+	1,  // 40: skiff.apps.v1.DeploymentService.Update:input_type -> skiff.apps.v1.UpdateDeploymentRequest
+	1,  // 41: skiff.apps.v1.DeploymentService.UpdateStatus:input_type -> skiff.apps.v1.UpdateDeploymentRequest
+	28, // 42: skiff.apps.v1.DeploymentService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	29, // 43: skiff.apps.v1.DeploymentService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	26, // 44: skiff.apps.v1.DeploymentService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	3,  // 45: skiff.apps.v1.DeploymentService.UpdateScale:input_type -> skiff.apps.v1.UpdateDeploymentScaleRequest
+	4,  // 46: skiff.apps.v1.ReplicaSetService.Create:input_type -> skiff.apps.v1.CreateReplicaSetRequest
+	26, // 47: skiff.apps.v1.ReplicaSetService.Get:input_type -> skiff.meta.v1.GetRequest
+	27, // 48: skiff.apps.v1.ReplicaSetService.List:input_type -> skiff.meta.v1.ListRequest
+	27, // 49: skiff.apps.v1.ReplicaSetService.Watch:input_type -> skiff.meta.v1.ListRequest
+	5,  // 50: skiff.apps.v1.ReplicaSetService.Update:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
+	5,  // 51: skiff.apps.v1.ReplicaSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateReplicaSetRequest
+	28, // 52: skiff.apps.v1.ReplicaSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	29, // 53: skiff.apps.v1.ReplicaSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	26, // 54: skiff.apps.v1.ReplicaSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	7,  // 55: skiff.apps.v1.ReplicaSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateReplicaSetScaleRequest
+	8,  // 56: skiff.apps.v1.DaemonSetService.Create:input_type -> skiff.apps.v1.CreateDaemonSetRequest
+	26, // 57: skiff.apps.v1.DaemonSetService.Get:input_type -> skiff.meta.v1.GetRequest
+	27, // 58: skiff.apps.v1.DaemonSetService.List:input_type -> skiff.meta.v1.ListRequest
+	27, // 59: skiff.apps.v1.DaemonSetService.Watch:input_type -> skiff.meta.v1.ListRequest
+	9,  // 60: skiff.apps.v1.DaemonSetService.Update:input_type -> skiff.apps.v1.UpdateDaemonSetRequest
+	9,  // 61: skiff.apps.v1.DaemonSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateDaemonSetRequest
+	28, // 62: skiff.apps.v1.DaemonSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	29, // 63: skiff.apps.v1.DaemonSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	11, // 64: skiff.apps.v1.StatefulSetService.Create:input_type -> skiff.apps.v1.CreateStatefulSetRequest
+	26, // 65: skiff.apps.v1.StatefulSetService.Get:input_type -> skiff.meta.v1.GetRequest
+	27, // 66: skiff.apps.v1.StatefulSetService.List:input_type -> skiff.meta.v1.ListRequest
+	27, // 67: skiff.apps.v1.StatefulSetService.Watch:input_type -> skiff.meta.v1.ListRequest
+	12, // 68: skiff.apps.v1.StatefulSetService.Update:input_type -> skiff.apps.v1.UpdateStatefulSetRequest
+	12, // 69: skiff.apps.v1.StatefulSetService.UpdateStatus:input_type -> skiff.apps.v1.UpdateStatefulSetRequest
+	28, // 70: skiff.apps.v1.StatefulSetService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	29, // 71: skiff.apps.v1.StatefulSetService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	26, // 72: skiff.apps.v1.StatefulSetService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	14, // 73: skiff.apps.v1.StatefulSetService.UpdateScale:input_type -> skiff.apps.v1.UpdateStatefulSetScaleRequest
+	15, // 74: skiff.apps.v1.ControllerRevisionService.Create:input_type -> skiff.apps.v1.CreateControllerRevisionRequest
+	26, // 75: skiff.apps.v1.ControllerRevisionService.Get:input_type -> skiff.meta.v1.GetRequest
+	27, // 76: skiff.apps.v1.ControllerRevisionService.List:input_type -> skiff.meta.v1.ListRequest
+	27, // 77: skiff.apps.v1.ControllerRevisionService.Watch:input_type -> skiff.meta.v1.ListRequest
+	16, // 78: skiff.apps.v1.ControllerRevisionService.Update:input_type -> skiff.apps.v1.UpdateControllerRevisionRequest
+	28, // 79: skiff.apps.v1.ControllerRevisionService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	29, // 80: skiff.apps.v1.ControllerRevisionService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	18, // 81: skiff.apps.v1.DeploymentService.Create:output_type -> skiff.apps.v1.Deployment
+	18, // 82: skiff.apps.v1.DeploymentService.Get:output_type -> skiff.apps.v1.Deployment
+	30, // 83: skiff.apps.v1.DeploymentService.List:output_type -> skiff.apps.v1.DeploymentList
+	2,  // 84: skiff.apps.v1.DeploymentService.Watch:output_type -> skiff.apps.v1.DeploymentWatchEvent
+	18, // 85: skiff.apps.v1.DeploymentService.Update:output_type -> skiff.apps.v1.Deployment
+	18, // 86: skiff.apps.v1.DeploymentService.UpdateStatus:output_type -> skiff.apps.v1.Deployment
+	18, // 87: skiff.apps.v1.DeploymentService.Patch:output_type -> skiff.apps.v1.Deployment
+	18, // 88: skiff.apps.v1.DeploymentService.Delete:output_type -> skiff.apps.v1.Deployment
+	21, // 89: skiff.apps.v1.DeploymentService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	21, // 90: skiff.apps.v1.DeploymentService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	22, // 91: skiff.apps.v1.ReplicaSetService.Create:output_type -> skiff.apps.v1.ReplicaSet
+	22, // 92: skiff.apps.v1.ReplicaSetService.Get:output_type -> skiff.apps.v1.ReplicaSet
+	31, // 93: skiff.apps.v1.ReplicaSetService.List:output_type -> skiff.apps.v1.ReplicaSetList
+	6,  // 94: skiff.apps.v1.ReplicaSetService.Watch:output_type -> skiff.apps.v1.ReplicaSetWatchEvent
+	22, // 95: skiff.apps.v1.ReplicaSetService.Update:output_type -> skiff.apps.v1.ReplicaSet
+	22, // 96: skiff.apps.v1.ReplicaSetService.UpdateStatus:output_type -> skiff.apps.v1.ReplicaSet
+	22, // 97: skiff.apps.v1.ReplicaSetService.Patch:output_type -> skiff.apps.v1.ReplicaSet
+	22, // 98: skiff.apps.v1.ReplicaSetService.Delete:output_type -> skiff.apps.v1.ReplicaSet
+	21, // 99: skiff.apps.v1.ReplicaSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	21, // 100: skiff.apps.v1.ReplicaSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	23, // 101: skiff.apps.v1.DaemonSetService.Create:output_type -> skiff.apps.v1.DaemonSet
+	23, // 102: skiff.apps.v1.DaemonSetService.Get:output_type -> skiff.apps.v1.DaemonSet
+	32, // 103: skiff.apps.v1.DaemonSetService.List:output_type -> skiff.apps.v1.DaemonSetList
+	10, // 104: skiff.apps.v1.DaemonSetService.Watch:output_type -> skiff.apps.v1.DaemonSetWatchEvent
+	23, // 105: skiff.apps.v1.DaemonSetService.Update:output_type -> skiff.apps.v1.DaemonSet
+	23, // 106: skiff.apps.v1.DaemonSetService.UpdateStatus:output_type -> skiff.apps.v1.DaemonSet
+	23, // 107: skiff.apps.v1.DaemonSetService.Patch:output_type -> skiff.apps.v1.DaemonSet
+	23, // 108: skiff.apps.v1.DaemonSetService.Delete:output_type -> skiff.apps.v1.DaemonSet
+	24, // 109: skiff.apps.v1.StatefulSetService.Create:output_type -> skiff.apps.v1.StatefulSet
+	24, // 110: skiff.apps.v1.StatefulSetService.Get:output_type -> skiff.apps.v1.StatefulSet
+	33, // 111: skiff.apps.v1.StatefulSetService.List:output_type -> skiff.apps.v1.StatefulSetList
+	13, // 112: skiff.apps.v1.StatefulSetService.Watch:output_type -> skiff.apps.v1.StatefulSetWatchEvent
+	24, // 113: skiff.apps.v1.StatefulSetService.Update:output_type -> skiff.apps.v1.StatefulSet
+	24, // 114: skiff.apps.v1.StatefulSetService.UpdateStatus:output_type -> skiff.apps.v1.StatefulSet
+	24, // 115: skiff.apps.v1.StatefulSetService.Patch:output_type -> skiff.apps.v1.StatefulSet
+	24, // 116: skiff.apps.v1.StatefulSetService.Delete:output_type -> skiff.apps.v1.StatefulSet
+	21, // 117: skiff.apps.v1.StatefulSetService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	21, // 118: skiff.apps.v1.StatefulSetService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	25, // 119: skiff.apps.v1.ControllerRevisionService.Create:output_type -> skiff.apps.v1.ControllerRevision
+	25, // 120: skiff.apps.v1.ControllerRevisionService.Get:output_type -> skiff.apps.v1.ControllerRevision
+	34, // 121: skiff.apps.v1.ControllerRevisionService.List:output_type -> skiff.apps.v1.ControllerRevisionList
+	17, // 122: skiff.apps.v1.ControllerRevisionService.Watch:output_type -> skiff.apps.v1.ControllerRevisionWatchEvent
+	25, // 123: skiff.apps.v1.ControllerRevisionService.Update:output_type -> skiff.apps.v1.ControllerRevision
+	25, // 124: skiff.apps.v1.ControllerRevisionService.Patch:output_type -> skiff.apps.v1.ControllerRevision
+	25, // 125: skiff.apps.v1.ControllerRevisionService.Delete:output_type -> skiff.apps.v1.ControllerRevision
+	81, // [81:126] is the sub-list for method output_type
+	36, // [36:81] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_skiff_apps_v1_services_proto_init() }
@@ -1050,15 +1329,16 @@ func file_skiff_apps_v1_services_proto_init() {
 	file_skiff_apps_v1_apps_proto_init()
 	file_skiff_apps_v1_controllerrevision_proto_init()
 	file_skiff_apps_v1_daemonset_proto_init()
+	file_skiff_apps_v1_statefulset_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_apps_v1_services_proto_rawDesc), len(file_skiff_apps_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   18,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   5,
 		},
 		GoTypes:           file_skiff_apps_v1_services_proto_goTypes,
 		DependencyIndexes: file_skiff_apps_v1_services_proto_depIdxs,

@@ -1325,6 +1325,466 @@ var DaemonSetService_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	StatefulSetService_Create_FullMethodName       = "/skiff.apps.v1.StatefulSetService/Create"
+	StatefulSetService_Get_FullMethodName          = "/skiff.apps.v1.StatefulSetService/Get"
+	StatefulSetService_List_FullMethodName         = "/skiff.apps.v1.StatefulSetService/List"
+	StatefulSetService_Watch_FullMethodName        = "/skiff.apps.v1.StatefulSetService/Watch"
+	StatefulSetService_Update_FullMethodName       = "/skiff.apps.v1.StatefulSetService/Update"
+	StatefulSetService_UpdateStatus_FullMethodName = "/skiff.apps.v1.StatefulSetService/UpdateStatus"
+	StatefulSetService_Patch_FullMethodName        = "/skiff.apps.v1.StatefulSetService/Patch"
+	StatefulSetService_Delete_FullMethodName       = "/skiff.apps.v1.StatefulSetService/Delete"
+	StatefulSetService_GetScale_FullMethodName     = "/skiff.apps.v1.StatefulSetService/GetScale"
+	StatefulSetService_UpdateScale_FullMethodName  = "/skiff.apps.v1.StatefulSetService/UpdateScale"
+)
+
+// StatefulSetServiceClient is the client API for StatefulSetService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// StatefulSetService serves StatefulSet objects.
+type StatefulSetServiceClient interface {
+	Create(ctx context.Context, in *CreateStatefulSetRequest, opts ...grpc.CallOption) (*StatefulSet, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*StatefulSet, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*StatefulSetList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StatefulSetWatchEvent], error)
+	Update(ctx context.Context, in *UpdateStatefulSetRequest, opts ...grpc.CallOption) (*StatefulSet, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(ctx context.Context, in *UpdateStatefulSetRequest, opts ...grpc.CallOption) (*StatefulSet, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*StatefulSet, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*StatefulSet, error)
+	GetScale(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*v11.Scale, error)
+	UpdateScale(ctx context.Context, in *UpdateStatefulSetScaleRequest, opts ...grpc.CallOption) (*v11.Scale, error)
+}
+
+type statefulSetServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewStatefulSetServiceClient(cc grpc.ClientConnInterface) StatefulSetServiceClient {
+	return &statefulSetServiceClient{cc}
+}
+
+func (c *statefulSetServiceClient) Create(ctx context.Context, in *CreateStatefulSetRequest, opts ...grpc.CallOption) (*StatefulSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatefulSet)
+	err := c.cc.Invoke(ctx, StatefulSetService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statefulSetServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*StatefulSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatefulSet)
+	err := c.cc.Invoke(ctx, StatefulSetService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statefulSetServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*StatefulSetList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatefulSetList)
+	err := c.cc.Invoke(ctx, StatefulSetService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statefulSetServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[StatefulSetWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &StatefulSetService_ServiceDesc.Streams[0], StatefulSetService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, StatefulSetWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type StatefulSetService_WatchClient = grpc.ServerStreamingClient[StatefulSetWatchEvent]
+
+func (c *statefulSetServiceClient) Update(ctx context.Context, in *UpdateStatefulSetRequest, opts ...grpc.CallOption) (*StatefulSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatefulSet)
+	err := c.cc.Invoke(ctx, StatefulSetService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statefulSetServiceClient) UpdateStatus(ctx context.Context, in *UpdateStatefulSetRequest, opts ...grpc.CallOption) (*StatefulSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatefulSet)
+	err := c.cc.Invoke(ctx, StatefulSetService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statefulSetServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*StatefulSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatefulSet)
+	err := c.cc.Invoke(ctx, StatefulSetService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statefulSetServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*StatefulSet, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StatefulSet)
+	err := c.cc.Invoke(ctx, StatefulSetService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statefulSetServiceClient) GetScale(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*v11.Scale, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v11.Scale)
+	err := c.cc.Invoke(ctx, StatefulSetService_GetScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *statefulSetServiceClient) UpdateScale(ctx context.Context, in *UpdateStatefulSetScaleRequest, opts ...grpc.CallOption) (*v11.Scale, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(v11.Scale)
+	err := c.cc.Invoke(ctx, StatefulSetService_UpdateScale_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// StatefulSetServiceServer is the server API for StatefulSetService service.
+// All implementations must embed UnimplementedStatefulSetServiceServer
+// for forward compatibility.
+//
+// StatefulSetService serves StatefulSet objects.
+type StatefulSetServiceServer interface {
+	Create(context.Context, *CreateStatefulSetRequest) (*StatefulSet, error)
+	Get(context.Context, *v1.GetRequest) (*StatefulSet, error)
+	List(context.Context, *v1.ListRequest) (*StatefulSetList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[StatefulSetWatchEvent]) error
+	Update(context.Context, *UpdateStatefulSetRequest) (*StatefulSet, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(context.Context, *UpdateStatefulSetRequest) (*StatefulSet, error)
+	Patch(context.Context, *v1.PatchRequest) (*StatefulSet, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*StatefulSet, error)
+	GetScale(context.Context, *v1.GetRequest) (*v11.Scale, error)
+	UpdateScale(context.Context, *UpdateStatefulSetScaleRequest) (*v11.Scale, error)
+	mustEmbedUnimplementedStatefulSetServiceServer()
+}
+
+// UnimplementedStatefulSetServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedStatefulSetServiceServer struct{}
+
+func (UnimplementedStatefulSetServiceServer) Create(context.Context, *CreateStatefulSetRequest) (*StatefulSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) Get(context.Context, *v1.GetRequest) (*StatefulSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) List(context.Context, *v1.ListRequest) (*StatefulSetList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[StatefulSetWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) Update(context.Context, *UpdateStatefulSetRequest) (*StatefulSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) UpdateStatus(context.Context, *UpdateStatefulSetRequest) (*StatefulSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) Patch(context.Context, *v1.PatchRequest) (*StatefulSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) Delete(context.Context, *v1.DeleteRequest) (*StatefulSet, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) GetScale(context.Context, *v1.GetRequest) (*v11.Scale, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetScale not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) UpdateScale(context.Context, *UpdateStatefulSetScaleRequest) (*v11.Scale, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateScale not implemented")
+}
+func (UnimplementedStatefulSetServiceServer) mustEmbedUnimplementedStatefulSetServiceServer() {}
+func (UnimplementedStatefulSetServiceServer) testEmbeddedByValue()                            {}
+
+// UnsafeStatefulSetServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to StatefulSetServiceServer will
+// result in compilation errors.
+type UnsafeStatefulSetServiceServer interface {
+	mustEmbedUnimplementedStatefulSetServiceServer()
+}
+
+func RegisterStatefulSetServiceServer(s grpc.ServiceRegistrar, srv StatefulSetServiceServer) {
+	// If the following call panics, it indicates UnimplementedStatefulSetServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&StatefulSetService_ServiceDesc, srv)
+}
+
+func _StatefulSetService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateStatefulSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).Create(ctx, req.(*CreateStatefulSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatefulSetService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatefulSetService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatefulSetService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(StatefulSetServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, StatefulSetWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type StatefulSetService_WatchServer = grpc.ServerStreamingServer[StatefulSetWatchEvent]
+
+func _StatefulSetService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateStatefulSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).Update(ctx, req.(*UpdateStatefulSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatefulSetService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateStatefulSetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).UpdateStatus(ctx, req.(*UpdateStatefulSetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatefulSetService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatefulSetService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatefulSetService_GetScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).GetScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_GetScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).GetScale(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _StatefulSetService_UpdateScale_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateStatefulSetScaleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StatefulSetServiceServer).UpdateScale(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StatefulSetService_UpdateScale_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StatefulSetServiceServer).UpdateScale(ctx, req.(*UpdateStatefulSetScaleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// StatefulSetService_ServiceDesc is the grpc.ServiceDesc for StatefulSetService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var StatefulSetService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.apps.v1.StatefulSetService",
+	HandlerType: (*StatefulSetServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _StatefulSetService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _StatefulSetService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _StatefulSetService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _StatefulSetService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _StatefulSetService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _StatefulSetService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _StatefulSetService_Delete_Handler,
+		},
+		{
+			MethodName: "GetScale",
+			Handler:    _StatefulSetService_GetScale_Handler,
+		},
+		{
+			MethodName: "UpdateScale",
+			Handler:    _StatefulSetService_UpdateScale_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _StatefulSetService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/apps/v1/services.proto",
+}
+
+const (
 	ControllerRevisionService_Create_FullMethodName = "/skiff.apps.v1.ControllerRevisionService/Create"
 	ControllerRevisionService_Get_FullMethodName    = "/skiff.apps.v1.ControllerRevisionService/Get"
 	ControllerRevisionService_List_FullMethodName   = "/skiff.apps.v1.ControllerRevisionService/List"

@@ -5255,3 +5255,388 @@ var ReplicationControllerService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "skiff/core/v1/services.proto",
 }
+
+const (
+	PersistentVolumeClaimService_Create_FullMethodName       = "/skiff.core.v1.PersistentVolumeClaimService/Create"
+	PersistentVolumeClaimService_Get_FullMethodName          = "/skiff.core.v1.PersistentVolumeClaimService/Get"
+	PersistentVolumeClaimService_List_FullMethodName         = "/skiff.core.v1.PersistentVolumeClaimService/List"
+	PersistentVolumeClaimService_Watch_FullMethodName        = "/skiff.core.v1.PersistentVolumeClaimService/Watch"
+	PersistentVolumeClaimService_Update_FullMethodName       = "/skiff.core.v1.PersistentVolumeClaimService/Update"
+	PersistentVolumeClaimService_UpdateStatus_FullMethodName = "/skiff.core.v1.PersistentVolumeClaimService/UpdateStatus"
+	PersistentVolumeClaimService_Patch_FullMethodName        = "/skiff.core.v1.PersistentVolumeClaimService/Patch"
+	PersistentVolumeClaimService_Delete_FullMethodName       = "/skiff.core.v1.PersistentVolumeClaimService/Delete"
+)
+
+// PersistentVolumeClaimServiceClient is the client API for PersistentVolumeClaimService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// PersistentVolumeClaimService serves PersistentVolumeClaim objects.
+type PersistentVolumeClaimServiceClient interface {
+	Create(ctx context.Context, in *CreatePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*PersistentVolumeClaimList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PersistentVolumeClaimWatchEvent], error)
+	Update(ctx context.Context, in *UpdatePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(ctx context.Context, in *UpdatePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error)
+}
+
+type persistentVolumeClaimServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewPersistentVolumeClaimServiceClient(cc grpc.ClientConnInterface) PersistentVolumeClaimServiceClient {
+	return &persistentVolumeClaimServiceClient{cc}
+}
+
+func (c *persistentVolumeClaimServiceClient) Create(ctx context.Context, in *CreatePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolumeClaim)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolumeClaim)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*PersistentVolumeClaimList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolumeClaimList)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PersistentVolumeClaimWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &PersistentVolumeClaimService_ServiceDesc.Streams[0], PersistentVolumeClaimService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, PersistentVolumeClaimWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PersistentVolumeClaimService_WatchClient = grpc.ServerStreamingClient[PersistentVolumeClaimWatchEvent]
+
+func (c *persistentVolumeClaimServiceClient) Update(ctx context.Context, in *UpdatePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolumeClaim)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) UpdateStatus(ctx context.Context, in *UpdatePersistentVolumeClaimRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolumeClaim)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolumeClaim)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeClaimServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*PersistentVolumeClaim, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolumeClaim)
+	err := c.cc.Invoke(ctx, PersistentVolumeClaimService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PersistentVolumeClaimServiceServer is the server API for PersistentVolumeClaimService service.
+// All implementations must embed UnimplementedPersistentVolumeClaimServiceServer
+// for forward compatibility.
+//
+// PersistentVolumeClaimService serves PersistentVolumeClaim objects.
+type PersistentVolumeClaimServiceServer interface {
+	Create(context.Context, *CreatePersistentVolumeClaimRequest) (*PersistentVolumeClaim, error)
+	Get(context.Context, *v1.GetRequest) (*PersistentVolumeClaim, error)
+	List(context.Context, *v1.ListRequest) (*PersistentVolumeClaimList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[PersistentVolumeClaimWatchEvent]) error
+	Update(context.Context, *UpdatePersistentVolumeClaimRequest) (*PersistentVolumeClaim, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(context.Context, *UpdatePersistentVolumeClaimRequest) (*PersistentVolumeClaim, error)
+	Patch(context.Context, *v1.PatchRequest) (*PersistentVolumeClaim, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*PersistentVolumeClaim, error)
+	mustEmbedUnimplementedPersistentVolumeClaimServiceServer()
+}
+
+// UnimplementedPersistentVolumeClaimServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedPersistentVolumeClaimServiceServer struct{}
+
+func (UnimplementedPersistentVolumeClaimServiceServer) Create(context.Context, *CreatePersistentVolumeClaimRequest) (*PersistentVolumeClaim, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) Get(context.Context, *v1.GetRequest) (*PersistentVolumeClaim, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) List(context.Context, *v1.ListRequest) (*PersistentVolumeClaimList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[PersistentVolumeClaimWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) Update(context.Context, *UpdatePersistentVolumeClaimRequest) (*PersistentVolumeClaim, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) UpdateStatus(context.Context, *UpdatePersistentVolumeClaimRequest) (*PersistentVolumeClaim, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) Patch(context.Context, *v1.PatchRequest) (*PersistentVolumeClaim, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) Delete(context.Context, *v1.DeleteRequest) (*PersistentVolumeClaim, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) mustEmbedUnimplementedPersistentVolumeClaimServiceServer() {
+}
+func (UnimplementedPersistentVolumeClaimServiceServer) testEmbeddedByValue() {}
+
+// UnsafePersistentVolumeClaimServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to PersistentVolumeClaimServiceServer will
+// result in compilation errors.
+type UnsafePersistentVolumeClaimServiceServer interface {
+	mustEmbedUnimplementedPersistentVolumeClaimServiceServer()
+}
+
+func RegisterPersistentVolumeClaimServiceServer(s grpc.ServiceRegistrar, srv PersistentVolumeClaimServiceServer) {
+	// If the following call panics, it indicates UnimplementedPersistentVolumeClaimServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&PersistentVolumeClaimService_ServiceDesc, srv)
+}
+
+func _PersistentVolumeClaimService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePersistentVolumeClaimRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).Create(ctx, req.(*CreatePersistentVolumeClaimRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PersistentVolumeClaimServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, PersistentVolumeClaimWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PersistentVolumeClaimService_WatchServer = grpc.ServerStreamingServer[PersistentVolumeClaimWatchEvent]
+
+func _PersistentVolumeClaimService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePersistentVolumeClaimRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).Update(ctx, req.(*UpdatePersistentVolumeClaimRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePersistentVolumeClaimRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).UpdateStatus(ctx, req.(*UpdatePersistentVolumeClaimRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeClaimService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeClaimServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeClaimService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeClaimServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// PersistentVolumeClaimService_ServiceDesc is the grpc.ServiceDesc for PersistentVolumeClaimService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var PersistentVolumeClaimService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.core.v1.PersistentVolumeClaimService",
+	HandlerType: (*PersistentVolumeClaimServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _PersistentVolumeClaimService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _PersistentVolumeClaimService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _PersistentVolumeClaimService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _PersistentVolumeClaimService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _PersistentVolumeClaimService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _PersistentVolumeClaimService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _PersistentVolumeClaimService_Delete_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _PersistentVolumeClaimService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/core/v1/services.proto",
+}

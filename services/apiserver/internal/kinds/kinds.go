@@ -48,6 +48,8 @@ func All() []*registry.Resource {
 		apps("replicasets", "replicaset", "ReplicaSet", newOf[appsv1.ReplicaSet](), newOf[appsv1.ReplicaSetList](), replicaSetStrategy, "rs"),
 		jobs(),
 		apps("daemonsets", "daemonset", "DaemonSet", newOf[appsv1.DaemonSet](), newOf[appsv1.DaemonSetList](), daemonSetStrategy, "ds"),
+		statefulSets(),
+		persistentVolumeClaims(),
 		{
 			Group: "apps", Version: "v1", Plural: "controllerrevisions", Singular: "controllerrevision", Kind: "ControllerRevision",
 			ListKind: "ControllerRevisionList", Namespaced: true,
@@ -123,8 +125,8 @@ func All() []*registry.Resource {
 			break
 		}
 	}
-	extra := map[string][]string{"apps/deployments": {"scale"}, "apps/replicasets": {"scale"}, "/pods": {"binding", "eviction"}, "/serviceaccounts": {"token"},
-		"/replicationcontrollers": {"scale"}}
+	extra := map[string][]string{"apps/deployments": {"scale"}, "apps/replicasets": {"scale"}, "apps/statefulsets": {"scale"}, "/pods": {"binding", "eviction"},
+		"/serviceaccounts": {"token"}, "/replicationcontrollers": {"scale"}}
 	parts := map[string]map[string][]string{
 		"/namespaces": {"finalize": {"spec"}},
 		"/pods":       {"ephemeralcontainers": {"spec", "ephemeral_containers"}},
@@ -143,7 +145,7 @@ func All() []*registry.Resource {
 			r.Subresources = append(r.Subresources, name)
 		}
 	}
-	setCategories(list, []string{"pods", "replicationcontrollers", "services", "daemonsets", "deployments", "replicasets"}, "all")
+	setCategories(list, []string{"pods", "replicationcontrollers", "services", "daemonsets", "deployments", "replicasets", "statefulsets"}, "all")
 	return list
 }
 

@@ -29,6 +29,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/rootcacertpublisher"
 	"skiff.dev/services/controller-manager/internal/serviceaccount"
 	"skiff.dev/services/controller-manager/internal/servicecidrs"
+	"skiff.dev/services/controller-manager/internal/statefulset"
 	"skiff.dev/services/controller-manager/internal/tokencleaner"
 	"skiff.dev/services/controller-manager/internal/ttlafterfinished"
 )
@@ -99,6 +100,12 @@ var known = []struct {
 		dc.Observe = d.observe
 		dc.Events = d.events.Recorder("daemonset-controller", "")
 		return dc, nil
+	}},
+	{statefulset.Name, "concurrent-statefulset-syncs", 5, func(d deps) (runner, error) {
+		sc := statefulset.New(d.c, d.f, d.workers)
+		sc.Observe = d.observe
+		sc.Events = d.events.Recorder("statefulset-controller", "")
+		return sc, nil
 	}},
 	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(d deps) (runner, error) {
 		ec := endpoints.New(d.c, d.f, d.workers)
@@ -228,6 +235,7 @@ var accounts = map[string]string{
 	replication.Name: "replication-controller", job.Name: "job-controller",
 	ttlafterfinished.Name: "ttl-after-finished-controller", cronjob.Name: "cronjob-controller",
 	daemonset.Name: "daemon-set-controller",
+	statefulset.Name: "statefulset-controller",
 }
 
 func names() []string {
