@@ -234,7 +234,7 @@ var accounts = map[string]string{
 	resourcequota.Name: "resourcequota-controller", disruption.Name: "disruption-controller",
 	replication.Name: "replication-controller", job.Name: "job-controller",
 	ttlafterfinished.Name: "ttl-after-finished-controller", cronjob.Name: "cronjob-controller",
-	daemonset.Name: "daemon-set-controller",
+	daemonset.Name:   "daemon-set-controller",
 	statefulset.Name: "statefulset-controller",
 }
 
