@@ -114,7 +114,15 @@ func keys(pdbs []*policyv1.PodDisruptionBudget) []string {
 }
 
 func (dc *Controller) podChanged(pod *corev1.Pod) {
-	dc.enqueueBudgets(pod)
+	budgets := dc.budgetsOf(pod)
+	for _, pdb := range budgets {
+		dc.Enqueue(informer.KeyOf(pdb))
+	}
+	if len(budgets) > 1 {
+		m := pod.GetMetadata()
+		dc.Events.Eventf(pod, events.Warning, "MultiplePodDisruptionBudgets", "Pod %q/%q matches multiple PodDisruptionBudgets.  Chose %q arbitrarily.",
+			m.GetNamespace(), m.GetName(), budgets[0].GetMetadata().GetName())
+	}
 	if stale, after := dc.staleDisruption(pod); stale {
 		dc.stale.EnqueueAfter(informer.KeyOf(pod), after)
 	}
