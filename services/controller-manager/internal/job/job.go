@@ -12,6 +12,7 @@ package job
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,10 @@ type Controller struct {
 	// finished holds the uids of Jobs this controller has marked
 	// finished whose update the cache has not shown yet.
 	finished sync.Map
+	// written is, by Job key, the resourceVersion of the controller's
+	// last status write: a cached Job older than that is stale, and a
+	// sync of it would miss counts it has made (and create pods for them).
+	written sync.Map
 	// Events records pod creations, deletions and the Job's outcome (nil
 	// records nothing).
 	Events *events.Recorder
@@ -109,6 +114,7 @@ func (jc *Controller) jobDeleted(j *batchv1.Job) {
 	key := informer.KeyOf(j)
 	jc.exp.Forget(key)
 	jc.finalizers.forget(key)
+	jc.written.Delete(key)
 	jc.Enqueue(key)
 	// Its pods may still carry the finalizer.
 	for _, p := range jc.pods.Store().ByIndex(informer.IndexOwner, j.GetMetadata().GetUid()) {
@@ -256,4 +262,22 @@ func (u *uidExpectations) forget(key string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	delete(u.m, key)
+}
+
+// stale reports whether the cached Job predates the controller's last
+// status write.
+func (jc *Controller) stale(key string, j *batchv1.Job) bool {
+	v, ok := jc.written.Load(key)
+	if !ok {
+		return false
+	}
+	rv, err := strconv.ParseInt(j.GetMetadata().GetResourceVersion(), 10, 64)
+	return err == nil && rv < v.(int64)
+}
+
+// wrote records the resourceVersion of a status write.
+func (jc *Controller) wrote(key string, j *batchv1.Job) {
+	if rv, err := strconv.ParseInt(j.GetMetadata().GetResourceVersion(), 10, 64); err == nil {
+		jc.written.Store(key, rv)
+	}
 }

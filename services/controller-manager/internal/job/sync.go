@@ -11,6 +11,7 @@ import (
 	batchv1 "skiff.dev/api/batch/v1"
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/events"
+	"skiff.dev/services/controller-manager/internal/controller"
 )
 
 // Kubernetes' reasons of a Job's terminal conditions.
@@ -106,6 +107,7 @@ func (jc *Controller) sync(ctx context.Context, key string) (time.Duration, erro
 		jc.exp.Forget(key)
 		jc.finalizers.forget(key)
 		jc.backoff.remove(key)
+		jc.written.Delete(key)
 		return 0, nil
 	}
 	if mb := shared.GetSpec().ManagedBy; mb != nil && *mb != managedBy {
@@ -119,6 +121,9 @@ func (jc *Controller) sync(ctx context.Context, key string) (time.Duration, erro
 	}
 	if _, ok := jc.finished.Load(uid); ok {
 		return 0, nil // the cache has not caught up with our last write
+	}
+	if jc.stale(key, shared) {
+		return 0, controller.ErrRetry // nor here
 	}
 	if m := shared.GetSpec().GetCompletionMode(); m != "NonIndexed" && m != "Indexed" {
 		jc.Events.Eventf(shared, events.Warning, "UnknownCompletionMode", "Skipped Job sync because completion mode is unknown")
@@ -134,11 +139,15 @@ func (jc *Controller) sync(ctx context.Context, key string) (time.Duration, erro
 	// Expectations first: a pod created after this would otherwise slip
 	// into the count without the expectation noticing.
 	satisfied := jc.exp.Satisfied(key)
+	// The same for finalizer removals: read after the pods, a removal the
+	// cache has just shown would be neither expected nor seen, and its
+	// pod counted a second time.
+	expectedRm := jc.finalizers.get(key)
 	pods, err := jc.claim(ctx, job)
 	if err != nil {
 		return 0, err
 	}
-	s := &syncState{job: job, pods: pods, expectedRm: jc.finalizers.get(key),
+	s := &syncState{job: job, pods: pods, expectedRm: expectedRm,
 		uncountedSucceeded: set(job.Status.UncountedTerminatedPods.GetSucceeded()),
 		uncountedFailed:    set(job.Status.UncountedTerminatedPods.GetFailed())}
 	for _, p := range pods {

@@ -275,5 +275,6 @@ func (jc *Controller) writeStatus(ctx context.Context, job *batchv1.Job) (*batch
 	if err != nil {
 		return job, fmt.Errorf("update status of job %s/%s: %w", job.GetMetadata().GetNamespace(), job.GetMetadata().GetName(), err)
 	}
+	jc.wrote(job.GetMetadata().GetNamespace()+"/"+job.GetMetadata().GetName(), out)
 	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +19,8 @@ import (
 
 // Fake is an in-memory runtime with no containers behind it: sandboxes get
 // made-up IPs, containers run until they are stopped, every image is
-// present, exec succeeds. It exists to simulate many nodes in one process
+// present, exec succeeds; a container whose command is [exit, N] exits
+// with N as soon as it starts (a Job's pod that finishes). It exists to simulate many nodes in one process
 // (hollow nodes) for benchmarks, never as a default.
 type Fake struct {
 	// The embedded interfaces are nil: calling a method the fake does not
@@ -37,6 +39,24 @@ type Fake struct {
 type fakeContainer struct {
 	c      *runtimeapi.Container
 	status *runtimeapi.ContainerStatus
+	// exitCode, when set, ends the container as it starts.
+	exitCode *int32
+}
+
+// exitCommand is N of a command [exit, N] (or [exit], 0).
+func exitCommand(cmd []string) *int32 {
+	if len(cmd) == 0 || cmd[0] != "exit" || len(cmd) > 2 {
+		return nil
+	}
+	code := int32(0)
+	if len(cmd) == 2 {
+		n, err := strconv.ParseUint(cmd[1], 10, 8)
+		if err != nil {
+			return nil
+		}
+		code = int32(n)
+	}
+	return &code
 }
 
 var _ Runtime = (*Fake)(nil)
@@ -137,7 +157,8 @@ func (f *Fake) CreateContainer(_ context.Context, r *runtimeapi.CreateContainerR
 		ImageRef: "sha256:" + id, State: runtimeapi.ContainerState_CONTAINER_CREATED, CreatedAt: now,
 		Labels: maps.Clone(cfg.GetLabels()), Annotations: maps.Clone(cfg.GetAnnotations())}
 	f.containers[id] = &fakeContainer{c: c, status: &runtimeapi.ContainerStatus{Id: id, Metadata: c.GetMetadata(), State: c.GetState(),
-		CreatedAt: now, Image: c.GetImage(), ImageRef: c.GetImageRef(), Labels: c.GetLabels(), Annotations: c.GetAnnotations()}}
+		CreatedAt: now, Image: c.GetImage(), ImageRef: c.GetImageRef(), Labels: c.GetLabels(), Annotations: c.GetAnnotations()},
+		exitCode: exitCommand(cfg.GetCommand())}
 	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
 }
 
@@ -149,6 +170,9 @@ func (f *Fake) StartContainer(_ context.Context, r *runtimeapi.StartContainerReq
 		return nil, status.Errorf(codes.NotFound, "container %s not found", r.GetContainerId())
 	}
 	c.c.State, c.status.State, c.status.StartedAt = runtimeapi.ContainerState_CONTAINER_RUNNING, runtimeapi.ContainerState_CONTAINER_RUNNING, time.Now().UnixNano()
+	if c.exitCode != nil {
+		f.exit(c, *c.exitCode)
+	}
 	return &runtimeapi.StartContainerResponse{}, nil
 }
 

@@ -49,3 +49,37 @@ func TestFakeLifecycle(t *testing.T) {
 		t.Errorf("containers left after removing the sandbox: %v", all.GetContainers())
 	}
 }
+
+// A container whose command is [exit, N] ends with N as it starts.
+func TestFakeExitCommand(t *testing.T) {
+	ctx := context.Background()
+	f := NewFake()
+	sb, err := f.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: &runtimeapi.PodSandboxConfig{
+		Metadata: &runtimeapi.PodSandboxMetadata{Name: "p", Uid: "u1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		cmd   []string
+		state runtimeapi.ContainerState
+		code  int32
+	}{
+		{[]string{"exit", "3"}, runtimeapi.ContainerState_CONTAINER_EXITED, 3},
+		{[]string{"exit"}, runtimeapi.ContainerState_CONTAINER_EXITED, 0},
+		{[]string{"exit", "x"}, runtimeapi.ContainerState_CONTAINER_RUNNING, 0},
+		{[]string{"sleep", "1"}, runtimeapi.ContainerState_CONTAINER_RUNNING, 0},
+	} {
+		c, err := f.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb.GetPodSandboxId(),
+			Config: &runtimeapi.ContainerConfig{Metadata: &runtimeapi.ContainerMetadata{Name: "c"}, Command: tt.cmd}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.GetContainerId()}); err != nil {
+			t.Fatal(err)
+		}
+		cs, _ := f.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: c.GetContainerId()})
+		if cs.GetStatus().GetState() != tt.state || cs.GetStatus().GetExitCode() != tt.code {
+			t.Errorf("%v: state %v code %d, want %v %d", tt.cmd, cs.GetStatus().GetState(), cs.GetStatus().GetExitCode(), tt.state, tt.code)
+		}
+	}
+}
