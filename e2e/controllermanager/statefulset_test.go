@@ -554,7 +554,9 @@ func TestStatefulSetMaxUnavailableAndOnDelete(t *testing.T) {
 		}
 		return nil
 	})
-	c.kubectl("", "delete", "pod", "api-1")
+	// Not waiting: the controller makes api-1 again at once, which can
+	// leave kubectl waiting for a deletion it listed too late to see.
+	c.kubectl("", "delete", "pod", "api-1", "--wait=false")
 	framework.Eventually(t, 60*time.Second, "api-1 back on v3", func() error {
 		got := c.apiImages()
 		want := map[string]string{"api-0": "registry.local/api:v2", "api-1": "registry.local/api:v3", "api-2": "registry.local/api:v2", "api-3": "registry.local/api:v2"}
