@@ -10,6 +10,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	policyv1 "skiff.dev/api/policy/v1"
 	schedulingv1 "skiff.dev/api/scheduling/v1"
 	"skiff.dev/e2e/framework"
 	"skiff.dev/pkg/client"
@@ -24,27 +25,8 @@ func TestPreemption(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
 	}
-	srv := framework.StartAPIServer(t, framework.NoServiceAccounts)
-	framework.StartScheduler(t, srv, "--leader-elect=false")
-	framework.StartHollowKubelets(t, srv, 1)
-	e := connect(t, srv)
+	e, share := hollowCluster(t, 1)
 	const node = "hollow-0"
-	var share string // 60% of the node's cpu: two such pods never fit together
-	framework.Eventually(t, 60*time.Second, "the hollow node is Ready", func() error {
-		n, err := e.c.CoreV1().Nodes().Get(e.ctx, node)
-		if err != nil {
-			return err
-		}
-		ready := false
-		for _, c := range n.GetStatus().GetConditions() {
-			ready = ready || c.GetType() == "Ready" && c.GetStatus() == "True"
-		}
-		if !ready {
-			return fmt.Errorf("conditions %v", n.GetStatus().GetConditions())
-		}
-		share = fmt.Sprintf("%dm", milliCPU(t, n.GetStatus().GetAllocatable()["cpu"].GetString_())*6/10)
-		return nil
-	})
 
 	sys, err := e.c.SchedulingV1().PriorityClasses().Get(e.ctx, "system-node-critical")
 	if err != nil || sys.GetValue() != 2000001000 {
@@ -146,6 +128,86 @@ func TestPreemption(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestPreemptionRespectsDisruptionBudgets: of two nodes where evicting
+// one pod makes room, the preemptor takes the one whose victim no
+// PodDisruptionBudget protects, though the other's victim has the lower
+// priority (which would decide without the budget).
+func TestPreemptionRespectsDisruptionBudgets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	e, share := hollowCluster(t, 2)
+	e.priorityClass("lowest", 5, "")
+	e.priorityClass("low", 10, "")
+	e.priorityClass("high", 1000, "")
+	// No disruption controller runs: the budget's status allows no
+	// disruption.
+	pdb := &policyv1.PodDisruptionBudget{Metadata: &metav1.ObjectMeta{Name: "guard", Namespace: "default"},
+		Spec: &policyv1.PodDisruptionBudgetSpec{MinAvailable: &metav1.IntOrString{IntVal: 1},
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "guarded"}}}}
+	if _, err := e.c.PolicyV1().PodDisruptionBudgets("default").Create(e.ctx, pdb, client.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	on := func(node string) podOpt { return func(p *corev1.Pod) { p.Spec.NodeName = proto.String(node) } }
+	e.pod("guarded", cpu(share), class("lowest"), on("hollow-0"), func(p *corev1.Pod) { p.Metadata.Labels = map[string]string{"app": "guarded"} })
+	e.pod("free", cpu(share), class("low"), on("hollow-1"))
+	for _, name := range []string{"guarded", "free"} {
+		framework.Eventually(t, 60*time.Second, name+" is Running", func() error {
+			p, err := e.c.CoreV1().Pods("default").Get(e.ctx, name)
+			if err != nil {
+				return err
+			}
+			if p.GetStatus().GetPhase() != "Running" {
+				return fmt.Errorf("phase %q", p.GetStatus().GetPhase())
+			}
+			return nil
+		})
+	}
+
+	e.pod("preemptor", cpu(share), class("high"))
+	if got := e.nodeOf("preemptor"); got != "hollow-1" {
+		t.Fatalf("preemptor bound to %s, want hollow-1, where no budget protects the victim", got)
+	}
+	if _, err := e.c.CoreV1().Pods("default").Get(e.ctx, "free"); !client.IsNotFound(err) {
+		t.Errorf("the unprotected victim: %v, want it deleted", err)
+	}
+	g, err := e.c.CoreV1().Pods("default").Get(e.ctx, "guarded")
+	if err != nil || g.GetMetadata().GetDeletionTimestamp() != nil {
+		t.Errorf("the protected pod: %v, deletionTimestamp %v; want it untouched", err, g.GetMetadata().GetDeletionTimestamp())
+	}
+}
+
+// hollowCluster starts an apiserver, the scheduler and n hollow nodes,
+// waits for them to be Ready, and returns 60% of a node's cpu: two pods
+// of that size never fit on one node.
+func hollowCluster(t *testing.T, n int) (*env, string) {
+	t.Helper()
+	srv := framework.StartAPIServer(t, framework.NoServiceAccounts)
+	framework.StartScheduler(t, srv, "--leader-elect=false")
+	framework.StartHollowKubelets(t, srv, n)
+	e := connect(t, srv)
+	var share string
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("hollow-%d", i)
+		framework.Eventually(t, 60*time.Second, name+" is Ready", func() error {
+			node, err := e.c.CoreV1().Nodes().Get(e.ctx, name)
+			if err != nil {
+				return err
+			}
+			ready := false
+			for _, c := range node.GetStatus().GetConditions() {
+				ready = ready || c.GetType() == "Ready" && c.GetStatus() == "True"
+			}
+			if !ready {
+				return fmt.Errorf("conditions %v", node.GetStatus().GetConditions())
+			}
+			share = fmt.Sprintf("%dm", milliCPU(t, node.GetStatus().GetAllocatable()["cpu"].GetString_())*6/10)
+			return nil
+		})
+	}
+	return e, share
 }
 
 func (e *env) priorityClass(name string, value int32, policy string) {
