@@ -530,10 +530,10 @@ func ValidateJobStatusUpdate(j, old *batchv1.Job) field.ErrorList {
 	}{{"active", st.GetActive()}, {"succeeded", st.GetSucceeded()}, {"failed", st.GetFailed()}} {
 		errs = append(errs, nonNegative(int64(f.v), p.Child(f.name))...)
 	}
-	if st.Ready != nil {
+	if st.GetReady() != 0 {
 		errs = append(errs, nonNegative(int64(st.GetReady()), p.Child("ready"))...)
 	}
-	if st.Terminating != nil {
+	if st.GetTerminating() != 0 {
 		errs = append(errs, nonNegative(int64(st.GetTerminating()), p.Child("terminating"))...)
 	}
 	for _, t := range []string{"Failed", "Complete", "FailureTarget"} {
@@ -551,7 +551,7 @@ func ValidateJobStatusUpdate(j, old *batchv1.Job) field.ErrorList {
 	if !indexedScaled && st.GetSucceeded() < ost.GetSucceeded() {
 		errs = append(errs, field.Invalid(p.Child("succeeded"), st.GetSucceeded(), "cannot decrease the succeeded counter"))
 	}
-	if st.CompletionTime != nil && ost.CompletionTime != nil && !proto.Equal(st.CompletionTime, ost.CompletionTime) {
+	if st.GetCompletionTime() != nil && ost.GetCompletionTime() != nil && !proto.Equal(st.GetCompletionTime(), ost.GetCompletionTime()) {
 		errs = append(errs, field.Invalid(p.Child("completionTime"), st.GetCompletionTime().AsTime().UTC().Format("2006-01-02T15:04:05Z"), "field is immutable"))
 	}
 	finished := JobConditionTrue(j, "Complete") || JobConditionTrue(j, "Failed")

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	batchv1 "skiff.dev/api/batch/v1"
 	corev1 "skiff.dev/api/core/v1"
@@ -128,4 +129,11 @@ func TestValidateJobStatusUpdate(t *testing.T) {
 	expectMessages(t, ValidateJobStatusUpdate(j, old),
 		"status.conditions: Invalid value: cannot disable the terminal FailureTarget=True condition",
 		"status.failed: Invalid value: 0: cannot decrease the failed counter")
+
+	// The first status write of a Job that had none, with a completion
+	// time, is checked without reading the missing old status.
+	old.Status = nil
+	j = proto.Clone(old).(*batchv1.Job)
+	j.Status = &batchv1.JobStatus{Succeeded: 1, CompletionTime: timestamppb.Now(), Ready: proto.Int32(-1)}
+	expectMessages(t, ValidateJobStatusUpdate(j, old), "status.ready: Invalid value: -1: must be greater than or equal to 0")
 }
