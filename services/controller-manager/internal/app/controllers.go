@@ -63,12 +63,6 @@ var known = []struct {
 		dc.Events = d.events.Recorder("deployment-controller", "")
 		return dc, nil
 	}},
-	{cronjob.Name, "concurrent-cron-job-syncs", 5, func(d deps) (runner, error) {
-		cc := cronjob.New(d.c, d.f, cronjob.Config{Workers: d.workers})
-		cc.Observe = d.observe
-		cc.Events = d.events.Recorder(cronjob.Component, "")
-		return cc, nil
-	}},
 	{endpoints.Name, "concurrent-endpoint-syncs", 5, func(d deps) (runner, error) {
 		ec := endpoints.New(d.c, d.f, d.workers)
 		ec.Observe = d.observe
@@ -172,12 +166,19 @@ var known = []struct {
 		tc.Observe = d.observe
 		return tc, nil
 	}},
+	{cronjob.Name, "concurrent-cron-job-syncs", 5, func(d deps) (runner, error) {
+		cc := cronjob.New(d.c, d.f, cronjob.Config{Workers: d.workers})
+		cc.Observe = d.observe
+		cc.Events = d.events.Recorder(cronjob.Component, "")
+		return cc, nil
+	}},
 }
 
 // accounts are the controllers' service accounts in kube-system, whose
 // system:controller:<account> roles Kubernetes' bootstrap policy grants:
 // with --use-service-account-credentials each controller acts as its own.
 var accounts = map[string]string{
+	cronjob.Name: "cronjob-controller",
 	replicaset.Name: "replicaset-controller", deployment.Name: "deployment-controller",
 	endpoints.Name: "endpoint-controller", endpointslice.Name: "endpointslice-controller",
 	endpointslicemirroring.Name: "endpointslicemirroring-controller", garbagecollector.Name: "generic-garbage-collector",
@@ -186,7 +187,7 @@ var accounts = map[string]string{
 	serviceaccount.Name: "service-account-controller", servicecidrs.Name: "service-cidrs-controller",
 	rootcacertpublisher.Name: "root-ca-cert-publisher", clusterroleaggregation.Name: "clusterrole-aggregation-controller",
 	csrapproving.Name: "certificate-controller", csrsigning.Name: "certificate-controller", tokencleaner.Name: "token-cleaner",
-	resourcequota.Name: "resourcequota-controller", cronjob.Name: "cronjob-controller",
+	resourcequota.Name: "resourcequota-controller",
 }
 
 func names() []string {
