@@ -178,7 +178,7 @@ var known = []struct {
 // system:controller:<account> roles Kubernetes' bootstrap policy grants:
 // with --use-service-account-credentials each controller acts as its own.
 var accounts = map[string]string{
-	cronjob.Name: "cronjob-controller",
+	cronjob.Name:    "cronjob-controller",
 	replicaset.Name: "replicaset-controller", deployment.Name: "deployment-controller",
 	endpoints.Name: "endpoint-controller", endpointslice.Name: "endpointslice-controller",
 	endpointslicemirroring.Name: "endpointslicemirroring-controller", garbagecollector.Name: "generic-garbage-collector",
