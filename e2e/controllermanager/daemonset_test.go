@@ -270,6 +270,9 @@ func TestDaemonSetRollsOutWithKubectl(t *testing.T) {
 		t.Fatalf("rollout history: %s", history)
 	}
 	t.Logf("kubectl rollout history daemonset/agent:\n%s", history)
+	if rev := c.kubectl("", "rollout", "history", "daemonset/agent", "--revision=2"); !strings.Contains(rev, "registry.local/agent:v2") {
+		t.Fatalf("rollout history --revision=2 does not show the v2 template:\n%s", rev)
+	}
 	c.kubectl("", "rollout", "undo", "daemonset/agent")
 	c.kubectl("", "rollout", "status", "daemonset/agent", "--timeout=90s")
 	c.onePerNode("registry.local/agent:v1", nodes...)
@@ -300,6 +303,9 @@ func TestDaemonSetRollsOutWithKubectl(t *testing.T) {
 		t.Fatalf("kubectl get ds -o wide:\n%s", wide)
 	}
 	t.Logf("kubectl get ds -o wide:\n%s", wide)
+	if all := c.kubectl("", "get", "all"); !strings.Contains(all, "daemonset.apps/agent") {
+		t.Fatalf("kubectl get all lacks the DaemonSet:\n%s", all)
+	}
 	describe := c.kubectl("", "describe", "ds", "agent")
 	for _, want := range []string{"Selector:       app=agent", "Desired Number of Nodes Scheduled: 3", "Current Number of Nodes Scheduled: 3",
 		"Number of Nodes Scheduled with Up-to-date Pods: 3", "Pods Status:  3 Running / 0 Waiting / 0 Succeeded / 0 Failed", "SuccessfulCreate"} {

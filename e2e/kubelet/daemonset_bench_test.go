@@ -3,6 +3,9 @@ package kubelet
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +37,8 @@ func BenchmarkDaemonSetHollowNodes(b *testing.B) {
 func daemonSetRun(b *testing.B, nodes int) {
 	srv := framework.StartAPIServer(b)
 	framework.StartScheduler(b, srv)
-	framework.StartControllerManager(b, srv)
+	cmAddr, cmFlags := framework.SecurePort(b)
+	framework.StartControllerManager(b, srv, cmFlags...)
 	c := srv.Client()
 	ctx := context.Background()
 	framework.StartHollowKubelets(b, srv, nodes)
@@ -69,6 +73,7 @@ func daemonSetRun(b *testing.B, nodes int) {
 		b.Fatal(err)
 	}
 	allRunning(b, c, nodes, "registry.skiff.local/testserver:1.0", "s-create", start)
+	reportReconciles(b, srv, cmAddr)
 
 	start = time.Now()
 	framework.Eventually(b, time.Minute, "the image changed", func() error {
@@ -127,4 +132,30 @@ func allRunning(b *testing.B, c *client.Client, nodes int, image, prefix string,
 	b.ReportMetric(created.Seconds(), prefix+"-created")
 	b.ReportMetric(bound.Seconds(), prefix+"-bound")
 	b.ReportMetric(time.Since(start).Seconds(), prefix+"-running")
+}
+
+// reportReconciles reports the DaemonSet controller's reconciles so far
+// and their mean duration, from the controller-manager's /metrics.
+func reportReconciles(b *testing.B, srv *framework.APIServer, addr string) {
+	code, body, err := framework.GetSecure(addr, "/metrics", srv.AdminToken())
+	if err != nil || code != http.StatusOK {
+		b.Logf("controller-manager metrics: %d %v", code, err)
+		return
+	}
+	value := func(prefix string) float64 {
+		var sum float64
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, prefix) {
+				v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+				sum += v
+			}
+		}
+		return sum
+	}
+	n := value(`controller_reconcile_duration_seconds_count{controller="daemonset"}`)
+	if n > 0 {
+		b.ReportMetric(n, "ds-reconciles")
+		b.ReportMetric(1000*value(`controller_reconcile_duration_seconds_sum{controller="daemonset"}`)/n, "ds-reconcile-ms")
+	}
+	b.ReportMetric(value(`controller_reconcile_total{controller="daemonset",result="error"}`), "ds-reconcile-errors")
 }

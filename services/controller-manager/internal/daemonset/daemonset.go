@@ -153,6 +153,10 @@ func (dc *Controller) podAdded(pod *corev1.Pod) {
 }
 
 func (dc *Controller) podUpdated(old, pod *corev1.Pod) {
+	if pod.GetMetadata().GetDeletionTimestamp() != nil && old.GetMetadata().GetDeletionTimestamp() == nil {
+		dc.podDeleted(pod) // a pod being deleted is as good as gone to the expectations
+		return
+	}
 	if oldKey, ok := dc.owner(old); ok {
 		dc.Enqueue(oldKey)
 	}
