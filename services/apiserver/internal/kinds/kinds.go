@@ -132,7 +132,8 @@ func All() []*registry.Resource {
 		"/pods":       {"ephemeralcontainers": {"spec", "ephemeral_containers"}},
 		"certificates.k8s.io/certificatesigningrequests": {"approval": {"status", "conditions"}},
 	}
-	traced := []string{"/pods", "/replicationcontrollers", "/services", "/endpoints", "apps/deployments", "apps/replicasets", "discovery.k8s.io/endpointslices"}
+	traced := []string{"/pods", "/replicationcontrollers", "/services", "/endpoints", "apps/deployments", "apps/replicasets", "apps/statefulsets",
+		"discovery.k8s.io/endpointslices"}
 	for _, r := range list {
 		r.Traced = slices.Contains(traced, r.Group+"/"+r.Plural)
 		r.PatchMeta = patchmeta.For(r.New())
