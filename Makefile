@@ -104,7 +104,7 @@ bench: ## apiserver, scheduler, controller-manager, kubelet and proxy benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./services/apiserver/...
 	$(GO) test -run '^$$' -bench BenchmarkScheduling -benchtime=1x -timeout 40m -v ./e2e/scheduler/
 	$(GO) test -run '^$$' -bench BenchmarkDeployment1000 -benchtime=1x -v ./e2e/controllermanager/
-	$(GO) test -run '^$$' -bench 'BenchmarkPodStartup|BenchmarkHollowNodes' -benchtime=1x -timeout 30m -v ./e2e/kubelet/
+	$(GO) test -run '^$$' -bench 'BenchmarkPodStartup|BenchmarkHollowNodes|BenchmarkHollowJob' -benchtime=1x -timeout 40m -v ./e2e/kubelet/
 	$(GO) test -run '^$$' -bench BenchmarkSync -benchtime=1x -timeout 30m ./services/proxy/internal/nftables/ ./services/proxy/internal/iptables/
 	$(GO) test -run '^$$' -bench BenchmarkNetworkProgramming -benchtime=20x -timeout 30m ./e2e/proxy/
 

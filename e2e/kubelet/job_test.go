@@ -96,6 +96,18 @@ spec:
 ---
 apiVersion: batch/v1
 kind: Job
+metadata: {name: forever}
+spec:
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: c, image: "registry.skiff.local/testserver:1.0", command: [sleep, infinity]}
+---
+apiVersion: batch/v1
+kind: Job
 metadata: {name: shortlived}
 spec:
   ttlSecondsAfterFinished: 0
@@ -281,6 +293,28 @@ func TestJobs(t *testing.T) {
 		if !regexp.MustCompile(`(?m)^paused\s+Suspended\s+0/4\s+`).MatchString(out) {
 			t.Errorf("kubectl get job:\n%s", out)
 		}
+	})
+
+	// Deleting a running Job deletes its pods, which the controller then
+	// frees of their tracking finalizer although their Job is gone.
+	t.Run("deleteRunning", func(t *testing.T) {
+		framework.Eventually(t, 60*time.Second, "job forever runs two pods", func() error {
+			j, err := c.BatchV1().Jobs("default").Get(context.Background(), "forever")
+			if err != nil {
+				return err
+			}
+			if j.GetStatus().GetReady() != 2 {
+				return fmt.Errorf("ready %d", j.GetStatus().GetReady())
+			}
+			return nil
+		})
+		kubectl(t, kubeconfig, "delete", "job", "forever")
+		framework.Eventually(t, 60*time.Second, "pods of the deleted job gone", func() error {
+			if pods := jobPods(t, c, "forever"); len(pods) > 0 {
+				return fmt.Errorf("%d pods left, finalizers %v", len(pods), pods[0].GetMetadata().GetFinalizers())
+			}
+			return nil
+		})
 	})
 
 	t.Run("ttlAfterFinished", func(t *testing.T) {

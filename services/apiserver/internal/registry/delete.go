@@ -64,10 +64,11 @@ func (s *Store) finalizersFor(obj proto.Message, opts *metav1.DeleteOptions) []s
 		}
 	}
 	policy := opts.GetPropagationPolicy()
-	if opts.OrphanDependents != nil && opts.GetOrphanDependents() {
+	asked := opts != nil && opts.OrphanDependents != nil
+	if asked && opts.GetOrphanDependents() {
 		policy = "Orphan"
 	}
-	if policy == "" && opts.OrphanDependents == nil && s.res.Strategy.OrphanByDefault && !slices.Contains(fins, FinalizerForeground) {
+	if policy == "" && !asked && s.res.Strategy.OrphanByDefault && !slices.Contains(fins, FinalizerForeground) {
 		policy = "Orphan"
 	}
 	switch policy {

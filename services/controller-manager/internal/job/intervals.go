@@ -104,7 +104,7 @@ func (oi intervals) String() string {
 	return b.String()
 }
 
-// containsCount: how many of rule's indexes are in oi.
+// overlap counts how many of rule's indexes are in oi.
 func (oi intervals) overlap(rule intervals) int {
 	n := 0
 	for _, r := range rule {
