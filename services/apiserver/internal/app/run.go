@@ -338,8 +338,8 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 	h = traced(h)
 	grpcServer := grpc.NewServer(
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(c.authn.UnaryInterceptor, c.audit.UnaryInterceptor),
-		grpc.ChainStreamInterceptor(c.authn.StreamInterceptor, c.audit.StreamInterceptor),
+		grpc.ChainUnaryInterceptor(grpcapi.RecoverUnary, c.authn.UnaryInterceptor, c.audit.UnaryInterceptor),
+		grpc.ChainStreamInterceptor(grpcapi.RecoverStream, c.authn.StreamInterceptor, c.audit.StreamInterceptor),
 		grpc.MaxRecvMsgSize(int(c.maxBody)),
 	)
 	builtin := c.api.Catalog.Snapshot()
