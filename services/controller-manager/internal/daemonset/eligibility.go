@@ -9,6 +9,7 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/nodematch"
 )
 
 // The labels a daemon pod carries, as Kubernetes sets them.
@@ -154,7 +155,7 @@ func shouldRun(ds *appsv1.DaemonSet, node *corev1.Node) (run, keep bool) {
 		if taint.GetEffect() != "NoSchedule" && taint.GetEffect() != "NoExecute" {
 			continue
 		}
-		if slices.ContainsFunc(tolerations, func(t *corev1.Toleration) bool { return tolerates(t, taint) }) {
+		if nodematch.Tolerated(tolerations, taint) {
 			continue
 		}
 		if taint.GetEffect() == "NoExecute" {
@@ -166,80 +167,4 @@ func shouldRun(ds *appsv1.DaemonSet, node *corev1.Node) (run, keep bool) {
 }
 
 // selectsNode: the pod's nodeSelector and required node affinity match.
-func selectsNode(spec *corev1.PodSpec, node *corev1.Node) bool {
-	labels := node.GetMetadata().GetLabels()
-	for k, v := range spec.GetNodeSelector() {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
-	}
-	req := spec.GetAffinity().GetNodeAffinity().GetRequiredDuringSchedulingIgnoredDuringExecution()
-	if req == nil {
-		return true
-	}
-	return slices.ContainsFunc(req.GetNodeSelectorTerms(), func(t *corev1.NodeSelectorTerm) bool { return termMatches(t, node) })
-}
-
-// termMatches ANDs a term's requirements; an empty term matches nothing.
-func termMatches(t *corev1.NodeSelectorTerm, node *corev1.Node) bool {
-	if len(t.GetMatchExpressions()) == 0 && len(t.GetMatchFields()) == 0 {
-		return false
-	}
-	labels := node.GetMetadata().GetLabels()
-	for _, r := range t.GetMatchExpressions() {
-		v, ok := labels[r.GetKey()]
-		if !requirementMatches(r, v, ok) {
-			return false
-		}
-	}
-	for _, r := range t.GetMatchFields() {
-		if r.GetKey() != "metadata.name" || !requirementMatches(r, node.GetMetadata().GetName(), true) {
-			return false
-		}
-	}
-	return true
-}
-
-func requirementMatches(r *corev1.NodeSelectorRequirement, v string, present bool) bool {
-	switch r.GetOperator() {
-	case "In":
-		return present && slices.Contains(r.GetValues(), v)
-	case "NotIn":
-		return !present || !slices.Contains(r.GetValues(), v)
-	case "Exists":
-		return present
-	case "DoesNotExist":
-		return !present
-	case "Gt", "Lt":
-		if !present || len(r.GetValues()) != 1 {
-			return false
-		}
-		have, err1 := strconv.ParseInt(v, 10, 64)
-		want, err2 := strconv.ParseInt(r.GetValues()[0], 10, 64)
-		if err1 != nil || err2 != nil {
-			return false
-		}
-		if r.GetOperator() == "Gt" {
-			return have > want
-		}
-		return have < want
-	}
-	return false
-}
-
-// tolerates: Kubernetes' matching of one toleration against a taint.
-func tolerates(t *corev1.Toleration, taint *corev1.Taint) bool {
-	if t.GetEffect() != "" && t.GetEffect() != taint.GetEffect() {
-		return false
-	}
-	if t.GetKey() != "" && t.GetKey() != taint.GetKey() {
-		return false
-	}
-	switch operator(t) {
-	case "Exists":
-		return true
-	case "Equal":
-		return t.GetKey() != "" && t.GetValue() == taint.GetValue()
-	}
-	return false
-}
+func selectsNode(spec *corev1.PodSpec, node *corev1.Node) bool { return nodematch.Required(spec, node) }

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/nodematch"
 	"skiff.dev/services/scheduler/internal/framework"
 )
 
@@ -53,7 +54,7 @@ func (NodeUnschedulable) Filter(_ context.Context, _ *framework.CycleState, pod 
 		return nil
 	}
 	taint := &corev1.Taint{Key: "node.kubernetes.io/unschedulable", Effect: "NoSchedule"}
-	if tolerated(pod.GetSpec().GetTolerations(), taint) {
+	if nodematch.Tolerated(pod.GetSpec().GetTolerations(), taint) {
 		return nil
 	}
 	return framework.NewStatus(framework.UnschedulableAndUnresolvable, "node(s) were unschedulable")
@@ -84,27 +85,6 @@ func portsConflict(a, b framework.HostPort) bool {
 	return a.IP == b.IP || a.IP == "0.0.0.0" || b.IP == "0.0.0.0"
 }
 
-// tolerated reports whether a toleration in the list tolerates the taint.
-func tolerated(tols []*corev1.Toleration, taint *corev1.Taint) bool {
-	return slices.ContainsFunc(tols, func(t *corev1.Toleration) bool { return tolerates(t, taint) })
-}
-
-func tolerates(t *corev1.Toleration, taint *corev1.Taint) bool {
-	if t.GetEffect() != "" && t.GetEffect() != taint.GetEffect() {
-		return false
-	}
-	if t.GetKey() != "" && t.GetKey() != taint.GetKey() {
-		return false
-	}
-	switch t.GetOperator() {
-	case "Exists":
-		return true
-	case "", "Equal":
-		return t.GetKey() != "" && t.GetValue() == taint.GetValue()
-	}
-	return false
-}
-
 // TaintToleration keeps pods off nodes with taints they do not tolerate
 // and prefers nodes with fewer PreferNoSchedule taints they do not
 // tolerate.
@@ -121,7 +101,7 @@ func (TaintToleration) Name() string { return NameTaintToleration }
 // Filter refuses a node with an untolerated NoSchedule or NoExecute taint.
 func (TaintToleration) Filter(_ context.Context, _ *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) *framework.Status {
 	for _, taint := range n.Node.GetSpec().GetTaints() {
-		if taint.GetEffect() == "PreferNoSchedule" || tolerated(pod.GetSpec().GetTolerations(), taint) {
+		if taint.GetEffect() == "PreferNoSchedule" || nodematch.Tolerated(pod.GetSpec().GetTolerations(), taint) {
 			continue
 		}
 		desc := taint.GetKey()
@@ -138,7 +118,7 @@ func (TaintToleration) Filter(_ context.Context, _ *framework.CycleState, pod *c
 func (TaintToleration) Score(_ context.Context, _ *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
 	var count int64
 	for _, taint := range n.Node.GetSpec().GetTaints() {
-		if taint.GetEffect() == "PreferNoSchedule" && !tolerated(pod.GetSpec().GetTolerations(), taint) {
+		if taint.GetEffect() == "PreferNoSchedule" && !nodematch.Tolerated(pod.GetSpec().GetTolerations(), taint) {
 			count++
 		}
 	}
