@@ -29,7 +29,6 @@ import (
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/history"
 	"skiff.dev/services/controller-manager/internal/informers"
-	"skiff.dev/services/controller-manager/internal/replicaset"
 )
 
 // Name is the controller's name in --controllers.
@@ -48,6 +47,8 @@ type Controller struct {
 	history *history.History
 	exp     *controller.Expectations
 	backoff *backoff
+	// patchPod patches a pod by strategic merge.
+	patchPod func(context.Context, *corev1.Pod, []byte) (*corev1.Pod, error)
 	// Events records the pods it creates and deletes (nil records nothing).
 	Events *events.Recorder
 }
@@ -57,7 +58,8 @@ var tracer = otel.Tracer("skiff.dev/services/controller-manager/daemonset")
 // New wires the controller to the shared informers.
 func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 	dc := &Controller{c: c, dss: informers.For[*appsv1.DaemonSet, *appsv1.DaemonSetList](f), pods: f.Pods(), nodes: f.Nodes(),
-		history: history.NewHistory(c, f), exp: controller.NewExpectations(), backoff: newBackoff(time.Second, 15*time.Minute)}
+		history: history.NewHistory(c, f), exp: controller.NewExpectations(), backoff: newBackoff(time.Second, 15*time.Minute),
+		patchPod: controller.PodPatcher(c)}
 	dc.Controller = &controller.Controller{Name: Name, Workers: workers, Reconciler: controller.ReconcileFunc(dc.reconcile),
 		Keys: func() []string { return keys(dc.dss.Store().List()) }}
 	dc.dss.AddHandler(informer.Handler[*appsv1.DaemonSet]{
@@ -110,7 +112,7 @@ func nodeChanged(old, n *corev1.Node) bool {
 // we know.
 func (dc *Controller) owner(obj proto.Message) (string, bool) {
 	meta := informer.Meta(obj)
-	ref := replicaset.ControllerOf(meta)
+	ref := controller.ControllerOf(meta)
 	if ref == nil || ref.GetKind() != "DaemonSet" {
 		return "", false
 	}
@@ -147,7 +149,7 @@ func (dc *Controller) podAdded(pod *corev1.Pod) {
 		dc.Enqueue(key)
 		return
 	}
-	if replicaset.ControllerOf(pod.GetMetadata()) == nil {
+	if controller.ControllerOf(pod.GetMetadata()) == nil {
 		dc.enqueueMatching(pod)
 	}
 }
@@ -164,7 +166,7 @@ func (dc *Controller) podUpdated(old, pod *corev1.Pod) {
 		dc.Enqueue(key)
 		return
 	}
-	if replicaset.ControllerOf(pod.GetMetadata()) == nil {
+	if controller.ControllerOf(pod.GetMetadata()) == nil {
 		dc.enqueueMatching(pod)
 	}
 }
@@ -238,32 +240,14 @@ func earliest(a, b time.Duration) time.Duration {
 // releasing pods that stopped matching) and groups them by the node they
 // are for. Finished pods being deleted no longer count.
 func (dc *Controller) podsByNode(ctx context.Context, ds *appsv1.DaemonSet) (map[string][]*corev1.Pod, error) {
-	uid := ds.GetMetadata().GetUid()
-	sel := ds.GetSpec().GetSelector()
-	deleting := ds.GetMetadata().GetDeletionTimestamp() != nil
+	m := controller.RefManager[*corev1.Pod]{Owner: ds.GetMetadata(), Ref: OwnerReference(ds), Selector: ds.GetSpec().GetSelector(),
+		Patch: dc.patchPod, AdoptError: "adopt pod", ReleaseError: "release pod"}
+	owned, err := m.Claim(ctx, dc.pods.Store().ByIndex(informer.IndexNamespace, ds.GetMetadata().GetNamespace()))
+	if err != nil {
+		return nil, err
+	}
 	out := map[string][]*corev1.Pod{}
-	for _, pod := range dc.pods.Store().ByIndex(informer.IndexNamespace, ds.GetMetadata().GetNamespace()) {
-		ref := replicaset.ControllerOf(pod.GetMetadata())
-		matches := labels.Matches(sel, pod.GetMetadata().GetLabels())
-		switch {
-		case ref != nil && ref.GetUid() == uid && matches:
-		case ref != nil && ref.GetUid() == uid:
-			if err := dc.patchOwner(ctx, pod, fmt.Sprintf(`[{"$patch":"delete","uid":%q}]`, uid)); err != nil {
-				return nil, err
-			}
-			continue
-		case ref == nil && matches && !deleting && pod.GetMetadata().GetDeletionTimestamp() == nil:
-			adopted, err := dc.adopt(ctx, ds, pod)
-			if err != nil {
-				return nil, err
-			}
-			if adopted == nil {
-				continue // gone meanwhile
-			}
-			pod = adopted
-		default:
-			continue
-		}
+	for _, pod := range owned {
 		if pod.GetMetadata().GetDeletionTimestamp() != nil && finished(pod) {
 			continue
 		}

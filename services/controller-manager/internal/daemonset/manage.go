@@ -16,7 +16,6 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
-	"skiff.dev/pkg/kjson"
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 )
@@ -134,15 +133,11 @@ func available(ds *appsv1.DaemonSet, pod *corev1.Pod, now time.Time) bool {
 func (dc *Controller) syncNodes(ctx context.Context, key string, ds *appsv1.DaemonSet, remove []*corev1.Pod, nodes []string, hash string) error {
 	remove = remove[:min(len(remove), BurstReplicas)]
 	nodes = nodes[:min(len(nodes), BurstReplicas)]
-	names := make([]string, len(remove))
-	for i, p := range remove {
-		names[i] = informer.KeyOf(p)
-	}
-	dc.exp.Expect(key, len(nodes), names)
+	dc.exp.Expect(key, len(nodes), controller.PodKeys(remove))
 	tmpl := podTemplate(ds, hash)
 	next := 0
 	var mu sync.Mutex
-	created, createErr := slowStart(len(nodes), func() error {
+	created, createErr := controller.SlowStart(len(nodes), func() error {
 		mu.Lock()
 		node := nodes[next]
 		next++
@@ -152,47 +147,15 @@ func (dc *Controller) syncNodes(ctx context.Context, key string, ds *appsv1.Daem
 	for i := created; i < len(nodes); i++ {
 		dc.exp.CreationObserved(key) // never coming
 	}
-	deleteErr := dc.deletePods(ctx, key, ds, remove)
+	pc := controller.PodControl{Client: dc.c, Events: dc.Events, Expectations: dc.exp, Key: key}
+	deleteErr := pc.DeletePods(ctx, ds, remove)
 	return errors.Join(createErr, deleteErr)
-}
-
-// slowStart runs fn n times in batches that double (1, 2, 4, ...) while
-// they succeed, so a failing create (quota, invalid template) costs one
-// call rather than n. It returns how many calls succeeded.
-func slowStart(n int, fn func() error) (int, error) {
-	done := 0
-	for batch := 1; done < n; batch *= 2 {
-		size := min(batch, n-done)
-		errs := make([]error, size)
-		var wg sync.WaitGroup
-		for i := range size {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = fn()
-			}()
-		}
-		wg.Wait()
-		ok := 0
-		for _, err := range errs {
-			if err == nil {
-				ok++
-			}
-		}
-		done += ok
-		if err := errors.Join(errs...); err != nil {
-			return done, err
-		}
-	}
-	return done, nil
 }
 
 // OwnerReference is the controller reference a DaemonSet puts on its pods
 // and revisions.
 func OwnerReference(ds *appsv1.DaemonSet) *metav1.OwnerReference {
-	yes := true
-	return &metav1.OwnerReference{ApiVersion: "apps/v1", Kind: "DaemonSet", Name: ds.GetMetadata().GetName(),
-		Uid: ds.GetMetadata().GetUid(), Controller: &yes, BlockOwnerDeletion: &yes}
+	return controller.OwnerReference("apps/v1", "DaemonSet", ds.GetMetadata())
 }
 
 // newPod is the daemon pod for one node: the template, pinned to the node.
@@ -219,59 +182,5 @@ func (dc *Controller) createPod(ctx context.Context, ds *appsv1.DaemonSet, tmpl 
 		return fmt.Errorf("create pod for daemonset %s on node %s: %w", informer.KeyOf(ds), node, err)
 	}
 	dc.Events.Eventf(ds, events.Normal, "SuccessfulCreate", "Created pod: %s", pod.GetMetadata().GetName())
-	return nil
-}
-
-func (dc *Controller) deletePods(ctx context.Context, key string, ds *appsv1.DaemonSet, pods []*corev1.Pod) error {
-	errs := make([]error, len(pods))
-	var wg sync.WaitGroup
-	for i, p := range pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := dc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Delete(ctx, p.GetMetadata().GetName(), nil)
-			switch {
-			case err == nil:
-				dc.Events.Eventf(ds, events.Normal, "SuccessfulDelete", "Deleted pod: %s", p.GetMetadata().GetName())
-			case client.IsNotFound(err):
-				dc.exp.DeletionObserved(key, informer.KeyOf(p)) // already gone
-			default:
-				dc.exp.DeletionObserved(key, informer.KeyOf(p)) // never coming
-				if ctx.Err() == nil {
-					dc.Events.Eventf(ds, events.Warning, "FailedDelete", "Error deleting: %v", err)
-				}
-				errs[i] = fmt.Errorf("delete pod %s: %w", informer.KeyOf(p), err)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
-}
-
-// adopt makes ds the pod's controller by a strategic merge patch pinned
-// to the pod's uid; nil when the pod is gone.
-func (dc *Controller) adopt(ctx context.Context, ds *appsv1.DaemonSet, pod *corev1.Pod) (*corev1.Pod, error) {
-	ref, err := kjson.Marshal(OwnerReference(ds))
-	if err != nil {
-		return nil, err
-	}
-	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[%s],"uid":%q}}`, ref, pod.GetMetadata().GetUid())
-	out, err := dc.c.CoreV1().Pods(pod.GetMetadata().GetNamespace()).Patch(ctx, pod.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
-	switch {
-	case client.IsNotFound(err):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("adopt pod %s: %w", informer.KeyOf(pod), err)
-	}
-	return out, nil
-}
-
-// patchOwner patches a pod's owner references (a release), pinned to its uid.
-func (dc *Controller) patchOwner(ctx context.Context, pod *corev1.Pod, refs string) error {
-	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":%s,"uid":%q}}`, refs, pod.GetMetadata().GetUid())
-	_, err := dc.c.CoreV1().Pods(pod.GetMetadata().GetNamespace()).Patch(ctx, pod.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
-	if err != nil && !client.IsNotFound(err) {
-		return fmt.Errorf("release pod %s: %w", informer.KeyOf(pod), err)
-	}
 	return nil
 }

@@ -10,8 +10,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
-	"skiff.dev/pkg/kjson"
-	"skiff.dev/pkg/labels"
+	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/informers"
 )
 
@@ -39,46 +38,20 @@ func (h *History) Informer() *informer.Informer[*appsv1.ControllerRevision] { re
 // that its selector no longer matches, as Kubernetes' controllers claim
 // them. A deleting owner adopts nothing.
 func (h *History) Claim(ctx context.Context, owner *metav1.ObjectMeta, ref *metav1.OwnerReference, sel *metav1.LabelSelector) ([]*appsv1.ControllerRevision, error) {
-	uid := owner.GetUid()
-	deleting := owner.GetDeletionTimestamp() != nil
-	var out []*appsv1.ControllerRevision
-	for _, r := range h.revs.Store().ByIndex(informer.IndexNamespace, owner.GetNamespace()) {
-		ctrl := controllerOf(r.GetMetadata())
-		matches := labels.Matches(sel, r.GetMetadata().GetLabels())
-		switch {
-		case ctrl != nil && ctrl.GetUid() == uid && matches:
-			out = append(out, r)
-		case ctrl != nil && ctrl.GetUid() == uid:
-			if err := h.patchOwners(ctx, r, fmt.Sprintf(`[{"$patch":"delete","uid":%q}]`, uid)); err != nil {
-				return nil, err
-			}
-		case ctrl == nil && matches && !deleting && r.GetMetadata().GetDeletionTimestamp() == nil:
-			refJSON, err := kjson.Marshal(ref)
-			if err != nil {
-				return nil, err
-			}
-			if err := h.patchOwners(ctx, r, "["+string(refJSON)+"]"); err != nil {
-				return nil, err
-			}
-			adopted := proto.Clone(r).(*appsv1.ControllerRevision)
-			adopted.Metadata.OwnerReferences = append(adopted.Metadata.OwnerReferences, ref)
-			out = append(out, adopted)
-		}
+	m := controller.RefManager[*appsv1.ControllerRevision]{Owner: owner, Ref: ref, Selector: sel, Patch: h.patch,
+		AdoptError: "controllerrevision", ReleaseError: "controllerrevision"}
+	out, err := m.Claim(ctx, h.revs.Store().ByIndex(informer.IndexNamespace, owner.GetNamespace()))
+	if err != nil {
+		return nil, err
 	}
 	Sort(out)
 	return out, nil
 }
 
-// patchOwners changes a revision's owner references by a strategic merge
-// patch pinned to its uid; a revision already gone is no error.
-func (h *History) patchOwners(ctx context.Context, r *appsv1.ControllerRevision, owners string) error {
-	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":%s,"uid":%q}}`, owners, r.GetMetadata().GetUid())
-	_, err := h.c.AppsV1().ControllerRevisions(r.GetMetadata().GetNamespace()).Patch(ctx, r.GetMetadata().GetName(),
-		client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
-	if err != nil && !client.IsNotFound(err) {
-		return fmt.Errorf("controllerrevision %s: %w", informer.KeyOf(r), err)
-	}
-	return nil
+// patch patches a revision by strategic merge.
+func (h *History) patch(ctx context.Context, r *appsv1.ControllerRevision, patch []byte) (*appsv1.ControllerRevision, error) {
+	return h.c.AppsV1().ControllerRevisions(r.GetMetadata().GetNamespace()).Patch(ctx, r.GetMetadata().GetName(),
+		client.StrategicPatch, patch, client.WriteOptions{}, "")
 }
 
 // Create writes rev. A revision of the same name that holds the same
@@ -160,19 +133,10 @@ func (h *History) Truncate(ctx context.Context, revs []*appsv1.ControllerRevisio
 	return nil
 }
 
-func controllerOf(meta *metav1.ObjectMeta) *metav1.OwnerReference {
-	for _, ref := range meta.GetOwnerReferences() {
-		if ref.GetController() {
-			return ref
-		}
-	}
-	return nil
-}
-
 // ownerName is the name of the revision's controller, which its name
 // starts with.
 func ownerName(rev *appsv1.ControllerRevision) string {
-	if ref := controllerOf(rev.GetMetadata()); ref != nil {
+	if ref := controller.ControllerOf(rev.GetMetadata()); ref != nil {
 		return ref.GetName()
 	}
 	return rev.GetMetadata().GetName()

@@ -19,7 +19,6 @@ import (
 
 	batchv1 "skiff.dev/api/batch/v1"
 	corev1 "skiff.dev/api/core/v1"
-	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/clock"
 	"skiff.dev/pkg/events"
@@ -53,6 +52,8 @@ type Controller struct {
 	jobs *informer.Informer[*batchv1.Job]
 	pods *informer.Informer[*corev1.Pod]
 	exp  *controller.Expectations
+	// patchPod patches a pod by strategic merge.
+	patchPod func(context.Context, *corev1.Pod, []byte) (*corev1.Pod, error)
 	// finalizers are the pods whose finalizer removal the cache has not
 	// shown yet, by Job key.
 	finalizers *uidExpectations
@@ -74,7 +75,7 @@ type Controller struct {
 // New wires the controller to the shared informers.
 func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 	jc := &Controller{c: c, jobs: informers.For[*batchv1.Job, *batchv1.JobList](f), pods: f.Pods(),
-		exp: controller.NewExpectations(), finalizers: newUIDExpectations(), backoff: newBackoffStore()}
+		exp: controller.NewExpectations(), patchPod: controller.PodPatcher(c), finalizers: newUIDExpectations(), backoff: newBackoffStore()}
 	jc.Controller = &controller.Controller{Name: Name, Workers: workers, Reconciler: controller.ReconcileFunc(jc.reconcile),
 		Keys: jc.keys}
 	jc.jobs.AddHandler(informer.Handler[*batchv1.Job]{
@@ -124,19 +125,9 @@ func (jc *Controller) jobDeleted(j *batchv1.Job) {
 	}
 }
 
-// controllerRef is the pod's controlling owner reference, if any.
-func controllerRef(meta *metav1.ObjectMeta) *metav1.OwnerReference {
-	for _, ref := range meta.GetOwnerReferences() {
-		if ref.GetController() {
-			return ref
-		}
-	}
-	return nil
-}
-
 // ownerKey is the key of the Job in the cache that controls the pod.
 func (jc *Controller) ownerKey(p *corev1.Pod) (string, bool) {
-	ref := controllerRef(p.GetMetadata())
+	ref := controller.ControllerOf(p.GetMetadata())
 	if ref == nil || ref.GetKind() != "Job" || !strings.HasPrefix(ref.GetApiVersion(), "batch/") {
 		return "", false
 	}

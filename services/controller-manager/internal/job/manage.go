@@ -17,8 +17,6 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
-	"skiff.dev/pkg/kjson"
-	"skiff.dev/pkg/labels"
 	"skiff.dev/services/controller-manager/internal/controller"
 )
 
@@ -114,8 +112,7 @@ func (s *syncState) indexesReadyNow(indexes []int, now time.Time) ([]int, time.D
 
 // OwnerReference is the controller reference a Job puts on its pods.
 func OwnerReference(j *batchv1.Job) *metav1.OwnerReference {
-	return &metav1.OwnerReference{ApiVersion: "batch/v1", Kind: "Job", Name: j.GetMetadata().GetName(),
-		Uid: j.GetMetadata().GetUid(), Controller: proto.Bool(true), BlockOwnerDeletion: proto.Bool(true)}
+	return controller.OwnerReference("batch/v1", "Job", j.GetMetadata())
 }
 
 // NewPod is the pod a Job creates for an index (noIndex for a NonIndexed
@@ -243,107 +240,33 @@ func (jc *Controller) createPod(ctx context.Context, job *batchv1.Job, pod *core
 // (expect: too many, or suspended) lose it first, so they are not counted
 // as failures, and their deletions are expected.
 func (jc *Controller) deletePods(ctx context.Context, key string, job *batchv1.Job, pods []*corev1.Pod, expect bool) (int32, int32, error) {
-	if expect && len(pods) > 0 {
-		names := make([]string, len(pods))
-		for i, p := range pods {
-			names[i] = informer.KeyOf(p)
-		}
-		jc.exp.ExpectDeletes(key, names)
-	}
 	var ready, deleted atomic.Int32
-	errs := make([]error, len(pods))
-	var wg sync.WaitGroup
-	for i, p := range pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			if expect {
-				err = jc.removeFinalizer(ctx, p)
-			}
-			if err == nil {
-				_, err = jc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Delete(ctx, p.GetMetadata().GetName(), nil)
-			}
-			if err != nil && !client.IsNotFound(err) {
-				if expect {
-					jc.exp.DeletionObserved(key, informer.KeyOf(p)) // never coming
-				}
-				if ctx.Err() == nil {
-					jc.Events.Eventf(job, events.Warning, "FailedDelete", "Error deleting: %v", err)
-				}
-				errs[i] = fmt.Errorf("delete pod %s: %w", informer.KeyOf(p), err)
-				return
-			}
-			if err == nil {
-				jc.Events.Eventf(job, events.Normal, "SuccessfulDelete", "Deleted pod: %s", p.GetMetadata().GetName())
-			}
+	pc := controller.PodControl{Client: jc.c, Events: jc.Events, Key: key, GoneShowsInInformer: true,
+		Deleted: func(p *corev1.Pod) {
 			deleted.Add(1)
 			if isReady(p) {
 				ready.Add(1)
 			}
-		}()
+		}}
+	if expect {
+		if len(pods) > 0 {
+			jc.exp.ExpectDeletes(key, controller.PodKeys(pods))
+		}
+		pc.Expectations, pc.Before = jc.exp, jc.removeFinalizer
 	}
-	wg.Wait()
-	return ready.Load(), deleted.Load(), errors.Join(errs...)
+	err := pc.DeletePods(ctx, job, pods)
+	return ready.Load(), deleted.Load(), err
 }
 
 // claim returns the pods the Job controls, adopting matching orphans
-// (with the tracking finalizer) and releasing pods that stopped matching.
+// (with the tracking finalizer) and releasing pods that stopped matching
+// (without it).
 func (jc *Controller) claim(ctx context.Context, job *batchv1.Job) ([]*corev1.Pod, error) {
-	uid := job.GetMetadata().GetUid()
-	sel := job.GetSpec().GetSelector()
-	canAdopt := job.GetMetadata().GetDeletionTimestamp() == nil
-	var owned []*corev1.Pod
-	for _, p := range jc.pods.Store().ByIndex(informer.IndexNamespace, job.GetMetadata().GetNamespace()) {
-		ref := controllerRef(p.GetMetadata())
-		matches := labels.Matches(sel, p.GetMetadata().GetLabels())
-		switch {
-		case ref != nil && ref.GetUid() == uid && matches:
-			owned = append(owned, p)
-		case ref != nil && ref.GetUid() == uid:
-			if err := jc.release(ctx, p, uid); err != nil {
-				return nil, err
-			}
-		case ref == nil && matches && canAdopt && !deleting(p):
-			adopted, err := jc.adopt(ctx, job, p)
-			if err != nil {
-				return nil, err
-			}
-			if adopted != nil {
-				owned = append(owned, adopted)
-			}
-		}
-	}
-	return owned, nil
-}
-
-// adopt makes the Job the pod's controller and adds the tracking
-// finalizer, by a strategic merge patch pinned to the pod's uid.
-func (jc *Controller) adopt(ctx context.Context, job *batchv1.Job, p *corev1.Pod) (*corev1.Pod, error) {
-	ref, err := kjson.Marshal(OwnerReference(job))
-	if err != nil {
-		return nil, err
-	}
-	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[%s],"finalizers":[%q],"uid":%q}}`, ref, TrackingFinalizer, p.GetMetadata().GetUid())
-	out, err := jc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Patch(ctx, p.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
-	switch {
-	case client.IsNotFound(err):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("adopt pod %s: %w", informer.KeyOf(p), err)
-	}
-	return out, nil
-}
-
-// release drops the Job's owner reference and finalizer from the pod.
-func (jc *Controller) release(ctx context.Context, p *corev1.Pod, uid string) error {
-	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"$patch":"delete","uid":%q}],"$deleteFromPrimitiveList/finalizers":[%q],"uid":%q}}`,
-		uid, TrackingFinalizer, p.GetMetadata().GetUid())
-	_, err := jc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Patch(ctx, p.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
-	if err != nil && !client.IsNotFound(err) {
-		return fmt.Errorf("release pod %s: %w", informer.KeyOf(p), err)
-	}
-	return nil
+	m := controller.RefManager[*corev1.Pod]{Owner: job.GetMetadata(), Ref: OwnerReference(job), Selector: job.GetSpec().GetSelector(),
+		Patch: jc.patchPod, AdoptError: "adopt pod", ReleaseError: "release pod",
+		AdoptPatch:   fmt.Sprintf(`"finalizers":[%q]`, TrackingFinalizer),
+		ReleasePatch: fmt.Sprintf(`"$deleteFromPrimitiveList/finalizers":[%q]`, TrackingFinalizer)}
+	return m.Claim(ctx, jc.pods.Store().ByIndex(informer.IndexNamespace, job.GetMetadata().GetNamespace()))
 }
 
 // removeFinalizer drops the tracking finalizer from a pod; a pod that is

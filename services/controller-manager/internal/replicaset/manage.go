@@ -2,10 +2,8 @@ package replicaset
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
-	"sync"
 
 	"google.golang.org/protobuf/proto"
 
@@ -15,6 +13,7 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
+	"skiff.dev/services/controller-manager/internal/controller"
 )
 
 // manage creates or deletes pods so the active ones match the replicas.
@@ -24,52 +23,18 @@ func (rc *Controller[T]) manage(ctx context.Context, key string, obj T, rs *apps
 	case diff < 0:
 		n := min(-diff, BurstReplicas)
 		rc.exp.ExpectCreates(key, n)
-		created, err := slowStart(n, func() error { return rc.createPod(ctx, obj, rs) })
+		created, err := controller.SlowStart(n, func() error { return rc.createPod(ctx, obj, rs) })
 		for i := created; i < n; i++ {
 			rc.exp.CreationObserved(key) // never coming
 		}
 		return err
 	case diff > 0:
 		victims := PodsToDelete(active, min(diff, BurstReplicas))
-		names := make([]string, len(victims))
-		for i, p := range victims {
-			names[i] = informer.KeyOf(p)
-		}
-		rc.exp.ExpectDeletes(key, names)
-		return rc.deletePods(ctx, key, obj, victims)
+		rc.exp.ExpectDeletes(key, controller.PodKeys(victims))
+		pc := controller.PodControl{Client: rc.c, Events: rc.Events, Expectations: rc.exp, Key: key}
+		return pc.DeletePods(ctx, obj, victims)
 	}
 	return nil
-}
-
-// slowStart runs fn n times in batches that double (1, 2, 4, ...) while
-// they succeed, so a failing create (quota, invalid template) costs one
-// call rather than n. It returns how many calls succeeded.
-func slowStart(n int, fn func() error) (int, error) {
-	done := 0
-	for batch := 1; done < n; batch *= 2 {
-		size := min(batch, n-done)
-		errs := make([]error, size)
-		var wg sync.WaitGroup
-		for i := 0; i < size; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = fn()
-			}()
-		}
-		wg.Wait()
-		ok := 0
-		for _, err := range errs {
-			if err == nil {
-				ok++
-			}
-		}
-		done += ok
-		if err := errors.Join(errs...); err != nil {
-			return done, err
-		}
-	}
-	return done, nil
 }
 
 // NewPod is the pod a ReplicaSet's template describes.
@@ -101,32 +66,6 @@ func (rc *Controller[T]) createPod(ctx context.Context, obj T, rs *appsv1.Replic
 	}
 	rc.Events.Eventf(obj, events.Normal, "SuccessfulCreate", "Created pod: %s", pod.GetMetadata().GetName())
 	return nil
-}
-
-func (rc *Controller[T]) deletePods(ctx context.Context, key string, obj T, pods []*corev1.Pod) error {
-	errs := make([]error, len(pods))
-	var wg sync.WaitGroup
-	for i, p := range pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := rc.c.CoreV1().Pods(p.GetMetadata().GetNamespace()).Delete(ctx, p.GetMetadata().GetName(), nil)
-			switch {
-			case err == nil:
-				rc.Events.Eventf(obj, events.Normal, "SuccessfulDelete", "Deleted pod: %s", p.GetMetadata().GetName())
-			case client.IsNotFound(err):
-				rc.exp.DeletionObserved(key, informer.KeyOf(p)) // already gone
-			default:
-				rc.exp.DeletionObserved(key, informer.KeyOf(p)) // never coming
-				if ctx.Err() == nil {
-					rc.Events.Eventf(obj, events.Warning, "FailedDelete", "Error deleting: %v", err)
-				}
-				errs[i] = fmt.Errorf("delete pod %s: %w", informer.KeyOf(p), err)
-			}
-		}()
-	}
-	wg.Wait()
-	return errors.Join(errs...)
 }
 
 // PodsToDelete picks the n pods to remove first, as Kubernetes does: not

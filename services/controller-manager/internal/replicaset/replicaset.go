@@ -7,7 +7,6 @@ package replicaset
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -21,7 +20,6 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
-	"skiff.dev/pkg/kjson"
 	"skiff.dev/pkg/labels"
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/controller-manager/internal/controller"
@@ -42,7 +40,9 @@ type Controller[T events.Object] struct {
 	kind Kind[T]
 	pods *informer.Informer[*corev1.Pod]
 	exp  *controller.Expectations
-	span string // the reconcile's span name
+	// patchPod patches a pod by strategic merge.
+	patchPod func(context.Context, *corev1.Pod, []byte) (*corev1.Pod, error)
+	span     string // the reconcile's span name
 	// Events records the pods it creates and deletes (nil records nothing).
 	Events *events.Recorder
 }
@@ -63,7 +63,7 @@ func NewFor[T events.Object](c *client.Client, f *informers.Factory, workers int
 	if err := k.check(); err != nil {
 		return nil, err
 	}
-	rc := &Controller[T]{c: c, kind: k, pods: f.Pods(), exp: controller.NewExpectations(), span: "reconcile " + k.Name}
+	rc := &Controller[T]{c: c, kind: k, pods: f.Pods(), exp: controller.NewExpectations(), patchPod: controller.PodPatcher(c), span: "reconcile " + k.Name}
 	rc.Controller = &controller.Controller{Name: k.Name, Workers: workers, Reconciler: controller.ReconcileFunc(rc.reconcile),
 		Keys: func() []string { return keys(k.Objects.Store().List()) }}
 	k.Objects.AddHandler(informer.Handler[T]{
@@ -85,12 +85,7 @@ func keys[T proto.Message](objs []T) []string {
 
 // ControllerOf is the owner reference marked controller, if any.
 func ControllerOf(meta *metav1.ObjectMeta) *metav1.OwnerReference {
-	for _, ref := range meta.GetOwnerReferences() {
-		if ref.GetController() {
-			return ref
-		}
-	}
-	return nil
+	return controller.ControllerOf(meta)
 }
 
 // owner is the key of the object controlling a pod, if it is one we know.
@@ -189,77 +184,18 @@ func (rc *Controller[T]) reconcile(ctx context.Context, key string) (time.Durati
 // claim returns the pods the object controls after adopting matching
 // orphans and releasing pods it controls that no longer match.
 func (rc *Controller[T]) claim(ctx context.Context, obj T, rs *appsv1.ReplicaSet) ([]*corev1.Pod, error) {
-	uid := rs.GetMetadata().GetUid()
-	sel := rs.GetSpec().GetSelector()
-	deleting := rs.GetMetadata().GetDeletionTimestamp() != nil
-	var owned []*corev1.Pod
-	for _, pod := range rc.pods.Store().ByIndex(informer.IndexNamespace, rs.GetMetadata().GetNamespace()) {
-		ref := ControllerOf(pod.GetMetadata())
-		matches := labels.Matches(sel, pod.GetMetadata().GetLabels())
-		switch {
-		case ref != nil && ref.GetUid() == uid && matches:
-			owned = append(owned, pod)
-		case ref != nil && ref.GetUid() == uid:
-			if err := rc.release(ctx, pod, uid); err != nil {
-				return nil, err
-			}
-		case ref == nil && matches && !deleting && pod.GetMetadata().GetDeletionTimestamp() == nil:
-			adopted, err := rc.adopt(ctx, obj, pod)
-			if err != nil {
-				return nil, err
-			}
-			if adopted != nil {
-				owned = append(owned, adopted)
-			}
-		}
-	}
-	return owned, nil
+	m := controller.RefManager[*corev1.Pod]{Owner: rs.GetMetadata(), Ref: rc.ownerReference(obj), Selector: rs.GetSpec().GetSelector(),
+		Patch: rc.patchPod, AdoptError: "adopt pod", ReleaseError: "release pod"}
+	return m.Claim(ctx, rc.pods.Store().ByIndex(informer.IndexNamespace, rs.GetMetadata().GetNamespace()))
 }
 
 // OwnerReference is the controller reference a ReplicaSet puts on its pods.
 func OwnerReference(rs *appsv1.ReplicaSet) *metav1.OwnerReference {
-	return ownerReference("apps/v1", "ReplicaSet", rs.GetMetadata())
-}
-
-// ownerReference is the controller reference an object puts on its pods.
-func ownerReference(apiVersion, kind string, meta *metav1.ObjectMeta) *metav1.OwnerReference {
-	yes := true
-	return &metav1.OwnerReference{ApiVersion: apiVersion, Kind: kind, Name: meta.GetName(),
-		Uid: meta.GetUid(), Controller: &yes, BlockOwnerDeletion: &yes}
+	return controller.OwnerReference("apps/v1", "ReplicaSet", rs.GetMetadata())
 }
 
 func (rc *Controller[T]) ownerReference(obj T) *metav1.OwnerReference {
-	return ownerReference(rc.kind.APIVersion, rc.kind.Kind, obj.GetMetadata())
-}
-
-// adopt makes obj the pod's controller with a strategic merge patch of its
-// owner references (merged by uid), pinned to the pod's uid, as
-// Kubernetes' controllers adopt: their role may patch pods, not update
-// them.
-func (rc *Controller[T]) adopt(ctx context.Context, obj T, pod *corev1.Pod) (*corev1.Pod, error) {
-	ref, err := kjson.Marshal(rc.ownerReference(obj))
-	if err != nil {
-		return nil, err
-	}
-	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[%s],"uid":%q}}`, ref, pod.GetMetadata().GetUid())
-	out, err := rc.c.CoreV1().Pods(pod.GetMetadata().GetNamespace()).Patch(ctx, pod.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
-	switch {
-	case client.IsNotFound(err):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("adopt pod %s: %w", informer.KeyOf(pod), err)
-	}
-	return out, nil
-}
-
-// release drops the owner reference of uid from the pod, by patch.
-func (rc *Controller[T]) release(ctx context.Context, pod *corev1.Pod, uid string) error {
-	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":[{"$patch":"delete","uid":%q}],"uid":%q}}`, uid, pod.GetMetadata().GetUid())
-	_, err := rc.c.CoreV1().Pods(pod.GetMetadata().GetNamespace()).Patch(ctx, pod.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
-	if err != nil && !client.IsNotFound(err) {
-		return fmt.Errorf("release pod %s: %w", informer.KeyOf(pod), err)
-	}
-	return nil
+	return controller.OwnerReference(rc.kind.APIVersion, rc.kind.Kind, obj.GetMetadata())
 }
 
 // activePods are the pods that count towards the replicas: not finished,

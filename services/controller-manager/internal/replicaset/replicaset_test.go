@@ -2,7 +2,6 @@ package replicaset
 
 import (
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,19 +99,6 @@ func TestComputeStatus(t *testing.T) {
 	later, _ := computeStatus(rs, pods, errors.New("quota exceeded"), now.Add(time.Hour))
 	if !later.GetConditions()[0].GetLastTransitionTime().AsTime().Equal(now) {
 		t.Fatal("a failure that goes on keeps its transition time")
-	}
-}
-
-func TestSlowStart(t *testing.T) {
-	var calls atomic.Int32
-	done, err := slowStart(10, func() error { calls.Add(1); return nil })
-	if done != 10 || err != nil || calls.Load() != 10 {
-		t.Fatalf("done %d, err %v, calls %d", done, err, calls.Load())
-	}
-	calls.Store(0)
-	done, err = slowStart(100, func() error { calls.Add(1); return errors.New("forbidden") })
-	if done != 0 || err == nil || calls.Load() != 1 {
-		t.Fatalf("failing: done %d, err %v, calls %d; want one call", done, err, calls.Load())
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/services/controller-manager/internal/controller"
 )
 
 // The labels that give a pod its identity in its set, as Kubernetes
@@ -163,9 +164,7 @@ func updateStorage(set *appsv1.StatefulSet, pod *corev1.Pod) {
 // OwnerReference is the controller reference a StatefulSet puts on its
 // pods and revisions.
 func OwnerReference(set *appsv1.StatefulSet) *metav1.OwnerReference {
-	yes := true
-	return &metav1.OwnerReference{ApiVersion: "apps/v1", Kind: "StatefulSet", Name: set.GetMetadata().GetName(),
-		Uid: set.GetMetadata().GetUid(), Controller: &yes, BlockOwnerDeletion: &yes}
+	return controller.OwnerReference("apps/v1", "StatefulSet", set.GetMetadata())
 }
 
 // newPod is the pod of an ordinal from the set's template: its name,

@@ -13,14 +13,12 @@ package statefulset
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/protobuf/proto"
 
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
@@ -28,7 +26,6 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
-	"skiff.dev/pkg/kjson"
 	"skiff.dev/pkg/labels"
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/controller-manager/internal/controller"
@@ -47,6 +44,8 @@ type Controller struct {
 	pods   *informer.Informer[*corev1.Pod]
 	claims *informer.Informer[*corev1.PersistentVolumeClaim]
 	hist   *history.History
+	// patchPod patches a pod by strategic merge.
+	patchPod func(context.Context, *corev1.Pod, []byte) (*corev1.Pod, error)
 	// Events records what it does to pods and claims (nil records nothing).
 	Events *events.Recorder
 }
@@ -56,7 +55,8 @@ var tracer = otel.Tracer("skiff.dev/services/controller-manager/statefulset")
 // New wires the controller to the shared informers.
 func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 	sc := &Controller{c: c, sets: informers.For[*appsv1.StatefulSet, *appsv1.StatefulSetList](f), pods: f.Pods(),
-		claims: informers.For[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList](f), hist: history.NewHistory(c, f)}
+		claims: informers.For[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList](f), hist: history.NewHistory(c, f),
+		patchPod: controller.PodPatcher(c)}
 	sc.Controller = &controller.Controller{Name: Name, Workers: workers, Reconciler: controller.ReconcileFunc(sc.reconcile),
 		Keys: func() []string {
 			var keys []string
@@ -182,47 +182,8 @@ func (sc *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 // that match its selector and carry its name, and releasing pods it
 // controls that no longer match, as Kubernetes' controller does.
 func (sc *Controller) claimPods(ctx context.Context, set *appsv1.StatefulSet) ([]*corev1.Pod, error) {
-	uid := set.GetMetadata().GetUid()
-	deleting := set.GetMetadata().GetDeletionTimestamp() != nil
-	var owned []*corev1.Pod
-	for _, pod := range sc.pods.Store().ByIndex(informer.IndexNamespace, set.GetMetadata().GetNamespace()) {
-		var ctrl *metav1.OwnerReference
-		for _, ref := range pod.GetMetadata().GetOwnerReferences() {
-			if ref.GetController() {
-				ctrl = ref
-			}
-		}
-		matches := labels.Matches(set.GetSpec().GetSelector(), pod.GetMetadata().GetLabels()) && isMember(set, pod)
-		switch {
-		case ctrl != nil && ctrl.GetUid() == uid && matches:
-			owned = append(owned, pod)
-		case ctrl != nil && ctrl.GetUid() == uid:
-			if err := sc.patchPodOwners(ctx, pod, fmt.Sprintf(`[{"$patch":"delete","uid":%q}]`, uid)); err != nil {
-				return nil, err
-			}
-		case ctrl == nil && matches && !deleting && pod.GetMetadata().GetDeletionTimestamp() == nil:
-			ref, err := kjson.Marshal(OwnerReference(set))
-			if err != nil {
-				return nil, err
-			}
-			if err := sc.patchPodOwners(ctx, pod, "["+string(ref)+"]"); err != nil {
-				return nil, err
-			}
-			adopted := proto.Clone(pod).(*corev1.Pod)
-			adopted.Metadata.OwnerReferences = append(adopted.Metadata.OwnerReferences, OwnerReference(set))
-			owned = append(owned, adopted)
-		}
-	}
-	return owned, nil
-}
-
-// patchPodOwners changes a pod's owner references by a strategic merge
-// patch pinned to its uid.
-func (sc *Controller) patchPodOwners(ctx context.Context, pod *corev1.Pod, owners string) error {
-	patch := fmt.Sprintf(`{"metadata":{"ownerReferences":%s,"uid":%q}}`, owners, pod.GetMetadata().GetUid())
-	_, err := sc.c.CoreV1().Pods(pod.GetMetadata().GetNamespace()).Patch(ctx, pod.GetMetadata().GetName(), client.StrategicPatch, []byte(patch), client.WriteOptions{}, "")
-	if err != nil && !client.IsNotFound(err) {
-		return fmt.Errorf("pod %s: %w", informer.KeyOf(pod), err)
-	}
-	return nil
+	m := controller.RefManager[*corev1.Pod]{Owner: set.GetMetadata(), Ref: OwnerReference(set), Selector: set.GetSpec().GetSelector(),
+		Match: func(pod *corev1.Pod) bool { return isMember(set, pod) },
+		Patch: sc.patchPod, AdoptError: "pod", ReleaseError: "pod"}
+	return m.Claim(ctx, sc.pods.Store().ByIndex(informer.IndexNamespace, set.GetMetadata().GetNamespace()))
 }
