@@ -29,10 +29,11 @@ func PodKeys(pods []*corev1.Pod) []string {
 	return keys
 }
 
-// PodControl deletes the pods of one owner, as Kubernetes' PodControl
-// does: in parallel, recording SuccessfulDelete or FailedDelete on the
-// owner, and marking as observed the expected deletions that will never
-// show in the informer.
+// PodControl creates and deletes the pods of one owner, as Kubernetes'
+// PodControl does: recording SuccessfulCreate or FailedCreate,
+// SuccessfulDelete or FailedDelete on the owner, deleting in parallel,
+// and marking as observed the expected deletions that will never show in
+// the informer.
 type PodControl struct {
 	Client *client.Client
 	// Events records on the owner (nil records nothing).
@@ -50,9 +51,38 @@ type PodControl struct {
 	// the informer's delete event to meet, as Kubernetes' Job controller
 	// does, rather than marking it observed at once.
 	GoneShowsInInformer bool
+	// QuietTerminating takes a create refused because the namespace is
+	// terminating as done, without an event: the namespace goes away with
+	// the owner.
+	QuietTerminating bool
 
-	// del deletes one pod; nil deletes it through Client (tests fake it).
-	del func(context.Context, *corev1.Pod) error
+	// create and del write one pod; nil writes it through Client (tests
+	// fake them).
+	create func(context.Context, *corev1.Pod) (*corev1.Pod, error)
+	del    func(context.Context, *corev1.Pod) error
+}
+
+// CreatePod creates pod for owner; its error is the apiserver's, for the
+// caller to say what it was creating.
+func (pc *PodControl) CreatePod(ctx context.Context, owner events.Object, pod *corev1.Pod) error {
+	create := pc.create
+	if create == nil {
+		create = func(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+			return pc.Client.CoreV1().Pods(pod.GetMetadata().GetNamespace()).Create(ctx, pod, client.WriteOptions{})
+		}
+	}
+	out, err := create(ctx, pod)
+	switch {
+	case err != nil && pc.QuietTerminating && NamespaceTerminating(err):
+		return nil
+	case err != nil:
+		if ctx.Err() == nil {
+			pc.Events.Eventf(owner, events.Warning, "FailedCreate", "Error creating: %v", err)
+		}
+		return err
+	}
+	pc.Events.Eventf(owner, events.Normal, "SuccessfulCreate", "Created pod: %s", out.GetMetadata().GetName())
+	return nil
 }
 
 // DeletePods deletes pods for owner, all at once, and returns the errors
@@ -115,8 +145,9 @@ func (pc *PodControl) observed(p *corev1.Pod) {
 
 // SlowStart runs fn n times in batches that double (1, 2, 4, ...) while
 // they succeed, so a failing create (quota, invalid template) costs one
-// call rather than n. It returns how many calls succeeded.
-func SlowStart(n int, fn func() error) (int, error) {
+// call rather than n; fn is given the call's number, from 0. It returns
+// how many calls succeeded.
+func SlowStart(n int, fn func(i int) error) (int, error) {
 	done := 0
 	for batch := 1; done < n; batch *= 2 {
 		size := min(batch, n-done)
@@ -126,7 +157,7 @@ func SlowStart(n int, fn func() error) (int, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs[i] = fn()
+				errs[i] = fn(done + i)
 			}()
 		}
 		wg.Wait()

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
 )
 
@@ -137,15 +139,74 @@ func TestDeletePodsBeforeAndGoneInInformer(t *testing.T) {
 	}
 }
 
+func TestCreatePod(t *testing.T) {
+	rec, s := recorder(t)
+	owner := testPod("owner", nil, nil)
+	terminating := &client.StatusError{Status: &metav1.Status{Reason: "Forbidden", Code: 403, Message: "namespace ns is being terminated",
+		Details: &metav1.StatusDetails{Causes: []*metav1.StatusCause{{Reason: "NamespaceTerminating"}}}}}
+	// A create a cancelled context ends records nothing (first: the
+	// events are written in order, so one would show among the three).
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	pc := PodControl{Events: rec, create: func(context.Context, *corev1.Pod) (*corev1.Pod, error) { return nil, context.Canceled }}
+	if err := pc.CreatePod(ctx, owner, testPod("", nil, nil)); err == nil {
+		t.Fatal("no error")
+	}
+	for _, tc := range []struct {
+		err     error
+		quiet   bool
+		wantErr bool
+	}{
+		{err: nil},
+		{err: errors.New("exceeded quota"), wantErr: true},
+		{err: terminating, wantErr: true},
+		{err: terminating, quiet: true},
+	} {
+		pc := &PodControl{Events: rec, QuietTerminating: tc.quiet, create: func(_ context.Context, p *corev1.Pod) (*corev1.Pod, error) {
+			if tc.err != nil {
+				return nil, tc.err
+			}
+			return testPod("web-x1", nil, nil), nil
+		}}
+		if err := pc.CreatePod(context.Background(), owner, testPod("", nil, nil)); (err != nil) != tc.wantErr || (err != nil && err != tc.err) {
+			t.Errorf("%v (quiet %v): error %v", tc.err, tc.quiet, err)
+		}
+	}
+	evs := s.wait(t, 3)
+	want := "Normal SuccessfulCreate Created pod: web-x1,Warning FailedCreate Error creating: exceeded quota,Warning FailedCreate Error creating: namespace ns is being terminated"
+	if strings.Join(evs, ",") != want {
+		t.Errorf("events %v, want %s", evs, want)
+	}
+}
+
 func TestSlowStart(t *testing.T) {
 	var calls atomic.Int32
-	done, err := SlowStart(10, func() error { calls.Add(1); return nil })
+	var seen [10]atomic.Bool
+	done, err := SlowStart(10, func(i int) error { calls.Add(1); seen[i].Store(true); return nil })
 	if done != 10 || err != nil || calls.Load() != 10 {
 		t.Fatalf("done %d, err %v, calls %d", done, err, calls.Load())
 	}
+	for i := range seen {
+		if !seen[i].Load() {
+			t.Fatalf("call %d not made", i)
+		}
+	}
 	calls.Store(0)
-	done, err = SlowStart(100, func() error { calls.Add(1); return errors.New("forbidden") })
+	done, err = SlowStart(100, func(int) error { calls.Add(1); return errors.New("forbidden") })
 	if done != 0 || err == nil || calls.Load() != 1 {
 		t.Fatalf("failing: done %d, err %v, calls %d; want one call", done, err, calls.Load())
+	}
+	// Three succeed (batches of 1 and 2), the fourth fails: the batch of
+	// four stops the run.
+	calls.Store(0)
+	done, err = SlowStart(100, func(i int) error {
+		calls.Add(1)
+		if i == 3 {
+			return errors.New("quota")
+		}
+		return nil
+	})
+	if done != 6 || err == nil || err.Error() != "quota" || calls.Load() != 7 {
+		t.Fatalf("done %d, err %v, calls %d; want 6 of 7 calls", done, err, calls.Load())
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -13,7 +12,6 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
-	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/controller-manager/internal/controller"
@@ -135,15 +133,7 @@ func (dc *Controller) syncNodes(ctx context.Context, key string, ds *appsv1.Daem
 	nodes = nodes[:min(len(nodes), BurstReplicas)]
 	dc.exp.Expect(key, len(nodes), controller.PodKeys(remove))
 	tmpl := podTemplate(ds, hash)
-	next := 0
-	var mu sync.Mutex
-	created, createErr := controller.SlowStart(len(nodes), func() error {
-		mu.Lock()
-		node := nodes[next]
-		next++
-		mu.Unlock()
-		return dc.createPod(ctx, ds, tmpl, node)
-	})
+	created, createErr := controller.SlowStart(len(nodes), func(i int) error { return dc.createPod(ctx, ds, tmpl, nodes[i]) })
 	for i := created; i < len(nodes); i++ {
 		dc.exp.CreationObserved(key) // never coming
 	}
@@ -171,16 +161,9 @@ func newPod(ds *appsv1.DaemonSet, tmpl *corev1.PodTemplateSpec, node string) *co
 }
 
 func (dc *Controller) createPod(ctx context.Context, ds *appsv1.DaemonSet, tmpl *corev1.PodTemplateSpec, node string) error {
-	pod, err := dc.c.CoreV1().Pods(ds.GetMetadata().GetNamespace()).Create(ctx, newPod(ds, tmpl, node), client.WriteOptions{})
-	switch {
-	case err != nil && controller.NamespaceTerminating(err):
-		return nil // the namespace goes away with the DaemonSet
-	case err != nil:
-		if ctx.Err() == nil {
-			dc.Events.Eventf(ds, events.Warning, "FailedCreate", "Error creating: %v", err)
-		}
+	pc := controller.PodControl{Client: dc.c, Events: dc.Events, QuietTerminating: true} // the namespace goes away with the DaemonSet
+	if err := pc.CreatePod(ctx, ds, newPod(ds, tmpl, node)); err != nil {
 		return fmt.Errorf("create pod for daemonset %s on node %s: %w", informer.KeyOf(ds), node, err)
 	}
-	dc.Events.Eventf(ds, events.Normal, "SuccessfulCreate", "Created pod: %s", pod.GetMetadata().GetName())
 	return nil
 }

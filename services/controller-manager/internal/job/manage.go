@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
-	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/controller-manager/internal/controller"
 )
@@ -183,54 +181,24 @@ func addIndexEnv(c *corev1.Container) {
 func (jc *Controller) createPods(ctx context.Context, key string, s *syncState, indexes []int, n int) (int, error) {
 	job := s.job
 	jc.exp.ExpectCreates(key, n)
-	var created atomic.Int32
-	var errs []error
-	done := 0
-	for batch := 1; done < n; batch *= 2 {
-		size := min(batch, n-done)
-		batchErrs := make([]error, size)
-		var wg sync.WaitGroup
-		for i := range size {
-			ix := noIndex
-			if indexes != nil {
-				ix = indexes[done+i]
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := jc.createPod(ctx, job, NewPod(job, ix, s.delayedPerIndex[ix])); err != nil {
-					jc.exp.CreationObserved(key) // never coming
-					batchErrs[i] = err
-					return
-				}
-				created.Add(1)
-			}()
+	created, err := controller.SlowStart(n, func(i int) error {
+		ix := noIndex
+		if indexes != nil {
+			ix = indexes[i]
 		}
-		wg.Wait()
-		done += size
-		if err := errors.Join(batchErrs...); err != nil {
-			errs = append(errs, err)
-			for range n - done {
-				jc.exp.CreationObserved(key) // skipped
-			}
-			break
-		}
+		return jc.createPod(ctx, job, NewPod(job, ix, s.delayedPerIndex[ix]))
+	})
+	for range n - created {
+		jc.exp.CreationObserved(key) // failed or skipped: never coming
 	}
-	return int(created.Load()), errors.Join(errs...)
+	return created, err
 }
 
 func (jc *Controller) createPod(ctx context.Context, job *batchv1.Job, pod *corev1.Pod) error {
-	out, err := jc.c.CoreV1().Pods(job.GetMetadata().GetNamespace()).Create(ctx, pod, client.WriteOptions{})
-	if err != nil {
-		if controller.NamespaceTerminating(err) {
-			return nil // every later create fails the same way
-		}
-		if ctx.Err() == nil {
-			jc.Events.Eventf(job, events.Warning, "FailedCreate", "Error creating: %v", err)
-		}
+	pc := controller.PodControl{Client: jc.c, Events: jc.Events, QuietTerminating: true} // every later create fails the same way
+	if err := pc.CreatePod(ctx, job, pod); err != nil {
 		return fmt.Errorf("create pod for job %s: %w", informer.KeyOf(job), err)
 	}
-	jc.Events.Eventf(job, events.Normal, "SuccessfulCreate", "Created pod: %s", out.GetMetadata().GetName())
 	return nil
 }
 

@@ -10,8 +10,6 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
-	"skiff.dev/pkg/client"
-	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/controller-manager/internal/controller"
 )
@@ -23,7 +21,7 @@ func (rc *Controller[T]) manage(ctx context.Context, key string, obj T, rs *apps
 	case diff < 0:
 		n := min(-diff, BurstReplicas)
 		rc.exp.ExpectCreates(key, n)
-		created, err := controller.SlowStart(n, func() error { return rc.createPod(ctx, obj, rs) })
+		created, err := controller.SlowStart(n, func(int) error { return rc.createPod(ctx, obj, rs) })
 		for i := created; i < n; i++ {
 			rc.exp.CreationObserved(key) // never coming
 		}
@@ -57,14 +55,10 @@ func newPod(rs *appsv1.ReplicaSet, ref *metav1.OwnerReference) *corev1.Pod {
 }
 
 func (rc *Controller[T]) createPod(ctx context.Context, obj T, rs *appsv1.ReplicaSet) error {
-	pod, err := rc.c.CoreV1().Pods(rs.GetMetadata().GetNamespace()).Create(ctx, newPod(rs, rc.ownerReference(obj)), client.WriteOptions{})
-	if err != nil {
-		if ctx.Err() == nil {
-			rc.Events.Eventf(obj, events.Warning, "FailedCreate", "Error creating: %v", err)
-		}
+	pc := controller.PodControl{Client: rc.c, Events: rc.Events}
+	if err := pc.CreatePod(ctx, obj, newPod(rs, rc.ownerReference(obj))); err != nil {
 		return fmt.Errorf("create pod for %s %s: %w", rc.kind.Name, informer.KeyOf(rs), err)
 	}
-	rc.Events.Eventf(obj, events.Normal, "SuccessfulCreate", "Created pod: %s", pod.GetMetadata().GetName())
 	return nil
 }
 
