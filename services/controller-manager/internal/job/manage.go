@@ -226,14 +226,20 @@ func (jc *Controller) deletePods(ctx context.Context, key string, job *batchv1.J
 	return ready.Load(), deleted.Load(), err
 }
 
+// The tracking finalizer goes with the Job's controller reference: added
+// on adoption, removed on release.
+var (
+	adoptPatch   = fmt.Sprintf(`"finalizers":[%q]`, TrackingFinalizer)
+	releasePatch = fmt.Sprintf(`"$deleteFromPrimitiveList/finalizers":[%q]`, TrackingFinalizer)
+)
+
 // claim returns the pods the Job controls, adopting matching orphans
 // (with the tracking finalizer) and releasing pods that stopped matching
 // (without it).
 func (jc *Controller) claim(ctx context.Context, job *batchv1.Job) ([]*corev1.Pod, error) {
 	m := controller.RefManager[*corev1.Pod]{Owner: job.GetMetadata(), Ref: OwnerReference(job), Selector: job.GetSpec().GetSelector(),
 		Patch: jc.patchPod, AdoptError: "adopt pod", ReleaseError: "release pod",
-		AdoptPatch:   fmt.Sprintf(`"finalizers":[%q]`, TrackingFinalizer),
-		ReleasePatch: fmt.Sprintf(`"$deleteFromPrimitiveList/finalizers":[%q]`, TrackingFinalizer)}
+		AdoptPatch: adoptPatch, ReleasePatch: releasePatch}
 	return m.Claim(ctx, jc.pods.Store().ByIndex(informer.IndexNamespace, job.GetMetadata().GetNamespace()))
 }
 
