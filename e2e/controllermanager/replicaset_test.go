@@ -136,14 +136,17 @@ func TestReplicaSetKeepsItsPods(t *testing.T) {
 
 	// Scale up and down through the scale subresource.
 	for _, n := range []int32{6, 2} {
-		scale, err := e.c.AppsV1().ReplicaSets("default").GetScale(e.ctx, "web")
-		if err != nil {
-			t.Fatal(err)
-		}
-		scale.Spec.Replicas = n
-		if _, err := e.c.AppsV1().ReplicaSets("default").UpdateScale(e.ctx, scale, client.WriteOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		// The controller's status writes race the scale's resourceVersion:
+		// a conflict is read again and retried.
+		framework.Eventually(t, 30*time.Second, fmt.Sprintf("scale to %d", n), func() error {
+			scale, err := e.c.AppsV1().ReplicaSets("default").GetScale(e.ctx, "web")
+			if err != nil {
+				return err
+			}
+			scale.Spec.Replicas = n
+			_, err = e.c.AppsV1().ReplicaSets("default").UpdateScale(e.ctx, scale, client.WriteOptions{})
+			return err
+		})
 		e.waitOwned(uid, int(n))
 	}
 
