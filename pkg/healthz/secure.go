@@ -21,6 +21,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
+
+	"skiff.dev/pkg/tlsconfig"
 )
 
 // SecureServing is a component's secure port, with the flags Kubernetes'
@@ -134,7 +136,7 @@ func (o *SecureServing) TLSConfig() (*tls.Config, error) {
 	} else if cert, err = SelfSigned(); err != nil {
 		return nil, fmt.Errorf("self-signed serving certificate: %w", err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	cfg := tlsconfig.Server(cert)
 	if o.ClientCAFile != "" {
 		pem, err := os.ReadFile(o.ClientCAFile)
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc"
 
 	"skiff.dev/pkg/telemetry"
+	"skiff.dev/pkg/tlsconfig"
 	"skiff.dev/services/apiserver/internal/api"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/audit"
@@ -231,7 +232,9 @@ func (o *Options) tls() (*tls.Config, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("serving certificate: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}, caPEM, nil
+	cfg := tlsconfig.Server(pair)
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	return cfg, caPEM, nil
 }
 
 // clientCertificates reads the client CAs (--client-ca-file, or the

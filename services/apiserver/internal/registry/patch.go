@@ -128,6 +128,10 @@ func CheckPatchType(patchType string, meta strategicpatch.LookupPatchMeta) error
 	return apierrors.NewUnsupportedMediaType(patchType)
 }
 
+// MaxJSONPatchOperations bounds the operations of one JSON patch, as
+// kube-apiserver does: a longer patch is refused with 413.
+const MaxJSONPatchOperations = 10000
+
 // ApplyPatchJSON applies a JSON, merge or (with meta) strategic merge patch
 // to a JSON document.
 func ApplyPatchJSON(original []byte, p Patch, meta strategicpatch.LookupPatchMeta) ([]byte, error) {
@@ -136,6 +140,10 @@ func ApplyPatchJSON(original []byte, p Patch, meta strategicpatch.LookupPatchMet
 		ops, err := jsonpatch.DecodePatch(p.Data)
 		if err != nil {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("the JSON patch cannot be read: %v", err))
+		}
+		if len(ops) > MaxJSONPatchOperations {
+			return nil, apierrors.NewRequestEntityTooLarge(fmt.Sprintf("The allowed maximum operations in a JSON patch is %d, got %d",
+				MaxJSONPatchOperations, len(ops)))
 		}
 		out, err := ops.Apply(original)
 		if err != nil {

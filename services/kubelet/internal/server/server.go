@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"skiff.dev/pkg/healthz"
+	"skiff.dev/pkg/tlsconfig"
 	"skiff.dev/services/kubelet/internal/cri"
 )
 
@@ -64,8 +65,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, tls: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12,
-		NextProtos: []string{"http/1.1"}}}
+	tc := tlsconfig.Server(cert)
+	tc.NextProtos = []string{"http/1.1"}
+	s := &Server{cfg: cfg, tls: tc}
 	if cfg.ClientCAFile != "" {
 		pem, err := os.ReadFile(cfg.ClientCAFile)
 		if err != nil {
