@@ -79,7 +79,7 @@ func deleteFirst(a, b *corev1.Pod) bool {
 	if pa, pb := phaseRank(a), phaseRank(b); pa != pb {
 		return pa < pb
 	}
-	ra, rb := readySince(a), readySince(b)
+	ra, rb := controller.ReadySince(a), controller.ReadySince(b)
 	if (ra == nil) != (rb == nil) {
 		return ra == nil
 	}

@@ -15,28 +15,13 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/labels"
+	"skiff.dev/services/controller-manager/internal/controller"
 )
-
-// readySince is when the pod turned Ready, or nil if it is not.
-func readySince(p *corev1.Pod) *timestamppb.Timestamp {
-	for _, c := range p.GetStatus().GetConditions() {
-		if c.GetType() == "Ready" {
-			if c.GetStatus() != "True" {
-				return nil
-			}
-			if t := c.GetLastTransitionTime(); t != nil {
-				return t
-			}
-			return timestamppb.New(time.Time{})
-		}
-	}
-	return nil
-}
 
 // IsAvailable reports whether a pod has been ready for minReady at now,
 // and if it is ready but not yet available, how long until it is.
 func IsAvailable(p *corev1.Pod, minReady time.Duration, now time.Time) (bool, time.Duration) {
-	since := readySince(p)
+	since := controller.ReadySince(p)
 	if since == nil {
 		return false, 0
 	}
@@ -61,7 +46,7 @@ func computeStatus(rs *appsv1.ReplicaSet, active []*corev1.Pod, manageErr error,
 		if labels.Matches(&metav1.LabelSelector{MatchLabels: tmplLabels}, p.GetMetadata().GetLabels()) {
 			st.FullyLabeledReplicas++
 		}
-		if readySince(p) != nil {
+		if controller.ReadySince(p) != nil {
 			st.ReadyReplicas++
 		}
 		ok, left := IsAvailable(p, minReady, now)

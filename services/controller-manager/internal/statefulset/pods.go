@@ -3,9 +3,8 @@ package statefulset
 import (
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/services/controller-manager/internal/controller"
 )
 
 // The states of a pod that the ordering rules look at, as Kubernetes
@@ -19,31 +18,15 @@ func isFinished(p *corev1.Pod) bool {
 }
 func isPending(p *corev1.Pod) bool { return p.GetStatus().GetPhase() == "Pending" }
 
-// readySince is when the pod turned Ready, nil if it is not.
-func readySince(p *corev1.Pod) *timestamppb.Timestamp {
-	for _, c := range p.GetStatus().GetConditions() {
-		if c.GetType() == "Ready" {
-			if c.GetStatus() != "True" {
-				return nil
-			}
-			if t := c.GetLastTransitionTime(); t != nil {
-				return t
-			}
-			return timestamppb.New(time.Time{})
-		}
-	}
-	return nil
-}
-
 func isRunningAndReady(p *corev1.Pod) bool {
-	return p.GetStatus().GetPhase() == "Running" && readySince(p) != nil
+	return p.GetStatus().GetPhase() == "Running" && controller.ReadySince(p) != nil
 }
 
 // isAvailable: ready for at least minReady at now (Kubernetes' pod
 // availability, which its StatefulSet controller calls running and
 // available).
 func isAvailable(p *corev1.Pod, minReady int32, now time.Time) bool {
-	since := readySince(p)
+	since := controller.ReadySince(p)
 	return since != nil && (minReady <= 0 || since.AsTime().Add(time.Duration(minReady)*time.Second).Before(now))
 }
 
