@@ -5,11 +5,17 @@ import (
 	"os"
 )
 
+// stderr is the plugin program's standard error as it started: go-plugin's
+// Serve points os.Stderr elsewhere (to the host's plain output), while the
+// host parses the lines written here as log records.
+var stderr = os.Stderr
+
 // Logger is for plugin programs: it writes JSON lines to stderr that the
 // host's go-plugin client understands, so they appear in the host's log at
-// their own level, named after the plugin.
+// their own level, named after the plugin. It may be made before or after
+// the plugin starts serving.
 func Logger() *slog.Logger {
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{
+	return slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) > 0 {
 				return a
