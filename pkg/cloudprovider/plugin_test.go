@@ -3,75 +3,31 @@ package cloudprovider
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/pluginproc"
+	"skiff.dev/pkg/pluginproc/pluginproctest"
 )
 
-// echoDir holds the test plugin, built once for the package's tests and
-// removed by TestMain.
-var echoDir string
-
-var echoBuild = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "skiff-cloudprovider-test-")
-	if err != nil {
-		return "", err
-	}
-	echoDir = dir
-	bin := filepath.Join(dir, "echo")
-	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/echo").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%v\n%s", err, out)
-	}
-	return bin, nil
-})
+var builds pluginproctest.Builds
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if echoDir != "" {
-		_ = os.RemoveAll(echoDir)
-	}
+	builds.Cleanup()
 	os.Exit(code)
 }
 
-func buildEcho(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs a plugin process")
-	}
-	bin, err := echoBuild()
-	if err != nil {
-		t.Fatalf("build the test plugin: %v", err)
-	}
-	return bin
-}
+func buildEcho(t *testing.T) string { return builds.Build(t, "./testdata/echo") }
 
 func node(name string) *corev1.Node {
 	return &corev1.Node{Metadata: &metav1.ObjectMeta{Name: name}}
-}
-
-func eventually(t *testing.T, what string, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %v", what, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestPluginCallsAndRestart(t *testing.T) {
@@ -128,7 +84,7 @@ func TestPluginCallsAndRestart(t *testing.T) {
 	if _, err := c.Instances.InstanceExists(ctx, node("crash")); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("a call that crashed the plugin: got %v, want ErrUnavailable", err)
 	}
-	eventually(t, "the plugin is restarted", func() error {
+	pluginproctest.Eventually(t, "the plugin is restarted", func() error {
 		if restarts.Load() != 1 {
 			return errors.New("not restarted")
 		}
@@ -137,6 +93,9 @@ func TestPluginCallsAndRestart(t *testing.T) {
 	})
 	if p.Pid() == pid || p.Pid() == 0 {
 		t.Fatalf("pid after restart: got %d, before %d", p.Pid(), pid)
+	}
+	if st := p.Status(); st.State != pluginproc.StateRunning || st.Restarts != 1 || st.LastError == "" {
+		t.Fatalf("status after the restart: got %+v, want Running, one restart and why", st)
 	}
 	if starts.Load() != 2 {
 		t.Fatalf("OnStart ran %d times, want 2", starts.Load())
@@ -184,7 +143,7 @@ func TestHungPluginIsRestarted(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "DeadlineExceeded") {
 		t.Fatalf("a call the plugin never answers: got %v, want ErrUnavailable after the deadline", err)
 	}
-	eventually(t, "the hung plugin is restarted", func() error {
+	pluginproctest.Eventually(t, "the hung plugin is restarted", func() error {
 		if restarts.Load() != 1 {
 			return errors.New("not restarted")
 		}

@@ -14,20 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/exec"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
-	"github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	corev1 "skiff.dev/api/core/v1"
 	pluginv1 "skiff.dev/api/schedulerplugin/v1"
+	"skiff.dev/pkg/pluginproc"
 	"skiff.dev/pkg/schedulerplugin"
 	"skiff.dev/services/scheduler/internal/framework"
 )
@@ -116,14 +109,8 @@ type Hooks struct {
 	Ready func(plugin string)
 }
 
-// Back-off between restarts of a plugin that keeps dying.
+// Syncing every node to a fresh plugin may take longer than a call.
 const (
-	initialBackoff = 200 * time.Millisecond
-	maxBackoff     = 30 * time.Second
-	// A plugin that lived this long before failing restarts without delay
-	// carried over from earlier failures.
-	healthyRun = 30 * time.Second
-	// Syncing every node to a fresh plugin may take longer than a call.
 	syncTimeoutFactor = 10
 	syncBatch         = 500
 )
@@ -136,28 +123,22 @@ var (
 )
 
 // Plugin is a running out-of-process plugin, seen by the scheduler as a
-// batch filter, batch score and permit plugin.
+// batch filter, batch score and permit plugin. Its process is kept by a
+// pluginproc.Supervisor.
 type Plugin struct {
 	cfg    Config
 	hooks  Hooks
-	logger hclog.Logger
+	sup    *pluginproc.Supervisor
+	points []string // what the plugin said it implements at its first start
 
-	// mu guards the process and what it has been sent; calls hold it, so
-	// one call reaches a plugin at a time (the scheduler schedules one pod
-	// at a time anyway).
-	mu      sync.Mutex
-	client  *plugin.Client
-	rpc     pluginv1.SchedulerPluginServiceClient
-	points  []string
-	sent    map[string]sentNode // what the plugin holds, by node name
-	nextID  uint32              // the number the next new node gets
-	synced  int64               // the NodesVersion sent last
-	started time.Time
-	dir     string    // the socket's directory
-	cmd     *exec.Cmd // the process, to kill one that will not stop
-	down    error     // why the plugin cannot take calls now
-	// broken is signalled when a call finds the plugin dead or hung.
-	broken chan struct{}
+	// mu guards what the plugin has been sent; calls hold it, so one call
+	// reaches a plugin at a time (the scheduler schedules one pod at a
+	// time anyway).
+	mu       sync.Mutex
+	syncedTo *pluginproc.Instance // the process sent holds the nodes in sent
+	sent     map[string]sentNode  // what the plugin holds, by node name
+	nextID   uint32               // the number the next new node gets
+	synced   int64                // the NodesVersion sent last
 }
 
 // Start launches a plugin and checks it serves the configured points; a
@@ -166,14 +147,17 @@ func Start(ctx context.Context, cfg Config, level slog.Level, hooks Hooks) (*Plu
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Plugin{cfg: cfg, hooks: hooks, broken: make(chan struct{}, 1),
-		logger: hclog.New(&hclog.LoggerOptions{Name: "plugin." + cfg.Name, Output: os.Stderr, Level: hclogLevel(level)})}
-	if err := p.launch(ctx); err != nil {
+	p := &Plugin{cfg: cfg, hooks: hooks}
+	sup, err := pluginproc.Start(ctx, pluginproc.Config{Name: cfg.Name, Path: cfg.Path, Args: cfg.Args, Env: cfg.Env,
+		Handshake: schedulerplugin.Handshake, Plugins: schedulerplugin.PluginSet(), Dispense: schedulerplugin.Dispense,
+		Level: level, OnStart: p.describe, Restarted: p.restarted})
+	if err != nil {
 		return nil, fmt.Errorf("scheduler plugin %s: %w", cfg.Name, err)
 	}
+	p.sup = sup
 	for _, want := range cfg.ExtensionPoints {
 		if !slices.Contains(p.points, want) {
-			p.stop()
+			sup.Stop()
 			return nil, fmt.Errorf("scheduler plugin %s (%s) does not implement %s; it implements %v", cfg.Name, cfg.Path, want, p.points)
 		}
 	}
@@ -183,60 +167,14 @@ func Start(ctx context.Context, cfg Config, level slog.Level, hooks Hooks) (*Plu
 	return p, nil
 }
 
-func hclogLevel(l slog.Level) hclog.Level {
-	switch {
-	case l <= slog.LevelDebug:
-		return hclog.Debug
-	case l <= slog.LevelInfo:
-		return hclog.Info
-	case l <= slog.LevelWarn:
-		return hclog.Warn
-	default:
-		return hclog.Error
-	}
-}
-
-// launch starts the process and asks what it implements. It holds no lock:
-// callers serialize it.
-func (p *Plugin) launch(ctx context.Context) error {
-	// The plugin's socket lives in a private directory removed with it,
-	// also when the plugin was killed and could not clean up.
-	dir, err := os.MkdirTemp("", "skiff-plugin-")
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command(p.cfg.Path, p.cfg.Args...)
-	cmd.Env = append(append(os.Environ(), p.cfg.Env...), plugin.EnvUnixSocketDir+"="+dir)
-	// The plugin dies with the scheduler, even when the scheduler is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  schedulerplugin.Handshake,
-		Plugins:          schedulerplugin.PluginSet(),
-		Cmd:              cmd,
-		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
-		Logger:           p.logger,
-		AutoMTLS:         true,
-		StartTimeout:     10 * time.Second,
-	})
-	fail := func(err error) error {
-		client.Kill()
-		_ = os.RemoveAll(dir)
-		return err
-	}
-	proto, err := client.Client()
-	if err != nil {
-		return fail(err)
-	}
-	raw, err := proto.Dispense(schedulerplugin.Dispense)
-	if err != nil {
-		return fail(err)
-	}
-	rpc := raw.(pluginv1.SchedulerPluginServiceClient)
+// describe asks a fresh process what it implements; the first answer is
+// the one kept.
+func (p *Plugin) describe(ctx context.Context, inst *pluginproc.Instance) error {
 	dctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.Duration*syncTimeoutFactor)
 	defer cancel()
-	desc, err := rpc.Describe(dctx, &pluginv1.DescribeRequest{})
+	desc, err := inst.Client.(pluginv1.SchedulerPluginServiceClient).Describe(dctx, &pluginv1.DescribeRequest{})
 	if err != nil {
-		return fail(fmt.Errorf("describe: %w", err))
+		return fmt.Errorf("describe: %w", err)
 	}
 	var points []string
 	for _, e := range desc.GetExtensionPoints() {
@@ -249,116 +187,36 @@ func (p *Plugin) launch(ctx context.Context) error {
 			points = append(points, framework.PointPermit)
 		}
 	}
-	p.mu.Lock()
-	p.client, p.rpc, p.points, p.sent, p.started, p.down, p.dir, p.cmd = client, rpc, points, nil, time.Now(), nil, dir, cmd
-	p.mu.Unlock()
+	if p.sup == nil { // the first start
+		p.points = points
+	} else if !slices.Equal(points, p.points) {
+		slog.WarnContext(ctx, "restarted scheduler plugin implements other points; keeping the first ones",
+			"plugin", p.cfg.Name, "was", p.points, "now", points)
+	}
 	return nil
 }
 
-// Stop kills the plugin process.
-func (p *Plugin) Stop() { p.stop() }
+// restarted tells the hooks: pods that waited for the plugin can be
+// retried.
+func (p *Plugin) restarted() {
+	if p.hooks.Restarted != nil {
+		p.hooks.Restarted(p.cfg.Name)
+	}
+	if p.hooks.Ready != nil {
+		p.hooks.Ready(p.cfg.Name)
+	}
+}
 
 // Run keeps the plugin alive until ctx ends: a plugin found dead (or
 // killed after a hang) is started again after a back-off that doubles
 // while it keeps failing. It stops the plugin on return.
-func (p *Plugin) Run(ctx context.Context) {
-	defer p.stop()
-	backoff := initialBackoff
-	check := time.NewTicker(250 * time.Millisecond)
-	defer check.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-p.broken:
-		case <-check.C:
-			if !p.exited() {
-				continue
-			}
-		}
-		p.mu.Lock()
-		lived := time.Since(p.started)
-		if p.down == nil {
-			p.down = errors.New("plugin process exited")
-		}
-		p.mu.Unlock()
-		p.stop()
-		if lived > healthyRun {
-			backoff = initialBackoff
-		}
-		for {
-			slog.WarnContext(ctx, "scheduler plugin down; restarting", "plugin", p.cfg.Name, "in", backoff, "reason", p.reason())
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, maxBackoff)
-			err := p.launch(ctx)
-			if err == nil {
-				break
-			}
-			p.mu.Lock()
-			p.down = err
-			p.mu.Unlock()
-		}
-		slog.InfoContext(ctx, "scheduler plugin restarted", "plugin", p.cfg.Name)
-		if p.hooks.Restarted != nil {
-			p.hooks.Restarted(p.cfg.Name)
-		}
-		if p.hooks.Ready != nil {
-			p.hooks.Ready(p.cfg.Name)
-		}
-		select { // a failure noticed before the restart is stale
-		case <-p.broken:
-		default:
-		}
-	}
-}
+func (p *Plugin) Run(ctx context.Context) { p.sup.Run(ctx) }
 
-func (p *Plugin) reason() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.down
-}
+// Stop kills the plugin process.
+func (p *Plugin) Stop() { p.sup.Stop() }
 
-func (p *Plugin) exited() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.client == nil || p.client.Exited()
-}
-
-// killWait bounds how long go-plugin may take to clean up after a plugin
-// was killed.
-const killWait = 2 * time.Second
-
-// stop kills the process, if any. Plugins hold no state worth a graceful
-// exit, and a hung one may not take part in one: it gets SIGKILL, then
-// go-plugin cleans up its side.
-func (p *Plugin) stop() {
-	p.mu.Lock()
-	client, cmd, dir := p.client, p.cmd, p.dir
-	p.client, p.rpc, p.cmd, p.dir = nil, nil, nil, ""
-	if p.down == nil {
-		p.down = errors.New("plugin stopped")
-	}
-	p.mu.Unlock()
-	if cmd != nil && cmd.Process != nil {
-		_ = cmd.Process.Kill()
-	}
-	if client != nil {
-		done := make(chan struct{})
-		go func() { client.Kill(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(killWait):
-			slog.Warn("scheduler plugin clean-up is slow; going on", "plugin", p.cfg.Name)
-		}
-	}
-	if dir != "" {
-		_ = os.RemoveAll(dir)
-	}
-}
+// Status is the plugin's supervision state, for readiness.
+func (p *Plugin) Status() pluginproc.Status { return p.sup.Status() }
 
 // Name is the configured name.
 func (p *Plugin) Name() string { return p.cfg.Name }
@@ -366,27 +224,22 @@ func (p *Plugin) Name() string { return p.cfg.Name }
 // Serves reports whether the plugin is configured at point.
 func (p *Plugin) Serves(point string) bool { return slices.Contains(p.cfg.ExtensionPoints, point) }
 
-// call runs one RPC under the per-call timeout after bringing the plugin's
-// nodes up to date. A plugin that is down, hung or dead fails the call at
-// once; a hung or dead one is handed to Run for a restart.
+// call brings the plugin's nodes up to date and runs one RPC under the
+// per-call timeout. A plugin that is down fails the call at once; a hung
+// or dead one is handed to the supervisor for a restart.
 func (p *Plugin) call(ctx context.Context, point string, state *framework.CycleState, rpc func(context.Context, pluginv1.SchedulerPluginServiceClient) error) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	err := p.down
+	err := p.sup.Call(ctx, p.cfg.Timeout.Duration*syncTimeoutFactor, func(ctx context.Context, inst *pluginproc.Instance) error {
+		return p.sync(ctx, inst, state)
+	})
 	if err == nil {
-		err = p.sync(ctx, state)
-	}
-	if err == nil {
-		cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.Duration)
-		err = rpc(cctx, p.rpc)
-		// A hang shows as our deadline passing, or as the plugin's side
-		// answering DeadlineExceeded (its copy of the deadline can fire
-		// first).
-		hung := cctx.Err() != nil || status.Code(err) == codes.DeadlineExceeded
-		if err != nil && ctx.Err() == nil && (hung || p.client.Exited()) {
-			p.markBroken(err)
-		}
-		cancel()
+		err = p.sup.Call(ctx, p.cfg.Timeout.Duration, func(ctx context.Context, inst *pluginproc.Instance) error {
+			if inst != p.syncedTo {
+				return errors.New("the plugin was restarted during the call")
+			}
+			return rpc(ctx, inst.Client.(pluginv1.SchedulerPluginServiceClient))
+		})
 	}
 	if err != nil {
 		if p.hooks.Failed != nil {
@@ -397,18 +250,6 @@ func (p *Plugin) call(ctx context.Context, point string, state *framework.CycleS
 	return nil
 }
 
-// markBroken takes the plugin out of service until Run restarts it.
-func (p *Plugin) markBroken(err error) {
-	if p.client != nil && !p.client.Exited() {
-		err = fmt.Errorf("hung: %w", err)
-	}
-	p.down = err
-	select {
-	case p.broken <- struct{}{}:
-	default:
-	}
-}
-
 // sentNode is a node as the plugin has it, and its number there.
 type sentNode struct {
 	node *corev1.Node
@@ -416,9 +257,10 @@ type sentNode struct {
 }
 
 // sync sends the plugin the nodes that changed since the last call: all of
-// them to a fresh plugin. Called with p.mu held.
-func (p *Plugin) sync(ctx context.Context, state *framework.CycleState) error {
-	reset := p.sent == nil
+// them to a fresh process. Called with p.mu held.
+func (p *Plugin) sync(ctx context.Context, inst *pluginproc.Instance, state *framework.CycleState) error {
+	reset := p.sent == nil || p.syncedTo != inst
+	p.syncedTo = inst
 	if !reset && state.NodesVersion != 0 && state.NodesVersion == p.synced {
 		return nil // the same Node objects as last time
 	}
@@ -458,8 +300,7 @@ func (p *Plugin) sync(ctx context.Context, state *framework.CycleState) error {
 		p.synced = state.NodesVersion
 		return nil
 	}
-	sctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout.Duration*syncTimeoutFactor)
-	defer cancel()
+	rpc := inst.Client.(pluginv1.SchedulerPluginServiceClient)
 	for first := true; first || len(upserts) > 0; first = false {
 		batch := upserts[:min(syncBatch, len(upserts))]
 		upserts = upserts[len(batch):]
@@ -467,12 +308,9 @@ func (p *Plugin) sync(ctx context.Context, state *framework.CycleState) error {
 		if len(upserts) == 0 {
 			req.Deletes = deletes
 		}
-		if _, err := p.rpc.SyncNodes(sctx, req); err != nil {
+		if _, err := rpc.SyncNodes(ctx, req); err != nil {
 			p.sent = nil // start over with a reset next time
-			if ctx.Err() == nil {
-				p.markBroken(err)
-			}
-			return err
+			return fmt.Errorf("sync nodes: %w", err)
 		}
 		for _, e := range batch {
 			p.sent[e.GetNode().GetMetadata().GetName()] = sentNode{node: e.GetNode(), id: e.GetId()}

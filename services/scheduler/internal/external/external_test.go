@@ -2,31 +2,29 @@ package external
 
 import (
 	"context"
+	"errors"
 	"log/slog"
-	"os/exec"
-	"path/filepath"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/pluginproc"
+	"skiff.dev/pkg/pluginproc/pluginproctest"
 	"skiff.dev/services/scheduler/internal/framework"
 )
 
-// buildFlaky compiles the test plugin.
-func buildFlaky(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds and runs a plugin process")
-	}
-	bin := filepath.Join(t.TempDir(), "flaky")
-	out, err := exec.Command("go", "build", "-o", bin, "./testdata/flaky").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build the test plugin: %v\n%s", err, out)
-	}
-	return bin
+var builds pluginproctest.Builds
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	builds.Cleanup()
+	os.Exit(code)
 }
+
+func buildFlaky(t *testing.T) string { return builds.Build(t, "./testdata/flaky") }
 
 func node(name string, labels map[string]string) *framework.NodeInfo {
 	return framework.NewNodeInfo(&corev1.Node{Metadata: &metav1.ObjectMeta{Name: name, Labels: labels}})
@@ -61,13 +59,12 @@ func start(t *testing.T, cfg Config, c *counters) *Plugin {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	pluginproctest.Eventually(t, what, func() error {
+		if !cond() {
+			return errors.New("not yet")
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestCallsAndNodeSync(t *testing.T) {
@@ -133,6 +130,9 @@ func TestCrashedPluginIsIgnoredAndRestarted(t *testing.T) {
 	rejected, st = p.FilterNodes(ctx, state, pod("p"), nodes)
 	if !st.IsSuccess() || rejected["b"] == nil {
 		t.Fatalf("after restart: %v %v", rejected, st)
+	}
+	if s := p.Status(); s.State != pluginproc.StateRunning || s.Restarts != 1 || s.LastError == "" {
+		t.Fatalf("status after the restart: %+v", s)
 	}
 }
 
