@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,15 +15,9 @@ import (
 	"skiff.dev/pkg/pluginproc/pluginproctest"
 )
 
-var builds pluginproctest.Builds
+func TestMain(m *testing.M) { pluginproctest.Main(m) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	builds.Cleanup()
-	os.Exit(code)
-}
-
-func buildEcho(t *testing.T) string { return builds.Build(t, "./testdata/echo") }
+func buildEcho(t *testing.T) string { return pluginproctest.Build(t, "./testdata/echo") }
 
 func node(name string) *corev1.Node {
 	return &corev1.Node{Metadata: &metav1.ObjectMeta{Name: name}}

@@ -23,19 +23,15 @@ import (
 	"skiff.dev/pkg/pluginproc/pluginproctest"
 )
 
-var builds pluginproctest.Builds
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	builds.Cleanup()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { pluginproctest.Main(m) }
 
 // echoPlugin is the host's side of testdata/echo: dispensing it yields
 // the connection.
 type echoPlugin struct{ plugin.NetRPCUnsupportedPlugin }
 
-func (echoPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error { return errors.New("host side only") }
+func (echoPlugin) GRPCServer(*plugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("host side only")
+}
 
 func (echoPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
 	return c, nil
@@ -57,8 +53,8 @@ type records struct {
 }
 
 func (r *records) Enabled(context.Context, slog.Level) bool { return true }
-func (r *records) WithAttrs([]slog.Attr) slog.Handler        { return r }
-func (r *records) WithGroup(string) slog.Handler             { return r }
+func (r *records) WithAttrs([]slog.Attr) slog.Handler       { return r }
+func (r *records) WithGroup(string) slog.Handler            { return r }
 func (r *records) Handle(_ context.Context, rec slog.Record) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -89,7 +85,7 @@ type fixture struct {
 func supervise(t *testing.T, tweak func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{}
-	cfg := Config{Name: "echo", Path: builds.Build(t, "./testdata/echo"), Dispense: "echo",
+	cfg := Config{Name: "echo", Path: pluginproctest.Build(t, "./testdata/echo"), Dispense: "echo",
 		Handshake: plugin.HandshakeConfig{ProtocolVersion: 1, MagicCookieKey: "SKIFF_TEST_ECHO", MagicCookieValue: "echo"},
 		Plugins:   plugin.PluginSet{"echo": echoPlugin{}},
 		OnStart:   func(context.Context, *Instance) error { f.starts.Add(1); return nil },
@@ -227,7 +223,7 @@ func TestRestartBacksOffWhileStartsFail(t *testing.T) {
 }
 
 func TestRunStopsThePluginWhenItsContextEnds(t *testing.T) {
-	bin := builds.Build(t, "./testdata/echo")
+	bin := pluginproctest.Build(t, "./testdata/echo")
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := Start(ctx, Config{Name: "echo", Path: bin, Dispense: "echo",
 		Handshake: plugin.HandshakeConfig{ProtocolVersion: 1, MagicCookieKey: "SKIFF_TEST_ECHO", MagicCookieValue: "echo"},
@@ -297,7 +293,7 @@ func TestStartFails(t *testing.T) {
 			}
 		})
 	}
-	bin := builds.Build(t, "./testdata/echo")
+	bin := pluginproctest.Build(t, "./testdata/echo")
 	_, err := Start(context.Background(), Config{Name: "echo", Path: bin, Dispense: "echo",
 		Handshake: plugin.HandshakeConfig{ProtocolVersion: 1, MagicCookieKey: "SKIFF_TEST_ECHO", MagicCookieValue: "echo"},
 		Plugins:   plugin.PluginSet{"echo": echoPlugin{}}, Logger: slog.New(&records{}),

@@ -1,6 +1,9 @@
 // Package pluginproctest helps the tests of plugin hosts: it builds the
 // plugin programs a package's tests run, once each, and waits for what a
-// supervisor does in the background.
+// supervisor does in the background. A test package that builds plugins
+// runs its tests through Main, which removes the programs at the end:
+//
+//	func TestMain(m *testing.M) { pluginproctest.Main(m) }
 package pluginproctest
 
 import (
@@ -14,29 +17,38 @@ import (
 	"time"
 )
 
-// Builds compiles plugin programs for one package's tests, each once.
-// Its zero value is ready; Cleanup, from TestMain, removes the programs.
-type Builds struct {
+// builds compiles plugin programs for one package's tests, each once.
+type builds struct {
 	mu   sync.Mutex
 	dir  string
 	bins map[string]func() (string, error)
 }
 
+var programs builds
+
+// Main runs a package's tests and removes the plugin programs they built.
+func Main(m *testing.M) {
+	code := m.Run()
+	programs.cleanup()
+	os.Exit(code)
+}
+
 // Build compiles the main package pkg (a path such as "./testdata/echo")
-// and returns the program's path. With -short the test is skipped.
-func (b *Builds) Build(t testing.TB, pkg string) string {
+// once for the package's tests and returns the program's path. With
+// -short the test is skipped.
+func Build(t testing.TB, pkg string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs a plugin process")
 	}
-	bin, err := b.build(pkg)()
+	bin, err := programs.build(pkg)()
 	if err != nil {
 		t.Fatalf("build the test plugin %s: %v", pkg, err)
 	}
 	return bin
 }
 
-func (b *Builds) build(pkg string) func() (string, error) {
+func (b *builds) build(pkg string) func() (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if f, ok := b.bins[pkg]; ok {
@@ -60,7 +72,7 @@ func (b *Builds) build(pkg string) func() (string, error) {
 	return f
 }
 
-func (b *Builds) tempDir() (string, error) {
+func (b *builds) tempDir() (string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.dir == "" {
@@ -73,8 +85,8 @@ func (b *Builds) tempDir() (string, error) {
 	return b.dir, nil
 }
 
-// Cleanup removes the programs built.
-func (b *Builds) Cleanup() {
+// cleanup removes the programs built.
+func (b *builds) cleanup() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.dir != "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,15 +15,9 @@ import (
 	"skiff.dev/services/scheduler/internal/framework"
 )
 
-var builds pluginproctest.Builds
+func TestMain(m *testing.M) { pluginproctest.Main(m) }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	builds.Cleanup()
-	os.Exit(code)
-}
-
-func buildFlaky(t *testing.T) string { return builds.Build(t, "./testdata/flaky") }
+func buildFlaky(t *testing.T) string { return pluginproctest.Build(t, "./testdata/flaky") }
 
 func node(name string, labels map[string]string) *framework.NodeInfo {
 	return framework.NewNodeInfo(&corev1.Node{Metadata: &metav1.ObjectMeta{Name: name, Labels: labels}})
