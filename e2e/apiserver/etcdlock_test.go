@@ -24,7 +24,7 @@ func TestEmbeddedEtcdAnswersOnlyTheApiserver(t *testing.T) {
 		t.Fatalf("kubectl create secret: %v\n%s", err, out)
 	}
 	endpoint, creds := srv.EtcdAccess(t)
-	prefix := "/registry/secrets/default/locked"
+	prefix := "/registry/core/secrets/default/locked"
 	body, _ := json.Marshal(map[string]string{"key": base64.StdEncoding.EncodeToString([]byte(prefix))})
 	noCert := &tls.Config{RootCAs: creds.RootCAs, MinVersion: tls.VersionTLS12}
 	tests := []struct {
