@@ -28,23 +28,17 @@ func encryptionConfig(keys ...string) string {
 }
 
 // rawEtcd reads values under an etcd key prefix straight from the
-// apiserver's embedded etcd, through etcd's JSON gateway on the client
-// port recorded in its data directory.
+// apiserver's embedded etcd, through etcd's JSON gateway on its client
+// URL, with the apiserver's etcd client certificate.
 func rawEtcd(t *testing.T, srv *framework.APIServer, prefix string) map[string][]byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(srv.DataDir, "etcd", "ports.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ports struct{ Client int }
-	if err := json.Unmarshal(data, &ports); err != nil {
-		t.Fatal(err)
-	}
+	endpoint, tlsCfg := srv.EtcdAccess(t)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsCfg}}
 	end := []byte(prefix)
 	end[len(end)-1]++
 	body, _ := json.Marshal(map[string]string{"key": base64.StdEncoding.EncodeToString([]byte(prefix)),
 		"range_end": base64.StdEncoding.EncodeToString(end)})
-	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/v3/kv/range", ports.Client), "application/json", bytes.NewReader(body))
+	resp, err := client.Post(endpoint+"/v3/kv/range", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

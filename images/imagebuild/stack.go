@@ -8,6 +8,9 @@ const StackTag = "dev"
 // shell; compose runs it in exec form).
 var probe = Tool{Package: "./probe", Path: "/usr/local/bin/probe"}
 
+// etcdPKI generates the stack etcd's certificates.
+var etcdPKI = Tool{Package: "./etcdpki", Path: "/usr/local/bin/etcd-pki"}
+
 // service is the image of a Skiff service, whose binary is the
 // entrypoint.
 func service(name string) Image {
@@ -28,7 +31,9 @@ var Stack = []Image{
 	service("scheduler"),
 	service("controller-manager"),
 	service("cloud-controller"),
-	{Package: "./etcd", Ref: "skiff/etcd:" + StackTag, Binary: "/usr/local/bin/etcd", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
+	// etcd-pki is the one-shot container that generates etcd's
+	// certificates before etcd starts (docker-compose.yaml's etcd-pki).
+	{Package: "./etcd", Ref: "skiff/etcd:" + StackTag, Binary: "/usr/local/bin/etcd", Tools: []Tool{probe, etcdPKI}, Dirs: []string{"/tmp"}},
 	{Package: "./registry", Ref: "skiff/registry:" + StackTag, Binary: "/usr/local/bin/registry", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
 	{Prebuilt: "../bin/jaeger", Ref: "skiff/jaeger:" + StackTag, Binary: "/usr/local/bin/jaeger", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
 	{

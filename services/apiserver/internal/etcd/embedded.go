@@ -1,6 +1,9 @@
 // Package etcd gives the apiserver its etcd: an embedded single-member
 // server in the data directory (the default, enough for a laptop or a
-// test), or a client of an external cluster over TLS.
+// test), or a client of an external cluster over TLS. The embedded member
+// listens on loopback over TLS and answers only clients (and peers)
+// presenting a certificate of its own CA, which it generates into the
+// data directory (etcd/pki) with the apiserver's client certificate.
 package etcd
 
 import (
@@ -20,6 +23,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
+
+	"skiff.dev/pkg/etcdpki"
 )
 
 // EmbedConfig configures the embedded server.
@@ -32,9 +37,18 @@ type EmbedConfig struct {
 
 // Embedded is a running embedded etcd and a client of it.
 type Embedded struct {
-	server *embed.Etcd
-	client *clientv3.Client
+	server   *embed.Etcd
+	client   *clientv3.Client
+	endpoint string
+	pki      etcdpki.Files
 }
+
+// PKIDir is the directory, under the embedded member's, of its
+// certificates and the apiserver's client certificate.
+const PKIDir = "pki"
+
+// loopbackHosts are the names the member's certificates are valid for.
+var loopbackHosts = []string{"127.0.0.1", "localhost"}
 
 // ports are the loopback ports the member listens on; they are kept in the
 // data directory so a restart finds the member where it left it.
@@ -68,13 +82,23 @@ func Start(ctx context.Context, cfg EmbedConfig) (*Embedded, error) {
 }
 
 func start(ctx context.Context, cfg EmbedConfig, p ports) (*Embedded, error) {
+	// A data directory of an older apiserver has no certificates; they
+	// are made here, and whatever is missing or expiring on later starts.
+	files, err := etcdpki.Ensure(filepath.Join(cfg.Dir, PKIDir), loopbackHosts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded etcd certificates: %w", err)
+	}
 	ec := embed.NewConfig()
 	ec.Name = "skiff"
 	ec.Dir = filepath.Join(cfg.Dir, "data")
-	clientURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", p.Client)}
-	peerURL := url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", p.Peer)}
+	clientURL := url.URL{Scheme: "https", Host: fmt.Sprintf("127.0.0.1:%d", p.Client)}
+	peerURL := url.URL{Scheme: "https", Host: fmt.Sprintf("127.0.0.1:%d", p.Peer)}
 	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{clientURL}
 	ec.ListenPeerUrls, ec.AdvertisePeerUrls = []url.URL{peerURL}, []url.URL{peerURL}
+	ec.ClientTLSInfo = transport.TLSInfo{CertFile: files.ServerCert, KeyFile: files.ServerKey,
+		TrustedCAFile: files.CACert, ClientCertAuth: true}
+	ec.PeerTLSInfo = transport.TLSInfo{CertFile: files.PeerCert, KeyFile: files.PeerKey,
+		TrustedCAFile: files.CACert, ClientCertAuth: true}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
 	ec.LogLevel = "error"
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
@@ -98,13 +122,18 @@ func start(ctx context.Context, cfg EmbedConfig, p ports) (*Embedded, error) {
 		srv.Close()
 		return nil, ctx.Err()
 	}
-	client, err := clientv3.New(clientv3.Config{Endpoints: []string{clientURL.String()},
+	tlsCfg, err := files.ClientTLS()
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	client, err := clientv3.New(clientv3.Config{Endpoints: []string{clientURL.String()}, TLS: tlsCfg,
 		DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
 	if err != nil {
 		srv.Close()
 		return nil, fmt.Errorf("connect to embedded etcd: %w", err)
 	}
-	return &Embedded{server: srv, client: client}, nil
+	return &Embedded{server: srv, client: client, endpoint: clientURL.String(), pki: files}, nil
 }
 
 // portsFile records the member's ports in the data directory.
@@ -141,6 +170,13 @@ func freePort() (int, error) {
 
 // Client is a client of the embedded server.
 func (e *Embedded) Client() *clientv3.Client { return e.client }
+
+// Endpoint is the member's client URL.
+func (e *Embedded) Endpoint() string { return e.endpoint }
+
+// PKI are the member's certificates and the apiserver's client
+// certificate.
+func (e *Embedded) PKI() etcdpki.Files { return e.pki }
 
 // Close stops the client and the server.
 func (e *Embedded) Close() error {
