@@ -109,6 +109,7 @@ FUZZ_TARGETS := \
 	./pkg/kjson:FuzzCRDEncodingSettles \
 	./pkg/labels:FuzzMatches \
 	./pkg/quota:FuzzParseQuantity \
+	./services/apiserver/internal/rest:FuzzDecodeBody \
 	./services/apiserver/internal/registry:FuzzApplyPatch \
 	./services/apiserver/internal/registry:FuzzSelectors
 FUZZTIME     ?= 30s

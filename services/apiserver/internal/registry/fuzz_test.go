@@ -78,4 +78,3 @@ func FuzzSelectors(f *testing.F) {
 		}
 	})
 }
-
