@@ -52,6 +52,13 @@ func suffix() string {
 	if next := suffixSource.Load(); next != nil {
 		return (*next)()
 	}
+	return RandomSuffix()
+}
+
+// RandomSuffix is a random suffix of Kubernetes' alphabet, from
+// crypto/rand: what generated names end in unless SetSuffixSource says
+// otherwise.
+func RandomSuffix() string {
 	var b strings.Builder
 	for range suffixLength {
 		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(suffixAlphabet))))
