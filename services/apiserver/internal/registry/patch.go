@@ -156,6 +156,17 @@ func CheckPatchType(patchType string, meta strategicpatch.LookupPatchMeta) error
 // kube-apiserver does: a longer patch is refused with 413.
 const MaxJSONPatchOperations = 10000
 
+// MaxJSONPatchCopyBytes bounds how much the copy operations of one JSON
+// patch may add to the document, as kube-apiserver bounds it (3 MiB):
+// each copy may double the document, so without a bound a short patch of
+// copies would grow it exponentially. A patch over the bound is refused
+// with 422.
+const MaxJSONPatchCopyBytes = 3 << 20
+
+// The JSON patch library keeps the bound in a package variable; it is set
+// once, before any request is served.
+func init() { jsonpatch.AccumulatedCopySizeLimit = MaxJSONPatchCopyBytes }
+
 // ApplyPatchJSON applies a JSON, merge or (with meta) strategic merge patch
 // to a JSON document.
 func ApplyPatchJSON(original []byte, p Patch, meta strategicpatch.LookupPatchMeta) ([]byte, error) {
