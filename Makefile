@@ -15,7 +15,7 @@ SERVICES     := apiserver scheduler controller-manager kubelet proxy cloud-contr
 PLUGINS      := maintenance
 TEST_FLAGS   ?= -race -count=1 -timeout 20m
 
-.PHONY: help build kubectl-skiff run images node-packages stack-images up down down-volumes conformance test test-short bench verify proto tools lint fmt work-sync tidy clean
+.PHONY: help build kubectl-skiff run images node-packages stack-images up down down-volumes conformance test test-short fuzz bench verify proto tools lint fmt work-sync tidy clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -99,6 +99,27 @@ test: ## every test tier: unit, integration (embedded etcd) and e2e (real kubect
 
 test-short: ## unit tests only
 	$(GO) test -short -count=1 $(PKGS)
+
+# Every fuzz target, as package:Target; `make fuzz` runs each for FUZZTIME
+# in turn. Their seed corpora (testdata/fuzz/) run in every `make test`.
+FUZZ_TARGETS := \
+	./pkg/kprotobuf:FuzzDecode \
+	./pkg/kjson:FuzzUnmarshal \
+	./pkg/kjson:FuzzUnmarshalYAML \
+	./pkg/kjson:FuzzCRDEncodingSettles \
+	./pkg/labels:FuzzMatches \
+	./pkg/quota:FuzzParseQuantity \
+	./services/apiserver/internal/rest:FuzzDecodeBody \
+	./services/apiserver/internal/registry:FuzzApplyPatch \
+	./services/apiserver/internal/registry:FuzzSelectors
+FUZZTIME     ?= 30s
+
+fuzz: ## run every fuzz target for FUZZTIME (default 30s) each; a crasher lands in its package's testdata/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 bench: ## apiserver, scheduler, controller-manager, kubelet and proxy benchmarks (see docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./services/apiserver/...

@@ -161,6 +161,21 @@ func TestBadInputChangesNothing(t *testing.T) {
 			t.Fatalf("message %q does not name the field", st.Message)
 		}
 	})
+	t.Run("a patch that moves the object is a 400", func(t *testing.T) {
+		for _, tc := range []struct{ patchType, patch, message string }{
+			{"application/json-patch+json", `[{"op":"replace","path":"/metadata/namespace","value":"kube-system"}]`,
+				"the namespace of the provided object does not match the namespace sent on the request"},
+			{"application/merge-patch+json", `{"metadata":{"namespace":"kube-system"}}`,
+				"the namespace of the provided object does not match the namespace sent on the request"},
+			{"application/json-patch+json", `[{"op":"replace","path":"/metadata/name","value":"other"}]`,
+				"the name of the object (other) does not match the name on the URL (keep)"},
+		} {
+			code, data := c.do(c.http, "PATCH", cms+"/keep", tc.patchType, []byte(tc.patch))
+			if st := c.expectStatus(400, data, code, "BadRequest"); st.Message != tc.message {
+				t.Errorf("%s %s: message %q, want %q", tc.patchType, tc.patch, st.Message, tc.message)
+			}
+		}
+	})
 	t.Run("a body over 3 MiB is a 413", func(t *testing.T) {
 		big := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big"},"data":{"a":"` + strings.Repeat("x", 3<<20) + `"}}`
 		code, data := c.do(c.http, "POST", cms, "application/json", []byte(big))

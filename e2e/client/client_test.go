@@ -4,6 +4,7 @@ package client
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +96,17 @@ func TestTypedClient(t *testing.T) {
 	}
 	if causes := err.(*client.StatusError).Status.GetDetails().GetCauses(); len(causes) == 0 || causes[0].GetField() != "spec.containers" {
 		t.Fatalf("causes: %v", causes)
+	}
+	if status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("invalid pod: gRPC code %v, want InvalidArgument", status.Code(err))
+	}
+	if _, err := cms.Get(ctx, "nope"); status.Code(err) != codes.NotFound {
+		t.Fatalf("get missing: gRPC code %v, want NotFound", status.Code(err))
+	}
+	// A create with generateName is named by the server.
+	gen, err := cms.Create(ctx, &corev1.ConfigMap{Metadata: &metav1.ObjectMeta{GenerateName: "gen-"}}, client.WriteOptions{})
+	if err != nil || !strings.HasPrefix(gen.GetMetadata().GetName(), "gen-") {
+		t.Fatalf("generateName create: %v %v", gen.GetMetadata(), err)
 	}
 
 	for _, want := range []string{client.Added, client.Modified} {

@@ -12,9 +12,17 @@ import (
 // Kubernetes Status (reason, code, causes).
 type StatusError struct {
 	Status *metav1.Status
+	// grpc is the gRPC status it came in, so that status.Code of the
+	// error is the server's code (InvalidArgument, NotFound...).
+	grpc *status.Status
 }
 
 func (e *StatusError) Error() string { return e.Status.GetMessage() }
+
+// GRPCStatus is the gRPC status the server answered with (nil for a
+// StatusError not made from a gRPC answer), for status.FromError and
+// status.Code.
+func (e *StatusError) GRPCStatus() *status.Status { return e.grpc }
 
 // FromGRPC turns a gRPC error into a *StatusError when the server attached
 // a Status; other errors (transport, cancellation) pass through.
@@ -28,7 +36,7 @@ func FromGRPC(err error) error {
 	}
 	for _, d := range s.Details() {
 		if st, ok := d.(*metav1.Status); ok {
-			return &StatusError{Status: st}
+			return &StatusError{Status: st, grpc: s}
 		}
 	}
 	return err

@@ -198,3 +198,31 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnmarshalYAML: any YAML read as a Pod never panics, and a decoded
+// Pod written as JSON reads back to the same Pod.
+func FuzzUnmarshalYAML(f *testing.F) {
+	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: c\n    image: nginx\n"))
+	f.Add([]byte("metadata: {labels: {a: b}}\nspec: {containers: [{name: a, resources: {limits: {cpu: 500m}}}]}\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 64<<10 {
+			return
+		}
+		var pod corev1.Pod
+		if err := UnmarshalYAML(data, &pod); err != nil {
+			return
+		}
+		out, err := Marshal(&pod)
+		if err != nil {
+			return
+		}
+		var again corev1.Pod
+		if err := Unmarshal(out, &again); err != nil {
+			t.Fatalf("re-decode of %s: %v", out, err)
+		}
+		if !proto.Equal(&pod, &again) {
+			t.Fatalf("round trip changed %s", out)
+		}
+	})
+}

@@ -48,6 +48,9 @@ func (s *Store) Patch(ctx context.Context, namespace, name string, p Patch, opts
 		if err != nil {
 			return nil, err
 		}
+		if err := CheckPatchedIdentity(obj, namespace, name); err != nil {
+			return nil, err
+		}
 		pinned := object.Meta(obj).GetResourceVersion() != object.Meta(current).GetResourceVersion()
 		obj, err = updateThrough(ctx, s, obj, opts, s.res)
 		if apierrors.IsConflict(err) && !pinned && attempt < maxPatchRetries {
@@ -55,6 +58,27 @@ func (s *Store) Patch(ctx context.Context, namespace, name string, p Patch, opts
 		}
 		return obj, err
 	}
+}
+
+// CheckPatchedIdentity keeps a patch from moving the object, as
+// Kubernetes' patch handler does: a namespace the patch removed is the
+// request's again, a cluster-scoped object has none, and any other
+// namespace or name than the request's is refused with 400.
+func CheckPatchedIdentity(obj proto.Message, namespace, name string) error {
+	meta := object.Meta(obj)
+	switch ns := meta.GetNamespace(); {
+	case ns == namespace:
+	case ns == "":
+		meta.Namespace = namespace
+	case namespace == "":
+		meta.Namespace = ""
+	default:
+		return apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request")
+	}
+	if meta.GetName() != name {
+		return apierrors.NewBadRequest(fmt.Sprintf("the name of the object (%s) does not match the name on the URL (%s)", meta.GetName(), name))
+	}
+	return nil
 }
 
 // updateThrough writes obj through b by the subresource the options name
@@ -131,6 +155,17 @@ func CheckPatchType(patchType string, meta strategicpatch.LookupPatchMeta) error
 // MaxJSONPatchOperations bounds the operations of one JSON patch, as
 // kube-apiserver does: a longer patch is refused with 413.
 const MaxJSONPatchOperations = 10000
+
+// MaxJSONPatchCopyBytes bounds how much the copy operations of one JSON
+// patch may add to the document, as kube-apiserver bounds it (3 MiB):
+// each copy may double the document, so without a bound a short patch of
+// copies would grow it exponentially. A patch over the bound is refused
+// with 422.
+const MaxJSONPatchCopyBytes = 3 << 20
+
+// The JSON patch library keeps the bound in a package variable; it is set
+// once, before any request is served.
+func init() { jsonpatch.AccumulatedCopySizeLimit = MaxJSONPatchCopyBytes }
 
 // ApplyPatchJSON applies a JSON, merge or (with meta) strategic merge patch
 // to a JSON document.

@@ -33,3 +33,20 @@ func TestJSONPatchOperationLimit(t *testing.T) {
 		t.Fatalf("10,001 operations: got %d %q", st.GetCode(), st.GetMessage())
 	}
 }
+
+// Copy operations may not grow the document past 3 MiB, as in
+// kube-apiserver: 40 copies that each double it are refused with 422
+// instead of building a document of 2^40 times its size.
+func TestJSONPatchCopySizeLimit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`[{"op":"add","path":"/a","value":{"v":"` + strings.Repeat("x", 64) + `"}}`)
+	for i := range 40 {
+		fmt.Fprintf(&b, `,{"op":"copy","from":"/a","path":"/a/c%d"}`, i)
+	}
+	b.WriteString("]")
+	_, err := ApplyPatchJSON([]byte(`{}`), Patch{Type: PatchJSON, Data: []byte(b.String())}, nil)
+	st := apierrors.ToStatus(err)
+	if st.GetCode() != http.StatusUnprocessableEntity || !strings.Contains(st.GetMessage(), "Unable to complete the copy, the accumulated size increase of copy is") {
+		t.Fatalf("40 doubling copies: got %d %q, want 422 for the copy size", st.GetCode(), st.GetMessage())
+	}
+}

@@ -155,16 +155,25 @@ func (s *Store) checkWrite(ctx context.Context, w Write) error {
 // Resource is the resource this store serves.
 func (s *Store) Resource() *Resource { return s.res }
 
-// Create stores a new object.
+// Create stores a new object. A generated name already taken is
+// generated again (CreateWithGeneratedName), as Kubernetes does.
 func (s *Store) Create(ctx context.Context, obj proto.Message, opts CreateOptions) (proto.Message, error) {
+	if NeedsGeneratedName(obj) {
+		return CreateWithGeneratedName(ctx, obj, func(ctx context.Context, named proto.Message) (proto.Message, error) {
+			return s.create(ctx, named, true, opts)
+		})
+	}
+	return s.create(ctx, obj, false, opts)
+}
+
+// create stores a new object. Admission sees the name the client asked
+// for: the generateName when the name was generated.
+func (s *Store) create(ctx context.Context, obj proto.Message, generated bool, opts CreateOptions) (proto.Message, error) {
 	obj = proto.Clone(obj)
 	meta := object.Meta(obj)
 	requested := meta.GetName()
-	if requested == "" {
+	if generated {
 		requested = meta.GetGenerateName()
-	}
-	if meta.GetName() == "" && meta.GetGenerateName() != "" {
-		meta.Name = GenerateName(meta.GetGenerateName())
 	}
 	if s.res.Namespaced && s.nsCheck != nil && meta.GetNamespace() != "" {
 		if err := s.nsCheck(ctx, meta.GetNamespace()); err != nil {

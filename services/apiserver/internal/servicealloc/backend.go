@@ -63,10 +63,18 @@ func (b Backend) Create(ctx context.Context, obj proto.Message, opts registry.Cr
 		svc.Spec.Type = "ClusterIP"
 	}
 	// The cluster IP's IPAddress names its Service, so a generated name
-	// is chosen before allocating.
-	if m := svc.GetMetadata(); m != nil && m.GetName() == "" && m.GetGenerateName() != "" {
-		m.Name = registry.GenerateName(m.GetGenerateName())
+	// is chosen before allocating, and chosen again while it is taken.
+	if registry.NeedsGeneratedName(svc) {
+		return registry.CreateWithGeneratedName(ctx, svc, func(ctx context.Context, named proto.Message) (proto.Message, error) {
+			return b.createNamed(ctx, named.(*corev1.Service), opts)
+		})
 	}
+	return b.createNamed(ctx, svc, opts)
+}
+
+// createNamed allocates what a named Service needs and stores it,
+// releasing the allocations when the write fails.
+func (b Backend) createNamed(ctx context.Context, svc *corev1.Service, opts registry.CreateOptions) (proto.Message, error) {
 	t, err := b.allocate(ctx, svc, nil, opts.DryRun)
 	if err != nil {
 		return nil, err
@@ -116,6 +124,9 @@ func (b Backend) Patch(ctx context.Context, namespace, name string, p registry.P
 		}
 		patched, err := applyPatch(ctx, old, p, b.Resource, opts.FieldValidation)
 		if err != nil {
+			return nil, err
+		}
+		if err := registry.CheckPatchedIdentity(patched, namespace, name); err != nil {
 			return nil, err
 		}
 		pinned := patched.GetMetadata().GetResourceVersion() != old.GetMetadata().GetResourceVersion()
