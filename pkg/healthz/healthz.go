@@ -40,11 +40,16 @@ func addHealth(mux *http.ServeMux) {
 }
 
 // Handler serves the health paths, the registry's metrics at /metrics
-// and, with profiling, Go profiles under /debug/pprof/. Serve it behind a
-// Delegation, which lets anyone read the health paths only.
-func Handler(registry *prometheus.Registry, profiling bool) http.Handler {
+// and, with profiling, Go profiles under /debug/pprof/; /readyz answers
+// ok only while every ready check passes. Serve it behind a Delegation,
+// which lets anyone read the health paths only; more paths may be added
+// to the mux.
+func Handler(registry *prometheus.Registry, profiling bool, ready ...Check) *http.ServeMux {
 	mux := http.NewServeMux()
 	addHealth(mux)
+	if len(ready) > 0 {
+		mux.Handle("/readyz", Checks(ready))
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	if profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
