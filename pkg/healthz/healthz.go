@@ -33,8 +33,14 @@ func HealthHandler() http.Handler {
 	return mux
 }
 
-func addHealth(mux *http.ServeMux) {
+// addHealth serves the health paths: "ok", but /readyz only while the
+// ready checks pass.
+func addHealth(mux *http.ServeMux, ready ...Check) {
 	for _, p := range HealthPaths {
+		if p == "/readyz" && len(ready) > 0 {
+			mux.Handle(p, Checks(ready))
+			continue
+		}
 		mux.HandleFunc(p, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	}
 }
@@ -46,10 +52,7 @@ func addHealth(mux *http.ServeMux) {
 // to the mux.
 func Handler(registry *prometheus.Registry, profiling bool, ready ...Check) *http.ServeMux {
 	mux := http.NewServeMux()
-	addHealth(mux)
-	if len(ready) > 0 {
-		mux.Handle("/readyz", Checks(ready))
-	}
+	addHealth(mux, ready...)
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	if profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
