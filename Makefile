@@ -129,14 +129,15 @@ bench: ## apiserver, scheduler, controller-manager, kubelet and proxy benchmarks
 	$(GO) test -run '^$$' -bench BenchmarkSync -benchtime=1x -timeout 30m ./services/proxy/internal/nftables/ ./services/proxy/internal/iptables/
 	$(GO) test -run '^$$' -bench BenchmarkNetworkProgramming -benchtime=20x -timeout 30m ./e2e/proxy/
 
-tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc ## build the pinned code generators
+tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/protoc-gen-grpc-gateway ## build the pinned code generators
 
 $(TOOLS)/buf: tools/buf/go.mod
 	GOWORK=off $(GO) build -C tools/buf -o $(TOOLS)/buf github.com/bufbuild/buf/cmd/buf
 
-$(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc: tools/protoc/go.mod
+$(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/protoc-gen-grpc-gateway: tools/protoc/go.mod
 	GOWORK=off $(GO) build -C tools/protoc -o $(TOOLS)/ \
-		google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+		google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc \
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway
 
 # How long Jaeger's first build takes on the project's machines (2 cores;
 # the more, the busier the machine).

@@ -33,18 +33,26 @@ func HealthHandler() http.Handler {
 	return mux
 }
 
-func addHealth(mux *http.ServeMux) {
+// addHealth serves the health paths: "ok", but /readyz only while the
+// ready checks pass.
+func addHealth(mux *http.ServeMux, ready ...Check) {
 	for _, p := range HealthPaths {
+		if p == "/readyz" && len(ready) > 0 {
+			mux.Handle(p, Checks(ready))
+			continue
+		}
 		mux.HandleFunc(p, func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) })
 	}
 }
 
 // Handler serves the health paths, the registry's metrics at /metrics
-// and, with profiling, Go profiles under /debug/pprof/. Serve it behind a
-// Delegation, which lets anyone read the health paths only.
-func Handler(registry *prometheus.Registry, profiling bool) http.Handler {
+// and, with profiling, Go profiles under /debug/pprof/; /readyz answers
+// ok only while every ready check passes. Serve it behind a Delegation,
+// which lets anyone read the health paths only; more paths may be added
+// to the mux.
+func Handler(registry *prometheus.Registry, profiling bool, ready ...Check) *http.ServeMux {
 	mux := http.NewServeMux()
-	addHealth(mux)
+	addHealth(mux, ready...)
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{}))
 	if profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

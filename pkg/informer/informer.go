@@ -8,6 +8,7 @@ package informer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -57,6 +58,7 @@ type Informer[T proto.Message] struct {
 	handlers []Handler[T]
 	synced   chan struct{}
 	rv       string
+	listErr  error // the last list's error; nil once a list works
 }
 
 // New builds an informer; Start runs it.
@@ -93,6 +95,29 @@ func (i *Informer[T]) HasSynced() bool {
 	}
 }
 
+// Ready is nil once the first list is delivered and while lists work:
+// an error says the cache has not synced yet, or that the last list
+// failed (the cache may be stale), and why.
+func (i *Informer[T]) Ready() error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	var zero T
+	kind := zero.ProtoReflect().Descriptor().Name()
+	if i.listErr != nil {
+		return fmt.Errorf("%s informer: list failed: %w", kind, i.listErr)
+	}
+	if !i.HasSynced() {
+		return fmt.Errorf("%s informer: not synced yet", kind)
+	}
+	return nil
+}
+
+func (i *Informer[T]) setListErr(err error) {
+	i.mu.Lock()
+	i.listErr = err
+	i.mu.Unlock()
+}
+
 // WaitForSync blocks until the first list is delivered or ctx ends.
 func (i *Informer[T]) WaitForSync(ctx context.Context) bool {
 	select {
@@ -114,6 +139,10 @@ func (i *Informer[T]) Start(ctx context.Context) error {
 	for ctx.Err() == nil {
 		if needList {
 			if err := i.relist(ctx); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				i.setListErr(err)
 				failures++
 				slog.WarnContext(ctx, "informer list failed", "err", err, "failures", failures)
 				if !i.wait(ctx, failures) {
@@ -184,6 +213,7 @@ func (i *Informer[T]) relist(ctx context.Context) error {
 	}
 	i.mu.Lock()
 	i.rv = rv
+	i.listErr = nil
 	if !i.HasSynced() {
 		close(i.synced)
 	}

@@ -1,12 +1,11 @@
 // Package app is the cloud-controller process: flags, the Service and
 // Node informers, the cloud provider (the built-in local one or a plugin
-// program), the node, service and route controllers, leader election,
-// and the health and metrics endpoints.
+// program) and the node, service and route controllers, started through
+// pkg/component's skeleton (leader election, health, metrics and
+// z-pages).
 package app
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -18,7 +17,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"skiff.dev/pkg/component"
-	"skiff.dev/pkg/healthz"
 	"skiff.dev/services/cloud-controller/internal/local"
 	"skiff.dev/services/cloud-controller/internal/node"
 	"skiff.dev/services/cloud-controller/internal/route"
@@ -33,8 +31,9 @@ var controllers = []string{node.Name, service.Name, route.Name}
 
 // Options are the cloud-controller's flags.
 type Options struct {
-	component.Observability
-	Kubeconfig string
+	// Options are the flags every controlling component has; the secure
+	// port is 10258 and the election cloud-controller-manager.
+	component.Options
 	// CloudProvider is "local" or the path of a provider plugin program.
 	CloudProvider string
 	CloudConfig   string
@@ -42,14 +41,6 @@ type Options struct {
 	cloudConfig []byte
 	ClusterName string
 	Controllers []string
-
-	LeaderElect   bool
-	LeaseDuration time.Duration
-	Identity      string
-	// Serving is the secure port (10258): health to anyone, metrics and
-	// profiles to users the apiserver authorizes.
-	Serving   healthz.SecureServing
-	Profiling bool
 
 	ClusterCIDR               string
 	ConfigureCloudRoutes      bool
@@ -64,19 +55,11 @@ type Options struct {
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
-	host, _ := os.Hostname()
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
 	return &Options{
-		Observability:             component.DefaultObservability(),
+		Options:                   component.NewOptions(10258, Election),
 		CloudProvider:             local.Name,
 		ClusterName:               "kubernetes",
 		Controllers:               []string{"*"},
-		LeaderElect:               true,
-		LeaseDuration:             5 * time.Second,
-		Identity:                  host + "_" + hex.EncodeToString(suffix),
-		Serving:                   healthz.NewSecureServing(10258),
-		Profiling:                 true,
 		ConfigureCloudRoutes:      true,
 		RouteReconciliationPeriod: 10 * time.Second,
 		NodeMonitorPeriod:         5 * time.Second,
@@ -89,17 +72,12 @@ func NewOptions() *Options {
 
 // AddFlags registers the flags.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver (token authentication).")
+	o.Options.AddFlags(fs, "Run the controllers")
 	fs.StringVar(&o.CloudProvider, "cloud-provider", o.CloudProvider, "'local' for the built-in provider (bare metal, dev), or the path of a cloud provider plugin program.")
 	fs.StringVar(&o.CloudConfig, "cloud-config", o.CloudConfig, "File with the cloud provider's configuration, handed to the provider as it is (local: zone, region, instanceType, loadBalancerPool).")
 	fs.StringVar(&o.ClusterName, "cluster-name", o.ClusterName, "The cluster's name, passed to the provider to name cloud resources.")
 	fs.StringSliceVar(&o.Controllers, "controllers", o.Controllers, fmt.Sprintf(
 		"Controllers to run: '*' for all, 'foo' to add one, '-foo' to leave one out. Known: %s.", strings.Join(controllers, ", ")))
-	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Run the controllers only while leading the cloud-controller-manager election, so replicas can stand by.")
-	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a silent leader keeps the lead.")
-	fs.StringVar(&o.Identity, "leader-elect-identity", o.Identity, "This replica's name in the election.")
-	o.Serving.AddFlags(fs)
-	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the secure port.")
 	fs.StringVar(&o.ClusterCIDR, "cluster-cidr", o.ClusterCIDR, "CIDR of the pods; the route controller deletes only routes inside it (empty: any route whose node is gone).")
 	fs.BoolVar(&o.ConfigureCloudRoutes, "configure-cloud-routes", o.ConfigureCloudRoutes, "Create cloud routes for the nodes' pod CIDRs (when the provider supports routes).")
 	fs.DurationVar(&o.RouteReconciliationPeriod, "route-reconciliation-period", o.RouteReconciliationPeriod, "How often the routes are reconciled even without node changes.")
@@ -108,20 +86,12 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.ConcurrentServiceSyncs, "concurrent-service-syncs", o.ConcurrentServiceSyncs, "Workers of the service controller.")
 	fs.IntVar(&o.ConcurrentNodeSyncs, "concurrent-node-syncs", o.ConcurrentNodeSyncs, "Workers of the node controller.")
 	fs.DurationVar(&o.PluginCallTimeout, "cloud-provider-call-timeout", o.PluginCallTimeout, "Bound on each call to a provider plugin; a plugin that takes longer is restarted.")
-	o.Observability.AddFlags(fs)
 }
 
 // Validate checks the flags; the local provider's configuration is read
 // and checked too.
 func (o *Options) Validate() error {
-	var errs []error
-	if o.Kubeconfig == "" {
-		errs = append(errs, errors.New("--kubeconfig is required"))
-	}
-	errs = append(errs, o.validateProvider())
-	if o.LeaderElect && o.LeaseDuration < 2*time.Second {
-		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration %v: must be at least 2s", o.LeaseDuration))
-	}
+	errs := []error{o.Options.Validate(), o.validateProvider()}
 	for _, c := range o.Controllers {
 		name := strings.TrimPrefix(c, "-")
 		if name != "*" && !slices.Contains(controllers, name) {
@@ -143,12 +113,6 @@ func (o *Options) Validate() error {
 	if o.ConcurrentServiceSyncs < 1 || o.ConcurrentNodeSyncs < 1 {
 		errs = append(errs, fmt.Errorf("--concurrent-service-syncs %d and --concurrent-node-syncs %d: must be at least 1",
 			o.ConcurrentServiceSyncs, o.ConcurrentNodeSyncs))
-	}
-	if err := o.Observability.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.Serving.Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

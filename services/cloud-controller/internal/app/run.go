@@ -6,15 +6,13 @@ import (
 	"net/netip"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/component"
 	"skiff.dev/pkg/controller"
 	"skiff.dev/pkg/events"
-	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
-	"skiff.dev/pkg/leaderelection"
 	"skiff.dev/services/cloud-controller/internal/node"
 	"skiff.dev/services/cloud-controller/internal/route"
 	"skiff.dev/services/cloud-controller/internal/service"
@@ -27,40 +25,12 @@ func Run(ctx context.Context, o *Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	flush, err := o.Observability.Setup(ctx, "cloud-controller")
-	if err != nil {
-		return err
-	}
-	defer flush()
-	c, err := client.NewFromKubeconfig(o.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
-	a := newApp(o, c, o.cloudConfig)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.events.Run(gctx) })
-	g.Go(func() error { return a.services.Start(gctx) })
-	g.Go(func() error { return a.nodes.Start(gctx) })
-	if err := o.Serving.Serve(gctx, g, healthz.Handler(a.metrics.registry, o.Profiling), healthz.ClientReviewer(c)); err != nil {
-		return err
-	}
-	g.Go(func() error {
-		if !a.services.WaitForSync(gctx) || !a.nodes.WaitForSync(gctx) {
-			return nil
-		}
-		slog.InfoContext(gctx, "caches synced", "identity", o.Identity, "provider", o.CloudProvider)
-		if !o.LeaderElect {
-			a.lead(gctx)
-			return nil
-		}
-		return leaderelection.Run(gctx, leaderelection.Config{
-			Conn: c.Conn(), Election: Election, Identity: o.Identity, LeaseDuration: o.LeaseDuration,
-			OnStartedLeading: a.lead,
-		})
+	return component.Run(ctx, "cloud-controller", &o.Options, o, func(_ context.Context, c *client.Client, _ client.Config) (*component.Parts, error) {
+		a := newApp(o, c, o.cloudConfig)
+		slog.InfoContext(ctx, "cloud provider chosen", "provider", o.CloudProvider)
+		return &component.Parts{Metrics: a.metrics.registry, Caches: []component.Cache{a.services, a.nodes},
+			Background: []func(context.Context) error{a.events.Run, a.services.Start, a.nodes.Start}, Lead: a.lead}, nil
 	})
-	return g.Wait()
 }
 
 // app is the process's parts.

@@ -1,15 +1,13 @@
 // Package app is the controller-manager process: flags, the shared
-// informers, the controllers chosen with --controllers, leader election,
-// and the health and metrics endpoints.
+// informers and the controllers chosen with --controllers, started
+// through pkg/component's skeleton (leader election, health, metrics and
+// z-pages).
 package app
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -17,7 +15,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"skiff.dev/pkg/component"
-	"skiff.dev/pkg/healthz"
 	"skiff.dev/services/controller-manager/internal/csrsigning"
 	"skiff.dev/services/controller-manager/internal/endpointslicemirroring"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
@@ -27,19 +24,13 @@ import (
 
 // Options are the controller-manager's flags.
 type Options struct {
-	component.Observability
-	Kubeconfig  string
+	// Options are the flags every controlling component has; the secure
+	// port is 10257 and the election kube-controller-manager.
+	component.Options
 	Controllers []string
-	LeaderElect bool
 	// UseServiceAccountCredentials runs each controller as its own
 	// service account in kube-system instead of the manager's identity.
 	UseServiceAccountCredentials bool
-	LeaseDuration                time.Duration
-	Identity                     string
-	// Serving is the secure port (10257): health to anyone, metrics and
-	// profiles to users the apiserver authorizes.
-	Serving   healthz.SecureServing
-	Profiling bool
 	// Node lifecycle.
 	NodeMonitorPeriod      time.Duration
 	NodeMonitorGracePeriod time.Duration
@@ -70,18 +61,10 @@ type Options struct {
 
 // NewOptions returns the defaults.
 func NewOptions() *Options {
-	host, _ := os.Hostname()
-	suffix := make([]byte, 4)
-	_, _ = rand.Read(suffix)
 	o := &Options{
-		Observability: component.DefaultObservability(),
-		Controllers:   []string{"*"},
-		LeaderElect:   true,
-		LeaseDuration: 5 * time.Second,
-		Identity:      host + "_" + hex.EncodeToString(suffix),
-		Serving:       healthz.NewSecureServing(10257),
-		Profiling:     true,
-		Workers:       map[string]*int{},
+		Options:     component.NewOptions(10257, "kube-controller-manager"),
+		Controllers: []string{"*"},
+		Workers:     map[string]*int{},
 
 		NodeMonitorPeriod:      5 * time.Second,
 		NodeMonitorGracePeriod: 40 * time.Second,
@@ -103,16 +86,10 @@ func NewOptions() *Options {
 
 // AddFlags registers the flags.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver (token authentication).")
+	o.Options.AddFlags(fs, "Run the controllers")
 	fs.StringSliceVar(&o.Controllers, "controllers", o.Controllers, fmt.Sprintf(
 		"Controllers to run: '*' for all, 'foo' to add one, '-foo' to leave one out. Known: %s.", strings.Join(names(), ", ")))
 	fs.BoolVar(&o.UseServiceAccountCredentials, "use-service-account-credentials", o.UseServiceAccountCredentials, "Run each controller with its own service account's credentials (kube-system/<controller>-controller, bound by the bootstrap policy to system:controller:<account>); the --kubeconfig identity then needs only Kubernetes' system:kube-controller-manager role.")
-	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Run the controllers only while leading the kube-controller-manager election, so replicas can stand by.")
-	fs.DurationVar(&o.LeaseDuration, "leader-elect-lease-duration", o.LeaseDuration, "How long a silent leader keeps the lead.")
-	fs.StringVar(&o.Identity, "leader-elect-identity", o.Identity, "This replica's name in the election.")
-	o.Serving.AddFlags(fs)
-	o.Observability.AddFlags(fs)
-	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the secure port.")
 	fs.DurationVar(&o.NodeMonitorPeriod, "node-monitor-period", o.NodeMonitorPeriod, "How often the node lifecycle controller checks the nodes' heartbeats.")
 	fs.DurationVar(&o.NodeMonitorGracePeriod, "node-monitor-grace-period", o.NodeMonitorGracePeriod, "How long a node may go without a heartbeat before it turns Unknown and is tainted unreachable.")
 	fs.Float64Var(&o.NodeEvictionRate, "node-eviction-rate", o.NodeEvictionRate, "Nodes per second whose pods may start being evicted.")
@@ -141,13 +118,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 
 // Validate checks the flags.
 func (o *Options) Validate() error {
-	var errs []error
-	if o.Kubeconfig == "" {
-		errs = append(errs, errors.New("--kubeconfig is required"))
-	}
-	if o.LeaderElect && o.LeaseDuration < 2*time.Second {
-		errs = append(errs, fmt.Errorf("--leader-elect-lease-duration %v: must be at least 2s", o.LeaseDuration))
-	}
+	errs := []error{o.Options.Validate()}
 	for _, c := range o.Controllers {
 		name := strings.TrimPrefix(c, "-")
 		if name != "*" && !slices.Contains(names(), name) {
@@ -177,15 +148,7 @@ func (o *Options) Validate() error {
 	if o.ClusterSigningDuration <= 0 {
 		errs = append(errs, fmt.Errorf("--cluster-signing-duration %v: must be positive", o.ClusterSigningDuration))
 	}
-	if err := o.validateNodeCIDRs(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.Observability.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.Serving.Validate(); err != nil {
-		errs = append(errs, err)
-	}
+	errs = append(errs, o.validateNodeCIDRs())
 	return errors.Join(errs...)
 }
 

@@ -9,10 +9,9 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/component"
 	"skiff.dev/pkg/controller"
 	"skiff.dev/pkg/events"
-	"skiff.dev/pkg/healthz"
-	"skiff.dev/pkg/leaderelection"
 	"skiff.dev/services/controller-manager/internal/clientbuilder"
 	"skiff.dev/services/controller-manager/internal/informers"
 )
@@ -24,32 +23,29 @@ func Run(ctx context.Context, o *Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	flush, err := o.Observability.Setup(ctx, "controller-manager")
-	if err != nil {
-		return err
-	}
-	defer flush()
+	return component.Run(ctx, "controller-manager", &o.Options, o, func(_ context.Context, c *client.Client, cfg client.Config) (*component.Parts, error) {
+		return build(o, c, cfg)
+	})
+}
 
-	cfg, err := client.FromKubeconfig(o.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	c, err := client.New(cfg)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	// Each controller's client: the manager's own, or with
-	// --use-service-account-credentials one per controller account.
+// build makes the enabled controllers on the shared informers, each with
+// its client: the manager's own, or with --use-service-account-credentials
+// one per controller account.
+func build(o *Options, c *client.Client, cfg client.Config) (_ *component.Parts, err error) {
 	clientFor := func(string) (*client.Client, error) { return c, nil }
+	byAccount := map[string]*client.Client{}
+	closeAll := func() {
+		for _, cc := range byAccount {
+			_ = cc.Close()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
 	if o.UseServiceAccountCredentials {
 		b := &clientbuilder.Builder{Root: c, Config: cfg}
-		byAccount := map[string]*client.Client{}
-		defer func() {
-			for _, cc := range byAccount {
-				_ = cc.Close()
-			}
-		}()
 		clientFor = func(account string) (*client.Client, error) {
 			if cc, ok := byAccount[account]; ok {
 				return cc, nil
@@ -73,43 +69,22 @@ func Run(ctx context.Context, o *Options) error {
 		}
 		kc, err := clientFor(accounts[k.name])
 		if err != nil {
-			return fmt.Errorf("client of the %s controller: %w", k.name, err)
+			return nil, fmt.Errorf("client of the %s controller: %w", k.name, err)
 		}
 		r, err := k.build(deps{c: kc, f: f, o: o, workers: *o.Workers[k.name], observe: observe, events: eb})
 		if err != nil {
-			return fmt.Errorf("start the %s controller: %w", k.name, err)
+			return nil, fmt.Errorf("start the %s controller: %w", k.name, err)
 		}
 		runners = append(runners, r)
 	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return eb.Run(gctx) })
-	g.Go(func() error { return f.Start(gctx) })
-	// The manager's own identity asks the reviews, whatever the
-	// controllers' clients.
-	if err := o.Serving.Serve(gctx, g, healthz.Handler(registry, o.Profiling), healthz.ClientReviewer(c)); err != nil {
-		return err
+	slog.Info("controllers built", "controllers", len(runners))
+	lead := func(ctx context.Context) {
+		rg, rctx := errgroup.WithContext(ctx)
+		for _, r := range runners {
+			rg.Go(func() error { return r.Run(rctx) })
+		}
+		_ = rg.Wait()
 	}
-	g.Go(func() error {
-		if !f.WaitForSync(gctx) {
-			return nil
-		}
-		slog.InfoContext(gctx, "caches synced", "identity", o.Identity, "controllers", len(runners))
-		run := func(ctx context.Context) {
-			rg, rctx := errgroup.WithContext(ctx)
-			for _, r := range runners {
-				rg.Go(func() error { return r.Run(rctx) })
-			}
-			_ = rg.Wait()
-		}
-		if !o.LeaderElect {
-			run(gctx)
-			return nil
-		}
-		return leaderelection.Run(gctx, leaderelection.Config{
-			Conn: c.Conn(), Election: "kube-controller-manager", Identity: o.Identity, LeaseDuration: o.LeaseDuration,
-			OnStartedLeading: run,
-		})
-	})
-	return g.Wait()
+	return &component.Parts{Metrics: registry, Caches: []component.Cache{f},
+		Background: []func(context.Context) error{eb.Run, f.Start}, Lead: lead, Close: closeAll}, nil
 }

@@ -34,6 +34,7 @@ type Factory struct {
 type runnable interface {
 	Start(ctx context.Context) error
 	WaitForSync(ctx context.Context) bool
+	Ready() error
 }
 
 // New makes a factory over a client.
@@ -179,4 +180,18 @@ func (f *Factory) WaitForSync(ctx context.Context) bool {
 		}
 	}
 	return true
+}
+
+// Ready is nil when every informer has listed and lists work; else the
+// first informer's error that says why not.
+func (f *Factory) Ready() error {
+	f.mu.Lock()
+	all := f.all
+	f.mu.Unlock()
+	for _, i := range all {
+		if err := i.Ready(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

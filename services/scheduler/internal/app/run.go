@@ -3,21 +3,18 @@ package app
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"maps"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
 	corev1 "skiff.dev/api/core/v1"
 	policyv1 "skiff.dev/api/policy/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/component"
 	"skiff.dev/pkg/events"
-	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
-	"skiff.dev/pkg/leaderelection"
 	"skiff.dev/services/scheduler/internal/cache"
 	"skiff.dev/services/scheduler/internal/config"
 	"skiff.dev/services/scheduler/internal/external"
@@ -32,29 +29,30 @@ func Run(ctx context.Context, o *Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	flush, err := o.Observability.Setup(ctx, "scheduler")
-	if err != nil {
-		return err
-	}
-	defer flush()
+	return component.Run(ctx, "scheduler", &o.Options, o, func(ctx context.Context, c *client.Client, _ client.Config) (*component.Parts, error) {
+		return build(ctx, o, c)
+	})
+}
 
-	c, err := client.NewFromKubeconfig(o.Kubeconfig)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
+// build makes the scheduler's parts: its out-of-process plugins, profiles,
+// cache, queue and informers; the plugins stop when Run returns.
+func build(ctx context.Context, o *Options, c *client.Client) (_ *component.Parts, err error) {
 	m := newMetrics()
 	file, err := config.Read(o.Config)
 	if err != nil {
-		return fmt.Errorf("scheduler configuration: %w", err)
+		return nil, fmt.Errorf("scheduler configuration: %w", err)
 	}
 	q := queue.New(queue.Options{})
 	registry := scheduler.Registry()
 	var plugins []*external.Plugin
-	defer func() {
+	stop := func() {
 		for _, p := range plugins {
 			p.Stop()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
 		}
 	}()
 	hooks := external.Hooks{
@@ -65,14 +63,14 @@ func Run(ctx context.Context, o *Options) error {
 	for _, cfg := range file.ExternalPlugins {
 		p, err := external.Start(ctx, cfg, o.Level(), hooks)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		plugins = append(plugins, p)
 		registry[p.Name()] = p
 	}
 	loaded, err := file.Build(registry)
 	if err != nil {
-		return fmt.Errorf("scheduler configuration: %w", err)
+		return nil, fmt.Errorf("scheduler configuration: %w", err)
 	}
 	profiles := map[string]*scheduler.Profile{}
 	for _, p := range loaded {
@@ -93,34 +91,14 @@ func Run(ctx context.Context, o *Options) error {
 	nodes := informer.New[*corev1.Node](informer.FromResource(c.CoreV1().Nodes()), informer.Options[*corev1.Node]{})
 	wire(pods, nodes, cch, q, nom, profiles)
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return eb.Run(gctx) })
-	g.Go(func() error { return pods.Start(gctx) })
-	g.Go(func() error { return nodes.Start(gctx) })
-	g.Go(func() error { return pdbs.Start(gctx) })
-	g.Go(func() error { q.Run(gctx); return nil })
+	background := []func(context.Context) error{eb.Run, pods.Start, nodes.Start, pdbs.Start,
+		func(ctx context.Context) error { q.Run(ctx); return nil },
+		func(ctx context.Context) error { m.watchQueue(ctx, q); return nil }}
 	for _, p := range plugins {
-		g.Go(func() error { p.Run(gctx); return nil })
+		background = append(background, func(ctx context.Context) error { p.Run(ctx); return nil })
 	}
-	g.Go(func() error { m.watchQueue(gctx, q); return nil })
-	if err := o.Serving.Serve(gctx, g, healthz.Handler(m.registry, o.Profiling), healthz.ClientReviewer(c)); err != nil {
-		return err
-	}
-	g.Go(func() error {
-		if !pods.WaitForSync(gctx) || !nodes.WaitForSync(gctx) || !pdbs.WaitForSync(gctx) {
-			return nil
-		}
-		slog.InfoContext(gctx, "caches synced", "identity", o.Identity)
-		if !o.LeaderElect {
-			s.Run(gctx)
-			return nil
-		}
-		return leaderelection.Run(gctx, leaderelection.Config{
-			Conn: c.Conn(), Election: "kube-scheduler", Identity: o.Identity, LeaseDuration: o.LeaseDuration,
-			OnStartedLeading: s.Run,
-		})
-	})
-	return g.Wait()
+	return &component.Parts{Metrics: m.registry, Caches: []component.Cache{pods, nodes, pdbs},
+		Background: background, Lead: s.Run, Close: stop}, nil
 }
 
 // wire routes informer events: pending pods of our profiles to the queue
