@@ -67,7 +67,7 @@ func Run(ctx context.Context, o *Options) error {
 			return err
 		}
 	}
-	served, err := api.New(api.Config{Etcd: client, WatchCacheSize: o.WatchCacheSize, AuthorizationModes: o.AuthorizationMode,
+	served, err := api.New(api.Config{Etcd: client, WatchCacheSize: o.WatchCacheSize, NoWatchIndex: !o.WatchCacheIndex, AuthorizationModes: o.AuthorizationMode,
 		EnableAdmissionPlugins: o.EnableAdmissionPlugins, DisableAdmissionPlugins: o.DisableAdmissionPlugins, Encryption: enc})
 	if err != nil {
 		return err
