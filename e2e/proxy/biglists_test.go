@@ -27,6 +27,7 @@ func TestComponentsSyncWithLargeLists(t *testing.T) {
 		t.Skip("e2e: skipped with -short")
 	}
 	framework.NeedNetns(t)
+	framework.NeedRuntime(t)
 	srv := framework.StartAPIServer(t)
 	cs, err := kubernetes.NewForConfig(srv.RESTConfig())
 	if err != nil {
