@@ -82,6 +82,13 @@ func (s *APIServer) ComponentKubeconfig(component string) string {
 	return filepath.Join(s.DataDir, "kubeconfigs", component+".kubeconfig")
 }
 
+// Pid is the running process's id.
+func (s *APIServer) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd.Process.Pid
+}
+
 // URL is the server's HTTPS address.
 func (s *APIServer) URL() string { return "https://127.0.0.1:" + strconv.Itoa(s.Port) }
 

@@ -241,6 +241,7 @@ func New(cfg Config, opts ...grpc.DialOption) (*Client, error) {
 		// The program's name leads the User-Agent: the apiserver names
 		// the field manager of writes that give none after it.
 		grpc.WithUserAgent(filepath.Base(os.Args[0])),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxRecvMsgSize), grpc.MaxCallSendMsgSize(MaxSendMsgSize)),
 	}
 	switch {
 	case cfg.TokenSource != nil:

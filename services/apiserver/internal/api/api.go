@@ -57,6 +57,9 @@ type API struct {
 type Config struct {
 	Etcd           *clientv3.Client
 	WatchCacheSize int
+	// NoWatchIndex makes the watch caches match every change against every
+	// watcher (measurement only).
+	NoWatchIndex bool
 	// AuthorizationModes are the authorizers after system:masters' (Node,
 	// RBAC, AlwaysAllow, AlwaysDeny); none leaves only system:masters
 	// allowed.
@@ -96,6 +99,7 @@ func New(cfg Config) (*API, error) {
 			Client: cfg.Etcd, Group: stored.StorageGroup(), Resource: stored.Plural, Namespaced: res.Namespaced,
 			NewFunc: res.New, Codec: codec, WatchCacheSize: cfg.WatchCacheSize,
 			Transformer: cfg.Encryption.For(stored.Group, stored.Plural),
+			IndexField:  watchIndexField, IndexFunc: watchIndexFunc(res), NoWatchIndex: cfg.NoWatchIndex,
 		})
 		a.caches = append(a.caches, st)
 		stores[res] = registry.NewStore(res, st, nil)

@@ -82,7 +82,10 @@ type Options struct {
 	// resources are encrypted at rest, and how.
 	EncryptionProviderConfig string
 
-	WatchCacheSize      int
+	WatchCacheSize int
+	// WatchCacheIndex files watchers by namespace and spec.nodeName; off
+	// only to measure what it saves (a hidden flag).
+	WatchCacheIndex     bool
 	MaxRequestBodyBytes int64
 	Profiling           bool
 	ShutdownTimeout     time.Duration
@@ -102,6 +105,7 @@ func NewOptions() *Options {
 		ServiceClusterIPRange: "10.96.0.0/12",
 		ServiceNodePortRange:  "30000-32767",
 		WatchCacheSize:        2000,
+		WatchCacheIndex:       true,
 		MaxRequestBodyBytes:   3 << 20,
 		Profiling:             true,
 		AnonymousAuth:         true,
@@ -153,6 +157,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "Ports (first-last, inclusive) NodePort and LoadBalancer Services' node ports are allocated from.")
 	fs.StringVar(&o.EncryptionProviderConfig, "encryption-provider-config", o.EncryptionProviderConfig, "EncryptionConfiguration file (apiserver.config.k8s.io/v1): the providers that encrypt resources in etcd (aescbc, aesgcm, secretbox, identity, kms v2); none stores values as they are.")
 	fs.IntVar(&o.WatchCacheSize, "default-watch-cache-size", o.WatchCacheSize, "Changes each resource's watch cache keeps for watches that resume.")
+	fs.BoolVar(&o.WatchCacheIndex, "watch-cache-index", o.WatchCacheIndex, "Find a change's watchers by namespace and spec.nodeName instead of matching it against every watcher.")
+	_ = fs.MarkHidden("watch-cache-index")
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ to authenticated users.")
 	fs.Int64Var(&o.MaxRequestBodyBytes, "max-request-body-bytes", o.MaxRequestBodyBytes, "Largest request body accepted; larger ones get 413.")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "How long a stopping server waits for requests in flight.")

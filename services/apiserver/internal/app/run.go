@@ -67,7 +67,7 @@ func Run(ctx context.Context, o *Options) error {
 			return err
 		}
 	}
-	served, err := api.New(api.Config{Etcd: client, WatchCacheSize: o.WatchCacheSize, AuthorizationModes: o.AuthorizationMode,
+	served, err := api.New(api.Config{Etcd: client, WatchCacheSize: o.WatchCacheSize, NoWatchIndex: !o.WatchCacheIndex, AuthorizationModes: o.AuthorizationMode,
 		EnableAdmissionPlugins: o.EnableAdmissionPlugins, DisableAdmissionPlugins: o.DisableAdmissionPlugins, Encryption: enc})
 	if err != nil {
 		return err
@@ -344,6 +344,7 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 		grpc.ChainUnaryInterceptor(grpcapi.RecoverUnary, c.authn.UnaryInterceptor, c.audit.UnaryInterceptor),
 		grpc.ChainStreamInterceptor(grpcapi.RecoverStream, c.authn.StreamInterceptor, c.audit.StreamInterceptor),
 		grpc.MaxRecvMsgSize(int(c.maxBody)),
+		grpc.MaxSendMsgSize(maxResponseBytes),
 	)
 	builtin := c.api.Catalog.Snapshot()
 	backendOf := func(r *registry.Resource) registry.Backend {
@@ -363,6 +364,13 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 		h.ServeHTTP(w, r)
 	}), nil
 }
+
+// maxResponseBytes bounds one gRPC answer: a page of 500 of the largest
+// objects etcd stores (1.5 MiB each) is 750 MiB, so any page fits, and
+// so does any single object; clients (pkg/client) accept the same. A
+// request is bounded by --max-request-body-bytes (3 MiB by default, as
+// Kubernetes' MaxRequestBodyBytes), for gRPC as for HTTP.
+const maxResponseBytes = 1 << 30
 
 // limitBody refuses bodies over max with 413, up front when the length is
 // declared and while reading otherwise.

@@ -131,6 +131,7 @@ func (s *Store) Watch(ctx context.Context, namespace string, opts ListOptions) (
 		ResourceVersion: opts.ResourceVersion,
 		Predicate:       pred,
 		AllowBookmarks:  opts.AllowWatchBookmarks,
+		IndexValue:      s.indexValue(opts.FieldSelector),
 	})
 	if err != nil {
 		return nil, s.storageError(err, "")
@@ -143,6 +144,24 @@ func (s *Store) Watch(ctx context.Context, namespace string, opts ListOptions) (
 		meta.Annotations = map[string]string{InitialEventsEndAnnotation: "true"}
 	}
 	return newWatcher(ctx, w, s, initial, end), nil
+}
+
+// indexValue is the value the field selector requires of the storage's
+// index field, if it requires one exactly (spec.nodeName=X): the watch
+// cache then finds the watch by it.
+func (s *Store) indexValue(fieldSelector string) *string {
+	field := s.storage.IndexField()
+	if field == "" || fieldSelector == "" {
+		return nil
+	}
+	sel, err := fields.ParseSelector(fieldSelector)
+	if err != nil {
+		return nil
+	}
+	if v, ok := sel.RequiresExactMatch(field); ok {
+		return &v
+	}
+	return nil
 }
 
 // InitialEventsEndAnnotation marks the bookmark that ends the initial

@@ -56,6 +56,7 @@ type cache struct {
 	objects  map[string]proto.Message // current state by key
 	ring     []change                 // recent changes, oldest first
 	watchers map[*watcher]struct{}
+	index    *watchIndex // the watchers again, by what they select
 	// BookmarkInterval is how often watchers that allow bookmarks get one.
 	bookmarkInterval time.Duration
 }
@@ -64,6 +65,7 @@ func newCache(s *Store) *cache {
 	c := &cache{store: s, done: make(chan struct{}), objects: map[string]proto.Message{},
 		watchers: map[*watcher]struct{}{}, bookmarkInterval: time.Minute}
 	c.caughtUp = sync.NewCond(&c.mu)
+	c.index = newWatchIndex(s.cfg, s.prefix)
 	c.progress = make(chan struct{}, 1)
 	return c
 }
@@ -223,11 +225,11 @@ func (c *cache) apply(ch change) {
 		c.oldest = c.ring[over-1].rev
 		c.ring = append(c.ring[:0], c.ring[over:]...)
 	}
-	for w := range c.watchers {
+	c.index.each(ch, func(w *watcher) {
 		if ev, ok := w.translate(ch); ok && !w.send(ev) {
 			c.dropLocked(w)
 		}
-	}
+	})
 }
 
 // list serves a list from the cache (resourceVersion "0").
@@ -281,6 +283,7 @@ func (c *cache) closeAll() {
 func (c *cache) dropLocked(w *watcher) {
 	if _, ok := c.watchers[w]; ok {
 		delete(c.watchers, w)
+		c.index.remove(w)
 		close(w.ch)
 	}
 }

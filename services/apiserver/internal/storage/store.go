@@ -51,6 +51,17 @@ type Config struct {
 	// WatchCacheSize is how many recent events the watch cache keeps for
 	// watches that resume from a resourceVersion.
 	WatchCacheSize int
+	// IndexField names a field watchers may select on exactly (for pods
+	// "spec.nodeName"), and IndexFunc reads it from an object: the watch
+	// cache then hands a change only to the watchers of the object's old
+	// and new value, besides the unindexed ones, as Kubernetes' cacher
+	// does with its indexed triggers.
+	IndexField string
+	IndexFunc  func(proto.Message) string
+	// NoWatchIndex turns the watch cache's dispatch indexes (namespace and
+	// IndexField) off, so every change is matched against every watcher;
+	// benchmarks compare the two.
+	NoWatchIndex bool
 }
 
 // Store is one resource's storage.
@@ -59,6 +70,9 @@ type Store struct {
 	prefix string
 	cache  *cache
 }
+
+// IndexField is the field watchers may select on through the index, or "".
+func (s *Store) IndexField() string { return s.cfg.IndexField }
 
 // New returns the store; Start must run before Watch is used.
 func New(cfg Config) *Store {

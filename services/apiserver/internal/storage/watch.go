@@ -18,6 +18,10 @@ type WatchOptions struct {
 	ResourceVersion string
 	Predicate       func(proto.Message) bool
 	AllowBookmarks  bool
+	// IndexValue, when set, is the value the store's IndexField must equal
+	// for Predicate to hold (the watch's field selector requires it): the
+	// watch cache then finds this watcher by it.
+	IndexValue *string
 }
 
 // Watcher is an open watch. ResultChan closes when the watch ends: the
@@ -40,8 +44,13 @@ type watcher struct {
 	prefix    string
 	pred      func(proto.Message) bool
 	bookmarks bool
-	ch        chan Event
-	stopOnce  sync.Once
+	// namespace, indexed and indexValue are what the watch index files
+	// the watcher under.
+	namespace  string
+	indexed    bool
+	indexValue string
+	ch         chan Event
+	stopOnce   sync.Once
 	// stopCtx unhooks Stop from the watch's context; stopMu guards it, as
 	// a context that has already ended runs Stop at once, perhaps before
 	// Watch has stored it.
@@ -112,6 +121,12 @@ func (s *Store) Watch(ctx context.Context, ns string, opts WatchOptions) (Watche
 	}
 	c := s.cache
 	w := &watcher{cache: c, prefix: s.scopePrefix(ns), pred: opts.Predicate, bookmarks: opts.AllowBookmarks}
+	if s.cfg.Namespaced {
+		w.namespace = ns
+	}
+	if opts.IndexValue != nil {
+		w.indexed, w.indexValue = true, *opts.IndexValue
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if from > c.rev && !c.waitFor(from) {
@@ -128,6 +143,7 @@ func (s *Store) Watch(ctx context.Context, ns string, opts WatchOptions) (Watche
 		w.ch <- ev
 	}
 	c.watchers[w] = struct{}{}
+	c.index.add(w)
 	unhook := context.AfterFunc(ctx, w.Stop)
 	w.stopMu.Lock()
 	w.stopCtx = unhook

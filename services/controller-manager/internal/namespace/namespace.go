@@ -95,27 +95,42 @@ func (nc *Controller) contents(ctx context.Context) ([]client.ServedResource, er
 }
 
 // purge deletes a resource's objects in a namespace and says how many
-// are left (being deleted, or just asked to be).
+// are left (being deleted, or just asked to be). It lists in pages, as a
+// namespace may hold more than one answer can carry.
 func (nc *Controller) purge(ctx context.Context, r client.ServedResource, ns string) (int, error) {
 	md := nc.c.Metadata(r.GroupVersionResource, ns)
-	list, err := md.List(ctx, client.ListOptions{})
-	if err != nil {
-		return 0, err
-	}
-	for _, obj := range list.GetItems() {
-		m := obj.GetMetadata()
-		if m.GetDeletionTimestamp() != nil {
-			continue
-		}
-		// In the background, as Kubernetes' namespace controller deletes:
-		// a kind that orphans by default (ReplicationControllers) would
-		// otherwise wait for the garbage collector.
-		background := &metav1.DeleteOptions{PropagationPolicy: proto.String("Background")}
-		if _, err := md.Delete(ctx, m.GetName(), background); err != nil && !client.IsNotFound(err) {
+	left := 0
+	opts := client.ListOptions{Limit: client.ListPageSize}
+	for {
+		list, err := md.List(ctx, opts)
+		if err != nil {
 			return 0, err
 		}
+		for _, obj := range list.GetItems() {
+			if err := purgeOne(ctx, md, obj.GetMetadata()); err != nil {
+				return 0, err
+			}
+		}
+		left += len(list.GetItems())
+		if opts.Continue = list.GetMetadata().GetContinue(); opts.Continue == "" {
+			return left, nil
+		}
 	}
-	return len(list.GetItems()), nil
+}
+
+// purgeOne deletes an object not yet being deleted.
+func purgeOne(ctx context.Context, md *client.Resource[*metav1.PartialObjectMetadata, *metav1.PartialObjectMetadataList], m *metav1.ObjectMeta) error {
+	if m.GetDeletionTimestamp() != nil {
+		return nil
+	}
+	// In the background, as Kubernetes' namespace controller deletes: a
+	// kind that orphans by default (ReplicationControllers) would
+	// otherwise wait for the garbage collector.
+	background := &metav1.DeleteOptions{PropagationPolicy: proto.String("Background")}
+	if _, err := md.Delete(ctx, m.GetName(), background); err != nil && !client.IsNotFound(err) {
+		return err
+	}
+	return nil
 }
 
 func terminating(ns *corev1.Namespace) bool {
