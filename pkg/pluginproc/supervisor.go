@@ -73,9 +73,9 @@ func (s *Supervisor) launch(ctx context.Context) error {
 		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.stopped {
-		go proc.kill()
+		s.mu.Unlock()
+		proc.kill()
 		return errStopped
 	}
 	s.inst = inst
@@ -83,6 +83,7 @@ func (s *Supervisor) launch(ctx context.Context) error {
 		s.status.Restarts++
 	}
 	s.setState(StateRunning, nil)
+	s.mu.Unlock()
 	return nil
 }
 

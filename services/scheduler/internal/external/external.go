@@ -6,7 +6,8 @@
 // does not stop scheduling: the call is treated as its failure policy says
 // (Ignore: as if the plugin agreed; Fail: the pod waits and is retried),
 // the failure is logged and counted, and a dead or hung plugin is killed
-// and started again with exponential back-off.
+// and started again with exponential back-off by a pluginproc.Supervisor,
+// which runs the cloud-controller's provider plugins the same way.
 package external
 
 import (
