@@ -55,8 +55,8 @@ func TestStackEtcdAnswersOnlyTheApiserver(t *testing.T) {
 	}
 	noCert := &tls.Config{RootCAs: creds.RootCAs, ServerName: "etcd", MinVersion: tls.VersionTLS12}
 	creds.ServerName = "etcd"
-	body, _ := json.Marshal(map[string]string{"key": base64.StdEncoding.EncodeToString([]byte("/registry/")),
-		"range_end": base64.StdEncoding.EncodeToString([]byte("/registry0")), "count_only": "true"})
+	body, _ := json.Marshal(map[string]any{"key": base64.StdEncoding.EncodeToString([]byte("/registry/")),
+		"range_end": base64.StdEncoding.EncodeToString([]byte("/registry0")), "count_only": true})
 	tests := []struct {
 		name   string
 		url    string
@@ -79,12 +79,13 @@ func TestStackEtcdAnswersOnlyTheApiserver(t *testing.T) {
 			}
 			req, _ := http.NewRequest(method, tc.url, bytes.NewReader(body))
 			resp, err := c.Do(req)
-			ok := err == nil && resp.StatusCode == http.StatusOK
+			ok, status := err == nil && resp.StatusCode == http.StatusOK, ""
 			if err == nil {
+				status = resp.Status
 				_ = resp.Body.Close()
 			}
 			if ok != tc.allows {
-				t.Fatalf("answered: %v, want %v (error %v)", ok, tc.allows, err)
+				t.Fatalf("answered: %v (%s), want %v (error %v)", ok, status, tc.allows, err)
 			}
 		})
 	}
