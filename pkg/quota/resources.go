@@ -43,9 +43,26 @@ func (l List) Proto() map[string]*metav1.Quantity {
 	}
 	out := make(map[string]*metav1.Quantity, len(l))
 	for name, q := range l {
-		out[name] = &metav1.Quantity{String_: q.String()}
+		out[name] = &metav1.Quantity{String_: format(q)}
 	}
 	return out
+}
+
+// format is q's canonical form, or, where that does not read back as q,
+// its plain decimal form. apimachinery's canonical form loses quantities
+// past its largest suffix (1e21 prints as "1"); Kubernetes, which keeps a
+// quota's quantities as they were written, never prints those, but a list
+// parsed here and written back would change.
+func format(q resource.Quantity) string {
+	s := q.String()
+	if back, err := resource.ParseQuantity(s); err == nil && back.Cmp(q) == 0 {
+		return s
+	}
+	d := q.AsDec().String()
+	if strings.Contains(d, ".") {
+		d = strings.TrimSuffix(strings.TrimRight(d, "0"), ".")
+	}
+	return d
 }
 
 // Names are the list's resource names, sorted.

@@ -180,7 +180,7 @@ func ApplyPatchJSON(original []byte, p Patch, meta strategicpatch.LookupPatchMet
 			return nil, apierrors.NewRequestEntityTooLarge(fmt.Sprintf("The allowed maximum operations in a JSON patch is %d, got %d",
 				MaxJSONPatchOperations, len(ops)))
 		}
-		out, err := ops.Apply(original)
+		out, err := applyOps(ops, original)
 		if err != nil {
 			return nil, apierrors.NewInvalidPatch(err)
 		}
@@ -203,4 +203,16 @@ func ApplyPatchJSON(original []byte, p Patch, meta strategicpatch.LookupPatchMet
 	default:
 		return nil, apierrors.NewUnsupportedMediaType(p.Type)
 	}
+}
+
+// applyOps applies a JSON patch. The library panics on some malformed
+// operations (a replace of the whole document without a value); such a
+// patch is an error in the request, not a crash of the server.
+func applyOps(ops jsonpatch.Patch, original []byte) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("the JSON patch cannot be applied: %v", r)
+		}
+	}()
+	return ops.Apply(original)
 }
