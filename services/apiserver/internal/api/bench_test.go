@@ -21,12 +21,19 @@ import (
 
 func newBenchAPI(b *testing.B) *API {
 	b.Helper()
+	return newBenchAPIWith(b, Config{})
+}
+
+// newBenchAPIWith is newBenchAPI with the options of cfg that it sets.
+func newBenchAPIWith(b *testing.B, cfg Config) *API {
+	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	e, err := etcd.Start(ctx, etcd.EmbedConfig{Dir: b.TempDir()})
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := New(Config{Etcd: e.Client(), WatchCacheSize: 2000, DisableAdmissionPlugins: []string{"ServiceAccount"}})
+	cfg.Etcd, cfg.WatchCacheSize, cfg.DisableAdmissionPlugins = e.Client(), 2000, []string{"ServiceAccount"}
+	a, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
