@@ -21,6 +21,12 @@ func (protoCodec) Decode(data []byte, into proto.Message) error { return proto.U
 
 func newStore(t *testing.T) (*Store, *etcd.Embedded) {
 	t.Helper()
+	return newStoreWith(t, func(*Config) {})
+}
+
+// newStoreWith is newStore with its configuration changed by edit.
+func newStoreWith(t *testing.T, edit func(*Config)) (*Store, *etcd.Embedded) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration: needs embedded etcd")
 	}
@@ -29,8 +35,10 @@ func newStore(t *testing.T) (*Store, *etcd.Embedded) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := New(Config{Client: e.Client(), Group: "test", Resource: "things", Namespaced: true,
-		NewFunc: func() proto.Message { return &metav1.PartialObjectMetadata{} }, Codec: protoCodec{}, WatchCacheSize: 50})
+	cfg := Config{Client: e.Client(), Group: "test", Resource: "things", Namespaced: true,
+		NewFunc: func() proto.Message { return &metav1.PartialObjectMetadata{} }, Codec: protoCodec{}, WatchCacheSize: 50}
+	edit(&cfg)
+	s := New(cfg)
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
