@@ -182,6 +182,20 @@ func NewTimeout(msg string) *StatusError {
 	return newStatus(http.StatusGatewayTimeout, ReasonTimeout, msg, nil)
 }
 
+// CauseResourceVersionTooLarge is the cause type of a read at a
+// resourceVersion the server has not reached.
+const CauseResourceVersionTooLarge = "ResourceVersionTooLarge"
+
+// NewTooLargeResourceVersion: 504, a read that must be at least as new as
+// a resourceVersion the server has not reached in time, with the
+// ResourceVersionTooLarge cause client-go's reflector acts on.
+func NewTooLargeResourceVersion(msg string, retryAfterSeconds int32) *StatusError {
+	return newStatus(http.StatusGatewayTimeout, ReasonTimeout, "Timeout: "+msg, &metav1.StatusDetails{
+		RetryAfterSeconds: retryAfterSeconds,
+		Causes:            []*metav1.StatusCause{{Reason: CauseResourceVersionTooLarge, Message: "Too large resource version"}},
+	})
+}
+
 // NewInternalError: something broke inside the server.
 func NewInternalError(err error) *StatusError {
 	return newStatus(http.StatusInternalServerError, ReasonInternalError,

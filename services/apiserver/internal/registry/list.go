@@ -67,6 +67,9 @@ func (s *Store) checkFieldLabels(sel fields.Selector) error {
 
 // List returns the matching objects as the kind's list message.
 func (s *Store) List(ctx context.Context, namespace string, opts ListOptions) (proto.Message, error) {
+	if err := validateListOptions(opts, false); err != nil {
+		return nil, err
+	}
 	pred, err := s.predicate(opts)
 	if err != nil {
 		return nil, err
@@ -102,8 +105,14 @@ func (s *Store) scope(namespace string) string {
 	return namespace
 }
 
-// Watch streams changes to matching objects.
+// Watch streams changes to matching objects. Once the options are valid,
+// a failure to start (a resourceVersion too old or not reached in time)
+// is the watch's one ERROR event, as Kubernetes answers it.
 func (s *Store) Watch(ctx context.Context, namespace string, opts ListOptions) (Watcher, error) {
+	defaultWatchOptions(&opts)
+	if err := validateListOptions(opts, true); err != nil {
+		return nil, err
+	}
 	pred, err := s.predicate(opts)
 	if err != nil {
 		return nil, err
@@ -111,24 +120,17 @@ func (s *Store) Watch(ctx context.Context, namespace string, opts ListOptions) (
 	if _, ok := resourceVersion(opts.ResourceVersion); !ok {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %q", opts.ResourceVersion))
 	}
+	sendInitial := opts.SendInitialEvents != nil && *opts.SendInitialEvents
 	var initial []proto.Message
-	if opts.SendInitialEvents != nil && *opts.SendInitialEvents {
-		// A streaming list: the current state as ADDED events, then a
-		// bookmark that marks its end, then the changes after it.
-		if opts.ResourceVersionMatch != "NotOlderThan" {
-			return nil, apierrors.NewBadRequest("sendInitialEvents requires resourceVersionMatch=NotOlderThan")
+	from, err := s.watchStart(ctx, namespace, opts, pred, sendInitial, &initial)
+	if err != nil {
+		if _, ok := storage.AsError(err); ok {
+			return newErrWatcher(s.storageError(err, "")), nil
 		}
-		res, err := s.storage.List(ctx, s.scope(namespace), storage.ListOptions{
-			ResourceVersion: opts.ResourceVersion, ResourceVersionMatch: opts.ResourceVersionMatch, Predicate: pred,
-		})
-		if err != nil {
-			return nil, s.storageError(err, "")
-		}
-		initial = res.Items
-		opts.ResourceVersion = strconv.FormatInt(res.ResourceVersion, 10)
+		return nil, err
 	}
 	w, err := s.storage.Watch(ctx, s.scope(namespace), storage.WatchOptions{
-		ResourceVersion: opts.ResourceVersion,
+		ResourceVersion: strconv.FormatInt(from, 10),
 		Predicate:       pred,
 		AllowBookmarks:  opts.AllowWatchBookmarks,
 		IndexValue:      s.indexValue(opts.FieldSelector),
@@ -137,10 +139,10 @@ func (s *Store) Watch(ctx context.Context, namespace string, opts ListOptions) (
 		return nil, s.storageError(err, "")
 	}
 	var end proto.Message
-	if opts.SendInitialEvents != nil && *opts.SendInitialEvents && opts.AllowWatchBookmarks {
+	if sendInitial && opts.AllowWatchBookmarks {
 		end = s.res.New()
 		meta := object.Meta(end)
-		meta.ResourceVersion = opts.ResourceVersion
+		meta.ResourceVersion = strconv.FormatInt(from, 10)
 		meta.Annotations = map[string]string{InitialEventsEndAnnotation: "true"}
 	}
 	return newWatcher(ctx, w, s, initial, end), nil
@@ -162,6 +164,31 @@ func (s *Store) indexValue(fieldSelector string) *string {
 		return &v
 	}
 	return nil
+}
+
+// watchStart is the revision a watch starts after, and with
+// sendInitialEvents the state at that revision: unset, the latest (a
+// quorum read); "0", any (the watch cache's); "N", not older than N
+// (sendInitialEvents) or exactly N.
+func (s *Store) watchStart(ctx context.Context, namespace string, opts ListOptions, pred func(proto.Message) bool, sendInitial bool, initial *[]proto.Message) (int64, error) {
+	if sendInitial {
+		res, err := s.storage.List(ctx, s.scope(namespace), storage.ListOptions{
+			ResourceVersion: opts.ResourceVersion, ResourceVersionMatch: storage.MatchNotOlderThan, Predicate: pred,
+		})
+		if err != nil {
+			return 0, err
+		}
+		*initial = res.Items
+		return res.ResourceVersion, nil
+	}
+	switch opts.ResourceVersion {
+	case "":
+		return s.storage.CurrentRevision(ctx)
+	case "0":
+		return s.storage.Revision(), nil
+	}
+	rv, _ := resourceVersion(opts.ResourceVersion)
+	return rv, nil
 }
 
 // InitialEventsEndAnnotation marks the bookmark that ends the initial

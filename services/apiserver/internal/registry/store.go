@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -243,8 +244,11 @@ func (s *Store) prepareCreate(ctx context.Context, obj proto.Message, meta *meta
 }
 
 // Get reads one object.
-func (s *Store) Get(ctx context.Context, namespace, name string, _ GetOptions) (proto.Message, error) {
-	obj, err := s.storage.Get(ctx, namespace, name)
+func (s *Store) Get(ctx context.Context, namespace, name string, opts GetOptions) (proto.Message, error) {
+	if _, ok := resourceVersion(opts.ResourceVersion); !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("invalid resource version: %q", opts.ResourceVersion))
+	}
+	obj, err := s.storage.GetAt(ctx, namespace, name, opts.ResourceVersion)
 	if err != nil {
 		return nil, s.storageError(err, name)
 	}
@@ -265,8 +269,19 @@ func (s *Store) storageError(err error, name string) error {
 		return apierrors.NewAlreadyExists(s.res.ErrorResource(), name)
 	case storage.IsConflict(err):
 		return apierrors.NewConflict(s.res.ErrorResource(), name, apierrors.ConflictModified)
-	case storage.IsExpired(err):
-		return apierrors.NewExpired(err.Error())
+	}
+	se, ok := storage.AsError(err)
+	switch {
+	case !ok:
+		return err
+	case se.Code == storage.CodeExpired:
+		st := apierrors.NewExpired(se.Message)
+		st.Status.Metadata.Continue = se.Continue
+		return st
+	case se.Code == storage.CodeTooLargeResourceVersion:
+		return apierrors.NewTooLargeResourceVersion(se.Message, se.RetryAfterSeconds)
+	case se.Code == storage.CodeBadRequest:
+		return apierrors.NewBadRequest(se.Message)
 	}
 	return err
 }

@@ -82,3 +82,19 @@ func (w *watcher) Stop() {
 		<-w.done
 	})
 }
+
+// errWatcher is a watch that failed to start: its one event is the
+// failure's Status.
+type errWatcher struct{ ch chan Event }
+
+func newErrWatcher(err error) *errWatcher {
+	ch := make(chan Event, 1)
+	ch <- Event{Type: Error, Object: apierrors.ToStatus(err)}
+	close(ch)
+	return &errWatcher{ch: ch}
+}
+
+func (w *errWatcher) ResultChan() <-chan Event { return w.ch }
+
+// Stop does nothing: the watch has ended already.
+func (w *errWatcher) Stop() {}

@@ -260,7 +260,7 @@ func (c *cache) bookmarkAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for w := range c.watchers {
-		if w.bookmarks && !w.send(Event{Type: EventBookmark, Object: c.bookmarkObject()}) {
+		if w.wantsBookmark(c.rev) && !w.send(Event{Type: EventBookmark, Object: c.bookmarkObject()}) {
 			c.dropLocked(w)
 		}
 	}

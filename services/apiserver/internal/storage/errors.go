@@ -15,6 +15,9 @@ const (
 	CodeConflict
 	CodeExpired
 	CodeTooLargeResourceVersion
+	// CodeBadRequest is a request the storage cannot serve as asked (a
+	// continue token it did not issue, a resourceVersion beside one).
+	CodeBadRequest
 )
 
 // Error is a classified storage failure about one key.
@@ -22,6 +25,12 @@ type Error struct {
 	Code    ErrCode
 	Key     string
 	Message string
+	// RetryAfterSeconds is how long a client should wait before asking
+	// again (CodeTooLargeResourceVersion).
+	RetryAfterSeconds int32
+	// Continue is a token that goes on with a list whose own token
+	// expired, at the latest revision (CodeExpired).
+	Continue string
 }
 
 func (e *Error) Error() string {
@@ -50,6 +59,27 @@ func IsExpired(err error) bool { return hasCode(err, CodeExpired) }
 
 // IsTooLargeResourceVersion tells whether a revision is in the future.
 func IsTooLargeResourceVersion(err error) bool { return hasCode(err, CodeTooLargeResourceVersion) }
+
+// IsBadRequest tells whether the request was malformed for the storage.
+func IsBadRequest(err error) bool { return hasCode(err, CodeBadRequest) }
+
+// AsError returns err's classified storage error, if it is one.
+func AsError(err error) (*Error, bool) {
+	var se *Error
+	ok := errors.As(err, &se)
+	return se, ok
+}
+
+// tooLarge is the answer to a read of a revision the storage has not
+// reached (Kubernetes': "Too large resource version: N, current: M").
+func tooLarge(requested, current int64, retryAfter int32) *Error {
+	return &Error{Code: CodeTooLargeResourceVersion, RetryAfterSeconds: retryAfter,
+		Message: fmt.Sprintf("Too large resource version: %d, current: %d", requested, current)}
+}
+
+func badRequest(format string, args ...any) *Error {
+	return &Error{Code: CodeBadRequest, Message: fmt.Sprintf(format, args...)}
+}
 
 func expired(rv, oldest int64) *Error {
 	return &Error{Code: CodeExpired, Message: fmt.Sprintf("too old resource version: %d (%d)", rv, oldest)}

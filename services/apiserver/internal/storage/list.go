@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -14,17 +13,29 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// ListOptions select and page a list.
+// ListOptions select and page a list. The resourceVersion semantics are
+// Kubernetes' (validated by the caller):
+//
+//   - ResourceVersion "": the latest state, read from etcd (a quorum read).
+//   - "0": any state; the watch cache's, whole when Limit is unset.
+//   - "N" with ResourceVersionMatch "Exact", or "N" with Limit and no
+//     match: the state at revision N, from etcd (410 once compacted).
+//   - "N" otherwise (NotOlderThan): a state not older than N; the watch
+//     cache's once it has reached N, waiting at most ResourceVersionWait.
+//   - Continue: the next page, at the revision of the first.
 type ListOptions struct {
-	// ResourceVersion "" reads the latest state; "0" may be served from
-	// the watch cache; "N" reads at exactly N when ResourceVersionMatch is
-	// "Exact", otherwise the latest state (which is not older than N).
 	ResourceVersion      string
 	ResourceVersionMatch string
 	Limit                int64
 	Continue             string
 	Predicate            func(proto.Message) bool
 }
+
+// Kubernetes' resourceVersionMatch values.
+const (
+	MatchExact        = "Exact"
+	MatchNotOlderThan = "NotOlderThan"
+)
 
 // ListResult is one page of a list.
 type ListResult struct {
@@ -41,7 +52,15 @@ type continueToken struct {
 	Start    string `json:"start"`
 }
 
-const tooOldContinue = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list."
+// Kubernetes' messages for a list whose revision etcd has compacted.
+const (
+	tooOldList           = "The resourceVersion for the provided list is too old."
+	inconsistentContinue = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list."
+)
+
+// latestRevision in a continue token goes on at the latest revision: the
+// token an expired one is traded for.
+const latestRevision = -1
 
 func encodeContinue(rev int64, start string) string {
 	data, _ := json.Marshal(continueToken{Revision: rev, Start: start})
@@ -54,8 +73,11 @@ func (s *Store) decodeContinue(token, prefix string) (continueToken, error) {
 	if err == nil {
 		err = json.Unmarshal(data, &ct)
 	}
-	if err != nil || ct.Revision <= 0 || !strings.HasPrefix(ct.Start, prefix) {
-		return ct, &Error{Code: CodeExpired, Message: "continue key is not valid: the token was not issued for this list"}
+	if err != nil || (ct.Revision <= 0 && ct.Revision != latestRevision) || !strings.HasPrefix(ct.Start, prefix) {
+		return ct, badRequest("invalid continue token: continue key is not valid: the token was not issued for this list")
+	}
+	if ct.Revision == latestRevision {
+		ct.Revision = 0
 	}
 	return ct, nil
 }
@@ -63,24 +85,66 @@ func (s *Store) decodeContinue(token, prefix string) (continueToken, error) {
 // List reads the objects of a namespace (or all) page by page.
 func (s *Store) List(ctx context.Context, ns string, opts ListOptions) (*ListResult, error) {
 	prefix := s.scopePrefix(ns)
-	if opts.ResourceVersion == "0" && opts.Limit == 0 && opts.Continue == "" {
-		return s.cache.list(prefix, opts.Predicate), nil
-	}
-	start, rev := prefix, int64(0)
 	if opts.Continue != "" {
 		ct, err := s.decodeContinue(opts.Continue, prefix)
 		if err != nil {
 			return nil, err
 		}
-		start, rev = ct.Start, ct.Revision
-	} else if opts.ResourceVersionMatch == "Exact" && opts.ResourceVersion != "" {
-		n, err := strconv.ParseInt(opts.ResourceVersion, 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("resourceVersion %q: %w", opts.ResourceVersion, err)
+		if opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
+			return nil, badRequest("specifying resource version is not allowed when using continue")
 		}
-		rev = n
+		return s.listRange(ctx, prefix, ct.Start, ct.Revision, opts)
 	}
-	return s.listRange(ctx, prefix, start, rev, opts)
+	rev, err := parseRevision(opts.ResourceVersion)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case opts.ResourceVersionMatch == MatchExact, rev > 0 && opts.Limit > 0 && opts.ResourceVersionMatch == "":
+		return s.listRange(ctx, prefix, prefix, rev, opts)
+	case opts.ResourceVersion == "0" && opts.Limit == 0:
+		return s.cache.list(prefix, opts.Predicate), nil
+	case rev > 0:
+		return s.listNotOlderThan(ctx, prefix, rev, opts)
+	}
+	return s.listRange(ctx, prefix, prefix, 0, opts)
+}
+
+// listNotOlderThan waits until the watch cache has reached rev and serves
+// the list from it, or, paged, from etcd's latest revision, which is not
+// older than the cache's.
+func (s *Store) listNotOlderThan(ctx context.Context, prefix string, rev int64, opts ListOptions) (*ListResult, error) {
+	c := s.cache
+	c.mu.Lock()
+	if err := c.waitFresh(ctx, rev); err != nil {
+		c.mu.Unlock()
+		return nil, err
+	}
+	if opts.Limit == 0 {
+		defer c.mu.Unlock()
+		return c.listLocked(prefix, opts.Predicate), nil
+	}
+	c.mu.Unlock()
+	return s.listRange(ctx, prefix, prefix, 0, opts)
+}
+
+// listErr classifies a failed etcd read at rev: compacted (410, with a
+// token that goes on at the latest revision for a continued list) or
+// not reached yet (504).
+func (s *Store) listErr(ctx context.Context, err error, start string, rev int64, opts ListOptions) error {
+	switch {
+	case errors.Is(err, rpctypes.ErrCompacted) && opts.Continue != "":
+		return &Error{Code: CodeExpired, Message: inconsistentContinue, Continue: encodeContinue(latestRevision, start)}
+	case errors.Is(err, rpctypes.ErrCompacted):
+		return &Error{Code: CodeExpired, Message: tooOldList}
+	case errors.Is(err, rpctypes.ErrFutureRev):
+		var current int64
+		if resp, cerr := s.cfg.Client.Get(ctx, s.prefix, clientv3.WithCountOnly()); cerr == nil {
+			current = resp.Header.Revision
+		}
+		return tooLarge(rev, current, 0)
+	}
+	return fmt.Errorf("list %s: %w", start, err)
 }
 
 func (s *Store) listRange(ctx context.Context, prefix, start string, rev int64, opts ListOptions) (*ListResult, error) {
@@ -95,14 +159,8 @@ func (s *Store) listRange(ctx context.Context, prefix, start string, rev int64, 
 			getOpts = append(getOpts, clientv3.WithLimit(opts.Limit-int64(len(res.Items))+1))
 		}
 		resp, err := s.cfg.Client.Get(ctx, start, getOpts...)
-		if errors.Is(err, rpctypes.ErrCompacted) {
-			return nil, &Error{Code: CodeExpired, Message: tooOldContinue}
-		}
-		if errors.Is(err, rpctypes.ErrFutureRev) {
-			return nil, &Error{Code: CodeTooLargeResourceVersion, Message: fmt.Sprintf("Too large resource version: %d", rev)}
-		}
 		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", prefix, err)
+			return nil, s.listErr(ctx, err, start, rev, opts)
 		}
 		if rev == 0 {
 			rev = resp.Header.Revision

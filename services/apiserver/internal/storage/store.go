@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
@@ -62,6 +63,11 @@ type Config struct {
 	// IndexField) off, so every change is matched against every watcher;
 	// benchmarks compare the two.
 	NoWatchIndex bool
+	// ResourceVersionWait bounds how long a read that must be at least as
+	// new as a revision waits for the watch cache to reach it (3 s, as
+	// Kubernetes' watch cache) before it answers "Too large resource
+	// version".
+	ResourceVersionWait time.Duration
 }
 
 // Store is one resource's storage.
@@ -78,6 +84,9 @@ func (s *Store) IndexField() string { return s.cfg.IndexField }
 func New(cfg Config) *Store {
 	if cfg.WatchCacheSize <= 0 {
 		cfg.WatchCacheSize = 2000
+	}
+	if cfg.ResourceVersionWait <= 0 {
+		cfg.ResourceVersionWait = defaultResourceVersionWait
 	}
 	s := &Store{cfg: cfg, prefix: "/registry/" + cfg.Group + "/" + cfg.Resource + "/"}
 	s.cache = newCache(s)
@@ -202,6 +211,54 @@ func (s *Store) Get(ctx context.Context, ns, name string) (proto.Message, error)
 		return nil, &Error{Code: CodeNotFound, Key: key}
 	}
 	return s.decode(ctx, key, resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+}
+
+// GetAt reads one object as a get with resourceVersion reads it: "" the
+// latest from etcd (a quorum read), "0" whatever the watch cache holds,
+// "N" from the watch cache once it has reached N (not older than N),
+// "Too large resource version" when it does not in time.
+func (s *Store) GetAt(ctx context.Context, ns, name, resourceVersion string) (proto.Message, error) {
+	if resourceVersion == "" {
+		return s.Get(ctx, ns, name)
+	}
+	rev, err := parseRevision(resourceVersion)
+	if err != nil {
+		return nil, err
+	}
+	key := s.key(ns, name)
+	c := s.cache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.waitFresh(ctx, rev); err != nil {
+		return nil, err
+	}
+	obj, ok := c.objects[key]
+	if !ok {
+		return nil, &Error{Code: CodeNotFound, Key: key}
+	}
+	return proto.Clone(obj), nil
+}
+
+// CurrentRevision is etcd's current revision, read with a quorum read: a
+// watch from it starts at the most recent state.
+func (s *Store) CurrentRevision(ctx context.Context) (int64, error) {
+	resp, err := s.cfg.Client.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	if err != nil {
+		return 0, fmt.Errorf("read the current revision: %w", err)
+	}
+	return resp.Header.Revision, nil
+}
+
+// parseRevision reads a resourceVersion; "" and "0" are 0.
+func parseRevision(resourceVersion string) (int64, error) {
+	if resourceVersion == "" || resourceVersion == "0" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(resourceVersion, 10, 64)
+	if err != nil || n < 0 {
+		return 0, badRequest("invalid resource version: %q", resourceVersion)
+	}
+	return n, nil
 }
 
 // Update reads the object, lets tryUpdate compute the next version and

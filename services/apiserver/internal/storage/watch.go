@@ -35,9 +35,20 @@ type Watcher interface {
 // watcherBuffer is how many events a watcher may lag before it is cut off.
 const watcherBuffer = 1000
 
-// waitForRevision bounds how long a watch from a future revision waits for
-// the cache to get there.
-const waitForRevision = 3 * time.Second
+// defaultResourceVersionWait is how long a read that must be at least as
+// new as a revision waits for the watch cache to get there, as
+// Kubernetes' watch cache waits (3 s) before it answers "Too large
+// resource version".
+const defaultResourceVersionWait = 3 * time.Second
+
+// progressRetry is how often a wait asks etcd for progress again: a
+// request made while the cache's etcd watch is being set up is not
+// answered.
+const progressRetry = 200 * time.Millisecond
+
+// tooLargeRetryAfter is the Retry-After, in seconds, of a read that
+// waited in vain, as Kubernetes' watch cache sets it.
+const tooLargeRetryAfter = 1
 
 type watcher struct {
 	cache     *cache
@@ -49,8 +60,12 @@ type watcher struct {
 	namespace  string
 	indexed    bool
 	indexValue string
-	ch         chan Event
-	stopOnce   sync.Once
+	// from is the revision the watch starts after: changes at or before
+	// it are not sent (a watch from a revision the cache has not reached
+	// yet waits for the changes after it).
+	from     int64
+	ch       chan Event
+	stopOnce sync.Once
 	// stopCtx unhooks Stop from the watch's context; stopMu guards it, as
 	// a context that has already ended runs Stop at once, perhaps before
 	// Watch has stored it.
@@ -85,6 +100,10 @@ func (w *watcher) send(ev Event) bool {
 	}
 }
 
+// wantsBookmark tells whether the watcher takes a bookmark at rev: it asked
+// for bookmarks and rev is not before where it starts.
+func (w *watcher) wantsBookmark(rev int64) bool { return w.bookmarks && rev >= w.from }
+
 func (w *watcher) matches(obj proto.Message) bool {
 	return obj != nil && (w.pred == nil || w.pred(obj))
 }
@@ -92,7 +111,7 @@ func (w *watcher) matches(obj proto.Message) bool {
 // translate turns a change into the event this watcher sees, if any: an
 // object that starts matching is ADDED, one that stops is DELETED.
 func (w *watcher) translate(ch change) (Event, bool) {
-	if !strings.HasPrefix(ch.key, w.prefix) {
+	if ch.rev <= w.from || !strings.HasPrefix(ch.key, w.prefix) {
 		return Event{}, false
 	}
 	was, is := w.matches(ch.prev), w.matches(ch.obj)
@@ -109,7 +128,10 @@ func (w *watcher) translate(ch change) (Event, bool) {
 	return Event{}, false
 }
 
-// Watch streams changes of a namespace (or all) from the watch cache.
+// Watch streams changes of a namespace (or all) from the watch cache. A
+// watch from a revision the cache has not reached yet does not wait: it
+// gets the changes after that revision as they come, as Kubernetes'
+// watches do.
 func (s *Store) Watch(ctx context.Context, ns string, opts WatchOptions) (Watcher, error) {
 	var from int64
 	if opts.ResourceVersion != "" && opts.ResourceVersion != "0" {
@@ -129,10 +151,8 @@ func (s *Store) Watch(ctx context.Context, ns string, opts WatchOptions) (Watche
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if from > c.rev && !c.waitFor(from) {
-		return nil, &Error{Code: CodeTooLargeResourceVersion, Message: fmt.Sprintf("Too large resource version: %d, current: %d", from, c.rev)}
-	}
 	initial, err := c.initialEvents(w, from)
+	w.from = max(from, c.rev)
 	w.ch = make(chan Event, len(initial)+watcherBuffer)
 	if err != nil {
 		w.ch <- Event{Type: EventError, Err: err}
@@ -151,26 +171,52 @@ func (s *Store) Watch(ctx context.Context, ns string, opts WatchOptions) (Watche
 	return w, nil
 }
 
-// waitFor waits (c.mu held) until the cache has seen rev; false on timeout.
-// It asks etcd for a progress notification, and again every 200ms while it
-// waits: a request made while the cache's etcd watch is being set up is
-// not answered.
-func (c *cache) waitFor(rev int64) bool {
-	deadline := time.Now().Add(waitForRevision)
-	for c.rev < rev && time.Now().Before(deadline) {
+// Revision is the revision the watch cache has reached: a watch from it
+// starts "now" without the current state.
+func (s *Store) Revision() int64 {
+	s.cache.mu.Lock()
+	defer s.cache.mu.Unlock()
+	return s.cache.rev
+}
+
+// waitFresh waits (c.mu held) until the cache has seen rev, at most the
+// store's ResourceVersionWait; then it answers "Too large resource
+// version". It asks etcd for a progress notification, and again every
+// progressRetry while it waits, so that a revision of another resource
+// is reached too.
+func (c *cache) waitFresh(ctx context.Context, rev int64) error {
+	if c.rev >= rev {
+		return nil
+	}
+	timedOut := false
+	wake := func(timeout bool) func() {
+		return func() {
+			c.mu.Lock()
+			timedOut = timedOut || timeout
+			c.caughtUp.Broadcast()
+			c.mu.Unlock()
+		}
+	}
+	deadline := time.AfterFunc(c.store.cfg.ResourceVersionWait, wake(true))
+	defer deadline.Stop()
+	unhook := context.AfterFunc(ctx, wake(false))
+	defer unhook()
+	for c.rev < rev && !timedOut && ctx.Err() == nil {
 		select {
 		case c.progress <- struct{}{}:
 		default: // a request is pending already
 		}
-		wake := time.AfterFunc(200*time.Millisecond, func() {
-			c.mu.Lock()
-			c.caughtUp.Broadcast()
-			c.mu.Unlock()
-		})
+		retry := time.AfterFunc(progressRetry, wake(false))
 		c.caughtUp.Wait()
-		wake.Stop()
+		retry.Stop()
 	}
-	return c.rev >= rev
+	switch {
+	case c.rev >= rev:
+		return nil
+	case ctx.Err() != nil:
+		return fmt.Errorf("wait for resourceVersion %d: %w", rev, ctx.Err())
+	}
+	return tooLarge(rev, c.rev, tooLargeRetryAfter)
 }
 
 // initialEvents is what a new watcher gets first (c.mu held): the current
