@@ -15,6 +15,11 @@ const (
 	CodeConflict
 	CodeExpired
 	CodeTooLargeResourceVersion
+	// CodeUnavailable: etcd could not be reached or has no leader; the
+	// operation may be retried.
+	CodeUnavailable
+	// CodeTimeout: the etcd operation did not finish within its deadline.
+	CodeTimeout
 )
 
 // Error is a classified storage failure about one key.
@@ -22,7 +27,12 @@ type Error struct {
 	Code    ErrCode
 	Key     string
 	Message string
+	// Err is the etcd error behind an Unavailable or Timeout, for logs.
+	Err error
 }
+
+// Unwrap is the etcd error behind the classification.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	if e.Message != "" {
@@ -50,6 +60,12 @@ func IsExpired(err error) bool { return hasCode(err, CodeExpired) }
 
 // IsTooLargeResourceVersion tells whether a revision is in the future.
 func IsTooLargeResourceVersion(err error) bool { return hasCode(err, CodeTooLargeResourceVersion) }
+
+// IsUnavailable tells whether etcd could not serve the operation.
+func IsUnavailable(err error) bool { return hasCode(err, CodeUnavailable) }
+
+// IsTimeout tells whether an etcd operation ran out of time.
+func IsTimeout(err error) bool { return hasCode(err, CodeTimeout) }
 
 func expired(rv, oldest int64) *Error {
 	return &Error{Code: CodeExpired, Message: fmt.Sprintf("too old resource version: %d (%d)", rv, oldest)}

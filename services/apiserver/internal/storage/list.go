@@ -94,7 +94,7 @@ func (s *Store) listRange(ctx context.Context, prefix, start string, rev int64, 
 		if opts.Limit > 0 {
 			getOpts = append(getOpts, clientv3.WithLimit(opts.Limit-int64(len(res.Items))+1))
 		}
-		resp, err := s.cfg.Client.Get(ctx, start, getOpts...)
+		resp, err := s.kv.Get(ctx, start, getOpts...)
 		if errors.Is(err, rpctypes.ErrCompacted) {
 			return nil, &Error{Code: CodeExpired, Message: tooOldContinue}
 		}

@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/protobuf/proto"
@@ -51,6 +52,8 @@ type Config struct {
 	// WatchCacheSize is how many recent events the watch cache keeps for
 	// watches that resume from a resourceVersion.
 	WatchCacheSize int
+	// OpTimeout bounds each etcd call (DefaultOpTimeout when zero).
+	OpTimeout time.Duration
 }
 
 // Store is one resource's storage.
@@ -58,6 +61,9 @@ type Store struct {
 	cfg    Config
 	prefix string
 	cache  *cache
+	// kv is cfg.Client with a deadline on every call and its failures
+	// classified.
+	kv boundedKV
 }
 
 // New returns the store; Start must run before Watch is used.
@@ -65,7 +71,13 @@ func New(cfg Config) *Store {
 	if cfg.WatchCacheSize <= 0 {
 		cfg.WatchCacheSize = 2000
 	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = DefaultOpTimeout
+	}
 	s := &Store{cfg: cfg, prefix: "/registry/" + cfg.Group + "/" + cfg.Resource + "/"}
+	if cfg.Client != nil {
+		s.kv = boundedKV{kv: cfg.Client, timeout: cfg.OpTimeout}
+	}
 	s.cache = newCache(s)
 	return s
 }
@@ -164,7 +176,7 @@ func (s *Store) Create(ctx context.Context, obj proto.Message) (proto.Message, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.cfg.Client.Txn(ctx).
+	resp, err := s.kv.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, string(data))).
 		Commit()
@@ -180,7 +192,7 @@ func (s *Store) Create(ctx context.Context, obj proto.Message) (proto.Message, e
 // Get reads one object.
 func (s *Store) Get(ctx context.Context, ns, name string) (proto.Message, error) {
 	key := s.key(ns, name)
-	resp, err := s.cfg.Client.Get(ctx, key)
+	resp, err := s.kv.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", key, err)
 	}
@@ -198,7 +210,7 @@ func (s *Store) Get(ctx context.Context, ns, name string) (proto.Message, error)
 func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate func(current proto.Message) (proto.Message, error)) (proto.Message, error) {
 	key := s.key(ns, name)
 	for {
-		resp, err := s.cfg.Client.Get(ctx, key)
+		resp, err := s.kv.Get(ctx, key)
 		if err != nil {
 			return nil, fmt.Errorf("get %s: %w", key, err)
 		}
@@ -221,7 +233,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate func(curr
 		if !stale && bytes.Equal(plain, currentPlain) {
 			return current, nil
 		}
-		txn, err := s.cfg.Client.Txn(ctx).
+		txn, err := s.kv.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
 			Then(clientv3.OpPut(key, string(data))).
 			Commit()
@@ -239,7 +251,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate func(curr
 func (s *Store) Delete(ctx context.Context, ns, name string, precondition func(current proto.Message) error) (proto.Message, error) {
 	key := s.key(ns, name)
 	for {
-		resp, err := s.cfg.Client.Get(ctx, key)
+		resp, err := s.kv.Get(ctx, key)
 		if err != nil {
 			return nil, fmt.Errorf("get %s: %w", key, err)
 		}
@@ -256,7 +268,7 @@ func (s *Store) Delete(ctx context.Context, ns, name string, precondition func(c
 				return nil, err
 			}
 		}
-		txn, err := s.cfg.Client.Txn(ctx).
+		txn, err := s.kv.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
 			Then(clientv3.OpDelete(key)).
 			Commit()
