@@ -242,6 +242,8 @@ func New(cfg Config, opts ...grpc.DialOption) (*Client, error) {
 		// the field manager of writes that give none after it.
 		grpc.WithUserAgent(filepath.Base(os.Args[0])),
 	}
+	// Calls are retried as client-go retries them (retry.go).
+	all = append(all, retryOptions()...)
 	switch {
 	case cfg.TokenSource != nil:
 		all = append(all, grpc.WithPerRPCCredentials(sourceCredentials{cfg.TokenSource}))
