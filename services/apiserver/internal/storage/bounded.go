@@ -18,6 +18,23 @@ import (
 // call from outliving any request.
 const DefaultOpTimeout = 30 * time.Second
 
+// KV is the part of etcd's KV API a bounded client offers.
+type KV interface {
+	Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error)
+	Txn(ctx context.Context) clientv3.Txn
+}
+
+// Bounded gives every call of kv a deadline of timeout (DefaultOpTimeout
+// when zero) and classifies its failures as the stores' own calls are:
+// for the apiserver's other etcd users, such as the IP and port
+// allocators.
+func Bounded(kv clientv3.KV, timeout time.Duration) KV {
+	if timeout <= 0 {
+		timeout = DefaultOpTimeout
+	}
+	return boundedKV{kv: kv, timeout: timeout}
+}
+
 // boundedKV is the part of etcd's KV API the store uses, with a deadline
 // on every call and its failures classified: unreachable etcd or a lost
 // leader is CodeUnavailable, a call out of time CodeTimeout. Other errors
@@ -42,9 +59,9 @@ func (b boundedKV) Txn(ctx context.Context) clientv3.Txn {
 
 // boundedTxn collects a transaction and commits it within the deadline.
 type boundedTxn struct {
-	b             boundedKV
-	ctx           context.Context
-	cmps          []clientv3.Cmp
+	b                boundedKV
+	ctx              context.Context
+	cmps             []clientv3.Cmp
 	thenOps, elseOps []clientv3.Op
 }
 
