@@ -50,13 +50,13 @@ func TimeoutUnary(max time.Duration, longRunning ...string) grpc.UnaryServerInte
 		case r := <-done:
 			return r.resp, r.err
 		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil, status.Error(codes.Canceled, "the client cancelled the call")
+			}
 			go func() {
 				r := <-done
 				slog.WarnContext(ctx, "gRPC call finished after its timeout was answered", "method", info.FullMethod, "err", r.err)
 			}()
-			if errors.Is(ctx.Err(), context.Canceled) {
-				return nil, status.Error(codes.Canceled, "the client cancelled the call")
-			}
 			return nil, toStatus(apierrors.NewTimeout(apierrors.MessageRequestTimeout))
 		}
 	}

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -93,6 +94,10 @@ func serveWithin(ctx context.Context, w http.ResponseWriter, r *http.Request, ne
 			panic(p)
 		}
 	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) {
+			tw.abandon() // the client went away: nobody to answer
+			return
+		}
 		go logLateResult(r, done)
 		tw.timeout(r)
 	}
@@ -164,6 +169,13 @@ func (tw *timeoutWriter) Flush() {
 	if f, ok := tw.w.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// abandon drops whatever the handler writes from now on.
+func (tw *timeoutWriter) abandon() {
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	tw.timedOut = true
 }
 
 // timeout answers 504, unless the handler had begun its answer: then the
