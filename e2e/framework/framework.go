@@ -47,6 +47,9 @@ func Main(m *testing.M) {
 	if imagesDir != "" {
 		_ = os.RemoveAll(imagesDir)
 	}
+	if etcdDir != "" {
+		_ = os.RemoveAll(etcdDir)
+	}
 	os.Exit(code)
 }
 

@@ -243,6 +243,8 @@ func New(cfg Config, opts ...grpc.DialOption) (*Client, error) {
 		grpc.WithUserAgent(filepath.Base(os.Args[0])),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxRecvMsgSize), grpc.MaxCallSendMsgSize(MaxSendMsgSize)),
 	}
+	// Calls are retried as client-go retries them (retry.go).
+	all = append(all, retryOptions()...)
 	switch {
 	case cfg.TokenSource != nil:
 		all = append(all, grpc.WithPerRPCCredentials(sourceCredentials{cfg.TokenSource}))

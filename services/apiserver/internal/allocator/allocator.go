@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"skiff.dev/services/apiserver/internal/storage"
 )
 
 // Errors of the allocators.
@@ -21,7 +23,7 @@ type allocator struct {
 }
 
 func newAllocator(client *clientv3.Client, key, spec string, size int) allocator {
-	return allocator{store: &store{client: client, key: key, spec: spec, size: size}}
+	return allocator{store: &store{client: storage.Bounded(client, 0), key: key, spec: spec, size: size}}
 }
 
 func (a *allocator) allocate(ctx context.Context, off int) error {

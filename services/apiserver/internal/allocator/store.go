@@ -9,6 +9,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"skiff.dev/services/apiserver/internal/storage"
 )
 
 // record is the value of a range's key: which range the bitmap covers,
@@ -20,7 +22,8 @@ type record struct {
 
 // store keeps one bitmap in one etcd key and changes it by compare-and-swap.
 type store struct {
-	client *clientv3.Client
+	// client bounds and classifies every etcd call (storage.Bounded).
+	client storage.KV
 	key    string
 	spec   string // the range, as the flag spelled it
 	size   int

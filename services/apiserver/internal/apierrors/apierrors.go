@@ -213,8 +213,13 @@ func ToStatus(err error) *metav1.Status {
 	switch {
 	case errors.As(err, &se):
 		return se.Status
+	}
+	if se, ok := FromStorage(err, Resource{}); ok {
+		return se.Status
+	}
+	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return NewTimeout("the request did not complete in time").Status
+		return NewTimeout(MessageRequestTimeout).Status
 	case errors.Is(err, context.Canceled):
 		return NewTimeout("the request was cancelled").Status
 	default:

@@ -29,7 +29,7 @@ func TestStatusShapes(t *testing.T) {
 		{"invalid in a group", NewInvalid(deploy, "web", field.ErrorList{field.Required(field.NewPath("spec", "selector"), "")}),
 			422, ReasonInvalid, `Deployment.apps "web" is invalid: spec.selector: Required value`},
 		{"wrapped", fmt.Errorf("create: %w", NewBadRequest("bad")), 400, ReasonBadRequest, "bad"},
-		{"deadline", context.DeadlineExceeded, 504, ReasonTimeout, "the request did not complete in time"},
+		{"deadline", context.DeadlineExceeded, 504, ReasonTimeout, MessageRequestTimeout},
 		{"other", errors.New("boom"), 500, ReasonInternalError, "Internal error occurred: boom"},
 	}
 	for _, tt := range tests {

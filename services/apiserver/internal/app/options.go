@@ -89,6 +89,9 @@ type Options struct {
 	MaxRequestBodyBytes int64
 	Profiling           bool
 	ShutdownTimeout     time.Duration
+	// RequestTimeout bounds every request that is not long-running
+	// (watches, logs, exec, proxy are).
+	RequestTimeout time.Duration
 
 	// Audit is the --audit-* flags.
 	Audit audit.Options
@@ -115,6 +118,7 @@ func NewOptions() *Options {
 		EnableBootstrapTokenAuth: true,
 		AuthorizationMode:        []string{"Node", "RBAC"},
 		ShutdownTimeout:          20 * time.Second,
+		RequestTimeout:           60 * time.Second,
 		Audit:                    audit.NewOptions(),
 
 		ServiceAccountIssuers:          []string{"https://kubernetes.default.svc.cluster.local"},
@@ -161,6 +165,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	_ = fs.MarkHidden("watch-cache-index")
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ to authenticated users.")
 	fs.Int64Var(&o.MaxRequestBodyBytes, "max-request-body-bytes", o.MaxRequestBodyBytes, "Largest request body accepted; larger ones get 413.")
+	fs.DurationVar(&o.RequestTimeout, "request-timeout", o.RequestTimeout, "Longest a request that is not long-running (a watch, logs, exec, attach, port-forward, proxy) may take before it is answered with 504 Timeout; a request's timeout parameter may ask for less. 0 bounds none.")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "How long a stopping server waits for requests in flight.")
 	o.Audit.AddFlags(fs)
 	o.Observability.AddFlags(fs)

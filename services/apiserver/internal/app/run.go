@@ -135,7 +135,7 @@ func Run(ctx context.Context, o *Options) error {
 	}
 	handler, err := newHandler(handlerConfig{
 		api: served, etcd: client, authn: auth.Authenticator{Certificates: certs, Tokens: tokenChain, Anonymous: o.AnonymousAuth}, oidc: sa.oidc,
-		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets, profiling: o.Profiling, audit: auditor,
+		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets, profiling: o.Profiling, audit: auditor, requestTimeout: o.RequestTimeout,
 		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
 	})
 	if err != nil {
@@ -289,11 +289,15 @@ type handlerConfig struct {
 	kubelets rest.KubeletConnector
 	// audit records requests on both faces; nil records none.
 	audit *audit.Auditor
+	// requestTimeout bounds requests that are not long-running, on both
+	// faces.
+	requestTimeout time.Duration
 }
 
 // newHandler builds the chain: tracing and metrics around the audit ID
-// around authentication around auditing around impersonation around
-// authorization around the body limit around the routes.
+// around the request timeout around authentication around auditing
+// around impersonation around authorization around the body limit around
+// the routes.
 func newHandler(c handlerConfig) (http.Handler, error) {
 	m := newMetrics()
 	disc := newDerived(c.api.Catalog, func(s *catalog.Snapshot) *discovery.Handler { return discovery.New(s.Resources()) })
@@ -337,11 +341,13 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 	h = impersonation.Middleware(h, c.api.Authorizer(), rest.WriteError)
 	h = c.audit.Handler(h)
 	h = c.authn.Middleware(h, c.audit.FailedAuthentication(rest.WriteError))
+	h = rest.WithRequestTimeout(h, c.requestTimeout)
 	h = audit.WithAuditID(h)
 	h = traced(h)
 	grpcServer := grpc.NewServer(
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(grpcapi.RecoverUnary, c.authn.UnaryInterceptor, c.audit.UnaryInterceptor),
+		grpc.ChainUnaryInterceptor(grpcapi.RecoverUnary, c.authn.UnaryInterceptor, c.audit.UnaryInterceptor,
+			grpcapi.TimeoutUnary(c.requestTimeout, election.LongRunningMethods...)),
 		grpc.ChainStreamInterceptor(grpcapi.RecoverStream, c.authn.StreamInterceptor, c.audit.StreamInterceptor),
 		grpc.MaxRecvMsgSize(int(c.maxBody)),
 		grpc.MaxSendMsgSize(maxResponseBytes),

@@ -60,6 +60,10 @@ func (s *Server) allowed(ctx context.Context, verb, election string) error {
 // Register adds the service to a gRPC server.
 func (s *Server) Register(g grpc.ServiceRegistrar) { electionv1.RegisterElectionServiceServer(g, s) }
 
+// LongRunningMethods are the unary methods that wait on purpose (a
+// campaign waits until it leads), which the request timeout leaves alone.
+var LongRunningMethods = []string{electionv1.ElectionService_Campaign_FullMethodName}
+
 func prefix(election string) string { return "/skiff/election/" + election + "/" }
 
 func keyOf(election string, lease int64) string {

@@ -30,13 +30,13 @@ var codeOf = map[int32]codes.Code{
 }
 
 // toStatus turns a registry error into a gRPC status whose details hold
-// the Kubernetes Status; AlreadyExists keeps its own gRPC code.
+// the Kubernetes Status; AlreadyExists keeps its own gRPC code. A request
+// out of time or an etcd failure becomes its Status through
+// apierrors.ToStatus (504 DeadlineExceeded, 503 Unavailable), never the
+// raw error text.
 func toStatus(err error) error {
 	if errors.Is(err, context.Canceled) {
 		return status.Error(codes.Canceled, err.Error())
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return status.Error(codes.DeadlineExceeded, err.Error())
 	}
 	st := apierrors.ToStatus(err)
 	code, ok := codeOf[st.GetCode()]

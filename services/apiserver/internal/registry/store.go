@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -262,6 +263,10 @@ func (s *Store) finish(obj proto.Message) proto.Message {
 }
 
 func (s *Store) storageError(err error, name string) error {
+	if se, ok := apierrors.FromStorage(err, s.res.ErrorResource()); ok {
+		slog.Warn("etcd could not serve a request", "resource", s.res.Plural, "name", name, "err", err)
+		return se
+	}
 	switch {
 	case storage.IsNotFound(err):
 		return apierrors.NewNotFound(s.res.ErrorResource(), name)

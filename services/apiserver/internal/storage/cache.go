@@ -84,7 +84,7 @@ func (c *cache) start(ctx context.Context) error {
 // relist reads the whole resource and replaces the cached state; watchers
 // get the differences as events.
 func (c *cache) relist(ctx context.Context) (int64, error) {
-	resp, err := c.store.cfg.Client.Get(ctx, c.store.prefix, clientv3.WithPrefix())
+	resp, err := c.store.kv.Get(ctx, c.store.prefix, clientv3.WithPrefix())
 	if err != nil {
 		return 0, fmt.Errorf("list %s for the watch cache: %w", c.store.prefix, err)
 	}

@@ -18,6 +18,11 @@ const (
 	// CodeBadRequest is a request the storage cannot serve as asked (a
 	// continue token it did not issue, a resourceVersion beside one).
 	CodeBadRequest
+	// CodeUnavailable: etcd could not be reached or has no leader; the
+	// operation may be retried.
+	CodeUnavailable
+	// CodeTimeout: the etcd operation did not finish within its deadline.
+	CodeTimeout
 )
 
 // Error is a classified storage failure about one key.
@@ -31,7 +36,12 @@ type Error struct {
 	// Continue is a token that goes on with a list whose own token
 	// expired, at the latest revision (CodeExpired).
 	Continue string
+	// Err is the etcd error behind an Unavailable or Timeout, for logs.
+	Err error
 }
+
+// Unwrap is the etcd error behind the classification.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	if e.Message != "" {
@@ -80,6 +90,12 @@ func tooLarge(requested, current int64, retryAfter int32) *Error {
 func badRequest(format string, args ...any) *Error {
 	return &Error{Code: CodeBadRequest, Message: fmt.Sprintf(format, args...)}
 }
+
+// IsUnavailable tells whether etcd could not serve the operation.
+func IsUnavailable(err error) bool { return hasCode(err, CodeUnavailable) }
+
+// IsTimeout tells whether an etcd operation ran out of time.
+func IsTimeout(err error) bool { return hasCode(err, CodeTimeout) }
 
 func expired(rv, oldest int64) *Error {
 	return &Error{Code: CodeExpired, Message: fmt.Sprintf("too old resource version: %d (%d)", rv, oldest)}

@@ -139,7 +139,7 @@ func (s *Store) listErr(ctx context.Context, err error, start string, rev int64,
 		return &Error{Code: CodeExpired, Message: tooOldList}
 	case errors.Is(err, rpctypes.ErrFutureRev):
 		var current int64
-		if resp, cerr := s.cfg.Client.Get(ctx, s.prefix, clientv3.WithCountOnly()); cerr == nil {
+		if resp, cerr := s.kv.Get(ctx, s.prefix, clientv3.WithCountOnly()); cerr == nil {
 			current = resp.Header.Revision
 		}
 		return tooLarge(rev, current, 0)
@@ -158,7 +158,7 @@ func (s *Store) listRange(ctx context.Context, prefix, start string, rev int64, 
 		if opts.Limit > 0 {
 			getOpts = append(getOpts, clientv3.WithLimit(opts.Limit-int64(len(res.Items))+1))
 		}
-		resp, err := s.cfg.Client.Get(ctx, start, getOpts...)
+		resp, err := s.kv.Get(ctx, start, getOpts...)
 		if err != nil {
 			return nil, s.listErr(ctx, err, start, rev, opts)
 		}

@@ -68,6 +68,8 @@ type Config struct {
 	// Kubernetes' watch cache) before it answers "Too large resource
 	// version".
 	ResourceVersionWait time.Duration
+	// OpTimeout bounds each etcd call (DefaultOpTimeout when zero).
+	OpTimeout time.Duration
 }
 
 // Store is one resource's storage.
@@ -75,6 +77,9 @@ type Store struct {
 	cfg    Config
 	prefix string
 	cache  *cache
+	// kv is cfg.Client with a deadline on every call and its failures
+	// classified.
+	kv boundedKV
 }
 
 // IndexField is the field watchers may select on through the index, or "".
@@ -88,7 +93,13 @@ func New(cfg Config) *Store {
 	if cfg.ResourceVersionWait <= 0 {
 		cfg.ResourceVersionWait = defaultResourceVersionWait
 	}
+	if cfg.OpTimeout <= 0 {
+		cfg.OpTimeout = DefaultOpTimeout
+	}
 	s := &Store{cfg: cfg, prefix: "/registry/" + cfg.Group + "/" + cfg.Resource + "/"}
+	if cfg.Client != nil {
+		s.kv = boundedKV{kv: cfg.Client, timeout: cfg.OpTimeout}
+	}
 	s.cache = newCache(s)
 	return s
 }
@@ -187,7 +198,7 @@ func (s *Store) Create(ctx context.Context, obj proto.Message) (proto.Message, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.cfg.Client.Txn(ctx).
+	resp, err := s.kv.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, string(data))).
 		Commit()
@@ -203,7 +214,7 @@ func (s *Store) Create(ctx context.Context, obj proto.Message) (proto.Message, e
 // Get reads one object.
 func (s *Store) Get(ctx context.Context, ns, name string) (proto.Message, error) {
 	key := s.key(ns, name)
-	resp, err := s.cfg.Client.Get(ctx, key)
+	resp, err := s.kv.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", key, err)
 	}
@@ -242,7 +253,7 @@ func (s *Store) GetAt(ctx context.Context, ns, name, resourceVersion string) (pr
 // CurrentRevision is etcd's current revision, read with a quorum read: a
 // watch from it starts at the most recent state.
 func (s *Store) CurrentRevision(ctx context.Context) (int64, error) {
-	resp, err := s.cfg.Client.Get(ctx, s.prefix, clientv3.WithCountOnly())
+	resp, err := s.kv.Get(ctx, s.prefix, clientv3.WithCountOnly())
 	if err != nil {
 		return 0, fmt.Errorf("read the current revision: %w", err)
 	}
@@ -269,7 +280,7 @@ func parseRevision(resourceVersion string) (int64, error) {
 func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate func(current proto.Message) (proto.Message, error)) (proto.Message, error) {
 	key := s.key(ns, name)
 	for {
-		resp, err := s.cfg.Client.Get(ctx, key)
+		resp, err := s.kv.Get(ctx, key)
 		if err != nil {
 			return nil, fmt.Errorf("get %s: %w", key, err)
 		}
@@ -292,7 +303,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate func(curr
 		if !stale && bytes.Equal(plain, currentPlain) {
 			return current, nil
 		}
-		txn, err := s.cfg.Client.Txn(ctx).
+		txn, err := s.kv.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
 			Then(clientv3.OpPut(key, string(data))).
 			Commit()
@@ -310,7 +321,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, tryUpdate func(curr
 func (s *Store) Delete(ctx context.Context, ns, name string, precondition func(current proto.Message) error) (proto.Message, error) {
 	key := s.key(ns, name)
 	for {
-		resp, err := s.cfg.Client.Get(ctx, key)
+		resp, err := s.kv.Get(ctx, key)
 		if err != nil {
 			return nil, fmt.Errorf("get %s: %w", key, err)
 		}
@@ -327,7 +338,7 @@ func (s *Store) Delete(ctx context.Context, ns, name string, precondition func(c
 				return nil, err
 			}
 		}
-		txn, err := s.cfg.Client.Txn(ctx).
+		txn, err := s.kv.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
 			Then(clientv3.OpDelete(key)).
 			Commit()
