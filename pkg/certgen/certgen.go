@@ -124,6 +124,25 @@ func Issue(certFile, keyFile string, tmpl *x509.Certificate, ca *x509.Certificat
 	return write(certFile, keyFile, der, key)
 }
 
+// SelfSign makes a new key and a certificate for it, signed by itself and
+// valid for a year, from tmpl's subject, names and usages, and writes
+// both: a server's own certificate when no CA issues one.
+func SelfSign(certFile, keyFile string, tmpl *x509.Certificate) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	if tmpl.SerialNumber, err = serial(); err != nil {
+		return err
+	}
+	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	return write(certFile, keyFile, der, key)
+}
+
 func write(certFile, keyFile string, der []byte, key *ecdsa.PrivateKey) error {
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {

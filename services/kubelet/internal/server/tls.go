@@ -1,22 +1,15 @@
 package server
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
-	"skiff.dev/pkg/atomicfile"
+	"skiff.dev/pkg/certgen"
 )
 
 // servingCertificate loads --tls-cert-file, or a self-signed certificate
@@ -57,53 +50,17 @@ func certHosts(cfg Config) []string {
 }
 
 func usable(cert *x509.Certificate, hosts []string) bool {
-	if cert == nil || time.Now().Add(24*time.Hour).After(cert.NotAfter) {
-		return false
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			if !slices.ContainsFunc(cert.IPAddresses, ip.Equal) {
-				return false
-			}
-		} else if !slices.Contains(cert.DNSNames, h) {
-			return false
-		}
-	}
-	return true
+	return cert != nil && !certgen.Expiring(cert) && certgen.Covers(cert, hosts)
 }
 
+// selfSign writes a self-signed serving certificate for the node, named
+// as the kubelet names its own (node@timestamp).
 func selfSign(certFile, keyFile, node string, hosts []string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	sn, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return err
-	}
 	tmpl := &x509.Certificate{
-		SerialNumber: sn, Subject: pkix.Name{CommonName: node + "@" + time.Now().UTC().Format("20060102150405")},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0),
+		Subject:     pkix.Name{CommonName: node + "@" + time.Now().UTC().Format("20060102150405")},
 		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true,
 	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := atomicfile.Write(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return err
-	}
-	return atomicfile.Write(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	certgen.AddHosts(tmpl, hosts)
+	return certgen.SelfSign(certFile, keyFile, tmpl)
 }
