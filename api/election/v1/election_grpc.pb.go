@@ -23,6 +23,7 @@ const (
 	ElectionService_KeepAlive_FullMethodName = "/skiff.election.v1.ElectionService/KeepAlive"
 	ElectionService_Campaign_FullMethodName  = "/skiff.election.v1.ElectionService/Campaign"
 	ElectionService_Resign_FullMethodName    = "/skiff.election.v1.ElectionService/Resign"
+	ElectionService_Leader_FullMethodName    = "/skiff.election.v1.ElectionService/Leader"
 	ElectionService_Observe_FullMethodName   = "/skiff.election.v1.ElectionService/Observe"
 )
 
@@ -47,6 +48,8 @@ type ElectionServiceClient interface {
 	// Resign gives up leadership (or candidacy) at once and revokes the
 	// lease, so another candidate can lead without waiting for expiry.
 	Resign(ctx context.Context, in *ResignRequest, opts ...grpc.CallOption) (*ResignResponse, error)
+	// Leader answers the current leader of an election, once.
+	Leader(ctx context.Context, in *LeaderRequest, opts ...grpc.CallOption) (*LeaderResponse, error)
 	// Observe streams the leader of an election whenever it changes.
 	Observe(ctx context.Context, in *ObserveRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ObserveResponse], error)
 }
@@ -99,6 +102,16 @@ func (c *electionServiceClient) Resign(ctx context.Context, in *ResignRequest, o
 	return out, nil
 }
 
+func (c *electionServiceClient) Leader(ctx context.Context, in *LeaderRequest, opts ...grpc.CallOption) (*LeaderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LeaderResponse)
+	err := c.cc.Invoke(ctx, ElectionService_Leader_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *electionServiceClient) Observe(ctx context.Context, in *ObserveRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ObserveResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &ElectionService_ServiceDesc.Streams[0], ElectionService_Observe_FullMethodName, cOpts...)
@@ -139,6 +152,8 @@ type ElectionServiceServer interface {
 	// Resign gives up leadership (or candidacy) at once and revokes the
 	// lease, so another candidate can lead without waiting for expiry.
 	Resign(context.Context, *ResignRequest) (*ResignResponse, error)
+	// Leader answers the current leader of an election, once.
+	Leader(context.Context, *LeaderRequest) (*LeaderResponse, error)
 	// Observe streams the leader of an election whenever it changes.
 	Observe(*ObserveRequest, grpc.ServerStreamingServer[ObserveResponse]) error
 	mustEmbedUnimplementedElectionServiceServer()
@@ -162,6 +177,9 @@ func (UnimplementedElectionServiceServer) Campaign(context.Context, *CampaignReq
 }
 func (UnimplementedElectionServiceServer) Resign(context.Context, *ResignRequest) (*ResignResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Resign not implemented")
+}
+func (UnimplementedElectionServiceServer) Leader(context.Context, *LeaderRequest) (*LeaderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Leader not implemented")
 }
 func (UnimplementedElectionServiceServer) Observe(*ObserveRequest, grpc.ServerStreamingServer[ObserveResponse]) error {
 	return status.Error(codes.Unimplemented, "method Observe not implemented")
@@ -259,6 +277,24 @@ func _ElectionService_Resign_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ElectionService_Leader_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LeaderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ElectionServiceServer).Leader(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ElectionService_Leader_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ElectionServiceServer).Leader(ctx, req.(*LeaderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ElectionService_Observe_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(ObserveRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -292,6 +328,10 @@ var ElectionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Resign",
 			Handler:    _ElectionService_Resign_Handler,
+		},
+		{
+			MethodName: "Leader",
+			Handler:    _ElectionService_Leader_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

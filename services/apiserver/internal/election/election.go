@@ -221,6 +221,21 @@ func (s *Server) leader(ctx context.Context, election string) (string, int64, er
 	return string(resp.Kvs[0].Value), resp.Kvs[0].CreateRevision, nil
 }
 
+// Leader answers the current leader once.
+func (s *Server) Leader(ctx context.Context, req *electionv1.LeaderRequest) (*electionv1.LeaderResponse, error) {
+	if err := checkElection(req.GetElection()); err != nil {
+		return nil, err
+	}
+	if err := s.allowed(ctx, "get", req.GetElection()); err != nil {
+		return nil, err
+	}
+	leader, rev, err := s.leader(ctx, req.GetElection())
+	if err != nil {
+		return nil, etcdError("read election", err)
+	}
+	return &electionv1.LeaderResponse{Identity: leader, Revision: rev}, nil
+}
+
 // Observe streams the leader whenever it changes.
 func (s *Server) Observe(req *electionv1.ObserveRequest, stream grpc.ServerStreamingServer[electionv1.ObserveResponse]) error {
 	if err := checkElection(req.GetElection()); err != nil {
