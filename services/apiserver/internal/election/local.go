@@ -21,7 +21,9 @@ func Local(s electionv1.ElectionServiceServer) electionv1.ElectionServiceClient 
 	return local{s: s}
 }
 
-type local struct{ s electionv1.ElectionServiceServer }
+type local struct {
+	s electionv1.ElectionServiceServer
+}
 
 func (l local) Grant(ctx context.Context, req *electionv1.GrantRequest, _ ...grpc.CallOption) (*electionv1.GrantResponse, error) {
 	return l.s.Grant(ctx, req)
