@@ -47,8 +47,7 @@ type LeaderElection struct {
 	Identity          string
 }
 
-// ElectionNamespace is the only namespace the apiserver's election
-// service mirrors leaders into.
+// ElectionNamespace is where the election's Lease is by default.
 const ElectionNamespace = "kube-system"
 
 // NewOptions returns the defaults of a component whose secure port is
@@ -81,7 +80,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet, what string) {
 	fs.DurationVar(&le.RenewDeadline, "leader-elect-renew-deadline", le.RenewDeadline, "How long the leader keeps acting without a successful renewal; less than the lease duration.")
 	fs.DurationVar(&le.RetryPeriod, "leader-elect-retry-period", le.RetryPeriod, "How often the leader renews its lease, and how long a candidate waits before trying again.")
 	fs.StringVar(&le.ResourceName, "leader-elect-resource-name", le.ResourceName, "Name of the election and of the Lease that shows its holder.")
-	fs.StringVar(&le.ResourceNamespace, "leader-elect-resource-namespace", le.ResourceNamespace, "Namespace of the Lease that shows the election's holder; only kube-system is supported.")
+	fs.StringVar(&le.ResourceNamespace, "leader-elect-resource-namespace", le.ResourceNamespace, "Namespace of the Lease that shows the election's holder.")
 	fs.StringVar(&le.Identity, "leader-elect-identity", le.Identity, "This replica's name in the election.")
 	o.Serving.AddFlags(fs)
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the secure port.")
@@ -97,8 +96,8 @@ func (o *Options) Validate() error {
 	le := o.LeaderElection
 	if le.LeaderElect {
 		errs = append(errs, le.validateTimes())
-		if le.ResourceNamespace != ElectionNamespace {
-			errs = append(errs, fmt.Errorf("--leader-elect-resource-namespace %q: only %q is supported", le.ResourceNamespace, ElectionNamespace))
+		if le.ResourceNamespace == "" {
+			errs = append(errs, errors.New("--leader-elect-resource-namespace must not be empty"))
 		}
 	}
 	if le.LeaderElect && (le.ResourceName == "" || le.Identity == "") {

@@ -32,8 +32,8 @@ func TestLeaderElectionFlags(t *testing.T) {
 		{"no retry period", []string{"--leader-elect-retry-period=0s"}, "retry period 0s must be greater than zero"},
 		{"no renew deadline", []string{"--leader-elect-renew-deadline=0s"}, "--leader-elect-renew-deadline 0s: must be greater than zero"},
 		{"lease under etcd's minimum", []string{"--leader-elect-lease-duration=1s"}, "--leader-elect-lease-duration 1s: must be at least 2s"},
-		{"another namespace", []string{"--leader-elect-resource-namespace=default"},
-			`--leader-elect-resource-namespace "default": only "kube-system" is supported`},
+		{"another namespace", []string{"--leader-elect-resource-namespace=default"}, ""},
+		{"no namespace", []string{"--leader-elect-resource-namespace="}, "--leader-elect-resource-namespace must not be empty"},
 		{"anything goes without election", []string{"--leader-elect=false", "--leader-elect-renew-deadline=1h", "--leader-elect-resource-namespace=x"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,8 +24,10 @@ import (
 type Config struct {
 	// Conn reaches an apiserver (pkg/client's Client.Conn()).
 	Conn grpc.ClientConnInterface
-	// Election names the election and its mirrored Lease in kube-system.
-	Election string
+	// Election names the election and its mirrored Lease, in Namespace
+	// (empty: kube-system).
+	Election  string
+	Namespace string
 	// Identity names this candidate (hostname plus a unique suffix).
 	Identity string
 	// LeaseDuration is how long a silent leader keeps the lead (default 5s).
@@ -121,7 +123,7 @@ func Run(ctx context.Context, cfg Config) error {
 // ends.
 func term(ctx context.Context, svc electionv1.ElectionServiceClient, cfg Config) error {
 	seconds := int64((cfg.LeaseDuration + time.Second - 1) / time.Second)
-	granted, err := svc.Grant(ctx, &electionv1.GrantRequest{LeaseSeconds: seconds})
+	granted, err := svc.Grant(ctx, &electionv1.GrantRequest{LeaseSeconds: seconds, Namespace: cfg.Namespace})
 	if err != nil {
 		return fmt.Errorf("grant lease: %w", err)
 	}
@@ -129,7 +131,7 @@ func term(ctx context.Context, svc electionv1.ElectionServiceClient, cfg Config)
 	resign := func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.LeaseDuration)
 		defer cancel()
-		_, _ = svc.Resign(rctx, &electionv1.ResignRequest{Election: cfg.Election, LeaseId: lease})
+		_, _ = svc.Resign(rctx, &electionv1.ResignRequest{Election: cfg.Election, LeaseId: lease, Namespace: cfg.Namespace})
 	}
 
 	// The lease is renewed from the start, while campaigning too. lost is
@@ -149,7 +151,7 @@ func term(ctx context.Context, svc electionv1.ElectionServiceClient, cfg Config)
 		case <-cctx.Done():
 		}
 	}()
-	_, err = svc.Campaign(cctx, &electionv1.CampaignRequest{Election: cfg.Election, Identity: cfg.Identity, LeaseId: lease})
+	_, err = svc.Campaign(cctx, &electionv1.CampaignRequest{Election: cfg.Election, Identity: cfg.Identity, LeaseId: lease, Namespace: cfg.Namespace})
 	stopCampaign()
 	if err != nil {
 		resign()
@@ -222,7 +224,7 @@ func (k *keeper) run(ctx context.Context) {
 		}
 		sent := k.cfg.Clock.Now()
 		rctx, cancel := context.WithDeadline(ctx, k.deadline)
-		resp, err := k.svc.KeepAlive(rctx, &electionv1.KeepAliveRequest{LeaseId: k.lease, Election: k.cfg.Election, Identity: k.cfg.Identity})
+		resp, err := k.svc.KeepAlive(rctx, &electionv1.KeepAliveRequest{LeaseId: k.lease, Election: k.cfg.Election, Identity: k.cfg.Identity, Namespace: k.cfg.Namespace})
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {

@@ -23,8 +23,10 @@ const (
 
 // GrantRequest asks for a lease.
 type GrantRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LeaseSeconds  int64                  `protobuf:"varint,1,opt,name=lease_seconds,json=leaseSeconds,proto3" json:"lease_seconds,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	LeaseSeconds int64                  `protobuf:"varint,1,opt,name=lease_seconds,json=leaseSeconds,proto3" json:"lease_seconds,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -64,6 +66,13 @@ func (x *GrantRequest) GetLeaseSeconds() int64 {
 		return x.LeaseSeconds
 	}
 	return 0
+}
+
+func (x *GrantRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
 }
 
 // GrantResponse names the lease.
@@ -122,10 +131,12 @@ func (x *GrantResponse) GetTtlSeconds() int64 {
 // KeepAliveRequest renews a lease. With election and identity set, a
 // leader's renewal is also written to the mirrored Lease's renewTime.
 type KeepAliveRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LeaseId       int64                  `protobuf:"varint,1,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
-	Election      string                 `protobuf:"bytes,2,opt,name=election,proto3" json:"election,omitempty"`
-	Identity      string                 `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	LeaseId  int64                  `protobuf:"varint,1,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	Election string                 `protobuf:"bytes,2,opt,name=election,proto3" json:"election,omitempty"`
+	Identity string                 `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,4,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -181,6 +192,13 @@ func (x *KeepAliveRequest) GetIdentity() string {
 	return ""
 }
 
+func (x *KeepAliveRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
 // KeepAliveResponse is the lease's remaining time after the renewal.
 type KeepAliveResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -232,8 +250,10 @@ type CampaignRequest struct {
 	// election names it, as namespace-less Lease name: "kube-scheduler".
 	Election string `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
 	// identity is the candidate, usually hostname plus a unique suffix.
-	Identity      string `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
-	LeaseId       int64  `protobuf:"varint,3,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	Identity string `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	LeaseId  int64  `protobuf:"varint,3,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,4,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -289,6 +309,13 @@ func (x *CampaignRequest) GetLeaseId() int64 {
 	return 0
 }
 
+func (x *CampaignRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
 // CampaignResponse says the candidate leads.
 type CampaignResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -338,9 +365,11 @@ func (x *CampaignResponse) GetRevision() int64 {
 
 // ResignRequest leaves an election.
 type ResignRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Election      string                 `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
-	LeaseId       int64                  `protobuf:"varint,2,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Election string                 `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
+	LeaseId  int64                  `protobuf:"varint,2,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -389,6 +418,13 @@ func (x *ResignRequest) GetLeaseId() int64 {
 	return 0
 }
 
+func (x *ResignRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
 // ResignResponse is empty.
 type ResignResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -428,8 +464,10 @@ func (*ResignResponse) Descriptor() ([]byte, []int) {
 
 // LeaderRequest names the election to read.
 type LeaderRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Election      string                 `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Election string                 `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -467,6 +505,13 @@ func (*LeaderRequest) Descriptor() ([]byte, []int) {
 func (x *LeaderRequest) GetElection() string {
 	if x != nil {
 		return x.Election
+	}
+	return ""
+}
+
+func (x *LeaderRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
 	}
 	return ""
 }
@@ -528,8 +573,10 @@ func (x *LeaderResponse) GetRevision() int64 {
 
 // ObserveRequest names the election to watch.
 type ObserveRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Election      string                 `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Election string                 `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -567,6 +614,13 @@ func (*ObserveRequest) Descriptor() ([]byte, []int) {
 func (x *ObserveRequest) GetElection() string {
 	if x != nil {
 		return x.Election
+	}
+	return ""
+}
+
+func (x *ObserveRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
 	}
 	return ""
 }
@@ -628,37 +682,43 @@ var File_skiff_election_v1_election_proto protoreflect.FileDescriptor
 
 const file_skiff_election_v1_election_proto_rawDesc = "" +
 	"\n" +
-	" skiff/election/v1/election.proto\x12\x11skiff.election.v1\"3\n" +
+	" skiff/election/v1/election.proto\x12\x11skiff.election.v1\"Q\n" +
 	"\fGrantRequest\x12#\n" +
-	"\rlease_seconds\x18\x01 \x01(\x03R\fleaseSeconds\"K\n" +
+	"\rlease_seconds\x18\x01 \x01(\x03R\fleaseSeconds\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\"K\n" +
 	"\rGrantResponse\x12\x19\n" +
 	"\blease_id\x18\x01 \x01(\x03R\aleaseId\x12\x1f\n" +
 	"\vttl_seconds\x18\x02 \x01(\x03R\n" +
-	"ttlSeconds\"e\n" +
+	"ttlSeconds\"\x83\x01\n" +
 	"\x10KeepAliveRequest\x12\x19\n" +
 	"\blease_id\x18\x01 \x01(\x03R\aleaseId\x12\x1a\n" +
 	"\belection\x18\x02 \x01(\tR\belection\x12\x1a\n" +
-	"\bidentity\x18\x03 \x01(\tR\bidentity\"4\n" +
+	"\bidentity\x18\x03 \x01(\tR\bidentity\x12\x1c\n" +
+	"\tnamespace\x18\x04 \x01(\tR\tnamespace\"4\n" +
 	"\x11KeepAliveResponse\x12\x1f\n" +
 	"\vttl_seconds\x18\x01 \x01(\x03R\n" +
-	"ttlSeconds\"d\n" +
+	"ttlSeconds\"\x82\x01\n" +
 	"\x0fCampaignRequest\x12\x1a\n" +
 	"\belection\x18\x01 \x01(\tR\belection\x12\x1a\n" +
 	"\bidentity\x18\x02 \x01(\tR\bidentity\x12\x19\n" +
-	"\blease_id\x18\x03 \x01(\x03R\aleaseId\".\n" +
+	"\blease_id\x18\x03 \x01(\x03R\aleaseId\x12\x1c\n" +
+	"\tnamespace\x18\x04 \x01(\tR\tnamespace\".\n" +
 	"\x10CampaignResponse\x12\x1a\n" +
-	"\brevision\x18\x01 \x01(\x03R\brevision\"F\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\"d\n" +
 	"\rResignRequest\x12\x1a\n" +
 	"\belection\x18\x01 \x01(\tR\belection\x12\x19\n" +
-	"\blease_id\x18\x02 \x01(\x03R\aleaseId\"\x10\n" +
-	"\x0eResignResponse\"+\n" +
+	"\blease_id\x18\x02 \x01(\x03R\aleaseId\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\"\x10\n" +
+	"\x0eResignResponse\"I\n" +
 	"\rLeaderRequest\x12\x1a\n" +
-	"\belection\x18\x01 \x01(\tR\belection\"H\n" +
+	"\belection\x18\x01 \x01(\tR\belection\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\"H\n" +
 	"\x0eLeaderResponse\x12\x1a\n" +
 	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x1a\n" +
-	"\brevision\x18\x02 \x01(\x03R\brevision\",\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\"J\n" +
 	"\x0eObserveRequest\x12\x1a\n" +
-	"\belection\x18\x01 \x01(\tR\belection\"I\n" +
+	"\belection\x18\x01 \x01(\tR\belection\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\"I\n" +
 	"\x0fObserveResponse\x12\x1a\n" +
 	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x03R\brevision2\xfc\x03\n" +

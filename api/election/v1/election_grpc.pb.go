@@ -35,8 +35,10 @@ const (
 // component, on etcd leases held by the apiserver for its callers. A
 // candidate grants a lease, keeps it alive through any apiserver replica,
 // and campaigns; it leads until it resigns or its lease expires. The
-// holder is mirrored into a coordination.k8s.io/v1 Lease in kube-system
-// named after the election, so kubectl shows who leads.
+// holder is mirrored into a coordination.k8s.io/v1 Lease named after the
+// election, in kube-system unless the calls name another namespace, so
+// kubectl shows who leads. Elections of the same name in different
+// namespaces are different elections.
 type ElectionServiceClient interface {
 	// Grant creates a lease that lives lease_seconds unless kept alive.
 	Grant(ctx context.Context, in *GrantRequest, opts ...grpc.CallOption) (*GrantResponse, error)
@@ -139,8 +141,10 @@ type ElectionService_ObserveClient = grpc.ServerStreamingClient[ObserveResponse]
 // component, on etcd leases held by the apiserver for its callers. A
 // candidate grants a lease, keeps it alive through any apiserver replica,
 // and campaigns; it leads until it resigns or its lease expires. The
-// holder is mirrored into a coordination.k8s.io/v1 Lease in kube-system
-// named after the election, so kubectl shows who leads.
+// holder is mirrored into a coordination.k8s.io/v1 Lease named after the
+// election, in kube-system unless the calls name another namespace, so
+// kubectl shows who leads. Elections of the same name in different
+// namespaces are different elections.
 type ElectionServiceServer interface {
 	// Grant creates a lease that lives lease_seconds unless kept alive.
 	Grant(context.Context, *GrantRequest) (*GrantResponse, error)

@@ -111,7 +111,8 @@ func (o *observer) next() *electionv1.ObserveResponse {
 // the same calls with the same answers and the same permissions as its
 // gRPC face: a user bound to a component's leader-locking Role grants,
 // campaigns, reads and observes the leader and resigns over HTTP; the
-// leader read over gRPC is the same; a user without the Role gets 403 on
+// leader read over gRPC is the same; an election in another namespace is
+// another, authorized and mirrored there; a user without the Role gets 403 on
 // both faces, a request without credentials (anonymous requests off) or
 // with a forged token 401.
 func TestElectionHTTPGateway(t *testing.T) {
@@ -202,6 +203,26 @@ func TestElectionHTTPGateway(t *testing.T) {
 	if _, err := grpcAs(nobody).Leader(ctx, &electionv1.LeaderRequest{Election: election}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("gRPC leader as nobody: %v, want PermissionDenied", err)
 	}
+	// Another namespace is another election, authorized and mirrored
+	// there: the elector's Role is in kube-system only.
+	code, data := s.post("/skiff/election/v1/leader", elector, `{"election":"`+election+`","namespace":"default"}`)
+	if code != http.StatusForbidden || !strings.Contains(string(data), `in the namespace \"default\"`) {
+		t.Errorf("leader in default as the elector: %d %s, want 403", code, data)
+	}
+	other := &electionv1.GrantResponse{}
+	s.call("/skiff/election/v1/grant", s.adminToken, &electionv1.GrantRequest{LeaseSeconds: 30, Namespace: "default"}, other)
+	s.call("/skiff/election/v1/campaign", s.adminToken, &electionv1.CampaignRequest{Election: election, Identity: "replica-b",
+		LeaseId: other.GetLeaseId(), Namespace: "default"}, &electionv1.CampaignResponse{})
+	sameLeader("") // kube-system's election is not default's
+	code, lease := s.do("GET", "/apis/coordination.k8s.io/v1/namespaces/default/leases/"+election, s.adminToken, "")
+	if holder := dig(lease, "spec", "holderIdentity"); code != http.StatusOK || holder != "replica-b" {
+		t.Errorf("default's Lease: %d, holder %v, want replica-b", code, holder)
+	}
+	s.call("/skiff/election/v1/resign", s.adminToken, &electionv1.ResignRequest{Election: election, LeaseId: other.GetLeaseId(), Namespace: "default"}, &electionv1.ResignResponse{})
+	if code, data := s.post("/skiff/election/v1/leader", s.adminToken, `{"election":"x","namespace":"Not_A_Label"}`); code != http.StatusBadRequest {
+		t.Errorf("a bad namespace: %d %s, want 400", code, data)
+	}
+
 	// Other paths under the prefix are non-resource URLs to authorization.
 	s.expect("POST", "/skiff/election/v1/proclaim", nobody, "{}", nil, 403,
 		`forbidden: User "nobody" cannot post path "/skiff/election/v1/proclaim"`)
