@@ -19,7 +19,7 @@ func TestTwoReplicasHandOver(t *testing.T) {
 		var serve []string
 		metrics[id], serve = framework.SecurePort(t)
 		replicas[id] = framework.StartCloudController(t, e.srv, append(serve, "--cloud-config", cfg, "--leader-elect-identity", id,
-			"--leader-elect-lease-duration", "3s")...)
+			"--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "2s", "--leader-elect-retry-period", "1s")...)
 	}
 	holder := func() (string, error) {
 		l, err := e.c.CoordinationV1().Leases("kube-system").Get(e.ctx, "cloud-controller-manager")

@@ -21,7 +21,7 @@ func TestTwoReplicasOneActsAndHandOver(t *testing.T) {
 		var serve []string
 		addrs[id], serve = framework.SecurePort(t)
 		replicas[id] = framework.StartControllerManager(t, srv, append(serve, "--leader-elect-identity", id,
-			"--leader-elect-lease-duration", "3s")...)
+			"--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "2s", "--leader-elect-retry-period", "1s")...)
 	}
 	e := setupClient(t, srv)
 	framework.StartScheduler(t, srv, "--leader-elect=false")

@@ -25,7 +25,7 @@ func TestTwoReplicasHandOver(t *testing.T) {
 	srv := framework.StartAPIServer(t, framework.NoServiceAccounts) // no controller-manager
 	replicas := map[string]*framework.Process{}
 	for _, id := range []string{"sched-a", "sched-b"} {
-		replicas[id] = framework.StartScheduler(t, srv, "--leader-elect-identity", id, "--leader-elect-lease-duration", "3s")
+		replicas[id] = framework.StartScheduler(t, srv, "--leader-elect-identity", id, "--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "2s", "--leader-elect-retry-period", "1s")
 	}
 	cfg, err := client.FromKubeconfig(srv.Kubeconfig())
 	if err != nil {
@@ -94,5 +94,5 @@ func TestTwoReplicasHandOver(t *testing.T) {
 }
 
 func startAgain(t *testing.T, srv *framework.APIServer, id string) *framework.Process {
-	return framework.StartScheduler(t, srv, "--leader-elect-identity", id, "--leader-elect-lease-duration", "3s")
+	return framework.StartScheduler(t, srv, "--leader-elect-identity", id, "--leader-elect-lease-duration", "3s", "--leader-elect-renew-deadline", "2s", "--leader-elect-retry-period", "1s")
 }

@@ -118,6 +118,7 @@ func lead(ctx context.Context, c *client.Client, o *Options, st *Status, p *Part
 	}
 	return leaderelection.Run(ctx, leaderelection.Config{
 		Conn: c.Conn(), Election: le.ResourceName, Identity: le.Identity, LeaseDuration: le.LeaseDuration,
+		RenewDeadline: le.RenewDeadline, RetryPeriod: le.RetryPeriod, Namespace: le.ResourceNamespace,
 		OnStartedLeading: work,
 	})
 }

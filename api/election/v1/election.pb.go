@@ -23,8 +23,10 @@ const (
 
 // GrantRequest asks for a lease.
 type GrantRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LeaseSeconds  int64                  `protobuf:"varint,1,opt,name=lease_seconds,json=leaseSeconds,proto3" json:"lease_seconds,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	LeaseSeconds int64                  `protobuf:"varint,1,opt,name=lease_seconds,json=leaseSeconds,proto3" json:"lease_seconds,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -64,6 +66,13 @@ func (x *GrantRequest) GetLeaseSeconds() int64 {
 		return x.LeaseSeconds
 	}
 	return 0
+}
+
+func (x *GrantRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
 }
 
 // GrantResponse names the lease.
@@ -122,10 +131,12 @@ func (x *GrantResponse) GetTtlSeconds() int64 {
 // KeepAliveRequest renews a lease. With election and identity set, a
 // leader's renewal is also written to the mirrored Lease's renewTime.
 type KeepAliveRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	LeaseId       int64                  `protobuf:"varint,1,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
-	Election      string                 `protobuf:"bytes,2,opt,name=election,proto3" json:"election,omitempty"`
-	Identity      string                 `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	LeaseId  int64                  `protobuf:"varint,1,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	Election string                 `protobuf:"bytes,2,opt,name=election,proto3" json:"election,omitempty"`
+	Identity string                 `protobuf:"bytes,3,opt,name=identity,proto3" json:"identity,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,4,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -181,6 +192,13 @@ func (x *KeepAliveRequest) GetIdentity() string {
 	return ""
 }
 
+func (x *KeepAliveRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
 // KeepAliveResponse is the lease's remaining time after the renewal.
 type KeepAliveResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -232,8 +250,10 @@ type CampaignRequest struct {
 	// election names it, as namespace-less Lease name: "kube-scheduler".
 	Election string `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
 	// identity is the candidate, usually hostname plus a unique suffix.
-	Identity      string `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
-	LeaseId       int64  `protobuf:"varint,3,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	Identity string `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	LeaseId  int64  `protobuf:"varint,3,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,4,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -289,6 +309,13 @@ func (x *CampaignRequest) GetLeaseId() int64 {
 	return 0
 }
 
+func (x *CampaignRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
 // CampaignResponse says the candidate leads.
 type CampaignResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -338,9 +365,11 @@ func (x *CampaignResponse) GetRevision() int64 {
 
 // ResignRequest leaves an election.
 type ResignRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Election      string                 `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
-	LeaseId       int64                  `protobuf:"varint,2,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Election string                 `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
+	LeaseId  int64                  `protobuf:"varint,2,opt,name=lease_id,json=leaseId,proto3" json:"lease_id,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,3,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -389,6 +418,13 @@ func (x *ResignRequest) GetLeaseId() int64 {
 	return 0
 }
 
+func (x *ResignRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
 // ResignResponse is empty.
 type ResignResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -426,17 +462,128 @@ func (*ResignResponse) Descriptor() ([]byte, []int) {
 	return file_skiff_election_v1_election_proto_rawDescGZIP(), []int{7}
 }
 
+// LeaderRequest names the election to read.
+type LeaderRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Election string                 `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaderRequest) Reset() {
+	*x = LeaderRequest{}
+	mi := &file_skiff_election_v1_election_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaderRequest) ProtoMessage() {}
+
+func (x *LeaderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_election_v1_election_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaderRequest.ProtoReflect.Descriptor instead.
+func (*LeaderRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_election_v1_election_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *LeaderRequest) GetElection() string {
+	if x != nil {
+		return x.Election
+	}
+	return ""
+}
+
+func (x *LeaderRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+// LeaderResponse is the current leader ("" when there is none) and the
+// etcd revision at which its leadership began (the election's revision
+// when there is no leader).
+type LeaderResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Identity      string                 `protobuf:"bytes,1,opt,name=identity,proto3" json:"identity,omitempty"`
+	Revision      int64                  `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LeaderResponse) Reset() {
+	*x = LeaderResponse{}
+	mi := &file_skiff_election_v1_election_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LeaderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LeaderResponse) ProtoMessage() {}
+
+func (x *LeaderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_election_v1_election_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LeaderResponse.ProtoReflect.Descriptor instead.
+func (*LeaderResponse) Descriptor() ([]byte, []int) {
+	return file_skiff_election_v1_election_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *LeaderResponse) GetIdentity() string {
+	if x != nil {
+		return x.Identity
+	}
+	return ""
+}
+
+func (x *LeaderResponse) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
 // ObserveRequest names the election to watch.
 type ObserveRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Election      string                 `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Election string                 `protobuf:"bytes,1,opt,name=election,proto3" json:"election,omitempty"`
+	// namespace holds the election's mirrored Lease; empty is kube-system.
+	Namespace     string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ObserveRequest) Reset() {
 	*x = ObserveRequest{}
-	mi := &file_skiff_election_v1_election_proto_msgTypes[8]
+	mi := &file_skiff_election_v1_election_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +595,7 @@ func (x *ObserveRequest) String() string {
 func (*ObserveRequest) ProtoMessage() {}
 
 func (x *ObserveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_election_v1_election_proto_msgTypes[8]
+	mi := &file_skiff_election_v1_election_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,12 +608,19 @@ func (x *ObserveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObserveRequest.ProtoReflect.Descriptor instead.
 func (*ObserveRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_election_v1_election_proto_rawDescGZIP(), []int{8}
+	return file_skiff_election_v1_election_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ObserveRequest) GetElection() string {
 	if x != nil {
 		return x.Election
+	}
+	return ""
+}
+
+func (x *ObserveRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
 	}
 	return ""
 }
@@ -482,7 +636,7 @@ type ObserveResponse struct {
 
 func (x *ObserveResponse) Reset() {
 	*x = ObserveResponse{}
-	mi := &file_skiff_election_v1_election_proto_msgTypes[9]
+	mi := &file_skiff_election_v1_election_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -494,7 +648,7 @@ func (x *ObserveResponse) String() string {
 func (*ObserveResponse) ProtoMessage() {}
 
 func (x *ObserveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_election_v1_election_proto_msgTypes[9]
+	mi := &file_skiff_election_v1_election_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -507,7 +661,7 @@ func (x *ObserveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ObserveResponse.ProtoReflect.Descriptor instead.
 func (*ObserveResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_election_v1_election_proto_rawDescGZIP(), []int{9}
+	return file_skiff_election_v1_election_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ObserveResponse) GetIdentity() string {
@@ -528,40 +682,52 @@ var File_skiff_election_v1_election_proto protoreflect.FileDescriptor
 
 const file_skiff_election_v1_election_proto_rawDesc = "" +
 	"\n" +
-	" skiff/election/v1/election.proto\x12\x11skiff.election.v1\"3\n" +
+	" skiff/election/v1/election.proto\x12\x11skiff.election.v1\"Q\n" +
 	"\fGrantRequest\x12#\n" +
-	"\rlease_seconds\x18\x01 \x01(\x03R\fleaseSeconds\"K\n" +
+	"\rlease_seconds\x18\x01 \x01(\x03R\fleaseSeconds\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\"K\n" +
 	"\rGrantResponse\x12\x19\n" +
 	"\blease_id\x18\x01 \x01(\x03R\aleaseId\x12\x1f\n" +
 	"\vttl_seconds\x18\x02 \x01(\x03R\n" +
-	"ttlSeconds\"e\n" +
+	"ttlSeconds\"\x83\x01\n" +
 	"\x10KeepAliveRequest\x12\x19\n" +
 	"\blease_id\x18\x01 \x01(\x03R\aleaseId\x12\x1a\n" +
 	"\belection\x18\x02 \x01(\tR\belection\x12\x1a\n" +
-	"\bidentity\x18\x03 \x01(\tR\bidentity\"4\n" +
+	"\bidentity\x18\x03 \x01(\tR\bidentity\x12\x1c\n" +
+	"\tnamespace\x18\x04 \x01(\tR\tnamespace\"4\n" +
 	"\x11KeepAliveResponse\x12\x1f\n" +
 	"\vttl_seconds\x18\x01 \x01(\x03R\n" +
-	"ttlSeconds\"d\n" +
+	"ttlSeconds\"\x82\x01\n" +
 	"\x0fCampaignRequest\x12\x1a\n" +
 	"\belection\x18\x01 \x01(\tR\belection\x12\x1a\n" +
 	"\bidentity\x18\x02 \x01(\tR\bidentity\x12\x19\n" +
-	"\blease_id\x18\x03 \x01(\x03R\aleaseId\".\n" +
+	"\blease_id\x18\x03 \x01(\x03R\aleaseId\x12\x1c\n" +
+	"\tnamespace\x18\x04 \x01(\tR\tnamespace\".\n" +
 	"\x10CampaignResponse\x12\x1a\n" +
-	"\brevision\x18\x01 \x01(\x03R\brevision\"F\n" +
+	"\brevision\x18\x01 \x01(\x03R\brevision\"d\n" +
 	"\rResignRequest\x12\x1a\n" +
 	"\belection\x18\x01 \x01(\tR\belection\x12\x19\n" +
-	"\blease_id\x18\x02 \x01(\x03R\aleaseId\"\x10\n" +
-	"\x0eResignResponse\",\n" +
+	"\blease_id\x18\x02 \x01(\x03R\aleaseId\x12\x1c\n" +
+	"\tnamespace\x18\x03 \x01(\tR\tnamespace\"\x10\n" +
+	"\x0eResignResponse\"I\n" +
+	"\rLeaderRequest\x12\x1a\n" +
+	"\belection\x18\x01 \x01(\tR\belection\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\"H\n" +
+	"\x0eLeaderResponse\x12\x1a\n" +
+	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision\"J\n" +
 	"\x0eObserveRequest\x12\x1a\n" +
-	"\belection\x18\x01 \x01(\tR\belection\"I\n" +
+	"\belection\x18\x01 \x01(\tR\belection\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\"I\n" +
 	"\x0fObserveResponse\x12\x1a\n" +
 	"\bidentity\x18\x01 \x01(\tR\bidentity\x12\x1a\n" +
-	"\brevision\x18\x02 \x01(\x03R\brevision2\xad\x03\n" +
+	"\brevision\x18\x02 \x01(\x03R\brevision2\xfc\x03\n" +
 	"\x0fElectionService\x12J\n" +
 	"\x05Grant\x12\x1f.skiff.election.v1.GrantRequest\x1a .skiff.election.v1.GrantResponse\x12V\n" +
 	"\tKeepAlive\x12#.skiff.election.v1.KeepAliveRequest\x1a$.skiff.election.v1.KeepAliveResponse\x12S\n" +
 	"\bCampaign\x12\".skiff.election.v1.CampaignRequest\x1a#.skiff.election.v1.CampaignResponse\x12M\n" +
-	"\x06Resign\x12 .skiff.election.v1.ResignRequest\x1a!.skiff.election.v1.ResignResponse\x12R\n" +
+	"\x06Resign\x12 .skiff.election.v1.ResignRequest\x1a!.skiff.election.v1.ResignResponse\x12M\n" +
+	"\x06Leader\x12 .skiff.election.v1.LeaderRequest\x1a!.skiff.election.v1.LeaderResponse\x12R\n" +
 	"\aObserve\x12!.skiff.election.v1.ObserveRequest\x1a\".skiff.election.v1.ObserveResponse0\x01B&Z$skiff.dev/api/election/v1;electionv1b\x06proto3"
 
 var (
@@ -576,7 +742,7 @@ func file_skiff_election_v1_election_proto_rawDescGZIP() []byte {
 	return file_skiff_election_v1_election_proto_rawDescData
 }
 
-var file_skiff_election_v1_election_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_skiff_election_v1_election_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_skiff_election_v1_election_proto_goTypes = []any{
 	(*GrantRequest)(nil),      // 0: skiff.election.v1.GrantRequest
 	(*GrantResponse)(nil),     // 1: skiff.election.v1.GrantResponse
@@ -586,25 +752,29 @@ var file_skiff_election_v1_election_proto_goTypes = []any{
 	(*CampaignResponse)(nil),  // 5: skiff.election.v1.CampaignResponse
 	(*ResignRequest)(nil),     // 6: skiff.election.v1.ResignRequest
 	(*ResignResponse)(nil),    // 7: skiff.election.v1.ResignResponse
-	(*ObserveRequest)(nil),    // 8: skiff.election.v1.ObserveRequest
-	(*ObserveResponse)(nil),   // 9: skiff.election.v1.ObserveResponse
+	(*LeaderRequest)(nil),     // 8: skiff.election.v1.LeaderRequest
+	(*LeaderResponse)(nil),    // 9: skiff.election.v1.LeaderResponse
+	(*ObserveRequest)(nil),    // 10: skiff.election.v1.ObserveRequest
+	(*ObserveResponse)(nil),   // 11: skiff.election.v1.ObserveResponse
 }
 var file_skiff_election_v1_election_proto_depIdxs = []int32{
-	0, // 0: skiff.election.v1.ElectionService.Grant:input_type -> skiff.election.v1.GrantRequest
-	2, // 1: skiff.election.v1.ElectionService.KeepAlive:input_type -> skiff.election.v1.KeepAliveRequest
-	4, // 2: skiff.election.v1.ElectionService.Campaign:input_type -> skiff.election.v1.CampaignRequest
-	6, // 3: skiff.election.v1.ElectionService.Resign:input_type -> skiff.election.v1.ResignRequest
-	8, // 4: skiff.election.v1.ElectionService.Observe:input_type -> skiff.election.v1.ObserveRequest
-	1, // 5: skiff.election.v1.ElectionService.Grant:output_type -> skiff.election.v1.GrantResponse
-	3, // 6: skiff.election.v1.ElectionService.KeepAlive:output_type -> skiff.election.v1.KeepAliveResponse
-	5, // 7: skiff.election.v1.ElectionService.Campaign:output_type -> skiff.election.v1.CampaignResponse
-	7, // 8: skiff.election.v1.ElectionService.Resign:output_type -> skiff.election.v1.ResignResponse
-	9, // 9: skiff.election.v1.ElectionService.Observe:output_type -> skiff.election.v1.ObserveResponse
-	5, // [5:10] is the sub-list for method output_type
-	0, // [0:5] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	0,  // 0: skiff.election.v1.ElectionService.Grant:input_type -> skiff.election.v1.GrantRequest
+	2,  // 1: skiff.election.v1.ElectionService.KeepAlive:input_type -> skiff.election.v1.KeepAliveRequest
+	4,  // 2: skiff.election.v1.ElectionService.Campaign:input_type -> skiff.election.v1.CampaignRequest
+	6,  // 3: skiff.election.v1.ElectionService.Resign:input_type -> skiff.election.v1.ResignRequest
+	8,  // 4: skiff.election.v1.ElectionService.Leader:input_type -> skiff.election.v1.LeaderRequest
+	10, // 5: skiff.election.v1.ElectionService.Observe:input_type -> skiff.election.v1.ObserveRequest
+	1,  // 6: skiff.election.v1.ElectionService.Grant:output_type -> skiff.election.v1.GrantResponse
+	3,  // 7: skiff.election.v1.ElectionService.KeepAlive:output_type -> skiff.election.v1.KeepAliveResponse
+	5,  // 8: skiff.election.v1.ElectionService.Campaign:output_type -> skiff.election.v1.CampaignResponse
+	7,  // 9: skiff.election.v1.ElectionService.Resign:output_type -> skiff.election.v1.ResignResponse
+	9,  // 10: skiff.election.v1.ElectionService.Leader:output_type -> skiff.election.v1.LeaderResponse
+	11, // 11: skiff.election.v1.ElectionService.Observe:output_type -> skiff.election.v1.ObserveResponse
+	6,  // [6:12] is the sub-list for method output_type
+	0,  // [0:6] is the sub-list for method input_type
+	0,  // [0:0] is the sub-list for extension type_name
+	0,  // [0:0] is the sub-list for extension extendee
+	0,  // [0:0] is the sub-list for field type_name
 }
 
 func init() { file_skiff_election_v1_election_proto_init() }
@@ -618,7 +788,7 @@ func file_skiff_election_v1_election_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_election_v1_election_proto_rawDesc), len(file_skiff_election_v1_election_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	ElectionService_KeepAlive_FullMethodName = "/skiff.election.v1.ElectionService/KeepAlive"
 	ElectionService_Campaign_FullMethodName  = "/skiff.election.v1.ElectionService/Campaign"
 	ElectionService_Resign_FullMethodName    = "/skiff.election.v1.ElectionService/Resign"
+	ElectionService_Leader_FullMethodName    = "/skiff.election.v1.ElectionService/Leader"
 	ElectionService_Observe_FullMethodName   = "/skiff.election.v1.ElectionService/Observe"
 )
 
@@ -34,8 +35,10 @@ const (
 // component, on etcd leases held by the apiserver for its callers. A
 // candidate grants a lease, keeps it alive through any apiserver replica,
 // and campaigns; it leads until it resigns or its lease expires. The
-// holder is mirrored into a coordination.k8s.io/v1 Lease in kube-system
-// named after the election, so kubectl shows who leads.
+// holder is mirrored into a coordination.k8s.io/v1 Lease named after the
+// election, in kube-system unless the calls name another namespace, so
+// kubectl shows who leads. Elections of the same name in different
+// namespaces are different elections.
 type ElectionServiceClient interface {
 	// Grant creates a lease that lives lease_seconds unless kept alive.
 	Grant(ctx context.Context, in *GrantRequest, opts ...grpc.CallOption) (*GrantResponse, error)
@@ -47,6 +50,8 @@ type ElectionServiceClient interface {
 	// Resign gives up leadership (or candidacy) at once and revokes the
 	// lease, so another candidate can lead without waiting for expiry.
 	Resign(ctx context.Context, in *ResignRequest, opts ...grpc.CallOption) (*ResignResponse, error)
+	// Leader answers the current leader of an election, once.
+	Leader(ctx context.Context, in *LeaderRequest, opts ...grpc.CallOption) (*LeaderResponse, error)
 	// Observe streams the leader of an election whenever it changes.
 	Observe(ctx context.Context, in *ObserveRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ObserveResponse], error)
 }
@@ -99,6 +104,16 @@ func (c *electionServiceClient) Resign(ctx context.Context, in *ResignRequest, o
 	return out, nil
 }
 
+func (c *electionServiceClient) Leader(ctx context.Context, in *LeaderRequest, opts ...grpc.CallOption) (*LeaderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LeaderResponse)
+	err := c.cc.Invoke(ctx, ElectionService_Leader_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *electionServiceClient) Observe(ctx context.Context, in *ObserveRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ObserveResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &ElectionService_ServiceDesc.Streams[0], ElectionService_Observe_FullMethodName, cOpts...)
@@ -126,8 +141,10 @@ type ElectionService_ObserveClient = grpc.ServerStreamingClient[ObserveResponse]
 // component, on etcd leases held by the apiserver for its callers. A
 // candidate grants a lease, keeps it alive through any apiserver replica,
 // and campaigns; it leads until it resigns or its lease expires. The
-// holder is mirrored into a coordination.k8s.io/v1 Lease in kube-system
-// named after the election, so kubectl shows who leads.
+// holder is mirrored into a coordination.k8s.io/v1 Lease named after the
+// election, in kube-system unless the calls name another namespace, so
+// kubectl shows who leads. Elections of the same name in different
+// namespaces are different elections.
 type ElectionServiceServer interface {
 	// Grant creates a lease that lives lease_seconds unless kept alive.
 	Grant(context.Context, *GrantRequest) (*GrantResponse, error)
@@ -139,6 +156,8 @@ type ElectionServiceServer interface {
 	// Resign gives up leadership (or candidacy) at once and revokes the
 	// lease, so another candidate can lead without waiting for expiry.
 	Resign(context.Context, *ResignRequest) (*ResignResponse, error)
+	// Leader answers the current leader of an election, once.
+	Leader(context.Context, *LeaderRequest) (*LeaderResponse, error)
 	// Observe streams the leader of an election whenever it changes.
 	Observe(*ObserveRequest, grpc.ServerStreamingServer[ObserveResponse]) error
 	mustEmbedUnimplementedElectionServiceServer()
@@ -162,6 +181,9 @@ func (UnimplementedElectionServiceServer) Campaign(context.Context, *CampaignReq
 }
 func (UnimplementedElectionServiceServer) Resign(context.Context, *ResignRequest) (*ResignResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Resign not implemented")
+}
+func (UnimplementedElectionServiceServer) Leader(context.Context, *LeaderRequest) (*LeaderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Leader not implemented")
 }
 func (UnimplementedElectionServiceServer) Observe(*ObserveRequest, grpc.ServerStreamingServer[ObserveResponse]) error {
 	return status.Error(codes.Unimplemented, "method Observe not implemented")
@@ -259,6 +281,24 @@ func _ElectionService_Resign_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ElectionService_Leader_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LeaderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ElectionServiceServer).Leader(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ElectionService_Leader_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ElectionServiceServer).Leader(ctx, req.(*LeaderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ElectionService_Observe_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(ObserveRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -292,6 +332,10 @@ var ElectionService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Resign",
 			Handler:    _ElectionService_Resign_Handler,
+		},
+		{
+			MethodName: "Leader",
+			Handler:    _ElectionService_Leader_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -297,7 +297,8 @@ type handlerConfig struct {
 // newHandler builds the chain: tracing and metrics around the audit ID
 // around the request timeout around authentication around auditing
 // around impersonation around authorization around the body limit around
-// the routes.
+// the routes; the election service's HTTP/JSON face is authorized by the
+// service itself, as its gRPC face is.
 func newHandler(c handlerConfig) (http.Handler, error) {
 	m := newMetrics()
 	disc := newDerived(c.api.Catalog, func(s *catalog.Snapshot) *discovery.Handler { return discovery.New(s.Resources()) })
@@ -335,13 +336,16 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 	})
 	// authz is the requests' own authorization, which the audit records.
 	authz := c.audit.Authorizer(c.api.Authorizer())
-	var h http.Handler = mux
-	h = limitBody(h, c.maxBody)
-	h = rest.Authorize(h, authz)
+	elect := election.New(c.etcd, c.api.Backend("coordination.k8s.io", "leases"), authz)
+	gateway, err := election.Gateway(elect)
+	if err != nil {
+		return nil, err
+	}
+	var h http.Handler = withElectionGateway(rest.Authorize(limitBody(mux, c.maxBody), authz), limitBody(gateway, c.maxBody))
 	h = impersonation.Middleware(h, c.api.Authorizer(), rest.WriteError)
 	h = c.audit.Handler(h)
 	h = c.authn.Middleware(h, c.audit.FailedAuthentication(rest.WriteError))
-	h = rest.WithRequestTimeout(h, c.requestTimeout)
+	h = rest.WithRequestTimeout(h, c.requestTimeout, election.LongRunningPaths...)
 	h = audit.WithAuditID(h)
 	h = traced(h)
 	grpcServer := grpc.NewServer(
@@ -361,7 +365,7 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 		return nil, err
 	}
 	grpcapi.RegisterKindless(grpcServer, c.api.Catalog, authz)
-	election.New(c.etcd, c.api.Backend("coordination.k8s.io", "leases"), authz).Register(grpcServer)
+	elect.Register(grpcServer)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			grpcServer.ServeHTTP(w, r)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	coordinationv1 "skiff.dev/api/coordination/v1"
 	electionv1 "skiff.dev/api/election/v1"
@@ -28,8 +30,34 @@ import (
 	"skiff.dev/services/apiserver/internal/registry"
 )
 
-// Namespace holds the mirrored Leases.
+// Namespace holds the mirrored Leases of the calls that name none.
 const Namespace = "kube-system"
+
+// ref names one election: its namespace and name.
+type ref struct{ ns, name string }
+
+// namespaceOf checks a call's namespace; empty is Namespace.
+func namespaceOf(namespace string) (string, error) {
+	if namespace == "" {
+		return Namespace, nil
+	}
+	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
+		return "", status.Errorf(codes.InvalidArgument, "namespace %q: %s", namespace, strings.Join(errs, "; "))
+	}
+	return namespace, nil
+}
+
+// refOf checks a call's namespace and election name.
+func refOf(namespace, election string) (ref, error) {
+	ns, err := namespaceOf(namespace)
+	if err != nil {
+		return ref{}, err
+	}
+	if err := checkElection(election); err != nil {
+		return ref{}, err
+	}
+	return ref{ns: ns, name: election}, nil
+}
 
 // Server implements the election service.
 type Server struct {
@@ -41,16 +69,18 @@ type Server struct {
 }
 
 // New serves elections over etcd, mirroring holders into leases. Calls are
-// authorized by az as the same acts on the mirrored Lease: granting a
-// lease is creating one in kube-system; campaigning, keeping alive and
-// resigning are updating the election's Lease; observing is watching it.
+// authorized by az as the same acts on the mirrored Lease, in the call's
+// namespace (kube-system unless it names one): granting a lease is
+// creating one; campaigning, keeping alive and resigning are updating the
+// election's Lease; reading the leader is getting it; observing is
+// watching it.
 func New(etcd *clientv3.Client, leases registry.Backend, az authorizer.Authorizer) *Server {
 	return &Server{etcd: etcd, leases: leases, az: az, now: time.Now}
 }
 
 // allowed checks the caller may act on the election's Lease.
-func (s *Server) allowed(ctx context.Context, verb, election string) error {
-	attrs := authorizer.ResourceRequest(verb, "coordination.k8s.io", "v1", "leases", "", Namespace, election)
+func (s *Server) allowed(ctx context.Context, verb string, e ref) error {
+	attrs := authorizer.ResourceRequest(verb, "coordination.k8s.io", "v1", "leases", "", e.ns, e.name)
 	if err := authorizer.Check(ctx, s.az, attrs); err != nil {
 		return status.Error(codes.PermissionDenied, apierrors.ToStatus(err).GetMessage())
 	}
@@ -64,10 +94,18 @@ func (s *Server) Register(g grpc.ServiceRegistrar) { electionv1.RegisterElection
 // campaign waits until it leads), which the request timeout leaves alone.
 var LongRunningMethods = []string{electionv1.ElectionService_Campaign_FullMethodName}
 
-func prefix(election string) string { return "/skiff/election/" + election + "/" }
+// prefix holds an election's candidates: kube-system's under
+// /skiff/election/, as before namespaces could be named, the others' under
+// /skiff/election-ns/<namespace>/.
+func prefix(e ref) string {
+	if e.ns == Namespace {
+		return "/skiff/election/" + e.name + "/"
+	}
+	return "/skiff/election-ns/" + e.ns + "/" + e.name + "/"
+}
 
-func keyOf(election string, lease int64) string {
-	return fmt.Sprintf("%s%016x", prefix(election), lease)
+func keyOf(e ref, lease int64) string {
+	return fmt.Sprintf("%s%016x", prefix(e), lease)
 }
 
 func checkElection(name string) error {
@@ -79,7 +117,11 @@ func checkElection(name string) error {
 
 // Grant creates a lease.
 func (s *Server) Grant(ctx context.Context, req *electionv1.GrantRequest) (*electionv1.GrantResponse, error) {
-	if err := s.allowed(ctx, "create", ""); err != nil {
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.allowed(ctx, "create", ref{ns: ns}); err != nil {
 		return nil, err
 	}
 	if req.GetLeaseSeconds() < 1 {
@@ -95,7 +137,12 @@ func (s *Server) Grant(ctx context.Context, req *electionv1.GrantRequest) (*elec
 // KeepAlive renews a lease and, for the current leader, the mirrored
 // Lease's renewTime.
 func (s *Server) KeepAlive(ctx context.Context, req *electionv1.KeepAliveRequest) (*electionv1.KeepAliveResponse, error) {
-	if err := s.allowed(ctx, "update", req.GetElection()); err != nil {
+	ns, err := namespaceOf(req.GetNamespace())
+	if err != nil {
+		return nil, err
+	}
+	e := ref{ns: ns, name: req.GetElection()} // the election may be unnamed
+	if err := s.allowed(ctx, "update", e); err != nil {
 		return nil, err
 	}
 	resp, err := s.etcd.KeepAliveOnce(ctx, clientv3.LeaseID(req.GetLeaseId()))
@@ -103,9 +150,9 @@ func (s *Server) KeepAlive(ctx context.Context, req *electionv1.KeepAliveRequest
 		return nil, etcdError("keep lease alive", err)
 	}
 	if req.GetElection() != "" && req.GetIdentity() != "" {
-		leader, _, err := s.leader(ctx, req.GetElection())
+		leader, _, err := s.leader(ctx, e)
 		if err == nil && leader == req.GetIdentity() {
-			s.mirror(ctx, req.GetElection(), req.GetIdentity(), resp.TTL, false)
+			s.mirror(ctx, e, req.GetIdentity(), resp.TTL, false)
 		}
 	}
 	return &electionv1.KeepAliveResponse{TtlSeconds: resp.TTL}, nil
@@ -113,14 +160,15 @@ func (s *Server) KeepAlive(ctx context.Context, req *electionv1.KeepAliveRequest
 
 // Campaign waits until the candidate leads.
 func (s *Server) Campaign(ctx context.Context, req *electionv1.CampaignRequest) (*electionv1.CampaignResponse, error) {
-	if err := checkElection(req.GetElection()); err != nil {
+	e, err := refOf(req.GetNamespace(), req.GetElection())
+	if err != nil {
 		return nil, err
 	}
-	if err := s.allowed(ctx, "update", req.GetElection()); err != nil {
+	if err := s.allowed(ctx, "update", e); err != nil {
 		return nil, err
 	}
 	lease := clientv3.LeaseID(req.GetLeaseId())
-	key := keyOf(req.GetElection(), req.GetLeaseId())
+	key := keyOf(e, req.GetLeaseId())
 	txn, err := s.etcd.Txn(ctx).
 		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
 		Then(clientv3.OpPut(key, req.GetIdentity(), clientv3.WithLease(lease))).
@@ -132,7 +180,7 @@ func (s *Server) Campaign(ctx context.Context, req *electionv1.CampaignRequest) 
 	if !txn.Succeeded {
 		myRev = txn.Responses[0].GetResponseRange().Kvs[0].CreateRevision
 	}
-	if err := s.waitForTurn(ctx, req.GetElection(), key, myRev); err != nil {
+	if err := s.waitForTurn(ctx, e, key, myRev); err != nil {
 		if ctx.Err() != nil {
 			// The candidate went away: leave, so it never leads unseen.
 			_, _ = s.etcd.Delete(context.WithoutCancel(ctx), key)
@@ -143,12 +191,12 @@ func (s *Server) Campaign(ctx context.Context, req *electionv1.CampaignRequest) 
 	if err != nil {
 		return nil, etcdError("read lease", err)
 	}
-	s.mirror(ctx, req.GetElection(), req.GetIdentity(), ttl.GrantedTTL, true)
+	s.mirror(ctx, e, req.GetIdentity(), ttl.GrantedTTL, true)
 	return &electionv1.CampaignResponse{Revision: myRev}, nil
 }
 
 // waitForTurn returns once no key older than ours is left.
-func (s *Server) waitForTurn(ctx context.Context, election, key string, myRev int64) error {
+func (s *Server) waitForTurn(ctx context.Context, election ref, key string, myRev int64) error {
 	for {
 		opts := append([]clientv3.OpOption{clientv3.WithMaxCreateRev(myRev - 1)}, clientv3.WithLastCreate()...)
 		resp, err := s.etcd.Get(ctx, prefix(election), opts...)
@@ -192,14 +240,15 @@ func (s *Server) waitForTurn(ctx context.Context, election, key string, myRev in
 
 // Resign leaves the election and revokes the lease.
 func (s *Server) Resign(ctx context.Context, req *electionv1.ResignRequest) (*electionv1.ResignResponse, error) {
-	if err := checkElection(req.GetElection()); err != nil {
+	e, err := refOf(req.GetNamespace(), req.GetElection())
+	if err != nil {
 		return nil, err
 	}
-	if err := s.allowed(ctx, "update", req.GetElection()); err != nil {
+	if err := s.allowed(ctx, "update", e); err != nil {
 		return nil, err
 	}
-	key := keyOf(req.GetElection(), req.GetLeaseId())
-	leader, _, _ := s.leader(ctx, req.GetElection())
+	key := keyOf(e, req.GetLeaseId())
+	leader, _, _ := s.leader(ctx, e)
 	mine, err := s.etcd.Get(ctx, key)
 	if err != nil {
 		return nil, etcdError("read candidacy", err)
@@ -208,13 +257,13 @@ func (s *Server) Resign(ctx context.Context, req *electionv1.ResignRequest) (*el
 		return nil, etcdError("revoke lease", err)
 	}
 	if len(mine.Kvs) > 0 && string(mine.Kvs[0].Value) == leader && leader != "" {
-		s.release(ctx, req.GetElection(), leader)
+		s.release(ctx, e, leader)
 	}
 	return &electionv1.ResignResponse{}, nil
 }
 
 // leader is the identity whose key was created first.
-func (s *Server) leader(ctx context.Context, election string) (string, int64, error) {
+func (s *Server) leader(ctx context.Context, election ref) (string, int64, error) {
 	resp, err := s.etcd.Get(ctx, prefix(election), clientv3.WithFirstCreate()...)
 	if err != nil {
 		return "", 0, err
@@ -225,19 +274,36 @@ func (s *Server) leader(ctx context.Context, election string) (string, int64, er
 	return string(resp.Kvs[0].Value), resp.Kvs[0].CreateRevision, nil
 }
 
+// Leader answers the current leader once.
+func (s *Server) Leader(ctx context.Context, req *electionv1.LeaderRequest) (*electionv1.LeaderResponse, error) {
+	e, err := refOf(req.GetNamespace(), req.GetElection())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.allowed(ctx, "get", e); err != nil {
+		return nil, err
+	}
+	leader, rev, err := s.leader(ctx, e)
+	if err != nil {
+		return nil, etcdError("read election", err)
+	}
+	return &electionv1.LeaderResponse{Identity: leader, Revision: rev}, nil
+}
+
 // Observe streams the leader whenever it changes.
 func (s *Server) Observe(req *electionv1.ObserveRequest, stream grpc.ServerStreamingServer[electionv1.ObserveResponse]) error {
-	if err := checkElection(req.GetElection()); err != nil {
+	e, err := refOf(req.GetNamespace(), req.GetElection())
+	if err != nil {
 		return err
 	}
-	if err := s.allowed(stream.Context(), "watch", req.GetElection()); err != nil {
+	if err := s.allowed(stream.Context(), "watch", e); err != nil {
 		return err
 	}
 	ctx := stream.Context()
 	last := "\x00"
-	wch := s.etcd.Watch(ctx, prefix(req.GetElection()), clientv3.WithPrefix())
+	wch := s.etcd.Watch(ctx, prefix(e), clientv3.WithPrefix())
 	for {
-		leader, rev, err := s.leader(ctx, req.GetElection())
+		leader, rev, err := s.leader(ctx, e)
 		if err != nil {
 			return etcdError("read election", err)
 		}
@@ -258,14 +324,14 @@ func (s *Server) Observe(req *electionv1.ObserveRequest, stream grpc.ServerStrea
 	}
 }
 
-// mirror writes the holder into kube-system/<election>; acquired marks a
+// mirror writes the holder into the election's Lease; acquired marks a
 // new term.
-func (s *Server) mirror(ctx context.Context, election, identity string, ttl int64, acquired bool) {
+func (s *Server) mirror(ctx context.Context, election ref, identity string, ttl int64, acquired bool) {
 	now := timestamppb.New(s.now())
 	for attempt := 0; attempt < 3; attempt++ {
-		obj, err := s.leases.Get(ctx, Namespace, election, registry.GetOptions{})
+		obj, err := s.leases.Get(ctx, election.ns, election.name, registry.GetOptions{})
 		if apierrors.IsNotFound(err) {
-			l := &coordinationv1.Lease{Metadata: &metav1.ObjectMeta{Name: election, Namespace: Namespace},
+			l := &coordinationv1.Lease{Metadata: &metav1.ObjectMeta{Name: election.name, Namespace: election.ns},
 				Spec: &coordinationv1.LeaseSpec{HolderIdentity: proto.String(identity), LeaseDurationSeconds: proto.Int32(int32(ttl)),
 					AcquireTime: now, RenewTime: now, LeaseTransitions: proto.Int32(0)}}
 			if _, err = s.leases.Create(ctx, l, registry.CreateOptions{}); !apierrors.IsAlreadyExists(err) {
@@ -301,8 +367,8 @@ func (s *Server) mirror(ctx context.Context, election, identity string, ttl int6
 
 // release clears the holder of the mirrored Lease, as Kubernetes' leader
 // election does when a leader steps down.
-func (s *Server) release(ctx context.Context, election, identity string) {
-	obj, err := s.leases.Get(ctx, Namespace, election, registry.GetOptions{})
+func (s *Server) release(ctx context.Context, election ref, identity string) {
+	obj, err := s.leases.Get(ctx, election.ns, election.name, registry.GetOptions{})
 	if err != nil {
 		return
 	}
@@ -316,9 +382,9 @@ func (s *Server) release(ctx context.Context, election, identity string) {
 	s.logMirror(ctx, election, err)
 }
 
-func (s *Server) logMirror(ctx context.Context, election string, err error) {
+func (s *Server) logMirror(ctx context.Context, election ref, err error) {
 	if err != nil {
-		slog.WarnContext(ctx, "mirror election into lease failed", "election", election, "err", err)
+		slog.WarnContext(ctx, "mirror election into lease failed", "namespace", election.ns, "election", election.name, "err", err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -20,14 +21,15 @@ import (
 // Timeout ("Timeout: request did not complete within the allotted
 // timeout") while whatever it writes later is dropped. Watches, pod logs,
 // exec, attach, port-forward and proxy requests are long-running and
-// unbounded here (a watch has its own timeoutSeconds). max <= 0 bounds
-// nothing.
-func WithRequestTimeout(next http.Handler, max time.Duration) http.Handler {
+// unbounded here (a watch has its own timeoutSeconds), as are requests
+// for longRunningPaths (the election service's waiting calls). max <= 0
+// bounds nothing.
+func WithRequestTimeout(next http.Handler, max time.Duration, longRunningPaths ...string) http.Handler {
 	if max <= 0 {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isLongRunning(r) {
+		if isLongRunning(r) || slices.Contains(longRunningPaths, r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}

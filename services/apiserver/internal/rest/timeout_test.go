@@ -55,12 +55,14 @@ func TestRequestTimeout(t *testing.T) {
 		{"exec is long-running", noDeadline, "/api/v1/namespaces/a/pods/x/exec", 200, "", 5 * time.Second},
 		{"proxy is long-running", noDeadline, "/api/v1/namespaces/a/services/s/proxy/x", 200, "", 5 * time.Second},
 		{"a get has a deadline", noDeadline, "/api/v1/namespaces/a/pods/x", 418, "", 5 * time.Second},
+		{"a long-running path named by the caller", noDeadline, "/skiff/election/v1/campaign", 200, "", 5 * time.Second},
+		{"another path of the same service has a deadline", noDeadline, "/skiff/election/v1/leader", 418, "", 5 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := httptest.NewRecorder()
 			start := time.Now()
-			WithRequestTimeout(tt.handler, max).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.target, nil))
+			WithRequestTimeout(tt.handler, max, "/skiff/election/v1/campaign").ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.target, nil))
 			if took := time.Since(start); took > tt.within {
 				t.Errorf("answered after %s, want within %s", took, tt.within)
 			}
