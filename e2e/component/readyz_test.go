@@ -41,10 +41,14 @@ func TestReadyzFollowsSync(t *testing.T) {
 	})
 	// Without its binding the scheduler cannot ask TokenReviews either, so
 	// /statusz is out of reach: the reason is in its log, at warn.
-	if logs := sched.Logs(); !strings.Contains(logs, `level=WARN msg="readiness check failed" check=informer-sync`) ||
-		!strings.Contains(logs, "list failed: ") {
-		t.Errorf("the scheduler's log does not say why it is not ready:\n%s", logs)
-	}
+	// (The log arrives through a pipe, maybe after the answer.)
+	framework.Eventually(t, 30*time.Second, "the scheduler logs why", func() error {
+		if logs := sched.Logs(); !strings.Contains(logs, `level=WARN msg="readiness check failed" check=informer-sync`) ||
+			!strings.Contains(logs, "list failed: ") {
+			return fmt.Errorf("the scheduler's log does not say why it is not ready:\n%s", logs)
+		}
+		return nil
+	})
 
 	binding := `{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRoleBinding","metadata":{"name":"system:kube-scheduler"},` +
 		`"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"ClusterRole","name":"system:kube-scheduler"},` +

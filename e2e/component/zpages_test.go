@@ -51,56 +51,66 @@ func TestZPages(t *testing.T) {
 			if status.GetComponent() != c.name || le.GetElection() != c.election || !le.GetEnabled() || status.GetStartTime() == nil {
 				t.Errorf("/statusz: got %v, want component %s, election %s, enabled, a start time", status, c.name, c.election)
 			}
-			flagz := &componentv1.FlagzResponse{}
-			if err := getJSON(addr, "/flagz", token, flagz); err != nil {
-				t.Fatal(err)
-			}
+			flagz, configz := zpagesAgree(t, addr, token, status, true)
 			if got, want := flagz.GetFlags()["secure-port"], serve[3]; got != want {
 				t.Errorf("/flagz secure-port: got %q, want %q", got, want)
-			}
-			configz := &componentv1.ConfigzResponse{}
-			if err := getJSON(addr, "/configz", token, configz); err != nil {
-				t.Fatal(err)
 			}
 			if got := configz.GetConfig().GetFields()["Kubeconfig"].GetStringValue(); got != srv.ComponentKubeconfig(c.name) {
 				t.Errorf("/configz Kubeconfig: got %q, want %q", got, srv.ComponentKubeconfig(c.name))
 			}
-
-			conn := dial(t, addr, token)
-			svc := componentv1.NewComponentStatusServiceClient(conn)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			gs, err := svc.Statusz(ctx, &componentv1.StatuszRequest{})
-			if err != nil {
-				t.Fatalf("gRPC Statusz: %v", err)
-			}
-			gf, err := svc.Flagz(ctx, &componentv1.FlagzRequest{})
-			if err != nil {
-				t.Fatalf("gRPC Flagz: %v", err)
-			}
-			gc, err := svc.Configz(ctx, &componentv1.ConfigzRequest{})
-			if err != nil {
-				t.Fatalf("gRPC Configz: %v", err)
-			}
-			for _, p := range []struct {
-				path          string
-				http, grpcAns proto.Message
-			}{{"/statusz", status, gs}, {"/flagz", flagz, gf}, {"/configz", configz, gc}} {
-				if !proto.Equal(p.http, p.grpcAns) {
-					t.Errorf("%s: HTTP/JSON and gRPC differ: got %v, want %v", p.path, p.http, p.grpcAns)
-				}
-			}
-
-			for _, path := range []string{"/statusz", "/flagz", "/configz"} {
-				if code, body, err := framework.GetSecure(addr, path, ""); err != nil || code != 403 {
-					t.Errorf("anonymous %s: got %d %.200s %v, want 403", path, code, body, err)
-				}
-			}
-			if _, err := componentv1.NewComponentStatusServiceClient(dial(t, addr, "")).Statusz(ctx, &componentv1.StatuszRequest{}); err == nil {
-				t.Error("anonymous gRPC Statusz answered, want refused")
-			}
 		})
 	}
+}
+
+// zpagesAgree reads /flagz and /configz of the secure port addr as token
+// and, withGRPC, checks that the ComponentStatusService over gRPC on the
+// same port answers the same as the three pages (status is /statusz as
+// read already); it checks that anonymous readers are refused.
+func zpagesAgree(t *testing.T, addr, token string, status *componentv1.StatuszResponse, withGRPC bool) (*componentv1.FlagzResponse, *componentv1.ConfigzResponse) {
+	t.Helper()
+	flagz := &componentv1.FlagzResponse{}
+	if err := getJSON(addr, "/flagz", token, flagz); err != nil {
+		t.Fatal(err)
+	}
+	configz := &componentv1.ConfigzResponse{}
+	if err := getJSON(addr, "/configz", token, configz); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/statusz", "/flagz", "/configz"} {
+		if code, body, err := framework.GetSecure(addr, path, ""); err != nil || code != 403 {
+			t.Errorf("anonymous %s: got %d %.200s %v, want 403", path, code, body, err)
+		}
+	}
+	if !withGRPC {
+		return flagz, configz
+	}
+	svc := componentv1.NewComponentStatusServiceClient(dial(t, addr, token))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	gs, err := svc.Statusz(ctx, &componentv1.StatuszRequest{})
+	if err != nil {
+		t.Fatalf("gRPC Statusz: %v", err)
+	}
+	gf, err := svc.Flagz(ctx, &componentv1.FlagzRequest{})
+	if err != nil {
+		t.Fatalf("gRPC Flagz: %v", err)
+	}
+	gc, err := svc.Configz(ctx, &componentv1.ConfigzRequest{})
+	if err != nil {
+		t.Fatalf("gRPC Configz: %v", err)
+	}
+	for _, p := range []struct {
+		path          string
+		http, grpcAns proto.Message
+	}{{"/statusz", status, gs}, {"/flagz", flagz, gf}, {"/configz", configz, gc}} {
+		if !proto.Equal(p.http, p.grpcAns) {
+			t.Errorf("%s: HTTP/JSON and gRPC differ: got %v, want %v", p.path, p.http, p.grpcAns)
+		}
+	}
+	if _, err := componentv1.NewComponentStatusServiceClient(dial(t, addr, "")).Statusz(ctx, &componentv1.StatuszRequest{}); err == nil {
+		t.Error("anonymous gRPC Statusz answered, want refused")
+	}
+	return flagz, configz
 }
 
 // getJSON reads path of a secure port as token and decodes it into m.

@@ -88,6 +88,30 @@ func startKubelet(t testing.TB, srv *APIServer, ctd *Containerd, name, kubeconfi
 	return k
 }
 
+// StartFakeKubelet runs a kubelet named name against srv, as
+// system:node:<name>, on the fake runtime (no containerd: its pods get no
+// containers), with its HTTPS server on a free loopback port and its state
+// in a temporary directory: for tests of the kubelet's own endpoints.
+// Extra flags come last.
+func StartFakeKubelet(t testing.TB, srv *APIServer, name string, flags ...string) *Kubelet {
+	t.Helper()
+	k := &Kubelet{Name: name, RootDir: t.TempDir(), Port: FreePort(t), Kubeconfig: srv.NodeKubeconfig(t, name), t: t}
+	k.args = append([]string{
+		"--kubeconfig", k.Kubeconfig,
+		"--runtime", "fake",
+		"--hostname-override", name,
+		"--node-ip", "127.0.0.1",
+		"--root-dir", k.RootDir,
+		"--port", strconv.Itoa(k.Port),
+		"--address", "127.0.0.1",
+		"--client-ca-file", filepath.Join(srv.DataDir, "pki", "ca.crt"),
+		"--healthz-bind-address", "",
+		"--log-level", "info",
+	}, flags...)
+	k.Process = startProcess(t, "kubelet", k.args...)
+	return k
+}
+
 // Restart starts the kubelet again with the same flags after Stop or Kill.
 func (k *Kubelet) Restart() {
 	k.t.Helper()

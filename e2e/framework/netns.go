@@ -134,7 +134,33 @@ func ForwardTCP(t testing.TB, ns *Netns, to string) string {
 			if err != nil {
 				return
 			}
-			go relay(in, to)
+			go relay(in, func() (net.Conn, error) { return net.Dial("tcp", to) })
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// Expose makes the TCP address addr inside ns reachable from the host and
+// returns the host-side address (on its loopback): a host listener relays
+// each connection, dialled from inside the namespace. It stops with the
+// test.
+func Expose(t testing.TB, ns *Netns, addr string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("expose %s of %s: %v", addr, ns.Name, err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go relay(in, func() (out net.Conn, err error) {
+				err = ns.Do(func() error { out, err = net.Dial("tcp", addr); return err })
+				return out, err
+			})
 		}
 	}()
 	return ln.Addr().String()
@@ -158,9 +184,10 @@ func ForwardAPIServer(t testing.TB, srv *APIServer, ns *Netns, component string)
 	return path
 }
 
-func relay(in net.Conn, to string) {
+// relay copies between in and the connection dial makes, both ways.
+func relay(in net.Conn, dial func() (net.Conn, error)) {
 	defer in.Close()
-	out, err := net.Dial("tcp", to)
+	out, err := dial()
 	if err != nil {
 		return
 	}

@@ -123,10 +123,14 @@ func (le LeaderElection) validateTimes() error {
 }
 
 // Flags are every registered flag's value in use, by name.
-func (o *Options) Flags() map[string]string {
+func (o *Options) Flags() map[string]string { return FlagValues(o.flags) }
+
+// FlagValues are every flag of fs with its value in use, by name (none
+// for a nil fs), as /flagz shows them.
+func FlagValues(fs *pflag.FlagSet) map[string]string {
 	out := map[string]string{}
-	if o.flags != nil {
-		o.flags.VisitAll(func(f *pflag.Flag) { out[f.Name] = f.Value.String() })
+	if fs != nil {
+		fs.VisitAll(func(f *pflag.Flag) { out[f.Name] = f.Value.String() })
 	}
 	return out
 }

@@ -25,7 +25,7 @@ var ZPages = []string{"/statusz", "/flagz", "/configz"}
 // content-type application/grpc). Serve it behind a Delegation, as
 // SecureServing does, so only the health paths are open to anyone.
 func (s *Status) Handler(ctx context.Context, registry *prometheus.Registry, profiling bool) (http.Handler, error) {
-	mux := healthz.Handler(registry, profiling, healthz.Check{Name: "informer-sync", Run: s.Ready})
+	mux := healthz.Handler(registry, profiling, s.ReadyCheck())
 	gw := runtime.NewServeMux()
 	if err := componentv1.RegisterComponentStatusServiceHandlerServer(ctx, gw, s); err != nil {
 		return nil, fmt.Errorf("register the z-pages: %w", err)

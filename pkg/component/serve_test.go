@@ -116,3 +116,44 @@ func TestHandler(t *testing.T) {
 		t.Errorf("/flagz kubeconfig: got %q, want /k", got)
 	}
 }
+
+// TestNodeStatus: a component without an election shows none on
+// /statusz, its flags from FlagValues, and is ready only while every cache
+// added since its start is.
+func TestNodeStatus(t *testing.T) {
+	fs := pflag.NewFlagSet("proxy", pflag.ContinueOnError)
+	port := fs.Int("port", 1, "")
+	if err := fs.Parse([]string{"--port=7"}); err != nil {
+		t.Fatal(err)
+	}
+	st := NewNodeStatus("proxy", func() map[string]string { return FlagValues(fs) }, struct{ Port int }{*port})
+	ctx := context.Background()
+	for _, c := range []struct {
+		name  string
+		add   *cache
+		ready bool
+	}{
+		{"no caches yet", nil, true},
+		{"a synced cache", &cache{}, true},
+		{"a cache whose list fails", &cache{err: errors.New("Node informer: list failed: forbidden")}, false},
+	} {
+		if c.add != nil {
+			st.AddCaches(c.add)
+		}
+		s, err := st.Statusz(ctx, &componentv1.StatuszRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.GetReady() != c.ready || (st.ReadyCheck().Run() == nil) != c.ready || s.GetLeaderElection() != nil || s.GetComponent() != "proxy" {
+			t.Errorf("%s: got %v, want ready %v, no leader election", c.name, s, c.ready)
+		}
+	}
+	f, _ := st.Flagz(ctx, &componentv1.FlagzRequest{})
+	cz, err := st.Configz(ctx, &componentv1.ConfigzRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.GetFlags()["port"] != "7" || cz.GetConfig().GetFields()["Port"].GetNumberValue() != 7 {
+		t.Errorf("flagz %v, configz %v: want port 7", f, cz)
+	}
+}

@@ -26,10 +26,10 @@ import (
 var HealthPaths = []string{"/healthz", "/livez", "/readyz"}
 
 // HealthHandler serves the health paths only: "ok" while the process
-// serves.
-func HealthHandler() http.Handler {
+// serves, but /readyz only while the ready checks pass.
+func HealthHandler(ready ...Check) *http.ServeMux {
 	mux := http.NewServeMux()
-	addHealth(mux)
+	addHealth(mux, ready...)
 	return mux
 }
 

@@ -9,6 +9,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/component"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/kubelet/internal/cri"
 	"skiff.dev/services/kubelet/internal/node"
@@ -17,8 +18,8 @@ import (
 // runHollow starts --hollow-nodes simulated nodes, <node name>-<i>, each
 // with its own fake runtime, pod informer, pod manager and heartbeats, to
 // load the control plane like that many kubelets without running a
-// container. For benchmarks only.
-func runHollow(ctx context.Context, g *errgroup.Group, o *Options, cfg client.Config, svcs *informer.Informer[*corev1.Service], ip string, res nodeResources) error {
+// container. For benchmarks only. st learns of their pod caches.
+func runHollow(ctx context.Context, g *errgroup.Group, o *Options, cfg client.Config, svcs *informer.Informer[*corev1.Service], st *component.Status, ip string, res nodeResources) error {
 	slog.WarnContext(ctx, "hollow nodes: pods get no containers; for benchmarks only", "nodes", o.HollowNodes)
 	info := &corev1.NodeSystemInfo{KubeletVersion: node.KubeletVersion, ContainerRuntimeVersion: "fake://0.1.0",
 		OperatingSystem: "linux", OsImage: "hollow"}
@@ -40,6 +41,7 @@ func runHollow(ctx context.Context, g *errgroup.Group, o *Options, cfg client.Co
 		if err != nil {
 			return err
 		}
+		st.AddCaches(n.pods)
 		n.start(ctx, g, svcs)
 	}
 	slog.InfoContext(ctx, "hollow nodes running", "nodes", o.HollowNodes)

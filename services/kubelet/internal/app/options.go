@@ -55,6 +55,9 @@ type Options struct {
 	HealthzBindAddress        string
 	Profiling                 bool
 	AllowedUnsafeSysctls      []string
+
+	// flags is the flag set AddFlags registered into, for /flagz.
+	flags *pflag.FlagSet
 }
 
 // NewOptions returns the defaults.
@@ -85,6 +88,7 @@ func NewOptions() *Options {
 
 // AddFlags registers the flags.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	o.flags = fs
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver and the kubelet's credentials; with --bootstrap-kubeconfig, written by the kubelet when missing.")
 	fs.StringVar(&o.BootstrapKubeconfig, "bootstrap-kubeconfig", o.BootstrapKubeconfig, "Kubeconfig with a bootstrap token: when --kubeconfig is missing or its client certificate has expired, the kubelet asks with it for a client certificate of system:node:<node name> (a CertificateSigningRequest to kubernetes.io/kube-apiserver-client-kubelet), keeps it in --cert-dir and writes --kubeconfig pointing at it.")
 	fs.StringVar(&o.CertDir, "cert-dir", o.CertDir, "Directory of the kubelet's client certificates (kubelet-client-current.pem); default <root-dir>/pki.")
@@ -115,7 +119,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.TLSCertFile, "tls-cert-file", o.TLSCertFile, "Serving certificate (default: self-signed, generated into --root-dir/pki).")
 	fs.StringVar(&o.TLSPrivateKeyFile, "tls-private-key-file", o.TLSPrivateKeyFile, "Key of --tls-cert-file.")
 	fs.StringVar(&o.ClientCAFile, "client-ca-file", o.ClientCAFile, "CA whose client certificates may use the HTTPS server (the apiserver's); without it the server refuses every request.")
-	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz, /livez and /readyz over HTTP, to anyone; empty disables it.")
+	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /livez (the process serves) and /readyz (its informers have synced) over HTTP, to anyone; empty disables it.")
 	o.Observability.AddFlags(fs)
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the HTTPS server (--port), to users the apiserver authorizes for nodes/proxy.")
 	fs.StringSliceVar(&o.AllowedUnsafeSysctls, "allowed-unsafe-sysctls", o.AllowedUnsafeSysctls, "Namespaced sysctls (or prefixes ending in *) pods may set beyond the safe ones, e.g. 'kernel.msg*,net.core.somaxconn'; others are rejected with SysctlForbidden.")
@@ -179,6 +183,9 @@ func (o *Options) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Flags are every flag's value in use, by name.
+func (o *Options) Flags() map[string]string { return component.FlagValues(o.flags) }
 
 // certDir is --cert-dir, or <root-dir>/pki.
 func (o *Options) certDir() string {

@@ -15,6 +15,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/component"
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
@@ -61,34 +62,37 @@ func Run(ctx context.Context, o *Options) error {
 	svcs := informer.New(informer.FromResource(c.CoreV1().Services("")), informer.Options[*corev1.Service]{
 		Indexers: map[string]informer.IndexFunc[*corev1.Service]{informer.IndexNamespace: informer.NamespaceIndex[*corev1.Service]},
 	})
+	st := component.NewNodeStatus("kubelet", o.Flags, o)
+	st.AddCaches(svcs)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return svcs.Start(gctx) })
 	if rotator != nil {
 		g.Go(func() error { rotator.Run(gctx); return nil })
 	}
-	// Health only, over plain HTTP, as Kubernetes' kubelet: metrics and
-	// profiles are on the HTTPS server, to authorized users.
+	// Health only, over plain HTTP, as Kubernetes' kubelet: metrics,
+	// z-pages and profiles are on the HTTPS server, to authorized users.
 	if o.HealthzBindAddress != "" {
-		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.HealthHandler()); err != nil {
+		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthz.HealthHandler(st.ReadyCheck())); err != nil {
 			return err
 		}
 	}
 	res := nodeResources{capacity: capacity, allocatable: allocatable}
 	if o.HollowNodes > 0 {
-		if err := runHollow(gctx, g, o, cfg, svcs, ip, res); err != nil {
+		if err := runHollow(gctx, g, o, cfg, svcs, st, ip, res); err != nil {
 			return err
 		}
 		return g.Wait()
 	}
-	if err := runReal(gctx, g, o, c, svcs, ip, res); err != nil {
+	if err := runReal(gctx, g, o, c, svcs, st, ip, res); err != nil {
 		return err
 	}
 	return g.Wait()
 }
 
 // runReal starts the one node of a kubelet on a real runtime: with image
-// preloading and garbage collection, static pods and the HTTPS server.
-func runReal(ctx context.Context, g *errgroup.Group, o *Options, c *client.Client, svcs *informer.Informer[*corev1.Service], ip string, res nodeResources) error {
+// preloading and garbage collection, static pods and the HTTPS server; st
+// learns of its pod cache.
+func runReal(ctx context.Context, g *errgroup.Group, o *Options, c *client.Client, svcs *informer.Informer[*corev1.Service], st *component.Status, ip string, res nodeResources) error {
 	name := o.nodeName()
 	rt, closeRT, err := connect(ctx, o)
 	if err != nil {
@@ -108,6 +112,7 @@ func runReal(ctx context.Context, g *errgroup.Group, o *Options, c *client.Clien
 	if err != nil {
 		return err
 	}
+	st.AddCaches(n.pods)
 	if o.PodManifestPath != "" {
 		n.source.static = staticpods.New(o.PodManifestPath, name, c, n.pods.Store(), n.manager.Kick)
 		g.Go(func() error {
@@ -117,7 +122,7 @@ func runReal(ctx context.Context, g *errgroup.Group, o *Options, c *client.Clien
 			return n.source.static.Run(ctx, o.FileCheckFrequency)
 		})
 	}
-	srv, err := newServer(o, name, ip, rt, c)
+	srv, err := newServer(ctx, o, name, ip, rt, c, st)
 	if err != nil {
 		return err
 	}

@@ -4,9 +4,10 @@
 // /portForward) from the container runtime over CRI, and passes requests
 // on to its pods (/podProxy, for pods/proxy and services/proxy), to
 // clients that present a certificate signed by --client-ca-file. It also
-// serves the kubelet's /metrics and /debug/pprof/ to the users the
-// apiserver authorizes for nodes/metrics and nodes/proxy, as Kubernetes'
-// kubelet does with webhook authentication and authorization.
+// serves the kubelet's /metrics, z-pages (/statusz, /flagz, /configz) and
+// /debug/pprof/ to the users the apiserver authorizes for nodes/metrics,
+// nodes/statusz, nodes/configz and nodes/proxy, as Kubernetes' kubelet
+// does with webhook authentication and authorization.
 package server
 
 import (
@@ -45,9 +46,9 @@ type Config struct {
 	// is refused.
 	ClientCAFile string
 	Runtime      cri.Runtime
-	// Metrics serves /metrics and /debug/pprof/ to the users Reviewer
-	// authenticates (a client certificate, else a bearer token) and
-	// authorizes; nil serves neither.
+	// Metrics serves /metrics, the z-pages and /debug/pprof/ to the
+	// users Reviewer authenticates (a client certificate, else a bearer
+	// token) and authorizes; nil serves none of them.
 	Metrics  http.Handler
 	Reviewer healthz.Reviewer
 }
@@ -85,8 +86,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Metrics != nil && cfg.Reviewer != nil {
 		mux := http.NewServeMux()
 		metrics := s.delegation().Wrap(cfg.Metrics)
-		mux.Handle("/metrics", metrics)
-		mux.Handle("/debug/pprof/", metrics)
+		for _, p := range append([]string{"/metrics", "/debug/pprof/"}, zpages...) {
+			mux.Handle(p, metrics)
+		}
 		mux.Handle("/", s.handler)
 		s.handler = mux
 	}
@@ -105,15 +107,25 @@ func (s *Server) delegation() *healthz.Delegation {
 	}
 }
 
+// zpages are the z-page paths, served as JSON (component.ZPages).
+var zpages = []string{"/statusz", "/flagz", "/configz"}
+
+// subresources are the nodes subresources Kubernetes' kubelet authorizes
+// its paths as; any other path is nodes/proxy.
+var subresources = map[string]string{"/metrics": "metrics", "/statusz": "statusz", "/flagz": "configz", "/configz": "configz"}
+
 // attributes describe a request as Kubernetes' kubelet does: a request on
-// this node's nodes/metrics for /metrics, nodes/proxy for the rest, with
+// this node's nodes/metrics for /metrics, nodes/statusz for /statusz,
+// nodes/configz for /flagz and /configz, nodes/proxy for the rest, with
 // the verb of the method.
 func (s *Server) attributes(r *http.Request) healthz.Attributes {
 	verbs := map[string]string{http.MethodGet: "get", http.MethodPost: "create", http.MethodPut: "update",
 		http.MethodPatch: "patch", http.MethodDelete: "delete"}
 	sub := "proxy"
-	if r.URL.Path == "/metrics" || strings.HasPrefix(r.URL.Path, "/metrics/") {
-		sub = "metrics"
+	for p, s := range subresources {
+		if r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") {
+			sub = s
+		}
 	}
 	return healthz.Attributes{Verb: verbs[r.Method], Path: r.URL.Path, ResourceRequest: true,
 		APIVersion: "v1", Resource: "nodes", Subresource: sub, Name: s.cfg.NodeName}

@@ -39,6 +39,9 @@ type Options struct {
 	MetricsBindAddress string
 	Profiling          bool
 	Cleanup            bool
+
+	// flags is the flag set AddFlags registered into, for /flagz.
+	flags *pflag.FlagSet
 }
 
 // NewOptions returns the defaults.
@@ -58,6 +61,7 @@ func NewOptions() *Options {
 
 // AddFlags registers the flags.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	o.flags = fs
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver.")
 	fs.StringVar(&o.HostnameOverride, "hostname-override", o.HostnameOverride, "This node's name, as its kubelet registered it (policy Local picks the endpoints on it).")
 	fs.StringVar(&o.ProxyMode, "proxy-mode", o.ProxyMode, "How Services are programmed: nftables (table ip skiff-proxy) or iptables (SKIFF- chains in the nat and filter tables).")
@@ -66,12 +70,15 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.MasqueradeBit, "masquerade-bit", o.MasqueradeBit, "The packet-mark bit (0-31) that asks for source NAT.")
 	fs.DurationVar(&o.MinSyncPeriod, "min-sync-period", o.MinSyncPeriod, "The least time between two syncs: changes arriving faster are applied together.")
 	fs.DurationVar(&o.SyncPeriod, "sync-period", o.SyncPeriod, "How often every rule is rewritten and leftovers removed (a full resync), whatever changed.")
-	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /livez over HTTP, to anyone; empty disables it.")
-	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address serving /metrics (and /debug/pprof/ with --profiling) over HTTPS to users the apiserver authorizes, with a self-signed certificate; empty disables it.")
+	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /livez (the rules are synced) and /readyz (the informers have synced) over HTTP, to anyone; empty disables it.")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address serving /metrics, the z-pages /statusz, /flagz and /configz (JSON, and the ComponentStatusService over gRPC) and /debug/pprof/ with --profiling over HTTPS to users the apiserver authorizes, with a self-signed certificate; empty disables it.")
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the metrics address.")
 	fs.BoolVar(&o.Cleanup, "cleanup", o.Cleanup, "Remove every rule the proxy creates, in both modes, and exit.")
 	o.Observability.AddFlags(fs)
 }
+
+// Flags are every flag's value in use, by name.
+func (o *Options) Flags() map[string]string { return component.FlagValues(o.flags) }
 
 // Validate checks the flags.
 func (o *Options) Validate() error {

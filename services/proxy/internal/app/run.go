@@ -13,6 +13,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	discoveryv1 "skiff.dev/api/discovery/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/component"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/telemetry"
@@ -82,21 +83,13 @@ func Run(ctx context.Context, o *Options) error {
 		OnDelete: func(*discoveryv1.EndpointSlice) { loop.changed(ctx, time.Time{}, "") },
 	})
 
+	st := component.NewNodeStatus("proxy", o.Flags, o)
+	st.AddCaches(services, slices)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return services.Start(gctx) })
 	g.Go(func() error { return slices.Start(gctx) })
-	if o.HealthzBindAddress != "" {
-		if err := healthz.Serve(gctx, g, o.HealthzBindAddress, healthHandler(loop)); err != nil {
-			return err
-		}
-	}
-	if o.MetricsBindAddress != "" {
-		// Unlike kube-proxy's, over HTTPS (self-signed) to users the
-		// apiserver authorizes, as the control plane's metrics.
-		secure := healthz.NewSecureServing(0)
-		if err := secure.ServeAt(gctx, g, o.MetricsBindAddress, healthz.Handler(m.registry, o.Profiling), healthz.ClientReviewer(c)); err != nil {
-			return err
-		}
+	if err := serve(gctx, g, o, c, loop, st, m); err != nil {
+		return err
 	}
 	g.Go(func() error {
 		// An empty cache would program an empty table and cut every
@@ -109,6 +102,26 @@ func Run(ctx context.Context, o *Options) error {
 		return nil
 	})
 	return g.Wait()
+}
+
+// serve starts the health port and the secure metrics port.
+func serve(ctx context.Context, g *errgroup.Group, o *Options, c *client.Client, loop *syncLoop, st *component.Status, m *metrics) error {
+	if o.HealthzBindAddress != "" {
+		if err := healthz.Serve(ctx, g, o.HealthzBindAddress, healthHandler(loop, st.ReadyCheck())); err != nil {
+			return err
+		}
+	}
+	if o.MetricsBindAddress == "" {
+		return nil
+	}
+	// Unlike kube-proxy's, over HTTPS (self-signed) to users the
+	// apiserver authorizes, as the control plane's metrics and z-pages.
+	h, err := st.Handler(ctx, m.registry, o.Profiling)
+	if err != nil {
+		return err
+	}
+	secure := healthz.NewSecureServing(0)
+	return secure.ServeAt(ctx, g, o.MetricsBindAddress, h, healthz.ClientReviewer(c))
 }
 
 func newBackend(mode string, opts model.Options) (model.Backend, error) {
@@ -148,9 +161,10 @@ func triggerTime(es *discoveryv1.EndpointSlice) time.Time {
 
 // healthHandler serves /healthz and /livez from the sync loop's state, as
 // kube-proxy's health server does: 503 until the first sync, and when
-// changes wait too long.
-func healthHandler(loop *syncLoop) http.Handler {
+// changes wait too long; and /readyz while the ready checks pass.
+func healthHandler(loop *syncLoop, ready ...healthz.Check) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/readyz", healthz.Checks(ready))
 	h := func(w http.ResponseWriter, _ *http.Request) {
 		ok, why := loop.healthy()
 		if !ok {
