@@ -18,8 +18,8 @@ import (
 
 // TestNodeZPages: the kubelet and the proxy answer /readyz on their plain
 // health port once their informers have synced, and /statusz, /flagz and
-// /configz as JSON on their HTTPS port to an authorized reader (the proxy
-// also over gRPC, with the same answers), refusing anonymous readers.
+// /configz as JSON on their HTTPS port to an authorized reader, and the
+// same answers over gRPC on that port, refusing anonymous readers.
 func TestNodeZPages(t *testing.T) {
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
@@ -31,7 +31,7 @@ func TestNodeZPages(t *testing.T) {
 		k := framework.StartFakeKubelet(t, srv, "zpages-node", "--healthz-bind-address", health)
 		addr := "127.0.0.1:" + strconv.Itoa(k.Port)
 		status := readyNode(t, health, addr, token, "kubelet")
-		flagz, configz := zpagesAgree(t, addr, token, status, false)
+		flagz, configz := zpagesAgree(t, addr, token, status)
 		if got, want := flagz.GetFlags()["port"], strconv.Itoa(k.Port); got != want {
 			t.Errorf("/flagz port: got %q, want %q", got, want)
 		}
@@ -42,7 +42,7 @@ func TestNodeZPages(t *testing.T) {
 	t.Run("proxy", func(t *testing.T) {
 		p := startProxy(t, srv)
 		status := readyNode(t, p.health, p.metrics, token, "proxy")
-		flagz, configz := zpagesAgree(t, p.metrics, token, status, true)
+		flagz, configz := zpagesAgree(t, p.metrics, token, status)
 		if got := flagz.GetFlags()["metrics-bind-address"]; got != proxyMetrics {
 			t.Errorf("/flagz metrics-bind-address: got %q, want %q", got, proxyMetrics)
 		}

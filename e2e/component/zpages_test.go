@@ -51,7 +51,7 @@ func TestZPages(t *testing.T) {
 			if status.GetComponent() != c.name || le.GetElection() != c.election || !le.GetEnabled() || status.GetStartTime() == nil {
 				t.Errorf("/statusz: got %v, want component %s, election %s, enabled, a start time", status, c.name, c.election)
 			}
-			flagz, configz := zpagesAgree(t, addr, token, status, true)
+			flagz, configz := zpagesAgree(t, addr, token, status)
 			if got, want := flagz.GetFlags()["secure-port"], serve[3]; got != want {
 				t.Errorf("/flagz secure-port: got %q, want %q", got, want)
 			}
@@ -63,10 +63,10 @@ func TestZPages(t *testing.T) {
 }
 
 // zpagesAgree reads /flagz and /configz of the secure port addr as token
-// and, withGRPC, checks that the ComponentStatusService over gRPC on the
-// same port answers the same as the three pages (status is /statusz as
-// read already); it checks that anonymous readers are refused.
-func zpagesAgree(t *testing.T, addr, token string, status *componentv1.StatuszResponse, withGRPC bool) (*componentv1.FlagzResponse, *componentv1.ConfigzResponse) {
+// and checks that the ComponentStatusService over gRPC on the same port
+// answers the same as the three pages (status is /statusz as read
+// already); it checks that anonymous readers are refused on both.
+func zpagesAgree(t *testing.T, addr, token string, status *componentv1.StatuszResponse) (*componentv1.FlagzResponse, *componentv1.ConfigzResponse) {
 	t.Helper()
 	flagz := &componentv1.FlagzResponse{}
 	if err := getJSON(addr, "/flagz", token, flagz); err != nil {
@@ -80,9 +80,6 @@ func zpagesAgree(t *testing.T, addr, token string, status *componentv1.StatuszRe
 		if code, body, err := framework.GetSecure(addr, path, ""); err != nil || code != 403 {
 			t.Errorf("anonymous %s: got %d %.200s %v, want 403", path, code, body, err)
 		}
-	}
-	if !withGRPC {
-		return flagz, configz
 	}
 	svc := componentv1.NewComponentStatusServiceClient(dial(t, addr, token))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -4,10 +4,13 @@
 // /portForward) from the container runtime over CRI, and passes requests
 // on to its pods (/podProxy, for pods/proxy and services/proxy), to
 // clients that present a certificate signed by --client-ca-file. It also
-// serves the kubelet's /metrics, z-pages (/statusz, /flagz, /configz) and
-// /debug/pprof/ to the users the apiserver authorizes for nodes/metrics,
-// nodes/statusz, nodes/configz and nodes/proxy, as Kubernetes' kubelet
-// does with webhook authentication and authorization.
+// serves the kubelet's /metrics, z-pages (/statusz, /flagz, /configz, and
+// the ComponentStatusService over gRPC) and /debug/pprof/ to the users the
+// apiserver authorizes for nodes/metrics, nodes/statusz, nodes/configz and
+// nodes/proxy, as Kubernetes' kubelet does with webhook authentication and
+// authorization. It speaks HTTP/2 and HTTP/1.1, as Kubernetes' kubelet
+// does; the streaming paths need HTTP/1.1, which the clients that upgrade
+// (the apiserver) negotiate.
 package server
 
 import (
@@ -24,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	componentv1 "skiff.dev/api/component/v1"
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/tlsconfig"
 	"skiff.dev/services/kubelet/internal/cri"
@@ -67,7 +71,10 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	tc := tlsconfig.Server(cert)
-	tc.NextProtos = []string{"http/1.1"}
+	// HTTP/2 for gRPC and whoever prefers it; exec, attach and
+	// port-forward upgrade to WebSocket, which only HTTP/1.1 carries, so
+	// over HTTP/2 they answer 400 and their clients offer http/1.1 alone.
+	tc.NextProtos = []string{"h2", "http/1.1"}
 	s := &Server{cfg: cfg, tls: tc}
 	if cfg.ClientCAFile != "" {
 		pem, err := os.ReadFile(cfg.ClientCAFile)
@@ -88,6 +95,9 @@ func New(cfg Config) (*Server, error) {
 		metrics := s.delegation().Wrap(cfg.Metrics)
 		for _, p := range append([]string{"/metrics", "/debug/pprof/"}, zpages...) {
 			mux.Handle(p, metrics)
+		}
+		for p := range grpcMethods {
+			mux.Handle("POST "+p, metrics)
 		}
 		mux.Handle("/", s.handler)
 		s.handler = mux
@@ -114,22 +124,38 @@ var zpages = []string{"/statusz", "/flagz", "/configz"}
 // its paths as; any other path is nodes/proxy.
 var subresources = map[string]string{"/metrics": "metrics", "/statusz": "statusz", "/flagz": "configz", "/configz": "configz"}
 
+// grpcMethods are the ComponentStatusService's methods, each with the
+// nodes subresource of its HTTP twin: the gRPC Statusz is read as
+// /statusz is, Flagz and Configz as /flagz and /configz.
+var grpcMethods = map[string]string{
+	componentv1.ComponentStatusService_Statusz_FullMethodName: "statusz",
+	componentv1.ComponentStatusService_Flagz_FullMethodName:   "configz",
+	componentv1.ComponentStatusService_Configz_FullMethodName: "configz",
+}
+
 // attributes describe a request as Kubernetes' kubelet does: a request on
 // this node's nodes/metrics for /metrics, nodes/statusz for /statusz,
 // nodes/configz for /flagz and /configz, nodes/proxy for the rest, with
-// the verb of the method.
+// the verb of the method. A gRPC z-page call (a POST) is a get of its
+// HTTP twin's subresource, since it reads the same answer.
 func (s *Server) attributes(r *http.Request) healthz.Attributes {
-	verbs := map[string]string{http.MethodGet: "get", http.MethodPost: "create", http.MethodPut: "update",
-		http.MethodPatch: "patch", http.MethodDelete: "delete"}
-	sub := "proxy"
-	for p, s := range subresources {
+	a := healthz.Attributes{Verb: verbs[r.Method], Path: r.URL.Path, ResourceRequest: true,
+		APIVersion: "v1", Resource: "nodes", Subresource: "proxy", Name: s.cfg.NodeName}
+	if sub, ok := grpcMethods[r.URL.Path]; ok && r.Method == http.MethodPost {
+		a.Verb, a.Subresource = "get", sub
+		return a
+	}
+	for p, sub := range subresources {
 		if r.URL.Path == p || strings.HasPrefix(r.URL.Path, p+"/") {
-			sub = s
+			a.Subresource = sub
 		}
 	}
-	return healthz.Attributes{Verb: verbs[r.Method], Path: r.URL.Path, ResourceRequest: true,
-		APIVersion: "v1", Resource: "nodes", Subresource: sub, Name: s.cfg.NodeName}
+	return a
 }
+
+// verbs are the authorization verbs of the HTTP methods.
+var verbs = map[string]string{http.MethodGet: "get", http.MethodPost: "create", http.MethodPut: "update",
+	http.MethodPatch: "patch", http.MethodDelete: "delete"}
 
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
