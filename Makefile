@@ -96,6 +96,7 @@ TEST_PACKAGES := containerd runc containernetworking-plugins iproute2 iptables n
 test: ## every test tier: unit, integration (embedded etcd) and e2e (real kubectl); installs the Debian packages they need
 	@scripts/host-packages.sh --or-warn $(TEST_PACKAGES)
 	$(GO) test $(TEST_FLAGS) $(PKGS)
+	$(GO) test -count=1 -run '^TestGenerateName100kCreates$$' ./services/apiserver/internal/api/
 
 test-short: ## unit tests only
 	$(GO) test -short -count=1 $(PKGS)
