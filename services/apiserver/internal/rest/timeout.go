@@ -100,8 +100,16 @@ func serveWithin(ctx context.Context, w http.ResponseWriter, r *http.Request, ne
 			tw.abandon() // the client went away: nobody to answer
 			return
 		}
+		if !tw.timeout(r) {
+			// The handler had begun its answer (often its own 504, as
+			// its calls end with the same context): let it finish
+			// rather than cut the connection under it.
+			if p := <-done; p != nil {
+				panic(p)
+			}
+			return
+		}
 		go logLateResult(r, done)
-		tw.timeout(r)
 	}
 }
 
@@ -180,14 +188,18 @@ func (tw *timeoutWriter) abandon() {
 	tw.timedOut = true
 }
 
-// timeout answers 504, unless the handler had begun its answer: then the
-// connection is cut, as a half-written answer cannot turn into a Status.
-func (tw *timeoutWriter) timeout(r *http.Request) {
+// timeout answers 504 and drops the handler's later writes, unless the
+// handler had begun its answer: a half-written answer cannot turn into a
+// Status, so timeout reports false and the handler's answer stands. The
+// handlers the timeout bounds write their answer at once when they have
+// it, so finishing it takes no longer than writing it.
+func (tw *timeoutWriter) timeout(r *http.Request) bool {
 	tw.mu.Lock()
 	defer tw.mu.Unlock()
-	tw.timedOut = true
 	if tw.wroteHeader {
-		panic(http.ErrAbortHandler)
+		return false
 	}
+	tw.timedOut = true
 	writeStatus(tw.w, r, apierrors.NewTimeout(apierrors.MessageRequestTimeout).Status)
+	return true
 }

@@ -35,6 +35,14 @@ func TestRequestTimeout(t *testing.T) {
 		w.WriteHeader(http.StatusCreated)
 		_, _ = w.Write([]byte("{}"))
 	})
+	// begun starts its answer, then finishes it only after its context
+	// ended: as a handler whose call failed with the request's deadline
+	// answers at the moment the timeout fires.
+	begun := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		<-r.Context().Done()
+		_, _ = w.Write([]byte("{}"))
+	})
 	tests := []struct {
 		name    string
 		handler http.Handler
@@ -50,6 +58,7 @@ func TestRequestTimeout(t *testing.T) {
 		{"timeout parameter longer is capped", stuck, "/api/v1/pods?timeout=1h", 504, apierrors.MessageRequestTimeout, max + 5*time.Second},
 		{"bad timeout parameter", stuck, "/api/v1/pods?timeout=soon", 400,
 			`invalid timeout specified in the request URL - time: invalid duration "soon"`, 5 * time.Second},
+		{"an answer begun before the timeout is finished", begun, "/api/v1/namespaces/a/pods", 202, "", max + 5*time.Second},
 		{"in time", fast, "/api/v1/namespaces/a/pods", 201, "", 5 * time.Second},
 		{"watch is long-running", noDeadline, "/api/v1/pods?watch=true", 200, "", 5 * time.Second},
 		{"exec is long-running", noDeadline, "/api/v1/namespaces/a/pods/x/exec", 200, "", 5 * time.Second},
