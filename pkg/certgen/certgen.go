@@ -108,26 +108,21 @@ func NewCA(certFile, keyFile, commonName string) (*x509.Certificate, *ecdsa.Priv
 // Issue signs a new key's certificate, valid for a year, from tmpl's
 // subject, names and extended key usages, and writes both.
 func Issue(certFile, keyFile string, tmpl *x509.Certificate, ca *x509.Certificate, caKey *ecdsa.PrivateKey) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	if tmpl.SerialNumber, err = serial(); err != nil {
-		return err
-	}
-	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0)
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		return err
-	}
-	return write(certFile, keyFile, der, key)
+	return sign(certFile, keyFile, tmpl, ca, caKey)
 }
 
 // SelfSign makes a new key and a certificate for it, signed by itself and
 // valid for a year, from tmpl's subject, names and usages, and writes
 // both: a server's own certificate when no CA issues one.
 func SelfSign(certFile, keyFile string, tmpl *x509.Certificate) error {
+	return sign(certFile, keyFile, tmpl, nil, nil)
+}
+
+// sign makes a new key and its certificate from tmpl, valid for a year,
+// signed by parent's key (by the new key itself when parent is nil), and
+// writes both.
+func sign(certFile, keyFile string, tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey) error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return err
@@ -136,7 +131,10 @@ func SelfSign(certFile, keyFile string, tmpl *x509.Certificate) error {
 		return err
 	}
 	tmpl.NotBefore, tmpl.NotAfter = time.Now().Add(-time.Hour), time.Now().AddDate(1, 0, 0)
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {
 		return err
 	}

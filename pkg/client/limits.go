@@ -10,8 +10,6 @@ package client
 // Informers list in pages of 500, so a page of the largest objects is
 // 500 × 1.5 MiB = 750 MiB.
 const (
-	// MaxObjectBytes is the largest object etcd stores.
-	MaxObjectBytes = 3 << 19 // 1.5 MiB
 	// ListPageSize is the limit components list with.
 	ListPageSize = 500
 	// MaxRecvMsgSize fits any page of ListPageSize objects, with room for

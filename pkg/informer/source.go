@@ -19,16 +19,12 @@ func FromResource[T, L proto.Message](r *client.Resource[T, L]) Source[T] {
 	return resourceSource[T, L]{r: r}
 }
 
-// listPageSize is how many objects one list call fetches, as client-go's
-// reflector pages its lists: a list of any size stays under the gRPC
-// message limit.
-const listPageSize = 500
-
-// List lists every object in pages of listPageSize, all at the
-// resourceVersion of the first page.
+// List lists every object in pages of client.ListPageSize, as client-go's
+// reflector pages its lists (a list of any size stays under the gRPC
+// message limit), all at the resourceVersion of the first page.
 func (s resourceSource[T, L]) List(ctx context.Context, opts client.ListOptions) ([]T, string, error) {
 	if opts.Limit == 0 {
-		opts.Limit = listPageSize
+		opts.Limit = client.ListPageSize
 	}
 	var items []T
 	var rv string

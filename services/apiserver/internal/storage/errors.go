@@ -70,9 +70,6 @@ func IsExpired(err error) bool { return hasCode(err, CodeExpired) }
 // IsTooLargeResourceVersion tells whether a revision is in the future.
 func IsTooLargeResourceVersion(err error) bool { return hasCode(err, CodeTooLargeResourceVersion) }
 
-// IsBadRequest tells whether the request was malformed for the storage.
-func IsBadRequest(err error) bool { return hasCode(err, CodeBadRequest) }
-
 // AsError returns err's classified storage error, if it is one.
 func AsError(err error) (*Error, bool) {
 	var se *Error

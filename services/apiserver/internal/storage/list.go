@@ -138,10 +138,7 @@ func (s *Store) listErr(ctx context.Context, err error, start string, rev int64,
 	case errors.Is(err, rpctypes.ErrCompacted):
 		return &Error{Code: CodeExpired, Message: tooOldList}
 	case errors.Is(err, rpctypes.ErrFutureRev):
-		var current int64
-		if resp, cerr := s.kv.Get(ctx, s.prefix, clientv3.WithCountOnly()); cerr == nil {
-			current = resp.Header.Revision
-		}
+		current, _ := s.CurrentRevision(ctx) // 0 when unknown
 		return tooLarge(rev, current, 0)
 	}
 	return fmt.Errorf("list %s: %w", start, err)

@@ -83,7 +83,12 @@ type Store struct {
 }
 
 // IndexField is the field watchers may select on through the index, or "".
-func (s *Store) IndexField() string { return s.cfg.IndexField }
+func (s *Store) IndexField() string {
+	if s.cfg.IndexFunc == nil {
+		return "" // the kind has no such field: nothing to index by
+	}
+	return s.cfg.IndexField
+}
 
 // New returns the store; Start must run before Watch is used.
 func New(cfg Config) *Store {
