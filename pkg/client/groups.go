@@ -131,6 +131,22 @@ func (g NetworkingV1) ServiceCIDRs() *Resource[*networkingv1.ServiceCIDR, *netwo
 	return forConn[*networkingv1.ServiceCIDR, *networkingv1.ServiceCIDRList](g.conn, "")
 }
 
+// NetworkPolicies are the NetworkPolicy objects of a namespace ("" for
+// all namespaces).
+func (g NetworkingV1) NetworkPolicies(namespace string) *Resource[*networkingv1.NetworkPolicy, *networkingv1.NetworkPolicyList] {
+	return forConn[*networkingv1.NetworkPolicy, *networkingv1.NetworkPolicyList](g.conn, namespace)
+}
+
+// Ingresses are the Ingress objects of a namespace ("" for all namespaces).
+func (g NetworkingV1) Ingresses(namespace string) *Resource[*networkingv1.Ingress, *networkingv1.IngressList] {
+	return forConn[*networkingv1.Ingress, *networkingv1.IngressList](g.conn, namespace)
+}
+
+// IngressClasses are the IngressClass objects (cluster-scoped).
+func (g NetworkingV1) IngressClasses() *Resource[*networkingv1.IngressClass, *networkingv1.IngressClassList] {
+	return forConn[*networkingv1.IngressClass, *networkingv1.IngressClassList](g.conn, "")
+}
+
 // NodeV1 is the node.k8s.io/v1 API group.
 type NodeV1 struct{ conn *grpc.ClientConn }
 

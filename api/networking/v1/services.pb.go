@@ -358,11 +358,515 @@ func (x *ServiceCIDRWatchEvent) GetStatus() *v1.Status {
 	return nil
 }
 
+// CreateIngressRequest writes a Ingress.
+type CreateIngressRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *Ingress               `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateIngressRequest) Reset() {
+	*x = CreateIngressRequest{}
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateIngressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateIngressRequest) ProtoMessage() {}
+
+func (x *CreateIngressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateIngressRequest.ProtoReflect.Descriptor instead.
+func (*CreateIngressRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_networking_v1_services_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CreateIngressRequest) GetObject() *Ingress {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreateIngressRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdateIngressRequest writes a Ingress.
+type UpdateIngressRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *Ingress               `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateIngressRequest) Reset() {
+	*x = UpdateIngressRequest{}
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateIngressRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateIngressRequest) ProtoMessage() {}
+
+func (x *UpdateIngressRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateIngressRequest.ProtoReflect.Descriptor instead.
+func (*UpdateIngressRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_networking_v1_services_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UpdateIngressRequest) GetObject() *Ingress {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdateIngressRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// IngressWatchEvent is one change: type ADDED, MODIFIED, DELETED, BOOKMARK
+// (object carries only the resourceVersion) or ERROR (status says why).
+type IngressWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *Ingress               `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngressWatchEvent) Reset() {
+	*x = IngressWatchEvent{}
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngressWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngressWatchEvent) ProtoMessage() {}
+
+func (x *IngressWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngressWatchEvent.ProtoReflect.Descriptor instead.
+func (*IngressWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_networking_v1_services_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *IngressWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *IngressWatchEvent) GetObject() *Ingress {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *IngressWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// CreateIngressClassRequest writes a IngressClass.
+type CreateIngressClassRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *IngressClass          `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateIngressClassRequest) Reset() {
+	*x = CreateIngressClassRequest{}
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateIngressClassRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateIngressClassRequest) ProtoMessage() {}
+
+func (x *CreateIngressClassRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateIngressClassRequest.ProtoReflect.Descriptor instead.
+func (*CreateIngressClassRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_networking_v1_services_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CreateIngressClassRequest) GetObject() *IngressClass {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreateIngressClassRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdateIngressClassRequest writes a IngressClass.
+type UpdateIngressClassRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *IngressClass          `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateIngressClassRequest) Reset() {
+	*x = UpdateIngressClassRequest{}
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateIngressClassRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateIngressClassRequest) ProtoMessage() {}
+
+func (x *UpdateIngressClassRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateIngressClassRequest.ProtoReflect.Descriptor instead.
+func (*UpdateIngressClassRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_networking_v1_services_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *UpdateIngressClassRequest) GetObject() *IngressClass {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdateIngressClassRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// IngressClassWatchEvent is one change: type ADDED, MODIFIED, DELETED, BOOKMARK
+// (object carries only the resourceVersion) or ERROR (status says why).
+type IngressClassWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *IngressClass          `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngressClassWatchEvent) Reset() {
+	*x = IngressClassWatchEvent{}
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngressClassWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngressClassWatchEvent) ProtoMessage() {}
+
+func (x *IngressClassWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngressClassWatchEvent.ProtoReflect.Descriptor instead.
+func (*IngressClassWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_networking_v1_services_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *IngressClassWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *IngressClassWatchEvent) GetObject() *IngressClass {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *IngressClassWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+// CreateNetworkPolicyRequest writes a NetworkPolicy.
+type CreateNetworkPolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *NetworkPolicy         `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateNetworkPolicyRequest) Reset() {
+	*x = CreateNetworkPolicyRequest{}
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateNetworkPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateNetworkPolicyRequest) ProtoMessage() {}
+
+func (x *CreateNetworkPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateNetworkPolicyRequest.ProtoReflect.Descriptor instead.
+func (*CreateNetworkPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_networking_v1_services_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CreateNetworkPolicyRequest) GetObject() *NetworkPolicy {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreateNetworkPolicyRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdateNetworkPolicyRequest writes a NetworkPolicy.
+type UpdateNetworkPolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *NetworkPolicy         `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateNetworkPolicyRequest) Reset() {
+	*x = UpdateNetworkPolicyRequest{}
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateNetworkPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateNetworkPolicyRequest) ProtoMessage() {}
+
+func (x *UpdateNetworkPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateNetworkPolicyRequest.ProtoReflect.Descriptor instead.
+func (*UpdateNetworkPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_networking_v1_services_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *UpdateNetworkPolicyRequest) GetObject() *NetworkPolicy {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdateNetworkPolicyRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// NetworkPolicyWatchEvent is one change: type ADDED, MODIFIED, DELETED, BOOKMARK
+// (object carries only the resourceVersion) or ERROR (status says why).
+type NetworkPolicyWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *NetworkPolicy         `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NetworkPolicyWatchEvent) Reset() {
+	*x = NetworkPolicyWatchEvent{}
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NetworkPolicyWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NetworkPolicyWatchEvent) ProtoMessage() {}
+
+func (x *NetworkPolicyWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_networking_v1_services_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NetworkPolicyWatchEvent.ProtoReflect.Descriptor instead.
+func (*NetworkPolicyWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_networking_v1_services_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *NetworkPolicyWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *NetworkPolicyWatchEvent) GetObject() *NetworkPolicy {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *NetworkPolicyWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 var File_skiff_networking_v1_services_proto protoreflect.FileDescriptor
 
 const file_skiff_networking_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\"skiff/networking/v1/services.proto\x12\x13skiff.networking.v1\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\x1a#skiff/networking/v1/ipaddress.proto\x1a%skiff/networking/v1/servicecidr.proto\"\x87\x01\n" +
+	"\"skiff/networking/v1/services.proto\x12\x13skiff.networking.v1\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\x1a!skiff/networking/v1/ingress.proto\x1a#skiff/networking/v1/ipaddress.proto\x1a'skiff/networking/v1/networkpolicy.proto\x1a%skiff/networking/v1/servicecidr.proto\"\x87\x01\n" +
 	"\x16CreateIPAddressRequest\x126\n" +
 	"\x06object\x18\x01 \x01(\v2\x1e.skiff.networking.v1.IPAddressR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x87\x01\n" +
@@ -382,6 +886,36 @@ const file_skiff_networking_v1_services_proto_rawDesc = "" +
 	"\x15ServiceCIDRWatchEvent\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x128\n" +
 	"\x06object\x18\x02 \x01(\v2 .skiff.networking.v1.ServiceCIDRR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x83\x01\n" +
+	"\x14CreateIngressRequest\x124\n" +
+	"\x06object\x18\x01 \x01(\v2\x1c.skiff.networking.v1.IngressR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x83\x01\n" +
+	"\x14UpdateIngressRequest\x124\n" +
+	"\x06object\x18\x01 \x01(\v2\x1c.skiff.networking.v1.IngressR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x8c\x01\n" +
+	"\x11IngressWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x124\n" +
+	"\x06object\x18\x02 \x01(\v2\x1c.skiff.networking.v1.IngressR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x8d\x01\n" +
+	"\x19CreateIngressClassRequest\x129\n" +
+	"\x06object\x18\x01 \x01(\v2!.skiff.networking.v1.IngressClassR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x8d\x01\n" +
+	"\x19UpdateIngressClassRequest\x129\n" +
+	"\x06object\x18\x01 \x01(\v2!.skiff.networking.v1.IngressClassR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x96\x01\n" +
+	"\x16IngressClassWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x129\n" +
+	"\x06object\x18\x02 \x01(\v2!.skiff.networking.v1.IngressClassR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x8f\x01\n" +
+	"\x1aCreateNetworkPolicyRequest\x12:\n" +
+	"\x06object\x18\x01 \x01(\v2\".skiff.networking.v1.NetworkPolicyR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x8f\x01\n" +
+	"\x1aUpdateNetworkPolicyRequest\x12:\n" +
+	"\x06object\x18\x01 \x01(\v2\".skiff.networking.v1.NetworkPolicyR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x98\x01\n" +
+	"\x17NetworkPolicyWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12:\n" +
+	"\x06object\x18\x02 \x01(\v2\".skiff.networking.v1.NetworkPolicyR\x06object\x12-\n" +
 	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status2\x86\x05\n" +
 	"\x10IPAddressService\x12U\n" +
 	"\x06Create\x12+.skiff.networking.v1.CreateIPAddressRequest\x1a\x1e.skiff.networking.v1.IPAddress\x12@\n" +
@@ -400,7 +934,34 @@ const file_skiff_networking_v1_services_proto_rawDesc = "" +
 	"\x06Update\x12-.skiff.networking.v1.UpdateServiceCIDRRequest\x1a .skiff.networking.v1.ServiceCIDR\x12_\n" +
 	"\fUpdateStatus\x12-.skiff.networking.v1.UpdateServiceCIDRRequest\x1a .skiff.networking.v1.ServiceCIDR\x12F\n" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a .skiff.networking.v1.ServiceCIDR\x12H\n" +
-	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a .skiff.networking.v1.ServiceCIDRB*Z(skiff.dev/api/networking/v1;networkingv1b\x06proto3"
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a .skiff.networking.v1.ServiceCIDR2\xee\x04\n" +
+	"\x0eIngressService\x12Q\n" +
+	"\x06Create\x12).skiff.networking.v1.CreateIngressRequest\x1a\x1c.skiff.networking.v1.Ingress\x12>\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x1c.skiff.networking.v1.Ingress\x12D\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a .skiff.networking.v1.IngressList\x12M\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a&.skiff.networking.v1.IngressWatchEvent0\x01\x12Q\n" +
+	"\x06Update\x12).skiff.networking.v1.UpdateIngressRequest\x1a\x1c.skiff.networking.v1.Ingress\x12W\n" +
+	"\fUpdateStatus\x12).skiff.networking.v1.UpdateIngressRequest\x1a\x1c.skiff.networking.v1.Ingress\x12B\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x1c.skiff.networking.v1.Ingress\x12D\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1c.skiff.networking.v1.Ingress2\xaa\x05\n" +
+	"\x13IngressClassService\x12[\n" +
+	"\x06Create\x12..skiff.networking.v1.CreateIngressClassRequest\x1a!.skiff.networking.v1.IngressClass\x12C\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a!.skiff.networking.v1.IngressClass\x12I\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a%.skiff.networking.v1.IngressClassList\x12R\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a+.skiff.networking.v1.IngressClassWatchEvent0\x01\x12[\n" +
+	"\x06Update\x12..skiff.networking.v1.UpdateIngressClassRequest\x1a!.skiff.networking.v1.IngressClass\x12a\n" +
+	"\fUpdateStatus\x12..skiff.networking.v1.UpdateIngressClassRequest\x1a!.skiff.networking.v1.IngressClass\x12G\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a!.skiff.networking.v1.IngressClass\x12I\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a!.skiff.networking.v1.IngressClass2\xb6\x05\n" +
+	"\x14NetworkPolicyService\x12]\n" +
+	"\x06Create\x12/.skiff.networking.v1.CreateNetworkPolicyRequest\x1a\".skiff.networking.v1.NetworkPolicy\x12D\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\".skiff.networking.v1.NetworkPolicy\x12J\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a&.skiff.networking.v1.NetworkPolicyList\x12S\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a,.skiff.networking.v1.NetworkPolicyWatchEvent0\x01\x12]\n" +
+	"\x06Update\x12/.skiff.networking.v1.UpdateNetworkPolicyRequest\x1a\".skiff.networking.v1.NetworkPolicy\x12c\n" +
+	"\fUpdateStatus\x12/.skiff.networking.v1.UpdateNetworkPolicyRequest\x1a\".skiff.networking.v1.NetworkPolicy\x12H\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\".skiff.networking.v1.NetworkPolicy\x12J\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\".skiff.networking.v1.NetworkPolicyB*Z(skiff.dev/api/networking/v1;networkingv1b\x06proto3"
 
 var (
 	file_skiff_networking_v1_services_proto_rawDescOnce sync.Once
@@ -414,75 +975,156 @@ func file_skiff_networking_v1_services_proto_rawDescGZIP() []byte {
 	return file_skiff_networking_v1_services_proto_rawDescData
 }
 
-var file_skiff_networking_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_skiff_networking_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_skiff_networking_v1_services_proto_goTypes = []any{
-	(*CreateIPAddressRequest)(nil),   // 0: skiff.networking.v1.CreateIPAddressRequest
-	(*UpdateIPAddressRequest)(nil),   // 1: skiff.networking.v1.UpdateIPAddressRequest
-	(*IPAddressWatchEvent)(nil),      // 2: skiff.networking.v1.IPAddressWatchEvent
-	(*CreateServiceCIDRRequest)(nil), // 3: skiff.networking.v1.CreateServiceCIDRRequest
-	(*UpdateServiceCIDRRequest)(nil), // 4: skiff.networking.v1.UpdateServiceCIDRRequest
-	(*ServiceCIDRWatchEvent)(nil),    // 5: skiff.networking.v1.ServiceCIDRWatchEvent
-	(*IPAddress)(nil),                // 6: skiff.networking.v1.IPAddress
-	(*v1.WriteOptions)(nil),          // 7: skiff.meta.v1.WriteOptions
-	(*v1.Status)(nil),                // 8: skiff.meta.v1.Status
-	(*ServiceCIDR)(nil),              // 9: skiff.networking.v1.ServiceCIDR
-	(*v1.GetRequest)(nil),            // 10: skiff.meta.v1.GetRequest
-	(*v1.ListRequest)(nil),           // 11: skiff.meta.v1.ListRequest
-	(*v1.PatchRequest)(nil),          // 12: skiff.meta.v1.PatchRequest
-	(*v1.DeleteRequest)(nil),         // 13: skiff.meta.v1.DeleteRequest
-	(*IPAddressList)(nil),            // 14: skiff.networking.v1.IPAddressList
-	(*ServiceCIDRList)(nil),          // 15: skiff.networking.v1.ServiceCIDRList
+	(*CreateIPAddressRequest)(nil),     // 0: skiff.networking.v1.CreateIPAddressRequest
+	(*UpdateIPAddressRequest)(nil),     // 1: skiff.networking.v1.UpdateIPAddressRequest
+	(*IPAddressWatchEvent)(nil),        // 2: skiff.networking.v1.IPAddressWatchEvent
+	(*CreateServiceCIDRRequest)(nil),   // 3: skiff.networking.v1.CreateServiceCIDRRequest
+	(*UpdateServiceCIDRRequest)(nil),   // 4: skiff.networking.v1.UpdateServiceCIDRRequest
+	(*ServiceCIDRWatchEvent)(nil),      // 5: skiff.networking.v1.ServiceCIDRWatchEvent
+	(*CreateIngressRequest)(nil),       // 6: skiff.networking.v1.CreateIngressRequest
+	(*UpdateIngressRequest)(nil),       // 7: skiff.networking.v1.UpdateIngressRequest
+	(*IngressWatchEvent)(nil),          // 8: skiff.networking.v1.IngressWatchEvent
+	(*CreateIngressClassRequest)(nil),  // 9: skiff.networking.v1.CreateIngressClassRequest
+	(*UpdateIngressClassRequest)(nil),  // 10: skiff.networking.v1.UpdateIngressClassRequest
+	(*IngressClassWatchEvent)(nil),     // 11: skiff.networking.v1.IngressClassWatchEvent
+	(*CreateNetworkPolicyRequest)(nil), // 12: skiff.networking.v1.CreateNetworkPolicyRequest
+	(*UpdateNetworkPolicyRequest)(nil), // 13: skiff.networking.v1.UpdateNetworkPolicyRequest
+	(*NetworkPolicyWatchEvent)(nil),    // 14: skiff.networking.v1.NetworkPolicyWatchEvent
+	(*IPAddress)(nil),                  // 15: skiff.networking.v1.IPAddress
+	(*v1.WriteOptions)(nil),            // 16: skiff.meta.v1.WriteOptions
+	(*v1.Status)(nil),                  // 17: skiff.meta.v1.Status
+	(*ServiceCIDR)(nil),                // 18: skiff.networking.v1.ServiceCIDR
+	(*Ingress)(nil),                    // 19: skiff.networking.v1.Ingress
+	(*IngressClass)(nil),               // 20: skiff.networking.v1.IngressClass
+	(*NetworkPolicy)(nil),              // 21: skiff.networking.v1.NetworkPolicy
+	(*v1.GetRequest)(nil),              // 22: skiff.meta.v1.GetRequest
+	(*v1.ListRequest)(nil),             // 23: skiff.meta.v1.ListRequest
+	(*v1.PatchRequest)(nil),            // 24: skiff.meta.v1.PatchRequest
+	(*v1.DeleteRequest)(nil),           // 25: skiff.meta.v1.DeleteRequest
+	(*IPAddressList)(nil),              // 26: skiff.networking.v1.IPAddressList
+	(*ServiceCIDRList)(nil),            // 27: skiff.networking.v1.ServiceCIDRList
+	(*IngressList)(nil),                // 28: skiff.networking.v1.IngressList
+	(*IngressClassList)(nil),           // 29: skiff.networking.v1.IngressClassList
+	(*NetworkPolicyList)(nil),          // 30: skiff.networking.v1.NetworkPolicyList
 }
 var file_skiff_networking_v1_services_proto_depIdxs = []int32{
-	6,  // 0: skiff.networking.v1.CreateIPAddressRequest.object:type_name -> skiff.networking.v1.IPAddress
-	7,  // 1: skiff.networking.v1.CreateIPAddressRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	6,  // 2: skiff.networking.v1.UpdateIPAddressRequest.object:type_name -> skiff.networking.v1.IPAddress
-	7,  // 3: skiff.networking.v1.UpdateIPAddressRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	6,  // 4: skiff.networking.v1.IPAddressWatchEvent.object:type_name -> skiff.networking.v1.IPAddress
-	8,  // 5: skiff.networking.v1.IPAddressWatchEvent.status:type_name -> skiff.meta.v1.Status
-	9,  // 6: skiff.networking.v1.CreateServiceCIDRRequest.object:type_name -> skiff.networking.v1.ServiceCIDR
-	7,  // 7: skiff.networking.v1.CreateServiceCIDRRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	9,  // 8: skiff.networking.v1.UpdateServiceCIDRRequest.object:type_name -> skiff.networking.v1.ServiceCIDR
-	7,  // 9: skiff.networking.v1.UpdateServiceCIDRRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	9,  // 10: skiff.networking.v1.ServiceCIDRWatchEvent.object:type_name -> skiff.networking.v1.ServiceCIDR
-	8,  // 11: skiff.networking.v1.ServiceCIDRWatchEvent.status:type_name -> skiff.meta.v1.Status
-	0,  // 12: skiff.networking.v1.IPAddressService.Create:input_type -> skiff.networking.v1.CreateIPAddressRequest
-	10, // 13: skiff.networking.v1.IPAddressService.Get:input_type -> skiff.meta.v1.GetRequest
-	11, // 14: skiff.networking.v1.IPAddressService.List:input_type -> skiff.meta.v1.ListRequest
-	11, // 15: skiff.networking.v1.IPAddressService.Watch:input_type -> skiff.meta.v1.ListRequest
-	1,  // 16: skiff.networking.v1.IPAddressService.Update:input_type -> skiff.networking.v1.UpdateIPAddressRequest
-	1,  // 17: skiff.networking.v1.IPAddressService.UpdateStatus:input_type -> skiff.networking.v1.UpdateIPAddressRequest
-	12, // 18: skiff.networking.v1.IPAddressService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	13, // 19: skiff.networking.v1.IPAddressService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	3,  // 20: skiff.networking.v1.ServiceCIDRService.Create:input_type -> skiff.networking.v1.CreateServiceCIDRRequest
-	10, // 21: skiff.networking.v1.ServiceCIDRService.Get:input_type -> skiff.meta.v1.GetRequest
-	11, // 22: skiff.networking.v1.ServiceCIDRService.List:input_type -> skiff.meta.v1.ListRequest
-	11, // 23: skiff.networking.v1.ServiceCIDRService.Watch:input_type -> skiff.meta.v1.ListRequest
-	4,  // 24: skiff.networking.v1.ServiceCIDRService.Update:input_type -> skiff.networking.v1.UpdateServiceCIDRRequest
-	4,  // 25: skiff.networking.v1.ServiceCIDRService.UpdateStatus:input_type -> skiff.networking.v1.UpdateServiceCIDRRequest
-	12, // 26: skiff.networking.v1.ServiceCIDRService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	13, // 27: skiff.networking.v1.ServiceCIDRService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	6,  // 28: skiff.networking.v1.IPAddressService.Create:output_type -> skiff.networking.v1.IPAddress
-	6,  // 29: skiff.networking.v1.IPAddressService.Get:output_type -> skiff.networking.v1.IPAddress
-	14, // 30: skiff.networking.v1.IPAddressService.List:output_type -> skiff.networking.v1.IPAddressList
-	2,  // 31: skiff.networking.v1.IPAddressService.Watch:output_type -> skiff.networking.v1.IPAddressWatchEvent
-	6,  // 32: skiff.networking.v1.IPAddressService.Update:output_type -> skiff.networking.v1.IPAddress
-	6,  // 33: skiff.networking.v1.IPAddressService.UpdateStatus:output_type -> skiff.networking.v1.IPAddress
-	6,  // 34: skiff.networking.v1.IPAddressService.Patch:output_type -> skiff.networking.v1.IPAddress
-	6,  // 35: skiff.networking.v1.IPAddressService.Delete:output_type -> skiff.networking.v1.IPAddress
-	9,  // 36: skiff.networking.v1.ServiceCIDRService.Create:output_type -> skiff.networking.v1.ServiceCIDR
-	9,  // 37: skiff.networking.v1.ServiceCIDRService.Get:output_type -> skiff.networking.v1.ServiceCIDR
-	15, // 38: skiff.networking.v1.ServiceCIDRService.List:output_type -> skiff.networking.v1.ServiceCIDRList
-	5,  // 39: skiff.networking.v1.ServiceCIDRService.Watch:output_type -> skiff.networking.v1.ServiceCIDRWatchEvent
-	9,  // 40: skiff.networking.v1.ServiceCIDRService.Update:output_type -> skiff.networking.v1.ServiceCIDR
-	9,  // 41: skiff.networking.v1.ServiceCIDRService.UpdateStatus:output_type -> skiff.networking.v1.ServiceCIDR
-	9,  // 42: skiff.networking.v1.ServiceCIDRService.Patch:output_type -> skiff.networking.v1.ServiceCIDR
-	9,  // 43: skiff.networking.v1.ServiceCIDRService.Delete:output_type -> skiff.networking.v1.ServiceCIDR
-	28, // [28:44] is the sub-list for method output_type
-	12, // [12:28] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	15, // 0: skiff.networking.v1.CreateIPAddressRequest.object:type_name -> skiff.networking.v1.IPAddress
+	16, // 1: skiff.networking.v1.CreateIPAddressRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	15, // 2: skiff.networking.v1.UpdateIPAddressRequest.object:type_name -> skiff.networking.v1.IPAddress
+	16, // 3: skiff.networking.v1.UpdateIPAddressRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	15, // 4: skiff.networking.v1.IPAddressWatchEvent.object:type_name -> skiff.networking.v1.IPAddress
+	17, // 5: skiff.networking.v1.IPAddressWatchEvent.status:type_name -> skiff.meta.v1.Status
+	18, // 6: skiff.networking.v1.CreateServiceCIDRRequest.object:type_name -> skiff.networking.v1.ServiceCIDR
+	16, // 7: skiff.networking.v1.CreateServiceCIDRRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	18, // 8: skiff.networking.v1.UpdateServiceCIDRRequest.object:type_name -> skiff.networking.v1.ServiceCIDR
+	16, // 9: skiff.networking.v1.UpdateServiceCIDRRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	18, // 10: skiff.networking.v1.ServiceCIDRWatchEvent.object:type_name -> skiff.networking.v1.ServiceCIDR
+	17, // 11: skiff.networking.v1.ServiceCIDRWatchEvent.status:type_name -> skiff.meta.v1.Status
+	19, // 12: skiff.networking.v1.CreateIngressRequest.object:type_name -> skiff.networking.v1.Ingress
+	16, // 13: skiff.networking.v1.CreateIngressRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	19, // 14: skiff.networking.v1.UpdateIngressRequest.object:type_name -> skiff.networking.v1.Ingress
+	16, // 15: skiff.networking.v1.UpdateIngressRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	19, // 16: skiff.networking.v1.IngressWatchEvent.object:type_name -> skiff.networking.v1.Ingress
+	17, // 17: skiff.networking.v1.IngressWatchEvent.status:type_name -> skiff.meta.v1.Status
+	20, // 18: skiff.networking.v1.CreateIngressClassRequest.object:type_name -> skiff.networking.v1.IngressClass
+	16, // 19: skiff.networking.v1.CreateIngressClassRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	20, // 20: skiff.networking.v1.UpdateIngressClassRequest.object:type_name -> skiff.networking.v1.IngressClass
+	16, // 21: skiff.networking.v1.UpdateIngressClassRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	20, // 22: skiff.networking.v1.IngressClassWatchEvent.object:type_name -> skiff.networking.v1.IngressClass
+	17, // 23: skiff.networking.v1.IngressClassWatchEvent.status:type_name -> skiff.meta.v1.Status
+	21, // 24: skiff.networking.v1.CreateNetworkPolicyRequest.object:type_name -> skiff.networking.v1.NetworkPolicy
+	16, // 25: skiff.networking.v1.CreateNetworkPolicyRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	21, // 26: skiff.networking.v1.UpdateNetworkPolicyRequest.object:type_name -> skiff.networking.v1.NetworkPolicy
+	16, // 27: skiff.networking.v1.UpdateNetworkPolicyRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	21, // 28: skiff.networking.v1.NetworkPolicyWatchEvent.object:type_name -> skiff.networking.v1.NetworkPolicy
+	17, // 29: skiff.networking.v1.NetworkPolicyWatchEvent.status:type_name -> skiff.meta.v1.Status
+	0,  // 30: skiff.networking.v1.IPAddressService.Create:input_type -> skiff.networking.v1.CreateIPAddressRequest
+	22, // 31: skiff.networking.v1.IPAddressService.Get:input_type -> skiff.meta.v1.GetRequest
+	23, // 32: skiff.networking.v1.IPAddressService.List:input_type -> skiff.meta.v1.ListRequest
+	23, // 33: skiff.networking.v1.IPAddressService.Watch:input_type -> skiff.meta.v1.ListRequest
+	1,  // 34: skiff.networking.v1.IPAddressService.Update:input_type -> skiff.networking.v1.UpdateIPAddressRequest
+	1,  // 35: skiff.networking.v1.IPAddressService.UpdateStatus:input_type -> skiff.networking.v1.UpdateIPAddressRequest
+	24, // 36: skiff.networking.v1.IPAddressService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	25, // 37: skiff.networking.v1.IPAddressService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	3,  // 38: skiff.networking.v1.ServiceCIDRService.Create:input_type -> skiff.networking.v1.CreateServiceCIDRRequest
+	22, // 39: skiff.networking.v1.ServiceCIDRService.Get:input_type -> skiff.meta.v1.GetRequest
+	23, // 40: skiff.networking.v1.ServiceCIDRService.List:input_type -> skiff.meta.v1.ListRequest
+	23, // 41: skiff.networking.v1.ServiceCIDRService.Watch:input_type -> skiff.meta.v1.ListRequest
+	4,  // 42: skiff.networking.v1.ServiceCIDRService.Update:input_type -> skiff.networking.v1.UpdateServiceCIDRRequest
+	4,  // 43: skiff.networking.v1.ServiceCIDRService.UpdateStatus:input_type -> skiff.networking.v1.UpdateServiceCIDRRequest
+	24, // 44: skiff.networking.v1.ServiceCIDRService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	25, // 45: skiff.networking.v1.ServiceCIDRService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	6,  // 46: skiff.networking.v1.IngressService.Create:input_type -> skiff.networking.v1.CreateIngressRequest
+	22, // 47: skiff.networking.v1.IngressService.Get:input_type -> skiff.meta.v1.GetRequest
+	23, // 48: skiff.networking.v1.IngressService.List:input_type -> skiff.meta.v1.ListRequest
+	23, // 49: skiff.networking.v1.IngressService.Watch:input_type -> skiff.meta.v1.ListRequest
+	7,  // 50: skiff.networking.v1.IngressService.Update:input_type -> skiff.networking.v1.UpdateIngressRequest
+	7,  // 51: skiff.networking.v1.IngressService.UpdateStatus:input_type -> skiff.networking.v1.UpdateIngressRequest
+	24, // 52: skiff.networking.v1.IngressService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	25, // 53: skiff.networking.v1.IngressService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	9,  // 54: skiff.networking.v1.IngressClassService.Create:input_type -> skiff.networking.v1.CreateIngressClassRequest
+	22, // 55: skiff.networking.v1.IngressClassService.Get:input_type -> skiff.meta.v1.GetRequest
+	23, // 56: skiff.networking.v1.IngressClassService.List:input_type -> skiff.meta.v1.ListRequest
+	23, // 57: skiff.networking.v1.IngressClassService.Watch:input_type -> skiff.meta.v1.ListRequest
+	10, // 58: skiff.networking.v1.IngressClassService.Update:input_type -> skiff.networking.v1.UpdateIngressClassRequest
+	10, // 59: skiff.networking.v1.IngressClassService.UpdateStatus:input_type -> skiff.networking.v1.UpdateIngressClassRequest
+	24, // 60: skiff.networking.v1.IngressClassService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	25, // 61: skiff.networking.v1.IngressClassService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	12, // 62: skiff.networking.v1.NetworkPolicyService.Create:input_type -> skiff.networking.v1.CreateNetworkPolicyRequest
+	22, // 63: skiff.networking.v1.NetworkPolicyService.Get:input_type -> skiff.meta.v1.GetRequest
+	23, // 64: skiff.networking.v1.NetworkPolicyService.List:input_type -> skiff.meta.v1.ListRequest
+	23, // 65: skiff.networking.v1.NetworkPolicyService.Watch:input_type -> skiff.meta.v1.ListRequest
+	13, // 66: skiff.networking.v1.NetworkPolicyService.Update:input_type -> skiff.networking.v1.UpdateNetworkPolicyRequest
+	13, // 67: skiff.networking.v1.NetworkPolicyService.UpdateStatus:input_type -> skiff.networking.v1.UpdateNetworkPolicyRequest
+	24, // 68: skiff.networking.v1.NetworkPolicyService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	25, // 69: skiff.networking.v1.NetworkPolicyService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	15, // 70: skiff.networking.v1.IPAddressService.Create:output_type -> skiff.networking.v1.IPAddress
+	15, // 71: skiff.networking.v1.IPAddressService.Get:output_type -> skiff.networking.v1.IPAddress
+	26, // 72: skiff.networking.v1.IPAddressService.List:output_type -> skiff.networking.v1.IPAddressList
+	2,  // 73: skiff.networking.v1.IPAddressService.Watch:output_type -> skiff.networking.v1.IPAddressWatchEvent
+	15, // 74: skiff.networking.v1.IPAddressService.Update:output_type -> skiff.networking.v1.IPAddress
+	15, // 75: skiff.networking.v1.IPAddressService.UpdateStatus:output_type -> skiff.networking.v1.IPAddress
+	15, // 76: skiff.networking.v1.IPAddressService.Patch:output_type -> skiff.networking.v1.IPAddress
+	15, // 77: skiff.networking.v1.IPAddressService.Delete:output_type -> skiff.networking.v1.IPAddress
+	18, // 78: skiff.networking.v1.ServiceCIDRService.Create:output_type -> skiff.networking.v1.ServiceCIDR
+	18, // 79: skiff.networking.v1.ServiceCIDRService.Get:output_type -> skiff.networking.v1.ServiceCIDR
+	27, // 80: skiff.networking.v1.ServiceCIDRService.List:output_type -> skiff.networking.v1.ServiceCIDRList
+	5,  // 81: skiff.networking.v1.ServiceCIDRService.Watch:output_type -> skiff.networking.v1.ServiceCIDRWatchEvent
+	18, // 82: skiff.networking.v1.ServiceCIDRService.Update:output_type -> skiff.networking.v1.ServiceCIDR
+	18, // 83: skiff.networking.v1.ServiceCIDRService.UpdateStatus:output_type -> skiff.networking.v1.ServiceCIDR
+	18, // 84: skiff.networking.v1.ServiceCIDRService.Patch:output_type -> skiff.networking.v1.ServiceCIDR
+	18, // 85: skiff.networking.v1.ServiceCIDRService.Delete:output_type -> skiff.networking.v1.ServiceCIDR
+	19, // 86: skiff.networking.v1.IngressService.Create:output_type -> skiff.networking.v1.Ingress
+	19, // 87: skiff.networking.v1.IngressService.Get:output_type -> skiff.networking.v1.Ingress
+	28, // 88: skiff.networking.v1.IngressService.List:output_type -> skiff.networking.v1.IngressList
+	8,  // 89: skiff.networking.v1.IngressService.Watch:output_type -> skiff.networking.v1.IngressWatchEvent
+	19, // 90: skiff.networking.v1.IngressService.Update:output_type -> skiff.networking.v1.Ingress
+	19, // 91: skiff.networking.v1.IngressService.UpdateStatus:output_type -> skiff.networking.v1.Ingress
+	19, // 92: skiff.networking.v1.IngressService.Patch:output_type -> skiff.networking.v1.Ingress
+	19, // 93: skiff.networking.v1.IngressService.Delete:output_type -> skiff.networking.v1.Ingress
+	20, // 94: skiff.networking.v1.IngressClassService.Create:output_type -> skiff.networking.v1.IngressClass
+	20, // 95: skiff.networking.v1.IngressClassService.Get:output_type -> skiff.networking.v1.IngressClass
+	29, // 96: skiff.networking.v1.IngressClassService.List:output_type -> skiff.networking.v1.IngressClassList
+	11, // 97: skiff.networking.v1.IngressClassService.Watch:output_type -> skiff.networking.v1.IngressClassWatchEvent
+	20, // 98: skiff.networking.v1.IngressClassService.Update:output_type -> skiff.networking.v1.IngressClass
+	20, // 99: skiff.networking.v1.IngressClassService.UpdateStatus:output_type -> skiff.networking.v1.IngressClass
+	20, // 100: skiff.networking.v1.IngressClassService.Patch:output_type -> skiff.networking.v1.IngressClass
+	20, // 101: skiff.networking.v1.IngressClassService.Delete:output_type -> skiff.networking.v1.IngressClass
+	21, // 102: skiff.networking.v1.NetworkPolicyService.Create:output_type -> skiff.networking.v1.NetworkPolicy
+	21, // 103: skiff.networking.v1.NetworkPolicyService.Get:output_type -> skiff.networking.v1.NetworkPolicy
+	30, // 104: skiff.networking.v1.NetworkPolicyService.List:output_type -> skiff.networking.v1.NetworkPolicyList
+	14, // 105: skiff.networking.v1.NetworkPolicyService.Watch:output_type -> skiff.networking.v1.NetworkPolicyWatchEvent
+	21, // 106: skiff.networking.v1.NetworkPolicyService.Update:output_type -> skiff.networking.v1.NetworkPolicy
+	21, // 107: skiff.networking.v1.NetworkPolicyService.UpdateStatus:output_type -> skiff.networking.v1.NetworkPolicy
+	21, // 108: skiff.networking.v1.NetworkPolicyService.Patch:output_type -> skiff.networking.v1.NetworkPolicy
+	21, // 109: skiff.networking.v1.NetworkPolicyService.Delete:output_type -> skiff.networking.v1.NetworkPolicy
+	70, // [70:110] is the sub-list for method output_type
+	30, // [30:70] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_skiff_networking_v1_services_proto_init() }
@@ -490,7 +1132,9 @@ func file_skiff_networking_v1_services_proto_init() {
 	if File_skiff_networking_v1_services_proto != nil {
 		return
 	}
+	file_skiff_networking_v1_ingress_proto_init()
 	file_skiff_networking_v1_ipaddress_proto_init()
+	file_skiff_networking_v1_networkpolicy_proto_init()
 	file_skiff_networking_v1_servicecidr_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -498,9 +1142,9 @@ func file_skiff_networking_v1_services_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_networking_v1_services_proto_rawDesc), len(file_skiff_networking_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   15,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   5,
 		},
 		GoTypes:           file_skiff_networking_v1_services_proto_goTypes,
 		DependencyIndexes: file_skiff_networking_v1_services_proto_depIdxs,

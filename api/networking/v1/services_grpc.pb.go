@@ -786,3 +786,1155 @@ var ServiceCIDRService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "skiff/networking/v1/services.proto",
 }
+
+const (
+	IngressService_Create_FullMethodName       = "/skiff.networking.v1.IngressService/Create"
+	IngressService_Get_FullMethodName          = "/skiff.networking.v1.IngressService/Get"
+	IngressService_List_FullMethodName         = "/skiff.networking.v1.IngressService/List"
+	IngressService_Watch_FullMethodName        = "/skiff.networking.v1.IngressService/Watch"
+	IngressService_Update_FullMethodName       = "/skiff.networking.v1.IngressService/Update"
+	IngressService_UpdateStatus_FullMethodName = "/skiff.networking.v1.IngressService/UpdateStatus"
+	IngressService_Patch_FullMethodName        = "/skiff.networking.v1.IngressService/Patch"
+	IngressService_Delete_FullMethodName       = "/skiff.networking.v1.IngressService/Delete"
+)
+
+// IngressServiceClient is the client API for IngressService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// IngressService serves Ingress objects.
+type IngressServiceClient interface {
+	Create(ctx context.Context, in *CreateIngressRequest, opts ...grpc.CallOption) (*Ingress, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*Ingress, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*IngressList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[IngressWatchEvent], error)
+	Update(ctx context.Context, in *UpdateIngressRequest, opts ...grpc.CallOption) (*Ingress, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(ctx context.Context, in *UpdateIngressRequest, opts ...grpc.CallOption) (*Ingress, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*Ingress, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*Ingress, error)
+}
+
+type ingressServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewIngressServiceClient(cc grpc.ClientConnInterface) IngressServiceClient {
+	return &ingressServiceClient{cc}
+}
+
+func (c *ingressServiceClient) Create(ctx context.Context, in *CreateIngressRequest, opts ...grpc.CallOption) (*Ingress, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ingress)
+	err := c.cc.Invoke(ctx, IngressService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*Ingress, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ingress)
+	err := c.cc.Invoke(ctx, IngressService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*IngressList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngressList)
+	err := c.cc.Invoke(ctx, IngressService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[IngressWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IngressService_ServiceDesc.Streams[0], IngressService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, IngressWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngressService_WatchClient = grpc.ServerStreamingClient[IngressWatchEvent]
+
+func (c *ingressServiceClient) Update(ctx context.Context, in *UpdateIngressRequest, opts ...grpc.CallOption) (*Ingress, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ingress)
+	err := c.cc.Invoke(ctx, IngressService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressServiceClient) UpdateStatus(ctx context.Context, in *UpdateIngressRequest, opts ...grpc.CallOption) (*Ingress, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ingress)
+	err := c.cc.Invoke(ctx, IngressService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*Ingress, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ingress)
+	err := c.cc.Invoke(ctx, IngressService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*Ingress, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Ingress)
+	err := c.cc.Invoke(ctx, IngressService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// IngressServiceServer is the server API for IngressService service.
+// All implementations must embed UnimplementedIngressServiceServer
+// for forward compatibility.
+//
+// IngressService serves Ingress objects.
+type IngressServiceServer interface {
+	Create(context.Context, *CreateIngressRequest) (*Ingress, error)
+	Get(context.Context, *v1.GetRequest) (*Ingress, error)
+	List(context.Context, *v1.ListRequest) (*IngressList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[IngressWatchEvent]) error
+	Update(context.Context, *UpdateIngressRequest) (*Ingress, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(context.Context, *UpdateIngressRequest) (*Ingress, error)
+	Patch(context.Context, *v1.PatchRequest) (*Ingress, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*Ingress, error)
+	mustEmbedUnimplementedIngressServiceServer()
+}
+
+// UnimplementedIngressServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedIngressServiceServer struct{}
+
+func (UnimplementedIngressServiceServer) Create(context.Context, *CreateIngressRequest) (*Ingress, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedIngressServiceServer) Get(context.Context, *v1.GetRequest) (*Ingress, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedIngressServiceServer) List(context.Context, *v1.ListRequest) (*IngressList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedIngressServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[IngressWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedIngressServiceServer) Update(context.Context, *UpdateIngressRequest) (*Ingress, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedIngressServiceServer) UpdateStatus(context.Context, *UpdateIngressRequest) (*Ingress, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedIngressServiceServer) Patch(context.Context, *v1.PatchRequest) (*Ingress, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedIngressServiceServer) Delete(context.Context, *v1.DeleteRequest) (*Ingress, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedIngressServiceServer) mustEmbedUnimplementedIngressServiceServer() {}
+func (UnimplementedIngressServiceServer) testEmbeddedByValue()                        {}
+
+// UnsafeIngressServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to IngressServiceServer will
+// result in compilation errors.
+type UnsafeIngressServiceServer interface {
+	mustEmbedUnimplementedIngressServiceServer()
+}
+
+func RegisterIngressServiceServer(s grpc.ServiceRegistrar, srv IngressServiceServer) {
+	// If the following call panics, it indicates UnimplementedIngressServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&IngressService_ServiceDesc, srv)
+}
+
+func _IngressService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateIngressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressServiceServer).Create(ctx, req.(*CreateIngressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IngressServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, IngressWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngressService_WatchServer = grpc.ServerStreamingServer[IngressWatchEvent]
+
+func _IngressService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateIngressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressServiceServer).Update(ctx, req.(*UpdateIngressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateIngressRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressServiceServer).UpdateStatus(ctx, req.(*UpdateIngressRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// IngressService_ServiceDesc is the grpc.ServiceDesc for IngressService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var IngressService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.networking.v1.IngressService",
+	HandlerType: (*IngressServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _IngressService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _IngressService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _IngressService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _IngressService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _IngressService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _IngressService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _IngressService_Delete_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _IngressService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/networking/v1/services.proto",
+}
+
+const (
+	IngressClassService_Create_FullMethodName       = "/skiff.networking.v1.IngressClassService/Create"
+	IngressClassService_Get_FullMethodName          = "/skiff.networking.v1.IngressClassService/Get"
+	IngressClassService_List_FullMethodName         = "/skiff.networking.v1.IngressClassService/List"
+	IngressClassService_Watch_FullMethodName        = "/skiff.networking.v1.IngressClassService/Watch"
+	IngressClassService_Update_FullMethodName       = "/skiff.networking.v1.IngressClassService/Update"
+	IngressClassService_UpdateStatus_FullMethodName = "/skiff.networking.v1.IngressClassService/UpdateStatus"
+	IngressClassService_Patch_FullMethodName        = "/skiff.networking.v1.IngressClassService/Patch"
+	IngressClassService_Delete_FullMethodName       = "/skiff.networking.v1.IngressClassService/Delete"
+)
+
+// IngressClassServiceClient is the client API for IngressClassService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// IngressClassService serves IngressClass objects.
+type IngressClassServiceClient interface {
+	Create(ctx context.Context, in *CreateIngressClassRequest, opts ...grpc.CallOption) (*IngressClass, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*IngressClass, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*IngressClassList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[IngressClassWatchEvent], error)
+	Update(ctx context.Context, in *UpdateIngressClassRequest, opts ...grpc.CallOption) (*IngressClass, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(ctx context.Context, in *UpdateIngressClassRequest, opts ...grpc.CallOption) (*IngressClass, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*IngressClass, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*IngressClass, error)
+}
+
+type ingressClassServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewIngressClassServiceClient(cc grpc.ClientConnInterface) IngressClassServiceClient {
+	return &ingressClassServiceClient{cc}
+}
+
+func (c *ingressClassServiceClient) Create(ctx context.Context, in *CreateIngressClassRequest, opts ...grpc.CallOption) (*IngressClass, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngressClass)
+	err := c.cc.Invoke(ctx, IngressClassService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressClassServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*IngressClass, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngressClass)
+	err := c.cc.Invoke(ctx, IngressClassService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressClassServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*IngressClassList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngressClassList)
+	err := c.cc.Invoke(ctx, IngressClassService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressClassServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[IngressClassWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IngressClassService_ServiceDesc.Streams[0], IngressClassService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, IngressClassWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngressClassService_WatchClient = grpc.ServerStreamingClient[IngressClassWatchEvent]
+
+func (c *ingressClassServiceClient) Update(ctx context.Context, in *UpdateIngressClassRequest, opts ...grpc.CallOption) (*IngressClass, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngressClass)
+	err := c.cc.Invoke(ctx, IngressClassService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressClassServiceClient) UpdateStatus(ctx context.Context, in *UpdateIngressClassRequest, opts ...grpc.CallOption) (*IngressClass, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngressClass)
+	err := c.cc.Invoke(ctx, IngressClassService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressClassServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*IngressClass, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngressClass)
+	err := c.cc.Invoke(ctx, IngressClassService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *ingressClassServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*IngressClass, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngressClass)
+	err := c.cc.Invoke(ctx, IngressClassService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// IngressClassServiceServer is the server API for IngressClassService service.
+// All implementations must embed UnimplementedIngressClassServiceServer
+// for forward compatibility.
+//
+// IngressClassService serves IngressClass objects.
+type IngressClassServiceServer interface {
+	Create(context.Context, *CreateIngressClassRequest) (*IngressClass, error)
+	Get(context.Context, *v1.GetRequest) (*IngressClass, error)
+	List(context.Context, *v1.ListRequest) (*IngressClassList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[IngressClassWatchEvent]) error
+	Update(context.Context, *UpdateIngressClassRequest) (*IngressClass, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(context.Context, *UpdateIngressClassRequest) (*IngressClass, error)
+	Patch(context.Context, *v1.PatchRequest) (*IngressClass, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*IngressClass, error)
+	mustEmbedUnimplementedIngressClassServiceServer()
+}
+
+// UnimplementedIngressClassServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedIngressClassServiceServer struct{}
+
+func (UnimplementedIngressClassServiceServer) Create(context.Context, *CreateIngressClassRequest) (*IngressClass, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedIngressClassServiceServer) Get(context.Context, *v1.GetRequest) (*IngressClass, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedIngressClassServiceServer) List(context.Context, *v1.ListRequest) (*IngressClassList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedIngressClassServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[IngressClassWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedIngressClassServiceServer) Update(context.Context, *UpdateIngressClassRequest) (*IngressClass, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedIngressClassServiceServer) UpdateStatus(context.Context, *UpdateIngressClassRequest) (*IngressClass, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedIngressClassServiceServer) Patch(context.Context, *v1.PatchRequest) (*IngressClass, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedIngressClassServiceServer) Delete(context.Context, *v1.DeleteRequest) (*IngressClass, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedIngressClassServiceServer) mustEmbedUnimplementedIngressClassServiceServer() {}
+func (UnimplementedIngressClassServiceServer) testEmbeddedByValue()                             {}
+
+// UnsafeIngressClassServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to IngressClassServiceServer will
+// result in compilation errors.
+type UnsafeIngressClassServiceServer interface {
+	mustEmbedUnimplementedIngressClassServiceServer()
+}
+
+func RegisterIngressClassServiceServer(s grpc.ServiceRegistrar, srv IngressClassServiceServer) {
+	// If the following call panics, it indicates UnimplementedIngressClassServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&IngressClassService_ServiceDesc, srv)
+}
+
+func _IngressClassService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateIngressClassRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressClassServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressClassService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressClassServiceServer).Create(ctx, req.(*CreateIngressClassRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressClassService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressClassServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressClassService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressClassServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressClassService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressClassServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressClassService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressClassServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressClassService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(IngressClassServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, IngressClassWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngressClassService_WatchServer = grpc.ServerStreamingServer[IngressClassWatchEvent]
+
+func _IngressClassService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateIngressClassRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressClassServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressClassService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressClassServiceServer).Update(ctx, req.(*UpdateIngressClassRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressClassService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateIngressClassRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressClassServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressClassService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressClassServiceServer).UpdateStatus(ctx, req.(*UpdateIngressClassRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressClassService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressClassServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressClassService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressClassServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IngressClassService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IngressClassServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IngressClassService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IngressClassServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// IngressClassService_ServiceDesc is the grpc.ServiceDesc for IngressClassService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var IngressClassService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.networking.v1.IngressClassService",
+	HandlerType: (*IngressClassServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _IngressClassService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _IngressClassService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _IngressClassService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _IngressClassService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _IngressClassService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _IngressClassService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _IngressClassService_Delete_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _IngressClassService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/networking/v1/services.proto",
+}
+
+const (
+	NetworkPolicyService_Create_FullMethodName       = "/skiff.networking.v1.NetworkPolicyService/Create"
+	NetworkPolicyService_Get_FullMethodName          = "/skiff.networking.v1.NetworkPolicyService/Get"
+	NetworkPolicyService_List_FullMethodName         = "/skiff.networking.v1.NetworkPolicyService/List"
+	NetworkPolicyService_Watch_FullMethodName        = "/skiff.networking.v1.NetworkPolicyService/Watch"
+	NetworkPolicyService_Update_FullMethodName       = "/skiff.networking.v1.NetworkPolicyService/Update"
+	NetworkPolicyService_UpdateStatus_FullMethodName = "/skiff.networking.v1.NetworkPolicyService/UpdateStatus"
+	NetworkPolicyService_Patch_FullMethodName        = "/skiff.networking.v1.NetworkPolicyService/Patch"
+	NetworkPolicyService_Delete_FullMethodName       = "/skiff.networking.v1.NetworkPolicyService/Delete"
+)
+
+// NetworkPolicyServiceClient is the client API for NetworkPolicyService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// NetworkPolicyService serves NetworkPolicy objects.
+type NetworkPolicyServiceClient interface {
+	Create(ctx context.Context, in *CreateNetworkPolicyRequest, opts ...grpc.CallOption) (*NetworkPolicy, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*NetworkPolicy, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*NetworkPolicyList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[NetworkPolicyWatchEvent], error)
+	Update(ctx context.Context, in *UpdateNetworkPolicyRequest, opts ...grpc.CallOption) (*NetworkPolicy, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(ctx context.Context, in *UpdateNetworkPolicyRequest, opts ...grpc.CallOption) (*NetworkPolicy, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*NetworkPolicy, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*NetworkPolicy, error)
+}
+
+type networkPolicyServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewNetworkPolicyServiceClient(cc grpc.ClientConnInterface) NetworkPolicyServiceClient {
+	return &networkPolicyServiceClient{cc}
+}
+
+func (c *networkPolicyServiceClient) Create(ctx context.Context, in *CreateNetworkPolicyRequest, opts ...grpc.CallOption) (*NetworkPolicy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetworkPolicy)
+	err := c.cc.Invoke(ctx, NetworkPolicyService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *networkPolicyServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*NetworkPolicy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetworkPolicy)
+	err := c.cc.Invoke(ctx, NetworkPolicyService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *networkPolicyServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*NetworkPolicyList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetworkPolicyList)
+	err := c.cc.Invoke(ctx, NetworkPolicyService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *networkPolicyServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[NetworkPolicyWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &NetworkPolicyService_ServiceDesc.Streams[0], NetworkPolicyService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, NetworkPolicyWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NetworkPolicyService_WatchClient = grpc.ServerStreamingClient[NetworkPolicyWatchEvent]
+
+func (c *networkPolicyServiceClient) Update(ctx context.Context, in *UpdateNetworkPolicyRequest, opts ...grpc.CallOption) (*NetworkPolicy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetworkPolicy)
+	err := c.cc.Invoke(ctx, NetworkPolicyService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *networkPolicyServiceClient) UpdateStatus(ctx context.Context, in *UpdateNetworkPolicyRequest, opts ...grpc.CallOption) (*NetworkPolicy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetworkPolicy)
+	err := c.cc.Invoke(ctx, NetworkPolicyService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *networkPolicyServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*NetworkPolicy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetworkPolicy)
+	err := c.cc.Invoke(ctx, NetworkPolicyService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *networkPolicyServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*NetworkPolicy, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NetworkPolicy)
+	err := c.cc.Invoke(ctx, NetworkPolicyService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// NetworkPolicyServiceServer is the server API for NetworkPolicyService service.
+// All implementations must embed UnimplementedNetworkPolicyServiceServer
+// for forward compatibility.
+//
+// NetworkPolicyService serves NetworkPolicy objects.
+type NetworkPolicyServiceServer interface {
+	Create(context.Context, *CreateNetworkPolicyRequest) (*NetworkPolicy, error)
+	Get(context.Context, *v1.GetRequest) (*NetworkPolicy, error)
+	List(context.Context, *v1.ListRequest) (*NetworkPolicyList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[NetworkPolicyWatchEvent]) error
+	Update(context.Context, *UpdateNetworkPolicyRequest) (*NetworkPolicy, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(context.Context, *UpdateNetworkPolicyRequest) (*NetworkPolicy, error)
+	Patch(context.Context, *v1.PatchRequest) (*NetworkPolicy, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*NetworkPolicy, error)
+	mustEmbedUnimplementedNetworkPolicyServiceServer()
+}
+
+// UnimplementedNetworkPolicyServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedNetworkPolicyServiceServer struct{}
+
+func (UnimplementedNetworkPolicyServiceServer) Create(context.Context, *CreateNetworkPolicyRequest) (*NetworkPolicy, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedNetworkPolicyServiceServer) Get(context.Context, *v1.GetRequest) (*NetworkPolicy, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedNetworkPolicyServiceServer) List(context.Context, *v1.ListRequest) (*NetworkPolicyList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedNetworkPolicyServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[NetworkPolicyWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedNetworkPolicyServiceServer) Update(context.Context, *UpdateNetworkPolicyRequest) (*NetworkPolicy, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedNetworkPolicyServiceServer) UpdateStatus(context.Context, *UpdateNetworkPolicyRequest) (*NetworkPolicy, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedNetworkPolicyServiceServer) Patch(context.Context, *v1.PatchRequest) (*NetworkPolicy, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedNetworkPolicyServiceServer) Delete(context.Context, *v1.DeleteRequest) (*NetworkPolicy, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedNetworkPolicyServiceServer) mustEmbedUnimplementedNetworkPolicyServiceServer() {}
+func (UnimplementedNetworkPolicyServiceServer) testEmbeddedByValue()                              {}
+
+// UnsafeNetworkPolicyServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to NetworkPolicyServiceServer will
+// result in compilation errors.
+type UnsafeNetworkPolicyServiceServer interface {
+	mustEmbedUnimplementedNetworkPolicyServiceServer()
+}
+
+func RegisterNetworkPolicyServiceServer(s grpc.ServiceRegistrar, srv NetworkPolicyServiceServer) {
+	// If the following call panics, it indicates UnimplementedNetworkPolicyServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&NetworkPolicyService_ServiceDesc, srv)
+}
+
+func _NetworkPolicyService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateNetworkPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworkPolicyServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NetworkPolicyService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworkPolicyServiceServer).Create(ctx, req.(*CreateNetworkPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NetworkPolicyService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworkPolicyServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NetworkPolicyService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworkPolicyServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NetworkPolicyService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworkPolicyServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NetworkPolicyService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworkPolicyServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NetworkPolicyService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(NetworkPolicyServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, NetworkPolicyWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type NetworkPolicyService_WatchServer = grpc.ServerStreamingServer[NetworkPolicyWatchEvent]
+
+func _NetworkPolicyService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateNetworkPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworkPolicyServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NetworkPolicyService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworkPolicyServiceServer).Update(ctx, req.(*UpdateNetworkPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NetworkPolicyService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateNetworkPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworkPolicyServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NetworkPolicyService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworkPolicyServiceServer).UpdateStatus(ctx, req.(*UpdateNetworkPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NetworkPolicyService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworkPolicyServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NetworkPolicyService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworkPolicyServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _NetworkPolicyService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(NetworkPolicyServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: NetworkPolicyService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(NetworkPolicyServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// NetworkPolicyService_ServiceDesc is the grpc.ServiceDesc for NetworkPolicyService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var NetworkPolicyService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.networking.v1.NetworkPolicyService",
+	HandlerType: (*NetworkPolicyServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _NetworkPolicyService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _NetworkPolicyService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _NetworkPolicyService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _NetworkPolicyService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _NetworkPolicyService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _NetworkPolicyService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _NetworkPolicyService_Delete_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _NetworkPolicyService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/networking/v1/services.proto",
+}

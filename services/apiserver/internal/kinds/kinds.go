@@ -85,6 +85,21 @@ func All() []*registry.Resource {
 			New: newOf[networkingv1.ServiceCIDR](), NewList: newOf[networkingv1.ServiceCIDRList](), Strategy: serviceCIDRStrategy,
 		},
 		{
+			Group: "networking.k8s.io", Version: "v1", Plural: "networkpolicies", Singular: "networkpolicy", Kind: "NetworkPolicy",
+			ListKind: "NetworkPolicyList", Namespaced: true, ShortNames: []string{"netpol"},
+			New: newOf[networkingv1.NetworkPolicy](), NewList: newOf[networkingv1.NetworkPolicyList](), Strategy: networkPolicyStrategy,
+		},
+		{
+			Group: "networking.k8s.io", Version: "v1", Plural: "ingresses", Singular: "ingress", Kind: "Ingress",
+			ListKind: "IngressList", Namespaced: true, HasStatus: true, ShortNames: []string{"ing"},
+			New: newOf[networkingv1.Ingress](), NewList: newOf[networkingv1.IngressList](), Strategy: ingressStrategy,
+		},
+		{
+			Group: "networking.k8s.io", Version: "v1", Plural: "ingressclasses", Singular: "ingressclass", Kind: "IngressClass",
+			ListKind: "IngressClassList",
+			New:      newOf[networkingv1.IngressClass](), NewList: newOf[networkingv1.IngressClassList](), Strategy: ingressClassStrategy,
+		},
+		{
 			Group: "rbac.authorization.k8s.io", Version: "v1", Plural: "roles", Singular: "role", Kind: "Role",
 			ListKind: "RoleList", Namespaced: true,
 			New: newOf[rbacv1.Role](), NewList: newOf[rbacv1.RoleList](), Strategy: roleStrategy,

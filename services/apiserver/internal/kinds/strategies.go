@@ -217,6 +217,14 @@ var (
 	}
 )
 
+// The networking.k8s.io kinds' rules (defaults, validation) are still to
+// come; until then they are stored as sent.
+var (
+	networkPolicyStrategy = registry.Strategy{}
+	ingressStrategy       = registry.Strategy{PrepareForStatusUpdate: keepMeta(keepMetaForStatus)}
+	ingressClassStrategy  = registry.Strategy{}
+)
+
 // keepMetaForStatus keeps what a status write may not change, as
 // Kubernetes' ResetObjectMetaForStatus does: labels, annotations,
 // finalizers, owners, generation and the deletion timestamp.
