@@ -12,10 +12,14 @@
 //     CIDR, so the answers find their way back;
 //   - it holds the LoadBalancer ingress IPs of Services as local
 //     addresses (on lo), so the node answers ARP for them on the stack's
-//     network and the proxy's rules take the traffic from the host.
+//     network and the proxy's rules take the traffic from the host;
+//   - it relays DNS from the node's own IP (port 53) to the node's
+//     resolvers, which pods cannot reach themselves (Docker's 127.0.0.11
+//     answers only on the node container's loopback), and gives the
+//     kubelet a resolv.conf naming that relay for pods.
 //
-// Any of the three processes exiting stops the others and the container,
-// whose restart policy starts the node again.
+// Any of the three processes, or the relay, exiting stops the others and
+// the container, whose restart policy starts the node again.
 package main
 
 import (
