@@ -64,28 +64,24 @@ func (r *Relay) Run(ctx context.Context) error {
 // ends; it closes them.
 func (r *Relay) Serve(ctx context.Context, pc net.PacketConn, ln net.Listener) error {
 	r.log.Info("relaying DNS", "upstreams", r.Upstreams)
+	// stop ends the relay when ctx does or when one side fails.
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
 	wg.Add(3)
-	go func() { defer wg.Done(); errs <- r.serveUDP(ctx, pc, &wg) }()
-	go func() { defer wg.Done(); errs <- r.serveTCP(ctx, ln, &wg) }()
+	go func() { defer wg.Done(); errs <- r.serveUDP(sctx, pc, &wg) }()
+	go func() { defer wg.Done(); errs <- r.serveTCP(sctx, ln, &wg) }()
 	go func() {
 		defer wg.Done()
-		<-ctx.Done()
+		<-sctx.Done()
 		pc.Close()
 		ln.Close()
 	}()
 	first := <-errs
-	if ctx.Err() == nil {
-		// One side failed: stop the other.
-		pc.Close()
-		ln.Close()
-	}
+	stop()
 	second := <-errs
 	wg.Wait()
-	if ctx.Err() != nil {
-		return nil
-	}
 	return errors.Join(first, second)
 }
 

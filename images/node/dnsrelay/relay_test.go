@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -235,5 +237,41 @@ func TestRelayNextUpstream(t *testing.T) {
 func TestNewNeedsUpstream(t *testing.T) {
 	if _, err := New("127.0.0.1:0", nil); err == nil {
 		t.Error("New with no upstream: got no error, want one")
+	}
+}
+
+// brokenListener fails every Accept, as a listener whose socket broke.
+type brokenListener struct{ net.Listener }
+
+func (brokenListener) Accept() (net.Conn, error) { return nil, errors.New("accept broke") }
+
+// One side failing stops the other and Serve returns the failure, with
+// its context still alive.
+func TestServeStopsOnFailure(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	r, err := New(pc.LocalAddr().String(), []string{"127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Serve(context.Background(), pc, brokenListener{ln}) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "accept broke") {
+			t.Errorf("Serve = %v, want the accept failure", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return within 10s of its listener failing")
+	}
+	if _, err := pc.WriteTo([]byte("x"), pc.LocalAddr()); err == nil {
+		t.Error("the UDP socket is still open after Serve returned")
 	}
 }
