@@ -257,3 +257,34 @@ func fitSearches(searches []string) (out []string, cut bool) {
 	}
 	return out, cut
 }
+
+// checkResolvConf is Kubernetes' check of the --resolv-conf file when the
+// kubelet starts syncing pods: a file that cannot be read, or whose
+// search line leaves no room for the cluster's three search paths or
+// breaks a limit, is told in a CheckLimitsForResolvConf warning on the
+// Node (the first problem found). It returns "" when all is well.
+func (d DNS) checkResolvConf() string {
+	if d.ResolvConf == "" {
+		return ""
+	}
+	host, err := d.hostDNS()
+	if err != nil {
+		return err.Error()
+	}
+	limit := maxDNSSearchPaths
+	if d.ClusterDomain != "" {
+		limit -= 3
+	}
+	if len(host.Searches) > limit {
+		return fmt.Sprintf("Resolv.conf file '%s' contains search line consisting of more than %d domains!", d.ResolvConf, limit)
+	}
+	for _, s := range host.Searches {
+		if len(s) > maxDNSSearchPathChars {
+			return fmt.Sprintf("Resolv.conf file %q contains a search path which length is more than allowed %d chars!", d.ResolvConf, maxDNSSearchPathChars)
+		}
+	}
+	if len(strings.Join(host.Searches, " ")) > maxDNSSearchListChars {
+		return fmt.Sprintf("Resolv.conf file '%s' contains search line which length is more than allowed %d chars!", d.ResolvConf, maxDNSSearchListChars)
+	}
+	return ""
+}

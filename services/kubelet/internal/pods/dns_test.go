@@ -1,6 +1,7 @@
 package pods
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -164,5 +165,46 @@ func TestPodDNSReadsResolvConf(t *testing.T) {
 	}
 	if _, _, err := (DNS{ResolvConf: file + ".missing"}).podDNS(dnsPod("Default", false, nil)); err == nil {
 		t.Error("a missing --resolv-conf: got no error, want one")
+	}
+}
+
+func TestCheckResolvConf(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	var paths30 []string
+	for i := range 30 {
+		paths30 = append(paths30, fmt.Sprintf("d%d.example", i))
+	}
+	many := write("many", "search "+strings.Join(paths30, " ")+"\n")
+	long := write("long", "search "+strings.Repeat("a", 254)+"\n")
+	fine := write("fine", "nameserver 10.0.0.1\nsearch a.example b.example\n")
+	tests := []struct {
+		name string
+		dns  DNS
+		want string
+	}{
+		{"fine", DNS{ResolvConf: fine, ClusterDomain: "cluster.local"}, ""},
+		{"no file configured", DNS{}, ""},
+		{"30 paths leave no room for the cluster's 3", DNS{ResolvConf: many, ClusterDomain: "cluster.local"},
+			"Resolv.conf file '" + many + "' contains search line consisting of more than 29 domains!"},
+		{"30 paths without a cluster domain", DNS{ResolvConf: many}, ""},
+		{"a path over 253 characters", DNS{ResolvConf: long},
+			fmt.Sprintf("Resolv.conf file %q contains a search path which length is more than allowed 253 chars!", long)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.dns.checkResolvConf(); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+	if got := (DNS{ResolvConf: filepath.Join(dir, "missing")}).checkResolvConf(); !strings.Contains(got, "no such file") {
+		t.Errorf("a missing file: got %q, want the open error", got)
 	}
 }

@@ -121,6 +121,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	for uid := range early {
 		m.Kick(uid)
 	}
+	m.checkResolvConf()
 	m.probes.start(ctx)
 	relist := time.NewTicker(m.cfg.RelistPeriod)
 	defer relist.Stop()

@@ -75,6 +75,22 @@ func (m *Manager) sandboxFailed(pod *corev1.Pod, st *syncState, err error) error
 	return fmt.Errorf("run pod sandbox: %w", err)
 }
 
+// checkResolvConf records a CheckLimitsForResolvConf warning on the Node
+// when the --resolv-conf file breaks a limit, as Kubernetes' kubelet does
+// when it starts syncing pods.
+func (m *Manager) checkResolvConf() {
+	if msg := m.cfg.DNS.checkResolvConf(); msg != "" {
+		m.events.RefEventf(m.nodeRef(), events.Warning, "CheckLimitsForResolvConf", "%s", msg)
+		slog.Warn("the resolver configuration breaks a limit", "file", m.cfg.DNS.ResolvConf, "problem", msg)
+	}
+}
+
+// nodeRef refers to the node's Node in events, as Kubernetes' kubelet
+// does (the name as UID).
+func (m *Manager) nodeRef() *corev1.ObjectReference {
+	return &corev1.ObjectReference{Kind: "Node", Name: m.cfg.NodeName, Uid: m.cfg.NodeName}
+}
+
 // recordDNSEvents records the warnings forming the pod's DNS
 // configuration raised, on the pod and, for some, the node.
 func (m *Manager) recordDNSEvents(pod *corev1.Pod, evs []dnsEvent) {
@@ -84,7 +100,7 @@ func (m *Manager) recordDNSEvents(pod *corev1.Pod, evs []dnsEvent) {
 			m.podEvent(pod, events.Warning, e.reason, "%s", e.message)
 			continue
 		}
-		m.events.RefEventf(&corev1.ObjectReference{Kind: "Node", Name: m.cfg.NodeName, Uid: m.cfg.NodeName}, events.Warning, e.reason, "%s", e.message)
+		m.events.RefEventf(m.nodeRef(), events.Warning, e.reason, "%s", e.message)
 		m.podEvent(pod, events.Warning, e.reason, "pod: %q. %s", meta.GetName()+"_"+meta.GetNamespace()+"("+meta.GetUid()+")", e.message)
 		slog.Warn("cluster DNS is not configured; the pod gets the node's resolver", "pod", meta.GetNamespace()+"/"+meta.GetName())
 	}
