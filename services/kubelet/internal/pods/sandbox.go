@@ -102,7 +102,7 @@ func (m *Manager) recordDNSEvents(pod *corev1.Pod, evs []dnsEvent) {
 		}
 		m.events.RefEventf(m.nodeRef(), events.Warning, e.reason, "%s", e.message)
 		m.podEvent(pod, events.Warning, e.reason, "pod: %q. %s", meta.GetName()+"_"+meta.GetNamespace()+"("+meta.GetUid()+")", e.message)
-		slog.Warn("cluster DNS is not configured; the pod gets the node's resolver", "pod", meta.GetNamespace()+"/"+meta.GetName())
+		slog.Warn("the pod's DNS configuration fell short", "pod", meta.GetNamespace()+"/"+meta.GetName(), "reason", e.reason, "message", e.message)
 	}
 }
 
@@ -170,7 +170,7 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.Po
 				ContainerPort: p.GetContainerPort(), HostPort: p.GetHostPort(), HostIp: p.GetHostIp()})
 		}
 	}
-	cfg := &runtimeapi.PodSandboxConfig{
+	return &runtimeapi.PodSandboxConfig{
 		Metadata:     &runtimeapi.PodSandboxMetadata{Name: meta.GetName(), Namespace: meta.GetNamespace(), Uid: meta.GetUid(), Attempt: attempt},
 		Hostname:     hostname,
 		LogDirectory: m.logDir(pod),
@@ -183,8 +183,7 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.Po
 			SecurityContext: sandboxSecurity(pod),
 			Sysctls:         podSysctls(pod),
 		},
-	}
-	return cfg, dnsEvents, nil
+	}, dnsEvents, nil
 }
 
 func (m *Manager) labels(pod *corev1.Pod, container string) map[string]string {
