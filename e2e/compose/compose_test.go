@@ -262,6 +262,7 @@ func TestStack(t *testing.T) {
 			return string(b), err
 		})
 	})
+	t.Run("node resolver", func(t *testing.T) { s.checkNodeResolver(t) })
 	t.Run("scheduler failover", func(t *testing.T) { s.checkFailover(t) })
 	t.Run("README walkthrough", func(t *testing.T) { s.checkWalkthrough(t) })
 	t.Run("down and up keep the cluster", func(t *testing.T) { s.checkRestart(t) })
