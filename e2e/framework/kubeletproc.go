@@ -136,6 +136,9 @@ func StartHollowKubelets(t testing.TB, srv *APIServer, n int, flags ...string) *
 		"--runtime", "fake", "--hollow-nodes", strconv.Itoa(n),
 		"--hostname-override", "hollow",
 		"--node-ip", "10.0.0.1",
+		// As a real cluster's kubelets: without it every pod would add a
+		// MissingClusterDNS event for the pod and one for the node.
+		"--cluster-dns", "10.96.0.10",
 		"--root-dir", t.TempDir(),
 		"--port", "0",
 		"--healthz-bind-address", "",

@@ -43,7 +43,7 @@ func startupLatencies(b *testing.B) []time.Duration {
 	ctd := framework.StartContainerd(b)
 	srv := framework.StartAPIServer(b, framework.NoServiceAccounts) // no controller-manager
 	framework.StartScheduler(b, srv)
-	framework.StartKubelet(b, srv, ctd, "node-a", "--log-level", "warn")
+	framework.StartKubelet(b, srv, ctd, "node-a", "--log-level", "warn", "--cluster-dns", "10.96.0.10") // no MissingClusterDNS events per pod
 	c := srv.Client()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
