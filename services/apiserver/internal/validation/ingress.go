@@ -311,4 +311,3 @@ func ValidateIngressClassUpdate(ic, old *networkingv1.IngressClass) field.ErrorL
 	}
 	return nil
 }
-
