@@ -144,7 +144,9 @@ func TestValidateIngressClass(t *testing.T) {
 		t.Errorf("default scope: got %q, want Cluster", got)
 	}
 	expectMessages(t, ValidateIngressClass(validClass()))
-	params := func(ic *networkingv1.IngressClass) *networkingv1.IngressClassParametersReference { return ic.Spec.Parameters }
+	params := func(ic *networkingv1.IngressClass) *networkingv1.IngressClassParametersReference {
+		return ic.Spec.Parameters
+	}
 	tests := []struct {
 		name   string
 		change func(*networkingv1.IngressClass)
