@@ -227,11 +227,13 @@ var (
 		Default:        mutate(defaults.NetworkPolicy),
 		ValidateCreate: check(validate.ValidateNetworkPolicy),
 		ValidateUpdate: checkUpdate(validate.ValidateNetworkPolicyUpdate),
+		Warnings:       networkPolicyWarnings,
 	}
 	ingressStrategy = registry.Strategy{
 		ValidateCreate:       check(validate.ValidateIngressCreate),
 		ValidateUpdate:       checkUpdate(validate.ValidateIngressUpdate),
 		ValidateStatusUpdate: checkUpdate(validate.ValidateIngressStatusUpdate),
+		Warnings:             ingressWarnings,
 	}
 	ingressClassStrategy = registry.Strategy{
 		Default:        mutate(defaults.IngressClass),
