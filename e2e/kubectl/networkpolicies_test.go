@@ -137,4 +137,3 @@ func TestNetworkPolicyBadInput(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
