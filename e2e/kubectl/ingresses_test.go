@@ -119,6 +119,22 @@ func TestIngresses(t *testing.T) {
 		t.Errorf("the refused Ingress is stored:\n%s", out)
 	}
 	k.run("delete", "ing", "web")
+
+	// Server-side apply, then client-side apply (a strategic merge
+	// patch), each replacing the atomic list of paths whole.
+	onePath := strings.Replace(fmt.Sprintf(ingressManifest, "applied"),
+		"      - {path: /api, pathType: Exact, backend: {service: {name: api, port: {name: http}}}}\n", "", 1)
+	k.runIn(fmt.Sprintf(ingressManifest, "applied"), "apply", "--server-side", "-f", "-")
+	k.runIn(onePath, "apply", "--server-side", "-f", "-")
+	if got := path(k.jsonOf("get", "ing", "applied"), "spec", "rules", 0, "http", "paths"); len(got.([]any)) != 1 {
+		t.Errorf("paths after a server-side apply of one: got %v, want one", got)
+	}
+	k.run("delete", "ing", "applied")
+	k.runIn(fmt.Sprintf(ingressManifest, "applied"), "apply", "-f", "-")
+	k.runIn(onePath, "apply", "-f", "-")
+	if got := path(k.jsonOf("get", "ing", "applied"), "spec", "rules", 0, "http", "paths"); len(got.([]any)) != 1 {
+		t.Errorf("paths after a client-side apply of one: got %v, want one", got)
+	}
 }
 
 // TestDefaultIngressClass: an Ingress that names no class gets the class
