@@ -91,6 +91,8 @@ func TestIngresses(t *testing.T) {
 	if got, want := fields(lines[len(lines)-1]), []string{"web", "example", "www.example.com", "192.0.2.10,lb.example.com", "80, 443"}; len(got) != 6 || !slices.Equal(got[:5], want) {
 		t.Errorf("row after the status write: got %q, want %q and an age", got, want)
 	}
+	mustContain(t, "kubectl describe ing", k.run("describe", "ing", "web"), "Ingress Class:    example",
+		"Address:          192.0.2.10,lb.example.com", "example-tls terminates www.example.com", "www.example.com")
 	k.run("patch", "ing", "web", "--type=merge", "-p", `{"spec":{"tls":null},"status":{"loadBalancer":null}}`)
 	ing = k.jsonOf("get", "ing", "web")
 	if got := path(ing, "status", "loadBalancer", "ingress", 0, "ip"); got != "192.0.2.10" {

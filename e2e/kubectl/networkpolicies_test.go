@@ -59,6 +59,9 @@ func TestNetworkPolicies(t *testing.T) {
 	if got := path(np, "metadata", "generation"); got != 1.0 {
 		t.Errorf("generation on create: got %v, want 1", got)
 	}
+	mustContain(t, "kubectl describe netpol", k.run("describe", "netpol", "db"), "PodSelector:     app=db",
+		"Allowing ingress traffic:", "To Port: postgres/TCP", "IPBlock:", "CIDR: 10.0.0.0/16", "Except: 10.0.1.0/24",
+		"Policy Types: Ingress, Egress")
 	k.run("label", "netpol", "db", "tier=data")
 	if got := path(k.jsonOf("get", "netpol", "db"), "metadata", "generation"); got != 1.0 {
 		t.Errorf("generation after a label change: got %v, want 1", got)

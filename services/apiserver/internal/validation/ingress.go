@@ -62,7 +62,7 @@ func hasInvalidSecretName(ing *networkingv1.Ingress) bool {
 
 func hasInvalidWildcardRule(ing *networkingv1.Ingress) bool {
 	for _, r := range ing.GetSpec().GetRules() {
-		if strings.Contains(r.GetHost(), "*") && len(ingressRuleValue(r.GetIngressRuleValue(), ingressOptions{}, field.NewPath(""))) > 0 {
+		if strings.Contains(r.GetHost(), "*") && len(ingressRuleValue(r.GetIngressRuleValue(), field.NewPath(""))) > 0 {
 			return true
 		}
 	}
@@ -118,12 +118,12 @@ func ingressRule(r *networkingv1.IngressRule, opts ingressOptions, p *field.Path
 		errs = append(errs, invalid(p.Child("host"), h, hostName(h))...)
 	}
 	if !strings.Contains(h, "*") || !opts.allowInvalidWildcardRule {
-		errs = append(errs, ingressRuleValue(r.GetIngressRuleValue(), opts, p)...)
+		errs = append(errs, ingressRuleValue(r.GetIngressRuleValue(), p)...)
 	}
 	return errs
 }
 
-func ingressRuleValue(v *networkingv1.IngressRuleValue, _ ingressOptions, p *field.Path) field.ErrorList {
+func ingressRuleValue(v *networkingv1.IngressRuleValue, p *field.Path) field.ErrorList {
 	http := v.GetHttp()
 	if http == nil {
 		return nil
