@@ -87,6 +87,14 @@ func TestNetworkPolicies(t *testing.T) {
 		t.Errorf("server-side apply of policyTypes: got %s, want [Egress]", got)
 	}
 	k.run("delete", "netpol", "db")
+
+	// The pod selector may be left out since Kubernetes 1.34: every pod
+	// of the namespace, written back as {}.
+	k.runIn("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-all}\nspec: {policyTypes: [Ingress, Egress]}\n", "apply", "-f", "-")
+	if got, ok := path(k.jsonOf("get", "netpol", "deny-all"), "spec").(map[string]any)["podSelector"]; !ok || fmt.Sprint(got) != "map[]" {
+		t.Errorf("podSelector left out: got %v (present %v), want {}", got, ok)
+	}
+	mustContain(t, "kubectl get netpol deny-all", k.run("get", "netpol", "deny-all"), "<none>")
 }
 
 // TestNetworkPolicyBadInput: the bad policy (an invalid CIDR, an
