@@ -117,6 +117,11 @@ func TestIngresses(t *testing.T) {
 		`spec.rules[0].host: Invalid value: "*.*.example.com": a wildcard DNS-1123 subdomain must start with '*.'`,
 		`spec.rules[0].http.paths[0].path: Invalid value: "relative": must be an absolute path`,
 		`spec.rules[0].http.paths[0].backend: Required value: port name or number is required`)
+	out, err = k.try("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: bad}\n", "create", "-f", "-")
+	if err == nil {
+		t.Fatalf("kubectl create of an Ingress without a spec: succeeded, want refused\n%s", out)
+	}
+	mustContain(t, "kubectl create of an Ingress without a spec", out, "spec: Invalid value: null: either `defaultBackend` or `rules` must be specified")
 	if out, err := k.try("", "get", "ing", "bad"); err == nil {
 		t.Errorf("the refused Ingress is stored:\n%s", out)
 	}

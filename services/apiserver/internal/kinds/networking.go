@@ -46,7 +46,7 @@ func ingressWarnings(w *registry.Write) []string {
 	switch {
 	case w.Operation == registry.OpCreate:
 		const annotation = "kubernetes.io/ingress.class"
-		if _, ok := ing.GetMetadata().GetAnnotations()[annotation]; ok && ing.GetSpec().IngressClassName == nil {
+		if _, ok := ing.GetMetadata().GetAnnotations()[annotation]; ok && (ing.GetSpec() == nil || ing.GetSpec().IngressClassName == nil) {
 			return []string{fmt.Sprintf("annotation %q is deprecated, please use 'spec.ingressClassName' instead", annotation)}
 		}
 	case w.Subresource == "status":

@@ -50,7 +50,7 @@ func init() {
 
 func ingressCells(ing *networkingv1.Ingress, now time.Time) []any {
 	class := "<none>"
-	if ing.GetSpec().IngressClassName != nil {
+	if ing.GetSpec() != nil && ing.GetSpec().IngressClassName != nil {
 		class = ing.GetSpec().GetIngressClassName()
 	}
 	ports := "80"

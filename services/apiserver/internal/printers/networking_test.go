@@ -61,3 +61,12 @@ func TestNetworkingColumns(t *testing.T) {
 		}
 	}
 }
+
+func TestNetworkingColumnsWithoutSpec(t *testing.T) {
+	for kind, obj := range map[string]proto.Message{"NetworkPolicy": &networkingv1.NetworkPolicy{Metadata: meta("a")},
+		"Ingress": &networkingv1.Ingress{Metadata: meta("a")}, "IngressClass": &networkingv1.IngressClass{Metadata: meta("a")}} {
+		if got := For("networking.k8s.io", kind).Cells(obj, now); len(got) != len(For("networking.k8s.io", kind).Columns) {
+			t.Errorf("%s without spec: got %q, one cell per column wanted", kind, got)
+		}
+	}
+}

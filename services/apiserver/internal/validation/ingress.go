@@ -37,7 +37,7 @@ type ingressOptions struct {
 func ValidateIngressCreate(ing *networkingv1.Ingress) field.ErrorList {
 	errs := ingressSpec(ing.GetSpec(), ingressOptions{}, field.NewPath("spec"))
 	v, ok := ing.GetMetadata().GetAnnotations()[ingressClassAnnotation]
-	if ok && ing.GetSpec().IngressClassName != nil && v != ing.GetSpec().GetIngressClassName() {
+	if ok && hasClassName(ing.GetSpec()) && v != ing.GetSpec().GetIngressClassName() {
 		errs = append(errs, field.Invalid(field.NewPath("annotations").Child(ingressClassAnnotation), v,
 			"must match `ingressClassName` when both are specified"))
 	}
@@ -83,10 +83,15 @@ func ingressSpec(sp *networkingv1.IngressSpec, opts ingressOptions, p *field.Pat
 	for i, t := range sp.GetTls() {
 		errs = append(errs, ingressTLS(t, opts, p.Child("tls").Index(i))...)
 	}
-	if sp.IngressClassName != nil {
+	if hasClassName(sp) {
 		errs = append(errs, invalid(p.Child("ingressClassName"), sp.GetIngressClassName(), validation.IsDNS1123Subdomain(sp.GetIngressClassName()))...)
 	}
 	return errs
+}
+
+// hasClassName says whether spec.ingressClassName is set (to "" too).
+func hasClassName(sp *networkingv1.IngressSpec) bool {
+	return sp != nil && sp.IngressClassName != nil
 }
 
 func ingressTLS(t *networkingv1.IngressTLS, opts ingressOptions, p *field.Path) field.ErrorList {

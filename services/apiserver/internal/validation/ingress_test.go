@@ -183,3 +183,18 @@ func TestValidateIngressClass(t *testing.T) {
 	expectMessages(t, ValidateIngressClassUpdate(moved, validClass()),
 		`spec.controller: Invalid value: "example.com/other": field is immutable`)
 }
+
+// TestNetworkingWithoutSpec: objects sent without a spec are refused or
+// passed, never a panic.
+func TestNetworkingWithoutSpec(t *testing.T) {
+	expectMessages(t, ValidateIngressCreate(&networkingv1.Ingress{Metadata: &metav1.ObjectMeta{
+		Annotations: map[string]string{"kubernetes.io/ingress.class": "x"}}}),
+		"spec: Invalid value: null: either `defaultBackend` or `rules` must be specified")
+	expectMessages(t, ValidateIngressUpdate(&networkingv1.Ingress{}, &networkingv1.Ingress{}),
+		"spec: Invalid value: null: either `defaultBackend` or `rules` must be specified")
+	expectMessages(t, ValidateIngressStatusUpdate(&networkingv1.Ingress{}, &networkingv1.Ingress{}))
+	expectMessages(t, ValidateNetworkPolicy(&networkingv1.NetworkPolicy{}))
+	expectMessages(t, ValidateNetworkPolicyUpdate(&networkingv1.NetworkPolicy{}, &networkingv1.NetworkPolicy{}))
+	expectMessages(t, ValidateIngressClass(&networkingv1.IngressClass{}), "spec.controller: Required value")
+	expectMessages(t, ValidateIngressClassUpdate(&networkingv1.IngressClass{}, &networkingv1.IngressClass{}))
+}

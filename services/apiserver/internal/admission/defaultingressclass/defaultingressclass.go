@@ -57,7 +57,7 @@ func Plugin(classes registry.Backend) admission.Plugin {
 
 func namesNoClass(ing *networkingv1.Ingress) bool {
 	_, annotated := ing.GetMetadata().GetAnnotations()[classAnnotation]
-	return ing.GetSpec().IngressClassName == nil && !annotated
+	return (ing.GetSpec() == nil || ing.GetSpec().IngressClassName == nil) && !annotated
 }
 
 // DefaultClass is the newest class marked default, the first by name of
