@@ -165,10 +165,12 @@ func (x *NetworkPolicyList) GetItems() []*NetworkPolicy {
 }
 
 // NetworkPolicySpec selects the pods of the policy's namespace it
-// isolates (an empty selector: all of them) and lists what they may
-// receive and send.
+// isolates (an empty or unset selector: all of them) and lists what they
+// may receive and send.
 type NetworkPolicySpec struct {
-	state       protoimpl.MessageState      `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// pod_selector is optional since Kubernetes 1.34 (unset is empty), yet
+	// always written out.
 	PodSelector *v1.LabelSelector           `protobuf:"bytes,1,opt,name=pod_selector,json=podSelector,proto3" json:"pod_selector,omitempty"`
 	Ingress     []*NetworkPolicyIngressRule `protobuf:"bytes,2,rep,name=ingress,proto3" json:"ingress,omitempty"`
 	Egress      []*NetworkPolicyEgressRule  `protobuf:"bytes,3,rep,name=egress,proto3" json:"egress,omitempty"`
@@ -540,9 +542,9 @@ const file_skiff_networking_v1_networkpolicy_proto_rawDesc = "" +
 	"\vapi_version\x18\xe9\a \x01(\tR\n" +
 	"apiVersion\x123\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x17.skiff.meta.v1.ListMetaR\bmetadata\x128\n" +
-	"\x05items\x18\x02 \x03(\v2\".skiff.networking.v1.NetworkPolicyR\x05items\"\xba\x02\n" +
-	"\x11NetworkPolicySpec\x12I\n" +
-	"\fpod_selector\x18\x01 \x01(\v2\x1c.skiff.meta.v1.LabelSelectorB\b\xa2\x86\x19\x048\x01@\x01R\vpodSelector\x12U\n" +
+	"\x05items\x18\x02 \x03(\v2\".skiff.networking.v1.NetworkPolicyR\x05items\"\xb8\x02\n" +
+	"\x11NetworkPolicySpec\x12G\n" +
+	"\fpod_selector\x18\x01 \x01(\v2\x1c.skiff.meta.v1.LabelSelectorB\x06\xa2\x86\x19\x02@\x01R\vpodSelector\x12U\n" +
 	"\aingress\x18\x02 \x03(\v2-.skiff.networking.v1.NetworkPolicyIngressRuleB\f\xa2\x86\x19\b\"\x06atomicR\aingress\x12R\n" +
 	"\x06egress\x18\x03 \x03(\v2,.skiff.networking.v1.NetworkPolicyEgressRuleB\f\xa2\x86\x19\b\"\x06atomicR\x06egress\x12/\n" +
 	"\fpolicy_types\x18\x04 \x03(\tB\f\xa2\x86\x19\b\"\x06atomicR\vpolicyTypes\"\xb0\x01\n" +

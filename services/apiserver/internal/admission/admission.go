@@ -34,7 +34,7 @@ type Plugin struct {
 // chain runs them in it whatever order the flags name them in.
 var Order = []string{
 	"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "Priority",
-	"DefaultTolerationSeconds", "RuntimeClass", "PodSecurity", "MutatingAdmissionWebhook",
+	"DefaultTolerationSeconds", "RuntimeClass", "PodSecurity", "DefaultIngressClass", "MutatingAdmissionWebhook",
 	"ValidatingAdmissionWebhook", "ResourceQuota",
 }
 
@@ -43,7 +43,7 @@ var Order = []string{
 // cluster's installer and Skiff turns on so a kubelet can change only its
 // own Node and pods.
 var DefaultEnabled = []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "Priority", "RuntimeClass",
-	"PodSecurity", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}
+	"PodSecurity", "DefaultIngressClass", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}
 
 // Chain runs plugins in order.
 type Chain []Plugin

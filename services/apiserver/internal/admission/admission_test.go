@@ -18,7 +18,8 @@ func TestBuild(t *testing.T) {
 		}}
 	}
 	available := []Plugin{plugin("ValidatingAdmissionWebhook"), plugin("ResourceQuota"), plugin("RuntimeClass"), plugin("NodeRestriction"),
-		plugin("MutatingAdmissionWebhook"), plugin("LimitRanger"), plugin("NamespaceLifecycle"), plugin("PodSecurity"), plugin("ServiceAccount"), plugin("Priority")}
+		plugin("MutatingAdmissionWebhook"), plugin("LimitRanger"), plugin("NamespaceLifecycle"), plugin("PodSecurity"), plugin("ServiceAccount"), plugin("Priority"),
+		plugin("DefaultIngressClass")}
 	tests := []struct {
 		name            string
 		enable, disable []string
@@ -26,10 +27,10 @@ func TestBuild(t *testing.T) {
 		wantErr         string
 	}{
 		{name: "defaults, in Kubernetes' order", want: []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "Priority", "RuntimeClass",
-			"PodSecurity", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}},
-		{name: "disable some", disable: []string{"NodeRestriction", "MutatingAdmissionWebhook", "ResourceQuota", "ServiceAccount", "Priority"},
+			"PodSecurity", "DefaultIngressClass", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}},
+		{name: "disable some", disable: []string{"NodeRestriction", "MutatingAdmissionWebhook", "ResourceQuota", "ServiceAccount", "Priority", "DefaultIngressClass"},
 			want: []string{"NamespaceLifecycle", "LimitRanger", "RuntimeClass", "PodSecurity", "ValidatingAdmissionWebhook"}},
-		{name: "unknown", enable: []string{"AlwaysPullImages"}, wantErr: `unknown admission plugin "AlwaysPullImages" (known: NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, Priority, DefaultTolerationSeconds, RuntimeClass, PodSecurity, MutatingAdmissionWebhook, ValidatingAdmissionWebhook, ResourceQuota)`},
+		{name: "unknown", enable: []string{"AlwaysPullImages"}, wantErr: `unknown admission plugin "AlwaysPullImages" (known: NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, Priority, DefaultTolerationSeconds, RuntimeClass, PodSecurity, DefaultIngressClass, MutatingAdmissionWebhook, ValidatingAdmissionWebhook, ResourceQuota)`},
 		{name: "both", enable: []string{"RuntimeClass"}, disable: []string{"RuntimeClass"}, wantErr: `admission plugin "RuntimeClass" is both enabled and disabled`},
 		{name: "not built", enable: []string{"DefaultTolerationSeconds"}, wantErr: `admission plugin "DefaultTolerationSeconds" is not built yet`},
 	}

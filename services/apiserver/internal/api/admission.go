@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"skiff.dev/services/apiserver/internal/admission"
+	"skiff.dev/services/apiserver/internal/admission/defaultingressclass"
 	"skiff.dev/services/apiserver/internal/admission/limitranger"
 	"skiff.dev/services/apiserver/internal/admission/noderestriction"
 	"skiff.dev/services/apiserver/internal/admission/podsecurity"
@@ -47,6 +48,7 @@ func buildAdmission(cfg Config, stores map[*registry.Resource]*registry.Store, w
 		priority.New(storeOf(stores, "scheduling.k8s.io", "priorityclasses")).Plugin(),
 		{Name: "RuntimeClass", Mutate: runtimeclass.Admit(runtimeClasses)},
 		podSecurity,
+		defaultingressclass.Plugin(storeOf(stores, "networking.k8s.io", "ingressclasses")),
 		resourcequota.New(quotas).Plugin(),
 	}
 	available = append(available, webhooks.Plugins()...)

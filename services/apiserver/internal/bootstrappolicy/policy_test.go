@@ -249,3 +249,44 @@ func TestDefaultIsFresh(t *testing.T) {
 		}
 	}
 }
+
+// TestNetworkingInUserRoles: as Kubernetes' bootstrap policy, view reads
+// NetworkPolicies and Ingresses (their status too), edit (and so admin)
+// writes them, and neither touches IngressClasses.
+func TestNetworkingInUserRoles(t *testing.T) {
+	p := bootstrappolicy.Default()
+	allows := func(agg, verb, resource string) bool {
+		for _, c := range p.ClusterRoles {
+			if c.GetMetadata().GetLabels()["rbac.authorization.k8s.io/aggregate-to-"+agg] != "true" {
+				continue
+			}
+			for _, r := range c.GetRules() {
+				if slices.Contains(r.GetApiGroups(), "networking.k8s.io") && slices.Contains(r.GetResources(), resource) &&
+					slices.Contains(r.GetVerbs(), verb) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	tests := []struct {
+		agg, verb, resource string
+		want                bool
+	}{
+		{"view", "list", "networkpolicies", true},
+		{"view", "watch", "ingresses", true},
+		{"view", "get", "ingresses/status", true},
+		{"view", "create", "networkpolicies", false},
+		{"edit", "create", "networkpolicies", true},
+		{"edit", "update", "ingresses", true},
+		{"edit", "deletecollection", "ingresses", true},
+		{"edit", "update", "ingresses/status", false},
+		{"view", "get", "ingressclasses", false},
+		{"edit", "create", "ingressclasses", false},
+	}
+	for _, tt := range tests {
+		if got := allows(tt.agg, tt.verb, tt.resource); got != tt.want {
+			t.Errorf("aggregate-to-%s %s %s: got %v, want %v", tt.agg, tt.verb, tt.resource, got, tt.want)
+		}
+	}
+}

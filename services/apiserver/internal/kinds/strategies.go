@@ -217,12 +217,29 @@ var (
 	}
 )
 
-// The networking.k8s.io kinds' rules (defaults, validation) are still to
-// come; until then they are stored as sent.
+// The networking.k8s.io kinds, as Kubernetes' strategies: a
+// NetworkPolicy and an Ingress are checked in full on create and again on
+// update with the leniencies the stored object earns (so Validate is
+// unset); an Ingress's status write checks only the status and keeps the
+// metadata it sends; an IngressClass keeps its controller.
 var (
-	networkPolicyStrategy = registry.Strategy{}
-	ingressStrategy       = registry.Strategy{PrepareForStatusUpdate: keepMeta(keepMetaForStatus)}
-	ingressClassStrategy  = registry.Strategy{}
+	networkPolicyStrategy = registry.Strategy{
+		Default:        mutate(defaults.NetworkPolicy),
+		ValidateCreate: check(validate.ValidateNetworkPolicy),
+		ValidateUpdate: checkUpdate(validate.ValidateNetworkPolicyUpdate),
+		Warnings:       networkPolicyWarnings,
+	}
+	ingressStrategy = registry.Strategy{
+		ValidateCreate:       check(validate.ValidateIngressCreate),
+		ValidateUpdate:       checkUpdate(validate.ValidateIngressUpdate),
+		ValidateStatusUpdate: checkUpdate(validate.ValidateIngressStatusUpdate),
+		Warnings:             ingressWarnings,
+	}
+	ingressClassStrategy = registry.Strategy{
+		Default:        mutate(defaults.IngressClass),
+		Validate:       check(validate.ValidateIngressClass),
+		ValidateUpdate: checkUpdate(validate.ValidateIngressClassUpdate),
+	}
 )
 
 // keepMetaForStatus keeps what a status write may not change, as

@@ -216,6 +216,10 @@ type Strategy struct {
 	// through one of the resource's Parts, by the part's name (a
 	// CertificateSigningRequest's approval may add Approved or Denied).
 	ValidatePartUpdate func(part string, obj, old proto.Message) field.ErrorList
+	// Warnings are what a valid write is told besides (Kubernetes'
+	// WarningsOnCreate and WarningsOnUpdate: a NetworkPolicy's CIDR in a
+	// non-standard form, a deprecated annotation); w says which write.
+	Warnings func(w *Write) []string
 	// NameValidation checks metadata.name; nil means DNS-1123 subdomain.
 	NameValidation func(name string) []string
 	// FieldSet returns the field-selector attributes of an object beyond

@@ -199,6 +199,7 @@ func (s *Store) create(ctx context.Context, obj proto.Message, generated bool, o
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
 	}
+	s.warn(ctx, w)
 	if err := s.checkWrite(ctx, *w); err != nil {
 		return nil, err
 	}

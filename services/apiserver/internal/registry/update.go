@@ -168,6 +168,7 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	if len(errs) > 0 {
 		return nil, apierrors.NewInvalid(s.res.ErrorResource(), meta.GetName(), errs)
 	}
+	s.warn(ctx, w)
 	if err := s.checkWrite(ctx, *w); err != nil {
 		return nil, err
 	}
@@ -184,6 +185,16 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 		nm.Annotations = telemetry.InjectAnnotation(ctx, nm.GetAnnotations())
 	}
 	return next, nil
+}
+
+// warn adds the kind's warnings about a valid write to the answer.
+func (s *Store) warn(ctx context.Context, w *Write) {
+	if s.res.Strategy.Warnings == nil {
+		return
+	}
+	for _, msg := range s.res.Strategy.Warnings(w) {
+		warning.Add(ctx, msg)
+	}
 }
 
 // prune drops the fields the kind does not declare: an error under
