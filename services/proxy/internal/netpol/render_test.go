@@ -4,18 +4,213 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
 	networkingv1 "skiff.dev/api/networking/v1"
 )
 
 const prefix = "add rule inet skiff-netpol "
 
-func TestRenderDebug(t *testing.T) {
-	t.Log(renderText(policy("default", "p", &networkingv1.NetworkPolicySpec{
-		PodSelector: sel(),
-		Ingress: []*networkingv1.NetworkPolicyIngressRule{{
-			From:  []*networkingv1.NetworkPolicyPeer{{PodSelector: sel("role", "client")}, {IpBlock: &networkingv1.IPBlock{Cidr: "10.0.0.0/8", Except: []string{"10.244.0.0/16"}}}},
-			Ports: []*networkingv1.NetworkPolicyPort{namedPort("", "http"), intPort("UDP", 5000, 5010)},
-		}},
-	})))
-	_ = strings.Contains
+var (
+	serverIn  = podChain("default/server", dirIngress)
+	serverEg  = podChain("default/server", dirEgress)
+	pIn       = policyChain("default/p", dirIngress)
+	pEg       = policyChain("default/p", dirEgress)
+	in0pods   = ruleSet("default/p", dirIngress, 0, "pods")
+	in0cidrs  = ruleSet("default/p", dirIngress, 0, "cidrs")
+	in0port0  = ruleSet("default/p", dirIngress, 0, "port0")
+	eg0pods   = ruleSet("default/p", dirEgress, 0, "pods")
+	eg0cidrs  = ruleSet("default/p", dirEgress, 0, "cidrs")
+	eg0port0  = ruleSet("default/p", dirEgress, 0, "port0")
+	elemStart = "add element inet skiff-netpol "
+)
+
+func ingress(from []*networkingv1.NetworkPolicyPeer, ports ...*networkingv1.NetworkPolicyPort) []*networkingv1.NetworkPolicyIngressRule {
+	return []*networkingv1.NetworkPolicyIngressRule{{From: from, Ports: ports}}
 }
+
+func egress(to []*networkingv1.NetworkPolicyPeer, ports ...*networkingv1.NetworkPolicyPort) []*networkingv1.NetworkPolicyEgressRule {
+	return []*networkingv1.NetworkPolicyEgressRule{{To: to, Ports: ports}}
+}
+
+func TestRender(t *testing.T) {
+	tests := []struct {
+		name    string
+		spec    *networkingv1.NetworkPolicySpec
+		want    []string // lines the script must contain
+		notWant []string // substrings it must not contain
+	}{{
+		name: "default deny ingress by an empty selector",
+		spec: &networkingv1.NetworkPolicySpec{PodSelector: &metav1.LabelSelector{}},
+		want: []string{
+			elemStart + "ingress-pods { 10.244.1.5 : goto " + serverIn + " }",
+			prefix + serverIn + " jump " + pIn,
+			prefix + serverIn + " drop",
+			"add chain inet skiff-netpol " + pIn,
+		},
+		notWant: []string{prefix + pIn, elemStart + "egress-pods", "10.244.1.9 :", "10.244.2.5 :"},
+	}, {
+		name: "ingress from role=client on a named port",
+		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
+			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{{PodSelector: sel("role", "client")}}, namedPort("", "http"))},
+		want: []string{
+			prefix + pIn + " ip saddr @" + in0pods + " ip daddr . meta l4proto . th dport @" + in0port0 + " accept",
+			elemStart + in0pods + " { 10.244.2.5 }",
+			elemStart + in0port0 + " { 10.244.1.5 . tcp . 8080 }",
+		},
+		// prod/api is role=client but in another namespace; the client's
+		// own http port is not the destination's.
+		notWant: []string{"10.244.3.5", "10.244.2.6", "8081", "@" + in0pods + " accept"},
+	}, {
+		name: "namespaceSelector alone: every pod of the namespaces",
+		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
+			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{{NamespaceSelector: sel("env", "prod")}})},
+		want: []string{
+			prefix + pIn + " ip saddr @" + in0pods + " accept",
+			elemStart + in0pods + " { 10.244.3.5 }",
+			elemStart + in0pods + " { 10.244.1.9 }",
+		},
+		notWant: []string{elemStart + in0pods + " { 10.244.2.5 }"},
+	}, {
+		name: "namespaceSelector and podSelector together",
+		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
+			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{}, PodSelector: sel("role", "client")}})},
+		want: []string{
+			elemStart + in0pods + " { 10.244.3.5 }",
+			elemStart + in0pods + " { 10.244.2.5 }",
+		},
+		notWant: []string{elemStart + in0pods + " { 10.244.1.9 }", elemStart + in0pods + " { 10.244.2.6 }"},
+	}, {
+		name: "ipBlock with except, numeric ports, port ranges and protocols",
+		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
+			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{{IpBlock: &networkingv1.IPBlock{Cidr: "10.0.0.0/8", Except: []string{"10.244.0.0/16"}}}},
+				intPort("", 80, 0), intPort("UDP", 5000, 5010), intPort("SCTP", 0, 0))},
+		want: []string{
+			prefix + pIn + " ip saddr @" + in0cidrs + " meta l4proto tcp th dport 80 accept",
+			prefix + pIn + " ip saddr @" + in0cidrs + " meta l4proto udp th dport 5000-5010 accept",
+			prefix + pIn + " ip saddr @" + in0cidrs + " meta l4proto sctp accept",
+			elemStart + in0cidrs + " { 10.0.0.0-10.243.255.255 }",
+			elemStart + in0cidrs + " { 10.245.0.0-10.255.255.255 }",
+		},
+		notWant: []string{in0pods},
+	}, {
+		name: "egress to an ipBlock only: ingress is not isolated",
+		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"), PolicyTypes: []string{"Egress"},
+			Egress: egress([]*networkingv1.NetworkPolicyPeer{{IpBlock: &networkingv1.IPBlock{Cidr: "192.168.7.0/24"}}})},
+		want: []string{
+			elemStart + "egress-pods { 10.244.1.5 : goto " + serverEg + " }",
+			prefix + serverEg + " jump " + pEg,
+			prefix + pEg + " ip daddr @" + eg0cidrs + " accept",
+			elemStart + eg0cidrs + " { 192.168.7.0-192.168.7.255 }",
+		},
+		notWant: []string{elemStart + "ingress-pods", pIn},
+	}, {
+		name: "unset policyTypes with egress rules isolate both ways; egress named ports resolve on the peers",
+		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
+			Egress: egress([]*networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}}, namedPort("TCP", "http"))},
+		want: []string{
+			elemStart + "ingress-pods { 10.244.1.5 : goto " + serverIn + " }",
+			elemStart + "egress-pods { 10.244.1.5 : goto " + serverEg + " }",
+			prefix + pEg + " ip daddr . meta l4proto . th dport @" + eg0port0 + " accept",
+			elemStart + eg0port0 + " { 10.244.1.5 . tcp . 8080 }",
+			elemStart + eg0port0 + " { 10.244.2.5 . tcp . 8081 }",
+		},
+		notWant: []string{"10.244.2.6 ."},
+	}, {
+		name: "a named port with only ipBlock peers matches nothing",
+		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"), PolicyTypes: []string{"Egress"},
+			Egress: egress([]*networkingv1.NetworkPolicyPeer{{IpBlock: &networkingv1.IPBlock{Cidr: "10.0.0.0/8"}}}, namedPort("", "http"))},
+		want:    []string{prefix + pEg + " ip daddr . meta l4proto . th dport @" + eg0port0 + " accept"},
+		notWant: []string{elemStart + eg0port0, "@" + eg0cidrs + " accept", eg0pods},
+	}, {
+		name: "empty from and ports allow everything to the selected pods",
+		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
+			Ingress: []*networkingv1.NetworkPolicyIngressRule{{}}},
+		want: []string{prefix + pIn + " accept"},
+	}, {
+		name:    "a policy selecting no pod of this node writes nothing",
+		spec:    &networkingv1.NetworkPolicySpec{PodSelector: sel("role", "client")},
+		notWant: []string{pIn, elemStart + "ingress-pods"},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := renderText(policy("default", "p", tt.spec))
+			for _, w := range tt.want {
+				if !strings.Contains(got, w+"\n") {
+					t.Errorf("script lacks %q; got\n%s", w, got)
+				}
+			}
+			for _, nw := range tt.notWant {
+				if strings.Contains(got, nw) {
+					t.Errorf("script contains %q; got\n%s", nw, got)
+				}
+			}
+		})
+	}
+}
+
+// TestRenderUnion checks that two policies selecting one pod are both
+// jumped to before the drop, in a stable order.
+func TestRenderUnion(t *testing.T) {
+	a := policy("default", "a", &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web")})
+	b := policy("default", "b", &networkingv1.NetworkPolicySpec{PodSelector: &metav1.LabelSelector{}})
+	got := renderText(b, a)
+	want := prefix + serverIn + " jump " + policyChain("default/a", dirIngress) + "\n" +
+		prefix + serverIn + " jump " + policyChain("default/b", dirIngress) + "\n" +
+		prefix + serverIn + " drop\n"
+	if !strings.Contains(got, want) {
+		t.Errorf("got\n%s\nwant it to contain\n%s", got, want)
+	}
+	if again := renderText(a, b); again != got {
+		t.Errorf("got a different script for the policies in another order")
+	}
+}
+
+func TestNameLength(t *testing.T) {
+	long := strings.Repeat("n", 63) + "/" + strings.Repeat("p", 253)
+	for _, name := range []string{policyChain(long, dirIngress), podChain(long, dirEgress), ruleSet(long, dirIngress, 99, "port99")} {
+		if len(name) > maxNameLen {
+			t.Errorf("got a %d-byte name %q, want at most %d", len(name), name, maxNameLen)
+		}
+	}
+}
+
+func TestPodFrom(t *testing.T) {
+	pod := func(mut func(*corev1.Pod)) *corev1.Pod {
+		p := &corev1.Pod{
+			Metadata: &metav1.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{"a": "b"}},
+			Spec: &corev1.PodSpec{NodeName: ptr("n"), Containers: []*corev1.Container{{Ports: []*corev1.ContainerPort{
+				{Name: "http", ContainerPort: 8080}, {ContainerPort: 9090}, {Name: "dns", ContainerPort: 53, Protocol: "UDP"}}}}},
+			Status: &corev1.PodStatus{Phase: "Running", PodIp: "10.244.1.2"},
+		}
+		mut(p)
+		return p
+	}
+	tests := []struct {
+		name string
+		pod  *corev1.Pod
+		ok   bool
+	}{
+		{"running", pod(func(*corev1.Pod) {}), true},
+		{"host network", pod(func(p *corev1.Pod) { p.Spec.HostNetwork = ptr(true) }), false},
+		{"no address yet", pod(func(p *corev1.Pod) { p.Status.PodIp = "" }), false},
+		{"succeeded", pod(func(p *corev1.Pod) { p.Status.Phase = "Succeeded" }), false},
+		{"IPv6", pod(func(p *corev1.Pod) { p.Status.PodIp = "fd00::5" }), false},
+	}
+	for _, tt := range tests {
+		got, ok := PodFrom(tt.pod)
+		if ok != tt.ok {
+			t.Errorf("%s: got ok %v, want %v", tt.name, ok, tt.ok)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		want := []NamedPort{{"http", "TCP", 8080}, {"dns", "UDP", 53}}
+		if len(got.Ports) != len(want) || got.Ports[0] != want[0] || got.Ports[1] != want[1] {
+			t.Errorf("%s: got ports %v, want %v", tt.name, got.Ports, want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
