@@ -3,7 +3,6 @@ package netpol
 import (
 	"crypto/sha256"
 	"encoding/base32"
-	"strconv"
 )
 
 // The table enforcement owns, in the inet family so its hooks see the
@@ -56,11 +55,9 @@ func policyChain(policy, dir string) string { return named("policy-"+short(dir),
 // the pod, then drops.
 func podChain(pod, dir string) string { return named("pod-"+short(dir), pod) }
 
-// ruleSet names a set of one rule of a policy: what is "pods", "cidrs" or
-// "portN" (the pods' addresses with the Nth port's named port resolved).
-func ruleSet(policy, dir string, rule int, what string) string {
-	return "rule-" + hash(policy) + "-" + short(dir) + strconv.Itoa(rule) + "-" + what
-}
+// setName names a set after what it holds: kind ("peer", "cidrs" or
+// "port") and the hash of a key saying what is in it.
+func setName(kind, key string) string { return kind + "-" + hash(key) }
 
 func short(dir string) string {
 	if dir == dirIngress {

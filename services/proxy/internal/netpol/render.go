@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
 	"sigs.k8s.io/knftables"
 
 	metav1 "skiff.dev/api/meta/v1"
@@ -31,8 +32,10 @@ func Render(node string, st State) *nftables.Ruleset {
 			continue
 		}
 		key := p.GetMetadata().GetNamespace() + "/" + p.GetMetadata().GetName()
+		selBytes, _ := proto.MarshalOptions{Deterministic: true}.Marshal(p.GetSpec().GetPodSelector())
+		selKey := string(selBytes)
 		for _, dir := range policyTypes(p.GetSpec()) {
-			pr := &policyRender{r: r, ix: ix, key: key, ns: p.GetMetadata().GetNamespace(), dir: dir, selected: selected}
+			pr := &policyRender{r: r, ix: ix, key: key, ns: p.GetMetadata().GetNamespace(), dir: dir, selected: selected, selKey: selKey}
 			pr.render(p.GetSpec())
 			for _, pod := range selected {
 				dispatch[dir][pod.key()] = append(dispatch[dir][pod.key()], policyChain(key, dir))
@@ -102,36 +105,39 @@ type policyRender struct {
 	key, ns  string
 	dir      string
 	selected []Pod
+	// selKey identifies the policy's podSelector, for sets of the
+	// selected pods.
+	selKey string
 }
 
 func (pr *policyRender) render(spec *networkingv1.NetworkPolicySpec) {
 	pr.r.AddChain(policyChain(pr.key, pr.dir))
 	if pr.dir == dirIngress {
-		for i, rule := range spec.GetIngress() {
-			pr.rule(i, rule.GetFrom(), rule.GetPorts())
+		for _, rule := range spec.GetIngress() {
+			pr.rule(rule.GetFrom(), rule.GetPorts())
 		}
 		return
 	}
-	for i, rule := range spec.GetEgress() {
-		pr.rule(i, rule.GetTo(), rule.GetPorts())
+	for _, rule := range spec.GetEgress() {
+		pr.rule(rule.GetTo(), rule.GetPorts())
 	}
 }
 
 // rule writes one ingress or egress rule: an accept for each pair of a
-// peer match and a port match, and one per named port.
-func (pr *policyRender) rule(i int, peers []*networkingv1.NetworkPolicyPeer, ports []*networkingv1.NetworkPolicyPort) {
+// peer match and a port match, and the named ports' accepts.
+func (pr *policyRender) rule(peers []*networkingv1.NetworkPolicyPeer, ports []*networkingv1.NetworkPolicyPort) {
 	chain := policyChain(pr.key, pr.dir)
-	peerMatches, peerPods := pr.peers(i, peers)
+	peerMatches, podPeers := pr.peers(peers)
 	portMatches := []string{""}
 	if len(ports) > 0 {
 		portMatches = nil
 	}
-	for j, port := range ports {
+	for _, port := range ports {
 		proto := strings.ToLower(protocolOr(port.GetProtocol()))
 		p := port.GetPort()
 		switch {
 		case p.GetType() == 1:
-			pr.namedPort(chain, ruleSet(pr.key, pr.dir, i, "port"+strconv.Itoa(j)), p.GetStrVal(), proto, peerMatches, peerPods)
+			pr.namedPort(chain, p.GetStrVal(), proto, peerMatches, podPeers, len(peers) == 0)
 		case p.GetIntVal() == 0:
 			portMatches = append(portMatches, "meta l4proto "+proto)
 		case port.GetEndPort() > p.GetIntVal():
@@ -148,71 +154,100 @@ func (pr *policyRender) rule(i int, peers []*networkingv1.NetworkPolicyPeer, por
 }
 
 // peers adds the rule's peer sets and returns the matches on them (one
-// empty match when the rule allows every peer) and the peer pods.
-func (pr *policyRender) peers(i int, peers []*networkingv1.NetworkPolicyPeer) ([]string, []Pod) {
+// empty match when the rule allows every peer) and the keys of its pod
+// peers. Sets are named after what they hold, so policies with the same
+// peers share them, and a pod's label change is one element.
+func (pr *policyRender) peers(peers []*networkingv1.NetworkPolicyPeer) ([]string, []string) {
 	if len(peers) == 0 {
-		return []string{""}, pr.ix.pods
+		return []string{""}, nil
 	}
 	field := "ip saddr"
 	if pr.dir == dirEgress {
 		field = "ip daddr"
 	}
-	var pods []Pod
 	var spans []span
-	hasPods, hasBlocks := false, false
+	var matches, podPeers []string
+	hasBlocks := false
 	for _, peer := range peers {
 		if b := peer.GetIpBlock(); b != nil {
 			hasBlocks = true
 			spans = append(spans, blockSpans(b.GetCidr(), b.GetExcept())...)
 			continue
 		}
-		hasPods = true
-		pods = append(pods, pr.ix.peerPods(pr.ns, peer)...)
-	}
-	var matches []string
-	if hasPods {
-		name := ruleSet(pr.key, pr.dir, i, "pods")
-		pr.r.AddSet(&knftables.Set{Name: name, Type: "ipv4_addr"})
-		for _, p := range pods {
-			pr.r.AddMember(name, p.IP)
+		key := peerKey(pr.ns, peer)
+		name := setName("peer", key)
+		if !pr.r.HasSet(name) {
+			pr.r.AddSet(&knftables.Set{Name: name, Type: "ipv4_addr"})
+			for _, p := range pr.ix.peerPods(key, pr.ns, peer) {
+				pr.r.AddMember(name, p.IP)
+			}
 		}
+		podPeers = append(podPeers, key)
 		matches = append(matches, field+" @"+name)
 	}
 	if hasBlocks {
-		name := ruleSet(pr.key, pr.dir, i, "cidrs")
-		pr.r.AddSet(&knftables.Set{Name: name, Type: "ipv4_addr", Flags: []knftables.SetFlag{knftables.IntervalFlag}})
+		var elems []string
 		for _, s := range merge(spans) {
-			pr.r.AddMember(name, s.element())
+			elems = append(elems, s.element())
+		}
+		name := setName("cidrs", strings.Join(elems, ","))
+		pr.r.AddSet(&knftables.Set{Name: name, Type: "ipv4_addr", Flags: []knftables.SetFlag{knftables.IntervalFlag}})
+		for _, e := range elems {
+			pr.r.AddMember(name, e)
 		}
 		matches = append(matches, field+" @"+name)
 	}
-	return matches, pods
+	return matches, podPeers
 }
 
 // namedPort resolves a port name against the destination pods: for
-// ingress the selected local pods, for egress the peer pods (an ipBlock
-// peer has no ports to name, so it matches nothing here).
-func (pr *policyRender) namedPort(chain, set, name, proto string, peerMatches []string, peerPods []Pod) {
-	pr.r.AddSet(&knftables.Set{Name: set, Type: namedPortKey})
-	dst := pr.selected
-	if pr.dir == dirEgress {
-		dst = peerPods
+// ingress the selected local pods, for egress each pod peer's pods (or
+// every pod when the rule has no peers; an ipBlock peer has no ports to
+// name, so it matches nothing here).
+func (pr *policyRender) namedPort(chain, name, proto string, peerMatches, podPeers []string, anyPeer bool) {
+	match := "ip daddr . meta l4proto . th dport @"
+	if pr.dir == dirIngress {
+		set := pr.portSet("dst\x00"+pr.ns+"\x00"+pr.selKey, name, proto, pr.selected)
+		for _, peer := range peerMatches {
+			pr.r.AddRule(chain, join(peer, match+set, "accept"))
+		}
+		return
 	}
-	for _, pod := range dst {
+	if anyPeer {
+		pr.r.AddRule(chain, match+pr.portSet("all", name, proto, pr.ix.pods), "accept")
+	}
+	for _, key := range podPeers {
+		pr.r.AddRule(chain, match+pr.portSet("peer\x00"+key, name, proto, pr.ix.groups[key]), "accept")
+	}
+}
+
+// portSet adds the set of address . protocol . port of the pods whose
+// container port name is name, for the group of pods key names.
+func (pr *policyRender) portSet(key, name, proto string, pods []Pod) string {
+	set := setName("port", key+"\x00"+name+"\x00"+proto)
+	if pr.r.HasSet(set) {
+		return set
+	}
+	pr.r.AddSet(&knftables.Set{Name: set, Type: namedPortKey})
+	for _, pod := range pods {
 		for _, np := range pod.Ports {
 			if np.Name == name && strings.ToLower(np.Protocol) == proto {
 				pr.r.AddMember(set, pod.IP, proto, strconv.Itoa(int(np.Port)))
 			}
 		}
 	}
-	match := "ip daddr . meta l4proto . th dport @" + set
-	if pr.dir == dirEgress {
-		pr.r.AddRule(chain, match, "accept")
-		return
+	return set
+}
+
+// peerKey identifies what a pod peer selects: its selectors, and the
+// policy's namespace when it has no namespace selector.
+func peerKey(ns string, peer *networkingv1.NetworkPolicyPeer) string {
+	b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(&networkingv1.NetworkPolicyPeer{
+		PodSelector: peer.GetPodSelector(), NamespaceSelector: peer.GetNamespaceSelector()})
+	if peer.GetNamespaceSelector() != nil {
+		ns = ""
 	}
-	for _, peer := range peerMatches {
-		pr.r.AddRule(chain, join(peer, match, "accept"))
-	}
+	return ns + "\x00" + string(b)
 }
 
 // join joins the non-empty parts of a rule.
@@ -226,10 +261,12 @@ type index struct {
 	byKey      map[string]Pod
 	byNS       map[string][]Pod
 	namespaces map[string]map[string]string
+	// groups are the pods of each pod peer, by peerKey, once computed.
+	groups map[string][]Pod
 }
 
 func newIndex(st State) *index {
-	ix := &index{byKey: map[string]Pod{}, byNS: map[string][]Pod{}, namespaces: st.Namespaces}
+	ix := &index{byKey: map[string]Pod{}, byNS: map[string][]Pod{}, namespaces: st.Namespaces, groups: map[string][]Pod{}}
 	ix.pods = slices.Clone(st.Pods)
 	slices.SortFunc(ix.pods, func(a, b Pod) int { return cmp.Compare(a.key(), b.key()) })
 	for _, p := range ix.pods {
@@ -251,8 +288,11 @@ func (ix *index) selected(node string, p *networkingv1.NetworkPolicy) []Pod {
 }
 
 // peerPods are the pods a podSelector / namespaceSelector peer of a policy
-// in namespace ns names, on any node.
-func (ix *index) peerPods(ns string, peer *networkingv1.NetworkPolicyPeer) []Pod {
+// in namespace ns names, on any node; key is the peer's peerKey.
+func (ix *index) peerPods(key, ns string, peer *networkingv1.NetworkPolicyPeer) []Pod {
+	if pods, ok := ix.groups[key]; ok {
+		return pods
+	}
 	namespaces := []string{ns}
 	if sel := peer.GetNamespaceSelector(); sel != nil {
 		namespaces = nil
@@ -270,6 +310,7 @@ func (ix *index) peerPods(ns string, peer *networkingv1.NetworkPolicyPeer) []Pod
 			}
 		}
 	}
+	ix.groups[key] = out
 	return out
 }
 

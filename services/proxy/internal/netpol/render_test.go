@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	proto2 "google.golang.org/protobuf/proto"
+
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	networkingv1 "skiff.dev/api/networking/v1"
@@ -16,14 +18,33 @@ var (
 	serverEg  = podChain("default/server", dirEgress)
 	pIn       = policyChain("default/p", dirIngress)
 	pEg       = policyChain("default/p", dirEgress)
-	in0pods   = ruleSet("default/p", dirIngress, 0, "pods")
-	in0cidrs  = ruleSet("default/p", dirIngress, 0, "cidrs")
-	in0port0  = ruleSet("default/p", dirIngress, 0, "port0")
-	eg0pods   = ruleSet("default/p", dirEgress, 0, "pods")
-	eg0cidrs  = ruleSet("default/p", dirEgress, 0, "cidrs")
-	eg0port0  = ruleSet("default/p", dirEgress, 0, "port0")
 	elemStart = "add element inet skiff-netpol "
+
+	clientPeer   = &networkingv1.NetworkPolicyPeer{PodSelector: sel("role", "client")}
+	prodPeer     = &networkingv1.NetworkPolicyPeer{NamespaceSelector: sel("env", "prod")}
+	anyClient    = &networkingv1.NetworkPolicyPeer{NamespaceSelector: &metav1.LabelSelector{}, PodSelector: sel("role", "client")}
+	defaultPods  = &networkingv1.NetworkPolicyPeer{PodSelector: &metav1.LabelSelector{}}
+	clientSet    = peerSet(clientPeer)
+	prodSet      = peerSet(prodPeer)
+	anyClientSet = peerSet(anyClient)
 )
+
+// peerSet is the name of the set of a peer of a policy in default.
+func peerSet(peer *networkingv1.NetworkPolicyPeer) string { return setName("peer", peerKey("default", peer)) }
+
+func cidrSet(elems ...string) string { return setName("cidrs", strings.Join(elems, ",")) }
+
+// dstPortSet is the set of the app=web pods' named port in default.
+func dstPortSet(name, proto string) string {
+	b, _ := proto2.MarshalOptions{Deterministic: true}.Marshal(sel("app", "web"))
+	return setName("port", "dst\x00default\x00"+string(b)+"\x00"+name+"\x00"+proto)
+}
+
+func peerPortSet(peer *networkingv1.NetworkPolicyPeer, name, proto string) string {
+	return setName("port", "peer\x00"+peerKey("default", peer)+"\x00"+name+"\x00"+proto)
+}
+
+var tenBlock = []string{"10.0.0.0-10.243.255.255", "10.245.0.0-10.255.255.255"}
 
 func ingress(from []*networkingv1.NetworkPolicyPeer, ports ...*networkingv1.NetworkPolicyPort) []*networkingv1.NetworkPolicyIngressRule {
 	return []*networkingv1.NetworkPolicyIngressRule{{From: from, Ports: ports}}
@@ -52,47 +73,47 @@ func TestRender(t *testing.T) {
 	}, {
 		name: "ingress from role=client on a named port",
 		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
-			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{{PodSelector: sel("role", "client")}}, namedPort("", "http"))},
+			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{clientPeer}, namedPort("", "http"))},
 		want: []string{
-			prefix + pIn + " ip saddr @" + in0pods + " ip daddr . meta l4proto . th dport @" + in0port0 + " accept",
-			elemStart + in0pods + " { 10.244.2.5 }",
-			elemStart + in0port0 + " { 10.244.1.5 . tcp . 8080 }",
+			prefix + pIn + " ip saddr @" + clientSet + " ip daddr . meta l4proto . th dport @" + dstPortSet("http", "tcp") + " accept",
+			elemStart + clientSet + " { 10.244.2.5 }",
+			elemStart + dstPortSet("http", "tcp") + " { 10.244.1.5 . tcp . 8080 }",
 		},
 		// prod/api is role=client but in another namespace; the client's
 		// own http port is not the destination's.
-		notWant: []string{"10.244.3.5", "10.244.2.6", "8081", "@" + in0pods + " accept"},
+		notWant: []string{"10.244.3.5", "10.244.2.6", "8081", "@" + clientSet + " accept"},
 	}, {
 		name: "namespaceSelector alone: every pod of the namespaces",
 		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
-			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{{NamespaceSelector: sel("env", "prod")}})},
+			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{prodPeer})},
 		want: []string{
-			prefix + pIn + " ip saddr @" + in0pods + " accept",
-			elemStart + in0pods + " { 10.244.3.5 }",
-			elemStart + in0pods + " { 10.244.1.9 }",
+			prefix + pIn + " ip saddr @" + prodSet + " accept",
+			elemStart + prodSet + " { 10.244.3.5 }",
+			elemStart + prodSet + " { 10.244.1.9 }",
 		},
-		notWant: []string{elemStart + in0pods + " { 10.244.2.5 }"},
+		notWant: []string{elemStart + prodSet + " { 10.244.2.5 }"},
 	}, {
 		name: "namespaceSelector and podSelector together",
 		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
-			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{{NamespaceSelector: &metav1.LabelSelector{}, PodSelector: sel("role", "client")}})},
+			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{anyClient})},
 		want: []string{
-			elemStart + in0pods + " { 10.244.3.5 }",
-			elemStart + in0pods + " { 10.244.2.5 }",
+			elemStart + anyClientSet + " { 10.244.3.5 }",
+			elemStart + anyClientSet + " { 10.244.2.5 }",
 		},
-		notWant: []string{elemStart + in0pods + " { 10.244.1.9 }", elemStart + in0pods + " { 10.244.2.6 }"},
+		notWant: []string{elemStart + anyClientSet + " { 10.244.1.9 }", elemStart + anyClientSet + " { 10.244.2.6 }"},
 	}, {
 		name: "ipBlock with except, numeric ports, port ranges and protocols",
 		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
 			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{{IpBlock: &networkingv1.IPBlock{Cidr: "10.0.0.0/8", Except: []string{"10.244.0.0/16"}}}},
 				intPort("", 80, 0), intPort("UDP", 5000, 5010), intPort("SCTP", 0, 0))},
 		want: []string{
-			prefix + pIn + " ip saddr @" + in0cidrs + " meta l4proto tcp th dport 80 accept",
-			prefix + pIn + " ip saddr @" + in0cidrs + " meta l4proto udp th dport 5000-5010 accept",
-			prefix + pIn + " ip saddr @" + in0cidrs + " meta l4proto sctp accept",
-			elemStart + in0cidrs + " { 10.0.0.0-10.243.255.255 }",
-			elemStart + in0cidrs + " { 10.245.0.0-10.255.255.255 }",
+			prefix + pIn + " ip saddr @" + cidrSet(tenBlock...) + " meta l4proto tcp th dport 80 accept",
+			prefix + pIn + " ip saddr @" + cidrSet(tenBlock...) + " meta l4proto udp th dport 5000-5010 accept",
+			prefix + pIn + " ip saddr @" + cidrSet(tenBlock...) + " meta l4proto sctp accept",
+			elemStart + cidrSet(tenBlock...) + " { 10.0.0.0-10.243.255.255 }",
+			elemStart + cidrSet(tenBlock...) + " { 10.245.0.0-10.255.255.255 }",
 		},
-		notWant: []string{in0pods},
+		notWant: []string{"peer-"},
 	}, {
 		name: "egress to an ipBlock only: ingress is not isolated",
 		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"), PolicyTypes: []string{"Egress"},
@@ -100,28 +121,28 @@ func TestRender(t *testing.T) {
 		want: []string{
 			elemStart + "egress-pods { 10.244.1.5 : goto " + serverEg + " }",
 			prefix + serverEg + " jump " + pEg,
-			prefix + pEg + " ip daddr @" + eg0cidrs + " accept",
-			elemStart + eg0cidrs + " { 192.168.7.0-192.168.7.255 }",
+			prefix + pEg + " ip daddr @" + cidrSet("192.168.7.0-192.168.7.255") + " accept",
+			elemStart + cidrSet("192.168.7.0-192.168.7.255") + " { 192.168.7.0-192.168.7.255 }",
 		},
 		notWant: []string{elemStart + "ingress-pods", pIn},
 	}, {
 		name: "unset policyTypes with egress rules isolate both ways; egress named ports resolve on the peers",
 		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
-			Egress: egress([]*networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{}}}, namedPort("TCP", "http"))},
+			Egress: egress([]*networkingv1.NetworkPolicyPeer{defaultPods}, namedPort("TCP", "http"))},
 		want: []string{
 			elemStart + "ingress-pods { 10.244.1.5 : goto " + serverIn + " }",
 			elemStart + "egress-pods { 10.244.1.5 : goto " + serverEg + " }",
-			prefix + pEg + " ip daddr . meta l4proto . th dport @" + eg0port0 + " accept",
-			elemStart + eg0port0 + " { 10.244.1.5 . tcp . 8080 }",
-			elemStart + eg0port0 + " { 10.244.2.5 . tcp . 8081 }",
+			prefix + pEg + " ip daddr . meta l4proto . th dport @" + peerPortSet(defaultPods, "http", "tcp") + " accept",
+			elemStart + peerPortSet(defaultPods, "http", "tcp") + " { 10.244.1.5 . tcp . 8080 }",
+			elemStart + peerPortSet(defaultPods, "http", "tcp") + " { 10.244.2.5 . tcp . 8081 }",
 		},
 		notWant: []string{"10.244.2.6 ."},
 	}, {
 		name: "a named port with only ipBlock peers matches nothing",
 		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"), PolicyTypes: []string{"Egress"},
 			Egress: egress([]*networkingv1.NetworkPolicyPeer{{IpBlock: &networkingv1.IPBlock{Cidr: "10.0.0.0/8"}}}, namedPort("", "http"))},
-		want:    []string{prefix + pEg + " ip daddr . meta l4proto . th dport @" + eg0port0 + " accept"},
-		notWant: []string{elemStart + eg0port0, "@" + eg0cidrs + " accept", eg0pods},
+		want:    []string{"add chain inet skiff-netpol " + pEg},
+		notWant: []string{prefix + pEg, "port-"},
 	}, {
 		name: "empty from and ports allow everything to the selected pods",
 		spec: &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
@@ -168,7 +189,7 @@ func TestRenderUnion(t *testing.T) {
 
 func TestNameLength(t *testing.T) {
 	long := strings.Repeat("n", 63) + "/" + strings.Repeat("p", 253)
-	for _, name := range []string{policyChain(long, dirIngress), podChain(long, dirEgress), ruleSet(long, dirIngress, 99, "port99")} {
+	for _, name := range []string{policyChain(long, dirIngress), podChain(long, dirEgress), setName("port", long)} {
 		if len(name) > maxNameLen {
 			t.Errorf("got a %d-byte name %q, want at most %d", len(name), name, maxNameLen)
 		}

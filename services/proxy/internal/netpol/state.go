@@ -87,4 +87,3 @@ func protocolOr(p string) string {
 }
 
 func (p Pod) key() string { return p.Namespace + "/" + p.Name }
-

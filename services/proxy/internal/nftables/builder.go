@@ -34,3 +34,6 @@ func (r *Ruleset) AddElement(m string, key []string, value string) { r.element(m
 
 // HasChain reports whether the ruleset holds a chain.
 func (r *Ruleset) HasChain(name string) bool { return r.chains[name] != nil }
+
+// HasSet reports whether the ruleset holds a set or map.
+func (r *Ruleset) HasSet(name string) bool { return r.sets[name] != nil }
