@@ -235,3 +235,39 @@ func TestPodFrom(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestRenderSharesSets checks that policies with the same peer share its
+// set, and that a peer's pods are listed once.
+func TestRenderSharesSets(t *testing.T) {
+	spec := func() *networkingv1.NetworkPolicySpec {
+		return &networkingv1.NetworkPolicySpec{PodSelector: sel("app", "web"),
+			Ingress: ingress([]*networkingv1.NetworkPolicyPeer{clientPeer})}
+	}
+	got := renderText(policy("default", "a", spec()), policy("default", "b", spec()))
+	if n := strings.Count(got, "add set inet skiff-netpol "+clientSet+" "); n != 1 {
+		t.Errorf("got %d declarations of the shared peer set, want 1:\n%s", n, got)
+	}
+	for _, p := range []string{"default/a", "default/b"} {
+		if want := prefix + policyChain(p, dirIngress) + " ip saddr @" + clientSet + " accept\n"; !strings.Contains(got, want) {
+			t.Errorf("script lacks %q", want)
+		}
+	}
+}
+
+func TestPolicyTypes(t *testing.T) {
+	rule := []*networkingv1.NetworkPolicyEgressRule{{}}
+	tests := []struct {
+		spec *networkingv1.NetworkPolicySpec
+		want []string
+	}{
+		{&networkingv1.NetworkPolicySpec{}, []string{dirIngress}},
+		{&networkingv1.NetworkPolicySpec{Egress: rule}, []string{dirIngress, dirEgress}},
+		{&networkingv1.NetworkPolicySpec{PolicyTypes: []string{dirEgress}}, []string{dirEgress}},
+		{&networkingv1.NetworkPolicySpec{PolicyTypes: []string{dirEgress, dirIngress}, Egress: rule}, []string{dirIngress, dirEgress}},
+	}
+	for _, tt := range tests {
+		if got := policyTypes(tt.spec); strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("policyTypes(%v): got %v, want %v", tt.spec, got, tt.want)
+		}
+	}
+}
