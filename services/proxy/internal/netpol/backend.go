@@ -31,7 +31,7 @@ type SyncStats struct {
 func NewBackend(node string) (*Backend, error) {
 	nft, err := knftables.New(Family, Table)
 	if err != nil {
-		return nil, fmt.Errorf("network policy: nftables: %w", err)
+		return nil, fmt.Errorf("network policy enforcement needs nftables (--network-policy=false runs without it): %w", err)
 	}
 	return &Backend{node: node, nft: nft}, nil
 }
