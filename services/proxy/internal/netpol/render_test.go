@@ -30,7 +30,9 @@ var (
 )
 
 // peerSet is the name of the set of a peer of a policy in default.
-func peerSet(peer *networkingv1.NetworkPolicyPeer) string { return setName("peer", peerKey("default", peer)) }
+func peerSet(peer *networkingv1.NetworkPolicyPeer) string {
+	return setName("peer", peerKey("default", peer))
+}
 
 func cidrSet(elems ...string) string { return setName("cidrs", strings.Join(elems, ",")) }
 
