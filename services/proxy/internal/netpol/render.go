@@ -42,6 +42,14 @@ func Render(node string, st State) *nftables.Ruleset {
 			}
 		}
 	}
+	podChains(r, ix, dispatch)
+	return r
+}
+
+// podChains adds each isolated pod's chain, which tries the chains of the
+// policies selecting it in turn and drops what none accepts, and its
+// dispatch map element.
+func podChains(r *nftables.Ruleset, ix *index, dispatch map[string]map[string][]string) {
 	for dir, m := range map[string]string{dirIngress: mapIngressPods, dirEgress: mapEgressPods} {
 		for _, podKey := range slices.Sorted(maps.Keys(dispatch[dir])) {
 			chain := podChain(podKey, dir)
@@ -53,7 +61,6 @@ func Render(node string, st State) *nftables.Ruleset {
 			r.AddElement(m, []string{ix.byKey[podKey].IP}, "goto "+chain)
 		}
 	}
-	return r
 }
 
 // skeleton adds the base chains and dispatch maps every table has. Replies
