@@ -253,3 +253,46 @@ func TestNetworkPolicy(t *testing.T) {
 	n.remove("client-to-server-only")
 	n.reachable("client", "other", 8080, policySyncPeriod)
 }
+
+// TestNetworkPolicyKeepsEstablished checks that a policy isolating a pod
+// leaves its established connections alone while new ones are dropped,
+// and that the node's own traffic to the pod still passes. The pod's
+// address lives on a namespace behind a veth (no kubelet runs).
+func TestNetworkPolicyKeepsEstablished(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	c := newCluster(t, "nftables")
+	c.policyPods(map[string]string{"target": backendIPs[0]})
+	to := addr(backendIPs[0], backendPort)
+	waitSpread(t, c.client, clientIP, to, backendIPs[:1])
+	// The connection must start once the table is in: the kernel tracks
+	// connections in a namespace only while a rule there needs it.
+	framework.Eventually(t, policySyncPeriod, "the policy table", func() error {
+		_, err := c.node.Try("nft", "list", "table", "inet", "skiff-netpol")
+		return err
+	})
+	open, _, err := connect(c.client, clientIP, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close()
+
+	deny := netpol("deny", map[string]string{"app": "target"}, ingressOnly)
+	if _, err := c.cs.NetworkingV1().NetworkPolicies("default").Create(context.Background(), deny, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, policySyncPeriod, "new connections to the isolated pod dropped", func() error {
+		if cn, _, err := connectWithin(c.client, clientIP, to, 200*time.Millisecond); err == nil {
+			cn.Close()
+			return fmt.Errorf("a new connection got through")
+		}
+		return nil
+	})
+	if got, err := open.echo("still there"); err != nil || got != backendIPs[0]+": still there" {
+		t.Errorf("the established connection: got %q, %v; want its echo", got, err)
+	}
+	if _, err := dial(c.node, nodeIP, to); err != nil {
+		t.Errorf("the node's own connection to the isolated pod: %v", err)
+	}
+}
