@@ -48,6 +48,12 @@ func cloudControllerBinding() *rbacv1.ClusterRoleBinding {
 	return clusterBinding(cloudControllerManager, user(cloudControllerManager))
 }
 
+// networkPolicyBinding grants the proxy (system:kube-proxy) the role of
+// its NetworkPolicy enforcement.
+func networkPolicyBinding() *rbacv1.ClusterRoleBinding {
+	return clusterBinding(NetworkPolicyRole, user(userKubeProxy))
+}
+
 // AuthDelegatorBinding names Skiff's binding of system:auth-delegator.
 const AuthDelegatorBinding = "skiff:auth-delegator"
 

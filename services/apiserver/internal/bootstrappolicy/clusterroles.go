@@ -297,6 +297,21 @@ func cloudControllerRole() *rbacv1.ClusterRole {
 	)
 }
 
+// NetworkPolicyRole names Skiff's role of the proxy's NetworkPolicy
+// enforcement, and its binding.
+const NetworkPolicyRole = "skiff:node-network-policy"
+
+// networkPolicyRole lets the proxy enforce NetworkPolicies (Kubernetes has
+// no such role: its policy agents are add-ons that bring their own): the
+// policies, and the pods and namespaces their selectors pick, cluster-wide,
+// read only.
+func networkPolicyRole() *rbacv1.ClusterRole {
+	return clusterRole(meta(NetworkPolicyRole),
+		rule("list", "watch").groups(core).resources("pods", "namespaces"),
+		rule("list", "watch").groups(networkingGroup).resources("networkpolicies"),
+	)
+}
+
 // NodeRules are the rules of the system:node role, which the Node
 // authorizer grants every kubelet (narrowed to its own objects for the
 // kinds it tracks, and by NodeRestriction admission for writes).

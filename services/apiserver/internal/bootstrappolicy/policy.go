@@ -7,8 +7,9 @@
 // admin, edit and view), the system: roles of the control plane's
 // components, the system:controller: roles of kube-controller-manager's
 // controllers, the Roles of kube-system and kube-public, and the bindings
-// that grant them; plus a role for Skiff's cloud-controller and a binding
-// of system:auth-delegator for the components whose roles lack it. Every
+// that grant them; plus a role for Skiff's cloud-controller, one for the
+// proxy's NetworkPolicy enforcement (skiff:node-network-policy), and a
+// binding of system:auth-delegator for the components whose roles lack it. Every
 // object carries the label kubernetes.io/bootstrapping=rbac-defaults and
 // the annotation rbac.authorization.kubernetes.io/autoupdate=true.
 //
@@ -48,8 +49,8 @@ type Policy struct {
 // built: the caller may change it.
 func Default() Policy {
 	p := Policy{
-		ClusterRoles:        append(clusterRoles(), cloudControllerRole()),
-		ClusterRoleBindings: append(clusterRoleBindings(), cloudControllerBinding(), authDelegatorBinding()),
+		ClusterRoles:        append(clusterRoles(), cloudControllerRole(), networkPolicyRole()),
+		ClusterRoleBindings: append(clusterRoleBindings(), cloudControllerBinding(), authDelegatorBinding(), networkPolicyBinding()),
 		Roles:               namespacedRoles(),
 		RoleBindings:        namespacedRoleBindings(),
 	}

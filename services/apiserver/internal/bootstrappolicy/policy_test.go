@@ -195,17 +195,19 @@ func TestSkiffComponentsHaveRoles(t *testing.T) {
 	}
 	for _, name := range []string{"cluster-admin", "system:kube-scheduler", "system:kube-controller-manager",
 		"system:node-proxier", "system:node", "system:cloud-controller-manager", "system:discovery",
-		"system:basic-user", "system:public-info-viewer"} {
+		"system:basic-user", "system:public-info-viewer", bootstrappolicy.NetworkPolicyRole} {
 		if objs[key{"ClusterRoleBinding", "", name}] == nil {
 			t.Errorf("no ClusterRoleBinding %s", name)
 		}
 	}
 	for _, b := range p.ClusterRoleBindings {
-		if b.GetMetadata().GetName() != "system:cloud-controller-manager" {
+		want := map[string]string{"system:cloud-controller-manager": "system:cloud-controller-manager",
+			bootstrappolicy.NetworkPolicyRole: "system:kube-proxy"}[b.GetMetadata().GetName()]
+		if want == "" {
 			continue
 		}
-		if s := b.GetSubjects(); len(s) != 1 || s[0].GetKind() != "User" || s[0].GetName() != "system:cloud-controller-manager" {
-			t.Errorf("the cloud-controller's binding grants %v", s)
+		if s := b.GetSubjects(); len(s) != 1 || s[0].GetKind() != "User" || s[0].GetName() != want {
+			t.Errorf("binding %s grants %v, want the user %s", b.GetMetadata().GetName(), s, want)
 		}
 	}
 

@@ -39,6 +39,8 @@ type Options struct {
 	MetricsBindAddress string
 	Profiling          bool
 	Cleanup            bool
+	// NetworkPolicy enforces NetworkPolicies on this node's pods.
+	NetworkPolicy bool
 
 	// flags is the flag set AddFlags registered into, for /flagz.
 	flags *pflag.FlagSet
@@ -56,6 +58,7 @@ func NewOptions() *Options {
 		SyncPeriod:         30 * time.Second,
 		HealthzBindAddress: "0.0.0.0:10256",
 		MetricsBindAddress: "127.0.0.1:10249",
+		NetworkPolicy:      true,
 	}
 }
 
@@ -73,6 +76,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /livez (the rules are synced) and /readyz (the informers have synced) over HTTP, to anyone; empty disables it.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address serving /metrics, the z-pages /statusz, /flagz and /configz (JSON, and the ComponentStatusService over gRPC) and /debug/pprof/ with --profiling over HTTPS to users the apiserver authorizes, with a self-signed certificate; empty disables it.")
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the metrics address.")
+	fs.BoolVar(&o.NetworkPolicy, "network-policy", o.NetworkPolicy, "Enforce NetworkPolicies on this node's pods in the nftables table inet skiff-netpol (needs nft, and bridge-nf-call-iptables=1 for traffic between pods on one bridge); false removes that table.")
 	fs.BoolVar(&o.Cleanup, "cleanup", o.Cleanup, "Remove every rule the proxy creates, in both modes, and exit.")
 	o.Observability.AddFlags(fs)
 }

@@ -19,6 +19,7 @@ import (
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/proxy/internal/iptables"
 	"skiff.dev/services/proxy/internal/model"
+	"skiff.dev/services/proxy/internal/netpol"
 	"skiff.dev/services/proxy/internal/nftables"
 )
 
@@ -41,7 +42,7 @@ func Run(ctx context.Context, o *Options) error {
 		MasqueradeMark: 1 << o.MasqueradeBit,
 	}
 	if o.Cleanup {
-		return cleanup(ctx, bopts, "")
+		return errors.Join(cleanup(ctx, bopts, ""), netpol.Cleanup(ctx))
 	}
 	backend, err := newBackend(o.ProxyMode, bopts)
 	if err != nil {
@@ -86,6 +87,9 @@ func Run(ctx context.Context, o *Options) error {
 	st := component.NewNodeStatus("proxy", o.Flags, o)
 	st.AddCaches(services, slices)
 	g, gctx := errgroup.WithContext(ctx)
+	if err := startNetworkPolicy(gctx, g, o, c, st, log); err != nil {
+		return err
+	}
 	g.Go(func() error { return services.Start(gctx) })
 	g.Go(func() error { return slices.Start(gctx) })
 	if err := serve(gctx, g, o, c, loop, st, m); err != nil {
@@ -102,6 +106,24 @@ func Run(ctx context.Context, o *Options) error {
 		return nil
 	})
 	return g.Wait()
+}
+
+// startNetworkPolicy runs the NetworkPolicy controller in g, or with
+// --network-policy=false removes the table an earlier run left.
+func startNetworkPolicy(ctx context.Context, g *errgroup.Group, o *Options, c *client.Client, st *component.Status, log *slog.Logger) error {
+	if !o.NetworkPolicy {
+		if err := netpol.Cleanup(ctx); err != nil {
+			log.Warn("removing the network policy table", "err", err)
+		}
+		return nil
+	}
+	ctl, err := netpol.NewController(c, o.HostnameOverride, o.MinSyncPeriod, o.SyncPeriod, log)
+	if err != nil {
+		return err
+	}
+	st.AddCaches(ctl.Caches()...)
+	g.Go(func() error { return ctl.Run(ctx) })
+	return nil
 }
 
 // serve starts the health port and the secure metrics port.
