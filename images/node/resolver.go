@@ -7,11 +7,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 
 	"skiff.dev/images/node/dnsrelay"
+	"skiff.dev/pkg/resolvconf"
 )
 
 const (
@@ -23,60 +23,16 @@ const (
 	podResolvConf = "/run/skiff-node/resolv.conf"
 )
 
-// resolvConf is what a resolv.conf file says.
-type resolvConf struct {
-	nameservers []string
-	search      []string
-	options     []string
-}
-
-// parseResolvConf reads nameserver, search and options lines; as the C
-// library does, the last search line wins and options accumulate.
-func parseResolvConf(data string) resolvConf {
-	var rc resolvConf
-	for _, line := range strings.Split(data, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 || strings.HasPrefix(f[0], "#") || strings.HasPrefix(f[0], ";") {
-			continue
-		}
-		switch f[0] {
-		case "nameserver":
-			rc.nameservers = append(rc.nameservers, f[1])
-		case "search", "domain":
-			rc.search = append([]string(nil), f[1:]...)
-		case "options":
-			rc.options = append(rc.options, f[1:]...)
-		}
-	}
-	return rc
-}
-
-// String is the file.
-func (rc resolvConf) String() string {
-	var b strings.Builder
-	for _, ns := range rc.nameservers {
-		fmt.Fprintf(&b, "nameserver %s\n", ns)
-	}
-	if len(rc.search) > 0 {
-		fmt.Fprintf(&b, "search %s\n", strings.Join(rc.search, " "))
-	}
-	if len(rc.options) > 0 {
-		fmt.Fprintf(&b, "options %s\n", strings.Join(rc.options, " "))
-	}
-	return b.String()
-}
-
 // nodeResolver sets up the pods' way to the node's resolvers: a relay on
 // nodeIP:53 to the nameservers of the node's resolv.conf, and the file
 // naming it that the kubelet hands to pods.
 func nodeResolver(nodeIP netip.Addr, nodeFile, podFile string) (*dnsrelay.Relay, error) {
-	data, err := os.ReadFile(nodeFile)
+	node, err := readResolvConf(nodeFile)
 	if err != nil {
 		return nil, fmt.Errorf("read the node's resolver configuration: %w", err)
 	}
-	node := parseResolvConf(string(data))
 	var upstreams []string
-	for _, ns := range node.nameservers {
+	for _, ns := range node.Nameservers {
 		if a, err := netip.ParseAddr(ns); err == nil && a != nodeIP {
 			upstreams = append(upstreams, net.JoinHostPort(ns, "53"))
 		}
@@ -88,7 +44,7 @@ func nodeResolver(nodeIP netip.Addr, nodeFile, podFile string) (*dnsrelay.Relay,
 	if err != nil {
 		return nil, err
 	}
-	pod := resolvConf{nameservers: []string{nodeIP.String()}, search: node.search, options: node.options}
+	pod := resolvconf.Config{Nameservers: []string{nodeIP.String()}, Searches: node.Searches, Options: node.Options}
 	if err := os.MkdirAll(filepath.Dir(podFile), 0o755); err != nil {
 		return nil, fmt.Errorf("write the pods' resolver configuration: %w", err)
 	}
@@ -96,6 +52,20 @@ func nodeResolver(nodeIP netip.Addr, nodeFile, podFile string) (*dnsrelay.Relay,
 		return nil, fmt.Errorf("write the pods' resolver configuration: %w", err)
 	}
 	return relay, nil
+}
+
+// readResolvConf parses the resolv.conf at path.
+func readResolvConf(path string) (resolvconf.Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return resolvconf.Config{}, err
+	}
+	defer f.Close()
+	rc, err := resolvconf.Parse(f)
+	if err != nil {
+		return resolvconf.Config{}, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return rc, nil
 }
 
 // defaultRouteIP is the first IPv4 address of the interface of the

@@ -30,37 +30,16 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	defer flush()
-	cgroup, err := ownCgroup("/proc/self/cgroup")
-	if err != nil {
-		return err
-	}
-	if cgroup == "/" {
-		// A private cgroup namespace (Docker's default on cgroup v2): the
-		// host tree mounted at /sys/fs/cgroup is not this namespace's, and
-		// pods would land at its top, shared with every other node.
-		return errors.New("the node container sees its cgroup as /: it needs cgroup v1 or the host's cgroup namespace (see docs/compose.md)")
-	}
-	for _, d := range []string{o.containerdRoot(), o.kubeletRoot(), o.cniDataDir(), cniConfDir, "/run/containerd"} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	if err := writeContainerdConfig(o); err != nil {
-		return err
-	}
-
-	nodeIP, err := o.nodeIP()
-	if err != nil {
-		return err
-	}
-	relay, err := nodeResolver(nodeIP, nodeResolvConf, podResolvConf)
+	cgroup, err := prepareNode(o)
 	if err != nil {
 		return err
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
-	// The node resolver for pods; it stops with the node like the rest.
-	g.Go(func() error { return relay.Run(gctx) })
+	nodeIP, err := startNodeResolver(gctx, g, o)
+	if err != nil {
+		return err
+	}
 	start := func(name string, args ...string) {
 		cmd, closeOutput := command(gctx, name, args...)
 		g.Go(func() error {
@@ -103,6 +82,43 @@ func run(ctx context.Context, o *options) error {
 	}, o.ProxyArgs...)...)
 	g.Go(func() error { return runNetwork(gctx, o) })
 	return g.Wait()
+}
+
+// prepareNode checks the node container's cgroup, which it returns, and
+// makes the directories and the containerd configuration the node needs.
+func prepareNode(o *options) (string, error) {
+	cgroup, err := ownCgroup("/proc/self/cgroup")
+	if err != nil {
+		return "", err
+	}
+	if cgroup == "/" {
+		// A private cgroup namespace (Docker's default on cgroup v2): the
+		// host tree mounted at /sys/fs/cgroup is not this namespace's, and
+		// pods would land at its top, shared with every other node.
+		return "", errors.New("the node container sees its cgroup as /: it needs cgroup v1 or the host's cgroup namespace (see docs/compose.md)")
+	}
+	for _, d := range []string{o.containerdRoot(), o.kubeletRoot(), o.cniDataDir(), cniConfDir, "/run/containerd"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", err
+		}
+	}
+	return cgroup, writeContainerdConfig(o)
+}
+
+// startNodeResolver sets up the pods' way to the node's resolvers (see
+// nodeResolver) on the node's IP, which it returns, and runs its relay in
+// g, so that it stops with the node like the rest.
+func startNodeResolver(ctx context.Context, g *errgroup.Group, o *options) (netip.Addr, error) {
+	nodeIP, err := o.nodeIP()
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	relay, err := nodeResolver(nodeIP, nodeResolvConf, podResolvConf)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	g.Go(func() error { return relay.Run(ctx) })
+	return nodeIP, nil
 }
 
 // nodeIP is --node-ip, or the address of the default route's interface.

@@ -22,6 +22,12 @@ const (
 	// maxInFlight bounds the UDP queries waiting for an answer at once;
 	// more are dropped, and their clients ask again.
 	maxInFlight = 512
+	// maxTCPConns bounds the TCP connections relayed at once; more are
+	// closed as soon as they are accepted.
+	maxTCPConns = 128
+	// dropLogEvery is the least time between two log lines about dropped
+	// queries or connections.
+	dropLogEvery = 5 * time.Second
 	// upstreamTimeout is how long one upstream has to answer a UDP query,
 	// or to accept a TCP connection, before the next is tried.
 	upstreamTimeout = 2 * time.Second
@@ -35,14 +41,24 @@ type Relay struct {
 	Listen    string
 	Upstreams []string
 	log       *slog.Logger
+	// maxUDP and maxTCP are maxInFlight and maxTCPConns; tests lower them.
+	maxUDP, maxTCP int
+	drops          dropLog
 }
+
+// answerBufs holds the buffers upstream answers are read into, so that a
+// busy relay does not allocate 64 KiB per query.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, maxUDPMessage); return &b }}
 
 // New returns a relay from listen (host:port) to upstreams (host:port).
 func New(listen string, upstreams []string) (*Relay, error) {
 	if len(upstreams) == 0 {
 		return nil, errors.New("dns relay: no upstream resolver")
 	}
-	return &Relay{Listen: listen, Upstreams: upstreams, log: slog.With("component", "dns-relay", "listen", listen)}, nil
+	log := slog.With("component", "dns-relay", "listen", listen)
+	r := &Relay{Listen: listen, Upstreams: upstreams, log: log, maxUDP: maxInFlight, maxTCP: maxTCPConns}
+	r.drops = dropLog{log: log, now: time.Now, every: dropLogEvery}
+	return r, nil
 }
 
 // Run serves until ctx ends, then closes its sockets and waits for every
@@ -85,12 +101,12 @@ func (r *Relay) Serve(ctx context.Context, pc net.PacketConn, ln net.Listener) e
 	return errors.Join(first, second)
 }
 
-// serveUDP reads queries and answers each from its own goroutine, which
-// wg counts.
+// serveUDP reads queries into one buffer and answers each from its own
+// goroutine, which wg counts, with a copy of the query.
 func (r *Relay) serveUDP(ctx context.Context, pc net.PacketConn, wg *sync.WaitGroup) error {
-	slots := make(chan struct{}, maxInFlight)
+	slots := make(chan struct{}, r.maxUDP)
+	buf := make([]byte, maxUDPMessage)
 	for {
-		buf := make([]byte, maxUDPMessage)
 		n, client, err := pc.ReadFrom(buf)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
@@ -101,13 +117,14 @@ func (r *Relay) serveUDP(ctx context.Context, pc net.PacketConn, wg *sync.WaitGr
 		select {
 		case slots <- struct{}{}:
 		default:
-			r.log.Warn("too many DNS queries in flight; dropping one", "client", client.String())
+			r.drops.add("udp")
 			continue
 		}
+		query := append([]byte(nil), buf[:n]...)
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			r.answerUDP(ctx, pc, client, buf[:n])
+			r.answerUDP(ctx, pc, client, query)
 		}()
 	}
 }
@@ -115,8 +132,10 @@ func (r *Relay) serveUDP(ctx context.Context, pc net.PacketConn, wg *sync.WaitGr
 // answerUDP asks the upstreams in turn and writes the first answer back
 // to the client.
 func (r *Relay) answerUDP(ctx context.Context, pc net.PacketConn, client net.Addr, query []byte) {
+	bp := answerBufs.Get().(*[]byte)
+	defer answerBufs.Put(bp)
 	for _, up := range r.Upstreams {
-		answer, err := exchangeUDP(ctx, up, query)
+		answer, err := exchangeUDP(ctx, up, query, *bp)
 		if err != nil {
 			r.log.Debug("upstream did not answer", "upstream", up, "err", err)
 			continue
@@ -129,8 +148,8 @@ func (r *Relay) answerUDP(ctx context.Context, pc net.PacketConn, client net.Add
 }
 
 // exchangeUDP sends query to upstream on a socket of its own and reads
-// one answer.
-func exchangeUDP(ctx context.Context, upstream string, query []byte) ([]byte, error) {
+// one answer into buf.
+func exchangeUDP(ctx context.Context, upstream string, query, buf []byte) ([]byte, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "udp", upstream)
 	if err != nil {
@@ -145,7 +164,6 @@ func exchangeUDP(ctx context.Context, upstream string, query []byte) ([]byte, er
 	if _, err := c.Write(query); err != nil {
 		return nil, fmt.Errorf("send to %s: %w", upstream, err)
 	}
-	buf := make([]byte, maxUDPMessage)
 	n, err := c.Read(buf)
 	if err != nil {
 		return nil, fmt.Errorf("read from %s: %w", upstream, err)
@@ -154,8 +172,9 @@ func exchangeUDP(ctx context.Context, upstream string, query []byte) ([]byte, er
 }
 
 // serveTCP accepts connections and pipes each to an upstream from its own
-// goroutine, which wg counts.
+// goroutine, which wg counts; past maxTCP at once, it closes them.
 func (r *Relay) serveTCP(ctx context.Context, ln net.Listener, wg *sync.WaitGroup) error {
+	slots := make(chan struct{}, r.maxTCP)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -164,9 +183,16 @@ func (r *Relay) serveTCP(ctx context.Context, ln net.Listener, wg *sync.WaitGrou
 			}
 			return fmt.Errorf("dns relay: accept tcp: %w", err)
 		}
+		select {
+		case slots <- struct{}{}:
+		default:
+			c.Close()
+			r.drops.add("tcp")
+			continue
+		}
 		wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer func() { <-slots; wg.Done() }()
 			r.pipeTCP(ctx, c)
 		}()
 	}
@@ -223,4 +249,36 @@ func copyIdle(dst, src net.Conn) {
 			return // io.EOF, the idle deadline, or a closed connection
 		}
 	}
+}
+
+// dropLog counts queries and connections turned away for being over a
+// limit and logs the count at most once per every, so a flood of them
+// does not flood the log too.
+type dropLog struct {
+	log   *slog.Logger
+	now   func() time.Time
+	every time.Duration
+
+	mu      sync.Mutex
+	dropped map[string]int
+	logged  time.Time
+}
+
+// add counts one drop over network ("udp" or "tcp") and logs the counts
+// so far if the last log line is older than every.
+func (d *dropLog) add(network string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dropped == nil {
+		d.dropped = map[string]int{}
+	}
+	d.dropped[network]++
+	now := d.now()
+	if !d.logged.IsZero() && now.Sub(d.logged) < d.every {
+		return
+	}
+	d.log.Warn("too many DNS queries or connections in flight; dropped some since the last report",
+		"udpQueries", d.dropped["udp"], "tcpConnections", d.dropped["tcp"])
+	d.dropped = map[string]int{}
+	d.logged = now
 }

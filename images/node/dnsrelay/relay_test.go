@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -95,6 +97,13 @@ func readFramed(r io.Reader) ([]byte, error) {
 // its address; the test's end stops it and checks it returned.
 func startRelay(t *testing.T, upstreams ...string) string {
 	t.Helper()
+	return startRelayWith(t, func(*Relay) {}, upstreams...)
+}
+
+// startRelayWith is startRelay with tune applied to the relay before it
+// serves.
+func startRelayWith(t *testing.T, tune func(*Relay), upstreams ...string) string {
+	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +117,7 @@ func startRelay(t *testing.T, upstreams ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tune(r)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Serve(ctx, pc, ln) }()
@@ -273,5 +283,133 @@ func TestServeStopsOnFailure(t *testing.T) {
 	}
 	if _, err := pc.WriteTo([]byte("x"), pc.LocalAddr()); err == nil {
 		t.Error("the UDP socket is still open after Serve returned")
+	}
+}
+
+// Past the TCP limit a connection is closed at once; when a relayed one
+// ends, its slot is free again.
+func TestRelayTCPLimit(t *testing.T) {
+	u := startUpstream(t)
+	addr := startRelayWith(t, func(r *Relay) { r.maxTCP = 1 }, u.addr)
+	ask := func(c net.Conn, q string) error {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write(framed([]byte(q))); err != nil {
+			return err
+		}
+		got, err := readFramed(c)
+		if err == nil && string(got) != "answer:"+q {
+			err = fmt.Errorf("answer %q, want %q", got, "answer:"+q)
+		}
+		return err
+	}
+	first, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ask(first, "first"); err != nil {
+		t.Fatalf("first connection: %v", err)
+	}
+	over, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ask(over, "over"); err == nil {
+		t.Error("a connection over the limit was answered, want it closed")
+	}
+	over.Close()
+	first.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			err = ask(c, "again")
+			c.Close()
+		}
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no connection answered within 10s of the first closing: %v", err)
+		}
+	}
+}
+
+// countHandler counts the records logged through it.
+type countHandler struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.records = append(h.records, r)
+	return nil
+}
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *countHandler) WithGroup(string) slog.Handler      { return h }
+
+// attr returns record i's attribute key as an int64.
+func (h *countHandler) attr(i int, key string) int64 {
+	var v int64 = -1
+	h.records[i].Attrs(func(a slog.Attr) bool {
+		if a.Key == key {
+			v = a.Value.Int64()
+		}
+		return true
+	})
+	return v
+}
+
+func TestDropLogRate(t *testing.T) {
+	h := &countHandler{}
+	now := time.Unix(1000, 0)
+	d := dropLog{log: slog.New(h), now: func() time.Time { return now }, every: 5 * time.Second}
+	d.add("udp") // the first drop is reported at once
+	for range 99 {
+		d.add("udp")
+	}
+	d.add("tcp")
+	if got := len(h.records); got != 1 {
+		t.Fatalf("got %d log lines for 101 drops within the interval, want 1", got)
+	}
+	now = now.Add(5 * time.Second)
+	d.add("udp")
+	if got := len(h.records); got != 2 {
+		t.Fatalf("got %d log lines after the interval passed, want 2", got)
+	}
+	if got, want := h.attr(1, "udpQueries"), int64(100); got != want {
+		t.Errorf("second report: got udpQueries=%d, want %d", got, want)
+	}
+	if got, want := h.attr(1, "tcpConnections"), int64(1); got != want {
+		t.Errorf("second report: got tcpConnections=%d, want %d", got, want)
+	}
+}
+
+// Queries read back to back into the relay's one buffer each get their
+// own answer.
+func TestRelayUDPConcurrent(t *testing.T) {
+	u := startUpstream(t)
+	addr := startRelay(t, u.addr)
+	var conns []net.Conn
+	for i := range 20 {
+		c, err := net.Dial("udp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte(fmt.Sprintf("query-%02d", i))); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		buf := make([]byte, 64)
+		n, err := c.Read(buf)
+		if want := fmt.Sprintf("answer:query-%02d", i); err != nil || string(buf[:n]) != want {
+			t.Errorf("query %d: got %q, %v, want %q", i, buf[:n], err, want)
+		}
 	}
 }

@@ -22,13 +22,23 @@ func NewContext(ctx context.Context) (context.Context, *Recorder) {
 	return context.WithValue(ctx, key{}, rec), rec
 }
 
-// Add records a warning if the context carries a Recorder.
+// Add records a warning if the context carries a Recorder. A text already
+// recorded is skipped, as Kubernetes' recorder does, so a write that is
+// retried (an update conflict, a generated-name clash) and reruns its
+// strategy warns once.
 func Add(ctx context.Context, msg string) {
-	if rec, ok := ctx.Value(key{}).(*Recorder); ok {
-		rec.mu.Lock()
-		rec.warnings = append(rec.warnings, msg)
-		rec.mu.Unlock()
+	rec, ok := ctx.Value(key{}).(*Recorder)
+	if !ok {
+		return
 	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, w := range rec.warnings {
+		if w == msg {
+			return
+		}
+	}
+	rec.warnings = append(rec.warnings, msg)
 }
 
 // Warnings returns what was recorded.

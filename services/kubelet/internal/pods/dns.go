@@ -1,8 +1,8 @@
 package pods
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -10,6 +10,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/resolvconf"
 )
 
 // Kubernetes' limits of a pod's resolver configuration (the API's
@@ -21,8 +22,6 @@ const (
 	maxDNSSearchPaths     = 32
 	maxDNSSearchListChars = 2048
 	maxDNSSearchPathChars = 253
-	// maxResolvConfBytes bounds the --resolv-conf file read.
-	maxResolvConfBytes = 10 << 20
 )
 
 // clusterDNSOptions are the options of ClusterFirst pods: names with
@@ -67,49 +66,59 @@ func (d DNS) hostDNS() (*runtimeapi.DNSConfig, error) {
 	if d.ResolvConf == "" {
 		return &runtimeapi.DNSConfig{}, nil
 	}
-	f, err := os.Open(d.ResolvConf)
+	rc, err := d.readResolvConf()
 	if err != nil {
-		return nil, fmt.Errorf("open the resolver configuration --resolv-conf: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxResolvConfBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read the resolver configuration --resolv-conf: %w", err)
-	}
-	if len(data) > maxResolvConfBytes {
-		return nil, fmt.Errorf("resolver configuration %s is larger than %d bytes", d.ResolvConf, maxResolvConfBytes)
-	}
-	return parseResolvConf(string(data))
+	return &runtimeapi.DNSConfig{Servers: rc.Nameservers, Searches: rc.Searches, Options: rc.Options}, nil
 }
 
-// parseResolvConf reads a resolv.conf as Kubernetes' kubelet does:
-// nameservers add up, the last search line wins (trailing dots cut, "."
-// dropped), options add up with a later one of the same name winning.
-func parseResolvConf(data string) (*runtimeapi.DNSConfig, error) {
-	cfg := &runtimeapi.DNSConfig{}
-	for _, line := range strings.Split(data, "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
-			continue
-		}
-		switch f[0] {
-		case "nameserver":
-			if len(f) < 2 {
-				return nil, fmt.Errorf("parse the resolver configuration: nameserver list is empty")
-			}
-			cfg.Servers = append(cfg.Servers, f[1])
-		case "search":
-			cfg.Searches = []string{}
-			for _, s := range f[1:] {
-				if s != "." {
-					cfg.Searches = append(cfg.Searches, strings.TrimSuffix(s, "."))
-				}
-			}
-		case "options":
-			cfg.Options = mergeOptions(cfg.Options, f[1:])
-		}
+// readResolvConf opens and parses the --resolv-conf file; its errors are
+// *resolvConfError.
+func (d DNS) readResolvConf() (resolvconf.Config, error) {
+	f, err := os.Open(d.ResolvConf)
+	if err != nil {
+		return resolvconf.Config{}, &resolvConfError{file: d.ResolvConf, err: err}
 	}
-	return cfg, nil
+	defer f.Close()
+	rc, err := resolvconf.Parse(f)
+	if err != nil {
+		return resolvconf.Config{}, &resolvConfError{file: d.ResolvConf, parse: true, err: err}
+	}
+	return rc, nil
+}
+
+// resolvConfError is a --resolv-conf file that could not be opened or
+// parsed. Error says so for logs; the events carry Kubernetes' texts.
+type resolvConfError struct {
+	file  string
+	parse bool
+	err   error
+}
+
+func (e *resolvConfError) Error() string {
+	if e.parse {
+		return fmt.Sprintf("parse the resolver configuration --resolv-conf %s: %v", e.file, e.err)
+	}
+	return fmt.Sprintf("open the resolver configuration --resolv-conf: %v", e.err)
+}
+
+func (e *resolvConfError) Unwrap() error { return e.err }
+
+// eventText is err as Kubernetes' kubelet puts it in a
+// FailedCreatePodSandBox event: a --resolv-conf file that cannot be
+// opened by the bare open error, one that cannot be parsed with the
+// kubelet's preamble.
+func eventText(err error) string {
+	var rce *resolvConfError
+	switch {
+	case !errors.As(err, &rce):
+		return err.Error()
+	case rce.parse:
+		return "Encountered error while parsing resolv conf file. Error: " + rce.err.Error()
+	default:
+		return rce.err.Error()
+	}
 }
 
 // formPodDNS is podDNS on an already read host configuration.
@@ -136,7 +145,7 @@ func (d DNS) formPodDNS(host *runtimeapi.DNSConfig, pod *corev1.Pod) (*runtimeap
 		cfg = &runtimeapi.DNSConfig{
 			Servers:  uniq(append(slices.Clone(cfg.Servers), pc.GetNameservers()...)),
 			Searches: uniq(append(slices.Clone(cfg.Searches), pc.GetSearches()...)),
-			Options:  mergeOptions(cfg.Options, podOptions(pc)),
+			Options:  resolvconf.MergeOptions(cfg.Options, podOptions(pc)),
 		}
 	}
 	return fitDNSLimits(cfg, events)
@@ -188,22 +197,6 @@ func podOptions(pc *corev1.PodDNSConfig) []string {
 			out = append(out, o.GetName()+":"+v)
 		} else {
 			out = append(out, o.GetName())
-		}
-	}
-	return out
-}
-
-// mergeOptions adds options to base; one whose name (before ':') is
-// already there replaces it in place.
-func mergeOptions(base, add []string) []string {
-	out := slices.Clone(base)
-	for _, o := range add {
-		name, _, _ := strings.Cut(o, ":")
-		i := slices.IndexFunc(out, func(e string) bool { n, _, _ := strings.Cut(e, ":"); return n == name })
-		if i >= 0 {
-			out[i] = o
-		} else {
-			out = append(out, o)
 		}
 	}
 	return out
@@ -262,28 +255,34 @@ func fitSearches(searches []string) (out []string, cut bool) {
 // kubelet starts syncing pods: a file that cannot be read, or whose
 // search line leaves no room for the cluster's three search paths or
 // breaks a limit, is told in a CheckLimitsForResolvConf warning on the
-// Node (the first problem found). It returns "" when all is well.
-func (d DNS) checkResolvConf() string {
+// Node (the first problem found). It returns the event's text, "" when
+// all is well, and for a file that could not be read, the error for logs.
+func (d DNS) checkResolvConf() (string, error) {
 	if d.ResolvConf == "" {
-		return ""
+		return "", nil
 	}
-	host, err := d.hostDNS()
-	if err != nil {
-		return err.Error()
+	rc, err := d.readResolvConf()
+	if rce := (*resolvConfError)(nil); errors.As(err, &rce) {
+		return rce.err.Error(), err
 	}
+	return d.checkSearches(rc.Searches), nil
+}
+
+// checkSearches is checkResolvConf on the file's search paths.
+func (d DNS) checkSearches(searches []string) string {
 	limit := maxDNSSearchPaths
 	if d.ClusterDomain != "" {
 		limit -= 3
 	}
-	if len(host.Searches) > limit {
+	if len(searches) > limit {
 		return fmt.Sprintf("Resolv.conf file '%s' contains search line consisting of more than %d domains!", d.ResolvConf, limit)
 	}
-	for _, s := range host.Searches {
+	for _, s := range searches {
 		if len(s) > maxDNSSearchPathChars {
 			return fmt.Sprintf("Resolv.conf file %q contains a search path which length is more than allowed %d chars!", d.ResolvConf, maxDNSSearchPathChars)
 		}
 	}
-	if len(strings.Join(host.Searches, " ")) > maxDNSSearchListChars {
+	if len(strings.Join(searches, " ")) > maxDNSSearchListChars {
 		return fmt.Sprintf("Resolv.conf file '%s' contains search line which length is more than allowed %d chars!", d.ResolvConf, maxDNSSearchListChars)
 	}
 	return ""

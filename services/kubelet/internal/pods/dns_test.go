@@ -1,6 +1,7 @@
 package pods
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,20 +25,41 @@ func dnsPod(policy string, hostNetwork bool, dc *corev1.PodDNSConfig) *corev1.Po
 	return pod
 }
 
-func TestParseResolvConf(t *testing.T) {
-	data := "# Generated\nnameserver 10.0.0.1\nnameserver 10.0.0.2\nsearch old.example\nsearch example.com. . lab.example\n" +
-		"options ndots:1 timeout:2\noptions ndots:3 edns0\ndomain ignored.example\n"
-	got, err := parseResolvConf(data)
-	if err != nil {
+// The --resolv-conf file's failures are told in Kubernetes' texts in
+// events and wrapped, naming the flag, in logs.
+func TestResolvConfErrorTexts(t *testing.T) {
+	dir := t.TempDir()
+	missing, bad := filepath.Join(dir, "missing"), filepath.Join(dir, "bad")
+	if err := os.WriteFile(bad, []byte("nameserver\nnameserver 10.0.0.1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	want := &runtimeapi.DNSConfig{Servers: []string{"10.0.0.1", "10.0.0.2"}, Searches: []string{"example.com", "lab.example"},
-		Options: []string{"ndots:3", "timeout:2", "edns0"}}
-	if !proto.Equal(got, want) {
-		t.Errorf("got %v, want %v", got, want)
+	tests := []struct {
+		name, file, sandboxEvent, checkEvent string
+	}{
+		{"missing", missing, "open " + missing + ": no such file or directory", "open " + missing + ": no such file or directory"},
+		{"nameserver without address", bad, "Encountered error while parsing resolv conf file. Error: nameserver list is empty ", "nameserver list is empty "},
 	}
-	if _, err := parseResolvConf("nameserver\n"); err == nil {
-		t.Error("a nameserver line without an address: got no error, want one")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := DNS{ResolvConf: tt.file}
+			_, _, err := d.podDNS(dnsPod("Default", false, nil))
+			if err == nil {
+				t.Fatal("got no error, want one")
+			}
+			if got := eventText(err); got != tt.sandboxEvent {
+				t.Errorf("sandbox event text: got %q, want %q", got, tt.sandboxEvent)
+			}
+			if !strings.Contains(err.Error(), "--resolv-conf") {
+				t.Errorf("log text: got %q, want it to name --resolv-conf", err)
+			}
+			msg, err := d.checkResolvConf()
+			if msg != tt.checkEvent || err == nil {
+				t.Errorf("check: got %q, %v, want %q and an error", msg, err, tt.checkEvent)
+			}
+		})
+	}
+	if got, want := eventText(errors.New("cni failed")), "cni failed"; got != want {
+		t.Errorf("another error: got %q, want %q", got, want)
 	}
 }
 
@@ -199,12 +221,9 @@ func TestCheckResolvConf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.dns.checkResolvConf(); got != tt.want {
-				t.Errorf("got %q, want %q", got, tt.want)
+			if got, err := tt.dns.checkResolvConf(); got != tt.want || err != nil {
+				t.Errorf("got %q, %v, want %q", got, err, tt.want)
 			}
 		})
-	}
-	if got := (DNS{ResolvConf: filepath.Join(dir, "missing")}).checkResolvConf(); !strings.Contains(got, "no such file") {
-		t.Errorf("a missing file: got %q, want the open error", got)
 	}
 }

@@ -2,6 +2,7 @@ package pods
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -25,7 +26,7 @@ type sandbox struct {
 // stopping what ran in the old one) when there is none.
 func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncState) (*sandbox, error) {
 	if s := st.ps.readySandbox(); s != nil {
-		cfg, _, err := m.sandboxConfig(pod, s.GetMetadata().GetAttempt())
+		cfg, err := m.readySandboxConfig(pod, s.GetMetadata().GetAttempt())
 		if err != nil {
 			return nil, err
 		}
@@ -71,7 +72,7 @@ func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncSt
 // FailedCreatePodSandBox event.
 func (m *Manager) sandboxFailed(pod *corev1.Pod, st *syncState, err error) error {
 	st.waiting[""] = &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: "Failed to create the pod sandbox: " + err.Error()}
-	m.podEvent(pod, events.Warning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
+	m.podEvent(pod, events.Warning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %s", eventText(err))
 	return fmt.Errorf("run pod sandbox: %w", err)
 }
 
@@ -79,10 +80,16 @@ func (m *Manager) sandboxFailed(pod *corev1.Pod, st *syncState, err error) error
 // when the --resolv-conf file breaks a limit, as Kubernetes' kubelet does
 // when it starts syncing pods.
 func (m *Manager) checkResolvConf() {
-	if msg := m.cfg.DNS.checkResolvConf(); msg != "" {
-		m.events.RefEventf(m.nodeRef(), events.Warning, "CheckLimitsForResolvConf", "%s", msg)
-		slog.Warn("the resolver configuration breaks a limit", "file", m.cfg.DNS.ResolvConf, "problem", msg)
+	msg, err := m.cfg.DNS.checkResolvConf()
+	if msg == "" {
+		return
 	}
+	m.events.RefEventf(m.nodeRef(), events.Warning, "CheckLimitsForResolvConf", "%s", msg)
+	if err != nil {
+		slog.Warn("the resolver configuration cannot be read", "err", err)
+		return
+	}
+	slog.Warn("the resolver configuration breaks a limit", "file", m.cfg.DNS.ResolvConf, "problem", msg)
 }
 
 // nodeRef refers to the node's Node in events, as Kubernetes' kubelet
@@ -145,6 +152,31 @@ func (m *Manager) sandboxIP(ctx context.Context, id string) (string, error) {
 // containers are created with too, and the warnings its DNS
 // configuration raised.
 func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.PodSandboxConfig, []dnsEvent, error) {
+	dns, dnsEvents, err := m.cfg.DNS.podDNS(pod)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := m.sandboxConfigWith(pod, attempt, dns)
+	return cfg, dnsEvents, err
+}
+
+// readySandboxConfig is sandboxConfig for a sandbox that already runs.
+// Its resolver configuration was fixed when it was made, so a
+// --resolv-conf that cannot be read now is logged, not a failure of the
+// running pod's sync.
+func (m *Manager) readySandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.PodSandboxConfig, error) {
+	cfg, _, err := m.sandboxConfig(pod, attempt)
+	if rce := (*resolvConfError)(nil); errors.As(err, &rce) {
+		slog.Warn("the resolver configuration cannot be read; the pod's running sandbox keeps its own",
+			"pod", pod.GetMetadata().GetNamespace()+"/"+pod.GetMetadata().GetName(), "err", err)
+		return m.sandboxConfigWith(pod, attempt, nil)
+	}
+	return cfg, err
+}
+
+// sandboxConfigWith is sandboxConfig with the pod's resolver
+// configuration already formed.
+func (m *Manager) sandboxConfigWith(pod *corev1.Pod, attempt uint32, dns *runtimeapi.DNSConfig) (*runtimeapi.PodSandboxConfig, error) {
 	meta, spec := pod.GetMetadata(), pod.GetSpec()
 	// On the host network the sandbox shares the node's UTS namespace
 	// too: it gets no hostname of its own (the runtime would refuse one).
@@ -152,13 +184,9 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.Po
 	if !spec.GetHostNetwork() {
 		h, err := kernelHostname(pod, m.cfg.DNS.ClusterDomain)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		hostname = h
-	}
-	dns, dnsEvents, err := m.cfg.DNS.podDNS(pod)
-	if err != nil {
-		return nil, nil, err
 	}
 	var ports []*runtimeapi.PortMapping
 	for _, c := range spec.GetContainers() {
@@ -183,7 +211,7 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.Po
 			SecurityContext: sandboxSecurity(pod),
 			Sysctls:         podSysctls(pod),
 		},
-	}, dnsEvents, nil
+	}, nil
 }
 
 func (m *Manager) labels(pod *corev1.Pod, container string) map[string]string {
