@@ -140,17 +140,17 @@ func (pr *policyRender) rule(peers []*networkingv1.NetworkPolicyPeer, ports []*n
 		portMatches = nil
 	}
 	for _, port := range ports {
-		proto := strings.ToLower(protocolOr(port.GetProtocol()))
+		l4 := strings.ToLower(protocolOr(port.GetProtocol()))
 		p := port.GetPort()
 		switch {
 		case p.GetType() == 1:
-			pr.namedPort(chain, p.GetStrVal(), proto, peerMatches, podPeers, len(peers) == 0)
+			pr.namedPort(chain, p.GetStrVal(), l4, peerMatches, podPeers, len(peers) == 0)
 		case p.GetIntVal() == 0:
-			portMatches = append(portMatches, "meta l4proto "+proto)
+			portMatches = append(portMatches, "meta l4proto "+l4)
 		case port.GetEndPort() > p.GetIntVal():
-			portMatches = append(portMatches, "meta l4proto "+proto+" th dport "+strconv.Itoa(int(p.GetIntVal()))+"-"+strconv.Itoa(int(port.GetEndPort())))
+			portMatches = append(portMatches, "meta l4proto "+l4+" th dport "+strconv.Itoa(int(p.GetIntVal()))+"-"+strconv.Itoa(int(port.GetEndPort())))
 		default:
-			portMatches = append(portMatches, "meta l4proto "+proto+" th dport "+strconv.Itoa(int(p.GetIntVal())))
+			portMatches = append(portMatches, "meta l4proto "+l4+" th dport "+strconv.Itoa(int(p.GetIntVal())))
 		}
 	}
 	for _, peer := range peerMatches {
@@ -211,35 +211,35 @@ func (pr *policyRender) peers(peers []*networkingv1.NetworkPolicyPeer) ([]string
 // ingress the selected local pods, for egress each pod peer's pods (or
 // every pod when the rule has no peers; an ipBlock peer has no ports to
 // name, so it matches nothing here).
-func (pr *policyRender) namedPort(chain, name, proto string, peerMatches, podPeers []string, anyPeer bool) {
+func (pr *policyRender) namedPort(chain, name, l4 string, peerMatches, podPeers []string, anyPeer bool) {
 	match := "ip daddr . meta l4proto . th dport @"
 	if pr.dir == dirIngress {
-		set := pr.portSet("dst\x00"+pr.ns+"\x00"+pr.selKey, name, proto, pr.selected)
+		set := pr.portSet("dst\x00"+pr.ns+"\x00"+pr.selKey, name, l4, pr.selected)
 		for _, peer := range peerMatches {
 			pr.r.AddRule(chain, join(peer, match+set, "accept"))
 		}
 		return
 	}
 	if anyPeer {
-		pr.r.AddRule(chain, match+pr.portSet("all", name, proto, pr.ix.pods), "accept")
+		pr.r.AddRule(chain, match+pr.portSet("all", name, l4, pr.ix.pods), "accept")
 	}
 	for _, key := range podPeers {
-		pr.r.AddRule(chain, match+pr.portSet("peer\x00"+key, name, proto, pr.ix.groups[key]), "accept")
+		pr.r.AddRule(chain, match+pr.portSet("peer\x00"+key, name, l4, pr.ix.groups[key]), "accept")
 	}
 }
 
 // portSet adds the set of address . protocol . port of the pods whose
 // container port name is name, for the group of pods key names.
-func (pr *policyRender) portSet(key, name, proto string, pods []Pod) string {
-	set := setName("port", key+"\x00"+name+"\x00"+proto)
+func (pr *policyRender) portSet(key, name, l4 string, pods []Pod) string {
+	set := setName("port", key+"\x00"+name+"\x00"+l4)
 	if pr.r.HasSet(set) {
 		return set
 	}
 	pr.r.AddSet(&knftables.Set{Name: set, Type: namedPortKey})
 	for _, pod := range pods {
 		for _, np := range pod.Ports {
-			if np.Name == name && strings.ToLower(np.Protocol) == proto {
-				pr.r.AddMember(set, pod.IP, proto, strconv.Itoa(int(np.Port)))
+			if np.Name == name && strings.ToLower(np.Protocol) == l4 {
+				pr.r.AddMember(set, pod.IP, l4, strconv.Itoa(int(np.Port)))
 			}
 		}
 	}
