@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	corev1 "skiff.dev/api/core/v1"
@@ -17,10 +18,12 @@ import (
 	"skiff.dev/pkg/healthz"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/pkg/telemetry"
+	"skiff.dev/services/proxy/internal/conntrack"
 	"skiff.dev/services/proxy/internal/iptables"
 	"skiff.dev/services/proxy/internal/model"
 	"skiff.dev/services/proxy/internal/netpol"
 	"skiff.dev/services/proxy/internal/nftables"
+	"skiff.dev/services/proxy/internal/syncloop"
 )
 
 // Run programs the node's rules until ctx ends; with --cleanup it removes
@@ -62,37 +65,45 @@ func Run(ctx context.Context, o *Options) error {
 
 	services := informer.New(informer.FromResource(c.CoreV1().Services("")), informer.Options[*corev1.Service]{})
 	slices := informer.New(informer.FromResource(c.DiscoveryV1().EndpointSlices("")), informer.Options[*discoveryv1.EndpointSlice]{})
-	m := newMetrics(o.ProxyMode)
-	loop := newSyncLoop(backend, func() model.State {
+	reg := prometheus.NewRegistry()
+	rules := &serviceRules{backend: backend, log: log, clear: conntrack.Clear, state: func() model.State {
 		return buildState(log, services.Store().List(), slices.Store().List())
-	}, o.MinSyncPeriod, o.SyncPeriod, m, log)
+	}}
+	loop := syncloop.New(rules, syncloop.Config{MinSync: o.MinSyncPeriod, FullEvery: o.SyncPeriod, Log: log, Span: "proxy.SyncRules",
+		Metrics: syncloop.NewMetrics(reg, "kubeproxy_sync_proxy_rules", "kubeproxy_network_programming_duration_seconds",
+			prometheus.Labels{"mode": o.ProxyMode})})
 	// Each change continues the trace of the write that made it.
 	svcChanged := func(s *corev1.Service) {
-		loop.changed(telemetry.ContextFromAnnotations(ctx, s.GetMetadata().GetAnnotations()), time.Time{}, "Service "+informer.KeyOf(s))
+		loop.Changed(telemetry.ContextFromAnnotations(ctx, s.GetMetadata().GetAnnotations()), time.Time{}, "Service "+informer.KeyOf(s))
 	}
 	sliceChanged := func(es *discoveryv1.EndpointSlice) {
-		loop.changed(telemetry.ContextFromAnnotations(ctx, es.GetMetadata().GetAnnotations()), triggerTime(es), "EndpointSlice "+informer.KeyOf(es))
+		loop.Changed(telemetry.ContextFromAnnotations(ctx, es.GetMetadata().GetAnnotations()), triggerTime(es), "EndpointSlice "+informer.KeyOf(es))
 	}
 	services.AddHandler(informer.Handler[*corev1.Service]{
 		OnAdd:    svcChanged,
 		OnUpdate: func(_, s *corev1.Service) { svcChanged(s) },
-		OnDelete: func(*corev1.Service) { loop.changed(ctx, time.Time{}, "") },
+		OnDelete: func(*corev1.Service) { loop.Changed(ctx, time.Time{}, "") },
 	})
 	slices.AddHandler(informer.Handler[*discoveryv1.EndpointSlice]{
 		OnAdd:    sliceChanged,
 		OnUpdate: func(_, es *discoveryv1.EndpointSlice) { sliceChanged(es) },
-		OnDelete: func(*discoveryv1.EndpointSlice) { loop.changed(ctx, time.Time{}, "") },
+		OnDelete: func(*discoveryv1.EndpointSlice) { loop.Changed(ctx, time.Time{}, "") },
 	})
 
 	st := component.NewNodeStatus("proxy", o.Flags, o)
 	st.AddCaches(services, slices)
 	g, gctx := errgroup.WithContext(ctx)
-	if err := startNetworkPolicy(gctx, g, o, c, st, log); err != nil {
+	checks := []health{{"", loop}}
+	policyLoop, err := startNetworkPolicy(gctx, g, o, c, st, reg, log)
+	if err != nil {
 		return err
+	}
+	if policyLoop != nil {
+		checks = append(checks, health{"network policy: ", policyLoop})
 	}
 	g.Go(func() error { return services.Start(gctx) })
 	g.Go(func() error { return slices.Start(gctx) })
-	if err := serve(gctx, g, o, c, loop, st, m); err != nil {
+	if err := serve(gctx, g, o, c, checks, st, reg); err != nil {
 		return err
 	}
 	g.Go(func() error {
@@ -102,34 +113,39 @@ func Run(ctx context.Context, o *Options) error {
 			return nil
 		}
 		log.Info("caches synced; programming rules", "services", services.Store().Len(), "endpointslices", slices.Store().Len())
-		loop.run(gctx)
+		loop.Run(gctx)
 		return nil
 	})
 	return g.Wait()
 }
 
-// startNetworkPolicy runs the NetworkPolicy controller in g, or with
-// --network-policy=false removes the table an earlier run left.
-func startNetworkPolicy(ctx context.Context, g *errgroup.Group, o *Options, c *client.Client, st *component.Status, log *slog.Logger) error {
+// startNetworkPolicy runs the NetworkPolicy controller in g and returns
+// its sync loop, or with --network-policy=false removes the table an
+// earlier run left and returns nil.
+func startNetworkPolicy(ctx context.Context, g *errgroup.Group, o *Options, c *client.Client, st *component.Status, reg prometheus.Registerer, log *slog.Logger) (*syncloop.Loop, error) {
 	if !o.NetworkPolicy {
 		if err := netpol.Cleanup(ctx); err != nil {
 			log.Warn("removing the network policy table", "err", err)
 		}
-		return nil
+		return nil, nil
 	}
-	ctl, err := netpol.NewController(c, o.HostnameOverride, o.MinSyncPeriod, o.SyncPeriod, log)
+	log = log.With("controller", "network-policy")
+	ctl, err := netpol.NewController(c, o.HostnameOverride, syncloop.Config{
+		MinSync: o.MinSyncPeriod, FullEvery: o.SyncPeriod, Log: log, Span: "proxy.SyncNetworkPolicies",
+		Metrics: syncloop.NewMetrics(reg, "skiff_proxy_sync_network_policy_rules", "skiff_proxy_network_policy_programming_duration_seconds", nil),
+	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st.AddCaches(ctl.Caches()...)
 	g.Go(func() error { return ctl.Run(ctx) })
-	return nil
+	return ctl.Loop(), nil
 }
 
 // serve starts the health port and the secure metrics port.
-func serve(ctx context.Context, g *errgroup.Group, o *Options, c *client.Client, loop *syncLoop, st *component.Status, m *metrics) error {
+func serve(ctx context.Context, g *errgroup.Group, o *Options, c *client.Client, loops []health, st *component.Status, reg *prometheus.Registry) error {
 	if o.HealthzBindAddress != "" {
-		if err := healthz.Serve(ctx, g, o.HealthzBindAddress, healthHandler(loop, st.ReadyCheck())); err != nil {
+		if err := healthz.Serve(ctx, g, o.HealthzBindAddress, healthHandler(loops, st.ReadyCheck())); err != nil {
 			return err
 		}
 	}
@@ -138,7 +154,7 @@ func serve(ctx context.Context, g *errgroup.Group, o *Options, c *client.Client,
 	}
 	// Unlike kube-proxy's, over HTTPS (self-signed) to users the
 	// apiserver authorizes, as the control plane's metrics and z-pages.
-	h, err := st.Handler(ctx, m.registry, o.Profiling)
+	h, err := st.Handler(ctx, reg, o.Profiling)
 	if err != nil {
 		return err
 	}
@@ -181,17 +197,25 @@ func triggerTime(es *discoveryv1.EndpointSlice) time.Time {
 	return t
 }
 
-// healthHandler serves /healthz and /livez from the sync loop's state, as
-// kube-proxy's health server does: 503 until the first sync, and when
-// changes wait too long; and /readyz while the ready checks pass.
-func healthHandler(loop *syncLoop, ready ...healthz.Check) http.Handler {
+// health is a sync loop /healthz reports on; prefix names it in a failure.
+type health struct {
+	prefix string
+	loop   interface{ Healthy() (bool, string) }
+}
+
+// healthHandler serves /healthz and /livez from the sync loops' state, as
+// kube-proxy's health server does: 503 until every loop's first sync, and
+// when changes wait too long or syncs keep failing; and /readyz while the
+// ready checks pass.
+func healthHandler(loops []health, ready ...healthz.Check) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/readyz", healthz.Checks(ready))
 	h := func(w http.ResponseWriter, _ *http.Request) {
-		ok, why := loop.healthy()
-		if !ok {
-			http.Error(w, why, http.StatusServiceUnavailable)
-			return
+		for _, l := range loops {
+			if ok, why := l.loop.Healthy(); !ok {
+				http.Error(w, l.prefix+why, http.StatusServiceUnavailable)
+				return
+			}
 		}
 		_, _ = w.Write([]byte("ok"))
 	}

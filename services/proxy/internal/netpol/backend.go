@@ -6,6 +6,7 @@ import (
 
 	"sigs.k8s.io/knftables"
 
+	"skiff.dev/services/proxy/internal/model"
 	"skiff.dev/services/proxy/internal/nftables"
 )
 
@@ -19,19 +20,11 @@ type Backend struct {
 	last *nftables.Ruleset
 }
 
-// SyncStats describes one sync.
-type SyncStats struct {
-	// Rules is how many rules the table holds after the sync.
-	Rules int
-	// Written is how many objects the sync wrote or deleted.
-	Written int
-}
-
 // NewBackend checks that nft works and returns a backend for node.
 func NewBackend(node string) (*Backend, error) {
 	nft, err := knftables.New(Family, Table)
 	if err != nil {
-		return nil, fmt.Errorf("network policy enforcement needs nftables (--network-policy=false runs without it): %w", err)
+		return nil, fmt.Errorf("network policy enforcement needs the nft binary and nf_tables in the kernel; install nftables or start with --network-policy=false to run without enforcement: %w", err)
 	}
 	return &Backend{node: node, nft: nft}, nil
 }
@@ -39,13 +32,13 @@ func NewBackend(node string) (*Backend, error) {
 // Sync makes the table enforce st. With full set it rewrites the whole
 // table and removes leftovers; otherwise it writes what changed since the
 // last successful sync. Either way conntrack keeps established connections.
-func (b *Backend) Sync(ctx context.Context, st State, full bool) (SyncStats, error) {
+func (b *Backend) Sync(ctx context.Context, st State, full bool) (model.SyncStats, error) {
 	r := Render(b.node, st)
 	tx := b.nft.NewTransaction()
 	if full || b.last == nil {
 		existing, err := b.nft.ListAll(ctx)
 		if err != nil && !knftables.IsNotFound(err) {
-			return SyncStats{}, fmt.Errorf("network policy: list table %s: %w", Table, err)
+			return model.SyncStats{}, fmt.Errorf("network policy: list table %s: %w", Table, err)
 		}
 		r.Full(tx, existing)
 	} else {
@@ -55,11 +48,11 @@ func (b *Backend) Sync(ctx context.Context, st State, full bool) (SyncStats, err
 	if written > 0 {
 		if err := b.nft.Run(ctx, tx); err != nil {
 			b.last = nil
-			return SyncStats{}, fmt.Errorf("network policy: sync table %s: %w", Table, err)
+			return model.SyncStats{}, fmt.Errorf("network policy: sync table %s: %w", Table, err)
 		}
 	}
 	b.last = r
-	return SyncStats{Rules: r.Rules(), Written: written}, nil
+	return model.SyncStats{Rules: r.Rules(), Written: written}, nil
 }
 
 // Cleanup deletes the table and everything in it.

@@ -9,6 +9,7 @@ import (
 
 	metav1 "skiff.dev/api/meta/v1"
 	networkingv1 "skiff.dev/api/networking/v1"
+	"skiff.dev/services/proxy/internal/model"
 )
 
 // benchState is 1,000 pods of this node in 10 namespaces and 1,000
@@ -67,7 +68,7 @@ func BenchmarkSync(b *testing.B) {
 	b.Run("policies=1000/pods=1000/full", func(b *testing.B) {
 		ns := newNetns(b)
 		be := ns.backend()
-		var stats SyncStats
+		var stats model.SyncStats
 		for b.Loop() {
 			stats = ns.sync(be, base, true)
 		}

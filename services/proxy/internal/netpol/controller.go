@@ -3,17 +3,19 @@ package netpol
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/protobuf/proto"
 
 	corev1 "skiff.dev/api/core/v1"
 	networkingv1 "skiff.dev/api/networking/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/component"
 	"skiff.dev/pkg/informer"
+	"skiff.dev/services/proxy/internal/model"
+	"skiff.dev/services/proxy/internal/syncloop"
 )
 
 // Controller watches pods, namespaces and NetworkPolicies cluster-wide and
@@ -24,15 +26,13 @@ type Controller struct {
 	pods       *informer.Informer[*corev1.Pod]
 	namespaces *informer.Informer[*corev1.Namespace]
 	policies   *informer.Informer[*networkingv1.NetworkPolicy]
-	minSync    time.Duration
-	fullEvery  time.Duration
+	loop       *syncloop.Loop
 	log        *slog.Logger
-	kick       chan struct{}
 }
 
 // NewController returns a controller for node that reads the apiserver
-// through c; Run starts it.
-func NewController(c *client.Client, node string, minSync, fullEvery time.Duration, log *slog.Logger) (*Controller, error) {
+// through c and paces its syncs as cfg says; Run starts it.
+func NewController(c *client.Client, node string, cfg syncloop.Config) (*Controller, error) {
 	b, err := NewBackend(node)
 	if err != nil {
 		return nil, err
@@ -42,12 +42,15 @@ func NewController(c *client.Client, node string, minSync, fullEvery time.Durati
 		pods:       informer.New(informer.FromResource(c.CoreV1().Pods("").Resource), informer.Options[*corev1.Pod]{}),
 		namespaces: informer.New(informer.FromResource(c.CoreV1().Namespaces().Resource), informer.Options[*corev1.Namespace]{}),
 		policies:   informer.New(informer.FromResource(c.NetworkingV1().NetworkPolicies("")), informer.Options[*networkingv1.NetworkPolicy]{}),
-		minSync:    minSync, fullEvery: fullEvery, log: log.With("controller", "network-policy"),
-		kick: make(chan struct{}, 1),
+		log:        cfg.Log,
 	}
+	ctl.loop = syncloop.New(ctl, cfg)
 	ctl.handlers()
 	return ctl, nil
 }
+
+// Loop is the controller's sync loop, for health.
+func (c *Controller) Loop() *syncloop.Loop { return c.loop }
 
 // Caches are the controller's informers, for readiness.
 func (c *Controller) Caches() []component.Cache {
@@ -55,7 +58,8 @@ func (c *Controller) Caches() []component.Cache {
 }
 
 // handlers kick a sync on every change enforcement can see; a pod's
-// status updates that change neither its address nor its labels do not.
+// status updates that change neither its address nor its labels do not,
+// nor namespace writes that leave its labels alone.
 func (c *Controller) handlers() {
 	c.pods.AddHandler(informer.Handler[*corev1.Pod]{
 		OnAdd: func(*corev1.Pod) { c.changed() },
@@ -69,7 +73,7 @@ func (c *Controller) handlers() {
 	c.namespaces.AddHandler(informer.Handler[*corev1.Namespace]{
 		OnAdd: func(*corev1.Namespace) { c.changed() },
 		OnUpdate: func(old, ns *corev1.Namespace) {
-			if !proto.Equal(old.GetMetadata(), ns.GetMetadata()) {
+			if !sameNamespace(old, ns) {
 				c.changed()
 			}
 		},
@@ -88,27 +92,19 @@ func samePod(a, b *corev1.Pod) bool {
 	if oka != okb {
 		return false
 	}
-	return pa.Node == pb.Node && pa.IP == pb.IP && slices.Equal(pa.Ports, pb.Ports) &&
-		equalLabels(pa.Labels, pb.Labels)
+	return pa.Node == pb.Node && pa.IP == pb.IP && pa.Deleting == pb.Deleting && pa.Running == pb.Running &&
+		slices.Equal(pa.Ports, pb.Ports) &&
+		maps.Equal(pa.Labels, pb.Labels)
 }
 
-func equalLabels(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
+// sameNamespace reports whether a and b have the same labels, all that
+// namespaceSelectors see.
+func sameNamespace(a, b *corev1.Namespace) bool {
+	return maps.Equal(NamespaceLabels(a), NamespaceLabels(b))
 }
 
 func (c *Controller) changed() {
-	select {
-	case c.kick <- struct{}{}:
-	default:
-	}
+	c.loop.Changed(context.Background(), time.Time{}, "")
 }
 
 // Run starts the informers and, once they have synced, syncs the table
@@ -124,7 +120,7 @@ func (c *Controller) Run(ctx context.Context) error {
 			return nil
 		}
 		c.log.Info("caches synced; enforcing network policies", "policies", c.policies.Store().Len(), "pods", c.pods.Store().Len())
-		c.loop(gctx)
+		c.loop.Run(gctx)
 		return nil
 	})
 	return g.Wait()
@@ -138,73 +134,16 @@ func (c *Controller) State() State {
 			st.Pods = append(st.Pods, pod)
 		}
 	}
+	st.Pods = UniqueIPs(st.Pods, c.log)
 	for _, ns := range c.namespaces.Store().List() {
 		st.Namespaces[ns.GetMetadata().GetName()] = NamespaceLabels(ns)
 	}
 	return st
 }
 
-// loop syncs until ctx ends; the first sync and the one after a failure
-// are full ones.
-func (c *Controller) loop(ctx context.Context) {
-	full, failures := true, 0
-	var last time.Time
-	fullTimer := time.NewTimer(c.fullEvery)
-	defer fullTimer.Stop()
-	var retry <-chan time.Time
-	for first := true; ; first = false {
-		if !first {
-			select {
-			case <-ctx.Done():
-				return
-			case <-c.kick:
-			case <-fullTimer.C:
-				full = true
-			case <-retry:
-			}
-		}
-		if !sleep(ctx, c.minSync-time.Since(last)) {
-			return
-		}
-		select {
-		case <-c.kick: // covered by this sync
-		default:
-		}
-		start := time.Now()
-		stats, err := c.backend.Sync(ctx, c.State(), full)
-		last = time.Now()
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			failures++
-			backoff := max(min(c.minSync<<min(failures, 6), 30*time.Second), 100*time.Millisecond)
-			c.log.Error("network policy sync failed; retrying with a full sync", "failures", failures, "retry_in", backoff, "err", err)
-			full, retry = true, time.After(backoff)
-			continue
-		}
-		failures, retry = 0, nil
-		if full {
-			fullTimer.Reset(c.fullEvery)
-		}
-		c.log.Debug("network policies synced", "full", full, "rules", stats.Rules, "written", stats.Written, "took", last.Sub(start))
-		full = false
-	}
-}
-
-// sleep waits d (nothing when not positive); false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
+// Sync writes the table from the caches; it is the sync loop's target.
+func (c *Controller) Sync(ctx context.Context, full bool) (model.SyncStats, error) {
+	return c.backend.Sync(ctx, c.State(), full)
 }
 
 // Cleanup removes the policy table, for the proxy's --cleanup.

@@ -11,6 +11,7 @@ import (
 
 	metav1 "skiff.dev/api/meta/v1"
 	networkingv1 "skiff.dev/api/networking/v1"
+	"skiff.dev/services/proxy/internal/model"
 	"skiff.dev/services/proxy/internal/netnstest"
 )
 
@@ -38,9 +39,9 @@ func (ns *netns) backend() *Backend {
 	return b
 }
 
-func (ns *netns) sync(b *Backend, st State, full bool) SyncStats {
+func (ns *netns) sync(b *Backend, st State, full bool) model.SyncStats {
 	ns.t.Helper()
-	var stats SyncStats
+	var stats model.SyncStats
 	if err := ns.Do(func() (err error) {
 		stats, err = b.Sync(context.Background(), st, full)
 		return err
@@ -59,6 +60,12 @@ func (ns *netns) cleanup(b *Backend) {
 
 // listing is the table as nft prints it, its blocks sorted (nft prints
 // them in creation order).
+// hasObject reports whether an nft listing declares or refers to an
+// object whose name starts with prefix.
+func hasObject(listing, prefix string) bool {
+	return strings.Contains(listing, " "+prefix) || strings.Contains(listing, "@"+prefix)
+}
+
 func (ns *netns) listing() string {
 	out := strings.TrimSpace(ns.Run(ns.t, "", "nft", "list", "table", Family, Table))
 	out = strings.TrimSuffix(out, "}")
@@ -128,10 +135,23 @@ func TestSyncs(t *testing.T) {
 		}
 	}
 	inc.t = t
+	// With no policy nothing is isolated: none of the per-pod, per-policy
+	// chains or the peer, CIDR and port sets "all" has may survive the
+	// full sync.
 	inc.sync(bi, fixtures["all"], false)
+	prefixes := []string{"pod-", "policy-", "peer-", "cidrs-", "port-"}
+	l := inc.listing()
+	for _, prefix := range prefixes {
+		if !hasObject(l, prefix) {
+			t.Errorf("got no %q object for the state with every kind of rule:\n%s", prefix, l)
+		}
+	}
 	inc.sync(bi, fixtures["none"], true)
-	if l := inc.listing(); strings.Contains(l, "policy-") || strings.Contains(l, "rule-") {
-		t.Errorf("got the previous state's chains or sets after a full sync:\n%s", l)
+	l = inc.listing()
+	for _, prefix := range prefixes {
+		if hasObject(l, prefix) {
+			t.Errorf("got a previous state's %q object after a full sync:\n%s", prefix, l)
+		}
 	}
 	inc.cleanup(bi)
 	if out := inc.Run(t, "", "nft", "list", "tables"); strings.Contains(out, Table) {

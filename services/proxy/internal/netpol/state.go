@@ -1,6 +1,7 @@
 package netpol
 
 import (
+	"log/slog"
 	"net/netip"
 	"strings"
 
@@ -20,6 +21,10 @@ type Pod struct {
 	IP              string
 	Labels          map[string]string
 	Ports           []NamedPort
+	// Deleting is set once the pod has a deletionTimestamp; Running when
+	// its phase is Running. They pick the pod an address belongs to when a
+	// stale pod and its successor share one (see UniqueIPs).
+	Deleting, Running bool
 }
 
 // NamedPort is a container port with a name, for policies that name ports.
@@ -56,6 +61,7 @@ func PodFrom(p *corev1.Pod) (Pod, bool) {
 	out := Pod{
 		Namespace: p.GetMetadata().GetNamespace(), Name: p.GetMetadata().GetName(),
 		Node: p.GetSpec().GetNodeName(), IP: ip.String(), Labels: p.GetMetadata().GetLabels(),
+		Deleting: p.GetMetadata().GetDeletionTimestamp() != nil, Running: p.GetStatus().GetPhase() == "Running",
 	}
 	for _, c := range append(p.GetSpec().GetInitContainers(), p.GetSpec().GetContainers()...) {
 		for _, port := range c.GetPorts() {
@@ -87,3 +93,38 @@ func protocolOr(p string) string {
 }
 
 func (p Pod) key() string { return p.Namespace + "/" + p.Name }
+
+// UniqueIPs keeps one pod of each address, as the caches may briefly hold
+// a pod being deleted and a new one that already got its address. The
+// one kept is the pod not being deleted, then the running one, then the
+// first by namespace and name; each collision is logged.
+func UniqueIPs(pods []Pod, log *slog.Logger) []Pod {
+	byIP := make(map[string]int, len(pods))
+	out := make([]Pod, 0, len(pods))
+	for _, p := range pods {
+		i, seen := byIP[p.IP]
+		if !seen {
+			byIP[p.IP] = len(out)
+			out = append(out, p)
+			continue
+		}
+		keep, drop := out[i], p
+		if preferred(p, keep) {
+			keep, drop = p, keep
+		}
+		out[i] = keep
+		log.Warn("pods share an address; enforcing the policies of one", "ip", p.IP, "kept", keep.key(), "ignored", drop.key())
+	}
+	return out
+}
+
+// preferred reports whether a rather than b owns their shared address.
+func preferred(a, b Pod) bool {
+	if a.Deleting != b.Deleting {
+		return !a.Deleting
+	}
+	if a.Running != b.Running {
+		return a.Running
+	}
+	return a.key() < b.key()
+}

@@ -1,4 +1,4 @@
-package app
+package syncloop
 
 import (
 	"context"
@@ -7,6 +7,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"skiff.dev/services/proxy/internal/model"
 )
@@ -19,7 +22,7 @@ type recorder struct {
 	fail  int    // fail this many syncs from now
 }
 
-func (r *recorder) Sync(_ context.Context, _ model.State, full bool) (model.SyncStats, error) {
+func (r *recorder) Sync(_ context.Context, full bool) (model.SyncStats, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.syncs = append(r.syncs, full)
@@ -29,8 +32,6 @@ func (r *recorder) Sync(_ context.Context, _ model.State, full bool) (model.Sync
 	}
 	return model.SyncStats{Rules: 1}, nil
 }
-
-func (r *recorder) Cleanup(context.Context) error { return nil }
 
 func (r *recorder) get() []bool {
 	r.mu.Lock()
@@ -49,12 +50,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func startLoop(t *testing.T, b *recorder, minSync, full time.Duration) *syncLoop {
+func startLoop(t *testing.T, b *recorder, minSync, full time.Duration) *Loop {
 	t.Helper()
-	l := newSyncLoop(b, func() model.State { return model.State{} }, minSync, full, newMetrics("test"), slog.Default())
+	m := NewMetrics(prometheus.NewRegistry(), "test_sync", "test_programming_duration_seconds", nil)
+	l := New(b, Config{MinSync: minSync, FullEvery: full, Metrics: m, Log: slog.Default(), Span: "test.Sync"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { l.run(ctx); close(done) }()
+	go func() { l.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return l
 }
@@ -66,9 +68,9 @@ func TestSyncLoopFullThenPartialAndCoalesced(t *testing.T) {
 	if !b.get()[0] {
 		t.Errorf("first sync was partial, want full")
 	}
-	waitFor(t, "healthy after the first sync", func() bool { ok, _ := l.healthy(); return ok })
+	waitFor(t, "healthy after the first sync", func() bool { ok, _ := l.Healthy(); return ok })
 	for range 20 {
-		l.changed(context.Background(), time.Time{}, "")
+		l.Changed(context.Background(), time.Time{}, "")
 	}
 	waitFor(t, "a sync for the changes", func() bool { return len(b.get()) >= 2 })
 	waitFor(t, "no pending change", func() bool {
@@ -94,13 +96,13 @@ func TestSyncLoopRetriesFullAfterFailure(t *testing.T) {
 	b.mu.Lock()
 	b.fail = 2
 	b.mu.Unlock()
-	l.changed(context.Background(), time.Time{}, "")
+	l.Changed(context.Background(), time.Time{}, "")
 	// No further change: the loop retries by itself until one succeeds.
 	waitFor(t, "two failures and a success", func() bool { return len(b.get()) == 4 })
 	if got := b.get(); got[1] || !got[2] || !got[3] {
 		t.Errorf("got syncs (full?) %v, want partial, then full retries", got)
 	}
-	waitFor(t, "healthy again", func() bool { ok, _ := l.healthy(); return ok })
+	waitFor(t, "healthy again", func() bool { ok, _ := l.Healthy(); return ok })
 }
 
 func TestSyncLoopPeriodicFullSync(t *testing.T) {
@@ -111,5 +113,17 @@ func TestSyncLoopPeriodicFullSync(t *testing.T) {
 		if !full {
 			t.Errorf("sync %d was partial with nothing changed, want only full resyncs", i)
 		}
+	}
+}
+
+func TestLoopUnhealthyAndCountedWhileFailing(t *testing.T) {
+	b := &recorder{fail: 1 << 20}
+	l := startLoop(t, b, 10*time.Millisecond, time.Hour)
+	waitFor(t, "two failed syncs", func() bool { return len(b.get()) >= 2 })
+	if ok, why := l.Healthy(); ok || why != "rules not synced yet" {
+		t.Errorf("got healthy %v (%q) while every sync fails, want false (rules not synced yet)", ok, why)
+	}
+	if got := testutil.ToFloat64(l.cfg.Metrics.errors); got < 2 {
+		t.Errorf("got %v failed syncs counted, want at least 2", got)
 	}
 }
