@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -18,9 +20,19 @@ import (
 	"skiff.dev/e2e/framework"
 )
 
-// policySyncPeriod is the proxy's --sync-period in the policy tests: a
-// change must be enforced well within it.
-const policySyncPeriod = 10 * time.Second
+// policySyncPeriod is how soon a policy change must be enforced. The
+// proxy's --sync-period in these tests is far longer (policyFullResync),
+// so the incremental path has to do it: a periodic full resync cannot
+// hide its bugs.
+const (
+	policySyncPeriod = 10 * time.Second
+	policyFullResync = 10 * time.Minute
+)
+
+// errTimedOut is what get returns when the request timed out, as a
+// dropped SYN does; a refused connection or a missing container is
+// another error.
+var errTimedOut = errors.New("timed out")
 
 // podNode is a node in a test-made namespace with containerd, the kubelet
 // and the proxy enforcing NetworkPolicies, and pods on its bridge.
@@ -53,7 +65,7 @@ func newPodNode(t testing.TB, proxyFlags ...string) *podNode {
 	// It makes the namespace's default ServiceAccount, which pods need.
 	framework.StartControllerManager(t, srv)
 	flags := append([]string{"--hostname-override", policyNode, "--cluster-cidr", n.ctd.Subnet().String(),
-		"--min-sync-period", "100ms", "--sync-period", policySyncPeriod.String(),
+		"--min-sync-period", "100ms", "--sync-period", policyFullResync.String(),
 		"--healthz-bind-address", "", "--metrics-bind-address", ""}, proxyFlags...)
 	framework.StartProxy(t, n.ns, framework.ForwardAPIServer(t, srv, n.ns, "proxy"), flags...)
 	framework.StartKubelet(t, srv, n.ctd, policyNode)
@@ -126,7 +138,11 @@ func (n *podNode) get(from, to string, port int) (string, error) {
 		return "", err
 	}
 	if out.GetExitCode() != 0 {
-		return "", fmt.Errorf("get %s from %s: exit %d: %s", url, from, out.GetExitCode(), out.GetStderr())
+		err := fmt.Errorf("get %s from %s: exit %d: %s", url, from, out.GetExitCode(), out.GetStderr())
+		if stderr := string(out.GetStderr()); strings.Contains(stderr, "Client.Timeout exceeded") || strings.Contains(stderr, "i/o timeout") {
+			err = fmt.Errorf("%w: %w", errTimedOut, err)
+		}
+		return "", err
 	}
 	return strings.TrimSpace(string(out.GetStdout())), nil
 }
@@ -143,22 +159,31 @@ func (n *podNode) reachable(from, to string, port int, within time.Duration) {
 	})
 }
 
-// blocked waits until from no longer reaches to:port.
+// blocked waits until from's requests to to:port time out (are dropped);
+// an answer or another error (refused, no container) is not blocked.
 func (n *podNode) blocked(from, to string, port int, within time.Duration) {
 	n.t.Helper()
 	framework.Eventually(n.t, within, fmt.Sprintf("%s blocked from %s:%d", from, to, port), func() error {
-		if got, err := n.get(from, to, port); err == nil {
+		got, err := n.get(from, to, port)
+		switch {
+		case err == nil:
 			return fmt.Errorf("got an answer %q", got)
+		case !errors.Is(err, errTimedOut):
+			return fmt.Errorf("got %w, want a timeout", err)
 		}
 		return nil
 	})
 }
 
-// stillBlocked checks, once, that from does not reach to:port.
+// stillBlocked checks, once, that from's request to to:port times out.
 func (n *podNode) stillBlocked(from, to string, port int) {
 	n.t.Helper()
-	if got, err := n.get(from, to, port); err == nil {
+	got, err := n.get(from, to, port)
+	switch {
+	case err == nil:
 		n.t.Errorf("%s reached %s:%d (answer %q), want it blocked", from, to, port, got)
+	case !errors.Is(err, errTimedOut):
+		n.t.Errorf("%s to %s:%d: got %v, want a timeout (dropped)", from, to, port, err)
 	}
 }
 
@@ -217,6 +242,7 @@ func TestNetworkPolicy(t *testing.T) {
 	n.pod("other", map[string]string{"name": "other", "role": "other"})
 	n.waitRunning("server", "client", "other")
 	n.reachable("client", "server", 8080, time.Minute)
+	n.reachable("client", "server", 9090, time.Minute) // so its block below is the policy's
 	n.reachable("other", "server", 8080, time.Minute)
 
 	n.apply(netpol("deny", nil, ingressOnly))
@@ -282,13 +308,17 @@ func TestNetworkPolicyKeepsEstablished(t *testing.T) {
 	if _, err := c.cs.NetworkingV1().NetworkPolicies("default").Create(context.Background(), deny, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	framework.Eventually(t, policySyncPeriod, "new connections to the isolated pod dropped", func() error {
-		if cn, _, err := connectWithin(c.client, clientIP, to, 200*time.Millisecond); err == nil {
-			cn.Close()
-			return fmt.Errorf("a new connection got through")
-		}
-		return nil
+	framework.Eventually(t, policySyncPeriod, "the isolated pod in the ingress dispatch map", func() error {
+		_, err := c.node.Try("nft", "get", "element", "inet", "skiff-netpol", "ingress-pods", "{", backendIPs[0], "}")
+		return err
 	})
+	cn, _, err := connectWithin(c.client, clientIP, to, time.Second)
+	if err == nil {
+		cn.Close()
+	}
+	if ne := net.Error(nil); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("a new connection to the isolated pod: got %v, want a timeout (dropped)", err)
+	}
 	if got, err := open.echo("still there"); err != nil || got != backendIPs[0]+": still there" {
 		t.Errorf("the established connection: got %q, %v; want its echo", got, err)
 	}
