@@ -1,6 +1,7 @@
 package netpol
 
 import (
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -37,5 +38,15 @@ func TestSamePod(t *testing.T) {
 		if got := samePod(base, tt.pod); got != tt.same {
 			t.Errorf("%s: got same %v, want %v", tt.name, got, tt.same)
 		}
+	}
+}
+
+// TestNewBackendWithoutNft checks that a host without nft gets an error
+// naming the flag that runs without enforcement.
+func TestNewBackendWithoutNft(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := NewBackend("n")
+	if err == nil || !strings.Contains(err.Error(), "--network-policy=false") {
+		t.Errorf("got %v, want an error naming --network-policy=false", err)
 	}
 }
