@@ -24,6 +24,9 @@ type options struct {
 	ImagePreloadDir string
 	RegistryMirrors map[string]string
 	LBInterface     string
+	NodeIP          string
+	ClusterDNS      []string
+	ClusterDomain   string
 	KubeletArgs     []string
 	ProxyArgs       []string
 }
@@ -38,6 +41,8 @@ func defaultOptions() *options {
 		SandboxImage:    "registry.skiff.local/pause:3.10",
 		ImagePreloadDir: "/usr/share/skiff/images",
 		LBInterface:     "lo",
+		ClusterDNS:      []string{"10.96.0.10"},
+		ClusterDomain:   "cluster.local",
 	}
 }
 
@@ -52,6 +57,9 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ImagePreloadDir, "image-preload-dir", o.ImagePreloadDir, "Image tarballs the kubelet imports at start (the pause image).")
 	fs.StringToStringVar(&o.RegistryMirrors, "registry-mirror", o.RegistryMirrors, "Registries containerd reaches elsewhere, host=endpoint (localhost:5000=http://registry:5000).")
 	fs.StringVar(&o.LBInterface, "lb-interface", o.LBInterface, "Interface holding the LoadBalancer ingress IPs as local /32 addresses (labelled <interface>:lb), so the node answers ARP for them; empty disables announcing them.")
+	fs.StringVar(&o.NodeIP, "node-ip", o.NodeIP, "The node's IP address, given to the kubelet and where the node resolver for pods listens (default: the first IPv4 address of the default route's interface).")
+	fs.StringSliceVar(&o.ClusterDNS, "cluster-dns", o.ClusterDNS, "Cluster DNS server addresses the kubelet gives pods with dnsPolicy ClusterFirst (the cluster DNS Service's IP); empty: pods fall back to the node resolver.")
+	fs.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "The cluster's DNS domain, for the kubelet (pod search paths, hostnames of pods with a subdomain).")
 	fs.StringArrayVar(&o.KubeletArgs, "kubelet-arg", o.KubeletArgs, "Further flag for the kubelet (repeatable), e.g. --kubelet-arg=--client-ca-file=/ca.crt.")
 	fs.StringArrayVar(&o.ProxyArgs, "proxy-arg", o.ProxyArgs, "Further flag for the proxy (repeatable).")
 }
@@ -66,6 +74,16 @@ func (o *options) validate() error {
 	}
 	if p, err := netip.ParsePrefix(o.ClusterCIDR); err != nil || !p.Addr().Is4() {
 		errs = append(errs, fmt.Errorf("--cluster-cidr %q: want an IPv4 CIDR", o.ClusterCIDR))
+	}
+	if o.NodeIP != "" {
+		if a, err := netip.ParseAddr(o.NodeIP); err != nil || !a.Is4() {
+			errs = append(errs, fmt.Errorf("--node-ip %q: want an IPv4 address", o.NodeIP))
+		}
+	}
+	for _, ip := range o.ClusterDNS {
+		if _, err := netip.ParseAddr(ip); err != nil {
+			errs = append(errs, fmt.Errorf("--cluster-dns %q: not an IP address", ip))
+		}
 	}
 	for host, ep := range o.RegistryMirrors {
 		if host == "" || !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") {

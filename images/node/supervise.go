@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,7 +49,18 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 
+	nodeIP, err := o.nodeIP()
+	if err != nil {
+		return err
+	}
+	relay, err := nodeResolver(nodeIP, nodeResolvConf, podResolvConf)
+	if err != nil {
+		return err
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
+	// The node resolver for pods; it stops with the node like the rest.
+	g.Go(func() error { return relay.Run(gctx) })
 	start := func(name string, args ...string) {
 		cmd, closeOutput := command(gctx, name, args...)
 		g.Go(func() error {
@@ -75,6 +87,10 @@ func run(ctx context.Context, o *options) error {
 		"--cgroup-root", filepath.Join(cgroup, "skiff"),
 		"--image-preload-dir", o.ImagePreloadDir,
 		"--address", "0.0.0.0",
+		"--node-ip", nodeIP.String(),
+		"--cluster-dns", strings.Join(o.ClusterDNS, ","),
+		"--cluster-domain", o.ClusterDomain,
+		"--resolv-conf", podResolvConf,
 		"--log-level", o.LogLevel,
 		"--otlp-endpoint", o.OTLPEndpoint,
 	}, o.KubeletArgs...)...)
@@ -87,6 +103,14 @@ func run(ctx context.Context, o *options) error {
 	}, o.ProxyArgs...)...)
 	g.Go(func() error { return runNetwork(gctx, o) })
 	return g.Wait()
+}
+
+// nodeIP is --node-ip, or the address of the default route's interface.
+func (o *options) nodeIP() (netip.Addr, error) {
+	if o.NodeIP != "" {
+		return netip.ParseAddr(o.NodeIP)
+	}
+	return defaultRouteIP()
 }
 
 // proxyKubeconfig is the proxy's kubeconfig.

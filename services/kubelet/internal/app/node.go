@@ -84,6 +84,7 @@ func newNode(ctx context.Context, o *Options, c *client.Client, svcs *informer.I
 		RestartBackoff: o.RestartBackoff, MaxRestartBackoff: o.MaxRestartBackoff,
 		RelistPeriod: relistPeriod, ResyncPeriod: o.SyncFrequency, Allocatable: allocatable,
 		Sysctls: allowed,
+		DNS:     pods.DNS{ClusterDNS: o.ClusterDNS, ClusterDomain: o.ClusterDomain, ResolvConf: o.ResolvConf},
 	}
 	n.source = &podSource{pods: n.pods}
 	n.manager = pods.New(cfg, nc.rt, n.source, objects, vols, n.statuses, deletePod(c))

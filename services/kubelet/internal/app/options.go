@@ -55,6 +55,9 @@ type Options struct {
 	HealthzBindAddress        string
 	Profiling                 bool
 	AllowedUnsafeSysctls      []string
+	ClusterDNS                []string
+	ClusterDomain             string
+	ResolvConf                string
 
 	// flags is the flag set AddFlags registered into, for /flagz.
 	flags *pflag.FlagSet
@@ -83,6 +86,8 @@ func NewOptions() *Options {
 		Port:                      10250,
 		HealthzBindAddress:        "127.0.0.1:10248",
 		Profiling:                 true,
+		ClusterDomain:             "cluster.local",
+		ResolvConf:                "/etc/resolv.conf",
 	}
 }
 
@@ -122,6 +127,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.HealthzBindAddress, "healthz-bind-address", o.HealthzBindAddress, "Address serving /healthz and /livez (the process serves) and /readyz (its informers have synced) over HTTP, to anyone; empty disables it.")
 	o.Observability.AddFlags(fs)
 	fs.BoolVar(&o.Profiling, "profiling", o.Profiling, "Serve Go profiles under /debug/pprof/ on the HTTPS server (--port), to users the apiserver authorizes for nodes/proxy.")
+	fs.StringSliceVar(&o.ClusterDNS, "cluster-dns", o.ClusterDNS, "Comma-separated IP addresses of the cluster DNS servers, the nameservers of pods with dnsPolicy ClusterFirst; without any, those pods get the Default policy's resolver configuration (with a MissingClusterDNS event).")
+	fs.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "The cluster's DNS domain: ClusterFirst pods search <namespace>.svc.<domain>, svc.<domain> and <domain> before the host's search paths, and a pod with a subdomain is named <hostname>.<subdomain>.<namespace>.svc.<domain>. Empty adds neither.")
+	fs.StringVar(&o.ResolvConf, "resolv-conf", o.ResolvConf, "Resolver configuration pods with dnsPolicy Default start from (its nameservers, search paths and options; ClusterFirst pods take its search paths too); empty: none, such pods ask 127.0.0.1.")
 	fs.StringSliceVar(&o.AllowedUnsafeSysctls, "allowed-unsafe-sysctls", o.AllowedUnsafeSysctls, "Namespaced sysctls (or prefixes ending in *) pods may set beyond the safe ones, e.g. 'kernel.msg*,net.core.somaxconn'; others are rejected with SysctlForbidden.")
 }
 
@@ -142,6 +150,11 @@ func (o *Options) Validate() error {
 	}
 	if o.NodeIP != "" && net.ParseIP(o.NodeIP) == nil {
 		errs = append(errs, fmt.Errorf("--node-ip %q: not an IP address", o.NodeIP))
+	}
+	for _, ip := range o.ClusterDNS {
+		if net.ParseIP(ip) == nil {
+			errs = append(errs, fmt.Errorf("--cluster-dns %q: not an IP address", ip))
+		}
 	}
 	if o.RootDir == "" {
 		errs = append(errs, errors.New("--root-dir must not be empty"))

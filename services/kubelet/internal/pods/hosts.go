@@ -20,22 +20,52 @@ const (
 // see a copy of.
 var nodeHostsFile = "/etc/hosts"
 
+// maxFQDNLength is the longest hostname the kernel's nodename field
+// holds (64 bytes with the terminating NUL in Kubernetes' reading).
+const maxFQDNLength = 64
+
 // podHostname is the pod's hostname: spec.hostname, or its name cut to 63
 // characters without a trailing '-' or '.'.
 func podHostname(pod *corev1.Pod) string {
-	if h := pod.GetSpec().GetHostname(); h != "" {
-		return h
+	h := pod.GetMetadata().GetName()
+	if s := pod.GetSpec().GetHostname(); s != "" {
+		h = s
 	}
-	name := pod.GetMetadata().GetName()
-	if len(name) > 63 {
-		name = strings.TrimRight(name[:63], "-.")
+	if len(h) > 63 {
+		h = strings.TrimRight(h[:63], "-.")
 	}
-	return name
+	return h
+}
+
+// podDomain is the pod's domain when it names a subdomain:
+// <subdomain>.<namespace>.svc.<cluster domain>.
+func podDomain(pod *corev1.Pod, clusterDomain string) string {
+	sub := pod.GetSpec().GetSubdomain()
+	if sub == "" {
+		return ""
+	}
+	return sub + "." + pod.GetMetadata().GetNamespace() + ".svc." + clusterDomain
+}
+
+// kernelHostname is the hostname the pod's sandbox gets: the pod's
+// hostname, or with setHostnameAsFQDN and a subdomain its fully
+// qualified name, which must fit the kernel's field.
+func kernelHostname(pod *corev1.Pod, clusterDomain string) (string, error) {
+	host, domain := podHostname(pod), podDomain(pod, clusterDomain)
+	if domain == "" || !pod.GetSpec().GetSetHostnameAsFqdn() {
+		return host, nil
+	}
+	fqdn := host + "." + domain
+	if len(fqdn) > maxFQDNLength {
+		return "", fmt.Errorf("failed to construct FQDN from pod hostname and cluster domain, FQDN %s is too long (%d characters is the max, %d characters requested)", fqdn, maxFQDNLength, len(fqdn))
+	}
+	return fqdn, nil
 }
 
 // writeHosts writes the pod's /etc/hosts as Kubernetes does: localhost
 // and the pod's hostname on its IP, or on the host network a copy of the
-// node's file; then the spec's hostAliases.
+// node's file; then the spec's hostAliases. A pod with a subdomain has
+// its fully qualified name first on its IP.
 func (m *Manager) writeHosts(pod *corev1.Pod, ip string) error {
 	var b strings.Builder
 	if pod.GetSpec().GetHostNetwork() {
@@ -49,8 +79,13 @@ func (m *Manager) writeHosts(pod *corev1.Pod, ip string) error {
 		b.WriteString(managedHostsHeader)
 		b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 		b.WriteString("fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n")
-		if ip != "" {
-			fmt.Fprintf(&b, "%s\t%s\n", ip, podHostname(pod))
+		host, domain := podHostname(pod), podDomain(pod, m.cfg.DNS.ClusterDomain)
+		switch {
+		case ip == "":
+		case domain != "":
+			fmt.Fprintf(&b, "%s\t%s.%s\t%s\n", ip, host, domain, host)
+		default:
+			fmt.Fprintf(&b, "%s\t%s\n", ip, host)
 		}
 	}
 	if aliases := pod.GetSpec().GetHostAliases(); len(aliases) > 0 {

@@ -38,6 +38,8 @@ type Config struct {
 	// Sysctls are the sysctls pods may set; a pod that sets another is
 	// rejected with SysctlForbidden. Nil admits every pod.
 	Sysctls *sysctls.Allowlist
+	// DNS forms the pods' resolver configuration and domain.
+	DNS DNS
 	// RestartBackoff and MaxRestartBackoff bound CrashLoopBackOff.
 	RestartBackoff, MaxRestartBackoff time.Duration
 	// RelistPeriod is how often the runtime is listed for changes.

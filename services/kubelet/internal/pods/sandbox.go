@@ -3,10 +3,10 @@ package pods
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -25,7 +25,10 @@ type sandbox struct {
 // stopping what ran in the old one) when there is none.
 func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncState) (*sandbox, error) {
 	if s := st.ps.readySandbox(); s != nil {
-		cfg := m.sandboxConfig(pod, s.GetMetadata().GetAttempt())
+		cfg, _, err := m.sandboxConfig(pod, s.GetMetadata().GetAttempt())
+		if err != nil {
+			return nil, err
+		}
 		ip, err := m.sandboxIP(ctx, s.GetId())
 		if err != nil {
 			return nil, err
@@ -41,7 +44,11 @@ func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncSt
 			return nil, err
 		}
 	}
-	cfg := m.sandboxConfig(pod, attempt)
+	cfg, dnsEvents, err := m.sandboxConfig(pod, attempt)
+	if err != nil {
+		return nil, m.sandboxFailed(pod, st, err)
+	}
+	m.recordDNSEvents(pod, dnsEvents)
 	if err := os.MkdirAll(cfg.GetLogDirectory(), 0o755); err != nil {
 		return nil, fmt.Errorf("make the pod's log directory: %w", err)
 	}
@@ -56,9 +63,31 @@ func (m *Manager) ensureSandbox(ctx context.Context, pod *corev1.Pod, st *syncSt
 			return m.sandboxStarted(ctx, pod, st, resp.GetPodSandboxId(), cfg)
 		}
 	}
+	return nil, m.sandboxFailed(pod, st, err)
+}
+
+// sandboxFailed reports a sandbox that could not be made as Kubernetes'
+// kubelet does: the pod waits in ContainerCreating, with a
+// FailedCreatePodSandBox event.
+func (m *Manager) sandboxFailed(pod *corev1.Pod, st *syncState, err error) error {
 	st.waiting[""] = &corev1.ContainerStateWaiting{Reason: "ContainerCreating", Message: "Failed to create the pod sandbox: " + err.Error()}
 	m.podEvent(pod, events.Warning, "FailedCreatePodSandBox", "Failed to create pod sandbox: %v", err)
-	return nil, fmt.Errorf("run pod sandbox: %w", err)
+	return fmt.Errorf("run pod sandbox: %w", err)
+}
+
+// recordDNSEvents records the warnings forming the pod's DNS
+// configuration raised, on the pod and, for some, the node.
+func (m *Manager) recordDNSEvents(pod *corev1.Pod, evs []dnsEvent) {
+	meta := pod.GetMetadata()
+	for _, e := range evs {
+		if !e.node {
+			m.podEvent(pod, events.Warning, e.reason, "%s", e.message)
+			continue
+		}
+		m.events.RefEventf(&corev1.ObjectReference{Kind: "Node", Name: m.cfg.NodeName, Uid: m.cfg.NodeName}, events.Warning, e.reason, "%s", e.message)
+		m.podEvent(pod, events.Warning, e.reason, "pod: %q. %s", meta.GetName()+"_"+meta.GetNamespace()+"("+meta.GetUid()+")", e.message)
+		slog.Warn("cluster DNS is not configured; the pod gets the node's resolver", "pod", meta.GetNamespace()+"/"+meta.GetName())
+	}
 }
 
 // sandboxStarted finishes a sandbox the runtime has just made: its IP,
@@ -96,17 +125,25 @@ func (m *Manager) sandboxIP(ctx context.Context, id string) (string, error) {
 	return ip, nil
 }
 
-// sandboxConfig is the CRI description of the pod's sandbox; containers
-// are created with it too.
-func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.PodSandboxConfig {
+// sandboxConfig is the CRI description of the pod's sandbox, which
+// containers are created with too, and the warnings its DNS
+// configuration raised.
+func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) (*runtimeapi.PodSandboxConfig, []dnsEvent, error) {
 	meta, spec := pod.GetMetadata(), pod.GetSpec()
 	// On the host network the sandbox shares the node's UTS namespace
 	// too: it gets no hostname of its own (the runtime would refuse one).
 	hostname := ""
 	if !spec.GetHostNetwork() {
-		hostname = podHostname(pod)
+		h, err := kernelHostname(pod, m.cfg.DNS.ClusterDomain)
+		if err != nil {
+			return nil, nil, err
+		}
+		hostname = h
 	}
-	dns := dnsConfig(pod)
+	dns, dnsEvents, err := m.cfg.DNS.podDNS(pod)
+	if err != nil {
+		return nil, nil, err
+	}
 	var ports []*runtimeapi.PortMapping
 	for _, c := range spec.GetContainers() {
 		for _, p := range c.GetPorts() {
@@ -117,7 +154,7 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 				ContainerPort: p.GetContainerPort(), HostPort: p.GetHostPort(), HostIp: p.GetHostIp()})
 		}
 	}
-	return &runtimeapi.PodSandboxConfig{
+	cfg := &runtimeapi.PodSandboxConfig{
 		Metadata:     &runtimeapi.PodSandboxMetadata{Name: meta.GetName(), Namespace: meta.GetNamespace(), Uid: meta.GetUid(), Attempt: attempt},
 		Hostname:     hostname,
 		LogDirectory: m.logDir(pod),
@@ -131,6 +168,7 @@ func (m *Manager) sandboxConfig(pod *corev1.Pod, attempt uint32) *runtimeapi.Pod
 			Sysctls:         podSysctls(pod),
 		},
 	}
+	return cfg, dnsEvents, nil
 }
 
 func (m *Manager) labels(pod *corev1.Pod, container string) map[string]string {
@@ -152,44 +190,6 @@ func protocol(p string) runtimeapi.Protocol {
 		return runtimeapi.Protocol_SCTP
 	}
 	return runtimeapi.Protocol_TCP
-}
-
-// dnsConfig gives pods the node's resolver configuration. (Cluster DNS
-// comes later; ClusterFirst falls back to it as Kubernetes does without
-// --cluster-dns.) A pod's dnsConfig adds to it.
-func dnsConfig(pod *corev1.Pod) *runtimeapi.DNSConfig {
-	cfg := &runtimeapi.DNSConfig{}
-	if pod.GetSpec().GetDnsPolicy() != "None" {
-		data, err := os.ReadFile("/etc/resolv.conf")
-		if err == nil {
-			for _, line := range strings.Split(string(data), "\n") {
-				f := strings.Fields(line)
-				if len(f) < 2 {
-					continue
-				}
-				switch f[0] {
-				case "nameserver":
-					cfg.Servers = append(cfg.Servers, f[1])
-				case "search":
-					cfg.Searches = append(cfg.Searches, f[1:]...)
-				case "options":
-					cfg.Options = append(cfg.Options, f[1:]...)
-				}
-			}
-		}
-	}
-	if c := pod.GetSpec().GetDnsConfig(); c != nil {
-		cfg.Servers = append(cfg.Servers, c.GetNameservers()...)
-		cfg.Searches = append(cfg.Searches, c.GetSearches()...)
-		for _, o := range c.GetOptions() {
-			opt := o.GetName()
-			if o.Value != nil {
-				opt += ":" + o.GetValue()
-			}
-			cfg.Options = append(cfg.Options, opt)
-		}
-	}
-	return cfg
 }
 
 func (m *Manager) podDir(uid string) string    { return filepath.Join(m.cfg.RootDir, "pods", uid) }
