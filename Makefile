@@ -51,7 +51,7 @@ NODE_PACKAGES := containerd runc containernetworking-plugins nftables
 node-packages: ## install the Debian packages the node image copies (containerd, runc, CNI plugins, nft) where missing
 	@scripts/host-packages.sh $(NODE_PACKAGES)
 
-stack-images: node-packages $(BIN)/jaeger ## the docker-compose stack's images, built from this repository and loaded into Docker
+stack-images: node-packages $(BIN)/jaeger $(BIN)/coredns ## the docker-compose stack's images, built from this repository and loaded into Docker
 	$(GO) run ./images/cmd/build-images -stack -out $(BIN)/stack -module images -programs $(BIN)/programs
 	@for f in $(BIN)/stack/*.tar; do docker load -q -i $$f >/dev/null || exit 1; done
 	@docker image prune -f --filter label=dev.skiff.image >/dev/null # what the reload left untagged
@@ -153,6 +153,18 @@ $(BIN)/jaeger: tools/jaeger/go.mod
 	@echo "build bin/jaeger: Jaeger v2 from its Go module, once (about $(JAEGER_MINUTES) min and 2 GB of memory on 2 cores); output in bin/jaeger.log"
 	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/jaeger -trimpath -ldflags='-s -w' -o $(BIN)/jaeger github.com/jaegertracing/jaeger/cmd/jaeger >$(BIN)/jaeger.log 2>&1 || \
 		{ tail -n 30 $(BIN)/jaeger.log; echo "building bin/jaeger failed; its whole output is in bin/jaeger.log" >&2; exit 1; }
+
+# CoreDNS, the cluster DNS add-on (deploy/addons), unmodified from its Go
+# module at the version tools/coredns/go.mod pins; the node image preloads
+# its image. About 3 minutes on 2 cores the first time.
+.PHONY: coredns
+coredns: $(BIN)/coredns ## CoreDNS from its Go module (the cluster DNS add-on's program)
+
+$(BIN)/coredns: tools/coredns/go.mod
+	@mkdir -p $(BIN)
+	@echo "build bin/coredns: CoreDNS from its Go module; output in bin/coredns.log"
+	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/coredns -trimpath -ldflags='-s -w' -o $(BIN)/coredns github.com/coredns/coredns >$(BIN)/coredns.log 2>&1 || \
+		{ tail -n 30 $(BIN)/coredns.log; echo "building bin/coredns failed; its whole output is in bin/coredns.log" >&2; exit 1; }
 
 proto: tools ## regenerate api/ from proto/
 	buf lint

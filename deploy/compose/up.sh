@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Starts the docker-compose stack, waits until every node is Ready, writes
-# a kubeconfig for the host and prints how to use the stack, saying what
-# it does step by step.
+# Starts the docker-compose stack, waits until every node is Ready, applies
+# the cluster's add-ons (deploy/addons: CoreDNS) and waits until they run,
+# writes a kubeconfig for the host and prints how to use the stack, saying
+# what it does step by step. An add-on that does not start fails it, with
+# the add-on's pods, events and logs.
 #
 #   deploy/compose/up.sh [--build]
 #
 # With --build (what `make up` runs) it first builds what the stack needs:
 # the Debian packages the node image copies, the trace collector
-# (bin/jaeger, once), the images (loaded into Docker), kubectl-skiff and
-# the test image. The compilers' output goes to bin/up.log (Jaeger's to
-# bin/jaeger.log) and is shown only when a step fails. Without it the
+# (bin/jaeger, once), CoreDNS (bin/coredns, once), the images (loaded into
+# Docker), kubectl-skiff and the test image. The compilers' output goes to
+# bin/up.log (Jaeger's to bin/jaeger.log, CoreDNS's to bin/coredns.log)
+# and is shown only when a step fails. Without it the
 # images must be loaded already (make stack-images).
 #
 # Environment: COMPOSE (docker-compose), MAKE (make), SKIFF_KUBECONFIG
@@ -46,8 +49,8 @@ fail() {
 
 # step TEXT starts the next step and remembers when; done_step TEXT says
 # how it ended and how long it took.
-steps=2
-$build && steps=5
+steps=3
+$build && steps=7
 step_no=0
 step() {
 	step_no=$((step_no + 1))
@@ -97,6 +100,14 @@ if $build; then
 		done_step "built"
 	fi
 
+	step "Cluster DNS bin/coredns (CoreDNS from its Go module; output in bin/coredns.log)"
+	if "$make" -q "$PWD/bin/coredns" 2>/dev/null; then
+		done_step "built already"
+	else
+		"$make" --no-print-directory "$PWD/bin/coredns" 2>&1 | sed -u 's/^/      /'
+		done_step "built"
+	fi
+
 	step "Images: the stack's images into Docker, kubectl-skiff and the test image into bin/ (output in $log)"
 	logged "$make" --no-print-directory kubectl-skiff images stack-images
 	done_step "$(tail -n 1 "$log")"
@@ -133,13 +144,36 @@ ready() { kubectl --kubeconfig "$kubeconfig" get nodes --no-headers 2>/dev/null 
 until (($(ready) >= want)); do waiting "$want Ready nodes"; done
 done_step "ready"
 
+# The add-ons: applied server-side (again on every run, so an edit of
+# deploy/addons takes effect), then waited for until every replica of
+# their Deployments is ready.
+k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
+addons_failed() {
+	echo "make up: $1" >&2
+	for what in "get deployments,pods -o wide" "get events"; do
+		echo "----- kubectl -n kube-system $what -----" >&2
+		k -n kube-system $what >&2 2>&1 || true
+	done
+	echo "----- logs of the add-on pods -----" >&2
+	k -n kube-system logs -l k8s-app=kube-dns --all-containers --prefix --tail 40 >&2 2>&1 || true
+	exit 1
+}
+step "Add-ons: kubectl apply --server-side -f deploy/addons, waiting for CoreDNS"
+out=$(k apply --server-side --force-conflicts --field-manager skiff-up -f deploy/addons 2>&1) || addons_failed "applying deploy/addons failed: $out"
+replicas() { k -n kube-system get deployment coredns -o jsonpath='{.spec.replicas} {.status.readyReplicas}' 2>/dev/null; }
+until read -r want_dns ready_dns <<<"$(replicas)" && [[ -n $want_dns && ${ready_dns:-0} -ge $want_dns ]]; do
+	((SECONDS < deadline)) || addons_failed "gave up waiting for the CoreDNS Deployment's replicas to be ready"
+	sleep 1
+done
+done_step "CoreDNS ready ($want_dns replicas)"
+
 registry=$($compose port registry 5000)
 registry=${registry/#0.0.0.0:/127.0.0.1:}
 traces=$($compose port collector 16686)
 traces=${traces/#0.0.0.0:/127.0.0.1:}
 cat <<MSG
 
-Skiff is up: $want nodes Ready. Point your shell at it (the README's walkthrough starts here):
+Skiff is up: $want nodes Ready, cluster DNS at 10.96.0.10. Point your shell at it (the README's walkthrough starts here):
 
   export KUBECONFIG=$kubeconfig
   export PATH=$PWD/bin:\$PATH
