@@ -30,8 +30,7 @@ func BenchmarkClusterDNS(b *testing.B) {
 	s.mustKubectl(b, manifest, "apply", "-f", "-")
 	pod := s.runningPods(b, 2)[0]
 	nodeIP := strings.TrimSpace(s.mustKubectl(b, "", "get", "pod", pod, "-o", "jsonpath={.status.hostIP}"))
-	// The cluster DNS knows the Service, and the forwarder's cache has the
-	// registry, before the clock starts.
+	// The cluster DNS knows the Service before the measurements start.
 	s.answers(b, func() (string, error) {
 		return s.kubectl(b, "exec", pod, "--", "nslookup", "hello.default.svc.cluster.local")
 	},

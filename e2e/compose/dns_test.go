@@ -18,22 +18,21 @@ import (
 const clusterDNS = "10.96.0.10"
 
 // dnsManifest is what the cluster DNS test resolves: a headless Service
-// with two ready pods that name it as their subdomain and one that never
-// gets ready, an ExternalName Service, and a pod with its own DNS
-// settings. Every pod runs the test image pushed as image.
+// (its pods are webPod's), an ExternalName Service, and a pod with its own
+// DNS settings. Every pod runs the test image. (The walkthrough makes a
+// Service "web" later on the same stack: these names differ.)
 const dnsManifest = `apiVersion: v1
 kind: Service
-metadata: {name: web}
+metadata: {name: peers}
 spec:
   clusterIP: None
-  selector: {app: dnsweb}
+  selector: {app: peers}
   ports: [{name: http, port: 80, targetPort: 8080}]
 ---
 apiVersion: v1
 kind: Service
 metadata: {name: ext}
 spec: {type: ExternalName, externalName: example.org}
-` + webPod + `
 ---
 apiVersion: v1
 kind: Pod
@@ -53,22 +52,22 @@ const webPod = `
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: NAME, labels: {app: dnsweb}}
+metadata: {name: NAME, labels: {app: peers}}
 spec:
   hostname: NAME
-  subdomain: web
+  subdomain: peers
   containers:
   - name: c
     image: IMAGE
     ports: [{containerPort: 8080}]
     readinessProbe: {httpGet: {path: /hostname, port: READY_PORT}, periodSeconds: 2}`
 
-// dnsObjects is dnsManifest for image: web-0 and web-1 get ready, web-2
-// does not.
+// dnsObjects is dnsManifest and three pods of the headless Service for
+// image: peer-0 and peer-1 get ready, peer-2 does not.
 func dnsObjects(image string) string {
 	m := dnsManifest
 	for i, port := range []string{"8080", "8080", "9"} {
-		m += strings.NewReplacer("NAME", fmt.Sprintf("web-%d", i), "READY_PORT", port).Replace(webPod)
+		m += strings.NewReplacer("NAME", fmt.Sprintf("peer-%d", i), "READY_PORT", port).Replace(webPod)
 	}
 	return strings.ReplaceAll(m, "IMAGE", image)
 }
@@ -79,9 +78,9 @@ func dnsObjects(image string) string {
 func (s *stack) checkDNS(t *testing.T, pod, image string) {
 	s.mustKubectl(t, dnsObjects(image), "apply", "-f", "-")
 	t.Cleanup(func() {
-		_, _ = s.kubectl(t, "delete", "--wait=false", "service/web", "service/ext", "pod/web-0", "pod/web-1", "pod/web-2", "pod/own-dns")
+		_, _ = s.kubectl(t, "delete", "--wait=false", "service/peers", "service/ext", "pod/peer-0", "pod/peer-1", "pod/peer-2", "pod/own-dns")
 	})
-	ips := s.podIPs(t, "web-0", "web-1")
+	ips := s.podIPs(t, "peer-0", "peer-1")
 	lookup := func(args ...string) func() (string, error) {
 		return func() (string, error) {
 			return s.kubectl(t, append([]string{"exec", pod, "--", "nslookup"}, args...)...)
@@ -94,10 +93,10 @@ func (s *stack) checkDNS(t *testing.T, pod, image string) {
 		}
 	})
 	t.Run("headless Service", func(t *testing.T) {
-		s.answers(t, lookup("web"), ips...)
-		s.answers(t, lookup("web-0.web.default.svc.cluster.local"), ips[0])
-		s.answers(t, lookup("_http._tcp.web.default.svc.cluster.local", "SRV"),
-			"0 50 8080 web-0.web.default.svc.cluster.local.", "0 50 8080 web-1.web.default.svc.cluster.local.")
+		s.answers(t, lookup("peers"), ips...)
+		s.answers(t, lookup("peer-0.peers.default.svc.cluster.local"), ips[0])
+		s.answers(t, lookup("_http._tcp.peers.default.svc.cluster.local", "SRV"),
+			"0 50 8080 peer-0.peers.default.svc.cluster.local.", "0 50 8080 peer-1.peers.default.svc.cluster.local.")
 	})
 	t.Run("ExternalName Service", func(t *testing.T) {
 		s.answers(t, func() (string, error) {
@@ -225,4 +224,24 @@ func parseDNSBench(out string) (dnsbench, error) {
 		}
 	}
 	return r, nil
+}
+
+// TestDNSObjects: the cluster DNS test's manifest has every placeholder
+// filled: two Services, three pods of the headless one, the dnsPolicy None
+// pod.
+func TestDNSObjects(t *testing.T) {
+	m := dnsObjects("localhost:5000/x:1")
+	for _, placeholder := range []string{"NAME", "READY_PORT", "IMAGE"} {
+		if strings.Contains(m, placeholder) {
+			t.Errorf("got %s left in the manifest:\n%s", placeholder, m)
+		}
+	}
+	if got := strings.Count(m, "\nkind: "); got != 6 {
+		t.Errorf("got %d objects, want 6:\n%s", got, m)
+	}
+	for _, want := range []string{"name: peer-2", "port: 9}", "subdomain: peers"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("got no %q in the manifest:\n%s", want, m)
+		}
+	}
 }
