@@ -156,7 +156,7 @@ $(BIN)/jaeger: tools/jaeger/go.mod
 
 # CoreDNS, the cluster DNS add-on (deploy/addons), unmodified from its Go
 # module at the version tools/coredns/go.mod pins; the node image preloads
-# its image. About 3 minutes on 2 cores the first time.
+# its image. About 8 minutes on a busy 2-core machine the first time.
 .PHONY: coredns
 coredns: $(BIN)/coredns ## CoreDNS from its Go module (the cluster DNS add-on's program)
 
