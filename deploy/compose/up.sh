@@ -24,7 +24,7 @@ cd "$(dirname "$0")/../.."
 
 # How long make up takes on the project's machines (2 cores), measured:
 # docs/compose.md has the details. Say so when they change.
-first_run="10 to 20 minutes"
+first_run="15 to 30 minutes"
 later_run="about half a minute"
 
 compose=${COMPOSE:-docker-compose}
@@ -84,7 +84,7 @@ if $build; then
 	else
 		echo "make up: builds the stack's images from this checkout, starts it and waits for its nodes."
 		echo "This first run takes $first_run here (the more, the busier the machine), most of it"
-		echo "building the trace collector, which happens once; later runs take $later_run."
+		echo "building the trace collector and CoreDNS, which happens once; later runs take $later_run."
 	fi
 	echo
 
