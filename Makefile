@@ -122,13 +122,14 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each; a crasher lands 
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
-bench: ## apiserver, scheduler, controller-manager, kubelet and proxy benchmarks (see docs/performance.md)
+bench: ## apiserver, scheduler, controller-manager, kubelet, proxy and cluster DNS benchmarks (see docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./services/apiserver/...
 	$(GO) test -run '^$$' -bench BenchmarkScheduling -benchtime=1x -timeout 40m -v ./e2e/scheduler/
 	$(GO) test -run '^$$' -bench BenchmarkDeployment1000 -benchtime=1x -v ./e2e/controllermanager/
 	$(GO) test -run '^$$' -bench 'BenchmarkPodStartup|BenchmarkHollowNodes|BenchmarkHollowJob' -benchtime=1x -timeout 40m -v ./e2e/kubelet/
 	$(GO) test -run '^$$' -bench BenchmarkSync -benchtime=1x -timeout 30m ./services/proxy/internal/nftables/ ./services/proxy/internal/iptables/
 	$(GO) test -run '^$$' -bench BenchmarkNetworkProgramming -benchtime=20x -timeout 30m ./e2e/proxy/
+	$(GO) test -run '^$$' -bench BenchmarkClusterDNS -benchtime=1x -timeout 40m ./e2e/compose/
 
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/protoc-gen-grpc-gateway ## build the pinned code generators
 
