@@ -16,7 +16,8 @@
 # images must be loaded already (make stack-images).
 #
 # Environment: COMPOSE (docker-compose), MAKE (make), SKIFF_KUBECONFIG
-# (where the kubeconfig goes; .skiff/kubeconfig), SKIFF_UP_TIMEOUT
+# (where the kubeconfig goes; .skiff/kubeconfig), SKIFF_ADDONS (the add-ons'
+# manifests; deploy/addons), SKIFF_UP_TIMEOUT
 # (seconds to wait for the stack; 300), and docker-compose.yaml's own
 # SKIFF_* and COMPOSE_PROJECT_NAME.
 set -euo pipefail
@@ -158,8 +159,9 @@ addons_failed() {
 	k -n kube-system logs -l k8s-app=kube-dns --all-containers --prefix --tail 40 >&2 2>&1 || true
 	exit 1
 }
-step "Add-ons: kubectl apply --server-side -f deploy/addons, waiting for CoreDNS"
-out=$(k apply --server-side --force-conflicts --field-manager skiff-up -f deploy/addons 2>&1) || addons_failed "applying deploy/addons failed: $out"
+addons=${SKIFF_ADDONS:-deploy/addons}
+step "Add-ons: kubectl apply --server-side -f $addons, waiting for CoreDNS"
+out=$(k apply --server-side --force-conflicts --field-manager skiff-up -f "$addons" 2>&1) || addons_failed "applying $addons failed: $out"
 replicas() { k -n kube-system get deployment coredns -o jsonpath='{.spec.replicas} {.status.readyReplicas}' 2>/dev/null; }
 until read -r want_dns ready_dns <<<"$(replicas)" && [[ -n $want_dns && ${ready_dns:-0} -ge $want_dns ]]; do
 	((SECONDS < deadline)) || addons_failed "gave up waiting for the CoreDNS Deployment's replicas to be ready"

@@ -255,6 +255,8 @@ func TestStack(t *testing.T) {
 	t.Run("scheduler failover", func(t *testing.T) { s.checkFailover(t) })
 	t.Run("README walkthrough", func(t *testing.T) { s.checkWalkthrough(t) })
 	t.Run("down and up keep the cluster", func(t *testing.T) { s.checkRestart(t) })
+	// Last: it leaves the cluster DNS broken.
+	t.Run("an add-on that does not start fails make up", func(t *testing.T) { s.checkAddonFailure(t) })
 }
 
 // testImage is how pods name the test image pushTestImage pushed.

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -139,6 +140,38 @@ func (s *stack) checkUpstreamCoreDNS(t *testing.T) {
 		}
 		if flag == "-version" && !strings.HasPrefix(got, "CoreDNS-1.") {
 			t.Errorf("/coredns -version: got %q, want CoreDNS-1.x", got)
+		}
+	}
+}
+
+// checkAddonFailure: deploy/compose/up.sh with a CoreDNS whose new pods
+// cannot start (a Corefile path that does not exist) fails once
+// SKIFF_UP_TIMEOUT has passed and prints the add-on's pods, events and
+// logs. The cluster keeps the broken Deployment.
+func (s *stack) checkAddonFailure(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(s.root, "deploy", "addons", "coredns.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(data), `args: ["-conf", "/etc/coredns/Corefile"]`, `args: ["-conf", "/etc/coredns/Missing"]`, 1)
+	if broken == string(data) {
+		t.Fatal("deploy/addons/coredns.yaml has no -conf argument to break")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "coredns.yaml"), []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := s.env
+	s.env = append(slices.Clone(env), "SKIFF_ADDONS="+dir, "SKIFF_UP_TIMEOUT=60")
+	defer func() { s.env = env }()
+	out, err := s.run(5*time.Minute, "deploy/compose/up.sh")
+	if err == nil {
+		t.Fatalf("up.sh with a CoreDNS that cannot start: succeeded, want a failure:\n%s", tail(out, 40))
+	}
+	for _, want := range []string{"make up: gave up waiting for the CoreDNS Deployment", "----- kubectl -n kube-system get events -----",
+		"----- logs of the add-on pods -----", "/etc/coredns/Missing"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("up.sh's output has no %q:\n%s", want, tail(out, 60))
 		}
 	}
 }
