@@ -179,7 +179,7 @@ func (s *stack) checkAddonFailure(t *testing.T) {
 // answers asks until the lookup's lines are exactly want, in any order.
 func (s *stack) answers(t testing.TB, ask func() (string, error), want ...string) {
 	t.Helper()
-	slices.Sort(want)
+	want = slices.Sorted(slices.Values(want)) // not the caller's slice
 	framework.Eventually(t, 2*time.Minute, fmt.Sprintf("answers %q", want), func() error {
 		out, err := ask()
 		if err != nil {
