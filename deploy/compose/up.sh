@@ -162,8 +162,18 @@ addons_failed() {
 addons=${SKIFF_ADDONS:-deploy/addons}
 step "Add-ons: kubectl apply --server-side -f $addons, waiting for CoreDNS"
 out=$(k apply --server-side --force-conflicts --field-manager skiff-up -f "$addons" 2>&1) || addons_failed "applying $addons failed: $out"
-replicas() { k -n kube-system get deployment coredns -o jsonpath='{.spec.replicas} {.status.readyReplicas}' 2>/dev/null; }
-until read -r want_dns ready_dns <<<"$(replicas)" && [[ -n $want_dns && ${ready_dns:-0} -ge $want_dns ]]; do
+# Rolled out as kubectl rollout status sees it: the controller has seen
+# the applied generation, and every replica is updated and available, with
+# no old one left.
+rollout() {
+	k -n kube-system get deployment coredns -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.spec.replicas} {.status.updatedReplicas} {.status.replicas} {.status.availableReplicas}' 2>/dev/null
+}
+rolled_out() {
+	local gen seen want updated total available
+	read -r gen seen want updated total available <<<"$(rollout)"
+	[[ -n $want && ${seen:-0} -ge $gen && ${updated:-0} -eq $want && ${total:-0} -eq $want && ${available:-0} -eq $want ]] && want_dns=$want
+}
+until rolled_out; do
 	((SECONDS < deadline)) || addons_failed "gave up waiting for the CoreDNS Deployment's replicas to be ready"
 	sleep 1
 done
