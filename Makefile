@@ -51,7 +51,7 @@ NODE_PACKAGES := containerd runc containernetworking-plugins nftables
 node-packages: ## install the Debian packages the node image copies (containerd, runc, CNI plugins, nft) where missing
 	@scripts/host-packages.sh $(NODE_PACKAGES)
 
-stack-images: node-packages $(BIN)/jaeger ## the docker-compose stack's images, built from this repository and loaded into Docker
+stack-images: node-packages $(BIN)/jaeger $(BIN)/coredns ## the docker-compose stack's images, built from this repository and loaded into Docker
 	$(GO) run ./images/cmd/build-images -stack -out $(BIN)/stack -module images -programs $(BIN)/programs
 	@for f in $(BIN)/stack/*.tar; do docker load -q -i $$f >/dev/null || exit 1; done
 	@docker image prune -f --filter label=dev.skiff.image >/dev/null # what the reload left untagged
@@ -122,7 +122,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each; a crasher lands 
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
-bench: ## apiserver, scheduler, controller-manager, kubelet and proxy benchmarks (see docs/performance.md)
+bench: ## apiserver, scheduler, controller-manager, kubelet, proxy and cluster DNS benchmarks (see docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./services/apiserver/...
 	$(GO) test -run '^$$' -bench BenchmarkScheduling -benchtime=1x -timeout 40m -v ./e2e/scheduler/
 	$(GO) test -run '^$$' -bench BenchmarkDeployment1000 -benchtime=1x -v ./e2e/controllermanager/
@@ -131,6 +131,7 @@ bench: ## apiserver, scheduler, controller-manager, kubelet and proxy benchmarks
 	$(GO) test -run '^$$' -bench BenchmarkNetworkProgramming -benchtime=20x -timeout 30m ./e2e/proxy/
 	$(GO) test -run '^$$' -bench 'BenchmarkRender|BenchmarkSync' -benchtime=3x -timeout 30m ./services/proxy/internal/netpol/
 	$(GO) test -run '^$$' -bench BenchmarkNetworkPolicyEnforcement -benchtime=40x -timeout 30m ./e2e/proxy/
+	$(GO) test -run '^$$' -bench BenchmarkClusterDNS -benchtime=1x -timeout 40m ./e2e/compose/
 
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/protoc-gen-grpc-gateway ## build the pinned code generators
 
@@ -155,6 +156,18 @@ $(BIN)/jaeger: tools/jaeger/go.mod
 	@echo "build bin/jaeger: Jaeger v2 from its Go module, once (about $(JAEGER_MINUTES) min and 2 GB of memory on 2 cores); output in bin/jaeger.log"
 	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/jaeger -trimpath -ldflags='-s -w' -o $(BIN)/jaeger github.com/jaegertracing/jaeger/cmd/jaeger >$(BIN)/jaeger.log 2>&1 || \
 		{ tail -n 30 $(BIN)/jaeger.log; echo "building bin/jaeger failed; its whole output is in bin/jaeger.log" >&2; exit 1; }
+
+# CoreDNS, the cluster DNS add-on (deploy/addons), unmodified from its Go
+# module at the version tools/coredns/go.mod pins; the node image preloads
+# its image. About 8 minutes on a busy 2-core machine the first time.
+.PHONY: coredns
+coredns: $(BIN)/coredns ## CoreDNS from its Go module (the cluster DNS add-on's program)
+
+$(BIN)/coredns: tools/coredns/go.mod
+	@mkdir -p $(BIN)
+	@echo "build bin/coredns: CoreDNS from its Go module; output in bin/coredns.log"
+	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/coredns -trimpath -ldflags='-s -w' -o $(BIN)/coredns github.com/coredns/coredns >$(BIN)/coredns.log 2>&1 || \
+		{ tail -n 30 $(BIN)/coredns.log; echo "building bin/coredns failed; its whole output is in bin/coredns.log" >&2; exit 1; }
 
 proto: tools ## regenerate api/ from proto/
 	buf lint

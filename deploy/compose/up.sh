@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# Starts the docker-compose stack, waits until every node is Ready, writes
-# a kubeconfig for the host and prints how to use the stack, saying what
-# it does step by step.
+# Starts the docker-compose stack, waits until every node is Ready, applies
+# the cluster's add-ons (deploy/addons: CoreDNS) and waits until they run,
+# writes a kubeconfig for the host and prints how to use the stack, saying
+# what it does step by step. An add-on that does not start fails it, with
+# the add-on's pods, events and logs.
 #
 #   deploy/compose/up.sh [--build]
 #
 # With --build (what `make up` runs) it first builds what the stack needs:
 # the Debian packages the node image copies, the trace collector
-# (bin/jaeger, once), the images (loaded into Docker), kubectl-skiff and
-# the test image. The compilers' output goes to bin/up.log (Jaeger's to
-# bin/jaeger.log) and is shown only when a step fails. Without it the
+# (bin/jaeger, once), CoreDNS (bin/coredns, once), the images (loaded into
+# Docker), kubectl-skiff and the test image. The compilers' output goes to
+# bin/up.log (Jaeger's to bin/jaeger.log, CoreDNS's to bin/coredns.log)
+# and is shown only when a step fails. Without it the
 # images must be loaded already (make stack-images).
 #
 # Environment: COMPOSE (docker-compose), MAKE (make), SKIFF_KUBECONFIG
-# (where the kubeconfig goes; .skiff/kubeconfig), SKIFF_UP_TIMEOUT
+# (where the kubeconfig goes; .skiff/kubeconfig), SKIFF_ADDONS (the add-ons'
+# manifests; deploy/addons), SKIFF_UP_TIMEOUT
 # (seconds to wait for the stack; 300), and docker-compose.yaml's own
 # SKIFF_* and COMPOSE_PROJECT_NAME.
 set -euo pipefail
@@ -21,7 +25,7 @@ cd "$(dirname "$0")/../.."
 
 # How long make up takes on the project's machines (2 cores), measured:
 # docs/compose.md has the details. Say so when they change.
-first_run="10 to 20 minutes"
+first_run="15 to 30 minutes"
 later_run="about half a minute"
 
 compose=${COMPOSE:-docker-compose}
@@ -46,8 +50,8 @@ fail() {
 
 # step TEXT starts the next step and remembers when; done_step TEXT says
 # how it ended and how long it took.
-steps=2
-$build && steps=5
+steps=3
+$build && steps=7
 step_no=0
 step() {
 	step_no=$((step_no + 1))
@@ -81,7 +85,7 @@ if $build; then
 	else
 		echo "make up: builds the stack's images from this checkout, starts it and waits for its nodes."
 		echo "This first run takes $first_run here (the more, the busier the machine), most of it"
-		echo "building the trace collector, which happens once; later runs take $later_run."
+		echo "building the trace collector and CoreDNS, which happens once; later runs take $later_run."
 	fi
 	echo
 
@@ -94,6 +98,14 @@ if $build; then
 		done_step "built already"
 	else
 		"$make" --no-print-directory "$PWD/bin/jaeger" 2>&1 | sed -u 's/^/      /'
+		done_step "built"
+	fi
+
+	step "Cluster DNS bin/coredns (CoreDNS from its Go module; output in bin/coredns.log)"
+	if "$make" -q "$PWD/bin/coredns" 2>/dev/null; then
+		done_step "built already"
+	else
+		"$make" --no-print-directory "$PWD/bin/coredns" 2>&1 | sed -u 's/^/      /'
 		done_step "built"
 	fi
 
@@ -133,13 +145,47 @@ ready() { kubectl --kubeconfig "$kubeconfig" get nodes --no-headers 2>/dev/null 
 until (($(ready) >= want)); do waiting "$want Ready nodes"; done
 done_step "ready"
 
+# The add-ons: applied server-side (again on every run, so an edit of
+# deploy/addons takes effect), then waited for until every replica of
+# their Deployments is ready.
+k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
+addons_failed() {
+	echo "make up: $1" >&2
+	for what in "get deployments,pods -o wide" "get events"; do
+		echo "----- kubectl -n kube-system $what -----" >&2
+		k -n kube-system $what >&2 2>&1 || true
+	done
+	echo "----- logs of the add-on pods -----" >&2
+	k -n kube-system logs -l k8s-app=kube-dns --all-containers --prefix --tail 40 >&2 2>&1 || true
+	exit 1
+}
+addons=${SKIFF_ADDONS:-deploy/addons}
+step "Add-ons: kubectl apply --server-side -f $addons, waiting for CoreDNS"
+out=$(k apply --server-side --force-conflicts --field-manager skiff-up -f "$addons" 2>&1) || addons_failed "applying $addons failed: $out"
+# Rolled out as kubectl rollout status sees it: the controller has seen
+# the applied generation, and every replica is updated and available, with
+# no old one left.
+rollout() {
+	k -n kube-system get deployment coredns -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.spec.replicas} {.status.updatedReplicas} {.status.replicas} {.status.availableReplicas}' 2>/dev/null
+}
+rolled_out() {
+	local gen seen want updated total available
+	read -r gen seen want updated total available <<<"$(rollout)"
+	[[ -n $want && ${seen:-0} -ge $gen && ${updated:-0} -eq $want && ${total:-0} -eq $want && ${available:-0} -eq $want ]] && want_dns=$want
+}
+until rolled_out; do
+	((SECONDS < deadline)) || addons_failed "gave up waiting for the CoreDNS Deployment's replicas to be ready"
+	sleep 1
+done
+done_step "CoreDNS ready ($want_dns replicas)"
+
 registry=$($compose port registry 5000)
 registry=${registry/#0.0.0.0:/127.0.0.1:}
 traces=$($compose port collector 16686)
 traces=${traces/#0.0.0.0:/127.0.0.1:}
 cat <<MSG
 
-Skiff is up: $want nodes Ready. Point your shell at it (the README's walkthrough starts here):
+Skiff is up: $want nodes Ready, cluster DNS at 10.96.0.10. Point your shell at it (the README's walkthrough starts here):
 
   export KUBECONFIG=$kubeconfig
   export PATH=$PWD/bin:\$PATH

@@ -29,7 +29,7 @@ func TestMain(m *testing.M) { framework.Main(m) }
 
 // stack is one compose project brought up by `make up`.
 type stack struct {
-	t          *testing.T
+	t          testing.TB
 	root       string // the repository
 	env        []string
 	project    string
@@ -44,7 +44,7 @@ const downBudget = 4 * time.Minute
 
 // freeNet picks the first three octets of a 10.89.x.0/24 that no route of
 // this machine (a stack already up, a Docker network) covers.
-func freeNet(t *testing.T) string {
+func freeNet(t testing.TB) string {
 	t.Helper()
 	routes, err := os.ReadFile("/proc/net/route")
 	if err != nil {
@@ -66,7 +66,7 @@ func repoRoot() string {
 	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
 }
 
-func needDocker(t *testing.T) {
+func needDocker(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the stack's images and runs docker-compose")
@@ -82,7 +82,7 @@ func needDocker(t *testing.T) {
 }
 
 // up runs `make up` for a new project and registers its removal.
-func up(t *testing.T) *stack {
+func up(t testing.TB) *stack {
 	needDocker(t)
 	dir := t.TempDir()
 	s := &stack{
@@ -95,8 +95,10 @@ func up(t *testing.T) *stack {
 	// Commands end in time for the cleanup to run before the test binary's
 	// deadline; a timed-out test would leave the stack behind.
 	s.deadline = time.Now().Add(time.Hour)
-	if d, ok := t.Deadline(); ok {
-		s.deadline = d.Add(-downBudget)
+	if dt, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if d, ok := dt.Deadline(); ok {
+			s.deadline = d.Add(-downBudget)
+		}
 	}
 	s.bin = filepath.Join(s.root, "bin")
 	cloudConfig := filepath.Join(dir, "cloud-config.yaml")
@@ -159,12 +161,12 @@ func (s *stack) run(timeout time.Duration, name string, args ...string) (string,
 	return string(out), err
 }
 
-func (s *stack) kubectl(t *testing.T, args ...string) (string, error) {
+func (s *stack) kubectl(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	return framework.Kubectl(t, s.kubeconfig, "", args...)
 }
 
-func (s *stack) mustKubectl(t *testing.T, stdin string, args ...string) string {
+func (s *stack) mustKubectl(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
 	out, err := framework.Kubectl(t, s.kubeconfig, stdin, args...)
 	if err != nil {
@@ -174,7 +176,7 @@ func (s *stack) mustKubectl(t *testing.T, stdin string, args ...string) string {
 }
 
 // port is the host address of a service's published port.
-func (s *stack) port(t *testing.T, service, port string) string {
+func (s *stack) port(t testing.TB, service, port string) string {
 	t.Helper()
 	out, err := s.run(time.Minute, "docker-compose", "port", service, port)
 	if err != nil {
@@ -194,20 +196,7 @@ func tail(s string, lines int) string {
 func TestStack(t *testing.T) {
 	s := up(t)
 
-	// The user's image: loaded and pushed with docker, as the README says;
-	// pods name it localhost:5000/..., which the nodes map to the registry.
-	registry := s.port(t, "registry", "5000")
-	pushed := registry + "/e2e/hello:1"
-	for _, args := range [][]string{
-		{"docker", "load", "-q", "-i", filepath.Join(s.bin, "images", "testserver.tar")},
-		{"docker", "tag", "registry.skiff.local/testserver:1.0", pushed},
-		{"docker", "push", pushed},
-	} {
-		if out, err := s.run(5*time.Minute, args[0], args[1:]...); err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
-	t.Cleanup(func() { _, _ = s.run(time.Minute, "docker", "rmi", pushed) })
+	s.pushTestImage(t)
 
 	// The kubelets register with --cloud-provider=external; the
 	// cloud-controller's local provider initializes their Nodes.
@@ -237,6 +226,7 @@ func TestStack(t *testing.T) {
 			return s.kubectl(t, "exec", pods[0], "--", "get", "http://"+ip+"/hostname")
 		})
 	})
+	t.Run("cluster DNS", func(t *testing.T) { s.checkDNS(t, pods[0], testImage) })
 	t.Run("LoadBalancer from the host", func(t *testing.T) {
 		var lb string
 		framework.Eventually(t, 2*time.Minute, "a LoadBalancer address", func() error {
@@ -266,6 +256,28 @@ func TestStack(t *testing.T) {
 	t.Run("scheduler failover", func(t *testing.T) { s.checkFailover(t) })
 	t.Run("README walkthrough", func(t *testing.T) { s.checkWalkthrough(t) })
 	t.Run("down and up keep the cluster", func(t *testing.T) { s.checkRestart(t) })
+	// Last: it leaves the cluster DNS broken.
+	t.Run("an add-on that does not start fails make up", func(t *testing.T) { s.checkAddonFailure(t) })
+}
+
+// testImage is how pods name the test image pushTestImage pushed.
+const testImage = "localhost:5000/e2e/hello:1"
+
+// pushTestImage loads the test image (make images) and pushes it into the
+// stack's registry with docker, as the README says; pods name it
+// testImage, which the nodes map to the registry.
+func (s *stack) pushTestImage(t testing.TB) {
+	pushed := s.port(t, "registry", "5000") + strings.TrimPrefix(testImage, "localhost:5000")
+	for _, args := range [][]string{
+		{"docker", "load", "-q", "-i", filepath.Join(s.bin, "images", "testserver.tar")},
+		{"docker", "tag", "registry.skiff.local/testserver:1.0", pushed},
+		{"docker", "push", pushed},
+	} {
+		if out, err := s.run(5*time.Minute, args[0], args[1:]...); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	t.Cleanup(func() { _, _ = s.run(time.Minute, "docker", "rmi", pushed) })
 }
 
 // checkRestart: `make down` then the stack up again keeps the objects
@@ -322,7 +334,7 @@ spec:
 
 // runningPods waits until n pods of the Deployment run and returns their
 // names.
-func (s *stack) runningPods(t *testing.T, n int) []string {
+func (s *stack) runningPods(t testing.TB, n int) []string {
 	t.Helper()
 	var names []string
 	framework.Eventually(t, 3*time.Minute, fmt.Sprintf("%d running hello pods", n), func() error {

@@ -89,10 +89,33 @@ var Images = []Image{
 	{
 		Package: "./testserver", Ref: "registry.skiff.local/testserver:1.0", Binary: "/testserver",
 		Tools: []Tool{{Package: "./toolbox", Path: "/bin/toolbox", Links: inDir("/bin",
-			"cat", "echo", "env", "exit", "false", "get", "head", "hostname", "id", "ls", "rm", "sleep", "stderr", "touch", "true", "write")}},
+			"cat", "dig", "dnsbench", "echo", "env", "exit", "false", "get", "head", "hostname", "id", "ls", "nslookup", "rm", "sleep", "stderr", "touch", "true", "write")}},
 		Dirs: []string{"/tmp"},
 		Env:  []string{"PATH=/bin:/"},
 	},
+}
+
+// CoreDNSVersion is the CoreDNS release the cluster DNS add-on runs,
+// tools/coredns/go.mod's.
+const CoreDNSVersion = "v1.15.0"
+
+// Addons are the images of the cluster's add-ons (deploy/addons), which
+// the node image preloads so that no node pulls them: third-party
+// programs built from their Go modules, unmodified. CoreDNS's is upstream's
+// image name, entrypoint and port use: /coredns, run as root with every
+// capability but NET_BIND_SERVICE dropped by its pod.
+var Addons = []Image{
+	{Prebuilt: "../bin/coredns", Ref: "registry.k8s.io/coredns/coredns:" + CoreDNSVersion, Binary: "/coredns"},
+}
+
+// byRef is the image of Images or Addons named ref.
+func byRef(ref string) (Image, bool) {
+	for _, list := range [][]Image{Images, Addons} {
+		if i := slices.IndexFunc(list, func(img Image) bool { return img.Ref == ref }); i >= 0 {
+			return list[i], true
+		}
+	}
+	return Image{}, false
 }
 
 // Build compiles img's programs in moduleDir for this machine's
@@ -177,11 +200,11 @@ func packages(imgs []Image) ([]string, error) {
 			}
 		}
 		for _, ref := range img.Preload {
-			i := slices.IndexFunc(Images, func(img Image) bool { return img.Ref == ref })
-			if i < 0 {
-				return fmt.Errorf("image %s: preload %s: not one of Images", img.Ref, ref)
+			pre, ok := byRef(ref)
+			if !ok {
+				return fmt.Errorf("image %s: preload %s: not one of Images or Addons", img.Ref, ref)
 			}
-			if err := visit(Images[i]); err != nil {
+			if err := visit(pre); err != nil {
 				return err
 			}
 		}
@@ -306,12 +329,12 @@ func (b Builder) program(pkg string) ([]byte, error) {
 	return data, err
 }
 
-// preload builds the image ref of Images as a tarball file under
-// PreloadDir.
+// preload builds the image ref of Images or Addons as a tarball file
+// under PreloadDir.
 func (b Builder) preload(ref string) (File, error) {
-	i := slices.IndexFunc(Images, func(img Image) bool { return img.Ref == ref })
-	if i < 0 {
-		return File{}, fmt.Errorf("preload %s: not one of Images", ref)
+	img, ok := byRef(ref)
+	if !ok {
+		return File{}, fmt.Errorf("preload %s: not one of Images or Addons", ref)
 	}
 	tmp, err := os.MkdirTemp("", "skiff-preload-")
 	if err != nil {
@@ -319,14 +342,14 @@ func (b Builder) preload(ref string) (File, error) {
 	}
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, "preload.tar")
-	if err := b.Build(Images[i], out); err != nil {
+	if err := b.Build(img, out); err != nil {
 		return File{}, err
 	}
 	data, err := os.ReadFile(out)
 	if err != nil {
 		return File{}, err
 	}
-	return File{Path: path.Join(PreloadDir, FileName(Images[i])), Data: data}, nil
+	return File{Path: path.Join(PreloadDir, FileName(img)), Data: data}, nil
 }
 
 // FileName is the name of img's tarball: the last part of its repository

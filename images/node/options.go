@@ -54,7 +54,7 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClusterCIDR, "cluster-cidr", o.ClusterCIDR, "CIDR of all pods; traffic from pods to elsewhere is masqueraded.")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory of containerd's images and containers, the kubelet's state and the CNI address store (mount a volume here).")
 	fs.StringVar(&o.SandboxImage, "sandbox-image", o.SandboxImage, "Pause image of pod sandboxes.")
-	fs.StringVar(&o.ImagePreloadDir, "image-preload-dir", o.ImagePreloadDir, "Image tarballs the kubelet imports at start (the pause image).")
+	fs.StringVar(&o.ImagePreloadDir, "image-preload-dir", o.ImagePreloadDir, "Image tarballs the kubelet imports at start (the pause image and the add-ons' images, such as CoreDNS).")
 	fs.StringToStringVar(&o.RegistryMirrors, "registry-mirror", o.RegistryMirrors, "Registries containerd reaches elsewhere, host=endpoint (localhost:5000=http://registry:5000).")
 	fs.StringVar(&o.LBInterface, "lb-interface", o.LBInterface, "Interface holding the LoadBalancer ingress IPs as local /32 addresses (labelled <interface>:lb), so the node answers ARP for them; empty disables announcing them.")
 	fs.StringVar(&o.NodeIP, "node-ip", o.NodeIP, "The node's IP address, given to the kubelet and where the node resolver for pods listens (default: the first IPv4 address of the default route's interface).")

@@ -33,6 +33,8 @@ func (e exitStatus) Error() string { return "exit status " + strconv.Itoa(int(e)
 
 var applets = map[string]applet{
 	"cat":      cat,
+	"dig":      dig,
+	"dnsbench": dnsbench,
 	"echo":     func(std stdio, args []string) error { return say(std.out, strings.Join(args, " ")) },
 	"env":      func(std stdio, _ []string) error { return say(std.out, os.Environ()...) },
 	"exit":     exit,
@@ -42,6 +44,7 @@ var applets = map[string]applet{
 	"hostname": hostname,
 	"id":       id,
 	"ls":       ls,
+	"nslookup": nslookup,
 	"rm":       eachFile(os.Remove),
 	"sleep":    sleep,
 	"stderr":   func(std stdio, args []string) error { return say(std.err, strings.Join(args, " ")) },

@@ -60,7 +60,7 @@ func TestApplets(t *testing.T) {
 		{argv: []string{"cat", filepath.Join(dir, "written")}, out: "all done"},
 		{argv: []string{"write"}, code: 1, err: "usage: write FILE"},
 		{argv: []string{"sh", "-c", "true"}, code: 127, err: `no applet "sh"`},
-		{argv: []string{"toolbox"}, code: 127, err: "have: cat echo"},
+		{argv: []string{"toolbox"}, code: 127, err: "have: cat dig dnsbench echo"},
 	} {
 		t.Run(strings.Join(tc.argv, " "), func(t *testing.T) {
 			var out, errOut bytes.Buffer

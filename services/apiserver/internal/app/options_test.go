@@ -3,6 +3,7 @@ package app
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -61,6 +62,24 @@ func TestRESTWritesStartTraces(t *testing.T) {
 	} {
 		if got := restWrite(name); got != want {
 			t.Errorf("restWrite(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestServingHosts: the generated serving certificate covers the names and
+// the address pods reach the apiserver by (the kubernetes Service).
+func TestServingHosts(t *testing.T) {
+	for _, tc := range []struct{ ipRange, want string }{
+		{"10.96.0.0/12", "10.96.0.1"},
+		{"172.20.0.0/16", "172.20.0.1"},
+	} {
+		o := NewOptions()
+		o.ServiceClusterIPRange = tc.ipRange
+		hosts := o.hosts()
+		for _, want := range []string{tc.want, "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"} {
+			if !slices.Contains(hosts, want) {
+				t.Errorf("range %s: got hosts %v, want %s among them", tc.ipRange, hosts, want)
+			}
 		}
 	}
 }

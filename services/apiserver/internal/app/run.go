@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,6 +35,7 @@ import (
 	"skiff.dev/services/apiserver/internal/etcd"
 	"skiff.dev/services/apiserver/internal/grpcapi"
 	"skiff.dev/services/apiserver/internal/impersonation"
+	"skiff.dev/services/apiserver/internal/ipalloc"
 	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/pki"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -261,9 +263,21 @@ func (o *Options) clientCertificates(tlsConfig *tls.Config) (*auth.Certificates,
 	return &auth.Certificates{Roots: pool}, nil
 }
 
-// hosts are the names and addresses the generated certificate covers.
+// clusterDomain is the cluster's DNS domain, as the kubelets' and the
+// cluster DNS add-on's default: in-cluster clients reach the apiserver as
+// kubernetes.default.svc.cluster.local.
+const clusterDomain = "cluster.local"
+
+// hosts are the names and addresses the generated certificate covers:
+// those of the kubernetes Service (its names and the first address of
+// --service-cluster-ip-range), which pods reach the apiserver by, and the
+// apiserver's own.
 func (o *Options) hosts() []string {
-	hosts := []string{"localhost", "127.0.0.1", "::1", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "apiserver"}
+	hosts := []string{"localhost", "127.0.0.1", "::1", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+		"kubernetes.default.svc." + clusterDomain, "apiserver"}
+	if p, err := netip.ParsePrefix(o.ServiceClusterIPRange); err == nil {
+		hosts = append(hosts, ipalloc.First(p.Masked()).String())
+	}
 	if name, err := os.Hostname(); err == nil {
 		hosts = append(hosts, name)
 	}

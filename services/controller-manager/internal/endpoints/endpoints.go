@@ -2,7 +2,10 @@
 // of the pods its selector matches, ready ones under addresses and the
 // others under notReadyAddresses, with the Service's ports resolved for
 // each pod (a named targetPort is looked up in the pod's containers), pods
-// with the same resolved ports grouped into one subset.
+// with the same resolved ports grouped into one subset. A pod whose
+// spec.subdomain names the Service carries its spec.hostname, which the
+// cluster DNS serves; ExternalName Services and Services without a
+// selector get no Endpoints from it.
 package endpoints
 
 import (
@@ -67,6 +70,39 @@ func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 	return ec
 }
 
+// Manages reports whether the controllers keep a Service's endpoints:
+// those of a Service without a selector are the user's, and an
+// ExternalName Service has none (its name is an alias in the cluster DNS).
+func Manages(s *corev1.Service) bool {
+	return len(s.GetSpec().GetSelector()) > 0 && s.GetSpec().GetType() != "ExternalName"
+}
+
+// Hostname is the hostname a pod's endpoint carries for a Service: the
+// pod's spec.hostname when its spec.subdomain names the Service in its own
+// namespace (the cluster DNS then answers HOSTNAME.SERVICE.NS.svc.DOMAIN
+// with the pod's address), "" otherwise.
+func Hostname(s *corev1.Service, p *corev1.Pod) string {
+	if p.GetSpec().GetSubdomain() != s.GetMetadata().GetName() || p.GetMetadata().GetNamespace() != s.GetMetadata().GetNamespace() {
+		return ""
+	}
+	return p.GetSpec().GetHostname()
+}
+
+// Finished reports whether a pod has ended (Succeeded or Failed): it is
+// no Service's endpoint any more.
+func Finished(p *corev1.Pod) bool {
+	phase := p.GetStatus().GetPhase()
+	return phase == "Succeeded" || phase == "Failed"
+}
+
+// included reports whether a pod with an address is one of a Service's
+// Endpoints: not once it has finished, nor while it terminates unless the
+// Service publishes addresses that are not ready. (EndpointSlices keep
+// terminating pods, with their conditions.)
+func included(s *corev1.Service, p *corev1.Pod) bool {
+	return !Finished(p) && (p.GetMetadata().GetDeletionTimestamp() == nil || s.GetSpec().GetPublishNotReadyAddresses())
+}
+
 // Selects reports whether a Service's selector (matchLabels semantics)
 // picks a pod; a Service without a selector picks none.
 func Selects(s *corev1.Service, labels map[string]string) bool {
@@ -101,7 +137,7 @@ func (ec *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 		}
 		return 0, nil
 	}
-	if len(svc.GetSpec().GetSelector()) == 0 {
+	if !Manages(svc) {
 		return 0, nil // endpoints of a service without selector are the user's
 	}
 	ctx = ec.traces.Context(ctx, key, svc.GetMetadata().GetAnnotations())
@@ -197,9 +233,7 @@ func Subsets(svc *corev1.Service, pods []*corev1.Pod) []*corev1.EndpointSubset {
 	}
 	groups := map[string]*group{}
 	for _, p := range pods {
-		phase := p.GetStatus().GetPhase()
-		if !Selects(svc, p.GetMetadata().GetLabels()) || p.GetStatus().GetPodIp() == "" ||
-			phase == "Succeeded" || phase == "Failed" || p.GetMetadata().GetDeletionTimestamp() != nil {
+		if !Selects(svc, p.GetMetadata().GetLabels()) || p.GetStatus().GetPodIp() == "" || !included(svc, p) {
 			continue
 		}
 		var ports []*corev1.EndpointPort
@@ -216,7 +250,7 @@ func Subsets(svc *corev1.Service, pods []*corev1.Pod) []*corev1.EndpointSubset {
 			continue
 		}
 		node := p.GetSpec().GetNodeName()
-		addr := &corev1.EndpointAddress{Ip: p.GetStatus().GetPodIp(), NodeName: &node,
+		addr := &corev1.EndpointAddress{Ip: p.GetStatus().GetPodIp(), Hostname: Hostname(svc, p), NodeName: &node,
 			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: p.GetMetadata().GetNamespace(),
 				Name: p.GetMetadata().GetName(), Uid: p.GetMetadata().GetUid()}}
 		if node == "" {

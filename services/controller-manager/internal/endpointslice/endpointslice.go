@@ -3,12 +3,16 @@
 // conditions, node, zone), the Service's ports resolved per pod, pods with
 // the same resolved ports in the same slices, at most 100 endpoints a
 // slice. Slices carry kubernetes.io/service-name and are owned by their
-// Service, so the garbage collector removes them with it.
+// Service, so the garbage collector removes them with it; those of a
+// headless Service also carry service.kubernetes.io/headless. An endpoint
+// carries its pod's hostname when the pod's subdomain names the Service
+// (the cluster DNS's HOSTNAME.SERVICE.NS.svc records).
 package endpointslice
 
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -38,6 +42,7 @@ const (
 	LabelManagedBy   = "endpointslice.kubernetes.io/managed-by"
 	ManagedBy        = "endpointslice-controller.k8s.io"
 	MaxEndpoints     = 100
+	LabelHeadless    = "service.kubernetes.io/headless"
 )
 
 // Controller is the EndpointSlice controller; its keys are Services.
@@ -113,9 +118,8 @@ type group struct {
 func Desired(svc *corev1.Service, pods []*corev1.Pod, zoneOf func(node string) string) []*group {
 	groups := map[string]*group{}
 	for _, p := range pods {
-		phase := p.GetStatus().GetPhase()
 		ip := p.GetStatus().GetPodIp()
-		if !endpoints.Selects(svc, p.GetMetadata().GetLabels()) || ip == "" || strings.Contains(ip, ":") || phase == "Succeeded" || phase == "Failed" {
+		if !endpoints.Selects(svc, p.GetMetadata().GetLabels()) || ip == "" || strings.Contains(ip, ":") || endpoints.Finished(p) {
 			continue
 		}
 		var ports []*discoveryv1.EndpointPort
@@ -143,6 +147,9 @@ func Desired(svc *corev1.Service, pods []*corev1.Pod, zoneOf func(node string) s
 			Conditions: &discoveryv1.EndpointConditions{Ready: &ready, Serving: &serving, Terminating: &terminating},
 			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: p.GetMetadata().GetNamespace(),
 				Name: p.GetMetadata().GetName(), Uid: p.GetMetadata().GetUid()}}
+		if h := endpoints.Hostname(svc, p); h != "" {
+			e.Hostname = &h
+		}
 		if node != "" {
 			e.NodeName = &node
 			if z := zoneOf(node); z != "" {
@@ -186,7 +193,7 @@ func (ec *Controller) zoneOf(node string) string {
 
 func (ec *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
 	svc, ok := ec.svcs.Store().Get(key)
-	if !ok || len(svc.GetSpec().GetSelector()) == 0 || svc.GetMetadata().GetDeletionTimestamp() != nil {
+	if !ok || !endpoints.Manages(svc) || svc.GetMetadata().GetDeletionTimestamp() != nil {
 		ec.traces.Forget(key)
 		return 0, nil // the garbage collector removes a deleted Service's slices
 	}
@@ -236,11 +243,13 @@ func (ec *Controller) reconcile(ctx context.Context, key string) (time.Duration,
 			if i < len(have) {
 				cur := have[i]
 				if proto.Equal(&discoveryv1.EndpointSlice{Endpoints: cur.GetEndpoints(), Ports: cur.GetPorts()},
-					&discoveryv1.EndpointSlice{Endpoints: want.GetEndpoints(), Ports: want.GetPorts()}) {
+					&discoveryv1.EndpointSlice{Endpoints: want.GetEndpoints(), Ports: want.GetPorts()}) &&
+					maps.Equal(cur.GetMetadata().GetLabels(), want.GetMetadata().GetLabels()) {
 					continue
 				}
 				updated := proto.Clone(cur).(*discoveryv1.EndpointSlice)
 				updated.Endpoints, updated.Ports = want.GetEndpoints(), want.GetPorts()
+				updated.Metadata.Labels = want.GetMetadata().GetLabels()
 				if _, err := slices.Update(ctx, updated, client.WriteOptions{}); err != nil && !client.IsNotFound(err) {
 					return 0, fmt.Errorf("update endpointslice %s: %w", informer.KeyOf(cur), err)
 				}
@@ -282,16 +291,28 @@ func chunk(eps []*discoveryv1.Endpoint) [][]*discoveryv1.Endpoint {
 
 func (ec *Controller) slice(svc *corev1.Service, ports []*discoveryv1.EndpointPort, eps []*discoveryv1.Endpoint) *discoveryv1.EndpointSlice {
 	yes := true
-	labels := map[string]string{}
-	for k, v := range svc.GetMetadata().GetLabels() {
-		labels[k] = v
-	}
-	labels[LabelServiceName] = svc.GetMetadata().GetName()
-	labels[LabelManagedBy] = ManagedBy
 	return &discoveryv1.EndpointSlice{
 		Metadata: &metav1.ObjectMeta{GenerateName: svc.GetMetadata().GetName() + "-", Namespace: svc.GetMetadata().GetNamespace(),
-			Labels: labels, OwnerReferences: []*metav1.OwnerReference{{ApiVersion: "v1", Kind: "Service", Name: svc.GetMetadata().GetName(),
+			Labels: Labels(svc), OwnerReferences: []*metav1.OwnerReference{{ApiVersion: "v1", Kind: "Service", Name: svc.GetMetadata().GetName(),
 				Uid: svc.GetMetadata().GetUid(), Controller: &yes, BlockOwnerDeletion: &yes}}},
 		AddressType: "IPv4", Endpoints: eps, Ports: ports,
 	}
+}
+
+// Labels are the labels of a Service's slices: the Service's own, the
+// service name and manager, and service.kubernetes.io/headless for a
+// headless Service.
+func Labels(svc *corev1.Service) map[string]string {
+	labels := map[string]string{}
+	for k, v := range svc.GetMetadata().GetLabels() {
+		if k != LabelHeadless {
+			labels[k] = v
+		}
+	}
+	labels[LabelServiceName] = svc.GetMetadata().GetName()
+	labels[LabelManagedBy] = ManagedBy
+	if svc.GetSpec().GetClusterIp() == "None" {
+		labels[LabelHeadless] = ""
+	}
+	return labels
 }

@@ -70,3 +70,41 @@ func TestDesired(t *testing.T) {
 		t.Fatal("no endpoints should still make one empty slice")
 	}
 }
+
+// TestDesiredHeadless: a headless Service's endpoints carry the hostnames
+// of the pods whose subdomain names it, and with publishNotReadyAddresses
+// every pod is ready; its slices are labelled headless.
+func TestDesiredHeadless(t *testing.T) {
+	svc := &corev1.Service{Metadata: &metav1.ObjectMeta{Name: "web", Namespace: "ns", Labels: map[string]string{"tier": "front"}},
+		Spec: &corev1.ServiceSpec{ClusterIp: "None", Selector: map[string]string{"app": "web"}, PublishNotReadyAddresses: true}}
+	var pods []*corev1.Pod
+	for i, sub := range []string{"web", "web", "db"} {
+		p := pod(i, i == 0)
+		host, sub := fmt.Sprintf("web-%d", i), sub
+		p.Spec.Hostname, p.Spec.Subdomain = &host, &sub
+		pods = append(pods, p)
+	}
+	groups := Desired(svc, pods, func(string) string { return "" })
+	if len(groups) != 1 || len(groups[0].endpoints) != 3 {
+		t.Fatalf("got %d groups, want one of three endpoints", len(groups))
+	}
+	for i, want := range []string{"web-0", "web-1", ""} {
+		e := groups[0].endpoints[i]
+		if e.GetHostname() != want {
+			t.Errorf("endpoint %v: got hostname %q, want %q", e.GetAddresses(), e.GetHostname(), want)
+		}
+		if !e.GetConditions().GetReady() || e.GetConditions().GetServing() != (i == 0) {
+			t.Errorf("endpoint %v: got conditions %v, want ready, serving only when the pod is", e.GetAddresses(), e.GetConditions())
+		}
+	}
+	labels := Labels(svc)
+	for k, want := range map[string]string{"tier": "front", LabelServiceName: "web", LabelManagedBy: ManagedBy, LabelHeadless: ""} {
+		if got, ok := labels[k]; !ok || got != want {
+			t.Errorf("label %s: got %q (%v), want %q", k, got, ok, want)
+		}
+	}
+	svc.Spec.ClusterIp = "10.96.0.20"
+	if _, ok := Labels(svc)[LabelHeadless]; ok {
+		t.Errorf("a Service with a cluster IP: got label %s", LabelHeadless)
+	}
+}

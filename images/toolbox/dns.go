@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+)
+
+// dnsTimeout bounds one lookup or query.
+const dnsTimeout = 5 * time.Second
+
+// nslookup resolves NAME as a program in the pod would, through the pod's
+// /etc/resolv.conf (nameservers, search paths, ndots) with Go's own
+// resolver, and prints the answers of TYPE one a line: addresses for A
+// (the default), the canonical name for CNAME, "PRIORITY WEIGHT PORT
+// TARGET" for SRV, the strings for TXT, the names for PTR (NAME is an
+// address).
+func nslookup(std stdio, args []string) error {
+	if len(args) < 1 || len(args) > 2 {
+		return errors.New("usage: nslookup NAME [A|CNAME|SRV|TXT|PTR]")
+	}
+	typ := "A"
+	if len(args) == 2 {
+		typ = strings.ToUpper(args[1])
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dnsTimeout)
+	defer cancel()
+	lines, err := lookup(ctx, &net.Resolver{PreferGo: true}, args[0], typ)
+	if err != nil {
+		return err
+	}
+	return say(std.out, lines...)
+}
+
+// lookup asks r for name's records of typ, as lines.
+func lookup(ctx context.Context, r *net.Resolver, name, typ string) ([]string, error) {
+	switch typ {
+	case "A":
+		ips, err := r.LookupIP(ctx, "ip4", name)
+		lines := make([]string, len(ips))
+		for i, ip := range ips {
+			lines[i] = ip.String()
+		}
+		slices.Sort(lines)
+		return lines, err
+	case "CNAME":
+		cname, err := r.LookupCNAME(ctx, name)
+		return []string{cname}, err
+	case "SRV":
+		_, srvs, err := r.LookupSRV(ctx, "", "", name)
+		lines := make([]string, len(srvs))
+		for i, s := range srvs {
+			lines[i] = fmt.Sprintf("%d %d %d %s", s.Priority, s.Weight, s.Port, s.Target)
+		}
+		slices.Sort(lines)
+		return lines, err
+	case "TXT":
+		return r.LookupTXT(ctx, name)
+	case "PTR":
+		return r.LookupAddr(ctx, name)
+	}
+	return nil, fmt.Errorf("record type %q: want A, CNAME, SRV, TXT or PTR", typ)
+}
+
+// dig sends one query for NAME of TYPE (A by default) and CLASS (IN, or
+// CH for the server's own names such as version.server) to the server at
+// SERVER (an address, port 53 unless given), over UDP, without search
+// paths, and prints the answer section as "NAME TYPE DATA" lines, after a
+// line with the response code.
+func dig(std stdio, args []string) error {
+	if len(args) < 2 || len(args) > 4 {
+		return errors.New("usage: dig SERVER NAME [TYPE [IN|CH]]")
+	}
+	q, err := question(args[1:])
+	if err != nil {
+		return err
+	}
+	conn, err := net.Dial("udp", serverAddr(args[0]))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	resp, err := exchange(conn, 1, q)
+	if err != nil {
+		return err
+	}
+	lines := []string{"rcode " + strings.TrimPrefix(resp.RCode.String(), "RCode")}
+	for _, rr := range resp.Answers {
+		lines = append(lines, fmt.Sprintf("%s %s %s", rr.Header.Name, strings.TrimPrefix(rr.Header.Type.String(), "Type"), rrData(rr.Body)))
+	}
+	return say(std.out, lines...)
+}
+
+// question is the question of dig's NAME [TYPE [CLASS]].
+func question(args []string) (dnsmessage.Question, error) {
+	name, err := dnsmessage.NewName(strings.TrimSuffix(args[0], ".") + ".")
+	if err != nil {
+		return dnsmessage.Question{}, fmt.Errorf("name %q: %w", args[0], err)
+	}
+	q := dnsmessage.Question{Name: name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET}
+	if len(args) > 1 {
+		types := map[string]dnsmessage.Type{"A": dnsmessage.TypeA, "AAAA": dnsmessage.TypeAAAA, "CNAME": dnsmessage.TypeCNAME,
+			"SRV": dnsmessage.TypeSRV, "TXT": dnsmessage.TypeTXT, "PTR": dnsmessage.TypePTR, "NS": dnsmessage.TypeNS, "SOA": dnsmessage.TypeSOA}
+		t, ok := types[strings.ToUpper(args[1])]
+		if !ok {
+			return q, fmt.Errorf("record type %q: unknown", args[1])
+		}
+		q.Type = t
+	}
+	if len(args) > 2 {
+		switch strings.ToUpper(args[2]) {
+		case "IN":
+		case "CH":
+			q.Class = dnsmessage.ClassCHAOS
+		default:
+			return q, fmt.Errorf("class %q: want IN or CH", args[2])
+		}
+	}
+	return q, nil
+}
+
+// serverAddr is host:port of a server given as an address, with port 53
+// unless it names one.
+func serverAddr(s string) string {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.String()
+	}
+	return net.JoinHostPort(s, "53")
+}
+
+// exchange sends q with id over conn and reads its response, skipping
+// answers to other queries.
+func exchange(conn net.Conn, id uint16, q dnsmessage.Question) (*dnsmessage.Message, error) {
+	msg := dnsmessage.Message{Header: dnsmessage.Header{ID: id, RecursionDesired: true}, Questions: []dnsmessage.Question{q}}
+	packet, err := msg.Pack()
+	if err != nil {
+		return nil, fmt.Errorf("pack the query: %w", err)
+	}
+	if err := conn.SetDeadline(time.Now().Add(dnsTimeout)); err != nil {
+		return nil, err
+	}
+	if _, err := conn.Write(packet); err != nil {
+		return nil, fmt.Errorf("send the query: %w", err)
+	}
+	buf := make([]byte, 65535)
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			return nil, fmt.Errorf("read the response: %w", err)
+		}
+		var resp dnsmessage.Message
+		if err := resp.Unpack(buf[:n]); err != nil {
+			return nil, fmt.Errorf("unpack the response: %w", err)
+		}
+		if resp.ID == id {
+			return &resp, nil
+		}
+	}
+}
+
+// rrData is a record's data as dig prints it.
+func rrData(body dnsmessage.ResourceBody) string {
+	switch b := body.(type) {
+	case *dnsmessage.AResource:
+		return netip.AddrFrom4(b.A).String()
+	case *dnsmessage.AAAAResource:
+		return netip.AddrFrom16(b.AAAA).String()
+	case *dnsmessage.CNAMEResource:
+		return b.CNAME.String()
+	case *dnsmessage.PTRResource:
+		return b.PTR.String()
+	case *dnsmessage.NSResource:
+		return b.NS.String()
+	case *dnsmessage.SRVResource:
+		return fmt.Sprintf("%d %d %d %s", b.Priority, b.Weight, b.Port, b.Target)
+	case *dnsmessage.TXTResource:
+		return strings.Join(b.TXT, " ")
+	}
+	return body.GoString()
+}
+
+// dnsbench sends QUERIES queries for NAME of TYPE (A by default) to
+// SERVER from CONCURRENCY clients, each with its own UDP socket and one
+// query in flight, and prints the rate and latencies:
+// "queries=N errors=N seconds=S qps=Q p50_ms=X p99_ms=Y". A query
+// unanswered in dnsTimeout, or answered with an error code, is an error.
+func dnsbench(std stdio, args []string) error {
+	if len(args) < 4 || len(args) > 5 {
+		return errors.New("usage: dnsbench SERVER NAME QUERIES CONCURRENCY [TYPE]")
+	}
+	queries, err1 := strconv.Atoi(args[2])
+	clients, err2 := strconv.Atoi(args[3])
+	if err1 != nil || err2 != nil || queries < 1 || clients < 1 || queries > 1_000_000 || clients > 256 {
+		return fmt.Errorf("queries %q and concurrency %q: want 1 to 1000000 and 1 to 256", args[2], args[3])
+	}
+	q, err := question(append([]string{args[1]}, args[4:]...))
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	latencies, errs := benchQueries(serverAddr(args[0]), q, queries, clients)
+	elapsed := time.Since(start)
+	slices.Sort(latencies)
+	return say(std.out, fmt.Sprintf("queries=%d errors=%d seconds=%.3f qps=%.0f p50_ms=%.3f p99_ms=%.3f",
+		queries, errs, elapsed.Seconds(), float64(len(latencies))/elapsed.Seconds(),
+		ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99))))
+}
+
+// benchQueries runs dnsbench's clients and returns the latencies of the
+// answered queries and the number of the others.
+func benchQueries(server string, q dnsmessage.Question, queries, clients int) ([]time.Duration, int) {
+	var mu sync.Mutex
+	var latencies []time.Duration
+	errs := 0
+	var wg sync.WaitGroup
+	for c := range clients {
+		n := queries / clients
+		if c < queries%clients {
+			n++
+		}
+		wg.Go(func() {
+			own, failed := benchClient(server, q, n)
+			mu.Lock()
+			defer mu.Unlock()
+			latencies, errs = append(latencies, own...), errs+failed
+		})
+	}
+	wg.Wait()
+	return latencies, errs
+}
+
+// benchClient sends n queries one after the other on a socket of its own.
+func benchClient(server string, q dnsmessage.Question, n int) ([]time.Duration, int) {
+	conn, err := net.Dial("udp", server)
+	if err != nil {
+		return nil, n
+	}
+	defer conn.Close()
+	var latencies []time.Duration
+	failed := 0
+	for i := range n {
+		t := time.Now()
+		resp, err := exchange(conn, uint16(i), q)
+		if err != nil || resp.RCode != dnsmessage.RCodeSuccess {
+			failed++
+			continue
+		}
+		latencies = append(latencies, time.Since(t))
+	}
+	return latencies, failed
+}
+
+// percentile is the p-th of sorted durations (nearest rank), 0 for none.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted))*p+0.5) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
