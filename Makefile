@@ -163,7 +163,7 @@ $(BIN)/jaeger: tools/jaeger/go.mod
 .PHONY: coredns
 coredns: $(BIN)/coredns ## CoreDNS from its Go module (the cluster DNS add-on's program)
 
-$(BIN)/coredns: tools/coredns/go.mod
+$(BIN)/coredns: tools/coredns/go.mod tools/coredns/go.sum
 	@mkdir -p $(BIN)
 	@echo "build bin/coredns: CoreDNS from its Go module; output in bin/coredns.log"
 	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/coredns -trimpath -ldflags='-s -w' -o $(BIN)/coredns github.com/coredns/coredns >$(BIN)/coredns.log 2>&1 || \

@@ -80,7 +80,7 @@ command -v kubectl >/dev/null || fail "kubectl is not on PATH (it waits for the 
 if $build; then
 	mkdir -p bin
 	: >"$log"
-	if [[ -x bin/jaeger ]]; then
+	if [[ -x bin/jaeger && -x bin/coredns ]]; then
 		echo "make up: builds the stack's images from this checkout, starts it and waits for its nodes; $later_run here."
 	else
 		echo "make up: builds the stack's images from this checkout, starts it and waits for its nodes."
