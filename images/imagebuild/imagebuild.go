@@ -99,13 +99,17 @@ var Images = []Image{
 // tools/coredns/go.mod's.
 const CoreDNSVersion = "v1.15.0"
 
+// CoreDNSImage is the cluster DNS add-on's image, the name
+// deploy/addons/coredns.yaml runs and the node image preloads.
+const CoreDNSImage = "registry.k8s.io/coredns/coredns:" + CoreDNSVersion
+
 // Addons are the images of the cluster's add-ons (deploy/addons), which
 // the node image preloads so that no node pulls them: third-party
 // programs built from their Go modules, unmodified. CoreDNS's is upstream's
 // image name, entrypoint and port use: /coredns, run as root with every
 // capability but NET_BIND_SERVICE dropped by its pod.
 var Addons = []Image{
-	{Prebuilt: "../bin/coredns", Ref: "registry.k8s.io/coredns/coredns:" + CoreDNSVersion, Binary: "/coredns"},
+	{Prebuilt: "../bin/coredns", Ref: CoreDNSImage, Binary: "/coredns"},
 }
 
 // byRef is the image of Images or Addons named ref.
