@@ -72,6 +72,7 @@ func TestServingHosts(t *testing.T) {
 	for _, tc := range []struct{ ipRange, want string }{
 		{"10.96.0.0/12", "10.96.0.1"},
 		{"172.20.0.0/16", "172.20.0.1"},
+		{"10.96.7.0/12", "10.96.0.1"}, // host bits set: the range's first address
 	} {
 		o := NewOptions()
 		o.ServiceClusterIPRange = tc.ipRange

@@ -35,7 +35,6 @@ import (
 	"skiff.dev/services/apiserver/internal/etcd"
 	"skiff.dev/services/apiserver/internal/grpcapi"
 	"skiff.dev/services/apiserver/internal/impersonation"
-	"skiff.dev/services/apiserver/internal/ipalloc"
 	"skiff.dev/services/apiserver/internal/kinds"
 	"skiff.dev/services/apiserver/internal/pki"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -276,7 +275,7 @@ func (o *Options) hosts() []string {
 	hosts := []string{"localhost", "127.0.0.1", "::1", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
 		"kubernetes.default.svc." + clusterDomain, "apiserver"}
 	if p, err := netip.ParsePrefix(o.ServiceClusterIPRange); err == nil {
-		hosts = append(hosts, ipalloc.First(p.Masked()).String())
+		hosts = append(hosts, kubernetesServiceIP(p).String())
 	}
 	if name, err := os.Hostname(); err == nil {
 		hosts = append(hosts, name)

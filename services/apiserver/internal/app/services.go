@@ -83,10 +83,16 @@ func (o *Options) services(a *api.API, client *clientv3.Client) (*serviceAllocat
 		repair:      &servicealloc.Repairer{Services: inner, IPAddresses: ipAddresses, IPs: ips, Ports: ports, Grace: serviceRepairGrace},
 		kubernetes: &kubernetesservice.Controller{
 			Services: a.Backend("", "services"), Endpoints: a.Backend("", "endpoints"),
-			Slices: a.Backend("discovery.k8s.io", "endpointslices"), ClusterIP: net.IP(ipalloc.First(prefix).AsSlice()), SecurePort: o.SecurePort,
+			Slices: a.Backend("discovery.k8s.io", "endpointslices"), ClusterIP: net.IP(kubernetesServiceIP(prefix).AsSlice()), SecurePort: o.SecurePort,
 			Address: kubernetesservice.AdvertisedAddress(o.AdvertiseAddress, o.BindAddress),
 		},
 	}, nil
+}
+
+// kubernetesServiceIP is the kubernetes Service's cluster IP: the first
+// address of the service range, as Kubernetes gives it.
+func kubernetesServiceIP(serviceRange netip.Prefix) netip.Addr {
+	return ipalloc.First(serviceRange.Masked())
 }
 
 // start makes the default ServiceCIDR, starts the allocator's mirror and
