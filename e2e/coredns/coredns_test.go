@@ -7,10 +7,8 @@
 package coredns
 
 import (
-	"context"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -22,6 +20,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"skiff.dev/e2e/framework"
+	"skiff.dev/pkg/dnsquery"
 )
 
 func TestMain(m *testing.M) { framework.Main(m) }
@@ -199,30 +198,14 @@ current-context: coredns
 // query asks server for name's records of typ over UDP and returns the
 // answers as "TYPE DATA", sorted, or NXDOMAIN.
 func query(server, name string, typ dnsmessage.Type) ([]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := (&net.Dialer{}).DialContext(ctx, "udp", server)
+	conn, err := net.Dial("udp", server)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("dial %s: %w", server, err)
 	}
 	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	q := dnsmessage.Message{Header: dnsmessage.Header{ID: 7, RecursionDesired: true},
-		Questions: []dnsmessage.Question{{Name: dnsmessage.MustNewName(name), Type: typ, Class: dnsmessage.ClassINET}}}
-	packet, err := q.Pack()
+	q := dnsmessage.Question{Name: dnsmessage.MustNewName(name), Type: typ, Class: dnsmessage.ClassINET}
+	resp, err := dnsquery.Exchange(conn, 7, q)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := conn.Write(packet); err != nil {
-		return nil, err
-	}
-	buf := make([]byte, 4096)
-	n, err := conn.Read(buf)
-	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", name, err)
-	}
-	var resp dnsmessage.Message
-	if err := resp.Unpack(buf[:n]); err != nil {
 		return nil, err
 	}
 	if resp.RCode == dnsmessage.RCodeNameError {
@@ -230,23 +213,8 @@ func query(server, name string, typ dnsmessage.Type) ([]string, error) {
 	}
 	var out []string
 	for _, rr := range resp.Answers {
-		out = append(out, record(rr.Body))
+		out = append(out, dnsquery.TypeName(rr.Header.Type)+" "+dnsquery.Data(rr.Body))
 	}
 	slices.Sort(out)
 	return out, nil
-}
-
-// record is an answer as "TYPE DATA".
-func record(body dnsmessage.ResourceBody) string {
-	switch b := body.(type) {
-	case *dnsmessage.AResource:
-		return "A " + netip.AddrFrom4(b.A).String()
-	case *dnsmessage.CNAMEResource:
-		return "CNAME " + b.CNAME.String()
-	case *dnsmessage.PTRResource:
-		return "PTR " + b.PTR.String()
-	case *dnsmessage.SRVResource:
-		return fmt.Sprintf("SRV %d %d %d %s", b.Priority, b.Weight, b.Port, b.Target)
-	}
-	return body.GoString()
 }

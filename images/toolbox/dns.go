@@ -13,10 +13,9 @@ import (
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
-)
 
-// dnsTimeout bounds one lookup or query.
-const dnsTimeout = 5 * time.Second
+	"skiff.dev/pkg/dnsquery"
+)
 
 // nslookup resolves NAME as a program in the pod would, through the pod's
 // /etc/resolv.conf (nameservers, search paths, ndots) with Go's own
@@ -32,7 +31,7 @@ func nslookup(std stdio, args []string) error {
 	if len(args) == 2 {
 		typ = strings.ToUpper(args[1])
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dnsTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), dnsquery.Timeout)
 	defer cancel()
 	lines, err := lookup(ctx, &net.Resolver{PreferGo: true}, args[0], typ)
 	if err != nil {
@@ -89,13 +88,13 @@ func dig(std stdio, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	resp, err := exchange(conn, 1, q)
+	resp, err := dnsquery.Exchange(conn, 1, q)
 	if err != nil {
 		return err
 	}
 	lines := []string{"rcode " + strings.TrimPrefix(resp.RCode.String(), "RCode")}
 	for _, rr := range resp.Answers {
-		lines = append(lines, fmt.Sprintf("%s %s %s", rr.Header.Name, strings.TrimPrefix(rr.Header.Type.String(), "Type"), rrData(rr.Body)))
+		lines = append(lines, fmt.Sprintf("%s %s %s", rr.Header.Name, dnsquery.TypeName(rr.Header.Type), dnsquery.Data(rr.Body)))
 	}
 	return say(std.out, lines...)
 }
@@ -137,62 +136,11 @@ func serverAddr(s string) string {
 	return net.JoinHostPort(s, "53")
 }
 
-// exchange sends q with id over conn and reads its response, skipping
-// answers to other queries.
-func exchange(conn net.Conn, id uint16, q dnsmessage.Question) (*dnsmessage.Message, error) {
-	msg := dnsmessage.Message{Header: dnsmessage.Header{ID: id, RecursionDesired: true}, Questions: []dnsmessage.Question{q}}
-	packet, err := msg.Pack()
-	if err != nil {
-		return nil, fmt.Errorf("pack the query: %w", err)
-	}
-	if err := conn.SetDeadline(time.Now().Add(dnsTimeout)); err != nil {
-		return nil, err
-	}
-	if _, err := conn.Write(packet); err != nil {
-		return nil, fmt.Errorf("send the query: %w", err)
-	}
-	buf := make([]byte, 65535)
-	for {
-		n, err := conn.Read(buf)
-		if err != nil {
-			return nil, fmt.Errorf("read the response: %w", err)
-		}
-		var resp dnsmessage.Message
-		if err := resp.Unpack(buf[:n]); err != nil {
-			return nil, fmt.Errorf("unpack the response: %w", err)
-		}
-		if resp.ID == id {
-			return &resp, nil
-		}
-	}
-}
-
-// rrData is a record's data as dig prints it.
-func rrData(body dnsmessage.ResourceBody) string {
-	switch b := body.(type) {
-	case *dnsmessage.AResource:
-		return netip.AddrFrom4(b.A).String()
-	case *dnsmessage.AAAAResource:
-		return netip.AddrFrom16(b.AAAA).String()
-	case *dnsmessage.CNAMEResource:
-		return b.CNAME.String()
-	case *dnsmessage.PTRResource:
-		return b.PTR.String()
-	case *dnsmessage.NSResource:
-		return b.NS.String()
-	case *dnsmessage.SRVResource:
-		return fmt.Sprintf("%d %d %d %s", b.Priority, b.Weight, b.Port, b.Target)
-	case *dnsmessage.TXTResource:
-		return strings.Join(b.TXT, " ")
-	}
-	return body.GoString()
-}
-
 // dnsbench sends QUERIES queries for NAME of TYPE (A by default) to
 // SERVER from CONCURRENCY clients, each with its own UDP socket and one
 // query in flight, and prints the rate and latencies:
 // "queries=N errors=N seconds=S qps=Q p50_ms=X p99_ms=Y". A query
-// unanswered in dnsTimeout, or answered with an error code, is an error.
+// unanswered in dnsquery.Timeout, or answered with an error code, is an error.
 func dnsbench(std stdio, args []string) error {
 	if len(args) < 4 || len(args) > 5 {
 		return errors.New("usage: dnsbench SERVER NAME QUERIES CONCURRENCY [TYPE]")
@@ -249,7 +197,7 @@ func benchClient(server string, q dnsmessage.Question, n int) ([]time.Duration, 
 	failed := 0
 	for i := range n {
 		t := time.Now()
-		resp, err := exchange(conn, uint16(i), q)
+		resp, err := dnsquery.Exchange(conn, uint16(i), q)
 		if err != nil || resp.RCode != dnsmessage.RCodeSuccess {
 			failed++
 			continue
