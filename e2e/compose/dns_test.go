@@ -232,12 +232,12 @@ func (s *stack) mustDocker(t testing.TB, args ...string) string {
 
 // dnsbench is one line of the toolbox's dnsbench applet.
 type dnsbench struct {
-	queries, errors int
-	qps, p50, p99   float64
+	queries, errors, lost int
+	qps, p50, p99         float64
 }
 
-// parseDNSBench reads "queries=N errors=N seconds=S qps=Q p50_ms=X
-// p99_ms=Y".
+// parseDNSBench reads "queries=N errors=N lost=N seconds=S qps=Q
+// p50_ms=X p99_ms=Y".
 func parseDNSBench(out string) (dnsbench, error) {
 	var r dnsbench
 	fields := map[string]string{}
@@ -245,12 +245,13 @@ func parseDNSBench(out string) (dnsbench, error) {
 		k, v, _ := strings.Cut(f, "=")
 		fields[k] = v
 	}
-	var errs [5]error
+	var errs [6]error
 	r.queries, errs[0] = strconv.Atoi(fields["queries"])
 	r.errors, errs[1] = strconv.Atoi(fields["errors"])
-	r.qps, errs[2] = strconv.ParseFloat(fields["qps"], 64)
-	r.p50, errs[3] = strconv.ParseFloat(fields["p50_ms"], 64)
-	r.p99, errs[4] = strconv.ParseFloat(fields["p99_ms"], 64)
+	r.lost, errs[2] = strconv.Atoi(fields["lost"])
+	r.qps, errs[3] = strconv.ParseFloat(fields["qps"], 64)
+	r.p50, errs[4] = strconv.ParseFloat(fields["p50_ms"], 64)
+	r.p99, errs[5] = strconv.ParseFloat(fields["p99_ms"], 64)
 	for _, err := range errs {
 		if err != nil {
 			return r, fmt.Errorf("dnsbench output %q: %w", out, err)

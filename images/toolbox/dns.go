@@ -139,8 +139,9 @@ func serverAddr(s string) string {
 // dnsbench sends QUERIES queries for NAME of TYPE (A by default) to
 // SERVER from CONCURRENCY clients, each with its own UDP socket and one
 // query in flight, and prints the rate and latencies:
-// "queries=N errors=N seconds=S qps=Q p50_ms=X p99_ms=Y". A query
-// unanswered in dnsquery.Timeout, or answered with an error code, is an error.
+// "queries=N errors=N lost=N seconds=S qps=Q p50_ms=X p99_ms=Y". errors
+// counts answers with an error code, lost the queries no answer came for
+// within dnsquery.Timeout (or whose socket failed).
 func dnsbench(std stdio, args []string) error {
 	if len(args) < 4 || len(args) > 5 {
 		return errors.New("usage: dnsbench SERVER NAME QUERIES CONCURRENCY [TYPE]")
@@ -155,20 +156,32 @@ func dnsbench(std stdio, args []string) error {
 		return err
 	}
 	start := time.Now()
-	latencies, errs := benchQueries(serverAddr(args[0]), q, queries, clients)
+	r := benchQueries(serverAddr(args[0]), q, queries, clients)
 	elapsed := time.Since(start)
-	slices.Sort(latencies)
-	return say(std.out, fmt.Sprintf("queries=%d errors=%d seconds=%.3f qps=%.0f p50_ms=%.3f p99_ms=%.3f",
-		queries, errs, elapsed.Seconds(), float64(len(latencies))/elapsed.Seconds(),
-		ms(percentile(latencies, 0.50)), ms(percentile(latencies, 0.99))))
+	slices.Sort(r.latencies)
+	return say(std.out, fmt.Sprintf("queries=%d errors=%d lost=%d seconds=%.3f qps=%.0f p50_ms=%.3f p99_ms=%.3f",
+		queries, r.errors, r.lost, elapsed.Seconds(), float64(len(r.latencies))/elapsed.Seconds(),
+		ms(percentile(r.latencies, 0.50)), ms(percentile(r.latencies, 0.99))))
 }
 
-// benchQueries runs dnsbench's clients and returns the latencies of the
-// answered queries and the number of the others.
-func benchQueries(server string, q dnsmessage.Question, queries, clients int) ([]time.Duration, int) {
+// benchResult is what dnsbench's clients saw: the latencies of the
+// successful answers, the count of error answers and of lost queries.
+type benchResult struct {
+	latencies    []time.Duration
+	errors, lost int
+}
+
+// add counts o's queries in r.
+func (r *benchResult) add(o benchResult) {
+	r.latencies = append(r.latencies, o.latencies...)
+	r.errors += o.errors
+	r.lost += o.lost
+}
+
+// benchQueries runs dnsbench's clients and sums what they saw.
+func benchQueries(server string, q dnsmessage.Question, queries, clients int) benchResult {
 	var mu sync.Mutex
-	var latencies []time.Duration
-	errs := 0
+	var total benchResult
 	var wg sync.WaitGroup
 	for c := range clients {
 		n := queries / clients
@@ -176,35 +189,37 @@ func benchQueries(server string, q dnsmessage.Question, queries, clients int) ([
 			n++
 		}
 		wg.Go(func() {
-			own, failed := benchClient(server, q, n)
+			own := benchClient(server, q, n)
 			mu.Lock()
 			defer mu.Unlock()
-			latencies, errs = append(latencies, own...), errs+failed
+			total.add(own)
 		})
 	}
 	wg.Wait()
-	return latencies, errs
+	return total
 }
 
 // benchClient sends n queries one after the other on a socket of its own.
-func benchClient(server string, q dnsmessage.Question, n int) ([]time.Duration, int) {
+func benchClient(server string, q dnsmessage.Question, n int) benchResult {
 	conn, err := net.Dial("udp", server)
 	if err != nil {
-		return nil, n
+		return benchResult{lost: n}
 	}
 	defer conn.Close()
-	var latencies []time.Duration
-	failed := 0
+	var r benchResult
 	for i := range n {
 		t := time.Now()
 		resp, err := dnsquery.Exchange(conn, uint16(i), q)
-		if err != nil || resp.RCode != dnsmessage.RCodeSuccess {
-			failed++
-			continue
+		switch {
+		case err != nil:
+			r.lost++
+		case resp.RCode != dnsmessage.RCodeSuccess:
+			r.errors++
+		default:
+			r.latencies = append(r.latencies, time.Since(t))
 		}
-		latencies = append(latencies, time.Since(t))
 	}
-	return latencies, failed
+	return r
 }
 
 // percentile is the p-th of sorted durations (nearest rank), 0 for none.

@@ -9,6 +9,21 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 )
 
+// closedPort is a loopback UDP address nothing listens on: queries to it
+// are refused, so dnsbench counts them lost without waiting out a timeout.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := conn.LocalAddr().String()
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
 // serveDNS answers on a loopback UDP port until the test ends: A for
 // web.test., CHAOS TXT for version.server., SRV for _http._tcp.web.test.,
 // NXDOMAIN for anything else. It returns the server's address.
@@ -77,8 +92,9 @@ func TestDNSApplets(t *testing.T) {
 		{argv: []string{"dig", server, "none.test"}, out: "rcode NameError\n"},
 		{argv: []string{"dig", server, "web.test", "MX"}, code: 1, err: `record type "MX": unknown`},
 		{argv: []string{"dig", server}, code: 1, err: "usage: dig"},
-		{argv: []string{"dnsbench", server, "web.test", "50", "4"}, out: "queries=50 errors=0 "},
-		{argv: []string{"dnsbench", server, "none.test", "5", "1"}, out: "queries=5 errors=5 "},
+		{argv: []string{"dnsbench", server, "web.test", "50", "4"}, out: "queries=50 errors=0 lost=0 "},
+		{argv: []string{"dnsbench", server, "none.test", "5", "1"}, out: "queries=5 errors=5 lost=0 "},
+		{argv: []string{"dnsbench", closedPort(t), "web.test", "3", "1"}, out: "queries=3 errors=0 lost=3 "},
 		{argv: []string{"dnsbench", server, "web.test", "0", "1"}, code: 1, err: "want 1 to 1000000"},
 		{argv: []string{"nslookup", "localhost"}, out: "127.0.0.1\n"},
 		{argv: []string{"nslookup", "localhost", "NS"}, code: 1, err: `record type "NS"`},
