@@ -173,8 +173,26 @@ rolled_out() {
 	read -r gen seen want updated total available <<<"$(rollout)"
 	[[ -n $want && ${seen:-0} -ge $gen && ${updated:-0} -eq $want && ${total:-0} -eq $want && ${available:-0} -eq $want ]] && want_dns=$want
 }
-until rolled_out; do
-	((SECONDS < deadline)) || addons_failed "gave up waiting for the CoreDNS Deployment's replicas to be ready"
+# The Deployment's status alone can be stale: after make down and make up
+# it still shows the replicas the stopped stack had. So as many pods must
+# be Ready with a container that started after the node container they run
+# on did (API timestamps are UTC to the second; Docker's are cut to match).
+declare -A node_started
+for node in $($compose config --services | grep '^node-'); do
+	t=$(docker inspect -f '{{.State.StartedAt}}' "$($compose ps -q "$node")") || fail "inspecting $node's container failed"
+	node_started[$node]=${t:0:19}Z
+done
+dns_pods='{range .items[*]}{.spec.nodeName}|{.metadata.deletionTimestamp}|{.status.conditions[?(@.type=="Ready")].status}|{.status.containerStatuses[*].state.running.startedAt}{"\n"}{end}'
+fresh_ready() {
+	local node deleting ready started n=0
+	while IFS='|' read -r node deleting ready started; do
+		local since=${node_started[${node:-none}]-}
+		[[ -z $deleting && $ready == True && -n $since && -n $started && ! $started < $since ]] && n=$((n + 1))
+	done <<<"$(k -n kube-system get pods -l k8s-app=kube-dns -o jsonpath="$dns_pods" 2>/dev/null)"
+	((n >= want_dns))
+}
+until rolled_out && fresh_ready; do
+	((SECONDS < deadline)) || addons_failed "gave up waiting for the CoreDNS Deployment's replicas to be ready, each in a pod started since its node's container"
 	sleep 1
 done
 done_step "CoreDNS ready ($want_dns replicas)"
