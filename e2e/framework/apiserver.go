@@ -104,9 +104,12 @@ func (s *APIServer) Start() {
 // before that is an error (errPortTaken when it could not bind).
 func (s *APIServer) start() error {
 	_ = os.Remove(s.Kubeconfig())
+	// Built before taking mu: a failed build ends the test, and its
+	// cleanup (Stop) takes mu too.
+	bin := Binary(s.t, "apiserver")
 	s.mu.Lock()
 	s.logs = &SyncBuffer{}
-	s.cmd = exec.Command(Binary(s.t, "apiserver"), append([]string{
+	s.cmd = exec.Command(bin, append([]string{
 		"--data-dir", s.DataDir,
 		"--secure-port", strconv.Itoa(s.Port),
 		"--bind-address", "127.0.0.1",
