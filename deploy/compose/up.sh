@@ -146,8 +146,9 @@ until (($(ready) >= want)); do waiting "$want Ready nodes"; done
 done_step "ready"
 
 # The add-ons: applied server-side (again on every run, so an edit of
-# deploy/addons takes effect), then waited for until every replica of
-# their Deployments is ready.
+# deploy/addons takes effect and, with --force-conflicts, a kubectl edit of
+# the objects is undone), then waited for until every replica of their
+# Deployments is ready.
 k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
 addons_failed() {
 	echo "make up: $1" >&2
