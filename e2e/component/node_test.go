@@ -75,7 +75,10 @@ func TestProxyReadyzFollowsSync(t *testing.T) {
 		}
 		return err
 	})
+	// Each poll asks /readyz again: the first failed check may have run
+	// before the first list failed, when the reason was "not synced yet".
 	framework.Eventually(t, 30*time.Second, "the proxy logs why", func() error {
+		_, _, _ = getPlain(p.health, "/readyz")
 		if logs := p.Logs(); !strings.Contains(logs, `level=WARN msg="readiness check failed" check=informer-sync`) ||
 			!strings.Contains(logs, "list failed: ") {
 			return fmt.Errorf("the proxy's log does not say why it is not ready:\n%s", logs)

@@ -41,8 +41,11 @@ func TestReadyzFollowsSync(t *testing.T) {
 	})
 	// Without its binding the scheduler cannot ask TokenReviews either, so
 	// /statusz is out of reach: the reason is in its log, at warn.
-	// (The log arrives through a pipe, maybe after the answer.)
+	// (The log arrives through a pipe, maybe after the answer.) Each poll
+	// asks /readyz again: the first failed check may have run before the
+	// first list failed, when the reason was still "not synced yet".
 	framework.Eventually(t, 30*time.Second, "the scheduler logs why", func() error {
+		_, _, _ = framework.GetSecure(addr, "/readyz", "")
 		if logs := sched.Logs(); !strings.Contains(logs, `level=WARN msg="readiness check failed" check=informer-sync`) ||
 			!strings.Contains(logs, "list failed: ") {
 			return fmt.Errorf("the scheduler's log does not say why it is not ready:\n%s", logs)
