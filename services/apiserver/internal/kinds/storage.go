@@ -9,7 +9,9 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	storagev1 "skiff.dev/api/storage/v1"
+	"skiff.dev/services/apiserver/internal/defaults"
 	"skiff.dev/services/apiserver/internal/registry"
+	validate "skiff.dev/services/apiserver/internal/validation"
 )
 
 // The storage kinds: core/v1 PersistentVolume and the storage.k8s.io/v1
@@ -51,6 +53,13 @@ func storage(plural, singular, kind string, namespaced, status bool, newObj, new
 // writer set a new one, as Kubernetes' status strategy does (which, unlike
 // most, keeps the metadata the write carries).
 var persistentVolumeStrategy = registry.Strategy{
+	Default:        mutate(defaults.PersistentVolume),
+	Validate:       check(validate.ValidatePersistentVolume),
+	ValidateUpdate: checkUpdate(validate.ValidatePersistentVolumeUpdate),
+	// Kubernetes also selects volumes by a bare "name" field, a bug it keeps.
+	FieldSet: fields(func(pv *corev1.PersistentVolume) map[string]string {
+		return map[string]string{"name": pv.GetMetadata().GetName()}
+	}),
 	PrepareForCreate: func(_ context.Context, obj proto.Message) {
 		obj.(*corev1.PersistentVolume).Status = &corev1.PersistentVolumeStatus{Phase: "Pending", LastPhaseTransitionTime: pvNow()}
 	},
@@ -79,12 +88,31 @@ func stampPhaseTransition(pv, old *corev1.PersistentVolume) {
 // volumeAttachmentStrategy: a new attachment has no status; a status
 // write keeps what ResetObjectMetaForStatus keeps.
 var volumeAttachmentStrategy = registry.Strategy{
+	Validate:               check(validate.ValidateVolumeAttachment),
+	ValidateUpdate:         checkUpdate(validate.ValidateVolumeAttachmentUpdate),
 	PrepareForStatusUpdate: keepMeta(keepMetaForStatus),
 }
 
+// The other storage.k8s.io kinds: a class is named as a DNS subdomain, a
+// CSINode as its node.
 var (
-	storageClassStrategy       = registry.Strategy{}
-	csiDriverStrategy          = registry.Strategy{}
-	csiNodeStrategy            = registry.Strategy{}
-	csiStorageCapacityStrategy = registry.Strategy{}
+	storageClassStrategy = registry.Strategy{
+		Default:        mutate(defaults.StorageClass),
+		Validate:       check(validate.ValidateStorageClass),
+		ValidateUpdate: checkUpdate(validate.ValidateStorageClassUpdate),
+	}
+	csiDriverStrategy = registry.Strategy{
+		Default:        mutate(defaults.CSIDriver),
+		Validate:       check(validate.ValidateCSIDriver),
+		ValidateUpdate: checkUpdate(validate.ValidateCSIDriverUpdate),
+	}
+	csiNodeStrategy = registry.Strategy{
+		Validate:       check(validate.ValidateCSINode),
+		ValidateUpdate: checkUpdate(validate.ValidateCSINodeUpdate),
+	}
+	csiStorageCapacityStrategy = registry.Strategy{
+		Default:        mutate(defaults.CSIStorageCapacity),
+		Validate:       check(validate.ValidateCSIStorageCapacity),
+		ValidateUpdate: checkUpdate(validate.ValidateCSIStorageCapacityUpdate),
+	}
 )
