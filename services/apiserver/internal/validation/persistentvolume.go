@@ -137,11 +137,14 @@ func pvCapacity(capacity map[string]*metav1.Quantity, p *field.Path) field.Error
 		errs = append(errs, field.Required(p, ""))
 	}
 	if _, ok := capacity["storage"]; !ok || len(capacity) > 1 {
-		shown := map[string]string{}
+		var shown map[string]string
 		for k, q := range capacity {
+			if shown == nil {
+				shown = map[string]string{}
+			}
 			shown[k] = q.GetString_()
 		}
-		errs = append(errs, field.NotSupported(p, shown, []string{"storage"}))
+		errs = append(errs, field.NotSupported(p, jsonValue{shown}, []string{"storage"}))
 	}
 	for _, name := range sortedKeys(capacity) {
 		kp := p.Key(name)
@@ -283,7 +286,7 @@ func ValidatePersistentVolumeUpdate(pv, old *corev1.PersistentVolume) field.Erro
 		errs = append(errs, immutable(field.NewPath("volumeMode"), pv.GetSpec().GetVolumeMode()))
 	}
 	if old.GetSpec().GetNodeAffinity() != nil && !proto.Equal(pv.GetSpec().GetNodeAffinity(), old.GetSpec().GetNodeAffinity()) {
-		errs = append(errs, field.Invalid(field.NewPath("nodeAffinity"), pv.GetSpec().GetNodeAffinity(), "field is immutable, except for updating from beta label to GA"))
+		errs = append(errs, field.Invalid(field.NewPath("nodeAffinity"), protoJSON{pv.GetSpec().GetNodeAffinity()}, "field is immutable, except for updating from beta label to GA"))
 	}
 	if old.GetSpec().VolumeAttributesClassName != nil && pv.GetSpec().VolumeAttributesClassName == nil {
 		errs = append(errs, field.Forbidden(field.NewPath("spec", "volumeAttributesClassName"), "update from non-nil value to nil is forbidden"))

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	storagev1 "skiff.dev/api/storage/v1"
+	"skiff.dev/pkg/kjson"
 	"skiff.dev/services/apiserver/internal/field"
 )
 
@@ -215,7 +216,7 @@ func ValidateCSINodeUpdate(n, old *storagev1.CSINode) field.ErrorList {
 			a, b := proto.Clone(nd).(*storagev1.CSINodeDriver), proto.Clone(od).(*storagev1.CSINodeDriver)
 			a.Allocatable, b.Allocatable = nil, nil
 			if !proto.Equal(a, b) {
-				errs = append(errs, immutable(field.NewPath("spec", "drivers"), nd))
+				errs = append(errs, immutable(field.NewPath("spec", "drivers"), protoJSON{nd}))
 			}
 		}
 	}
@@ -232,6 +233,9 @@ func ValidateVolumeAttachment(va *storagev1.VolumeAttachment) field.ErrorList {
 		errs = append(errs, field.Required(p.Child("attacher"), ""))
 	}
 	src, sp2 := sp.GetSource(), p.Child("source")
+	if src == nil {
+		src = &storagev1.VolumeAttachmentSource{}
+	}
 	switch {
 	case src.GetInlineVolumeSpec() == nil && src.PersistentVolumeName == nil:
 		errs = append(errs, field.Required(sp2, "must specify exactly one of inlineVolumeSpec and persistentVolumeName"))
@@ -281,7 +285,7 @@ func volumeAttachmentStatus(st *storagev1.VolumeAttachmentStatus, p *field.Path)
 // ValidateVolumeAttachmentUpdate: the spec never changes.
 func ValidateVolumeAttachmentUpdate(va, old *storagev1.VolumeAttachment) field.ErrorList {
 	if !proto.Equal(va.GetSpec(), old.GetSpec()) {
-		return field.ErrorList{immutable(field.NewPath("spec"), va.GetSpec())}
+		return field.ErrorList{immutable(field.NewPath("spec"), protoJSON{va.GetSpec()})}
 	}
 	return nil
 }
@@ -311,10 +315,24 @@ func ValidateCSIStorageCapacity(c *storagev1.CSIStorageCapacity) field.ErrorList
 func ValidateCSIStorageCapacityUpdate(c, old *storagev1.CSIStorageCapacity) field.ErrorList {
 	var errs field.ErrorList
 	if !proto.Equal(c.GetNodeTopology(), old.GetNodeTopology()) {
-		errs = append(errs, immutable(field.NewPath("nodeTopology"), c.GetNodeTopology()))
+		errs = append(errs, immutable(field.NewPath("nodeTopology"), protoJSON{c.GetNodeTopology()}))
 	}
 	if c.GetStorageClassName() != old.GetStorageClassName() {
 		errs = append(errs, immutable(field.NewPath("storageClassName"), c.GetStorageClassName()))
 	}
 	return errs
+}
+
+// protoJSON shows a message in an error as its Kubernetes JSON.
+type protoJSON struct{ m proto.Message }
+
+func (p protoJSON) String() string {
+	if p.m == nil || !p.m.ProtoReflect().IsValid() {
+		return "null"
+	}
+	b, err := kjson.Marshal(p.m)
+	if err != nil {
+		return fmt.Sprintf("%v", p.m)
+	}
+	return string(b)
 }
