@@ -34,7 +34,8 @@ type Plugin struct {
 // chain runs them in it whatever order the flags name them in.
 var Order = []string{
 	"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "Priority",
-	"DefaultTolerationSeconds", "RuntimeClass", "PodSecurity", "DefaultIngressClass", "MutatingAdmissionWebhook",
+	"DefaultTolerationSeconds", "DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize",
+	"RuntimeClass", "PodSecurity", "DefaultIngressClass", "MutatingAdmissionWebhook",
 	"ValidatingAdmissionWebhook", "ResourceQuota",
 }
 
@@ -42,8 +43,8 @@ var Order = []string{
 // default set, plus NodeRestriction, which Kubernetes leaves to the
 // cluster's installer and Skiff turns on so a kubelet can change only its
 // own Node and pods.
-var DefaultEnabled = []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "Priority", "RuntimeClass",
-	"PodSecurity", "DefaultIngressClass", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}
+var DefaultEnabled = []string{"NamespaceLifecycle", "LimitRanger", "ServiceAccount", "NodeRestriction", "Priority",
+	"DefaultStorageClass", "StorageObjectInUseProtection", "PersistentVolumeClaimResize", "RuntimeClass", "PodSecurity", "DefaultIngressClass", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}
 
 // Chain runs plugins in order.
 type Chain []Plugin

@@ -13,6 +13,7 @@ import (
 	"skiff.dev/services/apiserver/internal/admission/priority"
 	"skiff.dev/services/apiserver/internal/admission/resourcequota"
 	saadmission "skiff.dev/services/apiserver/internal/admission/serviceaccount"
+	storageadmission "skiff.dev/services/apiserver/internal/admission/storage"
 	"skiff.dev/services/apiserver/internal/admission/webhook"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/registry"
@@ -49,6 +50,9 @@ func buildAdmission(cfg Config, stores map[*registry.Resource]*registry.Store, w
 		{Name: "RuntimeClass", Mutate: runtimeclass.Admit(runtimeClasses)},
 		podSecurity,
 		defaultingressclass.Plugin(storeOf(stores, "networking.k8s.io", "ingressclasses")),
+		storageadmission.DefaultStorageClass(storeOf(stores, "storage.k8s.io", "storageclasses")),
+		storageadmission.Protection(),
+		storageadmission.Resize(storeOf(stores, "storage.k8s.io", "storageclasses")),
 		resourcequota.New(quotas).Plugin(),
 	}
 	available = append(available, webhooks.Plugins()...)

@@ -3,9 +3,13 @@ package app
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	corev1 "skiff.dev/api/core/v1"
@@ -109,5 +113,88 @@ func TestStorageKindsBothFaces(t *testing.T) {
 	drivers, _ := dig(out, "spec", "drivers").([]any)
 	if code != http.StatusOK || len(drivers) != 1 || drivers[0].(map[string]any)["nodeID"] != "n1" {
 		t.Errorf("csinode over REST: %d %v", code, out)
+	}
+}
+
+// TestStorageAdmissionAndBadInput: a claim without a class gets the
+// default one and its protection finalizer, a volume its own; growing a
+// claim whose class does not allow it is refused; a volume with an
+// invalid access mode is 422 over REST and InvalidArgument over gRPC, and
+// nothing is stored.
+func TestStorageAdmissionAndBadInput(t *testing.T) {
+	s := startServer(t)
+	c := s.client(s.adminToken)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	classes := c.StorageV1().StorageClasses()
+	for _, sc := range []*storagev1.StorageClass{
+		{Metadata: &metav1.ObjectMeta{Name: "standard", Annotations: map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}},
+			Provisioner: "local.csi.skiff.dev"},
+		{Metadata: &metav1.ObjectMeta{Name: "fixed"}, Provisioner: "local.csi.skiff.dev", AllowVolumeExpansion: proto.Bool(false)},
+	} {
+		if _, err := classes.Create(ctx, sc, client.WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claims := c.CoreV1().PersistentVolumeClaims("default")
+	request := func(size string) *corev1.VolumeResourceRequirements {
+		return &corev1.VolumeResourceRequirements{Requests: map[string]*metav1.Quantity{"storage": {String_: size}}}
+	}
+	pvc, err := claims.Create(ctx, &corev1.PersistentVolumeClaim{Metadata: &metav1.ObjectMeta{Name: "data"},
+		Spec: &corev1.PersistentVolumeClaimSpec{AccessModes: []string{"ReadWriteOnce"}, Resources: request("1Gi")}}, client.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pvc.GetSpec().GetStorageClassName() != "standard" || !slices.Equal(pvc.GetMetadata().GetFinalizers(), []string{"kubernetes.io/pvc-protection"}) {
+		t.Errorf("claim after admission: class %q, finalizers %q", pvc.GetSpec().GetStorageClassName(), pvc.GetMetadata().GetFinalizers())
+	}
+	fixed, err := claims.Create(ctx, &corev1.PersistentVolumeClaim{Metadata: &metav1.ObjectMeta{Name: "fixed"},
+		Spec: &corev1.PersistentVolumeClaimSpec{AccessModes: []string{"ReadWriteOnce"}, Resources: request("1Gi"), StorageClassName: proto.String("fixed")}},
+		client.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed.Spec.VolumeName = "pv-x"
+	fixed.Status = &corev1.PersistentVolumeClaimStatus{Phase: "Bound", Capacity: map[string]*metav1.Quantity{"storage": {String_: "1Gi"}}}
+	if fixed, err = claims.UpdateStatus(ctx, fixed, client.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if fixed, err = claims.Update(ctx, fixed, client.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	fixed.Spec.Resources = request("2Gi")
+	_, err = claims.Update(ctx, fixed, client.WriteOptions{})
+	if want := `persistentvolumeclaims "fixed" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize`; status.Code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), want) {
+		t.Errorf("growing a claim of a class without expansion: %v, want PermissionDenied %q", err, want)
+	}
+
+	bad := `{"apiVersion":"v1","kind":"PersistentVolume","metadata":{"name":"bad"},"spec":{"capacity":{"storage":"1Gi"},
+		"accessModes":["ReadWriteSometimes"],"hostPath":{"path":"/tmp/x"}}}`
+	code, out := s.do(http.MethodPost, "/api/v1/persistentvolumes", s.adminToken, bad)
+	causes, _ := dig(out, "details", "causes").([]any)
+	if code != http.StatusUnprocessableEntity || dig(out, "reason") != "Invalid" || len(causes) != 1 ||
+		causes[0].(map[string]any)["field"] != "spec.accessModes" ||
+		causes[0].(map[string]any)["message"] != `Unsupported value: "ReadWriteSometimes": supported values: "ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"` {
+		t.Errorf("invalid access mode over REST: %d %v", code, out)
+	}
+	pvs := c.CoreV1().PersistentVolumes()
+	_, err = pvs.Create(ctx, &corev1.PersistentVolume{Metadata: &metav1.ObjectMeta{Name: "bad"}, Spec: &corev1.PersistentVolumeSpec{
+		Capacity: map[string]*metav1.Quantity{"storage": {String_: "1Gi"}}, AccessModes: []string{"ReadWriteSometimes"},
+		PersistentVolumeSource: &corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/x"}}}}, client.WriteOptions{})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), `spec.accessModes: Unsupported value: "ReadWriteSometimes"`) {
+		t.Errorf("invalid access mode over gRPC: %v, want InvalidArgument", err)
+	}
+	if list, err := pvs.List(ctx, client.ListOptions{}); err != nil || len(list.GetItems()) != 0 {
+		t.Errorf("after refused creates: %v, %v, want no volumes", list.GetItems(), err)
+	}
+	pv, err := pvs.Create(ctx, &corev1.PersistentVolume{Metadata: &metav1.ObjectMeta{Name: "good"}, Spec: &corev1.PersistentVolumeSpec{
+		Capacity: map[string]*metav1.Quantity{"storage": {String_: "1Gi"}}, AccessModes: []string{"ReadWriteOnce"},
+		PersistentVolumeSource: &corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/x"}}}}, client.WriteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp := pv.GetSpec(); sp.GetPersistentVolumeReclaimPolicy() != "Retain" || sp.GetVolumeMode() != "Filesystem" ||
+		!slices.Equal(pv.GetMetadata().GetFinalizers(), []string{"kubernetes.io/pv-protection"}) {
+		t.Errorf("volume defaults and finalizer: %v", pv)
 	}
 }
