@@ -30,7 +30,7 @@ func TestBuild(t *testing.T) {
 			"PodSecurity", "DefaultIngressClass", "MutatingAdmissionWebhook", "ValidatingAdmissionWebhook", "ResourceQuota"}},
 		{name: "disable some", disable: []string{"NodeRestriction", "MutatingAdmissionWebhook", "ResourceQuota", "ServiceAccount", "Priority", "DefaultIngressClass"},
 			want: []string{"NamespaceLifecycle", "LimitRanger", "RuntimeClass", "PodSecurity", "ValidatingAdmissionWebhook"}},
-		{name: "unknown", enable: []string{"AlwaysPullImages"}, wantErr: `unknown admission plugin "AlwaysPullImages" (known: NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, Priority, DefaultTolerationSeconds, RuntimeClass, PodSecurity, DefaultIngressClass, MutatingAdmissionWebhook, ValidatingAdmissionWebhook, ResourceQuota)`},
+		{name: "unknown", enable: []string{"AlwaysPullImages"}, wantErr: `unknown admission plugin "AlwaysPullImages" (known: NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, Priority, DefaultTolerationSeconds, DefaultStorageClass, StorageObjectInUseProtection, PersistentVolumeClaimResize, RuntimeClass, PodSecurity, DefaultIngressClass, MutatingAdmissionWebhook, ValidatingAdmissionWebhook, ResourceQuota)`},
 		{name: "both", enable: []string{"RuntimeClass"}, disable: []string{"RuntimeClass"}, wantErr: `admission plugin "RuntimeClass" is both enabled and disabled`},
 		{name: "not built", enable: []string{"DefaultTolerationSeconds"}, wantErr: `admission plugin "DefaultTolerationSeconds" is not built yet`},
 	}

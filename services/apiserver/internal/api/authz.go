@@ -110,7 +110,8 @@ func (a *API) startAuthorizers(ctx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("read roles and bindings: %w", err)
 	}
-	if err := a.nodes.Start(ctx, a.Backend("", "pods")); err != nil {
+	if err := a.nodes.Start(ctx, node.Backends{Pods: a.Backend("", "pods"), PersistentVolumes: a.Backend("", "persistentvolumes"),
+		VolumeAttachments: a.Backend("storage.k8s.io", "volumeattachments")}); err != nil {
 		return fmt.Errorf("read pods for the Node authorizer: %w", err)
 	}
 	return nil

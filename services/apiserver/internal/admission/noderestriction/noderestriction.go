@@ -69,6 +69,10 @@ func validate(ctx context.Context, w *registry.Write) error {
 		return admitNode(node, w)
 	case res.Group == "coordination.k8s.io" && res.Plural == "leases":
 		return admitLease(node, w)
+	case res.Group == "storage.k8s.io" && res.Plural == "csinodes":
+		if w.Name != node {
+			return forbidden(w, "can only access CSINode with the same name as the requesting node")
+		}
 	}
 	return nil
 }

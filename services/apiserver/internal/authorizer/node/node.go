@@ -33,10 +33,12 @@ import (
 type Authorizer struct {
 	rules []*rbacv1.PolicyRule
 
-	mu     sync.RWMutex
-	byNode map[string]map[string]*corev1.Pod // node → namespace/name → pod
-	nodeOf map[string]string                 // namespace/name → node
-	done   chan struct{}
+	mu      sync.RWMutex
+	byNode  map[string]map[string]*corev1.Pod // node → namespace/name → pod
+	nodeOf  map[string]string                 // namespace/name → node
+	pvClaim map[string]string                 // volume → namespace/name of its claimRef
+	vaNode  map[string]string                 // VolumeAttachment → its node
+	done    chan struct{}
 }
 
 var _ authorizer.Authorizer = (*Authorizer)(nil)
@@ -44,19 +46,44 @@ var _ authorizer.Authorizer = (*Authorizer)(nil)
 // New returns a Node authorizer granting kubelets the rules given (the
 // system:node role's).
 func New(rules []*rbacv1.PolicyRule) *Authorizer {
-	return &Authorizer{rules: rules, byNode: map[string]map[string]*corev1.Pod{}, nodeOf: map[string]string{}, done: make(chan struct{})}
+	return &Authorizer{rules: rules, byNode: map[string]map[string]*corev1.Pod{}, nodeOf: map[string]string{},
+		pvClaim: map[string]string{}, vaNode: map[string]string{}, done: make(chan struct{})}
 }
 
-// Start lists the pods, then follows them until ctx ends.
-func (a *Authorizer) Start(ctx context.Context, pods registry.Backend) error {
-	f := &follow.Follower{Backend: pods, Set: a.setPod, Remove: a.removePod}
-	rev, err := f.List(ctx)
-	if err != nil {
-		return err
+// Backends are what the authorizer follows: pods (which node refers to
+// what), PersistentVolumes (the claim each is bound to) and
+// VolumeAttachments (the node each is for).
+type Backends struct {
+	Pods, PersistentVolumes, VolumeAttachments registry.Backend
+}
+
+// Start lists the pods, volumes and attachments, then follows them until
+// ctx ends.
+func (a *Authorizer) Start(ctx context.Context, b Backends) error {
+	followers := []*follow.Follower{
+		{Backend: b.Pods, Set: a.setPod, Remove: a.removePod},
+		{Backend: b.PersistentVolumes, Set: a.setVolume, Remove: a.removeVolume},
+		{Backend: b.VolumeAttachments, Set: a.setAttachment, Remove: a.removeAttachment},
+	}
+	revs := make([]string, len(followers))
+	for i, f := range followers {
+		rev, err := f.List(ctx)
+		if err != nil {
+			return err
+		}
+		revs[i] = rev
+	}
+	var wg sync.WaitGroup
+	for i, f := range followers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.Run(ctx, revs[i])
+		}()
 	}
 	go func() {
-		defer close(a.done)
-		f.Run(ctx, rev)
+		wg.Wait()
+		close(a.done)
 	}()
 	return nil
 }
@@ -120,6 +147,9 @@ func (a *Authorizer) Authorize(_ context.Context, attrs authorizer.Attributes) (
 		if ref := refKind(attrs); ref != "" {
 			return a.authorizeRef(node, ref, attrs)
 		}
+	}
+	if d, reason, ok := a.authorizeStorage(node, attrs); ok {
+		return d, reason, nil
 	}
 	if rbac.RulesAllow(attrs, a.rules) {
 		return authorizer.DecisionAllow, "", nil

@@ -9,6 +9,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	rbacv1 "skiff.dev/api/rbac/v1"
+	storagev1 "skiff.dev/api/storage/v1"
 	"skiff.dev/services/apiserver/internal/authorizer"
 )
 
@@ -72,6 +73,48 @@ func TestAuthorize(t *testing.T) {
 	// The pod leaves the node: so does the access.
 	a.removePod("ns", "web")
 	if got, _, _ := a.Authorize(context.Background(), ask("n1", "get", "configmaps", "", "ns", "settings")); got != authorizer.DecisionNoOpinion {
+		t.Errorf("after the pod went: got %v, want no opinion", got)
+	}
+}
+
+func TestAuthorizeStorage(t *testing.T) {
+	a := New(nil)
+	a.setPod(&corev1.Pod{Metadata: &metav1.ObjectMeta{Namespace: "ns", Name: "db"}, Spec: &corev1.PodSpec{NodeName: proto.String("n1"),
+		Volumes: []*corev1.Volume{{Name: "d", VolumeSource: &corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}}})
+	a.setVolume(&corev1.PersistentVolume{Metadata: &metav1.ObjectMeta{Name: "pv-data"},
+		Spec: &corev1.PersistentVolumeSpec{ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "data"}}})
+	a.setVolume(&corev1.PersistentVolume{Metadata: &metav1.ObjectMeta{Name: "pv-other"},
+		Spec: &corev1.PersistentVolumeSpec{ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "other"}}})
+	a.setAttachment(&storagev1.VolumeAttachment{Metadata: &metav1.ObjectMeta{Name: "csi-1"}, Spec: &storagev1.VolumeAttachmentSpec{NodeName: "n1"}})
+	ask := func(node, verb, group, resource, sub, name string) authorizer.Attributes {
+		attrs := authorizer.ResourceRequest(verb, group, "v1", resource, sub, "", name)
+		attrs.User, attrs.Groups = "system:node:"+node, []string{"system:nodes"}
+		return attrs
+	}
+	tests := []struct {
+		name  string
+		attrs authorizer.Attributes
+		want  authorizer.Decision
+	}{
+		{"volume of a claim a pod uses", ask("n1", "get", "", "persistentvolumes", "", "pv-data"), authorizer.DecisionAllow},
+		{"same volume, other node", ask("n2", "get", "", "persistentvolumes", "", "pv-data"), authorizer.DecisionNoOpinion},
+		{"volume of another claim", ask("n1", "get", "", "persistentvolumes", "", "pv-other"), authorizer.DecisionNoOpinion},
+		{"list of volumes", ask("n1", "list", "", "persistentvolumes", "", ""), authorizer.DecisionNoOpinion},
+		{"attachment to the node", ask("n1", "get", "storage.k8s.io", "volumeattachments", "", "csi-1"), authorizer.DecisionAllow},
+		{"attachment to another node", ask("n2", "get", "storage.k8s.io", "volumeattachments", "", "csi-1"), authorizer.DecisionNoOpinion},
+		{"own CSINode", ask("n1", "patch", "storage.k8s.io", "csinodes", "", "n1"), authorizer.DecisionAllow},
+		{"create a CSINode", ask("n1", "create", "storage.k8s.io", "csinodes", "", ""), authorizer.DecisionAllow},
+		{"another CSINode", ask("n1", "update", "storage.k8s.io", "csinodes", "", "n2"), authorizer.DecisionNoOpinion},
+		{"list CSINodes", ask("n1", "list", "storage.k8s.io", "csinodes", "", ""), authorizer.DecisionNoOpinion},
+	}
+	for _, tt := range tests {
+		if got, reason, _ := a.Authorize(context.Background(), tt.attrs); got != tt.want {
+			t.Errorf("%s: got %v (%s), want %v", tt.name, got, reason, tt.want)
+		}
+	}
+	a.removePod("ns", "db")
+	if got, _, _ := a.Authorize(context.Background(), ask("n1", "get", "", "persistentvolumes", "", "pv-data")); got != authorizer.DecisionNoOpinion {
 		t.Errorf("after the pod went: got %v, want no opinion", got)
 	}
 }
