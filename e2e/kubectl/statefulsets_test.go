@@ -35,9 +35,12 @@ spec:
 // TestStatefulSetsAndClaims: kubectl on apps/v1 StatefulSets and core/v1
 // PersistentVolumeClaims without a controller-manager: the everyday
 // commands and columns, Kubernetes' defaults, the scale subresource, and
-// the validation messages of what may not be written or changed.
+// the validation messages of what may not be written or changed. Without
+// the controller-manager's pvc-protection controller nothing would lift
+// the kubernetes.io/pvc-protection finalizer of a deleted claim, so the
+// plugin that adds it is off here.
 func TestStatefulSetsAndClaims(t *testing.T) {
-	k, _ := newKube(t)
+	k, _ := newKube(t, "--disable-admission-plugins=StorageObjectInUseProtection")
 	exerciseKind(t, k, kindCase{
 		resource: "sts", namespace: "default",
 		manifest: func(name string) string { return statefulSetManifest(name, "") },
