@@ -23,6 +23,7 @@ import (
 	"skiff.dev/services/controller-manager/internal/nodeipam"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
 	"skiff.dev/services/controller-manager/internal/podgc"
+	"skiff.dev/services/controller-manager/internal/pvcprotection"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 	"skiff.dev/services/controller-manager/internal/replication"
 	"skiff.dev/services/controller-manager/internal/resourcequota"
@@ -210,6 +211,12 @@ var known = []struct {
 		dc.Events = d.events.Recorder("controllermanager", "")
 		return dc, nil
 	}},
+	// Kubernetes runs it with one worker and no flag for more.
+	{pvcprotection.Name, "", 1, func(d deps) (runner, error) {
+		pc := pvcprotection.New(d.c, d.f, d.workers)
+		pc.Observe = d.observe
+		return pc, nil
+	}},
 	// On with "*", unlike in Kubernetes, where kubeadm turns it on: Skiff's
 	// apiserver accepts bootstrap tokens by default.
 	{tokencleaner.Name, "", 1, func(d deps) (runner, error) {
@@ -234,8 +241,9 @@ var accounts = map[string]string{
 	resourcequota.Name: "resourcequota-controller", disruption.Name: "disruption-controller",
 	replication.Name: "replication-controller", job.Name: "job-controller",
 	ttlafterfinished.Name: "ttl-after-finished-controller", cronjob.Name: "cronjob-controller",
-	daemonset.Name:   "daemon-set-controller",
-	statefulset.Name: "statefulset-controller",
+	daemonset.Name:     "daemon-set-controller",
+	statefulset.Name:   "statefulset-controller",
+	pvcprotection.Name: "pvc-protection-controller",
 }
 
 func names() []string {
