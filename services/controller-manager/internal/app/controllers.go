@@ -5,6 +5,7 @@ import (
 
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
+	"skiff.dev/services/controller-manager/internal/attachdetach"
 	"skiff.dev/services/controller-manager/internal/clusterroleaggregation"
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/cronjob"
@@ -22,8 +23,10 @@ import (
 	"skiff.dev/services/controller-manager/internal/namespace"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
+	"skiff.dev/services/controller-manager/internal/persistentvolume"
 	"skiff.dev/services/controller-manager/internal/podgc"
 	"skiff.dev/services/controller-manager/internal/pvcprotection"
+	"skiff.dev/services/controller-manager/internal/pvprotection"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 	"skiff.dev/services/controller-manager/internal/replication"
 	"skiff.dev/services/controller-manager/internal/resourcequota"
@@ -211,7 +214,24 @@ var known = []struct {
 		dc.Events = d.events.Recorder("controllermanager", "")
 		return dc, nil
 	}},
-	// Kubernetes runs it with one worker and no flag for more.
+	// The storage controllers: Kubernetes runs each with one worker and no
+	// flag for more.
+	{persistentvolume.Name, "", 1, func(d deps) (runner, error) {
+		pc := persistentvolume.New(d.c, d.f, d.workers)
+		pc.Observe = d.observe
+		pc.Events = d.events.Recorder(persistentvolume.Component, "")
+		return pc, nil
+	}},
+	{pvprotection.Name, "", 1, func(d deps) (runner, error) {
+		pc := pvprotection.New(d.c, d.f, d.workers)
+		pc.Observe = d.observe
+		return pc, nil
+	}},
+	{attachdetach.Name, "", 1, func(d deps) (runner, error) {
+		ac := attachdetach.New(d.c, d.f, d.workers)
+		ac.Observe = d.observe
+		return ac, nil
+	}},
 	{pvcprotection.Name, "", 1, func(d deps) (runner, error) {
 		pc := pvcprotection.New(d.c, d.f, d.workers)
 		pc.Observe = d.observe
@@ -243,7 +263,8 @@ var accounts = map[string]string{
 	ttlafterfinished.Name: "ttl-after-finished-controller", cronjob.Name: "cronjob-controller",
 	daemonset.Name:     "daemon-set-controller",
 	statefulset.Name:   "statefulset-controller",
-	pvcprotection.Name: "pvc-protection-controller",
+	pvcprotection.Name: "pvc-protection-controller", pvprotection.Name: "pv-protection-controller",
+	persistentvolume.Name: "persistent-volume-binder", attachdetach.Name: "attachdetach-controller",
 }
 
 func names() []string {
