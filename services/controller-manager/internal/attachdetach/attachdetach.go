@@ -157,7 +157,7 @@ func (ac *Controller) attachmentFor(ns, claim string) (attachment, bool) {
 		return attachment{}, false
 	}
 	pv, ok := ac.volumes.Store().Get(cl.GetSpec().GetVolumeName())
-	csi := pv.GetSpec().GetCsi()
+	csi := pv.GetSpec().GetPersistentVolumeSource().GetCsi()
 	if !ok || csi == nil || !ac.attachRequired(csi.GetDriver()) {
 		return attachment{}, false
 	}

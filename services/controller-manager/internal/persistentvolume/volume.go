@@ -102,7 +102,7 @@ func (pc *Controller) released(ctx context.Context, v *corev1.PersistentVolume) 
 // nothing); no deleter exists in the controller-manager for any other.
 func (pc *Controller) deleteVolume(ctx context.Context, v *corev1.PersistentVolume) (time.Duration, error) {
 	by := v.GetMetadata().GetAnnotations()[AnnProvisionedBy]
-	if (by != "" && !strings.HasPrefix(by, "kubernetes.io/")) || v.GetSpec().GetCsi() != nil {
+	if (by != "" && !strings.HasPrefix(by, "kubernetes.io/")) || v.GetSpec().GetPersistentVolumeSource().GetCsi() != nil {
 		return 0, nil
 	}
 	msg := fmt.Sprintf("error getting deleter volume plugin for volume %q: no deletable volume plugin matched", v.GetMetadata().GetName())
