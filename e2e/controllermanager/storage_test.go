@@ -351,3 +351,40 @@ spec: {attachRequired: false}
 }
 
 func sha256Hex(s string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(s))) }
+
+// TestClaimsWaitingForProvisioning: a claim of a class with an external
+// provisioner is annotated for it and told so; a WaitForFirstConsumer
+// class waits for a pod; a missing class is reported. All stay Pending.
+func TestClaimsWaitingForProvisioning(t *testing.T) {
+	c := storageCluster(t)
+	c.kubectl(`apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: fast}
+provisioner: example.com/fast
+volumeBindingMode: Immediate
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: later}
+provisioner: example.com/fast
+volumeBindingMode: WaitForFirstConsumer
+---
+`+pvc("now", "1Gi", "ReadWriteOnce", "fast")+pvc("wait", "1Gi", "ReadWriteOnce", "later")+pvc("nothing", "1Gi", "ReadWriteOnce", "missing"), "apply", "-f", "-")
+	c.waitEvent("now", "ExternalProvisioning", "Waiting for a volume to be created either by the external provisioner 'example.com/fast' "+
+		"or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.")
+	c.waitEvent("wait", "WaitForFirstConsumer", "waiting for first consumer to be created before binding")
+	c.waitEvent("nothing", "ProvisioningFailed", `storageclass.storage.k8s.io "missing" not found`)
+	cl, err := c.claim("now")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := cl.GetMetadata().GetAnnotations()
+	if a["volume.kubernetes.io/storage-provisioner"] != "example.com/fast" || a["volume.beta.kubernetes.io/storage-provisioner"] != "example.com/fast" {
+		t.Errorf("annotations %v", a)
+	}
+	for _, name := range []string{"now", "wait", "nothing"} {
+		if cl, err := c.claim(name); err != nil || cl.GetStatus().GetPhase() != "Pending" {
+			t.Errorf("%s: %v, phase %q", name, err, cl.GetStatus().GetPhase())
+		}
+	}
+}
