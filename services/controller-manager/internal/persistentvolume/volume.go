@@ -144,4 +144,3 @@ func (pc *Controller) unbind(ctx context.Context, v *corev1.PersistentVolume) er
 	_, err = pc.setVolumePhase(ctx, out, "Available", "")
 	return err
 }
-
