@@ -226,17 +226,33 @@ func (c *cluster) stays(what string, ok func() error) {
 }
 
 // TestReleasedVolumeKeepsItsClaimRef: a Retain volume whose claim is
-// deleted goes Released and keeps its claimRef (the data stays).
+// deleted goes Released and keeps its claimRef (the data stays); a Delete
+// volume no provisioner made (NFS, which has no deleter in Kubernetes
+// either) cannot be deleted: Failed, VolumeFailedDelete.
 func TestReleasedVolumeKeepsItsClaimRef(t *testing.T) {
 	c := storageCluster(t)
-	c.kubectl(pv("keep", "1Gi", "ReadWriteOnce", "", "Retain"), "apply", "-f", "-")
-	c.kubectl(pvc("data", "1Gi", "ReadWriteOnce", ""), "apply", "-f", "-")
+	c.kubectl(pv("keep", "1Gi", "ReadWriteOnce", "", "Retain")+`apiVersion: v1
+kind: PersistentVolume
+metadata: {name: drop}
+spec:
+  capacity: {storage: 5Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: ""
+  persistentVolumeReclaimPolicy: Delete
+  nfs: {server: 192.0.2.1, path: /exports/drop}
+`, "apply", "-f", "-")
+	c.kubectl(pvc("data", "1Gi", "ReadWriteOnce", "")+pvc("scratch", "5Gi", "ReadWriteOnce", ""), "apply", "-f", "-")
 	c.waitBound("data", "keep")
+	c.waitBound("scratch", "drop")
 	cl, err := c.claim("data")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.kubectl("", "delete", "pvc", "data")
+	c.kubectl("", "delete", "pvc", "data", "scratch")
+	c.waitEvent("drop", "VolumeFailedDelete", `error getting deleter volume plugin for volume "drop": no deletable volume plugin matched`)
+	if v, err := c.volume("drop"); err != nil || v.GetStatus().GetPhase() != "Failed" {
+		t.Fatalf("drop: %v, phase %q", err, v.GetStatus().GetPhase())
+	}
 	framework.Eventually(t, 60*time.Second, "the volume is Released", func() error {
 		v, err := c.volume("keep")
 		if err != nil {
