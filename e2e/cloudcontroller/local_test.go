@@ -101,4 +101,58 @@ func TestLocalProvider(t *testing.T) {
 			t.Fatalf("addresses: got %v, want InternalIP=10.1.2.3 and Hostname=node-1", addrs)
 		}
 	})
+
+	t.Run("volume labels", func(t *testing.T) {
+		e.t = t
+		// Pinned to node-1 (joined above) by the local CSI driver's key;
+		// pinned to a node that joins later by hostname; not pinned; and a
+		// zone set by hand, which stays.
+		pinned := func(name, key, node, labels string) string {
+			return fmt.Sprintf(`apiVersion: v1
+kind: PersistentVolume
+metadata: {name: %s, labels: {%s}}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  csi: {driver: local.csi.skiff.dev, volumeHandle: %s}
+  nodeAffinity: {required: {nodeSelectorTerms: [{matchExpressions: [{key: %q, operator: In, values: [%s]}]}]}}
+---
+`, name, labels, name, key, node)
+		}
+		e.kubectl(pinned("on-node-1", "topology.local.csi.skiff.dev/node", "node-1", "")+
+			pinned("on-node-2", "kubernetes.io/hostname", "node-2", "")+
+			pinned("by-hand", "kubernetes.io/hostname", "node-1", "topology.kubernetes.io/zone: mine")+`apiVersion: v1
+kind: PersistentVolume
+metadata: {name: anywhere}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  hostPath: {path: /tmp/anywhere}
+`, "apply", "-f", "-")
+		labelsOf := func(name string) map[string]string {
+			out := e.kubectl("", "get", "pv", name, "-o", "go-template={{range $k, $v := .metadata.labels}}{{$k}}={{$v}} {{end}}")
+			m := map[string]string{}
+			for _, kv := range strings.Fields(out) {
+				k, v, _ := strings.Cut(kv, "=")
+				m[k] = v
+			}
+			return m
+		}
+		waitLabels := func(name, zone, region string) {
+			framework.Eventually(t, wait, "volume "+name+" labelled", func() error {
+				l := labelsOf(name)
+				if l["topology.kubernetes.io/zone"] != zone || l["topology.kubernetes.io/region"] != region {
+					return fmt.Errorf("labels %v", l)
+				}
+				return nil
+			})
+		}
+		waitLabels("on-node-1", "zone-a", "region-1")
+		waitLabels("by-hand", "mine", "region-1")
+		e.createNode("node-2", "", false, nil)
+		waitLabels("on-node-2", "zone-a", "region-1")
+		if l := labelsOf("anywhere"); len(l) != 0 {
+			t.Fatalf("a volume pinned to no node got labels %v", l)
+		}
+	})
 }

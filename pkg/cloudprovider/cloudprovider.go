@@ -87,6 +87,15 @@ type Routes interface {
 	DeleteRoute(ctx context.Context, clusterName string, route Route) error
 }
 
+// VolumeLabeler labels PersistentVolumes with where their storage lives
+// (Kubernetes' PVLabeler): topology.kubernetes.io/zone and region.
+type VolumeLabeler interface {
+	// GetVolumeLabels returns the labels the volume should carry (none when
+	// the provider knows nothing of it); node is the Node the volume's
+	// required node affinity pins it to, nil when there is none.
+	GetVolumeLabels(ctx context.Context, pv *corev1.PersistentVolume, node *corev1.Node) (map[string]string, error)
+}
+
 // ZoneReporter is implemented by providers whose InstanceMetadata fills
 // Zone and Region.
 type ZoneReporter interface {
@@ -101,6 +110,7 @@ type Capabilities struct {
 	LoadBalancers bool
 	Routes        bool
 	Zones         bool
+	VolumeLabels  bool
 }
 
 // Cloud is a provider as the cloud-controller uses it: its capabilities
@@ -110,15 +120,17 @@ type Cloud struct {
 	Instances    Instances
 	LoadBalancer LoadBalancer
 	Routes       Routes
+	Volumes      VolumeLabeler
 }
 
 // FromImpl is the Cloud of an in-process provider: impl implements any
-// of Instances, LoadBalancer, Routes and ZoneReporter.
+// of Instances, LoadBalancer, Routes, VolumeLabeler and ZoneReporter.
 func FromImpl(name string, impl any) Cloud {
 	c := Cloud{Capabilities: Capabilities{Name: name}}
 	c.Instances, c.Capabilities.Instances = impl.(Instances)
 	c.LoadBalancer, c.LoadBalancers = impl.(LoadBalancer)
 	c.Routes, c.Capabilities.Routes = impl.(Routes)
+	c.Volumes, c.VolumeLabels = impl.(VolumeLabeler)
 	if z, ok := impl.(ZoneReporter); ok && c.Instances != nil {
 		c.Zones = z.HasZones()
 	}

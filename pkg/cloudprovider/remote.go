@@ -18,9 +18,10 @@ type invoker func(ctx context.Context, call func(context.Context, grpc.ClientCon
 type remote struct{ invoke invoker }
 
 var (
-	_ Instances    = remote{}
-	_ LoadBalancer = remote{}
-	_ Routes       = remote{}
+	_ Instances     = remote{}
+	_ LoadBalancer  = remote{}
+	_ Routes        = remote{}
+	_ VolumeLabeler = remote{}
 )
 
 // direct invokes calls straight on conn, each bounded by timeout.
@@ -44,6 +45,9 @@ func (r remote) cloud(caps Capabilities) Cloud {
 	if caps.Routes {
 		c.Routes = r
 	}
+	if caps.VolumeLabels {
+		c.Volumes = r
+	}
 	return c
 }
 
@@ -61,7 +65,7 @@ func (r remote) capabilities(ctx context.Context) (Capabilities, error) {
 		return err
 	})
 	return Capabilities{Name: out.GetName(), Instances: out.GetInstances(), LoadBalancers: out.GetLoadBalancers(),
-		Routes: out.GetRoutes(), Zones: out.GetZones()}, err
+		Routes: out.GetRoutes(), Zones: out.GetZones(), VolumeLabels: out.GetVolumeLabels()}, err
 }
 
 func (r remote) InstanceExists(ctx context.Context, node *corev1.Node) (bool, error) {
@@ -166,4 +170,13 @@ func (r remote) DeleteRoute(ctx context.Context, clusterName string, route Route
 			ClusterName: clusterName, Route: routeToProto(route)})
 		return err
 	})
+}
+
+func (r remote) GetVolumeLabels(ctx context.Context, pv *corev1.PersistentVolume, node *corev1.Node) (map[string]string, error) {
+	var out *cloudv1.GetVolumeLabelsResponse
+	err := r.invoke(ctx, func(ctx context.Context, c grpc.ClientConnInterface) (err error) {
+		out, err = cloudv1.NewVolumesServiceClient(c).GetVolumeLabels(ctx, &cloudv1.GetVolumeLabelsRequest{Volume: pv, Node: node})
+		return err
+	})
+	return out.GetLabels(), err
 }

@@ -73,6 +73,9 @@ func (s *server) register(g *grpc.Server) {
 	if s.cloud.Routes != nil {
 		cloudv1.RegisterRoutesServiceServer(g, routesServer{r: s.cloud.Routes})
 	}
+	if s.cloud.Volumes != nil {
+		cloudv1.RegisterVolumesServiceServer(g, volumesServer{v: s.cloud.Volumes})
+	}
 }
 
 // toStatus is the one place a provider's error becomes a gRPC status:
@@ -107,7 +110,7 @@ func (p providerServer) Initialize(ctx context.Context, req *cloudv1.InitializeR
 func (p providerServer) GetCapabilities(context.Context, *cloudv1.GetCapabilitiesRequest) (*cloudv1.GetCapabilitiesResponse, error) {
 	c := p.s.cloud.Capabilities
 	return &cloudv1.GetCapabilitiesResponse{Name: c.Name, Instances: c.Instances, LoadBalancers: c.LoadBalancers,
-		Routes: c.Routes, Zones: c.Zones}, nil
+		Routes: c.Routes, Zones: c.Zones, VolumeLabels: c.VolumeLabels}, nil
 }
 
 type instancesServer struct {
@@ -198,4 +201,17 @@ func routeToProto(r Route) *cloudv1.Route {
 
 func routeFromProto(r *cloudv1.Route) Route {
 	return Route{Name: r.GetName(), TargetNode: r.GetTargetNode(), DestinationCIDR: r.GetDestinationCidr(), Blackhole: r.GetBlackhole()}
+}
+
+type volumesServer struct {
+	cloudv1.UnimplementedVolumesServiceServer
+	v VolumeLabeler
+}
+
+func (s volumesServer) GetVolumeLabels(ctx context.Context, req *cloudv1.GetVolumeLabelsRequest) (*cloudv1.GetVolumeLabelsResponse, error) {
+	labels, err := s.v.GetVolumeLabels(ctx, req.GetVolume(), req.GetNode())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &cloudv1.GetVolumeLabelsResponse{Labels: labels}, nil
 }

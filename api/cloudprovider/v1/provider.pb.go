@@ -164,7 +164,9 @@ type GetCapabilitiesResponse struct {
 	// routes: RoutesService is implemented.
 	Routes bool `protobuf:"varint,4,opt,name=routes,proto3" json:"routes,omitempty"`
 	// zones: InstanceMetadata fills zone and region.
-	Zones         bool `protobuf:"varint,5,opt,name=zones,proto3" json:"zones,omitempty"`
+	Zones bool `protobuf:"varint,5,opt,name=zones,proto3" json:"zones,omitempty"`
+	// volume_labels: VolumesService is implemented.
+	VolumeLabels  bool `protobuf:"varint,6,opt,name=volume_labels,json=volumeLabels,proto3" json:"volume_labels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +236,114 @@ func (x *GetCapabilitiesResponse) GetZones() bool {
 	return false
 }
 
+func (x *GetCapabilitiesResponse) GetVolumeLabels() bool {
+	if x != nil {
+		return x.VolumeLabels
+	}
+	return false
+}
+
+// GetVolumeLabelsRequest names a volume.
+type GetVolumeLabelsRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Volume *v1.PersistentVolume   `protobuf:"bytes,1,opt,name=volume,proto3" json:"volume,omitempty"`
+	// node is the Node the volume's required node affinity pins it to
+	// (one term naming one node by kubernetes.io/hostname, metadata.name
+	// or a CSI driver's node topology key), when there is one.
+	Node          *v1.Node `protobuf:"bytes,2,opt,name=node,proto3" json:"node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVolumeLabelsRequest) Reset() {
+	*x = GetVolumeLabelsRequest{}
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVolumeLabelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVolumeLabelsRequest) ProtoMessage() {}
+
+func (x *GetVolumeLabelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVolumeLabelsRequest.ProtoReflect.Descriptor instead.
+func (*GetVolumeLabelsRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetVolumeLabelsRequest) GetVolume() *v1.PersistentVolume {
+	if x != nil {
+		return x.Volume
+	}
+	return nil
+}
+
+func (x *GetVolumeLabelsRequest) GetNode() *v1.Node {
+	if x != nil {
+		return x.Node
+	}
+	return nil
+}
+
+// GetVolumeLabelsResponse carries the volume's labels.
+type GetVolumeLabelsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Labels        map[string]string      `protobuf:"bytes,1,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVolumeLabelsResponse) Reset() {
+	*x = GetVolumeLabelsResponse{}
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVolumeLabelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVolumeLabelsResponse) ProtoMessage() {}
+
+func (x *GetVolumeLabelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVolumeLabelsResponse.ProtoReflect.Descriptor instead.
+func (*GetVolumeLabelsResponse) Descriptor() ([]byte, []int) {
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetVolumeLabelsResponse) GetLabels() map[string]string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 // InstanceExistsRequest names a node.
 type InstanceExistsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -244,7 +354,7 @@ type InstanceExistsRequest struct {
 
 func (x *InstanceExistsRequest) Reset() {
 	*x = InstanceExistsRequest{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[4]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -256,7 +366,7 @@ func (x *InstanceExistsRequest) String() string {
 func (*InstanceExistsRequest) ProtoMessage() {}
 
 func (x *InstanceExistsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[4]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -269,7 +379,7 @@ func (x *InstanceExistsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceExistsRequest.ProtoReflect.Descriptor instead.
 func (*InstanceExistsRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{4}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *InstanceExistsRequest) GetNode() *v1.Node {
@@ -289,7 +399,7 @@ type InstanceExistsResponse struct {
 
 func (x *InstanceExistsResponse) Reset() {
 	*x = InstanceExistsResponse{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[5]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -301,7 +411,7 @@ func (x *InstanceExistsResponse) String() string {
 func (*InstanceExistsResponse) ProtoMessage() {}
 
 func (x *InstanceExistsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[5]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -314,7 +424,7 @@ func (x *InstanceExistsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceExistsResponse.ProtoReflect.Descriptor instead.
 func (*InstanceExistsResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{5}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *InstanceExistsResponse) GetExists() bool {
@@ -334,7 +444,7 @@ type InstanceShutdownRequest struct {
 
 func (x *InstanceShutdownRequest) Reset() {
 	*x = InstanceShutdownRequest{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[6]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -346,7 +456,7 @@ func (x *InstanceShutdownRequest) String() string {
 func (*InstanceShutdownRequest) ProtoMessage() {}
 
 func (x *InstanceShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[6]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -359,7 +469,7 @@ func (x *InstanceShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceShutdownRequest.ProtoReflect.Descriptor instead.
 func (*InstanceShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{6}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *InstanceShutdownRequest) GetNode() *v1.Node {
@@ -379,7 +489,7 @@ type InstanceShutdownResponse struct {
 
 func (x *InstanceShutdownResponse) Reset() {
 	*x = InstanceShutdownResponse{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[7]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +501,7 @@ func (x *InstanceShutdownResponse) String() string {
 func (*InstanceShutdownResponse) ProtoMessage() {}
 
 func (x *InstanceShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[7]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +514,7 @@ func (x *InstanceShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceShutdownResponse.ProtoReflect.Descriptor instead.
 func (*InstanceShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{7}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *InstanceShutdownResponse) GetShutdown() bool {
@@ -424,7 +534,7 @@ type InstanceMetadataRequest struct {
 
 func (x *InstanceMetadataRequest) Reset() {
 	*x = InstanceMetadataRequest{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[8]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -436,7 +546,7 @@ func (x *InstanceMetadataRequest) String() string {
 func (*InstanceMetadataRequest) ProtoMessage() {}
 
 func (x *InstanceMetadataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[8]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -449,7 +559,7 @@ func (x *InstanceMetadataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceMetadataRequest.ProtoReflect.Descriptor instead.
 func (*InstanceMetadataRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{8}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *InstanceMetadataRequest) GetNode() *v1.Node {
@@ -477,7 +587,7 @@ type InstanceMetadataResponse struct {
 
 func (x *InstanceMetadataResponse) Reset() {
 	*x = InstanceMetadataResponse{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[9]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -489,7 +599,7 @@ func (x *InstanceMetadataResponse) String() string {
 func (*InstanceMetadataResponse) ProtoMessage() {}
 
 func (x *InstanceMetadataResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[9]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -502,7 +612,7 @@ func (x *InstanceMetadataResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InstanceMetadataResponse.ProtoReflect.Descriptor instead.
 func (*InstanceMetadataResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{9}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *InstanceMetadataResponse) GetProviderId() string {
@@ -551,7 +661,7 @@ type GetLoadBalancerRequest struct {
 
 func (x *GetLoadBalancerRequest) Reset() {
 	*x = GetLoadBalancerRequest{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[10]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +673,7 @@ func (x *GetLoadBalancerRequest) String() string {
 func (*GetLoadBalancerRequest) ProtoMessage() {}
 
 func (x *GetLoadBalancerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[10]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +686,7 @@ func (x *GetLoadBalancerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLoadBalancerRequest.ProtoReflect.Descriptor instead.
 func (*GetLoadBalancerRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{10}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetLoadBalancerRequest) GetClusterName() string {
@@ -604,7 +714,7 @@ type GetLoadBalancerResponse struct {
 
 func (x *GetLoadBalancerResponse) Reset() {
 	*x = GetLoadBalancerResponse{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[11]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -616,7 +726,7 @@ func (x *GetLoadBalancerResponse) String() string {
 func (*GetLoadBalancerResponse) ProtoMessage() {}
 
 func (x *GetLoadBalancerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[11]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -629,7 +739,7 @@ func (x *GetLoadBalancerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetLoadBalancerResponse.ProtoReflect.Descriptor instead.
 func (*GetLoadBalancerResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{11}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetLoadBalancerResponse) GetExists() bool {
@@ -661,7 +771,7 @@ type EnsureLoadBalancerRequest struct {
 
 func (x *EnsureLoadBalancerRequest) Reset() {
 	*x = EnsureLoadBalancerRequest{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[12]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -673,7 +783,7 @@ func (x *EnsureLoadBalancerRequest) String() string {
 func (*EnsureLoadBalancerRequest) ProtoMessage() {}
 
 func (x *EnsureLoadBalancerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[12]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -686,7 +796,7 @@ func (x *EnsureLoadBalancerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnsureLoadBalancerRequest.ProtoReflect.Descriptor instead.
 func (*EnsureLoadBalancerRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{12}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *EnsureLoadBalancerRequest) GetClusterName() string {
@@ -720,7 +830,7 @@ type EnsureLoadBalancerResponse struct {
 
 func (x *EnsureLoadBalancerResponse) Reset() {
 	*x = EnsureLoadBalancerResponse{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[13]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +842,7 @@ func (x *EnsureLoadBalancerResponse) String() string {
 func (*EnsureLoadBalancerResponse) ProtoMessage() {}
 
 func (x *EnsureLoadBalancerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[13]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +855,7 @@ func (x *EnsureLoadBalancerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnsureLoadBalancerResponse.ProtoReflect.Descriptor instead.
 func (*EnsureLoadBalancerResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{13}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *EnsureLoadBalancerResponse) GetStatus() *v1.LoadBalancerStatus {
@@ -767,7 +877,7 @@ type UpdateLoadBalancerRequest struct {
 
 func (x *UpdateLoadBalancerRequest) Reset() {
 	*x = UpdateLoadBalancerRequest{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[14]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -779,7 +889,7 @@ func (x *UpdateLoadBalancerRequest) String() string {
 func (*UpdateLoadBalancerRequest) ProtoMessage() {}
 
 func (x *UpdateLoadBalancerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[14]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -792,7 +902,7 @@ func (x *UpdateLoadBalancerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLoadBalancerRequest.ProtoReflect.Descriptor instead.
 func (*UpdateLoadBalancerRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{14}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UpdateLoadBalancerRequest) GetClusterName() string {
@@ -825,7 +935,7 @@ type UpdateLoadBalancerResponse struct {
 
 func (x *UpdateLoadBalancerResponse) Reset() {
 	*x = UpdateLoadBalancerResponse{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[15]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +947,7 @@ func (x *UpdateLoadBalancerResponse) String() string {
 func (*UpdateLoadBalancerResponse) ProtoMessage() {}
 
 func (x *UpdateLoadBalancerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[15]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +960,7 @@ func (x *UpdateLoadBalancerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateLoadBalancerResponse.ProtoReflect.Descriptor instead.
 func (*UpdateLoadBalancerResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{15}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{17}
 }
 
 // EnsureLoadBalancerDeletedRequest names the service whose load balancer
@@ -865,7 +975,7 @@ type EnsureLoadBalancerDeletedRequest struct {
 
 func (x *EnsureLoadBalancerDeletedRequest) Reset() {
 	*x = EnsureLoadBalancerDeletedRequest{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[16]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -877,7 +987,7 @@ func (x *EnsureLoadBalancerDeletedRequest) String() string {
 func (*EnsureLoadBalancerDeletedRequest) ProtoMessage() {}
 
 func (x *EnsureLoadBalancerDeletedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[16]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +1000,7 @@ func (x *EnsureLoadBalancerDeletedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EnsureLoadBalancerDeletedRequest.ProtoReflect.Descriptor instead.
 func (*EnsureLoadBalancerDeletedRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{16}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *EnsureLoadBalancerDeletedRequest) GetClusterName() string {
@@ -916,7 +1026,7 @@ type EnsureLoadBalancerDeletedResponse struct {
 
 func (x *EnsureLoadBalancerDeletedResponse) Reset() {
 	*x = EnsureLoadBalancerDeletedResponse{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[17]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -928,7 +1038,7 @@ func (x *EnsureLoadBalancerDeletedResponse) String() string {
 func (*EnsureLoadBalancerDeletedResponse) ProtoMessage() {}
 
 func (x *EnsureLoadBalancerDeletedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[17]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -941,7 +1051,7 @@ func (x *EnsureLoadBalancerDeletedResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use EnsureLoadBalancerDeletedResponse.ProtoReflect.Descriptor instead.
 func (*EnsureLoadBalancerDeletedResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{17}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{19}
 }
 
 // Route sends a destination CIDR to a node.
@@ -961,7 +1071,7 @@ type Route struct {
 
 func (x *Route) Reset() {
 	*x = Route{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[18]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -973,7 +1083,7 @@ func (x *Route) String() string {
 func (*Route) ProtoMessage() {}
 
 func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[18]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -986,7 +1096,7 @@ func (x *Route) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Route.ProtoReflect.Descriptor instead.
 func (*Route) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{18}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Route) GetName() string {
@@ -1027,7 +1137,7 @@ type ListRoutesRequest struct {
 
 func (x *ListRoutesRequest) Reset() {
 	*x = ListRoutesRequest{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[19]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1149,7 @@ func (x *ListRoutesRequest) String() string {
 func (*ListRoutesRequest) ProtoMessage() {}
 
 func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[19]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1162,7 @@ func (x *ListRoutesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesRequest.ProtoReflect.Descriptor instead.
 func (*ListRoutesRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{19}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListRoutesRequest) GetClusterName() string {
@@ -1072,7 +1182,7 @@ type ListRoutesResponse struct {
 
 func (x *ListRoutesResponse) Reset() {
 	*x = ListRoutesResponse{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[20]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1194,7 @@ func (x *ListRoutesResponse) String() string {
 func (*ListRoutesResponse) ProtoMessage() {}
 
 func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[20]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1207,7 @@ func (x *ListRoutesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRoutesResponse.ProtoReflect.Descriptor instead.
 func (*ListRoutesResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{20}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListRoutesResponse) GetRoutes() []*Route {
@@ -1121,7 +1231,7 @@ type CreateRouteRequest struct {
 
 func (x *CreateRouteRequest) Reset() {
 	*x = CreateRouteRequest{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[21]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1243,7 @@ func (x *CreateRouteRequest) String() string {
 func (*CreateRouteRequest) ProtoMessage() {}
 
 func (x *CreateRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[21]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1256,7 @@ func (x *CreateRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRouteRequest.ProtoReflect.Descriptor instead.
 func (*CreateRouteRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{21}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateRouteRequest) GetClusterName() string {
@@ -1179,7 +1289,7 @@ type CreateRouteResponse struct {
 
 func (x *CreateRouteResponse) Reset() {
 	*x = CreateRouteResponse{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[22]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1191,7 +1301,7 @@ func (x *CreateRouteResponse) String() string {
 func (*CreateRouteResponse) ProtoMessage() {}
 
 func (x *CreateRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[22]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1204,7 +1314,7 @@ func (x *CreateRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRouteResponse.ProtoReflect.Descriptor instead.
 func (*CreateRouteResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{22}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{24}
 }
 
 // DeleteRouteRequest names a route to remove.
@@ -1218,7 +1328,7 @@ type DeleteRouteRequest struct {
 
 func (x *DeleteRouteRequest) Reset() {
 	*x = DeleteRouteRequest{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[23]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1230,7 +1340,7 @@ func (x *DeleteRouteRequest) String() string {
 func (*DeleteRouteRequest) ProtoMessage() {}
 
 func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[23]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1243,7 +1353,7 @@ func (x *DeleteRouteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRouteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRouteRequest) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{23}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteRouteRequest) GetClusterName() string {
@@ -1269,7 +1379,7 @@ type DeleteRouteResponse struct {
 
 func (x *DeleteRouteResponse) Reset() {
 	*x = DeleteRouteResponse{}
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[24]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1281,7 +1391,7 @@ func (x *DeleteRouteResponse) String() string {
 func (*DeleteRouteResponse) ProtoMessage() {}
 
 func (x *DeleteRouteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[24]
+	mi := &file_skiff_cloudprovider_v1_provider_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1294,25 +1404,34 @@ func (x *DeleteRouteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRouteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteRouteResponse) Descriptor() ([]byte, []int) {
-	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{24}
+	return file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP(), []int{26}
 }
 
 var File_skiff_cloudprovider_v1_provider_proto protoreflect.FileDescriptor
 
 const file_skiff_cloudprovider_v1_provider_proto_rawDesc = "" +
 	"\n" +
-	"%skiff/cloudprovider/v1/provider.proto\x12\x16skiff.cloudprovider.v1\x1a\x18skiff/core/v1/node.proto\x1a\x1bskiff/core/v1/service.proto\"N\n" +
+	"%skiff/cloudprovider/v1/provider.proto\x12\x16skiff.cloudprovider.v1\x1a\x18skiff/core/v1/node.proto\x1a$skiff/core/v1/persistentvolume.proto\x1a\x1bskiff/core/v1/service.proto\"N\n" +
 	"\x11InitializeRequest\x12\x16\n" +
 	"\x06config\x18\x01 \x01(\fR\x06config\x12!\n" +
 	"\fcluster_name\x18\x02 \x01(\tR\vclusterName\"\x14\n" +
 	"\x12InitializeResponse\"\x18\n" +
-	"\x16GetCapabilitiesRequest\"\xa0\x01\n" +
+	"\x16GetCapabilitiesRequest\"\xc5\x01\n" +
 	"\x17GetCapabilitiesResponse\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1c\n" +
 	"\tinstances\x18\x02 \x01(\bR\tinstances\x12%\n" +
 	"\x0eload_balancers\x18\x03 \x01(\bR\rloadBalancers\x12\x16\n" +
 	"\x06routes\x18\x04 \x01(\bR\x06routes\x12\x14\n" +
-	"\x05zones\x18\x05 \x01(\bR\x05zones\"@\n" +
+	"\x05zones\x18\x05 \x01(\bR\x05zones\x12#\n" +
+	"\rvolume_labels\x18\x06 \x01(\bR\fvolumeLabels\"z\n" +
+	"\x16GetVolumeLabelsRequest\x127\n" +
+	"\x06volume\x18\x01 \x01(\v2\x1f.skiff.core.v1.PersistentVolumeR\x06volume\x12'\n" +
+	"\x04node\x18\x02 \x01(\v2\x13.skiff.core.v1.NodeR\x04node\"\xa9\x01\n" +
+	"\x17GetVolumeLabelsResponse\x12S\n" +
+	"\x06labels\x18\x01 \x03(\v2;.skiff.cloudprovider.v1.GetVolumeLabelsResponse.LabelsEntryR\x06labels\x1a9\n" +
+	"\vLabelsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"@\n" +
 	"\x15InstanceExistsRequest\x12'\n" +
 	"\x04node\x18\x01 \x01(\v2\x13.skiff.core.v1.NodeR\x04node\"0\n" +
 	"\x16InstanceExistsResponse\x12\x16\n" +
@@ -1387,7 +1506,9 @@ const file_skiff_cloudprovider_v1_provider_proto_rawDesc = "" +
 	"\n" +
 	"ListRoutes\x12).skiff.cloudprovider.v1.ListRoutesRequest\x1a*.skiff.cloudprovider.v1.ListRoutesResponse\x12f\n" +
 	"\vCreateRoute\x12*.skiff.cloudprovider.v1.CreateRouteRequest\x1a+.skiff.cloudprovider.v1.CreateRouteResponse\x12f\n" +
-	"\vDeleteRoute\x12*.skiff.cloudprovider.v1.DeleteRouteRequest\x1a+.skiff.cloudprovider.v1.DeleteRouteResponseB0Z.skiff.dev/api/cloudprovider/v1;cloudproviderv1b\x06proto3"
+	"\vDeleteRoute\x12*.skiff.cloudprovider.v1.DeleteRouteRequest\x1a+.skiff.cloudprovider.v1.DeleteRouteResponse2\x84\x01\n" +
+	"\x0eVolumesService\x12r\n" +
+	"\x0fGetVolumeLabels\x12..skiff.cloudprovider.v1.GetVolumeLabelsRequest\x1a/.skiff.cloudprovider.v1.GetVolumeLabelsResponseB0Z.skiff.dev/api/cloudprovider/v1;cloudproviderv1b\x06proto3"
 
 var (
 	file_skiff_cloudprovider_v1_provider_proto_rawDescOnce sync.Once
@@ -1401,83 +1522,92 @@ func file_skiff_cloudprovider_v1_provider_proto_rawDescGZIP() []byte {
 	return file_skiff_cloudprovider_v1_provider_proto_rawDescData
 }
 
-var file_skiff_cloudprovider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_skiff_cloudprovider_v1_provider_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_skiff_cloudprovider_v1_provider_proto_goTypes = []any{
 	(*InitializeRequest)(nil),                 // 0: skiff.cloudprovider.v1.InitializeRequest
 	(*InitializeResponse)(nil),                // 1: skiff.cloudprovider.v1.InitializeResponse
 	(*GetCapabilitiesRequest)(nil),            // 2: skiff.cloudprovider.v1.GetCapabilitiesRequest
 	(*GetCapabilitiesResponse)(nil),           // 3: skiff.cloudprovider.v1.GetCapabilitiesResponse
-	(*InstanceExistsRequest)(nil),             // 4: skiff.cloudprovider.v1.InstanceExistsRequest
-	(*InstanceExistsResponse)(nil),            // 5: skiff.cloudprovider.v1.InstanceExistsResponse
-	(*InstanceShutdownRequest)(nil),           // 6: skiff.cloudprovider.v1.InstanceShutdownRequest
-	(*InstanceShutdownResponse)(nil),          // 7: skiff.cloudprovider.v1.InstanceShutdownResponse
-	(*InstanceMetadataRequest)(nil),           // 8: skiff.cloudprovider.v1.InstanceMetadataRequest
-	(*InstanceMetadataResponse)(nil),          // 9: skiff.cloudprovider.v1.InstanceMetadataResponse
-	(*GetLoadBalancerRequest)(nil),            // 10: skiff.cloudprovider.v1.GetLoadBalancerRequest
-	(*GetLoadBalancerResponse)(nil),           // 11: skiff.cloudprovider.v1.GetLoadBalancerResponse
-	(*EnsureLoadBalancerRequest)(nil),         // 12: skiff.cloudprovider.v1.EnsureLoadBalancerRequest
-	(*EnsureLoadBalancerResponse)(nil),        // 13: skiff.cloudprovider.v1.EnsureLoadBalancerResponse
-	(*UpdateLoadBalancerRequest)(nil),         // 14: skiff.cloudprovider.v1.UpdateLoadBalancerRequest
-	(*UpdateLoadBalancerResponse)(nil),        // 15: skiff.cloudprovider.v1.UpdateLoadBalancerResponse
-	(*EnsureLoadBalancerDeletedRequest)(nil),  // 16: skiff.cloudprovider.v1.EnsureLoadBalancerDeletedRequest
-	(*EnsureLoadBalancerDeletedResponse)(nil), // 17: skiff.cloudprovider.v1.EnsureLoadBalancerDeletedResponse
-	(*Route)(nil),                             // 18: skiff.cloudprovider.v1.Route
-	(*ListRoutesRequest)(nil),                 // 19: skiff.cloudprovider.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),                // 20: skiff.cloudprovider.v1.ListRoutesResponse
-	(*CreateRouteRequest)(nil),                // 21: skiff.cloudprovider.v1.CreateRouteRequest
-	(*CreateRouteResponse)(nil),               // 22: skiff.cloudprovider.v1.CreateRouteResponse
-	(*DeleteRouteRequest)(nil),                // 23: skiff.cloudprovider.v1.DeleteRouteRequest
-	(*DeleteRouteResponse)(nil),               // 24: skiff.cloudprovider.v1.DeleteRouteResponse
-	(*v1.Node)(nil),                           // 25: skiff.core.v1.Node
-	(*v1.NodeAddress)(nil),                    // 26: skiff.core.v1.NodeAddress
-	(*v1.Service)(nil),                        // 27: skiff.core.v1.Service
-	(*v1.LoadBalancerStatus)(nil),             // 28: skiff.core.v1.LoadBalancerStatus
+	(*GetVolumeLabelsRequest)(nil),            // 4: skiff.cloudprovider.v1.GetVolumeLabelsRequest
+	(*GetVolumeLabelsResponse)(nil),           // 5: skiff.cloudprovider.v1.GetVolumeLabelsResponse
+	(*InstanceExistsRequest)(nil),             // 6: skiff.cloudprovider.v1.InstanceExistsRequest
+	(*InstanceExistsResponse)(nil),            // 7: skiff.cloudprovider.v1.InstanceExistsResponse
+	(*InstanceShutdownRequest)(nil),           // 8: skiff.cloudprovider.v1.InstanceShutdownRequest
+	(*InstanceShutdownResponse)(nil),          // 9: skiff.cloudprovider.v1.InstanceShutdownResponse
+	(*InstanceMetadataRequest)(nil),           // 10: skiff.cloudprovider.v1.InstanceMetadataRequest
+	(*InstanceMetadataResponse)(nil),          // 11: skiff.cloudprovider.v1.InstanceMetadataResponse
+	(*GetLoadBalancerRequest)(nil),            // 12: skiff.cloudprovider.v1.GetLoadBalancerRequest
+	(*GetLoadBalancerResponse)(nil),           // 13: skiff.cloudprovider.v1.GetLoadBalancerResponse
+	(*EnsureLoadBalancerRequest)(nil),         // 14: skiff.cloudprovider.v1.EnsureLoadBalancerRequest
+	(*EnsureLoadBalancerResponse)(nil),        // 15: skiff.cloudprovider.v1.EnsureLoadBalancerResponse
+	(*UpdateLoadBalancerRequest)(nil),         // 16: skiff.cloudprovider.v1.UpdateLoadBalancerRequest
+	(*UpdateLoadBalancerResponse)(nil),        // 17: skiff.cloudprovider.v1.UpdateLoadBalancerResponse
+	(*EnsureLoadBalancerDeletedRequest)(nil),  // 18: skiff.cloudprovider.v1.EnsureLoadBalancerDeletedRequest
+	(*EnsureLoadBalancerDeletedResponse)(nil), // 19: skiff.cloudprovider.v1.EnsureLoadBalancerDeletedResponse
+	(*Route)(nil),                             // 20: skiff.cloudprovider.v1.Route
+	(*ListRoutesRequest)(nil),                 // 21: skiff.cloudprovider.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),                // 22: skiff.cloudprovider.v1.ListRoutesResponse
+	(*CreateRouteRequest)(nil),                // 23: skiff.cloudprovider.v1.CreateRouteRequest
+	(*CreateRouteResponse)(nil),               // 24: skiff.cloudprovider.v1.CreateRouteResponse
+	(*DeleteRouteRequest)(nil),                // 25: skiff.cloudprovider.v1.DeleteRouteRequest
+	(*DeleteRouteResponse)(nil),               // 26: skiff.cloudprovider.v1.DeleteRouteResponse
+	nil,                                       // 27: skiff.cloudprovider.v1.GetVolumeLabelsResponse.LabelsEntry
+	(*v1.PersistentVolume)(nil),               // 28: skiff.core.v1.PersistentVolume
+	(*v1.Node)(nil),                           // 29: skiff.core.v1.Node
+	(*v1.NodeAddress)(nil),                    // 30: skiff.core.v1.NodeAddress
+	(*v1.Service)(nil),                        // 31: skiff.core.v1.Service
+	(*v1.LoadBalancerStatus)(nil),             // 32: skiff.core.v1.LoadBalancerStatus
 }
 var file_skiff_cloudprovider_v1_provider_proto_depIdxs = []int32{
-	25, // 0: skiff.cloudprovider.v1.InstanceExistsRequest.node:type_name -> skiff.core.v1.Node
-	25, // 1: skiff.cloudprovider.v1.InstanceShutdownRequest.node:type_name -> skiff.core.v1.Node
-	25, // 2: skiff.cloudprovider.v1.InstanceMetadataRequest.node:type_name -> skiff.core.v1.Node
-	26, // 3: skiff.cloudprovider.v1.InstanceMetadataResponse.node_addresses:type_name -> skiff.core.v1.NodeAddress
-	27, // 4: skiff.cloudprovider.v1.GetLoadBalancerRequest.service:type_name -> skiff.core.v1.Service
-	28, // 5: skiff.cloudprovider.v1.GetLoadBalancerResponse.status:type_name -> skiff.core.v1.LoadBalancerStatus
-	27, // 6: skiff.cloudprovider.v1.EnsureLoadBalancerRequest.service:type_name -> skiff.core.v1.Service
-	25, // 7: skiff.cloudprovider.v1.EnsureLoadBalancerRequest.nodes:type_name -> skiff.core.v1.Node
-	28, // 8: skiff.cloudprovider.v1.EnsureLoadBalancerResponse.status:type_name -> skiff.core.v1.LoadBalancerStatus
-	27, // 9: skiff.cloudprovider.v1.UpdateLoadBalancerRequest.service:type_name -> skiff.core.v1.Service
-	25, // 10: skiff.cloudprovider.v1.UpdateLoadBalancerRequest.nodes:type_name -> skiff.core.v1.Node
-	27, // 11: skiff.cloudprovider.v1.EnsureLoadBalancerDeletedRequest.service:type_name -> skiff.core.v1.Service
-	18, // 12: skiff.cloudprovider.v1.ListRoutesResponse.routes:type_name -> skiff.cloudprovider.v1.Route
-	18, // 13: skiff.cloudprovider.v1.CreateRouteRequest.route:type_name -> skiff.cloudprovider.v1.Route
-	18, // 14: skiff.cloudprovider.v1.DeleteRouteRequest.route:type_name -> skiff.cloudprovider.v1.Route
-	0,  // 15: skiff.cloudprovider.v1.CloudProviderService.Initialize:input_type -> skiff.cloudprovider.v1.InitializeRequest
-	2,  // 16: skiff.cloudprovider.v1.CloudProviderService.GetCapabilities:input_type -> skiff.cloudprovider.v1.GetCapabilitiesRequest
-	4,  // 17: skiff.cloudprovider.v1.InstancesService.InstanceExists:input_type -> skiff.cloudprovider.v1.InstanceExistsRequest
-	6,  // 18: skiff.cloudprovider.v1.InstancesService.InstanceShutdown:input_type -> skiff.cloudprovider.v1.InstanceShutdownRequest
-	8,  // 19: skiff.cloudprovider.v1.InstancesService.InstanceMetadata:input_type -> skiff.cloudprovider.v1.InstanceMetadataRequest
-	10, // 20: skiff.cloudprovider.v1.LoadBalancerService.GetLoadBalancer:input_type -> skiff.cloudprovider.v1.GetLoadBalancerRequest
-	12, // 21: skiff.cloudprovider.v1.LoadBalancerService.EnsureLoadBalancer:input_type -> skiff.cloudprovider.v1.EnsureLoadBalancerRequest
-	14, // 22: skiff.cloudprovider.v1.LoadBalancerService.UpdateLoadBalancer:input_type -> skiff.cloudprovider.v1.UpdateLoadBalancerRequest
-	16, // 23: skiff.cloudprovider.v1.LoadBalancerService.EnsureLoadBalancerDeleted:input_type -> skiff.cloudprovider.v1.EnsureLoadBalancerDeletedRequest
-	19, // 24: skiff.cloudprovider.v1.RoutesService.ListRoutes:input_type -> skiff.cloudprovider.v1.ListRoutesRequest
-	21, // 25: skiff.cloudprovider.v1.RoutesService.CreateRoute:input_type -> skiff.cloudprovider.v1.CreateRouteRequest
-	23, // 26: skiff.cloudprovider.v1.RoutesService.DeleteRoute:input_type -> skiff.cloudprovider.v1.DeleteRouteRequest
-	1,  // 27: skiff.cloudprovider.v1.CloudProviderService.Initialize:output_type -> skiff.cloudprovider.v1.InitializeResponse
-	3,  // 28: skiff.cloudprovider.v1.CloudProviderService.GetCapabilities:output_type -> skiff.cloudprovider.v1.GetCapabilitiesResponse
-	5,  // 29: skiff.cloudprovider.v1.InstancesService.InstanceExists:output_type -> skiff.cloudprovider.v1.InstanceExistsResponse
-	7,  // 30: skiff.cloudprovider.v1.InstancesService.InstanceShutdown:output_type -> skiff.cloudprovider.v1.InstanceShutdownResponse
-	9,  // 31: skiff.cloudprovider.v1.InstancesService.InstanceMetadata:output_type -> skiff.cloudprovider.v1.InstanceMetadataResponse
-	11, // 32: skiff.cloudprovider.v1.LoadBalancerService.GetLoadBalancer:output_type -> skiff.cloudprovider.v1.GetLoadBalancerResponse
-	13, // 33: skiff.cloudprovider.v1.LoadBalancerService.EnsureLoadBalancer:output_type -> skiff.cloudprovider.v1.EnsureLoadBalancerResponse
-	15, // 34: skiff.cloudprovider.v1.LoadBalancerService.UpdateLoadBalancer:output_type -> skiff.cloudprovider.v1.UpdateLoadBalancerResponse
-	17, // 35: skiff.cloudprovider.v1.LoadBalancerService.EnsureLoadBalancerDeleted:output_type -> skiff.cloudprovider.v1.EnsureLoadBalancerDeletedResponse
-	20, // 36: skiff.cloudprovider.v1.RoutesService.ListRoutes:output_type -> skiff.cloudprovider.v1.ListRoutesResponse
-	22, // 37: skiff.cloudprovider.v1.RoutesService.CreateRoute:output_type -> skiff.cloudprovider.v1.CreateRouteResponse
-	24, // 38: skiff.cloudprovider.v1.RoutesService.DeleteRoute:output_type -> skiff.cloudprovider.v1.DeleteRouteResponse
-	27, // [27:39] is the sub-list for method output_type
-	15, // [15:27] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	28, // 0: skiff.cloudprovider.v1.GetVolumeLabelsRequest.volume:type_name -> skiff.core.v1.PersistentVolume
+	29, // 1: skiff.cloudprovider.v1.GetVolumeLabelsRequest.node:type_name -> skiff.core.v1.Node
+	27, // 2: skiff.cloudprovider.v1.GetVolumeLabelsResponse.labels:type_name -> skiff.cloudprovider.v1.GetVolumeLabelsResponse.LabelsEntry
+	29, // 3: skiff.cloudprovider.v1.InstanceExistsRequest.node:type_name -> skiff.core.v1.Node
+	29, // 4: skiff.cloudprovider.v1.InstanceShutdownRequest.node:type_name -> skiff.core.v1.Node
+	29, // 5: skiff.cloudprovider.v1.InstanceMetadataRequest.node:type_name -> skiff.core.v1.Node
+	30, // 6: skiff.cloudprovider.v1.InstanceMetadataResponse.node_addresses:type_name -> skiff.core.v1.NodeAddress
+	31, // 7: skiff.cloudprovider.v1.GetLoadBalancerRequest.service:type_name -> skiff.core.v1.Service
+	32, // 8: skiff.cloudprovider.v1.GetLoadBalancerResponse.status:type_name -> skiff.core.v1.LoadBalancerStatus
+	31, // 9: skiff.cloudprovider.v1.EnsureLoadBalancerRequest.service:type_name -> skiff.core.v1.Service
+	29, // 10: skiff.cloudprovider.v1.EnsureLoadBalancerRequest.nodes:type_name -> skiff.core.v1.Node
+	32, // 11: skiff.cloudprovider.v1.EnsureLoadBalancerResponse.status:type_name -> skiff.core.v1.LoadBalancerStatus
+	31, // 12: skiff.cloudprovider.v1.UpdateLoadBalancerRequest.service:type_name -> skiff.core.v1.Service
+	29, // 13: skiff.cloudprovider.v1.UpdateLoadBalancerRequest.nodes:type_name -> skiff.core.v1.Node
+	31, // 14: skiff.cloudprovider.v1.EnsureLoadBalancerDeletedRequest.service:type_name -> skiff.core.v1.Service
+	20, // 15: skiff.cloudprovider.v1.ListRoutesResponse.routes:type_name -> skiff.cloudprovider.v1.Route
+	20, // 16: skiff.cloudprovider.v1.CreateRouteRequest.route:type_name -> skiff.cloudprovider.v1.Route
+	20, // 17: skiff.cloudprovider.v1.DeleteRouteRequest.route:type_name -> skiff.cloudprovider.v1.Route
+	0,  // 18: skiff.cloudprovider.v1.CloudProviderService.Initialize:input_type -> skiff.cloudprovider.v1.InitializeRequest
+	2,  // 19: skiff.cloudprovider.v1.CloudProviderService.GetCapabilities:input_type -> skiff.cloudprovider.v1.GetCapabilitiesRequest
+	6,  // 20: skiff.cloudprovider.v1.InstancesService.InstanceExists:input_type -> skiff.cloudprovider.v1.InstanceExistsRequest
+	8,  // 21: skiff.cloudprovider.v1.InstancesService.InstanceShutdown:input_type -> skiff.cloudprovider.v1.InstanceShutdownRequest
+	10, // 22: skiff.cloudprovider.v1.InstancesService.InstanceMetadata:input_type -> skiff.cloudprovider.v1.InstanceMetadataRequest
+	12, // 23: skiff.cloudprovider.v1.LoadBalancerService.GetLoadBalancer:input_type -> skiff.cloudprovider.v1.GetLoadBalancerRequest
+	14, // 24: skiff.cloudprovider.v1.LoadBalancerService.EnsureLoadBalancer:input_type -> skiff.cloudprovider.v1.EnsureLoadBalancerRequest
+	16, // 25: skiff.cloudprovider.v1.LoadBalancerService.UpdateLoadBalancer:input_type -> skiff.cloudprovider.v1.UpdateLoadBalancerRequest
+	18, // 26: skiff.cloudprovider.v1.LoadBalancerService.EnsureLoadBalancerDeleted:input_type -> skiff.cloudprovider.v1.EnsureLoadBalancerDeletedRequest
+	21, // 27: skiff.cloudprovider.v1.RoutesService.ListRoutes:input_type -> skiff.cloudprovider.v1.ListRoutesRequest
+	23, // 28: skiff.cloudprovider.v1.RoutesService.CreateRoute:input_type -> skiff.cloudprovider.v1.CreateRouteRequest
+	25, // 29: skiff.cloudprovider.v1.RoutesService.DeleteRoute:input_type -> skiff.cloudprovider.v1.DeleteRouteRequest
+	4,  // 30: skiff.cloudprovider.v1.VolumesService.GetVolumeLabels:input_type -> skiff.cloudprovider.v1.GetVolumeLabelsRequest
+	1,  // 31: skiff.cloudprovider.v1.CloudProviderService.Initialize:output_type -> skiff.cloudprovider.v1.InitializeResponse
+	3,  // 32: skiff.cloudprovider.v1.CloudProviderService.GetCapabilities:output_type -> skiff.cloudprovider.v1.GetCapabilitiesResponse
+	7,  // 33: skiff.cloudprovider.v1.InstancesService.InstanceExists:output_type -> skiff.cloudprovider.v1.InstanceExistsResponse
+	9,  // 34: skiff.cloudprovider.v1.InstancesService.InstanceShutdown:output_type -> skiff.cloudprovider.v1.InstanceShutdownResponse
+	11, // 35: skiff.cloudprovider.v1.InstancesService.InstanceMetadata:output_type -> skiff.cloudprovider.v1.InstanceMetadataResponse
+	13, // 36: skiff.cloudprovider.v1.LoadBalancerService.GetLoadBalancer:output_type -> skiff.cloudprovider.v1.GetLoadBalancerResponse
+	15, // 37: skiff.cloudprovider.v1.LoadBalancerService.EnsureLoadBalancer:output_type -> skiff.cloudprovider.v1.EnsureLoadBalancerResponse
+	17, // 38: skiff.cloudprovider.v1.LoadBalancerService.UpdateLoadBalancer:output_type -> skiff.cloudprovider.v1.UpdateLoadBalancerResponse
+	19, // 39: skiff.cloudprovider.v1.LoadBalancerService.EnsureLoadBalancerDeleted:output_type -> skiff.cloudprovider.v1.EnsureLoadBalancerDeletedResponse
+	22, // 40: skiff.cloudprovider.v1.RoutesService.ListRoutes:output_type -> skiff.cloudprovider.v1.ListRoutesResponse
+	24, // 41: skiff.cloudprovider.v1.RoutesService.CreateRoute:output_type -> skiff.cloudprovider.v1.CreateRouteResponse
+	26, // 42: skiff.cloudprovider.v1.RoutesService.DeleteRoute:output_type -> skiff.cloudprovider.v1.DeleteRouteResponse
+	5,  // 43: skiff.cloudprovider.v1.VolumesService.GetVolumeLabels:output_type -> skiff.cloudprovider.v1.GetVolumeLabelsResponse
+	31, // [31:44] is the sub-list for method output_type
+	18, // [18:31] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_skiff_cloudprovider_v1_provider_proto_init() }
@@ -1491,9 +1621,9 @@ func file_skiff_cloudprovider_v1_provider_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_cloudprovider_v1_provider_proto_rawDesc), len(file_skiff_cloudprovider_v1_provider_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   28,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   5,
 		},
 		GoTypes:           file_skiff_cloudprovider_v1_provider_proto_goTypes,
 		DependencyIndexes: file_skiff_cloudprovider_v1_provider_proto_depIdxs,

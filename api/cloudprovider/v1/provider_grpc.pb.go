@@ -787,3 +787,117 @@ var RoutesService_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "skiff/cloudprovider/v1/provider.proto",
 }
+
+const (
+	VolumesService_GetVolumeLabels_FullMethodName = "/skiff.cloudprovider.v1.VolumesService/GetVolumeLabels"
+)
+
+// VolumesServiceClient is the client API for VolumesService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// VolumesService labels PersistentVolumes with where their storage lives,
+// as Kubernetes' PVLabeler: the cloud-controller puts the labels it
+// returns on each new volume (topology.kubernetes.io/zone and region).
+type VolumesServiceClient interface {
+	// GetVolumeLabels returns the labels a volume should carry; none when
+	// the provider knows nothing of it.
+	GetVolumeLabels(ctx context.Context, in *GetVolumeLabelsRequest, opts ...grpc.CallOption) (*GetVolumeLabelsResponse, error)
+}
+
+type volumesServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewVolumesServiceClient(cc grpc.ClientConnInterface) VolumesServiceClient {
+	return &volumesServiceClient{cc}
+}
+
+func (c *volumesServiceClient) GetVolumeLabels(ctx context.Context, in *GetVolumeLabelsRequest, opts ...grpc.CallOption) (*GetVolumeLabelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetVolumeLabelsResponse)
+	err := c.cc.Invoke(ctx, VolumesService_GetVolumeLabels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// VolumesServiceServer is the server API for VolumesService service.
+// All implementations must embed UnimplementedVolumesServiceServer
+// for forward compatibility.
+//
+// VolumesService labels PersistentVolumes with where their storage lives,
+// as Kubernetes' PVLabeler: the cloud-controller puts the labels it
+// returns on each new volume (topology.kubernetes.io/zone and region).
+type VolumesServiceServer interface {
+	// GetVolumeLabels returns the labels a volume should carry; none when
+	// the provider knows nothing of it.
+	GetVolumeLabels(context.Context, *GetVolumeLabelsRequest) (*GetVolumeLabelsResponse, error)
+	mustEmbedUnimplementedVolumesServiceServer()
+}
+
+// UnimplementedVolumesServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedVolumesServiceServer struct{}
+
+func (UnimplementedVolumesServiceServer) GetVolumeLabels(context.Context, *GetVolumeLabelsRequest) (*GetVolumeLabelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetVolumeLabels not implemented")
+}
+func (UnimplementedVolumesServiceServer) mustEmbedUnimplementedVolumesServiceServer() {}
+func (UnimplementedVolumesServiceServer) testEmbeddedByValue()                        {}
+
+// UnsafeVolumesServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to VolumesServiceServer will
+// result in compilation errors.
+type UnsafeVolumesServiceServer interface {
+	mustEmbedUnimplementedVolumesServiceServer()
+}
+
+func RegisterVolumesServiceServer(s grpc.ServiceRegistrar, srv VolumesServiceServer) {
+	// If the following call panics, it indicates UnimplementedVolumesServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&VolumesService_ServiceDesc, srv)
+}
+
+func _VolumesService_GetVolumeLabels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetVolumeLabelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(VolumesServiceServer).GetVolumeLabels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: VolumesService_GetVolumeLabels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(VolumesServiceServer).GetVolumeLabels(ctx, req.(*GetVolumeLabelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// VolumesService_ServiceDesc is the grpc.ServiceDesc for VolumesService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var VolumesService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.cloudprovider.v1.VolumesService",
+	HandlerType: (*VolumesServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetVolumeLabels",
+			Handler:    _VolumesService_GetVolumeLabels_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "skiff/cloudprovider/v1/provider.proto",
+}

@@ -283,7 +283,10 @@ func schedulerRules() []ruleBuilder {
 // documentation has one much like it): the node controller initializes,
 // updates and deletes Nodes, the route controller writes their
 // NetworkUnavailable condition, the service controller writes Services'
-// finalizer and load-balancer status; all of them record events. Its
+// finalizer and load-balancer status, the persistentvolume-label
+// controller labels PersistentVolumes (Kubernetes' documented role has
+// persistentvolumes get, list, update, watch for it); all of them record
+// events. Its
 // leader election mirrors into the Lease of that name in kube-system.
 func cloudControllerRole() *rbacv1.ClusterRole {
 	return clusterRole(meta(cloudControllerManager),
@@ -294,6 +297,7 @@ func cloudControllerRole() *rbacv1.ClusterRole {
 		rule("update", "patch").groups(core).resources("nodes/status"),
 		rule("get", "list", "watch", "update", "patch").groups(core).resources("services"),
 		rule("update", "patch").groups(core).resources("services/status"),
+		rule("get", "list", "watch", "update").groups(core).resources("persistentvolumes"),
 	)
 }
 

@@ -42,6 +42,13 @@ func (a *app) lead(ctx context.Context) {
 			slog.InfoContext(ctx, "the cloud provider has no routes; route controller not started", "provider", cloud.Name)
 		}
 	}
+	if a.pvlabel != nil {
+		if cloud.Volumes != nil {
+			g.Go(func() error { return a.pvlabel.Run(gctx, cloud.Volumes) })
+		} else {
+			slog.InfoContext(ctx, "the cloud provider does not label volumes; persistentvolume-label controller not started", "provider", cloud.Name)
+		}
+	}
 	_ = g.Wait()
 }
 

@@ -19,6 +19,7 @@ import (
 	"skiff.dev/pkg/component"
 	"skiff.dev/services/cloud-controller/internal/local"
 	"skiff.dev/services/cloud-controller/internal/node"
+	"skiff.dev/services/cloud-controller/internal/pvlabel"
 	"skiff.dev/services/cloud-controller/internal/route"
 	"skiff.dev/services/cloud-controller/internal/service"
 )
@@ -27,7 +28,7 @@ import (
 const Election = "cloud-controller-manager"
 
 // controllers are the names --controllers knows.
-var controllers = []string{node.Name, service.Name, route.Name}
+var controllers = []string{node.Name, service.Name, route.Name, pvlabel.Name}
 
 // Options are the cloud-controller's flags.
 type Options struct {

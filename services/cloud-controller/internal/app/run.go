@@ -14,6 +14,7 @@ import (
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/cloud-controller/internal/node"
+	"skiff.dev/services/cloud-controller/internal/pvlabel"
 	"skiff.dev/services/cloud-controller/internal/route"
 	"skiff.dev/services/cloud-controller/internal/service"
 )
@@ -28,8 +29,13 @@ func Run(ctx context.Context, o *Options) error {
 	return component.Run(ctx, "cloud-controller", &o.Options, o, func(_ context.Context, c *client.Client, _ client.Config) (*component.Parts, error) {
 		a := newApp(o, c, o.cloudConfig)
 		slog.InfoContext(ctx, "cloud provider chosen", "provider", o.CloudProvider)
-		return &component.Parts{Metrics: a.metrics.registry, Caches: []component.Cache{a.services, a.nodes},
-			Background: []func(context.Context) error{a.events.Run, a.services.Start, a.nodes.Start}, Lead: a.lead}, nil
+		parts := &component.Parts{Metrics: a.metrics.registry, Caches: []component.Cache{a.services, a.nodes},
+			Background: []func(context.Context) error{a.events.Run, a.services.Start, a.nodes.Start}, Lead: a.lead}
+		if a.volumes != nil {
+			parts.Caches = append(parts.Caches, a.volumes)
+			parts.Background = append(parts.Background, a.volumes.Start)
+		}
+		return parts, nil
 	})
 }
 
@@ -41,11 +47,13 @@ type app struct {
 	metrics  *metrics
 	services *informer.Informer[*corev1.Service]
 	nodes    *informer.Informer[*corev1.Node]
+	volumes  *informer.Informer[*corev1.PersistentVolume] // nil without the pvlabel controller
 	events   *events.Broadcaster
 
 	service *service.Controller // nil when not enabled
 	node    *node.Controller
 	route   *route.Controller
+	pvlabel *pvlabel.Controller
 }
 
 func newApp(o *Options, c *client.Client, config []byte) *app {
@@ -69,6 +77,11 @@ func newApp(o *Options, c *client.Client, config []byte) *app {
 		}
 		a.route = route.New(route.Config{Client: c, Nodes: a.nodes, ClusterName: o.ClusterName, ClusterCIDR: cidr,
 			Period: o.RouteReconciliationPeriod, Observe: a.metrics.observe})
+	}
+	if o.Enabled(pvlabel.Name) {
+		a.volumes = informer.New(informer.FromResource(client.For[*corev1.PersistentVolume, *corev1.PersistentVolumeList](c, "")),
+			informer.Options[*corev1.PersistentVolume]{})
+		a.pvlabel = pvlabel.New(pvlabel.Config{Client: c, Volumes: a.volumes, Nodes: a.nodes, Workers: 1, Observe: a.metrics.observe})
 	}
 	return a
 }

@@ -24,10 +24,11 @@ const Name = "local"
 const ProvidedNodeIPAnnotation = "alpha.kubernetes.io/provided-node-ip"
 
 var (
-	_ cloudprovider.Initializer  = (*Provider)(nil)
-	_ cloudprovider.Instances    = (*Provider)(nil)
-	_ cloudprovider.LoadBalancer = (*Provider)(nil)
-	_ cloudprovider.ZoneReporter = (*Provider)(nil)
+	_ cloudprovider.Initializer   = (*Provider)(nil)
+	_ cloudprovider.Instances     = (*Provider)(nil)
+	_ cloudprovider.LoadBalancer  = (*Provider)(nil)
+	_ cloudprovider.ZoneReporter  = (*Provider)(nil)
+	_ cloudprovider.VolumeLabeler = (*Provider)(nil)
 )
 
 // Provider is the local provider. The zero value has an empty pool until
@@ -102,3 +103,29 @@ func (p *Provider) InstanceMetadata(_ context.Context, n *corev1.Node) (*cloudpr
 	}
 	return md, nil
 }
+
+// GetVolumeLabels gives a volume pinned to one node that node's zone and
+// region labels (the configured ones, as every local node has); a volume
+// not pinned to a node gets none.
+func (p *Provider) GetVolumeLabels(_ context.Context, _ *corev1.PersistentVolume, node *corev1.Node) (map[string]string, error) {
+	if node == nil {
+		return nil, nil
+	}
+	p.mu.Lock()
+	cfg := p.cfg
+	p.mu.Unlock()
+	out := map[string]string{}
+	if cfg.Zone != "" {
+		out[zoneLabel] = cfg.Zone
+	}
+	if cfg.Region != "" {
+		out[regionLabel] = cfg.Region
+	}
+	return out, nil
+}
+
+// The labels of a zone, as Kubernetes names them.
+const (
+	zoneLabel   = "topology.kubernetes.io/zone"
+	regionLabel = "topology.kubernetes.io/region"
+)

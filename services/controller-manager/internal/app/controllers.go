@@ -5,6 +5,7 @@ import (
 
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
+	"skiff.dev/services/controller-manager/internal/attachdetach"
 	"skiff.dev/services/controller-manager/internal/clusterroleaggregation"
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/cronjob"
@@ -22,7 +23,10 @@ import (
 	"skiff.dev/services/controller-manager/internal/namespace"
 	"skiff.dev/services/controller-manager/internal/nodeipam"
 	"skiff.dev/services/controller-manager/internal/nodelifecycle"
+	"skiff.dev/services/controller-manager/internal/persistentvolume"
 	"skiff.dev/services/controller-manager/internal/podgc"
+	"skiff.dev/services/controller-manager/internal/pvcprotection"
+	"skiff.dev/services/controller-manager/internal/pvprotection"
 	"skiff.dev/services/controller-manager/internal/replicaset"
 	"skiff.dev/services/controller-manager/internal/replication"
 	"skiff.dev/services/controller-manager/internal/resourcequota"
@@ -210,6 +214,29 @@ var known = []struct {
 		dc.Events = d.events.Recorder("controllermanager", "")
 		return dc, nil
 	}},
+	// The storage controllers: Kubernetes runs each with one worker and no
+	// flag for more.
+	{persistentvolume.Name, "", 1, func(d deps) (runner, error) {
+		pc := persistentvolume.New(d.c, d.f, d.workers)
+		pc.Observe = d.observe
+		pc.Events = d.events.Recorder(persistentvolume.Component, "")
+		return pc, nil
+	}},
+	{pvprotection.Name, "", 1, func(d deps) (runner, error) {
+		pc := pvprotection.New(d.c, d.f, d.workers)
+		pc.Observe = d.observe
+		return pc, nil
+	}},
+	{attachdetach.Name, "", 1, func(d deps) (runner, error) {
+		ac := attachdetach.New(d.c, d.f, d.workers)
+		ac.Observe = d.observe
+		return ac, nil
+	}},
+	{pvcprotection.Name, "", 1, func(d deps) (runner, error) {
+		pc := pvcprotection.New(d.c, d.f, d.workers)
+		pc.Observe = d.observe
+		return pc, nil
+	}},
 	// On with "*", unlike in Kubernetes, where kubeadm turns it on: Skiff's
 	// apiserver accepts bootstrap tokens by default.
 	{tokencleaner.Name, "", 1, func(d deps) (runner, error) {
@@ -234,8 +261,10 @@ var accounts = map[string]string{
 	resourcequota.Name: "resourcequota-controller", disruption.Name: "disruption-controller",
 	replication.Name: "replication-controller", job.Name: "job-controller",
 	ttlafterfinished.Name: "ttl-after-finished-controller", cronjob.Name: "cronjob-controller",
-	daemonset.Name:   "daemon-set-controller",
-	statefulset.Name: "statefulset-controller",
+	daemonset.Name:     "daemon-set-controller",
+	statefulset.Name:   "statefulset-controller",
+	pvcprotection.Name: "pvc-protection-controller", pvprotection.Name: "pv-protection-controller",
+	persistentvolume.Name: "persistent-volume-binder", attachdetach.Name: "attachdetach-controller",
 }
 
 func names() []string {

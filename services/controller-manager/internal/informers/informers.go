@@ -71,10 +71,25 @@ func inNamespace[T, L proto.Message](f *Factory, namespace string) *informer.Inf
 	return inf
 }
 
+// IndexPodClaim indexes pods by the claims their volumes name
+// ("<namespace>/<claim>"), as Kubernetes' PodPVCIndex does.
+const IndexPodClaim = "pod-pvc"
+
 // extraIndexers are the indexes some kinds keep besides the common ones,
-// by the full name of the kind's message: pods by node.
+// by the full name of the kind's message: pods by node and by claim.
 var extraIndexers = map[protoreflect.FullName]any{
-	"skiff.core.v1.Pod": map[string]informer.IndexFunc[*corev1.Pod]{informer.IndexNodeName: informer.NodeNameIndex},
+	"skiff.core.v1.Pod": map[string]informer.IndexFunc[*corev1.Pod]{informer.IndexNodeName: informer.NodeNameIndex,
+		IndexPodClaim: podClaimIndex},
+}
+
+func podClaimIndex(pod *corev1.Pod) []string {
+	var out []string
+	for _, v := range pod.GetSpec().GetVolumes() {
+		if c := v.GetVolumeSource().GetPersistentVolumeClaim(); c != nil {
+			out = append(out, pod.GetMetadata().GetNamespace()+"/"+c.GetClaimName())
+		}
+	}
+	return out
 }
 
 // byNamespaceAndOwner are the indexes every informer keeps: namespace,
