@@ -22,6 +22,7 @@ import (
 	"skiff.dev/services/scheduler/internal/preemption"
 	"skiff.dev/services/scheduler/internal/queue"
 	"skiff.dev/services/scheduler/internal/scheduler"
+	"skiff.dev/services/scheduler/internal/storage"
 )
 
 // Run schedules until ctx ends.
@@ -43,7 +44,8 @@ func build(ctx context.Context, o *Options, c *client.Client) (_ *component.Part
 		return nil, fmt.Errorf("scheduler configuration: %w", err)
 	}
 	q := queue.New(queue.Options{})
-	registry := scheduler.Registry()
+	volumes := storage.New(storage.NewStore(), nil, file.VolumeBindTimeout())
+	registry := scheduler.Registry(volumes)
 	var plugins []*external.Plugin
 	stop := func() {
 		for _, p := range plugins {

@@ -26,7 +26,7 @@ profiles:
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	profiles, err := Load(path, scheduler.Registry())
+	profiles, err := Load(path, scheduler.Registry(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestBadConfigurations(t *testing.T) {
 		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Load(path, scheduler.Registry()); err == nil {
+		if _, err := Load(path, scheduler.Registry(nil)); err == nil {
 			t.Errorf("%s: loaded", name)
 		}
 	}
