@@ -181,9 +181,18 @@ func (s *Scheduler) place(ctx context.Context, p *Profile, state *framework.Cycl
 			st.Plugin = pl.Name()
 			return "", st, nil
 		default:
-			// As Kubernetes' FitError words a PreFilter rejection.
-			return "", &framework.Status{Code: st.Code, Plugin: pl.Name(),
-				Reasons: []string{fmt.Sprintf("0/%d nodes are available: %s.", len(nodes), st.Message())}}, nil
+			// As Kubernetes' FitError words a PreFilter rejection; every
+			// node has failed with it, so preemption cannot help.
+			fit := &framework.Status{Code: st.Code, Plugin: pl.Name(),
+				Reasons: []string{fmt.Sprintf("0/%d nodes are available: %s.", len(nodes), st.Message())}}
+			if st.Code != framework.UnschedulableAndUnresolvable || len(nodes) == 0 {
+				return "", fit, nil
+			}
+			statuses := make([]*framework.Status, len(nodes))
+			for i := range statuses {
+				statuses[i] = st
+			}
+			return "", fit, &diagnosis{state: state, nodes: nodes, statuses: statuses}
 		}
 	}
 	if len(nodes) == 0 {
