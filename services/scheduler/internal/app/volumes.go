@@ -23,7 +23,9 @@ import (
 func volumeInformers(c *client.Client, s *storage.Store, q *queue.Queue) ([]component.Cache, []func(context.Context) error) {
 	move := func() { q.MoveIf(usesClaims) }
 	claims := watch(informer.FromResource(c.CoreV1().PersistentVolumeClaims("")), move,
-		s.SetClaim, func(o *corev1.PersistentVolumeClaim) { s.DeleteClaim(o.GetMetadata().GetNamespace(), o.GetMetadata().GetName()) })
+		s.SetClaim, func(o *corev1.PersistentVolumeClaim) {
+			s.DeleteClaim(o.GetMetadata().GetNamespace(), o.GetMetadata().GetName())
+		})
 	pvs := watch(informer.FromResource(c.CoreV1().PersistentVolumes()), move,
 		func(o *corev1.PersistentVolume) { s.SetVolume(volumeOf(o)) },
 		func(o *corev1.PersistentVolume) { s.DeleteVolume(o.GetMetadata().GetName()) })
