@@ -22,6 +22,7 @@ import (
 	"skiff.dev/services/scheduler/internal/preemption"
 	"skiff.dev/services/scheduler/internal/queue"
 	"skiff.dev/services/scheduler/internal/scheduler"
+	"skiff.dev/services/scheduler/internal/storage"
 )
 
 // Run schedules until ctx ends.
@@ -43,7 +44,8 @@ func build(ctx context.Context, o *Options, c *client.Client) (_ *component.Part
 		return nil, fmt.Errorf("scheduler configuration: %w", err)
 	}
 	q := queue.New(queue.Options{})
-	registry := scheduler.Registry()
+	volumes := storage.New(storage.NewStore(), volumeAPI{c}, file.VolumeBindTimeout())
+	registry := scheduler.Registry(volumes)
 	var plugins []*external.Plugin
 	stop := func() {
 		for _, p := range plugins {
@@ -90,14 +92,16 @@ func build(ctx context.Context, o *Options, c *client.Client) (_ *component.Part
 	pods := informer.New[*corev1.Pod](informer.FromResource(c.CoreV1().Pods("").Resource), informer.Options[*corev1.Pod]{})
 	nodes := informer.New[*corev1.Node](informer.FromResource(c.CoreV1().Nodes()), informer.Options[*corev1.Node]{})
 	wire(pods, nodes, cch, q, nom, profiles)
+	volCaches, volStarts := volumeInformers(c, volumes.Store, q)
 
 	background := []func(context.Context) error{eb.Run, pods.Start, nodes.Start, pdbs.Start,
 		func(ctx context.Context) error { q.Run(ctx); return nil },
 		func(ctx context.Context) error { m.watchQueue(ctx, q); return nil }}
+	background = append(background, volStarts...)
 	for _, p := range plugins {
 		background = append(background, func(ctx context.Context) error { p.Run(ctx); return nil })
 	}
-	return &component.Parts{Metrics: m.registry, Caches: []component.Cache{pods, nodes, pdbs},
+	return &component.Parts{Metrics: m.registry, Caches: append([]component.Cache{pods, nodes, pdbs}, volCaches...),
 		Background: background, Lead: s.Run, Close: stop}, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -34,8 +35,35 @@ type File struct {
 
 // Profile configures one scheduler name.
 type Profile struct {
-	SchedulerName string  `json:"schedulerName"`
-	Plugins       Plugins `json:"plugins"`
+	SchedulerName string         `json:"schedulerName"`
+	Plugins       Plugins        `json:"plugins"`
+	PluginConfig  []PluginConfig `json:"pluginConfig"`
+}
+
+// PluginConfig is the arguments of one plugin; only VolumeBinding takes
+// any.
+type PluginConfig struct {
+	Name string     `json:"name"`
+	Args PluginArgs `json:"args"`
+}
+
+// PluginArgs are VolumeBindingArgs: how long PreBind waits for a pod's
+// claims to be bound (600 by default).
+type PluginArgs struct {
+	BindTimeoutSeconds *int64 `json:"bindTimeoutSeconds"`
+}
+
+// VolumeBindTimeout is the VolumeBinding bindTimeoutSeconds the profiles
+// set (the plugin is shared, so the first one set counts); 0 when none.
+func (f *File) VolumeBindTimeout() time.Duration {
+	for _, p := range f.Profiles {
+		for _, pc := range p.PluginConfig {
+			if pc.Name == "VolumeBinding" && pc.Args.BindTimeoutSeconds != nil {
+				return time.Duration(*pc.Args.BindTimeoutSeconds) * time.Second
+			}
+		}
+	}
+	return 0
 }
 
 // Plugins changes the default plugin set: disabled names ("*" for all)
@@ -80,7 +108,17 @@ func Read(path string) (*File, error) {
 	if f.PercentageOfNodesToScore < 0 || f.PercentageOfNodesToScore > 100 {
 		return nil, fmt.Errorf("%s: percentageOfNodesToScore %d is not between 0 and 100", path, f.PercentageOfNodesToScore)
 	}
-	builtin := scheduler.Registry()
+	for _, p := range f.Profiles {
+		for i, pc := range p.PluginConfig {
+			if pc.Name != "VolumeBinding" {
+				return nil, fmt.Errorf("%s: profile %s: pluginConfig[%d]: plugin %s takes no arguments", path, p.SchedulerName, i, pc.Name)
+			}
+			if t := pc.Args.BindTimeoutSeconds; t != nil && *t <= 0 {
+				return nil, fmt.Errorf("%s: profile %s: pluginConfig[%d]: bindTimeoutSeconds %d is not positive", path, p.SchedulerName, i, *t)
+			}
+		}
+	}
+	builtin := scheduler.Registry(nil)
 	seen := map[string]bool{}
 	for i := range f.ExternalPlugins {
 		e := &f.ExternalPlugins[i]
@@ -99,7 +137,11 @@ func Read(path string) (*File, error) {
 func (f *File) Build(registry map[string]framework.Plugin) ([]*scheduler.Profile, error) {
 	path := f.path
 	if path == "" {
-		return []*scheduler.Profile{scheduler.DefaultProfile()}, nil
+		p, err := scheduler.BuildProfile("default-scheduler", scheduler.DefaultPlugins, registry)
+		if err != nil {
+			return nil, err
+		}
+		return []*scheduler.Profile{p}, nil
 	}
 	if len(f.Profiles) == 0 {
 		f.Profiles = []Profile{{SchedulerName: "default-scheduler"}}

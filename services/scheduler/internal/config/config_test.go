@@ -26,7 +26,7 @@ profiles:
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	profiles, err := Load(path, scheduler.Registry())
+	profiles, err := Load(path, scheduler.Registry(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,12 +60,15 @@ func TestBadConfigurations(t *testing.T) {
 		"percentage":     "percentageOfNodesToScore: 120",
 		"plugin twice":   "externalPlugins: [{name: X, path: /bin/x}, {name: X, path: /bin/y}]",
 		"plugin unknown": "externalPlugins: [{name: X, path: /bin/x, weight: 3}]",
+		"args elsewhere": "profiles: [{pluginConfig: [{name: NodePorts, args: {bindTimeoutSeconds: 5}}]}]",
+		"args zero":      "profiles: [{pluginConfig: [{name: VolumeBinding, args: {bindTimeoutSeconds: 0}}]}]",
+		"args unknown":   "profiles: [{pluginConfig: [{name: VolumeBinding, args: {shape: 1}}]}]",
 	} {
 		path := filepath.Join(t.TempDir(), "c.yaml")
 		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Load(path, scheduler.Registry()); err == nil {
+		if _, err := Load(path, scheduler.Registry(nil)); err == nil {
 			t.Errorf("%s: loaded", name)
 		}
 	}
@@ -94,5 +97,27 @@ func TestExternalPlugins(t *testing.T) {
 	p := f.ExternalPlugins[0]
 	if p.Timeout.Duration != 250*time.Millisecond || p.FailurePolicy != "Fail" || p.Args[0] != "--annotation=example.com/maintenance" {
 		t.Fatalf("plugin: %+v", p)
+	}
+}
+
+func TestVolumeBindTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		want time.Duration
+	}{
+		{data: "profiles: [{schedulerName: a}]", want: 0},
+		{data: "profiles: [{pluginConfig: [{name: VolumeBinding, args: {bindTimeoutSeconds: 60}}]}]", want: time.Minute},
+	} {
+		path := filepath.Join(t.TempDir(), "c.yaml")
+		if err := os.WriteFile(path, []byte(tc.data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := Read(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.VolumeBindTimeout(); got != tc.want {
+			t.Errorf("%s: timeout %v, want %v", tc.data, got, tc.want)
+		}
 	}
 }

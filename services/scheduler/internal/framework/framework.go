@@ -27,6 +27,9 @@ const (
 	UnschedulableAndUnresolvable
 	// Error: the plugin failed; the pod is retried with back-off.
 	Error
+	// Skip, from PreFilter: the plugin has nothing to check for this pod,
+	// so its Filter is not called in this cycle.
+	Skip
 )
 
 // Status is a plugin's verdict and the reasons for it, written for users:
@@ -48,6 +51,9 @@ func AsStatus(err error) *Status {
 
 // IsSuccess reports a nil or successful status.
 func (s *Status) IsSuccess() bool { return s == nil || s.Code == Success }
+
+// IsSkip reports a Skip status.
+func (s *Status) IsSkip() bool { return s != nil && s.Code == Skip }
 
 // Message joins the reasons.
 func (s *Status) Message() string {
@@ -115,7 +121,20 @@ type CycleState struct {
 	// NodesVersion changes whenever a Node object in Nodes differs from
 	// the last cycle's (0: unknown).
 	NodesVersion int64
+	// skip are the plugins whose PreFilter returned Skip.
+	skip map[string]bool
 }
+
+// SkipFilter records that a plugin's Filter has nothing to check.
+func (c *CycleState) SkipFilter(plugin string) {
+	if c.skip == nil {
+		c.skip = map[string]bool{}
+	}
+	c.skip[plugin] = true
+}
+
+// FilterSkipped reports whether SkipFilter was called for a plugin.
+func (c *CycleState) FilterSkipped(plugin string) bool { return c.skip[plugin] }
 
 // NewCycleState starts an empty state over a snapshot.
 func NewCycleState(nodes []*NodeInfo) *CycleState {
@@ -152,6 +171,21 @@ type BatchScorePlugin interface {
 type PermitPlugin interface {
 	Plugin
 	Permit(ctx context.Context, state *CycleState, pod *corev1.Pod, node string) *Status
+}
+
+// ReservePlugin holds what a pod's chosen node needs (volumes) while the
+// pod is being bound; Unreserve gives it back when the cycle fails.
+type ReservePlugin interface {
+	Plugin
+	Reserve(ctx context.Context, state *CycleState, pod *corev1.Pod, node string) *Status
+	Unreserve(ctx context.Context, state *CycleState, pod *corev1.Pod, node string)
+}
+
+// PreBindPlugin runs in the binding goroutine before the pod is bound
+// (volume binding); an unsuccessful status fails the binding.
+type PreBindPlugin interface {
+	Plugin
+	PreBind(ctx context.Context, state *CycleState, pod *corev1.Pod, node string) *Status
 }
 
 // Extension points, as configurations name them.

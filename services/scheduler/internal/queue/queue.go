@@ -206,12 +206,29 @@ func (q *Queue) backoffOf(qp *QueuedPod) time.Duration {
 // MoveAll is told about a cluster change that could make unschedulable
 // pods fit (a node added or changed, a pod removed): they go to back-off
 // (or straight to active if their back-off is over).
-func (q *Queue) MoveAll() {
+func (q *Queue) MoveAll() { q.MoveIf(nil) }
+
+// MoveIf is MoveAll for a change that can help only some pods, as
+// Kubernetes' queueing hints: a storage object's change moves the pods
+// that use claims, and no others; a nil hint moves every pod. Pods being
+// scheduled now go to back-off when they fail only if the hint admits them.
+func (q *Queue) MoveIf(hint func(*corev1.Pod) bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.moves++
+	if hint == nil {
+		q.moves++
+	} else {
+		for _, qp := range q.known {
+			if qp.index < 0 && hint(qp.Pod) {
+				qp.cycle = -1 // in flight: a failure goes to back-off
+			}
+		}
+	}
 	now := q.opts.Clock.Now()
 	for id, e := range q.unschedulable {
+		if hint != nil && !hint(e.qp.Pod) {
+			continue
+		}
 		delete(q.unschedulable, id)
 		q.backoff[id] = &backoffEntry{qp: e.qp, until: now}
 	}

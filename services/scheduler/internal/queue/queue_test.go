@@ -110,3 +110,28 @@ func TestDeletedPodLeavesTheQueue(t *testing.T) {
 		t.Fatalf("got %s, want b", got)
 	}
 }
+
+func TestMoveIfMovesOnlyThePodsItAdmits(t *testing.T) {
+	fake := clock.NewFake(time.Unix(0, 0))
+	q := New(Options{Clock: fake})
+	q.Add(pod("claims", 0))
+	q.Add(pod("plain", 0))
+	q.Add(pod("in-flight", 0))
+	var flying *QueuedPod
+	for range 3 {
+		qp := pop(t, q)
+		if qp.Pod.GetMetadata().GetName() == "in-flight" {
+			flying = qp // still being scheduled when the event comes
+			continue
+		}
+		q.Unschedulable(qp)
+	}
+	q.MoveIf(func(p *corev1.Pod) bool { return p.GetMetadata().GetName() != "plain" })
+	q.Unschedulable(flying) // failed after the event: back-off, not the pool
+	if got := pop(t, q).Pod.GetMetadata().GetName(); got != "claims" {
+		t.Fatalf("moved %s, want claims", got)
+	}
+	if a, b, u := q.Len(); a != 0 || b != 1 || u != 1 {
+		t.Fatalf("active %d backoff %d unschedulable %d, want 0, 1 (in-flight) and 1 (plain)", a, b, u)
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"skiff.dev/services/scheduler/internal/framework"
 	"skiff.dev/services/scheduler/internal/plugins"
+	"skiff.dev/services/scheduler/internal/storage"
 )
 
 // Profile is one scheduler name (spec.schedulerName) and its plugins.
@@ -20,6 +21,8 @@ type Profile struct {
 	BatchFilter []framework.BatchFilterPlugin
 	BatchScore  []WeightedBatchScore
 	Permit      []framework.PermitPlugin
+	Reserve     []framework.ReservePlugin
+	PreBind     []framework.PreBindPlugin
 }
 
 // WeightedBatchScore is a batch score plugin and its weight.
@@ -34,12 +37,18 @@ type WeightedScore struct {
 	Weight int64
 }
 
-// Registry is every plugin the scheduler knows, by name.
-func Registry() map[string]framework.Plugin {
+// Registry is every plugin the scheduler knows, by name. The volume
+// plugins read the storage objects of vol; nil gives them an empty store
+// (a pod with claims then waits for its claims to appear).
+func Registry(vol *storage.Plugins) map[string]framework.Plugin {
+	if vol == nil {
+		vol = storage.New(storage.NewStore(), nil, 0)
+	}
 	list := []framework.Plugin{
 		plugins.NodeName{}, plugins.NodeUnschedulable{}, plugins.NodeAffinity{}, plugins.TaintToleration{},
 		plugins.NodePorts{}, plugins.NodeResourcesFit{}, plugins.BalancedAllocation{},
 		plugins.PodTopologySpread{}, plugins.InterPodAffinity{}, plugins.ImageLocality{},
+		vol.Restrictions, vol.Limits, vol.Binding, vol.Zone,
 	}
 	out := map[string]framework.Plugin{}
 	for _, p := range list {
@@ -53,6 +62,8 @@ func Registry() map[string]framework.Plugin {
 var DefaultPlugins = []PluginRef{
 	{Name: plugins.NameNodeName}, {Name: plugins.NameNodeUnschedulable}, {Name: plugins.NameNodeAffinity, Weight: 2},
 	{Name: plugins.NameTaintToleration, Weight: 3}, {Name: plugins.NameNodePorts}, {Name: plugins.NameNodeResourcesFit, Weight: 1},
+	{Name: storage.NameVolumeRestrictions}, {Name: storage.NameNodeVolumeLimits}, {Name: storage.NameVolumeBinding},
+	{Name: storage.NameVolumeZone},
 	{Name: plugins.NamePodTopologySpread, Weight: 2}, {Name: plugins.NameInterPodAffinity, Weight: 2},
 	{Name: plugins.NameBalanced, Weight: 1}, {Name: plugins.NameImageLocality, Weight: 1},
 }
@@ -106,13 +117,19 @@ func BuildProfile(schedulerName string, refs []PluginRef, registry map[string]fr
 		if x, ok := pl.(framework.PermitPlugin); ok && serves(framework.PointPermit) {
 			p.Permit = append(p.Permit, x)
 		}
+		if x, ok := pl.(framework.ReservePlugin); ok {
+			p.Reserve = append(p.Reserve, x)
+		}
+		if x, ok := pl.(framework.PreBindPlugin); ok {
+			p.PreBind = append(p.PreBind, x)
+		}
 	}
 	return p, nil
 }
 
 // DefaultProfile is the default-scheduler with every default plugin.
 func DefaultProfile() *Profile {
-	p, err := BuildProfile("default-scheduler", DefaultPlugins, Registry())
+	p, err := BuildProfile("default-scheduler", DefaultPlugins, Registry(nil))
 	if err != nil {
 		panic(err) // the defaults name only registered plugins
 	}

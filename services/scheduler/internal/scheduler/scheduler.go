@@ -92,7 +92,13 @@ func (s *Scheduler) ScheduleOne(ctx context.Context, qp *queue.QueuedPod) {
 	ctx, span := tracer.Start(ctx, "schedule pod", trace.WithAttributes(
 		attribute.String("pod", key(pod)), attribute.Int("attempt", qp.Attempts)))
 	defer span.End()
-	host, status, diag := s.place(ctx, profile, pod)
+	nodes, version := s.Cache.SnapshotVersion()
+	state := framework.NewCycleState(nodes)
+	state.NodesVersion = version
+	host, status, diag := s.place(ctx, profile, state, pod)
+	if status.IsSuccess() {
+		status = reserve(ctx, profile, state, pod, host)
+	}
 	span.SetAttributes(attribute.String("node", host), attribute.String("status", status.Message()))
 	switch {
 	case status.IsSuccess():
@@ -126,8 +132,20 @@ func (s *Scheduler) ScheduleOne(ctx context.Context, qp *queue.QueuedPod) {
 		defer s.binds.Done()
 		ctx, span := tracer.Start(bindCtx, "bind pod", trace.WithAttributes(attribute.String("node", host)))
 		defer span.End()
+		if st := preBind(ctx, profile, state, pod, host); !st.IsSuccess() {
+			slog.WarnContext(ctx, "pre-bind failed", "pod", key(pod), "node", host, "plugin", st.Plugin, "err", st.Message())
+			msg := fmt.Sprintf("running PreBind plugin %q: %s", st.Plugin, st.Message())
+			if err := s.Binder.Unschedulable(ctx, pod, msg); err != nil {
+				slog.WarnContext(ctx, "record pre-bind failure", "pod", key(pod), "err", err)
+			}
+			unreserve(ctx, profile, state, pod, host)
+			s.Cache.Forget(assumed)
+			s.Queue.Backoff(qp)
+			return
+		}
 		if err := s.Binder.Bind(ctx, pod, host); err != nil {
 			slog.WarnContext(ctx, "bind failed", "pod", key(pod), "node", host, "err", err)
+			unreserve(ctx, profile, state, pod, host)
 			s.Cache.Forget(assumed)
 			s.Queue.Backoff(qp)
 			return
@@ -151,14 +169,30 @@ func key(p *corev1.Pod) string {
 
 // place picks a node, or says why there is none; when filtering found no
 // node, the diagnosis says how each node failed, for preemption.
-func (s *Scheduler) place(ctx context.Context, p *Profile, pod *corev1.Pod) (string, *framework.Status, *diagnosis) {
-	nodes, version := s.Cache.SnapshotVersion()
-	state := framework.NewCycleState(nodes)
-	state.NodesVersion = version
+func (s *Scheduler) place(ctx context.Context, p *Profile, state *framework.CycleState, pod *corev1.Pod) (string, *framework.Status, *diagnosis) {
+	nodes := state.Nodes
 	for _, pl := range p.PreFilter {
-		if st := pl.PreFilter(ctx, state, pod); !st.IsSuccess() {
+		st := pl.PreFilter(ctx, state, pod)
+		switch {
+		case st.IsSkip():
+			state.SkipFilter(pl.Name())
+		case st.IsSuccess():
+		case st.Code == framework.Error:
 			st.Plugin = pl.Name()
 			return "", st, nil
+		default:
+			// As Kubernetes' FitError words a PreFilter rejection; every
+			// node has failed with it, so preemption cannot help.
+			fit := &framework.Status{Code: st.Code, Plugin: pl.Name(),
+				Reasons: []string{fmt.Sprintf("0/%d nodes are available: %s.", len(nodes), st.Message())}}
+			if st.Code != framework.UnschedulableAndUnresolvable || len(nodes) == 0 {
+				return "", fit, nil
+			}
+			statuses := make([]*framework.Status, len(nodes))
+			for i := range statuses {
+				statuses[i] = st
+			}
+			return "", fit, &diagnosis{state: state, nodes: nodes, statuses: statuses}
 		}
 	}
 	if len(nodes) == 0 {
@@ -302,6 +336,9 @@ func (s *Scheduler) filter(ctx context.Context, p *Profile, state *framework.Cyc
 
 func filterNode(ctx context.Context, p *Profile, state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) *framework.Status {
 	for _, pl := range p.Filter {
+		if state.FilterSkipped(pl.Name()) {
+			continue
+		}
 		if st := pl.Filter(ctx, state, pod, n); !st.IsSuccess() {
 			st.Plugin = pl.Name()
 			return st

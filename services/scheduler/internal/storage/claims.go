@@ -1,0 +1,150 @@
+package storage
+
+import (
+	"fmt"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/labels"
+	"skiff.dev/pkg/nodematch"
+)
+
+// Well-known names.
+const (
+	AnnSelectedNode      = "volume.kubernetes.io/selected-node"
+	AnnBindCompleted     = "pv.kubernetes.io/bind-completed"
+	AnnBoundByController = "pv.kubernetes.io/bound-by-controller"
+	ModeWaitForConsumer  = "WaitForFirstConsumer"
+	noProvisioner        = "kubernetes.io/no-provisioner"
+	readWriteOncePod     = "ReadWriteOncePod"
+)
+
+// claimNames are the names of the claims a pod's volumes use.
+func claimNames(pod *corev1.Pod) []string {
+	var out []string
+	for _, v := range pod.GetSpec().GetVolumes() {
+		if c := v.GetVolumeSource().GetPersistentVolumeClaim(); c != nil {
+			out = append(out, c.GetClaimName())
+		}
+	}
+	return out
+}
+
+// podClaims sorts a pod's claims as Kubernetes' binder does.
+type podClaims struct {
+	bound   []*corev1.PersistentVolumeClaim
+	delayed []*corev1.PersistentVolumeClaim // unbound, WaitForFirstConsumer
+	// immediate counts unbound claims of Immediate classes.
+	immediate int
+}
+
+// notFoundError is a lookup that failed for good: the pod is
+// unschedulable and unresolvable until the object appears.
+type notFoundError struct{ msg string }
+
+func (e notFoundError) Error() string { return e.msg }
+
+// claimsOf looks up and sorts the pod's claims.
+func (s *Store) claimsOf(pod *corev1.Pod, names []string) (*podClaims, error) {
+	ns := pod.GetMetadata().GetNamespace()
+	out := &podClaims{}
+	for _, name := range names {
+		c, ok := s.Claim(ns, name)
+		switch {
+		case !ok:
+			return nil, notFoundError{fmt.Sprintf("persistentvolumeclaim %q not found", name)}
+		case c.GetStatus().GetPhase() == "Lost":
+			return nil, notFoundError{fmt.Sprintf("persistentvolumeclaim %q bound to non-existent persistentvolume %q", name, c.GetSpec().GetVolumeName())}
+		case c.GetMetadata().GetDeletionTimestamp() != nil:
+			return nil, notFoundError{fmt.Sprintf("persistentvolumeclaim %q is being deleted", name)}
+		case c.GetSpec().GetVolumeName() != "":
+			out.bound = append(out.bound, c)
+			continue
+		}
+		class := c.GetSpec().GetStorageClassName()
+		if class == "" {
+			out.immediate++
+			continue
+		}
+		cl, ok := s.Class(class)
+		if !ok {
+			return nil, fmt.Errorf("storageclass.storage.k8s.io %q not found", class)
+		}
+		if cl.BindingMode == ModeWaitForConsumer {
+			out.delayed = append(out.delayed, c)
+		} else {
+			out.immediate++
+		}
+	}
+	return out, nil
+}
+
+// requestBytes is what a claim asks for; ok is false when it asks nothing.
+func requestBytes(c *corev1.PersistentVolumeClaim) (int64, bool) {
+	q, ok := c.GetSpec().GetResources().GetRequests()["storage"]
+	if !ok {
+		return 0, false
+	}
+	v, err := resource.ParseQuantity(q.GetString_())
+	if err != nil {
+		return 0, false
+	}
+	return v.Value(), true
+}
+
+// volumeFits reports whether a volume could serve a claim, on node when
+// node is not nil: class, pre-binding, mode, access modes, size, selector
+// and node affinity, as Kubernetes' FindMatchingVolume checks them.
+func volumeFits(v *Volume, c *corev1.PersistentVolumeClaim, node *corev1.Node) bool {
+	m := c.GetMetadata()
+	if ref := v.ClaimRef; ref != nil && (ref.Namespace != m.GetNamespace() || ref.Name != m.GetName() || (ref.UID != "" && ref.UID != m.GetUid())) {
+		return false
+	}
+	if v.ClaimRef == nil && v.Phase != "" && v.Phase != "Available" {
+		return false
+	}
+	spec := c.GetSpec()
+	if mode(v.VolumeMode) != mode(spec.GetVolumeMode()) {
+		return false
+	}
+	for _, am := range spec.GetAccessModes() {
+		if !slices.Contains(v.AccessModes, am) {
+			return false
+		}
+	}
+	if want, ok := requestBytes(c); ok && v.Capacity < want {
+		return false
+	}
+	if sel := spec.GetSelector(); sel != nil && !labels.Matches(sel, v.Labels) {
+		return false
+	}
+	return node == nil || v.NodeAffinity == nil || nodematch.Selector(v.NodeAffinity, node)
+}
+
+func mode(m string) string {
+	if m == "" {
+		return "Filesystem"
+	}
+	return m
+}
+
+// matchVolume finds the smallest volume of the claim's class that fits it
+// on node and is not in taken; a volume pre-bound to the claim wins.
+func (s *Store) matchVolume(c *corev1.PersistentVolumeClaim, node *corev1.Node, taken map[string]bool) *Volume {
+	key := ClaimKey(c.GetMetadata().GetNamespace(), c.GetMetadata().GetName())
+	var best *Volume
+	for _, v := range s.availableVolumes(c.GetSpec().GetStorageClassName(), key) {
+		if taken[v.Name] || !volumeFits(v, c, node) {
+			continue
+		}
+		if v.ClaimRef != nil {
+			return v
+		}
+		if best == nil || v.Capacity < best.Capacity || (v.Capacity == best.Capacity && v.Name < best.Name) {
+			best = v
+		}
+	}
+	return best
+}
