@@ -8,18 +8,20 @@ import (
 	"testing"
 
 	csipb "github.com/container-storage-interface/spec/lib/go/csi"
+
+	"skiff.dev/services/kubelet/internal/csi/csitest"
 )
 
 const driver = "local.csi.skiff.dev"
 
-func registered(t *testing.T, f *fakeNode) (*Drivers, *nodeInfo) {
+func registered(t *testing.T, f *csitest.Node) (*Drivers, *csitest.NodeInfo) {
 	t.Helper()
-	ni := &nodeInfo{}
+	ni := &csitest.NodeInfo{}
 	d := &Drivers{Root: t.TempDir(), NodeInfo: ni}
 	if err := d.ValidatePlugin(driver, "", []string{"1.0.0"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RegisterPlugin(context.Background(), driver, startFake(t, f), []string{"1.0.0"}); err != nil {
+	if err := d.RegisterPlugin(context.Background(), driver, csitest.Start(t, f), []string{"1.0.0"}); err != nil {
 		t.Fatal(err)
 	}
 	return d, ni
@@ -50,7 +52,7 @@ func TestSetUpAndTearDown(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := &fakeNode{stage: tt.stage, failPublish: tt.failPublish}
+			f := &csitest.Node{Stage: tt.stage, FailPublish: tt.failPublish}
 			d, _ := registered(t, f)
 			ctx := context.Background()
 			target, err := d.SetUp(ctx, volume(), "uid-1")
@@ -69,7 +71,7 @@ func TestSetUpAndTearDown(t *testing.T) {
 			if got := f.Calls(); !slices.Equal(got, tt.setUpCalls) {
 				t.Errorf("set-up calls = %q, want %q", got, tt.setUpCalls)
 			}
-			checkPublish(t, f.last("NodePublishVolume").(*csipb.NodePublishVolumeRequest), d.Root, target, tt.stage)
+			checkPublish(t, f.Last("NodePublishVolume").(*csipb.NodePublishVolumeRequest), d.Root, target, tt.stage)
 			if got := Published(d.Root, "uid-1"); !slices.Equal(got, []string{"pv-1"}) {
 				t.Errorf("Published = %q", got)
 			}
@@ -111,7 +113,7 @@ func checkPublish(t *testing.T, r *csipb.NodePublishVolumeRequest, root, target 
 
 // Unstage waits for the last pod on the node using the volume.
 func TestUnstageAfterTheLastPod(t *testing.T) {
-	f := &fakeNode{stage: true}
+	f := &csitest.Node{Stage: true}
 	d, _ := registered(t, f)
 	ctx := context.Background()
 	for _, uid := range []string{"a", "b"} {
@@ -135,13 +137,13 @@ func TestUnstageAfterTheLastPod(t *testing.T) {
 }
 
 func TestRegistration(t *testing.T) {
-	f := &fakeNode{}
+	f := &csitest.Node{}
 	d, ni := registered(t, f)
-	if got := ni.installed[driver]; got.GetNodeId() != "node-1" || got.GetMaxVolumesPerNode() != 7 {
+	if got := ni.Installed[driver]; got.GetNodeId() != "node-1" || got.GetMaxVolumesPerNode() != 7 {
 		t.Errorf("installed %v", got)
 	}
 	d.DeRegisterPlugin(context.Background(), driver, "")
-	if _, ok := d.Endpoint(driver); ok || len(ni.installed) != 0 {
+	if _, ok := d.Endpoint(driver); ok || len(ni.Installed) != 0 {
 		t.Error("the driver is still registered")
 	}
 	if _, err := d.SetUp(context.Background(), volume(), "u"); err == nil {

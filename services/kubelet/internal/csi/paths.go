@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // PluginName is the in-tree name Kubernetes' kubelet gives CSI volumes;
@@ -102,4 +103,19 @@ func inUse(root, driver, handle, except string) bool {
 		}
 	}
 	return false
+}
+
+// PodsWithVolumes lists the pods that have CSI volumes published on the
+// node, from their records: after a restart, those of pods gone are
+// orphans to unpublish.
+func PodsWithVolumes(root string) []string {
+	files, _ := filepath.Glob(filepath.Join(root, "pods", "*", "volumes", "kubernetes.io~csi", "*", volDataFile))
+	var out []string
+	for _, f := range files {
+		uid := filepath.Base(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(f)))))
+		if !slices.Contains(out, uid) {
+			out = append(out, uid)
+		}
+	}
+	return out
 }
