@@ -134,3 +134,16 @@ func (n *NodeInfo) UninstallDriver(_ context.Context, driver string) error {
 	delete(n.Installed, driver)
 	return nil
 }
+
+// All are the requests of every call of a kind, in order.
+func (f *Node) All(call string) []any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []any
+	for i, c := range f.calls {
+		if c == call {
+			out = append(out, f.requests[i])
+		}
+	}
+	return out
+}
