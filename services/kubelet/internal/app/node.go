@@ -65,6 +65,7 @@ func newNode(ctx context.Context, o *Options, c *client.Client, svcs *informer.I
 		ExternalCloudProvider: o.CloudProvider == "external",
 	}, c, nc.probe)
 	agent.Events = nc.events
+	agent.VolumesInUse = func() []string { return csi.VolumesInUse(o.RootDir) }
 	if err := agent.Register(ctx); err != nil {
 		return nil, err
 	}

@@ -121,6 +121,12 @@ func TestUnstageAfterTheLastPod(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if got := VolumesInUse(d.Root); !slices.Equal(got, []string{"kubernetes.io/csi/" + driver + "^vol-1"}) {
+		t.Errorf("VolumesInUse = %q", got)
+	}
+	if got := PodsWithVolumes(d.Root); len(got) != 2 {
+		t.Errorf("PodsWithVolumes = %q", got)
+	}
 	n := len(f.Calls())
 	if err := d.TearDown(ctx, "a", "pv-1"); err != nil {
 		t.Fatal(err)
@@ -133,6 +139,9 @@ func TestUnstageAfterTheLastPod(t *testing.T) {
 	}
 	if got := f.Calls()[n+1:]; !slices.Equal(got, []string{"NodeUnpublishVolume", "NodeUnstageVolume"}) {
 		t.Errorf("last pod's tear-down = %q", got)
+	}
+	if got := VolumesInUse(d.Root); len(got) != 0 {
+		t.Errorf("VolumesInUse after the last pod = %q", got)
 	}
 }
 

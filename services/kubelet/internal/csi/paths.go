@@ -119,3 +119,20 @@ func PodsWithVolumes(root string) []string {
 	}
 	return out
 }
+
+// VolumesInUse are the unique names of the CSI volumes published on the
+// node, as the Node's status.volumesInUse reports them:
+// kubernetes.io/csi/<driver>^<handle>, sorted.
+func VolumesInUse(root string) []string {
+	files, _ := filepath.Glob(filepath.Join(root, "pods", "*", "volumes", "kubernetes.io~csi", "*", volDataFile))
+	var out []string
+	for _, f := range files {
+		if d, err := readVolData(filepath.Dir(f)); err == nil {
+			if name := PluginName + "/" + d.DriverName + "^" + d.VolumeHandle; !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
