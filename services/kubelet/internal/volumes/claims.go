@@ -80,8 +80,10 @@ func (m *Manager) boundVolume(ctx context.Context, pod *corev1.Pod, src *corev1.
 	if err != nil {
 		return nil, false, fmt.Errorf("error processing PVC %s/%s: failed to fetch PV %s from API server: %w", ns, name, claim.GetSpec().GetVolumeName(), err)
 	}
-	if ref := pv.GetSpec().GetClaimRef(); ref.GetUid() != claim.GetMetadata().GetUid() {
-		return nil, false, fmt.Errorf("error processing PVC %s/%s: PV %s is not bound to it (claimRef %s/%s)", ns, name, pv.GetMetadata().GetName(), ref.GetNamespace(), ref.GetName())
+	if ref := pv.GetSpec().GetClaimRef(); ref == nil {
+		return nil, false, fmt.Errorf("error processing PVC %s/%s: found PV object %s but it has a nil pv.Spec.ClaimRef indicating it is not yet bound to the claim", ns, name, pv.GetMetadata().GetName())
+	} else if ref.GetUid() != claim.GetMetadata().GetUid() {
+		return nil, false, fmt.Errorf("error processing PVC %s/%s: found PV object %s but its pv.Spec.ClaimRef.UID %s does not point to claim.UID %s", ns, name, pv.GetMetadata().GetName(), ref.GetUid(), claim.GetMetadata().GetUid())
 	}
 	if mode := pv.GetSpec().GetVolumeMode(); mode == "Block" {
 		return nil, false, fmt.Errorf("volume %s has volumeMode Block: raw block volumes are not supported by this kubelet", pv.GetMetadata().GetName())

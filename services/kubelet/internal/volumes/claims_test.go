@@ -108,7 +108,7 @@ func TestClaims(t *testing.T) {
 	}{
 		{name: "not bound", claim: "pending", err: "error processing PVC ns/pending: PVC is not bound"},
 		{name: "missing", claim: "nope", err: `persistentvolumeclaim "nope" not found`},
-		{name: "bound elsewhere", claim: "other", err: "is not bound to it"},
+		{name: "bound elsewhere", claim: "other", err: "does not point to claim.UID claim-other"},
 		{name: "block", claim: "block", err: "volumeMode Block"},
 		{name: "hostPath PV", claim: "host", path: hostDir},
 		{name: "no CSIDriver: waits for the attachment", claim: "attach", err: "waiting for VolumeAttachment " + csi.AttachmentName("h-attach", testDriver, "node-a")},
