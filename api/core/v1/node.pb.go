@@ -335,6 +335,12 @@ type NodeStatus struct {
 	DaemonEndpoints *NodeDaemonEndpoints    `protobuf:"bytes,6,opt,name=daemon_endpoints,json=daemonEndpoints,proto3" json:"daemon_endpoints,omitempty"`
 	NodeInfo        *NodeSystemInfo         `protobuf:"bytes,7,opt,name=node_info,json=nodeInfo,proto3" json:"node_info,omitempty"`
 	Images          []*ContainerImage       `protobuf:"bytes,8,rep,name=images,proto3" json:"images,omitempty"`
+	// volumes_in_use are the attachable and device-mountable volumes the
+	// kubelet has mounted ("kubernetes.io/csi/<driver>^<handle>").
+	VolumesInUse []string `protobuf:"bytes,9,rep,name=volumes_in_use,json=volumesInUse,proto3" json:"volumes_in_use,omitempty"`
+	// volumes_attached are the volumes attached to the node, as the
+	// attach/detach controller reports them.
+	VolumesAttached []*AttachedVolume `protobuf:"bytes,10,rep,name=volumes_attached,json=volumesAttached,proto3" json:"volumes_attached,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -425,6 +431,73 @@ func (x *NodeStatus) GetImages() []*ContainerImage {
 	return nil
 }
 
+func (x *NodeStatus) GetVolumesInUse() []string {
+	if x != nil {
+		return x.VolumesInUse
+	}
+	return nil
+}
+
+func (x *NodeStatus) GetVolumesAttached() []*AttachedVolume {
+	if x != nil {
+		return x.VolumesAttached
+	}
+	return nil
+}
+
+// AttachedVolume is a volume attached to a node.
+type AttachedVolume struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	DevicePath    string                 `protobuf:"bytes,2,opt,name=device_path,json=devicePath,proto3" json:"device_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachedVolume) Reset() {
+	*x = AttachedVolume{}
+	mi := &file_skiff_core_v1_node_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachedVolume) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachedVolume) ProtoMessage() {}
+
+func (x *AttachedVolume) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_node_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachedVolume.ProtoReflect.Descriptor instead.
+func (*AttachedVolume) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AttachedVolume) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AttachedVolume) GetDevicePath() string {
+	if x != nil {
+		return x.DevicePath
+	}
+	return ""
+}
+
 // NodeCondition is one condition of a node (Ready, MemoryPressure, ...).
 type NodeCondition struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
@@ -440,7 +513,7 @@ type NodeCondition struct {
 
 func (x *NodeCondition) Reset() {
 	*x = NodeCondition{}
-	mi := &file_skiff_core_v1_node_proto_msgTypes[5]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -452,7 +525,7 @@ func (x *NodeCondition) String() string {
 func (*NodeCondition) ProtoMessage() {}
 
 func (x *NodeCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_node_proto_msgTypes[5]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -465,7 +538,7 @@ func (x *NodeCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeCondition.ProtoReflect.Descriptor instead.
 func (*NodeCondition) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{5}
+	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *NodeCondition) GetType() string {
@@ -521,7 +594,7 @@ type NodeAddress struct {
 
 func (x *NodeAddress) Reset() {
 	*x = NodeAddress{}
-	mi := &file_skiff_core_v1_node_proto_msgTypes[6]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +606,7 @@ func (x *NodeAddress) String() string {
 func (*NodeAddress) ProtoMessage() {}
 
 func (x *NodeAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_node_proto_msgTypes[6]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +619,7 @@ func (x *NodeAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAddress.ProtoReflect.Descriptor instead.
 func (*NodeAddress) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{6}
+	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *NodeAddress) GetType() string {
@@ -573,7 +646,7 @@ type NodeDaemonEndpoints struct {
 
 func (x *NodeDaemonEndpoints) Reset() {
 	*x = NodeDaemonEndpoints{}
-	mi := &file_skiff_core_v1_node_proto_msgTypes[7]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -585,7 +658,7 @@ func (x *NodeDaemonEndpoints) String() string {
 func (*NodeDaemonEndpoints) ProtoMessage() {}
 
 func (x *NodeDaemonEndpoints) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_node_proto_msgTypes[7]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -598,7 +671,7 @@ func (x *NodeDaemonEndpoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDaemonEndpoints.ProtoReflect.Descriptor instead.
 func (*NodeDaemonEndpoints) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{7}
+	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *NodeDaemonEndpoints) GetKubeletEndpoint() *DaemonEndpoint {
@@ -618,7 +691,7 @@ type DaemonEndpoint struct {
 
 func (x *DaemonEndpoint) Reset() {
 	*x = DaemonEndpoint{}
-	mi := &file_skiff_core_v1_node_proto_msgTypes[8]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -630,7 +703,7 @@ func (x *DaemonEndpoint) String() string {
 func (*DaemonEndpoint) ProtoMessage() {}
 
 func (x *DaemonEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_node_proto_msgTypes[8]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -643,7 +716,7 @@ func (x *DaemonEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaemonEndpoint.ProtoReflect.Descriptor instead.
 func (*DaemonEndpoint) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{8}
+	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DaemonEndpoint) GetPort() int32 {
@@ -672,7 +745,7 @@ type NodeSystemInfo struct {
 
 func (x *NodeSystemInfo) Reset() {
 	*x = NodeSystemInfo{}
-	mi := &file_skiff_core_v1_node_proto_msgTypes[9]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -684,7 +757,7 @@ func (x *NodeSystemInfo) String() string {
 func (*NodeSystemInfo) ProtoMessage() {}
 
 func (x *NodeSystemInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_node_proto_msgTypes[9]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -697,7 +770,7 @@ func (x *NodeSystemInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSystemInfo.ProtoReflect.Descriptor instead.
 func (*NodeSystemInfo) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{9}
+	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *NodeSystemInfo) GetMachineId() string {
@@ -781,7 +854,7 @@ type ContainerImage struct {
 
 func (x *ContainerImage) Reset() {
 	*x = ContainerImage{}
-	mi := &file_skiff_core_v1_node_proto_msgTypes[10]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +866,7 @@ func (x *ContainerImage) String() string {
 func (*ContainerImage) ProtoMessage() {}
 
 func (x *ContainerImage) ProtoReflect() protoreflect.Message {
-	mi := &file_skiff_core_v1_node_proto_msgTypes[10]
+	mi := &file_skiff_core_v1_node_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +879,7 @@ func (x *ContainerImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerImage.ProtoReflect.Descriptor instead.
 func (*ContainerImage) Descriptor() ([]byte, []int) {
-	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{10}
+	return file_skiff_core_v1_node_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ContainerImage) GetNames() []string {
@@ -855,7 +928,7 @@ const file_skiff_core_v1_node_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value\x12\x1e\n" +
 	"\x06effect\x18\x03 \x01(\tB\x06\xa2\x86\x19\x028\x01R\x06effect\x129\n" +
 	"\n" +
-	"time_added\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ttimeAdded\"\xe8\x05\n" +
+	"time_added\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ttimeAdded\"\xf4\x06\n" +
 	"\n" +
 	"NodeStatus\x12C\n" +
 	"\bcapacity\x18\x01 \x03(\v2'.skiff.core.v1.NodeStatus.CapacityEntryR\bcapacity\x12L\n" +
@@ -867,13 +940,20 @@ const file_skiff_core_v1_node_proto_rawDesc = "" +
 	"\taddresses\x18\x05 \x03(\v2\x1a.skiff.core.v1.NodeAddressB\x1c\xa2\x86\x19\x18\x12\x04type\x1a\x05merge\"\x03map*\x04typeR\taddresses\x12M\n" +
 	"\x10daemon_endpoints\x18\x06 \x01(\v2\".skiff.core.v1.NodeDaemonEndpointsR\x0fdaemonEndpoints\x12:\n" +
 	"\tnode_info\x18\a \x01(\v2\x1d.skiff.core.v1.NodeSystemInfoR\bnodeInfo\x12C\n" +
-	"\x06images\x18\b \x03(\v2\x1d.skiff.core.v1.ContainerImageB\f\xa2\x86\x19\b\"\x06atomicR\x06images\x1aT\n" +
+	"\x06images\x18\b \x03(\v2\x1d.skiff.core.v1.ContainerImageB\f\xa2\x86\x19\b\"\x06atomicR\x06images\x122\n" +
+	"\x0evolumes_in_use\x18\t \x03(\tB\f\xa2\x86\x19\b\"\x06atomicR\fvolumesInUse\x12V\n" +
+	"\x10volumes_attached\x18\n" +
+	" \x03(\v2\x1d.skiff.core.v1.AttachedVolumeB\f\xa2\x86\x19\b\"\x06atomicR\x0fvolumesAttached\x1aT\n" +
 	"\rCapacityEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
 	"\x05value\x18\x02 \x01(\v2\x17.skiff.meta.v1.QuantityR\x05value:\x028\x01\x1aW\n" +
 	"\x10AllocatableEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12-\n" +
-	"\x05value\x18\x02 \x01(\v2\x17.skiff.meta.v1.QuantityR\x05value:\x028\x01\"\x87\x02\n" +
+	"\x05value\x18\x02 \x01(\v2\x17.skiff.meta.v1.QuantityR\x05value:\x028\x01\"Y\n" +
+	"\x0eAttachedVolume\x12\x1c\n" +
+	"\x04name\x18\x01 \x01(\tB\b\xa2\x86\x19\x048\x01@\x01R\x04name\x12)\n" +
+	"\vdevice_path\x18\x02 \x01(\tB\b\xa2\x86\x19\x048\x01@\x01R\n" +
+	"devicePath\"\x87\x02\n" +
 	"\rNodeCondition\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12J\n" +
@@ -919,51 +999,53 @@ func file_skiff_core_v1_node_proto_rawDescGZIP() []byte {
 	return file_skiff_core_v1_node_proto_rawDescData
 }
 
-var file_skiff_core_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_skiff_core_v1_node_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_skiff_core_v1_node_proto_goTypes = []any{
 	(*Node)(nil),                  // 0: skiff.core.v1.Node
 	(*NodeList)(nil),              // 1: skiff.core.v1.NodeList
 	(*NodeSpec)(nil),              // 2: skiff.core.v1.NodeSpec
 	(*Taint)(nil),                 // 3: skiff.core.v1.Taint
 	(*NodeStatus)(nil),            // 4: skiff.core.v1.NodeStatus
-	(*NodeCondition)(nil),         // 5: skiff.core.v1.NodeCondition
-	(*NodeAddress)(nil),           // 6: skiff.core.v1.NodeAddress
-	(*NodeDaemonEndpoints)(nil),   // 7: skiff.core.v1.NodeDaemonEndpoints
-	(*DaemonEndpoint)(nil),        // 8: skiff.core.v1.DaemonEndpoint
-	(*NodeSystemInfo)(nil),        // 9: skiff.core.v1.NodeSystemInfo
-	(*ContainerImage)(nil),        // 10: skiff.core.v1.ContainerImage
-	nil,                           // 11: skiff.core.v1.NodeStatus.CapacityEntry
-	nil,                           // 12: skiff.core.v1.NodeStatus.AllocatableEntry
-	(*v1.ObjectMeta)(nil),         // 13: skiff.meta.v1.ObjectMeta
-	(*v1.ListMeta)(nil),           // 14: skiff.meta.v1.ListMeta
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
-	(*v1.Quantity)(nil),           // 16: skiff.meta.v1.Quantity
+	(*AttachedVolume)(nil),        // 5: skiff.core.v1.AttachedVolume
+	(*NodeCondition)(nil),         // 6: skiff.core.v1.NodeCondition
+	(*NodeAddress)(nil),           // 7: skiff.core.v1.NodeAddress
+	(*NodeDaemonEndpoints)(nil),   // 8: skiff.core.v1.NodeDaemonEndpoints
+	(*DaemonEndpoint)(nil),        // 9: skiff.core.v1.DaemonEndpoint
+	(*NodeSystemInfo)(nil),        // 10: skiff.core.v1.NodeSystemInfo
+	(*ContainerImage)(nil),        // 11: skiff.core.v1.ContainerImage
+	nil,                           // 12: skiff.core.v1.NodeStatus.CapacityEntry
+	nil,                           // 13: skiff.core.v1.NodeStatus.AllocatableEntry
+	(*v1.ObjectMeta)(nil),         // 14: skiff.meta.v1.ObjectMeta
+	(*v1.ListMeta)(nil),           // 15: skiff.meta.v1.ListMeta
+	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*v1.Quantity)(nil),           // 17: skiff.meta.v1.Quantity
 }
 var file_skiff_core_v1_node_proto_depIdxs = []int32{
-	13, // 0: skiff.core.v1.Node.metadata:type_name -> skiff.meta.v1.ObjectMeta
+	14, // 0: skiff.core.v1.Node.metadata:type_name -> skiff.meta.v1.ObjectMeta
 	2,  // 1: skiff.core.v1.Node.spec:type_name -> skiff.core.v1.NodeSpec
 	4,  // 2: skiff.core.v1.Node.status:type_name -> skiff.core.v1.NodeStatus
-	14, // 3: skiff.core.v1.NodeList.metadata:type_name -> skiff.meta.v1.ListMeta
+	15, // 3: skiff.core.v1.NodeList.metadata:type_name -> skiff.meta.v1.ListMeta
 	0,  // 4: skiff.core.v1.NodeList.items:type_name -> skiff.core.v1.Node
 	3,  // 5: skiff.core.v1.NodeSpec.taints:type_name -> skiff.core.v1.Taint
-	15, // 6: skiff.core.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
-	11, // 7: skiff.core.v1.NodeStatus.capacity:type_name -> skiff.core.v1.NodeStatus.CapacityEntry
-	12, // 8: skiff.core.v1.NodeStatus.allocatable:type_name -> skiff.core.v1.NodeStatus.AllocatableEntry
-	5,  // 9: skiff.core.v1.NodeStatus.conditions:type_name -> skiff.core.v1.NodeCondition
-	6,  // 10: skiff.core.v1.NodeStatus.addresses:type_name -> skiff.core.v1.NodeAddress
-	7,  // 11: skiff.core.v1.NodeStatus.daemon_endpoints:type_name -> skiff.core.v1.NodeDaemonEndpoints
-	9,  // 12: skiff.core.v1.NodeStatus.node_info:type_name -> skiff.core.v1.NodeSystemInfo
-	10, // 13: skiff.core.v1.NodeStatus.images:type_name -> skiff.core.v1.ContainerImage
-	15, // 14: skiff.core.v1.NodeCondition.last_heartbeat_time:type_name -> google.protobuf.Timestamp
-	15, // 15: skiff.core.v1.NodeCondition.last_transition_time:type_name -> google.protobuf.Timestamp
-	8,  // 16: skiff.core.v1.NodeDaemonEndpoints.kubelet_endpoint:type_name -> skiff.core.v1.DaemonEndpoint
-	16, // 17: skiff.core.v1.NodeStatus.CapacityEntry.value:type_name -> skiff.meta.v1.Quantity
-	16, // 18: skiff.core.v1.NodeStatus.AllocatableEntry.value:type_name -> skiff.meta.v1.Quantity
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	16, // 6: skiff.core.v1.Taint.time_added:type_name -> google.protobuf.Timestamp
+	12, // 7: skiff.core.v1.NodeStatus.capacity:type_name -> skiff.core.v1.NodeStatus.CapacityEntry
+	13, // 8: skiff.core.v1.NodeStatus.allocatable:type_name -> skiff.core.v1.NodeStatus.AllocatableEntry
+	6,  // 9: skiff.core.v1.NodeStatus.conditions:type_name -> skiff.core.v1.NodeCondition
+	7,  // 10: skiff.core.v1.NodeStatus.addresses:type_name -> skiff.core.v1.NodeAddress
+	8,  // 11: skiff.core.v1.NodeStatus.daemon_endpoints:type_name -> skiff.core.v1.NodeDaemonEndpoints
+	10, // 12: skiff.core.v1.NodeStatus.node_info:type_name -> skiff.core.v1.NodeSystemInfo
+	11, // 13: skiff.core.v1.NodeStatus.images:type_name -> skiff.core.v1.ContainerImage
+	5,  // 14: skiff.core.v1.NodeStatus.volumes_attached:type_name -> skiff.core.v1.AttachedVolume
+	16, // 15: skiff.core.v1.NodeCondition.last_heartbeat_time:type_name -> google.protobuf.Timestamp
+	16, // 16: skiff.core.v1.NodeCondition.last_transition_time:type_name -> google.protobuf.Timestamp
+	9,  // 17: skiff.core.v1.NodeDaemonEndpoints.kubelet_endpoint:type_name -> skiff.core.v1.DaemonEndpoint
+	17, // 18: skiff.core.v1.NodeStatus.CapacityEntry.value:type_name -> skiff.meta.v1.Quantity
+	17, // 19: skiff.core.v1.NodeStatus.AllocatableEntry.value:type_name -> skiff.meta.v1.Quantity
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_node_proto_init() }
@@ -977,7 +1059,7 @@ func file_skiff_core_v1_node_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_core_v1_node_proto_rawDesc), len(file_skiff_core_v1_node_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -14,6 +14,7 @@ import (
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/kubelet/internal/cri"
+	"skiff.dev/services/kubelet/internal/csi"
 	"skiff.dev/services/kubelet/internal/downward"
 	"skiff.dev/services/kubelet/internal/node"
 	"skiff.dev/services/kubelet/internal/pods"
@@ -47,6 +48,10 @@ type kubeletNode struct {
 	statuses *status.Manager
 	manager  *pods.Manager
 	source   *podSource
+	drivers  *csi.Drivers
+	// watchPlugins registers CSI drivers; hollow nodes, which share one
+	// root directory, do not.
+	watchPlugins bool
 }
 
 // newNode registers a node and builds its components; start runs them.
@@ -60,6 +65,7 @@ func newNode(ctx context.Context, o *Options, c *client.Client, svcs *informer.I
 		ExternalCloudProvider: o.CloudProvider == "external",
 	}, c, nc.probe)
 	agent.Events = nc.events
+	agent.VolumesInUse = func() []string { return csi.VolumesInUse(o.RootDir) }
 	if err := agent.Register(ctx); err != nil {
 		return nil, err
 	}
@@ -74,7 +80,9 @@ func newNode(ctx context.Context, o *Options, c *client.Client, svcs *informer.I
 	if err != nil {
 		return nil, err
 	}
-	vols := &volumes.Manager{Root: o.RootDir, Objects: objects, Tokens: newTokens(c), NodeIP: nc.ip, Allocatable: allocatable}
+	n.drivers = csiDrivers(o.RootDir, nc.name, c)
+	vols := &volumes.Manager{Root: o.RootDir, Objects: objects, Tokens: newTokens(c), NodeIP: nc.ip, Allocatable: allocatable,
+		Storage: apiStorage{c: c}, CSI: n.drivers, NodeName: nc.name}
 	allowed, err := sysctls.New(sysctls.KernelVersion(), o.AllowedUnsafeSysctls)
 	if err != nil {
 		return nil, fmt.Errorf("--allowed-unsafe-sysctls: %w", err)
@@ -106,6 +114,9 @@ func (n *kubeletNode) start(ctx context.Context, g *errgroup.Group, svcs *inform
 	g.Go(func() error { return n.agent.Run(ctx) })
 	g.Go(func() error { return n.pods.Start(ctx) })
 	g.Go(func() error { return n.statuses.Run(ctx) })
+	if n.watchPlugins {
+		g.Go(func() error { return pluginWatcher(n.drivers.Root, n.drivers).Run(ctx) })
+	}
 	g.Go(func() error {
 		if !n.pods.WaitForSync(ctx) || !svcs.WaitForSync(ctx) {
 			return nil

@@ -129,6 +129,7 @@ func runReal(ctx context.Context, g *errgroup.Group, o *Options, c *client.Clien
 	if srv != nil {
 		g.Go(func() error { return srv.Start(ctx) })
 	}
+	n.watchPlugins = true
 	n.start(ctx, g, svcs)
 	if o.Runtime == "remote" {
 		g.Go(func() error {

@@ -66,6 +66,10 @@ type Agent struct {
 	// Events tells of the kubelet starting and of the node's conditions
 	// changing (nil records nothing).
 	Events *events.Recorder
+	// VolumesInUse lists the volumes mounted on the node for
+	// status.volumesInUse (nil reports none); a change is reported at
+	// once.
+	VolumesInUse func() []string
 }
 
 // NewAgent returns an agent; Register, then Run.
@@ -135,6 +139,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer check.Stop()
 	lastReport := time.Now()
 	last := a.conditions(ctx)
+	lastVolumes := a.volumesInUse()
 	a.renewLease(ctx)
 	if n, err := a.c.CoreV1().Nodes().Get(ctx, a.cfg.Name); err == nil {
 		a.Events.Eventf(n, events.Normal, "Starting", "Starting kubelet.")
@@ -146,8 +151,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-renew.C:
 			a.renewLease(ctx)
 		case <-check.C:
-			now := a.conditions(ctx)
-			if time.Since(lastReport) < a.cfg.StatusFrequency && sameStatuses(now, last) {
+			now, volumes := a.conditions(ctx), a.volumesInUse()
+			if time.Since(lastReport) < a.cfg.StatusFrequency && sameStatuses(now, last) && slices.Equal(volumes, lastVolumes) {
 				continue
 			}
 			n, err := a.c.CoreV1().Nodes().Get(ctx, a.cfg.Name)
@@ -158,7 +163,7 @@ func (a *Agent) Run(ctx context.Context) error {
 				slog.WarnContext(ctx, "update node status", "node", a.cfg.Name, "err", err)
 				continue
 			}
-			last, lastReport = now, time.Now()
+			last, lastVolumes, lastReport = now, volumes, time.Now()
 		}
 	}
 }
@@ -173,6 +178,9 @@ func (a *Agent) updateStatus(ctx context.Context, n *corev1.Node, conds []*corev
 		Addresses:       []*corev1.NodeAddress{{Type: "InternalIP", Address: a.cfg.IP}, {Type: "Hostname", Address: a.cfg.Name}},
 		DaemonEndpoints: &corev1.NodeDaemonEndpoints{KubeletEndpoint: &corev1.DaemonEndpoint{Port: a.cfg.KubeletPort}},
 		NodeInfo:        a.cfg.Info,
+		// The attach/detach controller's, kept as it is.
+		VolumesAttached: old.GetVolumesAttached(),
+		VolumesInUse:    a.volumesInUse(),
 	}
 	now := timestamppb.Now()
 	for _, c := range conds {
@@ -194,6 +202,13 @@ func (a *Agent) updateStatus(ctx context.Context, n *corev1.Node, conds []*corev
 	}
 	a.recordChanges(n, old.GetConditions(), st.Conditions)
 	return nil
+}
+
+func (a *Agent) volumesInUse() []string {
+	if a.VolumesInUse == nil {
+		return nil
+	}
+	return a.VolumesInUse()
 }
 
 // recordChanges tells of each condition that is new or changed status, as

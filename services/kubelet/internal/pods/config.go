@@ -109,7 +109,11 @@ func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container, env map[string
 		if vm.GetMountPath() == "/etc/hosts" {
 			hasHosts = true
 		}
-		out = append(out, &runtimeapi.Mount{ContainerPath: vm.GetMountPath(), HostPath: host, Readonly: vm.GetReadOnly()})
+		propagation, err := mountPropagation(vm, spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &runtimeapi.Mount{ContainerPath: vm.GetMountPath(), HostPath: host, Readonly: vm.GetReadOnly(), Propagation: propagation})
 	}
 	if !hasHosts {
 		out = append(out, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: m.hostsFile(uid)})

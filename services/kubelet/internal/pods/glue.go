@@ -67,14 +67,16 @@ func metadataOf(pod *corev1.Pod) string {
 }
 
 // removeVolumes takes down the pod's volumes once its containers stopped.
-func (m *Manager) removeVolumes(ctx context.Context, pod *corev1.Pod) {
+func (m *Manager) removeVolumes(ctx context.Context, pod *corev1.Pod) error {
 	uid := pod.GetMetadata().GetUid()
-	if err := m.volumes.TearDown(uid); err != nil {
-		slog.WarnContext(ctx, "tear down volumes", "pod", podKey(pod), "err", err)
-	}
 	m.mu.Lock()
 	delete(m.volumesAt, uid)
 	m.mu.Unlock()
+	if err := m.volumes.TearDown(ctx, uid); err != nil {
+		m.podEvent(pod, events.Warning, "FailedUnmount", "%v", err)
+		return err
+	}
+	return nil
 }
 
 func (m *Manager) volumePath(pod *corev1.Pod, name string) (string, bool) {

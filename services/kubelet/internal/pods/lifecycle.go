@@ -141,16 +141,18 @@ func (m *Manager) stopContainers(ctx context.Context, pod *corev1.Pod, ps *podSt
 }
 
 // forget removes everything left of a pod whose object is gone: volumes,
-// logs, cgroups and the kubelet's memory of it.
-func (m *Manager) forget(ctx context.Context, uid string) {
+// logs, cgroups and the kubelet's memory of it. A volume that cannot be
+// torn down (a CSI driver not answering) keeps the pod's directory, and
+// the error asks for a retry.
+func (m *Manager) forget(ctx context.Context, uid string) error {
 	m.probes.forgetPod(uid)
 	m.backoff.forgetPod(uid)
 	m.status.Forget(uid)
 	m.mu.Lock()
 	delete(m.started, uid)
 	m.mu.Unlock()
-	if err := m.volumes.TearDown(uid); err != nil {
-		slog.WarnContext(ctx, "tear down the pod's volumes", "uid", uid, "err", err)
+	if err := m.volumes.TearDown(ctx, uid); err != nil {
+		return fmt.Errorf("tear down the pod's volumes: %w", err)
 	}
 	m.mu.Lock()
 	delete(m.volumesAt, uid)
@@ -164,6 +166,7 @@ func (m *Manager) forget(ctx context.Context, uid string) {
 		}
 	}
 	m.removeCgroups(ctx, uid)
+	return nil
 }
 
 // removeAll removes a directory tree after unmounting whatever is mounted

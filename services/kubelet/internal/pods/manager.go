@@ -16,6 +16,7 @@ import (
 	"skiff.dev/pkg/events"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/kubelet/internal/cri"
+	"skiff.dev/services/kubelet/internal/csi"
 	"skiff.dev/services/kubelet/internal/downward"
 	"skiff.dev/services/kubelet/internal/staticpods"
 	"skiff.dev/services/kubelet/internal/sysctls"
@@ -119,6 +120,11 @@ func (m *Manager) Run(ctx context.Context) error {
 	// Pods the informer delivered before Run (its first list: pods bound
 	// while the kubelet was down) get their workers now.
 	for uid := range early {
+		m.Kick(uid)
+	}
+	// Pods with CSI volumes still published: those gone while the
+	// kubelet was down have them unpublished by their sync.
+	for _, uid := range csi.PodsWithVolumes(m.cfg.RootDir) {
 		m.Kick(uid)
 	}
 	m.checkResolvConf()

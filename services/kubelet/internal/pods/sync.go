@@ -34,7 +34,10 @@ func (m *Manager) sync(ctx context.Context, uid string) (requeue time.Duration, 
 			slog.WarnContext(ctx, "remove the containers of a deleted pod", "uid", uid, "err", err)
 			return retryAfter, false
 		}
-		m.forget(ctx, uid)
+		if err := m.forget(ctx, uid); err != nil {
+			slog.WarnContext(ctx, "clean up a deleted pod", "uid", uid, "err", err)
+			return retryAfter, false
+		}
 		return 0, true
 	}
 	if status.ContinuesTrace(pod) {
@@ -46,7 +49,12 @@ func (m *Manager) sync(ctx context.Context, uid string) (requeue time.Duration, 
 			log.WarnContext(ctx, "stop a deleted pod", "err", err)
 			return retryAfter, false
 		}
-		m.removeVolumes(ctx, pod)
+		if err := m.removeVolumes(ctx, pod); err != nil {
+			// As Kubernetes: the pod object stays until its volumes are
+			// unmounted.
+			log.WarnContext(ctx, "tear down the volumes of a deleted pod", "err", err)
+			return retryAfter, false
+		}
 		if err := m.deleter(ctx, pod); err != nil {
 			log.WarnContext(ctx, "finish the deletion of a pod", "err", err)
 			return retryAfter, false

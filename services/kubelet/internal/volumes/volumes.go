@@ -1,7 +1,8 @@
 // Package volumes sets up a pod's volumes on the node: emptyDir
-// directories (tmpfs for medium Memory), hostPath checks, and the files of
+// directories (tmpfs for medium Memory), hostPath checks, the files of
 // configMap, secret, downwardAPI and projected volumes, written atomically
-// so a container never sees half an update.
+// so a container never sees half an update, and persistentVolumeClaim
+// volumes (hostPath and local PVs in place, CSI PVs through their driver).
 package volumes
 
 import (
@@ -10,10 +11,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/services/kubelet/internal/csi"
 	"skiff.dev/services/kubelet/internal/downward"
 )
 
@@ -40,6 +43,16 @@ type Manager struct {
 	// Allocatable is the node's allocatable resources, the value of
 	// resourceFieldRef limits a container does not set.
 	Allocatable downward.Allocatable
+	// Storage reads claims, PVs, CSIDrivers and VolumeAttachments; nil
+	// refuses persistentVolumeClaim volumes.
+	Storage Storage
+	// CSI is the node's registered CSI drivers; nil refuses CSI PVs.
+	CSI *csi.Drivers
+	// NodeName names VolumeAttachments.
+	NodeName string
+
+	mu     sync.Mutex
+	claims map[string]string // "<pod uid>/<volume>" → host path
 }
 
 // Dir is where a pod volume lives on the node, unless it is a hostPath.
@@ -55,6 +68,9 @@ func (m *Manager) Path(pod *corev1.Pod, name string) (string, bool) {
 		}
 		if hp := v.GetVolumeSource().GetHostPath(); hp != nil {
 			return hp.GetPath(), true
+		}
+		if v.GetVolumeSource().GetPersistentVolumeClaim() != nil {
+			return m.claimPath(pod.GetMetadata().GetUid() + "/" + name)
 		}
 		return m.Dir(pod.GetMetadata().GetUid(), name), true
 	}
@@ -94,7 +110,7 @@ func (m *Manager) setUp(ctx context.Context, pod *corev1.Pod, v *corev1.Volume, 
 	case src.GetEmptyDir() != nil:
 		return emptyDir(dir, src.GetEmptyDir(), fsGroup(pod))
 	case src.GetPersistentVolumeClaim() != nil:
-		return fmt.Errorf("persistentVolumeClaim volumes are not supported by this kubelet")
+		return m.setUpClaim(ctx, pod, v)
 	}
 	files, err := m.files(ctx, pod, src, podIP)
 	if err != nil {
@@ -192,8 +208,12 @@ func checkHostPath(hp *corev1.HostPathVolumeSource) error {
 }
 
 // TearDown removes the pod's volume directories (never a hostPath),
-// unmounting memory-backed ones first.
-func (m *Manager) TearDown(uid string) error {
+// unpublishing its CSI volumes and unmounting memory-backed ones first.
+// A CSI volume that fails to unpublish keeps every directory, for a retry.
+func (m *Manager) TearDown(ctx context.Context, uid string) error {
+	if err := m.tearDownClaims(ctx, uid); err != nil {
+		return err
+	}
 	if f, ok := m.Tokens.(interface{ Forget(podUID string) }); ok {
 		f.Forget(uid) // the pod's tokens are no longer needed
 	}

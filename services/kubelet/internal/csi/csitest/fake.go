@@ -1,0 +1,149 @@
+// Package csitest is a CSI Node service for tests: it records its calls
+// and mounts nothing.
+package csitest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	csipb "github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Node is a CSI Node service that records its calls; it mounts
+// nothing.
+type Node struct {
+	csipb.UnimplementedNodeServer
+	// Stage makes the driver claim STAGE_UNSTAGE_VOLUME.
+	Stage bool
+	// FailPublish fails this many NodePublishVolume calls first.
+	FailPublish int
+
+	mu       sync.Mutex
+	calls    []string
+	requests []any
+}
+
+func (f *Node) record(call string, req any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	f.requests = append(f.requests, req)
+}
+
+// Calls are the calls so far, in order.
+func (f *Node) Calls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+// Last is the last request of a call.
+func (f *Node) Last(call string) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.calls) - 1; i >= 0; i-- {
+		if f.calls[i] == call {
+			return f.requests[i]
+		}
+	}
+	return nil
+}
+
+func (f *Node) NodeGetCapabilities(context.Context, *csipb.NodeGetCapabilitiesRequest) (*csipb.NodeGetCapabilitiesResponse, error) {
+	resp := &csipb.NodeGetCapabilitiesResponse{}
+	if f.Stage {
+		resp.Capabilities = append(resp.Capabilities, &csipb.NodeServiceCapability{Type: &csipb.NodeServiceCapability_Rpc{
+			Rpc: &csipb.NodeServiceCapability_RPC{Type: csipb.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME}}})
+	}
+	return resp, nil
+}
+
+func (f *Node) NodeGetInfo(context.Context, *csipb.NodeGetInfoRequest) (*csipb.NodeGetInfoResponse, error) {
+	f.record("NodeGetInfo", nil)
+	return &csipb.NodeGetInfoResponse{NodeId: "node-1", MaxVolumesPerNode: 7,
+		AccessibleTopology: &csipb.Topology{Segments: map[string]string{"topology.local.csi.skiff.dev/node": "node-1"}}}, nil
+}
+
+func (f *Node) NodeStageVolume(_ context.Context, r *csipb.NodeStageVolumeRequest) (*csipb.NodeStageVolumeResponse, error) {
+	f.record("NodeStageVolume", r)
+	return &csipb.NodeStageVolumeResponse{}, nil
+}
+
+func (f *Node) NodeUnstageVolume(_ context.Context, r *csipb.NodeUnstageVolumeRequest) (*csipb.NodeUnstageVolumeResponse, error) {
+	f.record("NodeUnstageVolume", r)
+	return &csipb.NodeUnstageVolumeResponse{}, nil
+}
+
+func (f *Node) NodePublishVolume(_ context.Context, r *csipb.NodePublishVolumeRequest) (*csipb.NodePublishVolumeResponse, error) {
+	f.record("NodePublishVolume", r)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.FailPublish > 0 {
+		f.FailPublish--
+		return nil, status.Error(codes.Unavailable, "not yet")
+	}
+	return &csipb.NodePublishVolumeResponse{}, nil
+}
+
+func (f *Node) NodeUnpublishVolume(_ context.Context, r *csipb.NodeUnpublishVolumeRequest) (*csipb.NodeUnpublishVolumeResponse, error) {
+	f.record("NodeUnpublishVolume", r)
+	return &csipb.NodeUnpublishVolumeResponse{}, nil
+}
+
+// Start serves f on a socket in a temporary directory and returns
+// the socket's path.
+func Start(t *testing.T, f *Node) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "csi.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	csipb.RegisterNodeServer(s, f)
+	go func() { _ = s.Serve(l) }()
+	t.Cleanup(s.Stop)
+	return sock
+}
+
+// NodeInfo records what the drivers publish of the node.
+type NodeInfo struct {
+	Installed map[string]*csipb.NodeGetInfoResponse
+}
+
+func (n *NodeInfo) InstallDriver(_ context.Context, driver string, info *csipb.NodeGetInfoResponse) error {
+	if n.Installed == nil {
+		n.Installed = map[string]*csipb.NodeGetInfoResponse{}
+	}
+	n.Installed[driver] = info
+	return nil
+}
+
+func (n *NodeInfo) UninstallDriver(_ context.Context, driver string) error {
+	if _, ok := n.Installed[driver]; !ok {
+		return fmt.Errorf("driver %s not installed", driver)
+	}
+	delete(n.Installed, driver)
+	return nil
+}
+
+// All are the requests of every call of a kind, in order.
+func (f *Node) All(call string) []any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []any
+	for i, c := range f.calls {
+		if c == call {
+			out = append(out, f.requests[i])
+		}
+	}
+	return out
+}

@@ -1,0 +1,170 @@
+package csi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+
+	csipb "github.com/container-storage-interface/spec/lib/go/csi"
+)
+
+// Volume is a CSI persistent volume as a pod uses it.
+type Volume struct {
+	Driver, Handle string
+	// PVName names the publish directory.
+	PVName string
+	// ReadOnly publishes read-only (the pod's claim or the PV says so).
+	ReadOnly   bool
+	FSType     string
+	MountFlags []string
+	// AccessModes are the PV's; the first one is asked for, as
+	// Kubernetes does (ReadWriteOnce when none).
+	AccessModes    []string
+	VolumeContext  map[string]string
+	PublishContext map[string]string
+	StageSecrets   map[string]string
+	PublishSecrets map[string]string
+	// NodeName and AttachmentID go into the volume's record.
+	NodeName, AttachmentID string
+}
+
+// notRegistered is Kubernetes' message for a driver not (yet) registered.
+func notRegistered(driver string) error {
+	return fmt.Errorf("kubernetes.io/csi: mounter.SetUpAt failed to get CSI client: driver name %s not found in the list of registered CSI drivers", driver)
+}
+
+// node is a connection to a driver's Node service with its capabilities.
+type node struct {
+	client csipb.NodeClient
+	caps   []csipb.NodeServiceCapability_RPC_Type
+	close  func() error
+}
+
+func (d *Drivers) node(ctx context.Context, driver string) (*node, error) {
+	ep, ok := d.Endpoint(driver)
+	if !ok {
+		return nil, notRegistered(driver)
+	}
+	conn, err := dial(ep)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{client: csipb.NewNodeClient(conn), close: conn.Close}
+	resp, err := n.client.NodeGetCapabilities(ctx, &csipb.NodeGetCapabilitiesRequest{})
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("NodeGetCapabilities: %w", err)
+	}
+	for _, c := range resp.GetCapabilities() {
+		n.caps = append(n.caps, c.GetRpc().GetType())
+	}
+	return n, nil
+}
+
+func (n *node) has(c csipb.NodeServiceCapability_RPC_Type) bool { return slices.Contains(n.caps, c) }
+
+// SetUp stages the volume (when the driver stages) and publishes it for
+// the pod; it returns the target path the containers mount. Both calls
+// are idempotent in CSI, so a retry after a failure repeats them.
+func (d *Drivers) SetUp(ctx context.Context, v *Volume, podUID string) (string, error) {
+	n, err := d.node(ctx, v.Driver)
+	if err != nil {
+		return "", err
+	}
+	defer n.close()
+	capability := n.capability(v)
+	staging := ""
+	if n.has(csipb.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME) {
+		staging = StagingPath(d.Root, v.Driver, v.Handle)
+		if err := os.MkdirAll(staging, 0o750); err != nil {
+			return "", fmt.Errorf("make the staging directory: %w", err)
+		}
+		_, err := n.client.NodeStageVolume(ctx, &csipb.NodeStageVolumeRequest{
+			VolumeId: v.Handle, PublishContext: v.PublishContext, StagingTargetPath: staging,
+			VolumeCapability: capability, Secrets: v.StageSecrets, VolumeContext: v.VolumeContext})
+		if err != nil {
+			return "", fmt.Errorf("MountVolume.MountDevice failed: rpc error: NodeStageVolume: %w", err)
+		}
+	}
+	target := TargetPath(d.Root, podUID, v.PVName)
+	rec := volData{SpecVolID: v.PVName, VolumeHandle: v.Handle, DriverName: v.Driver,
+		NodeName: v.NodeName, AttachmentID: v.AttachmentID, VolumeLifecycleMode: "Persistent"}
+	if err := writeVolData(filepath.Dir(target), rec); err != nil {
+		return "", err
+	}
+	_, err = n.client.NodePublishVolume(ctx, &csipb.NodePublishVolumeRequest{
+		VolumeId: v.Handle, PublishContext: v.PublishContext, StagingTargetPath: staging,
+		TargetPath: target, VolumeCapability: capability, Readonly: v.ReadOnly,
+		Secrets: v.PublishSecrets, VolumeContext: v.VolumeContext})
+	if err != nil {
+		return "", fmt.Errorf("rpc error: NodePublishVolume: %w", err)
+	}
+	return target, nil
+}
+
+// TearDown unpublishes the pod's volume pvName, and unstages it when no
+// other pod on the node has it published. The record goes last, so a
+// failure is retried.
+func (d *Drivers) TearDown(ctx context.Context, podUID, pvName string) error {
+	target := TargetPath(d.Root, podUID, pvName)
+	rec, err := readVolData(filepath.Dir(target))
+	if os.IsNotExist(err) {
+		return os.RemoveAll(filepath.Dir(target))
+	}
+	if err != nil {
+		return err
+	}
+	n, err := d.node(ctx, rec.DriverName)
+	if err != nil {
+		return err
+	}
+	defer n.close()
+	if _, err := n.client.NodeUnpublishVolume(ctx, &csipb.NodeUnpublishVolumeRequest{VolumeId: rec.VolumeHandle, TargetPath: target}); err != nil {
+		return fmt.Errorf("UnmountVolume.TearDown failed for volume %q: rpc error: NodeUnpublishVolume: %w", pvName, err)
+	}
+	if err := os.Remove(target); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("remove %s after NodeUnpublishVolume: %w", target, err)
+	}
+	if n.has(csipb.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME) && !inUse(d.Root, rec.DriverName, rec.VolumeHandle, podUID) {
+		staging := StagingPath(d.Root, rec.DriverName, rec.VolumeHandle)
+		if _, err := n.client.NodeUnstageVolume(ctx, &csipb.NodeUnstageVolumeRequest{VolumeId: rec.VolumeHandle, StagingTargetPath: staging}); err != nil {
+			return fmt.Errorf("UnmountDevice failed for volume %q: rpc error: NodeUnstageVolume: %w", pvName, err)
+		}
+		_ = os.RemoveAll(filepath.Dir(staging))
+	}
+	slog.InfoContext(ctx, "CSI volume torn down", "pv", pvName, "driver", rec.DriverName, "pod", podUID)
+	return os.RemoveAll(filepath.Dir(target))
+}
+
+// capability is the volume capability asked for: a mount with the PV's
+// fsType and mount options, and the access mode of its first access mode.
+func (n *node) capability(v *Volume) *csipb.VolumeCapability {
+	mode := "ReadWriteOnce"
+	if len(v.AccessModes) > 0 {
+		mode = v.AccessModes[0]
+	}
+	return &csipb.VolumeCapability{
+		AccessType: &csipb.VolumeCapability_Mount{Mount: &csipb.VolumeCapability_MountVolume{FsType: v.FSType, MountFlags: v.MountFlags}},
+		AccessMode: &csipb.VolumeCapability_AccessMode{Mode: n.accessMode(mode)},
+	}
+}
+
+// accessMode maps a Kubernetes access mode to CSI's, using the
+// single-node multi/single writer modes when the driver has them.
+func (n *node) accessMode(mode string) csipb.VolumeCapability_AccessMode_Mode {
+	multi := n.has(csipb.NodeServiceCapability_RPC_SINGLE_NODE_MULTI_WRITER)
+	switch {
+	case mode == "ReadOnlyMany":
+		return csipb.VolumeCapability_AccessMode_MULTI_NODE_READER_ONLY
+	case mode == "ReadWriteMany":
+		return csipb.VolumeCapability_AccessMode_MULTI_NODE_MULTI_WRITER
+	case mode == "ReadWriteOncePod" && multi:
+		return csipb.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER
+	case mode == "ReadWriteOnce" && multi:
+		return csipb.VolumeCapability_AccessMode_SINGLE_NODE_MULTI_WRITER
+	}
+	return csipb.VolumeCapability_AccessMode_SINGLE_NODE_WRITER
+}

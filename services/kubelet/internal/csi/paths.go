@@ -1,0 +1,138 @@
+package csi
+
+import (
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// PluginName is the in-tree name Kubernetes' kubelet gives CSI volumes;
+// it names their directories.
+const PluginName = "kubernetes.io/csi"
+
+// StagingPath is where a driver stages a volume for the whole node:
+// <root>/plugins/kubernetes.io/csi/<driver>/<sha256(handle)>/globalmount.
+func StagingPath(root, driver, handle string) string {
+	return filepath.Join(root, "plugins", PluginName, driver, fmt.Sprintf("%x", sha256.Sum256([]byte(handle))), "globalmount")
+}
+
+// podVolumesDir holds a pod's CSI volumes: <root>/pods/<uid>/volumes/kubernetes.io~csi.
+func podVolumesDir(root, podUID string) string {
+	return filepath.Join(root, "pods", podUID, "volumes", "kubernetes.io~csi")
+}
+
+// TargetPath is where a driver publishes a volume for one pod:
+// <root>/pods/<uid>/volumes/kubernetes.io~csi/<pv name>/mount.
+func TargetPath(root, podUID, pvName string) string {
+	return filepath.Join(podVolumesDir(root, podUID), pvName, "mount")
+}
+
+// AttachmentName is the VolumeAttachment of a volume on a node, as
+// Kubernetes names it: csi-<sha256(handle+driver+node)>.
+func AttachmentName(handle, driver, node string) string {
+	return fmt.Sprintf("csi-%x", sha256.Sum256([]byte(handle+driver+node)))
+}
+
+// volData is the record kept next to a published volume
+// (vol_data.json, with Kubernetes' keys) so it can be unpublished and
+// unstaged after a kubelet restart, when the pod may be gone.
+type volData struct {
+	SpecVolID           string `json:"specVolID"`
+	VolumeHandle        string `json:"volumeHandle"`
+	DriverName          string `json:"driverName"`
+	NodeName            string `json:"nodeName,omitempty"`
+	AttachmentID        string `json:"attachmentID,omitempty"`
+	VolumeLifecycleMode string `json:"volumeLifecycleMode"`
+}
+
+const volDataFile = "vol_data.json"
+
+func writeVolData(dir string, d volData) error {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("make %s: %w", dir, err)
+	}
+	tmp := filepath.Join(dir, "."+volDataFile)
+	if err := os.WriteFile(tmp, b, 0o640); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, volDataFile))
+}
+
+func readVolData(dir string) (volData, error) {
+	var d volData
+	b, err := os.ReadFile(filepath.Join(dir, volDataFile))
+	if err != nil {
+		return d, err
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		return d, fmt.Errorf("%s: %w", filepath.Join(dir, volDataFile), err)
+	}
+	return d, nil
+}
+
+// Published lists the PV names of the CSI volumes published for a pod
+// (those with a record).
+func Published(root, podUID string) []string {
+	entries, _ := os.ReadDir(podVolumesDir(root, podUID))
+	var out []string
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(podVolumesDir(root, podUID), e.Name(), volDataFile)); err == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// inUse reports whether a pod other than except has the volume published.
+func inUse(root, driver, handle, except string) bool {
+	files, _ := filepath.Glob(filepath.Join(root, "pods", "*", "volumes", "kubernetes.io~csi", "*", volDataFile))
+	for _, f := range files {
+		uid := filepath.Base(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(f)))))
+		if uid == except {
+			continue
+		}
+		if d, err := readVolData(filepath.Dir(f)); err == nil && d.DriverName == driver && d.VolumeHandle == handle {
+			return true
+		}
+	}
+	return false
+}
+
+// PodsWithVolumes lists the pods that have CSI volumes published on the
+// node, from their records: after a restart, those of pods gone are
+// orphans to unpublish.
+func PodsWithVolumes(root string) []string {
+	files, _ := filepath.Glob(filepath.Join(root, "pods", "*", "volumes", "kubernetes.io~csi", "*", volDataFile))
+	var out []string
+	for _, f := range files {
+		uid := filepath.Base(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(f)))))
+		if !slices.Contains(out, uid) {
+			out = append(out, uid)
+		}
+	}
+	return out
+}
+
+// VolumesInUse are the unique names of the CSI volumes published on the
+// node, as the Node's status.volumesInUse reports them:
+// kubernetes.io/csi/<driver>^<handle>, sorted.
+func VolumesInUse(root string) []string {
+	files, _ := filepath.Glob(filepath.Join(root, "pods", "*", "volumes", "kubernetes.io~csi", "*", volDataFile))
+	var out []string
+	for _, f := range files {
+		if d, err := readVolData(filepath.Dir(f)); err == nil {
+			if name := PluginName + "/" + d.DriverName + "^" + d.VolumeHandle; !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,81 @@
+package pluginwatcher
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	registerapi "k8s.io/kubelet/pkg/apis/pluginregistration/v1"
+)
+
+// callTimeout bounds each registration call, as Kubernetes' one second
+// does for GetInfo (a little longer here for a loaded node).
+const callTimeout = 10 * time.Second
+
+// register runs the handshake with the plugin at path. A failure is
+// logged and retried on the next poll; a plugin the handler rejects is
+// told so, and asked again only once its socket is made anew.
+func (w *Watcher) register(ctx context.Context, path string, mod time.Time) {
+	p, err := w.handshake(ctx, path)
+	if err != nil && !p.rejected {
+		slog.WarnContext(ctx, "plugin registration failed", "socket", path, "err", err)
+		return
+	}
+	p.mod = mod
+	if p.rejected {
+		slog.WarnContext(ctx, "plugin rejected", "type", p.typ, "name", p.name, "socket", path, "err", err)
+		w.mu.Lock()
+		w.registered[path] = p
+		w.mu.Unlock()
+		return
+	}
+	w.mu.Lock()
+	w.registered[path] = p
+	w.mu.Unlock()
+	slog.InfoContext(ctx, "plugin registered", "type", p.typ, "name", p.name, "endpoint", p.endpoint, "socket", path)
+}
+
+func (w *Watcher) handshake(ctx context.Context, path string) (plugin, error) {
+	conn, err := dial(path)
+	if err != nil {
+		return plugin{}, fmt.Errorf("dial: %w", err)
+	}
+	defer conn.Close()
+	reg := registerapi.NewRegistrationClient(conn)
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	info, err := reg.GetInfo(cctx, &registerapi.InfoRequest{})
+	if err != nil {
+		return plugin{}, fmt.Errorf("GetInfo: %w", err)
+	}
+	p := plugin{typ: info.GetType(), name: info.GetName(), endpoint: info.GetEndpoint()}
+	regErr := w.validateAndRegister(ctx, info)
+	status := &registerapi.RegistrationStatus{PluginRegistered: regErr == nil}
+	if regErr != nil {
+		status.Error = regErr.Error()
+	}
+	if _, err := reg.NotifyRegistrationStatus(cctx, status); err != nil {
+		if regErr == nil {
+			// The plugin did not hear it is registered: undo, retry later.
+			w.Handlers[p.typ].DeRegisterPlugin(ctx, p.name, p.endpoint)
+		}
+		return plugin{}, fmt.Errorf("NotifyRegistrationStatus: %w", err)
+	}
+	p.rejected = regErr != nil
+	return p, regErr
+}
+
+func (w *Watcher) validateAndRegister(ctx context.Context, info *registerapi.PluginInfo) error {
+	h, ok := w.Handlers[info.GetType()]
+	if !ok {
+		return fmt.Errorf("no handler registered for plugin type: %s", info.GetType())
+	}
+	if err := h.ValidatePlugin(info.GetName(), info.GetEndpoint(), info.GetSupportedVersions()); err != nil {
+		return fmt.Errorf("plugin validation failed with err: %w", err)
+	}
+	if err := h.RegisterPlugin(ctx, info.GetName(), info.GetEndpoint(), info.GetSupportedVersions()); err != nil {
+		return fmt.Errorf("plugin registration failed with err: %w", err)
+	}
+	return nil
+}

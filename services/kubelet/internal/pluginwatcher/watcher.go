@@ -1,0 +1,164 @@
+// Package pluginwatcher registers node plugins as Kubernetes' kubelet
+// does: plugins put a registration socket in <root-dir>/plugins_registry;
+// the watcher dials each new socket, asks GetInfo, lets the handler of the
+// plugin's type validate and register it, and answers with
+// NotifyRegistrationStatus. A socket that goes away deregisters its
+// plugin. The directory is polled (every Period) rather than watched
+// with inotify: a poll also sees sockets made before the kubelet
+// started and sockets replaced in place, and costs one ReadDir a second.
+package pluginwatcher
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Handler validates and registers plugins of one type (CSIPlugin).
+type Handler interface {
+	// ValidatePlugin says whether the plugin may register.
+	ValidatePlugin(name, endpoint string, versions []string) error
+	// RegisterPlugin makes the plugin usable; an error is reported to
+	// the plugin, which then exits or retries as its registrar does.
+	RegisterPlugin(ctx context.Context, name, endpoint string, versions []string) error
+	// DeRegisterPlugin forgets the plugin whose socket went away.
+	DeRegisterPlugin(ctx context.Context, name, endpoint string)
+}
+
+// DefaultPeriod is how often the registration directory is read.
+const DefaultPeriod = time.Second
+
+// Watcher polls a plugin registration directory.
+type Watcher struct {
+	Dir      string
+	Period   time.Duration
+	Handlers map[string]Handler // by plugin type, e.g. registerapi.CSIPlugin
+
+	mu         sync.Mutex
+	registered map[string]plugin // by socket path
+}
+
+// plugin is a registered plugin, remembered to deregister it.
+type plugin struct {
+	typ, name, endpoint string
+	mod                 time.Time
+	// rejected plugins are remembered so they are not asked again
+	// until their socket changes.
+	rejected bool
+}
+
+// Run polls until ctx ends.
+func (w *Watcher) Run(ctx context.Context) error {
+	if err := os.MkdirAll(w.Dir, 0o750); err != nil {
+		return fmt.Errorf("plugin registration directory: %w", err)
+	}
+	period := w.Period
+	if period <= 0 {
+		period = DefaultPeriod
+	}
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		w.Sync(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Sync registers new sockets and deregisters vanished ones, once.
+func (w *Watcher) Sync(ctx context.Context) {
+	seen := w.sockets(ctx)
+	w.mu.Lock()
+	if w.registered == nil {
+		w.registered = map[string]plugin{}
+	}
+	var gone []string
+	for path, p := range w.registered {
+		if mod, ok := seen[path]; !ok || !mod.Equal(p.mod) {
+			gone = append(gone, path)
+		}
+	}
+	w.mu.Unlock()
+	for _, path := range gone {
+		w.deregister(ctx, path)
+	}
+	for path, mod := range seen {
+		w.mu.Lock()
+		_, known := w.registered[path]
+		w.mu.Unlock()
+		if !known {
+			w.register(ctx, path, mod)
+		}
+	}
+}
+
+// sockets lists the sockets of the directory and its subdirectories
+// (names starting with a dot are skipped, as Kubernetes does) with their
+// modification times, so a socket recreated in place registers again.
+func (w *Watcher) sockets(ctx context.Context) map[string]time.Time {
+	seen := map[string]time.Time{}
+	err := filepath.WalkDir(w.Dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil //nolint:nilerr // a file gone mid-walk is no error
+		}
+		if strings.HasPrefix(d.Name(), ".") && path != w.Dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type()&os.ModeSocket != 0 {
+			if fi, err := d.Info(); err == nil {
+				seen[path] = fi.ModTime()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		slog.WarnContext(ctx, "reading the plugin registration directory", "dir", w.Dir, "err", err)
+	}
+	return seen
+}
+
+// Registered lists the sockets of the plugins registered now.
+func (w *Watcher) Registered() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]string, 0, len(w.registered))
+	for path, p := range w.registered {
+		if !p.rejected {
+			out = append(out, path)
+		}
+	}
+	return out
+}
+
+func (w *Watcher) deregister(ctx context.Context, path string) {
+	w.mu.Lock()
+	p := w.registered[path]
+	delete(w.registered, path)
+	w.mu.Unlock()
+	if p.rejected {
+		return
+	}
+	if h := w.Handlers[p.typ]; h != nil {
+		h.DeRegisterPlugin(ctx, p.name, p.endpoint)
+	}
+	slog.InfoContext(ctx, "plugin deregistered", "type", p.typ, "name", p.name, "socket", path)
+}
+
+// dial connects to a unix socket without blocking.
+func dial(path string) (*grpc.ClientConn, error) {
+	return grpc.NewClient("unix://"+path, grpc.WithTransportCredentials(insecure.NewCredentials()))
+}

@@ -1,0 +1,128 @@
+package pluginwatcher
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+
+	"google.golang.org/grpc"
+	registerapi "k8s.io/kubelet/pkg/apis/pluginregistration/v1"
+)
+
+// registrar is a plugin's side of the handshake, as node-driver-registrar.
+type registrar struct {
+	registerapi.UnimplementedRegistrationServer
+	info *registerapi.PluginInfo
+
+	mu     sync.Mutex
+	status []*registerapi.RegistrationStatus
+}
+
+func (r *registrar) GetInfo(context.Context, *registerapi.InfoRequest) (*registerapi.PluginInfo, error) {
+	return r.info, nil
+}
+
+func (r *registrar) NotifyRegistrationStatus(_ context.Context, s *registerapi.RegistrationStatus) (*registerapi.RegistrationStatusResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status = append(r.status, s)
+	return &registerapi.RegistrationStatusResponse{}, nil
+}
+
+func (r *registrar) statuses() []*registerapi.RegistrationStatus {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.status)
+}
+
+// serve runs r on a socket at path until the test ends.
+func serve(t *testing.T, path string, r *registrar) *grpc.Server {
+	t.Helper()
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	registerapi.RegisterRegistrationServer(s, r)
+	go func() { _ = s.Serve(l) }()
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// handler records calls; it accepts version 1.x only.
+type handler struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (h *handler) ValidatePlugin(name, _ string, versions []string) error {
+	if !slices.Contains(versions, "1.0.0") {
+		return errors.New("unsupported")
+	}
+	return nil
+}
+
+func (h *handler) RegisterPlugin(_ context.Context, name, endpoint string, _ []string) error {
+	h.record("register " + name + " " + endpoint)
+	return nil
+}
+
+func (h *handler) DeRegisterPlugin(_ context.Context, name, _ string) { h.record("deregister " + name) }
+
+func (h *handler) record(s string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.calls = append(h.calls, s)
+}
+
+func TestHandshake(t *testing.T) {
+	tests := []struct {
+		name       string
+		info       *registerapi.PluginInfo
+		registered bool
+		calls      []string
+	}{
+		{"csi plugin", &registerapi.PluginInfo{Type: registerapi.CSIPlugin, Name: "d", Endpoint: "/e.sock", SupportedVersions: []string{"1.0.0"}},
+			true, []string{"register d /e.sock", "deregister d"}},
+		{"unsupported version", &registerapi.PluginInfo{Type: registerapi.CSIPlugin, Name: "d", Endpoint: "/e.sock", SupportedVersions: []string{"0.3.0"}},
+			false, nil},
+		{"unknown type", &registerapi.PluginInfo{Type: "Other", Name: "d"}, false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			sock := filepath.Join(dir, "d-reg.sock")
+			r := &registrar{info: tt.info}
+			srv := serve(t, sock, r)
+			h := &handler{}
+			w := &Watcher{Dir: dir, Handlers: map[string]Handler{registerapi.CSIPlugin: h}}
+			ctx := context.Background()
+			w.Sync(ctx)
+			w.Sync(ctx) // a second poll asks nobody again
+			st := r.statuses()
+			if len(st) != 1 || st[0].GetPluginRegistered() != tt.registered {
+				t.Fatalf("statuses = %v, want one with registered=%v", st, tt.registered)
+			}
+			if !tt.registered && st[0].GetError() == "" {
+				t.Error("a rejected plugin is told no reason")
+			}
+			if got := len(w.Registered()); got != map[bool]int{true: 1}[tt.registered] {
+				t.Errorf("Registered() has %d sockets", got)
+			}
+			srv.Stop()
+			_ = os.Remove(sock)
+			w.Sync(ctx)
+			if !slices.Equal(h.calls, tt.calls) {
+				t.Errorf("calls = %q, want %q", h.calls, tt.calls)
+			}
+			if len(w.Registered()) != 0 {
+				t.Error("a removed socket is still registered")
+			}
+		})
+	}
+}
