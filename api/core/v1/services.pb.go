@@ -2610,11 +2610,180 @@ func (x *PersistentVolumeClaimWatchEvent) GetStatus() *v1.Status {
 	return nil
 }
 
+// CreatePersistentVolumeRequest writes a PersistentVolume.
+type CreatePersistentVolumeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *PersistentVolume      `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePersistentVolumeRequest) Reset() {
+	*x = CreatePersistentVolumeRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePersistentVolumeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePersistentVolumeRequest) ProtoMessage() {}
+
+func (x *CreatePersistentVolumeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePersistentVolumeRequest.ProtoReflect.Descriptor instead.
+func (*CreatePersistentVolumeRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *CreatePersistentVolumeRequest) GetObject() *PersistentVolume {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *CreatePersistentVolumeRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// UpdatePersistentVolumeRequest writes a PersistentVolume.
+type UpdatePersistentVolumeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Object        *PersistentVolume      `protobuf:"bytes,1,opt,name=object,proto3" json:"object,omitempty"`
+	Options       *v1.WriteOptions       `protobuf:"bytes,2,opt,name=options,proto3" json:"options,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePersistentVolumeRequest) Reset() {
+	*x = UpdatePersistentVolumeRequest{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePersistentVolumeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePersistentVolumeRequest) ProtoMessage() {}
+
+func (x *UpdatePersistentVolumeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePersistentVolumeRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePersistentVolumeRequest) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *UpdatePersistentVolumeRequest) GetObject() *PersistentVolume {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *UpdatePersistentVolumeRequest) GetOptions() *v1.WriteOptions {
+	if x != nil {
+		return x.Options
+	}
+	return nil
+}
+
+// PersistentVolumeWatchEvent is one change: type ADDED, MODIFIED, DELETED,
+// BOOKMARK (object carries only the resourceVersion) or ERROR (status says
+// why).
+type PersistentVolumeWatchEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Type          string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	Object        *PersistentVolume      `protobuf:"bytes,2,opt,name=object,proto3" json:"object,omitempty"`
+	Status        *v1.Status             `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PersistentVolumeWatchEvent) Reset() {
+	*x = PersistentVolumeWatchEvent{}
+	mi := &file_skiff_core_v1_services_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PersistentVolumeWatchEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PersistentVolumeWatchEvent) ProtoMessage() {}
+
+func (x *PersistentVolumeWatchEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_skiff_core_v1_services_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PersistentVolumeWatchEvent.ProtoReflect.Descriptor instead.
+func (*PersistentVolumeWatchEvent) Descriptor() ([]byte, []int) {
+	return file_skiff_core_v1_services_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *PersistentVolumeWatchEvent) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *PersistentVolumeWatchEvent) GetObject() *PersistentVolume {
+	if x != nil {
+		return x.Object
+	}
+	return nil
+}
+
+func (x *PersistentVolumeWatchEvent) GetStatus() *v1.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 var File_skiff_core_v1_services_proto protoreflect.FileDescriptor
 
 const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\n" +
-	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a*skiff/authentication/v1/tokenrequest.proto\x1a skiff/autoscaling/v1/scale.proto\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a)skiff/core/v1/persistentvolumeclaim.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1askiff/core/v1/policy.proto\x1a\x1fskiff/core/v1/podtemplate.proto\x1a)skiff/core/v1/replicationcontroller.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\x1a\x1cskiff/policy/v1/policy.proto\"\x81\x01\n" +
+	"\x1cskiff/core/v1/services.proto\x12\rskiff.core.v1\x1a*skiff/authentication/v1/tokenrequest.proto\x1a skiff/autoscaling/v1/scale.proto\x1a\x1askiff/core/v1/config.proto\x1a\x19skiff/core/v1/event.proto\x1a\x1dskiff/core/v1/namespace.proto\x1a\x18skiff/core/v1/node.proto\x1a$skiff/core/v1/persistentvolume.proto\x1a)skiff/core/v1/persistentvolumeclaim.proto\x1a\x17skiff/core/v1/pod.proto\x1a\x1askiff/core/v1/policy.proto\x1a\x1fskiff/core/v1/podtemplate.proto\x1a)skiff/core/v1/replicationcontroller.proto\x1a\x1bskiff/core/v1/service.proto\x1a\x18skiff/meta/v1/meta.proto\x1a\x1cskiff/meta/v1/requests.proto\x1a\x1cskiff/policy/v1/policy.proto\"\x81\x01\n" +
 	"\x16CreateNamespaceRequest\x120\n" +
 	"\x06object\x18\x01 \x01(\v2\x18.skiff.core.v1.NamespaceR\x06object\x125\n" +
 	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x81\x01\n" +
@@ -2768,6 +2937,16 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\x1fPersistentVolumeClaimWatchEvent\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12<\n" +
 	"\x06object\x18\x02 \x01(\v2$.skiff.core.v1.PersistentVolumeClaimR\x06object\x12-\n" +
+	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status\"\x8f\x01\n" +
+	"\x1dCreatePersistentVolumeRequest\x127\n" +
+	"\x06object\x18\x01 \x01(\v2\x1f.skiff.core.v1.PersistentVolumeR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x8f\x01\n" +
+	"\x1dUpdatePersistentVolumeRequest\x127\n" +
+	"\x06object\x18\x01 \x01(\v2\x1f.skiff.core.v1.PersistentVolumeR\x06object\x125\n" +
+	"\aoptions\x18\x02 \x01(\v2\x1b.skiff.meta.v1.WriteOptionsR\aoptions\"\x98\x01\n" +
+	"\x1aPersistentVolumeWatchEvent\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x127\n" +
+	"\x06object\x18\x02 \x01(\v2\x1f.skiff.core.v1.PersistentVolumeR\x06object\x12-\n" +
 	"\x06status\x18\x03 \x01(\v2\x15.skiff.meta.v1.StatusR\x06status2\x91\x05\n" +
 	"\x10NamespaceService\x12I\n" +
 	"\x06Create\x12%.skiff.core.v1.CreateNamespaceRequest\x1a\x18.skiff.core.v1.Namespace\x12:\n" +
@@ -2901,7 +3080,16 @@ const file_skiff_core_v1_services_proto_rawDesc = "" +
 	"\x06Update\x121.skiff.core.v1.UpdatePersistentVolumeClaimRequest\x1a$.skiff.core.v1.PersistentVolumeClaim\x12g\n" +
 	"\fUpdateStatus\x121.skiff.core.v1.UpdatePersistentVolumeClaimRequest\x1a$.skiff.core.v1.PersistentVolumeClaim\x12J\n" +
 	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a$.skiff.core.v1.PersistentVolumeClaim\x12L\n" +
-	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a$.skiff.core.v1.PersistentVolumeClaimB\x1eZ\x1cskiff.dev/api/core/v1;corev1b\x06proto3"
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a$.skiff.core.v1.PersistentVolumeClaim2\x98\x05\n" +
+	"\x17PersistentVolumeService\x12W\n" +
+	"\x06Create\x12,.skiff.core.v1.CreatePersistentVolumeRequest\x1a\x1f.skiff.core.v1.PersistentVolume\x12A\n" +
+	"\x03Get\x12\x19.skiff.meta.v1.GetRequest\x1a\x1f.skiff.core.v1.PersistentVolume\x12G\n" +
+	"\x04List\x12\x1a.skiff.meta.v1.ListRequest\x1a#.skiff.core.v1.PersistentVolumeList\x12P\n" +
+	"\x05Watch\x12\x1a.skiff.meta.v1.ListRequest\x1a).skiff.core.v1.PersistentVolumeWatchEvent0\x01\x12W\n" +
+	"\x06Update\x12,.skiff.core.v1.UpdatePersistentVolumeRequest\x1a\x1f.skiff.core.v1.PersistentVolume\x12]\n" +
+	"\fUpdateStatus\x12,.skiff.core.v1.UpdatePersistentVolumeRequest\x1a\x1f.skiff.core.v1.PersistentVolume\x12E\n" +
+	"\x05Patch\x12\x1b.skiff.meta.v1.PatchRequest\x1a\x1f.skiff.core.v1.PersistentVolume\x12G\n" +
+	"\x06Delete\x12\x1c.skiff.meta.v1.DeleteRequest\x1a\x1f.skiff.core.v1.PersistentVolumeB\x1eZ\x1cskiff.dev/api/core/v1;corev1b\x06proto3"
 
 var (
 	file_skiff_core_v1_services_proto_rawDescOnce sync.Once
@@ -2915,7 +3103,7 @@ func file_skiff_core_v1_services_proto_rawDescGZIP() []byte {
 	return file_skiff_core_v1_services_proto_rawDescData
 }
 
-var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_skiff_core_v1_services_proto_msgTypes = make([]protoimpl.MessageInfo, 49)
 var file_skiff_core_v1_services_proto_goTypes = []any{
 	(*CreateNamespaceRequest)(nil),                  // 0: skiff.core.v1.CreateNamespaceRequest
 	(*UpdateNamespaceRequest)(nil),                  // 1: skiff.core.v1.UpdateNamespaceRequest
@@ -2963,379 +3151,406 @@ var file_skiff_core_v1_services_proto_goTypes = []any{
 	(*CreatePersistentVolumeClaimRequest)(nil),      // 43: skiff.core.v1.CreatePersistentVolumeClaimRequest
 	(*UpdatePersistentVolumeClaimRequest)(nil),      // 44: skiff.core.v1.UpdatePersistentVolumeClaimRequest
 	(*PersistentVolumeClaimWatchEvent)(nil),         // 45: skiff.core.v1.PersistentVolumeClaimWatchEvent
-	(*Namespace)(nil),                               // 46: skiff.core.v1.Namespace
-	(*v1.WriteOptions)(nil),                         // 47: skiff.meta.v1.WriteOptions
-	(*v1.Status)(nil),                               // 48: skiff.meta.v1.Status
-	(*Pod)(nil),                                     // 49: skiff.core.v1.Pod
-	(*Binding)(nil),                                 // 50: skiff.core.v1.Binding
-	(*v11.Eviction)(nil),                            // 51: skiff.policy.v1.Eviction
-	(*Node)(nil),                                    // 52: skiff.core.v1.Node
-	(*Service)(nil),                                 // 53: skiff.core.v1.Service
-	(*Endpoints)(nil),                               // 54: skiff.core.v1.Endpoints
-	(*ConfigMap)(nil),                               // 55: skiff.core.v1.ConfigMap
-	(*Secret)(nil),                                  // 56: skiff.core.v1.Secret
-	(*ServiceAccount)(nil),                          // 57: skiff.core.v1.ServiceAccount
-	(*v12.TokenRequest)(nil),                        // 58: skiff.authentication.v1.TokenRequest
-	(*Event)(nil),                                   // 59: skiff.core.v1.Event
-	(*PodTemplate)(nil),                             // 60: skiff.core.v1.PodTemplate
-	(*LimitRange)(nil),                              // 61: skiff.core.v1.LimitRange
-	(*ResourceQuota)(nil),                           // 62: skiff.core.v1.ResourceQuota
-	(*ReplicationController)(nil),                   // 63: skiff.core.v1.ReplicationController
-	(*v13.Scale)(nil),                               // 64: skiff.autoscaling.v1.Scale
-	(*PersistentVolumeClaim)(nil),                   // 65: skiff.core.v1.PersistentVolumeClaim
-	(*v1.GetRequest)(nil),                           // 66: skiff.meta.v1.GetRequest
-	(*v1.ListRequest)(nil),                          // 67: skiff.meta.v1.ListRequest
-	(*v1.PatchRequest)(nil),                         // 68: skiff.meta.v1.PatchRequest
-	(*v1.DeleteRequest)(nil),                        // 69: skiff.meta.v1.DeleteRequest
-	(*NamespaceList)(nil),                           // 70: skiff.core.v1.NamespaceList
-	(*PodList)(nil),                                 // 71: skiff.core.v1.PodList
-	(*NodeList)(nil),                                // 72: skiff.core.v1.NodeList
-	(*ServiceList)(nil),                             // 73: skiff.core.v1.ServiceList
-	(*EndpointsList)(nil),                           // 74: skiff.core.v1.EndpointsList
-	(*ConfigMapList)(nil),                           // 75: skiff.core.v1.ConfigMapList
-	(*SecretList)(nil),                              // 76: skiff.core.v1.SecretList
-	(*ServiceAccountList)(nil),                      // 77: skiff.core.v1.ServiceAccountList
-	(*EventList)(nil),                               // 78: skiff.core.v1.EventList
-	(*PodTemplateList)(nil),                         // 79: skiff.core.v1.PodTemplateList
-	(*LimitRangeList)(nil),                          // 80: skiff.core.v1.LimitRangeList
-	(*ResourceQuotaList)(nil),                       // 81: skiff.core.v1.ResourceQuotaList
-	(*ReplicationControllerList)(nil),               // 82: skiff.core.v1.ReplicationControllerList
-	(*PersistentVolumeClaimList)(nil),               // 83: skiff.core.v1.PersistentVolumeClaimList
+	(*CreatePersistentVolumeRequest)(nil),           // 46: skiff.core.v1.CreatePersistentVolumeRequest
+	(*UpdatePersistentVolumeRequest)(nil),           // 47: skiff.core.v1.UpdatePersistentVolumeRequest
+	(*PersistentVolumeWatchEvent)(nil),              // 48: skiff.core.v1.PersistentVolumeWatchEvent
+	(*Namespace)(nil),                               // 49: skiff.core.v1.Namespace
+	(*v1.WriteOptions)(nil),                         // 50: skiff.meta.v1.WriteOptions
+	(*v1.Status)(nil),                               // 51: skiff.meta.v1.Status
+	(*Pod)(nil),                                     // 52: skiff.core.v1.Pod
+	(*Binding)(nil),                                 // 53: skiff.core.v1.Binding
+	(*v11.Eviction)(nil),                            // 54: skiff.policy.v1.Eviction
+	(*Node)(nil),                                    // 55: skiff.core.v1.Node
+	(*Service)(nil),                                 // 56: skiff.core.v1.Service
+	(*Endpoints)(nil),                               // 57: skiff.core.v1.Endpoints
+	(*ConfigMap)(nil),                               // 58: skiff.core.v1.ConfigMap
+	(*Secret)(nil),                                  // 59: skiff.core.v1.Secret
+	(*ServiceAccount)(nil),                          // 60: skiff.core.v1.ServiceAccount
+	(*v12.TokenRequest)(nil),                        // 61: skiff.authentication.v1.TokenRequest
+	(*Event)(nil),                                   // 62: skiff.core.v1.Event
+	(*PodTemplate)(nil),                             // 63: skiff.core.v1.PodTemplate
+	(*LimitRange)(nil),                              // 64: skiff.core.v1.LimitRange
+	(*ResourceQuota)(nil),                           // 65: skiff.core.v1.ResourceQuota
+	(*ReplicationController)(nil),                   // 66: skiff.core.v1.ReplicationController
+	(*v13.Scale)(nil),                               // 67: skiff.autoscaling.v1.Scale
+	(*PersistentVolumeClaim)(nil),                   // 68: skiff.core.v1.PersistentVolumeClaim
+	(*PersistentVolume)(nil),                        // 69: skiff.core.v1.PersistentVolume
+	(*v1.GetRequest)(nil),                           // 70: skiff.meta.v1.GetRequest
+	(*v1.ListRequest)(nil),                          // 71: skiff.meta.v1.ListRequest
+	(*v1.PatchRequest)(nil),                         // 72: skiff.meta.v1.PatchRequest
+	(*v1.DeleteRequest)(nil),                        // 73: skiff.meta.v1.DeleteRequest
+	(*NamespaceList)(nil),                           // 74: skiff.core.v1.NamespaceList
+	(*PodList)(nil),                                 // 75: skiff.core.v1.PodList
+	(*NodeList)(nil),                                // 76: skiff.core.v1.NodeList
+	(*ServiceList)(nil),                             // 77: skiff.core.v1.ServiceList
+	(*EndpointsList)(nil),                           // 78: skiff.core.v1.EndpointsList
+	(*ConfigMapList)(nil),                           // 79: skiff.core.v1.ConfigMapList
+	(*SecretList)(nil),                              // 80: skiff.core.v1.SecretList
+	(*ServiceAccountList)(nil),                      // 81: skiff.core.v1.ServiceAccountList
+	(*EventList)(nil),                               // 82: skiff.core.v1.EventList
+	(*PodTemplateList)(nil),                         // 83: skiff.core.v1.PodTemplateList
+	(*LimitRangeList)(nil),                          // 84: skiff.core.v1.LimitRangeList
+	(*ResourceQuotaList)(nil),                       // 85: skiff.core.v1.ResourceQuotaList
+	(*ReplicationControllerList)(nil),               // 86: skiff.core.v1.ReplicationControllerList
+	(*PersistentVolumeClaimList)(nil),               // 87: skiff.core.v1.PersistentVolumeClaimList
+	(*PersistentVolumeList)(nil),                    // 88: skiff.core.v1.PersistentVolumeList
 }
 var file_skiff_core_v1_services_proto_depIdxs = []int32{
-	46,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	47,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	46,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
-	47,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	46,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
-	48,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	49,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
-	47,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	49,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
-	47,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	49,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
-	48,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
-	50,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
-	47,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	51,  // 14: skiff.core.v1.EvictPodRequest.eviction:type_name -> skiff.policy.v1.Eviction
-	47,  // 15: skiff.core.v1.EvictPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	52,  // 16: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
-	47,  // 17: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	52,  // 18: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
-	47,  // 19: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	52,  // 20: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
-	48,  // 21: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
-	53,  // 22: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
-	47,  // 23: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	53,  // 24: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
-	47,  // 25: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	53,  // 26: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
-	48,  // 27: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
-	54,  // 28: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	47,  // 29: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	54,  // 30: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
-	47,  // 31: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	54,  // 32: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
-	48,  // 33: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
-	55,  // 34: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	47,  // 35: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	55,  // 36: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
-	47,  // 37: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	55,  // 38: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
-	48,  // 39: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
-	56,  // 40: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	47,  // 41: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	56,  // 42: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
-	47,  // 43: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	56,  // 44: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
-	48,  // 45: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
-	57,  // 46: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	47,  // 47: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	57,  // 48: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
-	47,  // 49: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	58,  // 50: skiff.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> skiff.authentication.v1.TokenRequest
-	47,  // 51: skiff.core.v1.CreateServiceAccountTokenRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	57,  // 52: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
-	48,  // 53: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
-	59,  // 54: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
-	47,  // 55: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	59,  // 56: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
-	47,  // 57: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	59,  // 58: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
-	48,  // 59: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
-	60,  // 60: skiff.core.v1.CreatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
-	47,  // 61: skiff.core.v1.CreatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	60,  // 62: skiff.core.v1.UpdatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
-	47,  // 63: skiff.core.v1.UpdatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	60,  // 64: skiff.core.v1.PodTemplateWatchEvent.object:type_name -> skiff.core.v1.PodTemplate
-	48,  // 65: skiff.core.v1.PodTemplateWatchEvent.status:type_name -> skiff.meta.v1.Status
-	61,  // 66: skiff.core.v1.CreateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
-	47,  // 67: skiff.core.v1.CreateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	61,  // 68: skiff.core.v1.UpdateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
-	47,  // 69: skiff.core.v1.UpdateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	61,  // 70: skiff.core.v1.LimitRangeWatchEvent.object:type_name -> skiff.core.v1.LimitRange
-	48,  // 71: skiff.core.v1.LimitRangeWatchEvent.status:type_name -> skiff.meta.v1.Status
-	62,  // 72: skiff.core.v1.CreateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
-	47,  // 73: skiff.core.v1.CreateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	62,  // 74: skiff.core.v1.UpdateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
-	47,  // 75: skiff.core.v1.UpdateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	62,  // 76: skiff.core.v1.ResourceQuotaWatchEvent.object:type_name -> skiff.core.v1.ResourceQuota
-	48,  // 77: skiff.core.v1.ResourceQuotaWatchEvent.status:type_name -> skiff.meta.v1.Status
-	63,  // 78: skiff.core.v1.CreateReplicationControllerRequest.object:type_name -> skiff.core.v1.ReplicationController
-	47,  // 79: skiff.core.v1.CreateReplicationControllerRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	63,  // 80: skiff.core.v1.UpdateReplicationControllerRequest.object:type_name -> skiff.core.v1.ReplicationController
-	47,  // 81: skiff.core.v1.UpdateReplicationControllerRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	63,  // 82: skiff.core.v1.ReplicationControllerWatchEvent.object:type_name -> skiff.core.v1.ReplicationController
-	48,  // 83: skiff.core.v1.ReplicationControllerWatchEvent.status:type_name -> skiff.meta.v1.Status
-	64,  // 84: skiff.core.v1.UpdateReplicationControllerScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
-	47,  // 85: skiff.core.v1.UpdateReplicationControllerScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	65,  // 86: skiff.core.v1.CreatePersistentVolumeClaimRequest.object:type_name -> skiff.core.v1.PersistentVolumeClaim
-	47,  // 87: skiff.core.v1.CreatePersistentVolumeClaimRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	65,  // 88: skiff.core.v1.UpdatePersistentVolumeClaimRequest.object:type_name -> skiff.core.v1.PersistentVolumeClaim
-	47,  // 89: skiff.core.v1.UpdatePersistentVolumeClaimRequest.options:type_name -> skiff.meta.v1.WriteOptions
-	65,  // 90: skiff.core.v1.PersistentVolumeClaimWatchEvent.object:type_name -> skiff.core.v1.PersistentVolumeClaim
-	48,  // 91: skiff.core.v1.PersistentVolumeClaimWatchEvent.status:type_name -> skiff.meta.v1.Status
-	0,   // 92: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
-	66,  // 93: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 94: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 95: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	1,   // 96: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	1,   // 97: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	68,  // 98: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 99: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	1,   // 100: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
-	3,   // 101: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
-	66,  // 102: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 103: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 104: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
-	4,   // 105: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
-	4,   // 106: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
-	68,  // 107: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 108: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	6,   // 109: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
-	7,   // 110: skiff.core.v1.PodService.Evict:input_type -> skiff.core.v1.EvictPodRequest
-	8,   // 111: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
-	66,  // 112: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 113: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 114: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
-	9,   // 115: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
-	9,   // 116: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
-	68,  // 117: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 118: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	11,  // 119: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
-	66,  // 120: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 121: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 122: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
-	12,  // 123: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
-	12,  // 124: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
-	68,  // 125: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 126: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	14,  // 127: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
-	66,  // 128: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 129: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 130: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
-	15,  // 131: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	15,  // 132: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
-	68,  // 133: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 134: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	17,  // 135: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
-	66,  // 136: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 137: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 138: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
-	18,  // 139: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	18,  // 140: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
-	68,  // 141: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 142: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	20,  // 143: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
-	66,  // 144: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 145: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 146: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
-	21,  // 147: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
-	21,  // 148: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
-	68,  // 149: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 150: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	23,  // 151: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
-	66,  // 152: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 153: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 154: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
-	24,  // 155: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	24,  // 156: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
-	68,  // 157: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 158: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	25,  // 159: skiff.core.v1.ServiceAccountService.CreateToken:input_type -> skiff.core.v1.CreateServiceAccountTokenRequest
-	27,  // 160: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
-	66,  // 161: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 162: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 163: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
-	28,  // 164: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
-	28,  // 165: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
-	68,  // 166: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 167: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	30,  // 168: skiff.core.v1.PodTemplateService.Create:input_type -> skiff.core.v1.CreatePodTemplateRequest
-	66,  // 169: skiff.core.v1.PodTemplateService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 170: skiff.core.v1.PodTemplateService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 171: skiff.core.v1.PodTemplateService.Watch:input_type -> skiff.meta.v1.ListRequest
-	31,  // 172: skiff.core.v1.PodTemplateService.Update:input_type -> skiff.core.v1.UpdatePodTemplateRequest
-	31,  // 173: skiff.core.v1.PodTemplateService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodTemplateRequest
-	68,  // 174: skiff.core.v1.PodTemplateService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 175: skiff.core.v1.PodTemplateService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	33,  // 176: skiff.core.v1.LimitRangeService.Create:input_type -> skiff.core.v1.CreateLimitRangeRequest
-	66,  // 177: skiff.core.v1.LimitRangeService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 178: skiff.core.v1.LimitRangeService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 179: skiff.core.v1.LimitRangeService.Watch:input_type -> skiff.meta.v1.ListRequest
-	34,  // 180: skiff.core.v1.LimitRangeService.Update:input_type -> skiff.core.v1.UpdateLimitRangeRequest
-	34,  // 181: skiff.core.v1.LimitRangeService.UpdateStatus:input_type -> skiff.core.v1.UpdateLimitRangeRequest
-	68,  // 182: skiff.core.v1.LimitRangeService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 183: skiff.core.v1.LimitRangeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	36,  // 184: skiff.core.v1.ResourceQuotaService.Create:input_type -> skiff.core.v1.CreateResourceQuotaRequest
-	66,  // 185: skiff.core.v1.ResourceQuotaService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 186: skiff.core.v1.ResourceQuotaService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 187: skiff.core.v1.ResourceQuotaService.Watch:input_type -> skiff.meta.v1.ListRequest
-	37,  // 188: skiff.core.v1.ResourceQuotaService.Update:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
-	37,  // 189: skiff.core.v1.ResourceQuotaService.UpdateStatus:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
-	68,  // 190: skiff.core.v1.ResourceQuotaService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 191: skiff.core.v1.ResourceQuotaService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	39,  // 192: skiff.core.v1.ReplicationControllerService.Create:input_type -> skiff.core.v1.CreateReplicationControllerRequest
-	66,  // 193: skiff.core.v1.ReplicationControllerService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 194: skiff.core.v1.ReplicationControllerService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 195: skiff.core.v1.ReplicationControllerService.Watch:input_type -> skiff.meta.v1.ListRequest
-	40,  // 196: skiff.core.v1.ReplicationControllerService.Update:input_type -> skiff.core.v1.UpdateReplicationControllerRequest
-	40,  // 197: skiff.core.v1.ReplicationControllerService.UpdateStatus:input_type -> skiff.core.v1.UpdateReplicationControllerRequest
-	68,  // 198: skiff.core.v1.ReplicationControllerService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 199: skiff.core.v1.ReplicationControllerService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	66,  // 200: skiff.core.v1.ReplicationControllerService.GetScale:input_type -> skiff.meta.v1.GetRequest
-	42,  // 201: skiff.core.v1.ReplicationControllerService.UpdateScale:input_type -> skiff.core.v1.UpdateReplicationControllerScaleRequest
-	43,  // 202: skiff.core.v1.PersistentVolumeClaimService.Create:input_type -> skiff.core.v1.CreatePersistentVolumeClaimRequest
-	66,  // 203: skiff.core.v1.PersistentVolumeClaimService.Get:input_type -> skiff.meta.v1.GetRequest
-	67,  // 204: skiff.core.v1.PersistentVolumeClaimService.List:input_type -> skiff.meta.v1.ListRequest
-	67,  // 205: skiff.core.v1.PersistentVolumeClaimService.Watch:input_type -> skiff.meta.v1.ListRequest
-	44,  // 206: skiff.core.v1.PersistentVolumeClaimService.Update:input_type -> skiff.core.v1.UpdatePersistentVolumeClaimRequest
-	44,  // 207: skiff.core.v1.PersistentVolumeClaimService.UpdateStatus:input_type -> skiff.core.v1.UpdatePersistentVolumeClaimRequest
-	68,  // 208: skiff.core.v1.PersistentVolumeClaimService.Patch:input_type -> skiff.meta.v1.PatchRequest
-	69,  // 209: skiff.core.v1.PersistentVolumeClaimService.Delete:input_type -> skiff.meta.v1.DeleteRequest
-	46,  // 210: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
-	46,  // 211: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
-	70,  // 212: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
-	2,   // 213: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
-	46,  // 214: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
-	46,  // 215: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
-	46,  // 216: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
-	46,  // 217: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
-	46,  // 218: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
-	49,  // 219: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
-	49,  // 220: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
-	71,  // 221: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
-	5,   // 222: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
-	49,  // 223: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
-	49,  // 224: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
-	49,  // 225: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
-	49,  // 226: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
-	48,  // 227: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
-	48,  // 228: skiff.core.v1.PodService.Evict:output_type -> skiff.meta.v1.Status
-	52,  // 229: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
-	52,  // 230: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
-	72,  // 231: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
-	10,  // 232: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
-	52,  // 233: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
-	52,  // 234: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
-	52,  // 235: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
-	52,  // 236: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
-	53,  // 237: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
-	53,  // 238: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
-	73,  // 239: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
-	13,  // 240: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
-	53,  // 241: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
-	53,  // 242: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
-	53,  // 243: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
-	53,  // 244: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
-	54,  // 245: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
-	54,  // 246: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
-	74,  // 247: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
-	16,  // 248: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
-	54,  // 249: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
-	54,  // 250: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
-	54,  // 251: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
-	54,  // 252: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
-	55,  // 253: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
-	55,  // 254: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
-	75,  // 255: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
-	19,  // 256: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
-	55,  // 257: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
-	55,  // 258: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
-	55,  // 259: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
-	55,  // 260: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
-	56,  // 261: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
-	56,  // 262: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
-	76,  // 263: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
-	22,  // 264: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
-	56,  // 265: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
-	56,  // 266: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
-	56,  // 267: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
-	56,  // 268: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
-	57,  // 269: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
-	57,  // 270: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
-	77,  // 271: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
-	26,  // 272: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
-	57,  // 273: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
-	57,  // 274: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
-	57,  // 275: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
-	57,  // 276: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
-	58,  // 277: skiff.core.v1.ServiceAccountService.CreateToken:output_type -> skiff.authentication.v1.TokenRequest
-	59,  // 278: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
-	59,  // 279: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
-	78,  // 280: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
-	29,  // 281: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
-	59,  // 282: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
-	59,  // 283: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
-	59,  // 284: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
-	59,  // 285: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
-	60,  // 286: skiff.core.v1.PodTemplateService.Create:output_type -> skiff.core.v1.PodTemplate
-	60,  // 287: skiff.core.v1.PodTemplateService.Get:output_type -> skiff.core.v1.PodTemplate
-	79,  // 288: skiff.core.v1.PodTemplateService.List:output_type -> skiff.core.v1.PodTemplateList
-	32,  // 289: skiff.core.v1.PodTemplateService.Watch:output_type -> skiff.core.v1.PodTemplateWatchEvent
-	60,  // 290: skiff.core.v1.PodTemplateService.Update:output_type -> skiff.core.v1.PodTemplate
-	60,  // 291: skiff.core.v1.PodTemplateService.UpdateStatus:output_type -> skiff.core.v1.PodTemplate
-	60,  // 292: skiff.core.v1.PodTemplateService.Patch:output_type -> skiff.core.v1.PodTemplate
-	60,  // 293: skiff.core.v1.PodTemplateService.Delete:output_type -> skiff.core.v1.PodTemplate
-	61,  // 294: skiff.core.v1.LimitRangeService.Create:output_type -> skiff.core.v1.LimitRange
-	61,  // 295: skiff.core.v1.LimitRangeService.Get:output_type -> skiff.core.v1.LimitRange
-	80,  // 296: skiff.core.v1.LimitRangeService.List:output_type -> skiff.core.v1.LimitRangeList
-	35,  // 297: skiff.core.v1.LimitRangeService.Watch:output_type -> skiff.core.v1.LimitRangeWatchEvent
-	61,  // 298: skiff.core.v1.LimitRangeService.Update:output_type -> skiff.core.v1.LimitRange
-	61,  // 299: skiff.core.v1.LimitRangeService.UpdateStatus:output_type -> skiff.core.v1.LimitRange
-	61,  // 300: skiff.core.v1.LimitRangeService.Patch:output_type -> skiff.core.v1.LimitRange
-	61,  // 301: skiff.core.v1.LimitRangeService.Delete:output_type -> skiff.core.v1.LimitRange
-	62,  // 302: skiff.core.v1.ResourceQuotaService.Create:output_type -> skiff.core.v1.ResourceQuota
-	62,  // 303: skiff.core.v1.ResourceQuotaService.Get:output_type -> skiff.core.v1.ResourceQuota
-	81,  // 304: skiff.core.v1.ResourceQuotaService.List:output_type -> skiff.core.v1.ResourceQuotaList
-	38,  // 305: skiff.core.v1.ResourceQuotaService.Watch:output_type -> skiff.core.v1.ResourceQuotaWatchEvent
-	62,  // 306: skiff.core.v1.ResourceQuotaService.Update:output_type -> skiff.core.v1.ResourceQuota
-	62,  // 307: skiff.core.v1.ResourceQuotaService.UpdateStatus:output_type -> skiff.core.v1.ResourceQuota
-	62,  // 308: skiff.core.v1.ResourceQuotaService.Patch:output_type -> skiff.core.v1.ResourceQuota
-	62,  // 309: skiff.core.v1.ResourceQuotaService.Delete:output_type -> skiff.core.v1.ResourceQuota
-	63,  // 310: skiff.core.v1.ReplicationControllerService.Create:output_type -> skiff.core.v1.ReplicationController
-	63,  // 311: skiff.core.v1.ReplicationControllerService.Get:output_type -> skiff.core.v1.ReplicationController
-	82,  // 312: skiff.core.v1.ReplicationControllerService.List:output_type -> skiff.core.v1.ReplicationControllerList
-	41,  // 313: skiff.core.v1.ReplicationControllerService.Watch:output_type -> skiff.core.v1.ReplicationControllerWatchEvent
-	63,  // 314: skiff.core.v1.ReplicationControllerService.Update:output_type -> skiff.core.v1.ReplicationController
-	63,  // 315: skiff.core.v1.ReplicationControllerService.UpdateStatus:output_type -> skiff.core.v1.ReplicationController
-	63,  // 316: skiff.core.v1.ReplicationControllerService.Patch:output_type -> skiff.core.v1.ReplicationController
-	63,  // 317: skiff.core.v1.ReplicationControllerService.Delete:output_type -> skiff.core.v1.ReplicationController
-	64,  // 318: skiff.core.v1.ReplicationControllerService.GetScale:output_type -> skiff.autoscaling.v1.Scale
-	64,  // 319: skiff.core.v1.ReplicationControllerService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
-	65,  // 320: skiff.core.v1.PersistentVolumeClaimService.Create:output_type -> skiff.core.v1.PersistentVolumeClaim
-	65,  // 321: skiff.core.v1.PersistentVolumeClaimService.Get:output_type -> skiff.core.v1.PersistentVolumeClaim
-	83,  // 322: skiff.core.v1.PersistentVolumeClaimService.List:output_type -> skiff.core.v1.PersistentVolumeClaimList
-	45,  // 323: skiff.core.v1.PersistentVolumeClaimService.Watch:output_type -> skiff.core.v1.PersistentVolumeClaimWatchEvent
-	65,  // 324: skiff.core.v1.PersistentVolumeClaimService.Update:output_type -> skiff.core.v1.PersistentVolumeClaim
-	65,  // 325: skiff.core.v1.PersistentVolumeClaimService.UpdateStatus:output_type -> skiff.core.v1.PersistentVolumeClaim
-	65,  // 326: skiff.core.v1.PersistentVolumeClaimService.Patch:output_type -> skiff.core.v1.PersistentVolumeClaim
-	65,  // 327: skiff.core.v1.PersistentVolumeClaimService.Delete:output_type -> skiff.core.v1.PersistentVolumeClaim
-	210, // [210:328] is the sub-list for method output_type
-	92,  // [92:210] is the sub-list for method input_type
-	92,  // [92:92] is the sub-list for extension type_name
-	92,  // [92:92] is the sub-list for extension extendee
-	0,   // [0:92] is the sub-list for field type_name
+	49,  // 0: skiff.core.v1.CreateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	50,  // 1: skiff.core.v1.CreateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	49,  // 2: skiff.core.v1.UpdateNamespaceRequest.object:type_name -> skiff.core.v1.Namespace
+	50,  // 3: skiff.core.v1.UpdateNamespaceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	49,  // 4: skiff.core.v1.NamespaceWatchEvent.object:type_name -> skiff.core.v1.Namespace
+	51,  // 5: skiff.core.v1.NamespaceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	52,  // 6: skiff.core.v1.CreatePodRequest.object:type_name -> skiff.core.v1.Pod
+	50,  // 7: skiff.core.v1.CreatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	52,  // 8: skiff.core.v1.UpdatePodRequest.object:type_name -> skiff.core.v1.Pod
+	50,  // 9: skiff.core.v1.UpdatePodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	52,  // 10: skiff.core.v1.PodWatchEvent.object:type_name -> skiff.core.v1.Pod
+	51,  // 11: skiff.core.v1.PodWatchEvent.status:type_name -> skiff.meta.v1.Status
+	53,  // 12: skiff.core.v1.BindPodRequest.binding:type_name -> skiff.core.v1.Binding
+	50,  // 13: skiff.core.v1.BindPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	54,  // 14: skiff.core.v1.EvictPodRequest.eviction:type_name -> skiff.policy.v1.Eviction
+	50,  // 15: skiff.core.v1.EvictPodRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	55,  // 16: skiff.core.v1.CreateNodeRequest.object:type_name -> skiff.core.v1.Node
+	50,  // 17: skiff.core.v1.CreateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	55,  // 18: skiff.core.v1.UpdateNodeRequest.object:type_name -> skiff.core.v1.Node
+	50,  // 19: skiff.core.v1.UpdateNodeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	55,  // 20: skiff.core.v1.NodeWatchEvent.object:type_name -> skiff.core.v1.Node
+	51,  // 21: skiff.core.v1.NodeWatchEvent.status:type_name -> skiff.meta.v1.Status
+	56,  // 22: skiff.core.v1.CreateServiceRequest.object:type_name -> skiff.core.v1.Service
+	50,  // 23: skiff.core.v1.CreateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	56,  // 24: skiff.core.v1.UpdateServiceRequest.object:type_name -> skiff.core.v1.Service
+	50,  // 25: skiff.core.v1.UpdateServiceRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	56,  // 26: skiff.core.v1.ServiceWatchEvent.object:type_name -> skiff.core.v1.Service
+	51,  // 27: skiff.core.v1.ServiceWatchEvent.status:type_name -> skiff.meta.v1.Status
+	57,  // 28: skiff.core.v1.CreateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	50,  // 29: skiff.core.v1.CreateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	57,  // 30: skiff.core.v1.UpdateEndpointsRequest.object:type_name -> skiff.core.v1.Endpoints
+	50,  // 31: skiff.core.v1.UpdateEndpointsRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	57,  // 32: skiff.core.v1.EndpointsWatchEvent.object:type_name -> skiff.core.v1.Endpoints
+	51,  // 33: skiff.core.v1.EndpointsWatchEvent.status:type_name -> skiff.meta.v1.Status
+	58,  // 34: skiff.core.v1.CreateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	50,  // 35: skiff.core.v1.CreateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	58,  // 36: skiff.core.v1.UpdateConfigMapRequest.object:type_name -> skiff.core.v1.ConfigMap
+	50,  // 37: skiff.core.v1.UpdateConfigMapRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	58,  // 38: skiff.core.v1.ConfigMapWatchEvent.object:type_name -> skiff.core.v1.ConfigMap
+	51,  // 39: skiff.core.v1.ConfigMapWatchEvent.status:type_name -> skiff.meta.v1.Status
+	59,  // 40: skiff.core.v1.CreateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	50,  // 41: skiff.core.v1.CreateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	59,  // 42: skiff.core.v1.UpdateSecretRequest.object:type_name -> skiff.core.v1.Secret
+	50,  // 43: skiff.core.v1.UpdateSecretRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	59,  // 44: skiff.core.v1.SecretWatchEvent.object:type_name -> skiff.core.v1.Secret
+	51,  // 45: skiff.core.v1.SecretWatchEvent.status:type_name -> skiff.meta.v1.Status
+	60,  // 46: skiff.core.v1.CreateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	50,  // 47: skiff.core.v1.CreateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	60,  // 48: skiff.core.v1.UpdateServiceAccountRequest.object:type_name -> skiff.core.v1.ServiceAccount
+	50,  // 49: skiff.core.v1.UpdateServiceAccountRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	61,  // 50: skiff.core.v1.CreateServiceAccountTokenRequest.token_request:type_name -> skiff.authentication.v1.TokenRequest
+	50,  // 51: skiff.core.v1.CreateServiceAccountTokenRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	60,  // 52: skiff.core.v1.ServiceAccountWatchEvent.object:type_name -> skiff.core.v1.ServiceAccount
+	51,  // 53: skiff.core.v1.ServiceAccountWatchEvent.status:type_name -> skiff.meta.v1.Status
+	62,  // 54: skiff.core.v1.CreateEventRequest.object:type_name -> skiff.core.v1.Event
+	50,  // 55: skiff.core.v1.CreateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	62,  // 56: skiff.core.v1.UpdateEventRequest.object:type_name -> skiff.core.v1.Event
+	50,  // 57: skiff.core.v1.UpdateEventRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	62,  // 58: skiff.core.v1.EventWatchEvent.object:type_name -> skiff.core.v1.Event
+	51,  // 59: skiff.core.v1.EventWatchEvent.status:type_name -> skiff.meta.v1.Status
+	63,  // 60: skiff.core.v1.CreatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
+	50,  // 61: skiff.core.v1.CreatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	63,  // 62: skiff.core.v1.UpdatePodTemplateRequest.object:type_name -> skiff.core.v1.PodTemplate
+	50,  // 63: skiff.core.v1.UpdatePodTemplateRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	63,  // 64: skiff.core.v1.PodTemplateWatchEvent.object:type_name -> skiff.core.v1.PodTemplate
+	51,  // 65: skiff.core.v1.PodTemplateWatchEvent.status:type_name -> skiff.meta.v1.Status
+	64,  // 66: skiff.core.v1.CreateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
+	50,  // 67: skiff.core.v1.CreateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	64,  // 68: skiff.core.v1.UpdateLimitRangeRequest.object:type_name -> skiff.core.v1.LimitRange
+	50,  // 69: skiff.core.v1.UpdateLimitRangeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	64,  // 70: skiff.core.v1.LimitRangeWatchEvent.object:type_name -> skiff.core.v1.LimitRange
+	51,  // 71: skiff.core.v1.LimitRangeWatchEvent.status:type_name -> skiff.meta.v1.Status
+	65,  // 72: skiff.core.v1.CreateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
+	50,  // 73: skiff.core.v1.CreateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	65,  // 74: skiff.core.v1.UpdateResourceQuotaRequest.object:type_name -> skiff.core.v1.ResourceQuota
+	50,  // 75: skiff.core.v1.UpdateResourceQuotaRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	65,  // 76: skiff.core.v1.ResourceQuotaWatchEvent.object:type_name -> skiff.core.v1.ResourceQuota
+	51,  // 77: skiff.core.v1.ResourceQuotaWatchEvent.status:type_name -> skiff.meta.v1.Status
+	66,  // 78: skiff.core.v1.CreateReplicationControllerRequest.object:type_name -> skiff.core.v1.ReplicationController
+	50,  // 79: skiff.core.v1.CreateReplicationControllerRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	66,  // 80: skiff.core.v1.UpdateReplicationControllerRequest.object:type_name -> skiff.core.v1.ReplicationController
+	50,  // 81: skiff.core.v1.UpdateReplicationControllerRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	66,  // 82: skiff.core.v1.ReplicationControllerWatchEvent.object:type_name -> skiff.core.v1.ReplicationController
+	51,  // 83: skiff.core.v1.ReplicationControllerWatchEvent.status:type_name -> skiff.meta.v1.Status
+	67,  // 84: skiff.core.v1.UpdateReplicationControllerScaleRequest.scale:type_name -> skiff.autoscaling.v1.Scale
+	50,  // 85: skiff.core.v1.UpdateReplicationControllerScaleRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	68,  // 86: skiff.core.v1.CreatePersistentVolumeClaimRequest.object:type_name -> skiff.core.v1.PersistentVolumeClaim
+	50,  // 87: skiff.core.v1.CreatePersistentVolumeClaimRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	68,  // 88: skiff.core.v1.UpdatePersistentVolumeClaimRequest.object:type_name -> skiff.core.v1.PersistentVolumeClaim
+	50,  // 89: skiff.core.v1.UpdatePersistentVolumeClaimRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	68,  // 90: skiff.core.v1.PersistentVolumeClaimWatchEvent.object:type_name -> skiff.core.v1.PersistentVolumeClaim
+	51,  // 91: skiff.core.v1.PersistentVolumeClaimWatchEvent.status:type_name -> skiff.meta.v1.Status
+	69,  // 92: skiff.core.v1.CreatePersistentVolumeRequest.object:type_name -> skiff.core.v1.PersistentVolume
+	50,  // 93: skiff.core.v1.CreatePersistentVolumeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	69,  // 94: skiff.core.v1.UpdatePersistentVolumeRequest.object:type_name -> skiff.core.v1.PersistentVolume
+	50,  // 95: skiff.core.v1.UpdatePersistentVolumeRequest.options:type_name -> skiff.meta.v1.WriteOptions
+	69,  // 96: skiff.core.v1.PersistentVolumeWatchEvent.object:type_name -> skiff.core.v1.PersistentVolume
+	51,  // 97: skiff.core.v1.PersistentVolumeWatchEvent.status:type_name -> skiff.meta.v1.Status
+	0,   // 98: skiff.core.v1.NamespaceService.Create:input_type -> skiff.core.v1.CreateNamespaceRequest
+	70,  // 99: skiff.core.v1.NamespaceService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 100: skiff.core.v1.NamespaceService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 101: skiff.core.v1.NamespaceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	1,   // 102: skiff.core.v1.NamespaceService.Update:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	1,   // 103: skiff.core.v1.NamespaceService.UpdateStatus:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	72,  // 104: skiff.core.v1.NamespaceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 105: skiff.core.v1.NamespaceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	1,   // 106: skiff.core.v1.NamespaceService.Finalize:input_type -> skiff.core.v1.UpdateNamespaceRequest
+	3,   // 107: skiff.core.v1.PodService.Create:input_type -> skiff.core.v1.CreatePodRequest
+	70,  // 108: skiff.core.v1.PodService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 109: skiff.core.v1.PodService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 110: skiff.core.v1.PodService.Watch:input_type -> skiff.meta.v1.ListRequest
+	4,   // 111: skiff.core.v1.PodService.Update:input_type -> skiff.core.v1.UpdatePodRequest
+	4,   // 112: skiff.core.v1.PodService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodRequest
+	72,  // 113: skiff.core.v1.PodService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 114: skiff.core.v1.PodService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	6,   // 115: skiff.core.v1.PodService.Bind:input_type -> skiff.core.v1.BindPodRequest
+	7,   // 116: skiff.core.v1.PodService.Evict:input_type -> skiff.core.v1.EvictPodRequest
+	8,   // 117: skiff.core.v1.NodeService.Create:input_type -> skiff.core.v1.CreateNodeRequest
+	70,  // 118: skiff.core.v1.NodeService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 119: skiff.core.v1.NodeService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 120: skiff.core.v1.NodeService.Watch:input_type -> skiff.meta.v1.ListRequest
+	9,   // 121: skiff.core.v1.NodeService.Update:input_type -> skiff.core.v1.UpdateNodeRequest
+	9,   // 122: skiff.core.v1.NodeService.UpdateStatus:input_type -> skiff.core.v1.UpdateNodeRequest
+	72,  // 123: skiff.core.v1.NodeService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 124: skiff.core.v1.NodeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	11,  // 125: skiff.core.v1.ServiceService.Create:input_type -> skiff.core.v1.CreateServiceRequest
+	70,  // 126: skiff.core.v1.ServiceService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 127: skiff.core.v1.ServiceService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 128: skiff.core.v1.ServiceService.Watch:input_type -> skiff.meta.v1.ListRequest
+	12,  // 129: skiff.core.v1.ServiceService.Update:input_type -> skiff.core.v1.UpdateServiceRequest
+	12,  // 130: skiff.core.v1.ServiceService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceRequest
+	72,  // 131: skiff.core.v1.ServiceService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 132: skiff.core.v1.ServiceService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	14,  // 133: skiff.core.v1.EndpointsService.Create:input_type -> skiff.core.v1.CreateEndpointsRequest
+	70,  // 134: skiff.core.v1.EndpointsService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 135: skiff.core.v1.EndpointsService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 136: skiff.core.v1.EndpointsService.Watch:input_type -> skiff.meta.v1.ListRequest
+	15,  // 137: skiff.core.v1.EndpointsService.Update:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	15,  // 138: skiff.core.v1.EndpointsService.UpdateStatus:input_type -> skiff.core.v1.UpdateEndpointsRequest
+	72,  // 139: skiff.core.v1.EndpointsService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 140: skiff.core.v1.EndpointsService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	17,  // 141: skiff.core.v1.ConfigMapService.Create:input_type -> skiff.core.v1.CreateConfigMapRequest
+	70,  // 142: skiff.core.v1.ConfigMapService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 143: skiff.core.v1.ConfigMapService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 144: skiff.core.v1.ConfigMapService.Watch:input_type -> skiff.meta.v1.ListRequest
+	18,  // 145: skiff.core.v1.ConfigMapService.Update:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	18,  // 146: skiff.core.v1.ConfigMapService.UpdateStatus:input_type -> skiff.core.v1.UpdateConfigMapRequest
+	72,  // 147: skiff.core.v1.ConfigMapService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 148: skiff.core.v1.ConfigMapService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	20,  // 149: skiff.core.v1.SecretService.Create:input_type -> skiff.core.v1.CreateSecretRequest
+	70,  // 150: skiff.core.v1.SecretService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 151: skiff.core.v1.SecretService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 152: skiff.core.v1.SecretService.Watch:input_type -> skiff.meta.v1.ListRequest
+	21,  // 153: skiff.core.v1.SecretService.Update:input_type -> skiff.core.v1.UpdateSecretRequest
+	21,  // 154: skiff.core.v1.SecretService.UpdateStatus:input_type -> skiff.core.v1.UpdateSecretRequest
+	72,  // 155: skiff.core.v1.SecretService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 156: skiff.core.v1.SecretService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	23,  // 157: skiff.core.v1.ServiceAccountService.Create:input_type -> skiff.core.v1.CreateServiceAccountRequest
+	70,  // 158: skiff.core.v1.ServiceAccountService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 159: skiff.core.v1.ServiceAccountService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 160: skiff.core.v1.ServiceAccountService.Watch:input_type -> skiff.meta.v1.ListRequest
+	24,  // 161: skiff.core.v1.ServiceAccountService.Update:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	24,  // 162: skiff.core.v1.ServiceAccountService.UpdateStatus:input_type -> skiff.core.v1.UpdateServiceAccountRequest
+	72,  // 163: skiff.core.v1.ServiceAccountService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 164: skiff.core.v1.ServiceAccountService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	25,  // 165: skiff.core.v1.ServiceAccountService.CreateToken:input_type -> skiff.core.v1.CreateServiceAccountTokenRequest
+	27,  // 166: skiff.core.v1.EventService.Create:input_type -> skiff.core.v1.CreateEventRequest
+	70,  // 167: skiff.core.v1.EventService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 168: skiff.core.v1.EventService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 169: skiff.core.v1.EventService.Watch:input_type -> skiff.meta.v1.ListRequest
+	28,  // 170: skiff.core.v1.EventService.Update:input_type -> skiff.core.v1.UpdateEventRequest
+	28,  // 171: skiff.core.v1.EventService.UpdateStatus:input_type -> skiff.core.v1.UpdateEventRequest
+	72,  // 172: skiff.core.v1.EventService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 173: skiff.core.v1.EventService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	30,  // 174: skiff.core.v1.PodTemplateService.Create:input_type -> skiff.core.v1.CreatePodTemplateRequest
+	70,  // 175: skiff.core.v1.PodTemplateService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 176: skiff.core.v1.PodTemplateService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 177: skiff.core.v1.PodTemplateService.Watch:input_type -> skiff.meta.v1.ListRequest
+	31,  // 178: skiff.core.v1.PodTemplateService.Update:input_type -> skiff.core.v1.UpdatePodTemplateRequest
+	31,  // 179: skiff.core.v1.PodTemplateService.UpdateStatus:input_type -> skiff.core.v1.UpdatePodTemplateRequest
+	72,  // 180: skiff.core.v1.PodTemplateService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 181: skiff.core.v1.PodTemplateService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	33,  // 182: skiff.core.v1.LimitRangeService.Create:input_type -> skiff.core.v1.CreateLimitRangeRequest
+	70,  // 183: skiff.core.v1.LimitRangeService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 184: skiff.core.v1.LimitRangeService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 185: skiff.core.v1.LimitRangeService.Watch:input_type -> skiff.meta.v1.ListRequest
+	34,  // 186: skiff.core.v1.LimitRangeService.Update:input_type -> skiff.core.v1.UpdateLimitRangeRequest
+	34,  // 187: skiff.core.v1.LimitRangeService.UpdateStatus:input_type -> skiff.core.v1.UpdateLimitRangeRequest
+	72,  // 188: skiff.core.v1.LimitRangeService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 189: skiff.core.v1.LimitRangeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	36,  // 190: skiff.core.v1.ResourceQuotaService.Create:input_type -> skiff.core.v1.CreateResourceQuotaRequest
+	70,  // 191: skiff.core.v1.ResourceQuotaService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 192: skiff.core.v1.ResourceQuotaService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 193: skiff.core.v1.ResourceQuotaService.Watch:input_type -> skiff.meta.v1.ListRequest
+	37,  // 194: skiff.core.v1.ResourceQuotaService.Update:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
+	37,  // 195: skiff.core.v1.ResourceQuotaService.UpdateStatus:input_type -> skiff.core.v1.UpdateResourceQuotaRequest
+	72,  // 196: skiff.core.v1.ResourceQuotaService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 197: skiff.core.v1.ResourceQuotaService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	39,  // 198: skiff.core.v1.ReplicationControllerService.Create:input_type -> skiff.core.v1.CreateReplicationControllerRequest
+	70,  // 199: skiff.core.v1.ReplicationControllerService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 200: skiff.core.v1.ReplicationControllerService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 201: skiff.core.v1.ReplicationControllerService.Watch:input_type -> skiff.meta.v1.ListRequest
+	40,  // 202: skiff.core.v1.ReplicationControllerService.Update:input_type -> skiff.core.v1.UpdateReplicationControllerRequest
+	40,  // 203: skiff.core.v1.ReplicationControllerService.UpdateStatus:input_type -> skiff.core.v1.UpdateReplicationControllerRequest
+	72,  // 204: skiff.core.v1.ReplicationControllerService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 205: skiff.core.v1.ReplicationControllerService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	70,  // 206: skiff.core.v1.ReplicationControllerService.GetScale:input_type -> skiff.meta.v1.GetRequest
+	42,  // 207: skiff.core.v1.ReplicationControllerService.UpdateScale:input_type -> skiff.core.v1.UpdateReplicationControllerScaleRequest
+	43,  // 208: skiff.core.v1.PersistentVolumeClaimService.Create:input_type -> skiff.core.v1.CreatePersistentVolumeClaimRequest
+	70,  // 209: skiff.core.v1.PersistentVolumeClaimService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 210: skiff.core.v1.PersistentVolumeClaimService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 211: skiff.core.v1.PersistentVolumeClaimService.Watch:input_type -> skiff.meta.v1.ListRequest
+	44,  // 212: skiff.core.v1.PersistentVolumeClaimService.Update:input_type -> skiff.core.v1.UpdatePersistentVolumeClaimRequest
+	44,  // 213: skiff.core.v1.PersistentVolumeClaimService.UpdateStatus:input_type -> skiff.core.v1.UpdatePersistentVolumeClaimRequest
+	72,  // 214: skiff.core.v1.PersistentVolumeClaimService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 215: skiff.core.v1.PersistentVolumeClaimService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	46,  // 216: skiff.core.v1.PersistentVolumeService.Create:input_type -> skiff.core.v1.CreatePersistentVolumeRequest
+	70,  // 217: skiff.core.v1.PersistentVolumeService.Get:input_type -> skiff.meta.v1.GetRequest
+	71,  // 218: skiff.core.v1.PersistentVolumeService.List:input_type -> skiff.meta.v1.ListRequest
+	71,  // 219: skiff.core.v1.PersistentVolumeService.Watch:input_type -> skiff.meta.v1.ListRequest
+	47,  // 220: skiff.core.v1.PersistentVolumeService.Update:input_type -> skiff.core.v1.UpdatePersistentVolumeRequest
+	47,  // 221: skiff.core.v1.PersistentVolumeService.UpdateStatus:input_type -> skiff.core.v1.UpdatePersistentVolumeRequest
+	72,  // 222: skiff.core.v1.PersistentVolumeService.Patch:input_type -> skiff.meta.v1.PatchRequest
+	73,  // 223: skiff.core.v1.PersistentVolumeService.Delete:input_type -> skiff.meta.v1.DeleteRequest
+	49,  // 224: skiff.core.v1.NamespaceService.Create:output_type -> skiff.core.v1.Namespace
+	49,  // 225: skiff.core.v1.NamespaceService.Get:output_type -> skiff.core.v1.Namespace
+	74,  // 226: skiff.core.v1.NamespaceService.List:output_type -> skiff.core.v1.NamespaceList
+	2,   // 227: skiff.core.v1.NamespaceService.Watch:output_type -> skiff.core.v1.NamespaceWatchEvent
+	49,  // 228: skiff.core.v1.NamespaceService.Update:output_type -> skiff.core.v1.Namespace
+	49,  // 229: skiff.core.v1.NamespaceService.UpdateStatus:output_type -> skiff.core.v1.Namespace
+	49,  // 230: skiff.core.v1.NamespaceService.Patch:output_type -> skiff.core.v1.Namespace
+	49,  // 231: skiff.core.v1.NamespaceService.Delete:output_type -> skiff.core.v1.Namespace
+	49,  // 232: skiff.core.v1.NamespaceService.Finalize:output_type -> skiff.core.v1.Namespace
+	52,  // 233: skiff.core.v1.PodService.Create:output_type -> skiff.core.v1.Pod
+	52,  // 234: skiff.core.v1.PodService.Get:output_type -> skiff.core.v1.Pod
+	75,  // 235: skiff.core.v1.PodService.List:output_type -> skiff.core.v1.PodList
+	5,   // 236: skiff.core.v1.PodService.Watch:output_type -> skiff.core.v1.PodWatchEvent
+	52,  // 237: skiff.core.v1.PodService.Update:output_type -> skiff.core.v1.Pod
+	52,  // 238: skiff.core.v1.PodService.UpdateStatus:output_type -> skiff.core.v1.Pod
+	52,  // 239: skiff.core.v1.PodService.Patch:output_type -> skiff.core.v1.Pod
+	52,  // 240: skiff.core.v1.PodService.Delete:output_type -> skiff.core.v1.Pod
+	51,  // 241: skiff.core.v1.PodService.Bind:output_type -> skiff.meta.v1.Status
+	51,  // 242: skiff.core.v1.PodService.Evict:output_type -> skiff.meta.v1.Status
+	55,  // 243: skiff.core.v1.NodeService.Create:output_type -> skiff.core.v1.Node
+	55,  // 244: skiff.core.v1.NodeService.Get:output_type -> skiff.core.v1.Node
+	76,  // 245: skiff.core.v1.NodeService.List:output_type -> skiff.core.v1.NodeList
+	10,  // 246: skiff.core.v1.NodeService.Watch:output_type -> skiff.core.v1.NodeWatchEvent
+	55,  // 247: skiff.core.v1.NodeService.Update:output_type -> skiff.core.v1.Node
+	55,  // 248: skiff.core.v1.NodeService.UpdateStatus:output_type -> skiff.core.v1.Node
+	55,  // 249: skiff.core.v1.NodeService.Patch:output_type -> skiff.core.v1.Node
+	55,  // 250: skiff.core.v1.NodeService.Delete:output_type -> skiff.core.v1.Node
+	56,  // 251: skiff.core.v1.ServiceService.Create:output_type -> skiff.core.v1.Service
+	56,  // 252: skiff.core.v1.ServiceService.Get:output_type -> skiff.core.v1.Service
+	77,  // 253: skiff.core.v1.ServiceService.List:output_type -> skiff.core.v1.ServiceList
+	13,  // 254: skiff.core.v1.ServiceService.Watch:output_type -> skiff.core.v1.ServiceWatchEvent
+	56,  // 255: skiff.core.v1.ServiceService.Update:output_type -> skiff.core.v1.Service
+	56,  // 256: skiff.core.v1.ServiceService.UpdateStatus:output_type -> skiff.core.v1.Service
+	56,  // 257: skiff.core.v1.ServiceService.Patch:output_type -> skiff.core.v1.Service
+	56,  // 258: skiff.core.v1.ServiceService.Delete:output_type -> skiff.core.v1.Service
+	57,  // 259: skiff.core.v1.EndpointsService.Create:output_type -> skiff.core.v1.Endpoints
+	57,  // 260: skiff.core.v1.EndpointsService.Get:output_type -> skiff.core.v1.Endpoints
+	78,  // 261: skiff.core.v1.EndpointsService.List:output_type -> skiff.core.v1.EndpointsList
+	16,  // 262: skiff.core.v1.EndpointsService.Watch:output_type -> skiff.core.v1.EndpointsWatchEvent
+	57,  // 263: skiff.core.v1.EndpointsService.Update:output_type -> skiff.core.v1.Endpoints
+	57,  // 264: skiff.core.v1.EndpointsService.UpdateStatus:output_type -> skiff.core.v1.Endpoints
+	57,  // 265: skiff.core.v1.EndpointsService.Patch:output_type -> skiff.core.v1.Endpoints
+	57,  // 266: skiff.core.v1.EndpointsService.Delete:output_type -> skiff.core.v1.Endpoints
+	58,  // 267: skiff.core.v1.ConfigMapService.Create:output_type -> skiff.core.v1.ConfigMap
+	58,  // 268: skiff.core.v1.ConfigMapService.Get:output_type -> skiff.core.v1.ConfigMap
+	79,  // 269: skiff.core.v1.ConfigMapService.List:output_type -> skiff.core.v1.ConfigMapList
+	19,  // 270: skiff.core.v1.ConfigMapService.Watch:output_type -> skiff.core.v1.ConfigMapWatchEvent
+	58,  // 271: skiff.core.v1.ConfigMapService.Update:output_type -> skiff.core.v1.ConfigMap
+	58,  // 272: skiff.core.v1.ConfigMapService.UpdateStatus:output_type -> skiff.core.v1.ConfigMap
+	58,  // 273: skiff.core.v1.ConfigMapService.Patch:output_type -> skiff.core.v1.ConfigMap
+	58,  // 274: skiff.core.v1.ConfigMapService.Delete:output_type -> skiff.core.v1.ConfigMap
+	59,  // 275: skiff.core.v1.SecretService.Create:output_type -> skiff.core.v1.Secret
+	59,  // 276: skiff.core.v1.SecretService.Get:output_type -> skiff.core.v1.Secret
+	80,  // 277: skiff.core.v1.SecretService.List:output_type -> skiff.core.v1.SecretList
+	22,  // 278: skiff.core.v1.SecretService.Watch:output_type -> skiff.core.v1.SecretWatchEvent
+	59,  // 279: skiff.core.v1.SecretService.Update:output_type -> skiff.core.v1.Secret
+	59,  // 280: skiff.core.v1.SecretService.UpdateStatus:output_type -> skiff.core.v1.Secret
+	59,  // 281: skiff.core.v1.SecretService.Patch:output_type -> skiff.core.v1.Secret
+	59,  // 282: skiff.core.v1.SecretService.Delete:output_type -> skiff.core.v1.Secret
+	60,  // 283: skiff.core.v1.ServiceAccountService.Create:output_type -> skiff.core.v1.ServiceAccount
+	60,  // 284: skiff.core.v1.ServiceAccountService.Get:output_type -> skiff.core.v1.ServiceAccount
+	81,  // 285: skiff.core.v1.ServiceAccountService.List:output_type -> skiff.core.v1.ServiceAccountList
+	26,  // 286: skiff.core.v1.ServiceAccountService.Watch:output_type -> skiff.core.v1.ServiceAccountWatchEvent
+	60,  // 287: skiff.core.v1.ServiceAccountService.Update:output_type -> skiff.core.v1.ServiceAccount
+	60,  // 288: skiff.core.v1.ServiceAccountService.UpdateStatus:output_type -> skiff.core.v1.ServiceAccount
+	60,  // 289: skiff.core.v1.ServiceAccountService.Patch:output_type -> skiff.core.v1.ServiceAccount
+	60,  // 290: skiff.core.v1.ServiceAccountService.Delete:output_type -> skiff.core.v1.ServiceAccount
+	61,  // 291: skiff.core.v1.ServiceAccountService.CreateToken:output_type -> skiff.authentication.v1.TokenRequest
+	62,  // 292: skiff.core.v1.EventService.Create:output_type -> skiff.core.v1.Event
+	62,  // 293: skiff.core.v1.EventService.Get:output_type -> skiff.core.v1.Event
+	82,  // 294: skiff.core.v1.EventService.List:output_type -> skiff.core.v1.EventList
+	29,  // 295: skiff.core.v1.EventService.Watch:output_type -> skiff.core.v1.EventWatchEvent
+	62,  // 296: skiff.core.v1.EventService.Update:output_type -> skiff.core.v1.Event
+	62,  // 297: skiff.core.v1.EventService.UpdateStatus:output_type -> skiff.core.v1.Event
+	62,  // 298: skiff.core.v1.EventService.Patch:output_type -> skiff.core.v1.Event
+	62,  // 299: skiff.core.v1.EventService.Delete:output_type -> skiff.core.v1.Event
+	63,  // 300: skiff.core.v1.PodTemplateService.Create:output_type -> skiff.core.v1.PodTemplate
+	63,  // 301: skiff.core.v1.PodTemplateService.Get:output_type -> skiff.core.v1.PodTemplate
+	83,  // 302: skiff.core.v1.PodTemplateService.List:output_type -> skiff.core.v1.PodTemplateList
+	32,  // 303: skiff.core.v1.PodTemplateService.Watch:output_type -> skiff.core.v1.PodTemplateWatchEvent
+	63,  // 304: skiff.core.v1.PodTemplateService.Update:output_type -> skiff.core.v1.PodTemplate
+	63,  // 305: skiff.core.v1.PodTemplateService.UpdateStatus:output_type -> skiff.core.v1.PodTemplate
+	63,  // 306: skiff.core.v1.PodTemplateService.Patch:output_type -> skiff.core.v1.PodTemplate
+	63,  // 307: skiff.core.v1.PodTemplateService.Delete:output_type -> skiff.core.v1.PodTemplate
+	64,  // 308: skiff.core.v1.LimitRangeService.Create:output_type -> skiff.core.v1.LimitRange
+	64,  // 309: skiff.core.v1.LimitRangeService.Get:output_type -> skiff.core.v1.LimitRange
+	84,  // 310: skiff.core.v1.LimitRangeService.List:output_type -> skiff.core.v1.LimitRangeList
+	35,  // 311: skiff.core.v1.LimitRangeService.Watch:output_type -> skiff.core.v1.LimitRangeWatchEvent
+	64,  // 312: skiff.core.v1.LimitRangeService.Update:output_type -> skiff.core.v1.LimitRange
+	64,  // 313: skiff.core.v1.LimitRangeService.UpdateStatus:output_type -> skiff.core.v1.LimitRange
+	64,  // 314: skiff.core.v1.LimitRangeService.Patch:output_type -> skiff.core.v1.LimitRange
+	64,  // 315: skiff.core.v1.LimitRangeService.Delete:output_type -> skiff.core.v1.LimitRange
+	65,  // 316: skiff.core.v1.ResourceQuotaService.Create:output_type -> skiff.core.v1.ResourceQuota
+	65,  // 317: skiff.core.v1.ResourceQuotaService.Get:output_type -> skiff.core.v1.ResourceQuota
+	85,  // 318: skiff.core.v1.ResourceQuotaService.List:output_type -> skiff.core.v1.ResourceQuotaList
+	38,  // 319: skiff.core.v1.ResourceQuotaService.Watch:output_type -> skiff.core.v1.ResourceQuotaWatchEvent
+	65,  // 320: skiff.core.v1.ResourceQuotaService.Update:output_type -> skiff.core.v1.ResourceQuota
+	65,  // 321: skiff.core.v1.ResourceQuotaService.UpdateStatus:output_type -> skiff.core.v1.ResourceQuota
+	65,  // 322: skiff.core.v1.ResourceQuotaService.Patch:output_type -> skiff.core.v1.ResourceQuota
+	65,  // 323: skiff.core.v1.ResourceQuotaService.Delete:output_type -> skiff.core.v1.ResourceQuota
+	66,  // 324: skiff.core.v1.ReplicationControllerService.Create:output_type -> skiff.core.v1.ReplicationController
+	66,  // 325: skiff.core.v1.ReplicationControllerService.Get:output_type -> skiff.core.v1.ReplicationController
+	86,  // 326: skiff.core.v1.ReplicationControllerService.List:output_type -> skiff.core.v1.ReplicationControllerList
+	41,  // 327: skiff.core.v1.ReplicationControllerService.Watch:output_type -> skiff.core.v1.ReplicationControllerWatchEvent
+	66,  // 328: skiff.core.v1.ReplicationControllerService.Update:output_type -> skiff.core.v1.ReplicationController
+	66,  // 329: skiff.core.v1.ReplicationControllerService.UpdateStatus:output_type -> skiff.core.v1.ReplicationController
+	66,  // 330: skiff.core.v1.ReplicationControllerService.Patch:output_type -> skiff.core.v1.ReplicationController
+	66,  // 331: skiff.core.v1.ReplicationControllerService.Delete:output_type -> skiff.core.v1.ReplicationController
+	67,  // 332: skiff.core.v1.ReplicationControllerService.GetScale:output_type -> skiff.autoscaling.v1.Scale
+	67,  // 333: skiff.core.v1.ReplicationControllerService.UpdateScale:output_type -> skiff.autoscaling.v1.Scale
+	68,  // 334: skiff.core.v1.PersistentVolumeClaimService.Create:output_type -> skiff.core.v1.PersistentVolumeClaim
+	68,  // 335: skiff.core.v1.PersistentVolumeClaimService.Get:output_type -> skiff.core.v1.PersistentVolumeClaim
+	87,  // 336: skiff.core.v1.PersistentVolumeClaimService.List:output_type -> skiff.core.v1.PersistentVolumeClaimList
+	45,  // 337: skiff.core.v1.PersistentVolumeClaimService.Watch:output_type -> skiff.core.v1.PersistentVolumeClaimWatchEvent
+	68,  // 338: skiff.core.v1.PersistentVolumeClaimService.Update:output_type -> skiff.core.v1.PersistentVolumeClaim
+	68,  // 339: skiff.core.v1.PersistentVolumeClaimService.UpdateStatus:output_type -> skiff.core.v1.PersistentVolumeClaim
+	68,  // 340: skiff.core.v1.PersistentVolumeClaimService.Patch:output_type -> skiff.core.v1.PersistentVolumeClaim
+	68,  // 341: skiff.core.v1.PersistentVolumeClaimService.Delete:output_type -> skiff.core.v1.PersistentVolumeClaim
+	69,  // 342: skiff.core.v1.PersistentVolumeService.Create:output_type -> skiff.core.v1.PersistentVolume
+	69,  // 343: skiff.core.v1.PersistentVolumeService.Get:output_type -> skiff.core.v1.PersistentVolume
+	88,  // 344: skiff.core.v1.PersistentVolumeService.List:output_type -> skiff.core.v1.PersistentVolumeList
+	48,  // 345: skiff.core.v1.PersistentVolumeService.Watch:output_type -> skiff.core.v1.PersistentVolumeWatchEvent
+	69,  // 346: skiff.core.v1.PersistentVolumeService.Update:output_type -> skiff.core.v1.PersistentVolume
+	69,  // 347: skiff.core.v1.PersistentVolumeService.UpdateStatus:output_type -> skiff.core.v1.PersistentVolume
+	69,  // 348: skiff.core.v1.PersistentVolumeService.Patch:output_type -> skiff.core.v1.PersistentVolume
+	69,  // 349: skiff.core.v1.PersistentVolumeService.Delete:output_type -> skiff.core.v1.PersistentVolume
+	224, // [224:350] is the sub-list for method output_type
+	98,  // [98:224] is the sub-list for method input_type
+	98,  // [98:98] is the sub-list for extension type_name
+	98,  // [98:98] is the sub-list for extension extendee
+	0,   // [0:98] is the sub-list for field type_name
 }
 
 func init() { file_skiff_core_v1_services_proto_init() }
@@ -3347,6 +3562,7 @@ func file_skiff_core_v1_services_proto_init() {
 	file_skiff_core_v1_event_proto_init()
 	file_skiff_core_v1_namespace_proto_init()
 	file_skiff_core_v1_node_proto_init()
+	file_skiff_core_v1_persistentvolume_proto_init()
 	file_skiff_core_v1_persistentvolumeclaim_proto_init()
 	file_skiff_core_v1_pod_proto_init()
 	file_skiff_core_v1_policy_proto_init()
@@ -3359,9 +3575,9 @@ func file_skiff_core_v1_services_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_skiff_core_v1_services_proto_rawDesc), len(file_skiff_core_v1_services_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   46,
+			NumMessages:   49,
 			NumExtensions: 0,
-			NumServices:   14,
+			NumServices:   15,
 		},
 		GoTypes:           file_skiff_core_v1_services_proto_goTypes,
 		DependencyIndexes: file_skiff_core_v1_services_proto_depIdxs,

@@ -5640,3 +5640,388 @@ var PersistentVolumeClaimService_ServiceDesc = grpc.ServiceDesc{
 	},
 	Metadata: "skiff/core/v1/services.proto",
 }
+
+const (
+	PersistentVolumeService_Create_FullMethodName       = "/skiff.core.v1.PersistentVolumeService/Create"
+	PersistentVolumeService_Get_FullMethodName          = "/skiff.core.v1.PersistentVolumeService/Get"
+	PersistentVolumeService_List_FullMethodName         = "/skiff.core.v1.PersistentVolumeService/List"
+	PersistentVolumeService_Watch_FullMethodName        = "/skiff.core.v1.PersistentVolumeService/Watch"
+	PersistentVolumeService_Update_FullMethodName       = "/skiff.core.v1.PersistentVolumeService/Update"
+	PersistentVolumeService_UpdateStatus_FullMethodName = "/skiff.core.v1.PersistentVolumeService/UpdateStatus"
+	PersistentVolumeService_Patch_FullMethodName        = "/skiff.core.v1.PersistentVolumeService/Patch"
+	PersistentVolumeService_Delete_FullMethodName       = "/skiff.core.v1.PersistentVolumeService/Delete"
+)
+
+// PersistentVolumeServiceClient is the client API for PersistentVolumeService service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// PersistentVolumeService serves PersistentVolume objects (cluster-scoped).
+type PersistentVolumeServiceClient interface {
+	Create(ctx context.Context, in *CreatePersistentVolumeRequest, opts ...grpc.CallOption) (*PersistentVolume, error)
+	Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*PersistentVolume, error)
+	List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*PersistentVolumeList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PersistentVolumeWatchEvent], error)
+	Update(ctx context.Context, in *UpdatePersistentVolumeRequest, opts ...grpc.CallOption) (*PersistentVolume, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(ctx context.Context, in *UpdatePersistentVolumeRequest, opts ...grpc.CallOption) (*PersistentVolume, error)
+	Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*PersistentVolume, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*PersistentVolume, error)
+}
+
+type persistentVolumeServiceClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewPersistentVolumeServiceClient(cc grpc.ClientConnInterface) PersistentVolumeServiceClient {
+	return &persistentVolumeServiceClient{cc}
+}
+
+func (c *persistentVolumeServiceClient) Create(ctx context.Context, in *CreatePersistentVolumeRequest, opts ...grpc.CallOption) (*PersistentVolume, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolume)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_Create_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) Get(ctx context.Context, in *v1.GetRequest, opts ...grpc.CallOption) (*PersistentVolume, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolume)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) List(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (*PersistentVolumeList, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolumeList)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_List_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) Watch(ctx context.Context, in *v1.ListRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PersistentVolumeWatchEvent], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &PersistentVolumeService_ServiceDesc.Streams[0], PersistentVolumeService_Watch_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[v1.ListRequest, PersistentVolumeWatchEvent]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PersistentVolumeService_WatchClient = grpc.ServerStreamingClient[PersistentVolumeWatchEvent]
+
+func (c *persistentVolumeServiceClient) Update(ctx context.Context, in *UpdatePersistentVolumeRequest, opts ...grpc.CallOption) (*PersistentVolume, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolume)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) UpdateStatus(ctx context.Context, in *UpdatePersistentVolumeRequest, opts ...grpc.CallOption) (*PersistentVolume, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolume)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_UpdateStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) Patch(ctx context.Context, in *v1.PatchRequest, opts ...grpc.CallOption) (*PersistentVolume, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolume)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_Patch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *persistentVolumeServiceClient) Delete(ctx context.Context, in *v1.DeleteRequest, opts ...grpc.CallOption) (*PersistentVolume, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PersistentVolume)
+	err := c.cc.Invoke(ctx, PersistentVolumeService_Delete_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// PersistentVolumeServiceServer is the server API for PersistentVolumeService service.
+// All implementations must embed UnimplementedPersistentVolumeServiceServer
+// for forward compatibility.
+//
+// PersistentVolumeService serves PersistentVolume objects (cluster-scoped).
+type PersistentVolumeServiceServer interface {
+	Create(context.Context, *CreatePersistentVolumeRequest) (*PersistentVolume, error)
+	Get(context.Context, *v1.GetRequest) (*PersistentVolume, error)
+	List(context.Context, *v1.ListRequest) (*PersistentVolumeList, error)
+	// Watch streams changes until the client cancels or the server ends it.
+	Watch(*v1.ListRequest, grpc.ServerStreamingServer[PersistentVolumeWatchEvent]) error
+	Update(context.Context, *UpdatePersistentVolumeRequest) (*PersistentVolume, error)
+	// UpdateStatus changes only the status (the */status subresource).
+	UpdateStatus(context.Context, *UpdatePersistentVolumeRequest) (*PersistentVolume, error)
+	Patch(context.Context, *v1.PatchRequest) (*PersistentVolume, error)
+	// Delete returns the object as it was, or as it is while it lingers
+	// with a deletionTimestamp (finalizers, grace period).
+	Delete(context.Context, *v1.DeleteRequest) (*PersistentVolume, error)
+	mustEmbedUnimplementedPersistentVolumeServiceServer()
+}
+
+// UnimplementedPersistentVolumeServiceServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedPersistentVolumeServiceServer struct{}
+
+func (UnimplementedPersistentVolumeServiceServer) Create(context.Context, *CreatePersistentVolumeRequest) (*PersistentVolume, error) {
+	return nil, status.Error(codes.Unimplemented, "method Create not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) Get(context.Context, *v1.GetRequest) (*PersistentVolume, error) {
+	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) List(context.Context, *v1.ListRequest) (*PersistentVolumeList, error) {
+	return nil, status.Error(codes.Unimplemented, "method List not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) Watch(*v1.ListRequest, grpc.ServerStreamingServer[PersistentVolumeWatchEvent]) error {
+	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) Update(context.Context, *UpdatePersistentVolumeRequest) (*PersistentVolume, error) {
+	return nil, status.Error(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) UpdateStatus(context.Context, *UpdatePersistentVolumeRequest) (*PersistentVolume, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateStatus not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) Patch(context.Context, *v1.PatchRequest) (*PersistentVolume, error) {
+	return nil, status.Error(codes.Unimplemented, "method Patch not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) Delete(context.Context, *v1.DeleteRequest) (*PersistentVolume, error) {
+	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedPersistentVolumeServiceServer) mustEmbedUnimplementedPersistentVolumeServiceServer() {
+}
+func (UnimplementedPersistentVolumeServiceServer) testEmbeddedByValue() {}
+
+// UnsafePersistentVolumeServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to PersistentVolumeServiceServer will
+// result in compilation errors.
+type UnsafePersistentVolumeServiceServer interface {
+	mustEmbedUnimplementedPersistentVolumeServiceServer()
+}
+
+func RegisterPersistentVolumeServiceServer(s grpc.ServiceRegistrar, srv PersistentVolumeServiceServer) {
+	// If the following call panics, it indicates UnimplementedPersistentVolumeServiceServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&PersistentVolumeService_ServiceDesc, srv)
+}
+
+func _PersistentVolumeService_Create_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePersistentVolumeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).Create(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_Create_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).Create(ctx, req.(*CreatePersistentVolumeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_Get_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.GetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).Get(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_Get_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).Get(ctx, req.(*v1.GetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_List_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.ListRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).List(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_List_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).List(ctx, req.(*v1.ListRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_Watch_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(v1.ListRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PersistentVolumeServiceServer).Watch(m, &grpc.GenericServerStream[v1.ListRequest, PersistentVolumeWatchEvent]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PersistentVolumeService_WatchServer = grpc.ServerStreamingServer[PersistentVolumeWatchEvent]
+
+func _PersistentVolumeService_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePersistentVolumeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).Update(ctx, req.(*UpdatePersistentVolumeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_UpdateStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePersistentVolumeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).UpdateStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_UpdateStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).UpdateStatus(ctx, req.(*UpdatePersistentVolumeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_Patch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.PatchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).Patch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_Patch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).Patch(ctx, req.(*v1.PatchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PersistentVolumeService_Delete_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(v1.DeleteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PersistentVolumeServiceServer).Delete(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PersistentVolumeService_Delete_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PersistentVolumeServiceServer).Delete(ctx, req.(*v1.DeleteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// PersistentVolumeService_ServiceDesc is the grpc.ServiceDesc for PersistentVolumeService service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var PersistentVolumeService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "skiff.core.v1.PersistentVolumeService",
+	HandlerType: (*PersistentVolumeServiceServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Create",
+			Handler:    _PersistentVolumeService_Create_Handler,
+		},
+		{
+			MethodName: "Get",
+			Handler:    _PersistentVolumeService_Get_Handler,
+		},
+		{
+			MethodName: "List",
+			Handler:    _PersistentVolumeService_List_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _PersistentVolumeService_Update_Handler,
+		},
+		{
+			MethodName: "UpdateStatus",
+			Handler:    _PersistentVolumeService_UpdateStatus_Handler,
+		},
+		{
+			MethodName: "Patch",
+			Handler:    _PersistentVolumeService_Patch_Handler,
+		},
+		{
+			MethodName: "Delete",
+			Handler:    _PersistentVolumeService_Delete_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Watch",
+			Handler:       _PersistentVolumeService_Watch_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "skiff/core/v1/services.proto",
+}

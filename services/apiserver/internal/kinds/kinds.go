@@ -50,6 +50,7 @@ func All() []*registry.Resource {
 		apps("daemonsets", "daemonset", "DaemonSet", newOf[appsv1.DaemonSet](), newOf[appsv1.DaemonSetList](), daemonSetStrategy, "ds"),
 		statefulSets(),
 		persistentVolumeClaims(),
+		persistentVolumes(),
 		{
 			Group: "apps", Version: "v1", Plural: "controllerrevisions", Singular: "controllerrevision", Kind: "ControllerRevision",
 			ListKind: "ControllerRevisionList", Namespaced: true,
@@ -134,6 +135,7 @@ func All() []*registry.Resource {
 			Strategy: priorityLevelStrategy,
 		},
 	}
+	list = append(list, storageKinds()...)
 	for _, r := range list {
 		if r.Group == "" && r.Plural == "events" {
 			list = append(list, eventsV1(r))

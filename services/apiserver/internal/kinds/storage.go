@@ -1,0 +1,90 @@
+package kinds
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	corev1 "skiff.dev/api/core/v1"
+	storagev1 "skiff.dev/api/storage/v1"
+	"skiff.dev/services/apiserver/internal/registry"
+)
+
+// The storage kinds: core/v1 PersistentVolume and the storage.k8s.io/v1
+// group. PersistentVolumes and VolumeAttachments have the status
+// subresource; a status write keeps what Kubernetes' status strategies
+// keep.
+
+// persistentVolumes is core/v1 PersistentVolume: cluster-scoped, with
+// the status subresource.
+func persistentVolumes() *registry.Resource {
+	return core("persistentvolumes", "persistentvolume", "PersistentVolume", false, true,
+		newOf[corev1.PersistentVolume](), newOf[corev1.PersistentVolumeList](), persistentVolumeStrategy, "pv")
+}
+
+// storageKinds are the storage.k8s.io/v1 resources.
+func storageKinds() []*registry.Resource {
+	return []*registry.Resource{
+		storage("storageclasses", "storageclass", "StorageClass", false, false,
+			newOf[storagev1.StorageClass](), newOf[storagev1.StorageClassList](), storageClassStrategy, "sc"),
+		storage("volumeattachments", "volumeattachment", "VolumeAttachment", false, true,
+			newOf[storagev1.VolumeAttachment](), newOf[storagev1.VolumeAttachmentList](), volumeAttachmentStrategy),
+		storage("csidrivers", "csidriver", "CSIDriver", false, false,
+			newOf[storagev1.CSIDriver](), newOf[storagev1.CSIDriverList](), csiDriverStrategy),
+		storage("csinodes", "csinode", "CSINode", false, false,
+			newOf[storagev1.CSINode](), newOf[storagev1.CSINodeList](), csiNodeStrategy),
+		storage("csistoragecapacities", "csistoragecapacity", "CSIStorageCapacity", true, false,
+			newOf[storagev1.CSIStorageCapacity](), newOf[storagev1.CSIStorageCapacityList](), csiStorageCapacityStrategy),
+	}
+}
+
+func storage(plural, singular, kind string, namespaced, status bool, newObj, newList func() proto.Message, st registry.Strategy, short ...string) *registry.Resource {
+	r := core(plural, singular, kind, namespaced, status, newObj, newList, st, short...)
+	r.Group = "storage.k8s.io"
+	return r
+}
+
+// persistentVolumeStrategy: a new volume is Pending since now; a status
+// write that changes the phase stamps lastPhaseTransitionTime unless the
+// writer set a new one, as Kubernetes' status strategy does (which, unlike
+// most, keeps the metadata the write carries).
+var persistentVolumeStrategy = registry.Strategy{
+	PrepareForCreate: func(_ context.Context, obj proto.Message) {
+		obj.(*corev1.PersistentVolume).Status = &corev1.PersistentVolumeStatus{Phase: "Pending", LastPhaseTransitionTime: pvNow()}
+	},
+	PrepareForUpdate: func(subresource string, obj, old proto.Message) {
+		if subresource == "status" {
+			stampPhaseTransition(obj.(*corev1.PersistentVolume), old.(*corev1.PersistentVolume))
+		}
+	},
+}
+
+func pvNow() *timestamppb.Timestamp { return timestamppb.New(time.Now().Truncate(time.Second)) }
+
+func stampPhaseTransition(pv, old *corev1.PersistentVolume) {
+	if pv.Status == nil {
+		pv.Status = &corev1.PersistentVolumeStatus{}
+	}
+	st, was := pv.Status, old.GetStatus()
+	switch {
+	case st.Phase == was.GetPhase() && st.LastPhaseTransitionTime == nil:
+		st.LastPhaseTransitionTime = was.GetLastPhaseTransitionTime()
+	case st.Phase != was.GetPhase() && (st.LastPhaseTransitionTime == nil || proto.Equal(st.LastPhaseTransitionTime, was.GetLastPhaseTransitionTime())):
+		st.LastPhaseTransitionTime = pvNow()
+	}
+}
+
+// volumeAttachmentStrategy: a new attachment has no status; a status
+// write keeps what ResetObjectMetaForStatus keeps.
+var volumeAttachmentStrategy = registry.Strategy{
+	PrepareForStatusUpdate: keepMeta(keepMetaForStatus),
+}
+
+var (
+	storageClassStrategy       = registry.Strategy{}
+	csiDriverStrategy          = registry.Strategy{}
+	csiNodeStrategy            = registry.Strategy{}
+	csiStorageCapacityStrategy = registry.Strategy{}
+)
