@@ -7,7 +7,7 @@ TOOLS        := $(BIN)/tools
 export PATH  := $(TOOLS):$(PATH)
 
 # Modules of the workspace, as go.work lists them.
-MODULES      := api pkg cmd services/apiserver services/scheduler services/controller-manager services/kubelet services/proxy services/cloud-controller plugins/maintenance images e2e
+MODULES      := api pkg cmd services/apiserver services/scheduler services/controller-manager services/kubelet services/proxy services/cloud-controller plugins/maintenance plugins/csi images e2e
 # Packages every module builds and tests (go.work root cannot use ./...).
 PKGS         := $(foreach m,$(MODULES),./$(m)/...)
 SERVICES     := apiserver scheduler controller-manager kubelet proxy cloud-controller
@@ -20,7 +20,7 @@ TEST_FLAGS   ?= -race -count=1 -timeout 20m
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-build: kubectl-skiff ## static binaries of every service and example plugin into bin/
+build: kubectl-skiff ## static binaries of every service, example plugin and the local CSI driver into bin/
 	@mkdir -p $(BIN)
 	@for s in $(SERVICES); do \
 		echo "build $$s"; \
@@ -32,6 +32,10 @@ build: kubectl-skiff ## static binaries of every service and example plugin into
 	done
 	@echo "build cloud-provider-local"
 	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/cloud-provider-local ./services/cloud-controller/cmd/cloud-provider-local
+	@for c in skiff-csi-local skiff-csi-provisioner; do \
+		echo "build $$c"; \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/$$c ./plugins/csi/cmd/$$c || exit 1; \
+	done
 
 kubectl-skiff: ## bin/kubectl-skiff only, the kubectl plugin (kubectl skiff trace)
 	@mkdir -p $(BIN)
