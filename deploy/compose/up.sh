@@ -209,11 +209,16 @@ ds_rolled_out() {
 	read -r gen seen desired updated available <<<"$(k -n kube-system get daemonset csi-local -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.status.desiredNumberScheduled} {.status.updatedNumberScheduled} {.status.numberAvailable}' 2>/dev/null)"
 	[[ -n $desired && ${seen:-0} -ge $gen && $desired -ge $want && ${updated:-0} -eq $desired && ${available:-0} -eq $desired ]]
 }
-until ds_rolled_out && fresh_ready app.kubernetes.io/name=csi-local "$want"; do
-	((SECONDS < deadline)) || addons_failed "gave up waiting for the csi-local DaemonSet's pods to be ready on every node, each started since its node's container"
-	sleep 1
-done
-done_step "CoreDNS ready ($want_dns replicas), local CSI driver on $want nodes"
+# (Only when the applied add-ons have it: SKIFF_ADDONS may name others.)
+csi=""
+if k -n kube-system get daemonset csi-local >/dev/null 2>&1; then
+	until ds_rolled_out && fresh_ready app.kubernetes.io/name=csi-local "$want"; do
+		((SECONDS < deadline)) || addons_failed "gave up waiting for the csi-local DaemonSet's pods to be ready on every node, each started since its node's container"
+		sleep 1
+	done
+	csi=", local CSI driver on $want nodes"
+fi
+done_step "CoreDNS ready ($want_dns replicas)$csi"
 
 registry=$($compose port registry 5000)
 registry=${registry/#0.0.0.0:/127.0.0.1:}
