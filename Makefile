@@ -126,7 +126,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each; a crasher lands 
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
-bench: ## apiserver, scheduler, controller-manager, kubelet, proxy and cluster DNS benchmarks (see docs/performance.md)
+bench: ## apiserver, scheduler, controller-manager, kubelet, proxy, cluster DNS and storage benchmarks (see docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./services/apiserver/...
 	$(GO) test -run '^$$' -bench BenchmarkScheduling -benchtime=1x -timeout 40m -v ./e2e/scheduler/
 	$(GO) test -run '^$$' -bench BenchmarkDeployment1000 -benchtime=1x -v ./e2e/controllermanager/
@@ -136,6 +136,7 @@ bench: ## apiserver, scheduler, controller-manager, kubelet, proxy and cluster D
 	$(GO) test -run '^$$' -bench 'BenchmarkRender|BenchmarkSync' -benchtime=3x -timeout 30m ./services/proxy/internal/netpol/
 	$(GO) test -run '^$$' -bench BenchmarkNetworkPolicyEnforcement -benchtime=40x -timeout 30m ./e2e/proxy/
 	$(GO) test -run '^$$' -bench BenchmarkClusterDNS -benchtime=1x -timeout 40m ./e2e/compose/
+	$(GO) test -run '^$$' -bench 'BenchmarkClaimToRunning|BenchmarkProvision200' -benchtime=1x -timeout 30m ./e2e/storage/
 
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/protoc-gen-grpc-gateway ## build the pinned code generators
 

@@ -59,7 +59,7 @@ const defaultClass = "<default>"
 
 // claim creates a claim of size in class ("" for none, defaultClass for
 // the default one).
-func (cl *cluster) claim(t *testing.T, name, size, class string) {
+func (cl *cluster) claim(t testing.TB, name, size, class string) {
 	t.Helper()
 	line := fmt.Sprintf("  storageClassName: %q\n", class)
 	if class == defaultClass {
@@ -68,12 +68,12 @@ func (cl *cluster) claim(t *testing.T, name, size, class string) {
 	cl.apply(t, fmt.Sprintf(claimManifest, name, size, line))
 }
 
-func (cl *cluster) pod(t *testing.T, name, command, claim string) {
+func (cl *cluster) pod(t testing.TB, name, command, claim string) {
 	t.Helper()
 	cl.apply(t, fmt.Sprintf(podManifest, name, command, claim))
 }
 
-func (cl *cluster) getPod(t *testing.T, name string) *corev1.Pod {
+func (cl *cluster) getPod(t testing.TB, name string) *corev1.Pod {
 	t.Helper()
 	p, err := cl.kube.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
@@ -83,7 +83,7 @@ func (cl *cluster) getPod(t *testing.T, name string) *corev1.Pod {
 }
 
 // waitPodPhase waits for the pod's phase.
-func (cl *cluster) waitPodPhase(t *testing.T, name string, phase corev1.PodPhase) *corev1.Pod {
+func (cl *cluster) waitPodPhase(t testing.TB, name string, phase corev1.PodPhase) *corev1.Pod {
 	t.Helper()
 	var p *corev1.Pod
 	framework.Eventually(t, timeout, "pod "+name+" "+string(phase), func() error {
@@ -100,7 +100,7 @@ func (cl *cluster) waitPodPhase(t *testing.T, name string, phase corev1.PodPhase
 }
 
 // deletePod deletes the pod and waits until it is gone.
-func (cl *cluster) deletePod(t *testing.T, name string) {
+func (cl *cluster) deletePod(t testing.TB, name string) {
 	t.Helper()
 	ctx := context.Background()
 	if err := cl.kube.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
@@ -113,7 +113,7 @@ func (cl *cluster) deletePod(t *testing.T, name string) {
 }
 
 // waitGone waits until get answers NotFound.
-func (cl *cluster) waitGone(t *testing.T, what string, get func() error) {
+func (cl *cluster) waitGone(t testing.TB, what string, get func() error) {
 	t.Helper()
 	framework.Eventually(t, timeout, what+" gone", func() error {
 		err := get()
@@ -128,7 +128,7 @@ func (cl *cluster) waitGone(t *testing.T, what string, get func() error) {
 }
 
 // waitClaimBound waits until the claim is Bound and returns it.
-func (cl *cluster) waitClaimBound(t *testing.T, name string) *corev1.PersistentVolumeClaim {
+func (cl *cluster) waitClaimBound(t testing.TB, name string) *corev1.PersistentVolumeClaim {
 	t.Helper()
 	var c *corev1.PersistentVolumeClaim
 	framework.Eventually(t, timeout, "claim "+name+" Bound", func() error {
@@ -144,7 +144,7 @@ func (cl *cluster) waitClaimBound(t *testing.T, name string) *corev1.PersistentV
 	return c
 }
 
-func (cl *cluster) getPV(t *testing.T, name string) *corev1.PersistentVolume {
+func (cl *cluster) getPV(t testing.TB, name string) *corev1.PersistentVolume {
 	t.Helper()
 	pv, err := cl.kube.CoreV1().PersistentVolumes().Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
@@ -154,7 +154,7 @@ func (cl *cluster) getPV(t *testing.T, name string) *corev1.PersistentVolume {
 }
 
 // logs is what the pod's container printed.
-func (cl *cluster) logs(t *testing.T, pod string) string {
+func (cl *cluster) logs(t testing.TB, pod string) string {
 	t.Helper()
 	out, err := cl.kube.CoreV1().Pods(ns).GetLogs(pod, &corev1.PodLogOptions{}).DoRaw(context.Background())
 	if err != nil {
@@ -165,7 +165,7 @@ func (cl *cluster) logs(t *testing.T, pod string) string {
 
 // waitEvent waits for an event of reason on the object kind/name whose
 // message contains text.
-func (cl *cluster) waitEvent(t *testing.T, kind, name, reason, text string) {
+func (cl *cluster) waitEvent(t testing.TB, kind, name, reason, text string) {
 	t.Helper()
 	sel := fields.Set{"involvedObject.kind": kind, "involvedObject.name": name, "reason": reason}.AsSelector().String()
 	framework.Eventually(t, timeout, fmt.Sprintf("event %s on %s %s", reason, kind, name), func() error {
@@ -200,7 +200,7 @@ func nodeOf(pv *corev1.PersistentVolume) string {
 }
 
 // volumeDir is the directory of the PV's volume on its node.
-func (cl *cluster) volumeDir(t *testing.T, pv *corev1.PersistentVolume) string {
+func (cl *cluster) volumeDir(t testing.TB, pv *corev1.PersistentVolume) string {
 	t.Helper()
 	n, ok := cl.nodes[nodeOf(pv)]
 	if !ok || pv.Spec.CSI == nil {
@@ -211,7 +211,7 @@ func (cl *cluster) volumeDir(t *testing.T, pv *corev1.PersistentVolume) string {
 
 // calls are the driver's logged CSI calls that succeeded, as method
 // names (NodePublishVolume), for the volume id.
-func (n *node) calls(t *testing.T, id string) []string {
+func (n *node) calls(t testing.TB, id string) []string {
 	t.Helper()
 	data, err := os.ReadFile(n.callLog)
 	if err != nil {

@@ -46,7 +46,7 @@ type node struct {
 
 // startCluster starts the control plane and a kubelet with the driver
 // for each of names; driverFlags go to every driver.
-func startCluster(t *testing.T, names []string, driverFlags ...string) *cluster {
+func startCluster(t testing.TB, names []string, driverFlags ...string) *cluster {
 	t.Helper()
 	framework.NeedRuntime(t)
 	ctd := framework.StartContainerd(t)
@@ -71,7 +71,7 @@ func startCluster(t *testing.T, names []string, driverFlags ...string) *cluster 
 // applyAddon applies deploy/addons/csi-local.yaml without its DaemonSet:
 // the account, roles, CSIDriver and StorageClass. The driver and
 // provisioner run as processes here, beside each kubelet.
-func (cl *cluster) applyAddon(t *testing.T) {
+func (cl *cluster) applyAddon(t testing.TB) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "addons", "csi-local.yaml"))
 	if err != nil {
@@ -91,7 +91,7 @@ func (cl *cluster) applyAddon(t *testing.T) {
 }
 
 // apply runs kubectl apply -f - with a manifest.
-func (cl *cluster) apply(t *testing.T, manifest string) {
+func (cl *cluster) apply(t testing.TB, manifest string) {
 	t.Helper()
 	if out, err := framework.Kubectl(t, cl.srv.Kubeconfig(), manifest, "apply", "-f", "-"); err != nil {
 		t.Fatalf("kubectl apply: %v\n%s", err, out)
@@ -100,7 +100,7 @@ func (cl *cluster) apply(t *testing.T, manifest string) {
 
 // provisionerKubeconfig is a kubeconfig of the add-on's service account
 // kube-system/csi-local, so the provisioner runs with the add-on's RBAC.
-func (cl *cluster) provisionerKubeconfig(t *testing.T) string {
+func (cl *cluster) provisionerKubeconfig(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
 	var tok *authenticationv1.TokenRequest
@@ -132,7 +132,7 @@ current-context: csi-local
 
 // startDriver runs the driver for kubelet k, registering with it through
 // its plugins_registry, and its provisioner.
-func (cl *cluster) startDriver(t *testing.T, k *framework.Kubelet, kubeconfig string, flags ...string) *node {
+func (cl *cluster) startDriver(t testing.TB, k *framework.Kubelet, kubeconfig string, flags ...string) *node {
 	t.Helper()
 	n := &node{kubelet: k, dataDir: filepath.Join(t.TempDir(), "volumes"), callLog: filepath.Join(t.TempDir(), "calls.jsonl")}
 	socket := filepath.Join(k.RootDir, "plugins", driverName, "csi.sock")

@@ -78,7 +78,7 @@ func TestStatefulSetClaims(t *testing.T) {
 
 // exec runs a command in the pod's container with kubectl exec and
 // returns its output.
-func (cl *cluster) exec(t *testing.T, pod string, command ...string) string {
+func (cl *cluster) exec(t testing.TB, pod string, command ...string) string {
 	t.Helper()
 	out, err := framework.Kubectl(t, cl.srv.Kubeconfig(), "", append([]string{"exec", pod, "--"}, command...)...)
 	if err != nil {
