@@ -7,7 +7,7 @@ TOOLS        := $(BIN)/tools
 export PATH  := $(TOOLS):$(PATH)
 
 # Modules of the workspace, as go.work lists them.
-MODULES      := api pkg cmd services/apiserver services/scheduler services/controller-manager services/kubelet services/proxy services/cloud-controller plugins/maintenance images e2e
+MODULES      := api pkg cmd services/apiserver services/scheduler services/controller-manager services/kubelet services/proxy services/cloud-controller plugins/maintenance plugins/csi images e2e
 # Packages every module builds and tests (go.work root cannot use ./...).
 PKGS         := $(foreach m,$(MODULES),./$(m)/...)
 SERVICES     := apiserver scheduler controller-manager kubelet proxy cloud-controller
@@ -20,7 +20,7 @@ TEST_FLAGS   ?= -race -count=1 -timeout 20m
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-build: kubectl-skiff ## static binaries of every service and example plugin into bin/
+build: kubectl-skiff ## static binaries of every service, example plugin and the local CSI driver into bin/
 	@mkdir -p $(BIN)
 	@for s in $(SERVICES); do \
 		echo "build $$s"; \
@@ -32,6 +32,10 @@ build: kubectl-skiff ## static binaries of every service and example plugin into
 	done
 	@echo "build cloud-provider-local"
 	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/cloud-provider-local ./services/cloud-controller/cmd/cloud-provider-local
+	@for c in skiff-csi-local skiff-csi-provisioner; do \
+		echo "build $$c"; \
+		CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/$$c ./plugins/csi/cmd/$$c || exit 1; \
+	done
 
 kubectl-skiff: ## bin/kubectl-skiff only, the kubectl plugin (kubectl skiff trace)
 	@mkdir -p $(BIN)
@@ -122,7 +126,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each; a crasher lands 
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
-bench: ## apiserver, scheduler, controller-manager, kubelet, proxy and cluster DNS benchmarks (see docs/performance.md)
+bench: ## apiserver, scheduler, controller-manager, kubelet, proxy, cluster DNS and storage benchmarks (see docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./services/apiserver/...
 	$(GO) test -run '^$$' -bench BenchmarkScheduling -benchtime=1x -timeout 40m -v ./e2e/scheduler/
 	$(GO) test -run '^$$' -bench BenchmarkDeployment1000 -benchtime=1x -v ./e2e/controllermanager/
@@ -132,6 +136,7 @@ bench: ## apiserver, scheduler, controller-manager, kubelet, proxy and cluster D
 	$(GO) test -run '^$$' -bench 'BenchmarkRender|BenchmarkSync' -benchtime=3x -timeout 30m ./services/proxy/internal/netpol/
 	$(GO) test -run '^$$' -bench BenchmarkNetworkPolicyEnforcement -benchtime=40x -timeout 30m ./e2e/proxy/
 	$(GO) test -run '^$$' -bench BenchmarkClusterDNS -benchtime=1x -timeout 40m ./e2e/compose/
+	$(GO) test -run '^$$' -bench 'BenchmarkClaimToRunning|BenchmarkProvision200' -benchtime=1x -timeout 30m ./e2e/storage/
 
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/protoc-gen-grpc-gateway ## build the pinned code generators
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the docker-compose stack, waits until every node is Ready, applies
-# the cluster's add-ons (deploy/addons: CoreDNS) and waits until they run,
+# the cluster's add-ons (deploy/addons: CoreDNS, the local CSI driver) and
+# waits until they run,
 # writes a kubeconfig for the host and prints how to use the stack, saying
 # what it does step by step. An add-on that does not start fails it, with
 # the add-on's pods, events and logs.
@@ -152,16 +153,17 @@ done_step "ready"
 k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
 addons_failed() {
 	echo "make up: $1" >&2
-	for what in "get deployments,pods -o wide" "get events"; do
+	for what in "get deployments,daemonsets,pods -o wide" "get events"; do
 		echo "----- kubectl -n kube-system $what -----" >&2
 		k -n kube-system $what >&2 2>&1 || true
 	done
 	echo "----- logs of the add-on pods -----" >&2
 	k -n kube-system logs -l k8s-app=kube-dns --all-containers --prefix --tail 40 >&2 2>&1 || true
+	k -n kube-system logs -l app.kubernetes.io/name=csi-local --all-containers --prefix --tail 40 >&2 2>&1 || true
 	exit 1
 }
 addons=${SKIFF_ADDONS:-deploy/addons}
-step "Add-ons: kubectl apply --server-side -f $addons, waiting for CoreDNS"
+step "Add-ons: kubectl apply --server-side -f $addons, waiting for CoreDNS and the local CSI driver"
 out=$(k apply --server-side --force-conflicts --field-manager skiff-up -f "$addons" 2>&1) || addons_failed "applying $addons failed: $out"
 # Rolled out as kubectl rollout status sees it: the controller has seen
 # the applied generation, and every replica is updated and available, with
@@ -184,19 +186,39 @@ for node in $($compose config --services | grep '^node-'); do
 	node_started[$node]=${t:0:19}Z
 done
 dns_pods='{range .items[*]}{.spec.nodeName}|{.metadata.deletionTimestamp}|{.status.conditions[?(@.type=="Ready")].status}|{.status.containerStatuses[*].state.running.startedAt}{"\n"}{end}'
+# fresh_ready SELECTOR WANT: at least WANT pods of SELECTOR are Ready, each
+# with every container started since its node's container.
 fresh_ready() {
 	local node deleting ready started n=0
 	while IFS='|' read -r node deleting ready started; do
-		local since=${node_started[${node:-none}]-}
-		[[ -z $deleting && $ready == True && -n $since && -n $started && ! $started < $since ]] && n=$((n + 1))
-	done <<<"$(k -n kube-system get pods -l k8s-app=kube-dns -o jsonpath="$dns_pods" 2>/dev/null)"
-	((n >= want_dns))
+		local since=${node_started[${node:-none}]-} s ok=true
+		for s in $started; do [[ $s < $since ]] && ok=false; done
+		[[ -z $deleting && $ready == True && -n $since && -n $started ]] && $ok && n=$((n + 1))
+	done <<<"$(k -n kube-system get pods -l "$1" -o jsonpath="$dns_pods" 2>/dev/null)"
+	((n >= $2))
 }
-until rolled_out && fresh_ready; do
+until rolled_out && fresh_ready k8s-app=kube-dns "$want_dns"; do
 	((SECONDS < deadline)) || addons_failed "gave up waiting for the CoreDNS Deployment's replicas to be ready, each in a pod started since its node's container"
 	sleep 1
 done
-done_step "CoreDNS ready ($want_dns replicas)"
+# The local CSI driver's DaemonSet: rolled out (the applied generation
+# seen, a pod updated and available on every node), with a fresh Ready
+# pod on each of the $want nodes.
+ds_rolled_out() {
+	local gen seen desired updated available
+	read -r gen seen desired updated available <<<"$(k -n kube-system get daemonset csi-local -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.status.desiredNumberScheduled} {.status.updatedNumberScheduled} {.status.numberAvailable}' 2>/dev/null)"
+	[[ -n $desired && ${seen:-0} -ge $gen && $desired -ge $want && ${updated:-0} -eq $desired && ${available:-0} -eq $desired ]]
+}
+# (Only when the applied add-ons have it: SKIFF_ADDONS may name others.)
+csi=""
+if k -n kube-system get daemonset csi-local >/dev/null 2>&1; then
+	until ds_rolled_out && fresh_ready app.kubernetes.io/name=csi-local "$want"; do
+		((SECONDS < deadline)) || addons_failed "gave up waiting for the csi-local DaemonSet's pods to be ready on every node, each started since its node's container"
+		sleep 1
+	done
+	csi=", local CSI driver on $want nodes"
+fi
+done_step "CoreDNS ready ($want_dns replicas)$csi"
 
 registry=$($compose port registry 5000)
 registry=${registry/#0.0.0.0:/127.0.0.1:}

@@ -18,10 +18,12 @@ import (
 )
 
 // services are the binaries the tests run; plugins are the example
-// plugins, built under their directory's name.
+// plugins, built under their directory's name; programs are further
+// commands, built under their package's last element (skiff-csi-local).
 var (
 	services = []string{"apiserver", "scheduler", "controller-manager", "kubelet", "proxy"}
 	plugins  = []string{"maintenance"}
+	programs = []string{"skiff.dev/plugins/csi/cmd/skiff-csi-local", "skiff.dev/plugins/csi/cmd/skiff-csi-provisioner"}
 )
 
 var (
@@ -53,8 +55,8 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// Binary returns the path of a service binary, or of an example plugin,
-// built from this checkout.
+// Binary returns the path of a service binary, of an example plugin or of
+// one of the further programs (skiff-csi-local), built from this checkout.
 func Binary(t testing.TB, service string) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -69,6 +71,7 @@ func Binary(t testing.TB, service string) string {
 		for _, p := range plugins {
 			args = append(args, "skiff.dev/plugins/"+p)
 		}
+		args = append(args, programs...)
 		cmd := exec.Command("go", args...)
 		cmd.Dir = moduleDir()
 		out, err := cmd.CombinedOutput()

@@ -110,7 +110,19 @@ const CoreDNSImage = "registry.k8s.io/coredns/coredns:" + CoreDNSVersion
 // capability but NET_BIND_SERVICE dropped by its pod.
 var Addons = []Image{
 	{Prebuilt: "../bin/coredns", Ref: CoreDNSImage, Binary: "/coredns"},
+	// Skiff's own local CSI driver (deploy/addons/csi-local.yaml): the
+	// driver is the entrypoint, the provisioner its second container's
+	// command.
+	{
+		Package: "skiff.dev/plugins/csi/cmd/skiff-csi-local", Ref: CSILocalImage, Binary: "/skiff-csi-local",
+		Tools: []Tool{{Package: "skiff.dev/plugins/csi/cmd/skiff-csi-provisioner", Path: "/skiff-csi-provisioner"}},
+		Dirs:  []string{"/tmp"},
+	},
 }
+
+// CSILocalImage is the local CSI driver add-on's image, the name
+// deploy/addons/csi-local.yaml runs and the node image preloads.
+const CSILocalImage = "registry.skiff.local/csi-local:1.0"
 
 // byRef is the image of Images or Addons named ref.
 func byRef(ref string) (Image, bool) {

@@ -51,7 +51,7 @@ var Stack = []Image{
 			"/usr/sbin/nft",
 		},
 		Packages: []string{"containerd", "runc", "containernetworking-plugins", "nftables"},
-		Preload:  []string{"registry.skiff.local/pause:3.10", CoreDNSImage},
+		Preload:  []string{"registry.skiff.local/pause:3.10", CoreDNSImage, CSILocalImage},
 		Dirs:     []string{"/tmp", "/run", "/var/lib"},
 		Env:      []string{"PATH=/usr/local/bin:/usr/bin:/usr/sbin:/bin:/sbin"},
 	},

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sys/unix"
 )
 
 const containerdSocket = "/run/containerd/containerd.sock"
@@ -84,12 +85,21 @@ func run(ctx context.Context, o *options) error {
 	return g.Wait()
 }
 
-// prepareNode checks the node container's cgroup, which it returns, and
-// makes the directories and the containerd configuration the node needs.
+// prepareNode checks the node container's cgroup, which it returns, makes
+// the container's mounts shared, and makes the directories and the
+// containerd configuration the node needs.
 func prepareNode(o *options) (string, error) {
 	cgroup, err := ownCgroup("/proc/self/cgroup")
 	if err != nil {
 		return "", err
+	}
+	// Docker gives the container private mounts. Made rshared (as kind's
+	// node entrypoint does), a mount a pod makes with Bidirectional
+	// propagation (a CSI driver publishing a volume under the kubelet's
+	// pods directory) reaches the kubelet and containerd, and runc accepts
+	// Bidirectional and HostToContainer mounts at all.
+	if err := unix.Mount("", "/", "", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
+		return "", fmt.Errorf("making / rshared: %w", err)
 	}
 	if cgroup == "/" {
 		// A private cgroup namespace (Docker's default on cgroup v2): the

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"skiff.dev/pkg/component"
+)
+
+// options are the provisioner's flags.
+type options struct {
+	component.Observability
+	CSIAddress       string
+	Kubeconfig       string
+	NodeName         string
+	Namespace        string
+	TopologyKey      string
+	CapacityInterval time.Duration
+	Timeout          time.Duration
+	DriverTimeout    time.Duration
+	Workers          int
+}
+
+func defaultOptions() *options {
+	ns := os.Getenv("POD_NAMESPACE")
+	if ns == "" {
+		ns = "kube-system"
+	}
+	return &options{
+		Observability:    component.DefaultObservability(),
+		CSIAddress:       "/csi/csi.sock",
+		NodeName:         os.Getenv("NODE_NAME"),
+		Namespace:        ns,
+		TopologyKey:      "topology.local.csi.skiff.dev/node",
+		CapacityInterval: time.Minute,
+		Timeout:          30 * time.Second,
+		DriverTimeout:    2 * time.Minute,
+		Workers:          4,
+	}
+}
+
+func (o *options) AddFlags(fs *pflag.FlagSet) {
+	o.Observability.AddFlags(fs)
+	fs.StringVar(&o.CSIAddress, "csi-address", o.CSIAddress, "Unix socket of the CSI driver.")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig of the apiserver; empty uses the pod's service account.")
+	fs.StringVar(&o.NodeName, "node-name", o.NodeName, "This node's name: claims selected for it are provisioned here (default $NODE_NAME).")
+	fs.StringVar(&o.Namespace, "namespace", o.Namespace, "Namespace of the CSIStorageCapacity objects (default $POD_NAMESPACE, else kube-system).")
+	fs.StringVar(&o.TopologyKey, "topology-key", o.TopologyKey, "The driver's topology key whose value is the node's name.")
+	fs.DurationVar(&o.CapacityInterval, "capacity-poll-interval", o.CapacityInterval, "How often the node's capacity is asked of the driver and published.")
+	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "Timeout of each CreateVolume and DeleteVolume call.")
+	fs.DurationVar(&o.DriverTimeout, "driver-timeout", o.DriverTimeout, "How long to wait at start for the driver to answer Probe ready.")
+	fs.IntVar(&o.Workers, "worker-threads", o.Workers, "Claims and volumes handled at once.")
+}
+
+func (o *options) validate() error {
+	if err := o.Observability.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case o.NodeName == "":
+		return errors.New("--node-name (or $NODE_NAME) is required")
+	case o.CSIAddress == "" || o.TopologyKey == "" || o.Namespace == "":
+		return errors.New("--csi-address, --topology-key and --namespace are required")
+	case o.CapacityInterval <= 0 || o.Timeout <= 0 || o.DriverTimeout <= 0 || o.Workers <= 0:
+		return errors.New("--capacity-poll-interval, --timeout, --driver-timeout and --worker-threads must be positive")
+	}
+	return nil
+}

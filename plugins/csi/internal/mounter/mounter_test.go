@@ -1,0 +1,39 @@
+package mounter
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestParseLine(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want Mount
+		ro   bool
+	}{
+		{
+			line: `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`,
+			want: Mount{Point: "/mnt2", Options: []string{"rw", "noatime"}, Optional: []string{"master:1"}},
+		},
+		{
+			line: `40 30 0:5 /a /var/lib/kubelet/pods/x/volumes/a\040b ro,relatime shared:7 - ext4 /dev/sda rw`,
+			want: Mount{Point: "/var/lib/kubelet/pods/x/volumes/a b", Options: []string{"ro", "relatime"}, Optional: []string{"shared:7"}},
+			ro:   true,
+		},
+		{
+			line: `22 1 0:21 / /proc rw - proc proc rw`,
+			want: Mount{Point: "/proc", Options: []string{"rw"}},
+		},
+	} {
+		got, err := parseLine(tc.line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Point != tc.want.Point || !slices.Equal(got.Options, tc.want.Options) || !slices.Equal(got.Optional, tc.want.Optional) || got.ReadOnly() != tc.ro {
+			t.Errorf("parseLine(%q) = %+v, want %+v", tc.line, got, tc.want)
+		}
+	}
+	if _, err := parseLine("1 2 3"); err == nil {
+		t.Error("a short line parsed")
+	}
+}
