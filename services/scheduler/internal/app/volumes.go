@@ -76,7 +76,7 @@ func volumeOf(o *corev1.PersistentVolume) *storage.Volume {
 	v := &storage.Volume{Name: o.GetMetadata().GetName(), Labels: o.GetMetadata().GetLabels(),
 		ClassName: spec.GetStorageClassName(), AccessModes: spec.GetAccessModes(), VolumeMode: spec.GetVolumeMode(),
 		NodeAffinity: spec.GetNodeAffinity().GetRequired(), Phase: o.GetStatus().GetPhase(),
-		Deleting: o.GetMetadata().GetDeletionTimestamp() != nil}
+		Deleting: o.GetMetadata().GetDeletionTimestamp() != nil, ResourceVersion: o.GetMetadata().GetResourceVersion()}
 	if q, ok := spec.GetCapacity()["storage"]; ok {
 		if n, err := resource.ParseQuantity(q.GetString_()); err == nil {
 			v.Capacity = n.Value()
@@ -145,54 +145,49 @@ func capacityOf(o *storagev1.CSIStorageCapacity) *storage.Capacity {
 type volumeAPI struct{ c *client.Client }
 
 // BindVolume sets the volume's claimRef as Kubernetes' scheduler binder
-// does (the PV controller then completes the claim's side).
-func (a volumeAPI) BindVolume(ctx context.Context, name string, claim *corev1.PersistentVolumeClaim) error {
+// does (the PV controller then completes the claim's side). It writes the
+// version the decision was made on: a volume changed meanwhile (bound to
+// another claim, say) is a conflict, and PreBind fails.
+func (a volumeAPI) BindVolume(ctx context.Context, v *storage.Volume, claim *corev1.PersistentVolumeClaim) error {
 	pvs := a.c.CoreV1().PersistentVolumes()
+	pv, err := pvs.Get(ctx, v.Name)
+	if err != nil {
+		return fmt.Errorf("get persistentvolume %q: %w", v.Name, err)
+	}
+	if pv.GetMetadata().GetResourceVersion() != v.ResourceVersion {
+		return fmt.Errorf("persistentvolume %q changed since it was chosen (resourceVersion %s, chosen at %s)",
+			v.Name, pv.GetMetadata().GetResourceVersion(), v.ResourceVersion)
+	}
 	m := claim.GetMetadata()
-	return retryConflict(func() error {
-		pv, err := pvs.Get(ctx, name)
-		if err != nil {
-			return fmt.Errorf("get persistentvolume %q: %w", name, err)
-		}
-		if ref := pv.GetSpec().GetClaimRef(); ref != nil && (ref.GetNamespace() != m.GetNamespace() || ref.GetName() != m.GetName()) {
-			return fmt.Errorf("persistentvolume %q is bound to %s/%s", name, ref.GetNamespace(), ref.GetName())
-		}
-		pv.Spec.ClaimRef = &corev1.ObjectReference{Kind: "PersistentVolumeClaim", ApiVersion: "v1", Namespace: m.GetNamespace(),
-			Name: m.GetName(), Uid: m.GetUid(), ResourceVersion: m.GetResourceVersion()}
-		if pv.Metadata.Annotations == nil {
-			pv.Metadata.Annotations = map[string]string{}
-		}
-		pv.Metadata.Annotations[storage.AnnBoundByController] = "yes"
-		_, err = pvs.Update(ctx, pv, client.WriteOptions{})
-		return err
-	})
+	pv.Spec.ClaimRef = &corev1.ObjectReference{Kind: "PersistentVolumeClaim", ApiVersion: "v1", Namespace: m.GetNamespace(),
+		Name: m.GetName(), Uid: m.GetUid(), ResourceVersion: m.GetResourceVersion()}
+	if pv.Metadata.Annotations == nil {
+		pv.Metadata.Annotations = map[string]string{}
+	}
+	pv.Metadata.Annotations[storage.AnnBoundByController] = "yes"
+	if _, err := pvs.Update(ctx, pv, client.WriteOptions{}); err != nil {
+		return fmt.Errorf("bind persistentvolume %q to %s/%s: %w", v.Name, m.GetNamespace(), m.GetName(), err)
+	}
+	return nil
 }
 
 // SelectNode annotates the claim with the chosen node, which starts its
-// provisioning there.
-func (a volumeAPI) SelectNode(ctx context.Context, claim *corev1.PersistentVolumeClaim, node string) error {
+// provisioning there. It updates the version of the claim the decision
+// was based on, so a claim another pod gave a node meanwhile is a
+// conflict, not overwritten.
+func (a volumeAPI) SelectNode(ctx context.Context, claim *corev1.PersistentVolumeClaim, node string) (*corev1.PersistentVolumeClaim, error) {
 	m := claim.GetMetadata()
-	pvcs := a.c.CoreV1().PersistentVolumeClaims(m.GetNamespace())
-	return retryConflict(func() error {
-		cur, err := pvcs.Get(ctx, m.GetName())
-		if err != nil {
-			return fmt.Errorf("get persistentvolumeclaim %q: %w", m.GetName(), err)
-		}
-		if cur.Metadata.Annotations == nil {
-			cur.Metadata.Annotations = map[string]string{}
-		}
-		cur.Metadata.Annotations[storage.AnnSelectedNode] = node
-		_, err = pvcs.Update(ctx, cur, client.WriteOptions{})
-		return err
-	})
-}
-
-func retryConflict(f func() error) error {
-	var err error
-	for range 5 {
-		if err = f(); !client.IsConflict(err) {
-			return err
-		}
+	if sel, ok := m.GetAnnotations()[storage.AnnSelectedNode]; ok && sel != node {
+		return nil, fmt.Errorf("persistentvolumeclaim %q already has node %q selected", m.GetName(), sel)
 	}
-	return err
+	cp := proto.Clone(claim).(*corev1.PersistentVolumeClaim)
+	if cp.Metadata.Annotations == nil {
+		cp.Metadata.Annotations = map[string]string{}
+	}
+	cp.Metadata.Annotations[storage.AnnSelectedNode] = node
+	out, err := a.c.CoreV1().PersistentVolumeClaims(m.GetNamespace()).Update(ctx, cp, client.WriteOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("select node %q for persistentvolumeclaim %q: %w", node, m.GetName(), err)
+	}
+	return out, nil
 }

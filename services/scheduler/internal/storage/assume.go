@@ -1,9 +1,28 @@
 package storage
 
-import "context"
+import (
+	"context"
+	"strconv"
+
+	corev1 "skiff.dev/api/core/v1"
+)
+
+// volumeHold is a volume Reserve set aside for a claim, by the pods
+// (uids) that chose it for the claim; it lasts while one of them holds it.
+type volumeHold struct {
+	claim string
+	pods  map[string]bool
+}
+
+// claimHold is a claim as Reserve assumed it (with the selected node) for
+// one pod; it shadows the informer's copy until that is newer.
+type claimHold struct {
+	claim *corev1.PersistentVolumeClaim
+	pod   string
+}
 
 // availableVolumes are the volumes of a class a claim could bind to: not
-// bound to another claim, not assumed for one, not being deleted.
+// assumed for another claim, not being deleted.
 func (s *Store) availableVolumes(className, claimKey string) []*Volume {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -12,12 +31,20 @@ func (s *Store) availableVolumes(className, claimKey string) []*Volume {
 		if v.ClassName != className || v.Deleting {
 			continue
 		}
-		if by, ok := s.assumed[v.Name]; ok && by != claimKey {
+		if h, ok := s.assumed[v.Name]; ok && h.claim != claimKey {
 			continue
 		}
 		out = append(out, v)
 	}
 	return out
+}
+
+// assumedFor reports whether a volume is held for the claim.
+func (s *Store) assumedFor(volume, claimKey string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	h, ok := s.assumed[volume]
+	return ok && h.claim == claimKey
 }
 
 // capacities are the CSIStorageCapacities of a class.
@@ -33,19 +60,62 @@ func (s *Store) capacitiesOf(className string) []*Capacity {
 	return out
 }
 
-// AssumeVolume reserves a volume for a claim until PreBind has bound it
-// or Unreserve gives it back, so no other pod's claim picks it meanwhile.
-func (s *Store) AssumeVolume(volume, claimKey string) {
+// AssumeVolume reserves a volume for a claim of pod (its uid) until
+// PreBind has bound it or Unreserve gives it back, so no other pod's
+// claim picks it meanwhile.
+func (s *Store) AssumeVolume(volume, claimKey, pod string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.assumed[volume] = claimKey
+	h, ok := s.assumed[volume]
+	if !ok || h.claim != claimKey {
+		h = volumeHold{claim: claimKey, pods: map[string]bool{}}
+		s.assumed[volume] = h
+	}
+	h.pods[pod] = true
 }
 
-// ForgetVolume ends an assumption.
-func (s *Store) ForgetVolume(volume string) {
+// ForgetVolume ends pod's hold of a volume; other pods' are kept.
+func (s *Store) ForgetVolume(volume, pod string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.assumed, volume)
+	if h, ok := s.assumed[volume]; ok {
+		delete(h.pods, pod)
+		if len(h.pods) == 0 {
+			delete(s.assumed, volume)
+		}
+	}
+}
+
+// AssumeClaim makes Claim return c for pod until the informer delivers a
+// newer version, as Kubernetes' assume cache: a second pod of the same
+// claim then sees the node the first one selected.
+func (s *Store) AssumeClaim(c *corev1.PersistentVolumeClaim, pod string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.claimHolds[ClaimKey(c.GetMetadata().GetNamespace(), c.GetMetadata().GetName())] = claimHold{claim: c, pod: pod}
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// ForgetClaim ends pod's assumption of a claim; another pod's is kept.
+func (s *Store) ForgetClaim(namespace, name, pod string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := ClaimKey(namespace, name)
+	if s.claimHolds[key].pod == pod {
+		delete(s.claimHolds, key)
+	}
+}
+
+// newerThan reports whether resource version a is newer than b; versions
+// that are not numbers are newer whenever they differ.
+func newerThan(a, b string) bool {
+	x, errA := strconv.ParseUint(a, 10, 64)
+	y, errB := strconv.ParseUint(b, 10, 64)
+	if errA != nil || errB != nil {
+		return a != b
+	}
+	return x > y
 }
 
 // Wait calls done after every change of the store until it reports true

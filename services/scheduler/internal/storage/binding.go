@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/services/scheduler/internal/framework"
 )
@@ -26,13 +28,16 @@ const (
 // bound, as Kubernetes' bindTimeoutSeconds.
 const DefaultBindTimeout = 600 * time.Second
 
-// API writes volume binding decisions to the apiserver.
+// API writes volume binding decisions to the apiserver. Both write the
+// version of the object the decision was based on: when it changed
+// meanwhile, the write fails with a conflict and so does PreBind.
 type API interface {
 	// BindVolume sets the volume's claimRef to the claim, as the PV
 	// controller would, with pv.kubernetes.io/bound-by-controller.
-	BindVolume(ctx context.Context, volume string, claim *corev1.PersistentVolumeClaim) error
-	// SelectNode sets volume.kubernetes.io/selected-node on the claim.
-	SelectNode(ctx context.Context, claim *corev1.PersistentVolumeClaim, node string) error
+	BindVolume(ctx context.Context, volume *Volume, claim *corev1.PersistentVolumeClaim) error
+	// SelectNode sets volume.kubernetes.io/selected-node on the claim
+	// and returns the claim as written.
+	SelectNode(ctx context.Context, claim *corev1.PersistentVolumeClaim, node string) (*corev1.PersistentVolumeClaim, error)
 }
 
 // VolumeBinding binds a pod's claims to volumes that fit the node, or has
@@ -68,6 +73,7 @@ type bindingState struct {
 // podVolumes is what binding the pod's claims on one node takes.
 type podVolumes struct {
 	static    map[string]*corev1.PersistentVolumeClaim // volume name -> claim
+	volumes   map[string]*Volume                       // the static volumes as chosen
 	provision []*corev1.PersistentVolumeClaim
 }
 
@@ -118,7 +124,9 @@ func (pl *VolumeBinding) Filter(_ context.Context, state *framework.CycleState, 
 	return nil
 }
 
-// Reserve assumes the node's choices so other pods do not take them.
+// Reserve assumes the node's choices so other pods do not take them: the
+// static volumes for their claims, and the claims to provision with the
+// node selected, so a second pod of the same claim only fits that node.
 func (pl *VolumeBinding) Reserve(_ context.Context, state *framework.CycleState, pod *corev1.Pod, node string) *framework.Status {
 	s := readBinding(state)
 	if s == nil {
@@ -130,18 +138,40 @@ func (pl *VolumeBinding) Reserve(_ context.Context, state *framework.CycleState,
 	if !ok {
 		return framework.AsStatus(fmt.Errorf("no volume choices for node %q", node))
 	}
+	uid := pod.GetMetadata().GetUid()
 	for name, c := range pv.static {
-		pl.Store.AssumeVolume(name, ClaimKey(c.GetMetadata().GetNamespace(), c.GetMetadata().GetName()))
+		pl.Store.AssumeVolume(name, ClaimKey(c.GetMetadata().GetNamespace(), c.GetMetadata().GetName()), uid)
+	}
+	for _, c := range pv.provision {
+		if c.GetMetadata().GetAnnotations()[AnnSelectedNode] == node {
+			continue
+		}
+		pl.Store.AssumeClaim(withSelectedNode(c, node), uid)
 	}
 	s.chosen, s.node = pv, node
 	return nil
 }
 
-// Unreserve gives the assumed volumes back.
-func (pl *VolumeBinding) Unreserve(_ context.Context, state *framework.CycleState, _ *corev1.Pod, _ string) {
-	if s := readBinding(state); s != nil && s.chosen != nil {
-		for name := range s.chosen.static {
-			pl.Store.ForgetVolume(name)
-		}
+func withSelectedNode(c *corev1.PersistentVolumeClaim, node string) *corev1.PersistentVolumeClaim {
+	cp := proto.Clone(c).(*corev1.PersistentVolumeClaim)
+	if cp.Metadata.Annotations == nil {
+		cp.Metadata.Annotations = map[string]string{}
+	}
+	cp.Metadata.Annotations[AnnSelectedNode] = node
+	return cp
+}
+
+// Unreserve gives back what this pod assumed.
+func (pl *VolumeBinding) Unreserve(_ context.Context, state *framework.CycleState, pod *corev1.Pod, _ string) {
+	s := readBinding(state)
+	if s == nil || s.chosen == nil {
+		return
+	}
+	uid := pod.GetMetadata().GetUid()
+	for name := range s.chosen.static {
+		pl.Store.ForgetVolume(name, uid)
+	}
+	for _, c := range s.chosen.provision {
+		pl.Store.ForgetClaim(c.GetMetadata().GetNamespace(), c.GetMetadata().GetName(), uid)
 	}
 }

@@ -131,7 +131,8 @@ func mode(m string) string {
 }
 
 // matchVolume finds the smallest volume of the claim's class that fits it
-// on node and is not in taken; a volume pre-bound to the claim wins.
+// on node and is not in taken; a volume pre-bound to the claim, or
+// assumed for it by another pod's Reserve, wins.
 func (s *Store) matchVolume(c *corev1.PersistentVolumeClaim, node *corev1.Node, taken map[string]bool) *Volume {
 	key := ClaimKey(c.GetMetadata().GetNamespace(), c.GetMetadata().GetName())
 	var best *Volume
@@ -139,7 +140,7 @@ func (s *Store) matchVolume(c *corev1.PersistentVolumeClaim, node *corev1.Node, 
 		if taken[v.Name] || !volumeFits(v, c, node) {
 			continue
 		}
-		if v.ClaimRef != nil {
+		if v.ClaimRef != nil || s.assumedFor(v.Name, key) {
 			return v
 		}
 		if best == nil || v.Capacity < best.Capacity || (v.Capacity == best.Capacity && v.Name < best.Name) {

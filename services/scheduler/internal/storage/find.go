@@ -24,7 +24,7 @@ func (pl *VolumeBinding) findVolumes(claims *podClaims, node *corev1.Node) (*pod
 			break
 		}
 	}
-	out := &podVolumes{static: map[string]*corev1.PersistentVolumeClaim{}}
+	out := &podVolumes{static: map[string]*corev1.PersistentVolumeClaim{}, volumes: map[string]*Volume{}}
 	taken := map[string]bool{}
 	unboundOK := true
 	for _, c := range claims.delayed {
@@ -38,7 +38,7 @@ func (pl *VolumeBinding) findVolumes(claims *podClaims, node *corev1.Node) (*pod
 		}
 		if v := pl.Store.matchVolume(c, node, taken); v != nil {
 			taken[v.Name] = true
-			out.static[v.Name] = c
+			out.static[v.Name], out.volumes[v.Name] = c, v
 			continue
 		}
 		out.provision = append(out.provision, c)

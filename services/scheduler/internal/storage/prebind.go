@@ -17,13 +17,14 @@ func (pl *VolumeBinding) PreBind(ctx context.Context, state *framework.CycleStat
 	if s == nil || s.chosen == nil || (len(s.chosen.static) == 0 && len(s.chosen.provision) == 0) {
 		return nil
 	}
+	uid := pod.GetMetadata().GetUid()
 	defer func() {
 		for name := range s.chosen.static {
-			pl.Store.ForgetVolume(name)
+			pl.Store.ForgetVolume(name, uid)
 		}
 	}()
 	for name, c := range s.chosen.static {
-		if err := pl.API.BindVolume(ctx, name, c); err != nil {
+		if err := pl.API.BindVolume(ctx, s.chosen.volumes[name], c); err != nil {
 			return framework.AsStatus(fmt.Errorf("binding volumes: %w", err))
 		}
 	}
@@ -31,9 +32,11 @@ func (pl *VolumeBinding) PreBind(ctx context.Context, state *framework.CycleStat
 		if c.GetMetadata().GetAnnotations()[AnnSelectedNode] == node {
 			continue
 		}
-		if err := pl.API.SelectNode(ctx, c, node); err != nil {
+		written, err := pl.API.SelectNode(ctx, c, node)
+		if err != nil {
 			return framework.AsStatus(fmt.Errorf("binding volumes: %w", err))
 		}
+		pl.Store.AssumeClaim(written, uid)
 	}
 	timeout := pl.BindTimeout
 	if timeout <= 0 {

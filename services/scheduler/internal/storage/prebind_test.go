@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,49 +15,83 @@ import (
 	"skiff.dev/services/scheduler/internal/framework"
 )
 
+// errConflict is the apiserver's answer to a write of a stale version.
+var errConflict = errors.New("conflict: the object has been modified")
+
 // storeAPI writes PreBind's decisions into the store, as the apiserver
-// and informers would, and records them.
+// and informers would (each write a new resourceVersion; a write of an
+// older version a conflict), and records them.
 type storeAPI struct {
 	s        *Store
 	mu       sync.Mutex
+	rv       int
 	bound    []string // volume=claim
 	selected []string // claim=node
 }
 
-func (a *storeAPI) BindVolume(_ context.Context, volume string, c *corev1.PersistentVolumeClaim) error {
-	v, _ := a.s.Volume(volume)
+func (a *storeAPI) nextRV() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rv++
+	return strconv.Itoa(1000 + a.rv)
+}
+
+func (a *storeAPI) BindVolume(_ context.Context, volume *Volume, c *corev1.PersistentVolumeClaim) error {
+	v, _ := a.s.Volume(volume.Name)
+	if v.ResourceVersion != volume.ResourceVersion {
+		return errConflict
+	}
 	cp := *v
 	cp.ClaimRef = &ClaimRef{Namespace: c.GetMetadata().GetNamespace(), Name: c.GetMetadata().GetName(), UID: c.GetMetadata().GetUid()}
+	cp.ResourceVersion = a.nextRV()
 	a.s.SetVolume(&cp)
 	a.mu.Lock()
-	a.bound = append(a.bound, volume+"="+c.GetMetadata().GetName())
+	a.bound = append(a.bound, volume.Name+"="+c.GetMetadata().GetName())
 	a.mu.Unlock()
 	return nil
 }
 
-func (a *storeAPI) SelectNode(_ context.Context, c *corev1.PersistentVolumeClaim, node string) error {
+func (a *storeAPI) SelectNode(_ context.Context, c *corev1.PersistentVolumeClaim, node string) (*corev1.PersistentVolumeClaim, error) {
+	a.s.mu.RLock()
+	cur := a.s.claims[ClaimKey(c.GetMetadata().GetNamespace(), c.GetMetadata().GetName())]
+	a.s.mu.RUnlock()
+	if cur.GetMetadata().GetResourceVersion() != c.GetMetadata().GetResourceVersion() {
+		return nil, errConflict
+	}
 	cp := cloneClaim(c)
 	cp.Metadata.Annotations[AnnSelectedNode] = node
+	cp.Metadata.ResourceVersion = a.nextRV()
 	a.s.SetClaim(cp)
 	a.mu.Lock()
 	a.selected = append(a.selected, c.GetMetadata().GetName()+"="+node)
 	a.mu.Unlock()
-	return nil
+	return cp, nil
 }
 
 // bindClaim plays the PV controller: the claim names the volume, is
-// marked bind-completed and Bound.
+// marked bind-completed and Bound, and the volume names the claim.
 func bindClaim(s *Store, name, volume string) {
-	c, _ := s.Claim("default", name)
+	s.mu.RLock()
+	c := s.claims[ClaimKey("default", name)]
+	s.mu.RUnlock()
 	cp := cloneClaim(c)
 	cp.Spec.VolumeName = volume
 	cp.Metadata.Annotations[AnnBindCompleted] = "yes"
+	cp.Metadata.ResourceVersion = strconv.Itoa(2000 + len(volume))
 	cp.Status.Phase = "Bound"
 	if _, ok := s.Volume(volume); !ok {
 		s.SetVolume(&Volume{Name: volume, ClassName: cp.GetSpec().GetStorageClassName(),
-			ClaimRef: &ClaimRef{Namespace: "default", Name: name}})
+			ClaimRef: &ClaimRef{Namespace: "default", Name: name, UID: cp.GetMetadata().GetUid()}})
 	}
 	s.SetClaim(cp)
+}
+
+// goJoin runs f in a goroutine the test waits for before it ends.
+func goJoin(t *testing.T, f func()) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	t.Cleanup(wg.Wait)
+	go func() { defer wg.Done(); f() }()
 }
 
 // schedule runs a cycle's PreFilter, Filter and Reserve for node-1.
@@ -80,7 +116,7 @@ func TestPreBindProvisionWaitsForBound(t *testing.T) {
 	p := pod("p", "data")
 	state := schedule(t, pl, p)
 	done := make(chan *framework.Status, 1)
-	go func() { done <- pl.PreBind(context.Background(), state, p, "node-1") }()
+	goJoin(t, func() { done <- pl.PreBind(ctxTimeout(t), state, p, "node-1") })
 	// The claim gets the selected node; PreBind waits until it is Bound.
 	if err := s.Wait(ctxTimeout(t), func() (bool, error) {
 		c, _ := s.Claim("default", "data")
@@ -112,13 +148,13 @@ func TestPreBindStaticVolume(t *testing.T) {
 	if st := runFilter(t, pl, pod("q", "other"), localNode("node-1")); st.IsSuccess() {
 		t.Fatal("a second claim fitted the assumed volume")
 	}
-	go func() {
+	goJoin(t, func() {
 		_ = s.Wait(ctxTimeout(t), func() (bool, error) {
 			v, _ := s.Volume("pv-1")
 			return v.ClaimRef != nil, nil
 		})
 		bindClaim(s, "data", "pv-1")
-	}()
+	})
 	if st := pl.PreBind(context.Background(), state, p, "node-1"); !st.IsSuccess() {
 		t.Fatalf("PreBind: %v", st)
 	}
@@ -140,6 +176,7 @@ func TestPreBindFailures(t *testing.T) {
 			c, _ := s.Claim("default", "data")
 			cp := proto.Clone(c).(*corev1.PersistentVolumeClaim)
 			delete(cp.Metadata.Annotations, AnnSelectedNode)
+			cp.Metadata.ResourceVersion = "5000"
 			s.SetClaim(cp)
 		}, want: `binding volumes: selectedNode annotation reset for PVC "data"`},
 	} {
@@ -149,13 +186,13 @@ func TestPreBindFailures(t *testing.T) {
 			pl := New(s, &storeAPI{s: s}, tc.timeout).Binding
 			p := pod("p", "data")
 			state := schedule(t, pl, p)
-			go func() {
+			goJoin(t, func() {
 				_ = s.Wait(ctxTimeout(t), func() (bool, error) {
 					c, _ := s.Claim("default", "data")
 					return c.GetMetadata().GetAnnotations()[AnnSelectedNode] != "", nil
 				})
 				tc.act(s)
-			}()
+			})
 			st := pl.PreBind(context.Background(), state, p, "node-1")
 			if st.IsSuccess() || !strings.Contains(st.Message(), tc.want) {
 				t.Fatalf("PreBind: %v, want %q", st, tc.want)
@@ -176,4 +213,98 @@ func cloneClaim(c *corev1.PersistentVolumeClaim) *corev1.PersistentVolumeClaim {
 		cp.Metadata.Annotations = map[string]string{}
 	}
 	return cp
+}
+
+// scheduleOn runs PreFilter, Filter on every node, and Reserve on node;
+// it returns the state and each node's Filter status.
+func scheduleOn(t *testing.T, pl *VolumeBinding, p *corev1.Pod, node string, nodes ...*framework.NodeInfo) (*framework.CycleState, map[string]*framework.Status) {
+	t.Helper()
+	state := framework.NewCycleState(nodes)
+	ctx := context.Background()
+	if st := pl.PreFilter(ctx, state, p); !st.IsSuccess() {
+		t.Fatalf("PreFilter: %v", st)
+	}
+	filtered := map[string]*framework.Status{}
+	for _, n := range nodes {
+		filtered[n.Name()] = pl.Filter(ctx, state, p, n)
+	}
+	if st := pl.Reserve(ctx, state, p, node); !st.IsSuccess() {
+		t.Fatalf("Reserve on %s: %v", node, st)
+	}
+	return state, filtered
+}
+
+// Two pods of one WaitForFirstConsumer claim: once the first reserved
+// node-1, the second fits only node-1, even before PreBind wrote the
+// selected node, and its Unreserve does not drop the first one's hold.
+func TestSharedClaimFollowsTheFirstPodsNode(t *testing.T) {
+	s := bindingStore()
+	s.SetClaim(claim("data", wffc, ""))
+	pl := New(s, &storeAPI{s: s}, time.Minute).Binding
+	n1, n2 := localNode("node-1"), localNode("node-2")
+	p1, p2 := pod("p1", "data"), pod("p2", "data")
+	scheduleOn(t, pl, p1, "node-2", n1, n2)
+	state2, filtered := scheduleOn(t, pl, p2, "node-2", n1, n2)
+	wantStatus(t, filtered["node-1"], framework.UnschedulableAndUnresolvable, ReasonBindConflict)
+	wantStatus(t, filtered["node-2"], 0, "")
+	pl.Unreserve(context.Background(), state2, p2, "node-2")
+	if c, _ := s.Claim("default", "data"); c.GetMetadata().GetAnnotations()[AnnSelectedNode] != "node-2" {
+		t.Fatalf("p2's Unreserve dropped p1's assumed claim: %v", c.GetMetadata().GetAnnotations())
+	}
+}
+
+// A static volume two pods of one claim chose stays held until both let go.
+func TestVolumeHoldPerPod(t *testing.T) {
+	s := NewStore()
+	s.AssumeVolume("pv-1", "default/data", "uid-p1")
+	s.AssumeVolume("pv-1", "default/data", "uid-p2")
+	s.ForgetVolume("pv-1", "uid-p2")
+	if !s.assumedFor("pv-1", "default/data") {
+		t.Fatal("p2's forget dropped p1's hold")
+	}
+	s.ForgetVolume("pv-1", "uid-p1")
+	if s.assumedFor("pv-1", "default/data") {
+		t.Fatal("hold kept after both pods let go")
+	}
+}
+
+// A claim or volume changed after the decision: PreBind's write conflicts
+// and PreBind fails rather than overwrite.
+func TestPreBindConflictOnStaleObject(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		class  string
+		change func(s *Store)
+	}{
+		{name: "claim given another node", class: wffc, change: func(s *Store) {
+			c := cloneClaim(claim("data", wffc, ""))
+			c.Metadata.Annotations[AnnSelectedNode] = "node-2"
+			c.Metadata.ResourceVersion = "7"
+			s.SetClaim(c)
+		}},
+		{name: "volume changed", class: static, change: func(s *Store) {
+			v, _ := s.Volume("pv-1")
+			cp := *v
+			cp.ResourceVersion = "7"
+			s.SetVolume(&cp)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := bindingStore()
+			s.SetClaim(claim("data", tc.class, ""))
+			s.SetVolume(&Volume{Name: "pv-1", ClassName: static, Capacity: 2 * gi, AccessModes: []string{"ReadWriteOnce"}, Phase: "Available", ResourceVersion: "5"})
+			api := &storeAPI{s: s}
+			pl := New(s, api, time.Minute).Binding
+			p := pod("p", "data")
+			state := schedule(t, pl, p)
+			tc.change(s)
+			st := pl.PreBind(ctxTimeout(t), state, p, "node-1")
+			if st.IsSuccess() || !strings.Contains(st.Message(), errConflict.Error()) {
+				t.Fatalf("PreBind: %v, want a conflict", st)
+			}
+			if len(api.selected)+len(api.bound) != 0 {
+				t.Fatalf("wrote %v %v despite the conflict", api.selected, api.bound)
+			}
+		})
+	}
 }

@@ -26,6 +26,8 @@ type Volume struct {
 	Driver       string // the CSI driver; "" for other sources
 	Handle       string // the CSI volume handle
 	Deleting     bool
+	// ResourceVersion is the version these fields were read from.
+	ResourceVersion string
 }
 
 // ClaimRef is the claim a volume is bound (or pre-bound) to.
@@ -83,7 +85,8 @@ type Store struct {
 	csiNodes   map[string]*CSINode
 	drivers    map[string]*Driver
 	capacities map[string]*Capacity // namespace/name
-	assumed    map[string]string    // volume name -> claim key, bound in PreBind
+	assumed    map[string]volumeHold // volume name -> claim and pod, bound in PreBind
+	claimHolds map[string]claimHold  // namespace/name -> the claim as assumed
 	changed    chan struct{}
 }
 
@@ -91,7 +94,8 @@ type Store struct {
 func NewStore() *Store {
 	return &Store{claims: map[string]*corev1.PersistentVolumeClaim{}, volumes: map[string]*Volume{},
 		classes: map[string]*Class{}, csiNodes: map[string]*CSINode{}, drivers: map[string]*Driver{},
-		capacities: map[string]*Capacity{}, assumed: map[string]string{}, changed: make(chan struct{})}
+		capacities: map[string]*Capacity{}, assumed: map[string]volumeHold{}, claimHolds: map[string]claimHold{},
+		changed: make(chan struct{})}
 }
 
 // ClaimKey is a claim's namespace/name.
@@ -109,9 +113,15 @@ func setOrDelete[T any](s *Store, m map[string]T, key string, v T, del bool) {
 	s.changed = make(chan struct{})
 }
 
-// SetClaim stores a claim; DeleteClaim forgets it.
+// SetClaim stores a claim; an assumption it is newer than ends.
 func (s *Store) SetClaim(c *corev1.PersistentVolumeClaim) {
-	setOrDelete(s, s.claims, ClaimKey(c.GetMetadata().GetNamespace(), c.GetMetadata().GetName()), c, false)
+	key := ClaimKey(c.GetMetadata().GetNamespace(), c.GetMetadata().GetName())
+	s.mu.Lock()
+	if h, ok := s.claimHolds[key]; ok && newerThan(c.GetMetadata().GetResourceVersion(), h.claim.GetMetadata().GetResourceVersion()) {
+		delete(s.claimHolds, key)
+	}
+	s.mu.Unlock()
+	setOrDelete(s, s.claims, key, c, false)
 }
 
 // DeleteClaim forgets a claim.
@@ -153,11 +163,17 @@ func (s *Store) DeleteCapacity(namespace, name string) {
 	setOrDelete(s, s.capacities, ClaimKey(namespace, name), nil, true)
 }
 
-// Claim returns a claim.
+// Claim returns a claim: the informer's copy, or Reserve's assumed one
+// while the informer's is not newer.
 func (s *Store) Claim(namespace, name string) (*corev1.PersistentVolumeClaim, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c, ok := s.claims[ClaimKey(namespace, name)]
+	key := ClaimKey(namespace, name)
+	c, ok := s.claims[key]
+	if h, held := s.claimHolds[key]; held && ok &&
+		!newerThan(c.GetMetadata().GetResourceVersion(), h.claim.GetMetadata().GetResourceVersion()) {
+		return h.claim, true
+	}
 	return c, ok
 }
 
