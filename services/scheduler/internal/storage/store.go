@@ -84,7 +84,7 @@ type Store struct {
 	classes    map[string]*Class
 	csiNodes   map[string]*CSINode
 	drivers    map[string]*Driver
-	capacities map[string]*Capacity // namespace/name
+	capacities map[string]*Capacity  // namespace/name
 	assumed    map[string]volumeHold // volume name -> claim and pod, bound in PreBind
 	claimHolds map[string]claimHold  // namespace/name -> the claim as assumed
 	changed    chan struct{}
