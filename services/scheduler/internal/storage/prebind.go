@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/nodematch"
 	"skiff.dev/services/scheduler/internal/framework"
 )
 
@@ -44,7 +46,8 @@ func (pl *VolumeBinding) PreBind(ctx context.Context, state *framework.CycleStat
 	}
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	err := pl.Store.Wait(wctx, func() (bool, error) { return pl.allBound(pod, s.chosen, node) })
+	n := nodeOf(state, node)
+	err := pl.Store.Wait(wctx, func() (bool, error) { return pl.allBound(pod, s.chosen, n) })
 	if errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("binding volumes: timed out waiting for the condition")
 	}
@@ -54,11 +57,25 @@ func (pl *VolumeBinding) PreBind(ctx context.Context, state *framework.CycleStat
 	return nil
 }
 
-// allBound reports whether every claim of the pod is fully bound: the
-// claim names its volume, carries pv.kubernetes.io/bind-completed and is
-// Bound, and the volume's claimRef names the claim. A claim that lost its
-// selected node (provisioning failed; the provisioner let go) fails it.
-func (pl *VolumeBinding) allBound(pod *corev1.Pod, chosen *podVolumes, node string) (bool, error) {
+// nodeOf is the node of the cycle's snapshot; a node missing there is
+// one with only its name.
+func nodeOf(state *framework.CycleState, name string) *corev1.Node {
+	for _, n := range state.Nodes {
+		if n.Name() == name {
+			return n.Node
+		}
+	}
+	return &corev1.Node{Metadata: &metav1.ObjectMeta{Name: name}}
+}
+
+// allBound reports whether every claim of the pod is fully bound, as
+// Kubernetes' checkBindings: the claim names its volume, carries
+// pv.kubernetes.io/bind-completed and is Bound, the volume's claimRef
+// names the claim by uid, and the volume's node affinity fits the node.
+// A claim that lost its selected node (provisioning failed; the
+// provisioner let go) or a volume that does not fit the node fails it.
+func (pl *VolumeBinding) allBound(pod *corev1.Pod, chosen *podVolumes, n *corev1.Node) (bool, error) {
+	node := n.GetMetadata().GetName()
 	ns := pod.GetMetadata().GetNamespace()
 	for _, c := range chosen.provision {
 		cur, ok := pl.Store.Claim(ns, c.GetMetadata().GetName())
@@ -78,8 +95,11 @@ func (pl *VolumeBinding) allBound(pod *corev1.Pod, chosen *podVolumes, node stri
 			return false, nil
 		}
 		v, ok := pl.Store.Volume(c.GetSpec().GetVolumeName())
-		if !ok || v.ClaimRef == nil || v.ClaimRef.Namespace != ns || v.ClaimRef.Name != name {
+		if !ok || v.ClaimRef == nil || v.ClaimRef.Namespace != ns || v.ClaimRef.Name != name || v.ClaimRef.UID != c.GetMetadata().GetUid() {
 			return false, nil
+		}
+		if v.NodeAffinity != nil && !nodematch.Selector(v.NodeAffinity, n) {
+			return false, fmt.Errorf("binding volumes: pv %q node affinity doesn't match node %q", v.Name, node)
 		}
 	}
 	return true, nil

@@ -179,6 +179,23 @@ func TestPreBindFailures(t *testing.T) {
 			cp.Metadata.ResourceVersion = "5000"
 			s.SetClaim(cp)
 		}, want: `binding volumes: selectedNode annotation reset for PVC "data"`},
+		{name: "volume of another node", timeout: time.Minute, act: func(s *Store) {
+			s.SetVolume(&Volume{Name: "pv-x", ClassName: wffc, NodeAffinity: pinned(topoKey, "node-2"),
+				ClaimRef: &ClaimRef{Namespace: "default", Name: "data", UID: "uid-data"}})
+			bindClaim(s, "data", "pv-x")
+		}, want: `binding volumes: pv "pv-x" node affinity doesn't match node "node-1"`},
+		{name: "volume bound to an older claim of the name", timeout: 200 * time.Millisecond, act: func(s *Store) {
+			s.SetVolume(&Volume{Name: "pv-x", ClassName: wffc, ClaimRef: &ClaimRef{Namespace: "default", Name: "data", UID: "old-uid"}})
+			bindClaim(s, "data", "pv-x")
+		}, want: "binding volumes: timed out waiting for the condition"},
+		{name: "volume named without bind-completed", timeout: 200 * time.Millisecond, act: func(s *Store) {
+			bindClaim(s, "data", "pv-x")
+			c, _ := s.Claim("default", "data")
+			cp := cloneClaim(c)
+			delete(cp.Metadata.Annotations, AnnBindCompleted)
+			cp.Metadata.ResourceVersion = "6000"
+			s.SetClaim(cp)
+		}, want: "binding volumes: timed out waiting for the condition"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := bindingStore()
