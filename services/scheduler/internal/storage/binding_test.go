@@ -62,6 +62,14 @@ func TestVolumeBindingFilter(t *testing.T) {
 			pod: pod("p", "data"), node: localNode("node-1"), code: uu, reason: ReasonUnboundImmediat},
 		{name: "unbound claim without class is immediate", setup: func(s *Store) { s.SetClaim(claim("data", "", "")) },
 			pod: pod("p", "data"), node: localNode("node-1"), code: uu, reason: ReasonUnboundImmediat},
+		{name: "claim naming a volume without bind-completed is immediate", setup: func(s *Store) {
+			c := claim("data", wffc, "pv-1")
+			delete(c.Metadata.Annotations, AnnBindCompleted)
+			s.SetClaim(c)
+			s.SetVolume(&Volume{Name: "pv-1", ClassName: wffc})
+		}, pod: pod("p", "data"), node: localNode("node-1"), code: uu, reason: ReasonUnboundImmediat},
+		{name: "claim of a missing class is immediate", setup: func(s *Store) { s.SetClaim(claim("data", "gone", "")) },
+			pod: pod("p", "data"), node: localNode("node-1"), code: uu, reason: ReasonUnboundImmediat},
 		{name: "bound volume pinned here", setup: func(s *Store) {
 			s.SetClaim(claim("data", wffc, "pv-1"))
 			s.SetVolume(&Volume{Name: "pv-1", ClassName: wffc, NodeAffinity: pinned(topoKey, "node-1")})

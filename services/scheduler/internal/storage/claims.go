@@ -46,7 +46,8 @@ type notFoundError struct{ msg string }
 
 func (e notFoundError) Error() string { return e.msg }
 
-// claimsOf looks up and sorts the pod's claims.
+// claimsOf looks up and sorts the pod's claims: fully bound, unbound of
+// a WaitForFirstConsumer class, or else unbound immediate.
 func (s *Store) claimsOf(pod *corev1.Pod, names []string) (*podClaims, error) {
 	ns := pod.GetMetadata().GetNamespace()
 	out := &podClaims{}
@@ -59,26 +60,39 @@ func (s *Store) claimsOf(pod *corev1.Pod, names []string) (*podClaims, error) {
 			return nil, notFoundError{fmt.Sprintf("persistentvolumeclaim %q bound to non-existent persistentvolume %q", name, c.GetSpec().GetVolumeName())}
 		case c.GetMetadata().GetDeletionTimestamp() != nil:
 			return nil, notFoundError{fmt.Sprintf("persistentvolumeclaim %q is being deleted", name)}
-		case c.GetSpec().GetVolumeName() != "":
+		case fullyBound(c):
 			out.bound = append(out.bound, c)
 			continue
 		}
-		class := c.GetSpec().GetStorageClassName()
-		if class == "" {
-			out.immediate++
-			continue
-		}
-		cl, ok := s.Class(class)
-		if !ok {
-			return nil, fmt.Errorf("storageclass.storage.k8s.io %q not found", class)
-		}
-		if cl.BindingMode == ModeWaitForConsumer {
+		// Only an unbound claim of a WaitForFirstConsumer class waits for
+		// the scheduler; one that names its volume without
+		// bind-completed (pre-bound) is the PV controller's, as an
+		// Immediate one.
+		if c.GetSpec().GetVolumeName() == "" && s.delayBinding(c) {
 			out.delayed = append(out.delayed, c)
 		} else {
 			out.immediate++
 		}
 	}
 	return out, nil
+}
+
+// fullyBound is Kubernetes' isPVCFullyBound: the claim names its volume
+// and the PV controller marked the binding complete.
+func fullyBound(c *corev1.PersistentVolumeClaim) bool {
+	_, done := c.GetMetadata().GetAnnotations()[AnnBindCompleted]
+	return c.GetSpec().GetVolumeName() != "" && done
+}
+
+// delayBinding: the claim's class binds WaitForFirstConsumer. No class,
+// or a class that does not exist, binds at once, as in Kubernetes.
+func (s *Store) delayBinding(c *corev1.PersistentVolumeClaim) bool {
+	name := c.GetSpec().GetStorageClassName()
+	if name == "" {
+		return false
+	}
+	cl, ok := s.Class(name)
+	return ok && cl.BindingMode == ModeWaitForConsumer
 }
 
 // requestBytes is what a claim asks for; ok is false when it asks nothing.

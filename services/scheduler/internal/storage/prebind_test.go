@@ -71,10 +71,7 @@ func (a *storeAPI) SelectNode(_ context.Context, c *corev1.PersistentVolumeClaim
 // bindClaim plays the PV controller: the claim names the volume, is
 // marked bind-completed and Bound, and the volume names the claim.
 func bindClaim(s *Store, name, volume string) {
-	s.mu.RLock()
-	c := s.claims[ClaimKey("default", name)]
-	s.mu.RUnlock()
-	cp := cloneClaim(c)
+	cp := cloneClaim(storedClaim(s, name))
 	cp.Spec.VolumeName = volume
 	cp.Metadata.Annotations[AnnBindCompleted] = "yes"
 	cp.Metadata.ResourceVersion = strconv.Itoa(2000 + len(volume))
@@ -84,6 +81,13 @@ func bindClaim(s *Store, name, volume string) {
 			ClaimRef: &ClaimRef{Namespace: "default", Name: name, UID: cp.GetMetadata().GetUid()}})
 	}
 	s.SetClaim(cp)
+}
+
+// storedClaim is the claim as the informer delivered it, not as assumed.
+func storedClaim(s *Store, name string) *corev1.PersistentVolumeClaim {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.claims[ClaimKey("default", name)]
 }
 
 // goJoin runs f in a goroutine the test waits for before it ends.
@@ -119,7 +123,7 @@ func TestPreBindProvisionWaitsForBound(t *testing.T) {
 	goJoin(t, func() { done <- pl.PreBind(ctxTimeout(t), state, p, "node-1") })
 	// The claim gets the selected node; PreBind waits until it is Bound.
 	if err := s.Wait(ctxTimeout(t), func() (bool, error) {
-		c, _ := s.Claim("default", "data")
+		c := storedClaim(s, "data")
 		return c.GetMetadata().GetAnnotations()[AnnSelectedNode] == "node-1", nil
 	}); err != nil {
 		t.Fatalf("selected-node never set: %v", err)
@@ -205,7 +209,7 @@ func TestPreBindFailures(t *testing.T) {
 			state := schedule(t, pl, p)
 			goJoin(t, func() {
 				_ = s.Wait(ctxTimeout(t), func() (bool, error) {
-					c, _ := s.Claim("default", "data")
+					c := storedClaim(s, "data")
 					return c.GetMetadata().GetAnnotations()[AnnSelectedNode] != "", nil
 				})
 				tc.act(s)
