@@ -206,11 +206,19 @@ func TestBoundVolumeIsProtected(t *testing.T) {
 	})
 }
 
-// stays checks that ok holds for 3 seconds, in which the controllers
-// have seen the change and would have acted.
+// negativeCheckWindow is the one fixed window these tests use to check
+// that something does NOT happen (a finalizer holds, a detach waits):
+// there is no event to wait for when a controller rightly does nothing,
+// so the check polls for this long, well beyond the controllers' reaction
+// to the change (informer delivery and one reconcile, milliseconds here).
+// Everything positive is polled for with framework.Eventually instead.
+const negativeCheckWindow = 3 * time.Second
+
+// stays checks that ok holds for negativeCheckWindow, in which the
+// controllers have seen the change and would have acted.
 func (c *cluster) stays(what string, ok func() error) {
 	c.t.Helper()
-	deadline := time.After(3 * time.Second)
+	deadline := time.After(negativeCheckWindow)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -357,12 +365,36 @@ spec: {attachRequired: false}
 	if len(l.GetItems()) != 1 {
 		t.Errorf("%d VolumeAttachments, want only the one of the volume that needs attaching", len(l.GetItems()))
 	}
+	// The kubelet reports the volume mounted: the VolumeAttachment stays
+	// after the pod is gone until the node's volumesInUse drops it.
+	inUse := "kubernetes.io/csi/attach.csi.example^handle-attached"
+	c.setVolumesInUse("node-a", inUse)
 	c.kubectl("", "delete", "pod", "a")
+	c.stays("the VolumeAttachment while node-a reports the volume in use", func() error {
+		_, err := vas.Get(c.ctx, name)
+		return err
+	})
+	c.setVolumesInUse("node-a")
 	framework.Eventually(t, 60*time.Second, "the VolumeAttachment is deleted", func() error {
 		if _, err := vas.Get(c.ctx, name); !client.IsNotFound(err) {
 			return fmt.Errorf("still there: %v", err)
 		}
 		return nil
+	})
+}
+
+// setVolumesInUse writes a node's status.volumesInUse, as the kubelet
+// does for the volumes it has mounted.
+func (c *cluster) setVolumesInUse(node string, names ...string) {
+	c.t.Helper()
+	framework.Eventually(c.t, 30*time.Second, "volumesInUse of "+node, func() error {
+		n, err := c.c.CoreV1().Nodes().Get(c.ctx, node)
+		if err != nil {
+			return err
+		}
+		n.Status.VolumesInUse = names
+		_, err = c.c.CoreV1().Nodes().UpdateStatus(c.ctx, n, client.WriteOptions{})
+		return err
 	})
 }
 

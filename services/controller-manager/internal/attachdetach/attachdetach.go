@@ -5,8 +5,11 @@
 // object), and the controller asks for it with a storage.k8s.io/v1
 // VolumeAttachment named as Kubernetes names it,
 // csi-<sha256(volumeHandle+driver+node)>, for the driver's attacher to
-// carry out. When no pod on the node uses the volume any more, the
-// VolumeAttachment is deleted (the attacher detaches, then lets it go).
+// carry out. When no pod on the node needs the volume any more (deleted,
+// or Succeeded/Failed), the VolumeAttachment is deleted (the attacher
+// detaches, then lets it go) once the kubelet no longer reports the
+// volume in the Node's status.volumesInUse (it has unmounted it), or
+// after MaxWaitForUnmount, as Kubernetes does.
 // The keys are node names: each reconcile makes one node's
 // VolumeAttachments what its pods need.
 package attachdetach
@@ -15,6 +18,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -46,11 +50,14 @@ type Controller struct {
 	volumes     *informer.Informer[*corev1.PersistentVolume]
 	drivers     *informer.Informer[*storagev1.CSIDriver]
 	attachments *informer.Informer[*storagev1.VolumeAttachment]
+	nodeObjs    *informer.Informer[*corev1.Node]
+	wait        *unmountWait
 }
 
 // New wires the controller to the shared informers.
 func New(c *client.Client, f *informers.Factory, workers int) *Controller {
-	ac := &Controller{c: c, pods: f.Pods(),
+	ac := &Controller{c: c, pods: f.Pods(), nodeObjs: f.Nodes(),
+		wait:        &unmountWait{since: map[string]time.Time{}, now: time.Now},
 		claims:      informers.For[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList](f),
 		volumes:     informers.For[*corev1.PersistentVolume, *corev1.PersistentVolumeList](f),
 		drivers:     informers.For[*storagev1.CSIDriver, *storagev1.CSIDriverList](f),
@@ -75,6 +82,12 @@ func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 		OnUpdate: func(_, _ *corev1.PersistentVolumeClaim) { all() }})
 	ac.drivers.AddHandler(informer.Handler[*storagev1.CSIDriver]{OnAdd: func(*storagev1.CSIDriver) { all() },
 		OnUpdate: func(_, _ *storagev1.CSIDriver) { all() }, OnDelete: func(*storagev1.CSIDriver) { all() }})
+	ac.nodeObjs.AddHandler(informer.Handler[*corev1.Node]{OnDelete: func(n *corev1.Node) { ac.Enqueue(n.GetMetadata().GetName()) },
+		OnUpdate: func(old, n *corev1.Node) {
+			if !slices.Equal(old.GetStatus().GetVolumesInUse(), n.GetStatus().GetVolumesInUse()) {
+				ac.Enqueue(n.GetMetadata().GetName())
+			}
+		}})
 	vaChanged := func(va *storagev1.VolumeAttachment) { ac.Enqueue(va.GetSpec().GetNodeName()) }
 	ac.attachments.AddHandler(informer.Handler[*storagev1.VolumeAttachment]{OnAdd: vaChanged, OnDelete: vaChanged,
 		OnUpdate: func(_, va *storagev1.VolumeAttachment) { vaChanged(va) }})
@@ -105,16 +118,26 @@ type attachment struct{ pv, driver, handle string }
 
 func (ac *Controller) reconcile(ctx context.Context, node string) (time.Duration, error) {
 	want := ac.desired(node)
+	n, _ := ac.nodeObjs.Store().Get(node)
+	var again time.Duration
 	for _, va := range ac.attachments.Store().List() {
-		s := va.GetSpec()
+		s, name := va.GetSpec(), va.GetMetadata().GetName()
 		if s.GetNodeName() != node || s.GetSource().GetPersistentVolumeName() == "" {
 			continue
 		}
-		if _, ok := want[va.GetMetadata().GetName()]; ok {
-			delete(want, va.GetMetadata().GetName())
+		if _, ok := want[name]; ok {
+			delete(want, name)
+			ac.wait.needed(name)
 			continue
 		}
 		if va.GetMetadata().GetDeletionTimestamp() != nil {
+			continue
+		}
+		ok, left := ac.wait.mayDetach(name, ac.inUse(va, n))
+		if !ok {
+			if again == 0 || left < again {
+				again = left
+			}
 			continue
 		}
 		if err := ac.detach(ctx, va); err != nil {
@@ -126,7 +149,7 @@ func (ac *Controller) reconcile(ctx context.Context, node string) (time.Duration
 			return 0, err
 		}
 	}
-	return 0, nil
+	return again, nil
 }
 
 // desired are the attachments, by name, the node's pods need.
