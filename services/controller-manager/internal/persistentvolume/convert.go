@@ -5,6 +5,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	"skiff.dev/pkg/volumeclass"
 )
 
 // Well-known annotations.
@@ -16,7 +17,6 @@ const (
 	AnnBetaProvisioner    = "volume.beta.kubernetes.io/storage-provisioner"
 	AnnSelectedNode       = "volume.kubernetes.io/selected-node"
 	AnnDefaultClass       = "storageclass.kubernetes.io/is-default-class"
-	annBetaClass          = "volume.beta.kubernetes.io/storage-class"
 )
 
 func bytesOf(q *metav1.Quantity) int64 {
@@ -30,27 +30,14 @@ func bytesOf(q *metav1.Quantity) int64 {
 	return v.Value()
 }
 
-// claimClass is the claim's class: the beta annotation first, as
-// Kubernetes reads it, then spec.storageClassName.
-func claimClass(c *corev1.PersistentVolumeClaim) string {
-	if v, ok := c.GetMetadata().GetAnnotations()[annBetaClass]; ok {
-		return v
-	}
-	return c.GetSpec().GetStorageClassName()
-}
-
-// hasClass: the claim names a class, even "" (which means none).
-func hasClass(c *corev1.PersistentVolumeClaim) bool {
-	_, ok := c.GetMetadata().GetAnnotations()[annBetaClass]
-	return ok || c.GetSpec().StorageClassName != nil
-}
-
-func volumeClass(v *corev1.PersistentVolume) string {
-	if c, ok := v.GetMetadata().GetAnnotations()[annBetaClass]; ok {
-		return c
-	}
-	return v.GetSpec().GetStorageClassName()
-}
+// claimClass, hasClass and volumeClass are the shared rule: the beta
+// annotation first, then spec.storageClassName (the scheduler reads the
+// same through pkg/volumeclass).
+var (
+	claimClass  = volumeclass.Claim
+	hasClass    = volumeclass.ClaimNamed
+	volumeClass = volumeclass.Volume
+)
 
 func toClaim(c *corev1.PersistentVolumeClaim) *Claim {
 	m := c.GetMetadata()

@@ -12,6 +12,7 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/component"
 	"skiff.dev/pkg/informer"
+	"skiff.dev/pkg/volumeclass"
 	"skiff.dev/services/scheduler/internal/queue"
 	"skiff.dev/services/scheduler/internal/storage"
 )
@@ -74,7 +75,7 @@ func usesClaims(p *corev1.Pod) bool {
 func volumeOf(o *corev1.PersistentVolume) *storage.Volume {
 	spec := o.GetSpec()
 	v := &storage.Volume{Name: o.GetMetadata().GetName(), Labels: o.GetMetadata().GetLabels(),
-		ClassName: spec.GetStorageClassName(), AccessModes: spec.GetAccessModes(), VolumeMode: spec.GetVolumeMode(),
+		ClassName: volumeclass.Volume(o), VAC: spec.GetVolumeAttributesClassName(), AccessModes: spec.GetAccessModes(), VolumeMode: spec.GetVolumeMode(),
 		NodeAffinity: spec.GetNodeAffinity().GetRequired(), Phase: o.GetStatus().GetPhase(),
 		Deleting: o.GetMetadata().GetDeletionTimestamp() != nil, ResourceVersion: o.GetMetadata().GetResourceVersion()}
 	if q, ok := spec.GetCapacity()["storage"]; ok {

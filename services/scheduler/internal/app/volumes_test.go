@@ -19,6 +19,12 @@ func TestStorageObjectsAsTheSchedulerSeesThem(t *testing.T) {
 	if pv.Capacity != 2<<30 || pv.ClassName != "standard" || pv.ClaimRef.Name != "data" || pv.Driver != "d" || pv.Handle != "h" || pv.Phase != "Bound" {
 		t.Errorf("volume %+v", pv)
 	}
+	beta := volumeOf(&corev1.PersistentVolume{Metadata: &metav1.ObjectMeta{Name: "pv-2",
+		Annotations: map[string]string{"volume.beta.kubernetes.io/storage-class": "old"}},
+		Spec: &corev1.PersistentVolumeSpec{StorageClassName: "standard", VolumeAttributesClassName: proto.String("gold")}})
+	if beta.ClassName != "old" || beta.VAC != "gold" {
+		t.Errorf("volume with the beta class annotation %+v, want class old, VAC gold", beta)
+	}
 	class := classOf(&storagev1.StorageClass{Metadata: &metav1.ObjectMeta{Name: "fast"}, Provisioner: "d",
 		AllowedTopologies: []*corev1.TopologySelectorTerm{{MatchLabelExpressions: []*corev1.TopologySelectorLabelRequirement{{Key: "zone", Values: []string{"a"}}}}}})
 	if class.BindingMode != "Immediate" || len(class.AllowedTopologies) != 1 || class.AllowedTopologies[0]["zone"][0] != "a" {

@@ -115,6 +115,15 @@ func TestVolumeBindingFilter(t *testing.T) {
 			s.SetVolume(&Volume{Name: "pv-1", ClassName: static, Capacity: 2 * gi, AccessModes: []string{"ReadWriteOnce"},
 				NodeAffinity: pinned(topoKey, "node-2"), Phase: "Available"})
 		}, pod: pod("p", "data"), node: localNode("node-1"), code: uu, reason: ReasonBindConflict},
+		{name: "static volume of another volumeAttributesClass", setup: func(s *Store) {
+			s.SetClaim(claim("data", static, ""))
+			s.SetVolume(&Volume{Name: "pv-1", ClassName: static, VAC: "gold", Capacity: 2 * gi, AccessModes: []string{"ReadWriteOnce"}, Phase: "Available"})
+		}, pod: pod("p", "data"), node: localNode("node-1"), code: uu, reason: ReasonBindConflict},
+		{name: "beta class annotation wins over spec", setup: func(s *Store) {
+			c := claim("data", imm, "")
+			c.Metadata.Annotations["volume.beta.kubernetes.io/storage-class"] = wffc
+			s.SetClaim(c)
+		}, pod: pod("p", "data"), node: localNode("node-1")},
 		{name: "static volume too small", setup: func(s *Store) {
 			s.SetClaim(claim("data", static, ""))
 			s.SetVolume(&Volume{Name: "pv-1", ClassName: static, Capacity: gi / 2, AccessModes: []string{"ReadWriteOnce"}, Phase: "Available"})

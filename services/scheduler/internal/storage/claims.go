@@ -9,6 +9,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/labels"
 	"skiff.dev/pkg/nodematch"
+	"skiff.dev/pkg/volumeclass"
 )
 
 // Well-known names.
@@ -87,7 +88,7 @@ func fullyBound(c *corev1.PersistentVolumeClaim) bool {
 // delayBinding: the claim's class binds WaitForFirstConsumer. No class,
 // or a class that does not exist, binds at once, as in Kubernetes.
 func (s *Store) delayBinding(c *corev1.PersistentVolumeClaim) bool {
-	name := c.GetSpec().GetStorageClassName()
+	name := volumeclass.Claim(c)
 	if name == "" {
 		return false
 	}
@@ -109,8 +110,10 @@ func requestBytes(c *corev1.PersistentVolumeClaim) (int64, bool) {
 }
 
 // volumeFits reports whether a volume could serve a claim, on node when
-// node is not nil: class, pre-binding, mode, access modes, size, selector
-// and node affinity, as Kubernetes' FindMatchingVolume checks them.
+// node is not nil: pre-binding, volumeAttributesClassName, mode, access
+// modes, size, selector and node affinity, as Kubernetes'
+// FindMatchingVolume and the PV controller check them (the class is
+// matched by the caller).
 func volumeFits(v *Volume, c *corev1.PersistentVolumeClaim, node *corev1.Node) bool {
 	m := c.GetMetadata()
 	if ref := v.ClaimRef; ref != nil && (ref.Namespace != m.GetNamespace() || ref.Name != m.GetName() || (ref.UID != "" && ref.UID != m.GetUid())) {
@@ -120,6 +123,9 @@ func volumeFits(v *Volume, c *corev1.PersistentVolumeClaim, node *corev1.Node) b
 		return false
 	}
 	spec := c.GetSpec()
+	if v.VAC != spec.GetVolumeAttributesClassName() {
+		return false
+	}
 	if mode(v.VolumeMode) != mode(spec.GetVolumeMode()) {
 		return false
 	}
@@ -150,7 +156,7 @@ func mode(m string) string {
 func (s *Store) matchVolume(c *corev1.PersistentVolumeClaim, node *corev1.Node, taken map[string]bool) *Volume {
 	key := ClaimKey(c.GetMetadata().GetNamespace(), c.GetMetadata().GetName())
 	var best *Volume
-	for _, v := range s.availableVolumes(c.GetSpec().GetStorageClassName(), key) {
+	for _, v := range s.availableVolumes(volumeclass.Claim(c), key) {
 		if taken[v.Name] || !volumeFits(v, c, node) {
 			continue
 		}

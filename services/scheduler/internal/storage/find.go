@@ -7,6 +7,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/labels"
 	"skiff.dev/pkg/nodematch"
+	"skiff.dev/pkg/volumeclass"
 )
 
 // findVolumes is Kubernetes' FindPodVolumes for one node: the reasons the
@@ -69,7 +70,7 @@ func (pl *VolumeBinding) findVolumes(claims *podClaims, node *corev1.Node) (*pod
 func (pl *VolumeBinding) canProvision(claims []*corev1.PersistentVolumeClaim, node *corev1.Node) (ok, enough bool, err error) {
 	nodeLabels := node.GetMetadata().GetLabels()
 	for _, c := range claims {
-		name := c.GetSpec().GetStorageClassName()
+		name := volumeclass.Claim(c)
 		class, found := pl.Store.Class(name)
 		if !found {
 			return false, false, fmt.Errorf("failed to find storage class %q", name)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/volumeclass"
 	"skiff.dev/services/scheduler/internal/framework"
 )
 
@@ -98,7 +99,7 @@ func (pl *NodeVolumeLimits) csiVolumes(pod *corev1.Pod) map[string]string {
 			}
 			continue
 		}
-		if cl, ok := pl.Store.Class(c.GetSpec().GetStorageClassName()); ok && cl.Provisioner != "" {
+		if cl, ok := pl.Store.Class(volumeclass.Claim(c)); ok && cl.Provisioner != "" {
 			out[cl.Provisioner+"/"+ClaimKey(ns, name)] = cl.Provisioner
 		}
 	}

@@ -16,8 +16,9 @@ import (
 type Volume struct {
 	Name         string
 	Labels       map[string]string
-	ClassName    string
-	Capacity     int64 // bytes
+	ClassName    string // the shared rule, pkg/volumeclass
+	VAC          string // spec.volumeAttributesClassName
+	Capacity     int64  // bytes
 	AccessModes  []string
 	VolumeMode   string // "" is Filesystem
 	NodeAffinity *corev1.NodeSelector

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/volumeclass"
 	"skiff.dev/services/scheduler/internal/framework"
 )
 
@@ -73,7 +74,7 @@ func (pl *VolumeZone) claimTopology(ns, name string) ([]volumeTopology, *framewo
 	}
 	pvName := c.GetSpec().GetVolumeName()
 	if pvName == "" {
-		class := c.GetSpec().GetStorageClassName()
+		class := volumeclass.Claim(c)
 		if class == "" {
 			return nil, unresolvable("PersistentVolumeClaim had no pv name and storageClass name")
 		}
