@@ -45,8 +45,8 @@ func (pl *NodeVolumeLimits) PreFilter(_ context.Context, state *framework.CycleS
 	return nil
 }
 
-// Filter counts, per driver with a limit on the node, the volumes its
-// pods use and the pod's new ones.
+// Filter counts, for each driver of the pod's volumes not yet on the
+// node, the volumes the node's pods use and the pod's new ones.
 func (pl *NodeVolumeLimits) Filter(_ context.Context, state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) *framework.Status {
 	if _, ok := state.Read(limitsKey); !ok {
 		return nil
@@ -65,17 +65,21 @@ func (pl *NodeVolumeLimits) Filter(_ context.Context, state *framework.CycleStat
 			attached[id] = driver
 		}
 	}
+	// Only the drivers of the pod's new volumes are checked, as in
+	// Kubernetes: a node already over another driver's limit still
+	// takes a pod that adds nothing to it.
+	added := map[string]int{}
+	for id, driver := range newVolumes {
+		if _, ok := attached[id]; !ok {
+			added[driver]++
+		}
+	}
 	counts := map[string]int{}
 	for _, driver := range attached {
 		counts[driver]++
 	}
-	for id, driver := range newVolumes {
-		if _, ok := attached[id]; !ok {
-			counts[driver]++
-		}
-	}
-	for driver, count := range counts {
-		if limit := csiNode.Drivers[driver].Allocatable; limit != nil && count > int(*limit) {
+	for driver, n := range added {
+		if limit := csiNode.Drivers[driver].Allocatable; limit != nil && counts[driver]+n > int(*limit) {
 			return framework.NewStatus(framework.Unschedulable, ReasonMaxVolumeCount)
 		}
 	}

@@ -92,18 +92,30 @@ func TestNodeVolumeLimitsFilter(t *testing.T) {
 		limit    *int32
 		existing int // pods on the node, each with its own bound volume
 		shared   bool
-		code     framework.Code
-		reason   string
+		// otherOver: the node also has two volumes of another driver
+		// whose limit is one.
+		otherOver bool
+		code      framework.Code
+		reason    string
 	}{
 		{name: "no limit", existing: 5},
 		{name: "under the limit", limit: ptr(int32(2)), existing: 1},
 		{name: "at the limit", limit: ptr(int32(2)), existing: 2, code: framework.Unschedulable, reason: ReasonMaxVolumeCount},
 		{name: "volume already on the node", limit: ptr(int32(2)), existing: 2, shared: true},
+		{name: "another driver over its limit is not the pod's concern", limit: ptr(int32(2)), existing: 1, otherOver: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := bindingStore()
-			s.SetCSINode(&CSINode{Name: "node-1", Drivers: map[string]CSINodeDriver{driver: {Allocatable: tc.limit}}})
+			s.SetCSINode(&CSINode{Name: "node-1", Drivers: map[string]CSINodeDriver{driver: {Allocatable: tc.limit},
+				"other.csi": {Allocatable: ptr(int32(1))}}})
 			n := localNode("node-1")
+			if tc.otherOver {
+				for _, name := range []string{"o1", "o2"} {
+					s.SetClaim(claim(name, wffc, "pv-"+name))
+					s.SetVolume(&Volume{Name: "pv-" + name, Driver: "other.csi", Handle: "h-" + name})
+					n.AddPod(pod("user-"+name, name))
+				}
+			}
 			for i := range tc.existing {
 				name := string(rune('a' + i))
 				s.SetClaim(claim(name, wffc, "pv-"+name))
