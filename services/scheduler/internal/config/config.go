@@ -54,7 +54,7 @@ type PluginArgs struct {
 }
 
 // VolumeBindTimeout is the VolumeBinding bindTimeoutSeconds the profiles
-// set (the plugin is shared, so the first one set counts); 0 when none.
+// set (the plugin is shared; Read makes sure they agree); 0 when none.
 func (f *File) VolumeBindTimeout() time.Duration {
 	for _, p := range f.Profiles {
 		for _, pc := range p.PluginConfig {
@@ -64,6 +64,34 @@ func (f *File) VolumeBindTimeout() time.Duration {
 		}
 	}
 	return 0
+}
+
+// checkPluginConfig allows arguments for VolumeBinding only: a positive
+// bindTimeoutSeconds, the same in every profile that sets one (the plugin
+// is shared by all profiles, so a second value could not apply).
+func (f *File) checkPluginConfig() error {
+	var first *int64
+	firstProfile := ""
+	for _, p := range f.Profiles {
+		for i, pc := range p.PluginConfig {
+			at := fmt.Sprintf("%s: profile %s: pluginConfig[%d]", f.path, p.SchedulerName, i)
+			if pc.Name != "VolumeBinding" {
+				return fmt.Errorf("%s: plugin %s takes no arguments", at, pc.Name)
+			}
+			t := pc.Args.BindTimeoutSeconds
+			switch {
+			case t == nil:
+			case *t <= 0:
+				return fmt.Errorf("%s: bindTimeoutSeconds %d is not positive", at, *t)
+			case first == nil:
+				first, firstProfile = t, p.SchedulerName
+			case *t != *first:
+				return fmt.Errorf("%s: bindTimeoutSeconds %d differs from profile %s's %d: the VolumeBinding plugin is shared by all profiles, so they must set the same value",
+					at, *t, firstProfile, *first)
+			}
+		}
+	}
+	return nil
 }
 
 // Plugins changes the default plugin set: disabled names ("*" for all)
@@ -108,15 +136,8 @@ func Read(path string) (*File, error) {
 	if f.PercentageOfNodesToScore < 0 || f.PercentageOfNodesToScore > 100 {
 		return nil, fmt.Errorf("%s: percentageOfNodesToScore %d is not between 0 and 100", path, f.PercentageOfNodesToScore)
 	}
-	for _, p := range f.Profiles {
-		for i, pc := range p.PluginConfig {
-			if pc.Name != "VolumeBinding" {
-				return nil, fmt.Errorf("%s: profile %s: pluginConfig[%d]: plugin %s takes no arguments", path, p.SchedulerName, i, pc.Name)
-			}
-			if t := pc.Args.BindTimeoutSeconds; t != nil && *t <= 0 {
-				return nil, fmt.Errorf("%s: profile %s: pluginConfig[%d]: bindTimeoutSeconds %d is not positive", path, p.SchedulerName, i, *t)
-			}
-		}
+	if err := f.checkPluginConfig(); err != nil {
+		return nil, err
 	}
 	builtin := scheduler.Registry(nil)
 	seen := map[string]bool{}

@@ -63,6 +63,8 @@ func TestBadConfigurations(t *testing.T) {
 		"args elsewhere": "profiles: [{pluginConfig: [{name: NodePorts, args: {bindTimeoutSeconds: 5}}]}]",
 		"args zero":      "profiles: [{pluginConfig: [{name: VolumeBinding, args: {bindTimeoutSeconds: 0}}]}]",
 		"args unknown":   "profiles: [{pluginConfig: [{name: VolumeBinding, args: {shape: 1}}]}]",
+		"args differ": "profiles: [{schedulerName: a, pluginConfig: [{name: VolumeBinding, args: {bindTimeoutSeconds: 60}}]}," +
+			" {schedulerName: b, pluginConfig: [{name: VolumeBinding, args: {bindTimeoutSeconds: 30}}]}]",
 	} {
 		path := filepath.Join(t.TempDir(), "c.yaml")
 		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
@@ -107,6 +109,8 @@ func TestVolumeBindTimeout(t *testing.T) {
 	}{
 		{data: "profiles: [{schedulerName: a}]", want: 0},
 		{data: "profiles: [{pluginConfig: [{name: VolumeBinding, args: {bindTimeoutSeconds: 60}}]}]", want: time.Minute},
+		{data: "profiles: [{schedulerName: a, pluginConfig: [{name: VolumeBinding, args: {bindTimeoutSeconds: 60}}]}," +
+			" {schedulerName: b}, {schedulerName: c, pluginConfig: [{name: VolumeBinding, args: {bindTimeoutSeconds: 60}}]}]", want: time.Minute},
 	} {
 		path := filepath.Join(t.TempDir(), "c.yaml")
 		if err := os.WriteFile(path, []byte(tc.data), 0o600); err != nil {
