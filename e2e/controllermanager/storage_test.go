@@ -398,6 +398,15 @@ func (c *cluster) setVolumesInUse(node string, names ...string) {
 	})
 }
 
+func mustClaim(t *testing.T, c *cluster, name string) *corev1.PersistentVolumeClaim {
+	t.Helper()
+	cl, err := c.claim(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
 func sha256Hex(s string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(s))) }
 
 // TestClaimsWaitingForProvisioning: a claim of a class with an external
@@ -417,11 +426,19 @@ metadata: {name: later}
 provisioner: example.com/fast
 volumeBindingMode: WaitForFirstConsumer
 ---
-`+pvc("now", "1Gi", "ReadWriteOnce", "fast")+pvc("wait", "1Gi", "ReadWriteOnce", "later")+pvc("nothing", "1Gi", "ReadWriteOnce", "missing"), "apply", "-f", "-")
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: local-static}
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: Immediate
+---
+`+pvc("now", "1Gi", "ReadWriteOnce", "fast")+pvc("wait", "1Gi", "ReadWriteOnce", "later")+pvc("nothing", "1Gi", "ReadWriteOnce", "missing")+
+		pvc("intree", "1Gi", "ReadWriteOnce", "local-static"), "apply", "-f", "-")
 	c.waitEvent("now", "ExternalProvisioning", "Waiting for a volume to be created either by the external provisioner 'example.com/fast' "+
 		"or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.")
 	c.waitEvent("wait", "WaitForFirstConsumer", "waiting for first consumer to be created before binding")
 	c.waitEvent("nothing", "ProvisioningFailed", `storageclass.storage.k8s.io "missing" not found`)
+	c.waitEvent("intree", "ProvisioningFailed", "no volume plugin matched name: kubernetes.io/no-provisioner")
 	cl, err := c.claim("now")
 	if err != nil {
 		t.Fatal(err)
@@ -430,7 +447,10 @@ volumeBindingMode: WaitForFirstConsumer
 	if a["volume.kubernetes.io/storage-provisioner"] != "example.com/fast" || a["volume.beta.kubernetes.io/storage-provisioner"] != "example.com/fast" {
 		t.Errorf("annotations %v", a)
 	}
-	for _, name := range []string{"now", "wait", "nothing"} {
+	if a := mustClaim(t, c, "intree").GetMetadata().GetAnnotations(); a["volume.kubernetes.io/storage-provisioner"] != "" {
+		t.Errorf("in-tree provisioner's claim annotated for it: %v", a)
+	}
+	for _, name := range []string{"now", "wait", "nothing", "intree"} {
 		if cl, err := c.claim(name); err != nil || cl.GetStatus().GetPhase() != "Pending" {
 			t.Errorf("%s: %v, phase %q", name, err, cl.GetStatus().GetPhase())
 		}

@@ -3,6 +3,7 @@ package persistentvolume
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -70,9 +71,14 @@ func (pc *Controller) assignDefaultClass(ctx context.Context, cl *corev1.Persist
 	return true, nil
 }
 
+// inTreePrefix starts the names of Kubernetes' in-tree volume plugins
+// (kubernetes.io/no-provisioner, kubernetes.io/aws-ebs, ...).
+const inTreePrefix = "kubernetes.io/"
+
 // provision hands a claim to its class's external provisioner: both
 // storage-provisioner annotations name it, and an event says the claim
-// waits for it. A missing class is a ProvisioningFailed warning.
+// waits for it. A missing class, or a provisioner named as an in-tree
+// plugin, is a ProvisioningFailed warning.
 func (pc *Controller) provision(ctx context.Context, cl *corev1.PersistentVolumeClaim) error {
 	name := claimClass(cl)
 	sc, ok := pc.classes.Store().Get(name)
@@ -81,6 +87,12 @@ func (pc *Controller) provision(ctx context.Context, cl *corev1.PersistentVolume
 		return nil
 	}
 	provisioner := sc.GetProvisioner()
+	if strings.HasPrefix(provisioner, inTreePrefix) {
+		// An in-tree plugin's name: Skiff has none (nor CSI migration), so
+		// as Kubernetes' findProvisionablePlugin for an unknown one.
+		pc.event(cl, events.Warning, "ProvisioningFailed", "no volume plugin matched name: "+provisioner)
+		return nil
+	}
 	a := cl.GetMetadata().GetAnnotations()
 	if a[AnnStorageProvisioner] != provisioner || a[AnnBetaProvisioner] != provisioner {
 		cl = proto.Clone(cl).(*corev1.PersistentVolumeClaim)
