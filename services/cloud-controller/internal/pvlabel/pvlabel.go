@@ -4,7 +4,9 @@
 // (topology.kubernetes.io/zone and region), with the Node its required
 // node affinity pins it to. Labels the volume already has are never
 // changed, so a label set by hand wins; a volume pinned to a Node that
-// has not joined yet is looked at again when the Node appears.
+// has not joined yet is looked at again when the Node appears. The
+// provider is asked once per volume (and pinned Node) per leadership
+// term, not on each of the volume's updates.
 package pvlabel
 
 import (
@@ -39,11 +41,12 @@ type Controller struct {
 	cfg    Config
 	ctrl   *controller.Controller
 	labels cloudprovider.VolumeLabeler // the provider of the current term
+	asked  *asked                      // volumes labelled in this term
 }
 
 // New builds the controller and registers its informer handlers.
 func New(cfg Config) *Controller {
-	c := &Controller{cfg: cfg}
+	c := &Controller{cfg: cfg, asked: newAsked()}
 	c.ctrl = &controller.Controller{Name: Name, Workers: cfg.Workers, Observe: cfg.Observe, Reconciler: controller.ReconcileFunc(c.reconcile),
 		Keys: func() []string {
 			var keys []string
@@ -54,7 +57,8 @@ func New(cfg Config) *Controller {
 		}}
 	enqueue := func(v *corev1.PersistentVolume) { c.ctrl.Enqueue(v.GetMetadata().GetName()) }
 	cfg.Volumes.AddHandler(informer.Handler[*corev1.PersistentVolume]{OnAdd: enqueue,
-		OnUpdate: func(_, v *corev1.PersistentVolume) { enqueue(v) }})
+		OnUpdate: func(_, v *corev1.PersistentVolume) { enqueue(v) },
+		OnDelete: func(v *corev1.PersistentVolume) { c.asked.forget(v.GetMetadata().GetUid()) }})
 	cfg.Nodes.AddHandler(informer.Handler[*corev1.Node]{OnAdd: func(n *corev1.Node) {
 		for _, v := range cfg.Volumes.Store().List() {
 			if value, _ := PinnedTo(v); value != "" && (value == n.GetMetadata().GetName() || value == n.GetMetadata().GetLabels()[hostnameLabel]) {
@@ -68,7 +72,7 @@ func New(cfg Config) *Controller {
 // Run labels volumes with the provider's VolumesService until ctx ends:
 // one leadership term.
 func (c *Controller) Run(ctx context.Context, labels cloudprovider.VolumeLabeler) error {
-	c.labels = labels
+	c.labels, c.asked = labels, newAsked()
 	return c.ctrl.Run(ctx)
 }
 
@@ -77,7 +81,12 @@ func (c *Controller) reconcile(ctx context.Context, name string) (time.Duration,
 	if !ok || v.GetMetadata().GetDeletionTimestamp() != nil {
 		return 0, nil
 	}
-	want, err := c.labels.GetVolumeLabels(ctx, v, c.pinnedNode(v))
+	node := c.pinnedNode(v)
+	uid := v.GetMetadata().GetUid()
+	if c.asked.done(uid, node.GetMetadata().GetName()) {
+		return 0, nil
+	}
+	want, err := c.labels.GetVolumeLabels(ctx, v, node)
 	if err != nil {
 		return 0, fmt.Errorf("labels of volume %s from the cloud provider: %w", name, err)
 	}
@@ -89,6 +98,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (time.Duration,
 		}
 	}
 	if len(add) == 0 {
+		c.asked.record(uid, node.GetMetadata().GetName())
 		return 0, nil
 	}
 	v = proto.Clone(v).(*corev1.PersistentVolume)
@@ -100,5 +110,6 @@ func (c *Controller) reconcile(ctx context.Context, name string) (time.Duration,
 	if err != nil && !client.IsNotFound(err) {
 		return 0, fmt.Errorf("label volume %s: %w", name, err)
 	}
+	c.asked.record(uid, node.GetMetadata().GetName())
 	return 0, nil
 }
