@@ -90,7 +90,9 @@ func storedClaim(s *Store, name string) *corev1.PersistentVolumeClaim {
 	return s.claims[ClaimKey("default", name)]
 }
 
-// goJoin runs f in a goroutine the test waits for before it ends.
+// goJoin runs f in a goroutine the test waits for before it ends; f's
+// context should come from ctxTimeout called before goJoin, so that it is
+// cancelled before the wait.
 func goJoin(t *testing.T, f func()) {
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -120,7 +122,8 @@ func TestPreBindProvisionWaitsForBound(t *testing.T) {
 	p := pod("p", "data")
 	state := schedule(t, pl, p)
 	done := make(chan *framework.Status, 1)
-	goJoin(t, func() { done <- pl.PreBind(ctxTimeout(t), state, p, "node-1") })
+	ctx := ctxTimeout(t)
+	goJoin(t, func() { done <- pl.PreBind(ctx, state, p, "node-1") })
 	// The claim gets the selected node; PreBind waits until it is Bound.
 	if err := s.Wait(ctxTimeout(t), func() (bool, error) {
 		c := storedClaim(s, "data")
@@ -152,8 +155,9 @@ func TestPreBindStaticVolume(t *testing.T) {
 	if st := runFilter(t, pl, pod("q", "other"), localNode("node-1")); st.IsSuccess() {
 		t.Fatal("a second claim fitted the assumed volume")
 	}
+	ctx := ctxTimeout(t)
 	goJoin(t, func() {
-		_ = s.Wait(ctxTimeout(t), func() (bool, error) {
+		_ = s.Wait(ctx, func() (bool, error) {
 			v, _ := s.Volume("pv-1")
 			return v.ClaimRef != nil, nil
 		})
@@ -207,8 +211,9 @@ func TestPreBindFailures(t *testing.T) {
 			pl := New(s, &storeAPI{s: s}, tc.timeout).Binding
 			p := pod("p", "data")
 			state := schedule(t, pl, p)
+			ctx := ctxTimeout(t)
 			goJoin(t, func() {
-				_ = s.Wait(ctxTimeout(t), func() (bool, error) {
+				_ = s.Wait(ctx, func() (bool, error) {
 					c := storedClaim(s, "data")
 					return c.GetMetadata().GetAnnotations()[AnnSelectedNode] != "", nil
 				})
