@@ -142,6 +142,41 @@ func TestWaitForFirstConsumerClaimFollowsThePod(t *testing.T) {
 	}
 }
 
+// TestPodsSharingAClaimLandOnOneNode: two pods of one WaitForFirstConsumer
+// claim, created together on two nodes that both fit: the first pod's
+// Reserve holds the claim with its node, so the second goes there too and
+// the selected node is never overwritten.
+func TestPodsSharingAClaimLandOnOneNode(t *testing.T) {
+	e := setup(t)
+	e.storageNode("n1")
+	e.storageNode("n2")
+	sc := &storagev1.StorageClass{Metadata: &metav1.ObjectMeta{Name: "standard"}, Provisioner: localDriver,
+		VolumeBindingMode: proto.String("WaitForFirstConsumer")}
+	if _, err := e.c.StorageV1().StorageClasses().Create(e.ctx, sc, client.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.claim("shared", "standard", "")
+	e.pod("a", withClaim("shared"))
+	e.pod("b", withClaim("shared"))
+	var selected string
+	framework.Eventually(t, 60*time.Second, "the claim gets the selected node", func() error {
+		c, err := e.c.CoreV1().PersistentVolumeClaims("default").Get(e.ctx, "shared")
+		if err != nil {
+			return err
+		}
+		if selected = c.GetMetadata().GetAnnotations()["volume.kubernetes.io/selected-node"]; selected == "" {
+			return fmt.Errorf("annotations %v", c.GetMetadata().GetAnnotations())
+		}
+		return nil
+	})
+	e.bindAsPVController("shared", "standard", "pvc-shared", selected)
+	for _, name := range []string{"a", "b"} {
+		if got := e.nodeOf(name); got != selected {
+			t.Errorf("pod %s landed on %s, want %s (the claim's selected node)", name, got, selected)
+		}
+	}
+}
+
 // TestPodFollowsItsPinnedVolume: a claim bound to a volume pinned to n2
 // takes its pod there; a claim that does not exist is reported.
 func TestPodFollowsItsPinnedVolume(t *testing.T) {
