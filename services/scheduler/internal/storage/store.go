@@ -125,8 +125,11 @@ func (s *Store) SetClaim(c *corev1.PersistentVolumeClaim) {
 	setOrDelete(s, s.claims, key, c, false)
 }
 
-// DeleteClaim forgets a claim.
+// DeleteClaim forgets a claim and any assumption of it.
 func (s *Store) DeleteClaim(namespace, name string) {
+	s.mu.Lock()
+	delete(s.claimHolds, ClaimKey(namespace, name))
+	s.mu.Unlock()
 	setOrDelete(s, s.claims, ClaimKey(namespace, name), nil, true)
 }
 
