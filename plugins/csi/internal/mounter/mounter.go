@@ -121,12 +121,3 @@ func Unmount(target string) error {
 		}
 	}
 }
-
-// MakeRShared makes the mount at path, and every mount under it, shared:
-// mounts made below it later propagate to its peers (and back).
-func MakeRShared(path string) error {
-	if err := unix.Mount("", path, "", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("make %s rshared: %w", path, err)
-	}
-	return nil
-}
