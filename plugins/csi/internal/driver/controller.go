@@ -3,11 +3,13 @@ package driver
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"skiff.dev/plugins/csi/internal/mounter"
 	"skiff.dev/plugins/csi/internal/volumes"
 )
 
@@ -62,8 +64,8 @@ func (d *Driver) CreateVolume(_ context.Context, req *csi.CreateVolumeRequest) (
 	}}, nil
 }
 
-// DeleteVolume removes the volume's directory and data; a volume that is
-// gone already is no error.
+// DeleteVolume removes the volume's directory and data, unless it is
+// still mounted somewhere; a volume that is gone already is no error.
 func (d *Driver) DeleteVolume(_ context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
 	id := req.GetVolumeId()
 	if id == "" {
@@ -72,10 +74,32 @@ func (d *Driver) DeleteVolume(_ context.Context, req *csi.DeleteVolumeRequest) (
 	if !volumes.ValidID(id) {
 		return &csi.DeleteVolumeResponse{}, nil // never one of ours
 	}
+	if err := d.notInUse(id); err != nil {
+		return nil, err
+	}
 	if err := d.store.Delete(id); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &csi.DeleteVolumeResponse{}, nil
+}
+
+// notInUse refuses (FAILED_PRECONDITION, which the provisioner retries)
+// while any mount shows the volume's directory: a pod's publish the kubelet
+// has not taken down yet, as after a pod deleted by force whose container
+// still runs. The driver sees the publishes through its Bidirectional
+// mount of the kubelet's pods directory.
+func (d *Driver) notInUse(id string) error {
+	mounts, err := mounter.MountsOf(d.store.Path(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return status.Error(codes.Internal, err.Error())
+	}
+	if len(mounts) > 0 {
+		return status.Errorf(codes.FailedPrecondition, "volume %s is in use: mounted at %s", id, mounts[0].Point)
+	}
+	return nil
 }
 
 // GetCapacity is the capacity a new volume can take on this node; zero

@@ -106,3 +106,36 @@ func TestNodeBadInput(t *testing.T) {
 	_, err = c.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: "x"})
 	wantCode(t, err, codes.InvalidArgument)
 }
+
+// TestDeleteInUse: a volume still published (a pod the kubelet has not
+// torn down) is not deleted; once unpublished it is.
+func TestDeleteInUse(t *testing.T) {
+	requireRoot(t)
+	c := startDriver(t, 10<<20)
+	ctx := context.Background()
+	if _, err := c.CreateVolume(ctx, createReq("pvc-u", 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(t.TempDir(), "mount")
+	t.Cleanup(func() { _ = mounter.Unmount(target) })
+	if _, err := c.NodePublishVolume(ctx, publishReq("pvc-u", target, false)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(target, "data"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: "pvc-u"})
+	wantCode(t, err, codes.FailedPrecondition)
+	if _, err := os.Stat(filepath.Join(target, "data")); err != nil {
+		t.Fatalf("a refused delete lost the data: %v", err)
+	}
+	if _, err := c.NodeUnpublishVolume(ctx, &csi.NodeUnpublishVolumeRequest{VolumeId: "pvc-u", TargetPath: target}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: "pvc-u"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(c.dataDir, "pvc-u")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the volume's directory is left: %v", err)
+	}
+}
