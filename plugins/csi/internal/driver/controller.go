@@ -48,6 +48,11 @@ func (d *Driver) CreateVolume(_ context.Context, req *csi.CreateVolumeRequest) (
 	if !d.reachable(req.GetAccessibilityRequirements()) {
 		return nil, status.Errorf(codes.ResourceExhausted, "the accessibility requirements do not include node %s, the only node this driver instance creates volumes on", d.cfg.NodeID)
 	}
+	release, err := d.locks.acquire(volumes.IDFor(req.GetName()))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	v, _, err := d.store.Create(req.GetName(), size, req.GetParameters())
 	switch {
 	case errors.Is(err, volumes.ErrConflict):
@@ -74,6 +79,11 @@ func (d *Driver) DeleteVolume(_ context.Context, req *csi.DeleteVolumeRequest) (
 	if !volumes.ValidID(id) {
 		return &csi.DeleteVolumeResponse{}, nil // never one of ours
 	}
+	release, err := d.locks.acquire(id)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if err := d.notInUse(id); err != nil {
 		return nil, err
 	}
@@ -130,6 +140,11 @@ func (d *Driver) ControllerExpandVolume(_ context.Context, req *csi.ControllerEx
 	if err != nil {
 		return nil, err
 	}
+	release, err := d.locks.acquire(req.GetVolumeId())
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	v, err := d.store.Expand(req.GetVolumeId(), size)
 	switch {
 	case errors.Is(err, volumes.ErrNotFound):

@@ -21,11 +21,14 @@ const deleted = "//deleted"
 
 // OriginOf returns the origin of path (which need not exist below its
 // deepest mount point): the mount the path lies on, and the path's place
-// below that mount's root.
+// below that mount's root. Symbolic links are resolved when path exists.
 func OriginOf(path string) (Origin, error) {
 	table, err := Table()
 	if err != nil {
 		return Origin{}, err
+	}
+	if resolved, err := filepath.EvalSymlinks(path); err == nil {
+		path = resolved
 	}
 	return originIn(table, path)
 }
