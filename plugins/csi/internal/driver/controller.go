@@ -30,7 +30,8 @@ func (d *Driver) ControllerGetCapabilities(context.Context, *csi.ControllerGetCa
 }
 
 // CreateVolume makes a directory for the volume on this node; asked again
-// with the same name and size it returns the same volume.
+// with the same name it returns the same volume when its size is within
+// the capacity range and its parameters are the same, else ALREADY_EXISTS.
 func (d *Driver) CreateVolume(_ context.Context, req *csi.CreateVolumeRequest) (*csi.CreateVolumeResponse, error) {
 	if req.GetName() == "" {
 		return nil, status.Error(codes.InvalidArgument, "name is required")
@@ -53,7 +54,10 @@ func (d *Driver) CreateVolume(_ context.Context, req *csi.CreateVolumeRequest) (
 		return nil, err
 	}
 	defer release()
-	v, _, err := d.store.Create(req.GetName(), size, req.GetParameters())
+	v, _, err := d.store.Create(volumes.Request{
+		Name: req.GetName(), Bytes: size, Parameters: req.GetParameters(),
+		MinBytes: req.GetCapacityRange().GetRequiredBytes(), MaxBytes: req.GetCapacityRange().GetLimitBytes(),
+	})
 	switch {
 	case errors.Is(err, volumes.ErrConflict):
 		return nil, status.Error(codes.AlreadyExists, err.Error())

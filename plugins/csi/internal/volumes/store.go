@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,8 +27,9 @@ const metaDir = ".volumes"
 var (
 	// ErrNoSpace says the node has less capacity left than a volume asks.
 	ErrNoSpace = errors.New("not enough capacity left")
-	// ErrConflict says a volume of that name exists with another size.
-	ErrConflict = errors.New("a volume of this name exists with an incompatible size")
+	// ErrConflict says a volume of that name exists with another size
+	// or other parameters.
+	ErrConflict = errors.New("a volume of this name exists and is incompatible")
 	// ErrNotFound says there is no such volume.
 	ErrNotFound = errors.New("no such volume")
 )
@@ -80,15 +82,39 @@ func (s *Store) Path(id string) string { return filepath.Join(s.dir, id) }
 
 func (s *Store) metaPath(id string) string { return filepath.Join(s.dir, metaDir, id+".json") }
 
-// Create makes the volume name of size bytes, or returns the one made
-// before when its size is the same (created false).
-func (s *Store) Create(name string, size int64, params map[string]string) (Volume, bool, error) {
+// Request is a volume to create.
+type Request struct {
+	Name string
+	// Bytes is the size of a new volume.
+	Bytes int64
+	// MinBytes and MaxBytes bound the size a volume of that name made
+	// before may have to be the one asked for; 0 is no bound.
+	MinBytes, MaxBytes int64
+	Parameters map[string]string
+}
+
+// fits reports why v, made before, is not the volume r asks for, or nil.
+func (r Request) fits(v Volume) error {
+	if v.CapacityBytes < r.MinBytes || (r.MaxBytes > 0 && v.CapacityBytes > r.MaxBytes) {
+		return fmt.Errorf("volume %s has %d bytes, asked %d to %d: %w", r.Name, v.CapacityBytes, r.MinBytes, r.MaxBytes, ErrConflict)
+	}
+	if !maps.Equal(v.Parameters, r.Parameters) {
+		return fmt.Errorf("volume %s was made with other parameters: %w", r.Name, ErrConflict)
+	}
+	return nil
+}
+
+// Create makes the volume r names, or returns the one made before when
+// it is what r asks for (created false): its size within r's bounds (it
+// may have grown since), the same parameters.
+func (s *Store) Create(r Request) (Volume, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	name, size, params := r.Name, r.Bytes, r.Parameters
 	id := IDFor(name)
 	if v, err := s.get(id); err == nil {
-		if v.CapacityBytes != size {
-			return v, false, fmt.Errorf("volume %s has %d bytes, asked %d: %w", name, v.CapacityBytes, size, ErrConflict)
+		if err := r.fits(v); err != nil {
+			return v, false, err
 		}
 		return v, false, os.MkdirAll(s.Path(id), 0o777)
 	} else if !errors.Is(err, ErrNotFound) {

@@ -32,10 +32,10 @@ func TestStoreSurvivesReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, created, err := s.Create("a", 30, map[string]string{"k": "v"}); err != nil || !created {
+	if _, created, err := s.Create(Request{Name: "a", Bytes: 30, Parameters: map[string]string{"k": "v"}}); err != nil || !created {
 		t.Fatalf("Create = %t, %v", created, err)
 	}
-	if _, _, err := s.Create("b", 80, nil); !errors.Is(err, ErrNoSpace) {
+	if _, _, err := s.Create(Request{Name: "b", Bytes: 80}); !errors.Is(err, ErrNoSpace) {
 		t.Fatalf("a volume beyond the capacity: %v", err)
 	}
 	s2, err := Open(dir, 100)
@@ -51,5 +51,48 @@ func TestStoreSurvivesReopen(t *testing.T) {
 	}
 	if _, err := s2.Get("nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get of a missing volume: %v", err)
+	}
+}
+
+// TestCreateIdempotent: a volume made before is returned when its size is
+// within the request's bounds and its parameters are the same.
+func TestCreateIdempotent(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "data"), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := map[string]string{"k": "v"}
+	if _, created, err := s.Create(Request{Name: "a", Bytes: 30, MinBytes: 30, Parameters: params}); err != nil || !created {
+		t.Fatalf("Create = %t, %v", created, err)
+	}
+	if _, err := s.Expand("a", 50); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		r    Request
+		ok   bool
+	}{
+		{"same request after growing", Request{Bytes: 30, MinBytes: 30, Parameters: params}, true},
+		{"no bounds", Request{Bytes: 1, Parameters: params}, true},
+		{"limit at the size", Request{Bytes: 30, MinBytes: 30, MaxBytes: 50, Parameters: params}, true},
+		{"more than it has", Request{Bytes: 60, MinBytes: 60, Parameters: params}, false},
+		{"limit below its size", Request{Bytes: 30, MinBytes: 30, MaxBytes: 40, Parameters: params}, false},
+		{"other parameters", Request{Bytes: 30, MinBytes: 30, Parameters: map[string]string{"k": "w"}}, false},
+		{"no parameters", Request{Bytes: 30, MinBytes: 30}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.r.Name = "a"
+			v, created, err := s.Create(tc.r)
+			if created {
+				t.Fatal("created again")
+			}
+			if tc.ok && (err != nil || v.CapacityBytes != 50) {
+				t.Fatalf("Create = %+v, %v; want the volume of 50 bytes", v, err)
+			}
+			if !tc.ok && !errors.Is(err, ErrConflict) {
+				t.Fatalf("Create = %v, want ErrConflict", err)
+			}
+		})
 	}
 }
