@@ -2,6 +2,7 @@ package volumes
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -94,5 +95,42 @@ func TestCreateIdempotent(t *testing.T) {
 				t.Fatalf("Create = %v, want ErrConflict", err)
 			}
 		})
+	}
+}
+
+// TestCorruptRecord: an unreadable record (a crash cut it short) does not
+// hide the node's other volumes, and creating its volume again mends it.
+func TestCorruptRecord(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := Open(dir, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Create(Request{Name: "good", Bytes: 10}); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{"empty": "", "cut": `{"id":"cut","capa`, "other": `{"id":"good"}`} {
+		if err := os.WriteFile(filepath.Join(dir, metaDir, name+".json"), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vols, err := s.List()
+	if err != nil || len(vols) != 1 || vols[0].ID != "good" {
+		t.Fatalf("List = %+v, %v; want the good volume only", vols, err)
+	}
+	if avail, err := s.Available(); err != nil || avail != 90 {
+		t.Fatalf("Available = %d, %v", avail, err)
+	}
+	if _, err := s.Get("empty"); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Get of a corrupt record: %v", err)
+	}
+	if v, created, err := s.Create(Request{Name: "empty", Bytes: 20}); err != nil || !created || v.CapacityBytes != 20 {
+		t.Fatalf("Create over a corrupt record = %+v, %t, %v", v, created, err)
+	}
+	if v, err := s.Get("empty"); err != nil || v.CapacityBytes != 20 {
+		t.Fatalf("the record written again: %+v, %v", v, err)
+	}
+	if err := s.Delete("cut"); err != nil {
+		t.Fatalf("Delete of a volume with a corrupt record: %v", err)
 	}
 }
