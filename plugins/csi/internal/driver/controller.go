@@ -3,11 +3,13 @@ package driver
 import (
 	"context"
 	"errors"
+	"os"
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"skiff.dev/plugins/csi/internal/mounter"
 	"skiff.dev/plugins/csi/internal/volumes"
 )
 
@@ -28,7 +30,8 @@ func (d *Driver) ControllerGetCapabilities(context.Context, *csi.ControllerGetCa
 }
 
 // CreateVolume makes a directory for the volume on this node; asked again
-// with the same name and size it returns the same volume.
+// with the same name it returns the same volume when its size is within
+// the capacity range and its parameters are the same, else ALREADY_EXISTS.
 func (d *Driver) CreateVolume(_ context.Context, req *csi.CreateVolumeRequest) (*csi.CreateVolumeResponse, error) {
 	if req.GetName() == "" {
 		return nil, status.Error(codes.InvalidArgument, "name is required")
@@ -46,7 +49,15 @@ func (d *Driver) CreateVolume(_ context.Context, req *csi.CreateVolumeRequest) (
 	if !d.reachable(req.GetAccessibilityRequirements()) {
 		return nil, status.Errorf(codes.ResourceExhausted, "the accessibility requirements do not include node %s, the only node this driver instance creates volumes on", d.cfg.NodeID)
 	}
-	v, _, err := d.store.Create(req.GetName(), size, req.GetParameters())
+	release, err := d.locks.acquire(volumes.IDFor(req.GetName()))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	v, _, err := d.store.Create(volumes.Request{
+		Name: req.GetName(), Bytes: size, Parameters: req.GetParameters(),
+		MinBytes: req.GetCapacityRange().GetRequiredBytes(), MaxBytes: req.GetCapacityRange().GetLimitBytes(),
+	})
 	switch {
 	case errors.Is(err, volumes.ErrConflict):
 		return nil, status.Error(codes.AlreadyExists, err.Error())
@@ -62,8 +73,8 @@ func (d *Driver) CreateVolume(_ context.Context, req *csi.CreateVolumeRequest) (
 	}}, nil
 }
 
-// DeleteVolume removes the volume's directory and data; a volume that is
-// gone already is no error.
+// DeleteVolume removes the volume's directory and data, unless it is
+// still mounted somewhere; a volume that is gone already is no error.
 func (d *Driver) DeleteVolume(_ context.Context, req *csi.DeleteVolumeRequest) (*csi.DeleteVolumeResponse, error) {
 	id := req.GetVolumeId()
 	if id == "" {
@@ -72,10 +83,37 @@ func (d *Driver) DeleteVolume(_ context.Context, req *csi.DeleteVolumeRequest) (
 	if !volumes.ValidID(id) {
 		return &csi.DeleteVolumeResponse{}, nil // never one of ours
 	}
+	release, err := d.locks.acquire(id)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := d.notInUse(id); err != nil {
+		return nil, err
+	}
 	if err := d.store.Delete(id); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &csi.DeleteVolumeResponse{}, nil
+}
+
+// notInUse refuses (FAILED_PRECONDITION, which the provisioner retries)
+// while any mount shows the volume's directory: a pod's publish the kubelet
+// has not taken down yet, as after a pod deleted by force whose container
+// still runs. The driver sees the publishes through its Bidirectional
+// mount of the kubelet's pods directory.
+func (d *Driver) notInUse(id string) error {
+	mounts, err := mounter.MountsOf(d.store.Path(id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return status.Error(codes.Internal, err.Error())
+	}
+	if len(mounts) > 0 {
+		return status.Errorf(codes.FailedPrecondition, "volume %s is in use: mounted at %s", id, mounts[0].Point)
+	}
+	return nil
 }
 
 // GetCapacity is the capacity a new volume can take on this node; zero
@@ -106,6 +144,11 @@ func (d *Driver) ControllerExpandVolume(_ context.Context, req *csi.ControllerEx
 	if err != nil {
 		return nil, err
 	}
+	release, err := d.locks.acquire(req.GetVolumeId())
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	v, err := d.store.Expand(req.GetVolumeId(), size)
 	switch {
 	case errors.Is(err, volumes.ErrNotFound):

@@ -37,6 +37,7 @@ type Driver struct {
 	cfg   Config
 	store *volumes.Store
 	ready func() bool
+	locks volumeLocks
 }
 
 // New returns a driver over store.

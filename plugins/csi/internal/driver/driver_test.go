@@ -122,6 +122,17 @@ func TestCreateDeleteIdempotent(t *testing.T) {
 	}
 	_, err = c.CreateVolume(ctx, createReq("pvc-1", 5<<20))
 	wantCode(t, err, codes.AlreadyExists)
+	otherParams := createReq("pvc-1", 4<<20)
+	otherParams.Parameters = map[string]string{"csi.storage.k8s.io/pvc/name": "other"}
+	_, err = c.CreateVolume(ctx, otherParams)
+	wantCode(t, err, codes.AlreadyExists)
+	// Grown since, the volume still is what the first request asked for.
+	if _, err := c.ControllerExpandVolume(ctx, &csi.ControllerExpandVolumeRequest{VolumeId: "pvc-1", CapacityRange: &csi.CapacityRange{RequiredBytes: 6 << 20}}); err != nil {
+		t.Fatal(err)
+	}
+	if grown, err := c.CreateVolume(ctx, createReq("pvc-1", 4<<20)); err != nil || grown.GetVolume().GetCapacityBytes() != 6<<20 {
+		t.Fatalf("CreateVolume after expansion = %v, %v", grown, err)
+	}
 	for range 2 {
 		if _, err := c.DeleteVolume(ctx, &csi.DeleteVolumeRequest{VolumeId: "pvc-1"}); err != nil {
 			t.Fatal(err)

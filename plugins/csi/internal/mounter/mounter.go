@@ -18,6 +18,8 @@ const mountInfo = "/proc/self/mountinfo"
 
 // Mount describes one mount point of the table.
 type Mount struct {
+	Dev      string // major:minor of the filesystem
+	Root     string // the directory of the filesystem mounted at Point
 	Point    string
 	Options  []string // per-mount options: ro or rw, nosuid ...
 	Optional []string // propagation: shared:N, master:N ...
@@ -33,27 +35,48 @@ func (m Mount) ReadOnly() bool {
 	return false
 }
 
-// Find returns the topmost mount at path, if path is a mount point.
-func Find(path string) (Mount, bool, error) {
+// Table reads the mount table, in mount order (later lines are
+// mounted on top of earlier ones at the same point).
+func Table() ([]Mount, error) {
 	f, err := os.Open(mountInfo)
 	if err != nil {
-		return Mount{}, false, fmt.Errorf("mount table: %w", err)
+		return nil, fmt.Errorf("mount table: %w", err)
 	}
 	defer f.Close()
-	var found Mount
-	ok := false
+	var table []Mount
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		m, err := parseLine(sc.Text())
 		if err != nil {
-			return Mount{}, false, err
+			return nil, err
 		}
-		if m.Point == path {
-			found, ok = m, true // later lines are mounted on top
+		table = append(table, m)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("mount table: %w", err)
+	}
+	return table, nil
+}
+
+// Find returns the topmost mount at path, if path is a mount point.
+func Find(path string) (Mount, bool, error) {
+	table, err := Table()
+	if err != nil {
+		return Mount{}, false, err
+	}
+	m, ok := top(table, path)
+	return m, ok, nil
+}
+
+// top is the last mount of the table at point.
+func top(table []Mount, point string) (Mount, bool) {
+	for i := len(table) - 1; i >= 0; i-- {
+		if table[i].Point == point {
+			return table[i], true
 		}
 	}
-	return found, ok, sc.Err()
+	return Mount{}, false
 }
 
 // parseLine reads one line of mountinfo (proc(5)): ID, parent, dev, root,
@@ -63,7 +86,10 @@ func parseLine(line string) (Mount, error) {
 	if len(fields) < 7 {
 		return Mount{}, fmt.Errorf("mount table: short line %q", line)
 	}
-	m := Mount{Point: unescape(fields[4]), Options: strings.Split(fields[5], ",")}
+	m := Mount{
+		Dev: fields[2], Root: unescape(fields[3]),
+		Point: unescape(fields[4]), Options: strings.Split(fields[5], ","),
+	}
 	for _, f := range fields[6:] {
 		if f == "-" {
 			break
@@ -120,13 +146,4 @@ func Unmount(target string) error {
 			return fmt.Errorf("unmount %s: %w", target, err)
 		}
 	}
-}
-
-// MakeRShared makes the mount at path, and every mount under it, shared:
-// mounts made below it later propagate to its peers (and back).
-func MakeRShared(path string) error {
-	if err := unix.Mount("", path, "", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("make %s rshared: %w", path, err)
-	}
-	return nil
 }

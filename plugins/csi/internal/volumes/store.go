@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,10 +28,14 @@ const metaDir = ".volumes"
 var (
 	// ErrNoSpace says the node has less capacity left than a volume asks.
 	ErrNoSpace = errors.New("not enough capacity left")
-	// ErrConflict says a volume of that name exists with another size.
-	ErrConflict = errors.New("a volume of this name exists with an incompatible size")
+	// ErrConflict says a volume of that name exists with another size
+	// or other parameters.
+	ErrConflict = errors.New("a volume of this name exists and is incompatible")
 	// ErrNotFound says there is no such volume.
 	ErrNotFound = errors.New("no such volume")
+	// ErrCorrupt says a volume's record cannot be read (cut short by a
+	// crash of a version that did not sync it).
+	ErrCorrupt = errors.New("corrupt volume record")
 )
 
 // Volume is what the store records of a volume.
@@ -80,18 +86,48 @@ func (s *Store) Path(id string) string { return filepath.Join(s.dir, id) }
 
 func (s *Store) metaPath(id string) string { return filepath.Join(s.dir, metaDir, id+".json") }
 
-// Create makes the volume name of size bytes, or returns the one made
-// before when its size is the same (created false).
-func (s *Store) Create(name string, size int64, params map[string]string) (Volume, bool, error) {
+// Request is a volume to create.
+type Request struct {
+	Name string
+	// Bytes is the size of a new volume.
+	Bytes int64
+	// MinBytes and MaxBytes bound the size a volume of that name made
+	// before may have to be the one asked for; 0 is no bound.
+	MinBytes, MaxBytes int64
+	Parameters         map[string]string
+}
+
+// fits reports why v, made before, is not the volume r asks for, or nil.
+func (r Request) fits(v Volume) error {
+	if v.CapacityBytes < r.MinBytes || (r.MaxBytes > 0 && v.CapacityBytes > r.MaxBytes) {
+		return fmt.Errorf("volume %s has %d bytes, asked %d to %d: %w", r.Name, v.CapacityBytes, r.MinBytes, r.MaxBytes, ErrConflict)
+	}
+	if !maps.Equal(v.Parameters, r.Parameters) {
+		return fmt.Errorf("volume %s was made with other parameters: %w", r.Name, ErrConflict)
+	}
+	return nil
+}
+
+// Create makes the volume r names, or returns the one made before when
+// it is what r asks for (created false): its size within r's bounds (it
+// may have grown since), the same parameters.
+func (s *Store) Create(r Request) (Volume, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	name, size, params := r.Name, r.Bytes, r.Parameters
 	id := IDFor(name)
-	if v, err := s.get(id); err == nil {
-		if v.CapacityBytes != size {
-			return v, false, fmt.Errorf("volume %s has %d bytes, asked %d: %w", name, v.CapacityBytes, size, ErrConflict)
+	v, err := s.get(id)
+	switch {
+	case err == nil:
+		if err := r.fits(v); err != nil {
+			return v, false, err
 		}
 		return v, false, os.MkdirAll(s.Path(id), 0o777)
-	} else if !errors.Is(err, ErrNotFound) {
+	case errors.Is(err, ErrCorrupt):
+		// The record was being written when the node went down: made
+		// again, keeping whatever the directory holds.
+		slog.Warn("volume record unreadable, writing it again", "volume", id, "error", err)
+	case !errors.Is(err, ErrNotFound):
 		return Volume{}, false, err
 	}
 	avail, err := s.available()
@@ -101,12 +137,15 @@ func (s *Store) Create(name string, size int64, params map[string]string) (Volum
 	if size > avail {
 		return Volume{}, false, fmt.Errorf("volume %s asks %d bytes, %d left: %w", name, size, avail, ErrNoSpace)
 	}
-	v := Volume{ID: id, Name: name, CapacityBytes: size, Parameters: params}
+	v = Volume{ID: id, Name: name, CapacityBytes: size, Parameters: params}
 	if err := os.MkdirAll(s.Path(id), 0o777); err != nil {
 		return Volume{}, false, fmt.Errorf("volume %s: %w", name, err)
 	}
 	// Writable by any pod user, as an emptyDir is.
 	if err := os.Chmod(s.Path(id), 0o777); err != nil {
+		return Volume{}, false, fmt.Errorf("volume %s: %w", name, err)
+	}
+	if err := syncDir(s.dir); err != nil {
 		return Volume{}, false, fmt.Errorf("volume %s: %w", name, err)
 	}
 	return v, true, s.write(v)
@@ -141,7 +180,7 @@ func (s *Store) Delete(id string) error {
 	if err := os.Remove(s.metaPath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("volume %s: %w", id, err)
 	}
-	return nil
+	return syncDir(filepath.Join(s.dir, metaDir))
 }
 
 // Get returns the volume id, or ErrNotFound.
@@ -201,8 +240,8 @@ func (s *Store) get(id string) (Volume, error) {
 		return Volume{}, fmt.Errorf("volume %s: %w", id, err)
 	}
 	var v Volume
-	if err := json.Unmarshal(data, &v); err != nil {
-		return Volume{}, fmt.Errorf("volume %s: record: %w", id, err)
+	if err := json.Unmarshal(data, &v); err != nil || v.ID != id {
+		return Volume{}, fmt.Errorf("volume %s: record %q: %w", id, data, ErrCorrupt)
 	}
 	return v, nil
 }
@@ -219,6 +258,11 @@ func (s *Store) list() ([]Volume, error) {
 			continue
 		}
 		v, err := s.get(name[:len(name)-len(".json")])
+		if errors.Is(err, ErrCorrupt) {
+			// One bad record must not hide the node's other volumes.
+			slog.Warn("skipping an unreadable volume record", "error", err)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -228,18 +272,51 @@ func (s *Store) list() ([]Volume, error) {
 	return vols, nil
 }
 
-// write replaces the record of v atomically.
+// write replaces the record of v atomically and durably: the data is on
+// disk before the rename, and the rename before write returns.
 func (s *Store) write(v Volume) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	tmp := s.metaPath(v.ID) + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+	if err := writeSynced(tmp, data); err != nil {
 		return fmt.Errorf("volume %s: record: %w", v.ID, err)
 	}
 	if err := os.Rename(tmp, s.metaPath(v.ID)); err != nil {
 		return fmt.Errorf("volume %s: record: %w", v.ID, err)
+	}
+	return syncDir(filepath.Dir(s.metaPath(v.ID)))
+}
+
+// writeSynced writes data to a new file at path and syncs it.
+func writeSynced(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// syncDir makes the entries of dir (files made, renamed, removed) durable.
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
 	}
 	return nil
 }
