@@ -45,13 +45,16 @@ type Drivers struct {
 type registration struct {
 	endpoint string
 	refs     int
+	// ready is set once the driver answered NodeGetInfo and the node
+	// publishes it; before, its name is reserved but not usable.
+	ready bool
 }
 
 // Endpoint is the CSI socket of a registered driver.
 func (d *Drivers) Endpoint(name string) (string, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if drv, ok := d.drivers[name]; ok {
+	if drv, ok := d.drivers[name]; ok && drv.ready {
 		return drv.endpoint, true
 	}
 	return "", false
@@ -112,12 +115,15 @@ func (d *Drivers) RegisterPlugin(ctx context.Context, name, endpoint string, _ [
 		d.release(name, endpoint)
 		return fmt.Errorf("error updating CSI node info for driver %s: %w", name, err)
 	}
+	d.mu.Lock()
+	d.drivers[name].ready = true
+	d.mu.Unlock()
 	slog.InfoContext(ctx, "CSI driver registered", "driver", name, "endpoint", endpoint, "nodeID", info.GetNodeId())
 	return nil
 }
 
-// reserve records the driver at endpoint, unless the name is taken by
-// another endpoint.
+// reserve records the driver at endpoint, not yet ready, unless the name
+// is taken by another endpoint.
 func (d *Drivers) reserve(name, endpoint string) error {
 	if err := d.taken(name, endpoint); err != nil {
 		return err

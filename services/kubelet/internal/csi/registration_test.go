@@ -1,7 +1,11 @@
 package csi
 
 import (
+	"errors"
+	"slices"
+
 	"context"
+	csipb "github.com/container-storage-interface/spec/lib/go/csi"
 	"strings"
 	"testing"
 
@@ -46,5 +50,49 @@ func TestRegistrationRefusals(t *testing.T) {
 	d.DeRegisterPlugin(context.Background(), driver, first)
 	if _, ok := d.Endpoint(driver); ok || ni.Installed[driver] != nil {
 		t.Error("the driver stays after its last registration socket")
+	}
+}
+
+// hookNodeInfo runs install in InstallDriver.
+type hookNodeInfo struct {
+	install func() error
+}
+
+func (h hookNodeInfo) InstallDriver(context.Context, string, *csipb.NodeGetInfoResponse) error {
+	return h.install()
+}
+
+func (h hookNodeInfo) UninstallDriver(context.Context, string) error { return nil }
+
+// The driver is usable only once the node publishes it: pods are not
+// sent to a driver whose NodeGetInfo or node update failed.
+func TestEndpointAfterInstall(t *testing.T) {
+	sock := csitest.Start(t, &csitest.Node{})
+	d := &Drivers{Root: t.TempDir()}
+	var seen []bool
+	fail := true
+	d.NodeInfo = hookNodeInfo{install: func() error {
+		_, ok := d.Endpoint(driver)
+		seen = append(seen, ok)
+		if fail {
+			return errors.New("apiserver down")
+		}
+		return nil
+	}}
+	if err := d.RegisterPlugin(context.Background(), driver, sock, nil); err == nil {
+		t.Fatal("registration succeeded though the node update failed")
+	}
+	if _, ok := d.Endpoint(driver); ok {
+		t.Error("a driver whose registration failed is usable")
+	}
+	fail = false
+	if err := d.RegisterPlugin(context.Background(), driver, sock, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Endpoint(driver); !ok {
+		t.Error("the registered driver is not usable")
+	}
+	if !slices.Equal(seen, []bool{false, false}) {
+		t.Errorf("endpoint visible during registration: %v", seen)
 	}
 }
