@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	csipb "github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc"
@@ -35,6 +36,9 @@ type Drivers struct {
 	Root string
 	// NodeInfo may be nil (no API updates, in tests).
 	NodeInfo NodeInfo
+	// Timeout bounds each call to a driver (and a registration's node
+	// update); zero is Kubernetes' two minutes.
+	Timeout time.Duration
 
 	mu      sync.Mutex
 	drivers map[string]*registration
@@ -107,6 +111,8 @@ func (d *Drivers) RegisterPlugin(ctx context.Context, name, endpoint string, _ [
 	if err := d.reserve(name, endpoint); err != nil {
 		return err
 	}
+	ctx, cancel := d.callContext(ctx)
+	defer cancel()
 	info, err := d.nodeGetInfo(ctx, endpoint)
 	if err == nil && d.NodeInfo != nil {
 		err = d.NodeInfo.InstallDriver(ctx, name, info)
@@ -186,6 +192,19 @@ func (d *Drivers) nodeGetInfo(ctx context.Context, endpoint string) (*csipb.Node
 		return nil, errors.New("NodeGetInfo returned an empty node_id")
 	}
 	return info, nil
+}
+
+// DefaultTimeout bounds a CSI call, as Kubernetes' csiTimeout: one
+// driver that hangs must not hold a pod's sync or the plugin watcher.
+const DefaultTimeout = 2 * time.Minute
+
+// callContext is the context of one CSI round-trip.
+func (d *Drivers) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	t := d.Timeout
+	if t <= 0 {
+		t = DefaultTimeout
+	}
+	return context.WithTimeout(ctx, t)
 }
 
 // socketPath is the unix socket a CSI endpoint names: an absolute path,

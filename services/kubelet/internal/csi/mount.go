@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	csipb "github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/grpc"
 )
 
 // Volume is a CSI persistent volume as a pod uses it.
@@ -41,6 +42,14 @@ type node struct {
 	client csipb.NodeClient
 	caps   []csipb.NodeServiceCapability_RPC_Type
 	close  func() error
+	d      *Drivers
+}
+
+// call runs one round-trip to the driver within the call timeout.
+func call[Req, Resp any](ctx context.Context, n *node, f func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	ctx, cancel := n.d.callContext(ctx)
+	defer cancel()
+	return f(ctx, req)
 }
 
 func (d *Drivers) node(ctx context.Context, driver string) (*node, error) {
@@ -52,8 +61,10 @@ func (d *Drivers) node(ctx context.Context, driver string) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &node{client: csipb.NewNodeClient(conn), close: conn.Close}
-	resp, err := n.client.NodeGetCapabilities(ctx, &csipb.NodeGetCapabilitiesRequest{})
+	n := &node{client: csipb.NewNodeClient(conn), close: conn.Close, d: d}
+	cctx, cancel := d.callContext(ctx)
+	defer cancel()
+	resp, err := n.client.NodeGetCapabilities(cctx, &csipb.NodeGetCapabilitiesRequest{})
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("NodeGetCapabilities: %w", err)
@@ -82,7 +93,7 @@ func (d *Drivers) SetUp(ctx context.Context, v *Volume, podUID string) (string, 
 		if err := os.MkdirAll(staging, 0o750); err != nil {
 			return "", fmt.Errorf("make the staging directory: %w", err)
 		}
-		_, err := n.client.NodeStageVolume(ctx, &csipb.NodeStageVolumeRequest{
+		_, err := call(ctx, n, n.client.NodeStageVolume, &csipb.NodeStageVolumeRequest{
 			VolumeId: v.Handle, PublishContext: v.PublishContext, StagingTargetPath: staging,
 			VolumeCapability: capability, Secrets: v.StageSecrets, VolumeContext: v.VolumeContext})
 		if err != nil {
@@ -95,7 +106,7 @@ func (d *Drivers) SetUp(ctx context.Context, v *Volume, podUID string) (string, 
 	if err := writeVolData(filepath.Dir(target), rec); err != nil {
 		return "", err
 	}
-	_, err = n.client.NodePublishVolume(ctx, &csipb.NodePublishVolumeRequest{
+	_, err = call(ctx, n, n.client.NodePublishVolume, &csipb.NodePublishVolumeRequest{
 		VolumeId: v.Handle, PublishContext: v.PublishContext, StagingTargetPath: staging,
 		TargetPath: target, VolumeCapability: capability, Readonly: v.ReadOnly,
 		Secrets: v.PublishSecrets, VolumeContext: v.VolumeContext})
@@ -122,7 +133,7 @@ func (d *Drivers) TearDown(ctx context.Context, podUID, pvName string) error {
 		return err
 	}
 	defer n.close()
-	if _, err := n.client.NodeUnpublishVolume(ctx, &csipb.NodeUnpublishVolumeRequest{VolumeId: rec.VolumeHandle, TargetPath: target}); err != nil {
+	if _, err := call(ctx, n, n.client.NodeUnpublishVolume, &csipb.NodeUnpublishVolumeRequest{VolumeId: rec.VolumeHandle, TargetPath: target}); err != nil {
 		return fmt.Errorf("UnmountVolume.TearDown failed for volume %q: rpc error: NodeUnpublishVolume: %w", pvName, err)
 	}
 	if err := os.Remove(target); err != nil && !os.IsNotExist(err) {
@@ -130,7 +141,7 @@ func (d *Drivers) TearDown(ctx context.Context, podUID, pvName string) error {
 	}
 	if n.has(csipb.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME) && !inUse(d.Root, rec.DriverName, rec.VolumeHandle, podUID) {
 		staging := StagingPath(d.Root, rec.DriverName, rec.VolumeHandle)
-		if _, err := n.client.NodeUnstageVolume(ctx, &csipb.NodeUnstageVolumeRequest{VolumeId: rec.VolumeHandle, StagingTargetPath: staging}); err != nil {
+		if _, err := call(ctx, n, n.client.NodeUnstageVolume, &csipb.NodeUnstageVolumeRequest{VolumeId: rec.VolumeHandle, StagingTargetPath: staging}); err != nil {
 			return fmt.Errorf("UnmountDevice failed for volume %q: rpc error: NodeUnstageVolume: %w", pvName, err)
 		}
 		_ = os.RemoveAll(filepath.Dir(staging))
