@@ -10,6 +10,8 @@ import (
 
 	csipb "github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc"
+
+	"skiff.dev/services/kubelet/internal/mountinfo"
 )
 
 // Volume is a CSI persistent volume as a pod uses it.
@@ -123,7 +125,7 @@ func (d *Drivers) TearDown(ctx context.Context, podUID, pvName string) error {
 	target := TargetPath(d.Root, podUID, pvName)
 	rec, err := readVolData(filepath.Dir(target))
 	if os.IsNotExist(err) {
-		return os.RemoveAll(filepath.Dir(target))
+		return removeMountDir(filepath.Dir(target))
 	}
 	if err != nil {
 		return err
@@ -136,18 +138,52 @@ func (d *Drivers) TearDown(ctx context.Context, podUID, pvName string) error {
 	if _, err := call(ctx, n, n.client.NodeUnpublishVolume, &csipb.NodeUnpublishVolumeRequest{VolumeId: rec.VolumeHandle, TargetPath: target}); err != nil {
 		return fmt.Errorf("UnmountVolume.TearDown failed for volume %q: rpc error: NodeUnpublishVolume: %w", pvName, err)
 	}
-	if err := os.Remove(target); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("remove %s after NodeUnpublishVolume: %w", target, err)
+	if err := removeMountPoint(target); err != nil {
+		return fmt.Errorf("UnmountVolume.TearDown failed for volume %q: after NodeUnpublishVolume: %w", pvName, err)
 	}
 	if n.has(csipb.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME) && !inUse(d.Root, rec.DriverName, rec.VolumeHandle, podUID) {
 		staging := StagingPath(d.Root, rec.DriverName, rec.VolumeHandle)
 		if _, err := call(ctx, n, n.client.NodeUnstageVolume, &csipb.NodeUnstageVolumeRequest{VolumeId: rec.VolumeHandle, StagingTargetPath: staging}); err != nil {
 			return fmt.Errorf("UnmountDevice failed for volume %q: rpc error: NodeUnstageVolume: %w", pvName, err)
 		}
-		_ = os.RemoveAll(filepath.Dir(staging))
+		if err := removeMountPoint(staging); err != nil {
+			return fmt.Errorf("UnmountDevice failed for volume %q: after NodeUnstageVolume: %w", pvName, err)
+		}
+		if err := os.Remove(filepath.Dir(staging)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("remove the staging directory: %w", err)
+		}
 	}
 	slog.InfoContext(ctx, "CSI volume torn down", "pv", pvName, "driver", rec.DriverName, "pod", podUID)
-	return os.RemoveAll(filepath.Dir(target))
+	return removeMountDir(filepath.Dir(target))
+}
+
+// removeMountPoint removes a directory a driver mounted on, once nothing
+// is mounted there any more (a driver that answered but left its mount
+// keeps it, and the volume's data with it).
+func removeMountPoint(dir string) error {
+	if err := mountinfo.Unmounted(dir); err != nil {
+		return err
+	}
+	if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
+// removeMountDir removes a volume's directory in a pod, as Kubernetes'
+// removeMountDir: its mount point (only when unmounted), its record,
+// then the directory itself — one file at a time, never a RemoveAll
+// that would reach into a volume still mounted.
+func removeMountDir(dir string) error {
+	if err := removeMountPoint(filepath.Join(dir, "mount")); err != nil {
+		return fmt.Errorf("remove the volume's directory: %w", err)
+	}
+	for _, p := range []string{filepath.Join(dir, volDataFile), filepath.Join(dir, "."+volDataFile), dir} {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("remove the volume's directory: %w", err)
+		}
+	}
+	return nil
 }
 
 // capability is the volume capability asked for: a mount with the PV's

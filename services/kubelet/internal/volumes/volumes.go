@@ -18,6 +18,7 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/services/kubelet/internal/csi"
 	"skiff.dev/services/kubelet/internal/downward"
+	"skiff.dev/services/kubelet/internal/mountinfo"
 )
 
 // Objects reads the ConfigMaps and Secrets volumes refer to.
@@ -229,20 +230,25 @@ func (m *Manager) TearDown(ctx context.Context, uid string) error {
 		f.Forget(uid) // the pod's tokens are no longer needed
 	}
 	dir := filepath.Join(m.Root, "pods", uid, "volumes")
-	entries, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
 		return nil
 	}
+	mounts, err := mountinfo.Under(dir)
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		if mounted, _ := isMountPoint(p); mounted {
-			if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil {
-				return fmt.Errorf("unmount %s: %w", p, err)
+	for _, mnt := range mounts {
+		// The kubelet's own mounts: memory-backed emptyDirs.
+		if filepath.Dir(mnt.MountPoint) == dir && mnt.FSType == "tmpfs" {
+			if err := syscall.Unmount(mnt.MountPoint, syscall.MNT_DETACH); err != nil {
+				return fmt.Errorf("unmount %s: %w", mnt.MountPoint, err)
 			}
 		}
+	}
+	// Anything else still mounted (a volume its driver did not unmount)
+	// keeps the directory: removing it would remove the volume's data.
+	if err := mountinfo.Unmounted(dir); err != nil {
+		return fmt.Errorf("tear down the pod's volumes: %w", err)
 	}
 	return os.RemoveAll(dir)
 }
