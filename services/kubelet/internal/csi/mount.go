@@ -2,6 +2,7 @@ package csi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -124,7 +125,12 @@ func (d *Drivers) SetUp(ctx context.Context, v *Volume, podUID string) (string, 
 func (d *Drivers) TearDown(ctx context.Context, podUID, pvName string) error {
 	target := TargetPath(d.Root, podUID, pvName)
 	rec, err := readVolData(filepath.Dir(target))
-	if os.IsNotExist(err) {
+	if errors.Is(err, errCorrupt) {
+		// No driver to ask: the directory goes if nothing is mounted
+		// there, and stays (with the error) if something is.
+		slog.WarnContext(ctx, "CSI volume record unreadable, removing its directory if unmounted", "pv", pvName, "pod", podUID, "err", err)
+	}
+	if os.IsNotExist(err) || errors.Is(err, errCorrupt) {
 		return removeMountDir(filepath.Dir(target))
 	}
 	if err != nil {

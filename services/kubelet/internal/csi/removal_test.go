@@ -80,3 +80,50 @@ func TestTearDownKeepsMountedVolumes(t *testing.T) {
 		})
 	}
 }
+
+// A record left empty or half-written by a crash does not make the
+// tear-down fail for ever: with nothing mounted the directory goes; with
+// the target still mounted it stays.
+func TestCorruptRecord(t *testing.T) {
+	for _, content := range []string{"", "{\"specVolID\":", "{}"} {
+		for _, mounted := range []bool{false, true} {
+			d, _ := registered(t, &csitest.Node{})
+			dir := filepath.Dir(TargetPath(d.Root, "uid", "pv-1"))
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, volDataFile), []byte(content), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			if mounted {
+				bind(t, t.TempDir(), TargetPath(d.Root, "uid", "pv-1"))
+			}
+			if got := VolumesInUse(d.Root); len(got) != 0 {
+				t.Errorf("VolumesInUse with a corrupt record = %q", got)
+			}
+			err := d.TearDown(context.Background(), "uid", "pv-1")
+			_, statErr := os.Stat(dir)
+			switch {
+			case mounted && (err == nil || os.IsNotExist(statErr)):
+				t.Errorf("record %q, target mounted: TearDown = %v, directory: %v", content, err, statErr)
+			case !mounted && (err != nil || !os.IsNotExist(statErr)):
+				t.Errorf("record %q: TearDown = %v, directory: %v", content, err, statErr)
+			}
+		}
+	}
+}
+
+// The record is written in full, with no temporary file left.
+func TestVolDataWritten(t *testing.T) {
+	dir := t.TempDir()
+	want := volData{SpecVolID: "pv", VolumeHandle: "h", DriverName: driver, VolumeLifecycleMode: "Persistent"}
+	if err := writeVolData(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readVolData(dir); err != nil || got != want {
+		t.Errorf("read back %+v, %v", got, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "."+volDataFile)); !os.IsNotExist(err) {
+		t.Errorf("temporary file left: %v", err)
+	}
+}
