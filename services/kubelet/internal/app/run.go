@@ -21,6 +21,7 @@ import (
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/kubelet/internal/cri"
 	"skiff.dev/services/kubelet/internal/images"
+	"skiff.dev/services/kubelet/internal/mountinfo"
 	"skiff.dev/services/kubelet/internal/node"
 	"skiff.dev/services/kubelet/internal/pods"
 	"skiff.dev/services/kubelet/internal/staticpods"
@@ -94,6 +95,13 @@ func Run(ctx context.Context, o *Options) error {
 // learns of its pod cache.
 func runReal(ctx context.Context, g *errgroup.Group, o *Options, c *client.Client, svcs *informer.Informer[*corev1.Service], st *component.Status, ip string, res nodeResources) error {
 	name := o.nodeName()
+	if o.Runtime != "fake" {
+		// As Kubernetes' kubelet: CSI drivers' mounts below the root
+		// directory must propagate (the fake runtime mounts nothing).
+		if err := mountinfo.MakeRShared(o.RootDir); err != nil {
+			return fmt.Errorf("error configuring root directory: %w", err)
+		}
+	}
 	rt, closeRT, err := connect(ctx, o)
 	if err != nil {
 		return err

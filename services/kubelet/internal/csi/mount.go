@@ -2,6 +2,7 @@ package csi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,6 +10,9 @@ import (
 	"slices"
 
 	csipb "github.com/container-storage-interface/spec/lib/go/csi"
+	"google.golang.org/grpc"
+
+	"skiff.dev/services/kubelet/internal/mountinfo"
 )
 
 // Volume is a CSI persistent volume as a pod uses it.
@@ -41,6 +45,14 @@ type node struct {
 	client csipb.NodeClient
 	caps   []csipb.NodeServiceCapability_RPC_Type
 	close  func() error
+	d      *Drivers
+}
+
+// call runs one round-trip to the driver within the call timeout.
+func call[Req, Resp any](ctx context.Context, n *node, f func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) (Resp, error) {
+	ctx, cancel := n.d.callContext(ctx)
+	defer cancel()
+	return f(ctx, req)
 }
 
 func (d *Drivers) node(ctx context.Context, driver string) (*node, error) {
@@ -52,8 +64,10 @@ func (d *Drivers) node(ctx context.Context, driver string) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &node{client: csipb.NewNodeClient(conn), close: conn.Close}
-	resp, err := n.client.NodeGetCapabilities(ctx, &csipb.NodeGetCapabilitiesRequest{})
+	n := &node{client: csipb.NewNodeClient(conn), close: conn.Close, d: d}
+	cctx, cancel := d.callContext(ctx)
+	defer cancel()
+	resp, err := n.client.NodeGetCapabilities(cctx, &csipb.NodeGetCapabilitiesRequest{})
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("NodeGetCapabilities: %w", err)
@@ -82,7 +96,7 @@ func (d *Drivers) SetUp(ctx context.Context, v *Volume, podUID string) (string, 
 		if err := os.MkdirAll(staging, 0o750); err != nil {
 			return "", fmt.Errorf("make the staging directory: %w", err)
 		}
-		_, err := n.client.NodeStageVolume(ctx, &csipb.NodeStageVolumeRequest{
+		_, err := call(ctx, n, n.client.NodeStageVolume, &csipb.NodeStageVolumeRequest{
 			VolumeId: v.Handle, PublishContext: v.PublishContext, StagingTargetPath: staging,
 			VolumeCapability: capability, Secrets: v.StageSecrets, VolumeContext: v.VolumeContext})
 		if err != nil {
@@ -95,7 +109,7 @@ func (d *Drivers) SetUp(ctx context.Context, v *Volume, podUID string) (string, 
 	if err := writeVolData(filepath.Dir(target), rec); err != nil {
 		return "", err
 	}
-	_, err = n.client.NodePublishVolume(ctx, &csipb.NodePublishVolumeRequest{
+	_, err = call(ctx, n, n.client.NodePublishVolume, &csipb.NodePublishVolumeRequest{
 		VolumeId: v.Handle, PublishContext: v.PublishContext, StagingTargetPath: staging,
 		TargetPath: target, VolumeCapability: capability, Readonly: v.ReadOnly,
 		Secrets: v.PublishSecrets, VolumeContext: v.VolumeContext})
@@ -111,8 +125,13 @@ func (d *Drivers) SetUp(ctx context.Context, v *Volume, podUID string) (string, 
 func (d *Drivers) TearDown(ctx context.Context, podUID, pvName string) error {
 	target := TargetPath(d.Root, podUID, pvName)
 	rec, err := readVolData(filepath.Dir(target))
-	if os.IsNotExist(err) {
-		return os.RemoveAll(filepath.Dir(target))
+	if errors.Is(err, errCorrupt) {
+		// No driver to ask: the directory goes if nothing is mounted
+		// there, and stays (with the error) if something is.
+		slog.WarnContext(ctx, "CSI volume record unreadable, removing its directory if unmounted", "pv", pvName, "pod", podUID, "err", err)
+	}
+	if os.IsNotExist(err) || errors.Is(err, errCorrupt) {
+		return removeMountDir(filepath.Dir(target))
 	}
 	if err != nil {
 		return err
@@ -122,21 +141,55 @@ func (d *Drivers) TearDown(ctx context.Context, podUID, pvName string) error {
 		return err
 	}
 	defer n.close()
-	if _, err := n.client.NodeUnpublishVolume(ctx, &csipb.NodeUnpublishVolumeRequest{VolumeId: rec.VolumeHandle, TargetPath: target}); err != nil {
+	if _, err := call(ctx, n, n.client.NodeUnpublishVolume, &csipb.NodeUnpublishVolumeRequest{VolumeId: rec.VolumeHandle, TargetPath: target}); err != nil {
 		return fmt.Errorf("UnmountVolume.TearDown failed for volume %q: rpc error: NodeUnpublishVolume: %w", pvName, err)
 	}
-	if err := os.Remove(target); err != nil && !os.IsNotExist(err) {
-		return fmt.Errorf("remove %s after NodeUnpublishVolume: %w", target, err)
+	if err := removeMountPoint(target); err != nil {
+		return fmt.Errorf("UnmountVolume.TearDown failed for volume %q: after NodeUnpublishVolume: %w", pvName, err)
 	}
 	if n.has(csipb.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME) && !inUse(d.Root, rec.DriverName, rec.VolumeHandle, podUID) {
 		staging := StagingPath(d.Root, rec.DriverName, rec.VolumeHandle)
-		if _, err := n.client.NodeUnstageVolume(ctx, &csipb.NodeUnstageVolumeRequest{VolumeId: rec.VolumeHandle, StagingTargetPath: staging}); err != nil {
+		if _, err := call(ctx, n, n.client.NodeUnstageVolume, &csipb.NodeUnstageVolumeRequest{VolumeId: rec.VolumeHandle, StagingTargetPath: staging}); err != nil {
 			return fmt.Errorf("UnmountDevice failed for volume %q: rpc error: NodeUnstageVolume: %w", pvName, err)
 		}
-		_ = os.RemoveAll(filepath.Dir(staging))
+		if err := removeMountPoint(staging); err != nil {
+			return fmt.Errorf("UnmountDevice failed for volume %q: after NodeUnstageVolume: %w", pvName, err)
+		}
+		if err := os.Remove(filepath.Dir(staging)); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("remove the staging directory: %w", err)
+		}
 	}
 	slog.InfoContext(ctx, "CSI volume torn down", "pv", pvName, "driver", rec.DriverName, "pod", podUID)
-	return os.RemoveAll(filepath.Dir(target))
+	return removeMountDir(filepath.Dir(target))
+}
+
+// removeMountPoint removes a directory a driver mounted on, once nothing
+// is mounted there any more (a driver that answered but left its mount
+// keeps it, and the volume's data with it).
+func removeMountPoint(dir string) error {
+	if err := mountinfo.Unmounted(dir); err != nil {
+		return err
+	}
+	if err := os.Remove(dir); err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
+// removeMountDir removes a volume's directory in a pod, as Kubernetes'
+// removeMountDir: its mount point (only when unmounted), its record,
+// then the directory itself — one file at a time, never a RemoveAll
+// that would reach into a volume still mounted.
+func removeMountDir(dir string) error {
+	if err := removeMountPoint(filepath.Join(dir, "mount")); err != nil {
+		return fmt.Errorf("remove the volume's directory: %w", err)
+	}
+	for _, p := range []string{filepath.Join(dir, volDataFile), filepath.Join(dir, "."+volDataFile), dir} {
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("remove the volume's directory: %w", err)
+		}
+	}
+	return nil
 }
 
 // capability is the volume capability asked for: a mount with the PV's

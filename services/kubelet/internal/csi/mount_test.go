@@ -18,10 +18,11 @@ func registered(t *testing.T, f *csitest.Node) (*Drivers, *csitest.NodeInfo) {
 	t.Helper()
 	ni := &csitest.NodeInfo{}
 	d := &Drivers{Root: t.TempDir(), NodeInfo: ni}
-	if err := d.ValidatePlugin(driver, "", []string{"1.0.0"}); err != nil {
+	sock := csitest.Start(t, f)
+	if err := d.ValidatePlugin(driver, sock, []string{"1.0.0"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RegisterPlugin(context.Background(), driver, csitest.Start(t, f), []string{"1.0.0"}); err != nil {
+	if err := d.RegisterPlugin(context.Background(), driver, sock, []string{"1.0.0"}); err != nil {
 		t.Fatal(err)
 	}
 	return d, ni
@@ -151,7 +152,8 @@ func TestRegistration(t *testing.T) {
 	if got := ni.Installed[driver]; got.GetNodeId() != "node-1" || got.GetMaxVolumesPerNode() != 7 {
 		t.Errorf("installed %v", got)
 	}
-	d.DeRegisterPlugin(context.Background(), driver, "")
+	ep, _ := d.Endpoint(driver)
+	d.DeRegisterPlugin(context.Background(), driver, ep)
 	if _, ok := d.Endpoint(driver); ok || len(ni.Installed) != 0 {
 		t.Error("the driver is still registered")
 	}
@@ -159,7 +161,7 @@ func TestRegistration(t *testing.T) {
 		t.Error("SetUp with an unregistered driver succeeded")
 	}
 	for _, v := range [][]string{nil, {"0.3.0"}, {"2.0.0"}} {
-		if err := d.ValidatePlugin(driver, "", v); err == nil {
+		if err := d.ValidatePlugin(driver, "/x.sock", v); err == nil {
 			t.Errorf("versions %q accepted", v)
 		}
 	}

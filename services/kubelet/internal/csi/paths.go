@@ -3,6 +3,7 @@ package csi
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,6 +51,9 @@ type volData struct {
 
 const volDataFile = "vol_data.json"
 
+// writeVolData writes the record durably: a new file, synced, renamed
+// over the old one, and the directory synced, so a crash leaves the old
+// record or the new one, never an empty file.
 func writeVolData(dir string, d volData) error {
 	b, err := json.Marshal(d)
 	if err != nil {
@@ -59,11 +63,46 @@ func writeVolData(dir string, d volData) error {
 		return fmt.Errorf("make %s: %w", dir, err)
 	}
 	tmp := filepath.Join(dir, "."+volDataFile)
-	if err := os.WriteFile(tmp, b, 0o640); err != nil {
+	if err := writeSynced(tmp, b); err != nil {
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, volDataFile)); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dir, volDataFile))
+	return syncDir(dir)
 }
+
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func syncDir(dir string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// errCorrupt is a record that cannot be read back (a crash before
+// records were synced): it names no driver to call.
+var errCorrupt = errors.New("corrupt volume record")
 
 func readVolData(dir string) (volData, error) {
 	var d volData
@@ -72,7 +111,10 @@ func readVolData(dir string) (volData, error) {
 		return d, err
 	}
 	if err := json.Unmarshal(b, &d); err != nil {
-		return d, fmt.Errorf("%s: %w", filepath.Join(dir, volDataFile), err)
+		return d, fmt.Errorf("%s: %w: %w", filepath.Join(dir, volDataFile), errCorrupt, err)
+	}
+	if d.DriverName == "" || d.VolumeHandle == "" {
+		return d, fmt.Errorf("%s: %w: no driver or volume handle", filepath.Join(dir, volDataFile), errCorrupt)
 	}
 	return d, nil
 }

@@ -44,8 +44,8 @@ func (w *Watcher) handshake(ctx context.Context, path string) (plugin, error) {
 	defer conn.Close()
 	reg := registerapi.NewRegistrationClient(conn)
 	cctx, cancel := context.WithTimeout(ctx, callTimeout)
-	defer cancel()
 	info, err := reg.GetInfo(cctx, &registerapi.InfoRequest{})
+	cancel()
 	if err != nil {
 		return plugin{}, fmt.Errorf("GetInfo: %w", err)
 	}
@@ -55,7 +55,11 @@ func (w *Watcher) handshake(ctx context.Context, path string) (plugin, error) {
 	if regErr != nil {
 		status.Error = regErr.Error()
 	}
-	if _, err := reg.NotifyRegistrationStatus(cctx, status); err != nil {
+	// The handler's registration may have taken its own while: the
+	// answer gets a timeout of its own.
+	nctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if _, err := reg.NotifyRegistrationStatus(nctx, status); err != nil {
 		if regErr == nil {
 			// The plugin did not hear it is registered: undo, retry later.
 			w.Handlers[p.typ].DeRegisterPlugin(ctx, p.name, p.endpoint)

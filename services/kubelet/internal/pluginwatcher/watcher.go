@@ -44,6 +44,11 @@ type Watcher struct {
 
 	mu         sync.Mutex
 	registered map[string]plugin // by socket path
+	// pending are the sockets whose handshake is under way: each runs
+	// in its own goroutine, so a plugin that does not answer holds up
+	// no other.
+	pending  map[string]bool
+	inFlight sync.WaitGroup
 }
 
 // plugin is a registered plugin, remembered to deregister it.
@@ -70,13 +75,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.Sync(ctx)
 		select {
 		case <-ctx.Done():
+			w.inFlight.Wait()
 			return nil
 		case <-t.C:
 		}
 	}
 }
 
-// Sync registers new sockets and deregisters vanished ones, once.
+// Sync deregisters vanished sockets and starts the handshake with new
+// ones, each in its own goroutine; Wait waits for those.
 func (w *Watcher) Sync(ctx context.Context) {
 	seen := w.sockets(ctx)
 	w.mu.Lock()
@@ -96,12 +103,29 @@ func (w *Watcher) Sync(ctx context.Context) {
 	for path, mod := range seen {
 		w.mu.Lock()
 		_, known := w.registered[path]
+		start := !known && !w.pending[path]
+		if start {
+			if w.pending == nil {
+				w.pending = map[string]bool{}
+			}
+			w.pending[path] = true
+			w.inFlight.Add(1)
+		}
 		w.mu.Unlock()
-		if !known {
-			w.register(ctx, path, mod)
+		if start {
+			go func() {
+				defer w.inFlight.Done()
+				w.register(ctx, path, mod)
+				w.mu.Lock()
+				delete(w.pending, path)
+				w.mu.Unlock()
+			}()
 		}
 	}
 }
+
+// Wait waits for the handshakes Sync started.
+func (w *Watcher) Wait() { w.inFlight.Wait() }
 
 // sockets lists the sockets of the directory and its subdirectories
 // (names starting with a dot are skipped, as Kubernetes does) with their

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	registerapi "k8s.io/kubelet/pkg/apis/pluginregistration/v1"
@@ -18,12 +19,18 @@ import (
 type registrar struct {
 	registerapi.UnimplementedRegistrationServer
 	info *registerapi.PluginInfo
+	// hang makes GetInfo answer only when the caller gives up.
+	hang bool
 
 	mu     sync.Mutex
 	status []*registerapi.RegistrationStatus
 }
 
-func (r *registrar) GetInfo(context.Context, *registerapi.InfoRequest) (*registerapi.PluginInfo, error) {
+func (r *registrar) GetInfo(ctx context.Context, _ *registerapi.InfoRequest) (*registerapi.PluginInfo, error) {
+	if r.hang {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	return r.info, nil
 }
 
@@ -103,7 +110,9 @@ func TestHandshake(t *testing.T) {
 			w := &Watcher{Dir: dir, Handlers: map[string]Handler{registerapi.CSIPlugin: h}}
 			ctx := context.Background()
 			w.Sync(ctx)
+			w.Wait()
 			w.Sync(ctx) // a second poll asks nobody again
+			w.Wait()
 			st := r.statuses()
 			if len(st) != 1 || st[0].GetPluginRegistered() != tt.registered {
 				t.Fatalf("statuses = %v, want one with registered=%v", st, tt.registered)
@@ -117,6 +126,7 @@ func TestHandshake(t *testing.T) {
 			srv.Stop()
 			_ = os.Remove(sock)
 			w.Sync(ctx)
+			w.Wait()
 			if !slices.Equal(h.calls, tt.calls) {
 				t.Errorf("calls = %q, want %q", h.calls, tt.calls)
 			}
@@ -124,5 +134,35 @@ func TestHandshake(t *testing.T) {
 				t.Error("a removed socket is still registered")
 			}
 		})
+	}
+}
+
+// A plugin that does not answer holds up neither the poll nor the other
+// plugins' registration.
+func TestHungPlugin(t *testing.T) {
+	dir := t.TempDir()
+	hung := serve(t, filepath.Join(dir, "hung-reg.sock"), &registrar{hang: true})
+	good := &registrar{info: &registerapi.PluginInfo{Type: registerapi.CSIPlugin, Name: "d", Endpoint: "/e.sock", SupportedVersions: []string{"1.0.0"}}}
+	serve(t, filepath.Join(dir, "d-reg.sock"), good)
+	h := &handler{}
+	w := &Watcher{Dir: dir, Handlers: map[string]Handler{registerapi.CSIPlugin: h}}
+	ctx := context.Background()
+	defer w.Wait()
+	defer hung.Stop() // ends the hung handshake
+	start := time.Now()
+	w.Sync(ctx)
+	w.Sync(ctx) // a handshake under way is not started twice
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Sync waited %v for a hung plugin", took)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(w.Registered()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the good plugin was not registered while another hangs")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := w.Registered(); !slices.Equal(got, []string{filepath.Join(dir, "d-reg.sock")}) {
+		t.Errorf("Registered() = %q", got)
 	}
 }

@@ -1,12 +1,10 @@
 package pods
 
 import (
-	"bufio"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	corev1 "skiff.dev/api/core/v1"
 )
@@ -66,25 +64,4 @@ func removeCgroupTree(dir string) error {
 		}
 	}
 	return os.Remove(dir)
-}
-
-// mountsUnder lists the mount points under dir, outermost first.
-func mountsUnder(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		if p := fields[4]; p == dir || strings.HasPrefix(p, dir+"/") {
-			out = append(out, p)
-		}
-	}
-	return out, sc.Err()
 }

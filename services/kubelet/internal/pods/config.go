@@ -98,7 +98,7 @@ func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container, env map[string
 	var out []*runtimeapi.Mount
 	hasHosts := false
 	for _, vm := range spec.GetVolumeMounts() {
-		host, ok := m.volumePath(pod, vm.GetName())
+		host, volumeRO, ok := m.volumePath(pod, vm.GetName())
 		if !ok {
 			return nil, fmt.Errorf("volume %q of volumeMount %q is not defined in the pod", vm.GetName(), vm.GetMountPath())
 		}
@@ -113,7 +113,7 @@ func (m *Manager) mounts(pod *corev1.Pod, spec *corev1.Container, env map[string
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, &runtimeapi.Mount{ContainerPath: vm.GetMountPath(), HostPath: host, Readonly: vm.GetReadOnly(), Propagation: propagation})
+		out = append(out, &runtimeapi.Mount{ContainerPath: vm.GetMountPath(), HostPath: host, Readonly: vm.GetReadOnly() || volumeRO, Propagation: propagation})
 	}
 	if !hasHosts {
 		out = append(out, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: m.hostsFile(uid)})

@@ -79,7 +79,7 @@ func (m *Manager) removeVolumes(ctx context.Context, pod *corev1.Pod) error {
 	return nil
 }
 
-func (m *Manager) volumePath(pod *corev1.Pod, name string) (string, bool) {
+func (m *Manager) volumePath(pod *corev1.Pod, name string) (path string, readOnly, ok bool) {
 	return m.volumes.Path(pod, name)
 }
 

@@ -15,6 +15,7 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/events"
+	"skiff.dev/services/kubelet/internal/mountinfo"
 )
 
 // start creates and starts a container in the pod's sandbox. It returns
@@ -172,13 +173,13 @@ func (m *Manager) forget(ctx context.Context, uid string) error {
 // removeAll removes a directory tree after unmounting whatever is mounted
 // inside it (memory-backed emptyDirs).
 func removeAll(dir string) error {
-	mounts, err := mountsUnder(dir)
+	mounts, err := mountinfo.Under(dir)
 	if err != nil {
 		return err
 	}
 	for i := len(mounts) - 1; i >= 0; i-- {
-		if err := syscall.Unmount(mounts[i], syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
-			return fmt.Errorf("unmount %s: %w", mounts[i], err)
+		if err := syscall.Unmount(mounts[i].MountPoint, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
+			return fmt.Errorf("unmount %s: %w", mounts[i].MountPoint, err)
 		}
 	}
 	return os.RemoveAll(dir)

@@ -93,6 +93,12 @@ func (m *Manager) syncRunning(ctx context.Context, pod *corev1.Pod, ps *podState
 		if err := m.killPod(ctx, pod, ps); err != nil {
 			return retryAfter, err
 		}
+		// As Kubernetes: the volumes of a pod that runs nothing again go
+		// at once, not at its deletion (CSI volumes are unpublished, and
+		// unstaged when no other pod on the node uses them).
+		if err := m.removeVolumes(ctx, pod); err != nil {
+			return retryAfter, err
+		}
 		if fresh, err := listPod(ctx, m.rt, m.cfg.NodeName, pod.GetMetadata().GetUid()); err == nil {
 			st.ps = fresh
 		}

@@ -47,15 +47,16 @@ func (m *Manager) setUpClaim(ctx context.Context, pod *corev1.Pod, v *corev1.Vol
 	if err != nil {
 		return err
 	}
+	readOnly = readOnly || pv.GetSpec().GetPersistentVolumeSource().GetCsi().GetReadOnly()
 	path, err := m.setUpPV(ctx, pod, pv, readOnly)
 	if err != nil {
 		return err
 	}
 	m.mu.Lock()
 	if m.claims == nil {
-		m.claims = map[string]string{}
+		m.claims = map[string]claimed{}
 	}
-	m.claims[key] = path
+	m.claims[key] = claimed{path: path, readOnly: readOnly}
 	m.mu.Unlock()
 	return nil
 }
@@ -104,7 +105,7 @@ func (m *Manager) setUpPV(ctx context.Context, pod *corev1.Pod, pv *corev1.Persi
 		}
 		return p, nil
 	case src.GetCsi() != nil:
-		return m.setUpCSI(ctx, pod, pv, readOnly || src.GetCsi().GetReadOnly())
+		return m.setUpCSI(ctx, pod, pv, readOnly)
 	}
 	return "", fmt.Errorf("volume %s: its source is not supported by this kubelet (hostPath, local and csi are)", pv.GetMetadata().GetName())
 }
@@ -198,11 +199,11 @@ func (m *Manager) secretData(ctx context.Context, ref *corev1.SecretReference) (
 	return out, nil
 }
 
-func (m *Manager) claimPath(key string) (string, bool) {
+func (m *Manager) claimPath(key string) (claimed, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	p, ok := m.claims[key]
-	return p, ok
+	c, ok := m.claims[key]
+	return c, ok
 }
 
 // tearDownClaims unpublishes (and, for the last pod, unstages) the pod's

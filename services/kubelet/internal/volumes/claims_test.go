@@ -67,6 +67,12 @@ func csiSource(handle string) *corev1.PersistentVolumeSource {
 	return &corev1.PersistentVolumeSource{Csi: &corev1.CSIPersistentVolumeSource{Driver: testDriver, VolumeHandle: handle, FsType: "ext4"}}
 }
 
+func readOnlyCSI(handle string) *corev1.PersistentVolumeSource {
+	src := csiSource(handle)
+	src.Csi.ReadOnly = true
+	return src
+}
+
 func claimPod(uid, claimName string) *corev1.Pod {
 	sa := "sa"
 	return &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "p", Namespace: "ns", Uid: uid},
@@ -82,12 +88,15 @@ func TestClaims(t *testing.T) {
 			"pending": claim("pending", "Pending", ""), "host": claim("host", "Bound", "pv-host"),
 			"csi": claim("csi", "Bound", "pv-csi"), "attach": claim("attach", "Bound", "pv-attach"),
 			"block": claim("block", "Bound", "pv-block"), "other": claim("other", "Bound", "pv-host"),
+			"hostro": claim("hostro", "Bound", "pv-host-ro"), "csiro": claim("csiro", "Bound", "pv-csi-ro"),
 		},
 		pvs: map[string]*corev1.PersistentVolume{
-			"pv-host":   pv("pv-host", "host", &corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostDir}}, ""),
-			"pv-csi":    pv("pv-csi", "csi", csiSource("h-csi"), "Filesystem"),
-			"pv-attach": pv("pv-attach", "attach", csiSource("h-attach"), ""),
-			"pv-block":  pv("pv-block", "block", csiSource("h-block"), "Block"),
+			"pv-host":    pv("pv-host", "host", &corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostDir}}, ""),
+			"pv-csi":     pv("pv-csi", "csi", csiSource("h-csi"), "Filesystem"),
+			"pv-attach":  pv("pv-attach", "attach", csiSource("h-attach"), ""),
+			"pv-block":   pv("pv-block", "block", csiSource("h-block"), "Block"),
+			"pv-host-ro": pv("pv-host-ro", "hostro", &corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: hostDir}}, ""),
+			"pv-csi-ro":  pv("pv-csi-ro", "csiro", readOnlyCSI("h-csi-ro"), ""),
 		},
 		drivers:     map[string]*storagev1.CSIDriver{},
 		attachments: map[string]*storagev1.VolumeAttachment{},
@@ -105,12 +114,16 @@ func TestClaims(t *testing.T) {
 		before      func()
 		err         string
 		path        string
+		// claimRO is the pod's persistentVolumeClaim.readOnly; wantRO
+		// is the read-only flag Path must give the containers' mounts.
+		claimRO, wantRO bool
 	}{
 		{name: "not bound", claim: "pending", err: "error processing PVC ns/pending: PVC is not bound"},
 		{name: "missing", claim: "nope", err: `persistentvolumeclaim "nope" not found`},
 		{name: "bound elsewhere", claim: "other", err: "does not point to claim.UID claim-other"},
 		{name: "block", claim: "block", err: "volumeMode Block"},
 		{name: "hostPath PV", claim: "host", path: hostDir},
+		{name: "read-only claim of a hostPath PV", claim: "hostro", path: hostDir, claimRO: true, wantRO: true},
 		{name: "no CSIDriver: waits for the attachment", claim: "attach", err: "waiting for VolumeAttachment " + csi.AttachmentName("h-attach", testDriver, "node-a")},
 		{name: "attached", claim: "attach", path: csi.TargetPath(root, "uid-attach", "pv-attach"), before: func() {
 			st.attachments[csi.AttachmentName("h-attach", testDriver, "node-a")] = &storagev1.VolumeAttachment{
@@ -119,6 +132,7 @@ func TestClaims(t *testing.T) {
 		{name: "CSIDriver without attach, with pod info", claim: "csi", path: csi.TargetPath(root, "uid-csi", "pv-csi"), before: func() {
 			st.drivers[testDriver] = &storagev1.CSIDriver{Spec: &storagev1.CSIDriverSpec{AttachRequired: &no, PodInfoOnMount: &yes}}
 		}},
+		{name: "read-only CSI PV", claim: "csiro", path: csi.TargetPath(root, "uid-csiro", "pv-csi-ro"), wantRO: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,6 +140,7 @@ func TestClaims(t *testing.T) {
 				tt.before()
 			}
 			pod := claimPod("uid-"+tt.claim, tt.claim)
+			pod.Spec.Volumes[0].VolumeSource.PersistentVolumeClaim.ReadOnly = tt.claimRO
 			err := m.SetUp(ctx, pod, "")
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
@@ -136,8 +151,8 @@ func TestClaims(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got, ok := m.Path(pod, "data"); !ok || got != tt.path {
-				t.Errorf("Path = %s, %v; want %s", got, ok, tt.path)
+			if got, ro, ok := m.Path(pod, "data"); !ok || got != tt.path || ro != tt.wantRO {
+				t.Errorf("Path = %s, read-only %v, %v; want %s, read-only %v", got, ro, ok, tt.path, tt.wantRO)
 			}
 		})
 	}
@@ -147,6 +162,10 @@ func TestClaims(t *testing.T) {
 		case "h-attach":
 			if pub.GetPublishContext()["dev"] != "/dev/x" || pub.GetVolumeContext()["csi.storage.k8s.io/pod.uid"] != "" {
 				t.Errorf("attached volume published with %v", pub)
+			}
+		case "h-csi-ro":
+			if !pub.GetReadonly() {
+				t.Errorf("read-only PV published read-write: %v", pub)
 			}
 		case "h-csi":
 			if pub.GetVolumeContext()["csi.storage.k8s.io/pod.uid"] != "uid-csi" || pub.GetVolumeContext()["csi.storage.k8s.io/serviceAccount.name"] != "sa" {

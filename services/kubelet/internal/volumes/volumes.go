@@ -18,6 +18,7 @@ import (
 	"skiff.dev/pkg/client"
 	"skiff.dev/services/kubelet/internal/csi"
 	"skiff.dev/services/kubelet/internal/downward"
+	"skiff.dev/services/kubelet/internal/mountinfo"
 )
 
 // Objects reads the ConfigMaps and Secrets volumes refer to.
@@ -52,7 +53,14 @@ type Manager struct {
 	NodeName string
 
 	mu     sync.Mutex
-	claims map[string]string // "<pod uid>/<volume>" → host path
+	claims map[string]claimed // by "<pod uid>/<volume>"
+}
+
+// claimed is where a persistentVolumeClaim volume was set up, and whether
+// containers must mount it read-only (the pod's claim or the PV says so).
+type claimed struct {
+	path     string
+	readOnly bool
 }
 
 // Dir is where a pod volume lives on the node, unless it is a hostPath.
@@ -60,21 +68,25 @@ func (m *Manager) Dir(uid, name string) string {
 	return filepath.Join(m.Root, "pods", uid, "volumes", name)
 }
 
-// Path returns the host path a volume is mounted from.
-func (m *Manager) Path(pod *corev1.Pod, name string) (string, bool) {
+// Path returns the host path a volume is mounted from, and whether the
+// volume itself is read-only (a claim with readOnly, a read-only CSI PV):
+// its containers then mount it read-only whatever their volumeMount says,
+// as Kubernetes does.
+func (m *Manager) Path(pod *corev1.Pod, name string) (path string, readOnly, ok bool) {
 	for _, v := range pod.GetSpec().GetVolumes() {
 		if v.GetName() != name {
 			continue
 		}
 		if hp := v.GetVolumeSource().GetHostPath(); hp != nil {
-			return hp.GetPath(), true
+			return hp.GetPath(), false, true
 		}
 		if v.GetVolumeSource().GetPersistentVolumeClaim() != nil {
-			return m.claimPath(pod.GetMetadata().GetUid() + "/" + name)
+			c, ok := m.claimPath(pod.GetMetadata().GetUid() + "/" + name)
+			return c.path, c.readOnly, ok
 		}
-		return m.Dir(pod.GetMetadata().GetUid(), name), true
+		return m.Dir(pod.GetMetadata().GetUid(), name), false, true
 	}
-	return "", false
+	return "", false, false
 }
 
 // SetUp makes every volume of the pod ready, refreshing the contents of
@@ -218,20 +230,25 @@ func (m *Manager) TearDown(ctx context.Context, uid string) error {
 		f.Forget(uid) // the pod's tokens are no longer needed
 	}
 	dir := filepath.Join(m.Root, "pods", uid, "volumes")
-	entries, err := os.ReadDir(dir)
-	if os.IsNotExist(err) {
+	if _, err := os.Stat(dir); os.IsNotExist(err) {
 		return nil
 	}
+	mounts, err := mountinfo.Under(dir)
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		if mounted, _ := isMountPoint(p); mounted {
-			if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil {
-				return fmt.Errorf("unmount %s: %w", p, err)
+	for _, mnt := range mounts {
+		// The kubelet's own mounts: memory-backed emptyDirs.
+		if filepath.Dir(mnt.MountPoint) == dir && mnt.FSType == "tmpfs" {
+			if err := syscall.Unmount(mnt.MountPoint, syscall.MNT_DETACH); err != nil {
+				return fmt.Errorf("unmount %s: %w", mnt.MountPoint, err)
 			}
 		}
+	}
+	// Anything else still mounted (a volume its driver did not unmount)
+	// keeps the directory: removing it would remove the volume's data.
+	if err := mountinfo.Unmounted(dir); err != nil {
+		return fmt.Errorf("tear down the pod's volumes: %w", err)
 	}
 	return os.RemoveAll(dir)
 }

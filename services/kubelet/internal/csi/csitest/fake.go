@@ -25,6 +25,8 @@ type Node struct {
 	Stage bool
 	// FailPublish fails this many NodePublishVolume calls first.
 	FailPublish int
+	// hang names a call that answers only when its caller gives up.
+	hangCall string
 
 	mu       sync.Mutex
 	calls    []string
@@ -36,6 +38,25 @@ func (f *Node) record(call string, req any) {
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, call)
 	f.requests = append(f.requests, req)
+}
+
+// Hang makes call answer only when its caller gives up.
+func (f *Node) Hang(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hangCall = call
+}
+
+// hang waits for the caller to give up when call is the one to hang.
+func (f *Node) hang(ctx context.Context, call string) error {
+	f.mu.Lock()
+	hang := f.hangCall == call
+	f.mu.Unlock()
+	if !hang {
+		return nil
+	}
+	<-ctx.Done()
+	return status.FromContextError(ctx.Err()).Err()
 }
 
 // Calls are the calls so far, in order.
@@ -66,14 +87,20 @@ func (f *Node) NodeGetCapabilities(context.Context, *csipb.NodeGetCapabilitiesRe
 	return resp, nil
 }
 
-func (f *Node) NodeGetInfo(context.Context, *csipb.NodeGetInfoRequest) (*csipb.NodeGetInfoResponse, error) {
+func (f *Node) NodeGetInfo(ctx context.Context, _ *csipb.NodeGetInfoRequest) (*csipb.NodeGetInfoResponse, error) {
 	f.record("NodeGetInfo", nil)
+	if err := f.hang(ctx, "NodeGetInfo"); err != nil {
+		return nil, err
+	}
 	return &csipb.NodeGetInfoResponse{NodeId: "node-1", MaxVolumesPerNode: 7,
 		AccessibleTopology: &csipb.Topology{Segments: map[string]string{"topology.local.csi.skiff.dev/node": "node-1"}}}, nil
 }
 
-func (f *Node) NodeStageVolume(_ context.Context, r *csipb.NodeStageVolumeRequest) (*csipb.NodeStageVolumeResponse, error) {
+func (f *Node) NodeStageVolume(ctx context.Context, r *csipb.NodeStageVolumeRequest) (*csipb.NodeStageVolumeResponse, error) {
 	f.record("NodeStageVolume", r)
+	if err := f.hang(ctx, "NodeStageVolume"); err != nil {
+		return nil, err
+	}
 	return &csipb.NodeStageVolumeResponse{}, nil
 }
 
@@ -82,8 +109,11 @@ func (f *Node) NodeUnstageVolume(_ context.Context, r *csipb.NodeUnstageVolumeRe
 	return &csipb.NodeUnstageVolumeResponse{}, nil
 }
 
-func (f *Node) NodePublishVolume(_ context.Context, r *csipb.NodePublishVolumeRequest) (*csipb.NodePublishVolumeResponse, error) {
+func (f *Node) NodePublishVolume(ctx context.Context, r *csipb.NodePublishVolumeRequest) (*csipb.NodePublishVolumeResponse, error) {
 	f.record("NodePublishVolume", r)
+	if err := f.hang(ctx, "NodePublishVolume"); err != nil {
+		return nil, err
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.FailPublish > 0 {
@@ -93,8 +123,11 @@ func (f *Node) NodePublishVolume(_ context.Context, r *csipb.NodePublishVolumeRe
 	return &csipb.NodePublishVolumeResponse{}, nil
 }
 
-func (f *Node) NodeUnpublishVolume(_ context.Context, r *csipb.NodeUnpublishVolumeRequest) (*csipb.NodeUnpublishVolumeResponse, error) {
+func (f *Node) NodeUnpublishVolume(ctx context.Context, r *csipb.NodeUnpublishVolumeRequest) (*csipb.NodeUnpublishVolumeResponse, error) {
 	f.record("NodeUnpublishVolume", r)
+	if err := f.hang(ctx, "NodeUnpublishVolume"); err != nil {
+		return nil, err
+	}
 	return &csipb.NodeUnpublishVolumeResponse{}, nil
 }
 
