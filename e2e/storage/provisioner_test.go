@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -92,9 +94,20 @@ func TestProvisionerOnTheAPI(t *testing.T) {
 	if _, err := kube.CoreV1().PersistentVolumes().UpdateStatus(ctx, pv, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	cl.waitGone(t, "PV "+pv.Name, func() error {
-		_, err := kube.CoreV1().PersistentVolumes().Get(ctx, pv.Name, metav1.GetOptions{})
-		return err
+	// Deleted, its finalizer removed; kubernetes.io/pv-protection, which
+	// admission adds, holds it with no controller-manager here.
+	framework.Eventually(t, timeout, "PV "+pv.Name+" deleted by the provisioner", func() error {
+		got, err := kube.CoreV1().PersistentVolumes().Get(ctx, pv.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if got.DeletionTimestamp == nil || slices.Contains(got.Finalizers, "external-provisioner.volume.kubernetes.io/finalizer") {
+			return fmt.Errorf("deletionTimestamp %v, finalizers %v", got.DeletionTimestamp, got.Finalizers)
+		}
+		return nil
 	})
 	if _, err := os.Stat(filepath.Join(n.dataDir, pv.Spec.CSI.VolumeHandle)); !os.IsNotExist(err) {
 		t.Fatalf("the volume's directory is left: %v", err)

@@ -38,7 +38,7 @@ func run(ctx context.Context, o *options) error {
 		return err
 	}
 	defer flush()
-	client, err := kubeClient(o.Kubeconfig)
+	client, err := kubeClient(o.Kubeconfig, o.KubeAPIQPS, o.KubeAPIBurst)
 	if err != nil {
 		return err
 	}
@@ -72,8 +72,8 @@ func run(ctx context.Context, o *options) error {
 }
 
 // kubeClient reaches the apiserver with the kubeconfig, or as the pod's
-// service account when there is none.
-func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
+// service account when there is none, at most qps requests a second.
+func kubeClient(kubeconfig string, qps float32, burst int) (kubernetes.Interface, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -85,5 +85,6 @@ func kubeClient(kubeconfig string) (kubernetes.Interface, error) {
 		return nil, fmt.Errorf("apiserver configuration: %w", err)
 	}
 	cfg.UserAgent = "skiff-csi-provisioner"
+	cfg.QPS, cfg.Burst = qps, burst
 	return kubernetes.NewForConfig(cfg)
 }

@@ -22,6 +22,8 @@ type options struct {
 	Timeout          time.Duration
 	DriverTimeout    time.Duration
 	Workers          int
+	KubeAPIQPS       float32
+	KubeAPIBurst     int
 }
 
 func defaultOptions() *options {
@@ -39,6 +41,8 @@ func defaultOptions() *options {
 		Timeout:          30 * time.Second,
 		DriverTimeout:    2 * time.Minute,
 		Workers:          4,
+		KubeAPIQPS:       20,
+		KubeAPIBurst:     40,
 	}
 }
 
@@ -53,6 +57,8 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.Timeout, "timeout", o.Timeout, "Timeout of each CreateVolume and DeleteVolume call.")
 	fs.DurationVar(&o.DriverTimeout, "driver-timeout", o.DriverTimeout, "How long to wait at start for the driver to answer Probe ready.")
 	fs.IntVar(&o.Workers, "worker-threads", o.Workers, "Claims and volumes handled at once.")
+	fs.Float32Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Requests per second to the apiserver (client-go's rate limit).")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Requests to the apiserver allowed in a burst above --kube-api-qps.")
 }
 
 func (o *options) validate() error {
@@ -64,8 +70,8 @@ func (o *options) validate() error {
 		return errors.New("--node-name (or $NODE_NAME) is required")
 	case o.CSIAddress == "" || o.TopologyKey == "" || o.Namespace == "":
 		return errors.New("--csi-address, --topology-key and --namespace are required")
-	case o.CapacityInterval <= 0 || o.Timeout <= 0 || o.DriverTimeout <= 0 || o.Workers <= 0:
-		return errors.New("--capacity-poll-interval, --timeout, --driver-timeout and --worker-threads must be positive")
+	case o.CapacityInterval <= 0 || o.Timeout <= 0 || o.DriverTimeout <= 0 || o.Workers <= 0 || o.KubeAPIQPS <= 0 || o.KubeAPIBurst <= 0:
+		return errors.New("--capacity-poll-interval, --timeout, --driver-timeout, --worker-threads, --kube-api-qps and --kube-api-burst must be positive")
 	}
 	return nil
 }
