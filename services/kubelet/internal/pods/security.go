@@ -54,7 +54,9 @@ func seccompProfile(pod *corev1.Pod, spec *corev1.Container, root string) *runti
 }
 
 // sandboxSecurity is the sandbox's CRI security context: the pod's user,
-// group and supplementary groups, and its namespaces.
+// group and supplementary groups, its namespaces, and privileged when any
+// of its containers is (containerd refuses a privileged container in a
+// sandbox that is not).
 func sandboxSecurity(pod *corev1.Pod) *runtimeapi.LinuxSandboxSecurityContext {
 	psc := podSecurityContext(pod)
 	return &runtimeapi.LinuxSandboxSecurityContext{
@@ -62,7 +64,28 @@ func sandboxSecurity(pod *corev1.Pod) *runtimeapi.LinuxSandboxSecurityContext {
 		RunAsGroup:         int64Value(psc.RunAsGroup, nil),
 		SupplementalGroups: supplementalGroups(psc),
 		NamespaceOptions:   namespaceOptions(pod),
+		Privileged:         hasPrivilegedContainer(pod),
 	}
+}
+
+// hasPrivilegedContainer says whether any init, app or ephemeral container
+// of the pod asks to be privileged, as Kubernetes' kubelet decides the
+// sandbox's privilege.
+func hasPrivilegedContainer(pod *corev1.Pod) bool {
+	sp := pod.GetSpec()
+	for _, cs := range [][]*corev1.Container{sp.GetInitContainers(), sp.GetContainers()} {
+		for _, c := range cs {
+			if c.GetSecurityContext().GetPrivileged() {
+				return true
+			}
+		}
+	}
+	for _, c := range sp.GetEphemeralContainers() {
+		if c.GetEphemeralContainerCommon().GetSecurityContext().GetPrivileged() {
+			return true
+		}
+	}
+	return false
 }
 
 // podSecurityContext is the pod's security context, empty if unset.

@@ -104,3 +104,27 @@ func TestSeccompProfile(t *testing.T) {
 		})
 	}
 }
+
+func TestSandboxPrivileged(t *testing.T) {
+	yes := true
+	priv := &corev1.Container{Name: "p", SecurityContext: &corev1.SecurityContext{Privileged: &yes}}
+	plain := &corev1.Container{Name: "c"}
+	for _, tc := range []struct {
+		name string
+		spec *corev1.PodSpec
+		want bool
+	}{
+		{"no privileged container", &corev1.PodSpec{Containers: []*corev1.Container{plain}}, false},
+		{"privileged app container", &corev1.PodSpec{Containers: []*corev1.Container{plain, priv}}, true},
+		{"privileged init container", &corev1.PodSpec{InitContainers: []*corev1.Container{priv}, Containers: []*corev1.Container{plain}}, true},
+		{"privileged ephemeral container", &corev1.PodSpec{Containers: []*corev1.Container{plain},
+			EphemeralContainers: []*corev1.EphemeralContainer{{EphemeralContainerCommon: priv}}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := sandboxSecurity(&corev1.Pod{Spec: tc.spec}).GetPrivileged()
+			if got != tc.want {
+				t.Errorf("sandbox privileged = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
