@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,14 +32,16 @@ func (e *env) storageNode(name string) {
 	}
 }
 
-func (e *env) claim(name, class, volume string) {
+func (e *env) claim(name, class, volume string) *corev1.PersistentVolumeClaim {
 	e.t.Helper()
 	c := &corev1.PersistentVolumeClaim{Metadata: &metav1.ObjectMeta{Name: name, Namespace: "default"},
 		Spec: &corev1.PersistentVolumeClaimSpec{AccessModes: []string{"ReadWriteOnce"}, StorageClassName: proto.String(class),
 			VolumeName: volume, Resources: &corev1.VolumeResourceRequirements{Requests: map[string]*metav1.Quantity{"storage": q("1Gi")}}}}
-	if _, err := e.c.CoreV1().PersistentVolumeClaims("default").Create(e.ctx, c, client.WriteOptions{}); err != nil {
+	created, err := e.c.CoreV1().PersistentVolumeClaims("default").Create(e.ctx, c, client.WriteOptions{})
+	if err != nil {
 		e.t.Fatal(err)
 	}
+	return created
 }
 
 func withClaim(name string) podOpt {
@@ -144,8 +147,9 @@ func TestWaitForFirstConsumerClaimFollowsThePod(t *testing.T) {
 
 // TestPodsSharingAClaimLandOnOneNode: two pods of one WaitForFirstConsumer
 // claim, created together on two nodes that both fit: the first pod's
-// Reserve holds the claim with its node, so the second goes there too and
-// the selected node is never overwritten.
+// Reserve holds the claim with its node, so the second goes there too; the
+// selected node, watched from the claim's creation, is never overwritten,
+// and the second pod never fails in PreBind over it.
 func TestPodsSharingAClaimLandOnOneNode(t *testing.T) {
 	e := setup(t)
 	e.storageNode("n1")
@@ -155,7 +159,8 @@ func TestPodsSharingAClaimLandOnOneNode(t *testing.T) {
 	if _, err := e.c.StorageV1().StorageClasses().Create(e.ctx, sc, client.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	e.claim("shared", "standard", "")
+	created := e.claim("shared", "standard", "")
+	history := e.watchSelectedNode(created)
 	e.pod("a", withClaim("shared"))
 	e.pod("b", withClaim("shared"))
 	var selected string
@@ -173,6 +178,59 @@ func TestPodsSharingAClaimLandOnOneNode(t *testing.T) {
 	for _, name := range []string{"a", "b"} {
 		if got := e.nodeOf(name); got != selected {
 			t.Errorf("pod %s landed on %s, want %s (the claim's selected node)", name, got, selected)
+		}
+	}
+	if got := history(); len(got) != 1 || got[0] != selected {
+		t.Errorf("the claim's selected node went through %q, want only %q", got, selected)
+	}
+	events, err := e.c.CoreV1().Events("default").List(e.ctx, client.ListOptions{FieldSelector: "involvedObject.name=b,reason=FailedScheduling"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range events.GetItems() {
+		if strings.Contains(ev.GetMessage(), "PreBind") {
+			t.Errorf("pod b failed in PreBind: %s", ev.GetMessage())
+		}
+	}
+}
+
+// watchSelectedNode watches the claim from its creation; the function
+// returned waits until the watch has caught up with the claim as it is
+// now and answers each change of its selected-node annotation, in order
+// (a removal as "").
+func (e *env) watchSelectedNode(c *corev1.PersistentVolumeClaim) func() []string {
+	e.t.Helper()
+	pvcs := e.c.CoreV1().PersistentVolumeClaims("default")
+	w, err := pvcs.Watch(e.ctx, client.ListOptions{FieldSelector: "metadata.name=" + c.GetMetadata().GetName(),
+		ResourceVersion: c.GetMetadata().GetResourceVersion()})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(w.Stop)
+	return func() []string {
+		e.t.Helper()
+		now, err := pvcs.Get(e.ctx, c.GetMetadata().GetName())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		var seen []string
+		last := ""
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case ev, ok := <-w.ResultChan():
+				if !ok {
+					e.t.Fatal("the watch of the claim ended")
+				}
+				if node := ev.Object.GetMetadata().GetAnnotations()["volume.kubernetes.io/selected-node"]; node != last {
+					seen, last = append(seen, node), node
+				}
+				if ev.Object.GetMetadata().GetResourceVersion() == now.GetMetadata().GetResourceVersion() {
+					return seen
+				}
+			case <-deadline:
+				e.t.Fatalf("the watch did not reach resourceVersion %s; saw %q", now.GetMetadata().GetResourceVersion(), seen)
+			}
 		}
 	}
 }

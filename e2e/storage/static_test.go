@@ -33,9 +33,11 @@ spec:
 func TestStaticBinding(t *testing.T) {
 	cl := startCluster(t, nil)
 	ctx := context.Background()
+	// The decoys of another access mode or class are smaller than pv-fits
+	// yet big enough: a binder that ignored mode or class would take one.
 	for _, pv := range [][4]string{
-		{"pv-rwx", "1Gi", "ReadWriteMany", ""},
-		{"pv-other-class", "1Gi", "ReadWriteOnce", "other"},
+		{"pv-rwx", "600Mi", "ReadWriteMany", ""},
+		{"pv-other-class", "600Mi", "ReadWriteOnce", "other"},
 		{"pv-small", "100Mi", "ReadWriteOnce", ""},
 		{"pv-fits", "1Gi", "ReadWriteOnce", ""},
 		{"pv-big", "5Gi", "ReadWriteOnce", ""},
