@@ -385,18 +385,10 @@ spec:
 `
 
 func TestStatefulSetClaimRetention(t *testing.T) {
-	if testing.Short() {
-		t.Skip("e2e: skipped with -short")
-	}
 	// A deleted claim keeps its kubernetes.io/pvc-protection finalizer
-	// until the pvc-protection controller lifts it; without that
-	// controller a claim of the same name could not come back, so the
-	// plugin that adds the finalizer is off here.
-	srv := framework.StartAPIServer(t, "--disable-admission-plugins=StorageObjectInUseProtection")
-	framework.StartControllerManager(t, srv, "--leader-elect=false")
-	e := setupClient(t, srv)
-	framework.StartScheduler(t, srv, "--leader-elect=false")
-	c := &cluster{env: e, kubelet: framework.StartStandInKubelet(t, e.c, "node-a", "node-b")}
+	// until the controller-manager's pvc-protection controller (on by
+	// default) sees no pod using it.
+	c := startCluster(t)
 	c.kubectl(dbStatefulSets, "apply", "-f", "-")
 	framework.Eventually(t, 60*time.Second, "both sets ready", func() error {
 		for name, n := range map[string]int32{"db": 2, "cache": 1} {

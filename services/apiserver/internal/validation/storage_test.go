@@ -139,6 +139,12 @@ func TestValidateStorageKinds(t *testing.T) {
 		return &storagev1.VolumeAttachment{Metadata: &metav1.ObjectMeta{Name: "va"}, Spec: &storagev1.VolumeAttachmentSpec{Attacher: "d",
 			NodeName: node, Source: &storagev1.VolumeAttachmentSource{PersistentVolumeName: proto.String("pv")}}}
 	}
+	attachmentErrors := func() *storagev1.VolumeAttachment {
+		va := attachment("n1")
+		va.Status = &storagev1.VolumeAttachmentStatus{AttachError: &storagev1.VolumeError{ErrorCode: proto.Int32(-1)},
+			DetachError: &storagev1.VolumeError{ErrorCode: proto.Int32(-2)}}
+		return va
+	}
 	tests := []struct {
 		name string
 		errs field.ErrorList
@@ -161,7 +167,14 @@ func TestValidateStorageKinds(t *testing.T) {
 		{"csinode", ValidateCSINode(&storagev1.CSINode{Spec: &storagev1.CSINodeSpec{Drivers: []*storagev1.CSINodeDriver{
 			{Name: "d", NodeId: "n1", TopologyKeys: []string{"topology.local.csi.skiff.dev/node"}}, {Name: "d"}}}}),
 			"spec.drivers[1].nodeID: Required value\nspec.drivers[1].name: Duplicate value: \"d\""},
+		{"csinode long node ID", ValidateCSINode(&storagev1.CSINode{Spec: &storagev1.CSINodeSpec{Drivers: []*storagev1.CSINodeDriver{
+			{Name: "d", NodeId: strings.Repeat("n", 256)}}}}), ``},
+		{"csinode too long node ID", ValidateCSINode(&storagev1.CSINode{Spec: &storagev1.CSINodeSpec{Drivers: []*storagev1.CSINodeDriver{
+			{Name: "d", NodeId: strings.Repeat("n", 257)}}}}), `spec.drivers[0].nodeID: Invalid value: "` + strings.Repeat("n", 257) + `": must be 256 characters or less`},
 		{"valid attachment", ValidateVolumeAttachment(attachment("n1")), ``},
+		{"attachment errors, attach then detach", ValidateVolumeAttachment(attachmentErrors()),
+			"status.attachError.errorCode: Invalid value: -1: must be between 0 and 2147483647, inclusive\n" +
+				"status.detachError.errorCode: Invalid value: -2: must be between 0 and 2147483647, inclusive"},
 		{"attachment without source", ValidateVolumeAttachment(&storagev1.VolumeAttachment{Spec: &storagev1.VolumeAttachmentSpec{Attacher: "d", NodeName: "n1"}}),
 			`spec.source: Required value: must specify exactly one of inlineVolumeSpec and persistentVolumeName`},
 		{"attachment spec changed", ValidateVolumeAttachmentUpdate(attachment("n2"), attachment("n1")), `spec: Invalid value: ` +
