@@ -122,6 +122,44 @@ func TestValidatePersistentVolumeUpdate(t *testing.T) {
 	}
 }
 
+func TestValidatePersistentVolumeNodeAffinityUpdate(t *testing.T) {
+	affinity := func(keys ...string) *corev1.VolumeNodeAffinity {
+		var reqs []*corev1.NodeSelectorRequirement
+		for _, k := range keys {
+			reqs = append(reqs, &corev1.NodeSelectorRequirement{Key: k, Operator: "In", Values: []string{"v"}})
+		}
+		return &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []*corev1.NodeSelectorTerm{{MatchExpressions: reqs}}}}
+	}
+	const beta, ga = "failure-domain.beta.kubernetes.io/zone", "topology.kubernetes.io/zone"
+	tests := []struct {
+		name      string
+		old, next *corev1.VolumeNodeAffinity
+		wantErr   bool
+	}{
+		{"unchanged", affinity(beta, "k"), affinity(beta, "k"), false},
+		{"beta zone to GA", affinity(beta, "k"), affinity(ga, "k"), false},
+		{"beta os to GA", affinity("beta.kubernetes.io/os"), affinity("kubernetes.io/os"), false},
+		{"beta instance type to GA", affinity("beta.kubernetes.io/instance-type"), affinity("node.kubernetes.io/instance-type"), false},
+		{"GA back to beta", affinity(ga), affinity(beta), true},
+		{"another key", affinity("k"), affinity("k2"), true},
+		{"beta to another GA label", affinity(beta), affinity("topology.kubernetes.io/region"), true},
+		{"a requirement more", affinity(beta), affinity(ga, "k"), true},
+		{"set where there was none", nil, affinity(ga), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old := csiVolume()
+			old.Spec.NodeAffinity = tt.old
+			pv := proto.Clone(old).(*corev1.PersistentVolume)
+			pv.Spec.NodeAffinity = tt.next
+			got := joined(ValidatePersistentVolumeUpdate(pv, old))
+			if tt.wantErr != (got != "") || tt.wantErr && !strings.HasSuffix(got, "field is immutable, except for updating from beta label to GA") {
+				t.Errorf("got %q, want error: %v", got, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestValidateStorageKinds(t *testing.T) {
 	class := func() *storagev1.StorageClass {
 		return &storagev1.StorageClass{Metadata: &metav1.ObjectMeta{Name: "standard"}, Provisioner: "local.csi.skiff.dev",
