@@ -91,7 +91,9 @@ func TestAuthorizeStorage(t *testing.T) {
 		Spec: &corev1.PersistentVolumeSpec{ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "other"},
 			PersistentVolumeSource: &corev1.PersistentVolumeSource{Csi: &corev1.CSIPersistentVolumeSource{
 				NodePublishSecretRef: &corev1.SecretReference{Namespace: "sec", Name: "other-publish"}}}}})
-	secret := func(name string) *corev1.SecretReference { return &corev1.SecretReference{Namespace: "sec", Name: name} }
+	secret := func(name string) *corev1.SecretReference {
+		return &corev1.SecretReference{Namespace: "sec", Name: name}
+	}
 	a.setVolume(&corev1.PersistentVolume{Metadata: &metav1.ObjectMeta{Name: "pv-secured"},
 		Spec: &corev1.PersistentVolumeSpec{ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "data"},
 			PersistentVolumeSource: &corev1.PersistentVolumeSource{Csi: &corev1.CSIPersistentVolumeSource{
