@@ -10,6 +10,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/field"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/warning"
 )
@@ -157,8 +158,10 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 	}
 	next, nm = w.Object, object.Meta(w.Object)
 	metaOnly := opts.Subresource == "status" && s.res.Strategy.StatusChecksMetaOnly
-	errs := s.res.validateMeta(nm)
-	if !metaOnly {
+	var errs field.ErrorList
+	if metaOnly {
+		errs = s.res.validateMeta(nm)
+	} else {
 		errs = s.res.validate(next, nm)
 	}
 	switch validateUpdate := s.res.Strategy.ValidateUpdate; {
