@@ -180,6 +180,18 @@ func (c *cluster) webImages() map[int]string {
 	return out
 }
 
+// staticVolumes makes n hostPath PersistentVolumes of 1Gi, ReadWriteOnce
+// and no class, kept (Retain) when their claims go, for the claims of
+// sets whose templates name no class.
+func (c *cluster) staticVolumes(prefix string, n int) {
+	c.t.Helper()
+	var b strings.Builder
+	for i := range n {
+		b.WriteString(pv(fmt.Sprintf("%s-%d", prefix, i), "1Gi", "ReadWriteOnce", "", "Retain"))
+	}
+	c.kubectl(b.String(), "apply", "-f", "-")
+}
+
 func (c *cluster) claims() []string {
 	c.t.Helper()
 	list, err := client.For[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList](c.c, "default").List(c.ctx, client.ListOptions{})
@@ -385,18 +397,15 @@ spec:
 `
 
 func TestStatefulSetClaimRetention(t *testing.T) {
-	if testing.Short() {
-		t.Skip("e2e: skipped with -short")
-	}
 	// A deleted claim keeps its kubernetes.io/pvc-protection finalizer
-	// until the pvc-protection controller lifts it; without that
-	// controller a claim of the same name could not come back, so the
-	// plugin that adds the finalizer is off here.
-	srv := framework.StartAPIServer(t, "--disable-admission-plugins=StorageObjectInUseProtection")
-	framework.StartControllerManager(t, srv, "--leader-elect=false")
-	e := setupClient(t, srv)
-	framework.StartScheduler(t, srv, "--leader-elect=false")
-	c := &cluster{env: e, kubelet: framework.StartStandInKubelet(t, e.c, "node-a", "node-b")}
+	// until the controller-manager's pvc-protection controller (on by
+	// default) sees no pod using it.
+	c := startCluster(t)
+	// The claims name no class and there is no default one: the scheduler
+	// places their pods only once the persistentvolume-binder has bound
+	// them, to volumes of no class. Up to four claims exist at once over
+	// the test; scaling down and up again may make and delete more.
+	c.staticVolumes("retention", 8)
 	c.kubectl(dbStatefulSets, "apply", "-f", "-")
 	framework.Eventually(t, 60*time.Second, "both sets ready", func() error {
 		for name, n := range map[string]int32{"db": 2, "cache": 1} {

@@ -21,7 +21,7 @@ type kube struct {
 	kubeconfig string
 }
 
-func newKube(t *testing.T, apiserverFlags ...string) (*kube, *framework.APIServer) {
+func newKube(t *testing.T) (*kube, *framework.APIServer) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("e2e: skipped with -short")
@@ -29,10 +29,12 @@ func newKube(t *testing.T, apiserverFlags ...string) (*kube, *framework.APIServe
 	if _, err := exec.LookPath("kubectl"); err != nil {
 		t.Skip("kubectl is not on this machine")
 	}
-	srv := framework.StartAPIServer(t, apiserverFlags...)
+	srv := framework.StartAPIServer(t)
 	// Deleting a namespace needs the namespace controller; creating pods,
-	// the serviceaccount controller's default accounts.
-	framework.StartControllerManager(t, srv, "--leader-elect=false", "--controllers=namespace,serviceaccount")
+	// the serviceaccount controller's default accounts; deleting claims
+	// and volumes, the protection controllers that lift their finalizers.
+	framework.StartControllerManager(t, srv, "--leader-elect=false",
+		"--controllers=namespace,serviceaccount,pvc-protection,pv-protection")
 	return &kube{t: t, kubeconfig: srv.Kubeconfig()}, srv
 }
 

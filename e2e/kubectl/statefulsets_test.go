@@ -33,14 +33,11 @@ spec:
 }
 
 // TestStatefulSetsAndClaims: kubectl on apps/v1 StatefulSets and core/v1
-// PersistentVolumeClaims without a controller-manager: the everyday
+// PersistentVolumeClaims without the StatefulSet controller: the everyday
 // commands and columns, Kubernetes' defaults, the scale subresource, and
-// the validation messages of what may not be written or changed. Without
-// the controller-manager's pvc-protection controller nothing would lift
-// the kubernetes.io/pvc-protection finalizer of a deleted claim, so the
-// plugin that adds it is off here.
+// the validation messages of what may not be written or changed.
 func TestStatefulSetsAndClaims(t *testing.T) {
-	k, _ := newKube(t, "--disable-admission-plugins=StorageObjectInUseProtection")
+	k, _ := newKube(t)
 	exerciseKind(t, k, kindCase{
 		resource: "sts", namespace: "default",
 		manifest: func(name string) string { return statefulSetManifest(name, "") },

@@ -48,10 +48,9 @@ spec:
 // TestStorageKinds: kubectl on PersistentVolumes (pv), StorageClasses
 // (sc) and CSIDrivers: the everyday commands, Kubernetes' columns and
 // defaults, describe, and a claim that names no class getting the default
-// one. The protection finalizers are left to the controller-manager, which
-// does not run here, so the plugin that adds them is off.
+// one.
 func TestStorageKinds(t *testing.T) {
-	k, _ := newKube(t, "--disable-admission-plugins=StorageObjectInUseProtection")
+	k, _ := newKube(t)
 	exerciseKind(t, k, kindCase{
 		resource: "pv",
 		manifest: volumeManifest,

@@ -101,7 +101,8 @@ func guardCSRs(stores map[*registry.Resource]*registry.Store, az authorizer.Auth
 func (a *API) Authorizer() authorizer.Authorizer { return a.authz }
 
 // startAuthorizers fills the roles-and-bindings index the RBAC authorizer
-// reads and the pods-by-node index of the Node authorizer.
+// reads and the Node authorizer's indexes: pods by node, volumes' claims
+// and node secrets, attachments' nodes.
 func (a *API) startAuthorizers(ctx context.Context) error {
 	const g = "rbac.authorization.k8s.io"
 	if err := a.rbac.Start(ctx, rbacindex.Backends{
@@ -112,7 +113,7 @@ func (a *API) startAuthorizers(ctx context.Context) error {
 	}
 	if err := a.nodes.Start(ctx, node.Backends{Pods: a.Backend("", "pods"), PersistentVolumes: a.Backend("", "persistentvolumes"),
 		VolumeAttachments: a.Backend("storage.k8s.io", "volumeattachments")}); err != nil {
-		return fmt.Errorf("read pods for the Node authorizer: %w", err)
+		return fmt.Errorf("read pods, volumes and attachments for the Node authorizer: %w", err)
 	}
 	return nil
 }

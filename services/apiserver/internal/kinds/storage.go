@@ -51,11 +51,13 @@ func storage(plural, singular, kind string, namespaced, status bool, newObj, new
 // persistentVolumeStrategy: a new volume is Pending since now; a status
 // write that changes the phase stamps lastPhaseTransitionTime unless the
 // writer set a new one, as Kubernetes' status strategy does (which, unlike
-// most, keeps the metadata the write carries).
+// most, keeps the metadata the write carries, and checks only that
+// metadata).
 var persistentVolumeStrategy = registry.Strategy{
-	Default:        mutate(defaults.PersistentVolume),
-	Validate:       check(validate.ValidatePersistentVolume),
-	ValidateUpdate: checkUpdate(validate.ValidatePersistentVolumeUpdate),
+	Default:              mutate(defaults.PersistentVolume),
+	Validate:             check(validate.ValidatePersistentVolume),
+	ValidateUpdate:       checkUpdate(validate.ValidatePersistentVolumeUpdate),
+	StatusChecksMetaOnly: true,
 	// Kubernetes also selects volumes by a bare "name" field, a bug it keeps.
 	FieldSet: fields(func(pv *corev1.PersistentVolume) map[string]string {
 		return map[string]string{"name": pv.GetMetadata().GetName()}
@@ -77,6 +79,11 @@ func stampPhaseTransition(pv, old *corev1.PersistentVolume) {
 		pv.Status = &corev1.PersistentVolumeStatus{}
 	}
 	st, was := pv.Status, old.GetStatus()
+	if st.Phase == "" {
+		// Defaulted later here, before this in Kubernetes: an unset
+		// phase is Pending, not a change.
+		st.Phase = "Pending"
+	}
 	switch {
 	case st.Phase == was.GetPhase() && st.LastPhaseTransitionTime == nil:
 		st.LastPhaseTransitionTime = was.GetLastPhaseTransitionTime()

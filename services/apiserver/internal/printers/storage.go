@@ -7,6 +7,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	storagev1 "skiff.dev/api/storage/v1"
+	"skiff.dev/services/apiserver/internal/storageclass"
 )
 
 // The storage kinds' columns, as kubectl shows them against Kubernetes.
@@ -105,10 +106,7 @@ func volumeCells(pv *corev1.PersistentVolume, now time.Time) []any {
 	if sp.VolumeMode != nil {
 		mode = sp.GetVolumeMode()
 	}
-	class, ok := meta.GetAnnotations()["volume.beta.kubernetes.io/storage-class"]
-	if !ok {
-		class = sp.GetStorageClassName()
-	}
+	class := storageclass.Of(meta, sp.GetStorageClassName())
 	return []any{meta.GetName(), quantityString(sp.GetCapacity()["storage"]), accessModes(sp.GetAccessModes()), sp.GetPersistentVolumeReclaimPolicy(), phase, claim,
 		class, vac, pv.GetStatus().GetReason(), Age(meta, now), mode}
 }
@@ -117,7 +115,7 @@ func volumeCells(pv *corev1.PersistentVolume, now time.Time) []any {
 // Kubernetes' defaults.
 func classCells(sc *storagev1.StorageClass, now time.Time) []any {
 	name := sc.GetMetadata().GetName()
-	if IsDefaultClass(sc.GetMetadata()) {
+	if storageclass.IsDefault(sc.GetMetadata()) {
 		name += " (default)"
 	}
 	reclaim, binding := "Delete", "Immediate"
@@ -128,13 +126,6 @@ func classCells(sc *storagev1.StorageClass, now time.Time) []any {
 		binding = sc.GetVolumeBindingMode()
 	}
 	return []any{name, sc.GetProvisioner(), reclaim, binding, sc.GetAllowVolumeExpansion(), Age(sc.GetMetadata(), now)}
-}
-
-// IsDefaultClass tells whether a StorageClass is annotated as the default,
-// by the GA or the beta annotation.
-func IsDefaultClass(meta *metav1.ObjectMeta) bool {
-	a := meta.GetAnnotations()
-	return a["storageclass.kubernetes.io/is-default-class"] == "true" || a["storageclass.beta.kubernetes.io/is-default-class"] == "true"
 }
 
 func driverCells(d *storagev1.CSIDriver, now time.Time) []any {

@@ -212,6 +212,12 @@ type Strategy struct {
 	// through */status (a CustomResourceDefinition's status is checked
 	// alone).
 	ValidateStatusUpdate func(obj, old proto.Message) field.ErrorList
+	// StatusChecksMetaOnly makes a write through */status check only the
+	// object's metadata (and ValidateStatusUpdate, when set), not
+	// Validate: Kubernetes' PersistentVolume status strategy, which lets a
+	// volume stored before a validation rule tightened still have its
+	// status written.
+	StatusChecksMetaOnly bool
 	// ValidatePartUpdate, when set, replaces ValidateUpdate for writes
 	// through one of the resource's Parts, by the part's name (a
 	// CertificateSigningRequest's approval may add Approved or Denied).

@@ -10,6 +10,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/pkg/telemetry"
 	"skiff.dev/services/apiserver/internal/apierrors"
+	"skiff.dev/services/apiserver/internal/field"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/warning"
 )
@@ -156,13 +157,19 @@ func (s *Store) nextVersion(ctx context.Context, obj, current proto.Message, opt
 		return nil, err
 	}
 	next, nm = w.Object, object.Meta(w.Object)
-	errs := s.res.validate(next, nm)
+	metaOnly := opts.Subresource == "status" && s.res.Strategy.StatusChecksMetaOnly
+	var errs field.ErrorList
+	if metaOnly {
+		errs = s.res.validateMeta(nm)
+	} else {
+		errs = s.res.validate(next, nm)
+	}
 	switch validateUpdate := s.res.Strategy.ValidateUpdate; {
 	case opts.Subresource == "status" && s.res.Strategy.ValidateStatusUpdate != nil:
 		errs = append(errs, s.res.Strategy.ValidateStatusUpdate(next, current)...)
 	case isPart && s.res.Strategy.ValidatePartUpdate != nil:
 		errs = append(errs, s.res.Strategy.ValidatePartUpdate(opts.Subresource, next, current)...)
-	case validateUpdate != nil:
+	case validateUpdate != nil && !metaOnly:
 		errs = append(errs, validateUpdate(next, current)...)
 	}
 	if len(errs) > 0 {

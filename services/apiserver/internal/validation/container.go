@@ -90,7 +90,7 @@ func validateContainer(c *corev1.Container, p *field.Path, names, volumes map[st
 	errs = append(errs, validateContainerPorts(c.GetPorts(), p.Child("ports"))...)
 	errs = append(errs, validateEnv(c.GetEnv(), p.Child("env"))...)
 	errs = append(errs, validateEnvFrom(c.GetEnvFrom(), p.Child("envFrom"))...)
-	errs = append(errs, validateVolumeMounts(c.GetVolumeMounts(), volumes, p.Child("volumeMounts"))...)
+	errs = append(errs, validateVolumeMounts(c, volumes, p.Child("volumeMounts"))...)
 	errs = append(errs, validateResources(c.GetResources(), p.Child("resources"))...)
 	if sc := c.GetSecurityContext(); sc != nil {
 		errs = append(errs, validateIDs(sc.RunAsUser, sc.RunAsGroup, p.Child("securityContext"))...)
@@ -158,10 +158,10 @@ func validateHostPorts(s *corev1.PodSpec, path *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateVolumeMounts(mounts []*corev1.VolumeMount, volumes map[string]bool, path *field.Path) field.ErrorList {
+func validateVolumeMounts(c *corev1.Container, volumes map[string]bool, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	paths := map[string]bool{}
-	for i, m := range mounts {
+	for i, m := range c.GetVolumeMounts() {
 		p := path.Index(i)
 		if m.GetName() == "" {
 			errs = append(errs, field.Required(p.Child("name"), ""))
@@ -183,9 +183,23 @@ func validateVolumeMounts(mounts []*corev1.VolumeMount, volumes map[string]bool,
 			}
 			errs = append(errs, localDescendingPath(m.GetSubPathExpr(), p.Child("subPathExpr"))...)
 		}
-		if m.MountPropagation != nil && !slices.Contains(mountPropagations, m.GetMountPropagation()) {
-			errs = append(errs, field.NotSupported(p.Child("mountPropagation"), m.GetMountPropagation(), mountPropagations))
-		}
+		errs = append(errs, validateMountPropagation(m, c, p.Child("mountPropagation"))...)
+	}
+	return errs
+}
+
+// validateMountPropagation checks a mount's propagation: one of
+// Kubernetes' three, and Bidirectional only in a privileged container.
+func validateMountPropagation(m *corev1.VolumeMount, c *corev1.Container, p *field.Path) field.ErrorList {
+	if m.MountPropagation == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if !slices.Contains(mountPropagations, m.GetMountPropagation()) {
+		errs = append(errs, field.NotSupported(p, m.GetMountPropagation(), mountPropagations))
+	}
+	if m.GetMountPropagation() == "Bidirectional" && !c.GetSecurityContext().GetPrivileged() {
+		errs = append(errs, field.Forbidden(p, "Bidirectional mount propagation is available only to privileged containers"))
 	}
 	return errs
 }

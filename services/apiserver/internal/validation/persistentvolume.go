@@ -285,11 +285,42 @@ func ValidatePersistentVolumeUpdate(pv, old *corev1.PersistentVolume) field.Erro
 	if pv.GetSpec().GetVolumeMode() != old.GetSpec().GetVolumeMode() || (pv.GetSpec().VolumeMode == nil) != (old.GetSpec().VolumeMode == nil) {
 		errs = append(errs, immutable(field.NewPath("volumeMode"), pv.GetSpec().GetVolumeMode()))
 	}
-	if old.GetSpec().GetNodeAffinity() != nil && !proto.Equal(pv.GetSpec().GetNodeAffinity(), old.GetSpec().GetNodeAffinity()) {
+	if old.GetSpec().GetNodeAffinity() != nil && !proto.Equal(pv.GetSpec().GetNodeAffinity(), gaKeys(old.GetSpec().GetNodeAffinity(), pv.GetSpec().GetNodeAffinity())) {
 		errs = append(errs, field.Invalid(field.NewPath("nodeAffinity"), protoJSON{pv.GetSpec().GetNodeAffinity()}, "field is immutable, except for updating from beta label to GA"))
 	}
 	if old.GetSpec().VolumeAttributesClassName != nil && pv.GetSpec().VolumeAttributesClassName == nil {
 		errs = append(errs, field.Forbidden(field.NewPath("spec", "volumeAttributesClassName"), "update from non-nil value to nil is forbidden"))
 	}
 	return errs
+}
+
+// betaToGALabel maps the beta node labels to the GA ones that replaced
+// them; a volume's node affinity may move from the one to the other.
+var betaToGALabel = map[string]string{
+	"failure-domain.beta.kubernetes.io/zone":   "topology.kubernetes.io/zone",
+	"failure-domain.beta.kubernetes.io/region": "topology.kubernetes.io/region",
+	"beta.kubernetes.io/os":                    "kubernetes.io/os",
+	"beta.kubernetes.io/arch":                  "kubernetes.io/arch",
+	"beta.kubernetes.io/instance-type":         "node.kubernetes.io/instance-type",
+}
+
+// gaKeys is a copy of the old node affinity in which each requirement
+// whose beta key the new affinity, at the same place, replaces by its GA
+// key has that GA key, so that such a change compares equal.
+func gaKeys(old, next *corev1.VolumeNodeAffinity) *corev1.VolumeNodeAffinity {
+	old = proto.CloneOf(old)
+	oldTerms, nextTerms := old.GetRequired().GetNodeSelectorTerms(), next.GetRequired().GetNodeSelectorTerms()
+	for i := range min(len(oldTerms), len(nextTerms)) {
+		renameBetaKeys(oldTerms[i].GetMatchExpressions(), nextTerms[i].GetMatchExpressions())
+		renameBetaKeys(oldTerms[i].GetMatchFields(), nextTerms[i].GetMatchFields())
+	}
+	return old
+}
+
+func renameBetaKeys(old, next []*corev1.NodeSelectorRequirement) {
+	for j := range min(len(old), len(next)) {
+		if ga, ok := betaToGALabel[old[j].GetKey()]; ok && ga == next[j].GetKey() {
+			old[j].Key = ga
+		}
+	}
 }

@@ -167,8 +167,12 @@ func ValidateCSIDriverUpdate(d, old *storagev1.CSIDriver) field.ErrorList {
 	return errs
 }
 
+// csiNodeIDMaxLength is the longest node ID a CSINode driver may have: 256,
+// as Kubernetes' CSINode strategy allows (AllowLongNodeID) since 1.19.
+const csiNodeIDMaxLength = 256
+
 // ValidateCSINode checks each driver: a CSI driver name used once, a node
-// ID of at most 192 characters, a non-negative allocatable count and
+// ID of at most csiNodeIDMaxLength characters, a non-negative allocatable count and
 // distinct qualified topology keys.
 func ValidateCSINode(n *storagev1.CSINode) field.ErrorList {
 	var errs field.ErrorList
@@ -179,8 +183,8 @@ func ValidateCSINode(n *storagev1.CSINode) field.ErrorList {
 		if d.GetNodeId() == "" {
 			errs = append(errs, field.Required(dp.Child("nodeID"), ""))
 		}
-		if len(d.GetNodeId()) > 192 {
-			errs = append(errs, field.Invalid(dp.Child("nodeID"), d.GetNodeId(), fmt.Sprintf("must be %d characters or less", 192)))
+		if len(d.GetNodeId()) > csiNodeIDMaxLength {
+			errs = append(errs, field.Invalid(dp.Child("nodeID"), d.GetNodeId(), fmt.Sprintf("must be %d characters or less", csiNodeIDMaxLength)))
 		}
 		if c := d.GetAllocatable().GetCount(); d.GetAllocatable() != nil && d.GetAllocatable().Count != nil {
 			errs = append(errs, nonNegative(int64(c), dp.Child("allocatable", "count"))...)
@@ -268,16 +272,23 @@ func volumeAttachmentStatus(st *storagev1.VolumeAttachmentStatus, p *field.Path)
 	if size > 256*(1<<10) {
 		errs = append(errs, field.TooLong(p.Child("attachmentMetadata"), 256*(1<<10)))
 	}
-	for name, e := range map[string]*storagev1.VolumeError{"attachError": st.GetAttachError(), "detachError": st.GetDetachError()} {
-		if e == nil {
-			continue
-		}
-		if len(e.GetMessage()) > 1024 {
-			errs = append(errs, field.TooLong(p.Child(name, "message"), 256*(1<<10)))
-		}
-		if e.ErrorCode != nil && *e.ErrorCode < 0 {
-			errs = append(errs, field.Invalid(p.Child(name, "errorCode"), *e.ErrorCode, validation.InclusiveRangeError(0, 1<<31-1)))
-		}
+	errs = append(errs, volumeError(st.GetAttachError(), p.Child("attachError"))...)
+	return append(errs, volumeError(st.GetDetachError(), p.Child("detachError"))...)
+}
+
+// volumeError checks an attach or detach error: a message of at most 1024
+// bytes (reported with the metadata limit, as Kubernetes does) and a
+// non-negative code.
+func volumeError(e *storagev1.VolumeError, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if e == nil {
+		return nil
+	}
+	if len(e.GetMessage()) > 1024 {
+		errs = append(errs, field.TooLong(p.Child("message"), 256*(1<<10)))
+	}
+	if e.ErrorCode != nil && *e.ErrorCode < 0 {
+		errs = append(errs, field.Invalid(p.Child("errorCode"), *e.ErrorCode, validation.InclusiveRangeError(0, 1<<31-1)))
 	}
 	return errs
 }

@@ -122,6 +122,44 @@ func TestValidatePersistentVolumeUpdate(t *testing.T) {
 	}
 }
 
+func TestValidatePersistentVolumeNodeAffinityUpdate(t *testing.T) {
+	affinity := func(keys ...string) *corev1.VolumeNodeAffinity {
+		var reqs []*corev1.NodeSelectorRequirement
+		for _, k := range keys {
+			reqs = append(reqs, &corev1.NodeSelectorRequirement{Key: k, Operator: "In", Values: []string{"v"}})
+		}
+		return &corev1.VolumeNodeAffinity{Required: &corev1.NodeSelector{NodeSelectorTerms: []*corev1.NodeSelectorTerm{{MatchExpressions: reqs}}}}
+	}
+	const beta, ga = "failure-domain.beta.kubernetes.io/zone", "topology.kubernetes.io/zone"
+	tests := []struct {
+		name      string
+		old, next *corev1.VolumeNodeAffinity
+		wantErr   bool
+	}{
+		{"unchanged", affinity(beta, "k"), affinity(beta, "k"), false},
+		{"beta zone to GA", affinity(beta, "k"), affinity(ga, "k"), false},
+		{"beta os to GA", affinity("beta.kubernetes.io/os"), affinity("kubernetes.io/os"), false},
+		{"beta instance type to GA", affinity("beta.kubernetes.io/instance-type"), affinity("node.kubernetes.io/instance-type"), false},
+		{"GA back to beta", affinity(ga), affinity(beta), true},
+		{"another key", affinity("k"), affinity("k2"), true},
+		{"beta to another GA label", affinity(beta), affinity("topology.kubernetes.io/region"), true},
+		{"a requirement more", affinity(beta), affinity(ga, "k"), true},
+		{"set where there was none", nil, affinity(ga), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old := csiVolume()
+			old.Spec.NodeAffinity = tt.old
+			pv := proto.Clone(old).(*corev1.PersistentVolume)
+			pv.Spec.NodeAffinity = tt.next
+			got := joined(ValidatePersistentVolumeUpdate(pv, old))
+			if tt.wantErr != (got != "") || tt.wantErr && !strings.HasSuffix(got, "field is immutable, except for updating from beta label to GA") {
+				t.Errorf("got %q, want error: %v", got, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestValidateStorageKinds(t *testing.T) {
 	class := func() *storagev1.StorageClass {
 		return &storagev1.StorageClass{Metadata: &metav1.ObjectMeta{Name: "standard"}, Provisioner: "local.csi.skiff.dev",
@@ -138,6 +176,12 @@ func TestValidateStorageKinds(t *testing.T) {
 	attachment := func(node string) *storagev1.VolumeAttachment {
 		return &storagev1.VolumeAttachment{Metadata: &metav1.ObjectMeta{Name: "va"}, Spec: &storagev1.VolumeAttachmentSpec{Attacher: "d",
 			NodeName: node, Source: &storagev1.VolumeAttachmentSource{PersistentVolumeName: proto.String("pv")}}}
+	}
+	attachmentErrors := func() *storagev1.VolumeAttachment {
+		va := attachment("n1")
+		va.Status = &storagev1.VolumeAttachmentStatus{AttachError: &storagev1.VolumeError{ErrorCode: proto.Int32(-1)},
+			DetachError: &storagev1.VolumeError{ErrorCode: proto.Int32(-2)}}
+		return va
 	}
 	tests := []struct {
 		name string
@@ -161,7 +205,14 @@ func TestValidateStorageKinds(t *testing.T) {
 		{"csinode", ValidateCSINode(&storagev1.CSINode{Spec: &storagev1.CSINodeSpec{Drivers: []*storagev1.CSINodeDriver{
 			{Name: "d", NodeId: "n1", TopologyKeys: []string{"topology.local.csi.skiff.dev/node"}}, {Name: "d"}}}}),
 			"spec.drivers[1].nodeID: Required value\nspec.drivers[1].name: Duplicate value: \"d\""},
+		{"csinode long node ID", ValidateCSINode(&storagev1.CSINode{Spec: &storagev1.CSINodeSpec{Drivers: []*storagev1.CSINodeDriver{
+			{Name: "d", NodeId: strings.Repeat("n", 256)}}}}), ``},
+		{"csinode too long node ID", ValidateCSINode(&storagev1.CSINode{Spec: &storagev1.CSINodeSpec{Drivers: []*storagev1.CSINodeDriver{
+			{Name: "d", NodeId: strings.Repeat("n", 257)}}}}), `spec.drivers[0].nodeID: Invalid value: "` + strings.Repeat("n", 257) + `": must be 256 characters or less`},
 		{"valid attachment", ValidateVolumeAttachment(attachment("n1")), ``},
+		{"attachment errors, attach then detach", ValidateVolumeAttachment(attachmentErrors()),
+			"status.attachError.errorCode: Invalid value: -1: must be between 0 and 2147483647, inclusive\n" +
+				"status.detachError.errorCode: Invalid value: -2: must be between 0 and 2147483647, inclusive"},
 		{"attachment without source", ValidateVolumeAttachment(&storagev1.VolumeAttachment{Spec: &storagev1.VolumeAttachmentSpec{Attacher: "d", NodeName: "n1"}}),
 			`spec.source: Required value: must specify exactly one of inlineVolumeSpec and persistentVolumeName`},
 		{"attachment spec changed", ValidateVolumeAttachmentUpdate(attachment("n2"), attachment("n1")), `spec: Invalid value: ` +

@@ -147,6 +147,12 @@ func TestValidatePod(t *testing.T) {
 			want{field.ErrorTypeNotFound, c0 + ".volumeMounts[0].name"}},
 		{"mount without path", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].MountPath = "" },
 			want{field.ErrorTypeRequired, c0 + ".volumeMounts[0].mountPath"}},
+		{"bidirectional propagation, unprivileged", func(p *corev1.Pod) {
+			p.Spec.Containers[0].VolumeMounts[0].MountPropagation = proto.String("Bidirectional")
+		},
+			want{field.ErrorTypeForbidden, c0 + ".volumeMounts[0].mountPropagation"}},
+		{"unknown propagation", func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].MountPropagation = proto.String("Shared") },
+			want{field.ErrorTypeNotSupported, c0 + ".volumeMounts[0].mountPropagation"}},
 		{"requests over limits", func(p *corev1.Pod) { p.Spec.Containers[0].Resources.Requests["cpu"].String_ = "2" },
 			want{field.ErrorTypeInvalid, c0 + ".resources.requests"}},
 		{"bad quantity", func(p *corev1.Pod) { p.Spec.Containers[0].Resources.Limits["memory"].String_ = "lots" },
@@ -280,4 +286,15 @@ func TestSysctlsAccepted(t *testing.T) {
 		{Name: "net/ipv4/conf/eth0.100/rp_filter", Value: "1"}, {Name: "kernel.msgmax", Value: "10000"}, {Name: "vm.swappiness", Value: "1"},
 	}}
 	expect(t, ValidatePod(p))
+}
+
+func TestMountPropagationAccepted(t *testing.T) {
+	for _, mode := range []string{"None", "HostToContainer", "Bidirectional"} {
+		t.Run(mode, func(t *testing.T) {
+			p := validPod()
+			p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: proto.Bool(true)}
+			p.Spec.Containers[0].VolumeMounts[0].MountPropagation = proto.String(mode)
+			expect(t, ValidatePod(p))
+		})
+	}
 }

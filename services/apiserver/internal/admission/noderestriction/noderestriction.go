@@ -5,9 +5,11 @@
 // change its taints or labels in kubernetes.io outside the kubelet's
 // own set once created); create only mirror pods bound to itself that use
 // no service account, secret, configmap or claim; update the status of and
-// delete only pods bound to itself; evict only pods bound to itself; and
-// write only its own Lease in kube-node-lease. Requests of other users
-// pass.
+// delete only pods bound to itself; evict only pods bound to itself;
+// change only the capacity, conditions, allocatedResources and
+// allocatedResourceStatuses in a claim's status; write only its own
+// CSINode; and write only its own Lease in kube-node-lease. Requests of
+// other users pass.
 package noderestriction
 
 import (
@@ -69,6 +71,8 @@ func validate(ctx context.Context, w *registry.Write) error {
 		return admitNode(node, w)
 	case res.Group == "coordination.k8s.io" && res.Plural == "leases":
 		return admitLease(node, w)
+	case res.Group == "" && res.Plural == "persistentvolumeclaims":
+		return admitClaim(node, w)
 	case res.Group == "storage.k8s.io" && res.Plural == "csinodes":
 		if w.Name != node {
 			return forbidden(w, "can only access CSINode with the same name as the requesting node")
@@ -201,4 +205,40 @@ func admitLease(node string, w *registry.Write) error {
 		}
 	}
 	return nil
+}
+
+// admitClaim lets a node update only a claim's status, and there only the
+// capacity, conditions, allocated resources and their statuses (which
+// claims it may reach at all the Node authorizer decides).
+func admitClaim(node string, w *registry.Write) error {
+	if w.Subresource != "status" {
+		return forbidden(w, "may only update PVC status")
+	}
+	if w.Operation != registry.OpUpdate {
+		return forbidden(w, "unexpected operation %q", w.Operation)
+	}
+	old, _ := w.Old.(*corev1.PersistentVolumeClaim)
+	next, _ := w.Object.(*corev1.PersistentVolumeClaim)
+	if !proto.Equal(claimFixedPart(old), claimFixedPart(next)) {
+		return forbidden(w, "node %q is not allowed to update fields other than status.quantity and status.conditions", node)
+	}
+	return nil
+}
+
+// claimFixedPart is a copy of a claim without what a kubelet may change
+// and without resourceVersion and managedFields.
+func claimFixedPart(c *corev1.PersistentVolumeClaim) *corev1.PersistentVolumeClaim {
+	c = proto.CloneOf(c)
+	if c == nil {
+		return nil
+	}
+	if m := c.GetMetadata(); m != nil {
+		m.ResourceVersion = ""
+		m.ManagedFields = nil
+	}
+	if st := c.GetStatus(); st != nil {
+		st.Capacity, st.Conditions = nil, nil
+		st.AllocatedResources, st.AllocatedResourceStatuses = nil, nil
+	}
+	return c
 }

@@ -10,6 +10,7 @@ import (
 	"skiff.dev/services/apiserver/internal/admission"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/registry"
+	"skiff.dev/services/apiserver/internal/storageclass"
 )
 
 // Resize refuses (403) an update that grows a claim's storage request
@@ -40,7 +41,7 @@ func grows(c, old *corev1.PersistentVolumeClaim) bool {
 }
 
 func allowsResize(ctx context.Context, classes registry.Backend, c, old *corev1.PersistentVolumeClaim) bool {
-	name, was := ClaimClass(c), ClaimClass(old)
+	name, was := claimClass(c), claimClass(old)
 	if name == "" || was == "" || name != was {
 		return false
 	}
@@ -51,11 +52,8 @@ func allowsResize(ctx context.Context, classes registry.Backend, c, old *corev1.
 	return obj.(*storagev1.StorageClass).GetAllowVolumeExpansion()
 }
 
-// ClaimClass is the class a claim names: the beta annotation first, then
+// claimClass is the class a claim names: the beta annotation first, then
 // spec.storageClassName.
-func ClaimClass(c *corev1.PersistentVolumeClaim) string {
-	if class, ok := c.GetMetadata().GetAnnotations()[betaClassAnnotation]; ok {
-		return class
-	}
-	return c.GetSpec().GetStorageClassName()
+func claimClass(c *corev1.PersistentVolumeClaim) string {
+	return storageclass.Of(c.GetMetadata(), c.GetSpec().GetStorageClassName())
 }

@@ -19,6 +19,7 @@ import (
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
+	"skiff.dev/services/apiserver/internal/storageclass"
 )
 
 // The plugins' names in --enable-admission-plugins.
@@ -30,11 +31,8 @@ const (
 
 // Well-known names the plugins use.
 const (
-	DefaultClassAnnotation     = "storageclass.kubernetes.io/is-default-class"
-	betaDefaultClassAnnotation = "storageclass.beta.kubernetes.io/is-default-class"
-	betaClassAnnotation        = "volume.beta.kubernetes.io/storage-class"
-	PVCProtectionFinalizer     = "kubernetes.io/pvc-protection"
-	PVProtectionFinalizer      = "kubernetes.io/pv-protection"
+	PVCProtectionFinalizer = "kubernetes.io/pvc-protection"
+	PVProtectionFinalizer  = "kubernetes.io/pv-protection"
 )
 
 var claims = apierrors.Resource{Resource: "persistentvolumeclaims"}
@@ -69,14 +67,8 @@ func DefaultStorageClass(classes registry.Backend) admission.Plugin {
 // hasClass: the claim names a class, "" included, in its spec or by the
 // beta annotation.
 func hasClass(c *corev1.PersistentVolumeClaim) bool {
-	_, annotated := c.GetMetadata().GetAnnotations()[betaClassAnnotation]
+	_, annotated := c.GetMetadata().GetAnnotations()[storageclass.BetaClassAnnotation]
 	return annotated || c.GetSpec().StorageClassName != nil
-}
-
-// IsDefault tells whether a class is annotated the default (GA or beta).
-func IsDefault(sc *storagev1.StorageClass) bool {
-	a := sc.GetMetadata().GetAnnotations()
-	return a[DefaultClassAnnotation] == "true" || a[betaDefaultClassAnnotation] == "true"
 }
 
 // DefaultClass is the newest class marked default, the first by name of
@@ -84,7 +76,7 @@ func IsDefault(sc *storagev1.StorageClass) bool {
 func DefaultClass(classes []*storagev1.StorageClass) *storagev1.StorageClass {
 	var marked []*storagev1.StorageClass
 	for _, c := range classes {
-		if IsDefault(c) {
+		if storageclass.IsDefault(c.GetMetadata()) {
 			marked = append(marked, c)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	storagev1 "skiff.dev/api/storage/v1"
 	"skiff.dev/services/apiserver/internal/registry"
+	"skiff.dev/services/apiserver/internal/storageclass"
 )
 
 func class(name string, created int64, annotations map[string]string) *storagev1.StorageClass {
@@ -20,16 +21,16 @@ func class(name string, created int64, annotations map[string]string) *storagev1
 }
 
 func TestDefaultClass(t *testing.T) {
-	def := map[string]string{DefaultClassAnnotation: "true"}
+	def := map[string]string{storageclass.DefaultAnnotation: "true"}
 	tests := []struct {
 		name    string
 		classes []*storagev1.StorageClass
 		want    string
 	}{
 		{"none", nil, ""},
-		{"none marked", []*storagev1.StorageClass{class("a", 1, nil), class("b", 2, map[string]string{DefaultClassAnnotation: "True"})}, ""},
+		{"none marked", []*storagev1.StorageClass{class("a", 1, nil), class("b", 2, map[string]string{storageclass.DefaultAnnotation: "True"})}, ""},
 		{"one marked", []*storagev1.StorageClass{class("a", 1, nil), class("b", 2, def)}, "b"},
-		{"beta annotation", []*storagev1.StorageClass{class("a", 1, map[string]string{betaDefaultClassAnnotation: "true"})}, "a"},
+		{"beta annotation", []*storagev1.StorageClass{class("a", 1, map[string]string{storageclass.BetaDefaultAnnotation: "true"})}, "a"},
 		{"newest of two", []*storagev1.StorageClass{class("old", 10, def), class("new", 20, def)}, "new"},
 		{"same time: first by name", []*storagev1.StorageClass{class("zeta", 10, def), class("alpha", 10, def)}, "alpha"},
 	}
@@ -79,10 +80,10 @@ func TestClaimClassAndGrowth(t *testing.T) {
 			StorageClassName: class, Resources: &corev1.VolumeResourceRequirements{Requests: map[string]*metav1.Quantity{"storage": {String_: size}}}}}
 	}
 	if hasClass(claim(nil, "1Gi", nil)) || !hasClass(claim(proto.String(""), "1Gi", nil)) ||
-		!hasClass(claim(nil, "1Gi", map[string]string{betaClassAnnotation: "x"})) {
+		!hasClass(claim(nil, "1Gi", map[string]string{storageclass.BetaClassAnnotation: "x"})) {
 		t.Error("hasClass: a class is named by spec.storageClassName, even empty, or the beta annotation")
 	}
-	if got := ClaimClass(claim(proto.String("spec"), "1Gi", map[string]string{betaClassAnnotation: "beta"})); got != "beta" {
+	if got := claimClass(claim(proto.String("spec"), "1Gi", map[string]string{storageclass.BetaClassAnnotation: "beta"})); got != "beta" {
 		t.Errorf("the beta annotation comes first, got %q", got)
 	}
 	if !grows(claim(nil, "2Gi", nil), claim(nil, "1024Mi", nil)) || grows(claim(nil, "1Gi", nil), claim(nil, "1024Mi", nil)) {

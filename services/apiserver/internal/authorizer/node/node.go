@@ -3,7 +3,10 @@
 // else's. A kubelet may do what the system:node role lists, except that
 // it may read a Secret, ConfigMap, PersistentVolumeClaim or ServiceAccount
 // (and request a ServiceAccount's token) only when a pod bound to its node
-// refers to it, and may read those only one by one (get, or a list or
+// refers to it (a Secret also when it is the node-stage, node-publish or
+// node-expand secret of the CSI volume bound to a claim such a pod uses),
+// may write the status of such a claim only, and may read those only one
+// by one (get, or a list or
 // watch pinned to one name). Which pods are bound to which node it learns
 // from the pods' watch (package follow), so a pod scheduled a moment ago
 // may be refused for that moment, as in Kubernetes.
@@ -33,12 +36,13 @@ import (
 type Authorizer struct {
 	rules []*rbacv1.PolicyRule
 
-	mu      sync.RWMutex
-	byNode  map[string]map[string]*corev1.Pod // node → namespace/name → pod
-	nodeOf  map[string]string                 // namespace/name → node
-	pvClaim map[string]string                 // volume → namespace/name of its claimRef
-	vaNode  map[string]string                 // VolumeAttachment → its node
-	done    chan struct{}
+	mu       sync.RWMutex
+	byNode   map[string]map[string]*corev1.Pod // node → namespace/name → pod
+	nodeOf   map[string]string                 // namespace/name → node
+	pvClaim  map[string]string                 // volume → namespace/name of its claimRef
+	pvSecret map[string][]string               // volume → namespace/name of the Secrets its node CSI calls use
+	vaNode   map[string]string                 // VolumeAttachment → its node
+	done     chan struct{}
 }
 
 var _ authorizer.Authorizer = (*Authorizer)(nil)
@@ -47,7 +51,7 @@ var _ authorizer.Authorizer = (*Authorizer)(nil)
 // system:node role's).
 func New(rules []*rbacv1.PolicyRule) *Authorizer {
 	return &Authorizer{rules: rules, byNode: map[string]map[string]*corev1.Pod{}, nodeOf: map[string]string{},
-		pvClaim: map[string]string{}, vaNode: map[string]string{}, done: make(chan struct{})}
+		pvClaim: map[string]string{}, pvSecret: map[string][]string{}, vaNode: map[string]string{}, done: make(chan struct{})}
 }
 
 // Backends are what the authorizer follows: pods (which node refers to
@@ -88,7 +92,8 @@ func (a *Authorizer) Start(ctx context.Context, b Backends) error {
 	return nil
 }
 
-// Done is closed when the pods' follower has stopped, after ctx ended.
+// Done is closed when the followers (pods, volumes, attachments) have
+// stopped, after ctx ended.
 func (a *Authorizer) Done() <-chan struct{} { return a.done }
 
 func (a *Authorizer) setPod(obj proto.Message) {
@@ -192,10 +197,21 @@ func (a *Authorizer) authorizeRef(node, kind string, attrs authorizer.Attributes
 	return authorizer.DecisionAllow, "", nil
 }
 
-// related tells whether a pod bound to node refers to the object.
+// related tells whether a pod bound to node refers to the object, or, for
+// a Secret, whether a pod bound to node uses a claim whose volume names the
+// Secret for the node's CSI calls.
 func (a *Authorizer) related(node, kind, namespace, name string) bool {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
+	if a.refersTo(node, kind, namespace, name) {
+		return true
+	}
+	return kind == "secrets" && a.volumeSecretRelated(node, namespace+"/"+name)
+}
+
+// refersTo tells whether a pod bound to node refers to the object itself;
+// the lock is held.
+func (a *Authorizer) refersTo(node, kind, namespace, name string) bool {
 	for _, p := range a.byNode[node] {
 		if p.GetMetadata().GetNamespace() == namespace && slices.Contains(refs(p, kind), name) {
 			return true

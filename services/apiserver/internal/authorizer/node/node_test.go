@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -78,17 +79,33 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestAuthorizeStorage(t *testing.T) {
-	a := New(nil)
+	// The system:node role lets kubelets write claims' status; the
+	// authorizer narrows that to the claims of its pods.
+	a := New([]*rbacv1.PolicyRule{{Verbs: []string{"get", "update", "patch"}, ApiGroups: []string{""}, Resources: []string{"persistentvolumeclaims/status"}}})
 	a.setPod(&corev1.Pod{Metadata: &metav1.ObjectMeta{Namespace: "ns", Name: "db"}, Spec: &corev1.PodSpec{NodeName: proto.String("n1"),
 		Volumes: []*corev1.Volume{{Name: "d", VolumeSource: &corev1.VolumeSource{
 			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}}})
 	a.setVolume(&corev1.PersistentVolume{Metadata: &metav1.ObjectMeta{Name: "pv-data"},
 		Spec: &corev1.PersistentVolumeSpec{ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "data"}}})
 	a.setVolume(&corev1.PersistentVolume{Metadata: &metav1.ObjectMeta{Name: "pv-other"},
-		Spec: &corev1.PersistentVolumeSpec{ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "other"}}})
+		Spec: &corev1.PersistentVolumeSpec{ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "other"},
+			PersistentVolumeSource: &corev1.PersistentVolumeSource{Csi: &corev1.CSIPersistentVolumeSource{
+				NodePublishSecretRef: &corev1.SecretReference{Namespace: "sec", Name: "other-publish"}}}}})
+	secret := func(name string) *corev1.SecretReference {
+		return &corev1.SecretReference{Namespace: "sec", Name: name}
+	}
+	a.setVolume(&corev1.PersistentVolume{Metadata: &metav1.ObjectMeta{Name: "pv-secured"},
+		Spec: &corev1.PersistentVolumeSpec{ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "data"},
+			PersistentVolumeSource: &corev1.PersistentVolumeSource{Csi: &corev1.CSIPersistentVolumeSource{
+				NodeStageSecretRef: secret("stage"), NodePublishSecretRef: secret("publish"), NodeExpandSecretRef: secret("expand"),
+				ControllerPublishSecretRef: secret("ctrl-publish"), ControllerExpandSecretRef: secret("ctrl-expand")}}}})
 	a.setAttachment(&storagev1.VolumeAttachment{Metadata: &metav1.ObjectMeta{Name: "csi-1"}, Spec: &storagev1.VolumeAttachmentSpec{NodeName: "n1"}})
 	ask := func(node, verb, group, resource, sub, name string) authorizer.Attributes {
-		attrs := authorizer.ResourceRequest(verb, group, "v1", resource, sub, "", name)
+		ns := ""
+		if resource == "persistentvolumeclaims" || resource == "secrets" {
+			ns, name, _ = strings.Cut(name, "/")
+		}
+		attrs := authorizer.ResourceRequest(verb, group, "v1", resource, sub, ns, name)
 		attrs.User, attrs.Groups = "system:node:"+node, []string{"system:nodes"}
 		return attrs
 	}
@@ -100,6 +117,20 @@ func TestAuthorizeStorage(t *testing.T) {
 		{"volume of a claim a pod uses", ask("n1", "get", "", "persistentvolumes", "", "pv-data"), authorizer.DecisionAllow},
 		{"same volume, other node", ask("n2", "get", "", "persistentvolumes", "", "pv-data"), authorizer.DecisionNoOpinion},
 		{"volume of another claim", ask("n1", "get", "", "persistentvolumes", "", "pv-other"), authorizer.DecisionNoOpinion},
+		{"status of a claim a pod uses", ask("n1", "update", "", "persistentvolumeclaims", "status", "ns/data"), authorizer.DecisionAllow},
+		{"status patch of a claim a pod uses", ask("n1", "patch", "", "persistentvolumeclaims", "status", "ns/data"), authorizer.DecisionAllow},
+		{"status of a claim no pod on the node uses", ask("n1", "update", "", "persistentvolumeclaims", "status", "ns/other"), authorizer.DecisionNoOpinion},
+		{"status of the claim from another node", ask("n2", "patch", "", "persistentvolumeclaims", "status", "ns/data"), authorizer.DecisionNoOpinion},
+		{"status get", ask("n1", "get", "", "persistentvolumeclaims", "status", "ns/data"), authorizer.DecisionNoOpinion},
+		{"claim update", ask("n1", "update", "", "persistentvolumeclaims", "", "ns/data"), authorizer.DecisionNoOpinion},
+		{"node stage secret", ask("n1", "get", "", "secrets", "", "sec/stage"), authorizer.DecisionAllow},
+		{"node publish secret", ask("n1", "get", "", "secrets", "", "sec/publish"), authorizer.DecisionAllow},
+		{"node expand secret", ask("n1", "get", "", "secrets", "", "sec/expand"), authorizer.DecisionAllow},
+		{"controller publish secret", ask("n1", "get", "", "secrets", "", "sec/ctrl-publish"), authorizer.DecisionNoOpinion},
+		{"controller expand secret", ask("n1", "get", "", "secrets", "", "sec/ctrl-expand"), authorizer.DecisionNoOpinion},
+		{"node secret from another node", ask("n2", "get", "", "secrets", "", "sec/stage"), authorizer.DecisionNoOpinion},
+		{"node secret of another claim's volume", ask("n1", "get", "", "secrets", "", "sec/other-publish"), authorizer.DecisionNoOpinion},
+		{"node secret, other namespace", ask("n1", "get", "", "secrets", "", "ns/stage"), authorizer.DecisionNoOpinion},
 		{"list of volumes", ask("n1", "list", "", "persistentvolumes", "", ""), authorizer.DecisionNoOpinion},
 		{"attachment to the node", ask("n1", "get", "storage.k8s.io", "volumeattachments", "", "csi-1"), authorizer.DecisionAllow},
 		{"attachment to another node", ask("n2", "get", "storage.k8s.io", "volumeattachments", "", "csi-1"), authorizer.DecisionNoOpinion},
@@ -113,8 +144,17 @@ func TestAuthorizeStorage(t *testing.T) {
 			t.Errorf("%s: got %v (%s), want %v", tt.name, got, reason, tt.want)
 		}
 	}
+	a.removeVolume("", "pv-secured")
+	if got, _, _ := a.Authorize(context.Background(), ask("n1", "get", "", "secrets", "", "sec/stage")); got != authorizer.DecisionNoOpinion {
+		t.Errorf("after the volume went: got %v, want no opinion", got)
+	}
 	a.removePod("ns", "db")
-	if got, _, _ := a.Authorize(context.Background(), ask("n1", "get", "", "persistentvolumes", "", "pv-data")); got != authorizer.DecisionNoOpinion {
-		t.Errorf("after the pod went: got %v, want no opinion", got)
+	for _, attrs := range []authorizer.Attributes{
+		ask("n1", "get", "", "persistentvolumes", "", "pv-data"),
+		ask("n1", "update", "", "persistentvolumeclaims", "status", "ns/data"),
+	} {
+		if got, _, _ := a.Authorize(context.Background(), attrs); got != authorizer.DecisionNoOpinion {
+			t.Errorf("after the pod went: %s/%s: got %v, want no opinion", attrs.Resource, attrs.Subresource, got)
+		}
 	}
 }
