@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the docker-compose stack, waits until every node is Ready, applies
-# the cluster's add-ons (deploy/addons: CoreDNS, the local CSI driver) and
+# the cluster's add-ons (deploy/addons: CoreDNS) and
 # waits until they run,
 # writes a kubeconfig for the host and prints how to use the stack, saying
 # what it does step by step. An add-on that does not start fails it, with
@@ -163,7 +163,7 @@ addons_failed() {
 	exit 1
 }
 addons=${SKIFF_ADDONS:-deploy/addons}
-step "Add-ons: kubectl apply --server-side -f $addons, waiting for CoreDNS and the local CSI driver"
+step "Add-ons: kubectl apply --server-side -f $addons, waiting for them"
 out=$(k apply --server-side --force-conflicts --field-manager skiff-up -f "$addons" 2>&1) || addons_failed "applying $addons failed: $out"
 # Rolled out as kubectl rollout status sees it: the controller has seen
 # the applied generation, and every replica is updated and available, with

@@ -110,7 +110,7 @@ const CoreDNSImage = "registry.k8s.io/coredns/coredns:" + CoreDNSVersion
 // capability but NET_BIND_SERVICE dropped by its pod.
 var Addons = []Image{
 	{Prebuilt: "../bin/coredns", Ref: CoreDNSImage, Binary: "/coredns"},
-	// Skiff's own local CSI driver (deploy/addons/csi-local.yaml): the
+	// Skiff's own local CSI driver (deploy/csi/csi-local.yaml): the
 	// driver is the entrypoint, the provisioner its second container's
 	// command.
 	{
@@ -121,7 +121,7 @@ var Addons = []Image{
 }
 
 // CSILocalImage is the local CSI driver add-on's image, the name
-// deploy/addons/csi-local.yaml runs and the node image preloads.
+// deploy/csi/csi-local.yaml runs and the node image preloads.
 const CSILocalImage = "registry.skiff.local/csi-local:1.0"
 
 // byRef is the image of Images or Addons named ref.

@@ -17,11 +17,11 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// addonObjects reads deploy/addons/csi-local.yaml, the add-on deploying
+// addonObjects reads deploy/csi/csi-local.yaml, the add-on deploying
 // this driver.
 func addonObjects(t *testing.T) (objs []unstructured.Unstructured, docs [][]byte) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "deploy", "addons", "csi-local.yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "deploy", "csi", "csi-local.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
