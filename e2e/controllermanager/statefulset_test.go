@@ -225,6 +225,10 @@ func TestStatefulSetOrderedReadyWithKubectl(t *testing.T) {
 	defer cancel()
 	w := watchOrder(ctx, t, c.c)
 
+	// The claims name no class: their pods are placed once the
+	// persistentvolume-binder has bound them to these volumes. The three
+	// claims outlive scale-downs, so three volumes are enough.
+	c.staticVolumes("web", 3)
 	c.kubectl(webStatefulSet, "apply", "-f", "-")
 	out := c.kubectl("", "rollout", "status", "statefulset/web", "--timeout=90s")
 	if !strings.Contains(out, "partitioned roll out complete") && !strings.Contains(out, "rolling update complete 3 pods") {
@@ -266,7 +270,7 @@ func TestStatefulSetOrderedReadyWithKubectl(t *testing.T) {
 	}
 	out = c.kubectl("", "get", "pvc")
 	if !regexp.MustCompile(`NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE\n`).MatchString(out) ||
-		!regexp.MustCompile(`data-web-0\s+Pending\s+<unset>\s+`).MatchString(out) || strings.Count(out, "Pending") != 3 {
+		!regexp.MustCompile(`data-web-0\s+Bound\s+web-[0-2]\s+1Gi\s+RWO\s+<unset>\s+`).MatchString(out) || strings.Count(out, "Bound") != 3 {
 		t.Fatalf("get pvc:\n%s", out)
 	}
 	out = c.kubectl("", "describe", "sts", "web")

@@ -39,6 +39,7 @@ apiVersion: v1
 kind: Pod
 metadata: {name: writer}
 spec:
+  nodeName: node-a
   restartPolicy: Never
   containers:
   - name: c
@@ -53,9 +54,12 @@ spec:
 
 // TestHostPathClaim: a pod with a claim waits (FailedMount, "PVC is not
 // bound") until the claim is Bound, then mounts the static hostPath PV
-// and writes into it on the host.
+// and writes into it on the host. The scheduler places no pod whose claim
+// is unbound, so the pod names its node itself, and the
+// persistentvolume-binder is off so that the claim stays unbound until
+// the test binds it.
 func TestHostPathClaim(t *testing.T) {
-	cl := startCluster(t)
+	cl := startCluster(t, "--controllers=*,-persistentvolume-binder")
 	framework.StartKubelet(t, cl.srv, cl.ctd, "node-a")
 	c := cl.srv.Client()
 	framework.WaitNodeReady(t, c, "node-a")
