@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the docker-compose stack, waits until every node is Ready, applies
-# the cluster's add-ons (deploy/addons: CoreDNS) and
-# waits until they run,
+# the cluster's add-ons (deploy/addons: CoreDNS, the local CSI driver's
+# provisioner and default StorageClass) and waits until they run,
 # writes a kubeconfig for the host and prints how to use the stack, saying
 # what it does step by step. An add-on that does not start fails it, with
 # the add-on's pods, events and logs.
@@ -160,10 +160,14 @@ addons_failed() {
 	echo "----- logs of the add-on pods -----" >&2
 	k -n kube-system logs -l k8s-app=kube-dns --all-containers --prefix --tail 40 >&2 2>&1 || true
 	k -n kube-system logs -l app.kubernetes.io/name=csi-local --all-containers --prefix --tail 40 >&2 2>&1 || true
+	echo "----- the local CSI driver's last lines on each node -----" >&2
+	for node in $($compose config --services | grep '^node-'); do
+		$compose logs --no-color --tail 2000 "$node" 2>&1 | grep 'skiff-csi-local|' | tail -n 20 >&2 || true
+	done
 	exit 1
 }
 addons=${SKIFF_ADDONS:-deploy/addons}
-step "Add-ons: kubectl apply --server-side -f $addons, waiting for them"
+step "Add-ons: kubectl apply --server-side -f $addons, waiting for CoreDNS and the local CSI driver"
 out=$(k apply --server-side --force-conflicts --field-manager skiff-up -f "$addons" 2>&1) || addons_failed "applying $addons failed: $out"
 # Rolled out as kubectl rollout status sees it: the controller has seen
 # the applied generation, and every replica is updated and available, with
@@ -201,19 +205,26 @@ until rolled_out && fresh_ready k8s-app=kube-dns "$want_dns"; do
 	((SECONDS < deadline)) || addons_failed "gave up waiting for the CoreDNS Deployment's replicas to be ready, each in a pod started since its node's container"
 	sleep 1
 done
-# The local CSI driver's DaemonSet: rolled out (the applied generation
-# seen, a pod updated and available on every node), with a fresh Ready
-# pod on each of the $want nodes.
+# The local CSI driver's provisioner DaemonSet: rolled out (the applied
+# generation seen, a pod updated and available on every node), with a
+# fresh Ready pod on each of the $want nodes; and the driver, which
+# skiff-node runs beside each kubelet, registered on as many nodes (their
+# CSINode objects list it).
 ds_rolled_out() {
 	local gen seen desired updated available
 	read -r gen seen desired updated available <<<"$(k -n kube-system get daemonset csi-local -o jsonpath='{.metadata.generation} {.status.observedGeneration} {.status.desiredNumberScheduled} {.status.updatedNumberScheduled} {.status.numberAvailable}' 2>/dev/null)"
 	[[ -n $desired && ${seen:-0} -ge $gen && $desired -ge $want && ${updated:-0} -eq $desired && ${available:-0} -eq $desired ]]
 }
+csi_registered() {
+	local n
+	n=$(k get csinodes -o jsonpath='{range .items[*]}{.spec.drivers[*].name}{"\n"}{end}' 2>/dev/null | grep -cw local.csi.skiff.dev)
+	((n >= want))
+}
 # (Only when the applied add-ons have it: SKIFF_ADDONS may name others.)
 csi=""
 if k -n kube-system get daemonset csi-local >/dev/null 2>&1; then
-	until ds_rolled_out && fresh_ready app.kubernetes.io/name=csi-local "$want"; do
-		((SECONDS < deadline)) || addons_failed "gave up waiting for the csi-local DaemonSet's pods to be ready on every node, each started since its node's container"
+	until ds_rolled_out && fresh_ready app.kubernetes.io/name=csi-local "$want" && csi_registered; do
+		((SECONDS < deadline)) || addons_failed "gave up waiting for the csi-local DaemonSet's pods to be ready on every node, each started since its node's container, and for the driver local.csi.skiff.dev in every node's CSINode"
 		sleep 1
 	done
 	csi=", local CSI driver on $want nodes"

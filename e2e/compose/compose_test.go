@@ -252,6 +252,7 @@ func TestStack(t *testing.T) {
 			return string(b), err
 		})
 	})
+	t.Run("local CSI volumes", func(t *testing.T) { s.checkStorage(t) })
 	t.Run("node resolver", func(t *testing.T) { s.checkNodeResolver(t) })
 	t.Run("scheduler failover", func(t *testing.T) { s.checkFailover(t) })
 	t.Run("README walkthrough", func(t *testing.T) { s.checkWalkthrough(t) })

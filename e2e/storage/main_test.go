@@ -68,12 +68,12 @@ func startCluster(t testing.TB, names []string, driverFlags ...string) *cluster 
 	return cl
 }
 
-// applyAddon applies deploy/csi/csi-local.yaml without its DaemonSet:
+// applyAddon applies deploy/addons/csi-local.yaml without its DaemonSet:
 // the account, roles, CSIDriver and StorageClass. The driver and
 // provisioner run as processes here, beside each kubelet.
 func (cl *cluster) applyAddon(t testing.TB) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "csi", "csi-local.yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "deploy", "addons", "csi-local.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

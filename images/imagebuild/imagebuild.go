@@ -110,18 +110,17 @@ const CoreDNSImage = "registry.k8s.io/coredns/coredns:" + CoreDNSVersion
 // capability but NET_BIND_SERVICE dropped by its pod.
 var Addons = []Image{
 	{Prebuilt: "../bin/coredns", Ref: CoreDNSImage, Binary: "/coredns"},
-	// Skiff's own local CSI driver (deploy/csi/csi-local.yaml): the
-	// driver is the entrypoint, the provisioner its second container's
-	// command.
+	// The provisioner of Skiff's own local CSI driver
+	// (deploy/addons/csi-local.yaml); the driver itself runs beside the
+	// kubelet, in the node image.
 	{
-		Package: "skiff.dev/plugins/csi/cmd/skiff-csi-local", Ref: CSILocalImage, Binary: "/skiff-csi-local",
-		Tools: []Tool{{Package: "skiff.dev/plugins/csi/cmd/skiff-csi-provisioner", Path: "/skiff-csi-provisioner"}},
-		Dirs:  []string{"/tmp"},
+		Package: "skiff.dev/plugins/csi/cmd/skiff-csi-provisioner", Ref: CSILocalImage, Binary: "/skiff-csi-provisioner",
+		Dirs: []string{"/tmp"},
 	},
 }
 
-// CSILocalImage is the local CSI driver add-on's image, the name
-// deploy/csi/csi-local.yaml runs and the node image preloads.
+// CSILocalImage is the local CSI driver add-on's image, its provisioner:
+// the name deploy/addons/csi-local.yaml runs and the node image preloads.
 const CSILocalImage = "registry.skiff.local/csi-local:1.0"
 
 // byRef is the image of Images or Addons named ref.

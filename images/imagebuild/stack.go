@@ -41,6 +41,9 @@ var Stack = []Image{
 		Tools: []Tool{
 			{Package: "skiff.dev/services/kubelet/cmd/kubelet", Path: "/usr/local/bin/kubelet"},
 			{Package: "skiff.dev/services/proxy/cmd/proxy", Path: "/usr/local/bin/proxy"},
+			// The local CSI driver runs beside the kubelet (skiff-node
+			// --csi-local); its provisioner is an add-on (CSILocalImage).
+			{Package: "skiff.dev/plugins/csi/cmd/skiff-csi-local", Path: "/usr/local/bin/skiff-csi-local"},
 			probe,
 		},
 		// containerd and runc, CNI plugins and nft come from this machine's

@@ -57,15 +57,15 @@ func linesWith(t *testing.T, path string, pick func([]string) (string, bool)) []
 }
 
 // TestCSILocalImageNamedOnce checks that the local CSI driver add-on runs
-// the image the node image preloads, in both its containers.
+// the image the node image preloads.
 func TestCSILocalImageNamedOnce(t *testing.T) {
-	images := linesWith(t, filepath.Join("..", "..", "deploy", "csi", "csi-local.yaml"), func(fields []string) (string, bool) {
+	images := linesWith(t, filepath.Join("..", "..", "deploy", "addons", "csi-local.yaml"), func(fields []string) (string, bool) {
 		if len(fields) == 2 && fields[0] == "image:" {
 			return fields[1], true
 		}
 		return "", false
 	})
-	if len(images) != 2 || images[0] != CSILocalImage || images[1] != CSILocalImage {
-		t.Errorf("deploy/csi/csi-local.yaml runs images %q, want [%[2]s %[2]s] (CSILocalImage)", images, CSILocalImage)
+	if len(images) != 1 || images[0] != CSILocalImage {
+		t.Errorf("deploy/addons/csi-local.yaml runs images %q, want [%s] (CSILocalImage)", images, CSILocalImage)
 	}
 }

@@ -29,6 +29,8 @@ type options struct {
 	ClusterDomain   string
 	KubeletArgs     []string
 	ProxyArgs       []string
+	CSILocal        bool
+	CSILocalArgs    []string
 }
 
 func defaultOptions() *options {
@@ -43,6 +45,7 @@ func defaultOptions() *options {
 		LBInterface:     "lo",
 		ClusterDNS:      []string{"10.96.0.10"},
 		ClusterDomain:   "cluster.local",
+		CSILocal:        true,
 	}
 }
 
@@ -62,6 +65,8 @@ func (o *options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClusterDomain, "cluster-domain", o.ClusterDomain, "The cluster's DNS domain, for the kubelet (pod search paths, hostnames of pods with a subdomain).")
 	fs.StringArrayVar(&o.KubeletArgs, "kubelet-arg", o.KubeletArgs, "Further flag for the kubelet (repeatable), e.g. --kubelet-arg=--client-ca-file=/ca.crt.")
 	fs.StringArrayVar(&o.ProxyArgs, "proxy-arg", o.ProxyArgs, "Further flag for the proxy (repeatable).")
+	fs.BoolVar(&o.CSILocal, "csi-local", o.CSILocal, "Run Skiff's local CSI driver (skiff-csi-local, local.csi.skiff.dev) beside the kubelet, registered through the kubelet's plugins_registry, its volumes under <data-dir>/csi-local. Its provisioner and StorageClass are the add-on deploy/addons/csi-local.yaml.")
+	fs.StringArrayVar(&o.CSILocalArgs, "csi-local-arg", o.CSILocalArgs, "Further flag for the local CSI driver (repeatable), e.g. --csi-local-arg=--capacity=10Gi.")
 }
 
 func (o *options) validate() error {

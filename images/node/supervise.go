@@ -81,6 +81,9 @@ func run(ctx context.Context, o *options) error {
 		"--log-level", o.LogLevel,
 		"--otlp-endpoint", o.OTLPEndpoint,
 	}, o.ProxyArgs...)...)
+	if o.CSILocal {
+		start("skiff-csi-local", append(o.csiLocalArgs(), o.CSILocalArgs...)...)
+	}
 	g.Go(func() error { return runNetwork(gctx, o) })
 	return g.Wait()
 }
@@ -146,6 +149,27 @@ func (o *options) proxyKubeconfig() string {
 	}
 	return o.Kubeconfig
 }
+
+// csiLocalArgs are the local CSI driver's flags: its sockets where the
+// kubelet looks for them (plugins/<driver>/csi.sock, registered through
+// plugins_registry), its volumes in the node's volume. It runs in the
+// node's own mount namespace, as the kubelet does, so the bind mounts it
+// makes under the kubelet's pods directory are the ones containerd gives
+// the pods: no privileged pod, and no Bidirectional mount propagation,
+// are needed for it.
+func (o *options) csiLocalArgs() []string {
+	return []string{
+		"--node-id", o.NodeName,
+		"--endpoint", filepath.Join(o.kubeletRoot(), "plugins", csiLocalDriver, "csi.sock"),
+		"--registration-dir", filepath.Join(o.kubeletRoot(), "plugins_registry"),
+		"--data-dir", filepath.Join(o.DataDir, "csi-local"),
+		"--log-level", o.LogLevel,
+		"--otlp-endpoint", o.OTLPEndpoint,
+	}
+}
+
+// csiLocalDriver is the local CSI driver's name.
+const csiLocalDriver = "local.csi.skiff.dev"
 
 func (o *options) containerdRoot() string { return filepath.Join(o.DataDir, "containerd") }
 func (o *options) kubeletRoot() string    { return filepath.Join(o.DataDir, "kubelet") }

@@ -17,11 +17,11 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// addonObjects reads deploy/csi/csi-local.yaml, the add-on deploying
-// this driver.
+// addonObjects reads deploy/addons/csi-local.yaml, the add-on deploying
+// this driver's provisioner, CSIDriver object and StorageClass.
 func addonObjects(t *testing.T) (objs []unstructured.Unstructured, docs [][]byte) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "deploy", "csi", "csi-local.yaml"))
+	data, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "deploy", "addons", "csi-local.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,51 +60,43 @@ func TestAddonNames(t *testing.T) {
 	}
 }
 
-// TestAddonToken: only the provisioner, which calls the apiserver, holds
-// the service account's token; the privileged driver has none.
-func TestAddonToken(t *testing.T) {
+// TestAddonUnprivileged: the add-on's pods, which hold the service
+// account's token, run unprivileged with the driver's socket directory as
+// their only host path; the driver, which mounts, runs beside the kubelet.
+func TestAddonUnprivileged(t *testing.T) {
 	objs, docs := addonObjects(t)
-	var ds appsv1.DaemonSet
+	var ds *appsv1.DaemonSet
 	for i, o := range objs {
 		if o.GetKind() == "DaemonSet" {
-			if err := yaml.UnmarshalStrict(docs[i], &ds); err != nil {
+			ds = &appsv1.DaemonSet{}
+			if err := yaml.UnmarshalStrict(docs[i], ds); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+	if ds == nil {
+		t.Fatal("no DaemonSet in the add-on: the test no longer looks at the right file")
+	}
 	pod := ds.Spec.Template.Spec
-	if a := pod.AutomountServiceAccountToken; a == nil || *a {
-		t.Fatal("the pod mounts the service account's token in every container: want automountServiceAccountToken: false")
-	}
-	tokenVolumes := map[string]bool{}
-	for _, v := range pod.Volumes {
-		if v.Projected == nil {
-			continue
-		}
-		for _, s := range v.Projected.Sources {
-			if s.ServiceAccountToken != nil {
-				tokenVolumes[v.Name] = true
-			}
-		}
-	}
-	holders := map[string]bool{}
 	for _, c := range pod.Containers {
+		sc := c.SecurityContext
+		switch {
+		case sc == nil || sc.Privileged != nil && *sc.Privileged:
+			t.Errorf("container %s: privileged or without a security context", c.Name)
+		case sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation:
+			t.Errorf("container %s: allows privilege escalation", c.Name)
+		case sc.Capabilities == nil || len(sc.Capabilities.Drop) != 1 || sc.Capabilities.Drop[0] != "ALL" || len(sc.Capabilities.Add) > 0:
+			t.Errorf("container %s: capabilities %v, want every one dropped", c.Name, sc.Capabilities)
+		}
 		for _, m := range c.VolumeMounts {
-			if tokenVolumes[m.Name] {
-				holders[c.Name] = m.MountPath == "/var/run/secrets/kubernetes.io/serviceaccount" && m.ReadOnly
+			if m.MountPropagation != nil && *m.MountPropagation != corev1.MountPropagationNone {
+				t.Errorf("container %s: mount %s propagates %s", c.Name, m.Name, *m.MountPropagation)
 			}
 		}
 	}
-	if len(holders) != 1 || !holders["provisioner"] {
-		t.Fatalf("containers with the token (and at the in-cluster path, read-only): %v; want the provisioner alone", holders)
-	}
-	var driver corev1.Container
-	for _, c := range pod.Containers {
-		if c.Name == "driver" {
-			driver = c
+	for _, v := range pod.Volumes {
+		if v.HostPath != nil && v.HostPath.Path != "/var/lib/skiff-node/kubelet/plugins/"+Name {
+			t.Errorf("volume %s: host path %s, want the driver's socket directory alone", v.Name, v.HostPath.Path)
 		}
-	}
-	if driver.SecurityContext == nil || driver.SecurityContext.Privileged == nil || !*driver.SecurityContext.Privileged {
-		t.Fatal("no privileged driver container: the test no longer looks at the right pod")
 	}
 }
