@@ -193,7 +193,7 @@ func (o *Options) etcd(ctx context.Context) (*clientv3.Client, func(), error) {
 		}
 		return c, func() { _ = c.Close() }, nil
 	}
-	e, err := etcd.Start(ctx, etcd.EmbedConfig{Dir: filepath.Join(o.DataDir, "etcd"), CompactionRetention: o.EtcdCompaction})
+	e, err := etcd.Start(ctx, etcd.EmbedConfig{Dir: etcd.EmbeddedDir(o.DataDir), CompactionRetention: o.EtcdCompaction})
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedded etcd: %w", err)
 	}

@@ -89,8 +89,8 @@ func start(ctx context.Context, cfg EmbedConfig, p ports) (*Embedded, error) {
 		return nil, fmt.Errorf("embedded etcd certificates: %w", err)
 	}
 	ec := embed.NewConfig()
-	ec.Name = "skiff"
-	ec.Dir = filepath.Join(cfg.Dir, "data")
+	ec.Name = MemberName
+	ec.Dir = filepath.Join(cfg.Dir, DataSubdir)
 	clientURL := url.URL{Scheme: "https", Host: fmt.Sprintf("127.0.0.1:%d", p.Client)}
 	peerURL := url.URL{Scheme: "https", Host: fmt.Sprintf("127.0.0.1:%d", p.Peer)}
 	ec.ListenClientUrls, ec.AdvertiseClientUrls = []url.URL{clientURL}, []url.URL{clientURL}
@@ -196,18 +196,29 @@ type ExternalConfig struct {
 // Connect returns a client of an external cluster, with TLS when files
 // are given.
 func Connect(ctx context.Context, cfg ExternalConfig) (*clientv3.Client, error) {
+	ccfg, err := cfg.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	ccfg.Context = ctx
+	client, err := clientv3.New(ccfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to etcd %v: %w", cfg.Endpoints, err)
+	}
+	return client, nil
+}
+
+// ClientConfig is the client configuration of the external cluster, with
+// TLS when files are given.
+func (cfg ExternalConfig) ClientConfig() (clientv3.Config, error) {
 	var tlsCfg *tls.Config
 	if cfg.CAFile != "" || cfg.CertFile != "" {
 		info := transport.TLSInfo{TrustedCAFile: cfg.CAFile, CertFile: cfg.CertFile, KeyFile: cfg.KeyFile}
 		var err error
 		if tlsCfg, err = info.ClientConfig(); err != nil {
-			return nil, fmt.Errorf("etcd TLS: %w", err)
+			return clientv3.Config{}, fmt.Errorf("etcd TLS: %w", err)
 		}
 	}
-	client, err := clientv3.New(clientv3.Config{Endpoints: cfg.Endpoints, TLS: tlsCfg,
-		DialTimeout: 5 * time.Second, Context: ctx, Logger: zap.NewNop()})
-	if err != nil {
-		return nil, fmt.Errorf("connect to etcd %v: %w", cfg.Endpoints, err)
-	}
-	return client, nil
+	return clientv3.Config{Endpoints: cfg.Endpoints, TLS: tlsCfg,
+		DialTimeout: 5 * time.Second, Logger: zap.NewNop()}, nil
 }

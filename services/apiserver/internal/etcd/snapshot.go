@@ -1,0 +1,276 @@
+package etcd
+
+// Snapshots of etcd and their restore, with etcd's own libraries: the
+// client's snapshot stream (what `etcdctl snapshot save` writes) and
+// etcdutl's restore (what `etcdutl snapshot restore` does). What this
+// file adds is the embedded member's layout under the apiserver's data
+// directory (its data, ports and certificates), so that an apiserver
+// started on the restored directory finds its member where it expects it.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/snapshot"
+	etcdutl "go.etcd.io/etcd/etcdutl/v3/snapshot"
+	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap"
+
+	"skiff.dev/pkg/etcdpki"
+)
+
+// EmbeddedDir is the embedded member's directory (EmbedConfig.Dir) under
+// an apiserver's --data-dir.
+func EmbeddedDir(dataDir string) string { return filepath.Join(dataDir, "etcd") }
+
+// MemberName is the embedded member's name, in its data and in the
+// cluster a restore makes.
+const MemberName = "skiff"
+
+// DataSubdir is the embedded member's etcd data directory (member/snap,
+// member/wal) under the directory EmbedConfig.Dir names.
+const DataSubdir = "data"
+
+// DefaultRevisionBump is how far a restore moves etcd's revision past the
+// snapshot's, as Kubernetes' documentation advises (1,000,000,000): more
+// than the writes a cluster could have made after the snapshot was taken,
+// so that every resourceVersion after the restore is greater than any a
+// client saw before it.
+const DefaultRevisionBump = 1_000_000_000
+
+// EmbeddedClientConfig is a client configuration for the embedded member
+// under dir (<data-dir>/etcd) of a running apiserver: its client URL,
+// from the ports its first start recorded, and the apiserver's etcd
+// client certificate, the only one the member accepts.
+func EmbeddedClientConfig(dir string) (clientv3.Config, error) {
+	data, err := os.ReadFile(filepath.Join(dir, portsFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return clientv3.Config{}, fmt.Errorf("no embedded etcd in %s: it has no %s; is this an apiserver's --data-dir/etcd, of an apiserver that has run?", dir, portsFile)
+	}
+	if err != nil {
+		return clientv3.Config{}, fmt.Errorf("embedded etcd ports: %w", err)
+	}
+	var p ports
+	if err := json.Unmarshal(data, &p); err != nil || p.Client <= 0 {
+		return clientv3.Config{}, fmt.Errorf("embedded etcd ports: %s is not valid", filepath.Join(dir, portsFile))
+	}
+	tlsCfg, err := etcdpki.FilesIn(filepath.Join(dir, PKIDir)).ClientTLS()
+	if err != nil {
+		return clientv3.Config{}, fmt.Errorf("embedded etcd client certificate: %w", err)
+	}
+	return clientv3.Config{Endpoints: []string{fmt.Sprintf("https://127.0.0.1:%d", p.Client)}, TLS: tlsCfg,
+		DialTimeout: 5 * time.Second, Logger: zap.NewNop()}, nil
+}
+
+// SaveSnapshot streams a snapshot of the member cfg names (one endpoint:
+// a snapshot is one member's state) into path, as `etcdctl snapshot save`
+// does, and returns the member's storage version. The file ends with the
+// SHA-256 of what precedes it, which a restore checks. An existing file
+// is never overwritten.
+func SaveSnapshot(ctx context.Context, cfg clientv3.Config, path string) (string, error) {
+	if len(cfg.Endpoints) != 1 {
+		return "", fmt.Errorf("a snapshot is taken from one member; got %d endpoints", len(cfg.Endpoints))
+	}
+	if err := refuseExisting(path); err != nil {
+		return "", err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	version, err := snapshot.SaveWithVersion(ctx, cfg.Logger, cfg, path)
+	if err != nil {
+		return "", fmt.Errorf("snapshot of %s: %w", cfg.Endpoints[0], err)
+	}
+	return version, nil
+}
+
+// offlineLockTimeout is how long SaveOffline waits for the database's
+// lock: a running member holds it for as long as it runs.
+const offlineLockTimeout = 500 * time.Millisecond
+
+// SaveOffline copies the database of the stopped embedded member under
+// dir (<data-dir>/etcd) into path, in the same format as SaveSnapshot
+// (the database, then its SHA-256), for when no apiserver runs on the
+// data directory. A running member holds the database's lock, and the
+// copy is refused rather than taken from a file being written.
+func SaveOffline(dir, path string) error {
+	db := filepath.Join(dir, DataSubdir, "member", "snap", "db")
+	if _, err := os.Stat(db); err != nil {
+		return fmt.Errorf("no embedded etcd database: %w", err)
+	}
+	if err := refuseExisting(path); err != nil {
+		return err
+	}
+	bdb, err := bolt.Open(db, 0o400, &bolt.Options{ReadOnly: true, Timeout: offlineLockTimeout})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return fmt.Errorf("%s is in use: stop the apiserver first, or save through its client URL instead of offline", db)
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", db, err)
+	}
+	defer bdb.Close()
+	return writeAtomically(path, func(w io.Writer) error {
+		h := sha256.New()
+		if err := bdb.View(func(tx *bolt.Tx) error {
+			_, err := tx.WriteTo(io.MultiWriter(w, h))
+			return err
+		}); err != nil {
+			return fmt.Errorf("copy %s: %w", db, err)
+		}
+		_, err := w.Write(h.Sum(nil))
+		return err
+	})
+}
+
+// RestoreConfig says what to restore where.
+type RestoreConfig struct {
+	// Snapshot is the file SaveSnapshot, SaveOffline or `etcdctl snapshot
+	// save` wrote.
+	Snapshot string
+	// Dir is the embedded member's directory of the apiserver that is to
+	// run on the restored data: <data-dir>/etcd. It must hold no etcd
+	// data yet.
+	Dir string
+	// RevisionBump moves the revision this far past the snapshot's and
+	// marks it compacted, so resourceVersions keep growing and watches
+	// from before the restore get 410 Gone and list again. 0 keeps the
+	// snapshot's revision, which clients that saw later writes can't tell
+	// from the past.
+	RevisionBump uint64
+}
+
+// Restore makes the embedded member's data under cfg.Dir from a snapshot
+// with etcdutl's restore: a new single-member cluster named MemberName
+// on the peer URL the member will listen on, the revision bumped and
+// compacted. The snapshot's checksum is checked before anything is
+// written; the data appears at its place only once complete, and an
+// existing member's data is never touched.
+func Restore(cfg RestoreConfig) error {
+	if err := checkSnapshot(cfg.Snapshot); err != nil {
+		return err
+	}
+	target := filepath.Join(cfg.Dir, DataSubdir)
+	if entries, err := os.ReadDir(target); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s already holds etcd data: restore into a fresh --data-dir", target)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("restore target: %w", err)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", cfg.Dir, err)
+	}
+	p, _, err := choosePorts(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	staging, err := os.MkdirTemp(cfg.Dir, DataSubdir+".restoring-")
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	defer os.RemoveAll(staging) // gone after the rename; what a failure left otherwise
+	peerURL := fmt.Sprintf("https://127.0.0.1:%d", p.Peer)
+	err = etcdutl.NewV3(zap.NewNop()).Restore(etcdutl.RestoreConfig{
+		SnapshotPath:        cfg.Snapshot,
+		Name:                MemberName,
+		OutputDataDir:       staging,
+		PeerURLs:            []string{peerURL},
+		InitialCluster:      MemberName + "=" + peerURL,
+		InitialClusterToken: embed.NewConfig().InitialClusterToken,
+		RevisionBump:        cfg.RevisionBump,
+		MarkCompacted:       cfg.RevisionBump > 0,
+	})
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", cfg.Snapshot, err)
+	}
+	_ = os.Remove(target) // an empty directory, if any
+	if err := os.Rename(staging, target); err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	return nil
+}
+
+// SnapshotStatus is what a snapshot holds, after checking its checksum:
+// its revision, keys, size and storage version.
+func SnapshotStatus(path string) (etcdutl.Status, error) {
+	if err := checkSnapshot(path); err != nil {
+		return etcdutl.Status{}, err
+	}
+	return etcdutl.NewV3(zap.NewNop()).Status(path)
+}
+
+// checkSnapshot verifies that path ends with the SHA-256 of what precedes
+// it, as every snapshot of the member's API and of SaveOffline does, so a
+// truncated, corrupt or foreign file is refused with a clear message
+// before a restore writes anything.
+func checkSnapshot(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	// A snapshot is whole database pages (a multiple of 512 bytes) and
+	// the 32-byte checksum.
+	size := st.Size()
+	if size < 512+sha256.Size || size%512 != sha256.Size {
+		return fmt.Errorf("%s is not an etcd snapshot: %d bytes, not database pages and a SHA-256", path, size)
+	}
+	h := sha256.New()
+	if _, err := io.CopyN(h, f, size-sha256.Size); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	want := make([]byte, sha256.Size)
+	if _, err := io.ReadFull(f, want); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if !bytes.Equal(h.Sum(nil), want) {
+		return fmt.Errorf("%s is corrupt: its SHA-256 does not match the one it ends with", path)
+	}
+	return nil
+}
+
+// refuseExisting keeps a save from overwriting a file, an earlier
+// snapshot perhaps.
+func refuseExisting(path string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%s exists: choose another file or remove it", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// writeAtomically writes path through a temporary file beside it,
+// synced and renamed into place once complete, mode 0600: a snapshot
+// holds every Secret.
+func writeAtomically(path string, write func(io.Writer) error) error {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".part-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // gone after the rename
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
