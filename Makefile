@@ -20,7 +20,7 @@ TEST_FLAGS   ?= -race -count=1 -timeout 20m
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-build: kubectl-skiff ## static binaries of every service, example plugin and the local CSI driver into bin/
+build: kubectl-skiff etcd-snapshot ## static binaries of every service, example plugin, the local CSI driver and etcd-snapshot into bin/
 	@mkdir -p $(BIN)
 	@for s in $(SERVICES); do \
 		echo "build $$s"; \
@@ -173,6 +173,24 @@ $(BIN)/coredns: tools/coredns/go.mod tools/coredns/go.sum
 	@echo "build bin/coredns: CoreDNS from its Go module; output in bin/coredns.log"
 	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/coredns -trimpath -ldflags='-s -w' -o $(BIN)/coredns github.com/coredns/coredns >$(BIN)/coredns.log 2>&1 || \
 		{ tail -n 30 $(BIN)/coredns.log; echo "building bin/coredns failed; its whole output is in bin/coredns.log" >&2; exit 1; }
+
+# etcd backup and restore (docs/backup.md). etcd-snapshot is Skiff's, for
+# the apiserver's embedded etcd (and snapshots of external members);
+# etcdctl and etcdutl are etcd's own, unmodified from their Go modules at
+# the version tools/etcd/go.mod pins, for restoring external members.
+.PHONY: etcd-snapshot etcd-tools
+etcd-snapshot: ## bin/etcd-snapshot: snapshot and restore of the apiserver's etcd (docs/backup.md)
+	@mkdir -p $(BIN)
+	@echo "build etcd-snapshot"
+	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(BIN)/etcd-snapshot ./services/apiserver/cmd/etcd-snapshot
+
+etcd-tools: $(BIN)/etcdctl $(BIN)/etcdutl ## etcd's etcdctl and etcdutl from their Go modules, for external etcd (docs/backup.md)
+
+$(BIN)/etcdctl $(BIN)/etcdutl: tools/etcd/go.mod tools/etcd/go.sum
+	@mkdir -p $(BIN)
+	@echo "build bin/$(@F): from its Go module; output in bin/$(@F).log"
+	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/etcd -trimpath -ldflags='-s -w' -o $@ go.etcd.io/etcd/$(@F)/v3 >$(BIN)/$(@F).log 2>&1 || \
+		{ tail -n 30 $(BIN)/$(@F).log; echo "building bin/$(@F) failed; its whole output is in bin/$(@F).log" >&2; exit 1; }
 
 proto: tools ## regenerate api/ from proto/
 	buf lint

@@ -30,15 +30,17 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	skiffcorev1 "skiff.dev/api/core/v1"
 	"skiff.dev/e2e/framework"
+	"skiff.dev/pkg/informer"
 )
 
 // TestMain removes the binaries the tests built.
 func TestMain(m *testing.M) { framework.Main(m) }
 
 const (
-	// namespaces × perNamespace ConfigMaps are backed up.
-	namespaces, perNamespace = 4, 250
+	// namespaces hold the ConfigMaps backed up.
+	namespaces = 4
 	// label marks them, so lists and the informer see only them.
 	label = "skiff.dev/backup-test"
 )
@@ -93,8 +95,9 @@ func exitCode(err error) int {
 // want is the data of every ConfigMap the test made, by namespace/name.
 type want map[string]map[string]string
 
-// createObjects makes the ConfigMaps, a few writers at once.
-func createObjects(ctx context.Context, t *testing.T, cs kubernetes.Interface) want {
+// createObjects makes perNamespace ConfigMaps in each of the namespaces,
+// a writer per namespace.
+func createObjects(ctx context.Context, t *testing.T, cs kubernetes.Interface, perNamespace int) want {
 	t.Helper()
 	objects := want{}
 	var mu sync.Mutex
@@ -210,6 +213,34 @@ func storeObjects(inf cache.SharedIndexInformer) want {
 	return got
 }
 
+// skiffInformer starts the informer Skiff's own components use (gRPC,
+// pkg/informer) on the labelled ConfigMaps; it stops with ctx.
+func skiffInformer(ctx context.Context, t *testing.T, srv *framework.APIServer) *informer.Informer[*skiffcorev1.ConfigMap] {
+	t.Helper()
+	inf := informer.New(informer.FromResource(srv.Client().CoreV1().ConfigMaps("")),
+		informer.Options[*skiffcorev1.ConfigMap]{LabelSelector: label})
+	done := make(chan error, 1)
+	go func() { done <- inf.Start(ctx) }()
+	t.Cleanup(func() { <-done })
+	if !inf.WaitForSync(ctx) {
+		t.Fatal("the Skiff informer did not sync")
+	}
+	return inf
+}
+
+// skiffStoreObjects is what the Skiff informer holds.
+func skiffStoreObjects(inf *informer.Informer[*skiffcorev1.ConfigMap]) want {
+	got := want{}
+	for _, cm := range inf.Store().List() {
+		data := cm.GetData()
+		if len(data) == 0 {
+			data = nil
+		}
+		got[cm.GetMetadata().GetNamespace()+"/"+cm.GetMetadata().GetName()] = data
+	}
+	return got
+}
+
 // copyDataDir copies an apiserver's data directory but its etcd (the
 // certificates, service-account key, tokens and kubeconfigs), which is
 // what keeps the restored cluster's identity and credentials.
@@ -257,12 +288,13 @@ func TestBackupAndRestore(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	objects := createObjects(ctx, t, cs)
+	objects := createObjects(ctx, t, cs, 250) // 1,000 in all
 	var l lists
 	infCtx, stopInformer := context.WithCancel(ctx)
 	defer stopInformer()
 	inf := l.informer(infCtx, t, cs)
 	listsBefore := l.n.Load()
+	skiffInf := skiffInformer(infCtx, t, srv)
 
 	snap := filepath.Join(t.TempDir(), "snapshot.db")
 	mustRun(t, bin, "save", "--data-dir", srv.DataDir, snap)
@@ -277,9 +309,12 @@ func TestBackupAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	lastBefore := rv(t, late.ResourceVersion)
-	framework.Eventually(t, 30*time.Second, "the informer sees the late object", func() error {
+	framework.Eventually(t, 30*time.Second, "the informers see the late object", func() error {
 		if _, ok := storeObjects(inf)["backup-0/after-snapshot"]; !ok {
-			return fmt.Errorf("not yet")
+			return fmt.Errorf("not client-go's yet")
+		}
+		if _, ok := skiffStoreObjects(skiffInf)["backup-0/after-snapshot"]; !ok {
+			return fmt.Errorf("not Skiff's yet")
 		}
 		return nil
 	})
@@ -326,12 +361,16 @@ func TestBackupAndRestore(t *testing.T) {
 			t.Fatalf("watch from resourceVersion %d: %v, want 410 Gone (Expired)", lastBefore, err)
 		}
 	})
-	t.Run("the informer relisted", func(t *testing.T) {
-		framework.Eventually(t, 90*time.Second, "the informer holds the restored objects", func() error {
+	t.Run("the informers relisted", func(t *testing.T) {
+		framework.Eventually(t, 90*time.Second, "client-go's informer holds the restored objects", func() error {
 			if n := l.n.Load(); n <= listsBefore {
 				return fmt.Errorf("it listed %d times, as before the restore", n)
 			}
 			return sameObjects(storeObjects(inf), objects)
+		})
+		// No event deletes the late object: only a list can tell.
+		framework.Eventually(t, 90*time.Second, "Skiff's informer holds the restored objects", func() error {
+			return sameObjects(skiffStoreObjects(skiffInf), objects)
 		})
 	})
 	t.Run("bad input", func(t *testing.T) {

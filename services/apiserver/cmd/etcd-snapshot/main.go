@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -29,6 +30,8 @@ const usage = `Usage:
       snapshot the embedded etcd of the apiserver whose --data-dir is DIR:
       through its client URL while it runs, or with --offline from its
       database while it is stopped
+  etcd-snapshot save --offline --etcd-data-dir DIR FILE
+      copy the database of a stopped etcd member whose --data-dir is DIR
   etcd-snapshot save --endpoints URL [--cacert F --cert F --key F] FILE
       snapshot one member of an external etcd (as etcdctl snapshot save)
   etcd-snapshot restore --data-dir DIR [--bump-revision N] FILE
@@ -91,7 +94,8 @@ func parse(fs *pflag.FlagSet, args []string) (string, error) {
 func save(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := pflag.NewFlagSet("save", pflag.ContinueOnError)
 	dataDir := fs.String("data-dir", "", "the apiserver's --data-dir (embedded etcd)")
-	offline := fs.Bool("offline", false, "copy the embedded member's database while the apiserver is stopped")
+	offline := fs.Bool("offline", false, "copy the member's database while it is stopped")
+	etcdDataDir := fs.String("etcd-data-dir", "", "a stopped etcd member's --data-dir (with --offline)")
 	var ext etcd.ExternalConfig
 	fs.StringSliceVar(&ext.Endpoints, "endpoints", nil, "one external etcd member's client URL")
 	fs.StringVar(&ext.CAFile, "cacert", "", "CA bundle of the external etcd")
@@ -101,22 +105,35 @@ func save(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case (*dataDir == "") == (len(ext.Endpoints) == 0):
+	if *offline {
+		return saveOffline(*dataDir, *etcdDataDir, len(ext.Endpoints) > 0, file, stdout)
+	}
+	if *etcdDataDir != "" {
+		return usageError{errors.New("--etcd-data-dir is read with --offline only")}
+	}
+	if (*dataDir == "") == (len(ext.Endpoints) == 0) {
 		return usageError{errors.New("give either --data-dir (embedded etcd) or --endpoints (external etcd)")}
-	case *offline && *dataDir == "":
-		return usageError{errors.New("--offline copies an embedded member's database: it needs --data-dir")}
-	case *offline:
-		if err := etcd.SaveOffline(etcd.EmbeddedDir(*dataDir), file); err != nil {
-			return err
-		}
-		return printStatus(stdout, file)
 	}
 	cfg, err := clientConfig(*dataDir, ext)
 	if err != nil {
 		return err
 	}
 	if _, err := etcd.SaveSnapshot(ctx, cfg, file); err != nil {
+		return err
+	}
+	return printStatus(stdout, file)
+}
+
+// saveOffline copies a stopped member's database: the embedded one of an
+// apiserver's dataDir or the one in etcdDataDir.
+func saveOffline(dataDir, etcdDataDir string, endpoints bool, file string, stdout io.Writer) error {
+	if endpoints || (dataDir == "") == (etcdDataDir == "") {
+		return usageError{errors.New("--offline copies a stopped member's database: give either --data-dir or --etcd-data-dir")}
+	}
+	if dataDir != "" {
+		etcdDataDir = filepath.Join(etcd.EmbeddedDir(dataDir), etcd.DataSubdir)
+	}
+	if err := etcd.SaveOffline(etcdDataDir, file); err != nil {
 		return err
 	}
 	return printStatus(stdout, file)

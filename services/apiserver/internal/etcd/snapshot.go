@@ -98,22 +98,24 @@ func SaveSnapshot(ctx context.Context, cfg clientv3.Config, path string) (string
 // lock: a running member holds it for as long as it runs.
 const offlineLockTimeout = 500 * time.Millisecond
 
-// SaveOffline copies the database of the stopped embedded member under
-// dir (<data-dir>/etcd) into path, in the same format as SaveSnapshot
-// (the database, then its SHA-256), for when no apiserver runs on the
-// data directory. A running member holds the database's lock, and the
-// copy is refused rather than taken from a file being written.
-func SaveOffline(dir, path string) error {
-	db := filepath.Join(dir, DataSubdir, "member", "snap", "db")
+// SaveOffline copies the database of a stopped etcd member whose data
+// directory (etcd's --data-dir, holding member/) is dataDir into path, in
+// the same format as SaveSnapshot (the database, then its SHA-256), for
+// when no apiserver or etcd runs on it: the embedded member's is
+// filepath.Join(EmbeddedDir(dataDir), DataSubdir). A running member holds
+// the database's lock, and the copy is refused rather than taken from a
+// file being written.
+func SaveOffline(dataDir, path string) error {
+	db := filepath.Join(dataDir, "member", "snap", "db")
 	if _, err := os.Stat(db); err != nil {
-		return fmt.Errorf("no embedded etcd database: %w", err)
+		return fmt.Errorf("no etcd database: %w", err)
 	}
 	if err := refuseExisting(path); err != nil {
 		return err
 	}
 	bdb, err := bolt.Open(db, 0o400, &bolt.Options{ReadOnly: true, Timeout: offlineLockTimeout})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return fmt.Errorf("%s is in use: stop the apiserver first, or save through its client URL instead of offline", db)
+		return fmt.Errorf("%s is in use: stop the apiserver (or etcd member) first, or save through its client URL instead of offline", db)
 	}
 	if err != nil {
 		return fmt.Errorf("open %s: %w", db, err)

@@ -104,7 +104,7 @@ func TestRestoreMovesTheRevisionForward(t *testing.T) {
 // snapshot a restore takes; a running one's is refused.
 func TestOfflineSnapshot(t *testing.T) {
 	e, _, stop := startWithKeys(t, 10)
-	dir := filepath.Dir(e.server.Config().Dir)
+	dir := e.server.Config().Dir
 	file := filepath.Join(t.TempDir(), "offline.db")
 	if err := SaveOffline(dir, file); err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("offline snapshot of a running member: %v, want it refused as in use", err)
