@@ -41,7 +41,9 @@ func TestAskedOncePerVolumeAndNode(t *testing.T) {
 }
 
 // source is an informer source whose watch gives what the test sends.
-type source struct{ events chan client.Event[*corev1.PersistentVolume] }
+type source struct {
+	events chan client.Event[*corev1.PersistentVolume]
+}
 
 func (s source) List(context.Context, client.ListOptions) ([]*corev1.PersistentVolume, string, error) {
 	return nil, "1", nil
@@ -54,7 +56,7 @@ func (s source) Watch(context.Context, client.ListOptions) (client.Watcher[*core
 type watcher source
 
 func (w watcher) ResultChan() <-chan client.Event[*corev1.PersistentVolume] { return w.events }
-func (w watcher) Stop()                                                      {}
+func (w watcher) Stop()                                                     {}
 
 // noLabels is a provider that has no labels for any volume.
 type noLabels struct{}

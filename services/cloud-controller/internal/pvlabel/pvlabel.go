@@ -110,7 +110,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (time.Duration,
 		v.Metadata.Labels = map[string]string{}
 	}
 	maps.Copy(v.Metadata.Labels, add)
-	_, err = client.For[*corev1.PersistentVolume, *corev1.PersistentVolumeList](c.cfg.Client, "").Update(ctx, v, client.WriteOptions{})
+	_, err = c.cfg.Client.CoreV1().PersistentVolumes().Update(ctx, v, client.WriteOptions{})
 	if err != nil && !client.IsNotFound(err) {
 		return 0, fmt.Errorf("label volume %s: %w", name, err)
 	}

@@ -270,7 +270,7 @@ func (ac *Controller) attach(ctx context.Context, name string, a attachment, nod
 	va := &storagev1.VolumeAttachment{Metadata: &metav1.ObjectMeta{Name: name},
 		Spec: &storagev1.VolumeAttachmentSpec{Attacher: a.driver, NodeName: node,
 			Source: &storagev1.VolumeAttachmentSource{PersistentVolumeName: proto.String(a.pv)}}}
-	_, err := client.For[*storagev1.VolumeAttachment, *storagev1.VolumeAttachmentList](ac.c, "").Create(ctx, va, client.WriteOptions{})
+	_, err := ac.c.StorageV1().VolumeAttachments().Create(ctx, va, client.WriteOptions{})
 	if err != nil && !client.IsAlreadyExists(err) {
 		return fmt.Errorf("attach volume %s to node %s: %w", a.pv, node, err)
 	}
@@ -279,7 +279,7 @@ func (ac *Controller) attach(ctx context.Context, name string, a attachment, nod
 
 func (ac *Controller) detach(ctx context.Context, va *storagev1.VolumeAttachment) error {
 	uid := va.GetMetadata().GetUid()
-	_, err := client.For[*storagev1.VolumeAttachment, *storagev1.VolumeAttachmentList](ac.c, "").Delete(ctx, va.GetMetadata().GetName(),
+	_, err := ac.c.StorageV1().VolumeAttachments().Delete(ctx, va.GetMetadata().GetName(),
 		&metav1.DeleteOptions{Preconditions: &metav1.Preconditions{Uid: proto.String(uid)}})
 	if err != nil && !client.IsNotFound(err) {
 		return fmt.Errorf("detach %s: %w", va.GetMetadata().GetName(), err)

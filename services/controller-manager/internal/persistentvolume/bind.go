@@ -15,11 +15,11 @@ import (
 )
 
 func (pc *Controller) claimsOf(ns string) *client.Resource[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList] {
-	return client.For[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList](pc.c, ns)
+	return pc.c.CoreV1().PersistentVolumeClaims(ns)
 }
 
 func (pc *Controller) pvs() *client.Resource[*corev1.PersistentVolume, *corev1.PersistentVolumeList] {
-	return client.For[*corev1.PersistentVolume, *corev1.PersistentVolumeList](pc.c, "")
+	return pc.c.CoreV1().PersistentVolumes()
 }
 
 // bind makes the volume and the claim point at each other and both Bound,

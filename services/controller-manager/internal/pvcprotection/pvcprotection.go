@@ -140,7 +140,7 @@ func (pc *Controller) setFinalizer(ctx context.Context, cl *corev1.PersistentVol
 	} else {
 		m.Finalizers = slices.DeleteFunc(m.Finalizers, func(f string) bool { return f == Finalizer })
 	}
-	_, err := client.For[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList](pc.c, m.GetNamespace()).
+	_, err := pc.c.CoreV1().PersistentVolumeClaims(m.GetNamespace()).
 		Update(ctx, cl, client.WriteOptions{})
 	if client.IsNotFound(err) {
 		return nil
