@@ -16,7 +16,6 @@ package attachdetach
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -28,6 +27,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	storagev1 "skiff.dev/api/storage/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/csiname"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/informers"
@@ -35,12 +35,6 @@ import (
 
 // Name is the controller's name in --controllers.
 const Name = "attachdetach"
-
-// AttachmentName is the VolumeAttachment's name for a volume of a driver
-// on a node, as Kubernetes' CSI attacher makes it.
-func AttachmentName(volumeHandle, driver, node string) string {
-	return fmt.Sprintf("csi-%x", sha256.Sum256([]byte(volumeHandle+driver+node)))
-}
 
 // Controller is the attach/detach controller.
 type Controller struct {
@@ -205,7 +199,7 @@ func attachedVolumes(vas []*storagev1.VolumeAttachment, pv func(string) (*corev1
 		if !ok || csi == nil {
 			continue
 		}
-		names = append(names, UniqueVolumeName(csi.GetDriver(), csi.GetVolumeHandle()))
+		names = append(names, csiname.UniqueVolumeName(csi.GetDriver(), csi.GetVolumeHandle()))
 	}
 	slices.Sort(names)
 	names = slices.Compact(names)
@@ -235,7 +229,7 @@ func (ac *Controller) desired(node string) map[string]attachment {
 				continue
 			}
 			if a, ok := ac.attachmentFor(p.GetMetadata().GetNamespace(), src.GetClaimName()); ok {
-				out[AttachmentName(a.handle, a.driver, node)] = a
+				out[csiname.AttachmentName(a.handle, a.driver, node)] = a
 			}
 		}
 	}
