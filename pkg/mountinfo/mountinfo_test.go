@@ -39,3 +39,16 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestUnescape(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`/tmp/ctd-1/state`, "/tmp/ctd-1/state"},
+		{`/tmp/a\040b`, "/tmp/a b"},
+		{`/tmp/tab\011x\134`, "/tmp/tab\tx\\"},
+		{`/tmp/short\04`, `/tmp/short\04`},
+	} {
+		if got := unescape(tc.in); got != tc.want {
+			t.Errorf("unescape(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
