@@ -365,9 +365,21 @@ spec: {attachRequired: false}
 	if len(l.GetItems()) != 1 {
 		t.Errorf("%d VolumeAttachments, want only the one of the volume that needs attaching", len(l.GetItems()))
 	}
+	// The attacher reports the volume attached: the node lists it in
+	// status.volumesAttached, as Kubernetes' node status updater does.
+	inUse := "kubernetes.io/csi/attach.csi.example^handle-attached"
+	framework.Eventually(t, 30*time.Second, "the VolumeAttachment attached", func() error {
+		va, err := vas.Get(c.ctx, name)
+		if err != nil {
+			return err
+		}
+		va.Status = &storagev1.VolumeAttachmentStatus{Attached: true}
+		_, err = vas.UpdateStatus(c.ctx, va, client.WriteOptions{})
+		return err
+	})
+	c.waitVolumesAttached("node-a", inUse)
 	// The kubelet reports the volume mounted: the VolumeAttachment stays
 	// after the pod is gone until the node's volumesInUse drops it.
-	inUse := "kubernetes.io/csi/attach.csi.example^handle-attached"
 	c.setVolumesInUse("node-a", inUse)
 	c.kubectl("", "delete", "pod", "a")
 	c.stays("the VolumeAttachment while node-a reports the volume in use", func() error {
@@ -378,6 +390,30 @@ spec: {attachRequired: false}
 	framework.Eventually(t, 60*time.Second, "the VolumeAttachment is deleted", func() error {
 		if _, err := vas.Get(c.ctx, name); !client.IsNotFound(err) {
 			return fmt.Errorf("still there: %v", err)
+		}
+		return nil
+	})
+	c.waitVolumesAttached("node-a")
+}
+
+// waitVolumesAttached waits for a node's status.volumesAttached to list
+// exactly the named volumes, each with devicePath "".
+func (c *cluster) waitVolumesAttached(node string, names ...string) {
+	c.t.Helper()
+	framework.Eventually(c.t, 30*time.Second, fmt.Sprintf("volumesAttached of %s %q", node, names), func() error {
+		n, err := c.c.CoreV1().Nodes().Get(c.ctx, node)
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, v := range n.GetStatus().GetVolumesAttached() {
+			if v.GetDevicePath() != "" {
+				return fmt.Errorf("volume %s has devicePath %q", v.GetName(), v.GetDevicePath())
+			}
+			got = append(got, v.GetName())
+		}
+		if !slices.Equal(got, names) {
+			return fmt.Errorf("volumesAttached %q", got)
 		}
 		return nil
 	})

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"skiff.dev/pkg/mountinfo"
 )
 
 // Close removes every pod through CRI (so that CNI releases their
@@ -211,38 +213,18 @@ func (c *Containerd) deleteRuncContainers() error {
 
 // mountsUnder lists the mount points below dir, deepest first.
 func mountsUnder(dir string) []string {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	table, err := mountinfo.Read()
 	if err != nil {
 		return nil
 	}
 	var mounts []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		if p := unescapeMountPath(f[4]); strings.HasPrefix(p, dir+"/") || p == dir {
-			mounts = append(mounts, p)
+	for _, m := range table {
+		if strings.HasPrefix(m.Point, dir+"/") || m.Point == dir {
+			mounts = append(mounts, m.Point)
 		}
 	}
 	slices.SortFunc(mounts, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
 	return mounts
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountPath(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // unmountUnder lazily unmounts everything mounted below dir.

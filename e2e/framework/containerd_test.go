@@ -30,16 +30,3 @@ func TestPickSubnet(t *testing.T) {
 		t.Fatalf("got %v, %v, want 10.101.9.0/24", got, err)
 	}
 }
-
-func TestUnescapeMountPath(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{`/tmp/ctd-1/state`, "/tmp/ctd-1/state"},
-		{`/tmp/a\040b`, "/tmp/a b"},
-		{`/tmp/tab\011x\134`, "/tmp/tab\tx\\"},
-		{`/tmp/short\04`, `/tmp/short\04`},
-	} {
-		if got := unescapeMountPath(tc.in); got != tc.want {
-			t.Errorf("unescapeMountPath(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}

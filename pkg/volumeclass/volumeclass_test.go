@@ -4,9 +4,11 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
+	storagev1 "skiff.dev/api/storage/v1"
 )
 
 func TestClassOfClaimAndVolume(t *testing.T) {
@@ -38,5 +40,31 @@ func TestClassOfClaimAndVolume(t *testing.T) {
 				t.Errorf("Volume = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func class(name string, created int64, annotations map[string]string) *storagev1.StorageClass {
+	return &storagev1.StorageClass{Metadata: &metav1.ObjectMeta{Name: name, Annotations: annotations,
+		CreationTimestamp: &timestamppb.Timestamp{Seconds: created}}}
+}
+
+func TestDefaultClass(t *testing.T) {
+	def := map[string]string{AnnDefault: "true"}
+	tests := []struct {
+		name    string
+		classes []*storagev1.StorageClass
+		want    string
+	}{
+		{"none", nil, ""},
+		{"none marked", []*storagev1.StorageClass{class("a", 1, nil), class("b", 2, map[string]string{AnnDefault: "True"})}, ""},
+		{"one marked", []*storagev1.StorageClass{class("a", 1, nil), class("b", 2, def)}, "b"},
+		{"beta annotation", []*storagev1.StorageClass{class("a", 1, map[string]string{AnnBetaDefault: "true"})}, "a"},
+		{"newest of two", []*storagev1.StorageClass{class("old", 10, def), class("new", 20, def)}, "new"},
+		{"same time: first by name", []*storagev1.StorageClass{class("zeta", 10, def), class("alpha", 10, def)}, "alpha"},
+	}
+	for _, tt := range tests {
+		if got := DefaultClass(tt.classes).GetMetadata().GetName(); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

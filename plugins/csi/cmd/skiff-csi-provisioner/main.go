@@ -52,6 +52,10 @@ func run(ctx context.Context, o *options) error {
 	cfg := provisioner.Config{
 		Driver: driverName, Node: o.NodeName, TopologyKey: o.TopologyKey,
 		Identity: fmt.Sprintf("%d-%04d-%s", time.Now().UnixMilli(), rand.IntN(10000), driverName),
+		Owner:    o.owner(),
+	}
+	if cfg.Owner == nil {
+		slog.Warn("not in a Pod of the capacity namespace ($POD_NAME, $POD_UID): CSIStorageCapacity objects are unowned", "namespace", o.Namespace)
 	}
 	cc := csi.NewControllerClient(conn)
 	capacity := provisioner.NewCapacity(cfg, cc, client, o.Namespace, o.CapacityInterval, slog.Default())

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"skiff.dev/pkg/component"
 )
@@ -24,6 +26,10 @@ type options struct {
 	Workers          int
 	KubeAPIQPS       float32
 	KubeAPIBurst     int
+	// PodName, PodUID and PodNamespace are the provisioner's own Pod
+	// ($POD_NAME, $POD_UID, $POD_NAMESPACE from the downward API), the
+	// owner of its CSIStorageCapacity objects.
+	PodName, PodUID, PodNamespace string
 }
 
 func defaultOptions() *options {
@@ -43,7 +49,23 @@ func defaultOptions() *options {
 		Workers:          4,
 		KubeAPIQPS:       20,
 		KubeAPIBurst:     40,
+		PodName:          os.Getenv("POD_NAME"),
+		PodUID:           os.Getenv("POD_UID"),
+		PodNamespace:     os.Getenv("POD_NAMESPACE"),
 	}
+}
+
+// owner is the Pod that owns the CSIStorageCapacity objects, as
+// external-provisioner's --capacity-ownerref-level=0: the provisioner's
+// own, when it runs in one (both $POD_NAME and $POD_UID are set) and the
+// objects go to its namespace (an owner must share it). Otherwise nil:
+// the objects are unowned, and only this provisioner prunes them.
+func (o *options) owner() *metav1.OwnerReference {
+	if o.PodName == "" || o.PodUID == "" || o.PodNamespace != o.Namespace {
+		return nil
+	}
+	controller := true
+	return &metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: o.PodName, UID: types.UID(o.PodUID), Controller: &controller}
 }
 
 func (o *options) AddFlags(fs *pflag.FlagSet) {
@@ -68,6 +90,8 @@ func (o *options) validate() error {
 	switch {
 	case o.NodeName == "":
 		return errors.New("--node-name (or $NODE_NAME) is required")
+	case (o.PodName == "") != (o.PodUID == ""):
+		return errors.New("$POD_NAME and $POD_UID name the provisioner's Pod together: set both or neither")
 	case o.CSIAddress == "" || o.TopologyKey == "" || o.Namespace == "":
 		return errors.New("--csi-address, --topology-key and --namespace are required")
 	case o.CapacityInterval <= 0 || o.Timeout <= 0 || o.DriverTimeout <= 0 || o.Workers <= 0 || o.KubeAPIQPS <= 0 || o.KubeAPIBurst <= 0:

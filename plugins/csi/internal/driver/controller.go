@@ -185,7 +185,7 @@ func (d *Driver) ValidateVolumeCapabilities(_ context.Context, req *csi.Validate
 		return nil, status.Error(codes.InvalidArgument, "volume_id and volume_capabilities are required")
 	}
 	if _, err := d.store.Get(req.GetVolumeId()); err != nil {
-		return nil, status.Error(codes.NotFound, err.Error())
+		return nil, volumeError(err)
 	}
 	if err := checkCapabilities(req.GetVolumeCapabilities()); err != nil {
 		return &csi.ValidateVolumeCapabilitiesResponse{Message: status.Convert(err).Message()}, nil

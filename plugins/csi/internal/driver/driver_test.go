@@ -233,3 +233,18 @@ func TestCapacityFromFilesystem(t *testing.T) {
 		t.Fatalf("capacity %d, the filesystem has %d free", r.GetAvailableCapacity(), free)
 	}
 }
+
+// ValidateVolumeCapabilities: an unknown volume is NOT_FOUND, one whose
+// record cannot be read is INTERNAL.
+func TestValidateVolumeCapabilitiesErrors(t *testing.T) {
+	c := startDriver(t, 10<<20)
+	ctx := context.Background()
+	if err := os.WriteFile(filepath.Join(c.dataDir, ".volumes", "cut.json"), []byte(`{"id":"cut","capa`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	caps := []*csi.VolumeCapability{mountCap(csi.VolumeCapability_AccessMode_SINGLE_NODE_WRITER)}
+	_, err := c.ValidateVolumeCapabilities(ctx, &csi.ValidateVolumeCapabilitiesRequest{VolumeId: "none", VolumeCapabilities: caps})
+	wantCode(t, err, codes.NotFound)
+	_, err = c.ValidateVolumeCapabilities(ctx, &csi.ValidateVolumeCapabilitiesRequest{VolumeId: "cut", VolumeCapabilities: caps})
+	wantCode(t, err, codes.Internal)
+}

@@ -80,7 +80,7 @@ func (d *Driver) publishedAt(id, target string, readOnly bool) (bool, error) {
 	if err != nil {
 		return false, internal(err)
 	}
-	if !m.Shows(origin) {
+	if !mounter.Shows(m, origin) {
 		return false, status.Errorf(codes.AlreadyExists, "%s has another directory mounted (root %s of device %s), not volume %s", target, m.Root, m.Dev, id)
 	}
 	if m.ReadOnly() != readOnly {
@@ -128,7 +128,7 @@ func (d *Driver) unmount(id, target string) error {
 		if err != nil || !mounted {
 			return internal(err)
 		}
-		if origin.Dev == "" || !m.Shows(origin) {
+		if origin.Dev == "" || !mounter.Shows(m, origin) {
 			return status.Errorf(codes.FailedPrecondition, "%s has another directory mounted (root %s of device %s), not volume %s: left in place", target, m.Root, m.Dev, id)
 		}
 		if err := unix.Unmount(target, 0); err != nil {

@@ -52,14 +52,15 @@ func originIn(table []Mount, path string) (Origin, error) {
 	}
 }
 
-// Shows reports whether the mount shows the files of o: the same
+// Shows reports whether the mount m shows the files of o: the same
 // filesystem, mounted from o's directory.
-func (m Mount) Shows(o Origin) bool {
+func Shows(m Mount, o Origin) bool {
 	return m.Dev == o.Dev && strings.TrimSuffix(m.Root, deleted) == o.Root
 }
 
-// ShowsWithin reports whether the mount shows o's directory or one below it.
-func (m Mount) ShowsWithin(o Origin) bool {
+// ShowsWithin reports whether the mount m shows o's directory or one
+// below it.
+func ShowsWithin(m Mount, o Origin) bool {
 	root := strings.TrimSuffix(m.Root, deleted)
 	return m.Dev == o.Dev && (root == o.Root || strings.HasPrefix(root, strings.TrimSuffix(o.Root, "/")+"/"))
 }
@@ -82,7 +83,7 @@ func MountsOf(dir string) ([]Mount, error) {
 	}
 	var refs []Mount
 	for _, m := range table {
-		if m.Point != resolved && m.ShowsWithin(o) {
+		if m.Point != resolved && ShowsWithin(m, o) {
 			refs = append(refs, m)
 		}
 	}

@@ -44,8 +44,8 @@ func TestOriginIn(t *testing.T) {
 		{Mount{Dev: "8:2", Root: "/d/pvc-1"}, false, false},
 		{Mount{Dev: "8:1", Root: "/d"}, false, false},
 	} {
-		if tc.m.Shows(o) != tc.shows || tc.m.ShowsWithin(o) != tc.within {
-			t.Errorf("%+v: Shows %t, ShowsWithin %t; want %t, %t", tc.m, tc.m.Shows(o), tc.m.ShowsWithin(o), tc.shows, tc.within)
+		if Shows(tc.m, o) != tc.shows || ShowsWithin(tc.m, o) != tc.within {
+			t.Errorf("%+v: Shows %t, ShowsWithin %t; want %t, %t", tc.m, Shows(tc.m, o), ShowsWithin(tc.m, o), tc.shows, tc.within)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/container-storage-interface/spec/lib/go/csi"
 	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,7 +25,8 @@ const (
 
 // Capacity publishes a CSIStorageCapacity object for this node and each
 // storage class of the driver, from the driver's GetCapacity, and keeps
-// it current: at every interval and at every Kick.
+// it current: at every interval and at every Kick. The objects are owned
+// by Config.Owner when set.
 type Capacity struct {
 	cfg       Config
 	csi       csi.ControllerClient
@@ -109,6 +111,9 @@ func (c *Capacity) publish(ctx context.Context, class *storagev1.StorageClass) e
 		StorageClassName: class.Name,
 		Capacity:         resource.NewQuantity(resp.GetAvailableCapacity(), resource.BinarySI),
 	}
+	if c.cfg.Owner != nil {
+		obj.OwnerReferences = []metav1.OwnerReference{*c.cfg.Owner}
+	}
 	if m := resp.GetMaximumVolumeSize(); m != nil {
 		obj.MaximumVolumeSize = resource.NewQuantity(m.GetValue(), resource.BinarySI)
 	}
@@ -118,7 +123,8 @@ func (c *Capacity) publish(ctx context.Context, class *storagev1.StorageClass) e
 	case apierrors.IsNotFound(err):
 		_, err = api.Create(ctx, obj, metav1.CreateOptions{})
 	case err == nil:
-		if old.Capacity != nil && old.Capacity.Cmp(*obj.Capacity) == 0 && old.StorageClassName == obj.StorageClassName {
+		if old.Capacity != nil && old.Capacity.Cmp(*obj.Capacity) == 0 && old.StorageClassName == obj.StorageClassName &&
+			equality.Semantic.DeepEqual(old.OwnerReferences, obj.OwnerReferences) {
 			return nil
 		}
 		obj.ResourceVersion = old.ResourceVersion

@@ -58,3 +58,33 @@ func TestCapacityPublishing(t *testing.T) {
 		t.Fatalf("%d objects left after the class was deleted", n)
 	}
 }
+
+// The objects are owned by the provisioner's Pod when there is one, so
+// the garbage collector removes a node's objects with its provisioner;
+// an object written before gets its owner on the next sync.
+func TestCapacityOwner(t *testing.T) {
+	e := newEnv(t, 1<<30, class("Delete"))
+	ctx := context.Background()
+	c := NewCapacity(e.p.cfg, e.cc, e.client, "kube-system", time.Minute, quiet)
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	controller := true
+	owner := metav1.OwnerReference{APIVersion: "v1", Kind: "Pod", Name: "csi-local-x7k2p", UID: "uid-1", Controller: &controller}
+	cfg := e.p.cfg
+	cfg.Owner = &owner
+	c = NewCapacity(cfg, e.cc, e.client, "kube-system", time.Minute, quiet)
+	if err := c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l, err := e.client.StorageV1().CSIStorageCapacities("kube-system").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Items) != 1 {
+		t.Fatalf("%d objects", len(l.Items))
+	}
+	if refs := l.Items[0].OwnerReferences; len(refs) != 1 || refs[0].UID != "uid-1" || refs[0].Kind != "Pod" || refs[0].Controller == nil || !*refs[0].Controller {
+		t.Errorf("ownerReferences = %+v, want the provisioner's Pod", refs)
+	}
+}

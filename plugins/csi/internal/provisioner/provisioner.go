@@ -40,6 +40,12 @@ type Config struct {
 	// Identity tells this provisioner's volumes apart (volume attribute
 	// storage.kubernetes.io/csiProvisionerIdentity).
 	Identity string
+	// Owner, when set, owns the CSIStorageCapacity objects: the
+	// provisioner's Pod, as external-provisioner's
+	// --capacity-ownerref-level=0, so the garbage collector removes a
+	// node's objects with its provisioner. Nil (a provisioner run
+	// outside a Pod) leaves them unowned.
+	Owner *metav1.OwnerReference
 }
 
 // Provisioner implements the library's Provisioner, Qualifier and

@@ -46,7 +46,9 @@ func (s *Server) GetInfo(context.Context, *registerapi.InfoRequest) (*registerap
 }
 
 // NotifyRegistrationStatus records what the kubelet says of the
-// registration; a failure is logged (the kubelet retries on its own).
+// registration; a failure is logged: the kubelet retries a failed
+// registration on its own, after a back-off, and a refusal (an
+// unsupported version) would not change by exiting.
 func (s *Server) NotifyRegistrationStatus(_ context.Context, st *registerapi.RegistrationStatus) (*registerapi.RegistrationStatusResponse, error) {
 	s.registered.Store(st.GetPluginRegistered())
 	s.lastError.Store(st.GetError())

@@ -63,6 +63,14 @@ func Open(dir string, capacity int64) (*Store, error) {
 	if err := os.MkdirAll(filepath.Join(dir, metaDir), 0o700); err != nil {
 		return nil, fmt.Errorf("volumes: data directory: %w", err)
 	}
+	// The volumes are writable by anyone (0777, as an emptyDir): their
+	// directory is the driver's alone, however it was made (a hostPath
+	// DirectoryOrCreate makes it 0755), so only the bind mounts at the
+	// pods' targets reach them, as the kubelet's 0750 pods directory
+	// keeps emptyDirs from other users of the host.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("volumes: data directory: %w", err)
+	}
 	return &Store{dir: dir, capacity: capacity}, nil
 }
 

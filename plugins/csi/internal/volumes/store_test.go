@@ -134,3 +134,22 @@ func TestCorruptRecord(t *testing.T) {
 		t.Fatalf("Delete of a volume with a corrupt record: %v", err)
 	}
 }
+
+// The data directory is the driver's alone, even when something else
+// made it open to all: the volumes in it are writable by anyone.
+func TestDataDirectoryClosed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o755); err != nil { // as a hostPath DirectoryOrCreate makes it
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, 0); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := fi.Mode().Perm(); perm != 0o700 {
+		t.Errorf("data directory mode %o, want 700", perm)
+	}
+}

@@ -9,7 +9,7 @@ import (
 	appsv1 "skiff.dev/api/apps/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
-	"skiff.dev/services/apiserver/internal/storageclass"
+	"skiff.dev/pkg/volumeclass"
 )
 
 func init() {
@@ -61,7 +61,7 @@ func claimCells(c *corev1.PersistentVolumeClaim, now time.Time) []any {
 	if sp.VolumeMode != nil {
 		mode = sp.GetVolumeMode()
 	}
-	class := storageclass.Of(c.GetMetadata(), sp.GetStorageClassName())
+	class := volumeclass.Claim(c)
 	return []any{c.GetMetadata().GetName(), phase, sp.GetVolumeName(), capacity, modes, class, vac, Age(c.GetMetadata(), now), mode}
 }
 

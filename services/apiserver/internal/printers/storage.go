@@ -7,7 +7,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	storagev1 "skiff.dev/api/storage/v1"
-	"skiff.dev/services/apiserver/internal/storageclass"
+	"skiff.dev/pkg/volumeclass"
 )
 
 // The storage kinds' columns, as kubectl shows them against Kubernetes.
@@ -106,7 +106,7 @@ func volumeCells(pv *corev1.PersistentVolume, now time.Time) []any {
 	if sp.VolumeMode != nil {
 		mode = sp.GetVolumeMode()
 	}
-	class := storageclass.Of(meta, sp.GetStorageClassName())
+	class := volumeclass.Volume(pv)
 	return []any{meta.GetName(), quantityString(sp.GetCapacity()["storage"]), accessModes(sp.GetAccessModes()), sp.GetPersistentVolumeReclaimPolicy(), phase, claim,
 		class, vac, pv.GetStatus().GetReason(), Age(meta, now), mode}
 }
@@ -115,7 +115,7 @@ func volumeCells(pv *corev1.PersistentVolume, now time.Time) []any {
 // Kubernetes' defaults.
 func classCells(sc *storagev1.StorageClass, now time.Time) []any {
 	name := sc.GetMetadata().GetName()
-	if storageclass.IsDefault(sc.GetMetadata()) {
+	if volumeclass.IsDefault(sc.GetMetadata()) {
 		name += " (default)"
 	}
 	reclaim, binding := "Delete", "Immediate"

@@ -230,6 +230,7 @@ func csiSource(csi *corev1.CSIPersistentVolumeSource, p *field.Path) field.Error
 	}{
 		{"controllerPublishSecretRef", csi.GetControllerPublishSecretRef()},
 		{"controllerExpandSecretRef", csi.GetControllerExpandSecretRef()},
+		{"nodeStageSecretRef", csi.GetNodeStageSecretRef()},
 		{"nodePublishSecretRef", csi.GetNodePublishSecretRef()},
 		{"nodeExpandSecretRef", csi.GetNodeExpandSecretRef()},
 	}

@@ -60,6 +60,12 @@ func TestValidatePersistentVolume(t *testing.T) {
 			`spec.csi.volumeHandle: Required value`},
 		{"csi driver name", func(pv *corev1.PersistentVolume) { pv.Spec.PersistentVolumeSource.Csi.Driver = "no_underscores" },
 			`spec.csi.driver: Invalid value: "no_underscores": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`},
+		{"csi stage secret without namespace", func(pv *corev1.PersistentVolume) {
+			pv.Spec.PersistentVolumeSource.Csi.NodeStageSecretRef = &corev1.SecretReference{Name: "creds"}
+		}, `spec.csi.nodeStageSecretRef.namespace: Required value`},
+		{"csi stage secret", func(pv *corev1.PersistentVolume) {
+			pv.Spec.PersistentVolumeSource.Csi.NodeStageSecretRef = &corev1.SecretReference{Name: "creds", Namespace: "storage"}
+		}, ``},
 		{"local without affinity", func(pv *corev1.PersistentVolume) {
 			pv.Spec.PersistentVolumeSource = &corev1.PersistentVolumeSource{Local: &corev1.LocalVolumeSource{Path: "/mnt/disk"}}
 		}, `spec.nodeAffinity: Required value: Local volume requires node affinity`},

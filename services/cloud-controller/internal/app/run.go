@@ -79,7 +79,7 @@ func newApp(o *Options, c *client.Client, config []byte) *app {
 			Period: o.RouteReconciliationPeriod, Observe: a.metrics.observe})
 	}
 	if o.Enabled(pvlabel.Name) {
-		a.volumes = informer.New(informer.FromResource(client.For[*corev1.PersistentVolume, *corev1.PersistentVolumeList](c, "")),
+		a.volumes = informer.New(informer.FromResource(c.CoreV1().PersistentVolumes()),
 			informer.Options[*corev1.PersistentVolume]{})
 		a.pvlabel = pvlabel.New(pvlabel.Config{Client: c, Volumes: a.volumes, Nodes: a.nodes, Workers: 1, Observe: a.metrics.observe})
 	}

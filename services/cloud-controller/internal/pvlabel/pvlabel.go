@@ -41,12 +41,15 @@ type Controller struct {
 	cfg    Config
 	ctrl   *controller.Controller
 	labels cloudprovider.VolumeLabeler // the provider of the current term
-	asked  *asked                      // volumes labelled in this term
+	// asked are the volumes labelled in this term. It is never replaced,
+	// only reset: the informer's delete handler uses it from process
+	// start, across terms.
+	asked asked
 }
 
 // New builds the controller and registers its informer handlers.
 func New(cfg Config) *Controller {
-	c := &Controller{cfg: cfg, asked: newAsked()}
+	c := &Controller{cfg: cfg}
 	c.ctrl = &controller.Controller{Name: Name, Workers: cfg.Workers, Observe: cfg.Observe, Reconciler: controller.ReconcileFunc(c.reconcile),
 		Keys: func() []string {
 			var keys []string
@@ -72,7 +75,8 @@ func New(cfg Config) *Controller {
 // Run labels volumes with the provider's VolumesService until ctx ends:
 // one leadership term.
 func (c *Controller) Run(ctx context.Context, labels cloudprovider.VolumeLabeler) error {
-	c.labels, c.asked = labels, newAsked()
+	c.labels = labels
+	c.asked.reset()
 	return c.ctrl.Run(ctx)
 }
 
@@ -106,7 +110,7 @@ func (c *Controller) reconcile(ctx context.Context, name string) (time.Duration,
 		v.Metadata.Labels = map[string]string{}
 	}
 	maps.Copy(v.Metadata.Labels, add)
-	_, err = client.For[*corev1.PersistentVolume, *corev1.PersistentVolumeList](c.cfg.Client, "").Update(ctx, v, client.WriteOptions{})
+	_, err = c.cfg.Client.CoreV1().PersistentVolumes().Update(ctx, v, client.WriteOptions{})
 	if err != nil && !client.IsNotFound(err) {
 		return 0, fmt.Errorf("label volume %s: %w", name, err)
 	}

@@ -16,7 +16,7 @@ package attachdetach
 
 import (
 	"context"
-	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -27,6 +27,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	storagev1 "skiff.dev/api/storage/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/csiname"
 	"skiff.dev/pkg/informer"
 	"skiff.dev/services/controller-manager/internal/controller"
 	"skiff.dev/services/controller-manager/internal/informers"
@@ -34,12 +35,6 @@ import (
 
 // Name is the controller's name in --controllers.
 const Name = "attachdetach"
-
-// AttachmentName is the VolumeAttachment's name for a volume of a driver
-// on a node, as Kubernetes' CSI attacher makes it.
-func AttachmentName(volumeHandle, driver, node string) string {
-	return fmt.Sprintf("csi-%x", sha256.Sum256([]byte(volumeHandle+driver+node)))
-}
 
 // Controller is the attach/detach controller.
 type Controller struct {
@@ -84,7 +79,8 @@ func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 		OnUpdate: func(_, _ *storagev1.CSIDriver) { all() }, OnDelete: func(*storagev1.CSIDriver) { all() }})
 	ac.nodeObjs.AddHandler(informer.Handler[*corev1.Node]{OnDelete: func(n *corev1.Node) { ac.Enqueue(n.GetMetadata().GetName()) },
 		OnUpdate: func(old, n *corev1.Node) {
-			if !slices.Equal(old.GetStatus().GetVolumesInUse(), n.GetStatus().GetVolumesInUse()) {
+			if !slices.Equal(old.GetStatus().GetVolumesInUse(), n.GetStatus().GetVolumesInUse()) ||
+				!sameAttached(old.GetStatus().GetVolumesAttached(), n.GetStatus().GetVolumesAttached()) {
 				ac.Enqueue(n.GetMetadata().GetName())
 			}
 		}})
@@ -149,7 +145,75 @@ func (ac *Controller) reconcile(ctx context.Context, node string) (time.Duration
 			return 0, err
 		}
 	}
+	if err := ac.updateVolumesAttached(ctx, n); err != nil {
+		return 0, err
+	}
 	return again, nil
+}
+
+// updateVolumesAttached writes the node's status.volumesAttached: the
+// volumes its VolumeAttachments say are attached, as Kubernetes' node
+// status updater reports its actual state of the world (kubectl describe
+// node shows them as "Attached Volumes"). The kubelet keeps the field as
+// it finds it.
+func (ac *Controller) updateVolumesAttached(ctx context.Context, n *corev1.Node) error {
+	if n == nil || n.GetMetadata().GetDeletionTimestamp() != nil {
+		return nil
+	}
+	node := n.GetMetadata().GetName()
+	want := attachedVolumes(ac.attachments.Store().List(), ac.volumes.Store().Get, node)
+	if sameAttached(n.GetStatus().GetVolumesAttached(), want) {
+		return nil
+	}
+	type attachedVolume struct {
+		Name       string `json:"name"`
+		DevicePath string `json:"devicePath"`
+	}
+	list := make([]attachedVolume, len(want))
+	for i, v := range want {
+		list[i] = attachedVolume{Name: v.GetName(), DevicePath: v.GetDevicePath()}
+	}
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{"volumesAttached": list}})
+	if err != nil {
+		return err
+	}
+	_, err = ac.c.CoreV1().Nodes().Patch(ctx, node, client.MergePatch, patch, client.WriteOptions{}, "status")
+	if err != nil && !client.IsNotFound(err) {
+		return fmt.Errorf("update the attached volumes of node %s: %w", node, err)
+	}
+	return nil
+}
+
+// attachedVolumes are the volumes the node's VolumeAttachments report
+// attached, by their unique names (devicePath "", as Kubernetes' CSI
+// attacher gives), sorted. A VolumeAttachment being deleted counts until
+// it is gone: the volume stays attached until the attacher detaches it.
+func attachedVolumes(vas []*storagev1.VolumeAttachment, pv func(string) (*corev1.PersistentVolume, bool), node string) []*corev1.AttachedVolume {
+	var names []string
+	for _, va := range vas {
+		if va.GetSpec().GetNodeName() != node || !va.GetStatus().GetAttached() {
+			continue
+		}
+		v, ok := pv(va.GetSpec().GetSource().GetPersistentVolumeName())
+		csi := v.GetSpec().GetPersistentVolumeSource().GetCsi()
+		if !ok || csi == nil {
+			continue
+		}
+		names = append(names, csiname.UniqueVolumeName(csi.GetDriver(), csi.GetVolumeHandle()))
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	out := make([]*corev1.AttachedVolume, len(names))
+	for i, name := range names {
+		out[i] = &corev1.AttachedVolume{Name: name}
+	}
+	return out
+}
+
+func sameAttached(a, b []*corev1.AttachedVolume) bool {
+	return slices.EqualFunc(a, b, func(x, y *corev1.AttachedVolume) bool {
+		return x.GetName() == y.GetName() && x.GetDevicePath() == y.GetDevicePath()
+	})
 }
 
 // desired are the attachments, by name, the node's pods need.
@@ -165,7 +229,7 @@ func (ac *Controller) desired(node string) map[string]attachment {
 				continue
 			}
 			if a, ok := ac.attachmentFor(p.GetMetadata().GetNamespace(), src.GetClaimName()); ok {
-				out[AttachmentName(a.handle, a.driver, node)] = a
+				out[csiname.AttachmentName(a.handle, a.driver, node)] = a
 			}
 		}
 	}
@@ -200,7 +264,7 @@ func (ac *Controller) attach(ctx context.Context, name string, a attachment, nod
 	va := &storagev1.VolumeAttachment{Metadata: &metav1.ObjectMeta{Name: name},
 		Spec: &storagev1.VolumeAttachmentSpec{Attacher: a.driver, NodeName: node,
 			Source: &storagev1.VolumeAttachmentSource{PersistentVolumeName: proto.String(a.pv)}}}
-	_, err := client.For[*storagev1.VolumeAttachment, *storagev1.VolumeAttachmentList](ac.c, "").Create(ctx, va, client.WriteOptions{})
+	_, err := ac.c.StorageV1().VolumeAttachments().Create(ctx, va, client.WriteOptions{})
 	if err != nil && !client.IsAlreadyExists(err) {
 		return fmt.Errorf("attach volume %s to node %s: %w", a.pv, node, err)
 	}
@@ -209,7 +273,7 @@ func (ac *Controller) attach(ctx context.Context, name string, a attachment, nod
 
 func (ac *Controller) detach(ctx context.Context, va *storagev1.VolumeAttachment) error {
 	uid := va.GetMetadata().GetUid()
-	_, err := client.For[*storagev1.VolumeAttachment, *storagev1.VolumeAttachmentList](ac.c, "").Delete(ctx, va.GetMetadata().GetName(),
+	_, err := ac.c.StorageV1().VolumeAttachments().Delete(ctx, va.GetMetadata().GetName(),
 		&metav1.DeleteOptions{Preconditions: &metav1.Preconditions{Uid: proto.String(uid)}})
 	if err != nil && !client.IsNotFound(err) {
 		return fmt.Errorf("detach %s: %w", va.GetMetadata().GetName(), err)

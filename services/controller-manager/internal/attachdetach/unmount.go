@@ -7,18 +7,13 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	storagev1 "skiff.dev/api/storage/v1"
+	"skiff.dev/pkg/csiname"
 )
 
 // MaxWaitForUnmount is how long a volume no pod needs stays attached while
 // its node still reports it in use, as Kubernetes'
 // maxWaitForUnmountDuration: after it the volume is detached anyway.
 const MaxWaitForUnmount = 6 * time.Minute
-
-// UniqueVolumeName is the name the kubelet reports a CSI volume under in
-// the Node's status.volumesInUse, as Kubernetes names it.
-func UniqueVolumeName(driver, handle string) string {
-	return "kubernetes.io/csi/" + driver + "^" + handle
-}
 
 // unmountWait remembers since when each VolumeAttachment has not been
 // needed, to cap the wait for the kubelet's unmount.
@@ -70,5 +65,5 @@ func (ac *Controller) inUse(va *storagev1.VolumeAttachment, node *corev1.Node) b
 	if !ok || csi == nil {
 		return false
 	}
-	return slices.Contains(node.GetStatus().GetVolumesInUse(), UniqueVolumeName(csi.GetDriver(), csi.GetVolumeHandle()))
+	return slices.Contains(node.GetStatus().GetVolumesInUse(), csiname.UniqueVolumeName(csi.GetDriver(), csi.GetVolumeHandle()))
 }

@@ -37,10 +37,3 @@ func TestMayDetachWaitsForUnmount(t *testing.T) {
 		}
 	}
 }
-
-// The name matches what the kubelet publishes in status.volumesInUse.
-func TestUniqueVolumeName(t *testing.T) {
-	if got := UniqueVolumeName("local.csi.skiff.dev", "vol-1"); got != "kubernetes.io/csi/local.csi.skiff.dev^vol-1" {
-		t.Errorf("UniqueVolumeName = %q", got)
-	}
-}

@@ -79,10 +79,12 @@ const IndexPodClaim = "pod-pvc"
 // by the full name of the kind's message: pods by node and by claim.
 var extraIndexers = map[protoreflect.FullName]any{
 	"skiff.core.v1.Pod": map[string]informer.IndexFunc[*corev1.Pod]{informer.IndexNodeName: informer.NodeNameIndex,
-		IndexPodClaim: podClaimIndex},
+		IndexPodClaim: PodClaimKeys},
 }
 
-func podClaimIndex(pod *corev1.Pod) []string {
+// PodClaimKeys are the "<namespace>/<claim>" keys of the claims a pod's
+// volumes name, the values of IndexPodClaim.
+func PodClaimKeys(pod *corev1.Pod) []string {
 	var out []string
 	for _, v := range pod.GetSpec().GetVolumes() {
 		if c := v.GetVolumeSource().GetPersistentVolumeClaim(); c != nil {

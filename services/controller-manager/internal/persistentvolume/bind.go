@@ -15,11 +15,11 @@ import (
 )
 
 func (pc *Controller) claimsOf(ns string) *client.Resource[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList] {
-	return client.For[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList](pc.c, ns)
+	return pc.c.CoreV1().PersistentVolumeClaims(ns)
 }
 
 func (pc *Controller) pvs() *client.Resource[*corev1.PersistentVolume, *corev1.PersistentVolumeList] {
-	return client.For[*corev1.PersistentVolume, *corev1.PersistentVolumeList](pc.c, "")
+	return pc.c.CoreV1().PersistentVolumes()
 }
 
 // bind makes the volume and the claim point at each other and both Bound,
@@ -92,15 +92,8 @@ func setAnnotation(m *metav1.ObjectMeta, k, v string) {
 // setClaimPhase writes the claim's phase, and with a volume its access
 // modes and capacity (without, they are cleared).
 func (pc *Controller) setClaimPhase(ctx context.Context, cl *corev1.PersistentVolumeClaim, phase string, v *corev1.PersistentVolume) error {
-	var modes []string
-	var capacity map[string]*metav1.Quantity
-	if v != nil {
-		modes = v.GetSpec().GetAccessModes()
-		if q, ok := v.GetSpec().GetCapacity()["storage"]; ok {
-			capacity = map[string]*metav1.Quantity{"storage": q}
-		}
-	}
 	st := cl.GetStatus()
+	modes, capacity := claimStatusFrom(st, phase, v)
 	if st.GetPhase() == phase && slices.Equal(st.GetAccessModes(), modes) && sameQuantities(st.GetCapacity(), capacity) {
 		return nil
 	}
@@ -142,4 +135,29 @@ func (pc *Controller) setVolumePhase(ctx context.Context, v *corev1.PersistentVo
 		return nil, fmt.Errorf("set volume %s %s: %w", v.GetMetadata().GetName(), phase, err)
 	}
 	return out, nil
+}
+
+// claimStatusFrom is the access modes and capacity a claim's status
+// shows in phase, from its volume v (none without one). The capacity is
+// the volume's only when the claim is becoming phase, as in Kubernetes:
+// later, a difference is intentional (a resizer writes the claim's
+// capacity once the file system grew), so it is not clobbered.
+func claimStatusFrom(st *corev1.PersistentVolumeClaimStatus, phase string, v *corev1.PersistentVolume) ([]string, map[string]*metav1.Quantity) {
+	if v == nil {
+		return nil, nil
+	}
+	modes := v.GetSpec().GetAccessModes()
+	if st.GetPhase() == phase {
+		return modes, st.GetCapacity()
+	}
+	q, ok := v.GetSpec().GetCapacity()["storage"]
+	if !ok {
+		return modes, st.GetCapacity()
+	}
+	capacity := maps.Clone(st.GetCapacity())
+	if capacity == nil {
+		capacity = map[string]*metav1.Quantity{}
+	}
+	capacity["storage"] = q
+	return modes, capacity
 }

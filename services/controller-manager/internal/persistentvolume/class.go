@@ -11,6 +11,7 @@ import (
 	storagev1 "skiff.dev/api/storage/v1"
 	"skiff.dev/pkg/client"
 	"skiff.dev/pkg/events"
+	"skiff.dev/pkg/volumeclass"
 )
 
 // delayBinding: the claim's class binds WaitForFirstConsumer. A class
@@ -30,27 +31,10 @@ func (pc *Controller) delayBinding(cl *corev1.PersistentVolumeClaim) (bool, erro
 	return sc.GetVolumeBindingMode() == "WaitForFirstConsumer", nil
 }
 
-// defaultClass is the class marked default, the newest when several are
-// (then the first by name), as Kubernetes picks it.
+// defaultClass is the class marked default (by the GA or the beta
+// annotation), the newest when several are, as admission picks it.
 func (pc *Controller) defaultClass() *storagev1.StorageClass {
-	var best *storagev1.StorageClass
-	for _, sc := range pc.classes.Store().List() {
-		if sc.GetMetadata().GetAnnotations()[AnnDefaultClass] != "true" {
-			continue
-		}
-		if best == nil || newer(sc, best) {
-			best = sc
-		}
-	}
-	return best
-}
-
-func newer(a, b *storagev1.StorageClass) bool {
-	ta, tb := a.GetMetadata().GetCreationTimestamp().AsTime(), b.GetMetadata().GetCreationTimestamp().AsTime()
-	if !ta.Equal(tb) {
-		return ta.After(tb)
-	}
-	return a.GetMetadata().GetName() < b.GetMetadata().GetName()
+	return volumeclass.DefaultClass(pc.classes.Store().List())
 }
 
 // assignDefaultClass gives a claim that names no class at all the default

@@ -16,7 +16,6 @@ const (
 	AnnStorageProvisioner = "volume.kubernetes.io/storage-provisioner"
 	AnnBetaProvisioner    = "volume.beta.kubernetes.io/storage-provisioner"
 	AnnSelectedNode       = "volume.kubernetes.io/selected-node"
-	AnnDefaultClass       = "storageclass.kubernetes.io/is-default-class"
 )
 
 func bytesOf(q *metav1.Quantity) int64 {

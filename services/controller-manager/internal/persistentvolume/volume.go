@@ -97,12 +97,12 @@ func (pc *Controller) released(ctx context.Context, v *corev1.PersistentVolume) 
 	}
 }
 
-// deleteVolume: a volume made by an external provisioner, or any CSI
-// volume, is the provisioner's to delete (Kubernetes' PV controller does
-// nothing); no deleter exists in the controller-manager for any other.
+// deleteVolume: a volume made by an external provisioner is the
+// provisioner's to delete (Kubernetes' PV controller does nothing); no
+// deleter exists in the controller-manager for any other, a static CSI
+// volume included, which no provisioner takes either: it is Failed.
 func (pc *Controller) deleteVolume(ctx context.Context, v *corev1.PersistentVolume) (time.Duration, error) {
-	by := v.GetMetadata().GetAnnotations()[AnnProvisionedBy]
-	if (by != "" && !strings.HasPrefix(by, "kubernetes.io/")) || v.GetSpec().GetPersistentVolumeSource().GetCsi() != nil {
+	if externallyDeleted(v) {
 		return 0, nil
 	}
 	msg := fmt.Sprintf("error getting deleter volume plugin for volume %q: no deletable volume plugin matched", v.GetMetadata().GetName())
@@ -143,4 +143,12 @@ func (pc *Controller) unbind(ctx context.Context, v *corev1.PersistentVolume) er
 	}
 	_, err = pc.setVolumePhase(ctx, out, "Available", "")
 	return err
+}
+
+// externallyDeleted: the volume's pv.kubernetes.io/provisioned-by names
+// an external provisioner (not an in-tree kubernetes.io/ plugin), which
+// deletes it, as Kubernetes' findDeletablePlugin decides.
+func externallyDeleted(v *corev1.PersistentVolume) bool {
+	by := v.GetMetadata().GetAnnotations()[AnnProvisionedBy]
+	return by != "" && !strings.HasPrefix(by, "kubernetes.io/")
 }

@@ -53,23 +53,13 @@ func New(c *client.Client, f *informers.Factory, workers int) *Controller {
 		OnUpdate: func(_, cl *corev1.PersistentVolumeClaim) { enqueue(cl) }})
 	// A pod that goes away, or stops running, may free its claims.
 	podChanged := func(p *corev1.Pod) {
-		for _, key := range claimKeys(p) {
+		for _, key := range informers.PodClaimKeys(p) {
 			pc.Enqueue(key)
 		}
 	}
 	pc.pods.AddHandler(informer.Handler[*corev1.Pod]{OnDelete: podChanged,
 		OnUpdate: func(old, p *corev1.Pod) { podChanged(old); podChanged(p) }})
 	return pc
-}
-
-func claimKeys(p *corev1.Pod) []string {
-	var out []string
-	for _, v := range p.GetSpec().GetVolumes() {
-		if c := v.GetVolumeSource().GetPersistentVolumeClaim(); c != nil {
-			out = append(out, p.GetMetadata().GetNamespace()+"/"+c.GetClaimName())
-		}
-	}
-	return out
 }
 
 func (pc *Controller) reconcile(ctx context.Context, key string) (time.Duration, error) {
@@ -140,7 +130,7 @@ func (pc *Controller) setFinalizer(ctx context.Context, cl *corev1.PersistentVol
 	} else {
 		m.Finalizers = slices.DeleteFunc(m.Finalizers, func(f string) bool { return f == Finalizer })
 	}
-	_, err := client.For[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList](pc.c, m.GetNamespace()).
+	_, err := pc.c.CoreV1().PersistentVolumeClaims(m.GetNamespace()).
 		Update(ctx, cl, client.WriteOptions{})
 	if client.IsNotFound(err) {
 		return nil

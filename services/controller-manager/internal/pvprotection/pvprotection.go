@@ -74,7 +74,7 @@ func (pc *Controller) setFinalizer(ctx context.Context, v *corev1.PersistentVolu
 	} else {
 		m.Finalizers = slices.DeleteFunc(m.Finalizers, func(f string) bool { return f == Finalizer })
 	}
-	_, err := client.For[*corev1.PersistentVolume, *corev1.PersistentVolumeList](pc.c, "").Update(ctx, v, client.WriteOptions{})
+	_, err := pc.c.CoreV1().PersistentVolumes().Update(ctx, v, client.WriteOptions{})
 	if client.IsNotFound(err) {
 		return nil
 	}

@@ -19,19 +19,19 @@ import (
 type apiStorage struct{ c *client.Client }
 
 func (s apiStorage) Claim(ctx context.Context, ns, name string) (*corev1.PersistentVolumeClaim, error) {
-	return client.For[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList](s.c, ns).Get(ctx, name)
+	return s.c.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name)
 }
 
 func (s apiStorage) Volume(ctx context.Context, name string) (*corev1.PersistentVolume, error) {
-	return client.For[*corev1.PersistentVolume, *corev1.PersistentVolumeList](s.c, "").Get(ctx, name)
+	return s.c.CoreV1().PersistentVolumes().Get(ctx, name)
 }
 
 func (s apiStorage) Driver(ctx context.Context, name string) (*storagev1.CSIDriver, error) {
-	return client.For[*storagev1.CSIDriver, *storagev1.CSIDriverList](s.c, "").Get(ctx, name)
+	return s.c.StorageV1().CSIDrivers().Get(ctx, name)
 }
 
 func (s apiStorage) Attachment(ctx context.Context, name string) (*storagev1.VolumeAttachment, error) {
-	return client.For[*storagev1.VolumeAttachment, *storagev1.VolumeAttachmentList](s.c, "").Get(ctx, name)
+	return s.c.StorageV1().VolumeAttachments().Get(ctx, name)
 }
 
 // csiDrivers is the node's CSI driver registry, publishing each driver

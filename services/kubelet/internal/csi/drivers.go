@@ -42,6 +42,11 @@ type Drivers struct {
 
 	mu      sync.Mutex
 	drivers map[string]*registration
+	// volumes are the per-volume locks of lockVolume, by driver^handle.
+	volumes map[string]*volumeLock
+	// onVolumeWait, when set, is called before waiting for a volume's
+	// lock (tests see a caller blocked there).
+	onVolumeWait func()
 }
 
 // registration is a registered driver: its CSI socket, and how many

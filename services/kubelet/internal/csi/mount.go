@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	csipb "github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc"
@@ -80,6 +81,48 @@ func (d *Drivers) node(ctx context.Context, driver string) (*node, error) {
 
 func (n *node) has(c csipb.NodeServiceCapability_RPC_Type) bool { return slices.Contains(n.caps, c) }
 
+// volumeLock serialises the staging decisions about one volume.
+type volumeLock struct {
+	mu   sync.Mutex
+	refs int // holders and waiters, so an idle lock is dropped
+}
+
+// lockVolume locks the volume (driver, handle) on this node. Whether to
+// stage or unstage is decided from the other pods' records: SetUp holds
+// the lock from NodeStageVolume until its record is written, TearDown
+// from reading the others' records until its own is removed, so neither
+// sees the other half-way (Kubernetes' operation executor serialises
+// MountDevice and UnmountDevice of a volume the same way).
+func (d *Drivers) lockVolume(driver, handle string) (unlock func()) {
+	key := driver + "^" + handle
+	d.mu.Lock()
+	if d.volumes == nil {
+		d.volumes = map[string]*volumeLock{}
+	}
+	l := d.volumes[key]
+	if l == nil {
+		l = &volumeLock{}
+		d.volumes[key] = l
+	}
+	l.refs++
+	wait := d.onVolumeWait
+	d.mu.Unlock()
+	if !l.mu.TryLock() {
+		if wait != nil {
+			wait()
+		}
+		l.mu.Lock()
+	}
+	return func() {
+		l.mu.Unlock()
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if l.refs--; l.refs == 0 {
+			delete(d.volumes, key)
+		}
+	}
+}
+
 // SetUp stages the volume (when the driver stages) and publishes it for
 // the pod; it returns the target path the containers mount. Both calls
 // are idempotent in CSI, so a retry after a failure repeats them.
@@ -91,6 +134,12 @@ func (d *Drivers) SetUp(ctx context.Context, v *Volume, podUID string) (string, 
 	defer n.close()
 	capability := n.capability(v)
 	staging := ""
+	unlock := d.lockVolume(v.Driver, v.Handle)
+	defer func() {
+		if unlock != nil {
+			unlock()
+		}
+	}()
 	if n.has(csipb.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME) {
 		staging = StagingPath(d.Root, v.Driver, v.Handle)
 		if err := os.MkdirAll(staging, 0o750); err != nil {
@@ -109,6 +158,9 @@ func (d *Drivers) SetUp(ctx context.Context, v *Volume, podUID string) (string, 
 	if err := writeVolData(filepath.Dir(target), rec); err != nil {
 		return "", err
 	}
+	// Recorded: a tear-down of another pod now sees this one.
+	unlock()
+	unlock = nil
 	_, err = call(ctx, n, n.client.NodePublishVolume, &csipb.NodePublishVolumeRequest{
 		VolumeId: v.Handle, PublishContext: v.PublishContext, StagingTargetPath: staging,
 		TargetPath: target, VolumeCapability: capability, Readonly: v.ReadOnly,
@@ -147,6 +199,8 @@ func (d *Drivers) TearDown(ctx context.Context, podUID, pvName string) error {
 	if err := removeMountPoint(target); err != nil {
 		return fmt.Errorf("UnmountVolume.TearDown failed for volume %q: after NodeUnpublishVolume: %w", pvName, err)
 	}
+	unlock := d.lockVolume(rec.DriverName, rec.VolumeHandle)
+	defer unlock()
 	if n.has(csipb.NodeServiceCapability_RPC_STAGE_UNSTAGE_VOLUME) && !inUse(d.Root, rec.DriverName, rec.VolumeHandle, podUID) {
 		staging := StagingPath(d.Root, rec.DriverName, rec.VolumeHandle)
 		if _, err := call(ctx, n, n.client.NodeUnstageVolume, &csipb.NodeUnstageVolumeRequest{VolumeId: rec.VolumeHandle, StagingTargetPath: staging}); err != nil {

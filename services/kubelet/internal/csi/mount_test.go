@@ -166,3 +166,41 @@ func TestRegistration(t *testing.T) {
 		}
 	}
 }
+
+// A pod's tear-down does not unstage a volume another pod is staging:
+// it waits for the other's record.
+func TestTearDownWaitsForAStagingPod(t *testing.T) {
+	f := &csitest.Node{Stage: true}
+	d, _ := registered(t, f)
+	waiting := make(chan struct{}, 1)
+	d.onVolumeWait = func() { waiting <- struct{}{} }
+	ctx := context.Background()
+	if _, err := d.SetUp(ctx, volume(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	entered, release := f.Gate("NodeStageVolume")
+	defer release()
+	setUp := make(chan error, 1)
+	go func() {
+		_, err := d.SetUp(ctx, volume(), "b")
+		setUp <- err
+	}()
+	<-entered
+	tearDown := make(chan error, 1)
+	go func() { tearDown <- d.TearDown(ctx, "a", "pv-1") }()
+	select {
+	case err := <-tearDown:
+		t.Fatalf("pod a's tear-down ended (err %v) while pod b was staging; calls %q", err, f.Calls())
+	case <-waiting:
+	}
+	release()
+	if err := <-setUp; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-tearDown; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.All("NodeUnstageVolume")); n != 0 {
+		t.Errorf("the volume pod b uses was unstaged %d times", n)
+	}
+}

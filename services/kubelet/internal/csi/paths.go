@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"skiff.dev/pkg/csiname"
 )
 
 // PluginName is the in-tree name Kubernetes' kubelet gives CSI volumes;
@@ -29,12 +31,6 @@ func podVolumesDir(root, podUID string) string {
 // <root>/pods/<uid>/volumes/kubernetes.io~csi/<pv name>/mount.
 func TargetPath(root, podUID, pvName string) string {
 	return filepath.Join(podVolumesDir(root, podUID), pvName, "mount")
-}
-
-// AttachmentName is the VolumeAttachment of a volume on a node, as
-// Kubernetes names it: csi-<sha256(handle+driver+node)>.
-func AttachmentName(handle, driver, node string) string {
-	return fmt.Sprintf("csi-%x", sha256.Sum256([]byte(handle+driver+node)))
 }
 
 // volData is the record kept next to a published volume
@@ -170,7 +166,7 @@ func VolumesInUse(root string) []string {
 	var out []string
 	for _, f := range files {
 		if d, err := readVolData(filepath.Dir(f)); err == nil {
-			if name := PluginName + "/" + d.DriverName + "^" + d.VolumeHandle; !slices.Contains(out, name) {
+			if name := csiname.UniqueVolumeName(d.DriverName, d.VolumeHandle); !slices.Contains(out, name) {
 				out = append(out, name)
 			}
 		}

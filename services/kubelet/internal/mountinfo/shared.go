@@ -38,7 +38,7 @@ func MakeRShared(path string) error {
 // on path or a parent of it) is a shared mount.
 func isShared(all []Mount, path string) (bool, error) {
 	for i := len(all) - 1; i >= 0; i-- {
-		mp := all[i].MountPoint
+		mp := all[i].Point
 		if mp == path || mp == "/" || strings.HasPrefix(path, mp+"/") {
 			for _, opt := range all[i].Optional {
 				if strings.HasPrefix(opt, "shared:") {

@@ -18,7 +18,7 @@ func mountOf(t *testing.T, path string) (Mount, int) {
 	var last Mount
 	n := 0
 	for _, m := range all {
-		if m.MountPoint == path {
+		if m.Point == path {
 			last, n = m, n+1
 		}
 	}

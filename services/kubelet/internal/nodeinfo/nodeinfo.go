@@ -159,7 +159,7 @@ func (m *Manager) updateNode(ctx context.Context, change func(*corev1.Node) erro
 // updateCSINode applies change to the node's CSINode, creating it (owned
 // by the Node, so it goes with it) when there is none.
 func (m *Manager) updateCSINode(ctx context.Context, change func(*storagev1.CSINode)) error {
-	r := client.For[*storagev1.CSINode, *storagev1.CSINodeList](m.C, "")
+	r := m.C.StorageV1().CSINodes()
 	var err error
 	for range conflictRetries {
 		var cn *storagev1.CSINode

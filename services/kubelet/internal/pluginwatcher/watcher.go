@@ -49,6 +49,26 @@ type Watcher struct {
 	// no other.
 	pending  map[string]bool
 	inFlight sync.WaitGroup
+	// backoff holds the sockets whose handshake failed and when each
+	// may be tried again.
+	backoff map[string]retry
+	// now is the clock of the back-off; nil means time.Now.
+	now func() time.Time
+}
+
+// The back-off of a failed handshake doubles from initialRetryDelay up
+// to maxRetryDelay, Kubernetes' values for its volume and plugin
+// operations (nestedpendingoperations).
+const (
+	initialRetryDelay = 500 * time.Millisecond
+	maxRetryDelay     = 2*time.Minute + 2*time.Second
+)
+
+// retry is the back-off state of one socket.
+type retry struct {
+	mod   time.Time // the socket it applies to; a new socket starts afresh
+	delay time.Duration
+	next  time.Time
 }
 
 // plugin is a registered plugin, remembered to deregister it.
@@ -96,6 +116,11 @@ func (w *Watcher) Sync(ctx context.Context) {
 			gone = append(gone, path)
 		}
 	}
+	for path := range w.backoff {
+		if _, ok := seen[path]; !ok {
+			delete(w.backoff, path)
+		}
+	}
 	w.mu.Unlock()
 	for _, path := range gone {
 		w.deregister(ctx, path)
@@ -103,7 +128,7 @@ func (w *Watcher) Sync(ctx context.Context) {
 	for path, mod := range seen {
 		w.mu.Lock()
 		_, known := w.registered[path]
-		start := !known && !w.pending[path]
+		start := !known && !w.pending[path] && !w.waiting(path, mod)
 		if start {
 			if w.pending == nil {
 				w.pending = map[string]bool{}
@@ -122,6 +147,40 @@ func (w *Watcher) Sync(ctx context.Context) {
 			}()
 		}
 	}
+}
+
+// waiting says whether the socket's last handshake failed too recently
+// to try again; w.mu is held.
+func (w *Watcher) waiting(path string, mod time.Time) bool {
+	r, ok := w.backoff[path]
+	return ok && r.mod.Equal(mod) && w.clock().Before(r.next)
+}
+
+// retryLater records a failed handshake with the socket and returns how
+// long it waits before the next one.
+func (w *Watcher) retryLater(path string, mod time.Time) time.Duration {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r := w.backoff[path]
+	switch {
+	case !r.mod.Equal(mod) || r.delay == 0:
+		r = retry{mod: mod, delay: initialRetryDelay}
+	default:
+		r.delay = min(2*r.delay, maxRetryDelay)
+	}
+	r.next = w.clock().Add(r.delay)
+	if w.backoff == nil {
+		w.backoff = map[string]retry{}
+	}
+	w.backoff[path] = r
+	return r.delay
+}
+
+func (w *Watcher) clock() time.Time {
+	if w.now != nil {
+		return w.now()
+	}
+	return time.Now()
 }
 
 // Wait waits for the handshakes Sync started.

@@ -166,3 +166,63 @@ func TestHungPlugin(t *testing.T) {
 		t.Errorf("Registered() = %q", got)
 	}
 }
+
+// flaky fails RegisterPlugin until told otherwise, as an unreachable
+// apiserver would.
+type flaky struct {
+	handler
+	fail bool
+}
+
+func (f *flaky) RegisterPlugin(ctx context.Context, name, endpoint string, v []string) error {
+	f.mu.Lock()
+	fail := f.fail
+	f.mu.Unlock()
+	if fail {
+		return errors.New("apiserver unreachable")
+	}
+	return f.handler.RegisterPlugin(ctx, name, endpoint, v)
+}
+
+// A RegisterPlugin error is not final: the socket is asked again once
+// its back-off has passed, and not before.
+func TestRegisterRetriedWithBackoff(t *testing.T) {
+	dir := t.TempDir()
+	r := &registrar{info: &registerapi.PluginInfo{Type: registerapi.CSIPlugin, Name: "d", Endpoint: "/e.sock", SupportedVersions: []string{"1.0.0"}}}
+	serve(t, filepath.Join(dir, "d-reg.sock"), r)
+	h := &flaky{fail: true}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := &Watcher{Dir: dir, Handlers: map[string]Handler{registerapi.CSIPlugin: h}, now: func() time.Time { return now }}
+	ctx := context.Background()
+	sync := func() {
+		w.Sync(ctx)
+		w.Wait()
+	}
+	sync()
+	sync() // within the back-off: not asked again
+	if st := r.statuses(); len(st) != 1 || st[0].GetPluginRegistered() {
+		t.Fatalf("statuses = %v, want one refusal", st)
+	}
+	now = now.Add(initialRetryDelay)
+	sync() // fails again: the delay doubles
+	if n := len(r.statuses()); n != 2 {
+		t.Fatalf("%d handshakes after the first delay, want 2", n)
+	}
+	now = now.Add(initialRetryDelay)
+	sync()
+	if n := len(r.statuses()); n != 2 {
+		t.Fatalf("%d handshakes within the doubled delay, want 2", n)
+	}
+	h.mu.Lock()
+	h.fail = false
+	h.mu.Unlock()
+	now = now.Add(initialRetryDelay)
+	sync()
+	st := r.statuses()
+	if len(st) != 3 || !st[2].GetPluginRegistered() {
+		t.Fatalf("statuses = %v, want the third registered", st)
+	}
+	if len(w.Registered()) != 1 {
+		t.Errorf("Registered() = %q", w.Registered())
+	}
+}

@@ -178,8 +178,8 @@ func removeAll(dir string) error {
 		return err
 	}
 	for i := len(mounts) - 1; i >= 0; i-- {
-		if err := syscall.Unmount(mounts[i].MountPoint, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
-			return fmt.Errorf("unmount %s: %w", mounts[i].MountPoint, err)
+		if err := syscall.Unmount(mounts[i].Point, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
+			return fmt.Errorf("unmount %s: %w", mounts[i].Point, err)
 		}
 	}
 	return os.RemoveAll(dir)

@@ -9,6 +9,7 @@ import (
 	corev1 "skiff.dev/api/core/v1"
 	storagev1 "skiff.dev/api/storage/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/csiname"
 	"skiff.dev/services/kubelet/internal/csi"
 )
 
@@ -166,7 +167,7 @@ func (m *Manager) driverNeeds(ctx context.Context, name string) (attach, podInfo
 // attached returns the attachment's metadata once the attach/detach
 // controller's VolumeAttachment says the volume is attached to this node.
 func (m *Manager) attached(ctx context.Context, v *csi.Volume) (map[string]string, string, error) {
-	name := csi.AttachmentName(v.Handle, v.Driver, m.NodeName)
+	name := csiname.AttachmentName(v.Handle, v.Driver, m.NodeName)
 	va, err := m.Storage.Attachment(ctx, name)
 	if client.IsNotFound(err) {
 		return nil, "", fmt.Errorf("volume %s is not attached yet: waiting for VolumeAttachment %s", v.PVName, name)

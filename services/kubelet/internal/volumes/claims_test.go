@@ -13,6 +13,7 @@ import (
 	metav1 "skiff.dev/api/meta/v1"
 	storagev1 "skiff.dev/api/storage/v1"
 	"skiff.dev/pkg/client"
+	"skiff.dev/pkg/csiname"
 	"skiff.dev/services/kubelet/internal/csi"
 	"skiff.dev/services/kubelet/internal/csi/csitest"
 )
@@ -124,9 +125,9 @@ func TestClaims(t *testing.T) {
 		{name: "block", claim: "block", err: "volumeMode Block"},
 		{name: "hostPath PV", claim: "host", path: hostDir},
 		{name: "read-only claim of a hostPath PV", claim: "hostro", path: hostDir, claimRO: true, wantRO: true},
-		{name: "no CSIDriver: waits for the attachment", claim: "attach", err: "waiting for VolumeAttachment " + csi.AttachmentName("h-attach", testDriver, "node-a")},
+		{name: "no CSIDriver: waits for the attachment", claim: "attach", err: "waiting for VolumeAttachment " + csiname.AttachmentName("h-attach", testDriver, "node-a")},
 		{name: "attached", claim: "attach", path: csi.TargetPath(root, "uid-attach", "pv-attach"), before: func() {
-			st.attachments[csi.AttachmentName("h-attach", testDriver, "node-a")] = &storagev1.VolumeAttachment{
+			st.attachments[csiname.AttachmentName("h-attach", testDriver, "node-a")] = &storagev1.VolumeAttachment{
 				Status: &storagev1.VolumeAttachmentStatus{Attached: true, AttachmentMetadata: map[string]string{"dev": "/dev/x"}}}
 		}},
 		{name: "CSIDriver without attach, with pod info", claim: "csi", path: csi.TargetPath(root, "uid-csi", "pv-csi"), before: func() {

@@ -239,9 +239,9 @@ func (m *Manager) TearDown(ctx context.Context, uid string) error {
 	}
 	for _, mnt := range mounts {
 		// The kubelet's own mounts: memory-backed emptyDirs.
-		if filepath.Dir(mnt.MountPoint) == dir && mnt.FSType == "tmpfs" {
-			if err := syscall.Unmount(mnt.MountPoint, syscall.MNT_DETACH); err != nil {
-				return fmt.Errorf("unmount %s: %w", mnt.MountPoint, err)
+		if filepath.Dir(mnt.Point) == dir && mnt.FSType == "tmpfs" {
+			if err := syscall.Unmount(mnt.Point, syscall.MNT_DETACH); err != nil {
+				return fmt.Errorf("unmount %s: %w", mnt.Point, err)
 			}
 		}
 	}

@@ -7,10 +7,10 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	storagev1 "skiff.dev/api/storage/v1"
+	"skiff.dev/pkg/volumeclass"
 	"skiff.dev/services/apiserver/internal/admission"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/registry"
-	"skiff.dev/services/apiserver/internal/storageclass"
 )
 
 // Resize refuses (403) an update that grows a claim's storage request
@@ -41,7 +41,7 @@ func grows(c, old *corev1.PersistentVolumeClaim) bool {
 }
 
 func allowsResize(ctx context.Context, classes registry.Backend, c, old *corev1.PersistentVolumeClaim) bool {
-	name, was := claimClass(c), claimClass(old)
+	name, was := volumeclass.Claim(c), volumeclass.Claim(old)
 	if name == "" || was == "" || name != was {
 		return false
 	}
@@ -50,10 +50,4 @@ func allowsResize(ctx context.Context, classes registry.Backend, c, old *corev1.
 		return false
 	}
 	return obj.(*storagev1.StorageClass).GetAllowVolumeExpansion()
-}
-
-// claimClass is the class a claim names: the beta annotation first, then
-// spec.storageClassName.
-func claimClass(c *corev1.PersistentVolumeClaim) string {
-	return storageclass.Of(c.GetMetadata(), c.GetSpec().GetStorageClassName())
 }

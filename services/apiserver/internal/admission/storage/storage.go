@@ -6,7 +6,6 @@
 package storage
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -15,11 +14,11 @@ import (
 
 	corev1 "skiff.dev/api/core/v1"
 	storagev1 "skiff.dev/api/storage/v1"
+	"skiff.dev/pkg/volumeclass"
 	"skiff.dev/services/apiserver/internal/admission"
 	"skiff.dev/services/apiserver/internal/apierrors"
 	"skiff.dev/services/apiserver/internal/object"
 	"skiff.dev/services/apiserver/internal/registry"
-	"skiff.dev/services/apiserver/internal/storageclass"
 )
 
 // The plugins' names in --enable-admission-plugins.
@@ -47,14 +46,14 @@ func isClaim(w *registry.Write) bool {
 func DefaultStorageClass(classes registry.Backend) admission.Plugin {
 	return admission.Plugin{Name: DefaultStorageClassName, Mutate: func(ctx context.Context, w *registry.Write) error {
 		c, ok := w.Object.(*corev1.PersistentVolumeClaim)
-		if !ok || !isClaim(w) || w.Operation != registry.OpCreate || hasClass(c) {
+		if !ok || !isClaim(w) || w.Operation != registry.OpCreate || volumeclass.ClaimNamed(c) {
 			return nil
 		}
 		list, err := classes.List(ctx, "", registry.ListOptions{})
 		if err != nil {
 			return apierrors.NewForbidden(claims, w.Name, fmt.Sprintf("list StorageClasses: %v", err))
 		}
-		if def := DefaultClass(list.(*storagev1.StorageClassList).GetItems()); def != nil {
+		if def := volumeclass.DefaultClass(list.(*storagev1.StorageClassList).GetItems()); def != nil {
 			if c.Spec == nil {
 				c.Spec = &corev1.PersistentVolumeClaimSpec{}
 			}
@@ -62,34 +61,6 @@ func DefaultStorageClass(classes registry.Backend) admission.Plugin {
 		}
 		return nil
 	}}
-}
-
-// hasClass: the claim names a class, "" included, in its spec or by the
-// beta annotation.
-func hasClass(c *corev1.PersistentVolumeClaim) bool {
-	_, annotated := c.GetMetadata().GetAnnotations()[storageclass.BetaClassAnnotation]
-	return annotated || c.GetSpec().StorageClassName != nil
-}
-
-// DefaultClass is the newest class marked default, the first by name of
-// those created at the same time; nil when none is marked.
-func DefaultClass(classes []*storagev1.StorageClass) *storagev1.StorageClass {
-	var marked []*storagev1.StorageClass
-	for _, c := range classes {
-		if storageclass.IsDefault(c.GetMetadata()) {
-			marked = append(marked, c)
-		}
-	}
-	if len(marked) == 0 {
-		return nil
-	}
-	return slices.MinFunc(marked, func(a, b *storagev1.StorageClass) int {
-		ta, tb := a.GetMetadata().GetCreationTimestamp().AsTime(), b.GetMetadata().GetCreationTimestamp().AsTime()
-		if c := tb.Compare(ta); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.GetMetadata().GetName(), b.GetMetadata().GetName())
-	})
 }
 
 // Protection adds kubernetes.io/pvc-protection to new claims and

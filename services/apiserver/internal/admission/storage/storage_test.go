@@ -5,40 +5,17 @@ import (
 	"slices"
 	"testing"
 
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 	storagev1 "skiff.dev/api/storage/v1"
 	"skiff.dev/services/apiserver/internal/registry"
-	"skiff.dev/services/apiserver/internal/storageclass"
 )
 
 func class(name string, created int64, annotations map[string]string) *storagev1.StorageClass {
 	return &storagev1.StorageClass{Metadata: &metav1.ObjectMeta{Name: name, Annotations: annotations,
 		CreationTimestamp: &timestamppb.Timestamp{Seconds: created}}}
-}
-
-func TestDefaultClass(t *testing.T) {
-	def := map[string]string{storageclass.DefaultAnnotation: "true"}
-	tests := []struct {
-		name    string
-		classes []*storagev1.StorageClass
-		want    string
-	}{
-		{"none", nil, ""},
-		{"none marked", []*storagev1.StorageClass{class("a", 1, nil), class("b", 2, map[string]string{storageclass.DefaultAnnotation: "True"})}, ""},
-		{"one marked", []*storagev1.StorageClass{class("a", 1, nil), class("b", 2, def)}, "b"},
-		{"beta annotation", []*storagev1.StorageClass{class("a", 1, map[string]string{storageclass.BetaDefaultAnnotation: "true"})}, "a"},
-		{"newest of two", []*storagev1.StorageClass{class("old", 10, def), class("new", 20, def)}, "new"},
-		{"same time: first by name", []*storagev1.StorageClass{class("zeta", 10, def), class("alpha", 10, def)}, "alpha"},
-	}
-	for _, tt := range tests {
-		if got := DefaultClass(tt.classes).GetMetadata().GetName(); got != tt.want {
-			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
-		}
-	}
 }
 
 func TestProtection(t *testing.T) {
@@ -78,13 +55,6 @@ func TestClaimClassAndGrowth(t *testing.T) {
 	claim := func(class *string, size string, annotations map[string]string) *corev1.PersistentVolumeClaim {
 		return &corev1.PersistentVolumeClaim{Metadata: &metav1.ObjectMeta{Annotations: annotations}, Spec: &corev1.PersistentVolumeClaimSpec{
 			StorageClassName: class, Resources: &corev1.VolumeResourceRequirements{Requests: map[string]*metav1.Quantity{"storage": {String_: size}}}}}
-	}
-	if hasClass(claim(nil, "1Gi", nil)) || !hasClass(claim(proto.String(""), "1Gi", nil)) ||
-		!hasClass(claim(nil, "1Gi", map[string]string{storageclass.BetaClassAnnotation: "x"})) {
-		t.Error("hasClass: a class is named by spec.storageClassName, even empty, or the beta annotation")
-	}
-	if got := claimClass(claim(proto.String("spec"), "1Gi", map[string]string{storageclass.BetaClassAnnotation: "beta"})); got != "beta" {
-		t.Errorf("the beta annotation comes first, got %q", got)
 	}
 	if !grows(claim(nil, "2Gi", nil), claim(nil, "1024Mi", nil)) || grows(claim(nil, "1Gi", nil), claim(nil, "1024Mi", nil)) {
 		t.Error("grows compares quantities, not strings")

@@ -31,6 +31,25 @@ type Node struct {
 	mu       sync.Mutex
 	calls    []string
 	requests []any
+	gates    map[string]*gate
+}
+
+// gate holds the next call of a kind until released.
+type gate struct {
+	entered, release chan struct{}
+}
+
+// Gate holds the next call of kind call: entered is closed when it
+// arrives, and it answers once release is called.
+func (f *Node) Gate(call string) (entered <-chan struct{}, release func()) {
+	g := &gate{entered: make(chan struct{}), release: make(chan struct{})}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gates == nil {
+		f.gates = map[string]*gate{}
+	}
+	f.gates[call] = g
+	return g.entered, sync.OnceFunc(func() { close(g.release) })
 }
 
 func (f *Node) record(call string, req any) {
@@ -51,7 +70,17 @@ func (f *Node) Hang(call string) {
 func (f *Node) hang(ctx context.Context, call string) error {
 	f.mu.Lock()
 	hang := f.hangCall == call
+	g := f.gates[call]
+	delete(f.gates, call)
 	f.mu.Unlock()
+	if g != nil {
+		close(g.entered)
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		}
+	}
 	if !hang {
 		return nil
 	}
@@ -104,8 +133,11 @@ func (f *Node) NodeStageVolume(ctx context.Context, r *csipb.NodeStageVolumeRequ
 	return &csipb.NodeStageVolumeResponse{}, nil
 }
 
-func (f *Node) NodeUnstageVolume(_ context.Context, r *csipb.NodeUnstageVolumeRequest) (*csipb.NodeUnstageVolumeResponse, error) {
+func (f *Node) NodeUnstageVolume(ctx context.Context, r *csipb.NodeUnstageVolumeRequest) (*csipb.NodeUnstageVolumeResponse, error) {
 	f.record("NodeUnstageVolume", r)
+	if err := f.hang(ctx, "NodeUnstageVolume"); err != nil {
+		return nil, err
+	}
 	return &csipb.NodeUnstageVolumeResponse{}, nil
 }
 
