@@ -150,7 +150,7 @@ type balancer struct {
 	backends []string
 	next     atomic.Int64
 
-	mu     sync.Mutex
+	mu     sync.Mutex     // guards backends and active
 	active map[string]int // open connections by backend
 	wg     sync.WaitGroup
 }
@@ -170,6 +170,13 @@ func startBalancer(t testing.TB, backends []string) *balancer {
 
 func (b *balancer) Address() string { return b.ln.Addr().String() }
 
+// setBackends replaces the backends new connections go to.
+func (b *balancer) setBackends(backends []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.backends = backends
+}
+
 func (b *balancer) serve() {
 	defer b.wg.Done()
 	for {
@@ -188,9 +195,12 @@ func (b *balancer) serve() {
 // forward connects conn to the first backend, in turn, that accepts.
 func (b *balancer) forward(conn net.Conn) {
 	defer conn.Close()
+	b.mu.Lock()
+	backends := b.backends
+	b.mu.Unlock()
 	start := int(b.next.Add(1))
-	for i := range b.backends {
-		backend := b.backends[(start+i)%len(b.backends)]
+	for i := range backends {
+		backend := backends[(start+i)%len(backends)]
 		up, err := net.DialTimeout("tcp", backend, time.Second)
 		if err != nil {
 			continue

@@ -196,3 +196,53 @@ func killUnderClient(t *testing.T, cl *cluster, lb *balancer) {
 		}
 	}
 }
+
+// TestWatchResumesOnARestartedAPIServer: a client's watches move to an
+// apiserver that was restarted after they began, as in a rolling
+// upgrade. Its watch cache starts with etcd's recent history, so the
+// watches resume there from their last resourceVersion instead of
+// getting 410 Expired and listing again.
+func TestWatchResumesOnARestartedAPIServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	cl := startCluster(t)
+	lb := startBalancer(t, []string{cl.address(0)})
+	c, rec, _ := connect(t, cl, lb)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const ns = "default"
+	cms := c.CoreV1().ConfigMaps(ns)
+	if _, err := cms.Create(ctx, &corev1.ConfigMap{Metadata: &metav1.ObjectMeta{Name: "before"}}, client.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	inf := startInformer(t, ctx, cms)
+	lists := rec.count("List")
+
+	restarted := cl.servers[1]
+	restarted.Kill()
+	restarted.Start()
+	// Writes of another kind move etcd past the informer's revision.
+	if _, err := c.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{Metadata: &metav1.ObjectMeta{Name: "elsewhere"}}, client.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lb.setBackends([]string{cl.address(1)})
+	cl.servers[0].Kill()
+	defer cl.servers[0].Start()
+	framework.Eventually(t, time.Minute, "a write through the restarted apiserver", func() error {
+		_, err := cms.Create(ctx, &corev1.ConfigMap{Metadata: &metav1.ObjectMeta{Name: "after"}}, client.WriteOptions{})
+		if client.IsAlreadyExists(err) {
+			return nil
+		}
+		return err
+	})
+	framework.Eventually(t, time.Minute, "the informer sees the write", func() error {
+		if m := missing(inf.Store(), []string{"before", "after"}); len(m) > 0 {
+			return fmt.Errorf("lacks %v", m)
+		}
+		return nil
+	})
+	if got := rec.count("List"); got != lists {
+		t.Errorf("the informer listed %d times on the restarted apiserver; it must resume its watch", got-lists)
+	}
+}
