@@ -82,20 +82,14 @@ func (p *poller) since(t time.Time) (failed int, back time.Time) {
 func BenchmarkAPIServerKill(b *testing.B) {
 	cl := startCluster(b)
 	b.Run("endpoints", func(b *testing.B) { benchmarkKills(b, cl, nil) })
-	b.Run("load balancer", func(b *testing.B) {
-		benchmarkKills(b, cl, startBalancer(b, []string{cl.address(0), cl.address(1), cl.address(2)}))
-	})
+	b.Run("load balancer", func(b *testing.B) { benchmarkKills(b, cl, cl.balancer(b)) })
 }
 
 func benchmarkKills(b *testing.B, cl *cluster, lb *balancer) {
 	c, _, current := connect(b, cl, lb)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	ns := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{Metadata: &metav1.ObjectMeta{Name: ns}}, client.WriteOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	cms := c.CoreV1().ConfigMaps(ns)
+	cms := c.CoreV1().ConfigMaps(createNamespace(b, ctx, c, "bench"))
 	if _, err := cms.Create(ctx, &corev1.ConfigMap{Metadata: &metav1.ObjectMeta{Name: "probe"}}, client.WriteOptions{}); err != nil {
 		b.Fatal(err)
 	}

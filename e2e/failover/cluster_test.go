@@ -24,6 +24,8 @@ import (
 	"google.golang.org/grpc/peer"
 	"k8s.io/client-go/tools/clientcmd"
 
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
 	"skiff.dev/e2e/framework"
 	"skiff.dev/pkg/client"
 )
@@ -166,6 +168,26 @@ func startBalancer(t testing.TB, backends []string) *balancer {
 	go b.serve()
 	t.Cleanup(func() { _ = ln.Close(); b.wg.Wait() })
 	return b
+}
+
+// balancer is a load balancer in front of all the apiservers.
+func (c *cluster) balancer(t testing.TB) *balancer {
+	t.Helper()
+	all := make([]string, len(c.servers))
+	for i := range c.servers {
+		all[i] = c.address(i)
+	}
+	return startBalancer(t, all)
+}
+
+// createNamespace creates a namespace of a new name starting with prefix.
+func createNamespace(t testing.TB, ctx context.Context, c *client.Client, prefix string) string {
+	t.Helper()
+	ns := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{Metadata: &metav1.ObjectMeta{Name: ns}}, client.WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return ns
 }
 
 func (b *balancer) Address() string { return b.ln.Addr().String() }

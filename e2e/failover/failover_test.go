@@ -110,19 +110,14 @@ func TestClientMovesToAnotherAPIServer(t *testing.T) {
 	}
 	cl := startCluster(t)
 	t.Run("endpoints", func(t *testing.T) { killUnderClient(t, cl, nil) })
-	t.Run("load balancer", func(t *testing.T) {
-		killUnderClient(t, cl, startBalancer(t, []string{cl.address(0), cl.address(1), cl.address(2)}))
-	})
+	t.Run("load balancer", func(t *testing.T) { killUnderClient(t, cl, cl.balancer(t)) })
 }
 
 func killUnderClient(t *testing.T, cl *cluster, lb *balancer) {
 	c, rec, current := connect(t, cl, lb)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ns := fmt.Sprintf("failover-%d", time.Now().UnixNano())
-	if _, err := c.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{Metadata: &metav1.ObjectMeta{Name: ns}}, client.WriteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ns := createNamespace(t, ctx, c, "failover")
 	cms := c.CoreV1().ConfigMaps(ns)
 	cmInformer := startInformer(t, ctx, cms)
 	podInformer := startInformer(t, ctx, c.CoreV1().Pods(ns).Resource)
