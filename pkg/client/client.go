@@ -2,6 +2,12 @@
 // face: CRUD, status updates, patches and watches for every served kind,
 // with errors that carry the Kubernetes Status. Every Skiff component
 // talks to the apiserver through it.
+//
+// A client survives the loss of its apiserver: it pings a quiet
+// connection, connects again within seconds, to another apiserver when
+// Config.Endpoints (or the kubeconfig's skiff.dev/apiserver-endpoints
+// extension) names several or through a load balancer, and retries the
+// reads that the broken connection failed (dial.go, retry.go).
 package client
 
 import (
