@@ -214,13 +214,14 @@ func TestWatchResumesOnARestartedAPIServer(t *testing.T) {
 	inf := startInformer(t, ctx, cms)
 	lists := rec.count("List")
 
-	restarted := cl.servers[1]
-	restarted.Kill()
-	restarted.Start()
-	// Writes of another kind move etcd past the informer's revision.
+	// A write of another kind moves etcd past the informer's revision;
+	// then an apiserver restarts, its watch caches starting after it.
 	if _, err := c.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{Metadata: &metav1.ObjectMeta{Name: "elsewhere"}}, client.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	restarted := cl.servers[1]
+	restarted.Kill()
+	restarted.Start()
 	lb.setBackends([]string{cl.address(1)})
 	cl.servers[0].Kill()
 	defer cl.servers[0].Start()
