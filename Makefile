@@ -128,6 +128,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 30s) each; a crasher lands 
 
 bench: ## apiserver, scheduler, controller-manager, kubelet, proxy, cluster DNS and storage benchmarks (see docs/performance.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./services/apiserver/...
+	$(GO) test -run '^$$' -bench BenchmarkAPIServerKill -benchtime=10x -timeout 20m -v ./e2e/failover/
 	$(GO) test -run '^$$' -bench BenchmarkScheduling -benchtime=1x -timeout 40m -v ./e2e/scheduler/
 	$(GO) test -run '^$$' -bench BenchmarkDeployment1000 -benchtime=1x -v ./e2e/controllermanager/
 	$(GO) test -run '^$$' -bench 'BenchmarkPodStartup|BenchmarkHollowNodes|BenchmarkHollowJob' -benchtime=1x -timeout 40m -v ./e2e/kubelet/

@@ -53,7 +53,32 @@ func StartAPIServer(t testing.TB, flags ...string) *APIServer {
 // StartAPIServerWithFlags is StartAPIServer with more flags.
 func StartAPIServerWithFlags(t testing.TB, flags ...string) *APIServer {
 	t.Helper()
-	s := &APIServer{t: t, DataDir: t.TempDir(), Flags: flags}
+	return startAPIServerIn(t, t.TempDir(), flags)
+}
+
+// StartAPIServerPeer starts another apiserver of first's cluster, with
+// first's flags (which name an external etcd: --etcd-servers) and a copy
+// of its certificates, keys and token file, as the apiservers behind one
+// address share them: each one's clients can move to any other.
+func StartAPIServerPeer(t testing.TB, first *APIServer) *APIServer {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(filepath.Join(dir, "pki"), os.DirFS(filepath.Join(first.DataDir, "pki"))); err != nil {
+		t.Fatalf("copy the PKI: %v", err)
+	}
+	tokens, err := os.ReadFile(filepath.Join(first.DataDir, "tokens.csv"))
+	if err != nil {
+		t.Fatalf("read the token file: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokens.csv"), tokens, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startAPIServerIn(t, dir, first.Flags)
+}
+
+func startAPIServerIn(t testing.TB, dir string, flags []string) *APIServer {
+	t.Helper()
+	s := &APIServer{t: t, DataDir: dir, Flags: flags}
 	t.Cleanup(s.Stop)
 	for attempt := 1; ; attempt++ {
 		s.Port = FreePort(t)
@@ -144,6 +169,19 @@ func (s *APIServer) start() error {
 		case <-tick.C:
 		}
 	}
+}
+
+// Kill ends the process at once (SIGKILL), as a crash would; Start
+// starts it again.
+func (s *APIServer) Kill() {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	<-done
 }
 
 // Stop ends the process gracefully (SIGTERM, then SIGKILL).

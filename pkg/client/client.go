@@ -2,6 +2,12 @@
 // face: CRUD, status updates, patches and watches for every served kind,
 // with errors that carry the Kubernetes Status. Every Skiff component
 // talks to the apiserver through it.
+//
+// A client survives the loss of its apiserver: it pings a quiet
+// connection, connects again within seconds, to another apiserver when
+// Config.Endpoints (or the kubeconfig's skiff.dev/apiserver-endpoints
+// extension) names several or through a load balancer, and retries the
+// reads that the broken connection failed (dial.go, retry.go).
 package client
 
 import (
@@ -11,7 +17,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 
@@ -25,6 +30,12 @@ import (
 type Config struct {
 	// Address is host:port of the apiserver's secure port.
 	Address string
+	// Endpoints are the host:port of further apiservers of the same
+	// cluster. With them, the client talks to one of them all, in its own
+	// random order, and moves to the next that answers when its own fails
+	// (dial.go); without, Address may be a load balancer's, which does the
+	// same.
+	Endpoints []string
 	// Token is the bearer token sent with every call.
 	Token string
 	// CAData is the PEM bundle that signs the server's certificate; empty
@@ -59,6 +70,12 @@ type kubeconfig struct {
 			CertificateAuthority     string `json:"certificate-authority"`
 			CertificateAuthorityData string `json:"certificate-authority-data"`
 			TLSServerName            string `json:"tls-server-name"`
+			Extensions               []struct {
+				Name      string `json:"name"`
+				Extension struct {
+					Servers []string `json:"servers"`
+				} `json:"extension"`
+			} `json:"extensions"`
 		} `json:"cluster"`
 	} `json:"clusters"`
 	Users []struct {
@@ -106,11 +123,23 @@ func FromKubeconfig(path string) (Config, error) {
 			continue
 		}
 		found = true
-		u, err := url.Parse(c.Cluster.Server)
-		if err != nil || u.Host == "" {
-			return Config{}, fmt.Errorf("%s: cluster %s: bad server %q", path, c.Name, c.Cluster.Server)
+		host, err := serverHost(c.Cluster.Server)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s: cluster %s: %w", path, c.Name, err)
 		}
-		cfg.Address, cfg.ServerName = u.Host, c.Cluster.TLSServerName
+		cfg.Address, cfg.ServerName = host, c.Cluster.TLSServerName
+		for _, ext := range c.Cluster.Extensions {
+			if ext.Name != EndpointsExtension {
+				continue
+			}
+			for _, server := range ext.Extension.Servers {
+				host, err := serverHost(server)
+				if err != nil {
+					return Config{}, fmt.Errorf("%s: cluster %s: extension %s: %w", path, c.Name, EndpointsExtension, err)
+				}
+				cfg.Endpoints = append(cfg.Endpoints, host)
+			}
+		}
 		switch {
 		case c.Cluster.CertificateAuthorityData != "":
 			if cfg.CAData, err = base64.StdEncoding.DecodeString(c.Cluster.CertificateAuthorityData); err != nil {
@@ -243,15 +272,22 @@ func New(cfg Config, opts ...grpc.DialOption) (*Client, error) {
 		grpc.WithUserAgent(filepath.Base(os.Args[0])),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxRecvMsgSize), grpc.MaxCallSendMsgSize(MaxSendMsgSize)),
 	}
-	// Calls are retried as client-go retries them (retry.go).
+	// Calls are retried as client-go retries them (retry.go); a lost
+	// apiserver is noticed and replaced (dial.go).
 	all = append(all, retryOptions()...)
+	all = append(all, connectionOptions()...)
+	target, targetOpts, err := dialTarget(cfg)
+	if err != nil {
+		return nil, err
+	}
+	all = append(all, targetOpts...)
 	switch {
 	case cfg.TokenSource != nil:
 		all = append(all, grpc.WithPerRPCCredentials(sourceCredentials{cfg.TokenSource}))
 	case cfg.Token != "":
 		all = append(all, grpc.WithPerRPCCredentials(tokenCredentials(cfg.Token)))
 	}
-	conn, err := grpc.NewClient(cfg.Address, append(all, opts...)...)
+	conn, err := grpc.NewClient(target, append(all, opts...)...)
 	if err != nil {
 		return nil, err
 	}

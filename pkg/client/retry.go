@@ -22,7 +22,9 @@ import (
 //   - A call that failed in transport (codes.Unavailable without a
 //     Status: the connection was refused or broke) is retried only when it
 //     reads (Get, List, GetScale and the start of a Watch): a write may
-//     have been applied before the connection broke.
+//     have been applied before the connection broke. The first such retry
+//     goes at once, on a new connection (dial.go), the next ones after the
+//     back-off.
 //   - At most maxRetries retries, each after the Retry-After or a growing
 //     back-off, whichever is longer, and never past the call's deadline:
 //     when the wait would end after it, the last answer is returned.
@@ -72,6 +74,12 @@ func retryWait(method string, err error, n int) (time.Duration, bool) {
 		return 0, false
 	}
 	if s.Code() == codes.Unavailable && isRead(method) {
+		if n == 0 {
+			// The connection broke: gRPC connects again, to another
+			// apiserver when it knows several, before it sends the
+			// retry, and fails it at once only when none answers.
+			return 0, true
+		}
 		return backoff(n), true
 	}
 	return 0, false

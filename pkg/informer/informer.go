@@ -1,8 +1,9 @@
 // Package informer keeps a local cache of one kind of object in step with
 // the apiserver: it lists, then watches from the list's resourceVersion,
-// tells handlers about every change, and recovers from a dropped watch or
-// a 410 Expired by listing again and telling handlers only what differs,
-// so no change is lost or reported twice.
+// tells handlers about every change, resumes a dropped watch from the last
+// resourceVersion it saw (on whichever apiserver the client reaches then),
+// and recovers from a 410 Expired by listing again and telling handlers
+// only what differs, so no change is lost or reported twice.
 package informer
 
 import (
@@ -153,8 +154,16 @@ func (i *Informer[T]) Start(ctx context.Context) error {
 			failures = 0
 		}
 		var err error
-		needList, resync, err = i.watch(ctx, resync)
+		var progressed bool
+		needList, progressed, resync, err = i.watch(ctx, resync)
 		if err != nil && ctx.Err() == nil {
+			// A watch that delivered changes before it broke (its
+			// apiserver went away, or ended it) is resumed at once from
+			// the last resourceVersion; only watches that fail again and
+			// again back off further.
+			if progressed {
+				failures = 0
+			}
 			failures++
 			slog.DebugContext(ctx, "informer watch ended", "err", err, "relist", needList)
 			if !i.wait(ctx, failures) {
@@ -225,8 +234,10 @@ func (i *Informer[T]) relist(ctx context.Context) error {
 var errExpired = errors.New("watch expired")
 
 // watch follows changes from the last resourceVersion until the watch
-// ends. It reports whether a relist is needed.
-func (i *Informer[T]) watch(ctx context.Context, resync <-chan time.Time) (bool, <-chan time.Time, error) {
+// ends, on whichever apiserver the client reaches. It reports whether a
+// relist is needed (410 Expired only) and whether the watch delivered
+// anything before it ended.
+func (i *Informer[T]) watch(ctx context.Context, resync <-chan time.Time) (relist, progressed bool, _ <-chan time.Time, _ error) {
 	opts := i.listOptions()
 	i.mu.Lock()
 	opts.ResourceVersion = i.rv
@@ -234,32 +245,33 @@ func (i *Informer[T]) watch(ctx context.Context, resync <-chan time.Time) (bool,
 	opts.AllowWatchBookmarks = true
 	w, err := i.src.Watch(ctx, opts)
 	if err != nil {
-		return client.IsExpired(err), resync, err
+		return client.IsExpired(err), false, resync, err
 	}
 	defer w.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return false, resync, nil
+			return false, progressed, resync, nil
 		case <-resync:
 			i.resync()
 			resync = i.opts.Clock.After(i.opts.Resync)
 		case ev, ok := <-w.ResultChan():
 			if !ok {
-				return false, resync, errors.New("watch closed")
+				return false, progressed, resync, errors.New("watch closed")
 			}
 			switch ev.Type {
 			case client.Error:
 				if ev.Status.GetCode() == 410 {
-					return true, resync, errExpired
+					return true, progressed, resync, errExpired
 				}
-				return false, resync, errors.New(ev.Status.GetMessage())
+				return false, progressed, resync, errors.New(ev.Status.GetMessage())
 			case client.Bookmark:
 				i.setRV(Meta(ev.Object).GetResourceVersion())
 			default:
 				i.apply(ev.Type, ev.Object)
 				i.setRV(Meta(ev.Object).GetResourceVersion())
 			}
+			progressed = true
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
 	apiextensionsv1 "skiff.dev/api/apiextensions/v1"
@@ -165,10 +166,14 @@ func New(cfg Config) (*API, error) {
 // deleted namespace is emptied and finalized by the controller-manager's
 // namespace controller.
 func (a *API) Start(ctx context.Context) error {
+	// The caches start side by side: each waits for etcd to deliver its
+	// history (storage/history.go), which etcd does for all at once.
+	var caches errgroup.Group
 	for _, st := range a.caches {
-		if err := st.Start(ctx); err != nil {
-			return err
-		}
+		caches.Go(func() error { return st.Start(ctx) })
+	}
+	if err := caches.Wait(); err != nil {
+		return err
 	}
 	ns := a.Backend("", "namespaces")
 	if err := namespaces.EnsureSystem(ctx, ns); err != nil {

@@ -161,6 +161,11 @@ func Run(ctx context.Context, o *Options) error {
 		Handler: handler, TLSConfig: tlsConfig, ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:    slog.NewLogLogger(slog.Default().Handler(), slog.LevelDebug),
 		BaseContext: func(net.Listener) context.Context { return runCtx },
+		// A client that vanished without closing its connection (its
+		// host died, the network was cut) is noticed by a ping and its
+		// watches are ended, as its own pings (pkg/client) notice a
+		// vanished server.
+		HTTP2: &http.HTTP2Config{SendPingTimeout: clientPingAfter, PingTimeout: clientPingTimeout},
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
@@ -183,6 +188,13 @@ func Run(ctx context.Context, o *Options) error {
 	})
 	return g.Wait()
 }
+
+// The server pings a connection quiet for clientPingAfter and closes it
+// when no answer comes within clientPingTimeout.
+const (
+	clientPingAfter   = 30 * time.Second
+	clientPingTimeout = 15 * time.Second
+)
 
 // etcd starts embedded etcd or connects to the external cluster.
 func (o *Options) etcd(ctx context.Context) (*clientv3.Client, func(), error) {

@@ -70,13 +70,15 @@ func newCache(s *Store) *cache {
 	return c
 }
 
-// start lists the current state, then follows etcd until ctx ends.
+// start lists the current state and the history before it (history.go),
+// then follows etcd until ctx ends.
 func (c *cache) start(ctx context.Context) error {
 	rev, err := c.relist(ctx)
 	if err != nil {
 		close(c.done)
 		return err
 	}
+	c.backfill(ctx, rev)
 	go c.run(ctx, rev)
 	return nil
 }

@@ -331,3 +331,87 @@ func TestWatchFromARevisionOfAnotherResource(t *testing.T) {
 		t.Fatalf("got %s %s, want ADDED y", ev.Type, meta(ev.Object).GetName())
 	}
 }
+
+// TestWatchResumesOnACacheStartedLater: a second store on the same etcd,
+// started after a client's revision (another apiserver, restarted), lets
+// the client's watch resume from it with every change since, instead of
+// 410 Expired.
+func TestWatchResumesOnACacheStartedLater(t *testing.T) {
+	s, e := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first, err := s.Create(ctx, obj("a", "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv := meta(first).GetResourceVersion()
+	if _, err := s.Create(ctx, obj("a", "y")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, "a", "x", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Client().Put(ctx, "/registry/other/thing", "v"); err != nil {
+		t.Fatal(err)
+	}
+	later := New(Config{Client: e.Client(), Group: "test", Resource: "things", Namespaced: true,
+		NewFunc: func() proto.Message { return &metav1.PartialObjectMetadata{} }, Codec: protoCodec{}, WatchCacheSize: 50})
+	if err := later.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w, err := later.Watch(ctx, "a", WatchOptions{ResourceVersion: rv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	for _, want := range []string{EventAdded + " y", EventDeleted + " x"} {
+		ev := nextEvent(t, w)
+		if ev.Type == EventError {
+			t.Fatalf("got ERROR %v, want %s", ev.Err, want)
+		}
+		if got := ev.Type + " " + meta(ev.Object).GetName(); got != want {
+			t.Fatalf("got %s, want %s", got, want)
+		}
+	}
+}
+
+// TestCacheStartsAfterCompaction: a cache whose history is compacted
+// starts from what is left of it.
+func TestCacheStartsAfterCompaction(t *testing.T) {
+	s, e := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var revs []string
+	for _, name := range []string{"x", "y", "z"} {
+		created, err := s.Create(ctx, obj("a", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		revs = append(revs, meta(created).GetResourceVersion())
+	}
+	compactAt, _ := strconv.ParseInt(revs[1], 10, 64)
+	if _, err := e.Client().Compact(ctx, compactAt); err != nil {
+		t.Fatal(err)
+	}
+	later := New(Config{Client: e.Client(), Group: "test", Resource: "things", Namespaced: true,
+		NewFunc: func() proto.Message { return &metav1.PartialObjectMetadata{} }, Codec: protoCodec{}, WatchCacheSize: 50})
+	if err := later.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w, err := later.Watch(ctx, "a", WatchOptions{ResourceVersion: revs[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, w); ev.Type != EventAdded || meta(ev.Object).GetName() != "z" {
+		t.Errorf("from the compaction: got %s %v, want ADDED z", ev.Type, ev.Err)
+	}
+	w.Stop()
+	old, err := later.Watch(ctx, "a", WatchOptions{ResourceVersion: revs[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Stop()
+	if ev := nextEvent(t, old); ev.Type != EventError || !IsExpired(ev.Err) {
+		t.Errorf("before the compaction: got %s %v, want ERROR Expired", ev.Type, ev.Err)
+	}
+}

@@ -44,8 +44,8 @@ type Builder struct {
 // makes no call: the account is created, if missing, and its first token
 // requested at the client's first call.
 func (b *Builder) ClientFor(account string) (*client.Client, error) {
-	cfg := client.Config{Address: b.Config.Address, CAData: b.Config.CAData, ServerName: b.Config.ServerName,
-		TokenSource: &tokens{b: b, account: account}}
+	cfg := client.Config{Address: b.Config.Address, Endpoints: b.Config.Endpoints, CAData: b.Config.CAData,
+		ServerName: b.Config.ServerName, TokenSource: &tokens{b: b, account: account}}
 	return client.New(cfg)
 }
 

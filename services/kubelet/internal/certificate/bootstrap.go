@@ -276,6 +276,14 @@ func writeKubeconfig(path string, boot client.Config, pemPath string) error {
 	if boot.ServerName != "" {
 		fmt.Fprintf(&b, "    tls-server-name: %q\n", boot.ServerName)
 	}
+	// The further apiservers the bootstrap kubeconfig names stay the
+	// kubelet's.
+	if len(boot.Endpoints) > 0 {
+		fmt.Fprintf(&b, "    extensions:\n    - name: %s\n      extension:\n        servers:\n", client.EndpointsExtension)
+		for _, e := range boot.Endpoints {
+			fmt.Fprintf(&b, "        - %q\n", "https://"+e)
+		}
+	}
 	fmt.Fprintf(&b, "users:\n- name: default-auth\n  user:\n    client-certificate: %q\n    client-key: %q\n", abs, abs)
 	b.WriteString("contexts:\n- name: default-context\n  context:\n    cluster: default-cluster\n    user: default-auth\n    namespace: default\n")
 	b.WriteString("current-context: default-context\n")

@@ -237,3 +237,20 @@ func TestDialerCloseAll(t *testing.T) {
 		}
 	}
 }
+
+// TestKubeconfigKeepsEndpoints: the kubeconfig a bootstrapped kubelet
+// writes names the further apiservers its bootstrap kubeconfig named.
+func TestKubeconfigKeepsEndpoints(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kubelet.kubeconfig")
+	boot := client.Config{Address: "10.0.0.11:6443", Endpoints: []string{"10.0.0.12:6443", "10.0.0.13:6443"}}
+	if err := writeKubeconfig(path, boot, filepath.Join(t.TempDir(), "current.pem")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := client.FromKubeconfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Address != boot.Address || !slices.Equal(cfg.Endpoints, boot.Endpoints) {
+		t.Errorf("address %q endpoints %q, want %q %q", cfg.Address, cfg.Endpoints, boot.Address, boot.Endpoints)
+	}
+}
