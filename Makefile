@@ -174,6 +174,20 @@ $(BIN)/coredns: tools/coredns/go.mod tools/coredns/go.sum
 	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/coredns -trimpath -ldflags='-s -w' -o $(BIN)/coredns github.com/coredns/coredns >$(BIN)/coredns.log 2>&1 || \
 		{ tail -n 30 $(BIN)/coredns.log; echo "building bin/coredns failed; its whole output is in bin/coredns.log" >&2; exit 1; }
 
+# helm, the Kubernetes package manager, built from its Go module at the
+# version tools/helm/go.mod pins (v3.21.4): e2e/chart drives it against a
+# real apiserver, and charts/skiff is installed with it (docs/helm.md).
+.PHONY: helm
+helm: $(BIN)/helm ## the helm CLI from its Go module (charts/skiff's tests and installs)
+
+HELM_VERSION := $(shell awk '$$1 == "helm.sh/helm/v3" {print $$2}' tools/helm/go.mod)
+
+$(BIN)/helm: tools/helm/go.mod tools/helm/go.sum
+	@mkdir -p $(BIN)
+	@echo "build bin/helm: helm from its Go module; output in bin/helm.log"
+	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/helm -trimpath -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION)" -o $(BIN)/helm helm.sh/helm/v3/cmd/helm >$(BIN)/helm.log 2>&1 || \
+		{ tail -n 30 $(BIN)/helm.log; echo "building bin/helm failed; its whole output is in bin/helm.log" >&2; exit 1; }
+
 proto: tools ## regenerate api/ from proto/
 	buf lint
 	find api -name '*.pb.go' -delete
