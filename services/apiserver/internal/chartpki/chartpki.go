@@ -158,8 +158,10 @@ func (c Config) Secrets() []Spec {
 		{c.Release + "-apiserver-certs", map[string]string{"ca.crt": ca.CACert,
 			"apiserver.crt": ca.ServingCert, "apiserver.key": ca.ServingKey,
 			"apiserver-kubelet-client.crt": ca.KubeletClientCert, "apiserver-kubelet-client.key": ca.KubeletClientKey,
-			"sa.key": saKey, "sa.pub": saPub,
 			"etcd-ca.crt": etcd.CACert, "apiserver-etcd-client.crt": etcd.ClientCert, "apiserver-etcd-client.key": etcd.ClientKey}},
+		// Apart from the certificates, so that replacing those (new names
+		// for the apiserver) keeps every service-account token valid.
+		{c.Release + "-service-account-key", map[string]string{"sa.key": saKey, "sa.pub": saPub}},
 	}
 	for _, cl := range Clients {
 		specs = append(specs, Spec{c.Release + "-" + cl.Secret, map[string]string{"kubeconfig": kubeconfigFile(cl.Name)}})
