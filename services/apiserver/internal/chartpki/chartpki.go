@@ -118,24 +118,26 @@ func serviceNames(svc, ns, domain string) []string {
 const NodeTokenGroup = "system:bootstrappers:kubeadm:default-node-token"
 
 // Client is a user the chart's components or people authenticate as
-// with a client certificate of Skiff's CA.
+// with a client certificate of Skiff's CA; its kubeconfig is the Secret
+// <release>-<name>-kubeconfig.
 type Client struct {
 	pki.Client
-	// Secret is the suffix of the Secret holding its kubeconfig.
-	Secret string
 	// Admin users get AdminServer in their kubeconfig.
 	Admin bool
 }
 
-// Clients are the identities issued: each component's is the user
-// Kubernetes' bootstrap policy grants that component's permissions to,
-// as the apiserver issues them for itself (internal/app.Components).
-var Clients = []Client{
-	{Client: pki.Client{Name: "scheduler", CommonName: "system:kube-scheduler"}, Secret: "scheduler-kubeconfig"},
-	{Client: pki.Client{Name: "controller-manager", CommonName: "system:kube-controller-manager"}, Secret: "controller-manager-kubeconfig"},
-	{Client: pki.Client{Name: "cloud-controller", CommonName: "system:cloud-controller-manager"}, Secret: "cloud-controller-kubeconfig"},
-	{Client: pki.Client{Name: "proxy", CommonName: "system:kube-proxy"}, Secret: "proxy-kubeconfig"},
-	{Client: pki.Client{Name: "admin", CommonName: "skiff-admin", Organization: []string{"system:masters"}}, Secret: "admin-kubeconfig", Admin: true},
+// Clients are the identities issued: the components', as the apiserver
+// issues them for itself (pki.Components), and the administrator, in
+// system:masters.
+var Clients = append(componentClients(),
+	Client{Client: pki.Client{Name: "admin", CommonName: "skiff-admin", Organization: []string{"system:masters"}}, Admin: true})
+
+func componentClients() []Client {
+	var out []Client
+	for _, c := range pki.Components {
+		out = append(out, Client{Client: c})
+	}
+	return out
 }
 
 // Spec is one Secret: each data key and the file under the scratch
@@ -164,7 +166,7 @@ func (c Config) Secrets() []Spec {
 		{c.Release + "-service-account-key", map[string]string{"sa.key": saKey, "sa.pub": saPub}},
 	}
 	for _, cl := range Clients {
-		specs = append(specs, Spec{c.Release + "-" + cl.Secret, map[string]string{"kubeconfig": kubeconfigFile(cl.Name)}})
+		specs = append(specs, Spec{c.Release + "-" + cl.Name + "-kubeconfig", map[string]string{"kubeconfig": kubeconfigFile(cl.Name)}})
 	}
 	return append(specs, Spec{c.Release + "-node-bootstrap", map[string]string{
 		"kubeconfig": kubeconfigFile("node-bootstrap"), "token": nodeTokenFile}})
@@ -212,15 +214,7 @@ func writeClientKubeconfig(dir string, c Config, cl Client, caPEM []byte) error 
 	if exists(path) {
 		return nil
 	}
-	certFile, keyFile, err := pki.EnsureClient(filepath.Join(dir, "pki"), cl.Client)
-	if err != nil {
-		return err
-	}
-	cert, err := os.ReadFile(certFile)
-	if err != nil {
-		return err
-	}
-	key, err := os.ReadFile(keyFile)
+	cert, key, err := pki.EnsureClientPEM(filepath.Join(dir, "pki"), cl.Client)
 	if err != nil {
 		return err
 	}
