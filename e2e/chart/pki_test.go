@@ -99,6 +99,13 @@ func secretsOf(t *testing.T, cs kubernetes.Interface) map[string]*corev1.Secret 
 	return out
 }
 
+func createNamespace(t *testing.T, cs kubernetes.Interface, name string) {
+	t.Helper()
+	if _, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func parseCert(t *testing.T, data []byte) *x509.Certificate {
 	t.Helper()
 	b, _ := pem.Decode(data)
@@ -122,9 +129,7 @@ func TestPKIGenerate(t *testing.T) {
 	srv := framework.StartAPIServer(t)
 	cs := kubernetes.NewForConfigOrDie(srv.RESTConfig())
 	ctx := context.Background()
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "hosting"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createNamespace(t, cs, "hosting")
 	kubeconfig := jobKubeconfig(t, srv)
 	generate := func() {
 		t.Helper()
@@ -239,9 +244,7 @@ func TestPKIRefuses(t *testing.T) {
 	srv := framework.StartAPIServer(t)
 	cs := kubernetes.NewForConfigOrDie(srv.RESTConfig())
 	ctx := context.Background()
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "hosting"}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	createNamespace(t, cs, "hosting")
 	if _, err := cs.CoreV1().Secrets("hosting").Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hosted-skiff-etcd-ca"},
 		Data: map[string][]byte{"ca.crt": []byte("x")}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
