@@ -59,7 +59,7 @@ func inventory(t *testing.T, kubeconfig string) string {
 // TestInstallRefusesBadValues: helm install with values the schema
 // refuses (an even etcd, an unknown key, a bad Service type) fails with
 // the schema's message, and nothing is created in the cluster, not even
-// the release's own Secret.
+// the release's own Secret; a dry run with good values prints the NOTES.
 func TestInstallRefusesBadValues(t *testing.T) {
 	srv := framework.StartAPIServer(t)
 	if out, err := framework.Kubectl(t, srv.Kubeconfig(), "", "create", "namespace", "hosting"); err != nil {
@@ -85,6 +85,27 @@ func TestInstallRefusesBadValues(t *testing.T) {
 			for _, w := range tt.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("helm install --set %s: %q not in its message:\n%s", tt.set, w, out)
+				}
+			}
+		})
+	}
+	// What helm install prints for good values, without installing:
+	// NOTES.txt's way to the control plane for each Service type.
+	for typ, want := range map[string]string{
+		"LoadBalancer": "jsonpath='{.status.loadBalancer.ingress[0].ip}'",
+		"NodePort":     "jsonpath='{.spec.ports[0].nodePort}'",
+		"ClusterIP":    "port-forward service/hosted-skiff-apiserver 6443:6443",
+	} {
+		t.Run("NOTES with a "+typ+" Service", func(t *testing.T) {
+			out, err := helm(t, srv.Kubeconfig(), "install", "hosted", chartDir(), "--namespace", "hosting", "--dry-run=server", "--set", "apiserver.service.type="+typ)
+			if err != nil {
+				t.Fatalf("helm install --dry-run=server: %v\n%s", err, out)
+			}
+			notes := out[strings.Index(out, "NOTES:"):]
+			for _, w := range []string{want, "helm test hosted -n hosting", "secret hosted-skiff-admin-kubeconfig", "secret hosted-skiff-node-bootstrap",
+				"--bootstrap-kubeconfig=node-bootstrap.kubeconfig"} {
+				if !strings.Contains(notes, w) {
+					t.Errorf("NOTES lack %q:\n%s", w, notes)
 				}
 			}
 		})
