@@ -193,6 +193,20 @@ $(BIN)/etcdctl $(BIN)/etcdutl: tools/etcd/go.mod tools/etcd/go.sum
 	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/etcd -trimpath -ldflags='-s -w' -o $@ go.etcd.io/etcd/$(@F)/v3 >$(BIN)/$(@F).log 2>&1 || \
 		{ tail -n 30 $(BIN)/$(@F).log; echo "building bin/$(@F) failed; its whole output is in bin/$(@F).log" >&2; exit 1; }
 
+# helm, the Kubernetes package manager, built from its Go module at the
+# version tools/helm/go.mod pins (v3.21.4): e2e/chart drives it against a
+# real apiserver, and charts/skiff is installed with it (docs/helm.md).
+.PHONY: helm
+helm: $(BIN)/helm ## the helm CLI from its Go module (charts/skiff's tests and installs)
+
+HELM_VERSION := $(shell awk '$$1 == "helm.sh/helm/v3" {print $$2}' tools/helm/go.mod)
+
+$(BIN)/helm: tools/helm/go.mod tools/helm/go.sum
+	@mkdir -p $(BIN)
+	@echo "build bin/helm: helm from its Go module; output in bin/helm.log"
+	@GOWORK=off CGO_ENABLED=0 $(GO) build -C tools/helm -trimpath -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION)" -o $(BIN)/helm helm.sh/helm/v3/cmd/helm >$(BIN)/helm.log 2>&1 || \
+		{ tail -n 30 $(BIN)/helm.log; echo "building bin/helm failed; its whole output is in bin/helm.log" >&2; exit 1; }
+
 proto: tools ## regenerate api/ from proto/
 	buf lint
 	find api -name '*.pb.go' -delete

@@ -23,7 +23,8 @@ import (
 var (
 	services = []string{"apiserver", "scheduler", "controller-manager", "kubelet", "proxy"}
 	plugins  = []string{"maintenance"}
-	programs = []string{"skiff.dev/plugins/csi/cmd/skiff-csi-local", "skiff.dev/plugins/csi/cmd/skiff-csi-provisioner"}
+	programs = []string{"skiff.dev/plugins/csi/cmd/skiff-csi-local", "skiff.dev/plugins/csi/cmd/skiff-csi-provisioner",
+		"skiff.dev/services/apiserver/cmd/controlplane-pki"}
 )
 
 var (

@@ -34,6 +34,10 @@ var Stack = []Image{
 	// etcd-pki is the one-shot container that generates etcd's
 	// certificates before etcd starts (docker-compose.yaml's etcd-pki).
 	{Package: "./etcd", Ref: "skiff/etcd:" + StackTag, Binary: "/usr/local/bin/etcd", Tools: []Tool{probe, etcdPKI}, Dirs: []string{"/tmp"}},
+	// controlplane-pki runs charts/skiff's hook Jobs and test Pod: the
+	// control plane's certificates and kubeconfigs as Secrets, the node
+	// bootstrap token, the readiness and leader checks (docs/helm.md).
+	{Package: "skiff.dev/services/apiserver/cmd/controlplane-pki", Ref: "skiff/pki:" + StackTag, Binary: "/usr/local/bin/controlplane-pki", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
 	{Package: "./registry", Ref: "skiff/registry:" + StackTag, Binary: "/usr/local/bin/registry", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
 	{Prebuilt: "../bin/jaeger", Ref: "skiff/jaeger:" + StackTag, Binary: "/usr/local/bin/jaeger", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
 	{

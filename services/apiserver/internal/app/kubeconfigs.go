@@ -12,16 +12,6 @@ import (
 	"skiff.dev/services/apiserver/internal/pki"
 )
 
-// Components are the identities the apiserver issues kubeconfigs for when
-// it keeps its own CA: each component's client certificate names the user
-// Kubernetes' bootstrap policy grants that component's permissions to.
-var Components = []pki.Client{
-	{Name: "scheduler", CommonName: "system:kube-scheduler"},
-	{Name: "controller-manager", CommonName: "system:kube-controller-manager"},
-	{Name: "cloud-controller", CommonName: "system:cloud-controller-manager"},
-	{Name: "proxy", CommonName: "system:kube-proxy"},
-}
-
 // server is the URL the kubeconfigs name.
 func (o *Options) server() string {
 	host := o.AdvertiseAddress
@@ -84,16 +74,8 @@ func (o *Options) writeComponentKubeconfigs(caPEM []byte) error {
 	if err := os.MkdirAll(o.componentKubeconfigDir(), 0o700); err != nil {
 		return err
 	}
-	for _, c := range Components {
-		certFile, keyFile, err := pki.EnsureClient(dir, c)
-		if err != nil {
-			return err
-		}
-		cert, err := os.ReadFile(certFile)
-		if err != nil {
-			return err
-		}
-		key, err := os.ReadFile(keyFile)
+	for _, c := range pki.Components {
+		cert, key, err := pki.EnsureClientPEM(dir, c)
 		if err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"skiff.dev/pkg/client"
+	"skiff.dev/services/apiserver/internal/pki"
 )
 
 // signer issues client certificates for tests.
@@ -141,7 +142,7 @@ func TestClientCertificates(t *testing.T) {
 // component whose certificate names that component's user.
 func TestComponentKubeconfigs(t *testing.T) {
 	s := startServer(t)
-	for _, comp := range Components {
+	for _, comp := range pki.Components {
 		c, err := client.NewFromKubeconfig(filepath.Join(s.dataDir, "kubeconfigs", comp.Name+".kubeconfig"))
 		if err != nil {
 			t.Fatal(err)

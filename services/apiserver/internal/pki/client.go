@@ -20,6 +20,34 @@ type Client struct {
 	Organization []string
 }
 
+// Components are the identities the apiserver issues kubeconfigs for when
+// it keeps its own CA (and charts/skiff's controlplane-pki for the
+// control plane it deploys): each component's client certificate names
+// the user Kubernetes' bootstrap policy grants that component's
+// permissions to.
+var Components = []Client{
+	{Name: "scheduler", CommonName: "system:kube-scheduler"},
+	{Name: "controller-manager", CommonName: "system:kube-controller-manager"},
+	{Name: "cloud-controller", CommonName: "system:cloud-controller-manager"},
+	{Name: "proxy", CommonName: "system:kube-proxy"},
+}
+
+// EnsureClientPEM is EnsureClient returning the certificate and key
+// themselves, PEM, as a kubeconfig embeds them.
+func EnsureClientPEM(dir string, c Client) (cert, key []byte, err error) {
+	certFile, keyFile, err := EnsureClient(dir, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cert, err = os.ReadFile(certFile); err != nil {
+		return nil, nil, err
+	}
+	if key, err = os.ReadFile(keyFile); err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
+}
+
 // EnsureClient makes sure dir holds c's certificate, signed by the CA in
 // dir, and returns its files. A certificate that is missing, expires
 // within a day or names another subject is issued anew.

@@ -1,0 +1,180 @@
+package chartpki
+
+import (
+	"crypto/x509"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"skiff.dev/pkg/certgen"
+)
+
+var testConfig = Config{
+	Release: "cp", Namespace: "hosting", ClusterDomain: "cluster.local", EtcdReplicas: 3,
+	APIServerHosts: []string{"10.89.0.200", "skiff.example.org"}, ServiceClusterIPRange: "10.96.0.0/12",
+	Server: "https://cp-apiserver.hosting.svc:6443", AdminServer: "https://10.89.0.200:6443",
+}
+
+func load(t *testing.T, dir, certFile, keyFile string) *x509.Certificate {
+	t.Helper()
+	cert, _, err := certgen.LoadPair(filepath.Join(dir, certFile), filepath.Join(dir, keyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert
+}
+
+// TestGenerateNamesAndUsages: every certificate is signed by its CA, for
+// the use it is put to, and covers the names it is dialled by.
+func TestGenerateNamesAndUsages(t *testing.T) {
+	dir := t.TempDir()
+	if err := Generate(dir, testConfig); err != nil {
+		t.Fatal(err)
+	}
+	etcdCA, ca := load(t, dir, "etcd/ca.crt", "etcd/ca.key"), load(t, dir, "pki/ca.crt", "pki/ca.key")
+	server, client := x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth
+	tests := []struct {
+		name      string
+		cert, key string
+		ca        *x509.Certificate
+		usages    []x509.ExtKeyUsage
+		hosts     []string
+		cn        string
+	}{
+		{"etcd serving", "etcd/server.crt", "etcd/server.key", etcdCA, []x509.ExtKeyUsage{server, client},
+			[]string{"cp-etcd-0.cp-etcd.hosting.svc.cluster.local", "cp-etcd-2.cp-etcd.hosting.svc", "cp-etcd-1.cp-etcd", "cp-etcd.hosting.svc", "127.0.0.1"}, ""},
+		{"etcd peer", "etcd/peer.crt", "etcd/peer.key", etcdCA, []x509.ExtKeyUsage{server, client},
+			[]string{"cp-etcd-0.cp-etcd.hosting.svc.cluster.local", "cp-etcd-2.cp-etcd.hosting.svc"}, ""},
+		{"apiserver etcd client", "etcd/apiserver-etcd-client.crt", "etcd/apiserver-etcd-client.key", etcdCA, []x509.ExtKeyUsage{client}, nil, ""},
+		{"apiserver serving", "pki/apiserver.crt", "pki/apiserver.key", ca, []x509.ExtKeyUsage{server},
+			[]string{"cp-apiserver", "cp-apiserver.hosting.svc", "cp-apiserver.hosting.svc.cluster.local", "kubernetes.default.svc", "10.96.0.1", "10.89.0.200", "skiff.example.org"}, ""},
+		{"apiserver kubelet client", "pki/apiserver-kubelet-client.crt", "pki/apiserver-kubelet-client.key", ca, []x509.ExtKeyUsage{client}, nil, "skiff-apiserver-kubelet-client"},
+		{"scheduler", "pki/scheduler.crt", "pki/scheduler.key", ca, []x509.ExtKeyUsage{client}, nil, "system:kube-scheduler"},
+		{"controller-manager", "pki/controller-manager.crt", "pki/controller-manager.key", ca, []x509.ExtKeyUsage{client}, nil, "system:kube-controller-manager"},
+		{"cloud-controller", "pki/cloud-controller.crt", "pki/cloud-controller.key", ca, []x509.ExtKeyUsage{client}, nil, "system:cloud-controller-manager"},
+		{"proxy", "pki/proxy.crt", "pki/proxy.key", ca, []x509.ExtKeyUsage{client}, nil, "system:kube-proxy"},
+		{"admin", "pki/admin.crt", "pki/admin.key", ca, []x509.ExtKeyUsage{client}, nil, "skiff-admin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cert := load(t, dir, tt.cert, tt.key)
+			if err := cert.CheckSignatureFrom(tt.ca); err != nil {
+				t.Errorf("not signed by %s: %v", tt.ca.Subject.CommonName, err)
+			}
+			if !slices.Equal(cert.ExtKeyUsage, tt.usages) {
+				t.Errorf("extended key usages %v, want %v", cert.ExtKeyUsage, tt.usages)
+			}
+			if cert.KeyUsage != x509.KeyUsageDigitalSignature || cert.IsCA {
+				t.Errorf("key usage %v, CA %v: want a digital-signature leaf", cert.KeyUsage, cert.IsCA)
+			}
+			if !certgen.Covers(cert, tt.hosts) {
+				t.Errorf("names %v %v do not cover %v", cert.DNSNames, cert.IPAddresses, tt.hosts)
+			}
+			if tt.cn != "" && cert.Subject.CommonName != tt.cn {
+				t.Errorf("common name %q, want %q", cert.Subject.CommonName, tt.cn)
+			}
+		})
+	}
+	if admin := load(t, dir, "pki/admin.crt", "pki/admin.key"); !slices.Equal(admin.Subject.Organization, []string{"system:masters"}) {
+		t.Errorf("admin organizations %v, want system:masters", admin.Subject.Organization)
+	}
+}
+
+// TestKubeconfigs: the components' kubeconfigs name the in-cluster
+// Service, the admin's and the node bootstrap's the outside address,
+// each with Skiff's CA and its own credential.
+func TestKubeconfigs(t *testing.T) {
+	dir := t.TempDir()
+	if err := Generate(dir, testConfig); err != nil {
+		t.Fatal(err)
+	}
+	caPEM, err := os.ReadFile(filepath.Join(dir, "pki/ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := os.ReadFile(filepath.Join(dir, nodeTokenFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"scheduler": testConfig.Server, "controller-manager": testConfig.Server, "cloud-controller": testConfig.Server,
+		"proxy": testConfig.Server, "admin": testConfig.AdminServer, "node-bootstrap": testConfig.AdminServer} {
+		cfg, err := clientcmd.LoadFromFile(filepath.Join(dir, kubeconfigFile(name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cluster, user := cfg.Clusters["skiff"], cfg.AuthInfos[cfg.Contexts[cfg.CurrentContext].AuthInfo]
+		if cluster.Server != want || string(cluster.CertificateAuthorityData) != string(caPEM) {
+			t.Errorf("%s: server %s (want %s), CA given: %v", name, cluster.Server, want, string(cluster.CertificateAuthorityData) == string(caPEM))
+		}
+		if name == "node-bootstrap" {
+			if user.Token != string(token) || len(user.ClientCertificateData) != 0 {
+				t.Errorf("node-bootstrap: token %q, want %q and no certificate", user.Token, token)
+			}
+		} else if len(user.ClientCertificateData) == 0 || len(user.ClientKeyData) == 0 || user.Token != "" {
+			t.Errorf("%s: want a client certificate and key, no token", name)
+		}
+	}
+}
+
+// TestGenerateKeeps: a second Generate over the same directory changes
+// nothing, and one with a new host reissues only the serving certificate.
+func TestGenerateKeeps(t *testing.T) {
+	dir := t.TempDir()
+	if err := Generate(dir, testConfig); err != nil {
+		t.Fatal(err)
+	}
+	before := readAll(t, dir)
+	if err := Generate(dir, testConfig); err != nil {
+		t.Fatal(err)
+	}
+	if after := readAll(t, dir); !maps.Equal(before, after) {
+		t.Error("a second Generate changed files")
+	}
+	more := testConfig
+	more.APIServerHosts = append(slices.Clone(more.APIServerHosts), "10.89.0.201")
+	if err := Generate(dir, more); err != nil {
+		t.Fatal(err)
+	}
+	after := readAll(t, dir)
+	for f := range before {
+		if changed := before[f] != after[f]; changed != (f == "pki/apiserver.crt" || f == "pki/apiserver.key") {
+			t.Errorf("%s changed: %v", f, changed)
+		}
+	}
+}
+
+func readAll(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[rel] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestValidate refuses an even etcd and a missing name.
+func TestValidate(t *testing.T) {
+	for _, c := range []Config{{Namespace: "n", EtcdReplicas: 3, ServiceClusterIPRange: "10.96.0.0/12"},
+		{Release: "r", Namespace: "n", EtcdReplicas: 2, ServiceClusterIPRange: "10.96.0.0/12"},
+		{Release: "r", Namespace: "n", EtcdReplicas: 3, ServiceClusterIPRange: "nope"}} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+	if err := testConfig.Validate(); err != nil {
+		t.Error(err)
+	}
+}
