@@ -51,6 +51,9 @@ for arg in "$@"; do
 		;;
 	esac
 done
+# A shell that exported the HA profile's COMPOSE_FILE (as up.sh --ha
+# prints) gets the HA profile.
+[[ ${COMPOSE_FILE-} == *docker-compose.ha.yaml* ]] && ha=true
 # The service whose published port is the API's on the host.
 api_service=apiserver
 if $ha; then
