@@ -1,12 +1,14 @@
 package compose
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"maps"
 	"net"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -352,10 +354,15 @@ func (s *stack) failover(t *testing.T, cs *kubernetes.Clientset, how string) {
 	if how == "graceful" {
 		stop = []string{"stop"}
 	}
-	start := time.Now()
-	var wg sync.WaitGroup
+	ids := map[string]string{}
 	for _, leader := range old {
-		id := s.container(t, leader)
+		ids[leader] = s.container(t, leader)
+	}
+	start := time.Now()
+	signalled, stopEvents := s.signals(t, start, slices.Collect(maps.Values(ids))...)
+	defer stopEvents()
+	var wg sync.WaitGroup
+	for leader, id := range ids {
 		wg.Add(1)
 		go func() { // both at once; docker stop waits for the exit
 			defer wg.Done()
@@ -364,29 +371,80 @@ func (s *stack) failover(t *testing.T, cs *kubernetes.Clientset, how string) {
 			}
 		}()
 	}
-	took := map[string]time.Duration{}
+	seen := map[string]time.Time{}
 	framework.Eventually(t, 2*time.Minute, "the other replicas leading", func() error {
 		for election, was := range old {
-			if _, done := took[election]; done {
+			if _, done := seen[election]; done {
 				continue
 			}
 			if h, err := leaseHolder(cs, election); err == nil && h != "" && h != was {
-				took[election] = time.Since(start)
+				seen[election] = time.Now()
 			}
 		}
-		if len(took) < len(old) {
-			return fmt.Errorf("taken over so far: %v", took)
+		if len(seen) < len(old) {
+			return fmt.Errorf("taken over so far: %v", seen)
 		}
 		return nil
 	})
 	wg.Wait()
-	for election, d := range took {
-		t.Logf("%s failover (%s stop of %s): %v", election, how, old[election], d.Round(10*time.Millisecond))
+	for election, at := range seen {
+		leader := old[election]
+		t.Logf("%s failover (%s stop of %s): %v from the signal (%v from the docker command)",
+			election, how, leader, at.Sub(signalled(ids[leader])).Round(10*time.Millisecond), at.Sub(start).Round(10*time.Millisecond))
 	}
 	for _, leader := range old {
 		s.mustDocker(t, "start", s.container(t, leader))
 		s.healthy(t, leader)
 	}
+}
+
+// signals records when Docker signals the given containers from since on
+// (their kill events: docker stop's SIGTERM, docker kill's SIGKILL), from
+// a docker events stream started before the signals are sent; at waits
+// for a container's first one, stop ends the stream.
+func (s *stack) signals(t testing.TB, since time.Time, ids ...string) (at func(id string) time.Time, stop func()) {
+	t.Helper()
+	args := []string{"events", "--since", fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()), "--filter", "event=kill", "--format", "{{.ID}} {{.TimeNano}}"}
+	for _, id := range ids {
+		args = append(args, "--filter", "container="+id)
+	}
+	cmd := exec.Command("docker", args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	first := map[string]time.Time{}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			id, nanos, _ := strings.Cut(sc.Text(), " ")
+			if ns, err := strconv.ParseInt(nanos, 10, 64); err == nil {
+				mu.Lock()
+				if _, ok := first[id]; !ok {
+					first[id] = time.Unix(0, ns)
+				}
+				mu.Unlock()
+			}
+		}
+	}()
+	at = func(id string) time.Time {
+		var when time.Time
+		framework.Eventually(t, 30*time.Second, "Docker's kill event of "+id, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			var ok bool
+			if when, ok = first[id]; !ok {
+				return fmt.Errorf("events so far: %v", first)
+			}
+			return nil
+		})
+		return when
+	}
+	return at, func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
 }
 
 // writerLabel marks the writer's ConfigMaps.
