@@ -49,10 +49,11 @@ export COMPOSE
 images: ## the pause and test images as docker-archive tarballs in bin/images (no Docker, no registry)
 	$(GO) run ./images/cmd/build-images -out $(BIN)/images -module images -programs $(BIN)/programs
 
-# The node image carries this machine's containerd, runc, CNI plugins and nft.
-NODE_PACKAGES := containerd runc containernetworking-plugins nftables
+# The node image carries this machine's containerd, runc, CNI plugins and
+# nft; the HA profile's load balancer image its haproxy.
+NODE_PACKAGES := containerd runc containernetworking-plugins nftables haproxy
 
-node-packages: ## install the Debian packages the node image copies (containerd, runc, CNI plugins, nft) where missing
+node-packages: ## install the Debian packages the stack's images copy (containerd, runc, CNI plugins, nft, haproxy) where missing
 	@scripts/host-packages.sh $(NODE_PACKAGES)
 
 stack-images: node-packages $(BIN)/jaeger $(BIN)/coredns ## the docker-compose stack's images, built from this repository and loaded into Docker
@@ -63,14 +64,23 @@ stack-images: node-packages $(BIN)/jaeger $(BIN)/coredns ## the docker-compose s
 
 # make up says what it does, step by step, and sends the compilers' output
 # to bin/up.log (and Jaeger's to bin/jaeger.log), printing it on failure.
-up: ## build the stack's images, kubectl-skiff and the test image, start the dev stack, wait until its nodes are Ready, print how to use it
-	@deploy/compose/up.sh --build
+# HA=1 starts the HA profile (docker-compose.ha.yaml, project skiff-ha):
+# 3 etcd members, 3 apiservers behind an HAProxy load balancer.
+up: ## build the stack's images, kubectl-skiff and the test image, start the dev stack (HA=1: the HA profile), wait until its nodes are Ready, print how to use it
+	@deploy/compose/up.sh --build $(if $(filter-out 0,$(HA)),--ha)
 
-down: ## stop the dev stack (the cluster's state stays in its volumes)
-	$(COMPOSE) down
+# down and down-volumes stop the single stack and the HA profile, whichever
+# runs (the HA profile's project unless COMPOSE_PROJECT_NAME names one;
+# orphans are the HA services when both are one project).
+COMPOSE_HA   = COMPOSE_FILE=docker-compose.yaml:docker-compose.ha.yaml COMPOSE_PROJECT_NAME=$${COMPOSE_PROJECT_NAME:-skiff-ha} $(COMPOSE)
 
-down-volumes: ## stop the dev stack and forget it (volumes removed)
-	$(COMPOSE) down --volumes
+down: ## stop the dev stack or its HA profile (the cluster's state stays in its volumes)
+	$(COMPOSE) down --remove-orphans
+	$(COMPOSE_HA) down --remove-orphans
+
+down-volumes: ## stop the dev stack or its HA profile and forget it (volumes removed)
+	$(COMPOSE) down --volumes --remove-orphans
+	$(COMPOSE_HA) down --volumes --remove-orphans
 
 # FOCUS, SKIP, PROCS, TIMEOUT and E2E_ARGS reach the script from the
 # command line or the environment (make conformance FOCUS='\[sig-node\] Pods ').

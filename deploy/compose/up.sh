@@ -6,7 +6,7 @@
 # what it does step by step. An add-on that does not start fails it, with
 # the add-on's pods, events and logs.
 #
-#   deploy/compose/up.sh [--build]
+#   deploy/compose/up.sh [--build] [--ha]
 #
 # With --build (what `make up` runs) it first builds what the stack needs:
 # the Debian packages the node image copies, the trace collector
@@ -15,6 +15,12 @@
 # bin/up.log (Jaeger's to bin/jaeger.log, CoreDNS's to bin/coredns.log)
 # and is shown only when a step fails. Without it the
 # images must be loaded already (make stack-images).
+#
+# With --ha (make up HA=1) it starts the HA profile instead: 3 etcd
+# members, 3 apiservers and an HAProxy load balancer in front of them
+# (docker-compose.ha.yaml over docker-compose.yaml), under the project
+# skiff-ha unless COMPOSE_PROJECT_NAME names one; the host reaches the API
+# through the load balancer, on SKIFF_APISERVER_PORT.
 #
 # Environment: COMPOSE (docker-compose), MAKE (make), SKIFF_KUBECONFIG
 # (where the kubeconfig goes; .skiff/kubeconfig), SKIFF_ADDONS (the add-ons'
@@ -34,14 +40,30 @@ make=${MAKE:-make}
 kubeconfig=${SKIFF_KUBECONFIG:-.skiff/kubeconfig}
 log=bin/up.log
 build=false
-case ${1-} in
---build) build=true ;;
-"") ;;
-*)
-	echo "usage: $0 [--build]" >&2
-	exit 2
-	;;
-esac
+ha=false
+for arg in "$@"; do
+	case $arg in
+	--build) build=true ;;
+	--ha) ha=true ;;
+	*)
+		echo "usage: $0 [--build] [--ha]" >&2
+		exit 2
+		;;
+	esac
+done
+# A shell that exported the HA profile's COMPOSE_FILE (as up.sh --ha
+# prints) gets the HA profile.
+[[ ${COMPOSE_FILE-} == *docker-compose.ha.yaml* ]] && ha=true
+# The service whose published port is the API's on the host.
+api_service=apiserver
+if $ha; then
+	export COMPOSE_FILE=docker-compose.yaml:docker-compose.ha.yaml
+	export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-skiff-ha}
+	# The API's host port goes to the load balancer; apiserver-1 (the base
+	# file's apiserver, whose port it publishes) gets a free one.
+	export SKIFF_LB_PORT=${SKIFF_APISERVER_PORT-6443} SKIFF_APISERVER_PORT=
+	api_service=lb
+fi
 
 fail() {
 	echo "make up: $*" >&2
@@ -130,14 +152,18 @@ logged $compose up -d
 done_step "started"
 
 want=$($compose config --services | grep -c '^node-')
-step "Waiting for the apiserver and $want Ready nodes"
+if $ha; then
+	step "Waiting for the apiservers behind the load balancer and $want Ready nodes"
+else
+	step "Waiting for the apiserver and $want Ready nodes"
+fi
 # The apiserver writes its admin kubeconfig into its volume once it serves;
-# the host reaches it through the published port, which the serving
-# certificate covers (127.0.0.1).
+# the host reaches it through the published port (the load balancer's in
+# the HA profile), which the serving certificates cover (127.0.0.1).
 mkdir -p "$(dirname "$kubeconfig")"
 apiserver=$($compose ps -q apiserver)
 until docker cp "$apiserver:/var/lib/skiff/apiserver/admin.kubeconfig" "$kubeconfig.tmp" 2>/dev/null; do waiting "the apiserver's kubeconfig"; done
-api=$($compose port apiserver 6443)
+api=$($compose port $api_service 6443)
 api=${api/#0.0.0.0:/127.0.0.1:} # published on every address: the certificate names 127.0.0.1
 # The admin's credentials: readable by the owner only, as in the volume.
 (umask 077 && sed "s#^\( *server:\).*#\1 https://$api#" "$kubeconfig.tmp" >"$kubeconfig.new") && chmod 600 "$kubeconfig.new" && mv "$kubeconfig.new" "$kubeconfig"
@@ -231,13 +257,14 @@ if k -n kube-system get daemonset csi-local >/dev/null 2>&1; then
 fi
 done_step "CoreDNS ready ($want_dns replicas)$csi"
 
+$ha && ha_note=" (HA profile: 3 etcd members, 3 apiservers behind the load balancer)"
 registry=$($compose port registry 5000)
 registry=${registry/#0.0.0.0:/127.0.0.1:}
 traces=$($compose port collector 16686)
 traces=${traces/#0.0.0.0:/127.0.0.1:}
 cat <<MSG
 
-Skiff is up: $want nodes Ready, cluster DNS at 10.96.0.10. Point your shell at it (the README's walkthrough starts here):
+Skiff is up${ha_note-}: $want nodes Ready, cluster DNS at 10.96.0.10. Point your shell at it (the README's walkthrough starts here):
 
   export KUBECONFIG=$kubeconfig
   export PATH=$PWD/bin:\$PATH
@@ -254,3 +281,9 @@ Traces: the Jaeger query API at \$SKIFF_TRACES_URL (no web UI); with bin/ on PAT
 
 Stop: make down (keeps the cluster) · forget everything: make down-volumes
 MSG
+if $ha; then
+	cat <<MSG
+The HA profile runs as project $COMPOSE_PROJECT_NAME; for docker-compose itself:
+  export COMPOSE_FILE=$COMPOSE_FILE COMPOSE_PROJECT_NAME=$COMPOSE_PROJECT_NAME
+MSG
+fi

@@ -82,7 +82,10 @@ func needDocker(t testing.TB) {
 }
 
 // up runs `make up` for a new project and registers its removal.
-func up(t testing.TB) *stack {
+func up(t testing.TB) *stack { return upWith(t, nil) }
+
+// upWith is up with further environment and `make up` arguments (HA=1).
+func upWith(t testing.TB, env []string, makeArgs ...string) *stack {
 	needDocker(t)
 	dir := t.TempDir()
 	s := &stack{
@@ -113,8 +116,9 @@ func up(t testing.TB) *stack {
 		// Empty: Docker picks free host ports.
 		"SKIFF_APISERVER_PORT=", "SKIFF_REGISTRY_PORT=", "SKIFF_TRACES_PORT=",
 	)
+	s.env = append(s.env, env...)
 	t.Cleanup(s.down)
-	if out, err := s.run(30*time.Minute, "make", "up"); err != nil {
+	if out, err := s.run(30*time.Minute, "make", append([]string{"up"}, makeArgs...)...); err != nil {
 		logs, _ := s.run(time.Minute, "docker-compose", "logs", "--no-color", "--tail", "40")
 		t.Fatalf("make up: %v\n%s\n--- logs ---\n%s", err, tail(out, 60), logs)
 	}

@@ -164,7 +164,7 @@ func TestPackages(t *testing.T) {
 		err  bool
 	}{
 		{"the stack: each program once, the local CSI driver and the preloaded pause and CSI provisioner among them", Stack, []string{
-			"skiff.dev/services/apiserver/cmd/apiserver", "./probe", "skiff.dev/services/scheduler/cmd/scheduler",
+			"skiff.dev/services/apiserver/cmd/apiserver", "./probe", "./servingcert", "skiff.dev/services/scheduler/cmd/scheduler",
 			"skiff.dev/services/controller-manager/cmd/controller-manager", "skiff.dev/services/cloud-controller/cmd/cloud-controller",
 			"./etcd", "./etcdpki", "skiff.dev/services/apiserver/cmd/controlplane-pki", "./registry", "./node", "skiff.dev/services/kubelet/cmd/kubelet", "skiff.dev/services/proxy/cmd/proxy",
 			"skiff.dev/plugins/csi/cmd/skiff-csi-local", "./pause", "skiff.dev/plugins/csi/cmd/skiff-csi-provisioner",

@@ -11,23 +11,28 @@ var probe = Tool{Package: "./probe", Path: "/usr/local/bin/probe"}
 // etcdPKI generates the stack etcd's certificates.
 var etcdPKI = Tool{Package: "./etcdpki", Path: "/usr/local/bin/etcd-pki"}
 
+// servingCert issues the HA profile's apiservers their serving
+// certificates from the first apiserver's CA (docker-compose.ha.yaml).
+var servingCert = Tool{Package: "./servingcert", Path: "/usr/local/bin/serving-cert"}
+
 // service is the image of a Skiff service, whose binary is the
-// entrypoint.
-func service(name string) Image {
+// entrypoint, with any further tools.
+func service(name string, tools ...Tool) Image {
 	return Image{
 		Package: "skiff.dev/services/" + name + "/cmd/" + name,
 		Ref:     "skiff/" + name + ":" + StackTag,
 		Binary:  "/usr/local/bin/" + name,
-		Tools:   []Tool{probe},
+		Tools:   append([]Tool{probe}, tools...),
 		Dirs:    []string{"/tmp"},
 	}
 }
 
 // Stack are the images of docker-compose.yaml (`make stack-images`): the
 // services, the third-party parts built from their Go modules (etcd, the
-// registry, the Jaeger collector) and the node.
+// registry, the Jaeger collector), the HA profile's load balancer and the
+// node.
 var Stack = []Image{
-	service("apiserver"),
+	service("apiserver", servingCert),
 	service("scheduler"),
 	service("controller-manager"),
 	service("cloud-controller"),
@@ -39,6 +44,14 @@ var Stack = []Image{
 	// bootstrap token, the readiness and leader checks (docs/helm.md).
 	{Package: "skiff.dev/services/apiserver/cmd/controlplane-pki", Ref: "skiff/pki:" + StackTag, Binary: "/usr/local/bin/controlplane-pki", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
 	{Package: "./registry", Ref: "skiff/registry:" + StackTag, Binary: "/usr/local/bin/registry", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
+	// The HA profile's load balancer: HAProxy from this machine's Debian
+	// package, with its libraries; deploy/compose/haproxy.cfg says what
+	// it does.
+	{
+		Ref: "skiff/haproxy:" + StackTag, Host: []string{"/usr/sbin/haproxy"}, Packages: []string{"haproxy"},
+		Cmd:   []string{"/usr/sbin/haproxy", "-db", "-f", "/usr/local/etc/haproxy/haproxy.cfg"},
+		Tools: []Tool{probe}, Dirs: []string{"/tmp", "/run"},
+	},
 	{Prebuilt: "../bin/jaeger", Ref: "skiff/jaeger:" + StackTag, Binary: "/usr/local/bin/jaeger", Tools: []Tool{probe}, Dirs: []string{"/tmp"}},
 	{
 		Package: "./node", Ref: "skiff/node:" + StackTag, Binary: "/usr/local/bin/skiff-node",

@@ -193,6 +193,18 @@ type ExternalConfig struct {
 	KeyFile   string
 }
 
+// Keep-alive pings on the connections to an external cluster's members:
+// a member cut off the network leaves its connection open but silent, and
+// without pings the client keeps sending requests there, which hang until
+// they time out, for as long as the partition lasts. With them the
+// connection is closed within keepAliveTime+keepAliveTimeout and requests
+// go to the other members. (etcd refuses pings more often than every 5 s,
+// its --grpc-keepalive-min-time.)
+const (
+	keepAliveTime    = 10 * time.Second
+	keepAliveTimeout = 5 * time.Second
+)
+
 // Connect returns a client of an external cluster, with TLS when files
 // are given.
 func Connect(ctx context.Context, cfg ExternalConfig) (*clientv3.Client, error) {
@@ -220,5 +232,6 @@ func (cfg ExternalConfig) ClientConfig() (clientv3.Config, error) {
 		}
 	}
 	return clientv3.Config{Endpoints: cfg.Endpoints, TLS: tlsCfg,
-		DialTimeout: 5 * time.Second, Logger: zap.NewNop()}, nil
+		DialTimeout: 5 * time.Second, DialKeepAliveTime: keepAliveTime, DialKeepAliveTimeout: keepAliveTimeout,
+		Logger: zap.NewNop()}, nil
 }
