@@ -147,6 +147,7 @@ bench: ## apiserver, scheduler, controller-manager, kubelet, proxy, cluster DNS 
 	$(GO) test -run '^$$' -bench 'BenchmarkRender|BenchmarkSync' -benchtime=3x -timeout 30m ./services/proxy/internal/netpol/
 	$(GO) test -run '^$$' -bench BenchmarkNetworkPolicyEnforcement -benchtime=40x -timeout 30m ./e2e/proxy/
 	$(GO) test -run '^$$' -bench BenchmarkClusterDNS -benchtime=1x -timeout 40m ./e2e/compose/
+	$(GO) test -run '^$$' -bench BenchmarkHAWriteThroughput -benchtime=1x -timeout 40m -v ./e2e/compose/
 	$(GO) test -run '^$$' -bench 'BenchmarkClaimToRunning|BenchmarkProvision200' -benchtime=1x -timeout 30m ./e2e/storage/
 
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/protoc-gen-grpc-gateway ## build the pinned code generators

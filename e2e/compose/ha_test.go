@@ -49,7 +49,6 @@ func TestHAStack(t *testing.T) {
 
 	s.mustKubectl(t, haManifest, "apply", "-f", "-")
 	s.deploymentRunning(t, cs)
-	haRate := measureWrites(t, s, "ha-throughput")
 
 	w := startWriter(t, cs, "ha-writer")
 	scenario := func(name string, do func(t *testing.T)) {
@@ -110,14 +109,6 @@ func TestHAStack(t *testing.T) {
 	})
 	w.stop()
 	w.verify(t)
-	haRateAfter := measureWrites(t, s, "ha-throughput-after")
-
-	t.Run("write throughput against the single stack", func(t *testing.T) {
-		s.down()
-		single := up(t)
-		singleRate := measureWrites(t, single, "throughput")
-		t.Logf("ConfigMap creates per second, 8 clients for %v: HA profile %.0f (%.0f after the scenarios), single stack %.0f", throughputFor, haRate, haRateAfter, singleRate)
-	})
 }
 
 // etcdAliases are the names each member is reached by on the network (the
