@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,10 @@ import (
 	"go.etcd.io/etcd/client/v3/snapshot"
 	etcdutl "go.etcd.io/etcd/etcdutl/v3/snapshot"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/storage/schema"
+	"go.etcd.io/etcd/server/v3/storage/wal"
+	"go.etcd.io/etcd/server/v3/storage/wal/walpb"
+	"go.etcd.io/raft/v3/raftpb"
 	"go.uber.org/zap"
 
 	"skiff.dev/pkg/etcdpki"
@@ -121,6 +126,9 @@ func SaveOffline(dataDir, path string) error {
 		return fmt.Errorf("open %s: %w", db, err)
 	}
 	defer bdb.Close()
+	if err := refuseWALAhead(dataDir, bdb); err != nil {
+		return err
+	}
 	return writeAtomically(path, func(w io.Writer) error {
 		h := sha256.New()
 		if err := bdb.View(func(tx *bolt.Tx) error {
@@ -132,6 +140,65 @@ func SaveOffline(dataDir, path string) error {
 		_, err := w.Write(h.Sum(nil))
 		return err
 	})
+}
+
+// refuseWALAhead fails when the member's WAL holds an entry with data
+// past the database's consistent index: a write the database does not
+// have yet. Empty entries (a new leader's, at each start) change nothing
+// and are not counted.
+func refuseWALAhead(dataDir string, bdb *bolt.DB) error {
+	var applied uint64
+	if err := bdb.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(schema.Meta.Name()); b != nil {
+			if v := b.Get(schema.MetaConsistentIndexKeyName); len(v) == 8 {
+				applied = binary.BigEndian.Uint64(v)
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	last, err := lastWALWrite(filepath.Join(dataDir, "member", "wal"))
+	if err != nil {
+		return fmt.Errorf("read the WAL of %s: %w", dataDir, err)
+	}
+	if last > applied {
+		return fmt.Errorf("the WAL of %s holds writes up to index %d that its database (applied up to %d) lacks: "+
+			"the member did not stop cleanly; start it once and stop it (SIGTERM), or save through its client URL instead of offline",
+			dataDir, last, applied)
+	}
+	return nil
+}
+
+// lastWALWrite is the index of the last entry with data in the WAL in
+// walDir, read from its newest snapshot record on (what etcd replays at
+// a start), or 0.
+func lastWALWrite(walDir string) (uint64, error) {
+	lg := zap.NewNop()
+	snaps, err := wal.ValidSnapshotEntries(lg, walDir)
+	if err != nil {
+		return 0, err
+	}
+	from := &walpb.Snapshot{}
+	if len(snaps) > 0 {
+		from = snaps[len(snaps)-1]
+	}
+	w, err := wal.OpenForRead(lg, walDir, from)
+	if err != nil {
+		return 0, err
+	}
+	defer w.Close()
+	_, _, ents, err := w.ReadAll()
+	if err != nil {
+		return 0, err
+	}
+	var last uint64
+	for _, e := range ents {
+		if len(e.GetData()) > 0 || e.GetType() != raftpb.EntryNormal {
+			last = e.GetIndex()
+		}
+	}
+	return last, nil
 }
 
 // RestoreConfig says what to restore where.

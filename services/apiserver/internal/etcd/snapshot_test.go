@@ -13,6 +13,10 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/server/v3/storage/wal"
+	"go.etcd.io/raft/v3/raftpb"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
 )
 
 // startWithKeys runs an embedded member in a fresh directory with n keys
@@ -171,5 +175,50 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 				t.Errorf("a refused restore changed %s: %d entries, were %d", target, len(after), len(before))
 			}
 		})
+	}
+}
+
+// TestOfflineSnapshotRefusesAWALAhead: a member killed before its
+// database committed has writes only in its WAL, and an offline copy of
+// the database would lose them; the copy is refused. The WAL gets such a
+// write the way the member writes it: an entry with data past the
+// database's consistent index.
+func TestOfflineSnapshotRefusesAWALAhead(t *testing.T) {
+	e, _, stop := startWithKeys(t, 3)
+	dir := e.server.Config().Dir
+	stop()
+	appendWALWrite(t, filepath.Join(dir, "member", "wal"))
+	file := filepath.Join(t.TempDir(), "offline.db")
+	if err := SaveOffline(dir, file); err == nil || !strings.Contains(err.Error(), "did not stop cleanly") {
+		t.Fatalf("offline snapshot with the WAL ahead of the database: %v, want it refused", err)
+	}
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused offline snapshot left %s: %v", file, err)
+	}
+}
+
+// appendWALWrite appends one committed entry with data to the WAL in
+// walDir, after its last one.
+func appendWALWrite(t *testing.T, walDir string) {
+	t.Helper()
+	lg := zap.NewNop()
+	snaps, err := wal.ValidSnapshotEntries(lg, walDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := wal.Open(lg, walDir, snaps[len(snaps)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	_, st, ents, err := w.ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := ents[len(ents)-1]
+	next := &raftpb.Entry{Term: last.Term, Index: proto.Uint64(last.GetIndex() + 1), Type: raftpb.EntryNormal.Enum(), Data: []byte("a write")}
+	st.Commit = next.Index
+	if err := w.Save(st, []*raftpb.Entry{next}); err != nil {
+		t.Fatal(err)
 	}
 }
