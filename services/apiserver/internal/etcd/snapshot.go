@@ -22,7 +22,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.etcd.io/etcd/client/v3/snapshot"
 	etcdutl "go.etcd.io/etcd/etcdutl/v3/snapshot"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.etcd.io/etcd/server/v3/storage/schema"
@@ -81,7 +80,8 @@ func EmbeddedClientConfig(dir string) (clientv3.Config, error) {
 // a snapshot is one member's state) into path, as `etcdctl snapshot save`
 // does, and returns the member's storage version. The file ends with the
 // SHA-256 of what precedes it, which a restore checks. An existing file
-// is never overwritten.
+// is never overwritten, nor is any other: the stream goes to a temporary
+// file of its own, linked to path only if nothing is there by then.
 func SaveSnapshot(ctx context.Context, cfg clientv3.Config, path string) (string, error) {
 	if len(cfg.Endpoints) != 1 {
 		return "", fmt.Errorf("a snapshot is taken from one member; got %d endpoints", len(cfg.Endpoints))
@@ -92,11 +92,31 @@ func SaveSnapshot(ctx context.Context, cfg clientv3.Config, path string) (string
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	version, err := snapshot.SaveWithVersion(ctx, cfg.Logger, cfg, path)
+	cli, err := clientv3.New(cfg)
 	if err != nil {
 		return "", fmt.Errorf("snapshot of %s: %w", cfg.Endpoints[0], err)
 	}
-	return version, nil
+	defer cli.Close()
+	resp, err := cli.SnapshotWithVersion(ctx)
+	if err != nil {
+		return "", fmt.Errorf("snapshot of %s: %w", cfg.Endpoints[0], err)
+	}
+	defer resp.Snapshot.Close()
+	if err := writeAtomically(path, func(w io.Writer) error {
+		n, err := io.Copy(w, resp.Snapshot)
+		if err != nil {
+			return err
+		}
+		// The stream is the database's pages (512-byte multiples), then
+		// their SHA-256: anything else was cut short.
+		if n%512 != sha256.Size {
+			return fmt.Errorf("the stream has no SHA-256 at its end (%d bytes)", n)
+		}
+		return nil
+	}); err != nil {
+		return "", fmt.Errorf("snapshot of %s: %w", cfg.Endpoints[0], err)
+	}
+	return resp.Version, nil
 }
 
 // offlineLockTimeout is how long SaveOffline waits for the database's
@@ -314,16 +334,21 @@ func checkSnapshot(path string) error {
 // snapshot perhaps.
 func refuseExisting(path string) error {
 	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%s exists: choose another file or remove it", path)
+		return errExists(path)
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	return nil
 }
 
+func errExists(path string) error {
+	return fmt.Errorf("%s exists: choose another file or remove it", path)
+}
+
 // writeAtomically writes path through a temporary file beside it,
-// synced and renamed into place once complete, mode 0600: a snapshot
-// holds every Secret.
+// synced and linked into place once complete (a link, unlike a rename,
+// fails when path exists by then), mode 0600: a snapshot holds every
+// Secret.
 func writeAtomically(path string, write func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".part-")
 	if err != nil {
@@ -341,5 +366,10 @@ func writeAtomically(path string, write func(io.Writer) error) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	if err := os.Link(f.Name(), path); errors.Is(err, os.ErrExist) {
+		return errExists(path)
+	} else if err != nil {
+		return err
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -220,5 +221,36 @@ func appendWALWrite(t *testing.T, walDir string) {
 	st.Commit = next.Index
 	if err := w.Save(st, []*raftpb.Entry{next}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSaveSnapshotOverwritesNothing: a file named like etcdctl's
+// temporary one (FILE.part) is left alone, and a FILE that appears while
+// the snapshot is written is not replaced.
+func TestSaveSnapshotOverwritesNothing(t *testing.T) {
+	e, _, _ := startWithKeys(t, 1)
+	cfg, err := EmbeddedClientConfig(filepath.Dir(e.server.Config().Dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "snapshot.db")
+	if err := os.WriteFile(file+".part", []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SaveSnapshot(context.Background(), cfg, file); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(file + ".part"); err != nil || string(b) != "mine" {
+		t.Errorf("%s.part after a snapshot: %q, %v; want it untouched", file, b, err)
+	}
+	other := filepath.Join(t.TempDir(), "other.db")
+	err = writeAtomically(other, func(w io.Writer) error {
+		return os.WriteFile(other, []byte("theirs"), 0o600)
+	})
+	if err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("a file created during the write: %v, want it refused", err)
+	}
+	if b, _ := os.ReadFile(other); string(b) != "theirs" {
+		t.Errorf("%s was replaced: %q", other, b)
 	}
 }
