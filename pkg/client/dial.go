@@ -78,9 +78,11 @@ func connectionOptions() []grpc.DialOption {
 // dialTarget is what gRPC dials for cfg: the address itself, or, with
 // Endpoints, a resolver that gives gRPC every address, each checked
 // against its own host name unless cfg.ServerName names one for all.
+// Either way the addresses are shuffled per client: a DNS name with
+// several addresses spreads clients as Endpoints do.
 func dialTarget(cfg Config) (string, []grpc.DialOption, error) {
 	if len(cfg.Endpoints) == 0 {
-		return cfg.Address, nil, nil
+		return cfg.Address, []grpc.DialOption{grpc.WithDefaultServiceConfig(pickFirstShuffled)}, nil
 	}
 	seen := map[string]bool{}
 	var addrs []resolver.Address

@@ -12,6 +12,8 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -109,5 +111,46 @@ func TestEndpointsFailover(t *testing.T) {
 	other := servers[1-first]
 	if got := other.srv.calls.Load(); got != 1 {
 		t.Errorf("the other server saw %d calls, want 1", got)
+	}
+}
+
+// TestOneNameSeveralAddressesSpreads: clients of one server name that
+// resolves to several addresses (as a DNS name with several records
+// does) do not all take the first one.
+func TestOneNameSeveralAddressesSpreads(t *testing.T) {
+	var servers []*retryServer
+	var addrs []resolver.Address
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &retryServer{}
+		g := grpc.NewServer(grpc.UnknownServiceHandler(s.handle))
+		go func() { _ = g.Serve(ln) }()
+		t.Cleanup(g.Stop)
+		servers = append(servers, s)
+		addrs = append(addrs, resolver.Address{Addr: ln.Addr().String()})
+	}
+	r := manual.NewBuilderWithScheme("several")
+	r.InitialState(resolver.State{Addresses: addrs})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for range 40 {
+		c, err := New(Config{Address: "several:///apiserver"}, grpc.WithResolvers(r),
+			grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Conn().Invoke(ctx, "/skiff.test.v1.ThingService/Get", &emptypb.Empty{}, &emptypb.Empty{})
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, s := range servers {
+		if s.calls.Load() == 0 {
+			t.Errorf("address %d got none of 40 clients", i)
+		}
 	}
 }

@@ -158,9 +158,10 @@ func (i *Informer[T]) Start(ctx context.Context) error {
 		needList, progressed, resync, err = i.watch(ctx, resync)
 		if err != nil && ctx.Err() == nil {
 			// A watch that delivered changes before it broke (its
-			// apiserver went away, or ended it) is resumed at once from
-			// the last resourceVersion; only watches that fail again and
-			// again back off further.
+			// apiserver went away, or ended it) is resumed after the
+			// first step of the back-off (100ms) from the last
+			// resourceVersion; only watches that fail again and again
+			// back off further.
 			if progressed {
 				failures = 0
 			}
