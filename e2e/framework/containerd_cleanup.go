@@ -213,15 +213,13 @@ func (c *Containerd) deleteRuncContainers() error {
 
 // mountsUnder lists the mount points below dir, deepest first.
 func mountsUnder(dir string) []string {
-	table, err := mountinfo.Read()
+	table, err := mountinfo.Under(dir)
 	if err != nil {
 		return nil
 	}
 	var mounts []string
 	for _, m := range table {
-		if strings.HasPrefix(m.Point, dir+"/") || m.Point == dir {
-			mounts = append(mounts, m.Point)
-		}
+		mounts = append(mounts, m.Point)
 	}
 	slices.SortFunc(mounts, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
 	return mounts

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,28 @@ func Read() ([]Mount, error) {
 	}
 	defer f.Close()
 	return Parse(f)
+}
+
+// Under lists the mounts on dir or below it, in mount order.
+func Under(dir string) ([]Mount, error) {
+	all, err := Read()
+	if err != nil {
+		return nil, err
+	}
+	return FilterUnder(all, dir), nil
+}
+
+// FilterUnder keeps the mounts of all that are on dir or below it (not
+// on a sibling whose name only starts like dir's), in their order.
+func FilterUnder(all []Mount, dir string) []Mount {
+	dir = filepath.Clean(dir)
+	var out []Mount
+	for _, m := range all {
+		if m.Point == dir || strings.HasPrefix(m.Point, dir+"/") {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Parse reads mountinfo lines.

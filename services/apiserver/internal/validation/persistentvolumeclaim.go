@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	corev1 "skiff.dev/api/core/v1"
+	"skiff.dev/pkg/volumeclass"
 	"skiff.dev/services/apiserver/internal/field"
 )
 
@@ -126,7 +127,7 @@ func ValidatePersistentVolumeClaimUpdate(c, old *corev1.PersistentVolumeClaim) f
 		prev.VolumeName = next.GetVolumeName()
 	}
 	if prev.StorageClassName == nil && next.StorageClassName != nil {
-		if a, ok := old.GetMetadata().GetAnnotations()["volume.beta.kubernetes.io/storage-class"]; !ok || a == next.GetStorageClassName() {
+		if a, ok := old.GetMetadata().GetAnnotations()[volumeclass.AnnBetaClass]; !ok || a == next.GetStorageClassName() {
 			prev.StorageClassName = next.StorageClassName
 		}
 	}

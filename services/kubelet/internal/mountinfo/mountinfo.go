@@ -5,8 +5,6 @@ package mountinfo
 
 import (
 	"fmt"
-	"path/filepath"
-	"strings"
 
 	"skiff.dev/pkg/mountinfo"
 )
@@ -18,24 +16,7 @@ type Mount = mountinfo.Mount
 var Read = mountinfo.Read
 
 // Under lists the mounts on dir or below it, in mount order.
-func Under(dir string) ([]Mount, error) {
-	all, err := Read()
-	if err != nil {
-		return nil, err
-	}
-	return under(all, dir), nil
-}
-
-func under(all []Mount, dir string) []Mount {
-	dir = filepath.Clean(dir)
-	var out []Mount
-	for _, m := range all {
-		if m.Point == dir || strings.HasPrefix(m.Point, dir+"/") {
-			out = append(out, m)
-		}
-	}
-	return out
-}
+var Under = mountinfo.Under
 
 // Unmounted fails when anything is mounted on dir or below it: the
 // directory must not be removed then, or the volume's data would go

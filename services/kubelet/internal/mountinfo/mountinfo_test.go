@@ -26,14 +26,14 @@ func TestUnder(t *testing.T) {
 		t.Errorf("escaped line = %+v", m)
 	}
 	var got []string
-	for _, m := range under(all, "/var/lib/kubelet/pods/u/") {
+	for _, m := range mountinfo.FilterUnder(all, "/var/lib/kubelet/pods/u/") {
 		got = append(got, m.Point)
 	}
 	want := []string{"/var/lib/kubelet/pods/u/volumes/kubernetes.io~csi/pv/mount", "/var/lib/kubelet/pods/u/volumes/my dir"}
 	if !slices.Equal(got, want) {
 		t.Errorf("under = %q, want %q", got, want)
 	}
-	if n := len(under(all, "/var/lib/kubelet")); n != 3 {
+	if n := len(mountinfo.FilterUnder(all, "/var/lib/kubelet")); n != 3 {
 		t.Errorf("under /var/lib/kubelet = %d mounts, want 3 (not /var/lib/kubeletx)", n)
 	}
 }
