@@ -285,5 +285,7 @@ if $ha; then
 	cat <<MSG
 The HA profile runs as project $COMPOSE_PROJECT_NAME; for docker-compose itself:
   export COMPOSE_FILE=$COMPOSE_FILE COMPOSE_PROJECT_NAME=$COMPOSE_PROJECT_NAME
+  export SKIFF_LB_PORT=$SKIFF_LB_PORT SKIFF_APISERVER_PORT=
+(without the last two, docker-compose up would publish apiserver-1 on the load balancer's port)
 MSG
 fi
