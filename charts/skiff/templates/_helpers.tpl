@@ -79,7 +79,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "skiff.apiserverHosts" -}}
 {{- $hosts := .Values.apiserver.extraSANs -}}
 {{- with .Values.apiserver.service.loadBalancerIP }}{{ $hosts = append $hosts . }}{{ end -}}
-{{- with .Values.apiserver.externalURL }}{{ $hosts = append $hosts (regexReplaceAll "^https://([^:/]+)(:[0-9]+)?$" . "${1}") }}{{ end -}}
+{{- with .Values.apiserver.externalURL }}{{ $hosts = append $hosts (regexReplaceAll "^https://(\\[([^\\]]+)\\]|([^:/]+))(:[0-9]+)?$" . "${2}${3}") }}{{ end -}}
 {{ $hosts | uniq | join "," }}
 {{- end -}}
 
