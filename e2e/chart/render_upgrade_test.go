@@ -77,3 +77,12 @@ func TestRenderCloudConfigRollsPods(t *testing.T) {
 		t.Errorf("checksum/cloud-config %q, then %q after a change; want two different ones", a, b)
 	}
 }
+
+// TestRenderPKIInstance: the PKI Job labels the Secrets it makes with the
+// release's name, as the chart labels its own objects.
+func TestRenderPKIInstance(t *testing.T) {
+	job := decode[batchv1.Job](t, objects(t, render(t)), "Job")["hosted-skiff-pki-generate"]
+	if args := job.Spec.Template.Spec.Containers[0].Args; !slices.Contains(args, "--instance=hosted") {
+		t.Errorf("PKI Job args %v, want --instance=hosted", args)
+	}
+}

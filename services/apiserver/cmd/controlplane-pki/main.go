@@ -64,6 +64,7 @@ func generate(ctx context.Context, args []string) error {
 	c := chartpki.Config{}
 	fs, kubeconfig := hostingFlags("generate", &c)
 	fs.StringVar(&c.ClusterDomain, "cluster-domain", "cluster.local", "The hosting cluster's DNS domain.")
+	fs.StringVar(&c.Instance, "instance", "", "The Helm release's name, the Secrets' app.kubernetes.io/instance label (empty: no such label).")
 	fs.IntVar(&c.EtcdReplicas, "etcd-replicas", 3, "Members of the etcd StatefulSet (odd).")
 	hosts := fs.String("apiserver-hosts", "", "Comma-separated extra names and IP addresses of the apiserver's serving certificate (its LoadBalancer address, node addresses, external names).")
 	fs.StringVar(&c.ServiceClusterIPRange, "service-cluster-ip-range", "10.96.0.0/12", "The hosted apiserver's --service-cluster-ip-range; its first address goes into the serving certificate.")

@@ -33,6 +33,11 @@ type Config struct {
 	// Release is the name every object of the release starts with
 	// (the chart's fullname), Namespace the hosting namespace.
 	Release, Namespace string
+	// Instance is the Helm release's name, the chart's
+	// app.kubernetes.io/instance label, which the Secrets carry too so
+	// that one selector finds every object of the release; empty: no
+	// such label.
+	Instance string
 	// ClusterDomain is the hosting cluster's DNS domain.
 	ClusterDomain string
 	// EtcdReplicas is the size of the etcd StatefulSet.

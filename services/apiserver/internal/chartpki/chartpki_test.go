@@ -178,3 +178,26 @@ func TestValidate(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestSecretLabels: the Secrets carry the release's name as their
+// instance, as every object of the chart does, not the fullname.
+func TestSecretLabels(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	spec := Spec{Name: "cp-node-bootstrap", Files: map[string]string{"token": "token"}}
+	c := testConfig
+	c.Instance = "hosted"
+	s, err := secretFrom(dir, c, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Labels["app.kubernetes.io/instance"]; got != "hosted" || s.Labels[GeneratedLabel] != generator {
+		t.Errorf("labels %v, want instance hosted and %s", s.Labels, GeneratedLabel)
+	}
+	c.Instance = ""
+	if s, err := secretFrom(dir, c, spec); err != nil || s.Labels["app.kubernetes.io/instance"] != "" {
+		t.Errorf("no instance given: labels %v, %v; want no instance label", s.Labels, err)
+	}
+}

@@ -105,8 +105,11 @@ func materialize(dir string, s Spec, got *corev1.Secret) error {
 func secretFrom(dir string, c Config, s Spec) (*corev1.Secret, error) {
 	obj := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: c.Namespace, Labels: map[string]string{
-			GeneratedLabel: generator, "app.kubernetes.io/instance": c.Release, "app.kubernetes.io/part-of": "skiff"}},
+			GeneratedLabel: generator, "app.kubernetes.io/part-of": "skiff"}},
 		Type: corev1.SecretTypeOpaque, Data: map[string][]byte{},
+	}
+	if c.Instance != "" {
+		obj.Labels["app.kubernetes.io/instance"] = c.Instance
 	}
 	for key, file := range s.Files {
 		v, err := os.ReadFile(filepath.Join(dir, file))
