@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -199,5 +200,40 @@ func TestSecretLabels(t *testing.T) {
 	c.Instance = ""
 	if s, err := secretFrom(dir, c, spec); err != nil || s.Labels["app.kubernetes.io/instance"] != "" {
 		t.Errorf("no instance given: labels %v, %v; want no instance label", s.Labels, err)
+	}
+}
+
+// TestRefuseOrphans: a CA's Secret deleted while Secrets it signed stay
+// is refused, naming them; with those gone too, or the CA there, it is
+// not.
+func TestRefuseOrphans(t *testing.T) {
+	all := map[string]bool{}
+	for _, s := range testConfig.Secrets() {
+		all[s.Name] = true
+	}
+	missing := func(names ...string) map[string]bool {
+		m := map[string]bool{}
+		for _, n := range names {
+			m[n] = true
+		}
+		return m
+	}
+	err := testConfig.refuseOrphans(missing("cp-ca"))
+	if err == nil || !strings.Contains(err.Error(), "cp-apiserver-certs, cp-node-bootstrap, cp-") || !strings.Contains(err.Error(), "restore cp-ca") {
+		t.Errorf("cp-ca missing, the rest kept: %v", err)
+	}
+	if err := testConfig.refuseOrphans(missing("cp-etcd-ca", "cp-etcd-certs")); err == nil || !strings.Contains(err.Error(), "but cp-apiserver-certs hold") {
+		t.Errorf("cp-etcd-ca missing, cp-apiserver-certs kept: %v", err)
+	}
+	for name, m := range map[string]map[string]bool{
+		"a kubeconfig":              missing("cp-admin-kubeconfig"),
+		"the etcd CA and its certs": missing("cp-etcd-ca", "cp-etcd-certs", "cp-apiserver-certs"),
+	} {
+		if err := testConfig.refuseOrphans(m); err != nil {
+			t.Errorf("%s missing: %v", name, err)
+		}
+	}
+	if err := testConfig.refuseOrphans(all); err != nil {
+		t.Errorf("everything missing (a first install): %v", err)
 	}
 }

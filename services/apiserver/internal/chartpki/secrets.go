@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -57,6 +58,9 @@ func Apply(ctx context.Context, cs kubernetes.Interface, c Config, dir string) (
 	if len(missing) == 0 {
 		return res, nil
 	}
+	if err := c.refuseOrphans(missing); err != nil {
+		return res, err
+	}
 	if err := Generate(dir, c); err != nil {
 		return res, err
 	}
@@ -80,6 +84,42 @@ func Apply(ctx context.Context, cs kubernetes.Interface, c Config, dir string) (
 		res.Created = append(res.Created, s.Name)
 	}
 	return res, nil
+}
+
+// signedBy lists, for each CA's Secret, the Secrets whose certificates
+// (or kubeconfigs' CA data) it signed.
+func (c Config) signedBy() map[string][]string {
+	cluster := []string{c.Release + "-apiserver-certs", c.Release + "-node-bootstrap"}
+	for _, cl := range Clients {
+		cluster = append(cluster, c.Release+"-"+cl.Name+"-kubeconfig")
+	}
+	return map[string][]string{
+		c.Release + "-ca":      cluster,
+		c.Release + "-etcd-ca": {c.Release + "-etcd-certs", c.Release + "-apiserver-certs"},
+	}
+}
+
+// refuseOrphans fails when a CA's Secret is missing while Secrets it
+// signed are kept: a new CA would sign what is missing, and the control
+// plane would hold two CAs, neither verifying the other's certificates.
+func (c Config) refuseOrphans(missing map[string]bool) error {
+	signed := c.signedBy()
+	for _, ca := range slices.Sorted(maps.Keys(signed)) {
+		if !missing[ca] {
+			continue
+		}
+		var kept []string
+		for _, s := range signed[ca] {
+			if !missing[s] {
+				kept = append(kept, s)
+			}
+		}
+		if len(kept) > 0 {
+			return fmt.Errorf("Secret %s (a CA and its key) is missing, but %s hold certificates it signed, which a new CA would not verify: "+
+				"restore %s, or delete those Secrets too so that a new CA issues everything", ca, strings.Join(kept, ", "), ca)
+		}
+	}
+	return nil
 }
 
 // materialize writes an existing Secret's values into their files under
