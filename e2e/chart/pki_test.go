@@ -37,7 +37,7 @@ var pkiSecrets = map[string][]string{
 	"hosted-skiff-controller-manager-kubeconfig": {"kubeconfig"},
 	"hosted-skiff-cloud-controller-kubeconfig":   {"kubeconfig"},
 	"hosted-skiff-proxy-kubeconfig":              {"kubeconfig"},
-	"hosted-skiff-node-bootstrap":                {"kubeconfig", "token"},
+	"hosted-skiff-node-bootstrap":                {"expiration", "kubeconfig", "token"},
 }
 
 // pki runs controlplane-pki and returns its output.
@@ -279,8 +279,14 @@ func TestJoinAndCheck(t *testing.T) {
 	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	expires := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
+	expirationFile := filepath.Join(t.TempDir(), "expiration")
+	if err := os.WriteFile(expirationFile, []byte(expires.Format(time.RFC3339)), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for range 2 { // again, as on every upgrade: nothing to do
-		if out, err := pki(t, "join", "--hosted-kubeconfig", srv.Kubeconfig(), "--token-file", tokenFile, "--timeout", "30s"); err != nil {
+		if out, err := pki(t, "join", "--hosted-kubeconfig", srv.Kubeconfig(), "--token-file", tokenFile,
+			"--expiration-file", expirationFile, "--timeout", "30s"); err != nil {
 			t.Fatalf("controlplane-pki join: %v\n%s", err, out)
 		}
 	}
@@ -289,6 +295,12 @@ func TestJoinAndCheck(t *testing.T) {
 	node.CertData, node.KeyData, node.CertFile, node.KeyFile = nil, nil, "", ""
 	nodeClient := kubernetes.NewForConfigOrDie(node)
 	ctx := context.Background()
+	tokenSecret, err := kubernetes.NewForConfigOrDie(srv.RESTConfig()).CoreV1().Secrets("kube-system").Get(ctx, "bootstrap-token-abcdef", metav1.GetOptions{})
+	if err != nil {
+		t.Errorf("the token's Secret: %v", err)
+	} else if got := string(tokenSecret.Data["expiration"]); got != expires.Format(time.RFC3339) {
+		t.Errorf("the token's Secret expires %q, want %s", got, expires.Format(time.RFC3339))
+	}
 	review, err := nodeClient.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authenticationv1.SelfSubjectReview{}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("the bootstrap token does not authenticate: %v", err)

@@ -64,6 +64,7 @@ func generate(ctx context.Context, args []string) error {
 	c := chartpki.Config{}
 	fs, kubeconfig := hostingFlags("generate", &c)
 	fs.StringVar(&c.ClusterDomain, "cluster-domain", "cluster.local", "The hosting cluster's DNS domain.")
+	fs.DurationVar(&c.NodeTokenTTL, "node-bootstrap-token-ttl", 24*time.Hour, "How long a new node bootstrap token authenticates (kubeadm's --token-ttl); an expired one is replaced at the next run; 0: never expires.")
 	fs.StringVar(&c.Instance, "instance", "", "The Helm release's name, the Secrets' app.kubernetes.io/instance label (empty: no such label).")
 	fs.IntVar(&c.EtcdReplicas, "etcd-replicas", 3, "Members of the etcd StatefulSet (odd).")
 	hosts := fs.String("apiserver-hosts", "", "Comma-separated extra names and IP addresses of the apiserver's serving certificate (its LoadBalancer address, node addresses, external names).")
@@ -124,16 +125,42 @@ func hostedFlags(name string) (fs *flag.FlagSet, kubeconfig, server *string, tim
 func join(ctx context.Context, args []string) error {
 	fs, kubeconfig, server, timeout := hostedFlags("join")
 	tokenFile := fs.String("token-file", "", "File holding the node bootstrap token, <id>.<secret>.")
+	expirationFile := fs.String("expiration-file", "", "File holding when the token expires (RFC 3339); missing or empty: never.")
 	_ = fs.Parse(args)
 	token, err := os.ReadFile(*tokenFile)
 	if err != nil {
 		return fmt.Errorf("--token-file: %w", err)
 	}
+	expires, err := readExpiration(*expirationFile)
+	if err != nil {
+		return err
+	}
 	cs, err := clientset(*kubeconfig, *server)
 	if err != nil {
 		return err
 	}
-	return retry(ctx, *timeout, func(ctx context.Context) error { return chartpki.Join(ctx, cs, string(token)) })
+	return retry(ctx, *timeout, func(ctx context.Context) error { return chartpki.Join(ctx, cs, string(token), expires) })
+}
+
+// readExpiration reads the token's expiration from path: zero (never)
+// when path is empty, missing (a Secret brought without the key) or
+// holds nothing.
+func readExpiration(path string) (time.Time, error) {
+	if path == "" {
+		return time.Time{}, nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && strings.TrimSpace(string(b)) == "") {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--expiration-file: %w", err)
+	}
+	t, err := time.Parse(time.RFC3339, strings.TrimSpace(string(b)))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--expiration-file %s: %w", path, err)
+	}
+	return t, nil
 }
 
 func check(ctx context.Context, args []string) error {

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"skiff.dev/pkg/bootstraptoken"
 	"skiff.dev/pkg/etcdpki"
@@ -54,6 +55,18 @@ type Config struct {
 	// Service inside the hosting cluster); AdminServer the admin
 	// kubeconfig's, Server when empty.
 	Server, AdminServer string
+	// NodeTokenTTL is how long a new node bootstrap token authenticates,
+	// as kubeadm's --token-ttl (24h there); 0: it never expires.
+	NodeTokenTTL time.Duration
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+func (c Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
 }
 
 // Validate checks the configuration before anything is generated.
@@ -61,6 +74,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Release == "" || c.Namespace == "" {
 		errs = append(errs, errors.New("--release and --namespace are required"))
+	}
+	if c.NodeTokenTTL < 0 {
+		errs = append(errs, fmt.Errorf("--node-bootstrap-token-ttl %s: must not be negative", c.NodeTokenTTL))
 	}
 	if c.EtcdReplicas < 1 || c.EtcdReplicas%2 == 0 {
 		errs = append(errs, fmt.Errorf("--etcd-replicas %d: etcd needs an odd number of members, at least 1", c.EtcdReplicas))
@@ -174,13 +190,26 @@ func (c Config) Secrets() []Spec {
 		specs = append(specs, Spec{c.Release + "-" + cl.Name + "-kubeconfig", map[string]string{"kubeconfig": kubeconfigFile(cl.Name)}})
 	}
 	return append(specs, Spec{c.Release + "-node-bootstrap", map[string]string{
-		"kubeconfig": kubeconfigFile("node-bootstrap"), "token": nodeTokenFile}})
+		"kubeconfig": kubeconfigFile("node-bootstrap"), "token": nodeTokenFile, NodeTokenExpirationKey: nodeTokenExpirationFile}})
 }
+
+// NodeTokenExpirationKey is the node-bootstrap Secret's key holding when
+// its token expires (RFC 3339; empty: never), the join Job's
+// --expiration-file. A Secret brought without it holds a token that
+// never expires.
+const NodeTokenExpirationKey = "expiration"
+
+// optionalKeys are the keys a Secret brought by the user may lack.
+var optionalKeys = map[string]bool{NodeTokenExpirationKey: true}
 
 func kubeconfigFile(name string) string { return filepath.Join("kubeconfigs", name+".kubeconfig") }
 
-// nodeTokenFile holds the node bootstrap token, <id>.<secret>.
-var nodeTokenFile = filepath.Join("pki", "node-bootstrap-token")
+// nodeTokenFile holds the node bootstrap token, <id>.<secret>, and
+// nodeTokenExpirationFile when it expires.
+var (
+	nodeTokenFile           = filepath.Join("pki", "node-bootstrap-token")
+	nodeTokenExpirationFile = filepath.Join("pki", "node-bootstrap-token-expiration")
+)
 
 // Generate makes whatever of the material is missing under dir and keeps
 // what is there: the two CAs, the etcd and apiserver certificates (issued
@@ -238,6 +267,13 @@ func writeNodeBootstrap(dir string, c Config, caPEM []byte) error {
 	id, secret := bootstraptoken.Generate()
 	token := id + "." + secret
 	if err := pki.WriteFileAtomic(tokenPath, []byte(token), 0o600); err != nil {
+		return err
+	}
+	var expiration string
+	if c.NodeTokenTTL > 0 {
+		expiration = c.now().Add(c.NodeTokenTTL).UTC().Format(time.RFC3339)
+	}
+	if err := pki.WriteFileAtomic(filepath.Join(dir, nodeTokenExpirationFile), []byte(expiration), 0o600); err != nil {
 		return err
 	}
 	server := c.AdminServer

@@ -8,7 +8,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"skiff.dev/pkg/certgen"
@@ -235,5 +238,64 @@ func TestRefuseOrphans(t *testing.T) {
 	}
 	if err := testConfig.refuseOrphans(all); err != nil {
 		t.Errorf("everything missing (a first install): %v", err)
+	}
+}
+
+// TestNodeTokenExpires: a new node bootstrap token gets an expiration
+// NodeTokenTTL ahead (none with 0), and the Secret this package made is
+// replaced once it has expired, or when it has none while tokens are to
+// expire; one the user brought never is.
+func TestNodeTokenExpires(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	c := testConfig
+	c.NodeTokenTTL, c.Now = 24*time.Hour, func() time.Time { return now }
+	dir := t.TempDir()
+	if err := Generate(dir, c); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, nodeTokenExpirationFile)); err != nil || string(b) != "2026-12-08T10:00:00Z" {
+		t.Errorf("expiration %q, %v; want a day later", b, err)
+	}
+	never := testConfig
+	neverDir := t.TempDir()
+	if err := Generate(neverDir, never); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(neverDir, nodeTokenExpirationFile)); err != nil || len(b) != 0 {
+		t.Errorf("with no TTL: expiration %q, %v; want empty", b, err)
+	}
+
+	secret := func(generated bool, expiration string, has bool) *corev1.Secret {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "cp-node-bootstrap", Labels: map[string]string{}}, Data: map[string][]byte{}}
+		if generated {
+			s.Labels[GeneratedLabel] = generator
+		}
+		if has {
+			s.Data[NodeTokenExpirationKey] = []byte(expiration)
+		}
+		return s
+	}
+	for _, tt := range []struct {
+		name string
+		s    *corev1.Secret
+		ttl  time.Duration
+		want bool
+	}{
+		{"valid", secret(true, "2026-12-07T11:00:00Z", true), time.Hour, false},
+		{"expired", secret(true, "2026-12-07T10:00:00Z", true), time.Hour, true},
+		{"never, tokens expire now", secret(true, "", true), time.Hour, true},
+		{"made before tokens expired", secret(true, "", false), time.Hour, true},
+		{"expired, the user's", secret(false, "2026-12-07T09:00:00Z", true), time.Hour, false},
+		{"expired, no TTL asked", secret(true, "2026-12-07T09:00:00Z", true), 0, false},
+	} {
+		c.NodeTokenTTL = tt.ttl
+		if got := c.expiredNodeToken(tt.s); got != tt.want {
+			t.Errorf("%s: expired %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	other := secret(true, "2026-12-07T09:00:00Z", true)
+	other.Name = "cp-ca"
+	if c.NodeTokenTTL = time.Hour; c.expiredNodeToken(other) {
+		t.Error("another Secret counts as an expired token")
 	}
 }

@@ -18,15 +18,15 @@ import (
 
 // Join does in the hosted control plane what kubeadm init does for nodes
 // (and the apiserver's --write-node-bootstrap-kubeconfig for its own):
-// the bootstrap token's Secret in kube-system, which never expires, and
-// kubeadm's bindings that let its holders ask for a node certificate,
-// have it approved, and renew it. Whatever exists is kept.
-func Join(ctx context.Context, hosted kubernetes.Interface, token string) error {
+// the bootstrap token's Secret in kube-system, expiring at expires (zero:
+// never), and kubeadm's bindings that let its holders ask for a node
+// certificate, have it approved, and renew it. Whatever exists is kept.
+func Join(ctx context.Context, hosted kubernetes.Interface, token string, expires time.Time) error {
 	id, secret, ok := bootstraptoken.Parse(strings.TrimSpace(token))
 	if !ok {
 		return errors.New("the node bootstrap token is not of the form <6 chars>.<16 chars>")
 	}
-	s := bootstraptoken.Secret(id, secret, time.Time{}, NodeTokenGroup)
+	s := bootstraptoken.Secret(id, secret, expires, NodeTokenGroup)
 	obj := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: s.GetMetadata().GetName(), Namespace: s.GetMetadata().GetNamespace()},
 		Type:       corev1.SecretType(s.GetType()), Data: s.GetData(),

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -48,6 +49,14 @@ func Apply(ctx context.Context, cs kubernetes.Interface, c Config, dir string) (
 			missing[s.Name] = true
 		case err != nil:
 			return res, fmt.Errorf("read Secret %s: %w", s.Name, err)
+		case c.expiredNodeToken(got):
+			// A new token, with a new expiration, replaces it.
+			err := secrets.Delete(ctx, s.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &got.UID}})
+			if err != nil && !apierrors.IsNotFound(err) {
+				return res, fmt.Errorf("delete Secret %s with an expired token: %w", s.Name, err)
+			}
+			slog.Info("node bootstrap token expired; making a new one", "secret", s.Name)
+			missing[s.Name] = true
 		default:
 			if err := materialize(dir, s, got); err != nil {
 				return res, err
@@ -84,6 +93,22 @@ func Apply(ctx context.Context, cs kubernetes.Interface, c Config, dir string) (
 		res.Created = append(res.Created, s.Name)
 	}
 	return res, nil
+}
+
+// expiredNodeToken says whether got is the node-bootstrap Secret this
+// package made and its token has expired, or never expires while
+// c.NodeTokenTTL asks for tokens that do. A Secret the user brought is
+// never replaced.
+func (c Config) expiredNodeToken(got *corev1.Secret) bool {
+	if got.Name != c.Release+"-node-bootstrap" || got.Labels[GeneratedLabel] != generator || c.NodeTokenTTL <= 0 {
+		return false
+	}
+	exp := string(got.Data[NodeTokenExpirationKey])
+	if exp == "" {
+		return true
+	}
+	t, err := time.Parse(time.RFC3339, exp)
+	return err != nil || !c.now().Before(t)
 }
 
 // signedBy lists, for each CA's Secret, the Secrets whose certificates
@@ -127,6 +152,9 @@ func (c Config) refuseOrphans(missing map[string]bool) error {
 func materialize(dir string, s Spec, got *corev1.Secret) error {
 	for _, key := range slices.Sorted(maps.Keys(s.Files)) {
 		v, ok := got.Data[key]
+		if !ok && optionalKeys[key] {
+			continue
+		}
 		if !ok {
 			return fmt.Errorf("Secret %s has no key %q (it needs %v)", s.Name, key, slices.Sorted(maps.Keys(s.Files)))
 		}
