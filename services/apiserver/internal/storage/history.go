@@ -9,6 +9,7 @@ import (
 
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc/metadata"
 )
 
 // A watch cache that starts fills its window with the changes etcd still
@@ -74,6 +75,11 @@ func (c *cache) history(ctx context.Context, from, to int64) ([]change, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// A watch stream of its own: etcd answers RequestProgress on a stream
+	// only once every watch on it has caught up, so on one shared with
+	// the other resources' history reads a long backlog of one would hold
+	// back them all. etcd's client keys streams by outgoing metadata.
+	ctx = metadata.AppendToOutgoingContext(ctx, "skiff-history", c.store.prefix)
 	cli := c.store.cfg.Client
 	wch := cli.Watch(ctx, c.store.prefix, clientv3.WithPrefix(), clientv3.WithRev(from+1), clientv3.WithPrevKV())
 	ask := time.NewTicker(historyProgressRetry)
