@@ -86,3 +86,17 @@ func TestRenderPKIInstance(t *testing.T) {
 		t.Errorf("PKI Job args %v, want --instance=hosted", args)
 	}
 }
+
+// TestRenderAPIServerShutdownDelay: an apiserver pod that is stopped
+// keeps serving while its endpoint goes away, and its grace period
+// covers that delay and the wait for requests in flight.
+func TestRenderAPIServerShutdownDelay(t *testing.T) {
+	d := decode[appsv1.Deployment](t, objects(t, render(t)), "Deployment")["hosted-skiff-apiserver"]
+	args := d.Spec.Template.Spec.Containers[0].Args
+	if !slices.Contains(args, "--shutdown-delay-duration=5s") || !slices.Contains(args, "--shutdown-timeout=20s") {
+		t.Errorf("apiserver args %v, want a shutdown delay of 5s and a timeout of 20s", args)
+	}
+	if g := d.Spec.Template.Spec.TerminationGracePeriodSeconds; g == nil || *g < 25 {
+		t.Errorf("terminationGracePeriodSeconds %v, want at least 5s+20s", g)
+	}
+}

@@ -89,6 +89,10 @@ type Options struct {
 	MaxRequestBodyBytes int64
 	Profiling           bool
 	ShutdownTimeout     time.Duration
+	// ShutdownDelay is kube-apiserver's --shutdown-delay-duration: how
+	// long a server told to stop keeps serving, /readyz failing, before
+	// it stops accepting connections.
+	ShutdownDelay time.Duration
 	// RequestTimeout bounds every request that is not long-running
 	// (watches, logs, exec, proxy are).
 	RequestTimeout time.Duration
@@ -167,6 +171,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxRequestBodyBytes, "max-request-body-bytes", o.MaxRequestBodyBytes, "Largest request body accepted; larger ones get 413.")
 	fs.DurationVar(&o.RequestTimeout, "request-timeout", o.RequestTimeout, "Longest a request that is not long-running (a watch, logs, exec, attach, port-forward, proxy) may take before it is answered with 504 Timeout; a request's timeout parameter may ask for less. 0 bounds none.")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "How long a stopping server waits for requests in flight.")
+	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay-duration", o.ShutdownDelay, "How long a server told to stop (SIGTERM) keeps serving with /readyz failing, so that load balancers and Endpoints stop sending it new connections, before it stops accepting them and waits for the requests in flight.")
 	o.Audit.AddFlags(fs)
 	o.Observability.AddFlags(fs)
 }
@@ -204,6 +209,9 @@ func (o *Options) Validate() error {
 		}
 	}
 	errs = append(errs, o.Audit.Validate()...)
+	if o.ShutdownDelay < 0 {
+		errs = append(errs, errors.New("--shutdown-delay-duration must not be negative"))
+	}
 	if o.MaxRequestBodyBytes <= 0 {
 		errs = append(errs, errors.New("--max-request-body-bytes must be positive"))
 	}

@@ -73,7 +73,15 @@ func Run(ctx context.Context, o *Options) error {
 	if err != nil {
 		return err
 	}
-	runCtx, stopAPI := context.WithCancel(ctx)
+	// The API runs until stopAPI: --shutdown-delay-duration after ctx
+	// ends, with /readyz failing meanwhile (ready), or at once on an error.
+	runCtx, stopAPI := context.WithCancel(context.WithoutCancel(ctx))
+	defer context.AfterFunc(ctx, func() {
+		if o.ShutdownDelay > 0 {
+			slog.Info("apiserver stopping: /readyz fails, serving goes on", "shutdown-delay-duration", o.ShutdownDelay)
+		}
+		time.AfterFunc(o.ShutdownDelay, stopAPI)
+	})()
 	if err := served.Start(runCtx); err != nil {
 		stopAPI()
 		return fmt.Errorf("start the API: %w", err)
@@ -137,7 +145,12 @@ func Run(ctx context.Context, o *Options) error {
 	handler, err := newHandler(handlerConfig{
 		api: served, etcd: client, authn: auth.Authenticator{Certificates: certs, Tokens: tokenChain, Anonymous: o.AnonymousAuth}, oidc: sa.oidc,
 		maxBody: o.MaxRequestBodyBytes, kubelets: kubelets, profiling: o.Profiling, audit: auditor, requestTimeout: o.RequestTimeout,
-		ready: func(ctx context.Context) error { return etcdReady(ctx, client) },
+		ready: func(rctx context.Context) error {
+			if ctx.Err() != nil {
+				return errors.New("shutting down")
+			}
+			return etcdReady(rctx, client)
+		},
 	})
 	if err != nil {
 		return err
@@ -167,7 +180,7 @@ func Run(ctx context.Context, o *Options) error {
 		// vanished server.
 		HTTP2: &http.HTTP2Config{SendPingTimeout: clientPingAfter, PingTimeout: clientPingTimeout},
 	}
-	g, gctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(runCtx)
 	g.Go(func() error {
 		if err := srv.ServeTLS(ln, "", ""); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -199,7 +212,8 @@ const (
 // etcd starts embedded etcd or connects to the external cluster.
 func (o *Options) etcd(ctx context.Context) (*clientv3.Client, func(), error) {
 	if len(o.EtcdServers) > 0 {
-		c, err := etcd.Connect(ctx, etcd.ExternalConfig{Endpoints: o.EtcdServers, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile})
+		// The client outlives ctx: it serves through --shutdown-delay-duration.
+		c, err := etcd.Connect(context.WithoutCancel(ctx), etcd.ExternalConfig{Endpoints: o.EtcdServers, CAFile: o.EtcdCAFile, CertFile: o.EtcdCertFile, KeyFile: o.EtcdKeyFile})
 		if err != nil {
 			return nil, nil, fmt.Errorf("connect to etcd: %w", err)
 		}
@@ -215,8 +229,10 @@ func (o *Options) etcd(ctx context.Context) (*clientv3.Client, func(), error) {
 func etcdReady(ctx context.Context, c *clientv3.Client) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	_, err := c.Get(ctx, "/skiff/health", clientv3.WithCountOnly())
-	return err
+	if _, err := c.Get(ctx, "/skiff/health", clientv3.WithCountOnly()); err != nil {
+		return fmt.Errorf("etcd: %w", err)
+	}
+	return nil
 }
 
 // tls loads the serving certificate or generates one (and its CA) into the
@@ -334,7 +350,7 @@ func newHandler(c handlerConfig) (http.Handler, error) {
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := c.ready(r.Context()); err != nil {
-			http.Error(w, "etcd: "+err.Error(), http.StatusServiceUnavailable)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		_, _ = w.Write([]byte("ok"))

@@ -31,6 +31,9 @@ type server struct {
 	ca         []byte
 	dataDir    string
 	http       *http.Client
+	// stop tells the server to stop, as SIGTERM does; the test's cleanup
+	// waits for it.
+	stop func()
 }
 
 // startServer runs an apiserver; tokens are extra lines of its token file
@@ -100,7 +103,7 @@ func startServerWith(t testing.TB, configure func(*Options), tokens ...string) *
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &server{t: t, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), adminToken: cfg.Token, ca: cfg.CAData, dataDir: o.DataDir,
-		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+		http: &http.Client{Transport: tr, Timeout: 30 * time.Second}, stop: cancel}
 }
 
 // client is a gRPC client that authenticates with token.
