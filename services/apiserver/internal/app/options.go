@@ -93,6 +93,9 @@ type Options struct {
 	// long a server told to stop keeps serving, /readyz failing, before
 	// it stops accepting connections.
 	ShutdownDelay time.Duration
+	// EndpointReconcilerType is kube-apiserver's
+	// --endpoint-reconciler-type: lease or none.
+	EndpointReconcilerType string
 	// RequestTimeout bounds every request that is not long-running
 	// (watches, logs, exec, proxy are).
 	RequestTimeout time.Duration
@@ -122,6 +125,7 @@ func NewOptions() *Options {
 		EnableBootstrapTokenAuth: true,
 		AuthorizationMode:        []string{"Node", "RBAC"},
 		ShutdownTimeout:          20 * time.Second,
+		EndpointReconcilerType:   "lease",
 		RequestTimeout:           60 * time.Second,
 		Audit:                    audit.NewOptions(),
 
@@ -171,6 +175,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.Int64Var(&o.MaxRequestBodyBytes, "max-request-body-bytes", o.MaxRequestBodyBytes, "Largest request body accepted; larger ones get 413.")
 	fs.DurationVar(&o.RequestTimeout, "request-timeout", o.RequestTimeout, "Longest a request that is not long-running (a watch, logs, exec, attach, port-forward, proxy) may take before it is answered with 504 Timeout; a request's timeout parameter may ask for less. 0 bounds none.")
 	fs.DurationVar(&o.ShutdownTimeout, "shutdown-timeout", o.ShutdownTimeout, "How long a stopping server waits for requests in flight.")
+	fs.StringVar(&o.EndpointReconcilerType, "endpoint-reconciler-type", o.EndpointReconcilerType, "How the kubernetes Service's endpoints are kept: lease (each apiserver keeps its --advertise-address under an etcd lease, renewed every 10s, listed while live) or none (left alone).")
 	fs.DurationVar(&o.ShutdownDelay, "shutdown-delay-duration", o.ShutdownDelay, "How long a server told to stop (SIGTERM) keeps serving with /readyz failing, so that load balancers and Endpoints stop sending it new connections, before it stops accepting them and waits for the requests in flight.")
 	o.Audit.AddFlags(fs)
 	o.Observability.AddFlags(fs)
@@ -209,6 +214,9 @@ func (o *Options) Validate() error {
 		}
 	}
 	errs = append(errs, o.Audit.Validate()...)
+	if o.EndpointReconcilerType != "lease" && o.EndpointReconcilerType != "none" {
+		errs = append(errs, fmt.Errorf("--endpoint-reconciler-type %q: must be lease or none", o.EndpointReconcilerType))
+	}
 	if o.ShutdownDelay < 0 {
 		errs = append(errs, errors.New("--shutdown-delay-duration must not be negative"))
 	}

@@ -77,15 +77,20 @@ func (o *Options) services(a *api.API, client *clientv3.Client) (*serviceAllocat
 	}); err != nil {
 		return nil, err
 	}
+	kubernetes := &kubernetesservice.Controller{
+		Services: a.Backend("", "services"), Endpoints: a.Backend("", "endpoints"),
+		Slices: a.Backend("discovery.k8s.io", "endpointslices"), ClusterIP: net.IP(kubernetesServiceIP(prefix).AsSlice()), SecurePort: o.SecurePort,
+		Address: kubernetesservice.AdvertisedAddress(o.AdvertiseAddress, o.BindAddress),
+		Leases:  &kubernetesservice.Leases{Client: client},
+	}
+	if o.EndpointReconcilerType == "none" {
+		kubernetes.Address, kubernetes.Leases = nil, nil
+	}
 	return &serviceAllocation{
 		ips:         ips,
 		defaultCIDR: &ipalloc.DefaultCIDR{CIDRs: cidrs, Range: prefix},
 		repair:      &servicealloc.Repairer{Services: inner, IPAddresses: ipAddresses, IPs: ips, Ports: ports, Grace: serviceRepairGrace},
-		kubernetes: &kubernetesservice.Controller{
-			Services: a.Backend("", "services"), Endpoints: a.Backend("", "endpoints"),
-			Slices: a.Backend("discovery.k8s.io", "endpointslices"), ClusterIP: net.IP(kubernetesServiceIP(prefix).AsSlice()), SecurePort: o.SecurePort,
-			Address: kubernetesservice.AdvertisedAddress(o.AdvertiseAddress, o.BindAddress),
-		},
+		kubernetes:  kubernetes,
 	}, nil
 }
 

@@ -38,8 +38,9 @@ const (
 )
 
 // Controller creates the Service and keeps this apiserver's address in
-// its endpoints. Addresses of other apiservers are kept; one that goes
-// away stays listed (Kubernetes drops it through leases).
+// its endpoints. With Leases the endpoints list exactly the apiservers
+// whose leases are live; without, addresses of other apiservers are kept
+// and one that goes away stays listed.
 type Controller struct {
 	Services, Endpoints, Slices registry.Backend
 	ClusterIP                   net.IP
@@ -47,6 +48,8 @@ type Controller struct {
 	// Address is this apiserver's advertised address; nil leaves the
 	// endpoints alone.
 	Address net.IP
+	// Leases, when set, hold every apiserver's address.
+	Leases *Leases
 }
 
 // Run reconciles now and then every interval until ctx ends.
@@ -59,9 +62,28 @@ func (c *Controller) Run(ctx context.Context, interval time.Duration) {
 		}
 		select {
 		case <-ctx.Done():
+			c.remove(context.WithoutCancel(ctx))
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// remove takes this apiserver's lease off and its address out of the
+// endpoints, so that clients stop being sent to it now rather than when
+// its lease runs out.
+func (c *Controller) remove(ctx context.Context) {
+	if c.Leases == nil || c.Address == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := c.Leases.Remove(ctx, c.Address.String())
+	if err == nil {
+		err = c.reconcileEndpoints(ctx, false)
+	}
+	if err != nil {
+		slog.WarnContext(ctx, "remove this apiserver from the kubernetes service's endpoints", "err", err)
 	}
 }
 
@@ -73,7 +95,26 @@ func (c *Controller) Reconcile(ctx context.Context) error {
 	if c.Address == nil {
 		return nil
 	}
-	addrs, err := c.endpoints(ctx)
+	return c.reconcileEndpoints(ctx, true)
+}
+
+// reconcileEndpoints writes the endpoints: with Leases the live
+// addresses (this one renewed first when self), else the listed ones and
+// this one.
+func (c *Controller) reconcileEndpoints(ctx context.Context, self bool) error {
+	var live []string
+	if c.Leases != nil {
+		if self {
+			if err := c.Leases.Renew(ctx, c.Address.String()); err != nil {
+				return fmt.Errorf("lease of %s: %w", c.Address, err)
+			}
+		}
+		var err error
+		if live, err = c.Leases.Live(ctx); err != nil {
+			return fmt.Errorf("apiserver leases: %w", err)
+		}
+	}
+	addrs, err := c.endpoints(ctx, live)
 	if err != nil {
 		return fmt.Errorf("endpoints %s/%s: %w", Namespace, Name, err)
 	}
@@ -121,44 +162,63 @@ func (c *Controller) service(ctx context.Context) error {
 	return err
 }
 
-// endpoints adds this apiserver to the Endpoints and returns the addresses
-// it lists.
-func (c *Controller) endpoints(ctx context.Context) ([]string, error) {
+// endpoints writes the Endpoints, listing live (with Leases) or else the
+// addresses listed and this apiserver's, and returns the addresses.
+func (c *Controller) endpoints(ctx context.Context, live []string) ([]string, error) {
 	port := &corev1.EndpointPort{Name: PortName, Port: int32(c.SecurePort), Protocol: "TCP"}
 	obj, err := c.Endpoints.Get(ctx, Namespace, Name, registry.GetOptions{})
 	if apierrors.IsNotFound(err) {
+		addrs := c.wanted(nil, live)
 		ep := &corev1.Endpoints{Metadata: &metav1.ObjectMeta{Name: Name, Namespace: Namespace},
-			Subsets: []*corev1.EndpointSubset{{Addresses: []*corev1.EndpointAddress{{Ip: c.Address.String()}}, Ports: []*corev1.EndpointPort{port}}}}
+			Subsets: subsetsOf(addrs, port)}
 		_, err = c.Endpoints.Create(ctx, ep, registry.CreateOptions{FieldManager: "kube-apiserver"})
-		return []string{c.Address.String()}, err
+		return addrs, err
 	}
 	if err != nil {
 		return nil, err
 	}
 	ep := obj.(*corev1.Endpoints)
-	var addrs []string
+	var have []string
 	for _, s := range ep.GetSubsets() {
 		for _, a := range s.GetAddresses() {
-			if !slices.Contains(addrs, a.GetIp()) {
-				addrs = append(addrs, a.GetIp())
+			if !slices.Contains(have, a.GetIp()) {
+				have = append(have, a.GetIp())
 			}
 		}
 	}
-	ok := len(ep.GetSubsets()) == 1 && len(ep.Subsets[0].GetPorts()) == 1 && proto.Equal(ep.Subsets[0].Ports[0], port) &&
-		slices.Contains(addrs, c.Address.String())
-	if ok {
+	addrs := c.wanted(have, live)
+	want := subsetsOf(addrs, port)
+	if proto.Equal(&corev1.Endpoints{Subsets: ep.GetSubsets()}, &corev1.Endpoints{Subsets: want}) {
 		return addrs, nil
 	}
-	if !slices.Contains(addrs, c.Address.String()) {
-		addrs = append(addrs, c.Address.String())
+	ep.Subsets = want
+	_, err = c.Endpoints.Update(ctx, ep, registry.UpdateOptions{FieldManager: "kube-apiserver"})
+	return addrs, err
+}
+
+// wanted are the addresses the endpoints should list: the live ones
+// with Leases, else those listed and this apiserver's.
+func (c *Controller) wanted(have, live []string) []string {
+	if c.Leases != nil {
+		return live
+	}
+	if !slices.Contains(have, c.Address.String()) {
+		return append(slices.Clone(have), c.Address.String())
+	}
+	return have
+}
+
+// subsetsOf is the Endpoints' one subset: addrs on port; none without
+// addresses (a subset must have some).
+func subsetsOf(addrs []string, port *corev1.EndpointPort) []*corev1.EndpointSubset {
+	if len(addrs) == 0 {
+		return nil
 	}
 	subset := &corev1.EndpointSubset{Ports: []*corev1.EndpointPort{port}}
 	for _, a := range addrs {
 		subset.Addresses = append(subset.Addresses, &corev1.EndpointAddress{Ip: a})
 	}
-	ep.Subsets = []*corev1.EndpointSubset{subset}
-	_, err = c.Endpoints.Update(ctx, ep, registry.UpdateOptions{FieldManager: "kube-apiserver"})
-	return addrs, err
+	return []*corev1.EndpointSubset{subset}
 }
 
 // slice mirrors the Endpoints' addresses into the EndpointSlice.
