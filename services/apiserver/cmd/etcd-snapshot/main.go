@@ -29,9 +29,10 @@ const usage = `Usage:
   etcd-snapshot save --data-dir DIR [--offline] FILE
       snapshot the embedded etcd of the apiserver whose --data-dir is DIR:
       through its client URL while it runs, or with --offline from its
-      database while it is stopped
+      database while it is stopped (cleanly: a member killed may lack
+      writes in its database that only its WAL holds, and is refused)
   etcd-snapshot save --offline --etcd-data-dir DIR FILE
-      copy the database of a stopped etcd member whose --data-dir is DIR
+      copy the database of a cleanly stopped etcd member whose --data-dir is DIR
   etcd-snapshot save --endpoints URL [--cacert F --cert F --key F] FILE
       snapshot one member of an external etcd (as etcdctl snapshot save)
   etcd-snapshot restore --data-dir DIR [--bump-revision N] FILE
