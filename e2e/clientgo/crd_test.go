@@ -275,3 +275,38 @@ func (s *widgetEvents) check(want map[string]string, colour string) error {
 	}
 	return nil
 }
+
+// TestCustomResourceServedOnceEstablished: a client that sees a CRD
+// Established can create its objects at once, as on Kubernetes; the
+// apiserver serves a definition before it writes the condition, even while
+// the new store's cache is still reading its history. Several definitions,
+// each created and used straight away.
+func TestCustomResourceServedOnceEstablished(t *testing.T) {
+	if testing.Short() {
+		t.Skip("e2e: skipped with -short")
+	}
+	srv := framework.StartAPIServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dyn, err := dynamic.NewForConfig(srv.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		plural := fmt.Sprintf("things%d", i)
+		crd := fmt.Sprintf(`{
+  "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+  "metadata": {"name": "%[1]s.e2e.skiff.dev"},
+  "spec": {"group": "e2e.skiff.dev", "scope": "Namespaced",
+    "names": {"plural": "%[1]s", "singular": "thing%[2]d", "kind": "Thing%[2]d", "listKind": "Thing%[2]dList"},
+    "versions": [{"name": "v1", "served": true, "storage": true,
+      "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}}`, plural, i)
+		createCRD(ctx, t, dyn, crd)
+		obj := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "e2e.skiff.dev/v1", "kind": fmt.Sprintf("Thing%d", i), "metadata": map[string]any{"name": "first"}}}
+		gvr := schema.GroupVersionResource{Group: "e2e.skiff.dev", Version: "v1", Resource: plural}
+		if _, err := dyn.Resource(gvr).Namespace("default").Create(ctx, obj, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create a %s right after its CRD is Established: %v", plural, err)
+		}
+	}
+}

@@ -151,6 +151,14 @@ func (c *Controller) reconcile(ctx context.Context, crd *apiextensionsv1.CustomR
 		next = established
 	}
 	if next != crd {
+		// Serve before saying so: a client that reads Established must
+		// find the resource served, even while a new store's cache is
+		// still reading its history.
+		if crdnames.IsEstablished(next) {
+			if err := c.install(ctx, next); err != nil {
+				return false, err
+			}
+		}
 		_, err := c.CRDs.UpdateStatus(ctx, next, registry.UpdateOptions{})
 		return false, err
 	}
