@@ -19,7 +19,7 @@ const MessageRequestTimeout = "Timeout: request did not complete within the allo
 // storageTable is the one mapping from a storage failure that means etcd
 // could not serve to the Status a client sees: etcd unreachable or
 // leaderless is 503 ServiceUnavailable, an etcd call out of time 504
-// Timeout, both with Retry-After. The message names the resource and
+// Timeout, both with Retry-After unless a write may have been applied. The message names the resource and
 // never carries etcd's own error text, which goes to the server's log.
 var storageTable = []struct {
 	is     func(error) bool
@@ -45,8 +45,13 @@ func FromStorage(err error, r Resource) (se *StatusError, ok bool) {
 		if what == "" {
 			what = "the resource"
 		}
-		return newStatus(row.code, row.reason, fmt.Sprintf(row.format, what),
-			&metav1.StatusDetails{Group: r.Group, Kind: r.Resource, RetryAfterSeconds: StorageRetryAfterSeconds}), true
+		details := &metav1.StatusDetails{Group: r.Group, Kind: r.Resource, RetryAfterSeconds: StorageRetryAfterSeconds}
+		if storage.MayHaveApplied(err) {
+			// No Retry-After: client-go sends any request again on a 5xx
+			// that has one, and this write may already be stored.
+			details.RetryAfterSeconds = 0
+		}
+		return newStatus(row.code, row.reason, fmt.Sprintf(row.format, what), details), true
 	}
 	return nil, false
 }

@@ -92,3 +92,17 @@ func TestToStatusUsesTheStorageTable(t *testing.T) {
 		})
 	}
 }
+
+// TestStorageWriteMayHaveApplied: a write whose outcome etcd left open is
+// answered without Retry-After, so clients (client-go retries any request
+// on a 5xx that has one) do not apply it twice.
+func TestStorageWriteMayHaveApplied(t *testing.T) {
+	err := &storage.Error{Code: storage.CodeUnavailable, Message: "etcd is unavailable", MayHaveApplied: true}
+	se, ok := FromStorage(err, Resource{Resource: "configmaps", Kind: "ConfigMap"})
+	if !ok || se.Status.Code != 503 {
+		t.Fatalf("FromStorage = %v, %v; want a 503", se, ok)
+	}
+	if got := se.Status.GetDetails().GetRetryAfterSeconds(); got != 0 {
+		t.Errorf("retryAfterSeconds = %d, want none", got)
+	}
+}

@@ -88,7 +88,24 @@ func (t *boundedTxn) Commit() (*clientv3.TxnResponse, error) {
 	if len(t.cmps) > 0 {
 		key = string(t.cmps[0].KeyBytes())
 	}
-	return resp, classify(t.ctx, key, err)
+	err = classify(t.ctx, key, err)
+	var se *Error
+	if errors.As(err, &se) && t.writes() && rpctypes.ErrorDesc(se.Err) != rpctypes.ErrNoLeader.Error() {
+		// Only "no leader" is refused before etcd proposes the change;
+		// after any other failure the write may yet be committed.
+		se.MayHaveApplied = true
+	}
+	return resp, err
+}
+
+// writes tells whether the transaction puts or deletes anything.
+func (t *boundedTxn) writes() bool {
+	for _, op := range append(append([]clientv3.Op{}, t.thenOps...), t.elseOps...) {
+		if op.IsPut() || op.IsDelete() || op.IsTxn() {
+			return true
+		}
+	}
+	return false
 }
 
 // classify turns the failure of an etcd call made under parent into a

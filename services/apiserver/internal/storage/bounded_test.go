@@ -100,3 +100,51 @@ func TestCallsToUnreachableEtcdAreBounded(t *testing.T) {
 		})
 	}
 }
+
+// failingKV answers every transaction with err.
+type failingKV struct {
+	clientv3.KV
+	err error
+}
+
+func (f failingKV) Txn(context.Context) clientv3.Txn { return failingTxn(f) }
+
+type failingTxn failingKV
+
+func (f failingTxn) If(...clientv3.Cmp) clientv3.Txn        { return f }
+func (f failingTxn) Then(...clientv3.Op) clientv3.Txn       { return f }
+func (f failingTxn) Else(...clientv3.Op) clientv3.Txn       { return f }
+func (f failingTxn) Commit() (*clientv3.TxnResponse, error) { return nil, f.err }
+
+// TestWriteOutcomeUnknown: a write transaction that failed in a way etcd
+// may still commit (timed out, leader changed, connection lost) is marked
+// MayHaveApplied, so the client is not asked to send it again; one etcd
+// refused before proposing (no leader), and any read, is not.
+func TestWriteOutcomeUnknown(t *testing.T) {
+	put := clientv3.OpPut("/registry/k", "v")
+	get := clientv3.OpGet("/registry/k")
+	for _, tt := range []struct {
+		name string
+		err  error
+		op   clientv3.Op
+		want bool
+	}{
+		{"write, request timed out", rpctypes.ErrGRPCTimeout, put, true},
+		{"write, leader changed", rpctypes.ErrGRPCLeaderChanged, put, true},
+		{"write, connection lost", status.Error(codes.Unavailable, "error reading from server: EOF"), put, true},
+		{"write, the call's deadline", context.DeadlineExceeded, put, true},
+		{"write, no leader", rpctypes.ErrGRPCNoLeader, put, false},
+		{"read, request timed out", rpctypes.ErrGRPCTimeout, get, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := boundedKV{kv: failingKV{err: tt.err}, timeout: time.Second}
+			_, err := b.Txn(context.Background()).If(clientv3.Compare(clientv3.ModRevision("/registry/k"), "=", 0)).Then(tt.op).Commit()
+			if !IsUnavailable(err) && !IsTimeout(err) {
+				t.Fatalf("got %v, want a classified error", err)
+			}
+			if got := MayHaveApplied(err); got != tt.want {
+				t.Errorf("MayHaveApplied(%v) = %v, want %v", err, got, tt.want)
+			}
+		})
+	}
+}

@@ -38,6 +38,19 @@ type Error struct {
 	Continue string
 	// Err is the etcd error behind an Unavailable or Timeout, for logs.
 	Err error
+	// MayHaveApplied marks an Unavailable or Timeout of a write whose
+	// outcome is unknown: etcd may commit the proposal after answering
+	// (request timed out, leader changed, connection lost). Asking the
+	// client to send it again could apply it twice (a second object of a
+	// generateName create), so such an answer carries no Retry-After.
+	MayHaveApplied bool
+}
+
+// MayHaveApplied tells whether a failed write may still have been
+// applied (Error.MayHaveApplied).
+func MayHaveApplied(err error) bool {
+	var se *Error
+	return errors.As(err, &se) && se.MayHaveApplied
 }
 
 // Unwrap is the etcd error behind the classification.
