@@ -26,17 +26,10 @@ func TestShutdownDelay(t *testing.T) {
 		t.Fatalf("/readyz before the stop: %d %s", code, body)
 	}
 	s.stop()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	pollUntil(t, func() bool {
 		code, body := get("/readyz")
-		if code == http.StatusServiceUnavailable && body == "shutting down\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz after the stop: %d %q, want 503 shutting down", code, body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return code == http.StatusServiceUnavailable && body == "shutting down\n"
+	}, "/readyz answers 503 shutting down after the stop")
 	if code, _ := s.do("GET", "/api/v1/namespaces/default", s.adminToken, ""); code != http.StatusOK {
 		t.Errorf("a request during the shutdown delay: %d, want it served", code)
 	}
