@@ -180,7 +180,7 @@ func ApplyPatchJSON(original []byte, p Patch, meta strategicpatch.LookupPatchMet
 			return nil, apierrors.NewRequestEntityTooLarge(fmt.Sprintf("The allowed maximum operations in a JSON patch is %d, got %d",
 				MaxJSONPatchOperations, len(ops)))
 		}
-		out, err := applyOps(ops, original)
+		out, err := withoutPanic("the JSON patch cannot be applied", func() ([]byte, error) { return ops.Apply(original) })
 		if err != nil {
 			return nil, apierrors.NewInvalidPatch(err)
 		}
@@ -195,7 +195,9 @@ func ApplyPatchJSON(original []byte, p Patch, meta strategicpatch.LookupPatchMet
 		if meta == nil {
 			return nil, apierrors.NewUnsupportedMediaType(p.Type)
 		}
-		out, err := strategicpatch.StrategicMergePatchUsingLookupPatchMeta(original, p.Data, meta)
+		out, err := withoutPanic("the strategic merge patch cannot be applied", func() ([]byte, error) {
+			return strategicpatch.StrategicMergePatchUsingLookupPatchMeta(original, p.Data, meta)
+		})
 		if err != nil {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("the strategic merge patch cannot be applied: %v", err))
 		}
@@ -205,14 +207,15 @@ func ApplyPatchJSON(original []byte, p Patch, meta strategicpatch.LookupPatchMet
 	}
 }
 
-// applyOps applies a JSON patch. The library panics on some malformed
-// operations (a replace of the whole document without a value); such a
-// patch is an error in the request, not a crash of the server.
-func applyOps(ops jsonpatch.Patch, original []byte) (out []byte, err error) {
+// withoutPanic runs apply, a patch library's call. The libraries panic on
+// some malformed patches (a JSON patch replacing the whole document without
+// a value; a strategic merge patch whose $retainKeys lists objects); such
+// a patch is an error in the request, not a crash of the server.
+func withoutPanic(what string, apply func() ([]byte, error)) (out []byte, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			out, err = nil, fmt.Errorf("the JSON patch cannot be applied: %v", r)
+			out, err = nil, fmt.Errorf("%s: %v", what, r)
 		}
 	}()
-	return ops.Apply(original)
+	return apply()
 }
