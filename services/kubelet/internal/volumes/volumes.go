@@ -11,8 +11,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
+
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	corev1 "skiff.dev/api/core/v1"
 	"skiff.dev/pkg/client"
@@ -156,19 +159,38 @@ func emptyDir(dir string, src *corev1.EmptyDirVolumeSource, group int) error {
 	return os.Chmod(dir, mode)
 }
 
-// mountTmpfs mounts a tmpfs on dir unless one is there.
+// mountTmpfs mounts a tmpfs on dir unless one is there, as large as the
+// volume's sizeLimit (in bytes: tmpfs reads "16Mi" as no size at all).
 func mountTmpfs(dir string, src *corev1.EmptyDirVolumeSource) error {
 	if mounted, err := isMountPoint(dir); err != nil || mounted {
 		return err
 	}
-	opts := ""
-	if q := src.GetSizeLimit().GetString_(); q != "" {
-		opts = "size=" + q
+	opts, err := tmpfsOptions(src)
+	if err != nil {
+		return err
 	}
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, opts); err != nil {
 		return fmt.Errorf("mount tmpfs on %s: %w", dir, err)
 	}
 	return nil
+}
+
+// tmpfsOptions are the mount options of a memory-backed emptyDir.
+func tmpfsOptions(src *corev1.EmptyDirVolumeSource) (string, error) {
+	limit := src.GetSizeLimit().GetString_()
+	if limit == "" {
+		return "", nil
+	}
+	q, err := resource.ParseQuantity(limit)
+	if err != nil {
+		return "", fmt.Errorf("emptyDir sizeLimit %q: %w", limit, err)
+	}
+	if q.Sign() <= 0 {
+		// Zero is no limit (the node's default, half its memory), as
+		// Kubernetes' kubelet has it.
+		return "", nil
+	}
+	return "size=" + strconv.FormatInt(q.Value(), 10), nil
 }
 
 // checkHostPath checks a hostPath against its type, creating it for the
