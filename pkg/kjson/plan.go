@@ -25,6 +25,7 @@ const (
 	nameIntOrString  protoreflect.FullName = "skiff.meta.v1.IntOrString"
 	nameRawExtension protoreflect.FullName = "skiff.meta.v1.RawExtension"
 	nameFieldsV1     protoreflect.FullName = "skiff.meta.v1.FieldsV1"
+	nameListMeta     protoreflect.FullName = "skiff.meta.v1.ListMeta"
 )
 
 // fieldPlan is what the codec needs to know about one field.
@@ -76,8 +77,25 @@ func planOf(md protoreflect.MessageDescriptor) *messagePlan {
 	if bareList(md) && len(p.fields) == 1 && p.fields[0].fd.IsList() {
 		p.list = &p.fields[0]
 	}
+	if isListKind(md) {
+		// A list's items are written even when there are none,
+		// "items": [], as Kubernetes' lists have them (no omitempty).
+		for i := range p.fields {
+			if p.fields[i].name == "items" {
+				p.fields[i].emitEmpty = true
+			}
+		}
+	}
 	plans.Store(md.FullName(), p)
 	return p
+}
+
+// isListKind tells a Kubernetes list (ListMeta metadata and repeated
+// items) from other messages.
+func isListKind(md protoreflect.MessageDescriptor) bool {
+	meta, items := md.Fields().ByName("metadata"), md.Fields().ByName("items")
+	return meta != nil && meta.Message() != nil && meta.Message().FullName() == nameListMeta &&
+		items != nil && items.IsList()
 }
 
 // bareList tells whether a message is marked to be written as the list of

@@ -1,0 +1,29 @@
+package kjson
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "skiff.dev/api/core/v1"
+	metav1 "skiff.dev/api/meta/v1"
+)
+
+// An empty list is written with "items": [], as Kubernetes writes it
+// (kubectl -o name reads a list without items as an object of its own),
+// and a pod's empty lists are still left out.
+func TestEmptyListHasItems(t *testing.T) {
+	b, err := Marshal(&corev1.PodList{Kind: "PodList", ApiVersion: "v1", Metadata: &metav1.ListMeta{ResourceVersion: "7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"items":[]`) {
+		t.Errorf("empty PodList = %s, want \"items\":[]", b)
+	}
+	b, err = Marshal(&corev1.Pod{Spec: &corev1.PodSpec{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "[]") {
+		t.Errorf("a pod without containers = %s, want no empty lists", b)
+	}
+}
