@@ -7,71 +7,22 @@
 package chart
 
 import (
-	"bytes"
-	"context"
-	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"skiff.dev/e2e/framework"
 )
 
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
+func chartDir() string { return filepath.Join(framework.RepoRoot(), "charts", "skiff") }
 
-func chartDir() string { return filepath.Join(repoRoot(), "charts", "skiff") }
-
-var (
-	helmOnce sync.Once
-	helmErr  error
-)
-
-// helmBinary is bin/helm, built by make helm when it is missing; the
-// test is skipped only when it cannot be built.
-func helmBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(repoRoot(), "bin", "helm")
-	helmOnce.Do(func() {
-		if _, err := os.Stat(bin); err == nil {
-			return
-		}
-		cmd := exec.Command("make", "--no-print-directory", "helm")
-		cmd.Dir = repoRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			helmErr = fmt.Errorf("make helm: %v\n%s", err, out)
-		}
-	})
-	if helmErr != nil {
-		t.Skip("bin/helm cannot be built here:", helmErr)
-	}
-	return bin
-}
-
-// helm runs bin/helm with its own configuration and cache directories,
-// against kubeconfig when it is not empty, and returns its standard
-// output and error together.
+// helm runs bin/helm against kubeconfig when it is not empty.
 func helm(t *testing.T, kubeconfig string, args ...string) (string, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	home := t.TempDir()
-	cmd := exec.CommandContext(ctx, helmBinary(t), args...)
-	cmd.Env = append(os.Environ(), "HELM_CONFIG_HOME="+home+"/config", "HELM_CACHE_HOME="+home+"/cache", "HELM_DATA_HOME="+home+"/data")
-	if kubeconfig != "" {
-		cmd.Env = append(cmd.Env, "KUBECONFIG="+kubeconfig)
-	}
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	err := cmd.Run()
-	return buf.String(), err
+	return framework.Helm(t, kubeconfig, 3*time.Minute, args...)
 }
 
 // render is helm template's output for the release "hosted" in the

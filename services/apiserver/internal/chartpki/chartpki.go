@@ -52,8 +52,9 @@ type Config struct {
 	// cluster's own kubernetes Service, which its pods dial.
 	ServiceClusterIPRange string
 	// Server is the URL the components' kubeconfigs name (the apiserver
-	// Service inside the hosting cluster); AdminServer the admin
-	// kubeconfig's, Server when empty.
+	// Service inside the hosting cluster); AdminServer the one of the
+	// kubeconfigs used outside it (the admin's, the nodes' bootstrap and
+	// proxy ones), Server when empty.
 	Server, AdminServer string
 	// NodeTokenTTL is how long a new node bootstrap token authenticates,
 	// as kubeadm's --token-ttl (24h there); 0: it never expires.
@@ -143,20 +144,22 @@ const NodeTokenGroup = "system:bootstrappers:kubeadm:default-node-token"
 // <release>-<name>-kubeconfig.
 type Client struct {
 	pki.Client
-	// Admin users get AdminServer in their kubeconfig.
-	Admin bool
+	// External users run outside the hosting cluster (people, the
+	// nodes' proxies) and get AdminServer in their kubeconfig.
+	External bool
 }
 
 // Clients are the identities issued: the components', as the apiserver
 // issues them for itself (pki.Components), and the administrator, in
 // system:masters.
 var Clients = append(componentClients(),
-	Client{Client: pki.Client{Name: "admin", CommonName: "skiff-admin", Organization: []string{"system:masters"}}, Admin: true})
+	Client{Client: pki.Client{Name: "admin", CommonName: "skiff-admin", Organization: []string{"system:masters"}}, External: true})
 
 func componentClients() []Client {
 	var out []Client
 	for _, c := range pki.Components {
-		out = append(out, Client{Client: c})
+		// The proxy runs on the nodes, which join from outside.
+		out = append(out, Client{Client: c, External: c.Name == "proxy"})
 	}
 	return out
 }
@@ -253,7 +256,7 @@ func writeClientKubeconfig(dir string, c Config, cl Client, caPEM []byte) error 
 		return err
 	}
 	server := c.Server
-	if cl.Admin && c.AdminServer != "" {
+	if cl.External && c.AdminServer != "" {
 		server = c.AdminServer
 	}
 	return writeKubeconfig(path, kubeconfig{server: server, ca: caPEM, user: cl.CommonName, cert: cert, key: key})

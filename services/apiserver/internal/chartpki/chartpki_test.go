@@ -105,7 +105,7 @@ func TestKubeconfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{"scheduler": testConfig.Server, "controller-manager": testConfig.Server, "cloud-controller": testConfig.Server,
-		"proxy": testConfig.Server, "admin": testConfig.AdminServer, "node-bootstrap": testConfig.AdminServer} {
+		"proxy": testConfig.AdminServer, "admin": testConfig.AdminServer, "node-bootstrap": testConfig.AdminServer} {
 		cfg, err := clientcmd.LoadFromFile(filepath.Join(dir, kubeconfigFile(name)))
 		if err != nil {
 			t.Fatal(err)
