@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
@@ -41,7 +43,9 @@ var chartImages = map[string]string{
 // kubeconfig from the Secret works with kubectl; a skiff-node container
 // started outside it joins with the node bootstrap Secret and runs a pod;
 // helm test passes; helm upgrade to another image tag keeps the API
-// answering a client polling every 100 ms; helm uninstall (and deleting
+// answering a client polling every 100 ms; etcd members, apiservers and
+// leaders fail under a writer without losing a write (chartFailures);
+// helm uninstall (and deleting
 // the etcd claims, as docs/helm.md says) leaves nothing of the release.
 func TestChartOnStack(t *testing.T) {
 	s := up(t)
@@ -162,6 +166,8 @@ func TestChartOnStack(t *testing.T) {
 		}
 		return nil
 	})
+
+	t.Run("failures", func(t *testing.T) { s.chartFailures(t, admin) })
 
 	if out, err := s.helm(t, 6*time.Minute, "uninstall", release, "--namespace", hostingNS, "--wait", "--timeout", "5m"); err != nil {
 		t.Fatalf("helm uninstall: %v\n%s", err, out)
@@ -414,4 +420,151 @@ func (p *poller) stop() (polls, failed int, longest time.Duration, errs []string
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.polls, p.failed, p.longest, p.errs
+}
+
+// chartElections are the hosted control plane's elections and the
+// chart's component each is of.
+var chartElections = map[string]string{
+	"kube-scheduler":           "scheduler",
+	"kube-controller-manager":  "controller-manager",
+	"cloud-controller-manager": "cloud-controller",
+}
+
+// chartFailures runs faults of the HA profile's TestHAStack on the
+// installed chart, under a writer through the LoadBalancer: SIGKILL the
+// etcd leader's process (the kubelet restarts it), SIGKILL each
+// apiserver's in turn, delete the leading scheduler's and
+// controller-manager's pods. After each: every acknowledged write stored
+// once, one leader per election, every pod ready, the hosted pod running.
+func (s *stack) chartFailures(t *testing.T, admin string) {
+	cs := clientsetOf(t, admin, nil)
+	w := startWriter(t, cs, "chart-writer")
+	scenario := func(name string, do func(t *testing.T)) {
+		t.Run(name, func(t *testing.T) {
+			from := time.Now()
+			do(t)
+			w.waitAcks(t, 25)
+			longest, failed, errs := w.window(from, time.Now())
+			t.Logf("%s: longest time without an acknowledged write %v, %d failed requests %v", name, longest.Round(time.Millisecond), failed, errs)
+			w.verify(t)
+			s.checkChartLeaders(t, cs)
+			s.checkReplicas(t, "upgrade")
+			if out, err := framework.Kubectl(t, admin, "", "get", "pod", "hello", "-o", "jsonpath={.status.phase}"); err != nil || out != "Running" {
+				t.Errorf("the hosted pod: %q, %v", out, err)
+			}
+		})
+	}
+	etcdPods := []string{fullname + "-etcd-0", fullname + "-etcd-1", fullname + "-etcd-2"}
+	scenario("SIGKILL the etcd leader", func(t *testing.T) {
+		leader := etcdLeader(t, etcdPods, func(pod string) (string, error) {
+			return s.kubectl(t, "logs", "-n", hostingNS, pod)
+		})
+		t.Logf("killing %s, the etcd leader", leader)
+		s.killPod(t, leader)
+		w.waitAcks(t, 25)
+	})
+	scenario("SIGKILL each apiserver", func(t *testing.T) {
+		for _, pod := range s.podsOf(t, "apiserver") {
+			s.killPod(t, pod)
+			w.waitAcks(t, 25)
+			s.checkReplicas(t, "upgrade")
+		}
+	})
+	scenario("delete the leading scheduler and controller-manager", func(t *testing.T) {
+		for _, election := range []string{"kube-scheduler", "kube-controller-manager"} {
+			holder, err := leaseHolder(cs, election)
+			if err != nil || holder == "" {
+				t.Fatalf("%s: held by %q, %v", election, holder, err)
+			}
+			s.mustKubectl(t, "", "delete", "pod", "-n", hostingNS, holder, "--wait=false")
+			framework.Eventually(t, time.Minute, "another "+election+" leader", func() error {
+				if h, err := leaseHolder(cs, election); err != nil || h == holder || h == "" {
+					return fmt.Errorf("held by %q, %v", h, err)
+				}
+				return nil
+			})
+		}
+	})
+	w.stop()
+	w.verify(t)
+}
+
+// podsOf are the names of a component's pods.
+func (s *stack) podsOf(t testing.TB, component string) []string {
+	t.Helper()
+	return strings.Fields(s.mustKubectl(t, "", "get", "pods", "-n", hostingNS,
+		"-l", "app.kubernetes.io/instance="+release+",app.kubernetes.io/component="+component, "-o", "jsonpath={.items[*].metadata.name}"))
+}
+
+// killPod SIGKILLs a pod's container in its node's containerd; the
+// kubelet starts it again (restartPolicy Always). It waits for the
+// restart.
+func (s *stack) killPod(t *testing.T, pod string) {
+	t.Helper()
+	status := func() (node, id string, restarts int) {
+		out := s.mustKubectl(t, "", "get", "pod", "-n", hostingNS, pod, "-o",
+			"jsonpath={.spec.nodeName} {.status.containerStatuses[0].containerID} {.status.containerStatuses[0].restartCount}")
+		f := strings.Fields(out)
+		if len(f) != 3 {
+			t.Fatalf("pod %s: node, container, restarts: %q", pod, out)
+		}
+		n, _ := strconv.Atoi(f[2])
+		return f[0], strings.TrimPrefix(f[1], "containerd://"), n
+	}
+	node, id, restarts := status()
+	// The node's name is its compose service's; CRI's containers are in
+	// containerd's k8s.io namespace.
+	if out, err := s.run(time.Minute, "docker-compose", "exec", "-T", node, "ctr", "-n", "k8s.io", "task", "kill", "-s", "SIGKILL", id); err != nil {
+		t.Fatalf("kill %s (%s on %s): %v\n%s", pod, id, node, err, out)
+	}
+	framework.Eventually(t, 2*time.Minute, pod+" restarted", func() error {
+		if _, _, n := status(); n <= restarts {
+			return fmt.Errorf("%d restarts", n)
+		}
+		return nil
+	})
+}
+
+// checkChartLeaders: each election's Lease is held by a ready pod of its
+// component, the only one of them whose log says it leads.
+func (s *stack) checkChartLeaders(t testing.TB, cs *kubernetes.Clientset) {
+	t.Helper()
+	for election, component := range chartElections {
+		framework.Eventually(t, 2*time.Minute, "one leader of "+election, func() error {
+			holder, err := leaseHolder(cs, election)
+			if err != nil {
+				return err
+			}
+			out, err := s.kubectl(t, "get", "pods", "-n", hostingNS, "-l", "app.kubernetes.io/instance="+release+",app.kubernetes.io/component="+component,
+				"-o", `jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[0].ready}{"\n"}{end}`)
+			if err != nil {
+				return fmt.Errorf("%v: %s", err, out)
+			}
+			var think []string
+			holderReady := false
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+				f := strings.Fields(line)
+				if len(f) != 2 {
+					continue
+				}
+				if f[0] == holder && f[1] == "true" {
+					holderReady = true
+				}
+				logs, err := s.kubectl(t, "logs", "-n", hostingNS, f[0])
+				if err != nil {
+					return fmt.Errorf("logs of %s: %v", f[0], err)
+				}
+				if leadsByLog(logs) {
+					think = append(think, f[0])
+				}
+			}
+			if !holderReady {
+				return fmt.Errorf("the Lease is held by %q, no ready pod of %s: %q", holder, component, out)
+			}
+			if len(think) != 1 || think[0] != holder {
+				return fmt.Errorf("the Lease is held by %q; leading by their own account: %v", holder, think)
+			}
+			return nil
+		})
+	}
 }

@@ -135,7 +135,13 @@ spec:
 // a connection, of its own.
 func (s *stack) clientset(t testing.TB, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *kubernetes.Clientset {
 	t.Helper()
-	cfg, err := clientcmd.BuildConfigFromFlags("", s.kubeconfig)
+	return clientsetOf(t, s.kubeconfig, dial)
+}
+
+// clientsetOf is a client of the API a kubeconfig names.
+func clientsetOf(t testing.TB, kubeconfig string, dial func(ctx context.Context, network, addr string) (net.Conn, error)) *kubernetes.Clientset {
+	t.Helper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,18 +228,26 @@ func (s *stack) deploymentRunning(t testing.TB, cs *kubernetes.Clientset) {
 // raftState is a member's raft role changes as etcd logs them.
 var raftState = regexp.MustCompile(`became (leader|follower|candidate|pre-candidate) at term (\d+)`)
 
-// etcdLeader is the member that logged becoming leader at the highest term
-// of any member's latest role change.
+// etcdLeader is the HA profile's etcd leader.
 func (s *stack) etcdLeader(t testing.TB) string {
+	t.Helper()
+	return etcdLeader(t, []string{"etcd", "etcd-2", "etcd-3"}, func(m string) (string, error) {
+		return s.run(time.Minute, "docker", "logs", s.container(t, m))
+	})
+}
+
+// etcdLeader is the member that logged becoming leader at the highest term
+// of any member's latest role change; logs reads a member's log.
+func etcdLeader(t testing.TB, members []string, logs func(member string) (string, error)) string {
 	t.Helper()
 	var leader string
 	framework.Eventually(t, time.Minute, "an etcd leader", func() error {
 		leader = ""
 		top := -1
-		for _, m := range []string{"etcd", "etcd-2", "etcd-3"} {
-			out, err := s.run(time.Minute, "docker", "logs", s.container(t, m))
+		for _, m := range members {
+			out, err := logs(m)
 			if err != nil {
-				return fmt.Errorf("docker logs %s: %v", m, err)
+				return fmt.Errorf("the logs of %s: %v", m, err)
 			}
 			all := raftState.FindAllStringSubmatch(out, -1)
 			if len(all) == 0 {
@@ -295,7 +309,13 @@ func (s *stack) leading(t testing.TB, replica string) (running, leads bool, err 
 	if err != nil {
 		return true, false, fmt.Errorf("docker logs %s: %v", replica, err)
 	}
-	return true, strings.LastIndex(logs, `msg="started leading"`) > strings.LastIndex(logs, `msg="stopped leading"`), nil
+	return true, leadsByLog(logs), nil
+}
+
+// leadsByLog says whether a component's log ends leading: its last
+// "started leading" after its last "stopped leading".
+func leadsByLog(logs string) bool {
+	return strings.LastIndex(logs, `msg="started leading"`) > strings.LastIndex(logs, `msg="stopped leading"`)
 }
 
 // checkLeaders: each election's Lease is held by a running replica, which
