@@ -27,3 +27,17 @@ func TestEmptyListHasItems(t *testing.T) {
 		t.Errorf("a pod without containers = %s, want no empty lists", b)
 	}
 }
+
+// A container status has its ready, restartCount, image, imageID, state
+// and lastState even when they are false, zero or empty, as Kubernetes'
+// (no omitempty), so jsonpath reads restartCount 0.
+func TestContainerStatusAlwaysWritten(t *testing.T) {
+	b, err := Marshal(&corev1.ContainerStatus{Name: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"name":"c","state":{},"lastState":{},"ready":false,"restartCount":0,"image":"","imageID":""}`
+	if string(b) != want {
+		t.Errorf("ContainerStatus = %s, want %s", b, want)
+	}
+}

@@ -1263,16 +1263,18 @@ func (x *HostIP) GetIp() string {
 
 // ContainerStatus is what the node last observed of one container.
 type ContainerStatus struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	State         *ContainerState        `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
-	LastState     *ContainerState        `protobuf:"bytes,3,opt,name=last_state,json=lastState,proto3" json:"last_state,omitempty"`
-	Ready         bool                   `protobuf:"varint,4,opt,name=ready,proto3" json:"ready,omitempty"`
-	RestartCount  int32                  `protobuf:"varint,5,opt,name=restart_count,json=restartCount,proto3" json:"restart_count,omitempty"`
-	Image         string                 `protobuf:"bytes,6,opt,name=image,proto3" json:"image,omitempty"`
-	ImageId       string                 `protobuf:"bytes,7,opt,name=image_id,json=imageID,proto3" json:"image_id,omitempty"`
-	ContainerId   string                 `protobuf:"bytes,8,opt,name=container_id,json=containerID,proto3" json:"container_id,omitempty"`
-	Started       *bool                  `protobuf:"varint,9,opt,name=started,proto3,oneof" json:"started,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Written even when empty, false or zero, as Kubernetes writes them
+	// (kubectl's jsonpath reads restartCount 0, ready false).
+	State         *ContainerState `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	LastState     *ContainerState `protobuf:"bytes,3,opt,name=last_state,json=lastState,proto3" json:"last_state,omitempty"`
+	Ready         bool            `protobuf:"varint,4,opt,name=ready,proto3" json:"ready,omitempty"`
+	RestartCount  int32           `protobuf:"varint,5,opt,name=restart_count,json=restartCount,proto3" json:"restart_count,omitempty"`
+	Image         string          `protobuf:"bytes,6,opt,name=image,proto3" json:"image,omitempty"`
+	ImageId       string          `protobuf:"bytes,7,opt,name=image_id,json=imageID,proto3" json:"image_id,omitempty"`
+	ContainerId   string          `protobuf:"bytes,8,opt,name=container_id,json=containerID,proto3" json:"container_id,omitempty"`
+	Started       *bool           `protobuf:"varint,9,opt,name=started,proto3,oneof" json:"started,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1849,16 +1851,16 @@ const file_skiff_core_v1_pod_proto_rawDesc = "" +
 	"\x05PodIP\x12\x0e\n" +
 	"\x02ip\x18\x01 \x01(\tR\x02ip\"\x18\n" +
 	"\x06HostIP\x12\x0e\n" +
-	"\x02ip\x18\x01 \x01(\tR\x02ip\"\xd2\x02\n" +
+	"\x02ip\x18\x01 \x01(\tR\x02ip\"\x82\x03\n" +
 	"\x0fContainerStatus\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x123\n" +
-	"\x05state\x18\x02 \x01(\v2\x1d.skiff.core.v1.ContainerStateR\x05state\x12<\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12;\n" +
+	"\x05state\x18\x02 \x01(\v2\x1d.skiff.core.v1.ContainerStateB\x06\xa2\x86\x19\x02@\x01R\x05state\x12D\n" +
 	"\n" +
-	"last_state\x18\x03 \x01(\v2\x1d.skiff.core.v1.ContainerStateR\tlastState\x12\x14\n" +
-	"\x05ready\x18\x04 \x01(\bR\x05ready\x12#\n" +
-	"\rrestart_count\x18\x05 \x01(\x05R\frestartCount\x12\x14\n" +
-	"\x05image\x18\x06 \x01(\tR\x05image\x12\x19\n" +
-	"\bimage_id\x18\a \x01(\tR\aimageID\x12!\n" +
+	"last_state\x18\x03 \x01(\v2\x1d.skiff.core.v1.ContainerStateB\x06\xa2\x86\x19\x02@\x01R\tlastState\x12\x1c\n" +
+	"\x05ready\x18\x04 \x01(\bB\x06\xa2\x86\x19\x02@\x01R\x05ready\x12+\n" +
+	"\rrestart_count\x18\x05 \x01(\x05B\x06\xa2\x86\x19\x02@\x01R\frestartCount\x12\x1c\n" +
+	"\x05image\x18\x06 \x01(\tB\x06\xa2\x86\x19\x02@\x01R\x05image\x12!\n" +
+	"\bimage_id\x18\a \x01(\tB\x06\xa2\x86\x19\x02@\x01R\aimageID\x12!\n" +
 	"\fcontainer_id\x18\b \x01(\tR\vcontainerID\x12\x1d\n" +
 	"\astarted\x18\t \x01(\bH\x00R\astarted\x88\x01\x01B\n" +
 	"\n" +
