@@ -440,13 +440,7 @@ func (s *stack) chartFailures(t *testing.T, admin string) {
 	cs := clientsetOf(t, admin, nil)
 	w := startWriter(t, cs, "chart-writer")
 	scenario := func(name string, do func(t *testing.T)) {
-		t.Run(name, func(t *testing.T) {
-			from := time.Now()
-			do(t)
-			w.waitAcks(t, 25)
-			longest, failed, errs := w.window(from, time.Now())
-			t.Logf("%s: longest time without an acknowledged write %v, %d failed requests %v", name, longest.Round(time.Millisecond), failed, errs)
-			w.verify(t)
+		w.scenario(t, name, do, func(t *testing.T) {
 			s.checkChartLeaders(t, cs)
 			s.checkReplicas(t, "upgrade")
 			if out, err := framework.Kubectl(t, admin, "", "get", "pod", "hello", "-o", "jsonpath={.status.phase}"); err != nil || out != "Running" {

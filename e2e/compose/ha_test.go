@@ -52,13 +52,7 @@ func TestHAStack(t *testing.T) {
 
 	w := startWriter(t, cs, "ha-writer")
 	scenario := func(name string, do func(t *testing.T)) {
-		t.Run(name, func(t *testing.T) {
-			from := time.Now()
-			do(t)
-			w.waitAcks(t, 25)
-			longest, failed, errs := w.window(from, time.Now())
-			t.Logf("%s: longest time without an acknowledged write %v, %d failed requests %v", name, longest.Round(time.Millisecond), failed, errs)
-			w.verify(t)
+		w.scenario(t, name, do, func(t *testing.T) {
 			s.checkLeaders(t, cs)
 			s.deploymentRunning(t, cs)
 		})
@@ -531,6 +525,22 @@ func (w *writer) stop() {
 		close(w.stopc)
 	}
 	<-w.done
+}
+
+// scenario runs a fault as a subtest under the writer: do makes it (and
+// undoes it), then, 25 acknowledged writes later, the longest time
+// without one since the fault is logged, every acknowledged write is
+// checked stored once, and check checks the rest of the cluster.
+func (w *writer) scenario(t *testing.T, name string, do, check func(t *testing.T)) {
+	t.Run(name, func(t *testing.T) {
+		from := time.Now()
+		do(t)
+		w.waitAcks(t, 25)
+		longest, failed, errs := w.window(from, time.Now())
+		t.Logf("%s: longest time without an acknowledged write %v, %d failed requests %v", name, longest.Round(time.Millisecond), failed, errs)
+		w.verify(t)
+		check(t)
+	})
 }
 
 // waitAcks waits for n more acknowledged writes.
