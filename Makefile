@@ -13,7 +13,9 @@ PKGS         := $(foreach m,$(MODULES),./$(m)/...)
 SERVICES     := apiserver scheduler controller-manager kubelet proxy cloud-controller
 # Example out-of-process plugins, built as bin/scheduler-plugin-<name>.
 PLUGINS      := maintenance
-TEST_FLAGS   ?= -race -count=1 -timeout 20m
+# -timeout is per package: e2e/compose brings up three stacks one after
+# another (about 12 min on a 2-core machine), so 30m leaves room.
+TEST_FLAGS   ?= -race -count=1 -timeout 30m
 
 .PHONY: help build kubectl-skiff run images node-packages stack-images up down down-volumes conformance test test-short fuzz bench verify proto tools lint fmt work-sync tidy clean
 
