@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,8 +44,8 @@ var chartImages = map[string]string{
 // helm test passes; helm upgrade to another image tag keeps the API
 // answering a client polling every 100 ms; etcd members, apiservers and
 // leaders fail under a writer without losing a write (chartFailures);
-// helm uninstall (and deleting
-// the etcd claims, as docs/helm.md says) leaves nothing of the release.
+// helm uninstall (and deleting the etcd claims, as docs/helm.md says)
+// leaves nothing of the release.
 func TestChartOnStack(t *testing.T) {
 	s := up(t)
 	s.pushTestImage(t)
@@ -292,8 +291,9 @@ func (s *stack) secretFile(t *testing.T, dir, secret, key string) string {
 // joinNode starts a skiff-node container on the stack's network, outside
 // the hosting cluster, as docs/helm.md says nodes join: the kubelet
 // bootstraps from the node bootstrap Secret's kubeconfig and the hosted
-// CA, the proxy uses the proxy's kubeconfig. It is removed with its
-// volume at the end.
+// CA, the proxy uses the proxy's kubeconfig. Its container settings are
+// docker-compose.yaml's x-node ones. It is removed with its volume at the
+// end.
 func (s *stack) joinNode(t *testing.T, dir, name string) {
 	t.Helper()
 	etc := filepath.Join(dir, "node")
@@ -339,10 +339,10 @@ func (s *stack) joinNode(t *testing.T, dir, name string) {
 }
 
 // poller reads the hosted cluster's default namespace every 100 ms, each
-// time on a new connection, and counts the reads that failed.
+// time on a new connection, and counts the reads that failed. Its counts
+// are its goroutine's alone until done is closed.
 type poller struct {
 	stopc, done chan struct{}
-	mu          sync.Mutex
 	polls       int
 	failed      int
 	longest     time.Duration
@@ -374,7 +374,6 @@ func startPoller(t *testing.T, kubeconfig string) *poller {
 			case <-tick.C:
 			}
 			err := get(c, url)
-			p.mu.Lock()
 			p.polls++
 			switch {
 			case err == nil:
@@ -389,7 +388,6 @@ func startPoller(t *testing.T, kubeconfig string) *poller {
 					p.errs = append(p.errs, err.Error())
 				}
 			}
-			p.mu.Unlock()
 		}
 	}()
 	t.Cleanup(func() { p.stop() })
@@ -417,8 +415,6 @@ func (p *poller) stop() (polls, failed int, longest time.Duration, errs []string
 		close(p.stopc)
 	}
 	<-p.done
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	return p.polls, p.failed, p.longest, p.errs
 }
 

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -61,11 +60,6 @@ func freeNet(t testing.TB) string {
 	return ""
 }
 
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
-
 func needDocker(t testing.TB) {
 	t.Helper()
 	if testing.Short() {
@@ -90,7 +84,7 @@ func upWith(t testing.TB, env []string, makeArgs ...string) *stack {
 	dir := t.TempDir()
 	s := &stack{
 		t:          t,
-		root:       repoRoot(),
+		root:       framework.RepoRoot(),
 		project:    fmt.Sprintf("skiffe2e%06d", rand.IntN(1_000_000)),
 		net:        freeNet(t),
 		kubeconfig: filepath.Join(dir, ".skiff", "kubeconfig"), // where a checkout has it (checkoutView)

@@ -27,7 +27,7 @@ import (
 func TestStackEtcdAnswersOnlyTheApiserver(t *testing.T) {
 	needDocker(t)
 	dir := t.TempDir()
-	s := &stack{t: t, root: repoRoot(), project: fmt.Sprintf("skiffetcd%06d", rand.IntN(1_000_000)), net: freeNet(t)}
+	s := &stack{t: t, root: framework.RepoRoot(), project: fmt.Sprintf("skiffetcd%06d", rand.IntN(1_000_000)), net: freeNet(t)}
 	s.deadline = time.Now().Add(30 * time.Minute)
 	s.env = append(os.Environ(), "COMPOSE_PROJECT_NAME="+s.project, "SKIFF_NET="+s.net, "SKIFF_APISERVER_PORT=")
 	if out, err := s.run(20*time.Minute, "go", "run", "./images/cmd/build-images", "-stack", "-only", "etcd,apiserver",

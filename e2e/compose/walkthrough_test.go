@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"skiff.dev/e2e/framework"
 )
 
 // walkthroughSection is the README's section whose commands the compose
@@ -54,7 +56,7 @@ func walkthrough(readme string) ([]string, error) {
 }
 
 func TestWalkthroughCommands(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join(repoRoot(), "README.md"))
+	readme, err := os.ReadFile(filepath.Join(framework.RepoRoot(), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

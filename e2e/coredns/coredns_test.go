@@ -11,7 +11,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -24,11 +23,6 @@ import (
 )
 
 func TestMain(m *testing.M) { framework.Main(m) }
-
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
 
 // objects are what the test resolves: a Service with a cluster IP and a
 // named port, a headless Service whose pods web-0 and web-1 name it as
@@ -74,7 +68,7 @@ spec: {hostname: web-1, subdomain: web, containers: [{name: c, image: test, port
 `
 
 func TestCoreDNS(t *testing.T) {
-	bin := filepath.Join(repoRoot(), "bin", "coredns")
+	bin := filepath.Join(framework.RepoRoot(), "bin", "coredns")
 	if _, err := os.Stat(bin); err != nil {
 		t.Skip("bin/coredns is not built (make coredns):", err)
 	}
@@ -90,7 +84,7 @@ func TestCoreDNS(t *testing.T) {
 	}
 	// The add-on as make up applies it; CoreDNS runs with its account's
 	// token, so its ClusterRole is all it may use.
-	kubectl("", "apply", "--server-side", "-f", filepath.Join(repoRoot(), "deploy", "addons"))
+	kubectl("", "apply", "--server-side", "-f", filepath.Join(framework.RepoRoot(), "deploy", "addons"))
 	kubectl(objects, "apply", "-f", "-")
 	for i, ready := range []string{"True", "False"} {
 		status := fmt.Sprintf(`{"status":{"phase":"Running","podIP":"10.244.1.%d","podIPs":[{"ip":"10.244.1.%d"}],"conditions":[{"type":"Ready","status":%q}]}}`, i+1, i+1, ready)

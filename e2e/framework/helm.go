@@ -7,17 +7,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
 )
 
-// RepoRoot is the repository's top directory.
-func RepoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Dir(filepath.Dir(filepath.Dir(file)))
-}
+// RepoRoot is the repository's top directory, whatever the test's cwd.
+func RepoRoot() string { return filepath.Dir(moduleDir()) }
 
 var (
 	helmOnce sync.Once

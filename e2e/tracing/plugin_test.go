@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,18 +83,12 @@ func hold(t *testing.T, cl *cluster) {
 	time.Sleep(d) // deliberately idle: a person is trying the plugin
 }
 
-// repoRoot is the checkout's root.
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
 // buildPlugin builds kubectl-skiff into a directory for the PATH.
 func buildPlugin(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "kubectl-skiff"), "skiff.dev/cmd/kubectl-skiff")
-	cmd.Dir = repoRoot()
+	cmd.Dir = framework.RepoRoot()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build kubectl-skiff: %v\n%s", err, out)
 	}
@@ -108,14 +101,14 @@ func startJaeger(t *testing.T) (otlp, queryURL string) {
 	t.Helper()
 	bin := os.Getenv("SKIFF_JAEGER")
 	if bin == "" {
-		bin = filepath.Join(repoRoot(), "bin", "jaeger")
+		bin = filepath.Join(framework.RepoRoot(), "bin", "jaeger")
 	}
 	if _, err := os.Stat(bin); err != nil {
 		t.Skipf("needs the Jaeger binary (make jaeger, or $SKIFF_JAEGER): %v", err)
 	}
 	otlp = "127.0.0.1:" + strconv.Itoa(framework.FreePort(t))
 	query := "127.0.0.1:" + strconv.Itoa(framework.FreePort(t))
-	cmd := exec.Command(bin, "--config", filepath.Join(repoRoot(), "deploy", "jaeger", "config.yaml"))
+	cmd := exec.Command(bin, "--config", filepath.Join(framework.RepoRoot(), "deploy", "jaeger", "config.yaml"))
 	cmd.Env = append(os.Environ(), "JAEGER_OTLP_GRPC="+otlp, "JAEGER_QUERY_HTTP="+query,
 		"JAEGER_QUERY_GRPC=127.0.0.1:"+strconv.Itoa(framework.FreePort(t)))
 	logs := &framework.SyncBuffer{}

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
+	apiextensionsv1 "skiff.dev/api/apiextensions/v1"
 	corev1 "skiff.dev/api/core/v1"
 	metav1 "skiff.dev/api/meta/v1"
 )
@@ -12,14 +15,19 @@ import (
 // (kubectl -o name reads a list without items as an object of its own),
 // and a pod's empty lists are still left out.
 func TestEmptyListHasItems(t *testing.T) {
-	b, err := Marshal(&corev1.PodList{Kind: "PodList", ApiVersion: "v1", Metadata: &metav1.ListMeta{ResourceVersion: "7"}})
-	if err != nil {
-		t.Fatal(err)
+	for _, list := range []proto.Message{
+		&corev1.PodList{Kind: "PodList", ApiVersion: "v1", Metadata: &metav1.ListMeta{ResourceVersion: "7"}},
+		&apiextensionsv1.CustomObjectList{Kind: "WidgetList", ApiVersion: "example.com/v1", Metadata: &metav1.ListMeta{}},
+	} {
+		b, err := Marshal(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), `"items":[]`) {
+			t.Errorf("empty %T = %s, want \"items\":[]", list, b)
+		}
 	}
-	if !strings.Contains(string(b), `"items":[]`) {
-		t.Errorf("empty PodList = %s, want \"items\":[]", b)
-	}
-	b, err = Marshal(&corev1.Pod{Spec: &corev1.PodSpec{}})
+	b, err := Marshal(&corev1.Pod{Spec: &corev1.PodSpec{}})
 	if err != nil {
 		t.Fatal(err)
 	}

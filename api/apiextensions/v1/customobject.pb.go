@@ -188,13 +188,13 @@ const file_skiff_apiextensions_v1_customobject_proto_rawDesc = "" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x125\n" +
 	"\bmetadata\x18\x03 \x01(\v2\x19.skiff.meta.v1.ObjectMetaR\bmetadata\x12>\n" +
 	"\acontent\x18\x04 \x01(\v2\x1c.skiff.apiextensions.v1.JSONB\x06\xa2\x86\x19\x02\b\x01R\acontent\x124\n" +
-	"\x06status\x18\x05 \x01(\v2\x1c.skiff.apiextensions.v1.JSONR\x06status\"\xc0\x01\n" +
+	"\x06status\x18\x05 \x01(\v2\x1c.skiff.apiextensions.v1.JSONR\x06status\"\xb8\x01\n" +
 	"\x10CustomObjectList\x12\x1f\n" +
 	"\vapi_version\x18\x01 \x01(\tR\n" +
 	"apiVersion\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x123\n" +
-	"\bmetadata\x18\x03 \x01(\v2\x17.skiff.meta.v1.ListMetaR\bmetadata\x12B\n" +
-	"\x05items\x18\x04 \x03(\v2$.skiff.apiextensions.v1.CustomObjectB\x06\xa2\x86\x19\x02@\x01R\x05itemsB0Z.skiff.dev/api/apiextensions/v1;apiextensionsv1b\x06proto3"
+	"\bmetadata\x18\x03 \x01(\v2\x17.skiff.meta.v1.ListMetaR\bmetadata\x12:\n" +
+	"\x05items\x18\x04 \x03(\v2$.skiff.apiextensions.v1.CustomObjectR\x05itemsB0Z.skiff.dev/api/apiextensions/v1;apiextensionsv1b\x06proto3"
 
 var (
 	file_skiff_apiextensions_v1_customobject_proto_rawDescOnce sync.Once

@@ -70,7 +70,7 @@ func generate(ctx context.Context, args []string) error {
 	hosts := fs.String("apiserver-hosts", "", "Comma-separated extra names and IP addresses of the apiserver's serving certificate (its LoadBalancer address, node addresses, external names).")
 	fs.StringVar(&c.ServiceClusterIPRange, "service-cluster-ip-range", "10.96.0.0/12", "The hosted apiserver's --service-cluster-ip-range; its first address goes into the serving certificate.")
 	fs.StringVar(&c.Server, "server", "", "URL of the apiserver the components' kubeconfigs name (default https://<release>-apiserver.<namespace>.svc:6443).")
-	fs.StringVar(&c.AdminServer, "admin-server", "", "URL of the apiserver in the kubeconfigs used outside the hosting cluster: the admin's, the node bootstrap and the proxy ones (default --server).")
+	fs.StringVar(&c.ExternalServer, "admin-server", "", "URL of the apiserver in the kubeconfigs used outside the hosting cluster: the admin's, the node bootstrap and the proxy ones (default --server).")
 	dir := fs.String("dir", "", "Scratch directory for the material (default: a new temporary one, removed afterwards).")
 	_ = fs.Parse(args)
 	c.APIServerHosts = splitList(*hosts)

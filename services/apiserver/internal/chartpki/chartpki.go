@@ -52,10 +52,10 @@ type Config struct {
 	// cluster's own kubernetes Service, which its pods dial.
 	ServiceClusterIPRange string
 	// Server is the URL the components' kubeconfigs name (the apiserver
-	// Service inside the hosting cluster); AdminServer the one of the
+	// Service inside the hosting cluster); ExternalServer the one of the
 	// kubeconfigs used outside it (the admin's, the nodes' bootstrap and
-	// proxy ones), Server when empty.
-	Server, AdminServer string
+	// proxy ones; --admin-server), Server when empty.
+	Server, ExternalServer string
 	// NodeTokenTTL is how long a new node bootstrap token authenticates,
 	// as kubeadm's --token-ttl (24h there); 0: it never expires.
 	NodeTokenTTL time.Duration
@@ -145,7 +145,7 @@ const NodeTokenGroup = "system:bootstrappers:kubeadm:default-node-token"
 type Client struct {
 	pki.Client
 	// External users run outside the hosting cluster (people, the
-	// nodes' proxies) and get AdminServer in their kubeconfig.
+	// nodes' proxies) and get ExternalServer in their kubeconfig.
 	External bool
 }
 
@@ -256,8 +256,8 @@ func writeClientKubeconfig(dir string, c Config, cl Client, caPEM []byte) error 
 		return err
 	}
 	server := c.Server
-	if cl.External && c.AdminServer != "" {
-		server = c.AdminServer
+	if cl.External && c.ExternalServer != "" {
+		server = c.ExternalServer
 	}
 	return writeKubeconfig(path, kubeconfig{server: server, ca: caPEM, user: cl.CommonName, cert: cert, key: key})
 }
@@ -279,7 +279,7 @@ func writeNodeBootstrap(dir string, c Config, caPEM []byte) error {
 	if err := pki.WriteFileAtomic(filepath.Join(dir, nodeTokenExpirationFile), []byte(expiration), 0o600); err != nil {
 		return err
 	}
-	server := c.AdminServer
+	server := c.ExternalServer
 	if server == "" {
 		server = c.Server
 	}

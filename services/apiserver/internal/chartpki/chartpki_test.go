@@ -20,7 +20,7 @@ import (
 var testConfig = Config{
 	Release: "cp", Namespace: "hosting", ClusterDomain: "cluster.local", EtcdReplicas: 3,
 	APIServerHosts: []string{"10.89.0.200", "skiff.example.org"}, ServiceClusterIPRange: "10.96.0.0/12",
-	Server: "https://cp-apiserver.hosting.svc:6443", AdminServer: "https://10.89.0.200:6443",
+	Server: "https://cp-apiserver.hosting.svc:6443", ExternalServer: "https://10.89.0.200:6443",
 }
 
 func load(t *testing.T, dir, certFile, keyFile string) *x509.Certificate {
@@ -105,7 +105,7 @@ func TestKubeconfigs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, want := range map[string]string{"scheduler": testConfig.Server, "controller-manager": testConfig.Server, "cloud-controller": testConfig.Server,
-		"proxy": testConfig.AdminServer, "admin": testConfig.AdminServer, "node-bootstrap": testConfig.AdminServer} {
+		"proxy": testConfig.ExternalServer, "admin": testConfig.ExternalServer, "node-bootstrap": testConfig.ExternalServer} {
 		cfg, err := clientcmd.LoadFromFile(filepath.Join(dir, kubeconfigFile(name)))
 		if err != nil {
 			t.Fatal(err)

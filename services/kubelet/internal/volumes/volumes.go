@@ -160,7 +160,7 @@ func emptyDir(dir string, src *corev1.EmptyDirVolumeSource, group int) error {
 }
 
 // mountTmpfs mounts a tmpfs on dir unless one is there, as large as the
-// volume's sizeLimit (in bytes: tmpfs reads "16Mi" as no size at all).
+// volume's sizeLimit (in bytes: tmpfs refuses binary suffixes like 16Mi).
 func mountTmpfs(dir string, src *corev1.EmptyDirVolumeSource) error {
 	if mounted, err := isMountPoint(dir); err != nil || mounted {
 		return err
