@@ -151,16 +151,20 @@ func TestUnschedulablePodIsReportedThenScheduled(t *testing.T) {
 		}
 		return fmt.Errorf("conditions %v", p.GetStatus().GetConditions())
 	})
-	// Events are written asynchronously, after the condition.
-	framework.Eventually(t, 10*time.Second, "a FailedScheduling event", func() error {
+	// Events are written asynchronously, after the condition. An attempt
+	// made before the scheduler saw the second node has its own event, with
+	// its own message; the one for the attempt above must come too.
+	framework.Eventually(t, 30*time.Second, "a FailedScheduling event", func() error {
 		events, err := e.c.CoreV1().Events("default").List(e.ctx, client.ListOptions{FieldSelector: "involvedObject.name=huge,reason=FailedScheduling"})
 		if err != nil {
 			return err
 		}
-		if len(events.GetItems()) == 0 || events.GetItems()[0].GetMessage() != want || events.GetItems()[0].GetType() != "Warning" {
-			return fmt.Errorf("FailedScheduling events: %v", events.GetItems())
+		for _, ev := range events.GetItems() {
+			if ev.GetMessage() == want && ev.GetType() == "Warning" {
+				return nil
+			}
 		}
-		return nil
+		return fmt.Errorf("FailedScheduling events: %v", events.GetItems())
 	})
 
 	e.node("n3", "4", nil)
