@@ -128,14 +128,69 @@ func (s *stack) down() {
 		t.Logf("stack logs:\n%s", logs)
 	}
 	s.deadline = time.Time{} // the cleanup has its own budget
-	if out, err := s.run(downBudget-time.Minute, "docker-compose", "down", "--volumes", "--remove-orphans", "--timeout", "20"); err != nil {
+	label := "label=com.docker.compose.project=" + s.project
+	down := []string{"down", "--volumes", "--remove-orphans", "--timeout", "20"}
+	out, err := s.run(downBudget/2, "docker-compose", down...)
+	dockerFault := false
+	if err != nil && strings.Contains(out, "has active endpoints") {
+		// Docker now and then keeps counting an endpoint of a container it
+		// has removed and refuses to remove the network; compose then
+		// stops before the volumes. An endpoint still listed goes by
+		// force, and down runs again.
+		t.Logf("docker-compose down: the network still has endpoints:\n%s", tail(out, 3))
+		s.disconnectStale(label)
+		if out, err = s.run(downBudget/2-time.Minute, "docker-compose", down...); err != nil && strings.Contains(out, "has active endpoints") {
+			// No endpoint listed, yet counted: the daemon's endpoint count
+			// is wrong (moby/moby#42119) and only a restart of dockerd
+			// clears it. Not the stack's doing: its volumes go by hand,
+			// the network is reported and left.
+			t.Logf("Docker keeps the network for endpoints it no longer lists (a dockerd bookkeeping fault); left:\n%s", tail(out, 3))
+			dockerFault, err = true, s.removeVolumes(label)
+		}
+	}
+	if err != nil {
 		t.Errorf("docker-compose down: %v\n%s", err, out)
 	}
-	label := "label=com.docker.compose.project=" + s.project
 	for _, what := range [][]string{{"ps", "-a", "-q"}, {"network", "ls", "-q"}, {"volume", "ls", "-q"}} {
+		if dockerFault && what[0] == "network" {
+			continue
+		}
 		out, err := s.run(time.Minute, "docker", append(what, "--filter", label)...)
 		if err != nil || strings.TrimSpace(out) != "" {
 			t.Errorf("docker %s after down: %q, %v", strings.Join(what, " "), out, err)
+		}
+	}
+}
+
+// removeVolumes removes the project's volumes.
+func (s *stack) removeVolumes(label string) error {
+	vols, err := s.run(time.Minute, "docker", "volume", "ls", "-q", "--filter", label)
+	if err != nil || strings.TrimSpace(vols) == "" {
+		return err
+	}
+	if out, err := s.run(time.Minute, "docker", append([]string{"volume", "rm"}, strings.Fields(vols)...)...); err != nil {
+		return fmt.Errorf("docker volume rm: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// disconnectStale forces every endpoint off the project's networks.
+func (s *stack) disconnectStale(label string) {
+	nets, err := s.run(time.Minute, "docker", "network", "ls", "-q", "--filter", label)
+	if err != nil {
+		s.t.Logf("docker network ls: %v\n%s", err, nets)
+		return
+	}
+	for _, n := range strings.Fields(nets) {
+		eps, err := s.run(time.Minute, "docker", "network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{end}}", n)
+		if err != nil {
+			s.t.Logf("docker network inspect %s: %v\n%s", n, err, eps)
+			continue
+		}
+		for _, ep := range strings.Fields(eps) {
+			if out, err := s.run(time.Minute, "docker", "network", "disconnect", "--force", n, ep); err != nil {
+				s.t.Logf("docker network disconnect --force %s %s: %v\n%s", n, ep, err, out)
+			}
 		}
 	}
 }

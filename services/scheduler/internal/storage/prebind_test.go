@@ -197,11 +197,13 @@ func TestPreBindFailures(t *testing.T) {
 			bindClaim(s, "data", "pv-x")
 		}, want: "binding volumes: timed out waiting for the condition"},
 		{name: "volume named without bind-completed", timeout: 200 * time.Millisecond, act: func(s *Store) {
-			bindClaim(s, "data", "pv-x")
-			c, _ := s.Claim("default", "data")
-			cp := cloneClaim(c)
-			delete(cp.Metadata.Annotations, AnnBindCompleted)
+			// One write: a bound claim on the way would let PreBind succeed.
+			cp := cloneClaim(storedClaim(s, "data"))
+			cp.Spec.VolumeName = "pv-x"
 			cp.Metadata.ResourceVersion = "6000"
+			cp.Status.Phase = "Bound"
+			s.SetVolume(&Volume{Name: "pv-x", ClassName: wffc,
+				ClaimRef: &ClaimRef{Namespace: "default", Name: "data", UID: cp.GetMetadata().GetUid()}})
 			s.SetClaim(cp)
 		}, want: "binding volumes: timed out waiting for the condition"},
 	} {
