@@ -240,6 +240,12 @@ func TestStatefulSetOrderedReadyWithKubectl(t *testing.T) {
 		}
 		return nil
 	})
+	framework.Eventually(t, 30*time.Second, "3 creations watched", func() error {
+		if created, _, _ := w.result(); len(created) < 3 {
+			return fmt.Errorf("creations watched so far: %v", created)
+		}
+		return nil
+	})
 	if created, _, violations := w.result(); len(violations) > 0 || fmt.Sprint(created) != "[0 1 2]" {
 		t.Fatalf("pods created in order %v; OrderedReady violations: %v", created, violations)
 	}
@@ -284,7 +290,16 @@ func TestStatefulSetOrderedReadyWithKubectl(t *testing.T) {
 	// Scale down: from the highest ordinal, one at a time; claims stay.
 	w.scalingDown(true)
 	c.kubectl("", "scale", "sts", "web", "--replicas=1")
-	framework.Eventually(t, 60*time.Second, "one pod left", func() error { return want(c.webImages(), "registry.local/web:v1") })
+	// The watch may deliver a deletion after the list below shows it.
+	framework.Eventually(t, 60*time.Second, "one pod left, both deletions watched", func() error {
+		if err := want(c.webImages(), "registry.local/web:v1"); err != nil {
+			return err
+		}
+		if _, terminated, _ := w.result(); len(terminated) < 2 {
+			return fmt.Errorf("terminations watched so far: %v", terminated)
+		}
+		return nil
+	})
 	w.scalingDown(false)
 	if _, terminated, violations := w.result(); len(violations) > 0 || fmt.Sprint(terminated) != "[2 1]" {
 		t.Fatalf("pods terminated in order %v; violations: %v", terminated, violations)
