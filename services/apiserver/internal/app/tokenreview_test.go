@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	authenticationv1 "skiff.dev/api/authentication/v1"
@@ -41,8 +43,12 @@ func TestTokenReview(t *testing.T) {
 	}
 	robot, robotVault := token(), token("vault")
 	const api = "https://kubernetes.default.svc.cluster.local"
-	robotUser := `{"username":"system:serviceaccount:default:robot","uid":"` + sa.GetMetadata().GetUid() +
-		`","groups":["system:serviceaccounts","system:serviceaccounts:default","system:authenticated"]}`
+	// A service account's user carries its token's id, as Kubernetes'.
+	robotUser := func(token string) string {
+		return `{"username":"system:serviceaccount:default:robot","uid":"` + sa.GetMetadata().GetUid() +
+			`","groups":["system:serviceaccounts","system:serviceaccounts:default","system:authenticated"],` +
+			`"extra":{"authentication.kubernetes.io/credential-id":["JTI=` + jti(t, token) + `"]}}`
+	}
 	pollUntil(t, func() bool {
 		code, _ := s.doAs("POST", "/apis/authentication.k8s.io/v1/tokenreviews", delegator, review(alice), nil)
 		return code == http.StatusCreated
@@ -61,9 +67,9 @@ func TestTokenReview(t *testing.T) {
 			`{"authenticated":true,"user":{"username":"alice","uid":"uid-alice","groups":["team","system:authenticated"]},"audiences":["` + api + `"]}`},
 		{"static tokens are the apiserver's only", alice, []string{"vault"},
 			`{"user":{},"error":"invalid bearer token"}`},
-		{"service account", robot, nil, `{"authenticated":true,"user":` + robotUser + `,"audiences":["` + api + `"]}`},
+		{"service account", robot, nil, `{"authenticated":true,"user":` + robotUser(robot) + `,"audiences":["` + api + `"]}`},
 		{"service account token for its audience", robotVault, []string{"vault", "other"},
-			`{"authenticated":true,"user":` + robotUser + `,"audiences":["vault"]}`},
+			`{"authenticated":true,"user":` + robotUser(robotVault) + `,"audiences":["vault"]}`},
 		{"service account token for another audience", robotVault, nil,
 			`{"user":{},"error":"service account token: token audiences [\"vault\"] is invalid for the target audiences [\"` + api + `\"]"}`},
 		{"garbage", "not-a-token", nil, `{"user":{},"error":"invalid bearer token"}`},
@@ -131,4 +137,24 @@ func canonical(t *testing.T, s string) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// jti is a signed token's id claim.
+func jti(t *testing.T, token string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token %q is not a compact JWS", token)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		ID string `json:"jti"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil || c.ID == "" {
+		t.Fatalf("token claims %s: no jti (%v)", payload, err)
+	}
+	return c.ID
 }

@@ -97,10 +97,44 @@ func (a *Authenticator) AuthenticateTokenFor(ctx context.Context, token string, 
 	if err != nil {
 		return auth.User{}, nil, false, fmt.Errorf("service account token: %w", err)
 	}
+	u.Extra = extra(&c)
 	if w := c.Kubernetes.WarnAfter; w != 0 && now.Unix() > int64(w) {
 		slog.DebugContext(ctx, "stale service account token used", "user", u.Name, "warnafter", time.Unix(int64(w), 0))
 	}
 	return u, auth.Intersect(audiences, c.Audience), true, nil
+}
+
+// The user's extra keys for what a token is bound to, and which token it
+// is, as Kubernetes names them.
+const (
+	ExtraPodName      = "authentication.kubernetes.io/pod-name"
+	ExtraPodUID       = "authentication.kubernetes.io/pod-uid"
+	ExtraNodeName     = "authentication.kubernetes.io/node-name"
+	ExtraNodeUID      = "authentication.kubernetes.io/node-uid"
+	ExtraCredentialID = "authentication.kubernetes.io/credential-id"
+)
+
+// extra is what a token's claims say besides the account: the pod and
+// node it is bound to and its id (JTI=<jti>), as Kubernetes puts them in
+// the user's extra.
+func extra(c *Claims) map[string][]string {
+	out := map[string][]string{}
+	if p := c.Kubernetes.Pod; p != nil {
+		out[ExtraPodName], out[ExtraPodUID] = []string{p.Name}, []string{p.UID}
+	}
+	if n := c.Kubernetes.Node; n != nil {
+		out[ExtraNodeName] = []string{n.Name}
+		if n.UID != "" {
+			out[ExtraNodeUID] = []string{n.UID}
+		}
+	}
+	if c.ID != "" {
+		out[ExtraCredentialID] = []string{"JTI=" + c.ID}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // checkClaims checks the lifetime, the audience (one of audiences) and the

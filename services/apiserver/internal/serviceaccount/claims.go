@@ -28,6 +28,9 @@ type Private struct {
 	ServiceAccount Ref    `json:"serviceaccount"`
 	Pod            *Ref   `json:"pod,omitempty"`
 	Secret         *Ref   `json:"secret,omitempty"`
+	// Node is the node a bound pod was scheduled to when the token was
+	// issued; its uid is empty if the node was not found.
+	Node *Ref `json:"node,omitempty"`
 	// WarnAfter is set on tokens whose lifetime the server extended: past
 	// it the token still works, but its holder should have refreshed it.
 	WarnAfter NumericDate `json:"warnafter,omitempty"`
@@ -36,7 +39,7 @@ type Private struct {
 // Ref names an object by name and uid.
 type Ref struct {
 	Name string `json:"name"`
-	UID  string `json:"uid"`
+	UID  string `json:"uid,omitempty"`
 }
 
 // Audience is the aud claim: written as a list, read as a list or a

@@ -17,6 +17,7 @@ type Objects interface {
 	ServiceAccount(ctx context.Context, namespace, name string) (*corev1.ServiceAccount, error)
 	Pod(ctx context.Context, namespace, name string) (*corev1.Pod, error)
 	Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error)
+	Node(ctx context.Context, name string) (*corev1.Node, error)
 }
 
 // BackendObjects reads the objects through the registry backends that
@@ -37,6 +38,10 @@ func (b backendObjects) Pod(ctx context.Context, namespace, name string) (*corev
 
 func (b backendObjects) Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
 	return get[*corev1.Secret](ctx, b, "secrets", namespace, name)
+}
+
+func (b backendObjects) Node(ctx context.Context, name string) (*corev1.Node, error) {
+	return get[*corev1.Node](ctx, b, "nodes", "", name)
 }
 
 func get[T proto.Message](ctx context.Context, find backendObjects, plural, namespace, name string) (T, error) {

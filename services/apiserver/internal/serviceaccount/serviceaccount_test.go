@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -29,10 +30,12 @@ type objects struct {
 	sas     map[string]*corev1.ServiceAccount
 	pods    map[string]*corev1.Pod
 	secrets map[string]*corev1.Secret
+	nodes   map[string]*corev1.Node
 }
 
 func newObjects() *objects {
-	return &objects{sas: map[string]*corev1.ServiceAccount{}, pods: map[string]*corev1.Pod{}, secrets: map[string]*corev1.Secret{}}
+	return &objects{sas: map[string]*corev1.ServiceAccount{}, pods: map[string]*corev1.Pod{}, secrets: map[string]*corev1.Secret{},
+		nodes: map[string]*corev1.Node{}}
 }
 
 func lookup[T proto.Message](o *objects, m map[string]T, plural, ns, name string) (T, error) {
@@ -56,6 +59,10 @@ func (o *objects) Pod(_ context.Context, ns, name string) (*corev1.Pod, error) {
 
 func (o *objects) Secret(_ context.Context, ns, name string) (*corev1.Secret, error) {
 	return lookup(o, o.secrets, "secrets", ns, name)
+}
+
+func (o *objects) Node(_ context.Context, name string) (*corev1.Node, error) {
+	return lookup(o, o.nodes, "nodes", "", name)
 }
 
 func meta(ns, name, uid string) *metav1.ObjectMeta {
@@ -106,6 +113,8 @@ func newFixture(t *testing.T, edit ...func(*Config)) *fixture {
 	f := &fixture{objs: newObjects(), now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
 	f.objs.addSA("default", "default", "sa-uid")
 	f.objs.addPod("default", "web", "pod-uid", "default")
+	f.objs.pods["default/web"].Spec.NodeName = proto.String("node-1")
+	f.objs.nodes["/node-1"] = &corev1.Node{Metadata: meta("", "node-1", "node-uid")}
 	f.objs.secrets["default/creds"] = &corev1.Secret{Metadata: meta("default", "creds", "secret-uid")}
 	f.cfg = Config{
 		Issuers: []string{testIssuer}, APIAudiences: []string{testIssuer}, SigningKey: key,
@@ -173,8 +182,42 @@ func TestTokenAuthenticatesAsTheServiceAccount(t *testing.T) {
 		t.Errorf("lifetime: iat %d nbf %d exp %d", c.IssuedAt, c.NotBefore, c.Expiry)
 	}
 	p := c.Kubernetes
-	if p == nil || p.Namespace != "default" || p.ServiceAccount != (Ref{"default", "sa-uid"}) || p.Pod == nil || *p.Pod != (Ref{"web", "pod-uid"}) {
+	if p == nil || p.Namespace != "default" || p.ServiceAccount != (Ref{"default", "sa-uid"}) || p.Pod == nil || *p.Pod != (Ref{"web", "pod-uid"}) ||
+		p.Node == nil || *p.Node != (Ref{"node-1", "node-uid"}) {
 		t.Errorf("kubernetes.io claim %+v", p)
+	}
+	want := map[string][]string{
+		"authentication.kubernetes.io/pod-name": {"web"}, "authentication.kubernetes.io/pod-uid": {"pod-uid"},
+		"authentication.kubernetes.io/node-name": {"node-1"}, "authentication.kubernetes.io/node-uid": {"node-uid"},
+		"authentication.kubernetes.io/credential-id": {"JTI=" + c.ID},
+	}
+	if fmt.Sprint(u.Extra) != fmt.Sprint(want) {
+		t.Errorf("extra %v, want %v", u.Extra, want)
+	}
+}
+
+func TestTokenExtraWithoutBindingOrNode(t *testing.T) {
+	f := newFixture(t)
+	// Unbound: the token's id only.
+	tok := f.token(t, &authenticationv1.TokenRequestSpec{ExpirationSeconds: proto.Int64(3600)})
+	u, ok, err := f.auth.AuthenticateToken(context.Background(), tok)
+	if !ok || err != nil {
+		t.Fatalf("unbound token: ok %v, err %v", ok, err)
+	}
+	if want := fmt.Sprint(map[string][]string{"authentication.kubernetes.io/credential-id": {"JTI=" + claimsOf(t, tok).ID}}); fmt.Sprint(u.Extra) != want {
+		t.Errorf("unbound token's extra %v, want %s", u.Extra, want)
+	}
+	// A pod on a node that is gone: the node's name without a uid.
+	delete(f.objs.nodes, "/node-1")
+	tok = f.token(t, podBound(3600))
+	if u, ok, err = f.auth.AuthenticateToken(context.Background(), tok); !ok || err != nil {
+		t.Fatalf("pod-bound token: ok %v, err %v", ok, err)
+	}
+	if n := u.Extra["authentication.kubernetes.io/node-name"]; len(n) != 1 || n[0] != "node-1" {
+		t.Errorf("node-name %v, want [node-1]", n)
+	}
+	if n, ok := u.Extra["authentication.kubernetes.io/node-uid"]; ok {
+		t.Errorf("node-uid %v for a node that was not found", n)
 	}
 }
 

@@ -124,7 +124,13 @@ func (t *TokenRequests) Create(ctx context.Context, namespace, name string, in *
 		warning.Add(ctx, fmt.Sprintf("requested expiration of %d seconds shortened to %d seconds", spec.GetExpirationSeconds(), max))
 		spec.ExpirationSeconds = proto.Int64(max)
 	}
-	token, err := t.sign(now, sa, pod, secret, spec)
+	var node *Ref
+	if pod != nil {
+		if node, err = t.podNode(ctx, pod); err != nil {
+			return nil, err
+		}
+	}
+	token, err := t.sign(now, sa, pod, node, secret, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -228,8 +234,25 @@ func (t *TokenRequests) bound(ctx context.Context, namespace, name string, ref *
 	return pod, secret, nil
 }
 
+// podNode is the node a pod is scheduled to, for the token's claims, as
+// Kubernetes records it: the name alone when the node is not found.
+func (t *TokenRequests) podNode(ctx context.Context, pod *corev1.Pod) (*Ref, error) {
+	name := pod.GetSpec().GetNodeName()
+	if name == "" {
+		return nil, nil
+	}
+	node, err := t.cfg.Objects.Node(ctx, name)
+	switch {
+	case apierrors.IsNotFound(err):
+		return &Ref{Name: name}, nil
+	case err != nil:
+		return nil, err
+	}
+	return &Ref{Name: name, UID: node.GetMetadata().GetUid()}, nil
+}
+
 // sign builds the claims and signs them.
-func (t *TokenRequests) sign(now time.Time, sa *corev1.ServiceAccount, pod *corev1.Pod, secret *corev1.Secret, spec *authenticationv1.TokenRequestSpec) (string, error) {
+func (t *TokenRequests) sign(now time.Time, sa *corev1.ServiceAccount, pod *corev1.Pod, node *Ref, secret *corev1.Secret, spec *authenticationv1.TokenRequestSpec) (string, error) {
 	exp := spec.GetExpirationSeconds()
 	var warnAfter NumericDate
 	if t.cfg.ExtendExpiration && pod != nil && exp == KubeletExpirationSeconds && subset(spec.GetAudiences(), t.cfg.APIAudiences) {
@@ -250,6 +273,7 @@ func (t *TokenRequests) sign(now time.Time, sa *corev1.ServiceAccount, pod *core
 	}
 	if pod != nil {
 		c.Kubernetes.Pod = &Ref{Name: pod.GetMetadata().GetName(), UID: pod.GetMetadata().GetUid()}
+		c.Kubernetes.Node = node
 	}
 	if secret != nil {
 		c.Kubernetes.Secret = &Ref{Name: secret.GetMetadata().GetName(), UID: secret.GetMetadata().GetUid()}
